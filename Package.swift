@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "sealgate",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "sealgate", targets: ["sealgate"]),
+        .library(name: "SealCrypto", targets: ["SealCrypto"]),
+        .library(name: "SealPackage", targets: ["SealPackage"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config. Only SealCrypto imports them.
+        .systemLibrary(
+            name: "CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        // zlib, for the test runner only: some age test-kit vectors are zlib-compressed.
+        .systemLibrary(
+            name: "CZlibTesting", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+
+        .target(
+            name: "SealCrypto",
+            dependencies: ["CSodium", "COpenSSL"],
+            swiftSettings: strictSettings),
+        .target(
+            name: "SealPackage",
+            dependencies: ["SealCrypto"],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "sealgate",
+            dependencies: [
+                "SealCrypto", "SealPackage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings),
+
+        .testTarget(
+            name: "SealCryptoTests",
+            dependencies: ["SealCrypto", "CZlibTesting"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SealPackageTests",
+            dependencies: ["SealPackage", "SealCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SealgateCLITests",
+            dependencies: ["sealgate", "SealPackage", "SealCrypto"],
+            swiftSettings: strictSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

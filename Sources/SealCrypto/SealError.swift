@@ -1,0 +1,67 @@
+/// A stable, machine-readable error code. Codes are the contract: receipts, HTTP problem
+/// responses, exit statuses and tests carry them. New codes may be added; existing ones never
+/// change meaning.
+public struct SealErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+}
+
+/// The one public error type of sealgate's libraries.
+///
+/// `description` holds the code, a message and what to do about it; it never holds secrets or
+/// personal data. `debugDescription` may add the underlying cause.
+public struct SealError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
+    /// The stable code (see `docs/errors.md`).
+    public let code: SealErrorCode
+    /// What went wrong, in one sentence.
+    public let message: String
+    /// What to do about it, in one sentence.
+    public let remedy: String
+    /// A lower-level detail (a system error, an OpenSSL reason); never a secret.
+    public let underlying: String?
+
+    public init(_ code: SealErrorCode, _ message: String, remedy: String, underlying: String? = nil) {
+        self.code = code
+        self.message = message
+        self.remedy = remedy
+        self.underlying = underlying
+    }
+
+    public var description: String { "\(code): \(message) — \(remedy)" }
+    public var debugDescription: String {
+        underlying.map { "\(description) [\($0)]" } ?? description
+    }
+}
+
+extension SealErrorCode {
+    // Generic
+    public static let ioError = SealErrorCode("io_error")
+    public static let cryptoFailure = SealErrorCode("crypto_failure")
+    public static let usage = SealErrorCode("usage")
+
+    // Keys
+    public static let keyMalformed = SealErrorCode("key_malformed")
+    public static let keyUnsupported = SealErrorCode("key_unsupported")
+    public static let keyWrongPassphrase = SealErrorCode("key_wrong_passphrase")
+    public static let keyFilePermissions = SealErrorCode("key_file_permissions")
+    public static let keyFileExists = SealErrorCode("key_file_exists")
+    public static let passphraseRequired = SealErrorCode("passphrase_required")
+
+    // minisign signatures
+    public static let signatureMalformed = SealErrorCode("signature_malformed")
+    public static let signatureKeyMismatch = SealErrorCode("signature_key_mismatch")
+    public static let signatureInvalid = SealErrorCode("signature_invalid")
+    public static let commentSignatureInvalid = SealErrorCode("comment_signature_invalid")
+
+    // age
+    public static let ageArmorMalformed = SealErrorCode("age_armor_malformed")
+    public static let ageHeaderMalformed = SealErrorCode("age_header_malformed")
+    public static let ageUnsupportedVersion = SealErrorCode("age_unsupported_version")
+    public static let ageUnsupportedRecipient = SealErrorCode("age_unsupported_recipient")
+    public static let ageNoMatchingIdentity = SealErrorCode("age_no_matching_identity")
+    public static let ageHeaderMACMismatch = SealErrorCode("age_header_mac_mismatch")
+    public static let agePayloadCorrupt = SealErrorCode("age_payload_corrupt")
+    public static let ageRecipientMalformed = SealErrorCode("age_recipient_malformed")
+}

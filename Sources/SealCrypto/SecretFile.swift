@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reading and writing secret key files: straight between the file and `SecureBytes`,
+/// created 0600 and refused when group or others may read them.
+public enum SecretFile {
+    /// Reads a secret file into secure memory. Throws `key_file_permissions` when the file is
+    /// readable or writable by group or others.
+    public static func read(path: String, maxSize: Int = 64 * 1024) throws -> SecureBytes {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SealError.io("cannot open key file \(path)", errno: errno) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SealError.io("cannot stat \(path)", errno: errno) }
+        if st.st_mode & 0o077 != 0 {
+            throw SealError(.keyFilePermissions, "secret key file \(path) is accessible to other users (mode \(String(st.st_mode & 0o777, radix: 8)))",
+                            remedy: "run: chmod 600 \(path)")
+        }
+        guard Int(st.st_size) <= maxSize else {
+            throw SealError(.keyMalformed, "\(path) is too large to be a key file", remedy: "check that the path names a key file")
+        }
+        let buf = SecureBytes(count: Int(st.st_size))
+        let got = try buf.withUnsafeMutableBytes { b -> Int in
+            var done = 0
+            while done < b.count {
+                let n = Glibc.read(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot read \(path)", errno: errno) }
+                if n == 0 { break }
+                done += n
+            }
+            return done
+        }
+        return got == buf.count ? buf : buf.slice(0..<got)
+    }
+
+    /// Writes secret contents to a new file with mode 0600; refuses to overwrite unless `force`.
+    public static func write(path: String, contents: SecureBytes, force: Bool = false) throws {
+        try contents.withUnsafeBytes { try writeBytes(path: path, bytes: $0, mode: 0o600, force: force) }
+    }
+
+    /// Writes public contents (a public key) to a new file, mode 0644.
+    public static func writePublic(path: String, contents: String, force: Bool = false) throws {
+        try Array(contents.utf8).withUnsafeBytes { try writeBytes(path: path, bytes: $0, mode: 0o644, force: force) }
+    }
+
+    private static func writeBytes(path: String, bytes: UnsafeRawBufferPointer, mode: mode_t, force: Bool) throws {
+        var flags = O_WRONLY | O_CREAT | O_CLOEXEC
+        flags |= force ? O_TRUNC : O_EXCL
+        let fd = open(path, flags, mode)
+        guard fd >= 0 else {
+            if errno == EEXIST {
+                throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another --out prefix, or remove the old key first if you really mean to replace it")
+            }
+            throw SealError.io("cannot create \(path)", errno: errno)
+        }
+        defer { close(fd) }
+        _ = fchmod(fd, mode)
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(path)", errno: errno) }
+            done += n
+        }
+        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) }
+    }
+}
+
+/// Where a passphrase comes from: `--passphrase-file`, `SEALGATE_PASSPHRASE`, or a prompt on
+/// the terminal (echo off). The passphrase goes straight into secure memory.
+public enum Passphrase {
+    /// Environment variable consulted when no file is given.
+    public static let environmentVariable = "SEALGATE_PASSPHRASE"
+
+    /// Obtains a passphrase. `confirm` asks twice on a terminal (for new keys).
+    public static func obtain(file: String?, prompt: String, confirm: Bool = false) throws -> SecureBytes {
+        if let file {
+            let raw = try SecretFile.read(path: file)
+            return trimmingTrailingNewline(raw)
+        }
+        if let env = getenv(environmentVariable) {
+            let n = strlen(env)
+            return SecureBytes(copying: UnsafeRawBufferPointer(start: env, count: n))
+        }
+        guard isatty(STDIN_FILENO) == 1 || open("/dev/tty", O_RDONLY) >= 0 else {
+            throw SealError(.passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
+                            remedy: "pass --passphrase-file FILE or set SEALGATE_PASSPHRASE")
+        }
+        let first = try promptTTY(prompt)
+        if confirm {
+            let second = try promptTTY("Again: ")
+            guard first == second else {
+                throw SealError(.usage, "the two passphrases differ", remedy: "run the command again and type the same passphrase twice")
+            }
+        }
+        guard first.count > 0 else {
+            throw SealError(.passphraseRequired, "an empty passphrase was given", remedy: "type a passphrase, or use --unencrypted if you really want a key without one")
+        }
+        return first
+    }
+
+    private static func trimmingTrailingNewline(_ s: SecureBytes) -> SecureBytes {
+        var n = s.count
+        s.withUnsafeBytes { b in
+            while n > 0 && (b[n - 1] == 0x0A || b[n - 1] == 0x0D) { n -= 1 }
+        }
+        return n == s.count ? s : s.slice(0..<n)
+    }
+
+    private static func promptTTY(_ prompt: String) throws -> SecureBytes {
+        let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw SealError(.passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
+                            remedy: "pass --passphrase-file FILE or set SEALGATE_PASSPHRASE")
+        }
+        defer { close(fd) }
+        _ = prompt.withCString { Glibc.write(fd, $0, strlen($0)) }
+        var old = termios()
+        let haveTermios = tcgetattr(fd, &old) == 0
+        if haveTermios {
+            var noEcho = old
+            noEcho.c_lflag &= ~tcflag_t(ECHO)
+            _ = tcsetattr(fd, TCSAFLUSH, &noEcho)
+        }
+        defer {
+            if haveTermios { var o = old; _ = tcsetattr(fd, TCSAFLUSH, &o) }
+            _ = Glibc.write(fd, "\n", 1)
+        }
+        let buf = SecureBytes(count: 1024)
+        var n = 0
+        buf.withUnsafeMutableBytes { b in
+            var c: UInt8 = 0
+            while n < b.count, Glibc.read(fd, &c, 1) == 1, c != 0x0A {
+                if c != 0x0D { b[n] = c; n += 1 }
+            }
+            c = 0
+        }
+        return buf.slice(0..<n)
+    }
+}

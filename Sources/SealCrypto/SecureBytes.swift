@@ -1,0 +1,114 @@
+internal import CSodium
+
+/// Owned storage for one secret: keys, file keys, passphrases, derived keys.
+///
+/// The bytes live in libsodium guarded memory (`sodium_malloc`: guard pages, locked when the
+/// system allows), are wiped on release, compare in constant time, and are reachable only inside
+/// `withUnsafeBytes`/`withUnsafeMutableBytes` closures: there is no accessor that hands out an
+/// array, a `Data` or a `String`, and `description` never shows them.
+public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+    private let pointer: UnsafeMutableRawPointer
+    /// Number of bytes held.
+    public let count: Int
+
+    /// Zero-filled secret storage of `count` bytes.
+    public init(count: Int) {
+        Sodium.ensureInitialized()
+        precondition(count >= 0)
+        guard let p = sodium_malloc(max(count, 1)) else {
+            fatalError("sodium_malloc failed: out of memory")
+        }
+        sodium_memzero(p, max(count, 1))
+        self.pointer = p
+        self.count = count
+    }
+
+    /// `count` fresh random bytes.
+    public convenience init(random count: Int) {
+        self.init(count: count)
+        SecureRandom.fill(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// A secret copied from a raw buffer (the caller wipes its own copy if it had one).
+    public convenience init(copying bytes: UnsafeRawBufferPointer) {
+        self.init(count: bytes.count)
+        if let base = bytes.baseAddress, bytes.count > 0 {
+            pointer.copyMemory(from: base, byteCount: bytes.count)
+        }
+    }
+
+    /// A secret assembled from other secrets and public bytes, in order.
+    public convenience init(concatenating parts: [SecureBytes]) {
+        self.init(count: parts.reduce(0) { $0 + $1.count })
+        var offset = 0
+        for part in parts {
+            part.withUnsafeBytes { src in
+                if let base = src.baseAddress, src.count > 0 {
+                    (pointer + offset).copyMemory(from: base, byteCount: src.count)
+                }
+            }
+            offset += part.count
+        }
+    }
+
+    deinit {
+        sodium_free(pointer) // wipes the whole allocation before releasing it
+    }
+
+    /// Read access to the secret, valid only inside `body`.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// Write access to the secret, valid only inside `body`.
+    public func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: pointer, count: count))
+    }
+
+    /// A new secret holding bytes `range` of this one.
+    public func slice(_ range: Range<Int>) -> SecureBytes {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count)
+        return SecureBytes(copying: UnsafeRawBufferPointer(start: pointer + range.lowerBound, count: range.count))
+    }
+
+    /// True when every byte is zero (constant time).
+    public var isAllZero: Bool {
+        sodium_is_zero(pointer.assumingMemoryBound(to: UInt8.self), count) == 1
+    }
+
+    /// Constant-time comparison of contents; lengths are compared first (lengths are not secret).
+    public static func == (lhs: SecureBytes, rhs: SecureBytes) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        if lhs.count == 0 { return true }
+        return sodium_memcmp(lhs.pointer, rhs.pointer, lhs.count) == 0
+    }
+
+    /// Constant-time comparison with public bytes.
+    public func constantTimeEquals(_ other: UnsafeRawBufferPointer) -> Bool {
+        guard other.count == count else { return false }
+        guard count > 0, let base = other.baseAddress else { return true }
+        return sodium_memcmp(pointer, base, count) == 0
+    }
+
+    public var description: String { "SecureBytes(\(count) bytes, redacted)" }
+    public var debugDescription: String { description }
+}
+
+/// Constant-time comparison of two public buffers of equal length (MACs, tags, checksums).
+public func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    Sodium.ensureInitialized()
+    guard a.count == b.count else { return false }
+    guard a.count > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+    return sodium_memcmp(pa, pb, a.count) == 0
+}
+
+/// Constant-time comparison of two byte arrays of equal length.
+public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in constantTimeEqual(pa, pb) } }
+}
+
+/// Overwrites a buffer with zeros in a way the compiler does not elide.
+public func secureZero(_ buffer: UnsafeMutableRawBufferPointer) {
+    guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+    sodium_memzero(base, buffer.count)
+}
