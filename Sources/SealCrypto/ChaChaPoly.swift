@@ -5,7 +5,7 @@ internal import COpenSSL
 ///
 /// One instance holds one key and reuses its cipher contexts across messages; it is not
 /// thread-safe: give each thread its own (`copy()`).
-public final class ChaChaPoly {
+public final class ChaChaPoly: @unchecked Sendable {
     public static let keyByteCount = 32
     public static let nonceByteCount = 12
     public static let tagByteCount = 16

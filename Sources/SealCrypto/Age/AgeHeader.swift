@@ -35,7 +35,8 @@ public struct AgeHeader: Sendable {
     /// Total encoded length, including the MAC line's LF.
     public var encodedLength: Int { macInput.count + 1 + 43 + 1 }
 
-    static func malformed(_ why: String) -> SealError {
+    /// The `age_header_malformed` error with a reason.
+    public static func malformed(_ why: String) -> SealError {
         SealError(.ageHeaderMalformed, "age header is malformed: \(why)", remedy: "the encrypted payload is damaged or was not written by an age v1 tool; ask the sender to seal it again")
     }
 

@@ -1,7 +1,8 @@
 /// age's payload encryption: STREAM over ChaCha20-Poly1305 with 64 KiB plaintext chunks.
+/// (Sendable so it can be handed to a worker thread; use one instance on one thread at a time.)
 /// Each chunk's nonce is an 11-byte big-endian counter and a last-chunk flag, so chunks are
 /// independent of one another: any chunk can be sealed or opened on any thread.
-public final class AgeStreamCipher {
+public final class AgeStreamCipher: @unchecked Sendable {
     public static let chunkSize = 64 * 1024
     public static let tagSize = 16
     public static let sealedChunkSize = chunkSize + tagSize
@@ -53,7 +54,8 @@ public final class AgeStreamCipher {
         return plaintextLength + chunks * UInt64(tagSize)
     }
 
-    static func payloadError(_ why: String) -> SealError {
+    /// The `age_payload_corrupt` error with a reason.
+    public static func payloadError(_ why: String) -> SealError {
         SealError(.agePayloadCorrupt, "age payload is corrupt: \(why)", remedy: "the encrypted data was altered or truncated; ask the sender to seal it again")
     }
 }

@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SealCrypto
+
+/// A file written aside (a hidden temporary name in the same folder) and renamed into place
+/// only by `commit()`; removed on `abandon()` or release without commit.
+final class AsideFile {
+    let finalPath: String
+    let tempPath: String
+    let fd: Int32
+    private var committed = false
+
+    init(finalPath: String, mode: mode_t = 0o644) throws {
+        self.finalPath = finalPath
+        let (dir, base) = splitPath(finalPath)
+        tempPath = "\(dir)/.\(base).partial-\(hexString(SecureRandom.bytes(6)))"
+        let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SealError.io("cannot create a file beside \(finalPath)", errno: errno) }
+        self.fd = fd
+    }
+
+    deinit { if !committed { abandon() } }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(finalPath)", errno: errno) }
+            done += n
+        }
+    }
+
+    func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
+
+    func pwrite(_ bytes: [UInt8], at offset: UInt64) throws {
+        try bytes.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let n = Glibc.pwrite(fd, b.baseAddress! + done, b.count - done, off_t(offset) + off_t(done))
+                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(finalPath)", errno: errno) }
+                done += n
+            }
+        }
+    }
+
+    /// fsync, close, refuse to replace an existing file unless `replace`, rename into place, fsync the folder.
+    func commit(replace: Bool = false) throws {
+        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(finalPath)", errno: errno) }
+        close(fd)
+        if !replace && access(finalPath, F_OK) == 0 {
+            unlink(tempPath)
+            committed = true
+            throw SealError(.outputExists, "\(finalPath) already exists", remedy: "choose another output path or remove the old file")
+        }
+        guard rename(tempPath, finalPath) == 0 else { throw SealError.io("cannot rename into \(finalPath)", errno: errno) }
+        committed = true
+        syncDirectory(of: finalPath)
+    }
+
+    func abandon() {
+        if !committed {
+            close(fd)
+            unlink(tempPath)
+            committed = true
+        }
+    }
+}
+
+/// A folder built aside and renamed into place only when complete.
+final class AsideDirectory {
+    let finalPath: String
+    let tempPath: String
+    private var committed = false
+
+    init(finalPath: String) throws {
+        self.finalPath = finalPath
+        if access(finalPath, F_OK) == 0 {
+            throw SealError(.outputExists, "\(finalPath) already exists", remedy: "choose a new output folder; open never writes into an existing one")
+        }
+        let (dir, base) = splitPath(finalPath)
+        tempPath = "\(dir)/.\(base).partial-\(hexString(SecureRandom.bytes(6)))"
+        guard mkdir(tempPath, 0o700) == 0 else { throw SealError.io("cannot create a folder beside \(finalPath)", errno: errno) }
+    }
+
+    deinit { if !committed { abandon() } }
+
+    func commit() throws {
+        guard let d = opendir(tempPath) else { throw SealError.io("cannot read \(tempPath)", errno: errno) }
+        closedir(d)
+        chmod(tempPath, 0o755)
+        guard rename(tempPath, finalPath) == 0 else {
+            if errno == EEXIST || errno == ENOTEMPTY {
+                throw SealError(.outputExists, "\(finalPath) appeared while opening", remedy: "choose a new output folder")
+            }
+            throw SealError.io("cannot rename into \(finalPath)", errno: errno)
+        }
+        committed = true
+        syncDirectory(of: finalPath)
+    }
+
+    func abandon() {
+        guard !committed else { return }
+        committed = true
+        if let d = opendir(tempPath) {
+            while let e = readdir(d) {
+                let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+                if name != "." && name != ".." { unlink("\(tempPath)/\(name)") }
+            }
+            closedir(d)
+        }
+        rmdir(tempPath)
+    }
+}
+
+func splitPath(_ path: String) -> (dir: String, base: String) {
+    var p = path
+    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+    guard let slash = p.lastIndex(of: "/") else { return (".", p) }
+    let dir = String(p[..<slash])
+    return (dir.isEmpty ? "/" : dir, String(p[p.index(after: slash)...]))
+}
+
+func syncDirectory(of path: String) {
+    let fd = open(splitPath(path).dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd >= 0 { fsync(fd); close(fd) }
+}
+
+/// Reads exactly `count` bytes at `offset` (fewer only at end of file).
+func preadFull(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: UInt64, path: String) throws -> Int {
+    var done = 0
+    while done < buffer.count {
+        let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+        if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot read \(path)", errno: errno) }
+        if n == 0 { break }
+        done += n
+    }
+    return done
+}
+
+/// A file's identity for detecting changes between two reads.
+struct FileStamp: Equatable {
+    let size: UInt64
+    let mtimeSec: Int
+    let mtimeNsec: Int
+    let inode: UInt64
+
+    init(fd: Int32, path: String) throws {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw SealError.io("cannot stat \(path)", errno: errno) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw SealError(.usage, "\(path) is not a regular file", remedy: "give regular files to seal")
+        }
+        size = UInt64(st.st_size)
+        mtimeSec = Int(st.st_mtim.tv_sec)
+        mtimeNsec = Int(st.st_mtim.tv_nsec)
+        inode = UInt64(st.st_ino)
+    }
+}

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import SealCrypto
+
+/// What to open.
+public struct OpenRequest: Sendable {
+    public var path: String
+    /// Output folder (must not exist); nil checks everything and writes nothing.
+    public var output: String?
+    public var identities: [AgeX25519Identity]
+    public var signers: [MinisignPublicKey]
+    public var expectedUnit: String?
+    public var maxBytes: UInt64
+    /// Recipient fingerprints the reader accepts; defaults to the identities' own.
+    public var acceptedFingerprints: Set<String>?
+
+    public init(path: String, output: String?, identities: [AgeX25519Identity], signers: [MinisignPublicKey],
+                expectedUnit: String? = nil, maxBytes: UInt64 = defaultMaxPackageBytes, acceptedFingerprints: Set<String>? = nil) {
+        self.path = path
+        self.output = output
+        self.identities = identities
+        self.signers = signers
+        self.expectedUnit = expectedUnit
+        self.maxBytes = maxBytes
+        self.acceptedFingerprints = acceptedFingerprints
+    }
+}
+
+/// What an opened package held.
+public struct OpenedPackage: Sendable {
+    public let comment: TrustedComment
+    public let manifest: Manifest
+    public let signer: MinisignPublicKey
+    public let output: String?
+}
+
+/// Opens a package: every check of spec §5 up to "file hashes and counts", in that order, each
+/// failure with its own code. The signature's BLAKE2b runs on one thread while the other
+/// decrypts and unpacks into a hidden folder beside the output; the folder is renamed into place
+/// only when everything checked out, and removed otherwise.
+public enum Opener {
+    static let batchChunks = 16
+
+    public static func open(_ req: OpenRequest, progress: ProgressHandler? = nil) throws -> OpenedPackage {
+        let source = try FileSource(path: req.path)
+        let header = try PackageHeader(path: req.path, source: source, maxBytes: req.maxBytes, keys: req.signers)
+        let signerKeyId = header.signature.keyId
+        let signer = req.signers.first { $0.keyId == signerKeyId }!
+        try Verifier.checkUnit(header.comment, req.expectedUnit)
+        let comment = header.comment
+        let container = header.container
+        let aside = try req.output.map { try AsideDirectory(finalPath: $0) }
+
+        // Errors found before the signature is known good wait until it is (spec order).
+        var pending: SealError?
+        let accepted = req.acceptedFingerprints ?? Set(req.identities.map(\.recipient.fingerprint))
+        if !comment.to.contains(where: accepted.contains) {
+            pending = SealError(.recipientNotAccepted, "package is sealed to \(comment.to.joined(separator: ",")), none of which this reader accepts",
+                                remedy: "the unit sealed to an old or wrong recipient; it should fetch the current trust document and seal again")
+        }
+
+        // age header, file key, MAC, nonce.
+        let reader = BufferedReader(BoundedSource(fd: source.fd, path: req.path, offset: container.payloadOffset, length: container.payloadLength), capacity: 4096)
+        var cipher: AgeStreamCipher?
+        var headerLength: UInt64 = 0
+        do {
+            let ageHeader = try AgeHeader.parse(reader)
+            headerLength = UInt64(ageHeader.encodedLength)
+            if pending == nil {
+                let fileKey = try ageHeader.unwrapFileKey(identities: req.identities)
+                try ageHeader.verifyMAC(fileKey: fileKey)
+                var nonce = [UInt8](repeating: 0, count: AgeStreamCipher.nonceSize)
+                let got = try nonce.withUnsafeMutableBytes { try reader.readFull(into: $0) }
+                guard got == nonce.count else { throw AgeHeader.malformedNonce() }
+                cipher = try AgeStreamCipher(fileKey: fileKey, nonce: nonce)
+            }
+        } catch let e as SealError {
+            if pending == nil { pending = e }
+        }
+        let prefixLength = headerLength == 0 ? 0 : min(headerLength + UInt64(AgeStreamCipher.nonceSize), container.payloadLength)
+        let cipherLength = container.payloadLength - prefixLength
+        let S = UInt64(AgeStreamCipher.sealedChunkSize)
+        var chunkCount = cipherLength / S
+        let rem = cipherLength % S
+        if rem > 0 { chunkCount += 1 }
+        if pending == nil {
+            if cipherLength == 0 { pending = AgeStreamCipher.payloadError("no chunks") }
+            else if rem > 0 && rem < UInt64(AgeStreamCipher.tagSize) { pending = AgeStreamCipher.payloadError("final chunk shorter than its tag") }
+            else if rem == UInt64(AgeStreamCipher.tagSize) && chunkCount > 1 { pending = AgeStreamCipher.payloadError("final chunk is empty") }
+        }
+
+        // Hash the age header (and nonce) on this thread, then run the pipeline.
+        let blake = BLAKE2bHasher(outputLength: 64)
+        var prefix = [UInt8](repeating: 0, count: Int(prefixLength))
+        _ = try prefix.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: container.payloadOffset, path: req.path) }
+        blake.update(prefix)
+
+        let extractor = PayloadExtractor(directory: aside?.tempPath, comment: comment)
+        var failure: SealError? = pending
+        let batchSealed = batchChunks * AgeStreamCipher.sealedChunkSize
+        let pipeline = SlotPipeline(count: 4, aSize: batchChunks * AgeStreamCipher.chunkSize, bSize: batchSealed)
+        let cipherStart = container.payloadOffset + prefixLength
+        let fd = source.fd
+        let path = req.path
+        let batches = max(1, (cipherLength + UInt64(batchSealed) - 1) / UInt64(batchSealed))
+        try pipeline.run(produce: { slot in
+            let offset = UInt64(slot.index) * UInt64(batchSealed)
+            let n = Int(min(UInt64(batchSealed), cipherLength - min(offset, cipherLength)))
+            let got = try preadFull(fd, UnsafeMutableRawBufferPointer(rebasing: slot.b[0..<n]), offset: cipherStart + offset, path: path)
+            guard got == n else { throw SealError.container("package changed while it was being read") }
+            slot.bCount = n
+            blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<n]))
+            slot.last = UInt64(slot.index) + 1 >= batches
+        }, consume: { slot in
+            defer { progress?("open", min(UInt64(slot.index + 1) * UInt64(batchSealed), cipherLength), cipherLength) }
+            guard failure == nil, let cipher else { return }
+            do {
+                var start = 0
+                var chunk = UInt64(slot.index) * UInt64(batchChunks)
+                while start < slot.bCount {
+                    let end = min(start + AgeStreamCipher.sealedChunkSize, slot.bCount)
+                    let last = chunk == chunkCount - 1
+                    let out = UnsafeMutableRawBufferPointer(rebasing: slot.a[0..<AgeStreamCipher.chunkSize])
+                    guard try cipher.open(index: chunk, last: last, ciphertext: UnsafeRawBufferPointer(rebasing: slot.b[start..<end]), into: out) else {
+                        throw AgeStreamCipher.payloadError(last ? "final chunk \(chunk) does not authenticate (altered, truncated or missing its end)" : "chunk \(chunk) does not authenticate")
+                    }
+                    try extractor.feed(UnsafeRawBufferPointer(rebasing: slot.a[0..<(end - start - AgeStreamCipher.tagSize)]))
+                    start = end
+                    chunk += 1
+                }
+            } catch let e as SealError {
+                failure = e
+            }
+        })
+
+        // The signature decides first; then what was found while decrypting.
+        try header.signature.verify(publicKey: signer, prehash: blake.finalize())
+        if let failure { throw failure }
+        let manifest = try extractor.finish()
+        try aside?.commit()
+        return OpenedPackage(comment: comment, manifest: manifest, signer: signer, output: req.output)
+    }
+}
+
+extension AgeHeader {
+    static func malformedNonce() -> SealError {
+        SealError(.ageHeaderMalformed, "age payload nonce is missing or short", remedy: "the encrypted payload is truncated; ask the sender to seal it again")
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import SealCrypto
+
+/// A two-stage pipeline over a ring of reusable buffers: `produce` runs on a thread of its own
+/// and fills slots in order; `consume` runs on the calling thread and takes them in the same
+/// order. Used to overlap BLAKE2b (the slowest stage, sequential by nature) with the
+/// independent STREAM chunks' encryption or decryption on the other core.
+final class SlotPipeline: @unchecked Sendable {
+    final class Slot: @unchecked Sendable {
+        let a: UnsafeMutableRawBufferPointer
+        let b: UnsafeMutableRawBufferPointer
+        var aCount = 0
+        var bCount = 0
+        var index = 0
+        var last = false
+        init(aSize: Int, bSize: Int) {
+            a = UnsafeMutableRawBufferPointer.allocate(byteCount: aSize, alignment: 64)
+            b = UnsafeMutableRawBufferPointer.allocate(byteCount: bSize, alignment: 64)
+        }
+        deinit {
+            secureZero(a) // may have held plaintext
+            secureZero(b)
+            a.deallocate()
+            b.deallocate()
+        }
+    }
+
+    private let slots: [Slot]
+    private let free: DispatchSemaphore
+    private let full = DispatchSemaphore(value: 0)
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var producerError: (any Error)?
+    private var cancelled = false
+
+    init(count: Int, aSize: Int, bSize: Int) {
+        slots = (0..<count).map { _ in Slot(aSize: aSize, bSize: bSize) }
+        free = DispatchSemaphore(value: count)
+    }
+
+    private var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+
+    /// Runs both stages. `produce(slot)` fills a slot and sets `slot.last` on the final one;
+    /// `consume(slot)` processes it. An error in either stage stops both and is rethrown
+    /// (the producer's first); `consume` errors stop consuming but let the producer finish
+    /// its current slot.
+    func run(produce: @escaping @Sendable (Slot) throws -> Void, consume: (Slot) throws -> Void) throws {
+        let thread = Thread { [self] in
+            var i = 0
+            while true {
+                free.wait()
+                if isCancelled { break }
+                let slot = slots[i % slots.count]
+                slot.index = i
+                slot.last = false
+                do {
+                    try produce(slot)
+                } catch {
+                    lock.lock(); producerError = error; lock.unlock()
+                    slot.last = true
+                    full.signal()
+                    break
+                }
+                full.signal()
+                if slot.last { break }
+                i += 1
+            }
+            done.signal()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+        var consumeError: (any Error)?
+        var i = 0
+        while true {
+            full.wait()
+            let slot = slots[i % slots.count]
+            lock.lock(); let pErr = producerError; lock.unlock()
+            if pErr != nil { break }
+            do { try consume(slot) } catch {
+                consumeError = error
+                lock.lock(); cancelled = true; lock.unlock()
+                free.signal()
+                break
+            }
+            let last = slot.last
+            free.signal()
+            if last { break }
+            i += 1
+        }
+        done.wait()
+        lock.lock(); let pErr = producerError; lock.unlock()
+        if let pErr { throw pErr }
+        if let consumeError { throw consumeError }
+    }
+}

@@ -1,0 +1,43 @@
+public import SealCrypto
+
+/// What a verified package says (spec §5 up to the signature, no decryption).
+public struct VerifiedPackage: Sendable {
+    public let header: PackageHeader
+    public let signer: MinisignPublicKey
+    public var comment: TrustedComment { header.comment }
+}
+
+/// Checks a package's container, signature and comment without decrypting.
+public enum Verifier {
+    /// Verifies against the trusted signer keys. `expectedUnit`: when given, the comment's unit
+    /// must equal it (`unit_mismatch`).
+    public static func verify(path: String, signers: [MinisignPublicKey], expectedUnit: String? = nil,
+                              maxBytes: UInt64 = defaultMaxPackageBytes, progress: ProgressHandler? = nil) throws -> VerifiedPackage {
+        let source = try FileSource(path: path)
+        let header = try PackageHeader(path: path, source: source, maxBytes: maxBytes, keys: signers)
+        let signer = signers.first { $0.keyId == header.signature.keyId }!
+        try checkUnit(header.comment, expectedUnit)
+        let h = BLAKE2bHasher(outputLength: 64)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var offset = header.container.payloadOffset
+        let end = offset + header.container.payloadLength
+        while offset < end {
+            let n = Int(min(UInt64(buffer.count), end - offset))
+            let got = try preadFull(source.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), offset: offset, path: path)
+            guard got == n else { throw SealError.container("truncated payload.age") }
+            h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            offset += UInt64(n)
+            progress?("verify", offset - header.container.payloadOffset, header.container.payloadLength)
+        }
+        try header.signature.verify(publicKey: signer, prehash: h.finalize())
+        return VerifiedPackage(header: header, signer: signer)
+    }
+
+    static func checkUnit(_ comment: TrustedComment, _ expected: String?) throws {
+        if let expected, comment.unit != expected {
+            throw SealError(.unitMismatch, "package says unit \(comment.unit) but its key belongs to \(expected)",
+                            remedy: "a unit may only submit packages under its own id; check --unit and the signer key")
+        }
+    }
+}

@@ -1,0 +1,138 @@
+public import ArgumentParser
+import Foundation
+import SealCrypto
+public import SealPackage
+
+struct Seal: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Seal data files into a signed, encrypted package.",
+        discussion: """
+        The package is a tar of package.minisig (minisign, prehashed, with the trusted comment
+        `sealgate/1 unit=… package=… seq=… kind=… created=… to=…`) and payload.age (the files and
+        their manifest, encrypted to every --to recipient). Nothing is left at -o on failure.
+        Example:
+          sealgate seal --unit HCM-U001 --seq 1 --signing-key unit.key --to dept.pub \\
+              -o HCM-U001-1-snapshot.sgp organizations.csv members.csv
+        """)
+
+    @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001.") var unit: String
+    @Option(name: .long, help: "Sequence number, strictly increasing per unit.") var seq: UInt64
+    @Option(name: .long, help: "snapshot | correction | dataset | files") var kind: PackageKind = .snapshot
+    @Option(name: .long, help: "The unit's minisign secret key.") var signingKey: String
+    @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String]
+    @Option(name: .shortAndLong, help: "Output package path (.sgp).") var output: String
+    @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var out: OutputOptions
+
+    func run() throws {
+        try sealgate.run(json: out.json) {
+            guard !to.isEmpty else { throw SealError(.usage, "no recipient", remedy: "give --to with the department's age1… recipient or its .pub file") }
+            let recipients = try to.flatMap { try AgeRecipientList.parse(argument: $0, fileExists: FileManager.default.fileExists(atPath:)) }
+            let key = try MinisignSecretKey.load(path: signingKey, passphrase: passphrase.provider(prompt: "Passphrase for \(signingKey): "))
+            let inputs = files.map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
+            let result = try Sealer.seal(SealRequest(unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output),
+                                         progress: progressReporter())
+            if !out.json {
+                say("sealed \(result.manifest.files.count) file(s) into \(output) (\(result.packageBytes) bytes)")
+                say("  \(result.comment.text)")
+            }
+            return describe(result.comment, manifest: result.manifest, extra: ["output": output, "bytes": result.packageBytes])
+        }
+    }
+}
+
+extension PackageKind: ExpressibleByArgument {}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a package's container, signature and trusted comment, without decrypting.",
+        discussion: "Same as: tar -xf PKG && minisign -V -p PUB -m payload.age -x package.minisig (plus the format checks).")
+
+    @Option(name: .long, parsing: .singleValue, help: "The signer's minisign public key file (repeatable).") var signer: [String]
+    @Option(name: .long, help: "Require the package's unit to be this one.") var unit: String?
+    @Option(name: .long, help: "Refuse packages larger than this (default 256MiB).") var maxSize: String = "256MiB"
+    @Argument(help: "The package.") var package: String
+    @OptionGroup var out: OutputOptions
+
+    func run() throws {
+        try sealgate.run(json: out.json) {
+            let v = try Verifier.verify(path: package, signers: try loadSigners(signer), expectedUnit: unit,
+                                        maxBytes: try parseSize(maxSize), progress: progressReporter())
+            if !out.json {
+                say("OK: signature by key \(v.signer.keyIdHex) verified")
+                say("  \(v.comment.text)")
+            }
+            return describe(v.comment, manifest: nil, extra: ["signer_key_id": v.signer.keyIdHex])
+        }
+    }
+}
+
+struct Open: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Verify, decrypt and unpack a package into a new folder.",
+        discussion: "The folder appears only if every check passed; it holds manifest.json and the data files.")
+
+    @Option(name: .long, parsing: .singleValue, help: "An age identity file (repeatable).") var identity: [String]
+    @Option(name: .long, parsing: .singleValue, help: "The signer's minisign public key file (repeatable).") var signer: [String]
+    @Option(name: .shortAndLong, help: "Output folder (must not exist).") var output: String
+    @Option(name: .long, help: "Require the package's unit to be this one.") var unit: String?
+    @Option(name: .long, help: "Refuse packages larger than this (default 256MiB).") var maxSize: String = "256MiB"
+    @Argument(help: "The package.") var package: String
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var out: OutputOptions
+
+    func run() throws {
+        try sealgate.run(json: out.json) {
+            guard !identity.isEmpty else { throw SealError(.usage, "no identity given", remedy: "give --identity with the department's age identity file") }
+            let ids = try identity.flatMap { try AgeIdentityFile.load(path: $0, passphrase: passphrase.provider(prompt: "Passphrase for \($0): ")) }
+            let r = try Opener.open(OpenRequest(path: package, output: output, identities: ids, signers: try loadSigners(signer),
+                                                expectedUnit: unit, maxBytes: try parseSize(maxSize)), progress: progressReporter())
+            if !out.json {
+                say("opened \(package) into \(output): \(r.manifest.files.map { "\($0.name) (\($0.records) records)" }.joined(separator: ", "))")
+                say("  \(r.comment.text)")
+            }
+            return describe(r.comment, manifest: r.manifest, extra: ["output": output, "signer_key_id": r.signer.keyIdHex])
+        }
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a package's trusted comment, signer key id and recipients, without keys or decryption.",
+        discussion: "Nothing shown here is verified: use `verify` to check the signature.")
+
+    @Argument(help: "The package.") var package: String
+    @Option(name: .long, help: "Refuse packages larger than this (default 256MiB).") var maxSize: String = "256MiB"
+    @OptionGroup var out: OutputOptions
+
+    func run() throws {
+        try sealgate.run(json: out.json) {
+            let h = try PackageHeader(path: package, source: try FileSource(path: package), maxBytes: try parseSize(maxSize))
+            let c = h.comment
+            if !out.json {
+                print("package        \(package) (\(h.container.size) bytes; payload.age \(h.container.payloadLength) bytes)")
+                print("unit           \(c.unit)")
+                print("package id     \(c.package)")
+                print("seq            \(c.seq)")
+                print("kind           \(c.kind.rawValue)")
+                print("created        \(c.created)")
+                print("signer key id  \(Minisign.keyIdHex(h.signature.keyId)) (not verified)")
+                print("recipients     \(c.to.joined(separator: ", ")) (fingerprints)")
+                print("age stanzas    \(h.stanzaTypes.joined(separator: ", "))")
+            }
+            return describe(c, manifest: nil, extra: ["signer_key_id": Minisign.keyIdHex(h.signature.keyId), "bytes": h.container.size,
+                                                      "payload_bytes": h.container.payloadLength, "stanzas": h.stanzaTypes, "verified": false])
+        }
+    }
+}
+
+func describe(_ c: TrustedComment, manifest: Manifest?, extra: [String: Any]) -> [String: Any] {
+    var d: [String: Any] = ["unit": c.unit, "package": c.package, "seq": c.seq, "kind": c.kind.rawValue, "created": c.created, "to": c.to,
+                            "trusted_comment": c.text]
+    if let manifest {
+        d["files"] = manifest.files.map { ["name": $0.name, "sha256": $0.sha256, "records": $0.records] as [String: Any] }
+    }
+    for (k, v) in extra { d[k] = v }
+    return d
+}

@@ -1,0 +1,108 @@
+import ArgumentParser
+import Foundation
+import SealCrypto
+import SealPackage
+
+@main
+struct Sealgate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sealgate",
+        abstract: "Seal, verify and open party-record packages (minisign + age inside tar).",
+        discussion: """
+        A package is a tar of package.minisig and payload.age that the stock tar, minisign and age
+        tools can check and open. Every failure prints a stable error code and what to do.
+        Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from
+        --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
+        """,
+        version: "0.1.0",
+        subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self])
+}
+
+/// Options shared by commands that report results.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print a JSON result on stdout (errors too) for scripts.")
+    var json = false
+}
+
+/// Runs a command body, turning a SealError into its code, message, remedy and exit status.
+func run(json: Bool, _ body: () throws -> [String: Any]) throws {
+    do {
+        let result = try body()
+        if json { printJSON(["ok": true, "result": result]) }
+    } catch let e as SealError {
+        if json {
+            printJSON(["ok": false, "error": ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]])
+        }
+        FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
+        throw ExitCode(exitStatus(for: e.code))
+    }
+}
+
+func exitStatus(for code: SealErrorCode) -> Int32 {
+    switch code {
+    case .usage, .outputExists, .keyFileExists: return 64
+    case .ioError: return 74
+    case .passphraseRequired, .keyWrongPassphrase, .keyFilePermissions, .keyMalformed, .keyUnsupported: return 77
+    default: return 1 // a check failed: the package or input was refused
+    }
+}
+
+func printJSON(_ value: Any) {
+    let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    FileHandle.standardOutput.write(data + Data("\n".utf8))
+}
+
+func say(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Progress on stderr, only when stderr is a terminal and the work is over a few MiB.
+func progressReporter() -> ProgressHandler? {
+    guard isatty(STDERR_FILENO) == 1 else { return nil }
+    let state = ProgressState()
+    return { stage, done, total in
+        guard total >= 4 << 20 else { return }
+        state.report(stage: stage, done: done, total: total)
+    }
+}
+
+final class ProgressState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lastPercent = -1
+    private var lastStage = ""
+    func report(stage: String, done: UInt64, total: UInt64) {
+        lock.lock(); defer { lock.unlock() }
+        let pct = Int(done * 100 / max(total, 1))
+        guard pct != lastPercent || stage != lastStage else { return }
+        lastPercent = pct
+        lastStage = stage
+        let mib = { (v: UInt64) in String(format: "%.1f", Double(v) / 1048576) }
+        FileHandle.standardError.write(Data("\r\(stage): \(pct)% (\(mib(done))/\(mib(total)) MiB)\u{1B}[K".utf8))
+        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .long, help: "Read the passphrase from this file (mode 0600) instead of SEALGATE_PASSPHRASE or a prompt.")
+    var passphraseFile: String?
+
+    func provider(prompt: String) -> () throws -> SecureBytes {
+        { try Passphrase.obtain(file: passphraseFile, prompt: prompt) }
+    }
+}
+
+func loadSigners(_ paths: [String]) throws -> [MinisignPublicKey] {
+    guard !paths.isEmpty else { throw SealError(.usage, "no signer public key given", remedy: "give --signer with the unit's .pub file") }
+    return try paths.map { p in
+        if p.hasPrefix("RW") && !FileManager.default.fileExists(atPath: p) { return try MinisignPublicKey(base64: p) }
+        return try MinisignPublicKey(path: p)
+    }
+}
+
+func parseSize(_ text: String) throws -> UInt64 {
+    let units: [(String, UInt64)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("", 1)]
+    for (suffix, mult) in units where text.hasSuffix(suffix) {
+        if let v = UInt64(text.dropLast(suffix.count)) { return v * mult }
+    }
+    throw SealError(.usage, "bad size '\(text)'", remedy: "give a size like 256MiB, 1GiB or a byte count")
+}
