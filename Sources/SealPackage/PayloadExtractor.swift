@@ -63,6 +63,7 @@ final class PayloadExtractor {
                     let m = try Manifest(json: manifestBytes)
                     try m.check(against: comment)
                     manifest = m
+                    try writeManifestCopy()
                     state = padOrHeader(UInt64(manifestBytes.count))
                 } else { state = .manifest(remaining: left) }
             case .file(let name, let remaining):
@@ -123,6 +124,22 @@ final class PayloadExtractor {
         countRecords = comment.kind != .files && entry.name.hasSuffix(".csv")
         fileSize = member.size
         if member.size == 0 { try endFile(entry.name); state = .header } else { state = .file(name: entry.name, remaining: member.size) }
+    }
+
+    /// Keeps the (verified-later) manifest beside the files for audit.
+    private func writeManifestCopy() throws {
+        guard let directory else { return }
+        let f = open("\(directory)/manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard f >= 0 else { throw SealError.io("cannot create manifest.json in the output folder", errno: errno) }
+        defer { close(f) }
+        try manifestBytes.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let n = Glibc.write(f, b.baseAddress! + done, b.count - done)
+                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write manifest.json", errno: errno) }
+                done += n
+            }
+        }
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {

@@ -1,0 +1,38 @@
+# sealgate — make demo | make test | make bench
+SWIFT ?= swift
+SWIFT_FLAGS ?=
+BIN_DEBUG = .build/debug/sealgate
+BIN_RELEASE = .build/release/sealgate
+
+.PHONY: all deps build release demo test bench clean help
+
+all: build
+
+help:
+	@echo "make demo   - build and run the seal → verify → open round trip on generated sample data"
+	@echo "make test   - install what is missing, build, run every test (vectors, interop, tamper)"
+	@echo "make bench  - seal/open throughput and peak RSS against the stock minisign+age pipeline"
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+release: deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+
+demo: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+	@scripts/demo $(BIN_DEBUG)
+
+test: deps
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+
+bench: deps
+	$(SWIFT) build -c release $(SWIFT_FLAGS)
+	@scripts/bench $(BIN_RELEASE)
+
+clean:
+	rm -rf .build demo-out bench-out

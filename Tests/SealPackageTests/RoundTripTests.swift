@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import SealCrypto
+@testable import SealPackage
+
+struct RoundTripTests {
+    let f = Fixture()
+
+    func sealAndOpen(_ dir: TempDir, inputs: [SealRequest.Input], kind: PackageKind) throws -> OpenedPackage {
+        let out = dir.file("p.sgp")
+        let sealed = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 7, kind: kind, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: out))
+        #expect(sealed.packageBytes == UInt64(dir.read("p.sgp").count))
+        #expect(sealed.packageBytes % 512 == 0)
+        let v = try Verifier.verify(path: out, signers: [f.unitA.publicKey], expectedUnit: "HCM-U001")
+        #expect(v.comment == sealed.comment)
+        let opened = try Opener.open(OpenRequest(path: out, output: dir.file("out"), identities: [f.dept], signers: [f.unitA.publicKey], expectedUnit: "HCM-U001"))
+        #expect(opened.comment == sealed.comment)
+        #expect(opened.manifest == sealed.manifest)
+        for i in inputs {
+            #expect(dir.read("out/\(i.name)") == [UInt8](FileManager.default.contents(atPath: i.path)!), "\(i.name) differs")
+        }
+        return opened
+    }
+
+    @Test func snapshotRoundTripCountsRecords() throws {
+        let dir = TempDir()
+        let opened = try sealAndOpen(dir, inputs: snapshotInputs(dir, members: 5), kind: .snapshot)
+        #expect(opened.manifest.files.map(\.records) == [1, 5])
+        #expect(opened.comment.kind == .snapshot)
+        #expect(opened.comment.to == [f.dept.recipient.fingerprint])
+        #expect(FileManager.default.fileExists(atPath: dir.file("out/manifest.json")))
+    }
+
+    /// Sizes around every boundary: empty, one chunk, exact chunk multiples, a 16-chunk batch, more.
+    @Test(arguments: [0, 1, 65_536 - 2_048, 65_536, 65_536 * 16 - 1_536, 65_536 * 16, 3 * 1_048_576 + 17])
+    func filesOfEverySizeRoundTrip(size: Int) throws {
+        let dir = TempDir()
+        let p = dir.write("blob.bin", pseudoRandomBytes(size, seed: UInt64(size)))
+        let opened = try sealAndOpen(dir, inputs: [.init(name: "blob.bin", path: p)], kind: .files)
+        #expect(opened.manifest.files == [Manifest.Entry(name: "blob.bin", sha256: hexString(SHA256Hasher.hash(dir.read("blob.bin"))), records: 0)])
+    }
+
+    @Test func severalRecipientsCanEachOpen() throws {
+        let dir = TempDir()
+        let other = try AgeX25519Identity.generate()
+        let out = dir.file("p.sgp")
+        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: snapshotInputs(dir), recipients: [f.dept.recipient, other.recipient], signer: f.unitA, output: out))
+        for (i, id) in [f.dept, other].enumerated() {
+            _ = try Opener.open(OpenRequest(path: out, output: dir.file("o\(i)"), identities: [id], signers: [f.unitA.publicKey]))
+        }
+    }
+
+    @Test func sealRefusesBadRequests() throws {
+        let dir = TempDir()
+        let inputs = snapshotInputs(dir)
+        func attempt(_ r: SealRequest) -> SealErrorCode? { sealError { _ = try Sealer.seal(r) }?.code }
+        #expect(attempt(SealRequest(unit: "hcm-u001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("a"))) == .usage)
+        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .correction, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("b"))) == .usage)
+        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [], signer: f.unitA, output: dir.file("c"))) == .usage)
+        let bad = [SealRequest.Input(name: "manifest.json", path: inputs[0].path)]
+        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .files, inputs: bad, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("d"))) == .usage)
+        // An existing output is never replaced.
+        _ = dir.write("exists.sgp", [1, 2, 3])
+        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("exists.sgp"))) == .outputExists)
+        #expect(dir.read("exists.sgp") == [1, 2, 3])
+        #expect(!dir.entries.contains { $0.contains("partial") })
+    }
+}
