@@ -1,0 +1,78 @@
+import Foundation
+import SealCrypto
+
+/// Runs the built `sealgate` and the stock tools as a person would.
+enum CLI {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var sealgate: String {
+        if let p = ProcessInfo.processInfo.environment["SEALGATE_BIN"] { return p }
+        return repoRoot.appendingPathComponent(".build/debug/sealgate").path
+    }
+
+    struct Result {
+        let status: Int32
+        let stdout: [UInt8]
+        let stderr: String
+        var out: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// Runs a program (by absolute path or on PATH) with arguments in `cwd`.
+    @discardableResult
+    static func run(_ program: String, _ args: [String], cwd: String, stdin: [UInt8]? = nil, env: [String: String] = [:]) throws -> Result {
+        let p = Process()
+        let exe = program.hasPrefix("/") ? program : (["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + program }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? program)
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "SEALGATE_PASSPHRASE")
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
+        p.standardOutput = outPipe
+        p.standardError = errPipe
+        p.standardInput = inPipe
+        try p.run()
+        // Drain both pipes concurrently so a chatty child cannot block.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data()
+        nonisolated(unsafe) var errData = Data()
+        group.enter(); DispatchQueue.global().async { outData = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter(); DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        if let stdin { inPipe.fileHandleForWriting.write(Data(stdin)) }
+        try inPipe.fileHandleForWriting.close()
+        p.waitUntilExit()
+        group.wait()
+        return Result(status: p.terminationStatus, stdout: [UInt8](outData), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func sg(_ args: [String], cwd: String, env: [String: String] = [:]) throws -> Result {
+        try run(sealgate, args, cwd: cwd, env: env)
+    }
+
+    /// A shell pipeline, for `age -d … | tar -x`.
+    static func sh(_ script: String, cwd: String) throws -> Result {
+        try run("/bin/sh", ["-c", script], cwd: cwd)
+    }
+}
+
+final class Workdir {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "sealgate-cli-" + hexString(SecureRandom.bytes(8))
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ n: String) -> String { "\(path)/\(n)" }
+    func write(_ n: String, _ s: String) { FileManager.default.createFile(atPath: file(n), contents: Data(s.utf8)) }
+    func write(_ n: String, bytes: [UInt8]) { FileManager.default.createFile(atPath: file(n), contents: Data(bytes)) }
+    func read(_ n: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: file(n)) ?? Data()) }
+    func exists(_ n: String) -> Bool { FileManager.default.fileExists(atPath: file(n)) }
+}
+
+func sampleData(_ w: Workdir) {
+    w.write("organizations.csv", "org_id,name,type,parent_id\nHCM-U001,\"Đảng bộ phường Bến Nghé\",unit_committee,\nHCM-U001-C1,Chi bộ 1,cell,HCM-U001\n")
+    var m = "member_id,full_name,gender\n"
+    for i in 0..<500 { m += "\(i),\"Nguyễn Thị \(i)\",female\n" }
+    w.write("members.csv", m)
+}
