@@ -40,9 +40,10 @@ public struct OpenedPackage: Sendable {
 /// decrypts and unpacks into a hidden folder beside the output; the folder is renamed into place
 /// only when everything checked out, and removed otherwise.
 public enum Opener {
-    static let batchChunks = 16
+    static let batchChunks = 8
 
     public static func open(_ req: OpenRequest, progress: ProgressHandler? = nil) throws -> OpenedPackage {
+        let trace = StageTrace()
         let source = try FileSource(path: req.path)
         let header = try PackageHeader(path: req.path, source: source, maxBytes: req.maxBytes, keys: req.signers)
         let signerKeyId = header.signature.keyId
@@ -81,9 +82,8 @@ public enum Opener {
         let prefixLength = headerLength == 0 ? 0 : min(headerLength + UInt64(AgeStreamCipher.nonceSize), container.payloadLength)
         let cipherLength = container.payloadLength - prefixLength
         let S = UInt64(AgeStreamCipher.sealedChunkSize)
-        var chunkCount = cipherLength / S
         let rem = cipherLength % S
-        if rem > 0 { chunkCount += 1 }
+        let chunkCount = cipherLength / S + (rem > 0 ? 1 : 0)
         if pending == nil {
             if cipherLength == 0 { pending = AgeStreamCipher.payloadError("no chunks") }
             else if rem > 0 && rem < UInt64(AgeStreamCipher.tagSize) { pending = AgeStreamCipher.payloadError("final chunk shorter than its tag") }
@@ -104,6 +104,27 @@ public enum Opener {
         let fd = source.fd
         let path = req.path
         let batches = max(1, (cipherLength + UInt64(batchSealed) - 1) / UInt64(batchSealed))
+        // Decryption is split: the reading thread (which also runs BLAKE2b) opens the first
+        // `producerShare` chunks of each batch with its own cipher; this thread opens the rest,
+        // then unpacks the whole batch in order.
+        let producerCipher = try cipher?.copy()
+        let producerShare = batchChunks / 2
+        @Sendable func openChunks(_ slot: SlotPipeline.Slot, _ c: AgeStreamCipher, from: Int, to: Int) throws {
+            var k = from
+            while k < to {
+                let start = k * AgeStreamCipher.sealedChunkSize
+                guard start < slot.bCount else { break }
+                let end = min(start + AgeStreamCipher.sealedChunkSize, slot.bCount)
+                let index = UInt64(slot.index) * UInt64(batchChunks) + UInt64(k)
+                let last = index == chunkCount - 1
+                let out = UnsafeMutableRawBufferPointer(rebasing: slot.a[(k * AgeStreamCipher.chunkSize)...].prefix(AgeStreamCipher.chunkSize))
+                guard try c.open(index: index, last: last, ciphertext: UnsafeRawBufferPointer(rebasing: slot.b[start..<end]), into: out) else {
+                    throw AgeStreamCipher.payloadError(last ? "final chunk \(index) does not authenticate (altered, truncated or missing its end)" : "chunk \(index) does not authenticate")
+                }
+                k += 1
+            }
+        }
+        let decrypting = pending == nil
         try pipeline.run(produce: { slot in
             let offset = UInt64(slot.index) * UInt64(batchSealed)
             let n = Int(min(UInt64(batchSealed), cipherLength - min(offset, cipherLength)))
@@ -112,33 +133,31 @@ public enum Opener {
             slot.bCount = n
             blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<n]))
             slot.last = UInt64(slot.index) + 1 >= batches
+            if decrypting, let producerCipher {
+                do { try openChunks(slot, producerCipher, from: 0, to: producerShare) } catch let e as SealError { slot.preprocessError = e }
+                slot.preprocessed = producerShare
+            }
         }, consume: { slot in
             defer { progress?("open", min(UInt64(slot.index + 1) * UInt64(batchSealed), cipherLength), cipherLength) }
             guard failure == nil, let cipher else { return }
             do {
-                var start = 0
-                var chunk = UInt64(slot.index) * UInt64(batchChunks)
-                while start < slot.bCount {
-                    let end = min(start + AgeStreamCipher.sealedChunkSize, slot.bCount)
-                    let last = chunk == chunkCount - 1
-                    let out = UnsafeMutableRawBufferPointer(rebasing: slot.a[0..<AgeStreamCipher.chunkSize])
-                    guard try cipher.open(index: chunk, last: last, ciphertext: UnsafeRawBufferPointer(rebasing: slot.b[start..<end]), into: out) else {
-                        throw AgeStreamCipher.payloadError(last ? "final chunk \(chunk) does not authenticate (altered, truncated or missing its end)" : "chunk \(chunk) does not authenticate")
-                    }
-                    try extractor.feed(UnsafeRawBufferPointer(rebasing: slot.a[0..<(end - start - AgeStreamCipher.tagSize)]))
-                    start = end
-                    chunk += 1
-                }
+                if let e = slot.preprocessError { throw e }
+                try openChunks(slot, cipher, from: slot.preprocessed, to: batchChunks)
+                let plainCount = slot.bCount - ((slot.bCount + AgeStreamCipher.sealedChunkSize - 1) / AgeStreamCipher.sealedChunkSize) * AgeStreamCipher.tagSize
+                try extractor.feed(UnsafeRawBufferPointer(rebasing: slot.a[0..<plainCount]))
             } catch let e as SealError {
                 failure = e
             }
         })
 
+        trace.mark("read + BLAKE2b ‖ decrypt + unpack")
         // The signature decides first; then what was found while decrypting.
         try header.signature.verify(publicKey: signer, prehash: blake.finalize())
         if let failure { throw failure }
         let manifest = try extractor.finish()
+        trace.mark("checks")
         try aside?.commit()
+        trace.mark("fsync + rename")
         return OpenedPackage(comment: comment, manifest: manifest, signer: signer, output: req.output)
     }
 }

@@ -148,8 +148,15 @@ final class PayloadExtractor {
         writeBuffer += bytes
     }
 
+    private var written: UInt64 = 0
+
     private func flush() throws {
         guard fd >= 0, !writeBuffer.isEmpty else { return }
+        defer {
+            startWriteback(fd, offset: written, length: writeBuffer.count)
+            written += UInt64(writeBuffer.count)
+            writeBuffer.removeAll(keepingCapacity: true)
+        }
         try writeBuffer.withUnsafeBytes { b in
             var done = 0
             while done < b.count {
@@ -158,7 +165,6 @@ final class PayloadExtractor {
                 done += n
             }
         }
-        writeBuffer.removeAll(keepingCapacity: true)
     }
 
     private func endFile(_ name: String) throws {
@@ -167,6 +173,7 @@ final class PayloadExtractor {
             guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(name)", errno: errno) }
             close(fd)
             fd = -1
+            written = 0
         }
         let entry = manifest!.files.first { $0.name == name }!
         let digest = hexString(hasher!.finalize())

@@ -13,6 +13,9 @@ final class SlotPipeline: @unchecked Sendable {
         var bCount = 0
         var index = 0
         var last = false
+        /// Chunks the producer already processed (opening splits decryption between threads).
+        var preprocessed = 0
+        var preprocessError: SealError?
         init(aSize: Int, bSize: Int) {
             a = UnsafeMutableRawBufferPointer.allocate(byteCount: aSize, alignment: 64)
             b = UnsafeMutableRawBufferPointer.allocate(byteCount: bSize, alignment: 64)
@@ -53,6 +56,8 @@ final class SlotPipeline: @unchecked Sendable {
                 let slot = slots[i % slots.count]
                 slot.index = i
                 slot.last = false
+                slot.preprocessed = 0
+                slot.preprocessError = nil
                 do {
                     try produce(slot)
                 } catch {
@@ -91,5 +96,18 @@ final class SlotPipeline: @unchecked Sendable {
         lock.lock(); let pErr = producerError; lock.unlock()
         if let pErr { throw pErr }
         if let consumeError { throw consumeError }
+    }
+}
+
+/// Stage timings on stderr when SEALGATE_TRACE is set (for `make bench` and tuning).
+final class StageTrace {
+    private let enabled = ProcessInfo.processInfo.environment["SEALGATE_TRACE"] != nil
+    private var last = DispatchTime.now()
+    func mark(_ stage: String) {
+        guard enabled else { return }
+        let now = DispatchTime.now()
+        let ms = Double(now.uptimeNanoseconds - last.uptimeNanoseconds) / 1e6
+        FileHandle.standardError.write(Data("trace: \(stage): \(String(format: "%.1f", ms)) ms\n".utf8))
+        last = now
     }
 }

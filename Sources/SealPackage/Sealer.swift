@@ -56,7 +56,7 @@ public typealias ProgressHandler = @Sendable (String, UInt64, UInt64) -> Void
 /// encrypts its STREAM chunks on one thread and BLAKE2b-hashes the ciphertext on the other,
 /// then signs and patches the signature into the space reserved for it at the archive's head.
 public enum Sealer {
-    static let batchChunks = 16
+    static let batchChunks = 8
 
     public static func seal(_ req: SealRequest, progress: ProgressHandler? = nil) throws -> SealResult {
         guard PackageIdentifiers.isValidUnit(req.unit) else {
@@ -76,6 +76,7 @@ public enum Sealer {
                             remedy: "name the files accordingly, or seal them as --kind files")
         }
 
+        let trace = StageTrace()
         // Pass 1: hash and count each input.
         let sources = try req.inputs.map { try FileSource(path: $0.path) }
         let stamps = try zip(sources, req.inputs).map { try FileStamp(fd: $0.0.fd, path: $0.1.path) }
@@ -102,6 +103,7 @@ public enum Sealer {
             guard size == stamps[idx].size else { throw changed(input.path) }
             entries.append(Manifest.Entry(name: input.name, sha256: hexString(hasher.finalize()), records: countRecords ? counter.records : 0))
         }
+        trace.mark("hash inputs")
         let manifest = Manifest(unit: req.unit, package: req.packageID, seq: req.seq, kind: req.kind, created: req.created,
                                 schema: req.kind.schema, files: entries)
         let mtime = UInt64(PackageIdentifiers.unixSeconds(of: req.created) ?? 0)
@@ -177,11 +179,13 @@ public enum Sealer {
                 if w < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(path)", errno: errno) }
                 done += w
             }
+            startWriteback(fd, offset: offset, length: sealedCount)
             slot.last = firstChunk + UInt64(chunk) >= chunkCount
         }, consume: { slot in
             blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<slot.bCount]))
             progress?("seal", min(UInt64(slot.index + 1) * UInt64(batchPlain), payloadLength), payloadLength)
         })
+        trace.mark("encrypt + BLAKE2b")
         guard stream.finished else { throw changed(req.inputs.map(\.path).joined(separator: ", ")) }
         for (idx, src) in sources.enumerated() {
             guard try FileStamp(fd: src.fd, path: req.inputs[idx].path) == stamps[idx] else { throw changed(req.inputs[idx].path) }
@@ -194,7 +198,9 @@ public enum Sealer {
         try out.pwrite(sigBytes, at: UInt64(Tar.blockSize))
         let endOffset = ageOffset + ageLength
         try out.pwrite([UInt8](repeating: 0, count: Tar.padding(ageLength) + 2 * Tar.blockSize), at: endOffset)
+        trace.mark("sign")
         try out.commit(replace: false)
+        trace.mark("fsync + rename")
         return SealResult(comment: comment, manifest: manifest, packageBytes: endOffset + UInt64(Tar.padding(ageLength) + 2 * Tar.blockSize), output: req.output)
     }
 
