@@ -12,9 +12,11 @@ struct Keys: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate a key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub.",
             discussion: """
-            signing:   an Ed25519 minisign key pair (works with `minisign -S -s PREFIX.key` / `minisign -V -p PREFIX.pub`).
+            signing: an Ed25519 minisign key pair (works with `minisign -S -s PREFIX.key` and `minisign -V -p PREFIX.pub`).
+
             recipient: an X25519 age identity (PREFIX.key, works with `age -d -i`) and its age1… recipient (PREFIX.pub).
-            The secret key is encrypted with a passphrase unless --unencrypted is given.
+
+            The secret key is encrypted with a passphrase unless --unencrypted is given (minisign's scrypt for signing keys; age's scrypt recipient for identities, so `age -d -i` still asks for the passphrase).
             """)
 
         enum Kind: String, ExpressibleByArgument, CaseIterable { case signing, recipient }

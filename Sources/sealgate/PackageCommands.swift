@@ -7,12 +7,11 @@ struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Seal data files into a signed, encrypted package.",
         discussion: """
-        The package is a tar of package.minisig (minisign, prehashed, with the trusted comment
-        `sealgate/1 unit=… package=… seq=… kind=… created=… to=…`) and payload.age (the files and
-        their manifest, encrypted to every --to recipient). Nothing is left at -o on failure.
-        Example:
-          sealgate seal --unit HCM-U001 --seq 1 --signing-key unit.key --to dept.pub \\
-              -o HCM-U001-1-snapshot.sgp organizations.csv members.csv
+        The package is a tar of package.minisig (minisign, prehashed, with the trusted comment `sealgate/1 unit=… package=… seq=… kind=… created=… to=…`) and payload.age (the files and their manifest, encrypted to every --to recipient). Nothing is left at -o on failure.
+
+        A snapshot carries organizations.csv and members.csv, a correction corrections.csv; --kind files carries any files.
+
+        Example: sealgate seal --unit HCM-U001 --seq 1 --signing-key unit.key --to dept.pub -o HCM-U001-1-snapshot.sgp organizations.csv members.csv
         """)
 
     @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001.") var unit: String
@@ -51,7 +50,7 @@ struct Verify: ParsableCommand {
 
     @Option(name: .long, parsing: .singleValue, help: "The signer's minisign public key file (repeatable).") var signer: [String]
     @Option(name: .long, help: "Require the package's unit to be this one.") var unit: String?
-    @Option(name: .long, help: "Refuse packages larger than this (default 256MiB).") var maxSize: String = "256MiB"
+    @Option(name: .long, help: "Refuse packages larger than this (e.g. 512MiB, 1GiB).") var maxSize: String = "256MiB"
     @Argument(help: "The package.") var package: String
     @OptionGroup var out: OutputOptions
 
@@ -77,7 +76,7 @@ struct Open: ParsableCommand {
     @Option(name: .long, parsing: .singleValue, help: "The signer's minisign public key file (repeatable).") var signer: [String]
     @Option(name: .shortAndLong, help: "Output folder (must not exist).") var output: String
     @Option(name: .long, help: "Require the package's unit to be this one.") var unit: String?
-    @Option(name: .long, help: "Refuse packages larger than this (default 256MiB).") var maxSize: String = "256MiB"
+    @Option(name: .long, help: "Refuse packages larger than this (e.g. 512MiB, 1GiB).") var maxSize: String = "256MiB"
     @Argument(help: "The package.") var package: String
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
@@ -103,7 +102,7 @@ struct Inspect: ParsableCommand {
         discussion: "Nothing shown here is verified: use `verify` to check the signature.")
 
     @Argument(help: "The package.") var package: String
-    @Option(name: .long, help: "Refuse packages larger than this (default 256MiB).") var maxSize: String = "256MiB"
+    @Option(name: .long, help: "Refuse packages larger than this (e.g. 512MiB, 1GiB).") var maxSize: String = "256MiB"
     @OptionGroup var out: OutputOptions
 
     func run() throws {

@@ -9,10 +9,9 @@ struct Sealgate: ParsableCommand {
         commandName: "sealgate",
         abstract: "Seal, verify and open party-record packages (minisign + age inside tar).",
         discussion: """
-        A package is a tar of package.minisig and payload.age that the stock tar, minisign and age
-        tools can check and open. Every failure prints a stable error code and what to do.
-        Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from
-        --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
+        A package is a tar of package.minisig and payload.age that the stock tar, minisign and age tools can check and open. Every failure prints a stable error code and what to do (exit status 1 when a check refused the input, 64 for usage, 74 for I/O, 77 for key problems).
+
+        Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
         """,
         version: "0.1.0",
         subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self])
