@@ -122,10 +122,10 @@ public enum Passphrase {
         if haveTermios {
             var noEcho = old
             noEcho.c_lflag &= ~tcflag_t(ECHO)
-            _ = tcsetattr(fd, TCSAFLUSH, &noEcho)
+            _ = tcsetattr(fd, TCSANOW, &noEcho) // keep typeahead (a passphrase piped into a pty)
         }
         defer {
-            if haveTermios { var o = old; _ = tcsetattr(fd, TCSAFLUSH, &o) }
+            if haveTermios { var o = old; _ = tcsetattr(fd, TCSANOW, &o) }
             _ = Glibc.write(fd, "\n", 1)
         }
         let buf = SecureBytes(count: 1024)

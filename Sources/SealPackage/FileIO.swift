@@ -170,7 +170,7 @@ func startWriteback(_ fd: Int32, offset: UInt64, length: Int) {
 /// glibc declares sync_file_range only under _GNU_SOURCE, which the Glibc module does not set;
 /// look the symbol up once instead.
 private typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
-nonisolated(unsafe) private let syncFileRange: SyncFileRange? = {
+private let syncFileRange: SyncFileRange? = {
     guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
     return unsafeBitCast(sym, to: SyncFileRange.self)
 }()

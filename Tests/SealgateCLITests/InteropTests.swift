@@ -152,3 +152,27 @@ struct InteropTests {
         #expect(loose.status != 0 && loose.stderr.contains("key_file_permissions"))
     }
 }
+
+/// The passphrase prompt on a real terminal (a pty from util-linux `script`): asked twice for a
+/// new key, once to use it; the stock `age` reads the passphrase-protected identity too.
+struct PromptTests {
+    @Test func passphrasePromptOnATerminal() throws {
+        let w = Workdir()
+        sampleData(w)
+        let sg = CLI.sealgate
+        let gen = try CLI.run("script", ["-qec", "\(sg) keys generate recipient --out dept", "/dev/null"], cwd: w.path,
+                              stdin: Array("s3cret pass\ns3cret pass\n".utf8))
+        #expect(gen.status == 0, "\(gen.out) \(gen.stderr)")
+        #expect(String(decoding: w.read("dept.key").prefix(34), as: UTF8.self) == "-----BEGIN AGE ENCRYPTED FILE-----")
+        #expect(try CLI.sg(["keys", "generate", "signing", "--out", "u", "--unencrypted"], cwd: w.path).status == 0)
+        #expect(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "dept.pub", "-o", "p.sgp", "organizations.csv", "members.csv"], cwd: w.path).status == 0)
+        let open = try CLI.run("script", ["-qec", "\(sg) open --identity dept.key --signer u.pub -o out p.sgp", "/dev/null"], cwd: w.path,
+                               stdin: Array("s3cret pass\n".utf8))
+        #expect(open.status == 0, "\(open.out)")
+        #expect(w.read("out/members.csv") == w.read("members.csv"))
+        // No terminal and no passphrase source: a coded refusal, not a hang.
+        let none = try CLI.sg(["open", "--identity", "dept.key", "--signer", "u.pub", "-o", "out2", "p.sgp"], cwd: w.path)
+        #expect(none.status != 0)
+        #expect(!w.exists("out2"))
+    }
+}

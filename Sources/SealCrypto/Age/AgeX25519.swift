@@ -66,7 +66,8 @@ public final class AgeX25519Identity: AgeIdentity, @unchecked Sendable, CustomSt
         try AgeX25519Identity(secret: SecureBytes(random: 32))
     }
 
-    init(secret: SecureBytes) throws {
+    /// An identity from a 32-byte scalar in secure memory.
+    public init(secret: SecureBytes) throws {
         self.secret = secret
         self.recipient = AgeX25519Recipient(publicKey: try X25519.publicKey(of: secret))
     }
