@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "sealgate", targets: ["sealgate"]),
         .library(name: "SealCrypto", targets: ["SealCrypto"]),
         .library(name: "SealPackage", targets: ["SealPackage"]),
+        .library(name: "PartyRecords", targets: ["PartyRecords"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,10 +40,13 @@ let package = Package(
             name: "SealPackage",
             dependencies: ["SealCrypto"],
             swiftSettings: strictSettings),
+        .target(
+            name: "PartyRecords",
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealCrypto", "SealPackage",
+                "SealCrypto", "SealPackage", "PartyRecords",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -54,6 +58,10 @@ let package = Package(
         .testTarget(
             name: "SealPackageTests",
             dependencies: ["SealPackage", "SealCrypto"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "PartyRecordsTests",
+            dependencies: ["PartyRecords"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",

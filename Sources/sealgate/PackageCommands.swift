@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 import SealCrypto
+import PartyRecords
 public import SealPackage
 
 struct Seal: ParsableCommand {
@@ -21,6 +22,7 @@ struct Seal: ParsableCommand {
     @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String]
     @Option(name: .shortAndLong, help: "Output package path (.sgp).") var output: String
     @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
+    @Option(name: .long, help: "Language of validation messages: vi or en.") var lang: Language = .vi
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
 
@@ -28,6 +30,17 @@ struct Seal: ParsableCommand {
         try sealgate.run(json: out.json) {
             guard !to.isEmpty else { throw SealError(.usage, "no recipient", remedy: "give --to with the department's age1… recipient or its .pub file") }
             let recipients = try to.flatMap { try AgeRecipientList.parse(argument: $0, fileExists: FileManager.default.fileExists(atPath:)) }
+            if kind == .snapshot || kind == .correction {
+                // Record kinds are validated first; data with errors is not sealed.
+                let today = CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400))
+                let v = try runValidation(files, today: today, crossUnit: false, defaultUnit: unit)
+                let report = ValidationReport(v, lang: lang)
+                if report.errors > 0 {
+                    FileHandle.standardError.write(Data(report.render(.table, maxRows: 50).utf8))
+                    throw SealError(.recordsInvalid, "the records have \(report.errors) error(s); nothing was sealed",
+                                    remedy: "fix the rows listed above (or run `sealgate normalize` for what can be normalized), then seal again")
+                }
+            }
             let key = try MinisignSecretKey.load(path: signingKey, passphrase: passphrase.provider(prompt: "Passphrase for \(signingKey): "))
             let inputs = files.map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
             let result = try Sealer.seal(SealRequest(unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output),

@@ -14,7 +14,7 @@ struct Sealgate: ParsableCommand {
         Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
         """,
         version: "0.1.0",
-        subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self])
+        subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self])
 }
 
 /// Options shared by commands that report results.
