@@ -198,7 +198,7 @@ public final class RecordValidator {
         let committees = list.filter { $0.type == "unit_committee" }
         if committees.isEmpty { add(unit, F, 1, "type", "org.unit_committee_count", "0", "1") }
         for extra in committees.dropFirst() { add(unit, F, extra.line, "type", "org.unit_committee_count", "\(committees.count)", "1") }
-        for o in list where o.type != nil {
+        for o in list where o.type != nil && o.idOK {
             if o.type == "unit_committee" {
                 if let p = o.parent { add(unit, F, o.line, "parent_id", "parent_id.unexpected", p, "") }
                 continue
@@ -214,7 +214,8 @@ public final class RecordValidator {
             var steps = 0
             while let c = cur, let ci = byID[c], steps <= list.count {
                 if c == o.id { add(unit, F, o.line, "parent_id", "parent_id.cycle", p, ""); break }
-                cur = list[ci].parent
+                // The unit committee is the root: its own (refused) parent is not followed.
+                cur = list[ci].type == "unit_committee" ? nil : list[ci].parent
                 steps += 1
             }
         }
