@@ -1,13 +1,61 @@
+/// Up to four rule codes, held inline (no allocation, no reference counting on the hot path).
+public struct RuleList: Sendable, Sequence, Equatable {
+    private var r0: StaticString?, r1: StaticString?, r2: StaticString?, r3: StaticString?
+    public private(set) var count = 0
+
+    public init() {}
+    public init(_ r: StaticString) { r0 = r; count = 1 }
+
+    public var isEmpty: Bool { count == 0 }
+
+    public mutating func append(_ r: StaticString) {
+        switch count {
+        case 0: r0 = r
+        case 1: r1 = r
+        case 2: r2 = r
+        case 3: r3 = r
+        default: preconditionFailure("more than four rules on one field")
+        }
+        count += 1
+    }
+
+    public func makeIterator() -> IndexingIterator<[String]> {
+        [r0, r1, r2, r3].prefix(count).map { $0!.description }.makeIterator()
+    }
+
+    /// The codes as Strings.
+    public var codes: [String] { Array(self) }
+
+    public static func == (a: RuleList, b: RuleList) -> Bool { a.codes == b.codes }
+}
+
 /// The outcome of checking one field: the value to write (nil: write the original bytes) and
 /// the rule codes it triggered.
 public struct FieldOutcome: Sendable {
     public var value: String?
-    public var rules: [String] = []
+    public var rules = RuleList()
     public var isError = false
 
-    static let same = FieldOutcome(value: nil)
-    static func normalized(_ v: String, _ rule: String) -> FieldOutcome { FieldOutcome(value: v, rules: [rule]) }
-    static func error(_ rule: String) -> FieldOutcome { FieldOutcome(value: nil, rules: [rule], isError: true) }
+    static var same: FieldOutcome { FieldOutcome(value: nil) }
+    static func normalized(_ v: String, _ rule: StaticString) -> FieldOutcome { FieldOutcome(value: v, rules: RuleList(rule)) }
+    static func error(_ rule: StaticString) -> FieldOutcome { FieldOutcome(value: nil, rules: RuleList(rule), isError: true) }
+}
+
+/// The rule codes of one id column.
+public struct IDRules: Sendable {
+    let required: StaticString, normalized: StaticString, format: StaticString
+    public static let memberID = IDRules(required: "member_id.required", normalized: "member_id.normalized", format: "member_id.format")
+    public static let memberOrg = IDRules(required: "member_org.required", normalized: "member_org.normalized", format: "member_org.unknown")
+    public static let orgID = IDRules(required: "org_id.required", normalized: "org_id.normalized", format: "org_id.format")
+    public static let parentID = IDRules(required: "parent_id.unknown", normalized: "parent_id.normalized", format: "parent_id.unknown")
+}
+
+/// The rule codes of one date column.
+public struct DateRules: Sendable {
+    let required: StaticString, format: StaticString, invalid: StaticString
+    public static let birth = DateRules(required: "date_of_birth.required", format: "date_of_birth.format", invalid: "date_of_birth.invalid")
+    public static let joined = DateRules(required: "date_joined.required", format: "date_joined.format", invalid: "date_joined.invalid")
+    public static let official = DateRules(required: "date_official.status", format: "date_official.format", invalid: "date_official.invalid")
 }
 
 /// Single-field rules of `party-records/1`, shared by row validation and corrections.
@@ -35,48 +83,40 @@ public enum FieldChecks {
         }
     }
 
-    /// Checks an id; `prefix` names the rules (`org_id`, `member_id`, `member_org`).
-    public static func id(_ b: UnsafeRawBufferPointer, _ kind: IDKind, prefix: String) -> FieldOutcome {
-        if b.isEmpty { return .error("\(prefix).required") }
+    /// Checks an id against its column's rules.
+    public static func id(_ b: UnsafeRawBufferPointer, _ kind: IDKind, rules: IDRules) -> FieldOutcome {
+        if b.isEmpty { return .error(rules.required) }
         if idValid(b, kind) { return .same }
         let t = trimmedASCII(b)
-        if t.isEmpty { return .error("\(prefix).required") }
+        if t.isEmpty { return .error(rules.required) }
         let upper = t.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 32 : $0 }
-        if idValid(upper, kind) { return .normalized(String(decoding: upper, as: UTF8.self), "\(prefix).normalized") }
-        return .error(kind == .org && prefix == "org_id" ? "org_id.format" : (prefix == "member_org" ? "member_org.unknown" : "\(prefix).format"))
+        if idValid(upper, kind) { return .normalized(String(decoding: upper, as: UTF8.self), rules.normalized) }
+        return .error(rules.format)
     }
 
     /// A full name: NFC, single spaces, title case (each a warning when fixed); letters only
     /// and two words (errors).
     public static func fullName(_ b: UnsafeRawBufferPointer) -> FieldOutcome {
         if b.isEmpty { return .error("full_name.required") }
+        if FastPaths.isCleanName(b) { return .same }
         let original = String(decoding: b, as: UTF8.self)
-        var rules: [String] = []
+        var rules = RuleList()
         // Byte comparisons: String == is canonical equivalence, blind to NFC/NFD differences.
         var v = Text.nfc(original)
         if !sameBytes(v, original) { rules.append("full_name.nfc") }
         let spaced = Text.collapseSpaces(v)
         if !sameBytes(spaced, v) { rules.append("full_name.spaces"); v = spaced }
         if v.isEmpty { return .error("full_name.required") }
-        if !Text.isLettersAndSpaces(v) { return FieldOutcome(value: nil, rules: rules + ["full_name.letters"], isError: true) }
-        if Text.wordCount(v) < 2 { return FieldOutcome(value: nil, rules: rules + ["full_name.words"], isError: true) }
+        if !Text.isLettersAndSpaces(v) { rules.append("full_name.letters"); return FieldOutcome(value: nil, rules: rules, isError: true) }
+        if Text.wordCount(v) < 2 { rules.append("full_name.words"); return FieldOutcome(value: nil, rules: rules, isError: true) }
         let titled = Text.titleCase(v)
         if !sameBytes(titled, v) { rules.append("full_name.case"); v = titled }
         return rules.isEmpty ? .same : FieldOutcome(value: v, rules: rules)
     }
 
     /// Free text (ethnicity, hometown, education, organization names): NFC and single spaces.
-    public static func freeText(_ b: UnsafeRawBufferPointer, rule: String) -> FieldOutcome {
-        if b.isEmpty { return .same }
-        var plain = true
-        var prevSpace = true
-        for c in b {
-            if c >= 0x80 { plain = false; break }
-            let sp = c == 0x20
-            if (sp && prevSpace) || c == 0x09 { plain = false; break }
-            prevSpace = sp
-        }
-        if plain && !prevSpace { return .same }
+    public static func freeText(_ b: UnsafeRawBufferPointer, rule: StaticString) -> FieldOutcome {
+        if b.isEmpty || FastPaths.isCleanText(b) { return .same }
         let original = String(decoding: b, as: UTF8.self)
         let v = Text.collapseSpaces(Text.nfc(original))
         return sameBytes(v, original) ? .same : .normalized(v, rule)
@@ -89,8 +129,8 @@ public enum FieldChecks {
     /// `male` / `female`; also Nam, Nữ, M, F in any case.
     public static func gender(_ b: UnsafeRawBufferPointer) -> (FieldOutcome, female: Bool?) {
         if b.isEmpty { return (.error("gender.required"), nil) }
-        if b.elementsEqual("male".utf8) { return (.same, false) }
-        if b.elementsEqual("female".utf8) { return (.same, true) }
+        if bytesEqual(b, "male") { return (.same, false) }
+        if bytesEqual(b, "female") { return (.same, true) }
         switch lowerWord(b) {
         case "male", "nam", "m": return (.normalized("male", "gender.normalized"), false)
         case "female", "nữ", "nu", "f": return (.normalized("female", "gender.normalized"), true)
@@ -102,8 +142,8 @@ public enum FieldChecks {
     /// `official` / `probationary`; also chính thức, dự bị in any case.
     public static func status(_ b: UnsafeRawBufferPointer) -> (FieldOutcome, probationary: Bool?) {
         if b.isEmpty { return (.error("status.required"), nil) }
-        if b.elementsEqual("official".utf8) { return (.same, false) }
-        if b.elementsEqual("probationary".utf8) { return (.same, true) }
+        if bytesEqual(b, "official") { return (.same, false) }
+        if bytesEqual(b, "probationary") { return (.same, true) }
         switch lowerWord(b) {
         case "official", "chính thức": return (.normalized("official", "status.normalized"), false)
         case "probationary", "dự bị": return (.normalized("probationary", "status.normalized"), true)
@@ -115,7 +155,9 @@ public enum FieldChecks {
     /// Organization types; also the Vietnamese names.
     public static func orgType(_ b: UnsafeRawBufferPointer) -> (FieldOutcome, String?) {
         if b.isEmpty { return (.error("type.required"), nil) }
-        for t in ["unit_committee", "grassroots_committee", "cell"] where b.elementsEqual(t.utf8) { return (.same, t) }
+        if bytesEqual(b, "cell") { return (.same, "cell") }
+        if bytesEqual(b, "unit_committee") { return (.same, "unit_committee") }
+        if bytesEqual(b, "grassroots_committee") { return (.same, "grassroots_committee") }
         let w = lowerWord(b)
         let map = ["unit_committee": "unit_committee", "grassroots_committee": "grassroots_committee", "cell": "cell",
                    "chi bộ": "cell", "đảng bộ cơ sở": "grassroots_committee", "đảng bộ phường": "unit_committee",
@@ -124,13 +166,13 @@ public enum FieldChecks {
         return (.error(w.isEmpty ? "type.required" : "type.invalid"), nil)
     }
 
-    /// A date column; `prefix` is the column name.
-    public static func date(_ b: UnsafeRawBufferPointer, prefix: String, required: Bool) -> (FieldOutcome, CivilDate?) {
-        if b.isEmpty { return (required ? .error("\(prefix).required") : .same, nil) }
+    /// A date column.
+    public static func date(_ b: UnsafeRawBufferPointer, rules: DateRules, required: Bool) -> (FieldOutcome, CivilDate?) {
+        if b.isEmpty { return (required ? .error(rules.required) : .same, nil) }
         switch Dates.parse(b) {
         case .canonical(let d): return (.same, d)
-        case .normalizable(let d): return (.normalized(d.description, "\(prefix).format"), d)
-        case .invalid: return (.error("\(prefix).invalid"), nil)
+        case .normalizable(let d): return (.normalized(d.description, rules.format), d)
+        case .invalid: return (.error(rules.invalid), nil)
         }
     }
 
@@ -179,7 +221,10 @@ public enum FieldChecks {
             changed = true
         }
         guard d.count == 10, d[0] == 0x30 else { return .error("phone.invalid") }
-        guard [0x33, 0x35, 0x37, 0x38, 0x39].contains(d[1]) else { return .error("phone.prefix") }
+        switch d[1] {
+        case 0x33, 0x35, 0x37, 0x38, 0x39: break
+        default: return .error("phone.prefix")
+        }
         return changed ? .normalized(String(decoding: d, as: UTF8.self), "phone.format") : .same
     }
 

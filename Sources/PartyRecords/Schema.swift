@@ -7,12 +7,15 @@ public enum RecordFile: String, Sendable, CaseIterable {
 
     public var columns: [String] {
         switch self {
-        case .organizations: return ["org_id", "name", "type", "parent_id"]
-        case .members: return ["member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
-                               "status", "org_id", "phone", "email", "ethnicity", "hometown", "education"]
-        case .corrections: return ["citizen_id", "field", "old_value", "new_value", "reason", "reported_at"]
+        case .organizations: return Self.organizationColumns
+        case .members: return Self.memberColumns
+        case .corrections: return Self.correctionColumns
         }
     }
+    static let organizationColumns = ["org_id", "name", "type", "parent_id"]
+    static let memberColumns = ["member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
+                                "status", "org_id", "phone", "email", "ethnicity", "hometown", "education"]
+    static let correctionColumns = ["citizen_id", "field", "old_value", "new_value", "reason", "reported_at"]
 
     /// Columns that may be missing from the header (filled as empty).
     public var optionalColumns: Set<String> {

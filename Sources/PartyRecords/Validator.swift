@@ -57,8 +57,13 @@ public final class RecordValidator {
     public private(set) var rowsRead = 0
 
     struct Seen { var unit: Int32; var line: Int32; var original: String; var reported: Bool }
-    private var citizens: [UInt64: Seen] = [:]
-    private var memberIDs: [String: Seen] = [:]
+    /// Citizen ids and party card numbers seen: key → (unit, line, reported) packed; one table
+    /// answers both the in-unit duplicate and the cross-unit conflict question.
+    private let citizens = IDTable(capacity: 1 << 16)
+    private let memberIDs = IDTable(capacity: 1 << 16)
+    private let longMemberIDs = IDTable(capacity: 16) // card numbers over 12 characters
+    private var longMemberKeys: [String: UInt64] = [:]
+    private var longMemberNames: [String] = []
     private var orgIDs: [String: Seen] = [:]
     private var unitNames: [String] = []
 
@@ -77,7 +82,7 @@ public final class RecordValidator {
         unitNames.append(unit)
         var summary = UnitSummary(unit: unit)
         let before = findings.count
-        var orgs: [String: String]? = nil
+        var orgs: OrgTable? = nil
         if let p = files[.organizations] {
             orgs = try validateOrganizations(unit, unitIndex, path: p, summary: &summary, sink: sink)
         }
@@ -128,60 +133,103 @@ public final class RecordValidator {
         return ok ? map : nil
     }
 
+    /// Error findings so far (a cheap "did this row add an error" test).
+    private var errorFindings = 0
+
     @inline(__always)
     private func add(_ unit: String, _ file: RecordFile, _ line: Int, _ column: String, _ rule: String, _ original: String, _ normalized: String) {
-        findings.append(Finding(unit: unit, file: file.rawValue, line: line, column: column, rule: rule, original: original, normalized: normalized))
+        let f = Finding(unit: unit, file: file.rawValue, line: line, column: column, rule: rule, original: original, normalized: normalized)
+        if f.severity == .error { errorFindings += 1 }
+        findings.append(f)
     }
 
+    @inline(__always)
     private func record(_ o: FieldOutcome, _ unit: String, _ file: RecordFile, _ line: Int, _ column: String, _ b: UnsafeRawBufferPointer) {
         guard !o.rules.isEmpty else { return }
+        recordSlow(o, unit, file, line, column, b)
+    }
+
+    private func recordSlow(_ o: FieldOutcome, _ unit: String, _ file: RecordFile, _ line: Int, _ column: String, _ b: UnsafeRawBufferPointer) {
         let original = String(decoding: b, as: UTF8.self)
         for r in o.rules { add(unit, file, line, column, r, original, o.value ?? (Rules.rule(r).severity == .error ? "" : original)) }
     }
 
-    /// Iterates rows: maps fields to schema positions, reports field-count errors, stops at a
-    /// syntax error (reported as `file.csv_syntax`).
-    private func rows(_ path: String, _ file: RecordFile, unit: String, _ body: (CSVReader, [UnsafeRawBufferPointer]) throws -> Void) throws {
+    /// Rows of one file mapped to schema positions. `next()` skips blank lines and reports
+    /// field-count errors; a syntax error ends the file (reported as `file.csv_syntax`).
+    final class RowStream {
+        let reader: CSVReader
+        let map: [Int?]
+        let values: UnsafeMutablePointer<UnsafeRawBufferPointer>
+        let width: Int
+        var line: Int { reader.line }
+        /// The file's columns are exactly the schema's, in order: unchanged plain rows can be copied.
+        let identity: Bool
+        init(reader: CSVReader, map: [Int?], width: Int) {
+            self.reader = reader
+            self.map = map
+            self.width = width
+            identity = map.count == width && map.enumerated().allSatisfy { $0.element == $0.offset }
+            values = .allocate(capacity: width)
+            values.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: width)
+        }
+        deinit { values.deallocate() }
+        subscript(i: Int) -> UnsafeRawBufferPointer { values[i] }
+    }
+
+    /// Opens a file and reads its header; nil when the rows cannot be checked.
+    private func openRows(_ path: String, _ file: RecordFile, unit: String) throws -> RowStream? {
         let reader = try CSVReader(path: path)
         do {
-            guard try reader.next() else { add(unit, file, 1, "", "file.missing_column", "", file.columns.joined(separator: ",")); return }
-            guard let map = readHeader(reader, file, unit: unit) else { return }
-            let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-            var values = [UnsafeRawBufferPointer](repeating: empty, count: file.columns.count)
-            while try reader.next() {
-                if reader.isBlankLine { continue }
-                rowsRead += 1
-                guard reader.fields.count == map.count else {
-                    add(unit, file, reader.line, "", "row.field_count", "\(reader.fields.count) fields", "\(map.count) fields")
-                    continue
-                }
-                for i in values.indices { values[i] = empty }
-                for (i, f) in reader.fields.enumerated() { if let c = map[i] { values[c] = f.bytes } }
-                try body(reader, values)
-            }
+            guard try reader.next() else { add(unit, file, 1, "", "file.missing_column", "", file.columns.joined(separator: ",")); return nil }
         } catch let e as CSVSyntaxError {
-            add(unit, file, e.line, "", "file.csv_syntax", e.reason, "")
+            add(unit, file, e.line, "", "file.csv_syntax", e.reason, ""); return nil
+        }
+        guard let map = readHeader(reader, file, unit: unit) else { return nil }
+        return RowStream(reader: reader, map: map, width: file.columns.count)
+    }
+
+    /// The next row, or false at the end (or at a syntax error, which is reported).
+    private func nextRow(_ rows: RowStream, _ file: RecordFile, unit: String) -> Bool {
+        let reader = rows.reader
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        while true {
+            do {
+                guard try reader.next() else { return false }
+            } catch let e as CSVSyntaxError {
+                add(unit, file, e.line, "", "file.csv_syntax", e.reason, ""); return false
+            } catch {
+                add(unit, file, reader.line, "", "file.csv_syntax", "\(error)", ""); return false
+            }
+            if reader.isBlankLine { continue }
+            rowsRead += 1
+            let fields = reader.fields
+            guard fields.count == rows.map.count else {
+                add(unit, file, reader.line, "", "row.field_count", "\(fields.count) fields", "\(rows.map.count) fields")
+                continue
+            }
+            for i in 0..<rows.width { rows.values[i] = empty }
+            for i in 0..<fields.count { if let c = rows.map[i] { rows.values[c] = fields[i].bytes } }
+            return true
         }
     }
 
     // MARK: organizations.csv
 
     private func validateOrganizations(_ unit: String, _ unitIndex: Int32, path: String, summary: inout UnitSummary,
-                                       sink: (any NormalizedSink)?) throws -> [String: String] {
+                                       sink: (any NormalizedSink)?) throws -> OrgTable {
         struct Org { var id: String; var name: String; var type: String?; var parent: String?; var line: Int; var idOK: Bool }
         var list: [Org] = []
         var byID: [String: Int] = [:]
         let F = RecordFile.organizations
-        try rows(path, F, unit: unit) { reader, v in
-            let line = reader.line
-            let id = FieldChecks.id(v[0], .org, prefix: "org_id"); record(id, unit, F, line, "org_id", v[0])
+        if let v = try openRows(path, F, unit: unit) { while nextRow(v, F, unit: unit) {
+            let line = v.line
+            let id = FieldChecks.id(v[0], .org, rules: .orgID); record(id, unit, F, line, "org_id", v[0])
             let name = v[1].isEmpty ? FieldOutcome.error("name.required") : FieldChecks.freeText(v[1], rule: "name.normalized")
             record(name, unit, F, line, "name", v[1])
             let (type, t) = FieldChecks.orgType(v[2]); record(type, unit, F, line, "type", v[2])
             var parent: String? = nil
             if !v[3].isEmpty {
-                var p = FieldChecks.id(v[3], .org, prefix: "parent_id")
-                if p.rules == ["parent_id.format"] { p = .error("parent_id.unknown") }
+                let p = FieldChecks.id(v[3], .org, rules: .parentID)
                 record(p, unit, F, line, "parent_id", v[3])
                 parent = p.isError ? String(decoding: v[3], as: UTF8.self) : (p.value ?? String(decoding: v[3], as: UTF8.self))
             }
@@ -192,7 +240,7 @@ public final class RecordValidator {
                 else { byID[idValue] = list.count; noteCross(&orgIDs, key: idValue, unit, unitIndex, F, line, "org_id", "org_id.cross_unit") }
             }
             list.append(org)
-        }
+        } }
         summary.organizations = list.count
         // The tree: one unit committee; parents exist, are not cells, and never loop.
         let committees = list.filter { $0.type == "unit_committee" }
@@ -225,8 +273,8 @@ public final class RecordValidator {
             for o in list { try w.record([o.id, o.name, o.type ?? "", o.parent ?? ""]) }
             try sink.finished(unit: unit, file: F, writer: w)
         }
-        var table: [String: String] = [:]
-        for o in list where o.idOK { table[o.id] = o.type ?? "" }
+        var table = OrgTable()
+        for o in list where o.idOK { table.insert(Array(o.id.utf8), type: o.type ?? "") }
         return table
     }
 
@@ -249,26 +297,34 @@ public final class RecordValidator {
 
     // MARK: members.csv
 
-    private func validateMembers(_ unit: String, _ unitIndex: Int32, path: String, orgs: [String: String]?, summary: inout UnitSummary,
+    private func validateMembers(_ unit: String, _ unitIndex: Int32, path: String, orgs: OrgTable?, summary: inout UnitSummary,
                                  sink: (any NormalizedSink)?) throws {
         let F = RecordFile.members
         let writer = try sink?.writer(unit: unit, file: F)
         try writer?.record(F.columns)
-        var localMembers: [String: Int] = [:]
-        var localCitizens: [UInt64: Int] = [:]
-        var outcomes = [FieldOutcome](repeating: .same, count: F.columns.count)
-        try rows(path, F, unit: unit) { reader, v in
-            let line = reader.line
-            let errorsBefore = findings.count
-            outcomes[0] = FieldChecks.id(v[0], .member, prefix: "member_id")
+        // The row's outcomes in raw memory: assignments release inline instead of through the
+        // generic array witnesses (they dominated the profile).
+        let columns = F.columns // (a computed list: read once, not per row)
+        let width = columns.count
+        let outcomes = UnsafeMutablePointer<FieldOutcome>.allocate(capacity: width)
+        outcomes.initialize(repeating: .same, count: width)
+        defer { outcomes.deinitialize(count: width); outcomes.deallocate() }
+        guard let v = try openRows(path, F, unit: unit) else {
+            if let writer, let sink { try sink.finished(unit: unit, file: F, writer: writer) }
+            return
+        }
+        while nextRow(v, F, unit: unit) {
+            let line = v.line
+            let errorsBefore = errorFindings
+            outcomes[0] = FieldChecks.id(v[0], .member, rules: .memberID)
             outcomes[1] = FieldChecks.fullName(v[1])
             let (g, female) = FieldChecks.gender(v[2]); outcomes[2] = g
-            let (dobO, dob) = FieldChecks.date(v[3], prefix: "date_of_birth", required: true); outcomes[3] = dobO
+            let (dobO, dob) = FieldChecks.date(v[3], rules: .birth, required: true); outcomes[3] = dobO
             var (cid, cidNumber) = FieldChecks.citizenID(v[4])
-            let (joinO, joined) = FieldChecks.date(v[5], prefix: "date_joined", required: true); outcomes[5] = joinO
-            let (offO, official) = FieldChecks.date(v[6], prefix: "date_official", required: false); outcomes[6] = offO
+            let (joinO, joined) = FieldChecks.date(v[5], rules: .joined, required: true); outcomes[5] = joinO
+            let (offO, official) = FieldChecks.date(v[6], rules: .official, required: false); outcomes[6] = offO
             let (st, probationary) = FieldChecks.status(v[7]); outcomes[7] = st
-            var org = FieldChecks.id(v[8], .org, prefix: "member_org")
+            var org = FieldChecks.id(v[8], .org, rules: .memberOrg)
             outcomes[9] = FieldChecks.phone(v[9])
             outcomes[10] = FieldChecks.email(v[10])
             outcomes[11] = FieldChecks.freeText(v[11], rule: "ethnicity.normalized")
@@ -304,36 +360,39 @@ public final class RecordValidator {
                 else if let joined, official < joined.addingYears(1) { outcomes[6].rules.append("date_official.too_early"); outcomes[6].isError = true }
             }
             if let orgs, !org.isError {
-                let key = org.value ?? String(decoding: v[8], as: UTF8.self)
-                switch orgs[key] {
+                let type: UInt8? = org.value.map { v in orgs.type(Array(v.utf8)) } ?? orgs.type(v[8])
+                switch type {
                 case nil: org.rules.append("member_org.unknown"); org.isError = true
-                case "unit_committee": org.rules.append("member_org.wrong_type"); org.isError = true
+                case OrgTable.unitCommittee: org.rules.append("member_org.wrong_type"); org.isError = true
                 default: break
                 }
             }
             outcomes[8] = org
-            for (i, o) in outcomes.enumerated() { record(o, unit, F, line, F.columns[i], v[i]) }
+            for i in 0..<width where !outcomes[i].rules.isEmpty { record(outcomes[i], unit, F, line, columns[i], v[i]) }
 
             // Uniqueness inside the unit, then across units.
             if !outcomes[0].isError {
-                let key = outcomes[0].value ?? String(decoding: v[0], as: UTF8.self)
-                if localMembers[key] != nil { add(unit, F, line, "member_id", "member_id.duplicate", key, "") }
-                else { localMembers[key] = line; noteCross(&memberIDs, key: key, unit, unitIndex, F, line, "member_id", "member_id.cross_unit") }
+                if let value = outcomes[0].value { noteMember(Array(value.utf8), unit, unitIndex, line) } else { noteMember(v[0], unit, unitIndex, line) }
             }
             if let n = cidNumber {
-                if localCitizens[n] != nil { add(unit, F, line, "citizen_id", "citizen_id.duplicate", cidText(n), "") }
-                else { localCitizens[n] = line; noteCrossCitizen(n, unit, unitIndex, line) }
+                noteSeen(citizens, n, unit, unitIndex, line, column: "citizen_id", text: { self.cidText($0) })
             }
             summary.members += 1
             var filled = 0
             for i in 9...13 where !v[i].isEmpty { filled += 1 }
             summary.completenessSum += Double(filled) / 5
-            if findings[errorsBefore...].contains(where: { $0.severity == .error }) { summary.membersWithErrors += 1 }
+            if errorFindings > errorsBefore { summary.membersWithErrors += 1 }
             if let writer {
-                for (i, o) in outcomes.enumerated() {
-                    if let value = o.value { writer.field(value) } else { writer.field(v[i]) }
+                var changed = false
+                for i in 0..<width where outcomes[i].value != nil { changed = true; break }
+                if !changed && v.identity && v.reader.recordIsPlain {
+                    try writer.rawRecord(v.reader.recordBytes)
+                } else {
+                    for i in 0..<width {
+                        if let value = outcomes[i].value { writer.field(value) } else { writer.field(v[i]) }
+                    }
+                    try writer.endRecord()
                 }
-                try writer.endRecord()
             }
         }
         if let writer, let sink { try sink.finished(unit: unit, file: F, writer: writer) }
@@ -341,19 +400,35 @@ public final class RecordValidator {
 
     private func cidText(_ n: UInt64) -> String { let s = String(n); return String(repeating: "0", count: 12 - s.count) + s }
 
-    private func noteCrossCitizen(_ n: UInt64, _ unit: String, _ unitIndex: Int32, _ line: Int) {
+    @inline(__always) static func pack(_ unit: Int32, _ line: Int, reported: Bool) -> UInt64 {
+        (reported ? 1 << 63 : 0) | UInt64(UInt32(bitPattern: unit)) << 32 | UInt64(UInt32(truncatingIfNeeded: line))
+    }
+
+    /// One occurrence of an id: a second one in the same unit is a duplicate; one in another
+    /// unit is a conflict reported on both rows (the first only once).
+    private func noteSeen(_ table: IDTable, _ key: UInt64, _ unit: String, _ unitIndex: Int32, _ line: Int, column: String,
+                          text: (UInt64) -> String) {
+        guard let existing = table.findOrInsert(key, Self.pack(unitIndex, line, reported: false)) else { return }
+        let firstUnit = Int32(truncatingIfNeeded: existing >> 32 & 0x7FFF_FFFF), firstLine = Int(existing & 0xFFFF_FFFF)
+        if firstUnit == unitIndex { add(unit, .members, line, column, "\(column).duplicate", text(key), ""); return }
         guard crossUnit else { return }
-        if var first = citizens[n] {
-            guard first.unit != unitIndex else { return }
-            if !first.reported {
-                add(unitNames[Int(first.unit)], .members, Int(first.line), "citizen_id", "citizen_id.cross_unit", cidText(n), "")
-                first.reported = true
-                citizens[n] = first
-            }
-            add(unit, .members, line, "citizen_id", "citizen_id.cross_unit", cidText(n), "")
-        } else {
-            citizens[n] = Seen(unit: unitIndex, line: Int32(line), original: "", reported: false)
+        if existing >> 63 == 0 {
+            add(unitNames[Int(firstUnit)], .members, firstLine, column, "\(column).cross_unit", text(key), "")
+            table.update(key, Self.pack(firstUnit, firstLine, reported: true))
         }
+        add(unit, .members, line, column, "\(column).cross_unit", text(key), "")
+    }
+
+    private func noteMember(_ b: some Collection<UInt8>, _ unit: String, _ unitIndex: Int32, _ line: Int) {
+        if let key = packID(b) {
+            noteSeen(memberIDs, key, unit, unitIndex, line, column: "member_id", text: unpackID)
+            return
+        }
+        // Card numbers over 12 characters: a sequential key per distinct number, own table.
+        let s = String(decoding: Array(b), as: UTF8.self)
+        let key: UInt64
+        if let k = longMemberKeys[s] { key = k } else { longMemberNames.append(s); key = UInt64(longMemberNames.count); longMemberKeys[s] = key }
+        noteSeen(longMemberIDs, key, unit, unitIndex, line, column: "member_id", text: { self.longMemberNames[Int($0) - 1] })
     }
 
     // MARK: corrections.csv
@@ -362,8 +437,12 @@ public final class RecordValidator {
         let F = RecordFile.corrections
         let writer = try sink?.writer(unit: unit, file: F)
         try writer?.record(F.columns)
-        try rows(path, F, unit: unit) { reader, v in
-            let line = reader.line
+        guard let v = try openRows(path, F, unit: unit) else {
+            if let writer, let sink { try sink.finished(unit: unit, file: F, writer: writer) }
+            return
+        }
+        while nextRow(v, F, unit: unit) {
+            let line = v.line
             summary.corrections += 1
             var out = (0..<6).map { String(decoding: v[$0], as: UTF8.self) }
             let (cid, _) = FieldChecks.citizenID(v[0])
@@ -407,17 +486,21 @@ extension FieldChecks {
     /// The single-field rules of a members.csv column (for corrections' new values).
     public static func single(column: String, _ b: UnsafeRawBufferPointer) -> FieldOutcome {
         switch column {
-        case "member_id": return id(b, .member, prefix: "member_id")
+        case "member_id": return id(b, .member, rules: .memberID)
         case "full_name": return fullName(b)
         case "gender": return gender(b).0
-        case "date_of_birth", "date_joined": return date(b, prefix: column, required: true).0
-        case "date_official": return date(b, prefix: column, required: false).0
+        case "date_of_birth": return date(b, rules: .birth, required: true).0
+        case "date_joined": return date(b, rules: .joined, required: true).0
+        case "date_official": return date(b, rules: .official, required: false).0
         case "citizen_id": return citizenID(b).0
         case "status": return status(b).0
-        case "org_id": return id(b, .org, prefix: "member_org")
+        case "org_id": return id(b, .org, rules: .memberOrg)
         case "phone": return phone(b)
         case "email": return email(b)
-        default: return freeText(b, rule: "\(column).normalized")
+        case "ethnicity": return freeText(b, rule: "ethnicity.normalized")
+        case "hometown": return freeText(b, rule: "hometown.normalized")
+        case "education": return freeText(b, rule: "education.normalized")
+        default: return .error("correction.field")
         }
     }
 }

@@ -36,8 +36,27 @@ public final class CSVReader {
     /// Line (1-based) where the current record starts.
     public private(set) var line = 0
     private var nextLine = 1
-    /// The fields of the current record.
-    public private(set) var fields: [CSVField] = []
+    /// The fields of the current record (valid until the next `next()`).
+    public var fields: UnsafeBufferPointer<CSVField> { UnsafeBufferPointer(start: fieldStorage, count: fieldCount) }
+    private var fieldStorage: UnsafeMutablePointer<CSVField> = .allocate(capacity: 64)
+    private var fieldCapacity = 64
+    private var fieldCount = 0
+
+    @inline(__always) private func appendField(_ f: CSVField) {
+        if fieldCount == fieldCapacity {
+            let bigger = UnsafeMutablePointer<CSVField>.allocate(capacity: fieldCapacity * 2)
+            bigger.moveInitialize(from: fieldStorage, count: fieldCount)
+            fieldStorage.deallocate()
+            fieldStorage = bigger
+            fieldCapacity *= 2
+        }
+        (fieldStorage + fieldCount).initialize(to: f)
+        fieldCount += 1
+    }
+    /// The current record's bytes without its line end, and whether it used quotes or CRLF: a
+    /// record with neither can be copied to output as it is.
+    public private(set) var recordBytes = UnsafeRawBufferPointer(start: nil, count: 0)
+    public private(set) var recordIsPlain = false
     /// True when the input began with a UTF-8 BOM (skipped).
     public private(set) var hadBOM = false
     /// Bytes consumed so far.
@@ -68,6 +87,7 @@ public final class CSVReader {
         if fd >= 0 { close(fd) }
         buffer.deallocate()
         scratch.deallocate()
+        fieldStorage.deallocate()
     }
 
     private func skipBOM() throws {
@@ -111,92 +131,117 @@ public final class CSVReader {
     public func next() throws -> Bool {
         if try start >= end && !more() { return false }
         line = nextLine
-        // 1. Find the record's end with the whole record in the buffer.
-        var scanned = 0
-        var inQuotes = false
-        var recordEnd = -1 // index of the LF (or end of input)
-        var newlines = 0
-        while recordEnd < 0 {
-            var p = start + scanned
-            let e = end
-            let b = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            while p < e {
-                let c = b[p]
-                if c == 0x22 { inQuotes.toggle() }
-                else if c == 0x0A {
-                    if !inQuotes { recordEnd = p; break }
-                    newlines += 1
-                }
-                p += 1
-            }
-            if recordEnd >= 0 { break }
-            scanned = p - start
-            if !(try more()) {
-                if inQuotes { throw CSVSyntaxError(line: line, reason: "unterminated quoted field") }
-                recordEnd = end
-            }
-        }
-        nextLine = line + newlines + 1
-        var contentEnd = recordEnd
-        if contentEnd > start && buffer[contentEnd - 1] == 0x0D { contentEnd -= 1 }
-        // 2. Split into fields.
-        fields.removeAll(keepingCapacity: true)
-        let needScratch = recordEnd - start
-        if scratch.count < needScratch {
-            scratch.deallocate()
-            scratch = .allocate(byteCount: needScratch * 2, alignment: 16)
-        }
-        var s = 0
-        var p = start
-        var ascii = true
+        // One pass splits the fields; if the buffer ends inside the record (rare: once per
+        // buffer), read more and parse the record again from its start.
         while true {
-            if p < contentEnd && buffer[p] == 0x22 {
+            if let newlines = try parseRecord() {
+                nextLine = line + newlines + 1
+                return true
+            }
+            if !(try more()) { continue } // end of input: parseRecord now treats `end` as the record's end
+        }
+    }
+
+    /// Parses the record at `start`. Returns the number of newlines inside quoted fields, or nil
+    /// when more input is needed.
+    private func parseRecord() throws -> Int? {
+        fieldCount = 0
+        if scratch.count < end - start {
+            scratch.deallocate()
+            scratch = .allocate(byteCount: max(4096, (end - start) * 2), alignment: 16)
+        }
+        let b = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let sc = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let e = end
+        var p = start
+        var s = 0
+        var newlines = 0
+        var ascii = true
+        var plain = true
+        var contentEnd = -1
+        while true {
+            if p < e && b[p] == 0x22 {
+                plain = false
                 p += 1
                 let fieldStart = s
                 while true {
-                    guard p < contentEnd else { throw CSVSyntaxError(line: line, reason: "unterminated quoted field") }
-                    let c = buffer[p]
+                    guard p < e else {
+                        if eof { throw CSVSyntaxError(line: line, reason: "unterminated quoted field") }
+                        return nil
+                    }
+                    let c = b[p]
                     if c == 0x22 {
-                        if p + 1 < contentEnd && buffer[p + 1] == 0x22 { scratch[s] = 0x22; s += 1; p += 2; continue }
+                        if p + 1 >= e && !eof { return nil }
+                        if p + 1 < e && b[p + 1] == 0x22 { sc[s] = 0x22; s += 1; p += 2; continue }
                         p += 1
                         break
                     }
-                    if c >= 0x80 { ascii = false }
-                    scratch[s] = c
+                    if c == 0x0A { newlines += 1 }
+                    ascii = ascii && c < 0x80
+                    sc[s] = c
                     s += 1
                     p += 1
                 }
-                fields.append(CSVField(bytes: UnsafeRawBufferPointer(rebasing: scratch[fieldStart..<s])))
-                if p == contentEnd { break }
-                guard buffer[p] == 0x2C else { throw CSVSyntaxError(line: line, reason: "text after a closing quote") }
-                p += 1
+                appendField(CSVField(bytes: UnsafeRawBufferPointer(start: sc + fieldStart, count: s - fieldStart)))
+                if p >= e { if eof { break }; return nil }
+                let c = b[p]
+                if c == 0x2C { p += 1; continue }
+                if c == 0x0A { p += 1; break }
+                if c == 0x0D {
+                    if p + 1 >= e { if eof { p += 1; break }; return nil }
+                    if b[p + 1] == 0x0A { p += 2; break }
+                }
+                throw CSVSyntaxError(line: line + newlines, reason: "text after a closing quote")
             } else {
                 let fieldStart = p
-                while p < contentEnd {
-                    let c = buffer[p]
-                    if c == 0x2C { break }
-                    if c == 0x22 { throw CSVSyntaxError(line: line, reason: "quote inside an unquoted field") }
-                    if c == 0x0D { throw CSVSyntaxError(line: line, reason: "bare carriage return") }
-                    if c >= 0x80 { ascii = false }
+                var c: UInt8 = 0
+                let classes = byteClasses
+                while p < e {
+                    c = b[p]
+                    let k = classes[Int(c)]
+                    if k != 0 {
+                        if k == 1 { break }
+                        ascii = false
+                    }
                     p += 1
                 }
-                fields.append(CSVField(bytes: UnsafeRawBufferPointer(rebasing: buffer[fieldStart..<p])))
-                if p == contentEnd { break }
-                p += 1
+                if p >= e {
+                    if !eof { return nil }
+                    appendField(CSVField(bytes: UnsafeRawBufferPointer(start: b + fieldStart, count: p - fieldStart)))
+                    break
+                }
+                if c == 0x22 { throw CSVSyntaxError(line: line + newlines, reason: "quote inside an unquoted field") }
+                appendField(CSVField(bytes: UnsafeRawBufferPointer(start: b + fieldStart, count: p - fieldStart)))
+                if c == 0x2C { p += 1; if p >= e && eof { appendField(CSVField(bytes: UnsafeRawBufferPointer(start: b + p, count: 0))); break }; continue }
+                if c == 0x0A { contentEnd = p; p += 1; break }
+                plain = false
+                // CR
+                if p + 1 >= e { if eof { p += 1; break }; return nil }
+                if b[p + 1] == 0x0A { p += 2; break }
+                throw CSVSyntaxError(line: line + newlines, reason: "bare carriage return")
             }
         }
         if !ascii {
             for f in fields where !isValidUTF8(f.bytes) { throw CSVSyntaxError(line: line, reason: "not valid UTF-8") }
         }
-        let consumed = min(recordEnd + 1, end)
-        bytesRead += UInt64(consumed - start)
-        start = consumed
-        return true
+        recordIsPlain = plain && contentEnd >= 0
+        recordBytes = UnsafeRawBufferPointer(start: b + start, count: max(0, (contentEnd >= 0 ? contentEnd : p) - start))
+        bytesRead += UInt64(p - start)
+        start = p
+        return newlines
     }
 
     /// True when the current record is a blank line (one empty field).
-    public var isBlankLine: Bool { fields.count == 1 && fields[0].isEmpty }
+    public var isBlankLine: Bool { fieldCount == 1 && fieldStorage[0].isEmpty }
 }
+
+/// 1 for the bytes that end an unquoted field (, LF CR "), 2 for non-ASCII, 0 otherwise.
+nonisolated(unsafe) private let byteClasses: UnsafeMutablePointer<UInt8> = {
+    let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+    for i in 0..<256 { t[i] = i >= 0x80 ? 2 : 0 }
+    for c in [0x2C, 0x0A, 0x0D, 0x22] { t[c] = 1 }
+    return t
+}()
 
 /// Strict UTF-8 validation (no overlongs, no surrogates, ≤ U+10FFFF).
 func isValidUTF8(_ b: UnsafeRawBufferPointer) -> Bool {

@@ -3,34 +3,67 @@ import Glibc
 #endif
 
 /// Buffered RFC 4180 writer: LF line ends, a field is quoted only when it holds a comma, a
-/// quote, CR or LF (quotes doubled). Writes to a file descriptor or collects bytes.
+/// quote, CR or LF (quotes doubled). Writes to a file descriptor or collects bytes in memory.
 public final class CSVWriter {
-    private var out: [UInt8] = []
+    private var buf: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private var used = 0
     private let fd: Int32
     private var firstField = true
     public private(set) var bytesWritten: UInt64 = 0
 
     /// Collects into memory (`bytes`).
-    public init() { fd = -1; out.reserveCapacity(1 << 16) }
+    public convenience init() { self.init(fd: -1, capacity: 1 << 16) }
 
     /// Writes to an open descriptor (not closed here).
-    public init(fd: Int32) { self.fd = fd; out.reserveCapacity(1 << 20) }
+    public convenience init(fd: Int32) { self.init(fd: fd, capacity: 1 << 20) }
 
-    /// Everything written so far (memory writers).
-    public var bytes: [UInt8] { out }
+    private init(fd: Int32, capacity: Int) {
+        self.fd = fd
+        self.capacity = capacity
+        buf = .allocate(capacity: capacity)
+    }
+
+    deinit { buf.deallocate() }
+
+    /// Everything collected (memory writers).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: buf, count: used)) }
+
+    @inline(__always) private func reserve(_ n: Int) {
+        if used + n <= capacity { return }
+        var c = capacity * 2
+        while c < used + n { c *= 2 }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+        bigger.update(from: buf, count: used)
+        buf.deallocate()
+        buf = bigger
+        capacity = c
+    }
 
     public func field(_ b: UnsafeRawBufferPointer) {
-        if !firstField { out.append(0x2C) }
+        reserve(2 * b.count + 3)
+        if !firstField { buf[used] = 0x2C; used += 1 }
         firstField = false
         var needsQuotes = false
         for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D { needsQuotes = true; break }
         if needsQuotes {
-            out.append(0x22)
-            for c in b { if c == 0x22 { out.append(0x22) }; out.append(c) }
-            out.append(0x22)
-        } else {
-            out.append(contentsOf: b)
+            buf[used] = 0x22; used += 1
+            for c in b {
+                if c == 0x22 { buf[used] = 0x22; used += 1 }
+                buf[used] = c; used += 1
+            }
+            buf[used] = 0x22; used += 1
+        } else if b.count > 0 {
+            (buf + used).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count)
+            used += b.count
         }
+    }
+
+    /// Appends bytes that are already one well-formed CSV record's fields (no line end).
+    public func rawRecord(_ b: UnsafeRawBufferPointer) throws {
+        reserve(b.count + 1)
+        if b.count > 0 { (buf + used).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count); used += b.count }
+        try endRecord()
     }
 
     public func field(_ s: String) {
@@ -39,9 +72,11 @@ public final class CSVWriter {
     }
 
     public func endRecord() throws {
-        out.append(0x0A)
+        reserve(1)
+        buf[used] = 0x0A
+        used += 1
         firstField = true
-        if fd >= 0 && out.count >= 1 << 20 { try flush() }
+        if fd >= 0 && used >= 1 << 20 { try flush() }
     }
 
     public func record(_ fields: [String]) throws {
@@ -50,16 +85,14 @@ public final class CSVWriter {
     }
 
     public func flush() throws {
-        guard fd >= 0, !out.isEmpty else { return }
-        try out.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = write(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw CSVIOError(path: "output", reason: String(cString: strerror(errno))) }
-                done += n
-            }
+        guard fd >= 0, used > 0 else { return }
+        var done = 0
+        while done < used {
+            let n = write(fd, buf + done, used - done)
+            if n < 0 { if errno == EINTR { continue }; throw CSVIOError(path: "output", reason: String(cString: strerror(errno))) }
+            done += n
         }
-        bytesWritten += UInt64(out.count)
-        out.removeAll(keepingCapacity: true)
+        bytesWritten += UInt64(used)
+        used = 0
     }
 }
