@@ -182,3 +182,13 @@ struct RuleExampleTests {
 extension String {
     init(format2 v: Int) { self = v < 10 ? "0\(v)" : "\(v)" }
 }
+
+struct LongIDTests {
+    /// Party card numbers over 12 characters take the slower path; duplicates are still found.
+    @Test func longCardNumbersAreCheckedToo() throws {
+        let long = "HCM.2026.000000001"
+        let twin = "7900000009,Trần Văn Bình,male,1975-04-07,079075009999,2000-05-19,2001-05-19,official,HCM-U001-C001,,,,,".replacingOccurrences(of: "7900000009", with: long)
+        let f = try findings(member: ["member_id": long], extraRows: [twin])
+        #expect(f.map { "\($0.line) \($0.rule) \($0.original)" } == ["3 member_id.duplicate \(long)"])
+    }
+}

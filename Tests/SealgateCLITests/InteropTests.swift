@@ -22,8 +22,8 @@ struct InteropTests {
         #expect(ms.out.contains("Trusted comment: sealgate/1 unit=HCM-U001 "))
         let age = try CLI.sh("mkdir out && age -d -i ../dept.key payload.age | tar -x -C out", cwd: w.file("x"))
         #expect(age.status == 0, "\(age.stderr)")
-        #expect(w.read("x/out/members.csv") == w.read("members.csv"))
-        #expect(w.read("x/out/organizations.csv") == w.read("organizations.csv"))
+        #expect(sameFile(w, "x/out/members.csv", "members.csv"), "x/out/members.csv differs from members.csv")
+        #expect(sameFile(w, "x/out/organizations.csv", "organizations.csv"), "x/out/organizations.csv differs from organizations.csv")
         #expect(w.exists("x/out/manifest.json"))
     }
 
@@ -39,7 +39,7 @@ struct InteropTests {
         #expect(seal.status == 0, "\(seal.stderr)")
         let open = try CLI.sg(["open", "--identity", "ak.key", "--signer", "ms.pub", "-o", "out", "p.sgp"], cwd: w.path)
         #expect(open.status == 0, "\(open.stderr)")
-        #expect(w.read("out/members.csv") == w.read("members.csv"))
+        #expect(sameFile(w, "out/members.csv", "members.csv"), "out/members.csv differs from members.csv")
 
         // sealgate keys → stock tools (unencrypted and passphrase-protected signing keys).
         #expect(try CLI.sg(["keys", "generate", "signing", "--out", "sg", "--unencrypted"], cwd: w.path).status == 0)
@@ -50,7 +50,7 @@ struct InteropTests {
         #expect(sgRecipient == w.read("sgr.pub").split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }.last)
         let rt = try CLI.sh("age -e -R sgr.pub members.csv | age -d -i sgr.key > rt.csv", cwd: w.path)
         #expect(rt.status == 0, "\(rt.stderr)")
-        #expect(w.read("rt.csv") == w.read("members.csv"))
+        #expect(sameFile(w, "rt.csv", "members.csv"), "rt.csv differs from members.csv")
     }
 
     @Test func encryptedSigningKeyWorksWithMinisign() throws {
@@ -90,7 +90,7 @@ struct InteropTests {
         H2=$(sha256sum members.csv | cut -c1-64)
         ID=0193a1c2-0000-7000-8000-00000000abcd
         C=2026-11-27T08:00:00Z
-        printf '{"format":"sealgate-payload/1","unit":"HCM-U001","package":"%s","seq":42,"kind":"snapshot","created":"%s","schema":"party-records/1","files":[{"name":"organizations.csv","sha256":"%s","records":2},{"name":"members.csv","sha256":"%s","records":500}]}' "$ID" "$C" "$H1" "$H2" > manifest.json
+        printf '{"format":"sealgate-payload/1","unit":"HCM-U001","package":"%s","seq":42,"kind":"snapshot","created":"%s","schema":"party-records/1","files":[{"name":"organizations.csv","sha256":"%s","records":%d},{"name":"members.csv","sha256":"%s","records":%d}]}' "$ID" "$C" "$H1" $(($(wc -l < organizations.csv) - 1)) "$H2" $(($(wc -l < members.csv) - 1)) > manifest.json
         tar --format=ustar -cf payload.tar manifest.json organizations.csv members.csv
         age -e -r "$R" -o payload.age payload.tar
         minisign -S -s unit.key -m payload.age -x package.minisig -t "sealgate/1 unit=HCM-U001 package=$ID seq=42 kind=snapshot created=$C to=$FP"
@@ -101,7 +101,7 @@ struct InteropTests {
         let open = try CLI.sg(["open", "--identity", "dept.key", "--signer", "unit.pub", "--unit", "HCM-U001", "-o", "out", "--json", "hand.sgp"], cwd: w.path)
         #expect(open.status == 0, "\(open.stderr)")
         #expect(open.out.contains("\"seq\":42"))
-        #expect(w.read("out/members.csv") == w.read("members.csv"))
+        #expect(sameFile(w, "out/members.csv", "members.csv"), "out/members.csv differs from members.csv")
     }
 
     /// Unit B extracts A's package, re-signs A's payload.age with its own key and unit id
@@ -169,7 +169,7 @@ struct PromptTests {
         let open = try CLI.run("script", ["-qec", "\(sg) open --identity dept.key --signer u.pub -o out p.sgp", "/dev/null"], cwd: w.path,
                                stdin: Array("s3cret pass\n".utf8))
         #expect(open.status == 0, "\(open.out)")
-        #expect(w.read("out/members.csv") == w.read("members.csv"))
+        #expect(sameFile(w, "out/members.csv", "members.csv"), "out/members.csv differs from members.csv")
         // No terminal and no passphrase source: a coded refusal, not a hang.
         let none = try CLI.sg(["open", "--identity", "dept.key", "--signer", "u.pub", "-o", "out2", "p.sgp"], cwd: w.path)
         #expect(none.status != 0)

@@ -70,9 +70,17 @@ final class Workdir {
     func exists(_ n: String) -> Bool { FileManager.default.fileExists(atPath: file(n)) }
 }
 
-func sampleData(_ w: Workdir) {
-    w.write("organizations.csv", "org_id,name,type,parent_id\nHCM-U001,\"Đảng bộ phường Bến Nghé\",unit_committee,\nHCM-U001-C1,Chi bộ 1,cell,HCM-U001\n")
-    var m = "member_id,full_name,gender\n"
-    for i in 0..<500 { m += "\(i),\"Nguyễn Thị \(i)\",female\n" }
-    w.write("members.csv", m)
+/// A valid unit (HCM-U001: organizations.csv, members.csv) made by `sealgate generate`.
+func sampleData(_ w: Workdir, members: Int = 300) {
+    let r = try! CLI.sg(["generate", "--units", "1", "--members", String(members), "--seed", "3", "-o", "city"], cwd: w.path)
+    precondition(r.status == 0, r.stderr)
+    for f in ["organizations.csv", "members.csv"] {
+        try! FileManager.default.moveItem(atPath: w.file("city/HCM-U001/\(f)"), toPath: w.file(f))
+    }
+}
+
+/// True when two files have the same bytes (and are not empty); failures print sizes, not bytes.
+func sameFile(_ w: Workdir, _ a: String, _ b: String) -> Bool {
+    let x = w.read(a), y = w.read(b)
+    return !x.isEmpty && x == y
 }
