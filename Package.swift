@@ -18,6 +18,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // No default traits: swift-configuration support and full Foundation are not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // System libraries, found through pkg-config. Only SealCrypto imports them.
@@ -43,10 +47,23 @@ let package = Package(
         .target(
             name: "PartyRecords",
             swiftSettings: strictSettings),
+        .target(
+            name: "GatewayStore",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings),
+        .target(
+            name: "GatewayCore",
+            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore"],
+            swiftSettings: strictSettings),
+        .target(
+            name: "GatewayHTTP",
+            dependencies: ["GatewayCore", "GatewayStore", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealCrypto", "SealPackage", "PartyRecords",
+                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -62,6 +79,10 @@ let package = Package(
         .testTarget(
             name: "PartyRecordsTests",
             dependencies: ["PartyRecords"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "SealPackage", "SealCrypto", "PartyRecords"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",

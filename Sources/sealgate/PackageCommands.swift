@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 import SealCrypto
 import PartyRecords
+import GatewayCore
 public import SealPackage
 
 struct Seal: ParsableCommand {
@@ -19,7 +20,8 @@ struct Seal: ParsableCommand {
     @Option(name: .long, help: "Sequence number, strictly increasing per unit.") var seq: UInt64
     @Option(name: .long, help: "snapshot | correction | dataset | files") var kind: PackageKind = .snapshot
     @Option(name: .long, help: "The unit's minisign secret key.") var signingKey: String
-    @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String]
+    @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String] = []
+    @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") var trust: String?
     @Option(name: .shortAndLong, help: "Output package path (.sgp).") var output: String
     @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
     @Option(name: .long, help: "Language of validation messages: vi or en.") var lang: Language = .vi
@@ -28,8 +30,9 @@ struct Seal: ParsableCommand {
 
     func run() throws {
         try sealgate.run(json: out.json) {
-            guard !to.isEmpty else { throw SealError(.usage, "no recipient", remedy: "give --to with the department's age1… recipient or its .pub file") }
-            let recipients = try to.flatMap { try AgeRecipientList.parse(argument: $0, fileExists: FileManager.default.fileExists(atPath:)) }
+            guard !to.isEmpty || trust != nil else { throw SealError(.usage, "no recipient", remedy: "give --trust trust.json, or --to with the department's age1… recipient or its .pub file") }
+            var recipients = try to.flatMap { try AgeRecipientList.parse(argument: $0, fileExists: FileManager.default.fileExists(atPath:)) }
+            if let trust { recipients += try loadTrust(trust).activeRecipients() }
             if kind == .snapshot || kind == .correction {
                 // Record kinds are validated first; data with errors is not sealed.
                 let today = CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400))

@@ -4,7 +4,7 @@ import SealCrypto
 import SealPackage
 
 @main
-struct Sealgate: ParsableCommand {
+struct Sealgate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sealgate",
         abstract: "Seal, verify and open party-record packages (minisign + age inside tar).",
@@ -14,7 +14,8 @@ struct Sealgate: ParsableCommand {
         Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
         """,
         version: "0.1.0",
-        subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self])
+        subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
+                      Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self])
 }
 
 /// Options shared by commands that report results.

@@ -1,0 +1,106 @@
+public import Foundation
+public import GatewayStore
+public import SealCrypto
+public import SealPackage
+
+/// The department's data folder:
+///
+///     DIR/gateway.json          department id, intake URL, limits (no secrets)
+///     DIR/gateway.sqlite        the store (SQLite, WAL)
+///     DIR/spool/                every package body received, fsynced before it is processed
+///     DIR/packages/<id>/        opened payloads (files kinds, corrections) kept for audit
+///     DIR/keys/<role>.key|.pub  recipient (age), receipt, dataset, log, root (minisign)
+public struct DataDirectory: Sendable {
+    public let path: String
+    public init(_ path: String) { self.path = path }
+
+    public var configPath: String { "\(path)/gateway.json" }
+    public var databasePath: String { "\(path)/gateway.sqlite" }
+    public var spoolPath: String { "\(path)/spool" }
+    public var packagesPath: String { "\(path)/packages" }
+    public var keysPath: String { "\(path)/keys" }
+    public func key(_ role: KeyRole) -> String { "\(keysPath)/\(role.rawValue).key" }
+    public func pub(_ role: KeyRole) -> String { "\(keysPath)/\(role.rawValue).pub" }
+
+    public enum KeyRole: String, CaseIterable, Sendable { case recipient, receipt, dataset, log, root }
+
+    /// Creates the folder, department keys and first trust document. Secret keys are
+    /// passphrase-protected unless `unencrypted`.
+    public func initialize(department: String, intakeURL: String, passphrase: SecureBytes?, now: Date = Date()) throws {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: configPath) {
+            throw GatewayError(.dataDirectory, "\(path) already holds a gateway", remedy: "use another --data folder, or keep using this one")
+        }
+        for p in [path, spoolPath, packagesPath, keysPath] {
+            try fm.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        let identity = try AgeX25519Identity.generate()
+        let created = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let idFile = AgeIdentityFile.fileContents(identity, created: created)
+        if let passphrase {
+            let armored = try Age.encryptSmallSecret(idFile, to: [AgeScryptRecipient(passphrase: passphrase)])
+            try SecretFile.write(path: key(.recipient), contents: armored.withUnsafeBytes { SecureBytes(copying: $0) })
+        } else {
+            try SecretFile.write(path: key(.recipient), contents: idFile)
+        }
+        try SecretFile.writePublic(path: pub(.recipient), contents: "# department recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n")
+        for role in [KeyRole.receipt, .dataset, .log, .root] {
+            let k = MinisignSecretKey.generate()
+            // The gateway's own keys use a lighter scrypt cost than minisign's default (it
+            // unlocks them at every start), still far beyond a guessing budget.
+            try SecretFile.write(path: key(role), contents: try k.fileContents(passphrase: passphrase, opsLimit: 1 << 20, memLimit: 1 << 26))
+            let pk = MinisignPublicKey(keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
+            try SecretFile.writePublic(path: pub(role), contents: pk.fileContents)
+        }
+        let config = JSON.object(["department": .string(department), "intake_url": .string(intakeURL), "format": .string("sealgate-gateway/1")])
+        try (config.canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+        let store = try SQLiteStore(path: databasePath)
+        let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
+        let doc = try TrustDocument.make(version: 1, department: department, intakeURL: intakeURL, keys: keys, now: now)
+        try store.addTrust(try doc.signed(with: keys.root))
+        _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: created)
+    }
+
+    public func config() throws -> (department: String, intakeURL: String) {
+        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
+            throw GatewayError(.dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
+        }
+        let j = try JSON(parsing: text)
+        guard let d = j["department"]?.string, let u = j["intake_url"]?.string else {
+            throw GatewayError(.dataDirectory, "gateway.json is damaged", remedy: "restore it from backup")
+        }
+        return (d, u)
+    }
+
+    public func openStore() throws -> SQLiteStore {
+        _ = try config()
+        do { return try SQLiteStore(path: databasePath) } catch {
+            throw GatewayError(.storeFailure, "cannot open the store", remedy: "check \(databasePath) and free space", underlying: "\(error)")
+        }
+    }
+}
+
+/// The department's keys, unlocked.
+public struct DepartmentKeys: Sendable {
+    public let recipients: [AgeX25519Identity]
+    public let receipt: MinisignSecretKey
+    public let dataset: MinisignSecretKey
+    public let log: MinisignSecretKey
+    public let root: MinisignSecretKey
+
+    public static func load(_ dir: DataDirectory, passphrase: @escaping () throws -> SecureBytes) throws -> DepartmentKeys {
+        var cached: SecureBytes?
+        let once: () throws -> SecureBytes = {
+            if let c = cached { return c }
+            let p = try passphrase()
+            cached = p
+            return p
+        }
+        return DepartmentKeys(
+            recipients: try AgeIdentityFile.load(path: dir.key(.recipient), passphrase: once),
+            receipt: try MinisignSecretKey.load(path: dir.key(.receipt), passphrase: once),
+            dataset: try MinisignSecretKey.load(path: dir.key(.dataset), passphrase: once),
+            log: try MinisignSecretKey.load(path: dir.key(.log), passphrase: once),
+            root: try MinisignSecretKey.load(path: dir.key(.root), passphrase: once))
+    }
+}

@@ -1,0 +1,25 @@
+public import SealCrypto
+
+/// Error codes of the gateway (docs/errors.md); package-check codes come from SealPackage.
+extension SealErrorCode {
+    public static let malformedDocument = SealErrorCode("malformed_document")
+    public static let dataDirectory = SealErrorCode("data_directory")
+    public static let unitExists = SealErrorCode("unit_exists")
+    public static let unitUnknown = SealErrorCode("unit_unknown")
+    public static let keyState = SealErrorCode("key_state")
+    public static let seqConflict = SealErrorCode("seq_conflict")
+    public static let seqNotIncreasing = SealErrorCode("seq_not_increasing")
+    public static let recordsInvalidAtIntake = SealErrorCode("records_invalid")
+    public static let trustInvalid = SealErrorCode("trust_invalid")
+    public static let trustExpired = SealErrorCode("trust_expired")
+    public static let trustRollback = SealErrorCode("trust_rollback")
+    public static let receiptInvalid = SealErrorCode("receipt_invalid")
+    public static let httpError = SealErrorCode("http_error")
+    public static let unauthorized = SealErrorCode("unauthorized")
+    public static let storeFailure = SealErrorCode("store_failure")
+}
+
+/// Shorthand for the gateway's errors (they are `SealError`s, with a stable code).
+public func GatewayError(_ code: SealErrorCode, _ message: String, remedy: String, underlying: String? = nil) -> SealError {
+    SealError(code, message, remedy: remedy, underlying: underlying)
+}

@@ -1,0 +1,261 @@
+public import Foundation
+public import GatewayStore
+import PartyRecords
+public import SealCrypto
+public import SealPackage
+
+/// What the HTTP layer answers for one body.
+public struct IntakeResult: Sendable {
+    public enum Kind: Sendable { case accepted, duplicate, seqConflict, rejected, malformed }
+    public let kind: Kind
+    public let outcome: Outcome
+    /// The HTTP status spec'd for it: 201, 200, 409, 422, 400.
+    public var httpStatus: Int {
+        switch kind {
+        case .accepted: return 201
+        case .duplicate: return 200
+        case .seqConflict: return 409
+        case .rejected: return 422
+        case .malformed: return 400
+        }
+    }
+}
+
+/// The department's intake pipeline (spec §5): one spooled body → checks → decryption →
+/// record validation → all-or-nothing import → signed receipt, committed with the decision in
+/// one transaction. Used by the HTTP server, by `sealgate import`, and after a crash for bodies
+/// that were spooled but not decided.
+public final class Intake: @unchecked Sendable {
+    public let data: DataDirectory
+    public let store: any GatewayStore
+    public let keys: DepartmentKeys
+    public let department: String
+    public let maxPackageBytes: UInt64
+    private let lock = NSLock() // one decision at a time per (unit): simplest is one commit at a time
+
+    public init(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes) {
+        self.data = data
+        self.store = store
+        self.keys = keys
+        self.department = department
+        self.maxPackageBytes = maxPackageBytes
+    }
+
+    static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
+
+    /// Spools a package file (copy + fsync) and records it; returns the spool entry id.
+    public func spoolFile(_ path: String) throws -> Int64 {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        return try spool(bytes: [UInt8](bytes))
+    }
+
+    /// Spools bytes already in memory.
+    public func spool(bytes: [UInt8]) throws -> Int64 {
+        let name = "\(PackageIdentifiers.newUUIDv7()).sgp"
+        let target = "\(data.spoolPath)/\(name)"
+        let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot create \(target)", errno: errno) }
+        defer { close(fd) }
+        try bytes.withUnsafeBytes { b in
+            var done = 0
+            while done < b.count {
+                let n = write(fd, b.baseAddress! + done, b.count - done)
+                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(target)", errno: errno) }
+                done += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(target)", errno: errno) }
+        return try store.addSpool(sha256: hexString(SHA256Hasher.hash(bytes)), size: Int64(bytes.count), path: target, receivedAt: Self.now())
+    }
+
+    /// Records a body already written and fsynced into the spool folder by the HTTP layer.
+    public func registerSpooled(path: String, sha256: String, size: Int64) throws -> Int64 {
+        try store.addSpool(sha256: sha256, size: size, path: path, receivedAt: Self.now())
+    }
+
+    /// Decides every spooled body without an outcome (after a crash or restart).
+    @discardableResult
+    public func recover() throws -> [IntakeResult] {
+        try store.pendingSpool().map { try process(spoolId: $0.id) }
+    }
+
+    /// Runs the checks on one spooled body and commits the decision. Idempotent: a body
+    /// already decided returns its outcome.
+    public func process(spoolId: Int64) throws -> IntakeResult {
+        lock.lock(); defer { lock.unlock() }
+        if let done = try store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
+        guard let entry = try store.spool(id: spoolId) else { throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug") }
+        return try decide(entry)
+    }
+
+    static func kind(of o: Outcome) -> IntakeResult.Kind {
+        switch o.status {
+        case "accepted": return .accepted
+        case "duplicate": return .duplicate
+        default:
+            if o.code == SealErrorCode.seqConflict.rawValue { return .seqConflict }
+            if o.packageId == nil { return .malformed }
+            return .rejected
+        }
+    }
+
+    /// Codes reported before the signature is known good: the package is not attributed to a unit.
+    static let preSignature: Set<String> = [SealErrorCode.packageTooLarge, .containerMalformed, .signatureMalformed, .keyUnknown, .keyState,
+                                            .commentMalformed, .unitMismatch, .signatureInvalid, .commentSignatureInvalid, .seqConflict, .seqNotIncreasing].map(\.rawValue).reduce(into: []) { $0.insert($1) }
+
+    private func decide(_ entry: SpoolEntry) throws -> IntakeResult {
+        var comment: TrustedComment?
+        var unitKey: UnitKeyRecord?
+        do {
+            let source = try FileSource(path: entry.path)
+            let header: PackageHeader
+            do {
+                header = try PackageHeader(path: entry.path, source: source, maxBytes: maxPackageBytes, keys: nil)
+            } catch let e as SealError {
+                // A comment that parses still names the package in the receipt.
+                return try reject(entry, e, comment: nil)
+            }
+            comment = header.comment
+            let keyHex = Minisign.keyIdHex(header.signature.keyId)
+            guard let key = try store.unitKey(keyId: keyHex) else {
+                throw GatewayError(.keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
+                                   remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
+            }
+            guard key.state == "active" else {
+                throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state)", remedy: "sign with the unit's current key")
+            }
+            unitKey = key
+            let c = header.comment
+            guard c.unit == key.unitId else {
+                throw GatewayError(.unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
+                                   remedy: "a unit may only submit packages under its own id")
+            }
+            if let first = try store.outcome(unitId: c.unit, seq: c.seq) {
+                if first.sha256 == entry.sha256 {
+                    // The same package again: the first receipt, unchanged.
+                    let dup = try store.commit(Decision(spoolId: entry.id, status: "duplicate", code: nil, packageId: first.packageId, unitId: c.unit,
+                                                        seq: c.seq, sha256: entry.sha256, kind: first.kind, decidedAt: Self.now(), claimsSeq: false),
+                                               snapshot: nil, makeReceipt: { _ in (first.receipt, first.receiptSignature) })
+                    return IntakeResult(kind: .duplicate, outcome: dup)
+                }
+                throw GatewayError(.seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
+                                   remedy: "seal the new data with the next seq (above \(try store.lastSeq(unitId: c.unit) ?? c.seq))")
+            }
+            if let last = try store.lastSeq(unitId: c.unit), c.seq <= last {
+                throw GatewayError(.seqNotIncreasing, "seq \(c.seq) of \(c.unit) is not above the last one used (\(last))",
+                                   remedy: "seal again with seq \(last + 1) or higher; an old package replayed is refused")
+            }
+            // Signature, recipients, decryption, payload, manifest, hashes (spec §5).
+            let openDir = "\(data.packagesPath)/\(c.package)"
+            try? FileManager.default.removeItem(atPath: openDir)
+            let pk = try MinisignPublicKey(base64: key.publicKey)
+            let opened = try Opener.open(OpenRequest(path: entry.path, output: openDir, identities: keys.recipients, signers: [pk],
+                                                     expectedUnit: key.unitId, maxBytes: maxPackageBytes,
+                                                     acceptedFingerprints: Set(keys.recipients.map(\.recipient.fingerprint))))
+            // Records, then import.
+            var snapshot: SnapshotImport?
+            var validation: JSON = .null
+            if c.kind == .snapshot || c.kind == .correction {
+                let (report, rows) = try validateRecords(openDir, unit: c.unit, kind: c.kind)
+                validation = report
+                if (report["errors"]?.int ?? 0) > 0 {
+                    return try reject(entry, GatewayError(.recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
+                                                          remedy: "fix the rows listed in the receipt's validation report, then seal and submit again with the next seq"),
+                                      comment: c, validation: validation)
+                }
+                if c.kind == .snapshot { snapshot = SnapshotImport(unitId: c.unit, packageId: c.package, organizations: rows.organizations, members: rows.members) }
+            }
+            var body = receiptBase(entry, c, status: "accepted")
+            body["records"] = .object(["organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
+                                       "files": .array(opened.manifest.files.map { .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .int(Int64($0.records))]) })])
+            body["validation"] = validation
+            let outcome = try commitDecision(entry, c, status: "accepted", code: nil, claimsSeq: true, snapshot: snapshot, body: body)
+            return IntakeResult(kind: .accepted, outcome: outcome)
+        } catch let e as SealError {
+            return try reject(entry, e, comment: comment, attributed: unitKey != nil)
+        } catch let e as StoreError where e.code == "seq_taken" {
+            return try reject(entry, GatewayError(.seqConflict, e.message, remedy: "seal again with the next seq"), comment: comment, attributed: true)
+        }
+    }
+
+    func receiptBase(_ entry: SpoolEntry, _ c: TrustedComment?, status: String) -> [String: JSON] {
+        var body: [String: JSON] = [
+            "format": .string("sealgate-receipt/1"), "gateway": .string(department), "status": .string(status),
+            "sha256": .string(entry.sha256), "size": .int(entry.size), "received_at": .string(entry.receivedAt),
+            "package": .null, "unit": .null, "seq": .null, "kind": .null,
+        ]
+        if let c {
+            body["package"] = .string(c.package); body["unit"] = .string(c.unit); body["seq"] = .int(Int64(bitPattern: c.seq)); body["kind"] = .string(c.kind.rawValue)
+        }
+        return body
+    }
+
+    private func commitDecision(_ entry: SpoolEntry, _ c: TrustedComment?, status: String, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
+                                body: [String: JSON]) throws -> Outcome {
+        let decidedAt = Self.now()
+        let decision = Decision(spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
+                                kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq)
+        return try store.commit(decision, snapshot: snapshot) { leaf in
+            var b = body
+            b["leaf"] = .int(leaf)
+            b["decided_at"] = .string(decidedAt)
+            let (text, sig) = try Receipt.sign(.object(b), key: keys.receipt)
+            return (text, sig)
+        }
+    }
+
+    private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null) throws -> IntakeResult {
+        // A package whose signature verified consumes its seq even when rejected later.
+        let claims = attributed && !Self.preSignature.contains(e.code.rawValue) && comment != nil
+        var body = receiptBase(entry, comment, status: "rejected")
+        body["error"] = .object(["code": .string(e.code.rawValue), "message": .string(e.message), "remedy": .string(e.remedy)])
+        body["validation"] = validation
+        let outcome = try commitDecision(entry, comment, status: "rejected", code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
+        let kind: IntakeResult.Kind = e.code == .seqConflict ? .seqConflict : (comment == nil ? .malformed : .rejected)
+        return IntakeResult(kind: kind, outcome: outcome)
+    }
+
+    /// Validates the opened records (one unit) and returns the report and the normalized rows.
+    func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (JSON, (organizations: [[String]], members: [[String]])) {
+        let sink = MemorySink()
+        let v = RecordValidator(today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false)
+        var files: [RecordFile: String] = [:]
+        for f in RecordFile.allCases where FileManager.default.fileExists(atPath: "\(dir)/\(f.rawValue)") { files[f] = "\(dir)/\(f.rawValue)" }
+        try v.validateUnit(unit, files: files, sink: sink)
+        v.sortFindings()
+        let errors = v.findings.filter { $0.severity == .error }
+        let rules = Dictionary(grouping: v.findings, by: \.rule).mapValues { JSON.int(Int64($0.count)) }
+        let shown = (errors + v.findings.filter { $0.severity == .warning }).prefix(200).map { f in
+            JSON.object(["file": .string(f.file), "line": .int(Int64(f.line)), "column": .string(f.column), "rule": .string(f.rule),
+                         "severity": .string(f.severity.rawValue), "original": .string(f.original), "normalized": .string(f.normalized),
+                         "message": .string(Rules.rule(f.rule).message(.vi)), "message_en": .string(Rules.rule(f.rule).message(.en))])
+        }
+        let summary = v.units.first
+        let report = JSON.object(["errors": .int(Int64(errors.count)), "warnings": .int(Int64(v.findings.count - errors.count)), "rules": .object(rules),
+                                  "completeness": .string(String(format: "%.4f", summary?.completeness ?? 0)), "findings": .array(Array(shown)),
+                                  "findings_total": .int(Int64(v.findings.count))])
+        return (report, (sink.rows(.organizations), sink.rows(.members)))
+    }
+}
+
+/// Collects normalized files in memory and parses them back into rows.
+final class MemorySink: NormalizedSink {
+    private var writers: [RecordFile: CSVWriter] = [:]
+    func writer(unit: String, file: RecordFile) throws -> CSVWriter {
+        let w = CSVWriter()
+        writers[file] = w
+        return w
+    }
+    func finished(unit: String, file: RecordFile, writer: CSVWriter) throws {}
+    func rows(_ file: RecordFile) -> [[String]] {
+        guard let w = writers[file] else { return [] }
+        let r = CSVReader(bytes: w.bytes)
+        var out: [[String]] = []
+        var first = true
+        while (try? r.next()) == true {
+            if first { first = false; continue }
+            out.append(r.fields.map(\.string))
+        }
+        return out
+    }
+}

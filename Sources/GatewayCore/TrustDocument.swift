@@ -1,0 +1,80 @@
+public import Foundation
+public import GatewayStore
+public import SealCrypto
+public import SealPackage
+
+/// What a unit needs to seal correctly (spec §8), signed by the trust root.
+public struct TrustDocument: Sendable {
+    public let json: JSON
+
+    public var version: UInt64 { UInt64(json["version"]?.int ?? 0) }
+    public var expires: String { json["expires"]?.string ?? "" }
+    public var department: String { json["department"]?.string ?? "" }
+    public var intakeURL: String { json["intake_url"]?.string ?? "" }
+
+    /// The `active` recipients (what units seal to).
+    public func activeRecipients() throws -> [AgeX25519Recipient] {
+        try (json["recipients"]?.array ?? []).filter { $0["state"]?.string == "active" }.compactMap { $0["recipient"]?.string }.map { try AgeX25519Recipient(string: $0) }
+    }
+
+    /// Every recipient the gateway accepts, with its state.
+    public var recipientStates: [(fingerprint: String, state: String)] {
+        (json["recipients"]?.array ?? []).compactMap { r in r["fingerprint"]?.string.map { ($0, r["state"]?.string ?? "") } }
+    }
+
+    public func publicKey(_ role: String) throws -> MinisignPublicKey {
+        guard let b64 = json["\(role)_key"]?.string else { throw GatewayError(.trustInvalid, "trust document lacks the \(role) key", remedy: "fetch it again") }
+        return try MinisignPublicKey(base64: b64)
+    }
+
+    public init(json: JSON) { self.json = json }
+
+    public static func make(version: UInt64, department: String, intakeURL: String, keys: DepartmentKeys, now: Date = Date(),
+                            validity: TimeInterval = 90 * 86_400) throws -> TrustDocument {
+        let issued = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let expires = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + validity))
+        let recipients = keys.recipients.map { JSON.object(["recipient": .string($0.recipient.string), "fingerprint": .string($0.recipient.fingerprint), "state": .string("active")]) }
+        return TrustDocument(json: .object([
+            "format": .string("sealgate-trust/1"), "version": .int(Int64(version)), "issued": .string(issued), "expires": .string(expires),
+            "department": .string(department), "intake_url": .string(intakeURL), "recipients": .array(recipients),
+            "receipt_key": .string(keys.receipt.publicKey.base64), "dataset_key": .string(keys.dataset.publicKey.base64),
+            "log_key": .string(keys.log.publicKey.base64), "root_key": .string(keys.root.publicKey.base64),
+        ]))
+    }
+
+    /// Signs the canonical text with the root key (detached minisign, prehashed).
+    public func signed(with root: MinisignSecretKey) throws -> TrustRecord {
+        let body = json.canonical
+        let sig = try root.sign(prehash: BLAKE2bHasher.hash(Array(body.utf8).withUnsafeBytes { $0 }),
+                                trustedComment: "sealgate-trust/1 version=\(version) expires=\(expires)",
+                                untrustedComment: "sealgate trust document signature")
+        return TrustRecord(version: version, body: body, signature: sig.fileContents)
+    }
+
+    /// Verifies a fetched document against the pinned root and the version held before.
+    /// Throws `trust_invalid`, `trust_expired` or `trust_rollback`.
+    public static func verify(body: String, signature: String, root: MinisignPublicKey, heldVersion: UInt64?, now: Date = Date()) throws -> TrustDocument {
+        let sig: MinisignSignature
+        do { sig = try MinisignSignature(fileContents: signature) } catch {
+            throw GatewayError(.trustInvalid, "trust document signature is malformed", remedy: "fetch it again; if it persists, the gateway or the network is not to be trusted")
+        }
+        do {
+            try sig.verify(publicKey: root, prehash: BLAKE2bHasher.hash(Array(body.utf8).withUnsafeBytes { $0 }))
+        } catch let e as SealError {
+            throw GatewayError(.trustInvalid, "trust document is not signed by the pinned root key (\(e.code))",
+                               remedy: "do not use it; check --root, or ask the department whether its root key changed")
+        }
+        let doc = TrustDocument(json: try JSON(parsing: body))
+        guard doc.json.canonical == body, doc.json["format"]?.string == "sealgate-trust/1" else {
+            throw GatewayError(.trustInvalid, "trust document is not canonical sealgate-trust/1 JSON", remedy: "fetch it again")
+        }
+        guard let exp = PackageIdentifiers.unixSeconds(of: doc.expires), Double(exp) > now.timeIntervalSince1970 else {
+            throw GatewayError(.trustExpired, "trust document expired at \(doc.expires)", remedy: "the department must publish a new one; fetch again later")
+        }
+        if let held = heldVersion, doc.version < held {
+            throw GatewayError(.trustRollback, "trust document version \(doc.version) is older than the one held (\(held))",
+                               remedy: "keep the newer document; someone may be replaying an old one")
+        }
+        return doc
+    }
+}

@@ -1,0 +1,212 @@
+public import Foundation
+public import GatewayCore
+public import GatewayStore
+public import Hummingbird
+import SealCrypto
+import Logging
+import SealPackage
+
+/// Server settings; every limit has a default and a flag on `sealgate serve`.
+public struct GatewayServerConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Largest package body accepted (413 above).
+    public var maxBodyBytes = 256 << 20
+    /// Intakes processed at once; more wait their turn.
+    public var maxConcurrentIntakes = 4
+    /// A connection idle (or trickling) this long is closed: slow clients are cut off.
+    public var idleTimeoutSeconds: Int64 = 30
+    /// When set, POST /v1/packages needs a unit token (Authorization: Bearer …) for the package's unit.
+    public var requireUnitToken = false
+    public init() {}
+}
+
+/// Limits concurrent intakes without blocking an event loop.
+actor IntakeGate {
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    init(_ n: Int) { available = n }
+    func acquire() async {
+        if available > 0 { available -= 1; return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+    func release() {
+        if waiters.isEmpty { available += 1 } else { waiters.removeFirst().resume() }
+    }
+}
+
+/// Runs blocking work (crypto, disk, SQLite) off the event loops.
+func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        DispatchQueue.global().async {
+            do { c.resume(returning: try work()) } catch { c.resume(throwing: error) }
+        }
+    }
+}
+
+/// Builds the gateway application: routes, limits, and the intake behind them.
+/// `onRunning(port)` is called once the socket is bound (port 0 binds a free port).
+public func buildGatewayApplication(intake: Intake, store: any GatewayStore, config: GatewayServerConfig,
+                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    let router = Router()
+    let gate = IntakeGate(config.maxConcurrentIntakes)
+
+    router.get("/healthz") { _, _ -> Response in
+        let pending = (try? store.pendingSpool().count) ?? -1
+        return jsonResponse(.ok, JSON.object(["status": .string("ok"), "pending": .int(Int64(pending))]).canonical)
+    }
+
+    router.get("/v1/trust") { _, _ -> Response in
+        guard let t = try await blocking({ try store.latestTrust() }) else {
+            return problem(.serviceUnavailable, code: "trust_missing", detail: "no trust document published", remedy: "run `sealgate init` on the gateway")
+        }
+        var r = jsonResponse(.ok, t.body)
+        r.headers[.init("Sealgate-Signature")!] = Base64.encode(Array(t.signature.utf8))
+        return r
+    }
+
+    router.post("/v1/packages") { request, context -> Response in
+        if let len = request.headers[.contentLength].flatMap(Int.init), len > config.maxBodyBytes {
+            return problem(.contentTooLarge, code: "package_too_large", detail: "body of \(len) bytes is over the limit of \(config.maxBodyBytes)",
+                           remedy: "split the data into several packages")
+        }
+        var tokenUnit: String?
+        if config.requireUnitToken {
+            guard let t = try await authenticate(request, store: store), t.role == "unit" || t.role == "admin" else {
+                return problem(.unauthorized, code: "unauthorized", detail: "a unit token is required to submit", remedy: "send Authorization: Bearer <your unit token>")
+            }
+            tokenUnit = t.role == "unit" ? t.unitId : nil
+        }
+        // Stream the body into the spool, hashing it; fsync before anything else happens.
+        let path = "\(intake.data.spoolPath)/\(PackageIdentifiers.newUUIDv7()).sgp"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return problem(.internalServerError, code: "io_error", detail: "cannot write the spool", remedy: "check the gateway's disk") }
+        let hasher = SHA256Hasher()
+        var size = 0
+        var tooLarge = false
+        do {
+            for try await buffer in request.body {
+                size += buffer.readableBytes
+                if size > config.maxBodyBytes { tooLarge = true; break }
+                try buffer.withUnsafeReadableBytes { b in
+                    hasher.update(b)
+                    var done = 0
+                    while done < b.count {
+                        let n = write(fd, b.baseAddress! + done, b.count - done)
+                        if n < 0 { if errno == EINTR { continue }; throw SealError.io("spool write", errno: errno) }
+                        done += n
+                    }
+                }
+            }
+        } catch {
+            close(fd); unlink(path)
+            throw error
+        }
+        if tooLarge {
+            close(fd); unlink(path)
+            return problem(.contentTooLarge, code: "package_too_large", detail: "body over the limit of \(config.maxBodyBytes) bytes", remedy: "split the data into several packages")
+        }
+        guard fsync(fd) == 0 else { close(fd); unlink(path); return problem(.internalServerError, code: "io_error", detail: "cannot sync the spool", remedy: "check the gateway's disk") }
+        close(fd)
+        let sha = hexString(hasher.finalize())
+        let spoolSize = size
+        let spoolId = try await blocking { try intake.registerSpooled(path: path, sha256: sha, size: Int64(spoolSize)) }
+        await gate.acquire()
+        let result: IntakeResult
+        do {
+            result = try await blocking { try intake.process(spoolId: spoolId) }
+        } catch {
+            await gate.release()
+            context.logger.error("intake failed: \(String(describing: error))")
+            return problem(.internalServerError, code: "intake_failed", detail: "the package was received (spooled) but could not be processed now",
+                           remedy: "it will be processed when the gateway restarts; ask for its status later")
+        }
+        await gate.release()
+        if let tokenUnit, let unit = result.outcome.unitId, unit != tokenUnit {
+            context.logger.warning("unit token of \(tokenUnit) used for a package of \(unit)")
+        }
+        return receiptResponse(result.outcome, status: HTTPResponse.Status(code: result.httpStatus))
+    }
+
+    router.get("/v1/packages/:id") { _, context -> Response in
+        let id = try context.parameters.require("id")
+        guard let o = try await blocking({ try store.outcome(packageId: id) }) else {
+            return problem(.notFound, code: "package_unknown", detail: "no package \(id) was received", remedy: "check the package id (sealgate inspect PKG)")
+        }
+        return receiptResponse(o, status: .ok)
+    }
+
+    router.get("/v1/units") { request, _ -> Response in
+        guard let t = try await authenticate(request, store: store), t.role == "admin" else {
+            return problem(.unauthorized, code: "unauthorized", detail: "an admin token is required", remedy: "send Authorization: Bearer <admin token> (sealgate tokens create --role admin)")
+        }
+        let list = try await blocking { try store.units().compactMap { try store.unitStatus($0.id) } }
+        return jsonResponse(.ok, JSON.array(list.map(unitJSON)).canonical)
+    }
+
+    router.get("/v1/units/:id") { request, context -> Response in
+        let id = try context.parameters.require("id")
+        guard let t = try await authenticate(request, store: store), t.role == "admin" || (t.role == "unit" && t.unitId == id) else {
+            return problem(.unauthorized, code: "unauthorized", detail: "an admin token or this unit's token is required", remedy: "send Authorization: Bearer <token>")
+        }
+        guard let s = try await blocking({ try store.unitStatus(id) }) else {
+            return problem(.notFound, code: "unit_unknown", detail: "no unit \(id)", remedy: "check the unit id (sealgate units list)")
+        }
+        return jsonResponse(.ok, unitJSON(s).canonical)
+    }
+
+    let serverConfig = ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "sealgate", reuseAddress: true)
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(config.idleTimeoutSeconds))),
+        configuration: serverConfig,
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.port) })
+}
+
+func unitJSON(_ s: UnitStatus) -> JSON {
+    .object(["unit": .string(s.unit.id), "name": .string(s.unit.name), "registered": .string(s.unit.createdAt),
+             "keys": .array(s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state)]) }),
+             "last_seq": s.lastSeq.map { .int(Int64(bitPattern: $0)) } ?? .null, "last_package": s.lastPackage.map(JSON.string) ?? .null,
+             "last_status": s.lastStatus.map(JSON.string) ?? .null, "members": .int(Int64(s.members)), "organizations": .int(Int64(s.organizations)),
+             "packages": .int(Int64(s.packages))])
+}
+
+func authenticate(_ request: Request, store: any GatewayStore) async throws -> TokenRecord? {
+    guard let auth = request.headers[.authorization], auth.hasPrefix("Bearer ") else { return nil }
+    let token = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    let hash = hexString(SHA256Hasher.hash(Array(token.utf8)))
+    return try await blocking { try store.token(hash: hash) }
+}
+
+func jsonResponse(_ status: HTTPResponse.Status, _ text: String, contentType: String = "application/json") -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = contentType
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+}
+
+func receiptResponse(_ o: Outcome, status: HTTPResponse.Status) -> Response {
+    if status == .badRequest {
+        var r = problem(.badRequest, code: o.code ?? "container_malformed", detail: "the body is not a sealgate package", remedy: "send a package made by `sealgate seal`",
+                        extra: ["receipt": .string(o.receipt)])
+        r.headers[.init("Sealgate-Receipt-Signature")!] = Base64.encode(Array(o.receiptSignature.utf8))
+        return r
+    }
+    var r = jsonResponse(status, o.receipt)
+    r.headers[.init("Sealgate-Receipt-Signature")!] = Base64.encode(Array(o.receiptSignature.utf8))
+    return r
+}
+
+/// An RFC 9457 problem response carrying the stable error code.
+func problem(_ status: HTTPResponse.Status, code: String, detail: String, remedy: String, extra: [String: JSON] = [:]) -> Response {
+    var o: [String: JSON] = ["type": .string("https://sealgate.invalid/errors/\(code)"), "title": .string(code), "status": .int(Int64(status.code)),
+                             "code": .string(code), "detail": .string(detail), "remedy": .string(remedy)]
+    for (k, v) in extra { o[k] = v }
+    return jsonResponse(status, JSON.object(o).canonical, contentType: "application/problem+json")
+}
+
+/// Builds and runs the gateway until SIGTERM or SIGINT (graceful shutdown).
+public func serveGateway(intake: Intake, store: any GatewayStore, config: GatewayServerConfig,
+                         onRunning: @escaping @Sendable (Int) async -> Void) async throws {
+    let app = buildGatewayApplication(intake: intake, store: store, config: config, onRunning: onRunning)
+    try await app.runService()
+}

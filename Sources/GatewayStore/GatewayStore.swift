@@ -1,0 +1,165 @@
+import Foundation
+
+/// A registered unit and its signing keys.
+public struct UnitRecord: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var createdAt: String
+    public init(id: String, name: String, createdAt: String) { self.id = id; self.name = name; self.createdAt = createdAt }
+}
+
+/// A unit's minisign public key.
+public struct UnitKeyRecord: Sendable, Equatable {
+    public var keyId: String       // 16 upper-case hex digits, as minisign prints it
+    public var unitId: String
+    public var publicKey: String   // the base64 line (RWQ…)
+    public var state: String       // active | retired | revoked
+    public var addedAt: String
+    public init(keyId: String, unitId: String, publicKey: String, state: String, addedAt: String) {
+        self.keyId = keyId; self.unitId = unitId; self.publicKey = publicKey; self.state = state; self.addedAt = addedAt
+    }
+}
+
+/// An API token (only its SHA-256 is stored).
+public struct TokenRecord: Sendable, Equatable {
+    public var hash: String
+    public var role: String // admin | unit
+    public var unitId: String?
+    public var createdAt: String
+    public init(hash: String, role: String, unitId: String?, createdAt: String) { self.hash = hash; self.role = role; self.unitId = unitId; self.createdAt = createdAt }
+}
+
+/// A package body as received: on disk in the spool, durable before it is processed.
+public struct SpoolEntry: Sendable, Equatable {
+    public var id: Int64
+    public var sha256: String
+    public var size: Int64
+    public var path: String
+    public var receivedAt: String
+    public var state: String // pending | done
+}
+
+/// The decision on one received body, with its signed receipt.
+public struct Outcome: Sendable, Equatable {
+    public var spoolId: Int64
+    public var status: String           // accepted | rejected | duplicate
+    public var code: String?            // the error code when rejected
+    public var packageId: String?
+    public var unitId: String?
+    public var seq: UInt64?
+    public var sha256: String
+    public var kind: String?
+    public var receipt: String          // canonical JSON
+    public var receiptSignature: String // minisign signature file text
+    public var leaf: Int64
+    public var decidedAt: String
+    public init(spoolId: Int64, status: String, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: String?,
+                receipt: String, receiptSignature: String, leaf: Int64, decidedAt: String) {
+        self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq
+        self.sha256 = sha256; self.kind = kind; self.receipt = receipt; self.receiptSignature = receiptSignature; self.leaf = leaf; self.decidedAt = decidedAt
+    }
+}
+
+/// Normalized records of one snapshot, ready to import.
+public struct SnapshotImport: Sendable {
+    public var unitId: String
+    public var packageId: String
+    /// organizations.csv rows: org_id, name, type, parent_id.
+    public var organizations: [[String]]
+    /// members.csv rows in schema order (14 columns).
+    public var members: [[String]]
+    public init(unitId: String, packageId: String, organizations: [[String]], members: [[String]]) {
+        self.unitId = unitId; self.packageId = packageId; self.organizations = organizations; self.members = members
+    }
+}
+
+/// What the gateway knows of a unit for `GET /v1/units/{id}`.
+public struct UnitStatus: Sendable {
+    public var unit: UnitRecord
+    public var keys: [UnitKeyRecord]
+    public var lastSeq: UInt64?
+    public var lastPackage: String?
+    public var lastStatus: String?
+    public var members: Int
+    public var organizations: Int
+    public var packages: Int
+}
+
+/// A signed trust document.
+public struct TrustRecord: Sendable, Equatable {
+    public var version: UInt64
+    public var body: String
+    public var signature: String
+    public init(version: UInt64, body: String, signature: String) { self.version = version; self.body = body; self.signature = signature }
+}
+
+/// A store error, with a stable code.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+    public var description: String { "\(code): \(message)" }
+    public init(_ code: String, _ message: String) { self.code = code; self.message = message }
+}
+
+/// Everything the gateway keeps, behind one protocol: SQLite now (`SQLiteStore`), PostgreSQL
+/// later, with the same conformance tests. Every method is one transaction.
+public protocol GatewayStore: Sendable {
+    // Units, keys, tokens
+    func addUnit(_ unit: UnitRecord, key: UnitKeyRecord) throws
+    func unit(_ id: String) throws -> UnitRecord?
+    func units() throws -> [UnitRecord]
+    func unitKey(keyId: String) throws -> UnitKeyRecord?
+    func unitKeys(unitId: String) throws -> [UnitKeyRecord]
+    func addToken(_ token: TokenRecord) throws
+    func token(hash: String) throws -> TokenRecord?
+
+    // Spool and outcomes
+    /// Records a received body (already fsynced in the spool); returns its id.
+    func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) throws -> Int64
+    /// Bodies received but not decided (to process after a crash), oldest first.
+    func pendingSpool() throws -> [SpoolEntry]
+    func spool(id: Int64) throws -> SpoolEntry?
+    /// The accepted or rejected package holding (unit, seq), if any.
+    func outcome(unitId: String, seq: UInt64) throws -> Outcome?
+    /// The outcome recorded for a package id (its first decision).
+    func outcome(packageId: String) throws -> Outcome?
+    func outcome(spoolId: Int64) throws -> Outcome?
+    /// The highest seq used by a unit.
+    func lastSeq(unitId: String) throws -> UInt64?
+    /// Commits a decision — with its snapshot import when accepted — in one transaction, appends
+    /// the log entry and marks the spool entry done. `makeReceipt(leaf)` builds the signed receipt
+    /// once the leaf index is known. Throws `seq_taken` if another process decided that (unit, seq).
+    func commit(_ decision: Decision, snapshot: SnapshotImport?, makeReceipt: (Int64) throws -> (receipt: String, signature: String)) throws -> Outcome
+
+    // Records and status
+    func unitStatus(_ id: String) throws -> UnitStatus?
+    func currentMembers(unitId: String) throws -> Int
+
+    // Trust documents
+    func addTrust(_ t: TrustRecord) throws
+    func latestTrust() throws -> TrustRecord?
+
+    // Log
+    func logSize() throws -> Int64
+    func appendLog(kind: String, body: String, at: String) throws -> Int64
+}
+
+/// A decision before its receipt exists.
+public struct Decision: Sendable {
+    public var spoolId: Int64
+    public var status: String
+    public var code: String?
+    public var packageId: String?
+    public var unitId: String?
+    public var seq: UInt64?
+    public var sha256: String
+    public var kind: String?
+    public var decidedAt: String
+    /// True when (unit, seq) is consumed by this decision (the package was attributed to the unit).
+    public var claimsSeq: Bool
+    public init(spoolId: Int64, status: String, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
+                kind: String?, decidedAt: String, claimsSeq: Bool) {
+        self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq
+        self.sha256 = sha256; self.kind = kind; self.decidedAt = decidedAt; self.claimsSeq = claimsSeq
+    }
+}

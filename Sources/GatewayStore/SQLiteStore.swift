@@ -1,0 +1,242 @@
+import Foundation
+import GRDB
+
+/// The SQLite backend (GRDB): one database file in WAL mode with `synchronous = FULL`, so a
+/// committed decision survives a crash or a power cut. Migrations are versioned.
+public final class SQLiteStore: GatewayStore {
+    let db: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        db = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(db)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+            CREATE TABLE units (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+            CREATE TABLE unit_keys (key_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL REFERENCES units(id), public_key TEXT NOT NULL,
+                                    state TEXT NOT NULL, added_at TEXT NOT NULL);
+            CREATE INDEX unit_keys_unit ON unit_keys(unit_id);
+            CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, unit_id TEXT, created_at TEXT NOT NULL);
+            CREATE TABLE spool (id INTEGER PRIMARY KEY AUTOINCREMENT, sha256 TEXT NOT NULL, size INTEGER NOT NULL, path TEXT NOT NULL,
+                                received_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
+            CREATE INDEX spool_pending ON spool(state) WHERE state = 'pending';
+            CREATE TABLE outcomes (spool_id INTEGER PRIMARY KEY REFERENCES spool(id), status TEXT NOT NULL, code TEXT, package_id TEXT,
+                                   unit_id TEXT, seq INTEGER, sha256 TEXT NOT NULL, kind TEXT, receipt TEXT NOT NULL,
+                                   receipt_signature TEXT NOT NULL, leaf INTEGER NOT NULL, decided_at TEXT NOT NULL,
+                                   claims_seq INTEGER NOT NULL);
+            CREATE UNIQUE INDEX outcomes_unit_seq ON outcomes(unit_id, seq) WHERE claims_seq = 1;
+            CREATE INDEX outcomes_package ON outcomes(package_id);
+            CREATE TABLE log_entries (idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
+            CREATE TABLE snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, unit_id TEXT NOT NULL, package_id TEXT NOT NULL,
+                                    members INTEGER NOT NULL, organizations INTEGER NOT NULL, imported_at TEXT NOT NULL,
+                                    current INTEGER NOT NULL);
+            CREATE INDEX snapshots_unit ON snapshots(unit_id, current);
+            CREATE TABLE organizations (snapshot_id INTEGER NOT NULL REFERENCES snapshots(id), org_id TEXT NOT NULL, name TEXT NOT NULL,
+                                        type TEXT NOT NULL, parent_id TEXT NOT NULL);
+            CREATE INDEX organizations_snapshot ON organizations(snapshot_id);
+            CREATE TABLE members (snapshot_id INTEGER NOT NULL REFERENCES snapshots(id), member_id TEXT NOT NULL, full_name TEXT NOT NULL,
+                                  gender TEXT NOT NULL, date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL, date_joined TEXT NOT NULL,
+                                  date_official TEXT NOT NULL, status TEXT NOT NULL, org_id TEXT NOT NULL, phone TEXT NOT NULL,
+                                  email TEXT NOT NULL, ethnicity TEXT NOT NULL, hometown TEXT NOT NULL, education TEXT NOT NULL);
+            CREATE INDEX members_snapshot ON members(snapshot_id);
+            CREATE TABLE trust_documents (version INTEGER PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL);
+            """)
+        }
+        return m
+    }
+
+    // MARK: Units, keys, tokens
+
+    public func addUnit(_ unit: UnitRecord, key: UnitKeyRecord) throws {
+        try db.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM units WHERE id = ?", arguments: [unit.id]) != nil {
+                throw StoreError("unit_exists", "unit \(unit.id) is already registered")
+            }
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM unit_keys WHERE key_id = ?", arguments: [key.keyId]) != nil {
+                throw StoreError("key_exists", "key \(key.keyId) is already registered")
+            }
+            try db.execute(sql: "INSERT INTO units (id, name, created_at) VALUES (?, ?, ?)", arguments: [unit.id, unit.name, unit.createdAt])
+            try db.execute(sql: "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
+        }
+    }
+
+    static func unit(_ r: Row) -> UnitRecord { UnitRecord(id: r["id"], name: r["name"], createdAt: r["created_at"]) }
+    static func key(_ r: Row) -> UnitKeyRecord {
+        UnitKeyRecord(keyId: r["key_id"], unitId: r["unit_id"], publicKey: r["public_key"], state: r["state"], addedAt: r["added_at"])
+    }
+
+    public func unit(_ id: String) throws -> UnitRecord? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM units WHERE id = ?", arguments: [id]).map(Self.unit) }
+    }
+
+    public func units() throws -> [UnitRecord] {
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM units ORDER BY id").map(Self.unit) }
+    }
+
+    public func unitKey(keyId: String) throws -> UnitKeyRecord? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM unit_keys WHERE key_id = ?", arguments: [keyId]).map(Self.key) }
+    }
+
+    public func unitKeys(unitId: String) throws -> [UnitKeyRecord] {
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM unit_keys WHERE unit_id = ? ORDER BY added_at", arguments: [unitId]).map(Self.key) }
+    }
+
+    public func addToken(_ t: TokenRecord) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO tokens (hash, role, unit_id, created_at) VALUES (?, ?, ?, ?)", arguments: [t.hash, t.role, t.unitId, t.createdAt])
+        }
+    }
+
+    public func token(hash: String) throws -> TokenRecord? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [hash]).map {
+                TokenRecord(hash: $0["hash"], role: $0["role"], unitId: $0["unit_id"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    // MARK: Spool and outcomes
+
+    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) throws -> Int64 {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?)", arguments: [sha256, size, path, receivedAt])
+            return db.lastInsertedRowID
+        }
+    }
+
+    static func spool(_ r: Row) -> SpoolEntry {
+        SpoolEntry(id: r["id"], sha256: r["sha256"], size: r["size"], path: r["path"], receivedAt: r["received_at"], state: r["state"])
+    }
+
+    public func pendingSpool() throws -> [SpoolEntry] {
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM spool WHERE state = 'pending' ORDER BY id").map(Self.spool) }
+    }
+
+    public func spool(id: Int64) throws -> SpoolEntry? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM spool WHERE id = ?", arguments: [id]).map(Self.spool) }
+    }
+
+    static func outcome(_ r: Row) -> Outcome {
+        let seq: Int64? = r["seq"]
+        return Outcome(spoolId: r["spool_id"], status: r["status"], code: r["code"], packageId: r["package_id"], unitId: r["unit_id"],
+                       seq: seq.map { UInt64(bitPattern: $0) }, sha256: r["sha256"], kind: r["kind"], receipt: r["receipt"],
+                       receiptSignature: r["receipt_signature"], leaf: r["leaf"], decidedAt: r["decided_at"])
+    }
+
+    public func outcome(unitId: String, seq: UInt64) throws -> Outcome? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1",
+                             arguments: [unitId, Int64(bitPattern: seq)]).map(Self.outcome)
+        }
+    }
+
+    public func outcome(packageId: String) throws -> Outcome? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM outcomes WHERE package_id = ? ORDER BY spool_id LIMIT 1", arguments: [packageId]).map(Self.outcome)
+        }
+    }
+
+    public func outcome(spoolId: Int64) throws -> Outcome? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM outcomes WHERE spool_id = ?", arguments: [spoolId]).map(Self.outcome) }
+    }
+
+    public func lastSeq(unitId: String) throws -> UInt64? {
+        try db.read { db in
+            let v = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", arguments: [unitId])
+            return v.map { UInt64(bitPattern: $0) }
+        }
+    }
+
+    public func commit(_ d: Decision, snapshot: SnapshotImport?, makeReceipt: (Int64) throws -> (receipt: String, signature: String)) throws -> Outcome {
+        try db.write { db in
+            if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
+               try Row.fetchOne(db, sql: "SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", arguments: [unit, Int64(bitPattern: seq)]) != nil {
+                throw StoreError("seq_taken", "seq \(seq) of \(unit) was decided meanwhile")
+            }
+            if let s = snapshot {
+                try db.execute(sql: "UPDATE snapshots SET current = 0 WHERE unit_id = ? AND current = 1", arguments: [s.unitId])
+                try db.execute(sql: "INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 1)",
+                               arguments: [s.unitId, s.packageId, s.members.count, s.organizations.count, d.decidedAt])
+                let sid = db.lastInsertedRowID
+                let org = try db.makeStatement(sql: "INSERT INTO organizations VALUES (?, ?, ?, ?, ?)")
+                for o in s.organizations { try org.execute(arguments: StatementArguments([sid] + o.map { $0 as (any DatabaseValueConvertible)? })) }
+                let mem = try db.makeStatement(sql: "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                for m in s.members {
+                    mem.setUncheckedArguments(StatementArguments([sid] + m.map { $0 as (any DatabaseValueConvertible)? }))
+                    try mem.execute()
+                }
+            }
+            let leaf = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+            let (receipt, signature) = try makeReceipt(leaf)
+            try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, 'outcome', ?, ?)", arguments: [leaf, receipt, d.decidedAt])
+            try db.execute(sql: """
+                INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq.map { Int64(bitPattern: $0) }, d.sha256, d.kind,
+                                 receipt, signature, leaf, d.decidedAt, d.claimsSeq ? 1 : 0])
+            try db.execute(sql: "UPDATE spool SET state = 'done' WHERE id = ?", arguments: [d.spoolId])
+            return Outcome(spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
+                           kind: d.kind, receipt: receipt, receiptSignature: signature, leaf: leaf, decidedAt: d.decidedAt)
+        }
+    }
+
+    // MARK: Records and status
+
+    public func currentMembers(unitId: String) throws -> Int {
+        try db.read { db in try Int.fetchOne(db, sql: "SELECT members FROM snapshots WHERE unit_id = ? AND current = 1", arguments: [unitId]) ?? 0 }
+    }
+
+    public func unitStatus(_ id: String) throws -> UnitStatus? {
+        try db.read { db in
+            guard let u = try Row.fetchOne(db, sql: "SELECT * FROM units WHERE id = ?", arguments: [id]).map(Self.unit) else { return nil }
+            let keys = try Row.fetchAll(db, sql: "SELECT * FROM unit_keys WHERE unit_id = ?", arguments: [id]).map(Self.key)
+            let last = try Row.fetchOne(db, sql: "SELECT * FROM outcomes WHERE unit_id = ? AND claims_seq = 1 ORDER BY seq DESC LIMIT 1", arguments: [id])
+            let snap = try Row.fetchOne(db, sql: "SELECT members, organizations FROM snapshots WHERE unit_id = ? AND current = 1", arguments: [id])
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outcomes WHERE unit_id = ?", arguments: [id]) ?? 0
+            let seq: Int64? = last?["seq"]
+            return UnitStatus(unit: u, keys: keys, lastSeq: seq.map { UInt64(bitPattern: $0) }, lastPackage: last?["package_id"], lastStatus: last?["status"],
+                              members: snap?["members"] ?? 0, organizations: snap?["organizations"] ?? 0, packages: count)
+        }
+    }
+
+    // MARK: Trust and log
+
+    public func addTrust(_ t: TrustRecord) throws {
+        try db.write { db in
+            let latest = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM trust_documents") ?? 0
+            guard Int64(t.version) > latest else { throw StoreError("trust_version", "trust document version \(t.version) is not above \(latest)") }
+            try db.execute(sql: "INSERT INTO trust_documents (version, body, signature) VALUES (?, ?, ?)", arguments: [Int64(t.version), t.body, t.signature])
+        }
+    }
+
+    public func latestTrust() throws -> TrustRecord? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM trust_documents ORDER BY version DESC LIMIT 1").map {
+                TrustRecord(version: UInt64($0["version"] as Int64), body: $0["body"], signature: $0["signature"])
+            }
+        }
+    }
+
+    public func logSize() throws -> Int64 {
+        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0 }
+    }
+
+    public func appendLog(kind: String, body: String, at: String) throws -> Int64 {
+        try db.write { db in
+            let idx = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+            try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", arguments: [idx, kind, body, at])
+            return idx
+        }
+    }
+}

@@ -1,0 +1,318 @@
+import ArgumentParser
+import Foundation
+import GatewayCore
+import GatewayHTTP
+import GatewayStore
+import SealCrypto
+import SealPackage
+
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "The gateway's data folder.") var data: String
+    var dir: DataDirectory { DataDirectory(data) }
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a gateway data folder: department keys (recipient, receipt, dataset, log, trust root) and the first trust document.")
+    @OptionGroup var data: DataOption
+    @Option(name: .long, help: "The department's id (goes into receipts and the trust document).") var department: String = "HCM-DTCD"
+    @Option(name: .long, help: "The intake URL units submit to (written into the trust document).") var intakeURL: String = "http://127.0.0.1:8080"
+    @Flag(name: .long, help: "Store the department's secret keys without a passphrase (tests, demos).") var unencrypted = false
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var out: OutputOptions
+
+    func run() throws {
+        try sealgate.run(json: out.json) {
+            let pass: SecureBytes? = unencrypted ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the department keys: ", confirm: true)
+            try data.dir.initialize(department: department, intakeURL: intakeURL, passphrase: pass)
+            let root = try MinisignPublicKey(path: data.dir.pub(.root))
+            if !out.json {
+                say("initialized \(data.data) for \(department)\(pass == nil ? " (keys UNENCRYPTED)" : "")")
+                say("  trust root: \(data.dir.pub(.root)) (key id \(root.keyIdHex)) — give units this file to pin")
+                say("  recipient:  \(data.dir.pub(.recipient))")
+            }
+            return ["data": data.data, "department": department, "root_key": root.base64, "root_key_file": data.dir.pub(.root)]
+        }
+    }
+}
+
+struct Units: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Register and list units.", subcommands: [Add.self, List.self, Show.self])
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a unit and its signing key.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Unit id, e.g. HCM-U001.") var id: String
+        @Option(name: .long, help: "Unit name.") var name: String
+        @Option(name: .long, help: "The unit's minisign public key file.") var signingKey: String
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                guard PackageIdentifiers.isValidUnit(id) else { throw SealError(.usage, "unit id '\(id)' is not [A-Z0-9][A-Z0-9-]{1,31}", remedy: "e.g. HCM-U001") }
+                let key = try MinisignPublicKey(path: signingKey)
+                let store = try data.dir.openStore()
+                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                do {
+                    try store.addUnit(UnitRecord(id: id, name: name, createdAt: now),
+                                      key: UnitKeyRecord(keyId: key.keyIdHex, unitId: id, publicKey: key.base64, state: "active", addedAt: now))
+                } catch let e as StoreError {
+                    throw SealError(.unitExists, e.message, remedy: "units and keys are registered once; list them with `sealgate units list`")
+                }
+                _ = try store.appendLog(kind: "unit_registered", body: JSON.object(["unit": .string(id), "key_id": .string(key.keyIdHex)]).canonical, at: now)
+                if !out.json { say("registered \(id) (\(name)) with key \(key.keyIdHex)") }
+                return ["unit": id, "key_id": key.keyIdHex]
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List registered units.")
+        @OptionGroup var data: DataOption
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let store = try data.dir.openStore()
+                let list = try store.units().compactMap { try store.unitStatus($0.id) }
+                if !out.json {
+                    for s in list { print("\(s.unit.id)\t\(s.unit.name)\tlast seq \(s.lastSeq.map(String.init) ?? "-")\tmembers \(s.members)") }
+                }
+                return ["units": list.map { ["unit": $0.unit.id, "name": $0.unit.name, "members": $0.members] as [String: Any] }]
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one unit: keys, last seq and package, record counts.")
+        @OptionGroup var data: DataOption
+        @Argument(help: "Unit id.") var id: String
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                guard let s = try data.dir.openStore().unitStatus(id) else { throw SealError(.unitUnknown, "no unit \(id)", remedy: "list units with `sealgate units list`") }
+                if !out.json {
+                    print("unit          \(s.unit.id) — \(s.unit.name)")
+                    for k in s.keys { print("key           \(k.keyId) (\(k.state))") }
+                    print("last seq      \(s.lastSeq.map(String.init) ?? "-") (\(s.lastStatus ?? "-"), package \(s.lastPackage ?? "-"))")
+                    print("records       \(s.members) members, \(s.organizations) organizations")
+                    print("packages      \(s.packages)")
+                }
+                return ["unit": s.unit.id, "members": s.members, "organizations": s.organizations, "last_seq": s.lastSeq.map { Int($0) } as Any]
+            }
+        }
+    }
+}
+
+struct Tokens: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "API tokens (stored hashed; shown once).", subcommands: [Create.self])
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and only its SHA-256 is stored.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "admin or unit.") var role: String
+        @Option(name: .long, help: "The unit, for a unit token.") var unit: String?
+        func run() throws {
+            try sealgate.run(json: false) {
+                guard role == "admin" || (role == "unit" && unit != nil) else {
+                    throw SealError(.usage, "--role must be admin, or unit with --unit ID", remedy: "e.g. --role unit --unit HCM-U001")
+                }
+                let store = try data.dir.openStore()
+                if let unit, try store.unit(unit) == nil { throw SealError(.unitUnknown, "no unit \(unit)", remedy: "register it first") }
+                let token = "sgt_" + Base64.encode(SecureRandom.bytes(24)).replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "+", with: "-")
+                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                try store.addToken(TokenRecord(hash: hexString(SHA256Hasher.hash(Array(token.utf8))), role: role, unitId: unit, createdAt: now))
+                _ = try store.appendLog(kind: "token_created", body: JSON.object(["role": .string(role), "unit": unit.map(JSON.string) ?? .null]).canonical, at: now)
+                print(token)
+                say("created a \(role) token\(unit.map { " for \($0)" } ?? ""); it is shown only now")
+                return [:]
+            }
+        }
+    }
+}
+
+func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes) throws -> (Intake, SQLiteStore) {
+    let (department, _) = try data.dir.config()
+    let store = try data.dir.openStore()
+    let keys = try DepartmentKeys.load(data.dir, passphrase: passphrase.provider(prompt: "Passphrase for the department keys: "))
+    return (Intake(data: data.dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes), store)
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the gateway's HTTP API (intake, receipts, units, trust).",
+        discussion: "With only --data it works: SQLite in the folder, the spool beside it, 127.0.0.1:8080. Bodies spooled but not decided (after a crash) are processed first. Stops cleanly on SIGTERM or SIGINT. TLS: put a reverse proxy in front (this build speaks plain HTTP).")
+    @OptionGroup var data: DataOption
+    @Option(name: .long, help: "Address to bind.") var host: String = "127.0.0.1"
+    @Option(name: .long, help: "Port (0: any free port; the chosen one is printed).") var port: Int = 8080
+    @Option(name: .long, help: "Largest package body.") var maxBody: String = "256MiB"
+    @Option(name: .long, help: "Packages processed at once.") var maxConcurrent: Int = 4
+    @Option(name: .long, help: "Seconds before an idle or trickling connection is closed.") var idleTimeout: Int64 = 30
+    @Flag(name: .long, help: "Require a unit token (Authorization: Bearer) on POST /v1/packages.") var requireUnitToken = false
+    @OptionGroup var passphrase: PassphraseOptions
+
+    func run() async throws {
+        var config = GatewayServerConfig()
+        config.host = host
+        config.port = port
+        config.maxConcurrentIntakes = max(1, maxConcurrent)
+        config.idleTimeoutSeconds = idleTimeout
+        config.requireUnitToken = requireUnitToken
+        let (intake, store): (Intake, SQLiteStore)
+        do {
+            config.maxBodyBytes = Int(try parseSize(maxBody))
+            (intake, store) = try loadIntake(data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes))
+            let recovered = try intake.recover()
+            if !recovered.isEmpty { say("processed \(recovered.count) package(s) left in the spool by an earlier run") }
+        } catch let e as SealError {
+            FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
+            throw ExitCode(exitStatus(for: e.code))
+        }
+        let host = self.host
+        try await serveGateway(intake: intake, store: store, config: config) { port in
+            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+        }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Process packages handed in on media, as the HTTP intake would; writes PKG.receipt.json and PKG.receipt.json.minisig beside each.")
+    @OptionGroup var data: DataOption
+    @Argument(help: "Package files.") var packages: [String]
+    @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var out: OutputOptions
+    func run() throws {
+        try sealgate.run(json: out.json) {
+            let (intake, _) = try loadIntake(data, passphrase: passphrase)
+            var results: [[String: Any]] = []
+            var anyRejected = false
+            for p in packages {
+                let r = try intake.process(spoolId: try intake.spoolFile(p))
+                try r.outcome.receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
+                try r.outcome.receiptSignature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
+                let body = try JSON(parsing: r.outcome.receipt)
+                let status = body["status"]?.string ?? "?"
+                if r.kind != .accepted && r.kind != .duplicate { anyRejected = true }
+                if !out.json { say("\(p): \(r.kind == .duplicate ? "duplicate of an earlier package (first receipt)" : status)\(r.outcome.code.map { " — \($0)" } ?? "")") }
+                results.append(["package": p, "status": status, "code": r.outcome.code as Any, "receipt": "\(p).receipt.json"])
+            }
+            if anyRejected && !out.json { throw ExitCode(1) }
+            return ["results": results]
+        }
+    }
+}
+
+struct Trust: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The gateway's trust document (what units seal to).", subcommands: [Fetch.self])
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch the trust document and verify it against the pinned root key; writes FILE and FILE.minisig.",
+            discussion: "Refuses a document that is expired, not signed by --root, or older than the one already in FILE.")
+        @Option(name: .long, help: "Gateway URL, e.g. http://127.0.0.1:8080.") var gateway: String
+        @Option(name: .long, help: "The department's trust-root public key (pinned).") var root: String
+        @Option(name: .shortAndLong, help: "Where to keep the document.") var output: String = "trust.json"
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let r = try HTTPClient.request("GET", gateway.trimmingSlash + "/v1/trust")
+                guard r.status == 200, let sigB64 = r.headers["sealgate-signature"], let sig = Base64.decode(sigB64, padded: true) else {
+                    throw SealError(.httpError, "the gateway answered \(r.status) without a signed trust document", remedy: "check --gateway")
+                }
+                let held = (try? String(contentsOfFile: output, encoding: .utf8)).flatMap { try? JSON(parsing: $0) }?["version"]?.int.map { UInt64($0) }
+                let doc = try TrustDocument.verify(body: r.text, signature: String(decoding: sig, as: UTF8.self), root: try MinisignPublicKey(path: root), heldVersion: held)
+                try r.text.write(toFile: output, atomically: true, encoding: .utf8)
+                try String(decoding: sig, as: UTF8.self).write(toFile: output + ".minisig", atomically: true, encoding: .utf8)
+                if !out.json { say("trust document version \(doc.version) of \(doc.department) verified (expires \(doc.expires)); saved to \(output)") }
+                return ["version": doc.version, "department": doc.department, "expires": doc.expires, "file": output]
+            }
+        }
+    }
+}
+
+/// Reads a verified trust document kept by `trust fetch` (re-verified with its own root key).
+func loadTrust(_ path: String) throws -> TrustDocument {
+    let body = try String(contentsOfFile: path, encoding: .utf8)
+    let sig = try String(contentsOfFile: path + ".minisig", encoding: .utf8)
+    let doc = TrustDocument(json: try JSON(parsing: body))
+    return try TrustDocument.verify(body: body, signature: sig, root: try doc.publicKey("root"), heldVersion: nil)
+}
+
+extension String {
+    var trimmingSlash: String { hasSuffix("/") ? String(dropLast()) : self }
+}
+
+struct Submit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Submit packages to the gateway; saves PKG.receipt.json and PKG.receipt.json.minisig and checks the receipt's signature.")
+    @Option(name: .long, help: "Gateway URL (default: the trust document's intake URL).") var gateway: String?
+    @Option(name: .long, help: "The trust document from `trust fetch`.") var trust: String
+    @Option(name: .long, help: "A unit token, when the gateway requires one.") var token: String?
+    @Argument(help: "Package files.") var packages: [String]
+    @OptionGroup var out: OutputOptions
+    func run() throws {
+        try sealgate.run(json: out.json) {
+            let doc = try loadTrust(trust)
+            let url = (gateway ?? doc.intakeURL).trimmingSlash + "/v1/packages"
+            let receiptKey = try doc.publicKey("receipt")
+            var results: [[String: Any]] = []
+            var failed = false
+            for p in packages {
+                var headers = ["Content-Type": "application/vnd.sealgate.package"]
+                if let token { headers["Authorization"] = "Bearer \(token)" }
+                let r = try HTTPClient.request("POST", url, headers: headers, bodyFile: p)
+                var receiptText = r.text
+                if r.headers["content-type"]?.hasPrefix("application/problem+json") == true {
+                    let prob = try JSON(parsing: r.text)
+                    guard let embedded = prob["receipt"]?.string else {
+                        failed = true
+                        say("\(p): \(r.status) \(prob["code"]?.string ?? "error") — \(prob["detail"]?.string ?? "") (\(prob["remedy"]?.string ?? ""))")
+                        results.append(["package": p, "http": r.status, "code": prob["code"]?.string as Any])
+                        continue
+                    }
+                    receiptText = embedded
+                }
+                guard let sigB64 = r.headers["sealgate-receipt-signature"], let sigBytes = Base64.decode(sigB64, padded: true) else {
+                    throw SealError(.receiptInvalid, "the gateway answered \(r.status) without a receipt signature", remedy: "check --gateway")
+                }
+                let sigText = String(decoding: sigBytes, as: UTF8.self)
+                let body = try Receipt.verify(text: receiptText, signature: sigText, key: receiptKey)
+                try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
+                try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
+                let status = body["status"]?.string ?? "?"
+                let code = body["error"]?["code"]?.string
+                if status != "accepted" { failed = true }
+                if !out.json {
+                    let what = r.status == 200 ? "already received (first receipt)" : status
+                    say("\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)")
+                    if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
+                }
+                results.append(["package": p, "http": r.status, "status": status, "code": code as Any, "receipt": "\(p).receipt.json"])
+            }
+            if failed && !out.json { throw ExitCode(1) }
+            return ["results": results]
+        }
+    }
+}
+
+struct ReceiptCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "receipt", abstract: "Check receipts.", subcommands: [VerifyReceipt.self])
+    struct VerifyReceipt: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Verify a receipt (RECEIPT and RECEIPT.minisig) with the receipt key of the trust document.",
+            discussion: "The same check by hand: minisign -V -p receipt.pub -m receipt.json (receipt.pub: the trust document's receipt_key).")
+        @Option(name: .long, help: "The trust document.") var trust: String
+        @Argument(help: "The receipt (…receipt.json).") var receipt: String
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let doc = try loadTrust(trust)
+                let text = try String(contentsOfFile: receipt, encoding: .utf8)
+                let sig = try String(contentsOfFile: receipt + ".minisig", encoding: .utf8)
+                let body = try Receipt.verify(text: text, signature: sig, key: try doc.publicKey("receipt"))
+                if !out.json {
+                    say("receipt verified: package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)")
+                }
+                return ["package": body["package"]?.string as Any, "status": body["status"]?.string as Any, "leaf": body["leaf"]?.int as Any]
+            }
+        }
+    }
+}
