@@ -54,7 +54,8 @@ public enum HTTPClient {
         return try readResponse(fd)
     }
 
-    static func connect(host: String, port: Int, timeout: Int) throws -> Int32 {
+    /// A connected TCP socket (blocking, with send/receive timeouts).
+    public static func connect(host: String, port: Int, timeout: Int) throws -> Int32 {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = AF_UNSPEC
@@ -81,7 +82,7 @@ public enum HTTPClient {
                            underlying: String(cString: strerror(lastErrno)))
     }
 
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
+    public static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { b in
             var done = 0
             while done < b.count {

@@ -1,0 +1,107 @@
+import Foundation
+import GatewayCore
+import SealCrypto
+import SealPackage
+
+/// `sealgate serve` as a real process on a free loopback port.
+final class GatewayProcess: @unchecked Sendable {
+    let process = Process()
+    private(set) var port = 0
+    private let output = Pipe()
+    private var log = ""
+    private let lock = NSLock()
+
+    init(data: String, cwd: String, extra: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: CLI.sealgate)
+        process.arguments = ["serve", "--data", data, "--port", "0"] + extra
+        process.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let ready = DispatchSemaphore(value: 0)
+        let handle = output.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            var signalled = false
+            while true {
+                let d = handle.availableData
+                if d.isEmpty { break }
+                lock.lock()
+                log += String(decoding: d, as: UTF8.self)
+                if !signalled, let r = log.range(of: "listening on http://127.0.0.1:") {
+                    let digits = log[r.upperBound...].prefix { $0.isNumber }
+                    port = Int(digits) ?? 0
+                    signalled = true
+                    ready.signal()
+                }
+                lock.unlock()
+            }
+            if !signalled { ready.signal() }
+        }
+        guard ready.wait(timeout: .now() + 60) == .success, port > 0 else {
+            process.terminate()
+            throw GatewayError(.httpError, "gateway did not start: \(output)", remedy: "")
+        }
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+    var logText: String { lock.lock(); defer { lock.unlock() }; return log }
+
+    func stop() {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+    }
+
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
+}
+
+/// A department with two registered units (HCM-U001, HCM-U002), their keys, a fetched trust
+/// document, and a generated city to seal from.
+struct GatewayFixture {
+    let w = Workdir()
+    let signerA: MinisignSecretKey
+    let signerB: MinisignSecretKey
+
+    init(units: Int = 2, members: Int = 120) throws {
+        try requireOK(try CLI.sg(["init", "--data", "dept", "--unencrypted"], cwd: w.path))
+        try requireOK(try CLI.sg(["generate", "--units", String(max(units, 2)), "--members", String(members * max(units, 2)), "--seed", "17", "-o", "city"], cwd: w.path))
+        for i in 1...max(units, 2) {
+            let u = "HCM-U" + String(format: "%03d", i)
+            try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", u, "--unencrypted"], cwd: w.path))
+            try requireOK(try CLI.sg(["units", "add", "--data", "dept", "--id", u, "--name", "Đơn vị \(i)", "--signing-key", "\(u).pub"], cwd: w.path))
+        }
+        signerA = try MinisignSecretKey.load(path: w.file("HCM-U001.key"), passphrase: { SecureBytes(count: 0) })
+        signerB = try MinisignSecretKey.load(path: w.file("HCM-U002.key"), passphrase: { SecureBytes(count: 0) })
+    }
+
+    /// Members of a unit in the generated city (units.csv).
+    func members(_ unit: String) -> Int {
+        let rows = String(decoding: w.read("city/units.csv"), as: UTF8.self).split(separator: "\n")
+        return rows.first { $0.hasPrefix(unit + ",") }.map { Int($0.split(separator: ",")[3])! } ?? -1
+    }
+
+    var recipient: AgeX25519Recipient { try! AgeX25519Recipient(string: String(decoding: w.read("dept/keys/recipient.pub"), as: UTF8.self).split(separator: "\n").last!) }
+
+    /// Seals a snapshot of `unit` with the library (bypassing the CLI's record validation when needed).
+    func seal(_ unit: String, seq: UInt64, signer: MinisignSecretKey? = nil, to: AgeX25519Recipient? = nil, dir: String? = nil, name: String? = nil) throws -> String {
+        let key = try signer ?? (unit == "HCM-U001" ? signerA : (unit == "HCM-U002" ? signerB : MinisignSecretKey.load(path: w.file("\(unit).key"), passphrase: { SecureBytes(count: 0) })))
+        let src = dir ?? w.file("city/\(unit)")
+        let out = w.file(name ?? "\(unit)-\(seq).sgp")
+        _ = try Sealer.seal(SealRequest(unit: unit, seq: seq, kind: .snapshot,
+                                        inputs: [.init(name: "organizations.csv", path: "\(src)/organizations.csv"), .init(name: "members.csv", path: "\(src)/members.csv")],
+                                        recipients: [to ?? recipient], signer: key, output: out))
+        return out
+    }
+
+    func post(_ gw: GatewayProcess, _ file: String) throws -> HTTPClient.Response {
+        try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: file)
+    }
+}
+
+/// Requires a command to succeed (fixture setup), with its stderr when it does not.
+func requireOK(_ r: CLI.Result, _ what: String = "") throws {
+    guard r.status == 0 else { throw GatewayError(.httpError, "setup step failed \(what): \(r.stderr)", remedy: "") }
+}

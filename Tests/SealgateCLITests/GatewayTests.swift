@@ -1,0 +1,218 @@
+import Foundation
+import Testing
+import GatewayCore
+import SealCrypto
+import SealPackage
+
+/// The gateway over a real loopback socket: the server is the built `sealgate serve`.
+struct GatewayEndToEndTests {
+    func receipt(_ r: HTTPClient.Response) -> JSON { (try? JSON(parsing: r.text)) ?? .null }
+    func code(_ r: HTTPClient.Response) -> String? { receipt(r)["error"]?["code"]?.string ?? receipt(r)["code"]?.string }
+
+    @Test func everyIntakeOutcome() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--max-body", "200KiB"])
+        defer { gw.stop() }
+
+        // Accept, then the same bytes again: 200 with the first receipt.
+        let p1 = try f.seal("HCM-U001", seq: 1)
+        let a = try f.post(gw, p1)
+        #expect(a.status == 201, "\(a.text)")
+        #expect(receipt(a)["status"]?.string == "accepted")
+        #expect(receipt(a)["records"]?["members"]?.int == Int64(f.members("HCM-U001")))
+        let again = try f.post(gw, p1)
+        #expect(again.status == 200 && again.text == a.text)
+        #expect(again.headers["sealgate-receipt-signature"] == a.headers["sealgate-receipt-signature"])
+
+        // The seq taken by other bytes: 409.
+        let other = try f.seal("HCM-U001", seq: 1, name: "other-1.sgp")
+        let conflict = try f.post(gw, other)
+        #expect(conflict.status == 409 && (code(conflict)) == "seq_conflict", "\(conflict.text)")
+
+        // Replay of an older seq: refused.
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 5)).status == 201)
+        let old = try f.post(gw, try f.seal("HCM-U001", seq: 3))
+        #expect(old.status == 422 && (code(old)) == "seq_not_increasing")
+
+        // Tampered: one byte flipped in the ciphertext.
+        var bytes = f.w.read("HCM-U001-5.sgp")
+        let p6 = try f.seal("HCM-U001", seq: 6)
+        bytes = f.w.read("HCM-U001-6.sgp")
+        bytes[bytes.count / 2] ^= 0x40
+        f.w.write("tampered.sgp", bytes: bytes)
+        let t = try f.post(gw, f.w.file("tampered.sgp"))
+        #expect(t.status == 422 && (code(t)) == "signature_invalid", "\(t.text)")
+        _ = p6
+
+        // Sealed to the wrong recipient.
+        let stranger = try AgeX25519Identity.generate()
+        let wrong = try f.post(gw, try f.seal("HCM-U001", seq: 7, to: stranger.recipient))
+        #expect(wrong.status == 422 && (code(wrong)) == "recipient_not_accepted")
+
+        // Signed by a key no unit holds.
+        let unknown = try f.post(gw, try f.seal("HCM-U002", seq: 1, signer: MinisignSecretKey.generate(), name: "unknown.sgp"))
+        #expect(unknown.status == 422 && (code(unknown)) == "key_unknown")
+
+        // Forwarding: HCM-U002 re-signs HCM-U001's payload under its own id.
+        let c = try PackageContainer(path: p1, source: try FileSource(path: p1))
+        let pbytes = f.w.read("HCM-U001-1.sgp")
+        let payload = Array(pbytes[Int(c.payloadOffset)..<Int(c.payloadOffset + c.payloadLength)])
+        var comment = try TrustedComment(parsing: try MinisignSignature(fileContents: c.signatureBytes).trustedComment)
+        comment.unit = "HCM-U002"; comment.seq = 2
+        let sig = Array(try f.signerB.sign(prehash: payload.withUnsafeBytes { BLAKE2bHasher.hash($0) }, trustedComment: comment.text).fileContents.utf8)
+        let forged = Tar.header(name: "package.minisig", size: UInt64(sig.count), mtime: 0) + sig + [UInt8](repeating: 0, count: Tar.padding(UInt64(sig.count)))
+            + Tar.header(name: "payload.age", size: UInt64(payload.count), mtime: 0) + payload + [UInt8](repeating: 0, count: Tar.padding(UInt64(payload.count)) + 1024)
+        f.w.write("forged.sgp", bytes: forged)
+        let fw = try f.post(gw, f.w.file("forged.sgp"))
+        #expect(fw.status == 422 && (code(fw)) == "manifest_mismatch", "\(fw.text)")
+
+        // Records with errors: refused with the validation report; nothing imported.
+        let bad = f.w.file("bad")
+        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: f.w.file("city/HCM-U002/organizations.csv"), toPath: "\(bad)/organizations.csv")
+        var lines = String(decoding: f.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").map(String.init)
+        var fields = lines[5].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[4] = "023456789"
+        lines[5] = fields.joined(separator: ",")
+        f.w.write("bad/members.csv", lines.joined(separator: "\n") + "\n")
+        let rec = try f.post(gw, try f.seal("HCM-U002", seq: 3, dir: bad))
+        #expect(rec.status == 422 && (code(rec)) == "records_invalid")
+        let findings = receipt(rec)["validation"]?["findings"]?.array ?? []
+        #expect(findings.contains { $0["rule"]?.string == "citizen_id.legacy_cmnd" && $0["line"]?.int == 6 })
+
+        // Oversize (this server: 200 KiB): 413 problem+json with the code.
+        f.w.write(bytes: pseudoRandom(300_000), "big.bin")
+        try requireOK(try CLI.sg(["seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "9", "--signing-key", "HCM-U002.key", "--to", "dept/keys/recipient.pub", "-o", "big.sgp", "big.bin"], cwd: f.w.path))
+        let big = try f.post(gw, f.w.file("big.sgp"))
+        #expect(big.status == 413 && big.headers["content-type"] == "application/problem+json" && (code(big)) == "package_too_large")
+
+        // A body that is not a package: 400 problem+json.
+        f.w.write("junk.sgp", "hello")
+        let junk = try f.post(gw, f.w.file("junk.sgp"))
+        #expect(junk.status == 400 && (code(junk)) == "container_malformed")
+
+        // Stock curl, and the receipt checked with stock minisign.
+        let p4 = try f.seal("HCM-U002", seq: 4)
+        let curl = try CLI.run("curl", ["-s", "-D", "headers.txt", "-o", "curl-receipt.json", "-X", "POST", "--data-binary", "@\(p4)", "\(gw.url)/v1/packages"], cwd: f.w.path)
+        #expect(curl.status == 0)
+        let headers = String(decoding: f.w.read("headers.txt"), as: UTF8.self)
+        #expect(headers.hasPrefix("HTTP/1.1 201"))
+        let sigLine = headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sealgate-receipt-signature:") }!
+        let sigText = Base64.decode(sigLine.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces), padded: true)!
+        f.w.write(bytes: sigText, "curl-receipt.json.minisig")
+        let trust = try JSON(parsing: try HTTPClient.request("GET", gw.url + "/v1/trust").text)
+        let ms = try CLI.run("minisign", ["-V", "-P", trust["receipt_key"]!.string!, "-m", "curl-receipt.json"], cwd: f.w.path)
+        #expect(ms.status == 0 && ms.out.contains("sealgate-receipt/1 package="), "\(ms.stderr)")
+
+        // Reading back.
+        let id = receipt(a)["package"]!.string!
+        let back = try HTTPClient.request("GET", gw.url + "/v1/packages/\(id)")
+        #expect(back.status == 200 && back.text == a.text)
+        #expect(try HTTPClient.request("GET", gw.url + "/v1/units").status == 401)
+        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 200)
+    }
+
+    /// The unit's side through the CLI: trust fetch, seal --trust, submit, receipt verify; and
+    /// an admin token for GET /v1/units.
+    @Test func unitCommandsAndAdminToken() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p.sgp",
+                               "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        let s = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "p.sgp"], cwd: f.w.path)
+        #expect(s.status == 0 && s.stderr.contains("201 accepted"), "\(s.stderr)")
+        try requireOK(try CLI.sg(["receipt", "verify", "--trust", "trust.json", "p.sgp.receipt.json"], cwd: f.w.path))
+        // A receipt altered by one character no longer verifies.
+        var r = f.w.read("p.sgp.receipt.json"); r[r.count - 3] ^= 1
+        f.w.write(bytes: r, "altered.json"); try FileManager.default.copyItem(atPath: f.w.file("p.sgp.receipt.json.minisig"), toPath: f.w.file("altered.json.minisig"))
+        let bad = try CLI.sg(["receipt", "verify", "--trust", "trust.json", "altered.json"], cwd: f.w.path)
+        #expect(bad.status != 0 && bad.stderr.contains("receipt_invalid"))
+        // Trust pinned to another root is refused.
+        try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", "fake-root", "--unencrypted"], cwd: f.w.path))
+        let wrongRoot = try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "fake-root.pub", "-o", "t2.json"], cwd: f.w.path)
+        #expect(wrongRoot.status != 0 && wrongRoot.stderr.contains("trust_invalid"))
+        // Admin token.
+        let tok = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path)
+        let token = tok.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let units = try HTTPClient.request("GET", gw.url + "/v1/units", headers: ["Authorization": "Bearer \(token)"])
+        #expect(units.status == 200 && units.text.contains("\"members\":\(f.members("HCM-U001"))"), "\(units.text)")
+        #expect(!String(decoding: f.w.read("dept/gateway.sqlite"), as: UTF8.self).contains(token), "a token is stored in clear")
+    }
+
+    /// A client that stops sending mid-body is cut off after the idle timeout; the server keeps serving.
+    @Test func slowClientIsCutOff() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--idle-timeout", "2"])
+        defer { gw.stop() }
+        let fd = try HTTPClient.connect(host: "127.0.0.1", port: gw.port, timeout: 10)
+        defer { close(fd) }
+        try HTTPClient.sendAll(fd, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc".utf8))
+        let start = Date()
+        var b = [UInt8](repeating: 0, count: 1024)
+        var n = 1
+        while n > 0 { n = b.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+        let waited = Date().timeIntervalSince(start)
+        #expect(n <= 0, "the connection was not closed")
+        #expect(waited >= 1.5, "closed too early (\(waited) s)")
+        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 200)
+    }
+
+    /// kill -9 while a batch is being submitted: after a restart every package that got a
+    /// receipt is imported exactly once, and resubmitting the whole batch converges.
+    @Test func killDashNineMidBatch() throws {
+        let f = try GatewayFixture(units: 12, members: 150)
+        let units = (1...12).map { "HCM-U" + String(format: "%03d", $0) }
+        let files = try units.map { try f.seal($0, seq: 1) }
+        var gw: GatewayProcess? = try GatewayProcess(data: "dept", cwd: f.w.path)
+        final class Box: @unchecked Sendable { let lock = NSLock(); var received: [String: String] = [:] } // file → receipt text (201 only)
+        let box = Box()
+        let url = gw!.url
+        let group = DispatchGroup()
+        let killer = DispatchSemaphore(value: 0)
+        for chunk in 0..<4 {
+            group.enter()
+            DispatchQueue.global().async {
+                defer { group.leave() }
+                for file in files.enumerated().filter({ $0.offset % 4 == chunk }).map(\.element) {
+                    guard let r = try? HTTPClient.request("POST", url + "/v1/packages", bodyFile: file, timeout: 10), r.status == 201 else { continue }
+                    box.lock.lock(); box.received[file] = r.text; let n = box.received.count; box.lock.unlock()
+                    if n == 4 { killer.signal() }
+                }
+            }
+        }
+        _ = killer.wait(timeout: .now() + 60)
+        gw!.kill9()
+        group.wait()
+        gw = nil
+        let acknowledged = box.received
+        #expect(acknowledged.count >= 4)
+
+        let restarted = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { restarted.stop() }
+        for (_, text) in acknowledged {
+            let id = try JSON(parsing: text)["package"]!.string!
+            let r = try HTTPClient.request("GET", restarted.url + "/v1/packages/\(id)")
+            #expect(r.status == 200 && r.text == text, "a package that got a receipt was lost or changed")
+        }
+        // Resubmit everything: duplicates get their first receipt, the rest are accepted now.
+        for file in files {
+            let r = try HTTPClient.request("POST", restarted.url + "/v1/packages", bodyFile: file)
+            #expect(r.status == 200 || r.status == 201, "\(r.status) \(r.text)")
+            if let first = acknowledged[file] { #expect(r.status == 200 && r.text == first) }
+        }
+        // Exactly one accepted outcome and one snapshot per unit.
+        let q = try CLI.run("sqlite3", [f.w.file("dept/gateway.sqlite"),
+                                        "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"],
+                            cwd: f.w.path)
+        #expect(q.out.trimmingCharacters(in: .whitespacesAndNewlines) == "12|12|12|0", "\(q.out) \(q.stderr)")
+    }
+}
+
+func pseudoRandom(_ n: Int) -> [UInt8] { SecureRandom.bytes(n) }
+
+extension Workdir {
+    func write(bytes: [UInt8], _ name: String) { write(name, bytes: bytes) }
+}
+
