@@ -31,7 +31,6 @@ public final class Intake: @unchecked Sendable {
     public let keys: DepartmentKeys
     public let department: String
     public let maxPackageBytes: UInt64
-    private let lock = NSLock() // one decision at a time per (unit): simplest is one commit at a time
 
     public init(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes) {
         self.data = data
@@ -81,10 +80,15 @@ public final class Intake: @unchecked Sendable {
 
     /// Runs the checks on one spooled body and commits the decision. Idempotent: a body
     /// already decided returns its outcome.
+    /// Bodies are decided concurrently; the store's transaction is what makes (unit, seq) unique.
+    /// When two bodies race for the same seq, the loser decides again and finds the winner:
+    /// a duplicate if the bytes are the same, a conflict otherwise.
     public func process(spoolId: Int64) throws -> IntakeResult {
-        lock.lock(); defer { lock.unlock() }
         if let done = try store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
         guard let entry = try store.spool(id: spoolId) else { throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug") }
+        for _ in 0..<3 {
+            do { return try decide(entry) } catch let e as StoreError where e.code == "seq_taken" { continue }
+        }
         return try decide(entry)
     }
 
@@ -149,9 +153,13 @@ public final class Intake: @unchecked Sendable {
             let openDir = "\(data.packagesPath)/\(c.package)"
             try? FileManager.default.removeItem(atPath: openDir)
             let pk = try MinisignPublicKey(base64: key.publicKey)
-            let opened = try Opener.open(OpenRequest(path: entry.path, output: openDir, identities: keys.recipients, signers: [pk],
-                                                     expectedUnit: key.unitId, maxBytes: maxPackageBytes,
-                                                     acceptedFingerprints: Set(keys.recipients.map(\.recipient.fingerprint))))
+            // The unpacked files are derived from the fsynced spool copy: no fsync of their own.
+            var request = OpenRequest(path: entry.path, output: openDir, identities: keys.recipients, signers: [pk],
+                                      expectedUnit: key.unitId, maxBytes: maxPackageBytes,
+                                      acceptedFingerprints: Set(keys.recipients.map(\.recipient.fingerprint)))
+            request.durable = false
+            let opened = try Opener.open(request)
+            defer { if c.kind == .snapshot { try? FileManager.default.removeItem(atPath: openDir) } } // its records are in the store
             // Records, then import.
             var snapshot: SnapshotImport?
             var validation: JSON = .null
@@ -173,8 +181,6 @@ public final class Intake: @unchecked Sendable {
             return IntakeResult(kind: .accepted, outcome: outcome)
         } catch let e as SealError {
             return try reject(entry, e, comment: comment, attributed: unitKey != nil)
-        } catch let e as StoreError where e.code == "seq_taken" {
-            return try reject(entry, GatewayError(.seqConflict, e.message, remedy: "seal again with the next seq"), comment: comment, attributed: true)
         }
     }
 

@@ -59,8 +59,8 @@ public final class RecordValidator {
     struct Seen { var unit: Int32; var line: Int32; var original: String; var reported: Bool }
     /// Citizen ids and party card numbers seen: key → (unit, line, reported) packed; one table
     /// answers both the in-unit duplicate and the cross-unit conflict question.
-    private let citizens = IDTable(capacity: 1 << 16)
-    private let memberIDs = IDTable(capacity: 1 << 16)
+    private let citizens = IDTable(capacity: 1 << 10) // grows; a large start cost 4 MiB of memset per small package
+    private let memberIDs = IDTable(capacity: 1 << 10)
     private let longMemberIDs = IDTable(capacity: 16) // card numbers over 12 characters
     private var longMemberKeys: [String: UInt64] = [:]
     private var longMemberNames: [String] = []

@@ -14,6 +14,9 @@ public struct OpenRequest: Sendable {
     public var maxBytes: UInt64
     /// Recipient fingerprints the reader accepts; defaults to the identities' own.
     public var acceptedFingerprints: Set<String>?
+    /// fsync the output files and folder before renaming (the default). A gateway that keeps
+    /// the fsynced package itself may skip it: the output can be re-created from the package.
+    public var durable = true
 
     public init(path: String, output: String?, identities: [AgeX25519Identity], signers: [MinisignPublicKey],
                 expectedUnit: String? = nil, maxBytes: UInt64 = defaultMaxPackageBytes, acceptedFingerprints: Set<String>? = nil) {
@@ -96,10 +99,13 @@ public enum Opener {
         _ = try prefix.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: container.payloadOffset, path: req.path) }
         blake.update(prefix)
 
-        let extractor = PayloadExtractor(directory: aside?.tempPath, comment: comment)
+        let extractor = PayloadExtractor(directory: aside?.tempPath, comment: comment, durable: req.durable)
         var failure: SealError? = pending
+        // Buffers sized to the payload: a small package gets one chunk's worth, not 4 MiB.
+        let batchChunks = Int(min(UInt64(Self.batchChunks), max(1, chunkCount)))
         let batchSealed = batchChunks * AgeStreamCipher.sealedChunkSize
-        let pipeline = SlotPipeline(count: 4, aSize: batchChunks * AgeStreamCipher.chunkSize, bSize: batchSealed)
+        let slots = Int(min(4, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
+        let pipeline = SlotPipeline(count: slots, aSize: batchChunks * AgeStreamCipher.chunkSize, bSize: batchSealed)
         let cipherStart = container.payloadOffset + prefixLength
         let fd = source.fd
         let path = req.path
@@ -148,7 +154,7 @@ public enum Opener {
             } catch let e as SealError {
                 failure = e
             }
-        })
+        }, singleBatch: batches == 1)
 
         trace.mark("read + BLAKE2b ‖ decrypt + unpack")
         // The signature decides first; then what was found while decrypting.

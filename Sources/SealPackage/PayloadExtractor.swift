@@ -33,9 +33,12 @@ final class PayloadExtractor {
     private var writeBuffer = [UInt8]()
 
     /// `directory`: where files are written (nil: check only).
-    init(directory: String?, comment: TrustedComment) {
+    private let durable: Bool
+
+    init(directory: String?, comment: TrustedComment, durable: Bool = true) {
         self.directory = directory
         self.comment = comment
+        self.durable = durable
         writeBuffer.reserveCapacity(1 << 20)
     }
 
@@ -153,7 +156,7 @@ final class PayloadExtractor {
     private func flush() throws {
         guard fd >= 0, !writeBuffer.isEmpty else { return }
         defer {
-            startWriteback(fd, offset: written, length: writeBuffer.count)
+            if durable { startWriteback(fd, offset: written, length: writeBuffer.count) }
             written += UInt64(writeBuffer.count)
             writeBuffer.removeAll(keepingCapacity: true)
         }
@@ -170,7 +173,7 @@ final class PayloadExtractor {
     private func endFile(_ name: String) throws {
         try flush()
         if fd >= 0 {
-            guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(name)", errno: errno) }
+            if durable { guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(name)", errno: errno) } }
             close(fd)
             fd = -1
             written = 0

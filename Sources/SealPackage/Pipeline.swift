@@ -47,7 +47,15 @@ final class SlotPipeline: @unchecked Sendable {
     /// `consume(slot)` processes it. An error in either stage stops both and is rethrown
     /// (the producer's first); `consume` errors stop consuming but let the producer finish
     /// its current slot.
-    func run(produce: @escaping @Sendable (Slot) throws -> Void, consume: (Slot) throws -> Void) throws {
+    func run(produce: @escaping @Sendable (Slot) throws -> Void, consume: (Slot) throws -> Void, singleBatch: Bool = false) throws {
+        if singleBatch {
+            // One batch (a small package): no thread to start, no hand-over.
+            let slot = slots[0]
+            slot.index = 0; slot.last = false; slot.preprocessed = 0; slot.preprocessError = nil
+            try produce(slot)
+            try consume(slot)
+            return
+        }
         let thread = Thread { [self] in
             var i = 0
             while true {

@@ -148,9 +148,11 @@ public enum Sealer {
 
         // Pass 2: payload archive → STREAM → file, hashed on the way.
         let stream = PayloadStream(segments: segments)
+        let batchChunks = Int(min(UInt64(Self.batchChunks), max(1, chunkCount)))
         let batchPlain = batchChunks * AgeStreamCipher.chunkSize
         let batchSealed = batchChunks * AgeStreamCipher.sealedChunkSize
-        let pipeline = SlotPipeline(count: 4, aSize: batchPlain, bSize: batchSealed)
+        let slots = Int(min(4, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
+        let pipeline = SlotPipeline(count: slots, aSize: batchPlain, bSize: batchSealed)
         let fd = out.fd
         let path = req.output
         let cipherStart = ageOffset + UInt64(prefix.count)
@@ -184,7 +186,7 @@ public enum Sealer {
         }, consume: { slot in
             blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<slot.bCount]))
             progress?("seal", min(UInt64(slot.index + 1) * UInt64(batchPlain), payloadLength), payloadLength)
-        })
+        }, singleBatch: slots == 1 && chunkCount <= UInt64(batchChunks))
         trace.mark("encrypt + BLAKE2b")
         guard stream.finished else { throw changed(req.inputs.map(\.path).joined(separator: ", ")) }
         for (idx, src) in sources.enumerated() {
