@@ -256,6 +256,9 @@ final class PayloadStream: @unchecked Sendable {
             offset += UInt64(n)
             done += n
         }
+        // Step past segments just used up, so `finished` holds even when the archive ended
+        // exactly at the end of the buffer.
+        while segment < segments.count && offset == segments[segment].length { segment += 1; offset = 0 }
         return done
     }
 }

@@ -40,6 +40,15 @@ struct RoundTripTests {
         #expect(opened.manifest.files == [Manifest.Entry(name: "blob.bin", sha256: hexString(SHA256Hasher.hash(dir.read("blob.bin"))), records: 0)])
     }
 
+    /// Payload archives of exactly two STREAM chunks (the manifest pads to 512 or 1024 bytes,
+    /// so one of these sizes hits 131,072 bytes exactly): the last buffer ends with the archive.
+    @Test(arguments: [131_072 - 2_048 - 512, 131_072 - 2_048 - 1_024, 65_536 * 8 - 2_048 - 512, 65_536 * 8 - 2_048 - 1_024])
+    func payloadsOfExactChunkMultiples(size: Int) throws {
+        let dir = TempDir()
+        let p = dir.write("blob.bin", pseudoRandomBytes(size, seed: UInt64(size)))
+        _ = try sealAndOpen(dir, inputs: [.init(name: "blob.bin", path: p)], kind: .files)
+    }
+
     @Test func severalRecipientsCanEachOpen() throws {
         let dir = TempDir()
         let other = try AgeX25519Identity.generate()
