@@ -110,6 +110,15 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
         close(fd)
         let sha = hexString(hasher.finalize())
         let spoolSize = size
+        if let tokenUnit {
+            // A unit token only submits for its own unit (checked before anything is recorded).
+            let claimed = try? await blocking { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: UInt64(config.maxBodyBytes)).comment.unit }
+            if let claimed, claimed != tokenUnit {
+                unlink(path)
+                return problem(.forbidden, code: "token_unit_mismatch", detail: "this token belongs to \(tokenUnit), the package to \(claimed)",
+                               remedy: "submit with the token of the package's own unit")
+            }
+        }
         let spoolId = try await blocking { try intake.registerSpooled(path: path, sha256: sha, size: Int64(spoolSize)) }
         await gate.acquire()
         let result: IntakeResult
@@ -122,9 +131,6 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
                            remedy: "it will be processed when the gateway restarts; ask for its status later")
         }
         await gate.release()
-        if let tokenUnit, let unit = result.outcome.unitId, unit != tokenUnit {
-            context.logger.warning("unit token of \(tokenUnit) used for a package of \(unit)")
-        }
         return receiptResponse(result.outcome, status: HTTPResponse.Status(code: result.httpStatus))
     }
 
@@ -168,7 +174,12 @@ func unitJSON(_ s: UnitStatus) -> JSON {
              "keys": .array(s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state)]) }),
              "last_seq": s.lastSeq.map { .int(Int64(bitPattern: $0)) } ?? .null, "last_package": s.lastPackage.map(JSON.string) ?? .null,
              "last_status": s.lastStatus.map(JSON.string) ?? .null, "members": .int(Int64(s.members)), "organizations": .int(Int64(s.organizations)),
-             "packages": .int(Int64(s.packages))])
+             "packages": .int(Int64(s.packages)),
+             "validation": s.lastReceipt.flatMap { try? JSON(parsing: $0) }.flatMap { r -> JSON? in
+                 guard case .object(var v)? = r["validation"] else { return nil }
+                 v["findings"] = nil
+                 return .object(v)
+             } ?? .null])
 }
 
 func authenticate(_ request: Request, store: any GatewayStore) async throws -> TokenRecord? {

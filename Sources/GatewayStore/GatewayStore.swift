@@ -83,6 +83,8 @@ public struct UnitStatus: Sendable {
     public var members: Int
     public var organizations: Int
     public var packages: Int
+    /// The receipt of the unit's last decided package (its validation summary is shown).
+    public var lastReceipt: String?
 }
 
 /// A signed trust document.

@@ -206,7 +206,7 @@ public final class SQLiteStore: GatewayStore {
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outcomes WHERE unit_id = ?", arguments: [id]) ?? 0
             let seq: Int64? = last?["seq"]
             return UnitStatus(unit: u, keys: keys, lastSeq: seq.map { UInt64(bitPattern: $0) }, lastPackage: last?["package_id"], lastStatus: last?["status"],
-                              members: snap?["members"] ?? 0, organizations: snap?["organizations"] ?? 0, packages: count)
+                              members: snap?["members"] ?? 0, organizations: snap?["organizations"] ?? 0, packages: count, lastReceipt: last?["receipt"])
         }
     }
 

@@ -216,3 +216,24 @@ extension Workdir {
     func write(bytes: [UInt8], _ name: String) { write(name, bytes: bytes) }
 }
 
+
+struct GatewayTokenTests {
+    /// With --require-unit-token: no token → 401; another unit's token → 403, nothing recorded;
+    /// the unit's own token → 201. GET /v1/units/{id} shows the validation summary.
+    @Test func unitTokensBindSubmissionsToTheirUnit() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--require-unit-token"])
+        defer { gw.stop() }
+        let tokA = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U001"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tokB = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U002"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let p = try f.seal("HCM-U001", seq: 1)
+        #expect(try f.post(gw, p).status == 401)
+        let wrong = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokB)"], bodyFile: p)
+        #expect(wrong.status == 403 && wrong.text.contains("token_unit_mismatch"))
+        let ok = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokA)"], bodyFile: p)
+        #expect(ok.status == 201, "\(ok.text)")
+        let unit = try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokA)"])
+        #expect(unit.status == 200 && unit.text.contains("\"validation\":{\"completeness\""), "\(unit.text)")
+        #expect(try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 401)
+    }
+}
