@@ -1,4 +1,5 @@
 public import Foundation
+import SealPackage
 
 /// A JSON value with one canonical encoding: object keys sorted (byte order), no insignificant
 /// white space, integers only, UTF-8. Receipts and trust documents are signed in this form.
@@ -23,22 +24,7 @@ public indirect enum JSON: Sendable, Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { let h = String(u.value, radix: 16); out += "\\u" + String(repeating: "0", count: 4 - h.count) + h }
-                else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { jsonQuote(s) } // SealPackage's RFC 8259 quoting
 
     /// Parses JSON text (any layout) into a value; numbers must be integers.
     public init(parsing text: String) throws {

@@ -1,4 +1,7 @@
 internal import CSodium
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Owned storage for one secret: keys, file keys, passphrases, derived keys.
 ///
@@ -111,4 +114,40 @@ public func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
 public func secureZero(_ buffer: UnsafeMutableRawBufferPointer) {
     guard let base = buffer.baseAddress, buffer.count > 0 else { return }
     sodium_memzero(base, buffer.count)
+}
+
+/// API tokens: made in secure memory, shown once, stored only as SHA-256.
+public enum SecretToken {
+    /// `prefix` + base64url of 24 random bytes, in secure memory.
+    public static func generate(prefix: String = "sgt_") -> SecureBytes {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let random = SecureBytes(random: 24)
+        let p = Array(prefix.utf8)
+        let out = SecureBytes(count: p.count + 32)
+        out.withUnsafeMutableBytes { o in
+            for (i, c) in p.enumerated() { o[i] = c }
+            random.withUnsafeBytes { r in
+                var j = p.count
+                var i = 0
+                while i < 24 {
+                    let n = UInt32(r[i]) << 16 | UInt32(r[i + 1]) << 8 | UInt32(r[i + 2])
+                    o[j] = alphabet[Int(n >> 18 & 63)]; o[j + 1] = alphabet[Int(n >> 12 & 63)]
+                    o[j + 2] = alphabet[Int(n >> 6 & 63)]; o[j + 3] = alphabet[Int(n & 63)]
+                    i += 3; j += 4
+                }
+            }
+        }
+        return out
+    }
+
+    /// Lower-case hex SHA-256 of a token (what the store keeps).
+    public static func hash(_ token: SecureBytes) -> String {
+        hexString(token.withUnsafeBytes { SHA256Hasher.hash($0) })
+    }
+
+    /// Writes the token and a newline to a file descriptor (standard output) from secure memory.
+    public static func write(_ token: SecureBytes, to fd: Int32) {
+        token.withUnsafeBytes { b in _ = Glibc.write(fd, b.baseAddress, b.count) }
+        _ = Glibc.write(fd, "\n", 1)
+    }
 }

@@ -23,12 +23,7 @@ final class AsideFile {
     deinit { if !committed { abandon() } }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(finalPath)", errno: errno) }
-            done += n
-        }
+        try writeAll(fd, bytes, what: finalPath)
     }
 
     func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
@@ -124,6 +119,16 @@ func splitPath(_ path: String) -> (dir: String, base: String) {
 func syncDirectory(of path: String) {
     let fd = open(splitPath(path).dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if fd >= 0 { fsync(fd); close(fd) }
+}
+
+/// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws {
+    var done = 0
+    while done < bytes.count {
+        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(what)", errno: errno) }
+        done += n
+    }
 }
 
 /// Reads exactly `count` bytes at `offset` (fewer only at end of file).

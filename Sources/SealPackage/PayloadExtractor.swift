@@ -135,14 +135,7 @@ final class PayloadExtractor {
         let f = open("\(directory)/manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard f >= 0 else { throw SealError.io("cannot create manifest.json in the output folder", errno: errno) }
         defer { close(f) }
-        try manifestBytes.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.write(f, b.baseAddress! + done, b.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write manifest.json", errno: errno) }
-                done += n
-            }
-        }
+        try manifestBytes.withUnsafeBytes { try writeAll(f, $0, what: "manifest.json") }
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -160,14 +153,7 @@ final class PayloadExtractor {
             written += UInt64(writeBuffer.count)
             writeBuffer.removeAll(keepingCapacity: true)
         }
-        try writeBuffer.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.write(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write the output file", errno: errno) }
-                done += n
-            }
-        }
+        try writeBuffer.withUnsafeBytes { try writeAll(fd, $0, what: "the output file") }
     }
 
     private func endFile(_ name: String) throws {

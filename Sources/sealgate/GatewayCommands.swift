@@ -116,11 +116,12 @@ struct Tokens: ParsableCommand {
                 }
                 let store = try data.dir.openStore()
                 if let unit, try store.unit(unit) == nil { throw SealError(.unitUnknown, "no unit \(unit)", remedy: "register it first") }
-                let token = "sgt_" + Base64.encode(SecureRandom.bytes(24)).replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "+", with: "-")
+                // The token lives in secure memory; only its SHA-256 is stored.
+                let token = SecretToken.generate()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
-                try store.addToken(TokenRecord(hash: hexString(SHA256Hasher.hash(Array(token.utf8))), role: role, unitId: unit, createdAt: now))
+                try store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
                 _ = try store.appendLog(kind: "token_created", body: JSON.object(["role": .string(role), "unit": unit.map(JSON.string) ?? .null]).canonical, at: now)
-                print(token)
+                SecretToken.write(token, to: STDOUT_FILENO)
                 say("created a \(role) token\(unit.map { " for \($0)" } ?? ""); it is shown only now")
                 return [:]
             }
