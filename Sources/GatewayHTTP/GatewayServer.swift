@@ -50,6 +50,51 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
                                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let router = Router()
     let gate = IntakeGate(config.maxConcurrentIntakes)
+    let log = TransparencyLog(store: store, key: intake.keys.log, department: intake.department)
+
+    router.get("/v1/log/checkpoint") { _, _ -> Response in
+        do {
+            let note = try await blocking { try log.checkpoint() }
+            return jsonResponse(.ok, note, contentType: "text/plain; charset=utf-8")
+        } catch let e as SealError {
+            return problem(.internalServerError, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
+        }
+    }
+
+    router.get("/v1/log/entries") { request, _ -> Response in
+        let size = try await blocking { try store.logSize() }
+        let start = request.uri.queryParameters.get("start").flatMap { Int64($0) } ?? 0
+        let end = min(request.uri.queryParameters.get("end").flatMap { Int64($0) } ?? size, size, start + 1000)
+        guard start >= 0, start <= end else { return problem(.badRequest, code: "usage", detail: "bad range", remedy: "0 ≤ start ≤ end; at most 1000 a page") }
+        let entries = try await blocking { try store.logEntries(start: start, end: end) }
+        return jsonResponse(.ok, JSON.array(entries.map {
+            .object(["index": .int($0.index), "kind": .string($0.kind), "body": .string($0.body), "created_at": .string($0.createdAt)])
+        }).canonical)
+    }
+
+    router.get("/v1/log/proof/inclusion") { request, _ -> Response in
+        guard let leaf = request.uri.queryParameters.get("leaf").flatMap({ Int64($0) }), let size = request.uri.queryParameters.get("size").flatMap({ Int64($0) }) else {
+            return problem(.badRequest, code: "usage", detail: "leaf and size are required", remedy: "GET /v1/log/proof/inclusion?leaf=N&size=M")
+        }
+        do {
+            let proof = try await blocking { try log.inclusionProof(leaf: leaf, size: size) }
+            return jsonResponse(.ok, JSON.object(["leaf": .int(leaf), "size": .int(size), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
+        } catch let e as SealError {
+            return problem(.badRequest, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
+        }
+    }
+
+    router.get("/v1/log/proof/consistency") { request, _ -> Response in
+        guard let from = request.uri.queryParameters.get("from").flatMap({ Int64($0) }), let to = request.uri.queryParameters.get("to").flatMap({ Int64($0) }) else {
+            return problem(.badRequest, code: "usage", detail: "from and to are required", remedy: "GET /v1/log/proof/consistency?from=N&to=M")
+        }
+        do {
+            let proof = try await blocking { try log.consistencyProof(from: from, to: to) }
+            return jsonResponse(.ok, JSON.object(["from": .int(from), "to": .int(to), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
+        } catch let e as SealError {
+            return problem(.badRequest, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
+        }
+    }
 
     router.get("/healthz") { _, _ -> Response in
         let pending = (try? store.pendingSpool().count) ?? -1

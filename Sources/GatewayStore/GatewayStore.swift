@@ -144,6 +144,20 @@ public protocol GatewayStore: Sendable {
     // Log
     func logSize() throws -> Int64
     func appendLog(kind: String, body: String, at: String) throws -> Int64
+    /// Entries [start, end) in order.
+    func logEntries(start: Int64, end: Int64) throws -> [LogEntry]
+    func addCheckpoint(size: Int64, note: String, at: String) throws
+    /// The signed checkpoint of the largest size, if any.
+    func latestCheckpoint() throws -> (size: Int64, note: String)?
+}
+
+/// One entry of the append-only log; its leaf hash is SHA-256(0x00 ‖ body).
+public struct LogEntry: Sendable, Equatable {
+    public var index: Int64
+    public var kind: String
+    public var body: String
+    public var createdAt: String
+    public init(index: Int64, kind: String, body: String, createdAt: String) { self.index = index; self.kind = kind; self.body = body; self.createdAt = createdAt }
 }
 
 /// A decision before its receipt exists.

@@ -52,6 +52,9 @@ public final class SQLiteStore: GatewayStore {
             CREATE TABLE trust_documents (version INTEGER PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL);
             """)
         }
+        m.registerMigration("v2-checkpoints") { db in
+            try db.execute(sql: "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL)")
+        }
         return m
     }
 
@@ -230,6 +233,26 @@ public final class SQLiteStore: GatewayStore {
 
     public func logSize() throws -> Int64 {
         try db.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0 }
+    }
+
+    public func logEntries(start: Int64, end: Int64) throws -> [LogEntry] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", arguments: [start, end]).map {
+                LogEntry(index: $0["idx"], kind: $0["kind"], body: $0["body"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    public func addCheckpoint(size: Int64, note: String, at: String) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)", arguments: [size, note, at])
+        }
+    }
+
+    public func latestCheckpoint() throws -> (size: Int64, note: String)? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").map { ($0["size"], $0["note"]) }
+        }
     }
 
     public func appendLog(kind: String, body: String, at: String) throws -> Int64 {

@@ -105,3 +105,12 @@ struct GatewayFixture {
 func requireOK(_ r: CLI.Result, _ what: String = "") throws {
     guard r.status == 0 else { throw GatewayError(.httpError, "setup step failed \(what): \(r.stderr)", remedy: "") }
 }
+
+enum MinisignKeyFile {
+    /// The department's log public key from its data folder.
+    static func logKey(_ f: GatewayFixture) throws -> [UInt8] {
+        try MinisignPublicKey(path: f.w.file("dept/keys/log.pub")).key
+    }
+}
+
+func Base64Decode(_ s: String) -> [UInt8] { Base64.decode(s, padded: true) ?? [] }

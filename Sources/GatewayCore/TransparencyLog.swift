@@ -1,0 +1,88 @@
+public import Foundation
+public import GatewayStore
+public import SealCrypto
+import SealPackage
+
+/// The gateway's transparency log over the store's append-only entries: tree heads, proofs, and
+/// signed checkpoints. A new checkpoint is signed only if the entries still agree with the last
+/// one signed: an edited row makes the gateway refuse to extend its log rather than sign over it.
+public final class TransparencyLog: @unchecked Sendable {
+    let store: any GatewayStore
+    let key: MinisignSecretKey
+    public let origin: String
+    private let lock = NSLock()
+
+    public init(store: any GatewayStore, key: MinisignSecretKey, department: String) {
+        self.store = store
+        self.key = key
+        self.origin = "\(department)/log"
+    }
+
+    public static func leaf(_ e: LogEntry) -> Merkle.Hash { Merkle.leafHash(Array(e.body.utf8)) }
+
+    func leaves(_ size: Int64) throws -> [Merkle.Hash] { try store.logEntries(start: 0, end: size).map(Self.leaf) }
+
+    /// The latest checkpoint, signing a new one when the log grew since.
+    /// Throws `log_inconsistent` when the entries no longer match the last signed checkpoint.
+    public func checkpoint() throws -> String {
+        lock.lock(); defer { lock.unlock() }
+        let size = try store.logSize()
+        let latest = try store.latestCheckpoint()
+        if let latest, latest.size == size { return latest.note }
+        let leaves = try self.leaves(size)
+        if let latest {
+            let signed = try Checkpoint.verify(note: latest.note, name: origin, publicKey: key.publicKey.key)
+            guard Merkle.root(Array(leaves.prefix(Int(latest.size)))) == signed.root else {
+                throw GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(latest.size): an entry was altered",
+                                   remedy: "stop and investigate: restore the store from backup; `sealgate log verify` names the entry")
+            }
+        }
+        let note = try Checkpoint(origin: origin, size: Int(size), root: Merkle.root(leaves)).signed(name: origin, key: key)
+        try store.addCheckpoint(size: size, note: note, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+        return note
+    }
+
+    public func inclusionProof(leaf: Int64, size: Int64) throws -> [Merkle.Hash] {
+        guard leaf >= 0, leaf < size, size <= (try store.logSize()) else {
+            throw GatewayError(.usage, "no leaf \(leaf) in a tree of \(size)", remedy: "ask for 0 ≤ leaf < size ≤ the log size")
+        }
+        return Merkle.inclusionProof(Int(leaf), try leaves(size))
+    }
+
+    public func consistencyProof(from: Int64, to: Int64) throws -> [Merkle.Hash] {
+        guard from >= 1, from <= to, to <= (try store.logSize()) else {
+            throw GatewayError(.usage, "no consistency proof from \(from) to \(to)", remedy: "ask for 1 ≤ from ≤ to ≤ the log size")
+        }
+        return Merkle.consistencyProof(Int(from), try leaves(to))
+    }
+}
+
+/// What `sealgate log verify` keeps between runs: the last checkpoint it accepted and the leaf
+/// hashes it computed, so an entry changed later can be named.
+public struct LogVerifierState: Sendable {
+    public var size: Int
+    public var root: Merkle.Hash
+    public var leaves: [Merkle.Hash]
+
+    public init(size: Int, root: Merkle.Hash, leaves: [Merkle.Hash]) { self.size = size; self.root = root; self.leaves = leaves }
+
+    public var text: String {
+        JSON.object(["format": .string("sealgate-log-state/1"), "size": .int(Int64(size)), "root": .string(Base64.encode(root)),
+                     "leaves": .array(leaves.map { .string(Base64.encode($0)) })]).canonical
+    }
+
+    public init(text: String) throws {
+        let j = try JSON(parsing: text)
+        guard let size = j["size"]?.int, let r = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }),
+              let ls = j["leaves"]?.array?.compactMap({ $0.string.flatMap { Base64.decode($0, padded: true) } }), ls.count == Int(size) else {
+            throw GatewayError(.malformedDocument, "the log state file is damaged", remedy: "remove it to start over (the next run trusts the current log)")
+        }
+        self.init(size: Int(size), root: r, leaves: ls)
+    }
+}
+
+extension SealErrorCode {
+    public static let logInconsistent = SealErrorCode("log_inconsistent")
+    public static let logMismatch = SealErrorCode("log_mismatch")
+    public static let logFork = SealErrorCode("log_fork")
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import GatewayCore
+import GatewayStore
+import SealCrypto
+
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self])
+
+    struct VerifyLog: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify",
+            abstract: "Check the gateway's log: the checkpoint's signature, every entry against it, and consistency with the last run.",
+            discussion: "Fetches the signed checkpoint (verified with the log key of the trust document), downloads every entry, recomputes the RFC 6962 tree, and, with --state, checks that the log only grew since the checkpoint kept there (a consistency proof) and names the first entry that changed. The state file is updated when everything checks out.")
+        @Option(name: .long, help: "Gateway URL.") var gateway: String
+        @Option(name: .long, help: "The trust document (for the log key).") var trust: String
+        @Option(name: .long, help: "Where the last accepted checkpoint and leaf hashes are kept.") var state: String?
+        @OptionGroup var out: OutputOptions
+
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let doc = try loadTrust(trust)
+                let logKey = try doc.publicKey("log")
+                let name = "\(doc.department)/log"
+                let base = gateway.trimmingSlash
+                let previous = try state.flatMap { FileManager.default.fileExists(atPath: $0) ? try LogVerifierState(text: String(contentsOfFile: $0, encoding: .utf8)) : nil }
+
+                let cpResponse = try HTTPClient.request("GET", base + "/v1/log/checkpoint")
+                let checkpoint: Checkpoint?
+                var refusal: String?
+                if cpResponse.status == 200 {
+                    checkpoint = try Checkpoint.verify(note: cpResponse.text, name: name, publicKey: logKey.key)
+                } else {
+                    checkpoint = nil
+                    refusal = (try? JSON(parsing: cpResponse.text))?["detail"]?.string ?? "HTTP \(cpResponse.status)"
+                }
+                let size = checkpoint?.size ?? previous?.size ?? 0
+                var entries: [LogEntry] = []
+                while entries.count < size {
+                    let page = try HTTPClient.request("GET", base + "/v1/log/entries?start=\(entries.count)&end=\(size)")
+                    guard page.status == 200, let items = try JSON(parsing: page.text).array, !items.isEmpty else {
+                        throw SealError(.logMismatch, "the gateway served \(entries.count) entries of the \(size) its checkpoint covers", remedy: "the log is incomplete; report it")
+                    }
+                    entries += items.map { LogEntry(index: $0["index"]?.int ?? -1, kind: $0["kind"]?.string ?? "", body: $0["body"]?.string ?? "", createdAt: $0["created_at"]?.string ?? "") }
+                }
+                let leaves = entries.map(TransparencyLog.leaf)
+                if let previous {
+                    for i in 0..<min(previous.size, leaves.count) where leaves[i] != previous.leaves[i] {
+                        let e = entries[i]
+                        throw SealError(.logMismatch, "log entry \(i) (\(e.kind), \(e.createdAt)) changed since it was verified",
+                                        remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
+                    }
+                }
+                guard let checkpoint else {
+                    throw SealError(.logInconsistent, "the gateway did not give a checkpoint: \(refusal ?? "")", remedy: "report it to the department")
+                }
+                let root = Merkle.root(leaves)
+                guard root == checkpoint.root else {
+                    throw SealError(.logMismatch, "the \(size) entries served do not hash to the signed checkpoint's root",
+                                    remedy: "the log was altered; run again with --state from an earlier run to name the entry, and report it")
+                }
+                if let previous {
+                    guard checkpoint.size >= previous.size else {
+                        throw SealError(.logFork, "the log shrank from \(previous.size) to \(checkpoint.size) entries", remedy: "the gateway rolled back or forked its history: report it")
+                    }
+                    if checkpoint.size > previous.size {
+                        let r = try HTTPClient.request("GET", base + "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
+                        let proof = ((try? JSON(parsing: r.text))?["proof"]?.array ?? []).compactMap { $0.string.flatMap { Base64.decode($0, padded: true) } }
+                        guard Merkle.verifyConsistency(size1: previous.size, size2: checkpoint.size, proof: proof, root1: previous.root, root2: checkpoint.root) else {
+                            throw SealError(.logFork, "checkpoint \(checkpoint.size) is not an extension of the one verified before (\(previous.size))",
+                                            remedy: "the gateway forked its history: keep both checkpoints as evidence and report it")
+                        }
+                    } else if previous.root != checkpoint.root {
+                        throw SealError(.logFork, "two different logs of \(checkpoint.size) entries", remedy: "the gateway forked its history: report it")
+                    }
+                }
+                if let state { try LogVerifierState(size: checkpoint.size, root: root, leaves: leaves).text.write(toFile: state, atomically: true, encoding: .utf8) }
+                if !out.json {
+                    say("log verified: \(checkpoint.size) entries, root \(Base64.encode(root))" + (previous.map { ", consistent with the \($0.size) verified before" } ?? ""))
+                }
+                return ["size": checkpoint.size, "root": Base64.encode(root), "previous": previous?.size as Any]
+            }
+        }
+    }
+}
