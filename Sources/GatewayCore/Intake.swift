@@ -3,6 +3,9 @@ public import GatewayStore
 import PartyRecords
 public import SealCrypto
 public import SealPackage
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the HTTP layer answers for one body.
 public struct IntakeResult: Sendable {
@@ -42,10 +45,33 @@ public final class Intake: @unchecked Sendable {
 
     static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
 
-    /// Spools a package file (copy + fsync) and records it; returns the spool entry id.
+    /// Spools a package file (streamed copy, hashed, fsynced) and records it; returns the spool id.
     public func spoolFile(_ path: String) throws -> Int64 {
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        return try spool(bytes: [UInt8](bytes))
+        let source = try FileSource(path: path)
+        let target = "\(data.spoolPath)/\(PackageIdentifiers.newUUIDv7()).sgp"
+        let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot create \(target)", errno: errno) }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        var size: Int64 = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes { b in
+                let chunk = UnsafeRawBufferPointer(rebasing: b[0..<n])
+                hasher.update(chunk)
+                var done = 0
+                while done < n {
+                    let w = write(fd, chunk.baseAddress! + done, n - done)
+                    if w < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(target)", errno: errno) }
+                    done += w
+                }
+            }
+            size += Int64(n)
+        }
+        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(target)", errno: errno) }
+        return try store.addSpool(sha256: hexString(hasher.finalize()), size: size, path: target, receivedAt: Self.now())
     }
 
     /// Spools bytes already in memory.
@@ -72,10 +98,17 @@ public final class Intake: @unchecked Sendable {
         try store.addSpool(sha256: sha256, size: size, path: path, receivedAt: Self.now())
     }
 
-    /// Decides every spooled body without an outcome (after a crash or restart).
+    /// Decides every spooled body without an outcome (after a crash or restart), including a
+    /// body fsynced into the spool whose record the crash prevented.
     @discardableResult
     public func recover() throws -> [IntakeResult] {
-        try store.pendingSpool().map { try process(spoolId: $0.id) }
+        let known = Set(try store.spoolPaths())
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: data.spoolPath)) ?? [] where name.hasSuffix(".sgp") {
+            let path = "\(data.spoolPath)/\(name)"
+            guard !known.contains(path), let bytes = FileManager.default.contents(atPath: path) else { continue }
+            _ = try registerSpooled(path: path, sha256: hexString(SHA256Hasher.hash([UInt8](bytes))), size: Int64(bytes.count))
+        }
+        return try store.pendingSpool().map { try process(spoolId: $0.id) }
     }
 
     /// Runs the checks on one spooled body and commits the decision. Idempotent: a body

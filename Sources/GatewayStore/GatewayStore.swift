@@ -121,6 +121,8 @@ public protocol GatewayStore: Sendable {
     /// Bodies received but not decided (to process after a crash), oldest first.
     func pendingSpool() throws -> [SpoolEntry]
     func spool(id: Int64) throws -> SpoolEntry?
+    /// Paths of every spool entry recorded (to find bodies a crash left unrecorded).
+    func spoolPaths() throws -> [String]
     /// The accepted or rejected package holding (unit, seq), if any.
     func outcome(unitId: String, seq: UInt64) throws -> Outcome?
     /// The outcome recorded for a package id (its first decision).

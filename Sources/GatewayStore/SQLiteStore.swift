@@ -130,6 +130,10 @@ public final class SQLiteStore: GatewayStore {
         try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM spool WHERE id = ?", arguments: [id]).map(Self.spool) }
     }
 
+    public func spoolPaths() throws -> [String] {
+        try db.read { db in try String.fetchAll(db, sql: "SELECT path FROM spool") }
+    }
+
     static func outcome(_ r: Row) -> Outcome {
         let seq: Int64? = r["seq"]
         return Outcome(spoolId: r["spool_id"], status: r["status"], code: r["code"], packageId: r["package_id"], unitId: r["unit_id"],

@@ -202,6 +202,12 @@ struct GatewayEndToEndTests {
             #expect(r.status == 200 || r.status == 201, "\(r.status) \(r.text)")
             if let first = acknowledged[file] { #expect(r.status == 200 && r.text == first) }
         }
+        // A body fsynced into the spool whose record a crash prevented is decided on start too.
+        restarted.stop()
+        try FileManager.default.copyItem(atPath: files[0], toPath: f.w.file("dept/spool/orphan.sgp"))
+        let third = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { third.stop() }
+        #expect(third.logText.contains("processed 1 package(s) left in the spool"), "\(third.logText)")
         // Exactly one accepted outcome and one snapshot per unit.
         let q = try CLI.run("sqlite3", [f.w.file("dept/gateway.sqlite"),
                                         "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"],
@@ -235,5 +241,26 @@ struct GatewayTokenTests {
         let unit = try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokA)"])
         #expect(unit.status == 200 && unit.text.contains("\"validation\":{\"completeness\""), "\(unit.text)")
         #expect(try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 401)
+    }
+}
+
+struct OfflineImportTests {
+    /// Packages handed in on media: the same pipeline, receipts written beside each package.
+    @Test func importWritesReceiptsBesideThePackages() throws {
+        let f = try GatewayFixture()
+        let good = try f.seal("HCM-U001", seq: 1)
+        _ = try f.seal("HCM-U002", seq: 1)
+        var bytes = f.w.read("HCM-U002-1.sgp")
+        bytes[bytes.count / 2] ^= 1
+        f.w.write("tampered.sgp", bytes: bytes)
+        let r = try CLI.sg(["import", "--data", "dept", good, f.w.file("tampered.sgp")], cwd: f.w.path)
+        #expect(r.status == 1, "a rejected package makes import exit 1")
+        #expect(r.stderr.contains("accepted") && r.stderr.contains("signature_invalid"), "\(r.stderr)")
+        let receipt = try JSON(parsing: String(decoding: f.w.read("HCM-U001-1.sgp.receipt.json"), as: UTF8.self))
+        #expect(receipt["status"]?.string == "accepted")
+        #expect(f.w.exists("tampered.sgp.receipt.json.minisig"))
+        // Importing the same package again: the first receipt, unchanged.
+        let again = try CLI.sg(["import", "--data", "dept", good], cwd: f.w.path)
+        #expect(again.status == 0 && again.stderr.contains("duplicate"))
     }
 }
