@@ -34,13 +34,18 @@ public final class Intake: @unchecked Sendable {
     public let keys: DepartmentKeys
     public let department: String
     public let maxPackageBytes: UInt64
+    /// The transparency log receipts are proven in.
+    public let log: TransparencyLog
 
-    public init(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes) {
+    /// Loads the log first: throws `log_inconsistent` when the store's history was altered.
+    public init(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes) throws {
         self.data = data
         self.store = store
         self.keys = keys
         self.department = department
         self.maxPackageBytes = maxPackageBytes
+        log = TransparencyLog(store: store, key: keys.log, department: department)
+        try log.load()
     }
 
     static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
@@ -170,9 +175,9 @@ public final class Intake: @unchecked Sendable {
             if let first = try store.outcome(unitId: c.unit, seq: c.seq) {
                 if first.sha256 == entry.sha256 {
                     // The same package again: the first receipt, unchanged.
-                    let dup = try store.commit(Decision(spoolId: entry.id, status: "duplicate", code: nil, packageId: first.packageId, unitId: c.unit,
-                                                        seq: c.seq, sha256: entry.sha256, kind: first.kind, decidedAt: Self.now(), claimsSeq: false),
-                                               snapshot: nil, makeReceipt: { _ in (first.receipt, first.receiptSignature) })
+                    let d = Decision(spoolId: entry.id, status: "duplicate", code: nil, packageId: first.packageId, unitId: c.unit,
+                                     seq: c.seq, sha256: entry.sha256, kind: first.kind, decidedAt: Self.now(), claimsSeq: false)
+                    let dup = try commitLogged(d, entry, snapshot: nil) { _, _, _ in ReceiptBundle(receipt: first.receipt, signature: first.receiptSignature, checkpoint: nil) }
                     return IntakeResult(kind: .duplicate, outcome: dup)
                 }
                 throw GatewayError(.seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
@@ -234,12 +239,41 @@ public final class Intake: @unchecked Sendable {
         let decidedAt = Self.now()
         let decision = Decision(spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
                                 kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq)
-        return try store.commit(decision, snapshot: snapshot) { leaf in
+        return try commitLogged(decision, entry, snapshot: snapshot) { leaf, logEntry, proven in
             var b = body
             b["leaf"] = .int(leaf)
             b["decided_at"] = .string(decidedAt)
+            b["log_entry"] = .string(logEntry)
+            b["inclusion"] = .array(proven.proof.map { .string(Base64.encode($0)) })
+            b["checkpoint"] = .string(proven.note)
             let (text, sig) = try Receipt.sign(.object(b), key: keys.receipt)
-            return (text, sig)
+            return ReceiptBundle(receipt: text, signature: sig, checkpoint: (Int64(proven.checkpoint.size), proven.note))
+        }
+    }
+
+    /// Commits with the decision's log entry, extending the in-memory tree inside the
+    /// transaction; forgets the extension if the transaction fails.
+    private func commitLogged(_ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?,
+                              receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle) throws -> Outcome {
+        var record: [String: JSON] = ["format": .string("sealgate-log/1"), "kind": .string(d.status == "duplicate" ? "duplicate" : "outcome"),
+                                      "gateway": .string(department), "status": .string(d.status), "sha256": .string(d.sha256),
+                                      "received_at": .string(entry.receivedAt), "decided_at": .string(d.decidedAt),
+                                      "package": d.packageId.map(JSON.string) ?? .null, "unit": d.unitId.map(JSON.string) ?? .null,
+                                      "seq": d.seq.map { .int(Int64(bitPattern: $0)) } ?? .null, "code": d.code.map(JSON.string) ?? .null]
+        record["spool"] = .int(d.spoolId)
+        let logEntry = JSON.object(record).canonical
+        // Entries others committed meanwhile are caught up inside the transaction; if it fails,
+        // only this transaction's own leaf is forgotten.
+        var ownLeaf: Int64?
+        do {
+            return try store.commit(d, snapshot: snapshot, logEntry: logEntry, logSince: log.knownCount) { leaf, entries in
+                let proven = try log.extend(with: entries, leaf: leaf)
+                ownLeaf = leaf
+                return try receipt(leaf, logEntry, proven)
+            }
+        } catch {
+            if let ownLeaf { log.truncate(to: ownLeaf) }
+            throw error
         }
     }
 

@@ -10,19 +10,41 @@ public enum Receipt {
         let package = body["package"]?.string ?? "none"
         let status = body["status"]?.string ?? "rejected"
         let leaf = body["leaf"]?.int ?? -1
-        let sig = try key.sign(prehash: BLAKE2bHasher.hash(Array(text.utf8).withUnsafeBytes { $0 }),
+        let sig = try key.sign(prehash: BLAKE2bHasher.hash(Array(text.utf8)),
                                trustedComment: "sealgate-receipt/1 package=\(package) status=\(status) leaf=\(leaf)",
                                untrustedComment: "sealgate receipt signature")
         return (text, sig.fileContents)
     }
 
-    /// Verifies a receipt against the receipt key (from the trust document). Throws `receipt_invalid`.
+    /// Verifies a receipt against the receipt key, and — given the log key — that its log entry is
+    /// included in the checkpoint it carries, signed by the log key (spec §6, §7).
+    public static func verify(text: String, signature: String, key: MinisignPublicKey, logKey: MinisignPublicKey, logName: String) throws -> JSON {
+        let body = try verify(text: text, signature: signature, key: key)
+        func bad(_ why: String) -> SealError {
+            GatewayError(.receiptInvalid, "receipt's log proof does not hold: \(why)", remedy: "do not rely on it; check the gateway's log with `sealgate log verify`")
+        }
+        guard let entry = body["log_entry"]?.string, let note = body["checkpoint"]?.string, let leaf = body["leaf"]?.int,
+              let proof = body["inclusion"]?.array?.map({ $0.string.flatMap { Base64.decode($0, padded: true) } }), !proof.contains(where: { $0 == nil }) else {
+            throw bad("no log entry, proof or checkpoint")
+        }
+        let cp: Checkpoint
+        do { cp = try Checkpoint.verify(note: note, name: logName, publicKey: logKey.key) } catch { throw bad("the checkpoint is not signed by the log key") }
+        guard Merkle.verifyInclusion(index: Int(leaf), size: cp.size, leaf: Merkle.leafHash(Array(entry.utf8)), proof: proof.map { $0! }, root: cp.root) else {
+            throw bad("the entry is not in the checkpoint's tree")
+        }
+        let e = try JSON(parsing: entry)
+        for k in ["package", "unit", "seq", "sha256"] where e[k] != body[k] { throw bad("the log entry's \(k) differs from the receipt's") }
+        guard e["status"] == body["status"] || e["status"]?.string == "duplicate" else { throw bad("the log entry's status differs from the receipt's") }
+        return body
+    }
+
+    /// Verifies a receipt's signature against the receipt key (from the trust document). Throws `receipt_invalid`.
     public static func verify(text: String, signature: String, key: MinisignPublicKey) throws -> JSON {
         let sig: MinisignSignature
         do { sig = try MinisignSignature(fileContents: signature) } catch {
             throw GatewayError(.receiptInvalid, "receipt signature is malformed", remedy: "ask the gateway for the receipt again (GET /v1/packages/{id})")
         }
-        do { try sig.verify(publicKey: key, prehash: BLAKE2bHasher.hash(Array(text.utf8).withUnsafeBytes { $0 })) } catch let e as SealError {
+        do { try sig.verify(publicKey: key, prehash: BLAKE2bHasher.hash(Array(text.utf8))) } catch let e as SealError {
             throw GatewayError(.receiptInvalid, "receipt does not verify with the department's receipt key (\(e.code))",
                                remedy: "do not rely on it; fetch the current trust document and the receipt again")
         }

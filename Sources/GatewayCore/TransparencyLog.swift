@@ -11,11 +11,49 @@ public final class TransparencyLog: @unchecked Sendable {
     let key: MinisignSecretKey
     public let origin: String
     private let lock = NSLock()
+    /// Leaf hashes of the log as this process knows it (the tree receipts are proven in).
+    private var known: [Merkle.Hash] = []
 
     public init(store: any GatewayStore, key: MinisignSecretKey, department: String) {
         self.store = store
         self.key = key
         self.origin = "\(department)/log"
+    }
+
+    /// Loads the log and checks it against the last checkpoint signed. Throws `log_inconsistent`
+    /// when an entry was altered: the gateway refuses to work on a rewritten history.
+    public func load() throws {
+        lock.lock(); defer { lock.unlock() }
+        let leaves = try self.leaves(try store.logSize())
+        if let latest = try store.latestCheckpoint() {
+            let signed = try Checkpoint.verify(note: latest.note, name: origin, publicKey: key.publicKey.key)
+            guard latest.size <= Int64(leaves.count), Merkle.root(Array(leaves.prefix(Int(latest.size)))) == signed.root else {
+                throw GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(latest.size): an entry was altered",
+                                   remedy: "do not run on this store: restore it from backup; `sealgate log verify --state …` names the entry")
+            }
+        }
+        known = leaves
+    }
+
+    public var knownCount: Int64 { lock.lock(); defer { lock.unlock() }; return Int64(known.count) }
+
+    /// Inside a commit: takes in the entries appended since (the new decision last), and returns
+    /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
+    func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
+        lock.lock(); defer { lock.unlock() }
+        for e in entries where e.index >= Int64(known.count) {
+            guard e.index == Int64(known.count) else { throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug") }
+            known.append(Self.leaf(e))
+        }
+        guard Int64(known.count) == leaf + 1 else { throw GatewayError(.logInconsistent, "log of \(known.count) entries, expected \(leaf + 1)", remedy: "report this as a bug") }
+        let cp = Checkpoint(origin: origin, size: known.count, root: Merkle.root(known))
+        return (Merkle.inclusionProof(Int(leaf), known), cp, try cp.signed(name: origin, key: key))
+    }
+
+    /// After a failed commit: forget what the transaction had appended.
+    func truncate(to count: Int64) {
+        lock.lock(); defer { lock.unlock() }
+        if Int64(known.count) > count { known.removeLast(known.count - Int(count)) }
     }
 
     public static func leaf(_ e: LogEntry) -> Merkle.Hash { Merkle.leafHash(Array(e.body.utf8)) }

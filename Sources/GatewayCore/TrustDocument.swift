@@ -45,7 +45,7 @@ public struct TrustDocument: Sendable {
     /// Signs the canonical text with the root key (detached minisign, prehashed).
     public func signed(with root: MinisignSecretKey) throws -> TrustRecord {
         let body = json.canonical
-        let sig = try root.sign(prehash: BLAKE2bHasher.hash(Array(body.utf8).withUnsafeBytes { $0 }),
+        let sig = try root.sign(prehash: BLAKE2bHasher.hash(Array(body.utf8)),
                                 trustedComment: "sealgate-trust/1 version=\(version) expires=\(expires)",
                                 untrustedComment: "sealgate trust document signature")
         return TrustRecord(version: version, body: body, signature: sig.fileContents)
@@ -59,7 +59,7 @@ public struct TrustDocument: Sendable {
             throw GatewayError(.trustInvalid, "trust document signature is malformed", remedy: "fetch it again; if it persists, the gateway or the network is not to be trusted")
         }
         do {
-            try sig.verify(publicKey: root, prehash: BLAKE2bHasher.hash(Array(body.utf8).withUnsafeBytes { $0 }))
+            try sig.verify(publicKey: root, prehash: BLAKE2bHasher.hash(Array(body.utf8)))
         } catch let e as SealError {
             throw GatewayError(.trustInvalid, "trust document is not signed by the pinned root key (\(e.code))",
                                remedy: "do not use it; check --root, or ask the department whether its root key changed")

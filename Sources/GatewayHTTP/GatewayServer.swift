@@ -50,7 +50,7 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
                                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let router = Router()
     let gate = IntakeGate(config.maxConcurrentIntakes)
-    let log = TransparencyLog(store: store, key: intake.keys.log, department: intake.department)
+    let log = intake.log
 
     router.get("/v1/log/checkpoint") { _, _ -> Response in
         do {

@@ -130,10 +130,13 @@ public protocol GatewayStore: Sendable {
     func outcome(spoolId: Int64) throws -> Outcome?
     /// The highest seq used by a unit.
     func lastSeq(unitId: String) throws -> UInt64?
-    /// Commits a decision — with its snapshot import when accepted — in one transaction, appends
-    /// the log entry and marks the spool entry done. `makeReceipt(leaf)` builds the signed receipt
-    /// once the leaf index is known. Throws `seq_taken` if another process decided that (unit, seq).
-    func commit(_ decision: Decision, snapshot: SnapshotImport?, makeReceipt: (Int64) throws -> (receipt: String, signature: String)) throws -> Outcome
+    /// Commits a decision — with its snapshot import when accepted — in one transaction: appends
+    /// `logEntry` to the log, calls `makeReceipt` with the new entry's index and every log entry
+    /// from index `logSince` on (so the caller's tree catches up inside the transaction), stores
+    /// the receipt and the checkpoint it returns, and marks the spool entry done.
+    /// Throws `seq_taken` if another process decided that (unit, seq).
+    func commit(_ decision: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
+                makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome
 
     // Records and status
     func unitStatus(_ id: String) throws -> UnitStatus?
@@ -160,6 +163,17 @@ public struct LogEntry: Sendable, Equatable {
     public var body: String
     public var createdAt: String
     public init(index: Int64, kind: String, body: String, createdAt: String) { self.index = index; self.kind = kind; self.body = body; self.createdAt = createdAt }
+}
+
+/// What `commit` stores for a decision: the receipt, its signature, and the checkpoint the
+/// receipt's inclusion proof refers to.
+public struct ReceiptBundle: Sendable {
+    public var receipt: String
+    public var signature: String
+    public var checkpoint: (size: Int64, note: String)?
+    public init(receipt: String, signature: String, checkpoint: (size: Int64, note: String)?) {
+        self.receipt = receipt; self.signature = signature; self.checkpoint = checkpoint
+    }
 }
 
 /// A decision before its receipt exists.

@@ -165,7 +165,8 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
-    public func commit(_ d: Decision, snapshot: SnapshotImport?, makeReceipt: (Int64) throws -> (receipt: String, signature: String)) throws -> Outcome {
+    public func commit(_ d: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
+                       makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome {
         try db.write { db in
             if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
                try Row.fetchOne(db, sql: "SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", arguments: [unit, Int64(bitPattern: seq)]) != nil {
@@ -185,8 +186,16 @@ public final class SQLiteStore: GatewayStore {
                 }
             }
             let leaf = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
-            let (receipt, signature) = try makeReceipt(leaf)
-            try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, 'outcome', ?, ?)", arguments: [leaf, receipt, d.decidedAt])
+            try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [leaf, d.status == "duplicate" ? "duplicate" : "outcome", logEntry, d.decidedAt])
+            let entries = try Row.fetchAll(db, sql: "SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", arguments: [logSince]).map {
+                LogEntry(index: $0["idx"], kind: $0["kind"], body: $0["body"], createdAt: $0["created_at"])
+            }
+            let bundle = try makeReceipt(leaf, entries)
+            let receipt = bundle.receipt, signature = bundle.signature
+            if let cp = bundle.checkpoint {
+                try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)", arguments: [cp.size, cp.note, d.decidedAt])
+            }
             try db.execute(sql: """
                 INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -40,3 +40,10 @@ public final class BLAKE2bHasher: @unchecked Sendable { // one thread at a time
         return h.finalize()
     }
 }
+
+extension BLAKE2bHasher {
+    /// One-shot BLAKE2b of an array (the pointer never leaves the closure).
+    public static func hash(_ bytes: [UInt8], outputLength: Int = 64) -> [UInt8] {
+        bytes.withUnsafeBytes { hash($0, outputLength: outputLength) }
+    }
+}

@@ -133,7 +133,7 @@ func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UIn
     let (department, _) = try data.dir.config()
     let store = try data.dir.openStore()
     let keys = try DepartmentKeys.load(data.dir, passphrase: passphrase.provider(prompt: "Passphrase for the department keys: "))
-    return (Intake(data: data.dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes), store)
+    return (try Intake(data: data.dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes), store)
 }
 
 struct Serve: AsyncParsableCommand {
@@ -274,7 +274,7 @@ struct Submit: ParsableCommand {
                     throw SealError(.receiptInvalid, "the gateway answered \(r.status) without a receipt signature", remedy: "check --gateway")
                 }
                 let sigText = String(decoding: sigBytes, as: UTF8.self)
-                let body = try Receipt.verify(text: receiptText, signature: sigText, key: receiptKey)
+                let body = try Receipt.verify(text: receiptText, signature: sigText, key: receiptKey, logKey: try doc.publicKey("log"), logName: "\(doc.department)/log")
                 try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
                 try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
                 let status = body["status"]?.string ?? "?"
@@ -308,9 +308,9 @@ struct ReceiptCommand: ParsableCommand {
                 let doc = try loadTrust(trust)
                 let text = try String(contentsOfFile: receipt, encoding: .utf8)
                 let sig = try String(contentsOfFile: receipt + ".minisig", encoding: .utf8)
-                let body = try Receipt.verify(text: text, signature: sig, key: try doc.publicKey("receipt"))
+                let body = try Receipt.verify(text: text, signature: sig, key: try doc.publicKey("receipt"), logKey: try doc.publicKey("log"), logName: "\(doc.department)/log")
                 if !out.json {
-                    say("receipt verified: package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)")
+                    say("receipt verified (signature, and inclusion in log checkpoint \(body["leaf"]?.int.map { String($0 + 1) } ?? "?")+): package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)")
                 }
                 return ["package": body["package"]?.string as Any, "status": body["status"]?.string as Any, "leaf": body["leaf"]?.int as Any]
             }

@@ -33,7 +33,10 @@ enum StoreConformance {
         // A decision with its import, receipt built from the leaf, in one transaction.
         let snap = SnapshotImport(unitId: "U1", packageId: "p-\(s1)", organizations: [["U1", "Đảng bộ", "unit_committee", ""]],
                                   members: [Array(repeating: "x", count: 14), Array(repeating: "y", count: 14)])
-        let o1 = try store.commit(decision(s1, unit: "U1", seq: 1), snapshot: snap) { leaf in ("{\"leaf\":\(leaf)}", "sig") }
+        let o1 = try store.commit(decision(s1, unit: "U1", seq: 1), snapshot: snap, logEntry: "{\"e\":1}", logSince: 0) { leaf, entries in
+            #expect(entries.last?.body == "{\"e\":1}" && entries.last?.index == leaf)
+            return ReceiptBundle(receipt: "{\"leaf\":\(leaf)}", signature: "sig", checkpoint: (leaf + 1, "note"))
+        }
         #expect(o1.receipt == "{\"leaf\":\(o1.leaf)}")
         #expect(try store.pendingSpool().map(\.id) == [s2])
         #expect(try store.outcome(unitId: "U1", seq: 1)?.spoolId == s1)
@@ -42,29 +45,31 @@ enum StoreConformance {
         #expect(try store.currentMembers(unitId: "U1") == 2)
 
         // The same (unit, seq) cannot be claimed twice; a failed receipt rolls everything back.
-        #expect(throws: StoreError.self) { _ = try store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil) { _ in ("x", "y") } }
+        #expect(throws: StoreError.self) { _ = try store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "x", signature: "y", checkpoint: nil) } }
         struct Boom: Error {}
         let snap2 = SnapshotImport(unitId: "U1", packageId: "p-\(s2)", organizations: [], members: [Array(repeating: "z", count: 14)])
-        #expect(throws: Boom.self) { _ = try store.commit(decision(s2, unit: "U1", seq: 2), snapshot: snap2) { _ in throw Boom() } }
+        #expect(throws: Boom.self) { _ = try store.commit(decision(s2, unit: "U1", seq: 2), snapshot: snap2, logEntry: "{}", logSince: 0) { _, _ in throw Boom() } }
         #expect(try store.currentMembers(unitId: "U1") == 2, "a failed commit must not import")
         #expect(try store.pendingSpool().map(\.id) == [s2])
         #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
 
         // A rejection that does not claim the seq leaves it free.
-        _ = try store.commit(decision(s2, unit: "U1", seq: 2, status: "rejected", claims: false), snapshot: nil) { _ in ("r", "s") }
+        _ = try store.commit(decision(s2, unit: "U1", seq: 2, status: "rejected", claims: false), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "r", signature: "s", checkpoint: nil) }
         #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
         #expect(try store.lastSeq(unitId: "U1") == 1)
 
         // A newer snapshot replaces the current one; the old one stays as history.
         let s3 = try store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: "t")
-        _ = try store.commit(decision(s3, unit: "U1", seq: 3), snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s3)", organizations: [], members: [Array(repeating: "n", count: 14)])) { _ in ("a", "b") }
+        _ = try store.commit(decision(s3, unit: "U1", seq: 3), snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s3)", organizations: [], members: [Array(repeating: "n", count: 14)]), logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "a", signature: "b", checkpoint: nil) }
         #expect(try store.currentMembers(unitId: "U1") == 1)
         let status = try store.unitStatus("U1")
         #expect(status?.lastSeq == 3 && status?.members == 1 && status?.keys.count == 1)
 
-        // Leaves are consecutive log indexes.
+        // Leaves are consecutive log indexes; the checkpoint returned with a receipt is stored.
         let size = try store.logSize()
         #expect(size == 3)
+        #expect(try store.latestCheckpoint()?.size == 1)
+        #expect(try store.logEntries(start: 0, end: 3).map(\.index) == [0, 1, 2])
         #expect(try store.appendLog(kind: "test", body: "{}", at: "t") == size)
 
         // Trust documents only move forward.
