@@ -310,7 +310,7 @@ struct ReceiptCommand: ParsableCommand {
                 let sig = try String(contentsOfFile: receipt + ".minisig", encoding: .utf8)
                 let body = try Receipt.verify(text: text, signature: sig, key: try doc.publicKey("receipt"), logKey: try doc.publicKey("log"), logName: "\(doc.department)/log")
                 if !out.json {
-                    say("receipt verified (signature, and inclusion in log checkpoint \(body["leaf"]?.int.map { String($0 + 1) } ?? "?")+): package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)")
+                    say("receipt verified (signature, and inclusion in the signed log checkpoint): package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)")
                 }
                 return ["package": body["package"]?.string as Any, "status": body["status"]?.string as Any, "leaf": body["leaf"]?.int as Any]
             }

@@ -47,7 +47,7 @@ struct TransparencyLogTests {
         let r = try JSON(parsing: String(decoding: f.w.read("HCM-U002-1.sgp.receipt.json"), as: UTF8.self))
         #expect(r["leaf"]?.int == 6 && r["checkpoint"]?.string?.contains("\n7\n") == true && (r["inclusion"]?.array?.count ?? 0) == 2) // 7 = 4 + 2 + 1: the last leaf needs the 2-leaf and the 4-leaf subtrees
         let v = try CLI.sg(["receipt", "verify", "--trust", "trust.json", "HCM-U002-1.sgp.receipt.json"], cwd: f.w.path)
-        #expect(v.status == 0 && v.stderr.contains("inclusion in log checkpoint"), "\(v.stderr)")
+        #expect(v.status == 0 && v.stderr.contains("inclusion in the signed log checkpoint"), "\(v.stderr)")
         // The same receipt with one proof hash changed, re-signed by nobody: the signature fails; so
         // check the proof logic directly with the library too.
         let trust = try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
