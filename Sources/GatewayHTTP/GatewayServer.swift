@@ -72,29 +72,22 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
         }).canonical)
     }
 
-    router.get("/v1/log/proof/inclusion") { request, _ -> Response in
-        guard let leaf = request.uri.queryParameters.get("leaf").flatMap({ Int64($0) }), let size = request.uri.queryParameters.get("size").flatMap({ Int64($0) }) else {
-            return problem(.badRequest, code: "usage", detail: "leaf and size are required", remedy: "GET /v1/log/proof/inclusion?leaf=N&size=M")
-        }
-        do {
-            let proof = try await blocking { try log.inclusionProof(leaf: leaf, size: size) }
-            return jsonResponse(.ok, JSON.object(["leaf": .int(leaf), "size": .int(size), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
-        } catch let e as SealError {
-            return problem(.badRequest, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
-        }
-    }
-
-    router.get("/v1/log/proof/consistency") { request, _ -> Response in
-        guard let from = request.uri.queryParameters.get("from").flatMap({ Int64($0) }), let to = request.uri.queryParameters.get("to").flatMap({ Int64($0) }) else {
-            return problem(.badRequest, code: "usage", detail: "from and to are required", remedy: "GET /v1/log/proof/consistency?from=N&to=M")
-        }
-        do {
-            let proof = try await blocking { try log.consistencyProof(from: from, to: to) }
-            return jsonResponse(.ok, JSON.object(["from": .int(from), "to": .int(to), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
-        } catch let e as SealError {
-            return problem(.badRequest, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
+    /// A proof endpoint: two integer query parameters, a proof as base64 hashes.
+    func proofRoute(_ path: RouterPath, _ a: String, _ b: String, usage: String, _ make: @escaping @Sendable (Int64, Int64) throws -> [Merkle.Hash]) {
+        router.get(path) { request, _ -> Response in
+            guard let x = request.uri.queryParameters.get(a).flatMap({ Int64($0) }), let y = request.uri.queryParameters.get(b).flatMap({ Int64($0) }) else {
+                return problem(.badRequest, code: "usage", detail: "\(a) and \(b) are required", remedy: usage)
+            }
+            do {
+                let proof = try await blocking { try make(x, y) }
+                return jsonResponse(.ok, JSON.object([a: .int(x), b: .int(y), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
+            } catch let e as SealError {
+                return problem(.badRequest, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
+            }
         }
     }
+    proofRoute("/v1/log/proof/inclusion", "leaf", "size", usage: "GET /v1/log/proof/inclusion?leaf=N&size=M") { try log.inclusionProof(leaf: $0, size: $1) }
+    proofRoute("/v1/log/proof/consistency", "from", "to", usage: "GET /v1/log/proof/consistency?from=N&to=M") { try log.consistencyProof(from: $0, to: $1) }
 
     router.get("/healthz") { _, _ -> Response in
         let pending = (try? store.pendingSpool().count) ?? -1

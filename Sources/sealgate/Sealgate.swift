@@ -35,6 +35,14 @@ func run(json: Bool, _ body: () throws -> [String: Any]) throws {
         }
         FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
         throw ExitCode(exitStatus(for: e.code))
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        // Anything else (a file that cannot be read, …) still gets a code and a remedy.
+        let e = SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
+        if json { printJSON(["ok": false, "error": ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]]) }
+        FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
+        throw ExitCode(exitStatus(for: e.code))
     }
 }
 

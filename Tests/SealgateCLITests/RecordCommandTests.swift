@@ -64,3 +64,15 @@ struct RecordCommandTests {
         #expect(r.status == 0 && r.out.contains("`citizen_id.century_digit`") && r.out.contains("| code | severity |"))
     }
 }
+
+struct CodedErrorTests {
+    /// Whatever goes wrong — here a file that does not exist — the command prints a code and a remedy.
+    @Test func missingFilesGiveCodedErrors() throws {
+        let w = Workdir()
+        for args in [["receipt", "verify", "--trust", "nope.json", "r.json"], ["verify", "--signer", "nope.pub", "p.sgp"], ["validate", "nope.csv"]] {
+            let r = try CLI.sg(args, cwd: w.path)
+            #expect(r.status != 0, "\(args)")
+            #expect(r.stderr.hasPrefix("error: ") && r.stderr.contains("what to do: "), "\(args): \(r.stderr)")
+        }
+    }
+}
