@@ -144,7 +144,9 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
             close(fd); unlink(path)
             return problem(.contentTooLarge, code: "package_too_large", detail: "body over the limit of \(config.maxBodyBytes) bytes", remedy: "split the data into several packages")
         }
-        guard fsync(fd) == 0 else { close(fd); unlink(path); return problem(.internalServerError, code: "io_error", detail: "cannot sync the spool", remedy: "check the gateway's disk") }
+        // fsync off the cooperative threads: it can take milliseconds.
+        let synced = (try? await blocking { fsync(fd) == 0 }) ?? false
+        guard synced else { close(fd); unlink(path); return problem(.internalServerError, code: "io_error", detail: "cannot sync the spool", remedy: "check the gateway's disk") }
         close(fd)
         let sha = hexString(hasher.finalize())
         let spoolSize = size

@@ -104,7 +104,7 @@ public enum Opener {
         // Buffers sized to the payload: a small package gets one chunk's worth, not 4 MiB.
         let batchChunks = Int(min(UInt64(Self.batchChunks), max(1, chunkCount)))
         let batchSealed = batchChunks * AgeStreamCipher.sealedChunkSize
-        let slots = Int(min(4, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
+        let slots = Int(min(2, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
         let pipeline = SlotPipeline(count: slots, aSize: batchChunks * AgeStreamCipher.chunkSize, bSize: batchSealed)
         let cipherStart = container.payloadOffset + prefixLength
         let fd = source.fd

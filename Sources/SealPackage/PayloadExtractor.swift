@@ -39,7 +39,7 @@ final class PayloadExtractor {
         self.directory = directory
         self.comment = comment
         self.durable = durable
-        writeBuffer.reserveCapacity(1 << 20)
+        writeBuffer.reserveCapacity(256 << 10)
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -140,7 +140,7 @@ final class PayloadExtractor {
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard fd >= 0 else { return }
-        if writeBuffer.count + bytes.count > (1 << 20) { try flush() }
+        if writeBuffer.count + bytes.count > (256 << 10) { try flush() }
         writeBuffer += bytes
     }
 

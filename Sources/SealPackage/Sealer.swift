@@ -83,7 +83,7 @@ public enum Sealer {
         let totalInput = stamps.reduce(UInt64(0)) { $0 + $1.size }
         var entries = [Manifest.Entry]()
         var hashedSoFar: UInt64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 64)
         defer { buffer.deallocate() }
         for (idx, input) in req.inputs.enumerated() {
             let hasher = SHA256Hasher()
@@ -151,7 +151,7 @@ public enum Sealer {
         let batchChunks = Int(min(UInt64(Self.batchChunks), max(1, chunkCount)))
         let batchPlain = batchChunks * AgeStreamCipher.chunkSize
         let batchSealed = batchChunks * AgeStreamCipher.sealedChunkSize
-        let slots = Int(min(4, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
+        let slots = Int(min(2, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
         let pipeline = SlotPipeline(count: slots, aSize: batchPlain, bSize: batchSealed)
         let fd = out.fd
         let path = req.output
