@@ -41,6 +41,14 @@ struct CSVTests {
         #expect(try records(String(decoding: w.bytes, as: UTF8.self)) == [["a", "b,c", "say \"hi\"", "x\ny", ""]])
     }
 
+    @Test func aRecordOverTheLimitIsASyntaxErrorNotUnboundedMemory() throws {
+        let s = Scratch()
+        let p = s.writeBytes("huge.csv", Array("h\n\"".utf8) + [UInt8](repeating: 0x61, count: CSVReader.maxRecordBytes + (1 << 20)))
+        let r = try CSVReader(path: p)
+        _ = try r.next()
+        #expect(throws: CSVSyntaxError.self) { while try r.next() {} }
+    }
+
     @Test func longRecordsCrossTheReadBuffer() throws {
         let s = Scratch()
         let big = String(repeating: "Nguyễn Văn An ", count: 120_000) // ~2 MiB field, over the 1 MiB buffer

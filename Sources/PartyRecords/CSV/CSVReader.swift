@@ -61,6 +61,8 @@ public final class CSVReader {
     public private(set) var hadBOM = false
     /// Bytes consumed so far.
     public private(set) var bytesRead: UInt64 = 0
+    /// The longest record accepted (a row of party records is a few hundred bytes).
+    public static let maxRecordBytes = 64 << 20
 
     public init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -109,6 +111,10 @@ public final class CSVReader {
             start = 0
         }
         if end == buffer.count {
+            // One record may not take more than this much memory.
+            guard buffer.count < Self.maxRecordBytes else {
+                throw CSVSyntaxError(line: line, reason: "a record longer than \(Self.maxRecordBytes >> 20) MiB")
+            }
             let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 16)
             bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
             buffer.deallocate()
