@@ -245,7 +245,7 @@ struct Submit: ParsableCommand {
         abstract: "Submit packages to the gateway; saves PKG.receipt.json and PKG.receipt.json.minisig and checks the receipt's signature.")
     @Option(name: .long, help: "Gateway URL (default: the trust document's intake URL).") var gateway: String?
     @Option(name: .long, help: "The trust document from `trust fetch`.") var trust: String
-    @Option(name: .long, help: "A unit token, when the gateway requires one.") var token: String?
+    @Option(name: .long, help: "A unit token, when the gateway requires one (prefer SEALGATE_TOKEN: arguments are visible in `ps`).") var token: String?
     @Argument(help: "Package files.") var packages: [String]
     @OptionGroup var out: OutputOptions
     func run() throws {
@@ -257,7 +257,7 @@ struct Submit: ParsableCommand {
             var failed = false
             for p in packages {
                 var headers = ["Content-Type": "application/vnd.sealgate.package"]
-                if let token { headers["Authorization"] = "Bearer \(token)" }
+                if let token = token ?? ProcessInfo.processInfo.environment["SEALGATE_TOKEN"] { headers["Authorization"] = "Bearer \(token)" }
                 let r = try HTTPClient.request("POST", url, headers: headers, bodyFile: p)
                 var receiptText = r.text
                 if r.headers["content-type"]?.hasPrefix("application/problem+json") == true {

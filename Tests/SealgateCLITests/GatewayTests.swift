@@ -238,6 +238,10 @@ struct GatewayTokenTests {
         #expect(wrong.status == 403 && wrong.text.contains("token_unit_mismatch"))
         let ok = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokA)"], bodyFile: p)
         #expect(ok.status == 201, "\(ok.text)")
+        // The CLI takes the token from SEALGATE_TOKEN (not visible in `ps`).
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+        let viaEnv = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", try f.seal("HCM-U001", seq: 2)], cwd: f.w.path, env: ["SEALGATE_TOKEN": tokA])
+        #expect(viaEnv.status == 0, "\(viaEnv.stderr)")
         let unit = try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokA)"])
         #expect(unit.status == 200 && unit.text.contains("\"validation\":{\"completeness\""), "\(unit.text)")
         #expect(try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 401)
