@@ -202,7 +202,34 @@ struct Import: ParsableCommand {
 }
 
 struct Trust: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The gateway's trust document (what units seal to).", subcommands: [Fetch.self])
+    static let configuration = CommandConfiguration(abstract: "The gateway's trust document (what units seal to).", subcommands: [Fetch.self, Publish.self])
+
+    struct Publish: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish a new version of the trust document (signed by the trust root), e.g. before the current one expires.",
+            discussion: "The version goes up by one; units' `trust fetch` takes it and refuses older versions from then on. The change is a log entry. A running gateway serves it at once.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Days the document is valid.") var validDays: Int = 90
+        @Option(name: .long, help: "A new intake URL (default: the current one).") var intakeURL: String?
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                guard (1...3650).contains(validDays) else { throw SealError(.usage, "--valid-days must be 1 to 3650", remedy: "e.g. --valid-days 90") }
+                let (department, currentURL) = try data.dir.config()
+                let store = try data.dir.openStore()
+                let keys = try DepartmentKeys.load(data.dir, passphrase: passphrase.provider(prompt: "Passphrase for the department keys: "))
+                let version = (try store.latestTrust()?.version ?? 0) + 1
+                let doc = try TrustDocument.make(version: version, department: department, intakeURL: intakeURL ?? currentURL, keys: keys,
+                                                 validity: TimeInterval(validDays) * 86_400)
+                try store.addTrust(try doc.signed(with: keys.root))
+                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: now)
+                if !out.json { say("published trust document version \(version) (expires \(doc.expires))") }
+                return ["version": version, "expires": doc.expires]
+            }
+        }
+    }
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fetch the trust document and verify it against the pinned root key; writes FILE and FILE.minisig.",

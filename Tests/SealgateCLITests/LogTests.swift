@@ -84,3 +84,26 @@ struct TransparencyLogTests {
         #expect(Merkle.verifyInclusion(index: 3, size: cp.size, leaf: leaf, proof: proof, root: cp.root))
     }
 }
+
+struct TrustPublishTests {
+    /// A new version is served at once; a unit holding it refuses an older one replayed to it,
+    /// and a document not signed by its pinned root.
+    @Test func newerVersionsOnly() throws {
+        let f = try GatewayFixture()
+        try FileManager.default.copyItem(atPath: f.w.file("dept"), toPath: f.w.file("old")) // still at version 1
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let stale = try GatewayProcess(data: "old", cwd: f.w.path)
+        defer { stale.stop() }
+        let pub = try CLI.sg(["trust", "publish", "--data", "dept", "--valid-days", "30"], cwd: f.w.path)
+        #expect(pub.status == 0 && pub.stderr.contains("version 2"), "\(pub.stderr)")
+        let fetch = try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path)
+        #expect(fetch.status == 0 && fetch.stderr.contains("version 2"), "\(fetch.stderr)")
+        let replay = try CLI.sg(["trust", "fetch", "--gateway", stale.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path)
+        #expect(replay.status != 0 && replay.stderr.contains("trust_rollback"), "\(replay.stderr)")
+        #expect(String(decoding: f.w.read("trust.json"), as: UTF8.self).contains("\"version\":2"), "the held document was replaced")
+        // The publication is in the log.
+        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        #expect(entries.components(separatedBy: "\"kind\":\"trust\"").count - 1 == 2)
+    }
+}
