@@ -55,6 +55,8 @@ public struct DataDirectory: Sendable {
         let config = JSON.object(["department": .string(department), "intake_url": .string(intakeURL), "format": .string("sealgate-gateway/1")])
         try (config.canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
         let store = try SQLiteStore(path: databasePath)
+        try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active",
+                                               decryptUntil: nil, createdAt: created))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
         let doc = try TrustDocument.make(version: 1, department: department, intakeURL: intakeURL, keys: keys, now: now)
         try store.addTrust(try doc.signed(with: keys.root))
@@ -80,6 +82,13 @@ public struct DataDirectory: Sendable {
     }
 }
 
+/// The department's recipient identity files: the first (`recipient.key`) and each rotated one
+/// (`recipient-<fingerprint>.key`). A retired recipient's file is gone (or in `keys/archive/`).
+func recipientKeyFiles(_ dir: DataDirectory) -> [String] {
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.keysPath)) ?? []).sorted()
+    return names.filter { $0 == "recipient.key" || ($0.hasPrefix("recipient-") && $0.hasSuffix(".key")) }.map { "\(dir.keysPath)/\($0)" }
+}
+
 /// The department's keys, unlocked.
 public struct DepartmentKeys: Sendable {
     public let recipients: [AgeX25519Identity]
@@ -97,7 +106,7 @@ public struct DepartmentKeys: Sendable {
             return p
         }
         return DepartmentKeys(
-            recipients: try AgeIdentityFile.load(path: dir.key(.recipient), passphrase: once),
+            recipients: try recipientKeyFiles(dir).flatMap { try AgeIdentityFile.load(path: $0, passphrase: once) },
             receipt: try MinisignSecretKey.load(path: dir.key(.receipt), passphrase: once),
             dataset: try MinisignSecretKey.load(path: dir.key(.dataset), passphrase: once),
             log: try MinisignSecretKey.load(path: dir.key(.log), passphrase: once),

@@ -17,6 +17,7 @@ extension SealErrorCode {
     public static let httpError = SealErrorCode("http_error")
     public static let unauthorized = SealErrorCode("unauthorized")
     public static let storeFailure = SealErrorCode("store_failure")
+    public static let recipientRetired = SealErrorCode("recipient_retired")
 }
 
 /// Shorthand for the gateway's errors (they are `SealError`s, with a stable code).

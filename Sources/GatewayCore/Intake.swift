@@ -31,21 +31,56 @@ public struct IntakeResult: Sendable {
 public final class Intake: @unchecked Sendable {
     public let data: DataDirectory
     public let store: any GatewayStore
-    public let keys: DepartmentKeys
+    /// The department's keys; reloaded when a rotation publishes a new trust document.
+    public var keys: DepartmentKeys { lock.lock(); defer { lock.unlock() }; return current.keys }
+    private var current: (keys: DepartmentKeys, accepted: Set<String>, retired: Set<String>, trustVersion: UInt64)
+    private let lock = NSLock()
+    private let passphrase: () throws -> SecureBytes
     public let department: String
     public let maxPackageBytes: UInt64
     /// The transparency log receipts are proven in.
     public let log: TransparencyLog
 
     /// Loads the log first: throws `log_inconsistent` when the store's history was altered.
-    public init(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes) throws {
+    /// `passphrase` unlocks rotated recipient keys when they are reloaded (cached by the caller).
+    public init(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes,
+                passphrase: @escaping () throws -> SecureBytes = { SecureBytes(count: 0) }) throws {
         self.data = data
         self.store = store
-        self.keys = keys
         self.department = department
         self.maxPackageBytes = maxPackageBytes
+        self.passphrase = passphrase
+        current = (keys, [], [], 0)
         log = TransparencyLog(store: store, key: keys.log, department: department)
         try log.load()
+        try refreshKeys(force: true)
+    }
+
+    /// Which recipients are accepted now: active ones, and decrypt-only ones within their grace.
+    /// Reloads the keys when a new trust document was published (a rotation, without a restart).
+    func refreshKeys(force: Bool = false) throws {
+        let version = try store.latestTrust()?.version ?? 0
+        lock.lock()
+        let stale = force || version != current.trustVersion
+        lock.unlock()
+        guard stale else { return }
+        let keys = force ? current.keys : try DepartmentKeys.load(data, passphrase: passphrase)
+        let rows = try store.recipients()
+        let now = Self.now()
+        var accepted = Set<String>(), retired = Set<String>()
+        if rows.isEmpty {
+            accepted = Set(keys.recipients.map(\.recipient.fingerprint)) // a data folder from before recipient states
+        }
+        for r in rows {
+            switch r.state {
+            case "active": accepted.insert(r.fingerprint)
+            case "decrypt-only": if let until = r.decryptUntil, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
+            default: retired.insert(r.fingerprint)
+            }
+        }
+        lock.lock()
+        current = (keys, accepted, retired, version)
+        lock.unlock()
     }
 
     static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
@@ -122,6 +157,7 @@ public final class Intake: @unchecked Sendable {
     /// When two bodies race for the same seq, the loser decides again and finds the winner:
     /// a duplicate if the bytes are the same, a conflict otherwise.
     public func process(spoolId: Int64) throws -> IntakeResult {
+        try refreshKeys()
         if let done = try store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
         guard let entry = try store.spool(id: spoolId) else { throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug") }
         for _ in 0..<3 {
@@ -192,11 +228,15 @@ public final class Intake: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: openDir)
             let pk = try MinisignPublicKey(base64: key.publicKey)
             // The unpacked files are derived from the fsynced spool copy: no fsync of their own.
-            var request = OpenRequest(path: entry.path, output: openDir, identities: keys.recipients, signers: [pk],
-                                      expectedUnit: key.unitId, maxBytes: maxPackageBytes,
-                                      acceptedFingerprints: Set(keys.recipients.map(\.recipient.fingerprint)))
+            lock.lock(); let state = current; lock.unlock()
+            var request = OpenRequest(path: entry.path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
+                                      signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
             request.durable = false
-            let opened = try Opener.open(request)
+            let opened: OpenedPackage
+            do { opened = try Opener.open(request) } catch let e as SealError where e.code == .recipientNotAccepted && c.to.contains(where: state.retired.contains) {
+                throw GatewayError(.recipientRetired, "package is sealed to a department recipient that has been retired (\(c.to.joined(separator: ",")))",
+                                   remedy: "fetch the trust document again (`sealgate trust fetch`) and seal the data anew with the next seq")
+            }
             defer { if c.kind == .snapshot { try? FileManager.default.removeItem(atPath: openDir) } } // its records are in the store
             // Records, then import.
             var snapshot: SnapshotImport?

@@ -29,11 +29,22 @@ public struct TrustDocument: Sendable {
 
     public init(json: JSON) { self.json = json }
 
-    public static func make(version: UInt64, department: String, intakeURL: String, keys: DepartmentKeys, now: Date = Date(),
-                            validity: TimeInterval = 90 * 86_400) throws -> TrustDocument {
+    /// `recipients`: the department's recipients and their states (retired ones are left out);
+    /// nil lists every loaded identity as active (a new gateway).
+    public static func make(version: UInt64, department: String, intakeURL: String, keys: DepartmentKeys, recipients states: [RecipientRecord]? = nil,
+                            now: Date = Date(), validity: TimeInterval = 90 * 86_400) throws -> TrustDocument {
         let issued = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
         let expires = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + validity))
-        let recipients = keys.recipients.map { JSON.object(["recipient": .string($0.recipient.string), "fingerprint": .string($0.recipient.fingerprint), "state": .string("active")]) }
+        let recipients: [JSON]
+        if let states {
+            recipients = states.filter { $0.state != "retired" }.map { r in
+                var o: [String: JSON] = ["recipient": .string(r.recipient), "fingerprint": .string(r.fingerprint), "state": .string(r.state)]
+                if let until = r.decryptUntil { o["until"] = .string(until) }
+                return .object(o)
+            }
+        } else {
+            recipients = keys.recipients.map { JSON.object(["recipient": .string($0.recipient.string), "fingerprint": .string($0.recipient.fingerprint), "state": .string("active")]) }
+        }
         return TrustDocument(json: .object([
             "format": .string("sealgate-trust/1"), "version": .int(Int64(version)), "issued": .string(issued), "expires": .string(expires),
             "department": .string(department), "intake_url": .string(intakeURL), "recipients": .array(recipients),

@@ -87,6 +87,19 @@ public struct UnitStatus: Sendable {
     public var lastReceipt: String?
 }
 
+/// A department recipient: `active` (units seal to it), `decrypt-only` until a date (packages
+/// sealed to it are still opened), `retired` (refused; its secret destroyed or archived).
+public struct RecipientRecord: Sendable, Equatable {
+    public var fingerprint: String
+    public var recipient: String
+    public var state: String
+    public var decryptUntil: String?
+    public var createdAt: String
+    public init(fingerprint: String, recipient: String, state: String, decryptUntil: String?, createdAt: String) {
+        self.fingerprint = fingerprint; self.recipient = recipient; self.state = state; self.decryptUntil = decryptUntil; self.createdAt = createdAt
+    }
+}
+
 /// A signed trust document.
 public struct TrustRecord: Sendable, Equatable {
     public var version: UInt64
@@ -145,6 +158,12 @@ public protocol GatewayStore: Sendable {
     // Trust documents
     func addTrust(_ t: TrustRecord) throws
     func latestTrust() throws -> TrustRecord?
+
+    // Department recipients (age) and their lifecycle
+    func addRecipient(_ r: RecipientRecord) throws
+    func recipients() throws -> [RecipientRecord]
+    /// Sets a recipient's state (and the end of its decrypt-only grace).
+    func setRecipientState(fingerprint: String, state: String, decryptUntil: String?) throws
 
     // Log
     func logSize() throws -> Int64

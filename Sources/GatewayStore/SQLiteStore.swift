@@ -55,6 +55,12 @@ public final class SQLiteStore: GatewayStore {
         m.registerMigration("v2-checkpoints") { db in
             try db.execute(sql: "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL)")
         }
+        m.registerMigration("v3-recipients") { db in
+            try db.execute(sql: """
+                CREATE TABLE recipients (fingerprint TEXT PRIMARY KEY, recipient TEXT NOT NULL, state TEXT NOT NULL,
+                                         decrypt_until TEXT, created_at TEXT NOT NULL)
+                """)
+        }
         return m
     }
 
@@ -241,6 +247,27 @@ public final class SQLiteStore: GatewayStore {
             try Row.fetchOne(db, sql: "SELECT * FROM trust_documents ORDER BY version DESC LIMIT 1").map {
                 TrustRecord(version: UInt64($0["version"] as Int64), body: $0["body"], signature: $0["signature"])
             }
+        }
+    }
+
+    public func addRecipient(_ r: RecipientRecord) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO recipients (fingerprint, recipient, state, decrypt_until, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [r.fingerprint, r.recipient, r.state, r.decryptUntil, r.createdAt])
+        }
+    }
+
+    public func recipients() throws -> [RecipientRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM recipients ORDER BY created_at, fingerprint").map {
+                RecipientRecord(fingerprint: $0["fingerprint"], recipient: $0["recipient"], state: $0["state"], decryptUntil: $0["decrypt_until"], createdAt: $0["created_at"])
+            }
+        }
+    }
+
+    public func setRecipientState(fingerprint: String, state: String, decryptUntil: String?) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE recipients SET state = ?, decrypt_until = ? WHERE fingerprint = ?", arguments: [state, decryptUntil, fingerprint])
         }
     }
 

@@ -132,8 +132,9 @@ struct Tokens: ParsableCommand {
 func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes) throws -> (Intake, SQLiteStore) {
     let (department, _) = try data.dir.config()
     let store = try data.dir.openStore()
-    let keys = try DepartmentKeys.load(data.dir, passphrase: passphrase.provider(prompt: "Passphrase for the department keys: "))
-    return (try Intake(data: data.dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes), store)
+    let pass = cachedPassphrase(passphrase)
+    let keys = try DepartmentKeys.load(data.dir, passphrase: pass)
+    return (try Intake(data: data.dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass), store)
 }
 
 struct Serve: AsyncParsableCommand {

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import GatewayCore
+import GatewayStore
+import SealCrypto
+import SealPackage
+
+/// Parses a duration like 14d, 12h, 30m, 45s (or plain seconds).
+func parseDuration(_ text: String) throws -> TimeInterval {
+    for (u, mult) in [("d", 86_400.0), ("h", 3_600.0), ("m", 60.0), ("s", 1.0)] where text.hasSuffix(u) {
+        if let v = Double(text.dropLast()), v >= 0 { return v * mult }
+    }
+    if let v = Double(text), v >= 0 { return v }
+    throw SealError(.usage, "bad duration '\(text)'", remedy: "e.g. 14d, 12h, 30m")
+}
+
+/// Publishes a new trust document version from the current recipient states (logged).
+func publishTrust(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys) throws -> TrustDocument {
+    let (department, url) = try dir.config()
+    let version = (try store.latestTrust()?.version ?? 0) + 1
+    let doc = try TrustDocument.make(version: version, department: department, intakeURL: url, keys: keys, recipients: try store.recipients())
+    try store.addTrust(try doc.signed(with: keys.root))
+    _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+    return doc
+}
+
+/// A passphrase asked at most once per command.
+func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes {
+    final class Box: @unchecked Sendable { var value: SecureBytes? }
+    let box = Box()
+    return {
+        if let v = box.value { return v }
+        let p = try Passphrase.obtain(file: options.passphraseFile, prompt: "Passphrase for the department keys: ")
+        box.value = p
+        return p
+    }
+}
+
+extension Keys {
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Rotate the department's recipient key without stopping the flow.",
+            discussion: "A new recipient becomes active; the one(s) active so far become decrypt-only until the grace ends (packages sealed to them are still opened); `keys retire` then retires them. A new trust document version is published at once, and a running gateway picks the change up with its next package.")
+        enum Role: String, ExpressibleByArgument { case recipient }
+        @Argument(help: "recipient") var role: Role
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "How long the old recipient stays decrypt-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let dir = data.dir
+                let store = try dir.openStore()
+                let pass = cachedPassphrase(passphrase)
+                let keys = try DepartmentKeys.load(dir, passphrase: pass)
+                let graceSeconds = try parseDuration(grace)
+                let first = dir.key(.recipient)
+                let encrypted = (FileManager.default.contents(atPath: first) ?? FileManager.default.contents(atPath: dir.keysPath + "/recipient-\(keys.recipients[0].recipient.fingerprint).key") ?? Data())
+                    .starts(with: Array("-----BEGIN AGE".utf8))
+                // Name every recipient file by its fingerprint from now on.
+                if FileManager.default.fileExists(atPath: first) {
+                    let ids = try AgeIdentityFile.load(path: first, passphrase: pass)
+                    try FileManager.default.moveItem(atPath: first, toPath: "\(dir.keysPath)/recipient-\(ids[0].recipient.fingerprint).key")
+                }
+                let now = Date()
+                let created = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+                if try store.recipients().isEmpty { // a data folder from before recipient states
+                    for id in keys.recipients {
+                        try store.addRecipient(RecipientRecord(fingerprint: id.recipient.fingerprint, recipient: id.recipient.string, state: "active", decryptUntil: nil, createdAt: created))
+                    }
+                }
+                let identity = try AgeX25519Identity.generate()
+                let file = AgeIdentityFile.fileContents(identity, created: created)
+                let path = "\(dir.keysPath)/recipient-\(identity.recipient.fingerprint).key"
+                if encrypted {
+                    let armored = try Age.encryptSmallSecret(file, to: [AgeScryptRecipient(passphrase: try pass())])
+                    try SecretFile.write(path: path, contents: armored.withUnsafeBytes { SecureBytes(copying: $0) })
+                } else {
+                    try SecretFile.write(path: path, contents: file)
+                }
+                let until = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + graceSeconds))
+                for r in try store.recipients() where r.state == "active" {
+                    try store.setRecipientState(fingerprint: r.fingerprint, state: "decrypt-only", decryptUntil: until)
+                }
+                try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active", decryptUntil: nil, createdAt: created))
+                _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("recipient"), "active": .string(identity.recipient.fingerprint),
+                                                                                  "decrypt_only_until": .string(until)]).canonical, at: created)
+                let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+                try SecretFile.writePublic(path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n", force: true)
+                if !out.json { say("recipient \(identity.recipient.fingerprint) is active; the previous one is decrypt-only until \(until); trust document version \(doc.version) published") }
+                return ["active": identity.recipient.fingerprint, "decrypt_only_until": until, "trust_version": doc.version]
+            }
+        }
+    }
+
+    struct Retire: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Retire decrypt-only recipients whose grace has ended.",
+            discussion: "Packages sealed to a retired recipient are refused with recipient_retired (the unit is told to fetch the trust document again). Its secret key is destroyed, unless --archive keeps it (encrypted as it was) in keys/archive/ for old spool files.")
+        @OptionGroup var data: DataOption
+        @Flag(name: .long, help: "Keep retired secret keys in keys/archive/.") var archive = false
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let dir = data.dir
+                let store = try dir.openStore()
+                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let due = try store.recipients().filter { $0.state == "decrypt-only" && ($0.decryptUntil ?? "") <= now }
+                guard !due.isEmpty else {
+                    if !out.json { say("nothing to retire") }
+                    return ["retired": [String]()]
+                }
+                for r in due {
+                    let path = "\(dir.keysPath)/recipient-\(r.fingerprint).key"
+                    if FileManager.default.fileExists(atPath: path) {
+                        if archive {
+                            try FileManager.default.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                            try FileManager.default.moveItem(atPath: path, toPath: "\(dir.keysPath)/archive/recipient-\(r.fingerprint).key")
+                        } else {
+                            try FileManager.default.removeItem(atPath: path)
+                        }
+                    }
+                    try store.setRecipientState(fingerprint: r.fingerprint, state: "retired", decryptUntil: r.decryptUntil)
+                    _ = try store.appendLog(kind: "key_retired", body: JSON.object(["role": .string("recipient"), "fingerprint": .string(r.fingerprint),
+                                                                                      "archived": .bool(archive)]).canonical, at: now)
+                }
+                let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase)))
+                if !out.json { say("retired \(due.map(\.fingerprint).joined(separator: ", "))\(archive ? " (archived)" : " (secret key destroyed)"); trust document version \(doc.version) published") }
+                return ["retired": due.map(\.fingerprint), "trust_version": doc.version]
+            }
+        }
+    }
+}
