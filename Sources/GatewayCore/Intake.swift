@@ -199,7 +199,16 @@ public final class Intake: @unchecked Sendable {
                 throw GatewayError(.keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
                                    remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
             }
-            guard key.state == "active" else {
+            switch key.state {
+            case "active": break
+            case "retiring":
+                // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
+                let now = Self.now()
+                guard let switched = key.switchedAt, let until = key.validUntil, header.comment.created < switched, now <= until else {
+                    throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(header.comment.created)",
+                                       remedy: "seal again with the unit's new key")
+                }
+            default:
                 throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state)", remedy: "sign with the unit's current key")
             }
             unitKey = key

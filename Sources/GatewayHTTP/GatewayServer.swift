@@ -18,6 +18,8 @@ public struct GatewayServerConfig: Sendable {
     public var idleTimeoutSeconds: Int64 = 30
     /// When set, POST /v1/packages needs a unit token (Authorization: Bearer …) for the package's unit.
     public var requireUnitToken = false
+    /// How long a unit's replaced key still verifies packages created before its rotation.
+    public var unitKeyGraceSeconds: TimeInterval = 14 * 86_400
     public init() {}
 }
 
@@ -172,6 +174,33 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
         }
         await gate.release()
         return receiptResponse(result.outcome, status: HTTPResponse.Status(code: result.httpStatus))
+    }
+
+    // A unit key rotation statement, signed by the old and the new key (docs/keys.md).
+    router.post("/v1/units/:id/keys") { request, context -> Response in
+        let id = try context.parameters.require("id")
+        if config.requireUnitToken {
+            guard let t = try await authenticate(request, store: store), t.role == "admin" || (t.role == "unit" && t.unitId == id) else {
+                return problem(.unauthorized, code: "unauthorized", detail: "an admin token or this unit's token is required", remedy: "send Authorization: Bearer <token>")
+            }
+        }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 64 << 10) } catch {
+            return problem(.contentTooLarge, code: "rotation_invalid", detail: "a rotation statement is a few hundred bytes; this body is over 64 KiB",
+                           remedy: "send the file `sealgate keys rotate-unit` wrote")
+        }
+        do {
+            let rotation = try UnitKeyRotation(json: try JSON(parsing: String(buffer: body)))
+            let grace = config.unitKeyGraceSeconds
+            let (switchAt, until) = try await blocking { try UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace) }
+            context.logger.info("unit \(id) rotated key \(rotation.oldKey.keyIdHex) -> \(rotation.newKey.keyIdHex)")
+            return jsonResponse(.ok, JSON.object(["unit": .string(id), "active_key": .string(rotation.newKey.keyIdHex), "old_key": .string(rotation.oldKey.keyIdHex),
+                                                  "old_key_state": .string("retiring"), "switch_at": .string(switchAt),
+                                                  "old_key_valid_until": .string(until)]).canonical)
+        } catch let e as SealError {
+            let status: HTTPResponse.Status = e.code == .unitUnknown ? .notFound : (e.code == .keyState || e.code.rawValue == "key_exists" ? .conflict : .unprocessableContent)
+            return problem(status, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
+        }
     }
 
     router.get("/v1/packages/:id") { _, context -> Response in

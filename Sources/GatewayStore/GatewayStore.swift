@@ -13,10 +13,15 @@ public struct UnitKeyRecord: Sendable, Equatable {
     public var keyId: String       // 16 upper-case hex digits, as minisign prints it
     public var unitId: String
     public var publicKey: String   // the base64 line (RWQ…)
-    public var state: String       // active | retired | revoked
+    public var state: String       // active | retiring | retired | revoked
     public var addedAt: String
-    public init(keyId: String, unitId: String, publicKey: String, state: String, addedAt: String) {
+    /// For a `retiring` key (replaced by a rotation): the switch time; only packages created
+    /// before it are accepted, and only until `validUntil`.
+    public var switchedAt: String?
+    public var validUntil: String?
+    public init(keyId: String, unitId: String, publicKey: String, state: String, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil) {
         self.keyId = keyId; self.unitId = unitId; self.publicKey = publicKey; self.state = state; self.addedAt = addedAt
+        self.switchedAt = switchedAt; self.validUntil = validUntil
     }
 }
 
@@ -125,6 +130,11 @@ public protocol GatewayStore: Sendable {
     func units() throws -> [UnitRecord]
     func unitKey(keyId: String) throws -> UnitKeyRecord?
     func unitKeys(unitId: String) throws -> [UnitKeyRecord]
+    /// A unit key rotation, in one transaction with its log entry: `newKeyId` becomes active,
+    /// `oldKeyId` (active, of `unitId`) becomes retiring until `oldValidUntil`.
+    /// Throws `unit_unknown`, `key_state` or `key_exists`.
+    func rotateUnitKey(unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
+                       oldValidUntil: String, logBody: String) throws
     func addToken(_ token: TokenRecord) throws
     func token(hash: String) throws -> TokenRecord?
 

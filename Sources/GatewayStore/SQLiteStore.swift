@@ -61,6 +61,9 @@ public final class SQLiteStore: GatewayStore {
                                          decrypt_until TEXT, created_at TEXT NOT NULL)
                 """)
         }
+        m.registerMigration("v4-unit-key-rotation") { db in
+            try db.execute(sql: "ALTER TABLE unit_keys ADD COLUMN switched_at TEXT; ALTER TABLE unit_keys ADD COLUMN valid_until TEXT")
+        }
         return m
     }
 
@@ -82,7 +85,8 @@ public final class SQLiteStore: GatewayStore {
 
     static func unit(_ r: Row) -> UnitRecord { UnitRecord(id: r["id"], name: r["name"], createdAt: r["created_at"]) }
     static func key(_ r: Row) -> UnitKeyRecord {
-        UnitKeyRecord(keyId: r["key_id"], unitId: r["unit_id"], publicKey: r["public_key"], state: r["state"], addedAt: r["added_at"])
+        UnitKeyRecord(keyId: r["key_id"], unitId: r["unit_id"], publicKey: r["public_key"], state: r["state"], addedAt: r["added_at"],
+                      switchedAt: r["switched_at"], validUntil: r["valid_until"])
     }
 
     public func unit(_ id: String) throws -> UnitRecord? {
@@ -99,6 +103,30 @@ public final class SQLiteStore: GatewayStore {
 
     public func unitKeys(unitId: String) throws -> [UnitKeyRecord] {
         try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM unit_keys WHERE unit_id = ? ORDER BY added_at", arguments: [unitId]).map(Self.key) }
+    }
+
+    public func rotateUnitKey(unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
+                              oldValidUntil: String, logBody: String) throws {
+        try db.write { db in
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM units WHERE id = ?", arguments: [unitId]) != nil else {
+                throw StoreError("unit_unknown", "no unit \(unitId) is registered")
+            }
+            guard let old = try Row.fetchOne(db, sql: "SELECT * FROM unit_keys WHERE key_id = ?", arguments: [oldKeyId]).map(Self.key),
+                  old.unitId == unitId else {
+                throw StoreError("key_unknown", "key \(oldKeyId) is not a key of \(unitId)")
+            }
+            guard old.state == "active" else { throw StoreError("key_state", "key \(oldKeyId) of \(unitId) is \(old.state), not active") }
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM unit_keys WHERE key_id = ?", arguments: [newKeyId]) != nil {
+                throw StoreError("key_exists", "key \(newKeyId) is already registered")
+            }
+            try db.execute(sql: "UPDATE unit_keys SET state = 'retiring', switched_at = ?, valid_until = ? WHERE key_id = ?",
+                           arguments: [switchAt, oldValidUntil, oldKeyId])
+            try db.execute(sql: "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
+                           arguments: [newKeyId, unitId, newPublicKey, switchAt])
+            let idx = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+            try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [idx, "unit_key_rotated", logBody, switchAt])
+        }
     }
 
     public func addToken(_ t: TokenRecord) throws {

@@ -147,7 +147,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Largest package body.") var maxBody: String = "256MiB"
     @Option(name: .long, help: "Packages processed at once.") var maxConcurrent: Int = 4
     @Option(name: .long, help: "Seconds before an idle or trickling connection is closed.") var idleTimeout: Int64 = 30
-    @Flag(name: .long, help: "Require a unit token (Authorization: Bearer) on POST /v1/packages.") var requireUnitToken = false
+    @Flag(name: .long, help: "Require a unit token (Authorization: Bearer) on POST /v1/packages and /v1/units/ID/keys.") var requireUnitToken = false
+    @Option(name: .long, help: "How long a unit's replaced key still verifies packages created before its rotation (e.g. 14d, 2h).") var unitKeyGrace = "14d"
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
@@ -157,6 +158,7 @@ struct Serve: AsyncParsableCommand {
         config.maxConcurrentIntakes = max(1, maxConcurrent)
         config.idleTimeoutSeconds = idleTimeout
         config.requireUnitToken = requireUnitToken
+        config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
         let (intake, store): (Intake, SQLiteStore)
         do {
             config.maxBodyBytes = Int(try parseSize(maxBody))

@@ -132,3 +132,57 @@ extension Keys {
         }
     }
 }
+
+extension Keys {
+    struct RotateUnit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rotate-unit",
+            abstract: "Write a unit's key rotation statement, signed by its old and its new key.",
+            discussion: """
+            The statement (JSON) names the unit and both public keys and carries a minisign signature of each key over the same text. With --gateway it is posted to /v1/units/ID/keys at once (token from SEALGATE_TOKEN when the gateway requires one); otherwise it is written to -o, for the unit to post later. The gateway makes the new key active at once; the old key still verifies packages created before the switch, for the gateway's grace (default 14 days).
+
+            Example: sealgate keys generate signing --out HCM-U001-2026 && sealgate keys rotate-unit --unit HCM-U001 --old HCM-U001.key --new HCM-U001-2026.key --gateway http://127.0.0.1:8080
+            """)
+        @Option(name: .long, help: "The unit id.") var unit: String
+        @Option(name: .long, help: "The unit's current (old) secret key.") var old: String
+        @Option(name: .long, help: "The unit's new secret key (sealgate keys generate signing).") var new: String
+        @Option(name: .shortAndLong, help: "Where to write the statement.") var output: String?
+        @Option(name: .long, help: "Post the statement to this gateway (http://host:port).") var gateway: String?
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                guard output != nil || gateway != nil else {
+                    throw SealError(.usage, "nowhere to put the statement", remedy: "give -o FILE, --gateway URL, or both")
+                }
+                let oldKey = try MinisignSecretKey.load(path: old, passphrase: passphrase.provider(prompt: "Passphrase for \(old): "))
+                let newKey = try MinisignSecretKey.load(path: new, passphrase: passphrase.provider(prompt: "Passphrase for \(new): "))
+                let r = try UnitKeyRotation.make(unit: unit, old: oldKey, new: newKey,
+                                                 created: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                let text = r.json.canonical
+                var result: [String: Any] = ["unit": unit, "old_key": r.oldKey.keyIdHex, "new_key": r.newKey.keyIdHex]
+                if let output {
+                    try text.write(toFile: output, atomically: true, encoding: .utf8)
+                    if !out.json { say("wrote the rotation statement \(r.oldKey.keyIdHex) -> \(r.newKey.keyIdHex) for \(unit) to \(output)") }
+                    result["output"] = output
+                }
+                if let gateway {
+                    var headers = ["Content-Type": "application/json"]
+                    if let token = ProcessInfo.processInfo.environment["SEALGATE_TOKEN"] { headers["Authorization"] = "Bearer \(token)" }
+                    let resp = try HTTPClient.request("POST", gateway.trimmingSlash + "/v1/units/\(unit)/keys", headers: headers, body: Array(text.utf8))
+                    let answer = try JSON(parsing: resp.text)
+                    guard resp.status == 200 else {
+                        throw SealError(SealErrorCode(answer["code"]?.string ?? "http_error"), "the gateway refused the rotation (\(resp.status)): \(answer["detail"]?.string ?? resp.text)",
+                                        remedy: answer["remedy"]?.string ?? "check --gateway")
+                    }
+                    if !out.json {
+                        say("the gateway took key \(r.newKey.keyIdHex) for \(unit) at \(answer["switch_at"]?.string ?? "?"); \(r.oldKey.keyIdHex) verifies packages created before that until \(answer["old_key_valid_until"]?.string ?? "?")")
+                    }
+                    result["switch_at"] = answer["switch_at"]?.string
+                    result["old_key_valid_until"] = answer["old_key_valid_until"]?.string
+                }
+                return result
+            }
+        }
+    }
+}

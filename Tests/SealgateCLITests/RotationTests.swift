@@ -46,3 +46,73 @@ struct RecipientRotationTests {
         #expect(entries.contains("\"kind\":\"key_rotated\"") && entries.contains("\"kind\":\"key_retired\""))
     }
 }
+
+struct UnitKeyRotationTests {
+    func postStatement(_ gw: GatewayProcess, _ json: JSON, unit: String = "HCM-U001") throws -> HTTPClient.Response {
+        try HTTPClient.request("POST", gw.url + "/v1/units/\(unit)/keys", headers: ["Content-Type": "application/json"], body: Array(json.canonical.utf8))
+    }
+
+    @Test func rotationNeedsBothSignaturesAndKeepsEarlierPackagesValid() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        // Sealed with the old key before the switch, submitted after it.
+        let early = try f.seal("HCM-U001", seq: 1)
+        Thread.sleep(forTimeInterval: 1.2) // timestamps have one-second resolution
+        try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", "HCM-U001-new", "--unencrypted"], cwd: f.w.path))
+        let newKey = try MinisignSecretKey.load(path: f.w.file("HCM-U001-new.key"), passphrase: { SecureBytes(count: 0) })
+        let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+        let good = try UnitKeyRotation.make(unit: "HCM-U001", old: f.signerA, new: newKey, created: now).json
+        guard case .object(var fields) = good else { Issue.record("not an object"); return }
+
+        // Only one of the two signatures: refused, nothing changes.
+        var onlyOld = fields; onlyOld["new_signature"] = nil
+        var onlyNew = fields; onlyNew["old_signature"] = nil
+        var oldTwice = fields; oldTwice["new_signature"] = fields["old_signature"]
+        for (name, doc) in [("only the old key", onlyOld), ("only the new key", onlyNew), ("the old key twice", oldTwice)] {
+            let r = try postStatement(gw, .object(doc))
+            #expect(r.status == 422 && r.text.contains("rotation_signature_invalid"), "\(name): \(r.status) \(r.text)")
+        }
+        // A statement whose text was changed after signing (another new key swapped in).
+        let other = MinisignSecretKey.generate()
+        let swapped = (fields["statement"]?.string ?? "").replacingOccurrences(of: newKey.publicKey.base64, with: other.publicKey.base64)
+        fields["statement"] = .string(swapped)
+        let tampered = try postStatement(gw, .object(fields))
+        #expect(tampered.status == 422 && tampered.text.contains("rotation_signature_invalid"), "\(tampered.text)")
+        // For another unit's path.
+        let wrongUnit = try postStatement(gw, good, unit: "HCM-U002")
+        #expect(wrongUnit.status == 422 && wrongUnit.text.contains("rotation_invalid"), "\(wrongUnit.text)")
+        let stillUnknown = try f.post(gw, try f.seal("HCM-U001", seq: 5, signer: newKey, name: "refused-new.sgp"))
+        #expect(stillUnknown.status != 201 && stillUnknown.text.contains("key_unknown"), "\(stillUnknown.text)")
+
+        // The real rotation, through the CLI.
+        let rot = try CLI.sg(["keys", "rotate-unit", "--unit", "HCM-U001", "--old", "HCM-U001.key", "--new", "HCM-U001-new.key",
+                              "-o", "rotation.json", "--gateway", gw.url], cwd: f.w.path)
+        #expect(rot.status == 0 && rot.stderr.contains("the gateway took key \(newKey.publicKey.keyIdHex)"), "\(rot.stderr)")
+        // The statement's signatures check with stock minisign semantics (the text, prehashed).
+        let stmt = try UnitKeyRotation(json: try JSON(parsing: String(decoding: f.w.read("rotation.json"), as: UTF8.self)))
+        #expect(stmt.newKey.keyIdHex == newKey.publicKey.keyIdHex)
+        // Each signature is an ordinary minisign signature of the statement text: stock minisign checks both.
+        f.w.write("statement.txt", stmt.statement)
+        f.w.write("statement.old.minisig", stmt.oldSignature)
+        f.w.write("statement.new.minisig", stmt.newSignature)
+        #expect(try CLI.run("minisign", ["-V", "-p", "HCM-U001.pub", "-m", "statement.txt", "-x", "statement.old.minisig"], cwd: f.w.path).status == 0)
+        #expect(try CLI.run("minisign", ["-V", "-p", "HCM-U001-new.pub", "-m", "statement.txt", "-x", "statement.new.minisig"], cwd: f.w.path).status == 0)
+        #expect(try CLI.run("minisign", ["-V", "-p", "HCM-U001.pub", "-m", "statement.txt", "-x", "statement.new.minisig"], cwd: f.w.path).status != 0)
+
+        // Created before the switch, signed by the old key: accepted within the grace.
+        let a = try f.post(gw, early)
+        #expect(a.status == 201, "\(a.text)")
+        // Created after the switch with the old key: refused; with the new key: accepted.
+        let late = try f.post(gw, try f.seal("HCM-U001", seq: 2, name: "late-old.sgp"))
+        #expect(late.status != 201 && late.text.contains("key_state"), "\(late.text)")
+        let fresh = try f.post(gw, try f.seal("HCM-U001", seq: 3, signer: newKey, name: "fresh-new.sgp"))
+        #expect(fresh.status == 201, "\(fresh.text)")
+        // The same statement again: the old key is no longer active.
+        let replay = try postStatement(gw, try JSON(parsing: String(decoding: f.w.read("rotation.json"), as: UTF8.self)))
+        #expect(replay.status == 409 && replay.text.contains("key_state"), "\(replay.text)")
+        // Logged.
+        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        #expect(entries.contains("unit_key_rotated") && entries.contains(newKey.publicKey.keyIdHex))
+    }
+}
