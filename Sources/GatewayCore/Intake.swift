@@ -208,6 +208,15 @@ public final class Intake: @unchecked Sendable {
                     throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(header.comment.created)",
                                        remedy: "seal again with the unit's new key")
                 }
+            case "revoked":
+                // Revoked as compromised from T: only packages created before T (and, for a key
+                // already replaced, before the switch and within the grace) are still accepted.
+                let created = header.comment.created
+                let beforeSwitch = key.switchedAt.map { created < $0 && Self.now() <= (key.validUntil ?? "") } ?? true
+                guard let t = key.compromisedAt, created < t, beforeSwitch else {
+                    throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
+                                       remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
+                }
             default:
                 throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state)", remedy: "sign with the unit's current key")
             }
@@ -264,7 +273,7 @@ public final class Intake: @unchecked Sendable {
             body["records"] = .object(["organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
                                        "files": .array(opened.manifest.files.map { .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .int(Int64($0.records))]) })])
             body["validation"] = validation
-            let outcome = try commitDecision(entry, c, status: "accepted", code: nil, claimsSeq: true, snapshot: snapshot, body: body)
+            let outcome = try commitDecision(entry, c, status: "accepted", code: nil, claimsSeq: true, snapshot: snapshot, body: body, keyId: unitKey?.keyId)
             return IntakeResult(kind: .accepted, outcome: outcome)
         } catch let e as SealError {
             return try reject(entry, e, comment: comment, attributed: unitKey != nil)
@@ -284,10 +293,10 @@ public final class Intake: @unchecked Sendable {
     }
 
     private func commitDecision(_ entry: SpoolEntry, _ c: TrustedComment?, status: String, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
-                                body: [String: JSON]) throws -> Outcome {
+                                body: [String: JSON], keyId: String? = nil) throws -> Outcome {
         let decidedAt = Self.now()
         let decision = Decision(spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
-                                kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq)
+                                kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId, created: c?.created)
         return try commitLogged(decision, entry, snapshot: snapshot) { leaf, logEntry, proven in
             var b = body
             b["leaf"] = .int(leaf)

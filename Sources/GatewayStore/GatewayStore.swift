@@ -19,9 +19,26 @@ public struct UnitKeyRecord: Sendable, Equatable {
     /// before it are accepted, and only until `validUntil`.
     public var switchedAt: String?
     public var validUntil: String?
-    public init(keyId: String, unitId: String, publicKey: String, state: String, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil) {
+    /// For a `revoked` key: from when it may have been in someone else's hands.
+    public var compromisedAt: String?
+    public init(keyId: String, unitId: String, publicKey: String, state: String, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil,
+                compromisedAt: String? = nil) {
         self.keyId = keyId; self.unitId = unitId; self.publicKey = publicKey; self.state = state; self.addedAt = addedAt
-        self.switchedAt = switchedAt; self.validUntil = validUntil
+        self.switchedAt = switchedAt; self.validUntil = validUntil; self.compromisedAt = compromisedAt
+    }
+}
+
+/// An imported package flagged for review (signed by a key revoked as compromised before it was created).
+public struct FlaggedPackage: Sendable, Equatable {
+    public var packageId: String
+    public var unitId: String
+    public var seq: UInt64
+    public var keyId: String?
+    public var created: String?
+    public var reason: String
+    public var flaggedAt: String
+    public init(packageId: String, unitId: String, seq: UInt64, keyId: String?, created: String?, reason: String, flaggedAt: String) {
+        self.packageId = packageId; self.unitId = unitId; self.seq = seq; self.keyId = keyId; self.created = created; self.reason = reason; self.flaggedAt = flaggedAt
     }
 }
 
@@ -135,6 +152,14 @@ public protocol GatewayStore: Sendable {
     /// Throws `unit_unknown`, `key_state` or `key_exists`.
     func rotateUnitKey(unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
                        oldValidUntil: String, logBody: String) throws
+    /// Registers another key for a unit (after an out-of-band identity check); logged in the same transaction.
+    func addUnitKey(_ key: UnitKeyRecord, logBody: String) throws
+    /// Revokes a unit key as compromised from `compromisedAt`: packages created from then on are
+    /// refused; accepted packages it signed that were created from then on are flagged (and
+    /// returned). Logged in the same transaction.
+    func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) throws -> [FlaggedPackage]
+    /// Packages flagged for review, of one unit or all.
+    func flaggedPackages(unitId: String?) throws -> [FlaggedPackage]
     func addToken(_ token: TokenRecord) throws
     func token(hash: String) throws -> TokenRecord?
 
@@ -218,8 +243,12 @@ public struct Decision: Sendable {
     public var decidedAt: String
     /// True when (unit, seq) is consumed by this decision (the package was attributed to the unit).
     public var claimsSeq: Bool
+    /// The unit key that signed the package, and the package's `created` time (from its signed comment).
+    public var keyId: String?
+    public var created: String?
     public init(spoolId: Int64, status: String, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
-                kind: String?, decidedAt: String, claimsSeq: Bool) {
+                kind: String?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: String? = nil) {
+        self.keyId = keyId; self.created = created
         self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq
         self.sha256 = sha256; self.kind = kind; self.decidedAt = decidedAt; self.claimsSeq = claimsSeq
     }

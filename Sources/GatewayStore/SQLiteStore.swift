@@ -64,6 +64,15 @@ public final class SQLiteStore: GatewayStore {
         m.registerMigration("v4-unit-key-rotation") { db in
             try db.execute(sql: "ALTER TABLE unit_keys ADD COLUMN switched_at TEXT; ALTER TABLE unit_keys ADD COLUMN valid_until TEXT")
         }
+        m.registerMigration("v5-revocation") { db in
+            try db.execute(sql: """
+                ALTER TABLE unit_keys ADD COLUMN compromised_at TEXT;
+                ALTER TABLE outcomes ADD COLUMN key_id TEXT;
+                ALTER TABLE outcomes ADD COLUMN created TEXT;
+                CREATE TABLE review_flags (package_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, seq INTEGER NOT NULL, key_id TEXT, created TEXT,
+                                           reason TEXT NOT NULL, flagged_at TEXT NOT NULL);
+                """)
+        }
         return m
     }
 
@@ -86,7 +95,7 @@ public final class SQLiteStore: GatewayStore {
     static func unit(_ r: Row) -> UnitRecord { UnitRecord(id: r["id"], name: r["name"], createdAt: r["created_at"]) }
     static func key(_ r: Row) -> UnitKeyRecord {
         UnitKeyRecord(keyId: r["key_id"], unitId: r["unit_id"], publicKey: r["public_key"], state: r["state"], addedAt: r["added_at"],
-                      switchedAt: r["switched_at"], validUntil: r["valid_until"])
+                      switchedAt: r["switched_at"], validUntil: r["valid_until"], compromisedAt: r["compromised_at"])
     }
 
     public func unit(_ id: String) throws -> UnitRecord? {
@@ -127,6 +136,60 @@ public final class SQLiteStore: GatewayStore {
             try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [idx, "unit_key_rotated", logBody, switchAt])
         }
+    }
+
+    public func addUnitKey(_ key: UnitKeyRecord, logBody: String) throws {
+        try db.write { db in
+            guard try Row.fetchOne(db, sql: "SELECT 1 FROM units WHERE id = ?", arguments: [key.unitId]) != nil else {
+                throw StoreError("unit_unknown", "no unit \(key.unitId) is registered")
+            }
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM unit_keys WHERE key_id = ?", arguments: [key.keyId]) != nil {
+                throw StoreError("key_exists", "key \(key.keyId) is already registered")
+            }
+            try db.execute(sql: "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
+            try Self.appendLog(db, kind: "unit_key_added", body: logBody, at: key.addedAt)
+        }
+    }
+
+    public func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) throws -> [FlaggedPackage] {
+        try db.write { db in
+            guard let key = try Row.fetchOne(db, sql: "SELECT * FROM unit_keys WHERE key_id = ?", arguments: [keyId]).map(Self.key), key.unitId == unitId else {
+                throw StoreError("key_unknown", "key \(keyId) is not a key of \(unitId)")
+            }
+            guard key.state != "revoked" else { throw StoreError("key_state", "key \(keyId) of \(unitId) is already revoked (compromised at \(key.compromisedAt ?? "?"))") }
+            try db.execute(sql: "UPDATE unit_keys SET state = 'revoked', compromised_at = ? WHERE key_id = ?", arguments: [compromisedAt, keyId])
+            // Accepted packages it signed, created from the compromise on. Rows from before the
+            // key was recorded per outcome (key_id NULL) are flagged when decided from then on.
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO review_flags (package_id, unit_id, seq, key_id, created, reason, flagged_at)
+                SELECT package_id, unit_id, seq, key_id, created, ?, ? FROM outcomes
+                WHERE status = 'accepted' AND unit_id = ? AND package_id IS NOT NULL
+                  AND ((key_id = ? AND created >= ?) OR (key_id IS NULL AND decided_at >= ?))
+                """, arguments: ["signed by \(keyId), revoked as compromised from \(compromisedAt)", at, unitId, keyId, compromisedAt, compromisedAt])
+            try Self.appendLog(db, kind: "unit_key_revoked", body: logBody, at: at)
+            return try Row.fetchAll(db, sql: "SELECT * FROM review_flags WHERE unit_id = ? AND flagged_at = ? AND reason LIKE ? ORDER BY seq",
+                                    arguments: [unitId, at, "signed by \(keyId),%"]).map(Self.flag)
+        }
+    }
+
+    static func flag(_ r: Row) -> FlaggedPackage {
+        FlaggedPackage(packageId: r["package_id"], unitId: r["unit_id"], seq: UInt64(bitPattern: r["seq"] as Int64), keyId: r["key_id"], created: r["created"],
+                       reason: r["reason"], flaggedAt: r["flagged_at"])
+    }
+
+    public func flaggedPackages(unitId: String?) throws -> [FlaggedPackage] {
+        try db.read { db in
+            if let unitId {
+                return try Row.fetchAll(db, sql: "SELECT * FROM review_flags WHERE unit_id = ? ORDER BY seq", arguments: [unitId]).map(Self.flag)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM review_flags ORDER BY unit_id, seq").map(Self.flag)
+        }
+    }
+
+    static func appendLog(_ db: Database, kind: String, body: String, at: String) throws {
+        let idx = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+        try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", arguments: [idx, kind, body, at])
     }
 
     public func addToken(_ t: TokenRecord) throws {
@@ -231,10 +294,11 @@ public final class SQLiteStore: GatewayStore {
                 try db.execute(sql: "INSERT OR IGNORE INTO checkpoints (size, note, created_at) VALUES (?, ?, ?)", arguments: [cp.size, cp.note, d.decidedAt])
             }
             try db.execute(sql: """
-                INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq,
+                                      key_id, created)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq.map { Int64(bitPattern: $0) }, d.sha256, d.kind,
-                                 receipt, signature, leaf, d.decidedAt, d.claimsSeq ? 1 : 0])
+                                 receipt, signature, leaf, d.decidedAt, d.claimsSeq ? 1 : 0, d.keyId, d.created])
             try db.execute(sql: "UPDATE spool SET state = 'done' WHERE id = ?", arguments: [d.spoolId])
             return Outcome(spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
                            kind: d.kind, receipt: receipt, receiptSignature: signature, leaf: leaf, decidedAt: d.decidedAt)

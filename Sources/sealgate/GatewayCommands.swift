@@ -37,7 +37,7 @@ struct Init: ParsableCommand {
 }
 
 struct Units: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Register and list units.", subcommands: [Add.self, List.self, Show.self])
+    static let configuration = CommandConfiguration(abstract: "Register and list units.", subcommands: [Add.self, List.self, Show.self, AddKey.self, RevokeKey.self, Flagged.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a unit and its signing key.")
@@ -91,7 +91,12 @@ struct Units: ParsableCommand {
                 guard let s = try data.dir.openStore().unitStatus(id) else { throw SealError(.unitUnknown, "no unit \(id)", remedy: "list units with `sealgate units list`") }
                 if !out.json {
                     print("unit          \(s.unit.id) — \(s.unit.name)")
-                    for k in s.keys { print("key           \(k.keyId) (\(k.state))") }
+                    for k in s.keys {
+                        var note = ""
+                        if let sw = k.switchedAt { note += ", replaced \(sw), valid for older packages until \(k.validUntil ?? "?")" }
+                        if let c = k.compromisedAt { note += ", compromised from \(c)" }
+                        print("key           \(k.keyId) (\(k.state)\(note))")
+                    }
                     print("last seq      \(s.lastSeq.map(String.init) ?? "-") (\(s.lastStatus ?? "-"), package \(s.lastPackage ?? "-"))")
                     print("records       \(s.members) members, \(s.organizations) organizations")
                     print("packages      \(s.packages)")

@@ -186,3 +186,105 @@ extension Keys {
         }
     }
 }
+
+/// A UTC time as the gateway writes it (2026-11-29T04:10:00Z), or "now".
+func parseInstant(_ text: String) throws -> String {
+    if text == "now" { return PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
+    let ok = text.count == 20 && text.enumerated().allSatisfy { i, ch in
+        switch i {
+        case 4, 7: ch == "-"
+        case 10: ch == "T"
+        case 13, 16: ch == ":"
+        case 19: ch == "Z"
+        default: ch.isASCII && ch.isNumber
+        }
+    }
+    guard ok else { throw SealError(.usage, "bad time '\(text)'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now") }
+    return text
+}
+
+func flaggedJSON(_ f: FlaggedPackage) -> [String: Any] {
+    ["package": f.packageId, "unit": f.unitId, "seq": Int(f.seq), "key_id": f.keyId as Any, "created": f.created as Any, "reason": f.reason, "flagged_at": f.flaggedAt]
+}
+
+extension Units {
+    struct AddKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-key",
+            abstract: "Register another signing key for a unit (e.g. after its key was revoked or lost).",
+            discussion: "Check the unit's identity and the key's fingerprint out of band first: this is the path that needs no signature from the old key. Prefer `keys rotate-unit` when the unit still holds its current key. Logged as unit_key_added.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Unit id.") var unit: String
+        @Option(name: .long, help: "The new minisign public key file.") var signingKey: String
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let key = try MinisignPublicKey(path: signingKey)
+                let store = try data.dir.openStore()
+                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let log = JSON.object(["unit": .string(unit), "key_id": .string(key.keyIdHex), "public_key": .string(key.base64)]).canonical
+                do {
+                    try store.addUnitKey(UnitKeyRecord(keyId: key.keyIdHex, unitId: unit, publicKey: key.base64, state: "active", addedAt: now), logBody: log)
+                } catch let e as StoreError {
+                    throw SealError(SealErrorCode(e.code), e.message, remedy: e.code == "unit_unknown" ? "register the unit first (sealgate units add)" : "give a newly generated key")
+                }
+                if !out.json { say("added key \(key.keyIdHex) to \(unit) (active)") }
+                return ["unit": unit, "key_id": key.keyIdHex]
+            }
+        }
+    }
+
+    struct RevokeKey: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "revoke-key",
+            abstract: "Revoke a unit's signing key as compromised from a given time.",
+            discussion: """
+            Packages signed by the key and created at or after --compromised-at are refused from now on (key_state); packages it signed that were already imported and created from then on are flagged for review and listed (again with `sealgate units flagged`). Choose the earliest time the key may have left the unit's hands: a thief can write any creation time. Takes effect in a running gateway with its next package. Logged as unit_key_revoked. The unit then needs a new key: `sealgate units add-key` after an out-of-band check.
+
+            Example: sealgate units revoke-key --data /srv/sealgate --unit HCM-U001 --key-id 3F2A… --compromised-at 2026-11-20T00:00:00Z
+            """)
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Unit id.") var unit: String
+        @Option(name: .long, help: "The key id (16 hex digits, as `sealgate units show` prints it).") var keyId: String
+        @Option(name: .long, help: "From when the key may have been compromised (UTC, 2026-11-29T04:10:00Z, or now).") var compromisedAt: String
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let t = try parseInstant(compromisedAt)
+                let store = try data.dir.openStore()
+                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let id = keyId.uppercased()
+                let log = JSON.object(["unit": .string(unit), "key_id": .string(id), "compromised_at": .string(t)]).canonical
+                let flagged: [FlaggedPackage]
+                do {
+                    flagged = try store.revokeUnitKey(unitId: unit, keyId: id, compromisedAt: t, at: now, logBody: log)
+                } catch let e as StoreError {
+                    throw SealError(SealErrorCode(e.code), e.message, remedy: "check the unit's keys with `sealgate units show \(unit)`")
+                }
+                if !out.json {
+                    say("revoked key \(id) of \(unit) as compromised from \(t)")
+                    say(flagged.isEmpty ? "no imported package needs review" : "\(flagged.count) imported package(s) flagged for review:")
+                    for f in flagged { print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")") }
+                }
+                return ["unit": unit, "key_id": id, "compromised_at": t, "flagged": flagged.map(flaggedJSON)]
+            }
+        }
+    }
+
+    struct Flagged: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List imported packages flagged for review (signed by a key revoked as compromised).")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Only this unit.") var unit: String?
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let list = try data.dir.openStore().flaggedPackages(unitId: unit)
+                if !out.json {
+                    if list.isEmpty { say("no package is flagged") }
+                    for f in list { print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")\t\(f.reason)") }
+                }
+                return ["flagged": list.map(flaggedJSON)]
+            }
+        }
+    }
+}

@@ -116,3 +116,50 @@ struct UnitKeyRotationTests {
         #expect(entries.contains("unit_key_rotated") && entries.contains(newKey.publicKey.keyIdHex))
     }
 }
+
+struct RevocationTests {
+    @Test func revokedKeyRefusesLaterPackagesAndFlagsImportedOnes() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        // Before the compromise: one package imported, one sealed and held back.
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
+        let heldBack = try f.seal("HCM-U001", seq: 5, name: "held-back.sgp")
+        Thread.sleep(forTimeInterval: 1.2)
+        let t = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+        Thread.sleep(forTimeInterval: 1.2)
+        // After it: the thief's package, imported before anyone noticed, and one still to come.
+        let stolen = try f.post(gw, try f.seal("HCM-U001", seq: 2, name: "stolen.sgp"))
+        #expect(stolen.status == 201)
+        let stolenId = try JSON(parsing: stolen.text)["package"]?.string ?? "?"
+        let later = try f.seal("HCM-U001", seq: 6, name: "later.sgp")
+        // Another unit's packages are not touched.
+        #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1)).status == 201)
+
+        let keyId = f.signerA.publicKey.keyIdHex
+        let bad = try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", "yesterday"], cwd: f.w.path)
+        #expect(bad.status != 0 && bad.stderr.contains("bad time"))
+        let rev = try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t, "--json"], cwd: f.w.path)
+        #expect(rev.status == 0, "\(rev.stderr)")
+        let flagged = try JSON(parsing: rev.out)["result"]?["flagged"]?.array ?? []
+        #expect(flagged.count == 1 && flagged.first?["package"]?.string == stolenId && flagged.first?["seq"]?.int == 2, "\(rev.out)")
+
+        // The running gateway refuses a package created after T, accepts one created before it.
+        let refused = try f.post(gw, later)
+        #expect(refused.status != 201 && refused.text.contains("key_state") && refused.text.contains("revoked"), "\(refused.text)")
+        let accepted = try f.post(gw, heldBack)
+        #expect(accepted.status == 201, "\(accepted.text)")
+        // Listed for review; revoking twice is refused; the revocation is in the log.
+        let list = try CLI.sg(["units", "flagged", "--data", "dept"], cwd: f.w.path)
+        #expect(list.status == 0 && list.out.contains(stolenId) && list.out.split(separator: "\n").count == 1, "\(list.out)")
+        #expect(try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t], cwd: f.w.path).status != 0)
+        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        #expect(entries.contains("unit_key_revoked"))
+
+        // A new key, registered out of band, works.
+        try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", "HCM-U001-new", "--unencrypted"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["units", "add-key", "--data", "dept", "--unit", "HCM-U001", "--signing-key", "HCM-U001-new.pub"], cwd: f.w.path))
+        let newKey = try MinisignSecretKey.load(path: f.w.file("HCM-U001-new.key"), passphrase: { SecureBytes(count: 0) })
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 7, signer: newKey, name: "new-key.sgp")).status == 201)
+    }
+}
