@@ -29,6 +29,11 @@ public struct TrustDocument: Sendable {
 
     public init(json: JSON) { self.json = json }
 
+    /// The root key this document names (unverified until `verify`).
+    public static func namedRoot(_ body: String) -> MinisignPublicKey? {
+        (try? JSON(parsing: body))?["root_key"]?.string.flatMap { try? MinisignPublicKey(base64: $0) }
+    }
+
     /// `recipients`: the department's recipients and their states (retired ones are left out);
     /// nil lists every loaded identity as active (a new gateway).
     public static func make(version: UInt64, department: String, intakeURL: String, keys: DepartmentKeys, recipients states: [RecipientRecord]? = nil,
@@ -53,33 +58,54 @@ public struct TrustDocument: Sendable {
         ]))
     }
 
-    /// Signs the canonical text with the root key (detached minisign, prehashed).
-    public func signed(with root: MinisignSecretKey) throws -> TrustRecord {
+    /// Signs the canonical text with the root key (detached minisign, prehashed); when the root
+    /// changes with this version, `previousRoot` cross-signs the same text.
+    public func signed(with root: MinisignSecretKey, previousRoot: MinisignSecretKey? = nil) throws -> TrustRecord {
         let body = json.canonical
-        let sig = try root.sign(prehash: BLAKE2bHasher.hash(Array(body.utf8)),
-                                trustedComment: "sealgate-trust/1 version=\(version) expires=\(expires)",
+        let prehash = BLAKE2bHasher.hash(Array(body.utf8))
+        let sig = try root.sign(prehash: prehash, trustedComment: "sealgate-trust/1 version=\(version) expires=\(expires)",
                                 untrustedComment: "sealgate trust document signature")
-        return TrustRecord(version: version, body: body, signature: sig.fileContents)
+        let cross = try previousRoot.map {
+            try $0.sign(prehash: prehash, trustedComment: "sealgate-trust/1 version=\(version) expires=\(expires) new-root=\(root.publicKey.keyIdHex)",
+                        untrustedComment: "sealgate trust root rotation: the previous root's signature").fileContents
+        }
+        return TrustRecord(version: version, body: body, signature: sig.fileContents, rootCrossSignature: cross)
     }
 
     /// Verifies a fetched document against the pinned root and the version held before.
     /// Throws `trust_invalid`, `trust_expired` or `trust_rollback`.
-    public static func verify(body: String, signature: String, root: MinisignPublicKey, heldVersion: UInt64?, now: Date = Date()) throws -> TrustDocument {
-        let sig: MinisignSignature
-        do { sig = try MinisignSignature(fileContents: signature) } catch {
-            throw GatewayError(.trustInvalid, "trust document signature is malformed", remedy: "fetch it again; if it persists, the gateway or the network is not to be trusted")
+    /// A document naming a root other than the pinned one is taken only when it is signed by its
+    /// own (new) root and cross-signed by the pinned (old) one (`rootCrossSignature`).
+    public static func verify(body: String, signature: String, root: MinisignPublicKey, heldVersion: UInt64?, rootCrossSignature: String? = nil,
+                              allowExpired: Bool = false, now: Date = Date()) throws -> TrustDocument {
+        let prehash = BLAKE2bHasher.hash(Array(body.utf8))
+        func check(_ text: String, _ key: MinisignPublicKey, _ what: String) throws {
+            let sig: MinisignSignature
+            do { sig = try MinisignSignature(fileContents: text) } catch {
+                throw GatewayError(.trustInvalid, "\(what) is malformed", remedy: "fetch it again; if it persists, the gateway or the network is not to be trusted")
+            }
+            do { try sig.verify(publicKey: key, prehash: prehash) } catch let e as SealError {
+                throw GatewayError(.trustInvalid, "\(what) does not verify with root \(key.keyIdHex) (\(e.code))",
+                                   remedy: "do not use it; check --root, or ask the department whether its root key changed")
+            }
         }
-        do {
-            try sig.verify(publicKey: root, prehash: BLAKE2bHasher.hash(Array(body.utf8)))
-        } catch let e as SealError {
-            throw GatewayError(.trustInvalid, "trust document is not signed by the pinned root key (\(e.code))",
-                               remedy: "do not use it; check --root, or ask the department whether its root key changed")
+        // The root the (not yet trusted) document names.
+        let named = namedRoot(body)
+        if let named, named.keyId != root.keyId || named.key != root.key {
+            guard let rootCrossSignature else {
+                throw GatewayError(.trustInvalid, "trust document names a new root \(named.keyIdHex) without the pinned root's (\(root.keyIdHex)) signature",
+                                   remedy: "do not use it: a new root is taken only from a document signed by the old and the new root")
+            }
+            try check(rootCrossSignature, root, "the pinned root's signature of the root change")
+            try check(signature, named, "trust document signature")
+        } else {
+            try check(signature, root, "trust document signature")
         }
         let doc = TrustDocument(json: try JSON(parsing: body))
         guard doc.json.canonical == body, doc.json["format"]?.string == "sealgate-trust/1" else {
             throw GatewayError(.trustInvalid, "trust document is not canonical sealgate-trust/1 JSON", remedy: "fetch it again")
         }
-        guard let exp = PackageIdentifiers.unixSeconds(of: doc.expires), Double(exp) > now.timeIntervalSince1970 else {
+        guard let exp = PackageIdentifiers.unixSeconds(of: doc.expires), allowExpired || Double(exp) > now.timeIntervalSince1970 else {
             throw GatewayError(.trustExpired, "trust document expired at \(doc.expires)", remedy: "the department must publish a new one; fetch again later")
         }
         if let held = heldVersion, doc.version < held {

@@ -96,12 +96,19 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
         return jsonResponse(.ok, JSON.object(["status": .string("ok"), "pending": .int(Int64(pending))]).canonical)
     }
 
-    router.get("/v1/trust") { _, _ -> Response in
-        guard let t = try await blocking({ try store.latestTrust() }) else {
+    // The latest trust document, or ?version=N (units walk versions across a root rotation).
+    router.get("/v1/trust") { request, _ -> Response in
+        let version = request.uri.queryParameters.get("version")
+        if let version, UInt64(version) == nil {
+            return problem(.badRequest, code: "usage", detail: "version must be a number", remedy: "GET /v1/trust?version=3")
+        }
+        guard let t = try await blocking({ try version.flatMap(UInt64.init).map { try store.trust(version: $0) } ?? store.latestTrust() }) else {
+            if version != nil { return problem(.notFound, code: "trust_missing", detail: "no trust document version \(version!)", remedy: "GET /v1/trust for the latest") }
             return problem(.serviceUnavailable, code: "trust_missing", detail: "no trust document published", remedy: "run `sealgate init` on the gateway")
         }
         var r = jsonResponse(.ok, t.body)
         r.headers[.init("Sealgate-Signature")!] = Base64.encode(Array(t.signature.utf8))
+        if let cross = t.rootCrossSignature { r.headers[.init("Sealgate-Root-Signature")!] = Base64.encode(Array(cross.utf8)) }
         return r
     }
 

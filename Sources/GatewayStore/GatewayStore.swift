@@ -127,7 +127,11 @@ public struct TrustRecord: Sendable, Equatable {
     public var version: UInt64
     public var body: String
     public var signature: String
-    public init(version: UInt64, body: String, signature: String) { self.version = version; self.body = body; self.signature = signature }
+    /// For the version that changes the trust root: the previous root's signature of the same body.
+    public var rootCrossSignature: String?
+    public init(version: UInt64, body: String, signature: String, rootCrossSignature: String? = nil) {
+        self.version = version; self.body = body; self.signature = signature; self.rootCrossSignature = rootCrossSignature
+    }
 }
 
 /// A store error, with a stable code.
@@ -193,6 +197,7 @@ public protocol GatewayStore: Sendable {
     // Trust documents
     func addTrust(_ t: TrustRecord) throws
     func latestTrust() throws -> TrustRecord?
+    func trust(version: UInt64) throws -> TrustRecord?
 
     // Department recipients (age) and their lifecycle
     func addRecipient(_ r: RecipientRecord) throws

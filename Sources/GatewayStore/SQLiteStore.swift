@@ -73,6 +73,9 @@ public final class SQLiteStore: GatewayStore {
                                            reason TEXT NOT NULL, flagged_at TEXT NOT NULL);
                 """)
         }
+        m.registerMigration("v6-root-rotation") { db in
+            try db.execute(sql: "ALTER TABLE trust_documents ADD COLUMN root_cross_signature TEXT")
+        }
         return m
     }
 
@@ -330,16 +333,23 @@ public final class SQLiteStore: GatewayStore {
         try db.write { db in
             let latest = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM trust_documents") ?? 0
             guard Int64(t.version) > latest else { throw StoreError("trust_version", "trust document version \(t.version) is not above \(latest)") }
-            try db.execute(sql: "INSERT INTO trust_documents (version, body, signature) VALUES (?, ?, ?)", arguments: [Int64(t.version), t.body, t.signature])
+            try db.execute(sql: "INSERT INTO trust_documents (version, body, signature, root_cross_signature) VALUES (?, ?, ?, ?)",
+                           arguments: [Int64(t.version), t.body, t.signature, t.rootCrossSignature])
         }
     }
 
     public func latestTrust() throws -> TrustRecord? {
         try db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM trust_documents ORDER BY version DESC LIMIT 1").map {
-                TrustRecord(version: UInt64($0["version"] as Int64), body: $0["body"], signature: $0["signature"])
-            }
+            try Row.fetchOne(db, sql: "SELECT * FROM trust_documents ORDER BY version DESC LIMIT 1").map(Self.trust)
         }
+    }
+
+    static func trust(_ r: Row) -> TrustRecord {
+        TrustRecord(version: UInt64(r["version"] as Int64), body: r["body"], signature: r["signature"], rootCrossSignature: r["root_cross_signature"])
+    }
+
+    public func trust(version: UInt64) throws -> TrustRecord? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM trust_documents WHERE version = ?", arguments: [Int64(bitPattern: version)]).map(Self.trust) }
     }
 
     public func addRecipient(_ r: RecipientRecord) throws {

@@ -241,23 +241,51 @@ struct Trust: ParsableCommand {
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fetch the trust document and verify it against the pinned root key; writes FILE and FILE.minisig.",
-            discussion: "Refuses a document that is expired, not signed by --root, or older than the one already in FILE.")
+            discussion: "Refuses a document that is expired, not signed by --root, or older than the one already in FILE. When the department rotated its trust root, the versions since the one held are fetched in turn; a new root is taken only from the version signed by both the old and the new root, and --root is then rewritten with the new root (the pin moves).")
         @Option(name: .long, help: "Gateway URL, e.g. http://127.0.0.1:8080.") var gateway: String
         @Option(name: .long, help: "The department's trust-root public key (pinned).") var root: String
         @Option(name: .shortAndLong, help: "Where to keep the document.") var output: String = "trust.json"
         @OptionGroup var out: OutputOptions
         func run() throws {
             try sealgate.run(json: out.json) {
-                let r = try HTTPClient.request("GET", gateway.trimmingSlash + "/v1/trust")
-                guard r.status == 200, let sigB64 = r.headers["sealgate-signature"], let sig = Base64.decode(sigB64, padded: true) else {
-                    throw SealError(.httpError, "the gateway answered \(r.status) without a signed trust document", remedy: "check --gateway")
+                func get(_ version: UInt64?) throws -> (body: String, signature: String, cross: String?) {
+                    let r = try HTTPClient.request("GET", gateway.trimmingSlash + "/v1/trust" + (version.map { "?version=\($0)" } ?? ""))
+                    guard r.status == 200, let sigB64 = r.headers["sealgate-signature"], let sig = Base64.decode(sigB64, padded: true) else {
+                        throw SealError(.httpError, "the gateway answered \(r.status) without a signed trust document", remedy: "check --gateway")
+                    }
+                    let cross = r.headers["sealgate-root-signature"].flatMap { Base64.decode($0, padded: true) }.map { String(decoding: $0, as: UTF8.self) }
+                    return (r.text, String(decoding: sig, as: UTF8.self), cross)
                 }
                 let held = (try? String(contentsOfFile: output, encoding: .utf8)).flatMap { try? JSON(parsing: $0) }?["version"]?.int.map { UInt64($0) }
-                let doc = try TrustDocument.verify(body: r.text, signature: String(decoding: sig, as: UTF8.self), root: try MinisignPublicKey(path: root), heldVersion: held)
-                try r.text.write(toFile: output, atomically: true, encoding: .utf8)
-                try String(decoding: sig, as: UTF8.self).write(toFile: output + ".minisig", atomically: true, encoding: .utf8)
+                let pinned = try MinisignPublicKey(path: root)
+                var pin = pinned
+                let latest = try get(nil)
+                if let named = TrustDocument.namedRoot(latest.body), named.base64 != pin.base64 {
+                    // The root changed since: walk the versions after the one held, each checked
+                    // against the current pin; the pin moves only on a doubly signed version.
+                    let last = UInt64(try JSON(parsing: latest.body)["version"]?.int ?? 0)
+                    let first = (held ?? 0) + 1
+                    if first < last {
+                        for v in first..<last {
+                            let d = try get(v)
+                            _ = try TrustDocument.verify(body: d.body, signature: d.signature, root: pin, heldVersion: held, rootCrossSignature: d.cross, allowExpired: true)
+                            if let n = TrustDocument.namedRoot(d.body) { pin = n }
+                        }
+                    }
+                }
+                let doc = try TrustDocument.verify(body: latest.body, signature: latest.signature, root: pin, heldVersion: held, rootCrossSignature: latest.cross)
+                let newRoot = try doc.publicKey("root")
+                try latest.body.write(toFile: output, atomically: true, encoding: .utf8)
+                try latest.signature.write(toFile: output + ".minisig", atomically: true, encoding: .utf8)
+                var result: [String: Any] = ["version": doc.version, "department": doc.department, "expires": doc.expires, "file": output]
+                if newRoot.base64 != pinned.base64 {
+                    let pk = MinisignPublicKey(keyId: newRoot.keyId, key: newRoot.key, comment: "sealgate root key \(newRoot.keyIdHex) of \(doc.department)")
+                    try pk.fileContents.write(toFile: root, atomically: true, encoding: .utf8)
+                    if !out.json { say("the department's trust root changed from \(pinned.keyIdHex) to \(newRoot.keyIdHex) (signed by both); \(root) now pins the new root") }
+                    result["root_rotated_to"] = newRoot.keyIdHex
+                }
                 if !out.json { say("trust document version \(doc.version) of \(doc.department) verified (expires \(doc.expires)); saved to \(output)") }
-                return ["version": doc.version, "department": doc.department, "expires": doc.expires, "file": output]
+                return result
             }
         }
     }

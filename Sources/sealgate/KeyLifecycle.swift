@@ -15,11 +15,13 @@ func parseDuration(_ text: String) throws -> TimeInterval {
 }
 
 /// Publishes a new trust document version from the current recipient states (logged).
-func publishTrust(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys) throws -> TrustDocument {
+/// `previousRoot` cross-signs the version that changes the root.
+func publishTrust(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil) throws -> TrustDocument {
     let (department, url) = try dir.config()
     let version = (try store.latestTrust()?.version ?? 0) + 1
-    let doc = try TrustDocument.make(version: version, department: department, intakeURL: url, keys: keys, recipients: try store.recipients())
-    try store.addTrust(try doc.signed(with: keys.root))
+    let recipients = try store.recipients()
+    let doc = try TrustDocument.make(version: version, department: department, intakeURL: url, keys: keys, recipients: recipients.isEmpty ? nil : recipients)
+    try store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
     _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
     return doc
 }
@@ -39,10 +41,11 @@ func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes 
 extension Keys {
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rotate the department's recipient key without stopping the flow.",
+            abstract: "Rotate the department's recipient key, or its trust root, without stopping the flow.",
             discussion: "A new recipient becomes active; the one(s) active so far become decrypt-only until the grace ends (packages sealed to them are still opened); `keys retire` then retires them. A new trust document version is published at once, and a running gateway picks the change up with its next package.")
-        enum Role: String, ExpressibleByArgument { case recipient }
-        @Argument(help: "recipient") var role: Role
+        enum Role: String, ExpressibleByArgument { case recipient, root }
+        @Argument(help: "recipient | root. For root: a new trust root signs a new trust document version, cross-signed by the old root; units' `trust fetch` moves their pin to it. The old root's secret is destroyed unless --archive.") var role: Role
+        @Flag(name: .long, help: "root: keep the old root's secret key (encrypted as it was) in keys/archive/.") var archive = false
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "How long the old recipient stays decrypt-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
         @OptionGroup var passphrase: PassphraseOptions
@@ -53,6 +56,7 @@ extension Keys {
                 let store = try dir.openStore()
                 let pass = cachedPassphrase(passphrase)
                 let keys = try DepartmentKeys.load(dir, passphrase: pass)
+                if role == .root { return try rotateRoot(dir, store: store, keys: keys, passphrase: pass) }
                 let graceSeconds = try parseDuration(grace)
                 let first = dir.key(.recipient)
                 let encrypted = (FileManager.default.contents(atPath: first) ?? FileManager.default.contents(atPath: dir.keysPath + "/recipient-\(keys.recipients[0].recipient.fingerprint).key") ?? Data())
@@ -93,6 +97,38 @@ extension Keys {
         }
     }
 
+}
+
+extension Keys.Rotate {
+    /// The old root moves aside (archive), the new one takes its file, then the new trust
+    /// version is published signed by both; the old secret is destroyed unless --archive.
+    func rotateRoot(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys, passphrase pass: @escaping () throws -> SecureBytes) throws -> [String: Any] {
+        struct Encrypted: Error {}
+        let encrypted: Bool
+        do { _ = try MinisignSecretKey.load(path: dir.key(.root), passphrase: { throw Encrypted() }); encrypted = false } catch is Encrypted { encrypted = true }
+        let old = keys.root
+        let (department, _) = try dir.config()
+        let fm = FileManager.default
+        let archived = "\(dir.keysPath)/archive/root-\(old.publicKey.keyIdHex).key"
+        try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.moveItem(atPath: dir.key(.root), toPath: archived)
+        let new = MinisignSecretKey.generate()
+        try SecretFile.write(path: dir.key(.root), contents: try new.fileContents(passphrase: encrypted ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
+        let pk = MinisignPublicKey(keyId: new.publicKey.keyId, key: new.publicKey.key, comment: "sealgate root key \(new.publicKey.keyIdHex) of \(department)")
+        try SecretFile.writePublic(path: dir.pub(.root), contents: pk.fileContents, force: true)
+        let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+        _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("root"), "old": .string(old.publicKey.keyIdHex),
+                                                                          "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive)]).canonical, at: now)
+        let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass), previousRoot: old)
+        if !archive { try fm.removeItem(atPath: archived) }
+        if !out.json {
+            say("trust root \(new.publicKey.keyIdHex) replaces \(old.publicKey.keyIdHex)\(archive ? " (old secret archived)" : " (old secret destroyed)"); trust document version \(doc.version) published, signed by both")
+        }
+        return ["root": new.publicKey.keyIdHex, "previous_root": old.publicKey.keyIdHex, "trust_version": doc.version]
+    }
+}
+
+extension Keys {
     struct Retire: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Retire decrypt-only recipients whose grace has ended.",

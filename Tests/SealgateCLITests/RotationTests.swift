@@ -163,3 +163,50 @@ struct RevocationTests {
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 7, signer: newKey, name: "new-key.sgp")).status == 201)
     }
 }
+
+struct RootRotationTests {
+    @Test func newRootIsTakenOnlyFromADocumentSignedByBothRoots() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        try FileManager.default.copyItem(atPath: f.w.file("dept/keys/root.pub"), toPath: f.w.file("pin-a.pub"))
+        try FileManager.default.copyItem(atPath: f.w.file("dept/keys/root.pub"), toPath: f.w.file("pin-b.pub"))
+        let root1 = try MinisignPublicKey(path: f.w.file("pin-a.pub"))
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "pin-a.pub", "-o", "a.json"], cwd: f.w.path))
+
+        // v2: root 2 (cross-signed by root 1); v3: an ordinary publication; v4: root 3 (cross-signed by root 2).
+        let r1 = try CLI.sg(["keys", "rotate", "root", "--data", "dept"], cwd: f.w.path)
+        #expect(r1.status == 0 && r1.stderr.contains("version 2"), "\(r1.stderr)")
+        #expect(!f.w.exists("dept/keys/archive/root-\(root1.keyIdHex).key"), "the old root secret was not destroyed")
+        try requireOK(try CLI.sg(["trust", "publish", "--data", "dept"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["keys", "rotate", "root", "--data", "dept", "--archive"], cwd: f.w.path))
+        let root3 = try MinisignPublicKey(path: f.w.file("dept/keys/root.pub"))
+
+        // A unit holding v1 and one that never fetched both walk to v4 and move their pins.
+        for (pin, out) in [("pin-a.pub", "a.json"), ("pin-b.pub", "b.json")] {
+            let r = try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", pin, "-o", out], cwd: f.w.path)
+            #expect(r.status == 0 && r.stderr.contains("changed from \(root1.keyIdHex) to \(root3.keyIdHex)"), "\(r.stderr)")
+            #expect(try MinisignPublicKey(path: f.w.file(pin)).base64 == root3.base64)
+            #expect(try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read(out), as: UTF8.self))).version == 4)
+        }
+        // The moved pin keeps working: sealing with the new document and submitting.
+        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "a.json", "-o", "p.sgp",
+                                  "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        #expect(try CLI.sg(["submit", "--gateway", gw.url, "--trust", "a.json", "p.sgp"], cwd: f.w.path).status == 0)
+
+        // The root change of v2 without root 1's signature, or with someone else's, is refused.
+        let v2 = try HTTPClient.request("GET", gw.url + "/v1/trust?version=2")
+        let sig = String(decoding: Base64.decode(v2.headers["sealgate-signature"] ?? "", padded: true) ?? [], as: UTF8.self)
+        let cross = String(decoding: Base64.decode(v2.headers["sealgate-root-signature"] ?? "", padded: true) ?? [], as: UTF8.self)
+        #expect(!cross.isEmpty)
+        _ = try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: cross, allowExpired: true)
+        #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: nil) }
+        let stranger = MinisignSecretKey.generate()
+        let forgedCross = try stranger.sign(prehash: BLAKE2bHasher.hash(Array(v2.text.utf8)), trustedComment: "x").fileContents
+        #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: forgedCross) }
+        // Only the new root's signature in both places: refused too.
+        #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: sig) }
+        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        #expect(entries.contains(#"\"role\":\"root\""#), "the root rotation is not in the log")
+    }
+}
