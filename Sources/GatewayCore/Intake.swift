@@ -73,7 +73,7 @@ public final class Intake: @unchecked Sendable {
         }
         for r in rows {
             switch r.state {
-            case "active": accepted.insert(r.fingerprint)
+            case "active", "pending": accepted.insert(r.fingerprint) // pending: announced, the secret is here
             case "decrypt-only": if let until = r.decryptUntil, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
             default: retired.insert(r.fingerprint)
             }

@@ -46,6 +46,7 @@ extension Keys {
         enum Role: String, ExpressibleByArgument { case recipient, root }
         @Argument(help: "recipient | root. For root: a new trust root signs a new trust document version, cross-signed by the old root; units' `trust fetch` moves their pin to it. The old root's secret is destroyed unless --archive.") var role: Role
         @Flag(name: .long, help: "root: keep the old root's secret key (encrypted as it was) in keys/archive/.") var archive = false
+        @Flag(name: .long, help: "recipient: publish the new recipient as pending (announced, already decrypted by the gateway, not yet sealed to); `keys activate` switches later.") var pending = false
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "How long the old recipient stays decrypt-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
         @OptionGroup var passphrase: PassphraseOptions
@@ -82,8 +83,15 @@ extension Keys {
                 } else {
                     try SecretFile.write(path: path, contents: file)
                 }
+                if pending {
+                    try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "pending", decryptUntil: nil, createdAt: created))
+                    _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("recipient"), "pending": .string(identity.recipient.fingerprint)]).canonical, at: created)
+                    let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+                    if !out.json { say("recipient \(identity.recipient.fingerprint) is pending (published in trust document version \(doc.version)); make it active with `sealgate keys activate --data \(dir.path)`") }
+                    return ["pending": identity.recipient.fingerprint, "trust_version": doc.version]
+                }
                 let until = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + graceSeconds))
-                for r in try store.recipients() where r.state == "active" {
+                for r in try store.recipients() where r.state == "active" || r.state == "pending" {
                     try store.setRecipientState(fingerprint: r.fingerprint, state: "decrypt-only", decryptUntil: until)
                 }
                 try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active", decryptUntil: nil, createdAt: created))
@@ -129,6 +137,40 @@ extension Keys.Rotate {
 }
 
 extension Keys {
+    struct Activate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the pending recipient active; the active one becomes decrypt-only for the grace.",
+            discussion: "The second step of `keys rotate recipient --pending`. A new trust document version is published; a running gateway picks the change up with its next package.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "How long the old recipient stays decrypt-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                let dir = data.dir
+                let store = try dir.openStore()
+                let pass = cachedPassphrase(passphrase)
+                let graceSeconds = try parseDuration(grace)
+                let all = try store.recipients()
+                guard let next = all.last(where: { $0.state == "pending" }) else {
+                    throw SealError(.usage, "no pending recipient", remedy: "announce one first: sealgate keys rotate recipient --pending --data \(dir.path)")
+                }
+                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let until = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 + graceSeconds))
+                for r in all where r.state == "active" {
+                    try store.setRecipientState(fingerprint: r.fingerprint, state: "decrypt-only", decryptUntil: until)
+                }
+                try store.setRecipientState(fingerprint: next.fingerprint, state: "active", decryptUntil: nil)
+                _ = try store.appendLog(kind: "key_activated", body: JSON.object(["role": .string("recipient"), "active": .string(next.fingerprint),
+                                                                                    "decrypt_only_until": .string(until)]).canonical, at: now)
+                let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+                try SecretFile.writePublic(path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
+                if !out.json { say("recipient \(next.fingerprint) is active; the previous one is decrypt-only until \(until); trust document version \(doc.version) published") }
+                return ["active": next.fingerprint, "decrypt_only_until": until, "trust_version": doc.version]
+            }
+        }
+    }
+
     struct Retire: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Retire decrypt-only recipients whose grace has ended.",

@@ -6,7 +6,7 @@ import SealPackage
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate keys (minisign signing keys, age recipient keys).",
-        subcommands: [Generate.self, Rotate.self, Retire.self, RotateUnit.self])
+        subcommands: [Generate.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self])
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -47,6 +47,41 @@ struct RecipientRotationTests {
     }
 }
 
+struct PendingRecipientTests {
+    @Test func pendingRecipientIsAnnouncedThenActivated() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let r1 = f.recipient
+        let rot = try CLI.sg(["keys", "rotate", "recipient", "--data", "dept", "--pending"], cwd: f.w.path)
+        #expect(rot.status == 0 && rot.stderr.contains("pending"), "\(rot.stderr)")
+        func fetch() throws -> TrustDocument {
+            try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+            return try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
+        }
+        // Announced, not yet sealed to; the gateway already opens packages sealed to it.
+        let t1 = try fetch()
+        #expect(try t1.activeRecipients() == [r1])
+        guard let pendingFp = t1.recipientStates.first(where: { $0.state == "pending" })?.fingerprint,
+              let pendingR = (t1.json["recipients"]?.array ?? []).first(where: { $0["fingerprint"]?.string == pendingFp })?["recipient"]?.string else {
+            Issue.record("no pending recipient in the trust document"); return
+        }
+        let r2 = try AgeX25519Recipient(string: pendingR)
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1, to: r2)).status == 201)
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 2, to: r1)).status == 201)
+        // Activated: the new one is active, the old one decrypt-only and still opened.
+        let act = try CLI.sg(["keys", "activate", "--data", "dept", "--grace", "1h"], cwd: f.w.path)
+        #expect(act.status == 0 && act.stderr.contains("\(pendingFp) is active"), "\(act.stderr)")
+        let t2 = try fetch()
+        #expect(try t2.activeRecipients() == [r2])
+        #expect(t2.recipientStates.contains { $0.fingerprint == r1.fingerprint && $0.state == "decrypt-only" })
+        #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1, to: r1)).status == 201)
+        #expect(try CLI.sg(["keys", "activate", "--data", "dept"], cwd: f.w.path).status != 0, "nothing pending any more")
+        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        #expect(entries.contains("key_activated"))
+    }
+}
+
 struct UnitKeyRotationTests {
     func postStatement(_ gw: GatewayProcess, _ json: JSON, unit: String = "HCM-U001") throws -> HTTPClient.Response {
         try HTTPClient.request("POST", gw.url + "/v1/units/\(unit)/keys", headers: ["Content-Type": "application/json"], body: Array(json.canonical.utf8))
