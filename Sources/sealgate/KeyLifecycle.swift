@@ -26,6 +26,25 @@ func publishTrust(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys
     return doc
 }
 
+/// Makes `next` the active recipient: every other active or pending one becomes decrypt-only for
+/// the grace; logged, a new trust version published, recipient.pub rewritten.
+func activateRecipient(_ next: RecipientRecord, dir: DataDirectory, store: SQLiteStore, passphrase pass: @escaping () throws -> SecureBytes,
+                       graceSeconds: TimeInterval, logKind: String, quiet: Bool) throws -> [String: Any] {
+    let now = Date()
+    let at = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+    let until = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + graceSeconds))
+    for r in try store.recipients() where (r.state == "active" || r.state == "pending") && r.fingerprint != next.fingerprint {
+        try store.setRecipientState(fingerprint: r.fingerprint, state: "decrypt-only", decryptUntil: until)
+    }
+    try store.setRecipientState(fingerprint: next.fingerprint, state: "active", decryptUntil: nil)
+    _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string("recipient"), "active": .string(next.fingerprint),
+                                                              "decrypt_only_until": .string(until)]).canonical, at: at)
+    let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+    try SecretFile.writePublic(path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
+    if !quiet { say("recipient \(next.fingerprint) is active; the previous one is decrypt-only until \(until); trust document version \(doc.version) published") }
+    return ["active": next.fingerprint, "decrypt_only_until": until, "trust_version": doc.version]
+}
+
 /// A passphrase asked at most once per command.
 func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes {
     final class Box: @unchecked Sendable { var value: SecureBytes? }
@@ -90,17 +109,9 @@ extension Keys {
                     if !out.json { say("recipient \(identity.recipient.fingerprint) is pending (published in trust document version \(doc.version)); make it active with `sealgate keys activate --data \(dir.path)`") }
                     return ["pending": identity.recipient.fingerprint, "trust_version": doc.version]
                 }
-                let until = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + graceSeconds))
-                for r in try store.recipients() where r.state == "active" || r.state == "pending" {
-                    try store.setRecipientState(fingerprint: r.fingerprint, state: "decrypt-only", decryptUntil: until)
-                }
-                try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active", decryptUntil: nil, createdAt: created))
-                _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("recipient"), "active": .string(identity.recipient.fingerprint),
-                                                                                  "decrypt_only_until": .string(until)]).canonical, at: created)
-                let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
-                try SecretFile.writePublic(path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n", force: true)
-                if !out.json { say("recipient \(identity.recipient.fingerprint) is active; the previous one is decrypt-only until \(until); trust document version \(doc.version) published") }
-                return ["active": identity.recipient.fingerprint, "decrypt_only_until": until, "trust_version": doc.version]
+                let next = RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "pending", decryptUntil: nil, createdAt: created)
+                try store.addRecipient(next)
+                return try activateRecipient(next, dir: dir, store: store, passphrase: pass, graceSeconds: graceSeconds, logKind: "key_rotated", quiet: out.json)
             }
         }
     }
@@ -155,18 +166,7 @@ extension Keys {
                 guard let next = all.last(where: { $0.state == "pending" }) else {
                     throw SealError(.usage, "no pending recipient", remedy: "announce one first: sealgate keys rotate recipient --pending --data \(dir.path)")
                 }
-                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
-                let until = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 + graceSeconds))
-                for r in all where r.state == "active" {
-                    try store.setRecipientState(fingerprint: r.fingerprint, state: "decrypt-only", decryptUntil: until)
-                }
-                try store.setRecipientState(fingerprint: next.fingerprint, state: "active", decryptUntil: nil)
-                _ = try store.appendLog(kind: "key_activated", body: JSON.object(["role": .string("recipient"), "active": .string(next.fingerprint),
-                                                                                    "decrypt_only_until": .string(until)]).canonical, at: now)
-                let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
-                try SecretFile.writePublic(path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
-                if !out.json { say("recipient \(next.fingerprint) is active; the previous one is decrypt-only until \(until); trust document version \(doc.version) published") }
-                return ["active": next.fingerprint, "decrypt_only_until": until, "trust_version": doc.version]
+                return try activateRecipient(next, dir: dir, store: store, passphrase: pass, graceSeconds: graceSeconds, logKind: "key_activated", quiet: out.json)
             }
         }
     }
