@@ -197,7 +197,11 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
                            remedy: "send the file `sealgate keys rotate-unit` wrote")
         }
         do {
-            let rotation = try UnitKeyRotation(json: try JSON(parsing: String(buffer: body)))
+            guard let doc = try? JSON(parsing: String(buffer: body)) else {
+                return problem(.unprocessableContent, code: "rotation_invalid", detail: "the body is not JSON",
+                               remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged (Content-Type: application/json)")
+            }
+            let rotation = try UnitKeyRotation(json: doc)
             let grace = config.unitKeyGraceSeconds
             let (switchAt, until) = try await blocking { try UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace) }
             context.logger.info("unit \(id) rotated key \(rotation.oldKey.keyIdHex) -> \(rotation.newKey.keyIdHex)")

@@ -114,6 +114,8 @@ struct UnitKeyRotationTests {
         fields["statement"] = .string(swapped)
         let tampered = try postStatement(gw, .object(fields))
         #expect(tampered.status == 422 && tampered.text.contains("rotation_signature_invalid"), "\(tampered.text)")
+        let garbage = try HTTPClient.request("POST", gw.url + "/v1/units/HCM-U001/keys", body: Array("not json{".utf8))
+        #expect(garbage.status == 422 && garbage.text.contains("rotation_invalid"), "\(garbage.text)")
         // For another unit's path.
         let wrongUnit = try postStatement(gw, good, unit: "HCM-U002")
         #expect(wrongUnit.status == 422 && wrongUnit.text.contains("rotation_invalid"), "\(wrongUnit.text)")
