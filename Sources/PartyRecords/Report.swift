@@ -109,6 +109,8 @@ func fixed(_ v: Double, _ digits: Int) -> String {
     return s
 }
 
+/// RFC 8259 string quoting. The same as `SealPackage.jsonQuote`, kept here because PartyRecords
+/// depends on nothing (docs/architecture.md).
 func jsonString(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
