@@ -58,7 +58,7 @@ public final class Intake: @unchecked Sendable {
 
     /// Which recipients are accepted now: active ones, and decrypt-only ones within their grace.
     /// Reloads the keys when a new trust document was published (a rotation, without a restart).
-    func refreshKeys(force: Bool = false) throws {
+    public func refreshKeys(force: Bool = false) throws {
         let version = try store.latestTrust()?.version ?? 0
         lock.lock()
         let stale = force || version != current.trustVersion
@@ -79,8 +79,10 @@ public final class Intake: @unchecked Sendable {
             }
         }
         lock.lock()
+        let logKeyChanged = current.keys.log.publicKey != keys.log.publicKey
         current = (keys, accepted, retired, version)
         lock.unlock()
+        if logKeyChanged { log.rekey(keys.log) } // receipts pick up a new receipt key through `keys`
     }
 
     static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }

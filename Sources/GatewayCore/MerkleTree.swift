@@ -120,9 +120,16 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// The signed note: body, an empty line, the signature line.
-    public func signed(name: String, key: MinisignSecretKey) throws -> String {
-        let sig = try key.signEd25519(Array(body.utf8))
-        return body + "\n— \(name) \(Base64.encode(Self.keyHash(name: name, publicKey: key.publicKey.key) + sig))\n"
+    public func signed(name: String, key: MinisignSecretKey) throws -> String { try signed(name: name, keys: [key]) }
+
+    /// The signed note with one signature line per key (C2SP signed notes may carry several).
+    public func signed(name: String, keys: [MinisignSecretKey]) throws -> String {
+        var note = body + "\n"
+        for key in keys {
+            let sig = try key.signEd25519(Array(body.utf8))
+            note += "— \(name) \(Base64.encode(Self.keyHash(name: name, publicKey: key.publicKey.key) + sig))\n"
+        }
+        return note
     }
 
     /// Parses a signed note and checks the signature by `name` with `publicKey`.

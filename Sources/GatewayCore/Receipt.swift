@@ -16,9 +16,21 @@ public enum Receipt {
         return (text, sig.fileContents)
     }
 
-    /// Verifies a receipt against the receipt key, and — given the log key — that its log entry is
-    /// included in the checkpoint it carries, signed by the log key (spec §6, §7).
-    public static func verify(text: String, signature: String, key: MinisignPublicKey, logKey: MinisignPublicKey, logName: String) throws -> JSON {
+    /// Verifies a receipt with the keys of a trust document: the receipt key that signed it (the
+    /// active one, or a rotated one the document still accepts for the receipt's `decided_at`),
+    /// and its log proof against a checkpoint signed by a log key accepted the same way.
+    public static func verify(text: String, signature: String, trust: TrustDocument) throws -> JSON {
+        guard let sig = try? MinisignSignature(fileContents: signature) else {
+            throw GatewayError(.receiptInvalid, "receipt signature is malformed", remedy: "ask the gateway for the receipt again (GET /v1/packages/{id})")
+        }
+        let decidedAt = (try? JSON(parsing: text))?["decided_at"]?.string ?? ""
+        let key = try trust.signer("receipt", keyId: sig.keyId, signedAt: decidedAt)
+        return try verify(text: text, signature: signature, key: key, logKeys: trust.verifyingKeys("log", signedAt: decidedAt), logName: "\(trust.department)/log")
+    }
+
+    /// Verifies a receipt against the receipt key, and — given the log keys — that its log entry is
+    /// included in the checkpoint it carries, signed by one of the log keys (spec §6, §7).
+    public static func verify(text: String, signature: String, key: MinisignPublicKey, logKeys: [MinisignPublicKey], logName: String) throws -> JSON {
         let body = try verify(text: text, signature: signature, key: key)
         func bad(_ why: String) -> SealError {
             GatewayError(.receiptInvalid, "receipt's log proof does not hold: \(why)", remedy: "do not rely on it; check the gateway's log with `sealgate log verify`")
@@ -27,8 +39,9 @@ public enum Receipt {
               let proof = body["inclusion"]?.array?.map({ $0.string.flatMap { Base64.decode($0, padded: true) } }), !proof.contains(where: { $0 == nil }) else {
             throw bad("no log entry, proof or checkpoint")
         }
-        let cp: Checkpoint
-        do { cp = try Checkpoint.verify(note: note, name: logName, publicKey: logKey.key) } catch { throw bad("the checkpoint is not signed by the log key") }
+        guard let cp = logKeys.lazy.compactMap({ try? Checkpoint.verify(note: note, name: logName, publicKey: $0.key) }).first else {
+            throw bad("the checkpoint is not signed by a log key the trust document accepts")
+        }
         guard Merkle.verifyInclusion(index: Int(leaf), size: cp.size, leaf: Merkle.leafHash(Array(entry.utf8)), proof: proof.map { $0! }, root: cp.root) else {
             throw bad("the entry is not in the checkpoint's tree")
         }

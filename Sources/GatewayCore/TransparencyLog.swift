@@ -8,7 +8,11 @@ import SealPackage
 /// one signed: an edited row makes the gateway refuse to extend its log rather than sign over it.
 public final class TransparencyLog: @unchecked Sendable {
     let store: any GatewayStore
-    let key: MinisignSecretKey
+    /// The log key in use (replaced by `rekey` after a rotation).
+    private var key: MinisignSecretKey
+    /// Public keys whose signatures on stored checkpoints are still taken as the log's own:
+    /// the log keys rotated out (a checkpoint signed just before a rotation stays the latest).
+    private var formerKeys: [[UInt8]]
     public let origin: String
     private let lock = NSLock()
     /// Leaf hashes of the log as this process knows it (the tree receipts are proven in).
@@ -18,6 +22,28 @@ public final class TransparencyLog: @unchecked Sendable {
         self.store = store
         self.key = key
         self.origin = "\(department)/log"
+        self.formerKeys = Self.formerLogKeys(store)
+    }
+
+    static func formerLogKeys(_ store: any GatewayStore) -> [[UInt8]] {
+        ((try? store.signingKeys()) ?? []).filter { $0.role == "log" }.compactMap { try? MinisignPublicKey(base64: $0.publicKey).key }
+    }
+
+    /// After a log key rotation: signs with `key` from now on; checkpoints signed by the keys
+    /// rotated out stay acceptable as the log's latest.
+    public func rekey(_ key: MinisignSecretKey) {
+        let former = Self.formerLogKeys(store)
+        lock.lock(); defer { lock.unlock() }
+        self.key = key
+        formerKeys = former
+    }
+
+    /// A stored checkpoint signed by the current log key or one rotated out.
+    private func verifyStored(_ note: String) throws -> Checkpoint {
+        for k in [key.publicKey.key] + formerKeys {
+            if let cp = try? Checkpoint.verify(note: note, name: origin, publicKey: k) { return cp }
+        }
+        return try Checkpoint.verify(note: note, name: origin, publicKey: key.publicKey.key)
     }
 
     /// Loads the log and checks it against the last checkpoint signed. Throws `log_inconsistent`
@@ -26,7 +52,7 @@ public final class TransparencyLog: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         let leaves = try self.leaves(try store.logSize())
         if let latest = try store.latestCheckpoint() {
-            let signed = try Checkpoint.verify(note: latest.note, name: origin, publicKey: key.publicKey.key)
+            let signed = try verifyStored(latest.note)
             guard latest.size <= Int64(leaves.count), Merkle.root(Array(leaves.prefix(Int(latest.size)))) == signed.root else {
                 throw GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(latest.size): an entry was altered",
                                    remedy: "do not run on this store: restore it from backup; `sealgate log verify --state …` names the entry")
@@ -62,20 +88,22 @@ public final class TransparencyLog: @unchecked Sendable {
 
     /// The latest checkpoint, signing a new one when the log grew since.
     /// Throws `log_inconsistent` when the entries no longer match the last signed checkpoint.
-    public func checkpoint() throws -> String {
+    /// `cosigners` also sign a new one (a log key rotation: the old and the new key both sign
+    /// the checkpoint that covers the rotation, so a verifier holding either can follow).
+    public func checkpoint(cosigners: [MinisignSecretKey] = []) throws -> String {
         lock.lock(); defer { lock.unlock() }
         let size = try store.logSize()
         let latest = try store.latestCheckpoint()
-        if let latest, latest.size == size { return latest.note }
+        if let latest, latest.size == size, cosigners.isEmpty { return latest.note }
         let leaves = try self.leaves(size)
         if let latest {
-            let signed = try Checkpoint.verify(note: latest.note, name: origin, publicKey: key.publicKey.key)
+            let signed = try verifyStored(latest.note)
             guard Merkle.root(Array(leaves.prefix(Int(latest.size)))) == signed.root else {
                 throw GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(latest.size): an entry was altered",
                                    remedy: "stop and investigate: restore the store from backup; `sealgate log verify` names the entry")
             }
         }
-        let note = try Checkpoint(origin: origin, size: Int(size), root: Merkle.root(leaves)).signed(name: origin, key: key)
+        let note = try Checkpoint(origin: origin, size: Int(size), root: Merkle.root(leaves)).signed(name: origin, keys: [key] + cosigners)
         try store.addCheckpoint(size: size, note: note, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
         return note
     }

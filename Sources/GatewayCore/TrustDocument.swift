@@ -27,6 +27,31 @@ public struct TrustDocument: Sendable {
         return try MinisignPublicKey(base64: b64)
     }
 
+    /// The keys a verifier accepts for `role` (receipt, dataset, log) on a signature made at
+    /// `signedAt`: the active key first, then pending ones (published before they sign), then
+    /// verify-only ones whose `until` is not before `signedAt` (spec §8 `signing_keys`).
+    public func verifyingKeys(_ role: String, signedAt: String) -> [MinisignPublicKey] {
+        var keys = (try? publicKey(role)).map { [$0] } ?? []
+        for k in json["signing_keys"]?.array ?? [] where k["role"]?.string == role {
+            guard let b64 = k["key"]?.string, let pk = try? MinisignPublicKey(base64: b64), !keys.contains(pk) else { continue }
+            switch k["state"]?.string {
+            case "pending": keys.append(pk)
+            case "verify-only": if let until = k["until"]?.string, signedAt <= until { keys.append(pk) }
+            default: break
+            }
+        }
+        return keys
+    }
+
+    /// The key among `verifyingKeys` that made a minisign signature; throws `receipt_invalid`
+    /// (or `what`'s code) naming the key when the document does not accept it.
+    public func signer(_ role: String, keyId: [UInt8], signedAt: String, code: SealErrorCode = .receiptInvalid) throws -> MinisignPublicKey {
+        if let k = verifyingKeys(role, signedAt: signedAt).first(where: { $0.keyId == keyId }) { return k }
+        let known = (json["signing_keys"]?.array ?? []).contains { $0["role"]?.string == role && $0["key_id"]?.string == Minisign.keyIdHex(keyId) }
+        throw GatewayError(code, "signed by \(role) key \(Minisign.keyIdHex(keyId)), which trust document version \(version) \(known ? "no longer accepts for a signature made at \(signedAt)" : "does not list")",
+                           remedy: known ? "do not rely on it: the key was rotated before this was signed" : "fetch the trust document again (`sealgate trust fetch`); if it still does not list the key, do not rely on it")
+    }
+
     public init(json: JSON) { self.json = json }
 
     /// The root key this document names (unverified until `verify`).
@@ -36,8 +61,9 @@ public struct TrustDocument: Sendable {
 
     /// `recipients`: the department's recipients and their states (retired ones are left out);
     /// nil lists every loaded identity as active (a new gateway).
+    /// `signingKeys`: rotated receipt/dataset/log keys (pending and verify-only ones are listed).
     public static func make(version: UInt64, department: String, intakeURL: String, keys: DepartmentKeys, recipients states: [RecipientRecord]? = nil,
-                            now: Date = Date(), validity: TimeInterval = 90 * 86_400) throws -> TrustDocument {
+                            signingKeys: [SigningKeyRecord] = [], now: Date = Date(), validity: TimeInterval = 90 * 86_400) throws -> TrustDocument {
         let issued = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
         let expires = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + validity))
         let recipients: [JSON]
@@ -50,12 +76,20 @@ public struct TrustDocument: Sendable {
         } else {
             recipients = keys.recipients.map { JSON.object(["recipient": .string($0.recipient.string), "fingerprint": .string($0.recipient.fingerprint), "state": .string("active")]) }
         }
-        return TrustDocument(json: .object([
+        let active = Set([keys.receipt, keys.dataset, keys.log].map(\.publicKey.keyIdHex))
+        let others: [JSON] = signingKeys.filter { $0.state != "active" && $0.state != "retired" && !active.contains($0.keyId) }.map { k in
+            var o: [String: JSON] = ["role": .string(k.role), "key_id": .string(k.keyId), "key": .string(k.publicKey), "state": .string(k.state)]
+            if let until = k.until { o["until"] = .string(until) }
+            return .object(o)
+        }
+        var extra: [String: JSON] = [:]
+        if !others.isEmpty { extra["signing_keys"] = .array(others) }
+        return TrustDocument(json: .object(extra.merging([
             "format": .string("sealgate-trust/1"), "version": .int(Int64(version)), "issued": .string(issued), "expires": .string(expires),
             "department": .string(department), "intake_url": .string(intakeURL), "recipients": .array(recipients),
             "receipt_key": .string(keys.receipt.publicKey.base64), "dataset_key": .string(keys.dataset.publicKey.base64),
             "log_key": .string(keys.log.publicKey.base64), "root_key": .string(keys.root.publicKey.base64),
-        ]))
+        ]) { a, _ in a }))
     }
 
     /// Signs the canonical text with the root key (detached minisign, prehashed); when the root

@@ -56,7 +56,8 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
 
     router.get("/v1/log/checkpoint") { _, _ -> Response in
         do {
-            let note = try await blocking { try log.checkpoint() }
+            // A log key rotated since the last package signs from now on.
+            let note = try await blocking { try intake.refreshKeys(); return try log.checkpoint() }
             return jsonResponse(.ok, note, contentType: "text/plain; charset=utf-8")
         } catch let e as SealError {
             return problem(.internalServerError, code: e.code.rawValue, detail: e.message, remedy: e.remedy)

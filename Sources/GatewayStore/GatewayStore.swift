@@ -122,6 +122,21 @@ public struct RecipientRecord: Sendable, Equatable {
     }
 }
 
+/// A department signing key (receipt, dataset or log) other than the one in use, or the one in
+/// use once it has been rotated: `pending` (published, accepted by verifiers, not yet signing),
+/// `active`, `verify-only` (no longer signing; signatures it made up to `until` stay valid).
+public struct SigningKeyRecord: Sendable, Equatable {
+    public var role: String
+    public var keyId: String
+    public var publicKey: String
+    public var state: String
+    public var until: String?
+    public var createdAt: String
+    public init(role: String, keyId: String, publicKey: String, state: String, until: String?, createdAt: String) {
+        self.role = role; self.keyId = keyId; self.publicKey = publicKey; self.state = state; self.until = until; self.createdAt = createdAt
+    }
+}
+
 /// A signed trust document.
 public struct TrustRecord: Sendable, Equatable {
     public var version: UInt64
@@ -204,6 +219,11 @@ public protocol GatewayStore: Sendable {
     func recipients() throws -> [RecipientRecord]
     /// Sets a recipient's state (and the end of its decrypt-only grace).
     func setRecipientState(fingerprint: String, state: String, decryptUntil: String?) throws
+
+    // Department signing keys (receipt, dataset, log) and their lifecycle
+    /// Inserts, or updates the state and `until` of a key already recorded.
+    func putSigningKey(_ k: SigningKeyRecord) throws
+    func signingKeys() throws -> [SigningKeyRecord]
 
     // Log
     func logSize() throws -> Int64

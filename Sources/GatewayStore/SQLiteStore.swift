@@ -76,6 +76,12 @@ public final class SQLiteStore: GatewayStore {
         m.registerMigration("v6-root-rotation") { db in
             try db.execute(sql: "ALTER TABLE trust_documents ADD COLUMN root_cross_signature TEXT")
         }
+        m.registerMigration("v7-signing-keys") { db in
+            try db.execute(sql: """
+                CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL, state TEXT NOT NULL,
+                                           until TEXT, created_at TEXT NOT NULL)
+                """)
+        }
         return m
     }
 
@@ -370,6 +376,23 @@ public final class SQLiteStore: GatewayStore {
     public func setRecipientState(fingerprint: String, state: String, decryptUntil: String?) throws {
         try db.write { db in
             try db.execute(sql: "UPDATE recipients SET state = ?, decrypt_until = ? WHERE fingerprint = ?", arguments: [state, decryptUntil, fingerprint])
+        }
+    }
+
+    public func putSigningKey(_ k: SigningKeyRecord) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO signing_keys (key_id, role, public_key, state, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (key_id) DO UPDATE SET state = excluded.state, until = excluded.until
+                """, arguments: [k.keyId, k.role, k.publicKey, k.state, k.until, k.createdAt])
+        }
+    }
+
+    public func signingKeys() throws -> [SigningKeyRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM signing_keys ORDER BY role, created_at, key_id").map {
+                SigningKeyRecord(role: $0["role"], keyId: $0["key_id"], publicKey: $0["public_key"], state: $0["state"], until: $0["until"], createdAt: $0["created_at"])
+            }
         }
     }
 

@@ -315,7 +315,6 @@ struct Submit: ParsableCommand {
         try sealgate.run(json: out.json) {
             let doc = try loadTrust(trust)
             let url = (gateway ?? doc.intakeURL).trimmingSlash + "/v1/packages"
-            let receiptKey = try doc.publicKey("receipt")
             var results: [[String: Any]] = []
             var failed = false
             for p in packages {
@@ -337,7 +336,7 @@ struct Submit: ParsableCommand {
                     throw SealError(.receiptInvalid, "the gateway answered \(r.status) without a receipt signature", remedy: "check --gateway")
                 }
                 let sigText = String(decoding: sigBytes, as: UTF8.self)
-                let body = try Receipt.verify(text: receiptText, signature: sigText, key: receiptKey, logKey: try doc.publicKey("log"), logName: "\(doc.department)/log")
+                let body = try Receipt.verify(text: receiptText, signature: sigText, trust: doc)
                 try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
                 try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
                 let status = body["status"]?.string ?? "?"
@@ -362,7 +361,7 @@ struct ReceiptCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Verify a receipt (RECEIPT and RECEIPT.minisig) with the receipt key of the trust document.",
-            discussion: "The same check by hand: minisign -V -p receipt.pub -m receipt.json (receipt.pub: the trust document's receipt_key).")
+            discussion: "The key that signed it must be the trust document's receipt_key, or a rotated receipt key it lists in signing_keys (pending, or verify-only until a date not before the receipt's decided_at). The receipt's log entry must be included in the checkpoint it carries, signed by a log key accepted the same way. The same signature check by hand: minisign -V -p receipt.pub -m receipt.json (receipt.pub: the key of the trust document).")
         @Option(name: .long, help: "The trust document.") var trust: String
         @Argument(help: "The receipt (…receipt.json).") var receipt: String
         @OptionGroup var out: OutputOptions
@@ -371,7 +370,7 @@ struct ReceiptCommand: ParsableCommand {
                 let doc = try loadTrust(trust)
                 let text = try String(contentsOfFile: receipt, encoding: .utf8)
                 let sig = try String(contentsOfFile: receipt + ".minisig", encoding: .utf8)
-                let body = try Receipt.verify(text: text, signature: sig, key: try doc.publicKey("receipt"), logKey: try doc.publicKey("log"), logName: "\(doc.department)/log")
+                let body = try Receipt.verify(text: text, signature: sig, trust: doc)
                 if !out.json {
                     say("receipt verified (signature, and inclusion in the signed log checkpoint): package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)")
                 }

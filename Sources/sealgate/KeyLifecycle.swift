@@ -20,7 +20,8 @@ func publishTrust(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys
     let (department, url) = try dir.config()
     let version = (try store.latestTrust()?.version ?? 0) + 1
     let recipients = try store.recipients()
-    let doc = try TrustDocument.make(version: version, department: department, intakeURL: url, keys: keys, recipients: recipients.isEmpty ? nil : recipients)
+    let doc = try TrustDocument.make(version: version, department: department, intakeURL: url, keys: keys, recipients: recipients.isEmpty ? nil : recipients,
+                                     signingKeys: try store.signingKeys())
     try store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
     _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
     return doc
@@ -60,14 +61,22 @@ func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes 
 extension Keys {
     struct Rotate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Rotate the department's recipient key, or its trust root, without stopping the flow.",
-            discussion: "A new recipient becomes active; the one(s) active so far become decrypt-only until the grace ends (packages sealed to them are still opened); `keys retire` then retires them. A new trust document version is published at once, and a running gateway picks the change up with its next package.")
-        enum Role: String, ExpressibleByArgument { case recipient, root }
-        @Argument(help: "recipient | root. For root: a new trust root signs a new trust document version, cross-signed by the old root; units' `trust fetch` moves their pin to it. The old root's secret is destroyed unless --archive.") var role: Role
-        @Flag(name: .long, help: "root: keep the old root's secret key (encrypted as it was) in keys/archive/.") var archive = false
-        @Flag(name: .long, help: "recipient: publish the new recipient as pending (announced, already decrypted by the gateway, not yet sealed to); `keys activate` switches later.") var pending = false
+            abstract: "Rotate a department key — recipient, receipt, dataset, log, or the trust root — without stopping the flow.",
+            discussion: """
+            recipient: a new recipient becomes active; the one(s) active so far become decrypt-only until the grace ends (packages sealed to them are still opened); `keys retire` then retires them.
+
+            receipt | dataset | log: a new signing key becomes active; the old one is verify-only: it signs nothing more, and what it signed up to the end of the grace stays valid for verifiers (listed in the trust document's signing_keys). Its secret is destroyed (kept in keys/archive/ with --archive). For the log key, the checkpoint covering the switch is signed by both keys.
+
+            With --pending (recipient, receipt, dataset, log) the new key is only announced — published in the trust document, so units and auditors have it before it is used — and `keys activate ROLE` switches later.
+
+            A new trust document version is published at once, and a running gateway picks the change up with its next package (or checkpoint request).
+            """)
+        enum Role: String, ExpressibleByArgument { case recipient, receipt, dataset, log, root }
+        @Argument(help: "recipient | receipt | dataset | log | root. For root: a new trust root signs a new trust document version, cross-signed by the old root; units' `trust fetch` moves their pin to it. The old root's secret is destroyed unless --archive.") var role: Role
+        @Flag(name: .long, help: "root, receipt, dataset, log: keep the old secret key (encrypted as it was) in keys/archive/.") var archive = false
+        @Flag(name: .long, help: "Publish the new key as pending (announced; a pending recipient is already decrypted by the gateway, a pending signing key already accepted by verifiers) and switch later with `keys activate`.") var pending = false
         @OptionGroup var data: DataOption
-        @Option(name: .long, help: "How long the old recipient stays decrypt-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
+        @Option(name: .long, help: "How long the old key stays decrypt-only (recipient) or verify-only (signing keys) (e.g. 14d, 12h, 0s).") var grace: String = "14d"
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
         func run() throws {
@@ -78,6 +87,9 @@ extension Keys {
                 let keys = try DepartmentKeys.load(dir, passphrase: pass)
                 if role == .root { return try rotateRoot(dir, store: store, keys: keys, passphrase: pass) }
                 let graceSeconds = try parseDuration(grace)
+                if let signing = DataDirectory.KeyRole(rawValue: role.rawValue), role != .recipient {
+                    return try rotateSigning(signing, dir: dir, store: store, passphrase: pass, graceSeconds: graceSeconds)
+                }
                 let first = dir.key(.recipient)
                 let encrypted = (FileManager.default.contents(atPath: first) ?? FileManager.default.contents(atPath: dir.keysPath + "/recipient-\(keys.recipients[0].recipient.fingerprint).key") ?? Data())
                     .starts(with: Array("-----BEGIN AGE".utf8))
@@ -119,6 +131,20 @@ extension Keys {
 }
 
 extension Keys.Rotate {
+    func rotateSigning(_ role: DataDirectory.KeyRole, dir: DataDirectory, store: SQLiteStore, passphrase pass: @escaping () throws -> SecureBytes,
+                       graceSeconds: TimeInterval) throws -> [String: Any] {
+        let (key, version) = try SigningKeyRotation.generate(dir, store: store, role: role, passphrase: pass, announce: pending)
+        if pending {
+            if !out.json { say("\(role.rawValue) key \(key.keyIdHex) is pending (published in trust document version \(version ?? 0)); make it active with `sealgate keys activate \(role.rawValue) --data \(dir.path)`") }
+            return ["role": role.rawValue, "pending": key.keyIdHex, "trust_version": version as Any]
+        }
+        let r = try SigningKeyRotation.activate(dir, store: store, role: role, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_rotated")
+        if !out.json {
+            say("\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(archive ? " (secret archived)" : " (secret destroyed)"); trust document version \(r.trustVersion) published")
+        }
+        return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
+    }
+
     /// The old root moves aside (archive), the new one takes its file, then the new trust
     /// version is published signed by both; the old secret is destroyed unless --archive.
     func rotateRoot(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys, passphrase pass: @escaping () throws -> SecureBytes) throws -> [String: Any] {
@@ -150,10 +176,13 @@ extension Keys.Rotate {
 extension Keys {
     struct Activate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make the pending recipient active; the active one becomes decrypt-only for the grace.",
-            discussion: "The second step of `keys rotate recipient --pending`. A new trust document version is published; a running gateway picks the change up with its next package.")
+            abstract: "Make a pending key active; the active one becomes decrypt-only (recipient) or verify-only (receipt, dataset, log) for the grace.",
+            discussion: "The second step of `keys rotate ROLE --pending`. A new trust document version is published; a running gateway picks the change up with its next package.")
+        enum Role: String, ExpressibleByArgument { case recipient, receipt, dataset, log }
+        @Argument(help: "recipient | receipt | dataset | log") var role: Role = .recipient
         @OptionGroup var data: DataOption
-        @Option(name: .long, help: "How long the old recipient stays decrypt-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
+        @Option(name: .long, help: "How long the old key stays decrypt-only or verify-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
+        @Flag(name: .long, help: "receipt, dataset, log: keep the old secret key (encrypted as it was) in keys/archive/.") var archive = false
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
         func run() throws {
@@ -162,6 +191,11 @@ extension Keys {
                 let store = try dir.openStore()
                 let pass = cachedPassphrase(passphrase)
                 let graceSeconds = try parseDuration(grace)
+                if role != .recipient, let signing = DataDirectory.KeyRole(rawValue: role.rawValue) {
+                    let r = try SigningKeyRotation.activate(dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_activated")
+                    if !out.json { say("\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until); trust document version \(r.trustVersion) published") }
+                    return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
+                }
                 let all = try store.recipients()
                 guard let next = all.last(where: { $0.state == "pending" }) else {
                     throw SealError(.usage, "no pending recipient", remedy: "announce one first: sealgate keys rotate recipient --pending --data \(dir.path)")

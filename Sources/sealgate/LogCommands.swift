@@ -3,6 +3,7 @@ import Foundation
 import GatewayCore
 import GatewayStore
 import SealCrypto
+import SealPackage
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self])
@@ -20,7 +21,8 @@ struct LogCommand: ParsableCommand {
         func run() throws {
             try sealgate.run(json: out.json) {
                 let doc = try loadTrust(trust)
-                let logKey = try doc.publicKey("log")
+                // The active log key, a pending one, or a rotated one still in its grace now.
+                let logKeys = doc.verifyingKeys("log", signedAt: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
                 let name = "\(doc.department)/log"
                 let base = gateway.trimmingSlash
                 let previous = try state.flatMap { FileManager.default.fileExists(atPath: $0) ? try LogVerifierState(text: String(contentsOfFile: $0, encoding: .utf8)) : nil }
@@ -29,7 +31,11 @@ struct LogCommand: ParsableCommand {
                 let checkpoint: Checkpoint?
                 var refusal: String?
                 if cpResponse.status == 200 {
-                    checkpoint = try Checkpoint.verify(note: cpResponse.text, name: name, publicKey: logKey.key)
+                    guard let cp = logKeys.lazy.compactMap({ try? Checkpoint.verify(note: cpResponse.text, name: name, publicKey: $0.key) }).first else {
+                        throw GatewayError(.checkpointInvalid, "the gateway's checkpoint is not signed by a log key of trust document version \(doc.version)",
+                                           remedy: "fetch the trust document again (`sealgate trust fetch`): the log key may have been rotated; if it still fails, do not trust this log")
+                    }
+                    checkpoint = cp
                 } else {
                     checkpoint = nil
                     refusal = (try? JSON(parsing: cpResponse.text))?["detail"]?.string ?? "HTTP \(cpResponse.status)"

@@ -77,6 +77,14 @@ enum StoreConformance {
         #expect(throws: StoreError.self) { try store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s")) }
         try store.addTrust(TrustRecord(version: 2, body: "{\"v\":2}", signature: "s2"))
         #expect(try store.latestTrust()?.version == 2)
+
+        // Signing keys: inserted, then their state moves on in place (one row per key).
+        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: "pending", until: nil, createdAt: "t1"))
+        try store.putSigningKey(SigningKeyRecord(role: "log", keyId: "K2", publicKey: "p2", state: "active", until: nil, createdAt: "t1"))
+        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "ignored", state: "verify-only", until: "t9", createdAt: "t5"))
+        let keys = try store.signingKeys()
+        #expect(keys.count == 2)
+        #expect(keys.first { $0.keyId == "K1" } == SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: "verify-only", until: "t9", createdAt: "t1"))
     }
 }
 

@@ -1,0 +1,75 @@
+import Foundation
+import GatewayCore
+import GatewayStore
+import SealCrypto
+import SealPackage
+
+/// Rotation of the department's receipt, dataset and log keys (minisign): the same lifecycle as
+/// the recipient's — pending (published, accepted by verifiers, not signing yet), active, then
+/// verify-only: the rotated-out key signs nothing more, and signatures it made up to the end of
+/// the grace stay valid for every verifier holding a newer trust document (`signing_keys`).
+/// Its secret is destroyed at the switch (kept, encrypted as it was, in keys/archive/ with
+/// --archive): a signing key's secret is never needed to check old signatures.
+enum SigningKeyRotation {
+    static func nextKey(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> String { "\(dir.keysPath)/\(role.rawValue)-next.key" }
+    static func nextPub(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> String { "\(dir.keysPath)/\(role.rawValue)-next.pub" }
+    static func now(_ offset: TimeInterval = 0) -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 + offset)) }
+
+    /// Whether the department's keys are passphrase-protected (the new key is stored alike).
+    static func encrypted(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> Bool {
+        struct Asked: Error {}
+        do { _ = try MinisignSecretKey.load(path: dir.key(role), passphrase: { throw Asked() }); return false } catch { return true }
+    }
+
+    /// Writes a new key as `<role>-next.key`; announced as pending (logged, published) when `announce`.
+    static func generate(_ dir: DataDirectory, store: SQLiteStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+                         announce: Bool) throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
+        if FileManager.default.fileExists(atPath: nextKey(dir, role)) {
+            throw SealError(.usage, "a new \(role.rawValue) key is already pending (\(nextKey(dir, role)))",
+                            remedy: "make it active with `sealgate keys activate \(role.rawValue) --data \(dir.path)` first")
+        }
+        let (department, _) = try dir.config()
+        let k = MinisignSecretKey.generate()
+        try SecretFile.write(path: nextKey(dir, role), contents: try k.fileContents(passphrase: encrypted(dir, role) ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
+        let pk = MinisignPublicKey(keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
+        try SecretFile.writePublic(path: nextPub(dir, role), contents: pk.fileContents, force: true)
+        guard announce else { return (pk, nil) }
+        let at = now()
+        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: "pending", until: nil, createdAt: at))
+        _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
+        let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+        return (pk, doc.version)
+    }
+
+    /// Switches to `<role>-next.key`: the old key becomes verify-only until the grace ends, its
+    /// secret moves to keys/archive/ (deleted after the publication unless `archive`); logged and
+    /// published. For the log key, the checkpoint covering the switch is signed by both keys.
+    static func activate(_ dir: DataDirectory, store: SQLiteStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+                         graceSeconds: TimeInterval, archive: Bool, logKind: String) throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
+        let fm = FileManager.default
+        guard fm.fileExists(atPath: nextKey(dir, role)) else {
+            throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce one first: sealgate keys rotate \(role.rawValue) --pending --data \(dir.path)")
+        }
+        let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
+        let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
+        let at = now(), until = now(graceSeconds)
+        let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
+        try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try fm.moveItem(atPath: dir.key(role), toPath: archived)
+        try fm.moveItem(atPath: nextKey(dir, role), toPath: dir.key(role))
+        _ = try? fm.removeItem(atPath: dir.pub(role))
+        try fm.moveItem(atPath: nextPub(dir, role), toPath: dir.pub(role))
+        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: "verify-only", until: until, createdAt: at))
+        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: "active", until: nil, createdAt: at))
+        _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
+                                                                  "verify_only_until": .string(until), "archived": .bool(archive)]).canonical, at: at)
+        let keys = try DepartmentKeys.load(dir, passphrase: pass)
+        let doc = try publishTrust(dir, store: store, keys: keys)
+        if role == .log {
+            let (department, _) = try dir.config()
+            _ = try TransparencyLog(store: store, key: new, department: department).checkpoint(cosigners: [old])
+        }
+        if !archive { try fm.removeItem(atPath: archived) }
+        return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version)
+    }
+}
