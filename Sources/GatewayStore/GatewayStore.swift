@@ -48,7 +48,13 @@ public struct TokenRecord: Sendable, Equatable {
     public var role: String // admin | unit
     public var unitId: String?
     public var createdAt: String
-    public init(hash: String, role: String, unitId: String?, createdAt: String) { self.hash = hash; self.role = role; self.unitId = unitId; self.createdAt = createdAt }
+    /// Set once the token is revoked: it authenticates nothing from then on.
+    public var revokedAt: String?
+    public init(hash: String, role: String, unitId: String?, createdAt: String, revokedAt: String? = nil) {
+        self.hash = hash; self.role = role; self.unitId = unitId; self.createdAt = createdAt; self.revokedAt = revokedAt
+    }
+    /// What operators name a token by: the first 16 hex digits of its SHA-256 (not a secret).
+    public var id: String { String(hash.prefix(16)) }
 }
 
 /// A package body as received: on disk in the spool, durable before it is processed.
@@ -180,7 +186,13 @@ public protocol GatewayStore: Sendable {
     /// Packages flagged for review, of one unit or all.
     func flaggedPackages(unitId: String?) throws -> [FlaggedPackage]
     func addToken(_ token: TokenRecord) throws
+    /// The token with this hash, unless it was revoked.
     func token(hash: String) throws -> TokenRecord?
+    /// Every token, revoked ones included (hashes only).
+    func tokens() throws -> [TokenRecord]
+    /// Revokes the token whose id (hash prefix) is `id`, logging `logBody` as `token_revoked` in
+    /// the same transaction; throws `token_unknown` (none, or several match) or `token_revoked`.
+    func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) throws -> TokenRecord
 
     // Spool and outcomes
     /// Records a received body (already fsynced in the spool); returns its id.

@@ -82,6 +82,9 @@ public final class SQLiteStore: GatewayStore {
                                            until TEXT, created_at TEXT NOT NULL)
                 """)
         }
+        m.registerMigration("v8-token-revocation") { db in
+            try db.execute(sql: "ALTER TABLE tokens ADD COLUMN revoked_at TEXT")
+        }
         return m
     }
 
@@ -207,11 +210,30 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
+    static func token(_ r: Row) -> TokenRecord {
+        TokenRecord(hash: r["hash"], role: r["role"], unitId: r["unit_id"], createdAt: r["created_at"], revokedAt: r["revoked_at"])
+    }
+
     public func token(hash: String) throws -> TokenRecord? {
-        try db.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ?", arguments: [hash]).map {
-                TokenRecord(hash: $0["hash"], role: $0["role"], unitId: $0["unit_id"], createdAt: $0["created_at"])
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL", arguments: [hash]).map(Self.token) }
+    }
+
+    public func tokens() throws -> [TokenRecord] {
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, hash").map(Self.token) }
+    }
+
+    public func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) throws -> TokenRecord {
+        try db.write { db in
+            let id = id.lowercased()
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE substr(hash, 1, ?) = ?", arguments: [id.count, id]).map(Self.token)
+            guard id.count >= 6, rows.count == 1, var t = rows.first else {
+                throw StoreError("token_unknown", rows.count > 1 ? "several tokens start with \(id)" : "no token \(id)")
             }
+            guard t.revokedAt == nil else { throw StoreError("token_revoked", "token \(t.id) was revoked at \(t.revokedAt ?? "")") }
+            try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE hash = ?", arguments: [at, t.hash])
+            try Self.appendLog(db, kind: "token_revoked", body: logBody(t), at: at)
+            t.revokedAt = at
+            return t
         }
     }
 

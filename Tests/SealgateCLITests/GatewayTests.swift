@@ -246,6 +246,30 @@ struct GatewayTokenTests {
         #expect(unit.status == 200 && unit.text.contains("\"validation\":{\"completeness\""), "\(unit.text)")
         #expect(try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 401)
     }
+
+    /// A revoked token authenticates nothing from the next request on; the revocation is logged.
+    @Test func revokedTokenIsRefused() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--require-unit-token"])
+        defer { gw.stop() }
+        let created = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U001"], cwd: f.w.path)
+        let tok = created.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = String(hexString(SHA256Hasher.hash(Array(tok.utf8))).prefix(16))
+        #expect(created.stderr.contains("id \(id)"), "\(created.stderr)")
+        let auth = ["Authorization": "Bearer \(tok)"]
+        #expect(try HTTPClient.request("POST", gw.url + "/v1/packages", headers: auth, bodyFile: try f.seal("HCM-U001", seq: 1)).status == 201)
+        let revoke = try CLI.sg(["tokens", "revoke", "--data", "dept", "--id", String(id.prefix(8))], cwd: f.w.path)
+        #expect(revoke.status == 0 && revoke.stderr.contains("revoked token \(id)"), "\(revoke.stderr)")
+        let refused = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: auth, bodyFile: try f.seal("HCM-U001", seq: 2))
+        #expect(refused.status == 401, "\(refused.text)")
+        #expect(try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: auth).status == 401)
+        let list = try CLI.sg(["tokens", "list", "--data", "dept"], cwd: f.w.path)
+        #expect(list.out.contains(id) && list.out.contains("REVOKED"), "\(list.out)")
+        let again = try CLI.sg(["tokens", "revoke", "--data", "dept", "--id", id], cwd: f.w.path)
+        #expect(again.status != 0 && again.stderr.contains("token_revoked"), "\(again.stderr)")
+        #expect(try CLI.sg(["tokens", "revoke", "--data", "dept", "--id", "ffffffffffff"], cwd: f.w.path).stderr.contains("token_unknown"))
+        #expect(try HTTPClient.request("GET", gw.url + "/v1/log/entries").text.contains("token_revoked"))
+    }
 }
 
 struct OfflineImportTests {
