@@ -20,6 +20,9 @@ public struct GatewayServerConfig: Sendable {
     public var requireUnitToken = false
     /// How long a unit's replaced key still verifies packages created before its rotation.
     public var unitKeyGraceSeconds: TimeInterval = 14 * 86_400
+    /// Entries appended outside an intake (key changes by the CLI, registrations) are covered by
+    /// a signed checkpoint within this many seconds (0: only on intake and on request).
+    public var checkpointIntervalSeconds: Double = 5
     public init() {}
 }
 
@@ -300,5 +303,16 @@ func problem(_ status: HTTPResponse.Status, code: String, detail: String, remedy
 public func serveGateway(intake: Intake, store: any GatewayStore, config: GatewayServerConfig,
                          onRunning: @escaping @Sendable (Int) async -> Void) async throws {
     let app = buildGatewayApplication(intake: intake, store: store, config: config, onRunning: onRunning)
+    // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
+    // rotated meanwhile signs from the next one on.
+    let interval = config.checkpointIntervalSeconds
+    let signer = Task {
+        while interval > 0, !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            if Task.isCancelled { break }
+            _ = try? await blocking { try intake.refreshKeys(); return try intake.log.checkpoint() }
+        }
+    }
+    defer { signer.cancel() }
     try await app.runService()
 }

@@ -193,6 +193,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds before an idle or trickling connection is closed.") var idleTimeout: Int64 = 30
     @Flag(name: .long, help: "Require a unit token (Authorization: Bearer) on POST /v1/packages and /v1/units/ID/keys.") var requireUnitToken = false
     @Option(name: .long, help: "How long a unit's replaced key still verifies packages created before its rotation (e.g. 14d, 2h).") var unitKeyGrace = "14d"
+    @Option(name: .long, help: "Sign a checkpoint this often when the log grew outside an intake (key changes, registrations); 0s: only with receipts and on request.") var checkpointInterval = "5s"
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
@@ -203,6 +204,7 @@ struct Serve: AsyncParsableCommand {
         config.idleTimeoutSeconds = idleTimeout
         config.requireUnitToken = requireUnitToken
         config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
+        config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
         let (intake, store): (Intake, SQLiteStore)
         do {
             config.maxBodyBytes = Int(try parseSize(maxBody))

@@ -107,3 +107,27 @@ struct TrustPublishTests {
         #expect(entries.components(separatedBy: "\"kind\":\"trust\"").count - 1 == 2)
     }
 }
+
+struct CheckpointSignerTests {
+    /// Entries appended outside an intake (here a unit registered by the CLI while the gateway
+    /// runs) are covered by a checkpoint the gateway signs on its own, within the interval.
+    @Test func theGatewaySignsCheckpointsForEntriesItDidNotAppend() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--checkpoint-interval", "1s"])
+        defer { gw.stop() }
+        func latest() throws -> (checkpoint: Int, log: Int) {
+            let r = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT (SELECT COALESCE(MAX(size), 0) FROM checkpoints) || ' ' || (SELECT COUNT(*) FROM log_entries)"], cwd: f.w.path)
+            let parts = r.out.split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
+            return (parts.first ?? -1, parts.last ?? -1)
+        }
+        try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", "HCM-U003", "--unencrypted"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["units", "add", "--data", "dept", "--id", "HCM-U003", "--name", "Đơn vị 3", "--signing-key", "HCM-U003.pub"], cwd: f.w.path))
+        var state = try latest()
+        let deadline = Date().addingTimeInterval(15)
+        while state.checkpoint < state.log, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.3)
+            state = try latest()
+        }
+        #expect(state.log == 4 && state.checkpoint == 4, "checkpoint \(state.checkpoint), log \(state.log)") // trust, 3 units
+    }
+}
