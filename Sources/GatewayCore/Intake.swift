@@ -261,8 +261,10 @@ public final class Intake: @unchecked Sendable {
             // Records, then import.
             var snapshot: SnapshotImport?
             var validation: JSON = .null
+            var correctionRows: [[String]] = []
             if c.kind == .snapshot || c.kind == .correction {
                 let (report, rows) = try validateRecords(openDir, unit: c.unit, kind: c.kind)
+                correctionRows = rows.corrections
                 validation = report
                 if (report["errors"]?.int ?? 0) > 0 {
                     return try reject(entry, GatewayError(.recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
@@ -271,11 +273,20 @@ public final class Intake: @unchecked Sendable {
                 }
                 if c.kind == .snapshot { snapshot = SnapshotImport(unitId: c.unit, packageId: c.package, organizations: rows.organizations, members: rows.members) }
             }
+            var corrections: CorrectionImport?
+            var correctionReport: JSON?
+            if c.kind == .correction {
+                let (apply, report) = try decideCorrections(correctionRows, unit: c.unit)
+                corrections = CorrectionImport(unitId: c.unit, corrections: apply)
+                correctionReport = report
+            }
             var body = receiptBase(entry, c, status: "accepted")
+            if let correctionReport { body["corrections"] = correctionReport }
             body["records"] = .object(["organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
                                        "files": .array(opened.manifest.files.map { .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .int(Int64($0.records))]) })])
             body["validation"] = validation
-            let outcome = try commitDecision(entry, c, status: "accepted", code: nil, claimsSeq: true, snapshot: snapshot, body: body, keyId: unitKey?.keyId)
+            let outcome = try commitDecision(entry, c, status: "accepted", code: nil, claimsSeq: true, snapshot: snapshot, corrections: corrections, body: body,
+                                             keyId: unitKey?.keyId)
             return IntakeResult(kind: .accepted, outcome: outcome)
         } catch let e as SealError {
             return try reject(entry, e, comment: comment, attributed: unitKey != nil)
@@ -295,11 +306,12 @@ public final class Intake: @unchecked Sendable {
     }
 
     private func commitDecision(_ entry: SpoolEntry, _ c: TrustedComment?, status: String, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
+                                corrections: CorrectionImport? = nil,
                                 body: [String: JSON], keyId: String? = nil) throws -> Outcome {
         let decidedAt = Self.now()
         let decision = Decision(spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
                                 kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId, created: c?.created)
-        return try commitLogged(decision, entry, snapshot: snapshot) { leaf, logEntry, proven in
+        return try commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
             var b = body
             b["leaf"] = .int(leaf)
             b["decided_at"] = .string(decidedAt)
@@ -313,7 +325,7 @@ public final class Intake: @unchecked Sendable {
 
     /// Commits with the decision's log entry, extending the in-memory tree inside the
     /// transaction; forgets the extension if the transaction fails.
-    private func commitLogged(_ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?,
+    private func commitLogged(_ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?, corrections: CorrectionImport? = nil,
                               receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle) throws -> Outcome {
         var record: [String: JSON] = ["format": .string("sealgate-log/1"), "kind": .string(d.status == "duplicate" ? "duplicate" : "outcome"),
                                       "gateway": .string(department), "status": .string(d.status), "sha256": .string(d.sha256),
@@ -326,7 +338,7 @@ public final class Intake: @unchecked Sendable {
         // only this transaction's own leaf is forgotten.
         var ownLeaf: Int64?
         do {
-            return try store.commit(d, snapshot: snapshot, logEntry: logEntry, logSince: log.knownCount) { leaf, entries in
+            return try store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) { leaf, entries in
                 let proven = try log.extend(with: entries, leaf: leaf)
                 ownLeaf = leaf
                 return try receipt(leaf, logEntry, proven)
@@ -349,7 +361,37 @@ public final class Intake: @unchecked Sendable {
     }
 
     /// Validates the opened records (one unit) and returns the report and the normalized rows.
-    func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (JSON, (organizations: [[String]], members: [[String]])) {
+    /// Which corrections apply to the unit's current records: those whose old_value (normalized)
+    /// is what the record holds — later rows of the same file see earlier rows' changes. The
+    /// report lists each row as applied or not, with a code and the reason.
+    func decideCorrections(_ rows: [[String]], unit: String) throws -> ([MemberCorrection], JSON) {
+        var apply: [MemberCorrection] = [], applied: [JSON] = [], notApplied: [JSON] = []
+        var pending: [String: String] = [:] // citizen_id + field -> value after earlier rows
+        for (i, r) in rows.enumerated() where r.count >= 6 {
+            let (cid, field, new) = (r[0], r[1], r[3])
+            var raw = r[2]
+            let old = raw.withUTF8 { b in FieldChecks.single(column: field, UnsafeRawBufferPointer(b)).value } ?? r[2]
+            let row: [String: JSON] = ["line": .int(Int64(i + 2)), "citizen_id": .string(cid), "field": .string(field), "old_value": .string(old),
+                                       "new_value": .string(new), "reason": .string(r[4])]
+            let key = cid + "\u{0}" + field
+            let holds = try pending[key] ?? store.currentMemberField(unitId: unit, citizenId: cid, field: field)
+            if let holds, holds == old {
+                apply.append(MemberCorrection(citizenId: cid, field: field, oldValue: old, newValue: new))
+                pending[key] = new
+                applied.append(.object(row))
+            } else {
+                var o = row
+                o["code"] = .string(holds == nil ? "correction_no_member" : "correction_old_value_mismatch")
+                o["detail"] = .string(holds == nil ? "no member with this citizen_id in the unit's current records"
+                                                   : "the record holds '\(holds!)', not the old_value given; check the member's current data and send the correction again")
+                notApplied.append(.object(o))
+            }
+        }
+        return (apply, .object(["applied": .array(applied), "not_applied": .array(notApplied),
+                                "summary": .string("\(applied.count) applied, \(notApplied.count) not applied")]))
+    }
+
+    func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (JSON, (organizations: [[String]], members: [[String]], corrections: [[String]])) {
         let sink = MemorySink()
         let v = RecordValidator(today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false)
         var files: [RecordFile: String] = [:]
@@ -367,7 +409,7 @@ public final class Intake: @unchecked Sendable {
         let report = JSON.object(["errors": .int(Int64(errors.count)), "warnings": .int(Int64(v.findings.count - errors.count)), "rules": .object(rules),
                                   "completeness": .string(String(format: "%.4f", summary?.completeness ?? 0)), "findings": .array(Array(shown)),
                                   "findings_total": .int(Int64(v.findings.count))])
-        return (report, (sink.rows(.organizations), sink.rows(.members)))
+        return (report, (sink.rows(.organizations), sink.rows(.members), sink.rows(.corrections)))
     }
 }
 

@@ -23,6 +23,11 @@ public struct GatewayServerConfig: Sendable {
     /// Entries appended outside an intake (key changes by the CLI, registrations) are covered by
     /// a signed checkpoint within this many seconds (0: only on intake and on request).
     public var checkpointIntervalSeconds: Double = 5
+    /// The forwarder's backoff: first retry after about this many seconds, doubling to the cap.
+    public var forwardRetryBaseSeconds: Double = 1
+    public var forwardRetryMaxSeconds: Double = 300
+    /// Seconds a delivery may take (connect, send, answer) before it counts as failed.
+    public var forwardTimeoutSeconds = 120
     public init() {}
 }
 
@@ -245,6 +250,7 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
         return jsonResponse(.ok, unitJSON(s).canonical)
     }
 
+    addDatasetRoutes(router, intake: intake, store: store)
     let serverConfig = ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "sealgate", reuseAddress: true)
     return Application(
         router: router,
@@ -314,5 +320,15 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
         }
     }
     defer { signer.cancel() }
+    // The forwarder: delivers pending dataset versions to the handbook system, with backoff.
+    let forwarder = Forwarder(store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds, timeout: config.forwardTimeoutSeconds)
+    let forwarding = Task {
+        while !Task.isCancelled {
+            let step = (try? await blocking { forwarder.step() }) ?? .idle
+            if case .delivered = step { continue } // the next version, if any, at once
+            try? await Task.sleep(nanoseconds: 200_000_000)
+        }
+    }
+    defer { forwarding.cancel() }
     try await app.runService()
 }

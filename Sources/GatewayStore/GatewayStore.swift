@@ -214,10 +214,33 @@ public protocol GatewayStore: Sendable {
     /// from index `logSince` on (so the caller's tree catches up inside the transaction), stores
     /// the receipt and the checkpoint it returns, and marks the spool entry done.
     /// Throws `seq_taken` if another process decided that (unit, seq).
-    func commit(_ decision: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
+    /// `corrections` are applied to the unit's current members in the same transaction (each
+    /// only where the field still holds its old value); returns the outcome.
+    func commit(_ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
                 makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome
 
     // Records and status
+    /// The unit's current records (nil before its first accepted snapshot).
+    func currentRecords(unitId: String) throws -> UnitRecords?
+    /// The current value of `field` for the member with `citizenId` in the unit's current snapshot.
+    func currentMemberField(unitId: String, citizenId: String, field: String) throws -> String?
+    /// Per registered unit: snapshot packages accepted and rejected, current members.
+    func campaignRows() throws -> [UnitCampaignRow]
+
+    // Datasets and their delivery (the outbox)
+    /// Records a new dataset version with its log entry, in one transaction; throws
+    /// `dataset_exists` when the version was taken meanwhile.
+    func addDataset(_ d: DatasetRecord, logBody: String) throws
+    func datasets() throws -> [DatasetRecord]
+    func dataset(version: UInt64) throws -> DatasetRecord?
+    /// A failed delivery attempt: attempts + 1, the error, when to try again.
+    func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) throws
+    /// The handbook system acknowledged the version: delivered, with its log entry, in one transaction.
+    func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) throws
+
+    // Settings (campaign deadlines, the handbook endpoint): small JSON texts by name
+    func setting(_ name: String) throws -> String?
+    func setSetting(_ name: String, _ value: String) throws
     func unitStatus(_ id: String) throws -> UnitStatus?
     func currentMembers(unitId: String) throws -> Int
 
@@ -288,5 +311,12 @@ public struct Decision: Sendable {
         self.keyId = keyId; self.created = created
         self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq
         self.sha256 = sha256; self.kind = kind; self.decidedAt = decidedAt; self.claimsSeq = claimsSeq
+    }
+}
+
+extension GatewayStore {
+    public func commit(_ decision: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
+                       makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome {
+        try commit(decision, snapshot: snapshot, corrections: nil, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
     }
 }

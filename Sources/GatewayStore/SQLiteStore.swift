@@ -85,6 +85,16 @@ public final class SQLiteStore: GatewayStore {
         m.registerMigration("v8-token-revocation") { db in
             try db.execute(sql: "ALTER TABLE tokens ADD COLUMN revoked_at TEXT")
         }
+        m.registerMigration("v9-datasets") { db in
+            try db.execute(sql: """
+                CREATE TABLE datasets (version INTEGER PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                                       size INTEGER NOT NULL, members INTEGER NOT NULL, organizations INTEGER NOT NULL, conflicts INTEGER NOT NULL,
+                                       created_at TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+                                       next_attempt_at TEXT, ack TEXT, ack_signature TEXT, delivered_at TEXT);
+                CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+                CREATE INDEX members_citizen ON members(snapshot_id, citizen_id);
+                """)
+        }
         return m
     }
 
@@ -293,7 +303,7 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
-    public func commit(_ d: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
+    public func commit(_ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
                        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome {
         try db.write { db in
             if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
@@ -311,6 +321,19 @@ public final class SQLiteStore: GatewayStore {
                 for m in s.members {
                     mem.setUncheckedArguments(StatementArguments([sid] + m.map { $0 as (any DatabaseValueConvertible)? }))
                     try mem.execute()
+                }
+            }
+            if let c = corrections, !c.corrections.isEmpty {
+                guard let sid = try Int64.fetchOne(db, sql: "SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", arguments: [c.unitId]) else {
+                    throw StoreError("no_snapshot", "\(c.unitId) has no current records to correct")
+                }
+                for m in c.corrections {
+                    guard MemberCorrection.fields.contains(m.field) else { throw StoreError("correction_field", "no member field \(m.field)") }
+                    try db.execute(sql: "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ?",
+                                   arguments: [m.newValue, sid, m.citizenId, m.oldValue])
+                    guard db.changesCount == 1 else {
+                        throw StoreError("correction_conflict", "the \(m.field) of \(m.citizenId) changed meanwhile")
+                    }
                 }
             }
             let leaf = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
@@ -447,6 +470,110 @@ public final class SQLiteStore: GatewayStore {
             let idx = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
             try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", arguments: [idx, kind, body, at])
             return idx
+        }
+    }
+}
+
+// MARK: Records, datasets, campaign, settings
+extension SQLiteStore {
+    public func currentRecords(unitId: String) throws -> UnitRecords? {
+        try db.read { db in
+            guard let snap = try Row.fetchOne(db, sql: "SELECT id, package_id, imported_at FROM snapshots WHERE unit_id = ? AND current = 1", arguments: [unitId]) else {
+                return nil
+            }
+            let sid: Int64 = snap["id"]
+            let orgs = try Row.fetchAll(db, sql: "SELECT org_id, name, type, parent_id FROM organizations WHERE snapshot_id = ? ORDER BY rowid", arguments: [sid])
+                .map { r in (0..<4).map { r[$0] as String } }
+            let members = try Row.fetchAll(db, sql: """
+                SELECT member_id, full_name, gender, date_of_birth, citizen_id, date_joined, date_official, status, org_id, phone, email,
+                       ethnicity, hometown, education FROM members WHERE snapshot_id = ? ORDER BY rowid
+                """, arguments: [sid]).map { r in (0..<14).map { r[$0] as String } }
+            return UnitRecords(unitId: unitId, packageId: snap["package_id"], importedAt: snap["imported_at"], organizations: orgs, members: members)
+        }
+    }
+
+    public func currentMemberField(unitId: String, citizenId: String, field: String) throws -> String? {
+        guard MemberCorrection.fields.contains(field) else { return nil }
+        return try db.read { db in
+            try String.fetchOne(db, sql: """
+                SELECT m.\(field) FROM members m JOIN snapshots s ON s.id = m.snapshot_id
+                WHERE s.unit_id = ? AND s.current = 1 AND m.citizen_id = ? LIMIT 1
+                """, arguments: [unitId, citizenId])
+        }
+    }
+
+    public func campaignRows() throws -> [UnitCampaignRow] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT u.id, u.name,
+                  (SELECT COUNT(*) FROM outcomes o WHERE o.unit_id = u.id AND o.kind = 'snapshot' AND o.status = 'accepted') AS accepted,
+                  (SELECT COUNT(*) FROM outcomes o WHERE o.unit_id = u.id AND o.status = 'rejected') AS rejected,
+                  (SELECT MIN(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id AND o.kind = 'snapshot' AND o.status = 'accepted') AS first_accepted,
+                  (SELECT MAX(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id) AS last_at,
+                  (SELECT o.receipt FROM outcomes o JOIN snapshots s ON s.package_id = o.package_id
+                     WHERE s.unit_id = u.id AND s.current = 1 AND o.status = 'accepted' LIMIT 1) AS receipt,
+                  (SELECT s.members FROM snapshots s WHERE s.unit_id = u.id AND s.current = 1) AS members
+                FROM units u ORDER BY u.id
+                """).map {
+                UnitCampaignRow(unitId: $0["id"], name: $0["name"], accepted: $0["accepted"], rejected: $0["rejected"], firstAcceptedAt: $0["first_accepted"],
+                                lastPackageAt: $0["last_at"], currentReceipt: $0["receipt"], members: $0["members"] ?? 0)
+            }
+        }
+    }
+
+    static func dataset(_ r: Row) -> DatasetRecord {
+        DatasetRecord(version: UInt64(bitPattern: r["version"]), packageId: r["package_id"], path: r["path"], sha256: r["sha256"], size: r["size"],
+                      members: r["members"], organizations: r["organizations"], conflicts: r["conflicts"], createdAt: r["created_at"], state: r["state"],
+                      attempts: r["attempts"], lastError: r["last_error"], nextAttemptAt: r["next_attempt_at"], ack: r["ack"],
+                      ackSignature: r["ack_signature"], deliveredAt: r["delivered_at"])
+    }
+
+    public func addDataset(_ d: DatasetRecord, logBody: String) throws {
+        try db.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM datasets WHERE version = ?", arguments: [Int64(bitPattern: d.version)]) != nil {
+                throw StoreError("dataset_exists", "dataset version \(d.version) exists already")
+            }
+            try db.execute(sql: """
+                INSERT INTO datasets (version, package_id, path, sha256, size, members, organizations, conflicts, created_at, state, attempts)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
+                """, arguments: [Int64(bitPattern: d.version), d.packageId, d.path, d.sha256, d.size, d.members, d.organizations, d.conflicts, d.createdAt, d.state])
+            try Self.appendLog(db, kind: "dataset", body: logBody, at: d.createdAt)
+        }
+    }
+
+    public func datasets() throws -> [DatasetRecord] {
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY version").map(Self.dataset) }
+    }
+
+    public func dataset(version: UInt64) throws -> DatasetRecord? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE version = ?", arguments: [Int64(bitPattern: version)]).map(Self.dataset) }
+    }
+
+    public func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE datasets SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE version = ? AND state = 'pending'",
+                           arguments: [error, nextAttemptAt, Int64(bitPattern: version)])
+        }
+    }
+
+    public func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                UPDATE datasets SET state = 'delivered', attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL, ack = ?, ack_signature = ?,
+                                    delivered_at = ? WHERE version = ? AND state = 'pending'
+                """, arguments: [ack, ackSignature, at, Int64(bitPattern: version)])
+            guard db.changesCount == 1 else { return } // delivered already: recorded once
+            try Self.appendLog(db, kind: "dataset_forwarded", body: logBody, at: at)
+        }
+    }
+
+    public func setting(_ name: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE name = ?", arguments: [name]) }
+    }
+
+    public func setSetting(_ name: String, _ value: String) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", arguments: [name, value])
         }
     }
 }

@@ -194,6 +194,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Require a unit token (Authorization: Bearer) on POST /v1/packages and /v1/units/ID/keys.") var requireUnitToken = false
     @Option(name: .long, help: "How long a unit's replaced key still verifies packages created before its rotation (e.g. 14d, 2h).") var unitKeyGrace = "14d"
     @Option(name: .long, help: "Sign a checkpoint this often when the log grew outside an intake (key changes, registrations); 0s: only with receipts and on request.") var checkpointInterval = "5s"
+    @Option(name: .long, help: "The forwarder's first retry delay after a failed delivery to the handbook system (doubles each time, with jitter).") var forwardRetryBase = "1s"
+    @Option(name: .long, help: "The longest delay between delivery attempts.") var forwardRetryMax = "5m"
+    @Option(name: .long, help: "Seconds a delivery may take before it counts as failed.") var forwardTimeout: Int = 120
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
@@ -205,6 +208,9 @@ struct Serve: AsyncParsableCommand {
         config.requireUnitToken = requireUnitToken
         config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
         config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
+        config.forwardRetryBaseSeconds = try parseDuration(forwardRetryBase)
+        config.forwardRetryMaxSeconds = try parseDuration(forwardRetryMax)
+        config.forwardTimeoutSeconds = max(1, forwardTimeout)
         let (intake, store): (Intake, SQLiteStore)
         do {
             config.maxBodyBytes = Int(try parseSize(maxBody))

@@ -1,0 +1,116 @@
+public import Foundation
+public import GatewayStore
+public import SealCrypto
+import SealPackage
+
+/// Delivers dataset versions to the handbook system, oldest pending first (an older version is
+/// never sent after a newer one), each until the handbook answers with a signed acknowledgement
+/// for that package: exponential backoff with jitter between attempts, the package id as the
+/// idempotency key (the receiver answers a repeat with its first acknowledgement), every state
+/// change in the store — so a restart or a long outage loses nothing and imports nothing twice.
+public final class Forwarder: @unchecked Sendable {
+    let store: any GatewayStore
+    public var baseDelay: TimeInterval
+    public var maxDelay: TimeInterval
+    public var timeout: Int
+    private var notBefore: [UInt64: Date] = [:]
+    private let lock = NSLock()
+
+    public init(store: any GatewayStore, baseDelay: TimeInterval = 1, maxDelay: TimeInterval = 300, timeout: Int = 60) {
+        self.store = store; self.baseDelay = baseDelay; self.maxDelay = maxDelay; self.timeout = timeout
+    }
+
+    /// The delay before attempt `attempts + 1`: base × 2^attempts, capped, times a jitter in [0.5, 1].
+    public func delay(afterAttempts attempts: Int) -> TimeInterval {
+        min(maxDelay, baseDelay * pow(2, Double(min(attempts, 30)))) * Double.random(in: 0.5...1.0)
+    }
+
+    public enum Step: Sendable, Equatable { case idle, waiting, delivered(UInt64), failed(UInt64, String) }
+
+    /// One attempt at the oldest pending version, if it is due.
+    @discardableResult
+    public func step(now: Date = Date()) -> Step {
+        lock.lock(); defer { lock.unlock() }
+        guard let endpoint = try? HandbookEndpoint.load(store),
+              let next = try? store.datasets().first(where: { $0.state == "pending" }) else { return .idle }
+        if let t = notBefore[next.version], t > now { return .waiting }
+        do {
+            let r = try HTTPClient.request("POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
+                                           headers: ["Content-Type": "application/vnd.sealgate.package", "Idempotency-Key": next.packageId],
+                                           bodyFile: next.path, timeout: timeout)
+            guard r.status == 200 || r.status == 201 else {
+                let j = try? JSON(parsing: r.text)
+                throw GatewayError(.forwardFailed, "the handbook system answered \(r.status)\(j?["code"]?.string.map { " \($0)" } ?? ""): \(j?["detail"]?.string ?? String(r.text.prefix(200)))",
+                                   remedy: "see the handbook system's log; the forwarder retries")
+            }
+            guard let b64 = r.headers["sealgate-ack-signature"], let sigBytes = Base64.decode(b64, padded: true) else {
+                throw GatewayError(.ackInvalid, "the handbook system answered \(r.status) without an acknowledgement signature", remedy: "check the handbook endpoint URL")
+            }
+            let sig = String(decoding: sigBytes, as: UTF8.self)
+            let ack = try HandbookAck.verify(text: r.text, signature: sig, key: endpoint.ackKey, package: next.packageId, version: next.version)
+            guard ack["sha256"]?.string == next.sha256 else {
+                throw GatewayError(.ackInvalid, "the acknowledgement names other bytes than the dataset sent", remedy: "the dataset stays pending and is sent again")
+            }
+            let at = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+            try store.recordDelivery(version: next.version, ack: r.text, ackSignature: sig, at: at, logBody: JSON.object([
+                "format": .string("sealgate-log/1"), "kind": .string("dataset_forwarded"), "version": .int(Int64(next.version)),
+                "package": .string(next.packageId), "sha256": .string(next.sha256), "ack_sha256": .string(hexString(SHA256Hasher.hash(Array(r.text.utf8)))),
+                "delivered_at": .string(at)]).canonical)
+            notBefore[next.version] = nil
+            return .delivered(next.version)
+        } catch {
+            let message = (error as? SealError).map { "\($0.code): \($0.message)" } ?? "\(error)"
+            let wait = delay(afterAttempts: next.attempts)
+            notBefore[next.version] = now.addingTimeInterval(wait)
+            try? store.recordAttempt(version: next.version, error: message,
+                                     nextAttemptAt: PackageIdentifiers.timestamp(unixSeconds: Int((now.timeIntervalSince1970 + wait).rounded(.up))))
+            return .failed(next.version, message)
+        }
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
+}
+
+/// The campaign view (`sealgate status`, `GET /v1/campaign`).
+public enum CampaignStatus {
+    public static func build(store: any GatewayStore, now: Date = Date()) throws -> JSON {
+        let campaign = try Campaign.load(store)
+        let nowText = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let rows = try store.campaignRows()
+        var clean = 0, warned = 0, rejectedOnly = 0, missing = 0, late: [JSON] = []
+        var units: [JSON] = []
+        for r in rows {
+            let receipt = r.currentReceipt.flatMap { try? JSON(parsing: $0) }
+            let warnings = receipt?["validation"]?["warnings"]?.int ?? 0
+            let state: String
+            if r.firstAcceptedAt != nil { state = warnings > 0 ? "accepted_with_warnings" : "accepted_clean"; if warnings > 0 { warned += 1 } else { clean += 1 } }
+            else if r.rejected > 0 { state = "rejected"; rejectedOnly += 1 }
+            else { state = "missing"; missing += 1 }
+            let isLate = r.firstAcceptedAt.map { $0 > campaign.submitBy } ?? (nowText > campaign.submitBy)
+            if isLate { late.append(.string(r.unitId)) }
+            units.append(.object(["unit": .string(r.unitId), "name": .string(r.name), "state": .string(state), "members": .int(Int64(r.members)),
+                                  "completeness": receipt?["validation"]?["completeness"] ?? .null, "warnings": .int(warnings),
+                                  "rejected_packages": .int(Int64(r.rejected)), "first_accepted_at": r.firstAcceptedAt.map(JSON.string) ?? .null,
+                                  "late": .bool(isLate)]))
+        }
+        let datasets = try store.datasets()
+        let last: JSON = datasets.last.map { d in
+            .object(["version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state), "attempts": .int(Int64(d.attempts)),
+                     "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt),
+                     "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map(JSON.string) ?? .null,
+                     "synthesized_late": .bool(d.createdAt > campaign.synthesizeBy),
+                     "delivered_late": d.deliveredAt.map { .bool($0 > campaign.syncBy) } ?? .bool(nowText > campaign.syncBy)])
+        } ?? .null
+        return .object(["format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json,
+                        "units": .object(["registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned)),
+                                          "accepted_clean": .int(Int64(clean)), "accepted_with_warnings": .int(Int64(warned)),
+                                          "rejected": .int(Int64(rejectedOnly)), "missing": .int(Int64(missing)), "late": .array(late)]),
+                        "per_unit": .array(units), "last_dataset": last])
+    }
+}
+
+extension SealErrorCode {
+    public static let forwardFailed = SealErrorCode("forward_failed")
+}

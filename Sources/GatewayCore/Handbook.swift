@@ -1,0 +1,156 @@
+public import Foundation
+public import GatewayStore
+import PartyRecords
+public import SealCrypto
+public import SealPackage
+
+/// The handbook system's acknowledgement of a dataset: canonical JSON signed (minisign,
+/// prehashed) by the handbook's ack key, trusted comment `sealgate-handbook-ack/1 package=… version=…`.
+public enum HandbookAck {
+    public static func sign(_ body: JSON, key: MinisignSecretKey) throws -> (text: String, signature: String) {
+        let text = body.canonical
+        let sig = try key.sign(prehash: BLAKE2bHasher.hash(Array(text.utf8)),
+                               trustedComment: "sealgate-handbook-ack/1 package=\(body["package"]?.string ?? "") version=\(body["version"]?.int ?? -1)",
+                               untrustedComment: "sealgate handbook acknowledgement")
+        return (text, sig.fileContents)
+    }
+
+    /// Verifies an acknowledgement for `package` (and its version). Throws `ack_invalid`.
+    public static func verify(text: String, signature: String, key: MinisignPublicKey, package: String, version: UInt64) throws -> JSON {
+        func bad(_ why: String) -> SealError {
+            GatewayError(.ackInvalid, "the handbook system's acknowledgement is not valid: \(why)",
+                         remedy: "check the handbook endpoint's ack key (`sealgate handbook connect --ack-key`); the dataset stays pending and is sent again")
+        }
+        guard let sig = try? MinisignSignature(fileContents: signature) else { throw bad("malformed signature") }
+        do { try sig.verify(publicKey: key, prehash: BLAKE2bHasher.hash(Array(text.utf8))) } catch { throw bad("signature does not verify with key \(key.keyIdHex)") }
+        guard let body = try? JSON(parsing: text), body.canonical == text else { throw bad("not canonical JSON") }
+        guard sig.trustedComment == "sealgate-handbook-ack/1 package=\(package) version=\(version)", body["package"]?.string == package,
+              body["version"]?.int == Int64(version) else {
+            throw bad("it acknowledges another package or version")
+        }
+        return body
+    }
+}
+
+/// The handbook receiver (`sealgate handbook serve`): a stand-in for the handbook system's sync
+/// endpoint, and a model of what an integrator implements. Verifies the department's dataset
+/// signature through the trust document, decrypts, checks the manifest (spec §5), imports into its
+/// own SQLite all or nothing, refuses an older or repeated version (a repeat of the same package
+/// gets its first acknowledgement), and answers with a signed acknowledgement.
+public final class HandbookReceiver: @unchecked Sendable {
+    public struct Answer: Sendable {
+        public var status: Int
+        public var ack: String?
+        public var signature: String?
+        public var code: String?
+        public var detail: String = ""
+        public var remedy: String = ""
+    }
+
+    let dir: String
+    public let store: HandbookStore
+    let identities: [AgeX25519Identity]
+    let ackKey: MinisignSecretKey
+    let trust: @Sendable () throws -> TrustDocument
+    let maxBytes: UInt64
+    private let lock = NSLock()
+
+    public var incomingPath: String { "\(dir)/incoming" }
+
+    public init(dir: String, identities: [AgeX25519Identity], ackKey: MinisignSecretKey, trust: @escaping @Sendable () throws -> TrustDocument,
+                maxBytes: UInt64 = 4 << 30) throws {
+        self.dir = dir
+        self.identities = identities
+        self.ackKey = ackKey
+        self.trust = trust
+        self.maxBytes = maxBytes
+        for p in [dir, "\(dir)/incoming", "\(dir)/received", "\(dir)/opened"] {
+            try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        store = try HandbookStore(path: "\(dir)/handbook.sqlite")
+    }
+
+    /// Decides one received body (a file under `incomingPath`); one at a time.
+    public func receive(path: String) -> Answer {
+        lock.lock(); defer { lock.unlock() }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func refuse(_ status: Int, _ code: String, _ detail: String, _ remedy: String) -> Answer {
+            Answer(status: status, ack: nil, signature: nil, code: code, detail: detail, remedy: remedy)
+        }
+        do {
+            let sha = try sha256File(path)
+            let header: PackageHeader
+            do { header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) } catch let e as SealError {
+                return refuse(400, e.code.rawValue, "not a sealgate package: \(e.message)", "send the sealed dataset file unchanged")
+            }
+            let c = header.comment
+            guard c.kind == .dataset else {
+                return refuse(422, "kind_not_dataset", "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
+            }
+            let doc = try trust()
+            guard c.unit == doc.department else {
+                return refuse(422, "dataset_not_from_department", "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
+                              "do not forward other parties' packages")
+            }
+            if let prior = try store.dataset(packageId: c.package) {
+                guard prior.sha256 == sha else {
+                    return refuse(409, "package_reused", "package \(c.package) was received before with other bytes", "a package id is used once; seal a new version")
+                }
+                return Answer(status: 200, ack: prior.ack, signature: prior.ackSignature, code: nil)
+            }
+            if let latest = try store.latest(), c.seq <= latest.version {
+                return refuse(409, "dataset_stale", "version \(c.seq) is not newer than version \(latest.version) already imported",
+                              "an old dataset is never imported over a newer one; synthesize a new version")
+            }
+            let out = "\(dir)/opened/\(c.package)"
+            try? FileManager.default.removeItem(atPath: out)
+            defer { try? FileManager.default.removeItem(atPath: out) }
+            let opened: OpenedPackage
+            do {
+                opened = try Opener.open(OpenRequest(path: path, output: out, identities: identities,
+                                                     signers: doc.verifyingKeys("dataset", signedAt: c.created), expectedUnit: doc.department, maxBytes: maxBytes))
+            } catch let e as SealError {
+                return refuse(422, e.code.rawValue, e.message, e.remedy)
+            }
+            func rows(_ name: String, _ columns: Int) throws -> [[String]] {
+                let r = try CSVReader(path: "\(out)/\(name)")
+                var all: [[String]] = []
+                var first = true
+                while try r.next() {
+                    if first { first = false; continue }
+                    let f = r.fields.map(\.string)
+                    guard f.count == columns else { throw GatewayError(.datasetMalformed, "\(name) has a row of \(f.count) fields, not \(columns)", remedy: "report it to the department") }
+                    all.append(f)
+                }
+                return all
+            }
+            let orgs = try rows("organizations.csv", Synthesis.organizationHeader.count)
+            let members = try rows("members.csv", Synthesis.memberHeader.count)
+            let conflicts = try rows("conflicts.csv", Synthesis.conflictHeader.count)
+            let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+            let (text, sig) = try HandbookAck.sign(.object([
+                "format": .string("sealgate-handbook-ack/1"), "package": .string(c.package), "version": .int(Int64(c.seq)), "sha256": .string(sha),
+                "members": .int(Int64(members.count)), "organizations": .int(Int64(orgs.count)), "conflicts": .int(Int64(conflicts.count)),
+                "imported_at": .string(now), "signer": .string(opened.signer.keyIdHex),
+            ]), key: ackKey)
+            do {
+                try store.importDataset(ReceivedDataset(version: c.seq, packageId: c.package, sha256: sha, receivedAt: now, members: members.count,
+                                                        organizations: orgs.count, conflicts: conflicts.count, ack: text, ackSignature: sig),
+                                        organizations: orgs, members: members, conflicts: conflicts)
+            } catch let e as StoreError where e.code == "dataset_stale" {
+                return refuse(409, "dataset_stale", e.message, "an old dataset is never imported over a newer one")
+            }
+            try? FileManager.default.copyItem(atPath: path, toPath: "\(dir)/received/v\(c.seq)-\(c.package).sgp")
+            return Answer(status: 201, ack: text, signature: sig, code: nil)
+        } catch let e as SealError {
+            return refuse(500, e.code.rawValue, e.message, e.remedy)
+        } catch {
+            return refuse(500, "handbook_failure", "\(error)", "check the receiver's log and storage")
+        }
+    }
+}
+
+extension SealErrorCode {
+    public static let ackInvalid = SealErrorCode("ack_invalid")
+    public static let datasetMalformed = SealErrorCode("dataset_malformed")
+}

@@ -1,0 +1,212 @@
+public import Foundation
+public import GatewayStore
+import PartyRecords
+public import SealCrypto
+public import SealPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The campaign's deadlines (UTC instants; a package decided at or before one is on time).
+public struct Campaign: Sendable, Equatable {
+    public var submitBy: String
+    public var synthesizeBy: String
+    public var syncBy: String
+    /// The seed campaign: 27 Nov, 30 Nov and 3 Dec 2026, end of day in Vietnam (UTC+7).
+    public static let seed = Campaign(submitBy: "2026-11-27T16:59:59Z", synthesizeBy: "2026-11-30T16:59:59Z", syncBy: "2026-12-03T16:59:59Z")
+    public init(submitBy: String, synthesizeBy: String, syncBy: String) { self.submitBy = submitBy; self.synthesizeBy = synthesizeBy; self.syncBy = syncBy }
+
+    public var json: JSON { .object(["submit_by": .string(submitBy), "synthesize_by": .string(synthesizeBy), "sync_by": .string(syncBy)]) }
+
+    public static func load(_ store: any GatewayStore) throws -> Campaign {
+        guard let text = try store.setting("campaign"), let j = try? JSON(parsing: text) else { return .seed }
+        return Campaign(submitBy: j["submit_by"]?.string ?? seed.submitBy, synthesizeBy: j["synthesize_by"]?.string ?? seed.synthesizeBy,
+                        syncBy: j["sync_by"]?.string ?? seed.syncBy)
+    }
+}
+
+/// Where datasets go: the handbook system's sync endpoint, the recipients it decrypts with, and
+/// the minisign key its acknowledgements are signed with.
+public struct HandbookEndpoint: Sendable {
+    public var url: String
+    public var recipients: [AgeX25519Recipient]
+    public var ackKey: MinisignPublicKey
+
+    public init(url: String, recipients: [AgeX25519Recipient], ackKey: MinisignPublicKey) { self.url = url; self.recipients = recipients; self.ackKey = ackKey }
+
+    public var json: JSON {
+        .object(["url": .string(url), "recipients": .array(recipients.map { .string($0.string) }), "ack_key": .string(ackKey.base64)])
+    }
+
+    public static func load(_ store: any GatewayStore) throws -> HandbookEndpoint? {
+        guard let text = try store.setting("handbook") else { return nil }
+        let j = try JSON(parsing: text)
+        guard let url = j["url"]?.string, let ack = j["ack_key"]?.string else { return nil }
+        return HandbookEndpoint(url: url, recipients: try (j["recipients"]?.array ?? []).compactMap(\.string).map { try AgeX25519Recipient(string: $0) },
+                                ackKey: try MinisignPublicKey(base64: ack))
+    }
+}
+
+/// What a synthesis produced.
+public struct SynthesisSummary: Sendable {
+    public var version: UInt64
+    public var packageId: String
+    public var path: String
+    public var members: Int
+    public var organizations: Int
+    public var conflicts: Int
+    public var withheld: Int
+    public var units: Int
+}
+
+/// Merges every unit's current records into one city-wide dataset (issue 5): conflict-free
+/// organizations.csv and members.csv (a `unit_id` column first), conflicts.csv (every record
+/// whose citizen_id or member_id is also another unit's, withheld and listed with both units),
+/// stats.json (per unit). The same store contents give the same bytes.
+public enum Synthesis {
+    public static let memberHeader = ["unit_id", "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
+                                      "status", "org_id", "phone", "email", "ethnicity", "hometown", "education"]
+    public static let organizationHeader = ["unit_id", "org_id", "name", "type", "parent_id"]
+    public static let conflictHeader = ["key", "value", "unit_id", "member_id", "citizen_id", "full_name", "org_id"]
+
+    /// Writes the four files into `dir` (created); returns counts.
+    public static func build(store: any GatewayStore, campaign: Campaign, into dir: String) throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let rows = try store.campaignRows()
+        var records: [UnitRecords] = []
+        for r in rows { if let u = try store.currentRecords(unitId: r.unitId) { records.append(u) } }
+        // Which citizen ids and member ids appear in more than one unit.
+        var citizenUnits: [String: Set<String>] = [:], memberUnits: [String: Set<String>] = [:]
+        for u in records {
+            for m in u.members {
+                citizenUnits[m[4], default: []].insert(u.unitId)
+                memberUnits[m[0], default: []].insert(u.unitId)
+            }
+        }
+        let conflictedCitizens = citizenUnits.filter { $0.value.count > 1 }, conflictedMembers = memberUnits.filter { $0.value.count > 1 }
+
+        let orgOut = try CSVFile("\(dir)/organizations.csv"), memOut = try CSVFile("\(dir)/members.csv"), conOut = try CSVFile("\(dir)/conflicts.csv")
+        try orgOut.w.record(organizationHeader); try memOut.w.record(memberHeader); try conOut.w.record(conflictHeader)
+        var conflictRows: [[String]] = []
+        var members = 0, organizations = 0, withheld = 0
+        var perUnit: [String: JSON] = [:]
+        let optional = [10, 11, 12, 13, 14].map { $0 - 1 } // phone, email, ethnicity, hometown, education (0-based in members rows)
+        for u in records {
+            for o in u.organizations { try orgOut.w.record([u.unitId] + o); organizations += 1 }
+            var kept = 0, held = 0
+            var filled = 0
+            for m in u.members {
+                filled += optional.filter { !m[$0].isEmpty }.count
+                let c = conflictedCitizens[m[4]] != nil, k = conflictedMembers[m[0]] != nil
+                if c || k {
+                    held += 1
+                    if c { conflictRows.append(["citizen_id", m[4], u.unitId, m[0], m[4], m[1], m[8]]) }
+                    if k { conflictRows.append(["member_id", m[0], u.unitId, m[0], m[4], m[1], m[8]]) }
+                    continue
+                }
+                try memOut.w.record([u.unitId] + m)
+                kept += 1
+            }
+            members += kept; withheld += held
+            let completeness = u.members.isEmpty ? 0 : Double(filled) / Double(u.members.count * optional.count)
+            perUnit[u.unitId] = .object(["members": .int(Int64(u.members.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
+                                         "organizations": .int(Int64(u.organizations.count)), "completeness": .string(String(format: "%.4f", completeness)),
+                                         "package": .string(u.packageId), "imported_at": .string(u.importedAt)])
+        }
+        conflictRows.sort { $0.lexicographicallyPrecedes($1) }
+        for r in conflictRows { try conOut.w.record(r) }
+        for f in [orgOut, memOut, conOut] { try f.close() }
+
+        // stats.json: every registered unit, with its findings and timeliness.
+        var units: [String: JSON] = [:]
+        for r in rows {
+            var o: [String: JSON] = [:]
+            if case .object(let s)? = perUnit[r.unitId] { o = s }
+            let receipt = r.currentReceipt.flatMap { try? JSON(parsing: $0) }
+            o["name"] = .string(r.name)
+            o["findings_by_rule"] = receipt?["validation"]?["rules"] ?? .object([:])
+            o["warnings"] = receipt?["validation"]?["warnings"] ?? .int(0)
+            o["submitted"] = .bool(r.firstAcceptedAt != nil)
+            o["first_accepted_at"] = r.firstAcceptedAt.map(JSON.string) ?? .null
+            o["on_time"] = r.firstAcceptedAt.map { .bool($0 <= campaign.submitBy) } ?? .bool(false)
+            o["rejected_packages"] = .int(Int64(r.rejected))
+            units[r.unitId] = .object(o)
+        }
+        let stats = JSON.object(["format": .string("sealgate-dataset-stats/1"), "campaign": campaign.json,
+                                 "totals": .object(["units_registered": .int(Int64(rows.count)), "units_in_dataset": .int(Int64(records.count)),
+                                                    "members": .int(Int64(members)), "organizations": .int(Int64(organizations)),
+                                                    "withheld": .int(Int64(withheld)), "conflicts": .int(Int64(conflictRows.count))]),
+                                 "units": .object(units)])
+        try (stats.canonical + "\n").write(toFile: "\(dir)/stats.json", atomically: true, encoding: .utf8)
+        return (members, organizations, conflictRows.count, withheld, records.count)
+    }
+
+    /// Synthesizes version N+1, seals it (kind=dataset, seq = version) with the dataset key to
+    /// the handbook system's recipients, and records it in the outbox with its log entry.
+    public static func synthesize(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String,
+                                  now: Date = Date()) throws -> SynthesisSummary {
+        guard let handbook = try HandbookEndpoint.load(store), !handbook.recipients.isEmpty else {
+            throw GatewayError(.handbookUnset, "no handbook system is configured to seal the dataset to",
+                               remedy: "run `sealgate handbook connect --data \(data.path) --url URL --recipient handbook.pub --ack-key ack.pub` first")
+        }
+        let version = (try store.datasets().last?.version ?? 0) + 1
+        let work = "\(data.path)/datasets/v\(version)"
+        try? FileManager.default.removeItem(atPath: work) // left by an interrupted run: rebuilt
+        let counts = try build(store: store, campaign: try Campaign.load(store), into: work)
+        let output = "\(data.path)/datasets/dataset-v\(version).sgp"
+        try? FileManager.default.removeItem(atPath: output)
+        let created = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let sealed = try Sealer.seal(SealRequest(unit: department, seq: version, kind: .dataset,
+                                                 inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },
+                                                 recipients: handbook.recipients, signer: keys.dataset, output: output, created: created))
+        let size = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.int64Value ?? 0
+        let sha = try sha256File(output)
+        let record = DatasetRecord(version: version, packageId: sealed.comment.package, path: output, sha256: sha, size: size, members: counts.members,
+                                   organizations: counts.organizations, conflicts: counts.conflicts, createdAt: created)
+        let log = JSON.object(["format": .string("sealgate-log/1"), "kind": .string("dataset"), "version": .int(Int64(version)),
+                               "package": .string(sealed.comment.package), "sha256": .string(sha), "members": .int(Int64(counts.members)),
+                               "organizations": .int(Int64(counts.organizations)), "conflicts": .int(Int64(counts.conflicts)),
+                               "withheld": .int(Int64(counts.withheld)), "units": .int(Int64(counts.units))]).canonical
+        do { try store.addDataset(record, logBody: log) } catch let e as StoreError {
+            throw GatewayError(.datasetExists, e.message, remedy: "another synthesis ran at the same time; run it again")
+        }
+        return SynthesisSummary(version: version, packageId: sealed.comment.package, path: output, members: counts.members, organizations: counts.organizations,
+                                conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units)
+    }
+}
+
+/// SHA-256 of a file, hex (streamed).
+public func sha256File(_ path: String) throws -> String {
+    let source = try FileSource(path: path)
+    let hasher = SHA256Hasher()
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+        if n == 0 { break }
+        buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
+    return hexString(hasher.finalize())
+}
+
+/// A CSV file written through `CSVWriter`, fsynced on close.
+final class CSVFile {
+    let fd: Int32
+    let w: CSVWriter
+    let path: String
+    init(_ path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
+        w = CSVWriter(fd: fd)
+    }
+    func close() throws {
+        defer { Glibc.close(fd) }
+        try w.flush()
+        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) }
+    }
+}
+
+extension SealErrorCode {
+    public static let handbookUnset = SealErrorCode("handbook_unset")
+    public static let datasetExists = SealErrorCode("dataset_exists")
+}

@@ -1,0 +1,82 @@
+/// A unit's current records (its latest accepted snapshot, with accepted corrections applied).
+public struct UnitRecords: Sendable {
+    public var unitId: String
+    public var packageId: String
+    public var importedAt: String
+    /// organizations.csv rows: org_id, name, type, parent_id.
+    public var organizations: [[String]]
+    /// members.csv rows in schema order (14 columns).
+    public var members: [[String]]
+    public init(unitId: String, packageId: String, importedAt: String, organizations: [[String]], members: [[String]]) {
+        self.unitId = unitId; self.packageId = packageId; self.importedAt = importedAt; self.organizations = organizations; self.members = members
+    }
+}
+
+/// One correction to apply to a unit's current members, in the commit of its package: the
+/// member with `citizenId` gets `newValue` in `field` only if the field still holds `oldValue`.
+public struct MemberCorrection: Sendable, Equatable {
+    public var citizenId: String
+    public var field: String
+    public var oldValue: String
+    public var newValue: String
+    public init(citizenId: String, field: String, oldValue: String, newValue: String) {
+        self.citizenId = citizenId; self.field = field; self.oldValue = oldValue; self.newValue = newValue
+    }
+    /// The members.csv columns a correction may change (the column names of the table).
+    public static let fields: Set<String> = ["member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
+                                             "status", "org_id", "phone", "email", "ethnicity", "hometown", "education"]
+}
+
+public struct CorrectionImport: Sendable {
+    public var unitId: String
+    public var corrections: [MemberCorrection]
+    public init(unitId: String, corrections: [MemberCorrection]) { self.unitId = unitId; self.corrections = corrections }
+}
+
+/// A synthesized dataset version and its delivery to the handbook system (the outbox).
+public struct DatasetRecord: Sendable, Equatable {
+    public var version: UInt64
+    public var packageId: String
+    /// The sealed package (kind=dataset) in the data folder.
+    public var path: String
+    public var sha256: String
+    public var size: Int64
+    public var members: Int
+    public var organizations: Int
+    public var conflicts: Int
+    public var createdAt: String
+    /// pending (not yet acknowledged) | delivered
+    public var state: String
+    public var attempts: Int
+    public var lastError: String?
+    public var nextAttemptAt: String?
+    /// The handbook system's signed acknowledgement (JSON text) and its minisign signature.
+    public var ack: String?
+    public var ackSignature: String?
+    public var deliveredAt: String?
+    public init(version: UInt64, packageId: String, path: String, sha256: String, size: Int64, members: Int, organizations: Int, conflicts: Int,
+                createdAt: String, state: String = "pending", attempts: Int = 0, lastError: String? = nil, nextAttemptAt: String? = nil,
+                ack: String? = nil, ackSignature: String? = nil, deliveredAt: String? = nil) {
+        self.version = version; self.packageId = packageId; self.path = path; self.sha256 = sha256; self.size = size; self.members = members
+        self.organizations = organizations; self.conflicts = conflicts; self.createdAt = createdAt; self.state = state; self.attempts = attempts
+        self.lastError = lastError; self.nextAttemptAt = nextAttemptAt; self.ack = ack; self.ackSignature = ackSignature; self.deliveredAt = deliveredAt
+    }
+}
+
+/// How each unit stands in the campaign (one row per registered unit).
+public struct UnitCampaignRow: Sendable {
+    public var unitId: String
+    public var name: String
+    /// Decided snapshot packages: accepted / rejected, and the time of the first accepted one.
+    public var accepted: Int
+    public var rejected: Int
+    public var firstAcceptedAt: String?
+    public var lastPackageAt: String?
+    /// The current snapshot's receipt (its validation summary: warnings, completeness).
+    public var currentReceipt: String?
+    public var members: Int
+    public init(unitId: String, name: String, accepted: Int, rejected: Int, firstAcceptedAt: String?, lastPackageAt: String?, currentReceipt: String?, members: Int) {
+        self.unitId = unitId; self.name = name; self.accepted = accepted; self.rejected = rejected; self.firstAcceptedAt = firstAcceptedAt
+        self.lastPackageAt = lastPackageAt; self.currentReceipt = currentReceipt; self.members = members
+    }
+}

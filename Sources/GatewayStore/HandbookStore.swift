@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+
+/// A dataset version the handbook receiver imported, with the acknowledgement it answered.
+public struct ReceivedDataset: Sendable, Equatable {
+    public var version: UInt64
+    public var packageId: String
+    public var sha256: String
+    public var receivedAt: String
+    public var members: Int
+    public var organizations: Int
+    public var conflicts: Int
+    public var ack: String
+    public var ackSignature: String
+    public init(version: UInt64, packageId: String, sha256: String, receivedAt: String, members: Int, organizations: Int, conflicts: Int, ack: String, ackSignature: String) {
+        self.version = version; self.packageId = packageId; self.sha256 = sha256; self.receivedAt = receivedAt; self.members = members
+        self.organizations = organizations; self.conflicts = conflicts; self.ack = ack; self.ackSignature = ackSignature
+    }
+}
+
+/// The handbook receiver's own SQLite database (the stand-in for the handbook system): the
+/// history of datasets received, and the records of the current one.
+public final class HandbookStore: Sendable {
+    let db: DatabasePool
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        config.busyMode = .timeout(10)
+        db = try DatabasePool(path: path, configuration: config)
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE datasets (version INTEGER PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
+                                       members INTEGER NOT NULL, organizations INTEGER NOT NULL, conflicts INTEGER NOT NULL,
+                                       ack TEXT NOT NULL, ack_signature TEXT NOT NULL);
+                CREATE TABLE organizations (unit_id TEXT NOT NULL, org_id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL);
+                CREATE TABLE members (unit_id TEXT NOT NULL, member_id TEXT PRIMARY KEY, full_name TEXT NOT NULL, gender TEXT NOT NULL,
+                                      date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL UNIQUE, date_joined TEXT NOT NULL, date_official TEXT NOT NULL,
+                                      status TEXT NOT NULL, org_id TEXT NOT NULL, phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL,
+                                      hometown TEXT NOT NULL, education TEXT NOT NULL);
+                CREATE TABLE conflicts (key TEXT NOT NULL, value TEXT NOT NULL, unit_id TEXT NOT NULL, member_id TEXT NOT NULL, citizen_id TEXT NOT NULL,
+                                        full_name TEXT NOT NULL, org_id TEXT NOT NULL);
+                """)
+        }
+        try m.migrate(db)
+    }
+
+    static func dataset(_ r: Row) -> ReceivedDataset {
+        ReceivedDataset(version: UInt64(bitPattern: r["version"]), packageId: r["package_id"], sha256: r["sha256"], receivedAt: r["received_at"],
+                        members: r["members"], organizations: r["organizations"], conflicts: r["conflicts"], ack: r["ack"], ackSignature: r["ack_signature"])
+    }
+
+    public func latest() throws -> ReceivedDataset? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM datasets ORDER BY version DESC LIMIT 1").map(Self.dataset) }
+    }
+
+    public func dataset(packageId: String) throws -> ReceivedDataset? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE package_id = ?", arguments: [packageId]).map(Self.dataset) }
+    }
+
+    public func history() throws -> [ReceivedDataset] {
+        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY version").map(Self.dataset) }
+    }
+
+    /// Counts of the current records.
+    public func counts() throws -> (members: Int, organizations: Int, conflicts: Int) {
+        try db.read { db in
+            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organizations") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflicts") ?? 0)
+        }
+    }
+
+    /// Replaces the current records with a dataset's, all or nothing, and records it with its
+    /// acknowledgement. Throws `dataset_stale` when the version is not newer than the latest.
+    public func importDataset(_ d: ReceivedDataset, organizations: [[String]], members: [[String]], conflicts: [[String]]) throws {
+        try db.write { db in
+            if let v = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM datasets"), UInt64(bitPattern: v) >= d.version {
+                throw StoreError("dataset_stale", "version \(d.version) is not newer than the version \(v) already imported")
+            }
+            try db.execute(sql: "DELETE FROM organizations; DELETE FROM members; DELETE FROM conflicts")
+            let o = try db.makeStatement(sql: "INSERT INTO organizations VALUES (?, ?, ?, ?, ?)")
+            for r in organizations { try o.execute(arguments: StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? })) }
+            let m = try db.makeStatement(sql: "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            for r in members {
+                m.setUncheckedArguments(StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? }))
+                try m.execute()
+            }
+            let c = try db.makeStatement(sql: "INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for r in conflicts { try c.execute(arguments: StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? })) }
+            try db.execute(sql: "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [Int64(bitPattern: d.version), d.packageId, d.sha256, d.receivedAt, d.members, d.organizations, d.conflicts, d.ack, d.ackSignature])
+        }
+    }
+}
