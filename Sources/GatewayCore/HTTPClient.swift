@@ -104,7 +104,10 @@ public enum HTTPClient {
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 {
                 if errno == EINTR { return true }
-                throw GatewayError(.httpError, "no answer from the gateway", remedy: "retry later; the package may have been received — check with GET /v1/packages/{id}",
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    throw GatewayError(.httpError, "no answer from the server: timed out", remedy: "retry later; if it was a submission, the package may have been received — check with GET /v1/packages/{id}")
+                }
+                throw GatewayError(.httpError, "no answer from the server", remedy: "retry later; the package may have been received — check with GET /v1/packages/{id}",
                                    underlying: String(cString: strerror(errno)))
             }
             if n == 0 { return false }

@@ -11,9 +11,14 @@ final class GatewayProcess: @unchecked Sendable {
     private var log = ""
     private let lock = NSLock()
 
-    init(data: String, cwd: String, extra: [String] = []) throws {
+    convenience init(data: String, cwd: String, extra: [String] = []) throws {
+        try self.init(arguments: ["serve", "--data", data, "--port", "0"] + extra, cwd: cwd)
+    }
+
+    /// Any `sealgate` server command that prints "listening on http://127.0.0.1:PORT".
+    init(arguments: [String], cwd: String) throws {
         process.executableURL = URL(fileURLWithPath: CLI.sealgate)
-        process.arguments = ["serve", "--data", data, "--port", "0"] + extra
+        process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: cwd)
         process.standardOutput = output
         process.standardError = output

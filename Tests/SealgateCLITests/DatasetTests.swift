@@ -1,0 +1,264 @@
+import Foundation
+import Testing
+import GatewayCore
+import SealCrypto
+import SealPackage
+
+/// A department with units, a handbook receiver's keys, and the gateway connected to `url`.
+struct CityCycle {
+    let f: GatewayFixture
+    var w: Workdir { f.w }
+
+    init(units: Int = 3) throws {
+        f = try GatewayFixture(units: units, members: 60)
+        try requireOK(try CLI.sg(["handbook", "init", "--data", "hb", "--unencrypted"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path))
+    }
+
+    func connect(_ url: String) throws {
+        try requireOK(try CLI.sg(["handbook", "connect", "--data", "dept", "--url", url, "--recipient", "hb/identity.pub", "--ack-key", "hb/ack.pub"], cwd: w.path))
+    }
+
+    func gateway(_ extra: [String] = []) throws -> GatewayProcess {
+        let gw = try GatewayProcess(data: "dept", cwd: w.path, extra: ["--forward-retry-base", "0.2s", "--forward-retry-max", "1s", "--forward-timeout", "2"] + extra)
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: w.path))
+        return gw
+    }
+
+    func handbook(port: Int = 0) throws -> GatewayProcess {
+        try GatewayProcess(arguments: ["handbook", "serve", "--data", "hb", "--trust", "trust.json", "--port", String(port)], cwd: w.path)
+    }
+
+    func submitAll(_ gw: GatewayProcess, units: [String], seq: UInt64 = 1) throws {
+        for u in units { #expect(try f.post(gw, try f.seal(u, seq: seq)).status == 201, "\(u)") }
+    }
+
+    func dataset(_ version: Int) throws -> JSON {
+        let all = try JSON(parsing: String(decoding: try CLI.run("sqlite3", ["-json", "dept/gateway.sqlite", "SELECT version, state, attempts, last_error FROM datasets WHERE version = \(version)"], cwd: w.path).stdout, as: UTF8.self))
+        return all.array?.first ?? .null
+    }
+
+    func waitFor(_ what: String, seconds: Double = 20, _ cond: () throws -> Bool) throws -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if try cond() { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return try cond()
+    }
+}
+
+struct SynthesisTests {
+    /// Same store contents → same data bytes; a person in two units is withheld from both and
+    /// listed with both units.
+    @Test func deterministicAndConflictsWithheld() throws {
+        let c = try CityCycle()
+        // HCM-U003 also lists a member of HCM-U001 (same citizen_id and member_id).
+        let u1 = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")
+        let u3 = String(decoding: c.w.read("city/HCM-U003/members.csv"), as: UTF8.self).split(separator: "\n")
+        let dupFields = u1[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let cellOf3 = u3[1].split(separator: ",", omittingEmptySubsequences: false)[8]
+        var moved = dupFields; moved[8] = String(cellOf3)
+        c.w.write("city/HCM-U003/members.csv", (u3 + [Substring(moved.joined(separator: ","))]).joined(separator: "\n") + "\n")
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002", "HCM-U003"])
+        try c.connect("http://127.0.0.1:9") // nothing listens: the datasets stay pending, which is fine here
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        for file in ["organizations.csv", "members.csv", "conflicts.csv", "stats.json"] {
+            #expect(c.w.read("dept/datasets/v1/\(file)") == c.w.read("dept/datasets/v2/\(file)"), "\(file) differs between two syntheses of the same records")
+        }
+        let members = String(decoding: c.w.read("dept/datasets/v1/members.csv"), as: UTF8.self)
+        let conflicts = String(decoding: c.w.read("dept/datasets/v1/conflicts.csv"), as: UTF8.self).split(separator: "\n")
+        let cid = dupFields[4]
+        #expect(!members.contains(cid), "a conflicting record was not withheld")
+        let involved = conflicts.filter { $0.contains(cid) }
+        #expect(involved.contains { $0.hasPrefix("citizen_id,\(cid),HCM-U001,") } && involved.contains { $0.hasPrefix("citizen_id,\(cid),HCM-U003,") }, "\(conflicts)")
+        let total = (u1.count - 1) + (String(decoding: c.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").count - 1) + (u3.count - 1 + 1)
+        let dataRows = members.split(separator: "\n").count - 1
+        #expect(dataRows == total - 2, "members.csv should hold every record but the two withheld")
+        let stats = try JSON(parsing: String(decoding: c.w.read("dept/datasets/v1/stats.json"), as: UTF8.self))
+        #expect(stats["totals"]?["withheld"]?.int == 2 && stats["units"]?["HCM-U003"]?["withheld"]?.int == 1)
+        // The sealed dataset opens with the handbook's identity and checks with the dataset key.
+        let open = try CLI.sg(["open", "--identity", "hb/identity.key", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", "opened", "dept/datasets/dataset-v1.sgp"], cwd: c.w.path)
+        #expect(open.status == 0, "\(open.stderr)")
+        #expect(c.w.read("opened/members.csv") == c.w.read("dept/datasets/v1/members.csv"))
+    }
+
+    /// Corrections apply where old_value matches; the receipt says what was not applied and why;
+    /// the next dataset carries them.
+    @Test func correctionsAppliedAndRefused() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
+        let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let cid = row[4], name = row[1]
+        c.w.write("corrections.csv", """
+            citizen_id,field,old_value,new_value,reason,reported_at
+            \(cid),full_name,\(name),Nguyễn Văn Sửa,sai chính tả,2026-11-28T09:00:00Z
+            \(cid),hometown,Nơi Khác,Hà Nội,quê quán,2026-11-28T09:00:00Z
+            079099000001,full_name,Ai Đó,Người Khác,không có,2026-11-28T09:00:00Z
+
+            """)
+        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
+                                  "-o", "corr.sgp", "corrections.csv"], cwd: c.w.path))
+        let r = try f(c).post(gw, c.w.file("corr.sgp"))
+        #expect(r.status == 201, "\(r.text)")
+        let receipt = try JSON(parsing: r.text)
+        #expect(receipt["corrections"]?["applied"]?.array?.count == 1, "\(r.text)")
+        let refused = receipt["corrections"]?["not_applied"]?.array ?? []
+        #expect(refused.map { $0["code"]?.string ?? "" }.sorted() == ["correction_no_member", "correction_old_value_mismatch"], "\(r.text)")
+        try c.connect("http://127.0.0.1:9")
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        let members = String(decoding: c.w.read("dept/datasets/v1/members.csv"), as: UTF8.self)
+        #expect(members.contains("Nguyễn Văn Sửa") && !members.contains(",\(name),"), "the correction did not reach the dataset")
+    }
+
+    func f(_ c: CityCycle) -> GatewayFixture { c.f }
+}
+
+/// A stub handbook endpoint on loopback that fails: answers 503, or never answers ("hang").
+final class FailingEndpoint {
+    let process = Process()
+    let port: Int
+    init(mode: String, cwd: String) throws {
+        let script = """
+        import http.server, socketserver, sys, time
+        mode = sys.argv[1]
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get('Content-Length', '0'))
+                while n > 0:
+                    n -= len(self.rfile.read(min(n, 65536)))
+                if mode == 'hang':
+                    time.sleep(30)
+                    return
+                body = b'{"code":"unavailable","detail":"maintenance"}'
+                self.send_response(503); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+            def log_message(self, *a): pass
+        class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+        s = S(('127.0.0.1', 0), H)
+        print(s.server_address[1], flush=True)
+        s.serve_forever()
+        """
+        FileManager.default.createFile(atPath: cwd + "/stub.py", contents: Data(script.utf8))
+        let out = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [cwd + "/stub.py", mode]
+        process.standardOutput = out
+        try process.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+    var url: String { "http://127.0.0.1:\(port)" }
+    // SIGKILL: the test process's blocked signals are inherited, so python may not see SIGTERM.
+    func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+    deinit { stop() }
+}
+
+struct ForwardingTests {
+    func deliveries(_ c: CityCycle) throws -> Int {
+        let r = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT COUNT(*) FROM log_entries WHERE kind = 'dataset_forwarded'"], cwd: c.w.path)
+        return Int(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+    }
+
+    /// The handbook system is down when the dataset is made, then comes up: the dataset arrives
+    /// exactly once, and survives a gateway restart without being sent again.
+    @Test func handbookDownThenUpDeliversExactlyOnce() throws {
+        let c = try CityCycle(units: 2)
+        var gw = try c.gateway()
+        defer { gw.stop() }
+        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
+        // Learn a free port for the receiver, then leave it down.
+        var hb = try c.handbook()
+        let port = hb.port
+        hb.stop()
+        try c.connect("http://127.0.0.1:\(port)")
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        #expect(try c.waitFor("attempts") { (try c.dataset(1)["attempts"]?.int ?? 0) >= 2 })
+        let down = try c.dataset(1)
+        #expect(down["state"]?.string == "pending" && down["last_error"] != nil && down["last_error"] != .null, "\(down)")
+        // Up again: delivered once.
+        hb = try c.handbook(port: port)
+        defer { hb.stop() }
+        #expect(try c.waitFor("delivered") { try c.dataset(1)["state"]?.string == "delivered" }, "\((try? c.dataset(1)) ?? .null)")
+        let history = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []
+        #expect(history.count == 1)
+        let health = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/health").text)
+        let synthesized = String(decoding: c.w.read("dept/datasets/v1/members.csv"), as: UTF8.self).split(separator: "\n").count - 1
+        #expect(health["members"]?.int == Int64(synthesized), "the receiver's count differs from the gateway's")
+        #expect(try deliveries(c) == 1)
+        // A gateway restart does not send it again.
+        gw.stop()
+        gw = try c.gateway()
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(try deliveries(c) == 1)
+        #expect((try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []).count == 1)
+        // A repeat of the same package (an acknowledgement lost on the way) gets the first acknowledgement.
+        let again = try HTTPClient.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("dept/datasets/dataset-v1.sgp"))
+        let first = try c.dataset(1)
+        #expect(again.status == 200)
+        let ackRow = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT ack FROM datasets WHERE version = 1"], cwd: c.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(again.text == ackRow, "\(first)")
+    }
+
+    /// 5xx answers and timeouts are attempts that failed: the forwarder backs off, keeps the
+    /// error, and delivers once a working endpoint is connected.
+    @Test func errorsAndTimeoutsBackOff() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
+        let failing = try FailingEndpoint(mode: "503", cwd: c.w.path)
+        defer { failing.stop() }
+        try c.connect(failing.url)
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        Thread.sleep(forTimeInterval: 4)
+        let after503 = try c.dataset(1)
+        let attempts = after503["attempts"]?.int ?? 0
+        // Backoff 0.2 s doubling to 1 s (with jitter ≥ 0.5): at most ~12 attempts in 4 s; the
+        // forwarder's polling alone would make ~20.
+        #expect(attempts >= 2 && attempts <= 12, "\(after503)")
+        #expect((after503["last_error"]?.string ?? "").contains("503"), "\(after503)")
+        let hanging = try FailingEndpoint(mode: "hang", cwd: c.w.path)
+        defer { hanging.stop() }
+        try c.connect(hanging.url)
+        #expect(try c.waitFor("timeout") { (try c.dataset(1)["last_error"]?.string ?? "").contains("time") }, "\((try? c.dataset(1)) ?? .null)")
+        let hb = try c.handbook()
+        defer { hb.stop() }
+        try c.connect(hb.url)
+        #expect(try c.waitFor("delivered") { try c.dataset(1)["state"]?.string == "delivered" }, "\((try? c.dataset(1)) ?? .null)")
+        #expect(try deliveries(c) == 1)
+    }
+
+    /// The receiver refuses a dataset not signed by the department's dataset key, and an older
+    /// version than the one it holds.
+    @Test func forgedAndOlderDatasetsRefused() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
+        let hb = try c.handbook()
+        defer { hb.stop() }
+        try c.connect(hb.url)
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        #expect(try c.waitFor("delivered") { try c.dataset(2)["state"]?.string == "delivered" })
+        let hbRecipient = try AgeX25519Recipient(string: String(decoding: c.w.read("hb/identity.pub"), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "")
+        let files = PackageKind.dataset.requiredFiles!.map { SealRequest.Input(name: $0, path: c.w.file("dept/datasets/v2/\($0)")) }
+        // Signed by a unit's key, claiming to be the department's version 3.
+        _ = try Sealer.seal(SealRequest(unit: "HCM-DTCD", seq: 3, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: c.f.signerA, output: c.w.file("forged.sgp")))
+        let forged = try HTTPClient.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("forged.sgp"))
+        #expect(forged.status == 422 && forged.headers["sealgate-ack-signature"] == nil, "\(forged.status) \(forged.text)")
+        // Signed by the dataset key, but version 1 again under a new package id: stale.
+        let datasetKey = try MinisignSecretKey.load(path: c.w.file("dept/keys/dataset.key"), passphrase: { SecureBytes(count: 0) })
+        _ = try Sealer.seal(SealRequest(unit: "HCM-DTCD", seq: 1, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: datasetKey, output: c.w.file("old.sgp")))
+        let old = try HTTPClient.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("old.sgp"))
+        #expect(old.status == 409 && old.text.contains("dataset_stale"), "\(old.status) \(old.text)")
+        let health = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/health").text)
+        #expect(health["version"]?.int == 2)
+    }
+}
