@@ -6,12 +6,13 @@ RELEASE_FLAGS ?= -c release --static-swift-stdlib
 BIN_DEBUG = .build/debug/sealgate
 BIN_RELEASE = .build/release/sealgate
 
-.PHONY: all deps build release demo test bench clean help
+.PHONY: all deps build release demo demo-package test bench bench-national clean help
 
 all: build
 
 help:
-	@echo "make demo   - build and run the seal → verify → open round trip on generated sample data"
+	@echo "make demo   - the city's campaign cycle on loopback: 173 units seal and submit, synthesis, forwarding to the handbook receiver"
+	@echo "make demo-package - the seal → verify → open round trip of one package, also with the stock tar/minisign/age"
 	@echo "make test   - install what is missing, build, run every test (vectors, interop, tamper)"
 	@echo "make bench  - seal/open throughput and peak RSS against the stock minisign+age pipeline"
 
@@ -28,6 +29,10 @@ demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 	@scripts/demo $(BIN_DEBUG)
 
+demo-package: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+	@scripts/demo-package $(BIN_DEBUG)
+
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
@@ -35,6 +40,10 @@ test: deps
 bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) $(SWIFT_FLAGS)
 	@scripts/bench $(BIN_RELEASE)
+
+bench-national: deps
+	$(SWIFT) build $(RELEASE_FLAGS) $(SWIFT_FLAGS)
+	@BENCH_SECTIONS=cycle BENCH_NATIONAL=1 scripts/bench $(BIN_RELEASE)
 
 clean:
 	rm -rf .build demo-out bench-out

@@ -73,17 +73,9 @@ public enum Synthesis {
     public static func build(store: any GatewayStore, campaign: Campaign, into dir: String) throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let rows = try store.campaignRows()
-        var records: [UnitRecords] = []
-        for r in rows { if let u = try store.currentRecords(unitId: r.unitId) { records.append(u) } }
-        // Which citizen ids and member ids appear in more than one unit.
-        var citizenUnits: [String: Set<String>] = [:], memberUnits: [String: Set<String>] = [:]
-        for u in records {
-            for m in u.members {
-                citizenUnits[m[4], default: []].insert(u.unitId)
-                memberUnits[m[0], default: []].insert(u.unitId)
-            }
-        }
-        let conflictedCitizens = citizenUnits.filter { $0.value.count > 1 }, conflictedMembers = memberUnits.filter { $0.value.count > 1 }
+        // Which citizen ids and member ids appear in more than one unit (computed by the store,
+        // so only one unit's records are in memory at a time below).
+        let (conflictedCitizens, conflictedMembers) = try store.crossUnitDuplicates()
 
         let orgOut = try CSVFile("\(dir)/organizations.csv"), memOut = try CSVFile("\(dir)/members.csv"), conOut = try CSVFile("\(dir)/conflicts.csv")
         try orgOut.w.record(organizationHeader); try memOut.w.record(memberHeader); try conOut.w.record(conflictHeader)
@@ -91,13 +83,16 @@ public enum Synthesis {
         var members = 0, organizations = 0, withheld = 0
         var perUnit: [String: JSON] = [:]
         let optional = [10, 11, 12, 13, 14].map { $0 - 1 } // phone, email, ethnicity, hometown, education (0-based in members rows)
-        for u in records {
+        var unitsInDataset = 0
+        for row in rows {
+            guard let u = try store.currentRecords(unitId: row.unitId) else { continue }
+            unitsInDataset += 1
             for o in u.organizations { try orgOut.w.record([u.unitId] + o); organizations += 1 }
             var kept = 0, held = 0
             var filled = 0
             for m in u.members {
                 filled += optional.filter { !m[$0].isEmpty }.count
-                let c = conflictedCitizens[m[4]] != nil, k = conflictedMembers[m[0]] != nil
+                let c = conflictedCitizens.contains(m[4]), k = conflictedMembers.contains(m[0])
                 if c || k {
                     held += 1
                     if c { conflictRows.append(["citizen_id", m[4], u.unitId, m[0], m[4], m[1], m[8]]) }
@@ -133,12 +128,12 @@ public enum Synthesis {
             units[r.unitId] = .object(o)
         }
         let stats = JSON.object(["format": .string("sealgate-dataset-stats/1"), "campaign": campaign.json,
-                                 "totals": .object(["units_registered": .int(Int64(rows.count)), "units_in_dataset": .int(Int64(records.count)),
+                                 "totals": .object(["units_registered": .int(Int64(rows.count)), "units_in_dataset": .int(Int64(unitsInDataset)),
                                                     "members": .int(Int64(members)), "organizations": .int(Int64(organizations)),
                                                     "withheld": .int(Int64(withheld)), "conflicts": .int(Int64(conflictRows.count))]),
                                  "units": .object(units)])
         try (stats.canonical + "\n").write(toFile: "\(dir)/stats.json", atomically: true, encoding: .utf8)
-        return (members, organizations, conflictRows.count, withheld, records.count)
+        return (members, organizations, conflictRows.count, withheld, unitsInDataset)
     }
 
     /// Synthesizes version N+1, seals it (kind=dataset, seq = version) with the dataset key to

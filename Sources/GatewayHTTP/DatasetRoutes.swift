@@ -111,7 +111,15 @@ public func serveHandbook(receiver: HandbookReceiver, host: String, port: Int, m
         guard try await receiveBody(request, to: path, maxBytes: maxBodyBytes) != nil else {
             return problem(.contentTooLarge, code: "package_too_large", detail: "body over \(maxBodyBytes) bytes", remedy: "raise --max-body")
         }
+        let started = Date()
         let a = try await blocking { receiver.receive(path: path) }
+        let seconds = Date().timeIntervalSince(started)
+        if a.status == 201, let ack = a.ack.flatMap({ try? JSON(parsing: $0) }) {
+            FileHandle.standardOutput.write(Data(String(format: "dataset v%lld (%@) imported: %lld members in %.2f s\n", ack["version"]?.int ?? 0,
+                                                        ack["package"]?.string ?? "", ack["members"]?.int ?? 0, seconds).utf8))
+        } else if a.status != 200 {
+            FileHandle.standardOutput.write(Data("dataset refused (\(a.status) \(a.code ?? "")): \(a.detail)\n".utf8))
+        }
         guard let ack = a.ack, let sig = a.signature else {
             return problem(HTTPResponse.Status(code: a.status), code: a.code ?? "refused", detail: a.detail, remedy: a.remedy)
         }

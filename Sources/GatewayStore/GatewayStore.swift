@@ -224,6 +224,8 @@ public protocol GatewayStore: Sendable {
     func currentRecords(unitId: String) throws -> UnitRecords?
     /// The current value of `field` for the member with `citizenId` in the unit's current snapshot.
     func currentMemberField(unitId: String, citizenId: String, field: String) throws -> String?
+    /// The citizen ids and member ids that appear in the current records of more than one unit.
+    func crossUnitDuplicates() throws -> (citizenIds: Set<String>, memberIds: Set<String>)
     /// Per registered unit: snapshot packages accepted and rejected, current members.
     func campaignRows() throws -> [UnitCampaignRow]
 

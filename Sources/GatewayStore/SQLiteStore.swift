@@ -502,6 +502,18 @@ extension SQLiteStore {
         }
     }
 
+    public func crossUnitDuplicates() throws -> (citizenIds: Set<String>, memberIds: Set<String>) {
+        try db.read { db in
+            func dup(_ column: String) throws -> Set<String> {
+                Set(try String.fetchAll(db, sql: """
+                    SELECT m.\(column) FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE s.current = 1
+                    GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
+                    """))
+            }
+            return (try dup("citizen_id"), try dup("member_id"))
+        }
+    }
+
     public func campaignRows() throws -> [UnitCampaignRow] {
         try db.read { db in
             try Row.fetchAll(db, sql: """
