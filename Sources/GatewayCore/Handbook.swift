@@ -45,6 +45,8 @@ public final class HandbookReceiver: @unchecked Sendable {
         public var code: String?
         public var detail: String = ""
         public var remedy: String = ""
+        /// Seconds spent: checking and decrypting, reading the files, storing.
+        public var timings: (open: Double, read: Double, store: Double) = (0, 0, 0)
     }
 
     let dir: String
@@ -105,6 +107,7 @@ public final class HandbookReceiver: @unchecked Sendable {
             let out = "\(dir)/opened/\(c.package)"
             try? FileManager.default.removeItem(atPath: out)
             defer { try? FileManager.default.removeItem(atPath: out) }
+            let t0 = Date()
             let opened: OpenedPackage
             do {
                 opened = try Opener.open(OpenRequest(path: path, output: out, identities: identities,
@@ -124,9 +127,11 @@ public final class HandbookReceiver: @unchecked Sendable {
                 }
                 return all
             }
+            let t1 = Date()
             let orgs = try rows("organizations.csv", Synthesis.organizationHeader.count)
             let members = try rows("members.csv", Synthesis.memberHeader.count)
             let conflicts = try rows("conflicts.csv", Synthesis.conflictHeader.count)
+            let t2 = Date()
             let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
             let (text, sig) = try HandbookAck.sign(.object([
                 "format": .string("sealgate-handbook-ack/1"), "package": .string(c.package), "version": .int(Int64(c.seq)), "sha256": .string(sha),
@@ -141,7 +146,9 @@ public final class HandbookReceiver: @unchecked Sendable {
                 return refuse(409, "dataset_stale", e.message, "an old dataset is never imported over a newer one")
             }
             try? FileManager.default.copyItem(atPath: path, toPath: "\(dir)/received/v\(c.seq)-\(c.package).sgp")
-            return Answer(status: 201, ack: text, signature: sig, code: nil)
+            var answer = Answer(status: 201, ack: text, signature: sig, code: nil)
+            answer.timings = (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1), Date().timeIntervalSince(t2))
+            return answer
         } catch let e as SealError {
             return refuse(500, e.code.rawValue, e.message, e.remedy)
         } catch {

@@ -181,7 +181,7 @@ public final class Intake: @unchecked Sendable {
 
     /// Codes reported before the signature is known good: the package is not attributed to a unit.
     static let preSignature: Set<String> = [SealErrorCode.packageTooLarge, .containerMalformed, .signatureMalformed, .keyUnknown, .keyState,
-                                            .commentMalformed, .unitMismatch, .signatureInvalid, .commentSignatureInvalid, .seqConflict, .seqNotIncreasing].map(\.rawValue).reduce(into: []) { $0.insert($1) }
+                                            .commentMalformed, .unitMismatch, .kindNotAccepted, .signatureInvalid, .commentSignatureInvalid, .seqConflict, .seqNotIncreasing].map(\.rawValue).reduce(into: []) { $0.insert($1) }
 
     private func decide(_ entry: SpoolEntry) throws -> IntakeResult {
         var comment: TrustedComment?
@@ -227,6 +227,10 @@ public final class Intake: @unchecked Sendable {
             guard c.unit == key.unitId else {
                 throw GatewayError(.unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
                                    remedy: "a unit may only submit packages under its own id")
+            }
+            guard c.kind != .dataset else {
+                throw GatewayError(.kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
+                                   remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
             }
             if let first = try store.outcome(unitId: c.unit, seq: c.seq) {
                 if first.sha256 == entry.sha256 {
@@ -433,4 +437,8 @@ final class MemorySink: NormalizedSink {
         }
         return out
     }
+}
+
+extension SealErrorCode {
+    public static let kindNotAccepted = SealErrorCode("kind_not_accepted")
 }

@@ -25,7 +25,7 @@ public final class HandbookStore: Sendable {
 
     public init(path: String) throws {
         var config = Configuration()
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536") }
         config.busyMode = .timeout(10)
         db = try DatabasePool(path: path, configuration: config)
         var m = DatabaseMigrator()
@@ -34,9 +34,9 @@ public final class HandbookStore: Sendable {
                 CREATE TABLE datasets (version INTEGER PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
                                        members INTEGER NOT NULL, organizations INTEGER NOT NULL, conflicts INTEGER NOT NULL,
                                        ack TEXT NOT NULL, ack_signature TEXT NOT NULL);
-                CREATE TABLE organizations (unit_id TEXT NOT NULL, org_id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL);
-                CREATE TABLE members (unit_id TEXT NOT NULL, member_id TEXT PRIMARY KEY, full_name TEXT NOT NULL, gender TEXT NOT NULL,
-                                      date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL UNIQUE, date_joined TEXT NOT NULL, date_official TEXT NOT NULL,
+                CREATE TABLE organizations (unit_id TEXT NOT NULL, org_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL);
+                CREATE TABLE members (unit_id TEXT NOT NULL, member_id TEXT NOT NULL, full_name TEXT NOT NULL, gender TEXT NOT NULL,
+                                      date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL, date_joined TEXT NOT NULL, date_official TEXT NOT NULL,
                                       status TEXT NOT NULL, org_id TEXT NOT NULL, phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL,
                                       hometown TEXT NOT NULL, education TEXT NOT NULL);
                 CREATE TABLE conflicts (key TEXT NOT NULL, value TEXT NOT NULL, unit_id TEXT NOT NULL, member_id TEXT NOT NULL, citizen_id TEXT NOT NULL,
@@ -78,7 +78,12 @@ public final class HandbookStore: Sendable {
             if let v = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM datasets"), UInt64(bitPattern: v) >= d.version {
                 throw StoreError("dataset_stale", "version \(d.version) is not newer than the version \(v) already imported")
             }
-            try db.execute(sql: "DELETE FROM organizations; DELETE FROM members; DELETE FROM conflicts")
+            // Bulk load: the unique indexes are dropped and rebuilt after the rows are in (one sort
+            // instead of a B-tree insert per row); a duplicate fails the rebuild and the transaction.
+            try db.execute(sql: """
+                DROP INDEX IF EXISTS organizations_org_id; DROP INDEX IF EXISTS members_member_id; DROP INDEX IF EXISTS members_citizen_id;
+                DELETE FROM organizations; DELETE FROM members; DELETE FROM conflicts;
+                """)
             let o = try db.makeStatement(sql: "INSERT INTO organizations VALUES (?, ?, ?, ?, ?)")
             for r in organizations { try o.execute(arguments: StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? })) }
             let m = try db.makeStatement(sql: "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -88,6 +93,11 @@ public final class HandbookStore: Sendable {
             }
             let c = try db.makeStatement(sql: "INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)")
             for r in conflicts { try c.execute(arguments: StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? })) }
+            try db.execute(sql: """
+                CREATE UNIQUE INDEX organizations_org_id ON organizations(org_id);
+                CREATE UNIQUE INDEX members_member_id ON members(member_id);
+                CREATE UNIQUE INDEX members_citizen_id ON members(citizen_id);
+                """)
             try db.execute(sql: "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                            arguments: [Int64(bitPattern: d.version), d.packageId, d.sha256, d.receivedAt, d.members, d.organizations, d.conflicts, d.ack, d.ackSignature])
         }

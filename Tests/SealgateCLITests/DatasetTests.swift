@@ -260,5 +260,9 @@ struct ForwardingTests {
         #expect(old.status == 409 && old.text.contains("dataset_stale"), "\(old.status) \(old.text)")
         let health = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/health").text)
         #expect(health["version"]?.int == 2)
+        // And a unit cannot hand the gateway a dataset of its own.
+        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 7, kind: .dataset, inputs: files, recipients: [c.f.recipient], signer: c.f.signerA, output: c.w.file("unit-dataset.sgp")))
+        let byUnit = try c.f.post(gw, c.w.file("unit-dataset.sgp"))
+        #expect(byUnit.status == 422 && byUnit.text.contains("kind_not_accepted"), "\(byUnit.text)")
     }
 }
