@@ -70,12 +70,16 @@ public enum Synthesis {
     public static let conflictHeader = ["key", "value", "unit_id", "member_id", "citizen_id", "full_name", "org_id"]
 
     /// Writes the four files into `dir` (created); returns counts.
-    public static func build(store: any GatewayStore, campaign: Campaign, into dir: String) throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
+    public static func build(store: any GatewayStore, campaign: Campaign, into dir: String,
+                             progress: (String) -> Void = { _ in }) throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
+        let started = Date()
+        func elapsed() -> String { String(format: "%.1f s", Date().timeIntervalSince(started)) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let rows = try store.campaignRows()
         // Which citizen ids and member ids appear in more than one unit (computed by the store,
         // so only one unit's records are in memory at a time below).
         let (conflictedCitizens, conflictedMembers) = try store.crossUnitDuplicates()
+        progress("\(rows.count) units; \(conflictedCitizens.count) citizen id(s) and \(conflictedMembers.count) member id(s) in more than one unit (\(elapsed()))")
 
         let orgOut = try CSVFile("\(dir)/organizations.csv"), memOut = try CSVFile("\(dir)/members.csv"), conOut = try CSVFile("\(dir)/conflicts.csv")
         try orgOut.w.record(organizationHeader); try memOut.w.record(memberHeader); try conOut.w.record(conflictHeader)
@@ -87,6 +91,7 @@ public enum Synthesis {
         for row in rows {
             guard let u = try store.currentRecords(unitId: row.unitId) else { continue }
             unitsInDataset += 1
+            if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
             for o in u.organizations { try orgOut.w.record([u.unitId] + o); organizations += 1 }
             var kept = 0, held = 0
             var filled = 0
@@ -138,7 +143,7 @@ public enum Synthesis {
 
     /// Synthesizes version N+1, seals it (kind=dataset, seq = version) with the dataset key to
     /// the handbook system's recipients, and records it in the outbox with its log entry.
-    public static func synthesize(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String,
+    public static func synthesize(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, progress: (String) -> Void = { _ in },
                                   now: Date = Date()) throws -> SynthesisSummary {
         guard let handbook = try HandbookEndpoint.load(store), !handbook.recipients.isEmpty else {
             throw GatewayError(.handbookUnset, "no handbook system is configured to seal the dataset to",
@@ -147,7 +152,8 @@ public enum Synthesis {
         let version = (try store.datasets().last?.version ?? 0) + 1
         let work = "\(data.path)/datasets/v\(version)"
         try? FileManager.default.removeItem(atPath: work) // left by an interrupted run: rebuilt
-        let counts = try build(store: store, campaign: try Campaign.load(store), into: work)
+        let counts = try build(store: store, campaign: try Campaign.load(store), into: work, progress: progress)
+        progress("files written; sealing")
         let output = "\(data.path)/datasets/dataset-v\(version).sgp"
         try? FileManager.default.removeItem(atPath: output)
         let created = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))

@@ -28,6 +28,9 @@ public struct GatewayServerConfig: Sendable {
     public var forwardRetryMaxSeconds: Double = 300
     /// Seconds a delivery may take (connect, send, answer) before it counts as failed.
     public var forwardTimeoutSeconds = 120
+    /// Synthesize a new dataset version this often when a unit's records changed since the
+    /// last one (0: only on request).
+    public var synthesizeEverySeconds: Double = 0
     public init() {}
 }
 
@@ -330,5 +333,20 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
         }
     }
     defer { forwarding.cancel() }
+    // Scheduled synthesis: a new version only when some package was decided after the last one.
+    let every = config.synthesizeEverySeconds
+    let scheduler = Task {
+        while every > 0, !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
+            if Task.isCancelled { break }
+            _ = try? await blocking { () -> Bool in
+                let last = try store.datasets().last?.createdAt ?? ""
+                guard try store.campaignRows().contains(where: { ($0.lastPackageAt ?? "") > last }) else { return false }
+                _ = try Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
+                return true
+            }
+        }
+    }
+    defer { scheduler.cancel() }
     try await app.runService()
 }

@@ -23,7 +23,7 @@ struct Synthesize: ParsableCommand {
             let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase))
             let start = Date()
             if !out.json { say("synthesizing from \(try store.campaignRows().count) registered units…") }
-            let s = try Synthesis.synthesize(data: dir, store: store, keys: keys, department: department)
+            let s = try Synthesis.synthesize(data: dir, store: store, keys: keys, department: department, progress: { if !out.json { say("  " + $0) } })
             if !out.json {
                 say(String(format: "dataset version %llu: %d members, %d organizations from %d units; %d conflict row(s), %d record(s) withheld — %.1f s",
                            s.version, s.members, s.organizations, s.units, s.conflicts, s.withheld, Date().timeIntervalSince(start)))

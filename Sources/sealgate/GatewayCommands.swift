@@ -197,6 +197,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The forwarder's first retry delay after a failed delivery to the handbook system (doubles each time, with jitter).") var forwardRetryBase = "1s"
     @Option(name: .long, help: "The longest delay between delivery attempts.") var forwardRetryMax = "5m"
     @Option(name: .long, help: "Seconds a delivery may take before it counts as failed.") var forwardTimeout: Int = 120
+    @Option(name: .long, help: "Synthesize a new dataset this often (e.g. 24h) when units' records changed since the last one; off by default (sealgate synthesize, POST /v1/datasets).") var synthesizeEvery: String?
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
@@ -211,6 +212,7 @@ struct Serve: AsyncParsableCommand {
         config.forwardRetryBaseSeconds = try parseDuration(forwardRetryBase)
         config.forwardRetryMaxSeconds = try parseDuration(forwardRetryMax)
         config.forwardTimeoutSeconds = max(1, forwardTimeout)
+        config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
         let (intake, store): (Intake, SQLiteStore)
         do {
             config.maxBodyBytes = Int(try parseSize(maxBody))

@@ -117,6 +117,24 @@ struct SynthesisTests {
     }
 
     func f(_ c: CityCycle) -> GatewayFixture { c.f }
+
+    /// `serve --synthesize-every`: a new version when records changed, none when they did not.
+    @Test func scheduledSynthesisOnlyWhenRecordsChanged() throws {
+        let c = try CityCycle(units: 2)
+        try c.connect("http://127.0.0.1:9")
+        let gw = try c.gateway(["--synthesize-every", "1s"])
+        defer { gw.stop() }
+        func versions() throws -> Int {
+            Int(try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT COUNT(*) FROM datasets"], cwd: c.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        }
+        try c.submitAll(gw, units: ["HCM-U001"])
+        #expect(try c.waitFor("v1") { try versions() == 1 })
+        Thread.sleep(forTimeInterval: 3)
+        #expect(try versions() == 1, "a version was made though nothing changed")
+        Thread.sleep(forTimeInterval: 1.1) // decided_at has one-second resolution
+        try c.submitAll(gw, units: ["HCM-U002"])
+        #expect(try c.waitFor("v2") { try versions() == 2 })
+    }
 }
 
 /// A stub handbook endpoint on loopback that fails: answers 503, or never answers ("hang").
