@@ -59,8 +59,9 @@ func addDatasetRoutes(_ router: Router<BasicRequestContext>, intake: Intake, sto
     }
 }
 
-/// Streams a request body into a new file (fsynced); nil when it is over `maxBytes`.
-func receiveBody(_ request: Request, to path: String, maxBytes: Int) async throws -> Int? {
+/// Streams a request body into a new file (fsynced off the cooperative threads), hashing it on
+/// the way when given a hasher; nil (and no file) when it is over `maxBytes`.
+func receiveBody(_ request: Request, to path: String, maxBytes: Int, hasher: SHA256Hasher? = nil) async throws -> Int? {
     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
     guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
     var size = 0
@@ -69,6 +70,7 @@ func receiveBody(_ request: Request, to path: String, maxBytes: Int) async throw
             size += buffer.readableBytes
             if size > maxBytes { close(fd); unlink(path); return nil }
             try buffer.withUnsafeReadableBytes { b in
+                hasher?.update(b)
                 var done = 0
                 while done < b.count {
                     let n = write(fd, b.baseAddress! + done, b.count - done)

@@ -138,37 +138,14 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
         }
         // Stream the body into the spool, hashing it; fsync before anything else happens.
         let path = "\(intake.data.spoolPath)/\(PackageIdentifiers.newUUIDv7()).sgp"
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return problem(.internalServerError, code: "io_error", detail: "cannot write the spool", remedy: "check the gateway's disk") }
         let hasher = SHA256Hasher()
-        var size = 0
-        var tooLarge = false
-        do {
-            for try await buffer in request.body {
-                size += buffer.readableBytes
-                if size > config.maxBodyBytes { tooLarge = true; break }
-                try buffer.withUnsafeReadableBytes { b in
-                    hasher.update(b)
-                    var done = 0
-                    while done < b.count {
-                        let n = write(fd, b.baseAddress! + done, b.count - done)
-                        if n < 0 { if errno == EINTR { continue }; throw SealError.io("spool write", errno: errno) }
-                        done += n
-                    }
-                }
-            }
-        } catch {
-            close(fd); unlink(path)
-            throw error
+        let received: Int?
+        do { received = try await receiveBody(request, to: path, maxBytes: config.maxBodyBytes, hasher: hasher) } catch let e as SealError where e.code == .ioError {
+            return problem(.internalServerError, code: "io_error", detail: "cannot write the spool: \(e.message)", remedy: "check the gateway's disk")
         }
-        if tooLarge {
-            close(fd); unlink(path)
+        guard let size = received else {
             return problem(.contentTooLarge, code: "package_too_large", detail: "body over the limit of \(config.maxBodyBytes) bytes", remedy: "split the data into several packages")
         }
-        // fsync off the cooperative threads: it can take milliseconds.
-        let synced = (try? await blocking { fsync(fd) == 0 }) ?? false
-        guard synced else { close(fd); unlink(path); return problem(.internalServerError, code: "io_error", detail: "cannot sync the spool", remedy: "check the gateway's disk") }
-        close(fd)
         let sha = hexString(hasher.finalize())
         let spoolSize = size
         if let tokenUnit {
