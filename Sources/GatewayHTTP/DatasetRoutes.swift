@@ -117,9 +117,9 @@ public func serveHandbook(receiver: HandbookReceiver, host: String, port: Int, m
         let a = try await blocking { receiver.receive(path: path) }
         let seconds = Date().timeIntervalSince(started)
         if a.status == 201, let ack = a.ack.flatMap({ try? JSON(parsing: $0) }) {
-            FileHandle.standardOutput.write(Data(String(format: "dataset v%lld (%@) imported: %lld members in %.2f s (check+decrypt %.2f s, read %.2f s, store %.2f s)\n",
+            FileHandle.standardOutput.write(Data(String(format: "dataset v%lld (%@) imported: %lld members in %.2f s (check+decrypt %.2f s, read+store %.2f s)\n",
                                                         ack["version"]?.int ?? 0, ack["package"]?.string ?? "", ack["members"]?.int ?? 0, seconds,
-                                                        a.timings.open, a.timings.read, a.timings.store).utf8))
+                                                        a.timings.open, a.timings.store).utf8))
         } else if a.status != 200 {
             FileHandle.standardOutput.write(Data("dataset refused (\(a.status) \(a.code ?? "")): \(a.detail)\n".utf8))
         }

@@ -71,9 +71,14 @@ public final class HandbookStore: Sendable {
         }
     }
 
+    public enum Table: Sendable { case organizations, members, conflicts }
+
     /// Replaces the current records with a dataset's, all or nothing, and records it with its
-    /// acknowledgement. Throws `dataset_stale` when the version is not newer than the latest.
-    public func importDataset(_ d: ReceivedDataset, organizations: [[String]], members: [[String]], conflicts: [[String]]) throws {
+    /// acknowledgement. `rows` streams the rows in (`insert(table, fields)`), so a national
+    /// dataset is never held in memory; the numbers inserted must be the counts `d` states.
+    /// Throws `dataset_stale` when the version is not newer than the latest, `dataset_count`
+    /// when the rows do not match the counts.
+    public func importDataset(_ d: ReceivedDataset, rows: (_ insert: (Table, [String]) throws -> Void) throws -> Void) throws {
         try db.write { db in
             if let v = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM datasets"), UInt64(bitPattern: v) >= d.version {
                 throw StoreError("dataset_stale", "version \(d.version) is not newer than the version \(v) already imported")
@@ -85,14 +90,21 @@ public final class HandbookStore: Sendable {
                 DELETE FROM organizations; DELETE FROM members; DELETE FROM conflicts;
                 """)
             let o = try db.makeStatement(sql: "INSERT INTO organizations VALUES (?, ?, ?, ?, ?)")
-            for r in organizations { try o.execute(arguments: StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? })) }
             let m = try db.makeStatement(sql: "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-            for r in members {
-                m.setUncheckedArguments(StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? }))
-                try m.execute()
-            }
             let c = try db.makeStatement(sql: "INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for r in conflicts { try c.execute(arguments: StatementArguments(r.map { $0 as (any DatabaseValueConvertible)? })) }
+            var counts = (organizations: 0, members: 0, conflicts: 0)
+            try rows { table, fields in
+                let statement: Statement
+                switch table {
+                case .organizations: statement = o; counts.organizations += 1
+                case .members: statement = m; counts.members += 1
+                case .conflicts: statement = c; counts.conflicts += 1
+                }
+                try statement.execute(arguments: StatementArguments(fields.map { $0 as (any DatabaseValueConvertible)? }))
+            }
+            guard counts == (d.organizations, d.members, d.conflicts) else {
+                throw StoreError("dataset_count", "the files hold \(counts.organizations)/\(counts.members)/\(counts.conflicts) rows, the manifest \(d.organizations)/\(d.members)/\(d.conflicts)")
+            }
             try db.execute(sql: """
                 CREATE UNIQUE INDEX organizations_org_id ON organizations(org_id);
                 CREATE UNIQUE INDEX members_member_id ON members(member_id);
