@@ -149,6 +149,13 @@ public enum Synthesis {
             throw GatewayError(.handbookUnset, "no handbook system is configured to seal the dataset to",
                                remedy: "run `sealgate handbook connect --data \(data.path) --url URL --recipient handbook.pub --ack-key ack.pub` first")
         }
+        // One synthesis at a time, across processes (the CLI, POST /v1/datasets, the schedule):
+        // the version is taken and its folder written under an exclusive lock.
+        try FileManager.default.createDirectory(atPath: "\(data.path)/datasets", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lockFD = open("\(data.path)/datasets/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else { throw SealError.io("cannot open \(data.path)/datasets/.lock", errno: errno) }
+        defer { close(lockFD) }
+        guard flock(lockFD, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(data.path)/datasets/.lock", errno: errno) }
         let version = (try store.datasets().last?.version ?? 0) + 1
         let work = "\(data.path)/datasets/v\(version)"
         try? FileManager.default.removeItem(atPath: work) // left by an interrupted run: rebuilt
@@ -169,7 +176,7 @@ public enum Synthesis {
                                "organizations": .int(Int64(counts.organizations)), "conflicts": .int(Int64(counts.conflicts)),
                                "withheld": .int(Int64(counts.withheld)), "units": .int(Int64(counts.units))]).canonical
         do { try store.addDataset(record, logBody: log) } catch let e as StoreError {
-            throw GatewayError(.datasetExists, e.message, remedy: "another synthesis ran at the same time; run it again")
+            throw GatewayError(.datasetExists, e.message, remedy: "another gateway on the same store made this version; run it again")
         }
         return SynthesisSummary(version: version, packageId: sealed.comment.package, path: output, members: counts.members, organizations: counts.organizations,
                                 conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units)
