@@ -284,3 +284,41 @@ struct ForwardingTests {
         #expect(byUnit.status == 422 && byUnit.text.contains("kind_not_accepted"), "\(byUnit.text)")
     }
 }
+
+struct CampaignStatusTests {
+    /// `status --json` counts units by state and names the late ones, against the deadlines set.
+    @Test func campaignViewCountsAndLateness() throws {
+        let c = try CityCycle(units: 4)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        // Deadline still ahead: HCM-U001 accepted clean; HCM-U002 only rejected (a 9-digit legacy id).
+        try requireOK(try CLI.sg(["campaign", "set", "--data", "dept", "--submit-by", "2099-01-01T00:00:00Z"], cwd: c.w.path))
+        #expect(try c.f.post(gw, try c.f.seal("HCM-U001", seq: 1)).status == 201)
+        let bad = c.w.file("bad")
+        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: c.w.file("city/HCM-U002/organizations.csv"), toPath: "\(bad)/organizations.csv")
+        var lines = String(decoding: c.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").map(String.init)
+        var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[4] = "023456789"
+        lines[3] = fields.joined(separator: ",")
+        c.w.write("bad/members.csv", lines.joined(separator: "\n") + "\n")
+        #expect(try c.f.post(gw, try c.f.seal("HCM-U002", seq: 1, dir: bad)).status == 422)
+        func status() throws -> JSON {
+            let r = try CLI.sg(["status", "--data", "dept", "--json"], cwd: c.w.path)
+            return try JSON(parsing: r.out)["result"]?["campaign"] ?? .null
+        }
+        var s = try status()
+        #expect(s["units"]?["registered"]?.int == 4 && s["units"]?["accepted_clean"]?.int == 1 && s["units"]?["rejected"]?.int == 1
+                && s["units"]?["missing"]?.int == 2, "\(s["units"] ?? .null)")
+        #expect(s["units"]?["late"]?.array?.isEmpty == true)
+        // The deadline passes: everyone not accepted by then is late; HCM-U001 was on time only
+        // if it was accepted before the deadline, which is now in the past.
+        try requireOK(try CLI.sg(["campaign", "set", "--data", "dept", "--submit-by", "2020-01-01T00:00:00Z"], cwd: c.w.path))
+        s = try status()
+        let late = Set((s["units"]?["late"]?.array ?? []).compactMap(\.string))
+        #expect(late == ["HCM-U001", "HCM-U002", "HCM-U003", "HCM-U004"], "\(late)")
+        let row = (s["per_unit"]?.array ?? []).first { $0["unit"]?.string == "HCM-U001" }
+        #expect(row?["state"]?.string == "accepted_clean" && (row?["members"]?.int ?? 0) > 0)
+        #expect(s["last_dataset"] == .null)
+    }
+}
