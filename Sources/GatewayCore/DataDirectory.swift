@@ -12,7 +12,11 @@ public import SealPackage
 ///     DIR/keys/<role>.key|.pub  recipient (age), receipt, dataset, log, root (minisign)
 public struct DataDirectory: Sendable {
     public let path: String
-    public init(_ path: String) { self.path = path }
+    /// A relative path is made absolute against the current directory: paths stored in the
+    /// database (spool bodies, datasets) must hold wherever the gateway is started from.
+    public init(_ path: String) {
+        self.path = URL(fileURLWithPath: path).standardized.path
+    }
 
     public var configPath: String { "\(path)/gateway.json" }
     public var databasePath: String { "\(path)/gateway.sqlite" }

@@ -148,7 +148,7 @@ public final class HandbookReceiver: @unchecked Sendable {
             } catch let e as StoreError {
                 return refuse(422, e.code, e.message, "report it to the department")
             }
-            try? FileManager.default.copyItem(atPath: path, toPath: "\(dir)/received/v\(c.seq)-\(c.package).sgp")
+            try? FileManager.default.moveItem(atPath: path, toPath: "\(dir)/received/v\(c.seq)-\(c.package).sgp")
             var answer = Answer(status: 201, ack: text, signature: sig, code: nil)
             answer.timings = (t1.timeIntervalSince(t0), Date().timeIntervalSince(t1))
             return answer
