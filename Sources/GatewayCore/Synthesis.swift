@@ -149,6 +149,10 @@ public enum Synthesis {
             throw GatewayError(.handbookUnset, "no handbook system is configured to seal the dataset to",
                                remedy: "run `sealgate handbook connect --data \(data.path) --url URL --recipient handbook.pub --ack-key ack.pub` first")
         }
+        guard try store.campaignRows().contains(where: { $0.members > 0 }) else {
+            throw GatewayError(.datasetEmpty, "no unit has accepted records yet: there is nothing to synthesize",
+                               remedy: "wait for units' snapshots (sealgate status shows who has submitted)")
+        }
         // One synthesis at a time, across processes (the CLI, POST /v1/datasets, the schedule):
         // the version is taken and its folder written under an exclusive lock.
         try FileManager.default.createDirectory(atPath: "\(data.path)/datasets", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -217,4 +221,5 @@ final class CSVFile {
 extension SealErrorCode {
     public static let handbookUnset = SealErrorCode("handbook_unset")
     public static let datasetExists = SealErrorCode("dataset_exists")
+    public static let datasetEmpty = SealErrorCode("dataset_empty")
 }

@@ -50,7 +50,7 @@ func addDatasetRoutes(_ router: Router<BasicRequestContext>, intake: Intake, sto
             }
             return jsonResponse(.created, datasetJSON(d).canonical)
         } catch let e as SealError {
-            return problem(e.code == .handbookUnset ? .conflict : .internalServerError, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
+            return problem(e.code == .handbookUnset || e.code == .datasetEmpty ? .conflict : .internalServerError, code: e.code.rawValue, detail: e.message, remedy: e.remedy)
         }
     }
     router.get("/v1/campaign") { request, _ -> Response in

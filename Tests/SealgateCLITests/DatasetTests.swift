@@ -62,8 +62,10 @@ struct SynthesisTests {
         c.w.write("city/HCM-U003/members.csv", (u3 + [Substring(moved.joined(separator: ","))]).joined(separator: "\n") + "\n")
         let gw = try c.gateway()
         defer { gw.stop() }
-        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002", "HCM-U003"])
         try c.connect("http://127.0.0.1:9") // nothing listens: the datasets stay pending, which is fine here
+        let empty = try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path)
+        #expect(empty.status != 0 && empty.stderr.contains("dataset_empty"), "nothing accepted yet: \(empty.stderr)")
+        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002", "HCM-U003"])
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         for file in ["organizations.csv", "members.csv", "conflicts.csv", "stats.json"] {
