@@ -180,6 +180,9 @@ struct Handbook: AsyncParsableCommand {
             } catch let e as SealError {
                 FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
                 throw ExitCode(exitStatus(for: e.code))
+            } catch {
+                FileHandle.standardError.write(Data("error: store_failure: cannot open \(data)/handbook.sqlite: \(error)\n  what to do: check the folder, its permissions and free space\n".utf8))
+                throw ExitCode(74)
             }
             let host = self.host
             try await serveHandbook(receiver: receiver, host: host, port: port, maxBodyBytes: Int(maxBytes)) { port in
