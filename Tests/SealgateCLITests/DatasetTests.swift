@@ -299,15 +299,7 @@ struct CampaignStatusTests {
         // Deadline still ahead: HCM-U001 accepted clean; HCM-U002 only rejected (a 9-digit legacy id).
         try requireOK(try CLI.sg(["campaign", "set", "--data", "dept", "--submit-by", "2099-01-01T00:00:00Z"], cwd: c.w.path))
         #expect(try c.f.post(gw, try c.f.seal("HCM-U001", seq: 1)).status == 201)
-        let bad = c.w.file("bad")
-        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: c.w.file("city/HCM-U002/organizations.csv"), toPath: "\(bad)/organizations.csv")
-        var lines = String(decoding: c.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").map(String.init)
-        var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        fields[4] = "023456789"
-        lines[3] = fields.joined(separator: ",")
-        c.w.write("bad/members.csv", lines.joined(separator: "\n") + "\n")
-        #expect(try c.f.post(gw, try c.f.seal("HCM-U002", seq: 1, dir: bad)).status == 422)
+        #expect(try c.f.post(gw, try c.f.seal("HCM-U002", seq: 1, dir: try c.f.legacyIDCopy("HCM-U002", line: 3))).status == 422)
         func status() throws -> JSON {
             let r = try CLI.sg(["status", "--data", "dept", "--json"], cwd: c.w.path)
             return try JSON(parsing: r.out)["result"]?["campaign"] ?? .null

@@ -101,6 +101,20 @@ struct GatewayFixture {
         return out
     }
 
+    /// A copy of `unit`'s records in folder `name` whose member on `line` (of members.csv) has a
+    /// 9-digit legacy id instead of a CCCD: an error the validator refuses (records_invalid).
+    func legacyIDCopy(_ unit: String, line: Int, name: String = "bad") throws -> String {
+        let bad = w.file(name)
+        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: w.file("city/\(unit)/organizations.csv"), toPath: "\(bad)/organizations.csv")
+        var lines = String(decoding: w.read("city/\(unit)/members.csv"), as: UTF8.self).split(separator: "\n").map(String.init)
+        var fields = lines[line].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        fields[4] = "023456789"
+        lines[line] = fields.joined(separator: ",")
+        w.write("\(name)/members.csv", lines.joined(separator: "\n") + "\n")
+        return bad
+    }
+
     func post(_ gw: GatewayProcess, _ file: String) throws -> HTTPClient.Response {
         try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: file)
     }

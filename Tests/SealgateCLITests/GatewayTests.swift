@@ -67,15 +67,7 @@ struct GatewayEndToEndTests {
         #expect(fw.status == 422 && (code(fw)) == "manifest_mismatch", "\(fw.text)")
 
         // Records with errors: refused with the validation report; nothing imported.
-        let bad = f.w.file("bad")
-        try FileManager.default.createDirectory(atPath: bad, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: f.w.file("city/HCM-U002/organizations.csv"), toPath: "\(bad)/organizations.csv")
-        var lines = String(decoding: f.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").map(String.init)
-        var fields = lines[5].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        fields[4] = "023456789"
-        lines[5] = fields.joined(separator: ",")
-        f.w.write("bad/members.csv", lines.joined(separator: "\n") + "\n")
-        let rec = try f.post(gw, try f.seal("HCM-U002", seq: 3, dir: bad))
+        let rec = try f.post(gw, try f.seal("HCM-U002", seq: 3, dir: try f.legacyIDCopy("HCM-U002", line: 5)))
         #expect(rec.status == 422 && (code(rec)) == "records_invalid")
         let findings = receipt(rec)["validation"]?["findings"]?.array ?? []
         #expect(findings.contains { $0["rule"]?.string == "citizen_id.legacy_cmnd" && $0["line"]?.int == 6 })
