@@ -310,7 +310,8 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
         }
     }
     defer { forwarding.cancel() }
-    // Scheduled synthesis: a new version only when some package was decided after the last one.
+    // Scheduled synthesis: a new version only when some unit's records changed (a snapshot or
+    // correction accepted) after the last one.
     let every = config.synthesizeEverySeconds
     let scheduler = Task {
         while every > 0, !Task.isCancelled {
@@ -318,7 +319,7 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
             if Task.isCancelled { break }
             _ = try? await blocking { () -> Bool in
                 let last = try store.datasets().last?.createdAt ?? ""
-                guard try store.campaignRows().contains(where: { ($0.lastPackageAt ?? "") > last }) else { return false }
+                guard try store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return false }
                 _ = try Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
                 return true
             }

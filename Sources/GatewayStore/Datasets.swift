@@ -71,12 +71,16 @@ public struct UnitCampaignRow: Sendable {
     public var accepted: Int
     public var rejected: Int
     public var firstAcceptedAt: String?
+    /// The last accepted snapshot or correction (the unit's records last changed then).
+    public var lastAcceptedAt: String?
     public var lastPackageAt: String?
     /// The current snapshot's receipt (its validation summary: warnings, completeness).
     public var currentReceipt: String?
     public var members: Int
-    public init(unitId: String, name: String, accepted: Int, rejected: Int, firstAcceptedAt: String?, lastPackageAt: String?, currentReceipt: String?, members: Int) {
+    public init(unitId: String, name: String, accepted: Int, rejected: Int, firstAcceptedAt: String?, lastAcceptedAt: String? = nil, lastPackageAt: String?,
+                currentReceipt: String?, members: Int) {
         self.unitId = unitId; self.name = name; self.accepted = accepted; self.rejected = rejected; self.firstAcceptedAt = firstAcceptedAt
+        self.lastAcceptedAt = lastAcceptedAt
         self.lastPackageAt = lastPackageAt; self.currentReceipt = currentReceipt; self.members = members
     }
 }

@@ -527,13 +527,14 @@ extension SQLiteStore {
                   (SELECT COUNT(*) FROM outcomes o WHERE o.unit_id = u.id AND o.status = 'rejected') AS rejected,
                   (SELECT MIN(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id AND o.kind = 'snapshot' AND o.status = 'accepted') AS first_accepted,
                   (SELECT MAX(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id) AS last_at,
+                  (SELECT MAX(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id AND o.kind IN ('snapshot', 'correction') AND o.status = 'accepted') AS last_accepted,
                   (SELECT o.receipt FROM outcomes o JOIN snapshots s ON s.package_id = o.package_id
                      WHERE s.unit_id = u.id AND s.current = 1 AND o.status = 'accepted' LIMIT 1) AS receipt,
                   (SELECT s.members FROM snapshots s WHERE s.unit_id = u.id AND s.current = 1) AS members
                 FROM units u ORDER BY u.id
                 """).map {
                 UnitCampaignRow(unitId: $0["id"], name: $0["name"], accepted: $0["accepted"], rejected: $0["rejected"], firstAcceptedAt: $0["first_accepted"],
-                                lastPackageAt: $0["last_at"], currentReceipt: $0["receipt"], members: $0["members"] ?? 0)
+                                lastAcceptedAt: $0["last_accepted"], lastPackageAt: $0["last_at"], currentReceipt: $0["receipt"], members: $0["members"] ?? 0)
             }
         }
     }

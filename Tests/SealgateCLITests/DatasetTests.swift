@@ -134,10 +134,13 @@ struct SynthesisTests {
         }
         try c.submitAll(gw, units: ["HCM-U001"])
         #expect(try c.waitFor("v1") { try versions() == 1 })
+        Thread.sleep(forTimeInterval: 1.1)
+        // A rejected package changes no records: still no new version.
+        #expect(try c.f.post(gw, try c.f.seal("HCM-U002", seq: 1, dir: try c.f.legacyIDCopy("HCM-U002", line: 3))).status == 422)
         Thread.sleep(forTimeInterval: 3)
-        #expect(try versions() == 1, "a version was made though nothing changed")
+        #expect(try versions() == 1, "a version was made though no records changed")
         Thread.sleep(forTimeInterval: 1.1) // decided_at has one-second resolution
-        try c.submitAll(gw, units: ["HCM-U002"])
+        try c.submitAll(gw, units: ["HCM-U002"], seq: 2)
         #expect(try c.waitFor("v2") { try versions() == 2 })
     }
 }
