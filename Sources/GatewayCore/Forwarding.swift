@@ -73,44 +73,6 @@ extension String {
     func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
 }
 
-/// The campaign view (`sealgate status`, `GET /v1/campaign`).
-public enum CampaignStatus {
-    public static func build(store: any GatewayStore, now: Date = Date()) throws -> JSON {
-        let campaign = try Campaign.load(store)
-        let nowText = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
-        let rows = try store.campaignRows()
-        var clean = 0, warned = 0, rejectedOnly = 0, missing = 0, late: [JSON] = []
-        var units: [JSON] = []
-        for r in rows {
-            let receipt = r.currentReceipt.flatMap { try? JSON(parsing: $0) }
-            let warnings = receipt?["validation"]?["warnings"]?.int ?? 0
-            let state: String
-            if r.firstAcceptedAt != nil { state = warnings > 0 ? "accepted_with_warnings" : "accepted_clean"; if warnings > 0 { warned += 1 } else { clean += 1 } }
-            else if r.rejected > 0 { state = "rejected"; rejectedOnly += 1 }
-            else { state = "missing"; missing += 1 }
-            let isLate = r.firstAcceptedAt.map { $0 > campaign.submitBy } ?? (nowText > campaign.submitBy)
-            if isLate { late.append(.string(r.unitId)) }
-            units.append(.object(["unit": .string(r.unitId), "name": .string(r.name), "state": .string(state), "members": .int(Int64(r.members)),
-                                  "completeness": receipt?["validation"]?["completeness"] ?? .null, "warnings": .int(warnings),
-                                  "rejected_packages": .int(Int64(r.rejected)), "first_accepted_at": r.firstAcceptedAt.map(JSON.string) ?? .null,
-                                  "late": .bool(isLate)]))
-        }
-        let datasets = try store.datasets()
-        let last: JSON = datasets.last.map { d in
-            .object(["version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state), "attempts": .int(Int64(d.attempts)),
-                     "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt),
-                     "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map(JSON.string) ?? .null,
-                     "synthesized_late": .bool(d.createdAt > campaign.synthesizeBy),
-                     "delivered_late": d.deliveredAt.map { .bool($0 > campaign.syncBy) } ?? .bool(nowText > campaign.syncBy)])
-        } ?? .null
-        return .object(["format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json,
-                        "units": .object(["registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned)),
-                                          "accepted_clean": .int(Int64(clean)), "accepted_with_warnings": .int(Int64(warned)),
-                                          "rejected": .int(Int64(rejectedOnly)), "missing": .int(Int64(missing)), "late": .array(late)]),
-                        "per_unit": .array(units), "last_dataset": last])
-    }
-}
-
 extension SealErrorCode {
     public static let forwardFailed = SealErrorCode("forward_failed")
 }

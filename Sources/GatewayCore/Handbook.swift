@@ -133,7 +133,7 @@ public final class HandbookReceiver: @unchecked Sendable {
                                                    ("members.csv", .members, Synthesis.memberHeader.count), ("conflicts.csv", .conflicts, Synthesis.conflictHeader.count)] {
                         let r = try CSVReader(path: "\(out)/\(name)")
                         var first = true
-                        while try r.next() {
+                        while try malformed(name, { try r.next() }) {
                             if first { first = false; continue }
                             let f = r.fields.map(\.string)
                             guard f.count == columns else {
@@ -147,6 +147,8 @@ public final class HandbookReceiver: @unchecked Sendable {
                 return refuse(409, "dataset_stale", e.message, "an old dataset is never imported over a newer one")
             } catch let e as StoreError {
                 return refuse(422, e.code, e.message, "report it to the department")
+            } catch let e as SealError where e.code == .datasetMalformed {
+                return refuse(422, e.code.rawValue, e.message, e.remedy)
             }
             try? FileManager.default.moveItem(atPath: path, toPath: "\(dir)/received/v\(c.seq)-\(c.package).sgp")
             var answer = Answer(status: 201, ack: text, signature: sig, code: nil)
@@ -157,6 +159,13 @@ public final class HandbookReceiver: @unchecked Sendable {
         } catch {
             return refuse(500, "handbook_failure", "\(error)", "check the receiver's log and storage")
         }
+    }
+}
+
+/// A CSV syntax error in a dataset file, as `dataset_malformed` (the store rolls back).
+private func malformed<T>(_ name: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as CSVSyntaxError {
+        throw GatewayError(.datasetMalformed, "\(name) is not valid CSV: \(e)", remedy: "report it to the department; nothing was imported")
     }
 }
 

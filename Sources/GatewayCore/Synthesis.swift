@@ -7,24 +7,6 @@ public import SealPackage
 import Glibc
 #endif
 
-/// The campaign's deadlines (UTC instants; a package decided at or before one is on time).
-public struct Campaign: Sendable, Equatable {
-    public var submitBy: String
-    public var synthesizeBy: String
-    public var syncBy: String
-    /// The seed campaign: 27 Nov, 30 Nov and 3 Dec 2026, end of day in Vietnam (UTC+7).
-    public static let seed = Campaign(submitBy: "2026-11-27T16:59:59Z", synthesizeBy: "2026-11-30T16:59:59Z", syncBy: "2026-12-03T16:59:59Z")
-    public init(submitBy: String, synthesizeBy: String, syncBy: String) { self.submitBy = submitBy; self.synthesizeBy = synthesizeBy; self.syncBy = syncBy }
-
-    public var json: JSON { .object(["submit_by": .string(submitBy), "synthesize_by": .string(synthesizeBy), "sync_by": .string(syncBy)]) }
-
-    public static func load(_ store: any GatewayStore) throws -> Campaign {
-        guard let text = try store.setting("campaign"), let j = try? JSON(parsing: text) else { return .seed }
-        return Campaign(submitBy: j["submit_by"]?.string ?? seed.submitBy, synthesizeBy: j["synthesize_by"]?.string ?? seed.synthesizeBy,
-                        syncBy: j["sync_by"]?.string ?? seed.syncBy)
-    }
-}
-
 /// Where datasets go: the handbook system's sync endpoint, the recipients it decrypts with, and
 /// the minisign key its acknowledgements are signed with.
 public struct HandbookEndpoint: Sendable {
@@ -86,7 +68,7 @@ public enum Synthesis {
         var conflictRows: [[String]] = []
         var members = 0, organizations = 0, withheld = 0
         var perUnit: [String: JSON] = [:]
-        let optional = [10, 11, 12, 13, 14].map { $0 - 1 } // phone, email, ethnicity, hometown, education (0-based in members rows)
+        let optional = 9...13 // phone, email, ethnicity, hometown, education (0-based columns of a members row)
         var unitsInDataset = 0
         for row in rows {
             guard let u = try store.currentRecords(unitId: row.unitId) else { continue }
@@ -96,7 +78,7 @@ public enum Synthesis {
             var kept = 0, held = 0
             var filled = 0
             for m in u.members {
-                filled += optional.filter { !m[$0].isEmpty }.count
+                for i in optional where !m[i].isEmpty { filled += 1 }
                 let c = conflictedCitizens.contains(m[4]), k = conflictedMembers.contains(m[0])
                 if c || k {
                     held += 1

@@ -139,10 +139,7 @@ extension Keys.Rotate {
             return ["role": role.rawValue, "pending": key.keyIdHex, "trust_version": version as Any]
         }
         let r = try SigningKeyRotation.activate(dir, store: store, role: role, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_rotated")
-        if !out.json {
-            say("\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(archive ? " (secret archived)" : " (secret destroyed)"); trust document version \(r.trustVersion) published")
-        }
-        return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
+        return SigningKeyRotation.report(r, role: role, archive: archive, quiet: out.json)
     }
 
     /// The old root moves aside (archive), the new one takes its file, then the new trust
@@ -193,8 +190,7 @@ extension Keys {
                 let graceSeconds = try parseDuration(grace)
                 if role != .recipient, let signing = DataDirectory.KeyRole(rawValue: role.rawValue) {
                     let r = try SigningKeyRotation.activate(dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_activated")
-                    if !out.json { say("\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until); trust document version \(r.trustVersion) published") }
-                    return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
+                    return SigningKeyRotation.report(r, role: signing, archive: archive, quiet: out.json)
                 }
                 let all = try store.recipients()
                 guard let next = all.last(where: { $0.state == "pending" }) else {

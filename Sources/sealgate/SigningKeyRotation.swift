@@ -21,6 +21,14 @@ enum SigningKeyRotation {
         do { _ = try MinisignSecretKey.load(path: dir.key(role), passphrase: { throw Asked() }); return false } catch { return true }
     }
 
+    /// Prints and returns what `activate` did.
+    static func report(_ r: (old: String, new: String, until: String, trustVersion: UInt64), role: DataDirectory.KeyRole, archive: Bool, quiet: Bool) -> [String: Any] {
+        if !quiet {
+            say("\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(archive ? " (secret archived)" : " (secret destroyed)"); trust document version \(r.trustVersion) published")
+        }
+        return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
+    }
+
     /// Writes a new key as `<role>-next.key`; announced as pending (logged, published) when `announce`.
     static func generate(_ dir: DataDirectory, store: SQLiteStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
                          announce: Bool) throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
