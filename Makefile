@@ -33,9 +33,11 @@ demo-package: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 	@scripts/demo-package $(BIN_DEBUG)
 
+# The tests run against a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
+# loopback port), stopped and removed at the end; SQLite needs nothing.
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
-	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+	@PG_FSYNC=off scripts/pg-cluster run $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
 bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) $(SWIFT_FLAGS)

@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // System libraries, found through pkg-config. Only SealCrypto imports them.
@@ -49,7 +50,8 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayCore",
@@ -80,13 +82,18 @@ let package = Package(
             name: "PartyRecordsTests",
             dependencies: ["PartyRecords"],
             swiftSettings: strictSettings),
+        // What the test targets share (the throwaway PostgreSQL cluster's databases).
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "SealPackage", "SealCrypto", "PartyRecords"],
+            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",
-            dependencies: ["sealgate", "SealPackage", "SealCrypto"],
+            dependencies: ["sealgate", "SealPackage", "SealCrypto", "TestSupport"],
             swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -12,15 +12,22 @@ public import SealPackage
 ///     DIR/keys/<role>.key|.pub  recipient (age), receipt, dataset, log, root (minisign)
 public struct DataDirectory: Sendable {
     public let path: String
+    /// The PostgreSQL store's URL (`--database postgres://…`); nil: the one recorded in
+    /// gateway.json, else the SQLite file in the folder.
+    public let database: String?
+    /// This process's name among several on one PostgreSQL store: its spool is `spool/<node>/`,
+    /// the bodies it received and is the one to recover after a crash.
+    public var node: String?
     /// A relative path is made absolute against the current directory: paths stored in the
     /// database (spool bodies, datasets) must hold wherever the gateway is started from.
-    public init(_ path: String) {
+    public init(_ path: String, database: String? = nil) {
         self.path = URL(fileURLWithPath: path).standardized.path
+        self.database = database
     }
 
     public var configPath: String { "\(path)/gateway.json" }
     public var databasePath: String { "\(path)/gateway.sqlite" }
-    public var spoolPath: String { "\(path)/spool" }
+    public var spoolPath: String { node.map { "\(path)/spool/\($0)" } ?? "\(path)/spool" }
     public var packagesPath: String { "\(path)/packages" }
     public var keysPath: String { "\(path)/keys" }
     public func key(_ role: KeyRole) -> String { "\(keysPath)/\(role.rawValue).key" }
@@ -56,9 +63,20 @@ public struct DataDirectory: Sendable {
             let pk = MinisignPublicKey(keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
             try SecretFile.writePublic(path: pub(role), contents: pk.fileContents)
         }
-        let config = JSON.object(["department": .string(department), "intake_url": .string(intakeURL), "format": .string("sealgate-gateway/1")])
-        try (config.canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
-        let store = try SQLiteStore(path: databasePath)
+        var config: [String: JSON] = ["department": .string(department), "intake_url": .string(intakeURL), "format": .string("sealgate-gateway/1")]
+        let store: any GatewayStore
+        if let database, PostgresLocation.isPostgresURL(database) {
+            let pg = try openPostgres(database)
+            if try pg.latestTrust() != nil {
+                throw GatewayError(.dataDirectory, "the database \(pg.location) already holds a gateway",
+                                   remedy: "a second process of the same gateway needs no init: copy the data folder (keys, gateway.json) and run serve; else use an empty database")
+            }
+            config["database"] = .string(pg.postgres.redacted) // never the password
+            store = pg
+        } else {
+            store = try SQLiteStore(path: databasePath)
+        }
+        try (JSON.object(config).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
         try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active",
                                                decryptUntil: nil, createdAt: created))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
@@ -78,10 +96,27 @@ public struct DataDirectory: Sendable {
         return (d, u)
     }
 
-    public func openStore() throws -> SQLiteStore {
+    /// The store: PostgreSQL when `--database` or gateway.json names one, else the SQLite file.
+    public func openStore() throws -> any GatewayStore {
         _ = try config()
+        if let url = try databaseURL() { return try openPostgres(url) }
         do { return try SQLiteStore(path: databasePath) } catch {
             throw GatewayError(.storeFailure, "cannot open the store", remedy: "check \(databasePath) and free space", underlying: "\(error)")
+        }
+    }
+
+    /// The PostgreSQL URL in use, if any: `--database`, else the one gateway.json records.
+    public func databaseURL() throws -> String? {
+        if let database, PostgresLocation.isPostgresURL(database) { return database }
+        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8), let url = try JSON(parsing: text)["database"]?.string else { return nil }
+        return url
+    }
+
+    func openPostgres(_ url: String) throws -> PostgresStore {
+        let shown = (try? PostgresLocation(url: url).redacted) ?? "the --database URL"
+        do { return try PostgresStore(url: url) } catch let e as StoreError {
+            throw GatewayError(.storeFailure, "cannot open the PostgreSQL store at \(shown): \(e.message)",
+                               remedy: "check that the server is up and the URL (postgres://USER@HOST:PORT/DB); give the password in PGPASSWORD")
         }
     }
 }

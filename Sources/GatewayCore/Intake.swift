@@ -150,7 +150,9 @@ public final class Intake: @unchecked Sendable {
             guard !known.contains(path), let bytes = FileManager.default.contents(atPath: path) else { continue }
             _ = try registerSpooled(path: path, sha256: hexString(SHA256Hasher.hash([UInt8](bytes))), size: Int64(bytes.count))
         }
-        return try store.pendingSpool().map { try process(spoolId: $0.id) }
+        // Only this process's own spool: on a shared PostgreSQL store, other processes' bodies
+        // are theirs to recover (each has its spool folder, `spool/<node>/`).
+        return try store.pendingSpool().filter { ($0.path as NSString).deletingLastPathComponent == data.spoolPath }.map { try process(spoolId: $0.id) }
     }
 
     /// Runs the checks on one spooled body and commits the decision. Idempotent: a body

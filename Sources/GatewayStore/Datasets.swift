@@ -84,3 +84,21 @@ public struct UnitCampaignRow: Sendable {
         self.lastPackageAt = lastPackageAt; self.currentReceipt = currentReceipt; self.members = members
     }
 }
+
+/// SQL both backends run unchanged.
+enum StoreSQL {
+    /// One row per registered unit for the campaign view (the per-unit subqueries use the
+    /// outcomes(unit_id, kind, status, decided_at) index).
+    static let campaignRows = """
+        SELECT u.id, u.name,
+        (SELECT COUNT(*) FROM outcomes o WHERE o.unit_id = u.id AND o.kind = 'snapshot' AND o.status = 'accepted') AS accepted,
+        (SELECT COUNT(*) FROM outcomes o WHERE o.unit_id = u.id AND o.status = 'rejected') AS rejected,
+        (SELECT MIN(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id AND o.kind = 'snapshot' AND o.status = 'accepted') AS first_accepted,
+        (SELECT MAX(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id) AS last_at,
+        (SELECT MAX(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id AND o.kind IN ('snapshot', 'correction') AND o.status = 'accepted') AS last_accepted,
+        (SELECT o.receipt FROM outcomes o JOIN snapshots s ON s.package_id = o.package_id
+        WHERE s.unit_id = u.id AND s.current = 1 AND o.status = 'accepted' LIMIT 1) AS receipt,
+        (SELECT s.members FROM snapshots s WHERE s.unit_id = u.id AND s.current = 1) AS members
+        FROM units u ORDER BY u.id
+        """
+}

@@ -163,9 +163,24 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public init(_ code: String, _ message: String) { self.code = code; self.message = message }
 }
 
-/// Everything the gateway keeps, behind one protocol: SQLite now (`SQLiteStore`), PostgreSQL
-/// later, with the same conformance tests. Every method is one transaction.
+/// A named role that one process at a time holds among every process on the same store (the
+/// forwarder, the checkpoint signer, scheduled synthesis). It ends when the holder releases it
+/// or dies; `isHeld` turns false if it was lost (check before each piece of work).
+public protocol StoreLease: AnyObject, Sendable {
+    var name: String { get }
+    var isHeld: Bool { get }
+    func release()
+}
+
+/// Everything the gateway keeps, behind one protocol: SQLite (`SQLiteStore`, one machine) and
+/// PostgreSQL (`PostgresStore`, any number of gateway processes), with the same conformance
+/// tests. Every method is one transaction.
 public protocol GatewayStore: Sendable {
+    /// Takes the lease `name` if no other process holds it; nil if one does.
+    func tryLease(_ name: String) throws -> (any StoreLease)?
+    /// Where the store is, for logs (never a password).
+    var location: String { get }
+
     // Units, keys, tokens
     func addUnit(_ unit: UnitRecord, key: UnitKeyRecord) throws
     func unit(_ id: String) throws -> UnitRecord?

@@ -1,10 +1,25 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The SQLite backend (GRDB): one database file in WAL mode with `synchronous = FULL`, so a
 /// committed decision survives a crash or a power cut. Migrations are versioned.
 public final class SQLiteStore: GatewayStore {
     let db: DatabasePool
+    let path: String
+    public var location: String { path }
+
+    /// A lease is an exclusive `flock` on a file beside the database: released when the holder
+    /// closes it or dies (processes sharing a SQLite store are on one machine).
+    public func tryLease(_ name: String) throws -> (any StoreLease)? {
+        let file = "\(path)-\(name).lease"
+        let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError("store_failure", "cannot open \(file) (errno \(errno))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return nil }
+        return FileLease(name: name, fd: fd)
+    }
 
     /// Opens (creating if needed) the database at `path` and migrates it.
     public init(path: String) throws {
@@ -14,6 +29,7 @@ public final class SQLiteStore: GatewayStore {
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         config.busyMode = .timeout(10)
+        self.path = path
         db = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(db)
     }
@@ -521,18 +537,7 @@ extension SQLiteStore {
 
     public func campaignRows() throws -> [UnitCampaignRow] {
         try db.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT u.id, u.name,
-                  (SELECT COUNT(*) FROM outcomes o WHERE o.unit_id = u.id AND o.kind = 'snapshot' AND o.status = 'accepted') AS accepted,
-                  (SELECT COUNT(*) FROM outcomes o WHERE o.unit_id = u.id AND o.status = 'rejected') AS rejected,
-                  (SELECT MIN(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id AND o.kind = 'snapshot' AND o.status = 'accepted') AS first_accepted,
-                  (SELECT MAX(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id) AS last_at,
-                  (SELECT MAX(o.decided_at) FROM outcomes o WHERE o.unit_id = u.id AND o.kind IN ('snapshot', 'correction') AND o.status = 'accepted') AS last_accepted,
-                  (SELECT o.receipt FROM outcomes o JOIN snapshots s ON s.package_id = o.package_id
-                     WHERE s.unit_id = u.id AND s.current = 1 AND o.status = 'accepted' LIMIT 1) AS receipt,
-                  (SELECT s.members FROM snapshots s WHERE s.unit_id = u.id AND s.current = 1) AS members
-                FROM units u ORDER BY u.id
-                """).map {
+            try Row.fetchAll(db, sql: StoreSQL.campaignRows).map {
                 UnitCampaignRow(unitId: $0["id"], name: $0["name"], accepted: $0["accepted"], rejected: $0["rejected"], firstAcceptedAt: $0["first_accepted"],
                                 lastAcceptedAt: $0["last_accepted"], lastPackageAt: $0["last_at"], currentReceipt: $0["receipt"], members: $0["members"] ?? 0)
             }
@@ -594,4 +599,18 @@ extension SQLiteStore {
             try db.execute(sql: "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", arguments: [name, value])
         }
     }
+}
+
+/// A lease held as an exclusive `flock`.
+final class FileLease: StoreLease, @unchecked Sendable {
+    let name: String
+    private let lock = NSLock()
+    private var fd: Int32
+    init(name: String, fd: Int32) { self.name = name; self.fd = fd }
+    var isHeld: Bool { lock.lock(); defer { lock.unlock() }; return fd >= 0 }
+    func release() {
+        lock.lock(); defer { lock.unlock() }
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+    deinit { release() }
 }

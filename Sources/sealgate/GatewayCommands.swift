@@ -8,7 +8,9 @@ import SealPackage
 
 struct DataOption: ParsableArguments {
     @Option(name: .long, help: "The gateway's data folder.") var data: String
-    var dir: DataDirectory { DataDirectory(data) }
+    @Option(name: .long, help: ArgumentHelp("The store: a PostgreSQL URL (postgres://USER@HOST:PORT/DB; password in PGPASSWORD). Default: $SEALGATE_DATABASE, else the one `init --database` recorded, else SQLite in the data folder.", valueName: "url"))
+    var database: String?
+    var dir: DataDirectory { DataDirectory(data, database: database ?? ProcessInfo.processInfo.environment["SEALGATE_DATABASE"]) }
 }
 
 struct Init: ParsableCommand {
@@ -173,12 +175,19 @@ struct Tokens: ParsableCommand {
     }
 }
 
-func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes) throws -> (Intake, SQLiteStore) {
-    let (department, _) = try data.dir.config()
-    let store = try data.dir.openStore()
+/// Loads the store, keys and intake. On a PostgreSQL store several processes share, each
+/// spools into `spool/<node>/` (`node`: this process's name, stable across its restarts).
+func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil) throws -> (Intake, any GatewayStore) {
+    var dir = data.dir
+    let (department, _) = try dir.config()
+    let store = try dir.openStore()
+    if try dir.databaseURL() != nil {
+        dir.node = node ?? "\(ProcessInfo.processInfo.hostName)-cli"
+        try FileManager.default.createDirectory(atPath: dir.spoolPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    }
     let pass = cachedPassphrase(passphrase)
-    let keys = try DepartmentKeys.load(data.dir, passphrase: pass)
-    return (try Intake(data: data.dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass), store)
+    let keys = try DepartmentKeys.load(dir, passphrase: pass)
+    return (try Intake(data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass), store)
 }
 
 struct Serve: AsyncParsableCommand {
@@ -197,6 +206,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The forwarder's first retry delay after a failed delivery to the handbook system (doubles each time, with jitter).") var forwardRetryBase = "1s"
     @Option(name: .long, help: "The longest delay between delivery attempts.") var forwardRetryMax = "5m"
     @Option(name: .long, help: "Seconds a delivery may take before it counts as failed.") var forwardTimeout: Int = 120
+    @Option(name: .long, help: "This process's name among several serving one PostgreSQL store (its spool is spool/NAME/); default HOSTNAME-PORT.") var node: String?
     @Option(name: .long, help: "Synthesize a new dataset this often (e.g. 24h) when units' records changed since the last one; off by default (sealgate synthesize, POST /v1/datasets).") var synthesizeEvery: String?
     @OptionGroup var passphrase: PassphraseOptions
 
@@ -213,10 +223,11 @@ struct Serve: AsyncParsableCommand {
         config.forwardRetryMaxSeconds = try parseDuration(forwardRetryMax)
         config.forwardTimeoutSeconds = max(1, forwardTimeout)
         config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
-        let (intake, store): (Intake, SQLiteStore)
+        let (intake, store): (Intake, any GatewayStore)
         do {
             config.maxBodyBytes = Int(try parseSize(maxBody))
-            (intake, store) = try loadIntake(data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes))
+            (intake, store) = try loadIntake(data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
+                                             node: node ?? "\(ProcessInfo.processInfo.hostName)-\(port)")
             let recovered = try intake.recover()
             if !recovered.isEmpty { say("processed \(recovered.count) package(s) left in the spool by an earlier run") }
         } catch let e as SealError {

@@ -16,7 +16,7 @@ func parseDuration(_ text: String) throws -> TimeInterval {
 
 /// Publishes a new trust document version from the current recipient states (logged).
 /// `previousRoot` cross-signs the version that changes the root.
-func publishTrust(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil) throws -> TrustDocument {
+func publishTrust(_ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil) throws -> TrustDocument {
     let (department, url) = try dir.config()
     let version = (try store.latestTrust()?.version ?? 0) + 1
     let recipients = try store.recipients()
@@ -29,7 +29,7 @@ func publishTrust(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys
 
 /// Makes `next` the active recipient: every other active or pending one becomes decrypt-only for
 /// the grace; logged, a new trust version published, recipient.pub rewritten.
-func activateRecipient(_ next: RecipientRecord, dir: DataDirectory, store: SQLiteStore, passphrase pass: @escaping () throws -> SecureBytes,
+func activateRecipient(_ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase pass: @escaping () throws -> SecureBytes,
                        graceSeconds: TimeInterval, logKind: String, quiet: Bool) throws -> [String: Any] {
     let now = Date()
     let at = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
@@ -131,7 +131,7 @@ extension Keys {
 }
 
 extension Keys.Rotate {
-    func rotateSigning(_ role: DataDirectory.KeyRole, dir: DataDirectory, store: SQLiteStore, passphrase pass: @escaping () throws -> SecureBytes,
+    func rotateSigning(_ role: DataDirectory.KeyRole, dir: DataDirectory, store: any GatewayStore, passphrase pass: @escaping () throws -> SecureBytes,
                        graceSeconds: TimeInterval) throws -> [String: Any] {
         let (key, version) = try SigningKeyRotation.generate(dir, store: store, role: role, passphrase: pass, announce: pending)
         if pending {
@@ -144,7 +144,7 @@ extension Keys.Rotate {
 
     /// The old root moves aside (archive), the new one takes its file, then the new trust
     /// version is published signed by both; the old secret is destroyed unless --archive.
-    func rotateRoot(_ dir: DataDirectory, store: SQLiteStore, keys: DepartmentKeys, passphrase pass: @escaping () throws -> SecureBytes) throws -> [String: Any] {
+    func rotateRoot(_ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase pass: @escaping () throws -> SecureBytes) throws -> [String: Any] {
         struct Encrypted: Error {}
         let encrypted: Bool
         do { _ = try MinisignSecretKey.load(path: dir.key(.root), passphrase: { throw Encrypted() }); encrypted = false } catch is Encrypted { encrypted = true }

@@ -30,7 +30,7 @@ enum SigningKeyRotation {
     }
 
     /// Writes a new key as `<role>-next.key`; announced as pending (logged, published) when `announce`.
-    static func generate(_ dir: DataDirectory, store: SQLiteStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+    static func generate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
                          announce: Bool) throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
         if FileManager.default.fileExists(atPath: nextKey(dir, role)) {
             throw SealError(.usage, "a new \(role.rawValue) key is already pending (\(nextKey(dir, role)))",
@@ -52,7 +52,7 @@ enum SigningKeyRotation {
     /// Switches to `<role>-next.key`: the old key becomes verify-only until the grace ends, its
     /// secret moves to keys/archive/ (deleted after the publication unless `archive`); logged and
     /// published. For the log key, the checkpoint covering the switch is signed by both keys.
-    static func activate(_ dir: DataDirectory, store: SQLiteStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+    static func activate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
                          graceSeconds: TimeInterval, archive: Bool, logKind: String) throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {

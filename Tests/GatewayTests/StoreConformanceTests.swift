@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import GatewayStore
+import TestSupport
 
 /// The store contract, written against the protocol: every backend must pass it.
-/// (Run on SQLite here; the PostgreSQL backend will run the same suite.)
+/// Run on SQLite and on PostgreSQL (the throwaway cluster `make test` starts).
 enum StoreConformance {
     static func decision(_ spool: Int64, unit: String?, seq: UInt64?, status: String = "accepted", claims: Bool = true, package: String? = nil, sha: String = "aa") -> Decision {
         Decision(spoolId: spool, status: status, code: status == "rejected" ? "signature_invalid" : nil, packageId: package ?? "p-\(spool)", unitId: unit, seq: seq,
@@ -88,6 +89,118 @@ enum StoreConformance {
     }
 }
 
+extension StoreConformance {
+    static func member(_ cid: String, _ mid: String, name: String = "Nguyễn Văn A") -> [String] {
+        [mid, name, "nam", "1980-01-01", cid, "2000-01-01", "2001-01-01", "chinh_thuc", "O1", "", "", "Kinh", "HCM", "dai_hoc"]
+    }
+
+    /// The rest of the contract: key lifecycle, tokens, records, corrections, datasets and
+    /// their delivery, settings, recipients, leases. Runs on a fresh store.
+    static func runLifecycle(_ store: any GatewayStore) throws {
+        let k = { (id: String, unit: String) in UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: "active", addedAt: "2026-11-01T00:00:00Z") }
+        try store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"))
+        try store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"))
+
+        // Two units' records, with one citizen id in both; order of rows is kept.
+        var n: Int64 = 0
+        func accept(_ unit: String, seq: UInt64, members: [[String]]) throws -> Outcome {
+            let sp = try store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "t")
+            n += 1
+            return try store.commit(Decision(spoolId: sp, status: "accepted", code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
+                                             kind: "snapshot", decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
+                                    snapshot: SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]], members: members),
+                                    logEntry: "{\"\(unit)\":\(seq)}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{\"r\":\"\(unit)\(seq)\"}", signature: "s", checkpoint: nil) }
+        }
+        _ = try accept("A", seq: 1, members: [member("001", "M1"), member("002", "M2"), member("003", "M3")])
+        _ = try accept("B", seq: 1, members: [member("003", "M9"), member("004", "M4")])
+        let recs = try store.currentRecords(unitId: "A")
+        #expect(recs?.members.map { $0[4] } == ["001", "002", "003"])
+        #expect(recs?.organizations.map { $0[0] } == ["O1", "O2"] && recs?.organizations[1][3] == "O1")
+        #expect(try store.currentRecords(unitId: "nobody") == nil)
+        let dups = try store.crossUnitDuplicates()
+        #expect(dups.citizenIds == ["003"] && dups.memberIds.isEmpty)
+        #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Nguyễn Văn A")
+        #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "no_such_column; DROP TABLE members") == nil)
+
+        // A correction applies only where the field still holds the old value, in the commit.
+        let sp = try store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "t")
+        _ = try store.commit(Decision(spoolId: sp, status: "accepted", code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: "correction",
+                                      decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: "2026-11-28T00:00:00Z"),
+                             snapshot: nil, corrections: CorrectionImport(unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
+                             logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+        #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
+        #expect(try store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
+        let sp2 = try store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "t")
+        #expect(throws: StoreError.self) {
+            _ = try store.commit(Decision(spoolId: sp2, status: "accepted", code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
+                                          decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
+                                 snapshot: nil, corrections: CorrectionImport(unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")]),
+                                 logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+        }
+        #expect(try store.lastSeq(unitId: "A") == 2, "a conflicting correction rolls its whole commit back")
+
+        // The campaign view.
+        let rows = try store.campaignRows()
+        #expect(rows.map(\.unitId) == ["A", "B"])
+        #expect(rows[0].accepted == 1 && rows[0].members == 3 && rows[0].lastAcceptedAt == "2026-11-28T00:00:00Z" && rows[0].currentReceipt == "{\"r\":\"A1\"}")
+
+        // Unit key rotation and revocation, each logged in its transaction.
+        let size0 = try store.logSize()
+        try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: "2026-11-29T00:00:00Z", oldValidUntil: "2026-12-13T00:00:00Z", logBody: "{\"rot\":1}")
+        #expect(try store.unitKey(keyId: "KA")?.state == "retiring" && store.unitKey(keyId: "KA2")?.state == "active")
+        #expect(throws: StoreError.self) { try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}") }
+        let flagged = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "2026-11-20T00:00:00Z", at: "2026-11-29T01:00:00Z", logBody: "{\"rev\":1}")
+        #expect(flagged.map(\.packageId) == ["p-A-1", "p-A-2"], "the accepted packages it signed after the compromise are flagged; not B's")
+        #expect(try store.flaggedPackages(unitId: nil).count == 2)
+        #expect(throws: StoreError.self) { _ = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") }
+        try store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: "active", addedAt: "t"), logBody: "{\"add\":1}")
+        #expect(try store.unitKeys(unitId: "A").count == 3)
+        #expect(try store.logEntries(start: size0, end: size0 + 3).map(\.kind) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
+
+        // Tokens: revoked by id prefix, logged, then never returned by hash.
+        try store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: "unit", unitId: "A", createdAt: "t"))
+        let t = try store.revokeToken(id: "ABCDEF01", at: "2026-11-29T02:00:00Z") { "{\"tok\":\"\($0.id)\"}" }
+        #expect(t.revokedAt == "2026-11-29T02:00:00Z")
+        #expect(try store.token(hash: "abcdef0123456789aa") == nil)
+        #expect(try store.tokens().first?.revokedAt != nil)
+        #expect(throws: StoreError.self) { _ = try store.revokeToken(id: "abcdef01", at: "t") { _ in "{}" } }
+        #expect(throws: StoreError.self) { _ = try store.revokeToken(id: "ffffff", at: "t") { _ in "{}" } }
+
+        // Datasets and their delivery: one version once, delivered once.
+        let d = DatasetRecord(version: 1, packageId: "ds-1", path: "/d/1", sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2, createdAt: "2026-11-29T03:00:00Z")
+        try store.addDataset(d, logBody: "{\"ds\":1}")
+        #expect(throws: StoreError.self) { try store.addDataset(d, logBody: "{}") }
+        try store.recordAttempt(version: 1, error: "503", nextAttemptAt: "2026-11-29T03:00:05Z")
+        #expect(try store.dataset(version: 1)?.attempts == 1 && store.dataset(version: 1)?.lastError == "503")
+        let before = try store.logSize()
+        try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:01:00Z", logBody: "{\"fw\":1}")
+        try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:02:00Z", logBody: "{\"fw\":2}")
+        #expect(try store.logSize() == before + 1, "a delivery is logged once")
+        #expect(try store.datasets().map(\.state) == ["delivered"] && store.dataset(version: 1)?.attempts == 2 && store.dataset(version: 1)?.lastError == nil)
+
+        // Settings, recipients.
+        #expect(try store.setting("campaign") == nil)
+        try store.setSetting("campaign", "{\"a\":1}")
+        try store.setSetting("campaign", "{\"a\":2}")
+        #expect(try store.setting("campaign") == "{\"a\":2}")
+        try store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: "active", decryptUntil: nil, createdAt: "t1"))
+        try store.setRecipientState(fingerprint: "F1", state: "decrypt-only", decryptUntil: "t9")
+        #expect(try store.recipients() == [RecipientRecord(fingerprint: "F1", recipient: "age1x", state: "decrypt-only", decryptUntil: "t9", createdAt: "t1")])
+
+        // Leases: one holder at a time; free again once released.
+        let lease = try store.tryLease("forwarder")
+        #expect(lease?.isHeld == true)
+        #expect(try store.tryLease("forwarder") == nil, "a second holder while the first holds it")
+        let other = try store.tryLease("checkpoint-signer")
+        #expect(other != nil, "leases are independent of each other")
+        lease?.release()
+        #expect(lease?.isHeld == false)
+        let again = try store.tryLease("forwarder")
+        #expect(again != nil)
+        again?.release(); other?.release()
+    }
+}
+
 struct SQLiteStoreConformanceTests {
     @Test func sqliteBackendConforms() throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
@@ -98,4 +211,79 @@ struct SQLiteStoreConformanceTests {
         let again = try SQLiteStore(path: "\(dir)/g.sqlite")
         #expect(try again.lastSeq(unitId: "U1") == 3)
     }
+}
+
+extension SQLiteStoreConformanceTests {
+    @Test func sqliteLifecycleConforms() throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try StoreConformance.runLifecycle(try SQLiteStore(path: "\(dir)/g.sqlite"))
+    }
+}
+
+/// The same contract on PostgreSQL, and what only several processes on one database can break.
+@Suite(.enabled(if: TestPostgres.available, "needs the throwaway PostgreSQL cluster (make test)"))
+struct PostgresStoreConformanceTests {
+    @Test func postgresBackendConforms() throws {
+        let url = try TestPostgres.freshDatabase()
+        try StoreConformance.run(try PostgresStore(url: url))
+        // Reopening runs the migrations again without harm and keeps the data.
+        let again = try PostgresStore(url: url)
+        #expect(try again.lastSeq(unitId: "U1") == 3)
+        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM schema_migrations") == "\(PostgresStore.migrations.count)")
+    }
+
+    @Test func postgresLifecycleConforms() throws {
+        try StoreConformance.runLifecycle(try PostgresStore(url: try TestPostgres.freshDatabase()))
+    }
+
+    /// Two stores with pools of their own stand for two gateway processes: the log gets
+    /// consecutive indexes in one order, and a (unit, seq) is claimed by one of them only.
+    @Test func twoProcessesShareOneLogAndOneSeq() throws {
+        let url = try TestPostgres.freshDatabase()
+        let a = try PostgresStore(url: url), b = try PostgresStore(url: url)
+        try a.addUnit(UnitRecord(id: "U", name: "U", createdAt: "t"), key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: "active", addedAt: "t"))
+        let results = NSLock()
+        nonisolated(unsafe) var won = 0, lost = 0, appended: [Int64] = []
+        DispatchQueue.concurrentPerform(iterations: 40) { i in
+            let store = i % 2 == 0 ? a : b
+            do {
+                let idx = try store.appendLog(kind: "test", body: "{\"i\":\(i)}", at: "t")
+                results.lock(); appended.append(idx); results.unlock()
+                // Every fourth pair races for the same seq with a snapshot import.
+                let seq = UInt64(i / 4 + 1)
+                let sp = try store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
+                _ = try store.commit(StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
+                                     snapshot: SnapshotImport(unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
+                                     logEntry: "{\"o\":\(i)}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+                results.lock(); won += 1; results.unlock()
+            } catch let e as StoreError where e.code == "seq_taken" {
+                results.lock(); lost += 1; results.unlock()
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+        #expect(won == 10 && lost == 30, "one commit per seq (10 seqs, 4 racers each): won \(won), lost \(lost)")
+        #expect(Set(appended).count == 40)
+        let size = try a.logSize()
+        #expect(size == 50, "40 appends and 10 decisions")
+        #expect(try b.logEntries(start: 0, end: size).map(\.index) == Array(0..<size), "consecutive indexes, no gap, no repeat")
+        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM snapshots WHERE current = 1") == "1", "one current snapshot")
+        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM members") == "10", "the losers' imports rolled back")
+        // A lease held through one store is refused to the other.
+        let lease = try a.tryLease("forwarder")
+        #expect(lease != nil)
+        #expect(try b.tryLease("forwarder") == nil)
+        lease?.release()
+        #expect(try b.tryLease("forwarder") != nil)
+    }
+}
+
+/// `make test` runs the PostgreSQL tests for real: if it asked for them and the cluster is not
+/// there, this fails rather than letting them be skipped.
+@Test func postgresClusterIsThereWhenRequired() throws {
+    guard TestPostgres.required else { return }
+    let url = try #require(TestPostgres.serverURL)
+    #expect(try TestPostgres.psql(url, "SELECT 1") == "1")
 }
