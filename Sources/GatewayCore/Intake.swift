@@ -250,8 +250,10 @@ public final class Intake: @unchecked Sendable {
                                    remedy: "seal again with seq \(last + 1) or higher; an old package replayed is refused")
             }
             // Signature, recipients, decryption, payload, manifest, hashes (spec §5).
-            let openDir = "\(data.packagesPath)/\(c.package)"
-            try? FileManager.default.removeItem(atPath: openDir)
+            // Opened into a folder of this decision's own: the same package may be decided twice
+            // at once (sent twice, or to two processes sharing the data folder).
+            let keptDir = "\(data.packagesPath)/\(c.package)"
+            let openDir = "\(data.packagesPath)/.opening-\(PackageIdentifiers.newUUIDv7())"
             let pk = try MinisignPublicKey(base64: key.publicKey)
             // The unpacked files are derived from the fsynced spool copy: no fsync of their own.
             lock.lock(); let state = current; lock.unlock()
@@ -263,7 +265,11 @@ public final class Intake: @unchecked Sendable {
                 throw GatewayError(.recipientRetired, "package is sealed to a department recipient that has been retired (\(c.to.joined(separator: ",")))",
                                    remedy: "fetch the trust document again (`sealgate trust fetch`) and seal the data anew with the next seq")
             }
-            defer { if c.kind == .snapshot { try? FileManager.default.removeItem(atPath: openDir) } } // its records are in the store
+            defer {
+                // A snapshot's records are in the store; other kinds' files are kept for audit
+                // (the first decision's copy, if two raced).
+                if c.kind == .snapshot || rename(openDir, keptDir) != 0 { try? FileManager.default.removeItem(atPath: openDir) }
+            }
             // Records, then import.
             var snapshot: SnapshotImport?
             var validation: JSON = .null

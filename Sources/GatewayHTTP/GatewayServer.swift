@@ -57,9 +57,41 @@ func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async thr
     }
 }
 
+/// A role that one process at a time plays among every `serve` on the same store (the
+/// forwarder, the checkpoint signer, scheduled synthesis): held through a store lease, taken
+/// over by another process within a poll when the holder dies.
+public final class LeaseKeeper: @unchecked Sendable {
+    public let name: String
+    let store: any GatewayStore
+    private let lock = NSLock()
+    private var lease: (any StoreLease)?
+
+    public init(_ name: String, store: any GatewayStore) { self.name = name; self.store = store }
+
+    /// True when this process holds the lease now, taking it if it is free. Blocking (a round trip).
+    public func hold() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if let l = lease {
+            if l.isHeld { return true }
+            lease = nil
+            say("lost the \(name) lease")
+        }
+        guard let l = (try? store.tryLease(name)) ?? nil else { return false }
+        lease = l
+        say("holding the \(name) lease")
+        return true
+    }
+
+    public var held: Bool { lock.lock(); defer { lock.unlock() }; return lease != nil }
+
+    public func release() { lock.lock(); lease?.release(); lease = nil; lock.unlock() }
+
+    private func say(_ s: String) { FileHandle.standardOutput.write(Data("\(s)\n".utf8)) }
+}
+
 /// Builds the gateway application: routes, limits, and the intake behind them.
 /// `onRunning(port)` is called once the socket is bound (port 0 binds a free port).
-public func buildGatewayApplication(intake: Intake, store: any GatewayStore, config: GatewayServerConfig,
+public func buildGatewayApplication(intake: Intake, store: any GatewayStore, config: GatewayServerConfig, leases: [LeaseKeeper] = [],
                                     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
     let router = Router()
     let gate = IntakeGate(config.maxConcurrentIntakes)
@@ -103,9 +135,13 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
     proofRoute("/v1/log/proof/inclusion", "leaf", "size", usage: "GET /v1/log/proof/inclusion?leaf=N&size=M") { try log.inclusionProof(leaf: $0, size: $1) }
     proofRoute("/v1/log/proof/consistency", "from", "to", usage: "GET /v1/log/proof/consistency?from=N&to=M") { try log.consistencyProof(from: $0, to: $1) }
 
+    let node = intake.data.node
     router.get("/healthz") { _, _ -> Response in
-        let pending = (try? store.pendingSpool().count) ?? -1
-        return jsonResponse(.ok, JSON.object(["status": .string("ok"), "pending": .int(Int64(pending))]).canonical)
+        let spool = intake.data.spoolPath
+        let pending = (try? await blocking { try store.pendingSpool().filter { ($0.path as NSString).deletingLastPathComponent == spool }.count }) ?? -1
+        return jsonResponse(.ok, JSON.object(["status": .string("ok"), "pending": .int(Int64(pending)), "store": .string(store.location),
+                                              "node": node.map(JSON.string) ?? .null,
+                                              "leases": .array(leases.filter(\.held).map { .string($0.name) })]).canonical)
     }
 
     // The latest trust document, or ?version=N (units walk versions across a root rotation).
@@ -288,7 +324,16 @@ func problem(_ status: HTTPResponse.Status, code: String, detail: String, remedy
 /// Builds and runs the gateway until SIGTERM or SIGINT (graceful shutdown).
 public func serveGateway(intake: Intake, store: any GatewayStore, config: GatewayServerConfig,
                          onRunning: @escaping @Sendable (Int) async -> Void) async throws {
-    let app = buildGatewayApplication(intake: intake, store: store, config: config, onRunning: onRunning)
+    // The background roles run in one process at a time among all those on the store: each
+    // under its lease, polled so another process takes over within a second or so of the
+    // holder's death. Their work is idempotent besides (a delivery is recorded once, the same
+    // checkpoint signed twice is one row), so a lease lost mid-step costs nothing.
+    let signerLease = LeaseKeeper("checkpoint-signer", store: store)
+    let forwarderLease = LeaseKeeper("forwarder", store: store)
+    let synthesisLease = LeaseKeeper("synthesis", store: store)
+    let app = buildGatewayApplication(intake: intake, store: store, config: config, leases: [signerLease, forwarderLease, synthesisLease], onRunning: onRunning)
+    defer { for l in [signerLease, forwarderLease, synthesisLease] { l.release() } }
+    let leasePoll: UInt64 = 1_000_000_000
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
     // rotated meanwhile signs from the next one on.
     let interval = config.checkpointIntervalSeconds
@@ -296,6 +341,7 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
         while interval > 0, !Task.isCancelled {
             try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
             if Task.isCancelled { break }
+            guard (try? await blocking { signerLease.hold() }) == true else { continue }
             _ = try? await blocking { try intake.refreshKeys(); return try intake.log.checkpoint() }
         }
     }
@@ -304,6 +350,10 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
     let forwarder = Forwarder(store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds, timeout: config.forwardTimeoutSeconds)
     let forwarding = Task {
         while !Task.isCancelled {
+            guard (try? await blocking { forwarderLease.hold() }) == true else {
+                try? await Task.sleep(nanoseconds: leasePoll)
+                continue
+            }
             let step = (try? await blocking { forwarder.step() }) ?? .idle
             if case .delivered = step { continue } // the next version, if any, at once
             try? await Task.sleep(nanoseconds: 200_000_000)
@@ -317,6 +367,7 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
         while every > 0, !Task.isCancelled {
             try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
             if Task.isCancelled { break }
+            guard (try? await blocking { synthesisLease.hold() }) == true else { continue }
             _ = try? await blocking { () -> Bool in
                 let last = try store.datasets().last?.createdAt ?? ""
                 guard try store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return false }

@@ -139,6 +139,7 @@ final class PGPool: @unchecked Sendable {
         }
     }
 
+    @discardableResult
     func with<T>(_ body: (PGConnection) throws -> T) throws -> T {
         cond.lock()
         while idle.isEmpty && open >= limit { cond.wait() }
@@ -167,6 +168,7 @@ final class PGPool: @unchecked Sendable {
     }
 
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    @discardableResult
     func transaction<T>(_ body: (PGConnection) throws -> T) throws -> T {
         try with { c in
             try c.exec("BEGIN")

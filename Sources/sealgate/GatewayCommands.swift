@@ -177,12 +177,19 @@ struct Tokens: ParsableCommand {
 
 /// Loads the store, keys and intake. On a PostgreSQL store several processes share, each
 /// spools into `spool/<node>/` (`node`: this process's name, stable across its restarts).
-func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil) throws -> (Intake, any GatewayStore) {
+/// `node` is taken when given; on PostgreSQL a process always has one (`defaultNode`).
+func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil,
+                defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli") throws -> (Intake, any GatewayStore) {
     var dir = data.dir
     let (department, _) = try dir.config()
     let store = try dir.openStore()
-    if try dir.databaseURL() != nil {
-        dir.node = node ?? "\(ProcessInfo.processInfo.hostName)-cli"
+    if let node {
+        guard !node.isEmpty, !node.contains("/"), !node.hasPrefix(".") else { throw SealError(.usage, "--node '\(node)' is not a folder name", remedy: "e.g. --node gw1") }
+        dir.node = node
+    } else if try dir.databaseURL() != nil {
+        dir.node = defaultNode
+    }
+    if dir.node != nil {
         try FileManager.default.createDirectory(atPath: dir.spoolPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
     let pass = cachedPassphrase(passphrase)
@@ -206,7 +213,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The forwarder's first retry delay after a failed delivery to the handbook system (doubles each time, with jitter).") var forwardRetryBase = "1s"
     @Option(name: .long, help: "The longest delay between delivery attempts.") var forwardRetryMax = "5m"
     @Option(name: .long, help: "Seconds a delivery may take before it counts as failed.") var forwardTimeout: Int = 120
-    @Option(name: .long, help: "This process's name among several serving one PostgreSQL store (its spool is spool/NAME/); default HOSTNAME-PORT.") var node: String?
+    @Option(name: .long, help: "This process's name among several serving one store (its spool is spool/NAME/, which it recovers after a crash); default on PostgreSQL HOSTNAME-PORT.") var node: String?
     @Option(name: .long, help: "Synthesize a new dataset this often (e.g. 24h) when units' records changed since the last one; off by default (sealgate synthesize, POST /v1/datasets).") var synthesizeEvery: String?
     @OptionGroup var passphrase: PassphraseOptions
 
@@ -227,7 +234,7 @@ struct Serve: AsyncParsableCommand {
         do {
             config.maxBodyBytes = Int(try parseSize(maxBody))
             (intake, store) = try loadIntake(data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
-                                             node: node ?? "\(ProcessInfo.processInfo.hostName)-\(port)")
+                                             node: node, defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port)")
             let recovered = try intake.recover()
             if !recovered.isEmpty { say("processed \(recovered.count) package(s) left in the spool by an earlier run") }
         } catch let e as SealError {

@@ -9,8 +9,8 @@ struct CityCycle {
     let f: GatewayFixture
     var w: Workdir { f.w }
 
-    init(units: Int = 3) throws {
-        f = try GatewayFixture(units: units, members: 60)
+    init(units: Int = 3, database: String? = nil) throws {
+        f = try GatewayFixture(units: units, members: 60, database: database)
         try requireOK(try CLI.sg(["handbook", "init", "--data", "hb", "--unencrypted"], cwd: f.w.path))
         try requireOK(try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path))
     }

@@ -70,8 +70,9 @@ struct GatewayFixture {
     let signerA: MinisignSecretKey
     let signerB: MinisignSecretKey
 
-    init(units: Int = 2, members: Int = 120) throws {
-        try requireOK(try CLI.sg(["init", "--data", "dept", "--unencrypted"], cwd: w.path))
+    /// `database`: a PostgreSQL URL for the store (recorded by init, so later commands find it).
+    init(units: Int = 2, members: Int = 120, database: String? = nil) throws {
+        try requireOK(try CLI.sg(["init", "--data", "dept", "--unencrypted"] + (database.map { ["--database", $0] } ?? []), cwd: w.path))
         try requireOK(try CLI.sg(["generate", "--units", String(max(units, 2)), "--members", String(members * max(units, 2)), "--seed", "17", "-o", "city"], cwd: w.path))
         for i in 1...max(units, 2) {
             let u = "HCM-U" + String(format: "%03d", i)

@@ -1,0 +1,143 @@
+import Foundation
+import GatewayCore
+import SealCrypto
+import Testing
+import TestSupport
+
+/// Several `sealgate serve` processes on one PostgreSQL database behave as one gateway.
+@Suite(.enabled(if: TestPostgres.available, "needs the throwaway PostgreSQL cluster (make test)"))
+struct ScaleOutTests {
+    /// A copy of the unit's records without its last member: valid, and other bytes.
+    static func rivalCopy(_ c: CityCycle, _ unit: String) throws -> String {
+        let dir = c.w.file("rival-\(unit)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: c.w.file("city/\(unit)/organizations.csv"), toPath: "\(dir)/organizations.csv")
+        let lines = String(decoding: c.w.read("city/\(unit)/members.csv"), as: UTF8.self).split(separator: "\n")
+        c.w.write("rival-\(unit)/members.csv", lines.dropLast().joined(separator: "\n") + "\n")
+        return dir
+    }
+
+    static func health(_ gw: GatewayProcess) throws -> JSON { try JSON(parsing: try HTTPClient.request("GET", gw.url + "/healthz").text) }
+    static func holds(_ gw: GatewayProcess, _ lease: String) -> Bool {
+        ((try? health(gw))?["leases"]?.array ?? []).contains { $0.string == lease }
+    }
+
+    /// Both processes receive a stream of submissions, the same packages sent to both at once
+    /// and rival packages (same seq, other bytes) to each: one outcome per package, the other
+    /// process answers the first receipt (a duplicate) or a seq conflict; no seq is taken twice;
+    /// the log is one, in one order, and verifies through either process.
+    @Test func twoGatewaysOneOutcomePerPackage() throws {
+        try Self.twoGateways(database: try TestPostgres.freshDatabase())
+    }
+
+    /// `database`: PostgreSQL, or nil for two processes on one SQLite file (one machine).
+    static func twoGateways(database url: String?) throws {
+        let c = try CityCycle(units: 6, database: url)
+        let query = { (sql: String) throws -> String in
+            if let url { return try TestPostgres.psql(url, sql) }
+            return try CLI.run("sqlite3", ["dept/gateway.sqlite", sql], cwd: c.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let a = try GatewayProcess(data: "dept", cwd: c.w.path, extra: ["--node", "a"])
+        defer { a.stop() }
+        let b = try GatewayProcess(data: "dept", cwd: c.w.path, extra: ["--node", "b"])
+        defer { b.stop() }
+        #expect(try Self.health(a)["store"]?.string?.hasPrefix(url == nil ? "/" : "postgres://") == true)
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", b.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: c.w.path))
+        let units = (1...6).map { "HCM-U" + String(format: "%03d", $0) }
+
+        struct Sent { let unit: String; let seq: UInt64; let status: Int; let body: String; let via: String }
+        let lock = NSLock()
+        nonisolated(unsafe) var sent: [Sent] = []
+        // Round 1: every unit's seq 1 to both at once. Round 2: seq 2 to one, a rival seq 2
+        // (valid records, other bytes: the unit's records less their last member) to the other, at once.
+        var jobs: [(GatewayProcess, String, String, UInt64)] = []
+        for u in units {
+            let p = try c.f.seal(u, seq: 1)
+            jobs += [(a, p, u, 1), (b, p, u, 1)]
+            let good = try c.f.seal(u, seq: 2, name: "\(u)-2.sgp")
+            let rival = try c.f.seal(u, seq: 2, dir: try Self.rivalCopy(c, u), name: "\(u)-2-rival.sgp")
+            jobs += [(a, good, u, 2), (b, rival, u, 2)]
+        }
+        // Round 1 first (seq 2 must find seq 1 decided), then round 2; within a round all at once.
+        for round in [UInt64(1), 2] {
+            let batch = jobs.filter { $0.3 == round }
+            DispatchQueue.concurrentPerform(iterations: batch.count) { i in
+                let (gw, file, unit, seq) = batch[i]
+                do {
+                    let r = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: file)
+                    lock.lock(); sent.append(Sent(unit: unit, seq: seq, status: r.status, body: r.text, via: gw === a ? "a" : "b")); lock.unlock()
+                } catch { Issue.record("post failed: \(error)") }
+            }
+        }
+        for u in units {
+            let first = sent.filter { $0.unit == u && $0.seq == 1 }
+            #expect(first.map(\.status).sorted() == [200, 201], "\(u) seq 1 sent twice: one accepted, one duplicate — \(first.map { "\($0.status) \($0.body.prefix(600))" })")
+            #expect(Set(first.map(\.body)).count == 1, "\(u): the duplicate answer is the first receipt")
+            let second = sent.filter { $0.unit == u && $0.seq == 2 }
+            #expect(second.map(\.status).sorted() == [201, 409],
+                    "\(u) seq 2 and a rival: one accepted, the other a seq conflict — \(second.map { "\($0.status) \($0.body.prefix(300))" })")
+        }
+        // In the database: one claim per (unit, seq), the accepted ones' records current, a log without gaps.
+        #expect(try query("SELECT count(*) FROM (SELECT unit_id, seq FROM outcomes WHERE claims_seq = 1 GROUP BY 1, 2 HAVING count(*) > 1) x") == "0")
+        #expect(try query("SELECT count(*) FROM outcomes WHERE claims_seq = 1") == "12")
+        #expect(try query("SELECT count(*) FROM snapshots WHERE current = 1") == "6")
+        #expect(try query("SELECT CASE WHEN count(*) = max(idx) + 1 THEN 'yes' ELSE 'no' END FROM log_entries") == "yes")
+        // Each process spools into its own folder (--node).
+        do {
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: c.w.file("dept/spool/a"))) ?? []).count >= 12)
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: c.w.file("dept/spool/b"))) ?? []).count >= 12)
+        }
+        for gw in [a, b] {
+            let v = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json"], cwd: c.w.path)
+            #expect(v.status == 0, "log verify through \(gw.url): \(v.stderr)")
+        }
+        // The campaign view, from either process, counts the six units once.
+        try requireOK(try CLI.sg(["status", "--data", "dept"], cwd: c.w.path))
+        let st = try JSON(parsing: try CLI.sg(["status", "--data", "dept", "--json"], cwd: c.w.path).out)
+        #expect(st["result"]?["campaign"]?["units"]?["registered"]?.int == 6, "\(st)")
+    }
+
+    /// The forwarder runs in one process; killed, the other takes its lease over and the
+    /// dataset is delivered exactly once.
+    @Test func forwarderLeaseTakenOverWhenItsHolderDies() throws {
+        let url = try TestPostgres.freshDatabase()
+        let c = try CityCycle(units: 2, database: url)
+        let opts = ["--forward-retry-base", "0.2s", "--forward-retry-max", "1s", "--forward-timeout", "2"]
+        let first = try GatewayProcess(data: "dept", cwd: c.w.path, extra: ["--node", "first"] + opts)
+        defer { first.stop() }
+        #expect(try c.waitFor("lease") { Self.holds(first, "forwarder") }, "the only process takes the forwarder lease")
+        let second = try GatewayProcess(data: "dept", cwd: c.w.path, extra: ["--node", "second"] + opts)
+        defer { second.stop() }
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(!Self.holds(second, "forwarder"), "one holder at a time")
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", second.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: c.w.path))
+        try c.submitAll(second, units: ["HCM-U001", "HCM-U002"])
+        // The receiver is down: the holder tries and fails.
+        var hb = try c.handbook()
+        let port = hb.port
+        hb.stop()
+        try c.connect("http://127.0.0.1:\(port)")
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        let attempts = { Int(try TestPostgres.psql(url, "SELECT attempts FROM datasets WHERE version = 1")) ?? 0 }
+        #expect(try c.waitFor("attempts") { try attempts() >= 1 }, "the lease holder tries to deliver")
+        // The holder dies; the receiver comes up; the other process delivers.
+        first.kill9()
+        hb = try c.handbook(port: port)
+        defer { hb.stop() }
+        #expect(try c.waitFor("taken over", seconds: 30) { Self.holds(second, "forwarder") }, "the survivor takes the lease: \(second.logText)")
+        #expect(try c.waitFor("delivered", seconds: 30) { try TestPostgres.psql(url, "SELECT state FROM datasets WHERE version = 1") == "delivered" })
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM log_entries WHERE kind = 'dataset_forwarded'") == "1", "delivered once")
+        let history = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []
+        #expect(history.count == 1, "the receiver imported it once")
+        #expect(second.logText.contains("holding the forwarder lease"))
+    }
+}
+
+/// Two processes on one SQLite file (one machine): the same guarantees, from SQLite's own
+/// locking (one writer at a time) and flock leases.
+struct SQLiteTwoProcessTests {
+    @Test func twoGatewaysOnOneSQLiteFile() throws {
+        try ScaleOutTests.twoGateways(database: nil)
+    }
+}
