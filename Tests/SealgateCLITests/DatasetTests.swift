@@ -29,6 +29,17 @@ struct CityCycle {
         try GatewayProcess(arguments: ["handbook", "serve", "--data", "hb", "--trust", "trust.json", "--port", String(port)], cwd: w.path)
     }
 
+    /// Connects the gateway to a receiver that is down (a free port nothing listens on), then
+    /// synthesizes version 1: it stays pending. Returns the port, to start the receiver on later.
+    func synthesizeWhileReceiverDown() throws -> Int {
+        let hb = try handbook()
+        let port = hb.port
+        hb.stop()
+        try connect("http://127.0.0.1:\(port)")
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: w.path))
+        return port
+    }
+
     func submitAll(_ gw: GatewayProcess, units: [String], seq: UInt64 = 1) throws {
         for u in units { #expect(try f.post(gw, try f.seal(u, seq: seq)).status == 201, "\(u)") }
     }
@@ -198,17 +209,12 @@ struct ForwardingTests {
         var gw = try c.gateway()
         defer { gw.stop() }
         try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
-        // Learn a free port for the receiver, then leave it down.
-        var hb = try c.handbook()
-        let port = hb.port
-        hb.stop()
-        try c.connect("http://127.0.0.1:\(port)")
-        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        let port = try c.synthesizeWhileReceiverDown()
         #expect(try c.waitFor("attempts") { (try c.dataset(1)["attempts"]?.int ?? 0) >= 2 })
         let down = try c.dataset(1)
         #expect(down["state"]?.string == "pending" && down["last_error"] != nil && down["last_error"] != .null, "\(down)")
         // Up again: delivered once.
-        hb = try c.handbook(port: port)
+        let hb = try c.handbook(port: port)
         defer { hb.stop() }
         #expect(try c.waitFor("delivered") { try c.dataset(1)["state"]?.string == "delivered" }, "\((try? c.dataset(1)) ?? .null)")
         let history = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []

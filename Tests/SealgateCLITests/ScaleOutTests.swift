@@ -113,16 +113,12 @@ struct ScaleOutTests {
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", second.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: c.w.path))
         try c.submitAll(second, units: ["HCM-U001", "HCM-U002"])
         // The receiver is down: the holder tries and fails.
-        var hb = try c.handbook()
-        let port = hb.port
-        hb.stop()
-        try c.connect("http://127.0.0.1:\(port)")
-        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        let port = try c.synthesizeWhileReceiverDown()
         let attempts = { Int(try TestPostgres.psql(url, "SELECT attempts FROM datasets WHERE version = 1")) ?? 0 }
         #expect(try c.waitFor("attempts") { try attempts() >= 1 }, "the lease holder tries to deliver")
         // The holder dies; the receiver comes up; the other process delivers.
         first.kill9()
-        hb = try c.handbook(port: port)
+        let hb = try c.handbook(port: port)
         defer { hb.stop() }
         #expect(try c.waitFor("taken over", seconds: 30) { Self.holds(second, "forwarder") }, "the survivor takes the lease: \(second.logText)")
         #expect(try c.waitFor("delivered", seconds: 30) { try TestPostgres.psql(url, "SELECT state FROM datasets WHERE version = 1") == "delivered" })
