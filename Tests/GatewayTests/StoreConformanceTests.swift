@@ -245,8 +245,12 @@ struct PostgresStoreConformanceTests {
         let a = try PostgresStore(url: url), b = try PostgresStore(url: url)
         try a.addUnit(UnitRecord(id: "U", name: "U", createdAt: "t"), key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: "active", addedAt: "t"))
         let results = NSLock()
-        nonisolated(unsafe) var won = 0, lost = 0, appended: [Int64] = []
-        DispatchQueue.concurrentPerform(iterations: 40) { i in
+        nonisolated(unsafe) var won = 0, lost = 0, appended: [Int64] = [], unexpected: [String] = []
+        // Eight threads at once (more than the cores: the races happen in the database), and
+        // each receipt takes a while to make (as signing does): decisions overlap.
+        let group = DispatchGroup()
+        for i in 0..<40 { group.enter(); Thread.detachNewThread {
+            defer { group.leave() }
             let store = i % 2 == 0 ? a : b
             do {
                 let idx = try store.appendLog(kind: "test", body: "{\"i\":\(i)}", at: "t")
@@ -256,14 +260,19 @@ struct PostgresStoreConformanceTests {
                 let sp = try store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
                 _ = try store.commit(StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
                                      snapshot: SnapshotImport(unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
-                                     logEntry: "{\"o\":\(i)}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+                                     logEntry: "{\"o\":\(i)}", logSince: 0) { _, _ in
+                    Thread.sleep(forTimeInterval: 0.02)
+                    return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+                }
                 results.lock(); won += 1; results.unlock()
             } catch let e as StoreError where e.code == "seq_taken" {
                 results.lock(); lost += 1; results.unlock()
             } catch {
-                Issue.record("unexpected \(error)")
+                results.lock(); unexpected.append("\(error)"); results.unlock()
             }
-        }
+        } }
+        group.wait()
+        #expect(unexpected.isEmpty, "every loser is told seq_taken: \(unexpected)")
         #expect(won == 10 && lost == 30, "one commit per seq (10 seqs, 4 racers each): won \(won), lost \(lost)")
         #expect(Set(appended).count == 40)
         let size = try a.logSize()
