@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Submits package files to a sealgate gateway on loopback from N concurrent clients and prints
-packages/s and latency percentiles. Bounded: each file is sent once. Loopback only."""
+packages/s and latency percentiles. Bounded: each file is sent once. Loopback only.
+URL may be several, comma-separated (gateway processes behind one load balancer): client i
+sends to URL i mod n."""
 import http.client, sys, threading, time, urllib.parse, json
 
 def main():
-    url, clients, files = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-    u = urllib.parse.urlparse(url)
-    if u.hostname not in ("127.0.0.1", "localhost", "::1"):
+    urls, clients, files = sys.argv[1].split(","), int(sys.argv[2]), sys.argv[3:]
+    targets = [urllib.parse.urlparse(x) for x in urls]
+    if any(u.hostname not in ("127.0.0.1", "localhost", "::1") for u in targets):
         sys.exit("loadgen: loopback targets only")
     # A unit submits its packages in seq order: files named <unit>-<seq>.sgp are grouped by unit,
     # each group sent in order by one client; groups are shared out over the clients.
@@ -20,7 +22,7 @@ def main():
     for i, (unit, items) in enumerate(sorted(groups.items())):
         queues[i % clients].extend(open(f, "rb").read() for _, f in sorted(items))
     lat, codes, lock = [], {}, threading.Lock()
-    def worker(queue):
+    def worker(queue, u):
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
         for body in queue:
             t0 = time.perf_counter()
@@ -31,7 +33,7 @@ def main():
                 lat.append(dt); codes[r.status] = codes.get(r.status, 0) + 1
         conn.close()
     t0 = time.perf_counter()
-    ts = [threading.Thread(target=worker, args=(q,)) for q in queues]
+    ts = [threading.Thread(target=worker, args=(q, targets[i % len(targets)])) for i, q in enumerate(queues)]
     for t in ts: t.start()
     for t in ts: t.join()
     wall = time.perf_counter() - t0

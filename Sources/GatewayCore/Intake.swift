@@ -234,6 +234,10 @@ public final class Intake: @unchecked Sendable {
                 throw GatewayError(.kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
                                    remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
             }
+            // The last seq is read before this seq's outcome: a rival deciding the same seq in
+            // between is then found as that outcome (a duplicate or a conflict), never taken
+            // for an older seq.
+            let lastSeq = try store.lastSeq(unitId: c.unit)
             if let first = try store.outcome(unitId: c.unit, seq: c.seq) {
                 if first.sha256 == entry.sha256 {
                     // The same package again: the first receipt, unchanged.
@@ -245,7 +249,7 @@ public final class Intake: @unchecked Sendable {
                 throw GatewayError(.seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
                                    remedy: "seal the new data with the next seq (above \(try store.lastSeq(unitId: c.unit) ?? c.seq))")
             }
-            if let last = try store.lastSeq(unitId: c.unit), c.seq <= last {
+            if let last = lastSeq, c.seq <= last {
                 throw GatewayError(.seqNotIncreasing, "seq \(c.seq) of \(c.unit) is not above the last one used (\(last))",
                                    remedy: "seal again with seq \(last + 1) or higher; an old package replayed is refused")
             }
