@@ -16,8 +16,33 @@ public final class Forwarder: @unchecked Sendable {
     private var notBefore: [UInt64: Date] = [:]
     private let lock = NSLock()
 
-    public init(store: any GatewayStore, baseDelay: TimeInterval = 1, maxDelay: TimeInterval = 300, timeout: Int = 60) {
-        self.store = store; self.baseDelay = baseDelay; self.maxDelay = maxDelay; self.timeout = timeout
+    /// Where a package made on another machine is written from the store's copy before it is sent.
+    let cacheDir: String?
+
+    public init(store: any GatewayStore, baseDelay: TimeInterval = 1, maxDelay: TimeInterval = 300, timeout: Int = 60, cacheDir: String? = nil) {
+        self.store = store; self.baseDelay = baseDelay; self.maxDelay = maxDelay; self.timeout = timeout; self.cacheDir = cacheDir
+    }
+
+    /// The sealed package to send: the file the synthesis wrote, or — on another machine — a copy
+    /// fetched from the store and checked against the recorded SHA-256.
+    func packageFile(_ d: DatasetRecord) throws -> String {
+        if FileManager.default.fileExists(atPath: d.path) { return d.path }
+        guard let dir = cacheDir else {
+            throw GatewayError(.datasetMissing, "dataset \(d.version)'s package \(d.path) is not on this machine", remedy: "restore the data folder's datasets/ from backup")
+        }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let local = "\(dir)/dataset-v\(d.version).sgp"
+        if !FileManager.default.fileExists(atPath: local) {
+            guard try store.fetchDatasetPackage(version: d.version, to: local) else {
+                throw GatewayError(.datasetMissing, "dataset \(d.version)'s package is neither at \(d.path) nor in the store",
+                                   remedy: "restore the data folder's datasets/ from backup, or synthesize a new version")
+            }
+        }
+        guard try sha256File(local) == d.sha256 else {
+            try? FileManager.default.removeItem(atPath: local)
+            throw GatewayError(.datasetMissing, "the store's copy of dataset \(d.version) does not match its recorded SHA-256", remedy: "investigate the store; synthesize a new version")
+        }
+        return local
     }
 
     /// The delay before attempt `attempts + 1`: base × 2^attempts, capped, times a jitter in [0.5, 1].
@@ -37,7 +62,7 @@ public final class Forwarder: @unchecked Sendable {
         do {
             let r = try HTTPClient.request("POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
                                            headers: ["Content-Type": "application/vnd.sealgate.package", "Idempotency-Key": next.packageId],
-                                           bodyFile: next.path, timeout: timeout)
+                                           bodyFile: try packageFile(next), timeout: timeout)
             guard r.status == 200 || r.status == 201 else {
                 let j = try? JSON(parsing: r.text)
                 throw GatewayError(.forwardFailed, "the handbook system answered \(r.status)\(j?["code"]?.string.map { " \($0)" } ?? ""): \(j?["detail"]?.string ?? String(r.text.prefix(200)))",
@@ -75,4 +100,5 @@ extension String {
 
 extension SealErrorCode {
     public static let forwardFailed = SealErrorCode("forward_failed")
+    public static let datasetMissing = SealErrorCode("dataset_missing")
 }

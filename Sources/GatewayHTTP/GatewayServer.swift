@@ -347,7 +347,8 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
     }
     defer { signer.cancel() }
     // The forwarder: delivers pending dataset versions to the handbook system, with backoff.
-    let forwarder = Forwarder(store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds, timeout: config.forwardTimeoutSeconds)
+    let forwarder = Forwarder(store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds, timeout: config.forwardTimeoutSeconds,
+                              cacheDir: "\(intake.data.path)/datasets")
     let forwarding = Task {
         while !Task.isCancelled {
             guard (try? await blocking { forwarderLease.hold() }) == true else {

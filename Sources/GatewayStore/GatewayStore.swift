@@ -246,8 +246,13 @@ public protocol GatewayStore: Sendable {
 
     // Datasets and their delivery (the outbox)
     /// Records a new dataset version with its log entry, in one transaction; throws
-    /// `dataset_exists` when the version was taken meanwhile.
+    /// `dataset_exists` when the version was taken meanwhile. PostgreSQL also keeps the sealed
+    /// package's bytes (read from `d.path`) in that transaction: any process can forward it.
     func addDataset(_ d: DatasetRecord, logBody: String) throws
+    /// Writes the sealed package of `version` to `path` from the store's own copy, for a process
+    /// on another machine than the one that made it; false when the store keeps no copy (SQLite:
+    /// the package is in the data folder of the one machine).
+    func fetchDatasetPackage(version: UInt64, to path: String) throws -> Bool
     func datasets() throws -> [DatasetRecord]
     func dataset(version: UInt64) throws -> DatasetRecord?
     /// A failed delivery attempt: attempts + 1, the error, when to try again.
@@ -332,6 +337,8 @@ public struct Decision: Sendable {
 }
 
 extension GatewayStore {
+    public func fetchDatasetPackage(version: UInt64, to path: String) throws -> Bool { false }
+
     public func commit(_ decision: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
                        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome {
         try commit(decision, snapshot: snapshot, corrections: nil, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)

@@ -66,6 +66,7 @@ enum PGBind {
     case text(String?)
     case int(Int64?)
     case texts([String])
+    case bytes(ByteBuffer)
 }
 
 /// A connection in use, with synchronous helpers.
@@ -82,6 +83,7 @@ struct PGConnection {
             case .text(let s): b.append(s)
             case .int(let i): b.append(i)
             case .texts(let a): b.append(a)
+            case .bytes(let buf): b.append(buf)
             }
         }
         do {

@@ -95,7 +95,14 @@ public final class PostgresStore: GatewayStore, @unchecked Sendable {
                                next_attempt_at TEXT, ack TEXT, ack_signature TEXT, delivered_at TEXT);
         CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         """),
+        // The sealed dataset packages, in chunks: gateways on several machines share no disk.
+        ("pg-v2-dataset-packages", """
+        CREATE TABLE dataset_packages (version BIGINT NOT NULL REFERENCES datasets(version), chunk BIGINT NOT NULL, data BYTEA NOT NULL,
+                                       PRIMARY KEY (version, chunk))
+        """),
     ]
+
+    static let chunkBytes = 8 << 20
 
     func migrate() throws {
         try pool.with { c in
@@ -501,7 +508,42 @@ public final class PostgresStore: GatewayStore, @unchecked Sendable {
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)
                 """, [Self.seq(d.version), .text(d.packageId), .text(d.path), .text(d.sha256), .int(d.size), .int(Int64(d.members)),
                       .int(Int64(d.organizations)), .int(Int64(d.conflicts)), .text(d.createdAt), .text(d.state)])
+            guard let file = FileHandle(forReadingAtPath: d.path) else { throw StoreError("dataset_unreadable", "cannot read \(d.path)") }
+            defer { try? file.close() }
+            var chunk: Int64 = 0
+            while let data = try file.read(upToCount: Self.chunkBytes), !data.isEmpty {
+                try c.exec("INSERT INTO dataset_packages (version, chunk, data) VALUES ($1, $2, $3)",
+                           [Self.seq(d.version), .int(chunk), .bytes(ByteBuffer(bytes: data))])
+                chunk += 1
+            }
             _ = try Self.appendLog(c, kind: "dataset", body: logBody, at: d.createdAt)
+        }
+    }
+
+    public func fetchDatasetPackage(version: UInt64, to path: String) throws -> Bool {
+        try pool.with { c in
+            let count = try c.int("SELECT count(*) FROM dataset_packages WHERE version = $1", [Self.seq(version)]) ?? 0
+            guard count > 0 else { return false }
+            let tmp = "\(path).part-\(UUID().uuidString)"
+            guard FileManager.default.createFile(atPath: tmp, contents: nil, attributes: [.posixPermissions: 0o600]),
+                  let out = FileHandle(forWritingAtPath: tmp) else { throw StoreError("dataset_unwritable", "cannot write \(tmp)") }
+            do {
+                for n in 0..<count { // one chunk at a time: memory stays at a chunk
+                    guard let row = try c.row("SELECT data FROM dataset_packages WHERE version = $1 AND chunk = $2", [Self.seq(version), .int(n)]) else {
+                        throw StoreError("dataset_incomplete", "chunk \(n) of dataset \(version) is missing")
+                    }
+                    let buf = try row["data"].decode(ByteBuffer.self)
+                    try out.write(contentsOf: Data(buf.readableBytesView))
+                }
+                try out.synchronize()
+                try out.close()
+                guard rename(tmp, path) == 0 else { throw StoreError("dataset_unwritable", "cannot move \(tmp) to \(path)") }
+            } catch {
+                try? out.close()
+                try? FileManager.default.removeItem(atPath: tmp)
+                throw error
+            }
+            return true
         }
     }
 

@@ -96,7 +96,7 @@ extension StoreConformance {
 
     /// The rest of the contract: key lifecycle, tokens, records, corrections, datasets and
     /// their delivery, settings, recipients, leases. Runs on a fresh store.
-    static func runLifecycle(_ store: any GatewayStore) throws {
+    static func runLifecycle(_ store: any GatewayStore, keepsPackages: Bool) throws {
         let k = { (id: String, unit: String) in UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: "active", addedAt: "2026-11-01T00:00:00Z") }
         try store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"))
         try store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"))
@@ -167,8 +167,17 @@ extension StoreConformance {
         #expect(throws: StoreError.self) { _ = try store.revokeToken(id: "ffffff", at: "t") { _ in "{}" } }
 
         // Datasets and their delivery: one version once, delivered once.
-        let d = DatasetRecord(version: 1, packageId: "ds-1", path: "/d/1", sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2, createdAt: "2026-11-29T03:00:00Z")
+        let file = NSTemporaryDirectory() + "sealgate-ds-" + UUID().uuidString
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        FileManager.default.createFile(atPath: file, contents: Data(bytes))
+        defer { try? FileManager.default.removeItem(atPath: file); try? FileManager.default.removeItem(atPath: file + ".copy") }
+        let d = DatasetRecord(version: 1, packageId: "ds-1", path: file, sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2, createdAt: "2026-11-29T03:00:00Z")
         try store.addDataset(d, logBody: "{\"ds\":1}")
+        // PostgreSQL keeps the package's bytes for processes on other machines; SQLite keeps none.
+        let kept = try store.fetchDatasetPackage(version: 1, to: file + ".copy")
+        #expect(kept == keepsPackages)
+        if kept { #expect(FileManager.default.contents(atPath: file + ".copy") == Data(bytes)) }
+        #expect(try store.fetchDatasetPackage(version: 9, to: file + ".none") == false)
         #expect(throws: StoreError.self) { try store.addDataset(d, logBody: "{}") }
         try store.recordAttempt(version: 1, error: "503", nextAttemptAt: "2026-11-29T03:00:05Z")
         #expect(try store.dataset(version: 1)?.attempts == 1 && store.dataset(version: 1)?.lastError == "503")
@@ -218,7 +227,7 @@ extension SQLiteStoreConformanceTests {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try StoreConformance.runLifecycle(try SQLiteStore(path: "\(dir)/g.sqlite"))
+        try StoreConformance.runLifecycle(try SQLiteStore(path: "\(dir)/g.sqlite"), keepsPackages: false)
     }
 }
 
@@ -235,7 +244,7 @@ struct PostgresStoreConformanceTests {
     }
 
     @Test func postgresLifecycleConforms() throws {
-        try StoreConformance.runLifecycle(try PostgresStore(url: try TestPostgres.freshDatabase()))
+        try StoreConformance.runLifecycle(try PostgresStore(url: try TestPostgres.freshDatabase()), keepsPackages: true)
     }
 
     /// Two stores with pools of their own stand for two gateway processes: the log gets

@@ -98,15 +98,18 @@ struct ScaleOutTests {
     }
 
     /// The forwarder runs in one process; killed, the other takes its lease over and the
-    /// dataset is delivered exactly once.
+    /// dataset is delivered exactly once. The survivor stands for another machine: a copy of
+    /// the data folder (keys, gateway.json) without the dataset files, so it sends the store's
+    /// copy of the package.
     @Test func forwarderLeaseTakenOverWhenItsHolderDies() throws {
         let url = try TestPostgres.freshDatabase()
         let c = try CityCycle(units: 2, database: url)
+        try FileManager.default.copyItem(atPath: c.w.file("dept"), toPath: c.w.file("other-host"))
         let opts = ["--forward-retry-base", "0.2s", "--forward-retry-max", "1s", "--forward-timeout", "2"]
         let first = try GatewayProcess(data: "dept", cwd: c.w.path, extra: ["--node", "first"] + opts)
         defer { first.stop() }
         #expect(try c.waitFor("lease") { Self.holds(first, "forwarder") }, "the only process takes the forwarder lease")
-        let second = try GatewayProcess(data: "dept", cwd: c.w.path, extra: ["--node", "second"] + opts)
+        let second = try GatewayProcess(data: "other-host", cwd: c.w.path, extra: ["--node", "second"] + opts)
         defer { second.stop() }
         Thread.sleep(forTimeInterval: 1.5)
         #expect(!Self.holds(second, "forwarder"), "one holder at a time")
@@ -118,6 +121,8 @@ struct ScaleOutTests {
         #expect(try c.waitFor("attempts") { try attempts() >= 1 }, "the lease holder tries to deliver")
         // The holder dies; the receiver comes up; the other process delivers.
         first.kill9()
+        // Its machine is gone, and with it the dataset files it wrote.
+        try FileManager.default.moveItem(atPath: c.w.file("dept/datasets"), toPath: c.w.file("gone"))
         let hb = try c.handbook(port: port)
         defer { hb.stop() }
         #expect(try c.waitFor("taken over", seconds: 30) { Self.holds(second, "forwarder") }, "the survivor takes the lease: \(second.logText)")
@@ -127,6 +132,9 @@ struct ScaleOutTests {
         let history = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []
         #expect(history.count == 1, "the receiver imported it once")
         #expect(second.logText.contains("holding the forwarder lease"))
+        #expect(!FileManager.default.fileExists(atPath: c.w.file("other-host/datasets/v1")), "the survivor had none of the synthesis' files")
+        #expect(try sha256File(c.w.file("other-host/datasets/dataset-v1.sgp")) == (try sha256File(c.w.file("gone/dataset-v1.sgp"))),
+                "it sent the store's copy, the same bytes")
     }
 }
 
