@@ -5,7 +5,7 @@ import PostgresNIO
 /// Where a PostgreSQL store lives: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]`.
 /// The password may instead come from the `PGPASSWORD` environment variable; it is never
 /// printed (`redacted` is what logs and errors show).
-public struct PostgresLocation: Sendable, Equatable {
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var host: String
     public var port: Int
     public var user: String
@@ -36,6 +36,10 @@ public struct PostgresLocation: Sendable, Equatable {
 
     /// The URL without its password, for logs, errors and gateway.json.
     public var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)\(tls ? "?sslmode=require" : "")" }
+    // However it is printed or dumped, the password is not shown.
+    public var description: String { redacted }
+    public var debugDescription: String { redacted }
+    public var customMirror: Mirror { Mirror(self, children: ["url": redacted]) }
 
     func configuration() throws -> PostgresConnection.Configuration {
         var config = PostgresConnection.Configuration(
