@@ -35,7 +35,10 @@ public final class PostgresStore: GatewayStore, @unchecked Sendable {
         try migrate()
     }
 
-    deinit { pool.close() }
+    deinit {
+        pool.close()
+        for c in leaseWaiters.values { _ = try? syncWait(c.close()) }
+    }
 
     static func describe(_ e: PSQLError) -> String {
         if let m = e.serverInfo?[.message] { return "\(m) (SQLSTATE \(e.serverInfo?[.sqlState] ?? "?"))" }
@@ -128,12 +131,23 @@ public final class PostgresStore: GatewayStore, @unchecked Sendable {
 
     // MARK: Leases
 
+    /// A connection kept per lease name while another process holds the lease: polling for it
+    /// reuses the session instead of opening one (a server process) every poll.
+    private var leaseWaiters: [String: PostgresConnection] = [:]
+    private let leaseLock = NSLock()
+
     public func tryLease(_ name: String) throws -> (any StoreLease)? {
-        let conn = try pool.connect()
+        leaseLock.lock()
+        let kept = leaseWaiters.removeValue(forKey: name)
+        leaseLock.unlock()
+        let conn = try kept.flatMap { $0.isClosed ? nil : $0 } ?? pool.connect()
         let c = PGConnection(connection: conn, logger: pool.logger)
         do {
             guard let got = try c.row("SELECT pg_try_advisory_lock($1) AS got", [.int(Self.leaseKey(name))]), try got["got"].decode(Bool.self) else {
-                _ = try? syncWait(conn.close())
+                leaseLock.lock()
+                let other = leaseWaiters.updateValue(conn, forKey: name)
+                leaseLock.unlock()
+                if let other { _ = try? syncWait(other.close()) }
                 return nil
             }
         } catch {

@@ -242,6 +242,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(exitStatus(for: e.code))
         }
         let host = self.host
+        say("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
         try await serveGateway(intake: intake, store: store, config: config) { port in
             FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
         }
