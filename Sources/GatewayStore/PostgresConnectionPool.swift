@@ -183,7 +183,8 @@ final class PGPool: @unchecked Sendable {
                 try c.exec("COMMIT")
                 return v
             } catch {
-                if !c.connection.isClosed { _ = try? c.exec("ROLLBACK") }
+                // A connection that cannot roll back is not given back to the pool.
+                if !c.connection.isClosed, (try? c.exec("ROLLBACK")) == nil { _ = try? syncWait(c.connection.close()) }
                 throw error
             }
         }

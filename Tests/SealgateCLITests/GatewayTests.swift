@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import GatewayCore
 import SealCrypto
 import SealPackage
@@ -154,10 +155,17 @@ struct GatewayEndToEndTests {
     /// kill -9 while a batch is being submitted: after a restart every package that got a
     /// receipt is imported exactly once, and resubmitting the whole batch converges.
     @Test func killDashNineMidBatch() throws {
-        let f = try GatewayFixture(units: 12, members: 150)
+        try Self.killDashNine(database: nil)
+    }
+
+    /// `database`: a PostgreSQL URL (the process keeps its node name across the restart, so it
+    /// recovers its own spool folder), or nil for SQLite.
+    static func killDashNine(database: String?) throws {
+        let f = try GatewayFixture(units: 12, members: 150, database: database)
         let units = (1...12).map { "HCM-U" + String(format: "%03d", $0) }
         let files = try units.map { try f.seal($0, seq: 1) }
-        var gw: GatewayProcess? = try GatewayProcess(data: "dept", cwd: f.w.path)
+        let node = database == nil ? [] : ["--node", "gw"]
+        var gw: GatewayProcess? = try GatewayProcess(data: "dept", cwd: f.w.path, extra: node)
         final class Box: @unchecked Sendable { let lock = NSLock(); var received: [String: String] = [:] } // file → receipt text (201 only)
         let box = Box()
         let url = gw!.url
@@ -181,7 +189,7 @@ struct GatewayEndToEndTests {
         let acknowledged = box.received
         #expect(acknowledged.count >= 4)
 
-        let restarted = try GatewayProcess(data: "dept", cwd: f.w.path)
+        let restarted = try GatewayProcess(data: "dept", cwd: f.w.path, extra: node)
         defer { restarted.stop() }
         for (_, text) in acknowledged {
             let id = try JSON(parsing: text)["package"]!.string!
@@ -196,15 +204,15 @@ struct GatewayEndToEndTests {
         }
         // A body fsynced into the spool whose record a crash prevented is decided on start too.
         restarted.stop()
-        try FileManager.default.copyItem(atPath: files[0], toPath: f.w.file("dept/spool/orphan.sgp"))
-        let third = try GatewayProcess(data: "dept", cwd: f.w.path)
+        try FileManager.default.copyItem(atPath: files[0], toPath: f.w.file(database == nil ? "dept/spool/orphan.sgp" : "dept/spool/gw/orphan.sgp"))
+        let third = try GatewayProcess(data: "dept", cwd: f.w.path, extra: node)
         defer { third.stop() }
         #expect(third.logText.contains("processed 1 package(s) left in the spool"), "\(third.logText)")
         // Exactly one accepted outcome and one snapshot per unit.
-        let q = try CLI.run("sqlite3", [f.w.file("dept/gateway.sqlite"),
-                                        "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"],
-                            cwd: f.w.path)
-        #expect(q.out.trimmingCharacters(in: .whitespacesAndNewlines) == "12|12|12|0", "\(q.out) \(q.stderr)")
+        let sql = "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"
+        let counts = try database.map { try TestPostgres.psql($0, sql) }
+            ?? CLI.run("sqlite3", [f.w.file("dept/gateway.sqlite"), sql], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(counts == "12|12|12|0", "accepted, snapshots, units current, pending: \(counts)")
     }
 }
 

@@ -97,6 +97,12 @@ struct ScaleOutTests {
         #expect(st["result"]?["campaign"]?["units"]?["registered"]?.int == 6, "\(st)")
     }
 
+    /// kill -9 mid-batch on PostgreSQL: every package that got a receipt is there after the
+    /// restart, the spooled bodies are decided, a resubmitted batch converges.
+    @Test func killDashNineMidBatchOnPostgres() throws {
+        try GatewayEndToEndTests.killDashNine(database: try TestPostgres.freshDatabase())
+    }
+
     /// The forwarder runs in one process; killed, the other takes its lease over and the
     /// dataset is delivered exactly once. The survivor stands for another machine: a copy of
     /// the data folder (keys, gateway.json) without the dataset files, so it sends the store's
