@@ -139,7 +139,9 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
     router.get("/healthz") { _, _ -> Response in
         let spool = intake.data.spoolPath
         let pending = (try? await blocking { try store.pendingSpool().filter { ($0.path as NSString).deletingLastPathComponent == spool }.count }) ?? -1
-        return jsonResponse(.ok, JSON.object(["status": .string("ok"), "pending": .int(Int64(pending)), "store": .string(store.location),
+        // 503 while the store cannot be read: a load balancer takes the process out of rotation.
+        return jsonResponse(pending < 0 ? .serviceUnavailable : .ok,
+                            JSON.object(["status": .string(pending < 0 ? "store_unavailable" : "ok"), "pending": .int(Int64(pending)), "store": .string(store.location),
                                               "node": node.map(JSON.string) ?? .null,
                                               "leases": .array(leases.filter(\.held).map { .string($0.name) })]).canonical)
     }
@@ -193,7 +195,16 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
                                remedy: "submit with the token of the package's own unit")
             }
         }
-        let spoolId = try await blocking { try intake.registerSpooled(path: path, sha256: sha, size: Int64(spoolSize)) }
+        let spoolId: Int64
+        do { spoolId = try await blocking { try intake.registerSpooled(path: path, sha256: sha, size: Int64(spoolSize)) } } catch let e as StoreError {
+            // The store is down: nothing was recorded, nothing acknowledged; the unit sends it again.
+            unlink(path)
+            context.logger.error("store unavailable: \(e.message)")
+            var r = problem(.serviceUnavailable, code: "store_unavailable", detail: "the gateway cannot reach its store: \(e.message)",
+                            remedy: "nothing was recorded; send the same package again in a minute (you get its one receipt whenever it is decided)")
+            r.headers[.retryAfter] = "30"
+            return r
+        }
         await gate.acquire()
         let result: IntakeResult
         do {
@@ -201,8 +212,12 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
         } catch {
             await gate.release()
             context.logger.error("intake failed: \(String(describing: error))")
-            return problem(.internalServerError, code: "intake_failed", detail: "the package was received (spooled) but could not be processed now",
-                           remedy: "it will be processed when the gateway restarts; ask for its status later")
+            let down = (error as? StoreError)?.code == "store_unavailable"
+            var r = problem(down ? .serviceUnavailable : .internalServerError, code: "intake_failed",
+                            detail: "the package was received (spooled) but could not be processed now\(down ? ": the gateway cannot reach its store" : "")",
+                            remedy: "send the same package again later (you get its one receipt), or ask for its status; it is also decided when this gateway restarts")
+            if down { r.headers[.retryAfter] = "30" }
+            return r
         }
         await gate.release()
         return receiptResponse(result.outcome, status: HTTPResponse.Status(code: result.httpStatus))

@@ -54,14 +54,17 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
 /// server's: the store's synchronous calls wait on it from worker threads, never on its own threads.
 let postgresEventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
-/// Waits for a future from a thread that is not one of `postgresEventLoops`.
 final class WaitBox<T>: @unchecked Sendable { var result: Result<T, any Error>?; init() {} }
 
-func syncWait<T>(_ future: EventLoopFuture<T>) throws -> T {
+/// Waits for a future from a thread that is not one of `postgresEventLoops`; gives up after
+/// `timeout` seconds (a server that stopped answering must not hold a request forever).
+func syncWait<T>(_ future: EventLoopFuture<T>, timeout: Double = 600) throws -> T {
     let box = WaitBox<T>()
     let done = DispatchSemaphore(value: 0)
     future.whenComplete { r in box.result = r; done.signal() }
-    done.wait()
+    guard done.wait(timeout: .now() + timeout) == .success else {
+        throw StoreError("store_unavailable", "PostgreSQL did not answer within \(Int(timeout)) s")
+    }
     return try box.result!.get()
 }
 
@@ -90,6 +93,9 @@ struct PGConnection {
             case .bytes(let buf): b.append(buf)
             }
         }
+        // A query written to a closed connection is never answered (postgres-nio drops the
+        // write): refuse it here, so an outage is an error at once, not a hang.
+        guard !connection.isClosed else { throw StoreError("store_unavailable", "the connection to PostgreSQL is closed (server down or restarted)") }
         do {
             let result = try syncWait(connection.query(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger))
             return (result.rows.map { $0.makeRandomAccess() }, result.metadata.rows ?? 0)
@@ -149,7 +155,12 @@ final class PGPool: @unchecked Sendable {
     func with<T>(_ body: (PGConnection) throws -> T) throws -> T {
         cond.lock()
         while idle.isEmpty && open >= limit { cond.wait() }
-        var taken = idle.popLast()
+        var taken: PostgresConnection?
+        while let c = idle.popLast() {
+            if c.isClosed { open -= 1; continue } // the server closed it meanwhile
+            taken = c
+            break
+        }
         if taken == nil { open += 1 }
         cond.unlock()
         if taken == nil {

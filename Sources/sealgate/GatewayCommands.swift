@@ -213,7 +213,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The forwarder's first retry delay after a failed delivery to the handbook system (doubles each time, with jitter).") var forwardRetryBase = "1s"
     @Option(name: .long, help: "The longest delay between delivery attempts.") var forwardRetryMax = "5m"
     @Option(name: .long, help: "Seconds a delivery may take before it counts as failed.") var forwardTimeout: Int = 120
-    @Option(name: .long, help: "This process's name among several serving one store (its spool is spool/NAME/, which it recovers after a crash); default on PostgreSQL HOSTNAME-PORT.") var node: String?
+    @Option(name: .long, help: "This process's name among several serving one store (its spool is spool/NAME/, which it recovers after a crash); default on PostgreSQL HOSTNAME-PORT (HOSTNAME-pidPID with --port 0).") var node: String?
     @Option(name: .long, help: "Synthesize a new dataset this often (e.g. 24h) when units' records changed since the last one; off by default (sealgate synthesize, POST /v1/datasets).") var synthesizeEvery: String?
     @OptionGroup var passphrase: PassphraseOptions
 
@@ -234,7 +234,9 @@ struct Serve: AsyncParsableCommand {
         do {
             config.maxBodyBytes = Int(try parseSize(maxBody))
             (intake, store) = try loadIntake(data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
-                                             node: node, defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port)")
+                                             node: node,
+                                             // --port 0 names no stable port: the process id keeps two such processes apart
+                                             defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")")
             let recovered = try intake.recover()
             if !recovered.isEmpty { say("processed \(recovered.count) package(s) left in the spool by an earlier run") }
         } catch let e as SealError {

@@ -97,6 +97,37 @@ struct ScaleOutTests {
         #expect(st["result"]?["campaign"]?["units"]?["registered"]?.int == 6, "\(st)")
     }
 
+    /// The database goes down under a running gateway: a submission is refused at once with a
+    /// coded 503 (nothing recorded), /healthz says so; the database back, the same package is
+    /// accepted, with no restart of the gateway.
+    @Test func databaseOutageIsACodedRefusalAndHeals() throws {
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/pg-cluster").standardized.path
+        let dir = NSTemporaryDirectory() + "sealgate-pg-outage-" + UUID().uuidString
+        let started = try CLI.run(script, ["start", dir], cwd: NSTemporaryDirectory(), env: ["PG_FSYNC": "off"])
+        defer { _ = try? CLI.run(script, ["stop", dir], cwd: NSTemporaryDirectory()) }
+        let url = started.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(url.hasPrefix("postgres://"), "\(started.stderr)")
+        let f = try GatewayFixture(units: 2, members: 40, database: url)
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--node", "gw"])
+        defer { gw.stop() }
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
+        let second = try f.seal("HCM-U002", seq: 1)
+
+        _ = try CLI.run(script, ["halt", dir], cwd: NSTemporaryDirectory())
+        let t0 = Date()
+        let refused = try f.post(gw, second)
+        let code = (try? JSON(parsing: refused.text))?["code"]?.string
+        #expect(refused.status == 503 && code == "store_unavailable", "\(refused.status) \(refused.text)")
+        #expect(Date().timeIntervalSince(t0) < 15, "refused at once, not after a hang")
+        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 503)
+
+        _ = try CLI.run(script, ["resume", dir], cwd: NSTemporaryDirectory())
+        let accepted = try f.post(gw, second)
+        #expect(accepted.status == 201, "\(accepted.status) \(accepted.text)")
+        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 200)
+        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM outcomes WHERE status = 'accepted'") == "2")
+    }
+
     /// kill -9 mid-batch on PostgreSQL: every package that got a receipt is there after the
     /// restart, the spooled bodies are decided, a resubmitted batch converges.
     @Test func killDashNineMidBatchOnPostgres() throws {
