@@ -6,14 +6,15 @@ RELEASE_FLAGS ?= -c release --static-swift-stdlib
 BIN_DEBUG = .build/debug/sealgate
 BIN_RELEASE = .build/release/sealgate
 
-.PHONY: all deps build release demo demo-package test bench bench-national clean help
+.PHONY: all deps build release demo demo-package demo-scaleout test bench bench-national clean help
 
 all: build
 
 help:
 	@echo "make demo   - the city's campaign cycle on loopback: 173 units seal and submit, synthesis, forwarding to the handbook receiver"
 	@echo "make demo-package - the seal → verify → open round trip of one package, also with the stock tar/minisign/age"
-	@echo "make test   - install what is missing, build, run every test (vectors, interop, tamper)"
+	@echo "make demo-scaleout - two gateway processes on one throwaway PostgreSQL: one outcome per package, the forwarder's lease taken over after kill -9"
+	@echo "make test   - install what is missing, build, run every test (vectors, interop, tamper) on SQLite and a throwaway PostgreSQL"
 	@echo "make bench  - seal/open throughput and peak RSS against the stock minisign+age pipeline"
 
 deps:
@@ -28,6 +29,11 @@ release: deps
 demo: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 	@scripts/demo $(BIN_DEBUG)
+
+# Two gateway processes on one (throwaway) PostgreSQL: one outcome per package, a lease taken over.
+demo-scaleout: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+	@scripts/demo-scaleout $(BIN_DEBUG)
 
 demo-package: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
