@@ -336,6 +336,19 @@ func problem(_ status: HTTPResponse.Status, code: String, detail: String, remedy
     return jsonResponse(status, JSON.object(o).canonical, contentType: "application/problem+json")
 }
 
+/// Runs `work` off the event loops every `seconds` (never when 0) in whichever process holds
+/// `lease` at that moment; errors wait for the next round.
+func periodically(every seconds: Double, holding lease: LeaseKeeper, _ work: @escaping @Sendable () throws -> Void) -> Task<Void, Never> {
+    Task {
+        while seconds > 0, !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+            if Task.isCancelled { break }
+            guard (try? await blocking { lease.hold() }) == true else { continue }
+            try? await blocking(work)
+        }
+    }
+}
+
 /// Builds and runs the gateway until SIGTERM or SIGINT (graceful shutdown).
 public func serveGateway(intake: Intake, store: any GatewayStore, config: GatewayServerConfig,
                          onRunning: @escaping @Sendable (Int) async -> Void) async throws {
@@ -351,14 +364,9 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
     let leasePoll: UInt64 = 1_000_000_000
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
     // rotated meanwhile signs from the next one on.
-    let interval = config.checkpointIntervalSeconds
-    let signer = Task {
-        while interval > 0, !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
-            if Task.isCancelled { break }
-            guard (try? await blocking { signerLease.hold() }) == true else { continue }
-            _ = try? await blocking { try intake.refreshKeys(); return try intake.log.checkpoint() }
-        }
+    let signer = periodically(every: config.checkpointIntervalSeconds, holding: signerLease) {
+        try intake.refreshKeys()
+        _ = try intake.log.checkpoint()
     }
     defer { signer.cancel() }
     // The forwarder: delivers pending dataset versions to the handbook system, with backoff.
@@ -378,19 +386,10 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
     defer { forwarding.cancel() }
     // Scheduled synthesis: a new version only when some unit's records changed (a snapshot or
     // correction accepted) after the last one.
-    let every = config.synthesizeEverySeconds
-    let scheduler = Task {
-        while every > 0, !Task.isCancelled {
-            try? await Task.sleep(nanoseconds: UInt64(every * 1e9))
-            if Task.isCancelled { break }
-            guard (try? await blocking { synthesisLease.hold() }) == true else { continue }
-            _ = try? await blocking { () -> Bool in
-                let last = try store.datasets().last?.createdAt ?? ""
-                guard try store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return false }
-                _ = try Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
-                return true
-            }
-        }
+    let scheduler = periodically(every: config.synthesizeEverySeconds, holding: synthesisLease) {
+        let last = try store.datasets().last?.createdAt ?? ""
+        guard try store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return }
+        _ = try Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
     }
     defer { scheduler.cancel() }
     try await app.runService()
