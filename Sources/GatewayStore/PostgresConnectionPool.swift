@@ -11,6 +11,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
     public var user: String
     public var database: String
     public var tls: Bool
+    /// `sslmode=verify-full`: the server's certificate is checked against the system's trust
+    /// store and the host name; `require`: encrypted, not verified (libpq's meanings).
+    public var verifyServer: Bool
     var password: String?
 
     public static func isPostgresURL(_ s: String) -> Bool { s.hasPrefix("postgres://") || s.hasPrefix("postgresql://") }
@@ -28,23 +31,26 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
         self.database = db.isEmpty ? user : db
         self.password = c.password.flatMap { $0.removingPercentEncoding } ?? environment["PGPASSWORD"]
         switch c.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "disable" {
-        case "disable": tls = false
-        case "require", "verify-full": tls = true
-        case let other: throw StoreError("database_url", "sslmode=\(other) is not supported (use disable or require)")
+        case "disable": tls = false; verifyServer = false
+        case "require": tls = true; verifyServer = false
+        case "verify-full": tls = true; verifyServer = true
+        case let other: throw StoreError("database_url", "sslmode=\(other) is not supported (use disable, require or verify-full)")
         }
     }
 
     /// The URL without its password, for logs, errors and gateway.json.
-    public var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)\(tls ? "?sslmode=require" : "")" }
+    public var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)\(tls ? (verifyServer ? "?sslmode=verify-full" : "?sslmode=require") : "")" }
     // However it is printed or dumped, the password is not shown.
     public var description: String { redacted }
     public var debugDescription: String { redacted }
     public var customMirror: Mirror { Mirror(self, children: ["url": redacted]) }
 
     func configuration() throws -> PostgresConnection.Configuration {
+        var tlsConfig = TLSConfiguration.makeClientConfiguration()
+        if !verifyServer { tlsConfig.certificateVerification = .none }
         var config = PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database,
-            tls: tls ? .require(try NIOSSLContext(configuration: .makeClientConfiguration())) : .disable)
+            tls: tls ? .require(try NIOSSLContext(configuration: tlsConfig)) : .disable)
         config.options.connectTimeout = .seconds(10)
         return config
     }

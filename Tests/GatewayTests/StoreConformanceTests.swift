@@ -298,6 +298,23 @@ struct PostgresStoreConformanceTests {
     }
 }
 
+/// TLS to the database: `sslmode=require` encrypts (the server's certificate here is
+/// self-signed, which `require` does not verify); `verify-full` refuses that certificate.
+@Suite(.enabled(if: TestPostgres.available, "needs PostgreSQL (make test)"))
+struct PostgresTLSTests {
+    @Test func sslModeRequireEncryptsAndVerifyFullChecks() throws {
+        let cluster = try PrivateCluster(ssl: true)
+        defer { cluster.stop() }
+        let store = try PostgresStore(url: cluster.url + "?sslmode=require")
+        try store.setSetting("probe", "1") // a pooled connection stays open
+        #expect(store.location.hasSuffix("?sslmode=require"))
+        let encrypted = try TestPostgres.psql(cluster.url, "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.pid <> pg_backend_pid()")
+        #expect((Int(encrypted) ?? 0) >= 1, "the store's session is encrypted")
+        #expect(throws: StoreError.self) { _ = try PostgresStore(url: cluster.url + "?sslmode=verify-full") }
+        #expect(throws: StoreError.self) { _ = try PostgresStore(url: cluster.url + "?sslmode=prefer") }
+    }
+}
+
 /// `make test` runs the PostgreSQL tests for real: if it asked for them and the cluster is not
 /// there, this fails rather than letting them be skipped.
 @Test func postgresClusterIsThereWhenRequired() throws {

@@ -101,26 +101,23 @@ struct ScaleOutTests {
     /// coded 503 (nothing recorded), /healthz says so; the database back, the same package is
     /// accepted, with no restart of the gateway.
     @Test func databaseOutageIsACodedRefusalAndHeals() throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/pg-cluster").standardized.path
-        let dir = NSTemporaryDirectory() + "sealgate-pg-outage-" + UUID().uuidString
-        let started = try CLI.run(script, ["start", dir], cwd: NSTemporaryDirectory(), env: ["PG_FSYNC": "off"])
-        defer { _ = try? CLI.run(script, ["stop", dir], cwd: NSTemporaryDirectory()) }
-        let url = started.out.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(url.hasPrefix("postgres://"), "\(started.stderr)")
+        let cluster = try PrivateCluster()
+        defer { cluster.stop() }
+        let url = cluster.url
         let f = try GatewayFixture(units: 2, members: 40, database: url)
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--node", "gw"])
         defer { gw.stop() }
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
         let second = try f.seal("HCM-U002", seq: 1)
 
-        _ = try CLI.run(script, ["halt", dir], cwd: NSTemporaryDirectory())
+        try cluster.halt()
         // Answered (a hang would end in the client's timeout and throw), with the code.
         let refused = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: second, timeout: 30)
         let code = (try? JSON(parsing: refused.text))?["code"]?.string
         #expect(refused.status == 503 && code == "store_unavailable", "\(refused.status) \(refused.text)")
         #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 503)
 
-        _ = try CLI.run(script, ["resume", dir], cwd: NSTemporaryDirectory())
+        try cluster.resume()
         let accepted = try f.post(gw, second)
         #expect(accepted.status == 201, "\(accepted.status) \(accepted.text)")
         #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 200)

@@ -48,3 +48,41 @@ public struct TestPostgresError: Error, CustomStringConvertible {
     public let description: String
     public init(_ d: String) { description = d }
 }
+
+/// A PostgreSQL cluster of a test's own (scripts/pg-cluster), for what a shared one cannot do:
+/// an outage (halt, resume), TLS. Stopped and removed by `stop()` or when released.
+public final class PrivateCluster: @unchecked Sendable {
+    public let url: String
+    let dir: String
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/pg-cluster").standardized.path
+
+    public init(ssl: Bool = false) throws {
+        dir = NSTemporaryDirectory() + "sealgate-pg-private-" + UUID().uuidString
+        url = try Self.run(["start", dir], env: ["PG_FSYNC": "off", "PG_SSL": ssl ? "1" : "0"])
+        guard url.hasPrefix("postgres://") else { throw TestPostgresError("pg-cluster start gave '\(url)'") }
+    }
+
+    /// The server stops; its data stays (an outage).
+    public func halt() throws { _ = try Self.run(["halt", dir]) }
+    public func resume() throws { _ = try Self.run(["resume", dir]) }
+    public func stop() { _ = try? Self.run(["stop", dir]) }
+    deinit { stop() }
+
+    @discardableResult
+    static func run(_ args: [String], env: [String: String] = [:]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: script)
+        p.arguments = args
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw TestPostgresError("pg-cluster \(args.joined(separator: " ")) failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
