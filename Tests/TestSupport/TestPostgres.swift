@@ -12,17 +12,7 @@ public enum TestPostgres {
     public static func freshDatabase() throws -> String {
         guard let server = serverURL else { throw TestPostgresError("SEALGATE_TEST_DATABASE is not set (run the tests with make test)") }
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["psql", server, "-v", "ON_ERROR_STOP=1", "-q", "-c", "CREATE DATABASE \(name)"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw TestPostgresError("psql CREATE DATABASE failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-        }
+        _ = try psql(server, "CREATE DATABASE \(name)")
         guard var c = URLComponents(string: server) else { throw TestPostgresError("bad URL \(server)") }
         c.path = "/\(name)"
         return c.string!
@@ -30,18 +20,26 @@ public enum TestPostgres {
 
     /// Runs SQL on a database through psql (to tamper with it as an attacker would, or to count rows).
     public static func psql(_ url: String, _ sql: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-t", "-A", "-c", sql]
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw TestPostgresError("psql failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))") }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        try runTool("/usr/bin/env", ["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-t", "-A", "-c", sql])
     }
+}
+
+/// Runs a program to its end; its trimmed stdout, or an error with its stderr.
+func runTool(_ exe: String, _ args: [String], env: [String: String] = [:]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: exe)
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else {
+        throw TestPostgresError("\(args.first ?? exe) failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+    }
+    return text.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
 public struct TestPostgresError: Error, CustomStringConvertible {
@@ -69,20 +67,5 @@ public final class PrivateCluster: @unchecked Sendable {
     deinit { stop() }
 
     @discardableResult
-    static func run(_ args: [String], env: [String: String] = [:]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: script)
-        p.arguments = args
-        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else {
-            throw TestPostgresError("pg-cluster \(args.joined(separator: " ")) failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
-        }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    static func run(_ args: [String], env: [String: String] = [:]) throws -> String { try runTool(script, args, env: env) }
 }
