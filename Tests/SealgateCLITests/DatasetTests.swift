@@ -40,6 +40,13 @@ struct CityCycle {
         return port
     }
 
+    /// A gateway started with the first two units' snapshots accepted.
+    func gatewayWithTwoUnitsSubmitted() throws -> GatewayProcess {
+        let gw = try gateway()
+        try submitAll(gw, units: ["HCM-U001", "HCM-U002"])
+        return gw
+    }
+
     func submitAll(_ gw: GatewayProcess, units: [String], seq: UInt64 = 1) throws {
         for u in units { #expect(try f.post(gw, try f.seal(u, seq: seq)).status == 201, "\(u)") }
     }
@@ -106,9 +113,8 @@ struct SynthesisTests {
     /// the next dataset carries them.
     @Test func correctionsAppliedAndRefused() throws {
         let c = try CityCycle(units: 2)
-        let gw = try c.gateway()
+        let gw = try c.gatewayWithTwoUnitsSubmitted()
         defer { gw.stop() }
-        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
         let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let cid = row[4], name = row[1]
         c.w.write("corrections.csv", """
@@ -206,9 +212,8 @@ struct ForwardingTests {
     /// exactly once, and survives a gateway restart without being sent again.
     @Test func handbookDownThenUpDeliversExactlyOnce() throws {
         let c = try CityCycle(units: 2)
-        var gw = try c.gateway()
+        var gw = try c.gatewayWithTwoUnitsSubmitted()
         defer { gw.stop() }
-        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
         let port = try c.synthesizeWhileReceiverDown()
         #expect(try c.waitFor("attempts") { (try c.dataset(1)["attempts"]?.int ?? 0) >= 2 })
         let down = try c.dataset(1)
@@ -241,9 +246,8 @@ struct ForwardingTests {
     /// error, and delivers once a working endpoint is connected.
     @Test func errorsAndTimeoutsBackOff() throws {
         let c = try CityCycle(units: 2)
-        let gw = try c.gateway()
+        let gw = try c.gatewayWithTwoUnitsSubmitted()
         defer { gw.stop() }
-        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
         let failing = try FailingEndpoint(mode: "503", cwd: c.w.path)
         defer { failing.stop() }
         try c.connect(failing.url)
@@ -270,9 +274,8 @@ struct ForwardingTests {
     /// version than the one it holds.
     @Test func forgedAndOlderDatasetsRefused() throws {
         let c = try CityCycle(units: 2)
-        let gw = try c.gateway()
+        let gw = try c.gatewayWithTwoUnitsSubmitted()
         defer { gw.stop() }
-        try c.submitAll(gw, units: ["HCM-U001", "HCM-U002"])
         let hb = try c.handbook()
         defer { hb.stop() }
         try c.connect(hb.url)
