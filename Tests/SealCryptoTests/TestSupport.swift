@@ -2,12 +2,12 @@ import Foundation
 import CZlibTesting
 @testable import SealCrypto
 
-/// Where the shared test vectors live: `../shared/testvectors` beside the repository.
+/// Where the peer test vectors live: `Tests/Vectors` in the repository (sources and licences in its README).
 enum TestPaths {
     static let repoRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     static let vectors: URL = {
         if let env = ProcessInfo.processInfo.environment["SEALGATE_TESTVECTORS"] { return URL(fileURLWithPath: env) }
-        return repoRoot.deletingLastPathComponent().appendingPathComponent("shared/testvectors")
+        return repoRoot.appendingPathComponent("Tests/Vectors")
     }()
     static let ageVectors: URL = {
         if let env = ProcessInfo.processInfo.environment["SEALGATE_AGE_VECTORS"] { return URL(fileURLWithPath: env) }
