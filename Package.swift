@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // The outbound HTTP(S) client (units, auditors, the forwarder); already in the graph through Hummingbird.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // System libraries, found through pkg-config. Only SealCrypto imports them.
@@ -53,19 +57,28 @@ let package = Package(
             dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
+        // HTTP(S) out: AsyncHTTPClient with a private CA, deadlines, bounded answers, coded errors.
+        .target(
+            name: "GatewayClient",
+            dependencies: ["SealCrypto", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            swiftSettings: strictSettings),
         .target(
             name: "GatewayCore",
-            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore"],
+            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient",
+                           .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayHTTP",
-            dependencies: ["GatewayCore", "GatewayStore", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
+            dependencies: ["GatewayCore", "GatewayStore", "GatewayClient", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP",
+                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),

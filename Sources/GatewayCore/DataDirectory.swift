@@ -25,6 +25,9 @@ public struct DataDirectory: Sendable {
         self.database = database
     }
 
+    /// `path` made absolute against the current directory.
+    public static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardized.path }
+
     public var configPath: String { "\(path)/gateway.json" }
     public var databasePath: String { "\(path)/gateway.sqlite" }
     public var spoolPath: String { node.map { "\(path)/spool/\($0)" } ?? "\(path)/spool" }

@@ -2,6 +2,7 @@ public import Foundation
 public import GatewayStore
 public import SealCrypto
 import SealPackage
+import GatewayClient
 
 /// Delivers dataset versions to the handbook system, oldest pending first (an older version is
 /// never sent after a newer one), each until the handbook answers with a signed acknowledgement
@@ -52,20 +53,26 @@ public final class Forwarder: @unchecked Sendable {
 
     public enum Step: Sendable, Equatable { case idle, waiting, delivered(UInt64), failed(UInt64, String) }
 
-    /// One attempt at the oldest pending version, if it is due.
+    /// One attempt at the oldest pending version, if it is due. Called by one task at a time
+    /// (the forwarder service); the store's work runs on `pool`.
     @discardableResult
-    public func step(now: Date = Date()) -> Step {
-        lock.lock(); defer { lock.unlock() }
-        guard let endpoint = try? HandbookEndpoint.load(store),
-              let next = try? store.datasets().first(where: { $0.state == "pending" }) else { return .idle }
-        if let t = notBefore[next.version], t > now { return .waiting }
+    public func step(now: Date = Date(), pool: BlockingPool = .shared) async -> Step {
+        let store = self.store
+        guard let (endpoint, next) = try? await pool.run({ () -> (HandbookEndpoint, DatasetRecord)? in
+            guard let e = try HandbookEndpoint.load(store), let n = try store.datasets().first(where: { $0.state == "pending" }) else { return nil }
+            return (e, n)
+        }) else { return .idle }
+        if let t = lock.withLock({ notBefore[next.version] }), t > now { return .waiting }
         do {
-            let r = try HTTPClient.request("POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
-                                           headers: ["Content-Type": "application/vnd.sealgate.package", "Idempotency-Key": next.packageId],
-                                           bodyFile: try packageFile(next), timeout: timeout)
+            let file = try await pool.run { try self.packageFile(next) }
+            let r = try await GatewayClient.withClient(endpoint.clientSettings(timeoutSeconds: timeout)) { client in
+                try await client.send("POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
+                                      headers: [("Content-Type", "application/vnd.sealgate.package"), ("Idempotency-Key", next.packageId)], body: .file(file))
+            }
             guard r.status == 200 || r.status == 201 else {
                 let j = try? JSON(parsing: r.text)
-                throw GatewayError(.forwardFailed, "the handbook system answered \(r.status)\(j?["code"]?.string.map { " \($0)" } ?? ""): \(j?["detail"]?.string ?? String(r.text.prefix(200)))",
+                let code = j?["code"]?.string.map { " \(String($0.prefix(64)))" } ?? ""
+                throw GatewayError(.forwardFailed, "the handbook system answered \(r.status)\(code): \(String((j?["detail"]?.string ?? r.text).prefix(200)))",
                                    remedy: "see the handbook system's log; the forwarder retries")
             }
             guard let b64 = r.headers["sealgate-ack-signature"], let sigBytes = Base64.decode(b64, padded: true) else {
@@ -77,18 +84,19 @@ public final class Forwarder: @unchecked Sendable {
                 throw GatewayError(.ackInvalid, "the acknowledgement names other bytes than the dataset sent", remedy: "the dataset stays pending and is sent again")
             }
             let at = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
-            try store.recordDelivery(version: next.version, ack: r.text, ackSignature: sig, at: at, logBody: JSON.object([
+            let body = JSON.object([
                 "format": .string("sealgate-log/1"), "kind": .string("dataset_forwarded"), "version": .int(Int64(next.version)),
                 "package": .string(next.packageId), "sha256": .string(next.sha256), "ack_sha256": .string(hexString(SHA256Hasher.hash(Array(r.text.utf8)))),
-                "delivered_at": .string(at)]).canonical)
-            notBefore[next.version] = nil
+                "delivered_at": .string(at)]).canonical
+            try await pool.run { try store.recordDelivery(version: next.version, ack: r.text, ackSignature: sig, at: at, logBody: body) }
+            lock.withLock { notBefore[next.version] = nil }
             return .delivered(next.version)
         } catch {
             let message = (error as? SealError).map { "\($0.code): \($0.message)" } ?? "\(error)"
             let wait = delay(afterAttempts: next.attempts)
-            notBefore[next.version] = now.addingTimeInterval(wait)
-            try? store.recordAttempt(version: next.version, error: message,
-                                     nextAttemptAt: PackageIdentifiers.timestamp(unixSeconds: Int((now.timeIntervalSince1970 + wait).rounded(.up))))
+            lock.withLock { notBefore[next.version] = now.addingTimeInterval(wait) }
+            let nextAt = PackageIdentifiers.timestamp(unixSeconds: Int((now.timeIntervalSince1970 + wait).rounded(.up)))
+            _ = try? await pool.run { try store.recordAttempt(version: next.version, error: message, nextAttemptAt: nextAt) }
             return .failed(next.version, message)
         }
     }

@@ -14,7 +14,6 @@ extension SealErrorCode {
     public static let trustExpired = SealErrorCode("trust_expired")
     public static let trustRollback = SealErrorCode("trust_rollback")
     public static let receiptInvalid = SealErrorCode("receipt_invalid")
-    public static let httpError = SealErrorCode("http_error")
     public static let unauthorized = SealErrorCode("unauthorized")
     public static let storeFailure = SealErrorCode("store_failure")
     public static let recipientRetired = SealErrorCode("recipient_retired")

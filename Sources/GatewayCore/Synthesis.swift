@@ -3,21 +3,42 @@ public import GatewayStore
 import PartyRecords
 public import SealCrypto
 public import SealPackage
+public import GatewayClient
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Where datasets go: the handbook system's sync endpoint, the recipients it decrypts with, and
-/// the minisign key its acknowledgements are signed with.
+/// Where datasets go: the handbook system's sync endpoint, the recipients it decrypts with, the
+/// minisign key its acknowledgements are signed with, and — for `https://` — the CA its
+/// certificate is checked against (PEM text, kept in the store so every process has it) and the
+/// client certificate the forwarder presents when the handbook requires one.
 public struct HandbookEndpoint: Sendable {
     public var url: String
     public var recipients: [AgeX25519Recipient]
     public var ackKey: MinisignPublicKey
+    public var caPEM: String?
+    public var clientCertificateFile: String?
+    public var clientKeyFile: String?
 
-    public init(url: String, recipients: [AgeX25519Recipient], ackKey: MinisignPublicKey) { self.url = url; self.recipients = recipients; self.ackKey = ackKey }
+    public init(url: String, recipients: [AgeX25519Recipient], ackKey: MinisignPublicKey, caPEM: String? = nil,
+                clientCertificateFile: String? = nil, clientKeyFile: String? = nil) {
+        self.url = url; self.recipients = recipients; self.ackKey = ackKey
+        self.caPEM = caPEM; self.clientCertificateFile = clientCertificateFile; self.clientKeyFile = clientKeyFile
+    }
 
     public var json: JSON {
-        .object(["url": .string(url), "recipients": .array(recipients.map { .string($0.string) }), "ack_key": .string(ackKey.base64)])
+        var o: [String: JSON] = ["url": .string(url), "recipients": .array(recipients.map { .string($0.string) }), "ack_key": .string(ackKey.base64)]
+        if let caPEM { o["ca_pem"] = .string(caPEM) }
+        if let clientCertificateFile { o["client_cert"] = .string(clientCertificateFile) }
+        if let clientKeyFile { o["client_key"] = .string(clientKeyFile) }
+        return .object(o)
+    }
+
+    /// How the forwarder connects to it.
+    public func clientSettings(timeoutSeconds: Int) -> ClientSettings {
+        var s = ClientSettings(caPEM: caPEM, clientCertificateFile: clientCertificateFile, clientKeyFile: clientKeyFile, timeoutSeconds: timeoutSeconds)
+        s.maxResponseBytes = 1 << 20 // an acknowledgement is a few hundred bytes
+        return s
     }
 
     public static func load(_ store: any GatewayStore) throws -> HandbookEndpoint? {
@@ -25,7 +46,8 @@ public struct HandbookEndpoint: Sendable {
         let j = try JSON(parsing: text)
         guard let url = j["url"]?.string, let ack = j["ack_key"]?.string else { return nil }
         return HandbookEndpoint(url: url, recipients: try (j["recipients"]?.array ?? []).compactMap(\.string).map { try AgeX25519Recipient(string: $0) },
-                                ackKey: try MinisignPublicKey(base64: ack))
+                                ackKey: try MinisignPublicKey(base64: ack), caPEM: j["ca_pem"]?.string,
+                                clientCertificateFile: j["client_cert"]?.string, clientKeyFile: j["client_key"]?.string)
     }
 }
 

@@ -48,13 +48,9 @@ actor IntakeGate {
     }
 }
 
-/// Runs blocking work (crypto, disk, SQLite) off the event loops.
+/// Runs blocking work (crypto, disk, the store) off the event loops, on the shared bounded pool.
 func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { c in
-        DispatchQueue.global().async {
-            do { c.resume(returning: try work()) } catch { c.resume(throwing: error) }
-        }
-    }
+    try await BlockingPool.shared.run(work)
 }
 
 /// A role that one process at a time plays among every `serve` on the same store (the
@@ -378,7 +374,7 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
                 try? await Task.sleep(nanoseconds: leasePoll)
                 continue
             }
-            let step = (try? await blocking { forwarder.step() }) ?? .idle
+            let step = await forwarder.step()
             if case .delivered = step { continue } // the next version, if any, at once
             try? await Task.sleep(nanoseconds: 200_000_000)
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayClient
 import GatewayCore
 import GatewayHTTP
 import GatewayStore
@@ -126,16 +127,20 @@ struct Handbook: AsyncParsableCommand {
         }
     }
 
-    struct Connect: ParsableCommand {
+    struct Connect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Tell the gateway where the handbook system is: its sync URL, the recipient(s) datasets are sealed to, the key its acknowledgements are signed with. Logged.")
+            abstract: "Tell the gateway where the handbook system is: its sync URL, the recipient(s) datasets are sealed to, the key its acknowledgements are signed with. Logged.",
+            discussion: "The endpoint is tried once (GET URL/v1/health): a certificate the gateway does not trust is refused here (tls_untrusted), while a receiver that is not up yet only gives a warning — the forwarder keeps trying. For https:// with a private CA give --ca-file: its certificates are kept in the store, so every gateway process checks the receiver with them; --client-cert/--client-key (paths on the gateway's machines) when the receiver requires a client certificate.")
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "The handbook system's base URL (POST URL/v1/datasets).") var url: String
         @Option(name: .long, help: "The handbook system's age recipient file (or age1… text); repeat for several.") var recipient: [String]
         @Option(name: .long, help: "The handbook system's acknowledgement public key (minisign .pub).") var ackKey: String
+        @OptionGroup var client: ClientOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                try GatewayClient.checkURL(url, what: "--url")
+                warnIfPlainText(url)
                 let recipients = try recipient.map { r -> AgeX25519Recipient in
                     let text = FileManager.default.fileExists(atPath: r) ? (try String(contentsOfFile: r, encoding: .utf8)) : r
                     guard let line = text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.hasPrefix("age1") }) else {
@@ -143,12 +148,34 @@ struct Handbook: AsyncParsableCommand {
                     }
                     return try AgeX25519Recipient(string: line)
                 }
-                let endpoint = HandbookEndpoint(url: url.trimmingSlash, recipients: recipients, ackKey: try MinisignPublicKey(path: ackKey))
+                let settings = try client.settings(maxResponseBytes: 1 << 20)
+                var caPEM: String?
+                if let ca = settings.caFile {
+                    guard let text = try? String(contentsOfFile: ca, encoding: .utf8), text.contains("-----BEGIN CERTIFICATE-----") else {
+                        throw SealError(.usage, "\(ca) is not a PEM certificate file", remedy: "give --ca-file the CA certificate that signed the handbook receiver's certificate")
+                    }
+                    caPEM = text
+                }
+                let endpoint = HandbookEndpoint(url: url.trimmingSlash, recipients: recipients, ackKey: try MinisignPublicKey(path: ackKey), caPEM: caPEM,
+                                                clientCertificateFile: client.clientCert.map { DataDirectory.absolute($0) },
+                                                clientKeyFile: client.clientKey.map { DataDirectory.absolute($0) })
+                // One try now: a wrong CA is a configuration error; a receiver that is down is not.
+                var checkSettings = endpoint.clientSettings(timeoutSeconds: min(client.timeout, 15))
+                checkSettings.maxResponseBytes = 1 << 20
+                var reachable = true
+                do {
+                    _ = try await GatewayClient.withClient(checkSettings) { try await $0.send("GET", endpoint.url + "/v1/health") }
+                } catch let e as SealError where e.code == .tlsUntrusted || e.code == .tlsFailed || e.code == .usage {
+                    throw e
+                } catch let e as SealError {
+                    reachable = false
+                    say("warning: \(e.message); the endpoint is recorded and the forwarder keeps trying")
+                }
                 let store = try data.dir.openStore()
                 try store.setSetting("handbook", endpoint.json.canonical)
                 _ = try store.appendLog(kind: "handbook_connected", body: endpoint.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
                 if !out.json { say("datasets go to \(endpoint.url), sealed to \(recipients.map(\.fingerprint).joined(separator: ", ")); acknowledgements checked with \(endpoint.ackKey.keyIdHex)") }
-                return ["url": endpoint.url, "recipients": recipients.map(\.string), "ack_key_id": endpoint.ackKey.keyIdHex]
+                return ["url": endpoint.url, "recipients": recipients.map(\.string), "ack_key_id": endpoint.ackKey.keyIdHex, "reachable": reachable]
             }
         }
     }

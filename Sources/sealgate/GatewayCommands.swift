@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayClient
 import GatewayCore
 import GatewayHTTP
 import GatewayStore
@@ -308,18 +309,22 @@ struct Trust: ParsableCommand {
             }
         }
     }
-    struct Fetch: ParsableCommand {
+    struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fetch the trust document and verify it against the pinned root key; writes FILE and FILE.minisig.",
             discussion: "Refuses a document that is expired, not signed by --root, or older than the one already in FILE. When the department rotated its trust root, the versions since the one held are fetched in turn; a new root is taken only from the version signed by both the old and the new root, and --root is then rewritten with the new root (the pin moves).")
         @Option(name: .long, help: "Gateway URL, e.g. http://127.0.0.1:8080.") var gateway: String
         @Option(name: .long, help: "The department's trust-root public key (pinned).") var root: String
         @Option(name: .shortAndLong, help: "Where to keep the document.") var output: String = "trust.json"
+        @OptionGroup var client: ClientOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
-                func get(_ version: UInt64?) throws -> (body: String, signature: String, cross: String?) {
-                    let r = try HTTPClient.request("GET", gateway.trimmingSlash + "/v1/trust" + (version.map { "?version=\($0)" } ?? ""))
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                try GatewayClient.checkURL(gateway, what: "--gateway URL")
+                warnIfPlainText(gateway)
+                return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 1 << 20)) { http in
+                func get(_ version: UInt64?) async throws -> (body: String, signature: String, cross: String?) {
+                    let r = try await http.send("GET", gateway.trimmingSlash + "/v1/trust" + (version.map { "?version=\($0)" } ?? ""))
                     guard r.status == 200, let sigB64 = r.headers["sealgate-signature"], let sig = Base64.decode(sigB64, padded: true) else {
                         throw SealError(.httpError, "the gateway answered \(r.status) without a signed trust document", remedy: "check --gateway")
                     }
@@ -329,7 +334,7 @@ struct Trust: ParsableCommand {
                 let held = (try? String(contentsOfFile: output, encoding: .utf8)).flatMap { try? JSON(parsing: $0) }?["version"]?.int.map { UInt64($0) }
                 let pinned = try MinisignPublicKey(path: root)
                 var pin = pinned
-                let latest = try get(nil)
+                let latest = try await get(nil)
                 if let named = TrustDocument.namedRoot(latest.body), named.base64 != pin.base64 {
                     // The root changed since: walk the versions after the one held, each checked
                     // against the current pin; the pin moves only on a doubly signed version.
@@ -337,7 +342,7 @@ struct Trust: ParsableCommand {
                     let first = (held ?? 0) + 1
                     if first < last {
                         for v in first..<last {
-                            let d = try get(v)
+                            let d = try await get(v)
                             _ = try TrustDocument.verify(body: d.body, signature: d.signature, root: pin, heldVersion: held, rootCrossSignature: d.cross, allowExpired: true)
                             if let n = TrustDocument.namedRoot(d.body) { pin = n }
                         }
@@ -356,15 +361,22 @@ struct Trust: ParsableCommand {
                 }
                 if !out.json { say("trust document version \(doc.version) of \(doc.department) verified (expires \(doc.expires)); saved to \(output)") }
                 return result
+                }
             }
         }
     }
 }
 
-/// Reads a verified trust document kept by `trust fetch` (re-verified with its own root key).
+/// Reads a verified trust document kept by `trust fetch` (re-verified with its own root key):
+/// FILE and its signature FILE.minisig beside it.
 func loadTrust(_ path: String) throws -> TrustDocument {
-    let body = try String(contentsOfFile: path, encoding: .utf8)
-    let sig = try String(contentsOfFile: path + ".minisig", encoding: .utf8)
+    guard let body = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw SealError(.usage, "cannot read the trust document \(path)", remedy: "fetch it first: sealgate trust fetch --gateway URL --root ROOT.pub -o \(path)")
+    }
+    guard let sig = try? String(contentsOfFile: path + ".minisig", encoding: .utf8) else {
+        throw SealError(.usage, "cannot read \(path).minisig, the trust document's signature, which `trust fetch` writes beside \(path)",
+                        remedy: "keep \(path) and \(path).minisig together, or fetch both again: sealgate trust fetch --gateway URL --root ROOT.pub -o \(path)")
+    }
     let doc = TrustDocument(json: try JSON(parsing: body))
     return try TrustDocument.verify(body: body, signature: sig, root: try doc.publicKey("root"), heldVersion: nil)
 }
@@ -373,54 +385,70 @@ extension String {
     var trimmingSlash: String { hasSuffix("/") ? String(dropLast()) : self }
 }
 
-struct Submit: ParsableCommand {
+struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Submit packages to the gateway; saves PKG.receipt.json and PKG.receipt.json.minisig and checks the receipt's signature.")
+        abstract: "Submit packages to the gateway; saves PKG.receipt.json and PKG.receipt.json.minisig and checks the receipt's signature.",
+        discussion: "The gateway's address is the trust document's intake URL unless --gateway names another. An https:// gateway with a certificate from a private CA needs --ca-file (or SEALGATE_CA_FILE). A package that was not answered (a timeout, a 503) can be sent again as it is: the gateway gives each package one outcome and answers a repeat with its first receipt.")
     @Option(name: .long, help: "Gateway URL (default: the trust document's intake URL).") var gateway: String?
     @Option(name: .long, help: "The trust document from `trust fetch`.") var trust: String
     @Option(name: .long, help: "A unit token, when the gateway requires one (prefer SEALGATE_TOKEN: arguments are visible in `ps`).") var token: String?
+    @OptionGroup var client: ClientOptions
     @Argument(help: "Package files.") var packages: [String]
     @OptionGroup var out: OutputOptions
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             let doc = try loadTrust(trust)
-            let url = (gateway ?? doc.intakeURL).trimmingSlash + "/v1/packages"
-            var results: [[String: Any]] = []
-            var failed = false
-            for p in packages {
-                var headers = ["Content-Type": "application/vnd.sealgate.package"]
-                if let token = token ?? ProcessInfo.processInfo.environment["SEALGATE_TOKEN"] { headers["Authorization"] = "Bearer \(token)" }
-                let r = try HTTPClient.request("POST", url, headers: headers, bodyFile: p)
-                var receiptText = r.text
-                if r.headers["content-type"]?.hasPrefix("application/problem+json") == true {
-                    let prob = try JSON(parsing: r.text)
-                    guard let embedded = prob["receipt"]?.string else {
-                        failed = true
-                        say("\(p): \(r.status) \(prob["code"]?.string ?? "error") — \(prob["detail"]?.string ?? "") (\(prob["remedy"]?.string ?? ""))")
-                        results.append(["package": p, "http": r.status, "code": prob["code"]?.string as Any])
-                        continue
+            let origin = gateway == nil ? "the intake URL of trust document \(trust), version \(doc.version)" : nil
+            let base = (gateway ?? doc.intakeURL).trimmingSlash
+            try GatewayClient.checkURL(base, what: origin.map { "gateway URL (\($0))" } ?? "--gateway URL")
+            let url = base + "/v1/packages"
+            let token = token ?? ProcessInfo.processInfo.environment["SEALGATE_TOKEN"]
+            warnIfPlainText(base, origin: origin)
+            return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 4 << 20)) { http in
+                var results: [[String: Any]] = []
+                var failed = false
+                for p in packages {
+                    guard FileManager.default.isReadableFile(atPath: p) else {
+                        throw SealError(.usage, "cannot read the package \(p)", remedy: "check the path; seal it first with `sealgate seal`")
                     }
-                    receiptText = embedded
+                    var headers = [("Content-Type", "application/vnd.sealgate.package")]
+                    if let token { headers.append(("Authorization", "Bearer \(token)")) }
+                    let r: ClientResponse
+                    do { r = try await http.send("POST", url, headers: headers, body: .file(p)) } catch let e as SealError {
+                        guard let origin else { throw e }
+                        throw SealError(e.code, "\(e.message) — the address is \(origin)", remedy: "\(e.remedy); or give --gateway URL", underlying: e.underlying)
+                    }
+                    var receiptText = r.text
+                    if r.headers["content-type"]?.hasPrefix("application/problem+json") == true {
+                        let prob = (try? JSON(parsing: r.text)) ?? .null
+                        guard let embedded = prob["receipt"]?.string else {
+                            failed = true
+                            say("\(p): \(r.status) \(prob["code"]?.string ?? "error") — \(prob["detail"]?.string ?? "") (\(prob["remedy"]?.string ?? ""))")
+                            results.append(["package": p, "http": r.status, "code": prob["code"]?.string as Any])
+                            continue
+                        }
+                        receiptText = embedded
+                    }
+                    guard let sigB64 = r.headers["sealgate-receipt-signature"], let sigBytes = Base64.decode(sigB64, padded: true) else {
+                        throw SealError(.receiptInvalid, "the gateway answered \(r.status) without a receipt signature", remedy: "check --gateway")
+                    }
+                    let sigText = String(decoding: sigBytes, as: UTF8.self)
+                    let body = try Receipt.verify(text: receiptText, signature: sigText, trust: doc)
+                    try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
+                    try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
+                    let status = body["status"]?.string ?? "?"
+                    let code = body["error"]?["code"]?.string
+                    if status != "accepted" { failed = true }
+                    if !out.json {
+                        let what = r.status == 200 ? "already received (first receipt)" : status
+                        say("\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)")
+                        if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
+                    }
+                    results.append(["package": p, "http": r.status, "status": status, "code": code as Any, "receipt": "\(p).receipt.json"])
                 }
-                guard let sigB64 = r.headers["sealgate-receipt-signature"], let sigBytes = Base64.decode(sigB64, padded: true) else {
-                    throw SealError(.receiptInvalid, "the gateway answered \(r.status) without a receipt signature", remedy: "check --gateway")
-                }
-                let sigText = String(decoding: sigBytes, as: UTF8.self)
-                let body = try Receipt.verify(text: receiptText, signature: sigText, trust: doc)
-                try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
-                try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
-                let status = body["status"]?.string ?? "?"
-                let code = body["error"]?["code"]?.string
-                if status != "accepted" { failed = true }
-                if !out.json {
-                    let what = r.status == 200 ? "already received (first receipt)" : status
-                    say("\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)")
-                    if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
-                }
-                results.append(["package": p, "http": r.status, "status": status, "code": code as Any, "receipt": "\(p).receipt.json"])
+                if failed && !out.json { throw ExitCode(1) }
+                return ["results": results]
             }
-            if failed && !out.json { throw ExitCode(1) }
-            return ["results": results]
         }
     }
 }

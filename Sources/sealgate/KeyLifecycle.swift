@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayClient
 import GatewayCore
 import GatewayStore
 import SealCrypto
@@ -242,7 +243,7 @@ extension Keys {
 }
 
 extension Keys {
-    struct RotateUnit: ParsableCommand {
+    struct RotateUnit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rotate-unit",
             abstract: "Write a unit's key rotation statement, signed by its old and its new key.",
@@ -255,11 +256,12 @@ extension Keys {
         @Option(name: .long, help: "The unit's current (old) secret key.") var old: String
         @Option(name: .long, help: "The unit's new secret key (sealgate keys generate signing).") var new: String
         @Option(name: .shortAndLong, help: "Where to write the statement.") var output: String?
-        @Option(name: .long, help: "Post the statement to this gateway (http://host:port).") var gateway: String?
+        @Option(name: .long, help: "Post the statement to this gateway (https://host or http://host:port).") var gateway: String?
+        @OptionGroup var client: ClientOptions
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 guard output != nil || gateway != nil else {
                     throw SealError(.usage, "nowhere to put the statement", remedy: "give -o FILE, --gateway URL, or both")
                 }
@@ -275,10 +277,14 @@ extension Keys {
                     result["output"] = output
                 }
                 if let gateway {
-                    var headers = ["Content-Type": "application/json"]
-                    if let token = ProcessInfo.processInfo.environment["SEALGATE_TOKEN"] { headers["Authorization"] = "Bearer \(token)" }
-                    let resp = try HTTPClient.request("POST", gateway.trimmingSlash + "/v1/units/\(unit)/keys", headers: headers, body: Array(text.utf8))
-                    let answer = try JSON(parsing: resp.text)
+                    try GatewayClient.checkURL(gateway, what: "--gateway URL")
+                    warnIfPlainText(gateway)
+                    var headers = [("Content-Type", "application/json")]
+                    if let token = ProcessInfo.processInfo.environment["SEALGATE_TOKEN"] { headers.append(("Authorization", "Bearer \(token)")) }
+                    let resp = try await GatewayClient.withClient(try client.settings(maxResponseBytes: 1 << 20)) { http in
+                        try await http.send("POST", gateway.trimmingSlash + "/v1/units/\(unit)/keys", headers: headers, body: .bytes(Array(text.utf8)))
+                    }
+                    let answer = (try? JSON(parsing: resp.text)) ?? .null
                     guard resp.status == 200 else {
                         throw SealError(SealErrorCode(answer["code"]?.string ?? "http_error"), "the gateway refused the rotation (\(resp.status)): \(answer["detail"]?.string ?? resp.text)",
                                         remedy: answer["remedy"]?.string ?? "check --gateway")

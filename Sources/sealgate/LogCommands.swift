@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GatewayClient
 import GatewayCore
 import GatewayStore
 import SealCrypto
@@ -8,7 +9,7 @@ import SealPackage
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self])
 
-    struct VerifyLog: ParsableCommand {
+    struct VerifyLog: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Check the gateway's log: the checkpoint's signature, every entry against it, and consistency with the last run.",
@@ -16,10 +17,14 @@ struct LogCommand: ParsableCommand {
         @Option(name: .long, help: "Gateway URL.") var gateway: String
         @Option(name: .long, help: "The trust document (for the log key).") var trust: String
         @Option(name: .long, help: "Where the last accepted checkpoint and leaf hashes are kept.") var state: String?
+        @OptionGroup var client: ClientOptions
         @OptionGroup var out: OutputOptions
 
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                try GatewayClient.checkURL(gateway, what: "--gateway URL")
+                warnIfPlainText(gateway)
+                return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 64 << 20)) { http in
                 let doc = try loadTrust(trust)
                 // The active log key, a pending one, or a rotated one still in its grace now.
                 let logKeys = doc.verifyingKeys("log", signedAt: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
@@ -27,7 +32,7 @@ struct LogCommand: ParsableCommand {
                 let base = gateway.trimmingSlash
                 let previous = try state.flatMap { FileManager.default.fileExists(atPath: $0) ? try LogVerifierState(text: String(contentsOfFile: $0, encoding: .utf8)) : nil }
 
-                let cpResponse = try HTTPClient.request("GET", base + "/v1/log/checkpoint")
+                let cpResponse = try await http.send("GET", base + "/v1/log/checkpoint")
                 let checkpoint: Checkpoint?
                 var refusal: String?
                 if cpResponse.status == 200 {
@@ -43,7 +48,7 @@ struct LogCommand: ParsableCommand {
                 let size = checkpoint?.size ?? previous?.size ?? 0
                 var entries: [LogEntry] = []
                 while entries.count < size {
-                    let page = try HTTPClient.request("GET", base + "/v1/log/entries?start=\(entries.count)&end=\(size)")
+                    let page = try await http.send("GET", base + "/v1/log/entries?start=\(entries.count)&end=\(size)")
                     guard page.status == 200, let items = try JSON(parsing: page.text).array, !items.isEmpty else {
                         throw SealError(.logMismatch, "the gateway served \(entries.count) entries of the \(size) its checkpoint covers", remedy: "the log is incomplete; report it")
                     }
@@ -70,7 +75,7 @@ struct LogCommand: ParsableCommand {
                         throw SealError(.logFork, "the log shrank from \(previous.size) to \(checkpoint.size) entries", remedy: "the gateway rolled back or forked its history: report it")
                     }
                     if checkpoint.size > previous.size {
-                        let r = try HTTPClient.request("GET", base + "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
+                        let r = try await http.send("GET", base + "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
                         let proof = ((try? JSON(parsing: r.text))?["proof"]?.array ?? []).compactMap { $0.string.flatMap { Base64.decode($0, padded: true) } }
                         guard Merkle.verifyConsistency(size1: previous.size, size2: checkpoint.size, proof: proof, root1: previous.root, root2: checkpoint.root) else {
                             throw SealError(.logFork, "checkpoint \(checkpoint.size) is not an extension of the one verified before (\(previous.size))",
@@ -85,6 +90,7 @@ struct LogCommand: ParsableCommand {
                     say("log verified: \(checkpoint.size) entries, root \(Base64.encode(root))" + (previous.map { ", consistent with the \($0.size) verified before" } ?? ""))
                 }
                 return ["size": checkpoint.size, "root": Base64.encode(root), "previous": previous?.size as Any]
+                }
             }
         }
     }

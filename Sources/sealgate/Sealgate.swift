@@ -30,21 +30,21 @@ func run(json: Bool, _ body: () throws -> [String: Any]) throws {
     do {
         let result = try body()
         if json { printJSON(["ok": true, "result": result]) }
-    } catch let e as SealError {
-        if json {
-            printJSON(["ok": false, "error": ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]])
-        }
-        FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
-        throw ExitCode(exitStatus(for: e.code))
-    } catch let e as ExitCode {
-        throw e
     } catch {
-        // Anything else (a file that cannot be read, …) still gets a code and a remedy.
-        let e = SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
-        if json { printJSON(["ok": false, "error": ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]]) }
-        FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
-        throw ExitCode(exitStatus(for: e.code))
+        try report(error, json: json)
     }
+}
+
+/// Prints a failure (code, message, what to do; as JSON with --json) and exits with its status.
+func report(_ error: any Error, json: Bool) throws -> Never {
+    if let e = error as? ExitCode { throw e }
+    // Anything that is not a SealError (a file that cannot be read, …) still gets a code and a remedy.
+    let e = (error as? SealError) ?? SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
+    if json {
+        printJSON(["ok": false, "error": ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]])
+    }
+    FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
+    throw ExitCode(exitStatus(for: e.code))
 }
 
 func exitStatus(for code: SealErrorCode) -> Int32 {

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 import GatewayCore
@@ -222,9 +223,9 @@ struct ForwardingTests {
         let hb = try c.handbook(port: port)
         defer { hb.stop() }
         #expect(try c.waitFor("delivered") { try c.dataset(1)["state"]?.string == "delivered" }, "\((try? c.dataset(1)) ?? .null)")
-        let history = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []
+        let history = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/datasets").text).array ?? []
         #expect(history.count == 1)
-        let health = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/health").text)
+        let health = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/health").text)
         let synthesized = String(decoding: c.w.read("dept/datasets/v1/members.csv"), as: UTF8.self).split(separator: "\n").count - 1
         #expect(health["members"]?.int == Int64(synthesized), "the receiver's count differs from the gateway's")
         #expect(try deliveries(c) == 1)
@@ -233,9 +234,9 @@ struct ForwardingTests {
         gw = try c.gateway()
         Thread.sleep(forTimeInterval: 1.5)
         #expect(try deliveries(c) == 1)
-        #expect((try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []).count == 1)
+        #expect((try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/datasets").text).array ?? []).count == 1)
         // A repeat of the same package (an acknowledgement lost on the way) gets the first acknowledgement.
-        let again = try HTTPClient.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("dept/datasets/dataset-v1.sgp"))
+        let again = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("dept/datasets/dataset-v1.sgp"))
         let first = try c.dataset(1)
         #expect(again.status == 200)
         let ackRow = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT ack FROM datasets WHERE version = 1"], cwd: c.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -286,14 +287,14 @@ struct ForwardingTests {
         let files = PackageKind.dataset.requiredFiles!.map { SealRequest.Input(name: $0, path: c.w.file("dept/datasets/v2/\($0)")) }
         // Signed by a unit's key, claiming to be the department's version 3.
         _ = try Sealer.seal(SealRequest(unit: "HCM-DTCD", seq: 3, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: c.f.signerA, output: c.w.file("forged.sgp")))
-        let forged = try HTTPClient.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("forged.sgp"))
+        let forged = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("forged.sgp"))
         #expect(forged.status == 422 && forged.headers["sealgate-ack-signature"] == nil, "\(forged.status) \(forged.text)")
         // Signed by the dataset key, but version 1 again under a new package id: stale.
         let datasetKey = try MinisignSecretKey.load(path: c.w.file("dept/keys/dataset.key"), passphrase: { SecureBytes(count: 0) })
         _ = try Sealer.seal(SealRequest(unit: "HCM-DTCD", seq: 1, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: datasetKey, output: c.w.file("old.sgp")))
-        let old = try HTTPClient.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("old.sgp"))
+        let old = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("old.sgp"))
         #expect(old.status == 409 && old.text.contains("dataset_stale"), "\(old.status) \(old.text)")
-        let health = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/health").text)
+        let health = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/health").text)
         #expect(health["version"]?.int == 2)
         // And a unit cannot hand the gateway a dataset of its own.
         _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 7, kind: .dataset, inputs: files, recipients: [c.f.recipient], signer: c.f.signerA, output: c.w.file("unit-dataset.sgp")))

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import GatewayCore
 import SealCrypto
@@ -44,7 +45,7 @@ final class GatewayProcess: @unchecked Sendable {
         }
         guard ready.wait(timeout: .now() + 60) == .success, port > 0 else {
             process.terminate()
-            throw GatewayError(.httpError, "gateway did not start: \(output)", remedy: "")
+            throw RawHTTP.Failure("the server did not start: \(logText)")
         }
     }
 
@@ -116,14 +117,14 @@ struct GatewayFixture {
         return bad
     }
 
-    func post(_ gw: GatewayProcess, _ file: String) throws -> HTTPClient.Response {
-        try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: file)
+    func post(_ gw: GatewayProcess, _ file: String) throws -> RawHTTP.Response {
+        try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: file)
     }
 }
 
 /// Requires a command to succeed (fixture setup), with its stderr when it does not.
 func requireOK(_ r: CLI.Result, _ what: String = "") throws {
-    guard r.status == 0 else { throw GatewayError(.httpError, "setup step failed \(what): \(r.stderr)", remedy: "") }
+    guard r.status == 0 else { throw RawHTTP.Failure("setup step failed \(what): \(r.stderr)") }
 }
 
 enum MinisignKeyFile {

@@ -7,8 +7,8 @@ import SealPackage
 
 /// The gateway over a real loopback socket: the server is the built `sealgate serve`.
 struct GatewayEndToEndTests {
-    func receipt(_ r: HTTPClient.Response) -> JSON { (try? JSON(parsing: r.text)) ?? .null }
-    func code(_ r: HTTPClient.Response) -> String? { receipt(r)["error"]?["code"]?.string ?? receipt(r)["code"]?.string }
+    func receipt(_ r: RawHTTP.Response) -> JSON { (try? JSON(parsing: r.text)) ?? .null }
+    func code(_ r: RawHTTP.Response) -> String? { receipt(r)["error"]?["code"]?.string ?? receipt(r)["code"]?.string }
 
     @Test func everyIntakeOutcome() throws {
         let f = try GatewayFixture()
@@ -93,16 +93,16 @@ struct GatewayEndToEndTests {
         let sigLine = headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("sealgate-receipt-signature:") }!
         let sigText = Base64.decode(sigLine.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces), padded: true)!
         f.w.write(bytes: sigText, "curl-receipt.json.minisig")
-        let trust = try JSON(parsing: try HTTPClient.request("GET", gw.url + "/v1/trust").text)
+        let trust = try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/trust").text)
         let ms = try CLI.run("minisign", ["-V", "-P", trust["receipt_key"]!.string!, "-m", "curl-receipt.json"], cwd: f.w.path)
         #expect(ms.status == 0 && ms.out.contains("sealgate-receipt/1 package="), "\(ms.stderr)")
 
         // Reading back.
         let id = receipt(a)["package"]!.string!
-        let back = try HTTPClient.request("GET", gw.url + "/v1/packages/\(id)")
+        let back = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)")
         #expect(back.status == 200 && back.text == a.text)
-        #expect(try HTTPClient.request("GET", gw.url + "/v1/units").status == 401)
-        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 200)
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/units").status == 401)
+        #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
     }
 
     /// The unit's side through the CLI: trust fetch, seal --trust, submit, receipt verify; and
@@ -129,7 +129,7 @@ struct GatewayEndToEndTests {
         // Admin token.
         let tok = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path)
         let token = tok.out.trimmingCharacters(in: .whitespacesAndNewlines)
-        let units = try HTTPClient.request("GET", gw.url + "/v1/units", headers: ["Authorization": "Bearer \(token)"])
+        let units = try RawHTTP.request("GET", gw.url + "/v1/units", headers: ["Authorization": "Bearer \(token)"])
         #expect(units.status == 200 && units.text.contains("\"members\":\(f.members("HCM-U001"))"), "\(units.text)")
         #expect(!String(decoding: f.w.read("dept/gateway.sqlite"), as: UTF8.self).contains(token), "a token is stored in clear")
     }
@@ -139,9 +139,9 @@ struct GatewayEndToEndTests {
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--idle-timeout", "2"])
         defer { gw.stop() }
-        let fd = try HTTPClient.connect(host: "127.0.0.1", port: gw.port, timeout: 10)
+        let fd = try RawHTTP.connect(host: "127.0.0.1", port: gw.port, timeout: 10)
         defer { close(fd) }
-        try HTTPClient.sendAll(fd, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc".utf8))
+        try RawHTTP.sendAll(fd, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc".utf8))
         let start = Date()
         var b = [UInt8](repeating: 0, count: 1024)
         var n = 1
@@ -149,7 +149,7 @@ struct GatewayEndToEndTests {
         let waited = Date().timeIntervalSince(start)
         #expect(n <= 0, "the connection was not closed")
         #expect(waited >= 1.5, "closed too early (\(waited) s)")
-        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 200)
+        #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
     }
 
     /// kill -9 while a batch is being submitted: after a restart every package that got a
@@ -176,7 +176,7 @@ struct GatewayEndToEndTests {
             DispatchQueue.global().async {
                 defer { group.leave() }
                 for file in files.enumerated().filter({ $0.offset % 4 == chunk }).map(\.element) {
-                    guard let r = try? HTTPClient.request("POST", url + "/v1/packages", bodyFile: file, timeout: 10), r.status == 201 else { continue }
+                    guard let r = try? RawHTTP.request("POST", url + "/v1/packages", bodyFile: file, timeout: 10), r.status == 201 else { continue }
                     box.lock.lock(); box.received[file] = r.text; let n = box.received.count; box.lock.unlock()
                     if n == 4 { killer.signal() }
                 }
@@ -193,12 +193,12 @@ struct GatewayEndToEndTests {
         defer { restarted.stop() }
         for (_, text) in acknowledged {
             let id = try JSON(parsing: text)["package"]!.string!
-            let r = try HTTPClient.request("GET", restarted.url + "/v1/packages/\(id)")
+            let r = try RawHTTP.request("GET", restarted.url + "/v1/packages/\(id)")
             #expect(r.status == 200 && r.text == text, "a package that got a receipt was lost or changed")
         }
         // Resubmit everything: duplicates get their first receipt, the rest are accepted now.
         for file in files {
-            let r = try HTTPClient.request("POST", restarted.url + "/v1/packages", bodyFile: file)
+            let r = try RawHTTP.request("POST", restarted.url + "/v1/packages", bodyFile: file)
             #expect(r.status == 200 || r.status == 201, "\(r.status) \(r.text)")
             if let first = acknowledged[file] { #expect(r.status == 200 && r.text == first) }
         }
@@ -234,17 +234,17 @@ struct GatewayTokenTests {
         let tokB = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U002"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
         let p = try f.seal("HCM-U001", seq: 1)
         #expect(try f.post(gw, p).status == 401)
-        let wrong = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokB)"], bodyFile: p)
+        let wrong = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokB)"], bodyFile: p)
         #expect(wrong.status == 403 && wrong.text.contains("token_unit_mismatch"))
-        let ok = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokA)"], bodyFile: p)
+        let ok = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokA)"], bodyFile: p)
         #expect(ok.status == 201, "\(ok.text)")
         // The CLI takes the token from SEALGATE_TOKEN (not visible in `ps`).
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
         let viaEnv = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", try f.seal("HCM-U001", seq: 2)], cwd: f.w.path, env: ["SEALGATE_TOKEN": tokA])
         #expect(viaEnv.status == 0, "\(viaEnv.stderr)")
-        let unit = try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokA)"])
+        let unit = try RawHTTP.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokA)"])
         #expect(unit.status == 200 && unit.text.contains("\"validation\":{\"completeness\""), "\(unit.text)")
-        #expect(try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 401)
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 401)
     }
 
     /// A revoked token authenticates nothing from the next request on; the revocation is logged.
@@ -257,18 +257,18 @@ struct GatewayTokenTests {
         let id = String(hexString(SHA256Hasher.hash(Array(tok.utf8))).prefix(16))
         #expect(created.stderr.contains("id \(id)"), "\(created.stderr)")
         let auth = ["Authorization": "Bearer \(tok)"]
-        #expect(try HTTPClient.request("POST", gw.url + "/v1/packages", headers: auth, bodyFile: try f.seal("HCM-U001", seq: 1)).status == 201)
+        #expect(try RawHTTP.request("POST", gw.url + "/v1/packages", headers: auth, bodyFile: try f.seal("HCM-U001", seq: 1)).status == 201)
         let revoke = try CLI.sg(["tokens", "revoke", "--data", "dept", "--id", String(id.prefix(8))], cwd: f.w.path)
         #expect(revoke.status == 0 && revoke.stderr.contains("revoked token \(id)"), "\(revoke.stderr)")
-        let refused = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: auth, bodyFile: try f.seal("HCM-U001", seq: 2))
+        let refused = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: auth, bodyFile: try f.seal("HCM-U001", seq: 2))
         #expect(refused.status == 401, "\(refused.text)")
-        #expect(try HTTPClient.request("GET", gw.url + "/v1/units/HCM-U001", headers: auth).status == 401)
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/units/HCM-U001", headers: auth).status == 401)
         let list = try CLI.sg(["tokens", "list", "--data", "dept"], cwd: f.w.path)
         #expect(list.out.contains(id) && list.out.contains("REVOKED"), "\(list.out)")
         let again = try CLI.sg(["tokens", "revoke", "--data", "dept", "--id", id], cwd: f.w.path)
         #expect(again.status != 0 && again.stderr.contains("token_revoked"), "\(again.stderr)")
         #expect(try CLI.sg(["tokens", "revoke", "--data", "dept", "--id", "ffffffffffff"], cwd: f.w.path).stderr.contains("token_unknown"))
-        #expect(try HTTPClient.request("GET", gw.url + "/v1/log/entries").text.contains("token_revoked"))
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/log/entries").text.contains("token_revoked"))
     }
 }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 import GatewayCore
@@ -75,10 +76,10 @@ struct TransparencyLogTests {
         let onB = try CLI.sg(["log", "verify", "--gateway", b.url, "--trust", "trust.json", "--state", "state.json"], cwd: f.w.path)
         #expect(onB.status != 0 && (onB.stderr.contains("log_fork") || onB.stderr.contains("log_mismatch")), "\(onB.stderr)")
         // Proof endpoints answer and their proofs verify.
-        let cp = try Checkpoint.verify(note: try HTTPClient.request("GET", a.url + "/v1/log/checkpoint").text,
+        let cp = try Checkpoint.verify(note: try RawHTTP.request("GET", a.url + "/v1/log/checkpoint").text,
                                        name: "HCM-DTCD/log", publicKey: try MinisignKeyFile.logKey(f))
-        let incl = try JSON(parsing: try HTTPClient.request("GET", a.url + "/v1/log/proof/inclusion?leaf=3&size=\(cp.size)").text)
-        let entries = try JSON(parsing: try HTTPClient.request("GET", a.url + "/v1/log/entries?start=3&end=4").text).array!
+        let incl = try JSON(parsing: try RawHTTP.request("GET", a.url + "/v1/log/proof/inclusion?leaf=3&size=\(cp.size)").text)
+        let entries = try JSON(parsing: try RawHTTP.request("GET", a.url + "/v1/log/entries?start=3&end=4").text).array!
         let leaf = Merkle.leafHash(Array(entries[0]["body"]!.string!.utf8))
         let proof = incl["proof"]!.array!.map { Base64Decode($0.string!) }
         #expect(Merkle.verifyInclusion(index: 3, size: cp.size, leaf: leaf, proof: proof, root: cp.root))
@@ -103,7 +104,7 @@ struct TrustPublishTests {
         #expect(replay.status != 0 && replay.stderr.contains("trust_rollback"), "\(replay.stderr)")
         #expect(String(decoding: f.w.read("trust.json"), as: UTF8.self).contains("\"version\":2"), "the held document was replaced")
         // The publication is in the log.
-        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.components(separatedBy: "\"kind\":\"trust\"").count - 1 == 2)
     }
 }

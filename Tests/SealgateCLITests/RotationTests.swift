@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 import GatewayCore
@@ -42,7 +43,7 @@ struct RecipientRotationTests {
         #expect(refused.status == 422 && refused.text.contains("recipient_retired"), "\(refused.text)")
         #expect(try f.post(gw, try f.seal("HCM-U002", seq: 2, to: r1)).status == 201, "still in grace")
         // Every change is in the log.
-        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("\"kind\":\"key_rotated\"") && entries.contains("\"kind\":\"key_retired\""))
     }
 }
@@ -77,14 +78,14 @@ struct PendingRecipientTests {
         #expect(t2.recipientStates.contains { $0.fingerprint == r1.fingerprint && $0.state == "decrypt-only" })
         #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1, to: r1)).status == 201)
         #expect(try CLI.sg(["keys", "activate", "--data", "dept"], cwd: f.w.path).status != 0, "nothing pending any more")
-        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("key_activated"))
     }
 }
 
 struct UnitKeyRotationTests {
-    func postStatement(_ gw: GatewayProcess, _ json: JSON, unit: String = "HCM-U001") throws -> HTTPClient.Response {
-        try HTTPClient.request("POST", gw.url + "/v1/units/\(unit)/keys", headers: ["Content-Type": "application/json"], body: Array(json.canonical.utf8))
+    func postStatement(_ gw: GatewayProcess, _ json: JSON, unit: String = "HCM-U001") throws -> RawHTTP.Response {
+        try RawHTTP.request("POST", gw.url + "/v1/units/\(unit)/keys", headers: ["Content-Type": "application/json"], body: Array(json.canonical.utf8))
     }
 
     @Test func rotationNeedsBothSignaturesAndKeepsEarlierPackagesValid() throws {
@@ -114,7 +115,7 @@ struct UnitKeyRotationTests {
         fields["statement"] = .string(swapped)
         let tampered = try postStatement(gw, .object(fields))
         #expect(tampered.status == 422 && tampered.text.contains("rotation_signature_invalid"), "\(tampered.text)")
-        let garbage = try HTTPClient.request("POST", gw.url + "/v1/units/HCM-U001/keys", body: Array("not json{".utf8))
+        let garbage = try RawHTTP.request("POST", gw.url + "/v1/units/HCM-U001/keys", body: Array("not json{".utf8))
         #expect(garbage.status == 422 && garbage.text.contains("rotation_invalid"), "\(garbage.text)")
         // For another unit's path.
         let wrongUnit = try postStatement(gw, good, unit: "HCM-U002")
@@ -149,7 +150,7 @@ struct UnitKeyRotationTests {
         let replay = try postStatement(gw, try JSON(parsing: String(decoding: f.w.read("rotation.json"), as: UTF8.self)))
         #expect(replay.status == 409 && replay.text.contains("key_state"), "\(replay.text)")
         // Logged.
-        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("unit_key_rotated") && entries.contains(newKey.publicKey.keyIdHex))
     }
 }
@@ -190,7 +191,7 @@ struct RevocationTests {
         let list = try CLI.sg(["units", "flagged", "--data", "dept"], cwd: f.w.path)
         #expect(list.status == 0 && list.out.contains(stolenId) && list.out.split(separator: "\n").count == 1, "\(list.out)")
         #expect(try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t], cwd: f.w.path).status != 0)
-        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("unit_key_revoked"))
 
         // A new key, registered out of band, works.
@@ -232,7 +233,7 @@ struct RootRotationTests {
         #expect(try CLI.sg(["submit", "--gateway", gw.url, "--trust", "a.json", "p.sgp"], cwd: f.w.path).status == 0)
 
         // The root change of v2 without root 1's signature, or with someone else's, is refused.
-        let v2 = try HTTPClient.request("GET", gw.url + "/v1/trust?version=2")
+        let v2 = try RawHTTP.request("GET", gw.url + "/v1/trust?version=2")
         let sig = String(decoding: Base64.decode(v2.headers["sealgate-signature"] ?? "", padded: true) ?? [], as: UTF8.self)
         let cross = String(decoding: Base64.decode(v2.headers["sealgate-root-signature"] ?? "", padded: true) ?? [], as: UTF8.self)
         #expect(!cross.isEmpty)
@@ -243,7 +244,7 @@ struct RootRotationTests {
         #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: forgedCross) }
         // Only the new root's signature in both places: refused too.
         #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: sig) }
-        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains(#"\"role\":\"root\""#), "the root rotation is not in the log")
     }
 }

@@ -17,7 +17,7 @@ struct ScaleOutTests {
         return dir
     }
 
-    static func health(_ gw: GatewayProcess) throws -> JSON { try JSON(parsing: try HTTPClient.request("GET", gw.url + "/healthz").text) }
+    static func health(_ gw: GatewayProcess) throws -> JSON { try JSON(parsing: try RawHTTP.request("GET", gw.url + "/healthz").text) }
     static func holds(_ gw: GatewayProcess, _ lease: String) -> Bool {
         ((try? health(gw))?["leases"]?.array ?? []).contains { $0.string == lease }
     }
@@ -64,7 +64,7 @@ struct ScaleOutTests {
             DispatchQueue.concurrentPerform(iterations: batch.count) { i in
                 let (gw, file, unit, seq) = batch[i]
                 do {
-                    let r = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: file)
+                    let r = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: file)
                     lock.lock(); sent.append(Sent(unit: unit, seq: seq, status: r.status, body: r.text, via: gw === a ? "a" : "b")); lock.unlock()
                 } catch { Issue.record("post failed: \(error)") }
             }
@@ -112,15 +112,15 @@ struct ScaleOutTests {
 
         try cluster.halt()
         // Answered (a hang would end in the client's timeout and throw), with the code.
-        let refused = try HTTPClient.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: second, timeout: 30)
+        let refused = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: second, timeout: 30)
         let code = (try? JSON(parsing: refused.text))?["code"]?.string
         #expect(refused.status == 503 && code == "store_unavailable", "\(refused.status) \(refused.text)")
-        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 503)
+        #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 503)
 
         try cluster.resume()
         let accepted = try f.post(gw, second)
         #expect(accepted.status == 201, "\(accepted.status) \(accepted.text)")
-        #expect(try HTTPClient.request("GET", gw.url + "/healthz").status == 200)
+        #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM outcomes WHERE status = 'accepted'") == "2")
     }
 
@@ -162,7 +162,7 @@ struct ScaleOutTests {
         #expect(try c.waitFor("delivered", seconds: 30) { try TestPostgres.psql(url, "SELECT state FROM datasets WHERE version = 1") == "delivered" })
         Thread.sleep(forTimeInterval: 1)
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM log_entries WHERE kind = 'dataset_forwarded'") == "1", "delivered once")
-        let history = try JSON(parsing: try HTTPClient.request("GET", hb.url + "/v1/datasets").text).array ?? []
+        let history = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/datasets").text).array ?? []
         #expect(history.count == 1, "the receiver imported it once")
         #expect(second.logText.contains("holding the forwarder lease"))
         #expect(!FileManager.default.fileExists(atPath: c.w.file("other-host/datasets/v1")), "the survivor had none of the synthesis' files")

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 import GatewayCore
@@ -63,13 +64,13 @@ struct SigningKeyRotationTests {
         #expect(rot.status == 0, "\(rot.stderr)")
         let log2 = try MinisignPublicKey(path: f.w.file("dept/keys/log.pub"))
         #expect(log2 != log1)
-        let transition = try HTTPClient.request("GET", gw.url + "/v1/log/checkpoint").text
+        let transition = try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text
         #expect((try? Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log1.key)) != nil, "\(transition) \(log1.keyIdHex) \(log2.keyIdHex)")
         #expect((try? Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log2.key)) != nil, "\(transition)")
         // The running gateway signs later checkpoints with the new key only.
         let p4 = try f.seal("HCM-U002", seq: 1, name: "p4.sgp")
         #expect(try f.post(gw, p4).status == 201)
-        let later = try HTTPClient.request("GET", gw.url + "/v1/log/checkpoint").text
+        let later = try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text
         #expect((try? Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log2.key)) != nil, "\(later)")
         #expect((try? Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log1.key)) == nil)
         // An auditor with the old document is told to fetch; with the new one the log is
@@ -95,7 +96,7 @@ struct SigningKeyRotationTests {
         gw.stop()
         gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         #expect(try f.post(gw, try f.seal("HCM-U002", seq: 2, name: "p5.sgp")).status == 201)
-        let entries = try HTTPClient.request("GET", gw.url + "/v1/log/entries").text
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         for role in ["receipt", "log", "dataset"] { #expect(entries.contains("\\\"role\\\":\\\"\(role)\\\""), "no log entry for the \(role) key") }
     }
 
@@ -111,7 +112,7 @@ struct SigningKeyRotationTests {
         let t = try fetch(f, gw, "t.json")
         let stolen = try MinisignSecretKey.load(path: f.w.file("dept/keys/archive/receipt-\(receipt1.keyIdHex).key"), passphrase: { SecureBytes(count: 0) })
         // Its earlier receipt is still valid.
-        let r1 = try HTTPClient.request("GET", gw.url + "/v1/packages/" + (try PackageHeader(path: p1, source: try FileSource(path: p1)).comment.package))
+        let r1 = try RawHTTP.request("GET", gw.url + "/v1/packages/" + (try PackageHeader(path: p1, source: try FileSource(path: p1)).comment.package))
         #expect(r1.status == 200)
         let body1 = try JSON(parsing: r1.text)
         let sig1 = String(decoding: Base64Decode(r1.headers["sealgate-receipt-signature"] ?? ""), as: UTF8.self)
