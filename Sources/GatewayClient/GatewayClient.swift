@@ -88,6 +88,9 @@ public final class GatewayClient: Sendable {
             timeout: .init(connect: .seconds(Int64(settings.connectTimeoutSeconds)), read: .seconds(Int64(settings.timeoutSeconds))),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
+        // A refused connection or a failed handshake is reported at once, not retried until the
+        // connect timeout: the caller (a person, or the forwarder's backoff) decides when to retry.
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
@@ -180,7 +183,8 @@ public final class GatewayClient: Sendable {
             case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout:
                 return SealError(.httpTimeout, "no complete answer from \(url) within \(timeout) s", remedy: "retry later; if it was a submission, send the same package again (you get its one receipt)")
             case .remoteConnectionClosed:
-                return SealError(.httpError, "\(url) closed the connection before answering", remedy: "retry later; if it persists, check the URL and the server's log")
+                return SealError(.httpError, "\(url) closed the connection before answering",
+                                 remedy: "retry later; if it persists, check the URL (https:// for a server with TLS) and the server's log")
             default: break
             }
         }
@@ -192,6 +196,11 @@ public final class GatewayClient: Sendable {
             return SealError(.tlsUntrusted, "the server at \(url) presented a certificate this client does not trust (or one for another name)",
                              remedy: "give --ca-file with the CA that signed the server's certificate (a private CA), or check the host name in the URL",
                              underlying: text)
+        }
+        if text.contains("CERTIFICATE_REQUIRED") || text.contains("ALERT_UNKNOWN_CA") || text.contains("ALERT_BAD_CERTIFICATE")
+            || text.contains("ALERT_CERTIFICATE_UNKNOWN") {
+            return SealError(.tlsClientRefused, "the server at \(url) requires a client certificate and refused this one (or none was given)",
+                             remedy: "give --client-cert and --client-key with a certificate from the CA the server trusts for clients", underlying: text)
         }
         if error is NIOSSLError || text.contains("SSL") || text.contains("TLS") || text.contains("handshake") {
             return SealError(.tlsFailed, "the TLS handshake with \(url) failed", remedy: "check that the URL is https:// on a TLS port (and http:// on a plain one), and the server's TLS settings (TLS 1.2 or later)",
@@ -272,4 +281,5 @@ extension SealErrorCode {
     public static let tlsUntrusted = SealErrorCode("tls_untrusted")
     public static let tlsFailed = SealErrorCode("tls_failed")
     public static let responseTooLarge = SealErrorCode("response_too_large")
+    public static let tlsClientRefused = SealErrorCode("tls_client_refused")
 }

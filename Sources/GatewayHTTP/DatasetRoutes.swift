@@ -91,7 +91,7 @@ func receiveBody(_ request: Request, to path: String, maxBytes: Int, hasher: SHA
 
 /// The handbook receiver's HTTP API: POST /v1/datasets (a sealed dataset; answers the signed
 /// acknowledgement, `Sealgate-Ack-Signature`), GET /v1/datasets (history), GET /v1/health.
-public func serveHandbook(receiver: HandbookReceiver, host: String, port: Int, maxBodyBytes: Int,
+public func serveHandbook(receiver: HandbookReceiver, listen: ListenSettings, tls: TLSIdentity? = nil, maxBodyBytes: Int,
                           onRunning: @escaping @Sendable (Int) async -> Void) async throws {
     let router = Router()
     router.get("/v1/health") { _, _ -> Response in
@@ -130,7 +130,8 @@ public func serveHandbook(receiver: HandbookReceiver, host: String, port: Int, m
         r.headers[.init("Sealgate-Ack-Signature")!] = Base64.encode(Array(sig.utf8))
         return r
     }
-    let app = Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "sealgate-handbook", reuseAddress: true),
-                          onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) })
+    let app = Application(router: router, server: try listen.serverBuilder(identity: tls),
+                          configuration: listen.applicationConfiguration(serverName: "sealgate-handbook"),
+                          onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? listen.port) })
     try await app.runService()
 }

@@ -8,14 +8,12 @@ import SealPackage
 
 /// Server settings; every limit has a default and a flag on `sealgate serve`.
 public struct GatewayServerConfig: Sendable {
-    public var host = "127.0.0.1"
-    public var port = 8080
+    /// Address, TLS, connection limits and slow-client limits.
+    public var listen = ListenSettings()
     /// Largest package body accepted (413 above).
     public var maxBodyBytes = 256 << 20
     /// Intakes processed at once; more wait their turn.
     public var maxConcurrentIntakes = 4
-    /// A connection idle (or trickling) this long is closed: slow clients are cut off.
-    public var idleTimeoutSeconds: Int64 = 30
     /// When set, POST /v1/packages needs a unit token (Authorization: Bearer …) for the package's unit.
     public var requireUnitToken = false
     /// How long a unit's replaced key still verifies packages created before its rotation.
@@ -88,7 +86,8 @@ public final class LeaseKeeper: @unchecked Sendable {
 /// Builds the gateway application: routes, limits, and the intake behind them.
 /// `onRunning(port)` is called once the socket is bound (port 0 binds a free port).
 public func buildGatewayApplication(intake: Intake, store: any GatewayStore, config: GatewayServerConfig, leases: [LeaseKeeper] = [],
-                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+                                    tls: TLSIdentity? = nil,
+                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
     let router = Router()
     let gate = IntakeGate(config.maxConcurrentIntakes)
     let log = intake.log
@@ -278,12 +277,11 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
     }
 
     addDatasetRoutes(router, intake: intake, store: store)
-    let serverConfig = ApplicationConfiguration(address: .hostname(config.host, port: config.port), serverName: "sealgate", reuseAddress: true)
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(config.idleTimeoutSeconds))),
-        configuration: serverConfig,
-        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.port) })
+        server: try config.listen.serverBuilder(identity: tls),
+        configuration: config.listen.applicationConfiguration(serverName: "sealgate"),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.listen.port) })
 }
 
 func unitJSON(_ s: UnitStatus) -> JSON {
@@ -346,7 +344,7 @@ func periodically(every seconds: Double, holding lease: LeaseKeeper, _ work: @es
 }
 
 /// Builds and runs the gateway until SIGTERM or SIGINT (graceful shutdown).
-public func serveGateway(intake: Intake, store: any GatewayStore, config: GatewayServerConfig,
+public func serveGateway(intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
                          onRunning: @escaping @Sendable (Int) async -> Void) async throws {
     // The background roles run in one process at a time among all those on the store: each
     // under its lease, polled so another process takes over within a second or so of the
@@ -355,7 +353,8 @@ public func serveGateway(intake: Intake, store: any GatewayStore, config: Gatewa
     let signerLease = LeaseKeeper("checkpoint-signer", store: store)
     let forwarderLease = LeaseKeeper("forwarder", store: store)
     let synthesisLease = LeaseKeeper("synthesis", store: store)
-    let app = buildGatewayApplication(intake: intake, store: store, config: config, leases: [signerLease, forwarderLease, synthesisLease], onRunning: onRunning)
+    let app = try buildGatewayApplication(intake: intake, store: store, config: config, leases: [signerLease, forwarderLease, synthesisLease], tls: tls,
+                                          onRunning: onRunning)
     defer { for l in [signerLease, forwarderLease, synthesisLease] { l.release() } }
     let leasePoll: UInt64 = 1_000_000_000
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key

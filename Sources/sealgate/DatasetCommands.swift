@@ -184,7 +184,7 @@ struct Handbook: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "serve",
             abstract: "Run the handbook receiver: POST /v1/datasets takes a sealed dataset and answers a signed acknowledgement.",
-            discussion: "Verifies the department's dataset signature through the trust document (re-read on every dataset, so a newer `trust fetch` takes effect at once), decrypts with the identity, checks the manifest, imports into DATA/handbook.sqlite all or nothing, refuses an older or repeated version (a repeat of the same package gets its first acknowledgement). GET /v1/health shows the current counts.")
+            discussion: "Verifies the department's dataset signature through the trust document (re-read on every dataset, so a newer `trust fetch` takes effect at once), decrypts with the identity, checks the manifest, imports into DATA/handbook.sqlite all or nothing, refuses an older or repeated version (a repeat of the same package gets its first acknowledgement). GET /v1/health shows the current counts. TLS and client limits as for `sealgate serve` (--tls-cert/--tls-key, re-read on SIGHUP; --client-ca; --max-connections, --header-timeout, --body-grace, --min-body-rate).")
         @Option(name: .long, help: "The receiver's data folder (from `handbook init`).") var data: String
         @Option(name: .long, help: "The age identity datasets are encrypted to (default DATA/identity.key).") var identity: String?
         @Option(name: .long, help: "The minisign key acknowledgements are signed with (default DATA/ack.key).") var ackKey: String?
@@ -192,11 +192,16 @@ struct Handbook: AsyncParsableCommand {
         @Option(name: .long, help: "Address to bind.") var host: String = "127.0.0.1"
         @Option(name: .long, help: "Port (0: any free port; printed).") var port: Int = 8090
         @Option(name: .long, help: "Largest dataset accepted.") var maxBody: String = "4GiB"
+        @OptionGroup var listen: ListenOptions
         @OptionGroup var passphrase: PassphraseOptions
         func run() async throws {
             let receiver: HandbookReceiver
             let maxBytes: UInt64
+            let settings: ListenSettings
+            let tls: (TLSIdentity, any DispatchSourceSignal)?
             do {
+                settings = try listen.settings(host: host, port: port)
+                tls = try listen.identity(settings)
                 maxBytes = try parseSize(maxBody)
                 let pass = cachedPassphrase(passphrase)
                 let ids = try AgeIdentityFile.load(path: identity ?? "\(data)/identity.key", passphrase: pass)
@@ -211,10 +216,11 @@ struct Handbook: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("error: store_failure: cannot open \(data)/handbook.sqlite: \(error)\n  what to do: check the folder, its permissions and free space\n".utf8))
                 throw ExitCode(74)
             }
-            let host = self.host
-            try await serveHandbook(receiver: receiver, host: host, port: port, maxBodyBytes: Int(maxBytes)) { port in
-                FileHandle.standardOutput.write(Data("handbook receiver listening on http://\(host):\(port)\n".utf8))
+            if let w = settings.plainTextWarning { say("warning: \(w)") }
+            try await serveHandbook(receiver: receiver, listen: settings, tls: tls?.0, maxBodyBytes: Int(maxBytes)) { port in
+                FileHandle.standardOutput.write(Data("handbook receiver listening on \(settings.url(port: port))\n".utf8))
             }
+            withExtendedLifetime(tls) {}
         }
     }
 }

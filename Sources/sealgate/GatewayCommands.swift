@@ -201,13 +201,19 @@ func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UIn
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the gateway's HTTP API (intake, receipts, units, trust).",
-        discussion: "With only --data it works: SQLite in the folder, the spool beside it, 127.0.0.1:8080. Bodies spooled but not decided (after a crash) are processed first. Stops cleanly on SIGTERM or SIGINT. TLS: put a reverse proxy in front (this build speaks plain HTTP).")
+        discussion: """
+        With only --data it works: SQLite in the folder, the spool beside it, http://127.0.0.1:8080. Bodies spooled but not decided (after a crash) are processed first. Stops cleanly on SIGTERM or SIGINT.
+
+        HTTPS: --tls-cert and --tls-key (PEM; TLS 1.2 or later, forward-secret AEAD suites only), re-read on SIGHUP without a restart; --client-ca to require client certificates. Or put a TLS proxy in front (docs/operations.md). Listening beyond loopback without TLS prints a warning.
+
+        Strangers are bounded: --max-connections, a request head must arrive within --header-timeout, a body must keep up --min-body-rate after --body-grace.
+        """)
     @OptionGroup var data: DataOption
     @Option(name: .long, help: "Address to bind.") var host: String = "127.0.0.1"
     @Option(name: .long, help: "Port (0: any free port; the chosen one is printed).") var port: Int = 8080
     @Option(name: .long, help: "Largest package body.") var maxBody: String = "256MiB"
     @Option(name: .long, help: "Packages processed at once.") var maxConcurrent: Int = 4
-    @Option(name: .long, help: "Seconds before an idle or trickling connection is closed.") var idleTimeout: Int64 = 30
+    @OptionGroup var listen: ListenOptions
     @Flag(name: .long, help: "Require a unit token (Authorization: Bearer) on POST /v1/packages and /v1/units/ID/keys.") var requireUnitToken = false
     @Option(name: .long, help: "How long a unit's replaced key still verifies packages created before its rotation (e.g. 14d, 2h).") var unitKeyGrace = "14d"
     @Option(name: .long, help: "Sign a checkpoint this often when the log grew outside an intake (key changes, registrations); 0s: only with receipts and on request.") var checkpointInterval = "5s"
@@ -220,10 +226,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var config = GatewayServerConfig()
-        config.host = host
-        config.port = port
         config.maxConcurrentIntakes = max(1, maxConcurrent)
-        config.idleTimeoutSeconds = idleTimeout
         config.requireUnitToken = requireUnitToken
         config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
         config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
@@ -232,7 +235,10 @@ struct Serve: AsyncParsableCommand {
         config.forwardTimeoutSeconds = max(1, forwardTimeout)
         config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
         let (intake, store): (Intake, any GatewayStore)
+        let tls: (TLSIdentity, any DispatchSourceSignal)?
         do {
+            config.listen = try listen.settings(host: host, port: port)
+            tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))
             (intake, store) = try loadIntake(data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
                                              node: node,
@@ -244,11 +250,13 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
             throw ExitCode(exitStatus(for: e.code))
         }
-        let host = self.host
+        let listen = config.listen
         say("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
-        try await serveGateway(intake: intake, store: store, config: config) { port in
-            FileHandle.standardOutput.write(Data("listening on http://\(host):\(port)\n".utf8))
+        if let w = listen.plainTextWarning { say("warning: \(w)") }
+        try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
+            FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
         }
+        withExtendedLifetime(tls) {}
     }
 }
 

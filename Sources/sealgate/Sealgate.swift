@@ -43,7 +43,9 @@ func report(_ error: any Error, json: Bool) throws -> Never {
     if json {
         printJSON(["ok": false, "error": ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]])
     }
-    FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
+    // The underlying cause (a system error, a TLS alert) is never a secret; it helps the operator.
+    let cause = e.underlying.map { "  cause: \($0.prefix(300))\n" } ?? ""
+    FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n\(cause)".utf8))
     throw ExitCode(exitStatus(for: e.code))
 }
 

@@ -8,6 +8,7 @@ import SealPackage
 final class GatewayProcess: @unchecked Sendable {
     let process = Process()
     private(set) var port = 0
+    private(set) var scheme = "http"
     private let output = Pipe()
     private var log = ""
     private let lock = NSLock()
@@ -16,7 +17,7 @@ final class GatewayProcess: @unchecked Sendable {
         try self.init(arguments: ["serve", "--data", data, "--port", "0"] + extra, cwd: cwd)
     }
 
-    /// Any `sealgate` server command that prints "listening on http://127.0.0.1:PORT".
+    /// Any `sealgate` server command that prints "listening on http(s)://127.0.0.1:PORT".
     init(arguments: [String], cwd: String) throws {
         process.executableURL = URL(fileURLWithPath: CLI.sealgate)
         process.arguments = arguments
@@ -33,9 +34,10 @@ final class GatewayProcess: @unchecked Sendable {
                 if d.isEmpty { break }
                 lock.lock()
                 log += String(decoding: d, as: UTF8.self)
-                if !signalled, let r = log.range(of: "listening on http://127.0.0.1:") {
+                if !signalled, let r = log.range(of: #"listening on https?://127\.0\.0\.1:"#, options: .regularExpression) {
                     let digits = log[r.upperBound...].prefix { $0.isNumber }
                     port = Int(digits) ?? 0
+                    scheme = log[r].contains("https") ? "https" : "http"
                     signalled = true
                     ready.signal()
                 }
@@ -49,7 +51,8 @@ final class GatewayProcess: @unchecked Sendable {
         }
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "\(scheme)://127.0.0.1:\(port)" }
+    var pid: Int32 { process.processIdentifier }
     var logText: String { lock.lock(); defer { lock.unlock() }; return log }
 
     func stop() {

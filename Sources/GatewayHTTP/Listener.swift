@@ -1,0 +1,267 @@
+public import Foundation
+import GatewayCore
+import Hummingbird
+import HummingbirdTLS
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTPTypes
+public import NIOSSL
+public import SealCrypto
+import Synchronization
+
+/// TLS for a server: its certificate chain and key (PEM), and optionally the CA whose client
+/// certificates it requires.
+public struct TLSFiles: Sendable {
+    public var certificate: String
+    public var key: String
+    public var clientCA: String?
+    public init(certificate: String, key: String, clientCA: String? = nil) { self.certificate = certificate; self.key = key; self.clientCA = clientCA }
+}
+
+/// Where and how a server listens, and what it tolerates from clients. Shared by `serve` and
+/// `handbook serve`; every value has a flag.
+public struct ListenSettings: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var tls: TLSFiles?
+    /// A connection with no request in progress is closed after this long.
+    public var idleTimeoutSeconds: Int64 = 30
+    /// A request's head (request line and headers) must be complete this long after the
+    /// connection opened or the previous answer was sent.
+    public var headerTimeoutSeconds: Int64 = 10
+    /// A request body may start slowly for this long; from then on it must keep up
+    /// `minBodyBytesPerSecond` on average, or the connection is closed.
+    public var bodyGraceSeconds: Int64 = 10
+    public var minBodyBytesPerSecond: Int64 = 16 << 10
+    /// Connections open at once; more wait in the listen backlog.
+    public var maxConnections = 512
+    public init() {}
+
+    /// What the server prints when it listens.
+    public func url(port: Int) -> String { "\(tls == nil ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
+
+    /// True when the address is reachable only from this machine.
+    public var isLoopback: Bool { host == "localhost" || host == "::1" || host.hasPrefix("127.") }
+}
+
+/// The certificate and key a TLS server presents, re-read from their files on `reload()`
+/// (SIGHUP): each new handshake uses what was loaded last; connections already open keep theirs.
+public final class TLSIdentity: Sendable {
+    public let files: TLSFiles
+    private let current: Mutex<(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource)>
+
+    public init(_ files: TLSFiles) throws {
+        self.files = files
+        current = Mutex(try Self.load(files))
+    }
+
+    static func load(_ files: TLSFiles) throws -> (chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) {
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(files.certificate)
+            guard !chain.isEmpty else { throw SealError(.tlsSetup, "\(files.certificate) holds no certificate", remedy: "give --tls-cert a PEM certificate chain") }
+            let key = try NIOSSLPrivateKey(file: files.key, format: .pem)
+            // The key must belong to the certificate: a TLS context refuses a mismatched pair.
+            var check = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            check.minimumTLSVersion = .tlsv12
+            _ = try NIOSSLContext(configuration: check)
+            return (chain.map { .certificate($0) }, .privateKey(key))
+        } catch let e as SealError {
+            throw e
+        } catch {
+            throw SealError(.tlsSetup, "cannot use the TLS certificate \(files.certificate) with the key \(files.key)",
+                            remedy: "give --tls-cert a PEM certificate chain (the server's certificate first) and --tls-key its PEM private key", underlying: "\(error)")
+        }
+    }
+
+    /// Re-reads the files; on any problem keeps the pair in use and throws.
+    public func reload() throws {
+        let fresh = try Self.load(files)
+        current.withLock { $0 = fresh }
+    }
+
+    /// The server configuration: TLS 1.2 or later (1.3 preferred by the handshake), forward
+    /// secret AEAD suites only, the certificate taken from `current` at each handshake.
+    public func configuration() throws -> TLSConfiguration {
+        let (chain, key) = current.withLock { $0 }
+        var c = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
+        c.minimumTLSVersion = .tlsv12
+        c.cipherSuites = ListenSettings.cipherSuites
+        if let ca = files.clientCA {
+            do { c.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) } catch {
+                throw SealError(.tlsSetup, "cannot read the client CA \(ca)", remedy: "give --client-ca the PEM certificate of the CA that signs client certificates",
+                                underlying: "\(error)")
+            }
+            c.certificateVerification = .noHostnameVerification
+        }
+        c.sslContextCallback = { [self] _, promise in
+            var o = NIOSSLContextConfigurationOverride()
+            let (chain, key) = self.current.withLock { $0 }
+            o.certificateChain = chain
+            o.privateKey = key
+            promise.succeed(o)
+        }
+        return c
+    }
+}
+
+extension ListenSettings {
+    /// TLS 1.2 suites offered (TLS 1.3's are all AEAD and fixed by BoringSSL): ECDHE with
+    /// AES-GCM or ChaCha20-Poly1305, nothing else.
+    static let cipherSuites = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+    /// The Hummingbird server: HTTP/1.1, TLS when configured, the slow-client guard on every
+    /// connection.
+    func serverBuilder(identity: TLSIdentity?) throws -> HTTPServerBuilder {
+        let limits = SlowClientGuard.Limits(headerTimeout: .seconds(headerTimeoutSeconds), bodyGrace: .seconds(bodyGraceSeconds),
+                                            minBytesPerSecond: minBodyBytesPerSecond)
+        let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard(limits)],
+                                                                idleTimeout: .seconds(idleTimeoutSeconds)))
+        guard let identity else { return http }
+        return try .tls(http, tlsConfiguration: try identity.configuration())
+    }
+
+    func applicationConfiguration(serverName: String) -> ApplicationConfiguration {
+        ApplicationConfiguration(address: .hostname(host, port: port), serverName: serverName, reuseAddress: true,
+                                 availableConnectionsDelegate: MaximumAvailableConnections(maxConnections))
+    }
+
+    /// Checks the values; throws `usage`.
+    public func validate() throws {
+        guard (0...65535).contains(port) else { throw SealError(.usage, "--port must be 0 to 65535", remedy: "e.g. --port 8443") }
+        guard (1...1_000_000).contains(maxConnections) else { throw SealError(.usage, "--max-connections must be 1 to 1000000", remedy: "e.g. --max-connections 512") }
+        for (name, v) in [("--idle-timeout", idleTimeoutSeconds), ("--header-timeout", headerTimeoutSeconds), ("--body-grace", bodyGraceSeconds)] {
+            guard (1...86_400).contains(v) else { throw SealError(.usage, "\(name) must be 1 to 86400 seconds", remedy: "e.g. \(name) 10") }
+        }
+        guard (0...(1 << 30)).contains(minBodyBytesPerSecond) else {
+            throw SealError(.usage, "--min-body-rate must be 0 to 1GiB a second", remedy: "e.g. --min-body-rate 16KiB")
+        }
+    }
+
+    /// A warning when the server listens beyond this machine without TLS.
+    public var plainTextWarning: String? {
+        guard tls == nil, !isLoopback else { return nil }
+        return "listening on \(host) without TLS: bearer tokens and package metadata cross the network in clear text; give --tls-cert/--tls-key or put a TLS proxy in front (docs/operations.md)"
+    }
+}
+
+/// Re-reads the TLS certificate and key on SIGHUP (the process keeps running; open connections
+/// keep theirs). Returns the signal source to keep alive.
+public func reloadOnSIGHUP(_ identity: TLSIdentity, log: @escaping @Sendable (String) -> Void) -> any DispatchSourceSignal {
+    signal(SIGHUP, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+    source.setEventHandler {
+        do {
+            try identity.reload()
+            log("reloaded the TLS certificate \(identity.files.certificate)")
+        } catch let e as SealError {
+            log("error: \(e.code): \(e.message) — kept the certificate in use\n  what to do: \(e.remedy)")
+        } catch {
+            log("error: tls_setup: \(error) — kept the certificate in use")
+        }
+    }
+    source.resume()
+    return source
+}
+
+/// Closes connections that send their request head too slowly, or their body below a minimum
+/// average rate after a grace period (slowloris and slow-POST), so that a stranger cannot hold
+/// a connection for the price of a byte now and then. Counts what it closes.
+final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    struct Limits: Sendable {
+        var headerTimeout: TimeAmount
+        var bodyGrace: TimeAmount
+        var minBytesPerSecond: Int64
+    }
+
+    enum State {
+        case awaitingHead(since: NIODeadline)
+        case receivingBody(since: NIODeadline, bytes: Int64)
+        case handling
+    }
+
+    /// Connections closed for being too slow, since the process started (metrics).
+    static let closed = Atomic<Int>(0)
+
+    let limits: Limits
+    var state = State.awaitingHead(since: .now())
+    var timer: RepeatedTask?
+
+    init(_ limits: Limits) { self.limits = limits }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel(); timer = nil }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
+    private func start(_ context: ChannelHandlerContext) {
+        guard timer == nil else { return }
+        state = .awaitingHead(since: .now())
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            let (handler, context) = loopBound.value
+            handler.check(context)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: state = .receivingBody(since: .now(), bytes: 0)
+        case .body(let b):
+            if case .receivingBody(let since, let bytes) = state { state = .receivingBody(since: since, bytes: bytes + Int64(b.readableBytes)) }
+        case .end: state = .handling
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            // The answer is out: the next request's head is awaited from now (keep-alive).
+            if case .handling = state { state = .awaitingHead(since: .now()) }
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func check(_ context: ChannelHandlerContext) {
+        let now = NIODeadline.now()
+        switch state {
+        case .awaitingHead(let since):
+            if now - since > limits.headerTimeout { cut(context) }
+        case .receivingBody(let since, let bytes):
+            let elapsed = now - since
+            guard elapsed > limits.bodyGrace else { return }
+            let owed = Double(limits.minBytesPerSecond) * Double((elapsed - limits.bodyGrace).nanoseconds) / 1e9
+            if Double(bytes) < owed { cut(context) }
+        case .handling:
+            break
+        }
+    }
+
+    private func cut(_ context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        SlowClientGuard.closed.add(1, ordering: .relaxed)
+        context.close(promise: nil)
+    }
+}
+
+extension SealErrorCode {
+    public static let tlsSetup = SealErrorCode("tls_setup")
+}

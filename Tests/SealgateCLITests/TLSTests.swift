@@ -1,0 +1,127 @@
+import Foundation
+import GatewayCore
+import SealCrypto
+import TestSupport
+import Testing
+
+/// A throwaway private CA and certificates (scripts/test-ca) in `dir` of the work folder.
+func makeTestCA(_ w: Workdir, _ dir: String, name: String = "server") throws {
+    try requireOK(try CLI.run(CLI.repoRoot.appendingPathComponent("scripts/test-ca").path, [w.file(dir), name], cwd: w.path), "test-ca")
+}
+
+/// The error code of a `--json` failure.
+func jsonCode(_ r: CLI.Result) -> String? { (try? JSON(parsing: r.out))?["error"]?["code"]?.string }
+
+/// What `openssl s_client` says of a handshake with `port` (its protocol line, or the failure).
+func sClient(_ w: Workdir, port: Int, _ args: String) throws -> String {
+    try CLI.sh("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(port) -CAfile pki/ca.pem \(args) 2>&1", cwd: w.path).out
+}
+
+/// HTTPS end to end with a private CA: units, the auditor and the forwarder (docs/operations.md, TLS).
+struct TLSTests {
+    let tls = ["--tls-cert", "pki/server.pem", "--tls-key", "pki/server.key"]
+
+    @Test func unitAuditorAndForwarderOverTLSWithAPrivateCA() throws {
+        let c = try CityCycle(units: 2)
+        try makeTestCA(c.w, "pki")
+        try makeTestCA(c.w, "other")
+        let gw = try GatewayProcess(data: "dept", cwd: c.w.path, extra: tls + ["--forward-retry-base", "0.2s", "--forward-retry-max", "1s"])
+        defer { gw.stop() }
+        #expect(gw.url.hasPrefix("https://127.0.0.1:"))
+        let fetch = ["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json", "--json"]
+        // A CA that did not sign the gateway's certificate, or none (the system's roots): refused, coded.
+        let wrong = try CLI.sg(fetch + ["--ca-file", "other/ca.pem"], cwd: c.w.path)
+        #expect(wrong.status == 1 && jsonCode(wrong) == "tls_untrusted", "\(wrong.out) \(wrong.stderr)")
+        let system = try CLI.sg(fetch, cwd: c.w.path)
+        #expect(system.status == 1 && jsonCode(system) == "tls_untrusted", "\(system.out)")
+        #expect(!c.w.exists("trust.json"))
+        try requireOK(try CLI.sg(fetch + ["--ca-file", "pki/ca.pem"], cwd: c.w.path), "trust fetch over https")
+
+        // The unit: seal, submit over https (CA from SEALGATE_CA_FILE), the receipt verifies.
+        let p = try c.f.seal("HCM-U001", seq: 1)
+        let submit = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "--json", p], cwd: c.w.path, env: ["SEALGATE_CA_FILE": c.w.file("pki/ca.pem")])
+        #expect(submit.status == 0, "\(submit.out) \(submit.stderr)")
+        #expect((try JSON(parsing: submit.out))["result"]?["results"]?.array?.first?["status"]?.string == "accepted")
+        try requireOK(try CLI.sg(["receipt", "verify", "--trust", "trust.json", p + ".receipt.json"], cwd: c.w.path))
+        let refused = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "--json", "--ca-file", "other/ca.pem", try c.f.seal("HCM-U002", seq: 1)],
+                                 cwd: c.w.path)
+        #expect(refused.status == 1 && jsonCode(refused) == "tls_untrusted", "\(refused.out)")
+
+        // The auditor.
+        let audit = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--ca-file", "pki/ca.pem", "--state", "log.json", "--json"], cwd: c.w.path)
+        #expect(audit.status == 0, "\(audit.out) \(audit.stderr)")
+        #expect(c.w.exists("log.json"))
+
+        // The forwarder: the handbook receiver over TLS, its certificate checked with the CA kept in the store.
+        let hb = try GatewayProcess(arguments: ["handbook", "serve", "--data", "hb", "--trust", "trust.json", "--port", "0"] + tls, cwd: c.w.path)
+        defer { hb.stop() }
+        #expect(hb.url.hasPrefix("https://"))
+        let connect = ["handbook", "connect", "--data", "dept", "--url", hb.url, "--recipient", "hb/identity.pub", "--ack-key", "hb/ack.pub", "--json"]
+        let untrusted = try CLI.sg(connect + ["--ca-file", "other/ca.pem"], cwd: c.w.path)
+        #expect(untrusted.status == 1 && jsonCode(untrusted) == "tls_untrusted", "\(untrusted.out)")
+        try requireOK(try CLI.sg(connect + ["--ca-file", "pki/ca.pem"], cwd: c.w.path), "handbook connect over https")
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        #expect(try c.waitFor("delivered over TLS") { try c.dataset(1)["state"]?.string == "delivered" }, "\((try? c.dataset(1)) ?? .null)")
+    }
+
+    /// TLS 1.2 at least, forward-secret AEAD suites only; a new certificate is taken on SIGHUP
+    /// without a restart, and a broken one is refused while the one in use stays.
+    @Test func modernSettingsAndCertificateReloadOnSIGHUP() throws {
+        let f = try GatewayFixture()
+        try makeTestCA(f.w, "pki")
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: tls)
+        defer { gw.stop() }
+        #expect(try sClient(f.w, port: gw.port, "-tls1_1").contains("Cipher is (NONE)"))
+        #expect(try sClient(f.w, port: gw.port, "-tls1_2 -cipher AES128-SHA").contains("Cipher is (NONE)"))
+        #expect(try sClient(f.w, port: gw.port, "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA").contains("Cipher is (NONE)"))
+        #expect(try sClient(f.w, port: gw.port, "-tls1_2").contains("New, TLSv1.2"))
+        #expect(try sClient(f.w, port: gw.port, "").contains("New, TLSv1.3"))
+
+        func served() throws -> String {
+            try CLI.sh("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(gw.port) 2>/dev/null | openssl x509 -noout -serial", cwd: f.w.path).out
+        }
+        func onDisk() throws -> String { try CLI.sh("openssl x509 -in pki/server.pem -noout -serial", cwd: f.w.path).out }
+        let first = try served()
+        let firstOnDisk = try onDisk()
+        #expect(first.hasPrefix("serial=") && first == firstOnDisk)
+        try makeTestCA(f.w, "pki") // a new certificate and key for the same name
+        let renewed = try onDisk()
+        #expect(renewed != first)
+        #expect(try served() == first, "the certificate in use stays until SIGHUP")
+        kill(gw.pid, SIGHUP)
+        #expect(try waitUntil { gw.logText.contains("reloaded the TLS certificate") }, "\(gw.logText)")
+        #expect(try served() == renewed)
+        // A broken certificate file: refused, the renewed one stays in use.
+        f.w.write("pki/server.pem", "not a certificate\n")
+        kill(gw.pid, SIGHUP)
+        #expect(try waitUntil { gw.logText.contains("kept the certificate in use") }, "\(gw.logText)")
+        #expect(try served() == renewed)
+        // Plain HTTP on the TLS port gets no HTTP answer.
+        #expect(try RawHTTP.exchange(port: gw.port, Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8), timeout: 10).status == nil)
+    }
+
+    /// With --client-ca, a client must present a certificate from that CA.
+    @Test func clientCertificatesAreRequiredWithClientCA() throws {
+        let f = try GatewayFixture()
+        try makeTestCA(f.w, "pki")
+        try makeTestCA(f.w, "other")
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: tls + ["--client-ca", "pki/ca.pem"])
+        defer { gw.stop() }
+        let fetch = ["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json", "--ca-file", "pki/ca.pem", "--json"]
+        let none = try CLI.sg(fetch, cwd: f.w.path)
+        #expect(none.status == 1 && jsonCode(none) == "tls_client_refused", "\(none.out)")
+        let stranger = try CLI.sg(fetch + ["--client-cert", "other/client.pem", "--client-key", "other/client.key"], cwd: f.w.path)
+        #expect(stranger.status == 1 && jsonCode(stranger) == "tls_client_refused", "\(stranger.out)")
+        try requireOK(try CLI.sg(fetch + ["--client-cert", "pki/client.pem", "--client-key", "pki/client.key"], cwd: f.w.path), "with the client certificate")
+    }
+}
+
+/// Polls `cond` every 0.1 s for up to 30 s (a bound for a loaded machine, not a timing assertion).
+func waitUntil(seconds: Double = 30, _ cond: () throws -> Bool) throws -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if try cond() { return true }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    return try cond()
+}
