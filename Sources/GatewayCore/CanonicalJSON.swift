@@ -40,6 +40,8 @@ public indirect enum JSON: Sendable, Equatable {
         case let n as NSNumber:
             if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
             guard n.doubleValue == n.doubleValue.rounded() else { throw GatewayError(.malformedDocument, "non-integer number", remedy: "fetch the document again") }
+            // Beyond ±2^63 a conversion to Int64 would trap: refused instead.
+            guard n.doubleValue.magnitude < 9.2e18 else { throw GatewayError(.malformedDocument, "number out of range", remedy: "fetch the document again") }
             return .int(n.int64Value)
         case is NSNull: return .null
         case let a as [Any]: return .array(try a.map(from))
@@ -55,4 +57,5 @@ public indirect enum JSON: Sendable, Equatable {
     public var string: String? { if case .string(let s) = self { return s }; return nil }
     public var int: Int64? { if case .int(let i) = self { return i }; return nil }
     public var array: [JSON]? { if case .array(let a) = self { return a }; return nil }
+    public var object: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
 }

@@ -30,7 +30,22 @@ public struct DataDirectory: Sendable {
 
     public var configPath: String { "\(path)/gateway.json" }
     public var databasePath: String { "\(path)/gateway.sqlite" }
-    public var spoolPath: String { node.map { "\(path)/spool/\($0)" } ?? "\(path)/spool" }
+    public var spoolPath: String { "\(path)/\(spoolFolder)" }
+    /// This process's spool folder relative to the data folder (`spool` or `spool/<node>`): the
+    /// store records bodies by this relative path, so a data folder that is moved, copied or
+    /// restored elsewhere still names its own files.
+    public var spoolFolder: String { node.map { "spool/\($0)" } ?? "spool" }
+
+    /// Where a spool path recorded in the store is now. Paths recorded by earlier versions were
+    /// absolute: they are found again under this folder by their part from `spool/` on.
+    public func resolve(spoolPath recorded: String) -> String {
+        guard recorded.hasPrefix("/") else { return "\(path)/\(recorded)" }
+        if let r = recorded.range(of: "/spool/", options: .backwards) { return "\(path)/spool/\(recorded[r.upperBound...])" }
+        return recorded
+    }
+
+    /// The path recorded in the store for a body in this process's spool.
+    public func recorded(spoolName name: String) -> String { "\(spoolFolder)/\(name)" }
     public var packagesPath: String { "\(path)/packages" }
     public var keysPath: String { "\(path)/keys" }
     public func key(_ role: KeyRole) -> String { "\(keysPath)/\(role.rawValue).key" }

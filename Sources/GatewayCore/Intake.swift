@@ -7,27 +7,64 @@ public import SealPackage
 import Glibc
 #endif
 
-/// What the HTTP layer answers for one body.
+/// What the HTTP layer answers for one decided body.
 public struct IntakeResult: Sendable {
-    public enum Kind: Sendable { case accepted, duplicate, seqConflict, rejected, malformed }
+    public enum Kind: Sendable { case accepted, duplicate, seqConflict, rejected }
     public let kind: Kind
     public let outcome: Outcome
-    /// The HTTP status spec'd for it: 201, 200, 409, 422, 400.
+    /// The HTTP status spec'd for it: 201, 200, 409, 422.
     public var httpStatus: Int {
         switch kind {
         case .accepted: return 201
         case .duplicate: return 200
         case .seqConflict: return 409
         case .rejected: return 422
-        case .malformed: return 400
         }
     }
 }
 
-/// The department's intake pipeline (spec §5): one spooled body → checks → decryption →
-/// record validation → all-or-nothing import → signed receipt, committed with the decision in
-/// one transaction. Used by the HTTP server, by `sealgate import`, and after a crash for bodies
-/// that were spooled but not decided.
+/// Who asks: a stranger (anyone on the network), a unit (its token), or the department (an admin token).
+public enum Viewer: Sendable, Equatable {
+    case anyone
+    case unit(String)
+    case admin
+
+    /// A receipt beyond what the log already shows is for its unit and the department only.
+    public func mayRead(unit: String?) -> Bool {
+        switch self {
+        case .admin: return true
+        case .unit(let u): return unit == u
+        case .anyone: return false
+        }
+    }
+}
+
+/// What becomes of a body once it has been received whole, before any decision.
+public enum Admission: Sendable {
+    /// Not the signed package of a registered unit (or not for this gateway): answered with the
+    /// code, kept nowhere, not logged, no seq claimed.
+    case refused(SealError)
+    /// The same bytes were decided before: answered from that decision; nothing is stored again.
+    case duplicate(receipt: String, signature: String)
+    /// Verified and recorded as pending in the spool: it will be decided, now or after a crash.
+    case admitted(spoolId: Int64)
+}
+
+/// The department's intake pipeline (spec §5), cheapest refusal first:
+///
+/// 1. while the body streams in, its first member (`package.minisig`) names the signer key and
+///    the trusted comment: a key that no unit holds, a key not valid for that unit, a comment
+///    whose signature fails, a unit token of another unit — refused before the rest is read
+///    (`precheck`);
+/// 2. once received and fsynced: the container and the signature over `payload.age` (one pass
+///    over the file) — a body that does not verify is refused and forgotten (`admit`); a replay
+///    of bytes already decided is answered from that decision;
+/// 3. only a verified body is recorded as pending and decided (`process`): the seq, decryption
+///    (at most 16 recipient stanzas), the records, the all-or-nothing import and the signed
+///    receipt, committed with the log entry in one transaction.
+///
+/// A fault of the gateway's own (I/O, a full disk, the store down) is thrown, never recorded as
+/// a decision: the body is forgotten and the unit sends it again (`forget`).
 public final class Intake: @unchecked Sendable {
     public let data: DataDirectory
     public let store: any GatewayStore
@@ -35,6 +72,9 @@ public final class Intake: @unchecked Sendable {
     public var keys: DepartmentKeys { lock.lock(); defer { lock.unlock() }; return current.keys }
     private var current: (keys: DepartmentKeys, accepted: Set<String>, retired: Set<String>, trustVersion: UInt64)
     private let lock = NSLock()
+    /// Held while keys are reloaded: one reload at a time (each may run scrypt at 256 MiB);
+    /// the others wait for it and find the keys fresh.
+    private let reloading = NSLock()
     private let passphrase: () throws -> SecureBytes
     public let department: String
     public let maxPackageBytes: UInt64
@@ -59,11 +99,14 @@ public final class Intake: @unchecked Sendable {
     /// Which recipients are accepted now: active ones, and decrypt-only ones within their grace.
     /// Reloads the keys when a new trust document was published (a rotation, without a restart).
     public func refreshKeys(force: Bool = false) throws {
-        let version = try store.latestTrust()?.version ?? 0
-        lock.lock()
-        let stale = force || version != current.trustVersion
-        lock.unlock()
-        guard stale else { return }
+        func stale() throws -> (Bool, UInt64) {
+            let version = try store.latestTrust()?.version ?? 0
+            return (lock.withLock { force || version != current.trustVersion }, version)
+        }
+        guard try stale().0 else { return }
+        reloading.lock(); defer { reloading.unlock() }
+        let (isStale, version) = try stale() // another caller may have reloaded meanwhile
+        guard isStale else { return }
         let keys = force ? current.keys : try DepartmentKeys.load(data, passphrase: passphrase)
         let rows = try store.recipients()
         let now = Self.now()
@@ -87,13 +130,16 @@ public final class Intake: @unchecked Sendable {
 
     static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
 
-    /// Spools a package file (streamed copy, hashed, fsynced) and records it; returns the spool id.
-    public func spoolFile(_ path: String) throws -> Int64 {
+    // MARK: Receiving
+
+    /// A new name for a body being received (`spool/.incoming-…`): not a spool entry until admitted.
+    public func incomingPath() -> String { "\(data.spoolPath)/.incoming-\(PackageIdentifiers.newUUIDv7())" }
+
+    /// Copies a package file (media, `sealgate import`) into the spool's incoming area, hashing
+    /// and fsyncing it; returns its path, SHA-256 and size.
+    public func receiveFile(_ path: String) throws -> (path: String, sha256: String, size: Int64) {
         let source = try FileSource(path: path)
-        let target = "\(data.spoolPath)/\(PackageIdentifiers.newUUIDv7()).sgp"
-        let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SealError.io("cannot create \(target)", errno: errno) }
-        defer { close(fd) }
+        let file = try DurableFile(creating: incomingPath())
         let hasher = SHA256Hasher()
         var size: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
@@ -103,59 +149,151 @@ public final class Intake: @unchecked Sendable {
             try buffer.withUnsafeBytes { b in
                 let chunk = UnsafeRawBufferPointer(rebasing: b[0..<n])
                 hasher.update(chunk)
-                var done = 0
-                while done < n {
-                    let w = write(fd, chunk.baseAddress! + done, n - done)
-                    if w < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(target)", errno: errno) }
-                    done += w
-                }
+                try file.append(chunk)
             }
             size += Int64(n)
-        }
-        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(target)", errno: errno) }
-        return try store.addSpool(sha256: hexString(hasher.finalize()), size: size, path: target, receivedAt: Self.now())
-    }
-
-    /// Spools bytes already in memory.
-    public func spool(bytes: [UInt8]) throws -> Int64 {
-        let name = "\(PackageIdentifiers.newUUIDv7()).sgp"
-        let target = "\(data.spoolPath)/\(name)"
-        let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SealError.io("cannot create \(target)", errno: errno) }
-        defer { close(fd) }
-        try bytes.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = write(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(target)", errno: errno) }
-                done += n
+            guard UInt64(size) <= maxPackageBytes else {
+                throw SealError(.packageTooLarge, "package is over the limit of \(maxPackageBytes) bytes", remedy: "split the data into several packages")
             }
         }
-        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(target)", errno: errno) }
-        return try store.addSpool(sha256: hexString(SHA256Hasher.hash(bytes)), size: Int64(bytes.count), path: target, receivedAt: Self.now())
+        try file.sync()
+        file.keep()
+        return (file.path, hexString(hasher.finalize()), size)
     }
 
-    /// Records a body already written and fsynced into the spool folder by the HTTP layer.
-    public func registerSpooled(path: String, sha256: String, size: Int64) throws -> Int64 {
-        try store.addSpool(sha256: sha256, size: size, path: path, receivedAt: Self.now())
-    }
-
-    /// Decides every spooled body without an outcome (after a crash or restart), including a
-    /// body fsynced into the spool whose record the crash prevented.
+    /// The checks the first member allows (step 1): returns the signer's registered key, or
+    /// throws the refusal (`key_unknown`, `key_state`, `unit_mismatch`, `comment_signature_invalid`,
+    /// `kind_not_accepted`, `token_unit_mismatch`). Store faults are thrown as they are.
     @discardableResult
-    public func recover() throws -> [IntakeResult] {
-        let known = Set(try store.spoolPaths())
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: data.spoolPath)) ?? [] where name.hasSuffix(".sgp") {
-            let path = "\(data.spoolPath)/\(name)"
-            guard !known.contains(path), let bytes = FileManager.default.contents(atPath: path) else { continue }
-            _ = try registerSpooled(path: path, sha256: hexString(SHA256Hasher.hash([UInt8](bytes))), size: Int64(bytes.count))
+    public func precheck(_ peek: PackagePeek, tokenUnit: String?) throws -> UnitKeyRecord {
+        let keyHex = Minisign.keyIdHex(peek.signature.keyId)
+        guard let key = try store.unitKey(keyId: keyHex) else {
+            throw GatewayError(.keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
+                               remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
         }
-        // Only this process's own spool: on a shared PostgreSQL store, other processes' bodies
-        // are theirs to recover (each has its spool folder, `spool/<node>/`).
-        return try store.pendingSpool().filter { ($0.path as NSString).deletingLastPathComponent == data.spoolPath }.map { try process(spoolId: $0.id) }
+        let c = peek.comment
+        if let tokenUnit, tokenUnit != c.unit {
+            throw GatewayError(.tokenUnitMismatch, "this token belongs to \(tokenUnit), the package to \(c.unit)", remedy: "submit with the token of the package's own unit")
+        }
+        try Self.checkKey(key, created: c.created)
+        guard c.unit == key.unitId else {
+            throw GatewayError(.unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
+                               remedy: "a unit may only submit packages under its own id")
+        }
+        try peek.signature.verifyComment(publicKey: try MinisignPublicKey(base64: key.publicKey))
+        guard c.kind != .dataset else {
+            throw GatewayError(.kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
+                               remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
+        }
+        return key
     }
 
-    /// Runs the checks on one spooled body and commits the decision. Idempotent: a body
+    /// Is `key` good for a package created at `created`? Throws `key_state`.
+    static func checkKey(_ key: UnitKeyRecord, created: String) throws {
+        let keyHex = key.keyId
+        switch key.state {
+        case "active": return
+        case "retiring":
+            // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
+            guard let switched = key.switchedAt, let until = key.validUntil, created < switched, now() <= until else {
+                throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(created)",
+                                   remedy: "seal again with the unit's new key")
+            }
+        case "revoked":
+            // Revoked as compromised from T: only packages created before T (and, for a key
+            // already replaced, before the switch and within the grace) are still accepted.
+            let beforeSwitch = key.switchedAt.map { created < $0 && now() <= (key.validUntil ?? "") } ?? true
+            guard let t = key.compromisedAt, created < t, beforeSwitch else {
+                throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
+                                   remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
+            }
+        default:
+            throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state)", remedy: "sign with the unit's current key")
+        }
+    }
+
+    /// Step 2 for a body received whole at `path` (an incoming file, fsynced): refused, a
+    /// duplicate, or admitted into the spool as pending. The incoming file is gone afterwards
+    /// (moved into the spool, or removed). Faults of the gateway's own are thrown.
+    public func admit(incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer) throws -> Admission {
+        var moved = false
+        defer { if !moved { unlink(path) } }
+        let verified: VerifiedPackage
+        let key: UnitKeyRecord
+        do {
+            try Failpoints.check("intake.admit")
+            let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes)
+            key = try precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
+            // A replay of bytes already decided: that decision, nothing stored again.
+            if let first = try store.outcome(sha256: sha256), first.unitId == header.comment.unit {
+                let (r, sig) = try duplicateReceipt(first, viewer: viewer)
+                return .duplicate(receipt: r, signature: sig)
+            }
+            verified = try Verifier.verify(path: path, signers: [try MinisignPublicKey(base64: key.publicKey)], expectedUnit: key.unitId, maxBytes: maxPackageBytes)
+        } catch let e as SealError where !Self.isGatewayFault(e) {
+            return .refused(e)
+        }
+        let name = "\(PackageIdentifiers.newUUIDv7()).sgp"
+        try renameDurably(path, "\(data.spoolPath)/\(name)")
+        moved = true
+        do {
+            return .admitted(spoolId: try store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: Self.now()))
+        } catch {
+            unlink("\(data.spoolPath)/\(name)") // not recorded: never acknowledged; the unit sends it again
+            _ = verified
+            throw error
+        }
+    }
+
+    /// Faults of the gateway's own (not of the package): the unit is told to send it again.
+    public static func isGatewayFault(_ e: SealError) -> Bool {
+        e.code == .ioError || e.code == .cryptoFailure || e.code == .storeFailure
+    }
+
+    /// Forgets a body that was admitted but could not be decided because of a fault of ours:
+    /// its spool entry and file go, and the unit sends the package again.
+    public func forget(spoolId: Int64) {
+        guard let entry = try? store.spool(id: spoolId), (try? store.removePendingSpool(id: spoolId)) == true else { return }
+        unlink(data.resolve(spoolPath: entry.path))
+    }
+
+    /// What a replay is answered with. The unit itself (its token) and the department get the
+    /// first receipt unchanged; anyone else a receipt that says only what the public log says of
+    /// that decision — the package's facts, its status and code, the log entry and its proof.
+    public func duplicateReceipt(_ first: Outcome, viewer: Viewer) throws -> (String, String) {
+        if viewer.mayRead(unit: first.unitId) { return (first.receipt, first.receiptSignature) }
+        let full = try JSON(parsing: first.receipt)
+        var body: [String: JSON] = ["status": .string("duplicate"), "first_status": .string(first.status),
+                                    "code": first.code.map(JSON.string) ?? .null]
+        for k in ["format", "gateway", "sha256", "size", "package", "unit", "seq", "kind", "leaf", "decided_at", "log_entry", "inclusion", "checkpoint"] {
+            body[k] = full[k] ?? .null
+        }
+        return try Receipt.sign(.object(body), key: keys.receipt)
+    }
+
+    /// Decides every body admitted but not decided before a crash or stop — only this process's
+    /// spool, only bodies recorded as pending (each was received whole, fsynced and verified).
+    /// Files in the spool folder that the store does not know (a body cut off mid-upload, or one
+    /// admitted but not yet recorded when the process died) were never acknowledged: they are
+    /// removed, never decided. A body that meets a fault of ours stays pending for the next start.
+    @discardableResult
+    public func recover() throws -> (decided: [IntakeResult], removed: Int, pending: Int) {
+        let mine = try store.pendingSpool().filter { data.resolve(spoolPath: $0.path).hasPrefix(data.spoolPath + "/") && !data.resolve(spoolPath: $0.path).dropFirst(data.spoolPath.count + 1).contains("/") }
+        let known = Set(try store.spoolPaths().map { data.resolve(spoolPath: $0) })
+        var removed = 0
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: data.spoolPath)) ?? [] {
+            let path = "\(data.spoolPath)/\(name)"
+            guard name.hasPrefix(".incoming-") || (name.hasSuffix(".sgp") && !known.contains(path)) else { continue }
+            if unlink(path) == 0 { removed += 1 }
+        }
+        var decided: [IntakeResult] = [], left = 0
+        for entry in mine {
+            do { decided.append(try process(spoolId: entry.id)) } catch { left += 1 }
+        }
+        return (decided, removed, left)
+    }
+
+    /// Runs the checks on one admitted body and commits the decision. Idempotent: a body
     /// already decided returns its outcome.
     /// Bodies are decided concurrently; the store's transaction is what makes (unit, seq) unique.
     /// When two bodies race for the same seq, the loser decides again and finds the winner:
@@ -174,10 +312,7 @@ public final class Intake: @unchecked Sendable {
         switch o.status {
         case "accepted": return .accepted
         case "duplicate": return .duplicate
-        default:
-            if o.code == SealErrorCode.seqConflict.rawValue { return .seqConflict }
-            if o.packageId == nil { return .malformed }
-            return .rejected
+        default: return o.code == SealErrorCode.seqConflict.rawValue ? .seqConflict : .rejected
         }
     }
 
@@ -188,63 +323,22 @@ public final class Intake: @unchecked Sendable {
     private func decide(_ entry: SpoolEntry) throws -> IntakeResult {
         var comment: TrustedComment?
         var unitKey: UnitKeyRecord?
+        let path = data.resolve(spoolPath: entry.path)
         do {
-            let source = try FileSource(path: entry.path)
-            let header: PackageHeader
-            do {
-                header = try PackageHeader(path: entry.path, source: source, maxBytes: maxPackageBytes, keys: nil)
-            } catch let e as SealError {
-                // A comment that parses still names the package in the receipt.
-                return try reject(entry, e, comment: nil)
-            }
+            let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes, keys: nil)
             comment = header.comment
-            let keyHex = Minisign.keyIdHex(header.signature.keyId)
-            guard let key = try store.unitKey(keyId: keyHex) else {
-                throw GatewayError(.keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
-                                   remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
-            }
-            switch key.state {
-            case "active": break
-            case "retiring":
-                // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
-                let now = Self.now()
-                guard let switched = key.switchedAt, let until = key.validUntil, header.comment.created < switched, now <= until else {
-                    throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(header.comment.created)",
-                                       remedy: "seal again with the unit's new key")
-                }
-            case "revoked":
-                // Revoked as compromised from T: only packages created before T (and, for a key
-                // already replaced, before the switch and within the grace) are still accepted.
-                let created = header.comment.created
-                let beforeSwitch = key.switchedAt.map { created < $0 && Self.now() <= (key.validUntil ?? "") } ?? true
-                guard let t = key.compromisedAt, created < t, beforeSwitch else {
-                    throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
-                                       remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
-                }
-            default:
-                throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state)", remedy: "sign with the unit's current key")
-            }
+            // Checked at admission; checked again, as the key may have changed state since.
+            let key = try precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: nil)
             unitKey = key
             let c = header.comment
-            guard c.unit == key.unitId else {
-                throw GatewayError(.unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
-                                   remedy: "a unit may only submit packages under its own id")
-            }
-            guard c.kind != .dataset else {
-                throw GatewayError(.kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
-                                   remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
-            }
             // The last seq is read before this seq's outcome: a rival deciding the same seq in
             // between is then found as that outcome (a duplicate or a conflict), never taken
             // for an older seq.
             let lastSeq = try store.lastSeq(unitId: c.unit)
             if let first = try store.outcome(unitId: c.unit, seq: c.seq) {
                 if first.sha256 == entry.sha256 {
-                    // The same package again: the first receipt, unchanged.
-                    let d = Decision(spoolId: entry.id, status: "duplicate", code: nil, packageId: first.packageId, unitId: c.unit,
-                                     seq: c.seq, sha256: entry.sha256, kind: first.kind, decidedAt: Self.now(), claimsSeq: false)
-                    let dup = try commitLogged(d, entry, snapshot: nil) { _, _, _ in ReceiptBundle(receipt: first.receipt, signature: first.receiptSignature, checkpoint: nil) }
-                    return IntakeResult(kind: .duplicate, outcome: dup)
+                    // The same package decided meanwhile (a race): its first receipt.
+                    return IntakeResult(kind: .duplicate, outcome: first)
                 }
                 throw GatewayError(.seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
                                    remedy: "seal the new data with the next seq (above \(try store.lastSeq(unitId: c.unit) ?? c.seq))")
@@ -256,24 +350,22 @@ public final class Intake: @unchecked Sendable {
             // Signature, recipients, decryption, payload, manifest, hashes (spec §5).
             // Opened into a folder of this decision's own: the same package may be decided twice
             // at once (sent twice, or to two processes sharing the data folder).
-            let keptDir = "\(data.packagesPath)/\(c.package)"
             let openDir = "\(data.packagesPath)/.opening-\(PackageIdentifiers.newUUIDv7())"
             let pk = try MinisignPublicKey(base64: key.publicKey)
-            // The unpacked files are derived from the fsynced spool copy: no fsync of their own.
             lock.lock(); let state = current; lock.unlock()
-            var request = OpenRequest(path: entry.path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
+            var request = OpenRequest(path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
                                       signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
+            // The opened files are derived from the fsynced spool copy: no fsync of their own.
             request.durable = false
             let opened: OpenedPackage
+            try Failpoints.check("intake.open")
             do { opened = try Opener.open(request) } catch let e as SealError where e.code == .recipientNotAccepted && c.to.contains(where: state.retired.contains) {
                 throw GatewayError(.recipientRetired, "package is sealed to a department recipient that has been retired (\(c.to.joined(separator: ",")))",
                                    remedy: "fetch the trust document again (`sealgate trust fetch`) and seal the data anew with the next seq")
             }
-            defer {
-                // A snapshot's records are in the store; other kinds' files are kept for audit
-                // (the first decision's copy, if two raced).
-                if c.kind == .snapshot || rename(openDir, keptDir) != 0 { try? FileManager.default.removeItem(atPath: openDir) }
-            }
+            // The plaintext lives only while it is read into the store: snapshot and correction
+            // records are imported, the files of a `files` package stay sealed in the spool.
+            defer { try? FileManager.default.removeItem(atPath: openDir) }
             // Records, then import.
             var snapshot: SnapshotImport?
             var validation: JSON = .null
@@ -284,7 +376,7 @@ public final class Intake: @unchecked Sendable {
                 validation = report
                 if (report["errors"]?.int ?? 0) > 0 {
                     return try reject(entry, GatewayError(.recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
-                                                          remedy: "fix the rows listed in the receipt's validation report, then seal and submit again with the next seq"),
+                                                          remedy: "fix the rows listed in the receipt's validation report (`sealgate validate` shows them with their values), then seal and submit again with the next seq"),
                                       comment: c, validation: validation)
                 }
                 if c.kind == .snapshot { snapshot = SnapshotImport(unitId: c.unit, packageId: c.package, organizations: rows.organizations, members: rows.members) }
@@ -304,7 +396,7 @@ public final class Intake: @unchecked Sendable {
             let outcome = try commitDecision(entry, c, status: "accepted", code: nil, claimsSeq: true, snapshot: snapshot, corrections: corrections, body: body,
                                              keyId: unitKey?.keyId)
             return IntakeResult(kind: .accepted, outcome: outcome)
-        } catch let e as SealError {
+        } catch let e as SealError where !Self.isGatewayFault(e) {
             return try reject(entry, e, comment: comment, attributed: unitKey != nil)
         }
     }
@@ -372,14 +464,13 @@ public final class Intake: @unchecked Sendable {
         body["error"] = .object(["code": .string(e.code.rawValue), "message": .string(e.message), "remedy": .string(e.remedy)])
         body["validation"] = validation
         let outcome = try commitDecision(entry, comment, status: "rejected", code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
-        let kind: IntakeResult.Kind = e.code == .seqConflict ? .seqConflict : (comment == nil ? .malformed : .rejected)
-        return IntakeResult(kind: kind, outcome: outcome)
+        return IntakeResult(kind: e.code == .seqConflict ? .seqConflict : .rejected, outcome: outcome)
     }
 
-    /// Validates the opened records (one unit) and returns the report and the normalized rows.
     /// Which corrections apply to the unit's current records: those whose old_value (normalized)
     /// is what the record holds — later rows of the same file see earlier rows' changes. The
-    /// report lists each row as applied or not, with a code and the reason.
+    /// report lists each row by line and field, applied or not with a code: never a value, a
+    /// citizen id or a reason (receipts carry no personal data; the unit has its own file).
     func decideCorrections(_ rows: [[String]], unit: String) throws -> ([MemberCorrection], JSON) {
         var apply: [MemberCorrection] = [], applied: [JSON] = [], notApplied: [JSON] = []
         var pending: [String: String] = [:] // citizen_id + field -> value after earlier rows
@@ -387,8 +478,7 @@ public final class Intake: @unchecked Sendable {
             let (cid, field, new) = (r[0], r[1], r[3])
             var raw = r[2]
             let old = raw.withUTF8 { b in FieldChecks.single(column: field, UnsafeRawBufferPointer(b)).value } ?? r[2]
-            let row: [String: JSON] = ["line": .int(Int64(i + 2)), "citizen_id": .string(cid), "field": .string(field), "old_value": .string(old),
-                                       "new_value": .string(new), "reason": .string(r[4])]
+            let row: [String: JSON] = ["line": .int(Int64(i + 2)), "field": .string(field)]
             let key = cid + "\u{0}" + field
             let holds = try pending[key] ?? store.currentMemberField(unitId: unit, citizenId: cid, field: field)
             if let holds, holds == old {
@@ -399,7 +489,7 @@ public final class Intake: @unchecked Sendable {
                 var o = row
                 o["code"] = .string(holds == nil ? "correction_no_member" : "correction_old_value_mismatch")
                 o["detail"] = .string(holds == nil ? "no member with this citizen_id in the unit's current records"
-                                                   : "the record holds '\(holds!)', not the old_value given; check the member's current data and send the correction again")
+                                                   : "the record holds another value than the old_value given; check the member's current data and send the correction again")
                 notApplied.append(.object(o))
             }
         }
@@ -407,6 +497,8 @@ public final class Intake: @unchecked Sendable {
                                 "summary": .string("\(applied.count) applied, \(notApplied.count) not applied")]))
     }
 
+    /// Validates the opened records (one unit) and returns the report and the normalized rows.
+    /// The report names findings by file, line, column, rule and severity only — never a value.
     func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (JSON, (organizations: [[String]], members: [[String]], corrections: [[String]])) {
         let sink = MemorySink()
         let v = RecordValidator(today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false)
@@ -418,8 +510,7 @@ public final class Intake: @unchecked Sendable {
         let rules = Dictionary(grouping: v.findings, by: \.rule).mapValues { JSON.int(Int64($0.count)) }
         let shown = (errors + v.findings.filter { $0.severity == .warning }).prefix(200).map { f in
             JSON.object(["file": .string(f.file), "line": .int(Int64(f.line)), "column": .string(f.column), "rule": .string(f.rule),
-                         "severity": .string(f.severity.rawValue), "original": .string(f.original), "normalized": .string(f.normalized),
-                         "message": .string(Rules.rule(f.rule).message(.vi)), "message_en": .string(Rules.rule(f.rule).message(.en))])
+                         "severity": .string(f.severity.rawValue)])
         }
         let summary = v.units.first
         let report = JSON.object(["errors": .int(Int64(errors.count)), "warnings": .int(Int64(v.findings.count - errors.count)), "rules": .object(rules),
@@ -453,4 +544,5 @@ final class MemorySink: NormalizedSink {
 
 extension SealErrorCode {
     public static let kindNotAccepted = SealErrorCode("kind_not_accepted")
+    public static let tokenUnitMismatch = SealErrorCode("token_unit_mismatch")
 }

@@ -47,7 +47,9 @@ public enum Receipt {
         }
         let e = try JSON(parsing: entry)
         for k in ["package", "unit", "seq", "sha256"] where e[k] != body[k] { throw bad("the log entry's \(k) differs from the receipt's") }
-        guard e["status"] == body["status"] || e["status"]?.string == "duplicate" else { throw bad("the log entry's status differs from the receipt's") }
+        // A duplicate's receipt points at the first decision's entry (its `first_status`).
+        let status = body["status"]?.string == "duplicate" ? body["first_status"] : body["status"]
+        guard e["status"] == status || e["status"]?.string == "duplicate" else { throw bad("the log entry's status differs from the receipt's") }
         return body
     }
 

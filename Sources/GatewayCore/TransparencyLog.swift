@@ -15,8 +15,9 @@ public final class TransparencyLog: @unchecked Sendable {
     private var formerKeys: [[UInt8]]
     public let origin: String
     private let lock = NSLock()
-    /// Leaf hashes of the log as this process knows it (the tree receipts are proven in).
-    private var known: [Merkle.Hash] = []
+    /// The log as this process knows it (the tree receipts are proven in), with its interior
+    /// hashes: roots and proofs never read the whole log.
+    private var tree = MerkleCache()
 
     public init(store: any GatewayStore, key: MinisignSecretKey, department: String) {
         self.store = store
@@ -46,80 +47,111 @@ public final class TransparencyLog: @unchecked Sendable {
         return try Checkpoint.verify(note: note, name: origin, publicKey: key.publicKey.key)
     }
 
-    /// Loads the log and checks it against the last checkpoint signed. Throws `log_inconsistent`
-    /// when an entry was altered: the gateway refuses to work on a rewritten history.
-    public func load() throws {
-        lock.lock(); defer { lock.unlock() }
-        let leaves = try self.leaves(try store.logSize())
-        if let latest = try store.latestCheckpoint() {
-            let signed = try verifyStored(latest.note)
-            guard latest.size <= Int64(leaves.count), Merkle.root(Array(leaves.prefix(Int(latest.size)))) == signed.root else {
-                throw GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(latest.size): an entry was altered",
-                                   remedy: "do not run on this store: restore it from backup; `sealgate log verify --state …` names the entry")
-            }
-        }
-        known = leaves
+    static func altered(_ size: Int64) -> SealError {
+        GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(size): an entry was altered",
+                     remedy: "do not run on this store: restore it from backup; `sealgate log verify --state …` names the entry")
     }
 
-    public var knownCount: Int64 { lock.lock(); defer { lock.unlock() }; return Int64(known.count) }
+    /// Loads the log (the one full read, at start) and checks it against the last checkpoint
+    /// signed. Throws `log_inconsistent` when an entry was altered: the gateway refuses to work
+    /// on a rewritten history.
+    public func load() throws {
+        lock.lock(); defer { lock.unlock() }
+        var t = MerkleCache()
+        let size = try store.logSize()
+        var start: Int64 = 0
+        while start < size {
+            let page = try store.logEntries(start: start, end: min(size, start + 10_000))
+            guard !page.isEmpty else { break }
+            for e in page { t.append(Self.leaf(e)) }
+            start += Int64(page.count)
+        }
+        if let latest = try store.latestCheckpoint() {
+            let signed = try verifyStored(latest.note)
+            guard latest.size <= Int64(t.count), t.root(size: Int(latest.size)) == signed.root else { throw Self.altered(latest.size) }
+        }
+        tree = t
+    }
+
+    public var knownCount: Int64 { lock.lock(); defer { lock.unlock() }; return Int64(tree.count) }
+
+    /// Takes in entries others appended (another process, a CLI command) up to `size`: reads
+    /// only those. Call with the lock held.
+    private func catchUp(to size: Int64) throws {
+        guard size > Int64(tree.count) else { return }
+        let entries = try store.logEntries(start: Int64(tree.count), end: size)
+        for e in entries {
+            guard e.index == Int64(tree.count) else { throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug") }
+            tree.append(Self.leaf(e))
+        }
+        guard Int64(tree.count) >= size else {
+            throw GatewayError(.logInconsistent, "the store served \(tree.count) of \(size) log entries", remedy: "check the store; retry")
+        }
+    }
 
     /// Inside a commit: takes in the entries appended since (the new decision last), and returns
     /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
     func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
         lock.lock(); defer { lock.unlock() }
-        for e in entries where e.index >= Int64(known.count) {
-            guard e.index == Int64(known.count) else { throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug") }
-            known.append(Self.leaf(e))
+        for e in entries where e.index >= Int64(tree.count) {
+            guard e.index == Int64(tree.count) else { throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug") }
+            tree.append(Self.leaf(e))
         }
-        guard Int64(known.count) == leaf + 1 else { throw GatewayError(.logInconsistent, "log of \(known.count) entries, expected \(leaf + 1)", remedy: "report this as a bug") }
-        let cp = Checkpoint(origin: origin, size: known.count, root: Merkle.root(known))
-        return (Merkle.inclusionProof(Int(leaf), known), cp, try cp.signed(name: origin, key: key))
+        guard Int64(tree.count) == leaf + 1 else { throw GatewayError(.logInconsistent, "log of \(tree.count) entries, expected \(leaf + 1)", remedy: "report this as a bug") }
+        let cp = Checkpoint(origin: origin, size: tree.count, root: tree.root(size: tree.count))
+        return (tree.inclusionProof(leaf: Int(leaf), size: tree.count), cp, try cp.signed(name: origin, key: key))
     }
 
     /// After a failed commit: forget what the transaction had appended.
     func truncate(to count: Int64) {
         lock.lock(); defer { lock.unlock() }
-        if Int64(known.count) > count { known.removeLast(known.count - Int(count)) }
+        tree.truncate(to: Int(count))
     }
 
     public static func leaf(_ e: LogEntry) -> Merkle.Hash { Merkle.leafHash(Array(e.body.utf8)) }
 
-    func leaves(_ size: Int64) throws -> [Merkle.Hash] { try store.logEntries(start: 0, end: size).map(Self.leaf) }
-
-    /// The latest checkpoint, signing a new one when the log grew since.
-    /// Throws `log_inconsistent` when the entries no longer match the last signed checkpoint.
-    /// `cosigners` also sign a new one (a log key rotation: the old and the new key both sign
-    /// the checkpoint that covers the rotation, so a verifier holding either can follow).
+    /// The latest checkpoint, signing a new one when the log grew since. The new tree must
+    /// extend the last one signed (its root at that size is the signed root), else it throws
+    /// `log_inconsistent`. `cosigners` also sign a new one (a log key rotation: the old and the
+    /// new key both sign the checkpoint that covers the rotation, so a verifier holding either
+    /// can follow). Reads only the entries appended since this process last looked.
     public func checkpoint(cosigners: [MinisignSecretKey] = []) throws -> String {
         lock.lock(); defer { lock.unlock() }
         let size = try store.logSize()
         let latest = try store.latestCheckpoint()
         if let latest, latest.size == size, cosigners.isEmpty { return latest.note }
-        let leaves = try self.leaves(size)
+        try catchUp(to: size)
         if let latest {
             let signed = try verifyStored(latest.note)
-            guard Merkle.root(Array(leaves.prefix(Int(latest.size)))) == signed.root else {
-                throw GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(latest.size): an entry was altered",
-                                   remedy: "stop and investigate: restore the store from backup; `sealgate log verify` names the entry")
-            }
+            guard latest.size <= Int64(tree.count), tree.root(size: Int(latest.size)) == signed.root else { throw Self.altered(latest.size) }
         }
-        let note = try Checkpoint(origin: origin, size: Int(size), root: Merkle.root(leaves)).signed(name: origin, keys: [key] + cosigners)
+        let note = try Checkpoint(origin: origin, size: Int(size), root: tree.root(size: Int(size))).signed(name: origin, keys: [key] + cosigners)
         try store.addCheckpoint(size: size, note: note, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
         return note
     }
 
+    /// The proof that leaf `leaf` is in the tree of `size` entries. Throws `bad_parameter`
+    /// unless 0 ≤ leaf < size ≤ the log's size.
     public func inclusionProof(leaf: Int64, size: Int64) throws -> [Merkle.Hash] {
-        guard leaf >= 0, leaf < size, size <= (try store.logSize()) else {
-            throw GatewayError(.usage, "no leaf \(leaf) in a tree of \(size)", remedy: "ask for 0 ≤ leaf < size ≤ the log size")
+        lock.lock(); defer { lock.unlock() }
+        let logSize = try store.logSize()
+        guard leaf >= 0, leaf < size, size <= logSize else {
+            throw GatewayError(.badParameter, "no leaf \(leaf) in a tree of \(size)", remedy: "ask for 0 ≤ leaf < size ≤ the log size (\(logSize))")
         }
-        return Merkle.inclusionProof(Int(leaf), try leaves(size))
+        try catchUp(to: size)
+        return tree.inclusionProof(leaf: Int(leaf), size: Int(size))
     }
 
+    /// The proof that the tree of `to` entries extends the tree of `from`. Throws
+    /// `bad_parameter` unless 1 ≤ from ≤ to ≤ the log's size.
     public func consistencyProof(from: Int64, to: Int64) throws -> [Merkle.Hash] {
-        guard from >= 1, from <= to, to <= (try store.logSize()) else {
-            throw GatewayError(.usage, "no consistency proof from \(from) to \(to)", remedy: "ask for 1 ≤ from ≤ to ≤ the log size")
+        lock.lock(); defer { lock.unlock() }
+        let logSize = try store.logSize()
+        guard from >= 1, from <= to, to <= logSize else {
+            throw GatewayError(.badParameter, "no consistency proof from \(from) to \(to)", remedy: "ask for 1 ≤ from ≤ to ≤ the log size (\(logSize))")
         }
-        return Merkle.consistencyProof(Int(from), try leaves(to))
+        try catchUp(to: to)
+        return tree.consistencyProof(from: Int(from), size: Int(to))
     }
 }
 
@@ -151,4 +183,5 @@ extension SealErrorCode {
     public static let logInconsistent = SealErrorCode("log_inconsistent")
     public static let logMismatch = SealErrorCode("log_mismatch")
     public static let logFork = SealErrorCode("log_fork")
+    public static let badParameter = SealErrorCode("bad_parameter")
 }

@@ -231,12 +231,29 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
+    /// Set when the answer says `Connection: close` (a refused body): the connection is closed
+    /// once the answer is out, so the rest of the body is never read.
+    var closeAfterAnswer = false
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
+        switch unwrapOutboundIn(data) {
+        case .head(let response):
+            if response.headerFields[.connection]?.lowercased() == "close" { closeAfterAnswer = true }
+            context.write(data, promise: promise)
+        case .end:
+            if closeAfterAnswer {
+                let closing = context.eventLoop.makePromise(of: Void.self)
+                closing.futureResult.whenComplete { [context] _ in context.close(promise: nil) }
+                if let promise { closing.futureResult.cascade(to: promise) }
+                context.writeAndFlush(data, promise: closing)
+                return
+            }
             // The answer is out: the next request's head is awaited from now (keep-alive).
             if case .handling = state { state = .awaitingHead(since: .now()) }
+            context.write(data, promise: promise)
+        case .body:
+            context.write(data, promise: promise)
         }
-        context.write(data, promise: promise)
     }
 
     private func check(_ context: ChannelHandlerContext) {

@@ -221,6 +221,11 @@ public protocol GatewayStore: Sendable {
     func outcome(unitId: String, seq: UInt64) throws -> Outcome?
     /// The outcome recorded for a package id (its first decision).
     func outcome(packageId: String) throws -> Outcome?
+    /// The first outcome recorded for a body with these bytes (a replay is answered from it).
+    func outcome(sha256: String) throws -> Outcome?
+    /// Forgets a received body that was not decided (a fault of the gateway's own: the unit is
+    /// told nothing was recorded and sends it again); false when it was decided meanwhile.
+    func removePendingSpool(id: Int64) throws -> Bool
     func outcome(spoolId: Int64) throws -> Outcome?
     /// The highest seq used by a unit.
     func lastSeq(unitId: String) throws -> UInt64?

@@ -103,6 +103,8 @@ public final class PostgresStore: GatewayStore, @unchecked Sendable {
         CREATE TABLE dataset_packages (version BIGINT NOT NULL REFERENCES datasets(version), chunk BIGINT NOT NULL, data BYTEA NOT NULL,
                                        PRIMARY KEY (version, chunk))
         """),
+        // A replayed body is answered from the first decision on the same bytes.
+        ("pg-v3-outcomes-by-sha256", "CREATE INDEX outcomes_sha256 ON outcomes(sha256)"),
     ]
 
     static let chunkBytes = 8 << 20
@@ -357,6 +359,17 @@ public final class PostgresStore: GatewayStore, @unchecked Sendable {
 
     public func outcome(packageId: String) throws -> Outcome? {
         try pool.with { c in try c.row("SELECT * FROM outcomes WHERE package_id = $1 ORDER BY spool_id LIMIT 1", [.text(packageId)]).map(Self.outcome) }
+    }
+
+    public func outcome(sha256: String) throws -> Outcome? {
+        try pool.with { c in try c.row("SELECT * FROM outcomes WHERE sha256 = $1 ORDER BY spool_id LIMIT 1", [.text(sha256)]).map(Self.outcome) }
+    }
+
+    public func removePendingSpool(id: Int64) throws -> Bool {
+        try pool.with { c in
+            try c.int("WITH d AS (DELETE FROM spool WHERE id = $1 AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM outcomes WHERE spool_id = $1) RETURNING 1) SELECT COUNT(*) FROM d",
+                      [.int(id)]) == 1
+        }
     }
 
     public func outcome(spoolId: Int64) throws -> Outcome? {

@@ -116,6 +116,10 @@ public final class SQLiteStore: GatewayStore {
             // its receipt: quadratic in the number of units, 6.7 s for 1,100 units).
             try db.execute(sql: "CREATE INDEX outcomes_unit ON outcomes(unit_id, kind, status, decided_at)")
         }
+        // A replayed body is answered from the first decision on the same bytes.
+        m.registerMigration("v11-outcomes-by-sha256") { db in
+            try db.execute(sql: "CREATE INDEX outcomes_sha256 ON outcomes(sha256)")
+        }
         return m
     }
 
@@ -175,7 +179,7 @@ public final class SQLiteStore: GatewayStore {
                            arguments: [switchAt, oldValidUntil, oldKeyId])
             try db.execute(sql: "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
                            arguments: [newKeyId, unitId, newPublicKey, switchAt])
-            let idx = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+            let idx = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0
             try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [idx, "unit_key_rotated", logBody, switchAt])
         }
@@ -231,7 +235,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     static func appendLog(_ db: Database, kind: String, body: String, at: String) throws {
-        let idx = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+        let idx = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0
         try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", arguments: [idx, kind, body, at])
     }
 
@@ -313,6 +317,19 @@ public final class SQLiteStore: GatewayStore {
         }
     }
 
+    public func outcome(sha256: String) throws -> Outcome? {
+        try db.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM outcomes WHERE sha256 = ? ORDER BY spool_id LIMIT 1", arguments: [sha256]).map(Self.outcome)
+        }
+    }
+
+    public func removePendingSpool(id: Int64) throws -> Bool {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM spool WHERE id = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM outcomes WHERE spool_id = ?)", arguments: [id, id])
+            return db.changesCount == 1
+        }
+    }
+
     public func outcome(spoolId: Int64) throws -> Outcome? {
         try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM outcomes WHERE spool_id = ?", arguments: [spoolId]).map(Self.outcome) }
     }
@@ -357,7 +374,7 @@ public final class SQLiteStore: GatewayStore {
                     }
                 }
             }
-            let leaf = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+            let leaf = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0
             try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)",
                            arguments: [leaf, d.status == "duplicate" ? "duplicate" : "outcome", logEntry, d.decidedAt])
             let entries = try Row.fetchAll(db, sql: "SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", arguments: [logSince]).map {
@@ -463,7 +480,7 @@ public final class SQLiteStore: GatewayStore {
     }
 
     public func logSize() throws -> Int64 {
-        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0 }
+        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0 }
     }
 
     public func logEntries(start: Int64, end: Int64) throws -> [LogEntry] {
@@ -488,7 +505,7 @@ public final class SQLiteStore: GatewayStore {
 
     public func appendLog(kind: String, body: String, at: String) throws -> Int64 {
         try db.write { db in
-            let idx = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM log_entries") ?? 0
+            let idx = try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0
             try db.execute(sql: "INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", arguments: [idx, kind, body, at])
             return idx
         }

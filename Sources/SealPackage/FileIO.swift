@@ -121,8 +121,58 @@ func syncDirectory(of path: String) {
     if fd >= 0 { fsync(fd); close(fd) }
 }
 
+/// fsyncs a folder, so that the names created, renamed or removed in it survive a crash.
+public func syncFolder(_ dir: String) throws {
+    let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    guard fd >= 0 else { throw SealError.io("cannot open the folder \(dir)", errno: errno) }
+    defer { close(fd) }
+    guard fsync(fd) == 0 else { throw SealError.io("cannot sync the folder \(dir)", errno: errno) }
+}
+
+/// Renames `from` to `to` and fsyncs the folder(s): after it returns, a crash leaves `to`.
+public func renameDurably(_ from: String, _ to: String) throws {
+    guard rename(from, to) == 0 else { throw SealError.io("cannot rename \(from) to \(to)", errno: errno) }
+    let (a, b) = (splitPath(from).dir, splitPath(to).dir)
+    try syncFolder(b)
+    if a != b { try syncFolder(a) }
+}
+
+/// A new file written in order and made durable: created exclusively (mode 0600), appended to,
+/// fsynced, and removed again unless `keep()` is called.
+///
+/// `@unchecked Sendable`: it has one owner at a time (a request's task), which hands each
+/// write to a pool thread and awaits it before the next — the calls never overlap.
+public final class DurableFile: @unchecked Sendable {
+    public let path: String
+    private var fd: Int32
+    private var kept = false
+
+    public init(creating path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
+    }
+
+    public func append(_ bytes: UnsafeRawBufferPointer) throws { try writeAll(fd, bytes, what: path) }
+
+    /// fsyncs the file (its folder is synced by whoever gives it its final name).
+    public func sync() throws { guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) } }
+
+    /// Closes the file and keeps it.
+    public func keep() { kept = true; close(fd); fd = -1 }
+
+    /// Closes and removes the file.
+    public func discard() {
+        if fd >= 0 { close(fd); fd = -1 }
+        if !kept { unlink(path) }
+        kept = true
+    }
+
+    deinit { discard() }
+}
+
 /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
-func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws {
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws {
     var done = 0
     while done < bytes.count {
         let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)

@@ -14,6 +14,10 @@ public struct OpenRequest: Sendable {
     public var maxBytes: UInt64
     /// Recipient fingerprints the reader accepts; defaults to the identities' own.
     public var acceptedFingerprints: Set<String>?
+    /// Most recipient stanzas accepted in the age header (each may cost an X25519 per identity);
+    /// a package is sealed to a few department recipients, so 16 is plenty.
+    public var maxStanzas = OpenRequest.defaultMaxStanzas
+    public static let defaultMaxStanzas = 16
     /// fsync the output files and folder before renaming (the default). A gateway that keeps
     /// the fsynced package itself may skip it: the output can be re-created from the package.
     public var durable = true
@@ -69,7 +73,7 @@ public enum Opener {
         var cipher: AgeStreamCipher?
         var headerLength: UInt64 = 0
         do {
-            let ageHeader = try AgeHeader.parse(reader)
+            let ageHeader = try AgeHeader.parse(reader, maxStanzas: req.maxStanzas)
             headerLength = UInt64(ageHeader.encodedLength)
             if pending == nil {
                 let fileKey = try ageHeader.unwrapFileKey(identities: req.identities)

@@ -245,7 +245,9 @@ struct Serve: AsyncParsableCommand {
                                              // --port 0 names no stable port: the process id keeps two such processes apart
                                              defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")")
             let recovered = try intake.recover()
-            if !recovered.isEmpty { say("processed \(recovered.count) package(s) left in the spool by an earlier run") }
+            if !recovered.decided.isEmpty { say("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run") }
+            if recovered.removed > 0 { say("removed \(recovered.removed) body(ies) an earlier run received only in part or never recorded (never acknowledged: their units send them again)") }
+            if recovered.pending > 0 { say("warning: \(recovered.pending) package(s) could not be decided now (a fault of the gateway's own); they stay pending for the next start") }
         } catch let e as SealError {
             FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
             throw ExitCode(exitStatus(for: e.code))
@@ -273,14 +275,30 @@ struct Import: ParsableCommand {
             var results: [[String: Any]] = []
             var anyRejected = false
             for p in packages {
-                let r = try intake.process(spoolId: try intake.spoolFile(p))
-                try r.outcome.receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
-                try r.outcome.receiptSignature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
-                let body = try JSON(parsing: r.outcome.receipt)
-                let status = body["status"]?.string ?? "?"
-                if r.kind != .accepted && r.kind != .duplicate { anyRejected = true }
-                if !out.json { say("\(p): \(r.kind == .duplicate ? "duplicate of an earlier package (first receipt)" : status)\(r.outcome.code.map { " — \($0)" } ?? "")") }
-                results.append(["package": p, "status": status, "code": r.outcome.code as Any, "receipt": "\(p).receipt.json"])
+                let (incoming, sha, size) = try intake.receiveFile(p)
+                switch try intake.admit(incoming: incoming, sha256: sha, size: size, tokenUnit: nil, viewer: .admin) {
+                case .refused(let e):
+                    anyRejected = true
+                    if !out.json { say("\(p): refused — \(e.code): \(e.message)\n  what to do: \(e.remedy)") }
+                    results.append(["package": p, "status": "refused", "code": e.code.rawValue])
+                case .duplicate(let receipt, let signature):
+                    try receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
+                    try signature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
+                    if !out.json { say("\(p): already decided (its first receipt)") }
+                    results.append(["package": p, "status": "duplicate", "receipt": "\(p).receipt.json"])
+                case .admitted(let spoolId):
+                    let r: IntakeResult
+                    do { r = try intake.process(spoolId: spoolId) } catch {
+                        intake.forget(spoolId: spoolId)
+                        throw error
+                    }
+                    try r.outcome.receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
+                    try r.outcome.receiptSignature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
+                    let status = r.outcome.status
+                    if r.kind != .accepted && r.kind != .duplicate { anyRejected = true }
+                    if !out.json { say("\(p): \(r.kind == .duplicate ? "duplicate of an earlier package (first receipt)" : status)\(r.outcome.code.map { " — \($0)" } ?? "")") }
+                    results.append(["package": p, "status": status, "code": r.outcome.code as Any, "receipt": "\(p).receipt.json"])
+                }
             }
             if anyRejected && !out.json { throw ExitCode(1) }
             return ["results": results]

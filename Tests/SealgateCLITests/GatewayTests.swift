@@ -15,15 +15,29 @@ struct GatewayEndToEndTests {
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--max-body", "200KiB"])
         defer { gw.stop() }
 
-        // Accept, then the same bytes again: 200 with the first receipt.
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let logSize = { (try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/log/entries").text).array ?? []).count }
+        let spoolFiles = { (try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool"))) ?? [] }
+
+        // Accept, then the same bytes again: 200, not decided again, nothing stored or logged again.
         let p1 = try f.seal("HCM-U001", seq: 1)
         let a = try f.post(gw, p1)
         #expect(a.status == 201, "\(a.text)")
         #expect(receipt(a)["status"]?.string == "accepted")
         #expect(receipt(a)["records"]?["members"]?.int == Int64(f.members("HCM-U001")))
+        let (entriesBefore, spooledBefore) = (try logSize(), spoolFiles())
+        // To anyone (the bytes are not secret): what the public log says of that decision, signed.
         let again = try f.post(gw, p1)
-        #expect(again.status == 200 && again.text == a.text)
-        #expect(again.headers["sealgate-receipt-signature"] == a.headers["sealgate-receipt-signature"])
+        #expect(again.status == 200 && receipt(again)["status"]?.string == "duplicate" && receipt(again)["first_status"]?.string == "accepted", "\(again.text)")
+        #expect(receipt(again)["validation"] == nil && receipt(again)["records"] == nil && receipt(again)["leaf"] == receipt(a)["leaf"], "\(again.text)")
+        let trustDoc = try TrustDocument(json: try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/trust").text))
+        let againSig = String(decoding: Base64Decode(again.headers["sealgate-receipt-signature"] ?? ""), as: UTF8.self)
+        #expect(throws: Never.self) { _ = try Receipt.verify(text: again.text, signature: againSig, trust: trustDoc) }
+        // To the unit itself (its token) or the department: the first receipt, unchanged.
+        let own = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(admin)"], bodyFile: p1)
+        #expect(own.status == 200 && own.text == a.text)
+        #expect(own.headers["sealgate-receipt-signature"] == a.headers["sealgate-receipt-signature"])
+        #expect(try logSize() == entriesBefore && spoolFiles() == spooledBefore, "a replay was logged or stored again")
 
         // The seq taken by other bytes: 409.
         let other = try f.seal("HCM-U001", seq: 1, name: "other-1.sgp")
@@ -35,24 +49,28 @@ struct GatewayEndToEndTests {
         let old = try f.post(gw, try f.seal("HCM-U001", seq: 3))
         #expect(old.status == 422 && (code(old)) == "seq_not_increasing")
 
+        // Sealed to the wrong recipient: signed by the unit, so a decision of its own (logged).
+        let stranger = try AgeX25519Identity.generate()
+        let wrong = try f.post(gw, try f.seal("HCM-U001", seq: 7, to: stranger.recipient))
+        #expect(wrong.status == 422 && (code(wrong)) == "recipient_not_accepted")
+
         // Tampered: one byte flipped in the ciphertext.
         var bytes = f.w.read("HCM-U001-5.sgp")
         let p6 = try f.seal("HCM-U001", seq: 6)
         bytes = f.w.read("HCM-U001-6.sgp")
         bytes[bytes.count / 2] ^= 0x40
         f.w.write("tampered.sgp", bytes: bytes)
+        let beforeRefusals = (try logSize(), spoolFiles())
         let t = try f.post(gw, f.w.file("tampered.sgp"))
-        #expect(t.status == 422 && (code(t)) == "signature_invalid", "\(t.text)")
+        #expect(t.status == 422 && (code(t)) == "signature_invalid" && t.headers["content-type"] == "application/problem+json", "\(t.text)")
         _ = p6
-
-        // Sealed to the wrong recipient.
-        let stranger = try AgeX25519Identity.generate()
-        let wrong = try f.post(gw, try f.seal("HCM-U001", seq: 7, to: stranger.recipient))
-        #expect(wrong.status == 422 && (code(wrong)) == "recipient_not_accepted")
 
         // Signed by a key no unit holds.
         let unknown = try f.post(gw, try f.seal("HCM-U002", seq: 1, signer: MinisignSecretKey.generate(), name: "unknown.sgp"))
         #expect(unknown.status == 422 && (code(unknown)) == "key_unknown")
+        // Neither the tampered package nor the stranger's claimed a seq, reached the log or stayed on disk.
+        #expect(try logSize() == beforeRefusals.0 && spoolFiles() == beforeRefusals.1, "a refused body was logged or kept")
+        #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1)).status == 201, "a forger burnt HCM-U002's seq 1")
 
         // Forwarding: HCM-U002 re-signs HCM-U001's payload under its own id.
         let c = try PackageContainer(path: p1, source: try FileSource(path: p1))
@@ -72,6 +90,8 @@ struct GatewayEndToEndTests {
         #expect(rec.status == 422 && (code(rec)) == "records_invalid")
         let findings = receipt(rec)["validation"]?["findings"]?.array ?? []
         #expect(findings.contains { $0["rule"]?.string == "citizen_id.legacy_cmnd" && $0["line"]?.int == 6 })
+        // A finding names the place and the rule, never the value.
+        #expect(!rec.text.contains("023456789") && findings.allSatisfy { Set($0.object?.keys.map { $0 } ?? []) == ["file", "line", "column", "rule", "severity"] }, "\(rec.text)")
 
         // Oversize (this server: 200 KiB): 413 problem+json with the code.
         f.w.write(bytes: pseudoRandom(300_000), "big.bin")
@@ -97,9 +117,14 @@ struct GatewayEndToEndTests {
         let ms = try CLI.run("minisign", ["-V", "-P", trust["receipt_key"]!.string!, "-m", "curl-receipt.json"], cwd: f.w.path)
         #expect(ms.status == 0 && ms.out.contains("sealgate-receipt/1 package="), "\(ms.stderr)")
 
-        // Reading back.
+        // Reading back: for the unit or the department only.
         let id = receipt(a)["package"]!.string!
-        let back = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)")
+        let anon = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)")
+        #expect(anon.status == 401 && code(anon) == "unauthorized" && !anon.text.contains("members"), "\(anon.text)")
+        let tokU2 = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U002"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let otherUnit = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)", headers: ["Authorization": "Bearer \(tokU2)"])
+        #expect(otherUnit.status == 404 && code(otherUnit) == "package_unknown", "\(otherUnit.text)")
+        let back = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)", headers: ["Authorization": "Bearer \(admin)"])
         #expect(back.status == 200 && back.text == a.text)
         #expect(try RawHTTP.request("GET", gw.url + "/v1/units").status == 401)
         #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
@@ -162,6 +187,7 @@ struct GatewayEndToEndTests {
     /// recovers its own spool folder), or nil for SQLite.
     static func killDashNine(database: String?) throws {
         let f = try GatewayFixture(units: 12, members: 150, database: database)
+        let admin = ["Authorization": "Bearer " + (try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines))]
         let units = (1...12).map { "HCM-U" + String(format: "%03d", $0) }
         let files = try units.map { try f.seal($0, seq: 1) }
         let node = database == nil ? [] : ["--node", "gw"]
@@ -193,21 +219,23 @@ struct GatewayEndToEndTests {
         defer { restarted.stop() }
         for (_, text) in acknowledged {
             let id = try JSON(parsing: text)["package"]!.string!
-            let r = try RawHTTP.request("GET", restarted.url + "/v1/packages/\(id)")
+            let r = try RawHTTP.request("GET", restarted.url + "/v1/packages/\(id)", headers: admin)
             #expect(r.status == 200 && r.text == text, "a package that got a receipt was lost or changed")
         }
         // Resubmit everything: duplicates get their first receipt, the rest are accepted now.
         for file in files {
-            let r = try RawHTTP.request("POST", restarted.url + "/v1/packages", bodyFile: file)
+            let r = try RawHTTP.request("POST", restarted.url + "/v1/packages", headers: admin, bodyFile: file)
             #expect(r.status == 200 || r.status == 201, "\(r.status) \(r.text)")
             if let first = acknowledged[file] { #expect(r.status == 200 && r.text == first) }
         }
-        // A body fsynced into the spool whose record a crash prevented is decided on start too.
+        // A body in the spool that the store never recorded was never acknowledged: removed on
+        // start, never decided (its unit sends it again).
         restarted.stop()
-        try FileManager.default.copyItem(atPath: files[0], toPath: f.w.file(database == nil ? "dept/spool/orphan.sgp" : "dept/spool/gw/orphan.sgp"))
+        let orphan = f.w.file(database == nil ? "dept/spool/orphan.sgp" : "dept/spool/gw/orphan.sgp")
+        try FileManager.default.copyItem(atPath: files[0], toPath: orphan)
         let third = try GatewayProcess(data: "dept", cwd: f.w.path, extra: node)
         defer { third.stop() }
-        #expect(third.logText.contains("processed 1 package(s) left in the spool"), "\(third.logText)")
+        #expect(third.logText.contains("removed 1 body(ies)") && !FileManager.default.fileExists(atPath: orphan), "\(third.logText)")
         // Exactly one accepted outcome and one snapshot per unit.
         let sql = "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"
         let counts = try database.map { try TestPostgres.psql($0, sql) }
@@ -244,7 +272,7 @@ struct GatewayTokenTests {
         #expect(viaEnv.status == 0, "\(viaEnv.stderr)")
         let unit = try RawHTTP.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokA)"])
         #expect(unit.status == 200 && unit.text.contains("\"validation\":{\"completeness\""), "\(unit.text)")
-        #expect(try RawHTTP.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 401)
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokB)"]).status == 403)
     }
 
     /// A revoked token authenticates nothing from the next request on; the revocation is logged.
@@ -282,13 +310,17 @@ struct OfflineImportTests {
         bytes[bytes.count / 2] ^= 1
         f.w.write("tampered.sgp", bytes: bytes)
         let r = try CLI.sg(["import", "--data", "dept", good, f.w.file("tampered.sgp")], cwd: f.w.path)
-        #expect(r.status == 1, "a rejected package makes import exit 1")
-        #expect(r.stderr.contains("accepted") && r.stderr.contains("signature_invalid"), "\(r.stderr)")
+        #expect(r.status == 1, "a refused package makes import exit 1")
+        #expect(r.stderr.contains("accepted") && r.stderr.contains("refused — signature_invalid"), "\(r.stderr)")
         let receipt = try JSON(parsing: String(decoding: f.w.read("HCM-U001-1.sgp.receipt.json"), as: UTF8.self))
         #expect(receipt["status"]?.string == "accepted")
-        #expect(f.w.exists("tampered.sgp.receipt.json.minisig"))
+        // A body that does not verify gets no receipt and leaves nothing behind.
+        let spooled = try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool"))
+        #expect(!f.w.exists("tampered.sgp.receipt.json") && spooled.count == 1, "\(spooled)")
         // Importing the same package again: the first receipt, unchanged.
+        let before = f.w.read("HCM-U001-1.sgp.receipt.json")
         let again = try CLI.sg(["import", "--data", "dept", good], cwd: f.w.path)
-        #expect(again.status == 0 && again.stderr.contains("duplicate"))
+        #expect(again.status == 0 && again.stderr.contains("already decided"), "\(again.stderr)")
+        #expect(f.w.read("HCM-U001-1.sgp.receipt.json") == before)
     }
 }

@@ -112,7 +112,9 @@ struct SigningKeyRotationTests {
         let t = try fetch(f, gw, "t.json")
         let stolen = try MinisignSecretKey.load(path: f.w.file("dept/keys/archive/receipt-\(receipt1.keyIdHex).key"), passphrase: { SecureBytes(count: 0) })
         // Its earlier receipt is still valid.
-        let r1 = try RawHTTP.request("GET", gw.url + "/v1/packages/" + (try PackageHeader(path: p1, source: try FileSource(path: p1)).comment.package))
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let r1 = try RawHTTP.request("GET", gw.url + "/v1/packages/" + (try PackageHeader(path: p1, source: try FileSource(path: p1)).comment.package),
+                                     headers: ["Authorization": "Bearer \(admin)"])
         #expect(r1.status == 200)
         let body1 = try JSON(parsing: r1.text)
         let sig1 = String(decoding: Base64Decode(r1.headers["sealgate-receipt-signature"] ?? ""), as: UTF8.self)

@@ -59,9 +59,13 @@ public struct AgeHeader: Sendable {
 
     private static func isVChar(_ c: UInt8) -> Bool { c >= 33 && c <= 126 }
 
-    /// Parses a header strictly from `reader`, leaving the reader at the payload nonce.
+    /// Most stanzas a header may carry unless the caller says otherwise.
+    public static let defaultMaxStanzas = 4096
+
+    /// Parses a header strictly from `reader`, leaving the reader at the payload nonce; more than
+    /// `maxStanzas` recipient stanzas is malformed (each may cost an X25519 per identity).
     /// Throws `age_header_malformed` or `age_unsupported_version`.
-    public static func parse(_ reader: BufferedReader) throws -> AgeHeader {
+    public static func parse(_ reader: BufferedReader, maxStanzas: Int = defaultMaxStanzas) throws -> AgeHeader {
         var macInput = [UInt8]()
         var stanzas = [AgeStanza]()
         func line() throws -> [UInt8] {
@@ -108,7 +112,7 @@ public struct AgeHeader: Sendable {
             guard let n else { throw malformed("stanza body is not canonical base64") }
             let strings = args.map { String(decoding: $0, as: UTF8.self) }
             stanzas.append(AgeStanza(type: strings[0], arguments: Array(strings.dropFirst()), body: Array(body.prefix(n))))
-            if stanzas.count > 4096 { throw malformed("too many stanzas") }
+            if stanzas.count > maxStanzas { throw malformed("more than \(maxStanzas) recipient stanzas") }
             current = try line()
         }
     }

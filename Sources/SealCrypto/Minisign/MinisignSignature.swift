@@ -65,6 +65,19 @@ public struct MinisignSignature: Sendable, Equatable {
 
     public init(fileContents text: String) throws { try self.init(fileContents: Array(text.utf8)) }
 
+    /// Verifies the trusted comment's (global) signature alone: it binds the comment to the data
+    /// signature, so it can be checked before the data is read. Throws `signature_key_mismatch`
+    /// or `comment_signature_invalid`.
+    public func verifyComment(publicKey: MinisignPublicKey) throws {
+        guard keyId == publicKey.keyId else {
+            throw SealError(.signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
+                            remedy: "check that you use the signer's current public key")
+        }
+        guard Ed25519.verify(signature: globalSignature, message: signature + Array(trustedComment.utf8), publicKey: publicKey.key) else {
+            throw SealError(.commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
+        }
+    }
+
     /// Verifies both signatures. `prehash` is BLAKE2b-512 of the message (for `ED`); for a
     /// legacy `Ed` signature pass the message itself through `legacyMessage`.
     /// Throws `signature_key_mismatch`, `signature_invalid` or `comment_signature_invalid`.

@@ -1,0 +1,217 @@
+import Foundation
+import GatewayCore
+import GatewayStore
+import Hummingbird
+import Logging
+import NIOCore
+import SealCrypto
+import SealPackage
+
+/// `POST /v1/packages` (the intake) and `GET /v1/packages/{id}` (a receipt, for its unit or the
+/// department).
+struct PackageRoutes {
+    let intake: Intake
+    let config: GatewayServerConfig
+    /// Short store work (lookups).
+    let pool: BlockingPool
+    /// The intake's heavy work (verification, decryption, import): `--max-concurrent` threads.
+    let intakePool: BlockingPool
+    let metrics: GatewayMetrics
+
+    var routes: RouteCollection<GatewayContext> {
+        RouteCollection(context: GatewayContext.self)
+            .post(use: submit)
+            .get(":id", use: receipt)
+    }
+
+    /// A body refused before it was kept: counted, answered with its code.
+    func refusal(_ e: SealError) -> Problem {
+        metrics.count(refusal: e.code.rawValue)
+        switch e.code {
+        case .packageTooLarge: return Problem(e, status: .contentTooLarge)
+        case .containerMalformed, .signatureMalformed, .commentMalformed: return Problem(e, status: .badRequest)
+        case .tokenUnitMismatch: return Problem(e, status: .forbidden)
+        default: return Problem(e, status: .unprocessableContent)
+        }
+    }
+
+    @Sendable func submit(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        try Param.only(request, [])
+        let max = config.maxBodyBytes
+        if let len = request.headers[.contentLength].flatMap(Int.init), len > max {
+            throw refusal(SealError(.packageTooLarge, "body of \(len) bytes is over the limit of \(max)", remedy: "split the data into several packages")).closing()
+        }
+        // A unit token binds the package to its unit; with --require-unit-token one is needed.
+        var tokenUnit: String?
+        switch context.viewer {
+        case .unit(let u): tokenUnit = u
+        case .admin: break
+        case .anyone: if config.requireUnitToken || context.tokenRefused { throw context.unauthorized("a unit token") }
+        }
+        let bound = tokenUnit
+        let (path, sha, size) = try await receive(request, tokenUnit: bound)
+        let intake = self.intake, viewer = context.viewer
+        switch try await intakePool.run({ try intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer) }) {
+        case .refused(let e):
+            throw refusal(e)
+        case .duplicate(let receipt, let signature):
+            metrics.countDuplicate()
+            return receiptResponse(receipt, signature, status: .ok)
+        case .admitted(let spoolId):
+            let result: IntakeResult
+            do { result = try await intakePool.run { try intake.process(spoolId: spoolId) } } catch {
+                // A fault of ours: nothing is kept or decided; the unit sends it again.
+                intake.forget(spoolId: spoolId)
+                metrics.countFault()
+                context.logger.error("intake fault, package forgotten: \(String(describing: error).prefix(300))")
+                throw Self.fault(error)
+            }
+            metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status)
+            return receiptResponse(result.outcome.receipt, result.outcome.receiptSignature, status: HTTPResponse.Status(code: result.httpStatus))
+        }
+    }
+
+    /// What a fault of ours is answered with: 503, nothing recorded, send it again.
+    static func fault(_ error: any Error) -> Problem {
+        let code = (error as? SealError)?.code.rawValue ?? ((error is StoreError) ? "store_unavailable" : "intake_fault")
+        return Problem(.serviceUnavailable, code, "the gateway met a fault of its own and recorded nothing",
+                       remedy: "send the same package again in a minute (you get its one receipt)").retryAfter(30)
+    }
+
+    /// Streams the body into an incoming file (hashed; written on the pool in 1 MiB batches;
+    /// fsynced). As soon as its first member is in, the signer and comment are checked: a
+    /// stranger's body is refused before the rest is read (and the connection closed).
+    func receive(_ request: Request, tokenUnit: String?) async throws -> (String, String, Int) {
+        let intake = self.intake, pool = self.pool, max = config.maxBodyBytes
+        let path = intake.incomingPath()
+        let file = try await pool.run { try DurableFile(creating: path) }
+        let hasher = SHA256Hasher()
+        var pending = ByteBuffer()
+        var prefix: [UInt8] = []
+        var checked = false
+        var size = 0
+        func flush() async throws {
+            guard pending.readableBytes > 0 else { return }
+            let batch = pending
+            pending = ByteBuffer()
+            try await pool.run { try batch.withUnsafeReadableBytes { try file.append($0) } }
+        }
+        do {
+            for try await chunk in request.body {
+                size += chunk.readableBytes
+                guard size <= max else {
+                    throw refusal(SealError(.packageTooLarge, "body over the limit of \(max) bytes", remedy: "split the data into several packages")).closing()
+                }
+                chunk.withUnsafeReadableBytes { hasher.update($0) }
+                if !checked {
+                    prefix += chunk.readableBytesView.prefix(PackagePeek.maxPrefix - prefix.count)
+                    do {
+                        if let peek = try prefix.withUnsafeBytes({ try PackagePeek.parse(prefix: $0) }) {
+                            checked = true
+                            try await pool.run { try intake.precheck(peek, tokenUnit: tokenUnit) }
+                        }
+                    } catch let e as SealError where !Intake.isGatewayFault(e) {
+                        throw refusal(e).closing()
+                    }
+                }
+                pending.writeImmutableBuffer(chunk)
+                if pending.readableBytes >= 1 << 20 { try await flush() }
+            }
+            try await flush()
+            try await pool.run { try file.sync() }
+        } catch {
+            file.discard()
+            throw error
+        }
+        file.keep()
+        return (path, hexString(hasher.finalize()), size)
+    }
+
+    /// A receipt, for its unit (token) or the department (admin token); anyone else learns
+    /// nothing, not even whether the package exists.
+    @Sendable func receipt(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        try Param.only(request, [])
+        let id = try Param.packageId(context)
+        guard context.viewer != .anyone else { throw context.unauthorized("the unit's token or an admin token") }
+        let store = intake.store
+        guard let o = try await pool.run({ try store.outcome(packageId: id) }), context.viewer.mayRead(unit: o.unitId) else {
+            throw Problem(.notFound, "package_unknown", "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")
+        }
+        return receiptResponse(o.receipt, o.receiptSignature, status: .ok)
+    }
+}
+
+func receiptResponse(_ receipt: String, _ signature: String, status: HTTPResponse.Status) -> Response {
+    var r = jsonResponse(status, receipt)
+    r.headers[.init("Sealgate-Receipt-Signature")!] = Base64.encode(Array(signature.utf8))
+    return r
+}
+
+/// The units: the list (admin), one unit (its token or admin), a key rotation statement.
+struct UnitRoutes {
+    let store: any GatewayStore
+    let config: GatewayServerConfig
+    let pool: BlockingPool
+
+    var routes: RouteCollection<GatewayContext> {
+        RouteCollection(context: GatewayContext.self)
+            .get(use: list)
+            .get(":id", use: show)
+            .post(":id/keys", use: rotate)
+    }
+
+    @Sendable func list(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        try Param.only(request, [])
+        try context.requireAdmin()
+        let store = self.store
+        let list = try await pool.run { try store.units().compactMap { try store.unitStatus($0.id) } }
+        return jsonResponse(.ok, JSON.array(list.map(unitJSON)).canonical)
+    }
+
+    @Sendable func show(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        try Param.only(request, [])
+        let id = try Param.unit(context)
+        try context.requireUnitOrAdmin(id)
+        let store = self.store
+        guard let s = try await pool.run({ try store.unitStatus(id) }) else {
+            throw Problem(.notFound, "unit_unknown", "no unit \(id)", remedy: "check the unit id (sealgate units list)")
+        }
+        return jsonResponse(.ok, unitJSON(s).canonical)
+    }
+
+    /// A unit key rotation statement, signed by the old and the new key (docs/keys.md).
+    @Sendable func rotate(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        try Param.only(request, [])
+        let id = try Param.unit(context)
+        if config.requireUnitToken || context.tokenRefused { try context.requireUnitOrAdmin(id) }
+        let body: ByteBuffer
+        do { body = try await request.body.collect(upTo: 64 << 10) } catch {
+            throw Problem(.contentTooLarge, "rotation_invalid", "a rotation statement is a few hundred bytes; this body is over 64 KiB",
+                          remedy: "send the file `sealgate keys rotate-unit` wrote").closing()
+        }
+        guard let text = String(validating: body.readableBytesView, as: UTF8.self), let doc = try? JSON(parsing: text) else {
+            throw Problem(.unprocessableContent, "rotation_invalid", "the body is not JSON",
+                          remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged (Content-Type: application/json)")
+        }
+        let rotation = try UnitKeyRotation(json: doc)
+        let grace = config.unitKeyGraceSeconds, store = self.store
+        let (switchAt, until) = try await pool.run { try UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace) }
+        context.logger.info("unit \(id) rotated key \(rotation.oldKey.keyIdHex) -> \(rotation.newKey.keyIdHex)")
+        return jsonResponse(.ok, JSON.object(["unit": .string(id), "active_key": .string(rotation.newKey.keyIdHex), "old_key": .string(rotation.oldKey.keyIdHex),
+                                              "old_key_state": .string("retiring"), "switch_at": .string(switchAt),
+                                              "old_key_valid_until": .string(until)]).canonical)
+    }
+}
+
+func unitJSON(_ s: UnitStatus) -> JSON {
+    .object(["unit": .string(s.unit.id), "name": .string(s.unit.name), "registered": .string(s.unit.createdAt),
+             "keys": .array(s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state)]) }),
+             "last_seq": s.lastSeq.map { .int(Int64(bitPattern: $0)) } ?? .null, "last_package": s.lastPackage.map(JSON.string) ?? .null,
+             "last_status": s.lastStatus.map(JSON.string) ?? .null, "members": .int(Int64(s.members)), "organizations": .int(Int64(s.organizations)),
+             "packages": .int(Int64(s.packages)),
+             "validation": s.lastReceipt.flatMap { try? JSON(parsing: $0) }.flatMap { r -> JSON? in
+                 guard case .object(var v)? = r["validation"] else { return nil }
+                 v["findings"] = nil
+                 return .object(v)
+             } ?? .null])
+}

@@ -1,0 +1,132 @@
+import Foundation
+public import GatewayCore
+import GatewayStore
+public import Hummingbird
+import Logging
+public import SealCrypto
+import SealPackage
+
+/// A refusal or failure as the API answers it: an RFC 9457 problem document carrying the stable
+/// `code`, what happened (`detail`) and what to do (`remedy`). Handlers throw it; the one
+/// `ProblemMiddleware` turns every error into one of these.
+public struct Problem: HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let detail: String
+    public let remedy: String
+    /// Extra headers (Retry-After, Connection: close).
+    public var headers: HTTPFields = [:]
+    /// Extra members of the document (an embedded receipt).
+    public var extra: [String: JSON] = [:]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, remedy: String) {
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.remedy = remedy
+    }
+
+    /// A SealError as the API answers it, with the status its code calls for.
+    public init(_ e: SealError, status: HTTPResponse.Status? = nil) {
+        self.init(status ?? Self.status(for: e.code), e.code.rawValue, e.message, remedy: e.remedy)
+        if Intake.isGatewayFault(e) { headers[.retryAfter] = "30" }
+    }
+
+    /// The status each code is answered with.
+    static func status(for code: SealErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .packageTooLarge: return .contentTooLarge
+        case .containerMalformed, .signatureMalformed, .commentMalformed, .badParameter, .usage, .malformedDocument: return .badRequest
+        case .unauthorized: return .unauthorized
+        case .tokenUnitMismatch, .forbidden: return .forbidden
+        case .unitUnknown, .packageUnknown, .datasetUnknown, .trustMissing, .notFound: return .notFound
+        case .keyState, .keyExists, .seqConflict, .handbookUnset, .datasetEmpty: return .conflict
+        case .ioError, .cryptoFailure, .storeFailure, .storeUnavailable: return .serviceUnavailable
+        default: return .unprocessableContent
+        }
+    }
+
+    /// Stops reading the request: the connection is closed once the answer is out (the rest of
+    /// a refused body is never read).
+    public func closing() -> Problem {
+        var p = self
+        p.headers[.connection] = "close"
+        return p
+    }
+
+    public func retryAfter(_ seconds: Int) -> Problem {
+        var p = self
+        p.headers[.retryAfter] = String(seconds)
+        return p
+    }
+
+    var document: JSON {
+        var o: [String: JSON] = ["type": .string("https://sealgate.invalid/errors/\(code)"), "title": .string(code), "status": .int(Int64(status.code)),
+                                 "code": .string(code), "detail": .string(detail), "remedy": .string(remedy)]
+        for (k, v) in extra { o[k] = v }
+        return .object(o)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
+
+    public func response() -> Response {
+        var r = jsonResponse(status, document.canonical, contentType: "application/problem+json")
+        for h in headers { r.headers[h.name] = h.value }
+        return r
+    }
+}
+
+/// A JSON (or text) answer.
+func jsonResponse(_ status: HTTPResponse.Status, _ text: String, contentType: String = "application/json") -> Response {
+    var headers = HTTPFields()
+    headers[.contentType] = contentType
+    return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+}
+
+/// The outermost middleware: every error becomes a coded problem document — a route that does
+/// not exist, a method not allowed, a refusal, a fault of the store — and is counted. Nothing
+/// internal (a path, a cause) reaches the stranger; the log line keeps the cause.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: GatewayMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let p = Self.problem(for: error)
+            metrics.count(problem: p.code)
+            if p.status.code >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(p.code): \(String(describing: error).prefix(500))") }
+            return p.response()
+        }
+    }
+
+    static func problem(for error: any Error) -> Problem {
+        switch error {
+        case let p as Problem: return p
+        case let e as SealError: return Problem(e)
+        case let e as StoreError:
+            return Problem(.serviceUnavailable, "store_unavailable", "the gateway cannot use its store now",
+                           remedy: "nothing was recorded; try again in a minute").retryAfter(30)
+        case let e as HTTPError:
+            switch e.status {
+            case .notFound: return Problem(.notFound, "not_found", "no such resource", remedy: "see docs/api.md for the routes")
+            case .methodNotAllowed: return Problem(.methodNotAllowed, "method_not_allowed", "this route does not take that method", remedy: "see docs/api.md")
+            case .contentTooLarge: return Problem(.contentTooLarge, "body_too_large", "the request body is too large", remedy: "see docs/api.md for the limits").closing()
+            case .badRequest: return Problem(.badRequest, "bad_request", "the request is malformed", remedy: "see docs/api.md")
+            default: return Problem(e.status, "http_\(e.status.code)", e.status.reasonPhrase, remedy: "see docs/api.md")
+            }
+        default:
+            return Problem(.internalServerError, "internal_error", "the gateway failed to answer this request", remedy: "try again; if it persists, report it with the time")
+        }
+    }
+}
+
+extension SealErrorCode {
+    public static let forbidden = SealErrorCode("forbidden")
+    public static let packageUnknown = SealErrorCode("package_unknown")
+    public static let datasetUnknown = SealErrorCode("dataset_unknown")
+    public static let trustMissing = SealErrorCode("trust_missing")
+    public static let notFound = SealErrorCode("not_found")
+    public static let keyExists = SealErrorCode("key_exists")
+    public static let storeUnavailable = SealErrorCode("store_unavailable")
+}

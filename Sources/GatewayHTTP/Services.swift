@@ -1,0 +1,94 @@
+import Foundation
+public import GatewayCore
+public import GatewayStore
+import Logging
+import ServiceLifecycle
+
+/// A role that one process at a time plays among every `serve` on the same store (the
+/// forwarder, the checkpoint signer, scheduled synthesis): held through a store lease, taken
+/// over by another process within a poll when the holder dies.
+public final class LeaseKeeper: @unchecked Sendable {
+    public let name: String
+    let store: any GatewayStore
+    // Guards `lease`; the store's lease call is a short round trip made under it.
+    private let lock = NSLock()
+    private var lease: (any StoreLease)?
+
+    public init(_ name: String, store: any GatewayStore) { self.name = name; self.store = store }
+
+    /// True when this process holds the lease now, taking it if it is free. Blocking (a round trip).
+    public func hold() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if let l = lease {
+            if l.isHeld { return true }
+            lease = nil
+            say("lost the \(name) lease")
+        }
+        guard let l = (try? store.tryLease(name)) ?? nil else { return false }
+        lease = l
+        say("holding the \(name) lease")
+        return true
+    }
+
+    public var held: Bool { lock.lock(); defer { lock.unlock() }; return lease != nil }
+
+    public func release() { lock.lock(); lease?.release(); lease = nil; lock.unlock() }
+
+    private func say(_ s: String) { FileHandle.standardOutput.write(Data("\(s)\n".utf8)) }
+}
+
+/// Sleeps `seconds`, or less when the service group shuts down; false when it is shutting down.
+func pause(_ seconds: Double) async -> Bool {
+    guard seconds > 0 else { return !Task.isCancelled && !Task.isShuttingDownGracefully }
+    try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+    return !Task.isCancelled && !Task.isShuttingDownGracefully
+}
+
+/// Work done every few seconds by whichever process holds `lease` (the checkpoint signer,
+/// scheduled synthesis); errors wait for the next round. Ends on graceful shutdown.
+struct PeriodicService: Service {
+    let every: Double
+    let lease: LeaseKeeper
+    let pool: BlockingPool
+    let work: @Sendable () throws -> Void
+
+    func run() async throws {
+        guard every > 0 else { return await gracefulShutdownSignal() }
+        await cancelWhenGracefulShutdown {
+            while await pause(every) {
+                guard (try? await pool.run { lease.hold() }) == true else { continue }
+                try? await pool.run(work)
+            }
+        }
+        lease.release()
+    }
+}
+
+/// Delivers pending dataset versions to the handbook system (`Forwarder`), in whichever
+/// process holds the forwarder lease. Ends on graceful shutdown.
+struct ForwarderService: Service {
+    let forwarder: Forwarder
+    let lease: LeaseKeeper
+    let pool: BlockingPool
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                guard (try? await pool.run { lease.hold() }) == true else {
+                    if await pause(1) { continue } else { break }
+                }
+                let step = await forwarder.step(pool: pool)
+                if case .delivered = step { continue } // the next version, if any, at once
+                if !(await pause(0.2)) { break }
+            }
+        }
+        lease.release()
+    }
+}
+
+/// Waits until the service group starts shutting down.
+func gracefulShutdownSignal() async {
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled { try? await Task.sleep(nanoseconds: 3_600_000_000_000) }
+    }
+}
