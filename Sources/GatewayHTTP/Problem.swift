@@ -3,6 +3,7 @@ public import GatewayCore
 import GatewayStore
 public import Hummingbird
 import Logging
+import NIOHTTP1
 public import SealCrypto
 import SealPackage
 
@@ -115,6 +116,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             case .badRequest: return Problem(.badRequest, "bad_request", "the request is malformed", remedy: "see docs/api.md")
             default: return Problem(e.status, "http_\(e.status.code)", e.status.reasonPhrase, remedy: "see docs/api.md")
             }
+        case is HTTPParserError:
+            // Framing the HTTP parser refused mid-request (conflicting lengths, a bad chunk size):
+            // the connection cannot be trusted for another request.
+            return Problem(.badRequest, "bad_request", "the request's framing is malformed", remedy: "send one Content-Length or chunked encoding, well formed").closing()
         default:
             return Problem(.internalServerError, "internal_error", "the gateway failed to answer this request", remedy: "try again; if it persists, report it with the time")
         }

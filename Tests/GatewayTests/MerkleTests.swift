@@ -102,6 +102,36 @@ struct MerkleTests {
         }
     }
 
+    /// The cache of interior hashes the running log uses answers exactly as the reference
+    /// (recursive) definitions: every root, inclusion and consistency proof of every tree up to
+    /// 64 leaves, at random larger sizes, and after a truncation (a failed commit).
+    @Test func cacheAnswersAsTheReference() {
+        let all = (0..<300).map { Merkle.leafHash([UInt8($0 & 0xFF), UInt8($0 >> 8)]) }
+        var cache = MerkleCache()
+        for n in 1...64 {
+            cache.append(all[n - 1])
+            let leaves = Array(all.prefix(n))
+            #expect(cache.root(size: n) == Merkle.root(leaves), "root \(n)")
+            for m in 0..<n { #expect(cache.inclusionProof(leaf: m, size: n) == Merkle.inclusionProof(m, leaves), "inclusion \(m) in \(n)") }
+            for m in 1...n { #expect(cache.consistencyProof(from: m, size: n) == Merkle.consistencyProof(m, leaves), "consistency \(m) → \(n)") }
+        }
+        for l in all[64...] { cache.append(l) }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let n = Int.random(in: 1...300, using: &rng), m = Int.random(in: 0..<n, using: &rng)
+            let leaves = Array(all.prefix(n))
+            #expect(cache.root(size: n) == Merkle.root(leaves))
+            #expect(cache.inclusionProof(leaf: m, size: n) == Merkle.inclusionProof(m, leaves), "inclusion \(m) in \(n)")
+            #expect(cache.consistencyProof(from: m + 1, size: n) == Merkle.consistencyProof(m + 1, leaves), "consistency \(m + 1) → \(n)")
+        }
+        // A commit that failed: its leaves forgotten, the tree as before, and it grows again the same way.
+        cache.truncate(to: 100)
+        #expect(cache.count == 100 && cache.root(size: 100) == Merkle.root(Array(all.prefix(100))))
+        for l in all[100..<173] { cache.append(l) }
+        #expect(cache.root(size: 173) == Merkle.root(Array(all.prefix(173))))
+        #expect(cache.inclusionProof(leaf: 150, size: 173) == Merkle.inclusionProof(150, Array(all.prefix(173))))
+    }
+
     @Test func checkpointsAreSignedNotes() throws {
         let key = MinisignSecretKey.generate()
         let cp = Checkpoint(origin: "sealgate.example/log", size: 8, root: unhex(Self.roots[8]))

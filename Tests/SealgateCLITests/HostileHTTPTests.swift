@@ -1,0 +1,234 @@
+import Foundation
+import GatewayCore
+import SealCrypto
+import TestSupport
+import Testing
+
+/// Strangers' requests against a real `sealgate serve` and `sealgate handbook serve`: integer
+/// edges on every numeric parameter, malformed encodings, huge paths and headers, conflicting
+/// framing, bad chunking, truncated bodies, bad JSON. After each, the process is alive and
+/// answers /healthz; a parameter out of range is a coded 400. And the other way round: hostile
+/// servers against `submit`, `trust fetch`, `log verify` and the forwarder.
+struct HostileHTTPTests {
+    static let edges = ["9223372036854775807", "-9223372036854775808", "9223372036854775808", "-1", "99999999999999999999999999", "1e3", "0x10",
+                        "+1", " 1", "1.5", "", "%31", "%zz", "%", "%EF%BC%91", "1%00", String(repeating: "9", count: 5000)]
+
+    struct Prober {
+        let port: Int
+        let alive: () -> Bool
+        var probes = 0
+        var routes = Set<String>()
+
+        /// Sends `raw`; `accept` judges the status (nil: no HTTP answer) and body.
+        mutating func probe(_ route: String, _ raw: String, _ accept: (Int?, String) -> Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+            probe(route, Array(raw.utf8), accept, sourceLocation: sourceLocation)
+        }
+
+        mutating func probe(_ route: String, _ raw: [UInt8], _ accept: (Int?, String) -> Bool, sourceLocation: SourceLocation = #_sourceLocation) {
+            probes += 1
+            routes.insert(route)
+            let answer: (status: Int?, bytes: [UInt8]) = (try? RawHTTP.exchange(port: port, raw, timeout: 20)) ?? (nil, [])
+            let text = String(decoding: answer.bytes.prefix(2000), as: UTF8.self)
+            #expect(accept(answer.status, text), "\(route): \(String(decoding: raw.prefix(120), as: UTF8.self)) → \(answer.status.map(String.init) ?? "no answer") \(text.prefix(300))",
+                    sourceLocation: sourceLocation)
+            #expect(alive(), "the server died after \(route): \(String(decoding: raw.prefix(120), as: UTF8.self))", sourceLocation: sourceLocation)
+        }
+
+        /// A GET whose answer must be `status` with `code` (a problem document).
+        mutating func get(_ route: String, _ target: String, _ status: Int, code: String? = nil, headers: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
+            probe(route, "GET \(target) HTTP/1.1\r\nHost: x\r\n\(headers)Connection: close\r\n\r\n", { s, body in
+                s == status && (code == nil || body.contains("\"code\":\"\(code!)\""))
+            }, sourceLocation: sourceLocation)
+        }
+    }
+
+    static func alive(_ p: GatewayProcess, health: String) -> () -> Bool {
+        { p.process.isRunning && ((try? RawHTTP.request("GET", "http://127.0.0.1:\(p.port)\(health)", timeout: 20).status) == 200) }
+    }
+
+    @Test func strangersCannotCrashOrWedgeTheGateway() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--max-body", "1MiB"])
+        defer { gw.stop() }
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let auth = "Authorization: Bearer \(admin)\r\n"
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
+        var p = Prober(port: gw.port, alive: Self.alive(gw, health: "/healthz"))
+
+        // Every numeric parameter at its edges and beyond: 200 for a value in range, else a coded 400.
+        let numeric: [(route: String, target: (String) -> String, valid: Set<String>, auth: Bool)] = [
+            ("/v1/log/entries?start", { "/v1/log/entries?start=\($0)" }, ["%31"], false),
+            ("/v1/log/entries?end", { "/v1/log/entries?end=\($0)" }, ["%31"], false),
+            ("/v1/log/proof/inclusion?leaf", { "/v1/log/proof/inclusion?leaf=\($0)&size=3" }, ["%31"], false),
+            ("/v1/log/proof/inclusion?size", { "/v1/log/proof/inclusion?leaf=0&size=\($0)" }, ["%31"], false),
+            ("/v1/log/proof/consistency?from", { "/v1/log/proof/consistency?from=\($0)&to=3" }, ["%31"], false),
+            ("/v1/log/proof/consistency?to", { "/v1/log/proof/consistency?from=1&to=\($0)" }, ["%31"], false),
+            ("/v1/trust?version", { "/v1/trust?version=\($0)" }, ["%31"], false),
+            ("/v1/datasets/{version}", { "/v1/datasets/\($0)" }, [], true),
+        ]
+        for n in numeric {
+            for v in Self.edges {
+                let target = n.target(v.replacingOccurrences(of: " ", with: "%20"))
+                let valid = n.valid.contains(v)
+                p.probe(n.route, "GET \(target) HTTP/1.1\r\nHost: x\r\n\(n.auth ? auth : "")Connection: close\r\n\r\n", { s, body in
+                    if valid { return s == 200 }
+                    if s == 400 && body.contains("\"code\":\"bad_parameter\"") { return true }
+                    // In range but not there: a trust version or a dataset that does not exist;
+                    // `/v1/datasets/` (empty) is the list.
+                    return (s == 404 && (body.contains("trust_missing") || body.contains("dataset_unknown"))) || (v.isEmpty && s == 200 && n.route.hasSuffix("{version}"))
+                })
+            }
+        }
+        // Ranges the wrong way round, and sizes beyond the log.
+        p.get("/v1/log/entries?start", "/v1/log/entries?start=5&end=2", 400, code: "bad_parameter")
+        p.get("/v1/log/entries?start", "/v1/log/entries?start=4", 200)
+        p.get("/v1/log/proof/inclusion?leaf", "/v1/log/proof/inclusion?leaf=3&size=3", 400, code: "bad_parameter")
+        p.get("/v1/log/proof/inclusion?size", "/v1/log/proof/inclusion?leaf=0&size=999", 400, code: "bad_parameter")
+        p.get("/v1/log/proof/consistency?from", "/v1/log/proof/consistency?from=3&to=2", 400, code: "bad_parameter")
+        p.get("/v1/log/proof/consistency?from", "/v1/log/proof/consistency?from=0&to=2", 400, code: "bad_parameter")
+        p.get("/v1/log/proof/consistency?to", "/v1/log/proof/consistency?from=1&to=9223372036854775807", 400, code: "bad_parameter")
+        p.get("/v1/log/proof/inclusion?leaf", "/v1/log/proof/inclusion?leaf=1", 400, code: "bad_parameter")
+        p.get("/v1/log/entries?start", "/v1/log/entries?start=1&start=2", 400, code: "bad_parameter")
+        p.get("/v1/log/entries?start", "/v1/log/entries?begin=1", 400, code: "bad_parameter")
+        p.get("/v1/trust?version", "/v1/trust?version=99", 404, code: "trust_missing")
+
+        // Path parameters: malformed, encoded, huge.
+        for id in ["not-a-uuid", "..%2f..%2fetc%2fpasswd", "%ff%fe", "%00", String(repeating: "a", count: 4000), "01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1"] {
+            p.get("/v1/packages/{id}", "/v1/packages/\(id)", 400, code: "bad_parameter", headers: auth)
+        }
+        p.get("/v1/packages/{id}", "/v1/packages/01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1f", 401, code: "unauthorized")
+        p.get("/v1/packages/{id}", "/v1/packages/01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1f", 404, code: "package_unknown", headers: auth)
+        for id in ["hcm-u001", "-X", "A", "%41%42", "HCM_U001", "..", String(repeating: "A", count: 33), "HCM-U001%00"] {
+            p.get("/v1/units/{id}", "/v1/units/\(id)", 400, code: "bad_parameter", headers: auth)
+        }
+        p.get("/v1/units/{id}", "/v1/units/HCM-U999", 404, code: "unit_unknown", headers: auth)
+        p.get("/v1/units/{id}", "/v1/units/HCM-U001", 401, code: "unauthorized")
+        p.get("/v1/units", "/v1/units", 401, code: "unauthorized", headers: "Authorization: Bearer \(String(repeating: "x", count: 4000))\r\n")
+        p.get("/v1/units", "/v1/units", 401, code: "unauthorized", headers: "Authorization: Basic Zm9vOmJhcg==\r\n")
+        p.get("/v1/campaign", "/v1/campaign", 401, code: "unauthorized")
+        p.get("/metrics", "/metrics", 401, code: "unauthorized")
+        p.get("/metrics", "/metrics", 200, headers: auth)
+        p.get("(unknown)", "/v1/nothing", 404, code: "not_found")
+        p.get("(unknown)", "/" + String(repeating: "%2e%2e/", count: 200), 404, code: "not_found")
+        p.probe("(unknown)", "DELETE /v1/packages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, body in (s == 404 || s == 405) && body.contains("\"code\":") }
+        p.probe("(unknown)", "BREW /v1/log/checkpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil && s! >= 400 && s! < 500 }
+
+        // The request line and headers themselves.
+        p.probe("(any)", "GET /" + String(repeating: "a", count: 200_000) + " HTTP/1.1\r\nHost: x\r\n\r\n") { s, _ in s == nil || (s! >= 400 && s! < 500) }
+        p.probe("(any)", "GET /healthz HTTP/1.1\r\n" + (0..<3000).map { "X-H\($0): v\r\n" }.joined() + "\r\n") { s, _ in s == nil || (s! >= 400 && s! < 500) }
+        p.probe("(any)", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "b", count: 200_000) + "\r\n\r\n") { s, _ in s == nil || (s! >= 400 && s! < 500) }
+        p.probe("(any)", "GET http://x:99999999999999999999/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil }
+        p.probe("(any)", "GET healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil }
+        p.probe("(any)", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n") { s, _ in s == nil || s! >= 400 }
+        p.probe("(any)", [0x16, 0x03, 0x01, 0x02, 0x00] + [UInt8](repeating: 0xFF, count: 600)) { s, _ in s == nil || s! == 400 }
+        p.probe("(any)", "\r\n\r\n\r\n") { s, _ in s == nil || s! == 400 }
+        p.probe("(any)", "GET /v1/log/entries?start=１ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s == 400 } // raw UTF-8 in the target
+
+        // Framing of a POST body: conflicting, overflowing, truncated.
+        let post = "POST /v1/packages HTTP/1.1\r\nHost: x\r\n"
+        let refused: (Int?, String) -> Bool = { s, _ in s == nil || (s! >= 400 && s! < 500) }
+        p.probe("POST /v1/packages", post + "Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", refused)
+        p.probe("POST /v1/packages", post + "Content-Length: 10\r\nContent-Length: 20\r\n\r\n0123456789", refused)
+        p.probe("POST /v1/packages", post + "Content-Length: -1\r\n\r\n", refused)
+        p.probe("POST /v1/packages", post + "Content-Length: 99999999999999999999999\r\n\r\n", refused)
+        p.probe("POST /v1/packages", post + "Content-Length: 9223372036854775807\r\n\r\nabc", refused)
+        p.probe("POST /v1/packages", post + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFFFFFF\r\nabc\r\n", refused)
+        p.probe("POST /v1/packages", post + "Transfer-Encoding: chunked\r\n\r\n7FFFFFFFFFFFFFFF\r\nabc\r\n", refused)
+        p.probe("POST /v1/packages", post + "Transfer-Encoding: chunked\r\n\r\n200000\r\n" + String(repeating: "z", count: 1000), refused)
+        p.probe("POST /v1/packages", post + "Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n", refused)
+        p.probe("POST /v1/packages", post + "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", refused)
+        p.probe("POST /v1/packages", post + "Content-Length: 100000\r\n\r\n" + String(repeating: "q", count: 100), refused) // truncated, then EOF
+        p.probe("POST /v1/packages", post + "Content-Length: 5\r\n\r\nhello", { s, body in s == 400 && body.contains("\"code\":\"container_malformed\"") })
+        let pkg = f.w.read(try f.seal("HCM-U001", seq: 2))
+        p.probe("POST /v1/packages", Array((post + "Content-Length: \(pkg.count)\r\n\r\n").utf8) + pkg.prefix(pkg.count / 2), refused) // a real package cut in half
+        p.probe("POST /v1/packages", Array((post + "Content-Length: 2000000\r\n\r\n").utf8) + [UInt8](repeating: 0, count: 600), { s, body in
+            s == 413 && body.contains("package_too_large")
+        })
+
+        // Bad JSON where JSON is read.
+        let keys = "POST /v1/units/HCM-U001/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        for body in ["{", "null", "[]", "{\"unit\":1e999}", "{\"unit\":99999999999999999999999999}", String(repeating: "[", count: 60_000),
+                     "{\"a\":\"\\ud800\"}", "\u{FEFF}{}", "{\"unit\":\"HCM-U001\",\"old_key\":\"x\",\"new_key\":\"y\"}"] {
+            p.probe("POST /v1/units/{id}/keys", keys + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body) { s, text in
+                s == 422 && text.contains("\"code\":\"rotation_invalid\"")
+            }
+        }
+        p.probe("POST /v1/units/{id}/keys", Array((keys + "Content-Length: 4\r\nConnection: close\r\n\r\n").utf8) + [0xFF, 0xFE, 0x00, 0xC0]) { s, text in
+            s == 422 && text.contains("rotation_invalid")
+        }
+        p.probe("POST /v1/units/{id}/keys", keys + "Content-Length: 70000\r\nConnection: close\r\n\r\n" + String(repeating: " ", count: 70000)) { s, text in
+            s == 413 && text.contains("rotation_invalid")
+        }
+
+        // Still serving: a genuine package gets its receipt.
+        #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1)).status == 201)
+        print("hostile suite (gateway): \(p.probes) probes over \(p.routes.count) routes: \(p.routes.sorted().joined(separator: ", "))")
+        #expect(p.probes >= 180)
+    }
+
+    @Test func strangersCannotCrashTheHandbookReceiver() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        let hb = try c.handbook()
+        defer { hb.stop() }
+        var p = Prober(port: hb.port, alive: Self.alive(hb, health: "/v1/health"))
+        p.get("/v1/health", "/v1/health?x=1", 400, code: "bad_parameter")
+        p.get("/v1/datasets", "/v1/datasets?start=-1", 400, code: "bad_parameter")
+        p.get("(unknown)", "/v1/nothing", 404, code: "not_found")
+        let post = "POST /v1/datasets HTTP/1.1\r\nHost: x\r\n"
+        let refused: (Int?, String) -> Bool = { s, _ in s == nil || (s! >= 400 && s! < 500) }
+        p.probe("POST /v1/datasets", post + "Content-Length: 5\r\nConnection: close\r\n\r\nhello") { s, body in s == 422 || s == 400 && body.contains("\"code\":") }
+        p.probe("POST /v1/datasets", post + "Content-Length: 99999999999999999999\r\n\r\n", refused)
+        p.probe("POST /v1/datasets", post + "Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", refused)
+        p.probe("POST /v1/datasets", post + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFFFFFFF\r\n", refused)
+        p.probe("POST /v1/datasets", post + "Content-Length: 100000\r\n\r\nabc", refused)
+        p.probe("(any)", "GET /" + String(repeating: "a", count: 200_000) + " HTTP/1.1\r\nHost: x\r\n\r\n", refused)
+        print("hostile suite (handbook receiver): \(p.probes) probes over \(p.routes.count) routes")
+    }
+
+    /// Hostile servers never crash the clients: every exchange ends in a coded error within the
+    /// client's timeout, and an endless answer is cut at the response limit.
+    @Test func hostileServersNeverCrashTheClients() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+        gw.stop()
+        let pkg = try f.seal("HCM-U001", seq: 1)
+        let codes: Set<String> = ["http_error", "http_timeout", "response_too_large", "malformed_document", "receipt_invalid", "trust_invalid", "checkpoint_invalid",
+                                  "log_inconsistent", "log_mismatch"]
+        for mode in HostileServer.Mode.allCases {
+            let server = try HostileServer(modes: [mode])
+            defer { server.stop() }
+            let commands: [[String]] = [
+                ["trust", "fetch", "--gateway", server.url, "--root", "dept/keys/root.pub", "-o", "t-\(mode).json"],
+                ["submit", "--gateway", server.url, "--trust", "trust.json", pkg],
+                ["log", "verify", "--gateway", server.url, "--trust", "trust.json"],
+            ]
+            for args in commands {
+                let r = try CLI.sg(args + ["--timeout", "3", "--json"], cwd: f.w.path)
+                let code = jsonCode(r)
+                print("hostile server \(mode), \(args[0]) \(args[1]): exit \(r.status), \(code ?? "-")")
+                #expect(r.status == 1 && code.map(codes.contains) == true, "\(mode) \(args[0]): exit \(r.status) \(r.out) \(r.stderr.prefix(300))")
+            }
+        }
+    }
+
+    /// The forwarder against a handbook endpoint that answers like a hostile server: every
+    /// attempt fails with a recorded error, the gateway keeps running and serving.
+    @Test func hostileHandbookEndpointNeverCrashesTheForwarder() throws {
+        let c = try CityCycle(units: 2)
+        let server = try HostileServer(modes: HostileServer.Mode.allCases)
+        defer { server.stop() }
+        let gw = try c.gatewayWithTwoUnitsSubmitted()
+        defer { gw.stop() }
+        try c.connect(server.url)
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        #expect(try c.waitFor("every hostile mode tried", seconds: 120) { (try c.dataset(1)["attempts"]?.int ?? 0) >= Int64(HostileServer.Mode.allCases.count) },
+                "\((try? c.dataset(1)) ?? .null)")
+        #expect(gw.process.isRunning)
+        #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
+        let d = try c.dataset(1)
+        #expect(d["state"]?.string == "pending" && (d["last_error"]?.string?.isEmpty == false), "\(d)")
+    }
+}
