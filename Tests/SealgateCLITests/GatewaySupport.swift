@@ -13,14 +13,15 @@ final class GatewayProcess: @unchecked Sendable {
     private var log = ""
     private let lock = NSLock()
 
-    convenience init(data: String, cwd: String, extra: [String] = []) throws {
-        try self.init(arguments: ["serve", "--data", data, "--port", "0"] + extra, cwd: cwd)
+    convenience init(data: String, cwd: String, extra: [String] = [], env: [String: String] = [:]) throws {
+        try self.init(arguments: ["serve", "--data", data, "--port", "0"] + extra, cwd: cwd, env: env)
     }
 
     /// Any `sealgate` server command that prints "listening on http(s)://127.0.0.1:PORT".
-    init(arguments: [String], cwd: String) throws {
+    init(arguments: [String], cwd: String, env: [String: String] = [:]) throws {
         process.executableURL = URL(fileURLWithPath: CLI.sealgate)
         process.arguments = arguments
+        if !env.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 } }
         process.currentDirectoryURL = URL(fileURLWithPath: cwd)
         process.standardOutput = output
         process.standardError = output
