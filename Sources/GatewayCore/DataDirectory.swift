@@ -8,7 +8,8 @@ public import SealPackage
 ///     DIR/gateway.json          department id, intake URL, limits (no secrets)
 ///     DIR/gateway.sqlite        the store (SQLite, WAL)
 ///     DIR/spool/                every package body received, fsynced before it is processed
-///     DIR/packages/<id>/        opened payloads (files kinds, corrections) kept for audit
+///     DIR/packages/             where a package is opened while it is decided (removed after)
+///     DIR/datasets/             sealed dataset packages (dataset-vN.sgp) and their stats
 ///     DIR/keys/<role>.key|.pub  recipient (age), receipt, dataset, log, root (minisign)
 public struct DataDirectory: Sendable {
     public let path: String
@@ -56,6 +57,7 @@ public struct DataDirectory: Sendable {
     /// Creates the folder, department keys and first trust document. Secret keys are
     /// passphrase-protected unless `unencrypted`.
     public func initialize(department: String, intakeURL: String, passphrase: SecureBytes?, now: Date = Date()) throws {
+        umask(0o077)
         let fm = FileManager.default
         if fm.fileExists(atPath: configPath) {
             throw GatewayError(.dataDirectory, "\(path) already holds a gateway", remedy: "use another --data folder, or keep using this one")
@@ -115,12 +117,87 @@ public struct DataDirectory: Sendable {
     }
 
     /// The store: PostgreSQL when `--database` or gateway.json names one, else the SQLite file.
+    /// The folder is secured first (`secure()`).
     public func openStore() throws -> any GatewayStore {
         _ = try config()
+        try secure()
         if let url = try databaseURL() { return try openPostgres(url) }
         do { return try SQLiteStore(path: databasePath) } catch {
             throw GatewayError(.storeFailure, "cannot open the store", remedy: "check \(databasePath) and free space", underlying: "\(error)")
         }
+    }
+
+    /// Files this process creates are its owner's alone (umask 077); the data folder and its
+    /// keys folder are 0700, the SQLite store's files 0600 — tightened when they are not, or a
+    /// `data_directory` error when they cannot be (another owner).
+    public func secure() throws {
+        umask(0o077)
+        func tighten(_ p: String, _ mode: mode_t) throws {
+            var st = stat()
+            guard stat(p, &st) == 0 else { return }
+            guard st.st_mode & 0o777 & ~mode != 0 else { return }
+            guard chmod(p, mode) == 0 else {
+                throw GatewayError(.dataDirectory, "\(p) is open to other users (mode \(String(st.st_mode & 0o777, radix: 8))) and cannot be restricted",
+                                   remedy: "run the gateway as the folder's owner, or: chmod \(String(mode, radix: 8)) \(p)", underlying: String(cString: strerror(errno)))
+            }
+        }
+        try tighten(path, 0o700)
+        try tighten(keysPath, 0o700)
+        for suffix in ["", "-wal", "-shm", "-journal"] { try tighten(databasePath + suffix, 0o600) }
+    }
+
+    /// Takes this process's spool folder for itself (a lock file in it, held while the process
+    /// lives): a second `serve` on the same folder (the same SQLite data folder without
+    /// `--node`, or the same node name) is refused instead of deciding the other's bodies.
+    /// Returns the descriptor to keep open.
+    public func lockSpool() throws -> Int32 {
+        try FileManager.default.createDirectory(atPath: spoolPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = "\(spoolPath)/.serve.lock"
+        let fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot open \(lock)", errno: errno) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let holder = (try? String(contentsOfFile: lock, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
+            close(fd)
+            throw GatewayError(.dataDirectory, "another `sealgate serve` (pid \(holder)) already serves the spool \(spoolPath)",
+                               remedy: "stop it first, or give each process on this data folder a name of its own: serve --node NAME")
+        }
+        ftruncate(fd, 0)
+        let pid = Array("\(getpid())\n".utf8)
+        _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        return fd
+    }
+
+    /// Removes what a crash left behind: folders a decision was opening into (of processes that
+    /// are gone) and, when no synthesis runs, a dataset's unsealed files and partial package.
+    /// Plaintext never outlives the work it was for.
+    public func removeStale() -> Int {
+        let fm = FileManager.default
+        var removed = 0
+        for name in (try? fm.contentsOfDirectory(atPath: packagesPath)) ?? [] {
+            guard let r = name.range(of: ".opening-") else { continue }
+            let pid = name[r.upperBound...].prefix { $0.isNumber }
+            // A process of this machine that still runs may be opening into it right now.
+            if let p = Int32(pid), kill(p, 0) == 0 || errno == EPERM { continue }
+            if (try? fm.removeItem(atPath: "\(packagesPath)/\(name)")) != nil { removed += 1 }
+        }
+        let datasets = "\(path)/datasets"
+        let lockFD = open("\(datasets)/.lock", O_RDWR | O_CLOEXEC)
+        if lockFD >= 0 {
+            defer { close(lockFD) }
+            if flock(lockFD, LOCK_EX | LOCK_NB) == 0 {
+                for name in (try? fm.contentsOfDirectory(atPath: datasets)) ?? [] {
+                    let p = "\(datasets)/\(name)"
+                    if name.hasPrefix(".") && name.contains(".partial-") {
+                        if (try? fm.removeItem(atPath: p)) != nil { removed += 1 }
+                    } else if name.hasPrefix("v"), Int(name.dropFirst()) != nil {
+                        for f in (try? fm.contentsOfDirectory(atPath: p)) ?? [] where f.hasSuffix(".csv") {
+                            if unlink("\(p)/\(f)") == 0 { removed += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        return removed
     }
 
     /// The PostgreSQL URL in use, if any: `--database`, else the one gateway.json records.
@@ -153,6 +230,17 @@ public struct DepartmentKeys: Sendable {
     public let dataset: MinisignSecretKey
     public let log: MinisignSecretKey
     public let root: MinisignSecretKey
+
+    public init(recipients: [AgeX25519Identity], receipt: MinisignSecretKey, dataset: MinisignSecretKey, log: MinisignSecretKey, root: MinisignSecretKey) {
+        self.recipients = recipients; self.receipt = receipt; self.dataset = dataset; self.log = log; self.root = root
+    }
+
+    /// The same keys with the one of `role` replaced (a rotation publishes the new key before
+    /// its file takes the old one's place).
+    public func replacing(_ role: DataDirectory.KeyRole, with key: MinisignSecretKey) -> DepartmentKeys {
+        DepartmentKeys(recipients: recipients, receipt: role == .receipt ? key : receipt, dataset: role == .dataset ? key : dataset,
+                       log: role == .log ? key : log, root: role == .root ? key : root)
+    }
 
     public static func load(_ dir: DataDirectory, passphrase: @escaping () throws -> SecureBytes) throws -> DepartmentKeys {
         var cached: SecureBytes?

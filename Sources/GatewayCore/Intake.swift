@@ -350,7 +350,7 @@ public final class Intake: @unchecked Sendable {
             // Signature, recipients, decryption, payload, manifest, hashes (spec §5).
             // Opened into a folder of this decision's own: the same package may be decided twice
             // at once (sent twice, or to two processes sharing the data folder).
-            let openDir = "\(data.packagesPath)/.opening-\(PackageIdentifiers.newUUIDv7())"
+            let openDir = "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
             let pk = try MinisignPublicKey(base64: key.publicKey)
             lock.lock(); let state = current; lock.unlock()
             var request = OpenRequest(path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },

@@ -172,9 +172,14 @@ public enum Synthesis {
         let output = "\(data.path)/datasets/dataset-v\(version).sgp"
         try? FileManager.default.removeItem(atPath: output)
         let created = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        // Sealed to the handbook system and to the department's own active recipient: the
+        // plaintext files go once sealed, and the department can still open its copy (the
+        // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.
+        let own = try store.recipients().filter { $0.state == "active" }.map { try AgeX25519Recipient(string: $0.recipient) }
         let sealed = try Sealer.seal(SealRequest(unit: department, seq: version, kind: .dataset,
                                                  inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },
-                                                 recipients: handbook.recipients, signer: keys.dataset, output: output, created: created))
+                                                 recipients: handbook.recipients + own.filter { r in !handbook.recipients.contains { $0.string == r.string } },
+                                                 signer: keys.dataset, output: output, created: created))
         let size = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.int64Value ?? 0
         let sha = try sha256File(output)
         let record = DatasetRecord(version: version, packageId: sealed.comment.package, path: output, sha256: sha, size: size, members: counts.members,
@@ -186,6 +191,9 @@ public enum Synthesis {
         do { try store.addDataset(record, logBody: log) } catch let e as StoreError {
             throw GatewayError(.datasetExists, e.message, remedy: "another gateway on the same store made this version; run it again")
         }
+        // The city's records in clear live no longer than the sealing: only the sealed package
+        // (and stats.json, counts without personal data) stay.
+        for f in PackageKind.dataset.requiredFiles! where f.hasSuffix(".csv") { unlink("\(work)/\(f)") }
         return SynthesisSummary(version: version, packageId: sealed.comment.package, path: output, members: counts.members, organizations: counts.organizations,
                                 conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units)
     }

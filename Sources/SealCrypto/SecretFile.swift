@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -46,25 +47,45 @@ public enum SecretFile {
         try Array(contents.utf8).withUnsafeBytes { try writeBytes(path: path, bytes: $0, mode: 0o644, force: force) }
     }
 
+    /// Written under a temporary name beside `path`, fsynced, then put in place in one step
+    /// (`link` when it must not replace a file, `rename` when `force`) and the folder fsynced:
+    /// a crash leaves either the old file or the new one, never a part of one.
     private static func writeBytes(path: String, bytes: UnsafeRawBufferPointer, mode: mode_t, force: Bool) throws {
-        var flags = O_WRONLY | O_CREAT | O_CLOEXEC
-        flags |= force ? O_TRUNC : O_EXCL
-        let fd = open(path, flags, mode)
-        guard fd >= 0 else {
-            if errno == EEXIST {
-                throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another --out prefix, or remove the old key first if you really mean to replace it")
+        if !force && access(path, F_OK) == 0 {
+            throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another --out prefix, or remove the old key first if you really mean to replace it")
+        }
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[..<$0]) } ?? "."
+        let temp = "\(dir)/.\(slash.map { String(path[path.index(after: $0)...]) } ?? path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SealError.io("cannot create \(temp)", errno: errno) }
+        var placed = false
+        defer { if !placed { unlink(temp) } }
+        do {
+            defer { close(fd) }
+            _ = fchmod(fd, mode)
+            var done = 0
+            while done < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(path)", errno: errno) }
+                done += n
             }
-            throw SealError.io("cannot create \(path)", errno: errno)
+            guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) }
         }
-        defer { close(fd) }
-        _ = fchmod(fd, mode)
-        var done = 0
-        while done < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-            if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(path)", errno: errno) }
-            done += n
+        if force {
+            guard rename(temp, path) == 0 else { throw SealError.io("cannot write \(path)", errno: errno) }
+        } else {
+            guard link(temp, path) == 0 else {
+                if errno == EEXIST {
+                    throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another --out prefix, or remove the old key first if you really mean to replace it")
+                }
+                throw SealError.io("cannot create \(path)", errno: errno)
+            }
+            unlink(temp)
         }
-        guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) }
+        placed = true
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 }
 
@@ -80,11 +101,8 @@ public enum Passphrase {
             let raw = try SecretFile.read(path: file)
             return trimmingTrailingNewline(raw)
         }
-        if let env = getenv(environmentVariable) {
-            let n = strlen(env)
-            return SecureBytes(copying: UnsafeRawBufferPointer(start: env, count: n))
-        }
-        guard isatty(STDIN_FILENO) == 1 || open("/dev/tty", O_RDONLY) >= 0 else {
+        if let p = fromEnvironment() { return p }
+        guard isatty(STDIN_FILENO) == 1 || canOpenTTY() else {
             throw SealError(.passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
                             remedy: "pass --passphrase-file FILE or set SEALGATE_PASSPHRASE")
         }
@@ -99,6 +117,30 @@ public enum Passphrase {
             throw SealError(.passphraseRequired, "an empty passphrase was given", remedy: "type a passphrase, or use --unencrypted if you really want a key without one")
         }
         return first
+    }
+
+    private static let environmentCopy = Mutex<SecureBytes?>(nil)
+
+    /// `SEALGATE_PASSPHRASE`, read once: copied into secure memory, then wiped from the
+    /// environment (its bytes zeroed, the variable unset) so that neither /proc/PID/environ nor
+    /// a child process sees it. Later calls get the copy.
+    static func fromEnvironment() -> SecureBytes? {
+        environmentCopy.withLock { cached in
+            if let c = cached { return c }
+            guard let env = getenv(environmentVariable) else { return nil }
+            let n = strlen(env)
+            let copy = SecureBytes(copying: UnsafeRawBufferPointer(start: env, count: n))
+            memset(env, 0, n)
+            unsetenv(environmentVariable)
+            cached = copy
+            return copy
+        }
+    }
+
+    private static func canOpenTTY() -> Bool {
+        let fd = open("/dev/tty", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { close(fd) }
+        return fd >= 0
     }
 
     private static func trimmingTrailingNewline(_ s: SecureBytes) -> SecureBytes {
@@ -140,3 +182,4 @@ public enum Passphrase {
         return buf.slice(0..<n)
     }
 }
+

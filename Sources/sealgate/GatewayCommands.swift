@@ -236,6 +236,7 @@ struct Serve: AsyncParsableCommand {
         config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
         let (intake, store): (Intake, any GatewayStore)
         let tls: (TLSIdentity, any DispatchSourceSignal)?
+        var spoolLock: Int32 = -1
         do {
             config.listen = try listen.settings(host: host, port: port)
             tls = try listen.identity(config.listen)
@@ -244,6 +245,9 @@ struct Serve: AsyncParsableCommand {
                                              node: node,
                                              // --port 0 names no stable port: the process id keeps two such processes apart
                                              defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")")
+            spoolLock = try intake.data.lockSpool()
+            let stale = intake.data.removeStale()
+            if stale > 0 { say("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
             let recovered = try intake.recover()
             if !recovered.decided.isEmpty { say("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run") }
             if recovered.removed > 0 { say("removed \(recovered.removed) body(ies) an earlier run received only in part or never recorded (never acknowledged: their units send them again)") }
@@ -259,6 +263,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
         }
         withExtendedLifetime(tls) {}
+        close(spoolLock)
     }
 }
 

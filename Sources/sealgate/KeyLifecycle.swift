@@ -143,8 +143,12 @@ extension Keys.Rotate {
         return SigningKeyRotation.report(r, role: role, archive: archive, quiet: out.json)
     }
 
-    /// The old root moves aside (archive), the new one takes its file, then the new trust
-    /// version is published signed by both; the old secret is destroyed unless --archive.
+    /// A new trust root: written aside as `root-next.key`, the new trust document version
+    /// published signed by it and cross-signed by the old root, then the files switched (the old
+    /// secret linked into keys/archive/, `root-next.pub` and `root-next.key` renamed into place,
+    /// each atomic). A crash at any point leaves a gateway that starts; running the command
+    /// again finishes an interrupted rotation instead of starting another. The old secret is
+    /// destroyed unless --archive.
     func rotateRoot(_ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase pass: @escaping () throws -> SecureBytes) throws -> [String: Any] {
         struct Encrypted: Error {}
         let encrypted: Bool
@@ -152,22 +156,43 @@ extension Keys.Rotate {
         let old = keys.root
         let (department, _) = try dir.config()
         let fm = FileManager.default
+        let nextKey = "\(dir.keysPath)/root-next.key", nextPub = "\(dir.keysPath)/root-next.pub"
+        let new: MinisignSecretKey
+        var resumed = false
+        if fm.fileExists(atPath: nextKey) {
+            new = try MinisignSecretKey.load(path: nextKey, passphrase: pass)
+            resumed = true
+            if !out.json { say("finishing the interrupted rotation to root \(new.publicKey.keyIdHex)") }
+        } else {
+            new = MinisignSecretKey.generate()
+            try SecretFile.write(path: nextKey, contents: try new.fileContents(passphrase: encrypted ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
+        }
+        let pk = MinisignPublicKey(keyId: new.publicKey.keyId, key: new.publicKey.key, comment: "sealgate root key \(new.publicKey.keyIdHex) of \(department)")
+        try SecretFile.writePublic(path: nextPub, contents: pk.fileContents, force: true)
+        try Failpoints.check("keys.root.after-next")
+        let latest = try store.latestTrust().map { TrustDocument(json: try JSON(parsing: $0.body)) }
+        var version = latest?.version ?? 0
+        if !(resumed && (try? latest?.publicKey("root").base64) == new.publicKey.base64) {
+            let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+            _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("root"), "old": .string(old.publicKey.keyIdHex),
+                                                                              "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive)]).canonical, at: now)
+            version = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(.root, with: new), previousRoot: old).version
+        }
+        try Failpoints.check("keys.root.after-publish")
         let archived = "\(dir.keysPath)/archive/root-\(old.publicKey.keyIdHex).key"
         try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try fm.moveItem(atPath: dir.key(.root), toPath: archived)
-        let new = MinisignSecretKey.generate()
-        try SecretFile.write(path: dir.key(.root), contents: try new.fileContents(passphrase: encrypted ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
-        let pk = MinisignPublicKey(keyId: new.publicKey.keyId, key: new.publicKey.key, comment: "sealgate root key \(new.publicKey.keyIdHex) of \(department)")
-        try SecretFile.writePublic(path: dir.pub(.root), contents: pk.fileContents, force: true)
-        let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
-        _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("root"), "old": .string(old.publicKey.keyIdHex),
-                                                                          "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive)]).canonical, at: now)
-        let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass), previousRoot: old)
+        if !fm.fileExists(atPath: archived) {
+            guard link(dir.key(.root), archived) == 0 else { throw SealError.io("cannot archive \(dir.key(.root))", errno: errno) }
+            try syncFolder("\(dir.keysPath)/archive")
+        }
+        if fm.fileExists(atPath: nextPub) { try renameDurably(nextPub, dir.pub(.root)) }
+        try Failpoints.check("keys.root.after-pub")
+        try renameDurably(nextKey, dir.key(.root))
         if !archive { try fm.removeItem(atPath: archived) }
         if !out.json {
-            say("trust root \(new.publicKey.keyIdHex) replaces \(old.publicKey.keyIdHex)\(archive ? " (old secret archived)" : " (old secret destroyed)"); trust document version \(doc.version) published, signed by both")
+            say("trust root \(new.publicKey.keyIdHex) replaces \(old.publicKey.keyIdHex)\(archive ? " (old secret archived)" : " (old secret destroyed)"); trust document version \(version) published, signed by both")
         }
-        return ["root": new.publicKey.keyIdHex, "previous_root": old.publicKey.keyIdHex, "trust_version": doc.version]
+        return ["root": new.publicKey.keyIdHex, "previous_root": old.publicKey.keyIdHex, "trust_version": version]
     }
 }
 

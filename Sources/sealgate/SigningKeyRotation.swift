@@ -49,9 +49,16 @@ enum SigningKeyRotation {
         return (pk, doc.version)
     }
 
-    /// Switches to `<role>-next.key`: the old key becomes verify-only until the grace ends, its
-    /// secret moves to keys/archive/ (deleted after the publication unless `archive`); logged and
-    /// published. For the log key, the checkpoint covering the switch is signed by both keys.
+    /// Switches to `<role>-next.key`: the old key becomes verify-only until the grace ends; logged
+    /// and published; for the log key, the checkpoint covering the switch is signed by both keys.
+    ///
+    /// Crash-safe in this order: (1) the store records the new states and the trust document
+    /// naming the new key is published (signed with the keys in memory); (2) the old secret is
+    /// linked into keys/archive/; (3) `<role>-next.pub` replaces `<role>.pub`; (4)
+    /// `<role>-next.key` replaces `<role>.key` — each an atomic rename, the folder fsynced. A
+    /// crash before (4) leaves the old key in place, verify-only and still valid: the gateway
+    /// starts and signs with it, and `keys activate ROLE` finishes the switch. The archived
+    /// secret is removed last, unless `archive`.
     static func activate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
                          graceSeconds: TimeInterval, archive: Bool, logKind: String) throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
         let fm = FileManager.default
@@ -61,18 +68,23 @@ enum SigningKeyRotation {
         let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
         let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
         let at = now(), until = now(graceSeconds)
-        let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
-        try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        try fm.moveItem(atPath: dir.key(role), toPath: archived)
-        try fm.moveItem(atPath: nextKey(dir, role), toPath: dir.key(role))
-        _ = try? fm.removeItem(atPath: dir.pub(role))
-        try fm.moveItem(atPath: nextPub(dir, role), toPath: dir.pub(role))
         try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: "verify-only", until: until, createdAt: at))
         try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: "active", until: nil, createdAt: at))
         _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
                                                                   "verify_only_until": .string(until), "archived": .bool(archive)]).canonical, at: at)
-        let keys = try DepartmentKeys.load(dir, passphrase: pass)
-        let doc = try publishTrust(dir, store: store, keys: keys)
+        let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))
+        try Failpoints.check("keys.activate.after-publish")
+        let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
+        try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        if !fm.fileExists(atPath: archived) {
+            guard link(dir.key(role), archived) == 0 else { throw SealError.io("cannot archive \(dir.key(role))", errno: errno) }
+            try syncFolder("\(dir.keysPath)/archive")
+        }
+        try Failpoints.check("keys.activate.after-archive")
+        if fm.fileExists(atPath: nextPub(dir, role)) { try renameDurably(nextPub(dir, role), dir.pub(role)) } // else done before an interruption
+        try Failpoints.check("keys.activate.after-pub")
+        try renameDurably(nextKey(dir, role), dir.key(role))
+        try Failpoints.check("keys.activate.after-key")
         if role == .log {
             let (department, _) = try dir.config()
             _ = try TransparencyLog(store: store, key: new, department: department).checkpoint(cosigners: [old])

@@ -57,6 +57,20 @@ struct CityCycle {
         return all.array?.first ?? .null
     }
 
+    /// Dataset version `v` as the department reads its own sealed copy (the plaintext files are
+    /// gone once sealed): opened with its recipient key into `opened-vN/`.
+    @discardableResult
+    func openDataset(_ v: Int) throws -> String {
+        let dir = "opened-v\(v)"
+        if !w.exists(dir) {
+            try requireOK(try CLI.sg(["open", "--identity", "dept/keys/recipient.key", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", dir,
+                                      "dept/datasets/dataset-v\(v).sgp"], cwd: w.path), "open dataset v\(v)")
+        }
+        return dir
+    }
+
+    func datasetFile(_ v: Int, _ name: String) throws -> [UInt8] { w.read("\(try openDataset(v))/\(name)") }
+
     func waitFor(_ what: String, seconds: Double = 20, _ cond: () throws -> Bool) throws -> Bool {
         let end = Date().addingTimeInterval(seconds)
         while Date() < end {
@@ -87,11 +101,16 @@ struct SynthesisTests {
         try c.submitAll(gw, units: ["HCM-U001", "HCM-U002", "HCM-U003"])
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
-        for file in ["organizations.csv", "members.csv", "conflicts.csv", "stats.json"] {
-            #expect(c.w.read("dept/datasets/v1/\(file)") == c.w.read("dept/datasets/v2/\(file)"), "\(file) differs between two syntheses of the same records")
+        // No member's data stays in clear beside the sealed packages.
+        for v in [1, 2] {
+            for file in ["organizations.csv", "members.csv", "conflicts.csv"] { #expect(!c.w.exists("dept/datasets/v\(v)/\(file)"), "v\(v)/\(file) left in clear") }
         }
-        let members = String(decoding: c.w.read("dept/datasets/v1/members.csv"), as: UTF8.self)
-        let conflicts = String(decoding: c.w.read("dept/datasets/v1/conflicts.csv"), as: UTF8.self).split(separator: "\n")
+        for file in ["organizations.csv", "members.csv", "conflicts.csv", "stats.json"] {
+            let one = try c.datasetFile(1, file), two = try c.datasetFile(2, file)
+            #expect(!one.isEmpty && one == two, "\(file) differs between two syntheses of the same records")
+        }
+        let members = String(decoding: try c.datasetFile(1, "members.csv"), as: UTF8.self)
+        let conflicts = String(decoding: try c.datasetFile(1, "conflicts.csv"), as: UTF8.self).split(separator: "\n")
         let cid = dupFields[4]
         #expect(!members.contains(cid), "a conflicting record was not withheld")
         let involved = conflicts.filter { $0.contains(cid) }
@@ -107,7 +126,7 @@ struct SynthesisTests {
         // The sealed dataset opens with the handbook's identity and checks with the dataset key.
         let open = try CLI.sg(["open", "--identity", "hb/identity.key", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", "opened", "dept/datasets/dataset-v1.sgp"], cwd: c.w.path)
         #expect(open.status == 0, "\(open.stderr)")
-        #expect(c.w.read("opened/members.csv") == c.w.read("dept/datasets/v1/members.csv"))
+        #expect(c.w.read("opened/members.csv") == (try c.datasetFile(1, "members.csv")))
     }
 
     /// Corrections apply where old_value matches; the receipt says what was not applied and why;
@@ -135,7 +154,7 @@ struct SynthesisTests {
         #expect(refused.map { $0["code"]?.string ?? "" }.sorted() == ["correction_no_member", "correction_old_value_mismatch"], "\(r.text)")
         try c.connect("http://127.0.0.1:9")
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
-        let members = String(decoding: c.w.read("dept/datasets/v1/members.csv"), as: UTF8.self)
+        let members = String(decoding: try c.datasetFile(1, "members.csv"), as: UTF8.self)
         #expect(members.contains("Nguyễn Văn Sửa") && !members.contains(",\(name),"), "the correction did not reach the dataset")
     }
 
@@ -226,7 +245,7 @@ struct ForwardingTests {
         let history = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/datasets").text).array ?? []
         #expect(history.count == 1)
         let health = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/health").text)
-        let synthesized = String(decoding: c.w.read("dept/datasets/v1/members.csv"), as: UTF8.self).split(separator: "\n").count - 1
+        let synthesized = String(decoding: try c.datasetFile(1, "members.csv"), as: UTF8.self).split(separator: "\n").count - 1
         #expect(health["members"]?.int == Int64(synthesized), "the receiver's count differs from the gateway's")
         #expect(try deliveries(c) == 1)
         // A gateway restart does not send it again.
@@ -284,7 +303,8 @@ struct ForwardingTests {
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         #expect(try c.waitFor("delivered") { try c.dataset(2)["state"]?.string == "delivered" })
         let hbRecipient = try AgeX25519Recipient(string: String(decoding: c.w.read("hb/identity.pub"), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "")
-        let files = PackageKind.dataset.requiredFiles!.map { SealRequest.Input(name: $0, path: c.w.file("dept/datasets/v2/\($0)")) }
+        let opened = try c.openDataset(2)
+        let files = PackageKind.dataset.requiredFiles!.map { SealRequest.Input(name: $0, path: c.w.file("\(opened)/\($0)")) }
         // Signed by a unit's key, claiming to be the department's version 3.
         _ = try Sealer.seal(SealRequest(unit: "HCM-DTCD", seq: 3, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: c.f.signerA, output: c.w.file("forged.sgp")))
         let forged = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("forged.sgp"))
