@@ -6,7 +6,7 @@ RELEASE_FLAGS ?= -c release --static-swift-stdlib
 BIN_DEBUG = .build/debug/sealgate
 BIN_RELEASE = .build/release/sealgate
 
-.PHONY: all deps build release demo demo-package demo-scaleout test bench bench-national clean help
+.PHONY: all deps build release demo demo-package demo-scaleout test bench bench-national fuzz clean help
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make demo-scaleout - two gateway processes on one throwaway PostgreSQL: one outcome per package, the forwarder's lease taken over after kill -9"
 	@echo "make test   - install what is missing, build, run every test (vectors, interop, tamper) on SQLite and a throwaway PostgreSQL"
 	@echo "make bench  - seal/open throughput and peak RSS against the stock minisign+age pipeline"
+	@echo "make fuzz   - libFuzzer + AddressSanitizer over every parser a stranger reaches (10 million inputs a target)"
 
 deps:
 	@scripts/install-deps
@@ -48,6 +49,11 @@ test: deps
 bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) $(SWIFT_FLAGS)
 	@scripts/bench $(BIN_RELEASE)
+
+# libFuzzer + AddressSanitizer over every parser a stranger reaches (scripts/fuzz); not part of `make test`,
+# which replays the corpora. FUZZ_RUNS (default 10,000,000 a target) or FUZZ_SECONDS.
+fuzz: deps
+	@scripts/fuzz
 
 bench-national: deps
 	$(SWIFT) build $(RELEASE_FLAGS) $(SWIFT_FLAGS)

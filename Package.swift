@@ -105,9 +105,17 @@ let package = Package(
             name: "TestSupport",
             path: "Tests/TestSupport",
             swiftSettings: strictSettings),
+        // The fuzz targets (every parser a stranger reaches); `make fuzz` runs them under
+        // libFuzzer, the tests replay their corpora (Fuzz/corpus/<target>/).
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["GatewayCore", "GatewayHTTP", "SealPackage", "SealCrypto", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Fuzz/Targets",
+            swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport"],
+            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport", "FuzzTargets"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",
@@ -116,3 +124,10 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `make fuzz` only (SEALGATE_FUZZ=1): the libFuzzer executable; libFuzzer supplies `main`.
+if Context.environment["SEALGATE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "sealgate-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Main",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])], linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]))
+}

@@ -3,20 +3,32 @@ public import GatewayStore
 import SealPackage
 
 /// The campaign's deadlines (UTC instants; a package decided at or before one is on time).
+/// Each is unset until the department sets it (`sealgate init --submit-by …` or
+/// `sealgate campaign set`): nobody is late against a deadline that was never set.
 public struct Campaign: Sendable, Equatable {
-    public var submitBy: String
-    public var synthesizeBy: String
-    public var syncBy: String
-    /// The seed campaign: 27 Nov, 30 Nov and 3 Dec 2026, end of day in Vietnam (UTC+7).
-    public static let seed = Campaign(submitBy: "2026-11-27T16:59:59Z", synthesizeBy: "2026-11-30T16:59:59Z", syncBy: "2026-12-03T16:59:59Z")
-    public init(submitBy: String, synthesizeBy: String, syncBy: String) { self.submitBy = submitBy; self.synthesizeBy = synthesizeBy; self.syncBy = syncBy }
+    public var submitBy: String?
+    public var synthesizeBy: String?
+    public var syncBy: String?
+    public init(submitBy: String? = nil, synthesizeBy: String? = nil, syncBy: String? = nil) {
+        self.submitBy = submitBy; self.synthesizeBy = synthesizeBy; self.syncBy = syncBy
+    }
 
-    public var json: JSON { .object(["submit_by": .string(submitBy), "synthesize_by": .string(synthesizeBy), "sync_by": .string(syncBy)]) }
+    public var isSet: Bool { submitBy != nil || synthesizeBy != nil || syncBy != nil }
+
+    public var json: JSON {
+        .object(["submit_by": submitBy.map(JSON.string) ?? .null, "synthesize_by": synthesizeBy.map(JSON.string) ?? .null,
+                 "sync_by": syncBy.map(JSON.string) ?? .null])
+    }
 
     public static func load(_ store: any GatewayStore) throws -> Campaign {
-        guard let text = try store.setting("campaign"), let j = try? JSON(parsing: text) else { return .seed }
-        return Campaign(submitBy: j["submit_by"]?.string ?? seed.submitBy, synthesizeBy: j["synthesize_by"]?.string ?? seed.synthesizeBy,
-                        syncBy: j["sync_by"]?.string ?? seed.syncBy)
+        guard let text = try store.setting("campaign"), let j = try? JSON(parsing: text) else { return Campaign() }
+        return Campaign(submitBy: j["submit_by"]?.string, synthesizeBy: j["synthesize_by"]?.string, syncBy: j["sync_by"]?.string)
+    }
+
+    /// Records the deadlines (logged).
+    public func save(_ store: any GatewayStore) throws {
+        try store.setSetting("campaign", json.canonical)
+        _ = try store.appendLog(kind: "campaign", body: json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
     }
 }
 
@@ -35,7 +47,7 @@ public enum CampaignStatus {
             if r.firstAcceptedAt != nil { state = warnings > 0 ? "accepted_with_warnings" : "accepted_clean"; if warnings > 0 { warned += 1 } else { clean += 1 } }
             else if r.rejected > 0 { state = "rejected"; rejectedOnly += 1 }
             else { state = "missing"; missing += 1 }
-            let isLate = r.firstAcceptedAt.map { $0 > campaign.submitBy } ?? (nowText > campaign.submitBy)
+            let isLate = campaign.submitBy.map { by in r.firstAcceptedAt.map { $0 > by } ?? (nowText > by) } ?? false
             if isLate { late.append(.string(r.unitId)) }
             units.append(.object(["unit": .string(r.unitId), "name": .string(r.name), "state": .string(state), "members": .int(Int64(r.members)),
                                   "completeness": receipt?["validation"]?["completeness"] ?? .null, "warnings": .int(warnings),
@@ -47,10 +59,15 @@ public enum CampaignStatus {
             .object(["version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state), "attempts": .int(Int64(d.attempts)),
                      "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt),
                      "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map(JSON.string) ?? .null,
-                     "synthesized_late": .bool(d.createdAt > campaign.synthesizeBy),
-                     "delivered_late": d.deliveredAt.map { .bool($0 > campaign.syncBy) } ?? .bool(nowText > campaign.syncBy)])
+                     "synthesized_late": .bool(campaign.synthesizeBy.map { d.createdAt > $0 } ?? false),
+                     "delivered_late": .bool(campaign.syncBy.map { by in d.deliveredAt.map { $0 > by } ?? (nowText > by) } ?? false)])
         } ?? .null
-        return .object(["format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json,
+        // Why units are late, or why nobody is: said, not left to guess.
+        let deadlines: String
+        if campaign.submitBy == nil { deadlines = "unset" }
+        else if nowText > campaign.submitBy! { deadlines = "submission_closed" }
+        else { deadlines = "open" }
+        return .object(["format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json, "deadlines": .string(deadlines),
                         "units": .object(["registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned)),
                                           "accepted_clean": .int(Int64(clean)), "accepted_with_warnings": .int(Int64(warned)),
                                           "rejected": .int(Int64(rejectedOnly)), "missing": .int(Int64(missing)), "late": .array(late)]),

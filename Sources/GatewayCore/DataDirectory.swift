@@ -48,6 +48,8 @@ public struct DataDirectory: Sendable {
     /// The path recorded in the store for a body in this process's spool.
     public func recorded(spoolName name: String) -> String { "\(spoolFolder)/\(name)" }
     public var packagesPath: String { "\(path)/packages" }
+    /// The latest checkpoint this gateway signed (`LogHead`).
+    public var logHeadPath: String { "\(path)/log-head.json" }
     public var keysPath: String { "\(path)/keys" }
     public func key(_ role: KeyRole) -> String { "\(keysPath)/\(role.rawValue).key" }
     public func pub(_ role: KeyRole) -> String { "\(keysPath)/\(role.rawValue).pub" }
@@ -100,9 +102,8 @@ public struct DataDirectory: Sendable {
         try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active",
                                                decryptUntil: nil, createdAt: created))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
-        let doc = try TrustDocument.make(version: 1, department: department, intakeURL: intakeURL, keys: keys, now: now)
-        try store.addTrust(try doc.signed(with: keys.root))
-        _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: created)
+        try Publication(intakeURL: intakeURL).save(self, store: store)
+        try TrustPublication.publish(self, store: store, keys: keys, now: now)
     }
 
     public func config() throws -> (department: String, intakeURL: String) {
@@ -114,6 +115,15 @@ public struct DataDirectory: Sendable {
             throw GatewayError(.dataDirectory, "gateway.json is damaged", remedy: "restore it from backup")
         }
         return (d, u)
+    }
+
+    /// Sets one member of gateway.json (written aside and renamed into place).
+    public func setConfig(_ key: String, _ value: JSON) throws {
+        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8), case .object(var o) = try JSON(parsing: text) else {
+            throw GatewayError(.dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
+        }
+        o[key] = value
+        try (JSON.object(o).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     /// The store: PostgreSQL when `--database` or gateway.json names one, else the SQLite file.

@@ -92,6 +92,7 @@ public final class Intake: @unchecked Sendable {
         self.passphrase = passphrase
         current = (keys, [], [], 0)
         log = TransparencyLog(store: store, key: keys.log, department: department)
+        log.head = LogHead(path: data.logHeadPath)
         try log.load()
         try refreshKeys(force: true)
     }
@@ -271,26 +272,44 @@ public final class Intake: @unchecked Sendable {
         return try Receipt.sign(.object(body), key: keys.receipt)
     }
 
+    /// What a start found in the spool.
+    public struct Recovery: Sendable {
+        /// Bodies admitted (received whole, fsynced, verified, recorded) but not decided: decided now.
+        public var decided: [IntakeResult] = []
+        /// Bodies cut off mid-upload (`.incoming-*`): never acknowledged, removed.
+        public var removed = 0
+        /// Whole bodies the store does not know (moved, restored or crashed before their record):
+        /// never decided by a start — set aside in `spool/orphans/` for the operator.
+        public var setAside = 0
+        /// Bodies that met a fault of ours: they stay pending for the next start.
+        public var pending = 0
+    }
+
     /// Decides every body admitted but not decided before a crash or stop — only this process's
-    /// spool, only bodies recorded as pending (each was received whole, fsynced and verified).
-    /// Files in the spool folder that the store does not know (a body cut off mid-upload, or one
-    /// admitted but not yet recorded when the process died) were never acknowledged: they are
-    /// removed, never decided. A body that meets a fault of ours stays pending for the next start.
+    /// spool, only bodies recorded as pending. What is decided is known by the store, not by the
+    /// folder: a moved or restored data folder decides nothing twice.
     @discardableResult
-    public func recover() throws -> (decided: [IntakeResult], removed: Int, pending: Int) {
-        let mine = try store.pendingSpool().filter { data.resolve(spoolPath: $0.path).hasPrefix(data.spoolPath + "/") && !data.resolve(spoolPath: $0.path).dropFirst(data.spoolPath.count + 1).contains("/") }
+    public func recover() throws -> Recovery {
+        let spool = data.spoolPath
+        let mine = try store.pendingSpool().filter {
+            let p = data.resolve(spoolPath: $0.path)
+            return p.hasPrefix(spool + "/") && !p.dropFirst(spool.count + 1).contains("/")
+        }
         let known = Set(try store.spoolPaths().map { data.resolve(spoolPath: $0) })
-        var removed = 0
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: data.spoolPath)) ?? [] {
-            let path = "\(data.spoolPath)/\(name)"
-            guard name.hasPrefix(".incoming-") || (name.hasSuffix(".sgp") && !known.contains(path)) else { continue }
-            if unlink(path) == 0 { removed += 1 }
+        var r = Recovery()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? [] {
+            let path = "\(spool)/\(name)"
+            if name.hasPrefix(".incoming-") {
+                if unlink(path) == 0 { r.removed += 1 }
+            } else if name.hasSuffix(".sgp") && !known.contains(path) {
+                try FileManager.default.createDirectory(atPath: "\(spool)/orphans", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                if rename(path, "\(spool)/orphans/\(name)") == 0 { r.setAside += 1 }
+            }
         }
-        var decided: [IntakeResult] = [], left = 0
         for entry in mine {
-            do { decided.append(try process(spoolId: entry.id)) } catch { left += 1 }
+            do { r.decided.append(try process(spoolId: entry.id)) } catch { r.pending += 1 }
         }
-        return (decided, removed, left)
+        return r
     }
 
     /// Runs the checks on one admitted body and commits the decision. Idempotent: a body
@@ -337,7 +356,9 @@ public final class Intake: @unchecked Sendable {
             let lastSeq = try store.lastSeq(unitId: c.unit)
             if let first = try store.outcome(unitId: c.unit, seq: c.seq) {
                 if first.sha256 == entry.sha256 {
-                    // The same package decided meanwhile (a race): its first receipt.
+                    // The same package decided meanwhile (two copies admitted at once): this copy
+                    // is forgotten, the answer is the first decision.
+                    if try store.removePendingSpool(id: entry.id) { unlink(path) }
                     return IntakeResult(kind: .duplicate, outcome: first)
                 }
                 throw GatewayError(.seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
@@ -445,16 +466,23 @@ public final class Intake: @unchecked Sendable {
         // Entries others committed meanwhile are caught up inside the transaction; if it fails,
         // only this transaction's own leaf is forgotten.
         var ownLeaf: Int64?
+        var signed: (size: Int, note: String)?
+        let outcome: Outcome
         do {
-            return try store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) { leaf, entries in
+            outcome = try store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) { leaf, entries in
                 let proven = try log.extend(with: entries, leaf: leaf)
                 ownLeaf = leaf
+                signed = (proven.checkpoint.size, proven.note)
                 return try receipt(leaf, logEntry, proven)
             }
         } catch {
             if let ownLeaf { log.truncate(to: ownLeaf) }
             throw error
         }
+        // The checkpoint the receipt carries is the gateway's word: kept as the log head before
+        // the receipt leaves (a fault here is ours: the decision stands, the unit asks again).
+        if let signed { try log.recordHead(size: signed.size, note: signed.note) }
+        return outcome
     }
 
     private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null) throws -> IntakeResult {

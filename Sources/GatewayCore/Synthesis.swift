@@ -132,7 +132,7 @@ public enum Synthesis {
             o["warnings"] = receipt?["validation"]?["warnings"] ?? .int(0)
             o["submitted"] = .bool(r.firstAcceptedAt != nil)
             o["first_accepted_at"] = r.firstAcceptedAt.map(JSON.string) ?? .null
-            o["on_time"] = r.firstAcceptedAt.map { .bool($0 <= campaign.submitBy) } ?? .bool(false)
+            o["on_time"] = campaign.submitBy.map { by in r.firstAcceptedAt.map { .bool($0 <= by) } ?? .bool(false) } ?? .null
             o["rejected_packages"] = .int(Int64(r.rejected))
             units[r.unitId] = .object(o)
         }

@@ -18,6 +18,9 @@ public final class TransparencyLog: @unchecked Sendable {
     /// The log as this process knows it (the tree receipts are proven in), with its interior
     /// hashes: roots and proofs never read the whole log.
     private var tree = MerkleCache()
+    /// Where the latest checkpoint this gateway signed is kept outside the store (the data
+    /// folder's log-head.json): a store restored from an older copy is found behind it.
+    public var head: LogHead?
 
     public init(store: any GatewayStore, key: MinisignSecretKey, department: String) {
         self.store = store
@@ -70,7 +73,36 @@ public final class TransparencyLog: @unchecked Sendable {
             let signed = try verifyStored(latest.note)
             guard latest.size <= Int64(t.count), t.root(size: Int(latest.size)) == signed.root else { throw Self.altered(latest.size) }
         }
+        if let head, let known = try head.read() {
+            // The gateway must never sign two different trees of one size (a split view).
+            guard known.size <= t.count else {
+                throw GatewayError(.logBehind, "the store's log holds \(t.count) entries, but this gateway already signed a checkpoint of \(known.size) (\(head.path)): the store was restored from an older copy, and going on would fork the log",
+                                   remedy: "restore a newer copy of the store that holds those entries; or, if they are lost for good, declare the fork: sealgate log declare-fork --data DIR --reason TEXT")
+            }
+            guard t.root(size: known.size) == known.root else {
+                throw GatewayError(.logFork, "the store's first \(known.size) log entries differ from the checkpoint this gateway signed at that size (\(head.path))",
+                                   remedy: "do not run on this store: restore the copy that matches; or declare the fork: sealgate log declare-fork --data DIR --reason TEXT")
+            }
+        }
         tree = t
+    }
+
+    /// Reads the whole log into a tree without the head check (declaring a fork).
+    public func loadIgnoringHead() throws {
+        let h = head
+        head = nil
+        defer { head = h }
+        try load()
+    }
+
+    /// Keeps `note` (a checkpoint just signed, of `size` entries) as the log head, when it is
+    /// newer than the one kept. Called after the store committed it, before anyone is told.
+    func recordHead(size: Int, note: String) throws {
+        guard let head else { return }
+        // The root first, under the log's lock; the head's lock is taken after it is released
+        // (checkpoint() takes them in the other order only while it holds both for itself).
+        let root = lock.withLock { tree.count >= size ? tree.root(size: size) : nil }
+        try head.advance(size: size, note: note, root: { root })
     }
 
     public var knownCount: Int64 { lock.lock(); defer { lock.unlock() }; return Int64(tree.count) }
@@ -127,6 +159,7 @@ public final class TransparencyLog: @unchecked Sendable {
         }
         let note = try Checkpoint(origin: origin, size: Int(size), root: tree.root(size: Int(size))).signed(name: origin, keys: [key] + cosigners)
         try store.addCheckpoint(size: size, note: note, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+        if let head { try head.advance(size: Int(size), note: note, root: { self.tree.root(size: Int(size)) }) }
         return note
     }
 
@@ -152,6 +185,56 @@ public final class TransparencyLog: @unchecked Sendable {
         }
         try catchUp(to: to)
         return tree.consistencyProof(from: Int(from), size: Int(to))
+    }
+}
+
+/// The latest checkpoint the gateway signed, kept in a file of the data folder (outside the
+/// store, fsynced, replaced atomically) — what a restored or rolled-back store is compared with.
+public final class LogHead: @unchecked Sendable {
+    public let path: String
+    // Serializes advances within the process; the file's rename is atomic across processes.
+    private let lock = NSLock()
+    private var size = -1
+
+    public init(path: String) { self.path = path }
+
+    public struct Known: Sendable { public let size: Int; public let root: Merkle.Hash; public let note: String }
+
+    public func read() throws -> Known? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard let j = try? JSON(parsing: text), let size = j["size"]?.int, let root = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }),
+              root.count == 32, let note = j["note"]?.string else {
+            throw GatewayError(.logInconsistent, "\(path) is damaged", remedy: "restore it from backup, or remove it if no checkpoint was ever signed after the store's own")
+        }
+        return Known(size: Int(size), root: root, note: note)
+    }
+
+    /// Keeps a newer checkpoint (never an older one over a newer: processes sharing the folder
+    /// take turns under a lock file). `root` gives the tree's root at `size`.
+    func advance(size newSize: Int, note: String, root: () -> Merkle.Hash?) throws {
+        try lock.withLock {
+            guard newSize > size else { return }
+            let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw SealError.io("cannot open \(path).lock", errno: errno) }
+            defer { close(fd) }
+            guard flock(fd, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
+            size = (try read())?.size ?? 0
+            guard newSize > size, let r = root() else { return }
+            try write(size: newSize, root: r, note: note)
+        }
+    }
+
+    /// Replaces the head (a declared fork, a restore).
+    public func write(size newSize: Int, root: Merkle.Hash, note: String) throws {
+        let text = JSON.object(["format": .string("sealgate-log-head/1"), "size": .int(Int64(newSize)), "root": .string(Base64.encode(root)),
+                                "note": .string(note)]).canonical + "\n"
+        let temp = path + ".tmp-\(getpid())"
+        let file = try DurableFile(creating: temp)
+        try Array(text.utf8).withUnsafeBytes { try file.append($0) }
+        try file.sync()
+        file.keep()
+        try renameDurably(temp, path)
+        size = newSize
     }
 }
 
@@ -184,4 +267,5 @@ extension SealErrorCode {
     public static let logMismatch = SealErrorCode("log_mismatch")
     public static let logFork = SealErrorCode("log_fork")
     public static let badParameter = SealErrorCode("bad_parameter")
+    public static let logBehind = SealErrorCode("log_behind")
 }

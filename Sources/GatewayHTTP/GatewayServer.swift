@@ -49,11 +49,12 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
     let signerLease = LeaseKeeper("checkpoint-signer", store: store)
     let forwarderLease = LeaseKeeper("forwarder", store: store)
     let synthesisLease = LeaseKeeper("synthesis", store: store)
+    let rounds = ServiceRounds()
 
     let router = Router(context: GatewayContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     router.add(middleware: TokenMiddleware(store: store, pool: pool))
-    HealthRoutes(intake: intake, store: store, pool: pool, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics).add(to: router)
+    HealthRoutes(intake: intake, store: store, pool: pool, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics, rounds: rounds).add(to: router)
     router.addRoutes(LogRoutes(intake: intake, store: store, pool: pool).routes, atPath: "/v1/log")
     router.addRoutes(TrustRoutes(store: store, pool: pool).routes, atPath: "/v1/trust")
     router.addRoutes(PackageRoutes(intake: intake, config: config, pool: pool, intakePool: intakePool, metrics: metrics).routes, atPath: "/v1/packages")
@@ -64,7 +65,7 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
 
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
     // rotated meanwhile signs from the next one on.
-    let signer = PeriodicService(every: config.checkpointIntervalSeconds, lease: signerLease, pool: pool) {
+    let signer = PeriodicService(every: config.checkpointIntervalSeconds, lease: signerLease, pool: pool, rounds: rounds) {
         try intake.refreshKeys()
         _ = try intake.log.checkpoint()
     }
@@ -72,10 +73,10 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
     let forwarder = ForwarderService(
         forwarder: Forwarder(store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds,
                              timeout: config.forwardTimeoutSeconds, cacheDir: "\(intake.data.path)/datasets"),
-        lease: forwarderLease, pool: pool)
+        lease: forwarderLease, pool: pool, rounds: rounds)
     // Scheduled synthesis: a new version only when some unit's records changed (a snapshot or
     // correction accepted) after the last one.
-    let synthesis = PeriodicService(every: config.synthesizeEverySeconds, lease: synthesisLease, pool: pool) {
+    let synthesis = PeriodicService(every: config.synthesizeEverySeconds, lease: synthesisLease, pool: pool, rounds: rounds) {
         let last = try store.datasets().last?.createdAt ?? ""
         guard try store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return }
         _ = try Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)

@@ -113,8 +113,8 @@ extension ListenSettings {
     /// The Hummingbird server: HTTP/1.1, TLS when configured, the slow-client guard on every
     /// connection.
     func serverBuilder(identity: TLSIdentity?) throws -> HTTPServerBuilder {
-        let limits = SlowClientGuard.Limits(headerTimeout: .seconds(headerTimeoutSeconds), bodyGrace: .seconds(bodyGraceSeconds),
-                                            minBytesPerSecond: minBodyBytesPerSecond)
+        let limits = SlowClientGuard.Limits(headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
+                                            bodyGrace: .seconds(bodyGraceSeconds), minBytesPerSecond: minBodyBytesPerSecond)
         let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard(limits)],
                                                                 idleTimeout: .seconds(idleTimeoutSeconds)))
         guard let identity else { return http }
@@ -148,7 +148,7 @@ extension ListenSettings {
 /// Re-reads the TLS certificate and key on SIGHUP (the process keeps running; open connections
 /// keep theirs). Returns the signal source to keep alive.
 public func reloadOnSIGHUP(_ identity: TLSIdentity, log: @escaping @Sendable (String) -> Void) -> any DispatchSourceSignal {
-    signal(SIGHUP, SIG_IGN)
+    ignoreSIGHUP()
     let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
     source.setEventHandler {
         do {
@@ -164,6 +164,10 @@ public func reloadOnSIGHUP(_ identity: TLSIdentity, log: @escaping @Sendable (St
     return source
 }
 
+/// A server without TLS has nothing to reload: SIGHUP (sent by an operator's certificate
+/// rotation script, or a closing terminal) must not end it.
+public func ignoreSIGHUP() { signal(SIGHUP, SIG_IGN) }
+
 /// Closes connections that send their request head too slowly, or their body below a minimum
 /// average rate after a grace period (slowloris and slow-POST), so that a stranger cannot hold
 /// a connection for the price of a byte now and then. Counts what it closes.
@@ -175,12 +179,20 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     struct Limits: Sendable {
         var headerTimeout: TimeAmount
+        /// How long a kept-alive connection may wait for its next request.
+        var idleTimeout: TimeAmount
         var bodyGrace: TimeAmount
         var minBytesPerSecond: Int64
     }
 
     enum State {
+        /// A new connection: its first request's head must be in within the header timeout.
         case awaitingHead(since: NIODeadline)
+        /// A kept-alive connection between requests: closed after the idle timeout (not a slow client).
+        case idle(since: NIODeadline)
+        /// A refused body's answer is out and our side is shut: what the client still sends is
+        /// read and dropped for a moment (so that the answer is not lost to a reset), then closed.
+        case draining(since: NIODeadline, bytes: Int64)
         case receivingBody(since: NIODeadline, bytes: Int64)
         case handling
     }
@@ -223,10 +235,19 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head: state = .receivingBody(since: .now(), bytes: 0)
+        case .head:
+            if case .draining = state { return }
+            state = .receivingBody(since: .now(), bytes: 0)
         case .body(let b):
+            if case .draining(let since, let bytes) = state {
+                state = .draining(since: since, bytes: bytes + Int64(b.readableBytes))
+                if bytes + Int64(b.readableBytes) > Self.drainLimit { context.close(promise: nil) }
+                return
+            }
             if case .receivingBody(let since, let bytes) = state { state = .receivingBody(since: since, bytes: bytes + Int64(b.readableBytes)) }
-        case .end: state = .handling
+        case .end:
+            if case .draining = state { return }
+            state = .handling
         }
         context.fireChannelRead(data)
     }
@@ -242,14 +263,21 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(data, promise: promise)
         case .end:
             if closeAfterAnswer {
-                let closing = context.eventLoop.makePromise(of: Void.self)
-                closing.futureResult.whenComplete { [context] _ in context.close(promise: nil) }
-                if let promise { closing.futureResult.cascade(to: promise) }
-                context.writeAndFlush(data, promise: closing)
+                // The answer, then our side shut; the rest of the body is drained for a moment
+                // (a close with unread bytes would reset the connection and lose the answer).
+                let written = context.eventLoop.makePromise(of: Void.self)
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                written.futureResult.whenComplete { _ in
+                    let (handler, context) = loopBound.value
+                    handler.state = .draining(since: .now(), bytes: 0)
+                    context.close(mode: .output).whenFailure { _ in context.close(promise: nil) }
+                }
+                if let promise { written.futureResult.cascade(to: promise) }
+                context.writeAndFlush(data, promise: written)
                 return
             }
-            // The answer is out: the next request's head is awaited from now (keep-alive).
-            if case .handling = state { state = .awaitingHead(since: .now()) }
+            // The answer is out: the connection may wait for its next request (keep-alive).
+            if case .handling = state { state = .idle(since: .now()) }
             context.write(data, promise: promise)
         case .body:
             context.write(data, promise: promise)
@@ -261,15 +289,27 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch state {
         case .awaitingHead(let since):
             if now - since > limits.headerTimeout { cut(context) }
+        case .idle(let since):
+            if now - since > limits.idleTimeout {
+                timer?.cancel()
+                timer = nil
+                context.close(promise: nil)
+            }
         case .receivingBody(let since, let bytes):
             let elapsed = now - since
             guard elapsed > limits.bodyGrace else { return }
             let owed = Double(limits.minBytesPerSecond) * Double((elapsed - limits.bodyGrace).nanoseconds) / 1e9
             if Double(bytes) < owed { cut(context) }
+        case .draining(let since, _):
+            if now - since > Self.drainTime { context.close(promise: nil) }
         case .handling:
             break
         }
     }
+
+    /// How long and how much of a refused body is drained before the connection is closed.
+    static let drainTime = TimeAmount.seconds(2)
+    static let drainLimit: Int64 = 4 << 20
 
     private func cut(_ context: ChannelHandlerContext) {
         timer?.cancel()

@@ -94,6 +94,7 @@ struct HealthRoutes {
     let pool: BlockingPool
     let leases: [LeaseKeeper]
     let metrics: GatewayMetrics
+    let rounds: ServiceRounds
 
     func add(to router: Router<GatewayContext>) {
         router.get("healthz", use: health)
@@ -109,7 +110,8 @@ struct HealthRoutes {
         return jsonResponse(pending == nil ? .serviceUnavailable : .ok,
                             JSON.object(["status": .string(pending == nil ? "store_unavailable" : "ok"), "pending": .int(Int64(pending ?? -1)),
                                          "store": .string(kind), "node": intake.data.node.map(JSON.string) ?? .null,
-                                         "leases": .array(leases.filter(\.held).map { .string($0.name) })]).canonical)
+                                         "leases": .array(leases.filter(\.held).map { .string($0.name) }),
+                                         "rounds": .object(rounds.snapshot.mapValues { .int(Int64($0)) })]).canonical)
     }
 
     /// Prometheus text (admin token): refusals, decisions, duplicates, faults, problems by code,

@@ -51,7 +51,13 @@ struct PackageRoutes {
         let bound = tokenUnit
         let (path, sha, size) = try await receive(request, tokenUnit: bound)
         let intake = self.intake, viewer = context.viewer
-        switch try await intakePool.run({ try intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer) }) {
+        let admission: Admission
+        do { admission = try await intakePool.run { try intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer) } } catch {
+            metrics.countFault()
+            context.logger.error("intake fault at admission, nothing kept: \(String(describing: error).prefix(300))")
+            throw Self.fault(error)
+        }
+        switch admission {
         case .refused(let e):
             throw refusal(e)
         case .duplicate(let receipt, let signature):
@@ -65,6 +71,12 @@ struct PackageRoutes {
                 metrics.countFault()
                 context.logger.error("intake fault, package forgotten: \(String(describing: error).prefix(300))")
                 throw Self.fault(error)
+            }
+            if result.kind == .duplicate {
+                // The same bytes decided meanwhile by another request: answered as a replay.
+                metrics.countDuplicate()
+                let (r, sig) = try await pool.run { try intake.duplicateReceipt(result.outcome, viewer: viewer) }
+                return receiptResponse(r, sig, status: .ok)
             }
             metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status)
             return receiptResponse(result.outcome.receipt, result.outcome.receiptSignature, status: HTTPResponse.Status(code: result.httpStatus))

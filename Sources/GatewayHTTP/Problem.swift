@@ -43,6 +43,7 @@ public struct Problem: HTTPResponseError, Sendable {
         case .unitUnknown, .packageUnknown, .datasetUnknown, .trustMissing, .notFound: return .notFound
         case .keyState, .keyExists, .seqConflict, .handbookUnset, .datasetEmpty: return .conflict
         case .ioError, .cryptoFailure, .storeFailure, .storeUnavailable: return .serviceUnavailable
+        case .logInconsistent, .logBehind, .logFork: return .internalServerError
         default: return .unprocessableContent
         }
     }

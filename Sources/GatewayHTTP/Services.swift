@@ -3,6 +3,16 @@ public import GatewayCore
 public import GatewayStore
 import Logging
 import ServiceLifecycle
+import Synchronization
+
+/// Rounds each background role has run in this process (shown by /healthz): what a test or an
+/// operator waits on, instead of sleeping and hoping something did or did not happen.
+public final class ServiceRounds: Sendable {
+    private let counts = Mutex<[String: Int]>([:])
+    public init() {}
+    func add(_ role: String) { counts.withLock { $0[role, default: 0] += 1 } }
+    public var snapshot: [String: Int] { counts.withLock { $0 } }
+}
 
 /// A role that one process at a time plays among every `serve` on the same store (the
 /// forwarder, the checkpoint signer, scheduled synthesis): held through a store lease, taken
@@ -13,6 +23,7 @@ public final class LeaseKeeper: @unchecked Sendable {
     // Guards `lease`; the store's lease call is a short round trip made under it.
     private let lock = NSLock()
     private var lease: (any StoreLease)?
+    private var saidWaiting = false
 
     public init(_ name: String, store: any GatewayStore) { self.name = name; self.store = store }
 
@@ -24,8 +35,12 @@ public final class LeaseKeeper: @unchecked Sendable {
             lease = nil
             say("lost the \(name) lease")
         }
-        guard let l = (try? store.tryLease(name)) ?? nil else { return false }
+        guard let l = (try? store.tryLease(name)) ?? nil else {
+            if !saidWaiting { saidWaiting = true; say("waiting for the \(name) lease (another process holds it)") }
+            return false
+        }
         lease = l
+        saidWaiting = false
         say("holding the \(name) lease")
         return true
     }
@@ -50,6 +65,7 @@ struct PeriodicService: Service {
     let every: Double
     let lease: LeaseKeeper
     let pool: BlockingPool
+    let rounds: ServiceRounds
     let work: @Sendable () throws -> Void
 
     func run() async throws {
@@ -58,6 +74,7 @@ struct PeriodicService: Service {
             while await pause(every) {
                 guard (try? await pool.run { lease.hold() }) == true else { continue }
                 try? await pool.run(work)
+                rounds.add(lease.name)
             }
         }
         lease.release()
@@ -70,6 +87,7 @@ struct ForwarderService: Service {
     let forwarder: Forwarder
     let lease: LeaseKeeper
     let pool: BlockingPool
+    let rounds: ServiceRounds
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -78,6 +96,7 @@ struct ForwarderService: Service {
                     if await pause(1) { continue } else { break }
                 }
                 let step = await forwarder.step(pool: pool)
+                rounds.add(lease.name)
                 if case .delivered = step { continue } // the next version, if any, at once
                 if !(await pause(0.2)) { break }
             }

@@ -217,6 +217,10 @@ public protocol GatewayStore: Sendable {
     func spool(id: Int64) throws -> SpoolEntry?
     /// Paths of every spool entry recorded (to find bodies a crash left unrecorded).
     func spoolPaths() throws -> [String]
+    /// Bodies decided at or before `before` whose file is still kept, with the kind of package.
+    func decidedSpool(before: String) throws -> [(entry: SpoolEntry, kind: String?)]
+    /// Marks bodies whose file the retention policy removed.
+    func markSpoolPruned(ids: [Int64]) throws
     /// The accepted or rejected package holding (unit, seq), if any.
     func outcome(unitId: String, seq: UInt64) throws -> Outcome?
     /// The outcome recorded for a package id (its first decision).

@@ -361,6 +361,23 @@ public final class PostgresStore: GatewayStore, @unchecked Sendable {
         try pool.with { c in try c.row("SELECT * FROM outcomes WHERE package_id = $1 ORDER BY spool_id LIMIT 1", [.text(packageId)]).map(Self.outcome) }
     }
 
+    public func decidedSpool(before: String) throws -> [(entry: SpoolEntry, kind: String?)] {
+        try pool.with { c in
+            try c.rows("SELECT s.*, o.kind AS outcome_kind FROM spool s JOIN outcomes o ON o.spool_id = s.id WHERE s.state = 'done' AND o.decided_at <= $1 ORDER BY s.id",
+                       [.text(before)]).map { (try Self.spool($0), try $0.so("outcome_kind")) }
+        }
+    }
+
+    public func markSpoolPruned(ids: [Int64]) throws {
+        try pool.with { c in for id in ids { try c.exec("UPDATE spool SET state = 'pruned' WHERE id = $1 AND state = 'done'", [.int(id)]) } }
+    }
+
+    /// A server setting (`SHOW name`), for the backup's checks.
+    public func show(_ name: String) throws -> String? {
+        guard name.allSatisfy({ $0.isLetter || $0 == "_" }) else { return nil }
+        return try pool.with { c in try c.row("SHOW \(name)").map { try $0[0].decode(String.self) } }
+    }
+
     public func outcome(sha256: String) throws -> Outcome? {
         try pool.with { c in try c.row("SELECT * FROM outcomes WHERE sha256 = $1 ORDER BY spool_id LIMIT 1", [.text(sha256)]).map(Self.outcome) }
     }

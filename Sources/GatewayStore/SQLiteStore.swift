@@ -34,6 +34,14 @@ public final class SQLiteStore: GatewayStore {
         try Self.migrator.migrate(db)
     }
 
+    /// A consistent copy of the whole database at `path` (SQLite's online backup: writers go
+    /// on meanwhile; the copy is the state of one moment).
+    public func backup(to path: String) throws {
+        let copy = try DatabaseQueue(path: path)
+        try db.backup(to: copy)
+        try copy.close()
+    }
+
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
@@ -315,6 +323,17 @@ public final class SQLiteStore: GatewayStore {
         try db.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM outcomes WHERE package_id = ? ORDER BY spool_id LIMIT 1", arguments: [packageId]).map(Self.outcome)
         }
+    }
+
+    public func decidedSpool(before: String) throws -> [(entry: SpoolEntry, kind: String?)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT s.*, o.kind AS outcome_kind FROM spool s JOIN outcomes o ON o.spool_id = s.id WHERE s.state = 'done' AND o.decided_at <= ? ORDER BY s.id",
+                             arguments: [before]).map { (Self.spool($0), $0["outcome_kind"]) }
+        }
+    }
+
+    public func markSpoolPruned(ids: [Int64]) throws {
+        try db.write { db in for id in ids { try db.execute(sql: "UPDATE spool SET state = 'pruned' WHERE id = ? AND state = 'done'", arguments: [id]) } }
     }
 
     public func outcome(sha256: String) throws -> Outcome? {

@@ -182,7 +182,7 @@ public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String)
 }
 
 /// Reads exactly `count` bytes at `offset` (fewer only at end of file).
-func preadFull(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: UInt64, path: String) throws -> Int {
+public func preadFull(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: UInt64, path: String) throws -> Int {
     var done = 0
     while done < buffer.count {
         let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))

@@ -9,7 +9,7 @@ public import SealCrypto
 /// tests that replay the corpus. It must never crash, hang or leak; errors are expected.
 public enum ParserFuzzing {
     /// A fixed identity so that the fuzzer can reach past the age header.
-    nonisolated(unsafe) static let identity: AgeX25519Identity = {
+    nonisolated(unsafe) public static let identity: AgeX25519Identity = {
         let secret = SecureBytes(count: 32)
         secret.withUnsafeMutableBytes { for i in 0..<32 { $0[i] = UInt8(i &* 7 &+ 1) } }
         return try! AgeX25519Identity(secret: secret)
@@ -34,7 +34,7 @@ public enum ParserFuzzing {
     }
 
     /// Writes the bytes to a temporary file and runs the whole opener over them.
-    static func exerciseContainer(_ bytes: [UInt8]) {
+    public static func exerciseContainer(_ bytes: [UInt8]) {
         var template = Array("/tmp/sealgate-fuzz-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { return }

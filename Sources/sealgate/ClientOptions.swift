@@ -78,6 +78,7 @@ struct ListenOptions: ParsableArguments {
 
     /// Loads the TLS identity (nil without TLS) and arranges the SIGHUP reload.
     func identity(_ l: ListenSettings) throws -> (TLSIdentity, any DispatchSourceSignal)? {
+        ignoreSIGHUP()
         guard let files = l.tls else { return nil }
         let id = try TLSIdentity(files)
         _ = try id.configuration() // the client CA is read now, not at the first handshake

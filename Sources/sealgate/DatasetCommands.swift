@@ -48,7 +48,16 @@ struct Status: ParsableCommand {
             let j = try CampaignStatus.build(store: try data.dir.openStore())
             if !out.json {
                 let u = j["units"]!, c = j["campaign"]!
-                print("campaign: submit by \(c["submit_by"]?.string ?? ""), synthesize by \(c["synthesize_by"]?.string ?? ""), sync by \(c["sync_by"]?.string ?? "")  (now \(j["now"]?.string ?? ""))")
+                switch j["deadlines"]?.string {
+                case "unset":
+                    print("campaign: deadlines not set — nobody counts as late (now \(j["now"]?.string ?? ""))")
+                    print("  set them: sealgate campaign set --data \(data.data) --submit-by 2026-12-20T16:59:59Z --synthesize-by … --sync-by …")
+                default:
+                    print("campaign: submit by \(c["submit_by"]?.string ?? "-"), synthesize by \(c["synthesize_by"]?.string ?? "-"), sync by \(c["sync_by"]?.string ?? "-")  (now \(j["now"]?.string ?? ""))")
+                    if j["deadlines"]?.string == "submission_closed" {
+                        print("  the submit deadline has passed: units without an accepted snapshot are late (move it with `sealgate campaign set --submit-by`)")
+                    }
+                }
                 print("units: \(u["registered"]?.int ?? 0) registered, \(u["submitted"]?.int ?? 0) submitted (\(u["accepted_clean"]?.int ?? 0) clean, \(u["accepted_with_warnings"]?.int ?? 0) with warnings), \(u["rejected"]?.int ?? 0) rejected only, \(u["missing"]?.int ?? 0) missing; \(u["late"]?.array?.count ?? 0) late")
                 for row in j["per_unit"]?.array ?? [] where all || row["state"]?.string == "rejected" || row["state"]?.string == "missing" || row["late"] == .bool(true) {
                     print("  \(row["unit"]?.string ?? "")\t\(row["state"]?.string ?? "")\tmembers \(row["members"]?.int ?? 0)\tcompleteness \(row["completeness"]?.string ?? "-")\(row["late"] == .bool(true) ? "\tLATE" : "")")
@@ -67,7 +76,7 @@ struct Status: ParsableCommand {
 struct CampaignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "campaign", abstract: "The campaign's deadlines.", subcommands: [Set.self])
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the deadlines (UTC, 2026-11-27T16:59:59Z). Defaults: 27 Nov, 30 Nov, 3 Dec 2026, end of day in Vietnam.")
+        static let configuration = CommandConfiguration(abstract: "Set the deadlines (UTC, e.g. 2026-12-20T16:59:59Z, or \"now\"); each is unset until set, and nobody is late against an unset one. Logged.")
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Units submit by.") var submitBy: String?
         @Option(name: .long, help: "The department synthesizes by.") var synthesizeBy: String?
@@ -76,14 +85,16 @@ struct CampaignCommand: ParsableCommand {
         func run() throws {
             try sealgate.run(json: out.json) {
                 let store = try data.dir.openStore()
+                guard submitBy != nil || synthesizeBy != nil || syncBy != nil else {
+                    throw SealError(.usage, "no deadline given", remedy: "give --submit-by, --synthesize-by and/or --sync-by (UTC, e.g. 2026-12-20T16:59:59Z)")
+                }
                 var c = try Campaign.load(store)
                 if let v = submitBy { c.submitBy = try parseInstant(v) }
                 if let v = synthesizeBy { c.synthesizeBy = try parseInstant(v) }
                 if let v = syncBy { c.syncBy = try parseInstant(v) }
-                try store.setSetting("campaign", c.json.canonical)
-                _ = try store.appendLog(kind: "campaign", body: c.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
-                if !out.json { say("deadlines: submit by \(c.submitBy), synthesize by \(c.synthesizeBy), sync by \(c.syncBy)") }
-                return ["submit_by": c.submitBy, "synthesize_by": c.synthesizeBy, "sync_by": c.syncBy]
+                try c.save(store)
+                if !out.json { say("deadlines: submit by \(c.submitBy ?? "-"), synthesize by \(c.synthesizeBy ?? "-"), sync by \(c.syncBy ?? "-")") }
+                return ["submit_by": c.submitBy as Any, "synthesize_by": c.synthesizeBy as Any, "sync_by": c.syncBy as Any]
             }
         }
     }
@@ -165,7 +176,7 @@ struct Handbook: AsyncParsableCommand {
                 var reachable = true
                 do {
                     _ = try await GatewayClient.withClient(checkSettings) { try await $0.send("GET", endpoint.url + "/v1/health") }
-                } catch let e as SealError where e.code == .tlsUntrusted || e.code == .tlsFailed || e.code == .usage {
+                } catch let e as SealError where e.code == .tlsUntrusted || e.code == .tlsFailed || e.code == .tlsClientRefused || e.code == .usage {
                     throw e
                 } catch let e as SealError {
                     reachable = false

@@ -19,20 +19,28 @@ struct Init: ParsableCommand {
         abstract: "Create a gateway data folder: department keys (recipient, receipt, dataset, log, trust root) and the first trust document.")
     @OptionGroup var data: DataOption
     @Option(name: .long, help: "The department's id (goes into receipts and the trust document).") var department: String = "HCM-DTCD"
-    @Option(name: .long, help: "The intake URL units submit to (written into the trust document).") var intakeURL: String = "http://127.0.0.1:8080"
+    @Option(name: .long, help: "The intake URL units submit to (written into every trust document; change it later with `trust publish --intake-url`). Give the address units reach, e.g. https://gateway.example.") var intakeURL: String = "http://127.0.0.1:8080"
     @Flag(name: .long, help: "Store the department's secret keys without a passphrase (tests, demos).") var unencrypted = false
+    @Option(name: .long, help: "The campaign's deadline for units' snapshots (UTC, e.g. 2026-12-20T16:59:59Z); unset by default (`campaign set` later).") var submitBy: String?
+    @Option(name: .long, help: "The deadline for the city-wide dataset.") var synthesizeBy: String?
+    @Option(name: .long, help: "The deadline for the handbook system's synchronization.") var syncBy: String?
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
 
     func run() throws {
         try sealgate.run(json: out.json) {
+            try GatewayClient.checkURL(intakeURL, what: "--intake-url")
+            let campaign = Campaign(submitBy: try submitBy.map(parseInstant), synthesizeBy: try synthesizeBy.map(parseInstant), syncBy: try syncBy.map(parseInstant))
             let pass: SecureBytes? = unencrypted ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the department keys: ", confirm: true)
-            try data.dir.initialize(department: department, intakeURL: intakeURL, passphrase: pass)
+            try data.dir.initialize(department: department, intakeURL: intakeURL.trimmingSlash, passphrase: pass)
+            if campaign.isSet { try campaign.save(try data.dir.openStore()) }
             let root = try MinisignPublicKey(path: data.dir.pub(.root))
             if !out.json {
                 say("initialized \(data.data) for \(department)\(pass == nil ? " (keys UNENCRYPTED)" : "")")
                 say("  trust root: \(data.dir.pub(.root)) (key id \(root.keyIdHex)) — give units this file to pin")
                 say("  recipient:  \(data.dir.pub(.recipient))")
+                say("  intake URL: \(intakeURL) (in every trust document; change it with `sealgate trust publish --intake-url URL --data \(data.data)`)")
+                if !campaign.isSet { say("  campaign deadlines: not set (nobody counts as late); set them with `sealgate campaign set --data \(data.data) --submit-by …`") }
             }
             return ["data": data.data, "department": department, "root_key": root.base64, "root_key_file": data.dir.pub(.root)]
         }
@@ -250,7 +258,10 @@ struct Serve: AsyncParsableCommand {
             if stale > 0 { say("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
             let recovered = try intake.recover()
             if !recovered.decided.isEmpty { say("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run") }
-            if recovered.removed > 0 { say("removed \(recovered.removed) body(ies) an earlier run received only in part or never recorded (never acknowledged: their units send them again)") }
+            if recovered.removed > 0 { say("removed \(recovered.removed) body(ies) an earlier run received only in part (never acknowledged: their units send them again)") }
+            if recovered.setAside > 0 {
+                say("set aside \(recovered.setAside) body(ies) the store does not know in \(intake.data.spoolPath)/orphans/ (never decided on start; `sealgate import` them by hand if they should be)")
+            }
             if recovered.pending > 0 { say("warning: \(recovered.pending) package(s) could not be decided now (a fault of the gateway's own); they stay pending for the next start") }
         } catch let e as SealError {
             FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
@@ -259,8 +270,13 @@ struct Serve: AsyncParsableCommand {
         let listen = config.listen
         say("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
         if let w = listen.plainTextWarning { say("warning: \(w)") }
+        let published = (try? Publication.load(intake.data, store: store))?.intakeURL
+        let dataPath = data.data
         try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
             FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
+            if let published, let w = intakeURLMismatch(published: published, listen: listen, port: port) {
+                say("warning: \(w); change it with `sealgate trust publish --intake-url URL --data \(dataPath)`")
+            }
         }
         withExtendedLifetime(tls) {}
         close(spoolLock)
@@ -316,27 +332,27 @@ struct Trust: ParsableCommand {
 
     struct Publish: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Publish a new version of the trust document (signed by the trust root), e.g. before the current one expires.",
-            discussion: "The version goes up by one; units' `trust fetch` takes it and refuses older versions from then on. The change is a log entry. A running gateway serves it at once.")
+            abstract: "Publish a new version of the trust document (signed by the trust root), e.g. before the current one expires or when the intake URL changes.",
+            discussion: "The document is computed from the store: every recipient and signing key in its current state (a decrypt-only or verify-only key keeps its date, a retired one is left out), the intake URL and the validity kept in the store. --intake-url and --valid-days change those for this and every later publication (key commands publish too). The version goes up by one; units' `trust fetch` takes it and refuses older versions from then on. The change is a log entry. A running gateway serves it at once.")
         @OptionGroup var data: DataOption
-        @Option(name: .long, help: "Days the document is valid.") var validDays: Int = 90
-        @Option(name: .long, help: "A new intake URL (default: the current one).") var intakeURL: String?
+        @Option(name: .long, help: "Days the document is valid (kept for later publications).") var validDays: Int?
+        @Option(name: .long, help: "The intake URL units submit to, e.g. https://gateway.example (kept for later publications).") var intakeURL: String?
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
         func run() throws {
             try sealgate.run(json: out.json) {
-                guard (1...3650).contains(validDays) else { throw SealError(.usage, "--valid-days must be 1 to 3650", remedy: "e.g. --valid-days 90") }
-                let (department, currentURL) = try data.dir.config()
+                if let validDays, !(1...3650).contains(validDays) { throw SealError(.usage, "--valid-days must be 1 to 3650", remedy: "e.g. --valid-days 90") }
+                if let intakeURL { try GatewayClient.checkURL(intakeURL, what: "--intake-url") }
                 let store = try data.dir.openStore()
+                var publication = try Publication.load(data.dir, store: store)
+                if let intakeURL { publication.intakeURL = intakeURL.trimmingSlash }
+                if let validDays { publication.validityDays = validDays }
+                if intakeURL != nil || validDays != nil { try publication.save(data.dir, store: store) }
                 let keys = try DepartmentKeys.load(data.dir, passphrase: passphrase.provider(prompt: "Passphrase for the department keys: "))
-                let version = (try store.latestTrust()?.version ?? 0) + 1
-                let doc = try TrustDocument.make(version: version, department: department, intakeURL: intakeURL ?? currentURL, keys: keys,
-                                                 validity: TimeInterval(validDays) * 86_400)
-                try store.addTrust(try doc.signed(with: keys.root))
-                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
-                _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: now)
-                if !out.json { say("published trust document version \(version) (expires \(doc.expires))") }
-                return ["version": version, "expires": doc.expires]
+                let doc = try TrustPublication.publish(data.dir, store: store, keys: keys)
+                if !out.json { say("published trust document version \(doc.version) (intake \(doc.intakeURL), expires \(doc.expires))") }
+                if let w = GatewayClient.plainTextWarning(doc.intakeURL) { say("warning: \(w)") }
+                return ["version": doc.version, "expires": doc.expires, "intake_url": doc.intakeURL]
             }
         }
     }
@@ -465,13 +481,18 @@ struct Submit: AsyncParsableCommand {
                     }
                     let sigText = String(decoding: sigBytes, as: UTF8.self)
                     let body = try Receipt.verify(text: receiptText, signature: sigText, trust: doc)
-                    try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
-                    try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
-                    let status = body["status"]?.string ?? "?"
-                    let code = body["error"]?["code"]?.string
+                    // A replay answered without the unit's token carries only the public facts:
+                    // it never replaces the full receipt kept from the first submission.
+                    let reduced = body["status"]?.string == "duplicate"
+                    if !reduced || !FileManager.default.fileExists(atPath: "\(p).receipt.json") {
+                        try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
+                        try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
+                    }
+                    let status = reduced ? (body["first_status"]?.string ?? "?") : (body["status"]?.string ?? "?")
+                    let code = body["error"]?["code"]?.string ?? body["code"]?.string
                     if status != "accepted" { failed = true }
                     if !out.json {
-                        let what = r.status == 200 ? "already received (first receipt)" : status
+                        let what = r.status == 200 ? "already received, decided \(status)\(reduced ? " (the full receipt: submit with the unit's token, SEALGATE_TOKEN)" : " (its first receipt)")" : status
                         say("\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)")
                         if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
                     }
@@ -507,4 +528,16 @@ struct ReceiptCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// Why units would not reach this process at the published intake URL, if they would not:
+/// another scheme or port (unless a proxy in front forwards one to the other).
+func intakeURLMismatch(published: String, listen: ListenSettings, port: Int) -> String? {
+    guard let u = URL(string: published), let scheme = u.scheme?.lowercased() else { return "the published intake URL '\(published)' is not a URL" }
+    let ownScheme = listen.tls == nil ? "http" : "https"
+    let publishedPort = u.port ?? (scheme == "https" ? 443 : 80)
+    let host = (u.host ?? "").lowercased()
+    let loopbackURL = host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    if scheme == ownScheme && publishedPort == port && (loopbackURL == listen.isLoopback || !loopbackURL) { return nil }
+    return "units seal and submit to the published intake URL \(published), but this process listens on \(listen.url(port: port)): they reach it only if a proxy forwards one to the other"
 }

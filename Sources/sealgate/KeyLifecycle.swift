@@ -15,17 +15,9 @@ func parseDuration(_ text: String) throws -> TimeInterval {
     throw SealError(.usage, "bad duration '\(text)'", remedy: "e.g. 14d, 12h, 30m")
 }
 
-/// Publishes a new trust document version from the current recipient states (logged).
-/// `previousRoot` cross-signs the version that changes the root.
+/// Publishes a new trust document version computed from the store (`TrustPublication`).
 func publishTrust(_ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil) throws -> TrustDocument {
-    let (department, url) = try dir.config()
-    let version = (try store.latestTrust()?.version ?? 0) + 1
-    let recipients = try store.recipients()
-    let doc = try TrustDocument.make(version: version, department: department, intakeURL: url, keys: keys, recipients: recipients.isEmpty ? nil : recipients,
-                                     signingKeys: try store.signingKeys())
-    try store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
-    _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
-    return doc
+    try TrustPublication.publish(dir, store: store, keys: keys, previousRoot: previousRoot)
 }
 
 /// Makes `next` the active recipient: every other active or pending one becomes decrypt-only for

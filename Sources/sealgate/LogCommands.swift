@@ -7,7 +7,7 @@ import SealCrypto
 import SealPackage
 
 struct LogCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self])
+    static let configuration = CommandConfiguration(commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self, DeclareFork.self])
 
     struct VerifyLog: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -58,6 +58,12 @@ struct LogCommand: ParsableCommand {
                 if let previous {
                     for i in 0..<min(previous.size, leaves.count) where leaves[i] != previous.leaves[i] {
                         let e = entries[i]
+                        // A history that goes another way from entry i on, and says so in a signed
+                        // statement: a declared fork (a store restored from an older copy).
+                        if let fork = entries[i...].first(where: { $0.kind == "fork_declared" }), let j = try? JSON(parsing: fork.body) {
+                            throw SealError(.logFork, "the log forked after entry \(i): the department declared the \(j["lost_size"]?.int ?? 0)-entry log lost and went on from \(j["continues_at"]?.int ?? 0) entries at \(j["declared_at"]?.string ?? "?") (\(String((j["reason"]?.string ?? "").prefix(200))))",
+                                            remedy: "the entries you verified after \(i) are no longer in the log: keep \(state ?? "the state file") as evidence; units whose receipts name them should ask the department")
+                        }
                         throw SealError(.logMismatch, "log entry \(i) (\(e.kind), \(e.createdAt)) changed since it was verified",
                                         remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
                     }

@@ -16,7 +16,7 @@ struct Sealgate: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
                       Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self, LogCommand.self,
-                      Synthesize.self, Status.self, CampaignCommand.self, Handbook.self])
+                      Synthesize.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self, SpoolCommand.self])
 }
 
 /// Options shared by commands that report results.

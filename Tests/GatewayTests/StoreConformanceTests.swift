@@ -11,11 +11,17 @@ enum StoreConformance {
                  sha256: sha, kind: "snapshot", decidedAt: "2026-11-27T08:00:00Z", claimsSeq: claims)
     }
 
+    /// The code of the StoreError `body` throws: nil when it throws nothing, "other" for any
+    /// other error (a test names the code it expects, not just the type).
+    static func storeCode(_ body: () throws -> Void) -> String? {
+        do { try body(); return nil } catch let e as StoreError { return e.code } catch { return "other: \(error)" }
+    }
+
     static func run(_ store: any GatewayStore) throws {
         // Units and keys
         try store.addUnit(UnitRecord(id: "U1", name: "Một", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: "active", addedAt: "t"))
-        #expect(throws: StoreError.self) { try store.addUnit(UnitRecord(id: "U1", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: "active", addedAt: "t")) }
-        #expect(throws: StoreError.self) { try store.addUnit(UnitRecord(id: "U2", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: "active", addedAt: "t")) }
+        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U1", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: "active", addedAt: "t")) } == "unit_exists")
+        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U2", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: "active", addedAt: "t")) } == "key_exists")
         #expect(try store.unit("U1")?.name == "Một")
         #expect(try store.unitKey(keyId: "K1")?.unitId == "U1")
         #expect(try store.unitKey(keyId: "nope") == nil)
@@ -46,7 +52,7 @@ enum StoreConformance {
         #expect(try store.currentMembers(unitId: "U1") == 2)
 
         // The same (unit, seq) cannot be claimed twice; a failed receipt rolls everything back.
-        #expect(throws: StoreError.self) { _ = try store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "x", signature: "y", checkpoint: nil) } }
+        #expect(Self.storeCode { _ = try store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "x", signature: "y", checkpoint: nil) } } == "seq_taken")
         struct Boom: Error {}
         let snap2 = SnapshotImport(unitId: "U1", packageId: "p-\(s2)", organizations: [], members: [Array(repeating: "z", count: 14)])
         #expect(throws: Boom.self) { _ = try store.commit(decision(s2, unit: "U1", seq: 2), snapshot: snap2, logEntry: "{}", logSince: 0) { _, _ in throw Boom() } }
@@ -75,7 +81,7 @@ enum StoreConformance {
 
         // Trust documents only move forward.
         try store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s"))
-        #expect(throws: StoreError.self) { try store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s")) }
+        #expect(Self.storeCode { try store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s")) } == "trust_version")
         try store.addTrust(TrustRecord(version: 2, body: "{\"v\":2}", signature: "s2"))
         #expect(try store.latestTrust()?.version == 2)
 
@@ -131,12 +137,12 @@ extension StoreConformance {
         #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
         #expect(try store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
         let sp2 = try store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "t")
-        #expect(throws: StoreError.self) {
+        #expect(Self.storeCode {
             _ = try store.commit(Decision(spoolId: sp2, status: "accepted", code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
                                           decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
                                  snapshot: nil, corrections: CorrectionImport(unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")]),
                                  logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
-        }
+        } == "correction_conflict")
         #expect(try store.lastSeq(unitId: "A") == 2, "a conflicting correction rolls its whole commit back")
 
         // The campaign view.
@@ -148,11 +154,11 @@ extension StoreConformance {
         let size0 = try store.logSize()
         try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: "2026-11-29T00:00:00Z", oldValidUntil: "2026-12-13T00:00:00Z", logBody: "{\"rot\":1}")
         #expect(try store.unitKey(keyId: "KA")?.state == "retiring" && store.unitKey(keyId: "KA2")?.state == "active")
-        #expect(throws: StoreError.self) { try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}") }
+        #expect(Self.storeCode { try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}") } == "key_state")
         let flagged = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "2026-11-20T00:00:00Z", at: "2026-11-29T01:00:00Z", logBody: "{\"rev\":1}")
         #expect(flagged.map(\.packageId) == ["p-A-1", "p-A-2"], "the accepted packages it signed after the compromise are flagged; not B's")
         #expect(try store.flaggedPackages(unitId: nil).count == 2)
-        #expect(throws: StoreError.self) { _ = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") }
+        #expect(Self.storeCode { _ = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") } == "key_state")
         try store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: "active", addedAt: "t"), logBody: "{\"add\":1}")
         #expect(try store.unitKeys(unitId: "A").count == 3)
         #expect(try store.logEntries(start: size0, end: size0 + 3).map(\.kind) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
@@ -163,8 +169,8 @@ extension StoreConformance {
         #expect(t.revokedAt == "2026-11-29T02:00:00Z")
         #expect(try store.token(hash: "abcdef0123456789aa") == nil)
         #expect(try store.tokens().first?.revokedAt != nil)
-        #expect(throws: StoreError.self) { _ = try store.revokeToken(id: "abcdef01", at: "t") { _ in "{}" } }
-        #expect(throws: StoreError.self) { _ = try store.revokeToken(id: "ffffff", at: "t") { _ in "{}" } }
+        #expect(Self.storeCode { _ = try store.revokeToken(id: "abcdef01", at: "t") { _ in "{}" } } == "token_revoked")
+        #expect(Self.storeCode { _ = try store.revokeToken(id: "ffffff", at: "t") { _ in "{}" } } == "token_unknown")
 
         // Datasets and their delivery: one version once, delivered once.
         let file = NSTemporaryDirectory() + "sealgate-ds-" + UUID().uuidString
@@ -178,7 +184,7 @@ extension StoreConformance {
         #expect(kept == keepsPackages)
         if kept { #expect(FileManager.default.contents(atPath: file + ".copy") == Data(bytes)) }
         #expect(try store.fetchDatasetPackage(version: 9, to: file + ".none") == false)
-        #expect(throws: StoreError.self) { try store.addDataset(d, logBody: "{}") }
+        #expect(Self.storeCode { try store.addDataset(d, logBody: "{}") } == "dataset_exists")
         try store.recordAttempt(version: 1, error: "503", nextAttemptAt: "2026-11-29T03:00:05Z")
         #expect(try store.dataset(version: 1)?.attempts == 1 && store.dataset(version: 1)?.lastError == "503")
         let before = try store.logSize()
@@ -310,8 +316,8 @@ struct PostgresTLSTests {
         #expect(store.location.hasSuffix("?sslmode=require"))
         let encrypted = try TestPostgres.psql(cluster.url, "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.pid <> pg_backend_pid()")
         #expect((Int(encrypted) ?? 0) >= 1, "the store's session is encrypted")
-        #expect(throws: StoreError.self) { _ = try PostgresStore(url: cluster.url + "?sslmode=verify-full") }
-        #expect(throws: StoreError.self) { _ = try PostgresStore(url: cluster.url + "?sslmode=prefer") }
+        #expect(StoreConformance.storeCode { _ = try PostgresStore(url: cluster.url + "?sslmode=verify-full") } == "store_unavailable")
+        #expect(StoreConformance.storeCode { _ = try PostgresStore(url: cluster.url + "?sslmode=prefer") } == "database_url")
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import PartyRecords
 
@@ -176,6 +177,29 @@ struct RuleExampleTests {
         for r in Rules.all { #expect(!r.en.isEmpty && !r.vi.isEmpty, "\(r.code)") }
         let md = RuleCatalog.markdown()
         for r in Rules.all { #expect(md.contains("`\(r.code)`")) }
+    }
+
+    /// Read from the validator's own sources, not from the catalogue: every code it can emit —
+    /// a literal "field.rule", or a template "\(column).rule" — is in the catalogue, and every
+    /// catalogue code is emitted somewhere (a rule documented but never checked is a lie).
+    @Test func theCatalogueIsExactlyWhatTheValidatorEmits() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/PartyRecords")
+        var literal = Set<String>(), templated = Set<String>()
+        let files = FileManager.default.enumerator(atPath: sources.path)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") } ?? []
+        #expect(files.count > 5, "the validator's sources were not found at \(sources.path)")
+        for file in files where file != "Rules.swift" && !file.hasPrefix("Generator/") {
+            let text = try String(contentsOf: sources.appendingPathComponent(file), encoding: .utf8)
+            for m in text.matches(of: #/"([a-z0-9_]+\.[a-z0-9_]+)"/#) where !m.1.hasSuffix(".csv") && !m.1.hasSuffix(".json") { literal.insert(String(m.1)) }
+            for m in text.matches(of: #/"\\\([a-z]+\)\.([a-z0-9_]+)"/#) { templated.insert(String(m.1)) }
+        }
+        let catalogue = Set(Rules.all.map(\.code))
+        #expect(literal.count > 40 && !templated.isEmpty, "found \(literal.count) literal codes and templates \(templated)")
+        #expect(literal.subtracting(catalogue).isEmpty, "emitted but not in the catalogue: \(literal.subtracting(catalogue).sorted())")
+        let neverEmitted = catalogue.filter { code in
+            !literal.contains(code) && !templated.contains(String(code.split(separator: ".").last ?? ""))
+        }
+        #expect(neverEmitted.isEmpty, "in the catalogue but never emitted: \(neverEmitted.sorted())")
     }
 }
 

@@ -25,7 +25,7 @@ struct AtRestTests {
             #expect(mode(f.w.file("dept/\(file)")) & 0o077 == 0, "\(file) is open to others")
         }
         #expect(!FileManager.default.fileExists(atPath: leftover), "an opened package outlived its crash")
-        let second = try CLI.sg(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path)
+        let second = try CLI.sgBounded(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path)
         #expect(second.status != 0 && second.stderr.contains("data_directory") && second.stderr.contains("--node"), "\(second.stderr)")
         #expect(gw.process.isRunning)
     }

@@ -171,10 +171,11 @@ struct SynthesisTests {
         }
         try c.submitAll(gw, units: ["HCM-U001"])
         #expect(try c.waitFor("v1") { try versions() == 1 })
-        Thread.sleep(forTimeInterval: 1.1)
-        // A rejected package changes no records: still no new version.
+        Thread.sleep(forTimeInterval: 1.1) // decided_at has one-second resolution: the next decision is later than v1
+        // A rejected package changes no records: three scheduled rounds later, still no new version.
         #expect(try c.f.post(gw, try c.f.seal("HCM-U002", seq: 1, dir: try c.f.legacyIDCopy("HCM-U002", line: 3))).status == 422)
-        Thread.sleep(forTimeInterval: 3)
+        let seen = ScaleOutTests.rounds(gw, "synthesis")
+        #expect(try c.waitFor("three rounds") { ScaleOutTests.rounds(gw, "synthesis") >= seen + 3 })
         #expect(try versions() == 1, "a version was made though no records changed")
         Thread.sleep(forTimeInterval: 1.1) // decided_at has one-second resolution
         try c.submitAll(gw, units: ["HCM-U002"], seq: 2)
@@ -251,7 +252,8 @@ struct ForwardingTests {
         // A gateway restart does not send it again.
         gw.stop()
         gw = try c.gateway()
-        Thread.sleep(forTimeInterval: 1.5)
+        let restarted = gw
+        #expect(try c.waitFor("three forwarder rounds") { ScaleOutTests.rounds(restarted, "forwarder") >= 3 })
         #expect(try deliveries(c) == 1)
         #expect((try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/datasets").text).array ?? []).count == 1)
         // A repeat of the same package (an acknowledgement lost on the way) gets the first acknowledgement.
@@ -272,13 +274,17 @@ struct ForwardingTests {
         defer { failing.stop() }
         try c.connect(failing.url)
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
-        Thread.sleep(forTimeInterval: 4)
+        // Counted, not timed: the forwarder looks every round, but tries only when the backoff
+        // (0.2 s doubling to 1 s, jitter ≥ 0.5) is over — so after 30 rounds it has tried far
+        // fewer times than it looked (without backoff it would try every round).
+        let start = ScaleOutTests.rounds(gw, "forwarder")
+        #expect(try c.waitFor("30 rounds", seconds: 120) { ScaleOutTests.rounds(gw, "forwarder") >= start + 30 })
         let after503 = try c.dataset(1)
         let attempts = after503["attempts"]?.int ?? 0
-        // Backoff 0.2 s doubling to 1 s (with jitter ≥ 0.5): at most ~12 attempts in 4 s; the
-        // forwarder's polling alone would make ~20.
-        #expect(attempts >= 2 && attempts <= 12, "\(after503)")
-        #expect((after503["last_error"]?.string ?? "").contains("503"), "\(after503)")
+        let looked = ScaleOutTests.rounds(gw, "forwarder") - start
+        #expect(attempts >= 2 && attempts * 2 < looked, "\(attempts) attempts in \(looked) rounds: \(after503)")
+        let lastError = after503["last_error"]?.string ?? ""
+        #expect(lastError.contains("503"), "the 503 was not kept: \(after503)")
         let hanging = try FailingEndpoint(mode: "hang", cwd: c.w.path)
         defer { hanging.stop() }
         try c.connect(hanging.url)

@@ -210,14 +210,14 @@ struct GatewayEndToEndTests {
             #expect(r.status == 200 || r.status == 201, "\(r.status) \(r.text)")
             if let first = acknowledged[file] { #expect(r.status == 200 && r.text == first) }
         }
-        // A body in the spool that the store never recorded was never acknowledged: removed on
-        // start, never decided (its unit sends it again).
+        // A body in the spool that the store never recorded was never acknowledged: set aside on
+        // start (spool/orphans/), never decided (its unit sends it again).
         restarted.stop()
         let orphan = f.w.file(database == nil ? "dept/spool/orphan.sgp" : "dept/spool/gw/orphan.sgp")
         try FileManager.default.copyItem(atPath: files[0], toPath: orphan)
         let third = try GatewayProcess(data: "dept", cwd: f.w.path, extra: node)
         defer { third.stop() }
-        #expect(third.logText.contains("removed 1 body(ies)") && !FileManager.default.fileExists(atPath: orphan), "\(third.logText)")
+        #expect(third.logText.contains("set aside 1 body(ies)") && !FileManager.default.fileExists(atPath: orphan), "\(third.logText)")
         // Exactly one accepted outcome and one snapshot per unit.
         let sql = "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"
         let counts = try database.map { try TestPostgres.psql($0, sql) }

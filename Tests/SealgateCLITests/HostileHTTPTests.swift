@@ -1,6 +1,7 @@
 import Foundation
 import GatewayCore
 import SealCrypto
+import SealPackage
 import TestSupport
 import Testing
 
@@ -139,7 +140,9 @@ struct HostileHTTPTests {
         p.probe("POST /v1/packages", post + "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", refused)
         p.probe("POST /v1/packages", post + "Content-Length: 100000\r\n\r\n" + String(repeating: "q", count: 100), refused) // truncated, then EOF
         p.probe("POST /v1/packages", post + "Content-Length: 5\r\n\r\nhello", { s, body in s == 400 && body.contains("\"code\":\"container_malformed\"") })
-        let pkg = f.w.read(try f.seal("HCM-U001", seq: 2))
+        _ = try f.seal("HCM-U001", seq: 2)
+        let pkg = f.w.read("HCM-U001-2.sgp")
+        #expect(pkg.count > 10_000)
         p.probe("POST /v1/packages", Array((post + "Content-Length: \(pkg.count)\r\n\r\n").utf8) + pkg.prefix(pkg.count / 2), refused) // a real package cut in half
         p.probe("POST /v1/packages", Array((post + "Content-Length: 2000000\r\n\r\n").utf8) + [UInt8](repeating: 0, count: 600), { s, body in
             s == 413 && body.contains("package_too_large")
@@ -185,6 +188,28 @@ struct HostileHTTPTests {
         p.probe("POST /v1/datasets", post + "Content-Length: 100000\r\n\r\nabc", refused)
         p.probe("(any)", "GET /" + String(repeating: "a", count: 200_000) + " HTTP/1.1\r\nHost: x\r\n\r\n", refused)
         print("hostile suite (handbook receiver): \(p.probes) probes over \(p.routes.count) routes")
+    }
+
+    /// A package whose age header names more recipients than the gateway unwraps (16) is
+    /// refused with a code, after its signature, before any stanza costs an X25519.
+    @Test func tooManyRecipientStanzasAreRefused() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let others = try (0..<16).map { _ in try AgeX25519Identity.generate().recipient }
+        let p = f.w.file("many.sgp")
+        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot,
+                                        inputs: [.init(name: "organizations.csv", path: f.w.file("city/HCM-U001/organizations.csv")),
+                                                 .init(name: "members.csv", path: f.w.file("city/HCM-U001/members.csv"))],
+                                        recipients: others + [f.recipient], signer: f.signerA, output: p))
+        let r = try f.post(gw, p)
+        #expect(r.status == 422 && r.text.contains("\"code\":\"age_header_malformed\"") && r.text.contains("more than 16 recipient stanzas"), "\(r.text)")
+        // Sixteen are fine.
+        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 2, kind: .snapshot,
+                                        inputs: [.init(name: "organizations.csv", path: f.w.file("city/HCM-U001/organizations.csv")),
+                                                 .init(name: "members.csv", path: f.w.file("city/HCM-U001/members.csv"))],
+                                        recipients: Array(others.prefix(15)) + [f.recipient], signer: f.signerA, output: f.w.file("sixteen.sgp")))
+        #expect(try f.post(gw, f.w.file("sixteen.sgp")).status == 201)
     }
 
     /// Hostile servers never crash the clients: every exchange ends in a coded error within the

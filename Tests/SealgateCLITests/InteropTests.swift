@@ -171,8 +171,8 @@ struct PromptTests {
         #expect(open.status == 0, "\(open.out)")
         #expect(sameFile(w, "out/members.csv", "members.csv"), "out/members.csv differs from members.csv")
         // No terminal and no passphrase source: a coded refusal, not a hang.
-        let none = try CLI.sg(["open", "--identity", "dept.key", "--signer", "u.pub", "-o", "out2", "p.sgp"], cwd: w.path)
-        #expect(none.status != 0)
+        let none = try CLI.sg(["open", "--identity", "dept.key", "--signer", "u.pub", "-o", "out2", "p.sgp", "--json"], cwd: w.path)
+        #expect(none.status == 77 && jsonCode(none) == "passphrase_required", "\(none.out) \(none.stderr)")
         #expect(!w.exists("out2"))
     }
 }

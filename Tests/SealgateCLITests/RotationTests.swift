@@ -77,7 +77,8 @@ struct PendingRecipientTests {
         #expect(try t2.activeRecipients() == [r2])
         #expect(t2.recipientStates.contains { $0.fingerprint == r1.fingerprint && $0.state == "decrypt-only" })
         #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1, to: r1)).status == 201)
-        #expect(try CLI.sg(["keys", "activate", "--data", "dept"], cwd: f.w.path).status != 0, "nothing pending any more")
+        let nothing = try CLI.sg(["keys", "activate", "--data", "dept", "--json"], cwd: f.w.path)
+        #expect(nothing.status == 64 && jsonCode(nothing) == "usage" && nothing.out.contains("no pending recipient"), "nothing pending any more: \(nothing.out)")
         let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("key_activated"))
     }
@@ -190,7 +191,8 @@ struct RevocationTests {
         // Listed for review; revoking twice is refused; the revocation is in the log.
         let list = try CLI.sg(["units", "flagged", "--data", "dept"], cwd: f.w.path)
         #expect(list.status == 0 && list.out.contains(stolenId) && list.out.split(separator: "\n").count == 1, "\(list.out)")
-        #expect(try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t], cwd: f.w.path).status != 0)
+        let twice = try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t, "--json"], cwd: f.w.path)
+        #expect(twice.status == 1 && jsonCode(twice) == "key_state", "\(twice.out)")
         let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("unit_key_revoked"))
 
@@ -238,12 +240,15 @@ struct RootRotationTests {
         let cross = String(decoding: Base64.decode(v2.headers["sealgate-root-signature"] ?? "", padded: true) ?? [], as: UTF8.self)
         #expect(!cross.isEmpty)
         _ = try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: cross, allowExpired: true)
-        #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: nil) }
+        #expect(performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: nil) },
+                throws: { ($0 as? SealError)?.code == .trustInvalid })
         let stranger = MinisignSecretKey.generate()
         let forgedCross = try stranger.sign(prehash: BLAKE2bHasher.hash(Array(v2.text.utf8)), trustedComment: "x").fileContents
-        #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: forgedCross) }
+        #expect(performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: forgedCross) },
+                throws: { ($0 as? SealError)?.code == .trustInvalid })
         // Only the new root's signature in both places: refused too.
-        #expect(throws: SealError.self) { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: sig) }
+        #expect(performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: sig) },
+                throws: { ($0 as? SealError)?.code == .trustInvalid })
         let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains(#"\"role\":\"root\""#), "the root rotation is not in the log")
     }

@@ -50,6 +50,12 @@ enum CLI {
         try run(sealgate, args, cwd: cwd, env: env)
     }
 
+    /// A command expected to end by itself (a server that must refuse to start): killed after
+    /// `seconds` if it does not, so a wrong start fails the test (status 124) instead of hanging it.
+    static func sgBounded(_ args: [String], cwd: String, seconds: Int = 60, env: [String: String] = [:]) throws -> Result {
+        try run("timeout", ["--signal=KILL", String(seconds), sealgate] + args, cwd: cwd, env: env)
+    }
+
     /// A shell pipeline, for `age -d … | tar -x`.
     static func sh(_ script: String, cwd: String) throws -> Result {
         try run("/bin/sh", ["-c", script], cwd: cwd)

@@ -53,15 +53,22 @@ public enum RawHTTP {
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         if body != nil || bodyFile != nil { head += "Content-Length: \(bodyLength)\r\n" }
         head += "\r\n"
-        try sendAll(fd, Array(head.utf8))
-        if let body { try sendAll(fd, body) }
-        if let file {
-            defer { try? file.close() }
-            while true {
-                let d = file.readData(ofLength: 1 << 16)
-                if d.isEmpty { break }
-                try sendAll(fd, [UInt8](d))
+        // A server may answer before the body is all sent (a refusal) and stop reading: the
+        // answer is read even when sending breaks off.
+        do {
+            try sendAll(fd, Array(head.utf8))
+            if let body { try sendAll(fd, body) }
+            if let file {
+                defer { try? file.close() }
+                while true {
+                    let d = file.readData(ofLength: 1 << 16)
+                    if d.isEmpty { break }
+                    try sendAll(fd, [UInt8](d))
+                }
             }
+        } catch {
+            if let early = try? readResponse(fd) { return early }
+            throw error
         }
         return try readResponse(fd)
     }

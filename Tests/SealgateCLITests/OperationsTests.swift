@@ -1,0 +1,189 @@
+import Foundation
+import GatewayCore
+import SealCrypto
+import SealPackage
+import TestSupport
+import Testing
+
+/// Moving, copying, crashing, backing up, restoring and republishing never contradict what the
+/// gateway already said, nor fork its log.
+struct OperationsTests {
+    static func logSize(_ gw: GatewayProcess) throws -> Int { (try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/log/entries?start=0").text).array ?? []).count }
+
+    /// A data folder moved elsewhere decides nothing again: zero new log entries.
+    @Test func aMovedDataFolderDecidesNothingTwice() throws {
+        let f = try GatewayFixture()
+        let recipient = f.recipient // read before the folder moves
+        var gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        for seq in 1...3 { #expect(try f.post(gw, try f.seal("HCM-U001", seq: UInt64(seq))).status == 201) }
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 2, name: "conflict.sgp")).status == 409)
+        let before = try Self.logSize(gw)
+        gw.stop()
+        try FileManager.default.createDirectory(atPath: f.w.file("newhome"), withIntermediateDirectories: true)
+        try FileManager.default.moveItem(atPath: f.w.file("dept"), toPath: f.w.file("newhome/dept"))
+        gw = try GatewayProcess(data: "newhome/dept", cwd: f.w.path)
+        defer { gw.stop() }
+        #expect(try Self.logSize(gw) == before, "moving the folder appended log entries")
+        #expect(!gw.logText.contains("decided"), "\(gw.logText)")
+        // And it goes on from where it was.
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 4, to: recipient)).status == 201)
+    }
+
+    /// kill -9 while a body is arriving: on restart the part received is removed, never decided.
+    @Test func aBodyCutOffByACrashIsNeverDecided() throws {
+        let f = try GatewayFixture()
+        var gw: GatewayProcess? = try GatewayProcess(data: "dept", cwd: f.w.path)
+        let before = try Self.logSize(gw!)
+        _ = try f.seal("HCM-U001", seq: 1)
+        let body = f.w.read("HCM-U001-1.sgp")
+        #expect(body.count > 10_000)
+        let fd = try RawHTTP.connect(host: "127.0.0.1", port: gw!.port, timeout: 10)
+        defer { close(fd) }
+        try RawHTTP.sendAll(fd, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body.prefix(body.count / 2))
+        let incoming = { (try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")))?.filter { $0.hasPrefix(".incoming-") } ?? [] }
+        #expect(try waitUntil { !incoming().isEmpty }, "the body never reached the spool: \((try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool"))) ?? [])")
+        gw!.kill9()
+        gw = nil
+        let restarted = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { restarted.stop() }
+        #expect(restarted.logText.contains("removed 1 body(ies)") && incoming().isEmpty, "\(restarted.logText)")
+        #expect(try Self.logSize(restarted) == before, "a partial body became a decision")
+        #expect(try f.post(restarted, f.w.file("HCM-U001-1.sgp")).status == 201, "the unit's resend was not accepted")
+    }
+
+    /// The intake URL is configuration that sticks: set once, every later publication — key
+    /// rotations included — keeps it; `submit` reaches the gateway through it, and an error
+    /// says where the address came from.
+    @Test func theIntakeURLSticksAcrossPublications() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        #expect(try waitUntil { gw.logText.contains("units seal and submit to the published intake URL http://127.0.0.1:8080") }, "no warning about the wrong URL: \(gw.logText)")
+        try requireOK(try CLI.sg(["trust", "publish", "--data", "dept", "--intake-url", gw.url], cwd: f.w.path))
+        for args in [["keys", "rotate", "recipient", "--data", "dept", "--grace", "1d"], ["keys", "rotate", "receipt", "--data", "dept", "--grace", "1d"],
+                     ["keys", "rotate", "root", "--data", "dept"], ["trust", "publish", "--data", "dept"]] {
+            try requireOK(try CLI.sg(args, cwd: f.w.path), args.joined(separator: " "))
+        }
+        try FileManager.default.copyItem(atPath: f.w.file("dept/keys/root.pub"), toPath: f.w.file("root.pub"))
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "root.pub", "-o", "trust.json"], cwd: f.w.path))
+        let doc = try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self))
+        #expect(doc["intake_url"]?.string == gw.url && (doc["version"]?.int ?? 0) >= 6, "\(doc)")
+        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p.sgp",
+                                  "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        let s = try CLI.sg(["submit", "--trust", "trust.json", "p.sgp"], cwd: f.w.path)
+        #expect(s.status == 0 && s.stderr.contains("201 accepted"), "submit without --gateway: \(s.stderr)")
+        // A URL nothing listens on: the error names where it came from.
+        try requireOK(try CLI.sg(["trust", "publish", "--data", "dept", "--intake-url", "http://127.0.0.1:9"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "root.pub", "-o", "trust.json"], cwd: f.w.path))
+        let refused = try CLI.sg(["submit", "--trust", "trust.json", try f.seal("HCM-U001", seq: 2)], cwd: f.w.path)
+        #expect(refused.status != 0 && refused.stderr.contains("the intake URL of trust document trust.json"), "\(refused.stderr)")
+        // seal --trust without the signature beside it: the error names the file.
+        try FileManager.default.removeItem(atPath: f.w.file("trust.json.minisig"))
+        let noSig = try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "3", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "q.sgp",
+                                "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path)
+        #expect(noSig.status != 0 && noSig.stderr.contains("trust.json.minisig"), "\(noSig.stderr)")
+    }
+
+    /// A routine `trust publish` after a rotation keeps every key in its state: a decrypt-only
+    /// recipient is not resurrected (units seal to the new one only), a verify-only receipt key
+    /// stays listed (an older receipt still verifies).
+    @Test func republishingKeepsRotationState() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+        let first = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", try f.seal("HCM-U001", seq: 1)], cwd: f.w.path)
+        #expect(first.status == 0, "\(first.stderr)")
+        try requireOK(try CLI.sg(["keys", "rotate", "recipient", "--data", "dept", "--grace", "14d"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["keys", "rotate", "receipt", "--data", "dept", "--grace", "14d"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["trust", "publish", "--data", "dept"], cwd: f.w.path))
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+        let doc = try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
+        let states = Dictionary(doc.recipientStates.map { ($0.fingerprint, $0.state) }, uniquingKeysWith: { a, _ in a })
+        #expect(states.values.filter { $0 == "active" }.count == 1 && states.values.filter { $0 == "decrypt-only" }.count == 1, "\(states)")
+        #expect(doc.json["signing_keys"]?.array?.contains { $0["role"]?.string == "receipt" && $0["state"]?.string == "verify-only" } == true)
+        // Sealing with it: to the active recipient only.
+        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p2.sgp",
+                                  "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        let to = try PackageHeader(path: f.w.file("p2.sgp"), source: try FileSource(path: f.w.file("p2.sgp"))).comment.to
+        #expect(to.count == 1 && states[to[0]] == "active", "sealed to \(to)")
+        // The receipt signed with the key rotated out still verifies with the republished document.
+        let v = try CLI.sg(["receipt", "verify", "--trust", "trust.json", "HCM-U001-1.sgp.receipt.json"], cwd: f.w.path)
+        #expect(v.status == 0, "\(v.stderr)")
+    }
+
+    /// A fresh install: nobody is late, and status says why and how to set the deadlines.
+    @Test func deadlinesUnsetOnAFreshInstall() throws {
+        let f = try GatewayFixture()
+        let s = try CLI.sg(["status", "--data", "dept"], cwd: f.w.path)
+        #expect(s.status == 0 && s.out.contains("deadlines not set") && s.out.contains("campaign set") && s.out.contains("0 late"), "\(s.out)")
+        try requireOK(try CLI.sg(["campaign", "set", "--data", "dept", "--submit-by", "2020-01-01T00:00:00Z"], cwd: f.w.path))
+        let late = try CLI.sg(["status", "--data", "dept"], cwd: f.w.path)
+        #expect(late.out.contains("the submit deadline has passed") && late.out.contains("2 late"), "\(late.out)")
+    }
+
+    /// A backup taken while units submit; packages accepted after it; the backup restored in
+    /// place: the gateway refuses to start (it would sign a different tree of a size it already
+    /// signed). Declaring the fork is logged and signed, the gateway starts, and an auditor who
+    /// had verified the lost entries sees the fork.
+    @Test func restoringAnOlderBackupCannotForkTheLogSilently() throws {
+        let f = try GatewayFixture(units: 4)
+        var gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+        let url = gw.url
+        let files = try (1...4).map { try f.seal("HCM-U001", seq: UInt64($0), name: "a\($0).sgp") }
+        let sender = Thread { for file in files { _ = try? RawHTTP.request("POST", url + "/v1/packages", bodyFile: file) } }
+        sender.start()
+        let backup = try CLI.sg(["backup", "--data", "dept", "-o", "dept.backup", "--json"], cwd: f.w.path)
+        #expect(backup.status == 0, "\(backup.stderr)")
+        #expect(try waitUntil { (try? Self.logSize(gw)) ?? 0 >= 9 }) // the trust document, 4 units, 4 packages
+        for u in ["HCM-U002", "HCM-U003"] { #expect(try f.post(gw, try f.seal(u, seq: 1)).status == 201) }
+        let audit = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--state", "auditor.json"], cwd: f.w.path)
+        #expect(audit.status == 0, "\(audit.stderr)")
+        gw.stop()
+        let listing = try CLI.run("tar", ["-tf", "dept.backup"], cwd: f.w.path).out
+        #expect(listing.contains("backup.json") && listing.contains("gateway.sqlite") && listing.contains("keys/root.key"), "\(listing)")
+
+        let restore = try CLI.sg(["restore", "dept.backup", "--data", "dept"], cwd: f.w.path)
+        #expect(restore.status == 0 && restore.stderr.contains("will refuse to start"), "\(restore.stderr)")
+        let refused = try CLI.sgBounded(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path)
+        #expect(refused.status != 0 && refused.stderr.contains("log_behind"), "\(refused.stderr)")
+        // A new folder from the same backup needs to be told about the newest checkpoint.
+        let blind = try CLI.sg(["restore", "dept.backup", "--data", "elsewhere"], cwd: f.w.path)
+        #expect(blind.status != 0 && blind.stderr.contains("--checkpoint"), "\(blind.stderr)")
+        try requireOK(try CLI.sg(["restore", "dept.backup", "--data", "elsewhere", "--checkpoint", "dept/log-head.json"], cwd: f.w.path))
+        let refusedToo = try CLI.sgBounded(["serve", "--data", "elsewhere", "--port", "0"], cwd: f.w.path)
+        #expect(refusedToo.status != 0 && refusedToo.stderr.contains("log_behind"), "\(refusedToo.stderr)")
+
+        try requireOK(try CLI.sg(["log", "declare-fork", "--data", "dept", "--reason", "disk lost; restored from the backup"], cwd: f.w.path))
+        gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries?start=0").text
+        #expect(entries.contains("fork_declared") && entries.contains("disk lost"))
+        let after = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--state", "auditor.json"], cwd: f.w.path)
+        #expect(after.status != 0 && after.stderr.contains("log_fork"), "the auditor did not see the fork: \(after.stderr)")
+    }
+
+    /// The retention policy: decided bodies older than the age go, pending ones never, a files
+    /// package's only with --files.
+    @Test func spoolPruneKeepsWhatIsStillNeeded() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
+        f.w.write("note.txt", "a note\n")
+        try requireOK(try CLI.sg(["seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "1", "--signing-key", "HCM-U002.key", "--to", "dept/keys/recipient.pub",
+                                  "-o", "files.sgp", "note.txt"], cwd: f.w.path))
+        #expect(try f.post(gw, f.w.file("files.sgp")).status == 201)
+        let bodies = { (try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")))?.filter { $0.hasSuffix(".sgp") }.count ?? -1 }
+        #expect(bodies() == 2)
+        let keep = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "30d"], cwd: f.w.path)
+        #expect(keep.status == 0 && bodies() == 2, "\(keep.stderr)")
+        let prune = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s"], cwd: f.w.path)
+        #expect(prune.stderr.contains("removed 1 body") && bodies() == 1, "\(prune.stderr)")
+        try requireOK(try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s", "--files"], cwd: f.w.path))
+        #expect(bodies() == 0)
+        // The decisions stand: a replay is still answered from them.
+        #expect(try f.post(gw, f.w.file("HCM-U001-1.sgp")).status == 200)
+    }
+}
