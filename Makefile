@@ -43,6 +43,7 @@ demo-package: deps
 # The tests run against a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
 # loopback port), stopped and removed at the end; SQLite needs nothing.
 test: deps
+	@scripts/lint-tests
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	@PG_FSYNC=off scripts/pg-cluster run $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
