@@ -28,13 +28,26 @@ public enum Backup {
         defer { try? fm.removeItem(atPath: work) }
         var members: [(name: String, path: String)] = []
         var includesDatabase = false
+        // The log head is copied before the store: the copy then holds at least what the head
+        // names (the head never runs ahead of the store it is restored with).
+        if fm.fileExists(atPath: dir.logHeadPath) {
+            try fm.copyItem(atPath: dir.logHeadPath, toPath: "\(work)/log-head.json")
+            members.append(("log-head.json", "\(work)/log-head.json"))
+        }
+        var latest: (size: Int64, note: String)?
         if let sqlite = store as? SQLiteStore {
             try sqlite.backup(to: "\(work)/gateway.sqlite")
             members.append(("gateway.sqlite", "\(work)/gateway.sqlite"))
             includesDatabase = true
+            // The manifest's figures are the copy's own.
+            latest = try SQLiteStore.latestCheckpoint(ofCopyAt: "\(work)/gateway.sqlite")
+        } else {
+            latest = try store.latestCheckpoint()
         }
         members.append(("gateway.json", dir.configPath))
-        if fm.fileExists(atPath: dir.logHeadPath) { members.append(("log-head.json", dir.logHeadPath)) }
+        for v in ((try? fm.contentsOfDirectory(atPath: "\(dir.path)/datasets")) ?? []).sorted() where v.hasPrefix("v") && Int(v.dropFirst()) != nil {
+            if fm.fileExists(atPath: "\(dir.path)/datasets/\(v)/stats.json") { members.append(("datasets/\(v)/stats.json", "\(dir.path)/datasets/\(v)/stats.json")) }
+        }
         for sub in ["keys", "keys/archive", "datasets"] {
             for name in ((try? fm.contentsOfDirectory(atPath: "\(dir.path)/\(sub)")) ?? []).sorted() where !name.hasPrefix(".") {
                 let p = "\(dir.path)/\(sub)/\(name)"
@@ -44,7 +57,6 @@ public enum Backup {
                 members.append(("\(sub)/\(name)", p))
             }
         }
-        let latest = try store.latestCheckpoint()
         var files: [JSON] = []
         var total: Int64 = 0
         for m in members {
@@ -157,6 +169,16 @@ public enum Backup {
             throw GatewayError(.usage, "a new data folder knows nothing of checkpoints signed after the backup",
                                remedy: "give --checkpoint FILE with the newest one this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint if there is none")
         }
+        if inPlace {
+            // A running `serve` would go on with what it holds in memory: stop it first.
+            let lock = open("\(dir.spoolPath)/.serve.lock", O_RDWR | O_CLOEXEC)
+            if lock >= 0 {
+                defer { close(lock) }
+                guard flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+                    throw GatewayError(.dataDirectory, "a `sealgate serve` is running on \(dir.path)", remedy: "stop it first, then restore")
+                }
+            }
+        }
         let stage = "\(dir.path).restore-\(getpid())"
         try? fm.removeItem(atPath: stage)
         try fm.createDirectory(atPath: stage, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -196,7 +218,8 @@ public enum Backup {
             let cp = try verifyNote(note, dir: dir)
             try head.write(size: cp.size, root: cp.root, note: note)
         }
-        return Restored(logSize: logSize, headSize: try head.read()?.size ?? 0, inPlace: inPlace)
+        let restoredSize = (try? dir.openStore().logSize()) ?? logSize
+        return Restored(logSize: restoredSize, headSize: try head.read()?.size ?? 0, inPlace: inPlace)
     }
 
     /// A checkpoint note from a file: the note itself, a receipt (its `checkpoint`), or a

@@ -64,8 +64,8 @@ public enum CampaignStatus {
         } ?? .null
         // Why units are late, or why nobody is: said, not left to guess.
         let deadlines: String
-        if campaign.submitBy == nil { deadlines = "unset" }
-        else if nowText > campaign.submitBy! { deadlines = "submission_closed" }
+        if !campaign.isSet { deadlines = "unset" }
+        else if let by = campaign.submitBy, nowText > by { deadlines = "submission_closed" }
         else { deadlines = "open" }
         return .object(["format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json, "deadlines": .string(deadlines),
                         "units": .object(["registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned)),

@@ -307,6 +307,12 @@ public final class Intake: @unchecked Sendable {
             }
         }
         for entry in mine {
+            // Its body is not here (a store restored from a copy taken while it waited): never
+            // acknowledged, so forgotten — its unit sends it again.
+            guard FileManager.default.fileExists(atPath: data.resolve(spoolPath: entry.path)) else {
+                if (try? store.removePendingSpool(id: entry.id)) == true { r.removed += 1 }
+                continue
+            }
             do { r.decided.append(try process(spoolId: entry.id)) } catch { r.pending += 1 }
         }
         return r

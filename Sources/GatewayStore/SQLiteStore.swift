@@ -34,6 +34,16 @@ public final class SQLiteStore: GatewayStore {
         try Self.migrator.migrate(db)
     }
 
+
+    /// The latest signed checkpoint of a store file (a backup's copy), read without migrating it.
+    public static func latestCheckpoint(ofCopyAt path: String) throws -> (size: Int64, note: String)? {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").map { ($0["size"], $0["note"]) }
+        }
+    }
+
     /// A consistent copy of the whole database at `path` (SQLite's online backup: writers go
     /// on meanwhile; the copy is the state of one moment).
     public func backup(to path: String) throws {

@@ -39,7 +39,7 @@ struct Init: ParsableCommand {
                 say("initialized \(data.data) for \(department)\(pass == nil ? " (keys UNENCRYPTED)" : "")")
                 say("  trust root: \(data.dir.pub(.root)) (key id \(root.keyIdHex)) — give units this file to pin")
                 say("  recipient:  \(data.dir.pub(.recipient))")
-                say("  intake URL: \(intakeURL) (in every trust document; change it with `sealgate trust publish --intake-url URL --data \(data.data)`)")
+                say("  intake URL: \(intakeURL.trimmingSlash) (in every trust document; change it with `sealgate trust publish --intake-url URL --data \(data.data)`)")
                 if !campaign.isSet { say("  campaign deadlines: not set (nobody counts as late); set them with `sealgate campaign set --data \(data.data) --submit-by …`") }
             }
             return ["data": data.data, "department": department, "root_key": root.base64, "root_key_file": data.dir.pub(.root)]

@@ -90,6 +90,14 @@ extension LogCommand {
                     throw SealError(.usage, "this data folder has no log head: there is nothing to declare", remedy: "start the gateway normally")
                 }
                 let log = TransparencyLog(store: store, key: keys.log, department: department)
+                log.head = head
+                do {
+                    try log.load()
+                    throw SealError(.usage, "the store's log is not behind the checkpoints this gateway signed: there is no fork to declare",
+                                    remedy: "start the gateway normally")
+                } catch let e as SealError where e.code == .logBehind || e.code == .logFork {
+                    // As expected: the store was restored behind the head.
+                }
                 try log.loadIgnoringHead()
                 let size = try store.logSize()
                 let at = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
@@ -132,8 +140,10 @@ struct SpoolCommand: ParsableCommand {
                 let due = try store.decidedSpool(before: before).filter { files || $0.kind != "files" }
                 var removed: [Int64] = [], bytes: Int64 = 0
                 for (entry, _) in due {
+                    // Only bodies on this machine (several on PostgreSQL: each prunes its own).
                     let path = dir.resolve(spoolPath: entry.path)
-                    if !dryRun { guard unlink(path) == 0 || errno == ENOENT else { continue } }
+                    guard FileManager.default.fileExists(atPath: path) else { continue }
+                    if !dryRun { guard unlink(path) == 0 else { continue } }
                     removed.append(entry.id)
                     bytes += entry.size
                 }

@@ -87,7 +87,10 @@ enum SigningKeyRotation {
         try Failpoints.check("keys.activate.after-key")
         if role == .log {
             let (department, _) = try dir.config()
-            _ = try TransparencyLog(store: store, key: new, department: department).checkpoint(cosigners: [old])
+            let log = TransparencyLog(store: store, key: new, department: department)
+            log.head = LogHead(path: dir.logHeadPath)
+            try log.load() // refuses a store behind what this gateway signed, as `serve` does
+            _ = try log.checkpoint(cosigners: [old])
         }
         if !archive { try fm.removeItem(atPath: archived) }
         return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version)
