@@ -88,7 +88,7 @@ struct Open: ParsableCommand {
         abstract: "Verify, decrypt and unpack a package into a new folder.",
         discussion: "The folder appears only if every check passed; it holds manifest.json and the data files.")
 
-    @Option(name: .long, parsing: .singleValue, help: "An age identity file (repeatable).") var identity: [String]
+    @Option(name: .long, parsing: .singleValue, help: "An age identity file (repeatable), or a folder: every recipient*.key in it (a gateway's keys/, whatever its rotations).") var identity: [String]
     @Option(name: .long, parsing: .singleValue, help: "The signer's minisign public key file (repeatable).") var signer: [String]
     @Option(name: .shortAndLong, help: "Output folder (must not exist).") var output: String
     @Option(name: .long, help: "Require the package's unit to be this one.") var unit: String?
@@ -100,7 +100,15 @@ struct Open: ParsableCommand {
     func run() throws {
         try sealgate.run(json: out.json) {
             guard !identity.isEmpty else { throw SealError(.usage, "no identity given", remedy: "give --identity with the department's age identity file") }
-            let ids = try identity.flatMap { try AgeIdentityFile.load(path: $0, passphrase: passphrase.provider(prompt: "Passphrase for \($0): ")) }
+            let pass = cachedPassphrase(passphrase)
+            let files = try identity.flatMap { path -> [String] in
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return [path] }
+                let keys = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("recipient") && $0.hasSuffix(".key") }.sorted()
+                guard !keys.isEmpty else { throw SealError(.usage, "\(path) holds no recipient*.key", remedy: "give --identity an age identity file, or a gateway's keys/ folder") }
+                return keys.map { "\(path)/\($0)" }
+            }
+            let ids = try files.flatMap { try AgeIdentityFile.load(path: $0, passphrase: pass) }
             let r = try Opener.open(OpenRequest(path: package, output: output, identities: ids, signers: try loadSigners(signer),
                                                 expectedUnit: unit, maxBytes: try parseSize(maxSize)), progress: progressReporter())
             if !out.json {

@@ -63,7 +63,7 @@ struct CityCycle {
     func openDataset(_ v: Int) throws -> String {
         let dir = "opened-v\(v)"
         if !w.exists(dir) {
-            try requireOK(try CLI.sg(["open", "--identity", "dept/keys/recipient.key", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", dir,
+            try requireOK(try CLI.sg(["open", "--identity", "dept/keys", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", dir,
                                       "dept/datasets/dataset-v\(v).sgp"], cwd: w.path), "open dataset v\(v)")
         }
         return dir
