@@ -22,7 +22,7 @@ import Testing
 ///     capture NAME stdout|stderr 'REGEX'   sets $NAME to the regex's first group
 ///     # doc: A => B           the doc's placeholder A (a path, a host) is B in this script
 ///
-/// `sealgate` is the built binary; `$WORK` the script's folder; `$ROOT` the repository.
+/// `sealgate` (or `$SEALGATE` inside an argument) is the built binary; `$WORK` the script's folder; `$ROOT` the repository.
 @Suite(.serialized)
 struct DocScriptTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -104,7 +104,7 @@ struct DocScriptTests {
     @Test(arguments: DocScriptTests.names)
     func scriptRuns(_ name: String) throws {
         let w = Workdir()
-        var env: [String: String] = ["WORK": w.path, "ROOT": Self.root.path]
+        var env: [String: String] = ["WORK": w.path, "ROOT": Self.root.path, "SEALGATE": CLI.sealgate]
         var last: CLI.Result?
         var background: [String: GatewayProcess] = [:]
         defer { for (_, p) in background { p.stop() } }
@@ -163,7 +163,8 @@ struct DocScriptTests {
 
     func expand(_ s: String, _ env: [String: String]) -> String {
         var out = s
-        for (k, v) in env where out.contains("$" + k) { out = out.replacingOccurrences(of: "$" + k, with: v) }
+        // Longest names first: $SEALGATE_CA_FILE before $SEALGATE.
+        for (k, v) in env.sorted(by: { $0.key.count > $1.key.count }) where out.contains("$" + k) { out = out.replacingOccurrences(of: "$" + k, with: v) }
         return out
     }
 }
