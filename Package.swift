@@ -43,16 +43,26 @@ let package = Package(
             name: "CZlibTesting", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
 
+        // The one retry loop around read/write/pwrite (EINTR, short writes), shared by every module doing I/O.
         .target(
-            name: "SealCrypto",
-            dependencies: ["CSodium", "COpenSSL"],
+            name: "SystemIO",
             swiftSettings: strictSettings),
         .target(
-            name: "SealPackage",
+            name: "SealCrypto",
+            dependencies: ["CSodium", "COpenSSL", "SystemIO"],
+            swiftSettings: strictSettings),
+        // The transparency log's mathematics and formats: RFC 6962 Merkle trees, proofs, C2SP checkpoints (signed notes).
+        .target(
+            name: "TransparencyLog",
             dependencies: ["SealCrypto"],
             swiftSettings: strictSettings),
         .target(
+            name: "SealPackage",
+            dependencies: ["SealCrypto", "SystemIO"],
+            swiftSettings: strictSettings),
+        .target(
             name: "PartyRecords",
+            dependencies: ["SystemIO"],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",
@@ -62,13 +72,13 @@ let package = Package(
         // HTTP(S) out: AsyncHTTPClient with a private CA, deadlines, bounded answers, coded errors.
         .target(
             name: "GatewayClient",
-            dependencies: ["SealCrypto", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            dependencies: ["SealCrypto", "SystemIO", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayCore",
-            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient",
+            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient", "TransparencyLog",
                            .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strictSettings),
         .target(
@@ -80,10 +90,18 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings),
+        // The handbook receiver: the other party's code (a stand-in and a reference for the handbook system's
+        // integrators), with its own store; it reuses the gateway's package checks and listener.
+        .target(
+            name: "Handbook",
+            dependencies: ["GatewayCore", "GatewayHTTP", "GatewayStore", "PartyRecords", "SealCrypto", "SealPackage",
+                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient",
+                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog", "Handbook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -109,17 +127,17 @@ let package = Package(
         // libFuzzer, the tests replay their corpora (Fuzz/corpus/<target>/).
         .target(
             name: "FuzzTargets",
-            dependencies: ["GatewayCore", "GatewayHTTP", "SealPackage", "SealCrypto", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["GatewayCore", "GatewayHTTP", "SealPackage", "SealCrypto", "TransparencyLog", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
             path: "Fuzz/Targets",
             swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport", "FuzzTargets"],
+            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport", "FuzzTargets", "TransparencyLog"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",
-            dependencies: ["sealgate", "SealPackage", "SealCrypto", "TestSupport"],
+            dependencies: ["sealgate", "SealPackage", "SealCrypto", "TestSupport", "TransparencyLog"],
             swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import NIOEmbedded
 import NIOHTTP1
 import SealCrypto
 import SealPackage
+import TransparencyLog
 
 /// The fuzz targets, one for each parser of untrusted bytes a stranger reaches (docs/testing.md,
 /// Fuzzing). Each takes any bytes and must never crash, hang or leak; errors are expected.

@@ -1,10 +1,11 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-public import NIOSSL
+import NIOSSL
 public import SealCrypto
+import SystemIO
 
 /// How the outbound client connects: whom it trusts, how long it waits, how much it reads.
 public struct ClientSettings: Sendable {
@@ -257,14 +258,9 @@ final class FileChunks: AsyncSequence, Sendable {
             let at = offset
             let fd = source.fd
             let got = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n) { p in
-                var done = 0
-                while done < n {
-                    let r = pread(fd, p.baseAddress! + done, n - done, off_t(at) + off_t(done))
-                    if r < 0 { if errno == EINTR { continue }; throw SealError.io("cannot read \(source.path)", errno: errno) }
-                    if r == 0 { break }
-                    done += r
-                }
-                return done
+                do throws(SystemCallError) {
+                    return try SystemIO.preadFull(fd, into: UnsafeMutableRawBufferPointer(rebasing: p[0..<n]), at: UInt64(at))
+                } catch { throw SealError.io("cannot read \(source.path)", errno: error.errno) }
             }
             guard got == n else { throw SealError.io("\(source.path) shrank while it was being sent", errno: 0) }
             offset += Int64(n)

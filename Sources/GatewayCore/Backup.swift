@@ -1,7 +1,8 @@
 public import Foundation
 public import GatewayStore
 public import SealCrypto
-public import SealPackage
+import SealPackage
+import TransparencyLog
 
 /// A backup of a gateway: a tar file (readable with the stock `tar`) holding `backup.json` (what
 /// it holds, with each file's SHA-256), a consistent copy of the SQLite store taken online
@@ -35,12 +36,12 @@ public enum Backup {
             members.append(("log-head.json", "\(work)/log-head.json"))
         }
         var latest: (size: Int64, note: String)?
-        if let sqlite = store as? SQLiteStore {
+        if let sqlite = (store as? SQLGatewayStore)?.driver as? SQLiteDriver {
             try sqlite.backup(to: "\(work)/gateway.sqlite")
             members.append(("gateway.sqlite", "\(work)/gateway.sqlite"))
             includesDatabase = true
             // The manifest's figures are the copy's own.
-            latest = try SQLiteStore.latestCheckpoint(ofCopyAt: "\(work)/gateway.sqlite")
+            latest = try SQLiteDriver.latestCheckpoint(ofCopyAt: "\(work)/gateway.sqlite")
         } else {
             latest = try store.latestCheckpoint()
         }

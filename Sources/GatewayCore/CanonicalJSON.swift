@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import SealPackage
 
 /// A JSON value with one canonical encoding: object keys sorted (byte order), no insignificant

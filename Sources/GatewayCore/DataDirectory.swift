@@ -1,7 +1,7 @@
 public import Foundation
 public import GatewayStore
 public import SealCrypto
-public import SealPackage
+import SealPackage
 
 /// The department's data folder:
 ///
@@ -93,10 +93,10 @@ public struct DataDirectory: Sendable {
                 throw GatewayError(.dataDirectory, "the database \(pg.location) already holds a gateway",
                                    remedy: "a second process of the same gateway needs no init: copy the data folder (keys, gateway.json) and run serve; else use an empty database")
             }
-            config["database"] = .string(pg.postgres.redacted) // never the password
+            config["database"] = .string(pg.location) // never the password
             store = pg
         } else {
-            store = try SQLiteStore(path: databasePath)
+            store = try SQLGatewayStore.sqlite(path: databasePath)
         }
         try (JSON.object(config).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
         try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active",
@@ -132,7 +132,7 @@ public struct DataDirectory: Sendable {
         _ = try config()
         try secure()
         if let url = try databaseURL() { return try openPostgres(url) }
-        do { return try SQLiteStore(path: databasePath) } catch {
+        do { return try SQLGatewayStore.sqlite(path: databasePath) } catch {
             throw GatewayError(.storeFailure, "cannot open the store", remedy: "check \(databasePath) and free space", underlying: "\(error)")
         }
     }
@@ -217,9 +217,9 @@ public struct DataDirectory: Sendable {
         return url
     }
 
-    func openPostgres(_ url: String) throws -> PostgresStore {
+    func openPostgres(_ url: String) throws -> SQLGatewayStore {
         let shown = (try? PostgresLocation(url: url).redacted) ?? "the --database URL"
-        do { return try PostgresStore(url: url) } catch let e as StoreError {
+        do { return try SQLGatewayStore.postgres(url: url) } catch let e as StoreError {
             throw GatewayError(.storeFailure, "cannot open the PostgreSQL store at \(shown): \(e.message)",
                                remedy: "check that the server is up and the URL (postgres://USER@HOST:PORT/DB); give the password in PGPASSWORD")
         }

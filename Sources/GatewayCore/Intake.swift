@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import GatewayStore
 import PartyRecords
 public import SealCrypto
@@ -6,6 +6,7 @@ public import SealPackage
 #if canImport(Glibc)
 import Glibc
 #endif
+import TransparencyLog
 
 /// What the HTTP layer answers for one decided body.
 public struct IntakeResult: Sendable {
@@ -79,7 +80,7 @@ public final class Intake: @unchecked Sendable {
     public let department: String
     public let maxPackageBytes: UInt64
     /// The transparency log receipts are proven in.
-    public let log: TransparencyLog
+    public let log: GatewayLog
 
     /// Loads the log first: throws `log_inconsistent` when the store's history was altered.
     /// `passphrase` unlocks rotated recipient keys when they are reloaded (cached by the caller).
@@ -91,7 +92,7 @@ public final class Intake: @unchecked Sendable {
         self.maxPackageBytes = maxPackageBytes
         self.passphrase = passphrase
         current = (keys, [], [], 0)
-        log = TransparencyLog(store: store, key: keys.log, department: department)
+        log = GatewayLog(store: store, key: keys.log, department: department)
         log.head = LogHead(path: data.logHeadPath)
         try log.load()
         try refreshKeys(force: true)
@@ -328,7 +329,7 @@ public final class Intake: @unchecked Sendable {
         if let done = try store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
         guard let entry = try store.spool(id: spoolId) else { throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug") }
         for _ in 0..<3 {
-            do { return try decide(entry) } catch let e as StoreError where e.code == "seq_taken" { continue }
+            do { return try decide(entry) } catch let e as StoreError where e.code == .seqTaken { continue }
         }
         return try decide(entry)
     }

@@ -1,5 +1,6 @@
-public import Foundation
+import Foundation
 public import SealCrypto
+import TransparencyLog
 
 /// A gateway receipt (spec §6): canonical JSON plus a detached minisign signature by the
 /// department's receipt key, trusted comment `sealgate-receipt/1 package=… status=… leaf=…`.

@@ -2,7 +2,7 @@ public import Foundation
 public import GatewayStore
 import PartyRecords
 public import SealCrypto
-public import SealPackage
+import SealPackage
 public import GatewayClient
 #if canImport(Glibc)
 import Glibc
@@ -188,7 +188,7 @@ public enum Synthesis {
                                "package": .string(sealed.comment.package), "sha256": .string(sha), "members": .int(Int64(counts.members)),
                                "organizations": .int(Int64(counts.organizations)), "conflicts": .int(Int64(counts.conflicts)),
                                "withheld": .int(Int64(counts.withheld)), "units": .int(Int64(counts.units))]).canonical
-        do { try store.addDataset(record, logBody: log) } catch let e as StoreError {
+        do { try store.addDataset(record, logBody: log) } catch let e as StoreError where e.code == .datasetExists {
             throw GatewayError(.datasetExists, e.message, remedy: "another gateway on the same store made this version; run it again")
         }
         // The city's records in clear live no longer than the sealing: only the sealed package

@@ -1,7 +1,7 @@
 public import Foundation
 public import GatewayStore
 public import SealCrypto
-public import SealPackage
+import SealPackage
 
 /// What a unit needs to seal correctly (spec §8), signed by the trust root.
 public struct TrustDocument: Sendable {

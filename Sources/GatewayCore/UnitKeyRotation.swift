@@ -121,13 +121,13 @@ public enum UnitKeyRotations {
         do {
             try store.rotateUnitKey(unitId: r.unit, oldKeyId: r.oldKey.keyIdHex, newKeyId: r.newKey.keyIdHex, newPublicKey: r.newKey.base64,
                                     switchAt: switchAt, oldValidUntil: validUntil, logBody: log)
-        } catch let e as StoreError {
+        } catch let e as StoreError where [.keyState, .keyExists, .keyUnknown, .unitUnknown].contains(e.code) {
             let remedy = switch e.code {
-            case "key_state": "the old key was already rotated or revoked; rotate from the unit's current key"
-            case "key_exists": "rotate to a newly generated key"
-            default: "register the unit and its key first (sealgate units add)"
+            case .keyState: "the old key was already rotated or revoked; rotate from the unit's current key"
+            case .keyExists: "rotate to a newly generated key"
+            default: "the department registers the unit and its key first"
             }
-            throw GatewayError(SealErrorCode(e.code), e.message, remedy: remedy)
+            throw GatewayError(SealErrorCode(e.code.rawValue), e.message, remedy: remedy)
         }
         return (switchAt, validUntil)
     }

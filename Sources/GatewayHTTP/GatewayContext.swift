@@ -73,7 +73,7 @@ struct TokenMiddleware: RouterMiddleware {
 
 /// Bounded parsing of path and query parameters: every value is checked against its type and
 /// range, and anything else is a coded 400 (`bad_parameter`) — never a trap, never a guess.
-enum Param {
+public enum Param {
     static func bad(_ name: String, _ why: String, _ example: String) -> Problem {
         Problem(.badRequest, "bad_parameter", "\(name) \(why)", remedy: "e.g. \(example)")
     }
@@ -123,7 +123,7 @@ enum Param {
 
     /// Nothing but the parameters a route takes: an unknown one is refused, so a typo is not
     /// silently ignored.
-    static func only(_ request: Request, _ names: Set<String>) throws {
+    public static func only(_ request: Request, _ names: Set<String>) throws {
         for (k, _) in request.uri.queryParameters where !names.contains(String(k)) {
             throw bad("the parameter '\(k.prefix(40))'", "is not known here", names.isEmpty ? "no parameters" : names.sorted().joined(separator: ", "))
         }

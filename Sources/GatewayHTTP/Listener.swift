@@ -1,6 +1,6 @@
 public import Foundation
 import GatewayCore
-import Hummingbird
+public import Hummingbird
 import HummingbirdTLS
 import HummingbirdCore
 import Logging
@@ -112,7 +112,7 @@ extension ListenSettings {
 
     /// The Hummingbird server: HTTP/1.1, TLS when configured, the slow-client guard on every
     /// connection.
-    func serverBuilder(identity: TLSIdentity?) throws -> HTTPServerBuilder {
+    public func serverBuilder(identity: TLSIdentity?) throws -> HTTPServerBuilder {
         let limits = SlowClientGuard.Limits(headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
                                             bodyGrace: .seconds(bodyGraceSeconds), minBytesPerSecond: minBodyBytesPerSecond)
         let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard(limits)],
@@ -121,7 +121,7 @@ extension ListenSettings {
         return try .tls(http, tlsConfiguration: try identity.configuration())
     }
 
-    func applicationConfiguration(serverName: String) -> ApplicationConfiguration {
+    public func applicationConfiguration(serverName: String) -> ApplicationConfiguration {
         ApplicationConfiguration(address: .hostname(host, port: port), serverName: serverName, reuseAddress: true,
                                  availableConnectionsDelegate: MaximumAvailableConnections(maxConnections))
     }

@@ -79,7 +79,7 @@ public struct Problem: HTTPResponseError, Sendable {
 }
 
 /// A JSON (or text) answer.
-func jsonResponse(_ status: HTTPResponse.Status, _ text: String, contentType: String = "application/json") -> Response {
+public func jsonResponse(_ status: HTTPResponse.Status, _ text: String, contentType: String = "application/json") -> Response {
     var headers = HTTPFields()
     headers[.contentType] = contentType
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -88,10 +88,12 @@ func jsonResponse(_ status: HTTPResponse.Status, _ text: String, contentType: St
 /// The outermost middleware: every error becomes a coded problem document — a route that does
 /// not exist, a method not allowed, a refusal, a fault of the store — and is counted. Nothing
 /// internal (a path, a cause) reaches the stranger; the log line keeps the cause.
-struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: GatewayMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    public init(metrics: GatewayMetrics) { self.metrics = metrics }
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {

@@ -1,5 +1,5 @@
 import Foundation
-public import GatewayCore
+import GatewayCore
 public import GatewayStore
 import Logging
 import ServiceLifecycle

@@ -155,12 +155,51 @@ public struct TrustRecord: Sendable, Equatable {
     }
 }
 
-/// A store error, with a stable code.
+/// A store error: a stable code from the same code space as every other refusal (the codes'
+/// raw values are `SealErrorCode`s; docs/errors.md lists them), what happened, and the cause
+/// when a driver reported one (kept for the operator's log, never shown to a client).
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public let code: String
+    /// The store's codes, as static values callers switch on (like postgres-nio's `PSQLError.Code`).
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The database cannot be reached or did not answer: nothing was recorded; try again.
+        public static let storeUnavailable = Code(rawValue: "store_unavailable")
+        /// The database refused or failed an operation it should have done.
+        public static let storeFailure = Code(rawValue: "store_failure")
+        /// The `--database` URL is not one the store can use.
+        public static let databaseURL = Code(rawValue: "database_url")
+        public static let uniqueViolation = Code(rawValue: "unique_violation")
+        public static let unitExists = Code(rawValue: "unit_exists")
+        public static let unitUnknown = Code(rawValue: "unit_unknown")
+        public static let keyExists = Code(rawValue: "key_exists")
+        public static let keyUnknown = Code(rawValue: "key_unknown")
+        public static let keyState = Code(rawValue: "key_state")
+        public static let tokenUnknown = Code(rawValue: "token_unknown")
+        public static let tokenRevoked = Code(rawValue: "token_revoked")
+        /// Another process decided the same (unit, seq) meanwhile: decide again.
+        public static let seqTaken = Code(rawValue: "seq_taken")
+        public static let noSnapshot = Code(rawValue: "no_snapshot")
+        public static let correctionField = Code(rawValue: "correction_field")
+        public static let correctionConflict = Code(rawValue: "correction_conflict")
+        public static let trustVersion = Code(rawValue: "trust_version")
+        public static let datasetExists = Code(rawValue: "dataset_exists")
+        public static let datasetStale = Code(rawValue: "dataset_stale")
+        public static let datasetUnreadable = Code(rawValue: "dataset_unreadable")
+        public static let datasetUnwritable = Code(rawValue: "dataset_unwritable")
+        public static let datasetIncomplete = Code(rawValue: "dataset_incomplete")
+        /// The handbook receiver: a dataset's files do not hold the rows its manifest counts.
+        public static let datasetCount = Code(rawValue: "dataset_count")
+    }
+
+    public let code: Code
     public let message: String
+    /// The driver's error, if any (its description may name tables and columns, never values).
+    public let cause: (any Error)?
     public var description: String { "\(code): \(message)" }
-    public init(_ code: String, _ message: String) { self.code = code; self.message = message }
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) { self.code = code; self.message = message; self.cause = cause }
 }
 
 /// A named role that one process at a time holds among every process on the same store (the
@@ -172,9 +211,9 @@ public protocol StoreLease: AnyObject, Sendable {
     func release()
 }
 
-/// Everything the gateway keeps, behind one protocol: SQLite (`SQLiteStore`, one machine) and
-/// PostgreSQL (`PostgresStore`, any number of gateway processes), with the same conformance
-/// tests. Every method is one transaction.
+/// Everything the gateway keeps, behind one protocol, implemented once (`SQLGatewayStore`) over
+/// SQLite (one machine) and PostgreSQL (any number of gateway processes); the same conformance
+/// tests run on both. Every method is one transaction.
 public protocol GatewayStore: Sendable {
     /// Takes the lease `name` if no other process holds it; nil if one does.
     func tryLease(_ name: String) throws -> (any StoreLease)?
@@ -182,7 +221,9 @@ public protocol GatewayStore: Sendable {
     var location: String { get }
 
     // Units, keys, tokens
-    func addUnit(_ unit: UnitRecord, key: UnitKeyRecord) throws
+    /// Registers a unit with its first key, and logs `logBody` as `unit_registered`, in one
+    /// transaction. Throws `unit_exists` or `key_exists`.
+    func addUnit(_ unit: UnitRecord, key: UnitKeyRecord, logBody: String) throws
     func unit(_ id: String) throws -> UnitRecord?
     func units() throws -> [UnitRecord]
     func unitKey(keyId: String) throws -> UnitKeyRecord?

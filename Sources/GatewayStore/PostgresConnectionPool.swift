@@ -22,7 +22,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
 
     public init(url: String, environment: [String: String]) throws {
         guard Self.isPostgresURL(url), let c = URLComponents(string: url), let host = c.host, !host.isEmpty else {
-            throw StoreError("database_url", "not a PostgreSQL URL (expected postgres://USER@HOST:PORT/DATABASE)")
+            throw StoreError(.databaseURL, "not a PostgreSQL URL (expected postgres://USER@HOST:PORT/DATABASE)")
         }
         self.host = host
         self.port = c.port ?? 5432
@@ -34,7 +34,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
         case "disable": tls = false; verifyServer = false
         case "require": tls = true; verifyServer = false
         case "verify-full": tls = true; verifyServer = true
-        case let other: throw StoreError("database_url", "sslmode=\(other) is not supported (use disable, require or verify-full)")
+        case let other: throw StoreError(.databaseURL, "sslmode=\(other) is not supported (use disable, require or verify-full)")
         }
     }
 
@@ -69,7 +69,7 @@ func syncWait<T>(_ future: EventLoopFuture<T>, timeout: Double = 600) throws -> 
     let done = DispatchSemaphore(value: 0)
     future.whenComplete { r in box.result = r; done.signal() }
     guard done.wait(timeout: .now() + timeout) == .success else {
-        throw StoreError("store_unavailable", "PostgreSQL did not answer within \(Int(timeout)) s")
+        throw StoreError(.storeUnavailable, "PostgreSQL did not answer within \(Int(timeout)) s")
     }
     return try box.result!.get()
 }
@@ -101,12 +101,12 @@ struct PGConnection {
         }
         // A query written to a closed connection is never answered (postgres-nio drops the
         // write): refuse it here, so an outage is an error at once, not a hang.
-        guard !connection.isClosed else { throw StoreError("store_unavailable", "the connection to PostgreSQL is closed (server down or restarted)") }
+        guard !connection.isClosed else { throw StoreError(.storeUnavailable, "the connection to PostgreSQL is closed (server down or restarted)") }
         do {
             let result = try syncWait(connection.query(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger))
             return (result.rows.map { $0.makeRandomAccess() }, result.metadata.rows ?? 0)
         } catch let e as PSQLError {
-            throw PostgresStore.storeError(e)
+            throw PostgresDriver.storeError(e)
         }
     }
 
@@ -151,9 +151,9 @@ final class PGPool: @unchecked Sendable {
         do {
             return try syncWait(PostgresConnection.connect(on: postgresEventLoops.next(), configuration: config, id: id, logger: logger))
         } catch let e as PSQLError {
-            throw StoreError("store_unavailable", "cannot connect to \(location.redacted): \(PostgresStore.describe(e))")
+            throw StoreError(.storeUnavailable, "cannot connect to \(location.redacted): \(PostgresDriver.describe(e))", cause: e)
         } catch {
-            throw StoreError("store_unavailable", "cannot connect to \(location.redacted): \(error)")
+            throw StoreError(.storeUnavailable, "cannot connect to \(location.redacted): \(error)", cause: error)
         }
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemIO
 
 /// Something bytes are read from, a buffer at a time. `read` returns 0 only at the end.
 public protocol ByteSource: AnyObject {
@@ -34,13 +35,7 @@ public final class FileSource: ByteSource {
     deinit { if owns { close(fd) } }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard buffer.count > 0 else { return 0 }
-        while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if n >= 0 { return n }
-            if errno == EINTR { continue }
-            throw SealError.io("cannot read \(path)", errno: errno)
-        }
+        do throws(SystemCallError) { return try SystemIO.read(fd, into: buffer) } catch { throw SealError.io("cannot read \(path)", errno: error.errno) }
     }
 
     /// The file's size from fstat.

@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SystemIO
 
 /// Reading and writing secret key files: straight between the file and `SecureBytes`,
 /// created 0600 and refused when group or others may read them.
@@ -25,14 +26,7 @@ public enum SecretFile {
         }
         let buf = SecureBytes(count: Int(st.st_size))
         let got = try buf.withUnsafeMutableBytes { b -> Int in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.read(fd, b.baseAddress! + done, b.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot read \(path)", errno: errno) }
-                if n == 0 { break }
-                done += n
-            }
-            return done
+            do throws(SystemCallError) { return try SystemIO.readFull(fd, into: b) } catch { throw SealError.io("cannot read \(path)", errno: error.errno) }
         }
         return got == buf.count ? buf : buf.slice(0..<got)
     }
@@ -64,12 +58,7 @@ public enum SecretFile {
         do {
             defer { close(fd) }
             _ = fchmod(fd, mode)
-            var done = 0
-            while done < bytes.count {
-                let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(path)", errno: errno) }
-                done += n
-            }
+            do throws(SystemCallError) { try SystemIO.writeAll(fd, bytes) } catch { throw SealError.io("cannot write \(path)", errno: error.errno) }
             guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) }
         }
         if force {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import SealCrypto
+import SystemIO
 
 /// A file written aside (a hidden temporary name in the same folder) and renamed into place
 /// only by `commit()`; removed on `abandon()` or release without commit.
@@ -30,12 +31,7 @@ final class AsideFile {
 
     func pwrite(_ bytes: [UInt8], at offset: UInt64) throws {
         try bytes.withUnsafeBytes { b in
-            var done = 0
-            while done < b.count {
-                let n = Glibc.pwrite(fd, b.baseAddress! + done, b.count - done, off_t(offset) + off_t(done))
-                if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(finalPath)", errno: errno) }
-                done += n
-            }
+            do throws(SystemCallError) { try SystemIO.pwriteAll(fd, b, at: offset) } catch { throw SealError.io("cannot write \(finalPath)", errno: error.errno) }
         }
     }
 
@@ -173,24 +169,12 @@ public final class DurableFile: @unchecked Sendable {
 
 /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
 public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String) throws {
-    var done = 0
-    while done < bytes.count {
-        let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
-        if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(what)", errno: errno) }
-        done += n
-    }
+    do throws(SystemCallError) { try SystemIO.writeAll(fd, bytes) } catch { throw SealError.io("cannot write \(what)", errno: error.errno) }
 }
 
 /// Reads exactly `count` bytes at `offset` (fewer only at end of file).
 public func preadFull(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: UInt64, path: String) throws -> Int {
-    var done = 0
-    while done < buffer.count {
-        let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-        if n < 0 { if errno == EINTR { continue }; throw SealError.io("cannot read \(path)", errno: errno) }
-        if n == 0 { break }
-        done += n
-    }
-    return done
+    do throws(SystemCallError) { return try SystemIO.preadFull(fd, into: buffer, at: offset) } catch { throw SealError.io("cannot read \(path)", errno: error.errno) }
 }
 
 /// A file's identity for detecting changes between two reads.

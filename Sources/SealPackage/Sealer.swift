@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 public import SealCrypto
+import SystemIO
 
 /// What to seal.
 public struct SealRequest: Sendable {
@@ -175,12 +176,9 @@ public enum Sealer {
             }
             slot.bCount = sealedCount
             let offset = cipherStart + firstChunk * UInt64(AgeStreamCipher.sealedChunkSize)
-            var done = 0
-            while done < sealedCount {
-                let w = Glibc.pwrite(fd, slot.b.baseAddress! + done, sealedCount - done, off_t(offset) + off_t(done))
-                if w < 0 { if errno == EINTR { continue }; throw SealError.io("cannot write \(path)", errno: errno) }
-                done += w
-            }
+            do throws(SystemCallError) {
+                try SystemIO.pwriteAll(fd, UnsafeRawBufferPointer(rebasing: slot.b[0..<sealedCount]), at: offset)
+            } catch { throw SealError.io("cannot write \(path)", errno: error.errno) }
             startWriteback(fd, offset: offset, length: sealedCount)
             slot.last = firstChunk + UInt64(chunk) >= chunkCount
         }, consume: { slot in

@@ -2,9 +2,11 @@ import ArgumentParser
 import Foundation
 import GatewayClient
 import GatewayCore
+import GatewayHTTP
 import GatewayStore
 import SealCrypto
 import SealPackage
+import TransparencyLog
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self, DeclareFork.self])
@@ -54,7 +56,7 @@ struct LogCommand: ParsableCommand {
                     }
                     entries += items.map { LogEntry(index: $0["index"]?.int ?? -1, kind: $0["kind"]?.string ?? "", body: $0["body"]?.string ?? "", createdAt: $0["created_at"]?.string ?? "") }
                 }
-                let leaves = entries.map(TransparencyLog.leaf)
+                let leaves = entries.map(GatewayLog.leaf)
                 if let previous {
                     for i in 0..<min(previous.size, leaves.count) where leaves[i] != previous.leaves[i] {
                         let e = entries[i]
@@ -97,6 +99,59 @@ struct LogCommand: ParsableCommand {
                 }
                 return ["size": checkpoint.size, "root": Base64.encode(root), "previous": previous?.size as Any]
                 }
+            }
+        }
+    }
+}
+
+extension LogCommand {
+    struct DeclareFork: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "declare-fork",
+            abstract: "Declare, in the log itself, that the entries after the restored store's last one are lost, and go on from there.",
+            discussion: "For a store restored from a copy older than a checkpoint the gateway had signed, when no newer copy exists. A `fork_declared` entry names the lost checkpoint (its size, root and signed note), where the log goes on, and the reason; the next checkpoint, signed with the log key, covers it, and becomes the log head. Auditors who verified the lost entries see the fork (`log verify --state` reports log_fork) and can read the statement. Never run it to get past a log_inconsistent error (an altered entry): restore the store instead.")
+        @OptionGroup var data: DataOption
+        @Option(name: .long, help: "Why the entries are lost (goes into the signed log entry).") var reason: String
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var out: OutputOptions
+        func run() throws {
+            try sealgate.run(json: out.json) {
+                guard !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.utf8.count <= 2000 else {
+                    throw SealError(.usage, "--reason must say why (at most 2000 bytes)", remedy: "e.g. --reason \"disk lost; restored from the 02:00 backup\"")
+                }
+                let dir = data.dir
+                let store = try dir.openStore()
+                let (department, _) = try dir.config()
+                let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase))
+                let head = LogHead(path: dir.logHeadPath)
+                guard let lost = try head.read() else {
+                    throw SealError(.usage, "this data folder has no log head: there is nothing to declare", remedy: "start the gateway normally")
+                }
+                let log = GatewayLog(store: store, key: keys.log, department: department)
+                log.head = head
+                do {
+                    try log.load()
+                    throw SealError(.usage, "the store's log is not behind the checkpoints this gateway signed: there is no fork to declare",
+                                    remedy: "start the gateway normally")
+                } catch let e as SealError where e.code == .logBehind || e.code == .logFork {
+                    // As expected: the store was restored behind the head.
+                }
+                try log.loadIgnoringHead()
+                let size = try store.logSize()
+                let at = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let statement = JSON.object([
+                    "format": .string("sealgate-log/1"), "kind": .string("fork_declared"), "gateway": .string(department),
+                    "lost_size": .int(Int64(lost.size)), "lost_root": .string(Base64.encode(lost.root)), "lost_checkpoint": .string(lost.note),
+                    "continues_at": .int(size), "reason": .string(reason), "declared_at": .string(at)]).canonical
+                _ = try store.appendLog(kind: "fork_declared", body: statement, at: at)
+                let note = try log.checkpoint()
+                let cp = try Checkpoint.verify(note: note, name: "\(department)/log", publicKey: keys.log.publicKey.key)
+                try head.write(size: cp.size, root: cp.root, note: note)
+                if !out.json {
+                    say("declared: the log's entries after \(size) (of the \(lost.size) once signed) are lost; the log goes on from a checkpoint of \(cp.size) entries that covers the statement")
+                    say("tell the auditors and units: their `log verify --state` will report the fork, and the statement explains it")
+                }
+                return ["lost_size": lost.size, "continues_at": size, "checkpoint_size": cp.size]
             }
         }
     }

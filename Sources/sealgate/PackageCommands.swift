@@ -159,3 +159,11 @@ func describe(_ c: TrustedComment, manifest: Manifest?, extra: [String: Any]) ->
     for (k, v) in extra { d[k] = v }
     return d
 }
+
+func loadSigners(_ paths: [String]) throws -> [MinisignPublicKey] {
+    guard !paths.isEmpty else { throw SealError(.usage, "no signer public key given", remedy: "give --signer with the unit's .pub file") }
+    return try paths.map { p in
+        if p.hasPrefix("RW") && !FileManager.default.fileExists(atPath: p) { return try MinisignPublicKey(base64: p) }
+        return try MinisignPublicKey(path: p)
+    }
+}

@@ -19,16 +19,20 @@ struct Sealgate: AsyncParsableCommand {
                       Synthesize.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self, SpoolCommand.self])
 }
 
-/// Options shared by commands that report results.
-struct OutputOptions: ParsableArguments {
-    @Flag(name: .long, help: "Print a JSON result on stdout (errors too) for scripts.")
-    var json = false
-}
-
 /// Runs a command body, turning a SealError into its code, message, remedy and exit status.
 func run(json: Bool, _ body: () throws -> [String: Any]) throws {
     do {
         let result = try body()
+        if json { printJSON(["ok": true, "result": result]) }
+    } catch {
+        try report(error, json: json)
+    }
+}
+
+/// `run` for commands that talk to a server.
+func runAsync(json: Bool, _ body: () async throws -> [String: Any]) async throws {
+    do {
+        let result = try await body()
         if json { printJSON(["ok": true, "result": result]) }
     } catch {
         try report(error, json: json)
@@ -91,29 +95,4 @@ final class ProgressState: @unchecked Sendable {
         FileHandle.standardError.write(Data("\r\(stage): \(pct)% (\(mib(done))/\(mib(total)) MiB)\u{1B}[K".utf8))
         if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
     }
-}
-
-struct PassphraseOptions: ParsableArguments {
-    @Option(name: .long, help: "Read the passphrase from this file (mode 0600) instead of SEALGATE_PASSPHRASE or a prompt.")
-    var passphraseFile: String?
-
-    func provider(prompt: String) -> () throws -> SecureBytes {
-        { try Passphrase.obtain(file: passphraseFile, prompt: prompt) }
-    }
-}
-
-func loadSigners(_ paths: [String]) throws -> [MinisignPublicKey] {
-    guard !paths.isEmpty else { throw SealError(.usage, "no signer public key given", remedy: "give --signer with the unit's .pub file") }
-    return try paths.map { p in
-        if p.hasPrefix("RW") && !FileManager.default.fileExists(atPath: p) { return try MinisignPublicKey(base64: p) }
-        return try MinisignPublicKey(path: p)
-    }
-}
-
-func parseSize(_ text: String) throws -> UInt64 {
-    let units: [(String, UInt64)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("", 1)]
-    for (suffix, mult) in units where text.hasSuffix(suffix) {
-        if let v = UInt64(text.dropLast(suffix.count)) { return v * mult }
-    }
-    throw SealError(.usage, "bad size '\(text)'", remedy: "give a size like 256MiB, 1GiB or a byte count")
 }

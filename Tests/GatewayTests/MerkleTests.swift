@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import GatewayCore
 import SealCrypto
+import TransparencyLog
 
 /// RFC 6962 / 9162 known answers (the Certificate Transparency reference tree) and every tree
 /// of 1…64 leaves against an independent level-by-level recomputation.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import GatewayStore
+@testable import GatewayStore
 import TestSupport
 
 /// The store contract, written against the protocol: every backend must pass it.
@@ -14,14 +14,16 @@ enum StoreConformance {
     /// The code of the StoreError `body` throws: nil when it throws nothing, "other" for any
     /// other error (a test names the code it expects, not just the type).
     static func storeCode(_ body: () throws -> Void) -> String? {
-        do { try body(); return nil } catch let e as StoreError { return e.code } catch { return "other: \(error)" }
+        do { try body(); return nil } catch let e as StoreError { return e.code.rawValue } catch { return "other: \(error)" }
     }
 
     static func run(_ store: any GatewayStore) throws {
         // Units and keys
-        try store.addUnit(UnitRecord(id: "U1", name: "Một", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: "active", addedAt: "t"))
-        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U1", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: "active", addedAt: "t")) } == "unit_exists")
-        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U2", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: "active", addedAt: "t")) } == "key_exists")
+        try store.addUnit(UnitRecord(id: "U1", name: "Một", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
+        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U1", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U1\"}") } == "unit_exists")
+        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U2", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U2\"}") } == "key_exists")
+        #expect(try store.logSize() == 1, "a refused registration logs nothing")
+        #expect(try store.unit("U2") == nil, "nor registers the unit")
         #expect(try store.unit("U1")?.name == "Một")
         #expect(try store.unitKey(keyId: "K1")?.unitId == "U1")
         #expect(try store.unitKey(keyId: "nope") == nil)
@@ -73,10 +75,12 @@ enum StoreConformance {
         #expect(status?.lastSeq == 3 && status?.members == 1 && status?.keys.count == 1)
 
         // Leaves are consecutive log indexes; the checkpoint returned with a receipt is stored.
+        // The unit's registration is the first entry, in the transaction that registered it.
         let size = try store.logSize()
-        #expect(size == 3)
-        #expect(try store.latestCheckpoint()?.size == 1)
-        #expect(try store.logEntries(start: 0, end: 3).map(\.index) == [0, 1, 2])
+        #expect(size == 4)
+        #expect(try store.latestCheckpoint()?.size == 2)
+        #expect(try store.logEntries(start: 0, end: 4).map(\.index) == [0, 1, 2, 3])
+        #expect(try store.logEntries(start: 0, end: 1).map(\.kind) == ["unit_registered"])
         #expect(try store.appendLog(kind: "test", body: "{}", at: "t") == size)
 
         // Trust documents only move forward.
@@ -104,8 +108,8 @@ extension StoreConformance {
     /// their delivery, settings, recipients, leases. Runs on a fresh store.
     static func runLifecycle(_ store: any GatewayStore, keepsPackages: Bool) throws {
         let k = { (id: String, unit: String) in UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: "active", addedAt: "2026-11-01T00:00:00Z") }
-        try store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"))
-        try store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"))
+        try store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
+        try store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
 
         // Two units' records, with one citizen id in both; order of rows is kept.
         var n: Int64 = 0
@@ -160,7 +164,8 @@ extension StoreConformance {
         #expect(try store.flaggedPackages(unitId: nil).count == 2)
         #expect(Self.storeCode { _ = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") } == "key_state")
         try store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: "active", addedAt: "t"), logBody: "{\"add\":1}")
-        #expect(try store.unitKeys(unitId: "A").count == 3)
+        #expect(try store.unitKeys(unitId: "A").map(\.keyId) == ["KA", "KA2", "KA9"], "keys in the order they were added, on every backend")
+        #expect(try store.unitStatus("A")?.keys.map(\.keyId) == ["KA", "KA2", "KA9"])
         #expect(try store.logEntries(start: size0, end: size0 + 3).map(\.kind) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
 
         // Tokens: revoked by id prefix, logged, then never returned by hash.
@@ -175,7 +180,7 @@ extension StoreConformance {
         // Datasets and their delivery: one version once, delivered once.
         let file = NSTemporaryDirectory() + "sealgate-ds-" + UUID().uuidString
         let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        FileManager.default.createFile(atPath: file, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
         defer { try? FileManager.default.removeItem(atPath: file); try? FileManager.default.removeItem(atPath: file + ".copy") }
         let d = DatasetRecord(version: 1, packageId: "ds-1", path: file, sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2, createdAt: "2026-11-29T03:00:00Z")
         try store.addDataset(d, logBody: "{\"ds\":1}")
@@ -221,19 +226,44 @@ struct SQLiteStoreConformanceTests {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try StoreConformance.run(try SQLiteStore(path: "\(dir)/g.sqlite"))
+        try StoreConformance.run(try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
         // Reopening runs the migrations again without harm and keeps the data.
-        let again = try SQLiteStore(path: "\(dir)/g.sqlite")
+        let again = try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
         #expect(try again.lastSeq(unitId: "U1") == 3)
     }
 }
 
 extension SQLiteStoreConformanceTests {
+    /// A database made before the one schema history (GRDB's migrator, v1…v11) is adopted: its
+    /// history is taken over under the same names, the later migrations run, and its snapshot
+    /// rows keep their order.
+    @Test func sqliteDatabaseFromBeforeTheOneHistoryIsAdopted() throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let legacy = Array(Schema.migrations.prefix { $0.name != "v12-row-numbers" })
+        #expect(legacy.count == 11)
+        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
+        try driver.write { c in
+            for m in legacy { for st in Schema.statements(m.sqlite) { try c.execute(st) } }
+            try c.execute("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            for m in legacy { try c.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [m.name]) }
+            try c.execute("INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, 't', 1)")
+            for cid in ["c3", "c1", "c2"] {
+                try c.execute("INSERT INTO members VALUES (1, 'm', 'n', 'nam', 'd', ?, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e')", [cid])
+            }
+        }
+        let store = try SQLGatewayStore(driver: driver)
+        #expect(try store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"], "rows read back in the order they were stored")
+        let names = try driver.read { c in try c.query("SELECT version FROM store_migrations ORDER BY version").map { try $0.string("version") } }
+        #expect(names == SQLGatewayStore.migrationNames.sorted())
+    }
+
     @Test func sqliteLifecycleConforms() throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try StoreConformance.runLifecycle(try SQLiteStore(path: "\(dir)/g.sqlite"), keepsPackages: false)
+        try StoreConformance.runLifecycle(try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"), keepsPackages: false)
     }
 }
 
@@ -242,23 +272,24 @@ extension SQLiteStoreConformanceTests {
 struct PostgresStoreConformanceTests {
     @Test func postgresBackendConforms() throws {
         let url = try TestPostgres.freshDatabase()
-        try StoreConformance.run(try PostgresStore(url: url))
+        try StoreConformance.run(try SQLGatewayStore.postgres(url: url))
         // Reopening runs the migrations again without harm and keeps the data.
-        let again = try PostgresStore(url: url)
+        let again = try SQLGatewayStore.postgres(url: url)
         #expect(try again.lastSeq(unitId: "U1") == 3)
-        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM schema_migrations") == "\(PostgresStore.migrations.count)")
+        #expect(try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
+                == SQLGatewayStore.migrationNames.sorted().joined(separator: ","), "one schema history, the same names as SQLite's")
     }
 
     @Test func postgresLifecycleConforms() throws {
-        try StoreConformance.runLifecycle(try PostgresStore(url: try TestPostgres.freshDatabase()), keepsPackages: true)
+        try StoreConformance.runLifecycle(try SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()), keepsPackages: true)
     }
 
     /// Two stores with pools of their own stand for two gateway processes: the log gets
     /// consecutive indexes in one order, and a (unit, seq) is claimed by one of them only.
     @Test func twoProcessesShareOneLogAndOneSeq() throws {
         let url = try TestPostgres.freshDatabase()
-        let a = try PostgresStore(url: url), b = try PostgresStore(url: url)
-        try a.addUnit(UnitRecord(id: "U", name: "U", createdAt: "t"), key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: "active", addedAt: "t"))
+        let a = try SQLGatewayStore.postgres(url: url), b = try SQLGatewayStore.postgres(url: url)
+        try a.addUnit(UnitRecord(id: "U", name: "U", createdAt: "t"), key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U\"}")
         let results = NSLock()
         nonisolated(unsafe) var won = 0, lost = 0, appended: [Int64] = [], unexpected: [String] = []
         // Eight threads at once (more than the cores: the races happen in the database), and
@@ -280,7 +311,7 @@ struct PostgresStoreConformanceTests {
                     return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
                 }
                 results.lock(); won += 1; results.unlock()
-            } catch let e as StoreError where e.code == "seq_taken" {
+            } catch let e as StoreError where e.code == .seqTaken {
                 results.lock(); lost += 1; results.unlock()
             } catch {
                 results.lock(); unexpected.append("\(error)"); results.unlock()
@@ -291,7 +322,7 @@ struct PostgresStoreConformanceTests {
         #expect(won == 10 && lost == 30, "one commit per seq (10 seqs, 4 racers each): won \(won), lost \(lost)")
         #expect(Set(appended).count == 40)
         let size = try a.logSize()
-        #expect(size == 50, "40 appends and 10 decisions")
+        #expect(size == 51, "the unit's registration, 40 appends and 10 decisions")
         #expect(try b.logEntries(start: 0, end: size).map(\.index) == Array(0..<size), "consecutive indexes, no gap, no repeat")
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM snapshots WHERE current = 1") == "1", "one current snapshot")
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM members") == "10", "the losers' imports rolled back")
@@ -304,6 +335,83 @@ struct PostgresStoreConformanceTests {
     }
 }
 
+/// A PostgreSQL database made before the one schema history (`pg-v1`…`pg-v3` in
+/// `schema_migrations`) is adopted under the one history's names, and its rows read back.
+extension PostgresStoreConformanceTests {
+    /// The schema PostgreSQL stores had before the one history (the former `PostgresStore`), kept as a fixture.
+    static let formerPostgresSchema: [(String, String)] = [
+        ("pg-v1", """
+        CREATE TABLE units (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE unit_keys (key_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL REFERENCES units(id), public_key TEXT NOT NULL,
+                                state TEXT NOT NULL, added_at TEXT NOT NULL, switched_at TEXT, valid_until TEXT, compromised_at TEXT);
+        CREATE INDEX unit_keys_unit ON unit_keys(unit_id);
+        CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, unit_id TEXT, created_at TEXT NOT NULL, revoked_at TEXT);
+        CREATE TABLE spool (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sha256 TEXT NOT NULL, size BIGINT NOT NULL, path TEXT NOT NULL,
+                            received_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
+        CREATE INDEX spool_pending ON spool(state) WHERE state = 'pending';
+        CREATE TABLE outcomes (spool_id BIGINT PRIMARY KEY REFERENCES spool(id), status TEXT NOT NULL, code TEXT, package_id TEXT,
+                               unit_id TEXT, seq BIGINT, sha256 TEXT NOT NULL, kind TEXT, receipt TEXT NOT NULL,
+                               receipt_signature TEXT NOT NULL, leaf BIGINT NOT NULL, decided_at TEXT NOT NULL,
+                               claims_seq BIGINT NOT NULL, key_id TEXT, created TEXT);
+        CREATE UNIQUE INDEX outcomes_unit_seq ON outcomes(unit_id, seq) WHERE claims_seq = 1;
+        CREATE INDEX outcomes_package ON outcomes(package_id);
+        CREATE INDEX outcomes_unit ON outcomes(unit_id, kind, status, decided_at);
+        CREATE TABLE log_entries (idx BIGINT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE snapshots (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, unit_id TEXT NOT NULL, package_id TEXT NOT NULL,
+                                members BIGINT NOT NULL, organizations BIGINT NOT NULL, imported_at TEXT NOT NULL, current BIGINT NOT NULL);
+        CREATE INDEX snapshots_unit ON snapshots(unit_id, current);
+        CREATE INDEX snapshots_package ON snapshots(package_id);
+        CREATE TABLE organizations (snapshot_id BIGINT NOT NULL REFERENCES snapshots(id), row_no BIGINT NOT NULL, org_id TEXT NOT NULL,
+                                    name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL, PRIMARY KEY (snapshot_id, row_no));
+        CREATE TABLE members (snapshot_id BIGINT NOT NULL REFERENCES snapshots(id), row_no BIGINT NOT NULL, member_id TEXT NOT NULL,
+                              full_name TEXT NOT NULL, gender TEXT NOT NULL, date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL,
+                              date_joined TEXT NOT NULL, date_official TEXT NOT NULL, status TEXT NOT NULL, org_id TEXT NOT NULL,
+                              phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL, hometown TEXT NOT NULL,
+                              education TEXT NOT NULL, PRIMARY KEY (snapshot_id, row_no));
+        CREATE INDEX members_citizen ON members(snapshot_id, citizen_id);
+        CREATE TABLE trust_documents (version BIGINT PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL, root_cross_signature TEXT);
+        CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE recipients (fingerprint TEXT PRIMARY KEY, recipient TEXT NOT NULL, state TEXT NOT NULL, decrypt_until TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE review_flags (package_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, seq BIGINT NOT NULL, key_id TEXT, created TEXT,
+                                   reason TEXT NOT NULL, flagged_at TEXT NOT NULL);
+        CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL, state TEXT NOT NULL,
+                                   until TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE datasets (version BIGINT PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                               size BIGINT NOT NULL, members BIGINT NOT NULL, organizations BIGINT NOT NULL, conflicts BIGINT NOT NULL,
+                               created_at TEXT NOT NULL, state TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT,
+                               next_attempt_at TEXT, ack TEXT, ack_signature TEXT, delivered_at TEXT);
+        CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """),
+        // The sealed dataset packages, in chunks: gateways on several machines share no disk.
+        ("pg-v2-dataset-packages", """
+        CREATE TABLE dataset_packages (version BIGINT NOT NULL REFERENCES datasets(version), chunk BIGINT NOT NULL, data BYTEA NOT NULL,
+                                       PRIMARY KEY (version, chunk))
+        """),
+        // A replayed body is answered from the first decision on the same bytes.
+        ("pg-v3-outcomes-by-sha256", "CREATE INDEX outcomes_sha256 ON outcomes(sha256)"),
+    ]
+
+
+    @Test func postgresDatabaseFromBeforeTheOneHistoryIsAdopted() throws {
+        let url = try TestPostgres.freshDatabase()
+        var sql = "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());\n"
+        for (name, statements) in Self.formerPostgresSchema { sql += statements + ";\nINSERT INTO schema_migrations (version) VALUES ('\(name)');\n" }
+        sql += """
+            INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, 't', 1);
+            INSERT INTO members (snapshot_id, row_no, member_id, full_name, gender, date_of_birth, citizen_id, date_joined, date_official, status, org_id,
+                                 phone, email, ethnicity, hometown, education)
+            SELECT 1, n, 'm', 'n', 'nam', 'd', c, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e' FROM (VALUES (0, 'c3'), (1, 'c1'), (2, 'c2')) AS v(n, c);
+            """
+        _ = try TestPostgres.psql(url, sql)
+        let store = try SQLGatewayStore.postgres(url: url)
+        #expect(try store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"])
+        #expect(try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
+                == SQLGatewayStore.migrationNames.sorted().joined(separator: ","))
+        // And it works as a store: the full contract on the adopted database.
+        try StoreConformance.run(store)
+    }
+}
+
 /// TLS to the database: `sslmode=require` encrypts (the server's certificate here is
 /// self-signed, which `require` does not verify); `verify-full` refuses that certificate.
 @Suite(.enabled(if: TestPostgres.available, "needs PostgreSQL (make test)"))
@@ -311,13 +419,13 @@ struct PostgresTLSTests {
     @Test func sslModeRequireEncryptsAndVerifyFullChecks() throws {
         let cluster = try PrivateCluster(ssl: true)
         defer { cluster.stop() }
-        let store = try PostgresStore(url: cluster.url + "?sslmode=require")
+        let store = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=require")
         try store.setSetting("probe", "1") // a pooled connection stays open
         #expect(store.location.hasSuffix("?sslmode=require"))
         let encrypted = try TestPostgres.psql(cluster.url, "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.pid <> pg_backend_pid()")
         #expect((Int(encrypted) ?? 0) >= 1, "the store's session is encrypted")
-        #expect(StoreConformance.storeCode { _ = try PostgresStore(url: cluster.url + "?sslmode=verify-full") } == "store_unavailable")
-        #expect(StoreConformance.storeCode { _ = try PostgresStore(url: cluster.url + "?sslmode=prefer") } == "database_url")
+        #expect(StoreConformance.storeCode { _ = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=verify-full") } == "store_unavailable")
+        #expect(StoreConformance.storeCode { _ = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=prefer") } == "database_url")
     }
 }
 

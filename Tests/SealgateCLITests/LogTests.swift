@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import GatewayCore
 import SealCrypto
+import TransparencyLog
 
 struct TransparencyLogTests {
     @Test func verifyNamesAnEditedRowAndTheGatewayRefusesToSignOverIt() throws {

@@ -4,6 +4,7 @@ import Testing
 import GatewayCore
 import SealCrypto
 import SealPackage
+import TransparencyLog
 
 extension Array where Element == UInt8 {
     var minisignKeyIdHex: String { Minisign.keyIdHex(self) }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// A field of the current record: bytes valid until the next `next()` call.
 public struct CSVField {
@@ -120,13 +121,13 @@ public final class CSVReader {
             buffer.deallocate()
             buffer = bigger
         }
-        while true {
-            let n = read(fd, buffer.baseAddress! + end, buffer.count - end)
-            if n < 0 { if errno == EINTR { continue }; throw CSVIOError(path: path, reason: String(cString: strerror(errno))) }
-            if n == 0 { eof = true; return false }
-            end += n
-            return true
+        let n: Int
+        do throws(SystemCallError) { n = try SystemIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...])) } catch {
+            throw CSVIOError(path: path, reason: error.reason)
         }
+        if n == 0 { eof = true; return false }
+        end += n
+        return true
     }
 
     private func fill(_ want: Int) throws {

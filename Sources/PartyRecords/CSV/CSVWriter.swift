@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// Buffered RFC 4180 writer: LF line ends, a field is quoted only when it holds a comma, a
 /// quote, CR or LF (quotes doubled). Writes to a file descriptor or collects bytes in memory.
@@ -86,11 +87,8 @@ public final class CSVWriter {
 
     public func flush() throws {
         guard fd >= 0, used > 0 else { return }
-        var done = 0
-        while done < used {
-            let n = write(fd, buf + done, used - done)
-            if n < 0 { if errno == EINTR { continue }; throw CSVIOError(path: "output", reason: String(cString: strerror(errno))) }
-            done += n
+        do throws(SystemCallError) { try SystemIO.writeAll(fd, UnsafeRawBufferPointer(start: buf, count: used)) } catch {
+            throw CSVIOError(path: "output", reason: error.reason)
         }
         bytesWritten += UInt64(used)
         used = 0

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemIO
 
 /// One defect the generator injected, as the validator must report it.
 public struct PlantedDefect: Sendable, Hashable {
@@ -273,11 +274,6 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws {
     guard fd >= 0 else { throw CSVIOError(path: path, reason: String(cString: strerror(errno))) }
     defer { close(fd) }
     try bytes.withUnsafeBytes { b in
-        var done = 0
-        while done < b.count {
-            let n = write(fd, b.baseAddress! + done, b.count - done)
-            if n < 0 { if errno == EINTR { continue }; throw CSVIOError(path: path, reason: String(cString: strerror(errno))) }
-            done += n
-        }
+        do throws(SystemCallError) { try SystemIO.writeAll(fd, b) } catch { throw CSVIOError(path: path, reason: error.reason) }
     }
 }

@@ -3,7 +3,43 @@ import Foundation
 import GatewayClient
 import GatewayCore
 import GatewayHTTP
+import GatewayStore
 import SealCrypto
+import SealPackage
+
+struct DataOption: ParsableArguments {
+    @Option(name: .long, help: "The gateway's data folder.") var data: String
+    @Option(name: .long, help: ArgumentHelp("The store: a PostgreSQL URL (postgres://USER@HOST:PORT/DB; password in PGPASSWORD). Default: $SEALGATE_DATABASE, else the one `init --database` recorded, else SQLite in the data folder.", valueName: "url"))
+    var database: String?
+    var dir: DataDirectory { DataDirectory(data, database: database ?? ProcessInfo.processInfo.environment["SEALGATE_DATABASE"]) }
+}
+
+/// Options shared by commands that report results.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print a JSON result on stdout (errors too) for scripts.")
+    var json = false
+}
+
+struct PassphraseOptions: ParsableArguments {
+    @Option(name: .long, help: "Read the passphrase from this file (mode 0600) instead of SEALGATE_PASSPHRASE or a prompt.")
+    var passphraseFile: String?
+
+    func provider(prompt: String) -> () throws -> SecureBytes {
+        { try Passphrase.obtain(file: passphraseFile, prompt: prompt) }
+    }
+}
+
+/// A passphrase asked at most once per command.
+func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes {
+    final class Box: @unchecked Sendable { var value: SecureBytes? }
+    let box = Box()
+    return {
+        if let v = box.value { return v }
+        let p = try Passphrase.obtain(file: options.passphraseFile, prompt: "Passphrase for the department keys: ")
+        box.value = p
+        return p
+    }
+}
 
 /// How a command reaches a gateway or the handbook system over HTTP(S).
 struct ClientOptions: ParsableArguments {
@@ -22,21 +58,6 @@ struct ClientOptions: ParsableArguments {
                                clientKeyFile: clientKey, timeoutSeconds: timeout)
         s.maxResponseBytes = maxResponseBytes
         return s
-    }
-}
-
-/// Prints the clear-text warning for a plain http:// URL to another machine (once per URL).
-func warnIfPlainText(_ url: String, origin: String? = nil) {
-    if let w = GatewayClient.plainTextWarning(url) { say("warning: \(w)\(origin.map { " (address from \($0))" } ?? "")") }
-}
-
-/// `run` for commands that talk to a server.
-func runAsync(json: Bool, _ body: () async throws -> [String: Any]) async throws {
-    do {
-        let result = try await body()
-        if json { printJSON(["ok": true, "result": result]) }
-    } catch {
-        try report(error, json: json)
     }
 }
 
@@ -85,4 +106,42 @@ struct ListenOptions: ParsableArguments {
         let source = reloadOnSIGHUP(id) { line in FileHandle.standardOutput.write(Data("\(line)\n".utf8)) }
         return (id, source)
     }
+}
+
+/// Prints the clear-text warning for a plain http:// URL to another machine (once per URL).
+func warnIfPlainText(_ url: String, origin: String? = nil) {
+    if let w = GatewayClient.plainTextWarning(url) { say("warning: \(w)\(origin.map { " (address from \($0))" } ?? "")") }
+}
+
+/// Parses a duration like 14d, 12h, 30m, 45s (or plain seconds).
+func parseDuration(_ text: String) throws -> TimeInterval {
+    for (u, mult) in [("d", 86_400.0), ("h", 3_600.0), ("m", 60.0), ("s", 1.0)] where text.hasSuffix(u) {
+        if let v = Double(text.dropLast()), v >= 0 { return v * mult }
+    }
+    if let v = Double(text), v >= 0 { return v }
+    throw SealError(.usage, "bad duration '\(text)'", remedy: "e.g. 14d, 12h, 30m")
+}
+
+/// A UTC time as the gateway writes it (2026-11-29T04:10:00Z), or "now".
+func parseInstant(_ text: String) throws -> String {
+    if text == "now" { return PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
+    let ok = text.count == 20 && text.enumerated().allSatisfy { i, ch in
+        switch i {
+        case 4, 7: ch == "-"
+        case 10: ch == "T"
+        case 13, 16: ch == ":"
+        case 19: ch == "Z"
+        default: ch.isASCII && ch.isNumber
+        }
+    }
+    guard ok else { throw SealError(.usage, "bad time '\(text)'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now") }
+    return text
+}
+
+func parseSize(_ text: String) throws -> UInt64 {
+    let units: [(String, UInt64)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("", 1)]
+    for (suffix, mult) in units where text.hasSuffix(suffix) {
+        if let v = UInt64(text.dropLast(suffix.count)) { return v * mult }
+    }
+    throw SealError(.usage, "bad size '\(text)'", remedy: "give a size like 256MiB, 1GiB or a byte count")
 }

@@ -1,8 +1,8 @@
-import Foundation
-import GatewayCore
-import GatewayStore
-import SealCrypto
+public import Foundation
+public import GatewayStore
+public import SealCrypto
 import SealPackage
+import TransparencyLog
 
 /// Rotation of the department's receipt, dataset and log keys (minisign): the same lifecycle as
 /// the recipient's — pending (published, accepted by verifiers, not signing yet), active, then
@@ -10,7 +10,7 @@ import SealPackage
 /// the grace stay valid for every verifier holding a newer trust document (`signing_keys`).
 /// Its secret is destroyed at the switch (kept, encrypted as it was, in keys/archive/ with
 /// --archive): a signing key's secret is never needed to check old signatures.
-enum SigningKeyRotation {
+public enum SigningKeyRotation {
     static func nextKey(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> String { "\(dir.keysPath)/\(role.rawValue)-next.key" }
     static func nextPub(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> String { "\(dir.keysPath)/\(role.rawValue)-next.pub" }
     static func now(_ offset: TimeInterval = 0) -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 + offset)) }
@@ -21,20 +21,12 @@ enum SigningKeyRotation {
         do { _ = try MinisignSecretKey.load(path: dir.key(role), passphrase: { throw Asked() }); return false } catch { return true }
     }
 
-    /// Prints and returns what `activate` did.
-    static func report(_ r: (old: String, new: String, until: String, trustVersion: UInt64), role: DataDirectory.KeyRole, archive: Bool, quiet: Bool) -> [String: Any] {
-        if !quiet {
-            say("\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(archive ? " (secret archived)" : " (secret destroyed)"); trust document version \(r.trustVersion) published")
-        }
-        return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
-    }
-
     /// Writes a new key as `<role>-next.key`; announced as pending (logged, published) when `announce`.
-    static func generate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+    public static func generate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
                          announce: Bool) throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
         if FileManager.default.fileExists(atPath: nextKey(dir, role)) {
             throw SealError(.usage, "a new \(role.rawValue) key is already pending (\(nextKey(dir, role)))",
-                            remedy: "make it active with `sealgate keys activate \(role.rawValue) --data \(dir.path)` first")
+                            remedy: "make the pending key active first")
         }
         let (department, _) = try dir.config()
         let k = MinisignSecretKey.generate()
@@ -45,7 +37,7 @@ enum SigningKeyRotation {
         let at = now()
         try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: "pending", until: nil, createdAt: at))
         _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
-        let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+        let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
         return (pk, doc.version)
     }
 
@@ -59,11 +51,11 @@ enum SigningKeyRotation {
     /// crash before (4) leaves the old key in place, verify-only and still valid: the gateway
     /// starts and signs with it, and `keys activate ROLE` finishes the switch. The archived
     /// secret is removed last, unless `archive`.
-    static func activate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+    public static func activate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
                          graceSeconds: TimeInterval, archive: Bool, logKind: String) throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
-            throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce one first: sealgate keys rotate \(role.rawValue) --pending --data \(dir.path)")
+            throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce a new \(role.rawValue) key as pending first")
         }
         let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
         let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
@@ -72,7 +64,7 @@ enum SigningKeyRotation {
         try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: "active", until: nil, createdAt: at))
         _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
                                                                   "verify_only_until": .string(until), "archived": .bool(archive)]).canonical, at: at)
-        let doc = try publishTrust(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))
+        let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))
         try Failpoints.check("keys.activate.after-publish")
         let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
         try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -87,7 +79,7 @@ enum SigningKeyRotation {
         try Failpoints.check("keys.activate.after-key")
         if role == .log {
             let (department, _) = try dir.config()
-            let log = TransparencyLog(store: store, key: new, department: department)
+            let log = GatewayLog(store: store, key: new, department: department)
             log.head = LogHead(path: dir.logHeadPath)
             try log.load() // refuses a store behind what this gateway signed, as `serve` does
             _ = try log.checkpoint(cosigners: [old])

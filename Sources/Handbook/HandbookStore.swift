@@ -1,4 +1,5 @@
 import Foundation
+import GatewayStore
 import GRDB
 
 /// A dataset version the handbook receiver imported, with the acknowledgement it answered.
@@ -81,7 +82,7 @@ public final class HandbookStore: Sendable {
     public func importDataset(_ d: ReceivedDataset, rows: (_ insert: (Table, [String]) throws -> Void) throws -> Void) throws {
         try db.write { db in
             if let v = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM datasets"), UInt64(bitPattern: v) >= d.version {
-                throw StoreError("dataset_stale", "version \(d.version) is not newer than the version \(v) already imported")
+                throw StoreError(.datasetStale, "version \(d.version) is not newer than the version \(v) already imported")
             }
             // Bulk load: the unique indexes are dropped and rebuilt after the rows are in (one sort
             // instead of a B-tree insert per row); a duplicate fails the rebuild and the transaction.
@@ -103,7 +104,7 @@ public final class HandbookStore: Sendable {
                 try statement.execute(arguments: StatementArguments(fields.map { $0 as (any DatabaseValueConvertible)? }))
             }
             guard counts == (d.organizations, d.members, d.conflicts) else {
-                throw StoreError("dataset_count", "the files hold \(counts.organizations)/\(counts.members)/\(counts.conflicts) rows, the manifest \(d.organizations)/\(d.members)/\(d.conflicts)")
+                throw StoreError(.datasetCount, "the files hold \(counts.organizations)/\(counts.members)/\(counts.conflicts) rows, the manifest \(d.organizations)/\(d.members)/\(d.conflicts)")
             }
             try db.execute(sql: """
                 CREATE UNIQUE INDEX organizations_org_id ON organizations(org_id);

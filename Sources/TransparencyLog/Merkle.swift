@@ -1,5 +1,4 @@
 public import SealCrypto
-import Foundation
 
 /// RFC 6962 / RFC 9162 Merkle tree hashing and proofs over SHA-256:
 /// leaf = SHA-256(0x00 ‖ entry), node = SHA-256(0x01 ‖ left ‖ right), the empty tree's hash is
@@ -135,8 +134,8 @@ public struct Checkpoint: Sendable, Equatable {
     /// Parses a signed note and checks the signature by `name` with `publicKey`.
     /// Throws `checkpoint_invalid`.
     public static func verify(note: String, name: String, publicKey: [UInt8]) throws -> Checkpoint {
-        func bad(_ why: String) -> SealError { GatewayError(.checkpointInvalid, "checkpoint is invalid: \(why)", remedy: "do not trust this log state; fetch it again") }
-        guard let sep = note.range(of: "\n\n") else { throw bad("no signature block") }
+        func bad(_ why: String) -> SealError { SealError(.checkpointInvalid, "checkpoint is invalid: \(why)", remedy: "do not trust this log state; fetch it again") }
+        guard let sep = note.firstRange(of: "\n\n") else { throw bad("no signature block") }
         let body = String(note[..<sep.lowerBound]) + "\n"
         let lines = body.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         guard lines.count >= 3, let size = Int(lines[1]), size >= 0, let root = Base64.decode(lines[2], padded: true), root.count == 32 else {

@@ -1,12 +1,13 @@
-public import Foundation
+import Foundation
 public import GatewayStore
 public import SealCrypto
 import SealPackage
+public import TransparencyLog
 
 /// The gateway's transparency log over the store's append-only entries: tree heads, proofs, and
 /// signed checkpoints. A new checkpoint is signed only if the entries still agree with the last
 /// one signed: an edited row makes the gateway refuse to extend its log rather than sign over it.
-public final class TransparencyLog: @unchecked Sendable {
+public final class GatewayLog: @unchecked Sendable {
     let store: any GatewayStore
     /// The log key in use (replaced by `rekey` after a rotation).
     private var key: MinisignSecretKey

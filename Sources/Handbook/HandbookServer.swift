@@ -1,6 +1,6 @@
 import Foundation
-public import GatewayCore
-import GatewayStore
+import GatewayCore
+public import GatewayHTTP
 import Hummingbird
 import Logging
 import NIOCore

@@ -1,36 +1,9 @@
-public import Foundation
-public import GatewayStore
+import Foundation
+public import GatewayCore
+import GatewayStore
 import PartyRecords
 public import SealCrypto
-public import SealPackage
-
-/// The handbook system's acknowledgement of a dataset: canonical JSON signed (minisign,
-/// prehashed) by the handbook's ack key, trusted comment `sealgate-handbook-ack/1 package=… version=…`.
-public enum HandbookAck {
-    public static func sign(_ body: JSON, key: MinisignSecretKey) throws -> (text: String, signature: String) {
-        let text = body.canonical
-        let sig = try key.sign(prehash: BLAKE2bHasher.hash(Array(text.utf8)),
-                               trustedComment: "sealgate-handbook-ack/1 package=\(body["package"]?.string ?? "") version=\(body["version"]?.int ?? -1)",
-                               untrustedComment: "sealgate handbook acknowledgement")
-        return (text, sig.fileContents)
-    }
-
-    /// Verifies an acknowledgement for `package` (and its version). Throws `ack_invalid`.
-    public static func verify(text: String, signature: String, key: MinisignPublicKey, package: String, version: UInt64) throws -> JSON {
-        func bad(_ why: String) -> SealError {
-            GatewayError(.ackInvalid, "the handbook system's acknowledgement is not valid: \(why)",
-                         remedy: "check the handbook endpoint's ack key (`sealgate handbook connect --ack-key`); the dataset stays pending and is sent again")
-        }
-        guard let sig = try? MinisignSignature(fileContents: signature) else { throw bad("malformed signature") }
-        do { try sig.verify(publicKey: key, prehash: BLAKE2bHasher.hash(Array(text.utf8))) } catch { throw bad("signature does not verify with key \(key.keyIdHex)") }
-        guard let body = try? JSON(parsing: text), body.canonical == text else { throw bad("not canonical JSON") }
-        guard sig.trustedComment == "sealgate-handbook-ack/1 package=\(package) version=\(version)", body["package"]?.string == package,
-              body["version"]?.int == Int64(version) else {
-            throw bad("it acknowledges another package or version")
-        }
-        return body
-    }
-}
+import SealPackage
 
 /// The handbook receiver (`sealgate handbook serve`): a stand-in for the handbook system's sync
 /// endpoint, and a model of what an integrator implements. Verifies the department's dataset
@@ -143,10 +116,10 @@ public final class HandbookReceiver: @unchecked Sendable {
                         }
                     }
                 }
-            } catch let e as StoreError where e.code == "dataset_stale" {
+            } catch let e as StoreError where e.code == .datasetStale {
                 return refuse(409, "dataset_stale", e.message, "an old dataset is never imported over a newer one")
-            } catch let e as StoreError {
-                return refuse(422, e.code, e.message, "report it to the department")
+            } catch let e as StoreError where e.code == .datasetCount {
+                return refuse(422, e.code.rawValue, e.message, "report it to the department")
             } catch let e as SealError where e.code == .datasetMalformed {
                 return refuse(422, e.code.rawValue, e.message, e.remedy)
             }
@@ -167,9 +140,4 @@ private func malformed<T>(_ name: String, _ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as CSVSyntaxError {
         throw GatewayError(.datasetMalformed, "\(name) is not valid CSV: \(e)", remedy: "report it to the department; nothing was imported")
     }
-}
-
-extension SealErrorCode {
-    public static let ackInvalid = SealErrorCode("ack_invalid")
-    public static let datasetMalformed = SealErrorCode("dataset_malformed")
 }

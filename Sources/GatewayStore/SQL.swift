@@ -1,0 +1,165 @@
+/// A value bound into a statement or read from a row: the four storage classes both databases
+/// share (SQLite's INTEGER, TEXT, BLOB and NULL; PostgreSQL's bigint, text, bytea and NULL).
+public enum SQLValue: Sendable, Equatable {
+    case null
+    case int(Int64)
+    case text(String)
+    case blob([UInt8])
+}
+
+/// Conversions to `SQLValue` for the store's bind lists.
+public protocol SQLBindable {
+    var sqlValue: SQLValue { get }
+}
+
+extension String: SQLBindable { public var sqlValue: SQLValue { .text(self) } }
+extension Int64: SQLBindable { public var sqlValue: SQLValue { .int(self) } }
+extension Int: SQLBindable { public var sqlValue: SQLValue { .int(Int64(self)) } }
+/// Sequence numbers and versions are stored as their bit pattern (a UInt64 above Int64.max
+/// reads back unchanged).
+extension UInt64: SQLBindable { public var sqlValue: SQLValue { .int(Int64(bitPattern: self)) } }
+extension Bool: SQLBindable { public var sqlValue: SQLValue { .int(self ? 1 : 0) } }
+extension Optional: SQLBindable where Wrapped: SQLBindable {
+    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+}
+extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
+
+/// One row of a result, its values by column name. A value of the wrong type is a
+/// `store_failure` (the schema and the code disagree), never a crash.
+public struct SQLRow: Sendable {
+    let names: [String]
+    let values: [SQLValue]
+
+    init(names: [String], values: [SQLValue]) { self.names = names; self.values = values }
+
+    func value(_ column: String) throws -> SQLValue {
+        guard let i = names.firstIndex(of: column) else { throw StoreError(.storeFailure, "no column \(column) in the result") }
+        return values[i]
+    }
+
+    func string(_ column: String) throws -> String {
+        guard let s = try optionalString(column) else { throw StoreError(.storeFailure, "column \(column) is NULL") }
+        return s
+    }
+
+    func optionalString(_ column: String) throws -> String? {
+        switch try value(column) {
+        case .null: return nil
+        case .text(let s): return s
+        default: throw StoreError(.storeFailure, "column \(column) is not text")
+        }
+    }
+
+    func int(_ column: String) throws -> Int64 {
+        guard let v = try optionalInt(column) else { throw StoreError(.storeFailure, "column \(column) is NULL") }
+        return v
+    }
+
+    func optionalInt(_ column: String) throws -> Int64? {
+        switch try value(column) {
+        case .null: return nil
+        case .int(let v): return v
+        default: throw StoreError(.storeFailure, "column \(column) is not an integer")
+        }
+    }
+
+    func blob(_ column: String) throws -> [UInt8] {
+        switch try value(column) {
+        case .blob(let b): return b
+        default: throw StoreError(.storeFailure, "column \(column) is not a blob")
+        }
+    }
+
+    /// The text values of every column, in order (a record's fields).
+    func strings() throws -> [String] {
+        try values.indices.map { i in
+            guard case .text(let s) = values[i] else { throw StoreError(.storeFailure, "column \(names[i]) is not text") }
+            return s
+        }
+    }
+}
+
+/// A connection inside one read or one transaction. Statements are written once, with `?`
+/// placeholders; each driver renders them for its database.
+public protocol SQLConnection {
+    /// Runs a statement; returns the number of rows it changed.
+    @discardableResult
+    func execute(_ sql: String, _ binds: [any SQLBindable]) throws -> Int
+    /// Runs a statement that returns rows (a SELECT, or a statement with RETURNING).
+    func query(_ sql: String, _ binds: [any SQLBindable]) throws -> [SQLRow]
+}
+
+extension SQLConnection {
+    @discardableResult
+    func execute(_ sql: String) throws -> Int { try execute(sql, []) }
+    func query(_ sql: String) throws -> [SQLRow] { try query(sql, []) }
+    func row(_ sql: String, _ binds: [any SQLBindable] = []) throws -> SQLRow? { try query(sql, binds).first }
+    /// The first column of the first row as an integer (nil when there is no row or it is NULL).
+    func int(_ sql: String, _ binds: [any SQLBindable] = []) throws -> Int64? {
+        guard let r = try query(sql, binds).first, let v = r.values.first else { return nil }
+        switch v {
+        case .null: return nil
+        case .int(let i): return i
+        default: throw StoreError(.storeFailure, "the first column is not an integer")
+        }
+    }
+    func exists(_ sql: String, _ binds: [any SQLBindable] = []) throws -> Bool { try !query(sql, binds).isEmpty }
+}
+
+/// The two databases' dialects, for the few statements that differ and for the schema's types.
+public enum SQLDialect: String, Sendable {
+    case sqlite, postgres
+}
+
+/// What a database supplies to the one store implementation (`SQLGatewayStore`): a read, a
+/// transaction, and only what truly differs between SQLite and PostgreSQL — the lock that puts
+/// log appends in one order across processes, the bulk insert of a snapshot's rows, row locks,
+/// leases, and whether the store keeps the sealed dataset packages.
+public protocol SQLDriver: Sendable {
+    var dialect: SQLDialect { get }
+    /// Where the database is, for logs (never a password).
+    var location: String { get }
+    /// Runs `body` on a connection that sees one consistent state.
+    @discardableResult
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
+    @discardableResult
+    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    /// Inside a transaction: waits until no other transaction of any process appends to the log
+    /// (held to the transaction's end). SQLite's write transactions are already one at a time.
+    func lockLogOrder(_ c: any SQLConnection) throws
+    /// Inside a transaction: serializes the schema's migrations across processes.
+    func lockMigrations(_ c: any SQLConnection) throws
+    /// Appends `rows` to `table` (`snapshot_id`, `row_no` from `firstRow`, then `columns`).
+    func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) throws
+    /// " FOR UPDATE" where the database locks rows read in a transaction; "" for SQLite.
+    var forUpdate: String { get }
+    /// Takes the lease `name` if no other process holds it; nil if one does.
+    func tryLease(_ name: String) throws -> (any StoreLease)?
+    /// Whether the sealed dataset packages are kept in the database (gateways on several
+    /// machines share no disk) or only in the data folder of the one machine.
+    var keepsDatasetPackages: Bool { get }
+}
+
+/// Renders `?` placeholders as `$1, $2, …` (PostgreSQL), skipping quoted literals and identifiers.
+func numberedPlaceholders(_ sql: String) -> String {
+    var out = ""
+    out.reserveCapacity(sql.utf8.count + 16)
+    var n = 0
+    var quote: Character?
+    for ch in sql {
+        if let q = quote {
+            if ch == q { quote = nil }
+            out.append(ch)
+        } else if ch == "'" || ch == "\"" {
+            quote = ch
+            out.append(ch)
+        } else if ch == "?" {
+            n += 1
+            out += "$\(n)"
+        } else {
+            out.append(ch)
+        }
+    }
+    return out
+}

@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SQLite through GRDB: one database file in WAL mode with `synchronous = FULL`, so a committed
+/// decision survives a crash or a power cut. Write transactions are one at a time (across
+/// processes too: SQLite's own lock), so the log's order needs no lock of its own.
+public final class SQLiteDriver: SQLDriver {
+    let pool: DatabasePool
+    public let path: String
+    public var dialect: SQLDialect { .sqlite }
+    public var location: String { path }
+    public var forUpdate: String { "" }
+    public var keepsDatasetPackages: Bool { false }
+
+    public init(path: String) throws {
+        var config = Configuration()
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        config.busyMode = .timeout(10)
+        self.path = path
+        do { pool = try DatabasePool(path: path, configuration: config) } catch { throw Self.storeError(error) }
+    }
+
+    static func storeError(_ error: any Error) -> any Error {
+        guard let e = error as? DatabaseError else { return error }
+        switch e.resultCode {
+        case .SQLITE_CONSTRAINT: return StoreError(.uniqueViolation, "a constraint of the store refused the change", cause: e)
+        case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError(.storeUnavailable, "the database stayed locked by another writer", cause: e)
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY:
+            return StoreError(.storeUnavailable, "the database file cannot be written (\(e.resultCode))", cause: e)
+        default: return StoreError(.storeFailure, "SQLite refused an operation (\(e.resultCode))", cause: e)
+        }
+    }
+
+    @discardableResult
+    public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        do { return try pool.read { db in try body(SQLiteConnection(db: db)) } } catch { throw Self.storeError(error) }
+    }
+
+    @discardableResult
+    public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        do { return try pool.write { db in try body(SQLiteConnection(db: db)) } } catch { throw Self.storeError(error) }
+    }
+
+    public func lockLogOrder(_ c: any SQLConnection) throws {}
+    public func lockMigrations(_ c: any SQLConnection) throws {}
+
+    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) throws {
+        guard let c = c as? SQLiteConnection else { throw StoreError(.storeFailure, "not a SQLite connection") }
+        let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
+        let statement = try c.db.makeStatement(sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
+        var args: [(any DatabaseValueConvertible)?] = Array(repeating: nil, count: columns.count + 2)
+        args[0] = snapshot
+        for (n, row) in rows.enumerated() {
+            args[1] = Int64(n)
+            for i in 0..<columns.count { args[i + 2] = i < row.count ? row[i] : "" }
+            statement.setUncheckedArguments(StatementArguments(args))
+            try statement.execute()
+        }
+    }
+
+    /// A lease is an exclusive `flock` on a file beside the database: released when the holder
+    /// closes it or dies (processes sharing a SQLite store are on one machine).
+    public func tryLease(_ name: String) throws -> (any StoreLease)? {
+        let file = "\(path)-\(name).lease"
+        let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StoreError(.storeFailure, "cannot open \(file) (errno \(errno))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return nil }
+        return FileLease(name: name, fd: fd)
+    }
+
+    /// A consistent copy of the whole database at `path` (SQLite's online backup: writers go
+    /// on meanwhile; the copy is the state of one moment).
+    public func backup(to path: String) throws {
+        let copy = try DatabaseQueue(path: path)
+        try pool.backup(to: copy)
+        try copy.close()
+    }
+
+    /// The latest signed checkpoint of a store file (a backup's copy), read without migrating it.
+    public static func latestCheckpoint(ofCopyAt path: String) throws -> (size: Int64, note: String)? {
+        let queue = try DatabaseQueue(path: path)
+        defer { try? queue.close() }
+        return try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").map { ($0["size"], $0["note"]) }
+        }
+    }
+}
+
+/// A GRDB database handle inside one read or transaction.
+struct SQLiteConnection: SQLConnection {
+    let db: Database
+
+    static func arguments(_ binds: [any SQLBindable]) -> StatementArguments {
+        StatementArguments(binds.map { b -> (any DatabaseValueConvertible)? in
+            switch b.sqlValue {
+            case .null: return nil
+            case .int(let i): return i
+            case .text(let s): return s
+            case .blob(let bytes): return Data(bytes)
+            }
+        })
+    }
+
+    func execute(_ sql: String, _ binds: [any SQLBindable]) throws -> Int {
+        try db.execute(sql: sql, arguments: Self.arguments(binds))
+        return db.changesCount
+    }
+
+    func query(_ sql: String, _ binds: [any SQLBindable]) throws -> [SQLRow] {
+        try Row.fetchAll(db, sql: sql, arguments: Self.arguments(binds)).map { r in
+            SQLRow(names: Array(r.columnNames), values: r.databaseValues.map { v in
+                switch v.storage {
+                case .null: return .null
+                case .int64(let i): return .int(i)
+                case .double(let d): return .int(Int64(d))
+                case .string(let s): return .text(s)
+                case .blob(let data): return .blob([UInt8](data))
+                }
+            })
+        }
+    }
+}
+
+/// A lease held as an exclusive `flock`.
+final class FileLease: StoreLease, @unchecked Sendable {
+    let name: String
+    private let lock = NSLock()
+    private var fd: Int32
+    init(name: String, fd: Int32) { self.name = name; self.fd = fd }
+    var isHeld: Bool { lock.lock(); defer { lock.unlock() }; return fd >= 0 }
+    func release() {
+        lock.lock(); defer { lock.unlock() }
+        if fd >= 0 { close(fd); fd = -1 }
+    }
+    deinit { release() }
+}

@@ -1,0 +1,165 @@
+import Foundation
+
+/// The store's schema history: one list of named migrations applied in order to SQLite and to
+/// PostgreSQL alike, recorded by name in `schema_migrations`. Statements are written in SQLite's
+/// types and rendered for PostgreSQL (`INTEGER` → `BIGINT`, `BLOB` → `BYTEA`, an
+/// `AUTOINCREMENT` key → an identity column); a migration gives a statement per dialect only
+/// where the two truly differ. Migrations are only ever appended. (The history is kept in
+/// `store_migrations`; databases from before it are adopted from GRDB's `grdb_migrations` or
+/// the former PostgreSQL `schema_migrations`.)
+enum Schema {
+    struct Migration {
+        let name: String
+        let sqlite: String
+        let postgres: String
+        init(_ name: String, _ sql: String) { self.name = name; self.sqlite = sql; self.postgres = sql }
+        init(_ name: String, sqlite: String, postgres: String) { self.name = name; self.sqlite = sqlite; self.postgres = postgres }
+        func sql(for dialect: SQLDialect) -> String { dialect == .sqlite ? sqlite : Schema.postgresTypes(postgres) }
+    }
+
+    static let migrations: [Migration] = [
+        Migration("v1", """
+            CREATE TABLE units (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+            CREATE TABLE unit_keys (key_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL REFERENCES units(id), public_key TEXT NOT NULL,
+                                    state TEXT NOT NULL, added_at TEXT NOT NULL);
+            CREATE INDEX unit_keys_unit ON unit_keys(unit_id);
+            CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, unit_id TEXT, created_at TEXT NOT NULL);
+            CREATE TABLE spool (id INTEGER PRIMARY KEY AUTOINCREMENT, sha256 TEXT NOT NULL, size INTEGER NOT NULL, path TEXT NOT NULL,
+                                received_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
+            CREATE INDEX spool_pending ON spool(state) WHERE state = 'pending';
+            CREATE TABLE outcomes (spool_id INTEGER PRIMARY KEY REFERENCES spool(id), status TEXT NOT NULL, code TEXT, package_id TEXT,
+                                   unit_id TEXT, seq INTEGER, sha256 TEXT NOT NULL, kind TEXT, receipt TEXT NOT NULL,
+                                   receipt_signature TEXT NOT NULL, leaf INTEGER NOT NULL, decided_at TEXT NOT NULL,
+                                   claims_seq INTEGER NOT NULL);
+            CREATE UNIQUE INDEX outcomes_unit_seq ON outcomes(unit_id, seq) WHERE claims_seq = 1;
+            CREATE INDEX outcomes_package ON outcomes(package_id);
+            CREATE TABLE log_entries (idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
+            CREATE TABLE snapshots (id INTEGER PRIMARY KEY AUTOINCREMENT, unit_id TEXT NOT NULL, package_id TEXT NOT NULL,
+                                    members INTEGER NOT NULL, organizations INTEGER NOT NULL, imported_at TEXT NOT NULL,
+                                    current INTEGER NOT NULL);
+            CREATE INDEX snapshots_unit ON snapshots(unit_id, current);
+            CREATE TABLE organizations (snapshot_id INTEGER NOT NULL REFERENCES snapshots(id), org_id TEXT NOT NULL, name TEXT NOT NULL,
+                                        type TEXT NOT NULL, parent_id TEXT NOT NULL);
+            CREATE INDEX organizations_snapshot ON organizations(snapshot_id);
+            CREATE TABLE members (snapshot_id INTEGER NOT NULL REFERENCES snapshots(id), member_id TEXT NOT NULL, full_name TEXT NOT NULL,
+                                  gender TEXT NOT NULL, date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL, date_joined TEXT NOT NULL,
+                                  date_official TEXT NOT NULL, status TEXT NOT NULL, org_id TEXT NOT NULL, phone TEXT NOT NULL,
+                                  email TEXT NOT NULL, ethnicity TEXT NOT NULL, hometown TEXT NOT NULL, education TEXT NOT NULL);
+            CREATE INDEX members_snapshot ON members(snapshot_id);
+            CREATE TABLE trust_documents (version INTEGER PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL)
+            """),
+        Migration("v2-checkpoints", "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL)"),
+        Migration("v3-recipients", """
+            CREATE TABLE recipients (fingerprint TEXT PRIMARY KEY, recipient TEXT NOT NULL, state TEXT NOT NULL,
+                                     decrypt_until TEXT, created_at TEXT NOT NULL)
+            """),
+        Migration("v4-unit-key-rotation", "ALTER TABLE unit_keys ADD COLUMN switched_at TEXT; ALTER TABLE unit_keys ADD COLUMN valid_until TEXT"),
+        Migration("v5-revocation", """
+            ALTER TABLE unit_keys ADD COLUMN compromised_at TEXT;
+            ALTER TABLE outcomes ADD COLUMN key_id TEXT;
+            ALTER TABLE outcomes ADD COLUMN created TEXT;
+            CREATE TABLE review_flags (package_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, seq INTEGER NOT NULL, key_id TEXT, created TEXT,
+                                       reason TEXT NOT NULL, flagged_at TEXT NOT NULL)
+            """),
+        Migration("v6-root-rotation", "ALTER TABLE trust_documents ADD COLUMN root_cross_signature TEXT"),
+        Migration("v7-signing-keys", """
+            CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL, state TEXT NOT NULL,
+                                       until TEXT, created_at TEXT NOT NULL)
+            """),
+        Migration("v8-token-revocation", "ALTER TABLE tokens ADD COLUMN revoked_at TEXT"),
+        Migration("v9-datasets", """
+            CREATE TABLE datasets (version INTEGER PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                                   size INTEGER NOT NULL, members INTEGER NOT NULL, organizations INTEGER NOT NULL, conflicts INTEGER NOT NULL,
+                                   created_at TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+                                   next_attempt_at TEXT, ack TEXT, ack_signature TEXT, delivered_at TEXT);
+            CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE INDEX members_citizen ON members(snapshot_id, citizen_id)
+            """),
+        // The campaign view's per-unit lookups (without it each scanned every outcome and its
+        // receipt: quadratic in the number of units, 6.7 s for 1,100 units).
+        Migration("v10-outcomes-by-unit", "CREATE INDEX outcomes_unit ON outcomes(unit_id, kind, status, decided_at)"),
+        // A replayed body is answered from the first decision on the same bytes.
+        Migration("v11-outcomes-by-sha256", "CREATE INDEX outcomes_sha256 ON outcomes(sha256)"),
+        // A snapshot's rows read back in file order by an explicit row number (SQLite's rowid
+        // has no counterpart in PostgreSQL); existing SQLite rows are numbered in rowid order.
+        Migration("v12-row-numbers", sqlite: """
+            ALTER TABLE organizations ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+            UPDATE organizations SET row_no = rowid;
+            ALTER TABLE members ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+            UPDATE members SET row_no = rowid;
+            CREATE INDEX snapshots_package ON snapshots(package_id)
+            """, postgres: """
+            ALTER TABLE organizations ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE members ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX snapshots_package ON snapshots(package_id)
+            """),
+        // The sealed dataset packages, in chunks, where gateways on several machines share no
+        // disk (`SQLDriver.keepsDatasetPackages`).
+        Migration("v13-dataset-packages", """
+            CREATE TABLE dataset_packages (version INTEGER NOT NULL REFERENCES datasets(version), chunk INTEGER NOT NULL, data BLOB NOT NULL,
+                                           PRIMARY KEY (version, chunk))
+            """),
+    ]
+
+    /// Databases made before the one history: their migrations' names, mapped to this
+    /// history's. PostgreSQL's first schema (`pg-v1`) held everything up to v12.
+    static let formerNames: [String: [String]] = [
+        "pg-v1": ["v1", "v2-checkpoints", "v3-recipients", "v4-unit-key-rotation", "v5-revocation", "v6-root-rotation", "v7-signing-keys",
+                  "v8-token-revocation", "v9-datasets", "v10-outcomes-by-unit", "v12-row-numbers"],
+        "pg-v2-dataset-packages": ["v13-dataset-packages"],
+        "pg-v3-outcomes-by-sha256": ["v11-outcomes-by-sha256"],
+    ]
+
+    /// SQLite's column types as PostgreSQL's.
+    static func postgresTypes(_ sql: String) -> String {
+        sql.replacingOccurrences(of: "INTEGER PRIMARY KEY AUTOINCREMENT", with: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY")
+            .replacingOccurrences(of: "INTEGER", with: "BIGINT")
+            .replacingOccurrences(of: "BLOB", with: "BYTEA")
+    }
+
+    /// The statements of a migration, one by one (PostgreSQL takes one statement per query).
+    static func statements(_ sql: String) -> [String] {
+        sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+    }
+
+    /// Applies the migrations not yet recorded, in one transaction under the migration lock;
+    /// returns the names applied.
+    @discardableResult
+    static func migrate(_ driver: any SQLDriver) throws -> [String] {
+        try driver.write { c in
+            try driver.lockMigrations(c)
+            try c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            var done = Set(try c.query("SELECT version FROM store_migrations").map { try $0.string("version") })
+            if done.isEmpty { done = try adoptFormerHistory(c, driver.dialect) }
+            var applied: [String] = []
+            for m in migrations where !done.contains(m.name) {
+                for statement in statements(m.sql(for: driver.dialect)) { try c.execute(statement) }
+                try c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [m.name, nowText()])
+                applied.append(m.name)
+            }
+            return applied
+        }
+    }
+
+    /// A database from before the one history: records what its own history had applied (GRDB's
+    /// `grdb_migrations` on SQLite, `pg-…` names on PostgreSQL) under this history's names.
+    static func adoptFormerHistory(_ c: any SQLConnection, _ dialect: SQLDialect) throws -> Set<String> {
+        var names: [String] = []
+        switch dialect {
+        case .sqlite:
+            if try c.exists("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'grdb_migrations'") {
+                names = try c.query("SELECT identifier FROM grdb_migrations").map { try $0.string("identifier") }
+            }
+        case .postgres:
+            if try c.exists("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'") {
+                names = try c.query("SELECT version FROM schema_migrations").map { try $0.string("version") }
+            }
+        }
+        var adopted = Set<String>()
+        for n in names { adopted.formUnion(formerNames[n] ?? [n]) }
+        for n in adopted.sorted() { try c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [n, nowText()]) }
+        return adopted
+    }
+
+    static func nowText() -> String { ISO8601DateFormatter().string(from: Date()) }
+}

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A system call that failed, with its `errno`. Each layer turns it into its own coded error
+/// (`SealError.io`, `CSVIOError`), naming the file it was working on.
+public struct SystemCallError: Error, Sendable, Equatable {
+    public let errno: Int32
+    public init(errno: Int32) { self.errno = errno }
+    /// `strerror(errno)`.
+    public var reason: String { String(cString: strerror(errno)) }
+}
+
+/// The one place where reads and writes on a file descriptor are retried: after `EINTR`, and
+/// after a short write, until every byte is written (or, for reads, until the buffer is full or
+/// the file ends). Every module that does its own I/O goes through these.
+public enum SystemIO {
+    /// write(2) until all of `bytes` is written.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemCallError) {
+        guard var p = bytes.baseAddress else { return }
+        var left = bytes.count
+        while left > 0 {
+            let n = Glibc.write(fd, p, left)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError(errno: errno)
+            }
+            p += n
+            left -= n
+        }
+    }
+
+    /// pwrite(2) until all of `bytes` is written at `offset`.
+    public static func pwriteAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemCallError) {
+        guard let base = bytes.baseAddress else { return }
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.pwrite(fd, base + done, bytes.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError(errno: errno)
+            }
+            done += n
+        }
+    }
+
+    /// read(2) once (retried after `EINTR`): the number of bytes read, 0 at the end of the file.
+    public static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        while true {
+            let n = Glibc.read(fd, base, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            throw SystemCallError(errno: errno)
+        }
+    }
+
+    /// read(2) until `buffer` is full or the file ends: the number of bytes read.
+    public static func readFull(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let n = try read(fd, into: UnsafeMutableRawBufferPointer(start: base + done, count: buffer.count - done))
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    /// pread(2) until `buffer` is full or the file ends: the number of bytes read.
+    public static func preadFull(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemCallError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let n = Glibc.pread(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemCallError(errno: errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+}
