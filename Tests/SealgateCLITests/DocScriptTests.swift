@@ -14,7 +14,7 @@ import Testing
 ///     exec CMD ARGS…          must exit 0            ! exec CMD ARGS…   must exit non-zero
 ///     status N                the last exec's exit status is N
 ///     stdout 'REGEX'          the last exec's stdout matches (! stdout: does not); stderr alike
-///     bg NAME CMD ARGS…       starts CMD in the background and waits for "listening on"
+///     bg NAME CMD ARGS…       starts CMD in the background; `sealgate` is waited for until "listening on"
 ///     stop NAME               stops it (SIGTERM)
 ///     env KEY=VALUE           for the commands that follow
 ///     cp FROM TO / mkdir DIR / chmod MODE FILE / write FILE 'TEXT'
@@ -53,7 +53,7 @@ struct DocScriptTests {
     @Test func everyDocProcedureHasItsScript() throws {
         #expect(Self.names.count >= 3, "Tests/Scripts holds \(Self.names)")
         var checked = 0
-        for doc in ["README.md", "docs/keys.md", "docs/operations.md"] {
+        for doc in ["README.md", "docs/keys.md", "docs/operations.md", "docs/scale-out.md"] {
             let text = try String(contentsOf: Self.root.appendingPathComponent(doc), encoding: .utf8)
             let lines = text.components(separatedBy: "\n")
             var i = 0
@@ -106,8 +106,8 @@ struct DocScriptTests {
         let w = Workdir()
         var env: [String: String] = ["WORK": w.path, "ROOT": Self.root.path, "SEALGATE": CLI.sealgate]
         var last: CLI.Result?
-        var background: [String: GatewayProcess] = [:]
-        defer { for (_, p) in background { p.stop() } }
+        var background: [String: () -> Void] = [:]
+        defer { for (_, stop) in background { stop() } }
         let text = try String(contentsOf: Self.scripts.appendingPathComponent(name), encoding: .utf8)
         for (n, raw) in text.components(separatedBy: "\n").enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
@@ -136,10 +136,22 @@ struct DocScriptTests {
                 let found = out.range(of: args[0], options: .regularExpression) != nil
                 #expect(found != negate, "\(at)\n--- \(verb):\n\(out.prefix(2000))")
             case "bg":
-                let program = args[1] == "sealgate" ? Array(args.dropFirst(2)) : Array(args.dropFirst(1))
-                background[args[0]] = try GatewayProcess(arguments: program, cwd: w.path, env: env)
+                if args[1] == "sealgate" {
+                    let p = try GatewayProcess(arguments: Array(args.dropFirst(2)), cwd: w.path, env: env)
+                    background[args[0]] = { p.stop() }
+                } else {
+                    let p = Process()
+                    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    p.arguments = Array(args.dropFirst())
+                    p.currentDirectoryURL = URL(fileURLWithPath: w.path)
+                    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+                    p.standardOutput = FileHandle.nullDevice
+                    p.standardError = FileHandle.nullDevice
+                    try p.run()
+                    background[args[0]] = { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+                }
             case "stop":
-                background[args[0]]?.stop()
+                background[args[0]]?()
                 background[args[0]] = nil
             case "env":
                 let kv = args[0].split(separator: "=", maxSplits: 1).map(String.init)
