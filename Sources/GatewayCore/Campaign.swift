@@ -56,7 +56,7 @@ public enum CampaignStatus {
         }
         let datasets = try store.datasets()
         let last: JSON = datasets.last.map { d in
-            .object(["version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state), "attempts": .int(Int64(d.attempts)),
+            .object(["version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state.rawValue), "attempts": .int(Int64(d.attempts)),
                      "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt),
                      "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map(JSON.string) ?? .null,
                      "synthesized_late": .bool(campaign.synthesizeBy.map { d.createdAt > $0 } ?? false),

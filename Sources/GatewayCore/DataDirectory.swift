@@ -99,7 +99,7 @@ public struct DataDirectory: Sendable {
             store = try SQLGatewayStore.sqlite(path: databasePath)
         }
         try (JSON.object(config).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
-        try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "active",
+        try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .active,
                                                decryptUntil: nil, createdAt: created))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
         try Publication(intakeURL: intakeURL).save(self, store: store)

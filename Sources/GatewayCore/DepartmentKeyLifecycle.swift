@@ -36,10 +36,10 @@ public enum DepartmentKeyLifecycle {
     public static func activateRecipient(_ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
                                          graceSeconds: TimeInterval, logKind: String) throws -> RecipientActivation {
         let at = now(), until = now(graceSeconds)
-        for r in try store.recipients() where (r.state == "active" || r.state == "pending") && r.fingerprint != next.fingerprint {
-            try store.setRecipientState(fingerprint: r.fingerprint, state: "decrypt-only", decryptUntil: until)
+        for r in try store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
+            try store.setRecipientState(fingerprint: r.fingerprint, state: .decryptOnly, decryptUntil: until)
         }
-        try store.setRecipientState(fingerprint: next.fingerprint, state: "active", decryptUntil: nil)
+        try store.setRecipientState(fingerprint: next.fingerprint, state: .active, decryptUntil: nil)
         _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string("recipient"), "active": .string(next.fingerprint),
                                                                   "decrypt_only_until": .string(until)]).canonical, at: at)
         let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
@@ -50,7 +50,7 @@ public enum DepartmentKeyLifecycle {
     /// Activates the newest pending recipient. Throws `usage` when there is none.
     public static func activatePendingRecipient(dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
                                                 graceSeconds: TimeInterval) throws -> RecipientActivation {
-        guard let next = try store.recipients().last(where: { $0.state == "pending" }) else {
+        guard let next = try store.recipients().last(where: { $0.state == .pending }) else {
             throw SealError(.usage, "no pending recipient", remedy: "announce a new recipient as pending first")
         }
         return try activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_activated")
@@ -72,7 +72,7 @@ public enum DepartmentKeyLifecycle {
         let created = now()
         if try store.recipients().isEmpty { // a data folder from before recipient states
             for id in keys.recipients {
-                try store.addRecipient(RecipientRecord(fingerprint: id.recipient.fingerprint, recipient: id.recipient.string, state: "active",
+                try store.addRecipient(RecipientRecord(fingerprint: id.recipient.fingerprint, recipient: id.recipient.string, state: .active,
                                                        decryptUntil: nil, createdAt: created))
             }
         }
@@ -85,7 +85,7 @@ public enum DepartmentKeyLifecycle {
         } else {
             try SecretFile.write(path: path, contents: file)
         }
-        let next = RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: "pending",
+        let next = RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .pending,
                                    decryptUntil: nil, createdAt: created)
         try store.addRecipient(next)
         if pending {
@@ -109,7 +109,7 @@ public enum DepartmentKeyLifecycle {
                                         passphrase: @escaping PassphraseSource) throws -> Retirement {
         let at = now()
         let fm = FileManager.default
-        let due = try store.recipients().filter { $0.state == "decrypt-only" && ($0.decryptUntil ?? "") <= at }
+        let due = try store.recipients().filter { $0.state == .decryptOnly && ($0.decryptUntil ?? "") <= at }
         guard !due.isEmpty else { return Retirement(retired: [], trustVersion: nil) }
         for r in due {
             let path = "\(dir.keysPath)/recipient-\(r.fingerprint).key"
@@ -121,7 +121,7 @@ public enum DepartmentKeyLifecycle {
                     try fm.removeItem(atPath: path)
                 }
             }
-            try store.setRecipientState(fingerprint: r.fingerprint, state: "retired", decryptUntil: r.decryptUntil)
+            try store.setRecipientState(fingerprint: r.fingerprint, state: .retired, decryptUntil: r.decryptUntil)
             _ = try store.appendLog(kind: "key_retired", body: JSON.object(["role": .string("recipient"), "fingerprint": .string(r.fingerprint),
                                                                             "archived": .bool(archive)]).canonical, at: at)
         }

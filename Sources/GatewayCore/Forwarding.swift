@@ -59,7 +59,7 @@ public final class Forwarder: @unchecked Sendable {
     public func step(now: Date = Date(), pool: BlockingPool = .shared) async -> Step {
         let store = self.store
         guard let (endpoint, next) = try? await pool.run({ () -> (HandbookEndpoint, DatasetRecord)? in
-            guard let e = try HandbookEndpoint.load(store), let n = try store.datasets().first(where: { $0.state == "pending" }) else { return nil }
+            guard let e = try HandbookEndpoint.load(store), let n = try store.datasets().first(where: { $0.state == .pending }) else { return nil }
             return (e, n)
         }) else { return .idle }
         if let t = lock.withLock({ notBefore[next.version] }), t > now { return .waiting }

@@ -118,8 +118,8 @@ public final class Intake: @unchecked Sendable {
         }
         for r in rows {
             switch r.state {
-            case "active", "pending": accepted.insert(r.fingerprint) // pending: announced, the secret is here
-            case "decrypt-only": if let until = r.decryptUntil, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
+            case .active, .pending: accepted.insert(r.fingerprint) // pending: announced, the secret is here
+            case .decryptOnly: if let until = r.decryptUntil, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
             default: retired.insert(r.fingerprint)
             }
         }
@@ -194,14 +194,14 @@ public final class Intake: @unchecked Sendable {
     static func checkKey(_ key: UnitKeyRecord, created: String) throws {
         let keyHex = key.keyId
         switch key.state {
-        case "active": return
-        case "retiring":
+        case .active: return
+        case .retiring:
             // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
             guard let switched = key.switchedAt, let until = key.validUntil, created < switched, now() <= until else {
                 throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(created)",
                                    remedy: "seal again with the unit's new key")
             }
-        case "revoked":
+        case .revoked:
             // Revoked as compromised from T: only packages created before T (and, for a key
             // already replaced, before the switch and within the grace) are still accepted.
             let beforeSwitch = key.switchedAt.map { created < $0 && now() <= (key.validUntil ?? "") } ?? true
@@ -210,7 +210,7 @@ public final class Intake: @unchecked Sendable {
                                    remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
             }
         default:
-            throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state)", remedy: "sign with the unit's current key")
+            throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state.rawValue)", remedy: "sign with the unit's current key")
         }
     }
 
@@ -265,7 +265,7 @@ public final class Intake: @unchecked Sendable {
     public func duplicateReceipt(_ first: Outcome, viewer: Viewer) throws -> (String, String) {
         if viewer.mayRead(unit: first.unitId) { return (first.receipt, first.receiptSignature) }
         let full = try JSON(parsing: first.receipt)
-        var body: [String: JSON] = ["status": .string("duplicate"), "first_status": .string(first.status),
+        var body: [String: JSON] = ["status": .string("duplicate"), "first_status": .string(first.status.rawValue),
                                     "code": first.code.map(JSON.string) ?? .null]
         for k in ["format", "gateway", "sha256", "size", "package", "unit", "seq", "kind", "leaf", "decided_at", "log_entry", "inclusion", "checkpoint"] {
             body[k] = full[k] ?? .null
@@ -336,8 +336,8 @@ public final class Intake: @unchecked Sendable {
 
     static func kind(of o: Outcome) -> IntakeResult.Kind {
         switch o.status {
-        case "accepted": return .accepted
-        case "duplicate": return .duplicate
+        case .accepted: return .accepted
+        case .duplicate: return .duplicate
         default: return o.code == SealErrorCode.seqConflict.rawValue ? .seqConflict : .rejected
         }
     }
@@ -416,12 +416,12 @@ public final class Intake: @unchecked Sendable {
                 corrections = CorrectionImport(unitId: c.unit, corrections: apply)
                 correctionReport = report
             }
-            var body = receiptBase(entry, c, status: "accepted")
+            var body = receiptBase(entry, c, status: .accepted)
             if let correctionReport { body["corrections"] = correctionReport }
             body["records"] = .object(["organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
                                        "files": .array(opened.manifest.files.map { .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .int(Int64($0.records))]) })])
             body["validation"] = validation
-            let outcome = try commitDecision(entry, c, status: "accepted", code: nil, claimsSeq: true, snapshot: snapshot, corrections: corrections, body: body,
+            let outcome = try commitDecision(entry, c, status: .accepted, code: nil, claimsSeq: true, snapshot: snapshot, corrections: corrections, body: body,
                                              keyId: unitKey?.keyId)
             return IntakeResult(kind: .accepted, outcome: outcome)
         } catch let e as SealError where !Self.isGatewayFault(e) {
@@ -429,9 +429,9 @@ public final class Intake: @unchecked Sendable {
         }
     }
 
-    func receiptBase(_ entry: SpoolEntry, _ c: TrustedComment?, status: String) -> [String: JSON] {
+    func receiptBase(_ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus) -> [String: JSON] {
         var body: [String: JSON] = [
-            "format": .string("sealgate-receipt/1"), "gateway": .string(department), "status": .string(status),
+            "format": .string("sealgate-receipt/1"), "gateway": .string(department), "status": .string(status.rawValue),
             "sha256": .string(entry.sha256), "size": .int(entry.size), "received_at": .string(entry.receivedAt),
             "package": .null, "unit": .null, "seq": .null, "kind": .null,
         ]
@@ -441,7 +441,7 @@ public final class Intake: @unchecked Sendable {
         return body
     }
 
-    private func commitDecision(_ entry: SpoolEntry, _ c: TrustedComment?, status: String, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
+    private func commitDecision(_ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
                                 corrections: CorrectionImport? = nil,
                                 body: [String: JSON], keyId: String? = nil) throws -> Outcome {
         let decidedAt = Self.now()
@@ -463,8 +463,8 @@ public final class Intake: @unchecked Sendable {
     /// transaction; forgets the extension if the transaction fails.
     private func commitLogged(_ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?, corrections: CorrectionImport? = nil,
                               receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle) throws -> Outcome {
-        var record: [String: JSON] = ["format": .string("sealgate-log/1"), "kind": .string(d.status == "duplicate" ? "duplicate" : "outcome"),
-                                      "gateway": .string(department), "status": .string(d.status), "sha256": .string(d.sha256),
+        var record: [String: JSON] = ["format": .string("sealgate-log/1"), "kind": .string(d.status == .duplicate ? "duplicate" : "outcome"),
+                                      "gateway": .string(department), "status": .string(d.status.rawValue), "sha256": .string(d.sha256),
                                       "received_at": .string(entry.receivedAt), "decided_at": .string(d.decidedAt),
                                       "package": d.packageId.map(JSON.string) ?? .null, "unit": d.unitId.map(JSON.string) ?? .null,
                                       "seq": d.seq.map { .int(Int64(bitPattern: $0)) } ?? .null, "code": d.code.map(JSON.string) ?? .null]
@@ -495,10 +495,10 @@ public final class Intake: @unchecked Sendable {
     private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null) throws -> IntakeResult {
         // A package whose signature verified consumes its seq even when rejected later.
         let claims = attributed && !Self.preSignature.contains(e.code.rawValue) && comment != nil
-        var body = receiptBase(entry, comment, status: "rejected")
+        var body = receiptBase(entry, comment, status: .rejected)
         body["error"] = .object(["code": .string(e.code.rawValue), "message": .string(e.message), "remedy": .string(e.remedy)])
         body["validation"] = validation
-        let outcome = try commitDecision(entry, comment, status: "rejected", code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
+        let outcome = try commitDecision(entry, comment, status: .rejected, code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
         return IntakeResult(kind: e.code == .seqConflict ? .seqConflict : .rejected, outcome: outcome)
     }
 

@@ -35,7 +35,7 @@ public enum SigningKeyRotation {
         try SecretFile.writePublic(path: nextPub(dir, role), contents: pk.fileContents, force: true)
         guard announce else { return (pk, nil) }
         let at = now()
-        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: "pending", until: nil, createdAt: at))
+        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
         _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
         let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
         return (pk, doc.version)
@@ -60,8 +60,8 @@ public enum SigningKeyRotation {
         let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
         let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
         let at = now(), until = now(graceSeconds)
-        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: "verify-only", until: until, createdAt: at))
-        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: "active", until: nil, createdAt: at))
+        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: .verifyOnly, until: until, createdAt: at))
+        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: .active, until: nil, createdAt: at))
         _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
                                                                   "verify_only_until": .string(until), "archived": .bool(archive)]).canonical, at: at)
         let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))

@@ -175,7 +175,7 @@ public enum Synthesis {
         // Sealed to the handbook system and to the department's own active recipient: the
         // plaintext files go once sealed, and the department can still open its copy (the
         // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.
-        let own = try store.recipients().filter { $0.state == "active" }.map { try AgeX25519Recipient(string: $0.recipient) }
+        let own = try store.recipients().filter { $0.state == .active }.map { try AgeX25519Recipient(string: $0.recipient) }
         let sealed = try Sealer.seal(SealRequest(unit: department, seq: version, kind: .dataset,
                                                  inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },
                                                  recipients: handbook.recipients + own.filter { r in !handbook.recipients.contains { $0.string == r.string } },

@@ -68,8 +68,8 @@ public struct TrustDocument: Sendable {
         let expires = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + validity))
         let recipients: [JSON]
         if let states {
-            recipients = states.filter { $0.state != "retired" }.map { r in
-                var o: [String: JSON] = ["recipient": .string(r.recipient), "fingerprint": .string(r.fingerprint), "state": .string(r.state)]
+            recipients = states.filter { $0.state != .retired }.map { r in
+                var o: [String: JSON] = ["recipient": .string(r.recipient), "fingerprint": .string(r.fingerprint), "state": .string(r.state.rawValue)]
                 if let until = r.decryptUntil { o["until"] = .string(until) }
                 return .object(o)
             }
@@ -77,8 +77,8 @@ public struct TrustDocument: Sendable {
             recipients = keys.recipients.map { JSON.object(["recipient": .string($0.recipient.string), "fingerprint": .string($0.recipient.fingerprint), "state": .string("active")]) }
         }
         let active = Set([keys.receipt, keys.dataset, keys.log].map(\.publicKey.keyIdHex))
-        let others: [JSON] = signingKeys.filter { $0.state != "active" && $0.state != "retired" && !active.contains($0.keyId) }.map { k in
-            var o: [String: JSON] = ["role": .string(k.role), "key_id": .string(k.keyId), "key": .string(k.publicKey), "state": .string(k.state)]
+        let others: [JSON] = signingKeys.filter { $0.state != .active && $0.state != .retired && !active.contains($0.keyId) }.map { k in
+            var o: [String: JSON] = ["role": .string(k.role), "key_id": .string(k.keyId), "key": .string(k.publicKey), "state": .string(k.state.rawValue)]
             if let until = k.until { o["until"] = .string(until) }
             return .object(o)
         }

@@ -21,8 +21,8 @@ public struct GatewayContext: RequestContext {
 
     public var viewer: Viewer {
         switch token?.role {
-        case "admin"?: return .admin
-        case "unit"?: return token?.unitId.map(Viewer.unit) ?? .anyone
+        case .admin?: return .admin
+        case .unit?: return token?.unitId.map(Viewer.unit) ?? .anyone
         default: return .anyone
         }
     }

@@ -78,7 +78,7 @@ struct PackageRoutes {
                 let (r, sig) = try await pool.run { try intake.duplicateReceipt(result.outcome, viewer: viewer) }
                 return receiptResponse(r, sig, status: .ok)
             }
-            metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status)
+            metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status.rawValue)
             return receiptResponse(result.outcome.receipt, result.outcome.receiptSignature, status: HTTPResponse.Status(code: result.httpStatus))
         }
     }
@@ -217,9 +217,9 @@ struct UnitRoutes {
 
 func unitJSON(_ s: UnitStatus) -> JSON {
     .object(["unit": .string(s.unit.id), "name": .string(s.unit.name), "registered": .string(s.unit.createdAt),
-             "keys": .array(s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state)]) }),
+             "keys": .array(s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state.rawValue)]) }),
              "last_seq": s.lastSeq.map { .int(Int64(bitPattern: $0)) } ?? .null, "last_package": s.lastPackage.map(JSON.string) ?? .null,
-             "last_status": s.lastStatus.map(JSON.string) ?? .null, "members": .int(Int64(s.members)), "organizations": .int(Int64(s.organizations)),
+             "last_status": s.lastStatus.map { .string($0.rawValue) } ?? .null, "members": .int(Int64(s.members)), "organizations": .int(Int64(s.organizations)),
              "packages": .int(Int64(s.packages)),
              "validation": s.lastReceipt.flatMap { try? JSON(parsing: $0) }.flatMap { r -> JSON? in
                  guard case .object(var v)? = r["validation"] else { return nil }

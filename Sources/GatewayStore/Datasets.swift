@@ -46,7 +46,7 @@ public struct DatasetRecord: Sendable, Equatable {
     public var conflicts: Int
     public var createdAt: String
     /// pending (not yet acknowledged) | delivered
-    public var state: String
+    public var state: DatasetState
     public var attempts: Int
     public var lastError: String?
     public var nextAttemptAt: String?
@@ -55,7 +55,7 @@ public struct DatasetRecord: Sendable, Equatable {
     public var ackSignature: String?
     public var deliveredAt: String?
     public init(version: UInt64, packageId: String, path: String, sha256: String, size: Int64, members: Int, organizations: Int, conflicts: Int,
-                createdAt: String, state: String = "pending", attempts: Int = 0, lastError: String? = nil, nextAttemptAt: String? = nil,
+                createdAt: String, state: DatasetState = .pending, attempts: Int = 0, lastError: String? = nil, nextAttemptAt: String? = nil,
                 ack: String? = nil, ackSignature: String? = nil, deliveredAt: String? = nil) {
         self.version = version; self.packageId = packageId; self.path = path; self.sha256 = sha256; self.size = size; self.members = members
         self.organizations = organizations; self.conflicts = conflicts; self.createdAt = createdAt; self.state = state; self.attempts = attempts

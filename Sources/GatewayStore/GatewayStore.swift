@@ -1,5 +1,35 @@
 import Foundation
 
+/// The states and roles the store keeps, typed: each is stored as its raw value, and the schema
+/// refuses any other (CHECK constraints on PostgreSQL, triggers on SQLite; migration
+/// `v14-typed-states`).
+public protocol StoredState: RawRepresentable, CaseIterable, Sendable, Hashable, SQLBindable where RawValue == String {}
+extension StoredState {
+    public var sqlValue: SQLValue { .text(rawValue) }
+}
+
+/// A unit's signing key: `active`; `retiring` after a rotation (packages created before the
+/// switch accepted until `validUntil`); `retired`; `revoked` as compromised.
+public enum UnitKeyState: String, StoredState { case active, retiring, retired, revoked }
+/// A decision on a received body.
+public enum OutcomeStatus: String, StoredState { case accepted, rejected, duplicate }
+/// A dataset version's delivery to the handbook system.
+public enum DatasetState: String, StoredState { case pending, delivered }
+/// Who an API token speaks for.
+public enum TokenRole: String, StoredState { case admin, unit }
+/// A department recipient's lifecycle.
+public enum RecipientState: String, StoredState {
+    case pending, active, retired
+    case decryptOnly = "decrypt-only"
+}
+/// A department signing key's lifecycle.
+public enum SigningKeyState: String, StoredState {
+    case pending, active, retired
+    case verifyOnly = "verify-only"
+}
+/// A received body in the spool: `pending` until decided, `done`, `pruned` once retention removed its file.
+public enum SpoolState: String, StoredState { case pending, done, pruned }
+
 /// A registered unit and its signing keys.
 public struct UnitRecord: Sendable, Equatable {
     public var id: String
@@ -13,7 +43,7 @@ public struct UnitKeyRecord: Sendable, Equatable {
     public var keyId: String       // 16 upper-case hex digits, as minisign prints it
     public var unitId: String
     public var publicKey: String   // the base64 line (RWQ…)
-    public var state: String       // active | retiring | retired | revoked
+    public var state: UnitKeyState
     public var addedAt: String
     /// For a `retiring` key (replaced by a rotation): the switch time; only packages created
     /// before it are accepted, and only until `validUntil`.
@@ -21,7 +51,7 @@ public struct UnitKeyRecord: Sendable, Equatable {
     public var validUntil: String?
     /// For a `revoked` key: from when it may have been in someone else's hands.
     public var compromisedAt: String?
-    public init(keyId: String, unitId: String, publicKey: String, state: String, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil,
+    public init(keyId: String, unitId: String, publicKey: String, state: UnitKeyState, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil,
                 compromisedAt: String? = nil) {
         self.keyId = keyId; self.unitId = unitId; self.publicKey = publicKey; self.state = state; self.addedAt = addedAt
         self.switchedAt = switchedAt; self.validUntil = validUntil; self.compromisedAt = compromisedAt
@@ -45,12 +75,12 @@ public struct FlaggedPackage: Sendable, Equatable {
 /// An API token (only its SHA-256 is stored).
 public struct TokenRecord: Sendable, Equatable {
     public var hash: String
-    public var role: String // admin | unit
+    public var role: TokenRole
     public var unitId: String?
     public var createdAt: String
     /// Set once the token is revoked: it authenticates nothing from then on.
     public var revokedAt: String?
-    public init(hash: String, role: String, unitId: String?, createdAt: String, revokedAt: String? = nil) {
+    public init(hash: String, role: TokenRole, unitId: String?, createdAt: String, revokedAt: String? = nil) {
         self.hash = hash; self.role = role; self.unitId = unitId; self.createdAt = createdAt; self.revokedAt = revokedAt
     }
     /// What operators name a token by: the first 16 hex digits of its SHA-256 (not a secret).
@@ -64,13 +94,13 @@ public struct SpoolEntry: Sendable, Equatable {
     public var size: Int64
     public var path: String
     public var receivedAt: String
-    public var state: String // pending | done
+    public var state: SpoolState
 }
 
 /// The decision on one received body, with its signed receipt.
 public struct Outcome: Sendable, Equatable {
     public var spoolId: Int64
-    public var status: String           // accepted | rejected | duplicate
+    public var status: OutcomeStatus
     public var code: String?            // the error code when rejected
     public var packageId: String?
     public var unitId: String?
@@ -81,7 +111,7 @@ public struct Outcome: Sendable, Equatable {
     public var receiptSignature: String // minisign signature file text
     public var leaf: Int64
     public var decidedAt: String
-    public init(spoolId: Int64, status: String, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: String?,
+    public init(spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: String?,
                 receipt: String, receiptSignature: String, leaf: Int64, decidedAt: String) {
         self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq
         self.sha256 = sha256; self.kind = kind; self.receipt = receipt; self.receiptSignature = receiptSignature; self.leaf = leaf; self.decidedAt = decidedAt
@@ -107,7 +137,7 @@ public struct UnitStatus: Sendable {
     public var keys: [UnitKeyRecord]
     public var lastSeq: UInt64?
     public var lastPackage: String?
-    public var lastStatus: String?
+    public var lastStatus: OutcomeStatus?
     public var members: Int
     public var organizations: Int
     public var packages: Int
@@ -120,10 +150,10 @@ public struct UnitStatus: Sendable {
 public struct RecipientRecord: Sendable, Equatable {
     public var fingerprint: String
     public var recipient: String
-    public var state: String
+    public var state: RecipientState
     public var decryptUntil: String?
     public var createdAt: String
-    public init(fingerprint: String, recipient: String, state: String, decryptUntil: String?, createdAt: String) {
+    public init(fingerprint: String, recipient: String, state: RecipientState, decryptUntil: String?, createdAt: String) {
         self.fingerprint = fingerprint; self.recipient = recipient; self.state = state; self.decryptUntil = decryptUntil; self.createdAt = createdAt
     }
 }
@@ -135,10 +165,10 @@ public struct SigningKeyRecord: Sendable, Equatable {
     public var role: String
     public var keyId: String
     public var publicKey: String
-    public var state: String
+    public var state: SigningKeyState
     public var until: String?
     public var createdAt: String
-    public init(role: String, keyId: String, publicKey: String, state: String, until: String?, createdAt: String) {
+    public init(role: String, keyId: String, publicKey: String, state: SigningKeyState, until: String?, createdAt: String) {
         self.role = role; self.keyId = keyId; self.publicKey = publicKey; self.state = state; self.until = until; self.createdAt = createdAt
     }
 }
@@ -325,7 +355,7 @@ public protocol GatewayStore: Sendable {
     func addRecipient(_ r: RecipientRecord) throws
     func recipients() throws -> [RecipientRecord]
     /// Sets a recipient's state (and the end of its decrypt-only grace).
-    func setRecipientState(fingerprint: String, state: String, decryptUntil: String?) throws
+    func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) throws
 
     // Department signing keys (receipt, dataset, log) and their lifecycle
     /// Inserts, or updates the state and `until` of a key already recorded.
@@ -365,7 +395,7 @@ public struct ReceiptBundle: Sendable {
 /// A decision before its receipt exists.
 public struct Decision: Sendable {
     public var spoolId: Int64
-    public var status: String
+    public var status: OutcomeStatus
     public var code: String?
     public var packageId: String?
     public var unitId: String?
@@ -378,7 +408,7 @@ public struct Decision: Sendable {
     /// The unit key that signed the package, and the package's `created` time (from its signed comment).
     public var keyId: String?
     public var created: String?
-    public init(spoolId: Int64, status: String, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
+    public init(spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
                 kind: String?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: String? = nil) {
         self.keyId = keyId; self.created = created
         self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq

@@ -63,6 +63,20 @@ public struct SQLRow: Sendable {
         }
     }
 
+    /// A stored state or role; a value the type does not know is a `store_failure`.
+    func state<S: StoredState>(_ column: String, _ type: S.Type = S.self) throws -> S {
+        let raw = try string(column)
+        guard let v = S(rawValue: raw) else { throw StoreError(.storeFailure, "column \(column) holds an unknown \(S.self) '\(raw.prefix(40))'") }
+        return v
+    }
+
+    func optionalState<S: StoredState>(_ column: String, _ type: S.Type = S.self) throws -> S? {
+        try optionalString(column).map { raw in
+            guard let v = S(rawValue: raw) else { throw StoreError(.storeFailure, "column \(column) holds an unknown \(S.self) '\(raw.prefix(40))'") }
+            return v
+        }
+    }
+
     func blob(_ column: String) throws -> [UInt8] {
         switch try value(column) {
         case .blob(let b): return b

@@ -32,7 +32,7 @@ public final class SQLGatewayStore: GatewayStore {
 
     static func unit(_ r: SQLRow) throws -> UnitRecord { UnitRecord(id: try r.string("id"), name: try r.string("name"), createdAt: try r.string("created_at")) }
     static func key(_ r: SQLRow) throws -> UnitKeyRecord {
-        UnitKeyRecord(keyId: try r.string("key_id"), unitId: try r.string("unit_id"), publicKey: try r.string("public_key"), state: try r.string("state"),
+        UnitKeyRecord(keyId: try r.string("key_id"), unitId: try r.string("unit_id"), publicKey: try r.string("public_key"), state: try r.state("state"),
                       addedAt: try r.string("added_at"), switchedAt: try r.optionalString("switched_at"), validUntil: try r.optionalString("valid_until"),
                       compromisedAt: try r.optionalString("compromised_at"))
     }
@@ -42,15 +42,15 @@ public final class SQLGatewayStore: GatewayStore {
                        flaggedAt: try r.string("flagged_at"))
     }
     static func token(_ r: SQLRow) throws -> TokenRecord {
-        TokenRecord(hash: try r.string("hash"), role: try r.string("role"), unitId: try r.optionalString("unit_id"), createdAt: try r.string("created_at"),
+        TokenRecord(hash: try r.string("hash"), role: try r.state("role"), unitId: try r.optionalString("unit_id"), createdAt: try r.string("created_at"),
                     revokedAt: try r.optionalString("revoked_at"))
     }
     static func spool(_ r: SQLRow) throws -> SpoolEntry {
         SpoolEntry(id: try r.int("id"), sha256: try r.string("sha256"), size: try r.int("size"), path: try r.string("path"),
-                   receivedAt: try r.string("received_at"), state: try r.string("state"))
+                   receivedAt: try r.string("received_at"), state: try r.state("state"))
     }
     static func outcome(_ r: SQLRow) throws -> Outcome {
-        Outcome(spoolId: try r.int("spool_id"), status: try r.string("status"), code: try r.optionalString("code"), packageId: try r.optionalString("package_id"),
+        Outcome(spoolId: try r.int("spool_id"), status: try r.state("status"), code: try r.optionalString("code"), packageId: try r.optionalString("package_id"),
                 unitId: try r.optionalString("unit_id"), seq: try r.optionalInt("seq").map { UInt64(bitPattern: $0) }, sha256: try r.string("sha256"),
                 kind: try r.optionalString("kind"), receipt: try r.string("receipt"), receiptSignature: try r.string("receipt_signature"),
                 leaf: try r.int("leaf"), decidedAt: try r.string("decided_at"))
@@ -66,7 +66,7 @@ public final class SQLGatewayStore: GatewayStore {
         DatasetRecord(version: UInt64(bitPattern: try r.int("version")), packageId: try r.string("package_id"), path: try r.string("path"),
                       sha256: try r.string("sha256"), size: try r.int("size"), members: Int(try r.int("members")),
                       organizations: Int(try r.int("organizations")), conflicts: Int(try r.int("conflicts")), createdAt: try r.string("created_at"),
-                      state: try r.string("state"), attempts: Int(try r.int("attempts")), lastError: try r.optionalString("last_error"),
+                      state: try r.state("state"), attempts: Int(try r.int("attempts")), lastError: try r.optionalString("last_error"),
                       nextAttemptAt: try r.optionalString("next_attempt_at"), ack: try r.optionalString("ack"),
                       ackSignature: try r.optionalString("ack_signature"), deliveredAt: try r.optionalString("delivered_at"))
     }
@@ -152,7 +152,7 @@ public final class SQLGatewayStore: GatewayStore {
             guard let old = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [oldKeyId]).map(Self.key), old.unitId == unitId else {
                 throw StoreError(.keyUnknown, "key \(oldKeyId) is not a key of \(unitId)")
             }
-            guard old.state == "active" else { throw StoreError(.keyState, "key \(oldKeyId) of \(unitId) is \(old.state), not active") }
+            guard old.state == .active else { throw StoreError(.keyState, "key \(oldKeyId) of \(unitId) is \(old.state.rawValue), not active") }
             if try c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [newKeyId]) {
                 throw StoreError(.keyExists, "key \(newKeyId) is already registered")
             }
@@ -184,7 +184,7 @@ public final class SQLGatewayStore: GatewayStore {
             guard let key = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [keyId]).map(Self.key), key.unitId == unitId else {
                 throw StoreError(.keyUnknown, "key \(keyId) is not a key of \(unitId)")
             }
-            guard key.state != "revoked" else {
+            guard key.state != .revoked else {
                 throw StoreError(.keyState, "key \(keyId) of \(unitId) is already revoked (compromised at \(key.compromisedAt ?? "?"))")
             }
             try c.execute("UPDATE unit_keys SET state = 'revoked', compromised_at = ? WHERE key_id = ?", [compromisedAt, keyId])
@@ -345,7 +345,7 @@ public final class SQLGatewayStore: GatewayStore {
                     guard n == 1 else { throw StoreError(.correctionConflict, "the \(m.field) of \(m.citizenId) changed meanwhile") }
                 }
             }
-            let leaf = try appendLog(c, kind: d.status == "duplicate" ? "duplicate" : "outcome", body: logEntry, at: d.decidedAt)
+            let leaf = try appendLog(c, kind: d.status == .duplicate ? "duplicate" : "outcome", body: logEntry, at: d.decidedAt)
             let entries = try c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
             let bundle = try makeReceipt(leaf, entries)
             if let cp = bundle.checkpoint {
@@ -377,7 +377,7 @@ public final class SQLGatewayStore: GatewayStore {
             let snap = try c.row("SELECT members, organizations FROM snapshots WHERE unit_id = ? AND current = 1", [id])
             let count = try c.int("SELECT COUNT(*) FROM outcomes WHERE unit_id = ?", [id]) ?? 0
             return UnitStatus(unit: u, keys: keys, lastSeq: try last?.optionalInt("seq").map { UInt64(bitPattern: $0) },
-                              lastPackage: try last?.optionalString("package_id"), lastStatus: try last?.string("status"),
+                              lastPackage: try last?.optionalString("package_id"), lastStatus: try last?.state("status"),
                               members: Int(try snap?.int("members") ?? 0), organizations: Int(try snap?.int("organizations") ?? 0),
                               packages: Int(count), lastReceipt: try last?.string("receipt"))
         }
@@ -553,13 +553,13 @@ public final class SQLGatewayStore: GatewayStore {
     public func recipients() throws -> [RecipientRecord] {
         try driver.read { c in
             try c.query("SELECT * FROM recipients ORDER BY created_at, fingerprint").map {
-                RecipientRecord(fingerprint: try $0.string("fingerprint"), recipient: try $0.string("recipient"), state: try $0.string("state"),
+                RecipientRecord(fingerprint: try $0.string("fingerprint"), recipient: try $0.string("recipient"), state: try $0.state("state"),
                                 decryptUntil: try $0.optionalString("decrypt_until"), createdAt: try $0.string("created_at"))
             }
         }
     }
 
-    public func setRecipientState(fingerprint: String, state: String, decryptUntil: String?) throws {
+    public func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) throws {
         try driver.write { c in
             try c.execute("UPDATE recipients SET state = ?, decrypt_until = ? WHERE fingerprint = ?", [state, decryptUntil, fingerprint])
         }
@@ -578,7 +578,7 @@ public final class SQLGatewayStore: GatewayStore {
         try driver.read { c in
             try c.query("SELECT * FROM signing_keys ORDER BY role, created_at, key_id").map {
                 SigningKeyRecord(role: try $0.string("role"), keyId: try $0.string("key_id"), publicKey: try $0.string("public_key"),
-                                 state: try $0.string("state"), until: try $0.optionalString("until"), createdAt: try $0.string("created_at"))
+                                 state: try $0.state("state"), until: try $0.optionalString("until"), createdAt: try $0.string("created_at"))
             }
         }
     }

@@ -29,7 +29,11 @@ public final class SQLiteDriver: SQLDriver {
     static func storeError(_ error: any Error) -> any Error {
         guard let e = error as? DatabaseError else { return error }
         switch e.resultCode {
-        case .SQLITE_CONSTRAINT: return StoreError(.uniqueViolation, "a constraint of the store refused the change", cause: e)
+        case .SQLITE_CONSTRAINT:
+            if e.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || e.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+                return StoreError(.uniqueViolation, "the store already holds that record", cause: e)
+            }
+            return StoreError(.storeFailure, "a constraint of the store refused the change", cause: e)
         case .SQLITE_BUSY, .SQLITE_LOCKED: return StoreError(.storeUnavailable, "the database stayed locked by another writer", cause: e)
         case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_CANTOPEN, .SQLITE_READONLY:
             return StoreError(.storeUnavailable, "the database file cannot be written (\(e.resultCode))", cause: e)

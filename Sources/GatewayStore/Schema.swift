@@ -99,6 +99,31 @@ enum Schema {
             CREATE TABLE dataset_packages (version INTEGER NOT NULL REFERENCES datasets(version), chunk INTEGER NOT NULL, data BLOB NOT NULL,
                                            PRIMARY KEY (version, chunk))
             """),
+        // The states and roles the code knows, and no other: CHECK constraints on PostgreSQL;
+        // on SQLite, which cannot add a constraint to a table, triggers on insert and update.
+        Migration("v14-typed-states", sqlite: typedStates.map { t in
+            let allowed = t.values.map { "'\($0)'" }.joined(separator: ", ")
+            return ["INSERT", "UPDATE OF \(t.column)"].map { event in
+                """
+                CREATE TRIGGER \(t.table)_\(t.column)_\(event.hasPrefix("INSERT") ? "insert" : "update") BEFORE \(event) ON \(t.table)
+                WHEN NEW.\(t.column) NOT IN (\(allowed)) BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
+                """
+            }.joined(separator: ";\n")
+        }.joined(separator: ";\n"), postgres: typedStates.map { t in
+            "ALTER TABLE \(t.table) ADD CONSTRAINT \(t.table)_\(t.column)_known CHECK (\(t.column) IN (\(t.values.map { "'\($0)'" }.joined(separator: ", "))))"
+        }.joined(separator: ";\n")),
+    ]
+
+    /// The values migration v14 allows, per column: frozen with the migration (a new state is a
+    /// new migration; a test holds the store's enums to this list).
+    static let typedStates: [(table: String, column: String, values: [String])] = [
+        ("unit_keys", "state", ["active", "retiring", "retired", "revoked"]),
+        ("outcomes", "status", ["accepted", "rejected", "duplicate"]),
+        ("datasets", "state", ["pending", "delivered"]),
+        ("tokens", "role", ["admin", "unit"]),
+        ("recipients", "state", ["pending", "active", "retired", "decrypt-only"]),
+        ("signing_keys", "state", ["pending", "active", "retired", "verify-only"]),
+        ("spool", "state", ["pending", "done", "pruned"]),
     ]
 
     /// Databases made before the one history: their migrations' names, mapped to this
@@ -117,9 +142,22 @@ enum Schema {
             .replacingOccurrences(of: "BLOB", with: "BYTEA")
     }
 
-    /// The statements of a migration, one by one (PostgreSQL takes one statement per query).
+    /// The statements of a migration, one by one (PostgreSQL takes one statement per query); a
+    /// trigger's `BEGIN … END` body stays in one statement.
     static func statements(_ sql: String) -> [String] {
-        sql.split(separator: ";").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        var out: [String] = []
+        var pending = ""
+        for piece in sql.split(separator: ";", omittingEmptySubsequences: false) {
+            pending += pending.isEmpty ? String(piece) : ";" + piece
+            let words = pending.split(whereSeparator: { !$0.isLetter && $0 != "_" })
+            if words.filter({ $0 == "BEGIN" }).count > words.filter({ $0 == "END" }).count { continue }
+            let statement = pending.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !statement.isEmpty { out.append(statement) }
+            pending = ""
+        }
+        let rest = pending.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { out.append(rest) }
+        return out
     }
 
     /// Applies the migrations not yet recorded, in one transaction under the migration lock;

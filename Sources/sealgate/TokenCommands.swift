@@ -16,7 +16,7 @@ struct Tokens: ParsableCommand {
         @Option(name: .long, help: "The unit, for a unit token.") var unit: String?
         func run() throws {
             try sealgate.run(json: false) {
-                guard role == "admin" || (role == "unit" && unit != nil) else {
+                guard let role = TokenRole(rawValue: self.role), role == .admin || unit != nil else {
                     throw SealError(.usage, "--role must be admin, or unit with --unit ID", remedy: "e.g. --role unit --unit HCM-U001")
                 }
                 let store = try data.dir.openStore()
@@ -25,9 +25,9 @@ struct Tokens: ParsableCommand {
                 let token = SecretToken.generate()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 try store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
-                _ = try store.appendLog(kind: "token_created", body: JSON.object(["role": .string(role), "unit": unit.map(JSON.string) ?? .null]).canonical, at: now)
+                _ = try store.appendLog(kind: "token_created", body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical, at: now)
                 SecretToken.write(token, to: STDOUT_FILENO)
-                say("created a \(role) token\(unit.map { " for \($0)" } ?? "") (id \(String(SecretToken.hash(token).prefix(16))), for `tokens revoke`); it is shown only now")
+                say("created a \(role.rawValue) token\(unit.map { " for \($0)" } ?? "") (id \(String(SecretToken.hash(token).prefix(16))), for `tokens revoke`); it is shown only now")
                 return [:]
             }
         }
@@ -41,9 +41,9 @@ struct Tokens: ParsableCommand {
             try sealgate.run(json: out.json) {
                 let list = try data.dir.openStore().tokens()
                 if !out.json {
-                    for t in list { print("\(t.id)\t\(t.role)\t\(t.unitId ?? "-")\tcreated \(t.createdAt)\t\(t.revokedAt.map { "REVOKED \($0)" } ?? "valid")") }
+                    for t in list { print("\(t.id)\t\(t.role.rawValue)\t\(t.unitId ?? "-")\tcreated \(t.createdAt)\t\(t.revokedAt.map { "REVOKED \($0)" } ?? "valid")") }
                 }
-                return ["tokens": list.map { ["id": $0.id, "role": $0.role, "unit": $0.unitId as Any, "created_at": $0.createdAt, "revoked_at": $0.revokedAt as Any] }]
+                return ["tokens": list.map { ["id": $0.id, "role": $0.role.rawValue, "unit": $0.unitId as Any, "created_at": $0.createdAt, "revoked_at": $0.revokedAt as Any] }]
             }
         }
     }
@@ -61,12 +61,12 @@ struct Tokens: ParsableCommand {
                 let t: TokenRecord
                 do {
                     t = try data.dir.openStore().revokeToken(id: id, at: now) { t in
-                        JSON.object(["id": .string(t.id), "role": .string(t.role), "unit": t.unitId.map(JSON.string) ?? .null]).canonical
+                        JSON.object(["id": .string(t.id), "role": .string(t.role.rawValue), "unit": t.unitId.map(JSON.string) ?? .null]).canonical
                     }
                 } catch let e as StoreError where e.code == .tokenUnknown || e.code == .tokenRevoked {
                     throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: "check the id with `sealgate tokens list --data \(data.dir.path)`")
                 }
-                if !out.json { say("revoked token \(t.id) (\(t.role)\(t.unitId.map { " of \($0)" } ?? ""))") }
+                if !out.json { say("revoked token \(t.id) (\(t.role.rawValue)\(t.unitId.map { " of \($0)" } ?? ""))") }
                 return ["id": t.id, "revoked_at": now]
             }
         }

@@ -26,7 +26,7 @@ struct Units: ParsableCommand {
                 let log = JSON.object(["unit": .string(id), "key_id": .string(key.keyIdHex)]).canonical
                 do {
                     try store.addUnit(UnitRecord(id: id, name: name, createdAt: now),
-                                      key: UnitKeyRecord(keyId: key.keyIdHex, unitId: id, publicKey: key.base64, state: "active", addedAt: now), logBody: log)
+                                      key: UnitKeyRecord(keyId: key.keyIdHex, unitId: id, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
                 } catch let e as StoreError where e.code == .unitExists || e.code == .keyExists {
                     throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: "units and keys are registered once; list them with `sealgate units list`")
                 }
@@ -66,9 +66,9 @@ struct Units: ParsableCommand {
                         var note = ""
                         if let sw = k.switchedAt { note += ", replaced \(sw), valid for older packages until \(k.validUntil ?? "?")" }
                         if let c = k.compromisedAt { note += ", compromised from \(c)" }
-                        print("key           \(k.keyId) (\(k.state)\(note))")
+                        print("key           \(k.keyId) (\(k.state.rawValue)\(note))")
                     }
-                    print("last seq      \(s.lastSeq.map(String.init) ?? "-") (\(s.lastStatus ?? "-"), package \(s.lastPackage ?? "-"))")
+                    print("last seq      \(s.lastSeq.map(String.init) ?? "-") (\(s.lastStatus?.rawValue ?? "-"), package \(s.lastPackage ?? "-"))")
                     print("records       \(s.members) members, \(s.organizations) organizations")
                     print("packages      \(s.packages)")
                 }
@@ -95,7 +95,7 @@ extension Units {
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let log = JSON.object(["unit": .string(unit), "key_id": .string(key.keyIdHex), "public_key": .string(key.base64)]).canonical
                 do {
-                    try store.addUnitKey(UnitKeyRecord(keyId: key.keyIdHex, unitId: unit, publicKey: key.base64, state: "active", addedAt: now), logBody: log)
+                    try store.addUnitKey(UnitKeyRecord(keyId: key.keyIdHex, unitId: unit, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
                 } catch let e as StoreError where e.code == .unitUnknown || e.code == .keyExists {
                     throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: e.code == .unitUnknown ? "register the unit first (sealgate units add)" : "give a newly generated key")
                 }

@@ -6,8 +6,8 @@ import TestSupport
 /// The store contract, written against the protocol: every backend must pass it.
 /// Run on SQLite and on PostgreSQL (the throwaway cluster `make test` starts).
 enum StoreConformance {
-    static func decision(_ spool: Int64, unit: String?, seq: UInt64?, status: String = "accepted", claims: Bool = true, package: String? = nil, sha: String = "aa") -> Decision {
-        Decision(spoolId: spool, status: status, code: status == "rejected" ? "signature_invalid" : nil, packageId: package ?? "p-\(spool)", unitId: unit, seq: seq,
+    static func decision(_ spool: Int64, unit: String?, seq: UInt64?, status: OutcomeStatus = .accepted, claims: Bool = true, package: String? = nil, sha: String = "aa") -> Decision {
+        Decision(spoolId: spool, status: status, code: status == .rejected ? "signature_invalid" : nil, packageId: package ?? "p-\(spool)", unitId: unit, seq: seq,
                  sha256: sha, kind: "snapshot", decidedAt: "2026-11-27T08:00:00Z", claimsSeq: claims)
     }
 
@@ -19,9 +19,9 @@ enum StoreConformance {
 
     static func run(_ store: any GatewayStore) throws {
         // Units and keys
-        try store.addUnit(UnitRecord(id: "U1", name: "Một", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
-        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U1", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U1\"}") } == "unit_exists")
-        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U2", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U2\"}") } == "key_exists")
+        try store.addUnit(UnitRecord(id: "U1", name: "Một", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
+        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U1", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}") } == "unit_exists")
+        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U2", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U2\"}") } == "key_exists")
         #expect(try store.logSize() == 1, "a refused registration logs nothing")
         #expect(try store.unit("U2") == nil, "nor registers the unit")
         #expect(try store.unit("U1")?.name == "Một")
@@ -30,8 +30,8 @@ enum StoreConformance {
         #expect(try store.units().map(\.id) == ["U1"])
 
         // Tokens are looked up by hash only.
-        try store.addToken(TokenRecord(hash: "h1", role: "admin", unitId: nil, createdAt: "t"))
-        #expect(try store.token(hash: "h1")?.role == "admin")
+        try store.addToken(TokenRecord(hash: "h1", role: .admin, unitId: nil, createdAt: "t"))
+        #expect(try store.token(hash: "h1")?.role == .admin)
         #expect(try store.token(hash: "h2") == nil)
 
         // Spool: pending until decided.
@@ -49,7 +49,7 @@ enum StoreConformance {
         #expect(o1.receipt == "{\"leaf\":\(o1.leaf)}")
         #expect(try store.pendingSpool().map(\.id) == [s2])
         #expect(try store.outcome(unitId: "U1", seq: 1)?.spoolId == s1)
-        #expect(try store.outcome(packageId: "p-\(s1)")?.status == "accepted")
+        #expect(try store.outcome(packageId: "p-\(s1)")?.status == .accepted)
         #expect(try store.lastSeq(unitId: "U1") == 1)
         #expect(try store.currentMembers(unitId: "U1") == 2)
 
@@ -63,7 +63,7 @@ enum StoreConformance {
         #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
 
         // A rejection that does not claim the seq leaves it free.
-        _ = try store.commit(decision(s2, unit: "U1", seq: 2, status: "rejected", claims: false), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "r", signature: "s", checkpoint: nil) }
+        _ = try store.commit(decision(s2, unit: "U1", seq: 2, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "r", signature: "s", checkpoint: nil) }
         #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
         #expect(try store.lastSeq(unitId: "U1") == 1)
 
@@ -90,12 +90,37 @@ enum StoreConformance {
         #expect(try store.latestTrust()?.version == 2)
 
         // Signing keys: inserted, then their state moves on in place (one row per key).
-        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: "pending", until: nil, createdAt: "t1"))
-        try store.putSigningKey(SigningKeyRecord(role: "log", keyId: "K2", publicKey: "p2", state: "active", until: nil, createdAt: "t1"))
-        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "ignored", state: "verify-only", until: "t9", createdAt: "t5"))
+        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .pending, until: nil, createdAt: "t1"))
+        try store.putSigningKey(SigningKeyRecord(role: "log", keyId: "K2", publicKey: "p2", state: .active, until: nil, createdAt: "t1"))
+        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "ignored", state: .verifyOnly, until: "t9", createdAt: "t5"))
         let keys = try store.signingKeys()
         #expect(keys.count == 2)
-        #expect(keys.first { $0.keyId == "K1" } == SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: "verify-only", until: "t9", createdAt: "t1"))
+        #expect(keys.first { $0.keyId == "K1" } == SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .verifyOnly, until: "t9", createdAt: "t1"))
+    }
+}
+
+extension StoreConformance {
+    /// The schema refuses a state or role the code does not know (CHECK constraints on
+    /// PostgreSQL, triggers on SQLite), on insert and on update; and the store's enums are the
+    /// lists migration v14 froze.
+    static func refusesUnknownStates(_ store: SQLGatewayStore) throws {
+        let enums: [String: Set<String>] = [
+            "unit_keys.state": Set(UnitKeyState.allCases.map(\.rawValue)), "outcomes.status": Set(OutcomeStatus.allCases.map(\.rawValue)),
+            "datasets.state": Set(DatasetState.allCases.map(\.rawValue)), "tokens.role": Set(TokenRole.allCases.map(\.rawValue)),
+            "recipients.state": Set(RecipientState.allCases.map(\.rawValue)), "signing_keys.state": Set(SigningKeyState.allCases.map(\.rawValue)),
+            "spool.state": Set(SpoolState.allCases.map(\.rawValue)),
+        ]
+        #expect(Dictionary(uniqueKeysWithValues: Schema.typedStates.map { ("\($0.table).\($0.column)", Set($0.values)) }) == enums)
+        try store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: "t"))
+        let id = try store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "t")
+        for (sql, binds) in [("UPDATE tokens SET role = 'root' WHERE hash = 'typed'", [any SQLBindable]()),
+                             ("UPDATE spool SET state = 'lost' WHERE id = ?", [id]),
+                             ("INSERT INTO recipients (fingerprint, recipient, state, created_at) VALUES ('F', 'age1', 'Active', 't')", []),
+                             ("INSERT INTO signing_keys (key_id, role, public_key, state, created_at) VALUES ('K', 'log', 'p', 'verify_only', 't')", [])] {
+            #expect(storeCode { _ = try store.driver.write { c in try c.execute(sql, binds) } } != nil, "refused: \(sql)")
+        }
+        #expect(try store.token(hash: "typed")?.role == .admin)
+        #expect(try store.spool(id: id)?.state == .pending)
     }
 }
 
@@ -107,7 +132,7 @@ extension StoreConformance {
     /// The rest of the contract: key lifecycle, tokens, records, corrections, datasets and
     /// their delivery, settings, recipients, leases. Runs on a fresh store.
     static func runLifecycle(_ store: any GatewayStore, keepsPackages: Bool) throws {
-        let k = { (id: String, unit: String) in UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: "active", addedAt: "2026-11-01T00:00:00Z") }
+        let k = { (id: String, unit: String) in UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: .active, addedAt: "2026-11-01T00:00:00Z") }
         try store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
         try store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
 
@@ -116,7 +141,7 @@ extension StoreConformance {
         func accept(_ unit: String, seq: UInt64, members: [[String]]) throws -> Outcome {
             let sp = try store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "t")
             n += 1
-            return try store.commit(Decision(spoolId: sp, status: "accepted", code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
+            return try store.commit(Decision(spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
                                              kind: "snapshot", decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
                                     snapshot: SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]], members: members),
                                     logEntry: "{\"\(unit)\":\(seq)}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{\"r\":\"\(unit)\(seq)\"}", signature: "s", checkpoint: nil) }
@@ -134,7 +159,7 @@ extension StoreConformance {
 
         // A correction applies only where the field still holds the old value, in the commit.
         let sp = try store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "t")
-        _ = try store.commit(Decision(spoolId: sp, status: "accepted", code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: "correction",
+        _ = try store.commit(Decision(spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: "correction",
                                       decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: "2026-11-28T00:00:00Z"),
                              snapshot: nil, corrections: CorrectionImport(unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
                              logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
@@ -142,7 +167,7 @@ extension StoreConformance {
         #expect(try store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
         let sp2 = try store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "t")
         #expect(Self.storeCode {
-            _ = try store.commit(Decision(spoolId: sp2, status: "accepted", code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
+            _ = try store.commit(Decision(spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
                                           decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
                                  snapshot: nil, corrections: CorrectionImport(unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")]),
                                  logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
@@ -157,19 +182,19 @@ extension StoreConformance {
         // Unit key rotation and revocation, each logged in its transaction.
         let size0 = try store.logSize()
         try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: "2026-11-29T00:00:00Z", oldValidUntil: "2026-12-13T00:00:00Z", logBody: "{\"rot\":1}")
-        #expect(try store.unitKey(keyId: "KA")?.state == "retiring" && store.unitKey(keyId: "KA2")?.state == "active")
+        #expect(try store.unitKey(keyId: "KA")?.state == .retiring && store.unitKey(keyId: "KA2")?.state == .active)
         #expect(Self.storeCode { try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}") } == "key_state")
         let flagged = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "2026-11-20T00:00:00Z", at: "2026-11-29T01:00:00Z", logBody: "{\"rev\":1}")
         #expect(flagged.map(\.packageId) == ["p-A-1", "p-A-2"], "the accepted packages it signed after the compromise are flagged; not B's")
         #expect(try store.flaggedPackages(unitId: nil).count == 2)
         #expect(Self.storeCode { _ = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") } == "key_state")
-        try store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: "active", addedAt: "t"), logBody: "{\"add\":1}")
+        try store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: "t"), logBody: "{\"add\":1}")
         #expect(try store.unitKeys(unitId: "A").map(\.keyId) == ["KA", "KA2", "KA9"], "keys in the order they were added, on every backend")
         #expect(try store.unitStatus("A")?.keys.map(\.keyId) == ["KA", "KA2", "KA9"])
         #expect(try store.logEntries(start: size0, end: size0 + 3).map(\.kind) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
 
         // Tokens: revoked by id prefix, logged, then never returned by hash.
-        try store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: "unit", unitId: "A", createdAt: "t"))
+        try store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: .unit, unitId: "A", createdAt: "t"))
         let t = try store.revokeToken(id: "ABCDEF01", at: "2026-11-29T02:00:00Z") { "{\"tok\":\"\($0.id)\"}" }
         #expect(t.revokedAt == "2026-11-29T02:00:00Z")
         #expect(try store.token(hash: "abcdef0123456789aa") == nil)
@@ -196,16 +221,16 @@ extension StoreConformance {
         try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:01:00Z", logBody: "{\"fw\":1}")
         try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:02:00Z", logBody: "{\"fw\":2}")
         #expect(try store.logSize() == before + 1, "a delivery is logged once")
-        #expect(try store.datasets().map(\.state) == ["delivered"] && store.dataset(version: 1)?.attempts == 2 && store.dataset(version: 1)?.lastError == nil)
+        #expect(try store.datasets().map(\.state) == [DatasetState.delivered] && store.dataset(version: 1)?.attempts == 2 && store.dataset(version: 1)?.lastError == nil)
 
         // Settings, recipients.
         #expect(try store.setting("campaign") == nil)
         try store.setSetting("campaign", "{\"a\":1}")
         try store.setSetting("campaign", "{\"a\":2}")
         #expect(try store.setting("campaign") == "{\"a\":2}")
-        try store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: "active", decryptUntil: nil, createdAt: "t1"))
-        try store.setRecipientState(fingerprint: "F1", state: "decrypt-only", decryptUntil: "t9")
-        #expect(try store.recipients() == [RecipientRecord(fingerprint: "F1", recipient: "age1x", state: "decrypt-only", decryptUntil: "t9", createdAt: "t1")])
+        try store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .active, decryptUntil: nil, createdAt: "t1"))
+        try store.setRecipientState(fingerprint: "F1", state: .decryptOnly, decryptUntil: "t9")
+        #expect(try store.recipients() == [RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .decryptOnly, decryptUntil: "t9", createdAt: "t1")])
 
         // Leases: one holder at a time; free again once released.
         let lease = try store.tryLease("forwarder")
@@ -265,6 +290,13 @@ extension SQLiteStoreConformanceTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try StoreConformance.runLifecycle(try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"), keepsPackages: false)
     }
+
+    @Test func sqliteRefusesUnknownStates() throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try StoreConformance.refusesUnknownStates(try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
+    }
 }
 
 /// The same contract on PostgreSQL, and what only several processes on one database can break.
@@ -280,6 +312,10 @@ struct PostgresStoreConformanceTests {
                 == SQLGatewayStore.migrationNames.sorted().joined(separator: ","), "one schema history, the same names as SQLite's")
     }
 
+    @Test func postgresRefusesUnknownStates() throws {
+        try StoreConformance.refusesUnknownStates(try SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()))
+    }
+
     @Test func postgresLifecycleConforms() throws {
         try StoreConformance.runLifecycle(try SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()), keepsPackages: true)
     }
@@ -289,7 +325,7 @@ struct PostgresStoreConformanceTests {
     @Test func twoProcessesShareOneLogAndOneSeq() throws {
         let url = try TestPostgres.freshDatabase()
         let a = try SQLGatewayStore.postgres(url: url), b = try SQLGatewayStore.postgres(url: url)
-        try a.addUnit(UnitRecord(id: "U", name: "U", createdAt: "t"), key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: "active", addedAt: "t"), logBody: "{\"unit\":\"U\"}")
+        try a.addUnit(UnitRecord(id: "U", name: "U", createdAt: "t"), key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U\"}")
         let results = NSLock()
         nonisolated(unsafe) var won = 0, lost = 0, appended: [Int64] = [], unexpected: [String] = []
         // Eight threads at once (more than the cores: the races happen in the database), and
