@@ -34,9 +34,14 @@ public struct Campaign: Sendable, Equatable {
 
 /// The campaign view (`sealgate status`, `GET /v1/campaign`).
 public enum CampaignStatus {
-    public static func build(store: any GatewayStore, now: Date = Date()) throws -> JSON {
+    public static func build(store: any GatewayStore, now date: Date = Date()) throws -> JSON {
         let campaign = try Campaign.load(store)
-        let nowText = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let now = Timestamp(unixSeconds: Int64(date.timeIntervalSince1970)), nowText = now.text
+        // Done after a deadline, or not done and the deadline is past; never late without a deadline.
+        func isLate(_ done: String?, _ deadline: String?) -> Bool {
+            guard let by = deadline.moment else { return false }
+            return (done.map { $0.moment ?? now } ?? now) > by
+        }
         let rows = try store.campaignRows()
         var clean = 0, warned = 0, rejectedOnly = 0, missing = 0, late: [JSON] = []
         var units: [JSON] = []
@@ -47,25 +52,25 @@ public enum CampaignStatus {
             if r.firstAcceptedAt != nil { state = warnings > 0 ? "accepted_with_warnings" : "accepted_clean"; if warnings > 0 { warned += 1 } else { clean += 1 } }
             else if r.rejected > 0 { state = "rejected"; rejectedOnly += 1 }
             else { state = "missing"; missing += 1 }
-            let isLate = campaign.submitBy.map { by in r.firstAcceptedAt.map { $0 > by } ?? (nowText > by) } ?? false
-            if isLate { late.append(.string(r.unitId)) }
+            let unitLate = isLate(r.firstAcceptedAt, campaign.submitBy)
+            if unitLate { late.append(.string(r.unitId)) }
             units.append(.object(["unit": .string(r.unitId), "name": .string(r.name), "state": .string(state), "members": .int(Int64(r.members)),
                                   "completeness": receipt?["validation"]?["completeness"] ?? .null, "warnings": .int(warnings),
                                   "rejected_packages": .int(Int64(r.rejected)), "first_accepted_at": r.firstAcceptedAt.map(JSON.string) ?? .null,
-                                  "late": .bool(isLate)]))
+                                  "late": .bool(unitLate)]))
         }
         let datasets = try store.datasets()
         let last: JSON = datasets.last.map { d in
             .object(["version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state.rawValue), "attempts": .int(Int64(d.attempts)),
                      "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt),
                      "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map(JSON.string) ?? .null,
-                     "synthesized_late": .bool(campaign.synthesizeBy.map { d.createdAt > $0 } ?? false),
-                     "delivered_late": .bool(campaign.syncBy.map { by in d.deliveredAt.map { $0 > by } ?? (nowText > by) } ?? false)])
+                     "synthesized_late": .bool(isLate(d.createdAt, campaign.synthesizeBy)),
+                     "delivered_late": .bool(isLate(d.deliveredAt, campaign.syncBy))])
         } ?? .null
         // Why units are late, or why nobody is: said, not left to guess.
         let deadlines: String
         if !campaign.isSet { deadlines = "unset" }
-        else if let by = campaign.submitBy, nowText > by { deadlines = "submission_closed" }
+        else if let by = campaign.submitBy.moment, now > by { deadlines = "submission_closed" }
         else { deadlines = "open" }
         return .object(["format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json, "deadlines": .string(deadlines),
                         "units": .object(["registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned)),

@@ -109,7 +109,7 @@ public enum DepartmentKeyLifecycle {
                                         passphrase: @escaping PassphraseSource) throws -> Retirement {
         let at = now()
         let fm = FileManager.default
-        let due = try store.recipients().filter { $0.state == .decryptOnly && ($0.decryptUntil ?? "") <= at }
+        let due = try store.recipients().filter { r in r.state == .decryptOnly && (r.decryptUntil.moment.map { $0 <= Timestamp.now } ?? true) }
         guard !due.isEmpty else { return Retirement(retired: [], trustVersion: nil) }
         for r in due {
             let path = "\(dir.keysPath)/recipient-\(r.fingerprint).key"

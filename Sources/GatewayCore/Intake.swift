@@ -111,7 +111,7 @@ public final class Intake: @unchecked Sendable {
         guard isStale else { return }
         let keys = force ? current.keys : try DepartmentKeys.load(data, passphrase: passphrase)
         let rows = try store.recipients()
-        let now = Self.now()
+        let now = Timestamp.now
         var accepted = Set<String>(), retired = Set<String>()
         if rows.isEmpty {
             accepted = Set(keys.recipients.map(\.recipient.fingerprint)) // a data folder from before recipient states
@@ -119,7 +119,7 @@ public final class Intake: @unchecked Sendable {
         for r in rows {
             switch r.state {
             case .active, .pending: accepted.insert(r.fingerprint) // pending: announced, the secret is here
-            case .decryptOnly: if let until = r.decryptUntil, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
+            case .decryptOnly: if let until = r.decryptUntil.moment, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
             default: retired.insert(r.fingerprint)
             }
         }
@@ -190,22 +190,27 @@ public final class Intake: @unchecked Sendable {
         return key
     }
 
-    /// Is `key` good for a package created at `created`? Throws `key_state`.
+    /// Is `key` good for a package created at `created`? Throws `key_state`. Times are compared
+    /// as moments: a time that is not one (a damaged record) never makes a key good.
     static func checkKey(_ key: UnitKeyRecord, created: String) throws {
         let keyHex = key.keyId
+        let now = Timestamp.now, made = created.moment
         switch key.state {
         case .active: return
         case .retiring:
             // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
-            guard let switched = key.switchedAt, let until = key.validUntil, created < switched, now() <= until else {
+            guard let made, let switched = key.switchedAt.moment, let until = key.validUntil.moment, made < switched, now <= until else {
                 throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(created)",
                                    remedy: "seal again with the unit's new key")
             }
         case .revoked:
             // Revoked as compromised from T: only packages created before T (and, for a key
             // already replaced, before the switch and within the grace) are still accepted.
-            let beforeSwitch = key.switchedAt.map { created < $0 && now() <= (key.validUntil ?? "") } ?? true
-            guard let t = key.compromisedAt, created < t, beforeSwitch else {
+            let beforeSwitch = key.switchedAt.map { s in
+                guard let made, let switched = s.moment, let until = key.validUntil.moment else { return false }
+                return made < switched && now <= until
+            } ?? true
+            guard let made, let t = key.compromisedAt.moment, made < t, beforeSwitch else {
                 throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
                                    remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
             }

@@ -36,7 +36,7 @@ public struct TrustDocument: Sendable {
             guard let b64 = k["key"]?.string, let pk = try? MinisignPublicKey(base64: b64), !keys.contains(pk) else { continue }
             switch k["state"]?.string {
             case "pending": keys.append(pk)
-            case "verify-only": if let until = k["until"]?.string, signedAt <= until { keys.append(pk) }
+            case "verify-only": if let until = k["until"]?.string?.moment, let at = signedAt.moment, at <= until { keys.append(pk) }
             default: break
             }
         }

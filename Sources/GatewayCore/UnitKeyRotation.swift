@@ -109,8 +109,8 @@ public enum UnitKeyRotations {
         let nowS = Int(now.timeIntervalSince1970)
         let switchAt = PackageIdentifiers.timestamp(unixSeconds: nowS)
         // A statement from the future or long ago is refused (clock error, or an old statement replayed).
-        let horizon = PackageIdentifiers.timestamp(unixSeconds: nowS + 300), stale = PackageIdentifiers.timestamp(unixSeconds: nowS - 7 * 86_400)
-        guard r.created <= horizon, r.created >= stale else {
+        let horizon = Timestamp(unixSeconds: Int64(nowS + 300)), stale = Timestamp(unixSeconds: Int64(nowS - 7 * 86_400))
+        guard let created = r.created.moment, created <= horizon, created >= stale else {
             throw GatewayError(.rotationInvalid, "the statement was created \(r.created), outside [\(stale), \(horizon)]",
                                remedy: "check the unit's clock and write a fresh statement")
         }

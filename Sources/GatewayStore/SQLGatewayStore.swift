@@ -5,6 +5,10 @@ import Foundation
 /// method is one read or one transaction; every transaction that appends to the transparency log
 /// takes the driver's log-order lock first and numbers the entry `MAX(idx) + 1` under it, so the
 /// log has one order whoever writes. The schema history is `Schema`, applied at open.
+///
+/// Times are stored in their one canonical text form (`YYYY-MM-DDTHH:MM:SSZ`, SealPackage's
+/// `Timestamp.text`): fixed width and UTC, so the few comparisons made in SQL (flagging a
+/// revoked key's packages, spool retention) order them as time; Swift code compares `Timestamp`s.
 public final class SQLGatewayStore: GatewayStore {
     public let driver: any SQLDriver
     public var location: String { driver.location }
