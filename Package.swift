@@ -78,7 +78,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "GatewayCore",
-            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient", "TransparencyLog",
+            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient", "TransparencyLog", "SystemIO",
                            .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: strictSettings),
         .target(

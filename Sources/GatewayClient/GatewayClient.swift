@@ -195,19 +195,19 @@ public final class GatewayClient: Sendable {
         if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") || text.contains("failedToValidateHostname")
             || text.contains("certificate verify failed") {
             return SealError(.tlsUntrusted, "the server at \(url) presented a certificate this client does not trust (or one for another name)",
-                             remedy: "give --ca-file with the CA that signed the server's certificate (a private CA), or check the host name in the URL",
-                             underlying: text)
+                             remedy: "trust the CA that signed the server's certificate (a private CA), or check the host name in the URL",
+                             cause: error)
         }
         if text.contains("CERTIFICATE_REQUIRED") || text.contains("ALERT_UNKNOWN_CA") || text.contains("ALERT_BAD_CERTIFICATE")
             || text.contains("ALERT_CERTIFICATE_UNKNOWN") {
             return SealError(.tlsClientRefused, "the server at \(url) requires a client certificate and refused this one (or none was given)",
-                             remedy: "give --client-cert and --client-key with a certificate from the CA the server trusts for clients", underlying: text)
+                             remedy: "present a client certificate from the CA the server trusts for clients", cause: error)
         }
         if error is NIOSSLError || text.contains("SSL") || text.contains("TLS") || text.contains("handshake") {
             return SealError(.tlsFailed, "the TLS handshake with \(url) failed", remedy: "check that the URL is https:// on a TLS port (and http:// on a plain one), and the server's TLS settings (TLS 1.2 or later)",
-                             underlying: text)
+                             cause: error)
         }
-        return SealError(.httpError, "cannot reach \(url)", remedy: "check that the server is running and the URL is right", underlying: text)
+        return SealError(.httpError, "cannot reach \(url)", remedy: "check that the server is running and the URL is right", cause: error)
     }
 }
 

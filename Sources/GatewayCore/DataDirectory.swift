@@ -2,6 +2,7 @@ public import Foundation
 public import GatewayStore
 public import SealCrypto
 import SealPackage
+import SystemIO
 
 /// The department's data folder:
 ///
@@ -133,7 +134,7 @@ public struct DataDirectory: Sendable {
         try secure()
         if let url = try databaseURL() { return try openPostgres(url) }
         do { return try SQLGatewayStore.sqlite(path: databasePath) } catch {
-            throw GatewayError(.storeFailure, "cannot open the store", remedy: "check \(databasePath) and free space", underlying: "\(error)")
+            throw GatewayError(.storeFailure, "cannot open the store", remedy: "check \(databasePath) and free space", cause: error)
         }
     }
 
@@ -148,7 +149,7 @@ public struct DataDirectory: Sendable {
             guard st.st_mode & 0o777 & ~mode != 0 else { return }
             guard chmod(p, mode) == 0 else {
                 throw GatewayError(.dataDirectory, "\(p) is open to other users (mode \(String(st.st_mode & 0o777, radix: 8))) and cannot be restricted",
-                                   remedy: "run the gateway as the folder's owner, or: chmod \(String(mode, radix: 8)) \(p)", underlying: String(cString: strerror(errno)))
+                                   remedy: "run the gateway as the folder's owner, or: chmod \(String(mode, radix: 8)) \(p)", cause: SystemCallError(errno: errno))
             }
         }
         try tighten(path, 0o700)

@@ -20,6 +20,6 @@ extension SealErrorCode {
 }
 
 /// Shorthand for the gateway's errors (they are `SealError`s, with a stable code).
-public func GatewayError(_ code: SealErrorCode, _ message: String, remedy: String, underlying: String? = nil) -> SealError {
-    SealError(code, message, remedy: remedy, underlying: underlying)
+public func GatewayError(_ code: SealErrorCode, _ message: String, remedy: String, cause: (any Error)? = nil) -> SealError {
+    SealError(code, message, remedy: remedy, cause: cause)
 }

@@ -70,7 +70,7 @@ public final class TLSIdentity: Sendable {
             throw e
         } catch {
             throw SealError(.tlsSetup, "cannot use the TLS certificate \(files.certificate) with the key \(files.key)",
-                            remedy: "give --tls-cert a PEM certificate chain (the server's certificate first) and --tls-key its PEM private key", underlying: "\(error)")
+                            remedy: "give a PEM certificate chain (the server's certificate first) and its PEM private key", cause: error)
         }
     }
 
@@ -89,8 +89,7 @@ public final class TLSIdentity: Sendable {
         c.cipherSuites = ListenSettings.cipherSuites
         if let ca = files.clientCA {
             do { c.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) } catch {
-                throw SealError(.tlsSetup, "cannot read the client CA \(ca)", remedy: "give --client-ca the PEM certificate of the CA that signs client certificates",
-                                underlying: "\(error)")
+                throw SealError(.tlsSetup, "cannot read the client CA \(ca)", remedy: "give the PEM certificate of the CA that signs client certificates", cause: error)
             }
             c.certificateVerification = .noHostnameVerification
         }

@@ -175,7 +175,6 @@ public final class BufferedReader {
 extension SealError {
     /// An I/O error with the system's reason.
     public static func io(_ what: String, errno code: Int32) -> SealError {
-        SealError(.ioError, what, remedy: "check the path, its permissions and free space",
-                  underlying: String(cString: strerror(code)))
+        SealError(.ioError, what, remedy: "check the path, its permissions and free space", cause: SystemCallError(errno: code))
     }
 }

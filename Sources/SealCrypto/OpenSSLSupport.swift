@@ -43,7 +43,7 @@ enum OpenSSL {
 
     static func check(_ ok: Int32, _ what: String) throws {
         if ok != 1 {
-            throw SealError(.cryptoFailure, "\(what) failed in OpenSSL", remedy: "report this as a bug", underlying: lastError())
+            throw SealError(.cryptoFailure, "\(what) failed in OpenSSL", remedy: "report this as a bug", cause: ErrorDetail(lastError()))
         }
     }
 }

@@ -11,7 +11,8 @@ public struct SealErrorCode: RawRepresentable, Hashable, Sendable, CustomStringC
 /// The one public error type of sealgate's libraries.
 ///
 /// `description` holds the code, a message and what to do about it; it never holds secrets or
-/// personal data. `debugDescription` may add the underlying cause.
+/// personal data. `cause` keeps the lower-level error (a system call's errno, an OpenSSL or TLS
+/// error, a driver's error) for the operator; `debugDescription` adds it.
 public struct SealError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// The stable code (see `docs/errors.md`).
     public let code: SealErrorCode
@@ -19,14 +20,17 @@ public struct SealError: Error, Sendable, CustomStringConvertible, CustomDebugSt
     public let message: String
     /// What to do about it, in one sentence.
     public let remedy: String
-    /// A lower-level detail (a system error, an OpenSSL reason); never a secret.
-    public let underlying: String?
+    /// The lower-level error that caused this one (a system call, OpenSSL, TLS, the store);
+    /// never a secret.
+    public let cause: (any Error)?
+    /// The cause, as the operator reads it.
+    public var underlying: String? { cause.map { String(describing: $0) } }
 
-    public init(_ code: SealErrorCode, _ message: String, remedy: String, underlying: String? = nil) {
+    public init(_ code: SealErrorCode, _ message: String, remedy: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.remedy = remedy
-        self.underlying = underlying
+        self.cause = cause
     }
 
     public var description: String { "\(code): \(message) — \(remedy)" }
@@ -64,4 +68,10 @@ extension SealErrorCode {
     public static let ageHeaderMACMismatch = SealErrorCode("age_header_mac_mismatch")
     public static let agePayloadCorrupt = SealErrorCode("age_payload_corrupt")
     public static let ageRecipientMalformed = SealErrorCode("age_recipient_malformed")
+}
+
+/// A cause known only by its text (OpenSSL's error queue gives a string).
+public struct ErrorDetail: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

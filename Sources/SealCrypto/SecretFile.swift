@@ -46,7 +46,7 @@ public enum SecretFile {
     /// a crash leaves either the old file or the new one, never a part of one.
     private static func writeBytes(path: String, bytes: UnsafeRawBufferPointer, mode: mode_t, force: Bool) throws {
         if !force && access(path, F_OK) == 0 {
-            throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another --out prefix, or remove the old key first if you really mean to replace it")
+            throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another name, or remove the old key first if you really mean to replace it")
         }
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
@@ -66,7 +66,7 @@ public enum SecretFile {
         } else {
             guard link(temp, path) == 0 else {
                 if errno == EEXIST {
-                    throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another --out prefix, or remove the old key first if you really mean to replace it")
+                    throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another name, or remove the old key first if you really mean to replace it")
                 }
                 throw SealError.io("cannot create \(path)", errno: errno)
             }
@@ -93,7 +93,7 @@ public enum Passphrase {
         if let p = fromEnvironment() { return p }
         guard isatty(STDIN_FILENO) == 1 || canOpenTTY() else {
             throw SealError(.passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
-                            remedy: "pass --passphrase-file FILE or set SEALGATE_PASSPHRASE")
+                            remedy: "give the passphrase from a file or the environment when no terminal can ask for it")
         }
         let first = try promptTTY(prompt)
         if confirm {
@@ -103,7 +103,7 @@ public enum Passphrase {
             }
         }
         guard first.count > 0 else {
-            throw SealError(.passphraseRequired, "an empty passphrase was given", remedy: "type a passphrase, or use --unencrypted if you really want a key without one")
+            throw SealError(.passphraseRequired, "an empty passphrase was given", remedy: "type a passphrase, or ask explicitly for a key without one")
         }
         return first
     }
@@ -144,7 +144,7 @@ public enum Passphrase {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             throw SealError(.passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
-                            remedy: "pass --passphrase-file FILE or set SEALGATE_PASSPHRASE")
+                            remedy: "give the passphrase from a file or the environment when no terminal can ask for it")
         }
         defer { close(fd) }
         _ = prompt.withCString { Glibc.write(fd, $0, strlen($0)) }

@@ -27,7 +27,7 @@ public struct PackageContainer: Sendable {
         size = try source.size()
         guard size <= maxBytes else {
             throw SealError(.packageTooLarge, "package is \(size) bytes, over the limit of \(maxBytes)",
-                            remedy: "split the data into several packages, or raise the limit (--max-size) if this size is expected")
+                            remedy: "split the data into several packages, or raise the reader's size limit if this size is expected")
         }
         let size = self.size
         func readBlock(at offset: UInt64) throws -> Tar.Member? {

@@ -63,7 +63,7 @@ public enum Sealer {
         guard PackageIdentifiers.isValidUnit(req.unit) else {
             throw SealError(.usage, "unit id '\(req.unit)' is not [A-Z0-9][A-Z0-9-]{1,31}", remedy: "give the unit id as registered, e.g. HCM-U001")
         }
-        guard !req.recipients.isEmpty else { throw SealError(.usage, "no recipient", remedy: "give --to with the department's age1… recipient or recipient file") }
+        guard !req.recipients.isEmpty else { throw SealError(.usage, "no recipient", remedy: "give the department's age1… recipient or recipient file") }
         guard !req.inputs.isEmpty else { throw SealError(.usage, "no input file", remedy: "name the data files to seal") }
         var names = Set<String>()
         for i in req.inputs {
@@ -74,7 +74,7 @@ public enum Sealer {
         }
         if let required = req.kind.requiredFiles, Set(required) != names {
             throw SealError(.usage, "a \(req.kind.rawValue) package must carry exactly \(required.joined(separator: ", "))",
-                            remedy: "name the files accordingly, or seal them as --kind files")
+                            remedy: "name the files accordingly, or seal them as a package of kind files")
         }
 
         let trace = StageTrace()

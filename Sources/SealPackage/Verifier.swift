@@ -37,7 +37,7 @@ public enum Verifier {
     static func checkUnit(_ comment: TrustedComment, _ expected: String?) throws {
         if let expected, comment.unit != expected {
             throw SealError(.unitMismatch, "package says unit \(comment.unit) but its key belongs to \(expected)",
-                            remedy: "a unit may only submit packages under its own id; check --unit and the signer key")
+                            remedy: "a unit may only submit packages under its own id; check the unit expected and the signer key")
         }
     }
 }

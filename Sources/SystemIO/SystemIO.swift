@@ -4,11 +4,12 @@ import Glibc
 
 /// A system call that failed, with its `errno`. Each layer turns it into its own coded error
 /// (`SealError.io`, `CSVIOError`), naming the file it was working on.
-public struct SystemCallError: Error, Sendable, Equatable {
+public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertible {
     public let errno: Int32
     public init(errno: Int32) { self.errno = errno }
     /// `strerror(errno)`.
     public var reason: String { String(cString: strerror(errno)) }
+    public var description: String { reason }
 }
 
 /// The one place where reads and writes on a file descriptor are retried: after `EINTR`, and

@@ -147,7 +147,7 @@ func reportSwitch(_ r: (old: String, new: String, until: String, trustVersion: U
 /// Runs `body`; a `usage` refusal from it gets `remedy` (a command line) instead of the library's.
 func withHint<T>(_ remedy: String, _ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as SealError where e.code == .usage {
-        throw SealError(e.code, e.message, remedy: remedy, underlying: e.underlying)
+        throw SealError(e.code, e.message, remedy: remedy, cause: e.cause)
     }
 }
 

@@ -35,7 +35,7 @@ func runValidation(_ paths: [String], today: CivilDate, crossUnit: Bool, default
     let v = RecordValidator(today: today, crossUnit: crossUnit)
     for (i, u) in units.enumerated() {
         do { try v.validateUnit(u.unit, files: u.files, sink: sink) } catch let e as CSVIOError {
-            throw SealError(.ioError, "cannot read or write \(e.path)", remedy: "check the path and its permissions", underlying: e.reason)
+            throw SealError(.ioError, "cannot read or write \(e.path)", remedy: "check the path and its permissions", cause: e)
         }
         perUnit?(u.unit, i + 1, units.count)
     }
@@ -87,7 +87,7 @@ struct Normalize: ParsableCommand {
             let units = (try? RecordInputs.resolve(paths)) ?? []
             let sink: DirectorySink
             do { sink = try DirectorySink(root: output, perUnit: units.count > 1) } catch let e as CSVIOError {
-                throw SealError(.ioError, "cannot create \(e.path)", remedy: "check the path", underlying: e.reason)
+                throw SealError(.ioError, "cannot create \(e.path)", remedy: "check the path", cause: e)
             }
             let v = try runValidation(paths, today: try options.todayDate(), crossUnit: true, sink: sink)
             let report = ValidationReport(v, lang: options.lang)
@@ -123,7 +123,7 @@ struct Generate: ParsableCommand {
                     if showProgress && (i % 10 == 0 || i == n) { FileHandle.standardError.write(Data("\rgenerating unit \(i)/\(n)\u{1B}[K".utf8)); if i == n { FileHandle.standardError.write(Data("\n".utf8)) } }
                 }
             } catch let e as CSVIOError {
-                throw SealError(.ioError, "cannot write \(e.path)", remedy: "check the output folder", underlying: e.reason)
+                throw SealError(.ioError, "cannot write \(e.path)", remedy: "check the output folder", cause: e)
             }
             say("generated \(s.units) units, \(s.organizations) organizations, \(s.members) members into \(output); \(s.planted.count) planted defect(s) listed in planted.csv")
             return [:]

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GatewayClient
+import GatewayHTTP
 import SealCrypto
 import SealPackage
 
@@ -44,14 +46,32 @@ func report(_ error: any Error, json: Bool) throws -> Never {
     if let e = error as? ExitCode { throw e }
     // Anything that is not a SealError (a file that cannot be read, …) still gets a code and a remedy.
     let e = (error as? SealError) ?? SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
+    // The libraries say what to do in general; the command line adds its own words (flags).
+    let hint = commandLineHints[e.code]
     if json {
-        printJSON(["ok": false, "error": ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]])
+        var o: [String: Any] = ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]
+        if let hint { o["hint"] = hint }
+        printJSON(["ok": false, "error": o])
     }
     // The underlying cause (a system error, a TLS alert) is never a secret; it helps the operator.
     let cause = e.underlying.map { "  cause: \($0.prefix(300))\n" } ?? ""
-    FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n\(cause)".utf8))
+    let onCommandLine = hint.map { "  on the command line: \($0)\n" } ?? ""
+    FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n\(onCommandLine)\(cause)".utf8))
     throw ExitCode(exitStatus(for: e.code))
 }
+
+/// The command line's words for codes whose library remedy cannot name a flag (the libraries
+/// speak of what happened; the flags are the command's).
+let commandLineHints: [SealErrorCode: String] = [
+    .keyWrongPassphrase: "--passphrase-file FILE or SEALGATE_PASSPHRASE give the passphrase without a prompt",
+    .passphraseRequired: "--passphrase-file FILE or SEALGATE_PASSPHRASE; `keys generate --unencrypted` for a key without one",
+    .keyFileExists: "choose another --out prefix (or --force where the command takes it)",
+    .packageTooLarge: "`open` and `verify` take --max-size for a larger package",
+    .unitMismatch: "check --unit and the --signer key",
+    .tlsUntrusted: "--ca-file FILE (or SEALGATE_CA_FILE) with the CA that signed the server's certificate",
+    .tlsClientRefused: "--client-cert FILE and --client-key FILE",
+    .tlsSetup: "--tls-cert (the chain, the server's certificate first), --tls-key, --client-ca",
+]
 
 func exitStatus(for code: SealErrorCode) -> Int32 {
     switch code {

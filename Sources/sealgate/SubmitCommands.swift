@@ -38,7 +38,7 @@ struct Submit: AsyncParsableCommand {
                     let r: ClientResponse
                     do { r = try await http.send("POST", url, headers: headers, body: .file(p)) } catch let e as SealError {
                         guard let origin else { throw e }
-                        throw SealError(e.code, "\(e.message) — the address is \(origin)", remedy: "\(e.remedy); or give --gateway URL", underlying: e.underlying)
+                        throw SealError(e.code, "\(e.message) — the address is \(origin)", remedy: "\(e.remedy); or give --gateway URL", cause: e.cause)
                     }
                     var receiptText = r.text
                     if r.headers["content-type"]?.hasPrefix("application/problem+json") == true {

@@ -32,6 +32,7 @@ struct TLSTests {
         // A CA that did not sign the gateway's certificate, or none (the system's roots): refused, coded.
         let wrong = try CLI.sg(fetch + ["--ca-file", "other/ca.pem"], cwd: c.w.path)
         #expect(wrong.status == 1 && jsonCode(wrong) == "tls_untrusted", "\(wrong.out) \(wrong.stderr)")
+        #expect(wrong.out.contains("\"hint\":\"--ca-file FILE (or SEALGATE_CA_FILE)"), "the command's own words: \(wrong.out)")
         let system = try CLI.sg(fetch, cwd: c.w.path)
         #expect(system.status == 1 && jsonCode(system) == "tls_untrusted", "\(system.out)")
         #expect(!c.w.exists("trust.json"))

@@ -3,7 +3,7 @@ public enum Age {
     /// Encrypts everything `source` yields to `recipients`, writing the age file to `sink`.
     public static func encrypt(to recipients: [any AgeRecipient], from source: any ByteSource,
                                to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard !recipients.isEmpty else { throw SealError(.usage, "no recipient given", remedy: "give at least one --to recipient") }
+        guard !recipients.isEmpty else { throw SealError(.usage, "no recipient given", remedy: "give at least one recipient") }
         let fileKey = SecureBytes(random: 16)
         let (_, headerBytes) = try AgeHeader.build(stanzas: try recipients.map { try $0.wrap(fileKey: fileKey) }, fileKey: fileKey)
         try headerBytes.withUnsafeBytes { try sink($0) }

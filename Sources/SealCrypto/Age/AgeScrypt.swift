@@ -69,7 +69,7 @@ public struct AgeScryptIdentity: AgeIdentity {
                 }
             }
             if ok { return fileKey }
-            throw SealError(.keyWrongPassphrase, "wrong passphrase for this identity file", remedy: "type the passphrase again, or check --passphrase-file / SEALGATE_PASSPHRASE")
+            throw SealError(.keyWrongPassphrase, "wrong passphrase for this identity file", remedy: "give the passphrase again, and check where it comes from (a file, the environment or the prompt)")
         }
         return nil
     }

@@ -100,7 +100,7 @@ public final class MinisignSecretKey: @unchecked Sendable, CustomStringConvertib
         }
         guard ok else {
             if encrypted {
-                throw SealError(.keyWrongPassphrase, "wrong passphrase for this secret key (checksum mismatch)", remedy: "type the passphrase again, or check --passphrase-file / SEALGATE_PASSPHRASE")
+                throw SealError(.keyWrongPassphrase, "wrong passphrase for this secret key (checksum mismatch)", remedy: "give the passphrase again, and check where it comes from (a file, the environment or the prompt)")
             }
             throw SealError(.keyMalformed, "secret key checksum mismatch", remedy: "the key file is damaged; restore it from backup")
         }
