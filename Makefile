@@ -6,7 +6,7 @@ RELEASE_FLAGS ?= -c release --static-swift-stdlib
 BIN_DEBUG = .build/debug/sealgate
 BIN_RELEASE = .build/release/sealgate
 
-.PHONY: all deps build release demo demo-package demo-scaleout test bench bench-national fuzz clean help
+.PHONY: all deps build release demo demo-package demo-scaleout test lint format bench bench-national fuzz clean help
 
 all: build
 
@@ -15,6 +15,8 @@ help:
 	@echo "make demo-package - the seal → verify → open round trip of one package, also with the stock tar/minisign/age"
 	@echo "make demo-scaleout - two gateway processes on one throwaway PostgreSQL: one outcome per package, the forwarder's lease taken over after kill -9"
 	@echo "make test   - install what is missing, build, run every test (vectors, interop, tamper) on SQLite and a throwaway PostgreSQL"
+	@echo "make lint   - swift-format (.swift-format: 150 columns) over the tree, and the test lint (expectations that cannot fail)"
+	@echo "make format - apply swift-format to the tree"
 	@echo "make bench  - seal/open throughput and peak RSS against the stock minisign+age pipeline"
 	@echo "make fuzz   - libFuzzer + AddressSanitizer over every parser a stranger reaches (10 million inputs a target)"
 
@@ -42,10 +44,20 @@ demo-package: deps
 
 # The tests run against a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
 # loopback port), stopped and removed at the end; SQLite needs nothing.
-test: deps
-	@scripts/lint-tests
+test: deps lint
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	@PG_FSYNC=off scripts/pg-cluster run $(SWIFT) test --skip-build $(SWIFT_FLAGS)
+
+# The formatter ships with the Swift toolchain (swift-format); the configuration is .swift-format.
+SWIFT_FORMAT ?= $(shell command -v swift-format 2>/dev/null || echo "$(SWIFT) format")
+FORMATTED = Sources Tests Fuzz Package.swift
+
+lint:
+	@scripts/lint-tests
+	@$(SWIFT_FORMAT) lint --strict --recursive $(FORMATTED) && echo "lint: swift-format clean ($(FORMATTED))"
+
+format:
+	$(SWIFT_FORMAT) format --in-place --recursive $(FORMATTED)
 
 bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) $(SWIFT_FLAGS)

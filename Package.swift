@@ -66,42 +66,53 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         // HTTP(S) out: AsyncHTTPClient with a private CA, deadlines, bounded answers, coded errors.
         .target(
             name: "GatewayClient",
-            dependencies: ["SealCrypto", "SystemIO", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "SealCrypto", "SystemIO", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayCore",
-            dependencies: ["SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient", "TransparencyLog", "SystemIO",
-                           .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: [
+                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient", "TransparencyLog", "SystemIO",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayHTTP",
-            dependencies: ["GatewayCore", "GatewayStore", "GatewayClient", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                           .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOHTTP1", package: "swift-nio"),
-                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "GatewayCore", "GatewayStore", "GatewayClient", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         // The handbook receiver: the other party's code (a stand-in and a reference for the handbook system's
         // integrators), with its own store; it reuses the gateway's package checks and listener.
         .target(
             name: "Handbook",
-            dependencies: ["GatewayCore", "GatewayHTTP", "GatewayStore", "PartyRecords", "SealCrypto", "SealPackage",
-                           .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
-                           .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "GatewayCore", "GatewayHTTP", "GatewayStore", "PartyRecords", "SealCrypto", "SealPackage",
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog", "Handbook",
+                "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog",
+                "Handbook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -127,13 +138,18 @@ let package = Package(
         // libFuzzer, the tests replay their corpora (Fuzz/corpus/<target>/).
         .target(
             name: "FuzzTargets",
-            dependencies: ["GatewayCore", "GatewayHTTP", "SealPackage", "SealCrypto", "TransparencyLog", .product(name: "NIOCore", package: "swift-nio"),
-                           .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio")],
+            dependencies: [
+                "GatewayCore", "GatewayHTTP", "SealPackage", "SealCrypto", "TransparencyLog", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Fuzz/Targets",
             swiftSettings: strictSettings),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport", "FuzzTargets", "TransparencyLog"],
+            dependencies: [
+                "GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport",
+                "FuzzTargets", "TransparencyLog",
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",
@@ -145,7 +161,8 @@ let package = Package(
 
 // `make fuzz` only (SEALGATE_FUZZ=1): the libFuzzer executable; libFuzzer supplies `main`.
 if Context.environment["SEALGATE_FUZZ"] != nil {
-    package.targets.append(.executableTarget(
-        name: "sealgate-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Main",
-        swiftSettings: [.unsafeFlags(["-parse-as-library"])], linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]))
+    package.targets.append(
+        .executableTarget(
+            name: "sealgate-fuzz", dependencies: ["FuzzTargets"], path: "Fuzz/Main",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])], linkerSettings: [.unsafeFlags(["-sanitize=fuzzer"])]))
 }

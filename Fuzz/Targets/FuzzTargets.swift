@@ -28,7 +28,8 @@ public enum FuzzTargets {
         // A tar header block.
         "tar": { data in
             guard data.count >= Tar.blockSize else { return }
-            _ = try? Tar.parseHeader(UnsafeRawBufferPointer(rebasing: data[0..<Tar.blockSize]), error: { SealError(.containerMalformed, $0, remedy: "") })
+            _ = try? Tar.parseHeader(
+                UnsafeRawBufferPointer(rebasing: data[0..<Tar.blockSize]), error: { SealError(.containerMalformed, $0, remedy: "") })
         },
         // minisign signature files and their trusted comments, public key files.
         "minisign": { data in
@@ -42,7 +43,8 @@ public enum FuzzTargets {
         },
         // The age header with the package's stanza limit, unwrapped with a fixed identity.
         "age-header": { data in
-            guard let h = try? AgeHeader.parse(BufferedReader(MemorySource(Array(data)), capacity: 4096), maxStanzas: OpenRequest.defaultMaxStanzas) else { return }
+            guard let h = try? AgeHeader.parse(BufferedReader(MemorySource(Array(data)), capacity: 4096), maxStanzas: OpenRequest.defaultMaxStanzas)
+            else { return }
             if let key = try? h.unwrapFileKey(identities: [ParserFuzzing.identity]) { _ = try? h.verifyMAC(fileKey: key) }
         },
         // The HTTP client's answer parser (NIO's decoder, as AsyncHTTPClient uses it), the body
@@ -58,7 +60,10 @@ public enum FuzzTargets {
             _ = try? channel.writeInbound(buffer)
             var body = 0
             while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
-                if case .body(let b) = part { body += b.readableBytes; if body > 1 << 20 { return } }
+                if case .body(let b) = part {
+                    body += b.readableBytes
+                    if body > 1 << 20 { return }
+                }
             }
         },
         // A whole package through the opener (slower: a file a run).

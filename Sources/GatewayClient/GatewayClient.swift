@@ -23,8 +23,10 @@ public struct ClientSettings: Sendable {
     /// Largest response body read; a longer one is refused (`response_too_large`).
     public var maxResponseBytes: Int = 16 << 20
 
-    public init(caFile: String? = nil, caPEM: String? = nil, clientCertificateFile: String? = nil, clientKeyFile: String? = nil,
-                timeoutSeconds: Int = 120, maxResponseBytes: Int = 16 << 20) {
+    public init(
+        caFile: String? = nil, caPEM: String? = nil, clientCertificateFile: String? = nil, clientKeyFile: String? = nil,
+        timeoutSeconds: Int = 120, maxResponseBytes: Int = 16 << 20
+    ) {
         self.caFile = caFile
         self.caPEM = caPEM
         self.clientCertificateFile = clientCertificateFile
@@ -66,7 +68,9 @@ public final class GatewayClient: Sendable {
         do {
             if let caFile = settings.caFile {
                 guard FileManager.default.isReadableFile(atPath: caFile) else {
-                    throw SealError(.usage, "cannot read the CA file \(caFile)", remedy: "give --ca-file the PEM file of the CA that signed the server's certificate")
+                    throw SealError(
+                        .usage, "cannot read the CA file \(caFile)",
+                        remedy: "give --ca-file the PEM file of the CA that signed the server's certificate")
                 }
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
             } else if let pem = settings.caPEM {
@@ -82,7 +86,9 @@ public final class GatewayClient: Sendable {
         } catch let e as SealError {
             throw e
         } catch {
-            throw SealError(.usage, "cannot load the TLS certificate or key: \(error)", remedy: "give PEM files (openssl x509 -in FILE -text shows a certificate)")
+            throw SealError(
+                .usage, "cannot load the TLS certificate or key: \(error)", remedy: "give PEM files (openssl x509 -in FILE -text shows a certificate)"
+            )
         }
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
@@ -116,13 +122,16 @@ public final class GatewayClient: Sendable {
         guard let u = URL(string: url), u.scheme?.lowercased() == "http", let host = u.host?.lowercased() else { return nil }
         let h = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
         if h == "localhost" || h == "::1" || h.hasPrefix("127.") { return nil }
-        return "\(url) is plain http to another machine: bearer tokens, trust documents and package metadata cross the network in clear text; use https:// (docs/operations.md, TLS)"
+        return
+            "\(url) is plain http to another machine: bearer tokens, trust documents and package metadata cross the network in clear text; use https:// (docs/operations.md, TLS)"
     }
 
     /// Checks that `url` is an absolute http(s) URL; throws `usage` otherwise.
     public static func checkURL(_ url: String, what: String = "URL") throws {
-        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = u.host, !host.isEmpty else {
-            throw SealError(.usage, "the \(what) '\(url.prefix(200))' is not an http:// or https:// URL", remedy: "e.g. https://gateway.example.gov.vn")
+        guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = u.host, !host.isEmpty
+        else {
+            throw SealError(
+                .usage, "the \(what) '\(url.prefix(200))' is not an http:// or https:// URL", remedy: "e.g. https://gateway.example.gov.vn")
         }
     }
 
@@ -173,7 +182,9 @@ public final class GatewayClient: Sendable {
     }
 
     static func tooLarge(_ limit: Int) -> SealError {
-        SealError(.responseTooLarge, "the server's answer is larger than \(limit) bytes", remedy: "check the URL: this is not the answer of a sealgate server")
+        SealError(
+            .responseTooLarge, "the server's answer is larger than \(limit) bytes",
+            remedy: "check the URL: this is not the answer of a sealgate server")
     }
 
     /// Maps a transport failure to a coded error naming the URL (never a token: URLs carry none).
@@ -182,30 +193,41 @@ public final class GatewayClient: Sendable {
         if let e = error as? HTTPClientError {
             switch e {
             case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout:
-                return SealError(.httpTimeout, "no complete answer from \(url) within \(timeout) s", remedy: "retry later; if it was a submission, send the same package again (you get its one receipt)")
+                return SealError(
+                    .httpTimeout, "no complete answer from \(url) within \(timeout) s",
+                    remedy: "retry later; if it was a submission, send the same package again (you get its one receipt)")
             case .remoteConnectionClosed:
-                return SealError(.httpError, "\(url) closed the connection before answering",
-                                 remedy: "retry later; if it persists, check the URL (https:// for a server with TLS) and the server's log")
+                return SealError(
+                    .httpError, "\(url) closed the connection before answering",
+                    remedy: "retry later; if it persists, check the URL (https:// for a server with TLS) and the server's log")
             default: break
             }
         }
         if error is CancellationError || error is ClientDeadline {
-            return SealError(.httpTimeout, "no complete answer from \(url) within \(timeout) s", remedy: "retry later; if it was a submission, send the same package again (you get its one receipt)")
+            return SealError(
+                .httpTimeout, "no complete answer from \(url) within \(timeout) s",
+                remedy: "retry later; if it was a submission, send the same package again (you get its one receipt)")
         }
         if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("unableToValidateCertificate") || text.contains("failedToValidateHostname")
-            || text.contains("certificate verify failed") {
-            return SealError(.tlsUntrusted, "the server at \(url) presented a certificate this client does not trust (or one for another name)",
-                             remedy: "trust the CA that signed the server's certificate (a private CA), or check the host name in the URL",
-                             cause: error)
+            || text.contains("certificate verify failed")
+        {
+            return SealError(
+                .tlsUntrusted, "the server at \(url) presented a certificate this client does not trust (or one for another name)",
+                remedy: "trust the CA that signed the server's certificate (a private CA), or check the host name in the URL",
+                cause: error)
         }
         if text.contains("CERTIFICATE_REQUIRED") || text.contains("ALERT_UNKNOWN_CA") || text.contains("ALERT_BAD_CERTIFICATE")
-            || text.contains("ALERT_CERTIFICATE_UNKNOWN") {
-            return SealError(.tlsClientRefused, "the server at \(url) requires a client certificate and refused this one (or none was given)",
-                             remedy: "present a client certificate from the CA the server trusts for clients", cause: error)
+            || text.contains("ALERT_CERTIFICATE_UNKNOWN")
+        {
+            return SealError(
+                .tlsClientRefused, "the server at \(url) requires a client certificate and refused this one (or none was given)",
+                remedy: "present a client certificate from the CA the server trusts for clients", cause: error)
         }
         if error is NIOSSLError || text.contains("SSL") || text.contains("TLS") || text.contains("handshake") {
-            return SealError(.tlsFailed, "the TLS handshake with \(url) failed", remedy: "check that the URL is https:// on a TLS port (and http:// on a plain one), and the server's TLS settings (TLS 1.2 or later)",
-                             cause: error)
+            return SealError(
+                .tlsFailed, "the TLS handshake with \(url) failed",
+                remedy: "check that the URL is https:// on a TLS port (and http:// on a plain one), and the server's TLS settings (TLS 1.2 or later)",
+                cause: error)
         }
         return SealError(.httpError, "cannot reach \(url)", remedy: "check that the server is running and the URL is right", cause: error)
     }
@@ -240,7 +262,11 @@ final class FileChunks: AsyncSequence, Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SealError.io("cannot open \(path)", errno: errno) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { let e = errno; Glibc.close(fd); throw SealError.io("cannot read \(path)", errno: e) }
+        guard fstat(fd, &st) == 0 else {
+            let e = errno
+            Glibc.close(fd)
+            throw SealError.io("cannot read \(path)", errno: e)
+        }
         self.fd = fd
         self.size = Int64(st.st_size)
         self.path = path

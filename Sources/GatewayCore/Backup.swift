@@ -47,7 +47,9 @@ public enum Backup {
         }
         members.append(("gateway.json", dir.configPath))
         for v in ((try? fm.contentsOfDirectory(atPath: "\(dir.path)/datasets")) ?? []).sorted() where v.hasPrefix("v") && Int(v.dropFirst()) != nil {
-            if fm.fileExists(atPath: "\(dir.path)/datasets/\(v)/stats.json") { members.append(("datasets/\(v)/stats.json", "\(dir.path)/datasets/\(v)/stats.json")) }
+            if fm.fileExists(atPath: "\(dir.path)/datasets/\(v)/stats.json") {
+                members.append(("datasets/\(v)/stats.json", "\(dir.path)/datasets/\(v)/stats.json"))
+            }
         }
         for sub in ["keys", "keys/archive", "datasets"] {
             for name in ((try? fm.contentsOfDirectory(atPath: "\(dir.path)/\(sub)")) ?? []).sorted() where !name.hasPrefix(".") {
@@ -66,10 +68,13 @@ public enum Backup {
             files.append(.object(["name": .string(m.name), "sha256": .string(try sha256File(m.path)), "size": .int(size)]))
         }
         let (department, _) = try dir.config()
-        let manifest = JSON.object(["format": .string(format), "created": .string(PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))),
-                                    "department": .string(department), "store": .string(includesDatabase ? "sqlite" : "postgresql"),
-                                    "log_size": .int(latest?.size ?? 0), "checkpoint": latest.map { .string($0.note) } ?? .null,
-                                    "files": .array(files)]).canonical + "\n"
+        let manifest =
+            JSON.object([
+                "format": .string(format), "created": .string(PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))),
+                "department": .string(department), "store": .string(includesDatabase ? "sqlite" : "postgresql"),
+                "log_size": .int(latest?.size ?? 0), "checkpoint": latest.map { .string($0.note) } ?? .null,
+                "files": .array(files),
+            ]).canonical + "\n"
         try Array(manifest.utf8).withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: "\(work)/backup.json")) }
         let partial = "\(output).partial-\(getpid())"
         let out = try DurableFile(creating: partial)
@@ -100,7 +105,8 @@ public enum Backup {
     /// into `into` (which must exist). Returns the manifest.
     static func extract(_ file: String, into: String) throws -> JSON {
         func bad(_ why: String) -> SealError {
-            GatewayError(.backupInvalid, "\(file) is not a usable sealgate backup: \(why)", remedy: "use a file written by `sealgate backup`, unaltered")
+            GatewayError(
+                .backupInvalid, "\(file) is not a usable sealgate backup: \(why)", remedy: "use a file written by `sealgate backup`, unaltered")
         }
         let source = try FileSource(path: file)
         let total = try source.size()
@@ -112,19 +118,24 @@ public enum Backup {
             _ = try block.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: offset, path: file) }
             guard let member = try block.withUnsafeBytes({ try Tar.parseHeader($0, error: { bad($0) }) }) else { break }
             let name = member.name
-            guard !name.hasPrefix("/"), !name.split(separator: "/").contains(".."), name.split(separator: "/").count <= 3 else { throw bad("member \(name.prefix(100)) leaves the folder") }
+            guard !name.hasPrefix("/"), !name.split(separator: "/").contains(".."), name.split(separator: "/").count <= 3 else {
+                throw bad("member \(name.prefix(100)) leaves the folder")
+            }
             offset += UInt64(Tar.blockSize)
             guard member.size <= total - offset else { throw bad("truncated") }
             let target = "\(into)/\(name)"
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
             let out = try DurableFile(creating: target + ".restoring")
             let hasher = SHA256Hasher()
             var left = member.size
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
             while left > 0 {
                 let n = Int(min(UInt64(buffer.count), left))
-                let got = try buffer.withUnsafeMutableBytes { try preadFull(source.fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), offset: offset + member.size - left, path: file) }
+                let got = try buffer.withUnsafeMutableBytes {
+                    try preadFull(source.fd, UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), offset: offset + member.size - left, path: file)
+                }
                 guard got == n else { throw bad("truncated") }
                 try buffer.withUnsafeBytes { b in
                     let chunk = UnsafeRawBufferPointer(rebasing: b[0..<n])
@@ -163,12 +174,17 @@ public enum Backup {
     /// kept, so a store older than it is refused at start. Into a new folder: the head is the
     /// backup's, or `checkpoint` when it is newer (a note, a receipt or a log-head.json); unless
     /// one is given, `assumeNoLater` must say no checkpoint was signed after the backup.
-    public static func restore(_ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, now: Date = Date()) throws -> Restored {
+    public static func restore(_ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, now: Date = Date()) throws
+        -> Restored
+    {
         let fm = FileManager.default
         let inPlace = fm.fileExists(atPath: dir.configPath)
         if !inPlace && checkpoint == nil && !assumeNoLater {
-            throw GatewayError(.usage, "a new data folder knows nothing of checkpoints signed after the backup",
-                               remedy: "give --checkpoint FILE with the newest one this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint if there is none")
+            throw GatewayError(
+                .usage, "a new data folder knows nothing of checkpoints signed after the backup",
+                remedy:
+                    "give --checkpoint FILE with the newest one this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint if there is none"
+            )
         }
         if inPlace {
             // A running `serve` would go on with what it holds in memory: stop it first.
@@ -188,9 +204,11 @@ public enum Backup {
         let logSize = manifest["log_size"]?.int ?? 0
         try fm.createDirectory(atPath: dir.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if inPlace {
-            let aside = "\(dir.path)/before-restore-\(PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)).replacingOccurrences(of: ":", with: ""))"
+            let aside =
+                "\(dir.path)/before-restore-\(PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)).replacingOccurrences(of: ":", with: ""))"
             try fm.createDirectory(atPath: aside, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            for name in ["gateway.sqlite", "gateway.sqlite-wal", "gateway.sqlite-shm", "gateway.json", "keys"] where fm.fileExists(atPath: "\(dir.path)/\(name)") {
+            for name in ["gateway.sqlite", "gateway.sqlite-wal", "gateway.sqlite-shm", "gateway.json", "keys"]
+            where fm.fileExists(atPath: "\(dir.path)/\(name)") {
                 try fm.moveItem(atPath: "\(dir.path)/\(name)", toPath: "\(aside)/\(name)")
             }
         }
@@ -206,7 +224,9 @@ public enum Backup {
             try? fm.removeItem(atPath: target)
             try fm.moveItem(atPath: "\(stage)/\(name)", toPath: target)
         }
-        for sub in ["spool", "packages"] { try fm.createDirectory(atPath: "\(dir.path)/\(sub)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        for sub in ["spool", "packages"] {
+            try fm.createDirectory(atPath: "\(dir.path)/\(sub)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         try syncFolder(dir.path)
         // The head: the newest checkpoint known, never the backup's when a newer one is.
         let head = LogHead(path: dir.logHeadPath)
@@ -245,10 +265,14 @@ public enum Backup {
             if let pk = try? MinisignPublicKey(path: "\(dir.keysPath)/\(name)") { keys.append(pk.key) }
         }
         if let store = try? dir.openStore() {
-            for k in (try? store.signingKeys()) ?? [] where k.role == "log" { if let pk = try? MinisignPublicKey(base64: k.publicKey) { keys.append(pk.key) } }
+            for k in (try? store.signingKeys()) ?? [] where k.role == "log" {
+                if let pk = try? MinisignPublicKey(base64: k.publicKey) { keys.append(pk.key) }
+            }
         }
         for k in keys { if let cp = try? Checkpoint.verify(note: note, name: "\(department)/log", publicKey: k) { return cp } }
-        throw GatewayError(.checkpointInvalid, "the checkpoint given is not signed by this gateway's log key", remedy: "give a checkpoint of this gateway (from its receipts or log-head.json)")
+        throw GatewayError(
+            .checkpointInvalid, "the checkpoint given is not signed by this gateway's log key",
+            remedy: "give a checkpoint of this gateway (from its receipts or log-head.json)")
     }
 }
 

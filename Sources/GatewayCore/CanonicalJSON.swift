@@ -19,12 +19,13 @@ public indirect enum JSON: Sendable, Equatable {
         case .null: return "null"
         case .array(let a): return "[" + a.map(\.canonical).joined(separator: ",") + "]"
         case .object(let o):
-            return "{" + o.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            return "{"
+                + o.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
                 .map { Self.quote($0) + ":" + o[$0]!.canonical }.joined(separator: ",") + "}"
         }
     }
 
-    static func quote(_ s: String) -> String { jsonQuote(s) } // SealPackage's RFC 8259 quoting
+    static func quote(_ s: String) -> String { jsonQuote(s) }  // SealPackage's RFC 8259 quoting
 
     /// Parses JSON text (any layout) into a value; numbers must be integers.
     public init(parsing text: String) throws {
@@ -39,9 +40,13 @@ public indirect enum JSON: Sendable, Equatable {
         case let s as String: return .string(s)
         case let n as NSNumber:
             if String(cString: n.objCType) == "c" { return .bool(n.boolValue) }
-            guard n.doubleValue == n.doubleValue.rounded() else { throw GatewayError(.malformedDocument, "non-integer number", remedy: "fetch the document again") }
+            guard n.doubleValue == n.doubleValue.rounded() else {
+                throw GatewayError(.malformedDocument, "non-integer number", remedy: "fetch the document again")
+            }
             // Beyond ±2^63 a conversion to Int64 would trap: refused instead.
-            guard n.doubleValue.magnitude < 9.2e18 else { throw GatewayError(.malformedDocument, "number out of range", remedy: "fetch the document again") }
+            guard n.doubleValue.magnitude < 9.2e18 else {
+                throw GatewayError(.malformedDocument, "number out of range", remedy: "fetch the document again")
+            }
             return .int(n.int64Value)
         case is NSNull: return .null
         case let a as [Any]: return .array(try a.map(from))
@@ -54,8 +59,20 @@ public indirect enum JSON: Sendable, Equatable {
         if case .object(let o) = self { return o[key] }
         return nil
     }
-    public var string: String? { if case .string(let s) = self { return s }; return nil }
-    public var int: Int64? { if case .int(let i) = self { return i }; return nil }
-    public var array: [JSON]? { if case .array(let a) = self { return a }; return nil }
-    public var object: [String: JSON]? { if case .object(let o) = self { return o }; return nil }
+    public var string: String? {
+        if case .string(let s) = self { return s }
+        return nil
+    }
+    public var int: Int64? {
+        if case .int(let i) = self { return i }
+        return nil
+    }
+    public var array: [JSON]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+    public var object: [String: JSON]? {
+        if case .object(let o) = self { return o }
+        return nil
+    }
 }

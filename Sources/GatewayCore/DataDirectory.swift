@@ -77,13 +77,15 @@ public struct DataDirectory: Sendable {
         } else {
             try SecretFile.write(path: key(.recipient), contents: idFile)
         }
-        try SecretFile.writePublic(path: pub(.recipient), contents: "# department recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n")
+        try SecretFile.writePublic(
+            path: pub(.recipient), contents: "# department recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n")
         for role in [KeyRole.receipt, .dataset, .log, .root] {
             let k = MinisignSecretKey.generate()
             // The gateway's own keys use a lighter scrypt cost than minisign's default (it
             // unlocks them at every start), still far beyond a guessing budget.
             try SecretFile.write(path: key(role), contents: try k.fileContents(passphrase: passphrase, opsLimit: 1 << 20, memLimit: 1 << 26))
-            let pk = MinisignPublicKey(keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
+            let pk = MinisignPublicKey(
+                keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
             try SecretFile.writePublic(path: pub(role), contents: pk.fileContents)
         }
         var config: [String: JSON] = ["department": .string(department), "intake_url": .string(intakeURL), "format": .string("sealgate-gateway/1")]
@@ -91,17 +93,22 @@ public struct DataDirectory: Sendable {
         if let database, PostgresLocation.isPostgresURL(database) {
             let pg = try openPostgres(database)
             if try pg.latestTrust() != nil {
-                throw GatewayError(.dataDirectory, "the database \(pg.location) already holds a gateway",
-                                   remedy: "a second process of the same gateway needs no init: copy the data folder (keys, gateway.json) and run serve; else use an empty database")
+                throw GatewayError(
+                    .dataDirectory, "the database \(pg.location) already holds a gateway",
+                    remedy:
+                        "a second process of the same gateway needs no init: copy the data folder (keys, gateway.json) and run serve; else use an empty database"
+                )
             }
-            config["database"] = .string(pg.location) // never the password
+            config["database"] = .string(pg.location)  // never the password
             store = pg
         } else {
             store = try SQLGatewayStore.sqlite(path: databasePath)
         }
         try (JSON.object(config).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
-        try store.addRecipient(RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .active,
-                                               decryptUntil: nil, createdAt: created))
+        try store.addRecipient(
+            RecipientRecord(
+                fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .active,
+                decryptUntil: nil, createdAt: created))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
         try Publication(intakeURL: intakeURL).save(self, store: store)
         try TrustPublication.publish(self, store: store, keys: keys, now: now)
@@ -109,7 +116,8 @@ public struct DataDirectory: Sendable {
 
     public func config() throws -> (department: String, intakeURL: String) {
         guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
-            throw GatewayError(.dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
+            throw GatewayError(
+                .dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
         }
         let j = try JSON(parsing: text)
         guard let d = j["department"]?.string, let u = j["intake_url"]?.string else {
@@ -121,7 +129,8 @@ public struct DataDirectory: Sendable {
     /// Sets one member of gateway.json (written aside and renamed into place).
     public func setConfig(_ key: String, _ value: JSON) throws {
         guard let text = try? String(contentsOfFile: configPath, encoding: .utf8), case .object(var o) = try JSON(parsing: text) else {
-            throw GatewayError(.dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
+            throw GatewayError(
+                .dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
         }
         o[key] = value
         try (JSON.object(o).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -148,8 +157,9 @@ public struct DataDirectory: Sendable {
             guard stat(p, &st) == 0 else { return }
             guard st.st_mode & 0o777 & ~mode != 0 else { return }
             guard chmod(p, mode) == 0 else {
-                throw GatewayError(.dataDirectory, "\(p) is open to other users (mode \(String(st.st_mode & 0o777, radix: 8))) and cannot be restricted",
-                                   remedy: "run the gateway as the folder's owner, or: chmod \(String(mode, radix: 8)) \(p)", cause: SystemCallError(errno: errno))
+                throw GatewayError(
+                    .dataDirectory, "\(p) is open to other users (mode \(String(st.st_mode & 0o777, radix: 8))) and cannot be restricted",
+                    remedy: "run the gateway as the folder's owner, or: chmod \(String(mode, radix: 8)) \(p)", cause: SystemCallError(errno: errno))
             }
         }
         try tighten(path, 0o700)
@@ -169,8 +179,9 @@ public struct DataDirectory: Sendable {
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let holder = (try? String(contentsOfFile: lock, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             close(fd)
-            throw GatewayError(.dataDirectory, "another `sealgate serve` (pid \(holder)) already serves the spool \(spoolPath)",
-                               remedy: "stop it first, or give each process on this data folder a name of its own: serve --node NAME")
+            throw GatewayError(
+                .dataDirectory, "another `sealgate serve` (pid \(holder)) already serves the spool \(spoolPath)",
+                remedy: "stop it first, or give each process on this data folder a name of its own: serve --node NAME")
         }
         ftruncate(fd, 0)
         let pid = Array("\(getpid())\n".utf8)
@@ -214,15 +225,18 @@ public struct DataDirectory: Sendable {
     /// The PostgreSQL URL in use, if any: `--database`, else the one gateway.json records.
     public func databaseURL() throws -> String? {
         if let database, PostgresLocation.isPostgresURL(database) { return database }
-        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8), let url = try JSON(parsing: text)["database"]?.string else { return nil }
+        guard let text = try? String(contentsOfFile: configPath, encoding: .utf8), let url = try JSON(parsing: text)["database"]?.string else {
+            return nil
+        }
         return url
     }
 
     func openPostgres(_ url: String) throws -> SQLGatewayStore {
         let shown = (try? PostgresLocation(url: url).redacted) ?? "the --database URL"
         do { return try SQLGatewayStore.postgres(url: url) } catch let e as StoreError {
-            throw GatewayError(.storeFailure, "cannot open the PostgreSQL store at \(shown): \(e.message)",
-                               remedy: "check that the server is up and the URL (postgres://USER@HOST:PORT/DB); give the password in PGPASSWORD")
+            throw GatewayError(
+                .storeFailure, "cannot open the PostgreSQL store at \(shown): \(e.message)",
+                remedy: "check that the server is up and the URL (postgres://USER@HOST:PORT/DB); give the password in PGPASSWORD")
         }
     }
 }
@@ -242,15 +256,22 @@ public struct DepartmentKeys: Sendable {
     public let log: MinisignSecretKey
     public let root: MinisignSecretKey
 
-    public init(recipients: [AgeX25519Identity], receipt: MinisignSecretKey, dataset: MinisignSecretKey, log: MinisignSecretKey, root: MinisignSecretKey) {
-        self.recipients = recipients; self.receipt = receipt; self.dataset = dataset; self.log = log; self.root = root
+    public init(
+        recipients: [AgeX25519Identity], receipt: MinisignSecretKey, dataset: MinisignSecretKey, log: MinisignSecretKey, root: MinisignSecretKey
+    ) {
+        self.recipients = recipients
+        self.receipt = receipt
+        self.dataset = dataset
+        self.log = log
+        self.root = root
     }
 
     /// The same keys with the one of `role` replaced (a rotation publishes the new key before
     /// its file takes the old one's place).
     public func replacing(_ role: DataDirectory.KeyRole, with key: MinisignSecretKey) -> DepartmentKeys {
-        DepartmentKeys(recipients: recipients, receipt: role == .receipt ? key : receipt, dataset: role == .dataset ? key : dataset,
-                       log: role == .log ? key : log, root: role == .root ? key : root)
+        DepartmentKeys(
+            recipients: recipients, receipt: role == .receipt ? key : receipt, dataset: role == .dataset ? key : dataset,
+            log: role == .log ? key : log, root: role == .root ? key : root)
     }
 
     public static func load(_ dir: DataDirectory, passphrase: @escaping () throws -> SecureBytes) throws -> DepartmentKeys {

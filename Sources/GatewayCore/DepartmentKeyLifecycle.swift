@@ -33,23 +33,33 @@ public enum DepartmentKeyLifecycle {
 
     /// Makes `next` the active recipient: every other active or pending one becomes decrypt-only
     /// for the grace; logged as `logKind`, a new trust version published, recipient.pub rewritten.
-    public static func activateRecipient(_ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
-                                         graceSeconds: TimeInterval, logKind: String) throws -> RecipientActivation {
-        let at = now(), until = now(graceSeconds)
+    public static func activateRecipient(
+        _ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
+        graceSeconds: TimeInterval, logKind: String
+    ) throws -> RecipientActivation {
+        let at = now()
+        let until = now(graceSeconds)
         for r in try store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
             try store.setRecipientState(fingerprint: r.fingerprint, state: .decryptOnly, decryptUntil: until)
         }
         try store.setRecipientState(fingerprint: next.fingerprint, state: .active, decryptUntil: nil)
-        _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string("recipient"), "active": .string(next.fingerprint),
-                                                                  "decrypt_only_until": .string(until)]).canonical, at: at)
+        _ = try store.appendLog(
+            kind: logKind,
+            body: JSON.object([
+                "role": .string("recipient"), "active": .string(next.fingerprint),
+                "decrypt_only_until": .string(until),
+            ]).canonical, at: at)
         let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
-        try SecretFile.writePublic(path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
+        try SecretFile.writePublic(
+            path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
         return RecipientActivation(active: next.fingerprint, decryptOnlyUntil: until, trustVersion: doc.version)
     }
 
     /// Activates the newest pending recipient. Throws `usage` when there is none.
-    public static func activatePendingRecipient(dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
-                                                graceSeconds: TimeInterval) throws -> RecipientActivation {
+    public static func activatePendingRecipient(
+        dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
+        graceSeconds: TimeInterval
+    ) throws -> RecipientActivation {
         guard let next = try store.recipients().last(where: { $0.state == .pending }) else {
             throw SealError(.usage, "no pending recipient", remedy: "announce a new recipient as pending first")
         }
@@ -58,11 +68,14 @@ public enum DepartmentKeyLifecycle {
 
     /// A new recipient key, stored as the others are (passphrase-protected or not): announced as
     /// pending when `pending`, else active at once (the previous one decrypt-only for the grace).
-    public static func rotateRecipient(dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
-                                       pending: Bool, graceSeconds: TimeInterval) throws -> RecipientRotation {
+    public static func rotateRecipient(
+        dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
+        pending: Bool, graceSeconds: TimeInterval
+    ) throws -> RecipientRotation {
         let fm = FileManager.default
         let first = dir.key(.recipient)
-        let encrypted = (fm.contents(atPath: first) ?? fm.contents(atPath: dir.keysPath + "/recipient-\(keys.recipients[0].recipient.fingerprint).key") ?? Data())
+        let encrypted =
+            (fm.contents(atPath: first) ?? fm.contents(atPath: dir.keysPath + "/recipient-\(keys.recipients[0].recipient.fingerprint).key") ?? Data())
             .starts(with: Array("-----BEGIN AGE".utf8))
         // Every recipient file is named by its fingerprint from now on.
         if fm.fileExists(atPath: first) {
@@ -70,10 +83,12 @@ public enum DepartmentKeyLifecycle {
             try fm.moveItem(atPath: first, toPath: "\(dir.keysPath)/recipient-\(ids[0].recipient.fingerprint).key")
         }
         let created = now()
-        if try store.recipients().isEmpty { // a data folder from before recipient states
+        if try store.recipients().isEmpty {  // a data folder from before recipient states
             for id in keys.recipients {
-                try store.addRecipient(RecipientRecord(fingerprint: id.recipient.fingerprint, recipient: id.recipient.string, state: .active,
-                                                       decryptUntil: nil, createdAt: created))
+                try store.addRecipient(
+                    RecipientRecord(
+                        fingerprint: id.recipient.fingerprint, recipient: id.recipient.string, state: .active,
+                        decryptUntil: nil, createdAt: created))
             }
         }
         let identity = try AgeX25519Identity.generate()
@@ -85,16 +100,22 @@ public enum DepartmentKeyLifecycle {
         } else {
             try SecretFile.write(path: path, contents: file)
         }
-        let next = RecipientRecord(fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .pending,
-                                   decryptUntil: nil, createdAt: created)
+        let next = RecipientRecord(
+            fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .pending,
+            decryptUntil: nil, createdAt: created)
         try store.addRecipient(next)
         if pending {
-            _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("recipient"),
-                                                                            "pending": .string(identity.recipient.fingerprint)]).canonical, at: created)
+            _ = try store.appendLog(
+                kind: "key_rotated",
+                body: JSON.object([
+                    "role": .string("recipient"),
+                    "pending": .string(identity.recipient.fingerprint),
+                ]).canonical, at: created)
             let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
             return .pending(fingerprint: identity.recipient.fingerprint, trustVersion: doc.version)
         }
-        return .active(try activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_rotated"))
+        return .active(
+            try activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_rotated"))
     }
 
     /// What retiring did: the recipients retired, and the trust version published (nil when none was due).
@@ -105,8 +126,10 @@ public enum DepartmentKeyLifecycle {
 
     /// Retires the decrypt-only recipients whose grace has ended: their secret is destroyed
     /// (moved to keys/archive/ when `archive`), packages sealed to them are refused from now on.
-    public static func retireRecipients(dir: DataDirectory, store: any GatewayStore, archive: Bool,
-                                        passphrase: @escaping PassphraseSource) throws -> Retirement {
+    public static func retireRecipients(
+        dir: DataDirectory, store: any GatewayStore, archive: Bool,
+        passphrase: @escaping PassphraseSource
+    ) throws -> Retirement {
         let at = now()
         let fm = FileManager.default
         let due = try store.recipients().filter { r in r.state == .decryptOnly && (r.decryptUntil.moment.map { $0 <= Timestamp.now } ?? true) }
@@ -115,15 +138,20 @@ public enum DepartmentKeyLifecycle {
             let path = "\(dir.keysPath)/recipient-\(r.fingerprint).key"
             if fm.fileExists(atPath: path) {
                 if archive {
-                    try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                    try fm.createDirectory(
+                        atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                     try fm.moveItem(atPath: path, toPath: "\(dir.keysPath)/archive/recipient-\(r.fingerprint).key")
                 } else {
                     try fm.removeItem(atPath: path)
                 }
             }
             try store.setRecipientState(fingerprint: r.fingerprint, state: .retired, decryptUntil: r.decryptUntil)
-            _ = try store.appendLog(kind: "key_retired", body: JSON.object(["role": .string("recipient"), "fingerprint": .string(r.fingerprint),
-                                                                            "archived": .bool(archive)]).canonical, at: at)
+            _ = try store.appendLog(
+                kind: "key_retired",
+                body: JSON.object([
+                    "role": .string("recipient"), "fingerprint": .string(r.fingerprint),
+                    "archived": .bool(archive),
+                ]).canonical, at: at)
         }
         let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
         return Retirement(retired: due.map(\.fingerprint), trustVersion: doc.version)
@@ -146,13 +174,16 @@ public enum DepartmentKeyLifecycle {
     /// each atomic). A crash at any point leaves a gateway that starts; running it again finishes
     /// an interrupted rotation instead of starting another. The old secret is destroyed unless
     /// `archive`. `resuming` is told the new root's key id when an interrupted rotation is finished.
-    public static func rotateRoot(dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
-                                  archive: Bool, resuming: (String) -> Void = { _ in }) throws -> RootRotation {
+    public static func rotateRoot(
+        dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
+        archive: Bool, resuming: (String) -> Void = { _ in }
+    ) throws -> RootRotation {
         let encrypted = SigningKeyRotation.encrypted(dir, .root)
         let old = keys.root
         let (department, _) = try dir.config()
         let fm = FileManager.default
-        let nextKey = "\(dir.keysPath)/root-next.key", nextPub = "\(dir.keysPath)/root-next.pub"
+        let nextKey = "\(dir.keysPath)/root-next.key"
+        let nextPub = "\(dir.keysPath)/root-next.pub"
         let new: MinisignSecretKey
         var resumed = false
         if fm.fileExists(atPath: nextKey) {
@@ -161,18 +192,26 @@ public enum DepartmentKeyLifecycle {
             resuming(new.publicKey.keyIdHex)
         } else {
             new = MinisignSecretKey.generate()
-            try SecretFile.write(path: nextKey, contents: try new.fileContents(passphrase: encrypted ? try passphrase() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
+            try SecretFile.write(
+                path: nextKey, contents: try new.fileContents(passphrase: encrypted ? try passphrase() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
         }
-        let pk = MinisignPublicKey(keyId: new.publicKey.keyId, key: new.publicKey.key, comment: "sealgate root key \(new.publicKey.keyIdHex) of \(department)")
+        let pk = MinisignPublicKey(
+            keyId: new.publicKey.keyId, key: new.publicKey.key, comment: "sealgate root key \(new.publicKey.keyIdHex) of \(department)")
         try SecretFile.writePublic(path: nextPub, contents: pk.fileContents, force: true)
         try Failpoints.check("keys.root.after-next")
         let latest = try store.latestTrust().map { TrustDocument(json: try JSON(parsing: $0.body)) }
         var version = latest?.version ?? 0
         if !(resumed && (try? latest?.publicKey("root").base64) == new.publicKey.base64) {
-            _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string("root"), "old": .string(old.publicKey.keyIdHex),
-                                                                            "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive)]).canonical, at: now())
-            version = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacing(.root, with: new),
-                                                   previousRoot: old).version
+            _ = try store.appendLog(
+                kind: "key_rotated",
+                body: JSON.object([
+                    "role": .string("root"), "old": .string(old.publicKey.keyIdHex),
+                    "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive),
+                ]).canonical, at: now())
+            version = try TrustPublication.publish(
+                dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacing(.root, with: new),
+                previousRoot: old
+            ).version
         }
         try Failpoints.check("keys.root.after-publish")
         let archived = "\(dir.keysPath)/archive/root-\(old.publicKey.keyIdHex).key"

@@ -11,7 +11,10 @@ import Synchronization
 /// `name=exit` ends the process at once (a crash at that point). Unset, every check is one
 /// dictionary lookup on an empty table. docs/testing.md lists the points.
 public enum Failpoints {
-    struct Arm: Sendable { var action: String; var remaining: Int }
+    struct Arm: Sendable {
+        var action: String
+        var remaining: Int
+    }
     static let table: Mutex<[String: Arm]> = Mutex(parse(ProcessInfo.processInfo.environment["SEALGATE_FAILPOINTS"] ?? ""))
 
     static func parse(_ text: String) -> [String: Arm] {

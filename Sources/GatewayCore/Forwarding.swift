@@ -1,8 +1,8 @@
 public import Foundation
+import GatewayClient
 public import GatewayStore
 public import SealCrypto
 import SealPackage
-import GatewayClient
 
 /// Delivers dataset versions to the handbook system, oldest pending first (an older version is
 /// never sent after a newer one), each until the handbook answers with a signed acknowledgement
@@ -21,7 +21,11 @@ public final class Forwarder: @unchecked Sendable {
     let cacheDir: String?
 
     public init(store: any GatewayStore, baseDelay: TimeInterval = 1, maxDelay: TimeInterval = 300, timeout: Int = 60, cacheDir: String? = nil) {
-        self.store = store; self.baseDelay = baseDelay; self.maxDelay = maxDelay; self.timeout = timeout; self.cacheDir = cacheDir
+        self.store = store
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.timeout = timeout
+        self.cacheDir = cacheDir
     }
 
     /// The sealed package to send: the file the synthesis wrote, or — on another machine — a copy
@@ -29,19 +33,24 @@ public final class Forwarder: @unchecked Sendable {
     func packageFile(_ d: DatasetRecord) throws -> String {
         if FileManager.default.fileExists(atPath: d.path) { return d.path }
         guard let dir = cacheDir else {
-            throw GatewayError(.datasetMissing, "dataset \(d.version)'s package \(d.path) is not on this machine", remedy: "restore the data folder's datasets/ from backup")
+            throw GatewayError(
+                .datasetMissing, "dataset \(d.version)'s package \(d.path) is not on this machine",
+                remedy: "restore the data folder's datasets/ from backup")
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let local = "\(dir)/dataset-v\(d.version).sgp"
         if !FileManager.default.fileExists(atPath: local) {
             guard try store.fetchDatasetPackage(version: d.version, to: local) else {
-                throw GatewayError(.datasetMissing, "dataset \(d.version)'s package is neither at \(d.path) nor in the store",
-                                   remedy: "restore the data folder's datasets/ from backup, or synthesize a new version")
+                throw GatewayError(
+                    .datasetMissing, "dataset \(d.version)'s package is neither at \(d.path) nor in the store",
+                    remedy: "restore the data folder's datasets/ from backup, or synthesize a new version")
             }
         }
         guard try sha256File(local) == d.sha256 else {
             try? FileManager.default.removeItem(atPath: local)
-            throw GatewayError(.datasetMissing, "the store's copy of dataset \(d.version) does not match its recorded SHA-256", remedy: "investigate the store; synthesize a new version")
+            throw GatewayError(
+                .datasetMissing, "the store's copy of dataset \(d.version) does not match its recorded SHA-256",
+                remedy: "investigate the store; synthesize a new version")
         }
         return local
     }
@@ -51,43 +60,58 @@ public final class Forwarder: @unchecked Sendable {
         min(maxDelay, baseDelay * pow(2, Double(min(attempts, 30)))) * Double.random(in: 0.5...1.0)
     }
 
-    public enum Step: Sendable, Equatable { case idle, waiting, delivered(UInt64), failed(UInt64, String) }
+    public enum Step: Sendable, Equatable {
+        case idle, waiting
+        case delivered(UInt64)
+        case failed(UInt64, String)
+    }
 
     /// One attempt at the oldest pending version, if it is due. Called by one task at a time
     /// (the forwarder service); the store's work runs on `pool`.
     @discardableResult
     public func step(now: Date = Date(), pool: BlockingPool = .shared) async -> Step {
         let store = self.store
-        guard let (endpoint, next) = try? await pool.run({ () -> (HandbookEndpoint, DatasetRecord)? in
-            guard let e = try HandbookEndpoint.load(store), let n = try store.datasets().first(where: { $0.state == .pending }) else { return nil }
-            return (e, n)
-        }) else { return .idle }
+        guard
+            let (endpoint, next) = try? await pool.run({ () -> (HandbookEndpoint, DatasetRecord)? in
+                guard let e = try HandbookEndpoint.load(store), let n = try store.datasets().first(where: { $0.state == .pending }) else {
+                    return nil
+                }
+                return (e, n)
+            })
+        else { return .idle }
         if let t = lock.withLock({ notBefore[next.version] }), t > now { return .waiting }
         do {
             let file = try await pool.run { try self.packageFile(next) }
             let r = try await GatewayClient.withClient(endpoint.clientSettings(timeoutSeconds: timeout)) { client in
-                try await client.send("POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
-                                      headers: [("Content-Type", "application/vnd.sealgate.package"), ("Idempotency-Key", next.packageId)], body: .file(file))
+                try await client.send(
+                    "POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
+                    headers: [("Content-Type", "application/vnd.sealgate.package"), ("Idempotency-Key", next.packageId)], body: .file(file))
             }
             guard r.status == 200 || r.status == 201 else {
                 let j = try? JSON(parsing: r.text)
                 let code = j?["code"]?.string.map { " \(String($0.prefix(64)))" } ?? ""
-                throw GatewayError(.forwardFailed, "the handbook system answered \(r.status)\(code): \(String((j?["detail"]?.string ?? r.text).prefix(200)))",
-                                   remedy: "see the handbook system's log; the forwarder retries")
+                throw GatewayError(
+                    .forwardFailed, "the handbook system answered \(r.status)\(code): \(String((j?["detail"]?.string ?? r.text).prefix(200)))",
+                    remedy: "see the handbook system's log; the forwarder retries")
             }
             guard let b64 = r.headers["sealgate-ack-signature"], let sigBytes = Base64.decode(b64, padded: true) else {
-                throw GatewayError(.ackInvalid, "the handbook system answered \(r.status) without an acknowledgement signature", remedy: "check the handbook endpoint URL")
+                throw GatewayError(
+                    .ackInvalid, "the handbook system answered \(r.status) without an acknowledgement signature",
+                    remedy: "check the handbook endpoint URL")
             }
             let sig = String(decoding: sigBytes, as: UTF8.self)
             let ack = try HandbookAck.verify(text: r.text, signature: sig, key: endpoint.ackKey, package: next.packageId, version: next.version)
             guard ack["sha256"]?.string == next.sha256 else {
-                throw GatewayError(.ackInvalid, "the acknowledgement names other bytes than the dataset sent", remedy: "the dataset stays pending and is sent again")
+                throw GatewayError(
+                    .ackInvalid, "the acknowledgement names other bytes than the dataset sent", remedy: "the dataset stays pending and is sent again")
             }
             let at = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
             let body = JSON.object([
                 "format": .string("sealgate-log/1"), "kind": .string("dataset_forwarded"), "version": .int(Int64(next.version)),
-                "package": .string(next.packageId), "sha256": .string(next.sha256), "ack_sha256": .string(hexString(SHA256Hasher.hash(Array(r.text.utf8)))),
-                "delivered_at": .string(at)]).canonical
+                "package": .string(next.packageId), "sha256": .string(next.sha256),
+                "ack_sha256": .string(hexString(SHA256Hasher.hash(Array(r.text.utf8)))),
+                "delivered_at": .string(at),
+            ]).canonical
             try await pool.run { try store.recordDelivery(version: next.version, ack: r.text, ackSignature: sig, at: at, logBody: body) }
             lock.withLock { notBefore[next.version] = nil }
             return .delivered(next.version)

@@ -38,7 +38,8 @@ public final class GatewayLog: @unchecked Sendable {
     /// rotated out stay acceptable as the log's latest.
     public func rekey(_ key: MinisignSecretKey) {
         let former = Self.formerLogKeys(store)
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         self.key = key
         formerKeys = former
     }
@@ -52,15 +53,17 @@ public final class GatewayLog: @unchecked Sendable {
     }
 
     static func altered(_ size: Int64) -> SealError {
-        GatewayError(.logInconsistent, "the log's entries no longer match checkpoint \(size): an entry was altered",
-                     remedy: "do not run on this store: restore it from backup; `sealgate log verify --state …` names the entry")
+        GatewayError(
+            .logInconsistent, "the log's entries no longer match checkpoint \(size): an entry was altered",
+            remedy: "do not run on this store: restore it from backup; `sealgate log verify --state …` names the entry")
     }
 
     /// Loads the log (the one full read, at start) and checks it against the last checkpoint
     /// signed. Throws `log_inconsistent` when an entry was altered: the gateway refuses to work
     /// on a rewritten history.
     public func load() throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         var t = MerkleCache()
         let size = try store.logSize()
         var start: Int64 = 0
@@ -77,12 +80,20 @@ public final class GatewayLog: @unchecked Sendable {
         if let head, let known = try head.read() {
             // The gateway must never sign two different trees of one size (a split view).
             guard known.size <= t.count else {
-                throw GatewayError(.logBehind, "the store's log holds \(t.count) entries, but this gateway already signed a checkpoint of \(known.size) (\(head.path)): the store was restored from an older copy, and going on would fork the log",
-                                   remedy: "restore a newer copy of the store that holds those entries; or, if they are lost for good, declare the fork: sealgate log declare-fork --data DIR --reason TEXT")
+                throw GatewayError(
+                    .logBehind,
+                    "the store's log holds \(t.count) entries, but this gateway already signed a checkpoint of \(known.size) (\(head.path)): the store was restored from an older copy, and going on would fork the log",
+                    remedy:
+                        "restore a newer copy of the store that holds those entries; or, if they are lost for good, declare the fork: sealgate log declare-fork --data DIR --reason TEXT"
+                )
             }
             guard t.root(size: known.size) == known.root else {
-                throw GatewayError(.logFork, "the store's first \(known.size) log entries differ from the checkpoint this gateway signed at that size (\(head.path))",
-                                   remedy: "do not run on this store: restore the copy that matches; or declare the fork: sealgate log declare-fork --data DIR --reason TEXT")
+                throw GatewayError(
+                    .logFork,
+                    "the store's first \(known.size) log entries differ from the checkpoint this gateway signed at that size (\(head.path))",
+                    remedy:
+                        "do not run on this store: restore the copy that matches; or declare the fork: sealgate log declare-fork --data DIR --reason TEXT"
+                )
             }
         }
         tree = t
@@ -106,7 +117,11 @@ public final class GatewayLog: @unchecked Sendable {
         try head.advance(size: size, note: note, root: { root })
     }
 
-    public var knownCount: Int64 { lock.lock(); defer { lock.unlock() }; return Int64(tree.count) }
+    public var knownCount: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return Int64(tree.count)
+    }
 
     /// Takes in entries others appended (another process, a CLI command) up to `size`: reads
     /// only those. Call with the lock held.
@@ -114,7 +129,9 @@ public final class GatewayLog: @unchecked Sendable {
         guard size > Int64(tree.count) else { return }
         let entries = try store.logEntries(start: Int64(tree.count), end: size)
         for e in entries {
-            guard e.index == Int64(tree.count) else { throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug") }
+            guard e.index == Int64(tree.count) else {
+                throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+            }
             tree.append(Self.leaf(e))
         }
         guard Int64(tree.count) >= size else {
@@ -125,19 +142,25 @@ public final class GatewayLog: @unchecked Sendable {
     /// Inside a commit: takes in the entries appended since (the new decision last), and returns
     /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
     func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         for e in entries where e.index >= Int64(tree.count) {
-            guard e.index == Int64(tree.count) else { throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug") }
+            guard e.index == Int64(tree.count) else {
+                throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+            }
             tree.append(Self.leaf(e))
         }
-        guard Int64(tree.count) == leaf + 1 else { throw GatewayError(.logInconsistent, "log of \(tree.count) entries, expected \(leaf + 1)", remedy: "report this as a bug") }
+        guard Int64(tree.count) == leaf + 1 else {
+            throw GatewayError(.logInconsistent, "log of \(tree.count) entries, expected \(leaf + 1)", remedy: "report this as a bug")
+        }
         let cp = Checkpoint(origin: origin, size: tree.count, root: tree.root(size: tree.count))
         return (tree.inclusionProof(leaf: Int(leaf), size: tree.count), cp, try cp.signed(name: origin, key: key))
     }
 
     /// After a failed commit: forget what the transaction had appended.
     func truncate(to count: Int64) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         tree.truncate(to: Int(count))
     }
 
@@ -149,7 +172,8 @@ public final class GatewayLog: @unchecked Sendable {
     /// new key both sign the checkpoint that covers the rotation, so a verifier holding either
     /// can follow). Reads only the entries appended since this process last looked.
     public func checkpoint(cosigners: [MinisignSecretKey] = []) throws -> String {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let size = try store.logSize()
         let latest = try store.latestCheckpoint()
         if let latest, latest.size == size, cosigners.isEmpty { return latest.note }
@@ -167,7 +191,8 @@ public final class GatewayLog: @unchecked Sendable {
     /// The proof that leaf `leaf` is in the tree of `size` entries. Throws `bad_parameter`
     /// unless 0 ≤ leaf < size ≤ the log's size.
     public func inclusionProof(leaf: Int64, size: Int64) throws -> [Merkle.Hash] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let logSize = try store.logSize()
         guard leaf >= 0, leaf < size, size <= logSize else {
             throw GatewayError(.badParameter, "no leaf \(leaf) in a tree of \(size)", remedy: "ask for 0 ≤ leaf < size ≤ the log size (\(logSize))")
@@ -179,10 +204,12 @@ public final class GatewayLog: @unchecked Sendable {
     /// The proof that the tree of `to` entries extends the tree of `from`. Throws
     /// `bad_parameter` unless 1 ≤ from ≤ to ≤ the log's size.
     public func consistencyProof(from: Int64, to: Int64) throws -> [Merkle.Hash] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let logSize = try store.logSize()
         guard from >= 1, from <= to, to <= logSize else {
-            throw GatewayError(.badParameter, "no consistency proof from \(from) to \(to)", remedy: "ask for 1 ≤ from ≤ to ≤ the log size (\(logSize))")
+            throw GatewayError(
+                .badParameter, "no consistency proof from \(from) to \(to)", remedy: "ask for 1 ≤ from ≤ to ≤ the log size (\(logSize))")
         }
         try catchUp(to: to)
         return tree.consistencyProof(from: Int(from), size: Int(to))
@@ -199,13 +226,20 @@ public final class LogHead: @unchecked Sendable {
 
     public init(path: String) { self.path = path }
 
-    public struct Known: Sendable { public let size: Int; public let root: Merkle.Hash; public let note: String }
+    public struct Known: Sendable {
+        public let size: Int
+        public let root: Merkle.Hash
+        public let note: String
+    }
 
     public func read() throws -> Known? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         guard let j = try? JSON(parsing: text), let size = j["size"]?.int, let root = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }),
-              root.count == 32, let note = j["note"]?.string else {
-            throw GatewayError(.logInconsistent, "\(path) is damaged", remedy: "restore it from backup, or remove it if no checkpoint was ever signed after the store's own")
+            root.count == 32, let note = j["note"]?.string
+        else {
+            throw GatewayError(
+                .logInconsistent, "\(path) is damaged",
+                remedy: "restore it from backup, or remove it if no checkpoint was ever signed after the store's own")
         }
         return Known(size: Int(size), root: root, note: note)
     }
@@ -227,8 +261,11 @@ public final class LogHead: @unchecked Sendable {
 
     /// Replaces the head (a declared fork, a restore).
     public func write(size newSize: Int, root: Merkle.Hash, note: String) throws {
-        let text = JSON.object(["format": .string("sealgate-log-head/1"), "size": .int(Int64(newSize)), "root": .string(Base64.encode(root)),
-                                "note": .string(note)]).canonical + "\n"
+        let text =
+            JSON.object([
+                "format": .string("sealgate-log-head/1"), "size": .int(Int64(newSize)), "root": .string(Base64.encode(root)),
+                "note": .string(note),
+            ]).canonical + "\n"
         let temp = path + ".tmp-\(getpid())"
         let file = try DurableFile(creating: temp)
         try Array(text.utf8).withUnsafeBytes { try file.append($0) }
@@ -246,18 +283,26 @@ public struct LogVerifierState: Sendable {
     public var root: Merkle.Hash
     public var leaves: [Merkle.Hash]
 
-    public init(size: Int, root: Merkle.Hash, leaves: [Merkle.Hash]) { self.size = size; self.root = root; self.leaves = leaves }
+    public init(size: Int, root: Merkle.Hash, leaves: [Merkle.Hash]) {
+        self.size = size
+        self.root = root
+        self.leaves = leaves
+    }
 
     public var text: String {
-        JSON.object(["format": .string("sealgate-log-state/1"), "size": .int(Int64(size)), "root": .string(Base64.encode(root)),
-                     "leaves": .array(leaves.map { .string(Base64.encode($0)) })]).canonical
+        JSON.object([
+            "format": .string("sealgate-log-state/1"), "size": .int(Int64(size)), "root": .string(Base64.encode(root)),
+            "leaves": .array(leaves.map { .string(Base64.encode($0)) }),
+        ]).canonical
     }
 
     public init(text: String) throws {
         let j = try JSON(parsing: text)
         guard let size = j["size"]?.int, let r = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }),
-              let ls = j["leaves"]?.array?.compactMap({ $0.string.flatMap { Base64.decode($0, padded: true) } }), ls.count == Int(size) else {
-            throw GatewayError(.malformedDocument, "the log state file is damaged", remedy: "remove it to start over (the next run trusts the current log)")
+            let ls = j["leaves"]?.array?.compactMap({ $0.string.flatMap { Base64.decode($0, padded: true) } }), ls.count == Int(size)
+        else {
+            throw GatewayError(
+                .malformedDocument, "the log state file is damaged", remedy: "remove it to start over (the next run trusts the current log)")
         }
         self.init(size: Int(size), root: r, leaves: ls)
     }

@@ -3,10 +3,11 @@ public import GatewayStore
 import PartyRecords
 public import SealCrypto
 public import SealPackage
-#if canImport(Glibc)
-import Glibc
-#endif
 import TransparencyLog
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What the HTTP layer answers for one decided body.
 public struct IntakeResult: Sendable {
@@ -70,7 +71,11 @@ public final class Intake: @unchecked Sendable {
     public let data: DataDirectory
     public let store: any GatewayStore
     /// The department's keys; reloaded when a rotation publishes a new trust document.
-    public var keys: DepartmentKeys { lock.lock(); defer { lock.unlock() }; return current.keys }
+    public var keys: DepartmentKeys {
+        lock.lock()
+        defer { lock.unlock() }
+        return current.keys
+    }
     private var current: (keys: DepartmentKeys, accepted: Set<String>, retired: Set<String>, trustVersion: UInt64)
     private let lock = NSLock()
     /// Held while keys are reloaded: one reload at a time (each may run scrypt at 256 MiB);
@@ -84,8 +89,10 @@ public final class Intake: @unchecked Sendable {
 
     /// Loads the log first: throws `log_inconsistent` when the store's history was altered.
     /// `passphrase` unlocks rotated recipient keys when they are reloaded (cached by the caller).
-    public init(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes,
-                passphrase: @escaping () throws -> SecureBytes = { SecureBytes(count: 0) }) throws {
+    public init(
+        data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes,
+        passphrase: @escaping () throws -> SecureBytes = { SecureBytes(count: 0) }
+    ) throws {
         self.data = data
         self.store = store
         self.department = department
@@ -106,20 +113,23 @@ public final class Intake: @unchecked Sendable {
             return (lock.withLock { force || version != current.trustVersion }, version)
         }
         guard try stale().0 else { return }
-        reloading.lock(); defer { reloading.unlock() }
-        let (isStale, version) = try stale() // another caller may have reloaded meanwhile
+        reloading.lock()
+        defer { reloading.unlock() }
+        let (isStale, version) = try stale()  // another caller may have reloaded meanwhile
         guard isStale else { return }
         let keys = force ? current.keys : try DepartmentKeys.load(data, passphrase: passphrase)
         let rows = try store.recipients()
         let now = Timestamp.now
-        var accepted = Set<String>(), retired = Set<String>()
+        var accepted = Set<String>()
+        var retired = Set<String>()
         if rows.isEmpty {
-            accepted = Set(keys.recipients.map(\.recipient.fingerprint)) // a data folder from before recipient states
+            accepted = Set(keys.recipients.map(\.recipient.fingerprint))  // a data folder from before recipient states
         }
         for r in rows {
             switch r.state {
-            case .active, .pending: accepted.insert(r.fingerprint) // pending: announced, the secret is here
-            case .decryptOnly: if let until = r.decryptUntil.moment, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
+            case .active, .pending: accepted.insert(r.fingerprint)  // pending: announced, the secret is here
+            case .decryptOnly:
+                if let until = r.decryptUntil.moment, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
             default: retired.insert(r.fingerprint)
             }
         }
@@ -127,7 +137,7 @@ public final class Intake: @unchecked Sendable {
         let logKeyChanged = current.keys.log.publicKey != keys.log.publicKey
         current = (keys, accepted, retired, version)
         lock.unlock()
-        if logKeyChanged { log.rekey(keys.log) } // receipts pick up a new receipt key through `keys`
+        if logKeyChanged { log.rekey(keys.log) }  // receipts pick up a new receipt key through `keys`
     }
 
     static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
@@ -155,7 +165,8 @@ public final class Intake: @unchecked Sendable {
             }
             size += Int64(n)
             guard UInt64(size) <= maxPackageBytes else {
-                throw SealError(.packageTooLarge, "package is over the limit of \(maxPackageBytes) bytes", remedy: "split the data into several packages")
+                throw SealError(
+                    .packageTooLarge, "package is over the limit of \(maxPackageBytes) bytes", remedy: "split the data into several packages")
             }
         }
         try file.sync()
@@ -170,22 +181,27 @@ public final class Intake: @unchecked Sendable {
     public func precheck(_ peek: PackagePeek, tokenUnit: String?) throws -> UnitKeyRecord {
         let keyHex = Minisign.keyIdHex(peek.signature.keyId)
         guard let key = try store.unitKey(keyId: keyHex) else {
-            throw GatewayError(.keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
-                               remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
+            throw GatewayError(
+                .keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
+                remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
         }
         let c = peek.comment
         if let tokenUnit, tokenUnit != c.unit {
-            throw GatewayError(.tokenUnitMismatch, "this token belongs to \(tokenUnit), the package to \(c.unit)", remedy: "submit with the token of the package's own unit")
+            throw GatewayError(
+                .tokenUnitMismatch, "this token belongs to \(tokenUnit), the package to \(c.unit)",
+                remedy: "submit with the token of the package's own unit")
         }
         try Self.checkKey(key, created: c.created)
         guard c.unit == key.unitId else {
-            throw GatewayError(.unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
-                               remedy: "a unit may only submit packages under its own id")
+            throw GatewayError(
+                .unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
+                remedy: "a unit may only submit packages under its own id")
         }
         try peek.signature.verifyComment(publicKey: try MinisignPublicKey(base64: key.publicKey))
         guard c.kind != .dataset else {
-            throw GatewayError(.kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
-                               remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
+            throw GatewayError(
+                .kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
+                remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
         }
         return key
     }
@@ -194,25 +210,31 @@ public final class Intake: @unchecked Sendable {
     /// as moments: a time that is not one (a damaged record) never makes a key good.
     static func checkKey(_ key: UnitKeyRecord, created: String) throws {
         let keyHex = key.keyId
-        let now = Timestamp.now, made = created.moment
+        let now = Timestamp.now
+        let made = created.moment
         switch key.state {
         case .active: return
         case .retiring:
             // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
             guard let made, let switched = key.switchedAt.moment, let until = key.validUntil.moment, made < switched, now <= until else {
-                throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(created)",
-                                   remedy: "seal again with the unit's new key")
+                throw GatewayError(
+                    .keyState,
+                    "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(created)",
+                    remedy: "seal again with the unit's new key")
             }
         case .revoked:
             // Revoked as compromised from T: only packages created before T (and, for a key
             // already replaced, before the switch and within the grace) are still accepted.
-            let beforeSwitch = key.switchedAt.map { s in
-                guard let made, let switched = s.moment, let until = key.validUntil.moment else { return false }
-                return made < switched && now <= until
-            } ?? true
+            let beforeSwitch =
+                key.switchedAt.map { s in
+                    guard let made, let switched = s.moment, let until = key.validUntil.moment else { return false }
+                    return made < switched && now <= until
+                } ?? true
             guard let made, let t = key.compromisedAt.moment, made < t, beforeSwitch else {
-                throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
-                                   remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
+                throw GatewayError(
+                    .keyState,
+                    "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
+                    remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
             }
         default:
             throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state.rawValue)", remedy: "sign with the unit's current key")
@@ -236,7 +258,8 @@ public final class Intake: @unchecked Sendable {
                 let (r, sig) = try duplicateReceipt(first, viewer: viewer)
                 return .duplicate(receipt: r, signature: sig)
             }
-            verified = try Verifier.verify(path: path, signers: [try MinisignPublicKey(base64: key.publicKey)], expectedUnit: key.unitId, maxBytes: maxPackageBytes)
+            verified = try Verifier.verify(
+                path: path, signers: [try MinisignPublicKey(base64: key.publicKey)], expectedUnit: key.unitId, maxBytes: maxPackageBytes)
         } catch let e as SealError where !Self.isGatewayFault(e) {
             return .refused(e)
         }
@@ -246,7 +269,7 @@ public final class Intake: @unchecked Sendable {
         do {
             return .admitted(spoolId: try store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: Self.now()))
         } catch {
-            unlink("\(data.spoolPath)/\(name)") // not recorded: never acknowledged; the unit sends it again
+            unlink("\(data.spoolPath)/\(name)")  // not recorded: never acknowledged; the unit sends it again
             _ = verified
             throw error
         }
@@ -270,9 +293,13 @@ public final class Intake: @unchecked Sendable {
     public func duplicateReceipt(_ first: Outcome, viewer: Viewer) throws -> (String, String) {
         if viewer.mayRead(unit: first.unitId) { return (first.receipt, first.receiptSignature) }
         let full = try JSON(parsing: first.receipt)
-        var body: [String: JSON] = ["status": .string("duplicate"), "first_status": .string(first.status.rawValue),
-                                    "code": first.code.map(JSON.string) ?? .null]
-        for k in ["format", "gateway", "sha256", "size", "package", "unit", "seq", "kind", "leaf", "decided_at", "log_entry", "inclusion", "checkpoint"] {
+        var body: [String: JSON] = [
+            "status": .string("duplicate"), "first_status": .string(first.status.rawValue),
+            "code": first.code.map(JSON.string) ?? .null,
+        ]
+        for k in [
+            "format", "gateway", "sha256", "size", "package", "unit", "seq", "kind", "leaf", "decided_at", "log_entry", "inclusion", "checkpoint",
+        ] {
             body[k] = full[k] ?? .null
         }
         return try Receipt.sign(.object(body), key: keys.receipt)
@@ -308,7 +335,8 @@ public final class Intake: @unchecked Sendable {
             if name.hasPrefix(".incoming-") {
                 if unlink(path) == 0 { r.removed += 1 }
             } else if name.hasSuffix(".sgp") && !known.contains(path) {
-                try FileManager.default.createDirectory(atPath: "\(spool)/orphans", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: "\(spool)/orphans", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 if rename(path, "\(spool)/orphans/\(name)") == 0 { r.setAside += 1 }
             }
         }
@@ -332,7 +360,9 @@ public final class Intake: @unchecked Sendable {
     public func process(spoolId: Int64) throws -> IntakeResult {
         try refreshKeys()
         if let done = try store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
-        guard let entry = try store.spool(id: spoolId) else { throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug") }
+        guard let entry = try store.spool(id: spoolId) else {
+            throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug")
+        }
         for _ in 0..<3 {
             do { return try decide(entry) } catch let e as StoreError where e.code == .seqTaken { continue }
         }
@@ -348,8 +378,10 @@ public final class Intake: @unchecked Sendable {
     }
 
     /// Codes reported before the signature is known good: the package is not attributed to a unit.
-    static let preSignature: Set<String> = [SealErrorCode.packageTooLarge, .containerMalformed, .signatureMalformed, .keyUnknown, .keyState,
-                                            .commentMalformed, .unitMismatch, .kindNotAccepted, .signatureInvalid, .commentSignatureInvalid, .seqConflict, .seqNotIncreasing].map(\.rawValue).reduce(into: []) { $0.insert($1) }
+    static let preSignature: Set<String> = [
+        SealErrorCode.packageTooLarge, .containerMalformed, .signatureMalformed, .keyUnknown, .keyState,
+        .commentMalformed, .unitMismatch, .kindNotAccepted, .signatureInvalid, .commentSignatureInvalid, .seqConflict, .seqNotIncreasing,
+    ].map(\.rawValue).reduce(into: []) { $0.insert($1) }
 
     private func decide(_ entry: SpoolEntry) throws -> IntakeResult {
         var comment: TrustedComment?
@@ -373,28 +405,36 @@ public final class Intake: @unchecked Sendable {
                     if try store.removePendingSpool(id: entry.id) { unlink(path) }
                     return IntakeResult(kind: .duplicate, outcome: first)
                 }
-                throw GatewayError(.seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
-                                   remedy: "seal the new data with the next seq (above \(try store.lastSeq(unitId: c.unit) ?? c.seq))")
+                throw GatewayError(
+                    .seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
+                    remedy: "seal the new data with the next seq (above \(try store.lastSeq(unitId: c.unit) ?? c.seq))")
             }
             if let last = lastSeq, c.seq <= last {
-                throw GatewayError(.seqNotIncreasing, "seq \(c.seq) of \(c.unit) is not above the last one used (\(last))",
-                                   remedy: "seal again with seq \(last + 1) or higher; an old package replayed is refused")
+                throw GatewayError(
+                    .seqNotIncreasing, "seq \(c.seq) of \(c.unit) is not above the last one used (\(last))",
+                    remedy: "seal again with seq \(last + 1) or higher; an old package replayed is refused")
             }
             // Signature, recipients, decryption, payload, manifest, hashes (spec §5).
             // Opened into a folder of this decision's own: the same package may be decided twice
             // at once (sent twice, or to two processes sharing the data folder).
             let openDir = "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
             let pk = try MinisignPublicKey(base64: key.publicKey)
-            lock.lock(); let state = current; lock.unlock()
-            var request = OpenRequest(path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
-                                      signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
+            lock.lock()
+            let state = current
+            lock.unlock()
+            var request = OpenRequest(
+                path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
+                signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
             // The opened files are derived from the fsynced spool copy: no fsync of their own.
             request.durable = false
             let opened: OpenedPackage
             try Failpoints.check("intake.open")
-            do { opened = try Opener.open(request) } catch let e as SealError where e.code == .recipientNotAccepted && c.to.contains(where: state.retired.contains) {
-                throw GatewayError(.recipientRetired, "package is sealed to a department recipient that has been retired (\(c.to.joined(separator: ",")))",
-                                   remedy: "fetch the trust document again (`sealgate trust fetch`) and seal the data anew with the next seq")
+            do { opened = try Opener.open(request) } catch let e as SealError
+                where e.code == .recipientNotAccepted && c.to.contains(where: state.retired.contains)
+            {
+                throw GatewayError(
+                    .recipientRetired, "package is sealed to a department recipient that has been retired (\(c.to.joined(separator: ",")))",
+                    remedy: "fetch the trust document again (`sealgate trust fetch`) and seal the data anew with the next seq")
             }
             // The plaintext lives only while it is read into the store: snapshot and correction
             // records are imported, the files of a `files` package stay sealed in the spool.
@@ -408,11 +448,18 @@ public final class Intake: @unchecked Sendable {
                 correctionRows = rows.corrections
                 validation = report
                 if (report["errors"]?.int ?? 0) > 0 {
-                    return try reject(entry, GatewayError(.recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
-                                                          remedy: "fix the rows listed in the receipt's validation report (`sealgate validate` shows them with their values), then seal and submit again with the next seq"),
-                                      comment: c, validation: validation)
+                    return try reject(
+                        entry,
+                        GatewayError(
+                            .recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
+                            remedy:
+                                "fix the rows listed in the receipt's validation report (`sealgate validate` shows them with their values), then seal and submit again with the next seq"
+                        ),
+                        comment: c, validation: validation)
                 }
-                if c.kind == .snapshot { snapshot = SnapshotImport(unitId: c.unit, packageId: c.package, organizations: rows.organizations, members: rows.members) }
+                if c.kind == .snapshot {
+                    snapshot = SnapshotImport(unitId: c.unit, packageId: c.package, organizations: rows.organizations, members: rows.members)
+                }
             }
             var corrections: CorrectionImport?
             var correctionReport: JSON?
@@ -423,11 +470,17 @@ public final class Intake: @unchecked Sendable {
             }
             var body = receiptBase(entry, c, status: .accepted)
             if let correctionReport { body["corrections"] = correctionReport }
-            body["records"] = .object(["organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
-                                       "files": .array(opened.manifest.files.map { .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .int(Int64($0.records))]) })])
+            body["records"] = .object([
+                "organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
+                "files": .array(
+                    opened.manifest.files.map {
+                        .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .int(Int64($0.records))])
+                    }),
+            ])
             body["validation"] = validation
-            let outcome = try commitDecision(entry, c, status: .accepted, code: nil, claimsSeq: true, snapshot: snapshot, corrections: corrections, body: body,
-                                             keyId: unitKey?.keyId)
+            let outcome = try commitDecision(
+                entry, c, status: .accepted, code: nil, claimsSeq: true, snapshot: snapshot, corrections: corrections, body: body,
+                keyId: unitKey?.keyId)
             return IntakeResult(kind: .accepted, outcome: outcome)
         } catch let e as SealError where !Self.isGatewayFault(e) {
             return try reject(entry, e, comment: comment, attributed: unitKey != nil)
@@ -441,17 +494,23 @@ public final class Intake: @unchecked Sendable {
             "package": .null, "unit": .null, "seq": .null, "kind": .null,
         ]
         if let c {
-            body["package"] = .string(c.package); body["unit"] = .string(c.unit); body["seq"] = .int(Int64(bitPattern: c.seq)); body["kind"] = .string(c.kind.rawValue)
+            body["package"] = .string(c.package)
+            body["unit"] = .string(c.unit)
+            body["seq"] = .int(Int64(bitPattern: c.seq))
+            body["kind"] = .string(c.kind.rawValue)
         }
         return body
     }
 
-    private func commitDecision(_ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
-                                corrections: CorrectionImport? = nil,
-                                body: [String: JSON], keyId: String? = nil) throws -> Outcome {
+    private func commitDecision(
+        _ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
+        corrections: CorrectionImport? = nil,
+        body: [String: JSON], keyId: String? = nil
+    ) throws -> Outcome {
         let decidedAt = Self.now()
-        let decision = Decision(spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
-                                kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId, created: c?.created)
+        let decision = Decision(
+            spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
+            kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId, created: c?.created)
         return try commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
             var b = body
             b["leaf"] = .int(leaf)
@@ -466,13 +525,17 @@ public final class Intake: @unchecked Sendable {
 
     /// Commits with the decision's log entry, extending the in-memory tree inside the
     /// transaction; forgets the extension if the transaction fails.
-    private func commitLogged(_ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?, corrections: CorrectionImport? = nil,
-                              receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle) throws -> Outcome {
-        var record: [String: JSON] = ["format": .string("sealgate-log/1"), "kind": .string(d.status == .duplicate ? "duplicate" : "outcome"),
-                                      "gateway": .string(department), "status": .string(d.status.rawValue), "sha256": .string(d.sha256),
-                                      "received_at": .string(entry.receivedAt), "decided_at": .string(d.decidedAt),
-                                      "package": d.packageId.map(JSON.string) ?? .null, "unit": d.unitId.map(JSON.string) ?? .null,
-                                      "seq": d.seq.map { .int(Int64(bitPattern: $0)) } ?? .null, "code": d.code.map(JSON.string) ?? .null]
+    private func commitLogged(
+        _ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?, corrections: CorrectionImport? = nil,
+        receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle
+    ) throws -> Outcome {
+        var record: [String: JSON] = [
+            "format": .string("sealgate-log/1"), "kind": .string(d.status == .duplicate ? "duplicate" : "outcome"),
+            "gateway": .string(department), "status": .string(d.status.rawValue), "sha256": .string(d.sha256),
+            "received_at": .string(entry.receivedAt), "decided_at": .string(d.decidedAt),
+            "package": d.packageId.map(JSON.string) ?? .null, "unit": d.unitId.map(JSON.string) ?? .null,
+            "seq": d.seq.map { .int(Int64(bitPattern: $0)) } ?? .null, "code": d.code.map(JSON.string) ?? .null,
+        ]
         record["spool"] = .int(d.spoolId)
         let logEntry = JSON.object(record).canonical
         // Entries others committed meanwhile are caught up inside the transaction; if it fails,
@@ -481,7 +544,8 @@ public final class Intake: @unchecked Sendable {
         var signed: (size: Int, note: String)?
         let outcome: Outcome
         do {
-            outcome = try store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) { leaf, entries in
+            outcome = try store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) {
+                leaf, entries in
                 let proven = try log.extend(with: entries, leaf: leaf)
                 ownLeaf = leaf
                 signed = (proven.checkpoint.size, proven.note)
@@ -497,7 +561,9 @@ public final class Intake: @unchecked Sendable {
         return outcome
     }
 
-    private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null) throws -> IntakeResult {
+    private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null) throws
+        -> IntakeResult
+    {
         // A package whose signature verified consumes its seq even when rejected later.
         let claims = attributed && !Self.preSignature.contains(e.code.rawValue) && comment != nil
         var body = receiptBase(entry, comment, status: .rejected)
@@ -512,8 +578,10 @@ public final class Intake: @unchecked Sendable {
     /// report lists each row by line and field, applied or not with a code: never a value, a
     /// citizen id or a reason (receipts carry no personal data; the unit has its own file).
     func decideCorrections(_ rows: [[String]], unit: String) throws -> ([MemberCorrection], JSON) {
-        var apply: [MemberCorrection] = [], applied: [JSON] = [], notApplied: [JSON] = []
-        var pending: [String: String] = [:] // citizen_id + field -> value after earlier rows
+        var apply: [MemberCorrection] = []
+        var applied: [JSON] = []
+        var notApplied: [JSON] = []
+        var pending: [String: String] = [:]  // citizen_id + field -> value after earlier rows
         for (i, r) in rows.enumerated() where r.count >= 6 {
             let (cid, field, new) = (r[0], r[1], r[3])
             var raw = r[2]
@@ -528,18 +596,27 @@ public final class Intake: @unchecked Sendable {
             } else {
                 var o = row
                 o["code"] = .string(holds == nil ? "correction_no_member" : "correction_old_value_mismatch")
-                o["detail"] = .string(holds == nil ? "no member with this citizen_id in the unit's current records"
-                                                   : "the record holds another value than the old_value given; check the member's current data and send the correction again")
+                o["detail"] = .string(
+                    holds == nil
+                        ? "no member with this citizen_id in the unit's current records"
+                        : "the record holds another value than the old_value given; check the member's current data and send the correction again")
                 notApplied.append(.object(o))
             }
         }
-        return (apply, .object(["applied": .array(applied), "not_applied": .array(notApplied),
-                                "summary": .string("\(applied.count) applied, \(notApplied.count) not applied")]))
+        return (
+            apply,
+            .object([
+                "applied": .array(applied), "not_applied": .array(notApplied),
+                "summary": .string("\(applied.count) applied, \(notApplied.count) not applied"),
+            ])
+        )
     }
 
     /// Validates the opened records (one unit) and returns the report and the normalized rows.
     /// The report names findings by file, line, column, rule and severity only — never a value.
-    func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (JSON, (organizations: [[String]], members: [[String]], corrections: [[String]])) {
+    func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (
+        JSON, (organizations: [[String]], members: [[String]], corrections: [[String]])
+    ) {
         let sink = MemorySink()
         let v = RecordValidator(today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false)
         var files: [RecordFile: String] = [:]
@@ -549,13 +626,17 @@ public final class Intake: @unchecked Sendable {
         let errors = v.findings.filter { $0.severity == .error }
         let rules = Dictionary(grouping: v.findings, by: \.rule).mapValues { JSON.int(Int64($0.count)) }
         let shown = (errors + v.findings.filter { $0.severity == .warning }).prefix(200).map { f in
-            JSON.object(["file": .string(f.file), "line": .int(Int64(f.line)), "column": .string(f.column), "rule": .string(f.rule),
-                         "severity": .string(f.severity.rawValue)])
+            JSON.object([
+                "file": .string(f.file), "line": .int(Int64(f.line)), "column": .string(f.column), "rule": .string(f.rule),
+                "severity": .string(f.severity.rawValue),
+            ])
         }
         let summary = v.units.first
-        let report = JSON.object(["errors": .int(Int64(errors.count)), "warnings": .int(Int64(v.findings.count - errors.count)), "rules": .object(rules),
-                                  "completeness": .string(String(format: "%.4f", summary?.completeness ?? 0)), "findings": .array(Array(shown)),
-                                  "findings_total": .int(Int64(v.findings.count))])
+        let report = JSON.object([
+            "errors": .int(Int64(errors.count)), "warnings": .int(Int64(v.findings.count - errors.count)), "rules": .object(rules),
+            "completeness": .string(String(format: "%.4f", summary?.completeness ?? 0)), "findings": .array(Array(shown)),
+            "findings_total": .int(Int64(v.findings.count)),
+        ])
         return (report, (sink.rows(.organizations), sink.rows(.members), sink.rows(.corrections)))
     }
 }
@@ -575,7 +656,10 @@ final class MemorySink: NormalizedSink {
         var out: [[String]] = []
         var first = true
         while (try? r.next()) == true {
-            if first { first = false; continue }
+            if first {
+                first = false
+                continue
+            }
             out.append(r.fields.map(\.string))
         }
         return out

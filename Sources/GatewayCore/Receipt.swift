@@ -11,9 +11,10 @@ public enum Receipt {
         let package = body["package"]?.string ?? "none"
         let status = body["status"]?.string ?? "rejected"
         let leaf = body["leaf"]?.int ?? -1
-        let sig = try key.sign(prehash: BLAKE2bHasher.hash(Array(text.utf8)),
-                               trustedComment: "sealgate-receipt/1 package=\(package) status=\(status) leaf=\(leaf)",
-                               untrustedComment: "sealgate receipt signature")
+        let sig = try key.sign(
+            prehash: BLAKE2bHasher.hash(Array(text.utf8)),
+            trustedComment: "sealgate-receipt/1 package=\(package) status=\(status) leaf=\(leaf)",
+            untrustedComment: "sealgate receipt signature")
         return (text, sig.fileContents)
     }
 
@@ -22,11 +23,13 @@ public enum Receipt {
     /// and its log proof against a checkpoint signed by a log key accepted the same way.
     public static func verify(text: String, signature: String, trust: TrustDocument) throws -> JSON {
         guard let sig = try? MinisignSignature(fileContents: signature) else {
-            throw GatewayError(.receiptInvalid, "receipt signature is malformed", remedy: "ask the gateway for the receipt again (GET /v1/packages/{id})")
+            throw GatewayError(
+                .receiptInvalid, "receipt signature is malformed", remedy: "ask the gateway for the receipt again (GET /v1/packages/{id})")
         }
         let decidedAt = (try? JSON(parsing: text))?["decided_at"]?.string ?? ""
         let key = try trust.signer("receipt", keyId: sig.keyId, signedAt: decidedAt)
-        return try verify(text: text, signature: signature, key: key, logKeys: trust.verifyingKeys("log", signedAt: decidedAt), logName: "\(trust.department)/log")
+        return try verify(
+            text: text, signature: signature, key: key, logKeys: trust.verifyingKeys("log", signedAt: decidedAt), logName: "\(trust.department)/log")
     }
 
     /// Verifies a receipt against the receipt key, and — given the log keys — that its log entry is
@@ -34,16 +37,22 @@ public enum Receipt {
     public static func verify(text: String, signature: String, key: MinisignPublicKey, logKeys: [MinisignPublicKey], logName: String) throws -> JSON {
         let body = try verify(text: text, signature: signature, key: key)
         func bad(_ why: String) -> SealError {
-            GatewayError(.receiptInvalid, "receipt's log proof does not hold: \(why)", remedy: "do not rely on it; check the gateway's log with `sealgate log verify`")
+            GatewayError(
+                .receiptInvalid, "receipt's log proof does not hold: \(why)",
+                remedy: "do not rely on it; check the gateway's log with `sealgate log verify`")
         }
         guard let entry = body["log_entry"]?.string, let note = body["checkpoint"]?.string, let leaf = body["leaf"]?.int,
-              let proof = body["inclusion"]?.array?.map({ $0.string.flatMap { Base64.decode($0, padded: true) } }), !proof.contains(where: { $0 == nil }) else {
+            let proof = body["inclusion"]?.array?.map({ $0.string.flatMap { Base64.decode($0, padded: true) } }),
+            !proof.contains(where: { $0 == nil })
+        else {
             throw bad("no log entry, proof or checkpoint")
         }
         guard let cp = logKeys.lazy.compactMap({ try? Checkpoint.verify(note: note, name: logName, publicKey: $0.key) }).first else {
             throw bad("the checkpoint is not signed by a log key the trust document accepts")
         }
-        guard Merkle.verifyInclusion(index: Int(leaf), size: cp.size, leaf: Merkle.leafHash(Array(entry.utf8)), proof: proof.map { $0! }, root: cp.root) else {
+        guard
+            Merkle.verifyInclusion(index: Int(leaf), size: cp.size, leaf: Merkle.leafHash(Array(entry.utf8)), proof: proof.map { $0! }, root: cp.root)
+        else {
             throw bad("the entry is not in the checkpoint's tree")
         }
         let e = try JSON(parsing: entry)
@@ -58,14 +67,17 @@ public enum Receipt {
     public static func verify(text: String, signature: String, key: MinisignPublicKey) throws -> JSON {
         let sig: MinisignSignature
         do { sig = try MinisignSignature(fileContents: signature) } catch {
-            throw GatewayError(.receiptInvalid, "receipt signature is malformed", remedy: "ask the gateway for the receipt again (GET /v1/packages/{id})")
+            throw GatewayError(
+                .receiptInvalid, "receipt signature is malformed", remedy: "ask the gateway for the receipt again (GET /v1/packages/{id})")
         }
         do { try sig.verify(publicKey: key, prehash: BLAKE2bHasher.hash(Array(text.utf8))) } catch let e as SealError {
-            throw GatewayError(.receiptInvalid, "receipt does not verify with the department's receipt key (\(e.code))",
-                               remedy: "do not rely on it; fetch the current trust document and the receipt again")
+            throw GatewayError(
+                .receiptInvalid, "receipt does not verify with the department's receipt key (\(e.code))",
+                remedy: "do not rely on it; fetch the current trust document and the receipt again")
         }
         let body = try JSON(parsing: text)
-        let expected = "sealgate-receipt/1 package=\(body["package"]?.string ?? "none") status=\(body["status"]?.string ?? "") leaf=\(body["leaf"]?.int ?? -1)"
+        let expected =
+            "sealgate-receipt/1 package=\(body["package"]?.string ?? "none") status=\(body["status"]?.string ?? "") leaf=\(body["leaf"]?.int ?? -1)"
         guard body.canonical == text, sig.trustedComment == expected else {
             throw GatewayError(.receiptInvalid, "receipt body and signed comment disagree", remedy: "do not rely on it")
         }

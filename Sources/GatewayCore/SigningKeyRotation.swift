@@ -18,25 +18,36 @@ public enum SigningKeyRotation {
     /// Whether the department's keys are passphrase-protected (the new key is stored alike).
     static func encrypted(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> Bool {
         struct Asked: Error {}
-        do { _ = try MinisignSecretKey.load(path: dir.key(role), passphrase: { throw Asked() }); return false } catch { return true }
+        do {
+            _ = try MinisignSecretKey.load(path: dir.key(role), passphrase: { throw Asked() })
+            return false
+        } catch { return true }
     }
 
     /// Writes a new key as `<role>-next.key`; announced as pending (logged, published) when `announce`.
-    public static func generate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
-                         announce: Bool) throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
+    public static func generate(
+        _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+        announce: Bool
+    ) throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
         if FileManager.default.fileExists(atPath: nextKey(dir, role)) {
-            throw SealError(.usage, "a new \(role.rawValue) key is already pending (\(nextKey(dir, role)))",
-                            remedy: "make the pending key active first")
+            throw SealError(
+                .usage, "a new \(role.rawValue) key is already pending (\(nextKey(dir, role)))",
+                remedy: "make the pending key active first")
         }
         let (department, _) = try dir.config()
         let k = MinisignSecretKey.generate()
-        try SecretFile.write(path: nextKey(dir, role), contents: try k.fileContents(passphrase: encrypted(dir, role) ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
-        let pk = MinisignPublicKey(keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
+        try SecretFile.write(
+            path: nextKey(dir, role),
+            contents: try k.fileContents(passphrase: encrypted(dir, role) ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
+        let pk = MinisignPublicKey(
+            keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
         try SecretFile.writePublic(path: nextPub(dir, role), contents: pk.fileContents, force: true)
         guard announce else { return (pk, nil) }
         let at = now()
-        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
-        _ = try store.appendLog(kind: "key_rotated", body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
+        try store.putSigningKey(
+            SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
+        _ = try store.appendLog(
+            kind: "key_rotated", body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
         let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
         return (pk, doc.version)
     }
@@ -51,19 +62,30 @@ public enum SigningKeyRotation {
     /// crash before (4) leaves the old key in place, verify-only and still valid: the gateway
     /// starts and signs with it, and `keys activate ROLE` finishes the switch. The archived
     /// secret is removed last, unless `archive`.
-    public static func activate(_ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
-                         graceSeconds: TimeInterval, archive: Bool, logKind: String) throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
+    public static func activate(
+        _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
+        graceSeconds: TimeInterval, archive: Bool, logKind: String
+    ) throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
             throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce a new \(role.rawValue) key as pending first")
         }
         let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
         let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
-        let at = now(), until = now(graceSeconds)
-        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: .verifyOnly, until: until, createdAt: at))
-        try store.putSigningKey(SigningKeyRecord(role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: .active, until: nil, createdAt: at))
-        _ = try store.appendLog(kind: logKind, body: JSON.object(["role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
-                                                                  "verify_only_until": .string(until), "archived": .bool(archive)]).canonical, at: at)
+        let at = now()
+        let until = now(graceSeconds)
+        try store.putSigningKey(
+            SigningKeyRecord(
+                role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: .verifyOnly, until: until, createdAt: at))
+        try store.putSigningKey(
+            SigningKeyRecord(
+                role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: .active, until: nil, createdAt: at))
+        _ = try store.appendLog(
+            kind: logKind,
+            body: JSON.object([
+                "role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
+                "verify_only_until": .string(until), "archived": .bool(archive),
+            ]).canonical, at: at)
         let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))
         try Failpoints.check("keys.activate.after-publish")
         let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
@@ -73,7 +95,7 @@ public enum SigningKeyRotation {
             try syncFolder("\(dir.keysPath)/archive")
         }
         try Failpoints.check("keys.activate.after-archive")
-        if fm.fileExists(atPath: nextPub(dir, role)) { try renameDurably(nextPub(dir, role), dir.pub(role)) } // else done before an interruption
+        if fm.fileExists(atPath: nextPub(dir, role)) { try renameDurably(nextPub(dir, role), dir.pub(role)) }  // else done before an interruption
         try Failpoints.check("keys.activate.after-pub")
         try renameDurably(nextKey(dir, role), dir.key(role))
         try Failpoints.check("keys.activate.after-key")
@@ -81,7 +103,7 @@ public enum SigningKeyRotation {
             let (department, _) = try dir.config()
             let log = GatewayLog(store: store, key: new, department: department)
             log.head = LogHead(path: dir.logHeadPath)
-            try log.load() // refuses a store behind what this gateway signed, as `serve` does
+            try log.load()  // refuses a store behind what this gateway signed, as `serve` does
             _ = try log.checkpoint(cosigners: [old])
         }
         if !archive { try fm.removeItem(atPath: archived) }

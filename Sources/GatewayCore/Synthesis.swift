@@ -1,11 +1,12 @@
 public import Foundation
+public import GatewayClient
 public import GatewayStore
 import PartyRecords
 public import SealCrypto
 import SealPackage
-public import GatewayClient
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where datasets go: the handbook system's sync endpoint, the recipients it decrypts with, the
@@ -20,10 +21,16 @@ public struct HandbookEndpoint: Sendable {
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
 
-    public init(url: String, recipients: [AgeX25519Recipient], ackKey: MinisignPublicKey, caPEM: String? = nil,
-                clientCertificateFile: String? = nil, clientKeyFile: String? = nil) {
-        self.url = url; self.recipients = recipients; self.ackKey = ackKey
-        self.caPEM = caPEM; self.clientCertificateFile = clientCertificateFile; self.clientKeyFile = clientKeyFile
+    public init(
+        url: String, recipients: [AgeX25519Recipient], ackKey: MinisignPublicKey, caPEM: String? = nil,
+        clientCertificateFile: String? = nil, clientKeyFile: String? = nil
+    ) {
+        self.url = url
+        self.recipients = recipients
+        self.ackKey = ackKey
+        self.caPEM = caPEM
+        self.clientCertificateFile = clientCertificateFile
+        self.clientKeyFile = clientKeyFile
     }
 
     public var json: JSON {
@@ -36,8 +43,9 @@ public struct HandbookEndpoint: Sendable {
 
     /// How the forwarder connects to it.
     public func clientSettings(timeoutSeconds: Int) -> ClientSettings {
-        var s = ClientSettings(caPEM: caPEM, clientCertificateFile: clientCertificateFile, clientKeyFile: clientKeyFile, timeoutSeconds: timeoutSeconds)
-        s.maxResponseBytes = 1 << 20 // an acknowledgement is a few hundred bytes
+        var s = ClientSettings(
+            caPEM: caPEM, clientCertificateFile: clientCertificateFile, clientKeyFile: clientKeyFile, timeoutSeconds: timeoutSeconds)
+        s.maxResponseBytes = 1 << 20  // an acknowledgement is a few hundred bytes
         return s
     }
 
@@ -45,9 +53,10 @@ public struct HandbookEndpoint: Sendable {
         guard let text = try store.setting("handbook") else { return nil }
         let j = try JSON(parsing: text)
         guard let url = j["url"]?.string, let ack = j["ack_key"]?.string else { return nil }
-        return HandbookEndpoint(url: url, recipients: try (j["recipients"]?.array ?? []).compactMap(\.string).map { try AgeX25519Recipient(string: $0) },
-                                ackKey: try MinisignPublicKey(base64: ack), caPEM: j["ca_pem"]?.string,
-                                clientCertificateFile: j["client_cert"]?.string, clientKeyFile: j["client_key"]?.string)
+        return HandbookEndpoint(
+            url: url, recipients: try (j["recipients"]?.array ?? []).compactMap(\.string).map { try AgeX25519Recipient(string: $0) },
+            ackKey: try MinisignPublicKey(base64: ack), caPEM: j["ca_pem"]?.string,
+            clientCertificateFile: j["client_cert"]?.string, clientKeyFile: j["client_key"]?.string)
     }
 }
 
@@ -68,14 +77,18 @@ public struct SynthesisSummary: Sendable {
 /// whose citizen_id or member_id is also another unit's, withheld and listed with both units),
 /// stats.json (per unit). The same store contents give the same bytes.
 public enum Synthesis {
-    public static let memberHeader = ["unit_id", "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
-                                      "status", "org_id", "phone", "email", "ethnicity", "hometown", "education"]
+    public static let memberHeader = [
+        "unit_id", "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
+        "status", "org_id", "phone", "email", "ethnicity", "hometown", "education",
+    ]
     public static let organizationHeader = ["unit_id", "org_id", "name", "type", "parent_id"]
     public static let conflictHeader = ["key", "value", "unit_id", "member_id", "citizen_id", "full_name", "org_id"]
 
     /// Writes the four files into `dir` (created); returns counts.
-    public static func build(store: any GatewayStore, campaign: Campaign, into dir: String,
-                             progress: (String) -> Void = { _ in }) throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
+    public static func build(
+        store: any GatewayStore, campaign: Campaign, into dir: String,
+        progress: (String) -> Void = { _ in }
+    ) throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
         let started = Date()
         func elapsed() -> String { String(format: "%.1f s", Date().timeIntervalSince(started)) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -83,25 +96,38 @@ public enum Synthesis {
         // Which citizen ids and member ids appear in more than one unit (computed by the store,
         // so only one unit's records are in memory at a time below).
         let (conflictedCitizens, conflictedMembers) = try store.crossUnitDuplicates()
-        progress("\(rows.count) units; \(conflictedCitizens.count) citizen id(s) and \(conflictedMembers.count) member id(s) in more than one unit (\(elapsed()))")
+        progress(
+            "\(rows.count) units; \(conflictedCitizens.count) citizen id(s) and \(conflictedMembers.count) member id(s) in more than one unit (\(elapsed()))"
+        )
 
-        let orgOut = try CSVFile("\(dir)/organizations.csv"), memOut = try CSVFile("\(dir)/members.csv"), conOut = try CSVFile("\(dir)/conflicts.csv")
-        try orgOut.w.record(organizationHeader); try memOut.w.record(memberHeader); try conOut.w.record(conflictHeader)
+        let orgOut = try CSVFile("\(dir)/organizations.csv")
+        let memOut = try CSVFile("\(dir)/members.csv")
+        let conOut = try CSVFile("\(dir)/conflicts.csv")
+        try orgOut.w.record(organizationHeader)
+        try memOut.w.record(memberHeader)
+        try conOut.w.record(conflictHeader)
         var conflictRows: [[String]] = []
-        var members = 0, organizations = 0, withheld = 0
+        var members = 0
+        var organizations = 0
+        var withheld = 0
         var perUnit: [String: JSON] = [:]
-        let optional = 9...13 // phone, email, ethnicity, hometown, education (0-based columns of a members row)
+        let optional = 9...13  // phone, email, ethnicity, hometown, education (0-based columns of a members row)
         var unitsInDataset = 0
         for row in rows {
             guard let u = try store.currentRecords(unitId: row.unitId) else { continue }
             unitsInDataset += 1
             if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
-            for o in u.organizations { try orgOut.w.record([u.unitId] + o); organizations += 1 }
-            var kept = 0, held = 0
+            for o in u.organizations {
+                try orgOut.w.record([u.unitId] + o)
+                organizations += 1
+            }
+            var kept = 0
+            var held = 0
             var filled = 0
             for m in u.members {
                 for i in optional where !m[i].isEmpty { filled += 1 }
-                let c = conflictedCitizens.contains(m[4]), k = conflictedMembers.contains(m[0])
+                let c = conflictedCitizens.contains(m[4])
+                let k = conflictedMembers.contains(m[0])
                 if c || k {
                     held += 1
                     if c { conflictRows.append(["citizen_id", m[4], u.unitId, m[0], m[4], m[1], m[8]]) }
@@ -111,11 +137,14 @@ public enum Synthesis {
                 try memOut.w.record([u.unitId] + m)
                 kept += 1
             }
-            members += kept; withheld += held
+            members += kept
+            withheld += held
             let completeness = u.members.isEmpty ? 0 : Double(filled) / Double(u.members.count * optional.count)
-            perUnit[u.unitId] = .object(["members": .int(Int64(u.members.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
-                                         "organizations": .int(Int64(u.organizations.count)), "completeness": .string(String(format: "%.4f", completeness)),
-                                         "package": .string(u.packageId), "imported_at": .string(u.importedAt)])
+            perUnit[u.unitId] = .object([
+                "members": .int(Int64(u.members.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
+                "organizations": .int(Int64(u.organizations.count)), "completeness": .string(String(format: "%.4f", completeness)),
+                "package": .string(u.packageId), "imported_at": .string(u.importedAt),
+            ])
         }
         conflictRows.sort { $0.lexicographicallyPrecedes($1) }
         for r in conflictRows { try conOut.w.record(r) }
@@ -136,37 +165,46 @@ public enum Synthesis {
             o["rejected_packages"] = .int(Int64(r.rejected))
             units[r.unitId] = .object(o)
         }
-        let stats = JSON.object(["format": .string("sealgate-dataset-stats/1"), "campaign": campaign.json,
-                                 "totals": .object(["units_registered": .int(Int64(rows.count)), "units_in_dataset": .int(Int64(unitsInDataset)),
-                                                    "members": .int(Int64(members)), "organizations": .int(Int64(organizations)),
-                                                    "withheld": .int(Int64(withheld)), "conflicts": .int(Int64(conflictRows.count))]),
-                                 "units": .object(units)])
+        let stats = JSON.object([
+            "format": .string("sealgate-dataset-stats/1"), "campaign": campaign.json,
+            "totals": .object([
+                "units_registered": .int(Int64(rows.count)), "units_in_dataset": .int(Int64(unitsInDataset)),
+                "members": .int(Int64(members)), "organizations": .int(Int64(organizations)),
+                "withheld": .int(Int64(withheld)), "conflicts": .int(Int64(conflictRows.count)),
+            ]),
+            "units": .object(units),
+        ])
         try (stats.canonical + "\n").write(toFile: "\(dir)/stats.json", atomically: true, encoding: .utf8)
         return (members, organizations, conflictRows.count, withheld, unitsInDataset)
     }
 
     /// Synthesizes version N+1, seals it (kind=dataset, seq = version) with the dataset key to
     /// the handbook system's recipients, and records it in the outbox with its log entry.
-    public static func synthesize(data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, progress: (String) -> Void = { _ in },
-                                  now: Date = Date()) throws -> SynthesisSummary {
+    public static func synthesize(
+        data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, progress: (String) -> Void = { _ in },
+        now: Date = Date()
+    ) throws -> SynthesisSummary {
         guard let handbook = try HandbookEndpoint.load(store), !handbook.recipients.isEmpty else {
-            throw GatewayError(.handbookUnset, "no handbook system is configured to seal the dataset to",
-                               remedy: "run `sealgate handbook connect --data \(data.path) --url URL --recipient handbook.pub --ack-key ack.pub` first")
+            throw GatewayError(
+                .handbookUnset, "no handbook system is configured to seal the dataset to",
+                remedy: "run `sealgate handbook connect --data \(data.path) --url URL --recipient handbook.pub --ack-key ack.pub` first")
         }
         guard try store.campaignRows().contains(where: { $0.members > 0 }) else {
-            throw GatewayError(.datasetEmpty, "no unit has accepted records yet: there is nothing to synthesize",
-                               remedy: "wait for units' snapshots (sealgate status shows who has submitted)")
+            throw GatewayError(
+                .datasetEmpty, "no unit has accepted records yet: there is nothing to synthesize",
+                remedy: "wait for units' snapshots (sealgate status shows who has submitted)")
         }
         // One synthesis at a time, across processes (the CLI, POST /v1/datasets, the schedule):
         // the version is taken and its folder written under an exclusive lock.
-        try FileManager.default.createDirectory(atPath: "\(data.path)/datasets", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: "\(data.path)/datasets", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let lockFD = open("\(data.path)/datasets/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw SealError.io("cannot open \(data.path)/datasets/.lock", errno: errno) }
         defer { close(lockFD) }
         guard flock(lockFD, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(data.path)/datasets/.lock", errno: errno) }
         let version = (try store.datasets().last?.version ?? 0) + 1
         let work = "\(data.path)/datasets/v\(version)"
-        try? FileManager.default.removeItem(atPath: work) // left by an interrupted run: rebuilt
+        try? FileManager.default.removeItem(atPath: work)  // left by an interrupted run: rebuilt
         let counts = try build(store: store, campaign: try Campaign.load(store), into: work, progress: progress)
         progress("files written; sealing")
         let output = "\(data.path)/datasets/dataset-v\(version).sgp"
@@ -176,26 +214,32 @@ public enum Synthesis {
         // plaintext files go once sealed, and the department can still open its copy (the
         // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.
         let own = try store.recipients().filter { $0.state == .active }.map { try AgeX25519Recipient(string: $0.recipient) }
-        let sealed = try Sealer.seal(SealRequest(unit: department, seq: version, kind: .dataset,
-                                                 inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },
-                                                 recipients: handbook.recipients + own.filter { r in !handbook.recipients.contains { $0.string == r.string } },
-                                                 signer: keys.dataset, output: output, created: created))
+        let sealed = try Sealer.seal(
+            SealRequest(
+                unit: department, seq: version, kind: .dataset,
+                inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },
+                recipients: handbook.recipients + own.filter { r in !handbook.recipients.contains { $0.string == r.string } },
+                signer: keys.dataset, output: output, created: created))
         let size = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.int64Value ?? 0
         let sha = try sha256File(output)
-        let record = DatasetRecord(version: version, packageId: sealed.comment.package, path: output, sha256: sha, size: size, members: counts.members,
-                                   organizations: counts.organizations, conflicts: counts.conflicts, createdAt: created)
-        let log = JSON.object(["format": .string("sealgate-log/1"), "kind": .string("dataset"), "version": .int(Int64(version)),
-                               "package": .string(sealed.comment.package), "sha256": .string(sha), "members": .int(Int64(counts.members)),
-                               "organizations": .int(Int64(counts.organizations)), "conflicts": .int(Int64(counts.conflicts)),
-                               "withheld": .int(Int64(counts.withheld)), "units": .int(Int64(counts.units))]).canonical
+        let record = DatasetRecord(
+            version: version, packageId: sealed.comment.package, path: output, sha256: sha, size: size, members: counts.members,
+            organizations: counts.organizations, conflicts: counts.conflicts, createdAt: created)
+        let log = JSON.object([
+            "format": .string("sealgate-log/1"), "kind": .string("dataset"), "version": .int(Int64(version)),
+            "package": .string(sealed.comment.package), "sha256": .string(sha), "members": .int(Int64(counts.members)),
+            "organizations": .int(Int64(counts.organizations)), "conflicts": .int(Int64(counts.conflicts)),
+            "withheld": .int(Int64(counts.withheld)), "units": .int(Int64(counts.units)),
+        ]).canonical
         do { try store.addDataset(record, logBody: log) } catch let e as StoreError where e.code == .datasetExists {
             throw GatewayError(.datasetExists, e.message, remedy: "another gateway on the same store made this version; run it again")
         }
         // The city's records in clear live no longer than the sealing: only the sealed package
         // (and stats.json, counts without personal data) stay.
         for f in PackageKind.dataset.requiredFiles! where f.hasSuffix(".csv") { unlink("\(work)/\(f)") }
-        return SynthesisSummary(version: version, packageId: sealed.comment.package, path: output, members: counts.members, organizations: counts.organizations,
-                                conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units)
+        return SynthesisSummary(
+            version: version, packageId: sealed.comment.package, path: output, members: counts.members, organizations: counts.organizations,
+            conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units)
     }
 }
 

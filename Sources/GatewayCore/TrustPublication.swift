@@ -41,17 +41,21 @@ public enum TrustPublication {
     /// rotation passes the new key before its file takes the old one's place); `previousRoot`
     /// cross-signs the version that changes the root.
     @discardableResult
-    public static func publish(_ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil,
-                               now: Date = Date()) throws -> TrustDocument {
+    public static func publish(
+        _ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil,
+        now: Date = Date()
+    ) throws -> TrustDocument {
         let (department, _) = try dir.config()
         let publication = try Publication.load(dir, store: store)
         let version = (try store.latestTrust()?.version ?? 0) + 1
         let recipients = try store.recipients()
-        let doc = try TrustDocument.make(version: version, department: department, intakeURL: publication.intakeURL, keys: keys,
-                                         recipients: recipients.isEmpty ? nil : recipients, signingKeys: try store.signingKeys(), now: now,
-                                         validity: TimeInterval(publication.validityDays) * 86_400)
+        let doc = try TrustDocument.make(
+            version: version, department: department, intakeURL: publication.intakeURL, keys: keys,
+            recipients: recipients.isEmpty ? nil : recipients, signingKeys: try store.signingKeys(), now: now,
+            validity: TimeInterval(publication.validityDays) * 86_400)
         try store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
-        _ = try store.appendLog(kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)))
+        _ = try store.appendLog(
+            kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)))
         return doc
     }
 }

@@ -1,6 +1,6 @@
 public import Foundation
-public import SealCrypto
 public import GatewayStore
+public import SealCrypto
 import SealPackage
 
 extension SealErrorCode {
@@ -31,50 +31,72 @@ public struct UnitKeyRotation: Sendable {
     /// Writes a statement signed by both secret keys.
     public static func make(unit: String, old: MinisignSecretKey, new: MinisignSecretKey, created: String) throws -> UnitKeyRotation {
         guard old.publicKey.keyId != new.publicKey.keyId else {
-            throw GatewayError(.rotationInvalid, "the old and the new key are the same key (\(old.publicKey.keyIdHex))", remedy: "generate a new key: sealgate keys generate signing --out NEW")
+            throw GatewayError(
+                .rotationInvalid, "the old and the new key are the same key (\(old.publicKey.keyIdHex))",
+                remedy: "generate a new key: sealgate keys generate signing --out NEW")
         }
         let body = text(unit: unit, old: old.publicKey, new: new.publicKey, created: created)
         let prehash = BLAKE2bHasher.hash(Array(body.utf8))
         let tc = "sealgate/key-rotation unit=\(unit) old=\(old.publicKey.keyIdHex) new=\(new.publicKey.keyIdHex) created=\(created)"
         let a = try old.sign(prehash: prehash, trustedComment: tc, untrustedComment: "rotation statement signed by the old key")
         let b = try new.sign(prehash: prehash, trustedComment: tc, untrustedComment: "rotation statement signed by the new key")
-        return UnitKeyRotation(unit: unit, oldKey: old.publicKey, newKey: new.publicKey, created: created, statement: body,
-                               oldSignature: a.fileContents, newSignature: b.fileContents)
+        return UnitKeyRotation(
+            unit: unit, oldKey: old.publicKey, newKey: new.publicKey, created: created, statement: body,
+            oldSignature: a.fileContents, newSignature: b.fileContents)
     }
 
-    private init(unit: String, oldKey: MinisignPublicKey, newKey: MinisignPublicKey, created: String, statement: String, oldSignature: String, newSignature: String) {
-        self.unit = unit; self.oldKey = oldKey; self.newKey = newKey; self.created = created
-        self.statement = statement; self.oldSignature = oldSignature; self.newSignature = newSignature
+    private init(
+        unit: String, oldKey: MinisignPublicKey, newKey: MinisignPublicKey, created: String, statement: String, oldSignature: String,
+        newSignature: String
+    ) {
+        self.unit = unit
+        self.oldKey = oldKey
+        self.newKey = newKey
+        self.created = created
+        self.statement = statement
+        self.oldSignature = oldSignature
+        self.newSignature = newSignature
     }
 
-    public var json: JSON { .object(["statement": .string(statement), "old_signature": .string(oldSignature), "new_signature": .string(newSignature)]) }
+    public var json: JSON {
+        .object(["statement": .string(statement), "old_signature": .string(oldSignature), "new_signature": .string(newSignature)])
+    }
 
     /// Parses a statement and checks both signatures: `rotation_invalid` when malformed,
     /// `rotation_signature_invalid` when either signature is missing, by another key, or does not verify.
     public init(json: JSON) throws {
         guard let body = json["statement"]?.string else {
-            throw GatewayError(.rotationInvalid, "no statement in the rotation document", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
+            throw GatewayError(
+                .rotationInvalid, "no statement in the rotation document", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
         }
         let lines = body.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         func field(_ name: String) throws -> String {
             guard let l = lines.first(where: { $0.hasPrefix(name + ": ") }) else {
-                throw GatewayError(.rotationInvalid, "the statement has no '\(name)' line", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
+                throw GatewayError(
+                    .rotationInvalid, "the statement has no '\(name)' line", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
             }
             return String(l.dropFirst(name.count + 2))
         }
         guard lines.first == Self.header else {
-            throw GatewayError(.rotationInvalid, "not a rotation statement (first line '\(lines.first ?? "")')", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
+            throw GatewayError(
+                .rotationInvalid, "not a rotation statement (first line '\(lines.first ?? "")')",
+                remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
         }
-        let unit = try field("unit"), created = try field("created")
-        let old: MinisignPublicKey, new: MinisignPublicKey
+        let unit = try field("unit")
+        let created = try field("created")
+        let old: MinisignPublicKey
+        let new: MinisignPublicKey
         do {
             old = try MinisignPublicKey(base64: try field("old-key"))
             new = try MinisignPublicKey(base64: try field("new-key"))
         } catch let e as SealError where e.code != .rotationInvalid {
-            throw GatewayError(.rotationInvalid, "a key in the statement is malformed: \(e.message)", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
+            throw GatewayError(
+                .rotationInvalid, "a key in the statement is malformed: \(e.message)",
+                remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
         }
         guard body == Self.text(unit: unit, old: old, new: new, created: created) else {
-            throw GatewayError(.rotationInvalid, "the statement is not in canonical form", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
+            throw GatewayError(
+                .rotationInvalid, "the statement is not in canonical form", remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged")
         }
         guard old.keyId != new.keyId else {
             throw GatewayError(.rotationInvalid, "the old and the new key are the same key", remedy: "rotate to a newly generated key")
@@ -82,19 +104,22 @@ public struct UnitKeyRotation: Sendable {
         let prehash = BLAKE2bHasher.hash(Array(body.utf8))
         for (which, key, name) in [(json["old_signature"]?.string, old, "old"), (json["new_signature"]?.string, new, "new")] {
             guard let which, !which.isEmpty else {
-                throw GatewayError(.rotationSignatureInvalid, "the statement is not signed by the \(name) key \(key.keyIdHex)",
-                                   remedy: "a rotation needs the signatures of both keys: run sealgate keys rotate-unit with --old and --new")
+                throw GatewayError(
+                    .rotationSignatureInvalid, "the statement is not signed by the \(name) key \(key.keyIdHex)",
+                    remedy: "a rotation needs the signatures of both keys: run sealgate keys rotate-unit with --old and --new")
             }
             do {
                 let sig = try MinisignSignature(fileContents: which)
                 try sig.verify(publicKey: key, prehash: prehash)
             } catch let e as SealError {
-                throw GatewayError(.rotationSignatureInvalid, "the \(name) key's signature (\(key.keyIdHex)) does not hold: \(e.message)",
-                                   remedy: "a rotation needs the signatures of both keys over the same statement: run sealgate keys rotate-unit again")
+                throw GatewayError(
+                    .rotationSignatureInvalid, "the \(name) key's signature (\(key.keyIdHex)) does not hold: \(e.message)",
+                    remedy: "a rotation needs the signatures of both keys over the same statement: run sealgate keys rotate-unit again")
             }
         }
-        self.init(unit: unit, oldKey: old, newKey: new, created: created, statement: body,
-                  oldSignature: json["old_signature"]!.string!, newSignature: json["new_signature"]!.string!)
+        self.init(
+            unit: unit, oldKey: old, newKey: new, created: created, statement: body,
+            oldSignature: json["old_signature"]!.string!, newSignature: json["new_signature"]!.string!)
     }
 }
 
@@ -102,31 +127,40 @@ public struct UnitKeyRotation: Sendable {
 /// one becomes `retiring` — it still verifies packages created before the switch, until the grace
 /// ends. Logged (kind `unit_key_rotated`) in the same transaction.
 public enum UnitKeyRotations {
-    public static func apply(_ r: UnitKeyRotation, pathUnit: String? = nil, store: any GatewayStore, grace: TimeInterval, now: Date = Date()) throws -> (switchAt: String, validUntil: String) {
+    public static func apply(_ r: UnitKeyRotation, pathUnit: String? = nil, store: any GatewayStore, grace: TimeInterval, now: Date = Date()) throws
+        -> (switchAt: String, validUntil: String)
+    {
         if let pathUnit, pathUnit != r.unit {
-            throw GatewayError(.rotationInvalid, "the statement is for unit \(r.unit), not \(pathUnit)", remedy: "post it to /v1/units/\(r.unit)/keys")
+            throw GatewayError(
+                .rotationInvalid, "the statement is for unit \(r.unit), not \(pathUnit)", remedy: "post it to /v1/units/\(r.unit)/keys")
         }
         let nowS = Int(now.timeIntervalSince1970)
         let switchAt = PackageIdentifiers.timestamp(unixSeconds: nowS)
         // A statement from the future or long ago is refused (clock error, or an old statement replayed).
-        let horizon = Timestamp(unixSeconds: Int64(nowS + 300)), stale = Timestamp(unixSeconds: Int64(nowS - 7 * 86_400))
+        let horizon = Timestamp(unixSeconds: Int64(nowS + 300))
+        let stale = Timestamp(unixSeconds: Int64(nowS - 7 * 86_400))
         guard let created = r.created.moment, created <= horizon, created >= stale else {
-            throw GatewayError(.rotationInvalid, "the statement was created \(r.created), outside [\(stale), \(horizon)]",
-                               remedy: "check the unit's clock and write a fresh statement")
+            throw GatewayError(
+                .rotationInvalid, "the statement was created \(r.created), outside [\(stale), \(horizon)]",
+                remedy: "check the unit's clock and write a fresh statement")
         }
         let validUntil = PackageIdentifiers.timestamp(unixSeconds: nowS + Int(grace))
-        let log = JSON.object(["kind": .string("unit_key_rotated"), "unit": .string(r.unit), "old_key": .string(r.oldKey.keyIdHex),
-                               "new_key": .string(r.newKey.keyIdHex), "new_public_key": .string(r.newKey.base64), "switch_at": .string(switchAt),
-                               "old_valid_until": .string(validUntil), "statement_sha256": .string(hexString(SHA256Hasher.hash(Array(r.statement.utf8))))]).canonical
+        let log = JSON.object([
+            "kind": .string("unit_key_rotated"), "unit": .string(r.unit), "old_key": .string(r.oldKey.keyIdHex),
+            "new_key": .string(r.newKey.keyIdHex), "new_public_key": .string(r.newKey.base64), "switch_at": .string(switchAt),
+            "old_valid_until": .string(validUntil), "statement_sha256": .string(hexString(SHA256Hasher.hash(Array(r.statement.utf8)))),
+        ]).canonical
         do {
-            try store.rotateUnitKey(unitId: r.unit, oldKeyId: r.oldKey.keyIdHex, newKeyId: r.newKey.keyIdHex, newPublicKey: r.newKey.base64,
-                                    switchAt: switchAt, oldValidUntil: validUntil, logBody: log)
+            try store.rotateUnitKey(
+                unitId: r.unit, oldKeyId: r.oldKey.keyIdHex, newKeyId: r.newKey.keyIdHex, newPublicKey: r.newKey.base64,
+                switchAt: switchAt, oldValidUntil: validUntil, logBody: log)
         } catch let e as StoreError where [.keyState, .keyExists, .keyUnknown, .unitUnknown].contains(e.code) {
-            let remedy = switch e.code {
-            case .keyState: "the old key was already rotated or revoked; rotate from the unit's current key"
-            case .keyExists: "rotate to a newly generated key"
-            default: "the department registers the unit and its key first"
-            }
+            let remedy =
+                switch e.code {
+                case .keyState: "the old key was already rotated or revoked; rotate from the unit's current key"
+                case .keyExists: "rotate to a newly generated key"
+                default: "the department registers the unit and its key first"
+                }
             throw GatewayError(SealErrorCode(e.code.rawValue), e.message, remedy: remedy)
         }
         return (switchAt, validUntil)

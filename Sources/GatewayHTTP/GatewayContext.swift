@@ -28,8 +28,9 @@ public struct GatewayContext: RequestContext {
     }
 
     func unauthorized(_ what: String) -> Problem {
-        Problem(.unauthorized, "unauthorized", tokenRefused ? "the token is not valid (unknown or revoked)" : "\(what) is required",
-                remedy: "send Authorization: Bearer <token> (sealgate tokens create)")
+        Problem(
+            .unauthorized, "unauthorized", tokenRefused ? "the token is not valid (unknown or revoked)" : "\(what) is required",
+            remedy: "send Authorization: Bearer <token> (sealgate tokens create)")
     }
 
     /// Requires an admin token.
@@ -125,7 +126,8 @@ public enum Param {
     /// silently ignored.
     public static func only(_ request: Request, _ names: Set<String>) throws {
         for (k, _) in request.uri.queryParameters where !names.contains(String(k)) {
-            throw bad("the parameter '\(k.prefix(40))'", "is not known here", names.isEmpty ? "no parameters" : names.sorted().joined(separator: ", "))
+            throw bad(
+                "the parameter '\(k.prefix(40))'", "is not known here", names.isEmpty ? "no parameters" : names.sorted().joined(separator: ", "))
         }
     }
 }

@@ -37,8 +37,10 @@ public struct GatewayServerConfig: Sendable {
 /// listener, and the background services (checkpoint signer, forwarder, scheduled synthesis),
 /// each under its lease. `onRunning(port)` is called once the socket is bound (port 0 binds a
 /// free port).
-public func buildGatewayApplication(intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
-                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+public func buildGatewayApplication(
+    intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
+    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) throws -> some ApplicationProtocol {
     let pool = BlockingPool.shared
     let intakePool = BlockingPool(threads: config.maxConcurrentIntakes)
     let metrics = GatewayMetrics()
@@ -54,10 +56,12 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
     let router = Router(context: GatewayContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     router.add(middleware: TokenMiddleware(store: store, pool: pool))
-    HealthRoutes(intake: intake, store: store, pool: pool, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics, rounds: rounds).add(to: router)
+    HealthRoutes(intake: intake, store: store, pool: pool, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics, rounds: rounds)
+        .add(to: router)
     router.addRoutes(LogRoutes(intake: intake, store: store, pool: pool).routes, atPath: "/v1/log")
     router.addRoutes(TrustRoutes(store: store, pool: pool).routes, atPath: "/v1/trust")
-    router.addRoutes(PackageRoutes(intake: intake, config: config, pool: pool, intakePool: intakePool, metrics: metrics).routes, atPath: "/v1/packages")
+    router.addRoutes(
+        PackageRoutes(intake: intake, config: config, pool: pool, intakePool: intakePool, metrics: metrics).routes, atPath: "/v1/packages")
     router.addRoutes(UnitRoutes(store: store, config: config, pool: pool).routes, atPath: "/v1/units")
     let datasets = DatasetRoutes(intake: intake, pool: pool)
     router.addRoutes(datasets.datasets, atPath: "/v1/datasets")
@@ -71,8 +75,9 @@ public func buildGatewayApplication(intake: Intake, store: any GatewayStore, con
     }
     // The forwarder: delivers pending dataset versions to the handbook system, with backoff.
     let forwarder = ForwarderService(
-        forwarder: Forwarder(store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds,
-                             timeout: config.forwardTimeoutSeconds, cacheDir: "\(intake.data.path)/datasets"),
+        forwarder: Forwarder(
+            store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds,
+            timeout: config.forwardTimeoutSeconds, cacheDir: "\(intake.data.path)/datasets"),
         lease: forwarderLease, pool: pool, rounds: rounds)
     // Scheduled synthesis: a new version only when some unit's records changed (a snapshot or
     // correction accepted) after the last one.
@@ -100,8 +105,10 @@ struct PoolService: Service {
 
 /// Builds and runs the gateway until SIGTERM or SIGINT (graceful shutdown: requests in flight
 /// are answered, the background services stop between steps, leases are released).
-public func serveGateway(intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
-                         onRunning: @escaping @Sendable (Int) async -> Void) async throws {
+public func serveGateway(
+    intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
+    onRunning: @escaping @Sendable (Int) async -> Void
+) async throws {
     let app = try buildGatewayApplication(intake: intake, store: store, config: config, tls: tls, onRunning: onRunning)
     try await app.runService()
 }

@@ -1,8 +1,8 @@
 public import Foundation
 import GatewayCore
 public import Hummingbird
-import HummingbirdTLS
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOHTTPTypes
@@ -16,7 +16,11 @@ public struct TLSFiles: Sendable {
     public var certificate: String
     public var key: String
     public var clientCA: String?
-    public init(certificate: String, key: String, clientCA: String? = nil) { self.certificate = certificate; self.key = key; self.clientCA = clientCA }
+    public init(certificate: String, key: String, clientCA: String? = nil) {
+        self.certificate = certificate
+        self.key = key
+        self.clientCA = clientCA
+    }
 }
 
 /// Where and how a server listens, and what it tolerates from clients. Shared by `serve` and
@@ -59,7 +63,9 @@ public final class TLSIdentity: Sendable {
     static func load(_ files: TLSFiles) throws -> (chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(files.certificate)
-            guard !chain.isEmpty else { throw SealError(.tlsSetup, "\(files.certificate) holds no certificate", remedy: "give --tls-cert a PEM certificate chain") }
+            guard !chain.isEmpty else {
+                throw SealError(.tlsSetup, "\(files.certificate) holds no certificate", remedy: "give --tls-cert a PEM certificate chain")
+            }
             let key = try NIOSSLPrivateKey(file: files.key, format: .pem)
             // The key must belong to the certificate: a TLS context refuses a mismatched pair.
             var check = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
@@ -69,8 +75,9 @@ public final class TLSIdentity: Sendable {
         } catch let e as SealError {
             throw e
         } catch {
-            throw SealError(.tlsSetup, "cannot use the TLS certificate \(files.certificate) with the key \(files.key)",
-                            remedy: "give a PEM certificate chain (the server's certificate first) and its PEM private key", cause: error)
+            throw SealError(
+                .tlsSetup, "cannot use the TLS certificate \(files.certificate) with the key \(files.key)",
+                remedy: "give a PEM certificate chain (the server's certificate first) and its PEM private key", cause: error)
         }
     }
 
@@ -89,7 +96,9 @@ public final class TLSIdentity: Sendable {
         c.cipherSuites = ListenSettings.cipherSuites
         if let ca = files.clientCA {
             do { c.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) } catch {
-                throw SealError(.tlsSetup, "cannot read the client CA \(ca)", remedy: "give the PEM certificate of the CA that signs client certificates", cause: error)
+                throw SealError(
+                    .tlsSetup, "cannot read the client CA \(ca)", remedy: "give the PEM certificate of the CA that signs client certificates",
+                    cause: error)
             }
             c.certificateVerification = .noHostnameVerification
         }
@@ -107,28 +116,35 @@ public final class TLSIdentity: Sendable {
 extension ListenSettings {
     /// TLS 1.2 suites offered (TLS 1.3's are all AEAD and fixed by BoringSSL): ECDHE with
     /// AES-GCM or ChaCha20-Poly1305, nothing else.
-    static let cipherSuites = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+    static let cipherSuites =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
     /// The Hummingbird server: HTTP/1.1, TLS when configured, the slow-client guard on every
     /// connection.
     public func serverBuilder(identity: TLSIdentity?) throws -> HTTPServerBuilder {
-        let limits = SlowClientGuard.Limits(headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
-                                            bodyGrace: .seconds(bodyGraceSeconds), minBytesPerSecond: minBodyBytesPerSecond)
-        let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [SlowClientGuard(limits)],
-                                                                idleTimeout: .seconds(idleTimeoutSeconds)))
+        let limits = SlowClientGuard.Limits(
+            headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
+            bodyGrace: .seconds(bodyGraceSeconds), minBytesPerSecond: minBodyBytesPerSecond)
+        let http = HTTPServerBuilder.http1(
+            configuration: .init(
+                additionalChannelHandlers: [SlowClientGuard(limits)],
+                idleTimeout: .seconds(idleTimeoutSeconds)))
         guard let identity else { return http }
         return try .tls(http, tlsConfiguration: try identity.configuration())
     }
 
     public func applicationConfiguration(serverName: String) -> ApplicationConfiguration {
-        ApplicationConfiguration(address: .hostname(host, port: port), serverName: serverName, reuseAddress: true,
-                                 availableConnectionsDelegate: MaximumAvailableConnections(maxConnections))
+        ApplicationConfiguration(
+            address: .hostname(host, port: port), serverName: serverName, reuseAddress: true,
+            availableConnectionsDelegate: MaximumAvailableConnections(maxConnections))
     }
 
     /// Checks the values; throws `usage`.
     public func validate() throws {
         guard (0...65535).contains(port) else { throw SealError(.usage, "--port must be 0 to 65535", remedy: "e.g. --port 8443") }
-        guard (1...1_000_000).contains(maxConnections) else { throw SealError(.usage, "--max-connections must be 1 to 1000000", remedy: "e.g. --max-connections 512") }
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw SealError(.usage, "--max-connections must be 1 to 1000000", remedy: "e.g. --max-connections 512")
+        }
         for (name, v) in [("--idle-timeout", idleTimeoutSeconds), ("--header-timeout", headerTimeoutSeconds), ("--body-grace", bodyGraceSeconds)] {
             guard (1...86_400).contains(v) else { throw SealError(.usage, "\(name) must be 1 to 86400 seconds", remedy: "e.g. \(name) 10") }
         }
@@ -140,7 +156,8 @@ extension ListenSettings {
     /// A warning when the server listens beyond this machine without TLS.
     public var plainTextWarning: String? {
         guard tls == nil, !isLoopback else { return nil }
-        return "listening on \(host) without TLS: bearer tokens and package metadata cross the network in clear text; give --tls-cert/--tls-key or put a TLS proxy in front (docs/operations.md)"
+        return
+            "listening on \(host) without TLS: bearer tokens and package metadata cross the network in clear text; give --tls-cert/--tls-key or put a TLS proxy in front (docs/operations.md)"
     }
 }
 
@@ -214,7 +231,10 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelActive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { timer?.cancel(); timer = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
@@ -269,7 +289,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 written.futureResult.whenComplete { _ in
                     let (handler, context) = loopBound.value
                     handler.state = .draining(since: .now(), bytes: 0)
-                    context.close(mode: .output).whenFailure { _ in context.close(promise: nil) }
+                    context.close(mode: .output).whenFailure { _ in loopBound.value.1.close(promise: nil) }
                 }
                 if let promise { written.futureResult.cascade(to: promise) }
                 context.writeAndFlush(data, promise: written)

@@ -26,7 +26,10 @@ struct LogRoutes {
         try Param.only(request, [])
         let intake = self.intake
         // A log key rotated since the last package signs from now on.
-        let note = try await pool.run { try intake.refreshKeys(); return try intake.log.checkpoint() }
+        let note = try await pool.run {
+            try intake.refreshKeys()
+            return try intake.log.checkpoint()
+        }
         return jsonResponse(.ok, note, contentType: "text/plain; charset=utf-8")
     }
 
@@ -38,9 +41,13 @@ struct LogRoutes {
         let end = try Param.int(request, "end", in: start...size, fallback: size, example: "start=0&end=1000")
         let last = min(end, start.addingReportingOverflow(Self.pageSize).overflow ? Int64.max : start + Self.pageSize)
         let entries = try await pool.run { try store.logEntries(start: start, end: last) }
-        return jsonResponse(.ok, JSON.array(entries.map {
-            .object(["index": .int($0.index), "kind": .string($0.kind), "body": .string($0.body), "created_at": .string($0.createdAt)])
-        }).canonical)
+        return jsonResponse(
+            .ok,
+            JSON.array(
+                entries.map {
+                    .object(["index": .int($0.index), "kind": .string($0.kind), "body": .string($0.body), "created_at": .string($0.createdAt)])
+                }
+            ).canonical)
     }
 
     @Sendable func inclusion(_ request: Request, _ context: GatewayContext) async throws -> Response {
@@ -49,7 +56,8 @@ struct LogRoutes {
         let size = try Param.int(request, "size", in: 1...Int64.max, fallback: nil, example: "leaf=3&size=7")
         let log = intake.log
         let proof = try await pool.run { try log.inclusionProof(leaf: leaf, size: size) }
-        return jsonResponse(.ok, JSON.object(["leaf": .int(leaf), "size": .int(size), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
+        return jsonResponse(
+            .ok, JSON.object(["leaf": .int(leaf), "size": .int(size), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
     }
 
     @Sendable func consistency(_ request: Request, _ context: GatewayContext) async throws -> Response {
@@ -58,7 +66,8 @@ struct LogRoutes {
         let to = try Param.int(request, "to", in: 1...Int64.max, fallback: nil, example: "from=4&to=7")
         let log = intake.log
         let proof = try await pool.run { try log.consistencyProof(from: from, to: to) }
-        return jsonResponse(.ok, JSON.object(["from": .int(from), "to": .int(to), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
+        return jsonResponse(
+            .ok, JSON.object(["from": .int(from), "to": .int(to), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
     }
 }
 
@@ -74,11 +83,14 @@ struct TrustRoutes {
     /// The latest trust document, or ?version=N (units walk versions across a root rotation).
     @Sendable func trust(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, ["version"])
-        let version: Int64? = request.uri.queryParameters.has("version")
+        let version: Int64? =
+            request.uri.queryParameters.has("version")
             ? try Param.int(request, "version", in: 1...Int64.max, fallback: nil, example: "version=3") : nil
         let store = self.store
         guard let t = try await pool.run({ try version.map { try store.trust(version: UInt64($0)) } ?? store.latestTrust() }) else {
-            if let version { throw Problem(.notFound, "trust_missing", "no trust document version \(version)", remedy: "GET /v1/trust for the latest") }
+            if let version {
+                throw Problem(.notFound, "trust_missing", "no trust document version \(version)", remedy: "GET /v1/trust for the latest")
+            }
             throw Problem(.serviceUnavailable, "trust_missing", "no trust document published", remedy: "run `sealgate init` on the gateway")
         }
         var r = jsonResponse(.ok, t.body)
@@ -104,14 +116,20 @@ struct HealthRoutes {
     /// 503 while the store cannot be read: a load balancer takes the process out of rotation.
     /// Says nothing of where the store or the data folder is.
     @Sendable func health(_ request: Request, _ context: GatewayContext) async throws -> Response {
-        let store = self.store, data = intake.data
-        let pending = try? await pool.run { try store.pendingSpool().filter { data.resolve(spoolPath: $0.path).hasPrefix(data.spoolPath + "/") }.count }
+        let store = self.store
+        let data = intake.data
+        let pending = try? await pool.run {
+            try store.pendingSpool().filter { data.resolve(spoolPath: $0.path).hasPrefix(data.spoolPath + "/") }.count
+        }
         let kind = store.location.hasPrefix("postgres") ? "postgresql" : "sqlite"
-        return jsonResponse(pending == nil ? .serviceUnavailable : .ok,
-                            JSON.object(["status": .string(pending == nil ? "store_unavailable" : "ok"), "pending": .int(Int64(pending ?? -1)),
-                                         "store": .string(kind), "node": intake.data.node.map(JSON.string) ?? .null,
-                                         "leases": .array(leases.filter(\.held).map { .string($0.name) }),
-                                         "rounds": .object(rounds.snapshot.mapValues { .int(Int64($0)) })]).canonical)
+        return jsonResponse(
+            pending == nil ? .serviceUnavailable : .ok,
+            JSON.object([
+                "status": .string(pending == nil ? "store_unavailable" : "ok"), "pending": .int(Int64(pending ?? -1)),
+                "store": .string(kind), "node": intake.data.node.map(JSON.string) ?? .null,
+                "leases": .array(leases.filter(\.held).map { .string($0.name) }),
+                "rounds": .object(rounds.snapshot.mapValues { .int(Int64($0)) }),
+            ]).canonical)
     }
 
     /// Prometheus text (admin token): refusals, decisions, duplicates, faults, problems by code,

@@ -24,7 +24,9 @@ public final class GatewayMetrics: Sendable {
     func count(problem code: String) { add("sealgate_problems_total", "code=\"\(Self.clean(code))\"") }
 
     /// Codes are [a-z0-9_]; anything else is dropped from a label.
-    static func clean(_ s: String) -> String { String(s.unicodeScalars.filter { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }.prefix(64)) }
+    static func clean(_ s: String) -> String {
+        String(s.unicodeScalars.filter { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }.prefix(64))
+    }
 
     /// The Prometheus text exposition.
     func render(extra: [(String, Int)]) -> String {

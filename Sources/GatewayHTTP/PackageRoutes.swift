@@ -39,7 +39,9 @@ struct PackageRoutes {
         try Param.only(request, [])
         let max = config.maxBodyBytes
         if let len = request.headers[.contentLength].flatMap(Int.init), len > max {
-            throw refusal(SealError(.packageTooLarge, "body of \(len) bytes is over the limit of \(max)", remedy: "split the data into several packages")).closing()
+            throw refusal(
+                SealError(.packageTooLarge, "body of \(len) bytes is over the limit of \(max)", remedy: "split the data into several packages")
+            ).closing()
         }
         // A unit token binds the package to its unit; with --require-unit-token one is needed.
         var tokenUnit: String?
@@ -50,9 +52,14 @@ struct PackageRoutes {
         }
         let bound = tokenUnit
         let (path, sha, size) = try await receive(request, tokenUnit: bound)
-        let intake = self.intake, viewer = context.viewer
+        let intake = self.intake
+        let viewer = context.viewer
         let admission: Admission
-        do { admission = try await intakePool.run { try intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer) } } catch {
+        do {
+            admission = try await intakePool.run {
+                try intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer)
+            }
+        } catch {
             metrics.countFault()
             context.logger.error("intake fault at admission, nothing kept: \(String(describing: error).prefix(300))")
             throw Self.fault(error)
@@ -86,15 +93,19 @@ struct PackageRoutes {
     /// What a fault of ours is answered with: 503, nothing recorded, send it again.
     static func fault(_ error: any Error) -> Problem {
         let code = (error as? SealError)?.code.rawValue ?? ((error is StoreError) ? "store_unavailable" : "intake_fault")
-        return Problem(.serviceUnavailable, code, "the gateway met a fault of its own and recorded nothing",
-                       remedy: "send the same package again in a minute (you get its one receipt)").retryAfter(30)
+        return Problem(
+            .serviceUnavailable, code, "the gateway met a fault of its own and recorded nothing",
+            remedy: "send the same package again in a minute (you get its one receipt)"
+        ).retryAfter(30)
     }
 
     /// Streams the body into an incoming file (hashed; written on the pool in 1 MiB batches;
     /// fsynced). As soon as its first member is in, the signer and comment are checked: a
     /// stranger's body is refused before the rest is read (and the connection closed).
     func receive(_ request: Request, tokenUnit: String?) async throws -> (String, String, Int) {
-        let intake = self.intake, pool = self.pool, max = config.maxBodyBytes
+        let intake = self.intake
+        let pool = self.pool
+        let max = config.maxBodyBytes
         let path = intake.incomingPath()
         let file = try await pool.run { try DurableFile(creating: path) }
         let hasher = SHA256Hasher()
@@ -112,7 +123,8 @@ struct PackageRoutes {
             for try await chunk in request.body {
                 size += chunk.readableBytes
                 guard size <= max else {
-                    throw refusal(SealError(.packageTooLarge, "body over the limit of \(max) bytes", remedy: "split the data into several packages")).closing()
+                    throw refusal(SealError(.packageTooLarge, "body over the limit of \(max) bytes", remedy: "split the data into several packages"))
+                        .closing()
                 }
                 chunk.withUnsafeReadableBytes { hasher.update($0) }
                 if !checked {
@@ -120,7 +132,7 @@ struct PackageRoutes {
                     do {
                         if let peek = try prefix.withUnsafeBytes({ try PackagePeek.parse(prefix: $0) }) {
                             checked = true
-                            try await pool.run { try intake.precheck(peek, tokenUnit: tokenUnit) }
+                            _ = try await pool.run { try intake.precheck(peek, tokenUnit: tokenUnit) }
                         }
                     } catch let e as SealError where !Intake.isGatewayFault(e) {
                         throw refusal(e).closing()
@@ -147,7 +159,8 @@ struct PackageRoutes {
         guard context.viewer != .anyone else { throw context.unauthorized("the unit's token or an admin token") }
         let store = intake.store
         guard let o = try await pool.run({ try store.outcome(packageId: id) }), context.viewer.mayRead(unit: o.unitId) else {
-            throw Problem(.notFound, "package_unknown", "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")
+            throw Problem(
+                .notFound, "package_unknown", "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")
         }
         return receiptResponse(o.receipt, o.receiptSignature, status: .ok)
     }
@@ -198,32 +211,44 @@ struct UnitRoutes {
         if config.requireUnitToken || context.tokenRefused { try context.requireUnitOrAdmin(id) }
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: 64 << 10) } catch {
-            throw Problem(.contentTooLarge, "rotation_invalid", "a rotation statement is a few hundred bytes; this body is over 64 KiB",
-                          remedy: "send the file `sealgate keys rotate-unit` wrote").closing()
+            throw Problem(
+                .contentTooLarge, "rotation_invalid", "a rotation statement is a few hundred bytes; this body is over 64 KiB",
+                remedy: "send the file `sealgate keys rotate-unit` wrote"
+            ).closing()
         }
         guard let text = String(validating: body.readableBytesView, as: UTF8.self), let doc = try? JSON(parsing: text) else {
-            throw Problem(.unprocessableContent, "rotation_invalid", "the body is not JSON",
-                          remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged (Content-Type: application/json)")
+            throw Problem(
+                .unprocessableContent, "rotation_invalid", "the body is not JSON",
+                remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged (Content-Type: application/json)")
         }
         let rotation = try UnitKeyRotation(json: doc)
-        let grace = config.unitKeyGraceSeconds, store = self.store
+        let grace = config.unitKeyGraceSeconds
+        let store = self.store
         let (switchAt, until) = try await pool.run { try UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace) }
         context.logger.info("unit \(id) rotated key \(rotation.oldKey.keyIdHex) -> \(rotation.newKey.keyIdHex)")
-        return jsonResponse(.ok, JSON.object(["unit": .string(id), "active_key": .string(rotation.newKey.keyIdHex), "old_key": .string(rotation.oldKey.keyIdHex),
-                                              "old_key_state": .string("retiring"), "switch_at": .string(switchAt),
-                                              "old_key_valid_until": .string(until)]).canonical)
+        return jsonResponse(
+            .ok,
+            JSON.object([
+                "unit": .string(id), "active_key": .string(rotation.newKey.keyIdHex), "old_key": .string(rotation.oldKey.keyIdHex),
+                "old_key_state": .string("retiring"), "switch_at": .string(switchAt),
+                "old_key_valid_until": .string(until),
+            ]).canonical)
     }
 }
 
 func unitJSON(_ s: UnitStatus) -> JSON {
-    .object(["unit": .string(s.unit.id), "name": .string(s.unit.name), "registered": .string(s.unit.createdAt),
-             "keys": .array(s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state.rawValue)]) }),
-             "last_seq": s.lastSeq.map { .int(Int64(bitPattern: $0)) } ?? .null, "last_package": s.lastPackage.map(JSON.string) ?? .null,
-             "last_status": s.lastStatus.map { .string($0.rawValue) } ?? .null, "members": .int(Int64(s.members)), "organizations": .int(Int64(s.organizations)),
-             "packages": .int(Int64(s.packages)),
-             "validation": s.lastReceipt.flatMap { try? JSON(parsing: $0) }.flatMap { r -> JSON? in
-                 guard case .object(var v)? = r["validation"] else { return nil }
-                 v["findings"] = nil
-                 return .object(v)
-             } ?? .null])
+    .object([
+        "unit": .string(s.unit.id), "name": .string(s.unit.name), "registered": .string(s.unit.createdAt),
+        "keys": .array(
+            s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state.rawValue)]) }),
+        "last_seq": s.lastSeq.map { .int(Int64(bitPattern: $0)) } ?? .null, "last_package": s.lastPackage.map(JSON.string) ?? .null,
+        "last_status": s.lastStatus.map { .string($0.rawValue) } ?? .null, "members": .int(Int64(s.members)),
+        "organizations": .int(Int64(s.organizations)),
+        "packages": .int(Int64(s.packages)),
+        "validation": s.lastReceipt.flatMap { try? JSON(parsing: $0) }.flatMap { r -> JSON? in
+            guard case .object(var v)? = r["validation"] else { return nil }
+            v["findings"] = nil
+            return .object(v)
+        } ?? .null,
+    ])
 }

@@ -63,8 +63,10 @@ public struct Problem: HTTPResponseError, Sendable {
     }
 
     var document: JSON {
-        var o: [String: JSON] = ["type": .string("https://sealgate.invalid/errors/\(code)"), "title": .string(code), "status": .int(Int64(status.code)),
-                                 "code": .string(code), "detail": .string(detail), "remedy": .string(remedy)]
+        var o: [String: JSON] = [
+            "type": .string("https://sealgate.invalid/errors/\(code)"), "title": .string(code), "status": .int(Int64(status.code)),
+            "code": .string(code), "detail": .string(detail), "remedy": .string(remedy),
+        ]
         for (k, v) in extra { o[k] = v }
         return .object(o)
     }
@@ -99,7 +101,9 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let p = Self.problem(for: error)
             metrics.count(problem: p.code)
-            if p.status.code >= 500 { context.logger.error("\(request.method) \(request.uri.path): \(p.code): \(String(describing: error).prefix(500))") }
+            if p.status.code >= 500 {
+                context.logger.error("\(request.method) \(request.uri.path): \(p.code): \(String(describing: error).prefix(500))")
+            }
             return p.response()
         }
     }
@@ -108,23 +112,32 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let p as Problem: return p
         case let e as SealError: return Problem(e)
-        case let e as StoreError:
-            return Problem(.serviceUnavailable, "store_unavailable", "the gateway cannot use its store now",
-                           remedy: "nothing was recorded; try again in a minute").retryAfter(30)
+        case is StoreError:
+            return Problem(
+                .serviceUnavailable, "store_unavailable", "the gateway cannot use its store now",
+                remedy: "nothing was recorded; try again in a minute"
+            ).retryAfter(30)
         case let e as HTTPError:
             switch e.status {
             case .notFound: return Problem(.notFound, "not_found", "no such resource", remedy: "see docs/api.md for the routes")
-            case .methodNotAllowed: return Problem(.methodNotAllowed, "method_not_allowed", "this route does not take that method", remedy: "see docs/api.md")
-            case .contentTooLarge: return Problem(.contentTooLarge, "body_too_large", "the request body is too large", remedy: "see docs/api.md for the limits").closing()
+            case .methodNotAllowed:
+                return Problem(.methodNotAllowed, "method_not_allowed", "this route does not take that method", remedy: "see docs/api.md")
+            case .contentTooLarge:
+                return Problem(.contentTooLarge, "body_too_large", "the request body is too large", remedy: "see docs/api.md for the limits")
+                    .closing()
             case .badRequest: return Problem(.badRequest, "bad_request", "the request is malformed", remedy: "see docs/api.md")
             default: return Problem(e.status, "http_\(e.status.code)", e.status.reasonPhrase, remedy: "see docs/api.md")
             }
         case is HTTPParserError:
             // Framing the HTTP parser refused mid-request (conflicting lengths, a bad chunk size):
             // the connection cannot be trusted for another request.
-            return Problem(.badRequest, "bad_request", "the request's framing is malformed", remedy: "send one Content-Length or chunked encoding, well formed").closing()
+            return Problem(
+                .badRequest, "bad_request", "the request's framing is malformed", remedy: "send one Content-Length or chunked encoding, well formed"
+            ).closing()
         default:
-            return Problem(.internalServerError, "internal_error", "the gateway failed to answer this request", remedy: "try again; if it persists, report it with the time")
+            return Problem(
+                .internalServerError, "internal_error", "the gateway failed to answer this request",
+                remedy: "try again; if it persists, report it with the time")
         }
     }
 }

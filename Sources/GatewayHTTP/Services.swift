@@ -25,18 +25,25 @@ public final class LeaseKeeper: @unchecked Sendable {
     private var lease: (any StoreLease)?
     private var saidWaiting = false
 
-    public init(_ name: String, store: any GatewayStore) { self.name = name; self.store = store }
+    public init(_ name: String, store: any GatewayStore) {
+        self.name = name
+        self.store = store
+    }
 
     /// True when this process holds the lease now, taking it if it is free. Blocking (a round trip).
     public func hold() -> Bool {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         if let l = lease {
             if l.isHeld { return true }
             lease = nil
             say("lost the \(name) lease")
         }
         guard let l = (try? store.tryLease(name)) ?? nil else {
-            if !saidWaiting { saidWaiting = true; say("waiting for the \(name) lease (another process holds it)") }
+            if !saidWaiting {
+                saidWaiting = true
+                say("waiting for the \(name) lease (another process holds it)")
+            }
             return false
         }
         lease = l
@@ -45,9 +52,18 @@ public final class LeaseKeeper: @unchecked Sendable {
         return true
     }
 
-    public var held: Bool { lock.lock(); defer { lock.unlock() }; return lease != nil }
+    public var held: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return lease != nil
+    }
 
-    public func release() { lock.lock(); lease?.release(); lease = nil; lock.unlock() }
+    public func release() {
+        lock.lock()
+        lease?.release()
+        lease = nil
+        lock.unlock()
+    }
 
     private func say(_ s: String) { FileHandle.standardOutput.write(Data("\(s)\n".utf8)) }
 }
@@ -97,7 +113,7 @@ struct ForwarderService: Service {
                 }
                 let step = await forwarder.step(pool: pool)
                 rounds.add(lease.name)
-                if case .delivered = step { continue } // the next version, if any, at once
+                if case .delivered = step { continue }  // the next version, if any, at once
                 if !(await pause(0.2)) { break }
             }
         }

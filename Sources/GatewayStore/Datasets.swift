@@ -8,7 +8,11 @@ public struct UnitRecords: Sendable {
     /// members.csv rows in schema order (14 columns).
     public var members: [[String]]
     public init(unitId: String, packageId: String, importedAt: String, organizations: [[String]], members: [[String]]) {
-        self.unitId = unitId; self.packageId = packageId; self.importedAt = importedAt; self.organizations = organizations; self.members = members
+        self.unitId = unitId
+        self.packageId = packageId
+        self.importedAt = importedAt
+        self.organizations = organizations
+        self.members = members
     }
 }
 
@@ -20,17 +24,25 @@ public struct MemberCorrection: Sendable, Equatable {
     public var oldValue: String
     public var newValue: String
     public init(citizenId: String, field: String, oldValue: String, newValue: String) {
-        self.citizenId = citizenId; self.field = field; self.oldValue = oldValue; self.newValue = newValue
+        self.citizenId = citizenId
+        self.field = field
+        self.oldValue = oldValue
+        self.newValue = newValue
     }
     /// The members.csv columns a correction may change (the column names of the table).
-    public static let fields: Set<String> = ["member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
-                                             "status", "org_id", "phone", "email", "ethnicity", "hometown", "education"]
+    public static let fields: Set<String> = [
+        "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
+        "status", "org_id", "phone", "email", "ethnicity", "hometown", "education",
+    ]
 }
 
 public struct CorrectionImport: Sendable {
     public var unitId: String
     public var corrections: [MemberCorrection]
-    public init(unitId: String, corrections: [MemberCorrection]) { self.unitId = unitId; self.corrections = corrections }
+    public init(unitId: String, corrections: [MemberCorrection]) {
+        self.unitId = unitId
+        self.corrections = corrections
+    }
 }
 
 /// A synthesized dataset version and its delivery to the handbook system (the outbox).
@@ -54,12 +66,27 @@ public struct DatasetRecord: Sendable, Equatable {
     public var ack: String?
     public var ackSignature: String?
     public var deliveredAt: String?
-    public init(version: UInt64, packageId: String, path: String, sha256: String, size: Int64, members: Int, organizations: Int, conflicts: Int,
-                createdAt: String, state: DatasetState = .pending, attempts: Int = 0, lastError: String? = nil, nextAttemptAt: String? = nil,
-                ack: String? = nil, ackSignature: String? = nil, deliveredAt: String? = nil) {
-        self.version = version; self.packageId = packageId; self.path = path; self.sha256 = sha256; self.size = size; self.members = members
-        self.organizations = organizations; self.conflicts = conflicts; self.createdAt = createdAt; self.state = state; self.attempts = attempts
-        self.lastError = lastError; self.nextAttemptAt = nextAttemptAt; self.ack = ack; self.ackSignature = ackSignature; self.deliveredAt = deliveredAt
+    public init(
+        version: UInt64, packageId: String, path: String, sha256: String, size: Int64, members: Int, organizations: Int, conflicts: Int,
+        createdAt: String, state: DatasetState = .pending, attempts: Int = 0, lastError: String? = nil, nextAttemptAt: String? = nil,
+        ack: String? = nil, ackSignature: String? = nil, deliveredAt: String? = nil
+    ) {
+        self.version = version
+        self.packageId = packageId
+        self.path = path
+        self.sha256 = sha256
+        self.size = size
+        self.members = members
+        self.organizations = organizations
+        self.conflicts = conflicts
+        self.createdAt = createdAt
+        self.state = state
+        self.attempts = attempts
+        self.lastError = lastError
+        self.nextAttemptAt = nextAttemptAt
+        self.ack = ack
+        self.ackSignature = ackSignature
+        self.deliveredAt = deliveredAt
     }
 }
 
@@ -77,11 +104,19 @@ public struct UnitCampaignRow: Sendable {
     /// The current snapshot's receipt (its validation summary: warnings, completeness).
     public var currentReceipt: String?
     public var members: Int
-    public init(unitId: String, name: String, accepted: Int, rejected: Int, firstAcceptedAt: String?, lastAcceptedAt: String? = nil, lastPackageAt: String?,
-                currentReceipt: String?, members: Int) {
-        self.unitId = unitId; self.name = name; self.accepted = accepted; self.rejected = rejected; self.firstAcceptedAt = firstAcceptedAt
+    public init(
+        unitId: String, name: String, accepted: Int, rejected: Int, firstAcceptedAt: String?, lastAcceptedAt: String? = nil, lastPackageAt: String?,
+        currentReceipt: String?, members: Int
+    ) {
+        self.unitId = unitId
+        self.name = name
+        self.accepted = accepted
+        self.rejected = rejected
+        self.firstAcceptedAt = firstAcceptedAt
         self.lastAcceptedAt = lastAcceptedAt
-        self.lastPackageAt = lastPackageAt; self.currentReceipt = currentReceipt; self.members = members
+        self.lastPackageAt = lastPackageAt
+        self.currentReceipt = currentReceipt
+        self.members = members
     }
 }
 

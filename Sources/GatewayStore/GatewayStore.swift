@@ -35,14 +35,18 @@ public struct UnitRecord: Sendable, Equatable {
     public var id: String
     public var name: String
     public var createdAt: String
-    public init(id: String, name: String, createdAt: String) { self.id = id; self.name = name; self.createdAt = createdAt }
+    public init(id: String, name: String, createdAt: String) {
+        self.id = id
+        self.name = name
+        self.createdAt = createdAt
+    }
 }
 
 /// A unit's minisign public key.
 public struct UnitKeyRecord: Sendable, Equatable {
-    public var keyId: String       // 16 upper-case hex digits, as minisign prints it
+    public var keyId: String  // 16 upper-case hex digits, as minisign prints it
     public var unitId: String
-    public var publicKey: String   // the base64 line (RWQ…)
+    public var publicKey: String  // the base64 line (RWQ…)
     public var state: UnitKeyState
     public var addedAt: String
     /// For a `retiring` key (replaced by a rotation): the switch time; only packages created
@@ -51,10 +55,18 @@ public struct UnitKeyRecord: Sendable, Equatable {
     public var validUntil: String?
     /// For a `revoked` key: from when it may have been in someone else's hands.
     public var compromisedAt: String?
-    public init(keyId: String, unitId: String, publicKey: String, state: UnitKeyState, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil,
-                compromisedAt: String? = nil) {
-        self.keyId = keyId; self.unitId = unitId; self.publicKey = publicKey; self.state = state; self.addedAt = addedAt
-        self.switchedAt = switchedAt; self.validUntil = validUntil; self.compromisedAt = compromisedAt
+    public init(
+        keyId: String, unitId: String, publicKey: String, state: UnitKeyState, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil,
+        compromisedAt: String? = nil
+    ) {
+        self.keyId = keyId
+        self.unitId = unitId
+        self.publicKey = publicKey
+        self.state = state
+        self.addedAt = addedAt
+        self.switchedAt = switchedAt
+        self.validUntil = validUntil
+        self.compromisedAt = compromisedAt
     }
 }
 
@@ -68,7 +80,13 @@ public struct FlaggedPackage: Sendable, Equatable {
     public var reason: String
     public var flaggedAt: String
     public init(packageId: String, unitId: String, seq: UInt64, keyId: String?, created: String?, reason: String, flaggedAt: String) {
-        self.packageId = packageId; self.unitId = unitId; self.seq = seq; self.keyId = keyId; self.created = created; self.reason = reason; self.flaggedAt = flaggedAt
+        self.packageId = packageId
+        self.unitId = unitId
+        self.seq = seq
+        self.keyId = keyId
+        self.created = created
+        self.reason = reason
+        self.flaggedAt = flaggedAt
     }
 }
 
@@ -81,7 +99,11 @@ public struct TokenRecord: Sendable, Equatable {
     /// Set once the token is revoked: it authenticates nothing from then on.
     public var revokedAt: String?
     public init(hash: String, role: TokenRole, unitId: String?, createdAt: String, revokedAt: String? = nil) {
-        self.hash = hash; self.role = role; self.unitId = unitId; self.createdAt = createdAt; self.revokedAt = revokedAt
+        self.hash = hash
+        self.role = role
+        self.unitId = unitId
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
     }
     /// What operators name a token by: the first 16 hex digits of its SHA-256 (not a secret).
     public var id: String { String(hash.prefix(16)) }
@@ -101,20 +123,32 @@ public struct SpoolEntry: Sendable, Equatable {
 public struct Outcome: Sendable, Equatable {
     public var spoolId: Int64
     public var status: OutcomeStatus
-    public var code: String?            // the error code when rejected
+    public var code: String?  // the error code when rejected
     public var packageId: String?
     public var unitId: String?
     public var seq: UInt64?
     public var sha256: String
     public var kind: String?
-    public var receipt: String          // canonical JSON
-    public var receiptSignature: String // minisign signature file text
+    public var receipt: String  // canonical JSON
+    public var receiptSignature: String  // minisign signature file text
     public var leaf: Int64
     public var decidedAt: String
-    public init(spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: String?,
-                receipt: String, receiptSignature: String, leaf: Int64, decidedAt: String) {
-        self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq
-        self.sha256 = sha256; self.kind = kind; self.receipt = receipt; self.receiptSignature = receiptSignature; self.leaf = leaf; self.decidedAt = decidedAt
+    public init(
+        spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: String?,
+        receipt: String, receiptSignature: String, leaf: Int64, decidedAt: String
+    ) {
+        self.spoolId = spoolId
+        self.status = status
+        self.code = code
+        self.packageId = packageId
+        self.unitId = unitId
+        self.seq = seq
+        self.sha256 = sha256
+        self.kind = kind
+        self.receipt = receipt
+        self.receiptSignature = receiptSignature
+        self.leaf = leaf
+        self.decidedAt = decidedAt
     }
 }
 
@@ -127,7 +161,10 @@ public struct SnapshotImport: Sendable {
     /// members.csv rows in schema order (14 columns).
     public var members: [[String]]
     public init(unitId: String, packageId: String, organizations: [[String]], members: [[String]]) {
-        self.unitId = unitId; self.packageId = packageId; self.organizations = organizations; self.members = members
+        self.unitId = unitId
+        self.packageId = packageId
+        self.organizations = organizations
+        self.members = members
     }
 }
 
@@ -154,7 +191,11 @@ public struct RecipientRecord: Sendable, Equatable {
     public var decryptUntil: String?
     public var createdAt: String
     public init(fingerprint: String, recipient: String, state: RecipientState, decryptUntil: String?, createdAt: String) {
-        self.fingerprint = fingerprint; self.recipient = recipient; self.state = state; self.decryptUntil = decryptUntil; self.createdAt = createdAt
+        self.fingerprint = fingerprint
+        self.recipient = recipient
+        self.state = state
+        self.decryptUntil = decryptUntil
+        self.createdAt = createdAt
     }
 }
 
@@ -169,7 +210,12 @@ public struct SigningKeyRecord: Sendable, Equatable {
     public var until: String?
     public var createdAt: String
     public init(role: String, keyId: String, publicKey: String, state: SigningKeyState, until: String?, createdAt: String) {
-        self.role = role; self.keyId = keyId; self.publicKey = publicKey; self.state = state; self.until = until; self.createdAt = createdAt
+        self.role = role
+        self.keyId = keyId
+        self.publicKey = publicKey
+        self.state = state
+        self.until = until
+        self.createdAt = createdAt
     }
 }
 
@@ -181,7 +227,10 @@ public struct TrustRecord: Sendable, Equatable {
     /// For the version that changes the trust root: the previous root's signature of the same body.
     public var rootCrossSignature: String?
     public init(version: UInt64, body: String, signature: String, rootCrossSignature: String? = nil) {
-        self.version = version; self.body = body; self.signature = signature; self.rootCrossSignature = rootCrossSignature
+        self.version = version
+        self.body = body
+        self.signature = signature
+        self.rootCrossSignature = rootCrossSignature
     }
 }
 
@@ -229,7 +278,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The driver's error, if any (its description may name tables and columns, never values).
     public let cause: (any Error)?
     public var description: String { "\(code): \(message)" }
-    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) { self.code = code; self.message = message; self.cause = cause }
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
 }
 
 /// A named role that one process at a time holds among every process on the same store (the
@@ -261,8 +314,9 @@ public protocol GatewayStore: Sendable {
     /// A unit key rotation, in one transaction with its log entry: `newKeyId` becomes active,
     /// `oldKeyId` (active, of `unitId`) becomes retiring until `oldValidUntil`.
     /// Throws `unit_unknown`, `key_state` or `key_exists`.
-    func rotateUnitKey(unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
-                       oldValidUntil: String, logBody: String) throws
+    func rotateUnitKey(
+        unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
+        oldValidUntil: String, logBody: String) throws
     /// Registers another key for a unit (after an out-of-band identity check); logged in the same transaction.
     func addUnitKey(_ key: UnitKeyRecord, logBody: String) throws
     /// Revokes a unit key as compromised from `compromisedAt`: packages created from then on are
@@ -311,8 +365,10 @@ public protocol GatewayStore: Sendable {
     /// Throws `seq_taken` if another process decided that (unit, seq).
     /// `corrections` are applied to the unit's current members in the same transaction (each
     /// only where the field still holds its old value); returns the outcome.
-    func commit(_ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
-                makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome
+    func commit(
+        _ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
+        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
+    ) throws -> Outcome
 
     // Records and status
     /// The unit's current records (nil before its first accepted snapshot).
@@ -378,7 +434,12 @@ public struct LogEntry: Sendable, Equatable {
     public var kind: String
     public var body: String
     public var createdAt: String
-    public init(index: Int64, kind: String, body: String, createdAt: String) { self.index = index; self.kind = kind; self.body = body; self.createdAt = createdAt }
+    public init(index: Int64, kind: String, body: String, createdAt: String) {
+        self.index = index
+        self.kind = kind
+        self.body = body
+        self.createdAt = createdAt
+    }
 }
 
 /// What `commit` stores for a decision: the receipt, its signature, and the checkpoint the
@@ -388,7 +449,9 @@ public struct ReceiptBundle: Sendable {
     public var signature: String
     public var checkpoint: (size: Int64, note: String)?
     public init(receipt: String, signature: String, checkpoint: (size: Int64, note: String)?) {
-        self.receipt = receipt; self.signature = signature; self.checkpoint = checkpoint
+        self.receipt = receipt
+        self.signature = signature
+        self.checkpoint = checkpoint
     }
 }
 
@@ -408,19 +471,32 @@ public struct Decision: Sendable {
     /// The unit key that signed the package, and the package's `created` time (from its signed comment).
     public var keyId: String?
     public var created: String?
-    public init(spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
-                kind: String?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: String? = nil) {
-        self.keyId = keyId; self.created = created
-        self.spoolId = spoolId; self.status = status; self.code = code; self.packageId = packageId; self.unitId = unitId; self.seq = seq
-        self.sha256 = sha256; self.kind = kind; self.decidedAt = decidedAt; self.claimsSeq = claimsSeq
+    public init(
+        spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
+        kind: String?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: String? = nil
+    ) {
+        self.keyId = keyId
+        self.created = created
+        self.spoolId = spoolId
+        self.status = status
+        self.code = code
+        self.packageId = packageId
+        self.unitId = unitId
+        self.seq = seq
+        self.sha256 = sha256
+        self.kind = kind
+        self.decidedAt = decidedAt
+        self.claimsSeq = claimsSeq
     }
 }
 
 extension GatewayStore {
     public func fetchDatasetPackage(version: UInt64, to path: String) throws -> Bool { false }
 
-    public func commit(_ decision: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
-                       makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome {
+    public func commit(
+        _ decision: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
+        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
+    ) throws -> Outcome {
         try commit(decision, snapshot: snapshot, corrections: nil, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
     }
 }

@@ -31,15 +31,23 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
         self.database = db.isEmpty ? user : db
         self.password = c.password.flatMap { $0.removingPercentEncoding } ?? environment["PGPASSWORD"]
         switch c.queryItems?.first(where: { $0.name == "sslmode" })?.value ?? "disable" {
-        case "disable": tls = false; verifyServer = false
-        case "require": tls = true; verifyServer = false
-        case "verify-full": tls = true; verifyServer = true
+        case "disable":
+            tls = false
+            verifyServer = false
+        case "require":
+            tls = true
+            verifyServer = false
+        case "verify-full":
+            tls = true
+            verifyServer = true
         case let other: throw StoreError(.databaseURL, "sslmode=\(other) is not supported (use disable, require or verify-full)")
         }
     }
 
     /// The URL without its password, for logs, errors and gateway.json.
-    public var redacted: String { "postgres://\(user)@\(host):\(port)/\(database)\(tls ? (verifyServer ? "?sslmode=verify-full" : "?sslmode=require") : "")" }
+    public var redacted: String {
+        "postgres://\(user)@\(host):\(port)/\(database)\(tls ? (verifyServer ? "?sslmode=verify-full" : "?sslmode=require") : "")"
+    }
     // However it is printed or dumped, the password is not shown.
     public var description: String { redacted }
     public var debugDescription: String { redacted }
@@ -60,14 +68,20 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
 /// server's: the store's synchronous calls wait on it from worker threads, never on its own threads.
 let postgresEventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
-final class WaitBox<T>: @unchecked Sendable { var result: Result<T, any Error>?; init() {} }
+final class WaitBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+    init() {}
+}
 
 /// Waits for a future from a thread that is not one of `postgresEventLoops`; gives up after
 /// `timeout` seconds (a server that stopped answering must not hold a request forever).
 func syncWait<T>(_ future: EventLoopFuture<T>, timeout: Double = 600) throws -> T {
     let box = WaitBox<T>()
     let done = DispatchSemaphore(value: 0)
-    future.whenComplete { r in box.result = r; done.signal() }
+    future.whenComplete { r in
+        box.result = r
+        done.signal()
+    }
     guard done.wait(timeout: .now() + timeout) == .success else {
         throw StoreError(.storeUnavailable, "PostgreSQL did not answer within \(Int(timeout)) s")
     }
@@ -147,7 +161,10 @@ final class PGPool: @unchecked Sendable {
 
     /// A new connection of its own (not pooled): the caller closes it.
     func connect() throws -> PostgresConnection {
-        cond.lock(); nextID += 1; let id = nextID; cond.unlock()
+        cond.lock()
+        nextID += 1
+        let id = nextID
+        cond.unlock()
         do {
             return try syncWait(PostgresConnection.connect(on: postgresEventLoops.next(), configuration: config, id: id, logger: logger))
         } catch let e as PSQLError {
@@ -163,7 +180,10 @@ final class PGPool: @unchecked Sendable {
         while idle.isEmpty && open >= limit { cond.wait() }
         var taken: PostgresConnection?
         while let c = idle.popLast() {
-            if c.isClosed { open -= 1; continue } // the server closed it meanwhile
+            if c.isClosed {
+                open -= 1
+                continue
+            }  // the server closed it meanwhile
             taken = c
             break
         }
@@ -171,7 +191,10 @@ final class PGPool: @unchecked Sendable {
         cond.unlock()
         if taken == nil {
             do { taken = try connect() } catch {
-                cond.lock(); open -= 1; cond.signal(); cond.unlock()
+                cond.lock()
+                open -= 1
+                cond.signal()
+                cond.unlock()
                 throw error
             }
         }
@@ -228,14 +251,23 @@ final class PostgresLease: StoreLease, @unchecked Sendable {
     private let logger: Logger
 
     init(name: String, connection: PostgresConnection, logger: Logger) {
-        self.name = name; self.connection = connection; self.logger = logger
+        self.name = name
+        self.connection = connection
+        self.logger = logger
     }
 
     var isHeld: Bool {
-        lock.lock(); defer { lock.unlock() }
-        guard let c = connection, !c.isClosed else { connection = nil; return false }
+        lock.lock()
+        defer { lock.unlock() }
+        guard let c = connection, !c.isClosed else {
+            connection = nil
+            return false
+        }
         // The session is alive, so its lock is held; a failed round trip means it may not be.
-        do { _ = try PGConnection(connection: c, logger: logger).exec("SELECT 1"); return true } catch {
+        do {
+            _ = try PGConnection(connection: c, logger: logger).exec("SELECT 1")
+            return true
+        } catch {
             _ = try? syncWait(c.close())
             connection = nil
             return false
@@ -243,7 +275,10 @@ final class PostgresLease: StoreLease, @unchecked Sendable {
     }
 
     func release() {
-        lock.lock(); let c = connection; connection = nil; lock.unlock()
+        lock.lock()
+        let c = connection
+        connection = nil
+        lock.unlock()
         if let c, !c.isClosed { _ = try? syncWait(c.close()) }
     }
 

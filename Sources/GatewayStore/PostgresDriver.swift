@@ -84,7 +84,8 @@ public final class PostgresDriver: SQLDriver, @unchecked Sendable {
             for col in 0..<columns.count { binds.append(.texts(batch.map { col < $0.count ? $0[col] : "" })) }
             let arrays = (0..<columns.count).map { "$\($0 + 3)::text[]" }.joined(separator: ", ")
             let names = (0..<columns.count).map { "c\($0)" }
-            try c.exec("""
+            try c.exec(
+                """
                 INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", ")))
                 SELECT $1, $2 + n - 1, \(names.joined(separator: ", ")) FROM unnest(\(arrays)) WITH ORDINALITY AS t(\(names.joined(separator: ", ")), n)
                 """, binds)
@@ -152,7 +153,10 @@ struct PostgresSQLConnection: SQLConnection {
             var values: [SQLValue] = []
             for cell in row {
                 names.append(cell.columnName)
-                guard cell.bytes != nil else { values.append(.null); continue }
+                guard cell.bytes != nil else {
+                    values.append(.null)
+                    continue
+                }
                 switch cell.dataType {
                 case .int2, .int4, .int8: values.append(.int(try cell.decode(Int64.self)))
                 case .bool: values.append(.int(try cell.decode(Bool.self) ? 1 : 0))

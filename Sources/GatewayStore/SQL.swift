@@ -30,8 +30,6 @@ public struct SQLRow: Sendable {
     let names: [String]
     let values: [SQLValue]
 
-    init(names: [String], values: [SQLValue]) { self.names = names; self.values = values }
-
     func value(_ column: String) throws -> SQLValue {
         guard let i = names.firstIndex(of: column) else { throw StoreError(.storeFailure, "no column \(column) in the result") }
         return values[i]

@@ -34,45 +34,55 @@ public final class SQLGatewayStore: GatewayStore {
 
     // MARK: Row mapping
 
-    static func unit(_ r: SQLRow) throws -> UnitRecord { UnitRecord(id: try r.string("id"), name: try r.string("name"), createdAt: try r.string("created_at")) }
+    static func unit(_ r: SQLRow) throws -> UnitRecord {
+        UnitRecord(id: try r.string("id"), name: try r.string("name"), createdAt: try r.string("created_at"))
+    }
     static func key(_ r: SQLRow) throws -> UnitKeyRecord {
-        UnitKeyRecord(keyId: try r.string("key_id"), unitId: try r.string("unit_id"), publicKey: try r.string("public_key"), state: try r.state("state"),
-                      addedAt: try r.string("added_at"), switchedAt: try r.optionalString("switched_at"), validUntil: try r.optionalString("valid_until"),
-                      compromisedAt: try r.optionalString("compromised_at"))
+        UnitKeyRecord(
+            keyId: try r.string("key_id"), unitId: try r.string("unit_id"), publicKey: try r.string("public_key"), state: try r.state("state"),
+            addedAt: try r.string("added_at"), switchedAt: try r.optionalString("switched_at"), validUntil: try r.optionalString("valid_until"),
+            compromisedAt: try r.optionalString("compromised_at"))
     }
     static func flag(_ r: SQLRow) throws -> FlaggedPackage {
-        FlaggedPackage(packageId: try r.string("package_id"), unitId: try r.string("unit_id"), seq: UInt64(bitPattern: try r.int("seq")),
-                       keyId: try r.optionalString("key_id"), created: try r.optionalString("created"), reason: try r.string("reason"),
-                       flaggedAt: try r.string("flagged_at"))
+        FlaggedPackage(
+            packageId: try r.string("package_id"), unitId: try r.string("unit_id"), seq: UInt64(bitPattern: try r.int("seq")),
+            keyId: try r.optionalString("key_id"), created: try r.optionalString("created"), reason: try r.string("reason"),
+            flaggedAt: try r.string("flagged_at"))
     }
     static func token(_ r: SQLRow) throws -> TokenRecord {
-        TokenRecord(hash: try r.string("hash"), role: try r.state("role"), unitId: try r.optionalString("unit_id"), createdAt: try r.string("created_at"),
-                    revokedAt: try r.optionalString("revoked_at"))
+        TokenRecord(
+            hash: try r.string("hash"), role: try r.state("role"), unitId: try r.optionalString("unit_id"), createdAt: try r.string("created_at"),
+            revokedAt: try r.optionalString("revoked_at"))
     }
     static func spool(_ r: SQLRow) throws -> SpoolEntry {
-        SpoolEntry(id: try r.int("id"), sha256: try r.string("sha256"), size: try r.int("size"), path: try r.string("path"),
-                   receivedAt: try r.string("received_at"), state: try r.state("state"))
+        SpoolEntry(
+            id: try r.int("id"), sha256: try r.string("sha256"), size: try r.int("size"), path: try r.string("path"),
+            receivedAt: try r.string("received_at"), state: try r.state("state"))
     }
     static func outcome(_ r: SQLRow) throws -> Outcome {
-        Outcome(spoolId: try r.int("spool_id"), status: try r.state("status"), code: try r.optionalString("code"), packageId: try r.optionalString("package_id"),
-                unitId: try r.optionalString("unit_id"), seq: try r.optionalInt("seq").map { UInt64(bitPattern: $0) }, sha256: try r.string("sha256"),
-                kind: try r.optionalString("kind"), receipt: try r.string("receipt"), receiptSignature: try r.string("receipt_signature"),
-                leaf: try r.int("leaf"), decidedAt: try r.string("decided_at"))
+        Outcome(
+            spoolId: try r.int("spool_id"), status: try r.state("status"), code: try r.optionalString("code"),
+            packageId: try r.optionalString("package_id"),
+            unitId: try r.optionalString("unit_id"), seq: try r.optionalInt("seq").map { UInt64(bitPattern: $0) }, sha256: try r.string("sha256"),
+            kind: try r.optionalString("kind"), receipt: try r.string("receipt"), receiptSignature: try r.string("receipt_signature"),
+            leaf: try r.int("leaf"), decidedAt: try r.string("decided_at"))
     }
     static func logEntry(_ r: SQLRow) throws -> LogEntry {
         LogEntry(index: try r.int("idx"), kind: try r.string("kind"), body: try r.string("body"), createdAt: try r.string("created_at"))
     }
     static func trust(_ r: SQLRow) throws -> TrustRecord {
-        TrustRecord(version: UInt64(bitPattern: try r.int("version")), body: try r.string("body"), signature: try r.string("signature"),
-                    rootCrossSignature: try r.optionalString("root_cross_signature"))
+        TrustRecord(
+            version: UInt64(bitPattern: try r.int("version")), body: try r.string("body"), signature: try r.string("signature"),
+            rootCrossSignature: try r.optionalString("root_cross_signature"))
     }
     static func dataset(_ r: SQLRow) throws -> DatasetRecord {
-        DatasetRecord(version: UInt64(bitPattern: try r.int("version")), packageId: try r.string("package_id"), path: try r.string("path"),
-                      sha256: try r.string("sha256"), size: try r.int("size"), members: Int(try r.int("members")),
-                      organizations: Int(try r.int("organizations")), conflicts: Int(try r.int("conflicts")), createdAt: try r.string("created_at"),
-                      state: try r.state("state"), attempts: Int(try r.int("attempts")), lastError: try r.optionalString("last_error"),
-                      nextAttemptAt: try r.optionalString("next_attempt_at"), ack: try r.optionalString("ack"),
-                      ackSignature: try r.optionalString("ack_signature"), deliveredAt: try r.optionalString("delivered_at"))
+        DatasetRecord(
+            version: UInt64(bitPattern: try r.int("version")), packageId: try r.string("package_id"), path: try r.string("path"),
+            sha256: try r.string("sha256"), size: try r.int("size"), members: Int(try r.int("members")),
+            organizations: Int(try r.int("organizations")), conflicts: Int(try r.int("conflicts")), createdAt: try r.string("created_at"),
+            state: try r.state("state"), attempts: Int(try r.int("attempts")), lastError: try r.optionalString("last_error"),
+            nextAttemptAt: try r.optionalString("next_attempt_at"), ack: try r.optionalString("ack"),
+            ackSignature: try r.optionalString("ack_signature"), deliveredAt: try r.optionalString("delivered_at"))
     }
 
     // MARK: The log
@@ -124,8 +134,9 @@ public final class SQLGatewayStore: GatewayStore {
                 throw StoreError(.keyExists, "key \(key.keyId) is already registered")
             }
             try c.execute("INSERT INTO units (id, name, created_at) VALUES (?, ?, ?)", [unit.id, unit.name, unit.createdAt])
-            try c.execute("INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
-                          [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
+            try c.execute(
+                "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
+                [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
             _ = try appendLog(c, kind: "unit_registered", body: logBody, at: unit.createdAt)
         }
     }
@@ -146,23 +157,28 @@ public final class SQLGatewayStore: GatewayStore {
         try driver.read { c in try c.query("SELECT * FROM unit_keys WHERE unit_id = ? ORDER BY added_at, key_id", [unitId]).map(Self.key) }
     }
 
-    public func rotateUnitKey(unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
-                              oldValidUntil: String, logBody: String) throws {
+    public func rotateUnitKey(
+        unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
+        oldValidUntil: String, logBody: String
+    ) throws {
         try driver.write { c in
             try driver.lockLogOrder(c)
             guard try c.exists("SELECT 1 FROM units WHERE id = ?", [unitId]) else {
                 throw StoreError(.unitUnknown, "no unit \(unitId) is registered")
             }
-            guard let old = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [oldKeyId]).map(Self.key), old.unitId == unitId else {
+            guard let old = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [oldKeyId]).map(Self.key), old.unitId == unitId
+            else {
                 throw StoreError(.keyUnknown, "key \(oldKeyId) is not a key of \(unitId)")
             }
             guard old.state == .active else { throw StoreError(.keyState, "key \(oldKeyId) of \(unitId) is \(old.state.rawValue), not active") }
             if try c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [newKeyId]) {
                 throw StoreError(.keyExists, "key \(newKeyId) is already registered")
             }
-            try c.execute("UPDATE unit_keys SET state = 'retiring', switched_at = ?, valid_until = ? WHERE key_id = ?", [switchAt, oldValidUntil, oldKeyId])
-            try c.execute("INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
-                          [newKeyId, unitId, newPublicKey, switchAt])
+            try c.execute(
+                "UPDATE unit_keys SET state = 'retiring', switched_at = ?, valid_until = ? WHERE key_id = ?", [switchAt, oldValidUntil, oldKeyId])
+            try c.execute(
+                "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
+                [newKeyId, unitId, newPublicKey, switchAt])
             _ = try appendLog(c, kind: "unit_key_rotated", body: logBody, at: switchAt)
         }
     }
@@ -176,8 +192,9 @@ public final class SQLGatewayStore: GatewayStore {
             if try c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [key.keyId]) {
                 throw StoreError(.keyExists, "key \(key.keyId) is already registered")
             }
-            try c.execute("INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
-                          [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
+            try c.execute(
+                "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
+                [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
             _ = try appendLog(c, kind: "unit_key_added", body: logBody, at: key.addedAt)
         }
     }
@@ -185,7 +202,8 @@ public final class SQLGatewayStore: GatewayStore {
     public func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) throws -> [FlaggedPackage] {
         try driver.write { c in
             try driver.lockLogOrder(c)
-            guard let key = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [keyId]).map(Self.key), key.unitId == unitId else {
+            guard let key = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [keyId]).map(Self.key), key.unitId == unitId
+            else {
                 throw StoreError(.keyUnknown, "key \(keyId) is not a key of \(unitId)")
             }
             guard key.state != .revoked else {
@@ -195,7 +213,8 @@ public final class SQLGatewayStore: GatewayStore {
             // Accepted packages it signed, created from the compromise on. Rows from before the
             // key was recorded per outcome (key_id NULL) are flagged when decided from then on.
             let reason = "signed by \(keyId), revoked as compromised from \(compromisedAt)"
-            try c.execute("""
+            try c.execute(
+                """
                 INSERT INTO review_flags (package_id, unit_id, seq, key_id, created, reason, flagged_at)
                 SELECT package_id, unit_id, seq, key_id, created, ?, ? FROM outcomes
                 WHERE status = 'accepted' AND unit_id = ? AND package_id IS NOT NULL
@@ -250,7 +269,10 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) throws -> Int64 {
         try driver.write { c in
-            guard let id = try c.int("INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?) RETURNING id", [sha256, size, path, receivedAt]) else {
+            guard
+                let id = try c.int(
+                    "INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?) RETURNING id", [sha256, size, path, receivedAt])
+            else {
                 throw StoreError(.storeFailure, "the spool entry got no id")
             }
             return id
@@ -271,10 +293,12 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func decidedSpool(before: String) throws -> [(entry: SpoolEntry, kind: String?)] {
         try driver.read { c in
-            try c.query("""
+            try c.query(
+                """
                 SELECT s.*, o.kind AS outcome_kind FROM spool s JOIN outcomes o ON o.spool_id = s.id
                 WHERE s.state = 'done' AND o.decided_at <= ? ORDER BY s.id
-                """, [before]).map { (try Self.spool($0), try $0.optionalString("outcome_kind")) }
+                """, [before]
+            ).map { (try Self.spool($0), try $0.optionalString("outcome_kind")) }
         }
     }
 
@@ -300,27 +324,37 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func removePendingSpool(id: Int64) throws -> Bool {
         try driver.write { c in
-            try c.execute("DELETE FROM spool WHERE id = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM outcomes WHERE spool_id = ?)", [id, id]) == 1
+            try c.execute(
+                "DELETE FROM spool WHERE id = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM outcomes WHERE spool_id = ?)", [id, id]) == 1
         }
     }
 
     public func lastSeq(unitId: String) throws -> UInt64? {
-        try driver.read { c in try c.int("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [unitId]).map { UInt64(bitPattern: $0) } }
+        try driver.read { c in
+            try c.int("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [unitId]).map { UInt64(bitPattern: $0) }
+        }
     }
 
     static let organizationColumns = ["org_id", "name", "type", "parent_id"]
-    static let memberColumns = ["member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official", "status", "org_id",
-                                "phone", "email", "ethnicity", "hometown", "education"]
+    static let memberColumns = [
+        "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official", "status", "org_id",
+        "phone", "email", "ethnicity", "hometown", "education",
+    ]
 
-    public func commit(_ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
-                       makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle) throws -> Outcome {
+    public func commit(
+        _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
+        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
+    ) throws -> Outcome {
         try driver.write { c in
             // The bulk import first, before the log-order lock: other processes import meanwhile.
             var newSnapshot: Int64?
             if let s = snapshot {
-                guard let sid = try c.int("""
-                    INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 0) RETURNING id
-                    """, [s.unitId, s.packageId, s.members.count, s.organizations.count, d.decidedAt]) else {
+                guard
+                    let sid = try c.int(
+                        """
+                        INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 0) RETURNING id
+                        """, [s.unitId, s.packageId, s.members.count, s.organizations.count, d.decidedAt])
+                else {
                     throw StoreError(.storeFailure, "the snapshot got no id")
                 }
                 try driver.insertRows(c, table: "organizations", columns: Self.organizationColumns, snapshot: sid, rows: s.organizations)
@@ -330,7 +364,8 @@ public final class SQLGatewayStore: GatewayStore {
             // From here on, one decision at a time across every process.
             try driver.lockLogOrder(c)
             if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
-               try c.exists("SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unit, seq]) {
+                try c.exists("SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unit, seq])
+            {
                 throw StoreError(.seqTaken, "seq \(seq) of \(unit) was decided meanwhile")
             }
             if let s = snapshot, let sid = newSnapshot {
@@ -344,8 +379,9 @@ public final class SQLGatewayStore: GatewayStore {
                 for m in cs.corrections {
                     // The column name is interpolated: only the table's own names pass.
                     guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
-                    let n = try c.execute("UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ?",
-                                          [m.newValue, sid, m.citizenId, m.oldValue])
+                    let n = try c.execute(
+                        "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ?",
+                        [m.newValue, sid, m.citizenId, m.oldValue])
                     guard n == 1 else { throw StoreError(.correctionConflict, "the \(m.field) of \(m.citizenId) changed meanwhile") }
                 }
             }
@@ -353,17 +389,24 @@ public final class SQLGatewayStore: GatewayStore {
             let entries = try c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
             let bundle = try makeReceipt(leaf, entries)
             if let cp = bundle.checkpoint {
-                try c.execute("INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING", [cp.size, cp.note, d.decidedAt])
+                try c.execute(
+                    "INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
+                    [cp.size, cp.note, d.decidedAt])
             }
-            try c.execute("""
+            try c.execute(
+                """
                 INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq,
                                       key_id, created)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq, d.sha256, d.kind, bundle.receipt, bundle.signature, leaf, d.decidedAt,
-                      d.claimsSeq, d.keyId, d.created])
+                """,
+                [
+                    d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq, d.sha256, d.kind, bundle.receipt, bundle.signature, leaf, d.decidedAt,
+                    d.claimsSeq, d.keyId, d.created,
+                ])
             try c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
-            return Outcome(spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
-                           kind: d.kind, receipt: bundle.receipt, receiptSignature: bundle.signature, leaf: leaf, decidedAt: d.decidedAt)
+            return Outcome(
+                spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
+                kind: d.kind, receipt: bundle.receipt, receiptSignature: bundle.signature, leaf: leaf, decidedAt: d.decidedAt)
         }
     }
 
@@ -380,23 +423,31 @@ public final class SQLGatewayStore: GatewayStore {
             let last = try c.row("SELECT * FROM outcomes WHERE unit_id = ? AND claims_seq = 1 ORDER BY seq DESC LIMIT 1", [id])
             let snap = try c.row("SELECT members, organizations FROM snapshots WHERE unit_id = ? AND current = 1", [id])
             let count = try c.int("SELECT COUNT(*) FROM outcomes WHERE unit_id = ?", [id]) ?? 0
-            return UnitStatus(unit: u, keys: keys, lastSeq: try last?.optionalInt("seq").map { UInt64(bitPattern: $0) },
-                              lastPackage: try last?.optionalString("package_id"), lastStatus: try last?.state("status"),
-                              members: Int(try snap?.int("members") ?? 0), organizations: Int(try snap?.int("organizations") ?? 0),
-                              packages: Int(count), lastReceipt: try last?.string("receipt"))
+            return UnitStatus(
+                unit: u, keys: keys, lastSeq: try last?.optionalInt("seq").map { UInt64(bitPattern: $0) },
+                lastPackage: try last?.optionalString("package_id"), lastStatus: try last?.state("status"),
+                members: Int(try snap?.int("members") ?? 0), organizations: Int(try snap?.int("organizations") ?? 0),
+                packages: Int(count), lastReceipt: try last?.string("receipt"))
         }
     }
 
     public func currentRecords(unitId: String) throws -> UnitRecords? {
         try driver.read { c in
-            guard let snap = try c.row("SELECT id, package_id, imported_at FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else { return nil }
+            guard let snap = try c.row("SELECT id, package_id, imported_at FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else {
+                return nil
+            }
             let sid = try snap.int("id")
-            let orgs = try c.query("SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
-                                   [sid]).map { try $0.strings() }
-            let members = try c.query("SELECT \(Self.memberColumns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? ORDER BY row_no",
-                                      [sid]).map { try $0.strings() }
-            return UnitRecords(unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.string("imported_at"),
-                               organizations: orgs, members: members)
+            let orgs = try c.query(
+                "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
+                [sid]
+            ).map { try $0.strings() }
+            let members = try c.query(
+                "SELECT \(Self.memberColumns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? ORDER BY row_no",
+                [sid]
+            ).map { try $0.strings() }
+            return UnitRecords(
+                unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.string("imported_at"),
+                organizations: orgs, members: members)
         }
     }
 
@@ -404,20 +455,25 @@ public final class SQLGatewayStore: GatewayStore {
         // The column name is interpolated: only the table's own names pass.
         guard MemberCorrection.fields.contains(field) else { return nil }
         return try driver.read { c in
-            try c.row("""
+            try c.row(
+                """
                 SELECT m.\(field) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id
                 WHERE s.unit_id = ? AND s.current = 1 AND m.citizen_id = ? LIMIT 1
-                """, [unitId, citizenId]).map { try $0.string("v") }
+                """, [unitId, citizenId]
+            ).map { try $0.string("v") }
         }
     }
 
     public func crossUnitDuplicates() throws -> (citizenIds: Set<String>, memberIds: Set<String>) {
         try driver.read { c in
             func dup(_ column: String) throws -> Set<String> {
-                Set(try c.query("""
-                    SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE s.current = 1
-                    GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
-                    """).map { try $0.string("v") })
+                Set(
+                    try c.query(
+                        """
+                        SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE s.current = 1
+                        GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
+                        """
+                    ).map { try $0.string("v") })
             }
             return (try dup("citizen_id"), try dup("member_id"))
         }
@@ -426,10 +482,11 @@ public final class SQLGatewayStore: GatewayStore {
     public func campaignRows() throws -> [UnitCampaignRow] {
         try driver.read { c in
             try c.query(StoreSQL.campaignRows).map {
-                UnitCampaignRow(unitId: try $0.string("id"), name: try $0.string("name"), accepted: Int(try $0.int("accepted")),
-                                rejected: Int(try $0.int("rejected")), firstAcceptedAt: try $0.optionalString("first_accepted"),
-                                lastAcceptedAt: try $0.optionalString("last_accepted"), lastPackageAt: try $0.optionalString("last_at"),
-                                currentReceipt: try $0.optionalString("receipt"), members: Int(try $0.optionalInt("members") ?? 0))
+                UnitCampaignRow(
+                    unitId: try $0.string("id"), name: try $0.string("name"), accepted: Int(try $0.int("accepted")),
+                    rejected: Int(try $0.int("rejected")), firstAcceptedAt: try $0.optionalString("first_accepted"),
+                    lastAcceptedAt: try $0.optionalString("last_accepted"), lastPackageAt: try $0.optionalString("last_at"),
+                    currentReceipt: try $0.optionalString("receipt"), members: Int(try $0.optionalInt("members") ?? 0))
             }
         }
     }
@@ -445,7 +502,8 @@ public final class SQLGatewayStore: GatewayStore {
             if try c.exists("SELECT 1 FROM datasets WHERE version = ?", [d.version]) {
                 throw StoreError(.datasetExists, "dataset version \(d.version) exists already")
             }
-            try c.execute("""
+            try c.execute(
+                """
                 INSERT INTO datasets (version, package_id, path, sha256, size, members, organizations, conflicts, created_at, state, attempts)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
                 """, [d.version, d.packageId, d.path, d.sha256, d.size, d.members, d.organizations, d.conflicts, d.createdAt, d.state])
@@ -454,7 +512,8 @@ public final class SQLGatewayStore: GatewayStore {
                 defer { try? file.close() }
                 var chunk: Int64 = 0
                 while let data = try file.read(upToCount: Self.chunkBytes), !data.isEmpty {
-                    try c.execute("INSERT INTO dataset_packages (version, chunk, data) VALUES (?, ?, ?)", [d.version, chunk, SQLValue.blob([UInt8](data))])
+                    try c.execute(
+                        "INSERT INTO dataset_packages (version, chunk, data) VALUES (?, ?, ?)", [d.version, chunk, SQLValue.blob([UInt8](data))])
                     chunk += 1
                 }
             }
@@ -469,9 +528,10 @@ public final class SQLGatewayStore: GatewayStore {
             guard count > 0 else { return false }
             let tmp = "\(path).part-\(UUID().uuidString)"
             guard FileManager.default.createFile(atPath: tmp, contents: nil, attributes: [.posixPermissions: 0o600]),
-                  let out = FileHandle(forWritingAtPath: tmp) else { throw StoreError(.datasetUnwritable, "cannot write \(tmp)") }
+                let out = FileHandle(forWritingAtPath: tmp)
+            else { throw StoreError(.datasetUnwritable, "cannot write \(tmp)") }
             do {
-                for n in 0..<count { // one chunk at a time: memory stays at a chunk
+                for n in 0..<count {  // one chunk at a time: memory stays at a chunk
                     guard let row = try c.row("SELECT data FROM dataset_packages WHERE version = ? AND chunk = ?", [version, n]) else {
                         throw StoreError(.datasetIncomplete, "chunk \(n) of dataset \(version) is missing")
                     }
@@ -499,19 +559,21 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) throws {
         try driver.write { c in
-            try c.execute("UPDATE datasets SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE version = ? AND state = 'pending'",
-                          [error, nextAttemptAt, version])
+            try c.execute(
+                "UPDATE datasets SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE version = ? AND state = 'pending'",
+                [error, nextAttemptAt, version])
         }
     }
 
     public func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) throws {
         try driver.write { c in
             try driver.lockLogOrder(c)
-            let n = try c.execute("""
+            let n = try c.execute(
+                """
                 UPDATE datasets SET state = 'delivered', attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL, ack = ?, ack_signature = ?,
                                     delivered_at = ? WHERE version = ? AND state = 'pending'
                 """, [ack, ackSignature, at, version])
-            guard n == 1 else { return } // delivered already: recorded once
+            guard n == 1 else { return }  // delivered already: recorded once
             _ = try appendLog(c, kind: "dataset_forwarded", body: logBody, at: at)
         }
     }
@@ -533,9 +595,12 @@ public final class SQLGatewayStore: GatewayStore {
             // Versions are taken in one order, like log entries.
             try driver.lockLogOrder(c)
             let latest = try c.int("SELECT MAX(version) FROM trust_documents") ?? 0
-            guard Int64(bitPattern: t.version) > latest else { throw StoreError(.trustVersion, "trust document version \(t.version) is not above \(latest)") }
-            try c.execute("INSERT INTO trust_documents (version, body, signature, root_cross_signature) VALUES (?, ?, ?, ?)",
-                          [t.version, t.body, t.signature, t.rootCrossSignature])
+            guard Int64(bitPattern: t.version) > latest else {
+                throw StoreError(.trustVersion, "trust document version \(t.version) is not above \(latest)")
+            }
+            try c.execute(
+                "INSERT INTO trust_documents (version, body, signature, root_cross_signature) VALUES (?, ?, ?, ?)",
+                [t.version, t.body, t.signature, t.rootCrossSignature])
         }
     }
 
@@ -549,16 +614,18 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func addRecipient(_ r: RecipientRecord) throws {
         try driver.write { c in
-            try c.execute("INSERT INTO recipients (fingerprint, recipient, state, decrypt_until, created_at) VALUES (?, ?, ?, ?, ?)",
-                          [r.fingerprint, r.recipient, r.state, r.decryptUntil, r.createdAt])
+            try c.execute(
+                "INSERT INTO recipients (fingerprint, recipient, state, decrypt_until, created_at) VALUES (?, ?, ?, ?, ?)",
+                [r.fingerprint, r.recipient, r.state, r.decryptUntil, r.createdAt])
         }
     }
 
     public func recipients() throws -> [RecipientRecord] {
         try driver.read { c in
             try c.query("SELECT * FROM recipients ORDER BY created_at, fingerprint").map {
-                RecipientRecord(fingerprint: try $0.string("fingerprint"), recipient: try $0.string("recipient"), state: try $0.state("state"),
-                                decryptUntil: try $0.optionalString("decrypt_until"), createdAt: try $0.string("created_at"))
+                RecipientRecord(
+                    fingerprint: try $0.string("fingerprint"), recipient: try $0.string("recipient"), state: try $0.state("state"),
+                    decryptUntil: try $0.optionalString("decrypt_until"), createdAt: try $0.string("created_at"))
             }
         }
     }
@@ -571,7 +638,8 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func putSigningKey(_ k: SigningKeyRecord) throws {
         try driver.write { c in
-            try c.execute("""
+            try c.execute(
+                """
                 INSERT INTO signing_keys (key_id, role, public_key, state, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (key_id) DO UPDATE SET state = excluded.state, until = excluded.until
                 """, [k.keyId, k.role, k.publicKey, k.state, k.until, k.createdAt])
@@ -581,8 +649,9 @@ public final class SQLGatewayStore: GatewayStore {
     public func signingKeys() throws -> [SigningKeyRecord] {
         try driver.read { c in
             try c.query("SELECT * FROM signing_keys ORDER BY role, created_at, key_id").map {
-                SigningKeyRecord(role: try $0.string("role"), keyId: try $0.string("key_id"), publicKey: try $0.string("public_key"),
-                                 state: try $0.state("state"), until: try $0.optionalString("until"), createdAt: try $0.string("created_at"))
+                SigningKeyRecord(
+                    role: try $0.string("role"), keyId: try $0.string("key_id"), publicKey: try $0.string("public_key"),
+                    state: try $0.state("state"), until: try $0.optionalString("until"), createdAt: try $0.string("created_at"))
             }
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
 import GRDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SQLite through GRDB: one database file in WAL mode with `synchronous = FULL`, so a committed
@@ -57,7 +58,8 @@ public final class SQLiteDriver: SQLDriver {
     public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) throws {
         guard let c = c as? SQLiteConnection else { throw StoreError(.storeFailure, "not a SQLite connection") }
         let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
-        let statement = try c.db.makeStatement(sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
+        let statement = try c.db.makeStatement(
+            sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
         var args: [(any DatabaseValueConvertible)?] = Array(repeating: nil, count: columns.count + 2)
         args[0] = snapshot
         for (n, row) in rows.enumerated() {
@@ -74,7 +76,10 @@ public final class SQLiteDriver: SQLDriver {
         let file = "\(path)-\(name).lease"
         let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError(.storeFailure, "cannot open \(file) (errno \(errno))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return nil }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            return nil
+        }
         return FileLease(name: name, fd: fd)
     }
 
@@ -101,14 +106,15 @@ struct SQLiteConnection: SQLConnection {
     let db: Database
 
     static func arguments(_ binds: [any SQLBindable]) -> StatementArguments {
-        StatementArguments(binds.map { b -> (any DatabaseValueConvertible)? in
-            switch b.sqlValue {
-            case .null: return nil
-            case .int(let i): return i
-            case .text(let s): return s
-            case .blob(let bytes): return Data(bytes)
-            }
-        })
+        StatementArguments(
+            binds.map { b -> (any DatabaseValueConvertible)? in
+                switch b.sqlValue {
+                case .null: return nil
+                case .int(let i): return i
+                case .text(let s): return s
+                case .blob(let bytes): return Data(bytes)
+                }
+            })
     }
 
     func execute(_ sql: String, _ binds: [any SQLBindable]) throws -> Int {
@@ -118,15 +124,17 @@ struct SQLiteConnection: SQLConnection {
 
     func query(_ sql: String, _ binds: [any SQLBindable]) throws -> [SQLRow] {
         try Row.fetchAll(db, sql: sql, arguments: Self.arguments(binds)).map { r in
-            SQLRow(names: Array(r.columnNames), values: r.databaseValues.map { v in
-                switch v.storage {
-                case .null: return .null
-                case .int64(let i): return .int(i)
-                case .double(let d): return .int(Int64(d))
-                case .string(let s): return .text(s)
-                case .blob(let data): return .blob([UInt8](data))
-                }
-            })
+            SQLRow(
+                names: Array(r.columnNames),
+                values: r.databaseValues.map { v in
+                    switch v.storage {
+                    case .null: return .null
+                    case .int64(let i): return .int(i)
+                    case .double(let d): return .int(Int64(d))
+                    case .string(let s): return .text(s)
+                    case .blob(let data): return .blob([UInt8](data))
+                    }
+                })
         }
     }
 }
@@ -136,11 +144,22 @@ final class FileLease: StoreLease, @unchecked Sendable {
     let name: String
     private let lock = NSLock()
     private var fd: Int32
-    init(name: String, fd: Int32) { self.name = name; self.fd = fd }
-    var isHeld: Bool { lock.lock(); defer { lock.unlock() }; return fd >= 0 }
+    init(name: String, fd: Int32) {
+        self.name = name
+        self.fd = fd
+    }
+    var isHeld: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return fd >= 0
+    }
     func release() {
-        lock.lock(); defer { lock.unlock() }
-        if fd >= 0 { close(fd); fd = -1 }
+        lock.lock()
+        defer { lock.unlock() }
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
     }
     deinit { release() }
 }

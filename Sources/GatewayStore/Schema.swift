@@ -12,13 +12,23 @@ enum Schema {
         let name: String
         let sqlite: String
         let postgres: String
-        init(_ name: String, _ sql: String) { self.name = name; self.sqlite = sql; self.postgres = sql }
-        init(_ name: String, sqlite: String, postgres: String) { self.name = name; self.sqlite = sqlite; self.postgres = postgres }
+        init(_ name: String, _ sql: String) {
+            self.name = name
+            self.sqlite = sql
+            self.postgres = sql
+        }
+        init(_ name: String, sqlite: String, postgres: String) {
+            self.name = name
+            self.sqlite = sqlite
+            self.postgres = postgres
+        }
         func sql(for dialect: SQLDialect) -> String { dialect == .sqlite ? sqlite : Schema.postgresTypes(postgres) }
     }
 
     static let migrations: [Migration] = [
-        Migration("v1", """
+        Migration(
+            "v1",
+            """
             CREATE TABLE units (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
             CREATE TABLE unit_keys (key_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL REFERENCES units(id), public_key TEXT NOT NULL,
                                     state TEXT NOT NULL, added_at TEXT NOT NULL);
@@ -49,12 +59,16 @@ enum Schema {
             CREATE TABLE trust_documents (version INTEGER PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL)
             """),
         Migration("v2-checkpoints", "CREATE TABLE checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL)"),
-        Migration("v3-recipients", """
+        Migration(
+            "v3-recipients",
+            """
             CREATE TABLE recipients (fingerprint TEXT PRIMARY KEY, recipient TEXT NOT NULL, state TEXT NOT NULL,
                                      decrypt_until TEXT, created_at TEXT NOT NULL)
             """),
         Migration("v4-unit-key-rotation", "ALTER TABLE unit_keys ADD COLUMN switched_at TEXT; ALTER TABLE unit_keys ADD COLUMN valid_until TEXT"),
-        Migration("v5-revocation", """
+        Migration(
+            "v5-revocation",
+            """
             ALTER TABLE unit_keys ADD COLUMN compromised_at TEXT;
             ALTER TABLE outcomes ADD COLUMN key_id TEXT;
             ALTER TABLE outcomes ADD COLUMN created TEXT;
@@ -62,12 +76,16 @@ enum Schema {
                                        reason TEXT NOT NULL, flagged_at TEXT NOT NULL)
             """),
         Migration("v6-root-rotation", "ALTER TABLE trust_documents ADD COLUMN root_cross_signature TEXT"),
-        Migration("v7-signing-keys", """
+        Migration(
+            "v7-signing-keys",
+            """
             CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL, state TEXT NOT NULL,
                                        until TEXT, created_at TEXT NOT NULL)
             """),
         Migration("v8-token-revocation", "ALTER TABLE tokens ADD COLUMN revoked_at TEXT"),
-        Migration("v9-datasets", """
+        Migration(
+            "v9-datasets",
+            """
             CREATE TABLE datasets (version INTEGER PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, sha256 TEXT NOT NULL,
                                    size INTEGER NOT NULL, members INTEGER NOT NULL, organizations INTEGER NOT NULL, conflicts INTEGER NOT NULL,
                                    created_at TEXT NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
@@ -82,36 +100,44 @@ enum Schema {
         Migration("v11-outcomes-by-sha256", "CREATE INDEX outcomes_sha256 ON outcomes(sha256)"),
         // A snapshot's rows read back in file order by an explicit row number (SQLite's rowid
         // has no counterpart in PostgreSQL); existing SQLite rows are numbered in rowid order.
-        Migration("v12-row-numbers", sqlite: """
-            ALTER TABLE organizations ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
-            UPDATE organizations SET row_no = rowid;
-            ALTER TABLE members ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
-            UPDATE members SET row_no = rowid;
-            CREATE INDEX snapshots_package ON snapshots(package_id)
-            """, postgres: """
-            ALTER TABLE organizations ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
-            ALTER TABLE members ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
-            CREATE INDEX snapshots_package ON snapshots(package_id)
-            """),
+        Migration(
+            "v12-row-numbers",
+            sqlite: """
+                ALTER TABLE organizations ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+                UPDATE organizations SET row_no = rowid;
+                ALTER TABLE members ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+                UPDATE members SET row_no = rowid;
+                CREATE INDEX snapshots_package ON snapshots(package_id)
+                """,
+            postgres: """
+                ALTER TABLE organizations ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE members ADD COLUMN row_no INTEGER NOT NULL DEFAULT 0;
+                CREATE INDEX snapshots_package ON snapshots(package_id)
+                """),
         // The sealed dataset packages, in chunks, where gateways on several machines share no
         // disk (`SQLDriver.keepsDatasetPackages`).
-        Migration("v13-dataset-packages", """
+        Migration(
+            "v13-dataset-packages",
+            """
             CREATE TABLE dataset_packages (version INTEGER NOT NULL REFERENCES datasets(version), chunk INTEGER NOT NULL, data BLOB NOT NULL,
                                            PRIMARY KEY (version, chunk))
             """),
         // The states and roles the code knows, and no other: CHECK constraints on PostgreSQL;
         // on SQLite, which cannot add a constraint to a table, triggers on insert and update.
-        Migration("v14-typed-states", sqlite: typedStates.map { t in
-            let allowed = t.values.map { "'\($0)'" }.joined(separator: ", ")
-            return ["INSERT", "UPDATE OF \(t.column)"].map { event in
-                """
-                CREATE TRIGGER \(t.table)_\(t.column)_\(event.hasPrefix("INSERT") ? "insert" : "update") BEFORE \(event) ON \(t.table)
-                WHEN NEW.\(t.column) NOT IN (\(allowed)) BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
-                """
-            }.joined(separator: ";\n")
-        }.joined(separator: ";\n"), postgres: typedStates.map { t in
-            "ALTER TABLE \(t.table) ADD CONSTRAINT \(t.table)_\(t.column)_known CHECK (\(t.column) IN (\(t.values.map { "'\($0)'" }.joined(separator: ", "))))"
-        }.joined(separator: ";\n")),
+        Migration(
+            "v14-typed-states",
+            sqlite: typedStates.map { t in
+                let allowed = t.values.map { "'\($0)'" }.joined(separator: ", ")
+                return ["INSERT", "UPDATE OF \(t.column)"].map { event in
+                    """
+                    CREATE TRIGGER \(t.table)_\(t.column)_\(event.hasPrefix("INSERT") ? "insert" : "update") BEFORE \(event) ON \(t.table)
+                    WHEN NEW.\(t.column) NOT IN (\(allowed)) BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
+                    """
+                }.joined(separator: ";\n")
+            }.joined(separator: ";\n"),
+            postgres: typedStates.map { t in
+                "ALTER TABLE \(t.table) ADD CONSTRAINT \(t.table)_\(t.column)_known CHECK (\(t.column) IN (\(t.values.map { "'\($0)'" }.joined(separator: ", "))))"
+            }.joined(separator: ";\n")),
     ]
 
     /// The values migration v14 allows, per column: frozen with the migration (a new state is a
@@ -129,8 +155,10 @@ enum Schema {
     /// Databases made before the one history: their migrations' names, mapped to this
     /// history's. PostgreSQL's first schema (`pg-v1`) held everything up to v12.
     static let formerNames: [String: [String]] = [
-        "pg-v1": ["v1", "v2-checkpoints", "v3-recipients", "v4-unit-key-rotation", "v5-revocation", "v6-root-rotation", "v7-signing-keys",
-                  "v8-token-revocation", "v9-datasets", "v10-outcomes-by-unit", "v12-row-numbers"],
+        "pg-v1": [
+            "v1", "v2-checkpoints", "v3-recipients", "v4-unit-key-rotation", "v5-revocation", "v6-root-rotation", "v7-signing-keys",
+            "v8-token-revocation", "v9-datasets", "v10-outcomes-by-unit", "v12-row-numbers",
+        ],
         "pg-v2-dataset-packages": ["v13-dataset-packages"],
         "pg-v3-outcomes-by-sha256": ["v11-outcomes-by-sha256"],
     ]

@@ -32,8 +32,10 @@ public final class HandbookReceiver: @unchecked Sendable {
 
     public var incomingPath: String { "\(dir)/incoming" }
 
-    public init(dir: String, identities: [AgeX25519Identity], ackKey: MinisignSecretKey, trust: @escaping @Sendable () throws -> TrustDocument,
-                maxBytes: UInt64 = 4 << 30) throws {
+    public init(
+        dir: String, identities: [AgeX25519Identity], ackKey: MinisignSecretKey, trust: @escaping @Sendable () throws -> TrustDocument,
+        maxBytes: UInt64 = 4 << 30
+    ) throws {
         self.dir = dir
         self.identities = identities
         self.ackKey = ackKey
@@ -47,7 +49,8 @@ public final class HandbookReceiver: @unchecked Sendable {
 
     /// Decides one received body (a file under `incomingPath`); one at a time.
     public func receive(path: String) -> Answer {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         defer { try? FileManager.default.removeItem(atPath: path) }
         func refuse(_ status: Int, _ code: String, _ detail: String, _ remedy: String) -> Answer {
             Answer(status: status, ack: nil, signature: nil, code: code, detail: detail, remedy: remedy)
@@ -60,22 +63,27 @@ public final class HandbookReceiver: @unchecked Sendable {
             }
             let c = header.comment
             guard c.kind == .dataset else {
-                return refuse(422, "kind_not_dataset", "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
+                return refuse(
+                    422, "kind_not_dataset", "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
             }
             let doc = try trust()
             guard c.unit == doc.department else {
-                return refuse(422, "dataset_not_from_department", "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
-                              "do not forward other parties' packages")
+                return refuse(
+                    422, "dataset_not_from_department", "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
+                    "do not forward other parties' packages")
             }
             if let prior = try store.dataset(packageId: c.package) {
                 guard prior.sha256 == sha else {
-                    return refuse(409, "package_reused", "package \(c.package) was received before with other bytes", "a package id is used once; seal a new version")
+                    return refuse(
+                        409, "package_reused", "package \(c.package) was received before with other bytes",
+                        "a package id is used once; seal a new version")
                 }
                 return Answer(status: 200, ack: prior.ack, signature: prior.ackSignature, code: nil)
             }
             if let latest = try store.latest(), c.seq <= latest.version {
-                return refuse(409, "dataset_stale", "version \(c.seq) is not newer than version \(latest.version) already imported",
-                              "an old dataset is never imported over a newer one; synthesize a new version")
+                return refuse(
+                    409, "dataset_stale", "version \(c.seq) is not newer than version \(latest.version) already imported",
+                    "an old dataset is never imported over a newer one; synthesize a new version")
             }
             let out = "\(dir)/opened/\(c.package)"
             try? FileManager.default.removeItem(atPath: out)
@@ -83,8 +91,10 @@ public final class HandbookReceiver: @unchecked Sendable {
             let t0 = Date()
             let opened: OpenedPackage
             do {
-                opened = try Opener.open(OpenRequest(path: path, output: out, identities: identities,
-                                                     signers: doc.verifyingKeys("dataset", signedAt: c.created), expectedUnit: doc.department, maxBytes: maxBytes))
+                opened = try Opener.open(
+                    OpenRequest(
+                        path: path, output: out, identities: identities,
+                        signers: doc.verifyingKeys("dataset", signedAt: c.created), expectedUnit: doc.department, maxBytes: maxBytes))
             } catch let e as SealError {
                 return refuse(422, e.code.rawValue, e.message, e.remedy)
             }
@@ -94,23 +104,35 @@ public final class HandbookReceiver: @unchecked Sendable {
             let (orgs, members, conflicts) = (count("organizations.csv"), count("members.csv"), count("conflicts.csv"))
             let t1 = Date()
             let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
-            let (text, sig) = try HandbookAck.sign(.object([
-                "format": .string("sealgate-handbook-ack/1"), "package": .string(c.package), "version": .int(Int64(c.seq)), "sha256": .string(sha),
-                "members": .int(Int64(members)), "organizations": .int(Int64(orgs)), "conflicts": .int(Int64(conflicts)),
-                "imported_at": .string(now), "signer": .string(opened.signer.keyIdHex),
-            ]), key: ackKey)
+            let (text, sig) = try HandbookAck.sign(
+                .object([
+                    "format": .string("sealgate-handbook-ack/1"), "package": .string(c.package), "version": .int(Int64(c.seq)),
+                    "sha256": .string(sha),
+                    "members": .int(Int64(members)), "organizations": .int(Int64(orgs)), "conflicts": .int(Int64(conflicts)),
+                    "imported_at": .string(now), "signer": .string(opened.signer.keyIdHex),
+                ]), key: ackKey)
             do {
-                try store.importDataset(ReceivedDataset(version: c.seq, packageId: c.package, sha256: sha, receivedAt: now, members: members,
-                                                        organizations: orgs, conflicts: conflicts, ack: text, ackSignature: sig)) { insert in
-                    for (name, table, columns) in [("organizations.csv", HandbookStore.Table.organizations, Synthesis.organizationHeader.count),
-                                                   ("members.csv", .members, Synthesis.memberHeader.count), ("conflicts.csv", .conflicts, Synthesis.conflictHeader.count)] {
+                try store.importDataset(
+                    ReceivedDataset(
+                        version: c.seq, packageId: c.package, sha256: sha, receivedAt: now, members: members,
+                        organizations: orgs, conflicts: conflicts, ack: text, ackSignature: sig)
+                ) { insert in
+                    for (name, table, columns) in [
+                        ("organizations.csv", HandbookStore.Table.organizations, Synthesis.organizationHeader.count),
+                        ("members.csv", .members, Synthesis.memberHeader.count), ("conflicts.csv", .conflicts, Synthesis.conflictHeader.count),
+                    ] {
                         let r = try CSVReader(path: "\(out)/\(name)")
                         var first = true
                         while try malformed(name, { try r.next() }) {
-                            if first { first = false; continue }
+                            if first {
+                                first = false
+                                continue
+                            }
                             let f = r.fields.map(\.string)
                             guard f.count == columns else {
-                                throw GatewayError(.datasetMalformed, "\(name) has a row of \(f.count) fields, not \(columns)", remedy: "report it to the department")
+                                throw GatewayError(
+                                    .datasetMalformed, "\(name) has a row of \(f.count) fields, not \(columns)", remedy: "report it to the department"
+                                )
                             }
                             try insert(table, f)
                         }

@@ -9,7 +9,9 @@ import SealPackage
 
 /// Streams a request body into a new file (written on `pool` in 1 MiB batches, fsynced);
 /// refuses it with `too_large` past `maxBytes` (the file is then removed).
-func receiveBody(_ request: Request, to path: String, maxBytes: Int, pool: BlockingPool, tooLarge: @escaping @Sendable () -> Problem) async throws -> Int {
+func receiveBody(_ request: Request, to path: String, maxBytes: Int, pool: BlockingPool, tooLarge: @escaping @Sendable () -> Problem) async throws
+    -> Int
+{
     let file = try await pool.run { try DurableFile(creating: path) }
     var pending = ByteBuffer()
     var size = 0
@@ -40,25 +42,38 @@ func receiveBody(_ request: Request, to path: String, maxBytes: Int, pool: Block
 /// The handbook receiver's HTTP API: POST /v1/datasets (a sealed dataset; answers the signed
 /// acknowledgement, `Sealgate-Ack-Signature`), GET /v1/datasets (history), GET /v1/health. The
 /// same listener limits, TLS and coded problems as the gateway.
-public func serveHandbook(receiver: HandbookReceiver, listen: ListenSettings, tls: TLSIdentity? = nil, maxBodyBytes: Int,
-                          onRunning: @escaping @Sendable (Int) async -> Void) async throws {
+public func serveHandbook(
+    receiver: HandbookReceiver, listen: ListenSettings, tls: TLSIdentity? = nil, maxBodyBytes: Int,
+    onRunning: @escaping @Sendable (Int) async -> Void
+) async throws {
     let router = Router()
     let pool = BlockingPool.shared
     router.add(middleware: ProblemMiddleware<BasicRequestContext>(metrics: GatewayMetrics()))
     router.get("/v1/health") { request, _ -> Response in
         try Param.only(request, [])
         let (c, latest) = try await pool.run { (try receiver.store.counts(), try receiver.store.latest()) }
-        return jsonResponse(.ok, JSON.object(["status": .string("ok"), "version": latest.map { .int(Int64($0.version)) } ?? .null,
-                                              "members": .int(Int64(c.members)), "organizations": .int(Int64(c.organizations)),
-                                              "conflicts": .int(Int64(c.conflicts))]).canonical)
+        return jsonResponse(
+            .ok,
+            JSON.object([
+                "status": .string("ok"), "version": latest.map { .int(Int64($0.version)) } ?? .null,
+                "members": .int(Int64(c.members)), "organizations": .int(Int64(c.organizations)),
+                "conflicts": .int(Int64(c.conflicts)),
+            ]).canonical)
     }
     router.get("/v1/datasets") { request, _ -> Response in
         try Param.only(request, [])
         let list = try await pool.run { try receiver.store.history() }
-        return jsonResponse(.ok, JSON.array(list.map { d in
-            JSON.object(["version": .int(Int64(d.version)), "package": .string(d.packageId), "sha256": .string(d.sha256), "received_at": .string(d.receivedAt),
-                         "members": .int(Int64(d.members)), "organizations": .int(Int64(d.organizations)), "conflicts": .int(Int64(d.conflicts))])
-        }).canonical)
+        return jsonResponse(
+            .ok,
+            JSON.array(
+                list.map { d in
+                    JSON.object([
+                        "version": .int(Int64(d.version)), "package": .string(d.packageId), "sha256": .string(d.sha256),
+                        "received_at": .string(d.receivedAt),
+                        "members": .int(Int64(d.members)), "organizations": .int(Int64(d.organizations)), "conflicts": .int(Int64(d.conflicts)),
+                    ])
+                }
+            ).canonical)
     }
     router.post("/v1/datasets") { request, _ -> Response in
         try Param.only(request, [])
@@ -73,9 +88,13 @@ public func serveHandbook(receiver: HandbookReceiver, listen: ListenSettings, tl
         let a = try await pool.run { receiver.receive(path: path) }
         let seconds = Date().timeIntervalSince(started)
         if a.status == 201, let ack = a.ack.flatMap({ try? JSON(parsing: $0) }) {
-            FileHandle.standardOutput.write(Data(String(format: "dataset v%lld (%@) imported: %lld members in %.2f s (check+decrypt %.2f s, read+store %.2f s)\n",
-                                                        ack["version"]?.int ?? 0, ack["package"]?.string ?? "", ack["members"]?.int ?? 0, seconds,
-                                                        a.timings.open, a.timings.store).utf8))
+            FileHandle.standardOutput.write(
+                Data(
+                    String(
+                        format: "dataset v%lld (%@) imported: %lld members in %.2f s (check+decrypt %.2f s, read+store %.2f s)\n",
+                        ack["version"]?.int ?? 0, ack["package"]?.string ?? "", ack["members"]?.int ?? 0, seconds,
+                        a.timings.open, a.timings.store
+                    ).utf8))
         } else if a.status != 200 {
             FileHandle.standardOutput.write(Data("dataset refused (\(a.status) \(a.code ?? "")): \(a.detail)\n".utf8))
         }
@@ -86,8 +105,9 @@ public func serveHandbook(receiver: HandbookReceiver, listen: ListenSettings, tl
         r.headers[.init("Sealgate-Ack-Signature")!] = Base64.encode(Array(sig.utf8))
         return r
     }
-    let app = Application(router: router, server: try listen.serverBuilder(identity: tls),
-                          configuration: listen.applicationConfiguration(serverName: "sealgate-handbook"),
-                          onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? listen.port) })
+    let app = Application(
+        router: router, server: try listen.serverBuilder(identity: tls),
+        configuration: listen.applicationConfiguration(serverName: "sealgate-handbook"),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? listen.port) })
     try await app.runService()
 }

@@ -1,6 +1,6 @@
 import Foundation
-import GatewayStore
 import GRDB
+import GatewayStore
 
 /// A dataset version the handbook receiver imported, with the acknowledgement it answered.
 public struct ReceivedDataset: Sendable, Equatable {
@@ -13,9 +13,19 @@ public struct ReceivedDataset: Sendable, Equatable {
     public var conflicts: Int
     public var ack: String
     public var ackSignature: String
-    public init(version: UInt64, packageId: String, sha256: String, receivedAt: String, members: Int, organizations: Int, conflicts: Int, ack: String, ackSignature: String) {
-        self.version = version; self.packageId = packageId; self.sha256 = sha256; self.receivedAt = receivedAt; self.members = members
-        self.organizations = organizations; self.conflicts = conflicts; self.ack = ack; self.ackSignature = ackSignature
+    public init(
+        version: UInt64, packageId: String, sha256: String, receivedAt: String, members: Int, organizations: Int, conflicts: Int, ack: String,
+        ackSignature: String
+    ) {
+        self.version = version
+        self.packageId = packageId
+        self.sha256 = sha256
+        self.receivedAt = receivedAt
+        self.members = members
+        self.organizations = organizations
+        self.conflicts = conflicts
+        self.ack = ack
+        self.ackSignature = ackSignature
     }
 }
 
@@ -31,25 +41,27 @@ public final class HandbookStore: Sendable {
         db = try DatabasePool(path: path, configuration: config)
         var m = DatabaseMigrator()
         m.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE datasets (version INTEGER PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
-                                       members INTEGER NOT NULL, organizations INTEGER NOT NULL, conflicts INTEGER NOT NULL,
-                                       ack TEXT NOT NULL, ack_signature TEXT NOT NULL);
-                CREATE TABLE organizations (unit_id TEXT NOT NULL, org_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL);
-                CREATE TABLE members (unit_id TEXT NOT NULL, member_id TEXT NOT NULL, full_name TEXT NOT NULL, gender TEXT NOT NULL,
-                                      date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL, date_joined TEXT NOT NULL, date_official TEXT NOT NULL,
-                                      status TEXT NOT NULL, org_id TEXT NOT NULL, phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL,
-                                      hometown TEXT NOT NULL, education TEXT NOT NULL);
-                CREATE TABLE conflicts (key TEXT NOT NULL, value TEXT NOT NULL, unit_id TEXT NOT NULL, member_id TEXT NOT NULL, citizen_id TEXT NOT NULL,
-                                        full_name TEXT NOT NULL, org_id TEXT NOT NULL);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE datasets (version INTEGER PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, sha256 TEXT NOT NULL, received_at TEXT NOT NULL,
+                                           members INTEGER NOT NULL, organizations INTEGER NOT NULL, conflicts INTEGER NOT NULL,
+                                           ack TEXT NOT NULL, ack_signature TEXT NOT NULL);
+                    CREATE TABLE organizations (unit_id TEXT NOT NULL, org_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL);
+                    CREATE TABLE members (unit_id TEXT NOT NULL, member_id TEXT NOT NULL, full_name TEXT NOT NULL, gender TEXT NOT NULL,
+                                          date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL, date_joined TEXT NOT NULL, date_official TEXT NOT NULL,
+                                          status TEXT NOT NULL, org_id TEXT NOT NULL, phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL,
+                                          hometown TEXT NOT NULL, education TEXT NOT NULL);
+                    CREATE TABLE conflicts (key TEXT NOT NULL, value TEXT NOT NULL, unit_id TEXT NOT NULL, member_id TEXT NOT NULL, citizen_id TEXT NOT NULL,
+                                            full_name TEXT NOT NULL, org_id TEXT NOT NULL);
+                    """)
         }
         try m.migrate(db)
     }
 
     static func dataset(_ r: Row) -> ReceivedDataset {
-        ReceivedDataset(version: UInt64(bitPattern: r["version"]), packageId: r["package_id"], sha256: r["sha256"], receivedAt: r["received_at"],
-                        members: r["members"], organizations: r["organizations"], conflicts: r["conflicts"], ack: r["ack"], ackSignature: r["ack_signature"])
+        ReceivedDataset(
+            version: UInt64(bitPattern: r["version"]), packageId: r["package_id"], sha256: r["sha256"], receivedAt: r["received_at"],
+            members: r["members"], organizations: r["organizations"], conflicts: r["conflicts"], ack: r["ack"], ackSignature: r["ack_signature"])
     }
 
     public func latest() throws -> ReceivedDataset? {
@@ -67,8 +79,10 @@ public final class HandbookStore: Sendable {
     /// Counts of the current records.
     public func counts() throws -> (members: Int, organizations: Int, conflicts: Int) {
         try db.read { db in
-            (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organizations") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflicts") ?? 0)
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organizations") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflicts") ?? 0
+            )
         }
     }
 
@@ -86,10 +100,11 @@ public final class HandbookStore: Sendable {
             }
             // Bulk load: the unique indexes are dropped and rebuilt after the rows are in (one sort
             // instead of a B-tree insert per row); a duplicate fails the rebuild and the transaction.
-            try db.execute(sql: """
-                DROP INDEX IF EXISTS organizations_org_id; DROP INDEX IF EXISTS members_member_id; DROP INDEX IF EXISTS members_citizen_id;
-                DELETE FROM organizations; DELETE FROM members; DELETE FROM conflicts;
-                """)
+            try db.execute(
+                sql: """
+                    DROP INDEX IF EXISTS organizations_org_id; DROP INDEX IF EXISTS members_member_id; DROP INDEX IF EXISTS members_citizen_id;
+                    DELETE FROM organizations; DELETE FROM members; DELETE FROM conflicts;
+                    """)
             let o = try db.makeStatement(sql: "INSERT INTO organizations VALUES (?, ?, ?, ?, ?)")
             let m = try db.makeStatement(sql: "INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
             let c = try db.makeStatement(sql: "INSERT INTO conflicts VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -97,22 +112,35 @@ public final class HandbookStore: Sendable {
             try rows { table, fields in
                 let statement: Statement
                 switch table {
-                case .organizations: statement = o; counts.organizations += 1
-                case .members: statement = m; counts.members += 1
-                case .conflicts: statement = c; counts.conflicts += 1
+                case .organizations:
+                    statement = o
+                    counts.organizations += 1
+                case .members:
+                    statement = m
+                    counts.members += 1
+                case .conflicts:
+                    statement = c
+                    counts.conflicts += 1
                 }
-                try statement.execute(arguments: StatementArguments(fields.map { $0 as (any DatabaseValueConvertible)? }))
+                try statement.execute(arguments: StatementArguments(fields))
             }
             guard counts == (d.organizations, d.members, d.conflicts) else {
-                throw StoreError(.datasetCount, "the files hold \(counts.organizations)/\(counts.members)/\(counts.conflicts) rows, the manifest \(d.organizations)/\(d.members)/\(d.conflicts)")
+                throw StoreError(
+                    .datasetCount,
+                    "the files hold \(counts.organizations)/\(counts.members)/\(counts.conflicts) rows, the manifest \(d.organizations)/\(d.members)/\(d.conflicts)"
+                )
             }
-            try db.execute(sql: """
-                CREATE UNIQUE INDEX organizations_org_id ON organizations(org_id);
-                CREATE UNIQUE INDEX members_member_id ON members(member_id);
-                CREATE UNIQUE INDEX members_citizen_id ON members(citizen_id);
-                """)
-            try db.execute(sql: "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           arguments: [Int64(bitPattern: d.version), d.packageId, d.sha256, d.receivedAt, d.members, d.organizations, d.conflicts, d.ack, d.ackSignature])
+            try db.execute(
+                sql: """
+                    CREATE UNIQUE INDEX organizations_org_id ON organizations(org_id);
+                    CREATE UNIQUE INDEX members_member_id ON members(member_id);
+                    CREATE UNIQUE INDEX members_citizen_id ON members(citizen_id);
+                    """)
+            try db.execute(
+                sql: "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    Int64(bitPattern: d.version), d.packageId, d.sha256, d.receivedAt, d.members, d.organizations, d.conflicts, d.ack, d.ackSignature,
+                ])
         }
     }
 }

@@ -4,7 +4,10 @@ public struct RuleList: Sendable, Sequence, Equatable {
     public private(set) var count = 0
 
     public init() {}
-    public init(_ r: StaticString) { r0 = r; count = 1 }
+    public init(_ r: StaticString) {
+        r0 = r
+        count = 1
+    }
 
     public var isEmpty: Bool { count == 0 }
 
@@ -63,7 +66,8 @@ public enum FieldChecks {
     @inline(__always) static func isUpperAlnum(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) }
 
     @inline(__always) static func trimmedASCII(_ b: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        var s = 0, e = b.count
+        var s = 0
+        var e = b.count
         while s < e && (b[s] == 0x20 || b[s] == 0x09) { s += 1 }
         while e > s && (b[e - 1] == 0x20 || b[e - 1] == 0x09) { e -= 1 }
         return UnsafeRawBufferPointer(rebasing: b[s..<e])
@@ -105,12 +109,24 @@ public enum FieldChecks {
         var v = Text.nfc(original)
         if !sameBytes(v, original) { rules.append("full_name.nfc") }
         let spaced = Text.collapseSpaces(v)
-        if !sameBytes(spaced, v) { rules.append("full_name.spaces"); v = spaced }
+        if !sameBytes(spaced, v) {
+            rules.append("full_name.spaces")
+            v = spaced
+        }
         if v.isEmpty { return .error("full_name.required") }
-        if !Text.isLettersAndSpaces(v) { rules.append("full_name.letters"); return FieldOutcome(value: nil, rules: rules, isError: true) }
-        if Text.wordCount(v) < 2 { rules.append("full_name.words"); return FieldOutcome(value: nil, rules: rules, isError: true) }
+        if !Text.isLettersAndSpaces(v) {
+            rules.append("full_name.letters")
+            return FieldOutcome(value: nil, rules: rules, isError: true)
+        }
+        if Text.wordCount(v) < 2 {
+            rules.append("full_name.words")
+            return FieldOutcome(value: nil, rules: rules, isError: true)
+        }
         let titled = Text.titleCase(v)
-        if !sameBytes(titled, v) { rules.append("full_name.case"); v = titled }
+        if !sameBytes(titled, v) {
+            rules.append("full_name.case")
+            v = titled
+        }
         return rules.isEmpty ? .same : FieldOutcome(value: v, rules: rules)
     }
 
@@ -159,9 +175,11 @@ public enum FieldChecks {
         if bytesEqual(b, "unit_committee") { return (.same, "unit_committee") }
         if bytesEqual(b, "grassroots_committee") { return (.same, "grassroots_committee") }
         let w = lowerWord(b)
-        let map = ["unit_committee": "unit_committee", "grassroots_committee": "grassroots_committee", "cell": "cell",
-                   "chi bộ": "cell", "đảng bộ cơ sở": "grassroots_committee", "đảng bộ phường": "unit_committee",
-                   "đảng bộ xã": "unit_committee", "đảng bộ đặc khu": "unit_committee"]
+        let map = [
+            "unit_committee": "unit_committee", "grassroots_committee": "grassroots_committee", "cell": "cell",
+            "chi bộ": "cell", "đảng bộ cơ sở": "grassroots_committee", "đảng bộ phường": "unit_committee",
+            "đảng bộ xã": "unit_committee", "đảng bộ đặc khu": "unit_committee",
+        ]
         if let t = map[w] { return (.normalized(t, "type.normalized"), t) }
         return (.error(w.isEmpty ? "type.required" : "type.invalid"), nil)
     }
@@ -185,9 +203,14 @@ public enum FieldChecks {
         var spaces = false
         var other = false
         for c in b {
-            if c >= 0x30 && c <= 0x39 { digits = digits &* 10 &+ UInt64(c - 0x30); n += 1 }
-            else if c == 0x20 || c == 0x09 { spaces = true }
-            else { other = true }
+            if c >= 0x30 && c <= 0x39 {
+                digits = digits &* 10 &+ UInt64(c - 0x30)
+                n += 1
+            } else if c == 0x20 || c == 0x09 {
+                spaces = true
+            } else {
+                other = true
+            }
         }
         if other || n == 0 { return (.error(n == 0 && !other ? "citizen_id.required" : "citizen_id.format"), nil) }
         if n == 9 { return (.error("citizen_id.legacy_cmnd"), nil) }
@@ -208,12 +231,17 @@ public enum FieldChecks {
         d.reserveCapacity(12)
         var changed = false
         for (i, c) in b.enumerated() {
-            if c >= 0x30 && c <= 0x39 { d.append(c) }
-            else if c == 0x20 || c == 0x2E || c == 0x2D || c == 0x28 || c == 0x29 { changed = true }
-            else if c == 0x2B && i == 0 { changed = true }
-            else { return .error("phone.invalid") }
+            if c >= 0x30 && c <= 0x39 {
+                d.append(c)
+            } else if c == 0x20 || c == 0x2E || c == 0x2D || c == 0x28 || c == 0x29 {
+                changed = true
+            } else if c == 0x2B && i == 0 {
+                changed = true
+            } else {
+                return .error("phone.invalid")
+            }
         }
-        if b.first == 0x2B { // +84…
+        if b.first == 0x2B {  // +84…
             guard d.count == 11, d[0] == 0x38, d[1] == 0x34 else { return .error("phone.invalid") }
             d = [0x30] + d[2...]
         } else if d.count == 11 && d[0] == 0x38 && d[1] == 0x34 {
@@ -233,10 +261,12 @@ public enum FieldChecks {
         if b.isEmpty { return .same }
         let t = trimmedASCII(b)
         guard let at = t.firstIndex(of: 0x40), at > 0, t.lastIndex(of: 0x40) == at else { return .error("email.invalid") }
-        let local = t[..<at], domain = t[(at + 1)...]
+        let local = t[..<at]
+        let domain = t[(at + 1)...]
         guard domain.count >= 3, let dot = domain.lastIndex(of: 0x2E), dot > domain.startIndex, dot < domain.endIndex - 1,
-              !domain.contains(where: { $0 == 0x2E }) || !domain.starts(with: [0x2E]),
-              t.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !local.isEmpty else { return .error("email.invalid") }
+            !domain.contains(where: { $0 == 0x2E }) || !domain.starts(with: [0x2E]),
+            t.allSatisfy({ $0 > 0x20 && $0 < 0x7F }), !local.isEmpty
+        else { return .error("email.invalid") }
         let lowered = Array(local) + [0x40] + domain.map { $0 >= 0x41 && $0 <= 0x5A ? $0 + 32 : $0 }
         if lowered.count == b.count && lowered.elementsEqual(b) { return .same }
         return .normalized(String(decoding: lowered, as: UTF8.self), "email.normalized")

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Groups command-line paths into units: a file belongs to the unit named by its folder; a
@@ -51,7 +51,9 @@ public enum RecordInputs {
             if let i = units.firstIndex(where: { $0.unit == unit }) {
                 if units[i].files[kind] != nil { throw RecordInputError(reason: "two \(kind.rawValue) files for unit \(unit)") }
                 units[i].files[kind] = path
-            } else { units.append(Unit(unit: unit, files: [kind: path])) }
+            } else {
+                units.append(Unit(unit: unit, files: [kind: path]))
+            }
         }
         for p in paths {
             guard exists(p) else { throw RecordInputError(reason: "\(p) does not exist") }
@@ -63,9 +65,14 @@ public enum RecordInputs {
                 } else {
                     var found = false
                     for n in names where isDirectory("\(p)/\(n)") {
-                        for k in RecordFile.allCases where exists("\(p)/\(n)/\(k.rawValue)") { try add(unit: n, kind: k, path: "\(p)/\(n)/\(k.rawValue)"); found = true }
+                        for k in RecordFile.allCases where exists("\(p)/\(n)/\(k.rawValue)") {
+                            try add(unit: n, kind: k, path: "\(p)/\(n)/\(k.rawValue)")
+                            found = true
+                        }
                     }
-                    if !found { throw RecordInputError(reason: "\(p) holds no organizations.csv, members.csv or corrections.csv (nor unit folders with them)") }
+                    if !found {
+                        throw RecordInputError(reason: "\(p) holds no organizations.csv, members.csv or corrections.csv (nor unit folders with them)")
+                    }
                 }
             } else {
                 let kind = try detectKind(p)
@@ -85,7 +92,8 @@ public enum RecordInputs {
         if let k = RecordFile(rawValue: baseName(path)) { return k }
         let reader = try CSVReader(path: path)
         guard (try? reader.next()) == true, let k = RecordFile.detect(fileName: baseName(path), header: reader.fields.map(\.string)) else {
-            throw RecordInputError(reason: "\(path): cannot tell which record file this is; name it organizations.csv, members.csv or corrections.csv")
+            throw RecordInputError(
+                reason: "\(path): cannot tell which record file this is; name it organizations.csv, members.csv or corrections.csv")
         }
         return k
     }

@@ -37,21 +37,31 @@ public struct ValidationReport {
         let w = CSVWriter()
         try? w.record(["unit", "file", "line", "column", "rule", "severity", "original", "normalized", "message"])
         for f in findings {
-            try? w.record([f.unit, f.file, String(f.line), f.column, f.rule, f.severity.rawValue, f.original, f.normalized, Rules.rule(f.rule).message(lang)])
+            try? w.record([
+                f.unit, f.file, String(f.line), f.column, f.rule, f.severity.rawValue, f.original, f.normalized, Rules.rule(f.rule).message(lang),
+            ])
         }
         return String(decoding: w.bytes, as: UTF8.self)
     }
 
     func json() -> String {
         func q(_ s: String) -> String { jsonString(s) }
-        var out = "{\"summary\":{\"units\":\(units.count),\"members\":\(units.reduce(0) { $0 + $1.members }),\"errors\":\(errors),\"warnings\":\(warnings)},"
-        out += "\"units\":[" + units.map { u in
-            "{\"unit\":\(q(u.unit)),\"organizations\":\(u.organizations),\"members\":\(u.members),\"corrections\":\(u.corrections),\"errors\":\(u.errors),\"warnings\":\(u.warnings),\"members_with_errors\":\(u.membersWithErrors),\"completeness\":\(fixed(u.completeness, 4))}"
-        }.joined(separator: ",") + "],"
-        out += "\"rules\":[" + ruleSummary.map { "{\"rule\":\(q($0.rule)),\"severity\":\(q($0.severity.rawValue)),\"count\":\($0.count)}" }.joined(separator: ",") + "],"
-        out += "\"findings\":[" + findings.map { f in
-            "{\"unit\":\(q(f.unit)),\"file\":\(q(f.file)),\"line\":\(f.line),\"column\":\(q(f.column)),\"rule\":\(q(f.rule)),\"severity\":\(q(f.severity.rawValue)),\"original\":\(q(f.original)),\"normalized\":\(q(f.normalized)),\"message\":\(q(Rules.rule(f.rule).message(lang)))}"
-        }.joined(separator: ",") + "]}"
+        var out =
+            "{\"summary\":{\"units\":\(units.count),\"members\":\(units.reduce(0) { $0 + $1.members }),\"errors\":\(errors),\"warnings\":\(warnings)},"
+        out +=
+            "\"units\":["
+            + units.map { u in
+                "{\"unit\":\(q(u.unit)),\"organizations\":\(u.organizations),\"members\":\(u.members),\"corrections\":\(u.corrections),\"errors\":\(u.errors),\"warnings\":\(u.warnings),\"members_with_errors\":\(u.membersWithErrors),\"completeness\":\(fixed(u.completeness, 4))}"
+            }.joined(separator: ",") + "],"
+        out +=
+            "\"rules\":["
+            + ruleSummary.map { "{\"rule\":\(q($0.rule)),\"severity\":\(q($0.severity.rawValue)),\"count\":\($0.count)}" }.joined(separator: ",")
+            + "],"
+        out +=
+            "\"findings\":["
+            + findings.map { f in
+                "{\"unit\":\(q(f.unit)),\"file\":\(q(f.file)),\"line\":\(f.line),\"column\":\(q(f.column)),\"rule\":\(q(f.rule)),\"severity\":\(q(f.severity.rawValue)),\"original\":\(q(f.original)),\"normalized\":\(q(f.normalized)),\"message\":\(q(Rules.rule(f.rule).message(lang)))}"
+            }.joined(separator: ",") + "]}"
         return out + "\n"
     }
 
@@ -59,26 +69,48 @@ public struct ValidationReport {
         let vi = lang == .vi
         var out = ""
         let members = units.reduce(0) { $0 + $1.members }
-        out += vi ? "Đơn vị: \(units.count) · đảng viên: \(members) · lỗi: \(errors) · cảnh báo/chuẩn hóa: \(warnings)\n"
-                  : "Units: \(units.count) · members: \(members) · errors: \(errors) · warnings/normalized: \(warnings)\n"
+        out +=
+            vi
+            ? "Đơn vị: \(units.count) · đảng viên: \(members) · lỗi: \(errors) · cảnh báo/chuẩn hóa: \(warnings)\n"
+            : "Units: \(units.count) · members: \(members) · errors: \(errors) · warnings/normalized: \(warnings)\n"
         if !findings.isEmpty {
-            out += "\n" + (vi ? "Phát hiện" : "Findings") + (findings.count > maxRows ? (vi ? " (\(maxRows) đầu tiên / \(findings.count))" : " (first \(maxRows) of \(findings.count))") : "") + ":\n"
-            let head = vi ? ["đơn vị", "tệp", "dòng", "cột", "quy tắc", "mức", "giá trị", "chuẩn hóa", "thông báo"]
-                          : ["unit", "file", "line", "column", "rule", "severity", "value", "normalized", "message"]
+            out +=
+                "\n" + (vi ? "Phát hiện" : "Findings")
+                + (findings.count > maxRows ? (vi ? " (\(maxRows) đầu tiên / \(findings.count))" : " (first \(maxRows) of \(findings.count))") : "")
+                + ":\n"
+            let head =
+                vi
+                ? ["đơn vị", "tệp", "dòng", "cột", "quy tắc", "mức", "giá trị", "chuẩn hóa", "thông báo"]
+                : ["unit", "file", "line", "column", "rule", "severity", "value", "normalized", "message"]
             var rows = [head]
             for f in findings.prefix(maxRows) {
-                rows.append([f.unit, f.file, String(f.line), f.column, f.rule, f.severity.rawValue, clip(f.original), clip(f.normalized), Rules.rule(f.rule).message(lang)])
+                rows.append([
+                    f.unit, f.file, String(f.line), f.column, f.rule, f.severity.rawValue, clip(f.original), clip(f.normalized),
+                    Rules.rule(f.rule).message(lang),
+                ])
             }
             out += layout(rows)
         }
         if !findings.isEmpty {
             out += "\n" + (vi ? "Theo quy tắc" : "By rule") + ":\n"
-            out += layout([[vi ? "quy tắc" : "rule", vi ? "mức" : "severity", vi ? "số lượng" : "count"]] + ruleSummary.map { [$0.rule, $0.severity.rawValue, String($0.count)] })
+            out += layout(
+                [[vi ? "quy tắc" : "rule", vi ? "mức" : "severity", vi ? "số lượng" : "count"]]
+                    + ruleSummary.map { [$0.rule, $0.severity.rawValue, String($0.count)] })
         }
         out += "\n" + (vi ? "Theo đơn vị" : "By unit") + ":\n"
-        out += layout([[vi ? "đơn vị" : "unit", vi ? "tổ chức" : "orgs", vi ? "đảng viên" : "members", vi ? "lỗi" : "errors",
-                        vi ? "cảnh báo" : "warnings", vi ? "đầy đủ" : "completeness"]]
-                      + units.map { [$0.unit, String($0.organizations), String($0.members), String($0.errors), String($0.warnings), fixed($0.completeness * 100, 1) + "%"] })
+        out += layout(
+            [
+                [
+                    vi ? "đơn vị" : "unit", vi ? "tổ chức" : "orgs", vi ? "đảng viên" : "members", vi ? "lỗi" : "errors",
+                    vi ? "cảnh báo" : "warnings", vi ? "đầy đủ" : "completeness",
+                ]
+            ]
+                + units.map {
+                    [
+                        $0.unit, String($0.organizations), String($0.members), String($0.errors), String($0.warnings),
+                        fixed($0.completeness * 100, 1) + "%",
+                    ]
+                })
         return out
     }
 
@@ -105,7 +137,9 @@ func fixed(_ v: Double, _ digits: Int) -> String {
     if let dot = s.firstIndex(of: ".") {
         let decimals = s.distance(from: dot, to: s.endIndex) - 1
         if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
-    } else if digits > 0 { s += "." + String(repeating: "0", count: digits) }
+    } else if digits > 0 {
+        s += "." + String(repeating: "0", count: digits)
+    }
     return s
 }
 
@@ -121,8 +155,12 @@ func jsonString(_ s: String) -> String {
         case "\r": out += "\\r"
         case "\t": out += "\\t"
         default:
-            if u.value < 0x20 { let h = String(u.value, radix: 16); out += "\\u" + String(repeating: "0", count: 4 - h.count) + h }
-            else { out.unicodeScalars.append(u) }
+            if u.value < 0x20 {
+                let h = String(u.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+            } else {
+                out.unicodeScalars.append(u)
+            }
         }
     }
     return out + "\""
@@ -140,7 +178,8 @@ public enum RuleCatalog {
         var out = "| code | severity | file | column | example | normalized to | message (en) | thông báo (vi) |\n|---|---|---|---|---|---|---|---|\n"
         for r in Rules.all {
             func cell(_ s: String) -> String { s.isEmpty ? "(empty)" : "`" + s.replacingOccurrences(of: "|", with: "\\|") + "`" }
-            out += "| `\(r.code)` | \(r.severity.rawValue) | \(r.file) | \(r.column.isEmpty ? "—" : r.column) | \(cell(r.example)) | \(r.normalizedExample.map(cell) ?? "—") | \(r.en) | \(r.vi) |\n"
+            out +=
+                "| `\(r.code)` | \(r.severity.rawValue) | \(r.file) | \(r.column.isEmpty ? "—" : r.column) | \(cell(r.example)) | \(r.normalizedExample.map(cell) ?? "—") | \(r.en) | \(r.vi) |\n"
         }
         return out
     }

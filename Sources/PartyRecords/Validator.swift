@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One finding: where, which rule, the value as written and as normalized.
@@ -56,12 +56,17 @@ public final class RecordValidator {
     /// Rows read, over all files (for throughput figures).
     public private(set) var rowsRead = 0
 
-    struct Seen { var unit: Int32; var line: Int32; var original: String; var reported: Bool }
+    struct Seen {
+        var unit: Int32
+        var line: Int32
+        var original: String
+        var reported: Bool
+    }
     /// Citizen ids and party card numbers seen: key → (unit, line, reported) packed; one table
     /// answers both the in-unit duplicate and the cross-unit conflict question.
-    private let citizens = IDTable(capacity: 1 << 10) // grows; a large start cost 4 MiB of memset per small package
+    private let citizens = IDTable(capacity: 1 << 10)  // grows; a large start cost 4 MiB of memset per small package
     private let memberIDs = IDTable(capacity: 1 << 10)
-    private let longMemberIDs = IDTable(capacity: 16) // card numbers over 12 characters
+    private let longMemberIDs = IDTable(capacity: 16)  // card numbers over 12 characters
     private var longMemberKeys: [String: UInt64] = [:]
     private var longMemberNames: [String] = []
     private var orgIDs: [String: Seen] = [:]
@@ -101,12 +106,22 @@ public final class RecordValidator {
         let unitOrder = Dictionary(uniqueKeysWithValues: unitNames.enumerated().map { ($1, $0) })
         let fileOrder: [String: Int] = ["organizations.csv": 0, "members.csv": 1, "corrections.csv": 2]
         findings.sort {
-            (unitOrder[$0.unit] ?? 0, fileOrder[$0.file] ?? 3, $0.line, $0.column, $0.rule) < (unitOrder[$1.unit] ?? 0, fileOrder[$1.file] ?? 3, $1.line, $1.column, $1.rule)
+            (unitOrder[$0.unit] ?? 0, fileOrder[$0.file] ?? 3, $0.line, $0.column, $0.rule) < (
+                unitOrder[$1.unit] ?? 0, fileOrder[$1.file] ?? 3, $1.line, $1.column, $1.rule
+            )
         }
         // Per-unit error/warning counts include cross-unit findings reported on earlier units.
         var counts: [String: (Int, Int)] = [:]
-        for f in findings { var c = counts[f.unit] ?? (0, 0); if f.severity == .error { c.0 += 1 } else { c.1 += 1 }; counts[f.unit] = c }
-        for i in units.indices { let c = counts[units[i].unit] ?? (0, 0); units[i].errors = c.0; units[i].warnings = c.1 }
+        for f in findings {
+            var c = counts[f.unit] ?? (0, 0)
+            if f.severity == .error { c.0 += 1 } else { c.1 += 1 }
+            counts[f.unit] = c
+        }
+        for i in units.indices {
+            let c = counts[units[i].unit] ?? (0, 0)
+            units[i].errors = c.0
+            units[i].warnings = c.1
+        }
     }
 
     // MARK: Header
@@ -120,9 +135,14 @@ public final class RecordValidator {
             let heading = f.string
             guard let col = file.canonicalColumn(heading) else {
                 add(unit, file, 1, heading, "file.unknown_column", heading, "")
-                map.append(nil); continue
+                map.append(nil)
+                continue
             }
-            if !seen.insert(col).inserted { add(unit, file, 1, col, "file.duplicate_column", heading, ""); map.append(nil); continue }
+            if !seen.insert(col).inserted {
+                add(unit, file, 1, col, "file.duplicate_column", heading, "")
+                map.append(nil)
+                continue
+            }
             map.append(file.columns.firstIndex(of: col))
         }
         var ok = true
@@ -180,9 +200,13 @@ public final class RecordValidator {
     private func openRows(_ path: String, _ file: RecordFile, unit: String) throws -> RowStream? {
         let reader = try CSVReader(path: path)
         do {
-            guard try reader.next() else { add(unit, file, 1, "", "file.missing_column", "", file.columns.joined(separator: ",")); return nil }
+            guard try reader.next() else {
+                add(unit, file, 1, "", "file.missing_column", "", file.columns.joined(separator: ","))
+                return nil
+            }
         } catch let e as CSVSyntaxError {
-            add(unit, file, e.line, "", "file.csv_syntax", e.reason, ""); return nil
+            add(unit, file, e.line, "", "file.csv_syntax", e.reason, "")
+            return nil
         }
         guard let map = readHeader(reader, file, unit: unit) else { return nil }
         return RowStream(reader: reader, map: map, width: file.columns.count)
@@ -196,9 +220,11 @@ public final class RecordValidator {
             do {
                 guard try reader.next() else { return false }
             } catch let e as CSVSyntaxError {
-                add(unit, file, e.line, "", "file.csv_syntax", e.reason, ""); return false
+                add(unit, file, e.line, "", "file.csv_syntax", e.reason, "")
+                return false
             } catch {
-                add(unit, file, reader.line, "", "file.csv_syntax", "\(error)", ""); return false
+                add(unit, file, reader.line, "", "file.csv_syntax", "\(error)", "")
+                return false
             }
             if reader.isBlankLine { continue }
             rowsRead += 1
@@ -215,32 +241,52 @@ public final class RecordValidator {
 
     // MARK: organizations.csv
 
-    private func validateOrganizations(_ unit: String, _ unitIndex: Int32, path: String, summary: inout UnitSummary,
-                                       sink: (any NormalizedSink)?) throws -> OrgTable {
-        struct Org { var id: String; var name: String; var type: String?; var parent: String?; var line: Int; var idOK: Bool }
+    private func validateOrganizations(
+        _ unit: String, _ unitIndex: Int32, path: String, summary: inout UnitSummary,
+        sink: (any NormalizedSink)?
+    ) throws -> OrgTable {
+        struct Org {
+            var id: String
+            var name: String
+            var type: String?
+            var parent: String?
+            var line: Int
+            var idOK: Bool
+        }
         var list: [Org] = []
         var byID: [String: Int] = [:]
         let F = RecordFile.organizations
-        if let v = try openRows(path, F, unit: unit) { while nextRow(v, F, unit: unit) {
-            let line = v.line
-            let id = FieldChecks.id(v[0], .org, rules: .orgID); record(id, unit, F, line, "org_id", v[0])
-            let name = v[1].isEmpty ? FieldOutcome.error("name.required") : FieldChecks.freeText(v[1], rule: "name.normalized")
-            record(name, unit, F, line, "name", v[1])
-            let (type, t) = FieldChecks.orgType(v[2]); record(type, unit, F, line, "type", v[2])
-            var parent: String? = nil
-            if !v[3].isEmpty {
-                let p = FieldChecks.id(v[3], .org, rules: .parentID)
-                record(p, unit, F, line, "parent_id", v[3])
-                parent = p.isError ? String(decoding: v[3], as: UTF8.self) : (p.value ?? String(decoding: v[3], as: UTF8.self))
+        if let v = try openRows(path, F, unit: unit) {
+            while nextRow(v, F, unit: unit) {
+                let line = v.line
+                let id = FieldChecks.id(v[0], .org, rules: .orgID)
+                record(id, unit, F, line, "org_id", v[0])
+                let name = v[1].isEmpty ? FieldOutcome.error("name.required") : FieldChecks.freeText(v[1], rule: "name.normalized")
+                record(name, unit, F, line, "name", v[1])
+                let (type, t) = FieldChecks.orgType(v[2])
+                record(type, unit, F, line, "type", v[2])
+                var parent: String? = nil
+                if !v[3].isEmpty {
+                    let p = FieldChecks.id(v[3], .org, rules: .parentID)
+                    record(p, unit, F, line, "parent_id", v[3])
+                    parent = p.isError ? String(decoding: v[3], as: UTF8.self) : (p.value ?? String(decoding: v[3], as: UTF8.self))
+                }
+                let idValue = id.value ?? String(decoding: v[0], as: UTF8.self)
+                var org = Org(
+                    id: idValue, name: name.value ?? String(decoding: v[1], as: UTF8.self), type: t, parent: parent, line: line, idOK: !id.isError)
+                if org.idOK {
+                    if let first = byID[idValue] {
+                        add(unit, F, line, "org_id", "org_id.duplicate", idValue, "")
+                        _ = first
+                        org.idOK = false
+                    } else {
+                        byID[idValue] = list.count
+                        noteCross(&orgIDs, key: idValue, unit, unitIndex, F, line, "org_id", "org_id.cross_unit")
+                    }
+                }
+                list.append(org)
             }
-            let idValue = id.value ?? String(decoding: v[0], as: UTF8.self)
-            var org = Org(id: idValue, name: name.value ?? String(decoding: v[1], as: UTF8.self), type: t, parent: parent, line: line, idOK: !id.isError)
-            if org.idOK {
-                if let first = byID[idValue] { add(unit, F, line, "org_id", "org_id.duplicate", idValue, ""); _ = first; org.idOK = false }
-                else { byID[idValue] = list.count; noteCross(&orgIDs, key: idValue, unit, unitIndex, F, line, "org_id", "org_id.cross_unit") }
-            }
-            list.append(org)
-        } }
+        }
         summary.organizations = list.count
         // The tree: one unit committee; parents exist, are not cells, and never loop.
         let committees = list.filter { $0.type == "unit_committee" }
@@ -251,7 +297,10 @@ public final class RecordValidator {
                 if let p = o.parent { add(unit, F, o.line, "parent_id", "parent_id.unexpected", p, "") }
                 continue
             }
-            guard let p = o.parent else { add(unit, F, o.line, "parent_id", "parent_id.required", "", ""); continue }
+            guard let p = o.parent else {
+                add(unit, F, o.line, "parent_id", "parent_id.required", "", "")
+                continue
+            }
             guard let pi = byID[p] else {
                 if FieldChecks.idValid(Array(p.utf8), .org) { add(unit, F, o.line, "parent_id", "parent_id.unknown", p, "") }
                 continue
@@ -261,7 +310,10 @@ public final class RecordValidator {
             var cur: String? = p
             var steps = 0
             while let c = cur, let ci = byID[c], steps <= list.count {
-                if c == o.id { add(unit, F, o.line, "parent_id", "parent_id.cycle", p, ""); break }
+                if c == o.id {
+                    add(unit, F, o.line, "parent_id", "parent_id.cycle", p, "")
+                    break
+                }
                 // The unit committee is the root: its own (refused) parent is not followed.
                 cur = list[ci].type == "unit_committee" ? nil : list[ci].parent
                 steps += 1
@@ -279,8 +331,10 @@ public final class RecordValidator {
     }
 
     /// Records an id for the cross-unit check: a second unit holding it reports both rows.
-    private func noteCross(_ index: inout [String: Seen], key: String, _ unit: String, _ unitIndex: Int32, _ file: RecordFile, _ line: Int,
-                           _ column: String, _ rule: String) {
+    private func noteCross(
+        _ index: inout [String: Seen], key: String, _ unit: String, _ unitIndex: Int32, _ file: RecordFile, _ line: Int,
+        _ column: String, _ rule: String
+    ) {
         guard crossUnit else { return }
         if var first = index[key] {
             guard first.unit != unitIndex else { return }
@@ -297,18 +351,23 @@ public final class RecordValidator {
 
     // MARK: members.csv
 
-    private func validateMembers(_ unit: String, _ unitIndex: Int32, path: String, orgs: OrgTable?, summary: inout UnitSummary,
-                                 sink: (any NormalizedSink)?) throws {
+    private func validateMembers(
+        _ unit: String, _ unitIndex: Int32, path: String, orgs: OrgTable?, summary: inout UnitSummary,
+        sink: (any NormalizedSink)?
+    ) throws {
         let F = RecordFile.members
         let writer = try sink?.writer(unit: unit, file: F)
         try writer?.record(F.columns)
         // The row's outcomes in raw memory: assignments release inline instead of through the
         // generic array witnesses (they dominated the profile).
-        let columns = F.columns // (a computed list: read once, not per row)
+        let columns = F.columns  // (a computed list: read once, not per row)
         let width = columns.count
         let outcomes = UnsafeMutablePointer<FieldOutcome>.allocate(capacity: width)
         outcomes.initialize(repeating: .same, count: width)
-        defer { outcomes.deinitialize(count: width); outcomes.deallocate() }
+        defer {
+            outcomes.deinitialize(count: width)
+            outcomes.deallocate()
+        }
         guard let v = try openRows(path, F, unit: unit) else {
             if let writer, let sink { try sink.finished(unit: unit, file: F, writer: writer) }
             return
@@ -318,12 +377,17 @@ public final class RecordValidator {
             let errorsBefore = errorFindings
             outcomes[0] = FieldChecks.id(v[0], .member, rules: .memberID)
             outcomes[1] = FieldChecks.fullName(v[1])
-            let (g, female) = FieldChecks.gender(v[2]); outcomes[2] = g
-            let (dobO, dob) = FieldChecks.date(v[3], rules: .birth, required: true); outcomes[3] = dobO
+            let (g, female) = FieldChecks.gender(v[2])
+            outcomes[2] = g
+            let (dobO, dob) = FieldChecks.date(v[3], rules: .birth, required: true)
+            outcomes[3] = dobO
             var (cid, cidNumber) = FieldChecks.citizenID(v[4])
-            let (joinO, joined) = FieldChecks.date(v[5], rules: .joined, required: true); outcomes[5] = joinO
-            let (offO, official) = FieldChecks.date(v[6], rules: .official, required: false); outcomes[6] = offO
-            let (st, probationary) = FieldChecks.status(v[7]); outcomes[7] = st
+            let (joinO, joined) = FieldChecks.date(v[5], rules: .joined, required: true)
+            outcomes[5] = joinO
+            let (offO, official) = FieldChecks.date(v[6], rules: .official, required: false)
+            outcomes[6] = offO
+            let (st, probationary) = FieldChecks.status(v[7])
+            outcomes[7] = st
             var org = FieldChecks.id(v[8], .org, rules: .memberOrg)
             outcomes[9] = FieldChecks.phone(v[9])
             outcomes[10] = FieldChecks.email(v[10])
@@ -334,36 +398,64 @@ public final class RecordValidator {
             // Cross-field rules.
             if let dob {
                 let age = dob.years(until: today)
-                if age < 18 || age > 120 { outcomes[3].rules.append("date_of_birth.age"); outcomes[3].isError = true }
+                if age < 18 || age > 120 {
+                    outcomes[3].rules.append("date_of_birth.age")
+                    outcomes[3].isError = true
+                }
             }
             if let n = cidNumber {
-                let digit4 = Int(n / 100_000_000 % 10), yy = Int(n / 1_000_000 % 100)
-                if digit4 > 5 { cid.rules.append("citizen_id.century_digit"); cid.isError = true }
-                else if let female, let dob, let expected = CCCD.genderCenturyDigit(female: female, birthYear: dob.year), expected != digit4 {
-                    cid.rules.append("citizen_id.century_digit"); cid.isError = true
+                let digit4 = Int(n / 100_000_000 % 10)
+                let yy = Int(n / 1_000_000 % 100)
+                if digit4 > 5 {
+                    cid.rules.append("citizen_id.century_digit")
+                    cid.isError = true
+                } else if let female, let dob, let expected = CCCD.genderCenturyDigit(female: female, birthYear: dob.year), expected != digit4 {
+                    cid.rules.append("citizen_id.century_digit")
+                    cid.isError = true
                 } else if let dob, dob.year % 100 != yy {
-                    cid.rules.append("citizen_id.birth_year"); cid.isError = true
+                    cid.rules.append("citizen_id.birth_year")
+                    cid.isError = true
                 }
                 if cid.isError { cidNumber = nil }
             }
             outcomes[4] = cid
             if let joined {
-                if joined > today { outcomes[5].rules.append("date_joined.future"); outcomes[5].isError = true }
-                else if let dob, joined < dob.addingYears(18) { outcomes[5].rules.append("date_joined.under_18"); outcomes[5].isError = true }
+                if joined > today {
+                    outcomes[5].rules.append("date_joined.future")
+                    outcomes[5].isError = true
+                } else if let dob, joined < dob.addingYears(18) {
+                    outcomes[5].rules.append("date_joined.under_18")
+                    outcomes[5].isError = true
+                }
             }
             if let probationary {
-                if probationary && !v[6].isEmpty { outcomes[6].rules.append("date_official.status"); outcomes[6].isError = true }
-                if !probationary && v[6].isEmpty { outcomes[6].rules.append("date_official.status"); outcomes[6].isError = true }
+                if probationary && !v[6].isEmpty {
+                    outcomes[6].rules.append("date_official.status")
+                    outcomes[6].isError = true
+                }
+                if !probationary && v[6].isEmpty {
+                    outcomes[6].rules.append("date_official.status")
+                    outcomes[6].isError = true
+                }
             }
             if let official {
-                if official > today { outcomes[6].rules.append("date_official.future"); outcomes[6].isError = true }
-                else if let joined, official < joined.addingYears(1) { outcomes[6].rules.append("date_official.too_early"); outcomes[6].isError = true }
+                if official > today {
+                    outcomes[6].rules.append("date_official.future")
+                    outcomes[6].isError = true
+                } else if let joined, official < joined.addingYears(1) {
+                    outcomes[6].rules.append("date_official.too_early")
+                    outcomes[6].isError = true
+                }
             }
             if let orgs, !org.isError {
                 let type: UInt8? = org.value.map { v in orgs.type(Array(v.utf8)) } ?? orgs.type(v[8])
                 switch type {
-                case nil: org.rules.append("member_org.unknown"); org.isError = true
-                case OrgTable.unitCommittee: org.rules.append("member_org.wrong_type"); org.isError = true
+                case nil:
+                    org.rules.append("member_org.unknown")
+                    org.isError = true
+                case OrgTable.unitCommittee:
+                    org.rules.append("member_org.wrong_type")
+                    org.isError = true
                 default: break
                 }
             }
@@ -372,7 +464,11 @@ public final class RecordValidator {
 
             // Uniqueness inside the unit, then across units.
             if !outcomes[0].isError {
-                if let value = outcomes[0].value { noteMember(Array(value.utf8), unit, unitIndex, line) } else { noteMember(v[0], unit, unitIndex, line) }
+                if let value = outcomes[0].value {
+                    noteMember(Array(value.utf8), unit, unitIndex, line)
+                } else {
+                    noteMember(v[0], unit, unitIndex, line)
+                }
             }
             if let n = cidNumber {
                 noteSeen(citizens, n, unit, unitIndex, line, column: "citizen_id", text: { self.cidText($0) })
@@ -384,7 +480,10 @@ public final class RecordValidator {
             if errorFindings > errorsBefore { summary.membersWithErrors += 1 }
             if let writer {
                 var changed = false
-                for i in 0..<width where outcomes[i].value != nil { changed = true; break }
+                for i in 0..<width where outcomes[i].value != nil {
+                    changed = true
+                    break
+                }
                 if !changed && v.identity && v.reader.recordIsPlain {
                     try writer.rawRecord(v.reader.recordBytes)
                 } else {
@@ -398,7 +497,10 @@ public final class RecordValidator {
         if let writer, let sink { try sink.finished(unit: unit, file: F, writer: writer) }
     }
 
-    private func cidText(_ n: UInt64) -> String { let s = String(n); return String(repeating: "0", count: 12 - s.count) + s }
+    private func cidText(_ n: UInt64) -> String {
+        let s = String(n)
+        return String(repeating: "0", count: 12 - s.count) + s
+    }
 
     @inline(__always) static func pack(_ unit: Int32, _ line: Int, reported: Bool) -> UInt64 {
         (reported ? 1 << 63 : 0) | UInt64(UInt32(bitPattern: unit)) << 32 | UInt64(UInt32(truncatingIfNeeded: line))
@@ -406,11 +508,17 @@ public final class RecordValidator {
 
     /// One occurrence of an id: a second one in the same unit is a duplicate; one in another
     /// unit is a conflict reported on both rows (the first only once).
-    private func noteSeen(_ table: IDTable, _ key: UInt64, _ unit: String, _ unitIndex: Int32, _ line: Int, column: String,
-                          text: (UInt64) -> String) {
+    private func noteSeen(
+        _ table: IDTable, _ key: UInt64, _ unit: String, _ unitIndex: Int32, _ line: Int, column: String,
+        text: (UInt64) -> String
+    ) {
         guard let existing = table.findOrInsert(key, Self.pack(unitIndex, line, reported: false)) else { return }
-        let firstUnit = Int32(truncatingIfNeeded: existing >> 32 & 0x7FFF_FFFF), firstLine = Int(existing & 0xFFFF_FFFF)
-        if firstUnit == unitIndex { add(unit, .members, line, column, "\(column).duplicate", text(key), ""); return }
+        let firstUnit = Int32(truncatingIfNeeded: existing >> 32 & 0x7FFF_FFFF)
+        let firstLine = Int(existing & 0xFFFF_FFFF)
+        if firstUnit == unitIndex {
+            add(unit, .members, line, column, "\(column).duplicate", text(key), "")
+            return
+        }
         guard crossUnit else { return }
         if existing >> 63 == 0 {
             add(unitNames[Int(firstUnit)], .members, firstLine, column, "\(column).cross_unit", text(key), "")
@@ -427,7 +535,13 @@ public final class RecordValidator {
         // Card numbers over 12 characters: a sequential key per distinct number, own table.
         let s = String(decoding: Array(b), as: UTF8.self)
         let key: UInt64
-        if let k = longMemberKeys[s] { key = k } else { longMemberNames.append(s); key = UInt64(longMemberNames.count); longMemberKeys[s] = key }
+        if let k = longMemberKeys[s] {
+            key = k
+        } else {
+            longMemberNames.append(s)
+            key = UInt64(longMemberNames.count)
+            longMemberKeys[s] = key
+        }
         noteSeen(longMemberIDs, key, unit, unitIndex, line, column: "member_id", text: { self.longMemberNames[Int($0) - 1] })
     }
 
@@ -451,8 +565,9 @@ public final class RecordValidator {
             if let field, field != "citizen_id" {
                 out[1] = field
                 let o = FieldChecks.single(column: field, v[3])
-                if o.isError { add(unit, F, line, "new_value", "correction.new_value", out[3], "") }
-                else {
+                if o.isError {
+                    add(unit, F, line, "new_value", "correction.new_value", out[3], "")
+                } else {
                     for r in o.rules { add(unit, F, line, "new_value", r, out[3], o.value ?? out[3]) }
                     if let nv = o.value { out[3] = nv }
                     let oldNormalized = FieldChecks.single(column: field, v[2]).value ?? out[2]
@@ -475,7 +590,12 @@ public final class RecordValidator {
         func d(_ i: Int) -> Bool { i < b.count && b[i] >= 0x30 && b[i] <= 0x39 }
         guard d(11), d(12), b[13] == 0x3A, d(14), d(15), b[16] == 0x3A, d(17), d(18) else { return false }
         var i = 19
-        if i < b.count && b[i] == 0x2E { i += 1; let s0 = i; while d(i) { i += 1 }; guard i > s0 else { return false } }
+        if i < b.count && b[i] == 0x2E {
+            i += 1
+            let s0 = i
+            while d(i) { i += 1 }
+            guard i > s0 else { return false }
+        }
         if i == b.count - 1 && (b[i] == 0x5A || b[i] == 0x7A) { return true }
         guard i + 6 == b.count, b[i] == 0x2B || b[i] == 0x2D, d(i + 1), d(i + 2), b[i + 3] == 0x3A, d(i + 4), d(i + 5) else { return false }
         return true

@@ -2,7 +2,7 @@ internal import CSodium
 
 /// Streaming BLAKE2b (libsodium's `crypto_generichash`), 1…64-byte output, optional key.
 /// minisign uses BLAKE2b-512 for prehashed signatures and BLAKE2b-256 for key checksums.
-public final class BLAKE2bHasher: @unchecked Sendable { // one thread at a time
+public final class BLAKE2bHasher: @unchecked Sendable {  // one thread at a time
     private let state: UnsafeMutableRawPointer
     private let outputLength: Int
 
@@ -22,7 +22,8 @@ public final class BLAKE2bHasher: @unchecked Sendable { // one thread at a time
 
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
-        precondition(crypto_generichash_update(OpaquePointer(state), bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count)) == 0)
+        precondition(
+            crypto_generichash_update(OpaquePointer(state), bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count)) == 0)
     }
 
     public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }

@@ -15,18 +15,25 @@ public enum Base64 {
         var i = 0
         while i + 3 <= bytes.count {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
-            out.append(alphabet[Int(n >> 6 & 63)]); out.append(alphabet[Int(n & 63)])
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(alphabet[Int(n & 63)])
             i += 3
         }
         let rest = bytes.count - i
         if rest == 1 {
             let n = UInt32(bytes[i]) << 16
-            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
-            if padded { out.append(UInt8(ascii: "=")); out.append(UInt8(ascii: "=")) }
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            if padded {
+                out.append(UInt8(ascii: "="))
+                out.append(UInt8(ascii: "="))
+            }
         } else if rest == 2 {
             let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out.append(alphabet[Int(n >> 18 & 63)]); out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
             out.append(alphabet[Int(n >> 6 & 63)])
             if padded { out.append(UInt8(ascii: "=")) }
         }
@@ -68,20 +75,26 @@ public enum Base64 {
         while i + 4 <= length {
             guard let a = v(i), let b = v(i + 1), let c = v(i + 2), let d = v(i + 3) else { return nil }
             let n = a << 18 | b << 12 | c << 6 | d
-            output[o] = UInt8(n >> 16 & 0xff); output[o + 1] = UInt8(n >> 8 & 0xff); output[o + 2] = UInt8(n & 0xff)
-            o += 3; i += 4
+            output[o] = UInt8(n >> 16 & 0xff)
+            output[o + 1] = UInt8(n >> 8 & 0xff)
+            output[o + 2] = UInt8(n & 0xff)
+            o += 3
+            i += 4
         }
         switch length - i {
         case 0: break
         case 2:
             guard let a = v(i), let b = v(i + 1) else { return nil }
-            guard b & 0x0f == 0 else { return nil } // canonical: unused bits zero
-            output[o] = UInt8((a << 2 | b >> 4) & 0xff); o += 1
+            guard b & 0x0f == 0 else { return nil }  // canonical: unused bits zero
+            output[o] = UInt8((a << 2 | b >> 4) & 0xff)
+            o += 1
         case 3:
             guard let a = v(i), let b = v(i + 1), let c = v(i + 2) else { return nil }
             guard c & 0x03 == 0 else { return nil }
             let n = a << 18 | b << 12 | c << 6
-            output[o] = UInt8(n >> 16 & 0xff); output[o + 1] = UInt8(n >> 8 & 0xff); o += 2
+            output[o] = UInt8(n >> 16 & 0xff)
+            output[o + 1] = UInt8(n >> 8 & 0xff)
+            o += 2
         default: return nil
         }
         return o

@@ -10,7 +10,7 @@ public enum Bech32 {
     }()
 
     private static func polymod(_ values: some Sequence<UInt8>, start: UInt32 = 1) -> UInt32 {
-        let gen: [UInt32] = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3]
+        let gen: [UInt32] = [0x3b6a_57b2, 0x2650_8e6d, 0x1ea1_19fa, 0x3d42_33dd, 0x2a14_62b3]
         var chk: UInt32 = start
         for v in values {
             let b = chk >> 25
@@ -62,7 +62,8 @@ public enum Bech32 {
     /// data in secure memory, or nil when the string is not valid Bech32.
     public static func decode(_ text: UnsafeRawBufferPointer) -> (hrp: String, data: SecureBytes)? {
         guard text.count >= 8 else { return nil }
-        var hasLower = false, hasUpper = false
+        var hasLower = false
+        var hasUpper = false
         for c in text {
             guard c >= 33 && c <= 126 else { return nil }
             if c >= 97 && c <= 122 { hasLower = true }

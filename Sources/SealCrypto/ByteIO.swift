@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SystemIO
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Something bytes are read from, a buffer at a time. `read` returns 0 only at the end.
 public protocol ByteSource: AnyObject {
@@ -35,7 +36,9 @@ public final class FileSource: ByteSource {
     deinit { if owns { close(fd) } }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        do throws(SystemCallError) { return try SystemIO.read(fd, into: buffer) } catch { throw SealError.io("cannot read \(path)", errno: error.errno) }
+        do throws(SystemCallError) { return try SystemIO.read(fd, into: buffer) } catch {
+            throw SealError.io("cannot read \(path)", errno: error.errno)
+        }
     }
 
     /// The file's size from fstat.
@@ -129,7 +132,10 @@ public final class BufferedReader {
                 // Large reads bypass the buffer.
                 if out.count - done >= buffer.count {
                     let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: out[done...]))
-                    if n == 0 { eof = true; break }
+                    if n == 0 {
+                        eof = true
+                        break
+                    }
                     done += n
                     continue
                 }

@@ -31,7 +31,7 @@ public final class ChaChaPoly: @unchecked Sendable {
     }
 
     deinit {
-        EVP_CIPHER_CTX_free(encryptCtx) // OpenSSL cleanses the key schedule
+        EVP_CIPHER_CTX_free(encryptCtx)  // OpenSSL cleanses the key schedule
         EVP_CIPHER_CTX_free(decryptCtx)
     }
 
@@ -39,19 +39,24 @@ public final class ChaChaPoly: @unchecked Sendable {
     public func copy() throws -> ChaChaPoly { try ChaChaPoly(key: key) }
 
     /// Encrypts `plaintext` into `output` (which must hold plaintext.count + 16 bytes: ciphertext ‖ tag).
-    public func seal(nonce: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer? = nil,
-                     into output: UnsafeMutableRawBufferPointer) throws {
+    public func seal(
+        nonce: UnsafeRawBufferPointer, plaintext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer? = nil,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws {
         precondition(nonce.count == Self.nonceByteCount && output.count >= plaintext.count + Self.tagByteCount)
         let ctx = encryptCtx
         try OpenSSL.check(EVP_EncryptInit_ex2(ctx, nil, nil, nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), nil), "ChaCha20-Poly1305 nonce")
         var outLen: Int32 = 0
         if let aad, aad.count > 0 {
-            try OpenSSL.check(EVP_EncryptUpdate(ctx, nil, &outLen, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)), "ChaCha20-Poly1305 aad")
+            try OpenSSL.check(
+                EVP_EncryptUpdate(ctx, nil, &outLen, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)), "ChaCha20-Poly1305 aad")
         }
         let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var written = 0
         if plaintext.count > 0 {
-            try OpenSSL.check(EVP_EncryptUpdate(ctx, out, &outLen, plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count)), "ChaCha20-Poly1305 encrypt")
+            try OpenSSL.check(
+                EVP_EncryptUpdate(ctx, out, &outLen, plaintext.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count)),
+                "ChaCha20-Poly1305 encrypt")
             written = Int(outLen)
         }
         try OpenSSL.check(EVP_EncryptFinal_ex(ctx, out + written, &outLen), "ChaCha20-Poly1305 final")
@@ -62,8 +67,10 @@ public final class ChaChaPoly: @unchecked Sendable {
 
     /// Decrypts `ciphertext` (ciphertext ‖ tag) into `output` (ciphertext.count − 16 bytes).
     /// Returns false — and leaves `output` wiped — when the tag does not verify.
-    public func open(nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer? = nil,
-                     into output: UnsafeMutableRawBufferPointer) throws -> Bool {
+    public func open(
+        nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer, aad: UnsafeRawBufferPointer? = nil,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws -> Bool {
         precondition(nonce.count == Self.nonceByteCount)
         guard ciphertext.count >= Self.tagByteCount else { return false }
         let bodyCount = ciphertext.count - Self.tagByteCount
@@ -72,7 +79,8 @@ public final class ChaChaPoly: @unchecked Sendable {
         try OpenSSL.check(EVP_DecryptInit_ex2(ctx, nil, nil, nonce.baseAddress!.assumingMemoryBound(to: UInt8.self), nil), "ChaCha20-Poly1305 nonce")
         var outLen: Int32 = 0
         if let aad, aad.count > 0 {
-            try OpenSSL.check(EVP_DecryptUpdate(ctx, nil, &outLen, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)), "ChaCha20-Poly1305 aad")
+            try OpenSSL.check(
+                EVP_DecryptUpdate(ctx, nil, &outLen, aad.baseAddress!.assumingMemoryBound(to: UInt8.self), Int32(aad.count)), "ChaCha20-Poly1305 aad")
         }
         let input = ciphertext.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var scratch: UInt8 = 0
@@ -82,7 +90,8 @@ public final class ChaChaPoly: @unchecked Sendable {
             try OpenSSL.check(EVP_DecryptUpdate(ctx, out, &outLen, input, Int32(bodyCount)), "ChaCha20-Poly1305 decrypt")
             written = Int(outLen)
         }
-        try OpenSSL.check(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, UnsafeMutableRawPointer(mutating: input + bodyCount)), "ChaCha20-Poly1305 set tag")
+        try OpenSSL.check(
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, 16, UnsafeMutableRawPointer(mutating: input + bodyCount)), "ChaCha20-Poly1305 set tag")
         let ok = EVP_DecryptFinal_ex(ctx, out + written, &outLen) == 1
         ERR_clear_error()
         if !ok {

@@ -45,7 +45,9 @@ public enum HMACSHA256 {
 
     /// HMAC-SHA256 of `message` under `key`.
     public static func authenticate(key: SecureBytes, message: UnsafeRawBufferPointer) throws -> [UInt8] {
-        guard let ctx = EVP_MAC_CTX_new(OpenSSL.hmac) else { throw SealError(.cryptoFailure, "EVP_MAC_CTX_new failed", remedy: "report this as a bug") }
+        guard let ctx = EVP_MAC_CTX_new(OpenSSL.hmac) else {
+            throw SealError(.cryptoFailure, "EVP_MAC_CTX_new failed", remedy: "report this as a bug")
+        }
         defer { EVP_MAC_CTX_free(ctx) }
         var out = [UInt8](repeating: 0, count: 32)
         var outLen = 0
@@ -78,7 +80,9 @@ public enum HKDFSHA256 {
     /// Derives `length` bytes from `ikm` with `salt` and `info`. Throws if OpenSSL refuses
     /// (for example `length` over 255 × 32).
     public static func derive(ikm: SecureBytes, salt: [UInt8], info: [UInt8], length: Int) throws -> SecureBytes {
-        guard let ctx = EVP_KDF_CTX_new(OpenSSL.hkdf) else { throw SealError(.cryptoFailure, "EVP_KDF_CTX_new failed", remedy: "report this as a bug") }
+        guard let ctx = EVP_KDF_CTX_new(OpenSSL.hkdf) else {
+            throw SealError(.cryptoFailure, "EVP_KDF_CTX_new failed", remedy: "report this as a bug")
+        }
         defer { EVP_KDF_CTX_free(ctx) }
         let out = SecureBytes(count: length)
         var saltCopy = salt.isEmpty ? [UInt8(0)] : salt

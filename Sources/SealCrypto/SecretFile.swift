@@ -1,10 +1,11 @@
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SystemIO
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reading and writing secret key files: straight between the file and `SecureBytes`,
 /// created 0600 and refused when group or others may read them.
@@ -18,15 +19,18 @@ public enum SecretFile {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SealError.io("cannot stat \(path)", errno: errno) }
         if st.st_mode & 0o077 != 0 {
-            throw SealError(.keyFilePermissions, "secret key file \(path) is accessible to other users (mode \(String(st.st_mode & 0o777, radix: 8)))",
-                            remedy: "run: chmod 600 \(path)")
+            throw SealError(
+                .keyFilePermissions, "secret key file \(path) is accessible to other users (mode \(String(st.st_mode & 0o777, radix: 8)))",
+                remedy: "run: chmod 600 \(path)")
         }
         guard Int(st.st_size) <= maxSize else {
             throw SealError(.keyMalformed, "\(path) is too large to be a key file", remedy: "check that the path names a key file")
         }
         let buf = SecureBytes(count: Int(st.st_size))
         let got = try buf.withUnsafeMutableBytes { b -> Int in
-            do throws(SystemCallError) { return try SystemIO.readFull(fd, into: b) } catch { throw SealError.io("cannot read \(path)", errno: error.errno) }
+            do throws(SystemCallError) { return try SystemIO.readFull(fd, into: b) } catch {
+                throw SealError.io("cannot read \(path)", errno: error.errno)
+            }
         }
         return got == buf.count ? buf : buf.slice(0..<got)
     }
@@ -46,7 +50,8 @@ public enum SecretFile {
     /// a crash leaves either the old file or the new one, never a part of one.
     private static func writeBytes(path: String, bytes: UnsafeRawBufferPointer, mode: mode_t, force: Bool) throws {
         if !force && access(path, F_OK) == 0 {
-            throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another name, or remove the old key first if you really mean to replace it")
+            throw SealError(
+                .keyFileExists, "\(path) already exists", remedy: "choose another name, or remove the old key first if you really mean to replace it")
         }
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
@@ -66,7 +71,9 @@ public enum SecretFile {
         } else {
             guard link(temp, path) == 0 else {
                 if errno == EEXIST {
-                    throw SealError(.keyFileExists, "\(path) already exists", remedy: "choose another name, or remove the old key first if you really mean to replace it")
+                    throw SealError(
+                        .keyFileExists, "\(path) already exists",
+                        remedy: "choose another name, or remove the old key first if you really mean to replace it")
                 }
                 throw SealError.io("cannot create \(path)", errno: errno)
             }
@@ -74,7 +81,10 @@ public enum SecretFile {
         }
         placed = true
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        if dfd >= 0 {
+            fsync(dfd)
+            close(dfd)
+        }
     }
 }
 
@@ -92,8 +102,9 @@ public enum Passphrase {
         }
         if let p = fromEnvironment() { return p }
         guard isatty(STDIN_FILENO) == 1 || canOpenTTY() else {
-            throw SealError(.passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
-                            remedy: "give the passphrase from a file or the environment when no terminal can ask for it")
+            throw SealError(
+                .passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
+                remedy: "give the passphrase from a file or the environment when no terminal can ask for it")
         }
         let first = try promptTTY(prompt)
         if confirm {
@@ -103,7 +114,8 @@ public enum Passphrase {
             }
         }
         guard first.count > 0 else {
-            throw SealError(.passphraseRequired, "an empty passphrase was given", remedy: "type a passphrase, or ask explicitly for a key without one")
+            throw SealError(
+                .passphraseRequired, "an empty passphrase was given", remedy: "type a passphrase, or ask explicitly for a key without one")
         }
         return first
     }
@@ -143,8 +155,9 @@ public enum Passphrase {
     private static func promptTTY(_ prompt: String) throws -> SecureBytes {
         let fd = open("/dev/tty", O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
-            throw SealError(.passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
-                            remedy: "give the passphrase from a file or the environment when no terminal can ask for it")
+            throw SealError(
+                .passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
+                remedy: "give the passphrase from a file or the environment when no terminal can ask for it")
         }
         defer { close(fd) }
         _ = prompt.withCString { Glibc.write(fd, $0, strlen($0)) }
@@ -153,10 +166,13 @@ public enum Passphrase {
         if haveTermios {
             var noEcho = old
             noEcho.c_lflag &= ~tcflag_t(ECHO)
-            _ = tcsetattr(fd, TCSANOW, &noEcho) // keep typeahead (a passphrase piped into a pty)
+            _ = tcsetattr(fd, TCSANOW, &noEcho)  // keep typeahead (a passphrase piped into a pty)
         }
         defer {
-            if haveTermios { var o = old; _ = tcsetattr(fd, TCSANOW, &o) }
+            if haveTermios {
+                var o = old
+                _ = tcsetattr(fd, TCSANOW, &o)
+            }
             _ = Glibc.write(fd, "\n", 1)
         }
         let buf = SecureBytes(count: 1024)
@@ -164,11 +180,13 @@ public enum Passphrase {
         buf.withUnsafeMutableBytes { b in
             var c: UInt8 = 0
             while n < b.count, Glibc.read(fd, &c, 1) == 1, c != 0x0A {
-                if c != 0x0D { b[n] = c; n += 1 }
+                if c != 0x0D {
+                    b[n] = c
+                    n += 1
+                }
             }
             c = 0
         }
         return buf.slice(0..<n)
     }
 }
-

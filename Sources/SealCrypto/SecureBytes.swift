@@ -1,6 +1,7 @@
 internal import CSodium
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Owned storage for one secret: keys, file keys, passphrases, derived keys.
@@ -55,7 +56,7 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
     }
 
     deinit {
-        sodium_free(pointer) // wipes the whole allocation before releasing it
+        sodium_free(pointer)  // wipes the whole allocation before releasing it
     }
 
     /// Read access to the secret, valid only inside `body`.
@@ -131,9 +132,12 @@ public enum SecretToken {
                 var i = 0
                 while i < 24 {
                     let n = UInt32(r[i]) << 16 | UInt32(r[i + 1]) << 8 | UInt32(r[i + 2])
-                    o[j] = alphabet[Int(n >> 18 & 63)]; o[j + 1] = alphabet[Int(n >> 12 & 63)]
-                    o[j + 2] = alphabet[Int(n >> 6 & 63)]; o[j + 3] = alphabet[Int(n & 63)]
-                    i += 3; j += 4
+                    o[j] = alphabet[Int(n >> 18 & 63)]
+                    o[j + 1] = alphabet[Int(n >> 12 & 63)]
+                    o[j + 2] = alphabet[Int(n >> 6 & 63)]
+                    o[j + 3] = alphabet[Int(n & 63)]
+                    i += 3
+                    j += 4
                 }
             }
         }

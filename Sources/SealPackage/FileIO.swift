@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SealCrypto
 import SystemIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A file written aside (a hidden temporary name in the same folder) and renamed into place
 /// only by `commit()`; removed on `abandon()` or release without commit.
@@ -31,7 +32,9 @@ final class AsideFile {
 
     func pwrite(_ bytes: [UInt8], at offset: UInt64) throws {
         try bytes.withUnsafeBytes { b in
-            do throws(SystemCallError) { try SystemIO.pwriteAll(fd, b, at: offset) } catch { throw SealError.io("cannot write \(finalPath)", errno: error.errno) }
+            do throws(SystemCallError) { try SystemIO.pwriteAll(fd, b, at: offset) } catch {
+                throw SealError.io("cannot write \(finalPath)", errno: error.errno)
+            }
         }
     }
 
@@ -67,7 +70,8 @@ final class AsideDirectory {
     init(finalPath: String) throws {
         self.finalPath = finalPath
         if access(finalPath, F_OK) == 0 {
-            throw SealError(.outputExists, "\(finalPath) already exists", remedy: "choose a new output folder; open never writes into an existing one")
+            throw SealError(
+                .outputExists, "\(finalPath) already exists", remedy: "choose a new output folder; open never writes into an existing one")
         }
         let (dir, base) = splitPath(finalPath)
         tempPath = "\(dir)/.\(base).partial-\(hexString(SecureRandom.bytes(6)))"
@@ -114,7 +118,10 @@ func splitPath(_ path: String) -> (dir: String, base: String) {
 
 func syncDirectory(of path: String) {
     let fd = open(splitPath(path).dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd >= 0 { fsync(fd); close(fd) }
+    if fd >= 0 {
+        fsync(fd)
+        close(fd)
+    }
 }
 
 /// fsyncs a folder, so that the names created, renamed or removed in it survive a crash.
@@ -155,11 +162,18 @@ public final class DurableFile: @unchecked Sendable {
     public func sync() throws { guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) } }
 
     /// Closes the file and keeps it.
-    public func keep() { kept = true; close(fd); fd = -1 }
+    public func keep() {
+        kept = true
+        close(fd)
+        fd = -1
+    }
 
     /// Closes and removes the file.
     public func discard() {
-        if fd >= 0 { close(fd); fd = -1 }
+        if fd >= 0 {
+            close(fd)
+            fd = -1
+        }
         if !kept { unlink(path) }
         kept = true
     }
@@ -174,7 +188,9 @@ public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, what: String)
 
 /// Reads exactly `count` bytes at `offset` (fewer only at end of file).
 public func preadFull(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, offset: UInt64, path: String) throws -> Int {
-    do throws(SystemCallError) { return try SystemIO.preadFull(fd, into: buffer, at: offset) } catch { throw SealError.io("cannot read \(path)", errno: error.errno) }
+    do throws(SystemCallError) { return try SystemIO.preadFull(fd, into: buffer, at: offset) } catch {
+        throw SealError.io("cannot read \(path)", errno: error.errno)
+    }
 }
 
 /// A file's identity for detecting changes between two reads.
@@ -201,16 +217,16 @@ struct FileStamp: Equatable {
 /// (Linux `sync_file_range`; a no-op elsewhere).
 func startWriteback(_ fd: Int32, offset: UInt64, length: Int) {
     #if os(Linux)
-    if let f = syncFileRange { _ = f(fd, Int64(offset), Int64(length), 2) } // SYNC_FILE_RANGE_WRITE
+        if let f = syncFileRange { _ = f(fd, Int64(offset), Int64(length), 2) }  // SYNC_FILE_RANGE_WRITE
     #endif
 }
 
 #if os(Linux)
-/// glibc declares sync_file_range only under _GNU_SOURCE, which the Glibc module does not set;
-/// look the symbol up once instead.
-private typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
-private let syncFileRange: SyncFileRange? = {
-    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
-    return unsafeBitCast(sym, to: SyncFileRange.self)
-}()
+    /// glibc declares sync_file_range only under _GNU_SOURCE, which the Glibc module does not set;
+    /// look the symbol up once instead.
+    private typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+    private let syncFileRange: SyncFileRange? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range") else { return nil }
+        return unsafeBitCast(sym, to: SyncFileRange.self)
+    }()
 #endif

@@ -40,14 +40,17 @@ public struct Manifest: Sendable, Equatable {
     public var json: [UInt8] {
         func q(_ s: String) -> String { jsonQuote(s) }
         let files = self.files.map { "{\"name\":\(q($0.name)),\"sha256\":\(q($0.sha256)),\"records\":\($0.records)}" }.joined(separator: ",")
-        let text = "{\"format\":\(q(Self.format)),\"unit\":\(q(unit)),\"package\":\(q(package)),\"seq\":\(seq),\"kind\":\(q(kind.rawValue)),\"created\":\(q(created)),\"schema\":\(q(schema)),\"files\":[\(files)]}"
+        let text =
+            "{\"format\":\(q(Self.format)),\"unit\":\(q(unit)),\"package\":\(q(package)),\"seq\":\(seq),\"kind\":\(q(kind.rawValue)),\"created\":\(q(created)),\"schema\":\(q(schema)),\"files\":[\(files)]}"
         return Array(text.utf8)
     }
 
     /// Parses and checks the manifest's own shape; throws `payload_malformed`.
     public init(json bytes: [UInt8]) throws {
         guard bytes.count <= Self.maxBytes else { throw SealError.payload("manifest larger than \(Self.maxBytes) bytes") }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { throw SealError.payload("manifest is not a JSON object") }
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            throw SealError.payload("manifest is not a JSON object")
+        }
         guard obj["format"] as? String == Self.format else { throw SealError.payload("manifest format is not \(Self.format)") }
         func str(_ k: String) throws -> String {
             guard let v = obj[k] as? String else { throw SealError.payload("manifest field \(k) missing or not a string") }
@@ -71,9 +74,13 @@ public struct Manifest: Sendable, Equatable {
         guard list.count <= Self.maxFiles else { throw SealError.payload("manifest lists more than \(Self.maxFiles) files") }
         var seen = Set<String>()
         files = try list.map { e in
-            guard let name = e["name"] as? String, PackageIdentifiers.isValidDataFileName(name) else { throw SealError.payload("manifest has a bad file name") }
+            guard let name = e["name"] as? String, PackageIdentifiers.isValidDataFileName(name) else {
+                throw SealError.payload("manifest has a bad file name")
+            }
             guard seen.insert(name).inserted else { throw SealError.payload("manifest lists \(name) twice") }
-            guard let h = e["sha256"] as? String, h.count == 64, h.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { throw SealError.payload("manifest sha256 of \(name) is not 64 lower-case hex digits") }
+            guard let h = e["sha256"] as? String, h.count == 64, h.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                throw SealError.payload("manifest sha256 of \(name) is not 64 lower-case hex digits")
+            }
             guard let r = uint(e["records"]) else { throw SealError.payload("manifest records of \(name) is not an unsigned integer") }
             return Entry(name: name, sha256: h, records: r)
         }
@@ -89,8 +96,11 @@ public struct Manifest: Sendable, Equatable {
         if kind != c.kind { diffs.append("kind \(kind.rawValue) ≠ \(c.kind.rawValue)") }
         if created != c.created { diffs.append("created") }
         guard diffs.isEmpty else {
-            throw SealError(.manifestMismatch, "the encrypted manifest does not match the signed comment (\(diffs.joined(separator: ", ")))",
-                            remedy: "the payload was re-signed by someone other than its author (surreptitious forwarding) or altered; refuse it and tell the signer's unit")
+            throw SealError(
+                .manifestMismatch, "the encrypted manifest does not match the signed comment (\(diffs.joined(separator: ", ")))",
+                remedy:
+                    "the payload was re-signed by someone other than its author (surreptitious forwarding) or altered; refuse it and tell the signer's unit"
+            )
         }
         if schema != kind.schema { throw SealError.payload("schema \(schema) does not fit kind \(kind.rawValue)") }
         if let required = kind.requiredFiles, Set(required) != Set(files.map(\.name)) || required.count != files.count {
@@ -118,7 +128,9 @@ public func jsonQuote(_ s: String) -> String {
             if u.value < 0x20 {
                 let h = String(u.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else { out.unicodeScalars.append(u) }
+            } else {
+                out.unicodeScalars.append(u)
+            }
         }
     }
     return out + "\""

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import SealCrypto
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What to open.
 public struct OpenRequest: Sendable {
@@ -22,8 +23,10 @@ public struct OpenRequest: Sendable {
     /// the fsynced package itself may skip it: the output can be re-created from the package.
     public var durable = true
 
-    public init(path: String, output: String?, identities: [AgeX25519Identity], signers: [MinisignPublicKey],
-                expectedUnit: String? = nil, maxBytes: UInt64 = defaultMaxPackageBytes, acceptedFingerprints: Set<String>? = nil) {
+    public init(
+        path: String, output: String?, identities: [AgeX25519Identity], signers: [MinisignPublicKey],
+        expectedUnit: String? = nil, maxBytes: UInt64 = defaultMaxPackageBytes, acceptedFingerprints: Set<String>? = nil
+    ) {
         self.path = path
         self.output = output
         self.identities = identities
@@ -64,12 +67,14 @@ public enum Opener {
         var pending: SealError?
         let accepted = req.acceptedFingerprints ?? Set(req.identities.map(\.recipient.fingerprint))
         if !comment.to.contains(where: accepted.contains) {
-            pending = SealError(.recipientNotAccepted, "package is sealed to \(comment.to.joined(separator: ",")), none of which this reader accepts",
-                                remedy: "the unit sealed to an old or wrong recipient; it should fetch the current trust document and seal again")
+            pending = SealError(
+                .recipientNotAccepted, "package is sealed to \(comment.to.joined(separator: ",")), none of which this reader accepts",
+                remedy: "the unit sealed to an old or wrong recipient; it should fetch the current trust document and seal again")
         }
 
         // age header, file key, MAC, nonce.
-        let reader = BufferedReader(BoundedSource(fd: source.fd, path: req.path, offset: container.payloadOffset, length: container.payloadLength), capacity: 4096)
+        let reader = BufferedReader(
+            BoundedSource(fd: source.fd, path: req.path, offset: container.payloadOffset, length: container.payloadLength), capacity: 4096)
         var cipher: AgeStreamCipher?
         var headerLength: UInt64 = 0
         do {
@@ -92,9 +97,13 @@ public enum Opener {
         let rem = cipherLength % S
         let chunkCount = cipherLength / S + (rem > 0 ? 1 : 0)
         if pending == nil {
-            if cipherLength == 0 { pending = AgeStreamCipher.payloadError("no chunks") }
-            else if rem > 0 && rem < UInt64(AgeStreamCipher.tagSize) { pending = AgeStreamCipher.payloadError("final chunk shorter than its tag") }
-            else if rem == UInt64(AgeStreamCipher.tagSize) && chunkCount > 1 { pending = AgeStreamCipher.payloadError("final chunk is empty") }
+            if cipherLength == 0 {
+                pending = AgeStreamCipher.payloadError("no chunks")
+            } else if rem > 0 && rem < UInt64(AgeStreamCipher.tagSize) {
+                pending = AgeStreamCipher.payloadError("final chunk shorter than its tag")
+            } else if rem == UInt64(AgeStreamCipher.tagSize) && chunkCount > 1 {
+                pending = AgeStreamCipher.payloadError("final chunk is empty")
+            }
         }
 
         // Hash the age header (and nonce) on this thread, then run the pipeline.
@@ -129,36 +138,43 @@ public enum Opener {
                 let last = index == chunkCount - 1
                 let out = UnsafeMutableRawBufferPointer(rebasing: slot.a[(k * AgeStreamCipher.chunkSize)...].prefix(AgeStreamCipher.chunkSize))
                 guard try c.open(index: index, last: last, ciphertext: UnsafeRawBufferPointer(rebasing: slot.b[start..<end]), into: out) else {
-                    throw AgeStreamCipher.payloadError(last ? "final chunk \(index) does not authenticate (altered, truncated or missing its end)" : "chunk \(index) does not authenticate")
+                    throw AgeStreamCipher.payloadError(
+                        last
+                            ? "final chunk \(index) does not authenticate (altered, truncated or missing its end)"
+                            : "chunk \(index) does not authenticate")
                 }
                 k += 1
             }
         }
         let decrypting = pending == nil
-        try pipeline.run(produce: { slot in
-            let offset = UInt64(slot.index) * UInt64(batchSealed)
-            let n = Int(min(UInt64(batchSealed), cipherLength - min(offset, cipherLength)))
-            let got = try preadFull(fd, UnsafeMutableRawBufferPointer(rebasing: slot.b[0..<n]), offset: cipherStart + offset, path: path)
-            guard got == n else { throw SealError.container("package changed while it was being read") }
-            slot.bCount = n
-            blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<n]))
-            slot.last = UInt64(slot.index) + 1 >= batches
-            if decrypting, let producerCipher {
-                do { try openChunks(slot, producerCipher, from: 0, to: producerShare) } catch let e as SealError { slot.preprocessError = e }
-                slot.preprocessed = producerShare
-            }
-        }, consume: { slot in
-            defer { progress?("open", min(UInt64(slot.index + 1) * UInt64(batchSealed), cipherLength), cipherLength) }
-            guard failure == nil, let cipher else { return }
-            do {
-                if let e = slot.preprocessError { throw e }
-                try openChunks(slot, cipher, from: slot.preprocessed, to: batchChunks)
-                let plainCount = slot.bCount - ((slot.bCount + AgeStreamCipher.sealedChunkSize - 1) / AgeStreamCipher.sealedChunkSize) * AgeStreamCipher.tagSize
-                try extractor.feed(UnsafeRawBufferPointer(rebasing: slot.a[0..<plainCount]))
-            } catch let e as SealError {
-                failure = e
-            }
-        }, singleBatch: batches == 1)
+        try pipeline.run(
+            produce: { slot in
+                let offset = UInt64(slot.index) * UInt64(batchSealed)
+                let n = Int(min(UInt64(batchSealed), cipherLength - min(offset, cipherLength)))
+                let got = try preadFull(fd, UnsafeMutableRawBufferPointer(rebasing: slot.b[0..<n]), offset: cipherStart + offset, path: path)
+                guard got == n else { throw SealError.container("package changed while it was being read") }
+                slot.bCount = n
+                blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<n]))
+                slot.last = UInt64(slot.index) + 1 >= batches
+                if decrypting, let producerCipher {
+                    do { try openChunks(slot, producerCipher, from: 0, to: producerShare) } catch let e as SealError { slot.preprocessError = e }
+                    slot.preprocessed = producerShare
+                }
+            },
+            consume: { slot in
+                defer { progress?("open", min(UInt64(slot.index + 1) * UInt64(batchSealed), cipherLength), cipherLength) }
+                guard failure == nil, let cipher else { return }
+                do {
+                    if let e = slot.preprocessError { throw e }
+                    try openChunks(slot, cipher, from: slot.preprocessed, to: batchChunks)
+                    let plainCount =
+                        slot.bCount - ((slot.bCount + AgeStreamCipher.sealedChunkSize - 1) / AgeStreamCipher.sealedChunkSize)
+                        * AgeStreamCipher.tagSize
+                    try extractor.feed(UnsafeRawBufferPointer(rebasing: slot.a[0..<plainCount]))
+                } catch let e as SealError {
+                    failure = e
+                }
+            }, singleBatch: batches == 1)
 
         trace.mark("read + BLAKE2b ‖ decrypt + unpack")
         // The signature decides first; then what was found while decrypting.
@@ -174,6 +190,8 @@ public enum Opener {
 
 extension AgeHeader {
     static func malformedNonce() -> SealError {
-        SealError(.ageHeaderMalformed, "age payload nonce is missing or short", remedy: "the encrypted payload is truncated; ask the sender to seal it again")
+        SealError(
+            .ageHeaderMalformed, "age payload nonce is missing or short",
+            remedy: "the encrypted payload is truncated; ask the sender to seal it again")
     }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import SealCrypto
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Default size limit of a package (spec §5).
 public let defaultMaxPackageBytes: UInt64 = 256 << 20
@@ -26,15 +27,18 @@ public struct PackageContainer: Sendable {
         self.path = path
         size = try source.size()
         guard size <= maxBytes else {
-            throw SealError(.packageTooLarge, "package is \(size) bytes, over the limit of \(maxBytes)",
-                            remedy: "split the data into several packages, or raise the reader's size limit if this size is expected")
+            throw SealError(
+                .packageTooLarge, "package is \(size) bytes, over the limit of \(maxBytes)",
+                remedy: "split the data into several packages, or raise the reader's size limit if this size is expected")
         }
         let size = self.size
         func readBlock(at offset: UInt64) throws -> Tar.Member? {
             try Self.readHeader(source: source, path: path, size: size, offset: offset)
         }
         guard let first = try readBlock(at: 0) else { throw SealError.container("empty archive") }
-        guard first.name == "package.minisig" else { throw SealError.container("first member is '\(first.name.prefix(100))', expected package.minisig") }
+        guard first.name == "package.minisig" else {
+            throw SealError.container("first member is '\(first.name.prefix(100))', expected package.minisig")
+        }
         guard first.size <= Self.maxSignatureBytes else { throw SealError.container("package.minisig is too large") }
         let secondOffset = Tar.memberLength(first.size)
         guard let second = try readBlock(at: secondOffset) else { throw SealError.container("payload.age is missing") }
@@ -51,7 +55,9 @@ public struct PackageContainer: Sendable {
         var tail = [UInt8](repeating: 0, count: Int(trailing))
         _ = try tail.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: padStart, path: path) }
         guard tail.allSatisfy({ $0 == 0 }) else {
-            throw SealError.container(tail.count > Tar.padding(second.size) + 2 * Tar.blockSize || tail[Tar.padding(second.size)...].contains(where: { $0 != 0 }) ? "a third member or data after payload.age" : "non-zero padding after payload.age")
+            throw SealError.container(
+                tail.count > Tar.padding(second.size) + 2 * Tar.blockSize || tail[Tar.padding(second.size)...].contains(where: { $0 != 0 })
+                    ? "a third member or data after payload.age" : "non-zero padding after payload.age")
         }
         var sig = [UInt8](repeating: 0, count: Int(first.size))
         let got = try sig.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: UInt64(Tar.blockSize), path: path) }
@@ -87,13 +93,15 @@ public struct PackageHeader: Sendable {
         container = try PackageContainer(path: path, source: source, maxBytes: maxBytes)
         signature = try MinisignSignature(fileContents: container.signatureBytes)
         guard signature.algorithm == .prehashed else {
-            throw SealError(.signatureMalformed, "package.minisig is a legacy (non-prehashed) signature",
-                            remedy: "packages are signed in minisign's prehashed form (ED); seal again with `sealgate seal` or `minisign -S`")
+            throw SealError(
+                .signatureMalformed, "package.minisig is a legacy (non-prehashed) signature",
+                remedy: "packages are signed in minisign's prehashed form (ED); seal again with `sealgate seal` or `minisign -S`")
         }
         let keyId = signature.keyId
         if let keys, !keys.contains(where: { $0.keyId == keyId }) {
-            throw SealError(.keyUnknown, "package is signed by key \(Minisign.keyIdHex(keyId)), which is not a known signer",
-                            remedy: "register the unit's public key, or check that the unit signed with its registered key")
+            throw SealError(
+                .keyUnknown, "package is signed by key \(Minisign.keyIdHex(keyId)), which is not a known signer",
+                remedy: "register the unit's public key, or check that the unit signed with its registered key")
         }
         let sig = signature
         comment = try TrustedComment(parsing: sig.trustedComment)

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SealCrypto
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Identifier rules and generators shared by sealing and opening.
 public enum PackageIdentifiers {
@@ -18,8 +19,11 @@ public enum PackageIdentifiers {
         let b = Array(s.utf8)
         guard b.count == 36 else { return false }
         for (i, c) in b.enumerated() {
-            if [8, 13, 18, 23].contains(i) { guard c == 45 else { return false } }
-            else { guard (c >= 48 && c <= 57) || (c >= 97 && c <= 102) else { return false } }
+            if [8, 13, 18, 23].contains(i) {
+                guard c == 45 else { return false }
+            } else {
+                guard (c >= 48 && c <= 57) || (c >= 97 && c <= 102) else { return false }
+            }
         }
         return true
     }
@@ -46,8 +50,12 @@ public enum PackageIdentifiers {
         var t = time_t(unixSeconds)
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        func p(_ v: Int32, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-        return "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2))Z"
+        func p(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return
+            "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2))Z"
     }
 
     /// Unix seconds of a valid `YYYY-MM-DDTHH:MM:SSZ`, or nil.
@@ -56,8 +64,12 @@ public enum PackageIdentifiers {
         let b = Array(s.utf8)
         func n(_ r: Range<Int>) -> Int32 { b[r].reduce(0) { $0 * 10 + Int32($1 - 48) } }
         var tmv = tm()
-        tmv.tm_year = n(0..<4) - 1900; tmv.tm_mon = n(5..<7) - 1; tmv.tm_mday = n(8..<10)
-        tmv.tm_hour = n(11..<13); tmv.tm_min = n(14..<16); tmv.tm_sec = n(17..<19)
+        tmv.tm_year = n(0..<4) - 1900
+        tmv.tm_mon = n(5..<7) - 1
+        tmv.tm_mday = n(8..<10)
+        tmv.tm_hour = n(11..<13)
+        tmv.tm_min = n(14..<16)
+        tmv.tm_sec = n(17..<19)
         return Int(timegm(&tmv))
     }
 
@@ -67,7 +79,9 @@ public enum PackageIdentifiers {
         guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return false }
         for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] { guard b[i] >= 48 && b[i] <= 57 else { return false } }
         func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
-        let y = n(0..<4), m = n(5..<7), d = n(8..<10)
+        let y = n(0..<4)
+        let m = n(5..<7)
+        let d = n(8..<10)
         guard (1...12).contains(m), n(11..<13) < 24, n(14..<16) < 60, n(17..<19) < 61 else { return false }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]

@@ -8,7 +8,10 @@ public struct PackagePeek: Sendable {
     public let signature: MinisignSignature
     public let comment: TrustedComment
 
-    public init(signature: MinisignSignature, comment: TrustedComment) { self.signature = signature; self.comment = comment }
+    public init(signature: MinisignSignature, comment: TrustedComment) {
+        self.signature = signature
+        self.comment = comment
+    }
 
     /// What a parsed header says.
     public init(_ header: PackageHeader) { self.init(signature: header.signature, comment: header.comment) }
@@ -24,14 +27,17 @@ public struct PackagePeek: Sendable {
         guard let member = try Tar.parseHeader(UnsafeRawBufferPointer(rebasing: prefix[0..<Tar.blockSize]), error: SealError.container) else {
             throw SealError.container("empty archive")
         }
-        guard member.name == "package.minisig" else { throw SealError.container("first member is '\(member.name.prefix(100))', expected package.minisig") }
+        guard member.name == "package.minisig" else {
+            throw SealError.container("first member is '\(member.name.prefix(100))', expected package.minisig")
+        }
         guard member.size <= PackageContainer.maxSignatureBytes else { throw SealError.container("package.minisig is too large") }
         let end = Tar.blockSize + Int(member.size)
         guard prefix.count >= end else { return nil }
         let signature = try MinisignSignature(fileContents: Array(prefix[Tar.blockSize..<end]))
         guard signature.algorithm == .prehashed else {
-            throw SealError(.signatureMalformed, "package.minisig is a legacy (non-prehashed) signature",
-                            remedy: "packages are signed in minisign's prehashed form (ED); seal again with `sealgate seal` or `minisign -S`")
+            throw SealError(
+                .signatureMalformed, "package.minisig is a legacy (non-prehashed) signature",
+                remedy: "packages are signed in minisign's prehashed form (ED); seal again with `sealgate seal` or `minisign -S`")
         }
         return PackagePeek(signature: signature, comment: try TrustedComment(parsing: signature.trustedComment))
     }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import SealCrypto
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One entry point that drives every parser of untrusted bytes with the same input: minisign
 /// signature files, trusted comments, manifests, tar headers, age files (binary and armored,
@@ -9,7 +10,7 @@ public import SealCrypto
 /// tests that replay the corpus. It must never crash, hang or leak; errors are expected.
 public enum ParserFuzzing {
     /// A fixed identity so that the fuzzer can reach past the age header.
-    nonisolated(unsafe) public static let identity: AgeX25519Identity = {
+    public static let identity: AgeX25519Identity = {
         let secret = SecureBytes(count: 32)
         secret.withUnsafeMutableBytes { for i in 0..<32 { $0[i] = UInt8(i &* 7 &+ 1) } }
         return try! AgeX25519Identity(secret: secret)
@@ -39,10 +40,15 @@ public enum ParserFuzzing {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { return }
         let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        defer { close(fd); unlink(path) }
+        defer {
+            close(fd)
+            unlink(path)
+        }
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let signer = MinisignPublicKey(keyId: [UInt8](repeating: 1, count: 8), key: [UInt8](repeating: 2, count: 32))
-        _ = try? Opener.open(OpenRequest(path: path, output: nil, identities: [identity], signers: [signer],
-                                         acceptedFingerprints: [identity.recipient.fingerprint]))
+        _ = try? Opener.open(
+            OpenRequest(
+                path: path, output: nil, identities: [identity], signers: [signer],
+                acceptedFingerprints: [identity.recipient.fingerprint]))
     }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SealCrypto
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads the decrypted payload archive as it streams in (spec §4): member 1 `manifest.json`,
 /// checked against the signed comment as soon as it is complete; then each listed file once,
@@ -68,7 +69,9 @@ final class PayloadExtractor {
                     manifest = m
                     try writeManifestCopy()
                     state = padOrHeader(UInt64(manifestBytes.count))
-                } else { state = .manifest(remaining: left) }
+                } else {
+                    state = .manifest(remaining: left)
+                }
             case .file(let name, let remaining):
                 let take = Int(min(UInt64(input.count - i), remaining))
                 let chunk = UnsafeRawBufferPointer(rebasing: input[i..<(i + take)])
@@ -77,8 +80,12 @@ final class PayloadExtractor {
                 try write(chunk)
                 i += take
                 let left = remaining - UInt64(take)
-                if left == 0 { try endFile(name) ; state = padOrHeader(UInt64(fileSize)) }
-                else { state = .file(name: name, remaining: left) }
+                if left == 0 {
+                    try endFile(name)
+                    state = padOrHeader(UInt64(fileSize))
+                } else {
+                    state = .file(name: name, remaining: left)
+                }
             case .padding(let remaining):
                 let take = min(input.count - i, remaining)
                 guard input[i..<(i + take)].allSatisfy({ $0 == 0 }) else { throw SealError.payload("non-zero member padding") }
@@ -108,7 +115,9 @@ final class PayloadExtractor {
             return
         }
         guard let manifest else {
-            guard member.name == "manifest.json" else { throw SealError.payload("first member is '\(member.name.prefix(100))', expected manifest.json") }
+            guard member.name == "manifest.json" else {
+                throw SealError.payload("first member is '\(member.name.prefix(100))', expected manifest.json")
+            }
             guard member.size <= UInt64(Manifest.maxBytes) else { throw SealError.payload("manifest.json is larger than \(Manifest.maxBytes) bytes") }
             state = member.size == 0 ? .header : .manifest(remaining: member.size)
             if member.size == 0 { _ = try Manifest(json: []) }
@@ -126,7 +135,12 @@ final class PayloadExtractor {
         counter = CSVRecordCounter()
         countRecords = comment.kind != .files && entry.name.hasSuffix(".csv")
         fileSize = member.size
-        if member.size == 0 { try endFile(entry.name); state = .header } else { state = .file(name: entry.name, remaining: member.size) }
+        if member.size == 0 {
+            try endFile(entry.name)
+            state = .header
+        } else {
+            state = .file(name: entry.name, remaining: member.size)
+        }
     }
 
     /// Keeps the (verified-later) manifest beside the files for audit.
@@ -168,13 +182,15 @@ final class PayloadExtractor {
         let digest = hexString(hasher!.finalize())
         hasher = nil
         if deferredError == nil && digest != entry.sha256 {
-            deferredError = SealError(.fileHashMismatch, "\(name) does not match its SHA-256 in the manifest",
-                                      remedy: "the sender's sealer is broken or the payload was forged; ask the sender to seal it again")
+            deferredError = SealError(
+                .fileHashMismatch, "\(name) does not match its SHA-256 in the manifest",
+                remedy: "the sender's sealer is broken or the payload was forged; ask the sender to seal it again")
         }
         let records = countRecords ? counter.records : 0
         if deferredError == nil && records != entry.records {
-            deferredError = SealError(.recordCountMismatch, "\(name) holds \(records) records, the manifest says \(entry.records)",
-                                      remedy: "the sender's sealer is broken or the payload was forged; ask the sender to seal it again")
+            deferredError = SealError(
+                .recordCountMismatch, "\(name) holds \(records) records, the manifest says \(entry.records)",
+                remedy: "the sender's sealer is broken or the payload was forged; ask the sender to seal it again")
         }
     }
 

@@ -21,7 +21,7 @@ final class SlotPipeline: @unchecked Sendable {
             b = UnsafeMutableRawBufferPointer.allocate(byteCount: bSize, alignment: 64)
         }
         deinit {
-            secureZero(a) // may have held plaintext
+            secureZero(a)  // may have held plaintext
             secureZero(b)
             a.deallocate()
             b.deallocate()
@@ -41,7 +41,11 @@ final class SlotPipeline: @unchecked Sendable {
         free = DispatchSemaphore(value: count)
     }
 
-    private var isCancelled: Bool { lock.lock(); defer { lock.unlock() }; return cancelled }
+    private var isCancelled: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelled
+    }
 
     /// Runs both stages. `produce(slot)` fills a slot and sets `slot.last` on the final one;
     /// `consume(slot)` processes it. An error in either stage stops both and is rethrown
@@ -51,7 +55,10 @@ final class SlotPipeline: @unchecked Sendable {
         if singleBatch {
             // One batch (a small package): no thread to start, no hand-over.
             let slot = slots[0]
-            slot.index = 0; slot.last = false; slot.preprocessed = 0; slot.preprocessError = nil
+            slot.index = 0
+            slot.last = false
+            slot.preprocessed = 0
+            slot.preprocessError = nil
             try produce(slot)
             try consume(slot)
             return
@@ -69,7 +76,9 @@ final class SlotPipeline: @unchecked Sendable {
                 do {
                     try produce(slot)
                 } catch {
-                    lock.lock(); producerError = error; lock.unlock()
+                    lock.lock()
+                    producerError = error
+                    lock.unlock()
                     slot.last = true
                     full.signal()
                     break
@@ -87,11 +96,15 @@ final class SlotPipeline: @unchecked Sendable {
         while true {
             full.wait()
             let slot = slots[i % slots.count]
-            lock.lock(); let pErr = producerError; lock.unlock()
+            lock.lock()
+            let pErr = producerError
+            lock.unlock()
             if pErr != nil { break }
             do { try consume(slot) } catch {
                 consumeError = error
-                lock.lock(); cancelled = true; lock.unlock()
+                lock.lock()
+                cancelled = true
+                lock.unlock()
                 free.signal()
                 break
             }
@@ -101,7 +114,9 @@ final class SlotPipeline: @unchecked Sendable {
             i += 1
         }
         done.wait()
-        lock.lock(); let pErr = producerError; lock.unlock()
+        lock.lock()
+        let pErr = producerError
+        lock.unlock()
         if let pErr { throw pErr }
         if let consumeError { throw consumeError }
     }

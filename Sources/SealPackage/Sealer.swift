@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 public import SealCrypto
 import SystemIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What to seal.
 public struct SealRequest: Sendable {
@@ -12,7 +13,10 @@ public struct SealRequest: Sendable {
         public var name: String
         /// Path on disk.
         public var path: String
-        public init(name: String, path: String) { self.name = name; self.path = path }
+        public init(name: String, path: String) {
+            self.name = name
+            self.path = path
+        }
     }
 
     public var unit: String
@@ -27,8 +31,10 @@ public struct SealRequest: Sendable {
     /// Defaults to now.
     public var created: String
 
-    public init(unit: String, seq: UInt64, kind: PackageKind, inputs: [Input], recipients: [AgeX25519Recipient],
-                signer: MinisignSecretKey, output: String, packageID: String? = nil, created: String? = nil) {
+    public init(
+        unit: String, seq: UInt64, kind: PackageKind, inputs: [Input], recipients: [AgeX25519Recipient],
+        signer: MinisignSecretKey, output: String, packageID: String? = nil, created: String? = nil
+    ) {
         self.unit = unit
         self.seq = seq
         self.kind = kind
@@ -63,18 +69,25 @@ public enum Sealer {
         guard PackageIdentifiers.isValidUnit(req.unit) else {
             throw SealError(.usage, "unit id '\(req.unit)' is not [A-Z0-9][A-Z0-9-]{1,31}", remedy: "give the unit id as registered, e.g. HCM-U001")
         }
-        guard !req.recipients.isEmpty else { throw SealError(.usage, "no recipient", remedy: "give the department's age1… recipient or recipient file") }
+        guard !req.recipients.isEmpty else {
+            throw SealError(.usage, "no recipient", remedy: "give the department's age1… recipient or recipient file")
+        }
         guard !req.inputs.isEmpty else { throw SealError(.usage, "no input file", remedy: "name the data files to seal") }
         var names = Set<String>()
         for i in req.inputs {
             guard PackageIdentifiers.isValidDataFileName(i.name) else {
-                throw SealError(.usage, "file name '\(i.name)' cannot go in a package", remedy: "use names of letters, digits, '.', '_' and '-' (at most 100), not manifest.json")
+                throw SealError(
+                    .usage, "file name '\(i.name)' cannot go in a package",
+                    remedy: "use names of letters, digits, '.', '_' and '-' (at most 100), not manifest.json")
             }
-            guard names.insert(i.name).inserted else { throw SealError(.usage, "two inputs are named \(i.name)", remedy: "give each file a distinct name") }
+            guard names.insert(i.name).inserted else {
+                throw SealError(.usage, "two inputs are named \(i.name)", remedy: "give each file a distinct name")
+            }
         }
         if let required = req.kind.requiredFiles, Set(required) != names {
-            throw SealError(.usage, "a \(req.kind.rawValue) package must carry exactly \(required.joined(separator: ", "))",
-                            remedy: "name the files accordingly, or seal them as a package of kind files")
+            throw SealError(
+                .usage, "a \(req.kind.rawValue) package must carry exactly \(required.joined(separator: ", "))",
+                remedy: "name the files accordingly, or seal them as a package of kind files")
         }
 
         let trace = StageTrace()
@@ -105,14 +118,17 @@ public enum Sealer {
             entries.append(Manifest.Entry(name: input.name, sha256: hexString(hasher.finalize()), records: countRecords ? counter.records : 0))
         }
         trace.mark("hash inputs")
-        let manifest = Manifest(unit: req.unit, package: req.packageID, seq: req.seq, kind: req.kind, created: req.created,
-                                schema: req.kind.schema, files: entries)
+        let manifest = Manifest(
+            unit: req.unit, package: req.packageID, seq: req.seq, kind: req.kind, created: req.created,
+            schema: req.kind.schema, files: entries)
         let mtime = UInt64(PackageIdentifiers.unixSeconds(of: req.created) ?? 0)
 
         // The payload archive's segments and length.
         let manifestJSON = manifest.json
-        var segments: [PayloadSegment] = [.bytes(Tar.header(name: "manifest.json", size: UInt64(manifestJSON.count), mtime: mtime)),
-                                          .bytes(manifestJSON), .zeros(Tar.padding(UInt64(manifestJSON.count)))]
+        var segments: [PayloadSegment] = [
+            .bytes(Tar.header(name: "manifest.json", size: UInt64(manifestJSON.count), mtime: mtime)),
+            .bytes(manifestJSON), .zeros(Tar.padding(UInt64(manifestJSON.count))),
+        ]
         for (idx, input) in req.inputs.enumerated() {
             segments.append(.bytes(Tar.header(name: input.name, size: stamps[idx].size, mtime: mtime)))
             segments.append(.file(sources[idx].fd, input.path, stamps[idx].size))
@@ -131,11 +147,14 @@ public enum Sealer {
         let chunkCount = (payloadLength + UInt64(AgeStreamCipher.chunkSize) - 1) / UInt64(AgeStreamCipher.chunkSize)
 
         // Trusted comment and the reserved signature space.
-        let comment = TrustedComment(unit: req.unit, package: req.packageID, seq: req.seq, kind: req.kind, created: req.created,
-                                     to: req.recipients.map(\.fingerprint))
+        let comment = TrustedComment(
+            unit: req.unit, package: req.packageID, seq: req.seq, kind: req.kind, created: req.created,
+            to: req.recipients.map(\.fingerprint))
         let untrusted = "sealgate package signature from key \(req.signer.publicKey.keyIdHex)"
         let sigLength = MinisignSignature.fileLength(untrustedComment: untrusted, trustedComment: comment.text)
-        guard comment.text.utf8.count <= TrustedComment.maxBytes else { throw SealError(.usage, "trusted comment too long (too many recipients?)", remedy: "seal to fewer recipients") }
+        guard comment.text.utf8.count <= TrustedComment.maxBytes else {
+            throw SealError(.usage, "trusted comment too long (too many recipients?)", remedy: "seal to fewer recipients")
+        }
 
         let out = try AsideFile(finalPath: req.output)
         let ageOffset = UInt64(Tar.memberLength(UInt64(sigLength))) + UInt64(Tar.blockSize)
@@ -157,34 +176,37 @@ public enum Sealer {
         let fd = out.fd
         let path = req.output
         let cipherStart = ageOffset + UInt64(prefix.count)
-        try pipeline.run(produce: { slot in
-            let firstChunk = UInt64(slot.index) * UInt64(batchChunks)
-            let n = try stream.fill(slot.a)
-            slot.aCount = n
-            var sealedCount = 0
-            var chunk = 0
-            while chunk * AgeStreamCipher.chunkSize < n || (n == 0 && chunk == 0) {
-                let start = chunk * AgeStreamCipher.chunkSize
-                let end = min(start + AgeStreamCipher.chunkSize, n)
-                let index = firstChunk + UInt64(chunk)
-                try cipher.seal(index: index, last: index == chunkCount - 1,
-                                plaintext: UnsafeRawBufferPointer(rebasing: slot.a[start..<end]),
-                                into: UnsafeMutableRawBufferPointer(rebasing: slot.b[sealedCount...]))
-                sealedCount += end - start + AgeStreamCipher.tagSize
-                chunk += 1
-                if n == 0 { break }
-            }
-            slot.bCount = sealedCount
-            let offset = cipherStart + firstChunk * UInt64(AgeStreamCipher.sealedChunkSize)
-            do throws(SystemCallError) {
-                try SystemIO.pwriteAll(fd, UnsafeRawBufferPointer(rebasing: slot.b[0..<sealedCount]), at: offset)
-            } catch { throw SealError.io("cannot write \(path)", errno: error.errno) }
-            startWriteback(fd, offset: offset, length: sealedCount)
-            slot.last = firstChunk + UInt64(chunk) >= chunkCount
-        }, consume: { slot in
-            blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<slot.bCount]))
-            progress?("seal", min(UInt64(slot.index + 1) * UInt64(batchPlain), payloadLength), payloadLength)
-        }, singleBatch: slots == 1 && chunkCount <= UInt64(batchChunks))
+        try pipeline.run(
+            produce: { slot in
+                let firstChunk = UInt64(slot.index) * UInt64(batchChunks)
+                let n = try stream.fill(slot.a)
+                slot.aCount = n
+                var sealedCount = 0
+                var chunk = 0
+                while chunk * AgeStreamCipher.chunkSize < n || (n == 0 && chunk == 0) {
+                    let start = chunk * AgeStreamCipher.chunkSize
+                    let end = min(start + AgeStreamCipher.chunkSize, n)
+                    let index = firstChunk + UInt64(chunk)
+                    try cipher.seal(
+                        index: index, last: index == chunkCount - 1,
+                        plaintext: UnsafeRawBufferPointer(rebasing: slot.a[start..<end]),
+                        into: UnsafeMutableRawBufferPointer(rebasing: slot.b[sealedCount...]))
+                    sealedCount += end - start + AgeStreamCipher.tagSize
+                    chunk += 1
+                    if n == 0 { break }
+                }
+                slot.bCount = sealedCount
+                let offset = cipherStart + firstChunk * UInt64(AgeStreamCipher.sealedChunkSize)
+                do throws(SystemCallError) {
+                    try SystemIO.pwriteAll(fd, UnsafeRawBufferPointer(rebasing: slot.b[0..<sealedCount]), at: offset)
+                } catch { throw SealError.io("cannot write \(path)", errno: error.errno) }
+                startWriteback(fd, offset: offset, length: sealedCount)
+                slot.last = firstChunk + UInt64(chunk) >= chunkCount
+            },
+            consume: { slot in
+                blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<slot.bCount]))
+                progress?("seal", min(UInt64(slot.index + 1) * UInt64(batchPlain), payloadLength), payloadLength)
+            }, singleBatch: slots == 1 && chunkCount <= UInt64(batchChunks))
         trace.mark("encrypt + BLAKE2b")
         guard stream.finished else { throw changed(req.inputs.map(\.path).joined(separator: ", ")) }
         for (idx, src) in sources.enumerated() {
@@ -201,7 +223,8 @@ public enum Sealer {
         trace.mark("sign")
         try out.commit(replace: false)
         trace.mark("fsync + rename")
-        return SealResult(comment: comment, manifest: manifest, packageBytes: endOffset + UInt64(Tar.padding(ageLength) + 2 * Tar.blockSize), output: req.output)
+        return SealResult(
+            comment: comment, manifest: manifest, packageBytes: endOffset + UInt64(Tar.padding(ageLength) + 2 * Tar.blockSize), output: req.output)
     }
 
     static func changed(_ path: String) -> SealError {
@@ -239,7 +262,11 @@ final class PayloadStream: @unchecked Sendable {
         while done < buffer.count && segment < segments.count {
             let seg = segments[segment]
             let remaining = seg.length - offset
-            if remaining == 0 { segment += 1; offset = 0; continue }
+            if remaining == 0 {
+                segment += 1
+                offset = 0
+                continue
+            }
             let n = Int(min(UInt64(buffer.count - done), remaining))
             let dest = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + n)])
             switch seg {
@@ -256,7 +283,10 @@ final class PayloadStream: @unchecked Sendable {
         }
         // Step past segments just used up, so `finished` holds even when the archive ended
         // exactly at the end of the buffer.
-        while segment < segments.count && offset == segments[segment].length { segment += 1; offset = 0 }
+        while segment < segments.count && offset == segments[segment].length {
+            segment += 1
+            offset = 0
+        }
         return done
     }
 }

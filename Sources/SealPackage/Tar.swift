@@ -28,13 +28,13 @@ public enum Tar {
         precondition(name.utf8.count <= 100)
         put(name, 0, 100)
         octal(UInt64(mode), 100, 8)
-        octal(0, 108, 8) // uid
-        octal(0, 116, 8) // gid
+        octal(0, 108, 8)  // uid
+        octal(0, 116, 8)  // gid
         octal(size, 124, 12)
         octal(mtime, 136, 12)
         for i in 148..<156 { h[i] = 0x20 }
         h[156] = UInt8(ascii: "0")
-        put("ustar", 257, 6) // "ustar\0"
+        put("ustar", 257, 6)  // "ustar\0"
         put("00", 263, 2)
         put("sealgate", 265, 32)
         put("sealgate", 297, 32)
@@ -88,7 +88,10 @@ public enum Tar {
             digits += 1
         }
         guard digits > 0 else { return nil }
-        while i < end { guard b[i] == 0 || b[i] == 0x20 else { return nil }; i += 1 }
+        while i < end {
+            guard b[i] == 0 || b[i] == 0x20 else { return nil }
+            i += 1
+        }
         return v
     }
 }

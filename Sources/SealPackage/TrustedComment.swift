@@ -66,10 +66,14 @@ public struct TrustedComment: Sendable, Equatable {
         let package = values["package"]!
         guard PackageIdentifiers.isValidUUID(package) else { throw SealError.comment("package is not a lower-case UUID") }
         let seqText = values["seq"]!
-        guard !seqText.isEmpty, seqText.allSatisfy({ $0.isASCII && $0.isNumber }), seqText == "0" || !seqText.hasPrefix("0"), let seq = UInt64(seqText) else {
+        guard !seqText.isEmpty, seqText.allSatisfy({ $0.isASCII && $0.isNumber }), seqText == "0" || !seqText.hasPrefix("0"),
+            let seq = UInt64(seqText)
+        else {
             throw SealError.comment("seq is not a decimal u64")
         }
-        guard let kind = PackageKind(rawValue: values["kind"]!) else { throw SealError.comment("kind must be snapshot, correction, dataset or files") }
+        guard let kind = PackageKind(rawValue: values["kind"]!) else {
+            throw SealError.comment("kind must be snapshot, correction, dataset or files")
+        }
         let created = values["created"]!
         guard PackageIdentifiers.isValidTimestamp(created) else { throw SealError.comment("created is not an RFC 3339 UTC time with seconds and Z") }
         let toText = values["to"]!

@@ -11,8 +11,10 @@ public struct VerifiedPackage: Sendable {
 public enum Verifier {
     /// Verifies against the trusted signer keys. `expectedUnit`: when given, the comment's unit
     /// must equal it (`unit_mismatch`).
-    public static func verify(path: String, signers: [MinisignPublicKey], expectedUnit: String? = nil,
-                              maxBytes: UInt64 = defaultMaxPackageBytes, progress: ProgressHandler? = nil) throws -> VerifiedPackage {
+    public static func verify(
+        path: String, signers: [MinisignPublicKey], expectedUnit: String? = nil,
+        maxBytes: UInt64 = defaultMaxPackageBytes, progress: ProgressHandler? = nil
+    ) throws -> VerifiedPackage {
         let source = try FileSource(path: path)
         let header = try PackageHeader(path: path, source: source, maxBytes: maxBytes, keys: signers)
         let signer = signers.first { $0.keyId == header.signature.keyId }!
@@ -36,8 +38,9 @@ public enum Verifier {
 
     static func checkUnit(_ comment: TrustedComment, _ expected: String?) throws {
         if let expected, comment.unit != expected {
-            throw SealError(.unitMismatch, "package says unit \(comment.unit) but its key belongs to \(expected)",
-                            remedy: "a unit may only submit packages under its own id; check the unit expected and the signer key")
+            throw SealError(
+                .unitMismatch, "package says unit \(comment.unit) but its key belongs to \(expected)",
+                remedy: "a unit may only submit packages under its own id; check the unit expected and the signer key")
         }
     }
 }

@@ -61,17 +61,24 @@ public enum Merkle {
     /// RFC 9162 §2.1.3.2: does `proof` put `leaf` at `index` in a tree of `size` with `root`?
     public static func verifyInclusion(index: Int, size: Int, leaf: Hash, proof: [Hash], root: Hash) -> Bool {
         guard index >= 0, index < size else { return false }
-        var fn = index, sn = size - 1
+        var fn = index
+        var sn = size - 1
         var r = leaf
         for p in proof {
             if sn == 0 { return false }
             if fn & 1 == 1 || fn == sn {
                 r = nodeHash(p, r)
-                if fn & 1 == 0 { while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 } }
+                if fn & 1 == 0 {
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
+                }
             } else {
                 r = nodeHash(r, p)
             }
-            fn >>= 1; sn >>= 1
+            fn >>= 1
+            sn >>= 1
         }
         return sn == 0 && constantTimeEqual(r, root)
     }
@@ -82,20 +89,31 @@ public enum Merkle {
         if size1 == size2 { return proof.isEmpty && constantTimeEqual(root1, root2) }
         guard !proof.isEmpty else { return false }
         var path = proof
-        if size1 & (size1 - 1) == 0 { path.insert(root1, at: 0) } // size1 a power of two
-        var fn = size1 - 1, sn = size2 - 1
-        while fn & 1 == 1 { fn >>= 1; sn >>= 1 }
-        var fr = path[0], sr = path[0]
+        if size1 & (size1 - 1) == 0 { path.insert(root1, at: 0) }  // size1 a power of two
+        var fn = size1 - 1
+        var sn = size2 - 1
+        while fn & 1 == 1 {
+            fn >>= 1
+            sn >>= 1
+        }
+        var fr = path[0]
+        var sr = path[0]
         for c in path.dropFirst() {
             if sn == 0 { return false }
             if fn & 1 == 1 || fn == sn {
                 fr = nodeHash(c, fr)
                 sr = nodeHash(c, sr)
-                if fn & 1 == 0 { while fn & 1 == 0 && fn != 0 { fn >>= 1; sn >>= 1 } }
+                if fn & 1 == 0 {
+                    while fn & 1 == 0 && fn != 0 {
+                        fn >>= 1
+                        sn >>= 1
+                    }
+                }
             } else {
                 sr = nodeHash(sr, c)
             }
-            fn >>= 1; sn >>= 1
+            fn >>= 1
+            sn >>= 1
         }
         return sn == 0 && constantTimeEqual(fr, root1) && constantTimeEqual(sr, root2)
     }
@@ -109,7 +127,11 @@ public struct Checkpoint: Sendable, Equatable {
     public let size: Int
     public let root: Merkle.Hash
 
-    public init(origin: String, size: Int, root: Merkle.Hash) { self.origin = origin; self.size = size; self.root = root }
+    public init(origin: String, size: Int, root: Merkle.Hash) {
+        self.origin = origin
+        self.size = size
+        self.root = root
+    }
 
     /// The checkpoint text (each line ends with a newline).
     public var body: String { "\(origin)\n\(size)\n\(Base64.encode(root))\n" }
@@ -134,7 +156,9 @@ public struct Checkpoint: Sendable, Equatable {
     /// Parses a signed note and checks the signature by `name` with `publicKey`.
     /// Throws `checkpoint_invalid`.
     public static func verify(note: String, name: String, publicKey: [UInt8]) throws -> Checkpoint {
-        func bad(_ why: String) -> SealError { SealError(.checkpointInvalid, "checkpoint is invalid: \(why)", remedy: "do not trust this log state; fetch it again") }
+        func bad(_ why: String) -> SealError {
+            SealError(.checkpointInvalid, "checkpoint is invalid: \(why)", remedy: "do not trust this log state; fetch it again")
+        }
         guard let sep = note.firstRange(of: "\n\n") else { throw bad("no signature block") }
         let body = String(note[..<sep.lowerBound]) + "\n"
         let lines = body.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
@@ -143,7 +167,8 @@ public struct Checkpoint: Sendable, Equatable {
         }
         let expectedHash = keyHash(name: name, publicKey: publicKey)
         for sigLine in note[sep.upperBound...].split(separator: "\n") where sigLine.hasPrefix("— \(name) ") {
-            guard let raw = Base64.decode(sigLine.dropFirst("— \(name) ".count), padded: true), raw.count == 68, Array(raw.prefix(4)) == expectedHash else { continue }
+            guard let raw = Base64.decode(sigLine.dropFirst("— \(name) ".count), padded: true), raw.count == 68, Array(raw.prefix(4)) == expectedHash
+            else { continue }
             if Ed25519.verify(signature: Array(raw.suffix(64)), message: Array(body.utf8), publicKey: publicKey) {
                 return Checkpoint(origin: String(lines[0]), size: size, root: root)
             }

@@ -68,7 +68,9 @@ public struct MerkleCache: Sendable {
                 n = k
             } else {
                 proof.append(hash(start, k))
-                start += k; m -= k; n -= k
+                start += k
+                m -= k
+                n -= k
             }
         }
         return proof.reversed()
@@ -86,7 +88,9 @@ public struct MerkleCache: Sendable {
                 n = k
             } else {
                 proof.append(hash(start, k))
-                start += k; m -= k; n -= k
+                start += k
+                m -= k
+                n -= k
                 complete = false
             }
         }

@@ -10,8 +10,11 @@ import SealPackage
 struct BackupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
-        abstract: "Write a consistent backup of a gateway while it runs: the SQLite store (online copy), gateway.json, the keys as they are (secret ones still encrypted), the sealed datasets and the log head.",
-        discussion: "The file is a tar (`tar -tvf FILE` lists it) with backup.json naming each file and its SHA-256. On PostgreSQL the database itself is backed up with PostgreSQL's tools (pg_basebackup and WAL archiving, docs/operations.md); the file then holds everything else, and the command warns when WAL archiving is off. Bring it back with `sealgate restore`.")
+        abstract:
+            "Write a consistent backup of a gateway while it runs: the SQLite store (online copy), gateway.json, the keys as they are (secret ones still encrypted), the sealed datasets and the log head.",
+        discussion:
+            "The file is a tar (`tar -tvf FILE` lists it) with backup.json naming each file and its SHA-256. On PostgreSQL the database itself is backed up with PostgreSQL's tools (pg_basebackup and WAL archiving, docs/operations.md); the file then holds everything else, and the command warns when WAL archiving is off. Bring it back with `sealgate restore`."
+    )
     @OptionGroup var data: DataOption
     @Option(name: .shortAndLong, help: "The backup file to write.") var output: String
     @OptionGroup var out: OutputOptions
@@ -27,14 +30,20 @@ struct BackupCommand: ParsableCommand {
             if !s.includesDatabase, let pg = (store as? SQLGatewayStore)?.driver as? PostgresDriver {
                 for (setting, wanted) in [("wal_level", ["replica", "logical"]), ("archive_mode", ["on", "always"])] {
                     let v = (try? pg.show(setting)) ?? "?"
-                    if !wanted.contains(v) { warnings.append("PostgreSQL \(setting) is \(v): point-in-time recovery needs WAL archiving (docs/operations.md, Backup)") }
+                    if !wanted.contains(v) {
+                        warnings.append("PostgreSQL \(setting) is \(v): point-in-time recovery needs WAL archiving (docs/operations.md, Backup)")
+                    }
                 }
             }
             if !out.json {
-                say("wrote \(output): \(s.files) file(s), \(s.bytes) bytes\(s.includesDatabase ? " including the SQLite store" : " (the PostgreSQL database is not in it: back it up with pg_basebackup)"); log of \(s.logSize) entries")
+                say(
+                    "wrote \(output): \(s.files) file(s), \(s.bytes) bytes\(s.includesDatabase ? " including the SQLite store" : " (the PostgreSQL database is not in it: back it up with pg_basebackup)"); log of \(s.logSize) entries"
+                )
                 for w in warnings { say("warning: \(w)") }
             }
-            return ["output": output, "files": s.files, "bytes": s.bytes, "log_size": s.logSize, "database": s.includesDatabase, "warnings": warnings]
+            return [
+                "output": output, "files": s.files, "bytes": s.bytes, "log_size": s.logSize, "database": s.includesDatabase, "warnings": warnings,
+            ]
         }
     }
 }
@@ -44,23 +53,28 @@ struct RestoreCommand: ParsableCommand {
         commandName: "restore",
         abstract: "Bring a backup back into a data folder — never silently behind what the gateway already signed.",
         discussion: """
-        Into the gateway's own folder (in place): the store, gateway.json and the keys are replaced by the backup's (what was there moves to before-restore-TIME/), and the log head — the newest checkpoint this gateway signed — stays. If packages were decided after the backup, `serve` then refuses to start (log_behind): restore a newer copy, or declare the fork (`sealgate log declare-fork`).
+            Into the gateway's own folder (in place): the store, gateway.json and the keys are replaced by the backup's (what was there moves to before-restore-TIME/), and the log head — the newest checkpoint this gateway signed — stays. If packages were decided after the backup, `serve` then refuses to start (log_behind): restore a newer copy, or declare the fork (`sealgate log declare-fork`).
 
-        Into a new folder: give --checkpoint with the newest checkpoint this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint when none was signed after the backup.
-        """)
+            Into a new folder: give --checkpoint with the newest checkpoint this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint when none was signed after the backup.
+            """)
     @Argument(help: "The backup file.") var file: String
     @OptionGroup var data: DataOption
-    @Option(name: .long, help: "The newest checkpoint signed before the loss: a checkpoint note, a receipt, or a log-head.json.") var checkpoint: String?
+    @Option(name: .long, help: "The newest checkpoint signed before the loss: a checkpoint note, a receipt, or a log-head.json.") var checkpoint:
+        String?
     @Flag(name: .long, help: "A new folder: no checkpoint was signed after the backup was taken.") var noLaterCheckpoint = false
     @OptionGroup var out: OutputOptions
     func run() throws {
         try sealgate.run(json: out.json) {
-            guard FileManager.default.isReadableFile(atPath: file) else { throw SealError(.usage, "cannot read \(file)", remedy: "give the file `sealgate backup` wrote") }
+            guard FileManager.default.isReadableFile(atPath: file) else {
+                throw SealError(.usage, "cannot read \(file)", remedy: "give the file `sealgate backup` wrote")
+            }
             let r = try Backup.restore(file, into: data.dir, checkpoint: checkpoint, assumeNoLater: noLaterCheckpoint)
             if !out.json {
                 say("restored \(file) into \(data.data)\(r.inPlace ? " (in place; what was there is in before-restore-*/)" : "")")
                 if r.headSize > r.logSize {
-                    say("the gateway signed a checkpoint of \(r.headSize) entries, the restored store holds \(r.logSize): `serve` will refuse to start (log_behind) until a newer copy is restored or the fork is declared (`sealgate log declare-fork`)")
+                    say(
+                        "the gateway signed a checkpoint of \(r.headSize) entries, the restored store holds \(r.logSize): `serve` will refuse to start (log_behind) until a newer copy is restored or the fork is declared (`sealgate log declare-fork`)"
+                    )
                 }
             }
             return ["data": data.data, "log_size": r.logSize, "log_head": r.headSize, "in_place": r.inPlace]

@@ -9,7 +9,8 @@ import SealPackage
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The campaign view: units registered / submitted / accepted clean / with warnings / rejected / missing, what is late, the last dataset's delivery.",
+        abstract:
+            "The campaign view: units registered / submitted / accepted clean / with warnings / rejected / missing, what is late, the last dataset's delivery.",
         discussion: "The same as GET /v1/campaign (admin token). Deadlines: `sealgate campaign set`.")
     @OptionGroup var data: DataOption
     @Flag(name: .long, help: "List every unit, not only those that need attention.") var all = false
@@ -18,23 +19,35 @@ struct Status: ParsableCommand {
         try sealgate.run(json: out.json) {
             let j = try CampaignStatus.build(store: try data.dir.openStore())
             if !out.json {
-                let u = j["units"]!, c = j["campaign"]!
+                let u = j["units"]!
+                let c = j["campaign"]!
                 switch j["deadlines"]?.string {
                 case "unset":
                     print("campaign: deadlines not set — nobody counts as late (now \(j["now"]?.string ?? ""))")
                     print("  set them: sealgate campaign set --data \(data.data) --submit-by 2026-12-20T16:59:59Z --synthesize-by … --sync-by …")
                 default:
-                    print("campaign: submit by \(c["submit_by"]?.string ?? "-"), synthesize by \(c["synthesize_by"]?.string ?? "-"), sync by \(c["sync_by"]?.string ?? "-")  (now \(j["now"]?.string ?? ""))")
+                    print(
+                        "campaign: submit by \(c["submit_by"]?.string ?? "-"), synthesize by \(c["synthesize_by"]?.string ?? "-"), sync by \(c["sync_by"]?.string ?? "-")  (now \(j["now"]?.string ?? ""))"
+                    )
                     if j["deadlines"]?.string == "submission_closed" {
-                        print("  the submit deadline has passed: units without an accepted snapshot are late (move it with `sealgate campaign set --submit-by`)")
+                        print(
+                            "  the submit deadline has passed: units without an accepted snapshot are late (move it with `sealgate campaign set --submit-by`)"
+                        )
                     }
                 }
-                print("units: \(u["registered"]?.int ?? 0) registered, \(u["submitted"]?.int ?? 0) submitted (\(u["accepted_clean"]?.int ?? 0) clean, \(u["accepted_with_warnings"]?.int ?? 0) with warnings), \(u["rejected"]?.int ?? 0) rejected only, \(u["missing"]?.int ?? 0) missing; \(u["late"]?.array?.count ?? 0) late")
-                for row in j["per_unit"]?.array ?? [] where all || row["state"]?.string == "rejected" || row["state"]?.string == "missing" || row["late"] == .bool(true) {
-                    print("  \(row["unit"]?.string ?? "")\t\(row["state"]?.string ?? "")\tmembers \(row["members"]?.int ?? 0)\tcompleteness \(row["completeness"]?.string ?? "-")\(row["late"] == .bool(true) ? "\tLATE" : "")")
+                print(
+                    "units: \(u["registered"]?.int ?? 0) registered, \(u["submitted"]?.int ?? 0) submitted (\(u["accepted_clean"]?.int ?? 0) clean, \(u["accepted_with_warnings"]?.int ?? 0) with warnings), \(u["rejected"]?.int ?? 0) rejected only, \(u["missing"]?.int ?? 0) missing; \(u["late"]?.array?.count ?? 0) late"
+                )
+                for row in j["per_unit"]?.array ?? []
+                where all || row["state"]?.string == "rejected" || row["state"]?.string == "missing" || row["late"] == .bool(true) {
+                    print(
+                        "  \(row["unit"]?.string ?? "")\t\(row["state"]?.string ?? "")\tmembers \(row["members"]?.int ?? 0)\tcompleteness \(row["completeness"]?.string ?? "-")\(row["late"] == .bool(true) ? "\tLATE" : "")"
+                    )
                 }
                 if let d = j["last_dataset"], d != .null {
-                    print("last dataset: version \(d["version"]?.int ?? 0), \(d["members"]?.int ?? 0) members, \(d["conflicts"]?.int ?? 0) conflict rows — \(d["state"]?.string ?? "") after \(d["attempts"]?.int ?? 0) attempt(s)\(d["delivered_at"]?.string.map { " at \($0)" } ?? "")\(d["last_error"]?.string.map { "; last error: \($0)" } ?? "")")
+                    print(
+                        "last dataset: version \(d["version"]?.int ?? 0), \(d["members"]?.int ?? 0) members, \(d["conflicts"]?.int ?? 0) conflict rows — \(d["state"]?.string ?? "") after \(d["attempts"]?.int ?? 0) attempt(s)\(d["delivered_at"]?.string.map { " at \($0)" } ?? "")\(d["last_error"]?.string.map { "; last error: \($0)" } ?? "")"
+                    )
                 } else {
                     print("no dataset synthesized yet")
                 }
@@ -47,7 +60,10 @@ struct Status: ParsableCommand {
 struct CampaignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "campaign", abstract: "The campaign's deadlines.", subcommands: [Set.self])
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set the deadlines (UTC, e.g. 2026-12-20T16:59:59Z, or \"now\"); each is unset until set, and nobody is late against an unset one. Logged.")
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Set the deadlines (UTC, e.g. 2026-12-20T16:59:59Z, or \"now\"); each is unset until set, and nobody is late against an unset one. Logged."
+        )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Units submit by.") var submitBy: String?
         @Option(name: .long, help: "The department synthesizes by.") var synthesizeBy: String?
@@ -57,7 +73,8 @@ struct CampaignCommand: ParsableCommand {
             try sealgate.run(json: out.json) {
                 let store = try data.dir.openStore()
                 guard submitBy != nil || synthesizeBy != nil || syncBy != nil else {
-                    throw SealError(.usage, "no deadline given", remedy: "give --submit-by, --synthesize-by and/or --sync-by (UTC, e.g. 2026-12-20T16:59:59Z)")
+                    throw SealError(
+                        .usage, "no deadline given", remedy: "give --submit-by, --synthesize-by and/or --sync-by (UTC, e.g. 2026-12-20T16:59:59Z)")
                 }
                 var c = try Campaign.load(store)
                 if let v = submitBy { c.submitBy = try parseInstant(v) }

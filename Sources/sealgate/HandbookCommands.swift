@@ -4,9 +4,9 @@ import GatewayClient
 import GatewayCore
 import GatewayHTTP
 import GatewayStore
+import Handbook
 import SealCrypto
 import SealPackage
-import Handbook
 
 struct Handbook: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +16,9 @@ struct Handbook: AsyncParsableCommand {
     struct HandbookInit: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "init",
-            abstract: "Create the handbook receiver's keys: identity.key (age; datasets are encrypted to identity.pub) and ack.key (minisign; signs acknowledgements, ack.pub).")
+            abstract:
+                "Create the handbook receiver's keys: identity.key (age; datasets are encrypted to identity.pub) and ack.key (minisign; signs acknowledgements, ack.pub)."
+        )
         @Option(name: .long, help: "The receiver's data folder.") var data: String
         @Flag(name: .long, help: "Store the secret keys without a passphrase (a service with protected storage, demos).") var unencrypted = false
         @OptionGroup var passphrase: PassphraseOptions
@@ -24,22 +26,35 @@ struct Handbook: AsyncParsableCommand {
         func run() throws {
             try sealgate.run(json: out.json) {
                 try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-                let pass: SecureBytes? = unencrypted ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the handbook keys: ", confirm: true)
+                let pass: SecureBytes? =
+                    unencrypted
+                    ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the handbook keys: ", confirm: true)
                 let identity = try AgeX25519Identity.generate()
-                let file = AgeIdentityFile.fileContents(identity, created: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                let file = AgeIdentityFile.fileContents(
+                    identity, created: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
                 if let pass {
                     let armored = try Age.encryptSmallSecret(file, to: [AgeScryptRecipient(passphrase: pass)])
                     try SecretFile.write(path: "\(data)/identity.key", contents: armored.withUnsafeBytes { SecureBytes(copying: $0) })
                 } else {
                     try SecretFile.write(path: "\(data)/identity.key", contents: file)
                 }
-                try SecretFile.writePublic(path: "\(data)/identity.pub", contents: "# handbook system recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n")
+                try SecretFile.writePublic(
+                    path: "\(data)/identity.pub",
+                    contents: "# handbook system recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n")
                 let ack = MinisignSecretKey.generate()
                 try SecretFile.write(path: "\(data)/ack.key", contents: try ack.fileContents(passphrase: pass, opsLimit: 1 << 20, memLimit: 1 << 26))
-                try SecretFile.writePublic(path: "\(data)/ack.pub", contents: MinisignPublicKey(keyId: ack.publicKey.keyId, key: ack.publicKey.key, comment: "sealgate handbook ack key \(ack.publicKey.keyIdHex)").fileContents)
+                try SecretFile.writePublic(
+                    path: "\(data)/ack.pub",
+                    contents: MinisignPublicKey(
+                        keyId: ack.publicKey.keyId, key: ack.publicKey.key, comment: "sealgate handbook ack key \(ack.publicKey.keyIdHex)"
+                    ).fileContents)
                 if !out.json {
-                    say("wrote \(data)/identity.key and identity.pub (recipient \(identity.recipient.string)), \(data)/ack.key and ack.pub (key id \(ack.publicKey.keyIdHex))")
-                    say("give identity.pub and ack.pub to the department: sealgate handbook connect --data DEPT --url http://… --recipient identity.pub --ack-key ack.pub")
+                    say(
+                        "wrote \(data)/identity.key and identity.pub (recipient \(identity.recipient.string)), \(data)/ack.key and ack.pub (key id \(ack.publicKey.keyIdHex))"
+                    )
+                    say(
+                        "give identity.pub and ack.pub to the department: sealgate handbook connect --data DEPT --url http://… --recipient identity.pub --ack-key ack.pub"
+                    )
                 }
                 return ["recipient": identity.recipient.string, "ack_key_id": ack.publicKey.keyIdHex]
             }
@@ -48,8 +63,11 @@ struct Handbook: AsyncParsableCommand {
 
     struct Connect: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Tell the gateway where the handbook system is: its sync URL, the recipient(s) datasets are sealed to, the key its acknowledgements are signed with. Logged.",
-            discussion: "The endpoint is tried once (GET URL/v1/health): a certificate the gateway does not trust is refused here (tls_untrusted), while a receiver that is not up yet only gives a warning — the forwarder keeps trying. For https:// with a private CA give --ca-file: its certificates are kept in the store, so every gateway process checks the receiver with them; --client-cert/--client-key (paths on the gateway's machines) when the receiver requires a client certificate.")
+            abstract:
+                "Tell the gateway where the handbook system is: its sync URL, the recipient(s) datasets are sealed to, the key its acknowledgements are signed with. Logged.",
+            discussion:
+                "The endpoint is tried once (GET URL/v1/health): a certificate the gateway does not trust is refused here (tls_untrusted), while a receiver that is not up yet only gives a warning — the forwarder keeps trying. For https:// with a private CA give --ca-file: its certificates are kept in the store, so every gateway process checks the receiver with them; --client-cert/--client-key (paths on the gateway's machines) when the receiver requires a client certificate."
+        )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "The handbook system's base URL (POST URL/v1/datasets).") var url: String
         @Option(name: .long, help: "The handbook system's age recipient file (or age1… text); repeat for several.") var recipient: [String]
@@ -62,7 +80,9 @@ struct Handbook: AsyncParsableCommand {
                 warnIfPlainText(url)
                 let recipients = try recipient.map { r -> AgeX25519Recipient in
                     let text = FileManager.default.fileExists(atPath: r) ? (try String(contentsOfFile: r, encoding: .utf8)) : r
-                    guard let line = text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.hasPrefix("age1") }) else {
+                    guard
+                        let line = text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.hasPrefix("age1") })
+                    else {
                         throw SealError(.usage, "\(r) holds no age1… recipient", remedy: "give the handbook system's identity.pub")
                     }
                     return try AgeX25519Recipient(string: line)
@@ -71,13 +91,16 @@ struct Handbook: AsyncParsableCommand {
                 var caPEM: String?
                 if let ca = settings.caFile {
                     guard let text = try? String(contentsOfFile: ca, encoding: .utf8), text.contains("-----BEGIN CERTIFICATE-----") else {
-                        throw SealError(.usage, "\(ca) is not a PEM certificate file", remedy: "give --ca-file the CA certificate that signed the handbook receiver's certificate")
+                        throw SealError(
+                            .usage, "\(ca) is not a PEM certificate file",
+                            remedy: "give --ca-file the CA certificate that signed the handbook receiver's certificate")
                     }
                     caPEM = text
                 }
-                let endpoint = HandbookEndpoint(url: url.trimmingSlash, recipients: recipients, ackKey: try MinisignPublicKey(path: ackKey), caPEM: caPEM,
-                                                clientCertificateFile: client.clientCert.map { DataDirectory.absolute($0) },
-                                                clientKeyFile: client.clientKey.map { DataDirectory.absolute($0) })
+                let endpoint = HandbookEndpoint(
+                    url: url.trimmingSlash, recipients: recipients, ackKey: try MinisignPublicKey(path: ackKey), caPEM: caPEM,
+                    clientCertificateFile: client.clientCert.map { DataDirectory.absolute($0) },
+                    clientKeyFile: client.clientKey.map { DataDirectory.absolute($0) })
                 // One try now: a wrong CA is a configuration error; a receiver that is down is not.
                 var checkSettings = endpoint.clientSettings(timeoutSeconds: min(client.timeout, 15))
                 checkSettings.maxResponseBytes = 1 << 20
@@ -92,8 +115,14 @@ struct Handbook: AsyncParsableCommand {
                 }
                 let store = try data.dir.openStore()
                 try store.setSetting("handbook", endpoint.json.canonical)
-                _ = try store.appendLog(kind: "handbook_connected", body: endpoint.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
-                if !out.json { say("datasets go to \(endpoint.url), sealed to \(recipients.map(\.fingerprint).joined(separator: ", ")); acknowledgements checked with \(endpoint.ackKey.keyIdHex)") }
+                _ = try store.appendLog(
+                    kind: "handbook_connected", body: endpoint.json.canonical,
+                    at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                if !out.json {
+                    say(
+                        "datasets go to \(endpoint.url), sealed to \(recipients.map(\.fingerprint).joined(separator: ", ")); acknowledgements checked with \(endpoint.ackKey.keyIdHex)"
+                    )
+                }
                 return ["url": endpoint.url, "recipients": recipients.map(\.string), "ack_key_id": endpoint.ackKey.keyIdHex, "reachable": reachable]
             }
         }
@@ -103,7 +132,9 @@ struct Handbook: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "serve",
             abstract: "Run the handbook receiver: POST /v1/datasets takes a sealed dataset and answers a signed acknowledgement.",
-            discussion: "Verifies the department's dataset signature through the trust document (re-read on every dataset, so a newer `trust fetch` takes effect at once), decrypts with the identity, checks the manifest, imports into DATA/handbook.sqlite all or nothing, refuses an older or repeated version (a repeat of the same package gets its first acknowledgement). GET /v1/health shows the current counts. TLS and client limits as for `sealgate serve` (--tls-cert/--tls-key, re-read on SIGHUP; --client-ca; --max-connections, --header-timeout, --body-grace, --min-body-rate).")
+            discussion:
+                "Verifies the department's dataset signature through the trust document (re-read on every dataset, so a newer `trust fetch` takes effect at once), decrypts with the identity, checks the manifest, imports into DATA/handbook.sqlite all or nothing, refuses an older or repeated version (a repeat of the same package gets its first acknowledgement). GET /v1/health shows the current counts. TLS and client limits as for `sealgate serve` (--tls-cert/--tls-key, re-read on SIGHUP; --client-ca; --max-connections, --header-timeout, --body-grace, --min-body-rate)."
+        )
         @Option(name: .long, help: "The receiver's data folder (from `handbook init`).") var data: String
         @Option(name: .long, help: "The age identity datasets are encrypted to (default DATA/identity.key).") var identity: String?
         @Option(name: .long, help: "The minisign key acknowledgements are signed with (default DATA/ack.key).") var ackKey: String?
@@ -132,7 +163,10 @@ struct Handbook: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
                 throw ExitCode(exitStatus(for: e.code))
             } catch {
-                FileHandle.standardError.write(Data("error: store_failure: cannot open \(data)/handbook.sqlite: \(error)\n  what to do: check the folder, its permissions and free space\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "error: store_failure: cannot open \(data)/handbook.sqlite: \(error)\n  what to do: check the folder, its permissions and free space\n"
+                            .utf8))
                 throw ExitCode(74)
             }
             if let w = settings.plainTextWarning { say("warning: \(w)") }

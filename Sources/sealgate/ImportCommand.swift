@@ -41,7 +41,11 @@ struct Import: ParsableCommand {
                     try r.outcome.receiptSignature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
                     let status = r.outcome.status.rawValue
                     if r.kind != .accepted && r.kind != .duplicate { anyRejected = true }
-                    if !out.json { say("\(p): \(r.kind == .duplicate ? "duplicate of an earlier package (first receipt)" : status)\(r.outcome.code.map { " — \($0)" } ?? "")") }
+                    if !out.json {
+                        say(
+                            "\(p): \(r.kind == .duplicate ? "duplicate of an earlier package (first receipt)" : status)\(r.outcome.code.map { " — \($0)" } ?? "")"
+                        )
+                    }
                     results.append(["package": p, "status": status, "code": r.outcome.code as Any, "receipt": "\(p).receipt.json"])
                 }
             }

@@ -16,12 +16,12 @@ struct Keys: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate a key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub.",
             discussion: """
-            signing: an Ed25519 minisign key pair (works with `minisign -S -s PREFIX.key` and `minisign -V -p PREFIX.pub`).
+                signing: an Ed25519 minisign key pair (works with `minisign -S -s PREFIX.key` and `minisign -V -p PREFIX.pub`).
 
-            recipient: an X25519 age identity (PREFIX.key, works with `age -d -i`) and its age1… recipient (PREFIX.pub).
+                recipient: an X25519 age identity (PREFIX.key, works with `age -d -i`) and its age1… recipient (PREFIX.pub).
 
-            The secret key is encrypted with a passphrase unless --unencrypted is given (minisign's scrypt for signing keys; age's scrypt recipient for identities, so `age -d -i` still asks for the passphrase).
-            """)
+                The secret key is encrypted with a passphrase unless --unencrypted is given (minisign's scrypt for signing keys; age's scrypt recipient for identities, so `age -d -i` still asks for the passphrase).
+                """)
 
         enum Kind: String, ExpressibleByArgument, CaseIterable { case signing, recipient }
 
@@ -35,20 +35,26 @@ struct Keys: ParsableCommand {
 
         func run() throws {
             try sealgate.run(json: output.json) {
-                let keyPath = out + ".key", pubPath = out + ".pub"
+                let keyPath = out + ".key"
+                let pubPath = out + ".pub"
                 if !force {
                     for p in [keyPath, pubPath] where FileManager.default.fileExists(atPath: p) {
                         throw SealError(.keyFileExists, "\(p) already exists", remedy: "choose another --out prefix, or pass --force to replace it")
                     }
                 }
-                let pass: SecureBytes? = unencrypted ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the new key: ", confirm: true)
+                let pass: SecureBytes? =
+                    unencrypted ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the new key: ", confirm: true)
                 switch kind {
                 case .signing:
                     let key = MinisignSecretKey.generate()
                     try SecretFile.write(path: keyPath, contents: try key.fileContents(passphrase: pass), force: force)
                     try SecretFile.writePublic(path: pubPath, contents: key.publicKey.fileContents, force: force)
-                    if !output.json { say("wrote \(keyPath) (secret\(pass == nil ? ", UNENCRYPTED" : "")) and \(pubPath); key id \(key.publicKey.keyIdHex)") }
-                    return ["kind": "signing", "secret_key": keyPath, "public_key": pubPath, "key_id": key.publicKey.keyIdHex, "encrypted": pass != nil]
+                    if !output.json {
+                        say("wrote \(keyPath) (secret\(pass == nil ? ", UNENCRYPTED" : "")) and \(pubPath); key id \(key.publicKey.keyIdHex)")
+                    }
+                    return [
+                        "kind": "signing", "secret_key": keyPath, "public_key": pubPath, "key_id": key.publicKey.keyIdHex, "encrypted": pass != nil,
+                    ]
                 case .recipient:
                     let identity = try AgeX25519Identity.generate()
                     let created = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
@@ -60,9 +66,17 @@ struct Keys: ParsableCommand {
                         try SecretFile.write(path: keyPath, contents: plain, force: force)
                     }
                     let r = identity.recipient
-                    try SecretFile.writePublic(path: pubPath, contents: "# sealgate recipient, fingerprint \(r.fingerprint)\n\(r.string)\n", force: force)
-                    if !output.json { say("wrote \(keyPath) (secret\(pass == nil ? ", UNENCRYPTED" : "")) and \(pubPath); recipient \(r.string) (fingerprint \(r.fingerprint))") }
-                    return ["kind": "recipient", "secret_key": keyPath, "public_key": pubPath, "recipient": r.string, "fingerprint": r.fingerprint, "encrypted": pass != nil]
+                    try SecretFile.writePublic(
+                        path: pubPath, contents: "# sealgate recipient, fingerprint \(r.fingerprint)\n\(r.string)\n", force: force)
+                    if !output.json {
+                        say(
+                            "wrote \(keyPath) (secret\(pass == nil ? ", UNENCRYPTED" : "")) and \(pubPath); recipient \(r.string) (fingerprint \(r.fingerprint))"
+                        )
+                    }
+                    return [
+                        "kind": "recipient", "secret_key": keyPath, "public_key": pubPath, "recipient": r.string, "fingerprint": r.fingerprint,
+                        "encrypted": pass != nil,
+                    ]
                 }
             }
         }
@@ -74,20 +88,28 @@ extension Keys {
         static let configuration = CommandConfiguration(
             abstract: "Rotate a department key — recipient, receipt, dataset, log, or the trust root — without stopping the flow.",
             discussion: """
-            recipient: a new recipient becomes active; the one(s) active so far become decrypt-only until the grace ends (packages sealed to them are still opened); `keys retire` then retires them.
+                recipient: a new recipient becomes active; the one(s) active so far become decrypt-only until the grace ends (packages sealed to them are still opened); `keys retire` then retires them.
 
-            receipt | dataset | log: a new signing key becomes active; the old one is verify-only: it signs nothing more, and what it signed up to the end of the grace stays valid for verifiers (listed in the trust document's signing_keys). Its secret is destroyed (kept in keys/archive/ with --archive). For the log key, the checkpoint covering the switch is signed by both keys.
+                receipt | dataset | log: a new signing key becomes active; the old one is verify-only: it signs nothing more, and what it signed up to the end of the grace stays valid for verifiers (listed in the trust document's signing_keys). Its secret is destroyed (kept in keys/archive/ with --archive). For the log key, the checkpoint covering the switch is signed by both keys.
 
-            With --pending (recipient, receipt, dataset, log) the new key is only announced — published in the trust document, so units and auditors have it before it is used — and `keys activate ROLE` switches later.
+                With --pending (recipient, receipt, dataset, log) the new key is only announced — published in the trust document, so units and auditors have it before it is used — and `keys activate ROLE` switches later.
 
-            A new trust document version is published at once, and a running gateway picks the change up with its next package (or checkpoint request).
-            """)
+                A new trust document version is published at once, and a running gateway picks the change up with its next package (or checkpoint request).
+                """)
         enum Role: String, ExpressibleByArgument { case recipient, receipt, dataset, log, root }
-        @Argument(help: "recipient | receipt | dataset | log | root. For root: a new trust root signs a new trust document version, cross-signed by the old root; units' `trust fetch` moves their pin to it. The old root's secret is destroyed unless --archive.") var role: Role
+        @Argument(
+            help:
+                "recipient | receipt | dataset | log | root. For root: a new trust root signs a new trust document version, cross-signed by the old root; units' `trust fetch` moves their pin to it. The old root's secret is destroyed unless --archive."
+        ) var role: Role
         @Flag(name: .long, help: "root, receipt, dataset, log: keep the old secret key (encrypted as it was) in keys/archive/.") var archive = false
-        @Flag(name: .long, help: "Publish the new key as pending (announced; a pending recipient is already decrypted by the gateway, a pending signing key already accepted by verifiers) and switch later with `keys activate`.") var pending = false
+        @Flag(
+            name: .long,
+            help:
+                "Publish the new key as pending (announced; a pending recipient is already decrypted by the gateway, a pending signing key already accepted by verifiers) and switch later with `keys activate`."
+        ) var pending = false
         @OptionGroup var data: DataOption
-        @Option(name: .long, help: "How long the old key stays decrypt-only (recipient) or verify-only (signing keys) (e.g. 14d, 12h, 0s).") var grace: String = "14d"
+        @Option(name: .long, help: "How long the old key stays decrypt-only (recipient) or verify-only (signing keys) (e.g. 14d, 12h, 0s).")
+        var grace: String = "14d"
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
         func run() throws {
@@ -102,7 +124,9 @@ extension Keys {
                         if !quiet { say("finishing the interrupted rotation to root \(root)") }
                     }
                     if !out.json {
-                        say("trust root \(r.root) replaces \(r.previousRoot)\(archive ? " (old secret archived)" : " (old secret destroyed)"); trust document version \(r.trustVersion) published, signed by both")
+                        say(
+                            "trust root \(r.root) replaces \(r.previousRoot)\(archive ? " (old secret archived)" : " (old secret destroyed)"); trust document version \(r.trustVersion) published, signed by both"
+                        )
                     }
                     return ["root": r.root, "previous_root": r.previousRoot, "trust_version": r.trustVersion]
                 }
@@ -112,15 +136,26 @@ extension Keys {
                         try SigningKeyRotation.generate(dir, store: store, role: signing, passphrase: pass, announce: pending)
                     }
                     if pending {
-                        if !out.json { say("\(signing.rawValue) key \(key.keyIdHex) is pending (published in trust document version \(version ?? 0)); make it active with `sealgate keys activate \(signing.rawValue) --data \(dir.path)`") }
+                        if !out.json {
+                            say(
+                                "\(signing.rawValue) key \(key.keyIdHex) is pending (published in trust document version \(version ?? 0)); make it active with `sealgate keys activate \(signing.rawValue) --data \(dir.path)`"
+                            )
+                        }
                         return ["role": signing.rawValue, "pending": key.keyIdHex, "trust_version": version as Any]
                     }
-                    let r = try SigningKeyRotation.activate(dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_rotated")
+                    let r = try SigningKeyRotation.activate(
+                        dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_rotated")
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
-                switch try DepartmentKeyLifecycle.rotateRecipient(dir: dir, store: store, keys: keys, passphrase: pass, pending: pending, graceSeconds: graceSeconds) {
+                switch try DepartmentKeyLifecycle.rotateRecipient(
+                    dir: dir, store: store, keys: keys, passphrase: pass, pending: pending, graceSeconds: graceSeconds)
+                {
                 case .pending(let fingerprint, let version):
-                    if !out.json { say("recipient \(fingerprint) is pending (published in trust document version \(version)); make it active with `sealgate keys activate --data \(dir.path)`") }
+                    if !out.json {
+                        say(
+                            "recipient \(fingerprint) is pending (published in trust document version \(version)); make it active with `sealgate keys activate --data \(dir.path)`"
+                        )
+                    }
                     return ["pending": fingerprint, "trust_version": version]
                 case .active(let a):
                     return reportRecipient(a, quiet: out.json)
@@ -132,14 +167,22 @@ extension Keys {
 
 /// Prints and returns what activating a recipient did.
 func reportRecipient(_ a: DepartmentKeyLifecycle.RecipientActivation, quiet: Bool) -> [String: Any] {
-    if !quiet { say("recipient \(a.active) is active; the previous one is decrypt-only until \(a.decryptOnlyUntil); trust document version \(a.trustVersion) published") }
+    if !quiet {
+        say(
+            "recipient \(a.active) is active; the previous one is decrypt-only until \(a.decryptOnlyUntil); trust document version \(a.trustVersion) published"
+        )
+    }
     return ["active": a.active, "decrypt_only_until": a.decryptOnlyUntil, "trust_version": a.trustVersion]
 }
 
 /// Prints and returns what a signing key's switch did.
-func reportSwitch(_ r: (old: String, new: String, until: String, trustVersion: UInt64), role: DataDirectory.KeyRole, archive: Bool, quiet: Bool) -> [String: Any] {
+func reportSwitch(_ r: (old: String, new: String, until: String, trustVersion: UInt64), role: DataDirectory.KeyRole, archive: Bool, quiet: Bool)
+    -> [String: Any]
+{
     if !quiet {
-        say("\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(archive ? " (secret archived)" : " (secret destroyed)"); trust document version \(r.trustVersion) published")
+        say(
+            "\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(archive ? " (secret archived)" : " (secret destroyed)"); trust document version \(r.trustVersion) published"
+        )
     }
     return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
 }
@@ -154,8 +197,11 @@ func withHint<T>(_ remedy: String, _ body: () throws -> T) throws -> T {
 extension Keys {
     struct Activate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make a pending key active; the active one becomes decrypt-only (recipient) or verify-only (receipt, dataset, log) for the grace.",
-            discussion: "The second step of `keys rotate ROLE --pending`. A new trust document version is published; a running gateway picks the change up with its next package.")
+            abstract:
+                "Make a pending key active; the active one becomes decrypt-only (recipient) or verify-only (receipt, dataset, log) for the grace.",
+            discussion:
+                "The second step of `keys rotate ROLE --pending`. A new trust document version is published; a running gateway picks the change up with its next package."
+        )
         enum Role: String, ExpressibleByArgument { case recipient, receipt, dataset, log }
         @Argument(help: "recipient | receipt | dataset | log") var role: Role = .recipient
         @OptionGroup var data: DataOption
@@ -171,8 +217,9 @@ extension Keys {
                 let graceSeconds = try parseDuration(grace)
                 if role != .recipient, let signing = DataDirectory.KeyRole(rawValue: role.rawValue) {
                     let r = try withHint("announce one first: sealgate keys rotate \(signing.rawValue) --pending --data \(dir.path)") {
-                        try SigningKeyRotation.activate(dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive,
-                                                        logKind: "key_activated")
+                        try SigningKeyRotation.activate(
+                            dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive,
+                            logKind: "key_activated")
                     }
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
@@ -187,7 +234,9 @@ extension Keys {
     struct Retire: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Retire decrypt-only recipients whose grace has ended.",
-            discussion: "Packages sealed to a retired recipient are refused with recipient_retired (the unit is told to fetch the trust document again). Its secret key is destroyed, unless --archive keeps it (encrypted as it was) in keys/archive/ for old spool files.")
+            discussion:
+                "Packages sealed to a retired recipient are refused with recipient_retired (the unit is told to fetch the trust document again). Its secret key is destroyed, unless --archive keeps it (encrypted as it was) in keys/archive/ for old spool files."
+        )
         @OptionGroup var data: DataOption
         @Flag(name: .long, help: "Keep retired secret keys in keys/archive/.") var archive = false
         @OptionGroup var passphrase: PassphraseOptions
@@ -196,12 +245,17 @@ extension Keys {
             try sealgate.run(json: out.json) {
                 let dir = data.dir
                 let store = try dir.openStore()
-                let r = try DepartmentKeyLifecycle.retireRecipients(dir: dir, store: store, archive: archive, passphrase: cachedPassphrase(passphrase))
+                let r = try DepartmentKeyLifecycle.retireRecipients(
+                    dir: dir, store: store, archive: archive, passphrase: cachedPassphrase(passphrase))
                 guard let version = r.trustVersion else {
                     if !out.json { say("nothing to retire") }
                     return ["retired": [String]()]
                 }
-                if !out.json { say("retired \(r.retired.joined(separator: ", "))\(archive ? " (archived)" : " (secret key destroyed)"); trust document version \(version) published") }
+                if !out.json {
+                    say(
+                        "retired \(r.retired.joined(separator: ", "))\(archive ? " (archived)" : " (secret key destroyed)"); trust document version \(version) published"
+                    )
+                }
                 return ["retired": r.retired, "trust_version": version]
             }
         }
@@ -214,10 +268,10 @@ extension Keys {
             commandName: "rotate-unit",
             abstract: "Write a unit's key rotation statement, signed by its old and its new key.",
             discussion: """
-            The statement (JSON) names the unit and both public keys and carries a minisign signature of each key over the same text. With --gateway it is posted to /v1/units/ID/keys at once (token from SEALGATE_TOKEN when the gateway requires one); otherwise it is written to -o, for the unit to post later. The gateway makes the new key active at once; the old key still verifies packages created before the switch, for the gateway's grace (default 14 days).
+                The statement (JSON) names the unit and both public keys and carries a minisign signature of each key over the same text. With --gateway it is posted to /v1/units/ID/keys at once (token from SEALGATE_TOKEN when the gateway requires one); otherwise it is written to -o, for the unit to post later. The gateway makes the new key active at once; the old key still verifies packages created before the switch, for the gateway's grace (default 14 days).
 
-            Example: sealgate keys generate signing --out HCM-U001-2026 && sealgate keys rotate-unit --unit HCM-U001 --old HCM-U001.key --new HCM-U001-2026.key --gateway http://127.0.0.1:8080
-            """)
+                Example: sealgate keys generate signing --out HCM-U001-2026 && sealgate keys rotate-unit --unit HCM-U001 --old HCM-U001.key --new HCM-U001-2026.key --gateway http://127.0.0.1:8080
+                """)
         @Option(name: .long, help: "The unit id.") var unit: String
         @Option(name: .long, help: "The unit's current (old) secret key.") var old: String
         @Option(name: .long, help: "The unit's new secret key (sealgate keys generate signing).") var new: String
@@ -233,8 +287,9 @@ extension Keys {
                 }
                 let oldKey = try MinisignSecretKey.load(path: old, passphrase: passphrase.provider(prompt: "Passphrase for \(old): "))
                 let newKey = try MinisignSecretKey.load(path: new, passphrase: passphrase.provider(prompt: "Passphrase for \(new): "))
-                let r = try UnitKeyRotation.make(unit: unit, old: oldKey, new: newKey,
-                                                 created: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                let r = try UnitKeyRotation.make(
+                    unit: unit, old: oldKey, new: newKey,
+                    created: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
                 let text = r.json.canonical
                 var result: [String: Any] = ["unit": unit, "old_key": r.oldKey.keyIdHex, "new_key": r.newKey.keyIdHex]
                 if let output {
@@ -248,15 +303,20 @@ extension Keys {
                     var headers = [("Content-Type", "application/json")]
                     if let token = ProcessInfo.processInfo.environment["SEALGATE_TOKEN"] { headers.append(("Authorization", "Bearer \(token)")) }
                     let resp = try await GatewayClient.withClient(try client.settings(maxResponseBytes: 1 << 20)) { http in
-                        try await http.send("POST", gateway.trimmingSlash + "/v1/units/\(unit)/keys", headers: headers, body: .bytes(Array(text.utf8)))
+                        try await http.send(
+                            "POST", gateway.trimmingSlash + "/v1/units/\(unit)/keys", headers: headers, body: .bytes(Array(text.utf8)))
                     }
                     let answer = (try? JSON(parsing: resp.text)) ?? .null
                     guard resp.status == 200 else {
-                        throw SealError(SealErrorCode(answer["code"]?.string ?? "http_error"), "the gateway refused the rotation (\(resp.status)): \(answer["detail"]?.string ?? resp.text)",
-                                        remedy: answer["remedy"]?.string ?? "check --gateway")
+                        throw SealError(
+                            SealErrorCode(answer["code"]?.string ?? "http_error"),
+                            "the gateway refused the rotation (\(resp.status)): \(answer["detail"]?.string ?? resp.text)",
+                            remedy: answer["remedy"]?.string ?? "check --gateway")
                     }
                     if !out.json {
-                        say("the gateway took key \(r.newKey.keyIdHex) for \(unit) at \(answer["switch_at"]?.string ?? "?"); \(r.oldKey.keyIdHex) verifies packages created before that until \(answer["old_key_valid_until"]?.string ?? "?")")
+                        say(
+                            "the gateway took key \(r.newKey.keyIdHex) for \(unit) at \(answer["switch_at"]?.string ?? "?"); \(r.oldKey.keyIdHex) verifies packages created before that until \(answer["old_key_valid_until"]?.string ?? "?")"
+                        )
                     }
                     result["switch_at"] = answer["switch_at"]?.string
                     result["old_key_valid_until"] = answer["old_key_valid_until"]?.string

@@ -9,13 +9,16 @@ import SealPackage
 import TransparencyLog
 
 struct LogCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self, DeclareFork.self])
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self, DeclareFork.self])
 
     struct VerifyLog: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Check the gateway's log: the checkpoint's signature, every entry against it, and consistency with the last run.",
-            discussion: "Fetches the signed checkpoint (verified with the log key of the trust document), downloads every entry, recomputes the RFC 6962 tree, and, with --state, checks that the log only grew since the checkpoint kept there (a consistency proof) and names the first entry that changed. The state file is updated when everything checks out.")
+            discussion:
+                "Fetches the signed checkpoint (verified with the log key of the trust document), downloads every entry, recomputes the RFC 6962 tree, and, with --state, checks that the log only grew since the checkpoint kept there (a consistency proof) and names the first entry that changed. The state file is updated when everything checks out."
+        )
         @Option(name: .long, help: "Gateway URL.") var gateway: String
         @Option(name: .long, help: "The trust document (for the log key).") var trust: String
         @Option(name: .long, help: "Where the last accepted checkpoint and leaf hashes are kept.") var state: String?
@@ -27,77 +30,110 @@ struct LogCommand: ParsableCommand {
                 try GatewayClient.checkURL(gateway, what: "--gateway URL")
                 warnIfPlainText(gateway)
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 64 << 20)) { http in
-                let doc = try loadTrust(trust)
-                // The active log key, a pending one, or a rotated one still in its grace now.
-                let logKeys = doc.verifyingKeys("log", signedAt: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
-                let name = "\(doc.department)/log"
-                let base = gateway.trimmingSlash
-                let previous = try state.flatMap { FileManager.default.fileExists(atPath: $0) ? try LogVerifierState(text: String(contentsOfFile: $0, encoding: .utf8)) : nil }
+                    let doc = try loadTrust(trust)
+                    // The active log key, a pending one, or a rotated one still in its grace now.
+                    let logKeys = doc.verifyingKeys("log", signedAt: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                    let name = "\(doc.department)/log"
+                    let base = gateway.trimmingSlash
+                    let previous = try state.flatMap {
+                        FileManager.default.fileExists(atPath: $0) ? try LogVerifierState(text: String(contentsOfFile: $0, encoding: .utf8)) : nil
+                    }
 
-                let cpResponse = try await http.send("GET", base + "/v1/log/checkpoint")
-                let checkpoint: Checkpoint?
-                var refusal: String?
-                if cpResponse.status == 200 {
-                    guard let cp = logKeys.lazy.compactMap({ try? Checkpoint.verify(note: cpResponse.text, name: name, publicKey: $0.key) }).first else {
-                        throw GatewayError(.checkpointInvalid, "the gateway's checkpoint is not signed by a log key of trust document version \(doc.version)",
-                                           remedy: "fetch the trust document again (`sealgate trust fetch`): the log key may have been rotated; if it still fails, do not trust this log")
-                    }
-                    checkpoint = cp
-                } else {
-                    checkpoint = nil
-                    refusal = (try? JSON(parsing: cpResponse.text))?["detail"]?.string ?? "HTTP \(cpResponse.status)"
-                }
-                let size = checkpoint?.size ?? previous?.size ?? 0
-                var entries: [LogEntry] = []
-                while entries.count < size {
-                    let page = try await http.send("GET", base + "/v1/log/entries?start=\(entries.count)&end=\(size)")
-                    guard page.status == 200, let items = try JSON(parsing: page.text).array, !items.isEmpty else {
-                        throw SealError(.logMismatch, "the gateway served \(entries.count) entries of the \(size) its checkpoint covers", remedy: "the log is incomplete; report it")
-                    }
-                    entries += items.map { LogEntry(index: $0["index"]?.int ?? -1, kind: $0["kind"]?.string ?? "", body: $0["body"]?.string ?? "", createdAt: $0["created_at"]?.string ?? "") }
-                }
-                let leaves = entries.map(GatewayLog.leaf)
-                if let previous {
-                    for i in 0..<min(previous.size, leaves.count) where leaves[i] != previous.leaves[i] {
-                        let e = entries[i]
-                        // A history that goes another way from entry i on, and says so in a signed
-                        // statement: a declared fork (a store restored from an older copy).
-                        if let fork = entries[i...].first(where: { $0.kind == "fork_declared" }), let j = try? JSON(parsing: fork.body) {
-                            throw SealError(.logFork, "the log forked after entry \(i): the department declared the \(j["lost_size"]?.int ?? 0)-entry log lost and went on from \(j["continues_at"]?.int ?? 0) entries at \(j["declared_at"]?.string ?? "?") (\(String((j["reason"]?.string ?? "").prefix(200))))",
-                                            remedy: "the entries you verified after \(i) are no longer in the log: keep \(state ?? "the state file") as evidence; units whose receipts name them should ask the department")
+                    let cpResponse = try await http.send("GET", base + "/v1/log/checkpoint")
+                    let checkpoint: Checkpoint?
+                    var refusal: String?
+                    if cpResponse.status == 200 {
+                        guard let cp = logKeys.lazy.compactMap({ try? Checkpoint.verify(note: cpResponse.text, name: name, publicKey: $0.key) }).first
+                        else {
+                            throw GatewayError(
+                                .checkpointInvalid, "the gateway's checkpoint is not signed by a log key of trust document version \(doc.version)",
+                                remedy:
+                                    "fetch the trust document again (`sealgate trust fetch`): the log key may have been rotated; if it still fails, do not trust this log"
+                            )
                         }
-                        throw SealError(.logMismatch, "log entry \(i) (\(e.kind), \(e.createdAt)) changed since it was verified",
-                                        remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
+                        checkpoint = cp
+                    } else {
+                        checkpoint = nil
+                        refusal = (try? JSON(parsing: cpResponse.text))?["detail"]?.string ?? "HTTP \(cpResponse.status)"
                     }
-                }
-                guard let checkpoint else {
-                    throw SealError(.logInconsistent, "the gateway did not give a checkpoint: \(refusal ?? "")", remedy: "report it to the department")
-                }
-                let root = Merkle.root(leaves)
-                guard root == checkpoint.root else {
-                    throw SealError(.logMismatch, "the \(size) entries served do not hash to the signed checkpoint's root",
-                                    remedy: "the log was altered; run again with --state from an earlier run to name the entry, and report it")
-                }
-                if let previous {
-                    guard checkpoint.size >= previous.size else {
-                        throw SealError(.logFork, "the log shrank from \(previous.size) to \(checkpoint.size) entries", remedy: "the gateway rolled back or forked its history: report it")
-                    }
-                    if checkpoint.size > previous.size {
-                        let r = try await http.send("GET", base + "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
-                        let proof = ((try? JSON(parsing: r.text))?["proof"]?.array ?? []).compactMap { $0.string.flatMap { Base64.decode($0, padded: true) } }
-                        guard Merkle.verifyConsistency(size1: previous.size, size2: checkpoint.size, proof: proof, root1: previous.root, root2: checkpoint.root) else {
-                            throw SealError(.logFork, "checkpoint \(checkpoint.size) is not an extension of the one verified before (\(previous.size))",
-                                            remedy: "the gateway forked its history: keep both checkpoints as evidence and report it")
+                    let size = checkpoint?.size ?? previous?.size ?? 0
+                    var entries: [LogEntry] = []
+                    while entries.count < size {
+                        let page = try await http.send("GET", base + "/v1/log/entries?start=\(entries.count)&end=\(size)")
+                        guard page.status == 200, let items = try JSON(parsing: page.text).array, !items.isEmpty else {
+                            throw SealError(
+                                .logMismatch, "the gateway served \(entries.count) entries of the \(size) its checkpoint covers",
+                                remedy: "the log is incomplete; report it")
                         }
-                    } else if previous.root != checkpoint.root {
-                        throw SealError(.logFork, "two different logs of \(checkpoint.size) entries", remedy: "the gateway forked its history: report it")
+                        entries += items.map {
+                            LogEntry(
+                                index: $0["index"]?.int ?? -1, kind: $0["kind"]?.string ?? "", body: $0["body"]?.string ?? "",
+                                createdAt: $0["created_at"]?.string ?? "")
+                        }
                     }
-                }
-                if let state { try LogVerifierState(size: checkpoint.size, root: root, leaves: leaves).text.write(toFile: state, atomically: true, encoding: .utf8) }
-                if !out.json {
-                    say("log verified: \(checkpoint.size) entries, root \(Base64.encode(root))" + (previous.map { ", consistent with the \($0.size) verified before" } ?? ""))
-                }
-                return ["size": checkpoint.size, "root": Base64.encode(root), "previous": previous?.size as Any]
+                    let leaves = entries.map(GatewayLog.leaf)
+                    if let previous {
+                        for i in 0..<min(previous.size, leaves.count) where leaves[i] != previous.leaves[i] {
+                            let e = entries[i]
+                            // A history that goes another way from entry i on, and says so in a signed
+                            // statement: a declared fork (a store restored from an older copy).
+                            if let fork = entries[i...].first(where: { $0.kind == "fork_declared" }), let j = try? JSON(parsing: fork.body) {
+                                throw SealError(
+                                    .logFork,
+                                    "the log forked after entry \(i): the department declared the \(j["lost_size"]?.int ?? 0)-entry log lost and went on from \(j["continues_at"]?.int ?? 0) entries at \(j["declared_at"]?.string ?? "?") (\(String((j["reason"]?.string ?? "").prefix(200))))",
+                                    remedy:
+                                        "the entries you verified after \(i) are no longer in the log: keep \(state ?? "the state file") as evidence; units whose receipts name them should ask the department"
+                                )
+                            }
+                            throw SealError(
+                                .logMismatch, "log entry \(i) (\(e.kind), \(e.createdAt)) changed since it was verified",
+                                remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
+                        }
+                    }
+                    guard let checkpoint else {
+                        throw SealError(
+                            .logInconsistent, "the gateway did not give a checkpoint: \(refusal ?? "")", remedy: "report it to the department")
+                    }
+                    let root = Merkle.root(leaves)
+                    guard root == checkpoint.root else {
+                        throw SealError(
+                            .logMismatch, "the \(size) entries served do not hash to the signed checkpoint's root",
+                            remedy: "the log was altered; run again with --state from an earlier run to name the entry, and report it")
+                    }
+                    if let previous {
+                        guard checkpoint.size >= previous.size else {
+                            throw SealError(
+                                .logFork, "the log shrank from \(previous.size) to \(checkpoint.size) entries",
+                                remedy: "the gateway rolled back or forked its history: report it")
+                        }
+                        if checkpoint.size > previous.size {
+                            let r = try await http.send("GET", base + "/v1/log/proof/consistency?from=\(previous.size)&to=\(checkpoint.size)")
+                            let proof = ((try? JSON(parsing: r.text))?["proof"]?.array ?? []).compactMap {
+                                $0.string.flatMap { Base64.decode($0, padded: true) }
+                            }
+                            guard
+                                Merkle.verifyConsistency(
+                                    size1: previous.size, size2: checkpoint.size, proof: proof, root1: previous.root, root2: checkpoint.root)
+                            else {
+                                throw SealError(
+                                    .logFork, "checkpoint \(checkpoint.size) is not an extension of the one verified before (\(previous.size))",
+                                    remedy: "the gateway forked its history: keep both checkpoints as evidence and report it")
+                            }
+                        } else if previous.root != checkpoint.root {
+                            throw SealError(
+                                .logFork, "two different logs of \(checkpoint.size) entries", remedy: "the gateway forked its history: report it")
+                        }
+                    }
+                    if let state {
+                        try LogVerifierState(size: checkpoint.size, root: root, leaves: leaves).text.write(
+                            toFile: state, atomically: true, encoding: .utf8)
+                    }
+                    if !out.json {
+                        say(
+                            "log verified: \(checkpoint.size) entries, root \(Base64.encode(root))"
+                                + (previous.map { ", consistent with the \($0.size) verified before" } ?? ""))
+                    }
+                    return ["size": checkpoint.size, "root": Base64.encode(root), "previous": previous?.size as Any]
                 }
             }
         }
@@ -109,7 +145,9 @@ extension LogCommand {
         static let configuration = CommandConfiguration(
             commandName: "declare-fork",
             abstract: "Declare, in the log itself, that the entries after the restored store's last one are lost, and go on from there.",
-            discussion: "For a store restored from a copy older than a checkpoint the gateway had signed, when no newer copy exists. A `fork_declared` entry names the lost checkpoint (its size, root and signed note), where the log goes on, and the reason; the next checkpoint, signed with the log key, covers it, and becomes the log head. Auditors who verified the lost entries see the fork (`log verify --state` reports log_fork) and can read the statement. Never run it to get past a log_inconsistent error (an altered entry): restore the store instead.")
+            discussion:
+                "For a store restored from a copy older than a checkpoint the gateway had signed, when no newer copy exists. A `fork_declared` entry names the lost checkpoint (its size, root and signed note), where the log goes on, and the reason; the next checkpoint, signed with the log key, covers it, and becomes the log head. Auditors who verified the lost entries see the fork (`log verify --state` reports log_fork) and can read the statement. Never run it to get past a log_inconsistent error (an altered entry): restore the store instead."
+        )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Why the entries are lost (goes into the signed log entry).") var reason: String
         @OptionGroup var passphrase: PassphraseOptions
@@ -117,7 +155,8 @@ extension LogCommand {
         func run() throws {
             try sealgate.run(json: out.json) {
                 guard !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.utf8.count <= 2000 else {
-                    throw SealError(.usage, "--reason must say why (at most 2000 bytes)", remedy: "e.g. --reason \"disk lost; restored from the 02:00 backup\"")
+                    throw SealError(
+                        .usage, "--reason must say why (at most 2000 bytes)", remedy: "e.g. --reason \"disk lost; restored from the 02:00 backup\"")
                 }
                 let dir = data.dir
                 let store = try dir.openStore()
@@ -131,8 +170,9 @@ extension LogCommand {
                 log.head = head
                 do {
                     try log.load()
-                    throw SealError(.usage, "the store's log is not behind the checkpoints this gateway signed: there is no fork to declare",
-                                    remedy: "start the gateway normally")
+                    throw SealError(
+                        .usage, "the store's log is not behind the checkpoints this gateway signed: there is no fork to declare",
+                        remedy: "start the gateway normally")
                 } catch let e as SealError where e.code == .logBehind || e.code == .logFork {
                     // As expected: the store was restored behind the head.
                 }
@@ -142,13 +182,16 @@ extension LogCommand {
                 let statement = JSON.object([
                     "format": .string("sealgate-log/1"), "kind": .string("fork_declared"), "gateway": .string(department),
                     "lost_size": .int(Int64(lost.size)), "lost_root": .string(Base64.encode(lost.root)), "lost_checkpoint": .string(lost.note),
-                    "continues_at": .int(size), "reason": .string(reason), "declared_at": .string(at)]).canonical
+                    "continues_at": .int(size), "reason": .string(reason), "declared_at": .string(at),
+                ]).canonical
                 _ = try store.appendLog(kind: "fork_declared", body: statement, at: at)
                 let note = try log.checkpoint()
                 let cp = try Checkpoint.verify(note: note, name: "\(department)/log", publicKey: keys.log.publicKey.key)
                 try head.write(size: cp.size, root: cp.root, note: note)
                 if !out.json {
-                    say("declared: the log's entries after \(size) (of the \(lost.size) once signed) are lost; the log goes on from a checkpoint of \(cp.size) entries that covers the statement")
+                    say(
+                        "declared: the log's entries after \(size) (of the \(lost.size) once signed) are lost; the log goes on from a checkpoint of \(cp.size) entries that covers the statement"
+                    )
                     say("tell the auditors and units: their `log verify --state` will report the fork, and the statement explains it")
                 }
                 return ["lost_size": lost.size, "continues_at": size, "checkpoint_size": cp.size]

@@ -9,7 +9,11 @@ import SealPackage
 
 struct DataOption: ParsableArguments {
     @Option(name: .long, help: "The gateway's data folder.") var data: String
-    @Option(name: .long, help: ArgumentHelp("The store: a PostgreSQL URL (postgres://USER@HOST:PORT/DB; password in PGPASSWORD). Default: $SEALGATE_DATABASE, else the one `init --database` recorded, else SQLite in the data folder.", valueName: "url"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The store: a PostgreSQL URL (postgres://USER@HOST:PORT/DB; password in PGPASSWORD). Default: $SEALGATE_DATABASE, else the one `init --database` recorded, else SQLite in the data folder.",
+            valueName: "url"))
     var database: String?
     var dir: DataDirectory { DataDirectory(data, database: database ?? ProcessInfo.processInfo.environment["SEALGATE_DATABASE"]) }
 }
@@ -43,7 +47,11 @@ func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes 
 
 /// How a command reaches a gateway or the handbook system over HTTP(S).
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("PEM file of the CA that signed the server's certificate (a private CA); default: $SEALGATE_CA_FILE, else the system's trust store.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "PEM file of the CA that signed the server's certificate (a private CA); default: $SEALGATE_CA_FILE, else the system's trust store.",
+            valueName: "file"))
     var caFile: String?
     @Option(name: .long, help: ArgumentHelp("A client certificate (PEM) for a server that requires one (serve --client-ca).", valueName: "file"))
     var clientCert: String?
@@ -54,8 +62,9 @@ struct ClientOptions: ParsableArguments {
 
     func settings(maxResponseBytes: Int = 16 << 20) throws -> ClientSettings {
         guard (1...86_400).contains(timeout) else { throw SealError(.usage, "--timeout must be 1 to 86400 seconds", remedy: "e.g. --timeout 120") }
-        var s = ClientSettings(caFile: caFile ?? ProcessInfo.processInfo.environment["SEALGATE_CA_FILE"], clientCertificateFile: clientCert,
-                               clientKeyFile: clientKey, timeoutSeconds: timeout)
+        var s = ClientSettings(
+            caFile: caFile ?? ProcessInfo.processInfo.environment["SEALGATE_CA_FILE"], clientCertificateFile: clientCert,
+            clientKeyFile: clientKey, timeoutSeconds: timeout)
         s.maxResponseBytes = maxResponseBytes
         return s
     }
@@ -63,7 +72,9 @@ struct ClientOptions: ParsableArguments {
 
 /// How `serve` and `handbook serve` listen: TLS and what they tolerate from clients.
 struct ListenOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM, the server's certificate first); re-read on SIGHUP.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Serve HTTPS with this certificate chain (PEM, the server's certificate first); re-read on SIGHUP.", valueName: "file"))
     var tlsCert: String?
     @Option(name: .long, help: ArgumentHelp("The certificate's private key (PEM).", valueName: "file"))
     var tlsKey: String?
@@ -73,7 +84,8 @@ struct ListenOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds before a connection with no request in progress is closed.") var idleTimeout: Int64 = 30
     @Option(name: .long, help: "Seconds a client has to send a request's head (line and headers).") var headerTimeout: Int64 = 10
     @Option(name: .long, help: "Seconds a request body may start slowly before --min-body-rate applies.") var bodyGrace: Int64 = 10
-    @Option(name: .long, help: "Lowest average rate of a request body after the grace (e.g. 16KiB: bytes a second; 0: no minimum).") var minBodyRate: String = "16KiB"
+    @Option(name: .long, help: "Lowest average rate of a request body after the grace (e.g. 16KiB: bytes a second; 0: no minimum).") var minBodyRate:
+        String = "16KiB"
 
     /// The settings for `host`:`port`, checked; TLS files are loaded (and their pairing checked) by the caller.
     func settings(host: String, port: Int) throws -> ListenSettings {
@@ -81,9 +93,13 @@ struct ListenOptions: ParsableArguments {
         l.host = host
         l.port = port
         switch (tlsCert, tlsKey) {
-        case let (cert?, key?): l.tls = TLSFiles(certificate: DataDirectory.absolute(cert), key: DataDirectory.absolute(key), clientCA: clientCa.map(DataDirectory.absolute))
+        case (let cert?, let key?):
+            l.tls = TLSFiles(
+                certificate: DataDirectory.absolute(cert), key: DataDirectory.absolute(key), clientCA: clientCa.map(DataDirectory.absolute))
         case (nil, nil):
-            if clientCa != nil { throw SealError(.usage, "--client-ca needs --tls-cert and --tls-key", remedy: "client certificates are checked over TLS only") }
+            if clientCa != nil {
+                throw SealError(.usage, "--client-ca needs --tls-cert and --tls-key", remedy: "client certificates are checked over TLS only")
+            }
         default: throw SealError(.usage, "--tls-cert and --tls-key go together", remedy: "give both, or neither for plain http on loopback")
         }
         l.maxConnections = maxConnections
@@ -102,7 +118,7 @@ struct ListenOptions: ParsableArguments {
         ignoreSIGHUP()
         guard let files = l.tls else { return nil }
         let id = try TLSIdentity(files)
-        _ = try id.configuration() // the client CA is read now, not at the first handshake
+        _ = try id.configuration()  // the client CA is read now, not at the first handshake
         let source = reloadOnSIGHUP(id) { line in FileHandle.standardOutput.write(Data("\(line)\n".utf8)) }
         return (id, source)
     }
@@ -125,15 +141,17 @@ func parseDuration(_ text: String) throws -> TimeInterval {
 /// A UTC time as the gateway writes it (2026-11-29T04:10:00Z), or "now".
 func parseInstant(_ text: String) throws -> String {
     if text == "now" { return PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
-    let ok = text.count == 20 && text.enumerated().allSatisfy { i, ch in
-        switch i {
-        case 4, 7: ch == "-"
-        case 10: ch == "T"
-        case 13, 16: ch == ":"
-        case 19: ch == "Z"
-        default: ch.isASCII && ch.isNumber
+    let ok =
+        text.count == 20
+        && text.enumerated().allSatisfy { i, ch in
+            switch i {
+            case 4, 7: ch == "-"
+            case 10: ch == "T"
+            case 13, 16: ch == ":"
+            case 19: ch == "Z"
+            default: ch.isASCII && ch.isNumber
+            }
         }
-    }
     guard ok else { throw SealError(.usage, "bad time '\(text)'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now") }
     return text
 }

@@ -1,27 +1,28 @@
 public import ArgumentParser
 import Foundation
-import SealCrypto
-import PartyRecords
 import GatewayCore
+import PartyRecords
+import SealCrypto
 public import SealPackage
 
 struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Seal data files into a signed, encrypted package.",
         discussion: """
-        The package is a tar of package.minisig (minisign, prehashed, with the trusted comment `sealgate/1 unit=… package=… seq=… kind=… created=… to=…`) and payload.age (the files and their manifest, encrypted to every --to recipient). Nothing is left at -o on failure.
+            The package is a tar of package.minisig (minisign, prehashed, with the trusted comment `sealgate/1 unit=… package=… seq=… kind=… created=… to=…`) and payload.age (the files and their manifest, encrypted to every --to recipient). Nothing is left at -o on failure.
 
-        A snapshot carries organizations.csv and members.csv, a correction corrections.csv; --kind files carries any files.
+            A snapshot carries organizations.csv and members.csv, a correction corrections.csv; --kind files carries any files.
 
-        Example: sealgate seal --unit HCM-U001 --seq 1 --signing-key unit.key --to dept.pub -o HCM-U001-1-snapshot.sgp organizations.csv members.csv
-        """)
+            Example: sealgate seal --unit HCM-U001 --seq 1 --signing-key unit.key --to dept.pub -o HCM-U001-1-snapshot.sgp organizations.csv members.csv
+            """)
 
     @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001.") var unit: String
     @Option(name: .long, help: "Sequence number, strictly increasing per unit.") var seq: UInt64
     @Option(name: .long, help: "snapshot | correction | dataset | files") var kind: PackageKind = .snapshot
     @Option(name: .long, help: "The unit's minisign secret key.") var signingKey: String
     @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String] = []
-    @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") var trust: String?
+    @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") var trust:
+        String?
     @Option(name: .shortAndLong, help: "Output package path (.sgp).") var output: String
     @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
     @Option(name: .long, help: "Language of validation messages: vi or en.") var lang: Language = .vi
@@ -30,7 +31,10 @@ struct Seal: ParsableCommand {
 
     func run() throws {
         try sealgate.run(json: out.json) {
-            guard !to.isEmpty || trust != nil else { throw SealError(.usage, "no recipient", remedy: "give --trust trust.json, or --to with the department's age1… recipient or its .pub file") }
+            guard !to.isEmpty || trust != nil else {
+                throw SealError(
+                    .usage, "no recipient", remedy: "give --trust trust.json, or --to with the department's age1… recipient or its .pub file")
+            }
             var recipients = try to.flatMap { try AgeRecipientList.parse(argument: $0, fileExists: FileManager.default.fileExists(atPath:)) }
             if let trust { recipients += try loadTrust(trust).activeRecipients() }
             if kind == .snapshot || kind == .correction {
@@ -40,14 +44,16 @@ struct Seal: ParsableCommand {
                 let report = ValidationReport(v, lang: lang)
                 if report.errors > 0 {
                     FileHandle.standardError.write(Data(report.render(.table, maxRows: 50).utf8))
-                    throw SealError(.recordsInvalid, "the records have \(report.errors) error(s); nothing was sealed",
-                                    remedy: "fix the rows listed above (or run `sealgate normalize` for what can be normalized), then seal again")
+                    throw SealError(
+                        .recordsInvalid, "the records have \(report.errors) error(s); nothing was sealed",
+                        remedy: "fix the rows listed above (or run `sealgate normalize` for what can be normalized), then seal again")
                 }
             }
             let key = try MinisignSecretKey.load(path: signingKey, passphrase: passphrase.provider(prompt: "Passphrase for \(signingKey): "))
             let inputs = files.map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
-            let result = try Sealer.seal(SealRequest(unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output),
-                                         progress: progressReporter())
+            let result = try Sealer.seal(
+                SealRequest(unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output),
+                progress: progressReporter())
             if !out.json {
                 say("sealed \(result.manifest.files.count) file(s) into \(output) (\(result.packageBytes) bytes)")
                 say("  \(result.comment.text)")
@@ -72,8 +78,9 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         try sealgate.run(json: out.json) {
-            let v = try Verifier.verify(path: package, signers: try loadSigners(signer), expectedUnit: unit,
-                                        maxBytes: try parseSize(maxSize), progress: progressReporter())
+            let v = try Verifier.verify(
+                path: package, signers: try loadSigners(signer), expectedUnit: unit,
+                maxBytes: try parseSize(maxSize), progress: progressReporter())
             if !out.json {
                 say("OK: signature by key \(v.signer.keyIdHex) verified")
                 say("  \(v.comment.text)")
@@ -88,7 +95,10 @@ struct Open: ParsableCommand {
         abstract: "Verify, decrypt and unpack a package into a new folder.",
         discussion: "The folder appears only if every check passed; it holds manifest.json and the data files.")
 
-    @Option(name: .long, parsing: .singleValue, help: "An age identity file (repeatable), or a folder: every recipient*.key in it (a gateway's keys/, whatever its rotations).") var identity: [String]
+    @Option(
+        name: .long, parsing: .singleValue,
+        help: "An age identity file (repeatable), or a folder: every recipient*.key in it (a gateway's keys/, whatever its rotations).") var identity:
+        [String]
     @Option(name: .long, parsing: .singleValue, help: "The signer's minisign public key file (repeatable).") var signer: [String]
     @Option(name: .shortAndLong, help: "Output folder (must not exist).") var output: String
     @Option(name: .long, help: "Require the package's unit to be this one.") var unit: String?
@@ -99,18 +109,26 @@ struct Open: ParsableCommand {
 
     func run() throws {
         try sealgate.run(json: out.json) {
-            guard !identity.isEmpty else { throw SealError(.usage, "no identity given", remedy: "give --identity with the department's age identity file") }
+            guard !identity.isEmpty else {
+                throw SealError(.usage, "no identity given", remedy: "give --identity with the department's age identity file")
+            }
             let pass = cachedPassphrase(passphrase)
             let files = try identity.flatMap { path -> [String] in
                 var isDir: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return [path] }
-                let keys = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("recipient") && $0.hasSuffix(".key") }.sorted()
-                guard !keys.isEmpty else { throw SealError(.usage, "\(path) holds no recipient*.key", remedy: "give --identity an age identity file, or a gateway's keys/ folder") }
+                let keys = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("recipient") && $0.hasSuffix(".key") }
+                    .sorted()
+                guard !keys.isEmpty else {
+                    throw SealError(
+                        .usage, "\(path) holds no recipient*.key", remedy: "give --identity an age identity file, or a gateway's keys/ folder")
+                }
                 return keys.map { "\(path)/\($0)" }
             }
             let ids = try files.flatMap { try AgeIdentityFile.load(path: $0, passphrase: pass) }
-            let r = try Opener.open(OpenRequest(path: package, output: output, identities: ids, signers: try loadSigners(signer),
-                                                expectedUnit: unit, maxBytes: try parseSize(maxSize)), progress: progressReporter())
+            let r = try Opener.open(
+                OpenRequest(
+                    path: package, output: output, identities: ids, signers: try loadSigners(signer),
+                    expectedUnit: unit, maxBytes: try parseSize(maxSize)), progress: progressReporter())
             if !out.json {
                 say("opened \(package) into \(output): \(r.manifest.files.map { "\($0.name) (\($0.records) records)" }.joined(separator: ", "))")
                 say("  \(r.comment.text)")
@@ -144,15 +162,21 @@ struct Inspect: ParsableCommand {
                 print("recipients     \(c.to.joined(separator: ", ")) (fingerprints)")
                 print("age stanzas    \(h.stanzaTypes.joined(separator: ", "))")
             }
-            return describe(c, manifest: nil, extra: ["signer_key_id": Minisign.keyIdHex(h.signature.keyId), "bytes": h.container.size,
-                                                      "payload_bytes": h.container.payloadLength, "stanzas": h.stanzaTypes, "verified": false])
+            return describe(
+                c, manifest: nil,
+                extra: [
+                    "signer_key_id": Minisign.keyIdHex(h.signature.keyId), "bytes": h.container.size,
+                    "payload_bytes": h.container.payloadLength, "stanzas": h.stanzaTypes, "verified": false,
+                ])
         }
     }
 }
 
 func describe(_ c: TrustedComment, manifest: Manifest?, extra: [String: Any]) -> [String: Any] {
-    var d: [String: Any] = ["unit": c.unit, "package": c.package, "seq": c.seq, "kind": c.kind.rawValue, "created": c.created, "to": c.to,
-                            "trusted_comment": c.text]
+    var d: [String: Any] = [
+        "unit": c.unit, "package": c.package, "seq": c.seq, "kind": c.kind.rawValue, "created": c.created, "to": c.to,
+        "trusted_comment": c.text,
+    ]
     if let manifest {
         d["files"] = manifest.files.map { ["name": $0.name, "sha256": $0.sha256, "records": $0.records] as [String: Any] }
     }

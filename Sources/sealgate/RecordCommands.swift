@@ -26,11 +26,14 @@ struct RecordOptions: ParsableArguments {
     }
 }
 
-func runValidation(_ paths: [String], today: CivilDate, crossUnit: Bool, defaultUnit: String? = nil, sink: (any NormalizedSink)? = nil,
-                   perUnit: ((String, Int, Int) -> Void)? = nil) throws -> RecordValidator {
+func runValidation(
+    _ paths: [String], today: CivilDate, crossUnit: Bool, defaultUnit: String? = nil, sink: (any NormalizedSink)? = nil,
+    perUnit: ((String, Int, Int) -> Void)? = nil
+) throws -> RecordValidator {
     let units: [RecordInputs.Unit]
     do { units = try RecordInputs.resolve(paths, defaultUnit: defaultUnit) } catch let e as RecordInputError {
-        throw SealError(.usage, e.reason, remedy: "give record files (organizations.csv, members.csv, corrections.csv), a unit folder, or the city folder")
+        throw SealError(
+            .usage, e.reason, remedy: "give record files (organizations.csv, members.csv, corrections.csv), a unit folder, or the city folder")
     }
     let v = RecordValidator(today: today, crossUnit: crossUnit)
     for (i, u) in units.enumerated() {
@@ -46,10 +49,10 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check party records (organizations.csv, members.csv, corrections.csv) against party-records/1.",
         discussion: """
-        PATH is a record file, a unit's folder, or the city folder (one folder per unit). Every finding names its line, column, rule code, severity, the value as written and as normalized, in Vietnamese (--lang vi) or English. Across several units the same citizen id, party card number or organization id in two units is reported as a conflict.
+            PATH is a record file, a unit's folder, or the city folder (one folder per unit). Every finding names its line, column, rule code, severity, the value as written and as normalized, in Vietnamese (--lang vi) or English. Across several units the same citizen id, party card number or organization id in two units is reported as a conflict.
 
-        Exit status 1 when any error is found; warnings (values that normalize cleanly) do not fail. `--list-rules` prints every rule as Markdown.
-        """)
+            Exit status 1 when any error is found; warnings (values that normalize cleanly) do not fail. `--list-rules` prints every rule as Markdown.
+            """)
 
     @Option(name: .long, help: "table, csv or json.") var format: ReportFormat = .table
     @Option(name: .long, help: "Rows of findings shown in the table (all in csv and json).") var maxRows: Int = 200
@@ -58,13 +61,21 @@ struct Validate: ParsableCommand {
     @Argument(help: "Record files or folders.") var paths: [String] = []
 
     func run() throws {
-        if listRules { print(RuleCatalog.markdown(), terminator: ""); return }
+        if listRules {
+            print(RuleCatalog.markdown(), terminator: "")
+            return
+        }
         try sealgate.run(json: false) {
             guard !paths.isEmpty else { throw SealError(.usage, "no input", remedy: "name record files or folders to validate") }
             let showProgress = isatty(STDERR_FILENO) == 1
-            let v = try runValidation(paths, today: try options.todayDate(), crossUnit: true, perUnit: { unit, i, n in
-                if showProgress && n > 1 { FileHandle.standardError.write(Data("\rvalidating \(i)/\(n) \(unit)\u{1B}[K".utf8)); if i == n { FileHandle.standardError.write(Data("\n".utf8)) } }
-            })
+            let v = try runValidation(
+                paths, today: try options.todayDate(), crossUnit: true,
+                perUnit: { unit, i, n in
+                    if showProgress && n > 1 {
+                        FileHandle.standardError.write(Data("\rvalidating \(i)/\(n) \(unit)\u{1B}[K".utf8))
+                        if i == n { FileHandle.standardError.write(Data("\n".utf8)) }
+                    }
+                })
             let report = ValidationReport(v, lang: options.lang)
             print(report.render(format, maxRows: maxRows), terminator: "")
             if report.errors > 0 { throw ExitCode(1) }
@@ -76,7 +87,9 @@ struct Validate: ParsableCommand {
 struct Normalize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write normalized record files and a report into a folder.",
-        discussion: "What is unambiguous is normalized (NFC, spaces, title case, dates, gender and status words, phone numbers, ids); what is not is reported and left as written. Normalizing twice changes nothing. One unit goes to DIR/<file>, several to DIR/<unit>/<file>; DIR/report.csv and DIR/report.json hold every finding.")
+        discussion:
+            "What is unambiguous is normalized (NFC, spaces, title case, dates, gender and status words, phone numbers, ids); what is not is reported and left as written. Normalizing twice changes nothing. One unit goes to DIR/<file>, several to DIR/<unit>/<file>; DIR/report.csv and DIR/report.json hold every finding."
+    )
 
     @Option(name: .shortAndLong, help: "Output folder.") var output: String
     @OptionGroup var options: RecordOptions
@@ -93,7 +106,9 @@ struct Normalize: ParsableCommand {
             let report = ValidationReport(v, lang: options.lang)
             try report.render(.csv).write(toFile: "\(output)/report.csv", atomically: true, encoding: .utf8)
             try report.render(.json).write(toFile: "\(output)/report.json", atomically: true, encoding: .utf8)
-            say("wrote \(sink.written.count) normalized file(s), report.csv and report.json into \(output): \(report.errors) error(s), \(report.warnings) normalized value(s)")
+            say(
+                "wrote \(sink.written.count) normalized file(s), report.csv and report.json into \(output): \(report.errors) error(s), \(report.warnings) normalized value(s)"
+            )
             if report.errors > 0 { throw ExitCode(1) }
             return [:]
         }
@@ -103,7 +118,9 @@ struct Normalize: ParsableCommand {
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic city of party records (deterministic: same seed, same bytes).",
-        discussion: "Writes one folder per unit (organizations.csv, members.csv), units.csv, and planted.csv listing every defect injected with --dirt (unit, file, line, column, rule). The data is realistic and valid by construction: Vietnamese names, CCCDs consistent with gender and birth year, dates that respect every rule.")
+        discussion:
+            "Writes one folder per unit (organizations.csv, members.csv), units.csv, and planted.csv listing every defect injected with --dirt (unit, file, line, column, rule). The data is realistic and valid by construction: Vietnamese names, CCCDs consistent with gender and birth year, dates that respect every rule."
+    )
 
     @Option(name: .long, help: "Number of units.") var units: Int = 173
     @Option(name: .long, help: "Number of members over all units.") var members: Int = 365_911
@@ -114,18 +131,25 @@ struct Generate: ParsableCommand {
 
     func run() throws {
         try sealgate.run(json: false) {
-            guard units >= 1, members >= 0, (0...1).contains(dirt) else { throw SealError(.usage, "bad --units, --members or --dirt", remedy: "units ≥ 1, members ≥ 0, dirt between 0 and 1") }
+            guard units >= 1, members >= 0, (0...1).contains(dirt) else {
+                throw SealError(.usage, "bad --units, --members or --dirt", remedy: "units ≥ 1, members ≥ 0, dirt between 0 and 1")
+            }
             let showProgress = isatty(STDERR_FILENO) == 1
             let g = CityGenerator(.init(units: units, members: members, seed: seed, dirt: dirt, prefix: prefix))
             let s: CityGenerator.Summary
             do {
                 s = try g.generate(into: output) { i, n in
-                    if showProgress && (i % 10 == 0 || i == n) { FileHandle.standardError.write(Data("\rgenerating unit \(i)/\(n)\u{1B}[K".utf8)); if i == n { FileHandle.standardError.write(Data("\n".utf8)) } }
+                    if showProgress && (i % 10 == 0 || i == n) {
+                        FileHandle.standardError.write(Data("\rgenerating unit \(i)/\(n)\u{1B}[K".utf8))
+                        if i == n { FileHandle.standardError.write(Data("\n".utf8)) }
+                    }
                 }
             } catch let e as CSVIOError {
                 throw SealError(.ioError, "cannot write \(e.path)", remedy: "check the output folder", cause: e)
             }
-            say("generated \(s.units) units, \(s.organizations) organizations, \(s.members) members into \(output); \(s.planted.count) planted defect(s) listed in planted.csv")
+            say(
+                "generated \(s.units) units, \(s.organizations) organizations, \(s.members) members into \(output); \(s.planted.count) planted defect(s) listed in planted.csv"
+            )
             return [:]
         }
     }

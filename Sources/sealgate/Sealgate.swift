@@ -11,14 +11,16 @@ struct Sealgate: AsyncParsableCommand {
         commandName: "sealgate",
         abstract: "Seal, verify and open party-record packages (minisign + age inside tar).",
         discussion: """
-        A package is a tar of package.minisig and payload.age that the stock tar, minisign and age tools can check and open. Every failure prints a stable error code and what to do (exit status 1 when a check refused the input, 64 for usage, 74 for I/O, 77 for key problems).
+            A package is a tar of package.minisig and payload.age that the stock tar, minisign and age tools can check and open. Every failure prints a stable error code and what to do (exit status 1 when a check refused the input, 64 for usage, 74 for I/O, 77 for key problems).
 
-        Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
-        """,
+            Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
+            """,
         version: "0.1.0",
-        subcommands: [Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
-                      Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self, LogCommand.self,
-                      Synthesize.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self, SpoolCommand.self])
+        subcommands: [
+            Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
+            Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self, LogCommand.self,
+            Synthesize.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self, SpoolCommand.self,
+        ])
 }
 
 /// Runs a command body, turning a SealError into its code, message, remedy and exit status.
@@ -45,7 +47,9 @@ func runAsync(json: Bool, _ body: () async throws -> [String: Any]) async throws
 func report(_ error: any Error, json: Bool) throws -> Never {
     if let e = error as? ExitCode { throw e }
     // Anything that is not a SealError (a file that cannot be read, …) still gets a code and a remedy.
-    let e = (error as? SealError) ?? SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
+    let e =
+        (error as? SealError)
+        ?? SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
     // The libraries say what to do in general; the command line adds its own words (flags).
     let hint = commandLineHints[e.code]
     if json {
@@ -78,7 +82,7 @@ func exitStatus(for code: SealErrorCode) -> Int32 {
     case .usage, .outputExists, .keyFileExists: return 64
     case .ioError: return 74
     case .passphraseRequired, .keyWrongPassphrase, .keyFilePermissions, .keyMalformed, .keyUnsupported: return 77
-    default: return 1 // a check failed: the package or input was refused
+    default: return 1  // a check failed: the package or input was refused
     }
 }
 
@@ -106,12 +110,13 @@ final class ProgressState: @unchecked Sendable {
     private var lastPercent = -1
     private var lastStage = ""
     func report(stage: String, done: UInt64, total: UInt64) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let pct = Int(done * 100 / max(total, 1))
         guard pct != lastPercent || stage != lastStage else { return }
         lastPercent = pct
         lastStage = stage
-        let mib = { (v: UInt64) in String(format: "%.1f", Double(v) / 1048576) }
+        let mib = { (v: UInt64) in String(format: "%.1f", Double(v) / 1_048_576) }
         FileHandle.standardError.write(Data("\r\(stage): \(pct)% (\(mib(done))/\(mib(total)) MiB)\u{1B}[K".utf8))
         if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
     }

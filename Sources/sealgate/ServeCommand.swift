@@ -11,12 +11,12 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the gateway's HTTP API (intake, receipts, units, trust).",
         discussion: """
-        With only --data it works: SQLite in the folder, the spool beside it, http://127.0.0.1:8080. Bodies spooled but not decided (after a crash) are processed first. Stops cleanly on SIGTERM or SIGINT.
+            With only --data it works: SQLite in the folder, the spool beside it, http://127.0.0.1:8080. Bodies spooled but not decided (after a crash) are processed first. Stops cleanly on SIGTERM or SIGINT.
 
-        HTTPS: --tls-cert and --tls-key (PEM; TLS 1.2 or later, forward-secret AEAD suites only), re-read on SIGHUP without a restart; --client-ca to require client certificates. Or put a TLS proxy in front (docs/operations.md). Listening beyond loopback without TLS prints a warning.
+            HTTPS: --tls-cert and --tls-key (PEM; TLS 1.2 or later, forward-secret AEAD suites only), re-read on SIGHUP without a restart; --client-ca to require client certificates. Or put a TLS proxy in front (docs/operations.md). Listening beyond loopback without TLS prints a warning.
 
-        Strangers are bounded: --max-connections, a request head must arrive within --header-timeout, a body must keep up --min-body-rate after --body-grace.
-        """)
+            Strangers are bounded: --max-connections, a request head must arrive within --header-timeout, a body must keep up --min-body-rate after --body-grace.
+            """)
     @OptionGroup var data: DataOption
     @Option(name: .long, help: "Address to bind.") var host: String = "127.0.0.1"
     @Option(name: .long, help: "Port (0: any free port; the chosen one is printed).") var port: Int = 8080
@@ -24,13 +24,26 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Packages processed at once.") var maxConcurrent: Int = 4
     @OptionGroup var listen: ListenOptions
     @Flag(name: .long, help: "Require a unit token (Authorization: Bearer) on POST /v1/packages and /v1/units/ID/keys.") var requireUnitToken = false
-    @Option(name: .long, help: "How long a unit's replaced key still verifies packages created before its rotation (e.g. 14d, 2h).") var unitKeyGrace = "14d"
-    @Option(name: .long, help: "Sign a checkpoint this often when the log grew outside an intake (key changes, registrations); 0s: only with receipts and on request.") var checkpointInterval = "5s"
-    @Option(name: .long, help: "The forwarder's first retry delay after a failed delivery to the handbook system (doubles each time, with jitter).") var forwardRetryBase = "1s"
+    @Option(name: .long, help: "How long a unit's replaced key still verifies packages created before its rotation (e.g. 14d, 2h).")
+    var unitKeyGrace = "14d"
+    @Option(
+        name: .long,
+        help: "Sign a checkpoint this often when the log grew outside an intake (key changes, registrations); 0s: only with receipts and on request.")
+    var checkpointInterval = "5s"
+    @Option(name: .long, help: "The forwarder's first retry delay after a failed delivery to the handbook system (doubles each time, with jitter).")
+    var forwardRetryBase = "1s"
     @Option(name: .long, help: "The longest delay between delivery attempts.") var forwardRetryMax = "5m"
     @Option(name: .long, help: "Seconds a delivery may take before it counts as failed.") var forwardTimeout: Int = 120
-    @Option(name: .long, help: "This process's name among several serving one store (its spool is spool/NAME/, which it recovers after a crash); default on PostgreSQL HOSTNAME-PORT (HOSTNAME-pidPID with --port 0).") var node: String?
-    @Option(name: .long, help: "Synthesize a new dataset this often (e.g. 24h) when units' records changed since the last one; off by default (sealgate synthesize, POST /v1/datasets).") var synthesizeEvery: String?
+    @Option(
+        name: .long,
+        help:
+            "This process's name among several serving one store (its spool is spool/NAME/, which it recovers after a crash); default on PostgreSQL HOSTNAME-PORT (HOSTNAME-pidPID with --port 0)."
+    ) var node: String?
+    @Option(
+        name: .long,
+        help:
+            "Synthesize a new dataset this often (e.g. 24h) when units' records changed since the last one; off by default (sealgate synthesize, POST /v1/datasets)."
+    ) var synthesizeEvery: String?
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
@@ -50,20 +63,29 @@ struct Serve: AsyncParsableCommand {
             config.listen = try listen.settings(host: host, port: port)
             tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))
-            (intake, store) = try loadIntake(data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
-                                             node: node,
-                                             // --port 0 names no stable port: the process id keeps two such processes apart
-                                             defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")")
+            (intake, store) = try loadIntake(
+                data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
+                node: node,
+                // --port 0 names no stable port: the process id keeps two such processes apart
+                defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")")
             spoolLock = try intake.data.lockSpool()
             let stale = intake.data.removeStale()
             if stale > 0 { say("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
             let recovered = try intake.recover()
             if !recovered.decided.isEmpty { say("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run") }
-            if recovered.removed > 0 { say("removed \(recovered.removed) body(ies) an earlier run received only in part (never acknowledged: their units send them again)") }
-            if recovered.setAside > 0 {
-                say("set aside \(recovered.setAside) body(ies) the store does not know in \(intake.data.spoolPath)/orphans/ (never decided on start; `sealgate import` them by hand if they should be)")
+            if recovered.removed > 0 {
+                say("removed \(recovered.removed) body(ies) an earlier run received only in part (never acknowledged: their units send them again)")
             }
-            if recovered.pending > 0 { say("warning: \(recovered.pending) package(s) could not be decided now (a fault of the gateway's own); they stay pending for the next start") }
+            if recovered.setAside > 0 {
+                say(
+                    "set aside \(recovered.setAside) body(ies) the store does not know in \(intake.data.spoolPath)/orphans/ (never decided on start; `sealgate import` them by hand if they should be)"
+                )
+            }
+            if recovered.pending > 0 {
+                say(
+                    "warning: \(recovered.pending) package(s) could not be decided now (a fault of the gateway's own); they stay pending for the next start"
+                )
+            }
         } catch let e as SealError {
             FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
             throw ExitCode(exitStatus(for: e.code))
@@ -87,13 +109,17 @@ struct Serve: AsyncParsableCommand {
 /// Loads the store, keys and intake. On a PostgreSQL store several processes share, each
 /// spools into `spool/<node>/` (`node`: this process's name, stable across its restarts).
 /// `node` is taken when given; on PostgreSQL a process always has one (`defaultNode`).
-func loadIntake(_ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil,
-                defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli") throws -> (Intake, any GatewayStore) {
+func loadIntake(
+    _ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil,
+    defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli"
+) throws -> (Intake, any GatewayStore) {
     var dir = data.dir
     let (department, _) = try dir.config()
     let store = try dir.openStore()
     if let node {
-        guard !node.isEmpty, !node.contains("/"), !node.hasPrefix(".") else { throw SealError(.usage, "--node '\(node)' is not a folder name", remedy: "e.g. --node gw1") }
+        guard !node.isEmpty, !node.contains("/"), !node.hasPrefix(".") else {
+            throw SealError(.usage, "--node '\(node)' is not a folder name", remedy: "e.g. --node gw1")
+        }
         dir.node = node
     } else if try dir.databaseURL() != nil {
         dir.node = defaultNode
@@ -115,5 +141,6 @@ func intakeURLMismatch(published: String, listen: ListenSettings, port: Int) -> 
     let host = (u.host ?? "").lowercased()
     let loopbackURL = host == "localhost" || host.hasPrefix("127.") || host == "::1"
     if scheme == ownScheme && publishedPort == port && (loopbackURL == listen.isLoopback || !loopbackURL) { return nil }
-    return "units seal and submit to the published intake URL \(published), but this process listens on \(listen.url(port: port)): they reach it only if a proxy forwards one to the other"
+    return
+        "units seal and submit to the published intake URL \(published), but this process listens on \(listen.url(port: port)): they reach it only if a proxy forwards one to the other"
 }

@@ -8,12 +8,15 @@ import SealCrypto
 import SealPackage
 
 struct SpoolCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "spool", abstract: "The spool of received package bodies.", subcommands: [Prune.self])
+    static let configuration = CommandConfiguration(
+        commandName: "spool", abstract: "The spool of received package bodies.", subcommands: [Prune.self])
 
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove the bodies of packages decided more than --older-than ago (the retention policy).",
-            discussion: "A decided body is needed by nothing the gateway serves: the decision, the receipt, the imported records and the log entry are in the store. Bodies not yet decided are never removed; nor are those of `files` packages (their content is kept nowhere else) unless --files. The bodies go; their records stay, marked pruned.")
+            discussion:
+                "A decided body is needed by nothing the gateway serves: the decision, the receipt, the imported records and the log entry are in the store. Bodies not yet decided are never removed; nor are those of `files` packages (their content is kept nowhere else) unless --files. The bodies go; their records stay, marked pruned."
+        )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Age of the decisions whose bodies go, e.g. 90d.") var olderThan: String
         @Flag(name: .long, help: "Also remove the bodies of `files` packages.") var files = false
@@ -26,7 +29,8 @@ struct SpoolCommand: ParsableCommand {
                 let dir = data.dir
                 let store = try dir.openStore()
                 let due = try store.decidedSpool(before: before).filter { files || $0.kind != "files" }
-                var removed: [Int64] = [], bytes: Int64 = 0
+                var removed: [Int64] = []
+                var bytes: Int64 = 0
                 for (entry, _) in due {
                     // Only bodies on this machine (several on PostgreSQL: each prunes its own).
                     let path = dir.resolve(spoolPath: entry.path)

@@ -10,10 +10,13 @@ import SealPackage
 struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Submit packages to the gateway; saves PKG.receipt.json and PKG.receipt.json.minisig and checks the receipt's signature.",
-        discussion: "The gateway's address is the trust document's intake URL unless --gateway names another. An https:// gateway with a certificate from a private CA needs --ca-file (or SEALGATE_CA_FILE). A package that was not answered (a timeout, a 503) can be sent again as it is: the gateway gives each package one outcome and answers a repeat with its first receipt.")
+        discussion:
+            "The gateway's address is the trust document's intake URL unless --gateway names another. An https:// gateway with a certificate from a private CA needs --ca-file (or SEALGATE_CA_FILE). A package that was not answered (a timeout, a 503) can be sent again as it is: the gateway gives each package one outcome and answers a repeat with its first receipt."
+    )
     @Option(name: .long, help: "Gateway URL (default: the trust document's intake URL).") var gateway: String?
     @Option(name: .long, help: "The trust document from `trust fetch`.") var trust: String
-    @Option(name: .long, help: "A unit token, when the gateway requires one (prefer SEALGATE_TOKEN: arguments are visible in `ps`).") var token: String?
+    @Option(name: .long, help: "A unit token, when the gateway requires one (prefer SEALGATE_TOKEN: arguments are visible in `ps`).") var token:
+        String?
     @OptionGroup var client: ClientOptions
     @Argument(help: "Package files.") var packages: [String]
     @OptionGroup var out: OutputOptions
@@ -38,14 +41,17 @@ struct Submit: AsyncParsableCommand {
                     let r: ClientResponse
                     do { r = try await http.send("POST", url, headers: headers, body: .file(p)) } catch let e as SealError {
                         guard let origin else { throw e }
-                        throw SealError(e.code, "\(e.message) — the address is \(origin)", remedy: "\(e.remedy); or give --gateway URL", cause: e.cause)
+                        throw SealError(
+                            e.code, "\(e.message) — the address is \(origin)", remedy: "\(e.remedy); or give --gateway URL", cause: e.cause)
                     }
                     var receiptText = r.text
                     if r.headers["content-type"]?.hasPrefix("application/problem+json") == true {
                         let prob = (try? JSON(parsing: r.text)) ?? .null
                         guard let embedded = prob["receipt"]?.string else {
                             failed = true
-                            say("\(p): \(r.status) \(prob["code"]?.string ?? "error") — \(prob["detail"]?.string ?? "") (\(prob["remedy"]?.string ?? ""))")
+                            say(
+                                "\(p): \(r.status) \(prob["code"]?.string ?? "error") — \(prob["detail"]?.string ?? "") (\(prob["remedy"]?.string ?? ""))"
+                            )
                             results.append(["package": p, "http": r.status, "code": prob["code"]?.string as Any])
                             continue
                         }
@@ -67,8 +73,13 @@ struct Submit: AsyncParsableCommand {
                     let code = body["error"]?["code"]?.string ?? body["code"]?.string
                     if status != "accepted" { failed = true }
                     if !out.json {
-                        let what = r.status == 200 ? "already received, decided \(status)\(reduced ? " (the full receipt: submit with the unit's token, SEALGATE_TOKEN)" : " (its first receipt)")" : status
-                        say("\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)")
+                        let what =
+                            r.status == 200
+                            ? "already received, decided \(status)\(reduced ? " (the full receipt: submit with the unit's token, SEALGATE_TOKEN)" : " (its first receipt)")"
+                            : status
+                        say(
+                            "\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)"
+                        )
                         if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
                     }
                     results.append(["package": p, "http": r.status, "status": status, "code": code as Any, "receipt": "\(p).receipt.json"])
@@ -86,7 +97,9 @@ struct ReceiptCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Verify a receipt (RECEIPT and RECEIPT.minisig) with the receipt key of the trust document.",
-            discussion: "The key that signed it must be the trust document's receipt_key, or a rotated receipt key it lists in signing_keys (pending, or verify-only until a date not before the receipt's decided_at). The receipt's log entry must be included in the checkpoint it carries, signed by a log key accepted the same way. The same signature check by hand: minisign -V -p receipt.pub -m receipt.json (receipt.pub: the key of the trust document).")
+            discussion:
+                "The key that signed it must be the trust document's receipt_key, or a rotated receipt key it lists in signing_keys (pending, or verify-only until a date not before the receipt's decided_at). The receipt's log entry must be included in the checkpoint it carries, signed by a log key accepted the same way. The same signature check by hand: minisign -V -p receipt.pub -m receipt.json (receipt.pub: the key of the trust document)."
+        )
         @Option(name: .long, help: "The trust document.") var trust: String
         @Argument(help: "The receipt (…receipt.json).") var receipt: String
         @OptionGroup var out: OutputOptions
@@ -97,7 +110,9 @@ struct ReceiptCommand: ParsableCommand {
                 let sig = try String(contentsOfFile: receipt + ".minisig", encoding: .utf8)
                 let body = try Receipt.verify(text: text, signature: sig, trust: doc)
                 if !out.json {
-                    say("receipt verified (signature, and inclusion in the signed log checkpoint): package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)")
+                    say(
+                        "receipt verified (signature, and inclusion in the signed log checkpoint): package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)"
+                    )
                 }
                 return ["package": body["package"]?.string as Any, "status": body["status"]?.string as Any, "leaf": body["leaf"]?.int as Any]
             }

@@ -8,7 +8,8 @@ import SealCrypto
 import SealPackage
 
 struct Tokens: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "API tokens (stored hashed; shown once).", subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        abstract: "API tokens (stored hashed; shown once).", subcommands: [Create.self, List.self, Revoke.self])
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and only its SHA-256 is stored.")
         @OptionGroup var data: DataOption
@@ -25,25 +26,41 @@ struct Tokens: ParsableCommand {
                 let token = SecretToken.generate()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 try store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
-                _ = try store.appendLog(kind: "token_created", body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical, at: now)
+                _ = try store.appendLog(
+                    kind: "token_created", body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical,
+                    at: now)
                 SecretToken.write(token, to: STDOUT_FILENO)
-                say("created a \(role.rawValue) token\(unit.map { " for \($0)" } ?? "") (id \(String(SecretToken.hash(token).prefix(16))), for `tokens revoke`); it is shown only now")
+                say(
+                    "created a \(role.rawValue) token\(unit.map { " for \($0)" } ?? "") (id \(String(SecretToken.hash(token).prefix(16))), for `tokens revoke`); it is shown only now"
+                )
                 return [:]
             }
         }
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List tokens by id (the first 16 hex digits of their SHA-256; the tokens themselves are not stored).")
+        static let configuration = CommandConfiguration(
+            abstract: "List tokens by id (the first 16 hex digits of their SHA-256; the tokens themselves are not stored).")
         @OptionGroup var data: DataOption
         @OptionGroup var out: OutputOptions
         func run() throws {
             try sealgate.run(json: out.json) {
                 let list = try data.dir.openStore().tokens()
                 if !out.json {
-                    for t in list { print("\(t.id)\t\(t.role.rawValue)\t\(t.unitId ?? "-")\tcreated \(t.createdAt)\t\(t.revokedAt.map { "REVOKED \($0)" } ?? "valid")") }
+                    for t in list {
+                        print(
+                            "\(t.id)\t\(t.role.rawValue)\t\(t.unitId ?? "-")\tcreated \(t.createdAt)\t\(t.revokedAt.map { "REVOKED \($0)" } ?? "valid")"
+                        )
+                    }
                 }
-                return ["tokens": list.map { ["id": $0.id, "role": $0.role.rawValue, "unit": $0.unitId as Any, "created_at": $0.createdAt, "revoked_at": $0.revokedAt as Any] }]
+                return [
+                    "tokens": list.map {
+                        [
+                            "id": $0.id, "role": $0.role.rawValue, "unit": $0.unitId as Any, "created_at": $0.createdAt,
+                            "revoked_at": $0.revokedAt as Any,
+                        ]
+                    }
+                ]
             }
         }
     }
@@ -51,7 +68,9 @@ struct Tokens: ParsableCommand {
     struct Revoke: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a token: it authenticates nothing from the next request on (401 unauthorized). Logged as token_revoked.",
-            discussion: "Name it by its id (from `tokens create` or `tokens list`; a unique prefix of 6 or more hex digits will do). A running gateway checks tokens on every request, so no restart is needed.")
+            discussion:
+                "Name it by its id (from `tokens create` or `tokens list`; a unique prefix of 6 or more hex digits will do). A running gateway checks tokens on every request, so no restart is needed."
+        )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "The token id (16 hex digits, or a unique prefix).") var id: String
         @OptionGroup var out: OutputOptions
@@ -64,7 +83,8 @@ struct Tokens: ParsableCommand {
                         JSON.object(["id": .string(t.id), "role": .string(t.role.rawValue), "unit": t.unitId.map(JSON.string) ?? .null]).canonical
                     }
                 } catch let e as StoreError where e.code == .tokenUnknown || e.code == .tokenRevoked {
-                    throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: "check the id with `sealgate tokens list --data \(data.dir.path)`")
+                    throw SealError(
+                        SealErrorCode(e.code.rawValue), e.message, remedy: "check the id with `sealgate tokens list --data \(data.dir.path)`")
                 }
                 if !out.json { say("revoked token \(t.id) (\(t.role.rawValue)\(t.unitId.map { " of \($0)" } ?? ""))") }
                 return ["id": t.id, "revoked_at": now]

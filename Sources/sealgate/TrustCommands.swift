@@ -8,20 +8,27 @@ import SealCrypto
 import SealPackage
 
 struct Trust: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The gateway's trust document (what units seal to).", subcommands: [Fetch.self, Publish.self])
+    static let configuration = CommandConfiguration(
+        abstract: "The gateway's trust document (what units seal to).", subcommands: [Fetch.self, Publish.self])
 
     struct Publish: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Publish a new version of the trust document (signed by the trust root), e.g. before the current one expires or when the intake URL changes.",
-            discussion: "The document is computed from the store: every recipient and signing key in its current state (a decrypt-only or verify-only key keeps its date, a retired one is left out), the intake URL and the validity kept in the store. --intake-url and --valid-days change those for this and every later publication (key commands publish too). The version goes up by one; units' `trust fetch` takes it and refuses older versions from then on. The change is a log entry. A running gateway serves it at once.")
+            abstract:
+                "Publish a new version of the trust document (signed by the trust root), e.g. before the current one expires or when the intake URL changes.",
+            discussion:
+                "The document is computed from the store: every recipient and signing key in its current state (a decrypt-only or verify-only key keeps its date, a retired one is left out), the intake URL and the validity kept in the store. --intake-url and --valid-days change those for this and every later publication (key commands publish too). The version goes up by one; units' `trust fetch` takes it and refuses older versions from then on. The change is a log entry. A running gateway serves it at once."
+        )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Days the document is valid (kept for later publications).") var validDays: Int?
-        @Option(name: .long, help: "The intake URL units submit to, e.g. https://gateway.example (kept for later publications).") var intakeURL: String?
+        @Option(name: .long, help: "The intake URL units submit to, e.g. https://gateway.example (kept for later publications).") var intakeURL:
+            String?
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
         func run() throws {
             try sealgate.run(json: out.json) {
-                if let validDays, !(1...3650).contains(validDays) { throw SealError(.usage, "--valid-days must be 1 to 3650", remedy: "e.g. --valid-days 90") }
+                if let validDays, !(1...3650).contains(validDays) {
+                    throw SealError(.usage, "--valid-days must be 1 to 3650", remedy: "e.g. --valid-days 90")
+                }
                 if let intakeURL { try GatewayClient.checkURL(intakeURL, what: "--intake-url") }
                 let store = try data.dir.openStore()
                 var publication = try Publication.load(data.dir, store: store)
@@ -39,7 +46,9 @@ struct Trust: ParsableCommand {
     struct Fetch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fetch the trust document and verify it against the pinned root key; writes FILE and FILE.minisig.",
-            discussion: "Refuses a document that is expired, not signed by --root, or older than the one already in FILE. When the department rotated its trust root, the versions since the one held are fetched in turn; a new root is taken only from the version signed by both the old and the new root, and --root is then rewritten with the new root (the pin moves).")
+            discussion:
+                "Refuses a document that is expired, not signed by --root, or older than the one already in FILE. When the department rotated its trust root, the versions since the one held are fetched in turn; a new root is taken only from the version signed by both the old and the new root, and --root is then rewritten with the new root (the pin moves)."
+        )
         @Option(name: .long, help: "Gateway URL, e.g. http://127.0.0.1:8080.") var gateway: String
         @Option(name: .long, help: "The department's trust-root public key (pinned).") var root: String
         @Option(name: .shortAndLong, help: "Where to keep the document.") var output: String = "trust.json"
@@ -50,44 +59,58 @@ struct Trust: ParsableCommand {
                 try GatewayClient.checkURL(gateway, what: "--gateway URL")
                 warnIfPlainText(gateway)
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 1 << 20)) { http in
-                func get(_ version: UInt64?) async throws -> (body: String, signature: String, cross: String?) {
-                    let r = try await http.send("GET", gateway.trimmingSlash + "/v1/trust" + (version.map { "?version=\($0)" } ?? ""))
-                    guard r.status == 200, let sigB64 = r.headers["sealgate-signature"], let sig = Base64.decode(sigB64, padded: true) else {
-                        throw SealError(.httpError, "the gateway answered \(r.status) without a signed trust document", remedy: "check --gateway")
+                    func get(_ version: UInt64?) async throws -> (body: String, signature: String, cross: String?) {
+                        let r = try await http.send("GET", gateway.trimmingSlash + "/v1/trust" + (version.map { "?version=\($0)" } ?? ""))
+                        guard r.status == 200, let sigB64 = r.headers["sealgate-signature"], let sig = Base64.decode(sigB64, padded: true) else {
+                            throw SealError(.httpError, "the gateway answered \(r.status) without a signed trust document", remedy: "check --gateway")
+                        }
+                        let cross = r.headers["sealgate-root-signature"].flatMap { Base64.decode($0, padded: true) }.map {
+                            String(decoding: $0, as: UTF8.self)
+                        }
+                        return (r.text, String(decoding: sig, as: UTF8.self), cross)
                     }
-                    let cross = r.headers["sealgate-root-signature"].flatMap { Base64.decode($0, padded: true) }.map { String(decoding: $0, as: UTF8.self) }
-                    return (r.text, String(decoding: sig, as: UTF8.self), cross)
-                }
-                let held = (try? String(contentsOfFile: output, encoding: .utf8)).flatMap { try? JSON(parsing: $0) }?["version"]?.int.map { UInt64($0) }
-                let pinned = try MinisignPublicKey(path: root)
-                var pin = pinned
-                let latest = try await get(nil)
-                if let named = TrustDocument.namedRoot(latest.body), named.base64 != pin.base64 {
-                    // The root changed since: walk the versions after the one held, each checked
-                    // against the current pin; the pin moves only on a doubly signed version.
-                    let last = UInt64(try JSON(parsing: latest.body)["version"]?.int ?? 0)
-                    let first = (held ?? 0) + 1
-                    if first < last {
-                        for v in first..<last {
-                            let d = try await get(v)
-                            _ = try TrustDocument.verify(body: d.body, signature: d.signature, root: pin, heldVersion: held, rootCrossSignature: d.cross, allowExpired: true)
-                            if let n = TrustDocument.namedRoot(d.body) { pin = n }
+                    let held = (try? String(contentsOfFile: output, encoding: .utf8)).flatMap { try? JSON(parsing: $0) }?["version"]?.int.map {
+                        UInt64($0)
+                    }
+                    let pinned = try MinisignPublicKey(path: root)
+                    var pin = pinned
+                    let latest = try await get(nil)
+                    if let named = TrustDocument.namedRoot(latest.body), named.base64 != pin.base64 {
+                        // The root changed since: walk the versions after the one held, each checked
+                        // against the current pin; the pin moves only on a doubly signed version.
+                        let last = UInt64(try JSON(parsing: latest.body)["version"]?.int ?? 0)
+                        let first = (held ?? 0) + 1
+                        if first < last {
+                            for v in first..<last {
+                                let d = try await get(v)
+                                _ = try TrustDocument.verify(
+                                    body: d.body, signature: d.signature, root: pin, heldVersion: held, rootCrossSignature: d.cross,
+                                    allowExpired: true)
+                                if let n = TrustDocument.namedRoot(d.body) { pin = n }
+                            }
                         }
                     }
-                }
-                let doc = try TrustDocument.verify(body: latest.body, signature: latest.signature, root: pin, heldVersion: held, rootCrossSignature: latest.cross)
-                let newRoot = try doc.publicKey("root")
-                try latest.body.write(toFile: output, atomically: true, encoding: .utf8)
-                try latest.signature.write(toFile: output + ".minisig", atomically: true, encoding: .utf8)
-                var result: [String: Any] = ["version": doc.version, "department": doc.department, "expires": doc.expires, "file": output]
-                if newRoot.base64 != pinned.base64 {
-                    let pk = MinisignPublicKey(keyId: newRoot.keyId, key: newRoot.key, comment: "sealgate root key \(newRoot.keyIdHex) of \(doc.department)")
-                    try pk.fileContents.write(toFile: root, atomically: true, encoding: .utf8)
-                    if !out.json { say("the department's trust root changed from \(pinned.keyIdHex) to \(newRoot.keyIdHex) (signed by both); \(root) now pins the new root") }
-                    result["root_rotated_to"] = newRoot.keyIdHex
-                }
-                if !out.json { say("trust document version \(doc.version) of \(doc.department) verified (expires \(doc.expires)); saved to \(output)") }
-                return result
+                    let doc = try TrustDocument.verify(
+                        body: latest.body, signature: latest.signature, root: pin, heldVersion: held, rootCrossSignature: latest.cross)
+                    let newRoot = try doc.publicKey("root")
+                    try latest.body.write(toFile: output, atomically: true, encoding: .utf8)
+                    try latest.signature.write(toFile: output + ".minisig", atomically: true, encoding: .utf8)
+                    var result: [String: Any] = ["version": doc.version, "department": doc.department, "expires": doc.expires, "file": output]
+                    if newRoot.base64 != pinned.base64 {
+                        let pk = MinisignPublicKey(
+                            keyId: newRoot.keyId, key: newRoot.key, comment: "sealgate root key \(newRoot.keyIdHex) of \(doc.department)")
+                        try pk.fileContents.write(toFile: root, atomically: true, encoding: .utf8)
+                        if !out.json {
+                            say(
+                                "the department's trust root changed from \(pinned.keyIdHex) to \(newRoot.keyIdHex) (signed by both); \(root) now pins the new root"
+                            )
+                        }
+                        result["root_rotated_to"] = newRoot.keyIdHex
+                    }
+                    if !out.json {
+                        say("trust document version \(doc.version) of \(doc.department) verified (expires \(doc.expires)); saved to \(output)")
+                    }
+                    return result
                 }
             }
         }
@@ -98,11 +121,13 @@ struct Trust: ParsableCommand {
 /// FILE and its signature FILE.minisig beside it.
 func loadTrust(_ path: String) throws -> TrustDocument {
     guard let body = try? String(contentsOfFile: path, encoding: .utf8) else {
-        throw SealError(.usage, "cannot read the trust document \(path)", remedy: "fetch it first: sealgate trust fetch --gateway URL --root ROOT.pub -o \(path)")
+        throw SealError(
+            .usage, "cannot read the trust document \(path)", remedy: "fetch it first: sealgate trust fetch --gateway URL --root ROOT.pub -o \(path)")
     }
     guard let sig = try? String(contentsOfFile: path + ".minisig", encoding: .utf8) else {
-        throw SealError(.usage, "cannot read \(path).minisig, the trust document's signature, which `trust fetch` writes beside \(path)",
-                        remedy: "keep \(path) and \(path).minisig together, or fetch both again: sealgate trust fetch --gateway URL --root ROOT.pub -o \(path)")
+        throw SealError(
+            .usage, "cannot read \(path).minisig, the trust document's signature, which `trust fetch` writes beside \(path)",
+            remedy: "keep \(path) and \(path).minisig together, or fetch both again: sealgate trust fetch --gateway URL --root ROOT.pub -o \(path)")
     }
     let doc = TrustDocument(json: try JSON(parsing: body))
     return try TrustDocument.verify(body: body, signature: sig, root: try doc.publicKey("root"), heldVersion: nil)

@@ -8,7 +8,8 @@ import SealCrypto
 import SealPackage
 
 struct Units: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Register and list units.", subcommands: [Add.self, List.self, Show.self, AddKey.self, RevokeKey.self, Flagged.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Register and list units.", subcommands: [Add.self, List.self, Show.self, AddKey.self, RevokeKey.self, Flagged.self])
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a unit and its signing key.")
@@ -19,16 +20,20 @@ struct Units: ParsableCommand {
         @OptionGroup var out: OutputOptions
         func run() throws {
             try sealgate.run(json: out.json) {
-                guard PackageIdentifiers.isValidUnit(id) else { throw SealError(.usage, "unit id '\(id)' is not [A-Z0-9][A-Z0-9-]{1,31}", remedy: "e.g. HCM-U001") }
+                guard PackageIdentifiers.isValidUnit(id) else {
+                    throw SealError(.usage, "unit id '\(id)' is not [A-Z0-9][A-Z0-9-]{1,31}", remedy: "e.g. HCM-U001")
+                }
                 let key = try MinisignPublicKey(path: signingKey)
                 let store = try data.dir.openStore()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let log = JSON.object(["unit": .string(id), "key_id": .string(key.keyIdHex)]).canonical
                 do {
-                    try store.addUnit(UnitRecord(id: id, name: name, createdAt: now),
-                                      key: UnitKeyRecord(keyId: key.keyIdHex, unitId: id, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
+                    try store.addUnit(
+                        UnitRecord(id: id, name: name, createdAt: now),
+                        key: UnitKeyRecord(keyId: key.keyIdHex, unitId: id, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
                 } catch let e as StoreError where e.code == .unitExists || e.code == .keyExists {
-                    throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: "units and keys are registered once; list them with `sealgate units list`")
+                    throw SealError(
+                        SealErrorCode(e.code.rawValue), e.message, remedy: "units and keys are registered once; list them with `sealgate units list`")
                 }
                 if !out.json { say("registered \(id) (\(name)) with key \(key.keyIdHex)") }
                 return ["unit": id, "key_id": key.keyIdHex]
@@ -59,7 +64,9 @@ struct Units: ParsableCommand {
         @OptionGroup var out: OutputOptions
         func run() throws {
             try sealgate.run(json: out.json) {
-                guard let s = try data.dir.openStore().unitStatus(id) else { throw SealError(.unitUnknown, "no unit \(id)", remedy: "list units with `sealgate units list`") }
+                guard let s = try data.dir.openStore().unitStatus(id) else {
+                    throw SealError(.unitUnknown, "no unit \(id)", remedy: "list units with `sealgate units list`")
+                }
                 if !out.json {
                     print("unit          \(s.unit.id) — \(s.unit.name)")
                     for k in s.keys {
@@ -83,7 +90,9 @@ extension Units {
         static let configuration = CommandConfiguration(
             commandName: "add-key",
             abstract: "Register another signing key for a unit (e.g. after its key was revoked or lost).",
-            discussion: "Check the unit's identity and the key's fingerprint out of band first: this is the path that needs no signature from the old key. Prefer `keys rotate-unit` when the unit still holds its current key. Logged as unit_key_added.")
+            discussion:
+                "Check the unit's identity and the key's fingerprint out of band first: this is the path that needs no signature from the old key. Prefer `keys rotate-unit` when the unit still holds its current key. Logged as unit_key_added."
+        )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Unit id.") var unit: String
         @Option(name: .long, help: "The new minisign public key file.") var signingKey: String
@@ -95,9 +104,12 @@ extension Units {
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let log = JSON.object(["unit": .string(unit), "key_id": .string(key.keyIdHex), "public_key": .string(key.base64)]).canonical
                 do {
-                    try store.addUnitKey(UnitKeyRecord(keyId: key.keyIdHex, unitId: unit, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
+                    try store.addUnitKey(
+                        UnitKeyRecord(keyId: key.keyIdHex, unitId: unit, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
                 } catch let e as StoreError where e.code == .unitUnknown || e.code == .keyExists {
-                    throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: e.code == .unitUnknown ? "register the unit first (sealgate units add)" : "give a newly generated key")
+                    throw SealError(
+                        SealErrorCode(e.code.rawValue), e.message,
+                        remedy: e.code == .unitUnknown ? "register the unit first (sealgate units add)" : "give a newly generated key")
                 }
                 if !out.json { say("added key \(key.keyIdHex) to \(unit) (active)") }
                 return ["unit": unit, "key_id": key.keyIdHex]
@@ -110,10 +122,10 @@ extension Units {
             commandName: "revoke-key",
             abstract: "Revoke a unit's signing key as compromised from a given time.",
             discussion: """
-            Packages signed by the key and created at or after --compromised-at are refused from now on (key_state); packages it signed that were already imported and created from then on are flagged for review and listed (again with `sealgate units flagged`). Choose the earliest time the key may have left the unit's hands: a thief can write any creation time. Takes effect in a running gateway with its next package. Logged as unit_key_revoked. The unit then needs a new key: `sealgate units add-key` after an out-of-band check.
+                Packages signed by the key and created at or after --compromised-at are refused from now on (key_state); packages it signed that were already imported and created from then on are flagged for review and listed (again with `sealgate units flagged`). Choose the earliest time the key may have left the unit's hands: a thief can write any creation time. Takes effect in a running gateway with its next package. Logged as unit_key_revoked. The unit then needs a new key: `sealgate units add-key` after an out-of-band check.
 
-            Example: sealgate units revoke-key --data /srv/sealgate --unit HCM-U001 --key-id 3F2A… --compromised-at 2026-11-20T00:00:00Z
-            """)
+                Example: sealgate units revoke-key --data /srv/sealgate --unit HCM-U001 --key-id 3F2A… --compromised-at 2026-11-20T00:00:00Z
+                """)
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Unit id.") var unit: String
         @Option(name: .long, help: "The key id (16 hex digits, as `sealgate units show` prints it).") var keyId: String
@@ -143,7 +155,8 @@ extension Units {
     }
 
     struct Flagged: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List imported packages flagged for review (signed by a key revoked as compromised).")
+        static let configuration = CommandConfiguration(
+            abstract: "List imported packages flagged for review (signed by a key revoked as compromised).")
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Only this unit.") var unit: String?
         @OptionGroup var out: OutputOptions
@@ -161,5 +174,8 @@ extension Units {
 }
 
 func flaggedJSON(_ f: FlaggedPackage) -> [String: Any] {
-    ["package": f.packageId, "unit": f.unitId, "seq": Int(f.seq), "key_id": f.keyId as Any, "created": f.created as Any, "reason": f.reason, "flagged_at": f.flaggedAt]
+    [
+        "package": f.packageId, "unit": f.unitId, "seq": Int(f.seq), "key_id": f.keyId as Any, "created": f.created as Any, "reason": f.reason,
+        "flagged_at": f.flaggedAt,
+    ]
 }

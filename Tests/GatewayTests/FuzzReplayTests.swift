@@ -6,7 +6,8 @@ import Testing
 /// (Fuzz/crashes/<target>/, committed with their fix) through the target: none may crash. A
 /// target whose corpus is missing or empty fails — a replay of nothing proves nothing.
 struct FuzzReplayTests {
-    static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fuzz")
+    static let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fuzz")
 
     static func inputs(_ sub: String, _ target: String) throws -> [(String, Data)] {
         let dir = fuzz.appendingPathComponent(sub).appendingPathComponent(target)

@@ -1,27 +1,48 @@
 import Foundation
-import Testing
-@testable import GatewayStore
 import TestSupport
+import Testing
+
+@testable import GatewayStore
 
 /// The store contract, written against the protocol: every backend must pass it.
 /// Run on SQLite and on PostgreSQL (the throwaway cluster `make test` starts).
 enum StoreConformance {
-    static func decision(_ spool: Int64, unit: String?, seq: UInt64?, status: OutcomeStatus = .accepted, claims: Bool = true, package: String? = nil, sha: String = "aa") -> Decision {
-        Decision(spoolId: spool, status: status, code: status == .rejected ? "signature_invalid" : nil, packageId: package ?? "p-\(spool)", unitId: unit, seq: seq,
-                 sha256: sha, kind: "snapshot", decidedAt: "2026-11-27T08:00:00Z", claimsSeq: claims)
+    static func decision(
+        _ spool: Int64, unit: String?, seq: UInt64?, status: OutcomeStatus = .accepted, claims: Bool = true, package: String? = nil,
+        sha: String = "aa"
+    ) -> Decision {
+        Decision(
+            spoolId: spool, status: status, code: status == .rejected ? "signature_invalid" : nil, packageId: package ?? "p-\(spool)", unitId: unit,
+            seq: seq,
+            sha256: sha, kind: "snapshot", decidedAt: "2026-11-27T08:00:00Z", claimsSeq: claims)
     }
 
     /// The code of the StoreError `body` throws: nil when it throws nothing, "other" for any
     /// other error (a test names the code it expects, not just the type).
     static func storeCode(_ body: () throws -> Void) -> String? {
-        do { try body(); return nil } catch let e as StoreError { return e.code.rawValue } catch { return "other: \(error)" }
+        do {
+            try body()
+            return nil
+        } catch let e as StoreError { return e.code.rawValue } catch { return "other: \(error)" }
     }
 
     static func run(_ store: any GatewayStore) throws {
         // Units and keys
-        try store.addUnit(UnitRecord(id: "U1", name: "Một", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
-        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U1", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}") } == "unit_exists")
-        #expect(Self.storeCode { try store.addUnit(UnitRecord(id: "U2", name: "x", createdAt: "t"), key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U2\"}") } == "key_exists")
+        try store.addUnit(
+            UnitRecord(id: "U1", name: "Một", createdAt: "t"),
+            key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
+        #expect(
+            Self.storeCode {
+                try store.addUnit(
+                    UnitRecord(id: "U1", name: "x", createdAt: "t"),
+                    key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
+            } == "unit_exists")
+        #expect(
+            Self.storeCode {
+                try store.addUnit(
+                    UnitRecord(id: "U2", name: "x", createdAt: "t"),
+                    key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U2\"}")
+            } == "key_exists")
         #expect(try store.logSize() == 1, "a refused registration logs nothing")
         #expect(try store.unit("U2") == nil, "nor registers the unit")
         #expect(try store.unit("U1")?.name == "Một")
@@ -40,8 +61,9 @@ enum StoreConformance {
         #expect(try store.pendingSpool().map(\.id) == [s1, s2])
 
         // A decision with its import, receipt built from the leaf, in one transaction.
-        let snap = SnapshotImport(unitId: "U1", packageId: "p-\(s1)", organizations: [["U1", "Đảng bộ", "unit_committee", ""]],
-                                  members: [Array(repeating: "x", count: 14), Array(repeating: "y", count: 14)])
+        let snap = SnapshotImport(
+            unitId: "U1", packageId: "p-\(s1)", organizations: [["U1", "Đảng bộ", "unit_committee", ""]],
+            members: [Array(repeating: "x", count: 14), Array(repeating: "y", count: 14)])
         let o1 = try store.commit(decision(s1, unit: "U1", seq: 1), snapshot: snap, logEntry: "{\"e\":1}", logSince: 0) { leaf, entries in
             #expect(entries.last?.body == "{\"e\":1}" && entries.last?.index == leaf)
             return ReceiptBundle(receipt: "{\"leaf\":\(leaf)}", signature: "sig", checkpoint: (leaf + 1, "note"))
@@ -54,22 +76,35 @@ enum StoreConformance {
         #expect(try store.currentMembers(unitId: "U1") == 2)
 
         // The same (unit, seq) cannot be claimed twice; a failed receipt rolls everything back.
-        #expect(Self.storeCode { _ = try store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "x", signature: "y", checkpoint: nil) } } == "seq_taken")
+        #expect(
+            Self.storeCode {
+                _ = try store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in
+                    ReceiptBundle(receipt: "x", signature: "y", checkpoint: nil)
+                }
+            } == "seq_taken")
         struct Boom: Error {}
         let snap2 = SnapshotImport(unitId: "U1", packageId: "p-\(s2)", organizations: [], members: [Array(repeating: "z", count: 14)])
-        #expect(throws: Boom.self) { _ = try store.commit(decision(s2, unit: "U1", seq: 2), snapshot: snap2, logEntry: "{}", logSince: 0) { _, _ in throw Boom() } }
+        #expect(throws: Boom.self) {
+            _ = try store.commit(decision(s2, unit: "U1", seq: 2), snapshot: snap2, logEntry: "{}", logSince: 0) { _, _ in throw Boom() }
+        }
         #expect(try store.currentMembers(unitId: "U1") == 2, "a failed commit must not import")
         #expect(try store.pendingSpool().map(\.id) == [s2])
         #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
 
         // A rejection that does not claim the seq leaves it free.
-        _ = try store.commit(decision(s2, unit: "U1", seq: 2, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "r", signature: "s", checkpoint: nil) }
+        _ = try store.commit(decision(s2, unit: "U1", seq: 2, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in
+            ReceiptBundle(receipt: "r", signature: "s", checkpoint: nil)
+        }
         #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
         #expect(try store.lastSeq(unitId: "U1") == 1)
 
         // A newer snapshot replaces the current one; the old one stays as history.
         let s3 = try store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: "t")
-        _ = try store.commit(decision(s3, unit: "U1", seq: 3), snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s3)", organizations: [], members: [Array(repeating: "n", count: 14)]), logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "a", signature: "b", checkpoint: nil) }
+        _ = try store.commit(
+            decision(s3, unit: "U1", seq: 3),
+            snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s3)", organizations: [], members: [Array(repeating: "n", count: 14)]),
+            logEntry: "{}", logSince: 0
+        ) { _, _ in ReceiptBundle(receipt: "a", signature: "b", checkpoint: nil) }
         #expect(try store.currentMembers(unitId: "U1") == 1)
         let status = try store.unitStatus("U1")
         #expect(status?.lastSeq == 3 && status?.members == 1 && status?.keys.count == 1)
@@ -92,10 +127,13 @@ enum StoreConformance {
         // Signing keys: inserted, then their state moves on in place (one row per key).
         try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .pending, until: nil, createdAt: "t1"))
         try store.putSigningKey(SigningKeyRecord(role: "log", keyId: "K2", publicKey: "p2", state: .active, until: nil, createdAt: "t1"))
-        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "ignored", state: .verifyOnly, until: "t9", createdAt: "t5"))
+        try store.putSigningKey(
+            SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "ignored", state: .verifyOnly, until: "t9", createdAt: "t5"))
         let keys = try store.signingKeys()
         #expect(keys.count == 2)
-        #expect(keys.first { $0.keyId == "K1" } == SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .verifyOnly, until: "t9", createdAt: "t1"))
+        #expect(
+            keys.first { $0.keyId == "K1" }
+                == SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .verifyOnly, until: "t9", createdAt: "t1"))
     }
 }
 
@@ -113,10 +151,12 @@ extension StoreConformance {
         #expect(Dictionary(uniqueKeysWithValues: Schema.typedStates.map { ("\($0.table).\($0.column)", Set($0.values)) }) == enums)
         try store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: "t"))
         let id = try store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "t")
-        for (sql, binds) in [("UPDATE tokens SET role = 'root' WHERE hash = 'typed'", [any SQLBindable]()),
-                             ("UPDATE spool SET state = 'lost' WHERE id = ?", [id]),
-                             ("INSERT INTO recipients (fingerprint, recipient, state, created_at) VALUES ('F', 'age1', 'Active', 't')", []),
-                             ("INSERT INTO signing_keys (key_id, role, public_key, state, created_at) VALUES ('K', 'log', 'p', 'verify_only', 't')", [])] {
+        for (sql, binds) in [
+            ("UPDATE tokens SET role = 'root' WHERE hash = 'typed'", [any SQLBindable]()),
+            ("UPDATE spool SET state = 'lost' WHERE id = ?", [id]),
+            ("INSERT INTO recipients (fingerprint, recipient, state, created_at) VALUES ('F', 'age1', 'Active', 't')", []),
+            ("INSERT INTO signing_keys (key_id, role, public_key, state, created_at) VALUES ('K', 'log', 'p', 'verify_only', 't')", []),
+        ] {
             #expect(storeCode { _ = try store.driver.write { c in try c.execute(sql, binds) } } != nil, "refused: \(sql)")
         }
         #expect(try store.token(hash: "typed")?.role == .admin)
@@ -132,7 +172,9 @@ extension StoreConformance {
     /// The rest of the contract: key lifecycle, tokens, records, corrections, datasets and
     /// their delivery, settings, recipients, leases. Runs on a fresh store.
     static func runLifecycle(_ store: any GatewayStore, keepsPackages: Bool) throws {
-        let k = { (id: String, unit: String) in UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: .active, addedAt: "2026-11-01T00:00:00Z") }
+        let k = { (id: String, unit: String) in
+            UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: .active, addedAt: "2026-11-01T00:00:00Z")
+        }
         try store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
         try store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
 
@@ -141,10 +183,15 @@ extension StoreConformance {
         func accept(_ unit: String, seq: UInt64, members: [[String]]) throws -> Outcome {
             let sp = try store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "t")
             n += 1
-            return try store.commit(Decision(spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
-                                             kind: "snapshot", decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
-                                    snapshot: SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]], members: members),
-                                    logEntry: "{\"\(unit)\":\(seq)}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{\"r\":\"\(unit)\(seq)\"}", signature: "s", checkpoint: nil) }
+            return try store.commit(
+                Decision(
+                    spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
+                    kind: "snapshot", decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
+                snapshot: SnapshotImport(
+                    unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]],
+                    members: members),
+                logEntry: "{\"\(unit)\":\(seq)}", logSince: 0
+            ) { _, _ in ReceiptBundle(receipt: "{\"r\":\"\(unit)\(seq)\"}", signature: "s", checkpoint: nil) }
         }
         _ = try accept("A", seq: 1, members: [member("001", "M1"), member("002", "M2"), member("003", "M3")])
         _ = try accept("B", seq: 1, members: [member("003", "M9"), member("004", "M4")])
@@ -159,32 +206,52 @@ extension StoreConformance {
 
         // A correction applies only where the field still holds the old value, in the commit.
         let sp = try store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "t")
-        _ = try store.commit(Decision(spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: "correction",
-                                      decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: "2026-11-28T00:00:00Z"),
-                             snapshot: nil, corrections: CorrectionImport(unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
-                             logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+        _ = try store.commit(
+            Decision(
+                spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: "correction",
+                decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: "2026-11-28T00:00:00Z"),
+            snapshot: nil,
+            corrections: CorrectionImport(
+                unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
+            logEntry: "{}", logSince: 0
+        ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
         #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
         #expect(try store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
         let sp2 = try store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "t")
-        #expect(Self.storeCode {
-            _ = try store.commit(Decision(spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
-                                          decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
-                                 snapshot: nil, corrections: CorrectionImport(unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")]),
-                                 logEntry: "{}", logSince: 0) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
-        } == "correction_conflict")
+        #expect(
+            Self.storeCode {
+                _ = try store.commit(
+                    Decision(
+                        spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
+                        decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
+                    snapshot: nil,
+                    corrections: CorrectionImport(
+                        unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")]),
+                    logEntry: "{}", logSince: 0
+                ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+            } == "correction_conflict")
         #expect(try store.lastSeq(unitId: "A") == 2, "a conflicting correction rolls its whole commit back")
 
         // The campaign view.
         let rows = try store.campaignRows()
         #expect(rows.map(\.unitId) == ["A", "B"])
-        #expect(rows[0].accepted == 1 && rows[0].members == 3 && rows[0].lastAcceptedAt == "2026-11-28T00:00:00Z" && rows[0].currentReceipt == "{\"r\":\"A1\"}")
+        #expect(
+            rows[0].accepted == 1 && rows[0].members == 3 && rows[0].lastAcceptedAt == "2026-11-28T00:00:00Z"
+                && rows[0].currentReceipt == "{\"r\":\"A1\"}")
 
         // Unit key rotation and revocation, each logged in its transaction.
         let size0 = try store.logSize()
-        try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: "2026-11-29T00:00:00Z", oldValidUntil: "2026-12-13T00:00:00Z", logBody: "{\"rot\":1}")
+        try store.rotateUnitKey(
+            unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: "2026-11-29T00:00:00Z",
+            oldValidUntil: "2026-12-13T00:00:00Z", logBody: "{\"rot\":1}")
         #expect(try store.unitKey(keyId: "KA")?.state == .retiring && store.unitKey(keyId: "KA2")?.state == .active)
-        #expect(Self.storeCode { try store.rotateUnitKey(unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}") } == "key_state")
-        let flagged = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "2026-11-20T00:00:00Z", at: "2026-11-29T01:00:00Z", logBody: "{\"rev\":1}")
+        #expect(
+            Self.storeCode {
+                try store.rotateUnitKey(
+                    unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}")
+            } == "key_state")
+        let flagged = try store.revokeUnitKey(
+            unitId: "A", keyId: "KA", compromisedAt: "2026-11-20T00:00:00Z", at: "2026-11-29T01:00:00Z", logBody: "{\"rev\":1}")
         #expect(flagged.map(\.packageId) == ["p-A-1", "p-A-2"], "the accepted packages it signed after the compromise are flagged; not B's")
         #expect(try store.flaggedPackages(unitId: nil).count == 2)
         #expect(Self.storeCode { _ = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") } == "key_state")
@@ -206,8 +273,13 @@ extension StoreConformance {
         let file = NSTemporaryDirectory() + "sealgate-ds-" + UUID().uuidString
         let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         _ = FileManager.default.createFile(atPath: file, contents: Data(bytes))
-        defer { try? FileManager.default.removeItem(atPath: file); try? FileManager.default.removeItem(atPath: file + ".copy") }
-        let d = DatasetRecord(version: 1, packageId: "ds-1", path: file, sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2, createdAt: "2026-11-29T03:00:00Z")
+        defer {
+            try? FileManager.default.removeItem(atPath: file)
+            try? FileManager.default.removeItem(atPath: file + ".copy")
+        }
+        let d = DatasetRecord(
+            version: 1, packageId: "ds-1", path: file, sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2,
+            createdAt: "2026-11-29T03:00:00Z")
         try store.addDataset(d, logBody: "{\"ds\":1}")
         // PostgreSQL keeps the package's bytes for processes on other machines; SQLite keeps none.
         let kept = try store.fetchDatasetPackage(version: 1, to: file + ".copy")
@@ -221,7 +293,9 @@ extension StoreConformance {
         try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:01:00Z", logBody: "{\"fw\":1}")
         try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:02:00Z", logBody: "{\"fw\":2}")
         #expect(try store.logSize() == before + 1, "a delivery is logged once")
-        #expect(try store.datasets().map(\.state) == [DatasetState.delivered] && store.dataset(version: 1)?.attempts == 2 && store.dataset(version: 1)?.lastError == nil)
+        #expect(
+            try store.datasets().map(\.state) == [DatasetState.delivered] && store.dataset(version: 1)?.attempts == 2
+                && store.dataset(version: 1)?.lastError == nil)
 
         // Settings, recipients.
         #expect(try store.setting("campaign") == nil)
@@ -230,7 +304,10 @@ extension StoreConformance {
         #expect(try store.setting("campaign") == "{\"a\":2}")
         try store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .active, decryptUntil: nil, createdAt: "t1"))
         try store.setRecipientState(fingerprint: "F1", state: .decryptOnly, decryptUntil: "t9")
-        #expect(try store.recipients() == [RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .decryptOnly, decryptUntil: "t9", createdAt: "t1")])
+        #expect(
+            try store.recipients() == [
+                RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .decryptOnly, decryptUntil: "t9", createdAt: "t1")
+            ])
 
         // Leases: one holder at a time; free again once released.
         let lease = try store.tryLease("forwarder")
@@ -242,7 +319,8 @@ extension StoreConformance {
         #expect(lease?.isHeld == false)
         let again = try store.tryLease("forwarder")
         #expect(again != nil)
-        again?.release(); other?.release()
+        again?.release()
+        other?.release()
     }
 }
 
@@ -308,7 +386,8 @@ struct PostgresStoreConformanceTests {
         // Reopening runs the migrations again without harm and keeps the data.
         let again = try SQLGatewayStore.postgres(url: url)
         #expect(try again.lastSeq(unitId: "U1") == 3)
-        #expect(try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
+        #expect(
+            try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
                 == SQLGatewayStore.migrationNames.sorted().joined(separator: ","), "one schema history, the same names as SQLite's")
     }
 
@@ -324,35 +403,55 @@ struct PostgresStoreConformanceTests {
     /// consecutive indexes in one order, and a (unit, seq) is claimed by one of them only.
     @Test func twoProcessesShareOneLogAndOneSeq() throws {
         let url = try TestPostgres.freshDatabase()
-        let a = try SQLGatewayStore.postgres(url: url), b = try SQLGatewayStore.postgres(url: url)
-        try a.addUnit(UnitRecord(id: "U", name: "U", createdAt: "t"), key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U\"}")
+        let a = try SQLGatewayStore.postgres(url: url)
+        let b = try SQLGatewayStore.postgres(url: url)
+        try a.addUnit(
+            UnitRecord(id: "U", name: "U", createdAt: "t"),
+            key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U\"}")
         let results = NSLock()
-        nonisolated(unsafe) var won = 0, lost = 0, appended: [Int64] = [], unexpected: [String] = []
+        nonisolated(unsafe) var won = 0
+        nonisolated(unsafe) var lost = 0
+        nonisolated(unsafe) var appended: [Int64] = []
+        nonisolated(unsafe) var unexpected: [String] = []
         // Eight threads at once (more than the cores: the races happen in the database), and
         // each receipt takes a while to make (as signing does): decisions overlap.
         let group = DispatchGroup()
-        for i in 0..<40 { group.enter(); Thread.detachNewThread {
-            defer { group.leave() }
-            let store = i % 2 == 0 ? a : b
-            do {
-                let idx = try store.appendLog(kind: "test", body: "{\"i\":\(i)}", at: "t")
-                results.lock(); appended.append(idx); results.unlock()
-                // Every fourth pair races for the same seq with a snapshot import.
-                let seq = UInt64(i / 4 + 1)
-                let sp = try store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
-                _ = try store.commit(StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
-                                     snapshot: SnapshotImport(unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
-                                     logEntry: "{\"o\":\(i)}", logSince: 0) { _, _ in
-                    Thread.sleep(forTimeInterval: 0.02)
-                    return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+        for i in 0..<40 {
+            group.enter()
+            Thread.detachNewThread {
+                defer { group.leave() }
+                let store = i % 2 == 0 ? a : b
+                do {
+                    let idx = try store.appendLog(kind: "test", body: "{\"i\":\(i)}", at: "t")
+                    results.lock()
+                    appended.append(idx)
+                    results.unlock()
+                    // Every fourth pair races for the same seq with a snapshot import.
+                    let seq = UInt64(i / 4 + 1)
+                    let sp = try store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
+                    _ = try store.commit(
+                        StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
+                        snapshot: SnapshotImport(
+                            unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
+                        logEntry: "{\"o\":\(i)}", logSince: 0
+                    ) { _, _ in
+                        Thread.sleep(forTimeInterval: 0.02)
+                        return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+                    }
+                    results.lock()
+                    won += 1
+                    results.unlock()
+                } catch let e as StoreError where e.code == .seqTaken {
+                    results.lock()
+                    lost += 1
+                    results.unlock()
+                } catch {
+                    results.lock()
+                    unexpected.append("\(error)")
+                    results.unlock()
                 }
-                results.lock(); won += 1; results.unlock()
-            } catch let e as StoreError where e.code == .seqTaken {
-                results.lock(); lost += 1; results.unlock()
-            } catch {
-                results.lock(); unexpected.append("\(error)"); results.unlock()
             }
-        } }
+        }
         group.wait()
         #expect(unexpected.isEmpty, "every loser is told seq_taken: \(unexpected)")
         #expect(won == 10 && lost == 30, "one commit per seq (10 seqs, 4 racers each): won \(won), lost \(lost)")
@@ -376,57 +475,62 @@ struct PostgresStoreConformanceTests {
 extension PostgresStoreConformanceTests {
     /// The schema PostgreSQL stores had before the one history (the former `PostgresStore`), kept as a fixture.
     static let formerPostgresSchema: [(String, String)] = [
-        ("pg-v1", """
-        CREATE TABLE units (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
-        CREATE TABLE unit_keys (key_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL REFERENCES units(id), public_key TEXT NOT NULL,
-                                state TEXT NOT NULL, added_at TEXT NOT NULL, switched_at TEXT, valid_until TEXT, compromised_at TEXT);
-        CREATE INDEX unit_keys_unit ON unit_keys(unit_id);
-        CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, unit_id TEXT, created_at TEXT NOT NULL, revoked_at TEXT);
-        CREATE TABLE spool (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sha256 TEXT NOT NULL, size BIGINT NOT NULL, path TEXT NOT NULL,
-                            received_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
-        CREATE INDEX spool_pending ON spool(state) WHERE state = 'pending';
-        CREATE TABLE outcomes (spool_id BIGINT PRIMARY KEY REFERENCES spool(id), status TEXT NOT NULL, code TEXT, package_id TEXT,
-                               unit_id TEXT, seq BIGINT, sha256 TEXT NOT NULL, kind TEXT, receipt TEXT NOT NULL,
-                               receipt_signature TEXT NOT NULL, leaf BIGINT NOT NULL, decided_at TEXT NOT NULL,
-                               claims_seq BIGINT NOT NULL, key_id TEXT, created TEXT);
-        CREATE UNIQUE INDEX outcomes_unit_seq ON outcomes(unit_id, seq) WHERE claims_seq = 1;
-        CREATE INDEX outcomes_package ON outcomes(package_id);
-        CREATE INDEX outcomes_unit ON outcomes(unit_id, kind, status, decided_at);
-        CREATE TABLE log_entries (idx BIGINT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
-        CREATE TABLE snapshots (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, unit_id TEXT NOT NULL, package_id TEXT NOT NULL,
-                                members BIGINT NOT NULL, organizations BIGINT NOT NULL, imported_at TEXT NOT NULL, current BIGINT NOT NULL);
-        CREATE INDEX snapshots_unit ON snapshots(unit_id, current);
-        CREATE INDEX snapshots_package ON snapshots(package_id);
-        CREATE TABLE organizations (snapshot_id BIGINT NOT NULL REFERENCES snapshots(id), row_no BIGINT NOT NULL, org_id TEXT NOT NULL,
-                                    name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL, PRIMARY KEY (snapshot_id, row_no));
-        CREATE TABLE members (snapshot_id BIGINT NOT NULL REFERENCES snapshots(id), row_no BIGINT NOT NULL, member_id TEXT NOT NULL,
-                              full_name TEXT NOT NULL, gender TEXT NOT NULL, date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL,
-                              date_joined TEXT NOT NULL, date_official TEXT NOT NULL, status TEXT NOT NULL, org_id TEXT NOT NULL,
-                              phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL, hometown TEXT NOT NULL,
-                              education TEXT NOT NULL, PRIMARY KEY (snapshot_id, row_no));
-        CREATE INDEX members_citizen ON members(snapshot_id, citizen_id);
-        CREATE TABLE trust_documents (version BIGINT PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL, root_cross_signature TEXT);
-        CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL);
-        CREATE TABLE recipients (fingerprint TEXT PRIMARY KEY, recipient TEXT NOT NULL, state TEXT NOT NULL, decrypt_until TEXT, created_at TEXT NOT NULL);
-        CREATE TABLE review_flags (package_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, seq BIGINT NOT NULL, key_id TEXT, created TEXT,
-                                   reason TEXT NOT NULL, flagged_at TEXT NOT NULL);
-        CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL, state TEXT NOT NULL,
-                                   until TEXT, created_at TEXT NOT NULL);
-        CREATE TABLE datasets (version BIGINT PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, sha256 TEXT NOT NULL,
-                               size BIGINT NOT NULL, members BIGINT NOT NULL, organizations BIGINT NOT NULL, conflicts BIGINT NOT NULL,
-                               created_at TEXT NOT NULL, state TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT,
-                               next_attempt_at TEXT, ack TEXT, ack_signature TEXT, delivered_at TEXT);
-        CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-        """),
+        (
+            "pg-v1",
+            """
+            CREATE TABLE units (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+            CREATE TABLE unit_keys (key_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL REFERENCES units(id), public_key TEXT NOT NULL,
+                                    state TEXT NOT NULL, added_at TEXT NOT NULL, switched_at TEXT, valid_until TEXT, compromised_at TEXT);
+            CREATE INDEX unit_keys_unit ON unit_keys(unit_id);
+            CREATE TABLE tokens (hash TEXT PRIMARY KEY, role TEXT NOT NULL, unit_id TEXT, created_at TEXT NOT NULL, revoked_at TEXT);
+            CREATE TABLE spool (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sha256 TEXT NOT NULL, size BIGINT NOT NULL, path TEXT NOT NULL,
+                                received_at TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'pending');
+            CREATE INDEX spool_pending ON spool(state) WHERE state = 'pending';
+            CREATE TABLE outcomes (spool_id BIGINT PRIMARY KEY REFERENCES spool(id), status TEXT NOT NULL, code TEXT, package_id TEXT,
+                                   unit_id TEXT, seq BIGINT, sha256 TEXT NOT NULL, kind TEXT, receipt TEXT NOT NULL,
+                                   receipt_signature TEXT NOT NULL, leaf BIGINT NOT NULL, decided_at TEXT NOT NULL,
+                                   claims_seq BIGINT NOT NULL, key_id TEXT, created TEXT);
+            CREATE UNIQUE INDEX outcomes_unit_seq ON outcomes(unit_id, seq) WHERE claims_seq = 1;
+            CREATE INDEX outcomes_package ON outcomes(package_id);
+            CREATE INDEX outcomes_unit ON outcomes(unit_id, kind, status, decided_at);
+            CREATE TABLE log_entries (idx BIGINT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
+            CREATE TABLE snapshots (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, unit_id TEXT NOT NULL, package_id TEXT NOT NULL,
+                                    members BIGINT NOT NULL, organizations BIGINT NOT NULL, imported_at TEXT NOT NULL, current BIGINT NOT NULL);
+            CREATE INDEX snapshots_unit ON snapshots(unit_id, current);
+            CREATE INDEX snapshots_package ON snapshots(package_id);
+            CREATE TABLE organizations (snapshot_id BIGINT NOT NULL REFERENCES snapshots(id), row_no BIGINT NOT NULL, org_id TEXT NOT NULL,
+                                        name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL, PRIMARY KEY (snapshot_id, row_no));
+            CREATE TABLE members (snapshot_id BIGINT NOT NULL REFERENCES snapshots(id), row_no BIGINT NOT NULL, member_id TEXT NOT NULL,
+                                  full_name TEXT NOT NULL, gender TEXT NOT NULL, date_of_birth TEXT NOT NULL, citizen_id TEXT NOT NULL,
+                                  date_joined TEXT NOT NULL, date_official TEXT NOT NULL, status TEXT NOT NULL, org_id TEXT NOT NULL,
+                                  phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL, hometown TEXT NOT NULL,
+                                  education TEXT NOT NULL, PRIMARY KEY (snapshot_id, row_no));
+            CREATE INDEX members_citizen ON members(snapshot_id, citizen_id);
+            CREATE TABLE trust_documents (version BIGINT PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL, root_cross_signature TEXT);
+            CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, note TEXT NOT NULL, created_at TEXT NOT NULL);
+            CREATE TABLE recipients (fingerprint TEXT PRIMARY KEY, recipient TEXT NOT NULL, state TEXT NOT NULL, decrypt_until TEXT, created_at TEXT NOT NULL);
+            CREATE TABLE review_flags (package_id TEXT PRIMARY KEY, unit_id TEXT NOT NULL, seq BIGINT NOT NULL, key_id TEXT, created TEXT,
+                                       reason TEXT NOT NULL, flagged_at TEXT NOT NULL);
+            CREATE TABLE signing_keys (key_id TEXT PRIMARY KEY, role TEXT NOT NULL, public_key TEXT NOT NULL, state TEXT NOT NULL,
+                                       until TEXT, created_at TEXT NOT NULL);
+            CREATE TABLE datasets (version BIGINT PRIMARY KEY, package_id TEXT NOT NULL UNIQUE, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+                                   size BIGINT NOT NULL, members BIGINT NOT NULL, organizations BIGINT NOT NULL, conflicts BIGINT NOT NULL,
+                                   created_at TEXT NOT NULL, state TEXT NOT NULL, attempts BIGINT NOT NULL DEFAULT 0, last_error TEXT,
+                                   next_attempt_at TEXT, ack TEXT, ack_signature TEXT, delivered_at TEXT);
+            CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            """
+        ),
         // The sealed dataset packages, in chunks: gateways on several machines share no disk.
-        ("pg-v2-dataset-packages", """
-        CREATE TABLE dataset_packages (version BIGINT NOT NULL REFERENCES datasets(version), chunk BIGINT NOT NULL, data BYTEA NOT NULL,
-                                       PRIMARY KEY (version, chunk))
-        """),
+        (
+            "pg-v2-dataset-packages",
+            """
+            CREATE TABLE dataset_packages (version BIGINT NOT NULL REFERENCES datasets(version), chunk BIGINT NOT NULL, data BYTEA NOT NULL,
+                                           PRIMARY KEY (version, chunk))
+            """
+        ),
         // A replayed body is answered from the first decision on the same bytes.
         ("pg-v3-outcomes-by-sha256", "CREATE INDEX outcomes_sha256 ON outcomes(sha256)"),
     ]
-
 
     @Test func postgresDatabaseFromBeforeTheOneHistoryIsAdopted() throws {
         let url = try TestPostgres.freshDatabase()
@@ -441,7 +545,8 @@ extension PostgresStoreConformanceTests {
         _ = try TestPostgres.psql(url, sql)
         let store = try SQLGatewayStore.postgres(url: url)
         #expect(try store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"])
-        #expect(try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
+        #expect(
+            try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
                 == SQLGatewayStore.migrationNames.sorted().joined(separator: ","))
         // And it works as a store: the full contract on the adopted database.
         try StoreConformance.run(store)
@@ -456,9 +561,10 @@ struct PostgresTLSTests {
         let cluster = try PrivateCluster(ssl: true)
         defer { cluster.stop() }
         let store = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=require")
-        try store.setSetting("probe", "1") // a pooled connection stays open
+        try store.setSetting("probe", "1")  // a pooled connection stays open
         #expect(store.location.hasSuffix("?sslmode=require"))
-        let encrypted = try TestPostgres.psql(cluster.url, "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.pid <> pg_backend_pid()")
+        let encrypted = try TestPostgres.psql(
+            cluster.url, "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.pid <> pg_backend_pid()")
         #expect((Int(encrypted) ?? 0) >= 1, "the store's session is encrypted")
         #expect(StoreConformance.storeCode { _ = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=verify-full") } == "store_unavailable")
         #expect(StoreConformance.storeCode { _ = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=prefer") } == "database_url")

@@ -1,15 +1,17 @@
-import Testing
-@testable import GatewayCore
 import GatewayStore
 import SealCrypto
 import SealPackage
+import Testing
+
+@testable import GatewayCore
 
 /// Times are compared as moments, not as text.
 struct TimestampTests {
     @Test func onlyValidMomentsAreMoments() {
         #expect(Timestamp("2026-12-01T00:00:00Z")?.unixSeconds == 1_796_083_200)
         #expect(Timestamp("2028-02-29T12:00:00Z") != nil)
-        for bad in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-12-01 00:00:00Z", "2026-12-01T00:00:00+07:00", "garbage", "", "9999999999"] {
+        for bad in ["2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-12-01 00:00:00Z", "2026-12-01T00:00:00+07:00", "garbage", "", "9999999999"]
+        {
             #expect(Timestamp(bad) == nil, "\(bad)")
         }
         let t = Timestamp(unixSeconds: 1_796_083_200)
@@ -22,8 +24,9 @@ struct TimestampTests {
     @Test func aDamagedGraceNeverMakesAKeyGood() throws {
         let created = Timestamp.now.adding(seconds: -3600).text
         func key(_ state: UnitKeyState, switched: String?, until: String?, compromised: String? = nil) -> UnitKeyRecord {
-            UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: state, addedAt: "2026-01-01T00:00:00Z", switchedAt: switched, validUntil: until,
-                          compromisedAt: compromised)
+            UnitKeyRecord(
+                keyId: "K", unitId: "U", publicKey: "RW", state: state, addedAt: "2026-01-01T00:00:00Z", switchedAt: switched, validUntil: until,
+                compromisedAt: compromised)
         }
         let later = Timestamp.now.adding(seconds: 86_400).text
         try Intake.checkKey(key(.retiring, switched: later, until: later), created: created)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PartyRecords
 
 struct CSVTests {
@@ -51,7 +52,7 @@ struct CSVTests {
 
     @Test func longRecordsCrossTheReadBuffer() throws {
         let s = Scratch()
-        let big = String(repeating: "Nguyễn Văn An ", count: 120_000) // ~2 MiB field, over the 1 MiB buffer
+        let big = String(repeating: "Nguyễn Văn An ", count: 120_000)  // ~2 MiB field, over the 1 MiB buffer
         let p = s.write("big.csv", "h1,h2\n\"\(big)\",2\nx,y\n")
         let r = try CSVReader(path: p)
         var rows: [[String]] = []

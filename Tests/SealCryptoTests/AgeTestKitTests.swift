@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SealCrypto
 
 /// The age test kit (C2SP CCTV): every vector whose identity is X25519 must give exactly its
@@ -57,7 +58,9 @@ struct AgeTestKitTests {
     }
 
     @Test func x25519VectorsGiveTheirExpectedOutcome() throws {
-        var checked = 0, scryptSkipped = 0, otherSkipped = 0
+        var checked = 0
+        var scryptSkipped = 0
+        var otherSkipped = 0
         for v in try Self.load() {
             let expect = v.fields["expect"] ?? ""
             let identityLines = (v.fields["identity"] ?? "").split(separator: "\n").map(String.init)
@@ -78,7 +81,10 @@ struct AgeTestKitTests {
                 scryptSkipped += 1
                 continue
             }
-            guard !x25519.isEmpty, x25519.count == identityLines.count else { otherSkipped += 1; continue }
+            guard !x25519.isEmpty, x25519.count == identityLines.count else {
+                otherSkipped += 1
+                continue
+            }
             let ids: [any AgeIdentity] = try x25519.map { s in
                 try identitySecret(s).withUnsafeBytes { try AgeX25519Identity(encoded: $0) }
             }
@@ -96,6 +102,8 @@ struct AgeTestKitTests {
             checked += 1
         }
         #expect(checked > 0)
-        print("age test kit: \(checked) X25519 vectors checked, \(scryptSkipped) scrypt refused as unsupported, \(otherSkipped) other identity types out of scope")
+        print(
+            "age test kit: \(checked) X25519 vectors checked, \(scryptSkipped) scrypt refused as unsupported, \(otherSkipped) other identity types out of scope"
+        )
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SealCrypto
 
 /// C2SP CCTV Ed25519 edge cases (low-order and non-canonical points). Implementations differ
@@ -36,7 +37,7 @@ struct Ed25519EdgeCaseTests {
         if flags.contains("low_order_residue") { return false }
         // k computed over a re-encoded (non-canonical) R or A: refused.
         if flags.contains("reencoded_k") { return false }
-        return nil // mixed-order components: decided by the cofactorless equation; recorded, not pinned
+        return nil  // mixed-order components: decided by the cofactorless equation; recorded, not pinned
     }
 
     @Test func policyHolds() throws {

@@ -1,5 +1,6 @@
-import Foundation
 import CZlibTesting
+import Foundation
+
 @testable import SealCrypto
 
 /// Where the peer test vectors live: `Tests/Vectors` in the repository (sources and licences in its README).
@@ -26,7 +27,9 @@ func hex(_ s: String) -> [UInt8] {
 /// zlib inflate (test-kit vectors marked `compressed: zlib`).
 func zlibInflate(_ input: [UInt8]) throws -> [UInt8] {
     var stream = z_stream()
-    guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw SealError(.ioError, "inflateInit", remedy: "") }
+    guard inflateInit_(&stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+        throw SealError(.ioError, "inflateInit", remedy: "")
+    }
     defer { inflateEnd(&stream) }
     var output = [UInt8]()
     var chunk = [UInt8](repeating: 0, count: 1 << 16)

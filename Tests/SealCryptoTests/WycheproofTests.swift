@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SealCrypto
 
 /// Project Wycheproof runners. Each asserts that valid vectors give the expected output AND
@@ -50,10 +51,16 @@ struct WycheproofTests {
 
     @Test func chacha20Poly1305() throws {
         let file = try Self.load("chacha20_poly1305_test.json")
-        var valid = 0, invalid = 0
+        var valid = 0
+        var invalid = 0
         for g in file.testGroups {
             for t in g.tests {
-                let key = hex(t.key!), iv = hex(t.iv!), aad = hex(t.aad!), msg = hex(t.msg!), ct = hex(t.ct!), tag = hex(t.tag!)
+                let key = hex(t.key!)
+                let iv = hex(t.iv!)
+                let aad = hex(t.aad!)
+                let msg = hex(t.msg!)
+                let ct = hex(t.ct!)
+                let tag = hex(t.tag!)
                 // Our API takes only 96-bit nonces and 256-bit keys: anything else is refused up front.
                 guard iv.count == 12, key.count == 32, tag.count == 16 else {
                     #expect(t.result != "valid", "tc \(t.tcId): a valid vector with unsupported sizes")
@@ -72,7 +79,9 @@ struct WycheproofTests {
                     var sealed = [UInt8](repeating: 0, count: msg.count + 16)
                     try iv.withUnsafeBytes { n in
                         try msg.withUnsafeBytes { m in
-                            try aad.withUnsafeBytes { a in try sealed.withUnsafeMutableBytes { try aead.seal(nonce: n, plaintext: m, aad: a, into: $0) } }
+                            try aad.withUnsafeBytes { a in
+                                try sealed.withUnsafeMutableBytes { try aead.seal(nonce: n, plaintext: m, aad: a, into: $0) }
+                            }
                         }
                     }
                     #expect(sealed == ct + tag, "tc \(t.tcId) seal output")
@@ -88,13 +97,20 @@ struct WycheproofTests {
 
     @Test func ed25519() throws {
         let file = try Self.load("ed25519_test.json")
-        var valid = 0, invalid = 0
+        var valid = 0
+        var invalid = 0
         for g in file.testGroups {
             let pk = hex(g.publicKey!.pk)
             for t in g.tests {
                 let ok = Ed25519.verify(signature: hex(t.sig!), message: hex(t.msg!), publicKey: pk)
-                if t.result == "valid" { #expect(ok, "tc \(t.tcId) should verify"); valid += 1 }
-                if t.result == "invalid" { #expect(!ok, "tc \(t.tcId) (\(t.flags ?? [])) must be rejected"); invalid += 1 }
+                if t.result == "valid" {
+                    #expect(ok, "tc \(t.tcId) should verify")
+                    valid += 1
+                }
+                if t.result == "invalid" {
+                    #expect(!ok, "tc \(t.tcId) (\(t.flags ?? [])) must be rejected")
+                    invalid += 1
+                }
             }
         }
         #expect(valid > 0 && invalid > 0)
@@ -102,10 +118,13 @@ struct WycheproofTests {
 
     @Test func x25519() throws {
         let file = try Self.load("x25519_test.json")
-        var valid = 0, refused = 0
+        var valid = 0
+        var refused = 0
         for g in file.testGroups {
             for t in g.tests {
-                let priv = hex(t.private!), pub = hex(t.public!), shared = hex(t.shared!)
+                let priv = hex(t.private!)
+                let pub = hex(t.public!)
+                let shared = hex(t.shared!)
                 let result: [UInt8]?
                 do {
                     let s = try X25519.sharedSecret(secret: priv.withUnsafeBytes { SecureBytes(copying: $0) }, peer: pub)
@@ -118,9 +137,13 @@ struct WycheproofTests {
                 case "invalid":
                     #expect(result == nil || result != shared, "tc \(t.tcId) must be refused")
                     refused += 1
-                default: // acceptable: either refused (only when the result would be all-zero) or right
-                    if let result { #expect(result == shared, "tc \(t.tcId) acceptable but wrong") }
-                    else { #expect(shared.allSatisfy { $0 == 0 }, "tc \(t.tcId) refused although the shared secret is not zero"); refused += 1 }
+                default:  // acceptable: either refused (only when the result would be all-zero) or right
+                    if let result {
+                        #expect(result == shared, "tc \(t.tcId) acceptable but wrong")
+                    } else {
+                        #expect(shared.allSatisfy { $0 == 0 }, "tc \(t.tcId) refused although the shared secret is not zero")
+                        refused += 1
+                    }
                 }
             }
         }
@@ -129,7 +152,8 @@ struct WycheproofTests {
 
     @Test func hkdfSHA256() throws {
         let file = try Self.load("hkdf_sha256_test.json")
-        var valid = 0, invalid = 0
+        var valid = 0
+        var invalid = 0
         for g in file.testGroups {
             for t in g.tests {
                 let ikm = hex(t.ikm!).withUnsafeBytes { SecureBytes(copying: $0) }
@@ -139,8 +163,10 @@ struct WycheproofTests {
                     valid += 1
                 } else if t.result == "invalid" {
                     // The invalid vectors ask for more than 255 hash lengths: refused, coded.
-                    #expect("tc \(t.tcId) must be refused", performing: { _ = try HKDFSHA256.derive(ikm: ikm, salt: hex(t.salt!), info: hex(t.info!), length: t.size!) },
-                            throws: { ($0 as? SealError)?.code == .cryptoFailure || ($0 as? SealError)?.code == .usage })
+                    #expect(
+                        "tc \(t.tcId) must be refused",
+                        performing: { _ = try HKDFSHA256.derive(ikm: ikm, salt: hex(t.salt!), info: hex(t.info!), length: t.size!) },
+                        throws: { ($0 as? SealError)?.code == .cryptoFailure || ($0 as? SealError)?.code == .usage })
                     invalid += 1
                 }
             }
@@ -150,15 +176,22 @@ struct WycheproofTests {
 
     @Test func hmacSHA256() throws {
         let file = try Self.load("hmac_sha256_test.json")
-        var valid = 0, invalid = 0
+        var valid = 0
+        var invalid = 0
         for g in file.testGroups {
             let tagBytes = (g.tagSize ?? 256) / 8
             for t in g.tests {
                 let key = hex(t.key!).withUnsafeBytes { SecureBytes(copying: $0) }
                 let mac = try HMACSHA256.authenticate(key: key, message: hex(t.msg!))
                 let ok = constantTimeEqual(Array(mac.prefix(tagBytes)), hex(t.tag!))
-                if t.result == "valid" { #expect(ok, "tc \(t.tcId)"); valid += 1 }
-                if t.result == "invalid" { #expect(!ok, "tc \(t.tcId) must not verify"); invalid += 1 }
+                if t.result == "valid" {
+                    #expect(ok, "tc \(t.tcId)")
+                    valid += 1
+                }
+                if t.result == "invalid" {
+                    #expect(!ok, "tc \(t.tcId) must not verify")
+                    invalid += 1
+                }
             }
         }
         #expect(valid > 0 && invalid > 0)

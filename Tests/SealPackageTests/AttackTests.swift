@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import SealCrypto
+import Testing
+
 @testable import SealPackage
 
 /// Tampering, truncation, appended bytes, wrong keys and surreptitious forwarding: every one is
@@ -12,7 +13,10 @@ struct AttackTests {
     func makePackage(_ dir: TempDir) throws -> (path: String, bytes: [UInt8], container: PackageContainer) {
         let p = dir.write("blob.bin", pseudoRandomBytes(200_000, seed: 42))
         let out = dir.file("good.sgp")
-        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 3, kind: .files, inputs: [.init(name: "blob.bin", path: p)], recipients: [f.dept.recipient], signer: f.unitA, output: out))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-U001", seq: 3, kind: .files, inputs: [.init(name: "blob.bin", path: p)], recipients: [f.dept.recipient], signer: f.unitA,
+                output: out))
         let container = try PackageContainer(path: out, source: try FileSource(path: out))
         return (out, dir.read("good.sgp"), container)
     }
@@ -40,16 +44,18 @@ struct AttackTests {
         let ageEnd = ageStart + Int(c.payloadLength)
         let headerEnd = ageStart + (good[ageStart...].firstRange(of: Array("---".utf8))!.lowerBound - ageStart) + 48
         var positions = Set<Int>()
-        positions.formUnion(stride(from: 0, to: 512, by: 7))                  // tar header 1
-        positions.formUnion(stride(from: untrustedEnd, to: sigStart + good[sigStart..<(sigStart + 1024)].lastIndex(of: 0x0A)! - sigStart + 1, by: 3)) // signature
-        positions.formUnion(stride(from: ageStart - 512, to: ageStart, by: 5)) // tar header 2
-        positions.formUnion(stride(from: ageStart, to: headerEnd + 16, by: 2)) // age header, MAC, nonce
+        positions.formUnion(stride(from: 0, to: 512, by: 7))  // tar header 1
+        // signature
+        positions.formUnion(stride(from: untrustedEnd, to: sigStart + good[sigStart..<(sigStart + 1024)].lastIndex(of: 0x0A)! - sigStart + 1, by: 3))
+        positions.formUnion(stride(from: ageStart - 512, to: ageStart, by: 5))  // tar header 2
+        positions.formUnion(stride(from: ageStart, to: headerEnd + 16, by: 2))  // age header, MAC, nonce
         let cipherStart = headerEnd + 16
-        for k in 0...4 {                                                        // chunk boundaries and tags
+        for k in 0...4 {  // chunk boundaries and tags
             let b = cipherStart + k * 65_552
             positions.formUnion([b - 17, b - 16, b - 1, b, b + 1, b + 100].filter { $0 > cipherStart && $0 < ageEnd })
         }
-        positions.formUnion([ageEnd - 1, ageEnd - 16, ageEnd, ageEnd + 3, good.count - 1024, good.count - 512, good.count - 1]) // end, padding, end blocks
+        // end, padding, end blocks
+        positions.formUnion([ageEnd - 1, ageEnd - 16, ageEnd, ageEnd + 3, good.count - 1024, good.count - 512, good.count - 1])
         positions = positions.filter { $0 < good.count && !($0 > sigStart && $0 < untrustedEnd) }
         #expect(positions.count >= 300, "only \(positions.count) positions")
         // What the spec allows at each place (the checks run in its order: container, signature
@@ -57,12 +63,15 @@ struct AttackTests {
         let sigEnd = sigStart + c.signatureBytes.count
         func allowed(_ pos: Int) -> Set<SealErrorCode> {
             switch pos {
-            case ..<512, (ageStart - 512)..<ageStart: return [.containerMalformed] // tar headers (checksummed)
+            case ..<512, (ageStart - 512)..<ageStart: return [.containerMalformed]  // tar headers (checksummed)
             case untrustedEnd..<sigEnd:
-                return [.signatureMalformed, .keyUnknown, .signatureKeyMismatch, .commentMalformed, .commentSignatureInvalid, .signatureInvalid, .containerMalformed]
-            case sigEnd..<(ageStart - 512): return [.containerMalformed] // package.minisig's padding
-            case ageStart..<ageEnd: return [.signatureInvalid] // anything in payload.age: the signature decides first
-            default: return [.containerMalformed] // padding and end blocks
+                return [
+                    .signatureMalformed, .keyUnknown, .signatureKeyMismatch, .commentMalformed, .commentSignatureInvalid, .signatureInvalid,
+                    .containerMalformed,
+                ]
+            case sigEnd..<(ageStart - 512): return [.containerMalformed]  // package.minisig's padding
+            case ageStart..<ageEnd: return [.signatureInvalid]  // anything in payload.age: the signature decides first
+            default: return [.containerMalformed]  // padding and end blocks
             }
         }
         var codes = [String: Int]()
@@ -81,9 +90,14 @@ struct AttackTests {
     @Test func truncationsAndAppendedBytesAreRefused() throws {
         let dir = TempDir()
         let (_, good, c) = try makePackage(dir)
-        for cut in [0, 100, 511, 512, 1000, Int(c.payloadOffset) + 10, Int(c.payloadOffset) + 70_000, good.count - 1100, good.count - 1024, good.count - 512, good.count - 1] {
+        for cut in [
+            0, 100, 511, 512, 1000, Int(c.payloadOffset) + 10, Int(c.payloadOffset) + 70_000, good.count - 1100, good.count - 1024, good.count - 512,
+            good.count - 1,
+        ] {
             let (v, o) = expectRefused(dir, Array(good.prefix(cut)), "truncated to \(cut)")
-            #expect(v == .containerMalformed && o == .containerMalformed, "truncated to \(cut): verify \(v?.rawValue ?? "accepted"), open \(o?.rawValue ?? "accepted")")
+            #expect(
+                v == .containerMalformed && o == .containerMalformed,
+                "truncated to \(cut): verify \(v?.rawValue ?? "accepted"), open \(o?.rawValue ?? "accepted")")
         }
         for extra: [UInt8] in [[0x41], Array("garbage".utf8), [UInt8](repeating: 0, count: 10), [UInt8](repeating: 7, count: 512)] {
             let (v, o) = expectRefused(dir, good + extra, "appended \(extra.count) bytes")
@@ -97,14 +111,27 @@ struct AttackTests {
         let stranger = try AgeX25519Identity.generate()
         #expect(sealError { _ = try Verifier.verify(path: path, signers: [f.unitB.publicKey]) }?.code == .keyUnknown)
         #expect(sealError { _ = try Verifier.verify(path: path, signers: [f.unitA.publicKey], expectedUnit: "HCM-U002") }?.code == .unitMismatch)
-        #expect(sealError { _ = try Opener.open(OpenRequest(path: path, output: dir.file("o"), identities: [stranger], signers: [f.unitA.publicKey])) }?.code == .recipientNotAccepted)
+        #expect(
+            sealError { _ = try Opener.open(OpenRequest(path: path, output: dir.file("o"), identities: [stranger], signers: [f.unitA.publicKey])) }?
+                .code == .recipientNotAccepted)
         // Accepting the fingerprint but holding the wrong identity: age finds no match.
-        #expect(sealError { _ = try Opener.open(OpenRequest(path: path, output: dir.file("o"), identities: [stranger], signers: [f.unitA.publicKey],
-                                                            acceptedFingerprints: [f.dept.recipient.fingerprint])) }?.code == .ageNoMatchingIdentity)
+        #expect(
+            sealError {
+                _ = try Opener.open(
+                    OpenRequest(
+                        path: path, output: dir.file("o"), identities: [stranger], signers: [f.unitA.publicKey],
+                        acceptedFingerprints: [f.dept.recipient.fingerprint]))
+            }?.code == .ageNoMatchingIdentity)
         #expect(sealError { _ = try Verifier.verify(path: path, signers: [f.unitA.publicKey]) } == nil)
-        #expect(sealError { _ = try Opener.open(OpenRequest(path: path, output: dir.file("o"), identities: [f.dept], signers: [f.unitA.publicKey], maxBytes: 100_000)) }?.code == .packageTooLarge)
+        #expect(
+            sealError {
+                _ = try Opener.open(
+                    OpenRequest(path: path, output: dir.file("o"), identities: [f.dept], signers: [f.unitA.publicKey], maxBytes: 100_000))
+            }?.code == .packageTooLarge)
         _ = dir.write("o2", [])
-        #expect(sealError { _ = try Opener.open(OpenRequest(path: path, output: dir.file("o2"), identities: [f.dept], signers: [f.unitA.publicKey])) }?.code == .outputExists)
+        #expect(
+            sealError { _ = try Opener.open(OpenRequest(path: path, output: dir.file("o2"), identities: [f.dept], signers: [f.unitA.publicKey])) }?
+                .code == .outputExists)
     }
 
     /// Unit B takes unit A's payload.age, signs it with B's key under B's unit id, and submits.
@@ -117,19 +144,27 @@ struct AttackTests {
         comment.unit = "HCM-U002"
         let sig = try f.unitB.sign(prehash: payload.withUnsafeBytes { BLAKE2bHasher.hash($0) }, trustedComment: comment.text)
         let sigBytes = Array(sig.fileContents.utf8)
-        var forged = Tar.header(name: "package.minisig", size: UInt64(sigBytes.count), mtime: 0) + sigBytes + [UInt8](repeating: 0, count: Tar.padding(UInt64(sigBytes.count)))
-        forged += Tar.header(name: "payload.age", size: UInt64(payload.count), mtime: 0) + payload + [UInt8](repeating: 0, count: Tar.padding(UInt64(payload.count)) + 1024)
+        var forged =
+            Tar.header(name: "package.minisig", size: UInt64(sigBytes.count), mtime: 0) + sigBytes
+            + [UInt8](repeating: 0, count: Tar.padding(UInt64(sigBytes.count)))
+        forged +=
+            Tar.header(name: "payload.age", size: UInt64(payload.count), mtime: 0) + payload
+            + [UInt8](repeating: 0, count: Tar.padding(UInt64(payload.count)) + 1024)
         let path = dir.write("forged.sgp", forged)
         // The signature itself is B's and valid…
         #expect(sealError { _ = try Verifier.verify(path: path, signers: [f.unitB.publicKey], expectedUnit: "HCM-U002") } == nil)
         // …but the encrypted manifest names A: refused on open, nothing written.
-        let e = sealError { _ = try Opener.open(OpenRequest(path: path, output: dir.file("o"), identities: [f.dept], signers: [f.unitB.publicKey], expectedUnit: "HCM-U002")) }
+        let e = sealError {
+            _ = try Opener.open(
+                OpenRequest(path: path, output: dir.file("o"), identities: [f.dept], signers: [f.unitB.publicKey], expectedUnit: "HCM-U002"))
+        }
         #expect(e?.code == .manifestMismatch)
         #expect(!FileManager.default.fileExists(atPath: dir.file("o")))
     }
 
     @Test func trustedCommentParsingIsStrict() throws {
-        let good = "sealgate/1 unit=HCM-U001 package=0193a1c2-0000-7000-8000-000000000000 seq=42 kind=snapshot created=2026-11-27T08:00:00Z to=3f9a0c1d2b4e5f60"
+        let good =
+            "sealgate/1 unit=HCM-U001 package=0193a1c2-0000-7000-8000-000000000000 seq=42 kind=snapshot created=2026-11-27T08:00:00Z to=3f9a0c1d2b4e5f60"
         let c = try TrustedComment(parsing: good)
         #expect(c.seq == 42 && c.text == good)
         #expect(try TrustedComment(parsing: good + " future=1").extra.count == 1)
@@ -147,7 +182,8 @@ struct AttackTests {
             good.replacingOccurrences(of: "package=0193a1c2", with: "package=X193a1c2"),
             good + " seq=43",
             good.replacingOccurrences(of: "  ", with: " ").replacingOccurrences(of: " seq=42", with: "  seq=42"),
-            good.replacingOccurrences(of: "unit=HCM-U001 package=0193a1c2-0000-7000-8000-000000000000", with: "package=0193a1c2-0000-7000-8000-000000000000 unit=HCM-U001"),
+            good.replacingOccurrences(
+                of: "unit=HCM-U001 package=0193a1c2-0000-7000-8000-000000000000", with: "package=0193a1c2-0000-7000-8000-000000000000 unit=HCM-U001"),
             good + " x=" + String(repeating: "a", count: 1024),
         ]
         for b in bad {
@@ -161,7 +197,11 @@ struct AttackTests {
             // Feed in odd-sized pieces to cross quote and line boundaries.
             let b = Array(s.utf8)
             var i = 0
-            while i < b.count { let e = min(i + 3, b.count); b[i..<e].withUnsafeBytes { c.update($0) }; i = e }
+            while i < b.count {
+                let e = min(i + 3, b.count)
+                b[i..<e].withUnsafeBytes { c.update($0) }
+                i = e
+            }
             return c.records
         }
         #expect(count("") == 0)

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import SealCrypto
+import Testing
+
 @testable import SealPackage
 
 struct RoundTripTests {
@@ -8,12 +9,14 @@ struct RoundTripTests {
 
     func sealAndOpen(_ dir: TempDir, inputs: [SealRequest.Input], kind: PackageKind) throws -> OpenedPackage {
         let out = dir.file("p.sgp")
-        let sealed = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 7, kind: kind, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: out))
+        let sealed = try Sealer.seal(
+            SealRequest(unit: "HCM-U001", seq: 7, kind: kind, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: out))
         #expect(sealed.packageBytes == UInt64(dir.read("p.sgp").count))
         #expect(sealed.packageBytes % 512 == 0)
         let v = try Verifier.verify(path: out, signers: [f.unitA.publicKey], expectedUnit: "HCM-U001")
         #expect(v.comment == sealed.comment)
-        let opened = try Opener.open(OpenRequest(path: out, output: dir.file("out"), identities: [f.dept], signers: [f.unitA.publicKey], expectedUnit: "HCM-U001"))
+        let opened = try Opener.open(
+            OpenRequest(path: out, output: dir.file("out"), identities: [f.dept], signers: [f.unitA.publicKey], expectedUnit: "HCM-U001"))
         #expect(opened.comment == sealed.comment)
         #expect(opened.manifest == sealed.manifest)
         for i in inputs {
@@ -53,7 +56,10 @@ struct RoundTripTests {
         let dir = TempDir()
         let other = try AgeX25519Identity.generate()
         let out = dir.file("p.sgp")
-        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: snapshotInputs(dir), recipients: [f.dept.recipient, other.recipient], signer: f.unitA, output: out))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: snapshotInputs(dir), recipients: [f.dept.recipient, other.recipient],
+                signer: f.unitA, output: out))
         for (i, id) in [f.dept, other].enumerated() {
             _ = try Opener.open(OpenRequest(path: out, output: dir.file("o\(i)"), identities: [id], signers: [f.unitA.publicKey]))
         }
@@ -63,14 +69,32 @@ struct RoundTripTests {
         let dir = TempDir()
         let inputs = snapshotInputs(dir)
         func attempt(_ r: SealRequest) -> SealErrorCode? { sealError { _ = try Sealer.seal(r) }?.code }
-        #expect(attempt(SealRequest(unit: "hcm-u001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("a"))) == .usage)
-        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .correction, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("b"))) == .usage)
-        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [], signer: f.unitA, output: dir.file("c"))) == .usage)
+        #expect(
+            attempt(
+                SealRequest(
+                    unit: "hcm-u001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("a"))
+            ) == .usage)
+        #expect(
+            attempt(
+                SealRequest(
+                    unit: "HCM-U001", seq: 1, kind: .correction, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA,
+                    output: dir.file("b"))) == .usage)
+        #expect(
+            attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [], signer: f.unitA, output: dir.file("c")))
+                == .usage)
         let bad = [SealRequest.Input(name: "manifest.json", path: inputs[0].path)]
-        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .files, inputs: bad, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("d"))) == .usage)
+        #expect(
+            attempt(
+                SealRequest(
+                    unit: "HCM-U001", seq: 1, kind: .files, inputs: bad, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("d")))
+                == .usage)
         // An existing output is never replaced.
         _ = dir.write("exists.sgp", [1, 2, 3])
-        #expect(attempt(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA, output: dir.file("exists.sgp"))) == .outputExists)
+        #expect(
+            attempt(
+                SealRequest(
+                    unit: "HCM-U001", seq: 1, kind: .snapshot, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA,
+                    output: dir.file("exists.sgp"))) == .outputExists)
         #expect(dir.read("exists.sgp") == [1, 2, 3])
         #expect(!dir.entries.contains { $0.contains("partial") })
     }

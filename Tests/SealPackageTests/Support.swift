@@ -1,5 +1,6 @@
 import Foundation
 import SealCrypto
+
 @testable import SealPackage
 
 /// A temporary folder for one test, removed at the end.
@@ -12,7 +13,7 @@ final class TempDir {
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func file(_ name: String) -> String { "\(path)/\(name)" }
     func write(_ name: String, _ bytes: [UInt8]) -> String {
-        FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
         return file(name)
     }
     func read(_ name: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: file(name)) ?? Data()) }
@@ -28,10 +29,12 @@ struct Fixture {
 }
 
 func pseudoRandomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var x = seed &+ 0x9E3779B97F4A7C15
+    var x = seed &+ 0x9E37_79B9_7F4A_7C15
     var out = [UInt8](repeating: 0, count: count)
     for i in 0..<count {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17
+        x ^= x << 13
+        x ^= x >> 7
+        x ^= x << 17
         out[i] = UInt8(truncatingIfNeeded: x)
     }
     return out
@@ -46,5 +49,8 @@ func snapshotInputs(_ dir: TempDir, members: Int = 3) -> [SealRequest.Input] {
 }
 
 func sealError(_ body: () throws -> Void) -> SealError? {
-    do { try body(); return nil } catch let e as SealError { return e } catch { return SealError(.init("non_seal_error"), "\(error)", remedy: "") }
+    do {
+        try body()
+        return nil
+    } catch let e as SealError { return e } catch { return SealError(.init("non_seal_error"), "\(error)", remedy: "") }
 }

@@ -47,10 +47,19 @@ struct AtRestTests {
         let c = try CityCycle(units: 2)
         let gw = try c.gatewayWithTwoUnitsSubmitted()
         defer { gw.stop() }
-        let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        c.w.write("corrections.csv", "citizen_id,field,old_value,new_value,reason,reported_at\n\(row[4]),full_name,\(row[1]),Nguyễn Văn Sửa,sai chính tả,2026-11-28T09:00:00Z\n")
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
-                                  "-o", "corr.sgp", "corrections.csv"], cwd: c.w.path))
+        let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(
+            separator: ",", omittingEmptySubsequences: false
+        ).map(String.init)
+        c.w.write(
+            "corrections.csv",
+            "citizen_id,field,old_value,new_value,reason,reported_at\n\(row[4]),full_name,\(row[1]),Nguyễn Văn Sửa,sai chính tả,2026-11-28T09:00:00Z\n"
+        )
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
+                    "-o", "corr.sgp", "corrections.csv",
+                ], cwd: c.w.path))
         #expect(try c.f.post(gw, c.w.file("corr.sgp")).status == 201)
         #expect((try FileManager.default.contentsOfDirectory(atPath: c.w.file("dept/packages"))).isEmpty)
     }

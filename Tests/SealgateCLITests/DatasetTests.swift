@@ -1,9 +1,9 @@
-import TestSupport
 import Foundation
-import Testing
 import GatewayCore
 import SealCrypto
 import SealPackage
+import TestSupport
+import Testing
 
 /// A department with units, a handbook receiver's keys, and the gateway connected to `url`.
 struct CityCycle {
@@ -17,11 +17,14 @@ struct CityCycle {
     }
 
     func connect(_ url: String) throws {
-        try requireOK(try CLI.sg(["handbook", "connect", "--data", "dept", "--url", url, "--recipient", "hb/identity.pub", "--ack-key", "hb/ack.pub"], cwd: w.path))
+        try requireOK(
+            try CLI.sg(
+                ["handbook", "connect", "--data", "dept", "--url", url, "--recipient", "hb/identity.pub", "--ack-key", "hb/ack.pub"], cwd: w.path))
     }
 
     func gateway(_ extra: [String] = []) throws -> GatewayProcess {
-        let gw = try GatewayProcess(data: "dept", cwd: w.path, extra: ["--forward-retry-base", "0.2s", "--forward-retry-max", "1s", "--forward-timeout", "2"] + extra)
+        let gw = try GatewayProcess(
+            data: "dept", cwd: w.path, extra: ["--forward-retry-base", "0.2s", "--forward-retry-max", "1s", "--forward-timeout", "2"] + extra)
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: w.path))
         return gw
     }
@@ -53,7 +56,13 @@ struct CityCycle {
     }
 
     func dataset(_ version: Int) throws -> JSON {
-        let all = try JSON(parsing: String(decoding: try CLI.run("sqlite3", ["-json", "dept/gateway.sqlite", "SELECT version, state, attempts, last_error FROM datasets WHERE version = \(version)"], cwd: w.path).stdout, as: UTF8.self))
+        let all = try JSON(
+            parsing: String(
+                decoding: try CLI.run(
+                    "sqlite3",
+                    ["-json", "dept/gateway.sqlite", "SELECT version, state, attempts, last_error FROM datasets WHERE version = \(version)"],
+                    cwd: w.path
+                ).stdout, as: UTF8.self))
         return all.array?.first ?? .null
     }
 
@@ -63,8 +72,12 @@ struct CityCycle {
     func openDataset(_ v: Int) throws -> String {
         let dir = "opened-v\(v)"
         if !w.exists(dir) {
-            try requireOK(try CLI.sg(["open", "--identity", "dept/keys", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", dir,
-                                      "dept/datasets/dataset-v\(v).sgp"], cwd: w.path), "open dataset v\(v)")
+            try requireOK(
+                try CLI.sg(
+                    [
+                        "open", "--identity", "dept/keys", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", dir,
+                        "dept/datasets/dataset-v\(v).sgp",
+                    ], cwd: w.path), "open dataset v\(v)")
         }
         return dir
     }
@@ -91,11 +104,12 @@ struct SynthesisTests {
         let u3 = String(decoding: c.w.read("city/HCM-U003/members.csv"), as: UTF8.self).split(separator: "\n")
         let dupFields = u1[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let cellOf3 = u3[1].split(separator: ",", omittingEmptySubsequences: false)[8]
-        var moved = dupFields; moved[8] = String(cellOf3)
+        var moved = dupFields
+        moved[8] = String(cellOf3)
         c.w.write("city/HCM-U003/members.csv", (u3 + [Substring(moved.joined(separator: ","))]).joined(separator: "\n") + "\n")
         let gw = try c.gateway()
         defer { gw.stop() }
-        try c.connect("http://127.0.0.1:9") // nothing listens: the datasets stay pending, which is fine here
+        try c.connect("http://127.0.0.1:9")  // nothing listens: the datasets stay pending, which is fine here
         let empty = try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path)
         #expect(empty.status != 0 && empty.stderr.contains("dataset_empty"), "nothing accepted yet: \(empty.stderr)")
         try c.submitAll(gw, units: ["HCM-U001", "HCM-U002", "HCM-U003"])
@@ -103,10 +117,13 @@ struct SynthesisTests {
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         // No member's data stays in clear beside the sealed packages.
         for v in [1, 2] {
-            for file in ["organizations.csv", "members.csv", "conflicts.csv"] { #expect(!c.w.exists("dept/datasets/v\(v)/\(file)"), "v\(v)/\(file) left in clear") }
+            for file in ["organizations.csv", "members.csv", "conflicts.csv"] {
+                #expect(!c.w.exists("dept/datasets/v\(v)/\(file)"), "v\(v)/\(file) left in clear")
+            }
         }
         for file in ["organizations.csv", "members.csv", "conflicts.csv", "stats.json"] {
-            let one = try c.datasetFile(1, file), two = try c.datasetFile(2, file)
+            let one = try c.datasetFile(1, file)
+            let two = try c.datasetFile(2, file)
             #expect(!one.isEmpty && one == two, "\(file) differs between two syntheses of the same records")
         }
         let members = String(decoding: try c.datasetFile(1, "members.csv"), as: UTF8.self)
@@ -114,8 +131,12 @@ struct SynthesisTests {
         let cid = dupFields[4]
         #expect(!members.contains(cid), "a conflicting record was not withheld")
         let involved = conflicts.filter { $0.contains(cid) }
-        #expect(involved.contains { $0.hasPrefix("citizen_id,\(cid),HCM-U001,") } && involved.contains { $0.hasPrefix("citizen_id,\(cid),HCM-U003,") }, "\(conflicts)")
-        let total = (u1.count - 1) + (String(decoding: c.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").count - 1) + (u3.count - 1 + 1)
+        #expect(
+            involved.contains { $0.hasPrefix("citizen_id,\(cid),HCM-U001,") } && involved.contains { $0.hasPrefix("citizen_id,\(cid),HCM-U003,") },
+            "\(conflicts)")
+        let total =
+            (u1.count - 1) + (String(decoding: c.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").count - 1)
+            + (u3.count - 1 + 1)
         let dataRows = members.split(separator: "\n").count - 1
         #expect(dataRows == total - 2, "members.csv should hold every record but the two withheld")
         // Spool paths are recorded relative to the data folder: they hold wherever it is moved.
@@ -124,7 +145,11 @@ struct SynthesisTests {
         let stats = try JSON(parsing: String(decoding: c.w.read("dept/datasets/v1/stats.json"), as: UTF8.self))
         #expect(stats["totals"]?["withheld"]?.int == 2 && stats["units"]?["HCM-U003"]?["withheld"]?.int == 1)
         // The sealed dataset opens with the handbook's identity and checks with the dataset key.
-        let open = try CLI.sg(["open", "--identity", "hb/identity.key", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", "opened", "dept/datasets/dataset-v1.sgp"], cwd: c.w.path)
+        let open = try CLI.sg(
+            [
+                "open", "--identity", "hb/identity.key", "--signer", "dept/keys/dataset.pub", "--unit", "HCM-DTCD", "-o", "opened",
+                "dept/datasets/dataset-v1.sgp",
+            ], cwd: c.w.path)
         #expect(open.status == 0, "\(open.stderr)")
         #expect(c.w.read("opened/members.csv") == (try c.datasetFile(1, "members.csv")))
     }
@@ -135,17 +160,26 @@ struct SynthesisTests {
         let c = try CityCycle(units: 2)
         let gw = try c.gatewayWithTwoUnitsSubmitted()
         defer { gw.stop() }
-        let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        let cid = row[4], name = row[1]
-        c.w.write("corrections.csv", """
+        let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(
+            separator: ",", omittingEmptySubsequences: false
+        ).map(String.init)
+        let cid = row[4]
+        let name = row[1]
+        c.w.write(
+            "corrections.csv",
+            """
             citizen_id,field,old_value,new_value,reason,reported_at
             \(cid),full_name,\(name),Nguyễn Văn Sửa,sai chính tả,2026-11-28T09:00:00Z
             \(cid),hometown,Nơi Khác,Hà Nội,quê quán,2026-11-28T09:00:00Z
             079099000001,full_name,Ai Đó,Người Khác,không có,2026-11-28T09:00:00Z
 
             """)
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
-                                  "-o", "corr.sgp", "corrections.csv"], cwd: c.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
+                    "-o", "corr.sgp", "corrections.csv",
+                ], cwd: c.w.path))
         let r = try f(c).post(gw, c.w.file("corr.sgp"))
         #expect(r.status == 201, "\(r.text)")
         let receipt = try JSON(parsing: r.text)
@@ -167,17 +201,19 @@ struct SynthesisTests {
         let gw = try c.gateway(["--synthesize-every", "1s"])
         defer { gw.stop() }
         func versions() throws -> Int {
-            Int(try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT COUNT(*) FROM datasets"], cwd: c.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+            Int(
+                try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT COUNT(*) FROM datasets"], cwd: c.w.path).out.trimmingCharacters(
+                    in: .whitespacesAndNewlines)) ?? -1
         }
         try c.submitAll(gw, units: ["HCM-U001"])
         #expect(try c.waitFor("v1") { try versions() == 1 })
-        Thread.sleep(forTimeInterval: 1.1) // decided_at has one-second resolution: the next decision is later than v1
+        Thread.sleep(forTimeInterval: 1.1)  // decided_at has one-second resolution: the next decision is later than v1
         // A rejected package changes no records: three scheduled rounds later, still no new version.
         #expect(try c.f.post(gw, try c.f.seal("HCM-U002", seq: 1, dir: try c.f.legacyIDCopy("HCM-U002", line: 3))).status == 422)
         let seen = ScaleOutTests.rounds(gw, "synthesis")
         #expect(try c.waitFor("three rounds") { ScaleOutTests.rounds(gw, "synthesis") >= seen + 3 })
         #expect(try versions() == 1, "a version was made though no records changed")
-        Thread.sleep(forTimeInterval: 1.1) // decided_at has one-second resolution
+        Thread.sleep(forTimeInterval: 1.1)  // decided_at has one-second resolution
         try c.submitAll(gw, units: ["HCM-U002"], seq: 2)
         #expect(try c.waitFor("v2") { try versions() == 2 })
     }
@@ -189,26 +225,26 @@ final class FailingEndpoint {
     let port: Int
     init(mode: String, cwd: String) throws {
         let script = """
-        import http.server, socketserver, sys, time
-        mode = sys.argv[1]
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get('Content-Length', '0'))
-                while n > 0:
-                    n -= len(self.rfile.read(min(n, 65536)))
-                if mode == 'hang':
-                    time.sleep(30)
-                    return
-                body = b'{"code":"unavailable","detail":"maintenance"}'
-                self.send_response(503); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
-            def log_message(self, *a): pass
-        class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
-            daemon_threads = True
-        s = S(('127.0.0.1', 0), H)
-        print(s.server_address[1], flush=True)
-        s.serve_forever()
-        """
-        FileManager.default.createFile(atPath: cwd + "/stub.py", contents: Data(script.utf8))
+            import http.server, socketserver, sys, time
+            mode = sys.argv[1]
+            class H(http.server.BaseHTTPRequestHandler):
+                def do_POST(self):
+                    n = int(self.headers.get('Content-Length', '0'))
+                    while n > 0:
+                        n -= len(self.rfile.read(min(n, 65536)))
+                    if mode == 'hang':
+                        time.sleep(30)
+                        return
+                    body = b'{"code":"unavailable","detail":"maintenance"}'
+                    self.send_response(503); self.send_header('Content-Length', str(len(body))); self.end_headers(); self.wfile.write(body)
+                def log_message(self, *a): pass
+            class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+                daemon_threads = True
+            s = S(('127.0.0.1', 0), H)
+            print(s.server_address[1], flush=True)
+            s.serve_forever()
+            """
+        _ = FileManager.default.createFile(atPath: cwd + "/stub.py", contents: Data(script.utf8))
         let out = Pipe()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [cwd + "/stub.py", mode]
@@ -219,7 +255,12 @@ final class FailingEndpoint {
     }
     var url: String { "http://127.0.0.1:\(port)" }
     // SIGKILL: the test process's blocked signals are inherited, so python may not see SIGTERM.
-    func stop() { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
     deinit { stop() }
 }
 
@@ -260,7 +301,8 @@ struct ForwardingTests {
         let again = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("dept/datasets/dataset-v1.sgp"))
         let first = try c.dataset(1)
         #expect(again.status == 200)
-        let ackRow = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT ack FROM datasets WHERE version = 1"], cwd: c.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ackRow = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT ack FROM datasets WHERE version = 1"], cwd: c.w.path).out
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(again.text == ackRow, "\(first)")
     }
 
@@ -308,22 +350,31 @@ struct ForwardingTests {
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         #expect(try c.waitFor("delivered") { try c.dataset(2)["state"]?.string == "delivered" })
-        let hbRecipient = try AgeX25519Recipient(string: String(decoding: c.w.read("hb/identity.pub"), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "")
+        let hbRecipient = try AgeX25519Recipient(
+            string: String(decoding: c.w.read("hb/identity.pub"), as: UTF8.self).split(separator: "\n").last.map(String.init) ?? "")
         let opened = try c.openDataset(2)
         let files = PackageKind.dataset.requiredFiles!.map { SealRequest.Input(name: $0, path: c.w.file("\(opened)/\($0)")) }
         // Signed by a unit's key, claiming to be the department's version 3.
-        _ = try Sealer.seal(SealRequest(unit: "HCM-DTCD", seq: 3, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: c.f.signerA, output: c.w.file("forged.sgp")))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-DTCD", seq: 3, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: c.f.signerA,
+                output: c.w.file("forged.sgp")))
         let forged = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("forged.sgp"))
         #expect(forged.status == 422 && forged.headers["sealgate-ack-signature"] == nil, "\(forged.status) \(forged.text)")
         // Signed by the dataset key, but version 1 again under a new package id: stale.
         let datasetKey = try MinisignSecretKey.load(path: c.w.file("dept/keys/dataset.key"), passphrase: { SecureBytes(count: 0) })
-        _ = try Sealer.seal(SealRequest(unit: "HCM-DTCD", seq: 1, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: datasetKey, output: c.w.file("old.sgp")))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-DTCD", seq: 1, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: datasetKey, output: c.w.file("old.sgp")))
         let old = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("old.sgp"))
         #expect(old.status == 409 && old.text.contains("dataset_stale"), "\(old.status) \(old.text)")
         let health = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/health").text)
         #expect(health["version"]?.int == 2)
         // And a unit cannot hand the gateway a dataset of its own.
-        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 7, kind: .dataset, inputs: files, recipients: [c.f.recipient], signer: c.f.signerA, output: c.w.file("unit-dataset.sgp")))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-U001", seq: 7, kind: .dataset, inputs: files, recipients: [c.f.recipient], signer: c.f.signerA,
+                output: c.w.file("unit-dataset.sgp")))
         let byUnit = try c.f.post(gw, c.w.file("unit-dataset.sgp"))
         #expect(byUnit.status == 422 && byUnit.text.contains("kind_not_accepted"), "\(byUnit.text)")
     }
@@ -344,7 +395,8 @@ struct CampaignStatusTests {
             return try JSON(parsing: r.out)["result"]?["campaign"] ?? .null
         }
         var s = try status()
-        #expect(s["units"]?["registered"]?.int == 4 && s["units"]?["accepted_clean"]?.int == 1 && s["units"]?["rejected"]?.int == 1
+        #expect(
+            s["units"]?["registered"]?.int == 4 && s["units"]?["accepted_clean"]?.int == 1 && s["units"]?["rejected"]?.int == 1
                 && s["units"]?["missing"]?.int == 2, "\(s["units"] ?? .null)")
         #expect(s["units"]?["late"]?.array?.isEmpty == true)
         // The deadline passes: everyone not accepted by then is late; HCM-U001 was on time only

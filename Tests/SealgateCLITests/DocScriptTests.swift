@@ -34,16 +34,25 @@ struct DocScriptTests {
 
     /// Splits a line as a shell would split simple words: spaces, '…' and "…" quoting.
     static func words(_ line: String) -> [String] {
-        var out: [String] = [], cur = "", quote: Character?, started = false
+        var out: [String] = []
+        var cur = ""
+        var quote: Character?
+        var started = false
         for c in line {
             if let q = quote {
                 if c == q { quote = nil } else { cur.append(c) }
             } else if c == "'" || c == "\"" {
-                quote = c; started = true
+                quote = c
+                started = true
             } else if c == " " || c == "\t" {
-                if started { out.append(cur); cur = ""; started = false }
+                if started {
+                    out.append(cur)
+                    cur = ""
+                    started = false
+                }
             } else {
-                cur.append(c); started = true
+                cur.append(c)
+                started = true
             }
         }
         if started { out.append(cur) }
@@ -59,7 +68,10 @@ struct DocScriptTests {
             var i = 0
             var blocks = 0
             while i < lines.count {
-                guard let r = lines[i].range(of: #"<!-- script: (Tests/Scripts/[a-z0-9-]+\.txt) -->"#, options: .regularExpression) else { i += 1; continue }
+                guard let r = lines[i].range(of: #"<!-- script: (Tests/Scripts/[a-z0-9-]+\.txt) -->"#, options: .regularExpression) else {
+                    i += 1
+                    continue
+                }
                 let path = String(lines[i][r].dropFirst("<!-- script: ".count).dropLast(" -->".count))
                 let script = try String(contentsOf: Self.root.appendingPathComponent(path), encoding: .utf8)
                 let steps = Set(script.components(separatedBy: "\n").map { Self.normalized($0.hasPrefix("! ") ? String($0.dropFirst(2)) : $0) })
@@ -80,12 +92,19 @@ struct DocScriptTests {
                     var code = fenced ? l : String(l.dropFirst(min(4, l.count)))
                     if let hash = code.range(of: "  #") { code = String(code[..<hash.lowerBound]) }
                     code = code.trimmingCharacters(in: .whitespaces)
-                    if code.hasSuffix("\\") { command += code.dropLast() + " "; j += 1; continue }
+                    if code.hasSuffix("\\") {
+                        command += code.dropLast() + " "
+                        j += 1
+                        continue
+                    }
                     command += code
                     for (a, b) in substitutions { command = command.replacingOccurrences(of: a, with: b) }
                     if command.hasPrefix("sealgate ") {
-                        let n = Self.normalized("exec " + command), b = Self.normalized(command)
-                        #expect(steps.contains(n) || steps.contains { $0.hasPrefix("bg ") && $0.hasSuffix(" " + b) }, "\(doc): `\(command)` is not a step of \(path)")
+                        let n = Self.normalized("exec " + command)
+                        let b = Self.normalized(command)
+                        #expect(
+                            steps.contains(n) || steps.contains { $0.hasPrefix("bg ") && $0.hasSuffix(" " + b) },
+                            "\(doc): `\(command)` is not a step of \(path)")
                         checked += 1
                     }
                     command = ""
@@ -114,7 +133,10 @@ struct DocScriptTests {
             if line.isEmpty || line.hasPrefix("#") { continue }
             var negate = false
             var ws = Self.words(line).map { expand($0, env) }
-            if ws.first == "!" { negate = true; ws.removeFirst() }
+            if ws.first == "!" {
+                negate = true
+                ws.removeFirst()
+            }
             let at = "\(name):\(n + 1): \(line)"
             guard let verb = ws.first else { continue }
             let args = Array(ws.dropFirst())
@@ -148,7 +170,12 @@ struct DocScriptTests {
                     p.standardOutput = FileHandle.nullDevice
                     p.standardError = FileHandle.nullDevice
                     try p.run()
-                    background[args[0]] = { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+                    background[args[0]] = {
+                        if p.isRunning {
+                            p.terminate()
+                            p.waitUntilExit()
+                        }
+                    }
                 }
             case "stop":
                 background[args[0]]?()
@@ -165,7 +192,8 @@ struct DocScriptTests {
                 // capture NAME stdout|stderr 'REGEX with one group': env NAME = the group.
                 let out = args[1] == "stdout" ? (last?.out ?? "") : (last?.stderr ?? "")
                 guard let m = try Regex(args[2]).firstMatch(in: out), m.count > 1, let g = m[1].substring else {
-                    Issue.record("\(at): nothing to capture in \(out.prefix(500))"); return
+                    Issue.record("\(at): nothing to capture in \(out.prefix(500))")
+                    return
                 }
                 env[args[0]] = String(g)
             default: Issue.record("\(at): unknown step \(verb)")
@@ -176,7 +204,9 @@ struct DocScriptTests {
     func expand(_ s: String, _ env: [String: String]) -> String {
         var out = s
         // Longest names first: $SEALGATE_CA_FILE before $SEALGATE.
-        for (k, v) in env.sorted(by: { $0.key.count > $1.key.count }) where out.contains("$" + k) { out = out.replacingOccurrences(of: "$" + k, with: v) }
+        for (k, v) in env.sorted(by: { $0.key.count > $1.key.count }) where out.contains("$" + k) {
+            out = out.replacingOccurrences(of: "$" + k, with: v)
+        }
         return out
     }
 }

@@ -1,8 +1,8 @@
-import TestSupport
 import Foundation
 import GatewayCore
 import SealCrypto
 import SealPackage
+import TestSupport
 
 /// `sealgate serve` as a real process on a free loopback port.
 final class GatewayProcess: @unchecked Sendable {
@@ -54,10 +54,17 @@ final class GatewayProcess: @unchecked Sendable {
 
     var url: String { "\(scheme)://127.0.0.1:\(port)" }
     var pid: Int32 { process.processIdentifier }
-    var logText: String { lock.lock(); defer { lock.unlock() }; return log }
+    var logText: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return log
+    }
 
     func stop() {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
     }
 
     func kill9() {
@@ -78,11 +85,15 @@ struct GatewayFixture {
     /// `database`: a PostgreSQL URL for the store (recorded by init, so later commands find it).
     init(units: Int = 2, members: Int = 120, database: String? = nil) throws {
         try requireOK(try CLI.sg(["init", "--data", "dept", "--unencrypted"] + (database.map { ["--database", $0] } ?? []), cwd: w.path))
-        try requireOK(try CLI.sg(["generate", "--units", String(max(units, 2)), "--members", String(members * max(units, 2)), "--seed", "17", "-o", "city"], cwd: w.path))
+        try requireOK(
+            try CLI.sg(
+                ["generate", "--units", String(max(units, 2)), "--members", String(members * max(units, 2)), "--seed", "17", "-o", "city"],
+                cwd: w.path))
         for i in 1...max(units, 2) {
             let u = "HCM-U" + String(format: "%03d", i)
             try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", u, "--unencrypted"], cwd: w.path))
-            try requireOK(try CLI.sg(["units", "add", "--data", "dept", "--id", u, "--name", "Đơn vị \(i)", "--signing-key", "\(u).pub"], cwd: w.path))
+            try requireOK(
+                try CLI.sg(["units", "add", "--data", "dept", "--id", u, "--name", "Đơn vị \(i)", "--signing-key", "\(u).pub"], cwd: w.path))
         }
         signerA = try MinisignSecretKey.load(path: w.file("HCM-U001.key"), passphrase: { SecureBytes(count: 0) })
         signerB = try MinisignSecretKey.load(path: w.file("HCM-U002.key"), passphrase: { SecureBytes(count: 0) })
@@ -94,16 +105,26 @@ struct GatewayFixture {
         return rows.first { $0.hasPrefix(unit + ",") }.map { Int($0.split(separator: ",")[3])! } ?? -1
     }
 
-    var recipient: AgeX25519Recipient { try! AgeX25519Recipient(string: String(decoding: w.read("dept/keys/recipient.pub"), as: UTF8.self).split(separator: "\n").last!) }
+    var recipient: AgeX25519Recipient {
+        try! AgeX25519Recipient(string: String(decoding: w.read("dept/keys/recipient.pub"), as: UTF8.self).split(separator: "\n").last!)
+    }
 
     /// Seals a snapshot of `unit` with the library (bypassing the CLI's record validation when needed).
-    func seal(_ unit: String, seq: UInt64, signer: MinisignSecretKey? = nil, to: AgeX25519Recipient? = nil, dir: String? = nil, name: String? = nil) throws -> String {
-        let key = try signer ?? (unit == "HCM-U001" ? signerA : (unit == "HCM-U002" ? signerB : MinisignSecretKey.load(path: w.file("\(unit).key"), passphrase: { SecureBytes(count: 0) })))
+    func seal(_ unit: String, seq: UInt64, signer: MinisignSecretKey? = nil, to: AgeX25519Recipient? = nil, dir: String? = nil, name: String? = nil)
+        throws -> String
+    {
+        let key =
+            try signer
+            ?? (unit == "HCM-U001"
+                ? signerA
+                : (unit == "HCM-U002" ? signerB : MinisignSecretKey.load(path: w.file("\(unit).key"), passphrase: { SecureBytes(count: 0) })))
         let src = dir ?? w.file("city/\(unit)")
         let out = w.file(name ?? "\(unit)-\(seq).sgp")
-        _ = try Sealer.seal(SealRequest(unit: unit, seq: seq, kind: .snapshot,
-                                        inputs: [.init(name: "organizations.csv", path: "\(src)/organizations.csv"), .init(name: "members.csv", path: "\(src)/members.csv")],
-                                        recipients: [to ?? recipient], signer: key, output: out))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: unit, seq: seq, kind: .snapshot,
+                inputs: [.init(name: "organizations.csv", path: "\(src)/organizations.csv"), .init(name: "members.csv", path: "\(src)/members.csv")],
+                recipients: [to ?? recipient], signer: key, output: out))
         return out
     }
 

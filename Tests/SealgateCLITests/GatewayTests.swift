@@ -1,9 +1,9 @@
 import Foundation
-import Testing
-import TestSupport
 import GatewayCore
 import SealCrypto
 import SealPackage
+import TestSupport
+import Testing
 
 /// The gateway over a real loopback socket: the server is the built `sealgate serve`.
 struct GatewayEndToEndTests {
@@ -15,7 +15,8 @@ struct GatewayEndToEndTests {
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--max-body", "200KiB"])
         defer { gw.stop() }
 
-        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let logSize = { (try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/log/entries").text).array ?? []).count }
         let spoolFiles = { (try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool"))) ?? [] }
 
@@ -28,8 +29,11 @@ struct GatewayEndToEndTests {
         let (entriesBefore, spooledBefore) = (try logSize(), spoolFiles())
         // To anyone (the bytes are not secret): what the public log says of that decision, signed.
         let again = try f.post(gw, p1)
-        #expect(again.status == 200 && receipt(again)["status"]?.string == "duplicate" && receipt(again)["first_status"]?.string == "accepted", "\(again.text)")
-        #expect(receipt(again)["validation"] == nil && receipt(again)["records"] == nil && receipt(again)["leaf"] == receipt(a)["leaf"], "\(again.text)")
+        #expect(
+            again.status == 200 && receipt(again)["status"]?.string == "duplicate" && receipt(again)["first_status"]?.string == "accepted",
+            "\(again.text)")
+        #expect(
+            receipt(again)["validation"] == nil && receipt(again)["records"] == nil && receipt(again)["leaf"] == receipt(a)["leaf"], "\(again.text)")
         let trustDoc = try TrustDocument(json: try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/trust").text))
         let againSig = String(decoding: Base64Decode(again.headers["sealgate-receipt-signature"] ?? ""), as: UTF8.self)
         #expect(throws: Never.self) { _ = try Receipt.verify(text: again.text, signature: againSig, trust: trustDoc) }
@@ -77,10 +81,15 @@ struct GatewayEndToEndTests {
         let pbytes = f.w.read("HCM-U001-1.sgp")
         let payload = Array(pbytes[Int(c.payloadOffset)..<Int(c.payloadOffset + c.payloadLength)])
         var comment = try TrustedComment(parsing: try MinisignSignature(fileContents: c.signatureBytes).trustedComment)
-        comment.unit = "HCM-U002"; comment.seq = 2
-        let sig = Array(try f.signerB.sign(prehash: payload.withUnsafeBytes { BLAKE2bHasher.hash($0) }, trustedComment: comment.text).fileContents.utf8)
-        let forged = Tar.header(name: "package.minisig", size: UInt64(sig.count), mtime: 0) + sig + [UInt8](repeating: 0, count: Tar.padding(UInt64(sig.count)))
-            + Tar.header(name: "payload.age", size: UInt64(payload.count), mtime: 0) + payload + [UInt8](repeating: 0, count: Tar.padding(UInt64(payload.count)) + 1024)
+        comment.unit = "HCM-U002"
+        comment.seq = 2
+        let sig = Array(
+            try f.signerB.sign(prehash: payload.withUnsafeBytes { BLAKE2bHasher.hash($0) }, trustedComment: comment.text).fileContents.utf8)
+        let forged =
+            Tar.header(name: "package.minisig", size: UInt64(sig.count), mtime: 0) + sig
+            + [UInt8](repeating: 0, count: Tar.padding(UInt64(sig.count)))
+            + Tar.header(name: "payload.age", size: UInt64(payload.count), mtime: 0) + payload
+            + [UInt8](repeating: 0, count: Tar.padding(UInt64(payload.count)) + 1024)
         f.w.write("forged.sgp", bytes: forged)
         let fw = try f.post(gw, f.w.file("forged.sgp"))
         #expect(fw.status == 422 && (code(fw)) == "manifest_mismatch", "\(fw.text)")
@@ -91,11 +100,18 @@ struct GatewayEndToEndTests {
         let findings = receipt(rec)["validation"]?["findings"]?.array ?? []
         #expect(findings.contains { $0["rule"]?.string == "citizen_id.legacy_cmnd" && $0["line"]?.int == 6 })
         // A finding names the place and the rule, never the value.
-        #expect(!rec.text.contains("023456789") && findings.allSatisfy { Set($0.object?.keys.map { $0 } ?? []) == ["file", "line", "column", "rule", "severity"] }, "\(rec.text)")
+        #expect(
+            !rec.text.contains("023456789")
+                && findings.allSatisfy { Set($0.object?.keys.map { $0 } ?? []) == ["file", "line", "column", "rule", "severity"] }, "\(rec.text)")
 
         // Oversize (this server: 200 KiB): 413 problem+json with the code.
         f.w.write(bytes: pseudoRandom(300_000), "big.bin")
-        try requireOK(try CLI.sg(["seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "9", "--signing-key", "HCM-U002.key", "--to", "dept/keys/recipient.pub", "-o", "big.sgp", "big.bin"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "9", "--signing-key", "HCM-U002.key", "--to", "dept/keys/recipient.pub",
+                    "-o", "big.sgp", "big.bin",
+                ], cwd: f.w.path))
         let big = try f.post(gw, f.w.file("big.sgp"))
         #expect(big.status == 413 && big.headers["content-type"] == "application/problem+json" && (code(big)) == "package_too_large")
 
@@ -106,7 +122,9 @@ struct GatewayEndToEndTests {
 
         // Stock curl, and the receipt checked with stock minisign.
         let p4 = try f.seal("HCM-U002", seq: 4)
-        let curl = try CLI.run("curl", ["-s", "-D", "headers.txt", "-o", "curl-receipt.json", "-X", "POST", "--data-binary", "@\(p4)", "\(gw.url)/v1/packages"], cwd: f.w.path)
+        let curl = try CLI.run(
+            "curl", ["-s", "-D", "headers.txt", "-o", "curl-receipt.json", "-X", "POST", "--data-binary", "@\(p4)", "\(gw.url)/v1/packages"],
+            cwd: f.w.path)
         #expect(curl.status == 0)
         let headers = String(decoding: f.w.read("headers.txt"), as: UTF8.self)
         #expect(headers.hasPrefix("HTTP/1.1 201"))
@@ -121,7 +139,8 @@ struct GatewayEndToEndTests {
         let id = receipt(a)["package"]!.string!
         let anon = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)")
         #expect(anon.status == 401 && code(anon) == "unauthorized" && !anon.text.contains("members"), "\(anon.text)")
-        let tokU2 = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U002"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tokU2 = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U002"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let otherUnit = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)", headers: ["Authorization": "Bearer \(tokU2)"])
         #expect(otherUnit.status == 404 && code(otherUnit) == "package_unknown", "\(otherUnit.text)")
         let back = try RawHTTP.request("GET", gw.url + "/v1/packages/\(id)", headers: ["Authorization": "Bearer \(admin)"])
@@ -137,14 +156,20 @@ struct GatewayEndToEndTests {
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         defer { gw.stop() }
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p.sgp",
-                               "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p.sgp",
+                    "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
+                ], cwd: f.w.path))
         let s = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "p.sgp"], cwd: f.w.path)
         #expect(s.status == 0 && s.stderr.contains("201 accepted"), "\(s.stderr)")
         try requireOK(try CLI.sg(["receipt", "verify", "--trust", "trust.json", "p.sgp.receipt.json"], cwd: f.w.path))
         // A receipt altered by one character no longer verifies.
-        var r = f.w.read("p.sgp.receipt.json"); r[r.count - 3] ^= 1
-        f.w.write(bytes: r, "altered.json"); try FileManager.default.copyItem(atPath: f.w.file("p.sgp.receipt.json.minisig"), toPath: f.w.file("altered.json.minisig"))
+        var r = f.w.read("p.sgp.receipt.json")
+        r[r.count - 3] ^= 1
+        f.w.write(bytes: r, "altered.json")
+        try FileManager.default.copyItem(atPath: f.w.file("p.sgp.receipt.json.minisig"), toPath: f.w.file("altered.json.minisig"))
         let bad = try CLI.sg(["receipt", "verify", "--trust", "trust.json", "altered.json"], cwd: f.w.path)
         #expect(bad.status != 0 && bad.stderr.contains("receipt_invalid"))
         // Trust pinned to another root is refused.
@@ -169,12 +194,19 @@ struct GatewayEndToEndTests {
     /// recovers its own spool folder), or nil for SQLite.
     static func killDashNine(database: String?) throws {
         let f = try GatewayFixture(units: 12, members: 150, database: database)
-        let admin = ["Authorization": "Bearer " + (try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines))]
+        let admin = [
+            "Authorization": "Bearer "
+                + (try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(
+                    in: .whitespacesAndNewlines))
+        ]
         let units = (1...12).map { "HCM-U" + String(format: "%03d", $0) }
         let files = try units.map { try f.seal($0, seq: 1) }
         let node = database == nil ? [] : ["--node", "gw"]
         var gw: GatewayProcess? = try GatewayProcess(data: "dept", cwd: f.w.path, extra: node)
-        final class Box: @unchecked Sendable { let lock = NSLock(); var received: [String: String] = [:] } // file → receipt text (201 only)
+        final class Box: @unchecked Sendable {
+            let lock = NSLock()
+            var received: [String: String] = [:]
+        }  // file → receipt text (201 only)
         let box = Box()
         let url = gw!.url
         let group = DispatchGroup()
@@ -185,7 +217,10 @@ struct GatewayEndToEndTests {
                 defer { group.leave() }
                 for file in files.enumerated().filter({ $0.offset % 4 == chunk }).map(\.element) {
                     guard let r = try? RawHTTP.request("POST", url + "/v1/packages", bodyFile: file, timeout: 10), r.status == 201 else { continue }
-                    box.lock.lock(); box.received[file] = r.text; let n = box.received.count; box.lock.unlock()
+                    box.lock.lock()
+                    box.received[file] = r.text
+                    let n = box.received.count
+                    box.lock.unlock()
                     if n == 4 { killer.signal() }
                 }
             }
@@ -219,8 +254,10 @@ struct GatewayEndToEndTests {
         defer { third.stop() }
         #expect(third.logText.contains("set aside 1 body(ies)") && !FileManager.default.fileExists(atPath: orphan), "\(third.logText)")
         // Exactly one accepted outcome and one snapshot per unit.
-        let sql = "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"
-        let counts = try database.map { try TestPostgres.psql($0, sql) }
+        let sql =
+            "SELECT (SELECT COUNT(*) FROM outcomes WHERE status='accepted'), (SELECT COUNT(*) FROM snapshots), (SELECT COUNT(DISTINCT unit_id) FROM snapshots WHERE current=1), (SELECT COUNT(*) FROM spool WHERE state='pending')"
+        let counts =
+            try database.map { try TestPostgres.psql($0, sql) }
             ?? CLI.run("sqlite3", [f.w.file("dept/gateway.sqlite"), sql], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(counts == "12|12|12|0", "accepted, snapshots, units current, pending: \(counts)")
     }
@@ -232,7 +269,6 @@ extension Workdir {
     func write(bytes: [UInt8], _ name: String) { write(name, bytes: bytes) }
 }
 
-
 struct GatewayTokenTests {
     /// With --require-unit-token: no token → 401; another unit's token → 403, nothing recorded;
     /// the unit's own token → 201. GET /v1/units/{id} shows the validation summary.
@@ -240,8 +276,10 @@ struct GatewayTokenTests {
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--require-unit-token"])
         defer { gw.stop() }
-        let tokA = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U001"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
-        let tokB = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U002"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let tokA = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U001"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let tokB = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "unit", "--unit", "HCM-U002"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let p = try f.seal("HCM-U001", seq: 1)
         #expect(try f.post(gw, p).status == 401)
         let wrong = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Authorization": "Bearer \(tokB)"], bodyFile: p)
@@ -250,7 +288,8 @@ struct GatewayTokenTests {
         #expect(ok.status == 201, "\(ok.text)")
         // The CLI takes the token from SEALGATE_TOKEN (not visible in `ps`).
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
-        let viaEnv = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", try f.seal("HCM-U001", seq: 2)], cwd: f.w.path, env: ["SEALGATE_TOKEN": tokA])
+        let viaEnv = try CLI.sg(
+            ["submit", "--gateway", gw.url, "--trust", "trust.json", try f.seal("HCM-U001", seq: 2)], cwd: f.w.path, env: ["SEALGATE_TOKEN": tokA])
         #expect(viaEnv.status == 0, "\(viaEnv.stderr)")
         let unit = try RawHTTP.request("GET", gw.url + "/v1/units/HCM-U001", headers: ["Authorization": "Bearer \(tokA)"])
         #expect(unit.status == 200 && unit.text.contains("\"validation\":{\"completeness\""), "\(unit.text)")

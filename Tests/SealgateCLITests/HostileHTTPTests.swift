@@ -11,8 +11,10 @@ import Testing
 /// answers /healthz; a parameter out of range is a coded 400. And the other way round: hostile
 /// servers against `submit`, `trust fetch`, `log verify` and the forwarder.
 struct HostileHTTPTests {
-    static let edges = ["9223372036854775807", "-9223372036854775808", "9223372036854775808", "-1", "99999999999999999999999999", "1e3", "0x10",
-                        "+1", " 1", "1.5", "", "%31", "%zz", "%", "%EF%BC%91", "1%00", String(repeating: "9", count: 5000)]
+    static let edges = [
+        "9223372036854775807", "-9223372036854775808", "9223372036854775808", "-1", "99999999999999999999999999", "1e3", "0x10",
+        "+1", " 1", "1.5", "", "%31", "%zz", "%", "%EF%BC%91", "1%00", String(repeating: "9", count: 5000),
+    ]
 
     struct Prober {
         let port: Int
@@ -30,16 +32,23 @@ struct HostileHTTPTests {
             routes.insert(route)
             let answer: (status: Int?, bytes: [UInt8]) = (try? RawHTTP.exchange(port: port, raw, timeout: 20)) ?? (nil, [])
             let text = String(decoding: answer.bytes.prefix(2000), as: UTF8.self)
-            #expect(accept(answer.status, text), "\(route): \(String(decoding: raw.prefix(120), as: UTF8.self)) → \(answer.status.map(String.init) ?? "no answer") \(text.prefix(300))",
-                    sourceLocation: sourceLocation)
+            #expect(
+                accept(answer.status, text),
+                "\(route): \(String(decoding: raw.prefix(120), as: UTF8.self)) → \(answer.status.map(String.init) ?? "no answer") \(text.prefix(300))",
+                sourceLocation: sourceLocation)
             #expect(alive(), "the server died after \(route): \(String(decoding: raw.prefix(120), as: UTF8.self))", sourceLocation: sourceLocation)
         }
 
         /// A GET whose answer must be `status` with `code` (a problem document).
-        mutating func get(_ route: String, _ target: String, _ status: Int, code: String? = nil, headers: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
-            probe(route, "GET \(target) HTTP/1.1\r\nHost: x\r\n\(headers)Connection: close\r\n\r\n", { s, body in
-                s == status && (code == nil || body.contains("\"code\":\"\(code!)\""))
-            }, sourceLocation: sourceLocation)
+        mutating func get(
+            _ route: String, _ target: String, _ status: Int, code: String? = nil, headers: String = "",
+            sourceLocation: SourceLocation = #_sourceLocation
+        ) {
+            probe(
+                route, "GET \(target) HTTP/1.1\r\nHost: x\r\n\(headers)Connection: close\r\n\r\n",
+                { s, body in
+                    s == status && (code == nil || body.contains("\"code\":\"\(code!)\""))
+                }, sourceLocation: sourceLocation)
         }
     }
 
@@ -51,7 +60,8 @@ struct HostileHTTPTests {
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--max-body", "1MiB"])
         defer { gw.stop() }
-        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let auth = "Authorization: Bearer \(admin)\r\n"
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
         var p = Prober(port: gw.port, alive: Self.alive(gw, health: "/healthz"))
@@ -71,13 +81,16 @@ struct HostileHTTPTests {
             for v in Self.edges {
                 let target = n.target(v.replacingOccurrences(of: " ", with: "%20"))
                 let valid = n.valid.contains(v)
-                p.probe(n.route, "GET \(target) HTTP/1.1\r\nHost: x\r\n\(n.auth ? auth : "")Connection: close\r\n\r\n", { s, body in
-                    if valid { return s == 200 }
-                    if s == 400 && body.contains("\"code\":\"bad_parameter\"") { return true }
-                    // In range but not there: a trust version or a dataset that does not exist;
-                    // `/v1/datasets/` (empty) is the list.
-                    return (s == 404 && (body.contains("trust_missing") || body.contains("dataset_unknown"))) || (v.isEmpty && s == 200 && n.route.hasSuffix("{version}"))
-                })
+                p.probe(
+                    n.route, "GET \(target) HTTP/1.1\r\nHost: x\r\n\(n.auth ? auth : "")Connection: close\r\n\r\n",
+                    { s, body in
+                        if valid { return s == 200 }
+                        if s == 400 && body.contains("\"code\":\"bad_parameter\"") { return true }
+                        // In range but not there: a trust version or a dataset that does not exist;
+                        // `/v1/datasets/` (empty) is the list.
+                        return (s == 404 && (body.contains("trust_missing") || body.contains("dataset_unknown")))
+                            || (v.isEmpty && s == 200 && n.route.hasSuffix("{version}"))
+                    })
             }
         }
         // Ranges the wrong way round, and sizes beyond the log.
@@ -94,7 +107,9 @@ struct HostileHTTPTests {
         p.get("/v1/trust?version", "/v1/trust?version=99", 404, code: "trust_missing")
 
         // Path parameters: malformed, encoded, huge.
-        for id in ["not-a-uuid", "..%2f..%2fetc%2fpasswd", "%ff%fe", "%00", String(repeating: "a", count: 4000), "01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1"] {
+        for id in [
+            "not-a-uuid", "..%2f..%2fetc%2fpasswd", "%ff%fe", "%00", String(repeating: "a", count: 4000), "01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1",
+        ] {
             p.get("/v1/packages/{id}", "/v1/packages/\(id)", 400, code: "bad_parameter", headers: auth)
         }
         p.get("/v1/packages/{id}", "/v1/packages/01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1f", 401, code: "unauthorized")
@@ -111,19 +126,28 @@ struct HostileHTTPTests {
         p.get("/metrics", "/metrics", 200, headers: auth)
         p.get("(unknown)", "/v1/nothing", 404, code: "not_found")
         p.get("(unknown)", "/" + String(repeating: "%2e%2e/", count: 200), 404, code: "not_found")
-        p.probe("(unknown)", "DELETE /v1/packages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, body in (s == 404 || s == 405) && body.contains("\"code\":") }
+        p.probe("(unknown)", "DELETE /v1/packages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, body in
+            (s == 404 || s == 405) && body.contains("\"code\":")
+        }
         p.probe("(unknown)", "BREW /v1/log/checkpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil && s! >= 400 && s! < 500 }
 
         // The request line and headers themselves.
-        p.probe("(any)", "GET /" + String(repeating: "a", count: 200_000) + " HTTP/1.1\r\nHost: x\r\n\r\n") { s, _ in s == nil || (s! >= 400 && s! < 500) }
-        p.probe("(any)", "GET /healthz HTTP/1.1\r\n" + (0..<3000).map { "X-H\($0): v\r\n" }.joined() + "\r\n") { s, _ in s == nil || (s! >= 400 && s! < 500) }
-        p.probe("(any)", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "b", count: 200_000) + "\r\n\r\n") { s, _ in s == nil || (s! >= 400 && s! < 500) }
+        p.probe("(any)", "GET /" + String(repeating: "a", count: 200_000) + " HTTP/1.1\r\nHost: x\r\n\r\n") { s, _ in
+            s == nil || (s! >= 400 && s! < 500)
+        }
+        p.probe("(any)", "GET /healthz HTTP/1.1\r\n" + (0..<3000).map { "X-H\($0): v\r\n" }.joined() + "\r\n") { s, _ in
+            s == nil || (s! >= 400 && s! < 500)
+        }
+        p.probe("(any)", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "b", count: 200_000) + "\r\n\r\n") { s, _ in
+            s == nil || (s! >= 400 && s! < 500)
+        }
         p.probe("(any)", "GET http://x:99999999999999999999/healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil }
         p.probe("(any)", "GET healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil }
         p.probe("(any)", "GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n") { s, _ in s == nil || s! >= 400 }
         p.probe("(any)", [0x16, 0x03, 0x01, 0x02, 0x00] + [UInt8](repeating: 0xFF, count: 600)) { s, _ in s == nil || s! == 400 }
         p.probe("(any)", "\r\n\r\n\r\n") { s, _ in s == nil || s! == 400 }
-        p.probe("(any)", "GET /v1/log/entries?start=１ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s == 400 } // raw UTF-8 in the target
+        // raw UTF-8 in the target
+        p.probe("(any)", "GET /v1/log/entries?start=１ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s == 400 }
 
         // Framing of a POST body: conflicting, overflowing, truncated.
         let post = "POST /v1/packages HTTP/1.1\r\nHost: x\r\n"
@@ -138,28 +162,37 @@ struct HostileHTTPTests {
         p.probe("POST /v1/packages", post + "Transfer-Encoding: chunked\r\n\r\n200000\r\n" + String(repeating: "z", count: 1000), refused)
         p.probe("POST /v1/packages", post + "Transfer-Encoding: chunked\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n", refused)
         p.probe("POST /v1/packages", post + "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", refused)
-        p.probe("POST /v1/packages", post + "Content-Length: 100000\r\n\r\n" + String(repeating: "q", count: 100), refused) // truncated, then EOF
-        p.probe("POST /v1/packages", post + "Content-Length: 5\r\n\r\nhello", { s, body in s == 400 && body.contains("\"code\":\"container_malformed\"") })
+        p.probe("POST /v1/packages", post + "Content-Length: 100000\r\n\r\n" + String(repeating: "q", count: 100), refused)  // truncated, then EOF
+        p.probe(
+            "POST /v1/packages", post + "Content-Length: 5\r\n\r\nhello", { s, body in s == 400 && body.contains("\"code\":\"container_malformed\"") }
+        )
         _ = try f.seal("HCM-U001", seq: 2)
         let pkg = f.w.read("HCM-U001-2.sgp")
         #expect(pkg.count > 10_000)
-        p.probe("POST /v1/packages", Array((post + "Content-Length: \(pkg.count)\r\n\r\n").utf8) + pkg.prefix(pkg.count / 2), refused) // a real package cut in half
-        p.probe("POST /v1/packages", Array((post + "Content-Length: 2000000\r\n\r\n").utf8) + [UInt8](repeating: 0, count: 600), { s, body in
-            s == 413 && body.contains("package_too_large")
-        })
+        // a real package cut in half
+        p.probe("POST /v1/packages", Array((post + "Content-Length: \(pkg.count)\r\n\r\n").utf8) + pkg.prefix(pkg.count / 2), refused)
+        p.probe(
+            "POST /v1/packages", Array((post + "Content-Length: 2000000\r\n\r\n").utf8) + [UInt8](repeating: 0, count: 600),
+            { s, body in
+                s == 413 && body.contains("package_too_large")
+            })
 
         // Bad JSON where JSON is read.
         let keys = "POST /v1/units/HCM-U001/keys HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        for body in ["{", "null", "[]", "{\"unit\":1e999}", "{\"unit\":99999999999999999999999999}", String(repeating: "[", count: 60_000),
-                     "{\"a\":\"\\ud800\"}", "\u{FEFF}{}", "{\"unit\":\"HCM-U001\",\"old_key\":\"x\",\"new_key\":\"y\"}"] {
+        for body in [
+            "{", "null", "[]", "{\"unit\":1e999}", "{\"unit\":99999999999999999999999999}", String(repeating: "[", count: 60_000),
+            "{\"a\":\"\\ud800\"}", "\u{FEFF}{}", "{\"unit\":\"HCM-U001\",\"old_key\":\"x\",\"new_key\":\"y\"}",
+        ] {
             p.probe("POST /v1/units/{id}/keys", keys + "Content-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n" + body) { s, text in
                 s == 422 && text.contains("\"code\":\"rotation_invalid\"")
             }
         }
-        p.probe("POST /v1/units/{id}/keys", Array((keys + "Content-Length: 4\r\nConnection: close\r\n\r\n").utf8) + [0xFF, 0xFE, 0x00, 0xC0]) { s, text in
+        p.probe("POST /v1/units/{id}/keys", Array((keys + "Content-Length: 4\r\nConnection: close\r\n\r\n").utf8) + [0xFF, 0xFE, 0x00, 0xC0]) {
+            s, text in
             s == 422 && text.contains("rotation_invalid")
         }
-        p.probe("POST /v1/units/{id}/keys", keys + "Content-Length: 70000\r\nConnection: close\r\n\r\n" + String(repeating: " ", count: 70000)) { s, text in
+        p.probe("POST /v1/units/{id}/keys", keys + "Content-Length: 70000\r\nConnection: close\r\n\r\n" + String(repeating: " ", count: 70000)) {
+            s, text in
             s == 413 && text.contains("rotation_invalid")
         }
 
@@ -181,7 +214,9 @@ struct HostileHTTPTests {
         p.get("(unknown)", "/v1/nothing", 404, code: "not_found")
         let post = "POST /v1/datasets HTTP/1.1\r\nHost: x\r\n"
         let refused: (Int?, String) -> Bool = { s, _ in s == nil || (s! >= 400 && s! < 500) }
-        p.probe("POST /v1/datasets", post + "Content-Length: 5\r\nConnection: close\r\n\r\nhello") { s, body in s == 422 || s == 400 && body.contains("\"code\":") }
+        p.probe("POST /v1/datasets", post + "Content-Length: 5\r\nConnection: close\r\n\r\nhello") { s, body in
+            s == 422 || s == 400 && body.contains("\"code\":")
+        }
         p.probe("POST /v1/datasets", post + "Content-Length: 99999999999999999999\r\n\r\n", refused)
         p.probe("POST /v1/datasets", post + "Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", refused)
         p.probe("POST /v1/datasets", post + "Transfer-Encoding: chunked\r\n\r\nFFFFFFFFFFFFFFFFFFFFFFFFF\r\n", refused)
@@ -198,17 +233,26 @@ struct HostileHTTPTests {
         defer { gw.stop() }
         let others = try (0..<16).map { _ in try AgeX25519Identity.generate().recipient }
         let p = f.w.file("many.sgp")
-        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 1, kind: .snapshot,
-                                        inputs: [.init(name: "organizations.csv", path: f.w.file("city/HCM-U001/organizations.csv")),
-                                                 .init(name: "members.csv", path: f.w.file("city/HCM-U001/members.csv"))],
-                                        recipients: others + [f.recipient], signer: f.signerA, output: p))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-U001", seq: 1, kind: .snapshot,
+                inputs: [
+                    .init(name: "organizations.csv", path: f.w.file("city/HCM-U001/organizations.csv")),
+                    .init(name: "members.csv", path: f.w.file("city/HCM-U001/members.csv")),
+                ],
+                recipients: others + [f.recipient], signer: f.signerA, output: p))
         let r = try f.post(gw, p)
-        #expect(r.status == 422 && r.text.contains("\"code\":\"age_header_malformed\"") && r.text.contains("more than 16 recipient stanzas"), "\(r.text)")
+        #expect(
+            r.status == 422 && r.text.contains("\"code\":\"age_header_malformed\"") && r.text.contains("more than 16 recipient stanzas"), "\(r.text)")
         // Sixteen are fine.
-        _ = try Sealer.seal(SealRequest(unit: "HCM-U001", seq: 2, kind: .snapshot,
-                                        inputs: [.init(name: "organizations.csv", path: f.w.file("city/HCM-U001/organizations.csv")),
-                                                 .init(name: "members.csv", path: f.w.file("city/HCM-U001/members.csv"))],
-                                        recipients: Array(others.prefix(15)) + [f.recipient], signer: f.signerA, output: f.w.file("sixteen.sgp")))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-U001", seq: 2, kind: .snapshot,
+                inputs: [
+                    .init(name: "organizations.csv", path: f.w.file("city/HCM-U001/organizations.csv")),
+                    .init(name: "members.csv", path: f.w.file("city/HCM-U001/members.csv")),
+                ],
+                recipients: Array(others.prefix(15)) + [f.recipient], signer: f.signerA, output: f.w.file("sixteen.sgp")))
         #expect(try f.post(gw, f.w.file("sixteen.sgp")).status == 201)
     }
 
@@ -220,8 +264,10 @@ struct HostileHTTPTests {
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
         gw.stop()
         let pkg = try f.seal("HCM-U001", seq: 1)
-        let codes: Set<String> = ["http_error", "http_timeout", "response_too_large", "malformed_document", "receipt_invalid", "trust_invalid", "checkpoint_invalid",
-                                  "log_inconsistent", "log_mismatch"]
+        let codes: Set<String> = [
+            "http_error", "http_timeout", "response_too_large", "malformed_document", "receipt_invalid", "trust_invalid", "checkpoint_invalid",
+            "log_inconsistent", "log_mismatch",
+        ]
         for mode in HostileServer.Mode.allCases {
             let server = try HostileServer(modes: [mode])
             defer { server.stop() }
@@ -249,8 +295,11 @@ struct HostileHTTPTests {
         defer { gw.stop() }
         try c.connect(server.url)
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
-        #expect(try c.waitFor("every hostile mode tried", seconds: 120) { (try c.dataset(1)["attempts"]?.int ?? 0) >= Int64(HostileServer.Mode.allCases.count) },
-                "\((try? c.dataset(1)) ?? .null)")
+        #expect(
+            try c.waitFor("every hostile mode tried", seconds: 120) {
+                (try c.dataset(1)["attempts"]?.int ?? 0) >= Int64(HostileServer.Mode.allCases.count)
+            },
+            "\((try? c.dataset(1)) ?? .null)")
         #expect(gw.process.isRunning)
         #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
         let d = try c.dataset(1)

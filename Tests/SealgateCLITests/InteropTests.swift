@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import SealCrypto
+import Testing
 
 /// Interop with the real `tar`, `minisign` and `age` binaries (Debian packages), both ways.
 struct InteropTests {
@@ -9,8 +9,11 @@ struct InteropTests {
         sampleData(w)
         #expect(try CLI.sg(["keys", "generate", "signing", "--out", "unit", "--unencrypted"], cwd: w.path).status == 0)
         #expect(try CLI.sg(["keys", "generate", "recipient", "--out", "dept", "--unencrypted"], cwd: w.path).status == 0)
-        let seal = try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "unit.key", "--to", "dept.pub", "-o", "p.sgp",
-                               "organizations.csv", "members.csv"], cwd: w.path)
+        let seal = try CLI.sg(
+            [
+                "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "unit.key", "--to", "dept.pub", "-o", "p.sgp",
+                "organizations.csv", "members.csv",
+            ], cwd: w.path)
         #expect(seal.status == 0, "\(seal.stderr)")
         try FileManager.default.createDirectory(atPath: w.file("x"), withIntermediateDirectories: false)
         let tar = try CLI.run("tar", ["-xf", "../p.sgp"], cwd: w.file("x"))
@@ -35,7 +38,11 @@ struct InteropTests {
         #expect(try CLI.run("age-keygen", ["-o", "ak.key"], cwd: w.path).status == 0)
         let recipient = String(try CLI.run("age-keygen", ["-y", "ak.key"], cwd: w.path).out.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(recipient.hasPrefix("age1"))
-        let seal = try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "ms.key", "--to", recipient, "-o", "p.sgp", "organizations.csv", "members.csv"], cwd: w.path)
+        let seal = try CLI.sg(
+            [
+                "seal", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "ms.key", "--to", recipient, "-o", "p.sgp", "organizations.csv",
+                "members.csv",
+            ], cwd: w.path)
         #expect(seal.status == 0, "\(seal.stderr)")
         let open = try CLI.sg(["open", "--identity", "ak.key", "--signer", "ms.pub", "-o", "out", "p.sgp"], cwd: w.path)
         #expect(open.status == 0, "\(open.stderr)")
@@ -66,11 +73,19 @@ struct InteropTests {
         #expect(try CLI.run("minisign", ["-V", "-p", "enc.pub", "-m", "members.csv"], cwd: w.path).status == 0)
         // And sealgate with the same key, passphrase from the environment; a wrong one is refused.
         #expect(try CLI.sg(["keys", "generate", "recipient", "--out", "dept", "--unencrypted"], cwd: w.path).status == 0)
-        let ok = try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--kind", "files", "--signing-key", "enc.key", "--to", "dept.pub", "-o", "p.sgp", "members.csv"],
-                            cwd: w.path, env: ["SEALGATE_PASSPHRASE": "correct horse battery"])
+        let ok = try CLI.sg(
+            [
+                "seal", "--unit", "HCM-U001", "--seq", "1", "--kind", "files", "--signing-key", "enc.key", "--to", "dept.pub", "-o", "p.sgp",
+                "members.csv",
+            ],
+            cwd: w.path, env: ["SEALGATE_PASSPHRASE": "correct horse battery"])
         #expect(ok.status == 0, "\(ok.stderr)")
-        let bad = try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "files", "--signing-key", "enc.key", "--to", "dept.pub", "-o", "q.sgp", "members.csv"],
-                             cwd: w.path, env: ["SEALGATE_PASSPHRASE": "wrong"])
+        let bad = try CLI.sg(
+            [
+                "seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "files", "--signing-key", "enc.key", "--to", "dept.pub", "-o", "q.sgp",
+                "members.csv",
+            ],
+            cwd: w.path, env: ["SEALGATE_PASSPHRASE": "wrong"])
         #expect(bad.status == 77 && bad.stderr.contains("key_wrong_passphrase"))
         // The library says what to do in general; the command adds its own flags.
         #expect(!bad.stderr.contains("what to do: type the passphrase again, or check --passphrase-file"), "\(bad.stderr)")
@@ -86,22 +101,23 @@ struct InteropTests {
         #expect(try CLI.run("minisign", ["-G", "-W", "-p", "unit.pub", "-s", "unit.key"], cwd: w.path).status == 0)
         #expect(try CLI.run("age-keygen", ["-o", "dept.key"], cwd: w.path).status == 0)
         let script = #"""
-        set -e
-        R=$(age-keygen -y dept.key)
-        FP=$(printf %s "$R" | sha256sum | cut -c1-16)
-        H1=$(sha256sum organizations.csv | cut -c1-64)
-        H2=$(sha256sum members.csv | cut -c1-64)
-        ID=0193a1c2-0000-7000-8000-00000000abcd
-        C=2026-11-27T08:00:00Z
-        printf '{"format":"sealgate-payload/1","unit":"HCM-U001","package":"%s","seq":42,"kind":"snapshot","created":"%s","schema":"party-records/1","files":[{"name":"organizations.csv","sha256":"%s","records":%d},{"name":"members.csv","sha256":"%s","records":%d}]}' "$ID" "$C" "$H1" $(($(wc -l < organizations.csv) - 1)) "$H2" $(($(wc -l < members.csv) - 1)) > manifest.json
-        tar --format=ustar -cf payload.tar manifest.json organizations.csv members.csv
-        age -e -r "$R" -o payload.age payload.tar
-        minisign -S -s unit.key -m payload.age -x package.minisig -t "sealgate/1 unit=HCM-U001 package=$ID seq=42 kind=snapshot created=$C to=$FP"
-        tar --format=ustar -cf hand.sgp package.minisig payload.age
-        """#
+            set -e
+            R=$(age-keygen -y dept.key)
+            FP=$(printf %s "$R" | sha256sum | cut -c1-16)
+            H1=$(sha256sum organizations.csv | cut -c1-64)
+            H2=$(sha256sum members.csv | cut -c1-64)
+            ID=0193a1c2-0000-7000-8000-00000000abcd
+            C=2026-11-27T08:00:00Z
+            printf '{"format":"sealgate-payload/1","unit":"HCM-U001","package":"%s","seq":42,"kind":"snapshot","created":"%s","schema":"party-records/1","files":[{"name":"organizations.csv","sha256":"%s","records":%d},{"name":"members.csv","sha256":"%s","records":%d}]}' "$ID" "$C" "$H1" $(($(wc -l < organizations.csv) - 1)) "$H2" $(($(wc -l < members.csv) - 1)) > manifest.json
+            tar --format=ustar -cf payload.tar manifest.json organizations.csv members.csv
+            age -e -r "$R" -o payload.age payload.tar
+            minisign -S -s unit.key -m payload.age -x package.minisig -t "sealgate/1 unit=HCM-U001 package=$ID seq=42 kind=snapshot created=$C to=$FP"
+            tar --format=ustar -cf hand.sgp package.minisig payload.age
+            """#
         let made = try CLI.sh(script, cwd: w.path)
         #expect(made.status == 0, "\(made.stderr)")
-        let open = try CLI.sg(["open", "--identity", "dept.key", "--signer", "unit.pub", "--unit", "HCM-U001", "-o", "out", "--json", "hand.sgp"], cwd: w.path)
+        let open = try CLI.sg(
+            ["open", "--identity", "dept.key", "--signer", "unit.pub", "--unit", "HCM-U001", "-o", "out", "--json", "hand.sgp"], cwd: w.path)
         #expect(open.status == 0, "\(open.stderr)")
         #expect(open.out.contains("\"seq\":42"))
         #expect(sameFile(w, "out/members.csv", "members.csv"), "out/members.csv differs from members.csv")
@@ -114,15 +130,21 @@ struct InteropTests {
         sampleData(w)
         for k in ["a", "b"] { #expect(try CLI.sg(["keys", "generate", "signing", "--out", k, "--unencrypted"], cwd: w.path).status == 0) }
         #expect(try CLI.sg(["keys", "generate", "recipient", "--out", "dept", "--unencrypted"], cwd: w.path).status == 0)
-        #expect(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "5", "--signing-key", "a.key", "--to", "dept.pub", "-o", "a.sgp", "organizations.csv", "members.csv"], cwd: w.path).status == 0)
+        #expect(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "5", "--signing-key", "a.key", "--to", "dept.pub", "-o", "a.sgp", "organizations.csv",
+                    "members.csv",
+                ], cwd: w.path
+            ).status == 0)
         let script = #"""
-        set -e
-        mkdir f && cd f && tar -xf ../a.sgp
-        TC=$(minisign -V -p ../a.pub -m payload.age -x package.minisig -Q)
-        NEW=$(printf %s "$TC" | sed 's/unit=HCM-U001/unit=HCM-U002/')
-        minisign -S -W -s ../b.key -m payload.age -x package.minisig -t "$NEW"
-        tar --format=ustar -cf ../forged.sgp package.minisig payload.age
-        """#
+            set -e
+            mkdir f && cd f && tar -xf ../a.sgp
+            TC=$(minisign -V -p ../a.pub -m payload.age -x package.minisig -Q)
+            NEW=$(printf %s "$TC" | sed 's/unit=HCM-U001/unit=HCM-U002/')
+            minisign -S -W -s ../b.key -m payload.age -x package.minisig -t "$NEW"
+            tar --format=ustar -cf ../forged.sgp package.minisig payload.age
+            """#
         let made = try CLI.sh(script, cwd: w.path)
         #expect(made.status == 0, "\(made.stderr)")
         let open = try CLI.sg(["open", "--identity", "dept.key", "--signer", "b.pub", "--unit", "HCM-U002", "-o", "out", "forged.sgp"], cwd: w.path)
@@ -136,7 +158,13 @@ struct InteropTests {
         sampleData(w)
         #expect(try CLI.sg(["keys", "generate", "signing", "--out", "u", "--unencrypted"], cwd: w.path).status == 0)
         #expect(try CLI.sg(["keys", "generate", "recipient", "--out", "d", "--unencrypted"], cwd: w.path).status == 0)
-        #expect(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "d.pub", "-o", "p.sgp", "organizations.csv", "members.csv"], cwd: w.path).status == 0)
+        #expect(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "d.pub", "-o", "p.sgp", "organizations.csv",
+                    "members.csv",
+                ], cwd: w.path
+            ).status == 0)
         var bytes = w.read("p.sgp")
         bytes[bytes.count / 2] ^= 0x20
         w.write("t.sgp", bytes: bytes)
@@ -163,14 +191,22 @@ struct PromptTests {
         let w = Workdir()
         sampleData(w)
         let sg = CLI.sealgate
-        let gen = try CLI.run("script", ["-qec", "\(sg) keys generate recipient --out dept", "/dev/null"], cwd: w.path,
-                              stdin: Array("s3cret pass\ns3cret pass\n".utf8))
+        let gen = try CLI.run(
+            "script", ["-qec", "\(sg) keys generate recipient --out dept", "/dev/null"], cwd: w.path,
+            stdin: Array("s3cret pass\ns3cret pass\n".utf8))
         #expect(gen.status == 0, "\(gen.out) \(gen.stderr)")
         #expect(String(decoding: w.read("dept.key").prefix(34), as: UTF8.self) == "-----BEGIN AGE ENCRYPTED FILE-----")
         #expect(try CLI.sg(["keys", "generate", "signing", "--out", "u", "--unencrypted"], cwd: w.path).status == 0)
-        #expect(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "dept.pub", "-o", "p.sgp", "organizations.csv", "members.csv"], cwd: w.path).status == 0)
-        let open = try CLI.run("script", ["-qec", "\(sg) open --identity dept.key --signer u.pub -o out p.sgp", "/dev/null"], cwd: w.path,
-                               stdin: Array("s3cret pass\n".utf8))
+        #expect(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "dept.pub", "-o", "p.sgp", "organizations.csv",
+                    "members.csv",
+                ], cwd: w.path
+            ).status == 0)
+        let open = try CLI.run(
+            "script", ["-qec", "\(sg) open --identity dept.key --signer u.pub -o out p.sgp", "/dev/null"], cwd: w.path,
+            stdin: Array("s3cret pass\n".utf8))
         #expect(open.status == 0, "\(open.out)")
         #expect(sameFile(w, "out/members.csv", "members.csv"), "out/members.csv differs from members.csv")
         // No terminal and no passphrase source: a coded refusal, not a hang.

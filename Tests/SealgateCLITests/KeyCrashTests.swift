@@ -9,7 +9,9 @@ import Testing
 struct KeyRotationCrashTests {
     /// Starts the gateway, fetches the trust document (pinning `root`), submits `seq` of
     /// HCM-U001 with `submit` (which verifies the receipt), stops.
-    static func startAndSubmit(_ f: GatewayFixture, seq: UInt64, root: String = "dept/keys/root.pub", sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func startAndSubmit(
+        _ f: GatewayFixture, seq: UInt64, root: String = "dept/keys/root.pub", sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         defer { gw.stop() }
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", root, "-o", "trust.json"], cwd: f.w.path), "trust fetch")
@@ -20,7 +22,8 @@ struct KeyRotationCrashTests {
     @Test(arguments: ["keys.activate.after-publish", "keys.activate.after-archive", "keys.activate.after-pub", "keys.activate.after-key"])
     func signingKeyRotationKilledBetweenSteps(_ point: String) throws {
         let f = try GatewayFixture()
-        let crashed = try CLI.sg(["keys", "rotate", "receipt", "--data", "dept", "--grace", "1d"], cwd: f.w.path, env: ["SEALGATE_FAILPOINTS": "\(point)=exit"])
+        let crashed = try CLI.sg(
+            ["keys", "rotate", "receipt", "--data", "dept", "--grace", "1d"], cwd: f.w.path, env: ["SEALGATE_FAILPOINTS": "\(point)=exit"])
         #expect(crashed.status == 86, "the failpoint did not stop the rotation: \(crashed.stderr)")
         try Self.startAndSubmit(f, seq: 1)
         if f.w.exists("dept/keys/receipt-next.key") {
@@ -47,6 +50,7 @@ struct KeyRotationCrashTests {
         #expect(!f.w.exists("dept/keys/root-next.key"))
         // The unit's pin moves to the new root through the doubly signed version.
         try Self.startAndSubmit(f, seq: 3, root: "pinned-root.pub")
-        #expect(try MinisignPublicKey(path: f.w.file("pinned-root.pub")).base64 == (try MinisignPublicKey(path: f.w.file("dept/keys/root.pub")).base64))
+        #expect(
+            try MinisignPublicKey(path: f.w.file("pinned-root.pub")).base64 == (try MinisignPublicKey(path: f.w.file("dept/keys/root.pub")).base64))
     }
 }

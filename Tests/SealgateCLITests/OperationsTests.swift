@@ -8,12 +8,14 @@ import Testing
 /// Moving, copying, crashing, backing up, restoring and republishing never contradict what the
 /// gateway already said, nor fork its log.
 struct OperationsTests {
-    static func logSize(_ gw: GatewayProcess) throws -> Int { (try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/log/entries?start=0").text).array ?? []).count }
+    static func logSize(_ gw: GatewayProcess) throws -> Int {
+        (try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/log/entries?start=0").text).array ?? []).count
+    }
 
     /// A data folder moved elsewhere decides nothing again: zero new log entries.
     @Test func aMovedDataFolderDecidesNothingTwice() throws {
         let f = try GatewayFixture()
-        let recipient = f.recipient // read before the folder moves
+        let recipient = f.recipient  // read before the folder moves
         var gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         for seq in 1...3 { #expect(try f.post(gw, try f.seal("HCM-U001", seq: UInt64(seq))).status == 201) }
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 2, name: "conflict.sgp")).status == 409)
@@ -39,9 +41,12 @@ struct OperationsTests {
         #expect(body.count > 10_000)
         let fd = try RawHTTP.connect(host: "127.0.0.1", port: gw!.port, timeout: 10)
         defer { close(fd) }
-        try RawHTTP.sendAll(fd, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body.prefix(body.count / 2))
+        try RawHTTP.sendAll(
+            fd, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body.prefix(body.count / 2))
         let incoming = { (try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")))?.filter { $0.hasPrefix(".incoming-") } ?? [] }
-        #expect(try waitUntil { !incoming().isEmpty }, "the body never reached the spool: \((try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool"))) ?? [])")
+        #expect(
+            try waitUntil { !incoming().isEmpty },
+            "the body never reached the spool: \((try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool"))) ?? [])")
         gw!.kill9()
         gw = nil
         let restarted = try GatewayProcess(data: "dept", cwd: f.w.path)
@@ -58,18 +63,26 @@ struct OperationsTests {
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         defer { gw.stop() }
-        #expect(try waitUntil { gw.logText.contains("units seal and submit to the published intake URL http://127.0.0.1:8080") }, "no warning about the wrong URL: \(gw.logText)")
+        #expect(
+            try waitUntil { gw.logText.contains("units seal and submit to the published intake URL http://127.0.0.1:8080") },
+            "no warning about the wrong URL: \(gw.logText)")
         try requireOK(try CLI.sg(["trust", "publish", "--data", "dept", "--intake-url", gw.url], cwd: f.w.path))
-        for args in [["keys", "rotate", "recipient", "--data", "dept", "--grace", "1d"], ["keys", "rotate", "receipt", "--data", "dept", "--grace", "1d"],
-                     ["keys", "rotate", "root", "--data", "dept"], ["trust", "publish", "--data", "dept"]] {
+        for args in [
+            ["keys", "rotate", "recipient", "--data", "dept", "--grace", "1d"], ["keys", "rotate", "receipt", "--data", "dept", "--grace", "1d"],
+            ["keys", "rotate", "root", "--data", "dept"], ["trust", "publish", "--data", "dept"],
+        ] {
             try requireOK(try CLI.sg(args, cwd: f.w.path), args.joined(separator: " "))
         }
         try FileManager.default.copyItem(atPath: f.w.file("dept/keys/root.pub"), toPath: f.w.file("root.pub"))
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "root.pub", "-o", "trust.json"], cwd: f.w.path))
         let doc = try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self))
         #expect(doc["intake_url"]?.string == gw.url && (doc["version"]?.int ?? 0) >= 6, "\(doc)")
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p.sgp",
-                                  "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p.sgp",
+                    "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
+                ], cwd: f.w.path))
         let s = try CLI.sg(["submit", "--trust", "trust.json", "p.sgp"], cwd: f.w.path)
         #expect(s.status == 0 && s.stderr.contains("201 accepted"), "submit without --gateway: \(s.stderr)")
         // A URL nothing listens on: the error names where it came from.
@@ -79,8 +92,11 @@ struct OperationsTests {
         #expect(refused.status != 0 && refused.stderr.contains("the intake URL of trust document trust.json"), "\(refused.stderr)")
         // seal --trust without the signature beside it: the error names the file.
         try FileManager.default.removeItem(atPath: f.w.file("trust.json.minisig"))
-        let noSig = try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "3", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "q.sgp",
-                                "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path)
+        let noSig = try CLI.sg(
+            [
+                "seal", "--unit", "HCM-U001", "--seq", "3", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "q.sgp",
+                "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
+            ], cwd: f.w.path)
         #expect(noSig.status != 0 && noSig.stderr.contains("trust.json.minisig"), "\(noSig.stderr)")
     }
 
@@ -103,8 +119,12 @@ struct OperationsTests {
         #expect(states.values.filter { $0 == "active" }.count == 1 && states.values.filter { $0 == "decrypt-only" }.count == 1, "\(states)")
         #expect(doc.json["signing_keys"]?.array?.contains { $0["role"]?.string == "receipt" && $0["state"]?.string == "verify-only" } == true)
         // Sealing with it: to the active recipient only.
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p2.sgp",
-                                  "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "p2.sgp",
+                    "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
+                ], cwd: f.w.path))
         let to = try PackageHeader(path: f.w.file("p2.sgp"), source: try FileSource(path: f.w.file("p2.sgp"))).comment.to
         #expect(to.count == 1 && states[to[0]] == "active", "sealed to \(to)")
         // The receipt signed with the key rotated out still verifies with the republished document.
@@ -136,7 +156,7 @@ struct OperationsTests {
         sender.start()
         let backup = try CLI.sg(["backup", "--data", "dept", "-o", "dept.backup", "--json"], cwd: f.w.path)
         #expect(backup.status == 0, "\(backup.stderr)")
-        #expect(try waitUntil { (try? Self.logSize(gw)) ?? 0 >= 9 }) // the trust document, 4 units, 4 packages
+        #expect(try waitUntil { (try? Self.logSize(gw)) ?? 0 >= 9 })  // the trust document, 4 units, 4 packages
         for u in ["HCM-U002", "HCM-U003"] { #expect(try f.post(gw, try f.seal(u, seq: 1)).status == 201) }
         let audit = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--state", "auditor.json"], cwd: f.w.path)
         #expect(audit.status == 0, "\(audit.stderr)")
@@ -172,8 +192,12 @@ struct OperationsTests {
         defer { gw.stop() }
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
         f.w.write("note.txt", "a note\n")
-        try requireOK(try CLI.sg(["seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "1", "--signing-key", "HCM-U002.key", "--to", "dept/keys/recipient.pub",
-                                  "-o", "files.sgp", "note.txt"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "1", "--signing-key", "HCM-U002.key", "--to", "dept/keys/recipient.pub",
+                    "-o", "files.sgp", "note.txt",
+                ], cwd: f.w.path))
         #expect(try f.post(gw, f.w.file("files.sgp")).status == 201)
         let bodies = { (try? FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")))?.filter { $0.hasSuffix(".sgp") }.count ?? -1 }
         #expect(bodies() == 2)

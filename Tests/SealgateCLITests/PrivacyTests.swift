@@ -27,22 +27,34 @@ struct PrivacyTests {
         }
         // A unit whose records have errors (a legacy id), a correction with values, a replay, a forgery.
         try post(try c.f.seal("HCM-U003", seq: 1, dir: try c.f.legacyIDCopy("HCM-U003", line: 3)))
-        let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        c.w.write("corrections.csv", "citizen_id,field,old_value,new_value,reason,reported_at\n\(row[4]),phone,\(row[9]),0912345678,đổi số,2026-11-28T09:00:00Z\n"
-                  + "\(row[4]),hometown,Nơi Khác,Đà Nẵng,quê,2026-11-28T09:00:00Z\n")
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
-                                  "-o", "corr.sgp", "corrections.csv"], cwd: c.w.path))
+        let row = String(decoding: c.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(
+            separator: ",", omittingEmptySubsequences: false
+        ).map(String.init)
+        c.w.write(
+            "corrections.csv",
+            "citizen_id,field,old_value,new_value,reason,reported_at\n\(row[4]),phone,\(row[9]),0912345678,đổi số,2026-11-28T09:00:00Z\n"
+                + "\(row[4]),hometown,Nơi Khác,Đà Nẵng,quê,2026-11-28T09:00:00Z\n")
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
+                    "-o", "corr.sgp", "corrections.csv",
+                ], cwd: c.w.path))
         try post(c.w.file("corr.sgp"))
-        try post(c.w.file("corr.sgp")) // the replay
+        try post(c.w.file("corr.sgp"))  // the replay
         try post(c.w.file("HCM-U001-1.sgp"))
-        var forged = c.w.read("HCM-U001-1.sgp"); forged[forged.count / 2] ^= 1
+        var forged = c.w.read("HCM-U001-1.sgp")
+        forged[forged.count / 2] ^= 1
         c.w.write("forged.sgp", bytes: forged)
         try post(c.w.file("forged.sgp"))
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         #expect(try c.waitFor("delivered") { try c.dataset(1)["state"]?.string == "delivered" })
 
         // Everything public.
-        let size = (try JSON(parsing: try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text.split(separator: "\n").dropFirst().first.map { "\($0)" } ?? "0")).int ?? 0
+        let size =
+            (try JSON(
+                parsing: try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text.split(separator: "\n").dropFirst().first.map { "\($0)" }
+                    ?? "0")).int ?? 0
         for start in stride(from: 0, to: max(Int(size), 1), by: 1000) { try get(gw.url, "/v1/log/entries?start=\(start)") }
         try get(gw.url, "/v1/log/checkpoint")
         for leaf in 0..<Int(size) { try get(gw.url, "/v1/log/proof/inclusion?leaf=\(leaf)&size=\(size)") }
@@ -64,12 +76,14 @@ struct PrivacyTests {
         for unit in ["HCM-U001", "HCM-U002", "HCM-U003"] {
             for line in String(decoding: c.w.read("city/\(unit)/members.csv"), as: UTF8.self).split(separator: "\n").dropFirst() {
                 let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-                for i in [1, 4, 9, 10, 12] where f.count > i && f[i].count >= 5 { values.insert(f[i]) } // name, citizen id, phone, e-mail, home town
+                for i in [1, 4, 9, 10, 12] where f.count > i && f[i].count >= 5 { values.insert(f[i]) }  // name, citizen id, phone, e-mail, home town
             }
         }
-        values.insert("023456789") // the legacy id planted in HCM-U003's records
+        values.insert("023456789")  // the legacy id planted in HCM-U003's records
         let leaked = values.filter { all.contains($0) }
-        #expect(leaked.isEmpty, "\(leaked.count) personal value(s) in unauthenticated answers, e.g. \(leaked.prefix(3).map { String($0.prefix(3)) + "…" })")
+        #expect(
+            leaked.isEmpty,
+            "\(leaked.count) personal value(s) in unauthenticated answers, e.g. \(leaked.prefix(3).map { String($0.prefix(3)) + "…" })")
         #expect(values.count > 500)
     }
 }

@@ -9,7 +9,8 @@ struct RecordCommandTests {
         #expect(gen.status == 0, "\(gen.stderr)")
         #expect(gen.stderr.contains("planted defect(s)"))
         // Same seed, same bytes.
-        #expect(try CLI.sg(["generate", "--units", "3", "--members", "900", "--seed", "9", "--dirt", "0.05", "-o", "city2"], cwd: w.path).status == 0)
+        #expect(
+            try CLI.sg(["generate", "--units", "3", "--members", "900", "--seed", "9", "--dirt", "0.05", "-o", "city2"], cwd: w.path).status == 0)
         for f in ["units.csv", "planted.csv", "HCM-U002/members.csv"] { #expect(sameFile(w, "city/\(f)", "city2/\(f)"), "\(f)") }
 
         let en = try CLI.sg(["validate", "--lang", "en", "--today", "2026-11-27", "city"], cwd: w.path)
@@ -26,7 +27,7 @@ struct RecordCommandTests {
         #expect(csv.out.hasPrefix("unit,file,line,column,rule,severity,original,normalized,message\n"))
 
         let norm = try CLI.sg(["normalize", "--today", "2026-11-27", "-o", "norm", "city"], cwd: w.path)
-        #expect(norm.status == 1) // errors remain (they cannot be normalized)
+        #expect(norm.status == 1)  // errors remain (they cannot be normalized)
         #expect(w.exists("norm/HCM-U001/members.csv") && w.exists("norm/report.json") && w.exists("norm/report.csv"))
         let again = try CLI.sg(["validate", "--format", "json", "--today", "2026-11-27", "norm"], cwd: w.path)
         let left = (try JSONSerialization.jsonObject(with: Data(again.stdout)) as! [String: Any])["findings"] as! [[String: Any]]
@@ -47,15 +48,25 @@ struct RecordCommandTests {
         #expect(try CLI.sg(["keys", "generate", "recipient", "--out", "d", "--unencrypted"], cwd: w.path).status == 0)
         var lines = String(decoding: w.read("members.csv"), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        fields[4] = "023456789" // a legacy CMND
+        fields[4] = "023456789"  // a legacy CMND
         lines[3] = fields.joined(separator: ",")
         w.write("members.csv", lines.joined(separator: "\n"))
-        let r = try CLI.sg(["seal", "--lang", "en", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "d.pub", "-o", "p.sgp", "organizations.csv", "members.csv"], cwd: w.path)
+        let r = try CLI.sg(
+            [
+                "seal", "--lang", "en", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "d.pub", "-o", "p.sgp",
+                "organizations.csv", "members.csv",
+            ], cwd: w.path)
         #expect(r.status == 1)
         #expect(r.stderr.contains("citizen_id.legacy_cmnd") && r.stderr.contains("error: records_invalid:"), "\(r.stderr)")
         #expect(!w.exists("p.sgp"))
         // The same files go through as --kind files (not validated).
-        #expect(try CLI.sg(["seal", "--kind", "files", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "u.key", "--to", "d.pub", "-o", "f.sgp", "organizations.csv", "members.csv"], cwd: w.path).status == 0)
+        #expect(
+            try CLI.sg(
+                [
+                    "seal", "--kind", "files", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "u.key", "--to", "d.pub", "-o", "f.sgp",
+                    "organizations.csv", "members.csv",
+                ], cwd: w.path
+            ).status == 0)
     }
 
     @Test func listRulesPrintsTheCatalog() throws {
@@ -69,7 +80,9 @@ struct CodedErrorTests {
     /// Whatever goes wrong — here a file that does not exist — the command prints a code and a remedy.
     @Test func missingFilesGiveCodedErrors() throws {
         let w = Workdir()
-        for args in [["receipt", "verify", "--trust", "nope.json", "r.json"], ["verify", "--signer", "nope.pub", "p.sgp"], ["validate", "nope.csv"]] {
+        for args in [
+            ["receipt", "verify", "--trust", "nope.json", "r.json"], ["verify", "--signer", "nope.pub", "p.sgp"], ["validate", "nope.csv"],
+        ] {
             let r = try CLI.sg(args, cwd: w.path)
             #expect(r.status != 0, "\(args)")
             #expect(r.stderr.hasPrefix("error: ") && r.stderr.contains("what to do: "), "\(args): \(r.stderr)")

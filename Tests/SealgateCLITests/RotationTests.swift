@@ -1,9 +1,9 @@
-import TestSupport
 import Foundation
-import Testing
 import GatewayCore
 import SealCrypto
 import SealPackage
+import TestSupport
+import Testing
 
 struct RecipientRotationTests {
     func fingerprints(_ f: GatewayFixture, _ file: String) throws -> [String] {
@@ -28,8 +28,12 @@ struct RecipientRotationTests {
         let r2 = try trust.activeRecipients()
         #expect(r2.count == 1 && r2[0] != r1)
         #expect(trust.recipientStates.contains { $0.fingerprint == r1.fingerprint && $0.state == "decrypt-only" })
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "late.sgp",
-                                  "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "2", "--signing-key", "HCM-U001.key", "--trust", "trust.json", "-o", "late.sgp",
+                    "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
+                ], cwd: f.w.path))
         #expect(try fingerprints(f, f.w.file("late.sgp")) == [r2[0].fingerprint])
         #expect(try f.post(gw, f.w.file("late.sgp")).status == 201)
 
@@ -64,8 +68,10 @@ struct PendingRecipientTests {
         let t1 = try fetch()
         #expect(try t1.activeRecipients() == [r1])
         guard let pendingFp = t1.recipientStates.first(where: { $0.state == "pending" })?.fingerprint,
-              let pendingR = (t1.json["recipients"]?.array ?? []).first(where: { $0["fingerprint"]?.string == pendingFp })?["recipient"]?.string else {
-            Issue.record("no pending recipient in the trust document"); return
+            let pendingR = (t1.json["recipients"]?.array ?? []).first(where: { $0["fingerprint"]?.string == pendingFp })?["recipient"]?.string
+        else {
+            Issue.record("no pending recipient in the trust document")
+            return
         }
         let r2 = try AgeX25519Recipient(string: pendingR)
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1, to: r2)).status == 201)
@@ -78,7 +84,9 @@ struct PendingRecipientTests {
         #expect(t2.recipientStates.contains { $0.fingerprint == r1.fingerprint && $0.state == "decrypt-only" })
         #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1, to: r1)).status == 201)
         let nothing = try CLI.sg(["keys", "activate", "--data", "dept", "--json"], cwd: f.w.path)
-        #expect(nothing.status == 64 && jsonCode(nothing) == "usage" && nothing.out.contains("no pending recipient"), "nothing pending any more: \(nothing.out)")
+        #expect(
+            nothing.status == 64 && jsonCode(nothing) == "usage" && nothing.out.contains("no pending recipient"),
+            "nothing pending any more: \(nothing.out)")
         let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("key_activated"))
     }
@@ -86,7 +94,8 @@ struct PendingRecipientTests {
 
 struct UnitKeyRotationTests {
     func postStatement(_ gw: GatewayProcess, _ json: JSON, unit: String = "HCM-U001") throws -> RawHTTP.Response {
-        try RawHTTP.request("POST", gw.url + "/v1/units/\(unit)/keys", headers: ["Content-Type": "application/json"], body: Array(json.canonical.utf8))
+        try RawHTTP.request(
+            "POST", gw.url + "/v1/units/\(unit)/keys", headers: ["Content-Type": "application/json"], body: Array(json.canonical.utf8))
     }
 
     @Test func rotationNeedsBothSignaturesAndKeepsEarlierPackagesValid() throws {
@@ -95,17 +104,23 @@ struct UnitKeyRotationTests {
         defer { gw.stop() }
         // Sealed with the old key before the switch, submitted after it.
         let early = try f.seal("HCM-U001", seq: 1)
-        Thread.sleep(forTimeInterval: 1.2) // timestamps have one-second resolution
+        Thread.sleep(forTimeInterval: 1.2)  // timestamps have one-second resolution
         try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", "HCM-U001-new", "--unencrypted"], cwd: f.w.path))
         let newKey = try MinisignSecretKey.load(path: f.w.file("HCM-U001-new.key"), passphrase: { SecureBytes(count: 0) })
         let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
         let good = try UnitKeyRotation.make(unit: "HCM-U001", old: f.signerA, new: newKey, created: now).json
-        guard case .object(var fields) = good else { Issue.record("not an object"); return }
+        guard case .object(var fields) = good else {
+            Issue.record("not an object")
+            return
+        }
 
         // Only one of the two signatures: refused, nothing changes.
-        var onlyOld = fields; onlyOld["new_signature"] = nil
-        var onlyNew = fields; onlyNew["old_signature"] = nil
-        var oldTwice = fields; oldTwice["new_signature"] = fields["old_signature"]
+        var onlyOld = fields
+        onlyOld["new_signature"] = nil
+        var onlyNew = fields
+        onlyNew["old_signature"] = nil
+        var oldTwice = fields
+        oldTwice["new_signature"] = fields["old_signature"]
         for (name, doc) in [("only the old key", onlyOld), ("only the new key", onlyNew), ("the old key twice", oldTwice)] {
             let r = try postStatement(gw, .object(doc))
             #expect(r.status == 422 && r.text.contains("rotation_signature_invalid"), "\(name): \(r.status) \(r.text)")
@@ -125,8 +140,11 @@ struct UnitKeyRotationTests {
         #expect(stillUnknown.status != 201 && stillUnknown.text.contains("key_unknown"), "\(stillUnknown.text)")
 
         // The real rotation, through the CLI.
-        let rot = try CLI.sg(["keys", "rotate-unit", "--unit", "HCM-U001", "--old", "HCM-U001.key", "--new", "HCM-U001-new.key",
-                              "-o", "rotation.json", "--gateway", gw.url], cwd: f.w.path)
+        let rot = try CLI.sg(
+            [
+                "keys", "rotate-unit", "--unit", "HCM-U001", "--old", "HCM-U001.key", "--new", "HCM-U001-new.key",
+                "-o", "rotation.json", "--gateway", gw.url,
+            ], cwd: f.w.path)
         #expect(rot.status == 0 && rot.stderr.contains("the gateway took key \(newKey.publicKey.keyIdHex)"), "\(rot.stderr)")
         // The statement's signatures check with stock minisign semantics (the text, prehashed).
         let stmt = try UnitKeyRotation(json: try JSON(parsing: String(decoding: f.w.read("rotation.json"), as: UTF8.self)))
@@ -135,9 +153,13 @@ struct UnitKeyRotationTests {
         f.w.write("statement.txt", stmt.statement)
         f.w.write("statement.old.minisig", stmt.oldSignature)
         f.w.write("statement.new.minisig", stmt.newSignature)
-        #expect(try CLI.run("minisign", ["-V", "-p", "HCM-U001.pub", "-m", "statement.txt", "-x", "statement.old.minisig"], cwd: f.w.path).status == 0)
-        #expect(try CLI.run("minisign", ["-V", "-p", "HCM-U001-new.pub", "-m", "statement.txt", "-x", "statement.new.minisig"], cwd: f.w.path).status == 0)
-        #expect(try CLI.run("minisign", ["-V", "-p", "HCM-U001.pub", "-m", "statement.txt", "-x", "statement.new.minisig"], cwd: f.w.path).status != 0)
+        #expect(
+            try CLI.run("minisign", ["-V", "-p", "HCM-U001.pub", "-m", "statement.txt", "-x", "statement.old.minisig"], cwd: f.w.path).status == 0)
+        #expect(
+            try CLI.run("minisign", ["-V", "-p", "HCM-U001-new.pub", "-m", "statement.txt", "-x", "statement.new.minisig"], cwd: f.w.path).status == 0
+        )
+        #expect(
+            try CLI.run("minisign", ["-V", "-p", "HCM-U001.pub", "-m", "statement.txt", "-x", "statement.new.minisig"], cwd: f.w.path).status != 0)
 
         // Created before the switch, signed by the old key: accepted within the grace.
         let a = try f.post(gw, early)
@@ -176,9 +198,11 @@ struct RevocationTests {
         #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1)).status == 201)
 
         let keyId = f.signerA.publicKey.keyIdHex
-        let bad = try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", "yesterday"], cwd: f.w.path)
+        let bad = try CLI.sg(
+            ["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", "yesterday"], cwd: f.w.path)
         #expect(bad.status != 0 && bad.stderr.contains("bad time"))
-        let rev = try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t, "--json"], cwd: f.w.path)
+        let rev = try CLI.sg(
+            ["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t, "--json"], cwd: f.w.path)
         #expect(rev.status == 0, "\(rev.stderr)")
         let flagged = try JSON(parsing: rev.out)["result"]?["flagged"]?.array ?? []
         #expect(flagged.count == 1 && flagged.first?["package"]?.string == stolenId && flagged.first?["seq"]?.int == 2, "\(rev.out)")
@@ -191,7 +215,8 @@ struct RevocationTests {
         // Listed for review; revoking twice is refused; the revocation is in the log.
         let list = try CLI.sg(["units", "flagged", "--data", "dept"], cwd: f.w.path)
         #expect(list.status == 0 && list.out.contains(stolenId) && list.out.split(separator: "\n").count == 1, "\(list.out)")
-        let twice = try CLI.sg(["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t, "--json"], cwd: f.w.path)
+        let twice = try CLI.sg(
+            ["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", keyId, "--compromised-at", t, "--json"], cwd: f.w.path)
         #expect(twice.status == 1 && jsonCode(twice) == "key_state", "\(twice.out)")
         let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains("unit_key_revoked"))
@@ -230,8 +255,12 @@ struct RootRotationTests {
             #expect(try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read(out), as: UTF8.self))).version == 4)
         }
         // The moved pin keeps working: sealing with the new document and submitting.
-        try requireOK(try CLI.sg(["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "a.json", "-o", "p.sgp",
-                                  "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "HCM-U001.key", "--trust", "a.json", "-o", "p.sgp",
+                    "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
+                ], cwd: f.w.path))
         #expect(try CLI.sg(["submit", "--gateway", gw.url, "--trust", "a.json", "p.sgp"], cwd: f.w.path).status == 0)
 
         // The root change of v2 without root 1's signature, or with someone else's, is refused.
@@ -240,15 +269,18 @@ struct RootRotationTests {
         let cross = String(decoding: Base64.decode(v2.headers["sealgate-root-signature"] ?? "", padded: true) ?? [], as: UTF8.self)
         #expect(!cross.isEmpty)
         _ = try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: cross, allowExpired: true)
-        #expect(performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: nil) },
-                throws: { ($0 as? SealError)?.code == .trustInvalid })
+        #expect(
+            performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: nil) },
+            throws: { ($0 as? SealError)?.code == .trustInvalid })
         let stranger = MinisignSecretKey.generate()
         let forgedCross = try stranger.sign(prehash: BLAKE2bHasher.hash(Array(v2.text.utf8)), trustedComment: "x").fileContents
-        #expect(performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: forgedCross) },
-                throws: { ($0 as? SealError)?.code == .trustInvalid })
+        #expect(
+            performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: forgedCross) },
+            throws: { ($0 as? SealError)?.code == .trustInvalid })
         // Only the new root's signature in both places: refused too.
-        #expect(performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: sig) },
-                throws: { ($0 as? SealError)?.code == .trustInvalid })
+        #expect(
+            performing: { try TrustDocument.verify(body: v2.text, signature: sig, root: root1, heldVersion: 1, rootCrossSignature: sig) },
+            throws: { ($0 as? SealError)?.code == .trustInvalid })
         let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries").text
         #expect(entries.contains(#"\"role\":\"root\""#), "the root rotation is not in the log")
     }

@@ -1,8 +1,8 @@
 import Foundation
 import GatewayCore
 import SealCrypto
-import Testing
 import TestSupport
+import Testing
 
 /// Several `sealgate serve` processes on one PostgreSQL database behave as one gateway.
 @Suite(.enabled(if: TestPostgres.available, "needs the throwaway PostgreSQL cluster (make test)"))
@@ -47,7 +47,13 @@ struct ScaleOutTests {
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", b.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: c.w.path))
         let units = (1...6).map { "HCM-U" + String(format: "%03d", $0) }
 
-        struct Sent { let unit: String; let seq: UInt64; let status: Int; let body: String; let via: String }
+        struct Sent {
+            let unit: String
+            let seq: UInt64
+            let status: Int
+            let body: String
+            let via: String
+        }
         let lock = NSLock()
         nonisolated(unsafe) var sent: [Sent] = []
         // Round 1: every unit's seq 1 to both at once. Round 2: seq 2 to one, a rival seq 2
@@ -62,25 +68,35 @@ struct ScaleOutTests {
         }
         // Round 1 first (seq 2 must find seq 1 decided), then round 2; within a round all at once.
         // With the department's token, a duplicate is answered with the first receipt itself.
-        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: c.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: c.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         for round in [UInt64(1), 2] {
             let batch = jobs.filter { $0.3 == round }
             DispatchQueue.concurrentPerform(iterations: batch.count) { i in
                 let (gw, file, unit, seq) = batch[i]
                 do {
-                    let r = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package",
-                                                                                          "Authorization": "Bearer \(admin)"], bodyFile: file)
-                    lock.lock(); sent.append(Sent(unit: unit, seq: seq, status: r.status, body: r.text, via: gw === a ? "a" : "b")); lock.unlock()
+                    let r = try RawHTTP.request(
+                        "POST", gw.url + "/v1/packages",
+                        headers: [
+                            "Content-Type": "application/vnd.sealgate.package",
+                            "Authorization": "Bearer \(admin)",
+                        ], bodyFile: file)
+                    lock.lock()
+                    sent.append(Sent(unit: unit, seq: seq, status: r.status, body: r.text, via: gw === a ? "a" : "b"))
+                    lock.unlock()
                 } catch { Issue.record("post failed: \(error)") }
             }
         }
         for u in units {
             let first = sent.filter { $0.unit == u && $0.seq == 1 }
-            #expect(first.map(\.status).sorted() == [200, 201], "\(u) seq 1 sent twice: one accepted, one duplicate — \(first.map { "\($0.status) \($0.body.prefix(600))" })")
+            #expect(
+                first.map(\.status).sorted() == [200, 201],
+                "\(u) seq 1 sent twice: one accepted, one duplicate — \(first.map { "\($0.status) \($0.body.prefix(600))" })")
             #expect(Set(first.map(\.body)).count == 1, "\(u): the duplicate answer is the first receipt")
             let second = sent.filter { $0.unit == u && $0.seq == 2 }
-            #expect(second.map(\.status).sorted() == [201, 409],
-                    "\(u) seq 2 and a rival: one accepted, the other a seq conflict — \(second.map { "\($0.status) \($0.body.prefix(300))" })")
+            #expect(
+                second.map(\.status).sorted() == [201, 409],
+                "\(u) seq 2 and a rival: one accepted, the other a seq conflict — \(second.map { "\($0.status) \($0.body.prefix(300))" })")
         }
         // In the database: one claim per (unit, seq), the accepted ones' records current, a log without gaps.
         #expect(try query("SELECT count(*) FROM (SELECT unit_id, seq FROM outcomes WHERE claims_seq = 1 GROUP BY 1, 2 HAVING count(*) > 1) x") == "0")
@@ -90,7 +106,9 @@ struct ScaleOutTests {
         // Each process spools into its own folder (--node); a duplicate is not kept twice: 6
         // first seqs and 12 second ones (accepted or in conflict), nothing pending.
         do {
-            let bodies = ["a", "b"].flatMap { n in ((try? FileManager.default.contentsOfDirectory(atPath: c.w.file("dept/spool/\(n)"))) ?? []).filter { $0.hasSuffix(".sgp") } }
+            let bodies = ["a", "b"].flatMap { n in
+                ((try? FileManager.default.contentsOfDirectory(atPath: c.w.file("dept/spool/\(n)"))) ?? []).filter { $0.hasSuffix(".sgp") }
+            }
             #expect(bodies.count == 18, "\(bodies.count) bodies kept")
             #expect(try query("SELECT count(*) FROM spool WHERE state = 'pending'") == "0")
         }
@@ -119,7 +137,8 @@ struct ScaleOutTests {
 
         try cluster.halt()
         // Answered (a hang would end in the client's timeout and throw), with the code.
-        let refused = try RawHTTP.request("POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: second, timeout: 30)
+        let refused = try RawHTTP.request(
+            "POST", gw.url + "/v1/packages", headers: ["Content-Type": "application/vnd.sealgate.package"], bodyFile: second, timeout: 30)
         let code = (try? JSON(parsing: refused.text))?["code"]?.string
         #expect(refused.status == 503 && code == "store_unavailable", "\(refused.status) \(refused.text)")
         #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 503)
@@ -176,8 +195,9 @@ struct ScaleOutTests {
         #expect(history.count == 1, "the receiver imported it once")
         #expect(second.logText.contains("holding the forwarder lease"))
         #expect(!FileManager.default.fileExists(atPath: c.w.file("other-host/datasets/v1")), "the survivor had none of the synthesis' files")
-        #expect(try sha256File(c.w.file("other-host/datasets/dataset-v1.sgp")) == (try sha256File(c.w.file("gone/dataset-v1.sgp"))),
-                "it sent the store's copy, the same bytes")
+        #expect(
+            try sha256File(c.w.file("other-host/datasets/dataset-v1.sgp")) == (try sha256File(c.w.file("gone/dataset-v1.sgp"))),
+            "it sent the store's copy, the same bytes")
     }
 }
 

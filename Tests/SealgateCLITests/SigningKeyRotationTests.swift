@@ -1,9 +1,9 @@
-import TestSupport
 import Foundation
-import Testing
 import GatewayCore
 import SealCrypto
 import SealPackage
+import TestSupport
+import Testing
 import TransparencyLog
 
 extension Array where Element == UInt8 {
@@ -66,15 +66,19 @@ struct SigningKeyRotationTests {
         let log2 = try MinisignPublicKey(path: f.w.file("dept/keys/log.pub"))
         #expect(log2 != log1)
         let transition = try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text
-        #expect((try? Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log1.key)) != nil, "\(transition) \(log1.keyIdHex) \(log2.keyIdHex)")
+        #expect(
+            (try? Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log1.key)) != nil,
+            "\(transition) \(log1.keyIdHex) \(log2.keyIdHex)")
         #expect((try? Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log2.key)) != nil, "\(transition)")
         // The running gateway signs later checkpoints with the new key only.
         let p4 = try f.seal("HCM-U002", seq: 1, name: "p4.sgp")
         #expect(try f.post(gw, p4).status == 201)
         let later = try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text
         #expect((try? Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log2.key)) != nil, "\(later)")
-        #expect("a later checkpoint must not carry the old log key's signature", performing: { try Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log1.key) },
-                throws: { ($0 as? SealError)?.code == .checkpointInvalid })
+        #expect(
+            "a later checkpoint must not carry the old log key's signature",
+            performing: { try Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log1.key) },
+            throws: { ($0 as? SealError)?.code == .checkpointInvalid })
         // An auditor with the old document is told to fetch; with the new one the log is
         // consistent with what was verified before the rotations.
         let old = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "t2.json", "--state", "state.json"], cwd: f.w.path)
@@ -112,21 +116,29 @@ struct SigningKeyRotationTests {
         let receipt1 = try MinisignPublicKey(path: f.w.file("dept/keys/receipt.pub"))
         try requireOK(try CLI.sg(["keys", "rotate", "receipt", "--data", "dept", "--grace", "0s", "--archive"], cwd: f.w.path))
         let t = try fetch(f, gw, "t.json")
-        let stolen = try MinisignSecretKey.load(path: f.w.file("dept/keys/archive/receipt-\(receipt1.keyIdHex).key"), passphrase: { SecureBytes(count: 0) })
+        let stolen = try MinisignSecretKey.load(
+            path: f.w.file("dept/keys/archive/receipt-\(receipt1.keyIdHex).key"), passphrase: { SecureBytes(count: 0) })
         // Its earlier receipt is still valid.
-        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(in: .whitespacesAndNewlines)
-        let r1 = try RawHTTP.request("GET", gw.url + "/v1/packages/" + (try PackageHeader(path: p1, source: try FileSource(path: p1)).comment.package),
-                                     headers: ["Authorization": "Bearer \(admin)"])
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let r1 = try RawHTTP.request(
+            "GET", gw.url + "/v1/packages/" + (try PackageHeader(path: p1, source: try FileSource(path: p1)).comment.package),
+            headers: ["Authorization": "Bearer \(admin)"])
         #expect(r1.status == 200)
         let body1 = try JSON(parsing: r1.text)
         let sig1 = String(decoding: Base64Decode(r1.headers["sealgate-receipt-signature"] ?? ""), as: UTF8.self)
         #expect(throws: Never.self) { _ = try Receipt.verify(text: r1.text, signature: sig1, trust: t) }
         // The same receipt re-dated after the rotation and signed with the old key: refused.
-        guard case .object(var fields) = body1 else { Issue.record("receipt is not an object"); return }
+        guard case .object(var fields) = body1 else {
+            Issue.record("receipt is not an object")
+            return
+        }
         fields["decided_at"] = .string("2099-01-01T00:00:00Z")
         let (text, sig) = try Receipt.sign(.object(fields), key: stolen)
-        #expect(performing: { _ = try Receipt.verify(text: text, signature: sig, trust: t) }, throws: { e in
-            (e as? SealError)?.code == .receiptInvalid && (e as? SealError)?.message.contains("no longer accepts") == true
-        })
+        #expect(
+            performing: { _ = try Receipt.verify(text: text, signature: sig, trust: t) },
+            throws: { e in
+                (e as? SealError)?.code == .receiptInvalid && (e as? SealError)?.message.contains("no longer accepts") == true
+            })
     }
 }

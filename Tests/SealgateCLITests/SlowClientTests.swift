@@ -18,7 +18,10 @@ struct SlowClientTests {
             guard !closedByServer else { return false }
             var b = [UInt8](repeating: 0, count: 4096)
             let n = b.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0 { closedByServer = true; return false }
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || n > 0 {
+                closedByServer = true
+                return false
+            }
             let sent = [UInt8(ascii: "a")].withUnsafeBytes { send(fd, $0.baseAddress, 1, Int32(MSG_NOSIGNAL)) }
             if sent < 0 { closedByServer = true }
             return !closedByServer
@@ -62,7 +65,9 @@ struct SlowClientTests {
         defer { gw.stop() }
         let p = try f.seal("HCM-U001", seq: 1)
         let tricklers = try (0..<200).map { i in
-            try Trickler(port: gw.port, head: i % 2 == 0 ? "POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab" : "POST /v1/packages HTTP/1.1\r\nHo")
+            try Trickler(
+                port: gw.port,
+                head: i % 2 == 0 ? "POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab" : "POST /v1/packages HTTP/1.1\r\nHo")
         }
         for t in tricklers { _ = t.tick() }
         let genuine = try f.post(gw, p)
@@ -73,11 +78,16 @@ struct SlowClientTests {
         // The handbook receiver.
         try requireOK(try CLI.sg(["handbook", "init", "--data", "hb", "--unencrypted"], cwd: f.w.path))
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
-        let hb = try GatewayProcess(arguments: ["handbook", "serve", "--data", "hb", "--trust", "trust.json", "--port", "0", "--header-timeout", "3", "--body-grace", "2",
-                                                "--min-body-rate", "1KiB"], cwd: f.w.path)
+        let hb = try GatewayProcess(
+            arguments: [
+                "handbook", "serve", "--data", "hb", "--trust", "trust.json", "--port", "0", "--header-timeout", "3", "--body-grace", "2",
+                "--min-body-rate", "1KiB",
+            ], cwd: f.w.path)
         defer { hb.stop() }
-        let hbTricklers = try [Trickler(port: hb.port, head: "POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab"),
-                               Trickler(port: hb.port, head: "GET /v1/hea")]
+        let hbTricklers = try [
+            Trickler(port: hb.port, head: "POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab"),
+            Trickler(port: hb.port, head: "GET /v1/hea"),
+        ]
         #expect(Self.trickle(hbTricklers, seconds: 60) == 2)
         #expect(try RawHTTP.request("GET", hb.url + "/v1/health").status == 200)
     }
@@ -97,7 +107,9 @@ struct GatewayFaultTests {
         let before = try entries()
         // The genuine package meets the fault: 503, Retry-After, nothing logged, nothing kept.
         let faulted = try f.post(gw, p)
-        #expect(faulted.status == 503 && faulted.headers["retry-after"] != nil && faulted.headers["content-type"] == "application/problem+json", "\(faulted.status) \(faulted.text)")
+        #expect(
+            faulted.status == 503 && faulted.headers["retry-after"] != nil && faulted.headers["content-type"] == "application/problem+json",
+            "\(faulted.status) \(faulted.text)")
         #expect(try entries() == before && spool().isEmpty, "a fault was recorded: \(spool())")
         // A forgery of the same seq: HCM-U001's seq 1 with its payload altered (the unit's signature no longer holds).
         var bytes = f.w.read("HCM-U001-1.sgp")

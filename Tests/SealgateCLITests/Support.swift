@@ -20,7 +20,10 @@ enum CLI {
     @discardableResult
     static func run(_ program: String, _ args: [String], cwd: String, stdin: [UInt8]? = nil, env: [String: String] = [:]) throws -> Result {
         let p = Process()
-        let exe = program.hasPrefix("/") ? program : (["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + program }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? program)
+        let exe =
+            program.hasPrefix("/")
+            ? program
+            : (["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + program }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? program)
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: cwd)
@@ -28,7 +31,9 @@ enum CLI {
         environment.removeValue(forKey: "SEALGATE_PASSPHRASE")
         for (k, v) in env { environment[k] = v }
         p.environment = environment
-        let outPipe = Pipe(), errPipe = Pipe(), inPipe = Pipe()
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        let inPipe = Pipe()
         p.standardOutput = outPipe
         p.standardError = errPipe
         p.standardInput = inPipe
@@ -37,8 +42,16 @@ enum CLI {
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data()
         nonisolated(unsafe) var errData = Data()
-        group.enter(); DispatchQueue.global().async { outData = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter(); DispatchQueue.global().async { errData = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async {
+            outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
         if let stdin { inPipe.fileHandleForWriting.write(Data(stdin)) }
         try inPipe.fileHandleForWriting.close()
         p.waitUntilExit()
@@ -87,6 +100,7 @@ func sampleData(_ w: Workdir, members: Int = 300) {
 
 /// True when two files have the same bytes (and are not empty); failures print sizes, not bytes.
 func sameFile(_ w: Workdir, _ a: String, _ b: String) -> Bool {
-    let x = w.read(a), y = w.read(b)
+    let x = w.read(a)
+    let y = w.read(b)
     return !x.isEmpty && x == y
 }

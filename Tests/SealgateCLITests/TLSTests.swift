@@ -40,16 +40,20 @@ struct TLSTests {
 
         // The unit: seal, submit over https (CA from SEALGATE_CA_FILE), the receipt verifies.
         let p = try c.f.seal("HCM-U001", seq: 1)
-        let submit = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "--json", p], cwd: c.w.path, env: ["SEALGATE_CA_FILE": c.w.file("pki/ca.pem")])
+        let submit = try CLI.sg(
+            ["submit", "--gateway", gw.url, "--trust", "trust.json", "--json", p], cwd: c.w.path, env: ["SEALGATE_CA_FILE": c.w.file("pki/ca.pem")])
         #expect(submit.status == 0, "\(submit.out) \(submit.stderr)")
         #expect((try JSON(parsing: submit.out))["result"]?["results"]?.array?.first?["status"]?.string == "accepted")
         try requireOK(try CLI.sg(["receipt", "verify", "--trust", "trust.json", p + ".receipt.json"], cwd: c.w.path))
-        let refused = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "--json", "--ca-file", "other/ca.pem", try c.f.seal("HCM-U002", seq: 1)],
-                                 cwd: c.w.path)
+        let refused = try CLI.sg(
+            ["submit", "--gateway", gw.url, "--trust", "trust.json", "--json", "--ca-file", "other/ca.pem", try c.f.seal("HCM-U002", seq: 1)],
+            cwd: c.w.path)
         #expect(refused.status == 1 && jsonCode(refused) == "tls_untrusted", "\(refused.out)")
 
         // The auditor.
-        let audit = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--ca-file", "pki/ca.pem", "--state", "log.json", "--json"], cwd: c.w.path)
+        let audit = try CLI.sg(
+            ["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--ca-file", "pki/ca.pem", "--state", "log.json", "--json"], cwd: c.w.path
+        )
         #expect(audit.status == 0, "\(audit.out) \(audit.stderr)")
         #expect(c.w.exists("log.json"))
 
@@ -57,7 +61,9 @@ struct TLSTests {
         let hb = try GatewayProcess(arguments: ["handbook", "serve", "--data", "hb", "--trust", "trust.json", "--port", "0"] + tls, cwd: c.w.path)
         defer { hb.stop() }
         #expect(hb.url.hasPrefix("https://"))
-        let connect = ["handbook", "connect", "--data", "dept", "--url", hb.url, "--recipient", "hb/identity.pub", "--ack-key", "hb/ack.pub", "--json"]
+        let connect = [
+            "handbook", "connect", "--data", "dept", "--url", hb.url, "--recipient", "hb/identity.pub", "--ack-key", "hb/ack.pub", "--json",
+        ]
         let untrusted = try CLI.sg(connect + ["--ca-file", "other/ca.pem"], cwd: c.w.path)
         #expect(untrusted.status == 1 && jsonCode(untrusted) == "tls_untrusted", "\(untrusted.out)")
         try requireOK(try CLI.sg(connect + ["--ca-file", "pki/ca.pem"], cwd: c.w.path), "handbook connect over https")
@@ -79,13 +85,14 @@ struct TLSTests {
         #expect(try sClient(f.w, port: gw.port, "").contains("New, TLSv1.3"))
 
         func served() throws -> String {
-            try CLI.sh("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(gw.port) 2>/dev/null | openssl x509 -noout -serial", cwd: f.w.path).out
+            try CLI.sh("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(gw.port) 2>/dev/null | openssl x509 -noout -serial", cwd: f.w.path)
+                .out
         }
         func onDisk() throws -> String { try CLI.sh("openssl x509 -in pki/server.pem -noout -serial", cwd: f.w.path).out }
         let first = try served()
         let firstOnDisk = try onDisk()
         #expect(first.hasPrefix("serial=") && first == firstOnDisk)
-        try makeTestCA(f.w, "pki") // a new certificate and key for the same name
+        try makeTestCA(f.w, "pki")  // a new certificate and key for the same name
         let renewed = try onDisk()
         #expect(renewed != first)
         #expect(try served() == first, "the certificate in use stays until SIGHUP")
@@ -113,7 +120,8 @@ struct TLSTests {
         #expect(none.status == 1 && jsonCode(none) == "tls_client_refused", "\(none.out)")
         let stranger = try CLI.sg(fetch + ["--client-cert", "other/client.pem", "--client-key", "other/client.key"], cwd: f.w.path)
         #expect(stranger.status == 1 && jsonCode(stranger) == "tls_client_refused", "\(stranger.out)")
-        try requireOK(try CLI.sg(fetch + ["--client-cert", "pki/client.pem", "--client-key", "pki/client.key"], cwd: f.w.path), "with the client certificate")
+        try requireOK(
+            try CLI.sg(fetch + ["--client-cert", "pki/client.pem", "--client-key", "pki/client.key"], cwd: f.w.path), "with the client certificate")
     }
 }
 

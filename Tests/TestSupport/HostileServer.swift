@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A hostile HTTP server on a loopback port, for testing clients: it reads a request's head and
@@ -29,8 +30,14 @@ public final class HostileServer: @unchecked Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         addr.sin_port = 0
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, Glibc.listen(fd, 64) == 0 else { let e = errno; close(fd); throw RawHTTP.Failure("cannot listen: \(String(cString: strerror(e)))") }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, Glibc.listen(fd, 64) == 0 else {
+            let e = errno
+            close(fd)
+            throw RawHTTP.Failure("cannot listen: \(String(cString: strerror(e)))")
+        }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         port = Int(UInt16(bigEndian: addr.sin_port))
@@ -57,7 +64,9 @@ public final class HostileServer: @unchecked Sendable {
         while true {
             let c = accept(fd, nil, nil)
             if c < 0 {
-                lock.lock(); let s = stopped; lock.unlock()
+                lock.lock()
+                let s = stopped
+                lock.unlock()
                 if s { return }
                 if errno == EINTR { continue }
                 return
@@ -102,7 +111,7 @@ public final class HostileServer: @unchecked Sendable {
         case .hugeContentLength: _ = send(c, ok + "Content-Length: 99999999999999999999999\r\n\r\n{}")
         case .slowDrip:
             guard send(c, ok + "Content-Length: 1000000\r\n\r\n") else { return }
-            for _ in 0..<600 { // at most ten minutes; the client gives up long before
+            for _ in 0..<600 {  // at most ten minutes; the client gives up long before
                 guard send(c, "{") else { return }
                 Thread.sleep(forTimeInterval: 1)
             }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small blocking HTTP/1.1 client over a real loopback socket, for tests: one request per
@@ -14,7 +15,7 @@ public enum RawHTTP {
 
     public struct Response: Sendable {
         public let status: Int
-        public let headers: [String: String] // lower-cased names
+        public let headers: [String: String]  // lower-cased names
         public let body: [UInt8]
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
@@ -27,7 +28,8 @@ public enum RawHTTP {
         let rest = url.dropFirst(7)
         let hostPort = rest.prefix { $0 != "/" }
         let path = rest.dropFirst(hostPort.count)
-        var host = String(hostPort), port = 80
+        var host = String(hostPort)
+        var port = 80
         if let colon = hostPort.lastIndex(of: ":") {
             host = String(hostPort[..<colon])
             guard let p = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(p) else { throw Failure("bad port in \(url)") }
@@ -37,8 +39,10 @@ public enum RawHTTP {
     }
 
     /// Sends one request. `bodyFile` streams a file as the body.
-    public static func request(_ method: String, _ url: String, headers: [String: String] = [:], body: [UInt8]? = nil, bodyFile: String? = nil,
-                               timeout: Int = 120) throws -> Response {
+    public static func request(
+        _ method: String, _ url: String, headers: [String: String] = [:], body: [UInt8]? = nil, bodyFile: String? = nil,
+        timeout: Int = 120
+    ) throws -> Response {
         let (host, port, path) = try parse(url)
         let fd = try connect(host: host, port: port, timeout: timeout)
         defer { close(fd) }
@@ -150,7 +154,10 @@ public enum RawHTTP {
         }
         var headerEnd = 0
         while true {
-            if let r = data.firstRange(of: [13, 10, 13, 10]) { headerEnd = r.upperBound; break }
+            if let r = data.firstRange(of: [13, 10, 13, 10]) {
+                headerEnd = r.upperBound
+                break
+            }
             guard try more() else { throw Failure("the server closed the connection without an answer") }
         }
         var lines = String(decoding: data[..<headerEnd], as: UTF8.self).components(separatedBy: "\r\n")
@@ -181,7 +188,8 @@ public enum RawHTTP {
             guard let nl = b[i...].firstRange(of: [13, 10]) else { return nil }
             let line = String(decoding: b[i..<nl.lowerBound], as: UTF8.self)
             guard let field = line.split(separator: ";", omittingEmptySubsequences: false).first, !field.isEmpty, field.count <= 16,
-                  let size = Int(field.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else { return nil }
+                let size = Int(field.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0
+            else { return nil }
             if size == 0 { return out }
             let start = nl.upperBound
             guard size <= b.count - start else { return nil }

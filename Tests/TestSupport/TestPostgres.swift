@@ -30,7 +30,8 @@ func runTool(_ exe: String, _ args: [String], env: [String: String] = [:]) throw
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = args
     p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     p.standardOutput = out
     p.standardError = err
     try p.run()
@@ -52,7 +53,8 @@ public struct TestPostgresError: Error, CustomStringConvertible {
 public final class PrivateCluster: @unchecked Sendable {
     public let url: String
     let dir: String
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/pg-cluster").standardized.path
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/pg-cluster").standardized
+        .path
 
     public init(ssl: Bool = false) throws {
         dir = NSTemporaryDirectory() + "sealgate-pg-private-" + UUID().uuidString

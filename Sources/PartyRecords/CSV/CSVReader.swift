@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A field of the current record: bytes valid until the next `next()` call.
 public struct CSVField {
@@ -125,7 +126,10 @@ public final class CSVReader {
         do throws(SystemCallError) { n = try SystemIO.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...])) } catch {
             throw CSVIOError(path: path, reason: error.reason)
         }
-        if n == 0 { eof = true; return false }
+        if n == 0 {
+            eof = true
+            return false
+        }
         end += n
         return true
     }
@@ -145,7 +149,7 @@ public final class CSVReader {
                 nextLine = line + newlines + 1
                 return true
             }
-            if !(try more()) { continue } // end of input: parseRecord now treats `end` as the record's end
+            if !(try more()) { continue }  // end of input: parseRecord now treats `end` as the record's end
         }
     }
 
@@ -179,7 +183,12 @@ public final class CSVReader {
                     let c = b[p]
                     if c == 0x22 {
                         if p + 1 >= e && !eof { return nil }
-                        if p + 1 < e && b[p + 1] == 0x22 { sc[s] = 0x22; s += 1; p += 2; continue }
+                        if p + 1 < e && b[p + 1] == 0x22 {
+                            sc[s] = 0x22
+                            s += 1
+                            p += 2
+                            continue
+                        }
                         p += 1
                         break
                     }
@@ -190,13 +199,31 @@ public final class CSVReader {
                     p += 1
                 }
                 appendField(CSVField(bytes: UnsafeRawBufferPointer(start: sc + fieldStart, count: s - fieldStart)))
-                if p >= e { if eof { break }; return nil }
+                if p >= e {
+                    if eof { break }
+                    return nil
+                }
                 let c = b[p]
-                if c == 0x2C { p += 1; continue }
-                if c == 0x0A { p += 1; break }
+                if c == 0x2C {
+                    p += 1
+                    continue
+                }
+                if c == 0x0A {
+                    p += 1
+                    break
+                }
                 if c == 0x0D {
-                    if p + 1 >= e { if eof { p += 1; break }; return nil }
-                    if b[p + 1] == 0x0A { p += 2; break }
+                    if p + 1 >= e {
+                        if eof {
+                            p += 1
+                            break
+                        }
+                        return nil
+                    }
+                    if b[p + 1] == 0x0A {
+                        p += 2
+                        break
+                    }
                 }
                 throw CSVSyntaxError(line: line + newlines, reason: "text after a closing quote")
             } else {
@@ -219,12 +246,32 @@ public final class CSVReader {
                 }
                 if c == 0x22 { throw CSVSyntaxError(line: line + newlines, reason: "quote inside an unquoted field") }
                 appendField(CSVField(bytes: UnsafeRawBufferPointer(start: b + fieldStart, count: p - fieldStart)))
-                if c == 0x2C { p += 1; if p >= e && eof { appendField(CSVField(bytes: UnsafeRawBufferPointer(start: b + p, count: 0))); break }; continue }
-                if c == 0x0A { contentEnd = p; p += 1; break }
+                if c == 0x2C {
+                    p += 1
+                    if p >= e && eof {
+                        appendField(CSVField(bytes: UnsafeRawBufferPointer(start: b + p, count: 0)))
+                        break
+                    }
+                    continue
+                }
+                if c == 0x0A {
+                    contentEnd = p
+                    p += 1
+                    break
+                }
                 plain = false
                 // CR
-                if p + 1 >= e { if eof { p += 1; break }; return nil }
-                if b[p + 1] == 0x0A { p += 2; break }
+                if p + 1 >= e {
+                    if eof {
+                        p += 1
+                        break
+                    }
+                    return nil
+                }
+                if b[p + 1] == 0x0A {
+                    p += 2
+                    break
+                }
                 throw CSVSyntaxError(line: line + newlines, reason: "bare carriage return")
             }
         }
@@ -256,13 +303,28 @@ func isValidUTF8(_ b: UnsafeRawBufferPointer) -> Bool {
     let n = b.count
     while i < n {
         let c = b[i]
-        if c < 0x80 { i += 1; continue }
-        let need: Int, minCP: UInt32
+        if c < 0x80 {
+            i += 1
+            continue
+        }
+        let need: Int
+        let minCP: UInt32
         var cp: UInt32
-        if c & 0xE0 == 0xC0 { need = 1; cp = UInt32(c & 0x1F); minCP = 0x80 }
-        else if c & 0xF0 == 0xE0 { need = 2; cp = UInt32(c & 0x0F); minCP = 0x800 }
-        else if c & 0xF8 == 0xF0 { need = 3; cp = UInt32(c & 0x07); minCP = 0x10000 }
-        else { return false }
+        if c & 0xE0 == 0xC0 {
+            need = 1
+            cp = UInt32(c & 0x1F)
+            minCP = 0x80
+        } else if c & 0xF0 == 0xE0 {
+            need = 2
+            cp = UInt32(c & 0x0F)
+            minCP = 0x800
+        } else if c & 0xF8 == 0xF0 {
+            need = 3
+            cp = UInt32(c & 0x07)
+            minCP = 0x10000
+        } else {
+            return false
+        }
         guard i + need < n else { return false }
         for k in 1...need {
             let d = b[i + k]

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Buffered RFC 4180 writer: LF line ends, a field is quoted only when it holds a comma, a
 /// quote, CR or LF (quotes doubled). Writes to a file descriptor or collects bytes in memory.
@@ -43,17 +44,29 @@ public final class CSVWriter {
 
     public func field(_ b: UnsafeRawBufferPointer) {
         reserve(2 * b.count + 3)
-        if !firstField { buf[used] = 0x2C; used += 1 }
+        if !firstField {
+            buf[used] = 0x2C
+            used += 1
+        }
         firstField = false
         var needsQuotes = false
-        for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D { needsQuotes = true; break }
+        for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D {
+            needsQuotes = true
+            break
+        }
         if needsQuotes {
-            buf[used] = 0x22; used += 1
+            buf[used] = 0x22
+            used += 1
             for c in b {
-                if c == 0x22 { buf[used] = 0x22; used += 1 }
-                buf[used] = c; used += 1
+                if c == 0x22 {
+                    buf[used] = 0x22
+                    used += 1
+                }
+                buf[used] = c
+                used += 1
             }
-            buf[used] = 0x22; used += 1
+            buf[used] = 0x22
+            used += 1
         } else if b.count > 0 {
             (buf + used).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count)
             used += b.count
@@ -63,7 +76,10 @@ public final class CSVWriter {
     /// Appends bytes that are already one well-formed CSV record's fields (no line end).
     public func rawRecord(_ b: UnsafeRawBufferPointer) throws {
         reserve(b.count + 1)
-        if b.count > 0 { (buf + used).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count); used += b.count }
+        if b.count > 0 {
+            (buf + used).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count)
+            used += b.count
+        }
         try endRecord()
     }
 

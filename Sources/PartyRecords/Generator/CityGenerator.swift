@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SystemIO
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One defect the generator injected, as the validator must report it.
 public struct PlantedDefect: Sendable, Hashable {
@@ -71,8 +72,13 @@ public struct CityGenerator {
         var diff = options.members - sizes.reduce(0, +)
         var i = 0
         while diff != 0 {
-            if diff > 0 { sizes[i % n] += 1; diff -= 1 }
-            else if sizes[i % n] > minimum { sizes[i % n] -= 1; diff += 1 }
+            if diff > 0 {
+                sizes[i % n] += 1
+                diff -= 1
+            } else if sizes[i % n] > minimum {
+                sizes[i % n] -= 1
+                diff += 1
+            }
             i += 1
         }
         return sizes
@@ -87,7 +93,7 @@ public struct CityGenerator {
         var summary = Summary()
         var usedCitizens = Set<UInt64>()
         usedCitizens.reserveCapacity(options.members)
-        var reservoir: [(unit: String, line: Int, row: [String])] = [] // clean rows of earlier units
+        var reservoir: [(unit: String, line: Int, row: [String])] = []  // clean rows of earlier units
         let unitsCSV = CSVWriter()
         try unitsCSV.record(["unit_id", "name", "type", "members", "organizations"])
         var wardNames = Set<String>()
@@ -95,13 +101,25 @@ public struct CityGenerator {
 
         for (u, unit) in ids.enumerated() {
             // The unit and its organizations.
-            let kind: String, place: String
-            if u == ids.count - 1 && ids.count > 2 { kind = "special_zone"; place = "Côn Đảo" }
-            else if rng.chance(0.8) { kind = "ward"; place = rng.pick(Names.wards) }
-            else { kind = "commune"; place = rng.pick(Names.communes) }
+            let kind: String
+            let place: String
+            if u == ids.count - 1 && ids.count > 2 {
+                kind = "special_zone"
+                place = "Côn Đảo"
+            } else if rng.chance(0.8) {
+                kind = "ward"
+                place = rng.pick(Names.wards)
+            } else {
+                kind = "commune"
+                place = rng.pick(Names.communes)
+            }
             var unitName = (kind == "ward" ? "Phường " : kind == "commune" ? "Xã " : "Đặc khu ") + place
-            if !wardNames.insert(unitName).inserted { unitName += " \(u + 1)" ; wardNames.insert(unitName) }
-            let committeeName = "Đảng bộ " + (kind == "ward" ? "phường " : kind == "commune" ? "xã " : "đặc khu ") + unitName.split(separator: " ", maxSplits: 1)[1]
+            if !wardNames.insert(unitName).inserted {
+                unitName += " \(u + 1)"
+                wardNames.insert(unitName)
+            }
+            let committeeName =
+                "Đảng bộ " + (kind == "ward" ? "phường " : kind == "commune" ? "xã " : "đặc khu ") + unitName.split(separator: " ", maxSplits: 1)[1]
             let size = sizes[u]
             let cellCount = max(1, size / (18 + rng.below(20)))
             let grassroots = cellCount >= 6 ? max(1, cellCount / 8) : 0
@@ -144,30 +162,52 @@ public struct CityGenerator {
                     if row[9].isEmpty { kinds.removeAll { $0 == .plus84Phone } }
                     if sameBytes(Decompose.nfd(row[1]), row[1]) { kinds.removeAll { $0 == .nfdName } }
                     let k = rng.pick(kinds)
-                    let column: String, rule: String
+                    let column: String
+                    let rule: String
                     switch k {
-                    case .nfdName: row[1] = Decompose.nfd(row[1]); column = "full_name"; rule = "full_name.nfc"
-                    case .upperName: row[1] = row[1].uppercased(); column = "full_name"; rule = "full_name.case"
+                    case .nfdName:
+                        row[1] = Decompose.nfd(row[1])
+                        column = "full_name"
+                        rule = "full_name.nfc"
+                    case .upperName:
+                        row[1] = row[1].uppercased()
+                        column = "full_name"
+                        rule = "full_name.case"
                     case .spacedName:
                         row[1] = rng.chance(0.5) ? row[1].replacingFirstSpace(with: "  ") : " " + row[1]
-                        column = "full_name"; rule = "full_name.spaces"
+                        column = "full_name"
+                        rule = "full_name.spaces"
                     case .dayFirstBirth:
                         let d = CivilDate(parsing: row[3])!
-                        row[3] = "\(pad(d.day, 2))/\(pad(d.month, 2))/\(d.year)"; column = "date_of_birth"; rule = "date_of_birth.format"
+                        row[3] = "\(pad(d.day, 2))/\(pad(d.month, 2))/\(d.year)"
+                        column = "date_of_birth"
+                        rule = "date_of_birth.format"
                     case .plus84Phone:
                         let p = Array(row[9])
-                        row[9] = "+84 " + String(p[1..<4]) + " " + String(p[4..<7]) + " " + String(p[7...]); column = "phone"; rule = "phone.format"
-                    case .legacyID: row[4] = pad(rng.below(1_000_000_000), 9); column = "citizen_id"; rule = "citizen_id.legacy_cmnd"
+                        row[9] = "+84 " + String(p[1..<4]) + " " + String(p[4..<7]) + " " + String(p[7...])
+                        column = "phone"
+                        rule = "phone.format"
+                    case .legacyID:
+                        row[4] = pad(rng.below(1_000_000_000), 9)
+                        column = "citizen_id"
+                        rule = "citizen_id.legacy_cmnd"
                     case .centuryDigit:
                         var c = Array(row[4])
                         let d4 = Int(String(c[3]))!
                         c[3] = Character(String((d4 + 2) % 6))
-                        row[4] = String(c); column = "citizen_id"; rule = "citizen_id.century_digit"
+                        row[4] = String(c)
+                        column = "citizen_id"
+                        rule = "citizen_id.century_digit"
                     case .under18:
                         let dob = CivilDate(parsing: row[3])!
                         let joined = CivilDate(daysSinceEpoch: dob.addingYears(17).daysSinceEpoch + rng.below(300))
-                        row[5] = joined.description; column = "date_joined"; rule = "date_joined.under_18"
-                    case .orphanOrg: row[8] = "\(unit)-X\(pad(rng.below(100), 3))"; column = "org_id"; rule = "member_org.unknown"
+                        row[5] = joined.description
+                        column = "date_joined"
+                        rule = "date_joined.under_18"
+                    case .orphanOrg:
+                        row[8] = "\(unit)-X\(pad(rng.below(100), 3))"
+                        column = "org_id"
+                        rule = "member_org.unknown"
                     case .crossUnitDuplicate:
                         let candidates = reservoir.indices.filter { reservoir[$0].unit != unit }
                         let src = reservoir.remove(at: rng.pick(candidates))
@@ -178,9 +218,12 @@ public struct CityGenerator {
                             summary.planted.append(PlantedDefect(unit: src.unit, file: "members.csv", line: src.line, column: col, rule: r))
                             summary.planted.append(PlantedDefect(unit: unit, file: "members.csv", line: line, column: col, rule: r))
                         }
-                        column = ""; rule = ""
+                        column = ""
+                        rule = ""
                     }
-                    if !rule.isEmpty { summary.planted.append(PlantedDefect(unit: unit, file: "members.csv", line: line, column: column, rule: rule)) }
+                    if !rule.isEmpty {
+                        summary.planted.append(PlantedDefect(unit: unit, file: "members.csv", line: line, column: column, rule: rule))
+                    }
                     dirtApplied = true
                 }
                 if !dirtApplied && options.dirt > 0 && rng.chance(0.02) {
@@ -211,8 +254,10 @@ public struct CityGenerator {
         let family = rng.pick(Names.families)
         let middle = rng.pick(female ? Names.middleFemale : Names.middleMale)
         let given = rng.pick(female ? Names.givenFemale : Names.givenMale)
-        let name = rng.chance(0.15) ? "\(family) \(middle) \(rng.pick(female ? Names.middleFemale : Names.middleMale)) \(given)" : "\(family) \(middle) \(given)"
-        let dob = CivilDate(daysSinceEpoch: CivilDate(year: 1940, month: 1, day: 1)!.daysSinceEpoch + rng.below(21_184)) // to 1997-12-31
+        let name =
+            rng.chance(0.15)
+            ? "\(family) \(middle) \(rng.pick(female ? Names.middleFemale : Names.middleMale)) \(given)" : "\(family) \(middle) \(given)"
+        let dob = CivilDate(daysSinceEpoch: CivilDate(year: 1940, month: 1, day: 1)!.daysSinceEpoch + rng.below(21_184))  // to 1997-12-31
         let province = rng.chance(0.85) ? 79 : rng.pick(Array(CCCD.provinces.keys).sorted())
         let digit4 = CCCD.genderCenturyDigit(female: female, birthYear: dob.year)!
         var cid: UInt64
@@ -220,7 +265,8 @@ public struct CityGenerator {
             cid = UInt64(province) * 1_000_000_000 + UInt64(digit4) * 100_000_000 + UInt64(dob.year % 100) * 1_000_000 + UInt64(rng.below(1_000_000))
         } while !used.insert(cid).inserted
         let probationary = rng.chance(0.03)
-        let joined: CivilDate, official: String
+        let joined: CivilDate
+        let official: String
         let earliest = dob.addingYears(18).daysSinceEpoch
         if probationary {
             let from = max(earliest, CivilDate(year: 2025, month: 12, day: 1)!.daysSinceEpoch)
@@ -238,13 +284,21 @@ public struct CityGenerator {
         let ethnicity = rng.chance(0.9) ? rng.pick(Names.ethnicities) : ""
         let hometown = rng.chance(0.8) ? CCCD.provinces[rng.chance(0.5) ? 79 : province]! : ""
         let education = rng.chance(0.85) ? rng.pick(Names.education) : ""
-        return [memberID, name, female ? "female" : "male", dob.description, pad12(cid), joined.description, official,
-                probationary ? "probationary" : "official", rng.pick(orgs), phone, email, ethnicity, hometown, education]
+        return [
+            memberID, name, female ? "female" : "male", dob.description, pad12(cid), joined.description, official,
+            probationary ? "probationary" : "official", rng.pick(orgs), phone, email, ethnicity, hometown, education,
+        ]
     }
 }
 
-func pad(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
-func pad12(_ v: UInt64) -> String { let s = String(v); return String(repeating: "0", count: max(0, 12 - s.count)) + s }
+func pad(_ v: Int, _ w: Int) -> String {
+    let s = String(v)
+    return String(repeating: "0", count: max(0, w - s.count)) + s
+}
+func pad12(_ v: UInt64) -> String {
+    let s = String(v)
+    return String(repeating: "0", count: max(0, 12 - s.count)) + s
+}
 
 extension String {
     func replacingFirstSpace(with r: String) -> String {

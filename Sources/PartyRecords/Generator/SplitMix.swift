@@ -4,10 +4,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
     public mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
+        state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
     /// Uniform in 0..<n (Lemire's method, unbiased).
@@ -27,7 +27,10 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     public mutating func pick<T>(_ a: [(T, Int)]) -> T {
         let total = a.reduce(0) { $0 + $1.1 }
         var r = below(total)
-        for (v, w) in a { if r < w { return v }; r -= w }
+        for (v, w) in a {
+            if r < w { return v }
+            r -= w
+        }
         return a[a.count - 1].0
     }
 }

@@ -7,7 +7,9 @@ public struct CivilDate: Comparable, Hashable, Sendable, CustomStringConvertible
     /// A valid date, or nil.
     public init?(year: Int, month: Int, day: Int) {
         guard year >= 1 && year <= 9999, month >= 1 && month <= 12, day >= 1 && day <= CivilDate.daysIn(year, month) else { return nil }
-        self.year = year; self.month = month; self.day = day
+        self.year = year
+        self.month = month
+        self.day = day
     }
 
     static func daysIn(_ y: Int, _ m: Int) -> Int {
@@ -24,7 +26,10 @@ public struct CivilDate: Comparable, Hashable, Sendable, CustomStringConvertible
 
     /// `YYYY-MM-DD`.
     public var description: String {
-        func p(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+        func p(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
         return "\(p(year, 4))-\(p(month, 2))-\(p(day, 2))"
     }
 
@@ -80,28 +85,42 @@ public enum Dates {
     /// Parses a date field's bytes.
     public static func parse(_ b: UnsafeRawBufferPointer) -> DateParse {
         // Trim ASCII spaces.
-        var s = 0, e = b.count
+        var s = 0
+        var e = b.count
         while s < e && b[s] == 0x20 { s += 1 }
         while e > s && b[e - 1] == 0x20 { e -= 1 }
         let trimmed = s != 0 || e != b.count
         let n = e - s
-        @inline(__always) func digit(_ i: Int) -> Int? { let c = b[s + i]; return c >= 0x30 && c <= 0x39 ? Int(c - 0x30) : nil }
+        @inline(__always) func digit(_ i: Int) -> Int? {
+            let c = b[s + i]
+            return c >= 0x30 && c <= 0x39 ? Int(c - 0x30) : nil
+        }
         // YYYY-MM-DD
         if n == 10, b[s + 4] == 0x2D, b[s + 7] == 0x2D,
-           let y0 = digit(0), let y1 = digit(1), let y2 = digit(2), let y3 = digit(3), let m0 = digit(5), let m1 = digit(6), let d0 = digit(8), let d1 = digit(9) {
+            let y0 = digit(0), let y1 = digit(1), let y2 = digit(2), let y3 = digit(3), let m0 = digit(5), let m1 = digit(6), let d0 = digit(8),
+            let d1 = digit(9)
+        {
             guard let date = CivilDate(year: y0 * 1000 + y1 * 100 + y2 * 10 + y3, month: m0 * 10 + m1, day: d0 * 10 + d1) else { return .invalid }
             return trimmed ? .normalizable(date) : .canonical(date)
         }
         // d/m/yyyy, dd/mm/yyyy, d-m-yyyy, dd-mm-yyyy (day first: the Vietnamese convention)
         var parts: [Int] = []
-        var cur = 0, digits = 0
+        var cur = 0
+        var digits = 0
         var sep: UInt8 = 0
         for i in s..<e {
             let c = b[i]
-            if c >= 0x30 && c <= 0x39 { cur = cur * 10 + Int(c - 0x30); digits += 1; if digits > 4 { return .invalid }; continue }
+            if c >= 0x30 && c <= 0x39 {
+                cur = cur * 10 + Int(c - 0x30)
+                digits += 1
+                if digits > 4 { return .invalid }
+                continue
+            }
             guard c == 0x2F || c == 0x2D, digits > 0 else { return .invalid }
             if sep == 0 { sep = c } else if sep != c { return .invalid }
-            parts.append(cur); cur = 0; digits = 0
+            parts.append(cur)
+            cur = 0
+            digits = 0
         }
         guard digits == 4, parts.count == 2 else { return .invalid }
         parts.append(cur)

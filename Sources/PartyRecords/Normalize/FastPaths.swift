@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Character tables for U+0000…U+1FFF in plain memory (no reference counting on the hot path).
@@ -46,14 +46,19 @@ enum FastPaths {
             let (v, n) = scalar(b, i)
             i += n
             if v == 0x20 {
-                if atWordStart { return false } // leading or double space
+                if atWordStart { return false }  // leading or double space
                 atWordStart = true
                 continue
             }
             guard v < CaseTables.size, quickNFCScalar(v) else { return false }
             let f = flags[Int(v)]
             guard f & CaseTables.isLetter != 0 else { return false }
-            if atWordStart { if f & CaseTables.isLower != 0 { return false }; words += 1 } else if f & CaseTables.isUpper != 0 { return false }
+            if atWordStart {
+                if f & CaseTables.isLower != 0 { return false }
+                words += 1
+            } else if f & CaseTables.isUpper != 0 {
+                return false
+            }
             atWordStart = false
         }
         return !atWordStart && words >= 2
@@ -66,7 +71,11 @@ enum FastPaths {
         while i < b.count {
             let (v, n) = scalar(b, i)
             i += n
-            if v == 0x20 { if prevSpace { return false }; prevSpace = true; continue }
+            if v == 0x20 {
+                if prevSpace { return false }
+                prevSpace = true
+                continue
+            }
             guard quickNFCScalar(v), v != 0x09, v != 0x0A, v != 0x0D, v != 0xA0 else { return false }
             prevSpace = false
         }
@@ -79,7 +88,7 @@ enum FastPaths {
 /// so far, several times faster than Dictionary here. A class over raw memory: no copy-on-write
 /// and no dynamic exclusivity checks on the hot path.
 final class IDTable {
-    private var slots: UnsafeMutablePointer<UInt64> // [key, value] pairs
+    private var slots: UnsafeMutablePointer<UInt64>  // [key, value] pairs
     private var capacity: Int
     private(set) var count = 0
 
@@ -93,7 +102,7 @@ final class IDTable {
 
     deinit { slots.deallocate() }
 
-    @inline(__always) private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E3779B97F4A7C15) >> 20) & (capacity - 1) }
+    @inline(__always) private func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 20) & (capacity - 1) }
 
     /// The value stored for `key`; or inserts `value` and returns nil.
     @inline(__always) func findOrInsert(_ key: UInt64, _ value: UInt64) -> UInt64? {
@@ -102,7 +111,12 @@ final class IDTable {
         while true {
             let k = slots[2 * i]
             if k == key { return slots[2 * i + 1] }
-            if k == 0 { slots[2 * i] = key; slots[2 * i + 1] = value; count += 1; return nil }
+            if k == 0 {
+                slots[2 * i] = key
+                slots[2 * i + 1] = value
+                count += 1
+                return nil
+            }
             i = (i + 1) & (capacity - 1)
         }
     }
@@ -125,7 +139,8 @@ final class IDTable {
     }
 
     private func grow() {
-        let old = slots, oldCapacity = capacity
+        let old = slots
+        let oldCapacity = capacity
         capacity *= 2
         slots = .allocate(capacity: 2 * capacity)
         slots.initialize(repeating: 0, count: 2 * capacity)
@@ -178,16 +193,23 @@ struct OrgTable {
     private var types: [UInt8] = []
 
     @inline(__always) static func hash(_ b: some Sequence<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf29ce484222325
-        for c in b { h = (h ^ UInt64(c)) &* 0x100000001b3 }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in b { h = (h ^ UInt64(c)) &* 0x100_0000_01b3 }
         return h | 1
     }
 
     mutating func insert(_ id: [UInt8], type: String) {
         // (the table is a class: `index` itself never changes)
-        let code: UInt8 = type == "unit_committee" ? Self.unitCommittee : type == "grassroots_committee" ? Self.grassroots : type == "cell" ? Self.cell : Self.unknownType
-        if index.findOrInsert(Self.hash(id), UInt64(ids.count)) == nil { ids.append(id); types.append(code) }
-        else { ids.append(id); types.append(code) } // hash collision: found by the linear fallback
+        let code: UInt8 =
+            type == "unit_committee"
+            ? Self.unitCommittee : type == "grassroots_committee" ? Self.grassroots : type == "cell" ? Self.cell : Self.unknownType
+        if index.findOrInsert(Self.hash(id), UInt64(ids.count)) == nil {
+            ids.append(id)
+            types.append(code)
+        } else {
+            ids.append(id)
+            types.append(code)
+        }  // hash collision: found by the linear fallback
     }
 
     func type(_ b: some Collection<UInt8>) -> UInt8? {
@@ -200,7 +222,9 @@ struct OrgTable {
 @inline(__always) func bytesEqual(_ a: [UInt8], _ b: some Collection<UInt8>) -> Bool {
     guard a.count == b.count else { return false }
     if a.isEmpty { return true }
-    if let r = b.withContiguousStorageIfAvailable({ rb in a.withUnsafeBytes { ra in memcmp(ra.baseAddress!, rb.baseAddress!, a.count) == 0 } }) { return r }
+    if let r = b.withContiguousStorageIfAvailable({ rb in a.withUnsafeBytes { ra in memcmp(ra.baseAddress!, rb.baseAddress!, a.count) == 0 } }) {
+        return r
+    }
     return a.elementsEqual(b)
 }
 

@@ -5,16 +5,21 @@ public enum Text {
     /// Case tables for U+0000…U+1FFF (all of Vietnamese), built once.
     private static let tableSize = 0x2000
     private static let tables: (upper: [UInt32], lower: [UInt32], isUpper: [Bool], isLower: [Bool], isLetter: [Bool]) = {
-        var up = [UInt32](repeating: 0, count: tableSize), lo = up
-        var isU = [Bool](repeating: false, count: tableSize), isL = isU, isLetter = isU
+        var up = [UInt32](repeating: 0, count: tableSize)
+        var lo = up
+        var isU = [Bool](repeating: false, count: tableSize)
+        var isL = isU
+        var isLetter = isU
         for v in 0..<tableSize {
-            up[Int(v)] = UInt32(v); lo[Int(v)] = UInt32(v)
+            up[Int(v)] = UInt32(v)
+            lo[Int(v)] = UInt32(v)
             guard let s = Unicode.Scalar(UInt32(v)) else { continue }
             let p = s.properties
             isU[v] = p.isUppercase
             isL[v] = p.isLowercase
             isLetter[v] = p.isAlphabetic && !p.isWhitespace
-            let u = p.uppercaseMapping.unicodeScalars, l = p.lowercaseMapping.unicodeScalars
+            let u = p.uppercaseMapping.unicodeScalars
+            let l = p.lowercaseMapping.unicodeScalars
             if u.count == 1 { up[v] = u.first!.value }
             if l.count == 1 { lo[v] = l.first!.value }
         }
@@ -48,7 +53,10 @@ public enum Text {
         var prevSpace = true
         for sc in s.unicodeScalars {
             let sp = isSpace(sc.value)
-            if sp && (prevSpace || sc.value != 0x20) { needs = true; break }
+            if sp && (prevSpace || sc.value != 0x20) {
+                needs = true
+                break
+            }
             prevSpace = sp
         }
         if !needs && !prevSpace { return s }
@@ -56,8 +64,14 @@ public enum Text {
         var out = String.UnicodeScalarView()
         var pending = false
         for sc in s.unicodeScalars {
-            if isSpace(sc.value) { pending = !out.isEmpty; continue }
-            if pending { out.append(" "); pending = false }
+            if isSpace(sc.value) {
+                pending = !out.isEmpty
+                continue
+            }
+            if pending {
+                out.append(" ")
+                pending = false
+            }
             out.append(sc)
         }
         return String(out)
@@ -80,7 +94,11 @@ public enum Text {
         var out = String.UnicodeScalarView()
         var atWordStart = true
         for sc in s.unicodeScalars {
-            if sc.value == 0x20 { out.append(sc); atWordStart = true; continue }
+            if sc.value == 0x20 {
+                out.append(sc)
+                atWordStart = true
+                continue
+            }
             out.append(contentsOf: atWordStart ? mapUpper(sc) : mapLower(sc))
             atWordStart = false
         }
@@ -93,7 +111,10 @@ public enum Text {
         let t = tables
         for sc in s.unicodeScalars {
             let v = sc.value
-            if v == 0x20 { atWordStart = true; continue }
+            if v == 0x20 {
+                atWordStart = true
+                continue
+            }
             if v < tableSize {
                 if atWordStart { if t.isLower[Int(v)] { return false } } else if t.isUpper[Int(v)] { return false }
             } else {
@@ -110,8 +131,7 @@ public enum Text {
         for sc in s.unicodeScalars {
             let v = sc.value
             if v == 0x20 { continue }
-            if v < tableSize { if !t.isLetter[Int(v)] { return false } }
-            else if !(sc.properties.isAlphabetic) { return false }
+            if v < tableSize { if !t.isLetter[Int(v)] { return false } } else if !(sc.properties.isAlphabetic) { return false }
         }
         return true
     }

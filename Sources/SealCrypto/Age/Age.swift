@@ -1,8 +1,10 @@
 /// age v1 encryption and decryption (X25519 recipients), streaming in constant memory.
 public enum Age {
     /// Encrypts everything `source` yields to `recipients`, writing the age file to `sink`.
-    public static func encrypt(to recipients: [any AgeRecipient], from source: any ByteSource,
-                               to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public static func encrypt(
+        to recipients: [any AgeRecipient], from source: any ByteSource,
+        to sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         guard !recipients.isEmpty else { throw SealError(.usage, "no recipient given", remedy: "give at least one recipient") }
         let fileKey = SecureBytes(random: 16)
         let (_, headerBytes) = try AgeHeader.build(stanzas: try recipients.map { try $0.wrap(fileKey: fileKey) }, fileKey: fileKey)
@@ -33,8 +35,10 @@ public enum Age {
     /// writing plaintext to `sink` chunk by chunk. A chunk reaches `sink` only once its tag has
     /// verified, but a later chunk may still fail: callers that must release nothing on failure
     /// write aside and commit at the end.
-    public static func decrypt(with identities: [any AgeIdentity], from source: any ByteSource,
-                               to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public static func decrypt(
+        with identities: [any AgeIdentity], from source: any ByteSource,
+        to sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         let outer = BufferedReader(source)
         let reader: BufferedReader
         if try AgeArmorSource.looksArmored(outer) {
@@ -77,7 +81,10 @@ public enum Age {
                 }
             }
             guard ok else {
-                throw AgeStreamCipher.payloadError(last ? "final chunk \(index) does not authenticate (altered, truncated or missing its end)" : "chunk \(index) does not authenticate")
+                throw AgeStreamCipher.payloadError(
+                    last
+                        ? "final chunk \(index) does not authenticate (altered, truncated or missing its end)"
+                        : "chunk \(index) does not authenticate")
             }
             try plain.withUnsafeBytes { try sink(UnsafeRawBufferPointer(rebasing: $0[0..<(n - 16)])) }
             if last { return }
@@ -89,12 +96,14 @@ public enum Age {
     static func decryptSmallSecret(ciphertext: UnsafeRawBufferPointer, identities: [any AgeIdentity]) throws -> SecureBytes {
         let out = SecureBytes(count: 64 * 1024)
         var n = 0
-        try decrypt(with: identities, from: MemorySource(Array(ciphertext)), to: { chunk in
-            // (the ciphertext copy above is not secret)
-            guard n + chunk.count <= out.count else { throw SealError(.keyMalformed, "identity file too large", remedy: "check the path") }
-            out.withUnsafeMutableBytes { o in (o.baseAddress! + n).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count) }
-            n += chunk.count
-        })
+        try decrypt(
+            with: identities, from: MemorySource(Array(ciphertext)),
+            to: { chunk in
+                // (the ciphertext copy above is not secret)
+                guard n + chunk.count <= out.count else { throw SealError(.keyMalformed, "identity file too large", remedy: "check the path") }
+                out.withUnsafeMutableBytes { o in (o.baseAddress! + n).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count) }
+                n += chunk.count
+            })
         return out.slice(0..<n)
     }
 

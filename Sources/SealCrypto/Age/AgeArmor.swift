@@ -16,7 +16,9 @@ public final class AgeArmorSource: ByteSource {
     public init(_ reader: BufferedReader) { self.reader = reader }
 
     static func failure(_ why: String) -> SealError {
-        SealError(.ageArmorMalformed, "age armor is malformed: \(why)", remedy: "the armored file was altered; ask the sender for the binary (non-armored) file or to encrypt it again")
+        SealError(
+            .ageArmorMalformed, "age armor is malformed: \(why)",
+            remedy: "the armored file was altered; ask the sender for the binary (non-armored) file or to encrypt it again")
     }
 
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
@@ -30,7 +32,12 @@ public final class AgeArmorSource: ByteSource {
 
     private func nextLine() throws -> [UInt8]? {
         guard var l = try reader.readLine(maxLength: 200, tooLong: Self.failure("line too long")) else { return nil }
-        if l.last == 0x0A { l.removeLast(); if l.last == 0x0D { l.removeLast() } } else { return l + [0xFF] } // mark "no EOL"
+        if l.last == 0x0A {
+            l.removeLast()
+            if l.last == 0x0D { l.removeLast() }
+        } else {
+            return l + [0xFF]
+        }  // mark "no EOL"
         return l
     }
 
@@ -44,7 +51,10 @@ public final class AgeArmorSource: ByteSource {
         }
         guard var line = try nextLine() else { throw Self.failure("missing END line") }
         var noEOL = false
-        if line.last == 0xFF { line.removeLast(); noEOL = true }
+        if line.last == 0xFF {
+            line.removeLast()
+            noEOL = true
+        }
         if line == Self.end {
             // Only white space may follow.
             let rest = try reader.skip(while: Self.isSpace)
@@ -57,7 +67,7 @@ public final class AgeArmorSource: ByteSource {
         if sawShortLine { throw Self.failure("a short line before the end") }
         guard !line.isEmpty, line.count <= 64, line.count % 4 == 0 else { throw Self.failure("bad line length") }
         if line.count < 64 { sawShortLine = true }
-        if line.contains(UInt8(ascii: "=")) { sawShortLine = true } // padding ends the data
+        if line.contains(UInt8(ascii: "=")) { sawShortLine = true }  // padding ends the data
         var out = [UInt8](repeating: 0, count: 48)
         let n = line.withUnsafeBytes { src in out.withUnsafeMutableBytes { Base64.decode(src, padded: true, into: $0) } }
         guard let n else { throw Self.failure("bad base64") }

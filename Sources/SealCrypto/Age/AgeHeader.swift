@@ -16,7 +16,10 @@ public struct AgeStanza: Sendable {
         var out = Array("-> ".utf8) + Array(([type] + arguments).joined(separator: " ").utf8) + [0x0A]
         let b64 = Array(Base64.encode(body, padded: false).utf8)
         var i = 0
-        while i + 64 <= b64.count { out += b64[i..<(i + 64)] + [0x0A]; i += 64 }
+        while i + 64 <= b64.count {
+            out += b64[i..<(i + 64)] + [0x0A]
+            i += 64
+        }
         out += b64[i...] + [0x0A]
         return out
     }
@@ -37,7 +40,9 @@ public struct AgeHeader: Sendable {
 
     /// The `age_header_malformed` error with a reason.
     public static func malformed(_ why: String) -> SealError {
-        SealError(.ageHeaderMalformed, "age header is malformed: \(why)", remedy: "the encrypted payload is damaged or was not written by an age v1 tool; ask the sender to seal it again")
+        SealError(
+            .ageHeaderMalformed, "age header is malformed: \(why)",
+            remedy: "the encrypted payload is damaged or was not written by an age v1 tool; ask the sender to seal it again")
     }
 
     /// Builds the header for `stanzas` under `fileKey`: text and MAC.
@@ -69,7 +74,9 @@ public struct AgeHeader: Sendable {
         var macInput = [UInt8]()
         var stanzas = [AgeStanza]()
         func line() throws -> [UInt8] {
-            guard let l = try reader.readLine(maxLength: 64 * 1024, tooLong: malformed("line too long")) else { throw malformed("unexpected end of header") }
+            guard let l = try reader.readLine(maxLength: 64 * 1024, tooLong: malformed("line too long")) else {
+                throw malformed("unexpected end of header")
+            }
             guard l.last == 0x0A else { throw malformed("unexpected end of header") }
             if macInput.count + l.count > maxBytes { throw malformed("header larger than \(maxBytes) bytes") }
             return Array(l.dropLast())
@@ -132,11 +139,13 @@ public struct AgeHeader: Sendable {
             }
         }
         if scryptCount == 1 && !identities.contains(where: { $0 is AgeScryptIdentity }) {
-            throw SealError(.ageUnsupportedRecipient, "this age file is passphrase-encrypted (scrypt recipient); only X25519 recipients are supported",
-                            remedy: "ask the sender to encrypt to your age1… recipient instead of a passphrase")
+            throw SealError(
+                .ageUnsupportedRecipient, "this age file is passphrase-encrypted (scrypt recipient); only X25519 recipients are supported",
+                remedy: "ask the sender to encrypt to your age1… recipient instead of a passphrase")
         }
-        throw SealError(.ageNoMatchingIdentity, "none of the given identities can decrypt this file",
-                        remedy: "use the identity whose recipient the file was sealed to (check `sealgate inspect` for the recipients' fingerprints)")
+        throw SealError(
+            .ageNoMatchingIdentity, "none of the given identities can decrypt this file",
+            remedy: "use the identity whose recipient the file was sealed to (check `sealgate inspect` for the recipients' fingerprints)")
     }
 
     /// Checks the header MAC under `fileKey`. Throws `age_header_mac_mismatch`.
@@ -144,7 +153,8 @@ public struct AgeHeader: Sendable {
         let macKey = try HKDFSHA256.derive(ikm: fileKey, salt: [], info: Array("header".utf8), length: 32)
         let expected = try HMACSHA256.authenticate(key: macKey, message: macInput)
         guard constantTimeEqual(expected, mac) else {
-            throw SealError(.ageHeaderMACMismatch, "age header MAC does not verify", remedy: "the header was altered; ask the sender to seal it again")
+            throw SealError(
+                .ageHeaderMACMismatch, "age header MAC does not verify", remedy: "the header was altered; ask the sender to seal it again")
         }
     }
 }

@@ -43,8 +43,9 @@ public struct AgeScryptIdentity: AgeIdentity {
             passphrase.withUnsafeBytes { p in
                 var z: UInt8 = 0
                 let pp = p.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? withUnsafeMutablePointer(to: &z) { UnsafePointer($0) }
-                return crypto_pwhash_scryptsalsa208sha256_ll(pp, p.count, fullSalt, fullSalt.count, UInt64(1) << UInt64(workFactor), 8, 1,
-                                                             o.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
+                return crypto_pwhash_scryptsalsa208sha256_ll(
+                    pp, p.count, fullSalt, fullSalt.count, UInt64(1) << UInt64(workFactor), 8, 1,
+                    o.baseAddress!.assumingMemoryBound(to: UInt8.self), 32)
             }
         }
         guard rc == 0 else { throw SealError(.cryptoFailure, "scrypt failed (out of memory?)", remedy: "free memory and try again") }
@@ -54,7 +55,9 @@ public struct AgeScryptIdentity: AgeIdentity {
     public func unwrap(stanzas: [AgeStanza]) throws -> SecureBytes? {
         for s in stanzas where s.type == "scrypt" {
             guard s.arguments.count == 2 else { throw AgeHeader.malformed("scrypt stanza must have two arguments") }
-            guard let salt = Base64.decode(s.arguments[0], padded: false), salt.count == 16 else { throw AgeHeader.malformed("scrypt salt must be 16 bytes") }
+            guard let salt = Base64.decode(s.arguments[0], padded: false), salt.count == 16 else {
+                throw AgeHeader.malformed("scrypt salt must be 16 bytes")
+            }
             let wf = s.arguments[1]
             guard wf.allSatisfy({ $0 >= "0" && $0 <= "9" }), !wf.hasPrefix("0"), let w = Int(wf), w >= 1, w <= Self.maxWorkFactor else {
                 throw AgeHeader.malformed("scrypt work factor must be a decimal from 1 to \(Self.maxWorkFactor)")
@@ -69,7 +72,9 @@ public struct AgeScryptIdentity: AgeIdentity {
                 }
             }
             if ok { return fileKey }
-            throw SealError(.keyWrongPassphrase, "wrong passphrase for this identity file", remedy: "give the passphrase again, and check where it comes from (a file, the environment or the prompt)")
+            throw SealError(
+                .keyWrongPassphrase, "wrong passphrase for this identity file",
+                remedy: "give the passphrase again, and check where it comes from (a file, the environment or the prompt)")
         }
         return nil
     }

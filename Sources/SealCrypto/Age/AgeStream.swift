@@ -56,6 +56,8 @@ public final class AgeStreamCipher: @unchecked Sendable {
 
     /// The `age_payload_corrupt` error with a reason.
     public static func payloadError(_ why: String) -> SealError {
-        SealError(.agePayloadCorrupt, "age payload is corrupt: \(why)", remedy: "the encrypted data was altered or truncated; ask the sender to seal it again")
+        SealError(
+            .agePayloadCorrupt, "age payload is corrupt: \(why)",
+            remedy: "the encrypted data was altered or truncated; ask the sender to seal it again")
     }
 }

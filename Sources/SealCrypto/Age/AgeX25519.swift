@@ -12,8 +12,9 @@ public struct AgeX25519Recipient: AgeRecipient, Hashable {
         let text = Array(string.trimmingASCIIWhitespace().utf8)
         let decoded = text.withUnsafeBytes { Bech32.decode($0) }
         guard let decoded, decoded.hrp == "age", decoded.data.count == 32, text.first == UInt8(ascii: "a") else {
-            throw SealError(.ageRecipientMalformed, "not an age X25519 recipient: \(String(string.prefix(80)))",
-                            remedy: "give an age1… recipient or a file holding one (from `sealgate keys generate recipient` or `age-keygen`)")
+            throw SealError(
+                .ageRecipientMalformed, "not an age X25519 recipient: \(String(string.prefix(80)))",
+                remedy: "give an age1… recipient or a file holding one (from `sealgate keys generate recipient` or `age-keygen`)")
         }
         self.publicKey = decoded.data.withUnsafeBytes { Array($0) }
     }
@@ -77,8 +78,10 @@ public final class AgeX25519Identity: AgeIdentity, @unchecked Sendable, CustomSt
     /// Parses one `AGE-SECRET-KEY-1…` string held in secure memory.
     public convenience init(encoded: UnsafeRawBufferPointer) throws {
         guard let d = Bech32.decode(encoded), d.hrp == "age-secret-key-", d.data.count == 32,
-              encoded.allSatisfy({ !($0 >= 97 && $0 <= 122) }) else {
-            throw SealError(.keyMalformed, "not an age X25519 identity", remedy: "give an identity file from `sealgate keys generate recipient` or `age-keygen`")
+            encoded.allSatisfy({ !($0 >= 97 && $0 <= 122) })
+        else {
+            throw SealError(
+                .keyMalformed, "not an age X25519 identity", remedy: "give an identity file from `sealgate keys generate recipient` or `age-keygen`")
         }
         try self.init(secret: d.data)
     }
@@ -100,7 +103,8 @@ public final class AgeX25519Identity: AgeIdentity, @unchecked Sendable, CustomSt
             }
             guard s.body.count == 32 else { throw AgeHeader.malformed("X25519 stanza body must be 32 bytes") }
             let shared = try X25519.sharedSecret(secret: secret, peer: share)
-            let wrapKey = try HKDFSHA256.derive(ikm: shared, salt: share + recipient.publicKey, info: Array("age-encryption.org/v1/X25519".utf8), length: 32)
+            let wrapKey = try HKDFSHA256.derive(
+                ikm: shared, salt: share + recipient.publicKey, info: Array("age-encryption.org/v1/X25519".utf8), length: 32)
             let aead = try ChaChaPoly(key: wrapKey)
             let fileKey = SecureBytes(count: 16)
             let ok = try fileKey.withUnsafeMutableBytes { fk in
@@ -121,7 +125,9 @@ public enum AgeIdentityFile {
     /// file is passphrase-encrypted.
     public static func load(path: String, passphrase: () throws -> SecureBytes) throws -> [AgeX25519Identity] {
         let contents = try SecretFile.read(path: path)
-        let isEncrypted = contents.withUnsafeBytes { $0.starts(with: Array("age-encryption.org/".utf8)) || $0.starts(with: Array("-----BEGIN AGE".utf8)) }
+        let isEncrypted = contents.withUnsafeBytes {
+            $0.starts(with: Array("age-encryption.org/".utf8)) || $0.starts(with: Array("-----BEGIN AGE".utf8))
+        }
         if isEncrypted {
             let pw = try passphrase()
             let plain = try contents.withUnsafeBytes { c -> SecureBytes in
@@ -145,8 +151,9 @@ public enum AgeIdentityFile {
                 let line = UnsafeRawBufferPointer(rebasing: b[start..<lineEnd])
                 if !line.isEmpty && line[0] != UInt8(ascii: "#") {
                     guard line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) else {
-                        throw SealError(.keyMalformed, "identity file has a line that is not an X25519 identity",
-                                        remedy: "only AGE-SECRET-KEY-1… identities are supported (no plugins, no SSH keys)")
+                        throw SealError(
+                            .keyMalformed, "identity file has a line that is not an X25519 identity",
+                            remedy: "only AGE-SECRET-KEY-1… identities are supported (no plugins, no SSH keys)")
                     }
                     out.append(try AgeX25519Identity(encoded: line))
                 }
@@ -154,7 +161,9 @@ public enum AgeIdentityFile {
             }
         }
         guard !out.isEmpty else {
-            throw SealError(.keyMalformed, "no identity found in the identity file", remedy: "give an identity file from `sealgate keys generate recipient` or `age-keygen`")
+            throw SealError(
+                .keyMalformed, "no identity found in the identity file",
+                remedy: "give an identity file from `sealgate keys generate recipient` or `age-keygen`")
         }
         return out
     }
@@ -185,7 +194,9 @@ public enum AgeRecipientList {
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
             .map { try AgeX25519Recipient(string: $0) }
         guard !recipients.isEmpty else {
-            throw SealError(.ageRecipientMalformed, "no age1… recipient in \(argument)", remedy: "give a recipient file from `sealgate keys generate recipient`, or an age1… string")
+            throw SealError(
+                .ageRecipientMalformed, "no age1… recipient in \(argument)",
+                remedy: "give a recipient file from `sealgate keys generate recipient`, or an age1… string")
         }
         return recipients
     }

@@ -24,9 +24,10 @@ public struct MinisignPublicKey: Sendable, Hashable {
     /// Parses a public key from its base64 line.
     public init(base64 line: some StringProtocol, comment: String? = nil) throws {
         guard let raw = Base64.decode(line.trimmingASCIIWhitespace(), padded: true), raw.count == 42 else {
-            throw SealError(.keyMalformed, "not a minisign public key", remedy: "give the .pub file written by `sealgate keys generate signing` or `minisign -G`")
+            throw SealError(
+                .keyMalformed, "not a minisign public key", remedy: "give the .pub file written by `sealgate keys generate signing` or `minisign -G`")
         }
-        guard raw[0] == 0x45, raw[1] == 0x64 else { // "Ed"
+        guard raw[0] == 0x45, raw[1] == 0x64 else {  // "Ed"
             throw SealError(.keyUnsupported, "unsupported public key algorithm", remedy: "use an Ed25519 minisign key")
         }
         self.init(keyId: Array(raw[2..<10]), key: Array(raw[10..<42]), comment: comment)
@@ -35,9 +36,14 @@ public struct MinisignPublicKey: Sendable, Hashable {
     /// Parses the contents of a `.pub` file (an untrusted comment line, then the key).
     public init(fileContents text: String) throws {
         let lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
-        let bad = SealError(.keyMalformed, "not a minisign public key file", remedy: "give the .pub file written by `sealgate keys generate signing` or `minisign -G`")
+        let bad = SealError(
+            .keyMalformed, "not a minisign public key file", remedy: "give the .pub file written by `sealgate keys generate signing` or `minisign -G`"
+        )
         guard lines.count >= 2, lines[0].hasPrefix(Minisign.untrustedPrefix) else {
-            if lines.count == 1 { try self.init(base64: lines[0]); return }
+            if lines.count == 1 {
+                try self.init(base64: lines[0])
+                return
+            }
             throw bad
         }
         try self.init(base64: lines[1], comment: String(lines[0].dropFirst(Minisign.untrustedPrefix.count)))
@@ -50,7 +56,10 @@ public struct MinisignPublicKey: Sendable, Hashable {
     }
 
     public static func == (a: Self, b: Self) -> Bool { a.keyId == b.keyId && a.key == b.key }
-    public func hash(into h: inout Hasher) { h.combine(keyId); h.combine(key) }
+    public func hash(into h: inout Hasher) {
+        h.combine(keyId)
+        h.combine(key)
+    }
 }
 
 /// Names and helpers of the minisign format.
@@ -72,9 +81,12 @@ public enum Minisign {
 extension StringProtocol {
     func trimmingASCIIWhitespace() -> Substring {
         let s = Substring(self)
-        var a = s.startIndex, b = s.endIndex
+        var a = s.startIndex
+        var b = s.endIndex
         while a < b, s[a] == " " || s[a] == "\t" || s[a] == "\r" || s[a] == "\n" { a = s.index(after: a) }
-        while b > a, s[s.index(before: b)] == " " || s[s.index(before: b)] == "\t" || s[s.index(before: b)] == "\r" || s[s.index(before: b)] == "\n" { b = s.index(before: b) }
+        while b > a, s[s.index(before: b)] == " " || s[s.index(before: b)] == "\t" || s[s.index(before: b)] == "\r" || s[s.index(before: b)] == "\n" {
+            b = s.index(before: b)
+        }
         return s[a..<b]
     }
 }

@@ -13,7 +13,8 @@ public struct MinisignSignature: Sendable, Equatable {
     /// The largest trusted comment we accept or write (minisign allows 8 KiB).
     public static let maxTrustedCommentBytes = 8192 - 18
 
-    public init(algorithm: Algorithm, keyId: [UInt8], signature: [UInt8], untrustedComment: String, trustedComment: String, globalSignature: [UInt8]) {
+    public init(algorithm: Algorithm, keyId: [UInt8], signature: [UInt8], untrustedComment: String, trustedComment: String, globalSignature: [UInt8])
+    {
         self.algorithm = algorithm
         self.keyId = keyId
         self.signature = signature
@@ -25,7 +26,8 @@ public struct MinisignSignature: Sendable, Equatable {
     /// The four-line file text.
     public var fileContents: String {
         let alg: [UInt8] = algorithm == .prehashed ? Array("ED".utf8) : Array("Ed".utf8)
-        return "untrusted comment: \(untrustedComment)\n\(Base64.encode(alg + keyId + signature))\ntrusted comment: \(trustedComment)\n\(Base64.encode(globalSignature))\n"
+        return
+            "untrusted comment: \(untrustedComment)\n\(Base64.encode(alg + keyId + signature))\ntrusted comment: \(trustedComment)\n\(Base64.encode(globalSignature))\n"
     }
 
     /// Length in bytes of `fileContents` for the given comments, known before signing.
@@ -36,7 +38,9 @@ public struct MinisignSignature: Sendable, Equatable {
     /// Parses signature file text strictly. Throws `signature_malformed`.
     public init(fileContents bytes: [UInt8]) throws {
         func bad(_ why: String) -> SealError {
-            SealError(.signatureMalformed, "signature file is malformed: \(why)", remedy: "the package or signature was damaged; ask the sender to seal it again")
+            SealError(
+                .signatureMalformed, "signature file is malformed: \(why)",
+                remedy: "the package or signature was damaged; ask the sender to seal it again")
         }
         guard bytes.count <= 16 * 1024 else { throw bad("too large") }
         var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line -> ArraySlice<UInt8> in
@@ -44,14 +48,17 @@ public struct MinisignSignature: Sendable, Equatable {
         }
         if lines.last?.isEmpty == true { lines.removeLast() }
         guard lines.count == 4 else { throw bad("expected 4 lines, found \(lines.count)") }
-        let up = Array(Minisign.untrustedPrefix.utf8), tp = Array(Minisign.trustedPrefix.utf8)
+        let up = Array(Minisign.untrustedPrefix.utf8)
+        let tp = Array(Minisign.trustedPrefix.utf8)
         guard lines[0].starts(with: up) else { throw bad("no untrusted comment line") }
         guard lines[2].starts(with: tp) else { throw bad("no trusted comment line") }
         guard let sig = Base64.decode(String(decoding: lines[1], as: UTF8.self), padded: true), sig.count == 74 else { throw bad("signature line") }
-        guard let global = Base64.decode(String(decoding: lines[3], as: UTF8.self), padded: true), global.count == 64 else { throw bad("global signature line") }
+        guard let global = Base64.decode(String(decoding: lines[3], as: UTF8.self), padded: true), global.count == 64 else {
+            throw bad("global signature line")
+        }
         switch (sig[0], sig[1]) {
-        case (0x45, 0x44): algorithm = .prehashed // ED
-        case (0x45, 0x64): algorithm = .legacy // Ed
+        case (0x45, 0x44): algorithm = .prehashed  // ED
+        case (0x45, 0x64): algorithm = .legacy  // Ed
         default: throw bad("unknown signature algorithm")
         }
         let tc = lines[2].dropFirst(tp.count)
@@ -70,11 +77,13 @@ public struct MinisignSignature: Sendable, Equatable {
     /// or `comment_signature_invalid`.
     public func verifyComment(publicKey: MinisignPublicKey) throws {
         guard keyId == publicKey.keyId else {
-            throw SealError(.signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
-                            remedy: "check that you use the signer's current public key")
+            throw SealError(
+                .signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
+                remedy: "check that you use the signer's current public key")
         }
         guard Ed25519.verify(signature: globalSignature, message: signature + Array(trustedComment.utf8), publicKey: publicKey.key) else {
-            throw SealError(.commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
+            throw SealError(
+                .commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
         }
     }
 
@@ -83,17 +92,22 @@ public struct MinisignSignature: Sendable, Equatable {
     /// Throws `signature_key_mismatch`, `signature_invalid` or `comment_signature_invalid`.
     public func verify(publicKey: MinisignPublicKey, prehash: [UInt8]?, legacyMessage: [UInt8]? = nil) throws {
         guard keyId == publicKey.keyId else {
-            throw SealError(.signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
-                            remedy: "check that you use the signer's current public key")
+            throw SealError(
+                .signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
+                remedy: "check that you use the signer's current public key")
         }
         let ok: Bool
         switch algorithm {
         case .prehashed:
-            guard let prehash else { throw SealError(.signatureInvalid, "prehashed signature needs the message hash", remedy: "report this as a bug") }
+            guard let prehash else {
+                throw SealError(.signatureInvalid, "prehashed signature needs the message hash", remedy: "report this as a bug")
+            }
             ok = Ed25519.verify(signature: signature, message: prehash, publicKey: publicKey.key)
         case .legacy:
             guard let legacyMessage else {
-                throw SealError(.signatureInvalid, "legacy (non-prehashed) signatures are not accepted here", remedy: "sign with `minisign -S` (prehashed, the default since 0.11)")
+                throw SealError(
+                    .signatureInvalid, "legacy (non-prehashed) signatures are not accepted here",
+                    remedy: "sign with `minisign -S` (prehashed, the default since 0.11)")
             }
             ok = Ed25519.verify(signature: signature, message: legacyMessage, publicKey: publicKey.key)
         }
@@ -101,23 +115,30 @@ public struct MinisignSignature: Sendable, Equatable {
             throw SealError(.signatureInvalid, "signature does not verify", remedy: "the data was altered or signed by another key; do not trust it")
         }
         guard Ed25519.verify(signature: globalSignature, message: signature + Array(trustedComment.utf8), publicKey: publicKey.key) else {
-            throw SealError(.commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
+            throw SealError(
+                .commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
         }
     }
 }
 
 extension MinisignSecretKey {
     /// Signs a BLAKE2b-512 prehash (`ED`), with a trusted comment.
-    public func sign(prehash: [UInt8], trustedComment: String, untrustedComment: String = "signature from minisign secret key") throws -> MinisignSignature {
+    public func sign(prehash: [UInt8], trustedComment: String, untrustedComment: String = "signature from minisign secret key") throws
+        -> MinisignSignature
+    {
         try sign(algorithm: .prehashed, message: prehash, trustedComment: trustedComment, untrustedComment: untrustedComment)
     }
 
     /// Signs a whole message in the legacy `Ed` form (kept for reading old signatures; we write `ED`).
-    public func signLegacy(message: [UInt8], trustedComment: String, untrustedComment: String = "signature from minisign secret key") throws -> MinisignSignature {
+    public func signLegacy(message: [UInt8], trustedComment: String, untrustedComment: String = "signature from minisign secret key") throws
+        -> MinisignSignature
+    {
         try sign(algorithm: .legacy, message: message, trustedComment: trustedComment, untrustedComment: untrustedComment)
     }
 
-    private func sign(algorithm: MinisignSignature.Algorithm, message: [UInt8], trustedComment: String, untrustedComment: String) throws -> MinisignSignature {
+    private func sign(algorithm: MinisignSignature.Algorithm, message: [UInt8], trustedComment: String, untrustedComment: String) throws
+        -> MinisignSignature
+    {
         guard !trustedComment.contains(where: { $0 == "\n" || $0 == "\r" }), !untrustedComment.contains(where: { $0 == "\n" || $0 == "\r" }) else {
             throw SealError(.usage, "comments must be one line", remedy: "remove line breaks from the comment")
         }
@@ -126,8 +147,9 @@ extension MinisignSecretKey {
         }
         let sig = try message.withUnsafeBytes { try signRaw($0) }
         let global = try (sig + Array(trustedComment.utf8)).withUnsafeBytes { try signRaw($0) }
-        return MinisignSignature(algorithm: algorithm, keyId: keyId, signature: sig, untrustedComment: untrustedComment,
-                                 trustedComment: trustedComment, globalSignature: global)
+        return MinisignSignature(
+            algorithm: algorithm, keyId: keyId, signature: sig, untrustedComment: untrustedComment,
+            trustedComment: trustedComment, globalSignature: global)
     }
 
     /// Signs a file's BLAKE2b-512, streaming it.
