@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // HTTP field names in the in-process route tests; already in the graph through Hummingbird.
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // System libraries, found through pkg-config. Only SealCrypto imports them.
@@ -148,7 +150,8 @@ let package = Package(
             name: "GatewayTests",
             dependencies: [
                 "GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport",
-                "FuzzTargets", "TransparencyLog",
+                "FuzzTargets", "TransparencyLog", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings),
         .testTarget(
