@@ -9,11 +9,14 @@ import SealPackage
 /// for that package: exponential backoff with jitter between attempts, the package id as the
 /// idempotency key (the receiver answers a repeat with its first acknowledgement), every state
 /// change in the store — so a restart or a long outage loses nothing and imports nothing twice.
+///
+/// `@unchecked Sendable`: its settings are constants and `notBefore`, the only mutable state, is
+/// read and written under `lock`.
 public final class Forwarder: @unchecked Sendable {
     let store: any GatewayStore
-    public var baseDelay: TimeInterval
-    public var maxDelay: TimeInterval
-    public var timeout: Int
+    public let baseDelay: TimeInterval
+    public let maxDelay: TimeInterval
+    public let timeout: Int
     private var notBefore: [UInt64: Date] = [:]
     private let lock = NSLock()
 

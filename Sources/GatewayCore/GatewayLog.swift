@@ -2,11 +2,15 @@ import Foundation
 public import GatewayStore
 public import SealCrypto
 import SealPackage
+import Synchronization
 public import TransparencyLog
 
 /// The gateway's transparency log over the store's append-only entries: tree heads, proofs, and
 /// signed checkpoints. A new checkpoint is signed only if the entries still agree with the last
 /// one signed: an edited row makes the gateway refuse to extend its log rather than sign over it.
+///
+/// `@unchecked Sendable`: the key, the former keys and the tree are read and changed only under
+/// `lock`; the store and the origin are constants.
 public final class GatewayLog: @unchecked Sendable {
     let store: any GatewayStore
     /// The log key in use (replaced by `rekey` after a rotation).
@@ -218,11 +222,11 @@ public final class GatewayLog: @unchecked Sendable {
 
 /// The latest checkpoint the gateway signed, kept in a file of the data folder (outside the
 /// store, fsynced, replaced atomically) — what a restored or rolled-back store is compared with.
-public final class LogHead: @unchecked Sendable {
+public final class LogHead: Sendable {
     public let path: String
-    // Serializes advances within the process; the file's rename is atomic across processes.
-    private let lock = NSLock()
-    private var size = -1
+    /// The size last written or read by this process; the mutex serializes advances within the
+    /// process, the lock file across processes, and the file's rename is atomic.
+    private let size = Mutex(-1)
 
     public init(path: String) { self.path = path }
 
@@ -247,7 +251,7 @@ public final class LogHead: @unchecked Sendable {
     /// Keeps a newer checkpoint (never an older one over a newer: processes sharing the folder
     /// take turns under a lock file). `root` gives the tree's root at `size`.
     func advance(size newSize: Int, note: String, root: () -> Merkle.Hash?) throws {
-        try lock.withLock {
+        try size.withLock { (size: inout Int) throws -> Void in
             guard newSize > size else { return }
             let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw SealError.io("cannot open \(path).lock", errno: errno) }
@@ -255,12 +259,20 @@ public final class LogHead: @unchecked Sendable {
             guard flock(fd, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
             size = (try read())?.size ?? 0
             guard newSize > size, let r = root() else { return }
-            try write(size: newSize, root: r, note: note)
+            try writeFile(size: newSize, root: r, note: note)
+            size = newSize
         }
     }
 
     /// Replaces the head (a declared fork, a restore).
     public func write(size newSize: Int, root: Merkle.Hash, note: String) throws {
+        try size.withLock { (size: inout Int) throws -> Void in
+            try writeFile(size: newSize, root: root, note: note)
+            size = newSize
+        }
+    }
+
+    private func writeFile(size newSize: Int, root: Merkle.Hash, note: String) throws {
         let text =
             JSON.object([
                 "format": .string("sealgate-log-head/1"), "size": .int(Int64(newSize)), "root": .string(Base64.encode(root)),
@@ -272,7 +284,6 @@ public final class LogHead: @unchecked Sendable {
         try file.sync()
         file.keep()
         try renameDurably(temp, path)
-        size = newSize
     }
 }
 

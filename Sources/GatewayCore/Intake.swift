@@ -67,6 +67,9 @@ public enum Admission: Sendable {
 ///
 /// A fault of the gateway's own (I/O, a full disk, the store down) is thrown, never recorded as
 /// a decision: the body is forgotten and the unit sends it again (`forget`).
+///
+/// `@unchecked Sendable`: the keys and recipient sets (`current`) are read and replaced under
+/// `lock`, reloads are one at a time under `reloading`; everything else is a constant.
 public final class Intake: @unchecked Sendable {
     public let data: DataDirectory
     public let store: any GatewayStore

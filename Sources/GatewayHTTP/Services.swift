@@ -17,13 +17,12 @@ public final class ServiceRounds: Sendable {
 /// A role that one process at a time plays among every `serve` on the same store (the
 /// forwarder, the checkpoint signer, scheduled synthesis): held through a store lease, taken
 /// over by another process within a poll when the holder dies.
-public final class LeaseKeeper: @unchecked Sendable {
+public final class LeaseKeeper: Sendable {
     public let name: String
     let store: any GatewayStore
-    // Guards `lease`; the store's lease call is a short round trip made under it.
-    private let lock = NSLock()
-    private var lease: (any StoreLease)?
-    private var saidWaiting = false
+    /// The lease held, if any, and whether waiting was said; the store's lease call is a short
+    /// round trip made under the mutex, so two callers never take it twice.
+    private let state = Mutex<(lease: (any StoreLease)?, saidWaiting: Bool)>((nil, false))
 
     public init(_ name: String, store: any GatewayStore) {
         self.name = name
@@ -32,37 +31,33 @@ public final class LeaseKeeper: @unchecked Sendable {
 
     /// True when this process holds the lease now, taking it if it is free. Blocking (a round trip).
     public func hold() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if let l = lease {
-            if l.isHeld { return true }
-            lease = nil
-            say("lost the \(name) lease")
-        }
-        guard let l = (try? store.tryLease(name)) ?? nil else {
-            if !saidWaiting {
-                saidWaiting = true
-                say("waiting for the \(name) lease (another process holds it)")
+        state.withLock { s in
+            if let l = s.lease {
+                if l.isHeld { return true }
+                s.lease = nil
+                say("lost the \(name) lease")
             }
-            return false
+            guard let l = (try? store.tryLease(name)) ?? nil else {
+                if !s.saidWaiting {
+                    s.saidWaiting = true
+                    say("waiting for the \(name) lease (another process holds it)")
+                }
+                return false
+            }
+            s.lease = l
+            s.saidWaiting = false
+            say("holding the \(name) lease")
+            return true
         }
-        lease = l
-        saidWaiting = false
-        say("holding the \(name) lease")
-        return true
     }
 
-    public var held: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return lease != nil
-    }
+    public var held: Bool { state.withLock { $0.lease != nil } }
 
     public func release() {
-        lock.lock()
-        lease?.release()
-        lease = nil
-        lock.unlock()
+        state.withLock { s in
+            s.lease?.release()
+            s.lease = nil
+        }
     }
 
     private func say(_ s: String) { FileHandle.standardOutput.write(Data("\(s)\n".utf8)) }

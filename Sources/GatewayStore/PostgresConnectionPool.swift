@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Where a PostgreSQL store lives: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]`.
 /// The password may instead come from the `PGPASSWORD` environment variable; it is never
@@ -68,6 +69,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
 /// server's: the store's synchronous calls wait on it from worker threads, never on its own threads.
 let postgresEventLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
+/// `@unchecked Sendable`: written once by the future's callback before the semaphore is
+/// signalled, read once after the wait — the semaphore orders the two.
 final class WaitBox<T>: @unchecked Sendable {
     var result: Result<T, any Error>?
     init() {}
@@ -139,6 +142,8 @@ extension PostgresRandomAccessRow {
 
 /// A small synchronous pool: at most `limit` connections, opened on demand, a broken one
 /// dropped rather than reused.
+///
+/// `@unchecked Sendable`: `idle`, `open`, `nextID` and `closed` are touched only under `cond`.
 final class PGPool: @unchecked Sendable {
     let location: PostgresLocation
     let config: PostgresConnection.Configuration
@@ -244,41 +249,42 @@ final class PGPool: @unchecked Sendable {
 /// A lease held through a PostgreSQL session advisory lock on a connection of its own: the
 /// server releases it when that session ends — the holder stopped, was killed or lost its
 /// network — so another process can take it over.
-final class PostgresLease: StoreLease, @unchecked Sendable {
+final class PostgresLease: StoreLease {
     let name: String
-    private let lock = NSLock()
-    private var connection: PostgresConnection?
+    /// The lease's own session; nil once released or lost.
+    private let connection: Mutex<PostgresConnection?>
     private let logger: Logger
 
     init(name: String, connection: PostgresConnection, logger: Logger) {
         self.name = name
-        self.connection = connection
+        self.connection = Mutex(connection)
         self.logger = logger
     }
 
     var isHeld: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        guard let c = connection, !c.isClosed else {
-            connection = nil
-            return false
-        }
-        // The session is alive, so its lock is held; a failed round trip means it may not be.
-        do {
-            _ = try PGConnection(connection: c, logger: logger).exec("SELECT 1")
-            return true
-        } catch {
-            _ = try? syncWait(c.close())
-            connection = nil
-            return false
+        connection.withLock { connection in
+            guard let c = connection, !c.isClosed else {
+                connection = nil
+                return false
+            }
+            // The session is alive, so its lock is held; a failed round trip means it may not be.
+            do {
+                _ = try PGConnection(connection: c, logger: logger).exec("SELECT 1")
+                return true
+            } catch {
+                _ = try? syncWait(c.close())
+                connection = nil
+                return false
+            }
         }
     }
 
     func release() {
-        lock.lock()
-        let c = connection
-        connection = nil
-        lock.unlock()
+        let c = connection.withLock { connection in
+            let c = connection
+            connection = nil
+            return c
+        }
         if let c, !c.isClosed { _ = try? syncWait(c.close()) }
     }
 

@@ -12,6 +12,8 @@ import PostgresNIO
 /// - leases as session advisory locks on a connection of their own, released by the server when
 ///   the holder's session ends;
 /// - the sealed dataset packages kept in the database (gateways on several machines share no disk).
+///
+/// `@unchecked Sendable`: `leaseWaiters` is touched only under `leaseLock`; the rest is constant.
 public final class PostgresDriver: SQLDriver, @unchecked Sendable {
     let pool: PGPool
     public let postgres: PostgresLocation

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -140,25 +141,20 @@ struct SQLiteConnection: SQLConnection {
 }
 
 /// A lease held as an exclusive `flock`.
-final class FileLease: StoreLease, @unchecked Sendable {
+final class FileLease: StoreLease {
     let name: String
-    private let lock = NSLock()
-    private var fd: Int32
+    private let fd: Mutex<Int32>
     init(name: String, fd: Int32) {
         self.name = name
-        self.fd = fd
+        self.fd = Mutex(fd)
     }
-    var isHeld: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return fd >= 0
-    }
+    var isHeld: Bool { fd.withLock { $0 >= 0 } }
     func release() {
-        lock.lock()
-        defer { lock.unlock() }
-        if fd >= 0 {
-            close(fd)
-            fd = -1
+        fd.withLock { fd in
+            if fd >= 0 {
+                close(fd)
+                fd = -1
+            }
         }
     }
     deinit { release() }

@@ -10,6 +10,8 @@ import SealPackage
 /// signature through the trust document, decrypts, checks the manifest (spec §5), imports into its
 /// own SQLite all or nothing, refuses an older or repeated version (a repeat of the same package
 /// gets its first acknowledgement), and answers with a signed acknowledgement.
+///
+/// `@unchecked Sendable`: every property is a constant; imports are one at a time under `lock`.
 public final class HandbookReceiver: @unchecked Sendable {
     public struct Answer: Sendable {
         public var status: Int

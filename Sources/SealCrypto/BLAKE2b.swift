@@ -2,7 +2,9 @@ internal import CSodium
 
 /// Streaming BLAKE2b (libsodium's `crypto_generichash`), 1…64-byte output, optional key.
 /// minisign uses BLAKE2b-512 for prehashed signatures and BLAKE2b-256 for key checksums.
-public final class BLAKE2bHasher: @unchecked Sendable {  // one thread at a time
+/// `@unchecked Sendable` so a hasher can be handed to another thread; it is used by one thread
+/// at a time (the pipeline's consumer), never concurrently.
+public final class BLAKE2bHasher: @unchecked Sendable {
     private let state: UnsafeMutableRawPointer
     private let outputLength: Int
 

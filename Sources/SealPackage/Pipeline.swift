@@ -5,6 +5,9 @@ import SealCrypto
 /// and fills slots in order; `consume` runs on the calling thread and takes them in the same
 /// order. Used to overlap BLAKE2b (the slowest stage, sequential by nature) with the
 /// independent STREAM chunks' encryption or decryption on the other core.
+///
+/// `@unchecked Sendable`: a slot is owned by one side at a time — the producer until it signals
+/// `full`, the consumer until it signals `free` — so no slot is touched by two threads at once.
 final class SlotPipeline: @unchecked Sendable {
     final class Slot: @unchecked Sendable {
         let a: UnsafeMutableRawBufferPointer

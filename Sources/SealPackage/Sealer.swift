@@ -247,6 +247,7 @@ enum PayloadSegment {
 }
 
 /// Produces the payload archive's bytes in order from its segments.
+/// `@unchecked Sendable`: handed to the pipeline's producer, the one thread that reads from it.
 final class PayloadStream: @unchecked Sendable {
     private let segments: [PayloadSegment]
     private var segment = 0

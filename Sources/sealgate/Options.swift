@@ -35,7 +35,7 @@ struct PassphraseOptions: ParsableArguments {
 
 /// A passphrase asked at most once per command.
 func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes {
-    final class Box: @unchecked Sendable { var value: SecureBytes? }
+    final class Box { var value: SecureBytes? }
     let box = Box()
     return {
         if let v = box.value { return v }

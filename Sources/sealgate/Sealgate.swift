@@ -4,6 +4,7 @@ import GatewayClient
 import GatewayHTTP
 import SealCrypto
 import SealPackage
+import Synchronization
 
 @main
 struct Sealgate: AsyncParsableCommand {
@@ -105,19 +106,17 @@ func progressReporter() -> ProgressHandler? {
     }
 }
 
-final class ProgressState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lastPercent = -1
-    private var lastStage = ""
+final class ProgressState: Sendable {
+    /// The last percentage and stage reported.
+    private let last = Mutex<(percent: Int, stage: String)>((-1, ""))
     func report(stage: String, done: UInt64, total: UInt64) {
-        lock.lock()
-        defer { lock.unlock() }
-        let pct = Int(done * 100 / max(total, 1))
-        guard pct != lastPercent || stage != lastStage else { return }
-        lastPercent = pct
-        lastStage = stage
-        let mib = { (v: UInt64) in String(format: "%.1f", Double(v) / 1_048_576) }
-        FileHandle.standardError.write(Data("\r\(stage): \(pct)% (\(mib(done))/\(mib(total)) MiB)\u{1B}[K".utf8))
-        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+        last.withLock { last in
+            let pct = Int(done * 100 / max(total, 1))
+            guard pct != last.percent || stage != last.stage else { return }
+            last = (pct, stage)
+            let mib = { (v: UInt64) in String(format: "%.1f", Double(v) / 1_048_576) }
+            FileHandle.standardError.write(Data("\r\(stage): \(pct)% (\(mib(done))/\(mib(total)) MiB)\u{1B}[K".utf8))
+            if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+        }
     }
 }

@@ -114,7 +114,7 @@ struct OperationsTests {
         try requireOK(try CLI.sg(["keys", "rotate", "receipt", "--data", "dept", "--grace", "14d"], cwd: f.w.path))
         try requireOK(try CLI.sg(["trust", "publish", "--data", "dept"], cwd: f.w.path))
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
-        let doc = try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
+        let doc = TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
         let states = Dictionary(doc.recipientStates.map { ($0.fingerprint, $0.state) }, uniquingKeysWith: { a, _ in a })
         #expect(states.values.filter { $0 == "active" }.count == 1 && states.values.filter { $0 == "decrypt-only" }.count == 1, "\(states)")
         #expect(doc.json["signing_keys"]?.array?.contains { $0["role"]?.string == "receipt" && $0["state"]?.string == "verify-only" } == true)

@@ -24,7 +24,7 @@ struct RecipientRotationTests {
         #expect(a.status == 201, "\(a.text)")
         // Units that fetch the new document seal to the new recipient only.
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
-        let trust = try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
+        let trust = TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
         let r2 = try trust.activeRecipients()
         #expect(r2.count == 1 && r2[0] != r1)
         #expect(trust.recipientStates.contains { $0.fingerprint == r1.fingerprint && $0.state == "decrypt-only" })
@@ -62,7 +62,7 @@ struct PendingRecipientTests {
         #expect(rot.status == 0 && rot.stderr.contains("pending"), "\(rot.stderr)")
         func fetch() throws -> TrustDocument {
             try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
-            return try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
+            return TrustDocument(json: try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self)))
         }
         // Announced, not yet sealed to; the gateway already opens packages sealed to it.
         let t1 = try fetch()
@@ -252,7 +252,7 @@ struct RootRotationTests {
             let r = try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", pin, "-o", out], cwd: f.w.path)
             #expect(r.status == 0 && r.stderr.contains("changed from \(root1.keyIdHex) to \(root3.keyIdHex)"), "\(r.stderr)")
             #expect(try MinisignPublicKey(path: f.w.file(pin)).base64 == root3.base64)
-            #expect(try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read(out), as: UTF8.self))).version == 4)
+            #expect(TrustDocument(json: try JSON(parsing: String(decoding: f.w.read(out), as: UTF8.self))).version == 4)
         }
         // The moved pin keeps working: sealing with the new document and submitting.
         try requireOK(

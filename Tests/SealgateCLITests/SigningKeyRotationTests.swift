@@ -14,7 +14,7 @@ extension Array where Element == UInt8 {
 struct SigningKeyRotationTests {
     func fetch(_ f: GatewayFixture, _ gw: GatewayProcess, _ out: String) throws -> TrustDocument {
         try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", out], cwd: f.w.path))
-        return try TrustDocument(json: try JSON(parsing: String(decoding: f.w.read(out), as: UTF8.self)))
+        return TrustDocument(json: try JSON(parsing: String(decoding: f.w.read(out), as: UTF8.self)))
     }
 
     func submit(_ f: GatewayFixture, _ gw: GatewayProcess, _ file: String, trust: String) throws -> CLI.Result {

@@ -83,8 +83,8 @@ final class Workdir {
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
     func file(_ n: String) -> String { "\(path)/\(n)" }
-    func write(_ n: String, _ s: String) { FileManager.default.createFile(atPath: file(n), contents: Data(s.utf8)) }
-    func write(_ n: String, bytes: [UInt8]) { FileManager.default.createFile(atPath: file(n), contents: Data(bytes)) }
+    func write(_ n: String, _ s: String) { _ = FileManager.default.createFile(atPath: file(n), contents: Data(s.utf8)) }
+    func write(_ n: String, bytes: [UInt8]) { _ = FileManager.default.createFile(atPath: file(n), contents: Data(bytes)) }
     func read(_ n: String) -> [UInt8] { [UInt8](FileManager.default.contents(atPath: file(n)) ?? Data()) }
     func exists(_ n: String) -> Bool { FileManager.default.fileExists(atPath: file(n)) }
 }

@@ -58,6 +58,7 @@ public func hexString(_ bytes: some Sequence<UInt8>) -> String {
 }
 
 /// An age X25519 identity (`AGE-SECRET-KEY-1…`); the scalar lives in secure memory.
+/// `@unchecked Sendable`: immutable once made (the secure bytes are only read).
 public final class AgeX25519Identity: AgeIdentity, @unchecked Sendable, CustomStringConvertible {
     let secret: SecureBytes
     public let recipient: AgeX25519Recipient

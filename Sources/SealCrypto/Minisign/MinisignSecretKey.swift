@@ -2,6 +2,7 @@ internal import CSodium
 
 /// A minisign secret key: Ed25519, stored scrypt-encrypted (`Sc`) or unencrypted, with a
 /// BLAKE2b-256 checksum (`B2`). The secret half lives in `SecureBytes` only.
+/// `@unchecked Sendable`: immutable once made (the secure bytes are only read).
 public final class MinisignSecretKey: @unchecked Sendable, CustomStringConvertible {
     public let keyId: [UInt8]
     let secretKey: SecureBytes  // 64 bytes: seed ‖ public key
