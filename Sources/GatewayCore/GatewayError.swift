@@ -9,6 +9,7 @@ extension SealErrorCode {
     public static let keyState = SealErrorCode("key_state")
     public static let seqConflict = SealErrorCode("seq_conflict")
     public static let seqNotIncreasing = SealErrorCode("seq_not_increasing")
+    public static let seqOutOfRange = SealErrorCode("seq_out_of_range")
     public static let recordsInvalidAtIntake = SealErrorCode("records_invalid")
     public static let trustInvalid = SealErrorCode("trust_invalid")
     public static let trustExpired = SealErrorCode("trust_expired")

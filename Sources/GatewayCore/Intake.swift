@@ -189,6 +189,13 @@ public final class Intake: @unchecked Sendable {
                 remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
         }
         let c = peek.comment
+        // The format allows any u64; the store orders seqs as signed 64-bit integers, so a seq
+        // above Int64.max would sort below every other and make `seq_not_increasing` blind.
+        guard c.seq <= UInt64(Int64.max) else {
+            throw GatewayError(
+                .seqOutOfRange, "seq \(c.seq) is above the largest this gateway takes (\(Int64.max))",
+                remedy: "seal again with the unit's next seq (the last one plus one)")
+        }
         if let tokenUnit, tokenUnit != c.unit {
             throw GatewayError(
                 .tokenUnitMismatch, "this token belongs to \(tokenUnit), the package to \(c.unit)",
@@ -384,6 +391,7 @@ public final class Intake: @unchecked Sendable {
     static let preSignature: Set<String> = [
         SealErrorCode.packageTooLarge, .containerMalformed, .signatureMalformed, .keyUnknown, .keyState,
         .commentMalformed, .unitMismatch, .kindNotAccepted, .signatureInvalid, .commentSignatureInvalid, .seqConflict, .seqNotIncreasing,
+        .seqOutOfRange,
     ].map(\.rawValue).reduce(into: []) { $0.insert($1) }
 
     private func decide(_ entry: SpoolEntry) throws -> IntakeResult {

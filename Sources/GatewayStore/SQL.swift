@@ -131,7 +131,9 @@ public protocol SQLDriver: Sendable {
     var dialect: SQLDialect { get }
     /// Where the database is, for logs (never a password).
     var location: String { get }
-    /// Runs `body` on a connection that sees one consistent state.
+    /// Runs `body` on a connection outside a write transaction: on SQLite one snapshot for the
+    /// whole body; on PostgreSQL each statement sees what was committed when it ran (the store's
+    /// multi-statement reads only combine rows that never change once committed, or tolerate it).
     @discardableResult
     func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.

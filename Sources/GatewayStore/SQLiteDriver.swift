@@ -127,11 +127,14 @@ struct SQLiteConnection: SQLConnection {
         try Row.fetchAll(db, sql: sql, arguments: Self.arguments(binds)).map { r in
             SQLRow(
                 names: Array(r.columnNames),
-                values: r.databaseValues.map { v in
+                values: try r.databaseValues.map { v in
                     switch v.storage {
                     case .null: return .null
                     case .int64(let i): return .int(i)
-                    case .double(let d): return .int(Int64(d))
+                    case .double(let d):
+                        // SQLite turns an integer that overflows into a REAL: refused, never trapped on.
+                        guard let i = Int64(exactly: d) else { throw StoreError(.storeFailure, "a number out of the 64-bit range in the result") }
+                        return .int(i)
                     case .string(let s): return .text(s)
                     case .blob(let data): return .blob([UInt8](data))
                     }

@@ -153,7 +153,10 @@ enum Schema {
     ]
 
     /// Databases made before the one history: their migrations' names, mapped to this
-    /// history's. PostgreSQL's first schema (`pg-v1`) held everything up to v12.
+    /// history's. PostgreSQL's first schema (`pg-v1`) held everything up to v12. (An adopted
+    /// PostgreSQL database keeps that schema's small differences: `PRIMARY KEY (snapshot_id,
+    /// row_no)` on organizations and members instead of the `…_snapshot` indexes, and no default
+    /// on `row_no`; a later migration that names those indexes or keys must allow for both.)
     static let formerNames: [String: [String]] = [
         "pg-v1": [
             "v1", "v2-checkpoints", "v3-recipients", "v4-unit-key-rotation", "v5-revocation", "v6-root-rotation", "v7-signing-keys",
@@ -192,7 +195,11 @@ enum Schema {
     /// returns the names applied.
     @discardableResult
     static func migrate(_ driver: any SQLDriver) throws -> [String] {
-        try driver.write { c in
+        // Up to date (the common case): a read, no write lock — a command opening the store
+        // never waits behind a running gateway's writes for nothing.
+        let recorded = try? driver.read { c in Set(try c.query("SELECT version FROM store_migrations").map { try $0.string("version") }) }
+        if let recorded, migrations.allSatisfy({ recorded.contains($0.name) }) { return [] }
+        return try driver.write { c in
             try driver.lockMigrations(c)
             try c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
             var done = Set(try c.query("SELECT version FROM store_migrations").map { try $0.string("version") })

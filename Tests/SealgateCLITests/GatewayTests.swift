@@ -52,6 +52,14 @@ struct GatewayEndToEndTests {
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 5)).status == 201)
         let old = try f.post(gw, try f.seal("HCM-U001", seq: 3))
         #expect(old.status == 422 && (code(old)) == "seq_not_increasing")
+        // A seq above Int64.max (the format's u64 allows it) is refused before anything is kept:
+        // stored as a signed number it would sort below every other and blind the check above.
+        let entriesBeforeHuge = try logSize()
+        let huge = try f.post(gw, try f.seal("HCM-U001", seq: UInt64(Int64.max) + 1))
+        #expect(huge.status == 422 && code(huge) == "seq_out_of_range", "\(huge.text)")
+        #expect(try logSize() == entriesBeforeHuge, "a refusal is not logged")
+        let stillOld = try f.post(gw, try f.seal("HCM-U001", seq: 4))
+        #expect(stillOld.status == 422 && code(stillOld) == "seq_not_increasing", "the last seq is still 5: \(stillOld.text)")
 
         // Sealed to the wrong recipient: signed by the unit, so a decision of its own (logged).
         let stranger = try AgeX25519Identity.generate()
