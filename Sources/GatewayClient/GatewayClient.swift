@@ -70,7 +70,7 @@ public final class GatewayClient: Sendable {
                 guard FileManager.default.isReadableFile(atPath: caFile) else {
                     throw SealError(
                         .usage, "cannot read the CA file \(caFile)",
-                        remedy: "give --ca-file the PEM file of the CA that signed the server's certificate")
+                        remedy: "give the PEM file of the CA that signed the server's certificate")
                 }
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
             } else if let pem = settings.caPEM {
@@ -78,7 +78,7 @@ public final class GatewayClient: Sendable {
             }
             if let cert = settings.clientCertificateFile {
                 guard let key = settings.clientKeyFile else {
-                    throw SealError(.usage, "a client certificate needs its key", remedy: "give --client-key with --client-cert")
+                    throw SealError(.usage, "a client certificate needs its key", remedy: "give the certificate's private key with it")
                 }
                 tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
                 tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))

@@ -183,7 +183,7 @@ public enum Backup {
             throw GatewayError(
                 .usage, "a new data folder knows nothing of checkpoints signed after the backup",
                 remedy:
-                    "give --checkpoint FILE with the newest one this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint if there is none"
+                    "name the newest checkpoint this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or say that there is none"
             )
         }
         if inPlace {

@@ -63,7 +63,7 @@ public struct DataDirectory: Sendable {
         umask(0o077)
         let fm = FileManager.default
         if fm.fileExists(atPath: configPath) {
-            throw GatewayError(.dataDirectory, "\(path) already holds a gateway", remedy: "use another --data folder, or keep using this one")
+            throw GatewayError(.dataDirectory, "\(path) already holds a gateway", remedy: "use another data folder, or keep using this one")
         }
         for p in [path, spoolPath, packagesPath, keysPath] {
             try fm.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -117,7 +117,7 @@ public struct DataDirectory: Sendable {
     public func config() throws -> (department: String, intakeURL: String) {
         guard let text = try? String(contentsOfFile: configPath, encoding: .utf8) else {
             throw GatewayError(
-                .dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
+                .dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "initialize it first (`sealgate init`)")
         }
         let j = try JSON(parsing: text)
         guard let d = j["department"]?.string, let u = j["intake_url"]?.string else {
@@ -130,7 +130,7 @@ public struct DataDirectory: Sendable {
     public func setConfig(_ key: String, _ value: JSON) throws {
         guard let text = try? String(contentsOfFile: configPath, encoding: .utf8), case .object(var o) = try JSON(parsing: text) else {
             throw GatewayError(
-                .dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "run `sealgate init --data \(path)` first")
+                .dataDirectory, "\(path) is not a gateway data folder (no gateway.json)", remedy: "initialize it first (`sealgate init`)")
         }
         o[key] = value
         try (JSON.object(o).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -181,7 +181,7 @@ public struct DataDirectory: Sendable {
             close(fd)
             throw GatewayError(
                 .dataDirectory, "another `sealgate serve` (pid \(holder)) already serves the spool \(spoolPath)",
-                remedy: "stop it first, or give each process on this data folder a name of its own: serve --node NAME")
+                remedy: "stop it first, or give each process on this data folder a node name of its own")
         }
         ftruncate(fd, 0)
         let pid = Array("\(getpid())\n".utf8)

@@ -59,7 +59,7 @@ public final class GatewayLog: @unchecked Sendable {
     static func altered(_ size: Int64) -> SealError {
         GatewayError(
             .logInconsistent, "the log's entries no longer match checkpoint \(size): an entry was altered",
-            remedy: "do not run on this store: restore it from backup; `sealgate log verify --state …` names the entry")
+            remedy: "do not run on this store: restore it from backup; a log verification against a kept state names the entry")
     }
 
     /// Loads the log (the one full read, at start) and checks it against the last checkpoint
@@ -88,7 +88,7 @@ public final class GatewayLog: @unchecked Sendable {
                     .logBehind,
                     "the store's log holds \(t.count) entries, but this gateway already signed a checkpoint of \(known.size) (\(head.path)): the store was restored from an older copy, and going on would fork the log",
                     remedy:
-                        "restore a newer copy of the store that holds those entries; or, if they are lost for good, declare the fork: sealgate log declare-fork --data DIR --reason TEXT"
+                        "restore a newer copy of the store that holds those entries; or, if they are lost for good, declare the fork (a signed statement in the log)"
                 )
             }
             guard t.root(size: known.size) == known.root else {
@@ -96,7 +96,7 @@ public final class GatewayLog: @unchecked Sendable {
                     .logFork,
                     "the store's first \(known.size) log entries differ from the checkpoint this gateway signed at that size (\(head.path))",
                     remedy:
-                        "do not run on this store: restore the copy that matches; or declare the fork: sealgate log declare-fork --data DIR --reason TEXT"
+                        "do not run on this store: restore the copy that matches; or declare the fork (a signed statement in the log)"
                 )
             }
         }

@@ -17,7 +17,7 @@ public enum HandbookAck {
         func bad(_ why: String) -> SealError {
             GatewayError(
                 .ackInvalid, "the handbook system's acknowledgement is not valid: \(why)",
-                remedy: "check the handbook endpoint's ack key (`sealgate handbook connect --ack-key`); the dataset stays pending and is sent again")
+                remedy: "check the acknowledgement key the handbook endpoint was connected with; the dataset stays pending and is sent again")
         }
         guard let sig = try? MinisignSignature(fileContents: signature) else { throw bad("malformed signature") }
         do { try sig.verify(publicKey: key, prehash: BLAKE2bHasher.hash(Array(text.utf8))) } catch {

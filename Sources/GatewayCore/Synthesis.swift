@@ -187,7 +187,7 @@ public enum Synthesis {
         guard let handbook = try HandbookEndpoint.load(store), !handbook.recipients.isEmpty else {
             throw GatewayError(
                 .handbookUnset, "no handbook system is configured to seal the dataset to",
-                remedy: "run `sealgate handbook connect --data \(data.path) --url URL --recipient handbook.pub --ack-key ack.pub` first")
+                remedy: "connect the handbook system first: its URL, its recipient and its acknowledgement key")
         }
         guard try store.campaignRows().contains(where: { $0.members > 0 }) else {
             throw GatewayError(

@@ -145,7 +145,7 @@ public struct TrustDocument: Sendable {
             do { try sig.verify(publicKey: key, prehash: prehash) } catch let e as SealError {
                 throw GatewayError(
                     .trustInvalid, "\(what) does not verify with root \(key.keyIdHex) (\(e.code))",
-                    remedy: "do not use it; check --root, or ask the department whether its root key changed")
+                    remedy: "do not use it; check the pinned root key, or ask the department whether its root key changed")
             }
         }
         // The root the (not yet trusted) document names.

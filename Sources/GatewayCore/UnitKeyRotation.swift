@@ -33,7 +33,7 @@ public struct UnitKeyRotation: Sendable {
         guard old.publicKey.keyId != new.publicKey.keyId else {
             throw GatewayError(
                 .rotationInvalid, "the old and the new key are the same key (\(old.publicKey.keyIdHex))",
-                remedy: "generate a new key: sealgate keys generate signing --out NEW")
+                remedy: "generate a new signing key and rotate to it")
         }
         let body = text(unit: unit, old: old.publicKey, new: new.publicKey, created: created)
         let prehash = BLAKE2bHasher.hash(Array(body.utf8))
@@ -106,7 +106,7 @@ public struct UnitKeyRotation: Sendable {
             guard let which, !which.isEmpty else {
                 throw GatewayError(
                     .rotationSignatureInvalid, "the statement is not signed by the \(name) key \(key.keyIdHex)",
-                    remedy: "a rotation needs the signatures of both keys: run sealgate keys rotate-unit with --old and --new")
+                    remedy: "a rotation needs the signatures of both keys, the old and the new, over the same statement")
             }
             do {
                 let sig = try MinisignSignature(fileContents: which)

@@ -64,7 +64,8 @@ public final class TLSIdentity: Sendable {
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(files.certificate)
             guard !chain.isEmpty else {
-                throw SealError(.tlsSetup, "\(files.certificate) holds no certificate", remedy: "give --tls-cert a PEM certificate chain")
+                throw SealError(
+                    .tlsSetup, "\(files.certificate) holds no certificate", remedy: "give a PEM certificate chain, the server's certificate first")
             }
             let key = try NIOSSLPrivateKey(file: files.key, format: .pem)
             // The key must belong to the certificate: a TLS context refuses a mismatched pair.
@@ -141,15 +142,15 @@ extension ListenSettings {
 
     /// Checks the values; throws `usage`.
     public func validate() throws {
-        guard (0...65535).contains(port) else { throw SealError(.usage, "--port must be 0 to 65535", remedy: "e.g. --port 8443") }
+        guard (0...65535).contains(port) else { throw SealError(.usage, "the port must be 0 to 65535", remedy: "e.g. 8443") }
         guard (1...1_000_000).contains(maxConnections) else {
-            throw SealError(.usage, "--max-connections must be 1 to 1000000", remedy: "e.g. --max-connections 512")
+            throw SealError(.usage, "the connection cap must be 1 to 1000000", remedy: "e.g. 512")
         }
-        for (name, v) in [("--idle-timeout", idleTimeoutSeconds), ("--header-timeout", headerTimeoutSeconds), ("--body-grace", bodyGraceSeconds)] {
-            guard (1...86_400).contains(v) else { throw SealError(.usage, "\(name) must be 1 to 86400 seconds", remedy: "e.g. \(name) 10") }
+        for (name, v) in [("idle timeout", idleTimeoutSeconds), ("header timeout", headerTimeoutSeconds), ("body grace", bodyGraceSeconds)] {
+            guard (1...86_400).contains(v) else { throw SealError(.usage, "the \(name) must be 1 to 86400 seconds", remedy: "e.g. 10") }
         }
         guard (0...(1 << 30)).contains(minBodyBytesPerSecond) else {
-            throw SealError(.usage, "--min-body-rate must be 0 to 1GiB a second", remedy: "e.g. --min-body-rate 16KiB")
+            throw SealError(.usage, "the minimum body rate must be 0 to 1GiB a second", remedy: "e.g. 16KiB")
         }
     }
 

@@ -78,11 +78,16 @@ public func serveHandbook(
     router.post("/v1/datasets") { request, _ -> Response in
         try Param.only(request, [])
         if let len = request.headers[.contentLength].flatMap(Int.init), len > maxBodyBytes {
-            throw Problem(.contentTooLarge, "package_too_large", "body of \(len) bytes is over \(maxBodyBytes)", remedy: "raise --max-body").closing()
+            throw Problem(
+                .contentTooLarge, "package_too_large", "body of \(len) bytes is over \(maxBodyBytes)",
+                remedy: "split the dataset, or ask the handbook system's operator to accept larger bodies"
+            ).closing()
         }
         let path = "\(receiver.incomingPath)/\(PackageIdentifiers.newUUIDv7()).sgp"
         _ = try await receiveBody(request, to: path, maxBytes: maxBodyBytes, pool: pool) {
-            Problem(.contentTooLarge, "package_too_large", "body over \(maxBodyBytes) bytes", remedy: "raise --max-body")
+            Problem(
+                .contentTooLarge, "package_too_large", "body over \(maxBodyBytes) bytes",
+                remedy: "split the dataset, or ask the handbook system's operator to accept larger bodies")
         }
         let started = Date()
         let a = try await pool.run { receiver.receive(path: path) }

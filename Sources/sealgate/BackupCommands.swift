@@ -68,6 +68,13 @@ struct RestoreCommand: ParsableCommand {
             guard FileManager.default.isReadableFile(atPath: file) else {
                 throw SealError(.usage, "cannot read \(file)", remedy: "give the file `sealgate backup` wrote")
             }
+            if checkpoint == nil && !noLaterCheckpoint && !FileManager.default.fileExists(atPath: data.dir.configPath) {
+                throw SealError(
+                    .usage, "a new data folder knows nothing of checkpoints signed after the backup",
+                    remedy:
+                        "give --checkpoint FILE with the newest one this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint if there is none"
+                )
+            }
             let r = try Backup.restore(file, into: data.dir, checkpoint: checkpoint, assumeNoLater: noLaterCheckpoint)
             if !out.json {
                 say("restored \(file) into \(data.data)\(r.inPlace ? " (in place; what was there is in before-restore-*/)" : "")")

@@ -160,8 +160,7 @@ struct Handbook: AsyncParsableCommand {
                 let trustPath = trust
                 receiver = try HandbookReceiver(dir: data, identities: ids, ackKey: ack, trust: { try loadTrust(trustPath) }, maxBytes: maxBytes)
             } catch let e as SealError {
-                FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
-                throw ExitCode(exitStatus(for: e.code))
+                try report(e, json: false)
             } catch {
                 FileHandle.standardError.write(
                     Data(

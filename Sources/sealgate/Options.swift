@@ -102,6 +102,13 @@ struct ListenOptions: ParsableArguments {
             }
         default: throw SealError(.usage, "--tls-cert and --tls-key go together", remedy: "give both, or neither for plain http on loopback")
         }
+        guard (0...65535).contains(port) else { throw SealError(.usage, "--port must be 0 to 65535", remedy: "e.g. --port 8443") }
+        guard (1...1_000_000).contains(maxConnections) else {
+            throw SealError(.usage, "--max-connections must be 1 to 1000000", remedy: "e.g. --max-connections 512")
+        }
+        for (name, v) in [("--idle-timeout", idleTimeout), ("--header-timeout", headerTimeout), ("--body-grace", bodyGrace)] {
+            guard (1...86_400).contains(v) else { throw SealError(.usage, "\(name) must be 1 to 86400 seconds", remedy: "e.g. \(name) 10") }
+        }
         l.maxConnections = maxConnections
         l.idleTimeoutSeconds = idleTimeout
         l.headerTimeoutSeconds = headerTimeout

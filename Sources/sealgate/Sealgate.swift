@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GatewayClient
+import GatewayCore
 import GatewayHTTP
 import SealCrypto
 import SealPackage
@@ -76,6 +77,12 @@ let commandLineHints: [SealErrorCode: String] = [
     .tlsUntrusted: "--ca-file FILE (or SEALGATE_CA_FILE) with the CA that signed the server's certificate",
     .tlsClientRefused: "--client-cert FILE and --client-key FILE",
     .tlsSetup: "--tls-cert (the chain, the server's certificate first), --tls-key, --client-ca",
+    .handbookUnset: "sealgate handbook connect --data DIR --url URL --recipient handbook.pub --ack-key ack.pub",
+    .ackInvalid: "sealgate handbook connect --data DIR --ack-key ack.pub sets the acknowledgement key again",
+    .logInconsistent: "sealgate log verify --gateway URL --trust trust.json --state FILE names the altered entry",
+    .logBehind: "restore a newer copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
+    .logFork: "restore the matching copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
+    .rotationSignatureInvalid: "sealgate keys rotate-unit --unit ID --old OLD.key --new NEW.key signs with both",
 ]
 
 func exitStatus(for code: SealErrorCode) -> Int32 {

@@ -87,8 +87,7 @@ struct Serve: AsyncParsableCommand {
                 )
             }
         } catch let e as SealError {
-            FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n".utf8))
-            throw ExitCode(exitStatus(for: e.code))
+            try report(e, json: false)
         }
         let listen = config.listen
         say("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")

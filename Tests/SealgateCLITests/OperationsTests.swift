@@ -168,6 +168,8 @@ struct OperationsTests {
         #expect(restore.status == 0 && restore.stderr.contains("will refuse to start"), "\(restore.stderr)")
         let refused = try CLI.sgBounded(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path)
         #expect(refused.status != 0 && refused.stderr.contains("log_behind"), "\(refused.stderr)")
+        // The library's remedy speaks of what to do; the command line adds its commands and flags.
+        #expect(refused.stderr.contains("on the command line: restore a newer copy: sealgate restore --data DIR FILE; or sealgate log declare-fork"))
         // A new folder from the same backup needs to be told about the newest checkpoint.
         let blind = try CLI.sg(["restore", "dept.backup", "--data", "elsewhere"], cwd: f.w.path)
         #expect(blind.status != 0 && blind.stderr.contains("--checkpoint"), "\(blind.stderr)")
