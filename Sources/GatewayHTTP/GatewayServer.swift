@@ -66,6 +66,7 @@ public func buildGatewayApplication(
     let datasets = DatasetRoutes(intake: intake, pool: pool)
     router.addRoutes(datasets.datasets, atPath: "/v1/datasets")
     router.addRoutes(datasets.campaign, atPath: "/v1/campaign")
+    router.answerMethodsNotAllowed()
 
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
     // rotated meanwhile signs from the next one on.

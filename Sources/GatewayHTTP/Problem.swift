@@ -151,3 +151,24 @@ extension SealErrorCode {
     public static let keyExists = SealErrorCode("key_exists")
     public static let storeUnavailable = SealErrorCode("store_unavailable")
 }
+
+extension Router {
+    /// Every path the router serves answers the methods it does not take with 405
+    /// `method_not_allowed` and an `Allow` header naming those it does (the router alone answers
+    /// them 404). Call once the routes are added; the middleware added before applies.
+    public func answerMethodsNotAllowed() {
+        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]
+        for (_, routes) in Dictionary(grouping: self.routes, by: { $0.path.description }) {
+            let taken = Set(routes.map(\.method))
+            let allow = methods.filter(taken.contains).map(\.rawValue).joined(separator: ", ")
+            for m in methods where !taken.contains(m) {
+                on(routes[0].path, method: m) { _, _ -> Response in
+                    var p = Problem(
+                        .methodNotAllowed, "method_not_allowed", "this route does not take \(m.rawValue)", remedy: "use \(allow) (docs/api.md)")
+                    p.headers[.allow] = allow
+                    throw p
+                }
+            }
+        }
+    }
+}

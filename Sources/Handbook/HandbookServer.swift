@@ -110,6 +110,7 @@ public func serveHandbook(
         r.headers[.init("Sealgate-Ack-Signature")!] = Base64.encode(Array(sig.utf8))
         return r
     }
+    router.answerMethodsNotAllowed()
     let app = Application(
         router: router, server: try listen.serverBuilder(identity: tls),
         configuration: listen.applicationConfiguration(serverName: "sealgate-handbook"),

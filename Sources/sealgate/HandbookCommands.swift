@@ -76,8 +76,7 @@ struct Handbook: AsyncParsableCommand {
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
-                try GatewayClient.checkURL(url, what: "--url")
-                warnIfPlainText(url)
+                try checkServerURL(url, what: "--url")
                 let recipients = try recipient.map { r -> AgeX25519Recipient in
                     let text = FileManager.default.fileExists(atPath: r) ? (try String(contentsOfFile: r, encoding: .utf8)) : r
                     guard

@@ -298,8 +298,7 @@ extension Keys {
                     result["output"] = output
                 }
                 if let gateway {
-                    try GatewayClient.checkURL(gateway, what: "--gateway URL")
-                    warnIfPlainText(gateway)
+                    try checkServerURL(gateway, what: "--gateway URL")
                     var headers = [("Content-Type", "application/json")]
                     if let token = ProcessInfo.processInfo.environment["SEALGATE_TOKEN"] { headers.append(("Authorization", "Bearer \(token)")) }
                     let resp = try await GatewayClient.withClient(try client.settings(maxResponseBytes: 1 << 20)) { http in

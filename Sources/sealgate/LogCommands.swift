@@ -27,8 +27,7 @@ struct LogCommand: ParsableCommand {
 
         func run() async throws {
             try await runAsync(json: out.json) {
-                try GatewayClient.checkURL(gateway, what: "--gateway URL")
-                warnIfPlainText(gateway)
+                try checkServerURL(gateway, what: "--gateway URL")
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 64 << 20)) { http in
                     let doc = try loadTrust(trust)
                     // The active log key, a pending one, or a rotated one still in its grace now.

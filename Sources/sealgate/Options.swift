@@ -131,6 +131,13 @@ struct ListenOptions: ParsableArguments {
     }
 }
 
+/// Checks a server URL given on the command line (`what` names the option) and warns when a
+/// plain http:// URL leads to another machine.
+func checkServerURL(_ url: String, what: String) throws {
+    try GatewayClient.checkURL(url, what: what)
+    warnIfPlainText(url)
+}
+
 /// Prints the clear-text warning for a plain http:// URL to another machine (once per URL).
 func warnIfPlainText(_ url: String, origin: String? = nil) {
     if let w = GatewayClient.plainTextWarning(url) { say("warning: \(w)\(origin.map { " (address from \($0))" } ?? "")") }

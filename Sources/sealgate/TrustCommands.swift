@@ -56,8 +56,7 @@ struct Trust: ParsableCommand {
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
-                try GatewayClient.checkURL(gateway, what: "--gateway URL")
-                warnIfPlainText(gateway)
+                try checkServerURL(gateway, what: "--gateway URL")
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 1 << 20)) { http in
                     func get(_ version: UInt64?) async throws -> (body: String, signature: String, cross: String?) {
                         let r = try await http.send("GET", gateway.trimmingSlash + "/v1/trust" + (version.map { "?version=\($0)" } ?? ""))

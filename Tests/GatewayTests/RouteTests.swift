@@ -100,6 +100,23 @@ struct RouteTests {
         }
     }
 
+    /// A route that exists answers a method it does not take with 405 and the methods it does.
+    @Test func aMethodARouteDoesNotTakeIs405() async throws {
+        let (app, _, dir) = try Self.gateway()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try await app.test(.router) { client in
+            for (uri, method, allow) in [
+                ("/v1/packages", HTTPRequest.Method.delete, "POST"), ("/v1/packages/01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1f", .put, "GET"),
+                ("/v1/log/checkpoint", .post, "GET"), ("/v1/datasets", .patch, "GET, POST"), ("/healthz", .head, "GET"),
+            ] {
+                try await client.execute(uri: uri, method: method) { r in
+                    #expect(r.status == .methodNotAllowed && Self.problemCode(r) == "method_not_allowed", "\(method) \(uri): \(r.status)")
+                    #expect(r.headers[.allow] == allow, "\(method) \(uri): Allow \(r.headers[.allow] ?? "none")")
+                }
+            }
+        }
+    }
+
     /// A body that is not a package is refused, coded, before anything is kept.
     @Test func aBodyThatIsNotAPackageIsRefused() async throws {
         let (app, _, dir) = try Self.gateway()

@@ -127,7 +127,7 @@ struct HostileHTTPTests {
         p.get("(unknown)", "/v1/nothing", 404, code: "not_found")
         p.get("(unknown)", "/" + String(repeating: "%2e%2e/", count: 200), 404, code: "not_found")
         p.probe("(unknown)", "DELETE /v1/packages HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, body in
-            (s == 404 || s == 405) && body.contains("\"code\":")
+            s == 405 && body.contains("\"code\":\"method_not_allowed\"") && body.lowercased().contains("\r\nallow: post\r\n")
         }
         p.probe("(unknown)", "BREW /v1/log/checkpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil && s! >= 400 && s! < 500 }
 
