@@ -21,7 +21,7 @@ public enum Backup {
     }
 
     /// Writes the backup to `output` (aside, renamed into place when complete).
-    public static func create(_ dir: DataDirectory, store: any GatewayStore, output: String, now: Date = Date()) throws -> Summary {
+    public static func create(_ dir: DataDirectory, store: any GatewayStore, output: String, now: Date = Date()) async throws -> Summary {
         let fm = FileManager.default
         let work = "\(output).work-\(getpid())"
         try? fm.removeItem(atPath: work)
@@ -43,7 +43,7 @@ public enum Backup {
             // The manifest's figures are the copy's own.
             latest = try SQLiteDriver.latestCheckpoint(ofCopyAt: "\(work)/gateway.sqlite")
         } else {
-            latest = try store.latestCheckpoint()
+            latest = try await store.latestCheckpoint()
         }
         members.append(("gateway.json", dir.configPath))
         for v in ((try? fm.contentsOfDirectory(atPath: "\(dir.path)/datasets")) ?? []).sorted() where v.hasPrefix("v") && Int(v.dropFirst()) != nil {
@@ -174,7 +174,7 @@ public enum Backup {
     /// kept, so a store older than it is refused at start. Into a new folder: the head is the
     /// backup's, or `checkpoint` when it is newer (a note, a receipt or a log-head.json); unless
     /// one is given, `assumeNoLater` must say no checkpoint was signed after the backup.
-    public static func restore(_ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, now: Date = Date()) throws
+    public static func restore(_ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, now: Date = Date()) async throws
         -> Restored
     {
         let fm = FileManager.default
@@ -232,14 +232,14 @@ public enum Backup {
         let head = LogHead(path: dir.logHeadPath)
         if let checkpoint {
             let note = try notePath(checkpoint)
-            let cp = try verifyNote(note, dir: dir)
+            let cp = try await verifyNote(note, dir: dir)
             if cp.size > (try head.read()?.size ?? -1) { try head.write(size: cp.size, root: cp.root, note: note) }
         }
         if try head.read() == nil, let note = manifest["checkpoint"]?.string {
-            let cp = try verifyNote(note, dir: dir)
+            let cp = try await verifyNote(note, dir: dir)
             try head.write(size: cp.size, root: cp.root, note: note)
         }
-        let restoredSize = (try? dir.openStore().logSize()) ?? logSize
+        let restoredSize = (try? await dir.openStore().logSize()) ?? logSize
         return Restored(logSize: restoredSize, headSize: try head.read()?.size ?? 0, inPlace: inPlace)
     }
 
@@ -257,15 +257,15 @@ public enum Backup {
 
     /// Checks a checkpoint note against the log keys the restored folder names (the current log
     /// key, and every log key its trust documents listed).
-    static func verifyNote(_ note: String, dir: DataDirectory) throws -> Checkpoint {
+    static func verifyNote(_ note: String, dir: DataDirectory) async throws -> Checkpoint {
         let (department, _) = try dir.config()
         var keys: [[UInt8]] = []
         if let pk = try? MinisignPublicKey(path: dir.pub(.log)) { keys.append(pk.key) }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: dir.keysPath)) ?? [] where name.hasPrefix("log") && name.hasSuffix(".pub") {
             if let pk = try? MinisignPublicKey(path: "\(dir.keysPath)/\(name)") { keys.append(pk.key) }
         }
-        if let store = try? dir.openStore() {
-            for k in (try? store.signingKeys()) ?? [] where k.role == "log" {
+        if let store = try? await dir.openStore() {
+            for k in (try? await store.signingKeys()) ?? [] where k.role == "log" {
                 if let pk = try? MinisignPublicKey(base64: k.publicKey) { keys.append(pk.key) }
             }
         }

@@ -1,8 +1,9 @@
 import NIOPosix
 
-/// Runs blocking work — SQLite and PostgreSQL round trips of the synchronous store, fsync, crypto
-/// over files — on a bounded pool of threads of its own, never on an event loop or on Swift's
-/// cooperative threads. More work than threads waits its turn in the pool's queue.
+/// Runs blocking work — fsync, crypto and parsing over files (opening a package, validating its
+/// records, hashing a dataset) — on a bounded pool of threads of its own, never on an event loop
+/// or on Swift's cooperative threads. More work than threads waits its turn in the pool's queue.
+/// The store needs none of it: it is async.
 public final class BlockingPool: Sendable {
     let pool: NIOThreadPool
     public let threads: Int
@@ -21,6 +22,6 @@ public final class BlockingPool: Sendable {
     /// Lets queued work finish, then stops the threads.
     public func shutdown() async { try? await pool.shutdownGracefully() }
 
-    /// For short store reads and writes of the HTTP handlers and background services (8 threads).
+    /// For the file work of the HTTP handlers and background services (8 threads).
     public static let shared = BlockingPool(threads: 8)
 }

@@ -24,23 +24,23 @@ public struct Campaign: Sendable, Equatable {
         ])
     }
 
-    public static func load(_ store: any GatewayStore) throws -> Campaign {
-        guard let text = try store.setting("campaign"), let j = try? JSON(parsing: text) else { return Campaign() }
+    public static func load(_ store: any GatewayStore) async throws -> Campaign {
+        guard let text = try await store.setting("campaign"), let j = try? JSON(parsing: text) else { return Campaign() }
         return Campaign(submitBy: j["submit_by"]?.string, synthesizeBy: j["synthesize_by"]?.string, syncBy: j["sync_by"]?.string)
     }
 
     /// Records the deadlines (logged).
-    public func save(_ store: any GatewayStore) throws {
-        try store.setSetting("campaign", json.canonical)
-        _ = try store.appendLog(
+    public func save(_ store: any GatewayStore) async throws {
+        try await store.setSetting("campaign", json.canonical)
+        _ = try await store.appendLog(
             kind: "campaign", body: json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
     }
 }
 
 /// The campaign view (`sealgate status`, `GET /v1/campaign`).
 public enum CampaignStatus {
-    public static func build(store: any GatewayStore, now date: Date = Date()) throws -> JSON {
-        let campaign = try Campaign.load(store)
+    public static func build(store: any GatewayStore, now date: Date = Date()) async throws -> JSON {
+        let campaign = try await Campaign.load(store)
         let now = Timestamp(unixSeconds: Int64(date.timeIntervalSince1970))
         let nowText = now.text
         // Done after a deadline, or not done and the deadline is past; never late without a deadline.
@@ -48,7 +48,7 @@ public enum CampaignStatus {
             guard let by = deadline.moment else { return false }
             return (done.map { $0.moment ?? now } ?? now) > by
         }
-        let rows = try store.campaignRows()
+        let rows = try await store.campaignRows()
         var clean = 0
         var warned = 0
         var rejectedOnly = 0
@@ -79,7 +79,7 @@ public enum CampaignStatus {
                     "late": .bool(unitLate),
                 ]))
         }
-        let datasets = try store.datasets()
+        let datasets = try await store.datasets()
         let last: JSON =
             datasets.last.map { d in
                 .object([

@@ -59,7 +59,7 @@ public struct DataDirectory: Sendable {
 
     /// Creates the folder, department keys and first trust document. Secret keys are
     /// passphrase-protected unless `unencrypted`.
-    public func initialize(department: String, intakeURL: String, passphrase: SecureBytes?, now: Date = Date()) throws {
+    public func initialize(department: String, intakeURL: String, passphrase: SecureBytes?, now: Date = Date()) async throws {
         umask(0o077)
         let fm = FileManager.default
         if fm.fileExists(atPath: configPath) {
@@ -91,8 +91,8 @@ public struct DataDirectory: Sendable {
         var config: [String: JSON] = ["department": .string(department), "intake_url": .string(intakeURL), "format": .string("sealgate-gateway/1")]
         let store: any GatewayStore
         if let database, PostgresLocation.isPostgresURL(database) {
-            let pg = try openPostgres(database)
-            if try pg.latestTrust() != nil {
+            let pg = try await openPostgres(database)
+            if try await pg.latestTrust() != nil {
                 throw GatewayError(
                     .dataDirectory, "the database \(pg.location) already holds a gateway",
                     remedy:
@@ -102,16 +102,16 @@ public struct DataDirectory: Sendable {
             config["database"] = .string(pg.location)  // never the password
             store = pg
         } else {
-            store = try SQLGatewayStore.sqlite(path: databasePath)
+            store = try await SQLGatewayStore.sqlite(path: databasePath)
         }
         try (JSON.object(config).canonical + "\n").write(toFile: configPath, atomically: true, encoding: .utf8)
-        try store.addRecipient(
+        try await store.addRecipient(
             RecipientRecord(
                 fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .active,
                 decryptUntil: nil, createdAt: created))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
-        try Publication(intakeURL: intakeURL).save(self, store: store)
-        try TrustPublication.publish(self, store: store, keys: keys, now: now)
+        try await Publication(intakeURL: intakeURL).save(self, store: store)
+        try await TrustPublication.publish(self, store: store, keys: keys, now: now)
     }
 
     public func config() throws -> (department: String, intakeURL: String) {
@@ -138,11 +138,11 @@ public struct DataDirectory: Sendable {
 
     /// The store: PostgreSQL when `--database` or gateway.json names one, else the SQLite file.
     /// The folder is secured first (`secure()`).
-    public func openStore() throws -> any GatewayStore {
+    public func openStore() async throws -> any GatewayStore {
         _ = try config()
         try secure()
-        if let url = try databaseURL() { return try openPostgres(url) }
-        do { return try SQLGatewayStore.sqlite(path: databasePath) } catch {
+        if let url = try databaseURL() { return try await openPostgres(url) }
+        do { return try await SQLGatewayStore.sqlite(path: databasePath) } catch {
             throw GatewayError(.storeFailure, "cannot open the store", remedy: "check \(databasePath) and free space", cause: error)
         }
     }
@@ -180,7 +180,7 @@ public struct DataDirectory: Sendable {
             let holder = (try? String(contentsOfFile: lock, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             close(fd)
             throw GatewayError(
-                .dataDirectory, "another `sealgate serve` (pid \(holder)) already serves the spool \(spoolPath)",
+                .spoolLocked, "another `sealgate serve` (pid \(holder)) already serves the spool \(spoolPath)",
                 remedy: "stop it first, or give each process on this data folder a node name of its own")
         }
         ftruncate(fd, 0)
@@ -231,9 +231,9 @@ public struct DataDirectory: Sendable {
         return url
     }
 
-    func openPostgres(_ url: String) throws -> SQLGatewayStore {
+    func openPostgres(_ url: String) async throws -> SQLGatewayStore {
         let shown = (try? PostgresLocation(url: url).redacted) ?? "the --database URL"
-        do { return try SQLGatewayStore.postgres(url: url) } catch let e as StoreError {
+        do { return try await SQLGatewayStore.postgres(url: url) } catch let e as StoreError {
             throw GatewayError(
                 .storeFailure, "cannot open the PostgreSQL store at \(shown): \(e.message)",
                 remedy: "check that the server is up and the URL (postgres://USER@HOST:PORT/DB); give the password in PGPASSWORD")

@@ -36,20 +36,20 @@ public enum DepartmentKeyLifecycle {
     public static func activateRecipient(
         _ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
         graceSeconds: TimeInterval, logKind: String
-    ) throws -> RecipientActivation {
+    ) async throws -> RecipientActivation {
         let at = now()
         let until = now(graceSeconds)
-        for r in try store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
-            try store.setRecipientState(fingerprint: r.fingerprint, state: .decryptOnly, decryptUntil: until)
+        for r in try await store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
+            try await store.setRecipientState(fingerprint: r.fingerprint, state: .decryptOnly, decryptUntil: until)
         }
-        try store.setRecipientState(fingerprint: next.fingerprint, state: .active, decryptUntil: nil)
-        _ = try store.appendLog(
+        try await store.setRecipientState(fingerprint: next.fingerprint, state: .active, decryptUntil: nil)
+        _ = try await store.appendLog(
             kind: logKind,
             body: JSON.object([
                 "role": .string("recipient"), "active": .string(next.fingerprint),
                 "decrypt_only_until": .string(until),
             ]).canonical, at: at)
-        let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
+        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
         try SecretFile.writePublic(
             path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
         return RecipientActivation(active: next.fingerprint, decryptOnlyUntil: until, trustVersion: doc.version)
@@ -59,11 +59,11 @@ public enum DepartmentKeyLifecycle {
     public static func activatePendingRecipient(
         dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
         graceSeconds: TimeInterval
-    ) throws -> RecipientActivation {
-        guard let next = try store.recipients().last(where: { $0.state == .pending }) else {
+    ) async throws -> RecipientActivation {
+        guard let next = try await store.recipients().last(where: { $0.state == .pending }) else {
             throw SealError(.usage, "no pending recipient", remedy: "announce a new recipient as pending first")
         }
-        return try activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_activated")
+        return try await activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_activated")
     }
 
     /// A new recipient key, stored as the others are (passphrase-protected or not): announced as
@@ -71,7 +71,7 @@ public enum DepartmentKeyLifecycle {
     public static func rotateRecipient(
         dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
         pending: Bool, graceSeconds: TimeInterval
-    ) throws -> RecipientRotation {
+    ) async throws -> RecipientRotation {
         let fm = FileManager.default
         let first = dir.key(.recipient)
         let encrypted =
@@ -83,9 +83,9 @@ public enum DepartmentKeyLifecycle {
             try fm.moveItem(atPath: first, toPath: "\(dir.keysPath)/recipient-\(ids[0].recipient.fingerprint).key")
         }
         let created = now()
-        if try store.recipients().isEmpty {  // a data folder from before recipient states
+        if try await store.recipients().isEmpty {  // a data folder from before recipient states
             for id in keys.recipients {
-                try store.addRecipient(
+                try await store.addRecipient(
                     RecipientRecord(
                         fingerprint: id.recipient.fingerprint, recipient: id.recipient.string, state: .active,
                         decryptUntil: nil, createdAt: created))
@@ -103,18 +103,18 @@ public enum DepartmentKeyLifecycle {
         let next = RecipientRecord(
             fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .pending,
             decryptUntil: nil, createdAt: created)
-        try store.addRecipient(next)
+        try await store.addRecipient(next)
         if pending {
-            _ = try store.appendLog(
+            _ = try await store.appendLog(
                 kind: "key_rotated",
                 body: JSON.object([
                     "role": .string("recipient"),
                     "pending": .string(identity.recipient.fingerprint),
                 ]).canonical, at: created)
-            let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
+            let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
             return .pending(fingerprint: identity.recipient.fingerprint, trustVersion: doc.version)
         }
-        return .active(
+        return await .active(
             try activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_rotated"))
     }
 
@@ -129,10 +129,10 @@ public enum DepartmentKeyLifecycle {
     public static func retireRecipients(
         dir: DataDirectory, store: any GatewayStore, archive: Bool,
         passphrase: @escaping PassphraseSource
-    ) throws -> Retirement {
+    ) async throws -> Retirement {
         let at = now()
         let fm = FileManager.default
-        let due = try store.recipients().filter { r in r.state == .decryptOnly && (r.decryptUntil.moment.map { $0 <= Timestamp.now } ?? true) }
+        let due = try await store.recipients().filter { r in r.state == .decryptOnly && (r.decryptUntil.moment.map { $0 <= Timestamp.now } ?? true) }
         guard !due.isEmpty else { return Retirement(retired: [], trustVersion: nil) }
         for r in due {
             let path = "\(dir.keysPath)/recipient-\(r.fingerprint).key"
@@ -145,15 +145,15 @@ public enum DepartmentKeyLifecycle {
                     try fm.removeItem(atPath: path)
                 }
             }
-            try store.setRecipientState(fingerprint: r.fingerprint, state: .retired, decryptUntil: r.decryptUntil)
-            _ = try store.appendLog(
+            try await store.setRecipientState(fingerprint: r.fingerprint, state: .retired, decryptUntil: r.decryptUntil)
+            _ = try await store.appendLog(
                 kind: "key_retired",
                 body: JSON.object([
                     "role": .string("recipient"), "fingerprint": .string(r.fingerprint),
                     "archived": .bool(archive),
                 ]).canonical, at: at)
         }
-        let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
+        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
         return Retirement(retired: due.map(\.fingerprint), trustVersion: doc.version)
     }
 
@@ -177,7 +177,7 @@ public enum DepartmentKeyLifecycle {
     public static func rotateRoot(
         dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
         archive: Bool, resuming: (String) -> Void = { _ in }
-    ) throws -> RootRotation {
+    ) async throws -> RootRotation {
         let encrypted = SigningKeyRotation.encrypted(dir, .root)
         let old = keys.root
         let (department, _) = try dir.config()
@@ -199,16 +199,16 @@ public enum DepartmentKeyLifecycle {
             keyId: new.publicKey.keyId, key: new.publicKey.key, comment: "sealgate root key \(new.publicKey.keyIdHex) of \(department)")
         try SecretFile.writePublic(path: nextPub, contents: pk.fileContents, force: true)
         try Failpoints.check("keys.root.after-next")
-        let latest = try store.latestTrust().map { TrustDocument(json: try JSON(parsing: $0.body)) }
+        let latest = try await store.latestTrust().map { TrustDocument(json: try JSON(parsing: $0.body)) }
         var version = latest?.version ?? 0
         if !(resumed && (try? latest?.publicKey("root").base64) == new.publicKey.base64) {
-            _ = try store.appendLog(
+            _ = try await store.appendLog(
                 kind: "key_rotated",
                 body: JSON.object([
                     "role": .string("root"), "old": .string(old.publicKey.keyIdHex),
                     "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive),
                 ]).canonical, at: now())
-            version = try TrustPublication.publish(
+            version = try await TrustPublication.publish(
                 dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacing(.root, with: new),
                 previousRoot: old
             ).version

@@ -3,6 +3,7 @@ import GatewayClient
 public import GatewayStore
 public import SealCrypto
 import SealPackage
+import Synchronization
 
 /// Delivers dataset versions to the handbook system, oldest pending first (an older version is
 /// never sent after a newer one), each until the handbook answers with a signed acknowledgement
@@ -10,15 +11,13 @@ import SealPackage
 /// idempotency key (the receiver answers a repeat with its first acknowledgement), every state
 /// change in the store — so a restart or a long outage loses nothing and imports nothing twice.
 ///
-/// `@unchecked Sendable`: its settings are constants and `notBefore`, the only mutable state, is
-/// read and written under `lock`.
-public final class Forwarder: @unchecked Sendable {
+/// Its settings are constants; `notBefore`, the only mutable state, is in a `Mutex`.
+public final class Forwarder: Sendable {
     let store: any GatewayStore
     public let baseDelay: TimeInterval
     public let maxDelay: TimeInterval
     public let timeout: Int
-    private var notBefore: [UInt64: Date] = [:]
-    private let lock = NSLock()
+    private let notBefore = Mutex<[UInt64: Date]>([:])
 
     /// Where a package made on another machine is written from the store's copy before it is sent.
     let cacheDir: String?
@@ -33,7 +32,7 @@ public final class Forwarder: @unchecked Sendable {
 
     /// The sealed package to send: the file the synthesis wrote, or — on another machine — a copy
     /// fetched from the store and checked against the recorded SHA-256.
-    func packageFile(_ d: DatasetRecord) throws -> String {
+    func packageFile(_ d: DatasetRecord) async throws -> String {
         if FileManager.default.fileExists(atPath: d.path) { return d.path }
         guard let dir = cacheDir else {
             throw GatewayError(
@@ -43,13 +42,13 @@ public final class Forwarder: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let local = "\(dir)/dataset-v\(d.version).sgp"
         if !FileManager.default.fileExists(atPath: local) {
-            guard try store.fetchDatasetPackage(version: d.version, to: local) else {
+            guard try await store.fetchDatasetPackage(version: d.version, to: local) else {
                 throw GatewayError(
                     .datasetMissing, "dataset \(d.version)'s package is neither at \(d.path) nor in the store",
                     remedy: "restore the data folder's datasets/ from backup, or synthesize a new version")
             }
         }
-        guard try sha256File(local) == d.sha256 else {
+        guard try await BlockingPool.shared.run({ try sha256File(local) }) == d.sha256 else {
             try? FileManager.default.removeItem(atPath: local)
             throw GatewayError(
                 .datasetMissing, "the store's copy of dataset \(d.version) does not match its recorded SHA-256",
@@ -70,21 +69,15 @@ public final class Forwarder: @unchecked Sendable {
     }
 
     /// One attempt at the oldest pending version, if it is due. Called by one task at a time
-    /// (the forwarder service); the store's work runs on `pool`.
+    /// (the forwarder service).
     @discardableResult
-    public func step(now: Date = Date(), pool: BlockingPool = .shared) async -> Step {
-        let store = self.store
-        guard
-            let (endpoint, next) = try? await pool.run({ () -> (HandbookEndpoint, DatasetRecord)? in
-                guard let e = try HandbookEndpoint.load(store), let n = try store.datasets().first(where: { $0.state == .pending }) else {
-                    return nil
-                }
-                return (e, n)
-            })
+    public func step(now: Date = Date()) async -> Step {
+        guard let endpoint = try? await HandbookEndpoint.load(store),
+            let next = try? await store.datasets().first(where: { $0.state == .pending })
         else { return .idle }
-        if let t = lock.withLock({ notBefore[next.version] }), t > now { return .waiting }
+        if let t = notBefore.withLock({ $0[next.version] }), t > now { return .waiting }
         do {
-            let file = try await pool.run { try self.packageFile(next) }
+            let file = try await packageFile(next)
             let r = try await GatewayClient.withClient(endpoint.clientSettings(timeoutSeconds: timeout)) { client in
                 try await client.send(
                     "POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
@@ -115,15 +108,15 @@ public final class Forwarder: @unchecked Sendable {
                 "ack_sha256": .string(hexString(SHA256Hasher.hash(Array(r.text.utf8)))),
                 "delivered_at": .string(at),
             ]).canonical
-            try await pool.run { try store.recordDelivery(version: next.version, ack: r.text, ackSignature: sig, at: at, logBody: body) }
-            lock.withLock { notBefore[next.version] = nil }
+            try await store.recordDelivery(version: next.version, ack: r.text, ackSignature: sig, at: at, logBody: body)
+            notBefore.withLock { $0[next.version] = nil }
             return .delivered(next.version)
         } catch {
             let message = (error as? SealError).map { "\($0.code): \($0.message)" } ?? "\(error)"
             let wait = delay(afterAttempts: next.attempts)
-            lock.withLock { notBefore[next.version] = now.addingTimeInterval(wait) }
+            notBefore.withLock { $0[next.version] = now.addingTimeInterval(wait) }
             let nextAt = PackageIdentifiers.timestamp(unixSeconds: Int((now.timeIntervalSince1970 + wait).rounded(.up)))
-            _ = try? await pool.run { try store.recordAttempt(version: next.version, error: message, nextAttemptAt: nextAt) }
+            _ = try? await store.recordAttempt(version: next.version, error: message, nextAttemptAt: nextAt)
             return .failed(next.version, message)
         }
     }

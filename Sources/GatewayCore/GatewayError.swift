@@ -4,6 +4,8 @@ public import SealCrypto
 extension SealErrorCode {
     public static let malformedDocument = SealErrorCode("malformed_document")
     public static let dataDirectory = SealErrorCode("data_directory")
+    /// Another `serve` already serves this data folder's spool.
+    public static let spoolLocked = SealErrorCode("spool_locked")
     public static let unitExists = SealErrorCode("unit_exists")
     public static let unitUnknown = SealErrorCode("unit_unknown")
     public static let keyState = SealErrorCode("key_state")

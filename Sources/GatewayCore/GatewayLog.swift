@@ -9,51 +9,61 @@ public import TransparencyLog
 /// signed checkpoints. A new checkpoint is signed only if the entries still agree with the last
 /// one signed: an edited row makes the gateway refuse to extend its log rather than sign over it.
 ///
-/// `@unchecked Sendable`: the key, the former keys and the tree are read and changed only under
-/// `lock`; the store and the origin are constants.
-public final class GatewayLog: @unchecked Sendable {
+/// The tree and the keys are held in a `Mutex` (taken briefly, never across a store call); the
+/// store's reads run outside it, and what they bring is added only where the tree has not moved
+/// past it meanwhile. `serial` puts loads and checkpoints one after the other.
+public final class GatewayLog: Sendable {
+    private struct State {
+        /// The log key in use (replaced by `rekey` after a rotation).
+        var key: MinisignSecretKey
+        /// Public keys whose signatures on stored checkpoints are still taken as the log's own:
+        /// the log keys rotated out (a checkpoint signed just before a rotation stays the latest).
+        var formerKeys: [[UInt8]]
+        /// The log as this process knows it (the tree receipts are proven in), with its interior
+        /// hashes: roots and proofs never read the whole log.
+        var tree = MerkleCache()
+        /// Where the latest checkpoint this gateway signed is kept outside the store.
+        var head: LogHead?
+    }
     let store: any GatewayStore
-    /// The log key in use (replaced by `rekey` after a rotation).
-    private var key: MinisignSecretKey
-    /// Public keys whose signatures on stored checkpoints are still taken as the log's own:
-    /// the log keys rotated out (a checkpoint signed just before a rotation stays the latest).
-    private var formerKeys: [[UInt8]]
     public let origin: String
-    private let lock = NSLock()
-    /// The log as this process knows it (the tree receipts are proven in), with its interior
-    /// hashes: roots and proofs never read the whole log.
-    private var tree = MerkleCache()
+    private let state: Mutex<State>
+    private let serial = AsyncMutex()
+
     /// Where the latest checkpoint this gateway signed is kept outside the store (the data
     /// folder's log-head.json): a store restored from an older copy is found behind it.
-    public var head: LogHead?
-
-    public init(store: any GatewayStore, key: MinisignSecretKey, department: String) {
-        self.store = store
-        self.key = key
-        self.origin = "\(department)/log"
-        self.formerKeys = Self.formerLogKeys(store)
+    public var head: LogHead? {
+        get { state.withLock { $0.head } }
+        set { state.withLock { $0.head = newValue } }
     }
 
-    static func formerLogKeys(_ store: any GatewayStore) -> [[UInt8]] {
-        ((try? store.signingKeys()) ?? []).filter { $0.role == "log" }.compactMap { try? MinisignPublicKey(base64: $0.publicKey).key }
+    public init(store: any GatewayStore, key: MinisignSecretKey, department: String) async {
+        self.store = store
+        self.origin = "\(department)/log"
+        self.state = Mutex(State(key: key, formerKeys: await Self.formerLogKeys(store)))
+    }
+
+    static func formerLogKeys(_ store: any GatewayStore) async -> [[UInt8]] {
+        ((try? await store.signingKeys()) ?? []).filter { $0.role == "log" }.compactMap { try? MinisignPublicKey(base64: $0.publicKey).key }
     }
 
     /// After a log key rotation: signs with `key` from now on; checkpoints signed by the keys
     /// rotated out stay acceptable as the log's latest.
-    public func rekey(_ key: MinisignSecretKey) {
-        let former = Self.formerLogKeys(store)
-        lock.lock()
-        defer { lock.unlock() }
-        self.key = key
-        formerKeys = former
+    public func rekey(_ key: MinisignSecretKey) async {
+        let former = await Self.formerLogKeys(store)
+        state.withLock {
+            $0.key = key
+            $0.formerKeys = former
+        }
     }
 
     /// A stored checkpoint signed by the current log key or one rotated out.
     private func verifyStored(_ note: String) throws -> Checkpoint {
-        for k in [key.publicKey.key] + formerKeys {
+        let (key, former) = state.withLock { ($0.key.publicKey.key, $0.formerKeys) }
+        for k in [key] + former {
             if let cp = try? Checkpoint.verify(note: note, name: origin, publicKey: k) { return cp }
         }
-        return try Checkpoint.verify(note: note, name: origin, publicKey: key.publicKey.key)
+        return try Checkpoint.verify(note: note, name: origin, publicKey: key)
     }
 
     static func altered(_ size: Int64) -> SealError {
@@ -65,23 +75,30 @@ public final class GatewayLog: @unchecked Sendable {
     /// Loads the log (the one full read, at start) and checks it against the last checkpoint
     /// signed. Throws `log_inconsistent` when an entry was altered: the gateway refuses to work
     /// on a rewritten history.
-    public func load() throws {
-        lock.lock()
-        defer { lock.unlock() }
+    public func load() async throws {
+        try await serial.withLock { try await loadTree(checkingHead: true) }
+    }
+
+    /// Reads the whole log into a tree without the head check (declaring a fork).
+    public func loadIgnoringHead() async throws {
+        try await serial.withLock { try await loadTree(checkingHead: false) }
+    }
+
+    private func loadTree(checkingHead: Bool) async throws {
         var t = MerkleCache()
-        let size = try store.logSize()
+        let size = try await store.logSize()
         var start: Int64 = 0
         while start < size {
-            let page = try store.logEntries(start: start, end: min(size, start + 10_000))
+            let page = try await store.logEntries(start: start, end: min(size, start + 10_000))
             guard !page.isEmpty else { break }
             for e in page { t.append(Self.leaf(e)) }
             start += Int64(page.count)
         }
-        if let latest = try store.latestCheckpoint() {
+        if let latest = try await store.latestCheckpoint() {
             let signed = try verifyStored(latest.note)
             guard latest.size <= Int64(t.count), t.root(size: Int(latest.size)) == signed.root else { throw Self.altered(latest.size) }
         }
-        if let head, let known = try head.read() {
+        if checkingHead, let head, let known = try head.read() {
             // The gateway must never sign two different trees of one size (a split view).
             guard known.size <= t.count else {
                 throw GatewayError(
@@ -100,72 +117,59 @@ public final class GatewayLog: @unchecked Sendable {
                 )
             }
         }
-        tree = t
-    }
-
-    /// Reads the whole log into a tree without the head check (declaring a fork).
-    public func loadIgnoringHead() throws {
-        let h = head
-        head = nil
-        defer { head = h }
-        try load()
+        state.withLock { $0.tree = t }
     }
 
     /// Keeps `note` (a checkpoint just signed, of `size` entries) as the log head, when it is
     /// newer than the one kept. Called after the store committed it, before anyone is told.
     func recordHead(size: Int, note: String) throws {
+        let (head, root) = state.withLock { s in (s.head, s.tree.count >= size ? s.tree.root(size: size) : nil) }
         guard let head else { return }
-        // The root first, under the log's lock; the head's lock is taken after it is released
-        // (checkpoint() takes them in the other order only while it holds both for itself).
-        let root = lock.withLock { tree.count >= size ? tree.root(size: size) : nil }
         try head.advance(size: size, note: note, root: { root })
     }
 
-    public var knownCount: Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return Int64(tree.count)
-    }
+    public var knownCount: Int64 { state.withLock { Int64($0.tree.count) } }
 
     /// Takes in entries others appended (another process, a CLI command) up to `size`: reads
-    /// only those. Call with the lock held.
-    private func catchUp(to size: Int64) throws {
-        guard size > Int64(tree.count) else { return }
-        let entries = try store.logEntries(start: Int64(tree.count), end: size)
-        for e in entries {
-            guard e.index == Int64(tree.count) else {
-                throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+    /// only those, outside the tree's lock; adds those the tree does not hold yet.
+    private func catchUp(to size: Int64) async throws {
+        let from = knownCount
+        guard size > from else { return }
+        let entries = try await store.logEntries(start: from, end: size)
+        try state.withLock { s in
+            for e in entries where e.index >= Int64(s.tree.count) {
+                guard e.index == Int64(s.tree.count) else {
+                    throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+                }
+                s.tree.append(Self.leaf(e))
             }
-            tree.append(Self.leaf(e))
-        }
-        guard Int64(tree.count) >= size else {
-            throw GatewayError(.logInconsistent, "the store served \(tree.count) of \(size) log entries", remedy: "check the store; retry")
+            guard Int64(s.tree.count) >= size else {
+                throw GatewayError(.logInconsistent, "the store served \(s.tree.count) of \(size) log entries", remedy: "check the store; retry")
+            }
         }
     }
 
     /// Inside a commit: takes in the entries appended since (the new decision last), and returns
     /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
     func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        for e in entries where e.index >= Int64(tree.count) {
-            guard e.index == Int64(tree.count) else {
-                throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+        try state.withLock { s in
+            for e in entries where e.index >= Int64(s.tree.count) {
+                guard e.index == Int64(s.tree.count) else {
+                    throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+                }
+                s.tree.append(Self.leaf(e))
             }
-            tree.append(Self.leaf(e))
+            guard Int64(s.tree.count) == leaf + 1 else {
+                throw GatewayError(.logInconsistent, "log of \(s.tree.count) entries, expected \(leaf + 1)", remedy: "report this as a bug")
+            }
+            let cp = Checkpoint(origin: origin, size: s.tree.count, root: s.tree.root(size: s.tree.count))
+            return (s.tree.inclusionProof(leaf: Int(leaf), size: s.tree.count), cp, try cp.signed(name: origin, key: s.key))
         }
-        guard Int64(tree.count) == leaf + 1 else {
-            throw GatewayError(.logInconsistent, "log of \(tree.count) entries, expected \(leaf + 1)", remedy: "report this as a bug")
-        }
-        let cp = Checkpoint(origin: origin, size: tree.count, root: tree.root(size: tree.count))
-        return (tree.inclusionProof(leaf: Int(leaf), size: tree.count), cp, try cp.signed(name: origin, key: key))
     }
 
     /// After a failed commit: forget what the transaction had appended.
     func truncate(to count: Int64) {
-        lock.lock()
-        defer { lock.unlock() }
-        tree.truncate(to: Int(count))
+        state.withLock { $0.tree.truncate(to: Int(count)) }
     }
 
     public static func leaf(_ e: LogEntry) -> Merkle.Hash { Merkle.leafHash(Array(e.body.utf8)) }
@@ -175,48 +179,46 @@ public final class GatewayLog: @unchecked Sendable {
     /// `log_inconsistent`. `cosigners` also sign a new one (a log key rotation: the old and the
     /// new key both sign the checkpoint that covers the rotation, so a verifier holding either
     /// can follow). Reads only the entries appended since this process last looked.
-    public func checkpoint(cosigners: [MinisignSecretKey] = []) throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        let size = try store.logSize()
-        let latest = try store.latestCheckpoint()
-        if let latest, latest.size == size, cosigners.isEmpty { return latest.note }
-        try catchUp(to: size)
-        if let latest {
-            let signed = try verifyStored(latest.note)
-            guard latest.size <= Int64(tree.count), tree.root(size: Int(latest.size)) == signed.root else { throw Self.altered(latest.size) }
+    public func checkpoint(cosigners: [MinisignSecretKey] = []) async throws -> String {
+        try await serial.withLock {
+            let size = try await store.logSize()
+            let latest = try await store.latestCheckpoint()
+            if let latest, latest.size == size, cosigners.isEmpty { return latest.note }
+            try await catchUp(to: size)
+            if let latest {
+                let signed = try verifyStored(latest.note)
+                let root = state.withLock { $0.tree.count >= Int(latest.size) ? $0.tree.root(size: Int(latest.size)) : nil }
+                guard root == signed.root else { throw Self.altered(latest.size) }
+            }
+            let (root, key, head) = state.withLock { ($0.tree.root(size: Int(size)), $0.key, $0.head) }
+            let note = try Checkpoint(origin: origin, size: Int(size), root: root).signed(name: origin, keys: [key] + cosigners)
+            try await store.addCheckpoint(size: size, note: note, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+            if let head { try head.advance(size: Int(size), note: note, root: { root }) }
+            return note
         }
-        let note = try Checkpoint(origin: origin, size: Int(size), root: tree.root(size: Int(size))).signed(name: origin, keys: [key] + cosigners)
-        try store.addCheckpoint(size: size, note: note, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
-        if let head { try head.advance(size: Int(size), note: note, root: { self.tree.root(size: Int(size)) }) }
-        return note
     }
 
     /// The proof that leaf `leaf` is in the tree of `size` entries. Throws `bad_parameter`
     /// unless 0 ≤ leaf < size ≤ the log's size.
-    public func inclusionProof(leaf: Int64, size: Int64) throws -> [Merkle.Hash] {
-        lock.lock()
-        defer { lock.unlock() }
-        let logSize = try store.logSize()
+    public func inclusionProof(leaf: Int64, size: Int64) async throws -> [Merkle.Hash] {
+        let logSize = try await store.logSize()
         guard leaf >= 0, leaf < size, size <= logSize else {
             throw GatewayError(.badParameter, "no leaf \(leaf) in a tree of \(size)", remedy: "ask for 0 ≤ leaf < size ≤ the log size (\(logSize))")
         }
-        try catchUp(to: size)
-        return tree.inclusionProof(leaf: Int(leaf), size: Int(size))
+        try await catchUp(to: size)
+        return state.withLock { $0.tree.inclusionProof(leaf: Int(leaf), size: Int(size)) }
     }
 
     /// The proof that the tree of `to` entries extends the tree of `from`. Throws
     /// `bad_parameter` unless 1 ≤ from ≤ to ≤ the log's size.
-    public func consistencyProof(from: Int64, to: Int64) throws -> [Merkle.Hash] {
-        lock.lock()
-        defer { lock.unlock() }
-        let logSize = try store.logSize()
+    public func consistencyProof(from: Int64, to: Int64) async throws -> [Merkle.Hash] {
+        let logSize = try await store.logSize()
         guard from >= 1, from <= to, to <= logSize else {
             throw GatewayError(
                 .badParameter, "no consistency proof from \(from) to \(to)", remedy: "ask for 1 ≤ from ≤ to ≤ the log size (\(logSize))")
         }
-        try catchUp(to: to)
-        return tree.consistencyProof(from: Int(from), size: Int(to))
+        try await catchUp(to: to)
+        return state.withLock { $0.tree.consistencyProof(from: Int(from), size: Int(to)) }
     }
 }
 

@@ -3,6 +3,7 @@ public import GatewayStore
 import PartyRecords
 public import SealCrypto
 public import SealPackage
+import Synchronization
 import TransparencyLog
 
 #if canImport(Glibc)
@@ -68,60 +69,66 @@ public enum Admission: Sendable {
 /// A fault of the gateway's own (I/O, a full disk, the store down) is thrown, never recorded as
 /// a decision: the body is forgotten and the unit sends it again (`forget`).
 ///
-/// `@unchecked Sendable`: the keys and recipient sets (`current`) are read and replaced under
-/// `lock`, reloads are one at a time under `reloading`; everything else is a constant.
-public final class Intake: @unchecked Sendable {
+/// The keys and recipient sets (`current`) are read and replaced under a `Mutex`; reloads are
+/// one at a time under `reloading`; everything else is a constant.
+public final class Intake: Sendable {
     public let data: DataDirectory
     public let store: any GatewayStore
     /// The department's keys; reloaded when a rotation publishes a new trust document.
-    public var keys: DepartmentKeys {
-        lock.lock()
-        defer { lock.unlock() }
-        return current.keys
+    public var keys: DepartmentKeys { current.withLock { $0.keys } }
+    private struct Current {
+        var keys: DepartmentKeys
+        var accepted: Set<String>
+        var retired: Set<String>
+        var trustVersion: UInt64
     }
-    private var current: (keys: DepartmentKeys, accepted: Set<String>, retired: Set<String>, trustVersion: UInt64)
-    private let lock = NSLock()
+    private let current: Mutex<Current>
     /// Held while keys are reloaded: one reload at a time (each may run scrypt at 256 MiB);
     /// the others wait for it and find the keys fresh.
-    private let reloading = NSLock()
-    private let passphrase: () throws -> SecureBytes
+    private let reloading = AsyncMutex()
+    private let passphrase: @Sendable () throws -> SecureBytes
     public let department: String
     public let maxPackageBytes: UInt64
     /// The transparency log receipts are proven in.
     public let log: GatewayLog
+    /// Where verification, decryption and validation run (threads of their own, bounded).
+    public let work: BlockingPool
 
     /// Loads the log first: throws `log_inconsistent` when the store's history was altered.
     /// `passphrase` unlocks rotated recipient keys when they are reloaded (cached by the caller).
     public init(
         data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes,
-        passphrase: @escaping () throws -> SecureBytes = { SecureBytes(count: 0) }
-    ) throws {
+        passphrase: @escaping @Sendable () throws -> SecureBytes = { SecureBytes(count: 0) }, work: BlockingPool = .shared
+    ) async throws {
+        self.work = work
         self.data = data
         self.store = store
         self.department = department
         self.maxPackageBytes = maxPackageBytes
         self.passphrase = passphrase
-        current = (keys, [], [], 0)
-        log = GatewayLog(store: store, key: keys.log, department: department)
+        current = Mutex(Current(keys: keys, accepted: [], retired: [], trustVersion: 0))
+        log = await GatewayLog(store: store, key: keys.log, department: department)
         log.head = LogHead(path: data.logHeadPath)
-        try log.load()
-        try refreshKeys(force: true)
+        try await log.load()
+        try await refreshKeys(force: true)
     }
 
     /// Which recipients are accepted now: active ones, and decrypt-only ones within their grace.
     /// Reloads the keys when a new trust document was published (a rotation, without a restart).
-    public func refreshKeys(force: Bool = false) throws {
-        func stale() throws -> (Bool, UInt64) {
-            let version = try store.latestTrust()?.version ?? 0
-            return (lock.withLock { force || version != current.trustVersion }, version)
+    public func refreshKeys(force: Bool = false) async throws {
+        func stale() async throws -> (Bool, UInt64) {
+            let version = try await store.latestTrust()?.version ?? 0
+            return (current.withLock { force || version != $0.trustVersion }, version)
         }
-        guard try stale().0 else { return }
-        reloading.lock()
-        defer { reloading.unlock() }
-        let (isStale, version) = try stale()  // another caller may have reloaded meanwhile
+        guard try await stale().0 else { return }
+        try await reloading.withLock { try await reload(force: force, stale: stale) }
+    }
+
+    private func reload(force: Bool, stale: () async throws -> (Bool, UInt64)) async throws {
+        let (isStale, version) = try await stale()  // another caller may have reloaded meanwhile
         guard isStale else { return }
-        let keys = force ? current.keys : try DepartmentKeys.load(data, passphrase: passphrase)
-        let rows = try store.recipients()
+        let keys = force ? self.keys : try DepartmentKeys.load(data, passphrase: passphrase)
+        let rows = try await store.recipients()
         let now = Timestamp.now
         var accepted = Set<String>()
         var retired = Set<String>()
@@ -136,11 +143,12 @@ public final class Intake: @unchecked Sendable {
             default: retired.insert(r.fingerprint)
             }
         }
-        lock.lock()
-        let logKeyChanged = current.keys.log.publicKey != keys.log.publicKey
-        current = (keys, accepted, retired, version)
-        lock.unlock()
-        if logKeyChanged { log.rekey(keys.log) }  // receipts pick up a new receipt key through `keys`
+        let logKeyChanged = current.withLock { c in
+            let changed = c.keys.log.publicKey != keys.log.publicKey
+            c = Current(keys: keys, accepted: accepted, retired: retired, trustVersion: version)
+            return changed
+        }
+        if logKeyChanged { await log.rekey(keys.log) }  // receipts pick up a new receipt key through `keys`
     }
 
     static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
@@ -181,9 +189,9 @@ public final class Intake: @unchecked Sendable {
     /// throws the refusal (`key_unknown`, `key_state`, `unit_mismatch`, `comment_signature_invalid`,
     /// `kind_not_accepted`, `token_unit_mismatch`). Store faults are thrown as they are.
     @discardableResult
-    public func precheck(_ peek: PackagePeek, tokenUnit: String?) throws -> UnitKeyRecord {
+    public func precheck(_ peek: PackagePeek, tokenUnit: String?) async throws -> UnitKeyRecord {
         let keyHex = Minisign.keyIdHex(peek.signature.keyId)
-        guard let key = try store.unitKey(keyId: keyHex) else {
+        guard let key = try await store.unitKey(keyId: keyHex) else {
             throw GatewayError(
                 .keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
                 remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
@@ -254,7 +262,7 @@ public final class Intake: @unchecked Sendable {
     /// Step 2 for a body received whole at `path` (an incoming file, fsynced): refused, a
     /// duplicate, or admitted into the spool as pending. The incoming file is gone afterwards
     /// (moved into the spool, or removed). Faults of the gateway's own are thrown.
-    public func admit(incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer) throws -> Admission {
+    public func admit(incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer) async throws -> Admission {
         var moved = false
         defer { if !moved { unlink(path) } }
         let verified: VerifiedPackage
@@ -262,9 +270,9 @@ public final class Intake: @unchecked Sendable {
         do {
             try Failpoints.check("intake.admit")
             let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes)
-            key = try precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
+            key = try await precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
             // A replay of bytes already decided: that decision, nothing stored again.
-            if let first = try store.outcome(sha256: sha256), first.unitId == header.comment.unit {
+            if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {
                 let (r, sig) = try duplicateReceipt(first, viewer: viewer)
                 return .duplicate(receipt: r, signature: sig)
             }
@@ -277,7 +285,8 @@ public final class Intake: @unchecked Sendable {
         try renameDurably(path, "\(data.spoolPath)/\(name)")
         moved = true
         do {
-            return .admitted(spoolId: try store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: Self.now()))
+            return .admitted(
+                spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: Self.now()))
         } catch {
             unlink("\(data.spoolPath)/\(name)")  // not recorded: never acknowledged; the unit sends it again
             _ = verified
@@ -292,8 +301,8 @@ public final class Intake: @unchecked Sendable {
 
     /// Forgets a body that was admitted but could not be decided because of a fault of ours:
     /// its spool entry and file go, and the unit sends the package again.
-    public func forget(spoolId: Int64) {
-        guard let entry = try? store.spool(id: spoolId), (try? store.removePendingSpool(id: spoolId)) == true else { return }
+    public func forget(spoolId: Int64) async {
+        guard let entry = try? await store.spool(id: spoolId), (try? await store.removePendingSpool(id: spoolId)) == true else { return }
         unlink(data.resolve(spoolPath: entry.path))
     }
 
@@ -332,13 +341,13 @@ public final class Intake: @unchecked Sendable {
     /// spool, only bodies recorded as pending. What is decided is known by the store, not by the
     /// folder: a moved or restored data folder decides nothing twice.
     @discardableResult
-    public func recover() throws -> Recovery {
+    public func recover() async throws -> Recovery {
         let spool = data.spoolPath
-        let mine = try store.pendingSpool().filter {
+        let mine = try await store.pendingSpool().filter {
             let p = data.resolve(spoolPath: $0.path)
             return p.hasPrefix(spool + "/") && !p.dropFirst(spool.count + 1).contains("/")
         }
-        let known = Set(try store.spoolPaths().map { data.resolve(spoolPath: $0) })
+        let known = Set(try await store.spoolPaths().map { data.resolve(spoolPath: $0) })
         var r = Recovery()
         for name in (try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? [] {
             let path = "\(spool)/\(name)"
@@ -354,10 +363,10 @@ public final class Intake: @unchecked Sendable {
             // Its body is not here (a store restored from a copy taken while it waited): never
             // acknowledged, so forgotten — its unit sends it again.
             guard FileManager.default.fileExists(atPath: data.resolve(spoolPath: entry.path)) else {
-                if (try? store.removePendingSpool(id: entry.id)) == true { r.removed += 1 }
+                if (try? await store.removePendingSpool(id: entry.id)) == true { r.removed += 1 }
                 continue
             }
-            do { r.decided.append(try process(spoolId: entry.id)) } catch { r.pending += 1 }
+            do { await r.decided.append(try process(spoolId: entry.id)) } catch { r.pending += 1 }
         }
         return r
     }
@@ -367,16 +376,16 @@ public final class Intake: @unchecked Sendable {
     /// Bodies are decided concurrently; the store's transaction is what makes (unit, seq) unique.
     /// When two bodies race for the same seq, the loser decides again and finds the winner:
     /// a duplicate if the bytes are the same, a conflict otherwise.
-    public func process(spoolId: Int64) throws -> IntakeResult {
-        try refreshKeys()
-        if let done = try store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
-        guard let entry = try store.spool(id: spoolId) else {
+    public func process(spoolId: Int64) async throws -> IntakeResult {
+        try await refreshKeys()
+        if let done = try await store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
+        guard let entry = try await store.spool(id: spoolId) else {
             throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug")
         }
         for _ in 0..<3 {
-            do { return try decide(entry) } catch let e as StoreError where e.code == .seqTaken { continue }
+            do { return try await decide(entry) } catch let e as StoreError where e.code == .seqTaken { continue }
         }
-        return try decide(entry)
+        return try await decide(entry)
     }
 
     static func kind(of o: Outcome) -> IntakeResult.Kind {
@@ -394,7 +403,7 @@ public final class Intake: @unchecked Sendable {
         .seqOutOfRange,
     ].map(\.rawValue).reduce(into: []) { $0.insert($1) }
 
-    private func decide(_ entry: SpoolEntry) throws -> IntakeResult {
+    private func decide(_ entry: SpoolEntry) async throws -> IntakeResult {
         var comment: TrustedComment?
         var unitKey: UnitKeyRecord?
         let path = data.resolve(spoolPath: entry.path)
@@ -402,23 +411,23 @@ public final class Intake: @unchecked Sendable {
             let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes, keys: nil)
             comment = header.comment
             // Checked at admission; checked again, as the key may have changed state since.
-            let key = try precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: nil)
+            let key = try await precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: nil)
             unitKey = key
             let c = header.comment
             // The last seq is read before this seq's outcome: a rival deciding the same seq in
             // between is then found as that outcome (a duplicate or a conflict), never taken
             // for an older seq.
-            let lastSeq = try store.lastSeq(unitId: c.unit)
-            if let first = try store.outcome(unitId: c.unit, seq: c.seq) {
+            let lastSeq = try await store.lastSeq(unitId: c.unit)
+            if let first = try await store.outcome(unitId: c.unit, seq: c.seq) {
                 if first.sha256 == entry.sha256 {
                     // The same package decided meanwhile (two copies admitted at once): this copy
                     // is forgotten, the answer is the first decision.
-                    if try store.removePendingSpool(id: entry.id) { unlink(path) }
+                    if try await store.removePendingSpool(id: entry.id) { unlink(path) }
                     return IntakeResult(kind: .duplicate, outcome: first)
                 }
                 throw GatewayError(
                     .seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
-                    remedy: "seal the new data with the next seq (above \(try store.lastSeq(unitId: c.unit) ?? c.seq))")
+                    remedy: "seal the new data with the next seq (above \(try await store.lastSeq(unitId: c.unit) ?? c.seq))")
             }
             if let last = lastSeq, c.seq <= last {
                 throw GatewayError(
@@ -430,9 +439,7 @@ public final class Intake: @unchecked Sendable {
             // at once (sent twice, or to two processes sharing the data folder).
             let openDir = "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
             let pk = try MinisignPublicKey(base64: key.publicKey)
-            lock.lock()
-            let state = current
-            lock.unlock()
+            let state = current.withLock { $0 }
             var request = OpenRequest(
                 path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
                 signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
@@ -440,7 +447,10 @@ public final class Intake: @unchecked Sendable {
             request.durable = false
             let opened: OpenedPackage
             try Failpoints.check("intake.open")
-            do { opened = try Opener.open(request) } catch let e as SealError
+            // Verification and decryption are CPU and file work: on the blocking pool, off the
+            // cooperative threads.
+            let openRequest = request
+            do { opened = try await work.run { try Opener.open(openRequest) } } catch let e as SealError
                 where e.code == .recipientNotAccepted && c.to.contains(where: state.retired.contains)
             {
                 throw GatewayError(
@@ -455,11 +465,11 @@ public final class Intake: @unchecked Sendable {
             var validation: JSON = .null
             var correctionRows: [[String]] = []
             if c.kind == .snapshot || c.kind == .correction {
-                let (report, rows) = try validateRecords(openDir, unit: c.unit, kind: c.kind)
+                let (report, rows) = try await work.run { try self.validateRecords(openDir, unit: c.unit, kind: c.kind) }
                 correctionRows = rows.corrections
                 validation = report
                 if (report["errors"]?.int ?? 0) > 0 {
-                    return try reject(
+                    return try await reject(
                         entry,
                         GatewayError(
                             .recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
@@ -475,7 +485,7 @@ public final class Intake: @unchecked Sendable {
             var corrections: CorrectionImport?
             var correctionReport: JSON?
             if c.kind == .correction {
-                let (apply, report) = try decideCorrections(correctionRows, unit: c.unit)
+                let (apply, report) = try await decideCorrections(correctionRows, unit: c.unit)
                 corrections = CorrectionImport(unitId: c.unit, corrections: apply)
                 correctionReport = report
             }
@@ -489,12 +499,12 @@ public final class Intake: @unchecked Sendable {
                     }),
             ])
             body["validation"] = validation
-            let outcome = try commitDecision(
+            let outcome = try await commitDecision(
                 entry, c, status: .accepted, code: nil, claimsSeq: true, snapshot: snapshot, corrections: corrections, body: body,
                 keyId: unitKey?.keyId)
             return IntakeResult(kind: .accepted, outcome: outcome)
         } catch let e as SealError where !Self.isGatewayFault(e) {
-            return try reject(entry, e, comment: comment, attributed: unitKey != nil)
+            return try await reject(entry, e, comment: comment, attributed: unitKey != nil)
         }
     }
 
@@ -517,12 +527,12 @@ public final class Intake: @unchecked Sendable {
         _ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
         corrections: CorrectionImport? = nil,
         body: [String: JSON], keyId: String? = nil
-    ) throws -> Outcome {
+    ) async throws -> Outcome {
         let decidedAt = Self.now()
         let decision = Decision(
             spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
             kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId, created: c?.created)
-        return try commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
+        return try await commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
             var b = body
             b["leaf"] = .int(leaf)
             b["decided_at"] = .string(decidedAt)
@@ -539,7 +549,7 @@ public final class Intake: @unchecked Sendable {
     private func commitLogged(
         _ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?, corrections: CorrectionImport? = nil,
         receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle
-    ) throws -> Outcome {
+    ) async throws -> Outcome {
         var record: [String: JSON] = [
             "format": .string("sealgate-log/1"), "kind": .string(d.status == .duplicate ? "duplicate" : "outcome"),
             "gateway": .string(department), "status": .string(d.status.rawValue), "sha256": .string(d.sha256),
@@ -555,7 +565,7 @@ public final class Intake: @unchecked Sendable {
         var signed: (size: Int, note: String)?
         let outcome: Outcome
         do {
-            outcome = try store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) {
+            outcome = try await store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) {
                 leaf, entries in
                 let proven = try log.extend(with: entries, leaf: leaf)
                 ownLeaf = leaf
@@ -572,7 +582,8 @@ public final class Intake: @unchecked Sendable {
         return outcome
     }
 
-    private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null) throws
+    private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null)
+        async throws
         -> IntakeResult
     {
         // A package whose signature verified consumes its seq even when rejected later.
@@ -580,7 +591,7 @@ public final class Intake: @unchecked Sendable {
         var body = receiptBase(entry, comment, status: .rejected)
         body["error"] = .object(["code": .string(e.code.rawValue), "message": .string(e.message), "remedy": .string(e.remedy)])
         body["validation"] = validation
-        let outcome = try commitDecision(entry, comment, status: .rejected, code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
+        let outcome = try await commitDecision(entry, comment, status: .rejected, code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
         return IntakeResult(kind: e.code == .seqConflict ? .seqConflict : .rejected, outcome: outcome)
     }
 
@@ -588,7 +599,7 @@ public final class Intake: @unchecked Sendable {
     /// is what the record holds — later rows of the same file see earlier rows' changes. The
     /// report lists each row by line and field, applied or not with a code: never a value, a
     /// citizen id or a reason (receipts carry no personal data; the unit has its own file).
-    func decideCorrections(_ rows: [[String]], unit: String) throws -> ([MemberCorrection], JSON) {
+    func decideCorrections(_ rows: [[String]], unit: String) async throws -> ([MemberCorrection], JSON) {
         var apply: [MemberCorrection] = []
         var applied: [JSON] = []
         var notApplied: [JSON] = []
@@ -599,7 +610,8 @@ public final class Intake: @unchecked Sendable {
             let old = raw.withUTF8 { b in FieldChecks.single(column: field, UnsafeRawBufferPointer(b)).value } ?? r[2]
             let row: [String: JSON] = ["line": .int(Int64(i + 2)), "field": .string(field)]
             let key = cid + "\u{0}" + field
-            let holds = try pending[key] ?? store.currentMemberField(unitId: unit, citizenId: cid, field: field)
+            let holds: String?
+            if let p = pending[key] { holds = p } else { holds = try await store.currentMemberField(unitId: unit, citizenId: cid, field: field) }
             if let holds, holds == old {
                 apply.append(MemberCorrection(citizenId: cid, field: field, oldValue: old, newValue: new))
                 pending[key] = new

@@ -28,7 +28,7 @@ public enum SigningKeyRotation {
     public static func generate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
         announce: Bool
-    ) throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
+    ) async throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
         if FileManager.default.fileExists(atPath: nextKey(dir, role)) {
             throw SealError(
                 .usage, "a new \(role.rawValue) key is already pending (\(nextKey(dir, role)))",
@@ -44,11 +44,11 @@ public enum SigningKeyRotation {
         try SecretFile.writePublic(path: nextPub(dir, role), contents: pk.fileContents, force: true)
         guard announce else { return (pk, nil) }
         let at = now()
-        try store.putSigningKey(
+        try await store.putSigningKey(
             SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
-        _ = try store.appendLog(
+        _ = try await store.appendLog(
             kind: "key_rotated", body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
-        let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
         return (pk, doc.version)
     }
 
@@ -65,7 +65,7 @@ public enum SigningKeyRotation {
     public static func activate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
         graceSeconds: TimeInterval, archive: Bool, logKind: String
-    ) throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
+    ) async throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
             throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce a new \(role.rawValue) key as pending first")
@@ -74,19 +74,20 @@ public enum SigningKeyRotation {
         let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
         let at = now()
         let until = now(graceSeconds)
-        try store.putSigningKey(
+        try await store.putSigningKey(
             SigningKeyRecord(
                 role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: .verifyOnly, until: until, createdAt: at))
-        try store.putSigningKey(
+        try await store.putSigningKey(
             SigningKeyRecord(
                 role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: .active, until: nil, createdAt: at))
-        _ = try store.appendLog(
+        _ = try await store.appendLog(
             kind: logKind,
             body: JSON.object([
                 "role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
                 "verify_only_until": .string(until), "archived": .bool(archive),
             ]).canonical, at: at)
-        let doc = try TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))
+        let doc = try await TrustPublication.publish(
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))
         try Failpoints.check("keys.activate.after-publish")
         let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
         try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -101,10 +102,10 @@ public enum SigningKeyRotation {
         try Failpoints.check("keys.activate.after-key")
         if role == .log {
             let (department, _) = try dir.config()
-            let log = GatewayLog(store: store, key: new, department: department)
+            let log = await GatewayLog(store: store, key: new, department: department)
             log.head = LogHead(path: dir.logHeadPath)
-            try log.load()  // refuses a store behind what this gateway signed, as `serve` does
-            _ = try log.checkpoint(cosigners: [old])
+            try await log.load()  // refuses a store behind what this gateway signed, as `serve` does
+            _ = try await log.checkpoint(cosigners: [old])
         }
         if !archive { try fm.removeItem(atPath: archived) }
         return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version)

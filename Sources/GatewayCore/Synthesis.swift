@@ -49,8 +49,8 @@ public struct HandbookEndpoint: Sendable {
         return s
     }
 
-    public static func load(_ store: any GatewayStore) throws -> HandbookEndpoint? {
-        guard let text = try store.setting("handbook") else { return nil }
+    public static func load(_ store: any GatewayStore) async throws -> HandbookEndpoint? {
+        guard let text = try await store.setting("handbook") else { return nil }
         let j = try JSON(parsing: text)
         guard let url = j["url"]?.string, let ack = j["ack_key"]?.string else { return nil }
         return HandbookEndpoint(
@@ -88,14 +88,14 @@ public enum Synthesis {
     public static func build(
         store: any GatewayStore, campaign: Campaign, into dir: String,
         progress: (String) -> Void = { _ in }
-    ) throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
+    ) async throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
         let started = Date()
         func elapsed() -> String { String(format: "%.1f s", Date().timeIntervalSince(started)) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let rows = try store.campaignRows()
+        let rows = try await store.campaignRows()
         // Which citizen ids and member ids appear in more than one unit (computed by the store,
         // so only one unit's records are in memory at a time below).
-        let (conflictedCitizens, conflictedMembers) = try store.crossUnitDuplicates()
+        let (conflictedCitizens, conflictedMembers) = try await store.crossUnitDuplicates()
         progress(
             "\(rows.count) units; \(conflictedCitizens.count) citizen id(s) and \(conflictedMembers.count) member id(s) in more than one unit (\(elapsed()))"
         )
@@ -114,7 +114,7 @@ public enum Synthesis {
         let optional = 9...13  // phone, email, ethnicity, hometown, education (0-based columns of a members row)
         var unitsInDataset = 0
         for row in rows {
-            guard let u = try store.currentRecords(unitId: row.unitId) else { continue }
+            guard let u = try await store.currentRecords(unitId: row.unitId) else { continue }
             unitsInDataset += 1
             if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
             for o in u.organizations {
@@ -183,13 +183,13 @@ public enum Synthesis {
     public static func synthesize(
         data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, progress: (String) -> Void = { _ in },
         now: Date = Date()
-    ) throws -> SynthesisSummary {
-        guard let handbook = try HandbookEndpoint.load(store), !handbook.recipients.isEmpty else {
+    ) async throws -> SynthesisSummary {
+        guard let handbook = try await HandbookEndpoint.load(store), !handbook.recipients.isEmpty else {
             throw GatewayError(
                 .handbookUnset, "no handbook system is configured to seal the dataset to",
                 remedy: "connect the handbook system first: its URL, its recipient and its acknowledgement key")
         }
-        guard try store.campaignRows().contains(where: { $0.members > 0 }) else {
+        guard try await store.campaignRows().contains(where: { $0.members > 0 }) else {
             throw GatewayError(
                 .datasetEmpty, "no unit has accepted records yet: there is nothing to synthesize",
                 remedy: "wait for units' snapshots (sealgate status shows who has submitted)")
@@ -202,10 +202,10 @@ public enum Synthesis {
         guard lockFD >= 0 else { throw SealError.io("cannot open \(data.path)/datasets/.lock", errno: errno) }
         defer { close(lockFD) }
         guard flock(lockFD, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(data.path)/datasets/.lock", errno: errno) }
-        let version = (try store.datasets().last?.version ?? 0) + 1
+        let version = (try await store.datasets().last?.version ?? 0) + 1
         let work = "\(data.path)/datasets/v\(version)"
         try? FileManager.default.removeItem(atPath: work)  // left by an interrupted run: rebuilt
-        let counts = try build(store: store, campaign: try Campaign.load(store), into: work, progress: progress)
+        let counts = try await build(store: store, campaign: try Campaign.load(store), into: work, progress: progress)
         progress("files written; sealing")
         let output = "\(data.path)/datasets/dataset-v\(version).sgp"
         try? FileManager.default.removeItem(atPath: output)
@@ -213,15 +213,15 @@ public enum Synthesis {
         // Sealed to the handbook system and to the department's own active recipient: the
         // plaintext files go once sealed, and the department can still open its copy (the
         // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.
-        let own = try store.recipients().filter { $0.state == .active }.map { try AgeX25519Recipient(string: $0.recipient) }
-        let sealed = try Sealer.seal(
-            SealRequest(
-                unit: department, seq: version, kind: .dataset,
-                inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },
-                recipients: handbook.recipients + own.filter { r in !handbook.recipients.contains { $0.string == r.string } },
-                signer: keys.dataset, output: output, created: created))
+        let own = try await store.recipients().filter { $0.state == .active }.map { try AgeX25519Recipient(string: $0.recipient) }
+        let request = SealRequest(
+            unit: department, seq: version, kind: .dataset,
+            inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },
+            recipients: handbook.recipients + own.filter { r in !handbook.recipients.contains { $0.string == r.string } },
+            signer: keys.dataset, output: output, created: created)
+        // Sealing and hashing are CPU and file work: on the blocking pool.
+        let (sealed, sha) = try await BlockingPool.shared.run { (try Sealer.seal(request), try sha256File(output)) }
         let size = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.int64Value ?? 0
-        let sha = try sha256File(output)
         let record = DatasetRecord(
             version: version, packageId: sealed.comment.package, path: output, sha256: sha, size: size, members: counts.members,
             organizations: counts.organizations, conflicts: counts.conflicts, createdAt: created)
@@ -231,7 +231,7 @@ public enum Synthesis {
             "organizations": .int(Int64(counts.organizations)), "conflicts": .int(Int64(counts.conflicts)),
             "withheld": .int(Int64(counts.withheld)), "units": .int(Int64(counts.units)),
         ]).canonical
-        do { try store.addDataset(record, logBody: log) } catch let e as StoreError where e.code == .datasetExists {
+        do { try await store.addDataset(record, logBody: log) } catch let e as StoreError where e.code == .datasetExists {
             throw GatewayError(.datasetExists, e.message, remedy: "another gateway on the same store made this version; run it again")
         }
         // The city's records in clear live no longer than the sealing: only the sealed package

@@ -17,16 +17,17 @@ public struct Publication: Sendable, Equatable {
         self.validityDays = validityDays
     }
 
-    public static func load(_ dir: DataDirectory, store: any GatewayStore) throws -> Publication {
-        if let text = try store.setting("publication"), let j = try? JSON(parsing: text), let url = j["intake_url"]?.string {
+    public static func load(_ dir: DataDirectory, store: any GatewayStore) async throws -> Publication {
+        if let text = try await store.setting("publication"), let j = try? JSON(parsing: text), let url = j["intake_url"]?.string {
             return Publication(intakeURL: url, validityDays: Int(j["validity_days"]?.int ?? Int64(defaultValidityDays)))
         }
         return Publication(intakeURL: try dir.config().intakeURL)
     }
 
     /// Records the settings in the store and the intake URL in gateway.json too.
-    public func save(_ dir: DataDirectory, store: any GatewayStore) throws {
-        try store.setSetting("publication", JSON.object(["intake_url": .string(intakeURL), "validity_days": .int(Int64(validityDays))]).canonical)
+    public func save(_ dir: DataDirectory, store: any GatewayStore) async throws {
+        try await store.setSetting(
+            "publication", JSON.object(["intake_url": .string(intakeURL), "validity_days": .int(Int64(validityDays))]).canonical)
         try dir.setConfig("intake_url", .string(intakeURL))
     }
 }
@@ -44,17 +45,17 @@ public enum TrustPublication {
     public static func publish(
         _ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil,
         now: Date = Date()
-    ) throws -> TrustDocument {
+    ) async throws -> TrustDocument {
         let (department, _) = try dir.config()
-        let publication = try Publication.load(dir, store: store)
-        let version = (try store.latestTrust()?.version ?? 0) + 1
-        let recipients = try store.recipients()
+        let publication = try await Publication.load(dir, store: store)
+        let version = (try await store.latestTrust()?.version ?? 0) + 1
+        let recipients = try await store.recipients()
         let doc = try TrustDocument.make(
             version: version, department: department, intakeURL: publication.intakeURL, keys: keys,
-            recipients: recipients.isEmpty ? nil : recipients, signingKeys: try store.signingKeys(), now: now,
+            recipients: recipients.isEmpty ? nil : recipients, signingKeys: try await store.signingKeys(), now: now,
             validity: TimeInterval(publication.validityDays) * 86_400)
-        try store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
-        _ = try store.appendLog(
+        try await store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
+        _ = try await store.appendLog(
             kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)))
         return doc
     }

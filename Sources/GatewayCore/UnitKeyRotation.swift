@@ -127,7 +127,8 @@ public struct UnitKeyRotation: Sendable {
 /// one becomes `retiring` — it still verifies packages created before the switch, until the grace
 /// ends. Logged (kind `unit_key_rotated`) in the same transaction.
 public enum UnitKeyRotations {
-    public static func apply(_ r: UnitKeyRotation, pathUnit: String? = nil, store: any GatewayStore, grace: TimeInterval, now: Date = Date()) throws
+    public static func apply(_ r: UnitKeyRotation, pathUnit: String? = nil, store: any GatewayStore, grace: TimeInterval, now: Date = Date())
+        async throws
         -> (switchAt: String, validUntil: String)
     {
         if let pathUnit, pathUnit != r.unit {
@@ -151,7 +152,7 @@ public enum UnitKeyRotations {
             "old_valid_until": .string(validUntil), "statement_sha256": .string(hexString(SHA256Hasher.hash(Array(r.statement.utf8)))),
         ]).canonical
         do {
-            try store.rotateUnitKey(
+            try await store.rotateUnitKey(
                 unitId: r.unit, oldKeyId: r.oldKey.keyIdHex, newKeyId: r.newKey.keyIdHex, newPublicKey: r.newKey.base64,
                 switchAt: switchAt, oldValidUntil: validUntil, logBody: log)
         } catch let e as StoreError where [.keyState, .keyExists, .keyUnknown, .unitUnknown].contains(e.code) {

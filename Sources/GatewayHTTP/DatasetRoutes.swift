@@ -34,7 +34,7 @@ struct DatasetRoutes {
         try Param.only(request, [])
         try context.requireAdmin()
         let store = intake.store
-        return jsonResponse(.ok, JSON.array(try await pool.run { try store.datasets() }.map(datasetJSON)).canonical)
+        return jsonResponse(.ok, JSON.array(try await store.datasets().map(datasetJSON)).canonical)
     }
 
     @Sendable func show(_ request: Request, _ context: GatewayContext) async throws -> Response {
@@ -42,7 +42,7 @@ struct DatasetRoutes {
         try context.requireAdmin()
         let v = UInt64(try Param.int(context.parameters.get("version") ?? "", "the version", in: 1...Int64.max, example: "/v1/datasets/3"))
         let store = intake.store
-        guard let d = try await pool.run({ try store.dataset(version: v) }) else {
+        guard let d = try await store.dataset(version: v) else {
             throw Problem(.notFound, "dataset_unknown", "no dataset version \(v)", remedy: "GET /v1/datasets lists them")
         }
         return jsonResponse(.ok, datasetJSON(d).canonical)
@@ -52,10 +52,8 @@ struct DatasetRoutes {
         try Param.only(request, [])
         try context.requireAdmin()
         let intake = self.intake
-        let d = try await pool.run { () -> DatasetRecord? in
-            let s = try Synthesis.synthesize(data: intake.data, store: intake.store, keys: intake.keys, department: intake.department)
-            return try intake.store.dataset(version: s.version)
-        }
+        let s = try await Synthesis.synthesize(data: intake.data, store: intake.store, keys: intake.keys, department: intake.department)
+        let d = try await intake.store.dataset(version: s.version)
         guard let d else { throw Problem(.internalServerError, "store_failure", "the dataset was not recorded", remedy: "check the gateway's log") }
         return jsonResponse(.created, datasetJSON(d).canonical)
     }
@@ -64,6 +62,6 @@ struct DatasetRoutes {
         try Param.only(request, [])
         try context.requireAdmin()
         let store = intake.store
-        return jsonResponse(.ok, try await pool.run { try CampaignStatus.build(store: store) }.canonical)
+        return jsonResponse(.ok, try await CampaignStatus.build(store: store).canonical)
     }
 }

@@ -66,7 +66,7 @@ struct TokenMiddleware: RouterMiddleware {
         }
         let hash = hexString(SHA256Hasher.hash(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8)))
         let store = self.store
-        context.token = try await pool.run { try store.token(hash: hash) }
+        context.token = try await store.token(hash: hash)
         context.tokenRefused = context.token == nil
         return try await next(request, context)
     }

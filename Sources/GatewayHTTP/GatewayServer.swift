@@ -13,7 +13,7 @@ public struct GatewayServerConfig: Sendable {
     public var listen = ListenSettings()
     /// Largest package body accepted (413 above).
     public var maxBodyBytes = 256 << 20
-    /// Intakes processed at once (threads of the intake pool); more wait their turn.
+    /// Intakes opened and validated at once (threads of the intake's pool, `serve --max-concurrent`); more wait their turn.
     public var maxConcurrentIntakes = 4
     /// When set, POST /v1/packages needs a unit token (Authorization: Bearer …) for the package's unit.
     public var requireUnitToken = false
@@ -42,7 +42,6 @@ public func buildGatewayApplication(
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let pool = BlockingPool.shared
-    let intakePool = BlockingPool(threads: config.maxConcurrentIntakes)
     let metrics = GatewayMetrics()
     // The background roles run in one process at a time among all those on the store: each
     // under its lease, polled so another process takes over within a second or so of the
@@ -61,7 +60,7 @@ public func buildGatewayApplication(
     router.addRoutes(LogRoutes(intake: intake, store: store, pool: pool).routes, atPath: "/v1/log")
     router.addRoutes(TrustRoutes(store: store, pool: pool).routes, atPath: "/v1/trust")
     router.addRoutes(
-        PackageRoutes(intake: intake, config: config, pool: pool, intakePool: intakePool, metrics: metrics).routes, atPath: "/v1/packages")
+        PackageRoutes(intake: intake, config: config, pool: pool, metrics: metrics).routes, atPath: "/v1/packages")
     router.addRoutes(UnitRoutes(store: store, config: config, pool: pool).routes, atPath: "/v1/units")
     let datasets = DatasetRoutes(intake: intake, pool: pool)
     router.addRoutes(datasets.datasets, atPath: "/v1/datasets")
@@ -70,37 +69,49 @@ public func buildGatewayApplication(
 
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
     // rotated meanwhile signs from the next one on.
-    let signer = PeriodicService(every: config.checkpointIntervalSeconds, lease: signerLease, pool: pool, rounds: rounds) {
-        try intake.refreshKeys()
-        _ = try intake.log.checkpoint()
+    let signer = PeriodicService(every: config.checkpointIntervalSeconds, lease: signerLease, rounds: rounds) {
+        try await intake.refreshKeys()
+        _ = try await intake.log.checkpoint()
     }
     // The forwarder: delivers pending dataset versions to the handbook system, with backoff.
     let forwarder = ForwarderService(
         forwarder: Forwarder(
             store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds,
             timeout: config.forwardTimeoutSeconds, cacheDir: "\(intake.data.path)/datasets"),
-        lease: forwarderLease, pool: pool, rounds: rounds)
+        lease: forwarderLease, rounds: rounds)
     // Scheduled synthesis: a new version only when some unit's records changed (a snapshot or
     // correction accepted) after the last one.
-    let synthesis = PeriodicService(every: config.synthesizeEverySeconds, lease: synthesisLease, pool: pool, rounds: rounds) {
-        let last = try store.datasets().last?.createdAt ?? ""
-        guard try store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return }
-        _ = try Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
+    let synthesis = PeriodicService(every: config.synthesizeEverySeconds, lease: synthesisLease, rounds: rounds) {
+        let last = try await store.datasets().last?.createdAt ?? ""
+        guard try await store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return }
+        _ = try await Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
     }
     return Application(
         router: router,
         server: try config.listen.serverBuilder(identity: tls),
         configuration: config.listen.applicationConfiguration(serverName: "sealgate"),
-        services: [signer, forwarder, synthesis, PoolService(pool: intakePool)],
+        // Shut down in reverse order: the background work first, the intake's pool, the store last.
+        services: [
+            StoreService(store: store), PoolService(pool: intake.work === BlockingPool.shared ? nil : intake.work), signer, forwarder, synthesis,
+        ],
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.listen.port) })
 }
 
-/// Shuts the intake pool down with the application.
+/// Shuts the intake's own pool down with the application.
 struct PoolService: Service {
-    let pool: BlockingPool
+    let pool: BlockingPool?
     func run() async throws {
         await gracefulShutdownSignal()
-        await pool.shutdown()
+        await pool?.shutdown()
+    }
+}
+
+/// Closes the store's connections (PostgreSQL's client) once everything else has stopped.
+struct StoreService: Service {
+    let store: any GatewayStore
+    func run() async throws {
+        await gracefulShutdownSignal()
+        await (store as? SQLGatewayStore)?.close()
     }
 }
 

@@ -26,21 +26,19 @@ struct LogRoutes {
         try Param.only(request, [])
         let intake = self.intake
         // A log key rotated since the last package signs from now on.
-        let note = try await pool.run {
-            try intake.refreshKeys()
-            return try intake.log.checkpoint()
-        }
+        try await intake.refreshKeys()
+        let note = try await intake.log.checkpoint()
         return jsonResponse(.ok, note, contentType: "text/plain; charset=utf-8")
     }
 
     @Sendable func entries(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, ["start", "end"])
         let store = self.store
-        let size = try await pool.run { try store.logSize() }
+        let size = try await store.logSize()
         let start = try Param.int(request, "start", in: 0...size, fallback: 0, example: "start=0&end=1000")
         let end = try Param.int(request, "end", in: start...size, fallback: size, example: "start=0&end=1000")
         let last = min(end, start.addingReportingOverflow(Self.pageSize).overflow ? Int64.max : start + Self.pageSize)
-        let entries = try await pool.run { try store.logEntries(start: start, end: last) }
+        let entries = try await store.logEntries(start: start, end: last)
         return jsonResponse(
             .ok,
             JSON.array(
@@ -55,7 +53,7 @@ struct LogRoutes {
         let leaf = try Param.int(request, "leaf", in: 0...Int64.max, fallback: nil, example: "leaf=3&size=7")
         let size = try Param.int(request, "size", in: 1...Int64.max, fallback: nil, example: "leaf=3&size=7")
         let log = intake.log
-        let proof = try await pool.run { try log.inclusionProof(leaf: leaf, size: size) }
+        let proof = try await log.inclusionProof(leaf: leaf, size: size)
         return jsonResponse(
             .ok, JSON.object(["leaf": .int(leaf), "size": .int(size), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
     }
@@ -65,7 +63,7 @@ struct LogRoutes {
         let from = try Param.int(request, "from", in: 1...Int64.max, fallback: nil, example: "from=4&to=7")
         let to = try Param.int(request, "to", in: 1...Int64.max, fallback: nil, example: "from=4&to=7")
         let log = intake.log
-        let proof = try await pool.run { try log.consistencyProof(from: from, to: to) }
+        let proof = try await log.consistencyProof(from: from, to: to)
         return jsonResponse(
             .ok, JSON.object(["from": .int(from), "to": .int(to), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
     }
@@ -87,7 +85,9 @@ struct TrustRoutes {
             request.uri.queryParameters.has("version")
             ? try Param.int(request, "version", in: 1...Int64.max, fallback: nil, example: "version=3") : nil
         let store = self.store
-        guard let t = try await pool.run({ try version.map { try store.trust(version: UInt64($0)) } ?? store.latestTrust() }) else {
+        let found: TrustRecord?
+        if let version { found = try await store.trust(version: UInt64(version)) } else { found = try await store.latestTrust() }
+        guard let t = found else {
             if let version {
                 throw Problem(.notFound, "trust_missing", "no trust document version \(version)", remedy: "GET /v1/trust for the latest")
             }
@@ -118,9 +118,7 @@ struct HealthRoutes {
     @Sendable func health(_ request: Request, _ context: GatewayContext) async throws -> Response {
         let store = self.store
         let data = intake.data
-        let pending = try? await pool.run {
-            try store.pendingSpool().filter { data.resolve(spoolPath: $0.path).hasPrefix(data.spoolPath + "/") }.count
-        }
+        let pending = try? await store.pendingSpool().filter { data.resolve(spoolPath: $0.path).hasPrefix(data.spoolPath + "/") }.count
         let kind = store.location.hasPrefix("postgres") ? "postgresql" : "sqlite"
         return jsonResponse(
             pending == nil ? .serviceUnavailable : .ok,

@@ -15,7 +15,6 @@ struct PackageRoutes {
     /// Short store work (lookups).
     let pool: BlockingPool
     /// The intake's heavy work (verification, decryption, import): `--max-concurrent` threads.
-    let intakePool: BlockingPool
     let metrics: GatewayMetrics
 
     var routes: RouteCollection<GatewayContext> {
@@ -56,9 +55,7 @@ struct PackageRoutes {
         let viewer = context.viewer
         let admission: Admission
         do {
-            admission = try await intakePool.run {
-                try intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer)
-            }
+            admission = try await intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer)
         } catch {
             metrics.countFault()
             context.logger.error("intake fault at admission, nothing kept: \(String(describing: error).prefix(300))")
@@ -72,9 +69,9 @@ struct PackageRoutes {
             return receiptResponse(receipt, signature, status: .ok)
         case .admitted(let spoolId):
             let result: IntakeResult
-            do { result = try await intakePool.run { try intake.process(spoolId: spoolId) } } catch {
+            do { result = try await intake.process(spoolId: spoolId) } catch {
                 // A fault of ours: nothing is kept or decided; the unit sends it again.
-                intake.forget(spoolId: spoolId)
+                await intake.forget(spoolId: spoolId)
                 metrics.countFault()
                 context.logger.error("intake fault, package forgotten: \(String(describing: error).prefix(300))")
                 throw Self.fault(error)
@@ -82,7 +79,7 @@ struct PackageRoutes {
             if result.kind == .duplicate {
                 // The same bytes decided meanwhile by another request: answered as a replay.
                 metrics.countDuplicate()
-                let (r, sig) = try await pool.run { try intake.duplicateReceipt(result.outcome, viewer: viewer) }
+                let (r, sig) = try intake.duplicateReceipt(result.outcome, viewer: viewer)
                 return receiptResponse(r, sig, status: .ok)
             }
             metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status.rawValue)
@@ -132,7 +129,7 @@ struct PackageRoutes {
                     do {
                         if let peek = try prefix.withUnsafeBytes({ try PackagePeek.parse(prefix: $0) }) {
                             checked = true
-                            _ = try await pool.run { try intake.precheck(peek, tokenUnit: tokenUnit) }
+                            _ = try await intake.precheck(peek, tokenUnit: tokenUnit)
                         }
                     } catch let e as SealError where !Intake.isGatewayFault(e) {
                         throw refusal(e).closing()
@@ -158,7 +155,7 @@ struct PackageRoutes {
         let id = try Param.packageId(context)
         guard context.viewer != .anyone else { throw context.unauthorized("the unit's token or an admin token") }
         let store = intake.store
-        guard let o = try await pool.run({ try store.outcome(packageId: id) }), context.viewer.mayRead(unit: o.unitId) else {
+        guard let o = try await store.outcome(packageId: id), context.viewer.mayRead(unit: o.unitId) else {
             throw Problem(
                 .notFound, "package_unknown", "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")
         }
@@ -189,7 +186,8 @@ struct UnitRoutes {
         try Param.only(request, [])
         try context.requireAdmin()
         let store = self.store
-        let list = try await pool.run { try store.units().compactMap { try store.unitStatus($0.id) } }
+        var list: [UnitStatus] = []
+        for u in try await store.units() { if let s = try await store.unitStatus(u.id) { list.append(s) } }
         return jsonResponse(.ok, JSON.array(list.map(unitJSON)).canonical)
     }
 
@@ -198,7 +196,7 @@ struct UnitRoutes {
         let id = try Param.unit(context)
         try context.requireUnitOrAdmin(id)
         let store = self.store
-        guard let s = try await pool.run({ try store.unitStatus(id) }) else {
+        guard let s = try await store.unitStatus(id) else {
             throw Problem(.notFound, "unit_unknown", "no unit \(id)", remedy: "check the unit id (sealgate units list)")
         }
         return jsonResponse(.ok, unitJSON(s).canonical)
@@ -224,7 +222,7 @@ struct UnitRoutes {
         let rotation = try UnitKeyRotation(json: doc)
         let grace = config.unitKeyGraceSeconds
         let store = self.store
-        let (switchAt, until) = try await pool.run { try UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace) }
+        let (switchAt, until) = try await UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace)
         context.logger.info("unit \(id) rotated key \(rotation.oldKey.keyIdHex) -> \(rotation.newKey.keyIdHex)")
         return jsonResponse(
             .ok,

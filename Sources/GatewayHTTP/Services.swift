@@ -20,32 +20,33 @@ public final class ServiceRounds: Sendable {
 public final class LeaseKeeper: Sendable {
     public let name: String
     let store: any GatewayStore
-    /// The lease held, if any, and whether waiting was said; the store's lease call is a short
-    /// round trip made under the mutex, so two callers never take it twice.
+    /// The lease held, if any, and whether waiting was said.
     private let state = Mutex<(lease: (any StoreLease)?, saidWaiting: Bool)>((nil, false))
+    /// One `hold` at a time (each a round trip to the store), so two callers never take it twice.
+    private let turn = AsyncMutex()
 
     public init(_ name: String, store: any GatewayStore) {
         self.name = name
         self.store = store
     }
 
-    /// True when this process holds the lease now, taking it if it is free. Blocking (a round trip).
-    public func hold() -> Bool {
-        state.withLock { s in
-            if let l = s.lease {
-                if l.isHeld { return true }
-                s.lease = nil
+    /// True when this process holds the lease now, taking it if it is free (a round trip).
+    public func hold() async -> Bool {
+        await turn.withLock {
+            if let l = state.withLock({ $0.lease }) {
+                if await l.isHeld() { return true }
+                state.withLock { $0.lease = nil }
                 say("lost the \(name) lease")
             }
-            guard let l = (try? store.tryLease(name)) ?? nil else {
-                if !s.saidWaiting {
-                    s.saidWaiting = true
-                    say("waiting for the \(name) lease (another process holds it)")
+            guard let l = (try? await store.tryLease(name)) ?? nil else {
+                let first = state.withLock { s in
+                    defer { s.saidWaiting = true }
+                    return !s.saidWaiting
                 }
+                if first { say("waiting for the \(name) lease (another process holds it)") }
                 return false
             }
-            s.lease = l
-            s.saidWaiting = false
+            state.withLock { $0 = (l, false) }
             say("holding the \(name) lease")
             return true
         }
@@ -53,11 +54,13 @@ public final class LeaseKeeper: Sendable {
 
     public var held: Bool { state.withLock { $0.lease != nil } }
 
-    public func release() {
-        state.withLock { s in
-            s.lease?.release()
+    public func release() async {
+        let l = state.withLock { s in
+            let l = s.lease
             s.lease = nil
+            return l
         }
+        await l?.release()
     }
 
     private func say(_ s: String) { FileHandle.standardOutput.write(Data("\(s)\n".utf8)) }
@@ -75,20 +78,19 @@ func pause(_ seconds: Double) async -> Bool {
 struct PeriodicService: Service {
     let every: Double
     let lease: LeaseKeeper
-    let pool: BlockingPool
     let rounds: ServiceRounds
-    let work: @Sendable () throws -> Void
+    let work: @Sendable () async throws -> Void
 
     func run() async throws {
         guard every > 0 else { return await gracefulShutdownSignal() }
         await cancelWhenGracefulShutdown {
             while await pause(every) {
-                guard (try? await pool.run { lease.hold() }) == true else { continue }
-                try? await pool.run(work)
+                guard await lease.hold() else { continue }
+                try? await work()
                 rounds.add(lease.name)
             }
         }
-        lease.release()
+        await lease.release()
     }
 }
 
@@ -97,22 +99,21 @@ struct PeriodicService: Service {
 struct ForwarderService: Service {
     let forwarder: Forwarder
     let lease: LeaseKeeper
-    let pool: BlockingPool
     let rounds: ServiceRounds
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                guard (try? await pool.run { lease.hold() }) == true else {
+                guard await lease.hold() else {
                     if await pause(1) { continue } else { break }
                 }
-                let step = await forwarder.step(pool: pool)
+                let step = await forwarder.step()
                 rounds.add(lease.name)
                 if case .delivered = step { continue }  // the next version, if any, at once
                 if !(await pause(0.2)) { break }
             }
         }
-        lease.release()
+        await lease.release()
     }
 }
 

@@ -290,8 +290,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// or dies; `isHeld` turns false if it was lost (check before each piece of work).
 public protocol StoreLease: AnyObject, Sendable {
     var name: String { get }
-    var isHeld: Bool { get }
-    func release()
+    /// Whether it is still held (a round trip on PostgreSQL).
+    func isHeld() async -> Bool
+    func release() async
 }
 
 /// Everything the gateway keeps, behind one protocol, implemented once (`SQLGatewayStore`) over
@@ -299,65 +300,65 @@ public protocol StoreLease: AnyObject, Sendable {
 /// tests run on both. Every method is one transaction.
 public protocol GatewayStore: Sendable {
     /// Takes the lease `name` if no other process holds it; nil if one does.
-    func tryLease(_ name: String) throws -> (any StoreLease)?
+    func tryLease(_ name: String) async throws -> (any StoreLease)?
     /// Where the store is, for logs (never a password).
     var location: String { get }
 
     // Units, keys, tokens
     /// Registers a unit with its first key, and logs `logBody` as `unit_registered`, in one
     /// transaction. Throws `unit_exists` or `key_exists`.
-    func addUnit(_ unit: UnitRecord, key: UnitKeyRecord, logBody: String) throws
-    func unit(_ id: String) throws -> UnitRecord?
-    func units() throws -> [UnitRecord]
-    func unitKey(keyId: String) throws -> UnitKeyRecord?
-    func unitKeys(unitId: String) throws -> [UnitKeyRecord]
+    func addUnit(_ unit: UnitRecord, key: UnitKeyRecord, logBody: String) async throws
+    func unit(_ id: String) async throws -> UnitRecord?
+    func units() async throws -> [UnitRecord]
+    func unitKey(keyId: String) async throws -> UnitKeyRecord?
+    func unitKeys(unitId: String) async throws -> [UnitKeyRecord]
     /// A unit key rotation, in one transaction with its log entry: `newKeyId` becomes active,
     /// `oldKeyId` (active, of `unitId`) becomes retiring until `oldValidUntil`.
     /// Throws `unit_unknown`, `key_state` or `key_exists`.
     func rotateUnitKey(
         unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
-        oldValidUntil: String, logBody: String) throws
+        oldValidUntil: String, logBody: String) async throws
     /// Registers another key for a unit (after an out-of-band identity check); logged in the same transaction.
-    func addUnitKey(_ key: UnitKeyRecord, logBody: String) throws
+    func addUnitKey(_ key: UnitKeyRecord, logBody: String) async throws
     /// Revokes a unit key as compromised from `compromisedAt`: packages created from then on are
     /// refused; accepted packages it signed that were created from then on are flagged (and
     /// returned). Logged in the same transaction.
-    func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) throws -> [FlaggedPackage]
+    func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) async throws -> [FlaggedPackage]
     /// Packages flagged for review, of one unit or all.
-    func flaggedPackages(unitId: String?) throws -> [FlaggedPackage]
-    func addToken(_ token: TokenRecord) throws
+    func flaggedPackages(unitId: String?) async throws -> [FlaggedPackage]
+    func addToken(_ token: TokenRecord) async throws
     /// The token with this hash, unless it was revoked.
-    func token(hash: String) throws -> TokenRecord?
+    func token(hash: String) async throws -> TokenRecord?
     /// Every token, revoked ones included (hashes only).
-    func tokens() throws -> [TokenRecord]
+    func tokens() async throws -> [TokenRecord]
     /// Revokes the token whose id (hash prefix) is `id`, logging `logBody` as `token_revoked` in
     /// the same transaction; throws `token_unknown` (none, or several match) or `token_revoked`.
-    func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) throws -> TokenRecord
+    func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) async throws -> TokenRecord
 
     // Spool and outcomes
     /// Records a received body (already fsynced in the spool); returns its id.
-    func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) throws -> Int64
+    func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) async throws -> Int64
     /// Bodies received but not decided (to process after a crash), oldest first.
-    func pendingSpool() throws -> [SpoolEntry]
-    func spool(id: Int64) throws -> SpoolEntry?
+    func pendingSpool() async throws -> [SpoolEntry]
+    func spool(id: Int64) async throws -> SpoolEntry?
     /// Paths of every spool entry recorded (to find bodies a crash left unrecorded).
-    func spoolPaths() throws -> [String]
+    func spoolPaths() async throws -> [String]
     /// Bodies decided at or before `before` whose file is still kept, with the kind of package.
-    func decidedSpool(before: String) throws -> [(entry: SpoolEntry, kind: String?)]
+    func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: String?)]
     /// Marks bodies whose file the retention policy removed.
-    func markSpoolPruned(ids: [Int64]) throws
+    func markSpoolPruned(ids: [Int64]) async throws
     /// The accepted or rejected package holding (unit, seq), if any.
-    func outcome(unitId: String, seq: UInt64) throws -> Outcome?
+    func outcome(unitId: String, seq: UInt64) async throws -> Outcome?
     /// The outcome recorded for a package id (its first decision).
-    func outcome(packageId: String) throws -> Outcome?
+    func outcome(packageId: String) async throws -> Outcome?
     /// The first outcome recorded for a body with these bytes (a replay is answered from it).
-    func outcome(sha256: String) throws -> Outcome?
+    func outcome(sha256: String) async throws -> Outcome?
     /// Forgets a received body that was not decided (a fault of the gateway's own: the unit is
     /// told nothing was recorded and sends it again); false when it was decided meanwhile.
-    func removePendingSpool(id: Int64) throws -> Bool
-    func outcome(spoolId: Int64) throws -> Outcome?
+    func removePendingSpool(id: Int64) async throws -> Bool
+    func outcome(spoolId: Int64) async throws -> Outcome?
     /// The highest seq used by a unit.
-    func lastSeq(unitId: String) throws -> UInt64?
+    func lastSeq(unitId: String) async throws -> UInt64?
     /// Commits a decision — with its snapshot import when accepted — in one transaction: appends
     /// `logEntry` to the log, calls `makeReceipt` with the new entry's index and every log entry
     /// from index `logSince` on (so the caller's tree catches up inside the transaction), stores
@@ -368,64 +369,64 @@ public protocol GatewayStore: Sendable {
     func commit(
         _ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
-    ) throws -> Outcome
+    ) async throws -> Outcome
 
     // Records and status
     /// The unit's current records (nil before its first accepted snapshot).
-    func currentRecords(unitId: String) throws -> UnitRecords?
+    func currentRecords(unitId: String) async throws -> UnitRecords?
     /// The current value of `field` for the member with `citizenId` in the unit's current snapshot.
-    func currentMemberField(unitId: String, citizenId: String, field: String) throws -> String?
+    func currentMemberField(unitId: String, citizenId: String, field: String) async throws -> String?
     /// The citizen ids and member ids that appear in the current records of more than one unit.
-    func crossUnitDuplicates() throws -> (citizenIds: Set<String>, memberIds: Set<String>)
+    func crossUnitDuplicates() async throws -> (citizenIds: Set<String>, memberIds: Set<String>)
     /// Per registered unit: snapshot packages accepted and rejected, current members.
-    func campaignRows() throws -> [UnitCampaignRow]
+    func campaignRows() async throws -> [UnitCampaignRow]
 
     // Datasets and their delivery (the outbox)
     /// Records a new dataset version with its log entry, in one transaction; throws
     /// `dataset_exists` when the version was taken meanwhile. PostgreSQL also keeps the sealed
     /// package's bytes (read from `d.path`) in that transaction: any process can forward it.
-    func addDataset(_ d: DatasetRecord, logBody: String) throws
+    func addDataset(_ d: DatasetRecord, logBody: String) async throws
     /// Writes the sealed package of `version` to `path` from the store's own copy, for a process
     /// on another machine than the one that made it; false when the store keeps no copy (SQLite:
     /// the package is in the data folder of the one machine).
-    func fetchDatasetPackage(version: UInt64, to path: String) throws -> Bool
-    func datasets() throws -> [DatasetRecord]
-    func dataset(version: UInt64) throws -> DatasetRecord?
+    func fetchDatasetPackage(version: UInt64, to path: String) async throws -> Bool
+    func datasets() async throws -> [DatasetRecord]
+    func dataset(version: UInt64) async throws -> DatasetRecord?
     /// A failed delivery attempt: attempts + 1, the error, when to try again.
-    func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) throws
+    func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) async throws
     /// The handbook system acknowledged the version: delivered, with its log entry, in one transaction.
-    func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) throws
+    func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) async throws
 
     // Settings (campaign deadlines, the handbook endpoint): small JSON texts by name
-    func setting(_ name: String) throws -> String?
-    func setSetting(_ name: String, _ value: String) throws
-    func unitStatus(_ id: String) throws -> UnitStatus?
-    func currentMembers(unitId: String) throws -> Int
+    func setting(_ name: String) async throws -> String?
+    func setSetting(_ name: String, _ value: String) async throws
+    func unitStatus(_ id: String) async throws -> UnitStatus?
+    func currentMembers(unitId: String) async throws -> Int
 
     // Trust documents
-    func addTrust(_ t: TrustRecord) throws
-    func latestTrust() throws -> TrustRecord?
-    func trust(version: UInt64) throws -> TrustRecord?
+    func addTrust(_ t: TrustRecord) async throws
+    func latestTrust() async throws -> TrustRecord?
+    func trust(version: UInt64) async throws -> TrustRecord?
 
     // Department recipients (age) and their lifecycle
-    func addRecipient(_ r: RecipientRecord) throws
-    func recipients() throws -> [RecipientRecord]
+    func addRecipient(_ r: RecipientRecord) async throws
+    func recipients() async throws -> [RecipientRecord]
     /// Sets a recipient's state (and the end of its decrypt-only grace).
-    func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) throws
+    func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) async throws
 
     // Department signing keys (receipt, dataset, log) and their lifecycle
     /// Inserts, or updates the state and `until` of a key already recorded.
-    func putSigningKey(_ k: SigningKeyRecord) throws
-    func signingKeys() throws -> [SigningKeyRecord]
+    func putSigningKey(_ k: SigningKeyRecord) async throws
+    func signingKeys() async throws -> [SigningKeyRecord]
 
     // Log
-    func logSize() throws -> Int64
-    func appendLog(kind: String, body: String, at: String) throws -> Int64
+    func logSize() async throws -> Int64
+    func appendLog(kind: String, body: String, at: String) async throws -> Int64
     /// Entries [start, end) in order.
-    func logEntries(start: Int64, end: Int64) throws -> [LogEntry]
-    func addCheckpoint(size: Int64, note: String, at: String) throws
+    func logEntries(start: Int64, end: Int64) async throws -> [LogEntry]
+    func addCheckpoint(size: Int64, note: String, at: String) async throws
     /// The signed checkpoint of the largest size, if any.
-    func latestCheckpoint() throws -> (size: Int64, note: String)?
+    func latestCheckpoint() async throws -> (size: Int64, note: String)?
 }
 
 /// One entry of the append-only log; its leaf hash is SHA-256(0x00 ‖ body).
@@ -491,12 +492,12 @@ public struct Decision: Sendable {
 }
 
 extension GatewayStore {
-    public func fetchDatasetPackage(version: UInt64, to path: String) throws -> Bool { false }
+    public func fetchDatasetPackage(version: UInt64, to path: String) async throws -> Bool { false }
 
     public func commit(
         _ decision: Decision, snapshot: SnapshotImport?, logEntry: String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
-    ) throws -> Outcome {
-        try commit(decision, snapshot: snapshot, corrections: nil, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
+    ) async throws -> Outcome {
+        try await commit(decision, snapshot: snapshot, corrections: nil, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
     }
 }

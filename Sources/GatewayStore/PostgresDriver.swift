@@ -1,7 +1,10 @@
 import Foundation
+import Logging
 import PostgresNIO
+import Synchronization
 
-/// PostgreSQL through postgres-nio, for any number of gateway processes on one database.
+/// PostgreSQL through postgres-nio's `PostgresClient`, for any number of gateway processes on
+/// one database.
 ///
 /// What it supplies that SQLite does not need:
 /// - a transaction-scoped advisory lock taken by every transaction that appends to the
@@ -13,14 +16,20 @@ import PostgresNIO
 ///   the holder's session ends;
 /// - the sealed dataset packages kept in the database (gateways on several machines share no disk).
 ///
-/// `@unchecked Sendable`: `leaseWaiters` is touched only under `leaseLock`; the rest is constant.
-public final class PostgresDriver: SQLDriver, @unchecked Sendable {
-    let pool: PGPool
+/// The client's `run()` is a task the driver owns from `init` to `close()`. A connection is
+/// waited for at most `connectionWait` (`PGLease`): through an outage an operation is a
+/// `store_unavailable` within that time, and the store heals when the server is back.
+public final class PostgresDriver: SQLDriver {
+    let client: PostgresClient
+    private let running: Task<Void, Never>
+    let logger: Logger
     public let postgres: PostgresLocation
     public var dialect: SQLDialect { .postgres }
     public var location: String { postgres.redacted }
     public var forUpdate: String { " FOR UPDATE" }
     public var keepsDatasetPackages: Bool { true }
+    /// How long an operation waits for a connection.
+    let connectionWait: Duration = .seconds(8)
 
     /// Advisory lock ids (arbitrary, fixed): the log append order, migrations, and leases.
     static let logLock: Int64 = 0x5EA1_6A7E_0001
@@ -35,12 +44,29 @@ public final class PostgresDriver: SQLDriver, @unchecked Sendable {
     /// Connects lazily (at most `connections` at a time).
     public init(url: String, connections: Int = 8) throws {
         postgres = try PostgresLocation(url: url)
-        pool = try PGPool(location: postgres, limit: connections)
+        var l = Logger(label: "sealgate.postgres")
+        l.logLevel = .critical
+        logger = l
+        let client = PostgresClient(configuration: postgres.clientConfiguration(connections: connections), backgroundLogger: l)
+        self.client = client
+        running = Task { await client.run() }
+    }
+
+    public func close() async {
+        running.cancel()
+        await running.value
+        let waiters = leaseWaiters.withLock { w in
+            let all = Array(w.values)
+            w = [:]
+            return all
+        }
+        for c in waiters { _ = try? await c.close().get() }
     }
 
     deinit {
-        pool.close()
-        for c in leaseWaiters.values { _ = try? syncWait(c.close()) }
+        running.cancel()
+        // Sessions kept for leases are closed (each kept alive by its completion until then).
+        for c in leaseWaiters.withLock({ Array($0.values) }) where !c.isClosed { c.close().whenComplete { _ in _ = c } }
     }
 
     static func describe(_ e: PSQLError) -> String {
@@ -50,34 +76,52 @@ public final class PostgresDriver: SQLDriver, @unchecked Sendable {
 
     static func storeError(_ e: PSQLError) -> StoreError {
         if e.serverInfo?[.sqlState] == "23505" { return StoreError(.uniqueViolation, describe(e), cause: e) }
-        if e.code == .serverClosedConnection || e.code == .connectionError {
+        if e.code == .serverClosedConnection || e.code == .connectionError || e.code == .clientClosedConnection {
             return StoreError(.storeUnavailable, "the PostgreSQL connection failed: \(describe(e))", cause: e)
         }
         return StoreError(.storeFailure, describe(e), cause: e)
     }
 
-    @discardableResult
-    public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try pool.with { c in try body(PostgresSQLConnection(c: c)) }
+    /// Runs `body` on a leased connection (waited for at most `connectionWait`).
+    func withConnection<T>(_ body: (PGConnection) async throws -> T) async throws -> T {
+        let (lease, connection) = try await PGLease.take(from: client, wait: connectionWait, location: location)
+        defer { lease.release() }
+        return try await body(PGConnection(connection: connection, logger: logger))
     }
 
     @discardableResult
-    public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        try pool.transaction { c in try body(PostgresSQLConnection(c: c)) }
+    public func read<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        try await withConnection { c in try await body(PostgresSQLConnection(c: c)) }
     }
 
-    public func lockLogOrder(_ c: any SQLConnection) throws {
-        try c.execute("SELECT pg_advisory_xact_lock(?)", [Self.logLock])
+    @discardableResult
+    public func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        try await withConnection { c in
+            try await c.exec("BEGIN")
+            do {
+                let v = try await body(PostgresSQLConnection(c: c))
+                try await c.exec("COMMIT")
+                return v
+            } catch {
+                // A connection that cannot roll back is closed: the client does not lend it again.
+                if !c.connection.isClosed, (try? await c.exec("ROLLBACK")) == nil { _ = try? await c.connection.close().get() }
+                throw error
+            }
+        }
     }
 
-    public func lockMigrations(_ c: any SQLConnection) throws {
-        try c.execute("SELECT pg_advisory_xact_lock(?)", [Self.migrationLock])
+    public func lockLogOrder(_ c: any SQLConnection) async throws {
+        try await c.execute("SELECT pg_advisory_xact_lock(?)", [Self.logLock])
+    }
+
+    public func lockMigrations(_ c: any SQLConnection) async throws {
+        try await c.execute("SELECT pg_advisory_xact_lock(?)", [Self.migrationLock])
     }
 
     /// Rows per multi-row INSERT (each column bound as one array: 2 + columns binds, whatever the count).
     static let batchRows = 5_000
 
-    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) throws {
+    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) async throws {
         guard let c = (c as? PostgresSQLConnection)?.c else { throw StoreError(.storeFailure, "not a PostgreSQL connection") }
         var start = 0
         while start < rows.count {
@@ -86,7 +130,7 @@ public final class PostgresDriver: SQLDriver, @unchecked Sendable {
             for col in 0..<columns.count { binds.append(.texts(batch.map { col < $0.count ? $0[col] : "" })) }
             let arrays = (0..<columns.count).map { "$\($0 + 3)::text[]" }.joined(separator: ", ")
             let names = (0..<columns.count).map { "c\($0)" }
-            try c.exec(
+            try await c.exec(
                 """
                 INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", ")))
                 SELECT $1, $2 + n - 1, \(names.joined(separator: ", ")) FROM unnest(\(arrays)) WITH ORDINALITY AS t(\(names.joined(separator: ", ")), n)
@@ -99,34 +143,45 @@ public final class PostgresDriver: SQLDriver, @unchecked Sendable {
 
     /// A connection kept per lease name while another process holds the lease: polling for it
     /// reuses the session instead of opening one (a server process) every poll.
-    private var leaseWaiters: [String: PostgresConnection] = [:]
-    private let leaseLock = NSLock()
+    private let leaseWaiters = Mutex<[String: PostgresConnection]>([:])
 
-    public func tryLease(_ name: String) throws -> (any StoreLease)? {
-        leaseLock.lock()
-        let kept = leaseWaiters.removeValue(forKey: name)
-        leaseLock.unlock()
-        let conn = try kept.flatMap { $0.isClosed ? nil : $0 } ?? pool.connect()
-        let c = PGConnection(connection: conn, logger: pool.logger)
+    /// A new connection of its own, outside the client (a lease's session).
+    func connect() async throws -> PostgresConnection {
         do {
-            guard let got = try c.row("SELECT pg_try_advisory_lock($1) AS got", [.int(Self.leaseKey(name))]), try got["got"].decode(Bool.self) else {
-                leaseLock.lock()
-                let other = leaseWaiters.updateValue(conn, forKey: name)
-                leaseLock.unlock()
-                if let other { _ = try? syncWait(other.close()) }
+            return try await PostgresConnection.connect(
+                on: PostgresConnection.defaultEventLoopGroup.next(), configuration: try postgres.connectionConfiguration(),
+                id: Int.random(in: 1...Int.max), logger: logger
+            ).get()
+        } catch let e as PSQLError {
+            throw StoreError(.storeUnavailable, "cannot connect to \(postgres.redacted): \(Self.describe(e))", cause: e)
+        } catch {
+            throw StoreError(.storeUnavailable, "cannot connect to \(postgres.redacted): \(error)", cause: error)
+        }
+    }
+
+    public func tryLease(_ name: String) async throws -> (any StoreLease)? {
+        let kept = leaseWaiters.withLock { $0.removeValue(forKey: name) }
+        let conn: PostgresConnection
+        if let kept, !kept.isClosed { conn = kept } else { conn = try await connect() }
+        let c = PGConnection(connection: conn, logger: logger)
+        do {
+            guard let got = try await c.row("SELECT pg_try_advisory_lock($1) AS got", [.int(Self.leaseKey(name))]), try got["got"].decode(Bool.self)
+            else {
+                let other = leaseWaiters.withLock { $0.updateValue(conn, forKey: name) }
+                if let other { _ = try? await other.close().get() }
                 return nil
             }
         } catch {
-            _ = try? syncWait(conn.close())
+            _ = try? await conn.close().get()
             throw error
         }
-        return PostgresLease(name: name, connection: conn, logger: pool.logger)
+        return PostgresLease(name: name, connection: conn, logger: logger)
     }
 
     /// A server setting (`SHOW name`), for the backup's checks.
-    public func show(_ name: String) throws -> String? {
+    public func show(_ name: String) async throws -> String? {
         guard name.allSatisfy({ $0.isLetter || $0 == "_" }) else { return nil }
-        return try pool.with { c in try c.row("SHOW \(name)").map { try $0[0].decode(String.self) } }
+        return try await withConnection { c in try await c.row("SHOW \(name)").map { try $0[0].decode(String.self) } }
     }
 }
 
@@ -134,9 +189,9 @@ public final class PostgresDriver: SQLDriver, @unchecked Sendable {
 struct PostgresSQLConnection: SQLConnection {
     let c: PGConnection
 
-    static func binds(_ binds: [any SQLBindable]) -> [PGBind] {
+    static func binds(_ binds: [SQLValue]) -> [PGBind] {
         binds.map { b in
-            switch b.sqlValue {
+            switch b {
             case .null: return .text(nil)
             case .int(let i): return .int(i)
             case .text(let s): return .text(s)
@@ -145,12 +200,12 @@ struct PostgresSQLConnection: SQLConnection {
         }
     }
 
-    func execute(_ sql: String, _ binds: [any SQLBindable]) throws -> Int {
-        try c.exec(numberedPlaceholders(sql), Self.binds(binds))
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws -> Int {
+        try await c.exec(numberedPlaceholders(sql), Self.binds(binds))
     }
 
-    func query(_ sql: String, _ binds: [any SQLBindable]) throws -> [SQLRow] {
-        try c.rows(numberedPlaceholders(sql), Self.binds(binds)).map { row in
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        try await c.rows(numberedPlaceholders(sql), Self.binds(binds)).map { row in
             var names: [String] = []
             var values: [SQLValue] = []
             for cell in row {

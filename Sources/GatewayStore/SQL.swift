@@ -93,29 +93,29 @@ public struct SQLRow: Sendable {
 
 /// A connection inside one read or one transaction. Statements are written once, with `?`
 /// placeholders; each driver renders them for its database.
-public protocol SQLConnection {
+public protocol SQLConnection: Sendable {
     /// Runs a statement; returns the number of rows it changed.
     @discardableResult
-    func execute(_ sql: String, _ binds: [any SQLBindable]) throws -> Int
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws -> Int
     /// Runs a statement that returns rows (a SELECT, or a statement with RETURNING).
-    func query(_ sql: String, _ binds: [any SQLBindable]) throws -> [SQLRow]
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
 }
 
 extension SQLConnection {
     @discardableResult
-    func execute(_ sql: String) throws -> Int { try execute(sql, []) }
-    func query(_ sql: String) throws -> [SQLRow] { try query(sql, []) }
-    func row(_ sql: String, _ binds: [any SQLBindable] = []) throws -> SQLRow? { try query(sql, binds).first }
+    func execute(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int { try await execute(sql, binds.map(\.sqlValue)) }
+    func query(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> [SQLRow] { try await query(sql, binds.map(\.sqlValue)) }
+    func row(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> SQLRow? { try await query(sql, binds).first }
     /// The first column of the first row as an integer (nil when there is no row or it is NULL).
-    func int(_ sql: String, _ binds: [any SQLBindable] = []) throws -> Int64? {
-        guard let r = try query(sql, binds).first, let v = r.values.first else { return nil }
+    func int(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int64? {
+        guard let r = try await query(sql, binds).first, let v = r.values.first else { return nil }
         switch v {
         case .null: return nil
         case .int(let i): return i
         default: throw StoreError(.storeFailure, "the first column is not an integer")
         }
     }
-    func exists(_ sql: String, _ binds: [any SQLBindable] = []) throws -> Bool { try !query(sql, binds).isEmpty }
+    func exists(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Bool { try await !query(sql, binds).isEmpty }
 }
 
 /// The two databases' dialects, for the few statements that differ and for the schema's types.
@@ -126,33 +126,36 @@ public enum SQLDialect: String, Sendable {
 /// What a database supplies to the one store implementation (`SQLGatewayStore`): a read, a
 /// transaction, and only what truly differs between SQLite and PostgreSQL — the lock that puts
 /// log appends in one order across processes, the bulk insert of a snapshot's rows, row locks,
-/// leases, and whether the store keeps the sealed dataset packages.
+/// leases, and whether the store keeps the sealed dataset packages. Everything is async: no
+/// thread waits on the database.
 public protocol SQLDriver: Sendable {
     var dialect: SQLDialect { get }
     /// Where the database is, for logs (never a password).
     var location: String { get }
-    /// Runs `body` on a connection outside a write transaction: on SQLite one snapshot for the
-    /// whole body; on PostgreSQL each statement sees what was committed when it ran (the store's
-    /// multi-statement reads only combine rows that never change once committed, or tolerate it).
+    /// Runs `body` on a connection outside a write transaction; each statement sees what was
+    /// committed when it ran (the store's multi-statement reads only combine rows that never
+    /// change once committed, or tolerate it).
     @discardableResult
-    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    func read<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     @discardableResult
-    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
     /// Inside a transaction: waits until no other transaction of any process appends to the log
     /// (held to the transaction's end). SQLite's write transactions are already one at a time.
-    func lockLogOrder(_ c: any SQLConnection) throws
+    func lockLogOrder(_ c: any SQLConnection) async throws
     /// Inside a transaction: serializes the schema's migrations across processes.
-    func lockMigrations(_ c: any SQLConnection) throws
+    func lockMigrations(_ c: any SQLConnection) async throws
     /// Appends `rows` to `table` (`snapshot_id`, `row_no` from `firstRow`, then `columns`).
-    func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) throws
+    func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) async throws
     /// " FOR UPDATE" where the database locks rows read in a transaction; "" for SQLite.
     var forUpdate: String { get }
     /// Takes the lease `name` if no other process holds it; nil if one does.
-    func tryLease(_ name: String) throws -> (any StoreLease)?
+    func tryLease(_ name: String) async throws -> (any StoreLease)?
     /// Whether the sealed dataset packages are kept in the database (gateways on several
     /// machines share no disk) or only in the data folder of the one machine.
     var keepsDatasetPackages: Bool { get }
+    /// Ends the driver's connections (the store is not used after).
+    func close() async
 }
 
 /// Renders `?` placeholders as `$1, $2, …` (PostgreSQL), skipping quoted literals and identifiers.

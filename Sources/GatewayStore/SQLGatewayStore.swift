@@ -14,23 +14,26 @@ public final class SQLGatewayStore: GatewayStore {
     public var location: String { driver.location }
 
     /// Opens the store over `driver` and brings its schema up to date.
-    public init(driver: any SQLDriver) throws {
+    public init(driver: any SQLDriver) async throws {
         self.driver = driver
-        try Schema.migrate(driver)
+        try await Schema.migrate(driver)
     }
 
     /// SQLite in one file (created if needed).
-    public static func sqlite(path: String) throws -> SQLGatewayStore { try SQLGatewayStore(driver: try SQLiteDriver(path: path)) }
+    public static func sqlite(path: String) async throws -> SQLGatewayStore { try await SQLGatewayStore(driver: try SQLiteDriver(path: path)) }
 
     /// PostgreSQL at `url` (`postgres://USER@HOST:PORT/DB`; the password from PGPASSWORD).
-    public static func postgres(url: String, connections: Int = 8) throws -> SQLGatewayStore {
-        try SQLGatewayStore(driver: try PostgresDriver(url: url, connections: connections))
+    public static func postgres(url: String, connections: Int = 8) async throws -> SQLGatewayStore {
+        try await SQLGatewayStore(driver: try PostgresDriver(url: url, connections: connections))
     }
 
     /// The names of the schema's migrations, in order (recorded in `store_migrations`).
     public static var migrationNames: [String] { Schema.migrations.map(\.name) }
 
-    public func tryLease(_ name: String) throws -> (any StoreLease)? { try driver.tryLease(name) }
+    public func tryLease(_ name: String) async throws -> (any StoreLease)? { try await driver.tryLease(name) }
+
+    /// Ends the driver's connections (the store is not used after).
+    public func close() async { await driver.close() }
 
     // MARK: Row mapping
 
@@ -89,131 +92,136 @@ public final class SQLGatewayStore: GatewayStore {
 
     /// Appends one entry under the log-order lock (taken here if the transaction has not yet);
     /// returns its index.
-    func appendLog(_ c: any SQLConnection, kind: String, body: String, at: String) throws -> Int64 {
-        try driver.lockLogOrder(c)
-        let idx = try nextLogIndex(c)
-        try c.execute("INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", [idx, kind, body, at])
+    func appendLog(_ c: any SQLConnection, kind: String, body: String, at: String) async throws -> Int64 {
+        try await driver.lockLogOrder(c)
+        let idx = try await nextLogIndex(c)
+        try await c.execute("INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", [idx, kind, body, at])
         return idx
     }
 
-    func nextLogIndex(_ c: any SQLConnection) throws -> Int64 {
-        try c.int("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0
+    func nextLogIndex(_ c: any SQLConnection) async throws -> Int64 {
+        try await c.int("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries") ?? 0
     }
 
-    public func logSize() throws -> Int64 { try driver.read { c in try nextLogIndex(c) } }
+    public func logSize() async throws -> Int64 { try await driver.read { c in try await nextLogIndex(c) } }
 
-    public func appendLog(kind: String, body: String, at: String) throws -> Int64 {
-        try driver.write { c in try appendLog(c, kind: kind, body: body, at: at) }
+    public func appendLog(kind: String, body: String, at: String) async throws -> Int64 {
+        try await driver.write { c in try await appendLog(c, kind: kind, body: body, at: at) }
     }
 
-    public func logEntries(start: Int64, end: Int64) throws -> [LogEntry] {
-        try driver.read { c in try c.query("SELECT * FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", [start, end]).map(Self.logEntry) }
-    }
-
-    public func addCheckpoint(size: Int64, note: String, at: String) throws {
-        try driver.write { c in
-            try c.execute("INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING", [size, note, at])
+    public func logEntries(start: Int64, end: Int64) async throws -> [LogEntry] {
+        try await driver.read { c in
+            try await c.query("SELECT * FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx", [start, end]).map(Self.logEntry)
         }
     }
 
-    public func latestCheckpoint() throws -> (size: Int64, note: String)? {
-        try driver.read { c in
-            try c.row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").map { (try $0.int("size"), try $0.string("note")) }
+    public func addCheckpoint(size: Int64, note: String, at: String) async throws {
+        try await driver.write { c in
+            try await c.execute("INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING", [size, note, at])
+        }
+    }
+
+    public func latestCheckpoint() async throws -> (size: Int64, note: String)? {
+        try await driver.read { c in
+            try await c.row("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1").map { (try $0.int("size"), try $0.string("note")) }
         }
     }
 
     // MARK: Units, keys, tokens
 
-    public func addUnit(_ unit: UnitRecord, key: UnitKeyRecord, logBody: String) throws {
-        try driver.write { c in
-            try driver.lockLogOrder(c)
-            if try c.exists("SELECT 1 FROM units WHERE id = ?", [unit.id]) {
+    public func addUnit(_ unit: UnitRecord, key: UnitKeyRecord, logBody: String) async throws {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            if try await c.exists("SELECT 1 FROM units WHERE id = ?", [unit.id]) {
                 throw StoreError(.unitExists, "unit \(unit.id) is already registered")
             }
-            if try c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [key.keyId]) {
+            if try await c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [key.keyId]) {
                 throw StoreError(.keyExists, "key \(key.keyId) is already registered")
             }
-            try c.execute("INSERT INTO units (id, name, created_at) VALUES (?, ?, ?)", [unit.id, unit.name, unit.createdAt])
-            try c.execute(
+            try await c.execute("INSERT INTO units (id, name, created_at) VALUES (?, ?, ?)", [unit.id, unit.name, unit.createdAt])
+            try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try appendLog(c, kind: "unit_registered", body: logBody, at: unit.createdAt)
+            _ = try await appendLog(c, kind: "unit_registered", body: logBody, at: unit.createdAt)
         }
     }
 
-    public func unit(_ id: String) throws -> UnitRecord? {
-        try driver.read { c in try c.row("SELECT * FROM units WHERE id = ?", [id]).map(Self.unit) }
+    public func unit(_ id: String) async throws -> UnitRecord? {
+        try await driver.read { c in try await c.row("SELECT * FROM units WHERE id = ?", [id]).map(Self.unit) }
     }
 
-    public func units() throws -> [UnitRecord] {
-        try driver.read { c in try c.query("SELECT * FROM units ORDER BY id").map(Self.unit) }
+    public func units() async throws -> [UnitRecord] {
+        try await driver.read { c in try await c.query("SELECT * FROM units ORDER BY id").map(Self.unit) }
     }
 
-    public func unitKey(keyId: String) throws -> UnitKeyRecord? {
-        try driver.read { c in try c.row("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]).map(Self.key) }
+    public func unitKey(keyId: String) async throws -> UnitKeyRecord? {
+        try await driver.read { c in try await c.row("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]).map(Self.key) }
     }
 
-    public func unitKeys(unitId: String) throws -> [UnitKeyRecord] {
-        try driver.read { c in try c.query("SELECT * FROM unit_keys WHERE unit_id = ? ORDER BY added_at, key_id", [unitId]).map(Self.key) }
+    public func unitKeys(unitId: String) async throws -> [UnitKeyRecord] {
+        try await driver.read { c in try await c.query("SELECT * FROM unit_keys WHERE unit_id = ? ORDER BY added_at, key_id", [unitId]).map(Self.key)
+        }
     }
 
     public func rotateUnitKey(
         unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
         oldValidUntil: String, logBody: String
-    ) throws {
-        try driver.write { c in
-            try driver.lockLogOrder(c)
-            guard try c.exists("SELECT 1 FROM units WHERE id = ?", [unitId]) else {
+    ) async throws {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            guard try await c.exists("SELECT 1 FROM units WHERE id = ?", [unitId]) else {
                 throw StoreError(.unitUnknown, "no unit \(unitId) is registered")
             }
-            guard let old = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [oldKeyId]).map(Self.key), old.unitId == unitId
+            guard let old = try await c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [oldKeyId]).map(Self.key),
+                old.unitId == unitId
             else {
                 throw StoreError(.keyUnknown, "key \(oldKeyId) is not a key of \(unitId)")
             }
             guard old.state == .active else { throw StoreError(.keyState, "key \(oldKeyId) of \(unitId) is \(old.state.rawValue), not active") }
-            if try c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [newKeyId]) {
+            if try await c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [newKeyId]) {
                 throw StoreError(.keyExists, "key \(newKeyId) is already registered")
             }
-            try c.execute(
+            try await c.execute(
                 "UPDATE unit_keys SET state = 'retiring', switched_at = ?, valid_until = ? WHERE key_id = ?", [switchAt, oldValidUntil, oldKeyId])
-            try c.execute(
+            try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
                 [newKeyId, unitId, newPublicKey, switchAt])
-            _ = try appendLog(c, kind: "unit_key_rotated", body: logBody, at: switchAt)
+            _ = try await appendLog(c, kind: "unit_key_rotated", body: logBody, at: switchAt)
         }
     }
 
-    public func addUnitKey(_ key: UnitKeyRecord, logBody: String) throws {
-        try driver.write { c in
-            try driver.lockLogOrder(c)
-            guard try c.exists("SELECT 1 FROM units WHERE id = ?", [key.unitId]) else {
+    public func addUnitKey(_ key: UnitKeyRecord, logBody: String) async throws {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            guard try await c.exists("SELECT 1 FROM units WHERE id = ?", [key.unitId]) else {
                 throw StoreError(.unitUnknown, "no unit \(key.unitId) is registered")
             }
-            if try c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [key.keyId]) {
+            if try await c.exists("SELECT 1 FROM unit_keys WHERE key_id = ?", [key.keyId]) {
                 throw StoreError(.keyExists, "key \(key.keyId) is already registered")
             }
-            try c.execute(
+            try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try appendLog(c, kind: "unit_key_added", body: logBody, at: key.addedAt)
+            _ = try await appendLog(c, kind: "unit_key_added", body: logBody, at: key.addedAt)
         }
     }
 
-    public func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) throws -> [FlaggedPackage] {
-        try driver.write { c in
-            try driver.lockLogOrder(c)
-            guard let key = try c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [keyId]).map(Self.key), key.unitId == unitId
+    public func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) async throws -> [FlaggedPackage] {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            guard let key = try await c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [keyId]).map(Self.key),
+                key.unitId == unitId
             else {
                 throw StoreError(.keyUnknown, "key \(keyId) is not a key of \(unitId)")
             }
             guard key.state != .revoked else {
                 throw StoreError(.keyState, "key \(keyId) of \(unitId) is already revoked (compromised at \(key.compromisedAt ?? "?"))")
             }
-            try c.execute("UPDATE unit_keys SET state = 'revoked', compromised_at = ? WHERE key_id = ?", [compromisedAt, keyId])
+            try await c.execute("UPDATE unit_keys SET state = 'revoked', compromised_at = ? WHERE key_id = ?", [compromisedAt, keyId])
             // Accepted packages it signed, created from the compromise on. Rows from before the
             // key was recorded per outcome (key_id NULL) are flagged when decided from then on.
             let reason = "signed by \(keyId), revoked as compromised from \(compromisedAt)"
-            try c.execute(
+            try await c.execute(
                 """
                 INSERT INTO review_flags (package_id, unit_id, seq, key_id, created, reason, flagged_at)
                 SELECT package_id, unit_id, seq, key_id, created, ?, ? FROM outcomes
@@ -221,45 +229,47 @@ public final class SQLGatewayStore: GatewayStore {
                   AND ((key_id = ? AND created >= ?) OR (key_id IS NULL AND decided_at >= ?))
                 ON CONFLICT (package_id) DO NOTHING
                 """, [reason, at, unitId, keyId, compromisedAt, compromisedAt])
-            _ = try appendLog(c, kind: "unit_key_revoked", body: logBody, at: at)
-            return try c.query("SELECT * FROM review_flags WHERE unit_id = ? AND flagged_at = ? AND reason = ? ORDER BY seq", [unitId, at, reason])
-                .map(Self.flag)
+            _ = try await appendLog(c, kind: "unit_key_revoked", body: logBody, at: at)
+            return try await c.query(
+                "SELECT * FROM review_flags WHERE unit_id = ? AND flagged_at = ? AND reason = ? ORDER BY seq", [unitId, at, reason]
+            )
+            .map(Self.flag)
         }
     }
 
-    public func flaggedPackages(unitId: String?) throws -> [FlaggedPackage] {
-        try driver.read { c in
-            if let unitId { return try c.query("SELECT * FROM review_flags WHERE unit_id = ? ORDER BY seq", [unitId]).map(Self.flag) }
-            return try c.query("SELECT * FROM review_flags ORDER BY unit_id, seq").map(Self.flag)
+    public func flaggedPackages(unitId: String?) async throws -> [FlaggedPackage] {
+        try await driver.read { c in
+            if let unitId { return try await c.query("SELECT * FROM review_flags WHERE unit_id = ? ORDER BY seq", [unitId]).map(Self.flag) }
+            return try await c.query("SELECT * FROM review_flags ORDER BY unit_id, seq").map(Self.flag)
         }
     }
 
-    public func addToken(_ t: TokenRecord) throws {
-        try driver.write { c in
-            try c.execute("INSERT INTO tokens (hash, role, unit_id, created_at) VALUES (?, ?, ?, ?)", [t.hash, t.role, t.unitId, t.createdAt])
+    public func addToken(_ t: TokenRecord) async throws {
+        try await driver.write { c in
+            try await c.execute("INSERT INTO tokens (hash, role, unit_id, created_at) VALUES (?, ?, ?, ?)", [t.hash, t.role, t.unitId, t.createdAt])
         }
     }
 
-    public func token(hash: String) throws -> TokenRecord? {
-        try driver.read { c in try c.row("SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL", [hash]).map(Self.token) }
+    public func token(hash: String) async throws -> TokenRecord? {
+        try await driver.read { c in try await c.row("SELECT * FROM tokens WHERE hash = ? AND revoked_at IS NULL", [hash]).map(Self.token) }
     }
 
-    public func tokens() throws -> [TokenRecord] {
-        try driver.read { c in try c.query("SELECT * FROM tokens ORDER BY created_at, hash").map(Self.token) }
+    public func tokens() async throws -> [TokenRecord] {
+        try await driver.read { c in try await c.query("SELECT * FROM tokens ORDER BY created_at, hash").map(Self.token) }
     }
 
-    public func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) throws -> TokenRecord {
-        try driver.write { c in
-            try driver.lockLogOrder(c)
+    public func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) async throws -> TokenRecord {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
             let id = id.lowercased()
             // Few tokens exist: the prefix is matched here rather than in a dialect's string functions.
-            let rows = try c.query("SELECT * FROM tokens ORDER BY hash\(driver.forUpdate)").map(Self.token).filter { $0.hash.hasPrefix(id) }
+            let rows = try await c.query("SELECT * FROM tokens ORDER BY hash\(driver.forUpdate)").map(Self.token).filter { $0.hash.hasPrefix(id) }
             guard id.count >= 6, rows.count == 1, var t = rows.first else {
                 throw StoreError(.tokenUnknown, rows.count > 1 && id.count >= 6 ? "several tokens start with \(id)" : "no token \(id)")
             }
             guard t.revokedAt == nil else { throw StoreError(.tokenRevoked, "token \(t.id) was revoked at \(t.revokedAt ?? "")") }
-            try c.execute("UPDATE tokens SET revoked_at = ? WHERE hash = ?", [at, t.hash])
-            _ = try appendLog(c, kind: "token_revoked", body: logBody(t), at: at)
+            try await c.execute("UPDATE tokens SET revoked_at = ? WHERE hash = ?", [at, t.hash])
+            _ = try await appendLog(c, kind: "token_revoked", body: logBody(t), at: at)
             t.revokedAt = at
             return t
         }
@@ -267,10 +277,10 @@ public final class SQLGatewayStore: GatewayStore {
 
     // MARK: Spool and outcomes
 
-    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) throws -> Int64 {
-        try driver.write { c in
+    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) async throws -> Int64 {
+        try await driver.write { c in
             guard
-                let id = try c.int(
+                let id = try await c.int(
                     "INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?) RETURNING id", [sha256, size, path, receivedAt])
             else {
                 throw StoreError(.storeFailure, "the spool entry got no id")
@@ -279,21 +289,21 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func pendingSpool() throws -> [SpoolEntry] {
-        try driver.read { c in try c.query("SELECT * FROM spool WHERE state = 'pending' ORDER BY id").map(Self.spool) }
+    public func pendingSpool() async throws -> [SpoolEntry] {
+        try await driver.read { c in try await c.query("SELECT * FROM spool WHERE state = 'pending' ORDER BY id").map(Self.spool) }
     }
 
-    public func spool(id: Int64) throws -> SpoolEntry? {
-        try driver.read { c in try c.row("SELECT * FROM spool WHERE id = ?", [id]).map(Self.spool) }
+    public func spool(id: Int64) async throws -> SpoolEntry? {
+        try await driver.read { c in try await c.row("SELECT * FROM spool WHERE id = ?", [id]).map(Self.spool) }
     }
 
-    public func spoolPaths() throws -> [String] {
-        try driver.read { c in try c.query("SELECT path FROM spool").map { try $0.string("path") } }
+    public func spoolPaths() async throws -> [String] {
+        try await driver.read { c in try await c.query("SELECT path FROM spool").map { try $0.string("path") } }
     }
 
-    public func decidedSpool(before: String) throws -> [(entry: SpoolEntry, kind: String?)] {
-        try driver.read { c in
-            try c.query(
+    public func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: String?)] {
+        try await driver.read { c in
+            try await c.query(
                 """
                 SELECT s.*, o.kind AS outcome_kind FROM spool s JOIN outcomes o ON o.spool_id = s.id
                 WHERE s.state = 'done' AND o.decided_at <= ? ORDER BY s.id
@@ -302,36 +312,42 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func markSpoolPruned(ids: [Int64]) throws {
-        try driver.write { c in for id in ids { try c.execute("UPDATE spool SET state = 'pruned' WHERE id = ? AND state = 'done'", [id]) } }
+    public func markSpoolPruned(ids: [Int64]) async throws {
+        try await driver.write { c in for id in ids { try await c.execute("UPDATE spool SET state = 'pruned' WHERE id = ? AND state = 'done'", [id]) }
+        }
     }
 
-    public func outcome(unitId: String, seq: UInt64) throws -> Outcome? {
-        try driver.read { c in try c.row("SELECT * FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unitId, seq]).map(Self.outcome) }
+    public func outcome(unitId: String, seq: UInt64) async throws -> Outcome? {
+        try await driver.read { c in
+            try await c.row("SELECT * FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unitId, seq]).map(Self.outcome)
+        }
     }
 
-    public func outcome(packageId: String) throws -> Outcome? {
-        try driver.read { c in try c.row("SELECT * FROM outcomes WHERE package_id = ? ORDER BY spool_id LIMIT 1", [packageId]).map(Self.outcome) }
+    public func outcome(packageId: String) async throws -> Outcome? {
+        try await driver.read { c in
+            try await c.row("SELECT * FROM outcomes WHERE package_id = ? ORDER BY spool_id LIMIT 1", [packageId]).map(Self.outcome)
+        }
     }
 
-    public func outcome(sha256: String) throws -> Outcome? {
-        try driver.read { c in try c.row("SELECT * FROM outcomes WHERE sha256 = ? ORDER BY spool_id LIMIT 1", [sha256]).map(Self.outcome) }
+    public func outcome(sha256: String) async throws -> Outcome? {
+        try await driver.read { c in try await c.row("SELECT * FROM outcomes WHERE sha256 = ? ORDER BY spool_id LIMIT 1", [sha256]).map(Self.outcome)
+        }
     }
 
-    public func outcome(spoolId: Int64) throws -> Outcome? {
-        try driver.read { c in try c.row("SELECT * FROM outcomes WHERE spool_id = ?", [spoolId]).map(Self.outcome) }
+    public func outcome(spoolId: Int64) async throws -> Outcome? {
+        try await driver.read { c in try await c.row("SELECT * FROM outcomes WHERE spool_id = ?", [spoolId]).map(Self.outcome) }
     }
 
-    public func removePendingSpool(id: Int64) throws -> Bool {
-        try driver.write { c in
-            try c.execute(
+    public func removePendingSpool(id: Int64) async throws -> Bool {
+        try await driver.write { c in
+            try await c.execute(
                 "DELETE FROM spool WHERE id = ? AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM outcomes WHERE spool_id = ?)", [id, id]) == 1
         }
     }
 
-    public func lastSeq(unitId: String) throws -> UInt64? {
-        try driver.read { c in
-            try c.int("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [unitId]).map { UInt64(bitPattern: $0) }
+    public func lastSeq(unitId: String) async throws -> UInt64? {
+        try await driver.read { c in
+            try await c.int("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [unitId]).map { UInt64(bitPattern: $0) }
         }
     }
 
@@ -344,56 +360,56 @@ public final class SQLGatewayStore: GatewayStore {
     public func commit(
         _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
-    ) throws -> Outcome {
-        try driver.write { c in
+    ) async throws -> Outcome {
+        try await driver.write { c in
             // The bulk import first, before the log-order lock: other processes import meanwhile.
             var newSnapshot: Int64?
             if let s = snapshot {
                 guard
-                    let sid = try c.int(
+                    let sid = try await c.int(
                         """
                         INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 0) RETURNING id
                         """, [s.unitId, s.packageId, s.members.count, s.organizations.count, d.decidedAt])
                 else {
                     throw StoreError(.storeFailure, "the snapshot got no id")
                 }
-                try driver.insertRows(c, table: "organizations", columns: Self.organizationColumns, snapshot: sid, rows: s.organizations)
-                try driver.insertRows(c, table: "members", columns: Self.memberColumns, snapshot: sid, rows: s.members)
+                try await driver.insertRows(c, table: "organizations", columns: Self.organizationColumns, snapshot: sid, rows: s.organizations)
+                try await driver.insertRows(c, table: "members", columns: Self.memberColumns, snapshot: sid, rows: s.members)
                 newSnapshot = sid
             }
             // From here on, one decision at a time across every process.
-            try driver.lockLogOrder(c)
+            try await driver.lockLogOrder(c)
             if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
-                try c.exists("SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unit, seq])
+                try await c.exists("SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unit, seq])
             {
                 throw StoreError(.seqTaken, "seq \(seq) of \(unit) was decided meanwhile")
             }
             if let s = snapshot, let sid = newSnapshot {
-                try c.execute("UPDATE snapshots SET current = 0 WHERE unit_id = ? AND current = 1", [s.unitId])
-                try c.execute("UPDATE snapshots SET current = 1 WHERE id = ?", [sid])
+                try await c.execute("UPDATE snapshots SET current = 0 WHERE unit_id = ? AND current = 1", [s.unitId])
+                try await c.execute("UPDATE snapshots SET current = 1 WHERE id = ?", [sid])
             }
             if let cs = corrections, !cs.corrections.isEmpty {
-                guard let sid = try c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [cs.unitId]) else {
+                guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [cs.unitId]) else {
                     throw StoreError(.noSnapshot, "\(cs.unitId) has no current records to correct")
                 }
                 for m in cs.corrections {
                     // The column name is interpolated: only the table's own names pass.
                     guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
-                    let n = try c.execute(
+                    let n = try await c.execute(
                         "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ?",
                         [m.newValue, sid, m.citizenId, m.oldValue])
                     guard n == 1 else { throw StoreError(.correctionConflict, "the \(m.field) of \(m.citizenId) changed meanwhile") }
                 }
             }
-            let leaf = try appendLog(c, kind: d.status == .duplicate ? "duplicate" : "outcome", body: logEntry, at: d.decidedAt)
-            let entries = try c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
+            let leaf = try await appendLog(c, kind: d.status == .duplicate ? "duplicate" : "outcome", body: logEntry, at: d.decidedAt)
+            let entries = try await c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
             let bundle = try makeReceipt(leaf, entries)
             if let cp = bundle.checkpoint {
-                try c.execute(
+                try await c.execute(
                     "INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
                     [cp.size, cp.note, d.decidedAt])
             }
-            try c.execute(
+            try await c.execute(
                 """
                 INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq,
                                       key_id, created)
@@ -403,7 +419,7 @@ public final class SQLGatewayStore: GatewayStore {
                     d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq, d.sha256, d.kind, bundle.receipt, bundle.signature, leaf, d.decidedAt,
                     d.claimsSeq, d.keyId, d.created,
                 ])
-            try c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
+            try await c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
             return Outcome(
                 spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
                 kind: d.kind, receipt: bundle.receipt, receiptSignature: bundle.signature, leaf: leaf, decidedAt: d.decidedAt)
@@ -412,17 +428,17 @@ public final class SQLGatewayStore: GatewayStore {
 
     // MARK: Records and status
 
-    public func currentMembers(unitId: String) throws -> Int {
-        try driver.read { c in Int(try c.int("SELECT members FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) ?? 0) }
+    public func currentMembers(unitId: String) async throws -> Int {
+        try await driver.read { c in Int(try await c.int("SELECT members FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) ?? 0) }
     }
 
-    public func unitStatus(_ id: String) throws -> UnitStatus? {
-        try driver.read { c in
-            guard let u = try c.row("SELECT * FROM units WHERE id = ?", [id]).map(Self.unit) else { return nil }
-            let keys = try c.query("SELECT * FROM unit_keys WHERE unit_id = ? ORDER BY added_at, key_id", [id]).map(Self.key)
-            let last = try c.row("SELECT * FROM outcomes WHERE unit_id = ? AND claims_seq = 1 ORDER BY seq DESC LIMIT 1", [id])
-            let snap = try c.row("SELECT members, organizations FROM snapshots WHERE unit_id = ? AND current = 1", [id])
-            let count = try c.int("SELECT COUNT(*) FROM outcomes WHERE unit_id = ?", [id]) ?? 0
+    public func unitStatus(_ id: String) async throws -> UnitStatus? {
+        try await driver.read { c in
+            guard let u = try await c.row("SELECT * FROM units WHERE id = ?", [id]).map(Self.unit) else { return nil }
+            let keys = try await c.query("SELECT * FROM unit_keys WHERE unit_id = ? ORDER BY added_at, key_id", [id]).map(Self.key)
+            let last = try await c.row("SELECT * FROM outcomes WHERE unit_id = ? AND claims_seq = 1 ORDER BY seq DESC LIMIT 1", [id])
+            let snap = try await c.row("SELECT members, organizations FROM snapshots WHERE unit_id = ? AND current = 1", [id])
+            let count = try await c.int("SELECT COUNT(*) FROM outcomes WHERE unit_id = ?", [id]) ?? 0
             return UnitStatus(
                 unit: u, keys: keys, lastSeq: try last?.optionalInt("seq").map { UInt64(bitPattern: $0) },
                 lastPackage: try last?.optionalString("package_id"), lastStatus: try last?.state("status"),
@@ -431,17 +447,17 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func currentRecords(unitId: String) throws -> UnitRecords? {
-        try driver.read { c in
-            guard let snap = try c.row("SELECT id, package_id, imported_at FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else {
+    public func currentRecords(unitId: String) async throws -> UnitRecords? {
+        try await driver.read { c in
+            guard let snap = try await c.row("SELECT id, package_id, imported_at FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else {
                 return nil
             }
             let sid = try snap.int("id")
-            let orgs = try c.query(
+            let orgs = try await c.query(
                 "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
                 [sid]
             ).map { try $0.strings() }
-            let members = try c.query(
+            let members = try await c.query(
                 "SELECT \(Self.memberColumns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? ORDER BY row_no",
                 [sid]
             ).map { try $0.strings() }
@@ -451,11 +467,11 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func currentMemberField(unitId: String, citizenId: String, field: String) throws -> String? {
+    public func currentMemberField(unitId: String, citizenId: String, field: String) async throws -> String? {
         // The column name is interpolated: only the table's own names pass.
         guard MemberCorrection.fields.contains(field) else { return nil }
-        return try driver.read { c in
-            try c.row(
+        return try await driver.read { c in
+            try await c.row(
                 """
                 SELECT m.\(field) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id
                 WHERE s.unit_id = ? AND s.current = 1 AND m.citizen_id = ? LIMIT 1
@@ -464,24 +480,24 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func crossUnitDuplicates() throws -> (citizenIds: Set<String>, memberIds: Set<String>) {
-        try driver.read { c in
-            func dup(_ column: String) throws -> Set<String> {
+    public func crossUnitDuplicates() async throws -> (citizenIds: Set<String>, memberIds: Set<String>) {
+        try await driver.read { c in
+            func dup(_ column: String) async throws -> Set<String> {
                 Set(
-                    try c.query(
+                    try await c.query(
                         """
                         SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE s.current = 1
                         GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
                         """
                     ).map { try $0.string("v") })
             }
-            return (try dup("citizen_id"), try dup("member_id"))
+            return (try await dup("citizen_id"), try await dup("member_id"))
         }
     }
 
-    public func campaignRows() throws -> [UnitCampaignRow] {
-        try driver.read { c in
-            try c.query(StoreSQL.campaignRows).map {
+    public func campaignRows() async throws -> [UnitCampaignRow] {
+        try await driver.read { c in
+            try await c.query(StoreSQL.campaignRows).map {
                 UnitCampaignRow(
                     unitId: try $0.string("id"), name: try $0.string("name"), accepted: Int(try $0.int("accepted")),
                     rejected: Int(try $0.int("rejected")), firstAcceptedAt: try $0.optionalString("first_accepted"),
@@ -496,13 +512,13 @@ public final class SQLGatewayStore: GatewayStore {
     /// Chunks of a sealed dataset package kept in the database.
     static let chunkBytes = 8 << 20
 
-    public func addDataset(_ d: DatasetRecord, logBody: String) throws {
-        try driver.write { c in
-            try driver.lockLogOrder(c)
-            if try c.exists("SELECT 1 FROM datasets WHERE version = ?", [d.version]) {
+    public func addDataset(_ d: DatasetRecord, logBody: String) async throws {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            if try await c.exists("SELECT 1 FROM datasets WHERE version = ?", [d.version]) {
                 throw StoreError(.datasetExists, "dataset version \(d.version) exists already")
             }
-            try c.execute(
+            try await c.execute(
                 """
                 INSERT INTO datasets (version, package_id, path, sha256, size, members, organizations, conflicts, created_at, state, attempts)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)
@@ -512,19 +528,19 @@ public final class SQLGatewayStore: GatewayStore {
                 defer { try? file.close() }
                 var chunk: Int64 = 0
                 while let data = try file.read(upToCount: Self.chunkBytes), !data.isEmpty {
-                    try c.execute(
+                    try await c.execute(
                         "INSERT INTO dataset_packages (version, chunk, data) VALUES (?, ?, ?)", [d.version, chunk, SQLValue.blob([UInt8](data))])
                     chunk += 1
                 }
             }
-            _ = try appendLog(c, kind: "dataset", body: logBody, at: d.createdAt)
+            _ = try await appendLog(c, kind: "dataset", body: logBody, at: d.createdAt)
         }
     }
 
-    public func fetchDatasetPackage(version: UInt64, to path: String) throws -> Bool {
+    public func fetchDatasetPackage(version: UInt64, to path: String) async throws -> Bool {
         guard driver.keepsDatasetPackages else { return false }
-        return try driver.read { c in
-            let count = try c.int("SELECT COUNT(*) FROM dataset_packages WHERE version = ?", [version]) ?? 0
+        return try await driver.read { c in
+            let count = try await c.int("SELECT COUNT(*) FROM dataset_packages WHERE version = ?", [version]) ?? 0
             guard count > 0 else { return false }
             let tmp = "\(path).part-\(UUID().uuidString)"
             guard FileManager.default.createFile(atPath: tmp, contents: nil, attributes: [.posixPermissions: 0o600]),
@@ -532,7 +548,7 @@ public final class SQLGatewayStore: GatewayStore {
             else { throw StoreError(.datasetUnwritable, "cannot write \(tmp)") }
             do {
                 for n in 0..<count {  // one chunk at a time: memory stays at a chunk
-                    guard let row = try c.row("SELECT data FROM dataset_packages WHERE version = ? AND chunk = ?", [version, n]) else {
+                    guard let row = try await c.row("SELECT data FROM dataset_packages WHERE version = ? AND chunk = ?", [version, n]) else {
                         throw StoreError(.datasetIncomplete, "chunk \(n) of dataset \(version) is missing")
                     }
                     try out.write(contentsOf: Data(try row.blob("data")))
@@ -549,80 +565,81 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func datasets() throws -> [DatasetRecord] {
-        try driver.read { c in try c.query("SELECT * FROM datasets ORDER BY version").map(Self.dataset) }
+    public func datasets() async throws -> [DatasetRecord] {
+        try await driver.read { c in try await c.query("SELECT * FROM datasets ORDER BY version").map(Self.dataset) }
     }
 
-    public func dataset(version: UInt64) throws -> DatasetRecord? {
-        try driver.read { c in try c.row("SELECT * FROM datasets WHERE version = ?", [version]).map(Self.dataset) }
+    public func dataset(version: UInt64) async throws -> DatasetRecord? {
+        try await driver.read { c in try await c.row("SELECT * FROM datasets WHERE version = ?", [version]).map(Self.dataset) }
     }
 
-    public func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) throws {
-        try driver.write { c in
-            try c.execute(
+    public func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) async throws {
+        try await driver.write { c in
+            try await c.execute(
                 "UPDATE datasets SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE version = ? AND state = 'pending'",
                 [error, nextAttemptAt, version])
         }
     }
 
-    public func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) throws {
-        try driver.write { c in
-            try driver.lockLogOrder(c)
-            let n = try c.execute(
+    public func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) async throws {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            let n = try await c.execute(
                 """
                 UPDATE datasets SET state = 'delivered', attempts = attempts + 1, last_error = NULL, next_attempt_at = NULL, ack = ?, ack_signature = ?,
                                     delivered_at = ? WHERE version = ? AND state = 'pending'
                 """, [ack, ackSignature, at, version])
             guard n == 1 else { return }  // delivered already: recorded once
-            _ = try appendLog(c, kind: "dataset_forwarded", body: logBody, at: at)
+            _ = try await appendLog(c, kind: "dataset_forwarded", body: logBody, at: at)
         }
     }
 
-    public func setting(_ name: String) throws -> String? {
-        try driver.read { c in try c.row("SELECT value FROM settings WHERE name = ?", [name]).map { try $0.string("value") } }
+    public func setting(_ name: String) async throws -> String? {
+        try await driver.read { c in try await c.row("SELECT value FROM settings WHERE name = ?", [name]).map { try $0.string("value") } }
     }
 
-    public func setSetting(_ name: String, _ value: String) throws {
-        try driver.write { c in
-            try c.execute("INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [name, value])
+    public func setSetting(_ name: String, _ value: String) async throws {
+        try await driver.write { c in
+            try await c.execute(
+                "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", [name, value])
         }
     }
 
     // MARK: Trust, recipients, signing keys
 
-    public func addTrust(_ t: TrustRecord) throws {
-        try driver.write { c in
+    public func addTrust(_ t: TrustRecord) async throws {
+        try await driver.write { c in
             // Versions are taken in one order, like log entries.
-            try driver.lockLogOrder(c)
-            let latest = try c.int("SELECT MAX(version) FROM trust_documents") ?? 0
+            try await driver.lockLogOrder(c)
+            let latest = try await c.int("SELECT MAX(version) FROM trust_documents") ?? 0
             guard Int64(bitPattern: t.version) > latest else {
                 throw StoreError(.trustVersion, "trust document version \(t.version) is not above \(latest)")
             }
-            try c.execute(
+            try await c.execute(
                 "INSERT INTO trust_documents (version, body, signature, root_cross_signature) VALUES (?, ?, ?, ?)",
                 [t.version, t.body, t.signature, t.rootCrossSignature])
         }
     }
 
-    public func latestTrust() throws -> TrustRecord? {
-        try driver.read { c in try c.row("SELECT * FROM trust_documents ORDER BY version DESC LIMIT 1").map(Self.trust) }
+    public func latestTrust() async throws -> TrustRecord? {
+        try await driver.read { c in try await c.row("SELECT * FROM trust_documents ORDER BY version DESC LIMIT 1").map(Self.trust) }
     }
 
-    public func trust(version: UInt64) throws -> TrustRecord? {
-        try driver.read { c in try c.row("SELECT * FROM trust_documents WHERE version = ?", [version]).map(Self.trust) }
+    public func trust(version: UInt64) async throws -> TrustRecord? {
+        try await driver.read { c in try await c.row("SELECT * FROM trust_documents WHERE version = ?", [version]).map(Self.trust) }
     }
 
-    public func addRecipient(_ r: RecipientRecord) throws {
-        try driver.write { c in
-            try c.execute(
+    public func addRecipient(_ r: RecipientRecord) async throws {
+        try await driver.write { c in
+            try await c.execute(
                 "INSERT INTO recipients (fingerprint, recipient, state, decrypt_until, created_at) VALUES (?, ?, ?, ?, ?)",
                 [r.fingerprint, r.recipient, r.state, r.decryptUntil, r.createdAt])
         }
     }
 
-    public func recipients() throws -> [RecipientRecord] {
-        try driver.read { c in
-            try c.query("SELECT * FROM recipients ORDER BY created_at, fingerprint").map {
+    public func recipients() async throws -> [RecipientRecord] {
+        try await driver.read { c in
+            try await c.query("SELECT * FROM recipients ORDER BY created_at, fingerprint").map {
                 RecipientRecord(
                     fingerprint: try $0.string("fingerprint"), recipient: try $0.string("recipient"), state: try $0.state("state"),
                     decryptUntil: try $0.optionalString("decrypt_until"), createdAt: try $0.string("created_at"))
@@ -630,15 +647,15 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) throws {
-        try driver.write { c in
-            try c.execute("UPDATE recipients SET state = ?, decrypt_until = ? WHERE fingerprint = ?", [state, decryptUntil, fingerprint])
+    public func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) async throws {
+        try await driver.write { c in
+            try await c.execute("UPDATE recipients SET state = ?, decrypt_until = ? WHERE fingerprint = ?", [state, decryptUntil, fingerprint])
         }
     }
 
-    public func putSigningKey(_ k: SigningKeyRecord) throws {
-        try driver.write { c in
-            try c.execute(
+    public func putSigningKey(_ k: SigningKeyRecord) async throws {
+        try await driver.write { c in
+            try await c.execute(
                 """
                 INSERT INTO signing_keys (key_id, role, public_key, state, until, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (key_id) DO UPDATE SET state = excluded.state, until = excluded.until
@@ -646,9 +663,9 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func signingKeys() throws -> [SigningKeyRecord] {
-        try driver.read { c in
-            try c.query("SELECT * FROM signing_keys ORDER BY role, created_at, key_id").map {
+    public func signingKeys() async throws -> [SigningKeyRecord] {
+        try await driver.read { c in
+            try await c.query("SELECT * FROM signing_keys ORDER BY role, created_at, key_id").map {
                 SigningKeyRecord(
                     role: try $0.string("role"), keyId: try $0.string("key_id"), publicKey: try $0.string("public_key"),
                     state: try $0.state("state"), until: try $0.optionalString("until"), createdAt: try $0.string("created_at"))

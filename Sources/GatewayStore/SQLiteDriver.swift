@@ -9,6 +9,13 @@ import Synchronization
 /// SQLite through GRDB: one database file in WAL mode with `synchronous = FULL`, so a committed
 /// decision survives a crash or a power cut. Write transactions are one at a time (across
 /// processes too: SQLite's own lock), so the log's order needs no lock of its own.
+///
+/// Async without a thread waiting: each statement is one access of GRDB's (the writer
+/// connection inside a transaction, a reader outside), bridged with a continuation. A
+/// transaction spans several accesses — `BEGIN IMMEDIATE` in the first, `COMMIT` or `ROLLBACK`
+/// in the last (GRDB's `allowsUnsafeTransactions`) — and `writing` keeps every other task of
+/// this process out of the writer connection meanwhile. Continuations, not GRDB's cancellable
+/// async methods: a cancelled task still reaches its `ROLLBACK`.
 public final class SQLiteDriver: SQLDriver {
     let pool: DatabasePool
     public let path: String
@@ -16,6 +23,8 @@ public final class SQLiteDriver: SQLDriver {
     public var location: String { path }
     public var forUpdate: String { "" }
     public var keepsDatasetPackages: Bool { false }
+    /// Held from `BEGIN` to `COMMIT`/`ROLLBACK`: one transaction at a time on the writer connection.
+    private let writing = AsyncMutex()
 
     public init(path: String) throws {
         var config = Configuration()
@@ -24,6 +33,7 @@ public final class SQLiteDriver: SQLDriver {
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         config.busyMode = .timeout(10)
+        config.allowsUnsafeTransactions = true
         self.path = path
         do { pool = try DatabasePool(path: path, configuration: config) } catch { throw Self.storeError(error) }
     }
@@ -43,42 +53,77 @@ public final class SQLiteDriver: SQLDriver {
         }
     }
 
-    @discardableResult
-    public func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        do { return try pool.read { db in try body(SQLiteConnection(db: db)) } } catch { throw Self.storeError(error) }
+    /// One access of the writer connection (inside or outside a transaction of ours).
+    func onWriter<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
+            pool.asyncWriteWithoutTransaction { db in
+                do { k.resume(returning: try work(db)) } catch { k.resume(throwing: Self.storeError(error)) }
+            }
+        }
+    }
+
+    /// One access of a reader connection (its own snapshot).
+    func onReader<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
+            pool.asyncRead { result in
+                do { k.resume(returning: try work(try result.get())) } catch { k.resume(throwing: Self.storeError(error)) }
+            }
+        }
     }
 
     @discardableResult
-    public func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        do { return try pool.write { db in try body(SQLiteConnection(db: db)) } } catch { throw Self.storeError(error) }
+    public func read<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        try await body(SQLiteConnection(driver: self, writer: false))
     }
 
-    public func lockLogOrder(_ c: any SQLConnection) throws {}
-    public func lockMigrations(_ c: any SQLConnection) throws {}
+    @discardableResult
+    public func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        try await writing.withLock {
+            try await onWriter { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+            let value: T
+            do {
+                value = try await body(SQLiteConnection(driver: self, writer: true))
+                try await onWriter { db in try db.execute(sql: "COMMIT") }
+            } catch {
+                // A failed COMMIT leaves the transaction open too: end it either way.
+                try? await onWriter { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
+                throw error
+            }
+            return value
+        }
+    }
 
-    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) throws {
-        guard let c = c as? SQLiteConnection else { throw StoreError(.storeFailure, "not a SQLite connection") }
-        let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
-        let statement = try c.db.makeStatement(
-            sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
-        var args: [(any DatabaseValueConvertible)?] = Array(repeating: nil, count: columns.count + 2)
-        args[0] = snapshot
-        for (n, row) in rows.enumerated() {
-            args[1] = Int64(n)
-            for i in 0..<columns.count { args[i + 2] = i < row.count ? row[i] : "" }
-            statement.setUncheckedArguments(StatementArguments(args))
-            try statement.execute()
+    public func close() async {}
+
+    public func lockLogOrder(_ c: any SQLConnection) async throws {}
+    public func lockMigrations(_ c: any SQLConnection) async throws {}
+
+    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) async throws {
+        guard let c = c as? SQLiteConnection, c.writer else { throw StoreError(.storeFailure, "not a SQLite transaction") }
+        // One access for the whole snapshot: a prepared statement run once a row.
+        try await onWriter { db in
+            let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
+            let statement = try db.makeStatement(
+                sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
+            var args: [(any DatabaseValueConvertible)?] = Array(repeating: nil, count: columns.count + 2)
+            args[0] = snapshot
+            for (n, row) in rows.enumerated() {
+                args[1] = Int64(n)
+                for i in 0..<columns.count { args[i + 2] = i < row.count ? row[i] : "" }
+                statement.setUncheckedArguments(StatementArguments(args))
+                try statement.execute()
+            }
         }
     }
 
     /// A lease is an exclusive `flock` on a file beside the database: released when the holder
     /// closes it or dies (processes sharing a SQLite store are on one machine).
-    public func tryLease(_ name: String) throws -> (any StoreLease)? {
+    public func tryLease(_ name: String) async throws -> (any StoreLease)? {
         let file = "\(path)-\(name).lease"
         let fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw StoreError(.storeFailure, "cannot open \(file) (errno \(errno))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            close(fd)
+            Glibc.close(fd)
             return nil
         }
         return FileLease(name: name, fd: fd)
@@ -102,14 +147,16 @@ public final class SQLiteDriver: SQLDriver {
     }
 }
 
-/// A GRDB database handle inside one read or transaction.
+/// A read or a transaction of `SQLiteDriver`: each statement one access of GRDB's.
 struct SQLiteConnection: SQLConnection {
-    let db: Database
+    let driver: SQLiteDriver
+    /// Inside a transaction (the writer connection) or a read (a reader).
+    let writer: Bool
 
-    static func arguments(_ binds: [any SQLBindable]) -> StatementArguments {
+    static func arguments(_ binds: [SQLValue]) -> StatementArguments {
         StatementArguments(
             binds.map { b -> (any DatabaseValueConvertible)? in
-                switch b.sqlValue {
+                switch b {
                 case .null: return nil
                 case .int(let i): return i
                 case .text(let s): return s
@@ -118,13 +165,21 @@ struct SQLiteConnection: SQLConnection {
             })
     }
 
-    func execute(_ sql: String, _ binds: [any SQLBindable]) throws -> Int {
-        try db.execute(sql: sql, arguments: Self.arguments(binds))
-        return db.changesCount
+    func execute(_ sql: String, _ binds: [SQLValue]) async throws -> Int {
+        let work: @Sendable (Database) throws -> Int = { db in
+            try db.execute(sql: sql, arguments: Self.arguments(binds))
+            return db.changesCount
+        }
+        return writer ? try await driver.onWriter(work) : try await driver.onReader(work)
     }
 
-    func query(_ sql: String, _ binds: [any SQLBindable]) throws -> [SQLRow] {
-        try Row.fetchAll(db, sql: sql, arguments: Self.arguments(binds)).map { r in
+    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
+        let work: @Sendable (Database) throws -> [SQLRow] = { db in try Self.rows(db, sql, binds) }
+        return writer ? try await driver.onWriter(work) : try await driver.onReader(work)
+    }
+
+    static func rows(_ db: Database, _ sql: String, _ binds: [SQLValue]) throws -> [SQLRow] {
+        try Row.fetchAll(db, sql: sql, arguments: arguments(binds)).map { r in
             SQLRow(
                 names: Array(r.columnNames),
                 values: try r.databaseValues.map { v in
@@ -151,8 +206,9 @@ final class FileLease: StoreLease {
         self.name = name
         self.fd = Mutex(fd)
     }
-    var isHeld: Bool { fd.withLock { $0 >= 0 } }
-    func release() {
+    func isHeld() async -> Bool { fd.withLock { $0 >= 0 } }
+    func release() async { closeLock() }
+    private func closeLock() {
         fd.withLock { fd in
             if fd >= 0 {
                 close(fd)
@@ -160,5 +216,5 @@ final class FileLease: StoreLease {
             }
         }
     }
-    deinit { release() }
+    deinit { closeLock() }
 }

@@ -194,20 +194,20 @@ enum Schema {
     /// Applies the migrations not yet recorded, in one transaction under the migration lock;
     /// returns the names applied.
     @discardableResult
-    static func migrate(_ driver: any SQLDriver) throws -> [String] {
+    static func migrate(_ driver: any SQLDriver) async throws -> [String] {
         // Up to date (the common case): a read, no write lock — a command opening the store
         // never waits behind a running gateway's writes for nothing.
-        let recorded = try? driver.read { c in Set(try c.query("SELECT version FROM store_migrations").map { try $0.string("version") }) }
+        let recorded = try? await driver.read { c in Set(try await c.query("SELECT version FROM store_migrations").map { try $0.string("version") }) }
         if let recorded, migrations.allSatisfy({ recorded.contains($0.name) }) { return [] }
-        return try driver.write { c in
-            try driver.lockMigrations(c)
-            try c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-            var done = Set(try c.query("SELECT version FROM store_migrations").map { try $0.string("version") })
-            if done.isEmpty { done = try adoptFormerHistory(c, driver.dialect) }
+        return try await driver.write { c in
+            try await driver.lockMigrations(c)
+            try await c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            var done = Set(try await c.query("SELECT version FROM store_migrations").map { try $0.string("version") })
+            if done.isEmpty { done = try await adoptFormerHistory(c, driver.dialect) }
             var applied: [String] = []
             for m in migrations where !done.contains(m.name) {
-                for statement in statements(m.sql(for: driver.dialect)) { try c.execute(statement) }
-                try c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [m.name, nowText()])
+                for statement in statements(m.sql(for: driver.dialect)) { try await c.execute(statement) }
+                try await c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [m.name, nowText()])
                 applied.append(m.name)
             }
             return applied
@@ -216,21 +216,23 @@ enum Schema {
 
     /// A database from before the one history: records what its own history had applied (GRDB's
     /// `grdb_migrations` on SQLite, `pg-…` names on PostgreSQL) under this history's names.
-    static func adoptFormerHistory(_ c: any SQLConnection, _ dialect: SQLDialect) throws -> Set<String> {
+    static func adoptFormerHistory(_ c: any SQLConnection, _ dialect: SQLDialect) async throws -> Set<String> {
         var names: [String] = []
         switch dialect {
         case .sqlite:
-            if try c.exists("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'grdb_migrations'") {
-                names = try c.query("SELECT identifier FROM grdb_migrations").map { try $0.string("identifier") }
+            if try await c.exists("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'grdb_migrations'") {
+                names = try await c.query("SELECT identifier FROM grdb_migrations").map { try $0.string("identifier") }
             }
         case .postgres:
-            if try c.exists("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'") {
-                names = try c.query("SELECT version FROM schema_migrations").map { try $0.string("version") }
+            if try await c.exists(
+                "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'schema_migrations'")
+            {
+                names = try await c.query("SELECT version FROM schema_migrations").map { try $0.string("version") }
             }
         }
         var adopted = Set<String>()
         for n in names { adopted.formUnion(formerNames[n] ?? [n]) }
-        for n in adopted.sorted() { try c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [n, nowText()]) }
+        for n in adopted.sorted() { try await c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [n, nowText()]) }
         return adopted
     }
 

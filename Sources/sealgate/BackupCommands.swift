@@ -7,7 +7,7 @@ import GatewayStore
 import SealCrypto
 import SealPackage
 
-struct BackupCommand: ParsableCommand {
+struct BackupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backup",
         abstract:
@@ -18,18 +18,18 @@ struct BackupCommand: ParsableCommand {
     @OptionGroup var data: DataOption
     @Option(name: .shortAndLong, help: "The backup file to write.") var output: String
     @OptionGroup var out: OutputOptions
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             let dir = data.dir
-            let store = try dir.openStore()
+            let store = try await dir.openStore()
             guard !FileManager.default.fileExists(atPath: output) else {
                 throw SealError(.outputExists, "\(output) already exists", remedy: "give another -o, or remove the old file first")
             }
-            let s = try Backup.create(dir, store: store, output: output)
+            let s = try await Backup.create(dir, store: store, output: output)
             var warnings: [String] = []
             if !s.includesDatabase, let pg = (store as? SQLGatewayStore)?.driver as? PostgresDriver {
                 for (setting, wanted) in [("wal_level", ["replica", "logical"]), ("archive_mode", ["on", "always"])] {
-                    let v = (try? pg.show(setting)) ?? "?"
+                    let v = await (try? pg.show(setting)) ?? "?"
                     if !wanted.contains(v) {
                         warnings.append("PostgreSQL \(setting) is \(v): point-in-time recovery needs WAL archiving (docs/operations.md, Backup)")
                     }
@@ -48,7 +48,7 @@ struct BackupCommand: ParsableCommand {
     }
 }
 
-struct RestoreCommand: ParsableCommand {
+struct RestoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Bring a backup back into a data folder — never silently behind what the gateway already signed.",
@@ -63,8 +63,8 @@ struct RestoreCommand: ParsableCommand {
         String?
     @Flag(name: .long, help: "A new folder: no checkpoint was signed after the backup was taken.") var noLaterCheckpoint = false
     @OptionGroup var out: OutputOptions
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             guard FileManager.default.isReadableFile(atPath: file) else {
                 throw SealError(.usage, "cannot read \(file)", remedy: "give the file `sealgate backup` wrote")
             }
@@ -75,7 +75,7 @@ struct RestoreCommand: ParsableCommand {
                         "give --checkpoint FILE with the newest one this gateway signed (the old folder's log-head.json, a unit's receipt, an auditor's checkpoint), or --no-later-checkpoint if there is none"
                 )
             }
-            let r = try Backup.restore(file, into: data.dir, checkpoint: checkpoint, assumeNoLater: noLaterCheckpoint)
+            let r = try await Backup.restore(file, into: data.dir, checkpoint: checkpoint, assumeNoLater: noLaterCheckpoint)
             if !out.json {
                 say("restored \(file) into \(data.data)\(r.inPlace ? " (in place; what was there is in before-restore-*/)" : "")")
                 if r.headSize > r.logSize {

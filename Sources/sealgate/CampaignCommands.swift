@@ -7,7 +7,7 @@ import GatewayStore
 import SealCrypto
 import SealPackage
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "The campaign view: units registered / submitted / accepted clean / with warnings / rejected / missing, what is late, the last dataset's delivery.",
@@ -15,9 +15,9 @@ struct Status: ParsableCommand {
     @OptionGroup var data: DataOption
     @Flag(name: .long, help: "List every unit, not only those that need attention.") var all = false
     @OptionGroup var out: OutputOptions
-    func run() throws {
-        try sealgate.run(json: out.json) {
-            let j = try CampaignStatus.build(store: try data.dir.openStore())
+    func run() async throws {
+        try await runAsync(json: out.json) {
+            let j = try await CampaignStatus.build(store: try data.dir.openStore())
             if !out.json {
                 let u = j["units"]!
                 let c = j["campaign"]!
@@ -59,7 +59,7 @@ struct Status: ParsableCommand {
 
 struct CampaignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "campaign", abstract: "The campaign's deadlines.", subcommands: [Set.self])
-    struct Set: ParsableCommand {
+    struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Set the deadlines (UTC, e.g. 2026-12-20T16:59:59Z, or \"now\"); each is unset until set, and nobody is late against an unset one. Logged."
@@ -69,18 +69,18 @@ struct CampaignCommand: ParsableCommand {
         @Option(name: .long, help: "The department synthesizes by.") var synthesizeBy: String?
         @Option(name: .long, help: "The handbook system is synchronized by.") var syncBy: String?
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
-                let store = try data.dir.openStore()
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let store = try await data.dir.openStore()
                 guard submitBy != nil || synthesizeBy != nil || syncBy != nil else {
                     throw SealError(
                         .usage, "no deadline given", remedy: "give --submit-by, --synthesize-by and/or --sync-by (UTC, e.g. 2026-12-20T16:59:59Z)")
                 }
-                var c = try Campaign.load(store)
+                var c = try await Campaign.load(store)
                 if let v = submitBy { c.submitBy = try parseInstant(v) }
                 if let v = synthesizeBy { c.synthesizeBy = try parseInstant(v) }
                 if let v = syncBy { c.syncBy = try parseInstant(v) }
-                try c.save(store)
+                try await c.save(store)
                 if !out.json { say("deadlines: submit by \(c.submitBy ?? "-"), synthesize by \(c.synthesizeBy ?? "-"), sync by \(c.syncBy ?? "-")") }
                 return ["submit_by": c.submitBy as Any, "synthesize_by": c.synthesizeBy as Any, "sync_by": c.syncBy as Any]
             }

@@ -7,7 +7,7 @@ import GatewayStore
 import SealCrypto
 import SealPackage
 
-struct Synthesize: ParsableCommand {
+struct Synthesize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge every unit's current records into the next city-wide dataset version, sealed to the handbook system.",
         discussion: """
@@ -16,15 +16,15 @@ struct Synthesize: ParsableCommand {
     @OptionGroup var data: DataOption
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             let dir = data.dir
             let (department, _) = try dir.config()
-            let store = try dir.openStore()
+            let store = try await dir.openStore()
             let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase))
             let start = Date()
-            if !out.json { say("synthesizing from \(try store.campaignRows().count) registered units…") }
-            let s = try Synthesis.synthesize(
+            if !out.json { say("synthesizing from \(try await store.campaignRows().count) registered units…") }
+            let s = try await Synthesis.synthesize(
                 data: dir, store: store, keys: keys, department: department, progress: { if !out.json { say("  " + $0) } })
             if !out.json {
                 say(

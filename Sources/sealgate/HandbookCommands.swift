@@ -13,7 +13,7 @@ struct Handbook: AsyncParsableCommand {
         abstract: "The handbook system's side: a receiver for datasets, and connecting the gateway to it.",
         subcommands: [HandbookInit.self, Connect.self, HandbookServe.self])
 
-    struct HandbookInit: ParsableCommand {
+    struct HandbookInit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "init",
             abstract:
@@ -23,8 +23,8 @@ struct Handbook: AsyncParsableCommand {
         @Flag(name: .long, help: "Store the secret keys without a passphrase (a service with protected storage, demos).") var unencrypted = false
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 let pass: SecureBytes? =
                     unencrypted
@@ -112,9 +112,9 @@ struct Handbook: AsyncParsableCommand {
                     reachable = false
                     say("warning: \(e.message); the endpoint is recorded and the forwarder keeps trying")
                 }
-                let store = try data.dir.openStore()
-                try store.setSetting("handbook", endpoint.json.canonical)
-                _ = try store.appendLog(
+                let store = try await data.dir.openStore()
+                try await store.setSetting("handbook", endpoint.json.canonical)
+                _ = try await store.appendLog(
                     kind: "handbook_connected", body: endpoint.json.canonical,
                     at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
                 if !out.json {

@@ -7,21 +7,21 @@ import GatewayStore
 import SealCrypto
 import SealPackage
 
-struct Import: ParsableCommand {
+struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Process packages handed in on media, as the HTTP intake would; writes PKG.receipt.json and PKG.receipt.json.minisig beside each.")
     @OptionGroup var data: DataOption
     @Argument(help: "Package files.") var packages: [String]
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
-    func run() throws {
-        try sealgate.run(json: out.json) {
-            let (intake, _) = try loadIntake(data, passphrase: passphrase)
+    func run() async throws {
+        try await runAsync(json: out.json) {
+            let (intake, _) = try await loadIntake(data, passphrase: passphrase)
             var results: [[String: Any]] = []
             var anyRejected = false
             for p in packages {
                 let (incoming, sha, size) = try intake.receiveFile(p)
-                switch try intake.admit(incoming: incoming, sha256: sha, size: size, tokenUnit: nil, viewer: .admin) {
+                switch try await intake.admit(incoming: incoming, sha256: sha, size: size, tokenUnit: nil, viewer: .admin) {
                 case .refused(let e):
                     anyRejected = true
                     if !out.json { say("\(p): refused — \(e.code): \(e.message)\n  what to do: \(e.remedy)") }
@@ -33,8 +33,8 @@ struct Import: ParsableCommand {
                     results.append(["package": p, "status": "duplicate", "receipt": "\(p).receipt.json"])
                 case .admitted(let spoolId):
                     let r: IntakeResult
-                    do { r = try intake.process(spoolId: spoolId) } catch {
-                        intake.forget(spoolId: spoolId)
+                    do { r = try await intake.process(spoolId: spoolId) } catch {
+                        await intake.forget(spoolId: spoolId)
                         throw error
                     }
                     try r.outcome.receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)

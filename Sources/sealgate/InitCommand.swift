@@ -7,7 +7,7 @@ import GatewayStore
 import SealCrypto
 import SealPackage
 
-struct Init: ParsableCommand {
+struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a gateway data folder: department keys (recipient, receipt, dataset, log, trust root) and the first trust document.")
     @OptionGroup var data: DataOption
@@ -26,16 +26,16 @@ struct Init: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
 
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             try GatewayClient.checkURL(intakeURL, what: "--intake-url")
             let campaign = Campaign(
                 submitBy: try submitBy.map(parseInstant), synthesizeBy: try synthesizeBy.map(parseInstant), syncBy: try syncBy.map(parseInstant))
             let pass: SecureBytes? =
                 unencrypted
                 ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the department keys: ", confirm: true)
-            try data.dir.initialize(department: department, intakeURL: intakeURL.trimmingSlash, passphrase: pass)
-            if campaign.isSet { try campaign.save(try data.dir.openStore()) }
+            try await data.dir.initialize(department: department, intakeURL: intakeURL.trimmingSlash, passphrase: pass)
+            if campaign.isSet { try await campaign.save(try data.dir.openStore()) }
             let root = try MinisignPublicKey(path: data.dir.pub(.root))
             if !out.json {
                 say("initialized \(data.data) for \(department)\(pass == nil ? " (keys UNENCRYPTED)" : "")")

@@ -12,7 +12,7 @@ struct Keys: ParsableCommand {
         abstract: "Generate keys (minisign signing keys, age recipient keys).",
         subcommands: [Generate.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self])
 
-    struct Generate: ParsableCommand {
+    struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate a key pair: PREFIX.key (secret, mode 0600) and PREFIX.pub.",
             discussion: """
@@ -33,8 +33,8 @@ struct Keys: ParsableCommand {
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var output: OutputOptions
 
-        func run() throws {
-            try sealgate.run(json: output.json) {
+        func run() async throws {
+            try await runAsync(json: output.json) {
                 let keyPath = out + ".key"
                 let pubPath = out + ".pub"
                 if !force {
@@ -84,7 +84,7 @@ struct Keys: ParsableCommand {
 }
 
 extension Keys {
-    struct Rotate: ParsableCommand {
+    struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Rotate a department key — recipient, receipt, dataset, log, or the trust root — without stopping the flow.",
             discussion: """
@@ -112,15 +112,16 @@ extension Keys {
         var grace: String = "14d"
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let dir = data.dir
-                let store = try dir.openStore()
+                let store = try await dir.openStore()
                 let pass = cachedPassphrase(passphrase)
                 let keys = try DepartmentKeys.load(dir, passphrase: pass)
                 if role == .root {
                     let quiet = out.json
-                    let r = try DepartmentKeyLifecycle.rotateRoot(dir: dir, store: store, keys: keys, passphrase: pass, archive: archive) { root in
+                    let r = try await DepartmentKeyLifecycle.rotateRoot(dir: dir, store: store, keys: keys, passphrase: pass, archive: archive) {
+                        root in
                         if !quiet { say("finishing the interrupted rotation to root \(root)") }
                     }
                     if !out.json {
@@ -132,8 +133,10 @@ extension Keys {
                 }
                 let graceSeconds = try parseDuration(grace)
                 if let signing = DataDirectory.KeyRole(rawValue: role.rawValue), role != .recipient {
-                    let (key, version) = try withHint("make it active with `sealgate keys activate \(signing.rawValue) --data \(dir.path)` first") {
-                        try SigningKeyRotation.generate(dir, store: store, role: signing, passphrase: pass, announce: pending)
+                    let (key, version) = try await withHint(
+                        "make it active with `sealgate keys activate \(signing.rawValue) --data \(dir.path)` first"
+                    ) {
+                        try await SigningKeyRotation.generate(dir, store: store, role: signing, passphrase: pass, announce: pending)
                     }
                     if pending {
                         if !out.json {
@@ -143,11 +146,11 @@ extension Keys {
                         }
                         return ["role": signing.rawValue, "pending": key.keyIdHex, "trust_version": version as Any]
                     }
-                    let r = try SigningKeyRotation.activate(
+                    let r = try await SigningKeyRotation.activate(
                         dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_rotated")
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
-                switch try DepartmentKeyLifecycle.rotateRecipient(
+                switch try await DepartmentKeyLifecycle.rotateRecipient(
                     dir: dir, store: store, keys: keys, passphrase: pass, pending: pending, graceSeconds: graceSeconds)
                 {
                 case .pending(let fingerprint, let version):
@@ -188,14 +191,14 @@ func reportSwitch(_ r: (old: String, new: String, until: String, trustVersion: U
 }
 
 /// Runs `body`; a `usage` refusal from it gets `remedy` (a command line) instead of the library's.
-func withHint<T>(_ remedy: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as SealError where e.code == .usage {
+func withHint<T>(_ remedy: String, _ body: () async throws -> T) async throws -> T {
+    do { return try await body() } catch let e as SealError where e.code == .usage {
         throw SealError(e.code, e.message, remedy: remedy, cause: e.cause)
     }
 }
 
 extension Keys {
-    struct Activate: ParsableCommand {
+    struct Activate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Make a pending key active; the active one becomes decrypt-only (recipient) or verify-only (receipt, dataset, log) for the grace.",
@@ -209,29 +212,29 @@ extension Keys {
         @Flag(name: .long, help: "receipt, dataset, log: keep the old secret key (encrypted as it was) in keys/archive/.") var archive = false
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let dir = data.dir
-                let store = try dir.openStore()
+                let store = try await dir.openStore()
                 let pass = cachedPassphrase(passphrase)
                 let graceSeconds = try parseDuration(grace)
                 if role != .recipient, let signing = DataDirectory.KeyRole(rawValue: role.rawValue) {
-                    let r = try withHint("announce one first: sealgate keys rotate \(signing.rawValue) --pending --data \(dir.path)") {
-                        try SigningKeyRotation.activate(
+                    let r = try await withHint("announce one first: sealgate keys rotate \(signing.rawValue) --pending --data \(dir.path)") {
+                        try await SigningKeyRotation.activate(
                             dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive,
                             logKind: "key_activated")
                     }
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
-                let a = try withHint("announce one first: sealgate keys rotate recipient --pending --data \(dir.path)") {
-                    try DepartmentKeyLifecycle.activatePendingRecipient(dir: dir, store: store, passphrase: pass, graceSeconds: graceSeconds)
+                let a = try await withHint("announce one first: sealgate keys rotate recipient --pending --data \(dir.path)") {
+                    try await DepartmentKeyLifecycle.activatePendingRecipient(dir: dir, store: store, passphrase: pass, graceSeconds: graceSeconds)
                 }
                 return reportRecipient(a, quiet: out.json)
             }
         }
     }
 
-    struct Retire: ParsableCommand {
+    struct Retire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Retire decrypt-only recipients whose grace has ended.",
             discussion:
@@ -241,11 +244,11 @@ extension Keys {
         @Flag(name: .long, help: "Keep retired secret keys in keys/archive/.") var archive = false
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let dir = data.dir
-                let store = try dir.openStore()
-                let r = try DepartmentKeyLifecycle.retireRecipients(
+                let store = try await dir.openStore()
+                let r = try await DepartmentKeyLifecycle.retireRecipients(
                     dir: dir, store: store, archive: archive, passphrase: cachedPassphrase(passphrase))
                 guard let version = r.trustVersion else {
                     if !out.json { say("nothing to retire") }

@@ -140,7 +140,7 @@ struct LogCommand: ParsableCommand {
 }
 
 extension LogCommand {
-    struct DeclareFork: ParsableCommand {
+    struct DeclareFork: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "declare-fork",
             abstract: "Declare, in the log itself, that the entries after the restored store's last one are lost, and go on from there.",
@@ -151,40 +151,40 @@ extension LogCommand {
         @Option(name: .long, help: "Why the entries are lost (goes into the signed log entry).") var reason: String
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 guard !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.utf8.count <= 2000 else {
                     throw SealError(
                         .usage, "--reason must say why (at most 2000 bytes)", remedy: "e.g. --reason \"disk lost; restored from the 02:00 backup\"")
                 }
                 let dir = data.dir
-                let store = try dir.openStore()
+                let store = try await dir.openStore()
                 let (department, _) = try dir.config()
                 let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase))
                 let head = LogHead(path: dir.logHeadPath)
                 guard let lost = try head.read() else {
                     throw SealError(.usage, "this data folder has no log head: there is nothing to declare", remedy: "start the gateway normally")
                 }
-                let log = GatewayLog(store: store, key: keys.log, department: department)
+                let log = await GatewayLog(store: store, key: keys.log, department: department)
                 log.head = head
                 do {
-                    try log.load()
+                    try await log.load()
                     throw SealError(
                         .usage, "the store's log is not behind the checkpoints this gateway signed: there is no fork to declare",
                         remedy: "start the gateway normally")
                 } catch let e as SealError where e.code == .logBehind || e.code == .logFork {
                     // As expected: the store was restored behind the head.
                 }
-                try log.loadIgnoringHead()
-                let size = try store.logSize()
+                try await log.loadIgnoringHead()
+                let size = try await store.logSize()
                 let at = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let statement = JSON.object([
                     "format": .string("sealgate-log/1"), "kind": .string("fork_declared"), "gateway": .string(department),
                     "lost_size": .int(Int64(lost.size)), "lost_root": .string(Base64.encode(lost.root)), "lost_checkpoint": .string(lost.note),
                     "continues_at": .int(size), "reason": .string(reason), "declared_at": .string(at),
                 ]).canonical
-                _ = try store.appendLog(kind: "fork_declared", body: statement, at: at)
-                let note = try log.checkpoint()
+                _ = try await store.appendLog(kind: "fork_declared", body: statement, at: at)
+                let note = try await log.checkpoint()
                 let cp = try Checkpoint.verify(note: note, name: "\(department)/log", publicKey: keys.log.publicKey.key)
                 try head.write(size: cp.size, root: cp.root, note: note)
                 if !out.json {

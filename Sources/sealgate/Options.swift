@@ -6,6 +6,7 @@ import GatewayHTTP
 import GatewayStore
 import SealCrypto
 import SealPackage
+import Synchronization
 
 struct DataOption: ParsableArguments {
     @Option(name: .long, help: "The gateway's data folder.") var data: String
@@ -34,14 +35,17 @@ struct PassphraseOptions: ParsableArguments {
 }
 
 /// A passphrase asked at most once per command.
-func cachedPassphrase(_ options: PassphraseOptions) -> () throws -> SecureBytes {
-    final class Box { var value: SecureBytes? }
-    let box = Box()
+func cachedPassphrase(_ options: PassphraseOptions) -> @Sendable () throws -> SecureBytes {
+    let cached = Mutex<SecureBytes?>(nil)
+    let file = options.passphraseFile
     return {
-        if let v = box.value { return v }
-        let p = try Passphrase.obtain(file: options.passphraseFile, prompt: "Passphrase for the department keys: ")
-        box.value = p
-        return p
+        // Asked once (under the mutex: two callers never both prompt).
+        try cached.withLock { value in
+            if let v = value { return v }
+            let p = try Passphrase.obtain(file: file, prompt: "Passphrase for the department keys: ")
+            value = p
+            return p
+        }
     }
 }
 

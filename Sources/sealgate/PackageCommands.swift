@@ -5,7 +5,7 @@ import PartyRecords
 import SealCrypto
 public import SealPackage
 
-struct Seal: ParsableCommand {
+struct Seal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Seal data files into a signed, encrypted package.",
         discussion: """
@@ -29,8 +29,8 @@ struct Seal: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
 
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             guard !to.isEmpty || trust != nil else {
                 throw SealError(
                     .usage, "no recipient", remedy: "give --trust trust.json, or --to with the department's age1… recipient or its .pub file")
@@ -65,7 +65,7 @@ struct Seal: ParsableCommand {
 
 extension PackageKind: ExpressibleByArgument {}
 
-struct Verify: ParsableCommand {
+struct Verify: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a package's container, signature and trusted comment, without decrypting.",
         discussion: "Same as: tar -xf PKG && minisign -V -p PUB -m payload.age -x package.minisig (plus the format checks).")
@@ -76,8 +76,8 @@ struct Verify: ParsableCommand {
     @Argument(help: "The package.") var package: String
     @OptionGroup var out: OutputOptions
 
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             let v = try Verifier.verify(
                 path: package, signers: try loadSigners(signer), expectedUnit: unit,
                 maxBytes: try parseSize(maxSize), progress: progressReporter())
@@ -90,7 +90,7 @@ struct Verify: ParsableCommand {
     }
 }
 
-struct Open: ParsableCommand {
+struct Open: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify, decrypt and unpack a package into a new folder.",
         discussion: "The folder appears only if every check passed; it holds manifest.json and the data files.")
@@ -107,8 +107,8 @@ struct Open: ParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
 
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             guard !identity.isEmpty else {
                 throw SealError(.usage, "no identity given", remedy: "give --identity with the department's age identity file")
             }
@@ -138,7 +138,7 @@ struct Open: ParsableCommand {
     }
 }
 
-struct Inspect: ParsableCommand {
+struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a package's trusted comment, signer key id and recipients, without keys or decryption.",
         discussion: "Nothing shown here is verified: use `verify` to check the signature.")
@@ -147,8 +147,8 @@ struct Inspect: ParsableCommand {
     @Option(name: .long, help: "Refuse packages larger than this (e.g. 512MiB, 1GiB).") var maxSize: String = "256MiB"
     @OptionGroup var out: OutputOptions
 
-    func run() throws {
-        try sealgate.run(json: out.json) {
+    func run() async throws {
+        try await runAsync(json: out.json) {
             let h = try PackageHeader(path: package, source: try FileSource(path: package), maxBytes: try parseSize(maxSize))
             let c = h.comment
             if !out.json {

@@ -45,7 +45,7 @@ func runValidation(
     return v
 }
 
-struct Validate: ParsableCommand {
+struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check party records (organizations.csv, members.csv, corrections.csv) against party-records/1.",
         discussion: """
@@ -60,12 +60,12 @@ struct Validate: ParsableCommand {
     @OptionGroup var options: RecordOptions
     @Argument(help: "Record files or folders.") var paths: [String] = []
 
-    func run() throws {
+    func run() async throws {
         if listRules {
             print(RuleCatalog.markdown(), terminator: "")
             return
         }
-        try sealgate.run(json: false) {
+        try await runAsync(json: false) {
             guard !paths.isEmpty else { throw SealError(.usage, "no input", remedy: "name record files or folders to validate") }
             let showProgress = isatty(STDERR_FILENO) == 1
             let v = try runValidation(
@@ -84,7 +84,7 @@ struct Validate: ParsableCommand {
     }
 }
 
-struct Normalize: ParsableCommand {
+struct Normalize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write normalized record files and a report into a folder.",
         discussion:
@@ -95,8 +95,8 @@ struct Normalize: ParsableCommand {
     @OptionGroup var options: RecordOptions
     @Argument(help: "Record files or folders.") var paths: [String]
 
-    func run() throws {
-        try sealgate.run(json: false) {
+    func run() async throws {
+        try await runAsync(json: false) {
             let units = (try? RecordInputs.resolve(paths)) ?? []
             let sink: DirectorySink
             do { sink = try DirectorySink(root: output, perUnit: units.count > 1) } catch let e as CSVIOError {
@@ -115,7 +115,7 @@ struct Normalize: ParsableCommand {
     }
 }
 
-struct Generate: ParsableCommand {
+struct Generate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic city of party records (deterministic: same seed, same bytes).",
         discussion:
@@ -129,8 +129,8 @@ struct Generate: ParsableCommand {
     @Option(name: .long, help: "Unit id prefix.") var prefix: String = "HCM"
     @Option(name: .shortAndLong, help: "Output folder.") var output: String
 
-    func run() throws {
-        try sealgate.run(json: false) {
+    func run() async throws {
+        try await runAsync(json: false) {
             guard units >= 1, members >= 0, (0...1).contains(dirt) else {
                 throw SealError(.usage, "bad --units, --members or --dirt", remedy: "units ≥ 1, members ≥ 0, dirt between 0 and 1")
             }

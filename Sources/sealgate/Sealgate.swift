@@ -26,16 +26,6 @@ struct Sealgate: AsyncParsableCommand {
 }
 
 /// Runs a command body, turning a SealError into its code, message, remedy and exit status.
-func run(json: Bool, _ body: () throws -> [String: Any]) throws {
-    do {
-        let result = try body()
-        if json { printJSON(["ok": true, "result": result]) }
-    } catch {
-        try report(error, json: json)
-    }
-}
-
-/// `run` for commands that talk to a server.
 func runAsync(json: Bool, _ body: () async throws -> [String: Any]) async throws {
     do {
         let result = try await body()
@@ -82,6 +72,7 @@ let commandLineHints: [SealErrorCode: String] = [
     .logInconsistent: "sealgate log verify --gateway URL --trust trust.json --state FILE names the altered entry",
     .logBehind: "restore a newer copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
     .logFork: "restore the matching copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
+    .spoolLocked: "serve --node NAME gives each process on one data folder a spool of its own",
     .rotationSignatureInvalid: "sealgate keys rotate-unit --unit ID --old OLD.key --new NEW.key signs with both",
 ]
 

@@ -63,15 +63,16 @@ struct Serve: AsyncParsableCommand {
             config.listen = try listen.settings(host: host, port: port)
             tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))
-            (intake, store) = try loadIntake(
+            (intake, store) = try await loadIntake(
                 data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
                 node: node,
                 // --port 0 names no stable port: the process id keeps two such processes apart
-                defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")")
+                defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")",
+                work: BlockingPool(threads: config.maxConcurrentIntakes))
             spoolLock = try intake.data.lockSpool()
             let stale = intake.data.removeStale()
             if stale > 0 { say("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
-            let recovered = try intake.recover()
+            let recovered = try await intake.recover()
             if !recovered.decided.isEmpty { say("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run") }
             if recovered.removed > 0 {
                 say("removed \(recovered.removed) body(ies) an earlier run received only in part (never acknowledged: their units send them again)")
@@ -92,7 +93,7 @@ struct Serve: AsyncParsableCommand {
         let listen = config.listen
         say("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
         if let w = listen.plainTextWarning { say("warning: \(w)") }
-        let published = (try? Publication.load(intake.data, store: store))?.intakeURL
+        let published = await (try? Publication.load(intake.data, store: store))?.intakeURL
         let dataPath = data.data
         try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
             FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
@@ -110,11 +111,11 @@ struct Serve: AsyncParsableCommand {
 /// `node` is taken when given; on PostgreSQL a process always has one (`defaultNode`).
 func loadIntake(
     _ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil,
-    defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli"
-) throws -> (Intake, any GatewayStore) {
+    defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli", work: BlockingPool = .shared
+) async throws -> (Intake, any GatewayStore) {
     var dir = data.dir
     let (department, _) = try dir.config()
-    let store = try dir.openStore()
+    let store = try await dir.openStore()
     if let node {
         guard !node.isEmpty, !node.contains("/"), !node.hasPrefix(".") else {
             throw SealError(.usage, "--node '\(node)' is not a folder name", remedy: "e.g. --node gw1")
@@ -128,7 +129,9 @@ func loadIntake(
     }
     let pass = cachedPassphrase(passphrase)
     let keys = try DepartmentKeys.load(dir, passphrase: pass)
-    return (try Intake(data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass), store)
+    return (
+        try await Intake(data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass, work: work), store
+    )
 }
 
 /// Why units would not reach this process at the published intake URL, if they would not:

@@ -11,7 +11,7 @@ struct SpoolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spool", abstract: "The spool of received package bodies.", subcommands: [Prune.self])
 
-    struct Prune: ParsableCommand {
+    struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove the bodies of packages decided more than --older-than ago (the retention policy).",
             discussion:
@@ -22,13 +22,13 @@ struct SpoolCommand: ParsableCommand {
         @Flag(name: .long, help: "Also remove the bodies of `files` packages.") var files = false
         @Flag(name: .long, help: "Only say what would be removed.") var dryRun = false
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let age = try parseDuration(olderThan)
                 let before = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 - age))
                 let dir = data.dir
-                let store = try dir.openStore()
-                let due = try store.decidedSpool(before: before).filter { files || $0.kind != "files" }
+                let store = try await dir.openStore()
+                let due = try await store.decidedSpool(before: before).filter { files || $0.kind != "files" }
                 var removed: [Int64] = []
                 var bytes: Int64 = 0
                 for (entry, _) in due {
@@ -39,7 +39,7 @@ struct SpoolCommand: ParsableCommand {
                     removed.append(entry.id)
                     bytes += entry.size
                 }
-                if !dryRun { try store.markSpoolPruned(ids: removed) }
+                if !dryRun { try await store.markSpoolPruned(ids: removed) }
                 if !out.json { say("\(dryRun ? "would remove" : "removed") \(removed.count) body(ies) decided before \(before), \(bytes) bytes") }
                 return ["removed": removed.count, "bytes": bytes, "before": before, "dry_run": dryRun]
             }

@@ -93,7 +93,7 @@ struct Submit: AsyncParsableCommand {
 
 struct ReceiptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "receipt", abstract: "Check receipts.", subcommands: [VerifyReceipt.self])
-    struct VerifyReceipt: ParsableCommand {
+    struct VerifyReceipt: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify",
             abstract: "Verify a receipt (RECEIPT and RECEIPT.minisig) with the receipt key of the trust document.",
@@ -103,8 +103,8 @@ struct ReceiptCommand: ParsableCommand {
         @Option(name: .long, help: "The trust document.") var trust: String
         @Argument(help: "The receipt (…receipt.json).") var receipt: String
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let doc = try loadTrust(trust)
                 let text = try String(contentsOfFile: receipt, encoding: .utf8)
                 let sig = try String(contentsOfFile: receipt + ".minisig", encoding: .utf8)

@@ -10,23 +10,23 @@ import SealPackage
 struct Tokens: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "API tokens (stored hashed; shown once).", subcommands: [Create.self, List.self, Revoke.self])
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and only its SHA-256 is stored.")
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "admin or unit.") var role: String
         @Option(name: .long, help: "The unit, for a unit token.") var unit: String?
-        func run() throws {
-            try sealgate.run(json: false) {
+        func run() async throws {
+            try await runAsync(json: false) {
                 guard let role = TokenRole(rawValue: self.role), role == .admin || unit != nil else {
                     throw SealError(.usage, "--role must be admin, or unit with --unit ID", remedy: "e.g. --role unit --unit HCM-U001")
                 }
-                let store = try data.dir.openStore()
-                if let unit, try store.unit(unit) == nil { throw SealError(.unitUnknown, "no unit \(unit)", remedy: "register it first") }
+                let store = try await data.dir.openStore()
+                if let unit, try await store.unit(unit) == nil { throw SealError(.unitUnknown, "no unit \(unit)", remedy: "register it first") }
                 // The token lives in secure memory; only its SHA-256 is stored.
                 let token = SecretToken.generate()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
-                try store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
-                _ = try store.appendLog(
+                try await store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
+                _ = try await store.appendLog(
                     kind: "token_created", body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical,
                     at: now)
                 SecretToken.write(token, to: STDOUT_FILENO)
@@ -38,14 +38,14 @@ struct Tokens: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List tokens by id (the first 16 hex digits of their SHA-256; the tokens themselves are not stored).")
         @OptionGroup var data: DataOption
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
-                let list = try data.dir.openStore().tokens()
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let list = try await data.dir.openStore().tokens()
                 if !out.json {
                     for t in list {
                         print(
@@ -65,7 +65,7 @@ struct Tokens: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a token: it authenticates nothing from the next request on (401 unauthorized). Logged as token_revoked.",
             discussion:
@@ -74,12 +74,12 @@ struct Tokens: ParsableCommand {
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "The token id (16 hex digits, or a unique prefix).") var id: String
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let t: TokenRecord
                 do {
-                    t = try data.dir.openStore().revokeToken(id: id, at: now) { t in
+                    t = try await data.dir.openStore().revokeToken(id: id, at: now) { t in
                         JSON.object(["id": .string(t.id), "role": .string(t.role.rawValue), "unit": t.unitId.map(JSON.string) ?? .null]).canonical
                     }
                 } catch let e as StoreError where e.code == .tokenUnknown || e.code == .tokenRevoked {

@@ -11,7 +11,7 @@ struct Trust: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The gateway's trust document (what units seal to).", subcommands: [Fetch.self, Publish.self])
 
-    struct Publish: ParsableCommand {
+    struct Publish: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
                 "Publish a new version of the trust document (signed by the trust root), e.g. before the current one expires or when the intake URL changes.",
@@ -24,19 +24,19 @@ struct Trust: ParsableCommand {
             String?
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 if let validDays, !(1...3650).contains(validDays) {
                     throw SealError(.usage, "--valid-days must be 1 to 3650", remedy: "e.g. --valid-days 90")
                 }
                 if let intakeURL { try GatewayClient.checkURL(intakeURL, what: "--intake-url") }
-                let store = try data.dir.openStore()
-                var publication = try Publication.load(data.dir, store: store)
+                let store = try await data.dir.openStore()
+                var publication = try await Publication.load(data.dir, store: store)
                 if let intakeURL { publication.intakeURL = intakeURL.trimmingSlash }
                 if let validDays { publication.validityDays = validDays }
-                if intakeURL != nil || validDays != nil { try publication.save(data.dir, store: store) }
+                if intakeURL != nil || validDays != nil { try await publication.save(data.dir, store: store) }
                 let keys = try DepartmentKeys.load(data.dir, passphrase: passphrase.provider(prompt: "Passphrase for the department keys: "))
-                let doc = try TrustPublication.publish(data.dir, store: store, keys: keys)
+                let doc = try await TrustPublication.publish(data.dir, store: store, keys: keys)
                 if !out.json { say("published trust document version \(doc.version) (intake \(doc.intakeURL), expires \(doc.expires))") }
                 if let w = GatewayClient.plainTextWarning(doc.intakeURL) { say("warning: \(w)") }
                 return ["version": doc.version, "expires": doc.expires, "intake_url": doc.intakeURL]

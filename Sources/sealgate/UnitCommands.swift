@@ -11,24 +11,24 @@ struct Units: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Register and list units.", subcommands: [Add.self, List.self, Show.self, AddKey.self, RevokeKey.self, Flagged.self])
 
-    struct Add: ParsableCommand {
+    struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Register a unit and its signing key.")
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Unit id, e.g. HCM-U001.") var id: String
         @Option(name: .long, help: "Unit name.") var name: String
         @Option(name: .long, help: "The unit's minisign public key file.") var signingKey: String
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 guard PackageIdentifiers.isValidUnit(id) else {
                     throw SealError(.usage, "unit id '\(id)' is not [A-Z0-9][A-Z0-9-]{1,31}", remedy: "e.g. HCM-U001")
                 }
                 let key = try MinisignPublicKey(path: signingKey)
-                let store = try data.dir.openStore()
+                let store = try await data.dir.openStore()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let log = JSON.object(["unit": .string(id), "key_id": .string(key.keyIdHex)]).canonical
                 do {
-                    try store.addUnit(
+                    try await store.addUnit(
                         UnitRecord(id: id, name: name, createdAt: now),
                         key: UnitKeyRecord(keyId: key.keyIdHex, unitId: id, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
                 } catch let e as StoreError where e.code == .unitExists || e.code == .keyExists {
@@ -41,14 +41,15 @@ struct Units: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List registered units.")
         @OptionGroup var data: DataOption
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
-                let store = try data.dir.openStore()
-                let list = try store.units().compactMap { try store.unitStatus($0.id) }
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let store = try await data.dir.openStore()
+                var list: [UnitStatus] = []
+                for u in try await store.units() { if let s = try await store.unitStatus(u.id) { list.append(s) } }
                 if !out.json {
                     for s in list { print("\(s.unit.id)\t\(s.unit.name)\tlast seq \(s.lastSeq.map(String.init) ?? "-")\tmembers \(s.members)") }
                 }
@@ -57,14 +58,14 @@ struct Units: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one unit: keys, last seq and package, record counts.")
         @OptionGroup var data: DataOption
         @Argument(help: "Unit id.") var id: String
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
-                guard let s = try data.dir.openStore().unitStatus(id) else {
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                guard let s = try await data.dir.openStore().unitStatus(id) else {
                     throw SealError(.unitUnknown, "no unit \(id)", remedy: "list units with `sealgate units list`")
                 }
                 if !out.json {
@@ -86,7 +87,7 @@ struct Units: ParsableCommand {
 }
 
 extension Units {
-    struct AddKey: ParsableCommand {
+    struct AddKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add-key",
             abstract: "Register another signing key for a unit (e.g. after its key was revoked or lost).",
@@ -97,14 +98,14 @@ extension Units {
         @Option(name: .long, help: "Unit id.") var unit: String
         @Option(name: .long, help: "The new minisign public key file.") var signingKey: String
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let key = try MinisignPublicKey(path: signingKey)
-                let store = try data.dir.openStore()
+                let store = try await data.dir.openStore()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let log = JSON.object(["unit": .string(unit), "key_id": .string(key.keyIdHex), "public_key": .string(key.base64)]).canonical
                 do {
-                    try store.addUnitKey(
+                    try await store.addUnitKey(
                         UnitKeyRecord(keyId: key.keyIdHex, unitId: unit, publicKey: key.base64, state: .active, addedAt: now), logBody: log)
                 } catch let e as StoreError where e.code == .unitUnknown || e.code == .keyExists {
                     throw SealError(
@@ -117,7 +118,7 @@ extension Units {
         }
     }
 
-    struct RevokeKey: ParsableCommand {
+    struct RevokeKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "revoke-key",
             abstract: "Revoke a unit's signing key as compromised from a given time.",
@@ -131,16 +132,16 @@ extension Units {
         @Option(name: .long, help: "The key id (16 hex digits, as `sealgate units show` prints it).") var keyId: String
         @Option(name: .long, help: "From when the key may have been compromised (UTC, 2026-11-29T04:10:00Z, or now).") var compromisedAt: String
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
+        func run() async throws {
+            try await runAsync(json: out.json) {
                 let t = try parseInstant(compromisedAt)
-                let store = try data.dir.openStore()
+                let store = try await data.dir.openStore()
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 let id = keyId.uppercased()
                 let log = JSON.object(["unit": .string(unit), "key_id": .string(id), "compromised_at": .string(t)]).canonical
                 let flagged: [FlaggedPackage]
                 do {
-                    flagged = try store.revokeUnitKey(unitId: unit, keyId: id, compromisedAt: t, at: now, logBody: log)
+                    flagged = try await store.revokeUnitKey(unitId: unit, keyId: id, compromisedAt: t, at: now, logBody: log)
                 } catch let e as StoreError where e.code == .keyUnknown || e.code == .keyState {
                     throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: "check the unit's keys with `sealgate units show \(unit)`")
                 }
@@ -154,15 +155,15 @@ extension Units {
         }
     }
 
-    struct Flagged: ParsableCommand {
+    struct Flagged: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List imported packages flagged for review (signed by a key revoked as compromised).")
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Only this unit.") var unit: String?
         @OptionGroup var out: OutputOptions
-        func run() throws {
-            try sealgate.run(json: out.json) {
-                let list = try data.dir.openStore().flaggedPackages(unitId: unit)
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let list = try await data.dir.openStore().flaggedPackages(unitId: unit)
                 if !out.json {
                     if list.isEmpty { say("no package is flagged") }
                     for f in list { print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")\t\(f.reason)") }

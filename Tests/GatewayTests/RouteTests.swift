@@ -13,15 +13,15 @@ import Testing
 /// slow clients, TLS, the stock tools) stay in SealgateCLITests.
 struct RouteTests {
     /// A fresh gateway (unencrypted keys) and an admin token.
-    static func gateway() throws -> (app: some ApplicationProtocol, admin: String, dir: String) {
+    static func gateway() async throws -> (app: some ApplicationProtocol, admin: String, dir: String) {
         let path = NSTemporaryDirectory() + "sealgate-routes-" + UUID().uuidString
         let dir = DataDirectory(path)
-        try dir.initialize(department: "HCM-DTCD", intakeURL: "http://127.0.0.1:8080", passphrase: nil)
-        let store = try dir.openStore()
+        try await dir.initialize(department: "HCM-DTCD", intakeURL: "http://127.0.0.1:8080", passphrase: nil)
+        let store = try await dir.openStore()
         let keys = try DepartmentKeys.load(dir, passphrase: { SecureBytes(count: 0) })
-        let intake = try Intake(data: dir, store: store, keys: keys, department: "HCM-DTCD")
+        let intake = try await Intake(data: dir, store: store, keys: keys, department: "HCM-DTCD")
         let admin = "sgt_route-test-admin-\(UUID().uuidString)"
-        try store.addToken(
+        try await store.addToken(
             TokenRecord(hash: hexString(SHA256Hasher.hash(Array(admin.utf8))), role: .admin, unitId: nil, createdAt: "2026-12-01T00:00:00Z"))
         var config = GatewayServerConfig()
         config.checkpointIntervalSeconds = 0
@@ -34,7 +34,7 @@ struct RouteTests {
     }
 
     @Test func publicRoutesAnswer() async throws {
-        let (app, _, dir) = try Self.gateway()
+        let (app, _, dir) = try await Self.gateway()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { r in
@@ -56,7 +56,7 @@ struct RouteTests {
 
     /// Every bad parameter is a coded 400 (the request that once crashed the process among them).
     @Test func badParametersAreCoded() async throws {
-        let (app, admin, dir) = try Self.gateway()
+        let (app, admin, dir) = try await Self.gateway()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await app.test(.router) { client in
             for uri in [
@@ -75,7 +75,7 @@ struct RouteTests {
 
     /// What needs a token says so, coded; a route that does not exist is a coded 404.
     @Test func authorizationAndUnknownRoutes() async throws {
-        let (app, admin, dir) = try Self.gateway()
+        let (app, admin, dir) = try await Self.gateway()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await app.test(.router) { client in
             for uri in ["/v1/packages/01936b2e-8c4f-7d3a-9b1e-2f4a6c8d0e1f", "/v1/campaign", "/v1/datasets", "/metrics", "/v1/units/HCM-U001"] {
@@ -102,7 +102,7 @@ struct RouteTests {
 
     /// A route that exists answers a method it does not take with 405 and the methods it does.
     @Test func aMethodARouteDoesNotTakeIs405() async throws {
-        let (app, _, dir) = try Self.gateway()
+        let (app, _, dir) = try await Self.gateway()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await app.test(.router) { client in
             for (uri, method, allow) in [
@@ -110,7 +110,9 @@ struct RouteTests {
                 ("/v1/log/checkpoint", .post, "GET"), ("/v1/datasets", .patch, "GET, POST"), ("/healthz", .head, "GET"),
             ] {
                 try await client.execute(uri: uri, method: method) { r in
-                    #expect(r.status == .methodNotAllowed && Self.problemCode(r) == "method_not_allowed", "\(method) \(uri): \(r.status)")
+                    #expect(
+                        r.status == .methodNotAllowed && Self.problemCode(r) == "method_not_allowed",
+                        "\(method) \(uri): \(r.status) \(String(buffer: r.body))")
                     #expect(r.headers[.allow] == allow, "\(method) \(uri): Allow \(r.headers[.allow] ?? "none")")
                 }
             }
@@ -119,7 +121,7 @@ struct RouteTests {
 
     /// A body that is not a package is refused, coded, before anything is kept.
     @Test func aBodyThatIsNotAPackageIsRefused() async throws {
-        let (app, _, dir) = try Self.gateway()
+        let (app, _, dir) = try await Self.gateway()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/packages", method: .post, body: ByteBuffer(string: String(repeating: "not a tar ", count: 200))) { r in

@@ -19,117 +19,118 @@ enum StoreConformance {
 
     /// The code of the StoreError `body` throws: nil when it throws nothing, "other" for any
     /// other error (a test names the code it expects, not just the type).
-    static func storeCode(_ body: () throws -> Void) -> String? {
+    static func storeCode(_ body: () async throws -> Void) async -> String? {
         do {
-            try body()
+            try await body()
             return nil
         } catch let e as StoreError { return e.code.rawValue } catch { return "other: \(error)" }
     }
 
-    static func run(_ store: any GatewayStore) throws {
+    static func run(_ store: any GatewayStore) async throws {
         // Units and keys
-        try store.addUnit(
+        try await store.addUnit(
             UnitRecord(id: "U1", name: "Một", createdAt: "t"),
             key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
         #expect(
-            Self.storeCode {
-                try store.addUnit(
+            await Self.storeCode {
+                try await store.addUnit(
                     UnitRecord(id: "U1", name: "x", createdAt: "t"),
                     key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
             } == "unit_exists")
         #expect(
-            Self.storeCode {
-                try store.addUnit(
+            await Self.storeCode {
+                try await store.addUnit(
                     UnitRecord(id: "U2", name: "x", createdAt: "t"),
                     key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U2\"}")
             } == "key_exists")
-        #expect(try store.logSize() == 1, "a refused registration logs nothing")
-        #expect(try store.unit("U2") == nil, "nor registers the unit")
-        #expect(try store.unit("U1")?.name == "Một")
-        #expect(try store.unitKey(keyId: "K1")?.unitId == "U1")
-        #expect(try store.unitKey(keyId: "nope") == nil)
-        #expect(try store.units().map(\.id) == ["U1"])
+        #expect(try await store.logSize() == 1, "a refused registration logs nothing")
+        #expect(try await store.unit("U2") == nil, "nor registers the unit")
+        #expect(try await store.unit("U1")?.name == "Một")
+        #expect(try await store.unitKey(keyId: "K1")?.unitId == "U1")
+        #expect(try await store.unitKey(keyId: "nope") == nil)
+        #expect(try await store.units().map(\.id) == ["U1"])
 
         // Tokens are looked up by hash only.
-        try store.addToken(TokenRecord(hash: "h1", role: .admin, unitId: nil, createdAt: "t"))
-        #expect(try store.token(hash: "h1")?.role == .admin)
-        #expect(try store.token(hash: "h2") == nil)
+        try await store.addToken(TokenRecord(hash: "h1", role: .admin, unitId: nil, createdAt: "t"))
+        #expect(try await store.token(hash: "h1")?.role == .admin)
+        #expect(try await store.token(hash: "h2") == nil)
 
         // Spool: pending until decided.
-        let s1 = try store.addSpool(sha256: "aa", size: 10, path: "/x/1", receivedAt: "t")
-        let s2 = try store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: "t")
-        #expect(try store.pendingSpool().map(\.id) == [s1, s2])
+        let s1 = try await store.addSpool(sha256: "aa", size: 10, path: "/x/1", receivedAt: "t")
+        let s2 = try await store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: "t")
+        #expect(try await store.pendingSpool().map(\.id) == [s1, s2])
 
         // A decision with its import, receipt built from the leaf, in one transaction.
         let snap = SnapshotImport(
             unitId: "U1", packageId: "p-\(s1)", organizations: [["U1", "Đảng bộ", "unit_committee", ""]],
             members: [Array(repeating: "x", count: 14), Array(repeating: "y", count: 14)])
-        let o1 = try store.commit(decision(s1, unit: "U1", seq: 1), snapshot: snap, logEntry: "{\"e\":1}", logSince: 0) { leaf, entries in
+        let o1 = try await store.commit(decision(s1, unit: "U1", seq: 1), snapshot: snap, logEntry: "{\"e\":1}", logSince: 0) { leaf, entries in
             #expect(entries.last?.body == "{\"e\":1}" && entries.last?.index == leaf)
             return ReceiptBundle(receipt: "{\"leaf\":\(leaf)}", signature: "sig", checkpoint: (leaf + 1, "note"))
         }
         #expect(o1.receipt == "{\"leaf\":\(o1.leaf)}")
-        #expect(try store.pendingSpool().map(\.id) == [s2])
-        #expect(try store.outcome(unitId: "U1", seq: 1)?.spoolId == s1)
-        #expect(try store.outcome(packageId: "p-\(s1)")?.status == .accepted)
-        #expect(try store.lastSeq(unitId: "U1") == 1)
-        #expect(try store.currentMembers(unitId: "U1") == 2)
+        #expect(try await store.pendingSpool().map(\.id) == [s2])
+        #expect(try await store.outcome(unitId: "U1", seq: 1)?.spoolId == s1)
+        #expect(try await store.outcome(packageId: "p-\(s1)")?.status == .accepted)
+        #expect(try await store.lastSeq(unitId: "U1") == 1)
+        #expect(try await store.currentMembers(unitId: "U1") == 2)
 
         // The same (unit, seq) cannot be claimed twice; a failed receipt rolls everything back.
         #expect(
-            Self.storeCode {
-                _ = try store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in
+            await Self.storeCode {
+                _ = try await store.commit(decision(s2, unit: "U1", seq: 1), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in
                     ReceiptBundle(receipt: "x", signature: "y", checkpoint: nil)
                 }
             } == "seq_taken")
         struct Boom: Error {}
         let snap2 = SnapshotImport(unitId: "U1", packageId: "p-\(s2)", organizations: [], members: [Array(repeating: "z", count: 14)])
-        #expect(throws: Boom.self) {
-            _ = try store.commit(decision(s2, unit: "U1", seq: 2), snapshot: snap2, logEntry: "{}", logSince: 0) { _, _ in throw Boom() }
+        await #expect(throws: Boom.self) {
+            _ = try await store.commit(decision(s2, unit: "U1", seq: 2), snapshot: snap2, logEntry: "{}", logSince: 0) { _, _ in throw Boom() }
         }
-        #expect(try store.currentMembers(unitId: "U1") == 2, "a failed commit must not import")
-        #expect(try store.pendingSpool().map(\.id) == [s2])
-        #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
+        #expect(try await store.currentMembers(unitId: "U1") == 2, "a failed commit must not import")
+        #expect(try await store.pendingSpool().map(\.id) == [s2])
+        #expect(try await store.outcome(unitId: "U1", seq: 2) == nil)
 
         // A rejection that does not claim the seq leaves it free.
-        _ = try store.commit(decision(s2, unit: "U1", seq: 2, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0) { _, _ in
+        _ = try await store.commit(decision(s2, unit: "U1", seq: 2, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0) {
+            _, _ in
             ReceiptBundle(receipt: "r", signature: "s", checkpoint: nil)
         }
-        #expect(try store.outcome(unitId: "U1", seq: 2) == nil)
-        #expect(try store.lastSeq(unitId: "U1") == 1)
+        #expect(try await store.outcome(unitId: "U1", seq: 2) == nil)
+        #expect(try await store.lastSeq(unitId: "U1") == 1)
 
         // A newer snapshot replaces the current one; the old one stays as history.
-        let s3 = try store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: "t")
-        _ = try store.commit(
+        let s3 = try await store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: "t")
+        _ = try await store.commit(
             decision(s3, unit: "U1", seq: 3),
             snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s3)", organizations: [], members: [Array(repeating: "n", count: 14)]),
             logEntry: "{}", logSince: 0
         ) { _, _ in ReceiptBundle(receipt: "a", signature: "b", checkpoint: nil) }
-        #expect(try store.currentMembers(unitId: "U1") == 1)
-        let status = try store.unitStatus("U1")
+        #expect(try await store.currentMembers(unitId: "U1") == 1)
+        let status = try await store.unitStatus("U1")
         #expect(status?.lastSeq == 3 && status?.members == 1 && status?.keys.count == 1)
 
         // Leaves are consecutive log indexes; the checkpoint returned with a receipt is stored.
         // The unit's registration is the first entry, in the transaction that registered it.
-        let size = try store.logSize()
+        let size = try await store.logSize()
         #expect(size == 4)
-        #expect(try store.latestCheckpoint()?.size == 2)
-        #expect(try store.logEntries(start: 0, end: 4).map(\.index) == [0, 1, 2, 3])
-        #expect(try store.logEntries(start: 0, end: 1).map(\.kind) == ["unit_registered"])
-        #expect(try store.appendLog(kind: "test", body: "{}", at: "t") == size)
+        #expect(try await store.latestCheckpoint()?.size == 2)
+        #expect(try await store.logEntries(start: 0, end: 4).map(\.index) == [0, 1, 2, 3])
+        #expect(try await store.logEntries(start: 0, end: 1).map(\.kind) == ["unit_registered"])
+        #expect(try await store.appendLog(kind: "test", body: "{}", at: "t") == size)
 
         // Trust documents only move forward.
-        try store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s"))
-        #expect(Self.storeCode { try store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s")) } == "trust_version")
-        try store.addTrust(TrustRecord(version: 2, body: "{\"v\":2}", signature: "s2"))
-        #expect(try store.latestTrust()?.version == 2)
+        try await store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s"))
+        #expect(await Self.storeCode { try await store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s")) } == "trust_version")
+        try await store.addTrust(TrustRecord(version: 2, body: "{\"v\":2}", signature: "s2"))
+        #expect(try await store.latestTrust()?.version == 2)
 
         // Signing keys: inserted, then their state moves on in place (one row per key).
-        try store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .pending, until: nil, createdAt: "t1"))
-        try store.putSigningKey(SigningKeyRecord(role: "log", keyId: "K2", publicKey: "p2", state: .active, until: nil, createdAt: "t1"))
-        try store.putSigningKey(
+        try await store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .pending, until: nil, createdAt: "t1"))
+        try await store.putSigningKey(SigningKeyRecord(role: "log", keyId: "K2", publicKey: "p2", state: .active, until: nil, createdAt: "t1"))
+        try await store.putSigningKey(
             SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "ignored", state: .verifyOnly, until: "t9", createdAt: "t5"))
-        let keys = try store.signingKeys()
+        let keys = try await store.signingKeys()
         #expect(keys.count == 2)
         #expect(
             keys.first { $0.keyId == "K1" }
@@ -141,7 +142,7 @@ extension StoreConformance {
     /// The schema refuses a state or role the code does not know (CHECK constraints on
     /// PostgreSQL, triggers on SQLite), on insert and on update; and the store's enums are the
     /// lists migration v14 froze.
-    static func refusesUnknownStates(_ store: SQLGatewayStore) throws {
+    static func refusesUnknownStates(_ store: SQLGatewayStore) async throws {
         let enums: [String: Set<String>] = [
             "unit_keys.state": Set(UnitKeyState.allCases.map(\.rawValue)), "outcomes.status": Set(OutcomeStatus.allCases.map(\.rawValue)),
             "datasets.state": Set(DatasetState.allCases.map(\.rawValue)), "tokens.role": Set(TokenRole.allCases.map(\.rawValue)),
@@ -149,18 +150,18 @@ extension StoreConformance {
             "spool.state": Set(SpoolState.allCases.map(\.rawValue)),
         ]
         #expect(Dictionary(uniqueKeysWithValues: Schema.typedStates.map { ("\($0.table).\($0.column)", Set($0.values)) }) == enums)
-        try store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: "t"))
-        let id = try store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "t")
+        try await store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: "t"))
+        let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "t")
         for (sql, binds) in [
             ("UPDATE tokens SET role = 'root' WHERE hash = 'typed'", [any SQLBindable]()),
             ("UPDATE spool SET state = 'lost' WHERE id = ?", [id]),
             ("INSERT INTO recipients (fingerprint, recipient, state, created_at) VALUES ('F', 'age1', 'Active', 't')", []),
             ("INSERT INTO signing_keys (key_id, role, public_key, state, created_at) VALUES ('K', 'log', 'p', 'verify_only', 't')", []),
         ] {
-            #expect(storeCode { _ = try store.driver.write { c in try c.execute(sql, binds) } } != nil, "refused: \(sql)")
+            #expect(await storeCode { _ = try await store.driver.write { c in try await c.execute(sql, binds) } } != nil, "refused: \(sql)")
         }
-        #expect(try store.token(hash: "typed")?.role == .admin)
-        #expect(try store.spool(id: id)?.state == .pending)
+        #expect(try await store.token(hash: "typed")?.role == .admin)
+        #expect(try await store.spool(id: id)?.state == .pending)
     }
 }
 
@@ -171,19 +172,19 @@ extension StoreConformance {
 
     /// The rest of the contract: key lifecycle, tokens, records, corrections, datasets and
     /// their delivery, settings, recipients, leases. Runs on a fresh store.
-    static func runLifecycle(_ store: any GatewayStore, keepsPackages: Bool) throws {
+    static func runLifecycle(_ store: any GatewayStore, keepsPackages: Bool) async throws {
         let k = { (id: String, unit: String) in
             UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: .active, addedAt: "2026-11-01T00:00:00Z")
         }
-        try store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
-        try store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
+        try await store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
+        try await store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
 
         // Two units' records, with one citizen id in both; order of rows is kept.
         var n: Int64 = 0
-        func accept(_ unit: String, seq: UInt64, members: [[String]]) throws -> Outcome {
-            let sp = try store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "t")
+        func accept(_ unit: String, seq: UInt64, members: [[String]]) async throws -> Outcome {
+            let sp = try await store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "t")
             n += 1
-            return try store.commit(
+            return try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
                     kind: "snapshot", decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
@@ -193,20 +194,20 @@ extension StoreConformance {
                 logEntry: "{\"\(unit)\":\(seq)}", logSince: 0
             ) { _, _ in ReceiptBundle(receipt: "{\"r\":\"\(unit)\(seq)\"}", signature: "s", checkpoint: nil) }
         }
-        _ = try accept("A", seq: 1, members: [member("001", "M1"), member("002", "M2"), member("003", "M3")])
-        _ = try accept("B", seq: 1, members: [member("003", "M9"), member("004", "M4")])
-        let recs = try store.currentRecords(unitId: "A")
+        _ = try await accept("A", seq: 1, members: [member("001", "M1"), member("002", "M2"), member("003", "M3")])
+        _ = try await accept("B", seq: 1, members: [member("003", "M9"), member("004", "M4")])
+        let recs = try await store.currentRecords(unitId: "A")
         #expect(recs?.members.map { $0[4] } == ["001", "002", "003"])
         #expect(recs?.organizations.map { $0[0] } == ["O1", "O2"] && recs?.organizations[1][3] == "O1")
-        #expect(try store.currentRecords(unitId: "nobody") == nil)
-        let dups = try store.crossUnitDuplicates()
+        #expect(try await store.currentRecords(unitId: "nobody") == nil)
+        let dups = try await store.crossUnitDuplicates()
         #expect(dups.citizenIds == ["003"] && dups.memberIds.isEmpty)
-        #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Nguyễn Văn A")
-        #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "no_such_column; DROP TABLE members") == nil)
+        #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Nguyễn Văn A")
+        #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "no_such_column; DROP TABLE members") == nil)
 
         // A correction applies only where the field still holds the old value, in the commit.
-        let sp = try store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "t")
-        _ = try store.commit(
+        let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "t")
+        _ = try await store.commit(
             Decision(
                 spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: "correction",
                 decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: "2026-11-28T00:00:00Z"),
@@ -215,12 +216,12 @@ extension StoreConformance {
                 unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
             logEntry: "{}", logSince: 0
         ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
-        #expect(try store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
-        #expect(try store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
-        let sp2 = try store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "t")
+        #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
+        #expect(try await store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
+        let sp2 = try await store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "t")
         #expect(
-            Self.storeCode {
-                _ = try store.commit(
+            await Self.storeCode {
+                _ = try await store.commit(
                     Decision(
                         spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
                         decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
@@ -230,44 +231,47 @@ extension StoreConformance {
                     logEntry: "{}", logSince: 0
                 ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
             } == "correction_conflict")
-        #expect(try store.lastSeq(unitId: "A") == 2, "a conflicting correction rolls its whole commit back")
+        #expect(try await store.lastSeq(unitId: "A") == 2, "a conflicting correction rolls its whole commit back")
 
         // The campaign view.
-        let rows = try store.campaignRows()
+        let rows = try await store.campaignRows()
         #expect(rows.map(\.unitId) == ["A", "B"])
         #expect(
             rows[0].accepted == 1 && rows[0].members == 3 && rows[0].lastAcceptedAt == "2026-11-28T00:00:00Z"
                 && rows[0].currentReceipt == "{\"r\":\"A1\"}")
 
         // Unit key rotation and revocation, each logged in its transaction.
-        let size0 = try store.logSize()
-        try store.rotateUnitKey(
+        let size0 = try await store.logSize()
+        try await store.rotateUnitKey(
             unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: "2026-11-29T00:00:00Z",
             oldValidUntil: "2026-12-13T00:00:00Z", logBody: "{\"rot\":1}")
-        #expect(try store.unitKey(keyId: "KA")?.state == .retiring && store.unitKey(keyId: "KA2")?.state == .active)
+        #expect(try await store.unitKey(keyId: "KA")?.state == .retiring)
+        #expect(try await store.unitKey(keyId: "KA2")?.state == .active)
         #expect(
-            Self.storeCode {
-                try store.rotateUnitKey(
+            await Self.storeCode {
+                try await store.rotateUnitKey(
                     unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}")
             } == "key_state")
-        let flagged = try store.revokeUnitKey(
+        let flagged = try await store.revokeUnitKey(
             unitId: "A", keyId: "KA", compromisedAt: "2026-11-20T00:00:00Z", at: "2026-11-29T01:00:00Z", logBody: "{\"rev\":1}")
         #expect(flagged.map(\.packageId) == ["p-A-1", "p-A-2"], "the accepted packages it signed after the compromise are flagged; not B's")
-        #expect(try store.flaggedPackages(unitId: nil).count == 2)
-        #expect(Self.storeCode { _ = try store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") } == "key_state")
-        try store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: "t"), logBody: "{\"add\":1}")
-        #expect(try store.unitKeys(unitId: "A").map(\.keyId) == ["KA", "KA2", "KA9"], "keys in the order they were added, on every backend")
-        #expect(try store.unitStatus("A")?.keys.map(\.keyId) == ["KA", "KA2", "KA9"])
-        #expect(try store.logEntries(start: size0, end: size0 + 3).map(\.kind) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
+        #expect(try await store.flaggedPackages(unitId: nil).count == 2)
+        #expect(
+            await Self.storeCode { _ = try await store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") }
+                == "key_state")
+        try await store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: "t"), logBody: "{\"add\":1}")
+        #expect(try await store.unitKeys(unitId: "A").map(\.keyId) == ["KA", "KA2", "KA9"], "keys in the order they were added, on every backend")
+        #expect(try await store.unitStatus("A")?.keys.map(\.keyId) == ["KA", "KA2", "KA9"])
+        #expect(try await store.logEntries(start: size0, end: size0 + 3).map(\.kind) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
 
         // Tokens: revoked by id prefix, logged, then never returned by hash.
-        try store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: .unit, unitId: "A", createdAt: "t"))
-        let t = try store.revokeToken(id: "ABCDEF01", at: "2026-11-29T02:00:00Z") { "{\"tok\":\"\($0.id)\"}" }
+        try await store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: .unit, unitId: "A", createdAt: "t"))
+        let t = try await store.revokeToken(id: "ABCDEF01", at: "2026-11-29T02:00:00Z") { "{\"tok\":\"\($0.id)\"}" }
         #expect(t.revokedAt == "2026-11-29T02:00:00Z")
-        #expect(try store.token(hash: "abcdef0123456789aa") == nil)
-        #expect(try store.tokens().first?.revokedAt != nil)
-        #expect(Self.storeCode { _ = try store.revokeToken(id: "abcdef01", at: "t") { _ in "{}" } } == "token_revoked")
-        #expect(Self.storeCode { _ = try store.revokeToken(id: "ffffff", at: "t") { _ in "{}" } } == "token_unknown")
+        #expect(try await store.token(hash: "abcdef0123456789aa") == nil)
+        #expect(try await store.tokens().first?.revokedAt != nil)
+        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "abcdef01", at: "t") { _ in "{}" } } == "token_revoked")
+        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "ffffff", at: "t") { _ in "{}" } } == "token_unknown")
 
         // Datasets and their delivery: one version once, delivered once.
         let file = NSTemporaryDirectory() + "sealgate-ds-" + UUID().uuidString
@@ -280,59 +284,60 @@ extension StoreConformance {
         let d = DatasetRecord(
             version: 1, packageId: "ds-1", path: file, sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2,
             createdAt: "2026-11-29T03:00:00Z")
-        try store.addDataset(d, logBody: "{\"ds\":1}")
+        try await store.addDataset(d, logBody: "{\"ds\":1}")
         // PostgreSQL keeps the package's bytes for processes on other machines; SQLite keeps none.
-        let kept = try store.fetchDatasetPackage(version: 1, to: file + ".copy")
+        let kept = try await store.fetchDatasetPackage(version: 1, to: file + ".copy")
         #expect(kept == keepsPackages)
         if kept { #expect(FileManager.default.contents(atPath: file + ".copy") == Data(bytes)) }
-        #expect(try store.fetchDatasetPackage(version: 9, to: file + ".none") == false)
-        #expect(Self.storeCode { try store.addDataset(d, logBody: "{}") } == "dataset_exists")
-        try store.recordAttempt(version: 1, error: "503", nextAttemptAt: "2026-11-29T03:00:05Z")
-        #expect(try store.dataset(version: 1)?.attempts == 1 && store.dataset(version: 1)?.lastError == "503")
-        let before = try store.logSize()
-        try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:01:00Z", logBody: "{\"fw\":1}")
-        try store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:02:00Z", logBody: "{\"fw\":2}")
-        #expect(try store.logSize() == before + 1, "a delivery is logged once")
-        #expect(
-            try store.datasets().map(\.state) == [DatasetState.delivered] && store.dataset(version: 1)?.attempts == 2
-                && store.dataset(version: 1)?.lastError == nil)
+        #expect(try await store.fetchDatasetPackage(version: 9, to: file + ".none") == false)
+        #expect(await Self.storeCode { try await store.addDataset(d, logBody: "{}") } == "dataset_exists")
+        try await store.recordAttempt(version: 1, error: "503", nextAttemptAt: "2026-11-29T03:00:05Z")
+        let attempted = try await store.dataset(version: 1)
+        #expect(attempted?.attempts == 1 && attempted?.lastError == "503")
+        let before = try await store.logSize()
+        try await store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:01:00Z", logBody: "{\"fw\":1}")
+        try await store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:02:00Z", logBody: "{\"fw\":2}")
+        #expect(try await store.logSize() == before + 1, "a delivery is logged once")
+        let delivered = try await store.dataset(version: 1)
+        #expect(try await store.datasets().map(\.state) == [DatasetState.delivered])
+        #expect(delivered?.attempts == 2 && delivered?.lastError == nil)
 
         // Settings, recipients.
-        #expect(try store.setting("campaign") == nil)
-        try store.setSetting("campaign", "{\"a\":1}")
-        try store.setSetting("campaign", "{\"a\":2}")
-        #expect(try store.setting("campaign") == "{\"a\":2}")
-        try store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .active, decryptUntil: nil, createdAt: "t1"))
-        try store.setRecipientState(fingerprint: "F1", state: .decryptOnly, decryptUntil: "t9")
+        #expect(try await store.setting("campaign") == nil)
+        try await store.setSetting("campaign", "{\"a\":1}")
+        try await store.setSetting("campaign", "{\"a\":2}")
+        #expect(try await store.setting("campaign") == "{\"a\":2}")
+        try await store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .active, decryptUntil: nil, createdAt: "t1"))
+        try await store.setRecipientState(fingerprint: "F1", state: .decryptOnly, decryptUntil: "t9")
         #expect(
-            try store.recipients() == [
+            try await store.recipients() == [
                 RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .decryptOnly, decryptUntil: "t9", createdAt: "t1")
             ])
 
         // Leases: one holder at a time; free again once released.
-        let lease = try store.tryLease("forwarder")
-        #expect(lease?.isHeld == true)
-        #expect(try store.tryLease("forwarder") == nil, "a second holder while the first holds it")
-        let other = try store.tryLease("checkpoint-signer")
+        let lease = try await store.tryLease("forwarder")
+        #expect(await lease?.isHeld() == true)
+        #expect(try await store.tryLease("forwarder") == nil, "a second holder while the first holds it")
+        let other = try await store.tryLease("checkpoint-signer")
         #expect(other != nil, "leases are independent of each other")
-        lease?.release()
-        #expect(lease?.isHeld == false)
-        let again = try store.tryLease("forwarder")
+        await lease?.release()
+        #expect(await lease?.isHeld() == false)
+        let again = try await store.tryLease("forwarder")
         #expect(again != nil)
-        again?.release()
-        other?.release()
+        await again?.release()
+        await other?.release()
     }
 }
 
 struct SQLiteStoreConformanceTests {
-    @Test func sqliteBackendConforms() throws {
+    @Test func sqliteBackendConforms() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try StoreConformance.run(try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
+        try await StoreConformance.run(try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
         // Reopening runs the migrations again without harm and keeps the data.
-        let again = try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
-        #expect(try again.lastSeq(unitId: "U1") == 3)
+        let again = try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
+        #expect(try await again.lastSeq(unitId: "U1") == 3)
     }
 }
 
@@ -340,133 +345,145 @@ extension SQLiteStoreConformanceTests {
     /// A database made before the one schema history (GRDB's migrator, v1…v11) is adopted: its
     /// history is taken over under the same names, the later migrations run, and its snapshot
     /// rows keep their order.
-    @Test func sqliteDatabaseFromBeforeTheOneHistoryIsAdopted() throws {
+    @Test func sqliteDatabaseFromBeforeTheOneHistoryIsAdopted() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let legacy = Array(Schema.migrations.prefix { $0.name != "v12-row-numbers" })
         #expect(legacy.count == 11)
         let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
-        try driver.write { c in
-            for m in legacy { for st in Schema.statements(m.sqlite) { try c.execute(st) } }
-            try c.execute("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
-            for m in legacy { try c.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [m.name]) }
-            try c.execute("INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, 't', 1)")
+        try await driver.write { c in
+            for m in legacy { for st in Schema.statements(m.sqlite) { try await c.execute(st) } }
+            try await c.execute("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            for m in legacy { try await c.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [m.name]) }
+            try await c.execute(
+                "INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, 't', 1)")
             for cid in ["c3", "c1", "c2"] {
-                try c.execute("INSERT INTO members VALUES (1, 'm', 'n', 'nam', 'd', ?, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e')", [cid])
+                try await c.execute("INSERT INTO members VALUES (1, 'm', 'n', 'nam', 'd', ?, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e')", [cid])
             }
         }
-        let store = try SQLGatewayStore(driver: driver)
-        #expect(try store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"], "rows read back in the order they were stored")
-        let names = try driver.read { c in try c.query("SELECT version FROM store_migrations ORDER BY version").map { try $0.string("version") } }
+        let store = try await SQLGatewayStore(driver: driver)
+        #expect(
+            try await store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"], "rows read back in the order they were stored")
+        let names = try await driver.read { c in
+            try await c.query("SELECT version FROM store_migrations ORDER BY version").map { try $0.string("version") }
+        }
         #expect(names == SQLGatewayStore.migrationNames.sorted())
     }
 
-    @Test func sqliteLifecycleConforms() throws {
+    @Test func sqliteLifecycleConforms() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try StoreConformance.runLifecycle(try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"), keepsPackages: false)
+        try await StoreConformance.runLifecycle(try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"), keepsPackages: false)
     }
 
-    @Test func sqliteRefusesUnknownStates() throws {
+    @Test func sqliteRefusesUnknownStates() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try StoreConformance.refusesUnknownStates(try SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
+        try await StoreConformance.refusesUnknownStates(try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
     }
 }
 
 /// The same contract on PostgreSQL, and what only several processes on one database can break.
 @Suite(.enabled(if: TestPostgres.available, "needs the throwaway PostgreSQL cluster (make test)"))
 struct PostgresStoreConformanceTests {
-    @Test func postgresBackendConforms() throws {
+    @Test func postgresBackendConforms() async throws {
         let url = try TestPostgres.freshDatabase()
-        try StoreConformance.run(try SQLGatewayStore.postgres(url: url))
+        try await StoreConformance.run(try await SQLGatewayStore.postgres(url: url))
         // Reopening runs the migrations again without harm and keeps the data.
-        let again = try SQLGatewayStore.postgres(url: url)
-        #expect(try again.lastSeq(unitId: "U1") == 3)
+        let again = try await SQLGatewayStore.postgres(url: url)
+        #expect(try await again.lastSeq(unitId: "U1") == 3)
         #expect(
             try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
                 == SQLGatewayStore.migrationNames.sorted().joined(separator: ","), "one schema history, the same names as SQLite's")
     }
 
-    @Test func postgresRefusesUnknownStates() throws {
-        try StoreConformance.refusesUnknownStates(try SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()))
+    @Test func postgresRefusesUnknownStates() async throws {
+        try await StoreConformance.refusesUnknownStates(try await SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()))
     }
 
-    @Test func postgresLifecycleConforms() throws {
-        try StoreConformance.runLifecycle(try SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()), keepsPackages: true)
+    @Test func postgresLifecycleConforms() async throws {
+        try await StoreConformance.runLifecycle(try await SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()), keepsPackages: true)
     }
 
     /// Two stores with pools of their own stand for two gateway processes: the log gets
     /// consecutive indexes in one order, and a (unit, seq) is claimed by one of them only.
-    @Test func twoProcessesShareOneLogAndOneSeq() throws {
+    @Test func twoProcessesShareOneLogAndOneSeq() async throws {
         let url = try TestPostgres.freshDatabase()
-        let a = try SQLGatewayStore.postgres(url: url)
-        let b = try SQLGatewayStore.postgres(url: url)
-        try a.addUnit(
+        let a = try await SQLGatewayStore.postgres(url: url)
+        let b = try await SQLGatewayStore.postgres(url: url)
+        try await a.addUnit(
             UnitRecord(id: "U", name: "U", createdAt: "t"),
             key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U\"}")
-        let results = NSLock()
-        nonisolated(unsafe) var won = 0
-        nonisolated(unsafe) var lost = 0
-        nonisolated(unsafe) var appended: [Int64] = []
-        nonisolated(unsafe) var unexpected: [String] = []
-        // Eight threads at once (more than the cores: the races happen in the database), and
-        // each receipt takes a while to make (as signing does): decisions overlap.
-        let group = DispatchGroup()
-        for i in 0..<40 {
-            group.enter()
-            Thread.detachNewThread {
-                defer { group.leave() }
-                let store = i % 2 == 0 ? a : b
-                do {
-                    let idx = try store.appendLog(kind: "test", body: "{\"i\":\(i)}", at: "t")
-                    results.lock()
-                    appended.append(idx)
-                    results.unlock()
-                    // Every fourth pair races for the same seq with a snapshot import.
-                    let seq = UInt64(i / 4 + 1)
-                    let sp = try store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
-                    _ = try store.commit(
-                        StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
-                        snapshot: SnapshotImport(
-                            unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
-                        logEntry: "{\"o\":\(i)}", logSince: 0
-                    ) { _, _ in
-                        Thread.sleep(forTimeInterval: 0.02)
-                        return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+        enum Result: Sendable {
+            case won(Int64)
+            case lost(Int64)
+            case unexpected(String)
+        }
+        // Forty tasks at once (the races happen in the database), and each receipt takes a
+        // while to make (as signing does): decisions overlap.
+        let results = await withTaskGroup(of: Result.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    let store = i % 2 == 0 ? a : b
+                    var idx: Int64 = -1
+                    do {
+                        idx = try await store.appendLog(kind: "test", body: "{\"i\":\(i)}", at: "t")
+                        // Every fourth pair races for the same seq with a snapshot import.
+                        let seq = UInt64(i / 4 + 1)
+                        let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
+                        _ = try await store.commit(
+                            StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
+                            snapshot: SnapshotImport(
+                                unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
+                            logEntry: "{\"o\":\(i)}", logSince: 0
+                        ) { _, _ in
+                            Thread.sleep(forTimeInterval: 0.02)
+                            return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+                        }
+                        return .won(idx)
+                    } catch let e as StoreError where e.code == .seqTaken {
+                        return .lost(idx)
+                    } catch {
+                        return .unexpected("\(error)")
                     }
-                    results.lock()
-                    won += 1
-                    results.unlock()
-                } catch let e as StoreError where e.code == .seqTaken {
-                    results.lock()
-                    lost += 1
-                    results.unlock()
-                } catch {
-                    results.lock()
-                    unexpected.append("\(error)")
-                    results.unlock()
                 }
             }
+            var all: [Result] = []
+            for await r in group { all.append(r) }
+            return all
         }
-        group.wait()
+        var won = 0
+        var lost = 0
+        var appended: [Int64] = []
+        var unexpected: [String] = []
+        for r in results {
+            switch r {
+            case .won(let i):
+                won += 1
+                appended.append(i)
+            case .lost(let i):
+                lost += 1
+                appended.append(i)
+            case .unexpected(let e): unexpected.append(e)
+            }
+        }
         #expect(unexpected.isEmpty, "every loser is told seq_taken: \(unexpected)")
         #expect(won == 10 && lost == 30, "one commit per seq (10 seqs, 4 racers each): won \(won), lost \(lost)")
         #expect(Set(appended).count == 40)
-        let size = try a.logSize()
+        let size = try await a.logSize()
         #expect(size == 51, "the unit's registration, 40 appends and 10 decisions")
-        #expect(try b.logEntries(start: 0, end: size).map(\.index) == Array(0..<size), "consecutive indexes, no gap, no repeat")
+        #expect(try await b.logEntries(start: 0, end: size).map(\.index) == Array(0..<size), "consecutive indexes, no gap, no repeat")
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM snapshots WHERE current = 1") == "1", "one current snapshot")
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM members") == "10", "the losers' imports rolled back")
         // A lease held through one store is refused to the other.
-        let lease = try a.tryLease("forwarder")
+        let lease = try await a.tryLease("forwarder")
         #expect(lease != nil)
-        #expect(try b.tryLease("forwarder") == nil)
-        lease?.release()
-        #expect(try b.tryLease("forwarder") != nil)
+        #expect(try await b.tryLease("forwarder") == nil)
+        await lease?.release()
+        #expect(try await b.tryLease("forwarder") != nil)
     }
 }
 
@@ -532,7 +549,7 @@ extension PostgresStoreConformanceTests {
         ("pg-v3-outcomes-by-sha256", "CREATE INDEX outcomes_sha256 ON outcomes(sha256)"),
     ]
 
-    @Test func postgresDatabaseFromBeforeTheOneHistoryIsAdopted() throws {
+    @Test func postgresDatabaseFromBeforeTheOneHistoryIsAdopted() async throws {
         let url = try TestPostgres.freshDatabase()
         var sql = "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());\n"
         for (name, statements) in Self.formerPostgresSchema { sql += statements + ";\nINSERT INTO schema_migrations (version) VALUES ('\(name)');\n" }
@@ -543,13 +560,13 @@ extension PostgresStoreConformanceTests {
             SELECT 1, n, 'm', 'n', 'nam', 'd', c, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e' FROM (VALUES (0, 'c3'), (1, 'c1'), (2, 'c2')) AS v(n, c);
             """
         _ = try TestPostgres.psql(url, sql)
-        let store = try SQLGatewayStore.postgres(url: url)
-        #expect(try store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"])
+        let store = try await SQLGatewayStore.postgres(url: url)
+        #expect(try await store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"])
         #expect(
             try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
                 == SQLGatewayStore.migrationNames.sorted().joined(separator: ","))
         // And it works as a store: the full contract on the adopted database.
-        try StoreConformance.run(store)
+        try await StoreConformance.run(store)
     }
 }
 
@@ -557,17 +574,19 @@ extension PostgresStoreConformanceTests {
 /// self-signed, which `require` does not verify); `verify-full` refuses that certificate.
 @Suite(.enabled(if: TestPostgres.available, "needs PostgreSQL (make test)"))
 struct PostgresTLSTests {
-    @Test func sslModeRequireEncryptsAndVerifyFullChecks() throws {
+    @Test func sslModeRequireEncryptsAndVerifyFullChecks() async throws {
         let cluster = try PrivateCluster(ssl: true)
         defer { cluster.stop() }
-        let store = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=require")
-        try store.setSetting("probe", "1")  // a pooled connection stays open
+        let store = try await SQLGatewayStore.postgres(url: cluster.url + "?sslmode=require")
+        try await store.setSetting("probe", "1")  // a pooled connection stays open
         #expect(store.location.hasSuffix("?sslmode=require"))
         let encrypted = try TestPostgres.psql(
             cluster.url, "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE s.ssl AND a.pid <> pg_backend_pid()")
         #expect((Int(encrypted) ?? 0) >= 1, "the store's session is encrypted")
-        #expect(StoreConformance.storeCode { _ = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=verify-full") } == "store_unavailable")
-        #expect(StoreConformance.storeCode { _ = try SQLGatewayStore.postgres(url: cluster.url + "?sslmode=prefer") } == "database_url")
+        #expect(
+            await StoreConformance.storeCode { _ = try await SQLGatewayStore.postgres(url: cluster.url + "?sslmode=verify-full") }
+                == "store_unavailable")
+        #expect(await StoreConformance.storeCode { _ = try await SQLGatewayStore.postgres(url: cluster.url + "?sslmode=prefer") } == "database_url")
     }
 }
 

@@ -26,7 +26,7 @@ struct AtRestTests {
         }
         #expect(!FileManager.default.fileExists(atPath: leftover), "an opened package outlived its crash")
         let second = try CLI.sgBounded(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path)
-        #expect(second.status != 0 && second.stderr.contains("data_directory") && second.stderr.contains("--node"), "\(second.stderr)")
+        #expect(second.status != 0 && second.stderr.contains("spool_locked") && second.stderr.contains("--node"), "\(second.stderr)")
         #expect(gw.process.isRunning)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import SealCrypto
+import TestSupport
 
 /// Runs the built `sealgate` and the stock tools as a person would.
 enum CLI {
@@ -44,12 +45,12 @@ enum CLI {
         nonisolated(unsafe) var errData = Data()
         group.enter()
         DispatchQueue.global().async {
-            outData = outPipe.fileHandleForReading.readDataToEndOfFile()
+            outData = readAll(outPipe.fileHandleForReading)
             group.leave()
         }
         group.enter()
         DispatchQueue.global().async {
-            errData = errPipe.fileHandleForReading.readDataToEndOfFile()
+            errData = readAll(errPipe.fileHandleForReading)
             group.leave()
         }
         if let stdin { inPipe.fileHandleForWriting.write(Data(stdin)) }

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The throwaway PostgreSQL cluster `make test` starts (scripts/pg-cluster run): its URL is in
 /// SEALGATE_TEST_DATABASE. Each test takes a database of its own.
@@ -35,10 +35,10 @@ func runTool(_ exe: String, _ args: [String], env: [String: String] = [:]) throw
     p.standardOutput = out
     p.standardError = err
     try p.run()
-    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    let text = String(decoding: readAll(out.fileHandleForReading), as: UTF8.self)
     p.waitUntilExit()
     guard p.terminationStatus == 0 else {
-        throw TestPostgresError("\(args.first ?? exe) failed: \(String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        throw TestPostgresError("\(args.first ?? exe) failed: \(String(decoding: readAll(err.fileHandleForReading), as: UTF8.self))")
     }
     return text.trimmingCharacters(in: .whitespacesAndNewlines)
 }
@@ -70,4 +70,19 @@ public final class PrivateCluster: @unchecked Sendable {
 
     @discardableResult
     static func run(_ args: [String], env: [String: String] = [:]) throws -> String { try runTool(script, args, env: env) }
+}
+
+/// Everything a pipe gives until its end. Foundation's `readDataToEndOfFile` traps when a signal
+/// interrupts its read (EINTR); this loop reads again instead.
+public func readAll(_ handle: FileHandle) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        if n > 0 {
+            data.append(contentsOf: buffer[0..<n])
+        } else if n == 0 || errno != EINTR {
+            return data
+        }
+    }
 }
