@@ -10,12 +10,16 @@ import Synchronization
 /// decision survives a crash or a power cut. Write transactions are one at a time (across
 /// processes too: SQLite's own lock), so the log's order needs no lock of its own.
 ///
-/// Async without a thread waiting: each statement is one access of GRDB's (the writer
-/// connection inside a transaction, a reader outside), bridged with a continuation. A
-/// transaction spans several accesses — `BEGIN IMMEDIATE` in the first, `COMMIT` or `ROLLBACK`
-/// in the last (GRDB's `allowsUnsafeTransactions`) — and `writing` keeps every other task of
-/// this process out of the writer connection meanwhile. Continuations, not GRDB's cancellable
-/// async methods: a cancelled task still reaches its `ROLLBACK`.
+/// Async for its callers. A read runs each statement as one access of a reader connection,
+/// bridged with a continuation (no thread waits). A transaction spans several accesses of the
+/// writer connection — `BEGIN IMMEDIATE` in the first, `COMMIT` or `ROLLBACK` in the last
+/// (GRDB's `allowsUnsafeTransactions`) — and `writing` keeps every other task of this process
+/// out of it meanwhile. Its body runs on `writer`, a serial queue of the driver's own (a task
+/// executor preference), where each statement is a direct call into SQLite: writes are one at a
+/// time anyway, and a transaction that paused between its statements for the shared cooperative
+/// threads would hold SQLite's write lock longer for everyone (SQLite has no async API; GRDB's
+/// own writer is such a thread too). No hop is cancellable: a cancelled task still reaches its
+/// `ROLLBACK`.
 public final class SQLiteDriver: SQLDriver {
     let pool: DatabasePool
     public let path: String
@@ -25,6 +29,8 @@ public final class SQLiteDriver: SQLDriver {
     public var keepsDatasetPackages: Bool { false }
     /// Held from `BEGIN` to `COMMIT`/`ROLLBACK`: one transaction at a time on the writer connection.
     private let writing = AsyncMutex()
+    /// Where write transactions run (see above).
+    let writer = SerialQueueExecutor(label: "sealgate.sqlite.writer")
 
     public init(path: String) throws {
         var config = Configuration()
@@ -53,15 +59,6 @@ public final class SQLiteDriver: SQLDriver {
         }
     }
 
-    /// One access of the writer connection (inside or outside a transaction of ours).
-    func onWriter<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
-            pool.asyncWriteWithoutTransaction { db in
-                do { k.resume(returning: try work(db)) } catch { k.resume(throwing: Self.storeError(error)) }
-            }
-        }
-    }
-
     /// One access of a reader connection (its own snapshot).
     func onReader<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (k: CheckedContinuation<T, any Error>) in
@@ -76,20 +73,27 @@ public final class SQLiteDriver: SQLDriver {
         try await body(SQLiteConnection(driver: self, writer: false))
     }
 
+    /// One access of the writer connection, made from the writer queue (a direct call).
+    func onWriterQueue<T>(_ work: (Database) throws -> T) throws -> T {
+        do { return try pool.writeWithoutTransaction(work) } catch { throw Self.storeError(error) }
+    }
+
     @discardableResult
     public func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await writing.withLock {
-            try await onWriter { db in try db.execute(sql: "BEGIN IMMEDIATE") }
-            let value: T
-            do {
-                value = try await body(SQLiteConnection(driver: self, writer: true))
-                try await onWriter { db in try db.execute(sql: "COMMIT") }
-            } catch {
-                // A failed COMMIT leaves the transaction open too: end it either way.
-                try? await onWriter { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
-                throw error
+            try await withTaskExecutorPreference(writer) {
+                try onWriterQueue { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+                let value: T
+                do {
+                    value = try await body(SQLiteConnection(driver: self, writer: true))
+                    try onWriterQueue { db in try db.execute(sql: "COMMIT") }
+                } catch {
+                    // A failed COMMIT leaves the transaction open too: end it either way.
+                    try? onWriterQueue { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
+                    throw error
+                }
+                return value
             }
-            return value
         }
     }
 
@@ -101,7 +105,7 @@ public final class SQLiteDriver: SQLDriver {
     public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) async throws {
         guard let c = c as? SQLiteConnection, c.writer else { throw StoreError(.storeFailure, "not a SQLite transaction") }
         // One access for the whole snapshot: a prepared statement run once a row.
-        try await onWriter { db in
+        try onWriterQueue { db in
             let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
             let statement = try db.makeStatement(
                 sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
@@ -170,12 +174,12 @@ struct SQLiteConnection: SQLConnection {
             try db.execute(sql: sql, arguments: Self.arguments(binds))
             return db.changesCount
         }
-        return writer ? try await driver.onWriter(work) : try await driver.onReader(work)
+        return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
     }
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         let work: @Sendable (Database) throws -> [SQLRow] = { db in try Self.rows(db, sql, binds) }
-        return writer ? try await driver.onWriter(work) : try await driver.onReader(work)
+        return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
     }
 
     static func rows(_ db: Database, _ sql: String, _ binds: [SQLValue]) throws -> [SQLRow] {
@@ -217,4 +221,16 @@ final class FileLease: StoreLease {
         }
     }
     deinit { closeLock() }
+}
+
+/// A task executor over a serial dispatch queue of its own: jobs run one at a time, in order,
+/// on that queue's thread.
+final class SerialQueueExecutor: TaskExecutor {
+    let queue: DispatchQueue
+    init(label: String) { queue = DispatchQueue(label: label) }
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
+    }
 }
