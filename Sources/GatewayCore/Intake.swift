@@ -403,6 +403,14 @@ public final class Intake: Sendable {
         .seqOutOfRange,
     ].map(\.rawValue).reduce(into: []) { $0.insert($1) }
 
+    /// Packages up to this size are opened and validated where the decision runs (a millisecond
+    /// or two of work: a hop to the pool and back would cost as much); larger ones on `work`.
+    static let inlineBytes: Int64 = 256 << 10
+
+    private func offload<T: Sendable>(_ inline: Bool, _ job: @escaping @Sendable () throws -> T) async throws -> T {
+        inline ? try job() : try await work.run(job)
+    }
+
     private func decide(_ entry: SpoolEntry) async throws -> IntakeResult {
         var comment: TrustedComment?
         var unitKey: UnitKeyRecord?
@@ -450,7 +458,8 @@ public final class Intake: Sendable {
             // Verification and decryption are CPU and file work: on the blocking pool, off the
             // cooperative threads.
             let openRequest = request
-            do { opened = try await work.run { try Opener.open(openRequest) } } catch let e as SealError
+            let inline = entry.size <= Self.inlineBytes
+            do { opened = try await offload(inline) { try Opener.open(openRequest) } } catch let e as SealError
                 where e.code == .recipientNotAccepted && c.to.contains(where: state.retired.contains)
             {
                 throw GatewayError(
@@ -465,7 +474,7 @@ public final class Intake: Sendable {
             var validation: JSON = .null
             var correctionRows: [[String]] = []
             if c.kind == .snapshot || c.kind == .correction {
-                let (report, rows) = try await work.run { try self.validateRecords(openDir, unit: c.unit, kind: c.kind) }
+                let (report, rows) = try await offload(inline) { try self.validateRecords(openDir, unit: c.unit, kind: c.kind) }
                 correctionRows = rows.corrections
                 validation = report
                 if (report["errors"]?.int ?? 0) > 0 {
