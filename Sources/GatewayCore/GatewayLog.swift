@@ -10,8 +10,11 @@ public import TransparencyLog
 /// one signed: an edited row makes the gateway refuse to extend its log rather than sign over it.
 ///
 /// The tree and the keys are held in a `Mutex` (taken briefly, never across a store call); the
-/// store's reads run outside it, and what they bring is added only where the tree has not moved
-/// past it meanwhile. `serial` puts loads and checkpoints one after the other.
+/// store's reads run outside it. The tree's first `committed` leaves are known committed; a leaf
+/// beyond is a decision's own, in flight. A transaction rebuilds the tree from `committed` on
+/// with the entries it read under the log-order lock, so a leaf a failed transaction left (or
+/// one not yet forgotten) can never stand in a receipt or a checkpoint. `serial` puts loads and
+/// checkpoints one after the other.
 public final class GatewayLog: Sendable {
     private struct State {
         /// The log key in use (replaced by `rekey` after a rotation).
@@ -22,6 +25,8 @@ public final class GatewayLog: Sendable {
         /// The log as this process knows it (the tree receipts are proven in), with its interior
         /// hashes: roots and proofs never read the whole log.
         var tree = MerkleCache()
+        /// How many of the tree's leaves are known committed (≤ tree.count).
+        var committed = 0
         /// Where the latest checkpoint this gateway signed is kept outside the store.
         var head: LogHead?
     }
@@ -117,7 +122,10 @@ public final class GatewayLog: Sendable {
                 )
             }
         }
-        state.withLock { $0.tree = t }
+        state.withLock {
+            $0.tree = t
+            $0.committed = t.count
+        }
     }
 
     /// Keeps `note` (a checkpoint just signed, of `size` entries) as the log head, when it is
@@ -128,37 +136,52 @@ public final class GatewayLog: Sendable {
         try head.advance(size: size, note: note, root: { root })
     }
 
-    public var knownCount: Int64 { state.withLock { Int64($0.tree.count) } }
+    /// How many leaves are known committed: where a transaction reads the log from.
+    public var committedCount: Int64 { state.withLock { Int64($0.committed) } }
+
+    /// Replaces the tree from `from` on with `entries` (committed, or read under the log-order
+    /// lock), which must start at `from`. Call with the state locked.
+    private static func rebuild(_ s: inout State, from: Int, with entries: [LogEntry]) throws {
+        guard from <= s.tree.count, entries.first.map({ $0.index == Int64(from) }) ?? true else {
+            throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+        }
+        s.tree.truncate(to: from)
+        for e in entries {
+            guard e.index == Int64(s.tree.count) else {
+                throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
+            }
+            s.tree.append(Self.leaf(e))
+        }
+    }
 
     /// Takes in entries others appended (another process, a CLI command) up to `size`: reads
-    /// only those, outside the tree's lock; adds those the tree does not hold yet.
+    /// only those past the committed leaves, outside the tree's lock.
     private func catchUp(to size: Int64) async throws {
-        let from = knownCount
+        let from = committedCount
         guard size > from else { return }
         let entries = try await store.logEntries(start: from, end: size)
+        guard entries.count == Int(size - from) else {
+            throw GatewayError(.logInconsistent, "the store served \(entries.count) of \(size - from) log entries", remedy: "check the store; retry")
+        }
         try state.withLock { s in
-            for e in entries where e.index >= Int64(s.tree.count) {
-                guard e.index == Int64(s.tree.count) else {
-                    throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
-                }
-                s.tree.append(Self.leaf(e))
-            }
-            guard Int64(s.tree.count) >= size else {
-                throw GatewayError(.logInconsistent, "the store served \(s.tree.count) of \(size) log entries", remedy: "check the store; retry")
-            }
+            guard s.committed < Int(size) else { return }  // someone else took them in meanwhile
+            try Self.rebuild(&s, from: Int(from), with: entries)
+            s.committed = Int(size)
         }
     }
 
     /// Inside a commit: takes in the entries appended since (the new decision last), and returns
     /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
+    /// `entries` were read inside the transaction, under the log-order lock, from
+    /// `committedCount` as it was when the commit began: they replace whatever the tree held from
+    /// there (a leaf of a transaction that failed included).
     func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
         try state.withLock { s in
-            for e in entries where e.index >= Int64(s.tree.count) {
-                guard e.index == Int64(s.tree.count) else {
-                    throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
-                }
-                s.tree.append(Self.leaf(e))
+            guard let from = entries.first?.index, from <= Int64(s.committed) else {
+                throw GatewayError(.logInconsistent, "the transaction read no log entries from \(s.committed)", remedy: "report this as a bug")
             }
+            try Self.rebuild(&s, from: Int(from), with: entries)
+            s.committed = max(s.committed, Int(leaf))  // everything before the new leaf is committed
             guard Int64(s.tree.count) == leaf + 1 else {
                 throw GatewayError(.logInconsistent, "log of \(s.tree.count) entries, expected \(leaf + 1)", remedy: "report this as a bug")
             }
@@ -167,9 +190,19 @@ public final class GatewayLog: Sendable {
         }
     }
 
-    /// After a failed commit: forget what the transaction had appended.
-    func truncate(to count: Int64) {
-        state.withLock { $0.tree.truncate(to: Int(count)) }
+    /// After a failed commit: forget what the transaction had appended (leaves from `leaf` on
+    /// that are not known committed).
+    func forget(from leaf: Int64) {
+        state.withLock { s in
+            if s.tree.count > Int(leaf), s.committed <= Int(leaf) { s.tree.truncate(to: max(Int(leaf), s.committed)) }
+        }
+    }
+
+    /// After a commit: the decision's leaf is committed (if the tree still holds it).
+    func markCommitted(through leaf: Int64) {
+        state.withLock { s in
+            if s.tree.count > Int(leaf) { s.committed = max(s.committed, Int(leaf) + 1) }
+        }
     }
 
     public static func leaf(_ e: LogEntry) -> Merkle.Hash { Merkle.leafHash(Array(e.body.utf8)) }

@@ -127,7 +127,9 @@ public final class Intake: Sendable {
     private func reload(force: Bool, stale: () async throws -> (Bool, UInt64)) async throws {
         let (isStale, version) = try await stale()  // another caller may have reloaded meanwhile
         guard isStale else { return }
-        let keys = force ? self.keys : try DepartmentKeys.load(data, passphrase: passphrase)
+        // A reload runs scrypt (256 MiB): on the intake's pool, never on the shared threads.
+        let (data, passphrase) = (self.data, self.passphrase)
+        let keys = force ? self.keys : try await work.run { try DepartmentKeys.load(data, passphrase: passphrase) }
         let rows = try await store.recipients()
         let now = Timestamp.now
         var accepted = Set<String>()
@@ -265,31 +267,34 @@ public final class Intake: Sendable {
     public func admit(incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer) async throws -> Admission {
         var moved = false
         defer { if !moved { unlink(path) } }
-        let verified: VerifiedPackage
         let key: UnitKeyRecord
+        // Reading and hashing the body is file work of any size: on the intake's pool unless small.
+        let inline = size <= Self.inlineBytes
+        let maxBytes = maxPackageBytes
         do {
             try Failpoints.check("intake.admit")
-            let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes)
+            let header = try await offload(inline) { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) }
             key = try await precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
             // A replay of bytes already decided: that decision, nothing stored again.
             if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {
                 let (r, sig) = try duplicateReceipt(first, viewer: viewer)
                 return .duplicate(receipt: r, signature: sig)
             }
-            verified = try Verifier.verify(
-                path: path, signers: [try MinisignPublicKey(base64: key.publicKey)], expectedUnit: key.unitId, maxBytes: maxPackageBytes)
+            let signer = try MinisignPublicKey(base64: key.publicKey)
+            let unit = key.unitId
+            _ = try await offload(inline) { try Verifier.verify(path: path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes) }
         } catch let e as SealError where !Self.isGatewayFault(e) {
             return .refused(e)
         }
         let name = "\(PackageIdentifiers.newUUIDv7()).sgp"
-        try renameDurably(path, "\(data.spoolPath)/\(name)")
+        let spoolFile = "\(data.spoolPath)/\(name)"
+        try await work.run { try renameDurably(path, spoolFile) }
         moved = true
         do {
             return .admitted(
                 spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: Self.now()))
         } catch {
-            unlink("\(data.spoolPath)/\(name)")  // not recorded: never acknowledged; the unit sends it again
-            _ = verified
+            unlink(spoolFile)  // not recorded: never acknowledged; the unit sends it again
             throw error
         }
     }
@@ -574,7 +579,7 @@ public final class Intake: Sendable {
         var signed: (size: Int, note: String)?
         let outcome: Outcome
         do {
-            outcome = try await store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.knownCount) {
+            outcome = try await store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.committedCount) {
                 leaf, entries in
                 let proven = try log.extend(with: entries, leaf: leaf)
                 ownLeaf = leaf
@@ -582,12 +587,15 @@ public final class Intake: Sendable {
                 return try receipt(leaf, logEntry, proven)
             }
         } catch {
-            if let ownLeaf { log.truncate(to: ownLeaf) }
+            if let ownLeaf { log.forget(from: ownLeaf) }
             throw error
         }
         // The checkpoint the receipt carries is the gateway's word: kept as the log head before
         // the receipt leaves (a fault here is ours: the decision stands, the unit asks again).
-        if let signed { try log.recordHead(size: signed.size, note: signed.note) }
+        if let ownLeaf { log.markCommitted(through: ownLeaf) }
+        // The log head's write and fsync (and its cross-process lock) on the pool.
+        let gatewayLog = self.log
+        if let signed { try await work.run { try gatewayLog.recordHead(size: signed.size, note: signed.note) } }
         return outcome
     }
 

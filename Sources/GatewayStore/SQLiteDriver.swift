@@ -82,7 +82,11 @@ public final class SQLiteDriver: SQLDriver {
     public func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await writing.withLock {
             try await withTaskExecutorPreference(writer) {
-                try onWriterQueue { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+                try onWriterQueue { db in
+                    // A transaction a failed ROLLBACK left open would refuse every BEGIN after it.
+                    if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                }
                 let value: T
                 do {
                     value = try await body(SQLiteConnection(driver: self, writer: true))
