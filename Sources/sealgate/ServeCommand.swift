@@ -48,7 +48,10 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var config = GatewayServerConfig()
-        config.maxConcurrentIntakes = max(1, maxConcurrent)
+        guard (1...256).contains(maxConcurrent) else {
+            throw SealError(.usage, "--max-concurrent must be 1 to 256 (threads opening packages)", remedy: "e.g. --max-concurrent 4")
+        }
+        config.maxConcurrentIntakes = maxConcurrent
         config.requireUnitToken = requireUnitToken
         config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
         config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
