@@ -3,7 +3,7 @@ public import GatewayCore
 import GatewayStore
 import PartyRecords
 public import SealCrypto
-import SealPackage
+public import SealPackage
 
 /// The handbook receiver (`sealgate handbook serve`): a stand-in for the handbook system's sync
 /// endpoint, and a model of what an integrator implements. Verifies the department's dataset
@@ -49,31 +49,88 @@ public final class HandbookReceiver: @unchecked Sendable {
         store = try HandbookStore(path: "\(dir)/handbook.sqlite")
     }
 
-    /// Decides one received body (a file under `incomingPath`); one at a time.
+    /// Where the receiver's causes of its own faults go (never into an answer).
+    let log: @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data("\($0)\n".utf8)) }
+
+    static func refuse(_ status: Int, _ code: String, _ detail: String, _ remedy: String) -> Answer {
+        Answer(status: status, ack: nil, signature: nil, code: code, detail: detail, remedy: remedy)
+    }
+
+    /// A fault of the receiver's own: the answer keeps the code, the cause (a path, an errno)
+    /// goes to the log only.
+    func fault(_ error: any Error) -> Answer {
+        let code = (error as? SealError)?.code.rawValue ?? "handbook_failure"
+        log("handbook fault (\(code)): \(String(describing: error).prefix(500))")
+        return Self.refuse(
+            500, code, "the receiver met a fault of its own and imported nothing",
+            "send the dataset again later; the operator has the cause in the receiver's log")
+    }
+
+    /// The checks the first member (`package.minisig`) allows, made while the body streams in
+    /// so that a stranger's body is refused before the rest is read: a dataset, from the trust
+    /// document's department, signed by one of its dataset keys (the comment's signature checked),
+    /// newer than the latest version (or a repeat of a package received before). Returns the
+    /// refusal, or nil to go on.
+    public func precheck(_ peek: PackagePeek) -> Answer? {
+        do {
+            let c = peek.comment
+            let doc = try trust()
+            if let refusal = try check(c, doc) { return refusal }
+            guard let key = doc.verifyingKeys("dataset", signedAt: c.created).first(where: { $0.keyId == peek.signature.keyId }) else {
+                return Self.refuse(
+                    422, "key_unknown",
+                    "the dataset is signed by key \(Minisign.keyIdHex(peek.signature.keyId)), not a dataset key of the trust document",
+                    "run `sealgate trust fetch` for the current trust document")
+            }
+            do { try peek.signature.verifyComment(publicKey: key) } catch let e as SealError {
+                return Self.refuse(422, e.code.rawValue, e.message, e.remedy)
+            }
+            return nil
+        } catch {
+            return fault(error)
+        }
+    }
+
+    /// The checks of the trusted comment against the trust document and the store: kind,
+    /// department, newer than the latest (a repeat of a received package passes: it is answered
+    /// with its first acknowledgement).
+    func check(_ c: TrustedComment, _ doc: TrustDocument) throws -> Answer? {
+        guard c.kind == .dataset else {
+            return Self.refuse(
+                422, "kind_not_dataset", "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
+        }
+        guard c.unit == doc.department else {
+            return Self.refuse(
+                422, "dataset_not_from_department", "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
+                "do not forward other parties' packages")
+        }
+        if try store.dataset(packageId: c.package) == nil, let latest = try store.latest(), c.seq <= latest.version {
+            return Self.refuse(
+                409, "dataset_stale", "version \(c.seq) is not newer than version \(latest.version) already imported",
+                "an old dataset is never imported over a newer one; synthesize a new version")
+        }
+        return nil
+    }
+
+    /// Decides one received body (a file under `incomingPath`); one at a time. The signature
+    /// over the payload is checked (one BLAKE2b pass, no key unwrapped) before anything is
+    /// decrypted.
     public func receive(path: String) -> Answer {
         lock.lock()
         defer { lock.unlock() }
         defer { try? FileManager.default.removeItem(atPath: path) }
-        func refuse(_ status: Int, _ code: String, _ detail: String, _ remedy: String) -> Answer {
-            Answer(status: status, ack: nil, signature: nil, code: code, detail: detail, remedy: remedy)
-        }
+        let refuse = Self.refuse
         do {
             let sha = try sha256File(path)
             let header: PackageHeader
-            do { header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) } catch let e as SealError {
+            do { header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) } catch let e as SealError
+                where e.code != .ioError
+            {
                 return refuse(400, e.code.rawValue, "not a sealgate package: \(e.message)", "send the sealed dataset file unchanged")
             }
             let c = header.comment
-            guard c.kind == .dataset else {
-                return refuse(
-                    422, "kind_not_dataset", "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
-            }
             let doc = try trust()
-            guard c.unit == doc.department else {
-                return refuse(
-                    422, "dataset_not_from_department", "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
-                    "do not forward other parties' packages")
-            }
+            if let refusal = try check(c, doc) { return refusal }
             if let prior = try store.dataset(packageId: c.package) {
                 guard prior.sha256 == sha else {
                     return refuse(
@@ -82,22 +139,23 @@ public final class HandbookReceiver: @unchecked Sendable {
                 }
                 return Answer(status: 200, ack: prior.ack, signature: prior.ackSignature, code: nil)
             }
-            if let latest = try store.latest(), c.seq <= latest.version {
-                return refuse(
-                    409, "dataset_stale", "version \(c.seq) is not newer than version \(latest.version) already imported",
-                    "an old dataset is never imported over a newer one; synthesize a new version")
-            }
             let out = "\(dir)/opened/\(c.package)"
             try? FileManager.default.removeItem(atPath: out)
             defer { try? FileManager.default.removeItem(atPath: out) }
             let t0 = Date()
+            let signers = doc.verifyingKeys("dataset", signedAt: c.created)
+            do {
+                _ = try Verifier.verify(path: path, signers: signers, expectedUnit: doc.department, maxBytes: maxBytes)
+            } catch let e as SealError where e.code != .ioError {
+                return refuse(422, e.code.rawValue, e.message, e.remedy)
+            }
             let opened: OpenedPackage
             do {
                 opened = try Opener.open(
                     OpenRequest(
                         path: path, output: out, identities: identities,
-                        signers: doc.verifyingKeys("dataset", signedAt: c.created), expectedUnit: doc.department, maxBytes: maxBytes))
-            } catch let e as SealError {
+                        signers: signers, expectedUnit: doc.department, maxBytes: maxBytes))
+            } catch let e as SealError where e.code != .ioError {
                 return refuse(422, e.code.rawValue, e.message, e.remedy)
             }
             // The manifest's record counts (checked by the opener) go into the acknowledgement;
@@ -151,10 +209,8 @@ public final class HandbookReceiver: @unchecked Sendable {
             var answer = Answer(status: 201, ack: text, signature: sig, code: nil)
             answer.timings = (t1.timeIntervalSince(t0), Date().timeIntervalSince(t1))
             return answer
-        } catch let e as SealError {
-            return refuse(500, e.code.rawValue, e.message, e.remedy)
         } catch {
-            return refuse(500, "handbook_failure", "\(error)", "check the receiver's log and storage")
+            return fault(error)
         }
     }
 }

@@ -8,17 +8,34 @@ import SealCrypto
 import SealPackage
 
 /// Streams a request body into a new file (written on `pool` in 1 MiB batches, fsynced);
-/// refuses it with `too_large` past `maxBytes` (the file is then removed).
-func receiveBody(_ request: Request, to path: String, maxBytes: Int, pool: BlockingPool, tooLarge: @escaping @Sendable () -> Problem) async throws
-    -> Int
-{
+/// refuses it with `too_large` past `maxBytes` (the file is then removed). As soon as the first
+/// member is in, `check` decides whether the rest is read at all: it throws the refusal.
+func receiveBody(
+    _ request: Request, to path: String, maxBytes: Int, pool: BlockingPool, tooLarge: @escaping @Sendable () -> Problem,
+    check: (PackagePeek) async throws -> Void
+) async throws -> Int {
     let file = try await pool.run { try DurableFile(creating: path) }
     var pending = ByteBuffer()
     var size = 0
+    var prefix: [UInt8] = []
+    var checked = false
     do {
         for try await chunk in request.body {
             size += chunk.readableBytes
             guard size <= maxBytes else { throw tooLarge().closing() }
+            if !checked {
+                prefix += chunk.readableBytesView.prefix(PackagePeek.maxPrefix - prefix.count)
+                let peek: PackagePeek?
+                do { peek = try prefix.withUnsafeBytes { try PackagePeek.parse(prefix: $0) } } catch let e as SealError {
+                    throw Problem(
+                        .badRequest, e.code.rawValue, "not a sealgate package: \(e.message)", remedy: "send the sealed dataset file unchanged"
+                    ).closing()
+                }
+                if let peek {
+                    checked = true
+                    try await check(peek)
+                }
+            }
             pending.writeImmutableBuffer(chunk)
             if pending.readableBytes >= 1 << 20 {
                 let batch = pending
@@ -84,11 +101,21 @@ public func serveHandbook(
             ).closing()
         }
         let path = "\(receiver.incomingPath)/\(PackageIdentifiers.newUUIDv7()).sgp"
-        _ = try await receiveBody(request, to: path, maxBytes: maxBodyBytes, pool: pool) {
-            Problem(
-                .contentTooLarge, "package_too_large", "body over \(maxBodyBytes) bytes",
-                remedy: "split the dataset, or ask the handbook system's operator to accept larger bodies")
-        }
+        _ = try await receiveBody(
+            request, to: path, maxBytes: maxBodyBytes, pool: pool,
+            tooLarge: {
+                Problem(
+                    .contentTooLarge, "package_too_large", "body over \(maxBodyBytes) bytes",
+                    remedy: "split the dataset, or ask the handbook system's operator to accept larger bodies")
+            },
+            check: { peek in
+                // A stranger's body (not the department's dataset key, an old version) is refused
+                // here, before the rest is read or stored.
+                if let a = try await pool.run({ receiver.precheck(peek) }) {
+                    FileHandle.standardOutput.write(Data("dataset refused (\(a.status) \(a.code ?? "")): \(a.detail)\n".utf8))
+                    throw Problem(HTTPResponse.Status(code: a.status), a.code ?? "refused", a.detail, remedy: a.remedy).closing()
+                }
+            })
         let started = Date()
         let a = try await pool.run { receiver.receive(path: path) }
         let seconds = Date().timeIntervalSince(started)

@@ -361,6 +361,20 @@ struct ForwardingTests {
                 output: c.w.file("forged.sgp")))
         let forged = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("forged.sgp"))
         #expect(forged.status == 422 && forged.headers["sealgate-ack-signature"] == nil, "\(forged.status) \(forged.text)")
+        #expect(forged.text.contains("\"code\":\"key_unknown\""), "\(forged.text)")
+        // Refused on its first member: announced as 100 MiB longer than it is, and never
+        // finished, it is answered all the same (and the connection closed).
+        let bytes = c.w.read("forged.sgp")
+        let early = try RawHTTP.exchange(
+            port: hb.port,
+            Array("POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Length: \(bytes.count + (100 << 20))\r\n\r\n".utf8) + bytes, timeout: 60,
+            halfClose: false)
+        let earlyText = String(decoding: early.bytes, as: UTF8.self)
+        #expect(
+            early.status == 422 && earlyText.contains("\"code\":\"key_unknown\"") && earlyText.lowercased().contains("connection: close"),
+            "\(earlyText)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: c.w.file("hb/incoming"))) ?? ["(unreadable)"]
+        #expect(left.isEmpty, "nothing of it stays: \(left)")
         // Signed by the dataset key, but version 1 again under a new package id: stale.
         let datasetKey = try MinisignSecretKey.load(path: c.w.file("dept/keys/dataset.key"), passphrase: { SecureBytes(count: 0) })
         _ = try Sealer.seal(
