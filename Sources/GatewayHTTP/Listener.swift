@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 public import NIOSSL
 public import SealCrypto
@@ -268,8 +269,36 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .end:
             if case .draining = state { return }
             state = .handling
+            requestsEnded += 1
         }
         context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is HTTPParserError { parseFailed = true }
+        context.fireErrorCaught(error)
+    }
+
+    /// Requests whose end has come in, and answers written: an answer to a request whose body
+    /// has not ended (a route that does not read bodies, a refusal before the body) closes the
+    /// connection, so a stranger's endless body on `GET /healthz` holds nothing.
+    var requestsEnded = 0
+    var answersWritten = 0
+    /// The HTTP parser refused the request (a malformed request line, version or header block);
+    /// the server's bare 400 is answered as a coded problem document instead.
+    var parseFailed = false
+
+    /// The problem document answered for a request the HTTP parser refused.
+    static func parseRefusal() -> (HTTPResponse, ByteBuffer) {
+        let p = Problem(
+            .badRequest, "bad_request", "the request is not well-formed HTTP/1.1 (request line, version, header block or framing)",
+            remedy: "send an HTTP/1.1 request with well-formed headers (at most 80 KiB of them); https:// ports expect TLS")
+        let body = ByteBuffer(string: p.document.canonical)
+        var fields = HTTPFields()
+        fields[.contentType] = "application/problem+json"
+        fields[.contentLength] = String(body.readableBytes)
+        fields[.connection] = "close"
+        return (HTTPResponse(status: .badRequest, headerFields: fields), body)
     }
 
     /// Set when the answer says `Connection: close` (a refused body): the connection is closed
@@ -278,10 +307,25 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
-        case .head(let response):
+        case .head(var response):
+            if parseFailed, response.status == .badRequest, response.headerFields[.contentLength] == "0" {
+                let (head, body) = Self.parseRefusal()
+                closeAfterAnswer = true
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(body)), promise: promise)
+                return
+            }
+            if response.status.code >= 200, requestsEnded <= answersWritten, response.headerFields[.connection]?.lowercased() != "close" {
+                // Answered before the request's body ended: the rest is not read.
+                response.headerFields[.connection] = "close"
+                closeAfterAnswer = true
+                context.write(wrapOutboundOut(.head(response)), promise: promise)
+                return
+            }
             if response.headerFields[.connection]?.lowercased() == "close" { closeAfterAnswer = true }
             context.write(data, promise: promise)
         case .end:
+            answersWritten += 1
             if closeAfterAnswer {
                 // The answer, then our side shut; the rest of the body is drained for a moment
                 // (a close with unread bytes would reset the connection and lose the answer).
