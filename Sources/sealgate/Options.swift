@@ -148,13 +148,21 @@ func warnIfPlainText(_ url: String, origin: String? = nil) {
 }
 
 /// Parses a duration like 14d, 12h, 30m, 45s (or plain seconds).
+/// A duration: a number and d, h, m or s (seconds without a unit); finite, 0 to 100 years
+/// (a longer one would overflow the time arithmetic it feeds).
 func parseDuration(_ text: String) throws -> TimeInterval {
+    var seconds: Double?
     for (u, mult) in [("d", 86_400.0), ("h", 3_600.0), ("m", 60.0), ("s", 1.0)] where text.hasSuffix(u) {
-        if let v = Double(text.dropLast()), v >= 0 { return v * mult }
+        if let v = Double(text.dropLast()) { seconds = v * mult }
     }
-    if let v = Double(text), v >= 0 { return v }
-    throw SealError(.usage, "bad duration '\(text)'", remedy: "e.g. 14d, 12h, 30m")
+    if seconds == nil, let v = Double(text) { seconds = v }
+    guard let seconds, seconds.isFinite, seconds >= 0, seconds <= maxDurationSeconds else {
+        throw SealError(.usage, "bad duration '\(text.prefix(40))'", remedy: "e.g. 14d, 12h, 30m (at most 36500d)")
+    }
+    return seconds
 }
+
+let maxDurationSeconds = 36_500.0 * 86_400
 
 /// A UTC time as the gateway writes it (2026-11-29T04:10:00Z), or "now".
 func parseInstant(_ text: String) throws -> String {
@@ -177,7 +185,11 @@ func parseInstant(_ text: String) throws -> String {
 func parseSize(_ text: String) throws -> UInt64 {
     let units: [(String, UInt64)] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10), ("", 1)]
     for (suffix, mult) in units where text.hasSuffix(suffix) {
-        if let v = UInt64(text.dropLast(suffix.count)) { return v * mult }
+        if let v = UInt64(text.dropLast(suffix.count)) {
+            let (bytes, overflow) = v.multipliedReportingOverflow(by: mult)
+            guard !overflow, bytes <= UInt64(Int64.max) else { break }
+            return bytes
+        }
     }
-    throw SealError(.usage, "bad size '\(text)'", remedy: "give a size like 256MiB, 1GiB or a byte count")
+    throw SealError(.usage, "bad size '\(text.prefix(40))'", remedy: "give a size like 256MiB, 1GiB or a byte count")
 }

@@ -48,21 +48,24 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var config = GatewayServerConfig()
-        guard (1...256).contains(maxConcurrent) else {
-            throw SealError(.usage, "--max-concurrent must be 1 to 256 (threads opening packages)", remedy: "e.g. --max-concurrent 4")
-        }
-        config.maxConcurrentIntakes = maxConcurrent
-        config.requireUnitToken = requireUnitToken
-        config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
-        config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
-        config.forwardRetryBaseSeconds = try parseDuration(forwardRetryBase)
-        config.forwardRetryMaxSeconds = try parseDuration(forwardRetryMax)
-        config.forwardTimeoutSeconds = max(1, forwardTimeout)
-        config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
         let (intake, store): (Intake, any GatewayStore)
         let tls: (TLSIdentity, any DispatchSourceSignal)?
         var spoolLock: Int32 = -1
         do {
+            guard (1...256).contains(maxConcurrent) else {
+                throw SealError(.usage, "--max-concurrent must be 1 to 256 (threads opening packages)", remedy: "e.g. --max-concurrent 4")
+            }
+            config.maxConcurrentIntakes = maxConcurrent
+            config.requireUnitToken = requireUnitToken
+            config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
+            config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
+            config.forwardRetryBaseSeconds = try parseDuration(forwardRetryBase)
+            config.forwardRetryMaxSeconds = try parseDuration(forwardRetryMax)
+            guard (1...86_400).contains(forwardTimeout) else {
+                throw SealError(.usage, "--forward-timeout must be 1 to 86400 seconds", remedy: "e.g. --forward-timeout 120")
+            }
+            config.forwardTimeoutSeconds = forwardTimeout
+            config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
             config.listen = try listen.settings(host: host, port: port)
             tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))

@@ -353,3 +353,20 @@ struct OfflineImportTests {
         #expect(f.w.read("HCM-U001-1.sgp.receipt.json") == before)
     }
 }
+
+struct ServeSettingsTests {
+    /// Settings whose arithmetic would overflow on the first request that uses them (a grace of
+    /// `inf` days, a size of 2^70 bytes, a timeout of Int.max seconds) are refused at start, coded.
+    @Test func outOfRangeSettingsAreRefusedAtStart() throws {
+        let f = try GatewayFixture()
+        for (option, value) in [
+            ("--unit-key-grace", "inf"), ("--unit-key-grace", "1e300d"), ("--unit-key-grace", "nan"), ("--checkpoint-interval", "-1s"),
+            ("--max-body", "18446744073709551615GiB"), ("--max-body", "9223372036854775807K"), ("--forward-timeout", "9223372036854775807"),
+            ("--forward-timeout", "0"),
+        ] {
+            // (Bounded: a setting taken would start a server that runs on.)
+            let r = try CLI.run("timeout", ["30", CLI.sealgate, "serve", "--data", "dept", "--port", "0", "\(option)=\(value)"], cwd: f.w.path)
+            #expect(r.status == 64 && (r.out + r.stderr).contains("usage"), "\(option) \(value): \(r.status) \(r.out) \(r.stderr)")
+        }
+    }
+}
