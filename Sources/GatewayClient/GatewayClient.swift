@@ -133,6 +133,12 @@ public final class GatewayClient: Sendable {
             throw SealError(
                 .usage, "the \(what) '\(url.prefix(200))' is not an http:// or https:// URL", remedy: "e.g. https://gateway.example.gov.vn")
         }
+        // A user or password in the URL would be sent, stored and (for the handbook) logged.
+        guard u.user == nil, u.password == nil else {
+            throw SealError(
+                .usage, "the \(what) carries a user name or password (user:pass@host); it is not accepted",
+                remedy: "give the URL without credentials: a unit authenticates with its token, the gateway with its client certificate")
+        }
     }
 
     /// Sends one request and reads the whole response (at most `maxResponseBytes`).

@@ -41,6 +41,19 @@ public struct HandbookEndpoint: Sendable {
         return .object(o)
     }
 
+    /// What the transparency log records of a connection (`handbook_connected`): the URL, the
+    /// recipients and the acknowledgement key — all public — and only a SHA-256 of the CA
+    /// certificates and whether a client certificate is used: the log is public, the gateway's
+    /// file paths and trust configuration are not its business.
+    public var logJSON: JSON {
+        var o: [String: JSON] = [
+            "url": .string(url), "recipients": .array(recipients.map { .string($0.string) }), "ack_key": .string(ackKey.base64),
+            "client_certificate": .bool(clientCertificateFile != nil),
+        ]
+        if let caPEM { o["ca_sha256"] = .string(hexString(SHA256Hasher.hash(Array(caPEM.utf8)))) }
+        return .object(o)
+    }
+
     /// How the forwarder connects to it.
     public func clientSettings(timeoutSeconds: Int) -> ClientSettings {
         var s = ClientSettings(

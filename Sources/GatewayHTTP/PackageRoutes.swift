@@ -104,7 +104,10 @@ struct PackageRoutes {
         let pool = self.pool
         let max = config.maxBodyBytes
         let path = intake.incomingPath()
-        let file = try await pool.run { try DurableFile(creating: path) }
+        let file = try await pool.run {
+            try Failpoints.check("intake.receive")
+            return try DurableFile(creating: path)
+        }
         let hasher = SHA256Hasher()
         var pending = ByteBuffer()
         var prefix: [UInt8] = []

@@ -28,9 +28,17 @@ public struct Problem: HTTPResponseError, Sendable {
     }
 
     /// A SealError as the API answers it, with the status its code calls for.
+    /// A fault of ours (`io_error`, `crypto_failure`, `store_failure`) keeps its code but not its
+    /// message, which may name a path or a cause: the log line has those.
     public init(_ e: SealError, status: HTTPResponse.Status? = nil) {
-        self.init(status ?? Self.status(for: e.code), e.code.rawValue, e.message, remedy: e.remedy)
-        if Intake.isGatewayFault(e) { headers[.retryAfter] = "30" }
+        if Intake.isGatewayFault(e) {
+            self.init(
+                status ?? Self.status(for: e.code), e.code.rawValue, "the server met a fault of its own and recorded nothing",
+                remedy: "send the same request again in a minute; if it persists, tell the operator the time")
+            headers[.retryAfter] = "30"
+        } else {
+            self.init(status ?? Self.status(for: e.code), e.code.rawValue, e.message, remedy: e.remedy)
+        }
     }
 
     /// The status each code is answered with.

@@ -392,13 +392,15 @@ public final class SQLGatewayStore: GatewayStore {
                 guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [cs.unitId]) else {
                     throw StoreError(.noSnapshot, "\(cs.unitId) has no current records to correct")
                 }
-                for m in cs.corrections {
+                for (i, m) in cs.corrections.enumerated() {
                     // The column name is interpolated: only the table's own names pass.
                     guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
                     let n = try await c.execute(
                         "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ?",
                         [m.newValue, sid, m.citizenId, m.oldValue])
-                    guard n == 1 else { throw StoreError(.correctionConflict, "the \(m.field) of \(m.citizenId) changed meanwhile") }
+                    guard n == 1 else {
+                        throw StoreError(.correctionConflict, "correction \(i + 1) (\(m.field)): the member's value changed meanwhile")
+                    }
                 }
             }
             let leaf = try await appendLog(c, kind: d.status == .duplicate ? "duplicate" : "outcome", body: logEntry, at: d.decidedAt)

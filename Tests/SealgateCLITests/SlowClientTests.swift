@@ -96,7 +96,7 @@ struct SlowClientTests {
 /// A fault of the gateway's own is never a decision: 503 with Retry-After, nothing recorded,
 /// and the same package sent again gets its 201. A forgery naming a unit burns nothing.
 struct GatewayFaultTests {
-    @Test(arguments: ["intake.open=enospc:1", "intake.open=emfile:1", "intake.admit=eio:1"])
+    @Test(arguments: ["intake.open=enospc:1", "intake.open=emfile:1", "intake.admit=eio:1", "intake.receive=emfile:1"])
     func aFaultOfOursIsA503AndTheRetrySucceeds(_ failpoint: String) throws {
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, env: ["SEALGATE_FAILPOINTS": failpoint])
@@ -110,6 +110,10 @@ struct GatewayFaultTests {
         #expect(
             faulted.status == 503 && faulted.headers["retry-after"] != nil && faulted.headers["content-type"] == "application/problem+json",
             "\(faulted.status) \(faulted.text)")
+        // Its code, not its cause: no path, no errno text, no failpoint name.
+        for cause in ["failpoint", f.w.path, "/spool", "Too many open files", "No space left"] {
+            #expect(!faulted.text.contains(cause), "the answer names \(cause): \(faulted.text)")
+        }
         #expect(try entries() == before && spool().isEmpty, "a fault was recorded: \(spool())")
         // A forgery of the same seq: HCM-U001's seq 1 with its payload altered (the unit's signature no longer holds).
         var bytes = f.w.read("HCM-U001-1.sgp")

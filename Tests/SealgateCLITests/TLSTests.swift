@@ -66,9 +66,23 @@ struct TLSTests {
         ]
         let untrusted = try CLI.sg(connect + ["--ca-file", "other/ca.pem"], cwd: c.w.path)
         #expect(untrusted.status == 1 && jsonCode(untrusted) == "tls_untrusted", "\(untrusted.out)")
-        try requireOK(try CLI.sg(connect + ["--ca-file", "pki/ca.pem"], cwd: c.w.path), "handbook connect over https")
+        let withPassword = try CLI.sg(
+            connect.map { $0 == hb.url ? hb.url.replacingOccurrences(of: "https://", with: "https://ops:secret@") : $0 }
+                + ["--ca-file", "pki/ca.pem"], cwd: c.w.path)
+        #expect(withPassword.status != 0 && jsonCode(withPassword) == "usage" && !withPassword.out.contains("secret"), "\(withPassword.out)")
+        try requireOK(
+            try CLI.sg(connect + ["--ca-file", "pki/ca.pem", "--client-cert", "pki/client.pem", "--client-key", "pki/client.key"], cwd: c.w.path),
+            "handbook connect over https")
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         #expect(try c.waitFor("delivered over TLS") { try c.dataset(1)["state"]?.string == "delivered" }, "\((try? c.dataset(1)) ?? .null)")
+        // The public log records the connection without the gateway's CA text or file paths.
+        let logged = try CLI.run(
+            "sqlite3", ["dept/gateway.sqlite", "SELECT body FROM log_entries WHERE kind = 'handbook_connected'"], cwd: c.w.path
+        ).out
+        #expect(logged.contains(hb.url) && logged.contains("\"ca_sha256\"") && logged.contains("\"client_certificate\":true"), "\(logged)")
+        for secretish in ["BEGIN CERTIFICATE", "client.pem", "client.key", c.w.path] {
+            #expect(!logged.contains(secretish), "the log entry names \(secretish): \(logged)")
+        }
     }
 
     /// TLS 1.2 at least, forward-secret AEAD suites only; a new certificate is taken on SIGHUP
