@@ -341,7 +341,8 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             // The answer is out: the connection may wait for its next request (keep-alive).
-            if case .handling = state { state = .idle(since: .now()) }
+            // (Not while a pipelined request that has all arrived still waits for its answer.)
+            if case .handling = state, requestsEnded == answersWritten { state = .idle(since: .now()) }
             context.write(data, promise: promise)
         case .body:
             context.write(data, promise: promise)

@@ -67,15 +67,28 @@ public final class HandbookReceiver: @unchecked Sendable {
     }
 
     /// The checks the first member (`package.minisig`) allows, made while the body streams in
-    /// so that a stranger's body is refused before the rest is read: a dataset, from the trust
-    /// document's department, signed by one of its dataset keys (the comment's signature checked),
-    /// newer than the latest version (or a repeat of a package received before). Returns the
+    /// so that a stranger's body is refused before the rest is read: a dataset from the trust
+    /// document's department, signed by one of its dataset keys (the comment's signature checked
+    /// before anything about the store is said), newer than the latest version. A repeat of a
+    /// package received before passes when its first member is the one received (its key may
+    /// have been retired since): it is answered with its first acknowledgement. Returns the
     /// refusal, or nil to go on.
     public func precheck(_ peek: PackagePeek) -> Answer? {
         do {
             let c = peek.comment
             let doc = try trust()
-            if let refusal = try check(c, doc) { return refusal }
+            if let refusal = Self.checkOrigin(c, doc) { return refusal }
+            if let prior = try store.dataset(packageId: c.package), let first = receivedFirstMember(version: prior.version, package: c.package) {
+                let same =
+                    first.signature.keyId == peek.signature.keyId && first.signature.signature == peek.signature.signature
+                    && first.signature.trustedComment == peek.signature.trustedComment
+                    && first.signature.globalSignature == peek.signature.globalSignature
+                return same
+                    ? nil
+                    : Self.refuse(
+                        409, "package_reused", "package \(c.package) was received before with another signature",
+                        "a package id is used once; seal a new version")
+            }
             guard let key = doc.verifyingKeys("dataset", signedAt: c.created).first(where: { $0.keyId == peek.signature.keyId }) else {
                 return Self.refuse(
                     422, "key_unknown",
@@ -85,26 +98,38 @@ public final class HandbookReceiver: @unchecked Sendable {
             do { try peek.signature.verifyComment(publicKey: key) } catch let e as SealError {
                 return Self.refuse(422, e.code.rawValue, e.message, e.remedy)
             }
-            return nil
+            return try checkNewer(c)
         } catch {
             return fault(error)
         }
     }
 
-    /// The checks of the trusted comment against the trust document and the store: kind,
-    /// department, newer than the latest (a repeat of a received package passes: it is answered
-    /// with its first acknowledgement).
-    func check(_ c: TrustedComment, _ doc: TrustDocument) throws -> Answer? {
+    /// The first member of a package received before (kept in `received/`), if it is there.
+    func receivedFirstMember(version: UInt64, package: String) -> PackagePeek? {
+        guard let h = FileHandle(forReadingAtPath: "\(dir)/received/v\(version)-\(package).sgp") else { return nil }
+        defer { try? h.close() }
+        guard let head = try? h.read(upToCount: PackagePeek.maxPrefix) else { return nil }
+        return try? Array(head).withUnsafeBytes { try PackagePeek.parse(prefix: $0) }
+    }
+
+    /// Kind and department: what the trusted comment must say.
+    static func checkOrigin(_ c: TrustedComment, _ doc: TrustDocument) -> Answer? {
         guard c.kind == .dataset else {
-            return Self.refuse(
+            return refuse(
                 422, "kind_not_dataset", "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
         }
         guard c.unit == doc.department else {
-            return Self.refuse(
+            return refuse(
                 422, "dataset_not_from_department", "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
                 "do not forward other parties' packages")
         }
-        if try store.dataset(packageId: c.package) == nil, let latest = try store.latest(), c.seq <= latest.version {
+        return nil
+    }
+
+    /// A new package must be newer than the latest version imported (said only to a signer the
+    /// trust document knows).
+    func checkNewer(_ c: TrustedComment) throws -> Answer? {
+        if let latest = try store.latest(), c.seq <= latest.version {
             return Self.refuse(
                 409, "dataset_stale", "version \(c.seq) is not newer than version \(latest.version) already imported",
                 "an old dataset is never imported over a newer one; synthesize a new version")
@@ -130,7 +155,7 @@ public final class HandbookReceiver: @unchecked Sendable {
             }
             let c = header.comment
             let doc = try trust()
-            if let refusal = try check(c, doc) { return refusal }
+            if let refusal = Self.checkOrigin(c, doc) { return refusal }
             if let prior = try store.dataset(packageId: c.package) {
                 guard prior.sha256 == sha else {
                     return refuse(
@@ -149,6 +174,7 @@ public final class HandbookReceiver: @unchecked Sendable {
             } catch let e as SealError where e.code != .ioError {
                 return refuse(422, e.code.rawValue, e.message, e.remedy)
             }
+            if let refusal = try checkNewer(c) { return refusal }
             let opened: OpenedPackage
             do {
                 opened = try Opener.open(

@@ -99,6 +99,11 @@ struct Serve: AsyncParsableCommand {
         let listen = config.listen
         say("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
         if let w = listen.plainTextWarning { say("warning: \(w)") }
+        if let endpoint = try? await HandbookEndpoint.load(store), (try? GatewayClient.checkURL(endpoint.url)) == nil {
+            say(
+                "warning: the handbook endpoint recorded is not a URL datasets can be sent to (a user or password in it?): the forwarder cannot deliver; run `sealgate handbook connect` again with the URL alone"
+            )
+        }
         let published = await (try? Publication.load(intake.data, store: store))?.intakeURL
         let dataPath = data.data
         try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in

@@ -382,6 +382,18 @@ struct ForwardingTests {
                 unit: "HCM-DTCD", seq: 1, kind: .dataset, inputs: files, recipients: [hbRecipient], signer: datasetKey, output: c.w.file("old.sgp")))
         let old = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("old.sgp"))
         #expect(old.status == 409 && old.text.contains("dataset_stale"), "\(old.status) \(old.text)")
+        // Version 2 sent again, as a forwarder that lost the acknowledgement would: its first
+        // acknowledgement. Its first member with the signature altered: refused as a reuse of
+        // the package id before the rest is read.
+        let v2 = try #require(try FileManager.default.contentsOfDirectory(atPath: c.w.file("hb/received")).first { $0.hasPrefix("v2-") })
+        let again = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("hb/received/\(v2)"))
+        #expect(again.status == 200 && again.headers["sealgate-ack-signature"] != nil, "\(again.status) \(again.text)")
+        var altered = c.w.read("hb/received/\(v2)")
+        let sigLine = try #require(altered.firstIndex(of: UInt8(ascii: "\n")).map { $0 + 1 })  // the minisig's second line: RUT…
+        altered[sigLine + 20] = altered[sigLine + 20] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        c.w.write("altered.sgp", bytes: altered)
+        let reused = try RawHTTP.request("POST", hb.url + "/v1/datasets", bodyFile: c.w.file("altered.sgp"))
+        #expect(reused.status == 409 && reused.text.contains("\"code\":\"package_reused\""), "\(reused.status) \(reused.text)")
         let health = try JSON(parsing: try RawHTTP.request("GET", hb.url + "/v1/health").text)
         #expect(health["version"]?.int == 2)
         // And a unit cannot hand the gateway a dataset of its own.
