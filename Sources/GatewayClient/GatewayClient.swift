@@ -131,7 +131,9 @@ public final class GatewayClient: Sendable {
         guard let u = URL(string: url), let scheme = u.scheme?.lowercased(), scheme == "http" || scheme == "https", let host = u.host, !host.isEmpty
         else {
             throw SealError(
-                .usage, "the \(what) '\(url.prefix(200))' is not an http:// or https:// URL", remedy: "e.g. https://gateway.example.gov.vn")
+                .usage,
+                "the \(what) '\(url.contains("@") ? "(not shown: it may carry a password)" : String(url.prefix(200)))' is not an http:// or https:// URL",
+                remedy: "e.g. https://gateway.example.gov.vn")
         }
         // A user or password in the URL would be sent, stored and (for the handbook) logged.
         guard u.user == nil, u.password == nil else {

@@ -110,8 +110,7 @@ struct PackageRoutes {
         }
         let hasher = SHA256Hasher()
         var pending = ByteBuffer()
-        var prefix: [UInt8] = []
-        var checked = false
+        var head = PackagePeek.Collector()
         var size = 0
         func flush() async throws {
             guard pending.readableBytes > 0 else { return }
@@ -127,16 +126,10 @@ struct PackageRoutes {
                         .closing()
                 }
                 chunk.withUnsafeReadableBytes { hasher.update($0) }
-                if !checked {
-                    prefix += chunk.readableBytesView.prefix(PackagePeek.maxPrefix - prefix.count)
-                    do {
-                        if let peek = try prefix.withUnsafeBytes({ try PackagePeek.parse(prefix: $0) }) {
-                            checked = true
-                            _ = try await intake.precheck(peek, tokenUnit: tokenUnit)
-                        }
-                    } catch let e as SealError where !Intake.isGatewayFault(e) {
-                        throw refusal(e).closing()
-                    }
+                do {
+                    if let peek = try head.feed(chunk.readableBytesView) { _ = try await intake.precheck(peek, tokenUnit: tokenUnit) }
+                } catch let e as SealError where !Intake.isGatewayFault(e) {
+                    throw refusal(e).closing()
                 }
                 pending.writeImmutableBuffer(chunk)
                 if pending.readableBytes >= 1 << 20 { try await flush() }

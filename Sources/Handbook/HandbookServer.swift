@@ -17,25 +17,17 @@ func receiveBody(
     let file = try await pool.run { try DurableFile(creating: path) }
     var pending = ByteBuffer()
     var size = 0
-    var prefix: [UInt8] = []
-    var checked = false
+    var head = PackagePeek.Collector()
     do {
         for try await chunk in request.body {
             size += chunk.readableBytes
             guard size <= maxBytes else { throw tooLarge().closing() }
-            if !checked {
-                prefix += chunk.readableBytesView.prefix(PackagePeek.maxPrefix - prefix.count)
-                let peek: PackagePeek?
-                do { peek = try prefix.withUnsafeBytes { try PackagePeek.parse(prefix: $0) } } catch let e as SealError {
-                    throw Problem(
-                        .badRequest, e.code.rawValue, "not a sealgate package: \(e.message)", remedy: "send the sealed dataset file unchanged"
-                    ).closing()
-                }
-                if let peek {
-                    checked = true
-                    try await check(peek)
-                }
+            let peek: PackagePeek?
+            do { peek = try head.feed(chunk.readableBytesView) } catch let e as SealError {
+                throw Problem(.badRequest, e.code.rawValue, "not a sealgate package: \(e.message)", remedy: "send the sealed dataset file unchanged")
+                    .closing()
             }
+            if let peek { try await check(peek) }
             pending.writeImmutableBuffer(chunk)
             if pending.readableBytes >= 1 << 20 {
                 let batch = pending
@@ -54,6 +46,15 @@ func receiveBody(
     }
     file.keep()
     return size
+}
+
+extension HandbookReceiver.Answer {
+    /// A refusal as answered: printed to the receiver's output (code and detail, never a cause)
+    /// and returned as its problem document.
+    func refusal() -> Problem {
+        FileHandle.standardOutput.write(Data("dataset refused (\(status) \(code ?? "")): \(detail)\n".utf8))
+        return Problem(HTTPResponse.Status(code: status), code ?? "refused", detail, remedy: remedy)
+    }
 }
 
 /// The handbook receiver's HTTP API: POST /v1/datasets (a sealed dataset; answers the signed
@@ -111,10 +112,7 @@ public func serveHandbook(
             check: { peek in
                 // A stranger's body (not the department's dataset key, an old version) is refused
                 // here, before the rest is read or stored.
-                if let a = try await pool.run({ receiver.precheck(peek) }) {
-                    FileHandle.standardOutput.write(Data("dataset refused (\(a.status) \(a.code ?? "")): \(a.detail)\n".utf8))
-                    throw Problem(HTTPResponse.Status(code: a.status), a.code ?? "refused", a.detail, remedy: a.remedy).closing()
-                }
+                if let a = try await pool.run({ receiver.precheck(peek) }) { throw a.refusal().closing() }
             })
         let started = Date()
         let a = try await pool.run { receiver.receive(path: path) }
@@ -127,12 +125,8 @@ public func serveHandbook(
                         ack["version"]?.int ?? 0, ack["package"]?.string ?? "", ack["members"]?.int ?? 0, seconds,
                         a.timings.open, a.timings.store
                     ).utf8))
-        } else if a.status != 200 {
-            FileHandle.standardOutput.write(Data("dataset refused (\(a.status) \(a.code ?? "")): \(a.detail)\n".utf8))
         }
-        guard let ack = a.ack, let sig = a.signature else {
-            throw Problem(HTTPResponse.Status(code: a.status), a.code ?? "refused", a.detail, remedy: a.remedy)
-        }
+        guard let ack = a.ack, let sig = a.signature else { throw a.refusal() }
         var r = jsonResponse(HTTPResponse.Status(code: a.status), ack)
         r.headers[.init("Sealgate-Ack-Signature")!] = Base64.encode(Array(sig.utf8))
         return r

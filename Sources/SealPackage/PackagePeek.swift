@@ -20,6 +20,25 @@ public struct PackagePeek: Sendable {
     /// the largest signature file accepted, its padding).
     public static let maxPrefix = Tar.blockSize + Int(PackageContainer.maxSignatureBytes) + Tar.blockSize
 
+    /// Collects the head of a body as it streams in, until its first member can be told.
+    public struct Collector: Sendable {
+        var prefix: [UInt8] = []
+        var done = false
+
+        public init() {}
+
+        /// Feeds the body's next bytes. Returns the first member once, as soon as it is complete;
+        /// nil before and after. Throws what `parse` throws.
+        public mutating func feed(_ bytes: some Collection<UInt8>) throws -> PackagePeek? {
+            guard !done else { return nil }
+            prefix += bytes.prefix(PackagePeek.maxPrefix - prefix.count)
+            guard let peek = try prefix.withUnsafeBytes({ try PackagePeek.parse(prefix: $0) }) else { return nil }
+            done = true
+            prefix = []
+            return peek
+        }
+    }
+
     /// Parses the first member from the head of a package. Returns nil while `prefix` is too short
     /// to tell; throws `container_malformed`, `signature_malformed` or `comment_malformed`.
     public static func parse(prefix: UnsafeRawBufferPointer) throws -> PackagePeek? {

@@ -147,7 +147,6 @@ func warnIfPlainText(_ url: String, origin: String? = nil) {
     if let w = GatewayClient.plainTextWarning(url) { say("warning: \(w)\(origin.map { " (address from \($0))" } ?? "")") }
 }
 
-/// Parses a duration like 14d, 12h, 30m, 45s (or plain seconds).
 /// A duration: a number and d, h, m or s (seconds without a unit); finite, 0 to 100 years
 /// (a longer one would overflow the time arithmetic it feeds).
 func parseDuration(_ text: String) throws -> TimeInterval {
