@@ -652,20 +652,27 @@ public final class Intake: Sendable {
         )
     }
 
-    /// Validates the opened records (one unit) and returns the report and the normalized rows.
+    /// The findings a receipt lists (errors first); the rest are counted by rule.
+    static let receiptFindings = 200
+
+    /// Validates the opened records (one unit) and returns the report and the normalized rows
+    /// (none when the records have errors).
     /// The report names findings by file, line, column, rule and severity only — never a value.
     func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (
         JSON, (organizations: [[String]], members: [[String]], corrections: [[String]])
     ) {
         let sink = MemorySink()
-        let v = RecordValidator(today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false)
+        // Counts are exact; only the findings a receipt shows are kept (memory does not grow
+        // with the number of findings).
+        let v = RecordValidator(
+            today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false, keep: Self.receiptFindings)
         var files: [RecordFile: String] = [:]
         for f in RecordFile.allCases where FileManager.default.fileExists(atPath: "\(dir)/\(f.rawValue)") { files[f] = "\(dir)/\(f.rawValue)" }
         try v.validateUnit(unit, files: files, sink: sink)
         v.sortFindings()
-        let errors = v.findings.filter { $0.severity == .error }
-        let rules = Dictionary(grouping: v.findings, by: \.rule).mapValues { JSON.int(Int64($0.count)) }
-        let shown = (errors + v.findings.filter { $0.severity == .warning }).prefix(200).map { f in
+        let kept = v.findings.filter { $0.severity == .error } + v.findings.filter { $0.severity == .warning }
+        let rules = v.countsByRule.mapValues { JSON.int(Int64($0)) }
+        let shown = kept.prefix(Self.receiptFindings).map { f in
             JSON.object([
                 "file": .string(f.file), "line": .int(Int64(f.line)), "column": .string(f.column), "rule": .string(f.rule),
                 "severity": .string(f.severity.rawValue),
@@ -673,10 +680,12 @@ public final class Intake: Sendable {
         }
         let summary = v.units.first
         let report = JSON.object([
-            "errors": .int(Int64(errors.count)), "warnings": .int(Int64(v.findings.count - errors.count)), "rules": .object(rules),
+            "errors": .int(Int64(v.errorCount)), "warnings": .int(Int64(v.warningCount)), "rules": .object(rules),
             "completeness": .string(String(format: "%.4f", summary?.completeness ?? 0)), "findings": .array(Array(shown)),
-            "findings_total": .int(Int64(v.findings.count)),
+            "findings_total": .int(Int64(v.errorCount + v.warningCount)),
         ])
+        // Rows are parsed back only for records that will be imported.
+        guard v.errorCount == 0 else { return (report, ([], [], [])) }
         return (report, (sink.rows(.organizations), sink.rows(.members), sink.rows(.corrections)))
     }
 }

@@ -3,27 +3,31 @@ public enum ReportFormat: String, Sendable, CaseIterable { case table, csv, json
 
 /// Renders a validator's findings, per-rule summary and per-unit figures.
 public struct ValidationReport {
+    /// The findings the validator kept (see `RecordValidator.keep`); `total` counts them all.
     public let findings: [Finding]
     public let units: [UnitSummary]
     public let lang: Language
+    /// Every error and warning found (exact, whatever was kept).
+    public let errors: Int
+    public let warnings: Int
+    let countsByRule: [String: Int]
+    public var total: Int { errors + warnings }
 
     public init(_ v: RecordValidator, lang: Language) {
         v.sortFindings()
         findings = v.findings
         units = v.units
+        errors = v.errorCount
+        warnings = v.warningCount
+        countsByRule = v.countsByRule
         self.lang = lang
     }
 
     /// (rule, severity, count), most frequent first.
     public var ruleSummary: [(rule: String, severity: Severity, count: Int)] {
-        var counts: [String: Int] = [:]
-        for f in findings { counts[f.rule, default: 0] += 1 }
-        return counts.map { ($0.key, Rules.rule($0.key).severity, $0.value) }
+        countsByRule.map { ($0.key, Rules.rule($0.key).severity, $0.value) }
             .sorted { ($0.severity, -$0.count, $0.rule) < ($1.severity, -$1.count, $1.rule) }
     }
-
-    public var errors: Int { findings.filter { $0.severity == .error }.count }
-    public var warnings: Int { findings.count - errors }
 
     public func render(_ format: ReportFormat, maxRows: Int = Int.max) -> String {
         switch format {
@@ -47,7 +51,7 @@ public struct ValidationReport {
     func json() -> String {
         func q(_ s: String) -> String { jsonString(s) }
         var out =
-            "{\"summary\":{\"units\":\(units.count),\"members\":\(units.reduce(0) { $0 + $1.members }),\"errors\":\(errors),\"warnings\":\(warnings)},"
+            "{\"summary\":{\"units\":\(units.count),\"members\":\(units.reduce(0) { $0 + $1.members }),\"errors\":\(errors),\"warnings\":\(warnings),\"findings_listed\":\(findings.count)},"
         out +=
             "\"units\":["
             + units.map { u in
@@ -74,9 +78,10 @@ public struct ValidationReport {
             ? "Đơn vị: \(units.count) · đảng viên: \(members) · lỗi: \(errors) · cảnh báo/chuẩn hóa: \(warnings)\n"
             : "Units: \(units.count) · members: \(members) · errors: \(errors) · warnings/normalized: \(warnings)\n"
         if !findings.isEmpty {
+            let listed = min(maxRows, findings.count)
             out +=
                 "\n" + (vi ? "Phát hiện" : "Findings")
-                + (findings.count > maxRows ? (vi ? " (\(maxRows) đầu tiên / \(findings.count))" : " (first \(maxRows) of \(findings.count))") : "")
+                + (listed < total ? (vi ? " (\(listed) đầu tiên / \(total))" : " (first \(listed) of \(total))") : "")
                 + ":\n"
             let head =
                 vi
@@ -91,7 +96,7 @@ public struct ValidationReport {
             }
             out += layout(rows)
         }
-        if !findings.isEmpty {
+        if total > 0 {
             out += "\n" + (vi ? "Theo quy tắc" : "By rule") + ":\n"
             out += layout(
                 [[vi ? "quy tắc" : "rule", vi ? "mức" : "severity", vi ? "số lượng" : "count"]]

@@ -23,6 +23,22 @@ public struct Finding: Sendable, Equatable {
         self.original = original
         self.normalized = normalized
     }
+
+    /// The longest value a finding keeps (a cell may be up to a record's size).
+    public static let maxValueBytes = 256
+
+    /// `s` cut to at most `maxValueBytes` bytes of UTF-8 (on a character boundary), with "…".
+    static func clipped(_ s: String) -> String {
+        guard s.utf8.count > maxValueBytes else { return s }
+        var out = ""
+        var n = 0
+        for ch in s {
+            n += ch.utf8.count
+            if n > maxValueBytes - 3 { break }
+            out.append(ch)
+        }
+        return out + "…"
+    }
 }
 
 /// Per-unit figures.
@@ -48,11 +64,30 @@ public protocol NormalizedSink: AnyObject {
 /// Validates and normalizes the record files of one or more units, streaming each file and
 /// keeping only what the cross-row checks need: the unit's organizations, and the ids seen
 /// (per unit, and across units when `crossUnit` is on).
+///
+/// Memory does not grow with the number of findings: every finding is counted (by rule, by
+/// severity, by unit), but only the first `keep` errors and the first `keep` warnings are kept
+/// as `Finding`s, each with its values clipped to `Finding.maxValueBytes`.
 public final class RecordValidator {
     public let today: CivilDate
     public let crossUnit: Bool
+    /// How many errors, and how many warnings, are kept as findings (the rest are counted).
+    public let keep: Int
+    /// The findings kept: the first `keep` errors and the first `keep` warnings, in the order
+    /// found (`sortFindings` puts them in file order).
     public private(set) var findings: [Finding] = []
     public private(set) var units: [UnitSummary] = []
+    /// Every finding counted, by rule (exact, whatever was kept).
+    public private(set) var countsByRule: [String: Int] = [:]
+    /// Every error and every warning counted (exact).
+    public private(set) var errorCount = 0
+    public private(set) var warningCount = 0
+    /// Findings counted but not kept.
+    public var findingsDropped: Int { errorCount + warningCount - findings.count }
+    private var keptErrors = 0
+    private var keptWarnings = 0
+    /// Errors and warnings by unit name (cross-unit findings land on the earlier unit).
+    private var countsByUnit: [String: (errors: Int, warnings: Int)] = [:]
     /// Rows read, over all files (for throughput figures).
     public private(set) var rowsRead = 0
 
@@ -72,21 +107,18 @@ public final class RecordValidator {
     private var orgIDs: [String: Seen] = [:]
     private var unitNames: [String] = []
 
-    public init(today: CivilDate, crossUnit: Bool = true) {
+    /// `keep`: how many errors and how many warnings are kept as findings (at least 1).
+    public init(today: CivilDate, crossUnit: Bool = true, keep: Int = 10_000) {
         self.today = today
         self.crossUnit = crossUnit
+        self.keep = max(1, keep)
     }
-
-    /// Counts of findings by rule.
-    public var countsByRule: [String: Int] { findings.reduce(into: [:]) { $0[$1.rule, default: 0] += 1 } }
-    public var errorCount: Int { findings.filter { $0.severity == .error }.count }
 
     /// Validates one unit's files (organizations first, then members, then corrections).
     public func validateUnit(_ unit: String, files: [RecordFile: String], sink: (any NormalizedSink)? = nil) throws {
         let unitIndex = Int32(unitNames.count)
         unitNames.append(unit)
         var summary = UnitSummary(unit: unit)
-        let before = findings.count
         var orgs: OrgTable? = nil
         if let p = files[.organizations] {
             orgs = try validateOrganizations(unit, unitIndex, path: p, summary: &summary, sink: sink)
@@ -97,7 +129,9 @@ public final class RecordValidator {
         if let p = files[.corrections] {
             try validateCorrections(unit, path: p, summary: &summary, sink: sink)
         }
-        for f in findings[before...] { if f.severity == .error { summary.errors += 1 } else { summary.warnings += 1 } }
+        let counted = countsByUnit[unit] ?? (0, 0)
+        summary.errors = counted.errors
+        summary.warnings = counted.warnings
         units.append(summary)
     }
 
@@ -110,17 +144,11 @@ public final class RecordValidator {
                 unitOrder[$1.unit] ?? 0, fileOrder[$1.file] ?? 3, $1.line, $1.column, $1.rule
             )
         }
-        // Per-unit error/warning counts include cross-unit findings reported on earlier units.
-        var counts: [String: (Int, Int)] = [:]
-        for f in findings {
-            var c = counts[f.unit] ?? (0, 0)
-            if f.severity == .error { c.0 += 1 } else { c.1 += 1 }
-            counts[f.unit] = c
-        }
+        // Per-unit counts include cross-unit findings reported on earlier units since.
         for i in units.indices {
-            let c = counts[units[i].unit] ?? (0, 0)
-            units[i].errors = c.0
-            units[i].warnings = c.1
+            let c = countsByUnit[units[i].unit] ?? (0, 0)
+            units[i].errors = c.errors
+            units[i].warnings = c.warnings
         }
     }
 
@@ -131,10 +159,12 @@ public final class RecordValidator {
     private func readHeader(_ reader: CSVReader, _ file: RecordFile, unit: String) -> [Int?]? {
         var map: [Int?] = []
         var seen = Set<String>()
-        for f in reader.fields {
+        for (position, f) in reader.fields.enumerated() {
             let heading = f.string
             guard let col = file.canonicalColumn(heading) else {
-                add(unit, file, 1, heading, "file.unknown_column", heading, "")
+                // Named by position: a heading is the unit's text (a missing header row makes
+                // the first member's cells the headings).
+                add(unit, file, 1, "#\(position + 1)", "file.unknown_column", heading, "")
                 map.append(nil)
                 continue
             }
@@ -158,9 +188,24 @@ public final class RecordValidator {
 
     @inline(__always)
     private func add(_ unit: String, _ file: RecordFile, _ line: Int, _ column: String, _ rule: String, _ original: String, _ normalized: String) {
-        let f = Finding(unit: unit, file: file.rawValue, line: line, column: column, rule: rule, original: original, normalized: normalized)
-        if f.severity == .error { errorFindings += 1 }
-        findings.append(f)
+        let severity = Rules.rule(rule).severity
+        countsByRule[rule, default: 0] += 1
+        if severity == .error {
+            errorFindings += 1
+            errorCount += 1
+            countsByUnit[unit, default: (0, 0)].errors += 1
+            guard keptErrors < keep else { return }
+            keptErrors += 1
+        } else {
+            warningCount += 1
+            countsByUnit[unit, default: (0, 0)].warnings += 1
+            guard keptWarnings < keep else { return }
+            keptWarnings += 1
+        }
+        findings.append(
+            Finding(
+                unit: unit, file: file.rawValue, line: line, column: column, rule: rule, original: Finding.clipped(original),
+                normalized: Finding.clipped(normalized)))
     }
 
     @inline(__always)

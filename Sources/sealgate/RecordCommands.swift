@@ -15,6 +15,10 @@ extension SealErrorCode {
 struct RecordOptions: ParsableArguments {
     @Option(name: .long, help: "Language of messages: vi or en.") var lang: Language = .vi
     @Option(name: .long, help: "Date that ages and 'not in the future' are checked against (YYYY-MM-DD; default today, UTC).") var today: String?
+    @Option(
+        name: .long,
+        help: "Errors, and warnings, listed at most in the report (every finding is still counted by rule; memory stays bounded).")
+    var maxFindings: Int = 10_000
 
     func todayDate() throws -> CivilDate {
         if let today {
@@ -28,14 +32,15 @@ struct RecordOptions: ParsableArguments {
 
 func runValidation(
     _ paths: [String], today: CivilDate, crossUnit: Bool, defaultUnit: String? = nil, sink: (any NormalizedSink)? = nil,
-    perUnit: ((String, Int, Int) -> Void)? = nil
+    keep: Int = 10_000, perUnit: ((String, Int, Int) -> Void)? = nil
 ) throws -> RecordValidator {
     let units: [RecordInputs.Unit]
     do { units = try RecordInputs.resolve(paths, defaultUnit: defaultUnit) } catch let e as RecordInputError {
         throw SealError(
             .usage, e.reason, remedy: "give record files (organizations.csv, members.csv, corrections.csv), a unit folder, or the city folder")
     }
-    let v = RecordValidator(today: today, crossUnit: crossUnit)
+    guard keep >= 1 else { throw SealError(.usage, "the findings listed must be at least 1", remedy: "give a positive number") }
+    let v = RecordValidator(today: today, crossUnit: crossUnit, keep: keep)
     for (i, u) in units.enumerated() {
         do { try v.validateUnit(u.unit, files: u.files, sink: sink) } catch let e as CSVIOError {
             throw SealError(.ioError, "cannot read or write \(e.path)", remedy: "check the path and its permissions", cause: e)
@@ -69,7 +74,7 @@ struct Validate: AsyncParsableCommand {
             guard !paths.isEmpty else { throw SealError(.usage, "no input", remedy: "name record files or folders to validate") }
             let showProgress = isatty(STDERR_FILENO) == 1
             let v = try runValidation(
-                paths, today: try options.todayDate(), crossUnit: true,
+                paths, today: try options.todayDate(), crossUnit: true, keep: options.maxFindings,
                 perUnit: { unit, i, n in
                     if showProgress && n > 1 {
                         FileHandle.standardError.write(Data("\rvalidating \(i)/\(n) \(unit)\u{1B}[K".utf8))
@@ -102,12 +107,14 @@ struct Normalize: AsyncParsableCommand {
             do { sink = try DirectorySink(root: output, perUnit: units.count > 1) } catch let e as CSVIOError {
                 throw SealError(.ioError, "cannot create \(e.path)", remedy: "check the path", cause: e)
             }
-            let v = try runValidation(paths, today: try options.todayDate(), crossUnit: true, sink: sink)
+            let v = try runValidation(paths, today: try options.todayDate(), crossUnit: true, sink: sink, keep: options.maxFindings)
             let report = ValidationReport(v, lang: options.lang)
             try report.render(.csv).write(toFile: "\(output)/report.csv", atomically: true, encoding: .utf8)
             try report.render(.json).write(toFile: "\(output)/report.json", atomically: true, encoding: .utf8)
             say(
                 "wrote \(sink.written.count) normalized file(s), report.csv and report.json into \(output): \(report.errors) error(s), \(report.warnings) normalized value(s)"
+                    + (report.findings.count < report.total
+                        ? "; the reports list \(report.findings.count) of \(report.total) findings (every one is counted by rule)" : "")
             )
             if report.errors > 0 { throw ExitCode(1) }
             return [:]

@@ -60,3 +60,48 @@ struct CSVTests {
         #expect(rows.count == 3 && rows[1][0] == big && rows[2] == ["x", "y"])
     }
 }
+
+/// Findings are counted, not hoarded: memory does not grow with their number.
+struct BoundedFindingsTests {
+    @Test func everyFindingIsCountedButOnlyTheFirstAreKept() throws {
+        let s = Scratch()
+        let g = CityGenerator(.init(units: 1, members: 20, seed: 3, dirt: 0, prefix: "HCM"))
+        _ = try g.generate(into: "\(s.path)/city")
+        let unit = "\(s.path)/city/HCM-U001"
+        let header = String(decoding: s.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[0]
+        let bad = 50_000
+        _ = s.write("city/HCM-U001/members.csv", header + "\n" + String(repeating: "x\n", count: bad))
+        let v = RecordValidator(today: today, crossUnit: false, keep: 25)
+        try v.validateUnit("HCM-U001", files: [.organizations: "\(unit)/organizations.csv", .members: "\(unit)/members.csv"])
+        #expect(v.errorCount == bad && v.countsByRule["row.field_count"] == bad)
+        #expect(v.findings.count == 25 && v.findingsDropped == bad - 25)
+        let report = ValidationReport(v, lang: .en)
+        #expect(report.errors == bad && report.units.first?.errors == bad)
+        #expect(report.render(.table, maxRows: 10).contains("first 10 of \(bad)"))
+    }
+
+    @Test func aLineOfAMillionCommasIsOneSyntaxFinding() throws {
+        let s = Scratch()
+        let p = s.writeBytes("commas.csv", [UInt8](repeating: 0x2C, count: 1 << 20) + [0x0A])
+        let r = try CSVReader(path: p)
+        #expect(throws: CSVSyntaxError.self) { _ = try r.next() }
+        let v = RecordValidator(today: today, crossUnit: false)
+        try v.validateUnit("HCM-U001", files: [.members: p])
+        #expect(v.errorCount == 1 && v.countsByRule["file.csv_syntax"] == 1)
+    }
+
+    @Test func anUnknownHeadingIsNamedByItsPosition() throws {
+        let s = Scratch()
+        let p = s.write("m.csv", "Nguyễn Văn An,079201000001\n")
+        let v = RecordValidator(today: today, crossUnit: false)
+        try v.validateUnit("HCM-U001", files: [.members: p])
+        let unknown = v.findings.filter { $0.rule == "file.unknown_column" }
+        #expect(unknown.map(\.column) == ["#1", "#2"])
+    }
+
+    @Test func aHugeValueIsClippedInItsFinding() throws {
+        let long = String(repeating: "ế", count: 10_000)
+        let clipped = Finding.clipped(long)
+        #expect(clipped.utf8.count <= Finding.maxValueBytes && clipped.hasSuffix("…"))
+    }
+}

@@ -44,8 +44,15 @@ public final class CSVReader {
     private var fieldCapacity = 64
     private var fieldCount = 0
 
+    /// Set when a record has more than `maxFields` fields (the rest are not kept).
+    private var fieldOverflow = false
+
     @inline(__always) private func appendField(_ f: CSVField) {
         if fieldCount == fieldCapacity {
+            guard fieldCapacity < Self.maxFields else {
+                fieldOverflow = true
+                return
+            }
             let bigger = UnsafeMutablePointer<CSVField>.allocate(capacity: fieldCapacity * 2)
             bigger.moveInitialize(from: fieldStorage, count: fieldCount)
             fieldStorage.deallocate()
@@ -63,8 +70,12 @@ public final class CSVReader {
     public private(set) var hadBOM = false
     /// Bytes consumed so far.
     public private(set) var bytesRead: UInt64 = 0
-    /// The longest record accepted (a row of party records is a few hundred bytes).
-    public static let maxRecordBytes = 64 << 20
+    /// The longest record accepted (a row of party records is a few hundred bytes): the read
+    /// buffer never grows past it.
+    public static let maxRecordBytes = 4 << 20
+    /// The most fields a record may have (party records have about twenty): a line of a million
+    /// commas is a syntax error, not a million fields.
+    public static let maxFields = 1024
 
     public init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -146,6 +157,7 @@ public final class CSVReader {
         // buffer), read more and parse the record again from its start.
         while true {
             if let newlines = try parseRecord() {
+                guard !fieldOverflow else { throw CSVSyntaxError(line: line, reason: "a record of more than \(Self.maxFields) fields") }
                 nextLine = line + newlines + 1
                 return true
             }
@@ -157,6 +169,7 @@ public final class CSVReader {
     /// when more input is needed.
     private func parseRecord() throws -> Int? {
         fieldCount = 0
+        fieldOverflow = false
         if scratch.count < end - start {
             scratch.deallocate()
             scratch = .allocate(byteCount: max(4096, (end - start) * 2), alignment: 16)
