@@ -23,12 +23,45 @@ public struct DataDirectory: Sendable {
     /// A relative path is made absolute against the current directory: paths stored in the
     /// database (spool bodies, datasets) must hold wherever the gateway is started from.
     public init(_ path: String, database: String? = nil) {
-        self.path = URL(fileURLWithPath: path).standardized.path
+        self.path = Self.absolute(path)
         self.database = database
     }
 
-    /// `path` made absolute against the current directory.
-    public static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardized.path }
+    /// `path` made absolute against the current directory as the shell and the kernel read it:
+    /// `..` steps out of the folder it follows (Foundation's `standardized` dropped a leading
+    /// `..` of a relative path, so `../g` became `./g`). The longest part that exists is
+    /// resolved by `realpath` (symbolic links and `..` as the kernel sees them); the rest, not
+    /// yet created, is appended with `.` and `..` applied to it.
+    public static func absolute(_ path: String) -> String {
+        guard !path.isEmpty else { return currentDirectory() }
+        let full = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
+        var existing = full
+        var rest: [Substring] = []
+        while true {
+            if let real = realpath(existing, nil) {
+                defer { free(real) }
+                var parts = String(cString: real).split(separator: "/")
+                for c in rest.reversed() {
+                    if c == "." || c.isEmpty { continue }
+                    if c == ".." {
+                        if !parts.isEmpty { parts.removeLast() }
+                    } else {
+                        parts.append(c)
+                    }
+                }
+                return "/" + parts.joined(separator: "/")
+            }
+            guard let slash = existing.lastIndex(of: "/") else { return full }
+            rest.append(existing[existing.index(after: slash)...])
+            existing = slash == existing.startIndex ? "/" : String(existing[..<slash])
+        }
+    }
+
+    static func currentDirectory() -> String {
+        guard let cwd = getcwd(nil, 0) else { return FileManager.default.currentDirectoryPath }
+        defer { free(cwd) }
+        return String(cString: cwd)
+    }
 
     public var configPath: String { "\(path)/gateway.json" }
     public var databasePath: String { "\(path)/gateway.sqlite" }

@@ -507,9 +507,14 @@ public final class Intake: Sendable {
             if let correctionReport { body["corrections"] = correctionReport }
             body["records"] = .object([
                 "organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
+                // A file is named only when the name is the schema's own; a `files` package's
+                // names are the unit's text, so its files are named by position.
                 "files": .array(
-                    opened.manifest.files.map {
-                        .object(["name": .string($0.name), "sha256": .string($0.sha256), "records": .int(Int64($0.records))])
+                    opened.manifest.files.enumerated().map { i, f in
+                        .object([
+                            "name": .string(RecordFile(rawValue: f.name) != nil ? f.name : "file \(i + 1)"), "sha256": .string(f.sha256),
+                            "records": .int(Int64(f.records)),
+                        ])
                     }),
             ])
             body["validation"] = validation

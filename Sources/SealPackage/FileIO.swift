@@ -76,6 +76,8 @@ final class AsideDirectory {
         let (dir, base) = splitPath(finalPath)
         tempPath = "\(dir)/.\(base).partial-\(hexString(SecureRandom.bytes(6)))"
         guard mkdir(tempPath, 0o700) == 0 else { throw SealError.io("cannot create a folder beside \(finalPath)", errno: errno) }
+        // Opened plaintext: the folder is 0700 whatever the umask (mkdir's mode is masked by it).
+        chmod(tempPath, 0o700)
     }
 
     deinit { if !committed { abandon() } }
@@ -83,7 +85,6 @@ final class AsideDirectory {
     func commit() throws {
         guard let d = opendir(tempPath) else { throw SealError.io("cannot read \(tempPath)", errno: errno) }
         closedir(d)
-        chmod(tempPath, 0o755)
         guard rename(tempPath, finalPath) == 0 else {
             if errno == EEXIST || errno == ENOTEMPTY {
                 throw SealError(.outputExists, "\(finalPath) appeared while opening", remedy: "choose a new output folder")

@@ -73,15 +73,16 @@ public struct Manifest: Sendable, Equatable {
         guard let list = obj["files"] as? [[String: Any]] else { throw SealError.payload("manifest files is not a list of objects") }
         guard list.count <= Self.maxFiles else { throw SealError.payload("manifest lists more than \(Self.maxFiles) files") }
         var seen = Set<String>()
-        files = try list.map { e in
+        // Entries are named by position in errors, never by the unit's text.
+        files = try list.enumerated().map { i, e in
             guard let name = e["name"] as? String, PackageIdentifiers.isValidDataFileName(name) else {
-                throw SealError.payload("manifest has a bad file name")
+                throw SealError.payload("manifest entry \(i + 1) has a bad file name")
             }
-            guard seen.insert(name).inserted else { throw SealError.payload("manifest lists \(name) twice") }
+            guard seen.insert(name).inserted else { throw SealError.payload("manifest entry \(i + 1) repeats a file name") }
             guard let h = e["sha256"] as? String, h.count == 64, h.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-                throw SealError.payload("manifest sha256 of \(name) is not 64 lower-case hex digits")
+                throw SealError.payload("manifest entry \(i + 1): sha256 is not 64 lower-case hex digits")
             }
-            guard let r = uint(e["records"]) else { throw SealError.payload("manifest records of \(name) is not an unsigned integer") }
+            guard let r = uint(e["records"]) else { throw SealError.payload("manifest entry \(i + 1): records is not an unsigned integer") }
             return Entry(name: name, sha256: h, records: r)
         }
     }
@@ -90,10 +91,11 @@ public struct Manifest: Sendable, Equatable {
     /// against surreptitious forwarding). Throws `manifest_mismatch`.
     public func check(against c: TrustedComment) throws {
         var diffs = [String]()
-        if unit != c.unit { diffs.append("unit \(unit) ≠ \(c.unit)") }
+        // Only the fields are named: the manifest's values are the payload's text.
+        if unit != c.unit { diffs.append("unit") }
         if package != c.package { diffs.append("package") }
-        if seq != c.seq { diffs.append("seq \(seq) ≠ \(c.seq)") }
-        if kind != c.kind { diffs.append("kind \(kind.rawValue) ≠ \(c.kind.rawValue)") }
+        if seq != c.seq { diffs.append("seq") }
+        if kind != c.kind { diffs.append("kind") }
         if created != c.created { diffs.append("created") }
         guard diffs.isEmpty else {
             throw SealError(
@@ -102,7 +104,7 @@ public struct Manifest: Sendable, Equatable {
                     "the payload was re-signed by someone other than its author (surreptitious forwarding) or altered; refuse it and tell the signer's unit"
             )
         }
-        if schema != kind.schema { throw SealError.payload("schema \(schema) does not fit kind \(kind.rawValue)") }
+        if schema != kind.schema { throw SealError.payload("the manifest's schema does not fit kind \(kind.rawValue)") }
         if let required = kind.requiredFiles, Set(required) != Set(files.map(\.name)) || required.count != files.count {
             throw SealError.payload("a \(kind.rawValue) package must carry exactly \(required.joined(separator: ", "))")
         }

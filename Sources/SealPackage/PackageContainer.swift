@@ -37,12 +37,12 @@ public struct PackageContainer: Sendable {
         }
         guard let first = try readBlock(at: 0) else { throw SealError.container("empty archive") }
         guard first.name == "package.minisig" else {
-            throw SealError.container("first member is '\(first.name.prefix(100))', expected package.minisig")
+            throw SealError.container("the first member is not package.minisig")
         }
         guard first.size <= Self.maxSignatureBytes else { throw SealError.container("package.minisig is too large") }
         let secondOffset = Tar.memberLength(first.size)
         guard let second = try readBlock(at: secondOffset) else { throw SealError.container("payload.age is missing") }
-        guard second.name == "payload.age" else { throw SealError.container("second member is '\(second.name.prefix(100))', expected payload.age") }
+        guard second.name == "payload.age" else { throw SealError.container("the second member is not payload.age") }
         payloadOffset = secondOffset + UInt64(Tar.blockSize)
         payloadLength = second.size
         let end = payloadOffset + second.size + UInt64(Tar.padding(second.size))

@@ -47,7 +47,7 @@ public struct PackagePeek: Sendable {
             throw SealError.container("empty archive")
         }
         guard member.name == "package.minisig" else {
-            throw SealError.container("first member is '\(member.name.prefix(100))', expected package.minisig")
+            throw SealError.container("the first member is not package.minisig")
         }
         guard member.size <= PackageContainer.maxSignatureBytes else { throw SealError.container("package.minisig is too large") }
         let end = Tar.blockSize + Int(member.size)

@@ -100,6 +100,8 @@ final class PayloadExtractor {
     }
 
     private var fileSize: UInt64 = 0
+    /// Payload members after the manifest, counted (1-based) to name them by position.
+    private var memberNumber = 0
 
     private func padOrHeader(_ size: UInt64) -> State {
         let p = Tar.padding(size)
@@ -116,20 +118,26 @@ final class PayloadExtractor {
         }
         guard let manifest else {
             guard member.name == "manifest.json" else {
-                throw SealError.payload("first member is '\(member.name.prefix(100))', expected manifest.json")
+                throw SealError.payload("the payload's first member is not manifest.json")
             }
             guard member.size <= UInt64(Manifest.maxBytes) else { throw SealError.payload("manifest.json is larger than \(Manifest.maxBytes) bytes") }
             state = member.size == 0 ? .header : .manifest(remaining: member.size)
             if member.size == 0 { _ = try Manifest(json: []) }
             return
         }
-        guard let entry = manifest.files.first(where: { $0.name == member.name }) else {
-            throw SealError.payload("member '\(member.name.prefix(100))' is not listed in the manifest")
+        // Places are named by position, never by the member's name (the unit's text).
+        memberNumber += 1
+        guard let index = manifest.files.firstIndex(where: { $0.name == member.name }) else {
+            throw SealError.payload("payload member \(memberNumber) is not listed in the manifest")
         }
-        guard seen.insert(entry.name).inserted else { throw SealError.payload("member \(entry.name) appears twice") }
+        let entry = manifest.files[index]
+        guard seen.insert(entry.name).inserted else {
+            throw SealError.payload("payload member \(memberNumber) repeats manifest entry \(index + 1)")
+        }
         if let directory {
-            fd = open("\(directory)/\(entry.name)", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw SealError.io("cannot create \(entry.name) in the output folder", errno: errno) }
+            fd = open("\(directory)/\(entry.name)", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw SealError.io("cannot create the file of manifest entry \(index + 1) in the output folder", errno: errno) }
+            fchmod(fd, 0o600)  // whatever the umask: opened plaintext is the owner's alone
         }
         hasher = SHA256Hasher()
         counter = CSVRecordCounter()
@@ -146,7 +154,7 @@ final class PayloadExtractor {
     /// Keeps the (verified-later) manifest beside the files for audit.
     private func writeManifestCopy() throws {
         guard let directory else { return }
-        let f = open("\(directory)/manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let f = open("\(directory)/manifest.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard f >= 0 else { throw SealError.io("cannot create manifest.json in the output folder", errno: errno) }
         defer { close(f) }
         try manifestBytes.withUnsafeBytes { try writeAll(f, $0, what: "manifest.json") }
@@ -202,8 +210,8 @@ final class PayloadExtractor {
         default: throw SealError.payload("archive is truncated")
         }
         guard let manifest else { throw SealError.payload("no manifest.json") }
-        let missing = manifest.files.map(\.name).filter { !seen.contains($0) }
-        guard missing.isEmpty else { throw SealError.payload("listed files missing: \(missing.joined(separator: ", "))") }
+        let missing = manifest.files.indices.filter { !seen.contains(manifest.files[$0].name) }.map { String($0 + 1) }
+        guard missing.isEmpty else { throw SealError.payload("files listed in the manifest are missing (entries \(missing.joined(separator: ", ")))") }
         if let deferredError { throw deferredError }
         return manifest
     }

@@ -45,24 +45,27 @@ public struct TrustedComment: Sendable, Equatable {
         let known = ["unit", "package", "seq", "kind", "created", "to"]
         guard parts.count >= 1 + known.count else { throw SealError.comment("missing keys (need \(known.joined(separator: ", ")))") }
         var values = [String: String]()
+        // Fields are named by position or by the keys we know, never by the signer's text.
         for (i, name) in known.enumerated() {
             let p = parts[1 + i]
-            guard let eq = p.firstIndex(of: "=") else { throw SealError.comment("'\(p.prefix(40))' is not key=value") }
+            guard let eq = p.firstIndex(of: "=") else { throw SealError.comment("field \(i + 2) is not key=value") }
             let k = String(p[..<eq])
             guard k == name else {
-                throw SealError.comment(known.contains(k) ? "key \(k) out of order or repeated" : "expected \(name)=, found \(k.prefix(40))=")
+                throw SealError.comment(known.contains(k) ? "key \(k) out of order or repeated" : "field \(i + 2) is not \(name)=")
             }
             values[k] = String(p[p.index(after: eq)...])
         }
         var extra = [(String, String)]()
-        for p in parts.dropFirst(1 + known.count) {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else { throw SealError.comment("'\(p.prefix(40))' is not key=value") }
+        for (i, p) in parts.dropFirst(1 + known.count).enumerated() {
+            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+                throw SealError.comment("field \(known.count + i + 2) is not key=value")
+            }
             let k = String(p[..<eq])
             if known.contains(k) { throw SealError.comment("key \(k) repeated") }
             extra.append((k, String(p[p.index(after: eq)...])))
         }
         let unit = values["unit"]!
-        guard PackageIdentifiers.isValidUnit(unit) else { throw SealError.comment("unit '\(unit.prefix(40))' is not [A-Z0-9][A-Z0-9-]{1,31}") }
+        guard PackageIdentifiers.isValidUnit(unit) else { throw SealError.comment("unit is not [A-Z0-9][A-Z0-9-]{1,31}") }
         let package = values["package"]!
         guard PackageIdentifiers.isValidUUID(package) else { throw SealError.comment("package is not a lower-case UUID") }
         let seqText = values["seq"]!
