@@ -81,14 +81,42 @@ struct Submit: AsyncParsableCommand {
                             "\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)"
                         )
                         if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
+                        for line in correctionLines(body["corrections"]) { say("  \(line)") }
                     }
-                    results.append(["package": p, "http": r.status, "status": status, "code": code as Any, "receipt": "\(p).receipt.json"])
+                    var result: [String: Any] = [
+                        "package": p, "http": r.status, "status": status, "code": code as Any, "receipt": "\(p).receipt.json",
+                    ]
+                    if let c = body["corrections"], c != .null {
+                        result["corrections_applied"] = c["applied"]?.array?.count ?? 0
+                        result["corrections_not_applied"] = (c["not_applied"]?.array ?? []).map { row -> [String: Any] in
+                            ["line": row["line"]?.int ?? 0, "field": row["field"]?.string ?? "", "code": row["code"]?.string ?? ""]
+                        }
+                    }
+                    results.append(result)
                 }
                 if failed && !out.json { throw ExitCode(1) }
                 return ["results": results]
             }
         }
     }
+}
+
+/// What a receipt says of a correction package's rows: how many were applied and, one line
+/// each, which were not, with their codes (the receipt names rows by line and field only).
+func correctionLines(_ c: JSON?) -> [String] {
+    guard let c, c != .null else { return [] }
+    let applied = c["applied"]?.array?.count ?? 0
+    let notApplied = c["not_applied"]?.array ?? []
+    var lines = [
+        notApplied.isEmpty
+            ? "corrections: all \(applied) applied"
+            : "corrections: \(applied) applied, \(notApplied.count) NOT applied — check these lines of corrections.csv:"
+    ]
+    for row in notApplied {
+        lines.append(
+            "  line \(row["line"]?.int ?? 0) (\(row["field"]?.string ?? "?")): \(row["code"]?.string ?? "?") — \(row["detail"]?.string ?? "")")
+    }
+    return lines
 }
 
 struct ReceiptCommand: ParsableCommand {
