@@ -179,9 +179,12 @@ final class PayloadExtractor {
     }
 
     private func endFile(_ name: String) throws {
+        // Named by the schema's own file name, else by its manifest entry: never the unit's text.
+        let known = PackageKind.allCases.contains { $0.requiredFiles?.contains(name) == true }
+        let place = known ? name : "the file of manifest entry \((manifest!.files.firstIndex { $0.name == name } ?? -1) + 1)"
         try flush()
         if fd >= 0 {
-            if durable { guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(name)", errno: errno) } }
+            if durable { guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(place)", errno: errno) } }
             close(fd)
             fd = -1
             written = 0
@@ -191,13 +194,13 @@ final class PayloadExtractor {
         hasher = nil
         if deferredError == nil && digest != entry.sha256 {
             deferredError = SealError(
-                .fileHashMismatch, "\(name) does not match its SHA-256 in the manifest",
+                .fileHashMismatch, "\(place) does not match its SHA-256 in the manifest",
                 remedy: "the sender's sealer is broken or the payload was forged; ask the sender to seal it again")
         }
         let records = countRecords ? counter.records : 0
         if deferredError == nil && records != entry.records {
             deferredError = SealError(
-                .recordCountMismatch, "\(name) holds \(records) records, the manifest says \(entry.records)",
+                .recordCountMismatch, "\(place) holds \(records) records, the manifest says \(entry.records)",
                 remedy: "the sender's sealer is broken or the payload was forged; ask the sender to seal it again")
         }
     }
