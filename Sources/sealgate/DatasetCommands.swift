@@ -42,6 +42,67 @@ struct Synthesize: AsyncParsableCommand {
     }
 }
 
+struct DatasetsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datasets", abstract: "The dataset versions and their delivery to the handbook system.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "List every dataset version: when made, members, conflicts withheld, delivery state, attempts, last error, next attempt, acknowledged at.",
+            discussion: """
+                One line a version, oldest first. CONFLICTS counts the rows of conflicts.csv (records shared with another unit); WITHHELD the records kept out of the dataset (from DATA/datasets/vN/stats.json; - where this machine has no copy). A pending version shows its attempts, last error and next attempt; a delivered one when the gateway recorded the handbook system's signed acknowledgement. The same as the campaign view's last_dataset, for every version.
+                """)
+        @OptionGroup var data: DataOption
+        @OptionGroup var out: OutputOptions
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let dir = data.dir
+                let inventory = try await DatasetInventory.load(dir, store: try await dir.openStore())
+                if !out.json {
+                    guard !inventory.datasets.isEmpty else {
+                        say("no dataset synthesized yet (sealgate synthesize --data \(data.data))")
+                        return (inventory.json.foundation as? [String: Any]) ?? [:]
+                    }
+                    let header = [
+                        "VERSION", "CREATED", "MEMBERS", "CONFLICTS", "WITHHELD", "STATE", "ATTEMPTS", "ACKNOWLEDGED", "NEXT ATTEMPT", "LAST ERROR",
+                    ]
+                    let rows = inventory.datasets.map { d in
+                        [
+                            String(d.version), d.created, String(d.members), String(d.conflicts), d.withheld.map(String.init) ?? "-", d.state,
+                            String(d.attempts), d.acknowledgedAt ?? "-", d.nextAttempt ?? "-", d.lastError ?? "",
+                        ]
+                    }
+                    print(textTable([header] + rows), terminator: "")
+                }
+                return (inventory.json.foundation as? [String: Any]) ?? [:]
+            }
+        }
+    }
+}
+
+/// Rows as aligned columns (two spaces apart; the last column not padded), one line each.
+func textTable(_ rows: [[String]]) -> String {
+    let widths = rows.reduce(into: [Int]()) { w, row in
+        for (i, cell) in row.enumerated() {
+            if i == w.count { w.append(0) }
+            w[i] = max(w[i], cell.count)
+        }
+    }
+    return rows.map { row in
+        row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingTrailingSpaces + "\n"
+    }.joined()
+}
+
+extension String {
+    fileprivate var trimmingTrailingSpaces: String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
+
 extension JSON {
     /// As Foundation values, for `--json` output.
     var foundation: Any {

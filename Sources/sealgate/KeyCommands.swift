@@ -10,7 +10,7 @@ import SealPackage
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate keys (minisign signing keys, age recipient keys).",
-        subcommands: [Generate.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self])
+        subcommands: [Generate.self, List.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self])
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -326,5 +326,62 @@ extension Keys {
                 return result
             }
         }
+    }
+}
+
+extension Keys {
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the department's keys: recipients and the receipt, dataset, log and root keys, with their states.",
+            discussion: """
+                One line a key: role, state (active, pending, decrypt-only, verify-only, retired), key id (a recipient's fingerprint), when it was created (a signing key: first published), and the end of a decrypt-only or verify-only grace; a note where the state alone does not tell (an interrupted rotation, a grace that has ended). Above it, the current trust document's version and expiry; below it, a warning for what expires within 14 days. Reads no secret key: no passphrase is asked.
+                """)
+        @OptionGroup var data: DataOption
+        @OptionGroup var out: OutputOptions
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let dir = data.dir
+                let inventory = try await KeyInventory.load(dir, store: try await dir.openStore())
+                if !out.json {
+                    if let v = inventory.trustVersion {
+                        print("trust document version \(v): issued \(inventory.trustIssued ?? "-"), expires \(inventory.trustExpires ?? "-")")
+                    }
+                    print(
+                        textTable(
+                            [["ROLE", "STATE", "ID", "CREATED", "UNTIL", "NOTE"]]
+                                + inventory.keys.map { [$0.role, $0.state, $0.id, $0.created ?? "-", $0.until ?? "-", $0.note ?? ""] }),
+                        terminator: "")
+                    for n in inventory.notices() { say(expiryWarning(n, data: data.data)) }
+                }
+                return (inventory.json.foundation as? [String: Any]) ?? [:]
+            }
+        }
+    }
+}
+
+/// A department-side warning line: the notice, what to do, and the command that does it.
+func expiryWarning(_ n: ExpiryNotice, data: String) -> String {
+    switch n.subject {
+    case .trustDocument: return "warning: \(n.message); \(n.remedy) — sealgate trust publish --data \(data)"
+    case .key(_, _, let state) where state == "verify-only": return "warning: \(n.message)"
+    case .key where n.hasPassed: return "warning: \(n.message); \(n.remedy) — sealgate keys retire --data \(data)"
+    case .key: return "warning: \(n.message); \(n.remedy)"
+    }
+}
+
+/// `serve`: warns of what expires within 14 days at start, then once a day while it runs.
+/// Returns the daily task (cancel it when serving ends).
+func warnAheadOfExpiry(store: any GatewayStore, data: String) async -> Task<Void, Never> {
+    @Sendable func check() async {
+        do {
+            for n in try await ExpiryWatch.check(store: store) { say(expiryWarning(n, data: data)) }
+        } catch {
+            let code = (error as? SealError)?.code.rawValue ?? (error as? StoreError)?.code.rawValue ?? "error"
+            say("warning: could not check what expires soon (\(code)); checked again in a day")
+        }
+    }
+    await check()
+    return Task {
+        while (try? await Task.sleep(for: .seconds(86_400))) != nil { await check() }
     }
 }

@@ -21,7 +21,8 @@ struct Sealgate: AsyncParsableCommand {
         subcommands: [
             Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
             Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self, LogCommand.self,
-            Synthesize.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self, SpoolCommand.self,
+            Synthesize.self, DatasetsCommand.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self,
+            SpoolCommand.self,
         ])
 }
 

@@ -106,6 +106,8 @@ struct Serve: AsyncParsableCommand {
         }
         let published = await (try? Publication.load(intake.data, store: store))?.intakeURL
         let dataPath = data.data
+        let expiryWatch = await warnAheadOfExpiry(store: store, data: dataPath)  // at start, then daily
+        defer { expiryWatch.cancel() }
         try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
             FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
             if let published, let w = intakeURLMismatch(published: published, listen: listen, port: port) {

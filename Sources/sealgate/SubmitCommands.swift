@@ -23,6 +23,11 @@ struct Submit: AsyncParsableCommand {
     func run() async throws {
         try await runAsync(json: out.json) {
             let doc = try loadTrust(trust)
+            if let n = ExpiryWatch.trustNotice(doc) {  // a warning, not a refusal: the document is still valid
+                say(
+                    "warning: \(n.message); fetch it again (sealgate trust fetch --gateway URL --root ROOT.pub -o \(trust))"
+                        + ", and if it is still version \(doc.version), tell the department")
+            }
             let origin = gateway == nil ? "the intake URL of trust document \(trust), version \(doc.version)" : nil
             let base = (gateway ?? doc.intakeURL).trimmingSlash
             try GatewayClient.checkURL(base, what: origin.map { "gateway URL (\($0))" } ?? "--gateway URL")
