@@ -7,6 +7,13 @@ import NIOSSL
 public import SealCrypto
 import SystemIO
 
+/// The program's version: what `sealgate --version` prints and every HTTP request names in its
+/// `User-Agent` (sealgate/VERSION) — one constant, so the two cannot differ.
+public enum SealgateVersion {
+    public static let current = "0.2.0"
+    public static var userAgent: String { "sealgate/\(current)" }
+}
+
 /// How the outbound client connects: whom it trusts, how long it waits, how much it reads.
 public struct ClientSettings: Sendable {
     /// PEM file of the CA certificate(s) to trust for `https://` instead of the system's roots
@@ -148,7 +155,7 @@ public final class GatewayClient: Sendable {
         try Self.checkURL(url)
         var request = HTTPClientRequest(url: url)
         request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "User-Agent", value: "sealgate/0.2")
+        request.headers.add(name: "User-Agent", value: SealgateVersion.userAgent)
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         let limit = settings.maxResponseBytes
         let deadline = NIODeadline.now() + .seconds(Int64(settings.timeoutSeconds))

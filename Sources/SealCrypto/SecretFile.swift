@@ -114,8 +114,10 @@ public enum Passphrase {
             }
         }
         guard first.count > 0 else {
+            // Only a new key can be made without a passphrase; an existing one needs its own.
             throw SealError(
-                .passphraseRequired, "an empty passphrase was given", remedy: "type a passphrase, or ask explicitly for a key without one")
+                .passphraseRequired, "an empty passphrase was given",
+                remedy: confirm ? "type a passphrase, or ask explicitly for a key without one" : "type the passphrase the key was made with")
         }
         return first
     }

@@ -24,7 +24,7 @@ struct Handbook: AsyncParsableCommand {
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
         func run() async throws {
-            try await runAsync(json: out.json) {
+            try await runAsync(json: out.json, hints: newKeyHints) {
                 try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
                 let pass: SecureBytes? =
                     unencrypted

@@ -27,7 +27,7 @@ struct Init: AsyncParsableCommand {
     @OptionGroup var out: OutputOptions
 
     func run() async throws {
-        try await runAsync(json: out.json) {
+        try await runAsync(json: out.json, hints: newKeyHints) {
             try GatewayClient.checkURL(intakeURL, what: "--intake-url")
             let campaign = Campaign(
                 submitBy: try submitBy.map(parseInstant), synthesizeBy: try synthesizeBy.map(parseInstant), syncBy: try syncBy.map(parseInstant))

@@ -34,7 +34,7 @@ struct Keys: ParsableCommand {
         @OptionGroup var output: OutputOptions
 
         func run() async throws {
-            try await runAsync(json: output.json) {
+            try await runAsync(json: output.json, hints: newKeyHints) {
                 let keyPath = out + ".key"
                 let pubPath = out + ".pub"
                 if !force {
@@ -251,8 +251,19 @@ extension Keys {
                 let r = try await DepartmentKeyLifecycle.retireRecipients(
                     dir: dir, store: store, archive: archive, passphrase: cachedPassphrase(passphrase))
                 guard let version = r.trustVersion else {
-                    if !out.json { say("nothing to retire") }
-                    return ["retired": [String]()]
+                    // Say when there will be something: each decrypt-only recipient and the end of its grace.
+                    let waiting = try await store.recipients().filter { $0.state == .decryptOnly }
+                    if !out.json {
+                        if waiting.isEmpty { say("nothing to retire: no recipient is decrypt-only") }
+                        for w in waiting {
+                            let until = w.decryptUntil ?? "?"
+                            say("nothing to retire yet: recipient \(w.fingerprint) is decrypt-only until \(until) (retire it once that has passed)")
+                        }
+                    }
+                    return [
+                        "retired": [String](),
+                        "waiting": waiting.map { ["fingerprint": $0.fingerprint, "decrypt_until": $0.decryptUntil as Any] },
+                    ]
                 }
                 if !out.json {
                     say(

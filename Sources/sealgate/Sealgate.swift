@@ -17,7 +17,7 @@ struct Sealgate: AsyncParsableCommand {
 
             Secret keys are passphrase-protected unless --unencrypted; the passphrase comes from --passphrase-file, the SEALGATE_PASSPHRASE environment variable, or a prompt.
             """,
-        version: "0.1.0",
+        version: SealgateVersion.current,
         subcommands: [
             Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
             Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self, LogCommand.self,
@@ -27,24 +27,25 @@ struct Sealgate: AsyncParsableCommand {
 }
 
 /// Runs a command body, turning a SealError into its code, message, remedy and exit status.
-func runAsync(json: Bool, _ body: () async throws -> [String: Any]) async throws {
+/// `hints` are the command's own words for a code, before the common table's.
+func runAsync(json: Bool, hints: [SealErrorCode: String] = [:], _ body: () async throws -> [String: Any]) async throws {
     do {
         let result = try await body()
         if json { printJSON(["ok": true, "result": result]) }
     } catch {
-        try report(error, json: json)
+        try report(error, json: json, hints: hints)
     }
 }
 
 /// Prints a failure (code, message, what to do; as JSON with --json) and exits with its status.
-func report(_ error: any Error, json: Bool) throws -> Never {
+func report(_ error: any Error, json: Bool, hints: [SealErrorCode: String] = [:]) throws -> Never {
     if let e = error as? ExitCode { throw e }
     // Anything that is not a SealError (a file that cannot be read, …) still gets a code and a remedy.
     let e =
         (error as? SealError)
         ?? SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
     // The libraries say what to do in general; the command line adds its own words (flags).
-    let hint = commandLineHints[e.code]
+    let hint = hints[e.code] ?? commandLineHints[e.code]
     if json {
         var o: [String: Any] = ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]
         if let hint { o["hint"] = hint }
@@ -61,7 +62,7 @@ func report(_ error: any Error, json: Bool) throws -> Never {
 /// speak of what happened; the flags are the command's).
 let commandLineHints: [SealErrorCode: String] = [
     .keyWrongPassphrase: "--passphrase-file FILE or SEALGATE_PASSPHRASE give the passphrase without a prompt",
-    .passphraseRequired: "--passphrase-file FILE or SEALGATE_PASSPHRASE; `keys generate --unencrypted` for a key without one",
+    .passphraseRequired: "--passphrase-file FILE (mode 0600) or SEALGATE_PASSPHRASE give the passphrase when no terminal can ask for it",
     .keyFileExists: "choose another --out prefix (or --force where the command takes it)",
     .packageTooLarge: "`open` and `verify` take --max-size for a larger package",
     .unitMismatch: "check --unit and the --signer key",
@@ -75,6 +76,14 @@ let commandLineHints: [SealErrorCode: String] = [
     .logFork: "restore the matching copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
     .spoolLocked: "serve --node NAME gives each process on one data folder a spool of its own",
     .rotationSignatureInvalid: "sealgate keys rotate-unit --unit ID --old OLD.key --new NEW.key signs with both",
+]
+
+/// The hints of the commands that make new keys (`keys generate`, `init`, `handbook init`): only
+/// there can a key be made without a passphrase.
+let newKeyHints: [SealErrorCode: String] = [
+    .passphraseRequired:
+        "--passphrase-file FILE (mode 0600) or SEALGATE_PASSPHRASE give the new keys' passphrase when no terminal can ask for it;"
+        + " --unencrypted makes keys without one (tests, demos)"
 ]
 
 func exitStatus(for code: SealErrorCode) -> Int32 {

@@ -30,8 +30,9 @@ struct Tokens: ParsableCommand {
                     kind: "token_created", body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical,
                     at: now)
                 SecretToken.write(token, to: STDOUT_FILENO)
+                let article = role == .admin ? "an" : "a"
                 say(
-                    "created a \(role.rawValue) token\(unit.map { " for \($0)" } ?? "") (id \(String(SecretToken.hash(token).prefix(16))), for `tokens revoke`); it is shown only now"
+                    "created \(article) \(role.rawValue) token\(unit.map { " for \($0)" } ?? "") (id \(String(SecretToken.hash(token).prefix(16))), for `tokens revoke`); it is shown only now"
                 )
                 return [:]
             }

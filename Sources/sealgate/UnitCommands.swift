@@ -143,7 +143,8 @@ extension Units {
                 do {
                     flagged = try await store.revokeUnitKey(unitId: unit, keyId: id, compromisedAt: t, at: now, logBody: log)
                 } catch let e as StoreError where e.code == .keyUnknown || e.code == .keyState {
-                    throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: "check the unit's keys with `sealgate units show \(unit)`")
+                    let show = "sealgate units show --data \(data.data) \(unit)"
+                    throw SealError(SealErrorCode(e.code.rawValue), e.message, remedy: "check the unit's keys with `\(show)`")
                 }
                 if !out.json {
                     say("revoked key \(id) of \(unit) as compromised from \(t)")
