@@ -2,6 +2,7 @@ import Foundation
 public import GatewayCore
 public import GatewayStore
 public import Hummingbird
+public import NIOCore
 import SealCrypto
 
 /// The request context of the gateway's routes: who is asking (from the bearer token, if any).
@@ -11,9 +12,12 @@ public struct GatewayContext: RequestContext {
     public var token: TokenRecord?
     /// True when the request carried a token that is not valid (unknown or revoked).
     public var tokenRefused = false
+    /// The connection, for `expectContinue(on:)`.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     /// A body the API reads whole (a rotation statement) is small.
@@ -92,8 +96,13 @@ public enum Param {
 
     /// An integer path or query value in `range`.
     static func int(_ raw: String, _ name: String, in range: ClosedRange<Int64>, example: String) throws -> Int64 {
-        guard !raw.isEmpty, raw.utf8.count <= 20, raw.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }), let v = Int64(raw) else {
-            throw bad(name, "is not a whole number between \(range.lowerBound) and \(range.upperBound)", example)
+        // Canonical only: one way to write each number (no sign but a minus, no leading zero, no
+        // `-0`), so that two spellings never name the same entry.
+        guard !raw.isEmpty, raw.utf8.count <= 20, raw.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }), let v = Int64(raw),
+            String(v) == raw
+        else {
+            throw bad(
+                name, "is not a whole number between \(range.lowerBound) and \(range.upperBound) in plain digits (no sign, no leading zero)", example)
         }
         guard range.contains(v) else { throw bad(name, "must be between \(range.lowerBound) and \(range.upperBound)", example) }
         return v

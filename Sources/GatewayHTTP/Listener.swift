@@ -121,16 +121,16 @@ extension ListenSettings {
     static let cipherSuites =
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
-    /// The Hummingbird server: HTTP/1.1, TLS when configured, the slow-client guard on every
-    /// connection.
+    /// The Hummingbird server: HTTP/1.1 (HTTP/1.0 answered as such), TLS when configured, the
+    /// head gate and the slow-client guard on every connection.
     public func serverBuilder(identity: TLSIdentity?) throws -> HTTPServerBuilder {
         let limits = SlowClientGuard.Limits(
             headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
             bodyGrace: .seconds(bodyGraceSeconds), minBytesPerSecond: minBodyBytesPerSecond)
-        let http = HTTPServerBuilder.http1(
-            configuration: .init(
-                additionalChannelHandlers: [SlowClientGuard(limits)],
-                idleTimeout: .seconds(idleTimeoutSeconds)))
+        let idle = TimeAmount.seconds(idleTimeoutSeconds)
+        let http = HTTPServerBuilder { responder in
+            GuardedHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: idle)), limits: limits)
+        }
         guard let identity else { return http }
         return try .tls(http, tlsConfiguration: try identity.configuration())
     }
@@ -219,10 +219,15 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     static let closed = Atomic<Int>(0)
 
     let limits: Limits
+    /// What the connection's head gate learnt (a length the HTTP parser could not hold).
+    let head: HeadState?
     var state = State.awaitingHead(since: .now())
     var timer: RepeatedTask?
 
-    init(_ limits: Limits) { self.limits = limits }
+    init(_ limits: Limits, head: HeadState? = nil) {
+        self.limits = limits
+        self.head = head
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { start(context) }
@@ -301,6 +306,20 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         return (HTTPResponse(status: .badRequest, headerFields: fields), body)
     }
 
+    /// The problem document answered for a request whose declared length the HTTP parser cannot
+    /// hold (beyond 2^64−1 bytes): over every limit, so 413 like any other length over its route's.
+    static func lengthRefusal() -> (HTTPResponse, ByteBuffer) {
+        let p = Problem(
+            .contentTooLarge, "body_too_large", "the declared body length (Content-Length) is beyond 2^64-1 bytes, over every limit",
+            remedy: "send a body within the route's limit (docs/api.md, Limits); split the data into several packages")
+        let body = ByteBuffer(string: p.document.canonical)
+        var fields = HTTPFields()
+        fields[.contentType] = "application/problem+json"
+        fields[.contentLength] = String(body.readableBytes)
+        fields[.connection] = "close"
+        return (HTTPResponse(status: .contentTooLarge, headerFields: fields), body)
+    }
+
     /// Set when the answer says `Connection: close` (a refused body): the connection is closed
     /// once the answer is out, so the rest of the body is never read.
     var closeAfterAnswer = false
@@ -309,7 +328,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head(var response):
             if parseFailed, response.status == .badRequest, response.headerFields[.contentLength] == "0" {
-                let (head, body) = Self.parseRefusal()
+                let (head, body) = self.head?.lengthOverflow == true ? Self.lengthRefusal() : Self.parseRefusal()
                 closeAfterAnswer = true
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(body)), promise: promise)
@@ -381,6 +400,247 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         timer = nil
         SlowClientGuard.closed.add(1, ordering: .relaxed)
         context.close(promise: nil)
+    }
+}
+
+/// HTTP/1 as Hummingbird sets it up, with the listener's handlers around the HTTP parser: the
+/// head tap before it (the bytes of a head still coming in), the head gate after it (HTTP/1.0,
+/// `Expect: 100-continue`, a length the parser cannot hold), and the slow-client guard after
+/// the conversion to HTTP types. The three share one `HeadState`.
+struct GuardedHTTP1Channel: ServerChildChannel {
+    typealias Value = HTTP1Channel.Value
+    let base: HTTP1Channel
+    let limits: SlowClientGuard.Limits
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let limits = self.limits
+        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            let connection = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+            let state = HeadState()
+            try pipeline.addHandler(HeadTap(state), position: .before(decoder))
+            try pipeline.addHandler(HeadGate(state), position: .after(decoder))
+            try pipeline.addHandler(SlowClientGuard(limits, head: state), position: .before(connection))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async { await base.handle(value: value, logger: logger) }
+}
+
+/// What the handlers of one connection share about the request head coming in.
+final class HeadState {
+    /// From the start and after each request's end until the next head is complete.
+    var inHead = true
+    /// Requests whose end has come in.
+    var ends = 0
+    /// The bytes received while a head was coming in (at most about `keptBytes`; a chunk may also
+    /// hold the end of the previous body).
+    var chunks: [ByteBuffer] = []
+    var bytes = 0
+    /// The HTTP parser refused a head whose `Content-Length` is beyond 2^64−1 (llhttp's
+    /// "Content-Length overflow"): answered 413, not 400.
+    var lengthOverflow = false
+
+    /// More than the HTTP parser's 80 KiB of headers.
+    static let keptBytes = 96 << 10
+    /// What is kept of a chunk in which a request ended (copied: a kept-alive connection that
+    /// idles holds no more than this).
+    static let tailBytes = 16 << 10
+
+    func keep(_ chunk: ByteBuffer) {
+        chunks.append(chunk)
+        bytes += chunk.readableBytes
+        while chunks.count > 1, bytes - chunks[0].readableBytes >= Self.keptBytes { bytes -= chunks.removeFirst().readableBytes }
+    }
+
+    func forget() {
+        guard !chunks.isEmpty else { return }
+        chunks.removeAll(keepingCapacity: true)
+        bytes = 0
+    }
+
+    /// True when a header line of the kept bytes is `Content-Length:` with a value of digits
+    /// only that is beyond 2^64−1 (the parser refuses it with the same error as `-1` or `1x`).
+    func declaresLengthBeyondUInt64() -> Bool {
+        var all = [UInt8]()
+        all.reserveCapacity(bytes)
+        for c in chunks { all += c.readableBytesView }
+        let name = Array("content-length:".utf8)
+        for line in all.split(separator: 0x0A, omittingEmptySubsequences: true) where line.count > name.count {
+            guard zip(line.prefix(name.count), name).allSatisfy({ ($0 | 0x20) == $1 }) else { continue }
+            let value = line.dropFirst(name.count).filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }
+            if !value.isEmpty, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), UInt64(String(decoding: value, as: UTF8.self)) == nil {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+/// Before the HTTP parser: keeps the bytes of a head while it comes in (nothing while a body
+/// streams through), for `HeadState.declaresLengthBeyondUInt64`.
+final class HeadTap: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let state: HeadState
+    init(_ state: HeadState) { self.state = state }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let chunk = unwrapInboundIn(data)
+        let ends = state.ends
+        if state.inHead { state.keep(chunk) }
+        // The parser decodes the chunk now: the gate sees its heads and ends.
+        context.fireChannelRead(data)
+        if !state.inHead {
+            state.forget()
+        } else if state.ends != ends {
+            // A request ended in this chunk: the next head may start in its tail.
+            state.forget()
+            state.keep(ByteBuffer(bytes: chunk.readableBytesView.suffix(HeadState.tailBytes)))
+        }
+    }
+}
+
+/// After the HTTP parser, before the conversion to HTTP types (which forgets the version):
+/// - an HTTP/1.0 request is answered as HTTP/1.0, and the connection is closed after the answer
+///   unless it asked `Connection: keep-alive` (and the answer has a length);
+/// - `Expect: 100-continue` is answered `100 Continue` only when the route is about to read the
+///   body (`expectContinue(on:)`): a refusal decided from the head goes out instead, and the
+///   body is never sent;
+/// - a `Content-Length` the parser cannot hold (beyond 2^64−1) is noted, so that the parser's
+///   refusal is a 413.
+final class HeadGate: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// The outbound user event of `expectContinue(on:)`.
+    struct ContinueBody: Sendable {}
+
+    /// A request not yet answered (oldest first; answers go out in order).
+    struct Asked {
+        var http10: Bool
+        var keepAlive: Bool
+        var expectsContinue: Bool
+        var bodyArrived = false
+        var answered = false
+    }
+
+    let state: HeadState
+    var asked: [Asked] = []
+    /// An HTTP/1.0 answer without a length ends with the connection.
+    var closeAfterAnswer = false
+
+    init(_ state: HeadState) { self.state = state }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(var head):
+            state.inHead = false
+            let http10 = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
+            let expects = !http10 && head.headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
+            let keepAlive = head.isKeepAlive
+            asked.append(Asked(http10: http10, keepAlive: keepAlive, expectsContinue: expects))
+            if !keepAlive, head.headers["connection"] != ["close"] {
+                // The server stops after this answer (HTTP/1.0 without keep-alive, `Connection: Close`).
+                head.headers.replaceOrAdd(name: "Connection", value: "close")
+                context.fireChannelRead(wrapInboundOut(.head(head)))
+                return
+            }
+        case .body:
+            if !asked.isEmpty { asked[asked.count - 1].bodyArrived = true }
+        case .end:
+            if !asked.isEmpty { asked[asked.count - 1].bodyArrived = true }
+            state.inHead = true
+            state.ends += 1
+        }
+        context.fireChannelRead(data)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let e = error as? HTTPParserError, e == .invalidContentLength, state.declaresLengthBeyondUInt64() { state.lengthOverflow = true }
+        context.fireErrorCaught(error)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is ContinueBody else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        if let a = asked.first, a.expectsContinue, !a.answered, !a.bodyArrived {
+            asked[0].expectsContinue = false
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+        }
+        promise?.succeed(())
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where head.status.code >= 200:
+            guard let a = asked.first else { break }
+            asked[0].answered = true
+            guard a.http10 else { break }
+            head.version = .http1_0
+            let saysClose = head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "close" }
+            let framed = head.headers.contains(name: "content-length") || head.status == .noContent || head.status == .notModified
+            let closing = !a.keepAlive || saysClose || !framed
+            head.headers.replaceOrAdd(name: "Connection", value: closing ? "close" : "keep-alive")
+            // The server would wait for another request (it was asked to keep the connection).
+            if closing, a.keepAlive, !saysClose { closeAfterAnswer = true }
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            return
+        case .end:
+            if asked.first?.answered == true { asked.removeFirst() }
+            if closeAfterAnswer {
+                closeAfterAnswer = false
+                let written = context.eventLoop.makePromise(of: Void.self)
+                let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+                written.futureResult.whenComplete { _ in loopBound.value.close(promise: nil) }
+                if let promise { written.futureResult.cascade(to: promise) }
+                context.writeAndFlush(data, promise: written)
+                return
+            }
+        default:
+            break
+        }
+        context.write(data, promise: promise)
+    }
+}
+
+/// Every check the request's head allows has been made and the route is about to read the body:
+/// a client that sent `Expect: 100-continue` is told to send it (`100 Continue`, once, to
+/// HTTP/1.1 only, by the connection's `HeadGate`). A route that refuses before calling this
+/// answers with the refusal alone, so a stranger's body is never sent.
+public func expectContinue(on channel: any Channel) {
+    channel.triggerUserOutboundEvent(HeadGate.ContinueBody(), promise: nil)
+}
+
+/// The request context of a server that needs only the listener's: the channel, for
+/// `expectContinue(on:)`.
+public struct ListenerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+extension Request {
+    /// The declared body length (`Content-Length`) when it is over `limit`, in digits as declared
+    /// (for the refusal's message); nil when it is within or absent. A value beyond `Int` (the HTTP
+    /// parser takes up to 2^64−1) is over every limit, as is anything but digits (which the parser
+    /// refuses before a route sees it; not repeated).
+    public func declaredLength(over limit: Int) -> String? {
+        guard let raw = headers[.contentLength] else { return nil }
+        let text = raw.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty, text.utf8.count <= 40, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return "(not a number)" }
+        guard let n = Int(text) else { return text }
+        return n > limit ? text : nil
     }
 }
 

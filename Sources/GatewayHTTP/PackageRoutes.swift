@@ -37,7 +37,8 @@ struct PackageRoutes {
     @Sendable func submit(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, [])
         let max = config.maxBodyBytes
-        if let len = request.headers[.contentLength].flatMap(Int.init), len > max {
+        // Any declared length over the limit, up to 2^64−1 (beyond `Int`), before a byte is read.
+        if let len = request.declaredLength(over: max) {
             throw refusal(
                 SealError(.packageTooLarge, "body of \(len) bytes is over the limit of \(max)", remedy: "split the data into several packages")
             ).closing()
@@ -50,6 +51,8 @@ struct PackageRoutes {
         case .anyone: if config.requireUnitToken || context.tokenRefused { throw context.unauthorized("a unit token") }
         }
         let bound = tokenUnit
+        // Everything the head tells is checked: a client waiting on `Expect: 100-continue` may send.
+        expectContinue(on: context.channel)
         let (path, sha, size) = try await receive(request, tokenUnit: bound)
         let intake = self.intake
         let viewer = context.viewer
@@ -203,6 +206,13 @@ struct UnitRoutes {
         try Param.only(request, [])
         let id = try Param.unit(context)
         if config.requireUnitToken || context.tokenRefused { try context.requireUnitOrAdmin(id) }
+        if let len = request.declaredLength(over: 64 << 10) {
+            throw Problem(
+                .contentTooLarge, "rotation_invalid", "a rotation statement is a few hundred bytes; this body declares \(len) bytes",
+                remedy: "send the file `sealgate keys rotate-unit` wrote"
+            ).closing()
+        }
+        expectContinue(on: context.channel)
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: 64 << 10) } catch {
             throw Problem(

@@ -105,15 +105,27 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
+            // `OPTIONS *` asks about the server, not a route: no route takes OPTIONS.
+            if request.method == .options, request.uri.path == "*" { throw Self.methodRefused("OPTIONS *") }
             return try await next(request, context)
         } catch {
-            let p = Self.problem(for: error)
+            var p = Self.problem(for: error)
+            // TRACE is taken nowhere: on a path without routes too it is the method that is refused.
+            if request.method == .trace, p.code == "not_found" { p = Self.methodRefused("TRACE") }
             metrics.count(problem: p.code)
             if p.status.code >= 500 {
                 context.logger.error("\(request.method) \(request.uri.path): \(p.code): \(String(describing: error).prefix(500))")
             }
             return p.response()
         }
+    }
+
+    /// 405 for a method this server takes on no route; `Allow` names those it takes on some.
+    static func methodRefused(_ what: String) -> Problem {
+        var p = Problem(
+            .methodNotAllowed, "method_not_allowed", "this server does not take \(what)", remedy: "use GET or POST on a route of docs/api.md")
+        p.headers[.allow] = "GET, POST"
+        return p
     }
 
     static func problem(for error: any Error) -> Problem {

@@ -64,9 +64,9 @@ public func serveHandbook(
     receiver: HandbookReceiver, listen: ListenSettings, tls: TLSIdentity? = nil, maxBodyBytes: Int,
     onRunning: @escaping @Sendable (Int) async -> Void
 ) async throws {
-    let router = Router()
+    let router = Router(context: ListenerContext.self)
     let pool = BlockingPool.shared
-    router.add(middleware: ProblemMiddleware<BasicRequestContext>(metrics: GatewayMetrics()))
+    router.add(middleware: ProblemMiddleware<ListenerContext>(metrics: GatewayMetrics()))
     router.get("/v1/health") { request, _ -> Response in
         try Param.only(request, [])
         let (c, latest) = try await pool.run { (try receiver.store.counts(), try receiver.store.latest()) }
@@ -93,14 +93,16 @@ public func serveHandbook(
                 }
             ).canonical)
     }
-    router.post("/v1/datasets") { request, _ -> Response in
+    router.post("/v1/datasets") { request, context -> Response in
         try Param.only(request, [])
-        if let len = request.headers[.contentLength].flatMap(Int.init), len > maxBodyBytes {
+        // Any declared length over the limit, up to 2^64−1 (beyond `Int`), before a byte is read.
+        if let len = request.declaredLength(over: maxBodyBytes) {
             throw Problem(
                 .contentTooLarge, "package_too_large", "body of \(len) bytes is over \(maxBodyBytes)",
                 remedy: "split the dataset, or ask the handbook system's operator to accept larger bodies"
             ).closing()
         }
+        expectContinue(on: context.channel)
         let path = "\(receiver.incomingPath)/\(PackageIdentifiers.newUUIDv7()).sgp"
         _ = try await receiveBody(
             request, to: path, maxBytes: maxBodyBytes, pool: pool,

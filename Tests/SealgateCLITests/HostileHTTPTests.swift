@@ -14,6 +14,8 @@ struct HostileHTTPTests {
     static let edges = [
         "9223372036854775807", "-9223372036854775808", "9223372036854775808", "-1", "99999999999999999999999999", "1e3", "0x10",
         "+1", " 1", "1.5", "", "%31", "%zz", "%", "%EF%BC%91", "1%00", String(repeating: "9", count: 5000),
+        // not canonical: one number, one spelling (issue #21)
+        "-0", "00", "-00", "01", "%2B0", "0001",
     ]
 
     struct Prober {
@@ -164,6 +166,10 @@ struct HostileHTTPTests {
             s == 405 && body.contains("\"code\":\"method_not_allowed\"") && body.lowercased().contains("\r\nallow: post\r\n")
         }
         p.probe("(unknown)", "BREW /v1/log/checkpoint HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n") { s, _ in s != nil && s! >= 400 && s! < 500 }
+        // TRACE is taken nowhere, `OPTIONS *` asks about no route: 405, coded, with Allow (issue #21).
+        for line in ["TRACE / ", "TRACE /healthz ", "TRACE /v1/nothing ", "TRACE /v1/packages ", "OPTIONS * "] {
+            p.probe("(any)", line + "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Self.methodRefused)
+        }
 
         // The request line and headers themselves.
         p.probe("(any)", "GET /" + String(repeating: "a", count: 200_000) + " HTTP/1.1\r\nHost: x\r\n\r\n") { s, _ in
@@ -258,6 +264,9 @@ struct HostileHTTPTests {
         p.get("/v1/health", "/v1/health?x=1", 400, code: "bad_parameter")
         p.get("/v1/datasets", "/v1/datasets?start=-1", 400, code: "bad_parameter")
         p.get("(unknown)", "/v1/nothing", 404, code: "not_found")
+        for line in ["TRACE / ", "TRACE /v1/health ", "OPTIONS * "] {
+            p.probe("(any)", line + "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", Self.methodRefused)
+        }
         let post = "POST /v1/datasets HTTP/1.1\r\nHost: x\r\n"
         let refused: (Int?, String) -> Bool = { s, _ in s == nil || (s! >= 400 && s! < 500) }
         p.probe("POST /v1/datasets", post + "Content-Length: 5\r\nConnection: close\r\n\r\nhello") { s, body in
@@ -275,6 +284,124 @@ struct HostileHTTPTests {
         let (head, broke) = try Self.endlessBody(port: hb.port, "GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: 9000000000\r\n\r\n")
         #expect(head.lowercased().contains("connection: close") && broke, "\(head)")
         print("hostile suite (handbook receiver): \(p.probes) probes over \(p.routes.count) routes")
+    }
+
+    /// A 405 `method_not_allowed` problem naming the methods taken.
+    static func methodRefused(_ s: Int?, _ body: String) -> Bool {
+        s == 405 && body.contains("\"code\":\"method_not_allowed\"") && body.lowercased().contains("\r\nallow: ")
+    }
+
+    /// Issue #21 (3): a declared length over the route's limit — beyond `Int`, beyond 2^64−1
+    /// (which the HTTP parser cannot hold) — is refused from the head on every route that reads
+    /// a body: 413, coded, `Connection: close`, answered before a body byte is sent (so none is
+    /// read or spooled) and the connection closed; with `Expect: 100-continue` no 100 comes first.
+    @Test func declaredLengthsOverTheLimitAreRefusedFromTheHead() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        let hb = try c.handbook()
+        defer { hb.stop() }
+        let huge = ["9223372036854775808", "18446744073709551615", "18446744073709551616", String(repeating: "9", count: 30)]
+        let routes: [(port: Int, target: String, code: String, justOver: String)] = [
+            (gw.port, "/v1/packages", "package_too_large", "268435457"), (gw.port, "/v1/units/HCM-U001/keys", "rotation_invalid", "65537"),
+            (hb.port, "/v1/datasets", "package_too_large", "4294967297"),
+        ]
+        for r in routes {
+            for length in [r.justOver] + huge {
+                for expect in ["", "Expect: 100-continue\r\n"] {
+                    let what = "POST \(r.target), Content-Length \(length)\(expect.isEmpty ? "" : ", Expect")"
+                    let conn = try HeadFirst(port: r.port, "POST \(r.target) HTTP/1.1\r\nHost: x\r\n\(expect)Content-Length: \(length)\r\n\r\n")
+                    let a = try conn.answer()
+                    // The parser cannot hold more than 2^64−1: refused before any route, with the HTTP layer's code.
+                    let code = UInt64(length) == nil ? "body_too_large" : r.code
+                    #expect(a.status == 413 && a.body.contains("\"code\":\"\(code)\""), "\(what): \(a.head) \(a.body)")
+                    #expect(a.head.lowercased().contains("\r\nconnection: close\r\n"), "\(what): \(a.head)")
+                    #expect(conn.closedByServer(), "\(what): the connection stays open")
+                }
+            }
+        }
+        #expect(gw.process.isRunning && hb.process.isRunning)
+    }
+
+    /// Issue #21 (3): `Expect: 100-continue` is answered `100 Continue` only once the head has
+    /// passed every check decidable from it (route, method, parameters, token, declared length);
+    /// otherwise the refusal comes instead, before any body byte is sent. HTTP/1.0 gets no 100.
+    @Test func expectContinueIsAnsweredFromTheHead() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        let hb = try c.handbook()
+        defer { hb.stop() }
+        let expect = "Host: x\r\nExpect: 100-continue\r\n"
+
+        // A head that passes: 100 before any body byte, then the body, then the receipt.
+        let pkg = [UInt8](FileManager.default.contents(atPath: try c.f.seal("HCM-U001", seq: 1)) ?? Data())
+        let ok = try HeadFirst(port: gw.port, "POST /v1/packages HTTP/1.1\r\n\(expect)Content-Length: \(pkg.count)\r\nConnection: close\r\n\r\n")
+        let interim = try ok.answer()
+        #expect(interim.status == 100 && interim.head.hasPrefix("HTTP/1.1 100 "), "\(interim.head)")
+        try ok.send(pkg)
+        let receipt = try ok.answer()
+        #expect(receipt.status == 201 && receipt.body.contains("\"status\":\"accepted\""), "\(receipt.head) \(receipt.body.prefix(300))")
+        // The handbook receiver: 100, then a body that is not a package is refused.
+        let dataset = try HeadFirst(port: hb.port, "POST /v1/datasets HTTP/1.1\r\n\(expect)Content-Length: 600\r\nConnection: close\r\n\r\n")
+        let datasetInterim = try dataset.answer()
+        #expect(datasetInterim.status == 100, "\(datasetInterim.head)")
+        try dataset.send([UInt8](repeating: 0, count: 600))
+        let notPackage = try dataset.answer()
+        #expect(notPackage.status == 400 && notPackage.body.contains("\"code\":\"container_malformed\""), "\(notPackage.body)")
+
+        // Heads that fail: the refusal instead of 100, and the connection closed.
+        let refused: [(port: Int, line: String, headers: String, status: Int, code: String)] = [
+            (gw.port, "POST /v1/nothing", "", 404, "not_found"), (gw.port, "DELETE /v1/packages", "", 405, "method_not_allowed"),
+            (gw.port, "POST /v1/packages?x=1", "", 400, "bad_parameter"), (gw.port, "POST /v1/units/hcm-u001/keys", "", 400, "bad_parameter"),
+            (gw.port, "POST /v1/packages", "Authorization: Bearer sgt_not-a-token\r\n", 401, "unauthorized"),
+            (gw.port, "POST /v1/units/HCM-U001/keys", "Authorization: Bearer sgt_not-a-token\r\n", 401, "unauthorized"),
+            (hb.port, "POST /v1/datasets?x=1", "", 400, "bad_parameter"), (hb.port, "POST /v1/nothing", "", 404, "not_found"),
+        ]
+        for r in refused {
+            let conn = try HeadFirst(port: r.port, "\(r.line) HTTP/1.1\r\n\(expect)\(r.headers)Content-Length: 1000\r\n\r\n")
+            let a = try conn.answer()
+            #expect(a.status == r.status && a.body.contains("\"code\":\"\(r.code)\""), "\(r.line): \(a.head) \(a.body)")
+            #expect(a.head.lowercased().contains("\r\nconnection: close\r\n") && conn.closedByServer(), "\(r.line): \(a.head)")
+        }
+
+        // HTTP/1.0 knows no 100: the expectation is ignored, the body read as it comes.
+        let old = try HeadFirst(port: hb.port, "POST /v1/datasets HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 600\r\n\r\n")
+        try old.send([UInt8](repeating: 0, count: 600))
+        let oldAnswer = try old.answer()
+        #expect(oldAnswer.head.hasPrefix("HTTP/1.0 400 ") && oldAnswer.body.contains("container_malformed"), "\(oldAnswer.head)")
+    }
+
+    /// Issue #21 (13): HTTP/1.0 is answered as HTTP/1.0 and the connection closed after the
+    /// answer, unless the request asked `Connection: keep-alive`; HTTP/1.1 stays as it was.
+    @Test func http10IsAnsweredAsHTTP10() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let once = try HeadFirst(port: gw.port, "GET /healthz HTTP/1.0\r\n\r\n")
+        let a = try once.answer()
+        #expect(a.head.hasPrefix("HTTP/1.0 200 ") && a.body.contains("\"status\":\"ok\""), "\(a.head)")
+        #expect(once.closedByServer(), "an HTTP/1.0 connection without keep-alive stays open")
+        let refusal = try HeadFirst(port: gw.port, "GET /v1/nothing HTTP/1.0\r\n\r\n")
+        let r = try refusal.answer()
+        #expect(r.head.hasPrefix("HTTP/1.0 404 ") && r.body.contains("not_found") && refusal.closedByServer(), "\(r.head)")
+
+        // keep-alive asked: kept, said so, and the next request answered on the same connection.
+        let kept = try HeadFirst(port: gw.port, "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        let first = try kept.answer()
+        #expect(first.head.hasPrefix("HTTP/1.0 200 ") && first.head.lowercased().contains("\r\nconnection: keep-alive\r\n"), "\(first.head)")
+        try kept.send(Array("GET /v1/trust HTTP/1.0\r\n\r\n".utf8))
+        let second = try kept.answer()
+        #expect(second.head.hasPrefix("HTTP/1.0 200 ") && second.body.contains("sealgate-trust/1"), "\(second.head)")
+        #expect(kept.closedByServer())
+
+        // HTTP/1.1: kept alive by default, as before.
+        let v11 = try HeadFirst(port: gw.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        let v11First = try v11.answer()
+        #expect(v11First.head.hasPrefix("HTTP/1.1 200 "), "\(v11First.head)")
+        try v11.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        let v11Second = try v11.answer()
+        #expect(v11Second.head.hasPrefix("HTTP/1.1 200 "), "\(v11Second.head)")
     }
 
     /// A package whose age header names more recipients than the gateway unwraps (16) is
@@ -356,5 +483,61 @@ struct HostileHTTPTests {
         #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
         let d = try c.dataset(1)
         #expect(d["state"]?.string == "pending" && (d["last_error"]?.string?.isEmpty == false), "\(d)")
+    }
+}
+
+/// One connection on which a request's head goes first: what the server answers is read before
+/// any body byte is sent (`100 Continue`, or a refusal decided from the head), then the body may
+/// follow and the final answer be read.
+final class HeadFirst {
+    let fd: Int32
+    private var pending: [UInt8] = []
+
+    init(port: Int, _ head: String) throws {
+        fd = try RawHTTP.connect(host: "127.0.0.1", port: port, timeout: 10)
+        try RawHTTP.sendAll(fd, Array(head.utf8))
+    }
+
+    deinit { close(fd) }
+
+    /// Reads more: its byte count, 0 at the server's close, -1 on a timeout or an error.
+    private func more() -> Int {
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 && errno == EINTR { continue }
+            if n > 0 { pending += buf[0..<n] }
+            return n
+        }
+    }
+
+    func send(_ bytes: [UInt8]) throws { try RawHTTP.sendAll(fd, bytes) }
+
+    /// The next answer (an interim `100 Continue` too): status, head as sent, body by its length.
+    func answer() throws -> (status: Int, head: String, body: String) {
+        while pending.firstRange(of: [13, 10, 13, 10]) == nil {
+            guard more() > 0 else { throw RawHTTP.Failure("no answer; read so far: \(String(decoding: pending.prefix(300), as: UTF8.self))") }
+        }
+        let end = pending.firstRange(of: [13, 10, 13, 10])!.upperBound
+        let head = String(decoding: pending[..<end], as: UTF8.self)
+        pending.removeFirst(end)
+        var length = 0
+        for line in head.lowercased().components(separatedBy: "\r\n") where line.hasPrefix("content-length:") {
+            length = Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? 0
+        }
+        while pending.count < length, more() > 0 {}
+        let body = String(decoding: pending.prefix(length), as: UTF8.self)
+        pending.removeFirst(min(length, pending.count))
+        return (RawHTTP.statusCode(Array(head.utf8)) ?? 0, head, body)
+    }
+
+    /// True when the server closes the connection (what else comes is read and dropped); false
+    /// when it is still open at the read timeout.
+    func closedByServer() -> Bool {
+        while true {
+            let n = more()
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
     }
 }
