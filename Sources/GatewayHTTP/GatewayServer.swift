@@ -35,7 +35,8 @@ public struct GatewayServerConfig: Sendable {
 
 /// Builds the gateway application: the routes by area, token and problem middleware, the
 /// listener, and the background services (checkpoint signer, forwarder, scheduled synthesis),
-/// each under its lease. `onRunning(port)` is called once the socket is bound (port 0 binds a
+/// each under its lease, taken only once the server listens (a server that cannot bind its
+/// address takes none). `onRunning(port)` is called once the socket is bound (port 0 binds a
 /// free port).
 public func buildGatewayApplication(
     intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
@@ -51,6 +52,7 @@ public func buildGatewayApplication(
     let forwarderLease = LeaseKeeper("forwarder", store: store)
     let synthesisLease = LeaseKeeper("synthesis", store: store)
     let rounds = ServiceRounds()
+    let listening = ListeningFlag()
 
     let router = Router(context: GatewayContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))
@@ -92,9 +94,27 @@ public func buildGatewayApplication(
         configuration: config.listen.applicationConfiguration(serverName: "sealgate"),
         // Shut down in reverse order: the background work first, the intake's pool, the store last.
         services: [
-            StoreService(store: store), PoolService(pool: intake.work === BlockingPool.shared ? nil : intake.work), signer, forwarder, synthesis,
+            StoreService(store: store), PoolService(pool: intake.work === BlockingPool.shared ? nil : intake.work),
+            AfterListening(listening: listening, service: signer), AfterListening(listening: listening, service: forwarder),
+            AfterListening(listening: listening, service: synthesis),
         ],
-        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? config.listen.port) })
+        onServerRunning: { channel in
+            listening.set()
+            await onRunning(channel.localAddress?.port ?? config.listen.port)
+        })
+}
+
+/// A background service (under a lease) that starts only once the server listens: a server
+/// that cannot bind its address ends without having taken a lease.
+struct AfterListening<S: Service>: Service {
+    let listening: ListeningFlag
+    let service: S
+    func run() async throws {
+        while !listening.isSet {
+            guard await pause(0.05) else { return }
+        }
+        try await service.run()
+    }
 }
 
 /// Shuts the intake's own pool down with the application.
@@ -116,11 +136,19 @@ struct StoreService: Service {
 }
 
 /// Builds and runs the gateway until SIGTERM or SIGINT (graceful shutdown: requests in flight
-/// are answered, the background services stop between steps, leases are released).
+/// are answered, the background services stop between steps, leases are released). A failure
+/// to bind the address is `listen_failed`.
 public func serveGateway(
     intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
     onRunning: @escaping @Sendable (Int) async -> Void
 ) async throws {
-    let app = try buildGatewayApplication(intake: intake, store: store, config: config, tls: tls, onRunning: onRunning)
-    try await app.runService()
+    let listening = ListeningFlag()
+    let app = try buildGatewayApplication(intake: intake, store: store, config: config, tls: tls) { port in
+        listening.set()
+        await onRunning(port)
+    }
+    do { try await app.runService() } catch {
+        guard !listening.isSet, let e = config.listen.listenFailure(ifBindError: error) else { throw error }
+        throw e
+    }
 }

@@ -134,9 +134,17 @@ public func serveHandbook(
         return r
     }
     router.answerMethodsNotAllowed()
+    let listening = ListeningFlag()
     let app = Application(
         router: router, server: try listen.serverBuilder(identity: tls),
         configuration: listen.applicationConfiguration(serverName: "sealgate-handbook"),
-        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? listen.port) })
-    try await app.runService()
+        onServerRunning: { channel in
+            listening.set()
+            await onRunning(channel.localAddress?.port ?? listen.port)
+        })
+    do { try await app.runService() } catch {
+        // A failure to bind the address (taken since `checkListen`) is `listen_failed`.
+        guard !listening.isSet, let e = listen.listenFailure(ifBindError: error) else { throw error }
+        throw e
+    }
 }

@@ -152,6 +152,7 @@ struct Handbook: AsyncParsableCommand {
                 settings = try listen.settings(host: host, port: port)
                 tls = try listen.identity(settings)
                 maxBytes = try parseSize(maxBody)
+                try settings.checkListen()  // a port in use is refused before keys are read or the store opened
                 let pass = cachedPassphrase(passphrase)
                 let ids = try AgeIdentityFile.load(path: identity ?? "\(data)/identity.key", passphrase: pass)
                 let ack = try MinisignSecretKey.load(path: ackKey ?? "\(data)/ack.key", passphrase: pass)
@@ -168,8 +169,12 @@ struct Handbook: AsyncParsableCommand {
                 throw ExitCode(74)
             }
             if let w = settings.plainTextWarning { say("warning: \(w)") }
-            try await serveHandbook(receiver: receiver, listen: settings, tls: tls?.0, maxBodyBytes: Int(maxBytes)) { port in
-                FileHandle.standardOutput.write(Data("handbook receiver listening on \(settings.url(port: port))\n".utf8))
+            do {
+                try await serveHandbook(receiver: receiver, listen: settings, tls: tls?.0, maxBodyBytes: Int(maxBytes)) { port in
+                    FileHandle.standardOutput.write(Data("handbook receiver listening on \(settings.url(port: port))\n".utf8))
+                }
+            } catch let e as SealError {
+                try report(e, json: false)
             }
             withExtendedLifetime(tls) {}
         }

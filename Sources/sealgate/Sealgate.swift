@@ -75,6 +75,7 @@ let commandLineHints: [SealErrorCode: String] = [
     .logBehind: "restore a newer copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
     .logFork: "restore the matching copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
     .spoolLocked: "serve --node NAME gives each process on one data folder a spool of its own",
+    .listenFailed: "--host ADDRESS and --port N choose where to listen (--port 0: any free port)",
     .rotationSignatureInvalid: "sealgate keys rotate-unit --unit ID --old OLD.key --new NEW.key signs with both",
 ]
 

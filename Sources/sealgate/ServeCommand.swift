@@ -69,6 +69,8 @@ struct Serve: AsyncParsableCommand {
             config.listen = try listen.settings(host: host, port: port)
             tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))
+            // A port in use is refused before the store is opened, recovery runs or a lease is taken.
+            try config.listen.checkListen()
             (intake, store) = try await loadIntake(
                 data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
                 node: node,
@@ -108,11 +110,15 @@ struct Serve: AsyncParsableCommand {
         let dataPath = data.data
         let expiryWatch = await warnAheadOfExpiry(store: store, data: dataPath)  // at start, then daily
         defer { expiryWatch.cancel() }
-        try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
-            FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
-            if let published, let w = intakeURLMismatch(published: published, listen: listen, port: port) {
-                say("warning: \(w); change it with `sealgate trust publish --intake-url URL --data \(dataPath)`")
+        do {
+            try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
+                FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
+                if let published, let w = intakeURLMismatch(published: published, listen: listen, port: port) {
+                    say("warning: \(w); change it with `sealgate trust publish --intake-url URL --data \(dataPath)`")
+                }
             }
+        } catch let e as SealError {
+            try report(e, json: false)
         }
         withExtendedLifetime(tls) {}
         close(spoolLock)
