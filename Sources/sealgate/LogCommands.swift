@@ -25,8 +25,14 @@ struct LogCommand: ParsableCommand {
         @OptionGroup var client: ClientOptions
         @OptionGroup var out: OutputOptions
 
+        /// An auditor's words for the codes whose common hint is the department's.
+        static let auditorHints: [SealErrorCode: String] = [
+            .logFork:
+                "keep the --state file as evidence; `sealgate log verify --gateway URL --trust trust.json --state NEW.json` audits the log from now on"
+        ]
+
         func run() async throws {
-            try await runAsync(json: out.json) {
+            try await runAsync(json: out.json, hints: Self.auditorHints) {
                 try checkServerURL(gateway, what: "--gateway URL")
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 64 << 20)) { http in
                     let doc = try loadTrust(trust)
@@ -71,19 +77,27 @@ struct LogCommand: ParsableCommand {
                         }
                     }
                     let leaves = entries.map(GatewayLog.leaf)
-                    if let previous {
-                        for i in 0..<min(previous.size, leaves.count) where leaves[i] != previous.leaves[i] {
-                            let e = entries[i]
-                            // A history that goes another way from entry i on, and says so in a signed
-                            // statement: a declared fork (a store restored from an older copy).
-                            if let fork = entries[i...].first(where: { $0.kind == "fork_declared" }), let j = try? JSON(parsing: fork.body) {
-                                throw SealError(
-                                    .logFork,
-                                    "the log forked after entry \(i): the department declared the \(j["lost_size"]?.int ?? 0)-entry log lost and went on from \(j["continues_at"]?.int ?? 0) entries at \(j["declared_at"]?.string ?? "?") (\(String((j["reason"]?.string ?? "").prefix(200))))",
-                                    remedy:
-                                        "the entries you verified after \(i) are no longer in the log: keep \(state ?? "the state file") as evidence; units whose receipts name them should ask the department"
-                                )
-                            }
+                    let root = Merkle.root(leaves)
+                    var declared: DeclaredFork?
+                    if let previous, let i = (0..<min(previous.size, leaves.count)).first(where: { leaves[$0] != previous.leaves[$0] }) {
+                        let e = entries[i]
+                        // A history that goes another way from entry i on. Declared to this auditor
+                        // (a store restored from an older copy): a signed statement that abandons the
+                        // checkpoint it holds, and the log goes on from there.
+                        switch DeclaredFork.judge(
+                            entries: entries, leaves: leaves, covered: checkpoint.map { $0.root == root } ?? false, previous: previous,
+                            firstDifference: i, origin: name, department: doc.department,
+                            logKeys: { at in (logKeys + doc.verifyingKeys("log", signedAt: at)).map(\.key) })
+                        {
+                        case .accepted(let fork): declared = fork
+                        case .refused(let why?):
+                            throw SealError(
+                                .logFork,
+                                "the log forked after entry \(i), and no fork declared in it lets you go on: \(DeclaredFork.shown(why, limit: 400))",
+                                remedy:
+                                    "the entries you verified from \(i) on are not in the log as it is now: keep \(state ?? "the state file") as evidence and ask the department which checkpoint its declaration abandons; to audit the log from now on, verify it with a new --state file (a first run trusts the log as it is)"
+                            )
+                        case .refused(nil):
                             throw SealError(
                                 .logMismatch, "log entry \(i) (\(e.kind), \(e.createdAt)) changed since it was verified",
                                 remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
@@ -93,13 +107,12 @@ struct LogCommand: ParsableCommand {
                         throw SealError(
                             .logInconsistent, "the gateway did not give a checkpoint: \(refusal ?? "")", remedy: "report it to the department")
                     }
-                    let root = Merkle.root(leaves)
                     guard root == checkpoint.root else {
                         throw SealError(
                             .logMismatch, "the \(size) entries served do not hash to the signed checkpoint's root",
                             remedy: "the log was altered; run again with --state from an earlier run to name the entry, and report it")
                     }
-                    if let previous {
+                    if let previous, declared == nil {
                         guard checkpoint.size >= previous.size else {
                             throw SealError(
                                 .logFork, "the log shrank from \(previous.size) to \(checkpoint.size) entries",
@@ -128,11 +141,27 @@ struct LogCommand: ParsableCommand {
                             toFile: state, atomically: true, encoding: .utf8)
                     }
                     if !out.json {
+                        if let f = declared {
+                            say(
+                                "declared fork: on \(DeclaredFork.shown(f.declaredAt, limit: 40)) the department declared lost the log of \(f.lostSize) entries (root \(Base64.encode(f.lostRoot))), the checkpoint you held; reason: \(DeclaredFork.shown(f.reason))"
+                            )
+                            say(
+                                "the log went on from its first \(f.continuesAt) entries, which you had verified (entries \(f.continuesAt) to \(f.lostSize - 1) you verified are not in it; the declaration is entry \(f.index)); it now holds \(checkpoint.size)"
+                            )
+                        }
                         say(
                             "log verified: \(checkpoint.size) entries, root \(Base64.encode(root))"
-                                + (previous.map { ", consistent with the \($0.size) verified before" } ?? ""))
+                                + (declared.map { ", going on from the fork declared at entry \($0.index)" }
+                                    ?? previous.map { ", consistent with the \($0.size) verified before" } ?? ""))
                     }
-                    return ["size": checkpoint.size, "root": Base64.encode(root), "previous": previous?.size as Any]
+                    var result: [String: Any] = ["size": checkpoint.size, "root": Base64.encode(root), "previous": previous?.size as Any]
+                    if let f = declared {
+                        result["declared_fork"] = [
+                            "entry": f.index, "declared_at": f.declaredAt, "reason": f.reason, "lost_size": f.lostSize,
+                            "lost_root": Base64.encode(f.lostRoot), "continues_at": f.continuesAt,
+                        ]
+                    }
+                    return result
                 }
             }
         }
@@ -145,7 +174,7 @@ extension LogCommand {
             commandName: "declare-fork",
             abstract: "Declare, in the log itself, that the entries after the restored store's last one are lost, and go on from there.",
             discussion:
-                "For a store restored from a copy older than a checkpoint the gateway had signed, when no newer copy exists. A `fork_declared` entry names the lost checkpoint (its size, root and signed note), where the log goes on, and the reason; the next checkpoint, signed with the log key, covers it, and becomes the log head. Auditors who verified the lost entries see the fork (`log verify --state` reports log_fork) and can read the statement. Never run it to get past a log_inconsistent error (an altered entry): restore the store instead."
+                "For a store restored from a copy older than a checkpoint the gateway had signed, when no newer copy exists. A `fork_declared` entry names the lost checkpoint (its size, root and signed note), where the log goes on, and the reason; the next checkpoint, signed with the log key, covers it, and becomes the log head. An auditor whose `log verify --state` holds the abandoned checkpoint is told what was declared and goes on from the statement; one holding an older checkpoint that covers lost entries gets log_fork (the statement does not name its checkpoint). Never run it to get past a log_inconsistent error (an altered entry): restore the store instead."
         )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Why the entries are lost (goes into the signed log entry).") var reason: String
@@ -191,7 +220,9 @@ extension LogCommand {
                     say(
                         "declared: the log's entries after \(size) (of the \(lost.size) once signed) are lost; the log goes on from a checkpoint of \(cp.size) entries that covers the statement"
                     )
-                    say("tell the auditors and units: their `log verify --state` will report the fork, and the statement explains it")
+                    say(
+                        "tell the auditors and units: a `log verify --state` that holds the abandoned checkpoint (\(lost.size) entries) goes on from the statement; one that holds an older checkpoint beyond \(size) entries reports log_fork"
+                    )
                 }
                 return ["lost_size": lost.size, "continues_at": size, "checkpoint_size": cp.size]
             }
