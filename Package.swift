@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "Handbook",
             dependencies: [
-                "GatewayCore", "GatewayHTTP", "GatewayStore", "PartyRecords", "SealCrypto", "SealPackage",
+                "GatewayClient", "GatewayCore", "GatewayHTTP", "GatewayStore", "PartyRecords", "SealCrypto", "SealPackage",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -29,19 +29,29 @@ public final class HandbookReceiver: @unchecked Sendable {
     let identities: [AgeX25519Identity]
     let ackKey: MinisignSecretKey
     let trust: @Sendable () throws -> TrustDocument
+    /// Keeps the trust document current (nil: `trust` alone says what it is).
+    public let follower: TrustFollower?
     let maxBytes: UInt64
     private let lock = NSLock()
 
     public var incomingPath: String { "\(dir)/incoming" }
 
+    /// `trust`: the department's trust document, asked for every dataset; with a `follower`, its
+    /// document (`follower.current`), and a dataset signed by a key it does not list is checked
+    /// again after a fetch (`precheckFollowingTrust`).
     public init(
         dir: String, identities: [AgeX25519Identity], ackKey: MinisignSecretKey, trust: @escaping @Sendable () throws -> TrustDocument,
-        maxBytes: UInt64 = 4 << 30
+        follower: TrustFollower? = nil, maxBytes: UInt64 = 4 << 30
     ) throws {
         self.dir = dir
         self.identities = identities
         self.ackKey = ackKey
-        self.trust = trust
+        if let follower {
+            self.trust = { try follower.current() }
+        } else {
+            self.trust = trust
+        }
+        self.follower = follower
         self.maxBytes = maxBytes
         for p in [dir, "\(dir)/incoming", "\(dir)/received", "\(dir)/opened"] {
             try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -92,16 +102,28 @@ public final class HandbookReceiver: @unchecked Sendable {
             guard let key = doc.verifyingKeys("dataset", signedAt: c.created).first(where: { $0.keyId == peek.signature.keyId }) else {
                 return Self.refuse(
                     422, "key_unknown",
-                    "the dataset is signed by key \(Minisign.keyIdHex(peek.signature.keyId)), not a dataset key of the trust document",
-                    "run `sealgate trust fetch` for the current trust document")
+                    "the dataset is signed by key \(Minisign.keyIdHex(peek.signature.keyId)), "
+                        + "not a dataset key of trust document version \(doc.version)",
+                    follower?.settings.fetching == true
+                        ? "the receiver fetches the department's newer trust document by itself "
+                            + "(at most one fetch every \(Int(follower?.settings.minInterval ?? 0)) s); "
+                            + "if the key stays unknown, the dataset is not the department's"
+                        : "fetch the department's current trust document (`sealgate trust fetch`) for the receiver")
             }
             do { try peek.signature.verifyComment(publicKey: key) } catch let e as SealError {
                 return Self.refuse(422, e.code.rawValue, e.message, e.remedy)
             }
             return try checkNewer(c)
+        } catch let e as SealError where e.code == .trustExpired {
+            return Self.expired(e)
         } catch {
             return fault(error)
         }
+    }
+
+    /// The trust document has expired: nothing can be checked until a newer one is taken.
+    static func expired(_ e: SealError) -> Answer {
+        refuse(503, e.code.rawValue, e.message, e.remedy)
     }
 
     /// The first member of a package received before (kept in `received/`), if it is there.
@@ -235,6 +257,8 @@ public final class HandbookReceiver: @unchecked Sendable {
             var answer = Answer(status: 201, ack: text, signature: sig, code: nil)
             answer.timings = (t1.timeIntervalSince(t0), Date().timeIntervalSince(t1))
             return answer
+        } catch let e as SealError where e.code == .trustExpired {
+            return Self.expired(e)
         } catch {
             return fault(error)
         }

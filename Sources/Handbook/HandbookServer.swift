@@ -113,8 +113,9 @@ public func serveHandbook(
             },
             check: { peek in
                 // A stranger's body (not the department's dataset key, an old version) is refused
-                // here, before the rest is read or stored.
-                if let a = try await pool.run({ receiver.precheck(peek) }) { throw a.refusal().closing() }
+                // here, before the rest is read or stored. A key the trust document does not list
+                // (yet) may send the receiver to the gateway for a newer one first (rate-limited).
+                if let a = try await receiver.precheckFollowingTrust(peek, pool: pool) { throw a.refusal().closing() }
             })
         let started = Date()
         let a = try await pool.run { receiver.receive(path: path) }

@@ -132,19 +132,56 @@ struct Handbook: AsyncParsableCommand {
             commandName: "serve",
             abstract: "Run the handbook receiver: POST /v1/datasets takes a sealed dataset and answers a signed acknowledgement.",
             discussion:
-                "Verifies the department's dataset signature through the trust document (re-read on every dataset, so a newer `trust fetch` takes effect at once), decrypts with the identity, checks the manifest, imports into DATA/handbook.sqlite all or nothing, refuses an older or repeated version (a repeat of the same package gets its first acknowledgement). GET /v1/health shows the current counts. TLS and client limits as for `sealgate serve` (--tls-cert/--tls-key, re-read on SIGHUP; --client-ca; --max-connections, --header-timeout, --body-grace, --min-body-rate)."
+                "Verifies the department's dataset signature through the trust document, checked against the pinned trust root (--root; default DATA/root.pub, pinned from the trust document at the first start). The receiver follows the department's trust document by itself: a dataset signed by a dataset key the document does not list (a rotated key), an expired document, a document expiring within 14 days and a daily check each fetch the latest version from the gateway (--gateway; default the document's intake URL), verified against the pin and the version held (across root rotations, as `trust fetch` does), and keep it in --trust; the dataset that asked is then checked again in the same request. At most one fetch every --trust-fetch-interval, one at a time; a key a fresh document still does not list asks no more. Expiry within 14 days is warned of at start and daily. A newer version written to --trust by hand is taken too. Decrypts with the identity, checks the manifest, imports into DATA/handbook.sqlite all or nothing, refuses an older or repeated version (a repeat of the same package gets its first acknowledgement). GET /v1/health shows the current counts. TLS and client limits as for `sealgate serve` (--tls-cert/--tls-key, re-read on SIGHUP; --client-ca; --max-connections, --header-timeout, --body-grace, --min-body-rate)."
         )
         @Option(name: .long, help: "The receiver's data folder (from `handbook init`).") var data: String
         @Option(name: .long, help: "The age identity datasets are encrypted to (default DATA/identity.key).") var identity: String?
         @Option(name: .long, help: "The minisign key acknowledgements are signed with (default DATA/ack.key).") var ackKey: String?
-        @Option(name: .long, help: "The department's trust document (from `sealgate trust fetch`).") var trust: String
+        @Option(name: .long, help: "The department's trust document (from `sealgate trust fetch`); newer versions are written to it.")
+        var trust: String
+        @Option(name: .long, help: "The department's gateway, asked for newer trust documents (default: the trust document's intake URL).")
+        var gateway: String?
+        @Option(
+            name: .long, help: "The department's trust-root public key, pinned (default DATA/root.pub, written from the trust document if missing).")
+        var root: String?
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "PEM file of the CA that signed the gateway's certificate (a private CA); default: $SEALGATE_CA_FILE, else the system's trust store.",
+                valueName: "file"))
+        var caFile: String?
+        @Option(name: .long, help: "Seconds one exchange with the gateway may take when fetching the trust document.") var trustFetchTimeout = 10
+        @Option(name: .long, help: "The least time between two fetches of the trust document (e.g. 60s, 10m).") var trustFetchInterval = "60s"
+        @Flag(name: .long, help: "Never fetch the trust document from the gateway (only --trust is read; fetch it by hand).") var noTrustFetch =
+            false
         @Option(name: .long, help: "Address to bind.") var host: String = "127.0.0.1"
         @Option(name: .long, help: "Port (0: any free port; printed).") var port: Int = 8090
         @Option(name: .long, help: "Largest dataset accepted.") var maxBody: String = "4GiB"
         @OptionGroup var listen: ListenOptions
         @OptionGroup var passphrase: PassphraseOptions
+        /// The trust document followed from the gateway (options checked; the pin read or written).
+        func trustFollower() throws -> TrustFollower {
+            guard (1...300).contains(trustFetchTimeout) else {
+                throw SealError(.usage, "--trust-fetch-timeout must be 1 to 300 seconds", remedy: "e.g. --trust-fetch-timeout 10")
+            }
+            let interval = try parseDuration(trustFetchInterval)
+            guard interval >= 1 else {
+                throw SealError(.usage, "--trust-fetch-interval must be at least 1s", remedy: "e.g. --trust-fetch-interval 60s")
+            }
+            if let gateway { try checkServerURL(gateway, what: "--gateway URL") }
+            var s = TrustFollower.Settings(
+                trustPath: trust, rootPath: root ?? "\(data)/root.pub", gateway: gateway?.trimmingSlash,
+                client: ClientSettings(
+                    caFile: caFile ?? ProcessInfo.processInfo.environment["SEALGATE_CA_FILE"], timeoutSeconds: trustFetchTimeout,
+                    maxResponseBytes: 1 << 20))
+            s.fetching = !noTrustFetch
+            s.minInterval = interval
+            return try TrustFollower(s)
+        }
+
         func run() async throws {
             let receiver: HandbookReceiver
+            let follower: TrustFollower
             let maxBytes: UInt64
             let settings: ListenSettings
             let tls: (TLSIdentity, any DispatchSourceSignal)?
@@ -156,9 +193,9 @@ struct Handbook: AsyncParsableCommand {
                 let pass = cachedPassphrase(passphrase)
                 let ids = try AgeIdentityFile.load(path: identity ?? "\(data)/identity.key", passphrase: pass)
                 let ack = try MinisignSecretKey.load(path: ackKey ?? "\(data)/ack.key", passphrase: pass)
-                _ = try loadTrust(trust)
-                let trustPath = trust
-                receiver = try HandbookReceiver(dir: data, identities: ids, ackKey: ack, trust: { try loadTrust(trustPath) }, maxBytes: maxBytes)
+                follower = try trustFollower()
+                receiver = try HandbookReceiver(
+                    dir: data, identities: ids, ackKey: ack, trust: { try follower.current() }, follower: follower, maxBytes: maxBytes)
             } catch let e as SealError {
                 try report(e, json: false)
             } catch {
@@ -169,6 +206,9 @@ struct Handbook: AsyncParsableCommand {
                 throw ExitCode(74)
             }
             if let w = settings.plainTextWarning { say("warning: \(w)") }
+            // Expiry warned of at start and daily; a newer document fetched before expiry.
+            let watcher = Task { await follower.watch() }
+            defer { watcher.cancel() }
             do {
                 try await serveHandbook(receiver: receiver, listen: settings, tls: tls?.0, maxBodyBytes: Int(maxBytes)) { port in
                     FileHandle.standardOutput.write(Data("handbook receiver listening on \(settings.url(port: port))\n".utf8))

@@ -58,39 +58,12 @@ struct Trust: ParsableCommand {
             try await runAsync(json: out.json) {
                 try checkServerURL(gateway, what: "--gateway URL")
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 1 << 20)) { http in
-                    func get(_ version: UInt64?) async throws -> (body: String, signature: String, cross: String?) {
-                        let r = try await http.send("GET", gateway.trimmingSlash + "/v1/trust" + (version.map { "?version=\($0)" } ?? ""))
-                        guard r.status == 200, let sigB64 = r.headers["sealgate-signature"], let sig = Base64.decode(sigB64, padded: true) else {
-                            throw SealError(.httpError, "the gateway answered \(r.status) without a signed trust document", remedy: "check --gateway")
-                        }
-                        let cross = r.headers["sealgate-root-signature"].flatMap { Base64.decode($0, padded: true) }.map {
-                            String(decoding: $0, as: UTF8.self)
-                        }
-                        return (r.text, String(decoding: sig, as: UTF8.self), cross)
-                    }
                     let held = (try? String(contentsOfFile: output, encoding: .utf8)).flatMap { try? JSON(parsing: $0) }?["version"]?.int.map {
                         UInt64($0)
                     }
                     let pinned = try MinisignPublicKey(path: root)
-                    var pin = pinned
-                    let latest = try await get(nil)
-                    if let named = TrustDocument.namedRoot(latest.body), named.base64 != pin.base64 {
-                        // The root changed since: walk the versions after the one held, each checked
-                        // against the current pin; the pin moves only on a doubly signed version.
-                        let last = UInt64(try JSON(parsing: latest.body)["version"]?.int ?? 0)
-                        let first = (held ?? 0) + 1
-                        if first < last {
-                            for v in first..<last {
-                                let d = try await get(v)
-                                _ = try TrustDocument.verify(
-                                    body: d.body, signature: d.signature, root: pin, heldVersion: held, rootCrossSignature: d.cross,
-                                    allowExpired: true)
-                                if let n = TrustDocument.namedRoot(d.body) { pin = n }
-                            }
-                        }
-                    }
-                    let doc = try TrustDocument.verify(
-                        body: latest.body, signature: latest.signature, root: pin, heldVersion: held, rootCrossSignature: latest.cross)
+                    let latest = try await TrustDocument.fetch(http, gateway: gateway, pin: pinned, heldVersion: held)
+                    let doc = latest.document
                     let newRoot = try doc.publicKey("root")
                     try latest.body.write(toFile: output, atomically: true, encoding: .utf8)
                     try latest.signature.write(toFile: output + ".minisig", atomically: true, encoding: .utf8)
