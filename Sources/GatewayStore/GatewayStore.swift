@@ -29,6 +29,10 @@ public enum SigningKeyState: String, StoredState {
 }
 /// A received body in the spool: `pending` until decided, `done`, `pruned` once retention removed its file.
 public enum SpoolState: String, StoredState { case pending, done, pruned }
+/// The review's decision on a flagged package: `confirmed` (the unit's own after all: its
+/// records go back into datasets) or `rejected` (not the unit's: its records stay out). Stored
+/// as `review_flags.resolution`, NULL while unresolved (migration `v15-flag-review`).
+public enum ReviewResolution: String, StoredState { case confirmed, rejected }
 
 /// A registered unit and its signing keys.
 public struct UnitRecord: Sendable, Equatable {
@@ -71,6 +75,8 @@ public struct UnitKeyRecord: Sendable, Equatable {
 }
 
 /// An imported package flagged for review (signed by a key revoked as compromised before it was created).
+/// While unresolved, and once rejected, the records it brought are kept out of datasets
+/// (`datasetRecords`); confirmed, they are taken again.
 public struct FlaggedPackage: Sendable, Equatable {
     public var packageId: String
     public var unitId: String
@@ -79,7 +85,15 @@ public struct FlaggedPackage: Sendable, Equatable {
     public var created: String?
     public var reason: String
     public var flaggedAt: String
-    public init(packageId: String, unitId: String, seq: UInt64, keyId: String?, created: String?, reason: String, flaggedAt: String) {
+    /// nil while unresolved.
+    public var resolution: ReviewResolution?
+    public var resolvedAt: String?
+    /// The operator's reason for the decision (also in the `flag_resolved` log entry).
+    public var resolutionReason: String?
+    public init(
+        packageId: String, unitId: String, seq: UInt64, keyId: String?, created: String?, reason: String, flaggedAt: String,
+        resolution: ReviewResolution? = nil, resolvedAt: String? = nil, resolutionReason: String? = nil
+    ) {
         self.packageId = packageId
         self.unitId = unitId
         self.seq = seq
@@ -87,6 +101,65 @@ public struct FlaggedPackage: Sendable, Equatable {
         self.created = created
         self.reason = reason
         self.flaggedAt = flaggedAt
+        self.resolution = resolution
+        self.resolvedAt = resolvedAt
+        self.resolutionReason = resolutionReason
+    }
+}
+
+/// A flagged package that keeps records of its unit out of datasets: unresolved, or rejected.
+public struct HeldPackage: Sendable, Equatable {
+    public var flag: FlaggedPackage
+    /// `snapshot` or `correction` (nil if its decision is not found).
+    public var kind: String?
+    /// The unit's member records a dataset leaves out because of it: every record of a snapshot
+    /// that is the unit's current one, the rows a correction changed in the snapshot a dataset
+    /// takes; 0 once a later snapshot replaced what it brought.
+    public var withheld: Int
+    public init(flag: FlaggedPackage, kind: String?, withheld: Int) {
+        self.flag = flag
+        self.kind = kind
+        self.withheld = withheld
+    }
+}
+
+/// What the review of flagged packages holds back of one unit's records (docs/operations.md,
+/// "Flagged packages"): a dataset takes the unit's latest snapshot that no unresolved or
+/// rejected package wrote — the current one, or an earlier one kept in the store, or none —
+/// without the rows an unresolved or rejected correction changed in it.
+public struct ReviewHold: Sendable, Equatable {
+    public var unitId: String
+    /// The unit's current snapshot (its latest accepted).
+    public var currentPackage: String?
+    /// The snapshot a dataset takes the unit's records from (nil: none, every record withheld).
+    public var datasetPackage: String?
+    /// The members a dataset takes of the unit.
+    public var datasetMembers: Int
+    /// Every unresolved or rejected flag of the unit, in seq order, with what it holds back.
+    public var held: [HeldPackage]
+    public init(unitId: String, currentPackage: String?, datasetPackage: String?, datasetMembers: Int, held: [HeldPackage]) {
+        self.unitId = unitId
+        self.currentPackage = currentPackage
+        self.datasetPackage = datasetPackage
+        self.datasetMembers = datasetMembers
+        self.held = held
+    }
+    public var unresolved: [HeldPackage] { held.filter { $0.flag.resolution == nil } }
+    /// Records held back, every package together.
+    public var withheld: Int { held.reduce(0) { $0 + $1.withheld } }
+    /// True when a dataset takes an earlier snapshot than the current one (or none).
+    public var fallsBack: Bool { datasetPackage != currentPackage }
+}
+
+/// One unit's records as a dataset takes them.
+public struct DatasetUnitRecords: Sendable {
+    /// nil: the unit has no records a dataset may take.
+    public var records: UnitRecords?
+    /// nil: no package of the unit is unresolved or rejected (the records are the current ones).
+    public var hold: ReviewHold?
+    public init(records: UnitRecords?, hold: ReviewHold?) {
+        self.records = records
+        self.hold = hold
     }
 }
 
@@ -271,6 +344,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let datasetIncomplete = Code(rawValue: "dataset_incomplete")
         /// The handbook receiver: a dataset's files do not hold the rows its manifest counts.
         public static let datasetCount = Code(rawValue: "dataset_count")
+        /// No package with that id is flagged for review.
+        public static let flagUnknown = Code(rawValue: "flag_unknown")
+        /// The flagged package was confirmed or rejected already.
+        public static let flagResolved = Code(rawValue: "flag_resolved")
     }
 
     public let code: Code
@@ -324,8 +401,17 @@ public protocol GatewayStore: Sendable {
     /// refused; accepted packages it signed that were created from then on are flagged (and
     /// returned). Logged in the same transaction.
     func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) async throws -> [FlaggedPackage]
-    /// Packages flagged for review, of one unit or all.
+    /// Packages flagged for review, of one unit or all, resolved ones included.
     func flaggedPackages(unitId: String?) async throws -> [FlaggedPackage]
+    /// Decides a flagged package — `confirmed` (its records go back into datasets) or `rejected`
+    /// (they stay out) — with the operator's reason, logging `logBody(flag)` as `flag_resolved`
+    /// in the same transaction; returns the flag as decided. Throws `flag_unknown` or
+    /// `flag_resolved` (a decision is made once).
+    func resolveFlag(
+        packageId: String, resolution: ReviewResolution, reason: String, at: String, logBody: (FlaggedPackage) -> String
+    ) async throws -> FlaggedPackage
+    /// What unresolved and rejected flags hold back of the unit's records; nil when the unit has none.
+    func reviewHold(unitId: String) async throws -> ReviewHold?
     func addToken(_ token: TokenRecord) async throws
     /// The token with this hash, unless it was revoked.
     func token(hash: String) async throws -> TokenRecord?
@@ -376,7 +462,11 @@ public protocol GatewayStore: Sendable {
     func currentRecords(unitId: String) async throws -> UnitRecords?
     /// The current value of `field` for the member with `citizenId` in the unit's current snapshot.
     func currentMemberField(unitId: String, citizenId: String, field: String) async throws -> String?
-    /// The citizen ids and member ids that appear in the current records of more than one unit.
+    /// The unit's records as a dataset takes them: its current records, unless unresolved or
+    /// rejected flagged packages hold some back (`ReviewHold`).
+    func datasetRecords(unitId: String) async throws -> DatasetUnitRecords
+    /// The citizen ids and member ids that appear in the records of more than one unit, as
+    /// datasets take them (`datasetRecords`: what the review holds back does not count).
     func crossUnitDuplicates() async throws -> (citizenIds: Set<String>, memberIds: Set<String>)
     /// Per registered unit: snapshot packages accepted and rejected, current members.
     func campaignRows() async throws -> [UnitCampaignRow]

@@ -50,7 +50,8 @@ public final class SQLGatewayStore: GatewayStore {
         FlaggedPackage(
             packageId: try r.string("package_id"), unitId: try r.string("unit_id"), seq: UInt64(bitPattern: try r.int("seq")),
             keyId: try r.optionalString("key_id"), created: try r.optionalString("created"), reason: try r.string("reason"),
-            flaggedAt: try r.string("flagged_at"))
+            flaggedAt: try r.string("flagged_at"), resolution: try r.optionalState("resolution"), resolvedAt: try r.optionalString("resolved_at"),
+            resolutionReason: try r.optionalString("resolution_reason"))
     }
     static func token(_ r: SQLRow) throws -> TokenRecord {
         TokenRecord(
@@ -244,6 +245,28 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
+    public func resolveFlag(
+        packageId: String, resolution: ReviewResolution, reason: String, at: String, logBody: (FlaggedPackage) -> String
+    ) async throws -> FlaggedPackage {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            guard var f = try await c.row("SELECT * FROM review_flags WHERE package_id = ?\(driver.forUpdate)", [packageId]).map(Self.flag) else {
+                throw StoreError(.flagUnknown, "no package \(packageId.prefix(80)) is flagged for review")
+            }
+            if let done = f.resolution {
+                throw StoreError(.flagResolved, "package \(f.packageId) (\(f.unitId) seq \(f.seq)) was \(done.rawValue) at \(f.resolvedAt ?? "?")")
+            }
+            try await c.execute(
+                "UPDATE review_flags SET resolution = ?, resolved_at = ?, resolution_reason = ? WHERE package_id = ?",
+                [resolution, at, reason, packageId])
+            f.resolution = resolution
+            f.resolvedAt = at
+            f.resolutionReason = reason
+            _ = try await appendLog(c, kind: "flag_resolved", body: logBody(f), at: at)
+            return f
+        }
+    }
+
     public func addToken(_ t: TokenRecord) async throws {
         try await driver.write { c in
             try await c.execute("INSERT INTO tokens (hash, role, unit_id, created_at) VALUES (?, ?, ?, ?)", [t.hash, t.role, t.unitId, t.createdAt])
@@ -388,18 +411,28 @@ public final class SQLGatewayStore: GatewayStore {
                 try await c.execute("UPDATE snapshots SET current = 0 WHERE unit_id = ? AND current = 1", [s.unitId])
                 try await c.execute("UPDATE snapshots SET current = 1 WHERE id = ?", [sid])
             }
+            // What an accepted correction changed is recorded (the snapshot and its rows), so that
+            // a dataset can leave it out if the package is flagged (0: no snapshot to change).
+            var correctedSnapshot: Int64?
+            if d.status == .accepted, d.kind == "correction", let unit = d.unitId {
+                correctedSnapshot = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unit]) ?? 0
+            }
             if let cs = corrections, !cs.corrections.isEmpty {
                 guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [cs.unitId]) else {
                     throw StoreError(.noSnapshot, "\(cs.unitId) has no current records to correct")
                 }
+                correctedSnapshot = sid
                 for (i, m) in cs.corrections.enumerated() {
                     // The column name is interpolated: only the table's own names pass.
                     guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
-                    let n = try await c.execute(
-                        "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ?",
+                    let changed = try await c.query(
+                        "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ? RETURNING row_no",
                         [m.newValue, sid, m.citizenId, m.oldValue])
-                    guard n == 1 else {
+                    guard changed.count == 1, let row = try changed.first?.int("row_no") else {
                         throw StoreError(.correctionConflict, "correction \(i + 1) (\(m.field)): the member's value changed meanwhile")
+                    }
+                    if let package = d.packageId {
+                        try await c.execute("INSERT INTO corrected_rows (package_id, snapshot_id, row_no) VALUES (?, ?, ?)", [package, sid, row])
                     }
                 }
             }
@@ -414,12 +447,12 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 """
                 INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq,
-                                      key_id, created)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                      key_id, created, corrected_snapshot)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 [
                     d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq, d.sha256, d.kind, bundle.receipt, bundle.signature, leaf, d.decidedAt,
-                    d.claimsSeq, d.keyId, d.created,
+                    d.claimsSeq, d.keyId, d.created, correctedSnapshot,
                 ])
             try await c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
             return Outcome(
@@ -454,18 +487,144 @@ public final class SQLGatewayStore: GatewayStore {
             guard let snap = try await c.row("SELECT id, package_id, imported_at FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else {
                 return nil
             }
-            let sid = try snap.int("id")
-            let orgs = try await c.query(
-                "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
-                [sid]
-            ).map { try $0.strings() }
-            let members = try await c.query(
-                "SELECT \(Self.memberColumns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? ORDER BY row_no",
-                [sid]
-            ).map { try $0.strings() }
-            return UnitRecords(
-                unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.string("imported_at"),
-                organizations: orgs, members: members)
+            return try await records(c, unitId: unitId, snapshot: snap, leavingOut: false)
+        }
+    }
+
+    /// The rows of one snapshot (`snap`: its id, package_id and imported_at), in file order;
+    /// `leavingOut`: without the member rows an unresolved or rejected correction changed.
+    func records(_ c: any SQLConnection, unitId: String, snapshot snap: SQLRow, leavingOut: Bool) async throws -> UnitRecords {
+        let sid = try snap.int("id")
+        let orgs = try await c.query(
+            "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
+            [sid]
+        ).map { try $0.strings() }
+        let members = try await c.query(
+            """
+            SELECT \(Self.memberColumns.map { "m.\($0)" }.joined(separator: ", ")) FROM members m WHERE m.snapshot_id = ?\(leavingOut ? " AND NOT \(Self.heldRow)" : "")
+            ORDER BY m.row_no
+            """,
+            [sid]
+        ).map { try $0.strings() }
+        return UnitRecords(
+            unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.string("imported_at"), organizations: orgs,
+            members: members)
+    }
+
+    // MARK: Flagged packages under review
+
+    /// Flags whose package a dataset does not trust: unresolved, or rejected.
+    static let distrusted = "(f.resolution IS NULL OR f.resolution = 'rejected')"
+    /// True for a member row `m` that an unresolved or rejected correction changed.
+    static let heldRow = """
+        EXISTS (SELECT 1 FROM corrected_rows cr JOIN review_flags f ON f.package_id = cr.package_id
+        WHERE cr.snapshot_id = m.snapshot_id AND cr.row_no = m.row_no AND \(distrusted))
+        """
+
+    /// One of a unit's snapshots, as the review sees it.
+    struct ReviewSnapshot {
+        var id: Int64
+        var packageId: String
+        var members: Int
+        var current: Bool
+        /// The log index of its decision (-1 if none is found): snapshots in the order they were accepted.
+        var leaf: Int64
+    }
+
+    /// What the review holds back of a unit: the snapshot a dataset takes (nil: none) and each
+    /// unresolved or rejected flag with the records it holds back; nil when the unit has none.
+    ///
+    /// A dataset takes the unit's latest snapshot (in the log's order) that no distrusted package
+    /// wrote: not one that is itself a distrusted package, nor one a distrusted correction was
+    /// applied to before the rows a correction changes were recorded (v15); in it, the rows a
+    /// distrusted correction changed are left out. The store keeps every snapshot, so an earlier
+    /// one is there to fall back to, with the corrections that were applied to it.
+    func reviewPlan(_ c: any SQLConnection, unitId: String) async throws -> (base: ReviewSnapshot?, hold: ReviewHold)? {
+        let flags = try await c.query("SELECT * FROM review_flags f WHERE f.unit_id = ? AND \(Self.distrusted) ORDER BY f.seq", [unitId])
+            .map(Self.flag)
+        guard !flags.isEmpty else { return nil }
+        let distrusted = Set(flags.map(\.packageId))
+        let snapshots = try await c.query(
+            """
+            SELECT s.id, s.package_id, s.members, s.current,
+            (SELECT MIN(o.leaf) FROM outcomes o WHERE o.package_id = s.package_id AND o.status = 'accepted') AS leaf
+            FROM snapshots s WHERE s.unit_id = ?
+            """, [unitId]
+        ).map {
+            ReviewSnapshot(
+                id: try $0.int("id"), packageId: try $0.string("package_id"), members: Int(try $0.int("members")),
+                current: try $0.int("current") == 1,
+                leaf: try $0.optionalInt("leaf") ?? -1)
+        }
+        // The current one first, then the others newest first.
+        .sorted { ($0.current ? 1 : 0, $0.leaf, $0.id) > ($1.current ? 1 : 0, $1.leaf, $1.id) }
+        let current = snapshots.first { $0.current }
+        var kinds: [String: String] = [:]
+        var recorded: Set<String> = []
+        // Distrusted corrections applied before v15 recorded what they changed: the snapshot
+        // that was current then (the newest accepted before them) is tainted as a whole.
+        var tainting: [String: Int64] = [:]
+        for f in flags {
+            guard
+                let o = try await c.row(
+                    "SELECT kind, corrected_snapshot, leaf FROM outcomes WHERE package_id = ? AND status = 'accepted' ORDER BY leaf LIMIT 1",
+                    [f.packageId])
+            else { continue }
+            let kind = try o.optionalString("kind")
+            kinds[f.packageId] = kind
+            guard kind == "correction" else { continue }
+            if try o.optionalInt("corrected_snapshot") != nil {
+                recorded.insert(f.packageId)
+            } else {
+                let leaf = try o.int("leaf")
+                if let s = snapshots.filter({ $0.leaf < leaf }).max(by: { $0.leaf < $1.leaf }) { tainting[f.packageId] = s.id }
+            }
+        }
+        let tainted = Set(tainting.values)
+        let base = snapshots.first { !distrusted.contains($0.packageId) && !tainted.contains($0.id) }
+        var held: [HeldPackage] = []
+        for f in flags {
+            var withheld = 0
+            if let current, f.packageId == current.packageId {
+                withheld = current.members
+            } else if recorded.contains(f.packageId), let base {
+                withheld = Int(
+                    try await c.int(
+                        "SELECT COUNT(DISTINCT row_no) FROM corrected_rows WHERE package_id = ? AND snapshot_id = ?", [f.packageId, base.id]) ?? 0)
+            } else if let current, tainting[f.packageId] == current.id, !distrusted.contains(current.packageId) {
+                withheld = current.members
+            }
+            held.append(HeldPackage(flag: f, kind: kinds[f.packageId], withheld: withheld))
+        }
+        var members = 0
+        if let base {
+            let left = try await c.int("SELECT COUNT(*) FROM members m WHERE m.snapshot_id = ? AND \(Self.heldRow)", [base.id]) ?? 0
+            members = base.members - Int(left)
+        }
+        return (
+            base,
+            ReviewHold(
+                unitId: unitId, currentPackage: current?.packageId, datasetPackage: base?.packageId, datasetMembers: members, held: held)
+        )
+    }
+
+    public func reviewHold(unitId: String) async throws -> ReviewHold? {
+        try await driver.read { c in try await reviewPlan(c, unitId: unitId)?.hold }
+    }
+
+    public func datasetRecords(unitId: String) async throws -> DatasetUnitRecords {
+        try await driver.read { c in
+            guard let plan = try await reviewPlan(c, unitId: unitId) else {
+                guard let snap = try await c.row("SELECT id, package_id, imported_at FROM snapshots WHERE unit_id = ? AND current = 1", [unitId])
+                else {
+                    return DatasetUnitRecords(records: nil, hold: nil)
+                }
+                return DatasetUnitRecords(records: try await records(c, unitId: unitId, snapshot: snap, leavingOut: false), hold: nil)
+            }
+            guard let base = plan.base, let snap = try await c.row("SELECT id, package_id, imported_at FROM snapshots WHERE id = ?", [base.id]) else {
+                return DatasetUnitRecords(records: nil, hold: plan.hold)
+            }
+            return DatasetUnitRecords(records: try await records(c, unitId: unitId, snapshot: snap, leavingOut: true), hold: plan.hold)
         }
     }
 
@@ -484,13 +643,22 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func crossUnitDuplicates() async throws -> (citizenIds: Set<String>, memberIds: Set<String>) {
         try await driver.read { c in
+            // Units whose review holds records back take the snapshot their plan names, without
+            // the rows held; every other unit its current snapshot.
+            let reviewed = try await c.query("SELECT DISTINCT f.unit_id FROM review_flags f WHERE \(Self.distrusted) ORDER BY f.unit_id")
+                .map { try $0.string("unit_id") }
+            var bases: [Int64] = []
+            for unit in reviewed { if let base = try await reviewPlan(c, unitId: unit)?.base { bases.append(base.id) } }
+            let taken =
+                "((s.current = 1 AND s.unit_id NOT IN (SELECT f.unit_id FROM review_flags f WHERE \(Self.distrusted)))"
+                + (bases.isEmpty ? ")" : " OR (s.id IN (\(bases.map { _ in "?" }.joined(separator: ", "))) AND NOT \(Self.heldRow)))")
             func dup(_ column: String) async throws -> Set<String> {
                 Set(
                     try await c.query(
                         """
-                        SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE s.current = 1
+                        SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE \(taken)
                         GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
-                        """
+                        """, bases
                     ).map { try $0.string("v") })
             }
             return (try await dup("citizen_id"), try await dup("member_id"))

@@ -138,7 +138,38 @@ enum Schema {
             postgres: typedStates.map { t in
                 "ALTER TABLE \(t.table) ADD CONSTRAINT \(t.table)_\(t.column)_known CHECK (\(t.column) IN (\(t.values.map { "'\($0)'" }.joined(separator: ", "))))"
             }.joined(separator: ";\n")),
+        // Flagged packages become a state the operator resolves: a flag's decision (NULL while
+        // unresolved), and what each correction package changed — the snapshot it was applied to
+        // (NULL on outcomes from before: not known) and the rows it changed — so that a dataset
+        // can leave out exactly the records an unresolved or rejected package brought.
+        Migration(
+            "v15-flag-review",
+            sqlite: flagReviewSQL + ";\n"
+                + ["INSERT", "UPDATE OF resolution"].map { event in
+                    """
+                    CREATE TRIGGER review_flags_resolution_\(event.hasPrefix("INSERT") ? "insert" : "update") BEFORE \(event) ON review_flags
+                    WHEN NEW.resolution IS NOT NULL AND NEW.resolution NOT IN (\(reviewResolutions.map { "'\($0)'" }.joined(separator: ", ")))
+                    BEGIN SELECT RAISE(ABORT, 'not a known review_flags.resolution'); END
+                    """
+                }.joined(separator: ";\n"),
+            postgres: flagReviewSQL + ";\n"
+                + "ALTER TABLE review_flags ADD CONSTRAINT review_flags_resolution_known CHECK (resolution IS NULL OR resolution IN ("
+                + reviewResolutions.map { "'\($0)'" }.joined(separator: ", ") + "))"),
     ]
+
+    /// Migration v15's tables and columns (the same on both databases).
+    static let flagReviewSQL = """
+        ALTER TABLE review_flags ADD COLUMN resolution TEXT;
+        ALTER TABLE review_flags ADD COLUMN resolved_at TEXT;
+        ALTER TABLE review_flags ADD COLUMN resolution_reason TEXT;
+        CREATE INDEX review_flags_unit ON review_flags(unit_id);
+        ALTER TABLE outcomes ADD COLUMN corrected_snapshot INTEGER;
+        CREATE TABLE corrected_rows (package_id TEXT NOT NULL, snapshot_id INTEGER NOT NULL REFERENCES snapshots(id), row_no INTEGER NOT NULL);
+        CREATE INDEX corrected_rows_row ON corrected_rows(snapshot_id, row_no);
+        CREATE INDEX corrected_rows_package ON corrected_rows(package_id)
+        """
+    /// The decisions migration v15 allows in `review_flags.resolution` (or NULL), frozen with it.
+    static let reviewResolutions = ["confirmed", "rejected"]
 
     /// The values migration v14 allows, per column: frozen with the migration (a new state is a
     /// new migration; a test holds the store's enums to this list).

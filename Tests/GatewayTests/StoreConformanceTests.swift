@@ -597,3 +597,143 @@ struct PostgresTLSTests {
     let url = try #require(TestPostgres.serverURL)
     #expect(try TestPostgres.psql(url, "SELECT 1") == "1")
 }
+
+extension StoreConformance {
+    /// Flagged packages under review: what a dataset takes of a unit while a flag is unresolved,
+    /// once it is rejected, once it is confirmed; a decision made once and logged in its
+    /// transaction. Runs on a fresh store.
+    static func runFlagReview(_ store: SQLGatewayStore) async throws {
+        for u in ["A", "B", "C"] {
+            try await store.addUnit(
+                UnitRecord(id: u, name: u, createdAt: "t"),
+                key: UnitKeyRecord(keyId: "K\(u)", unitId: u, publicKey: "RW\(u)", state: .active, addedAt: "2026-11-01T00:00:00Z"),
+                logBody: "{\"unit\":\"\(u)\"}")
+        }
+        var day = 10
+        func decide(_ unit: String, seq: UInt64, snapshot: [[String]]? = nil, corrections: [MemberCorrection]? = nil) async throws {
+            let sp = try await store.addSpool(sha256: "f\(unit)\(seq)", size: 1, path: "/f/\(unit)\(seq)", receivedAt: "t")
+            day += 1
+            let at = "2026-11-\(day)T00:00:00Z"
+            _ = try await store.commit(
+                Decision(
+                    spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "f",
+                    kind: snapshot == nil ? "correction" : "snapshot", decidedAt: at, claimsSeq: true, keyId: "K\(unit)", created: at),
+                snapshot: snapshot.map {
+                    SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""]], members: $0)
+                },
+                corrections: corrections.map { CorrectionImport(unitId: unit, corrections: $0) }, logEntry: "{}", logSince: 0
+            ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+        }
+        func ids(_ unit: String) async throws -> [String]? { try await store.datasetRecords(unitId: unit).records?.members.map { $0[4] } }
+
+        // A: a genuine snapshot (day 11); then, after the compromise (day 12), a correction and a
+        // thief's snapshot that takes B's member 004.
+        try await decide("A", seq: 1, snapshot: [member("001", "M1"), member("002", "M2"), member("003", "M3")])
+        try await decide("B", seq: 1, snapshot: [member("004", "M4"), member("005", "M5")])
+        try await decide(
+            "A", seq: 2, corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")])
+        try await decide("A", seq: 3, snapshot: [member("001", "M1"), member("004", "M8"), member("009", "M9"), member("010", "M10")])
+        #expect(try await store.reviewHold(unitId: "A") == nil)
+        #expect(try await ids("A") == ["001", "004", "009", "010"], "nothing flagged: the current records")
+        #expect(try await store.crossUnitDuplicates().citizenIds == ["004"])
+
+        let flagged = try await store.revokeUnitKey(
+            unitId: "A", keyId: "KA", compromisedAt: "2026-11-12T12:00:00Z", at: "2026-11-20T00:00:00Z", logBody: "{\"rev\":\"A\"}")
+        #expect(flagged.map(\.packageId) == ["p-A-2", "p-A-3"] && flagged.allSatisfy { $0.resolution == nil })
+        // Unresolved: the thief's snapshot is out (the earlier one is taken, kept by the store),
+        // and in it the row the flagged correction changed.
+        var hold = try #require(try await store.reviewHold(unitId: "A"))
+        #expect(hold.currentPackage == "p-A-3" && hold.datasetPackage == "p-A-1" && hold.fallsBack && hold.datasetMembers == 2)
+        #expect(hold.held.map(\.flag.packageId) == ["p-A-2", "p-A-3"] && hold.held.map(\.kind) == ["correction", "snapshot"])
+        #expect(hold.held.map(\.withheld) == [1, 4] && hold.unresolved.count == 2 && hold.withheld == 5)
+        #expect(try await ids("A") == ["001", "003"])
+        #expect(try await store.datasetRecords(unitId: "A").records?.packageId == "p-A-1")
+        #expect(try await store.crossUnitDuplicates().citizenIds.isEmpty, "the thief's copy of B's member no longer conflicts with B's")
+        #expect(try await store.datasetRecords(unitId: "B").hold == nil)
+        #expect(try await ids("B") == ["004", "005"])
+
+        // Decided once each, in a transaction with its log entry.
+        let size = try await store.logSize()
+        #expect(
+            await storeCode {
+                _ = try await store.resolveFlag(packageId: "p-B-1", resolution: .rejected, reason: "r", at: "t") { _ in "{}" }
+            } == "flag_unknown")
+        let rejected = try await store.resolveFlag(
+            packageId: "p-A-3", resolution: .rejected, reason: "not the unit's", at: "2026-11-21T00:00:00Z"
+        ) { f in "{\"package\":\"\(f.packageId)\",\"resolution\":\"\(f.resolution?.rawValue ?? "")\"}" }
+        #expect(rejected.resolution == .rejected && rejected.resolvedAt == "2026-11-21T00:00:00Z" && rejected.resolutionReason == "not the unit's")
+        #expect(
+            await storeCode {
+                _ = try await store.resolveFlag(packageId: "p-A-3", resolution: .confirmed, reason: "r", at: "t") { _ in "{}" }
+            } == "flag_resolved")
+        #expect(try await store.logSize() == size + 1, "a refused decision logs nothing")
+        #expect(
+            try await store.logEntries(start: size, end: size + 1).map { "\($0.kind) \($0.body)" } == [
+                "flag_resolved {\"package\":\"p-A-3\",\"resolution\":\"rejected\"}"
+            ])
+        #expect(try await store.flaggedPackages(unitId: "A").map { $0.resolution?.rawValue ?? "-" } == ["-", "rejected"])
+        hold = try #require(try await store.reviewHold(unitId: "A"))
+        #expect(hold.datasetPackage == "p-A-1" && hold.unresolved.map(\.flag.packageId) == ["p-A-2"] && hold.held.map(\.withheld) == [1, 4])
+
+        // Confirmed: the correction's row is back, with its change.
+        _ = try await store.resolveFlag(packageId: "p-A-2", resolution: .confirmed, reason: "checked", at: "2026-11-21T01:00:00Z") { _ in "{}" }
+        hold = try #require(try await store.reviewHold(unitId: "A"))
+        #expect(hold.held.map(\.flag.packageId) == ["p-A-3"] && hold.unresolved.isEmpty && hold.datasetMembers == 3)
+        #expect(try await ids("A") == ["001", "002", "003"])
+        #expect(try await store.datasetRecords(unitId: "A").records?.members[1][1] == "Trần Thị B")
+
+        // The unit submits again: its new snapshot is taken; the rejected one holds nothing back.
+        try await decide("A", seq: 4, snapshot: [member("001", "M1"), member("011", "M11")])
+        hold = try #require(try await store.reviewHold(unitId: "A"))
+        #expect(!hold.fallsBack && hold.datasetPackage == "p-A-4" && hold.withheld == 0 && hold.datasetMembers == 2)
+        #expect(try await ids("A") == ["001", "011"])
+
+        // B: a flagged correction of the current snapshot holds back only the row it changed.
+        try await decide("B", seq: 2, corrections: [MemberCorrection(citizenId: "005", field: "status", oldValue: "chinh_thuc", newValue: "du_bi")])
+        _ = try await store.revokeUnitKey(unitId: "B", keyId: "KB", compromisedAt: "2026-11-15T00:00:00Z", at: "2026-11-22T00:00:00Z", logBody: "{}")
+        hold = try #require(try await store.reviewHold(unitId: "B"))
+        #expect(!hold.fallsBack && hold.datasetPackage == "p-B-1" && hold.held.map(\.withheld) == [1] && hold.datasetMembers == 1)
+        #expect(try await ids("B") == ["004"])
+        _ = try await store.resolveFlag(packageId: "p-B-2", resolution: .rejected, reason: "r", at: "2026-11-22T01:00:00Z") { _ in "{}" }
+        #expect(try await ids("B") == ["004"], "rejected: the changed row stays out until the unit submits again")
+
+        // C: a flagged correction from before v15 recorded what corrections change: the snapshot
+        // it was applied to is withheld as a whole (no earlier one to take).
+        try await decide("C", seq: 1, snapshot: [member("021", "M21"), member("022", "M22")])
+        try await decide("C", seq: 2, corrections: [MemberCorrection(citizenId: "021", field: "education", oldValue: "dai_hoc", newValue: "thac_si")])
+        try await store.driver.write { c in
+            try await c.execute("UPDATE outcomes SET corrected_snapshot = NULL WHERE package_id = 'p-C-2'")
+            try await c.execute("DELETE FROM corrected_rows WHERE package_id = 'p-C-2'")
+        }
+        _ = try await store.revokeUnitKey(unitId: "C", keyId: "KC", compromisedAt: "2026-11-17T12:00:00Z", at: "2026-11-23T00:00:00Z", logBody: "{}")
+        hold = try #require(try await store.reviewHold(unitId: "C"))
+        #expect(hold.datasetPackage == nil && hold.currentPackage == "p-C-1" && hold.held.map(\.withheld) == [2] && hold.datasetMembers == 0)
+        #expect(try await ids("C") == nil)
+        _ = try await store.resolveFlag(packageId: "p-C-2", resolution: .confirmed, reason: "r", at: "2026-11-23T01:00:00Z") { _ in "{}" }
+        #expect(try await store.reviewHold(unitId: "C") == nil)
+        #expect(try await ids("C") == ["021", "022"])
+
+        // The decision's values are the ones migration v15 allows, and no other.
+        #expect(Set(ReviewResolution.allCases.map(\.rawValue)) == Set(Schema.reviewResolutions))
+        #expect(
+            await storeCode {
+                _ = try await store.driver.write { c in try await c.execute("UPDATE review_flags SET resolution = 'maybe' WHERE package_id = 'p-C-2'")
+                }
+            } != nil)
+    }
+}
+
+extension SQLiteStoreConformanceTests {
+    @Test func sqliteFlagReviewConforms() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        try await StoreConformance.runFlagReview(try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
+    }
+}
+
+extension PostgresStoreConformanceTests {
+    @Test func postgresFlagReviewConforms() async throws {
+        try await StoreConformance.runFlagReview(try await SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase()))
+    }
+}
