@@ -49,8 +49,15 @@ public enum CampaignStatus {
             return (done.map { $0.moment ?? now } ?? now) > by
         }
         let rows = try await store.campaignRows()
+        // Units whose flagged packages are unresolved or rejected: what the review holds back.
+        var holds: [String: ReviewHold] = [:]
+        for unit in Set(try await store.flaggedPackages(unitId: nil).filter { $0.resolution != .confirmed }.map(\.unitId)).sorted() {
+            holds[unit] = try await store.reviewHold(unitId: unit)
+        }
         var clean = 0
         var warned = 0
+        var flagged = 0
+        var reviewRejected = 0
         var rejectedOnly = 0
         var missing = 0
         var late: [JSON] = []
@@ -58,8 +65,17 @@ public enum CampaignStatus {
         for r in rows {
             let receipt = r.currentReceipt.flatMap { try? JSON(parsing: $0) }
             let warnings = receipt?["validation"]?["warnings"]?.int ?? 0
+            let hold = holds[r.unitId]
             let state: String
-            if r.firstAcceptedAt != nil {
+            if let hold, !hold.unresolved.isEmpty {
+                // Accepted, but packages are under review: their records are withheld from datasets.
+                state = "flagged"
+                flagged += 1
+            } else if let hold, hold.withheld > 0 || hold.fallsBack {
+                // A rejected package still holds records back until the unit submits again.
+                state = "review_rejected"
+                reviewRejected += 1
+            } else if r.firstAcceptedAt != nil {
                 state = warnings > 0 ? "accepted_with_warnings" : "accepted_clean"
                 if warnings > 0 { warned += 1 } else { clean += 1 }
             } else if r.rejected > 0 {
@@ -76,7 +92,7 @@ public enum CampaignStatus {
                     "unit": .string(r.unitId), "name": .string(r.name), "state": .string(state), "members": .int(Int64(r.members)),
                     "completeness": receipt?["validation"]?["completeness"] ?? .null, "warnings": .int(warnings),
                     "rejected_packages": .int(Int64(r.rejected)), "first_accepted_at": r.firstAcceptedAt.map(JSON.string) ?? .null,
-                    "late": .bool(unitLate),
+                    "late": .bool(unitLate), "review": hold.map(reviewJSON) ?? .null,
                 ]))
         }
         let datasets = try await store.datasets()
@@ -103,11 +119,29 @@ public enum CampaignStatus {
         return .object([
             "format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json, "deadlines": .string(deadlines),
             "units": .object([
-                "registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned)),
+                "registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned + flagged + reviewRejected)),
                 "accepted_clean": .int(Int64(clean)), "accepted_with_warnings": .int(Int64(warned)),
+                "flagged": .int(Int64(flagged)), "review_rejected": .int(Int64(reviewRejected)),
                 "rejected": .int(Int64(rejectedOnly)), "missing": .int(Int64(missing)), "late": .array(late),
             ]),
             "per_unit": .array(units), "last_dataset": last,
+        ])
+    }
+
+    /// A unit's review in the campaign view: packages unresolved and rejected, the records they
+    /// hold back, and the snapshot datasets take (null: none).
+    static func reviewJSON(_ h: ReviewHold) -> JSON {
+        .object([
+            "unresolved": .int(Int64(h.unresolved.count)), "rejected": .int(Int64(h.held.count - h.unresolved.count)),
+            "withheld": .int(Int64(h.withheld)), "dataset_package": h.datasetPackage.map(JSON.string) ?? .null,
+            "members_in_dataset": .int(Int64(h.datasetMembers)),
+            "packages": .array(
+                h.held.map { p in
+                    .object([
+                        "package": .string(p.flag.packageId), "seq": .int(Int64(bitPattern: p.flag.seq)),
+                        "resolution": .string(p.flag.resolution?.rawValue ?? "unresolved"), "withheld": .int(Int64(p.withheld)),
+                    ])
+                }),
         ])
     }
 }

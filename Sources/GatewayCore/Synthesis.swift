@@ -83,12 +83,18 @@ public struct SynthesisSummary: Sendable {
     public var conflicts: Int
     public var withheld: Int
     public var units: Int
+    /// Flagged packages that hold records back, or are still to be reviewed (unit, seq order).
+    public var flagged: [HeldPackage]
+    /// Records left out because of them.
+    public var flaggedWithheld: Int
 }
 
 /// Merges every unit's current records into one city-wide dataset (issue 5): conflict-free
 /// organizations.csv and members.csv (a `unit_id` column first), conflicts.csv (every record
 /// whose citizen_id or member_id is also another unit's, withheld and listed with both units),
-/// stats.json (per unit). The same store contents give the same bytes.
+/// stats.json (per unit). The records of flagged packages not yet reviewed, or rejected, are
+/// left out (`GatewayStore.datasetRecords`), counted and named in stats.json. The same store
+/// contents give the same bytes.
 public enum Synthesis {
     public static let memberHeader = [
         "unit_id", "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
@@ -101,7 +107,7 @@ public enum Synthesis {
     public static func build(
         store: any GatewayStore, campaign: Campaign, into dir: String,
         progress: (String) -> Void = { _ in }
-    ) async throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int) {
+    ) async throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int, flagged: [HeldPackage], flaggedWithheld: Int) {
         let started = Date()
         func elapsed() -> String { String(format: "%.1f s", Date().timeIntervalSince(started)) }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -126,8 +132,17 @@ public enum Synthesis {
         var perUnit: [String: JSON] = [:]
         let optional = 9...13  // phone, email, ethnicity, hometown, education (0-based columns of a members row)
         var unitsInDataset = 0
+        var flagged: [HeldPackage] = []
+        var flaggedWithheld = 0
+        var review: [String: JSON] = [:]
         for row in rows {
-            guard let u = try await store.currentRecords(unitId: row.unitId) else { continue }
+            let taken = try await store.datasetRecords(unitId: row.unitId)
+            if let hold = taken.hold {
+                flagged += hold.held.filter { $0.flag.resolution == nil || $0.withheld > 0 }
+                flaggedWithheld += hold.withheld
+                review[row.unitId] = reviewJSON(hold)
+            }
+            guard let u = taken.records else { continue }
             unitsInDataset += 1
             if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
             for o in u.organizations {
@@ -176,6 +191,7 @@ public enum Synthesis {
             o["first_accepted_at"] = r.firstAcceptedAt.map(JSON.string) ?? .null
             o["on_time"] = campaign.submitBy.map { by in r.firstAcceptedAt.map { .bool($0 <= by) } ?? .bool(false) } ?? .null
             o["rejected_packages"] = .int(Int64(r.rejected))
+            o["review"] = review[r.unitId] ?? .null
             units[r.unitId] = .object(o)
         }
         let stats = JSON.object([
@@ -184,11 +200,30 @@ public enum Synthesis {
                 "units_registered": .int(Int64(rows.count)), "units_in_dataset": .int(Int64(unitsInDataset)),
                 "members": .int(Int64(members)), "organizations": .int(Int64(organizations)),
                 "withheld": .int(Int64(withheld)), "conflicts": .int(Int64(conflictRows.count)),
+                "flagged_unresolved": .int(Int64(flagged.filter { $0.flag.resolution == nil }.count)),
+                "flagged_withheld": .int(Int64(flaggedWithheld)),
             ]),
             "units": .object(units),
         ])
         try (stats.canonical + "\n").write(toFile: "\(dir)/stats.json", atomically: true, encoding: .utf8)
-        return (members, organizations, conflictRows.count, withheld, unitsInDataset)
+        return (members, organizations, conflictRows.count, withheld, unitsInDataset, flagged, flaggedWithheld)
+    }
+
+    /// stats.json's `review` of a unit whose flagged packages hold records back: where its
+    /// records come from and, per package, its decision and the records it holds back.
+    static func reviewJSON(_ h: ReviewHold) -> JSON {
+        .object([
+            "current_package": h.currentPackage.map(JSON.string) ?? .null, "dataset_package": h.datasetPackage.map(JSON.string) ?? .null,
+            "members_in_dataset": .int(Int64(h.datasetMembers)), "withheld": .int(Int64(h.withheld)),
+            "packages": .array(
+                h.held.map { p in
+                    .object([
+                        "package": .string(p.flag.packageId), "seq": .int(Int64(bitPattern: p.flag.seq)), "kind": p.kind.map(JSON.string) ?? .null,
+                        "resolution": .string(p.flag.resolution?.rawValue ?? "unresolved"), "withheld": .int(Int64(p.withheld)),
+                        "flagged_at": .string(p.flag.flaggedAt),
+                    ])
+                }),
+        ])
     }
 
     /// Synthesizes version N+1, seals it (kind=dataset, seq = version) with the dataset key to
@@ -243,6 +278,7 @@ public enum Synthesis {
             "package": .string(sealed.comment.package), "sha256": .string(sha), "members": .int(Int64(counts.members)),
             "organizations": .int(Int64(counts.organizations)), "conflicts": .int(Int64(counts.conflicts)),
             "withheld": .int(Int64(counts.withheld)), "units": .int(Int64(counts.units)),
+            "flagged_withheld": .int(Int64(counts.flaggedWithheld)),
         ]).canonical
         do { try await store.addDataset(record, logBody: log) } catch let e as StoreError where e.code == .datasetExists {
             throw GatewayError(.datasetExists, e.message, remedy: "another gateway on the same store made this version; run it again")
@@ -252,7 +288,8 @@ public enum Synthesis {
         for f in PackageKind.dataset.requiredFiles! where f.hasSuffix(".csv") { unlink("\(work)/\(f)") }
         return SynthesisSummary(
             version: version, packageId: sealed.comment.package, path: output, members: counts.members, organizations: counts.organizations,
-            conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units)
+            conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units, flagged: counts.flagged,
+            flaggedWithheld: counts.flaggedWithheld)
     }
 }
 

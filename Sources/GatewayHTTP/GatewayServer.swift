@@ -81,11 +81,14 @@ public func buildGatewayApplication(
             store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds,
             timeout: config.forwardTimeoutSeconds, cacheDir: "\(intake.data.path)/datasets"),
         lease: forwarderLease, rounds: rounds)
-    // Scheduled synthesis: a new version only when some unit's records changed (a snapshot or
-    // correction accepted) after the last one.
+    // Scheduled synthesis: a new version only when what a dataset takes changed after the last
+    // one: some unit's records (a snapshot or correction accepted), or a package flagged for
+    // review or its flag resolved.
     let synthesis = PeriodicService(every: config.synthesizeEverySeconds, lease: synthesisLease, rounds: rounds) {
         let last = try await store.datasets().last?.createdAt ?? ""
-        guard try await store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last }) else { return }
+        let reviewed = try await store.flaggedPackages(unitId: nil).contains { max($0.flaggedAt, $0.resolvedAt ?? "") > last }
+        let changed = try await store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last })
+        guard reviewed || changed else { return }
         _ = try await Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
     }
     return Application(

@@ -10,7 +10,7 @@ import SealPackage
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "The campaign view: units registered / submitted / accepted clean / with warnings / rejected / missing, what is late, the last dataset's delivery.",
+            "The campaign view: units registered / submitted / accepted clean / with warnings / flagged for review / rejected / missing, what is late, the last dataset's delivery.",
         discussion: "The same as GET /v1/campaign (admin token). Deadlines: `sealgate campaign set`.")
     @OptionGroup var data: DataOption
     @Flag(name: .long, help: "List every unit, not only those that need attention.") var all = false
@@ -35,13 +35,28 @@ struct Status: AsyncParsableCommand {
                         )
                     }
                 }
+                let reviewed = (u["flagged"]?.int ?? 0) + (u["review_rejected"]?.int ?? 0)
                 print(
-                    "units: \(u["registered"]?.int ?? 0) registered, \(u["submitted"]?.int ?? 0) submitted (\(u["accepted_clean"]?.int ?? 0) clean, \(u["accepted_with_warnings"]?.int ?? 0) with warnings), \(u["rejected"]?.int ?? 0) rejected only, \(u["missing"]?.int ?? 0) missing; \(u["late"]?.array?.count ?? 0) late"
+                    "units: \(u["registered"]?.int ?? 0) registered, \(u["submitted"]?.int ?? 0) submitted (\(u["accepted_clean"]?.int ?? 0) clean, \(u["accepted_with_warnings"]?.int ?? 0) with warnings\(reviewed > 0 ? ", \(u["flagged"]?.int ?? 0) flagged for review, \(u["review_rejected"]?.int ?? 0) held back after a rejection" : "")), \(u["rejected"]?.int ?? 0) rejected only, \(u["missing"]?.int ?? 0) missing; \(u["late"]?.array?.count ?? 0) late"
                 )
-                for row in j["per_unit"]?.array ?? []
-                where all || row["state"]?.string == "rejected" || row["state"]?.string == "missing" || row["late"] == .bool(true) {
+                let attention: Swift.Set<String> = ["rejected", "missing", "flagged", "review_rejected"]
+                for row in j["per_unit"]?.array ?? [] where all || attention.contains(row["state"]?.string ?? "") || row["late"] == .bool(true) {
+                    var review = ""
+                    if let r = row["review"], r != .null {
+                        let packages = (r["packages"]?.array ?? []).map {
+                            "seq \($0["seq"]?.int ?? 0) \($0["resolution"]?.string ?? "")\(($0["withheld"]?.int ?? 0) > 0 ? " (\($0["withheld"]?.int ?? 0) withheld)" : "")"
+                        }
+                        review =
+                            "\t\(r["withheld"]?.int ?? 0) record(s) withheld by review: \(packages.joined(separator: ", "))"
+                            + (r["dataset_package"] == .null ? "; no records in datasets" : "")
+                    }
                     print(
-                        "  \(row["unit"]?.string ?? "")\t\(row["state"]?.string ?? "")\tmembers \(row["members"]?.int ?? 0)\tcompleteness \(row["completeness"]?.string ?? "-")\(row["late"] == .bool(true) ? "\tLATE" : "")"
+                        "  \(row["unit"]?.string ?? "")\t\(row["state"]?.string ?? "")\tmembers \(row["members"]?.int ?? 0)\tcompleteness \(row["completeness"]?.string ?? "-")\(row["late"] == .bool(true) ? "\tLATE" : "")\(review)"
+                    )
+                }
+                if (u["flagged"]?.int ?? 0) > 0 {
+                    print(
+                        "  flagged packages are withheld from datasets until reviewed: sealgate units flagged --data \(data.data); then sealgate units flagged confirm|reject --data \(data.data) --package ID --reason TEXT"
                     )
                 }
                 if let d = j["last_dataset"], d != .null {

@@ -11,7 +11,7 @@ struct Synthesize: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge every unit's current records into the next city-wide dataset version, sealed to the handbook system.",
         discussion: """
-            Writes DATA/datasets/vN/ (organizations.csv, members.csv, conflicts.csv, stats.json) and DATA/datasets/dataset-vN.sgp (kind=dataset, seq = N, signed with the dataset key, encrypted to the handbook system's recipients). Records that share a citizen_id or member_id with another unit's are withheld and listed in conflicts.csv with both units. The same store contents give the same data bytes. A running gateway's forwarder delivers the version (also: POST /v1/datasets with an admin token).
+            Writes DATA/datasets/vN/ (organizations.csv, members.csv, conflicts.csv, stats.json) and DATA/datasets/dataset-vN.sgp (kind=dataset, seq = N, signed with the dataset key, encrypted to the handbook system's recipients). Records that share a citizen_id or member_id with another unit's are withheld and listed in conflicts.csv with both units. The records of flagged packages not yet reviewed, or rejected (`sealgate units flagged`), are withheld too, counted and named in the output and stats.json. The same store contents give the same data bytes. A running gateway's forwarder delivers the version (also: POST /v1/datasets with an admin token).
             """)
     @OptionGroup var data: DataOption
     @OptionGroup var passphrase: PassphraseOptions
@@ -32,11 +32,26 @@ struct Synthesize: AsyncParsableCommand {
                         format:
                             "dataset version %llu: %d members, %d organizations from %d units; %d conflict row(s), %d record(s) withheld — %.1f s",
                         s.version, s.members, s.organizations, s.units, s.conflicts, s.withheld, Date().timeIntervalSince(start)))
+                if !s.flagged.isEmpty {
+                    say("\(s.flaggedWithheld) record(s) withheld by the review of \(s.flagged.count) flagged package(s):")
+                    for p in s.flagged {
+                        say(
+                            "  \(p.flag.unitId) seq \(p.flag.seq) (\(p.kind ?? "?"), package \(p.flag.packageId)): \(p.flag.resolution?.rawValue ?? "unresolved"), \(p.withheld) record(s) withheld"
+                        )
+                    }
+                    say("  review them: sealgate units flagged --data \(data.data); confirm or reject each (sealgate units flagged confirm|reject)")
+                }
                 say("sealed to the handbook system: \(s.path) (package \(s.packageId)); the gateway's forwarder delivers it")
             }
             return [
                 "version": s.version, "package": s.packageId, "path": s.path, "members": s.members, "organizations": s.organizations,
-                "conflicts": s.conflicts, "withheld": s.withheld, "units": s.units,
+                "conflicts": s.conflicts, "withheld": s.withheld, "units": s.units, "flagged_withheld": s.flaggedWithheld,
+                "flagged": s.flagged.map { p in
+                    [
+                        "unit": p.flag.unitId, "seq": Int(p.flag.seq), "package": p.flag.packageId, "kind": p.kind as Any,
+                        "resolution": p.flag.resolution?.rawValue ?? "unresolved", "withheld": p.withheld,
+                    ] as [String: Any]
+                },
             ]
         }
     }

@@ -156,21 +156,82 @@ extension Units {
         }
     }
 
-    struct Flagged: AsyncParsableCommand {
+    struct Flagged: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List imported packages flagged for review (signed by a key revoked as compromised).")
-        @OptionGroup var data: DataOption
-        @Option(name: .long, help: "Only this unit.") var unit: String?
-        @OptionGroup var out: OutputOptions
-        func run() async throws {
-            try await runAsync(json: out.json) {
-                let list = try await data.dir.openStore().flaggedPackages(unitId: unit)
-                if !out.json {
-                    if list.isEmpty { say("no package is flagged") }
-                    for f in list { print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")\t\(f.reason)") }
+            abstract: "Packages flagged for review (signed by a key revoked as compromised): list them, confirm or reject one.",
+            discussion: """
+                While a flag is unresolved, `synthesize` withholds the records the package brought (a snapshot that is the unit's current one: the unit's earlier snapshot is taken instead, or none; a correction: the rows it changed), and `status` shows the unit as flagged. `confirm` (the package was the unit's own) puts its records back into the next dataset; `reject` keeps them out (until the unit submits a new snapshot). Each decision is final and logged as flag_resolved with the reason, which is public: no members' names, ids, telephone numbers or e-mail addresses.
+                """,
+            subcommands: [List.self, Confirm.self, Reject.self], defaultSubcommand: List.self)
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List flagged packages, with their review state (the default).")
+            @OptionGroup var data: DataOption
+            @Option(name: .long, help: "Only this unit.") var unit: String?
+            @OptionGroup var out: OutputOptions
+            func run() async throws {
+                try await runAsync(json: out.json) {
+                    let list = try await data.dir.openStore().flaggedPackages(unitId: unit)
+                    if !out.json {
+                        if list.isEmpty { say("no package is flagged") }
+                        for f in list {
+                            let state = f.resolution.map { "\($0.rawValue) at \(f.resolvedAt ?? "?")" } ?? "unresolved"
+                            print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")\t\(state)\t\(f.reason)")
+                        }
+                    }
+                    return ["flagged": list.map(flaggedJSON)]
                 }
-                return ["flagged": list.map(flaggedJSON)]
             }
+        }
+
+        struct Confirm: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Confirm a flagged package: it was the unit's own; its records go back into the next dataset. Logged (flag_resolved).")
+            @OptionGroup var review: ReviewOptions
+            func run() async throws { try await review.resolve(.confirmed) }
+        }
+
+        struct Reject: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract:
+                    "Reject a flagged package: not the unit's; its records stay out of datasets until the unit submits a new snapshot. Logged (flag_resolved)."
+            )
+            @OptionGroup var review: ReviewOptions
+            func run() async throws { try await review.resolve(.rejected) }
+        }
+    }
+}
+
+/// What `units flagged confirm` and `reject` take.
+struct ReviewOptions: ParsableArguments {
+    @OptionGroup var data: DataOption
+    @Option(name: .long, help: "The flagged package's id (as `sealgate units flagged` lists it).") var package: String
+    @Option(
+        name: .long,
+        help: "Why (required; published in the transparency log: no members' names, ids, telephone numbers or e-mail addresses).")
+    var reason: String
+    @OptionGroup var out: OutputOptions
+
+    func resolve(_ resolution: ReviewResolution) async throws {
+        try await runAsync(json: out.json) {
+            let store = try await data.dir.openStore()
+            let f = try await FlagReview.resolve(store: store, packageId: package, resolution: resolution, reason: reason)
+            let hold = try await store.reviewHold(unitId: f.unitId)
+            if !out.json {
+                say("\(resolution.rawValue) package \(f.packageId) (\(f.unitId) seq \(f.seq)); logged as flag_resolved")
+                switch resolution {
+                case .confirmed: say("its records go back into the next dataset (sealgate synthesize)")
+                case .rejected:
+                    say(
+                        hold?.datasetPackage == nil
+                            ? "its records stay out of datasets; \(f.unitId) has no other records to take until it submits a new snapshot"
+                            : "its records stay out of datasets; the next dataset takes \(f.unitId)'s records from package \(hold?.datasetPackage ?? "")"
+                    )
+                }
+                if let left = hold?.unresolved.count, left > 0 { say("\(left) package(s) of \(f.unitId) still to review") }
+            }
+            return ["flag": flaggedJSON(f), "unresolved_left": hold?.unresolved.count ?? 0]
         }
     }
 }
@@ -178,6 +239,7 @@ extension Units {
 func flaggedJSON(_ f: FlaggedPackage) -> [String: Any] {
     [
         "package": f.packageId, "unit": f.unitId, "seq": Int(f.seq), "key_id": f.keyId as Any, "created": f.created as Any, "reason": f.reason,
-        "flagged_at": f.flaggedAt,
+        "flagged_at": f.flaggedAt, "resolution": f.resolution?.rawValue ?? "unresolved", "resolved_at": f.resolvedAt as Any,
+        "resolution_reason": f.resolutionReason as Any,
     ]
 }
