@@ -455,6 +455,23 @@ public final class SQLGatewayStore: GatewayStore {
                     d.claimsSeq, d.keyId, d.created, correctedSnapshot,
                 ])
             try await c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
+            // A package whose key was revoked while it was on its way (checked at admission,
+            // revoked before this commit), or that names a creation time before the compromise
+            // (a thief can write any), is flagged for review: read under the log-order lock,
+            // which the revocation takes too, so no package slips between the two.
+            if d.status == .accepted, let keyId = d.keyId, let package = d.packageId, let unit = d.unitId, let seq = d.seq,
+                let key = try await c.row("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]).map(Self.key), key.state == .revoked
+            {
+                try await c.execute(
+                    """
+                    INSERT INTO review_flags (package_id, unit_id, seq, key_id, created, reason, flagged_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (package_id) DO NOTHING
+                    """,
+                    [
+                        package, unit, seq, keyId, d.created,
+                        "signed by \(keyId), decided after it was revoked as compromised from \(key.compromisedAt ?? "?")", d.decidedAt,
+                    ])
+            }
             return Outcome(
                 spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
                 kind: d.kind, receipt: bundle.receipt, receiptSignature: bundle.signature, leaf: leaf, decidedAt: d.decidedAt)

@@ -123,7 +123,7 @@ extension Units {
             commandName: "revoke-key",
             abstract: "Revoke a unit's signing key as compromised from a given time.",
             discussion: """
-                Packages signed by the key and created at or after --compromised-at are refused from now on (key_state); packages it signed that were already imported and created from then on are flagged for review and listed (again with `sealgate units flagged`). Choose the earliest time the key may have left the unit's hands: a thief can write any creation time. Takes effect in a running gateway with its next package. Logged as unit_key_revoked. The unit then needs a new key: `sealgate units add-key` after an out-of-band check.
+                Packages signed by the key and created at or after --compromised-at are refused from now on (key_state); packages it signed that were already imported and created from then on are flagged for review and listed (again with `sealgate units flagged`), and so is every package it signed that is decided from now on, whatever creation time it names (one sent before the revocation and still on its way, or one backdated by a thief). Choose the earliest time the key may have left the unit's hands: a thief can write any creation time. Takes effect in a running gateway with its next package. Logged as unit_key_revoked. The unit then needs a new key: `sealgate units add-key` after an out-of-band check.
 
                 Example: sealgate units revoke-key --data /srv/sealgate --unit HCM-U001 --key-id 3F2A… --compromised-at 2026-11-20T00:00:00Z
                 """)

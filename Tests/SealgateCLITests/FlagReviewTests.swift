@@ -142,4 +142,29 @@ struct FlagReviewTests {
             #expect(!body.contains("Lê Văn Giả") && !body.contains(String(someone)), "\(body)")
         }
     }
+
+    /// A package decided after its key was revoked — sent late, or naming a creation time before
+    /// the compromise (a thief writes any) — is flagged for review, not imported unnoticed.
+    @Test func aPackageDecidedAfterItsKeyWasRevokedIsFlagged() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gateway()
+        defer { gw.stop() }
+        try c.connect("http://127.0.0.1:9")  // nothing listens: the dataset stays pending
+        #expect(try c.f.post(gw, try c.f.seal("HCM-U001", seq: 1)).status == 201)
+        // Sealed now, revoked as compromised from an hour on: the package's creation time is
+        // before the compromise, so the key still signs for it; it arrives after the revocation.
+        let late = try c.f.seal("HCM-U001", seq: 2)
+        let t = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970) + 3600)
+        let revoked = try CLI.sg(
+            ["units", "revoke-key", "--data", "dept", "--unit", "HCM-U001", "--key-id", c.f.signerA.publicKey.keyIdHex, "--compromised-at", t],
+            cwd: c.w.path)
+        #expect(revoked.status == 0 && revoked.stderr.contains("no imported package needs review"), "\(revoked.stderr)")
+        let r = try c.f.post(gw, late)
+        #expect(r.status == 201, "\(r.text)")
+        let id = try JSON(parsing: r.text)["package"]?.string ?? "?"
+        let listed = try CLI.sg(["units", "flagged", "--data", "dept", "--json"], cwd: c.w.path)
+        let flagged = (try JSON(parsing: listed.out))["result"]?["flagged"]?.array ?? []
+        #expect(flagged.contains { $0["package"]?.string == id || $0["package_id"]?.string == id }, "\(listed.out)")
+        #expect(try synthesize(c)["flagged"]?.array?.isEmpty == false)
+    }
 }
