@@ -478,9 +478,11 @@ public final class Intake: Sendable {
             var snapshot: SnapshotImport?
             var validation: JSON = .null
             var correctionRows: [[String]] = []
+            var correctionLines: [Int] = []
             if c.kind == .snapshot || c.kind == .correction {
                 let (report, rows) = try await offload(inline) { try self.validateRecords(openDir, unit: c.unit, kind: c.kind) }
                 correctionRows = rows.corrections
+                correctionLines = rows.correctionLines
                 validation = report
                 if (report["errors"]?.int ?? 0) > 0 {
                     return try await reject(
@@ -499,7 +501,17 @@ public final class Intake: Sendable {
             var corrections: CorrectionImport?
             var correctionReport: JSON?
             if c.kind == .correction {
-                let (apply, report) = try await decideCorrections(correctionRows, unit: c.unit)
+                guard correctionRows.count <= Self.maxCorrectionRows else {
+                    return try await reject(
+                        entry,
+                        GatewayError(
+                            .correctionsTooMany, "the package holds \(correctionRows.count) corrections, more than \(Self.maxCorrectionRows)",
+                            remedy:
+                                "send corrections as they are reported, in packages of at most \(Self.maxCorrectionRows) rows; for a whole new list send a snapshot"
+                        ),
+                        comment: c, validation: validation)
+                }
+                let (apply, report) = try await decideCorrections(correctionRows, lines: correctionLines, unit: c.unit)
                 corrections = CorrectionImport(unitId: c.unit, corrections: apply)
                 correctionReport = report
             }
@@ -621,7 +633,7 @@ public final class Intake: Sendable {
     /// is what the record holds — later rows of the same file see earlier rows' changes. The
     /// report lists each row by line and field, applied or not with a code: never a value, a
     /// citizen id or a reason (receipts carry no personal data; the unit has its own file).
-    func decideCorrections(_ rows: [[String]], unit: String) async throws -> ([MemberCorrection], JSON) {
+    func decideCorrections(_ rows: [[String]], lines: [Int], unit: String) async throws -> ([MemberCorrection], JSON) {
         var apply: [MemberCorrection] = []
         var applied: [JSON] = []
         var notApplied: [JSON] = []
@@ -630,7 +642,7 @@ public final class Intake: Sendable {
             let (cid, field, new) = (r[0], r[1], r[3])
             var raw = r[2]
             let old = raw.withUTF8 { b in FieldChecks.single(column: field, UnsafeRawBufferPointer(b)).value } ?? r[2]
-            let row: [String: JSON] = ["line": .int(Int64(i + 2)), "field": .string(field)]
+            let row: [String: JSON] = ["line": .int(Int64(i < lines.count ? lines[i] : i + 2)), "field": .string(field)]
             let key = cid + "\u{0}" + field
             let holds: String?
             if let p = pending[key] { holds = p } else { holds = try await store.currentMemberField(unitId: unit, citizenId: cid, field: field) }
@@ -657,6 +669,10 @@ public final class Intake: Sendable {
         )
     }
 
+    /// The most corrections one package may carry: each is a lookup and a change of its own
+    /// (a member's reported changes come a few at a time; a whole new list is a snapshot).
+    static let maxCorrectionRows = 10_000
+
     /// The findings a receipt lists (errors first); the rest are counted by rule.
     static let receiptFindings = 200
 
@@ -664,9 +680,12 @@ public final class Intake: Sendable {
     /// (none when the records have errors).
     /// The report names findings by file, line, column, rule and severity only — never a value.
     func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (
-        JSON, (organizations: [[String]], members: [[String]], corrections: [[String]])
+        JSON, (organizations: [[String]], members: [[String]], corrections: [[String]], correctionLines: [Int])
     ) {
-        let sink = MemorySink()
+        // The normalized files go to disk beside the opened ones (removed with them after the
+        // decision), not to memory: a package with errors costs no memory for its rows.
+        let normalized = "\(dir)/.normalized"
+        let sink = try DirectorySink(root: normalized, perUnit: false)
         // Counts are exact; only the findings a receipt shows are kept (memory does not grow
         // with the number of findings).
         let v = RecordValidator(
@@ -690,37 +709,39 @@ public final class Intake: Sendable {
             "findings_total": .int(Int64(v.errorCount + v.warningCount)),
         ])
         // Rows are parsed back only for records that will be imported.
-        guard v.errorCount == 0 else { return (report, ([], [], [])) }
-        return (report, (sink.rows(.organizations), sink.rows(.members), sink.rows(.corrections)))
+        guard v.errorCount == 0 else { return (report, ([], [], [], [])) }
+        func rows(_ f: RecordFile) throws -> [[String]] {
+            try Self.dataRows("\(normalized)/\(f.rawValue)").map(\.fields)
+        }
+        // A correction row is named by its line in the unit's own file (blank lines and quoted
+        // line breaks counted), which the normalized file does not keep.
+        let lines = files[.corrections] == nil ? [] : try Self.dataRows(files[.corrections]!).map(\.line)
+        return (report, (try rows(.organizations), try rows(.members), try rows(.corrections), lines))
     }
-}
 
-/// Collects normalized files in memory and parses them back into rows.
-final class MemorySink: NormalizedSink {
-    private var writers: [RecordFile: CSVWriter] = [:]
-    func writer(unit: String, file: RecordFile) throws -> CSVWriter {
-        let w = CSVWriter()
-        writers[file] = w
-        return w
-    }
-    func finished(unit: String, file: RecordFile, writer: CSVWriter) throws {}
-    func rows(_ file: RecordFile) -> [[String]] {
-        guard let w = writers[file] else { return [] }
-        let r = CSVReader(bytes: w.bytes)
-        var out: [[String]] = []
+    /// The data rows of a CSV file (after its header, blank lines skipped) with their lines.
+    static func dataRows(_ path: String) throws -> [(line: Int, fields: [String])] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let r: CSVReader
+        do { r = try CSVReader(path: path) } catch let e as CSVIOError {
+            throw GatewayError(.ioError, "cannot read an opened record file", remedy: "check the data folder's disk", cause: e)
+        }
+        var out: [(line: Int, fields: [String])] = []
         var first = true
-        while (try? r.next()) == true {
+        while try r.next() {
             if first {
                 first = false
                 continue
             }
-            out.append(r.fields.map(\.string))
+            if r.isBlankLine { continue }
+            out.append((r.line, r.fields.map(\.string)))
         }
         return out
     }
 }
 
 extension SealErrorCode {
+    public static let correctionsTooMany = SealErrorCode("corrections_too_many")
     public static let kindNotAccepted = SealErrorCode("kind_not_accepted")
     public static let tokenUnitMismatch = SealErrorCode("token_unit_mismatch")
 }

@@ -1,4 +1,7 @@
 import Foundation
+import GatewayCore
+import SealPackage
+import TestSupport
 import Testing
 
 /// What `submit` tells a clerk of a correction package: how many rows were applied, and which
@@ -19,10 +22,11 @@ struct SubmitReportTests {
         let row = String(decoding: f.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(
             separator: ",", omittingEmptySubsequences: false
         ).map(String.init)
-        // Line 2 holds the member's phone as it is (applied); line 3 names a home town the record does not hold.
+        // Line 2 holds the member's phone as it is (applied); after a blank line and a reason
+        // quoted over two lines, line 5 names a home town the record does not hold.
         f.w.write(
             "corrections.csv",
-            "citizen_id,field,old_value,new_value,reason,reported_at\n\(row[4]),phone,\(row[9]),0912345678,đổi số,2026-11-28T09:00:00Z\n"
+            "citizen_id,field,old_value,new_value,reason,reported_at\n\(row[4]),phone,\(row[9]),0912345678,\"đổi số\nmới\",2026-11-28T09:00:00Z\n\n"
                 + "\(row[4]),hometown,Nơi Khác,Đà Nẵng,quê,2026-11-28T09:00:00Z\n")
         try requireOK(
             try CLI.sg(
@@ -33,7 +37,7 @@ struct SubmitReportTests {
         let s = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "corr.sgp"], cwd: f.w.path)
         #expect(s.status == 0, "\(s.stderr)")
         #expect(s.stderr.contains("corrections: 1 applied, 1 NOT applied"), "\(s.stderr)")
-        #expect(s.stderr.contains("line 3 (hometown): correction_old_value_mismatch"), "\(s.stderr)")
+        #expect(s.stderr.contains("line 5 (hometown): correction_old_value_mismatch"), "\(s.stderr)")
         #expect(!s.stderr.contains("Nơi Khác") && !s.stderr.contains("Đà Nẵng"), "values are the clerk's file's, not the receipt's")
         // The same in --json (a new package: a replay without the unit's token gets the public facts only).
         f.w.write(
@@ -49,5 +53,25 @@ struct SubmitReportTests {
         let again = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", "--json", "corr3.sgp"], cwd: f.w.path)
         let j = String(decoding: again.stdout, as: UTF8.self)
         #expect(j.contains("\"corrections_not_applied\"") && j.contains("correction_old_value_mismatch"), "\(j)")
+    }
+
+    /// A correction package of more rows than one package may carry is refused with its code.
+    @Test func tooManyCorrectionsAreRefused() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
+        let row = String(decoding: f.w.read("city/HCM-U001/members.csv"), as: UTF8.self).split(separator: "\n")[1].split(
+            separator: ",", omittingEmptySubsequences: false
+        ).map(String.init)
+        let line = "\(row[4]),phone,\(row[9]),0912345678,đổi số,2026-11-28T09:00:00Z\n"
+        f.w.write("corrections.csv", "citizen_id,field,old_value,new_value,reason,reported_at\n" + String(repeating: line, count: 10_001))
+        _ = try Sealer.seal(
+            SealRequest(
+                unit: "HCM-U001", seq: 2, kind: .correction, inputs: [.init(name: "corrections.csv", path: f.w.file("corrections.csv"))],
+                recipients: [f.recipient], signer: f.signerA, output: f.w.file("many.sgp")))
+        let r = try f.post(gw, f.w.file("many.sgp"))
+        let body = try JSON(parsing: r.text)
+        #expect(r.status == 422 && body["error"]?["code"]?.string == "corrections_too_many", "\(r.status) \(r.text.prefix(300))")
     }
 }
