@@ -63,16 +63,18 @@ public enum FlagReview {
         }
         var run = 0
         var longest = 0
-        var separated = false
+        var separators = 0
+        // Best effort, not a guarantee: digits of any script (full-width too), and one separator
+        // or two (space, dot, dash, slash, parenthesis: `(091) 234`) inside a number keep the run going.
         for ch in reason {
-            if ch.isASCII, ch.isNumber {
+            if ch.isWholeNumber {
                 run += 1
-                separated = false
-            } else if ch == " " || ch == ".", run > 0, !separated {
-                separated = true  // one space or dot inside a number: the run goes on
+                separators = 0
+            } else if " .-/()".contains(ch), run > 0, separators < 2 {
+                separators += 1
             } else {
                 run = 0
-                separated = false
+                separators = 0
             }
             longest = max(longest, run)
         }
@@ -86,15 +88,22 @@ public enum FlagReview {
     /// Also refused: a reason naming one of `members` (members.csv rows) by full name, member
     /// id, citizen id, telephone or e-mail.
     public static func checkReason(_ reason: String, members: [[String]]) throws {
-        let text = reason.lowercased()
+        // Compared without case and diacritics (a name typed without its accents still matches).
+        let text = Self.folded(reason)
         for m in members {
             for i in [0, 1, 4, 9, 10] where i < m.count {
-                let v = m[i].trimmingCharacters(in: .whitespaces).lowercased()
+                let v = Self.folded(m[i].trimmingCharacters(in: .whitespaces))
                 guard v.count >= 5, text.contains(v) else { continue }
                 throw GatewayError(
                     .reasonInvalid, "the reason names a member of the unit (a name or an identifier held in its records)", remedy: personalDataRemedy)
             }
         }
+    }
+
+    /// Lower case, without diacritics (Vietnamese đ as d), for a best-effort comparison.
+    static func folded(_ s: String) -> String {
+        s.folding(options: [.caseInsensitive, .diacriticInsensitive], locale: nil).replacingOccurrences(of: "đ", with: "d")
+            .replacingOccurrences(of: "Đ", with: "d")
     }
 
     static let personalDataRemedy =
