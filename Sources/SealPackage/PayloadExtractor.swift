@@ -214,7 +214,9 @@ final class PayloadExtractor {
         }
         guard let manifest else { throw SealError.payload("no manifest.json") }
         let missing = manifest.files.indices.filter { !seen.contains(manifest.files[$0].name) }.map { String($0 + 1) }
-        guard missing.isEmpty else { throw SealError.payload("files listed in the manifest are missing (entries \(missing.joined(separator: ", ")))") }
+        guard missing.isEmpty else {
+            throw SealError.payload("files listed in the manifest are missing (entries \(missing.joined(separator: ", ")))")
+        }
         if let deferredError { throw deferredError }
         return manifest
     }

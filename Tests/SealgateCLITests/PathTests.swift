@@ -52,7 +52,10 @@ struct PathTests {
         try requireOK(try CLI.sg(["keys", "generate", "recipient", "--out", "d", "--unencrypted"], cwd: w.path))
         try requireOK(
             try CLI.sg(
-                ["seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "d.pub", "-o", "p.sgp", "organizations.csv", "members.csv"],
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", "u.key", "--to", "d.pub", "-o", "p.sgp", "organizations.csv",
+                    "members.csv",
+                ],
                 cwd: w.path))
         let opened = try CLI.sh("umask 022 && '\(CLI.sealgate)' open --identity d.key --signer u.pub -o out p.sgp", cwd: w.path)
         try requireOK(opened, "open under umask 022")
