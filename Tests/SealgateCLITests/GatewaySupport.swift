@@ -18,10 +18,12 @@ final class GatewayProcess: @unchecked Sendable {
     }
 
     /// Any `sealgate` server command that prints "listening on http(s)://127.0.0.1:PORT".
+    /// The process gets a clean environment (`CLI.environment`): `env` and nothing of the caller's but PATH, HOME, LANG, TMPDIR.
     init(arguments: [String], cwd: String, env: [String: String] = [:]) throws {
+        try CLI.requireBinary()
         process.executableURL = URL(fileURLWithPath: CLI.sealgate)
         process.arguments = arguments
-        if !env.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(env) { $1 } }
+        process.environment = CLI.environment(env)
         process.currentDirectoryURL = URL(fileURLWithPath: cwd)
         process.standardOutput = output
         process.standardError = output

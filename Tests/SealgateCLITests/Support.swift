@@ -5,9 +5,54 @@ import TestSupport
 /// Runs the built `sealgate` and the stock tools as a person would.
 enum CLI {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var sealgate: String {
-        if let p = ProcessInfo.processInfo.environment["SEALGATE_BIN"] { return p }
-        return repoRoot.appendingPathComponent(".build/debug/sealgate").path
+    /// The `sealgate` under test: `SEALGATE_BIN`, or the one built beside this test binary (the same
+    /// build configuration: a release test run tests the release build, never a stale debug one).
+    static let sealgate: String = {
+        if let p = ProcessInfo.processInfo.environment["SEALGATE_BIN"], !p.isEmpty { return p }
+        let beside = testBinary.deletingLastPathComponent().appendingPathComponent("sealgate").path
+        return FileManager.default.fileExists(atPath: beside) ? beside : repoRoot.appendingPathComponent(".build/debug/sealgate").path
+    }()
+
+    /// This test process's own executable (the test bundle `swift build --build-tests` made).
+    static let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+
+    /// Why `sealgate` cannot be the binary under test, or nil: it must exist and be newer than every
+    /// file under Sources/ that the tests were built from — a file changed in the last minute
+    /// before this test binary was linked (while the build ran, after its module was compiled:
+    /// then it is in neither) or after it is not counted; nor is the test-only CZlibTesting module.
+    static let binaryProblem: String? = {
+        let fm = FileManager.default
+        func modified(_ path: String) -> Date? { (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date }
+        let hint = "build it first (swift build --build-tests), or give another with SEALGATE_BIN"
+        guard fm.isExecutableFile(atPath: sealgate), let built = modified(sealgate) else { return "no executable sealgate at \(sealgate): \(hint)" }
+        let testsBuilt = (modified(testBinary.path) ?? .distantFuture).addingTimeInterval(-60)
+        let sources = repoRoot.appendingPathComponent("Sources").path
+        guard let files = fm.enumerator(atPath: sources) else { return "cannot read \(sources)" }
+        var newest: (date: Date, path: String)?
+        for case let rel as String in files where !rel.hasPrefix("CZlibTesting/") {
+            guard let d = modified("\(sources)/\(rel)"), d <= testsBuilt, d > (newest?.date ?? .distantPast) else { continue }
+            newest = (d, rel)
+        }
+        if let newest, newest.date > built {
+            return "the sealgate under test (\(sealgate), built \(built)) is older than Sources/\(newest.path) (\(newest.date)): \(hint)"
+        }
+        return nil
+    }()
+
+    /// Throws, naming the problem, when `sealgate` cannot be the binary under test.
+    static func requireBinary() throws {
+        if let binaryProblem { throw RawHTTP.Failure(binaryProblem) }
+    }
+
+    /// The environment a child process gets: PATH, HOME, LANG and TMPDIR from the test's own, and
+    /// what the test passes — nothing else (a stray SEALGATE_FAILPOINTS or SEALGATE_PASSPHRASE in
+    /// the caller's environment must not change what a test sees).
+    static func environment(_ extra: [String: String]) -> [String: String] {
+        let mine = ProcessInfo.processInfo.environment
+        var e: [String: String] = [:]
+        for k in ["PATH", "HOME", "LANG", "TMPDIR"] { e[k] = mine[k] }
+        e.merge(extra) { $1 }
+        return e
     }
 
     struct Result {
@@ -25,13 +70,11 @@ enum CLI {
             program.hasPrefix("/")
             ? program
             : (["/usr/bin/", "/bin/", "/usr/local/bin/"].map { $0 + program }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? program)
+        if exe == sealgate || args.contains(sealgate) { try requireBinary() }
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
         p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "SEALGATE_PASSPHRASE")
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
+        p.environment = environment(env)
         let outPipe = Pipe()
         let errPipe = Pipe()
         let inPipe = Pipe()

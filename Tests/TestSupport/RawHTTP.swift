@@ -138,6 +138,10 @@ public enum RawHTTP {
         }
     }
 
+    /// Reads one answer from a connection the caller holds (a kept-alive one): by its
+    /// Content-Length, so the connection can carry the next request.
+    public static func response(from fd: Int32) throws -> Response { try readResponse(fd) }
+
     static func readResponse(_ fd: Int32) throws -> Response {
         var data = [UInt8]()
         var buf = [UInt8](repeating: 0, count: 1 << 16)
