@@ -13,7 +13,7 @@ struct LogLeafTests {
     @Test func aFailedTransactionsLeafNeverReachesACheckpoint() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-logleaf-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
         let store = try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
         let key = MinisignSecretKey.generate()
         let log = await GatewayLog(store: store, key: key, department: "HCM-DTCD")

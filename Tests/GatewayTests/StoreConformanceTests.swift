@@ -333,7 +333,7 @@ struct SQLiteStoreConformanceTests {
     @Test func sqliteBackendConforms() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
         try await StoreConformance.run(try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
         // Reopening runs the migrations again without harm and keeps the data.
         let again = try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
@@ -348,7 +348,7 @@ extension SQLiteStoreConformanceTests {
     @Test func sqliteDatabaseFromBeforeTheOneHistoryIsAdopted() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
         let legacy = Array(Schema.migrations.prefix { $0.name != "v12-row-numbers" })
         #expect(legacy.count == 11)
         let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
@@ -374,14 +374,14 @@ extension SQLiteStoreConformanceTests {
     @Test func sqliteLifecycleConforms() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
         try await StoreConformance.runLifecycle(try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"), keepsPackages: false)
     }
 
     @Test func sqliteRefusesUnknownStates() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
         try await StoreConformance.refusesUnknownStates(try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite"))
     }
 }

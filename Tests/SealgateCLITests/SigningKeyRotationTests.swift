@@ -66,15 +66,15 @@ struct SigningKeyRotationTests {
         let log2 = try MinisignPublicKey(path: f.w.file("dept/keys/log.pub"))
         #expect(log2 != log1)
         let transition = try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text
-        #expect(
-            (try? Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log1.key)) != nil,
-            "\(transition) \(log1.keyIdHex) \(log2.keyIdHex)")
-        #expect((try? Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log2.key)) != nil, "\(transition)")
+        #expect(throws: Never.self, "\(transition) \(log1.keyIdHex) \(log2.keyIdHex)") {
+            try Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log1.key)
+        }
+        #expect(throws: Never.self, "\(transition)") { try Checkpoint.verify(note: transition, name: "HCM-DTCD/log", publicKey: log2.key) }
         // The running gateway signs later checkpoints with the new key only.
         let p4 = try f.seal("HCM-U002", seq: 1, name: "p4.sgp")
         #expect(try f.post(gw, p4).status == 201)
         let later = try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").text
-        #expect((try? Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log2.key)) != nil, "\(later)")
+        #expect(throws: Never.self, "\(later)") { try Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log2.key) }
         #expect(
             "a later checkpoint must not carry the old log key's signature",
             performing: { try Checkpoint.verify(note: later, name: "HCM-DTCD/log", publicKey: log1.key) },
