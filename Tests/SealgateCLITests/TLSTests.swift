@@ -17,6 +17,62 @@ func sClient(_ w: Workdir, port: Int, _ args: String) throws -> String {
     try CLI.sh("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(port) -CAfile pki/ca.pem \(args) 2>&1", cwd: w.path).out
 }
 
+/// The protocol a handshake reported by `sClient` settled on ("TLSv1.2"), or nil when none was
+/// negotiated (s_client prints a Protocol line for a failed handshake too: the cipher tells). The
+/// session's Protocol line names it; without one (TLS 1.3 closed before a ticket), the line
+/// "New, TLSv1.3, Cipher is …" does (for a CBC suite that line names the suite's version, not the session's).
+func negotiated(_ sClientOutput: String) -> String? {
+    let lines = sClientOutput.components(separatedBy: "\n")
+    guard let cipher = lines.first(where: { $0.contains(", Cipher is ") }), !cipher.hasSuffix("Cipher is (NONE)") else { return nil }
+    if let session = lines.first(where: { $0.trimmingCharacters(in: .whitespaces).hasPrefix("Protocol  :") }) {
+        return session.components(separatedBy: ":").last?.trimmingCharacters(in: .whitespaces)
+    }
+    return cipher.components(separatedBy: ", ").dropFirst().first
+}
+
+/// `openssl s_server` on a free loopback port with OpenSSL's lowest security level: a control
+/// server that does accept TLS 1.1 and CBC suites, to show a probe can see what ours refuses.
+final class ControlTLSServer {
+    let process = Process()
+    private(set) var port = 0
+
+    init(_ w: Workdir, cert: String, key: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key, "-cipher", "DEFAULT:@SECLEVEL=0", "-www"]
+        process.currentDirectoryURL = URL(fileURLWithPath: w.path)
+        process.environment = CLI.environment([:])
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // "ACCEPT 127.0.0.1:PORT" is its first line once it listens.
+        var text = ""
+        while port == 0 {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            text += String(decoding: d, as: UTF8.self)
+            if let r = text.range(of: #"ACCEPT 127\.0\.0\.1:[0-9]+"#, options: .regularExpression) {
+                port = Int(text[r].split(separator: ":").last ?? "") ?? 0
+            }
+        }
+        guard port > 0 else {
+            stop()
+            throw RawHTTP.Failure("openssl s_server did not start: \(text)")
+        }
+    }
+
+    /// SIGKILL: s_server waiting in accept() does not end on SIGTERM.
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
+
 /// HTTPS end to end with a private CA: units, the auditor and the forwarder (docs/operations.md, TLS).
 struct TLSTests {
     let tls = ["--tls-cert", "pki/server.pem", "--tls-key", "pki/server.key"]
@@ -92,11 +148,25 @@ struct TLSTests {
         try makeTestCA(f.w, "pki")
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: tls)
         defer { gw.stop() }
-        #expect(try sClient(f.w, port: gw.port, "-tls1_1").contains("Cipher is (NONE)"))
-        #expect(try sClient(f.w, port: gw.port, "-tls1_2 -cipher AES128-SHA").contains("Cipher is (NONE)"))
-        #expect(try sClient(f.w, port: gw.port, "-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA").contains("Cipher is (NONE)"))
-        #expect(try sClient(f.w, port: gw.port, "-tls1_2").contains("New, TLSv1.2"))
-        #expect(try sClient(f.w, port: gw.port, "").contains("New, TLSv1.3"))
+        // Each probe of what we refuse is first shown to see it: against a control server that
+        // accepts TLS 1.1 and CBC suites it negotiates; against ours it gets nothing. (OpenSSL 3's
+        // client refuses TLS 1.1 itself unless its security level is 0; a CBC suite must be one an
+        // ECDSA certificate can do — AES128-SHA, RSA key exchange, never negotiates with it.)
+        let control = try ControlTLSServer(f.w, cert: "pki/server.pem", key: "pki/server.key")
+        defer { control.stop() }
+        for (probe, proto) in [
+            ("-tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'", "TLSv1.1"), ("-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA", "TLSv1.2"),
+            ("-tls1_2 -cipher ECDHE-ECDSA-AES128-SHA256", "TLSv1.2"),
+        ] {
+            let seen = try sClient(f.w, port: control.port, probe)
+            #expect(negotiated(seen) == proto, "the probe \(probe) cannot see a server that allows it: \(seen.suffix(400))")
+            let ours = try sClient(f.w, port: gw.port, probe)
+            #expect(negotiated(ours) == nil, "\(probe) was served: \(ours.suffix(400))")
+        }
+        let tls12 = try sClient(f.w, port: gw.port, "-tls1_2")
+        #expect(negotiated(tls12) == "TLSv1.2", "\(tls12.suffix(400))")
+        let tls13 = try sClient(f.w, port: gw.port, "")
+        #expect(negotiated(tls13) == "TLSv1.3", "\(tls13.suffix(400))")
 
         func served() throws -> String {
             try CLI.sh("echo | timeout 10 openssl s_client -connect 127.0.0.1:\(gw.port) 2>/dev/null | openssl x509 -noout -serial", cwd: f.w.path)
