@@ -306,6 +306,20 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         return (HTTPResponse(status: .badRequest, headerFields: fields), body)
     }
 
+    /// The problem document answered for an HTTP/1.0 request with a `Transfer-Encoding` (faulty
+    /// framing, RFC 9112 section 6.1): refused from its head, its body never read.
+    static func transferCodingOn10Refusal() -> (HTTPResponse, ByteBuffer) {
+        let p = Problem(
+            .badRequest, "bad_request", "an HTTP/1.0 request cannot carry a Transfer-Encoding (its framing is faulty); the body is not read",
+            remedy: "send the body with a Content-Length, or send the request as HTTP/1.1")
+        let body = ByteBuffer(string: p.document.canonical)
+        var fields = HTTPFields()
+        fields[.contentType] = "application/problem+json"
+        fields[.contentLength] = String(body.readableBytes)
+        fields[.connection] = "close"
+        return (HTTPResponse(status: .badRequest, headerFields: fields), body)
+    }
+
     /// The problem document answered for a request whose declared length the HTTP parser cannot
     /// hold (beyond 2^64−1 bytes): over every limit, so 413 like any other length over its route's.
     static func lengthRefusal() -> (HTTPResponse, ByteBuffer) {
@@ -328,7 +342,9 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head(var response):
             if parseFailed, response.status == .badRequest, response.headerFields[.contentLength] == "0" {
-                let (head, body) = self.head?.lengthOverflow == true ? Self.lengthRefusal() : Self.parseRefusal()
+                let overflow = self.head?.lengthOverflow == true
+                let transferCodingOn10 = self.head?.transferCodingOn10 == true
+                let (head, body) = overflow ? Self.lengthRefusal() : transferCodingOn10 ? Self.transferCodingOn10Refusal() : Self.parseRefusal()
                 closeAfterAnswer = true
                 context.write(wrapOutboundOut(.head(head)), promise: nil)
                 context.write(wrapOutboundOut(.body(body)), promise: promise)
@@ -435,13 +451,38 @@ final class HeadState {
     var inHead = true
     /// Requests whose end has come in.
     var ends = 0
-    /// The bytes received while a head was coming in (at most about `keptBytes`; a chunk may also
-    /// hold the end of the previous body).
+    /// The bytes received while a head was coming in (at most about `keptBytes`), none from before
+    /// the end of the last request's body: what a body carried is never taken for a header.
     var chunks: [ByteBuffer] = []
     var bytes = 0
+    /// The kept bytes may begin inside a line (cut by the window, or after an end whose place in
+    /// its chunk is not known): their first line is not read.
+    var partialStart = false
     /// The HTTP parser refused a head whose `Content-Length` is beyond 2^64−1 (llhttp's
     /// "Content-Length overflow"): answered 413, not 400.
     var lengthOverflow = false
+    /// An HTTP/1.0 request carried a `Transfer-Encoding` (faulty framing, RFC 9112 section 6.1):
+    /// refused from its head with its own message.
+    var transferCodingOn10 = false
+
+    /// The chunk the HTTP parser is decoding (set by the tap around the parser, nil otherwise),
+    /// whether it is the last of `chunks`, and from where its bytes may be part of the next head.
+    var reading: ByteBuffer?
+    var readingKept = false
+    var readingFrom = From.start
+    enum From {
+        /// No request with a body ended in the chunk.
+        case start
+        /// A body (and its chunked framing) ended at this offset of the chunk.
+        case offset(Int)
+        /// A body ended in the chunk, but where is not known: nothing of the chunk is kept.
+        case unknown
+    }
+
+    /// The request coming in: whether a body part of it has come, and the address where the last
+    /// body part seen in the chunk being decoded ends (compared, never read through).
+    var hadBody = false
+    var bodyEnd: Int?
 
     /// More than the HTTP parser's 80 KiB of headers.
     static let keptBytes = 96 << 10
@@ -452,35 +493,110 @@ final class HeadState {
     func keep(_ chunk: ByteBuffer) {
         chunks.append(chunk)
         bytes += chunk.readableBytes
-        while chunks.count > 1, bytes - chunks[0].readableBytes >= Self.keptBytes { bytes -= chunks.removeFirst().readableBytes }
+        while chunks.count > 1, bytes - chunks[0].readableBytes >= Self.keptBytes {
+            bytes -= chunks.removeFirst().readableBytes
+            partialStart = true
+        }
     }
 
     func forget() {
+        partialStart = false
         guard !chunks.isEmpty else { return }
         chunks.removeAll(keepingCapacity: true)
         bytes = 0
     }
 
-    /// True when a header line of the kept bytes is `Content-Length:` with a value of digits
-    /// only that is beyond 2^64−1 (the parser refuses it with the same error as `-1` or `1x`).
+    /// The tap hands the parser a chunk.
+    func beginReading(_ chunk: ByteBuffer) {
+        reading = chunk
+        readingKept = inHead
+        readingFrom = .start
+        bodyEnd = nil
+        if inHead { keep(chunk) }
+    }
+
+    /// The parser is done with the chunk: the offset from which its bytes may belong to the next
+    /// head (and whether a line begins there), nil when none of them can be told apart from a body.
+    func doneReading() -> (from: Int, lineStart: Bool)? {
+        reading = nil
+        bodyEnd = nil
+        switch readingFrom {
+        case .start: return readingKept ? (0, false) : nil
+        case .offset(let at): return (at, true)
+        case .unknown: return nil
+        }
+    }
+
+    func headArrived() {
+        inHead = false
+        hadBody = false
+    }
+
+    func bodyArrived(_ part: ByteBuffer) {
+        hadBody = true
+        bodyEnd = part.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) + $0.count }
+    }
+
+    /// A request ended (in the chunk being decoded): when it had a body, only what follows the
+    /// body is kept from now on. For a body with a `Content-Length` the request ends where its last
+    /// part does; a chunked one after the last chunk and trailers, at the first empty line after
+    /// its last part. Where the last part is not in the chunk (the parser decoded a copy: the
+    /// chunk completed a split header), nothing of the chunk is kept.
+    func requestEnded(chunked: Bool) {
+        inHead = true
+        ends += 1
+        defer { hadBody = false }
+        // A head alone: every header line of it was one the parser took.
+        guard hadBody || chunked else { return }
+        var end: Int?
+        if let reading, let bodyEnd {
+            end = reading.withUnsafeReadableBytes { raw -> Int? in
+                let base = Int(bitPattern: raw.baseAddress)
+                guard base != 0, bodyEnd >= base, bodyEnd <= base + raw.count else { return nil }
+                let at = bodyEnd - base
+                guard chunked else { return at }
+                return raw[at...].firstRange(of: [13, 10, 13, 10]).map { $0.upperBound }
+            }
+        }
+        guard let end, let reading else {
+            readingFrom = .unknown
+            readingKept = false
+            forget()
+            partialStart = true
+            return
+        }
+        readingFrom = .offset(end)
+        readingKept = true
+        forget()
+        keep(reading.getSlice(at: reading.readerIndex + end, length: reading.readableBytes - end)!)
+    }
+
+    /// True when the first header line of the kept bytes that the HTTP parser cannot have taken
+    /// as a `Content-Length` (anything but digits, or beyond 2^64−1) is digits only: the parser's
+    /// refusal (the same error for `-1`, `1x` and a length beyond 2^64−1) is for a length it
+    /// cannot hold. Every `Content-Length` before that one is in a head the parser took.
     func declaresLengthBeyondUInt64() -> Bool {
         var all = [UInt8]()
         all.reserveCapacity(bytes)
         for c in chunks { all += c.readableBytesView }
         let name = Array("content-length:".utf8)
-        for line in all.split(separator: 0x0A, omittingEmptySubsequences: true) where line.count > name.count {
+        let space: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+        for (i, line) in all.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where line.count > name.count {
+            if i == 0, partialStart { continue }
             guard zip(line.prefix(name.count), name).allSatisfy({ ($0 | 0x20) == $1 }) else { continue }
-            let value = line.dropFirst(name.count).filter { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }
-            if !value.isEmpty, value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), UInt64(String(decoding: value, as: UTF8.self)) == nil {
-                return true
-            }
+            var value = line.dropFirst(name.count).drop(while: space)
+            if value.last == 0x0D { value = value.dropLast() }
+            while let last = value.last, space(last) { value = value.dropLast() }
+            let digits = !value.isEmpty && value.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+            if digits, UInt64(String(decoding: value, as: UTF8.self)) != nil { continue }
+            return digits
         }
         return false
     }
 }
 
 /// Before the HTTP parser: keeps the bytes of a head while it comes in (nothing while a body
-/// streams through), for `HeadState.declaresLengthBeyondUInt64`.
+/// streams through, nothing of a body), for `HeadState.declaresLengthBeyondUInt64`.
 final class HeadTap: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -490,15 +606,23 @@ final class HeadTap: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let chunk = unwrapInboundIn(data)
         let ends = state.ends
-        if state.inHead { state.keep(chunk) }
-        // The parser decodes the chunk now: the gate sees its heads and ends.
+        state.beginReading(chunk)
+        // The parser decodes the chunk now: the gate sees its heads, body parts and ends.
         context.fireChannelRead(data)
+        let from = state.doneReading()
         if !state.inHead {
             state.forget()
         } else if state.ends != ends {
-            // A request ended in this chunk: the next head may start in its tail.
+            // A request ended in this chunk: the next head may start in it, after the last body.
             state.forget()
-            state.keep(ByteBuffer(bytes: chunk.readableBytesView.suffix(HeadState.tailBytes)))
+            guard let from else {
+                state.partialStart = true
+                return
+            }
+            let rest = chunk.readableBytes - from.from
+            if rest > 0 { state.keep(ByteBuffer(bytes: chunk.readableBytesView.suffix(min(rest, HeadState.tailBytes)))) }
+            // Cut by the tail, or (no body ended here) beginning inside a head the parser took.
+            state.partialStart = rest > HeadState.tailBytes || !from.lineStart
         }
     }
 }
@@ -506,6 +630,9 @@ final class HeadTap: ChannelInboundHandler, RemovableChannelHandler {
 /// After the HTTP parser, before the conversion to HTTP types (which forgets the version):
 /// - an HTTP/1.0 request is answered as HTTP/1.0, and the connection is closed after the answer
 ///   unless it asked `Connection: keep-alive` (and the answer has a length);
+/// - an HTTP/1.0 request with a `Transfer-Encoding` (faulty framing, RFC 9112 section 6.1) is
+///   refused from its head like a request the parser refuses (a coded 400, the connection
+///   closed): its body is never handed on, nothing after it on the connection is answered;
 /// - `Expect: 100-continue` is answered `100 Continue` only when the route is about to read the
 ///   body (`expectContinue(on:)`): a refusal decided from the head goes out instead, and the
 ///   body is never sent;
@@ -533,14 +660,29 @@ final class HeadGate: ChannelDuplexHandler, RemovableChannelHandler {
     var asked: [Asked] = []
     /// An HTTP/1.0 answer without a length ends with the connection.
     var closeAfterAnswer = false
+    /// The request coming in has a chunked body.
+    var chunked = false
+    /// A head was refused here: nothing more is read from the connection.
+    var refused = false
 
     init(_ state: HeadState) { self.state = state }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         switch unwrapInboundIn(data) {
         case .head(var head):
-            state.inHead = false
+            state.headArrived()
             let http10 = head.version.major < 1 || (head.version.major == 1 && head.version.minor == 0)
+            chunked = head.headers.contains(name: "transfer-encoding")
+            if http10, chunked {
+                // Faulty framing: answered as a parser error is (400, closed; `.unknown` is also
+                // what the parser's own refusal of a Transfer-Encoding is), with its own message.
+                refused = true
+                state.transferCodingOn10 = true
+                asked.append(Asked(http10: true, keepAlive: false, expectsContinue: false))
+                context.fireErrorCaught(HTTPParserError.unknown)
+                return
+            }
             let expects = !http10 && head.headers[canonicalForm: "expect"].contains { $0.lowercased() == "100-continue" }
             let keepAlive = head.isKeepAlive
             asked.append(Asked(http10: http10, keepAlive: keepAlive, expectsContinue: expects))
@@ -550,17 +692,19 @@ final class HeadGate: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(wrapInboundOut(.head(head)))
                 return
             }
-        case .body:
+        case .body(let part):
             if !asked.isEmpty { asked[asked.count - 1].bodyArrived = true }
+            state.bodyArrived(part)
         case .end:
             if !asked.isEmpty { asked[asked.count - 1].bodyArrived = true }
-            state.inHead = true
-            state.ends += 1
+            state.requestEnded(chunked: chunked)
         }
         context.fireChannelRead(data)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // The parser goes on through what follows a refused head: its verdicts are not answered.
+        if refused, error is HTTPParserError { return }
         if let e = error as? HTTPParserError, e == .invalidContentLength, state.declaresLengthBeyondUInt64() { state.lengthOverflow = true }
         context.fireErrorCaught(error)
     }

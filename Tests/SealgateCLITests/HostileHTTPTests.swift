@@ -404,6 +404,90 @@ struct HostileHTTPTests {
         #expect(v11Second.head.hasPrefix("HTTP/1.1 200 "), "\(v11Second.head)")
     }
 
+    /// Security review of the head gate (1): an HTTP/1.0 request with a `Transfer-Encoding` has
+    /// faulty framing (RFC 9112 section 6.1): it is refused from its head, a coded 400 answered as
+    /// HTTP/1.0 with `Connection: close`, and the connection closed, keep-alive asked or not. Its
+    /// body is never read (with the head alone, the refusal comes before a body byte is sent) and a
+    /// request pipelined behind it is never answered. HTTP/1.1 chunked goes on as before.
+    @Test func http10WithATransferCodingIsRefused() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let behind = "GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+        for coding in ["chunked", "gzip, chunked"] {
+            for connection in ["Connection: keep-alive\r\n", ""] {
+                let what = "HTTP/1.0, \(connection.isEmpty ? "no keep-alive" : "keep-alive"), Transfer-Encoding: \(coding)"
+                let head = "POST /v1/packages HTTP/1.0\r\n\(connection)Transfer-Encoding: \(coding)\r\n\r\n"
+                // All at once: the head, a chunked body, a second request.
+                let all = try HeadFirst(port: gw.port, head + "5\r\nhello\r\n0\r\n\r\n" + behind)
+                let a = try all.answer()
+                #expect(a.head.hasPrefix("HTTP/1.0 400 ") && a.body.contains("\"code\":\"bad_request\""), "\(what): \(a.head) \(a.body)")
+                #expect(a.body.contains("Transfer-Encoding"), "\(what): \(a.body)")
+                #expect(a.head.lowercased().contains("\r\nconnection: close\r\n"), "\(what): \(a.head)")
+                let rest = all.untilClosed()
+                #expect(rest == [], "\(what): after the refusal \(rest.map { String(decoding: $0, as: UTF8.self) } ?? "the connection stays open")")
+                // The head alone: refused before the body is sent.
+                let alone = try HeadFirst(port: gw.port, head)
+                let b = try alone.answer()
+                #expect(b.head.hasPrefix("HTTP/1.0 400 ") && b.body.contains("\"code\":\"bad_request\""), "\(what), head alone: \(b.head) \(b.body)")
+                #expect(alone.closedByServer(), "\(what), head alone: the connection stays open")
+            }
+        }
+        // HTTP/1.1 chunked: the body read (not a package), and the request behind it answered.
+        let v11 = try HeadFirst(
+            port: gw.port,
+            "POST /v1/packages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let first = try v11.answer()
+        #expect(first.status == 400 && first.body.contains("\"code\":\"container_malformed\""), "\(first.head) \(first.body)")
+        let second = try v11.answer()
+        #expect(second.status == 200 && second.body.contains("\"status\":\"ok\""), "\(second.head) \(second.body)")
+        #expect(gw.process.isRunning)
+    }
+
+    /// Security review of the head gate (2): what an earlier request's body carried is never read
+    /// as a header of the next head. A body holding the line `Content-Length: 99999999999999999999999`
+    /// (with a Content-Length or chunked), followed on the connection by a head with
+    /// `Content-Length: 1x`, gets 400 `bad_request`, not 413 — sent in two writes or at once; nor is
+    /// a line after the refused head taken for one of its headers. A head declaring a length beyond
+    /// 2^64−1 after such a body is still refused 413 `body_too_large`.
+    @Test func bodiesAreNeverReadAsTheNextHead() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let body = "xxxx\r\nContent-Length: 99999999999999999999999\r\nyyyy\r\n"
+        let firsts = [
+            ("Content-Length", "POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body),
+            (
+                "chunked",
+                "POST /v1/packages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "\(String(body.utf8.count, radix: 16))\r\n\(body)\r\n0\r\n\r\n"
+            ),
+        ]
+        let nexts = [
+            ("1x", "POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n", 400, "bad_request"),
+            ("beyond 2^64-1", "POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413, "body_too_large"),
+        ]
+        for (framing, first) in firsts {
+            for (length, next, status, code) in nexts {
+                for atOnce in [false, true] {
+                    let what = "a \(framing) body, then Content-Length \(length)\(atOnce ? ", at once" : "")"
+                    let conn = try HeadFirst(port: gw.port, atOnce ? first + next : first)
+                    let a = try conn.answer()
+                    #expect(a.status == 400 && a.body.contains("\"code\":\"container_malformed\""), "\(what): \(a.head) \(a.body)")
+                    if !atOnce { try conn.send(Array(next.utf8)) }
+                    let b = try conn.answer()
+                    #expect(b.status == status && b.body.contains("\"code\":\"\(code)\""), "\(what): \(b.head) \(b.body)")
+                    #expect(conn.closedByServer(), "\(what): the connection stays open")
+                }
+            }
+        }
+        let after = try HeadFirst(port: gw.port, nexts[0].1 + "Content-Length: 99999999999999999999999\r\n\r\n")
+        let c = try after.answer()
+        #expect(c.status == 400 && c.body.contains("\"code\":\"bad_request\""), "a line after the head: \(c.head) \(c.body)")
+        #expect(gw.process.isRunning)
+    }
+
     /// A package whose age header names more recipients than the gateway unwraps (16) is
     /// refused with a code, after its signature, before any stanza costs an X25519.
     @Test func tooManyRecipientStanzasAreRefused() throws {
@@ -532,6 +616,16 @@ final class HeadFirst {
         let body = String(decoding: pending.prefix(length), as: UTF8.self)
         pending.removeFirst(min(length, pending.count))
         return (RawHTTP.statusCode(Array(head.utf8)) ?? 0, head, body)
+    }
+
+    /// What comes until the server closes the connection, with what earlier answers left unread;
+    /// nil when it is still open at the read timeout.
+    func untilClosed() -> [UInt8]? {
+        while true {
+            let n = more()
+            if n == 0 || (n < 0 && errno == ECONNRESET) { return pending }
+            if n < 0 { return nil }
+        }
     }
 
     /// True when the server closes the connection (what else comes is read and dropped); false
