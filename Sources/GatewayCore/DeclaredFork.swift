@@ -97,14 +97,6 @@ public struct DeclaredFork: Sendable, Equatable {
     }
 
     /// Text from the log (an operator's reason) fit to print: control characters (a terminal's
-    /// escape sequences, line breaks) shown as `�`, at most `limit` characters.
-    public static func shown(_ text: String, limit: Int = 200) -> String {
-        let cleaned = String(
-            String.UnicodeScalarView(
-                text.unicodeScalars.map { s in
-                    s.properties.generalCategory == .control || s.properties.generalCategory == .format
-                        || s.properties.generalCategory == .lineSeparator || s.properties.generalCategory == .paragraphSeparator ? "\u{FFFD}" : s
-                }))
-        return cleaned.count > limit ? String(cleaned.prefix(limit)) + "…" : cleaned
-    }
+    /// escape sequences, line breaks) shown as `�`, at most `limit` characters (`TerminalText`).
+    public static func shown(_ text: String, limit: Int = 200) -> String { TerminalText.shown(text, limit: limit) }
 }

@@ -61,7 +61,7 @@ struct Status: AsyncParsableCommand {
                 }
                 if let d = j["last_dataset"], d != .null {
                     print(
-                        "last dataset: version \(d["version"]?.int ?? 0), \(d["members"]?.int ?? 0) members, \(d["conflicts"]?.int ?? 0) conflict rows — \(d["state"]?.string ?? "") after \(d["attempts"]?.int ?? 0) attempt(s)\(d["delivered_at"]?.string.map { " at \($0)" } ?? "")\(d["last_error"]?.string.map { "; last error: \($0)" } ?? "")"
+                        "last dataset: version \(d["version"]?.int ?? 0), \(d["members"]?.int ?? 0) members, \(d["conflicts"]?.int ?? 0) conflict rows — \(d["state"]?.string ?? "") after \(d["attempts"]?.int ?? 0) attempt(s)\(d["delivered_at"]?.string.map { " at \($0)" } ?? "")\(d["last_error"]?.string.map { "; last error: \(TerminalText.shown($0, limit: 400))" } ?? "")"
                     )
                 } else {
                     print("no dataset synthesized yet")

@@ -98,7 +98,26 @@ func exitStatus(for code: SealErrorCode) -> Int32 {
 
 func printJSON(_ value: Any) {
     let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-    FileHandle.standardOutput.write(data + Data("\n".utf8))
+    FileHandle.standardOutput.write(terminalSafeJSON(data) + Data("\n".utf8))
+}
+
+/// JSON text with every character a terminal acts on that JSONSerialization leaves as it is — DEL,
+/// C1 controls (U+009B is a CSI), format characters (bidirectional overrides), line and paragraph
+/// separators — written as a `\u` escape: the same JSON value (such characters are only ever inside
+/// strings), and text from elsewhere (a handbook endpoint's answer, an operator's reason) cannot
+/// drive the screen it is printed on.
+func terminalSafeJSON(_ data: Data) -> Data {
+    guard data.contains(where: { $0 >= 0x7F }), let text = String(data: data, encoding: .utf8) else { return data }
+    var out = String.UnicodeScalarView()
+    let acted: Set<Unicode.GeneralCategory> = [.control, .format, .lineSeparator, .paragraphSeparator]
+    for s in text.unicodeScalars {
+        if s.value >= 0x7F, acted.contains(s.properties.generalCategory) {
+            for unit in String(s).utf16 { out.append(contentsOf: String(format: "\\u%04x", unit).unicodeScalars) }
+        } else {
+            out.append(s)
+        }
+    }
+    return Data(String(out).utf8)
 }
 
 func say(_ text: String) {
