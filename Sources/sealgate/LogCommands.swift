@@ -17,11 +17,15 @@ struct LogCommand: ParsableCommand {
             commandName: "verify",
             abstract: "Check the gateway's log: the checkpoint's signature, every entry against it, and consistency with the last run.",
             discussion:
-                "Fetches the signed checkpoint (verified with the log key of the trust document), downloads every entry, recomputes the RFC 6962 tree, and, with --state, checks that the log only grew since the checkpoint kept there (a consistency proof) and names the first entry that changed. The state file is updated when everything checks out."
+                "Fetches the signed checkpoint (verified with the log key of the trust document), downloads every entry, recomputes the RFC 6962 tree, and, with --state, checks that the log only grew since the checkpoint kept there (a consistency proof) and names the first entry that changed. The state file is updated when everything checks out. A fork the department declared over the checkpoint kept is shown and refused (log_fork_declared) until the auditor, having read it, runs again with --accept-fork N (N: the declaration's entry); the state kept until then is saved beside the state file as STATE.before-fork-N.json."
         )
         @Option(name: .long, help: "Gateway URL.") var gateway: String
         @Option(name: .long, help: "The trust document (for the log key).") var trust: String
         @Option(name: .long, help: "Where the last accepted checkpoint and leaf hashes are kept.") var state: String?
+        @Option(
+            name: .long,
+            help: "Go on from the fork declared at this log entry (shown by the run that refused it with log_fork_declared); needs --state.")
+        var acceptFork: Int?
         @OptionGroup var client: ClientOptions
         @OptionGroup var out: OutputOptions
 
@@ -34,15 +38,22 @@ struct LogCommand: ParsableCommand {
         func run() async throws {
             try await runAsync(json: out.json, hints: Self.auditorHints) {
                 try checkServerURL(gateway, what: "--gateway URL")
+                if acceptFork != nil, state == nil {
+                    throw SealError(
+                        .usage, "--accept-fork goes on from a fork declared over the checkpoint kept in a --state file, and no --state was given",
+                        remedy: "give the --state file whose checkpoint the declaration abandons")
+                }
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 64 << 20)) { http in
                     let doc = try loadTrust(trust)
                     // The active log key, a pending one, or a rotated one still in its grace now.
                     let logKeys = doc.verifyingKeys("log", signedAt: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
                     let name = "\(doc.department)/log"
                     let base = gateway.trimmingSlash
-                    let previous = try state.flatMap {
-                        FileManager.default.fileExists(atPath: $0) ? try LogVerifierState(text: String(contentsOfFile: $0, encoding: .utf8)) : nil
+                    // The state file as it was read: kept as evidence when a declared fork is accepted.
+                    let previousText = try state.flatMap {
+                        FileManager.default.fileExists(atPath: $0) ? try String(contentsOfFile: $0, encoding: .utf8) : nil
                     }
+                    let previous = try previousText.map { try LogVerifierState(text: $0) }
 
                     let cpResponse = try await http.send("GET", base + "/v1/log/checkpoint")
                     let checkpoint: Checkpoint?
@@ -89,7 +100,23 @@ struct LogCommand: ParsableCommand {
                             firstDifference: i, origin: name, department: doc.department,
                             logKeys: { at in (logKeys + doc.verifyingKeys("log", signedAt: at)).map(\.key) })
                         {
-                        case .accepted(let fork): declared = fork
+                        case .accepted(let fork):
+                            // The declaration needs only the log key, which the gateway holds: the auditor
+                            // reads it and decides; the state moves on only with --accept-fork naming it.
+                            guard acceptFork == fork.index else {
+                                // Shown with --json too (on stderr, as the error's own lines): the auditor decides on it.
+                                tellDeclared(fork, size: checkpoint?.size ?? entries.count)
+                                let told =
+                                    "the department declared lost the checkpoint you hold (\(fork.lostSize) entries) in log entry \(fork.index), on \(DeclaredFork.shown(fork.declaredAt, limit: 40)): the log goes on from its first \(fork.continuesAt) entries, without the \(fork.lostSize - fork.continuesAt) you verified after them"
+                                throw SealError(
+                                    .logForkDeclared,
+                                    acceptFork.map { "--accept-fork \($0) names another entry than the declaration (entry \(fork.index)); \(told)" }
+                                        ?? told,
+                                    remedy:
+                                        "read the declaration shown (when, why, what was lost) and ask the department if in doubt; to follow the log from there, run again with --accept-fork \(fork.index) (the state kept now is saved beside \(state ?? "the state file") as evidence); until then \(state ?? "the state file") stays as it is"
+                                )
+                            }
+                            declared = fork
                         case .refused(let why?):
                             throw SealError(
                                 .logFork,
@@ -136,18 +163,25 @@ struct LogCommand: ParsableCommand {
                                 .logFork, "two different logs of \(checkpoint.size) entries", remedy: "the gateway forked its history: report it")
                         }
                     }
+                    if let n = acceptFork, declared == nil {
+                        // A standing --accept-fork (a scheduled run never edited back) would accept a later
+                        // declaration at that entry unread: it is for the one run that follows a declaration.
+                        throw SealError(
+                            .usage,
+                            "--accept-fork \(n): the log holds no fork declared over the checkpoint kept in \(state ?? "the state file"); there is nothing to accept",
+                            remedy: "run without --accept-fork: it is given once, for the run that follows a declaration")
+                    }
+                    if let state, let f = declared, let previousText {
+                        try keepEvidence(previousText, of: state, fork: f.index)
+                    }
                     if let state {
                         try LogVerifierState(size: checkpoint.size, root: root, leaves: leaves).text.write(
                             toFile: state, atomically: true, encoding: .utf8)
                     }
                     if !out.json {
                         if let f = declared {
-                            say(
-                                "declared fork: on \(DeclaredFork.shown(f.declaredAt, limit: 40)) the department declared lost the log of \(f.lostSize) entries (root \(Base64.encode(f.lostRoot))), the checkpoint you held; reason: \(DeclaredFork.shown(f.reason))"
-                            )
-                            say(
-                                "the log went on from its first \(f.continuesAt) entries, which you had verified (entries \(f.continuesAt) to \(f.lostSize - 1) you verified are not in it; the declaration is entry \(f.index)); it now holds \(checkpoint.size)"
-                            )
+                            tellDeclared(f, size: checkpoint.size)
+                            say("the state you held is kept in \(Self.evidencePath(state ?? "", fork: f.index))")
                         }
                         say(
                             "log verified: \(checkpoint.size) entries, root \(Base64.encode(root))"
@@ -159,11 +193,46 @@ struct LogCommand: ParsableCommand {
                         result["declared_fork"] = [
                             "entry": f.index, "declared_at": f.declaredAt, "reason": f.reason, "lost_size": f.lostSize,
                             "lost_root": Base64.encode(f.lostRoot), "continues_at": f.continuesAt,
+                            "previous_state": Self.evidencePath(state ?? "", fork: f.index),
                         ]
                     }
                     return result
                 }
             }
+        }
+
+        /// What was declared, as the auditor reads it (the department's words through `shown`).
+        func tellDeclared(_ f: DeclaredFork, size: Int) {
+            say(
+                "declared fork: on \(DeclaredFork.shown(f.declaredAt, limit: 40)) the department declared lost the log of \(f.lostSize) entries (root \(Base64.encode(f.lostRoot))), the checkpoint you held; reason: \(DeclaredFork.shown(f.reason))"
+            )
+            say(
+                "the log went on from its first \(f.continuesAt) entries, which you had verified (entries \(f.continuesAt) to \(f.lostSize - 1) you verified are not in it; the declaration is entry \(f.index)); it now holds \(size)"
+            )
+        }
+
+        /// `STATE.before-fork-N.json` beside the state file (`log.json` → `log.before-fork-N.json`).
+        static func evidencePath(_ state: String, fork: Int) -> String {
+            (state.hasSuffix(".json") ? String(state.dropLast(5)) : state) + ".before-fork-\(fork).json"
+        }
+
+        /// Keeps the state held before an accepted fork (mode 0600, never replacing another file: a
+        /// copy of these very bytes, left by a run that stopped before the state moved on, is fine).
+        func keepEvidence(_ text: String, of state: String, fork: Int) throws {
+            let path = Self.evidencePath(state, fork: fork)
+            if FileManager.default.fileExists(atPath: path) {
+                guard FileManager.default.contents(atPath: path) == Data(text.utf8) else {
+                    throw SealError(
+                        .outputExists, "\(path) exists and holds another state than \(state)",
+                        remedy: "it may be the evidence of an earlier fork: move it elsewhere, then run again")
+                }
+                return
+            }
+            let file = try DurableFile(creating: path)
+            try Array(text.utf8).withUnsafeBytes { try file.append($0) }
+            try file.sync()
+            file.keep()
+            guard chmod(path, 0o600) == 0 else { throw SealError.io("cannot set the mode of \(path)", errno: errno) }
         }
     }
 }
@@ -174,7 +243,7 @@ extension LogCommand {
             commandName: "declare-fork",
             abstract: "Declare, in the log itself, that the entries after the restored store's last one are lost, and go on from there.",
             discussion:
-                "For a store restored from a copy older than a checkpoint the gateway had signed, when no newer copy exists. A `fork_declared` entry names the lost checkpoint (its size, root and signed note), where the log goes on, and the reason; the next checkpoint, signed with the log key, covers it, and becomes the log head. An auditor whose `log verify --state` holds the abandoned checkpoint is told what was declared and goes on from the statement; one holding an older checkpoint that covers lost entries gets log_fork (the statement does not name its checkpoint). Never run it to get past a log_inconsistent error (an altered entry): restore the store instead."
+                "For a store restored from a copy older than a checkpoint the gateway had signed, when no newer copy exists. A `fork_declared` entry names the lost checkpoint (its size, root and signed note), where the log goes on, and the reason; the next checkpoint, signed with the log key, covers it, and becomes the log head. An auditor whose `log verify --state` holds the abandoned checkpoint is told what was declared and refused with log_fork_declared until it accepts the fork (`--accept-fork N`, N the statement's entry); one holding an older checkpoint that covers lost entries gets log_fork (the statement does not name its checkpoint). Never run it to get past a log_inconsistent error (an altered entry): restore the store instead."
         )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Why the entries are lost (goes into the signed log entry).") var reason: String
@@ -221,7 +290,7 @@ extension LogCommand {
                         "declared: the log's entries after \(size) (of the \(lost.size) once signed) are lost; the log goes on from a checkpoint of \(cp.size) entries that covers the statement"
                     )
                     say(
-                        "tell the auditors and units: a `log verify --state` that holds the abandoned checkpoint (\(lost.size) entries) goes on from the statement; one that holds an older checkpoint beyond \(size) entries reports log_fork"
+                        "tell the auditors and units: a `log verify --state` that holds the abandoned checkpoint (\(lost.size) entries) reports log_fork_declared, and goes on from the statement once its auditor accepts it (--accept-fork \(size)); one that holds an older checkpoint beyond \(size) entries reports log_fork"
                     )
                 }
                 return ["lost_size": lost.size, "continues_at": size, "checkpoint_size": cp.size]

@@ -192,11 +192,20 @@ struct OperationsTests {
         defer { gw.stop() }
         let entries = try RawHTTP.request("GET", gw.url + "/v1/log/entries?start=0").text
         #expect(entries.contains("fork_declared") && entries.contains("disk lost"))
-        // The auditor holds the checkpoint the declaration abandons: it is told, and goes on from it.
-        let after = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--state", "auditor.json"], cwd: f.w.path)
+        let declaration = try #require(try JSON(parsing: entries).array?.first { $0["kind"]?.string == "fork_declared" }?["index"]?.int)
+        // The auditor holds the checkpoint the declaration abandons: it is told, and refused (its
+        // state untouched) until it accepts the fork; then it goes on, the old state kept as evidence.
+        let verify = ["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--state", "auditor.json"]
+        let held = f.w.read("auditor.json")
+        let told = try CLI.sg(verify, cwd: f.w.path)
+        #expect(told.status == 1 && told.stderr.contains("error: log_fork_declared: "), "\(told.stderr)")
+        #expect(told.stderr.contains("declared fork: ") && told.stderr.contains("reason: disk lost; restored from the backup"), "\(told.stderr)")
+        #expect(told.stderr.contains("run again with --accept-fork \(declaration) ") && f.w.read("auditor.json") == held, "\(told.stderr)")
+        let after = try CLI.sg(verify + ["--accept-fork", String(declaration)], cwd: f.w.path)
         #expect(after.status == 0, "\(after.stderr)")
         #expect(after.stderr.contains("declared fork: ") && after.stderr.contains("reason: disk lost; restored from the backup"), "\(after.stderr)")
-        let again = try CLI.sg(["log", "verify", "--gateway", gw.url, "--trust", "trust.json", "--state", "auditor.json"], cwd: f.w.path)
+        #expect(f.w.read("auditor.before-fork-\(declaration).json") == held)
+        let again = try CLI.sg(verify, cwd: f.w.path)
         #expect(again.status == 0 && again.stderr.contains("consistent with the") && !again.stderr.contains("declared fork"), "\(again.stderr)")
     }
 
