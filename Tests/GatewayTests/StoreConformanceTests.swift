@@ -610,14 +610,16 @@ extension StoreConformance {
                 logBody: "{\"unit\":\"\(u)\"}")
         }
         var day = 10
-        func decide(_ unit: String, seq: UInt64, snapshot: [[String]]? = nil, corrections: [MemberCorrection]? = nil) async throws {
+        func decide(
+            _ unit: String, seq: UInt64, snapshot: [[String]]? = nil, corrections: [MemberCorrection]? = nil, key: String? = nil
+        ) async throws {
             let sp = try await store.addSpool(sha256: "f\(unit)\(seq)", size: 1, path: "/f/\(unit)\(seq)", receivedAt: "t")
             day += 1
             let at = "2026-11-\(day)T00:00:00Z"
             _ = try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "f",
-                    kind: snapshot == nil ? "correction" : "snapshot", decidedAt: at, claimsSeq: true, keyId: "K\(unit)", created: at),
+                    kind: snapshot == nil ? "correction" : "snapshot", decidedAt: at, claimsSeq: true, keyId: key ?? "K\(unit)", created: at),
                 snapshot: snapshot.map {
                     SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""]], members: $0)
                 },
@@ -682,8 +684,10 @@ extension StoreConformance {
         #expect(try await ids("A") == ["001", "002", "003"])
         #expect(try await store.datasetRecords(unitId: "A").records?.members[1][1] == "Trần Thị B")
 
-        // The unit submits again: its new snapshot is taken; the rejected one holds nothing back.
-        try await decide("A", seq: 4, snapshot: [member("001", "M1"), member("011", "M11")])
+        // The unit submits again with a new key: its new snapshot is taken; the rejected one
+        // holds nothing back.
+        try await store.addUnitKey(UnitKeyRecord(keyId: "KA2", unitId: "A", publicKey: "RWA2", state: .active, addedAt: "t"), logBody: "{}")
+        try await decide("A", seq: 4, snapshot: [member("001", "M1"), member("011", "M11")], key: "KA2")
         hold = try #require(try await store.reviewHold(unitId: "A"))
         #expect(!hold.fallsBack && hold.datasetPackage == "p-A-4" && hold.withheld == 0 && hold.datasetMembers == 2)
         #expect(try await ids("A") == ["001", "011"])
@@ -712,6 +716,12 @@ extension StoreConformance {
         _ = try await store.resolveFlag(packageId: "p-C-2", resolution: .confirmed, reason: "r", at: "2026-11-23T01:00:00Z") { _ in "{}" }
         #expect(try await store.reviewHold(unitId: "C") == nil)
         #expect(try await ids("C") == ["021", "022"])
+
+        // A package signed by a revoked key and decided after the revocation (sent late, or
+        // backdated by a thief) is flagged in its own transaction.
+        try await decide("C", seq: 3, snapshot: [member("021", "M21")])
+        #expect(try await store.flaggedPackages(unitId: "C").map(\.packageId) == ["p-C-2", "p-C-3"])
+        #expect(try await store.reviewHold(unitId: "C")?.datasetPackage == "p-C-1")
 
         // The decision's values are the ones migration v15 allows, and no other.
         #expect(Set(ReviewResolution.allCases.map(\.rawValue)) == Set(Schema.reviewResolutions))
