@@ -90,13 +90,26 @@ public final class TrustFollower: Sendable {
     /// pin yet). An expired document is held all the same — datasets are refused with
     /// `trust_expired` until a newer one is fetched. Throws `usage` for a missing file,
     /// `trust_invalid` for a document the pin does not verify.
-    public init(
+    public convenience init(
         _ settings: Settings, log: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data("\($0)\n".utf8)) },
         warn: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
     ) throws {
+        // Everything that can throw runs before the object exists: Swift 6.3's release-mode
+        // optimizer crashed (CopyPropagation, "Found ownership error") on a throwing designated
+        // init of this class, whose `Mutex` properties are noncopyable.
+        let held = try Self.load(settings, log: log)
+        self.init(settings: settings, log: log, warn: warn, held: held)
+    }
+
+    init(settings: Settings, log: @escaping @Sendable (String) -> Void, warn: @escaping @Sendable (String) -> Void, held: Held) {
         self.settings = settings
         self.log = log
         self.warn = warn
+        state = Mutex(State(held: held))
+    }
+
+    /// The trust document and the pin, as `init` takes them.
+    static func load(_ settings: Settings, log: @Sendable (String) -> Void) throws -> Held {
         let path = settings.trustPath
         guard let body = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SealError(
@@ -123,7 +136,7 @@ public final class TrustFollower: Sendable {
             try Self.writeRoot(pin, department: doc.department, to: settings.rootPath)
             log("trust: pinned the department's trust root \(pin.keyIdHex) (from \(path)) in \(settings.rootPath)")
         }
-        state = Mutex(State(held: Held(doc: doc, body: body, pin: pin)))
+        return Held(doc: doc, body: body, pin: pin)
     }
 
     static func writeRoot(_ root: MinisignPublicKey, department: String, to path: String) throws {
