@@ -298,12 +298,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let p = Problem(
             .badRequest, "bad_request", "the request is not well-formed HTTP/1.1 (request line, version, header block or framing)",
             remedy: "send an HTTP/1.1 request with well-formed headers (at most 80 KiB of them); https:// ports expect TLS")
-        let body = ByteBuffer(string: p.document.canonical)
-        var fields = HTTPFields()
-        fields[.contentType] = "application/problem+json"
-        fields[.contentLength] = String(body.readableBytes)
-        fields[.connection] = "close"
-        return (HTTPResponse(status: .badRequest, headerFields: fields), body)
+        return Self.closing(p)
     }
 
     /// The problem document answered for an HTTP/1.0 request with a `Transfer-Encoding` (faulty
@@ -312,12 +307,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let p = Problem(
             .badRequest, "bad_request", "an HTTP/1.0 request cannot carry a Transfer-Encoding (its framing is faulty); the body is not read",
             remedy: "send the body with a Content-Length, or send the request as HTTP/1.1")
-        let body = ByteBuffer(string: p.document.canonical)
-        var fields = HTTPFields()
-        fields[.contentType] = "application/problem+json"
-        fields[.contentLength] = String(body.readableBytes)
-        fields[.connection] = "close"
-        return (HTTPResponse(status: .badRequest, headerFields: fields), body)
+        return Self.closing(p)
     }
 
     /// The problem document answered for a request whose declared length the HTTP parser cannot
@@ -326,12 +316,18 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let p = Problem(
             .contentTooLarge, "body_too_large", "the declared body length (Content-Length) is beyond 2^64-1 bytes, over every limit",
             remedy: "send a body within the route's limit (docs/api.md, Limits); split the data into several packages")
+        return Self.closing(p)
+    }
+
+    /// A problem as a whole answer written by the handler itself: its head (with its length and
+    /// `Connection: close`) and its body.
+    static func closing(_ p: Problem) -> (HTTPResponse, ByteBuffer) {
         let body = ByteBuffer(string: p.document.canonical)
         var fields = HTTPFields()
         fields[.contentType] = "application/problem+json"
         fields[.contentLength] = String(body.readableBytes)
         fields[.connection] = "close"
-        return (HTTPResponse(status: .contentTooLarge, headerFields: fields), body)
+        return (HTTPResponse(status: p.status, headerFields: fields), body)
     }
 
     /// Set when the answer says `Connection: close` (a refused body): the connection is closed
