@@ -44,8 +44,11 @@ demo-package: deps
 
 # The tests run against a throwaway PostgreSQL cluster (initdb in a temporary folder, a free
 # loopback port), stopped and removed at the end; SQLite needs nothing.
+# The city's demo runs first (quietly; its output is shown when it fails): a change that breaks the
+# main job fails the tests, not only the reader who types `make demo`.
 test: deps lint
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	@scripts/demo $(BIN_DEBUG) > .build/demo.log 2>&1 && echo "demo: the city's cycle ran (.build/demo.log)" || { tail -n 40 .build/demo.log; echo "demo: FAILED (.build/demo.log)"; exit 1; }
 	@PG_FSYNC=off scripts/pg-cluster run $(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
 # The formatter ships with the Swift toolchain (swift-format); the configuration is .swift-format.
