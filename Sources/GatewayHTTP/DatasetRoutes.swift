@@ -17,7 +17,6 @@ func datasetJSON(_ d: DatasetRecord) -> JSON {
 /// Synthesis, the outbox and the campaign view (admin token required).
 struct DatasetRoutes {
     let intake: Intake
-    let pool: BlockingPool
 
     var datasets: RouteCollection<GatewayContext> {
         RouteCollection(context: GatewayContext.self)

@@ -58,7 +58,6 @@ public struct GatewayContext: RequestContext {
 struct TokenMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
     let store: any GatewayStore
-    let pool: BlockingPool
 
     func handle(_ request: Request, context: GatewayContext, next: (Request, GatewayContext) async throws -> Response) async throws -> Response {
         guard let auth = request.headers[.authorization] else { return try await next(request, context) }

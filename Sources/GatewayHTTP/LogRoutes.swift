@@ -10,7 +10,6 @@ import Synchronization
 struct LogRoutes {
     let intake: Intake
     let store: any GatewayStore
-    let pool: BlockingPool
     /// Entries a page holds at most (docs/api.md).
     static let pageSize: Int64 = 1000
 
@@ -72,7 +71,6 @@ struct LogRoutes {
 /// Trust documents (public) and the process's health.
 struct TrustRoutes {
     let store: any GatewayStore
-    let pool: BlockingPool
 
     var routes: RouteCollection<GatewayContext> {
         RouteCollection(context: GatewayContext.self).get(use: trust)
@@ -103,7 +101,6 @@ struct TrustRoutes {
 struct HealthRoutes {
     let intake: Intake
     let store: any GatewayStore
-    let pool: BlockingPool
     let leases: [LeaseKeeper]
     let metrics: GatewayMetrics
     let rounds: ServiceRounds

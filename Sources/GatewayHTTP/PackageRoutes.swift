@@ -172,7 +172,6 @@ func receiptResponse(_ receipt: String, _ signature: String, status: HTTPRespons
 struct UnitRoutes {
     let store: any GatewayStore
     let config: GatewayServerConfig
-    let pool: BlockingPool
 
     var routes: RouteCollection<GatewayContext> {
         RouteCollection(context: GatewayContext.self)
