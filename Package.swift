@@ -49,34 +49,40 @@ let package = Package(
         .target(
             name: "SystemIO",
             swiftSettings: strictSettings),
+        // The base types every layer shares: the moment (`Timestamp`) and the stable error codes.
+        .target(
+            name: "SealBase",
+            swiftSettings: strictSettings),
         .target(
             name: "SealCrypto",
-            dependencies: ["CSodium", "COpenSSL", "SystemIO"],
+            dependencies: ["CSodium", "COpenSSL", "SystemIO", "SealBase"],
             swiftSettings: strictSettings),
         // The transparency log's mathematics and formats: RFC 6962 Merkle trees, proofs, C2SP checkpoints (signed notes).
         .target(
             name: "TransparencyLog",
-            dependencies: ["SealCrypto"],
+            dependencies: ["SealBase", "SealCrypto"],
             swiftSettings: strictSettings),
         .target(
             name: "SealPackage",
-            dependencies: ["SealCrypto", "SystemIO"],
+            dependencies: ["SealBase", "SealCrypto", "SystemIO"],
             swiftSettings: strictSettings),
         .target(
             name: "PartyRecords",
-            dependencies: ["SystemIO"],
+            dependencies: ["SealBase", "SystemIO"],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",
             dependencies: [
+                "SealBase",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings),
         // HTTP(S) out: AsyncHTTPClient with a private CA, deadlines, bounded answers, coded errors.
         .target(
             name: "GatewayClient",
             dependencies: [
+                "SealBase",
                 "SealCrypto", "SystemIO", .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -85,6 +91,7 @@ let package = Package(
         .target(
             name: "GatewayCore",
             dependencies: [
+                "SealBase",
                 "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayClient", "TransparencyLog", "SystemIO",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -92,6 +99,7 @@ let package = Package(
         .target(
             name: "GatewayHTTP",
             dependencies: [
+                "SealBase",
                 "GatewayCore", "GatewayStore", "GatewayClient", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOCore", package: "swift-nio"),
@@ -105,6 +113,7 @@ let package = Package(
         .target(
             name: "Handbook",
             dependencies: [
+                "SealBase",
                 "GatewayClient", "GatewayCore", "GatewayHTTP", "GatewayStore", "PartyRecords", "SealCrypto", "SealPackage",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
@@ -113,6 +122,7 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
+                "SealBase",
                 "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog",
                 "Handbook",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -121,11 +131,11 @@ let package = Package(
 
         .testTarget(
             name: "SealCryptoTests",
-            dependencies: ["SealCrypto", "CZlibTesting"],
+            dependencies: ["SealBase", "SealCrypto", "CZlibTesting"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealPackageTests",
-            dependencies: ["SealPackage", "SealCrypto"],
+            dependencies: ["SealBase", "SealPackage", "SealCrypto"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "PartyRecordsTests",
@@ -149,14 +159,15 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealPackage", "SealCrypto", "PartyRecords", "TestSupport",
+                "GatewayCore", "GatewayStore", "GatewayHTTP", "GatewayClient", "SealBase", "SealPackage", "SealCrypto", "PartyRecords",
+                "TestSupport",
                 "FuzzTargets", "TransparencyLog", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",
-            dependencies: ["sealgate", "SealPackage", "SealCrypto", "TestSupport", "TransparencyLog"],
+            dependencies: ["sealgate", "SealBase", "SealPackage", "SealCrypto", "TestSupport", "TransparencyLog"],
             swiftSettings: strictSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -4,7 +4,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
-public import SealCrypto
+public import SealBase
+import SealCrypto
 import SystemIO
 
 /// The program's version: what `sealgate --version` prints and every HTTP request names in its

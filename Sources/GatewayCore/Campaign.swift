@@ -1,5 +1,6 @@
 public import Foundation
 public import GatewayStore
+import SealBase
 import SealPackage
 
 /// The campaign's deadlines (UTC instants; a package decided at or before one is on time).

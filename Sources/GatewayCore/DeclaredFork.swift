@@ -1,5 +1,6 @@
 public import GatewayStore
-public import SealCrypto
+public import SealBase
+import SealCrypto
 public import TransparencyLog
 
 /// A fork the department declared in its log (`sealgate log declare-fork`: a `fork_declared`

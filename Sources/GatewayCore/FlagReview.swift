@@ -1,6 +1,7 @@
 public import Foundation
 public import GatewayStore
-public import SealCrypto
+public import SealBase
+import SealCrypto
 import SealPackage
 
 /// The review of flagged packages (packages a unit key signed after the time it was revoked as

@@ -1,7 +1,8 @@
 public import Foundation
 import GatewayClient
 public import GatewayStore
-public import SealCrypto
+public import SealBase
+import SealCrypto
 import SealPackage
 import Synchronization
 

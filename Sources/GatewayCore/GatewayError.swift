@@ -1,3 +1,4 @@
+public import SealBase
 public import SealCrypto
 
 /// Error codes of the gateway (docs/errors.md); package-check codes come from SealPackage.

@@ -1,5 +1,6 @@
 import Foundation
 public import GatewayStore
+public import SealBase
 public import SealCrypto
 import SealPackage
 import Synchronization

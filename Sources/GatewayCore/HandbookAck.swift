@@ -1,3 +1,4 @@
+public import SealBase
 public import SealCrypto
 
 /// The handbook system's acknowledgement of a dataset: canonical JSON signed (minisign,

@@ -1,6 +1,7 @@
 import Foundation
 public import GatewayStore
 import PartyRecords
+public import SealBase
 public import SealCrypto
 public import SealPackage
 import Synchronization

@@ -1,7 +1,8 @@
-public import Foundation
+import Foundation
 public import GatewayStore
-public import SealCrypto
-public import SealPackage
+public import SealBase
+import SealCrypto
+import SealPackage
 
 // What the department holds, as an operator or a dashboard reads it: its keys with their states
 // (`KeyInventory`), its dataset versions and their delivery (`DatasetInventory`), and what is

@@ -2,6 +2,7 @@ public import Foundation
 public import GatewayClient
 public import GatewayStore
 import PartyRecords
+public import SealBase
 public import SealCrypto
 import SealPackage
 

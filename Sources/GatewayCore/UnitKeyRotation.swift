@@ -1,5 +1,6 @@
 public import Foundation
 public import GatewayStore
+public import SealBase
 public import SealCrypto
 import SealPackage
 

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+public import SealBase
 public import SealCrypto
 import Synchronization
 

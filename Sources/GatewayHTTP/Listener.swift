@@ -8,7 +8,8 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 public import NIOSSL
-public import SealCrypto
+public import SealBase
+import SealCrypto
 import Synchronization
 
 /// TLS for a server: its certificate chain and key (PEM), and optionally the CA whose client

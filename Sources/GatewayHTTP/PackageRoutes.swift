@@ -4,6 +4,7 @@ import GatewayStore
 import Hummingbird
 import Logging
 import NIOCore
+import SealBase
 import SealCrypto
 import SealPackage
 

@@ -4,6 +4,7 @@ import GatewayStore
 public import Hummingbird
 import Logging
 import NIOHTTP1
+public import SealBase
 public import SealCrypto
 import SealPackage
 

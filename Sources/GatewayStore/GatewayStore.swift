@@ -1,4 +1,5 @@
 import Foundation
+import SealBase
 
 /// The states and roles the store keeps, typed: each is stored as its raw value, and the schema
 /// refuses any other (CHECK constraints on PostgreSQL, triggers on SQLite; migration

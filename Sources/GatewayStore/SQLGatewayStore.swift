@@ -1,4 +1,5 @@
 import Foundation
+import SealBase
 
 /// The gateway's store, written once over a `SQLDriver`: SQLite (`SQLiteDriver`, one machine)
 /// or PostgreSQL (`PostgresDriver`, any number of gateway processes on one database). Every

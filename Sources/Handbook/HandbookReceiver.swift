@@ -2,6 +2,7 @@ import Foundation
 public import GatewayCore
 import GatewayStore
 import PartyRecords
+import SealBase
 public import SealCrypto
 public import SealPackage
 

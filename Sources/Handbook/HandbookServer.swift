@@ -4,6 +4,7 @@ public import GatewayHTTP
 import Hummingbird
 import Logging
 import NIOCore
+import SealBase
 import SealCrypto
 import SealPackage
 

@@ -1,7 +1,8 @@
 public import Foundation
 public import GatewayClient
 public import GatewayCore
-public import SealCrypto
+import SealBase
+import SealCrypto
 public import SealPackage
 import Synchronization
 

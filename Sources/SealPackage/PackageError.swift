@@ -1,4 +1,5 @@
-public import SealCrypto
+public import SealBase
+import SealCrypto
 
 /// Error codes of the package format, one per check of spec §5 (see docs/errors.md).
 extension SealErrorCode {

@@ -1,3 +1,4 @@
+import SealBase
 import SealCrypto
 
 #if canImport(Glibc)
@@ -45,48 +46,14 @@ public enum PackageIdentifiers {
         return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000
     }
 
-    /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
-    public static func timestamp(unixSeconds: Int) -> String {
-        var t = time_t(unixSeconds)
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        func p(_ v: Int32, _ w: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, w - s.count)) + s
-        }
-        return
-            "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2))Z"
-    }
+    /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds (`Timestamp.text`).
+    public static func timestamp(unixSeconds: Int) -> String { Timestamp.text(unixSeconds: Int64(unixSeconds)) }
 
     /// Unix seconds of a valid `YYYY-MM-DDTHH:MM:SSZ`, or nil.
-    public static func unixSeconds(of s: String) -> Int? {
-        guard isValidTimestamp(s) else { return nil }
-        let b = Array(s.utf8)
-        func n(_ r: Range<Int>) -> Int32 { b[r].reduce(0) { $0 * 10 + Int32($1 - 48) } }
-        var tmv = tm()
-        tmv.tm_year = n(0..<4) - 1900
-        tmv.tm_mon = n(5..<7) - 1
-        tmv.tm_mday = n(8..<10)
-        tmv.tm_hour = n(11..<13)
-        tmv.tm_min = n(14..<16)
-        tmv.tm_sec = n(17..<19)
-        return Int(timegm(&tmv))
-    }
+    public static func unixSeconds(of s: String) -> Int? { Timestamp(s).map { Int($0.unixSeconds) } }
 
     /// RFC 3339 UTC with seconds precision and `Z`, a real calendar date.
-    public static func isValidTimestamp(_ s: String) -> Bool {
-        let b = Array(s.utf8)
-        guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return false }
-        for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] { guard b[i] >= 48 && b[i] <= 57 else { return false } }
-        func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
-        let y = n(0..<4)
-        let m = n(5..<7)
-        let d = n(8..<10)
-        guard (1...12).contains(m), n(11..<13) < 24, n(14..<16) < 60, n(17..<19) < 61 else { return false }
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-        return (1...days).contains(d)
-    }
+    public static func isValidTimestamp(_ s: String) -> Bool { Timestamp.isValid(s) }
 
     /// Data file names inside a payload: `[A-Za-z0-9._-]{1,100}`, not starting with a dot,
     /// and not the reserved `manifest.json`.

@@ -1,3 +1,4 @@
+public import SealBase
 public import SealCrypto
 
 /// RFC 6962 / RFC 9162 Merkle tree hashing and proofs over SHA-256:

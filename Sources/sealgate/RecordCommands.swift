@@ -1,6 +1,7 @@
 public import ArgumentParser
 import Foundation
 public import PartyRecords
+import SealBase
 import SealCrypto
 
 extension Language: ExpressibleByArgument {}

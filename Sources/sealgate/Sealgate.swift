@@ -3,6 +3,7 @@ import Foundation
 import GatewayClient
 import GatewayCore
 import GatewayHTTP
+import SealBase
 import SealCrypto
 import SealPackage
 import Synchronization

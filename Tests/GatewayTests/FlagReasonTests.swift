@@ -1,4 +1,5 @@
 import GatewayCore
+import SealBase
 import SealCrypto
 import Testing
 

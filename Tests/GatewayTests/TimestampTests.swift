@@ -1,4 +1,5 @@
 import GatewayStore
+import SealBase
 import SealCrypto
 import SealPackage
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import SealBase
 import SealCrypto
 import Testing
 

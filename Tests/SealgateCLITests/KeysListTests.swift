@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import SealBase
 import SealCrypto
 import SealPackage
 import TestSupport

@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A moment, to the second, as every sealgate document and record writes it:
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC). Moments are compared as time, never as text; a text
+/// that is not a valid moment does not become one (`init?` fails), so a damaged or foreign value
+/// can never pass a deadline check by sorting before or after it.
+public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public let unixSeconds: Int64
+
+    public init(unixSeconds: Int64) { self.unixSeconds = unixSeconds }
+
+    /// The moment a valid `YYYY-MM-DDTHH:MM:SSZ` names; nil for anything else.
+    public init?(_ text: String) {
+        guard Self.isValid(text) else { return nil }
+        let b = Array(text.utf8)
+        func n(_ r: Range<Int>) -> Int32 { b[r].reduce(0) { $0 * 10 + Int32($1 - 48) } }
+        var tmv = tm()
+        tmv.tm_year = n(0..<4) - 1900
+        tmv.tm_mon = n(5..<7) - 1
+        tmv.tm_mday = n(8..<10)
+        tmv.tm_hour = n(11..<13)
+        tmv.tm_min = n(14..<16)
+        tmv.tm_sec = n(17..<19)
+        unixSeconds = Int64(timegm(&tmv))
+    }
+
+    public static var now: Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(unixSeconds: Int64(ts.tv_sec))
+    }
+
+    public func adding(seconds: Int64) -> Timestamp { Timestamp(unixSeconds: unixSeconds &+ seconds) }
+
+    /// The canonical text (what records store).
+    public var text: String { Self.text(unixSeconds: unixSeconds) }
+
+    /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
+    public static func text(unixSeconds: Int64) -> String {
+        var t = time_t(unixSeconds)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        func p(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return
+            "\(p(tmv.tm_year + 1900, 4))-\(p(tmv.tm_mon + 1, 2))-\(p(tmv.tm_mday, 2))T\(p(tmv.tm_hour, 2)):\(p(tmv.tm_min, 2)):\(p(tmv.tm_sec, 2))Z"
+    }
+
+    /// RFC 3339 UTC with seconds precision and `Z`, a real calendar date.
+    public static func isValid(_ s: String) -> Bool {
+        let b = Array(s.utf8)
+        guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return false }
+        for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] { guard b[i] >= 48 && b[i] <= 57 else { return false } }
+        func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
+        let y = n(0..<4)
+        let m = n(5..<7)
+        let d = n(8..<10)
+        guard (1...12).contains(m), n(11..<13) < 24, n(14..<16) < 60, n(17..<19) < 61 else { return false }
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+        return (1...days).contains(d)
+    }
+    public var description: String { text }
+
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.unixSeconds < b.unixSeconds }
+}
+
+extension Optional where Wrapped == String {
+    /// The moment this optional text names, if it is one.
+    public var moment: Timestamp? { flatMap(Timestamp.init) }
+}
+
+extension String {
+    /// The moment this text names, if it is one.
+    public var moment: Timestamp? { Timestamp(self) }
+}
