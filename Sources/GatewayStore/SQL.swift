@@ -1,3 +1,5 @@
+public import SealBase
+
 /// A value bound into a statement or read from a row: the four storage classes both databases
 /// share (SQLite's INTEGER, TEXT, BLOB and NULL; PostgreSQL's bigint, text, bytea and NULL).
 public enum SQLValue: Sendable, Equatable {
@@ -23,6 +25,9 @@ extension Optional: SQLBindable where Wrapped: SQLBindable {
     public var sqlValue: SQLValue { self?.sqlValue ?? .null }
 }
 extension SQLValue: SQLBindable { public var sqlValue: SQLValue { self } }
+/// A moment is stored as its text, `YYYY-MM-DDTHH:MM:SSZ`, on both databases (the form every
+/// database made so far holds: no migration); the fixed width makes text order time order.
+extension Timestamp: SQLBindable { public var sqlValue: SQLValue { .text(text) } }
 
 /// One row of a result, its values by column name. A value of the wrong type is a
 /// `store_failure` (the schema and the code disagree), never a crash.
@@ -72,6 +77,19 @@ public struct SQLRow: Sendable {
         try optionalString(column).map { raw in
             guard let v = S(rawValue: raw) else { throw StoreError(.storeFailure, "column \(column) holds an unknown \(S.self) '\(raw.prefix(40))'") }
             return v
+        }
+    }
+
+    /// A stored moment; text that is not one (`YYYY-MM-DDTHH:MM:SSZ`) is a `store_failure`.
+    func timestamp(_ column: String) throws -> Timestamp {
+        guard let t = try optionalTimestamp(column) else { throw StoreError(.storeFailure, "column \(column) is NULL") }
+        return t
+    }
+
+    func optionalTimestamp(_ column: String) throws -> Timestamp? {
+        try optionalString(column).map { raw in
+            guard let t = Timestamp(raw) else { throw StoreError(.storeFailure, "column \(column) holds no moment '\(raw.prefix(40))'") }
+            return t
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SealBase
 
 /// The store's schema history: one list of named migrations applied in order to SQLite and to
 /// PostgreSQL alike, recorded by name in `schema_migrations`. Statements are written in SQLite's
@@ -238,7 +239,7 @@ enum Schema {
             var applied: [String] = []
             for m in migrations where !done.contains(m.name) {
                 for statement in statements(m.sql(for: driver.dialect)) { try await c.execute(statement) }
-                try await c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [m.name, nowText()])
+                try await c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [m.name, Timestamp.now])
                 applied.append(m.name)
             }
             return applied
@@ -263,9 +264,7 @@ enum Schema {
         }
         var adopted = Set<String>()
         for n in names { adopted.formUnion(formerNames[n] ?? [n]) }
-        for n in adopted.sorted() { try await c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [n, nowText()]) }
+        for n in adopted.sorted() { try await c.execute("INSERT INTO store_migrations (version, applied_at) VALUES (?, ?)", [n, Timestamp.now]) }
         return adopted
     }
-
-    static func nowText() -> String { ISO8601DateFormatter().string(from: Date()) }
 }
