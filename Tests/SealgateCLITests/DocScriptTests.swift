@@ -282,6 +282,11 @@ struct DocScriptTests {
             "WORK": w.path, "ROOT": Self.root.path, "SEALGATE": CLI.sealgate,
             "PATH": bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
         ]
+        // The pages' ports, each a free port for this run (suites run in parallel, and another
+        // program may hold 8080): `127.0.0.1:8080`, `127.0.0.1/8080`, `"127.0.0.1",8080` and
+        // `--port 8080` in a step are the mapped port, and a command that would take a fixed port by
+        // default (`serve` 8080, `handbook serve` 8090, `init`'s intake URL) is given it.
+        let ports = try PagePorts()
         var last: CLI.Result?
         var background: [String: () -> Void] = [:]
         defer { for (_, stop) in background { stop() } }
@@ -291,7 +296,7 @@ struct DocScriptTests {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let at = "\(name):\(n + 1): \(line)"
             // Shell lines as a page writes them: `sh LINE`, `export K=V`, `K=V`, `K=$(CMD)`.
-            let body = line.hasPrefix("! ") ? String(line.dropFirst(2)) : line
+            let body = ports.mapped(line.hasPrefix("! ") ? String(line.dropFirst(2)) : line)
             if body.hasPrefix("sh ") {
                 let r = try CLI.run("/bin/sh", ["-c", String(body.dropFirst(3))], cwd: w.path, env: env)
                 last = r
@@ -312,12 +317,8 @@ struct DocScriptTests {
                 }
                 continue
             }
-            var negate = false
-            var ws = Self.words(line).map { expand($0, env) }
-            if ws.first == "!" {
-                negate = true
-                ws.removeFirst()
-            }
+            let negate = line.hasPrefix("! ")
+            let ws = ports.defaulted(Self.words(body).map { expand($0, env) })
             guard let verb = ws.first else { continue }
             let args = Array(ws.dropFirst())
             switch verb {
@@ -388,5 +389,44 @@ struct DocScriptTests {
             out = out.replacingOccurrences(of: "$" + k, with: v)
         }
         return out
+    }
+}
+
+/// The fixed ports the pages show, each mapped to a free loopback port for one script run.
+struct PagePorts {
+    static let shown = [8080, 8081, 8090, 8443, 18443, 18444, 18500, 18501]
+    let map: [Int: Int]
+
+    init() throws {
+        var map: [Int: Int] = [:]
+        // Held together while chosen, so the eight are distinct.
+        let held = try Self.shown.map { _ in try PortOccupant() }
+        for (shown, socket) in zip(Self.shown, held) { map[shown] = socket.port }
+        for socket in held { socket.close() }
+        self.map = map
+    }
+
+    /// The line with every shown port in an address or after `--port` replaced by its free port.
+    func mapped(_ line: String) -> String {
+        line.replacing(/(127\.0\.0\.1[:\/]|"127\.0\.0\.1",\s*|--port\s+)(\d{4,5})(?!\d)/) { m in
+            guard let n = Int(m.output.2), let port = map[n] else { return String(m.output.0) }
+            return String(m.output.1) + String(port)
+        }
+    }
+
+    /// A step's words, with the port a command would take by default made explicit: `serve`
+    /// (8080), `handbook serve` (8090), `init`'s intake URL (http://127.0.0.1:8080).
+    func defaulted(_ words: [String]) -> [String] {
+        var ws = words
+        guard let i = ws.firstIndex(of: "sealgate") ?? ws.firstIndex(where: { $0.hasSuffix("/sealgate") }) else { return ws }
+        let rest = ws[(i + 1)...]
+        if rest.first == "serve", !rest.contains("--port") {
+            ws += ["--port", String(map[8080]!)]
+        } else if rest.starts(with: ["handbook", "serve"]), !rest.contains("--port") {
+            ws += ["--port", String(map[8090]!)]
+        } else if rest.first == "init", !rest.contains("--intake-url") {
+            ws += ["--intake-url", "http://127.0.0.1:\(map[8080]!)"]
+        }
+        return ws
     }
 }
