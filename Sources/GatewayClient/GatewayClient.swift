@@ -312,12 +312,3 @@ final class FileChunks: AsyncSequence, Sendable {
 
     func makeAsyncIterator() -> AsyncIterator { AsyncIterator(source: self) }
 }
-
-extension SealErrorCode {
-    public static let httpError = SealErrorCode("http_error")
-    public static let httpTimeout = SealErrorCode("http_timeout")
-    public static let tlsUntrusted = SealErrorCode("tls_untrusted")
-    public static let tlsFailed = SealErrorCode("tls_failed")
-    public static let responseTooLarge = SealErrorCode("response_too_large")
-    public static let tlsClientRefused = SealErrorCode("tls_client_refused")
-}

@@ -101,9 +101,3 @@ public struct DeclaredFork: Sendable, Equatable {
     /// escape sequences, line breaks) shown as `�`, at most `limit` characters (`TerminalText`).
     public static func shown(_ text: String, limit: Int = 200) -> String { TerminalText.shown(text, limit: limit) }
 }
-
-extension SealErrorCode {
-    /// `log verify --state`: a valid declaration abandons the checkpoint the auditor holds; the
-    /// auditor reads it and decides, the state file kept until it does.
-    public static let logForkDeclared = SealErrorCode("log_fork_declared")
-}

@@ -110,9 +110,3 @@ public enum FlagReview {
     static let personalDataRemedy =
         "the reason is published in the transparency log: say why without members' names, ids, telephone numbers or e-mail addresses"
 }
-
-extension SealErrorCode {
-    public static let flagUnknown = SealErrorCode("flag_unknown")
-    public static let flagResolved = SealErrorCode("flag_resolved")
-    public static let reasonInvalid = SealErrorCode("reason_invalid")
-}

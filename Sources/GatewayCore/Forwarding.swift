@@ -126,8 +126,3 @@ public final class Forwarder: Sendable {
 extension String {
     func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
 }
-
-extension SealErrorCode {
-    public static let forwardFailed = SealErrorCode("forward_failed")
-    public static let datasetMissing = SealErrorCode("dataset_missing")
-}

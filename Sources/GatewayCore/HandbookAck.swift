@@ -33,8 +33,3 @@ public enum HandbookAck {
         return body
     }
 }
-
-extension SealErrorCode {
-    public static let ackInvalid = SealErrorCode("ack_invalid")
-    public static let datasetMalformed = SealErrorCode("dataset_malformed")
-}

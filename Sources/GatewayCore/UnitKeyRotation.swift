@@ -4,11 +4,6 @@ public import SealBase
 public import SealCrypto
 import SealPackage
 
-extension SealErrorCode {
-    public static let rotationInvalid = SealErrorCode("rotation_invalid")
-    public static let rotationSignatureInvalid = SealErrorCode("rotation_signature_invalid")
-}
-
 /// A unit's key rotation statement: "unit U replaces signing key OLD by NEW", signed by both
 /// keys, so the gateway takes the new key only from someone who holds the old one and the new one.
 ///

@@ -3,6 +3,7 @@ public import GatewayCore
 public import GatewayStore
 public import Hummingbird
 public import NIOCore
+import SealBase
 import SealCrypto
 
 /// The request context of the gateway's routes: who is asking (from the bearer token, if any).
@@ -33,7 +34,7 @@ public struct GatewayContext: RequestContext {
 
     func unauthorized(_ what: String) -> Problem {
         Problem(
-            .unauthorized, "unauthorized", tokenRefused ? "the token is not valid (unknown or revoked)" : "\(what) is required",
+            .unauthorized, tokenRefused ? "the token is not valid (unknown or revoked)" : "\(what) is required",
             remedy: "send Authorization: Bearer <token> (sealgate tokens create)")
     }
 
@@ -46,7 +47,7 @@ public struct GatewayContext: RequestContext {
     func requireUnitOrAdmin(_ unit: String) throws {
         guard viewer.mayRead(unit: unit) else {
             if case .unit = viewer {
-                throw Problem(.forbidden, "forbidden", "this token belongs to another unit", remedy: "use the token of the unit named in the request")
+                throw Problem(.forbidden, "this token belongs to another unit", remedy: "use the token of the unit named in the request")
             }
             throw unauthorized("this unit's token or an admin token")
         }
@@ -79,7 +80,7 @@ struct TokenMiddleware: RouterMiddleware {
 /// range, and anything else is a coded 400 (`bad_parameter`) — never a trap, never a guess.
 public enum Param {
     static func bad(_ name: String, _ why: String, _ example: String) -> Problem {
-        Problem(.badRequest, "bad_parameter", "\(name) \(why)", remedy: "e.g. \(example)")
+        Problem(.badParameter, "\(name) \(why)", remedy: "e.g. \(example)")
     }
 
     /// An integer query parameter in `range`; `fallback` when it is absent (nil: required).

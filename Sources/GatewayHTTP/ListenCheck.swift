@@ -8,12 +8,6 @@ import Synchronization
     import Glibc
 #endif
 
-extension SealErrorCode {
-    /// A server cannot listen at its address: the port is in use or needs a privilege, or the
-    /// host is not this machine's or does not resolve.
-    public static let listenFailed = SealErrorCode("listen_failed")
-}
-
 extension ListenSettings {
     /// The address as the operator gave it, `host:port` (`[v6]:port`).
     var hostAndPort: String { "\(host.contains(":") ? "[\(host)]" : host):\(port)" }

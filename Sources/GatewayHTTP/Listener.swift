@@ -297,7 +297,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// The problem document answered for a request the HTTP parser refused.
     static func parseRefusal() -> (HTTPResponse, ByteBuffer) {
         let p = Problem(
-            .badRequest, "bad_request", "the request is not well-formed HTTP/1.1 (request line, version, header block or framing)",
+            .badRequest, "the request is not well-formed HTTP/1.1 (request line, version, header block or framing)",
             remedy: "send an HTTP/1.1 request with well-formed headers (at most 80 KiB of them); https:// ports expect TLS")
         return Self.closing(p)
     }
@@ -306,7 +306,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// framing, RFC 9112 section 6.1): refused from its head, its body never read.
     static func transferCodingOn10Refusal() -> (HTTPResponse, ByteBuffer) {
         let p = Problem(
-            .badRequest, "bad_request", "an HTTP/1.0 request cannot carry a Transfer-Encoding (its framing is faulty); the body is not read",
+            .badRequest, "an HTTP/1.0 request cannot carry a Transfer-Encoding (its framing is faulty); the body is not read",
             remedy: "send the body with a Content-Length, or send the request as HTTP/1.1")
         return Self.closing(p)
     }
@@ -315,7 +315,7 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// hold (beyond 2^64−1 bytes): over every limit, so 413 like any other length over its route's.
     static func lengthRefusal() -> (HTTPResponse, ByteBuffer) {
         let p = Problem(
-            .contentTooLarge, "body_too_large", "the declared body length (Content-Length) is beyond 2^64-1 bytes, over every limit",
+            .bodyTooLarge, "the declared body length (Content-Length) is beyond 2^64-1 bytes, over every limit",
             remedy: "send a body within the route's limit (docs/api.md, Limits); split the data into several packages")
         return Self.closing(p)
     }
@@ -783,8 +783,4 @@ extension Request {
         guard let n = Int(text) else { return text }
         return n > limit ? text : nil
     }
-}
-
-extension SealErrorCode {
-    public static let tlsSetup = SealErrorCode("tls_setup")
 }

@@ -21,7 +21,18 @@ public struct Problem: HTTPResponseError, Sendable {
     /// Extra members of the document (an embedded receipt).
     public var extra: [String: JSON] = [:]
 
+    /// A refusal or failure with its code: the status is the one `status(for:)` gives the code.
+    public init(_ code: SealErrorCode, _ detail: String, remedy: String) {
+        self.init(status: Self.status(for: code), code: code.rawValue, detail: detail, remedy: remedy)
+    }
+
+    /// A problem with a status of the caller's choosing: for the handbook receiver, which
+    /// answers with its own statuses. The gateway answers every code from `status(for:)`.
     public init(_ status: HTTPResponse.Status, _ code: String, _ detail: String, remedy: String) {
+        self.init(status: status, code: code, detail: detail, remedy: remedy)
+    }
+
+    private init(status: HTTPResponse.Status, code: String, detail: String, remedy: String) {
         self.status = status
         self.code = code
         self.detail = detail
@@ -31,29 +42,78 @@ public struct Problem: HTTPResponseError, Sendable {
     /// A SealError as the API answers it, with the status its code calls for.
     /// A fault of ours (`io_error`, `crypto_failure`, `store_failure`) keeps its code but not its
     /// message, which may name a path or a cause: the log line has those.
-    public init(_ e: SealError, status: HTTPResponse.Status? = nil) {
+    public init(_ e: SealError) {
         if Intake.isGatewayFault(e) {
             self.init(
-                status ?? Self.status(for: e.code), e.code.rawValue, "the server met a fault of its own and recorded nothing",
+                e.code, "the server met a fault of its own and recorded nothing",
                 remedy: "send the same request again in a minute; if it persists, tell the operator the time")
             headers[.retryAfter] = "30"
         } else {
-            self.init(status ?? Self.status(for: e.code), e.code.rawValue, e.message, remedy: e.remedy)
+            self.init(e.code, e.message, remedy: e.remedy)
         }
     }
 
-    /// The status each code is answered with.
-    static func status(for code: SealErrorCode) -> HTTPResponse.Status {
-        switch code {
-        case .packageTooLarge: return .contentTooLarge
-        case .containerMalformed, .signatureMalformed, .commentMalformed, .badParameter, .usage, .malformedDocument: return .badRequest
-        case .unauthorized: return .unauthorized
-        case .tokenUnitMismatch, .forbidden: return .forbidden
-        case .unitUnknown, .packageUnknown, .datasetUnknown, .trustMissing, .notFound: return .notFound
-        case .keyState, .keyExists, .seqConflict, .handbookUnset, .datasetEmpty: return .conflict
-        case .ioError, .cryptoFailure, .storeFailure, .storeUnavailable: return .serviceUnavailable
-        case .logInconsistent, .logBehind, .logFork: return .internalServerError
-        default: return .unprocessableContent
+    /// A store error as the API answers it, by its own code: a fault of the store
+    /// (`store_unavailable`, `store_failure`) says nothing of its cause and asks for the same
+    /// request again later; any other (`unit_exists`, `key_state`, …) is a refusal with its
+    /// status from the table.
+    init(_ e: StoreError) {
+        if e.code == .storeUnavailable || e.code == .storeFailure {
+            self.init(
+                e.code, "the gateway cannot use its store now",
+                remedy: "nothing was recorded; try again in a minute")
+            headers[.retryAfter] = "30"
+        } else {
+            self.init(e.code, e.message, remedy: "see docs/errors.md for \(e.code.rawValue)")
+        }
+    }
+
+    /// A body over the route's own limit: 413 whatever the route's code (docs/errors.md, the
+    /// HTTP layer) — the one status not read from the code; the connection is closed.
+    public static func overLimit(_ code: SealErrorCode, _ detail: String, remedy: String) -> Problem {
+        Problem(status: .contentTooLarge, code: code.rawValue, detail: detail, remedy: remedy).closing()
+    }
+
+    /// The one status table: every code any route of the gateway (or the handbook receiver)
+    /// answers, with its HTTP status. docs/errors.md lists the same (StatusTableTests holds the
+    /// two together); a code not here is not a server's answer (a command-line or record code)
+    /// and would be answered 422.
+    public static let statuses: [SealErrorCode: HTTPResponse.Status] = {
+        var t: [SealErrorCode: HTTPResponse.Status] = [:]
+        func put(_ status: HTTPResponse.Status, _ codes: SealErrorCode...) { for c in codes { t[c] = status } }
+        put(
+            .badRequest, .containerMalformed, .signatureMalformed, .commentMalformed, .badParameter, .badRequest, .usage,
+            .malformedDocument)
+        put(.unauthorized, .unauthorized)
+        put(.forbidden, .tokenUnitMismatch, .forbidden)
+        put(.notFound, .unitUnknown, .packageUnknown, .datasetUnknown, .trustMissing, .notFound)
+        put(.methodNotAllowed, .methodNotAllowed)
+        put(.conflict, .keyState, .keyExists, .unitExists, .seqConflict, .handbookUnset, .datasetEmpty, .datasetStale, .packageReused)
+        put(.contentTooLarge, .packageTooLarge, .bodyTooLarge)
+        put(
+            .unprocessableContent, .keyUnknown, .unitMismatch, .signatureInvalid, .commentSignatureInvalid, .recipientNotAccepted,
+            .recipientRetired, .ageHeaderMalformed, .ageUnsupportedVersion, .ageUnsupportedRecipient, .ageNoMatchingIdentity,
+            .ageHeaderMACMismatch, .agePayloadCorrupt, .payloadMalformed, .manifestMismatch, .fileHashMismatch, .recordCountMismatch,
+            .recordsInvalid, .seqNotIncreasing, .seqOutOfRange, .correctionsTooMany, .kindNotAccepted, .rotationInvalid,
+            .rotationSignatureInvalid, .datasetExists, .kindNotDataset, .datasetNotFromDepartment, .datasetMalformed)
+        put(.internalServerError, .logInconsistent, .logBehind, .logFork, .internalError, .handbookFailure)
+        put(.serviceUnavailable, .ioError, .cryptoFailure, .storeFailure, .storeUnavailable, .intakeFault, .trustExpired)
+        return t
+    }()
+
+    /// The status each code is answered with (the table above; 422 for a code no route answers).
+    public static func status(for code: SealErrorCode) -> HTTPResponse.Status {
+        statuses[code] ?? .unprocessableContent
+    }
+
+    /// The status a decided body is answered with, its receipt in the body: 201 accepted, 200 a
+    /// replay, 409 `seq_conflict`, 422 rejected.
+    public static func status(for kind: IntakeResult.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .accepted: return .created
+        case .duplicate: return .ok
+        case .seqConflict: return status(for: SealErrorCode.seqConflict)
+        case .rejected: return .unprocessableContent
         }
     }
 
@@ -124,7 +184,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     /// 405 for a method this server takes on no route; `Allow` names those it takes on some.
     static func methodRefused(_ what: String) -> Problem {
         var p = Problem(
-            .methodNotAllowed, "method_not_allowed", "this server does not take \(what)", remedy: "use GET or POST on a route of docs/api.md")
+            .methodNotAllowed, "this server does not take \(what)", remedy: "use GET or POST on a route of docs/api.md")
         p.headers[.allow] = "GET, POST"
         return p
     }
@@ -133,44 +193,30 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         switch error {
         case let p as Problem: return p
         case let e as SealError: return Problem(e)
-        case is StoreError:
-            return Problem(
-                .serviceUnavailable, "store_unavailable", "the gateway cannot use its store now",
-                remedy: "nothing was recorded; try again in a minute"
-            ).retryAfter(30)
+        case let e as StoreError: return Problem(e)
         case let e as HTTPError:
             switch e.status {
-            case .notFound: return Problem(.notFound, "not_found", "no such resource", remedy: "see docs/api.md for the routes")
+            case .notFound: return Problem(.notFound, "no such resource", remedy: "see docs/api.md for the routes")
             case .methodNotAllowed:
-                return Problem(.methodNotAllowed, "method_not_allowed", "this route does not take that method", remedy: "see docs/api.md")
+                return Problem(.methodNotAllowed, "this route does not take that method", remedy: "see docs/api.md")
             case .contentTooLarge:
-                return Problem(.contentTooLarge, "body_too_large", "the request body is too large", remedy: "see docs/api.md for the limits")
+                return Problem(.bodyTooLarge, "the request body is too large", remedy: "see docs/api.md for the limits")
                     .closing()
-            case .badRequest: return Problem(.badRequest, "bad_request", "the request is malformed", remedy: "see docs/api.md")
+            case .badRequest: return Problem(.badRequest, "the request is malformed", remedy: "see docs/api.md")
             default: return Problem(e.status, "http_\(e.status.code)", e.status.reasonPhrase, remedy: "see docs/api.md")
             }
         case is HTTPParserError:
             // Framing the HTTP parser refused mid-request (conflicting lengths, a bad chunk size):
             // the connection cannot be trusted for another request.
             return Problem(
-                .badRequest, "bad_request", "the request's framing is malformed", remedy: "send one Content-Length or chunked encoding, well formed"
+                .badRequest, "the request's framing is malformed", remedy: "send one Content-Length or chunked encoding, well formed"
             ).closing()
         default:
             return Problem(
-                .internalServerError, "internal_error", "the gateway failed to answer this request",
+                .internalError, "the gateway failed to answer this request",
                 remedy: "try again; if it persists, report it with the time")
         }
     }
-}
-
-extension SealErrorCode {
-    public static let forbidden = SealErrorCode("forbidden")
-    public static let packageUnknown = SealErrorCode("package_unknown")
-    public static let datasetUnknown = SealErrorCode("dataset_unknown")
-    public static let trustMissing = SealErrorCode("trust_missing")
-    public static let notFound = SealErrorCode("not_found")
-    public static let keyExists = SealErrorCode("key_exists")
-    public static let storeUnavailable = SealErrorCode("store_unavailable")
 }
 
 extension Router {
@@ -185,7 +231,7 @@ extension Router {
             for m in methods where !taken.contains(m) {
                 on(routes[0].path, method: m) { _, _ -> Response in
                     var p = Problem(
-                        .methodNotAllowed, "method_not_allowed", "this route does not take \(m.rawValue)", remedy: "use \(allow) (docs/api.md)")
+                        .methodNotAllowed, "this route does not take \(m.rawValue)", remedy: "use \(allow) (docs/api.md)")
                     p.headers[.allow] = allow
                     throw p
                 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import SealBase
 import Synchronization
 
 /// Where a PostgreSQL store lives: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]`.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import SealBase
 import Synchronization
 
 #if canImport(Glibc)

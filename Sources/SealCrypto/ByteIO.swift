@@ -1,3 +1,4 @@
+import SealBase
 import SystemIO
 
 #if canImport(Glibc)

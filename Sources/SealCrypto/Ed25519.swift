@@ -1,4 +1,5 @@
 internal import CSodium
+import SealBase
 
 /// Ed25519 (libsodium `crypto_sign`): key pairs, detached signatures, verification.
 public enum Ed25519 {

@@ -1,4 +1,5 @@
 internal import COpenSSL
+import SealBase
 
 /// Helpers shared by the OpenSSL wrappers.
 enum OpenSSL {

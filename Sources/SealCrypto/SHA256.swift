@@ -1,4 +1,5 @@
 internal import COpenSSL
+import SealBase
 
 /// Streaming SHA-256 over OpenSSL's EVP interface (SHA-NI where the CPU has it).
 public final class SHA256Hasher {

@@ -1,4 +1,4 @@
-public import SealBase
+@_exported public import SealBase
 
 /// The one public error type of sealgate's libraries.
 ///
@@ -29,37 +29,6 @@ public struct SealError: Error, Sendable, CustomStringConvertible, CustomDebugSt
     public var debugDescription: String {
         underlying.map { "\(description) [\($0)]" } ?? description
     }
-}
-
-extension SealErrorCode {
-    // Generic
-    public static let ioError = SealErrorCode("io_error")
-    public static let cryptoFailure = SealErrorCode("crypto_failure")
-    public static let usage = SealErrorCode("usage")
-
-    // Keys
-    public static let keyMalformed = SealErrorCode("key_malformed")
-    public static let keyUnsupported = SealErrorCode("key_unsupported")
-    public static let keyWrongPassphrase = SealErrorCode("key_wrong_passphrase")
-    public static let keyFilePermissions = SealErrorCode("key_file_permissions")
-    public static let keyFileExists = SealErrorCode("key_file_exists")
-    public static let passphraseRequired = SealErrorCode("passphrase_required")
-
-    // minisign signatures
-    public static let signatureMalformed = SealErrorCode("signature_malformed")
-    public static let signatureKeyMismatch = SealErrorCode("signature_key_mismatch")
-    public static let signatureInvalid = SealErrorCode("signature_invalid")
-    public static let commentSignatureInvalid = SealErrorCode("comment_signature_invalid")
-
-    // age
-    public static let ageArmorMalformed = SealErrorCode("age_armor_malformed")
-    public static let ageHeaderMalformed = SealErrorCode("age_header_malformed")
-    public static let ageUnsupportedVersion = SealErrorCode("age_unsupported_version")
-    public static let ageUnsupportedRecipient = SealErrorCode("age_unsupported_recipient")
-    public static let ageNoMatchingIdentity = SealErrorCode("age_no_matching_identity")
-    public static let ageHeaderMACMismatch = SealErrorCode("age_header_mac_mismatch")
-    public static let agePayloadCorrupt = SealErrorCode("age_payload_corrupt")
-    public static let ageRecipientMalformed = SealErrorCode("age_recipient_malformed")
 }
 
 /// A cause known only by its text (OpenSSL's error queue gives a string).

@@ -1,3 +1,4 @@
+import SealBase
 import Synchronization
 import SystemIO
 

@@ -1,25 +1,6 @@
 public import SealBase
 import SealCrypto
 
-/// Error codes of the package format, one per check of spec §5 (see docs/errors.md).
-extension SealErrorCode {
-    public static let packageTooLarge = SealErrorCode("package_too_large")
-    public static let containerMalformed = SealErrorCode("container_malformed")
-    // signature_malformed comes from SealCrypto
-    public static let keyUnknown = SealErrorCode("key_unknown")
-    public static let commentMalformed = SealErrorCode("comment_malformed")
-    public static let unitMismatch = SealErrorCode("unit_mismatch")
-    // signature_invalid / comment_signature_invalid come from SealCrypto
-    public static let recipientNotAccepted = SealErrorCode("recipient_not_accepted")
-    // age_* codes come from SealCrypto (decryption)
-    public static let payloadMalformed = SealErrorCode("payload_malformed")
-    public static let manifestMismatch = SealErrorCode("manifest_mismatch")
-    public static let fileHashMismatch = SealErrorCode("file_hash_mismatch")
-    public static let recordCountMismatch = SealErrorCode("record_count_mismatch")
-    public static let outputExists = SealErrorCode("output_exists")
-    public static let inputChanged = SealErrorCode("input_changed")
-}
-
 extension SealError {
     static func container(_ why: String) -> SealError {
         SealError(

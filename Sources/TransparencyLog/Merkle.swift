@@ -177,7 +177,3 @@ public struct Checkpoint: Sendable, Equatable {
         throw bad("no valid signature by \(name)")
     }
 }
-
-extension SealErrorCode {
-    public static let checkpointInvalid = SealErrorCode("checkpoint_invalid")
-}

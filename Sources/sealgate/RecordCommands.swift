@@ -7,11 +7,6 @@ import SealCrypto
 extension Language: ExpressibleByArgument {}
 extension ReportFormat: ExpressibleByArgument {}
 
-extension SealErrorCode {
-    static let recordsInvalid = SealErrorCode("records_invalid")
-    static let recordsUnreadable = SealErrorCode("records_unreadable")
-}
-
 /// Options shared by validate and normalize.
 struct RecordOptions: ParsableArguments {
     @Option(name: .long, help: "Language of messages: vi or en.") var lang: Language = .vi

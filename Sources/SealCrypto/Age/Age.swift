@@ -1,3 +1,5 @@
+import SealBase
+
 /// age v1 encryption and decryption (X25519 recipients), streaming in constant memory.
 public enum Age {
     /// Encrypts everything `source` yields to `recipients`, writing the age file to `sink`.

@@ -1,3 +1,5 @@
+import SealBase
+
 /// A streaming decoder of age's ASCII armor (PEM-like, strict): `-----BEGIN AGE ENCRYPTED FILE-----`,
 /// standard padded base64 in 64-column lines, a shorter (or full) last line, the END line.
 /// White space is allowed only before BEGIN and after END; LF or CRLF line ends.

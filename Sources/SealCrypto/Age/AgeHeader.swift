@@ -1,3 +1,5 @@
+import SealBase
+
 /// One recipient stanza of an age header: `-> type args…` and a base64 body.
 public struct AgeStanza: Sendable {
     public let type: String

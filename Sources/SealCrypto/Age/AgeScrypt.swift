@@ -1,4 +1,5 @@
 internal import CSodium
+import SealBase
 
 /// age's scrypt (passphrase) recipient. sealgate uses it only to protect identity files on
 /// disk, so that `age -d -i dept.key` still works with a passphrase-protected identity;

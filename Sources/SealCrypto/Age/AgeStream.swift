@@ -1,3 +1,5 @@
+import SealBase
+
 /// age's payload encryption: STREAM over ChaCha20-Poly1305 with 64 KiB plaintext chunks.
 /// (Sendable so it can be handed to a worker thread; use one instance on one thread at a time.)
 /// Each chunk's nonce is an 11-byte big-endian counter and a last-chunk flag, so chunks are

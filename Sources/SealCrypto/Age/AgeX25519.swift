@@ -1,3 +1,5 @@
+import SealBase
+
 /// An age X25519 recipient (`age1…`).
 public struct AgeX25519Recipient: AgeRecipient, Hashable {
     public let publicKey: [UInt8]

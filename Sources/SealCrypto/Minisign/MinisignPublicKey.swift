@@ -1,3 +1,5 @@
+import SealBase
+
 /// A minisign public key: algorithm `Ed`, an 8-byte key id and a 32-byte Ed25519 key.
 public struct MinisignPublicKey: Sendable, Hashable {
     public let keyId: [UInt8]

@@ -1,4 +1,5 @@
 internal import CSodium
+import SealBase
 
 /// A minisign secret key: Ed25519, stored scrypt-encrypted (`Sc`) or unencrypted, with a
 /// BLAKE2b-256 checksum (`B2`). The secret half lives in `SecureBytes` only.

@@ -1,3 +1,5 @@
+import SealBase
+
 /// A minisign signature file: the signature over the message (prehashed `ED` or legacy `Ed`),
 /// and the global signature over signature ‖ trusted comment.
 public struct MinisignSignature: Sendable, Equatable {
