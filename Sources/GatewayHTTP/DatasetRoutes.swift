@@ -16,7 +16,11 @@ func datasetJSON(_ d: DatasetRecord) -> JSON {
 
 /// Synthesis, the outbox and the campaign view (admin token required).
 struct DatasetRoutes {
-    let intake: Intake
+    let data: DataDirectory
+    let store: any GatewayStore
+    /// The dataset key signs what synthesis seals.
+    let keys: IntakeKeys
+    let department: String
 
     var datasets: RouteCollection<GatewayContext> {
         RouteCollection(context: GatewayContext.self)
@@ -32,7 +36,7 @@ struct DatasetRoutes {
     @Sendable func list(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, [])
         try context.requireAdmin()
-        let store = intake.store
+        let store = self.store
         return jsonResponse(.ok, JSON.array(try await store.datasets().map(datasetJSON)).canonical)
     }
 
@@ -40,7 +44,7 @@ struct DatasetRoutes {
         try Param.only(request, [])
         try context.requireAdmin()
         let v = UInt64(try Param.int(context.parameters.get("version") ?? "", "the version", in: 1...Int64.max, example: "/v1/datasets/3"))
-        let store = intake.store
+        let store = self.store
         guard let d = try await store.dataset(version: v) else {
             throw Problem(.notFound, "dataset_unknown", "no dataset version \(v)", remedy: "GET /v1/datasets lists them")
         }
@@ -50,9 +54,9 @@ struct DatasetRoutes {
     @Sendable func synthesize(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, [])
         try context.requireAdmin()
-        let intake = self.intake
-        let s = try await Synthesis.synthesize(data: intake.data, store: intake.store, keys: intake.keys, department: intake.department)
-        let d = try await intake.store.dataset(version: s.version)
+        let store = self.store
+        let s = try await Synthesis.synthesize(data: data, store: store, keys: keys.current, department: department)
+        let d = try await store.dataset(version: s.version)
         guard let d else { throw Problem(.internalServerError, "store_failure", "the dataset was not recorded", remedy: "check the gateway's log") }
         return jsonResponse(.created, datasetJSON(d).canonical)
     }
@@ -60,7 +64,7 @@ struct DatasetRoutes {
     @Sendable func campaignView(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, [])
         try context.requireAdmin()
-        let store = intake.store
+        let store = self.store
         return jsonResponse(.ok, try await CampaignStatus.build(store: store).canonical)
     }
 }

@@ -57,14 +57,17 @@ public func buildGatewayApplication(
     let router = Router(context: GatewayContext.self)
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     router.add(middleware: TokenMiddleware(store: store))
-    HealthRoutes(intake: intake, store: store, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics, rounds: rounds)
+    HealthRoutes(data: intake.data, store: store, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics, rounds: rounds)
         .add(to: router)
-    router.addRoutes(LogRoutes(intake: intake, store: store).routes, atPath: "/v1/log")
+    router.addRoutes(LogRoutes(log: intake.log, keys: intake.keys, store: store).routes, atPath: "/v1/log")
     router.addRoutes(TrustRoutes(store: store).routes, atPath: "/v1/trust")
     router.addRoutes(
-        PackageRoutes(intake: intake, config: config, pool: pool, metrics: metrics).routes, atPath: "/v1/packages")
+        PackageRoutes(
+            admission: intake.admission, decision: intake.decision, receipts: intake.receipts, store: store, config: config, pool: pool,
+            metrics: metrics
+        ).routes, atPath: "/v1/packages")
     router.addRoutes(UnitRoutes(store: store, config: config).routes, atPath: "/v1/units")
-    let datasets = DatasetRoutes(intake: intake)
+    let datasets = DatasetRoutes(data: intake.data, store: store, keys: intake.keys, department: intake.department)
     router.addRoutes(datasets.datasets, atPath: "/v1/datasets")
     router.addRoutes(datasets.campaign, atPath: "/v1/campaign")
     router.answerMethodsNotAllowed()
@@ -72,7 +75,7 @@ public func buildGatewayApplication(
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
     // rotated meanwhile signs from the next one on.
     let signer = PeriodicService(every: config.checkpointIntervalSeconds, lease: signerLease, rounds: rounds) {
-        try await intake.refreshKeys()
+        try await intake.keys.refresh()
         _ = try await intake.log.checkpoint()
     }
     // The forwarder: delivers pending dataset versions to the handbook system, with backoff.
@@ -89,7 +92,7 @@ public func buildGatewayApplication(
         let reviewed = try await store.flaggedPackages(unitId: nil).contains { max($0.flaggedAt, $0.resolvedAt ?? "") > last }
         let changed = try await store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last })
         guard reviewed || changed else { return }
-        _ = try await Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys, department: intake.department)
+        _ = try await Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys.current, department: intake.department)
     }
     return Application(
         router: router,

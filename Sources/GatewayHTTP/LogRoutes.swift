@@ -8,7 +8,9 @@ import Synchronization
 /// The transparency log, public: the signed checkpoint, entries by page, proofs. Every answer
 /// costs O(log n) or one page: nothing reads the whole log.
 struct LogRoutes {
-    let intake: Intake
+    let log: GatewayLog
+    /// Reloaded before a checkpoint is signed: a log key rotated meanwhile signs it.
+    let keys: IntakeKeys
     let store: any GatewayStore
     /// Entries a page holds at most (docs/api.md).
     static let pageSize: Int64 = 1000
@@ -23,10 +25,10 @@ struct LogRoutes {
 
     @Sendable func checkpoint(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, [])
-        let intake = self.intake
+        let (log, keys) = (self.log, self.keys)
         // A log key rotated since the last package signs from now on.
-        try await intake.refreshKeys()
-        let note = try await intake.log.checkpoint()
+        try await keys.refresh()
+        let note = try await log.checkpoint()
         return jsonResponse(.ok, note, contentType: "text/plain; charset=utf-8")
     }
 
@@ -51,7 +53,7 @@ struct LogRoutes {
         try Param.only(request, ["leaf", "size"])
         let leaf = try Param.int(request, "leaf", in: 0...Int64.max, fallback: nil, example: "leaf=3&size=7")
         let size = try Param.int(request, "size", in: 1...Int64.max, fallback: nil, example: "leaf=3&size=7")
-        let log = intake.log
+        let log = self.log
         let proof = try await log.inclusionProof(leaf: leaf, size: size)
         return jsonResponse(
             .ok, JSON.object(["leaf": .int(leaf), "size": .int(size), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
@@ -61,7 +63,7 @@ struct LogRoutes {
         try Param.only(request, ["from", "to"])
         let from = try Param.int(request, "from", in: 1...Int64.max, fallback: nil, example: "from=4&to=7")
         let to = try Param.int(request, "to", in: 1...Int64.max, fallback: nil, example: "from=4&to=7")
-        let log = intake.log
+        let log = self.log
         let proof = try await log.consistencyProof(from: from, to: to)
         return jsonResponse(
             .ok, JSON.object(["from": .int(from), "to": .int(to), "proof": .array(proof.map { .string(Base64.encode($0)) })]).canonical)
@@ -99,7 +101,8 @@ struct TrustRoutes {
 }
 
 struct HealthRoutes {
-    let intake: Intake
+    /// Whose spool's pending bodies are counted.
+    let data: DataDirectory
     let store: any GatewayStore
     let leases: [LeaseKeeper]
     let metrics: GatewayMetrics
@@ -114,14 +117,14 @@ struct HealthRoutes {
     /// Says nothing of where the store or the data folder is.
     @Sendable func health(_ request: Request, _ context: GatewayContext) async throws -> Response {
         let store = self.store
-        let data = intake.data
+        let data = self.data
         let pending = try? await store.pendingSpool().filter { data.resolve(spoolPath: $0.path).hasPrefix(data.spoolPath + "/") }.count
         let kind = store.location.hasPrefix("postgres") ? "postgresql" : "sqlite"
         return jsonResponse(
             pending == nil ? .serviceUnavailable : .ok,
             JSON.object([
                 "status": .string(pending == nil ? "store_unavailable" : "ok"), "pending": .int(Int64(pending ?? -1)),
-                "store": .string(kind), "node": intake.data.node.map(JSON.string) ?? .null,
+                "store": .string(kind), "node": data.node.map(JSON.string) ?? .null,
                 "leases": .array(leases.filter(\.held).map { .string($0.name) }),
                 "rounds": .object(rounds.snapshot.mapValues { .int(Int64($0)) }),
             ]).canonical)

@@ -11,7 +11,14 @@ import SealPackage
 /// `POST /v1/packages` (the intake) and `GET /v1/packages/{id}` (a receipt, for its unit or the
 /// department).
 struct PackageRoutes {
-    let intake: Intake
+    /// The head of a body as it streams in, then the whole body.
+    let admission: IntakeAdmission
+    /// The decision on an admitted body.
+    let decision: IntakeDecision
+    /// What a replay decided meanwhile is answered with.
+    let receipts: IntakeReceipts
+    /// Receipts read back.
+    let store: any GatewayStore
     let config: GatewayServerConfig
     /// Short store work (lookups).
     let pool: BlockingPool
@@ -55,11 +62,11 @@ struct PackageRoutes {
         // Everything the head tells is checked: a client waiting on `Expect: 100-continue` may send.
         expectContinue(on: context.channel)
         let (path, sha, size) = try await receive(request, tokenUnit: bound)
-        let intake = self.intake
+        let decision = self.decision
         let viewer = context.viewer
         let admission: Admission
         do {
-            admission = try await intake.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer)
+            admission = try await self.admission.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer)
         } catch {
             metrics.countFault()
             context.logger.error("intake fault at admission, nothing kept: \(String(describing: error).prefix(300))")
@@ -73,9 +80,9 @@ struct PackageRoutes {
             return receiptResponse(receipt, signature, status: .ok)
         case .admitted(let spoolId):
             let result: IntakeResult
-            do { result = try await intake.process(spoolId: spoolId) } catch {
+            do { result = try await decision.process(spoolId: spoolId) } catch {
                 // A fault of ours: nothing is kept or decided; the unit sends it again.
-                await intake.forget(spoolId: spoolId)
+                await decision.forget(spoolId: spoolId)
                 metrics.countFault()
                 context.logger.error("intake fault, package forgotten: \(String(describing: error).prefix(300))")
                 throw Self.fault(error)
@@ -83,7 +90,7 @@ struct PackageRoutes {
             if result.kind == .duplicate {
                 // The same bytes decided meanwhile by another request: answered as a replay.
                 metrics.countDuplicate()
-                let (r, sig) = try intake.duplicateReceipt(result.outcome, viewer: viewer)
+                let (r, sig) = try receipts.duplicate(result.outcome, viewer: viewer)
                 return receiptResponse(r, sig, status: .ok)
             }
             metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status.rawValue)
@@ -100,52 +107,24 @@ struct PackageRoutes {
         ).retryAfter(30)
     }
 
-    /// Streams the body into an incoming file (hashed; written on the pool in 1 MiB batches;
-    /// fsynced). As soon as its first member is in, the signer and comment are checked: a
+    /// Streams the body into an incoming file (`BodySpooler`: hashed; written on the pool in 1 MiB
+    /// batches; fsynced). As soon as its first member is in, the signer and comment are checked: a
     /// stranger's body is refused before the rest is read (and the connection closed).
     func receive(_ request: Request, tokenUnit: String?) async throws -> (String, String, Int) {
-        let intake = self.intake
+        let admission = self.admission
         let pool = self.pool
-        let max = config.maxBodyBytes
-        let path = intake.incomingPath()
-        let file = try await pool.run {
+        let max = UInt64(config.maxBodyBytes)
+        let path = admission.incomingPath()
+        let spooler = try await pool.run {
             try Failpoints.check("intake.receive")
-            return try DurableFile(creating: path)
+            return try BodySpooler(creating: path, limit: max)
         }
-        let hasher = SHA256Hasher()
-        var pending = ByteBuffer()
-        var head = PackagePeek.Collector()
-        var size = 0
-        func flush() async throws {
-            guard pending.readableBytes > 0 else { return }
-            let batch = pending
-            pending = ByteBuffer()
-            try await pool.run { try batch.withUnsafeReadableBytes { try file.append($0) } }
-        }
-        do {
-            for try await chunk in request.body {
-                size += chunk.readableBytes
-                guard size <= max else {
-                    throw refusal(SealError(.packageTooLarge, "body over the limit of \(max) bytes", remedy: "split the data into several packages"))
-                        .closing()
-                }
-                chunk.withUnsafeReadableBytes { hasher.update($0) }
-                do {
-                    if let peek = try head.feed(chunk.readableBytesView) { _ = try await intake.precheck(peek, tokenUnit: tokenUnit) }
-                } catch let e as SealError where !Intake.isGatewayFault(e) {
-                    throw refusal(e).closing()
-                }
-                pending.writeImmutableBuffer(chunk)
-                if pending.readableBytes >= 1 << 20 { try await flush() }
+        let body = try await spooler.receive(request.body, offload: { try await pool.run($0) }, refuse: { refusal($0).closing() }) { peek in
+            do { _ = try await admission.precheck(peek, tokenUnit: tokenUnit) } catch let e as SealError where !Intake.isGatewayFault(e) {
+                throw refusal(e).closing()
             }
-            try await flush()
-            try await pool.run { try file.sync() }
-        } catch {
-            file.discard()
-            throw error
         }
-        file.keep()
-        return (path, hexString(hasher.finalize()), size)
+        return (body.path, body.sha256, Int(body.size))
     }
 
     /// A receipt, for its unit (token) or the department (admin token); anyone else learns
@@ -154,7 +133,7 @@ struct PackageRoutes {
         try Param.only(request, [])
         let id = try Param.packageId(context)
         guard context.viewer != .anyone else { throw context.unauthorized("the unit's token or an admin token") }
-        let store = intake.store
+        let store = self.store
         guard let o = try await store.outcome(packageId: id), context.viewer.mayRead(unit: o.unitId) else {
             throw Problem(
                 .notFound, "package_unknown", "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")

@@ -21,8 +21,8 @@ struct Import: AsyncParsableCommand {
             var results: [[String: Any]] = []
             var anyRejected = false
             for p in packages {
-                let (incoming, sha, size) = try intake.receiveFile(p)
-                switch try await intake.admit(incoming: incoming, sha256: sha, size: size, tokenUnit: nil, viewer: .admin) {
+                let (incoming, sha, size) = try intake.admission.receiveFile(p)
+                switch try await intake.admission.admit(incoming: incoming, sha256: sha, size: size, tokenUnit: nil, viewer: .admin) {
                 case .refused(let e):
                     anyRejected = true
                     if !out.json { say("\(p): refused — \(e.code): \(e.message)\n  what to do: \(e.remedy)") }
@@ -34,8 +34,8 @@ struct Import: AsyncParsableCommand {
                     results.append(["package": p, "status": "duplicate", "receipt": "\(p).receipt.json"])
                 case .admitted(let spoolId):
                     let r: IntakeResult
-                    do { r = try await intake.process(spoolId: spoolId) } catch {
-                        await intake.forget(spoolId: spoolId)
+                    do { r = try await intake.decision.process(spoolId: spoolId) } catch {
+                        await intake.decision.forget(spoolId: spoolId)
                         throw error
                     }
                     try r.outcome.receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)

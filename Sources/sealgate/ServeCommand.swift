@@ -80,7 +80,7 @@ struct Serve: AsyncParsableCommand {
             spoolLock = try intake.data.lockSpool()
             let stale = intake.data.removeStale()
             if stale > 0 { say("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
-            let recovered = try await intake.recover()
+            let recovered = try await intake.recovery.recover()
             if !recovered.decided.isEmpty { say("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run") }
             if recovered.removed > 0 {
                 say("removed \(recovered.removed) body(ies) an earlier run received only in part (never acknowledged: their units send them again)")

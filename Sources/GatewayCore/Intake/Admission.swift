@@ -1,0 +1,166 @@
+import Foundation
+public import GatewayStore
+import SealBase
+public import SealCrypto
+public import SealPackage
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What becomes of a body once it has been received whole, before any decision.
+public enum Admission: Sendable {
+    /// Not the signed package of a registered unit (or not for this gateway): answered with the
+    /// code, kept nowhere, not logged, no seq claimed.
+    case refused(SealError)
+    /// The same bytes were decided before: answered from that decision; nothing is stored again.
+    case duplicate(receipt: String, signature: String)
+    /// Verified and recorded as pending in the spool: it will be decided, now or after a crash.
+    case admitted(spoolId: Int64)
+}
+
+/// The intake's door (steps 1 and 2 of `Intake`): the head of a body as it streams in, then the
+/// whole body once it is received and fsynced. Nothing it refuses is kept, logged or claims a seq.
+public struct IntakeAdmission: Sendable {
+    let data: DataDirectory
+    let store: any GatewayStore
+    let receipts: IntakeReceipts
+    public let maxPackageBytes: UInt64
+    /// Where a large body is read and verified (the intake's own threads).
+    let work: BlockingPool
+
+    /// A new name for a body being received (`spool/.incoming-…`): not a spool entry until admitted.
+    public func incomingPath() -> String { "\(data.spoolPath)/.incoming-\(PackageIdentifiers.newUUIDv7())" }
+
+    /// Copies a package file (media, `sealgate import`) into the spool's incoming area, hashing
+    /// and fsyncing it (`BodySpooler`); returns its path, SHA-256 and size.
+    public func receiveFile(_ path: String) throws -> (path: String, sha256: String, size: Int64) {
+        let source = try FileSource(path: path)
+        let spooler = try BodySpooler(creating: incomingPath(), limit: maxPackageBytes)
+        var buffer = [UInt8](repeating: 0, count: spooler.batchBytes)
+        do {
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+                if n == 0 { break }
+                if try buffer.withUnsafeBytes({ try spooler.take(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) { try spooler.writeBatch() }
+            }
+            let body = try spooler.finish()
+            return (body.path, body.sha256, Int64(body.size))
+        } catch {
+            spooler.discard()
+            throw error
+        }
+    }
+
+    /// The checks the first member allows (step 1): returns the signer's registered key, or
+    /// throws the refusal (`key_unknown`, `key_state`, `unit_mismatch`, `comment_signature_invalid`,
+    /// `kind_not_accepted`, `token_unit_mismatch`). Store faults are thrown as they are.
+    @discardableResult
+    public func precheck(_ peek: PackagePeek, tokenUnit: String?) async throws -> UnitKeyRecord {
+        let keyHex = Minisign.keyIdHex(peek.signature.keyId)
+        guard let key = try await store.unitKey(keyId: keyHex) else {
+            throw GatewayError(
+                .keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
+                remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
+        }
+        let c = peek.comment
+        // The format allows any u64; the store orders seqs as signed 64-bit integers, so a seq
+        // above Int64.max would sort below every other and make `seq_not_increasing` blind.
+        guard c.seq <= UInt64(Int64.max) else {
+            throw GatewayError(
+                .seqOutOfRange, "seq \(c.seq) is above the largest this gateway takes (\(Int64.max))",
+                remedy: "seal again with the unit's next seq (the last one plus one)")
+        }
+        if let tokenUnit, tokenUnit != c.unit {
+            throw GatewayError(
+                .tokenUnitMismatch, "this token belongs to \(tokenUnit), the package to \(c.unit)",
+                remedy: "submit with the token of the package's own unit")
+        }
+        try Self.checkKey(key, created: c.created)
+        guard c.unit == key.unitId else {
+            throw GatewayError(
+                .unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
+                remedy: "a unit may only submit packages under its own id")
+        }
+        try peek.signature.verifyComment(publicKey: try MinisignPublicKey(base64: key.publicKey))
+        guard c.kind != .dataset else {
+            throw GatewayError(
+                .kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
+                remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
+        }
+        return key
+    }
+
+    /// Is `key` good for a package created at `created`? Throws `key_state`. Times are compared
+    /// as moments: a time that is not one (a damaged record) never makes a key good.
+    static func checkKey(_ key: UnitKeyRecord, created: String) throws {
+        let keyHex = key.keyId
+        let now = Timestamp.now
+        let made = created.moment
+        switch key.state {
+        case .active: return
+        case .retiring:
+            // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
+            guard let made, let switched = key.switchedAt.moment, let until = key.validUntil.moment, made < switched, now <= until else {
+                throw GatewayError(
+                    .keyState,
+                    "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(created)",
+                    remedy: "seal again with the unit's new key")
+            }
+        case .revoked:
+            // Revoked as compromised from T: only packages created before T (and, for a key
+            // already replaced, before the switch and within the grace) are still accepted.
+            let beforeSwitch =
+                key.switchedAt.map { s in
+                    guard let made, let switched = s.moment, let until = key.validUntil.moment else { return false }
+                    return made < switched && now <= until
+                } ?? true
+            guard let made, let t = key.compromisedAt.moment, made < t, beforeSwitch else {
+                throw GatewayError(
+                    .keyState,
+                    "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
+                    remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
+            }
+        default:
+            throw GatewayError(.keyState, "key \(keyHex) of \(key.unitId) is \(key.state.rawValue)", remedy: "sign with the unit's current key")
+        }
+    }
+
+    /// Step 2 for a body received whole at `path` (an incoming file, fsynced): refused, a
+    /// duplicate, or admitted into the spool as pending. The incoming file is gone afterwards
+    /// (moved into the spool, or removed). Faults of the gateway's own are thrown.
+    public func admit(incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer) async throws -> Admission {
+        var moved = false
+        defer { if !moved { unlink(path) } }
+        let key: UnitKeyRecord
+        // Reading and hashing the body is file work of any size: on the intake's pool unless small.
+        let inline = size <= Intake.inlineBytes
+        let maxBytes = maxPackageBytes
+        do {
+            try Failpoints.check("intake.admit")
+            let header = try await work.run(inline: inline) { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) }
+            key = try await precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
+            // A replay of bytes already decided: that decision, nothing stored again.
+            if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {
+                let (r, sig) = try receipts.duplicate(first, viewer: viewer)
+                return .duplicate(receipt: r, signature: sig)
+            }
+            let signer = try MinisignPublicKey(base64: key.publicKey)
+            let unit = key.unitId
+            _ = try await work.run(inline: inline) { try Verifier.verify(path: path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes) }
+        } catch let e as SealError where !Intake.isGatewayFault(e) {
+            return .refused(e)
+        }
+        let name = "\(PackageIdentifiers.newUUIDv7()).sgp"
+        let spoolFile = "\(data.spoolPath)/\(name)"
+        try await work.run { try renameDurably(path, spoolFile) }
+        moved = true
+        do {
+            return .admitted(
+                spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: Intake.now()))
+        } catch {
+            unlink(spoolFile)  // not recorded: never acknowledged; the unit sends it again
+            throw error
+        }
+    }
+}

@@ -1,0 +1,418 @@
+import Foundation
+public import GatewayStore
+import PartyRecords
+public import SealBase
+public import SealCrypto
+public import SealPackage
+import TransparencyLog
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The decision on an admitted body (step 3 of `Intake`): the key checked again, the seq, the
+/// signature and decryption (at most 16 recipient stanzas), the records, the all-or-nothing
+/// import and the signed receipt, committed with the log entry in one transaction. Each step is
+/// a function of its own, in the order `decide` runs them.
+///
+/// A fault of the gateway's own (I/O, a full disk, the store down) is thrown, never recorded as
+/// a decision: the body is forgotten and the unit sends it again (`forget`).
+public struct IntakeDecision: Sendable {
+    let data: DataDirectory
+    let store: any GatewayStore
+    let keys: IntakeKeys
+    let receipts: IntakeReceipts
+    let admission: IntakeAdmission
+    /// The transparency log receipts are proven in.
+    let log: GatewayLog
+    let department: String
+    let maxPackageBytes: UInt64
+    /// Where verification, decryption and validation run (threads of their own, bounded).
+    let work: BlockingPool
+
+    /// Runs the checks on one admitted body and commits the decision. Idempotent: a body
+    /// already decided returns its outcome.
+    /// Bodies are decided concurrently; the store's transaction is what makes (unit, seq) unique.
+    /// When two bodies race for the same seq, the loser decides again and finds the winner:
+    /// a duplicate if the bytes are the same, a conflict otherwise.
+    public func process(spoolId: Int64) async throws -> IntakeResult {
+        try await keys.refresh()
+        if let done = try await store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
+        guard let entry = try await store.spool(id: spoolId) else {
+            throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug")
+        }
+        for _ in 0..<3 {
+            do { return try await decide(entry) } catch let e as StoreError where e.code == .seqTaken { continue }
+        }
+        return try await decide(entry)
+    }
+
+    /// Forgets a body that was admitted but could not be decided because of a fault of ours:
+    /// its spool entry and file go, and the unit sends the package again.
+    public func forget(spoolId: Int64) async {
+        guard let entry = try? await store.spool(id: spoolId), (try? await store.removePendingSpool(id: spoolId)) == true else { return }
+        unlink(data.resolve(spoolPath: entry.path))
+    }
+
+    static func kind(of o: Outcome) -> IntakeResult.Kind {
+        switch o.status {
+        case .accepted: return .accepted
+        case .duplicate: return .duplicate
+        default: return o.code == SealErrorCode.seqConflict.rawValue ? .seqConflict : .rejected
+        }
+    }
+
+    /// Codes reported before the signature is known good: the package is not attributed to a unit.
+    static let preSignature: Set<String> = [
+        SealErrorCode.packageTooLarge, .containerMalformed, .signatureMalformed, .keyUnknown, .keyState,
+        .commentMalformed, .unitMismatch, .kindNotAccepted, .signatureInvalid, .commentSignatureInvalid, .seqConflict, .seqNotIncreasing,
+        .seqOutOfRange,
+    ].map(\.rawValue).reduce(into: []) { $0.insert($1) }
+
+    /// A refusal found after the signature (the records, too many corrections): rejected with
+    /// the validation report, not attributed (`reject`'s default).
+    private struct Rejection: Error {
+        let error: SealError
+        let validation: JSON
+    }
+
+    /// The body's decision, step by step: head and key, seq, open, records, corrections, commit.
+    /// A refusal of the package (not a fault of ours) is committed as a rejection.
+    private func decide(_ entry: SpoolEntry) async throws -> IntakeResult {
+        var comment: TrustedComment?
+        var unitKey: UnitKeyRecord?
+        let path = data.resolve(spoolPath: entry.path)
+        do {
+            do {
+                let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes, keys: nil)
+                comment = header.comment
+                // Checked at admission; checked again, as the key may have changed state since.
+                let key = try await admission.precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: nil)
+                unitKey = key
+                let c = header.comment
+                if let first = try await checkSeq(entry, c, path: path) { return IntakeResult(kind: .duplicate, outcome: first) }
+                // Opened into a folder of this decision's own: the same package may be decided twice
+                // at once (sent twice, or to two processes sharing the data folder).
+                let openDir = "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
+                let opened = try await open(entry, path: path, key: key, c, into: openDir)
+                // The plaintext lives only while it is read into the store: snapshot and correction
+                // records are imported, the files of a `files` package stay sealed in the spool.
+                defer { try? FileManager.default.removeItem(atPath: openDir) }
+                let records = try await readRecords(openDir, c, inline: entry.size <= Intake.inlineBytes)
+                let corrections = try await correctionsToApply(records, c)
+                let body = acceptedBody(entry, c, opened, records, correctionReport: corrections?.report)
+                let outcome = try await commit(
+                    entry, c, status: .accepted, code: nil, claimsSeq: true, snapshot: records.snapshot, corrections: corrections?.apply, body: body,
+                    keyId: key.keyId)
+                return IntakeResult(kind: .accepted, outcome: outcome)
+            } catch let r as Rejection {
+                return try await reject(entry, r.error, comment: comment, validation: r.validation)
+            }
+        } catch let e as SealError where !Intake.isGatewayFault(e) {
+            return try await reject(entry, e, comment: comment, attributed: unitKey != nil)
+        }
+    }
+
+    /// The seq: a duplicate of the same bytes decided meanwhile (returned: this copy is
+    /// forgotten), or `seq_conflict` / `seq_not_increasing` thrown; nil when the seq is free.
+    private func checkSeq(_ entry: SpoolEntry, _ c: TrustedComment, path: String) async throws -> Outcome? {
+        // The last seq is read before this seq's outcome: a rival deciding the same seq in
+        // between is then found as that outcome (a duplicate or a conflict), never taken
+        // for an older seq.
+        let lastSeq = try await store.lastSeq(unitId: c.unit)
+        if let first = try await store.outcome(unitId: c.unit, seq: c.seq) {
+            if first.sha256 == entry.sha256 {
+                // The same package decided meanwhile (two copies admitted at once): this copy
+                // is forgotten, the answer is the first decision.
+                if try await store.removePendingSpool(id: entry.id) { unlink(path) }
+                return first
+            }
+            throw GatewayError(
+                .seqConflict, "seq \(c.seq) of \(c.unit) is already taken by another package (\(first.packageId ?? "?"))",
+                remedy: "seal the new data with the next seq (above \(try await store.lastSeq(unitId: c.unit) ?? c.seq))")
+        }
+        if let last = lastSeq, c.seq <= last {
+            throw GatewayError(
+                .seqNotIncreasing, "seq \(c.seq) of \(c.unit) is not above the last one used (\(last))",
+                remedy: "seal again with seq \(last + 1) or higher; an old package replayed is refused")
+        }
+        return nil
+    }
+
+    /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`.
+    private func open(_ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, into openDir: String) async throws
+        -> OpenedPackage
+    {
+        let pk = try MinisignPublicKey(base64: key.publicKey)
+        let state = keys.snapshot()
+        var request = OpenRequest(
+            path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
+            signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
+        // The opened files are derived from the fsynced spool copy: no fsync of their own.
+        request.durable = false
+        try Failpoints.check("intake.open")
+        // Verification and decryption are CPU and file work: on the blocking pool, off the
+        // cooperative threads.
+        let openRequest = request
+        do { return try await work.run(inline: entry.size <= Intake.inlineBytes) { try Opener.open(openRequest) } } catch let e as SealError
+            where e.code == .recipientNotAccepted && c.to.contains(where: state.retired.contains)
+        {
+            throw GatewayError(
+                .recipientRetired, "package is sealed to a department recipient that has been retired (\(c.to.joined(separator: ",")))",
+                remedy: "fetch the trust document again (`sealgate trust fetch`) and seal the data anew with the next seq")
+        }
+    }
+
+    /// What the opened records give: the validation report, the snapshot to import, the
+    /// correction rows with their lines in the unit's file.
+    private struct Records {
+        var validation: JSON = .null
+        var snapshot: SnapshotImport?
+        var correctionRows: [[String]] = []
+        var correctionLines: [Int] = []
+    }
+
+    /// Validates a snapshot's or a correction's records; records with errors are a `Rejection`
+    /// (`records_invalid_at_intake`) carrying the report.
+    private func readRecords(_ openDir: String, _ c: TrustedComment, inline: Bool) async throws -> Records {
+        var r = Records()
+        guard c.kind == .snapshot || c.kind == .correction else { return r }
+        let (report, rows) = try await work.run(inline: inline) { try self.validateRecords(openDir, unit: c.unit, kind: c.kind) }
+        r.correctionRows = rows.corrections
+        r.correctionLines = rows.correctionLines
+        r.validation = report
+        if (report["errors"]?.int ?? 0) > 0 {
+            throw Rejection(
+                error: GatewayError(
+                    .recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
+                    remedy:
+                        "fix the rows listed in the receipt's validation report (`sealgate validate` shows them with their values), then seal and submit again with the next seq"
+                ),
+                validation: report)
+        }
+        if c.kind == .snapshot {
+            r.snapshot = SnapshotImport(unitId: c.unit, packageId: c.package, organizations: rows.organizations, members: rows.members)
+        }
+        return r
+    }
+
+    /// A correction's rows decided against the unit's current records (at most
+    /// `maxCorrectionRows`, or a `Rejection`); nil for other kinds.
+    private func correctionsToApply(_ records: Records, _ c: TrustedComment) async throws -> (apply: CorrectionImport, report: JSON)? {
+        guard c.kind == .correction else { return nil }
+        guard records.correctionRows.count <= Self.maxCorrectionRows else {
+            throw Rejection(
+                error: GatewayError(
+                    .correctionsTooMany, "the package holds \(records.correctionRows.count) corrections, more than \(Self.maxCorrectionRows)",
+                    remedy:
+                        "send corrections as they are reported, in packages of at most \(Self.maxCorrectionRows) rows; for a whole new list send a snapshot"
+                ),
+                validation: records.validation)
+        }
+        let (apply, report) = try await decideCorrections(records.correctionRows, lines: records.correctionLines, unit: c.unit)
+        return (CorrectionImport(unitId: c.unit, corrections: apply), report)
+    }
+
+    /// An accepted package's receipt body (before its place in the log): counts, files, the
+    /// validation report and the corrections' report — never a value.
+    private func acceptedBody(_ entry: SpoolEntry, _ c: TrustedComment, _ opened: OpenedPackage, _ records: Records, correctionReport: JSON?)
+        -> [String: JSON]
+    {
+        let snapshot = records.snapshot
+        var body = receipts.base(entry, c, status: .accepted)
+        if let correctionReport { body["corrections"] = correctionReport }
+        body["records"] = .object([
+            "organizations": .int(Int64(snapshot?.organizations.count ?? 0)), "members": .int(Int64(snapshot?.members.count ?? 0)),
+            // A file is named only when the name is the schema's own; a `files` package's
+            // names are the unit's text, so its files are named by position.
+            "files": .array(
+                opened.manifest.files.enumerated().map { i, f in
+                    .object([
+                        "name": .string(RecordFile(rawValue: f.name) != nil ? f.name : "file \(i + 1)"), "sha256": .string(f.sha256),
+                        "records": .int(Int64(f.records)),
+                    ])
+                }),
+        ])
+        body["validation"] = records.validation
+        return body
+    }
+
+    private func commit(
+        _ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
+        corrections: CorrectionImport? = nil,
+        body: [String: JSON], keyId: String? = nil
+    ) async throws -> Outcome {
+        let decidedAt = Intake.now()
+        let decision = Decision(
+            spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
+            kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId, created: c?.created)
+        let receipts = self.receipts
+        return try await commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
+            try receipts.sign(body, leaf: leaf, decidedAt: decidedAt, logEntry: logEntry, proven: proven)
+        }
+    }
+
+    /// Commits with the decision's log entry, extending the in-memory tree inside the
+    /// transaction; forgets the extension if the transaction fails.
+    private func commitLogged(
+        _ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?, corrections: CorrectionImport? = nil,
+        receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle
+    ) async throws -> Outcome {
+        var record: [String: JSON] = [
+            "format": .string("sealgate-log/1"), "kind": .string(d.status == .duplicate ? "duplicate" : "outcome"),
+            "gateway": .string(department), "status": .string(d.status.rawValue), "sha256": .string(d.sha256),
+            "received_at": .string(entry.receivedAt), "decided_at": .string(d.decidedAt),
+            "package": d.packageId.map(JSON.string) ?? .null, "unit": d.unitId.map(JSON.string) ?? .null,
+            "seq": d.seq.map { .int(Int64(bitPattern: $0)) } ?? .null, "code": d.code.map(JSON.string) ?? .null,
+        ]
+        record["spool"] = .int(d.spoolId)
+        let logEntry = JSON.object(record).canonical
+        // Entries others committed meanwhile are caught up inside the transaction; if it fails,
+        // only this transaction's own leaf is forgotten.
+        var ownLeaf: Int64?
+        var signed: (size: Int, note: String)?
+        let outcome: Outcome
+        do {
+            outcome = try await store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.committedCount) {
+                leaf, entries in
+                let proven = try log.extend(with: entries, leaf: leaf)
+                ownLeaf = leaf
+                signed = (proven.checkpoint.size, proven.note)
+                return try receipt(leaf, logEntry, proven)
+            }
+        } catch {
+            if let ownLeaf { log.forget(from: ownLeaf) }
+            throw error
+        }
+        // The checkpoint the receipt carries is the gateway's word: kept as the log head before
+        // the receipt leaves (a fault here is ours: the decision stands, the unit asks again).
+        if let ownLeaf { log.markCommitted(through: ownLeaf) }
+        // The log head's write and fsync (and its cross-process lock) on the pool.
+        let gatewayLog = log
+        if let signed { try await work.run { try gatewayLog.recordHead(size: signed.size, note: signed.note) } }
+        return outcome
+    }
+
+    private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null)
+        async throws
+        -> IntakeResult
+    {
+        // A package whose signature verified consumes its seq even when rejected later.
+        let claims = attributed && !Self.preSignature.contains(e.code.rawValue) && comment != nil
+        var body = receipts.base(entry, comment, status: .rejected)
+        body["error"] = .object(["code": .string(e.code.rawValue), "message": .string(e.message), "remedy": .string(e.remedy)])
+        body["validation"] = validation
+        let outcome = try await commit(entry, comment, status: .rejected, code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
+        return IntakeResult(kind: e.code == .seqConflict ? .seqConflict : .rejected, outcome: outcome)
+    }
+
+    /// Which corrections apply to the unit's current records: those whose old_value (normalized)
+    /// is what the record holds — later rows of the same file see earlier rows' changes. The
+    /// report lists each row by line and field, applied or not with a code: never a value, a
+    /// citizen id or a reason (receipts carry no personal data; the unit has its own file).
+    func decideCorrections(_ rows: [[String]], lines: [Int], unit: String) async throws -> ([MemberCorrection], JSON) {
+        var apply: [MemberCorrection] = []
+        var applied: [JSON] = []
+        var notApplied: [JSON] = []
+        var pending: [String: String] = [:]  // citizen_id + field -> value after earlier rows
+        for (i, r) in rows.enumerated() where r.count >= 6 {
+            let (cid, field, new) = (r[0], r[1], r[3])
+            var raw = r[2]
+            let old = raw.withUTF8 { b in FieldChecks.single(column: field, UnsafeRawBufferPointer(b)).value } ?? r[2]
+            let row: [String: JSON] = ["line": .int(Int64(i < lines.count ? lines[i] : i + 2)), "field": .string(field)]
+            let key = cid + "\u{0}" + field
+            let holds: String?
+            if let p = pending[key] { holds = p } else { holds = try await store.currentMemberField(unitId: unit, citizenId: cid, field: field) }
+            if let holds, holds == old {
+                apply.append(MemberCorrection(citizenId: cid, field: field, oldValue: old, newValue: new))
+                pending[key] = new
+                applied.append(.object(row))
+            } else {
+                var o = row
+                o["code"] = .string(holds == nil ? "correction_no_member" : "correction_old_value_mismatch")
+                o["detail"] = .string(
+                    holds == nil
+                        ? "no member with this citizen_id in the unit's current records"
+                        : "the record holds another value than the old_value given; check the member's current data and send the correction again")
+                notApplied.append(.object(o))
+            }
+        }
+        return (
+            apply,
+            .object([
+                "applied": .array(applied), "not_applied": .array(notApplied),
+                "summary": .string("\(applied.count) applied, \(notApplied.count) not applied"),
+            ])
+        )
+    }
+
+    /// The most corrections one package may carry: each is a lookup and a change of its own
+    /// (a member's reported changes come a few at a time; a whole new list is a snapshot).
+    static let maxCorrectionRows = 10_000
+
+    /// The findings a receipt lists (errors first); the rest are counted by rule.
+    static let receiptFindings = 200
+
+    /// Validates the opened records (one unit) and returns the report and the normalized rows
+    /// (none when the records have errors).
+    /// The report names findings by file, line, column, rule and severity only — never a value.
+    func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (
+        JSON, (organizations: [[String]], members: [[String]], corrections: [[String]], correctionLines: [Int])
+    ) {
+        // The normalized files go to disk beside the opened ones (removed with them after the
+        // decision), not to memory: a package with errors costs no memory for its rows.
+        let normalized = "\(dir)/.normalized"
+        let sink = try DirectorySink(root: normalized, perUnit: false)
+        // Counts are exact; only the findings a receipt shows are kept (memory does not grow
+        // with the number of findings).
+        let v = RecordValidator(
+            today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false, keep: Self.receiptFindings)
+        var files: [RecordFile: String] = [:]
+        for f in RecordFile.allCases where FileManager.default.fileExists(atPath: "\(dir)/\(f.rawValue)") { files[f] = "\(dir)/\(f.rawValue)" }
+        try v.validateUnit(unit, files: files, sink: sink)
+        v.sortFindings()
+        let kept = v.findings.filter { $0.severity == .error } + v.findings.filter { $0.severity == .warning }
+        let rules = v.countsByRule.mapValues { JSON.int(Int64($0)) }
+        let shown = kept.prefix(Self.receiptFindings).map { f in
+            JSON.object([
+                "file": .string(f.file), "line": .int(Int64(f.line)), "column": .string(f.column), "rule": .string(f.rule),
+                "severity": .string(f.severity.rawValue),
+            ])
+        }
+        let summary = v.units.first
+        let report = JSON.object([
+            "errors": .int(Int64(v.errorCount)), "warnings": .int(Int64(v.warningCount)), "rules": .object(rules),
+            "completeness": .string(String(format: "%.4f", summary?.completeness ?? 0)), "findings": .array(Array(shown)),
+            "findings_total": .int(Int64(v.errorCount + v.warningCount)),
+        ])
+        // Rows are parsed back only for records that will be imported.
+        guard v.errorCount == 0 else { return (report, ([], [], [], [])) }
+        func rows(_ f: RecordFile) throws -> [[String]] {
+            try Self.dataRows("\(normalized)/\(f.rawValue)").map(\.fields)
+        }
+        // A correction row is named by its line in the unit's own file (blank lines and quoted
+        // line breaks counted), which the normalized file does not keep.
+        let lines = files[.corrections] == nil ? [] : try Self.dataRows(files[.corrections]!).map(\.line)
+        return (report, (try rows(.organizations), try rows(.members), try rows(.corrections), lines))
+    }
+
+    /// The data rows of a CSV file (after its header, blank lines skipped) with their lines.
+    static func dataRows(_ path: String) throws -> [(line: Int, fields: [String])] {
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        let r: CSVReader
+        do { r = try CSVReader(path: path) } catch let e as CSVIOError {
+            throw GatewayError(.ioError, "cannot read an opened record file", remedy: "check the data folder's disk", cause: e)
+        }
+        var out: [(line: Int, fields: [String])] = []
+        var first = true
+        while try r.next() {
+            if first {
+                first = false
+                continue
+            }
+            if r.isBlankLine { continue }
+            out.append((r.line, r.fields.map(\.string)))
+        }
+        return out
+    }
+}
