@@ -266,7 +266,7 @@ public enum Backup {
             if let pk = try? MinisignPublicKey(path: "\(dir.keysPath)/\(name)") { keys.append(pk.key) }
         }
         if let store = try? await dir.openStore() {
-            for k in (try? await store.signingKeys()) ?? [] where k.role == "log" {
+            for k in (try? await store.signingKeys()) ?? [] where k.role == .log {
                 if let pk = try? MinisignPublicKey(base64: k.publicKey) { keys.append(pk.key) }
             }
         }

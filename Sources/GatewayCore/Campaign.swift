@@ -34,7 +34,7 @@ public struct Campaign: Sendable, Equatable {
     public func save(_ store: any GatewayStore) async throws {
         try await store.setSetting("campaign", json.canonical)
         _ = try await store.appendLog(
-            kind: "campaign", body: json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+            kind: .campaign, body: json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
     }
 }
 

@@ -1,6 +1,7 @@
 public import Foundation
 public import GatewayStore
 public import SealCrypto
+import SealBase
 import SealPackage
 import SystemIO
 
@@ -141,7 +142,7 @@ public struct DataDirectory: Sendable {
         try await store.addRecipient(
             RecipientRecord(
                 fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .active,
-                decryptUntil: nil, createdAt: created))
+                decryptUntil: nil, createdAt: Timestamp(unixSeconds: Int64(now.timeIntervalSince1970))))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
         try await Publication(intakeURL: intakeURL).save(self, store: store)
         try await TrustPublication.publish(self, store: store, keys: keys, now: now)

@@ -1,6 +1,6 @@
 public import Foundation
 public import GatewayStore
-import SealBase
+public import SealBase
 public import SealCrypto
 import SealPackage
 
@@ -12,10 +12,6 @@ import SealPackage
 /// and the same command finishes the step. The command line only parses and prints.
 public enum DepartmentKeyLifecycle {
     public typealias PassphraseSource = () throws -> SecureBytes
-
-    static func now(_ offset: TimeInterval = 0) -> String {
-        PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 + offset))
-    }
 
     // MARK: - Recipient
 
@@ -36,10 +32,10 @@ public enum DepartmentKeyLifecycle {
     /// for the grace; logged as `logKind`, a new trust version published, recipient.pub rewritten.
     public static func activateRecipient(
         _ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
-        graceSeconds: TimeInterval, logKind: String
+        graceSeconds: TimeInterval, logKind: LogKind, clock: any GatewayClock = .system
     ) async throws -> RecipientActivation {
-        let at = now()
-        let until = now(graceSeconds)
+        let at = clock.now
+        let until = at.adding(seconds: Int64(graceSeconds))
         for r in try await store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
             try await store.setRecipientState(fingerprint: r.fingerprint, state: .decryptOnly, decryptUntil: until)
         }
@@ -48,30 +44,32 @@ public enum DepartmentKeyLifecycle {
             kind: logKind,
             body: JSON.object([
                 "role": .string("recipient"), "active": .string(next.fingerprint),
-                "decrypt_only_until": .string(until),
-            ]).canonical, at: at)
-        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
+                "decrypt_only_until": .string(until.text),
+            ]).canonical, at: at.text)
+        let doc = try await TrustPublication.publish(
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), now: clock.now.date)
         try SecretFile.writePublic(
             path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
-        return RecipientActivation(active: next.fingerprint, decryptOnlyUntil: until, trustVersion: doc.version)
+        return RecipientActivation(active: next.fingerprint, decryptOnlyUntil: until.text, trustVersion: doc.version)
     }
 
     /// Activates the newest pending recipient. Throws `usage` when there is none.
     public static func activatePendingRecipient(
         dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
-        graceSeconds: TimeInterval
+        graceSeconds: TimeInterval, clock: any GatewayClock = .system
     ) async throws -> RecipientActivation {
         guard let next = try await store.recipients().last(where: { $0.state == .pending }) else {
             throw SealError(.usage, "no pending recipient", remedy: "announce a new recipient as pending first")
         }
-        return try await activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_activated")
+        return try await activateRecipient(
+            next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: .keyActivated, clock: clock)
     }
 
     /// A new recipient key, stored as the others are (passphrase-protected or not): announced as
     /// pending when `pending`, else active at once (the previous one decrypt-only for the grace).
     public static func rotateRecipient(
         dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
-        pending: Bool, graceSeconds: TimeInterval
+        pending: Bool, graceSeconds: TimeInterval, clock: any GatewayClock = .system
     ) async throws -> RecipientRotation {
         let fm = FileManager.default
         let first = dir.key(.recipient)
@@ -83,7 +81,7 @@ public enum DepartmentKeyLifecycle {
             let ids = try AgeIdentityFile.load(path: first, passphrase: passphrase)
             try fm.moveItem(atPath: first, toPath: "\(dir.keysPath)/recipient-\(ids[0].recipient.fingerprint).key")
         }
-        let created = now()
+        let created = clock.now
         if try await store.recipients().isEmpty {  // a data folder from before recipient states
             for id in keys.recipients {
                 try await store.addRecipient(
@@ -93,7 +91,7 @@ public enum DepartmentKeyLifecycle {
             }
         }
         let identity = try AgeX25519Identity.generate()
-        let file = AgeIdentityFile.fileContents(identity, created: created)
+        let file = AgeIdentityFile.fileContents(identity, created: created.text)
         let path = "\(dir.keysPath)/recipient-\(identity.recipient.fingerprint).key"
         if encrypted {
             let armored = try Age.encryptSmallSecret(file, to: [AgeScryptRecipient(passphrase: try passphrase())])
@@ -107,16 +105,18 @@ public enum DepartmentKeyLifecycle {
         try await store.addRecipient(next)
         if pending {
             _ = try await store.appendLog(
-                kind: "key_rotated",
+                kind: .keyRotated,
                 body: JSON.object([
                     "role": .string("recipient"),
                     "pending": .string(identity.recipient.fingerprint),
-                ]).canonical, at: created)
-            let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
+                ]).canonical, at: created.text)
+            let doc = try await TrustPublication.publish(
+                dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), now: clock.now.date)
             return .pending(fingerprint: identity.recipient.fingerprint, trustVersion: doc.version)
         }
         return await .active(
-            try activateRecipient(next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: "key_rotated"))
+            try activateRecipient(
+                next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: .keyRotated, clock: clock))
     }
 
     /// What retiring did: the recipients retired, and the trust version published (nil when none was due).
@@ -129,11 +129,12 @@ public enum DepartmentKeyLifecycle {
     /// (moved to keys/archive/ when `archive`), packages sealed to them are refused from now on.
     public static func retireRecipients(
         dir: DataDirectory, store: any GatewayStore, archive: Bool,
-        passphrase: @escaping PassphraseSource
+        passphrase: @escaping PassphraseSource, clock: any GatewayClock = .system
     ) async throws -> Retirement {
-        let at = now()
+        let now = clock.now
+        let at = now.text
         let fm = FileManager.default
-        let due = try await store.recipients().filter { r in r.state == .decryptOnly && (r.decryptUntil.moment.map { $0 <= Timestamp.now } ?? true) }
+        let due = try await store.recipients().filter { r in r.state == .decryptOnly && (r.decryptUntil.map { $0 <= now } ?? true) }
         guard !due.isEmpty else { return Retirement(retired: [], trustVersion: nil) }
         for r in due {
             let path = "\(dir.keysPath)/recipient-\(r.fingerprint).key"
@@ -148,13 +149,14 @@ public enum DepartmentKeyLifecycle {
             }
             try await store.setRecipientState(fingerprint: r.fingerprint, state: .retired, decryptUntil: r.decryptUntil)
             _ = try await store.appendLog(
-                kind: "key_retired",
+                kind: .keyRetired,
                 body: JSON.object([
                     "role": .string("recipient"), "fingerprint": .string(r.fingerprint),
                     "archived": .bool(archive),
                 ]).canonical, at: at)
         }
-        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase))
+        let doc = try await TrustPublication.publish(
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), now: clock.now.date)
         return Retirement(retired: due.map(\.fingerprint), trustVersion: doc.version)
     }
 
@@ -177,7 +179,7 @@ public enum DepartmentKeyLifecycle {
     /// `archive`. `resuming` is told the new root's key id when an interrupted rotation is finished.
     public static func rotateRoot(
         dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
-        archive: Bool, resuming: (String) -> Void = { _ in }
+        archive: Bool, resuming: (String) -> Void = { _ in }, clock: any GatewayClock = .system
     ) async throws -> RootRotation {
         let encrypted = SigningKeyRotation.encrypted(dir, .root)
         let old = keys.root
@@ -204,14 +206,14 @@ public enum DepartmentKeyLifecycle {
         var version = latest?.version ?? 0
         if !(resumed && (try? latest?.publicKey("root").base64) == new.publicKey.base64) {
             _ = try await store.appendLog(
-                kind: "key_rotated",
+                kind: .keyRotated,
                 body: JSON.object([
                     "role": .string("root"), "old": .string(old.publicKey.keyIdHex),
                     "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive),
-                ]).canonical, at: now())
+                ]).canonical, at: clock.now.text)
             version = try await TrustPublication.publish(
                 dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacing(.root, with: new),
-                previousRoot: old
+                previousRoot: old, now: clock.now.date
             ).version
         }
         try Failpoints.check("keys.root.after-publish")

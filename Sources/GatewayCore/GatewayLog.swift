@@ -50,7 +50,7 @@ public final class GatewayLog: Sendable {
     }
 
     static func formerLogKeys(_ store: any GatewayStore) async -> [[UInt8]] {
-        ((try? await store.signingKeys()) ?? []).filter { $0.role == "log" }.compactMap { try? MinisignPublicKey(base64: $0.publicKey).key }
+        ((try? await store.signingKeys()) ?? []).filter { $0.role == .log }.compactMap { try? MinisignPublicKey(base64: $0.publicKey).key }
     }
 
     /// After a log key rotation: signs with `key` from now on; checkpoints signed by the keys

@@ -119,13 +119,13 @@ public struct KeyInventory: Sendable {
         }
         for r in recipients {
             var note: String?
-            if r.state == .decryptOnly, r.decryptUntil.moment.map({ $0 <= now }) ?? true {
+            if r.state == .decryptOnly, r.decryptUntil.map({ $0 <= now }) ?? true {
                 note = "grace ended: packages sealed to it are refused; due for retirement"
             }
             entries.append(
                 DepartmentKeyEntry(
-                    role: "recipient", state: r.state.rawValue, id: r.fingerprint, publicKey: r.recipient, created: r.createdAt,
-                    until: r.decryptUntil, note: note))
+                    role: "recipient", state: r.state.rawValue, id: r.fingerprint, publicKey: r.recipient, created: r.createdAt.text,
+                    until: r.decryptUntil?.text, note: note))
         }
 
         // Receipt, dataset and log keys: the store's records, the key in ROLE.pub (the one the
@@ -133,20 +133,21 @@ public struct KeyInventory: Sendable {
         let stored = try await store.signingKeys()
         for role in ["receipt", "dataset", "log"] {
             let inUse = publicFile(role) ?? (try? doc?.publicKey(role))
-            let mine = stored.filter { $0.role == role }
+            let mine = stored.filter { $0.role.rawValue == role }
             for k in mine {
                 var note: String?
                 if k.keyId == inUse?.keyIdHex && k.state != .active {
                     note = "still signs: the switch to the next key was interrupted; activating it again finishes it"
                 } else if k.state == .active, let inUse, inUse.keyIdHex != k.keyId {
                     note = "not signing yet: the switch to it was interrupted; activating it again finishes it"
-                } else if k.state == .verifyOnly, k.until.moment.map({ $0 <= now }) ?? true {
+                } else if k.state == .verifyOnly, k.until.map({ $0 <= now }) ?? true {
                     note = "grace ended: no signature it made after that is accepted"
                 }
                 entries.append(
                     DepartmentKeyEntry(
-                        role: role, state: k.state.rawValue, id: k.keyId, publicKey: k.publicKey, created: firstPublished[k.keyId] ?? k.createdAt,
-                        until: k.until, note: note))
+                        role: role, state: k.state.rawValue, id: k.keyId, publicKey: k.publicKey,
+                        created: firstPublished[k.keyId] ?? k.createdAt.text,
+                        until: k.until?.text, note: note))
             }
             if let inUse, !mine.contains(where: { $0.keyId == inUse.keyIdHex }) {
                 entries.append(
@@ -306,12 +307,13 @@ public enum ExpiryWatch {
         let keys =
             try await store.recipients().map {
                 DepartmentKeyEntry(
-                    role: "recipient", state: $0.state.rawValue, id: $0.fingerprint, publicKey: $0.recipient, created: $0.createdAt,
-                    until: $0.decryptUntil)
+                    role: "recipient", state: $0.state.rawValue, id: $0.fingerprint, publicKey: $0.recipient, created: $0.createdAt.text,
+                    until: $0.decryptUntil?.text)
             }
             + (try await store.signingKeys()).map {
                 DepartmentKeyEntry(
-                    role: $0.role, state: $0.state.rawValue, id: $0.keyId, publicKey: $0.publicKey, created: $0.createdAt, until: $0.until)
+                    role: $0.role.rawValue, state: $0.state.rawValue, id: $0.keyId, publicKey: $0.publicKey, created: $0.createdAt.text,
+                    until: $0.until?.text)
             }
         return all + keyNotices(keys, now: now, horizon: horizon)
     }

@@ -1,5 +1,6 @@
 public import Foundation
 public import GatewayStore
+public import SealBase
 public import SealCrypto
 import SealPackage
 import TransparencyLog
@@ -13,7 +14,14 @@ import TransparencyLog
 public enum SigningKeyRotation {
     static func nextKey(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> String { "\(dir.keysPath)/\(role.rawValue)-next.key" }
     static func nextPub(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> String { "\(dir.keysPath)/\(role.rawValue)-next.pub" }
-    static func now(_ offset: TimeInterval = 0) -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 + offset)) }
+
+    /// The store's role for a signing key; the recipient and the root are not rotated here.
+    static func signingRole(_ role: DataDirectory.KeyRole) throws -> SigningKeyRole {
+        guard let r = SigningKeyRole(rawValue: role.rawValue) else {
+            throw SealError(.usage, "the \(role.rawValue) key is not a signing key", remedy: "rotate a receipt, dataset or log key")
+        }
+        return r
+    }
 
     /// Whether the department's keys are passphrase-protected (the new key is stored alike).
     static func encrypted(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> Bool {
@@ -27,7 +35,7 @@ public enum SigningKeyRotation {
     /// Writes a new key as `<role>-next.key`; announced as pending (logged, published) when `announce`.
     public static func generate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
-        announce: Bool
+        announce: Bool, clock: any GatewayClock = .system
     ) async throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
         if FileManager.default.fileExists(atPath: nextKey(dir, role)) {
             throw SealError(
@@ -43,12 +51,12 @@ public enum SigningKeyRotation {
             keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
         try SecretFile.writePublic(path: nextPub(dir, role), contents: pk.fileContents, force: true)
         guard announce else { return (pk, nil) }
-        let at = now()
+        let at = clock.now
         try await store.putSigningKey(
-            SigningKeyRecord(role: role.rawValue, keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
+            SigningKeyRecord(role: try signingRole(role), keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
         _ = try await store.appendLog(
-            kind: "key_rotated", body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
-        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass))
+            kind: .keyRotated, body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at.text)
+        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass), now: clock.now.date)
         return (pk, doc.version)
     }
 
@@ -64,7 +72,7 @@ public enum SigningKeyRotation {
     /// secret is removed last, unless `archive`.
     public static func activate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
-        graceSeconds: TimeInterval, archive: Bool, logKind: String
+        graceSeconds: TimeInterval, archive: Bool, logKind: LogKind, clock: any GatewayClock = .system
     ) async throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
@@ -72,22 +80,24 @@ public enum SigningKeyRotation {
         }
         let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
         let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
-        let at = now()
-        let until = now(graceSeconds)
+        let at = clock.now
+        let until = at.adding(seconds: Int64(graceSeconds))
         try await store.putSigningKey(
             SigningKeyRecord(
-                role: role.rawValue, keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: .verifyOnly, until: until, createdAt: at))
+                role: try signingRole(role), keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: .verifyOnly, until: until,
+                createdAt: at))
         try await store.putSigningKey(
             SigningKeyRecord(
-                role: role.rawValue, keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: .active, until: nil, createdAt: at))
+                role: try signingRole(role), keyId: new.publicKey.keyIdHex, publicKey: new.publicKey.base64, state: .active, until: nil,
+                createdAt: at))
         _ = try await store.appendLog(
             kind: logKind,
             body: JSON.object([
                 "role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
-                "verify_only_until": .string(until), "archived": .bool(archive),
-            ]).canonical, at: at)
+                "verify_only_until": .string(until.text), "archived": .bool(archive),
+            ]).canonical, at: at.text)
         let doc = try await TrustPublication.publish(
-            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new))
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new), now: clock.now.date)
         try Failpoints.check("keys.activate.after-publish")
         let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
         try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -108,6 +118,11 @@ public enum SigningKeyRotation {
             _ = try await log.checkpoint(cosigners: [old])
         }
         if !archive { try fm.removeItem(atPath: archived) }
-        return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version)
+        return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until.text, doc.version)
     }
+}
+
+extension Timestamp {
+    /// The moment as Foundation's `Date` (for the code that still computes with one).
+    var date: Date { Date(timeIntervalSince1970: TimeInterval(unixSeconds)) }
 }

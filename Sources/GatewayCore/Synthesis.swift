@@ -219,7 +219,8 @@ public enum Synthesis {
             "packages": .array(
                 h.held.map { p in
                     .object([
-                        "package": .string(p.flag.packageId), "seq": .int(Int64(bitPattern: p.flag.seq)), "kind": p.kind.map(JSON.string) ?? .null,
+                        "package": .string(p.flag.packageId), "seq": .int(Int64(bitPattern: p.flag.seq)),
+                        "kind": p.kind.map { .string($0.rawValue) } ?? .null,
                         "resolution": .string(p.flag.resolution?.rawValue ?? "unresolved"), "withheld": .int(Int64(p.withheld)),
                         "flagged_at": .string(p.flag.flaggedAt),
                     ])

@@ -83,7 +83,7 @@ public struct TrustDocument: Sendable {
                 var o: [String: JSON] = [
                     "recipient": .string(r.recipient), "fingerprint": .string(r.fingerprint), "state": .string(r.state.rawValue),
                 ]
-                if let until = r.decryptUntil { o["until"] = .string(until) }
+                if let until = r.decryptUntil { o["until"] = .string(until.text) }
                 return .object(o)
             }
         } else {
@@ -94,9 +94,9 @@ public struct TrustDocument: Sendable {
         let active = Set([keys.receipt, keys.dataset, keys.log].map(\.publicKey.keyIdHex))
         let others: [JSON] = signingKeys.filter { $0.state != .active && $0.state != .retired && !active.contains($0.keyId) }.map { k in
             var o: [String: JSON] = [
-                "role": .string(k.role), "key_id": .string(k.keyId), "key": .string(k.publicKey), "state": .string(k.state.rawValue),
+                "role": .string(k.role.rawValue), "key_id": .string(k.keyId), "key": .string(k.publicKey), "state": .string(k.state.rawValue),
             ]
-            if let until = k.until { o["until"] = .string(until) }
+            if let until = k.until { o["until"] = .string(until.text) }
             return .object(o)
         }
         var extra: [String: JSON] = [:]

@@ -56,7 +56,7 @@ public enum TrustPublication {
             validity: TimeInterval(publication.validityDays) * 86_400)
         try await store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
         _ = try await store.appendLog(
-            kind: "trust", body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)))
+            kind: .trust, body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)))
         return doc
     }
 }

@@ -44,7 +44,9 @@ struct LogRoutes {
             .ok,
             JSON.array(
                 entries.map {
-                    .object(["index": .int($0.index), "kind": .string($0.kind), "body": .string($0.body), "created_at": .string($0.createdAt)])
+                    .object([
+                        "index": .int($0.index), "kind": .string($0.kind.rawValue), "body": .string($0.body), "created_at": .string($0.createdAt),
+                    ])
                 }
             ).canonical)
     }

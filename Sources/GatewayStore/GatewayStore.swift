@@ -1,5 +1,5 @@
 import Foundation
-import SealBase
+public import SealBase
 
 /// The states and roles the store keeps, typed: each is stored as its raw value, and the schema
 /// refuses any other (CHECK constraints on PostgreSQL, triggers on SQLite; migration
@@ -34,6 +34,24 @@ public enum SpoolState: String, StoredState { case pending, done, pruned }
 /// records go back into datasets) or `rejected` (not the unit's: its records stay out). Stored
 /// as `review_flags.resolution`, NULL while unresolved (migration `v15-flag-review`).
 public enum ReviewResolution: String, StoredState { case confirmed, rejected }
+/// What a department signing key signs (`signing_keys.role`; migration `v16-typed-kinds`).
+public enum SigningKeyRole: String, StoredState { case receipt, dataset, log }
+/// The kind of package a decision was on (`outcomes.kind`, NULL when the package could not be
+/// read that far): the package kinds of the format (spec §4).
+public enum OutcomeKind: String, StoredState { case snapshot, correction, dataset, files }
+/// What a log entry records (`log_entries.kind`).
+public enum LogKind: String, StoredState {
+    /// A decision on a received package, and a body already decided that came again.
+    case outcome, duplicate
+    case unitRegistered = "unit_registered", unitKeyAdded = "unit_key_added", unitKeyRotated = "unit_key_rotated"
+    case unitKeyRevoked = "unit_key_revoked"
+    case tokenCreated = "token_created", tokenRevoked = "token_revoked"
+    case flagResolved = "flag_resolved"
+    case dataset, datasetForwarded = "dataset_forwarded", handbookConnected = "handbook_connected"
+    case campaign, trust
+    case keyRotated = "key_rotated", keyActivated = "key_activated", keyRetired = "key_retired"
+    case forkDeclared = "fork_declared"
+}
 
 /// A registered unit and its signing keys.
 public struct UnitRecord: Sendable, Equatable {
@@ -112,12 +130,12 @@ public struct FlaggedPackage: Sendable, Equatable {
 public struct HeldPackage: Sendable, Equatable {
     public var flag: FlaggedPackage
     /// `snapshot` or `correction` (nil if its decision is not found).
-    public var kind: String?
+    public var kind: OutcomeKind?
     /// The unit's member records a dataset leaves out because of it: every record of a snapshot
     /// that is the unit's current one, the rows a correction changed in the snapshot a dataset
     /// takes; 0 once a later snapshot replaced what it brought.
     public var withheld: Int
-    public init(flag: FlaggedPackage, kind: String?, withheld: Int) {
+    public init(flag: FlaggedPackage, kind: OutcomeKind?, withheld: Int) {
         self.flag = flag
         self.kind = kind
         self.withheld = withheld
@@ -202,13 +220,13 @@ public struct Outcome: Sendable, Equatable {
     public var unitId: String?
     public var seq: UInt64?
     public var sha256: String
-    public var kind: String?
+    public var kind: OutcomeKind?
     public var receipt: String  // canonical JSON
     public var receiptSignature: String  // minisign signature file text
     public var leaf: Int64
     public var decidedAt: String
     public init(
-        spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: String?,
+        spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: OutcomeKind?,
         receipt: String, receiptSignature: String, leaf: Int64, decidedAt: String
     ) {
         self.spoolId = spoolId
@@ -262,9 +280,9 @@ public struct RecipientRecord: Sendable, Equatable {
     public var fingerprint: String
     public var recipient: String
     public var state: RecipientState
-    public var decryptUntil: String?
-    public var createdAt: String
-    public init(fingerprint: String, recipient: String, state: RecipientState, decryptUntil: String?, createdAt: String) {
+    public var decryptUntil: Timestamp?
+    public var createdAt: Timestamp
+    public init(fingerprint: String, recipient: String, state: RecipientState, decryptUntil: Timestamp?, createdAt: Timestamp) {
         self.fingerprint = fingerprint
         self.recipient = recipient
         self.state = state
@@ -277,13 +295,13 @@ public struct RecipientRecord: Sendable, Equatable {
 /// use once it has been rotated: `pending` (published, accepted by verifiers, not yet signing),
 /// `active`, `verify-only` (no longer signing; signatures it made up to `until` stay valid).
 public struct SigningKeyRecord: Sendable, Equatable {
-    public var role: String
+    public var role: SigningKeyRole
     public var keyId: String
     public var publicKey: String
     public var state: SigningKeyState
-    public var until: String?
-    public var createdAt: String
-    public init(role: String, keyId: String, publicKey: String, state: SigningKeyState, until: String?, createdAt: String) {
+    public var until: Timestamp?
+    public var createdAt: Timestamp
+    public init(role: SigningKeyRole, keyId: String, publicKey: String, state: SigningKeyState, until: Timestamp?, createdAt: Timestamp) {
         self.role = role
         self.keyId = keyId
         self.publicKey = publicKey
@@ -431,7 +449,7 @@ public protocol GatewayStore: Sendable {
     /// Paths of every spool entry recorded (to find bodies a crash left unrecorded).
     func spoolPaths() async throws -> [String]
     /// Bodies decided at or before `before` whose file is still kept, with the kind of package.
-    func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: String?)]
+    func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: OutcomeKind?)]
     /// Marks bodies whose file the retention policy removed.
     func markSpoolPruned(ids: [Int64]) async throws
     /// The accepted or rejected package holding (unit, seq), if any.
@@ -503,7 +521,7 @@ public protocol GatewayStore: Sendable {
     func addRecipient(_ r: RecipientRecord) async throws
     func recipients() async throws -> [RecipientRecord]
     /// Sets a recipient's state (and the end of its decrypt-only grace).
-    func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) async throws
+    func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: Timestamp?) async throws
 
     // Department signing keys (receipt, dataset, log) and their lifecycle
     /// Inserts, or updates the state and `until` of a key already recorded.
@@ -512,7 +530,7 @@ public protocol GatewayStore: Sendable {
 
     // Log
     func logSize() async throws -> Int64
-    func appendLog(kind: String, body: String, at: String) async throws -> Int64
+    func appendLog(kind: LogKind, body: String, at: String) async throws -> Int64
     /// Entries [start, end) in order.
     func logEntries(start: Int64, end: Int64) async throws -> [LogEntry]
     func addCheckpoint(size: Int64, note: String, at: String) async throws
@@ -523,10 +541,10 @@ public protocol GatewayStore: Sendable {
 /// One entry of the append-only log; its leaf hash is SHA-256(0x00 ‖ body).
 public struct LogEntry: Sendable, Equatable {
     public var index: Int64
-    public var kind: String
+    public var kind: LogKind
     public var body: String
     public var createdAt: String
-    public init(index: Int64, kind: String, body: String, createdAt: String) {
+    public init(index: Int64, kind: LogKind, body: String, createdAt: String) {
         self.index = index
         self.kind = kind
         self.body = body
@@ -556,7 +574,7 @@ public struct Decision: Sendable {
     public var unitId: String?
     public var seq: UInt64?
     public var sha256: String
-    public var kind: String?
+    public var kind: OutcomeKind?
     public var decidedAt: String
     /// True when (unit, seq) is consumed by this decision (the package was attributed to the unit).
     public var claimsSeq: Bool
@@ -565,7 +583,7 @@ public struct Decision: Sendable {
     public var created: String?
     public init(
         spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
-        kind: String?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: String? = nil
+        kind: OutcomeKind?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: String? = nil
     ) {
         self.keyId = keyId
         self.created = created

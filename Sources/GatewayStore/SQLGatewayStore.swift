@@ -69,11 +69,11 @@ public final class SQLGatewayStore: GatewayStore {
             spoolId: try r.int("spool_id"), status: try r.state("status"), code: try r.optionalString("code"),
             packageId: try r.optionalString("package_id"),
             unitId: try r.optionalString("unit_id"), seq: try r.optionalInt("seq").map { UInt64(bitPattern: $0) }, sha256: try r.string("sha256"),
-            kind: try r.optionalString("kind"), receipt: try r.string("receipt"), receiptSignature: try r.string("receipt_signature"),
+            kind: try r.optionalState("kind"), receipt: try r.string("receipt"), receiptSignature: try r.string("receipt_signature"),
             leaf: try r.int("leaf"), decidedAt: try r.string("decided_at"))
     }
     static func logEntry(_ r: SQLRow) throws -> LogEntry {
-        LogEntry(index: try r.int("idx"), kind: try r.string("kind"), body: try r.string("body"), createdAt: try r.string("created_at"))
+        LogEntry(index: try r.int("idx"), kind: try r.state("kind"), body: try r.string("body"), createdAt: try r.string("created_at"))
     }
     static func trust(_ r: SQLRow) throws -> TrustRecord {
         TrustRecord(
@@ -94,7 +94,7 @@ public final class SQLGatewayStore: GatewayStore {
 
     /// Appends one entry under the log-order lock (taken here if the transaction has not yet);
     /// returns its index.
-    func appendLog(_ c: any SQLConnection, kind: String, body: String, at: String) async throws -> Int64 {
+    func appendLog(_ c: any SQLConnection, kind: LogKind, body: String, at: String) async throws -> Int64 {
         try await driver.lockLogOrder(c)
         let idx = try await nextLogIndex(c)
         try await c.execute("INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", [idx, kind, body, at])
@@ -107,7 +107,7 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func logSize() async throws -> Int64 { try await driver.read { c in try await nextLogIndex(c) } }
 
-    public func appendLog(kind: String, body: String, at: String) async throws -> Int64 {
+    public func appendLog(kind: LogKind, body: String, at: String) async throws -> Int64 {
         try await driver.write { c in try await appendLog(c, kind: kind, body: body, at: at) }
     }
 
@@ -144,7 +144,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try await appendLog(c, kind: "unit_registered", body: logBody, at: unit.createdAt)
+            _ = try await appendLog(c, kind: .unitRegistered, body: logBody, at: unit.createdAt)
         }
     }
 
@@ -188,7 +188,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
                 [newKeyId, unitId, newPublicKey, switchAt])
-            _ = try await appendLog(c, kind: "unit_key_rotated", body: logBody, at: switchAt)
+            _ = try await appendLog(c, kind: .unitKeyRotated, body: logBody, at: switchAt)
         }
     }
 
@@ -204,7 +204,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try await appendLog(c, kind: "unit_key_added", body: logBody, at: key.addedAt)
+            _ = try await appendLog(c, kind: .unitKeyAdded, body: logBody, at: key.addedAt)
         }
     }
 
@@ -231,7 +231,7 @@ public final class SQLGatewayStore: GatewayStore {
                   AND ((key_id = ? AND created >= ?) OR (key_id IS NULL AND decided_at >= ?))
                 ON CONFLICT (package_id) DO NOTHING
                 """, [reason, at, unitId, keyId, compromisedAt, compromisedAt])
-            _ = try await appendLog(c, kind: "unit_key_revoked", body: logBody, at: at)
+            _ = try await appendLog(c, kind: .unitKeyRevoked, body: logBody, at: at)
             return try await c.query(
                 "SELECT * FROM review_flags WHERE unit_id = ? AND flagged_at = ? AND reason = ? ORDER BY seq", [unitId, at, reason]
             )
@@ -263,7 +263,7 @@ public final class SQLGatewayStore: GatewayStore {
             f.resolution = resolution
             f.resolvedAt = at
             f.resolutionReason = reason
-            _ = try await appendLog(c, kind: "flag_resolved", body: logBody(f), at: at)
+            _ = try await appendLog(c, kind: .flagResolved, body: logBody(f), at: at)
             return f
         }
     }
@@ -293,7 +293,7 @@ public final class SQLGatewayStore: GatewayStore {
             }
             guard t.revokedAt == nil else { throw StoreError(.tokenRevoked, "token \(t.id) was revoked at \(t.revokedAt ?? "")") }
             try await c.execute("UPDATE tokens SET revoked_at = ? WHERE hash = ?", [at, t.hash])
-            _ = try await appendLog(c, kind: "token_revoked", body: logBody(t), at: at)
+            _ = try await appendLog(c, kind: .tokenRevoked, body: logBody(t), at: at)
             t.revokedAt = at
             return t
         }
@@ -325,14 +325,14 @@ public final class SQLGatewayStore: GatewayStore {
         try await driver.read { c in try await c.query("SELECT path FROM spool").map { try $0.string("path") } }
     }
 
-    public func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: String?)] {
+    public func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: OutcomeKind?)] {
         try await driver.read { c in
             try await c.query(
                 """
                 SELECT s.*, o.kind AS outcome_kind FROM spool s JOIN outcomes o ON o.spool_id = s.id
                 WHERE s.state = 'done' AND o.decided_at <= ? ORDER BY s.id
                 """, [before]
-            ).map { (try Self.spool($0), try $0.optionalString("outcome_kind")) }
+            ).map { (try Self.spool($0), try $0.optionalState("outcome_kind", OutcomeKind.self)) }
         }
     }
 
@@ -415,7 +415,7 @@ public final class SQLGatewayStore: GatewayStore {
             // What an accepted correction changed is recorded (the snapshot and its rows), so that
             // a dataset can leave it out if the package is flagged (0: no snapshot to change).
             var correctedSnapshot: Int64?
-            if d.status == .accepted, d.kind == "correction", let unit = d.unitId {
+            if d.status == .accepted, d.kind == .correction, let unit = d.unitId {
                 correctedSnapshot = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unit]) ?? 0
             }
             if let cs = corrections, !cs.corrections.isEmpty {
@@ -437,7 +437,7 @@ public final class SQLGatewayStore: GatewayStore {
                     }
                 }
             }
-            let leaf = try await appendLog(c, kind: d.status == .duplicate ? "duplicate" : "outcome", body: logEntry, at: d.decidedAt)
+            let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt)
             let entries = try await c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
             let bundle = try makeReceipt(leaf, entries)
             if let cp = bundle.checkpoint {
@@ -577,7 +577,7 @@ public final class SQLGatewayStore: GatewayStore {
         // The current one first, then the others newest first.
         .sorted { ($0.current ? 1 : 0, $0.leaf, $0.id) > ($1.current ? 1 : 0, $1.leaf, $1.id) }
         let current = snapshots.first { $0.current }
-        var kinds: [String: String] = [:]
+        var kinds: [String: OutcomeKind] = [:]
         var recorded: Set<String> = []
         // Distrusted corrections applied before v15 recorded what they changed: the snapshot
         // that was current then (the newest accepted before them) is tainted as a whole.
@@ -588,9 +588,9 @@ public final class SQLGatewayStore: GatewayStore {
                     "SELECT kind, corrected_snapshot, leaf FROM outcomes WHERE package_id = ? AND status = 'accepted' ORDER BY leaf LIMIT 1",
                     [f.packageId])
             else { continue }
-            let kind = try o.optionalString("kind")
+            let kind: OutcomeKind? = try o.optionalState("kind")
             kinds[f.packageId] = kind
-            guard kind == "correction" else { continue }
+            guard kind == .correction else { continue }
             if try o.optionalInt("corrected_snapshot") != nil {
                 recorded.insert(f.packageId)
             } else {
@@ -721,7 +721,7 @@ public final class SQLGatewayStore: GatewayStore {
                     chunk += 1
                 }
             }
-            _ = try await appendLog(c, kind: "dataset", body: logBody, at: d.createdAt)
+            _ = try await appendLog(c, kind: .dataset, body: logBody, at: d.createdAt)
         }
     }
 
@@ -778,7 +778,7 @@ public final class SQLGatewayStore: GatewayStore {
                                     delivered_at = ? WHERE version = ? AND state = 'pending'
                 """, [ack, ackSignature, at, version])
             guard n == 1 else { return }  // delivered already: recorded once
-            _ = try await appendLog(c, kind: "dataset_forwarded", body: logBody, at: at)
+            _ = try await appendLog(c, kind: .datasetForwarded, body: logBody, at: at)
         }
     }
 
@@ -830,12 +830,12 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.query("SELECT * FROM recipients ORDER BY created_at, fingerprint").map {
                 RecipientRecord(
                     fingerprint: try $0.string("fingerprint"), recipient: try $0.string("recipient"), state: try $0.state("state"),
-                    decryptUntil: try $0.optionalString("decrypt_until"), createdAt: try $0.string("created_at"))
+                    decryptUntil: try $0.optionalTimestamp("decrypt_until"), createdAt: try $0.timestamp("created_at"))
             }
         }
     }
 
-    public func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: String?) async throws {
+    public func setRecipientState(fingerprint: String, state: RecipientState, decryptUntil: Timestamp?) async throws {
         try await driver.write { c in
             try await c.execute("UPDATE recipients SET state = ?, decrypt_until = ? WHERE fingerprint = ?", [state, decryptUntil, fingerprint])
         }
@@ -855,8 +855,8 @@ public final class SQLGatewayStore: GatewayStore {
         try await driver.read { c in
             try await c.query("SELECT * FROM signing_keys ORDER BY role, created_at, key_id").map {
                 SigningKeyRecord(
-                    role: try $0.string("role"), keyId: try $0.string("key_id"), publicKey: try $0.string("public_key"),
-                    state: try $0.state("state"), until: try $0.optionalString("until"), createdAt: try $0.string("created_at"))
+                    role: try $0.state("role"), keyId: try $0.string("key_id"), publicKey: try $0.string("public_key"),
+                    state: try $0.state("state"), until: try $0.optionalTimestamp("until"), createdAt: try $0.timestamp("created_at"))
             }
         }
     }

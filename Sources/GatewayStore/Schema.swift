@@ -156,6 +156,44 @@ enum Schema {
             postgres: flagReviewSQL + ";\n"
                 + "ALTER TABLE review_flags ADD CONSTRAINT review_flags_resolution_known CHECK (resolution IS NULL OR resolution IN ("
                 + reviewResolutions.map { "'\($0)'" }.joined(separator: ", ") + "))"),
+        // The roles and kinds that were still free text: a signing key's role, a log entry's
+        // kind, the kind of package a decision was on (NULL allowed: a package not read that far).
+        // The values are exactly those every writer used before (so existing rows pass).
+        Migration("v16-typed-kinds", sqlite: knownValues(typedKinds, sqlite: true), postgres: knownValues(typedKinds, sqlite: false)),
+    ]
+
+    /// Statements that make the database refuse any value of `columns` outside its list (NULL
+    /// passes): SQLite triggers on insert and update (it cannot add a constraint to a table),
+    /// PostgreSQL CHECK constraints.
+    static func knownValues(_ columns: [(table: String, column: String, values: [String])], sqlite: Bool) -> String {
+        columns.map { t in
+            let allowed = t.values.map { "'\($0)'" }.joined(separator: ", ")
+            guard sqlite else {
+                return "ALTER TABLE \(t.table) ADD CONSTRAINT \(t.table)_\(t.column)_known CHECK (\(t.column) IS NULL OR \(t.column) IN (\(allowed)))"
+            }
+            return ["INSERT", "UPDATE OF \(t.column)"].map { event in
+                """
+                CREATE TRIGGER \(t.table)_\(t.column)_\(event.hasPrefix("INSERT") ? "insert" : "update") BEFORE \(event) ON \(t.table)
+                WHEN NEW.\(t.column) IS NOT NULL AND NEW.\(t.column) NOT IN (\(allowed))
+                BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
+                """
+            }.joined(separator: ";\n")
+        }.joined(separator: ";\n")
+    }
+
+    /// The values migration v16 allows, per column, frozen with it (a new kind is a new
+    /// migration; a test holds the store's enums to this list).
+    static let typedKinds: [(table: String, column: String, values: [String])] = [
+        ("signing_keys", "role", ["receipt", "dataset", "log"]),
+        ("outcomes", "kind", ["snapshot", "correction", "dataset", "files"]),
+        (
+            "log_entries", "kind",
+            [
+                "outcome", "duplicate", "unit_registered", "unit_key_added", "unit_key_rotated", "unit_key_revoked", "token_created",
+                "token_revoked", "flag_resolved", "dataset", "dataset_forwarded", "handbook_connected", "campaign", "trust", "key_rotated",
+                "key_activated", "key_retired", "fork_declared",
+            ]
+        ),
     ]
 
     /// Migration v15's tables and columns (the same on both databases).

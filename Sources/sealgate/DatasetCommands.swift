@@ -36,7 +36,7 @@ struct Synthesize: AsyncParsableCommand {
                     say("\(s.flaggedWithheld) record(s) withheld by the review of \(s.flagged.count) flagged package(s):")
                     for p in s.flagged {
                         say(
-                            "  \(p.flag.unitId) seq \(p.flag.seq) (\(p.kind ?? "?"), package \(p.flag.packageId)): \(p.flag.resolution?.rawValue ?? "unresolved"), \(p.withheld) record(s) withheld"
+                            "  \(p.flag.unitId) seq \(p.flag.seq) (\(p.kind?.rawValue ?? "?"), package \(p.flag.packageId)): \(p.flag.resolution?.rawValue ?? "unresolved"), \(p.withheld) record(s) withheld"
                         )
                     }
                     say("  review them: sealgate units flagged --data \(data.data); confirm or reject each (sealgate units flagged confirm|reject)")
@@ -48,7 +48,7 @@ struct Synthesize: AsyncParsableCommand {
                 "conflicts": s.conflicts, "withheld": s.withheld, "units": s.units, "flagged_withheld": s.flaggedWithheld,
                 "flagged": s.flagged.map { p in
                     [
-                        "unit": p.flag.unitId, "seq": Int(p.flag.seq), "package": p.flag.packageId, "kind": p.kind as Any,
+                        "unit": p.flag.unitId, "seq": Int(p.flag.seq), "package": p.flag.packageId, "kind": p.kind?.rawValue as Any,
                         "resolution": p.flag.resolution?.rawValue ?? "unresolved", "withheld": p.withheld,
                     ] as [String: Any]
                 },

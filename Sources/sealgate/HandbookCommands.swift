@@ -115,7 +115,7 @@ struct Handbook: AsyncParsableCommand {
                 let store = try await data.dir.openStore()
                 try await store.setSetting("handbook", endpoint.json.canonical)
                 _ = try await store.appendLog(
-                    kind: "handbook_connected", body: endpoint.logJSON.canonical,
+                    kind: .handbookConnected, body: endpoint.logJSON.canonical,
                     at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
                 if !out.json {
                     say(

@@ -148,7 +148,7 @@ extension Keys {
                         return ["role": signing.rawValue, "pending": key.keyIdHex, "trust_version": version as Any]
                     }
                     let r = try await SigningKeyRotation.activate(
-                        dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: "key_rotated")
+                        dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: .keyRotated)
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
                 switch try await DepartmentKeyLifecycle.rotateRecipient(
@@ -223,7 +223,7 @@ extension Keys {
                     let r = try await withHint("announce one first: sealgate keys rotate \(signing.rawValue) --pending --data \(dir.path)") {
                         try await SigningKeyRotation.activate(
                             dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive,
-                            logKind: "key_activated")
+                            logKind: .keyActivated)
                     }
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
@@ -257,7 +257,7 @@ extension Keys {
                     if !out.json {
                         if waiting.isEmpty { say("nothing to retire: no recipient is decrypt-only") }
                         for w in waiting {
-                            let until = w.decryptUntil ?? "?"
+                            let until = w.decryptUntil?.text ?? "?"
                             say("nothing to retire yet: recipient \(w.fingerprint) is decrypt-only until \(until) (retire it once that has passed)")
                         }
                     }

@@ -82,9 +82,16 @@ struct LogCommand: ParsableCommand {
                                 .logMismatch, "the gateway served \(entries.count) entries of the \(size) its checkpoint covers",
                                 remedy: "the log is incomplete; report it")
                         }
-                        entries += items.map {
-                            LogEntry(
-                                index: $0["index"]?.int ?? -1, kind: $0["kind"]?.string ?? "", body: $0["body"]?.string ?? "",
+                        entries += try items.map {
+                            // The kind is not covered by the tree (only the body is), but the gateway's
+                            // store holds only the kinds this version knows.
+                            guard let kind = $0["kind"]?.string.flatMap(LogKind.init(rawValue:)) else {
+                                throw SealError(
+                                    .logMismatch, "the gateway served log entry \(entries.count) with a kind this version does not know",
+                                    remedy: "the log is not one this version reads; report it")
+                            }
+                            return LogEntry(
+                                index: $0["index"]?.int ?? -1, kind: kind, body: $0["body"]?.string ?? "",
                                 createdAt: $0["created_at"]?.string ?? "")
                         }
                     }
@@ -127,7 +134,7 @@ struct LogCommand: ParsableCommand {
                             )
                         case .refused(nil):
                             throw SealError(
-                                .logMismatch, "log entry \(i) (\(e.kind), \(e.createdAt)) changed since it was verified",
+                                .logMismatch, "log entry \(i) (\(e.kind.rawValue), \(e.createdAt)) changed since it was verified",
                                 remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
                         }
                     }
@@ -282,7 +289,7 @@ extension LogCommand {
                     "lost_size": .int(Int64(lost.size)), "lost_root": .string(Base64.encode(lost.root)), "lost_checkpoint": .string(lost.note),
                     "continues_at": .int(size), "reason": .string(reason), "declared_at": .string(at),
                 ]).canonical
-                _ = try await store.appendLog(kind: "fork_declared", body: statement, at: at)
+                _ = try await store.appendLog(kind: .forkDeclared, body: statement, at: at)
                 let note = try await log.checkpoint()
                 let cp = try Checkpoint.verify(note: note, name: "\(department)/log", publicKey: keys.log.publicKey.key)
                 try head.write(size: cp.size, root: cp.root, note: note)

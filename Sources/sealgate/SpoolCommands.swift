@@ -28,7 +28,7 @@ struct SpoolCommand: ParsableCommand {
                 let before = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 - age))
                 let dir = data.dir
                 let store = try await dir.openStore()
-                let due = try await store.decidedSpool(before: before).filter { files || $0.kind != "files" }
+                let due = try await store.decidedSpool(before: before).filter { files || $0.kind != .files }
                 var removed: [Int64] = []
                 var bytes: Int64 = 0
                 for (entry, _) in due {

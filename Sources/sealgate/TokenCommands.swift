@@ -28,7 +28,7 @@ struct Tokens: ParsableCommand {
                 let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
                 try await store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
                 _ = try await store.appendLog(
-                    kind: "token_created", body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical,
+                    kind: .tokenCreated, body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical,
                     at: now)
                 SecretToken.write(token, to: STDOUT_FILENO)
                 let article = role == .admin ? "an" : "a"

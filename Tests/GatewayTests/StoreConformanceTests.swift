@@ -1,4 +1,5 @@
 import Foundation
+import SealBase
 import TestSupport
 import Testing
 
@@ -7,6 +8,11 @@ import Testing
 /// The store contract, written against the protocol: every backend must pass it.
 /// Run on SQLite and on PostgreSQL (the throwaway cluster `make test` starts).
 enum StoreConformance {
+    /// Moments for records that keep a `Timestamp` (a store reads back only valid moments).
+    static let t1 = Timestamp(unixSeconds: 1_795_000_000)
+    static let t5 = Timestamp(unixSeconds: 1_795_000_500)
+    static let t9 = Timestamp(unixSeconds: 1_795_000_900)
+
     static func decision(
         _ spool: Int64, unit: String?, seq: UInt64?, status: OutcomeStatus = .accepted, claims: Bool = true, package: String? = nil,
         sha: String = "aa"
@@ -14,7 +20,7 @@ enum StoreConformance {
         Decision(
             spoolId: spool, status: status, code: status == .rejected ? "signature_invalid" : nil, packageId: package ?? "p-\(spool)", unitId: unit,
             seq: seq,
-            sha256: sha, kind: "snapshot", decidedAt: "2026-11-27T08:00:00Z", claimsSeq: claims)
+            sha256: sha, kind: .snapshot, decidedAt: "2026-11-27T08:00:00Z", claimsSeq: claims)
     }
 
     /// The code of the StoreError `body` throws: nil when it throws nothing, "other" for any
@@ -116,8 +122,8 @@ enum StoreConformance {
         #expect(size == 4)
         #expect(try await store.latestCheckpoint()?.size == 2)
         #expect(try await store.logEntries(start: 0, end: 4).map(\.index) == [0, 1, 2, 3])
-        #expect(try await store.logEntries(start: 0, end: 1).map(\.kind) == ["unit_registered"])
-        #expect(try await store.appendLog(kind: "test", body: "{}", at: "t") == size)
+        #expect(try await store.logEntries(start: 0, end: 1).map(\.kind.rawValue) == ["unit_registered"])
+        #expect(try await store.appendLog(kind: .trust, body: "{}", at: "t") == size)
 
         // Trust documents only move forward.
         try await store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s"))
@@ -126,15 +132,15 @@ enum StoreConformance {
         #expect(try await store.latestTrust()?.version == 2)
 
         // Signing keys: inserted, then their state moves on in place (one row per key).
-        try await store.putSigningKey(SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .pending, until: nil, createdAt: "t1"))
-        try await store.putSigningKey(SigningKeyRecord(role: "log", keyId: "K2", publicKey: "p2", state: .active, until: nil, createdAt: "t1"))
+        try await store.putSigningKey(SigningKeyRecord(role: .receipt, keyId: "K1", publicKey: "p1", state: .pending, until: nil, createdAt: Self.t1))
+        try await store.putSigningKey(SigningKeyRecord(role: .log, keyId: "K2", publicKey: "p2", state: .active, until: nil, createdAt: Self.t1))
         try await store.putSigningKey(
-            SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "ignored", state: .verifyOnly, until: "t9", createdAt: "t5"))
+            SigningKeyRecord(role: .receipt, keyId: "K1", publicKey: "ignored", state: .verifyOnly, until: Self.t9, createdAt: Self.t5))
         let keys = try await store.signingKeys()
         #expect(keys.count == 2)
         #expect(
             keys.first { $0.keyId == "K1" }
-                == SigningKeyRecord(role: "receipt", keyId: "K1", publicKey: "p1", state: .verifyOnly, until: "t9", createdAt: "t1"))
+                == SigningKeyRecord(role: .receipt, keyId: "K1", publicKey: "p1", state: .verifyOnly, until: Self.t9, createdAt: Self.t1))
     }
 }
 
@@ -150,18 +156,39 @@ extension StoreConformance {
             "spool.state": Set(SpoolState.allCases.map(\.rawValue)),
         ]
         #expect(Dictionary(uniqueKeysWithValues: Schema.typedStates.map { ("\($0.table).\($0.column)", Set($0.values)) }) == enums)
+        let kinds: [String: Set<String>] = [
+            "signing_keys.role": Set(SigningKeyRole.allCases.map(\.rawValue)), "outcomes.kind": Set(OutcomeKind.allCases.map(\.rawValue)),
+            "log_entries.kind": Set(LogKind.allCases.map(\.rawValue)),
+        ]
+        #expect(Dictionary(uniqueKeysWithValues: Schema.typedKinds.map { ("\($0.table).\($0.column)", Set($0.values)) }) == kinds)
         try await store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: "t"))
         let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "t")
+        try await store.putSigningKey(SigningKeyRecord(role: .log, keyId: "typed", publicKey: "p", state: .active, until: nil, createdAt: Self.t1))
+        let idx = try await store.appendLog(kind: .trust, body: "{}", at: "t")
+        let decided = try await store.addSpool(sha256: "typed2", size: 1, path: "/x/typed2", receivedAt: "t")
+        let outcome = try await store.commit(
+            decision(decided, unit: nil, seq: nil, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0
+        ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+        #expect(outcome.kind == .snapshot)
         for (sql, binds) in [
             ("UPDATE tokens SET role = 'root' WHERE hash = 'typed'", [any SQLBindable]()),
             ("UPDATE spool SET state = 'lost' WHERE id = ?", [id]),
             ("INSERT INTO recipients (fingerprint, recipient, state, created_at) VALUES ('F', 'age1', 'Active', 't')", []),
             ("INSERT INTO signing_keys (key_id, role, public_key, state, created_at) VALUES ('K', 'log', 'p', 'verify_only', 't')", []),
+            // migration v16: a signing key's role, a log entry's kind, a decision's package kind
+            ("INSERT INTO signing_keys (key_id, role, public_key, state, created_at) VALUES ('K', 'root', 'p', 'active', 't')", []),
+            ("UPDATE signing_keys SET role = 'Log' WHERE key_id = 'typed'", []),
+            ("INSERT INTO log_entries (idx, kind, body, created_at) VALUES (1000000, 'test', '{}', 't')", []),
+            ("UPDATE log_entries SET kind = 'outcomes' WHERE idx = ?", [idx]),
+            ("UPDATE outcomes SET kind = 'Snapshot' WHERE spool_id = ?", [outcome.spoolId]),
         ] {
             #expect(await storeCode { _ = try await store.driver.write { c in try await c.execute(sql, binds) } } != nil, "refused: \(sql)")
         }
         #expect(try await store.token(hash: "typed")?.role == .admin)
         #expect(try await store.spool(id: id)?.state == .pending)
+        #expect(try await store.signingKeys().first { $0.keyId == "typed" }?.role == .log)
+        #expect(try await store.logEntries(start: idx, end: idx + 1).map(\.kind) == [.trust])
+        #expect(try await store.outcome(spoolId: decided)?.kind == .snapshot)
     }
 }
 
@@ -187,7 +214,7 @@ extension StoreConformance {
             return try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
-                    kind: "snapshot", decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
+                    kind: .snapshot, decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
                 snapshot: SnapshotImport(
                     unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]],
                     members: members),
@@ -209,7 +236,7 @@ extension StoreConformance {
         let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "t")
         _ = try await store.commit(
             Decision(
-                spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: "correction",
+                spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: .correction,
                 decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: "2026-11-28T00:00:00Z"),
             snapshot: nil,
             corrections: CorrectionImport(
@@ -223,7 +250,7 @@ extension StoreConformance {
             await Self.storeCode {
                 _ = try await store.commit(
                     Decision(
-                        spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: "correction",
+                        spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: .correction,
                         decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
                     snapshot: nil,
                     corrections: CorrectionImport(
@@ -262,7 +289,8 @@ extension StoreConformance {
         try await store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: "t"), logBody: "{\"add\":1}")
         #expect(try await store.unitKeys(unitId: "A").map(\.keyId) == ["KA", "KA2", "KA9"], "keys in the order they were added, on every backend")
         #expect(try await store.unitStatus("A")?.keys.map(\.keyId) == ["KA", "KA2", "KA9"])
-        #expect(try await store.logEntries(start: size0, end: size0 + 3).map(\.kind) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
+        #expect(
+            try await store.logEntries(start: size0, end: size0 + 3).map(\.kind.rawValue) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
 
         // Tokens: revoked by id prefix, logged, then never returned by hash.
         try await store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: .unit, unitId: "A", createdAt: "t"))
@@ -307,11 +335,11 @@ extension StoreConformance {
         try await store.setSetting("campaign", "{\"a\":1}")
         try await store.setSetting("campaign", "{\"a\":2}")
         #expect(try await store.setting("campaign") == "{\"a\":2}")
-        try await store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .active, decryptUntil: nil, createdAt: "t1"))
-        try await store.setRecipientState(fingerprint: "F1", state: .decryptOnly, decryptUntil: "t9")
+        try await store.addRecipient(RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .active, decryptUntil: nil, createdAt: Self.t1))
+        try await store.setRecipientState(fingerprint: "F1", state: .decryptOnly, decryptUntil: Self.t9)
         #expect(
             try await store.recipients() == [
-                RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .decryptOnly, decryptUntil: "t9", createdAt: "t1")
+                RecipientRecord(fingerprint: "F1", recipient: "age1x", state: .decryptOnly, decryptUntil: Self.t9, createdAt: Self.t1)
             ])
 
         // Leases: one holder at a time; free again once released.
@@ -430,7 +458,7 @@ struct PostgresStoreConformanceTests {
                     let store = i % 2 == 0 ? a : b
                     var idx: Int64 = -1
                     do {
-                        idx = try await store.appendLog(kind: "test", body: "{\"i\":\(i)}", at: "t")
+                        idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: "t")
                         // Every fourth pair races for the same seq with a snapshot import.
                         let seq = UInt64(i / 4 + 1)
                         let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
@@ -619,7 +647,7 @@ extension StoreConformance {
             _ = try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "f",
-                    kind: snapshot == nil ? "correction" : "snapshot", decidedAt: at, claimsSeq: true, keyId: key ?? "K\(unit)", created: at),
+                    kind: snapshot == nil ? .correction : .snapshot, decidedAt: at, claimsSeq: true, keyId: key ?? "K\(unit)", created: at),
                 snapshot: snapshot.map {
                     SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""]], members: $0)
                 },
@@ -646,7 +674,7 @@ extension StoreConformance {
         // and in it the row the flagged correction changed.
         var hold = try #require(try await store.reviewHold(unitId: "A"))
         #expect(hold.currentPackage == "p-A-3" && hold.datasetPackage == "p-A-1" && hold.fallsBack && hold.datasetMembers == 2)
-        #expect(hold.held.map(\.flag.packageId) == ["p-A-2", "p-A-3"] && hold.held.map(\.kind) == ["correction", "snapshot"])
+        #expect(hold.held.map(\.flag.packageId) == ["p-A-2", "p-A-3"] && hold.held.map(\.kind) == [.correction, .snapshot])
         #expect(hold.held.map(\.withheld) == [1, 4] && hold.unresolved.count == 2 && hold.withheld == 5)
         #expect(try await ids("A") == ["001", "003"])
         #expect(try await store.datasetRecords(unitId: "A").records?.packageId == "p-A-1")
@@ -670,7 +698,7 @@ extension StoreConformance {
             } == "flag_resolved")
         #expect(try await store.logSize() == size + 1, "a refused decision logs nothing")
         #expect(
-            try await store.logEntries(start: size, end: size + 1).map { "\($0.kind) \($0.body)" } == [
+            try await store.logEntries(start: size, end: size + 1).map { "\($0.kind.rawValue) \($0.body)" } == [
                 "flag_resolved {\"package\":\"p-A-3\",\"resolution\":\"rejected\"}"
             ])
         #expect(try await store.flaggedPackages(unitId: "A").map { $0.resolution?.rawValue ?? "-" } == ["-", "rejected"])

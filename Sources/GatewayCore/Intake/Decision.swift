@@ -245,7 +245,8 @@ public struct IntakeDecision: Sendable {
         let decidedAt = Intake.now()
         let decision = Decision(
             spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
-            kind: c?.kind.rawValue, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId, created: c?.created)
+            kind: c.flatMap { OutcomeKind(rawValue: $0.kind.rawValue) }, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId,
+            created: c?.created)
         let receipts = self.receipts
         return try await commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
             try receipts.sign(body, leaf: leaf, decidedAt: decidedAt, logEntry: logEntry, proven: proven)

@@ -74,7 +74,7 @@ public final class IntakeKeys: Sendable {
             switch r.state {
             case .active, .pending: accepted.insert(r.fingerprint)  // pending: announced, the secret is here
             case .decryptOnly:
-                if let until = r.decryptUntil.moment, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
+                if let until = r.decryptUntil, until > now { accepted.insert(r.fingerprint) } else { retired.insert(r.fingerprint) }
             default: retired.insert(r.fingerprint)
             }
         }
