@@ -1,6 +1,6 @@
 public import Foundation
 public import GatewayStore
-import SealBase
+public import SealBase
 import SealPackage
 
 /// The campaign's deadlines (UTC instants; a package decided at or before one is on time).
@@ -30,19 +30,19 @@ public struct Campaign: Sendable, Equatable {
         return Campaign(submitBy: j["submit_by"]?.string, synthesizeBy: j["synthesize_by"]?.string, syncBy: j["sync_by"]?.string)
     }
 
-    /// Records the deadlines (logged).
-    public func save(_ store: any GatewayStore) async throws {
+    /// Records the deadlines (logged at the clock's time).
+    public func save(_ store: any GatewayStore, clock: any GatewayClock = .system) async throws {
         try await store.setSetting("campaign", json.canonical)
-        _ = try await store.appendLog(
-            kind: .campaign, body: json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+        _ = try await store.appendLog(kind: .campaign, body: json.canonical, at: clock.now.text)
     }
 }
 
 /// The campaign view (`sealgate status`, `GET /v1/campaign`).
 public enum CampaignStatus {
-    public static func build(store: any GatewayStore, now date: Date = Date()) async throws -> JSON {
+    /// The view at the clock's time: who is late is decided against `clock.now`.
+    public static func build(store: any GatewayStore, clock: any GatewayClock = .system) async throws -> JSON {
         let campaign = try await Campaign.load(store)
-        let now = Timestamp(unixSeconds: Int64(date.timeIntervalSince1970))
+        let now = clock.now
         let nowText = now.text
         // Done after a deadline, or not done and the deadline is past; never late without a deadline.
         func isLate(_ done: String?, _ deadline: String?) -> Bool {

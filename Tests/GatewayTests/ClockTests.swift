@@ -53,6 +53,30 @@ struct ClockTests {
         #expect(retiredEntry?.createdAt == "2031-03-01T09:00:00Z")
     }
 
+    @Test func aUnitIsLateOnceTheSubmissionDeadlineHasPassedByTheGatewaysClock() async throws {
+        let (dir, store) = try await Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir.path) }  // lint: allow try? — cleanup
+        try await store.addUnit(
+            UnitRecord(id: "U1", name: "Một", createdAt: "2031-02-01T00:00:00Z"),
+            key: UnitKeyRecord(keyId: "0123456789ABCDEF", unitId: "U1", publicKey: "RW", state: .active, addedAt: "2031-02-01T00:00:00Z"),
+            logBody: "{\"unit\":\"U1\"}")
+        let clock = TestClock(try #require(Timestamp("2031-03-01T07:59:59Z")))
+        try await Campaign(submitBy: "2031-03-01T08:00:00Z").save(store, clock: clock)
+
+        let before = try await CampaignStatus.build(store: store, clock: clock)
+        #expect(before["now"]?.string == "2031-03-01T07:59:59Z")
+        #expect(before["deadlines"]?.string == "open")
+        #expect(before["units"]?["late"]?.array?.count == 0)
+
+        clock.advance(by: .seconds(2))
+        let after = try await CampaignStatus.build(store: store, clock: clock)
+        #expect(after["deadlines"]?.string == "submission_closed")
+        #expect(after["units"]?["late"] == .array([.string("U1")]))
+        let size = try await store.logSize()
+        let saved = try await store.logEntries(start: 0, end: size).last { $0.kind == .campaign }
+        #expect(saved?.createdAt == "2031-03-01T07:59:59Z")
+    }
+
     @Test func aSigningKeysGraceIsCountedFromTheGatewaysClock() async throws {
         let (dir, store) = try await Self.folder()
         defer { try? FileManager.default.removeItem(atPath: dir.path) }  // lint: allow try? — cleanup
