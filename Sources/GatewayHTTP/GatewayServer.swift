@@ -2,7 +2,7 @@ public import Foundation
 public import GatewayCore
 public import GatewayStore
 public import Hummingbird
-import Logging
+public import Logging
 import SealCrypto
 import SealPackage
 import ServiceLifecycle
@@ -127,23 +127,49 @@ struct AfterListening<S: Service>: Service {
 struct PoolService: Service {
     let pool: BlockingPool?
     func run() async throws {
-        await gracefulShutdownSignal()
+        // Until the group shuts down (or is cancelled: the pool is shut down all the same).
+        try? await gracefulShutdown()
         await pool?.shutdown()
     }
 }
 
-/// Closes the store's connections (PostgreSQL's client) once everything else has stopped.
+/// Closes the store's sessions (PostgreSQL's lease sessions) once everything else has stopped;
+/// the PostgreSQL client itself is a service of the serve group (`runServeGroup`), ended after.
 struct StoreService: Service {
     let store: any GatewayStore
     func run() async throws {
-        await gracefulShutdownSignal()
+        try? await gracefulShutdown()
         await (store as? SQLGatewayStore)?.close()
     }
 }
 
-/// Builds and runs the gateway until SIGTERM or SIGINT (graceful shutdown: requests in flight
-/// are answered, the background services stop between steps, leases are released). A failure
-/// to bind the address is `listen_failed`.
+/// The `serve` process's one service group: the PostgreSQL clients of the stores opened in it
+/// (`StoreClients`, first in the list, so shut down last) and `body` — opening the store,
+/// recovery, then `serveGateway` — run with those clients as its `StoreClients.current`. When
+/// `body` ends, the group shuts down gracefully (the clients end after everything that used
+/// them). SIGTERM and SIGINT are the server's own (`serveGateway`): until the gateway runs, they
+/// end the process at once as they always did (an interrupted recovery is taken up again at the
+/// next start), never leaving it to finish a long recovery first.
+public func runServeGroup(logger: Logger = .lines("sealgate"), _ body: @escaping @Sendable () async throws -> Void) async throws {
+    let clients = StoreClients()
+    let serve = ServeBody(clients: clients, body: body)
+    let group = ServiceGroup(
+        configuration: .init(
+            services: [.init(service: clients), .init(service: serve, successTerminationBehavior: .gracefullyShutdownGroup)],
+            logger: logger))
+    try await group.run()
+}
+
+/// `serve`'s work as a service: everything after the address check, with the store's clients.
+struct ServeBody: Service {
+    let clients: StoreClients
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await StoreClients.$current.withValue(clients) { try await body() } }
+}
+
+/// Builds and runs the gateway, in `runServeGroup`, until SIGTERM or SIGINT (graceful shutdown:
+/// requests in flight are answered, the background services stop between steps, leases are
+/// released). A failure to bind the address is `listen_failed`.
 public func serveGateway(
     intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
     onRunning: @escaping @Sendable (Int) async -> Void

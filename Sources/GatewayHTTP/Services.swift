@@ -1,7 +1,7 @@
 import Foundation
 import GatewayCore
 public import GatewayStore
-import Logging
+public import Logging
 import ServiceLifecycle
 import Synchronization
 
@@ -20,14 +20,17 @@ public final class ServiceRounds: Sendable {
 public final class LeaseKeeper: Sendable {
     public let name: String
     let store: any GatewayStore
+    /// Where taking, waiting for and losing the lease is said (the process's background lines).
+    let logger: Logger
     /// The lease held, if any, and whether waiting was said.
     private let state = Mutex<(lease: (any StoreLease)?, saidWaiting: Bool)>((nil, false))
     /// One `hold` at a time (each a round trip to the store), so two callers never take it twice.
     private let turn = AsyncMutex()
 
-    public init(_ name: String, store: any GatewayStore) {
+    public init(_ name: String, store: any GatewayStore, logger: Logger = .lines("sealgate")) {
         self.name = name
         self.store = store
+        self.logger = logger
     }
 
     /// True when this process holds the lease now, taking it if it is free (a round trip).
@@ -63,7 +66,7 @@ public final class LeaseKeeper: Sendable {
         await l?.release()
     }
 
-    private func say(_ s: String) { FileHandle.standardOutput.write(Data("\(s)\n".utf8)) }
+    private func say(_ s: String) { logger.info("\(s)") }
 }
 
 /// Sleeps `seconds`, or less when the service group shuts down; false when it is shutting down.
@@ -82,7 +85,10 @@ struct PeriodicService: Service {
     let work: @Sendable () async throws -> Void
 
     func run() async throws {
-        guard every > 0 else { return await gracefulShutdownSignal() }
+        guard every > 0 else {
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             while await pause(every) {
                 guard await lease.hold() else { continue }
@@ -114,12 +120,5 @@ struct ForwarderService: Service {
             }
         }
         await lease.release()
-    }
-}
-
-/// Waits until the service group starts shutting down.
-func gracefulShutdownSignal() async {
-    await cancelWhenGracefulShutdown {
-        while !Task.isCancelled { try? await Task.sleep(nanoseconds: 3_600_000_000_000) }
     }
 }

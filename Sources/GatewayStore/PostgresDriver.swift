@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import SealBase
 import Synchronization
 
 /// PostgreSQL through postgres-nio's `PostgresClient`, for any number of gateway processes on
@@ -16,12 +17,12 @@ import Synchronization
 ///   the holder's session ends;
 /// - the sealed dataset packages kept in the database (gateways on several machines share no disk).
 ///
-/// The client's `run()` is a task the driver owns from `init` to `close()`. A connection is
+/// The client runs in the `StoreClients` scope the driver is opened in (a `Service` of `serve`'s
+/// service group, or `withStoreClients` around a command), never in a task of its own. A connection is
 /// waited for at most `connectionWait` (`PGLease`): through an outage an operation is a
 /// `store_unavailable` within that time, and the store heals when the server is back.
 public final class PostgresDriver: SQLDriver {
     let client: PostgresClient
-    private let running: Task<Void, Never>
     let logger: Logger
     public let postgres: PostgresLocation
     public var dialect: SQLDialect { .postgres }
@@ -41,20 +42,23 @@ public final class PostgresDriver: SQLDriver {
         return Int64(bitPattern: 0x5EA1_0000_0000_0000 | (h & 0x0000_FFFF_FFFF_FFFF))
     }
 
-    /// Connects lazily (at most `connections` at a time).
+    /// Connects lazily (at most `connections` at a time). The client runs in the current
+    /// `StoreClients` scope; without one the store is refused (`store_failure`).
     public init(url: String, connections: Int = 8) throws {
         postgres = try PostgresLocation(url: url)
+        guard let scope = StoreClients.current else {
+            throw StoreError(.storeFailure, "a PostgreSQL store was opened outside a scope that runs its client (StoreClients)")
+        }
         var l = Logger(label: "sealgate.postgres")
         l.logLevel = .critical
         logger = l
         let client = PostgresClient(configuration: postgres.clientConfiguration(connections: connections), backgroundLogger: l)
         self.client = client
-        running = Task { await client.run() }
+        scope.add(client)
     }
 
+    /// Closes the sessions kept for leases; the client itself ends with its scope.
     public func close() async {
-        running.cancel()
-        await running.value
         let waiters = leaseWaiters.withLock { w in
             let all = Array(w.values)
             w = [:]
@@ -64,7 +68,6 @@ public final class PostgresDriver: SQLDriver {
     }
 
     deinit {
-        running.cancel()
         // Sessions kept for leases are closed (each kept alive by its completion until then).
         for c in leaseWaiters.withLock({ Array($0.values) }) where !c.isClosed { c.close().whenComplete { _ in _ = c } }
     }

@@ -3,6 +3,7 @@ import Foundation
 import GatewayClient
 import GatewayCore
 import GatewayHTTP
+import GatewayStore
 import SealBase
 import SealCrypto
 import SealPackage
@@ -25,6 +26,13 @@ struct Sealgate: AsyncParsableCommand {
             Synthesize.self, DatasetsCommand.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self,
             SpoolCommand.self,
         ])
+
+    /// Every command runs in one scope for the PostgreSQL clients of the stores it opens
+    /// (`withStoreClients`: they run while the command does, as child tasks); `serve` runs its
+    /// own in its service group.
+    static func main() async {
+        _ = try? await withStoreClients { @Sendable in await Self.main(nil) }
+    }
 }
 
 /// Runs a command body, turning a SealError into its code, message, remedy and exit status.

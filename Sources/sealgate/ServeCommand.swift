@@ -47,6 +47,12 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
+        // One service group for the whole process: the store's PostgreSQL client is a service of
+        // it, ended after the server has stopped (SIGTERM or SIGINT, graceful once it serves).
+        try await runServeGroup { [self] in try await serve() }
+    }
+
+    func serve() async throws {
         var config = GatewayServerConfig()
         let (intake, store): (Intake, any GatewayStore)
         let tls: (TLSIdentity, any DispatchSourceSignal)?

@@ -415,7 +415,7 @@ extension SQLiteStoreConformanceTests {
 }
 
 /// The same contract on PostgreSQL, and what only several processes on one database can break.
-@Suite(.enabled(if: TestPostgres.available, "needs the throwaway PostgreSQL cluster (make test)"))
+@Suite(.enabled(if: TestPostgres.available, "needs the throwaway PostgreSQL cluster (make test)"), .storeClients)
 struct PostgresStoreConformanceTests {
     @Test func postgresBackendConforms() async throws {
         let url = try TestPostgres.freshDatabase()
@@ -600,7 +600,7 @@ extension PostgresStoreConformanceTests {
 
 /// TLS to the database: `sslmode=require` encrypts (the server's certificate here is
 /// self-signed, which `require` does not verify); `verify-full` refuses that certificate.
-@Suite(.enabled(if: TestPostgres.available, "needs PostgreSQL (make test)"))
+@Suite(.enabled(if: TestPostgres.available, "needs PostgreSQL (make test)"), .storeClients)
 struct PostgresTLSTests {
     @Test func sslModeRequireEncryptsAndVerifyFullChecks() async throws {
         let cluster = try PrivateCluster(ssl: true)
