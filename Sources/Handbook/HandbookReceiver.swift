@@ -1,10 +1,12 @@
 import Foundation
 public import GatewayCore
-import GatewayStore
+public import GatewayHTTP
+public import Logging
 import PartyRecords
 import SealBase
 public import SealCrypto
 public import SealPackage
+import Synchronization
 
 /// The handbook receiver (`sealgate handbook serve`): a stand-in for the handbook system's sync
 /// endpoint, and a model of what an integrator implements. Verifies the department's dataset
@@ -12,8 +14,8 @@ public import SealPackage
 /// own SQLite all or nothing, refuses an older or repeated version (a repeat of the same package
 /// gets its first acknowledgement), and answers with a signed acknowledgement.
 ///
-/// `@unchecked Sendable`: every property is a constant; imports are one at a time under `lock`.
-public final class HandbookReceiver: @unchecked Sendable {
+/// Every property is a constant; imports are one at a time (`turns`).
+public final class HandbookReceiver: Sendable {
     public struct Answer: Sendable {
         public var status: Int
         public var ack: String?
@@ -33,7 +35,11 @@ public final class HandbookReceiver: @unchecked Sendable {
     /// Keeps the trust document current (nil: `trust` alone says what it is).
     public let follower: TrustFollower?
     let maxBytes: UInt64
-    private let lock = NSLock()
+    /// Imports one at a time, in order of arrival, across the store's awaits.
+    private let turns = Turns()
+    /// Where the receiver's causes of its own faults go (never into an answer), and its
+    /// imports and refusals: the process's background lines.
+    let logger: Logger
 
     public var incomingPath: String { "\(dir)/incoming" }
 
@@ -42,9 +48,10 @@ public final class HandbookReceiver: @unchecked Sendable {
     /// again after a fetch (`precheckFollowingTrust`).
     public init(
         dir: String, identities: [AgeX25519Identity], ackKey: MinisignSecretKey, trust: @escaping @Sendable () throws -> TrustDocument,
-        follower: TrustFollower? = nil, maxBytes: UInt64 = 4 << 30
+        follower: TrustFollower? = nil, maxBytes: UInt64 = 4 << 30, logger: Logger = .lines("sealgate.handbook")
     ) throws {
         self.dir = dir
+        self.logger = logger
         self.identities = identities
         self.ackKey = ackKey
         if let follower {
@@ -60,21 +67,25 @@ public final class HandbookReceiver: @unchecked Sendable {
         store = try HandbookStore(path: "\(dir)/handbook.sqlite")
     }
 
-    /// Where the receiver's causes of its own faults go (never into an answer).
-    let log: @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data("\($0)\n".utf8)) }
+    /// A refusal with one of the receiver's own codes (its status from `HandbookStatus.table`).
+    static func refuse(_ code: SealErrorCode, _ detail: String, _ remedy: String) -> Answer {
+        Answer(status: HandbookStatus.status(code, otherwise: .fault), ack: nil, signature: nil, code: code.rawValue, detail: detail, remedy: remedy)
+    }
 
-    static func refuse(_ status: Int, _ code: String, _ detail: String, _ remedy: String) -> Answer {
-        Answer(status: status, ack: nil, signature: nil, code: code, detail: detail, remedy: remedy)
+    /// A refusal passed on from the package checks, answered as `kind` says.
+    static func refuse(_ e: SealError, as kind: HandbookStatus.Otherwise, detail: String? = nil, remedy: String? = nil) -> Answer {
+        Answer(status: kind.rawValue, ack: nil, signature: nil, code: e.code.rawValue, detail: detail ?? e.message, remedy: remedy ?? e.remedy)
     }
 
     /// A fault of the receiver's own: the answer keeps the code, the cause (a path, an errno)
     /// goes to the log only.
     func fault(_ error: any Error) -> Answer {
-        let code = (error as? SealError)?.code.rawValue ?? "handbook_failure"
-        log("handbook fault (\(code)): \(String(describing: error).prefix(500))")
-        return Self.refuse(
-            500, code, "the receiver met a fault of its own and imported nothing",
-            "send the dataset again later; the operator has the cause in the receiver's log")
+        let code = (error as? SealError)?.code.rawValue ?? SealErrorCode.handbookFailure.rawValue
+        logger.error("handbook fault (\(code)): \(String(describing: error).prefix(500))")
+        return Answer(
+            status: HandbookStatus.Otherwise.fault.rawValue, ack: nil, signature: nil, code: code,
+            detail: "the receiver met a fault of its own and imported nothing",
+            remedy: "send the dataset again later; the operator has the cause in the receiver's log")
     }
 
     /// The checks the first member (`package.minisig`) allows, made while the body streams in
@@ -84,12 +95,13 @@ public final class HandbookReceiver: @unchecked Sendable {
     /// package received before passes when its first member is the one received (its key may
     /// have been retired since): it is answered with its first acknowledgement. Returns the
     /// refusal, or nil to go on.
-    public func precheck(_ peek: PackagePeek) -> Answer? {
+    public func precheck(_ peek: PackagePeek) async -> Answer? {
         do {
             let c = peek.comment
             let doc = try trust()
             if let refusal = Self.checkOrigin(c, doc) { return refusal }
-            if let prior = try store.dataset(packageId: c.package), let first = receivedFirstMember(version: prior.version, package: c.package) {
+            if let prior = try await store.dataset(packageId: c.package), let first = receivedFirstMember(version: prior.version, package: c.package)
+            {
                 let same =
                     first.signature.keyId == peek.signature.keyId && first.signature.signature == peek.signature.signature
                     && first.signature.trustedComment == peek.signature.trustedComment
@@ -97,12 +109,12 @@ public final class HandbookReceiver: @unchecked Sendable {
                 return same
                     ? nil
                     : Self.refuse(
-                        409, "package_reused", "package \(c.package) was received before with another signature",
+                        .packageReused, "package \(c.package) was received before with another signature",
                         "a package id is used once; seal a new version")
             }
             guard let key = doc.verifyingKeys("dataset", signedAt: c.created).first(where: { $0.keyId == peek.signature.keyId }) else {
                 return Self.refuse(
-                    422, "key_unknown",
+                    .keyUnknown,
                     "the dataset is signed by key \(Minisign.keyIdHex(peek.signature.keyId)), "
                         + "not a dataset key of trust document version \(doc.version)",
                     follower?.settings.fetching == true
@@ -112,9 +124,9 @@ public final class HandbookReceiver: @unchecked Sendable {
                         : "fetch the department's current trust document (`sealgate trust fetch`) for the receiver")
             }
             do { try peek.signature.verifyComment(publicKey: key) } catch let e as SealError {
-                return Self.refuse(422, e.code.rawValue, e.message, e.remedy)
+                return Self.refuse(e, as: .refusedByChecks)
             }
-            return try checkNewer(c)
+            return try await checkNewer(c)
         } catch let e as SealError where e.code == .trustExpired {
             return Self.expired(e)
         } catch {
@@ -124,7 +136,7 @@ public final class HandbookReceiver: @unchecked Sendable {
 
     /// The trust document has expired: nothing can be checked until a newer one is taken.
     static func expired(_ e: SealError) -> Answer {
-        refuse(503, e.code.rawValue, e.message, e.remedy)
+        refuse(e.code, e.message, e.remedy)
     }
 
     /// The first member of a package received before (kept in `received/`), if it is there.
@@ -139,11 +151,11 @@ public final class HandbookReceiver: @unchecked Sendable {
     static func checkOrigin(_ c: TrustedComment, _ doc: TrustDocument) -> Answer? {
         guard c.kind == .dataset else {
             return refuse(
-                422, "kind_not_dataset", "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
+                .kindNotDataset, "package kind is \(c.kind.rawValue), not dataset", "only the department's datasets are received here")
         }
         guard c.unit == doc.department else {
             return refuse(
-                422, "dataset_not_from_department", "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
+                .datasetNotFromDepartment, "the dataset names \(c.unit), not the department \(doc.department) of the trust document",
                 "do not forward other parties' packages")
         }
         return nil
@@ -151,10 +163,10 @@ public final class HandbookReceiver: @unchecked Sendable {
 
     /// A new package must be newer than the latest version imported (said only to a signer the
     /// trust document knows).
-    func checkNewer(_ c: TrustedComment) throws -> Answer? {
-        if let latest = try store.latest(), c.seq <= latest.version {
+    func checkNewer(_ c: TrustedComment) async throws -> Answer? {
+        if let latest = try await store.latest(), c.seq <= latest.version {
             return Self.refuse(
-                409, "dataset_stale", "version \(c.seq) is not newer than version \(latest.version) already imported",
+                .datasetStale, "version \(c.seq) is not newer than version \(latest.version) already imported",
                 "an old dataset is never imported over a newer one; synthesize a new version")
         }
         return nil
@@ -162,30 +174,34 @@ public final class HandbookReceiver: @unchecked Sendable {
 
     /// Decides one received body (a file under `incomingPath`); one at a time. The signature
     /// over the payload is checked (one BLAKE2b pass, no key unwrapped) before anything is
-    /// decrypted.
-    public func receive(path: String) -> Answer {
-        lock.lock()
-        defer { lock.unlock() }
+    /// decrypted. The file work (hashing, verifying, decrypting) runs on `pool`.
+    public func receive(path: String, pool: BlockingPool) async -> Answer {
+        await turns.run { await receiveNow(path: path, pool: pool) }
+    }
+
+    private func receiveNow(path: String, pool: BlockingPool) async -> Answer {
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let refuse = Self.refuse
+        let refuse = Self.refuse as (SealErrorCode, String, String) -> Answer
+        let (dir, identities, maxBytes) = (dir, identities, maxBytes)
         do {
-            let sha = try sha256File(path)
+            let sha = try await pool.run { try sha256File(path) }
             let header: PackageHeader
-            do { header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) } catch let e as SealError
-                where e.code != .ioError
+            do { header = try await pool.run { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) } } catch let e
+                as SealError where e.code != .ioError
             {
-                return refuse(400, e.code.rawValue, "not a sealgate package: \(e.message)", "send the sealed dataset file unchanged")
+                return Self.refuse(
+                    e, as: .notAPackage, detail: "not a sealgate package: \(e.message)", remedy: "send the sealed dataset file unchanged")
             }
             let c = header.comment
             let doc = try trust()
             if let refusal = Self.checkOrigin(c, doc) { return refusal }
-            if let prior = try store.dataset(packageId: c.package) {
+            if let prior = try await store.dataset(packageId: c.package) {
                 guard prior.sha256 == sha else {
                     return refuse(
-                        409, "package_reused", "package \(c.package) was received before with other bytes",
+                        .packageReused, "package \(c.package) was received before with other bytes",
                         "a package id is used once; seal a new version")
                 }
-                return Answer(status: 200, ack: prior.ack, signature: prior.ackSignature, code: nil)
+                return Answer(status: HandbookStatus.repeated, ack: prior.ack, signature: prior.ackSignature, code: nil)
             }
             let out = "\(dir)/opened/\(c.package)"
             try? FileManager.default.removeItem(atPath: out)
@@ -193,19 +209,21 @@ public final class HandbookReceiver: @unchecked Sendable {
             let t0 = Date()
             let signers = doc.verifyingKeys("dataset", signedAt: c.created)
             do {
-                _ = try Verifier.verify(path: path, signers: signers, expectedUnit: doc.department, maxBytes: maxBytes)
+                _ = try await pool.run { try Verifier.verify(path: path, signers: signers, expectedUnit: doc.department, maxBytes: maxBytes) }
             } catch let e as SealError where e.code != .ioError {
-                return refuse(422, e.code.rawValue, e.message, e.remedy)
+                return Self.refuse(e, as: .refusedByChecks)
             }
-            if let refusal = try checkNewer(c) { return refusal }
+            if let refusal = try await checkNewer(c) { return refusal }
             let opened: OpenedPackage
             do {
-                opened = try Opener.open(
-                    OpenRequest(
-                        path: path, output: out, identities: identities,
-                        signers: signers, expectedUnit: doc.department, maxBytes: maxBytes))
+                opened = try await pool.run {
+                    try Opener.open(
+                        OpenRequest(
+                            path: path, output: out, identities: identities,
+                            signers: signers, expectedUnit: doc.department, maxBytes: maxBytes))
+                }
             } catch let e as SealError where e.code != .ioError {
-                return refuse(422, e.code.rawValue, e.message, e.remedy)
+                return Self.refuse(e, as: .refusedByChecks)
             }
             // The manifest's record counts (checked by the opener) go into the acknowledgement;
             // the store checks that the rows streamed in match them.
@@ -221,7 +239,7 @@ public final class HandbookReceiver: @unchecked Sendable {
                     "imported_at": .string(now), "signer": .string(opened.signer.keyIdHex),
                 ]), key: ackKey)
             do {
-                try store.importDataset(
+                try await store.importDataset(
                     ReceivedDataset(
                         version: c.seq, packageId: c.package, sha256: sha, receivedAt: now, members: members,
                         organizations: orgs, conflicts: conflicts, ack: text, ackSignature: sig)
@@ -247,15 +265,11 @@ public final class HandbookReceiver: @unchecked Sendable {
                         }
                     }
                 }
-            } catch let e as StoreError where e.code == .datasetStale {
-                return refuse(409, "dataset_stale", e.message, "an old dataset is never imported over a newer one")
-            } catch let e as StoreError where e.code == .datasetCount {
-                return refuse(422, e.code.rawValue, e.message, "report it to the department")
-            } catch let e as SealError where e.code == .datasetMalformed {
-                return refuse(422, e.code.rawValue, e.message, e.remedy)
+            } catch let e as SealError where [.datasetStale, .datasetCount, .datasetMalformed].contains(e.code) {
+                return refuse(e.code, e.message, e.remedy)
             }
             try? FileManager.default.moveItem(atPath: path, toPath: "\(dir)/received/v\(c.seq)-\(c.package).sgp")
-            var answer = Answer(status: 201, ack: text, signature: sig, code: nil)
+            var answer = Answer(status: HandbookStatus.imported, ack: text, signature: sig, code: nil)
             answer.timings = (t1.timeIntervalSince(t0), Date().timeIntervalSince(t1))
             return answer
         } catch let e as SealError where e.code == .trustExpired {
@@ -270,5 +284,34 @@ public final class HandbookReceiver: @unchecked Sendable {
 private func malformed<T>(_ name: String, _ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as CSVSyntaxError {
         throw GatewayError(.datasetMalformed, "\(name) is not valid CSV: \(e)", remedy: "report it to the department; nothing was imported")
+    }
+}
+
+/// One at a time, first come first served, across awaits (the receiver's imports).
+final class Turns: Sendable {
+    private let state = Mutex<(busy: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func run<T>(_ body: () async -> T) async -> T {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { s in
+                if s.busy {
+                    s.waiting.append(c)
+                    return false
+                }
+                s.busy = true
+                return true
+            }
+            if now { c.resume() }
+        }
+        let value = await body()
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard !s.waiting.isEmpty else {
+                s.busy = false
+                return nil
+            }
+            return s.waiting.removeFirst()
+        }
+        next?.resume()
+        return value
     }
 }

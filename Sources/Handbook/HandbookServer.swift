@@ -50,27 +50,34 @@ func receiveBody(
 }
 
 extension HandbookReceiver.Answer {
-    /// A refusal as answered: printed to the receiver's output (code and detail, never a cause)
-    /// and returned as its problem document.
-    func refusal() -> Problem {
-        FileHandle.standardOutput.write(Data("dataset refused (\(status) \(code ?? "")): \(detail)\n".utf8))
+    /// A refusal as answered: a line in the receiver's log (code and detail, never a cause)
+    /// and its problem document.
+    func refusal(_ logger: Logger) -> Problem {
+        logger.info("dataset refused (\(status) \(code ?? "")): \(detail)")
         return Problem(HTTPResponse.Status(code: status), code ?? "refused", detail, remedy: remedy)
     }
 }
 
-/// The handbook receiver's HTTP API: POST /v1/datasets (a sealed dataset; answers the signed
-/// acknowledgement, `Sealgate-Ack-Signature`), GET /v1/datasets (history), GET /v1/health. The
-/// same listener limits, TLS and coded problems as the gateway.
-public func serveHandbook(
-    receiver: HandbookReceiver, listen: ListenSettings, tls: TLSIdentity? = nil, maxBodyBytes: Int,
-    onRunning: @escaping @Sendable (Int) async -> Void
-) async throws {
-    let router = Router(context: ListenerContext.self)
-    let pool = BlockingPool.shared
-    router.add(middleware: ProblemMiddleware<ListenerContext>(metrics: GatewayMetrics()))
-    router.get("/v1/health") { request, _ -> Response in
+/// The handbook receiver's routes: POST /v1/datasets (a sealed dataset; answers the signed
+/// acknowledgement, `Sealgate-Ack-Signature`), GET /v1/datasets (history), GET /v1/health.
+struct HandbookRoutes {
+    let receiver: HandbookReceiver
+    let maxBodyBytes: Int
+    /// File work: the body written as it streams in, the package checked and opened.
+    let pool: BlockingPool
+    /// The receiver's lines (imports, refusals).
+    let logger: Logger
+
+    var routes: RouteCollection<ListenerContext> {
+        RouteCollection(context: ListenerContext.self)
+            .get("/v1/health", use: health)
+            .get("/v1/datasets", use: history)
+            .post("/v1/datasets", use: receive)
+    }
+
+    @Sendable func health(_ request: Request, _ context: ListenerContext) async throws -> Response {
         try Param.only(request, [])
-        let (c, latest) = try await pool.run { (try receiver.store.counts(), try receiver.store.latest()) }
+        let (c, latest) = (try await receiver.store.counts(), try await receiver.store.latest())
         return jsonResponse(
             .ok,
             JSON.object([
@@ -79,9 +86,10 @@ public func serveHandbook(
                 "conflicts": .int(Int64(c.conflicts)),
             ]).canonical)
     }
-    router.get("/v1/datasets") { request, _ -> Response in
+
+    @Sendable func history(_ request: Request, _ context: ListenerContext) async throws -> Response {
         try Param.only(request, [])
-        let list = try await pool.run { try receiver.store.history() }
+        let list = try await receiver.store.history()
         return jsonResponse(
             .ok,
             JSON.array(
@@ -94,12 +102,15 @@ public func serveHandbook(
                 }
             ).canonical)
     }
-    router.post("/v1/datasets") { request, context -> Response in
+
+    @Sendable func receive(_ request: Request, _ context: ListenerContext) async throws -> Response {
         try Param.only(request, [])
+        let (receiver, maxBodyBytes, pool, logger) = (receiver, maxBodyBytes, pool, logger)
         // Any declared length over the limit, up to 2^64−1 (beyond `Int`), before a byte is read.
         if let len = request.declaredLength(over: maxBodyBytes) {
             throw Problem(
-                .contentTooLarge, "package_too_large", "body of \(len) bytes is over \(maxBodyBytes)",
+                HTTPResponse.Status(code: HandbookStatus.status(.packageTooLarge, otherwise: .fault)), "package_too_large",
+                "body of \(len) bytes is over \(maxBodyBytes)",
                 remedy: "split the dataset, or ask the handbook system's operator to accept larger bodies"
             ).closing()
         }
@@ -109,32 +120,41 @@ public func serveHandbook(
             request, to: path, maxBytes: maxBodyBytes, pool: pool,
             tooLarge: {
                 Problem(
-                    .contentTooLarge, "package_too_large", "body over \(maxBodyBytes) bytes",
+                    HTTPResponse.Status(code: HandbookStatus.status(.packageTooLarge, otherwise: .fault)), "package_too_large",
+                    "body over \(maxBodyBytes) bytes",
                     remedy: "split the dataset, or ask the handbook system's operator to accept larger bodies")
             },
             check: { peek in
                 // A stranger's body (not the department's dataset key, an old version) is refused
                 // here, before the rest is read or stored. A key the trust document does not list
                 // (yet) may send the receiver to the gateway for a newer one first (rate-limited).
-                if let a = try await receiver.precheckFollowingTrust(peek, pool: pool) { throw a.refusal().closing() }
+                if let a = try await receiver.precheckFollowingTrust(peek) { throw a.refusal(logger).closing() }
             })
         let started = Date()
-        let a = try await pool.run { receiver.receive(path: path) }
+        let a = await receiver.receive(path: path, pool: pool)
         let seconds = Date().timeIntervalSince(started)
-        if a.status == 201, let ack = a.ack.flatMap({ try? JSON(parsing: $0) }) {
-            FileHandle.standardOutput.write(
-                Data(
-                    String(
-                        format: "dataset v%lld (%@) imported: %lld members in %.2f s (check+decrypt %.2f s, read+store %.2f s)\n",
-                        ack["version"]?.int ?? 0, ack["package"]?.string ?? "", ack["members"]?.int ?? 0, seconds,
-                        a.timings.open, a.timings.store
-                    ).utf8))
+        if a.status == HandbookStatus.imported, let ack = a.ack.flatMap({ try? JSON(parsing: $0) }) {
+            let line = String(
+                format: "dataset v%lld (%@) imported: %lld members in %.2f s (check+decrypt %.2f s, read+store %.2f s)",
+                ack["version"]?.int ?? 0, ack["package"]?.string ?? "", ack["members"]?.int ?? 0, seconds, a.timings.open, a.timings.store)
+            logger.info("\(line)")
         }
-        guard let ack = a.ack, let sig = a.signature else { throw a.refusal() }
+        guard let ack = a.ack, let sig = a.signature else { throw a.refusal(logger) }
         var r = jsonResponse(HTTPResponse.Status(code: a.status), ack)
         r.headers[.init("Sealgate-Ack-Signature")!] = Base64.encode(Array(sig.utf8))
         return r
     }
+}
+
+/// The handbook receiver's HTTP API (`HandbookRoutes`), with the same listener limits, TLS and
+/// coded problems as the gateway. Runs until SIGTERM or SIGINT.
+public func serveHandbook(
+    receiver: HandbookReceiver, listen: ListenSettings, tls: TLSIdentity? = nil, maxBodyBytes: Int,
+    onRunning: @escaping @Sendable (Int) async -> Void
+) async throws {
+    let router = Router(context: ListenerContext.self)
+    router.add(middleware: ProblemMiddleware<ListenerContext>(metrics: GatewayMetrics()))
+    router.addRoutes(HandbookRoutes(receiver: receiver, maxBodyBytes: maxBodyBytes, pool: BlockingPool.shared, logger: receiver.logger).routes)
     router.answerMethodsNotAllowed()
     let listening = ListeningFlag()
     let app = Application(

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import GatewayStore
+import SealBase
+import SealCrypto
 
 /// A dataset version the handbook receiver imported, with the acknowledgement it answered.
 public struct ReceivedDataset: Sendable, Equatable {
@@ -30,7 +31,9 @@ public struct ReceivedDataset: Sendable, Equatable {
 }
 
 /// The handbook receiver's own SQLite database (the stand-in for the handbook system): the
-/// history of datasets received, and the records of the current one.
+/// history of datasets received, and the records of the current one. Its API is async over
+/// GRDB's async `read`/`write`: the statements run on GRDB's own queues (reads in parallel, one
+/// writer), never on a thread the caller waits with.
 public final class HandbookStore: Sendable {
     let db: DatabasePool
 
@@ -64,25 +67,35 @@ public final class HandbookStore: Sendable {
             members: r["members"], organizations: r["organizations"], conflicts: r["conflicts"], ack: r["ack"], ackSignature: r["ack_signature"])
     }
 
-    public func latest() throws -> ReceivedDataset? {
-        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM datasets ORDER BY version DESC LIMIT 1").map(Self.dataset) }
+    public func latest() async throws -> ReceivedDataset? {
+        try await db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM datasets ORDER BY version DESC LIMIT 1").map(Self.dataset) }
     }
 
-    public func dataset(packageId: String) throws -> ReceivedDataset? {
-        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE package_id = ?", arguments: [packageId]).map(Self.dataset) }
+    public func dataset(packageId: String) async throws -> ReceivedDataset? {
+        try await db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM datasets WHERE package_id = ?", arguments: [packageId]).map(Self.dataset) }
     }
 
-    public func history() throws -> [ReceivedDataset] {
-        try db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY version").map(Self.dataset) }
+    public func history() async throws -> [ReceivedDataset] {
+        try await db.read { db in try Row.fetchAll(db, sql: "SELECT * FROM datasets ORDER BY version").map(Self.dataset) }
     }
 
     /// Counts of the current records.
-    public func counts() throws -> (members: Int, organizations: Int, conflicts: Int) {
-        try db.read { db in
-            (
+    public func counts() async throws -> Counts {
+        try await db.read { db in
+            Counts(
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members") ?? 0, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM organizations") ?? 0,
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflicts") ?? 0
             )
+        }
+    }
+
+    /// Rows of the current records.
+    public struct Counts: Sendable, Equatable {
+        public var members: Int
+        public var organizations: Int
+        public var conflicts: Int
+        init(_ members: Int, _ organizations: Int, _ conflicts: Int) {
+            (self.members, self.organizations, self.conflicts) = (members, organizations, conflicts)
         }
     }
 
@@ -92,11 +105,15 @@ public final class HandbookStore: Sendable {
     /// acknowledgement. `rows` streams the rows in (`insert(table, fields)`), so a national
     /// dataset is never held in memory; the numbers inserted must be the counts `d` states.
     /// Throws `dataset_stale` when the version is not newer than the latest, `dataset_count`
-    /// when the rows do not match the counts.
-    public func importDataset(_ d: ReceivedDataset, rows: (_ insert: (Table, [String]) throws -> Void) throws -> Void) throws {
-        try db.write { db in
+    /// when the rows do not match the counts. `rows` runs on the store's writer queue.
+    public func importDataset(
+        _ d: ReceivedDataset, rows: @escaping @Sendable (_ insert: (Table, [String]) throws -> Void) throws -> Void
+    ) async throws {
+        try await db.write { db in
             if let v = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM datasets"), UInt64(bitPattern: v) >= d.version {
-                throw StoreError(.datasetStale, "version \(d.version) is not newer than the version \(v) already imported")
+                throw SealError(
+                    .datasetStale, "version \(d.version) is not newer than the version \(v) already imported",
+                    remedy: "an old dataset is never imported over a newer one")
             }
             // Bulk load: the unique indexes are dropped and rebuilt after the rows are in (one sort
             // instead of a B-tree insert per row); a duplicate fails the rebuild and the transaction.
@@ -125,10 +142,10 @@ public final class HandbookStore: Sendable {
                 try statement.execute(arguments: StatementArguments(fields))
             }
             guard counts == (d.organizations, d.members, d.conflicts) else {
-                throw StoreError(
+                throw SealError(
                     .datasetCount,
-                    "the files hold \(counts.organizations)/\(counts.members)/\(counts.conflicts) rows, the manifest \(d.organizations)/\(d.members)/\(d.conflicts)"
-                )
+                    "the files hold \(counts.organizations)/\(counts.members)/\(counts.conflicts) rows, the manifest \(d.organizations)/\(d.members)/\(d.conflicts)",
+                    remedy: "report it to the department")
             }
             try db.execute(
                 sql: """

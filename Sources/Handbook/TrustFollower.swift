@@ -1,6 +1,8 @@
 public import Foundation
 public import GatewayClient
 public import GatewayCore
+public import GatewayHTTP
+public import Logging
 import SealBase
 import SealCrypto
 public import SealPackage
@@ -81,8 +83,10 @@ public final class TrustFollower: Sendable {
     public let settings: Settings
     let state: Mutex<State>
     let files = Mutex(())
-    let log: @Sendable (String) -> Void
-    let warn: @Sendable (String) -> Void
+    /// The follower's lines (`Logger.lines`): what it pinned, fetched and took on standard
+    /// output, its warnings on standard error.
+    let logger: Logger
+    let warnings: Logger
 
     /// Keys of strangers remembered at most.
     static let maxRefusedKeys = 1024
@@ -92,25 +96,28 @@ public final class TrustFollower: Sendable {
     /// `trust_expired` until a newer one is fetched. Throws `usage` for a missing file,
     /// `trust_invalid` for a document the pin does not verify.
     public convenience init(
-        _ settings: Settings, log: @escaping @Sendable (String) -> Void = { FileHandle.standardOutput.write(Data("\($0)\n".utf8)) },
-        warn: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+        _ settings: Settings, logger: Logger = .lines("sealgate.handbook"),
+        warnings: Logger = .lines("sealgate.handbook", to: .standardError)
     ) throws {
         // Everything that can throw runs before the object exists: Swift 6.3's release-mode
         // optimizer crashed (CopyPropagation, "Found ownership error") on a throwing designated
         // init of this class, whose `Mutex` properties are noncopyable.
-        let held = try Self.load(settings, log: log)
-        self.init(settings: settings, log: log, warn: warn, held: held)
+        let held = try Self.load(settings, logger: logger)
+        self.init(settings: settings, logger: logger, warnings: warnings, held: held)
     }
 
-    init(settings: Settings, log: @escaping @Sendable (String) -> Void, warn: @escaping @Sendable (String) -> Void, held: Held) {
+    init(settings: Settings, logger: Logger, warnings: Logger, held: Held) {
         self.settings = settings
-        self.log = log
-        self.warn = warn
+        self.logger = logger
+        self.warnings = warnings
         state = Mutex(State(held: held))
     }
 
+    func log(_ line: String) { logger.info("\(line)") }
+    func warn(_ line: String) { warnings.warning("\(line)") }
+
     /// The trust document and the pin, as `init` takes them.
-    static func load(_ settings: Settings, log: @Sendable (String) -> Void) throws -> Held {
+    static func load(_ settings: Settings, logger: Logger) throws -> Held {
         let path = settings.trustPath
         guard let body = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SealError(
@@ -135,7 +142,7 @@ public final class TrustFollower: Sendable {
         let doc = try TrustDocument.verify(body: body, signature: signature, root: pin, heldVersion: nil, allowExpired: true)
         if pinNow {
             try Self.writeRoot(pin, department: doc.department, to: settings.rootPath)
-            log("trust: pinned the department's trust root \(pin.keyIdHex) (from \(path)) in \(settings.rootPath)")
+            logger.info("trust: pinned the department's trust root \(pin.keyIdHex) (from \(path)) in \(settings.rootPath)")
         }
         return Held(doc: doc, body: body, pin: pin)
     }
@@ -395,14 +402,14 @@ extension HandbookReceiver {
     /// one refresh — rate-limited, single-flight — and, if a newer version was taken, the check
     /// again: a dataset signed by a key the department has just rotated to is accepted in the same
     /// request. A refusal that stands says what the fetch found.
-    public func precheckFollowingTrust(_ peek: PackagePeek, pool: BlockingPool) async throws -> Answer? {
-        guard var answer = try await pool.run({ self.precheck(peek) }) else { return nil }
-        let latest = try await pool.run { try self.store.latest()?.version }
+    public func precheckFollowingTrust(_ peek: PackagePeek) async throws -> Answer? {
+        guard var answer = await precheck(peek) else { return nil }
+        let latest = try await store.latest()?.version
         guard let follower, let reason = follower.reasonToFetch(answer, peek, latestImported: latest) else { return answer }
         let seen = Date()
         let (outcome, started) = await follower.refreshStarted(reason, now: seen)
         if case .updated = outcome {
-            guard let again = try await pool.run({ self.precheck(peek) }) else { return nil }
+            guard let again = await precheck(peek) else { return nil }
             answer = again
         }
         guard answer.code == "key_unknown" || answer.code == "trust_expired" else { return answer }
