@@ -381,19 +381,18 @@ func expiryWarning(_ n: ExpiryNotice, data: String) -> String {
     }
 }
 
-/// `serve`: warns of what expires within 14 days at start, then once a day while it runs.
-/// Returns the daily task (cancel it when serving ends).
-func warnAheadOfExpiry(store: any GatewayStore, data: String) async -> Task<Void, Never> {
-    @Sendable func check() async {
-        do {
-            for n in try await ExpiryWatch.check(store: store) { say(expiryWarning(n, data: data)) }
-        } catch {
-            let code = (error as? SealError)?.code.rawValue ?? (error as? StoreError)?.code.rawValue ?? "error"
-            say("warning: could not check what expires soon (\(code)); checked again in a day")
-        }
+/// `serve`: warns of what expires within 14 days (at start, then `warnAheadOfExpiryDaily`).
+func warnAheadOfExpiry(store: any GatewayStore, data: String) async {
+    do {
+        for n in try await ExpiryWatch.check(store: store) { say(expiryWarning(n, data: data)) }
+    } catch {
+        let code = (error as? SealError)?.code.rawValue ?? (error as? StoreError)?.code.rawValue ?? "error"
+        say("warning: could not check what expires soon (\(code)); checked again in a day")
     }
-    await check()
-    return Task {
-        while (try? await Task.sleep(for: .seconds(86_400))) != nil { await check() }
-    }
+}
+
+/// `serve`: the same warning once a day until the task is cancelled (a child task of `serve`'s,
+/// ended with the server).
+func warnAheadOfExpiryDaily(store: any GatewayStore, data: String) async {
+    while (try? await Task.sleep(for: .seconds(86_400))) != nil { await warnAheadOfExpiry(store: store, data: data) }
 }

@@ -63,15 +63,15 @@ struct Serve: AsyncParsableCommand {
             }
             config.maxConcurrentIntakes = maxConcurrent
             config.requireUnitToken = requireUnitToken
-            config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
-            config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
-            config.forwardRetryBaseSeconds = try parseDuration(forwardRetryBase)
-            config.forwardRetryMaxSeconds = try parseDuration(forwardRetryMax)
+            config.unitKeyGrace = .seconds(try parseDuration(unitKeyGrace))
+            config.checkpointInterval = .seconds(try parseDuration(checkpointInterval))
+            config.forwardRetryBase = .seconds(try parseDuration(forwardRetryBase))
+            config.forwardRetryMax = .seconds(try parseDuration(forwardRetryMax))
             guard (1...86_400).contains(forwardTimeout) else {
                 throw SealError(.usage, "--forward-timeout must be 1 to 86400 seconds", remedy: "e.g. --forward-timeout 120")
             }
-            config.forwardTimeoutSeconds = forwardTimeout
-            config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
+            config.forwardTimeout = .seconds(forwardTimeout)
+            config.synthesizeEvery = .seconds(try synthesizeEvery.map(parseDuration) ?? 0)
             config.listen = try listen.settings(host: host, port: port)
             tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))
@@ -114,13 +114,16 @@ struct Serve: AsyncParsableCommand {
         }
         let published = await (try? Publication.load(intake.data, store: store))?.intakeURL
         let dataPath = data.data
-        let expiryWatch = await warnAheadOfExpiry(store: store, data: dataPath)  // at start, then daily
-        defer { expiryWatch.cancel() }
+        await warnAheadOfExpiry(store: store, data: dataPath)  // at start, then daily while serving
         do {
-            try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
-                FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
-                if let published, let w = intakeURLMismatch(published: published, listen: listen, port: port) {
-                    say("warning: \(w); change it with `sealgate trust publish --intake-url URL --data \(dataPath)`")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await warnAheadOfExpiryDaily(store: store, data: dataPath) }
+                defer { group.cancelAll() }
+                try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
+                    FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
+                    if let published, let w = intakeURLMismatch(published: published, listen: listen, port: port) {
+                        say("warning: \(w); change it with `sealgate trust publish --intake-url URL --data \(dataPath)`")
+                    }
                 }
             }
         } catch let e as SealError {
