@@ -8,45 +8,24 @@ import SealBase
 import SealCrypto
 import SealPackage
 
-/// Streams a request body into a new file (written on `pool` in 1 MiB batches, fsynced);
-/// refuses it with `too_large` past `maxBytes` (the file is then removed). As soon as the first
-/// member is in, `check` decides whether the rest is read at all: it throws the refusal.
+/// Streams a request body into a new file through the one `BodySpooler` (written on `pool` in
+/// 1 MiB batches, fsynced); refuses it with `tooLarge` past `maxBytes` (the file is then removed).
+/// As soon as the first member is in, `check` decides whether the rest is read at all: it throws
+/// the refusal.
 func receiveBody(
     _ request: Request, to path: String, maxBytes: Int, pool: BlockingPool, tooLarge: @escaping @Sendable () -> Problem,
     check: (PackagePeek) async throws -> Void
 ) async throws -> Int {
-    let file = try await pool.run { try DurableFile(creating: path) }
-    var pending = ByteBuffer()
-    var size = 0
-    var head = PackagePeek.Collector()
-    do {
-        for try await chunk in request.body {
-            size += chunk.readableBytes
-            guard size <= maxBytes else { throw tooLarge().closing() }
-            let peek: PackagePeek?
-            do { peek = try head.feed(chunk.readableBytesView) } catch let e as SealError {
-                throw Problem(.badRequest, e.code.rawValue, "not a sealgate package: \(e.message)", remedy: "send the sealed dataset file unchanged")
-                    .closing()
-            }
-            if let peek { try await check(peek) }
-            pending.writeImmutableBuffer(chunk)
-            if pending.readableBytes >= 1 << 20 {
-                let batch = pending
-                pending = ByteBuffer()
-                try await pool.run { try batch.withUnsafeReadableBytes { try file.append($0) } }
-            }
-        }
-        let batch = pending
-        try await pool.run {
-            try batch.withUnsafeReadableBytes { try file.append($0) }
-            try file.sync()
-        }
-    } catch {
-        file.discard()
-        throw error
-    }
-    file.keep()
-    return size
+    let spooler = try await pool.run { try BodySpooler(creating: path, limit: UInt64(max(0, maxBytes))) }
+    let kept = try await spooler.receive(
+        request.body, offload: { work in try await pool.run(work) },
+        refuse: { e in
+            if e.code == .packageTooLarge { return tooLarge().closing() }
+            return Problem(.badRequest, e.code.rawValue, "not a sealgate package: \(e.message)", remedy: "send the sealed dataset file unchanged")
+                .closing()
+        },
+        head: check)
+    return Int(kept.size)
 }
 
 extension HandbookReceiver.Answer {

@@ -142,11 +142,10 @@ public func renameDurably(_ from: String, _ to: String) throws {
 }
 
 /// A new file written in order and made durable: created exclusively (mode 0600), appended to,
-/// fsynced, and removed again unless `keep()` is called.
-///
-/// `@unchecked Sendable`: it has one owner at a time (a request's task), which hands each
-/// write to a pool thread and awaits it before the next — the calls never overlap.
-public final class DurableFile: @unchecked Sendable {
+/// fsynced, and removed again unless `keep()` is called. Written by one synchronous caller
+/// (a backup, a log export, a checkpoint file): not `Sendable`. A request body streams through
+/// `BodySpooler` instead.
+public final class DurableFile {
     public let path: String
     private var fd: Int32
     private var kept = false
