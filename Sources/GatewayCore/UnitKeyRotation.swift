@@ -150,7 +150,7 @@ public enum UnitKeyRotations {
         do {
             try await store.rotateUnitKey(
                 unitId: r.unit, oldKeyId: r.oldKey.keyIdHex, newKeyId: r.newKey.keyIdHex, newPublicKey: r.newKey.base64,
-                switchAt: switchAt, oldValidUntil: validUntil, logBody: log)
+                switchAt: now, oldValidUntil: now.adding(grace), logBody: log)
         } catch let e as StoreError where [.keyState, .keyExists, .keyUnknown, .unitUnknown].contains(e.code) {
             let remedy =
                 switch e.code {

@@ -221,7 +221,7 @@ struct UnitRoutes {
 
 func unitJSON(_ s: UnitStatus) -> JSON {
     .object([
-        "unit": .string(s.unit.id), "name": .string(s.unit.name), "registered": .string(s.unit.createdAt),
+        "unit": .string(s.unit.id), "name": .string(s.unit.name), "registered": .string(s.unit.createdAt.text),
         "keys": .array(
             s.keys.map { .object(["key_id": .string($0.keyId), "public_key": .string($0.publicKey), "state": .string($0.state.rawValue)]) }),
         "last_seq": s.lastSeq.map { .int(Int64(bitPattern: $0)) } ?? .null, "last_package": s.lastPackage.map(JSON.string) ?? .null,

@@ -57,8 +57,8 @@ public enum LogKind: String, StoredState {
 public struct UnitRecord: Sendable, Equatable {
     public var id: String
     public var name: String
-    public var createdAt: String
-    public init(id: String, name: String, createdAt: String) {
+    public var createdAt: Timestamp
+    public init(id: String, name: String, createdAt: Timestamp) {
         self.id = id
         self.name = name
         self.createdAt = createdAt
@@ -71,16 +71,16 @@ public struct UnitKeyRecord: Sendable, Equatable {
     public var unitId: String
     public var publicKey: String  // the base64 line (RWQ…)
     public var state: UnitKeyState
-    public var addedAt: String
+    public var addedAt: Timestamp
     /// For a `retiring` key (replaced by a rotation): the switch time; only packages created
     /// before it are accepted, and only until `validUntil`.
-    public var switchedAt: String?
-    public var validUntil: String?
+    public var switchedAt: Timestamp?
+    public var validUntil: Timestamp?
     /// For a `revoked` key: from when it may have been in someone else's hands.
-    public var compromisedAt: String?
+    public var compromisedAt: Timestamp?
     public init(
-        keyId: String, unitId: String, publicKey: String, state: UnitKeyState, addedAt: String, switchedAt: String? = nil, validUntil: String? = nil,
-        compromisedAt: String? = nil
+        keyId: String, unitId: String, publicKey: String, state: UnitKeyState, addedAt: Timestamp, switchedAt: Timestamp? = nil,
+        validUntil: Timestamp? = nil, compromisedAt: Timestamp? = nil
     ) {
         self.keyId = keyId
         self.unitId = unitId
@@ -187,10 +187,10 @@ public struct TokenRecord: Sendable, Equatable {
     public var hash: String
     public var role: TokenRole
     public var unitId: String?
-    public var createdAt: String
+    public var createdAt: Timestamp
     /// Set once the token is revoked: it authenticates nothing from then on.
-    public var revokedAt: String?
-    public init(hash: String, role: TokenRole, unitId: String?, createdAt: String, revokedAt: String? = nil) {
+    public var revokedAt: Timestamp?
+    public init(hash: String, role: TokenRole, unitId: String?, createdAt: Timestamp, revokedAt: Timestamp? = nil) {
         self.hash = hash
         self.role = role
         self.unitId = unitId
@@ -412,14 +412,14 @@ public protocol GatewayStore: Sendable {
     /// `oldKeyId` (active, of `unitId`) becomes retiring until `oldValidUntil`.
     /// Throws `unit_unknown`, `key_state` or `key_exists`.
     func rotateUnitKey(
-        unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
-        oldValidUntil: String, logBody: String) async throws
+        unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: Timestamp,
+        oldValidUntil: Timestamp, logBody: String) async throws
     /// Registers another key for a unit (after an out-of-band identity check); logged in the same transaction.
     func addUnitKey(_ key: UnitKeyRecord, logBody: String) async throws
     /// Revokes a unit key as compromised from `compromisedAt`: packages created from then on are
     /// refused; accepted packages it signed that were created from then on are flagged (and
     /// returned). Logged in the same transaction.
-    func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) async throws -> [FlaggedPackage]
+    func revokeUnitKey(unitId: String, keyId: String, compromisedAt: Timestamp, at: Timestamp, logBody: String) async throws -> [FlaggedPackage]
     /// Packages flagged for review, of one unit or all, resolved ones included.
     func flaggedPackages(unitId: String?) async throws -> [FlaggedPackage]
     /// Decides a flagged package — `confirmed` (its records go back into datasets) or `rejected`
@@ -438,7 +438,7 @@ public protocol GatewayStore: Sendable {
     func tokens() async throws -> [TokenRecord]
     /// Revokes the token whose id (hash prefix) is `id`, logging `logBody` as `token_revoked` in
     /// the same transaction; throws `token_unknown` (none, or several match) or `token_revoked`.
-    func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) async throws -> TokenRecord
+    func revokeToken(id: String, at: Timestamp, logBody: (TokenRecord) -> String) async throws -> TokenRecord
 
     // Spool and outcomes
     /// Records a received body (already fsynced in the spool); returns its id.

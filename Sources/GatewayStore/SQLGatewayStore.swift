@@ -39,13 +39,13 @@ public final class SQLGatewayStore: GatewayStore {
     // MARK: Row mapping
 
     static func unit(_ r: SQLRow) throws -> UnitRecord {
-        UnitRecord(id: try r.string("id"), name: try r.string("name"), createdAt: try r.string("created_at"))
+        UnitRecord(id: try r.string("id"), name: try r.string("name"), createdAt: try r.timestamp("created_at"))
     }
     static func key(_ r: SQLRow) throws -> UnitKeyRecord {
         UnitKeyRecord(
             keyId: try r.string("key_id"), unitId: try r.string("unit_id"), publicKey: try r.string("public_key"), state: try r.state("state"),
-            addedAt: try r.string("added_at"), switchedAt: try r.optionalString("switched_at"), validUntil: try r.optionalString("valid_until"),
-            compromisedAt: try r.optionalString("compromised_at"))
+            addedAt: try r.timestamp("added_at"), switchedAt: try r.optionalTimestamp("switched_at"),
+            validUntil: try r.optionalTimestamp("valid_until"), compromisedAt: try r.optionalTimestamp("compromised_at"))
     }
     static func flag(_ r: SQLRow) throws -> FlaggedPackage {
         FlaggedPackage(
@@ -56,8 +56,8 @@ public final class SQLGatewayStore: GatewayStore {
     }
     static func token(_ r: SQLRow) throws -> TokenRecord {
         TokenRecord(
-            hash: try r.string("hash"), role: try r.state("role"), unitId: try r.optionalString("unit_id"), createdAt: try r.string("created_at"),
-            revokedAt: try r.optionalString("revoked_at"))
+            hash: try r.string("hash"), role: try r.state("role"), unitId: try r.optionalString("unit_id"), createdAt: try r.timestamp("created_at"),
+            revokedAt: try r.optionalTimestamp("revoked_at"))
     }
     static func spool(_ r: SQLRow) throws -> SpoolEntry {
         SpoolEntry(
@@ -144,7 +144,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try await appendLog(c, kind: .unitRegistered, body: logBody, at: unit.createdAt)
+            _ = try await appendLog(c, kind: .unitRegistered, body: logBody, at: unit.createdAt.text)
         }
     }
 
@@ -166,8 +166,8 @@ public final class SQLGatewayStore: GatewayStore {
     }
 
     public func rotateUnitKey(
-        unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: String,
-        oldValidUntil: String, logBody: String
+        unitId: String, oldKeyId: String, newKeyId: String, newPublicKey: String, switchAt: Timestamp,
+        oldValidUntil: Timestamp, logBody: String
     ) async throws {
         try await driver.write { c in
             try await driver.lockLogOrder(c)
@@ -188,7 +188,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
                 [newKeyId, unitId, newPublicKey, switchAt])
-            _ = try await appendLog(c, kind: .unitKeyRotated, body: logBody, at: switchAt)
+            _ = try await appendLog(c, kind: .unitKeyRotated, body: logBody, at: switchAt.text)
         }
     }
 
@@ -204,11 +204,13 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try await appendLog(c, kind: .unitKeyAdded, body: logBody, at: key.addedAt)
+            _ = try await appendLog(c, kind: .unitKeyAdded, body: logBody, at: key.addedAt.text)
         }
     }
 
-    public func revokeUnitKey(unitId: String, keyId: String, compromisedAt: String, at: String, logBody: String) async throws -> [FlaggedPackage] {
+    public func revokeUnitKey(
+        unitId: String, keyId: String, compromisedAt: Timestamp, at: Timestamp, logBody: String
+    ) async throws -> [FlaggedPackage] {
         try await driver.write { c in
             try await driver.lockLogOrder(c)
             guard let key = try await c.row("SELECT * FROM unit_keys WHERE key_id = ?\(driver.forUpdate)", [keyId]).map(Self.key),
@@ -217,7 +219,7 @@ public final class SQLGatewayStore: GatewayStore {
                 throw StoreError(.keyUnknown, "key \(keyId) is not a key of \(unitId)")
             }
             guard key.state != .revoked else {
-                throw StoreError(.keyState, "key \(keyId) of \(unitId) is already revoked (compromised at \(key.compromisedAt ?? "?"))")
+                throw StoreError(.keyState, "key \(keyId) of \(unitId) is already revoked (compromised at \(key.compromisedAt?.text ?? "?"))")
             }
             try await c.execute("UPDATE unit_keys SET state = 'revoked', compromised_at = ? WHERE key_id = ?", [compromisedAt, keyId])
             // Accepted packages it signed, created from the compromise on. Rows from before the
@@ -231,7 +233,7 @@ public final class SQLGatewayStore: GatewayStore {
                   AND ((key_id = ? AND created >= ?) OR (key_id IS NULL AND decided_at >= ?))
                 ON CONFLICT (package_id) DO NOTHING
                 """, [reason, at, unitId, keyId, compromisedAt, compromisedAt])
-            _ = try await appendLog(c, kind: .unitKeyRevoked, body: logBody, at: at)
+            _ = try await appendLog(c, kind: .unitKeyRevoked, body: logBody, at: at.text)
             return try await c.query(
                 "SELECT * FROM review_flags WHERE unit_id = ? AND flagged_at = ? AND reason = ? ORDER BY seq", [unitId, at, reason]
             )
@@ -282,7 +284,7 @@ public final class SQLGatewayStore: GatewayStore {
         try await driver.read { c in try await c.query("SELECT * FROM tokens ORDER BY created_at, hash").map(Self.token) }
     }
 
-    public func revokeToken(id: String, at: String, logBody: (TokenRecord) -> String) async throws -> TokenRecord {
+    public func revokeToken(id: String, at: Timestamp, logBody: (TokenRecord) -> String) async throws -> TokenRecord {
         try await driver.write { c in
             try await driver.lockLogOrder(c)
             let id = id.lowercased()
@@ -291,9 +293,9 @@ public final class SQLGatewayStore: GatewayStore {
             guard id.count >= 6, rows.count == 1, var t = rows.first else {
                 throw StoreError(.tokenUnknown, rows.count > 1 && id.count >= 6 ? "several tokens start with \(id)" : "no token \(id)")
             }
-            guard t.revokedAt == nil else { throw StoreError(.tokenRevoked, "token \(t.id) was revoked at \(t.revokedAt ?? "")") }
+            guard t.revokedAt == nil else { throw StoreError(.tokenRevoked, "token \(t.id) was revoked at \(t.revokedAt?.text ?? "")") }
             try await c.execute("UPDATE tokens SET revoked_at = ? WHERE hash = ?", [at, t.hash])
-            _ = try await appendLog(c, kind: .tokenRevoked, body: logBody(t), at: at)
+            _ = try await appendLog(c, kind: .tokenRevoked, body: logBody(t), at: at.text)
             t.revokedAt = at
             return t
         }
@@ -470,7 +472,7 @@ public final class SQLGatewayStore: GatewayStore {
                     """,
                     [
                         package, unit, seq, keyId, d.created,
-                        "signed by \(keyId), decided after it was revoked as compromised from \(key.compromisedAt ?? "?")", d.decidedAt,
+                        "signed by \(keyId), decided after it was revoked as compromised from \(key.compromisedAt?.text ?? "?")", d.decidedAt,
                     ])
             }
             return Outcome(

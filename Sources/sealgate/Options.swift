@@ -165,7 +165,7 @@ let maxDurationSeconds = 36_500.0 * 86_400
 
 /// A UTC time as the gateway writes it (2026-11-29T04:10:00Z), or "now".
 func parseInstant(_ text: String) throws -> String {
-    if text == "now" { return PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
+    if text == "now" { return Timestamp.now.text }
     let ok =
         text.count == 20
         && text.enumerated().allSatisfy { i, ch in
@@ -179,6 +179,14 @@ func parseInstant(_ text: String) throws -> String {
         }
     guard ok else { throw SealError(.usage, "bad time '\(text)'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now") }
     return text
+}
+
+/// `parseInstant` as a moment (a date that is not one in the calendar is refused the same way).
+func parseMoment(_ text: String) throws -> Timestamp {
+    guard let t = Timestamp(try parseInstant(text)) else {
+        throw SealError(.usage, "bad time '\(text)'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now")
+    }
+    return t
 }
 
 func parseSize(_ text: String) throws -> UInt64 {

@@ -25,11 +25,11 @@ struct Tokens: ParsableCommand {
                 if let unit, try await store.unit(unit) == nil { throw SealError(.unitUnknown, "no unit \(unit)", remedy: "register it first") }
                 // The token lives in secure memory; only its SHA-256 is stored.
                 let token = SecretToken.generate()
-                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let now = Timestamp.now
                 try await store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
                 _ = try await store.appendLog(
                     kind: .tokenCreated, body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical,
-                    at: now)
+                    at: now.text)
                 SecretToken.write(token, to: STDOUT_FILENO)
                 let article = role == .admin ? "an" : "a"
                 say(
@@ -58,8 +58,8 @@ struct Tokens: ParsableCommand {
                 return [
                     "tokens": list.map {
                         [
-                            "id": $0.id, "role": $0.role.rawValue, "unit": $0.unitId as Any, "created_at": $0.createdAt,
-                            "revoked_at": $0.revokedAt as Any,
+                            "id": $0.id, "role": $0.role.rawValue, "unit": $0.unitId as Any, "created_at": $0.createdAt.text,
+                            "revoked_at": $0.revokedAt?.text as Any,
                         ]
                     }
                 ]
@@ -78,7 +78,7 @@ struct Tokens: ParsableCommand {
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
-                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let now = Timestamp.now
                 let t: TokenRecord
                 do {
                     t = try await data.dir.openStore().revokeToken(id: id, at: now) { t in
@@ -89,7 +89,7 @@ struct Tokens: ParsableCommand {
                         SealErrorCode(e.code.rawValue), e.message, remedy: "check the id with `sealgate tokens list --data \(data.dir.path)`")
                 }
                 if !out.json { say("revoked token \(t.id) (\(t.role.rawValue)\(t.unitId.map { " of \($0)" } ?? ""))") }
-                return ["id": t.id, "revoked_at": now]
+                return ["id": t.id, "revoked_at": now.text]
             }
         }
     }

@@ -26,7 +26,7 @@ struct Units: ParsableCommand {
                 }
                 let key = try MinisignPublicKey(path: signingKey)
                 let store = try await data.dir.openStore()
-                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let now = Timestamp.now
                 let log = JSON.object(["unit": .string(id), "key_id": .string(key.keyIdHex)]).canonical
                 do {
                     try await store.addUnit(
@@ -73,7 +73,7 @@ struct Units: ParsableCommand {
                     print("unit          \(s.unit.id) — \(s.unit.name)")
                     for k in s.keys {
                         var note = ""
-                        if let sw = k.switchedAt { note += ", replaced \(sw), valid for older packages until \(k.validUntil ?? "?")" }
+                        if let sw = k.switchedAt { note += ", replaced \(sw), valid for older packages until \(k.validUntil?.text ?? "?")" }
                         if let c = k.compromisedAt { note += ", compromised from \(c)" }
                         print("key           \(k.keyId) (\(k.state.rawValue)\(note))")
                     }
@@ -103,7 +103,7 @@ extension Units {
             try await runAsync(json: out.json) {
                 let key = try MinisignPublicKey(path: signingKey)
                 let store = try await data.dir.openStore()
-                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let now = Timestamp.now
                 let log = JSON.object(["unit": .string(unit), "key_id": .string(key.keyIdHex), "public_key": .string(key.base64)]).canonical
                 do {
                     try await store.addUnitKey(
@@ -135,11 +135,11 @@ extension Units {
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
-                let t = try parseInstant(compromisedAt)
+                let t = try parseMoment(compromisedAt)
                 let store = try await data.dir.openStore()
-                let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let now = Timestamp.now
                 let id = keyId.uppercased()
-                let log = JSON.object(["unit": .string(unit), "key_id": .string(id), "compromised_at": .string(t)]).canonical
+                let log = JSON.object(["unit": .string(unit), "key_id": .string(id), "compromised_at": .string(t.text)]).canonical
                 let flagged: [FlaggedPackage]
                 do {
                     flagged = try await store.revokeUnitKey(unitId: unit, keyId: id, compromisedAt: t, at: now, logBody: log)
@@ -152,7 +152,7 @@ extension Units {
                     say(flagged.isEmpty ? "no imported package needs review" : "\(flagged.count) imported package(s) flagged for review:")
                     for f in flagged { print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")") }
                 }
-                return ["unit": unit, "key_id": id, "compromised_at": t, "flagged": flagged.map(flaggedJSON)]
+                return ["unit": unit, "key_id": id, "compromised_at": t.text, "flagged": flagged.map(flaggedJSON)]
             }
         }
     }

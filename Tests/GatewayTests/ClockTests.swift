@@ -57,8 +57,8 @@ struct ClockTests {
         let (dir, store) = try await Self.folder()
         defer { try? FileManager.default.removeItem(atPath: dir.path) }  // lint: allow try? — cleanup
         try await store.addUnit(
-            UnitRecord(id: "U1", name: "Một", createdAt: "2031-02-01T00:00:00Z"),
-            key: UnitKeyRecord(keyId: "0123456789ABCDEF", unitId: "U1", publicKey: "RW", state: .active, addedAt: "2031-02-01T00:00:00Z"),
+            UnitRecord(id: "U1", name: "Một", createdAt: moment("2031-02-01T00:00:00Z")),
+            key: UnitKeyRecord(keyId: "0123456789ABCDEF", unitId: "U1", publicKey: "RW", state: .active, addedAt: moment("2031-02-01T00:00:00Z")),
             logBody: "{\"unit\":\"U1\"}")
         let clock = TestClock(try #require(Timestamp("2031-03-01T07:59:59Z")))
         try await Campaign(submitBy: "2031-03-01T08:00:00Z").save(store, clock: clock)

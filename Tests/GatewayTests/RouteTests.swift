@@ -22,9 +22,9 @@ struct RouteTests {
         let intake = try await Intake(data: dir, store: store, keys: keys, department: "HCM-DTCD")
         let admin = "sgt_route-test-admin-\(UUID().uuidString)"
         try await store.addToken(
-            TokenRecord(hash: hexString(SHA256Hasher.hash(Array(admin.utf8))), role: .admin, unitId: nil, createdAt: "2026-12-01T00:00:00Z"))
+            TokenRecord(hash: hexString(SHA256Hasher.hash(Array(admin.utf8))), role: .admin, unitId: nil, createdAt: moment("2026-12-01T00:00:00Z")))
         var config = GatewayServerConfig()
-        config.checkpointIntervalSeconds = 0
+        config.checkpointInterval = .zero
         return (try buildGatewayApplication(intake: intake, store: store, config: config), admin, path)
     }
 

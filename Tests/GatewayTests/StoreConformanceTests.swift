@@ -35,19 +35,19 @@ enum StoreConformance {
     static func run(_ store: any GatewayStore) async throws {
         // Units and keys
         try await store.addUnit(
-            UnitRecord(id: "U1", name: "Một", createdAt: "t"),
-            key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
+            UnitRecord(id: "U1", name: "Một", createdAt: moment("2026-11-29T00:00:00Z")),
+            key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U1\"}")
         #expect(
             await Self.storeCode {
                 try await store.addUnit(
-                    UnitRecord(id: "U1", name: "x", createdAt: "t"),
-                    key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U1\"}")
+                    UnitRecord(id: "U1", name: "x", createdAt: moment("2026-11-29T00:00:00Z")),
+                    key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U1\"}")
             } == "unit_exists")
         #expect(
             await Self.storeCode {
                 try await store.addUnit(
-                    UnitRecord(id: "U2", name: "x", createdAt: "t"),
-                    key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U2\"}")
+                    UnitRecord(id: "U2", name: "x", createdAt: moment("2026-11-29T00:00:00Z")),
+                    key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U2\"}")
             } == "key_exists")
         #expect(try await store.logSize() == 1, "a refused registration logs nothing")
         #expect(try await store.unit("U2") == nil, "nor registers the unit")
@@ -57,13 +57,13 @@ enum StoreConformance {
         #expect(try await store.units().map(\.id) == ["U1"])
 
         // Tokens are looked up by hash only.
-        try await store.addToken(TokenRecord(hash: "h1", role: .admin, unitId: nil, createdAt: "t"))
+        try await store.addToken(TokenRecord(hash: "h1", role: .admin, unitId: nil, createdAt: moment("2026-11-29T00:00:00Z")))
         #expect(try await store.token(hash: "h1")?.role == .admin)
         #expect(try await store.token(hash: "h2") == nil)
 
         // Spool: pending until decided.
-        let s1 = try await store.addSpool(sha256: "aa", size: 10, path: "/x/1", receivedAt: "t")
-        let s2 = try await store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: "t")
+        let s1 = try await store.addSpool(sha256: "aa", size: 10, path: "/x/1", receivedAt: "2026-11-29T00:00:00Z")
+        let s2 = try await store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: "2026-11-29T00:00:00Z")
         #expect(try await store.pendingSpool().map(\.id) == [s1, s2])
 
         // A decision with its import, receipt built from the leaf, in one transaction.
@@ -106,7 +106,7 @@ enum StoreConformance {
         #expect(try await store.lastSeq(unitId: "U1") == 1)
 
         // A newer snapshot replaces the current one; the old one stays as history.
-        let s3 = try await store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: "t")
+        let s3 = try await store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: "2026-11-29T00:00:00Z")
         _ = try await store.commit(
             decision(s3, unit: "U1", seq: 3),
             snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s3)", organizations: [], members: [Array(repeating: "n", count: 14)]),
@@ -123,7 +123,7 @@ enum StoreConformance {
         #expect(try await store.latestCheckpoint()?.size == 2)
         #expect(try await store.logEntries(start: 0, end: 4).map(\.index) == [0, 1, 2, 3])
         #expect(try await store.logEntries(start: 0, end: 1).map(\.kind.rawValue) == ["unit_registered"])
-        #expect(try await store.appendLog(kind: .trust, body: "{}", at: "t") == size)
+        #expect(try await store.appendLog(kind: .trust, body: "{}", at: "2026-11-29T00:00:00Z") == size)
 
         // Trust documents only move forward.
         try await store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s"))
@@ -161,11 +161,11 @@ extension StoreConformance {
             "log_entries.kind": Set(LogKind.allCases.map(\.rawValue)),
         ]
         #expect(Dictionary(uniqueKeysWithValues: Schema.typedKinds.map { ("\($0.table).\($0.column)", Set($0.values)) }) == kinds)
-        try await store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: "t"))
-        let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "t")
+        try await store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: moment("2026-11-29T00:00:00Z")))
+        let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "2026-11-29T00:00:00Z")
         try await store.putSigningKey(SigningKeyRecord(role: .log, keyId: "typed", publicKey: "p", state: .active, until: nil, createdAt: Self.t1))
-        let idx = try await store.appendLog(kind: .trust, body: "{}", at: "t")
-        let decided = try await store.addSpool(sha256: "typed2", size: 1, path: "/x/typed2", receivedAt: "t")
+        let idx = try await store.appendLog(kind: .trust, body: "{}", at: "2026-11-29T00:00:00Z")
+        let decided = try await store.addSpool(sha256: "typed2", size: 1, path: "/x/typed2", receivedAt: "2026-11-29T00:00:00Z")
         let outcome = try await store.commit(
             decision(decided, unit: nil, seq: nil, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0
         ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
@@ -189,6 +189,21 @@ extension StoreConformance {
         #expect(try await store.signingKeys().first { $0.keyId == "typed" }?.role == .log)
         #expect(try await store.logEntries(start: idx, end: idx + 1).map(\.kind) == [.trust])
         #expect(try await store.outcome(spoolId: decided)?.kind == .snapshot)
+        // A stored time that is not a moment (a damaged row) is never read as one: a damaged
+        // grace cannot make a replaced key good, nor a damaged time pass for any other.
+        try await store.addUnit(
+            UnitRecord(id: "DMG", name: "x", createdAt: Self.t1),
+            key: UnitKeyRecord(keyId: "KDMG", unitId: "DMG", publicKey: "RW", state: .active, addedAt: Self.t1), logBody: "{}")
+        for sql in [
+            "UPDATE unit_keys SET state = 'retiring', switched_at = '\(Self.t9.text)', valid_until = 'garbage' WHERE key_id = 'KDMG'",
+            "UPDATE unit_keys SET valid_until = '2026-99-99T99:99:99Z' WHERE key_id = 'KDMG'",
+            "UPDATE unit_keys SET valid_until = '' WHERE key_id = 'KDMG'",
+        ] {
+            try await store.driver.write { c in try await c.execute(sql) }
+            #expect(await storeCode { _ = try await store.unitKey(keyId: "KDMG") } == "store_failure", "\(sql)")
+        }
+        try await store.driver.write { c in try await c.execute("UPDATE tokens SET created_at = 'garbage' WHERE hash = 'typed'") }
+        #expect(await storeCode { _ = try await store.token(hash: "typed") } == "store_failure")
     }
 }
 
@@ -201,15 +216,15 @@ extension StoreConformance {
     /// their delivery, settings, recipients, leases. Runs on a fresh store.
     static func runLifecycle(_ store: any GatewayStore, keepsPackages: Bool) async throws {
         let k = { (id: String, unit: String) in
-            UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: .active, addedAt: "2026-11-01T00:00:00Z")
+            UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: .active, addedAt: moment("2026-11-01T00:00:00Z"))
         }
-        try await store.addUnit(UnitRecord(id: "A", name: "A", createdAt: "t"), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
-        try await store.addUnit(UnitRecord(id: "B", name: "B", createdAt: "t"), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
+        try await store.addUnit(UnitRecord(id: "A", name: "A", createdAt: moment("2026-11-29T00:00:00Z")), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
+        try await store.addUnit(UnitRecord(id: "B", name: "B", createdAt: moment("2026-11-29T00:00:00Z")), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
 
         // Two units' records, with one citizen id in both; order of rows is kept.
         var n: Int64 = 0
         func accept(_ unit: String, seq: UInt64, members: [[String]]) async throws -> Outcome {
-            let sp = try await store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "t")
+            let sp = try await store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "2026-11-29T00:00:00Z")
             n += 1
             return try await store.commit(
                 Decision(
@@ -233,7 +248,7 @@ extension StoreConformance {
         #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "no_such_column; DROP TABLE members") == nil)
 
         // A correction applies only where the field still holds the old value, in the commit.
-        let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "t")
+        let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "2026-11-29T00:00:00Z")
         _ = try await store.commit(
             Decision(
                 spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: .correction,
@@ -245,7 +260,7 @@ extension StoreConformance {
         ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
         #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
         #expect(try await store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
-        let sp2 = try await store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "t")
+        let sp2 = try await store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "2026-11-29T00:00:00Z")
         #expect(
             await Self.storeCode {
                 _ = try await store.commit(
@@ -270,36 +285,36 @@ extension StoreConformance {
         // Unit key rotation and revocation, each logged in its transaction.
         let size0 = try await store.logSize()
         try await store.rotateUnitKey(
-            unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: "2026-11-29T00:00:00Z",
-            oldValidUntil: "2026-12-13T00:00:00Z", logBody: "{\"rot\":1}")
+            unitId: "A", oldKeyId: "KA", newKeyId: "KA2", newPublicKey: "RWKA2", switchAt: moment("2026-11-29T00:00:00Z"),
+            oldValidUntil: moment("2026-12-13T00:00:00Z"), logBody: "{\"rot\":1}")
         #expect(try await store.unitKey(keyId: "KA")?.state == .retiring)
         #expect(try await store.unitKey(keyId: "KA2")?.state == .active)
         #expect(
             await Self.storeCode {
                 try await store.rotateUnitKey(
-                    unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: "t", oldValidUntil: "t", logBody: "{}")
+                    unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: moment("2026-11-29T00:00:00Z"), oldValidUntil: moment("2026-11-29T00:00:00Z"), logBody: "{}")
             } == "key_state")
         let flagged = try await store.revokeUnitKey(
-            unitId: "A", keyId: "KA", compromisedAt: "2026-11-20T00:00:00Z", at: "2026-11-29T01:00:00Z", logBody: "{\"rev\":1}")
+            unitId: "A", keyId: "KA", compromisedAt: moment("2026-11-20T00:00:00Z"), at: moment("2026-11-29T01:00:00Z"), logBody: "{\"rev\":1}")
         #expect(flagged.map(\.packageId) == ["p-A-1", "p-A-2"], "the accepted packages it signed after the compromise are flagged; not B's")
         #expect(try await store.flaggedPackages(unitId: nil).count == 2)
         #expect(
-            await Self.storeCode { _ = try await store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: "t", at: "t", logBody: "{}") }
+            await Self.storeCode { _ = try await store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: moment("2026-11-29T00:00:00Z"), at: moment("2026-11-29T00:00:00Z"), logBody: "{}") }
                 == "key_state")
-        try await store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: "t"), logBody: "{\"add\":1}")
+        try await store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"add\":1}")
         #expect(try await store.unitKeys(unitId: "A").map(\.keyId) == ["KA", "KA2", "KA9"], "keys in the order they were added, on every backend")
         #expect(try await store.unitStatus("A")?.keys.map(\.keyId) == ["KA", "KA2", "KA9"])
         #expect(
             try await store.logEntries(start: size0, end: size0 + 3).map(\.kind.rawValue) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
 
         // Tokens: revoked by id prefix, logged, then never returned by hash.
-        try await store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: .unit, unitId: "A", createdAt: "t"))
-        let t = try await store.revokeToken(id: "ABCDEF01", at: "2026-11-29T02:00:00Z") { "{\"tok\":\"\($0.id)\"}" }
-        #expect(t.revokedAt == "2026-11-29T02:00:00Z")
+        try await store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: .unit, unitId: "A", createdAt: moment("2026-11-29T00:00:00Z")))
+        let t = try await store.revokeToken(id: "ABCDEF01", at: moment("2026-11-29T02:00:00Z")) { "{\"tok\":\"\($0.id)\"}" }
+        #expect(t.revokedAt == moment("2026-11-29T02:00:00Z"))
         #expect(try await store.token(hash: "abcdef0123456789aa") == nil)
         #expect(try await store.tokens().first?.revokedAt != nil)
-        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "abcdef01", at: "t") { _ in "{}" } } == "token_revoked")
-        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "ffffff", at: "t") { _ in "{}" } } == "token_unknown")
+        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "abcdef01", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" } } == "token_revoked")
+        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "ffffff", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" } } == "token_unknown")
 
         // Datasets and their delivery: one version once, delivered once.
         let file = NSTemporaryDirectory() + "sealgate-ds-" + UUID().uuidString
@@ -443,8 +458,8 @@ struct PostgresStoreConformanceTests {
         let a = try await SQLGatewayStore.postgres(url: url)
         let b = try await SQLGatewayStore.postgres(url: url)
         try await a.addUnit(
-            UnitRecord(id: "U", name: "U", createdAt: "t"),
-            key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: "t"), logBody: "{\"unit\":\"U\"}")
+            UnitRecord(id: "U", name: "U", createdAt: moment("2026-11-29T00:00:00Z")),
+            key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U\"}")
         enum Result: Sendable {
             case won(Int64)
             case lost(Int64)
@@ -458,10 +473,10 @@ struct PostgresStoreConformanceTests {
                     let store = i % 2 == 0 ? a : b
                     var idx: Int64 = -1
                     do {
-                        idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: "t")
+                        idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: "2026-11-29T00:00:00Z")
                         // Every fourth pair races for the same seq with a snapshot import.
                         let seq = UInt64(i / 4 + 1)
-                        let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "t")
+                        let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "2026-11-29T00:00:00Z")
                         _ = try await store.commit(
                             StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
                             snapshot: SnapshotImport(
@@ -633,15 +648,15 @@ extension StoreConformance {
     static func runFlagReview(_ store: SQLGatewayStore) async throws {
         for u in ["A", "B", "C"] {
             try await store.addUnit(
-                UnitRecord(id: u, name: u, createdAt: "t"),
-                key: UnitKeyRecord(keyId: "K\(u)", unitId: u, publicKey: "RW\(u)", state: .active, addedAt: "2026-11-01T00:00:00Z"),
+                UnitRecord(id: u, name: u, createdAt: moment("2026-11-29T00:00:00Z")),
+                key: UnitKeyRecord(keyId: "K\(u)", unitId: u, publicKey: "RW\(u)", state: .active, addedAt: moment("2026-11-01T00:00:00Z")),
                 logBody: "{\"unit\":\"\(u)\"}")
         }
         var day = 10
         func decide(
             _ unit: String, seq: UInt64, snapshot: [[String]]? = nil, corrections: [MemberCorrection]? = nil, key: String? = nil
         ) async throws {
-            let sp = try await store.addSpool(sha256: "f\(unit)\(seq)", size: 1, path: "/f/\(unit)\(seq)", receivedAt: "t")
+            let sp = try await store.addSpool(sha256: "f\(unit)\(seq)", size: 1, path: "/f/\(unit)\(seq)", receivedAt: "2026-11-29T00:00:00Z")
             day += 1
             let at = "2026-11-\(day)T00:00:00Z"
             _ = try await store.commit(
@@ -668,7 +683,7 @@ extension StoreConformance {
         #expect(try await store.crossUnitDuplicates().citizenIds == ["004"])
 
         let flagged = try await store.revokeUnitKey(
-            unitId: "A", keyId: "KA", compromisedAt: "2026-11-12T12:00:00Z", at: "2026-11-20T00:00:00Z", logBody: "{\"rev\":\"A\"}")
+            unitId: "A", keyId: "KA", compromisedAt: moment("2026-11-12T12:00:00Z"), at: moment("2026-11-20T00:00:00Z"), logBody: "{\"rev\":\"A\"}")
         #expect(flagged.map(\.packageId) == ["p-A-2", "p-A-3"] && flagged.allSatisfy { $0.resolution == nil })
         // Unresolved: the thief's snapshot is out (the earlier one is taken, kept by the store),
         // and in it the row the flagged correction changed.
@@ -686,7 +701,7 @@ extension StoreConformance {
         let size = try await store.logSize()
         #expect(
             await storeCode {
-                _ = try await store.resolveFlag(packageId: "p-B-1", resolution: .rejected, reason: "r", at: "t") { _ in "{}" }
+                _ = try await store.resolveFlag(packageId: "p-B-1", resolution: .rejected, reason: "r", at: "2026-11-29T00:00:00Z") { _ in "{}" }
             } == "flag_unknown")
         let rejected = try await store.resolveFlag(
             packageId: "p-A-3", resolution: .rejected, reason: "not the unit's", at: "2026-11-21T00:00:00Z"
@@ -694,7 +709,7 @@ extension StoreConformance {
         #expect(rejected.resolution == .rejected && rejected.resolvedAt == "2026-11-21T00:00:00Z" && rejected.resolutionReason == "not the unit's")
         #expect(
             await storeCode {
-                _ = try await store.resolveFlag(packageId: "p-A-3", resolution: .confirmed, reason: "r", at: "t") { _ in "{}" }
+                _ = try await store.resolveFlag(packageId: "p-A-3", resolution: .confirmed, reason: "r", at: "2026-11-29T00:00:00Z") { _ in "{}" }
             } == "flag_resolved")
         #expect(try await store.logSize() == size + 1, "a refused decision logs nothing")
         #expect(
@@ -714,7 +729,7 @@ extension StoreConformance {
 
         // The unit submits again with a new key: its new snapshot is taken; the rejected one
         // holds nothing back.
-        try await store.addUnitKey(UnitKeyRecord(keyId: "KA2", unitId: "A", publicKey: "RWA2", state: .active, addedAt: "t"), logBody: "{}")
+        try await store.addUnitKey(UnitKeyRecord(keyId: "KA2", unitId: "A", publicKey: "RWA2", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{}")
         try await decide("A", seq: 4, snapshot: [member("001", "M1"), member("011", "M11")], key: "KA2")
         hold = try #require(try await store.reviewHold(unitId: "A"))
         #expect(!hold.fallsBack && hold.datasetPackage == "p-A-4" && hold.withheld == 0 && hold.datasetMembers == 2)
@@ -722,7 +737,7 @@ extension StoreConformance {
 
         // B: a flagged correction of the current snapshot holds back only the row it changed.
         try await decide("B", seq: 2, corrections: [MemberCorrection(citizenId: "005", field: "status", oldValue: "chinh_thuc", newValue: "du_bi")])
-        _ = try await store.revokeUnitKey(unitId: "B", keyId: "KB", compromisedAt: "2026-11-15T00:00:00Z", at: "2026-11-22T00:00:00Z", logBody: "{}")
+        _ = try await store.revokeUnitKey(unitId: "B", keyId: "KB", compromisedAt: moment("2026-11-15T00:00:00Z"), at: moment("2026-11-22T00:00:00Z"), logBody: "{}")
         hold = try #require(try await store.reviewHold(unitId: "B"))
         #expect(!hold.fallsBack && hold.datasetPackage == "p-B-1" && hold.held.map(\.withheld) == [1] && hold.datasetMembers == 1)
         #expect(try await ids("B") == ["004"])
@@ -737,7 +752,7 @@ extension StoreConformance {
             try await c.execute("UPDATE outcomes SET corrected_snapshot = NULL WHERE package_id = 'p-C-2'")
             try await c.execute("DELETE FROM corrected_rows WHERE package_id = 'p-C-2'")
         }
-        _ = try await store.revokeUnitKey(unitId: "C", keyId: "KC", compromisedAt: "2026-11-17T12:00:00Z", at: "2026-11-23T00:00:00Z", logBody: "{}")
+        _ = try await store.revokeUnitKey(unitId: "C", keyId: "KC", compromisedAt: moment("2026-11-17T12:00:00Z"), at: moment("2026-11-23T00:00:00Z"), logBody: "{}")
         hold = try #require(try await store.reviewHold(unitId: "C"))
         #expect(hold.datasetPackage == nil && hold.currentPackage == "p-C-1" && hold.held.map(\.withheld) == [2] && hold.datasetMembers == 0)
         #expect(try await ids("C") == nil)

@@ -101,10 +101,10 @@ public struct IntakeAdmission: Sendable {
         case .active: return
         case .retiring:
             // Replaced by a rotation: still good for packages created before the switch, until the grace ends.
-            guard let made, let switched = key.switchedAt.moment, let until = key.validUntil.moment, made < switched, now <= until else {
+            guard let made, let switched = key.switchedAt, let until = key.validUntil, made < switched, now <= until else {
                 throw GatewayError(
                     .keyState,
-                    "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt ?? "?") (valid until \(key.validUntil ?? "?") for packages created before that); this package was created \(created)",
+                    "key \(keyHex) of \(key.unitId) was replaced at \(key.switchedAt?.text ?? "?") (valid until \(key.validUntil?.text ?? "?") for packages created before that); this package was created \(created)",
                     remedy: "seal again with the unit's new key")
             }
         case .revoked:
@@ -112,13 +112,13 @@ public struct IntakeAdmission: Sendable {
             // already replaced, before the switch and within the grace) are still accepted.
             let beforeSwitch =
                 key.switchedAt.map { s in
-                    guard let made, let switched = s.moment, let until = key.validUntil.moment else { return false }
-                    return made < switched && now <= until
+                    guard let made, let until = key.validUntil else { return false }
+                    return made < s && now <= until
                 } ?? true
-            guard let made, let t = key.compromisedAt.moment, made < t, beforeSwitch else {
+            guard let made, let t = key.compromisedAt, made < t, beforeSwitch else {
                 throw GatewayError(
                     .keyState,
-                    "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt ?? "?"); this package was created \(created)",
+                    "key \(keyHex) of \(key.unitId) was revoked as compromised from \(key.compromisedAt?.text ?? "?"); this package was created \(created)",
                     remedy: "seal again with the unit's new key (ask the department to register it: sealgate units add-key)")
             }
         default:
