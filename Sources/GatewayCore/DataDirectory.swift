@@ -1,7 +1,7 @@
 public import Foundation
 public import GatewayStore
+public import SealBase
 public import SealCrypto
-import SealBase
 import SealPackage
 import SystemIO
 
@@ -93,7 +93,7 @@ public struct DataDirectory: Sendable {
 
     /// Creates the folder, department keys and first trust document. Secret keys are
     /// passphrase-protected unless `unencrypted`.
-    public func initialize(department: String, intakeURL: String, passphrase: SecureBytes?, now: Date = Date()) async throws {
+    public func initialize(department: String, intakeURL: String, passphrase: SecureBytes?, clock: any GatewayClock = .system) async throws {
         umask(0o077)
         let fm = FileManager.default
         if fm.fileExists(atPath: configPath) {
@@ -103,7 +103,8 @@ public struct DataDirectory: Sendable {
             try fm.createDirectory(atPath: p, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let identity = try AgeX25519Identity.generate()
-        let created = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let now = clock.now
+        let created = now.text
         let idFile = AgeIdentityFile.fileContents(identity, created: created)
         if let passphrase {
             let armored = try Age.encryptSmallSecret(idFile, to: [AgeScryptRecipient(passphrase: passphrase)])
@@ -142,10 +143,10 @@ public struct DataDirectory: Sendable {
         try await store.addRecipient(
             RecipientRecord(
                 fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .active,
-                decryptUntil: nil, createdAt: Timestamp(unixSeconds: Int64(now.timeIntervalSince1970))))
+                decryptUntil: nil, createdAt: now))
         let keys = try DepartmentKeys.load(self, passphrase: { passphrase ?? SecureBytes(count: 0) })
         try await Publication(intakeURL: intakeURL).save(self, store: store)
-        try await TrustPublication.publish(self, store: store, keys: keys, now: now)
+        try await TrustPublication.publish(self, store: store, keys: keys, clock: clock)
     }
 
     public func config() throws -> (department: String, intakeURL: String) {

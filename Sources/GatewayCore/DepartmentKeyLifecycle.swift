@@ -47,7 +47,7 @@ public enum DepartmentKeyLifecycle {
                 "decrypt_only_until": .string(until.text),
             ]).canonical, at: at.text)
         let doc = try await TrustPublication.publish(
-            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), now: clock.now.date)
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
         try SecretFile.writePublic(
             path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
         return RecipientActivation(active: next.fingerprint, decryptOnlyUntil: until.text, trustVersion: doc.version)
@@ -111,7 +111,7 @@ public enum DepartmentKeyLifecycle {
                     "pending": .string(identity.recipient.fingerprint),
                 ]).canonical, at: created.text)
             let doc = try await TrustPublication.publish(
-                dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), now: clock.now.date)
+                dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
             return .pending(fingerprint: identity.recipient.fingerprint, trustVersion: doc.version)
         }
         return await .active(
@@ -156,7 +156,7 @@ public enum DepartmentKeyLifecycle {
                 ]).canonical, at: at)
         }
         let doc = try await TrustPublication.publish(
-            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), now: clock.now.date)
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
         return Retirement(retired: due.map(\.fingerprint), trustVersion: doc.version)
     }
 
@@ -213,7 +213,7 @@ public enum DepartmentKeyLifecycle {
                 ]).canonical, at: clock.now.text)
             version = try await TrustPublication.publish(
                 dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacing(.root, with: new),
-                previousRoot: old, now: clock.now.date
+                previousRoot: old, clock: clock
             ).version
         }
         try Failpoints.check("keys.root.after-publish")

@@ -12,19 +12,25 @@ import Synchronization
 /// idempotency key (the receiver answers a repeat with its first acknowledgement), every state
 /// change in the store — so a restart or a long outage loses nothing and imports nothing twice.
 ///
-/// Its settings are constants; `notBefore`, the only mutable state, is in a `Mutex`.
+/// Its settings are constants; `notBefore`, the only mutable state, is in a `Mutex`. Whether an
+/// attempt is due, and when the next one is, is read from `clock`.
 public final class Forwarder: Sendable {
     let store: any GatewayStore
-    public let baseDelay: TimeInterval
-    public let maxDelay: TimeInterval
+    public let baseDelay: Duration
+    public let maxDelay: Duration
     public let timeout: Int
-    private let notBefore = Mutex<[UInt64: Date]>([:])
+    public let clock: any GatewayClock
+    private let notBefore = Mutex<[UInt64: Timestamp]>([:])
 
     /// Where a package made on another machine is written from the store's copy before it is sent.
     let cacheDir: String?
 
-    public init(store: any GatewayStore, baseDelay: TimeInterval = 1, maxDelay: TimeInterval = 300, timeout: Int = 60, cacheDir: String? = nil) {
+    public init(
+        store: any GatewayStore, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), timeout: Int = 60, cacheDir: String? = nil,
+        clock: any GatewayClock = .system
+    ) {
         self.store = store
+        self.clock = clock
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
         self.timeout = timeout
@@ -59,7 +65,7 @@ public final class Forwarder: Sendable {
     }
 
     /// The delay before attempt `attempts + 1`: base × 2^attempts, capped, times a jitter in [0.5, 1].
-    public func delay(afterAttempts attempts: Int) -> TimeInterval {
+    public func delay(afterAttempts attempts: Int) -> Duration {
         min(maxDelay, baseDelay * pow(2, Double(min(attempts, 30)))) * Double.random(in: 0.5...1.0)
     }
 
@@ -69,10 +75,12 @@ public final class Forwarder: Sendable {
         case failed(UInt64, String)
     }
 
-    /// One attempt at the oldest pending version, if it is due. Called by one task at a time
-    /// (the forwarder service).
+    /// One attempt at the oldest pending version, if it is due by the clock. Called by one task
+    /// at a time (the forwarder service). A failed attempt is due again after `delay`, rounded up
+    /// to the second: that moment is recorded as the next attempt and waited for.
     @discardableResult
-    public func step(now: Date = Date()) async -> Step {
+    public func step() async -> Step {
+        let now = clock.now
         guard let endpoint = try? await HandbookEndpoint.load(store),
             let next = try? await store.datasets().first(where: { $0.state == .pending })
         else { return .idle }
@@ -102,7 +110,7 @@ public final class Forwarder: Sendable {
                 throw GatewayError(
                     .ackInvalid, "the acknowledgement names other bytes than the dataset sent", remedy: "the dataset stays pending and is sent again")
             }
-            let at = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+            let at = now.text
             let body = JSON.object([
                 "format": .string("sealgate-log/1"), "kind": .string("dataset_forwarded"), "version": .int(Int64(next.version)),
                 "package": .string(next.packageId), "sha256": .string(next.sha256),
@@ -115,12 +123,17 @@ public final class Forwarder: Sendable {
         } catch {
             let message = (error as? SealError).map { "\($0.code): \($0.message)" } ?? "\(error)"
             let wait = delay(afterAttempts: next.attempts)
-            notBefore.withLock { $0[next.version] = now.addingTimeInterval(wait) }
-            let nextAt = PackageIdentifiers.timestamp(unixSeconds: Int((now.timeIntervalSince1970 + wait).rounded(.up)))
-            _ = try? await store.recordAttempt(version: next.version, error: message, nextAttemptAt: nextAt)
+            let due = now.adding(.seconds(Int64(Self.seconds(wait).rounded(.up))))
+            notBefore.withLock { $0[next.version] = due }
+            _ = try? await store.recordAttempt(version: next.version, error: message, nextAttemptAt: due.text)
             return .failed(next.version, message)
         }
     }
+}
+
+extension Forwarder {
+    /// A duration in seconds, with its fraction.
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }
 
 extension String {

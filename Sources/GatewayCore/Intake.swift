@@ -75,13 +75,18 @@ public final class Intake: Sendable {
     public let admission: IntakeAdmission
     public let decision: IntakeDecision
     public let recovery: IntakeRecovery
+    /// Where every part reads the time: receipts' and outcomes' times, the spool's received-at,
+    /// which keys and recipients are still good, "today" for the record rules.
+    public let clock: any GatewayClock
 
     /// Loads the log first: throws `log_inconsistent` when the store's history was altered.
     /// `passphrase` unlocks rotated recipient keys when they are reloaded (cached by the caller).
     public init(
         data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes,
-        passphrase: @escaping @Sendable () throws -> SecureBytes = { SecureBytes(count: 0) }, work: BlockingPool = .shared
+        passphrase: @escaping @Sendable () throws -> SecureBytes = { SecureBytes(count: 0) }, work: BlockingPool = .shared,
+        clock: any GatewayClock = .system
     ) async throws {
+        self.clock = clock
         self.work = work
         self.data = data
         self.store = store
@@ -89,23 +94,21 @@ public final class Intake: Sendable {
         self.maxPackageBytes = maxPackageBytes
         let log = await GatewayLog(store: store, key: keys.log, department: department)
         self.log = log
-        let intakeKeys = IntakeKeys(data: data, store: store, keys: keys, passphrase: passphrase, work: work, log: log)
+        let intakeKeys = IntakeKeys(data: data, store: store, keys: keys, passphrase: passphrase, work: work, log: log, clock: clock)
         self.keys = intakeKeys
         let receipts = IntakeReceipts(department: department, keys: intakeKeys)
         self.receipts = receipts
-        let admission = IntakeAdmission(data: data, store: store, receipts: receipts, maxPackageBytes: maxPackageBytes, work: work)
+        let admission = IntakeAdmission(data: data, store: store, receipts: receipts, maxPackageBytes: maxPackageBytes, work: work, clock: clock)
         self.admission = admission
         let decision = IntakeDecision(
             data: data, store: store, keys: intakeKeys, receipts: receipts, admission: admission, log: log, department: department,
-            maxPackageBytes: maxPackageBytes, work: work)
+            maxPackageBytes: maxPackageBytes, work: work, clock: clock)
         self.decision = decision
         recovery = IntakeRecovery(data: data, store: store, decision: decision)
         log.head = LogHead(path: data.logHeadPath)
         try await log.load()
         try await intakeKeys.refresh(force: true)
     }
-
-    static func now() -> String { PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)) }
 
     /// Faults of the gateway's own (not of the package): the unit is told to send it again.
     public static func isGatewayFault(_ e: SealError) -> Bool {
@@ -116,8 +119,10 @@ public final class Intake: Sendable {
     /// or two of work: a hop to the pool and back would cost as much); larger ones on `work`.
     static let inlineBytes: Int64 = 256 << 10
 
-    /// Is `key` good for a package created at `created`? (`IntakeAdmission.checkKey`.)
-    static func checkKey(_ key: UnitKeyRecord, created: String) throws { try IntakeAdmission.checkKey(key, created: created) }
+    /// Is `key` good for a package created at `created`, by the clock? (`IntakeAdmission.checkKey`.)
+    static func checkKey(_ key: UnitKeyRecord, created: String, clock: any GatewayClock = .system) throws {
+        try IntakeAdmission.checkKey(key, created: created, at: clock.now)
+    }
 }
 
 extension BlockingPool {

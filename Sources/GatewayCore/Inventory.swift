@@ -60,7 +60,9 @@ public struct KeyInventory: Sendable {
     public static let roles = ["root", "recipient", "receipt", "dataset", "log"]
     static let stateOrder = ["active", "pending", "decrypt-only", "verify-only", "retired"]
 
-    public static func load(_ dir: DataDirectory, store: any GatewayStore, now: Timestamp = .now) async throws -> KeyInventory {
+    /// The inventory at the clock's time (which graces have ended, what expires soon).
+    public static func load(_ dir: DataDirectory, store: any GatewayStore, clock: any GatewayClock = .system) async throws -> KeyInventory {
+        let now = clock.now
         let latest = try await store.latestTrust()
         let doc = latest.flatMap { try? JSON(parsing: $0.body) }.map(TrustDocument.init)
         // The trust documents' history: when each minisign key was first published, and the roots in turn.
@@ -253,7 +255,7 @@ public enum ExpiryWatch {
 
     /// The trust document `version`, valid until `expires`: a notice when that is within `horizon`
     /// (or past); nil otherwise. A text that is not a moment counts as expired.
-    public static func trustNotice(version: UInt64, expires: String, now: Timestamp = .now, horizon: Int64 = horizonSeconds) -> ExpiryNotice? {
+    public static func trustNotice(version: UInt64, expires: String, now: Timestamp, horizon: Int64 = horizonSeconds) -> ExpiryNotice? {
         let left = expires.moment.map { $0.unixSeconds - now.unixSeconds } ?? 0
         guard left <= horizon else { return nil }
         return ExpiryNotice(
@@ -264,14 +266,14 @@ public enum ExpiryWatch {
             remedy: "publish a new trust document version\(left > 0 ? " before then" : " now")")
     }
 
-    /// A unit's trust document.
-    public static func trustNotice(_ doc: TrustDocument, now: Timestamp = .now, horizon: Int64 = horizonSeconds) -> ExpiryNotice? {
-        trustNotice(version: doc.version, expires: doc.expires, now: now, horizon: horizon)
+    /// A unit's trust document, at the clock's time.
+    public static func trustNotice(_ doc: TrustDocument, clock: any GatewayClock = .system, horizon: Int64 = horizonSeconds) -> ExpiryNotice? {
+        trustNotice(version: doc.version, expires: doc.expires, now: clock.now, horizon: horizon)
     }
 
     /// Graces that end within `horizon`: decrypt-only recipients (also once ended: they are due
     /// for retirement) and verify-only signing keys (until they end).
-    public static func keyNotices(_ keys: [DepartmentKeyEntry], now: Timestamp = .now, horizon: Int64 = horizonSeconds) -> [ExpiryNotice] {
+    public static func keyNotices(_ keys: [DepartmentKeyEntry], now: Timestamp, horizon: Int64 = horizonSeconds) -> [ExpiryNotice] {
         keys.compactMap { k in
             guard k.state == "decrypt-only" || k.state == "verify-only", let until = k.until else { return nil }
             let left = until.moment.map { $0.unixSeconds - now.unixSeconds } ?? 0
@@ -297,12 +299,16 @@ public enum ExpiryWatch {
     }
 
     /// What expires within `horizon` as the store says: the latest trust document and the
-    /// recipients' and signing keys' graces (no files, no trust history: cheap enough to run often).
-    public static func check(store: any GatewayStore, now: Timestamp = .now, horizon: Int64 = horizonSeconds) async throws -> [ExpiryNotice] {
+    /// recipients' and signing keys' graces (no files, no trust history: cheap enough to run
+    /// often), at the clock's time.
+    public static func check(store: any GatewayStore, clock: any GatewayClock = .system, horizon: Int64 = horizonSeconds) async throws
+        -> [ExpiryNotice]
+    {
+        let now = clock.now
         var all: [ExpiryNotice] = []
         if let latest = try await store.latestTrust(), let j = try? JSON(parsing: latest.body) {
             let doc = TrustDocument(json: j)
-            if let n = trustNotice(doc, now: now, horizon: horizon) { all.append(n) }
+            if let n = trustNotice(version: doc.version, expires: doc.expires, now: now, horizon: horizon) { all.append(n) }
         }
         let keys =
             try await store.recipients().map {

@@ -56,7 +56,7 @@ public enum SigningKeyRotation {
             SigningKeyRecord(role: try signingRole(role), keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
         _ = try await store.appendLog(
             kind: .keyRotated, body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at.text)
-        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass), now: clock.now.date)
+        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass), clock: clock)
         return (pk, doc.version)
     }
 
@@ -97,7 +97,7 @@ public enum SigningKeyRotation {
                 "verify_only_until": .string(until.text), "archived": .bool(archive),
             ]).canonical, at: at.text)
         let doc = try await TrustPublication.publish(
-            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new), now: clock.now.date)
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new), clock: clock)
         try Failpoints.check("keys.activate.after-publish")
         let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
         try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

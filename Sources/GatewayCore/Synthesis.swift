@@ -109,8 +109,12 @@ public enum Synthesis {
         store: any GatewayStore, campaign: Campaign, into dir: String,
         progress: (String) -> Void = { _ in }
     ) async throws -> (members: Int, organizations: Int, conflicts: Int, withheld: Int, units: Int, flagged: [HeldPackage], flaggedWithheld: Int) {
-        let started = Date()
-        func elapsed() -> String { String(format: "%.1f s", Date().timeIntervalSince(started)) }
+        // Progress shows the time taken (a monotonic measure, not a time of day: not the gateway's clock).
+        let started = ContinuousClock.now
+        func elapsed() -> String {
+            let d = ContinuousClock.now - started
+            return String(format: "%.1f s", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+        }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let rows = try await store.campaignRows()
         // Which citizen ids and member ids appear in more than one unit (computed by the store,
@@ -229,10 +233,11 @@ public enum Synthesis {
     }
 
     /// Synthesizes version N+1, seals it (kind=dataset, seq = version) with the dataset key to
-    /// the handbook system's recipients, and records it in the outbox with its log entry.
+    /// the handbook system's recipients, and records it in the outbox with its log entry. The
+    /// package is created at the clock's time (its comment, the dataset record, the log entry).
     public static func synthesize(
         data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, progress: (String) -> Void = { _ in },
-        now: Date = Date()
+        clock: any GatewayClock = .system
     ) async throws -> SynthesisSummary {
         guard let handbook = try await HandbookEndpoint.load(store), !handbook.recipients.isEmpty else {
             throw GatewayError(
@@ -259,7 +264,7 @@ public enum Synthesis {
         progress("files written; sealing")
         let output = "\(data.path)/datasets/dataset-v\(version).sgp"
         try? FileManager.default.removeItem(atPath: output)
-        let created = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let created = clock.now.text
         // Sealed to the handbook system and to the department's own active recipient: the
         // plaintext files go once sealed, and the department can still open its copy (the
         // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.

@@ -1,5 +1,6 @@
 public import Foundation
 public import GatewayStore
+public import SealBase
 public import SealCrypto
 import SealPackage
 
@@ -40,23 +41,24 @@ public struct Publication: Sendable, Equatable {
 public enum TrustPublication {
     /// Publishes the next version. `keys` are the department's keys as they are to be named (a
     /// rotation passes the new key before its file takes the old one's place); `previousRoot`
-    /// cross-signs the version that changes the root.
+    /// cross-signs the version that changes the root. Issued (and logged) at the clock's time,
+    /// valid for the publication's days from it.
     @discardableResult
     public static func publish(
         _ dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, previousRoot: MinisignSecretKey? = nil,
-        now: Date = Date()
+        clock: any GatewayClock = .system
     ) async throws -> TrustDocument {
+        let now = clock.now
         let (department, _) = try dir.config()
         let publication = try await Publication.load(dir, store: store)
         let version = (try await store.latestTrust()?.version ?? 0) + 1
         let recipients = try await store.recipients()
         let doc = try TrustDocument.make(
             version: version, department: department, intakeURL: publication.intakeURL, keys: keys,
-            recipients: recipients.isEmpty ? nil : recipients, signingKeys: try await store.signingKeys(), now: now,
+            recipients: recipients.isEmpty ? nil : recipients, signingKeys: try await store.signingKeys(), now: now.date,
             validity: TimeInterval(publication.validityDays) * 86_400)
         try await store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
-        _ = try await store.appendLog(
-            kind: .trust, body: doc.json.canonical, at: PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)))
+        _ = try await store.appendLog(kind: .trust, body: doc.json.canonical, at: now.text)
         return doc
     }
 }

@@ -121,27 +121,27 @@ public struct UnitKeyRotation: Sendable {
 
 /// Applies a verified rotation statement to the store: the new key becomes active at once, the old
 /// one becomes `retiring` — it still verifies packages created before the switch, until the grace
-/// ends. Logged (kind `unit_key_rotated`) in the same transaction.
+/// ends. Logged (kind `unit_key_rotated`) in the same transaction. The switch is at the clock's
+/// time, and a statement is fresh by it.
 public enum UnitKeyRotations {
-    public static func apply(_ r: UnitKeyRotation, pathUnit: String? = nil, store: any GatewayStore, grace: TimeInterval, now: Date = Date())
-        async throws
-        -> (switchAt: String, validUntil: String)
-    {
+    public static func apply(
+        _ r: UnitKeyRotation, pathUnit: String? = nil, store: any GatewayStore, grace: Duration, clock: any GatewayClock = .system
+    ) async throws -> (switchAt: String, validUntil: String) {
         if let pathUnit, pathUnit != r.unit {
             throw GatewayError(
                 .rotationInvalid, "the statement is for unit \(r.unit), not \(pathUnit)", remedy: "post it to /v1/units/\(r.unit)/keys")
         }
-        let nowS = Int(now.timeIntervalSince1970)
-        let switchAt = PackageIdentifiers.timestamp(unixSeconds: nowS)
+        let now = clock.now
+        let switchAt = now.text
         // A statement from the future or long ago is refused (clock error, or an old statement replayed).
-        let horizon = Timestamp(unixSeconds: Int64(nowS + 300))
-        let stale = Timestamp(unixSeconds: Int64(nowS - 7 * 86_400))
+        let horizon = now.adding(.seconds(300))
+        let stale = now.adding(.seconds(-7 * 86_400))
         guard let created = r.created.moment, created <= horizon, created >= stale else {
             throw GatewayError(
                 .rotationInvalid, "the statement was created \(r.created), outside [\(stale), \(horizon)]",
                 remedy: "check the unit's clock and write a fresh statement")
         }
-        let validUntil = PackageIdentifiers.timestamp(unixSeconds: nowS + Int(grace))
+        let validUntil = now.adding(grace).text
         let log = JSON.object([
             "kind": .string("unit_key_rotated"), "unit": .string(r.unit), "old_key": .string(r.oldKey.keyIdHex),
             "new_key": .string(r.newKey.keyIdHex), "new_public_key": .string(r.newKey.base64), "switch_at": .string(switchAt),

@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayStore
 import Hummingbird
+import SealBase
 import SealCrypto
 
 func datasetJSON(_ d: DatasetRecord) -> JSON {
@@ -21,6 +22,8 @@ struct DatasetRoutes {
     /// The dataset key signs what synthesis seals.
     let keys: IntakeKeys
     let department: String
+    /// The server's clock: a dataset is created, and the campaign's lateness decided, at its time.
+    let clock: any GatewayClock
 
     var datasets: RouteCollection<GatewayContext> {
         RouteCollection(context: GatewayContext.self)
@@ -55,7 +58,7 @@ struct DatasetRoutes {
         try Param.only(request, [])
         try context.requireAdmin()
         let store = self.store
-        let s = try await Synthesis.synthesize(data: data, store: store, keys: keys.current, department: department)
+        let s = try await Synthesis.synthesize(data: data, store: store, keys: keys.current, department: department, clock: clock)
         let d = try await store.dataset(version: s.version)
         guard let d else { throw Problem(.internalServerError, "store_failure", "the dataset was not recorded", remedy: "check the gateway's log") }
         return jsonResponse(.created, datasetJSON(d).canonical)
@@ -65,6 +68,6 @@ struct DatasetRoutes {
         try Param.only(request, [])
         try context.requireAdmin()
         let store = self.store
-        return jsonResponse(.ok, try await CampaignStatus.build(store: store).canonical)
+        return jsonResponse(.ok, try await CampaignStatus.build(store: store, clock: clock).canonical)
     }
 }

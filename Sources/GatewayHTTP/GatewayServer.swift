@@ -3,6 +3,7 @@ public import GatewayCore
 public import GatewayStore
 public import Hummingbird
 public import Logging
+import SealBase
 import SealCrypto
 import SealPackage
 import ServiceLifecycle
@@ -18,18 +19,18 @@ public struct GatewayServerConfig: Sendable {
     /// When set, POST /v1/packages needs a unit token (Authorization: Bearer …) for the package's unit.
     public var requireUnitToken = false
     /// How long a unit's replaced key still verifies packages created before its rotation.
-    public var unitKeyGraceSeconds: TimeInterval = 14 * 86_400
+    public var unitKeyGrace: Duration = .seconds(14 * 86_400)
     /// Entries appended outside an intake (key changes by the CLI, registrations) are covered by
-    /// a signed checkpoint within this many seconds (0: only on intake and on request).
-    public var checkpointIntervalSeconds: Double = 5
-    /// The forwarder's backoff: first retry after about this many seconds, doubling to the cap.
-    public var forwardRetryBaseSeconds: Double = 1
-    public var forwardRetryMaxSeconds: Double = 300
-    /// Seconds a delivery may take (connect, send, answer) before it counts as failed.
-    public var forwardTimeoutSeconds = 120
+    /// a signed checkpoint within this long (zero: only on intake and on request).
+    public var checkpointInterval: Duration = .seconds(5)
+    /// The forwarder's backoff: first retry after about this long, doubling to the cap.
+    public var forwardRetryBase: Duration = .seconds(1)
+    public var forwardRetryMax: Duration = .seconds(300)
+    /// How long a delivery may take (connect, send, answer) before it counts as failed (whole seconds).
+    public var forwardTimeout: Duration = .seconds(120)
     /// Synthesize a new dataset version this often when a unit's records changed since the
-    /// last one (0: only on request).
-    public var synthesizeEverySeconds: Double = 0
+    /// last one (zero: only on request).
+    public var synthesizeEvery: Duration = .zero
     public init() {}
 }
 
@@ -37,13 +38,15 @@ public struct GatewayServerConfig: Sendable {
 /// listener, and the background services (checkpoint signer, forwarder, scheduled synthesis),
 /// each under its lease, taken only once the server listens (a server that cannot bind its
 /// address takes none). `onRunning(port)` is called once the socket is bound (port 0 binds a
-/// free port).
+/// free port). The intake's clock is the server's one clock: every part that reads the time
+/// (intake, unit key rotations, synthesis, the campaign view, the forwarder) is handed it.
 public func buildGatewayApplication(
     intake: Intake, store: any GatewayStore, config: GatewayServerConfig, tls: TLSIdentity? = nil,
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let pool = BlockingPool.shared
     let metrics = GatewayMetrics()
+    let clock = intake.clock
     // The background roles run in one process at a time among all those on the store: each
     // under its lease, polled so another process takes over within a second or so of the
     // holder's death. Their work is idempotent besides (a delivery is recorded once, the same
@@ -66,33 +69,34 @@ public func buildGatewayApplication(
             admission: intake.admission, decision: intake.decision, receipts: intake.receipts, store: store, config: config, pool: pool,
             metrics: metrics
         ).routes, atPath: "/v1/packages")
-    router.addRoutes(UnitRoutes(store: store, config: config).routes, atPath: "/v1/units")
-    let datasets = DatasetRoutes(data: intake.data, store: store, keys: intake.keys, department: intake.department)
+    router.addRoutes(UnitRoutes(store: store, config: config, clock: clock).routes, atPath: "/v1/units")
+    let datasets = DatasetRoutes(data: intake.data, store: store, keys: intake.keys, department: intake.department, clock: clock)
     router.addRoutes(datasets.datasets, atPath: "/v1/datasets")
     router.addRoutes(datasets.campaign, atPath: "/v1/campaign")
     router.answerMethodsNotAllowed()
 
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key
     // rotated meanwhile signs from the next one on.
-    let signer = PeriodicService(every: config.checkpointIntervalSeconds, lease: signerLease, rounds: rounds) {
+    let signer = PeriodicService(every: config.checkpointInterval, lease: signerLease, rounds: rounds) {
         try await intake.keys.refresh()
         _ = try await intake.log.checkpoint()
     }
     // The forwarder: delivers pending dataset versions to the handbook system, with backoff.
     let forwarder = ForwarderService(
         forwarder: Forwarder(
-            store: store, baseDelay: config.forwardRetryBaseSeconds, maxDelay: config.forwardRetryMaxSeconds,
-            timeout: config.forwardTimeoutSeconds, cacheDir: "\(intake.data.path)/datasets"),
+            store: store, baseDelay: config.forwardRetryBase, maxDelay: config.forwardRetryMax,
+            timeout: Int(config.forwardTimeout.components.seconds), cacheDir: "\(intake.data.path)/datasets", clock: clock),
         lease: forwarderLease, rounds: rounds)
     // Scheduled synthesis: a new version only when what a dataset takes changed after the last
     // one: some unit's records (a snapshot or correction accepted), or a package flagged for
     // review or its flag resolved.
-    let synthesis = PeriodicService(every: config.synthesizeEverySeconds, lease: synthesisLease, rounds: rounds) {
+    let synthesis = PeriodicService(every: config.synthesizeEvery, lease: synthesisLease, rounds: rounds) {
         let last = try await store.datasets().last?.createdAt ?? ""
-        let reviewed = try await store.flaggedPackages(unitId: nil).contains { max($0.flaggedAt, $0.resolvedAt ?? "") > last }
+        let reviewed = try await store.flaggedPackages(unitId: nil).contains { max($0.flaggedAt, $0.resolvedAt ?? $0.flaggedAt).text > last }
         let changed = try await store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last })
         guard reviewed || changed else { return }
-        _ = try await Synthesis.synthesize(data: intake.data, store: store, keys: intake.keys.current, department: intake.department)
+        _ = try await Synthesis.synthesize(
+            data: intake.data, store: store, keys: intake.keys.current, department: intake.department, clock: clock)
     }
     return Application(
         router: router,
@@ -117,7 +121,7 @@ struct AfterListening<S: Service>: Service {
     let service: S
     func run() async throws {
         while !listening.isSet {
-            guard await pause(0.05) else { return }
+            guard await pause(.milliseconds(50)) else { return }
         }
         try await service.run()
     }

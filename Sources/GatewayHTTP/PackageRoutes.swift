@@ -152,6 +152,8 @@ func receiptResponse(_ receipt: String, _ signature: String, status: HTTPRespons
 struct UnitRoutes {
     let store: any GatewayStore
     let config: GatewayServerConfig
+    /// The server's clock: a rotation switches at its time.
+    let clock: any GatewayClock
 
     var routes: RouteCollection<GatewayContext> {
         RouteCollection(context: GatewayContext.self)
@@ -205,9 +207,9 @@ struct UnitRoutes {
                 remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged (Content-Type: application/json)")
         }
         let rotation = try UnitKeyRotation(json: doc)
-        let grace = config.unitKeyGraceSeconds
+        let grace = config.unitKeyGrace
         let store = self.store
-        let (switchAt, until) = try await UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace)
+        let (switchAt, until) = try await UnitKeyRotations.apply(rotation, pathUnit: id, store: store, grace: grace, clock: clock)
         context.logger.info("unit \(id) rotated key \(rotation.oldKey.keyIdHex) -> \(rotation.newKey.keyIdHex)")
         return jsonResponse(
             .ok,

@@ -70,22 +70,22 @@ public final class LeaseKeeper: Sendable {
 }
 
 /// Sleeps `seconds`, or less when the service group shuts down; false when it is shutting down.
-func pause(_ seconds: Double) async -> Bool {
-    guard seconds > 0 else { return !Task.isCancelled && !Task.isShuttingDownGracefully }
-    try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
+func pause(_ duration: Duration) async -> Bool {
+    guard duration > .zero else { return !Task.isCancelled && !Task.isShuttingDownGracefully }
+    try? await Task.sleep(for: duration)
     return !Task.isCancelled && !Task.isShuttingDownGracefully
 }
 
 /// Work done every few seconds by whichever process holds `lease` (the checkpoint signer,
 /// scheduled synthesis); errors wait for the next round. Ends on graceful shutdown.
 struct PeriodicService: Service {
-    let every: Double
+    let every: Duration
     let lease: LeaseKeeper
     let rounds: ServiceRounds
     let work: @Sendable () async throws -> Void
 
     func run() async throws {
-        guard every > 0 else {
+        guard every > .zero else {
             try? await gracefulShutdown()
             return
         }
@@ -111,12 +111,12 @@ struct ForwarderService: Service {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 guard await lease.hold() else {
-                    if await pause(1) { continue } else { break }
+                    if await pause(.seconds(1)) { continue } else { break }
                 }
                 let step = await forwarder.step()
                 rounds.add(lease.name)
                 if case .delivered = step { continue }  // the next version, if any, at once
-                if !(await pause(0.2)) { break }
+                if !(await pause(.milliseconds(200))) { break }
             }
         }
         await lease.release()

@@ -63,15 +63,15 @@ struct Serve: AsyncParsableCommand {
             }
             config.maxConcurrentIntakes = maxConcurrent
             config.requireUnitToken = requireUnitToken
-            config.unitKeyGraceSeconds = try parseDuration(unitKeyGrace)
-            config.checkpointIntervalSeconds = try parseDuration(checkpointInterval)
-            config.forwardRetryBaseSeconds = try parseDuration(forwardRetryBase)
-            config.forwardRetryMaxSeconds = try parseDuration(forwardRetryMax)
+            config.unitKeyGrace = .seconds(try parseDuration(unitKeyGrace))
+            config.checkpointInterval = .seconds(try parseDuration(checkpointInterval))
+            config.forwardRetryBase = .seconds(try parseDuration(forwardRetryBase))
+            config.forwardRetryMax = .seconds(try parseDuration(forwardRetryMax))
             guard (1...86_400).contains(forwardTimeout) else {
                 throw SealError(.usage, "--forward-timeout must be 1 to 86400 seconds", remedy: "e.g. --forward-timeout 120")
             }
-            config.forwardTimeoutSeconds = forwardTimeout
-            config.synthesizeEverySeconds = try synthesizeEvery.map(parseDuration) ?? 0
+            config.forwardTimeout = .seconds(forwardTimeout)
+            config.synthesizeEvery = .seconds(try synthesizeEvery.map(parseDuration) ?? 0)
             config.listen = try listen.settings(host: host, port: port)
             tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))

@@ -28,6 +28,8 @@ public struct IntakeAdmission: Sendable {
     public let maxPackageBytes: UInt64
     /// Where a large body is read and verified (the intake's own threads).
     let work: BlockingPool
+    /// Whose time decides whether a replaced or revoked key is still good, and stamps received-at.
+    let clock: any GatewayClock
 
     /// A new name for a body being received (`spool/.incoming-…`): not a spool entry until admitted.
     public func incomingPath() -> String { "\(data.spoolPath)/.incoming-\(PackageIdentifiers.newUUIDv7())" }
@@ -76,7 +78,7 @@ public struct IntakeAdmission: Sendable {
                 .tokenUnitMismatch, "this token belongs to \(tokenUnit), the package to \(c.unit)",
                 remedy: "submit with the token of the package's own unit")
         }
-        try Self.checkKey(key, created: c.created)
+        try Self.checkKey(key, created: c.created, at: clock.now)
         guard c.unit == key.unitId else {
             throw GatewayError(
                 .unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
@@ -91,11 +93,10 @@ public struct IntakeAdmission: Sendable {
         return key
     }
 
-    /// Is `key` good for a package created at `created`? Throws `key_state`. Times are compared
-    /// as moments: a time that is not one (a damaged record) never makes a key good.
-    static func checkKey(_ key: UnitKeyRecord, created: String) throws {
+    /// Is `key` good for a package created at `created`, at the moment `now`? Throws `key_state`.
+    /// Times are compared as moments: a time that is not one (a damaged record) never makes a key good.
+    static func checkKey(_ key: UnitKeyRecord, created: String, at now: Timestamp) throws {
         let keyHex = key.keyId
-        let now = Timestamp.now
         let made = created.moment
         switch key.state {
         case .active: return
@@ -157,7 +158,7 @@ public struct IntakeAdmission: Sendable {
         moved = true
         do {
             return .admitted(
-                spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: Intake.now()))
+                spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: clock.now.text))
         } catch {
             unlink(spoolFile)  // not recorded: never acknowledged; the unit sends it again
             throw error

@@ -29,6 +29,9 @@ public struct IntakeDecision: Sendable {
     let maxPackageBytes: UInt64
     /// Where verification, decryption and validation run (threads of their own, bounded).
     let work: BlockingPool
+    /// Whose time a decision is stamped with (decided-at in the outcome, the receipt and the log)
+    /// and whose day the record rules count ages from.
+    let clock: any GatewayClock
 
     /// Runs the checks on one admitted body and commits the decision. Idempotent: a body
     /// already decided returns its outcome.
@@ -242,11 +245,11 @@ public struct IntakeDecision: Sendable {
         corrections: CorrectionImport? = nil,
         body: [String: JSON], keyId: String? = nil
     ) async throws -> Outcome {
-        let decidedAt = Intake.now()
+        let decidedAt = clock.now.text
         let decision = Decision(
             spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
             kind: c.flatMap { OutcomeKind(rawValue: $0.kind.rawValue) }, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId,
-            created: c?.created)
+            created: c?.created.moment)
         let receipts = self.receipts
         return try await commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
             try receipts.sign(body, leaf: leaf, decidedAt: decidedAt, logEntry: logEntry, proven: proven)
@@ -367,7 +370,7 @@ public struct IntakeDecision: Sendable {
         // Counts are exact; only the findings a receipt shows are kept (memory does not grow
         // with the number of findings).
         let v = RecordValidator(
-            today: CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400)), crossUnit: false, keep: Self.receiptFindings)
+            today: CivilDate(daysSinceEpoch: Int(clock.now.unixSeconds / 86_400)), crossUnit: false, keep: Self.receiptFindings)
         var files: [RecordFile: String] = [:]
         for f in RecordFile.allCases where FileManager.default.fileExists(atPath: "\(dir)/\(f.rawValue)") { files[f] = "\(dir)/\(f.rawValue)" }
         try v.validateUnit(unit, files: files, sink: sink)

@@ -27,11 +27,14 @@ public final class IntakeKeys: Sendable {
     private let work: BlockingPool
     /// Re-keyed when a reload finds a new log key.
     private let log: GatewayLog
+    /// Whose time decides which recipients are still within their grace.
+    private let clock: any GatewayClock
 
     init(
         data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping @Sendable () throws -> SecureBytes,
-        work: BlockingPool, log: GatewayLog
+        work: BlockingPool, log: GatewayLog, clock: any GatewayClock = .system
     ) {
+        self.clock = clock
         self.data = data
         self.store = store
         self.passphrase = passphrase
@@ -64,7 +67,7 @@ public final class IntakeKeys: Sendable {
         let (data, passphrase) = (self.data, self.passphrase)
         let keys = force ? current : try await work.run { try DepartmentKeys.load(data, passphrase: passphrase) }
         let rows = try await store.recipients()
-        let now = Timestamp.now
+        let now = clock.now
         var accepted = Set<String>()
         var retired = Set<String>()
         if rows.isEmpty {
