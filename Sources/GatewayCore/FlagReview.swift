@@ -14,9 +14,9 @@ public enum FlagReview {
     public static let maxReasonBytes = 500
 
     /// Confirms or rejects the flagged package `packageId`, logged with `reason` in the same
-    /// transaction. Throws `reason_invalid`, `flag_unknown`, `flag_resolved`.
+    /// transaction, at the clock's time. Throws `reason_invalid`, `flag_unknown`, `flag_resolved`.
     public static func resolve(
-        store: any GatewayStore, packageId: String, resolution: ReviewResolution, reason: String, now: Date = Date()
+        store: any GatewayStore, packageId: String, resolution: ReviewResolution, reason: String, clock: any GatewayClock = .system
     ) async throws -> FlaggedPackage {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         try checkReason(reason)
@@ -29,7 +29,7 @@ public enum FlagReview {
         var held: [[String]] = try await store.currentRecords(unitId: flag.unitId)?.members ?? []
         held += try await store.datasetRecords(unitId: flag.unitId).records?.members ?? []
         try checkReason(reason, members: held)
-        let at = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
+        let at = clock.now
         do {
             return try await store.resolveFlag(packageId: packageId, resolution: resolution, reason: reason, at: at) { f in
                 var o: [String: JSON] = [

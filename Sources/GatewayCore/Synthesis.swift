@@ -226,7 +226,7 @@ public enum Synthesis {
                         "package": .string(p.flag.packageId), "seq": .int(Int64(bitPattern: p.flag.seq)),
                         "kind": p.kind.map { .string($0.rawValue) } ?? .null,
                         "resolution": .string(p.flag.resolution?.rawValue ?? "unresolved"), "withheld": .int(Int64(p.withheld)),
-                        "flagged_at": .string(p.flag.flaggedAt),
+                        "flagged_at": .string(p.flag.flaggedAt.text),
                     ])
                 }),
         ])

@@ -101,17 +101,17 @@ public struct FlaggedPackage: Sendable, Equatable {
     public var unitId: String
     public var seq: UInt64
     public var keyId: String?
-    public var created: String?
+    public var created: Timestamp?
     public var reason: String
-    public var flaggedAt: String
+    public var flaggedAt: Timestamp
     /// nil while unresolved.
     public var resolution: ReviewResolution?
-    public var resolvedAt: String?
+    public var resolvedAt: Timestamp?
     /// The operator's reason for the decision (also in the `flag_resolved` log entry).
     public var resolutionReason: String?
     public init(
-        packageId: String, unitId: String, seq: UInt64, keyId: String?, created: String?, reason: String, flaggedAt: String,
-        resolution: ReviewResolution? = nil, resolvedAt: String? = nil, resolutionReason: String? = nil
+        packageId: String, unitId: String, seq: UInt64, keyId: String?, created: Timestamp?, reason: String, flaggedAt: Timestamp,
+        resolution: ReviewResolution? = nil, resolvedAt: Timestamp? = nil, resolutionReason: String? = nil
     ) {
         self.packageId = packageId
         self.unitId = unitId
@@ -427,7 +427,7 @@ public protocol GatewayStore: Sendable {
     /// in the same transaction; returns the flag as decided. Throws `flag_unknown` or
     /// `flag_resolved` (a decision is made once).
     func resolveFlag(
-        packageId: String, resolution: ReviewResolution, reason: String, at: String, logBody: (FlaggedPackage) -> String
+        packageId: String, resolution: ReviewResolution, reason: String, at: Timestamp, logBody: (FlaggedPackage) -> String
     ) async throws -> FlaggedPackage
     /// What unresolved and rejected flags hold back of the unit's records; nil when the unit has none.
     func reviewHold(unitId: String) async throws -> ReviewHold?
@@ -580,10 +580,10 @@ public struct Decision: Sendable {
     public var claimsSeq: Bool
     /// The unit key that signed the package, and the package's `created` time (from its signed comment).
     public var keyId: String?
-    public var created: String?
+    public var created: Timestamp?
     public init(
         spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
-        kind: OutcomeKind?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: String? = nil
+        kind: OutcomeKind?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: Timestamp? = nil
     ) {
         self.keyId = keyId
         self.created = created

@@ -50,8 +50,8 @@ public final class SQLGatewayStore: GatewayStore {
     static func flag(_ r: SQLRow) throws -> FlaggedPackage {
         FlaggedPackage(
             packageId: try r.string("package_id"), unitId: try r.string("unit_id"), seq: UInt64(bitPattern: try r.int("seq")),
-            keyId: try r.optionalString("key_id"), created: try r.optionalString("created"), reason: try r.string("reason"),
-            flaggedAt: try r.string("flagged_at"), resolution: try r.optionalState("resolution"), resolvedAt: try r.optionalString("resolved_at"),
+            keyId: try r.optionalString("key_id"), created: try r.optionalTimestamp("created"), reason: try r.string("reason"),
+            flaggedAt: try r.timestamp("flagged_at"), resolution: try r.optionalState("resolution"), resolvedAt: try r.optionalTimestamp("resolved_at"),
             resolutionReason: try r.optionalString("resolution_reason"))
     }
     static func token(_ r: SQLRow) throws -> TokenRecord {
@@ -249,7 +249,7 @@ public final class SQLGatewayStore: GatewayStore {
     }
 
     public func resolveFlag(
-        packageId: String, resolution: ReviewResolution, reason: String, at: String, logBody: (FlaggedPackage) -> String
+        packageId: String, resolution: ReviewResolution, reason: String, at: Timestamp, logBody: (FlaggedPackage) -> String
     ) async throws -> FlaggedPackage {
         try await driver.write { c in
             try await driver.lockLogOrder(c)
@@ -257,7 +257,7 @@ public final class SQLGatewayStore: GatewayStore {
                 throw StoreError(.flagUnknown, "no package \(packageId.prefix(80)) is flagged for review")
             }
             if let done = f.resolution {
-                throw StoreError(.flagResolved, "package \(f.packageId) (\(f.unitId) seq \(f.seq)) was \(done.rawValue) at \(f.resolvedAt ?? "?")")
+                throw StoreError(.flagResolved, "package \(f.packageId) (\(f.unitId) seq \(f.seq)) was \(done.rawValue) at \(f.resolvedAt?.text ?? "?")")
             }
             try await c.execute(
                 "UPDATE review_flags SET resolution = ?, resolved_at = ?, resolution_reason = ? WHERE package_id = ?",
@@ -265,7 +265,7 @@ public final class SQLGatewayStore: GatewayStore {
             f.resolution = resolution
             f.resolvedAt = at
             f.resolutionReason = reason
-            _ = try await appendLog(c, kind: .flagResolved, body: logBody(f), at: at)
+            _ = try await appendLog(c, kind: .flagResolved, body: logBody(f), at: at.text)
             return f
         }
     }

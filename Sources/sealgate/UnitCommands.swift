@@ -150,7 +150,7 @@ extension Units {
                 if !out.json {
                     say("revoked key \(id) of \(unit) as compromised from \(t)")
                     say(flagged.isEmpty ? "no imported package needs review" : "\(flagged.count) imported package(s) flagged for review:")
-                    for f in flagged { print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")") }
+                    for f in flagged { print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created?.text ?? "?")") }
                 }
                 return ["unit": unit, "key_id": id, "compromised_at": t.text, "flagged": flagged.map(flaggedJSON)]
             }
@@ -177,8 +177,8 @@ extension Units {
                     if !out.json {
                         if list.isEmpty { say("no package is flagged") }
                         for f in list {
-                            let state = f.resolution.map { "\($0.rawValue) at \(f.resolvedAt ?? "?")" } ?? "unresolved"
-                            print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created ?? "?")\t\(state)\t\(f.reason)")
+                            let state = f.resolution.map { "\($0.rawValue) at \(f.resolvedAt?.text ?? "?")" } ?? "unresolved"
+                            print("\(f.unitId)\tseq \(f.seq)\t\(f.packageId)\tcreated \(f.created?.text ?? "?")\t\(state)\t\(f.reason)")
                         }
                     }
                     return ["flagged": list.map(flaggedJSON)]
@@ -239,8 +239,8 @@ struct ReviewOptions: ParsableArguments {
 
 func flaggedJSON(_ f: FlaggedPackage) -> [String: Any] {
     [
-        "package": f.packageId, "unit": f.unitId, "seq": Int(f.seq), "key_id": f.keyId as Any, "created": f.created as Any, "reason": f.reason,
-        "flagged_at": f.flaggedAt, "resolution": f.resolution?.rawValue ?? "unresolved", "resolved_at": f.resolvedAt as Any,
+        "package": f.packageId, "unit": f.unitId, "seq": Int(f.seq), "key_id": f.keyId as Any, "created": f.created?.text as Any, "reason": f.reason,
+        "flagged_at": f.flaggedAt.text, "resolution": f.resolution?.rawValue ?? "unresolved", "resolved_at": f.resolvedAt?.text as Any,
         "resolution_reason": f.resolutionReason as Any,
     ]
 }

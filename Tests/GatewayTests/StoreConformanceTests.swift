@@ -229,7 +229,7 @@ extension StoreConformance {
             return try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
-                    kind: .snapshot, decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: "2026-11-2\(n)T00:00:00Z"),
+                    kind: .snapshot, decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: moment("2026-11-2\(n)T00:00:00Z")),
                 snapshot: SnapshotImport(
                     unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]],
                     members: members),
@@ -252,7 +252,7 @@ extension StoreConformance {
         _ = try await store.commit(
             Decision(
                 spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: .correction,
-                decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: "2026-11-28T00:00:00Z"),
+                decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: moment("2026-11-28T00:00:00Z")),
             snapshot: nil,
             corrections: CorrectionImport(
                 unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
@@ -662,7 +662,7 @@ extension StoreConformance {
             _ = try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "f",
-                    kind: snapshot == nil ? .correction : .snapshot, decidedAt: at, claimsSeq: true, keyId: key ?? "K\(unit)", created: at),
+                    kind: snapshot == nil ? .correction : .snapshot, decidedAt: at, claimsSeq: true, keyId: key ?? "K\(unit)", created: moment(at)),
                 snapshot: snapshot.map {
                     SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""]], members: $0)
                 },
@@ -701,15 +701,15 @@ extension StoreConformance {
         let size = try await store.logSize()
         #expect(
             await storeCode {
-                _ = try await store.resolveFlag(packageId: "p-B-1", resolution: .rejected, reason: "r", at: "2026-11-29T00:00:00Z") { _ in "{}" }
+                _ = try await store.resolveFlag(packageId: "p-B-1", resolution: .rejected, reason: "r", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" }
             } == "flag_unknown")
         let rejected = try await store.resolveFlag(
-            packageId: "p-A-3", resolution: .rejected, reason: "not the unit's", at: "2026-11-21T00:00:00Z"
+            packageId: "p-A-3", resolution: .rejected, reason: "not the unit's", at: moment("2026-11-21T00:00:00Z")
         ) { f in "{\"package\":\"\(f.packageId)\",\"resolution\":\"\(f.resolution?.rawValue ?? "")\"}" }
-        #expect(rejected.resolution == .rejected && rejected.resolvedAt == "2026-11-21T00:00:00Z" && rejected.resolutionReason == "not the unit's")
+        #expect(rejected.resolution == .rejected && rejected.resolvedAt == moment("2026-11-21T00:00:00Z") && rejected.resolutionReason == "not the unit's")
         #expect(
             await storeCode {
-                _ = try await store.resolveFlag(packageId: "p-A-3", resolution: .confirmed, reason: "r", at: "2026-11-29T00:00:00Z") { _ in "{}" }
+                _ = try await store.resolveFlag(packageId: "p-A-3", resolution: .confirmed, reason: "r", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" }
             } == "flag_resolved")
         #expect(try await store.logSize() == size + 1, "a refused decision logs nothing")
         #expect(
@@ -721,7 +721,7 @@ extension StoreConformance {
         #expect(hold.datasetPackage == "p-A-1" && hold.unresolved.map(\.flag.packageId) == ["p-A-2"] && hold.held.map(\.withheld) == [1, 4])
 
         // Confirmed: the correction's row is back, with its change.
-        _ = try await store.resolveFlag(packageId: "p-A-2", resolution: .confirmed, reason: "checked", at: "2026-11-21T01:00:00Z") { _ in "{}" }
+        _ = try await store.resolveFlag(packageId: "p-A-2", resolution: .confirmed, reason: "checked", at: moment("2026-11-21T01:00:00Z")) { _ in "{}" }
         hold = try #require(try await store.reviewHold(unitId: "A"))
         #expect(hold.held.map(\.flag.packageId) == ["p-A-3"] && hold.unresolved.isEmpty && hold.datasetMembers == 3)
         #expect(try await ids("A") == ["001", "002", "003"])
@@ -741,7 +741,7 @@ extension StoreConformance {
         hold = try #require(try await store.reviewHold(unitId: "B"))
         #expect(!hold.fallsBack && hold.datasetPackage == "p-B-1" && hold.held.map(\.withheld) == [1] && hold.datasetMembers == 1)
         #expect(try await ids("B") == ["004"])
-        _ = try await store.resolveFlag(packageId: "p-B-2", resolution: .rejected, reason: "r", at: "2026-11-22T01:00:00Z") { _ in "{}" }
+        _ = try await store.resolveFlag(packageId: "p-B-2", resolution: .rejected, reason: "r", at: moment("2026-11-22T01:00:00Z")) { _ in "{}" }
         #expect(try await ids("B") == ["004"], "rejected: the changed row stays out until the unit submits again")
 
         // C: a flagged correction from before v15 recorded what corrections change: the snapshot
@@ -756,7 +756,7 @@ extension StoreConformance {
         hold = try #require(try await store.reviewHold(unitId: "C"))
         #expect(hold.datasetPackage == nil && hold.currentPackage == "p-C-1" && hold.held.map(\.withheld) == [2] && hold.datasetMembers == 0)
         #expect(try await ids("C") == nil)
-        _ = try await store.resolveFlag(packageId: "p-C-2", resolution: .confirmed, reason: "r", at: "2026-11-23T01:00:00Z") { _ in "{}" }
+        _ = try await store.resolveFlag(packageId: "p-C-2", resolution: .confirmed, reason: "r", at: moment("2026-11-23T01:00:00Z")) { _ in "{}" }
         #expect(try await store.reviewHold(unitId: "C") == nil)
         #expect(try await ids("C") == ["021", "022"])
 
