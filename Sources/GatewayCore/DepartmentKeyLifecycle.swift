@@ -32,10 +32,10 @@ public enum DepartmentKeyLifecycle {
     /// for the grace; logged as `logKind`, a new trust version published, recipient.pub rewritten.
     public static func activateRecipient(
         _ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
-        graceSeconds: TimeInterval, logKind: LogKind, clock: any GatewayClock = .system
+        grace: Duration, logKind: LogKind, clock: any GatewayClock = .system
     ) async throws -> RecipientActivation {
         let at = clock.now
-        let until = at.adding(seconds: Int64(graceSeconds))
+        let until = at.adding(grace)
         for r in try await store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
             try await store.setRecipientState(fingerprint: r.fingerprint, state: .decryptOnly, decryptUntil: until)
         }
@@ -56,20 +56,20 @@ public enum DepartmentKeyLifecycle {
     /// Activates the newest pending recipient. Throws `usage` when there is none.
     public static func activatePendingRecipient(
         dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
-        graceSeconds: TimeInterval, clock: any GatewayClock = .system
+        grace: Duration, clock: any GatewayClock = .system
     ) async throws -> RecipientActivation {
         guard let next = try await store.recipients().last(where: { $0.state == .pending }) else {
             throw SealError(.usage, "no pending recipient", remedy: "announce a new recipient as pending first")
         }
         return try await activateRecipient(
-            next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: .keyActivated, clock: clock)
+            next, dir: dir, store: store, passphrase: passphrase, grace: grace, logKind: .keyActivated, clock: clock)
     }
 
     /// A new recipient key, stored as the others are (passphrase-protected or not): announced as
     /// pending when `pending`, else active at once (the previous one decrypt-only for the grace).
     public static func rotateRecipient(
         dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
-        pending: Bool, graceSeconds: TimeInterval, clock: any GatewayClock = .system
+        pending: Bool, grace: Duration, clock: any GatewayClock = .system
     ) async throws -> RecipientRotation {
         let fm = FileManager.default
         let first = dir.key(.recipient)
@@ -116,7 +116,7 @@ public enum DepartmentKeyLifecycle {
         }
         return await .active(
             try activateRecipient(
-                next, dir: dir, store: store, passphrase: passphrase, graceSeconds: graceSeconds, logKind: .keyRotated, clock: clock))
+                next, dir: dir, store: store, passphrase: passphrase, grace: grace, logKind: .keyRotated, clock: clock))
     }
 
     /// What retiring did: the recipients retired, and the trust version published (nil when none was due).

@@ -72,7 +72,7 @@ public enum SigningKeyRotation {
     /// secret is removed last, unless `archive`.
     public static func activate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
-        graceSeconds: TimeInterval, archive: Bool, logKind: LogKind, clock: any GatewayClock = .system
+        grace: Duration, archive: Bool, logKind: LogKind, clock: any GatewayClock = .system
     ) async throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
@@ -81,7 +81,7 @@ public enum SigningKeyRotation {
         let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
         let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
         let at = clock.now
-        let until = at.adding(seconds: Int64(graceSeconds))
+        let until = at.adding(grace)
         try await store.putSigningKey(
             SigningKeyRecord(
                 role: try signingRole(role), keyId: old.publicKey.keyIdHex, publicKey: old.publicKey.base64, state: .verifyOnly, until: until,

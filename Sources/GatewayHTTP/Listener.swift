@@ -32,13 +32,13 @@ public struct ListenSettings: Sendable {
     public var port = 8080
     public var tls: TLSFiles?
     /// A connection with no request in progress is closed after this long.
-    public var idleTimeoutSeconds: Int64 = 30
+    public var idleTimeout: Duration = .seconds(30)
     /// A request's head (request line and headers) must be complete this long after the
     /// connection opened or the previous answer was sent.
-    public var headerTimeoutSeconds: Int64 = 10
+    public var headerTimeout: Duration = .seconds(10)
     /// A request body may start slowly for this long; from then on it must keep up
     /// `minBodyBytesPerSecond` on average, or the connection is closed.
-    public var bodyGraceSeconds: Int64 = 10
+    public var bodyGrace: Duration = .seconds(10)
     public var minBodyBytesPerSecond: Int64 = 16 << 10
     /// Connections open at once; more wait in the listen backlog.
     public var maxConnections = 512
@@ -122,13 +122,18 @@ extension ListenSettings {
     static let cipherSuites =
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+    /// A duration as NIO's time amount (to the nanosecond).
+    static func amount(_ d: Duration) -> TimeAmount {
+        .nanoseconds(d.components.seconds &* 1_000_000_000 &+ d.components.attoseconds / 1_000_000_000)
+    }
+
     /// The Hummingbird server: HTTP/1.1 (HTTP/1.0 answered as such), TLS when configured, the
     /// head gate and the slow-client guard on every connection.
     public func serverBuilder(identity: TLSIdentity?) throws -> HTTPServerBuilder {
         let limits = SlowClientGuard.Limits(
-            headerTimeout: .seconds(headerTimeoutSeconds), idleTimeout: .seconds(idleTimeoutSeconds),
-            bodyGrace: .seconds(bodyGraceSeconds), minBytesPerSecond: minBodyBytesPerSecond)
-        let idle = TimeAmount.seconds(idleTimeoutSeconds)
+            headerTimeout: Self.amount(headerTimeout), idleTimeout: Self.amount(idleTimeout),
+            bodyGrace: Self.amount(bodyGrace), minBytesPerSecond: minBodyBytesPerSecond)
+        let idle = Self.amount(idleTimeout)
         let http = HTTPServerBuilder { responder in
             GuardedHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: idle)), limits: limits)
         }
@@ -148,8 +153,8 @@ extension ListenSettings {
         guard (1...1_000_000).contains(maxConnections) else {
             throw SealError(.usage, "the connection cap must be 1 to 1000000", remedy: "e.g. 512")
         }
-        for (name, v) in [("idle timeout", idleTimeoutSeconds), ("header timeout", headerTimeoutSeconds), ("body grace", bodyGraceSeconds)] {
-            guard (1...86_400).contains(v) else { throw SealError(.usage, "the \(name) must be 1 to 86400 seconds", remedy: "e.g. 10") }
+        for (name, v) in [("idle timeout", idleTimeout), ("header timeout", headerTimeout), ("body grace", bodyGrace)] {
+            guard (Duration.seconds(1)...Duration.seconds(86_400)).contains(v) else { throw SealError(.usage, "the \(name) must be 1 to 86400 seconds", remedy: "e.g. 10") }
         }
         guard (0...(1 << 30)).contains(minBodyBytesPerSecond) else {
             throw SealError(.usage, "the minimum body rate must be 0 to 1GiB a second", remedy: "e.g. 16KiB")

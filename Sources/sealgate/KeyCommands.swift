@@ -132,7 +132,7 @@ extension Keys {
                     }
                     return ["root": r.root, "previous_root": r.previousRoot, "trust_version": r.trustVersion]
                 }
-                let graceSeconds = try parseDuration(grace)
+                let graceDuration = Duration.seconds(try parseDuration(grace))
                 if let signing = DataDirectory.KeyRole(rawValue: role.rawValue), role != .recipient {
                     let (key, version) = try await withHint(
                         "make it active with `sealgate keys activate \(signing.rawValue) --data \(dir.path)` first"
@@ -148,11 +148,11 @@ extension Keys {
                         return ["role": signing.rawValue, "pending": key.keyIdHex, "trust_version": version as Any]
                     }
                     let r = try await SigningKeyRotation.activate(
-                        dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive, logKind: .keyRotated)
+                        dir, store: store, role: signing, passphrase: pass, grace: graceDuration, archive: archive, logKind: .keyRotated)
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
                 switch try await DepartmentKeyLifecycle.rotateRecipient(
-                    dir: dir, store: store, keys: keys, passphrase: pass, pending: pending, graceSeconds: graceSeconds)
+                    dir: dir, store: store, keys: keys, passphrase: pass, pending: pending, grace: graceDuration)
                 {
                 case .pending(let fingerprint, let version):
                     if !out.json {
@@ -218,17 +218,17 @@ extension Keys {
                 let dir = data.dir
                 let store = try await dir.openStore()
                 let pass = cachedPassphrase(passphrase)
-                let graceSeconds = try parseDuration(grace)
+                let graceDuration = Duration.seconds(try parseDuration(grace))
                 if role != .recipient, let signing = DataDirectory.KeyRole(rawValue: role.rawValue) {
                     let r = try await withHint("announce one first: sealgate keys rotate \(signing.rawValue) --pending --data \(dir.path)") {
                         try await SigningKeyRotation.activate(
-                            dir, store: store, role: signing, passphrase: pass, graceSeconds: graceSeconds, archive: archive,
+                            dir, store: store, role: signing, passphrase: pass, grace: graceDuration, archive: archive,
                             logKind: .keyActivated)
                     }
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
                 let a = try await withHint("announce one first: sealgate keys rotate recipient --pending --data \(dir.path)") {
-                    try await DepartmentKeyLifecycle.activatePendingRecipient(dir: dir, store: store, passphrase: pass, graceSeconds: graceSeconds)
+                    try await DepartmentKeyLifecycle.activatePendingRecipient(dir: dir, store: store, passphrase: pass, grace: graceDuration)
                 }
                 return reportRecipient(a, quiet: out.json)
             }

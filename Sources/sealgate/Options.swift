@@ -114,9 +114,9 @@ struct ListenOptions: ParsableArguments {
             guard (1...86_400).contains(v) else { throw SealError(.usage, "\(name) must be 1 to 86400 seconds", remedy: "e.g. \(name) 10") }
         }
         l.maxConnections = maxConnections
-        l.idleTimeoutSeconds = idleTimeout
-        l.headerTimeoutSeconds = headerTimeout
-        l.bodyGraceSeconds = bodyGrace
+        l.idleTimeout = .seconds(idleTimeout)
+        l.headerTimeout = .seconds(headerTimeout)
+        l.bodyGrace = .seconds(bodyGrace)
         let rate = try parseSize(minBodyRate)
         guard rate <= 1 << 30 else { throw SealError(.usage, "--min-body-rate must be at most 1GiB", remedy: "e.g. --min-body-rate 16KiB") }
         l.minBodyBytesPerSecond = Int64(rate)

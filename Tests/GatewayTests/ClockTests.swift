@@ -28,7 +28,7 @@ struct ClockTests {
         let keys = try DepartmentKeys.load(dir, passphrase: Self.noPassphrase)
         let old = keys.recipients[0].recipient.fingerprint
         let rotation = try await DepartmentKeyLifecycle.rotateRecipient(
-            dir: dir, store: store, keys: keys, passphrase: Self.noPassphrase, pending: false, graceSeconds: 3_600, clock: clock)
+            dir: dir, store: store, keys: keys, passphrase: Self.noPassphrase, pending: false, grace: .seconds(3_600), clock: clock)
         guard case .active(let activation) = rotation else {
             Issue.record("the rotation left the new recipient pending")
             return
@@ -85,7 +85,7 @@ struct ClockTests {
         _ = try await SigningKeyRotation.generate(dir, store: store, role: .receipt, passphrase: Self.noPassphrase, announce: true, clock: clock)
         clock.advance(by: .seconds(600))
         let r = try await SigningKeyRotation.activate(
-            dir, store: store, role: .receipt, passphrase: Self.noPassphrase, graceSeconds: 86_400, archive: false, logKind: .keyRotated,
+            dir, store: store, role: .receipt, passphrase: Self.noPassphrase, grace: .seconds(86_400), archive: false, logKind: .keyRotated,
             clock: clock)
         #expect(r.until == "2031-03-02T08:10:00Z")
         let old = try await store.signingKeys().first { $0.keyId == r.old }
