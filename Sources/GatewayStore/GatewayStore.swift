@@ -207,7 +207,7 @@ public struct SpoolEntry: Sendable, Equatable {
     public var sha256: String
     public var size: Int64
     public var path: String
-    public var receivedAt: String
+    public var receivedAt: Timestamp
     public var state: SpoolState
 }
 
@@ -224,10 +224,10 @@ public struct Outcome: Sendable, Equatable {
     public var receipt: String  // canonical JSON
     public var receiptSignature: String  // minisign signature file text
     public var leaf: Int64
-    public var decidedAt: String
+    public var decidedAt: Timestamp
     public init(
         spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String, kind: OutcomeKind?,
-        receipt: String, receiptSignature: String, leaf: Int64, decidedAt: String
+        receipt: String, receiptSignature: String, leaf: Int64, decidedAt: Timestamp
     ) {
         self.spoolId = spoolId
         self.status = status
@@ -442,14 +442,14 @@ public protocol GatewayStore: Sendable {
 
     // Spool and outcomes
     /// Records a received body (already fsynced in the spool); returns its id.
-    func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) async throws -> Int64
+    func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64
     /// Bodies received but not decided (to process after a crash), oldest first.
     func pendingSpool() async throws -> [SpoolEntry]
     func spool(id: Int64) async throws -> SpoolEntry?
     /// Paths of every spool entry recorded (to find bodies a crash left unrecorded).
     func spoolPaths() async throws -> [String]
     /// Bodies decided at or before `before` whose file is still kept, with the kind of package.
-    func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: OutcomeKind?)]
+    func decidedSpool(before: Timestamp) async throws -> [(entry: SpoolEntry, kind: OutcomeKind?)]
     /// Marks bodies whose file the retention policy removed.
     func markSpoolPruned(ids: [Int64]) async throws
     /// The accepted or rejected package holding (unit, seq), if any.
@@ -575,7 +575,7 @@ public struct Decision: Sendable {
     public var seq: UInt64?
     public var sha256: String
     public var kind: OutcomeKind?
-    public var decidedAt: String
+    public var decidedAt: Timestamp
     /// True when (unit, seq) is consumed by this decision (the package was attributed to the unit).
     public var claimsSeq: Bool
     /// The unit key that signed the package, and the package's `created` time (from its signed comment).
@@ -583,7 +583,7 @@ public struct Decision: Sendable {
     public var created: Timestamp?
     public init(
         spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
-        kind: OutcomeKind?, decidedAt: String, claimsSeq: Bool, keyId: String? = nil, created: Timestamp? = nil
+        kind: OutcomeKind?, decidedAt: Timestamp, claimsSeq: Bool, keyId: String? = nil, created: Timestamp? = nil
     ) {
         self.keyId = keyId
         self.created = created

@@ -62,7 +62,7 @@ public final class SQLGatewayStore: GatewayStore {
     static func spool(_ r: SQLRow) throws -> SpoolEntry {
         SpoolEntry(
             id: try r.int("id"), sha256: try r.string("sha256"), size: try r.int("size"), path: try r.string("path"),
-            receivedAt: try r.string("received_at"), state: try r.state("state"))
+            receivedAt: try r.timestamp("received_at"), state: try r.state("state"))
     }
     static func outcome(_ r: SQLRow) throws -> Outcome {
         Outcome(
@@ -70,7 +70,7 @@ public final class SQLGatewayStore: GatewayStore {
             packageId: try r.optionalString("package_id"),
             unitId: try r.optionalString("unit_id"), seq: try r.optionalInt("seq").map { UInt64(bitPattern: $0) }, sha256: try r.string("sha256"),
             kind: try r.optionalState("kind"), receipt: try r.string("receipt"), receiptSignature: try r.string("receipt_signature"),
-            leaf: try r.int("leaf"), decidedAt: try r.string("decided_at"))
+            leaf: try r.int("leaf"), decidedAt: try r.timestamp("decided_at"))
     }
     static func logEntry(_ r: SQLRow) throws -> LogEntry {
         LogEntry(index: try r.int("idx"), kind: try r.state("kind"), body: try r.string("body"), createdAt: try r.string("created_at"))
@@ -303,7 +303,7 @@ public final class SQLGatewayStore: GatewayStore {
 
     // MARK: Spool and outcomes
 
-    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: String) async throws -> Int64 {
+    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64 {
         try await driver.write { c in
             guard
                 let id = try await c.int(
@@ -327,7 +327,7 @@ public final class SQLGatewayStore: GatewayStore {
         try await driver.read { c in try await c.query("SELECT path FROM spool").map { try $0.string("path") } }
     }
 
-    public func decidedSpool(before: String) async throws -> [(entry: SpoolEntry, kind: OutcomeKind?)] {
+    public func decidedSpool(before: Timestamp) async throws -> [(entry: SpoolEntry, kind: OutcomeKind?)] {
         try await driver.read { c in
             try await c.query(
                 """
@@ -439,7 +439,7 @@ public final class SQLGatewayStore: GatewayStore {
                     }
                 }
             }
-            let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt)
+            let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt.text)
             let entries = try await c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
             let bundle = try makeReceipt(leaf, entries)
             if let cp = bundle.checkpoint {

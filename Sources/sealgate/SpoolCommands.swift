@@ -25,7 +25,7 @@ struct SpoolCommand: ParsableCommand {
         func run() async throws {
             try await runAsync(json: out.json) {
                 let age = try parseDuration(olderThan)
-                let before = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970 - age))
+                let before = Timestamp.now.adding(seconds: -Int64(age))
                 let dir = data.dir
                 let store = try await dir.openStore()
                 let due = try await store.decidedSpool(before: before).filter { files || $0.kind != .files }

@@ -27,7 +27,7 @@ struct LogLeafTests {
         _ = try log.extend(with: [LogEntry(index: 3, kind: .outcome, body: "{\"lost\":true}", createdAt: "2026-11-29T00:00:00Z")], leaf: 3)
 
         // The next decision commits leaf 3 with other bytes.
-        let sp = try await store.addSpool(sha256: "s", size: 1, path: "/x/s", receivedAt: "2026-11-29T00:00:00Z")
+        let sp = try await store.addSpool(sha256: "s", size: 1, path: "/x/s", receivedAt: moment("2026-11-29T00:00:00Z"))
         var proven: (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)?
         _ = try await store.commit(
             StoreConformance.decision(sp, unit: "U", seq: 1), snapshot: nil, logEntry: "{\"kept\":true}", logSince: log.committedCount

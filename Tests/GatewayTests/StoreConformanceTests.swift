@@ -20,7 +20,7 @@ enum StoreConformance {
         Decision(
             spoolId: spool, status: status, code: status == .rejected ? "signature_invalid" : nil, packageId: package ?? "p-\(spool)", unitId: unit,
             seq: seq,
-            sha256: sha, kind: .snapshot, decidedAt: "2026-11-27T08:00:00Z", claimsSeq: claims)
+            sha256: sha, kind: .snapshot, decidedAt: moment("2026-11-27T08:00:00Z"), claimsSeq: claims)
     }
 
     /// The code of the StoreError `body` throws: nil when it throws nothing, "other" for any
@@ -62,8 +62,8 @@ enum StoreConformance {
         #expect(try await store.token(hash: "h2") == nil)
 
         // Spool: pending until decided.
-        let s1 = try await store.addSpool(sha256: "aa", size: 10, path: "/x/1", receivedAt: "2026-11-29T00:00:00Z")
-        let s2 = try await store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: "2026-11-29T00:00:00Z")
+        let s1 = try await store.addSpool(sha256: "aa", size: 10, path: "/x/1", receivedAt: moment("2026-11-29T00:00:00Z"))
+        let s2 = try await store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: moment("2026-11-29T00:00:00Z"))
         #expect(try await store.pendingSpool().map(\.id) == [s1, s2])
 
         // A decision with its import, receipt built from the leaf, in one transaction.
@@ -106,7 +106,7 @@ enum StoreConformance {
         #expect(try await store.lastSeq(unitId: "U1") == 1)
 
         // A newer snapshot replaces the current one; the old one stays as history.
-        let s3 = try await store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: "2026-11-29T00:00:00Z")
+        let s3 = try await store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: moment("2026-11-29T00:00:00Z"))
         _ = try await store.commit(
             decision(s3, unit: "U1", seq: 3),
             snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s3)", organizations: [], members: [Array(repeating: "n", count: 14)]),
@@ -162,10 +162,10 @@ extension StoreConformance {
         ]
         #expect(Dictionary(uniqueKeysWithValues: Schema.typedKinds.map { ("\($0.table).\($0.column)", Set($0.values)) }) == kinds)
         try await store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: moment("2026-11-29T00:00:00Z")))
-        let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: "2026-11-29T00:00:00Z")
+        let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: moment("2026-11-29T00:00:00Z"))
         try await store.putSigningKey(SigningKeyRecord(role: .log, keyId: "typed", publicKey: "p", state: .active, until: nil, createdAt: Self.t1))
         let idx = try await store.appendLog(kind: .trust, body: "{}", at: "2026-11-29T00:00:00Z")
-        let decided = try await store.addSpool(sha256: "typed2", size: 1, path: "/x/typed2", receivedAt: "2026-11-29T00:00:00Z")
+        let decided = try await store.addSpool(sha256: "typed2", size: 1, path: "/x/typed2", receivedAt: moment("2026-11-29T00:00:00Z"))
         let outcome = try await store.commit(
             decision(decided, unit: nil, seq: nil, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0
         ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
@@ -224,12 +224,12 @@ extension StoreConformance {
         // Two units' records, with one citizen id in both; order of rows is kept.
         var n: Int64 = 0
         func accept(_ unit: String, seq: UInt64, members: [[String]]) async throws -> Outcome {
-            let sp = try await store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: "2026-11-29T00:00:00Z")
+            let sp = try await store.addSpool(sha256: "s\(unit)\(seq)", size: 1, path: "/x/\(unit)\(seq)", receivedAt: moment("2026-11-29T00:00:00Z"))
             n += 1
             return try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
-                    kind: .snapshot, decidedAt: "2026-11-2\(n)T00:00:00Z", claimsSeq: true, keyId: "K\(unit)", created: moment("2026-11-2\(n)T00:00:00Z")),
+                    kind: .snapshot, decidedAt: moment("2026-11-2\(n)T00:00:00Z"), claimsSeq: true, keyId: "K\(unit)", created: moment("2026-11-2\(n)T00:00:00Z")),
                 snapshot: SnapshotImport(
                     unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]],
                     members: members),
@@ -248,11 +248,11 @@ extension StoreConformance {
         #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "no_such_column; DROP TABLE members") == nil)
 
         // A correction applies only where the field still holds the old value, in the commit.
-        let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: "2026-11-29T00:00:00Z")
+        let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: moment("2026-11-29T00:00:00Z"))
         _ = try await store.commit(
             Decision(
                 spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: .correction,
-                decidedAt: "2026-11-28T00:00:00Z", claimsSeq: true, keyId: "KA", created: moment("2026-11-28T00:00:00Z")),
+                decidedAt: moment("2026-11-28T00:00:00Z"), claimsSeq: true, keyId: "KA", created: moment("2026-11-28T00:00:00Z")),
             snapshot: nil,
             corrections: CorrectionImport(
                 unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
@@ -260,13 +260,13 @@ extension StoreConformance {
         ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
         #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
         #expect(try await store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
-        let sp2 = try await store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: "2026-11-29T00:00:00Z")
+        let sp2 = try await store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: moment("2026-11-29T00:00:00Z"))
         #expect(
             await Self.storeCode {
                 _ = try await store.commit(
                     Decision(
                         spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: .correction,
-                        decidedAt: "2026-11-28T00:00:01Z", claimsSeq: true),
+                        decidedAt: moment("2026-11-28T00:00:01Z"), claimsSeq: true),
                     snapshot: nil,
                     corrections: CorrectionImport(
                         unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")]),
@@ -476,7 +476,7 @@ struct PostgresStoreConformanceTests {
                         idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: "2026-11-29T00:00:00Z")
                         // Every fourth pair races for the same seq with a snapshot import.
                         let seq = UInt64(i / 4 + 1)
-                        let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: "2026-11-29T00:00:00Z")
+                        let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: moment("2026-11-29T00:00:00Z"))
                         _ = try await store.commit(
                             StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
                             snapshot: SnapshotImport(
@@ -656,13 +656,13 @@ extension StoreConformance {
         func decide(
             _ unit: String, seq: UInt64, snapshot: [[String]]? = nil, corrections: [MemberCorrection]? = nil, key: String? = nil
         ) async throws {
-            let sp = try await store.addSpool(sha256: "f\(unit)\(seq)", size: 1, path: "/f/\(unit)\(seq)", receivedAt: "2026-11-29T00:00:00Z")
+            let sp = try await store.addSpool(sha256: "f\(unit)\(seq)", size: 1, path: "/f/\(unit)\(seq)", receivedAt: moment("2026-11-29T00:00:00Z"))
             day += 1
-            let at = "2026-11-\(day)T00:00:00Z"
+            let at = moment("2026-11-\(day)T00:00:00Z")
             _ = try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "f",
-                    kind: snapshot == nil ? .correction : .snapshot, decidedAt: at, claimsSeq: true, keyId: key ?? "K\(unit)", created: moment(at)),
+                    kind: snapshot == nil ? .correction : .snapshot, decidedAt: at, claimsSeq: true, keyId: key ?? "K\(unit)", created: at),
                 snapshot: snapshot.map {
                     SnapshotImport(unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""]], members: $0)
                 },

@@ -158,7 +158,7 @@ public struct IntakeAdmission: Sendable {
         moved = true
         do {
             return .admitted(
-                spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: clock.now.text))
+                spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: clock.now))
         } catch {
             unlink(spoolFile)  // not recorded: never acknowledged; the unit sends it again
             throw error

@@ -245,14 +245,14 @@ public struct IntakeDecision: Sendable {
         corrections: CorrectionImport? = nil,
         body: [String: JSON], keyId: String? = nil
     ) async throws -> Outcome {
-        let decidedAt = clock.now.text
+        let decidedAt = clock.now
         let decision = Decision(
             spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
             kind: c.flatMap { OutcomeKind(rawValue: $0.kind.rawValue) }, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId,
             created: c?.created.moment)
         let receipts = self.receipts
         return try await commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
-            try receipts.sign(body, leaf: leaf, decidedAt: decidedAt, logEntry: logEntry, proven: proven)
+            try receipts.sign(body, leaf: leaf, decidedAt: decidedAt.text, logEntry: logEntry, proven: proven)
         }
     }
 
@@ -265,7 +265,7 @@ public struct IntakeDecision: Sendable {
         var record: [String: JSON] = [
             "format": .string("sealgate-log/1"), "kind": .string(d.status == .duplicate ? "duplicate" : "outcome"),
             "gateway": .string(department), "status": .string(d.status.rawValue), "sha256": .string(d.sha256),
-            "received_at": .string(entry.receivedAt), "decided_at": .string(d.decidedAt),
+            "received_at": .string(entry.receivedAt.text), "decided_at": .string(d.decidedAt.text),
             "package": d.packageId.map(JSON.string) ?? .null, "unit": d.unitId.map(JSON.string) ?? .null,
             "seq": d.seq.map { .int(Int64(bitPattern: $0)) } ?? .null, "code": d.code.map(JSON.string) ?? .null,
         ]

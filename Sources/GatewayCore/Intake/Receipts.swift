@@ -14,7 +14,7 @@ public struct IntakeReceipts: Sendable {
     func base(_ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus) -> [String: JSON] {
         var body: [String: JSON] = [
             "format": .string("sealgate-receipt/1"), "gateway": .string(department), "status": .string(status.rawValue),
-            "sha256": .string(entry.sha256), "size": .int(entry.size), "received_at": .string(entry.receivedAt),
+            "sha256": .string(entry.sha256), "size": .int(entry.size), "received_at": .string(entry.receivedAt.text),
             "package": .null, "unit": .null, "seq": .null, "kind": .null,
         ]
         if let c {
