@@ -207,11 +207,14 @@ struct Handbook: AsyncParsableCommand {
             }
             if let w = settings.plainTextWarning { say("warning: \(w)") }
             // Expiry warned of at start and daily; a newer document fetched before expiry.
-            let watcher = Task { await follower.watch() }
-            defer { watcher.cancel() }
+            // The watch is a child task beside the server: cancelled and awaited when the server ends.
             do {
-                try await serveHandbook(receiver: receiver, listen: settings, tls: tls?.0, maxBodyBytes: Int(maxBytes)) { port in
-                    FileHandle.standardOutput.write(Data("handbook receiver listening on \(settings.url(port: port))\n".utf8))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await follower.watch() }
+                    defer { group.cancelAll() }
+                    try await serveHandbook(receiver: receiver, listen: settings, tls: tls?.0, maxBodyBytes: Int(maxBytes)) { port in
+                        FileHandle.standardOutput.write(Data("handbook receiver listening on \(settings.url(port: port))\n".utf8))
+                    }
                 }
             } catch let e as SealError {
                 try report(e, json: false)
