@@ -68,7 +68,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "PartyRecords",
-            dependencies: ["SealBase", "SystemIO"],
+            dependencies: ["SystemIO"],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",
@@ -100,7 +100,8 @@ let package = Package(
             name: "GatewayHTTP",
             dependencies: [
                 "SealBase",
-                "GatewayCore", "GatewayStore", "GatewayClient", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
+                "GatewayCore", "GatewayStore", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -114,7 +115,7 @@ let package = Package(
             name: "Handbook",
             dependencies: [
                 "SealBase",
-                "GatewayClient", "GatewayCore", "GatewayHTTP", "GatewayStore", "PartyRecords", "SealCrypto", "SealPackage",
+                "GatewayClient", "GatewayCore", "GatewayHTTP", "PartyRecords", "SealCrypto", "SealPackage",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
             ],
