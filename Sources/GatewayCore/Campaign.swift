@@ -45,9 +45,9 @@ public enum CampaignStatus {
         let now = clock.now
         let nowText = now.text
         // Done after a deadline, or not done and the deadline is past; never late without a deadline.
-        func isLate(_ done: String?, _ deadline: String?) -> Bool {
+        func isLate(_ done: Timestamp?, _ deadline: String?) -> Bool {
             guard let by = deadline.moment else { return false }
-            return (done.map { $0.moment ?? now } ?? now) > by
+            return (done ?? now) > by
         }
         let rows = try await store.campaignRows()
         // Units whose flagged packages are unresolved or rejected: what the review holds back.
@@ -92,7 +92,7 @@ public enum CampaignStatus {
                 .object([
                     "unit": .string(r.unitId), "name": .string(r.name), "state": .string(state), "members": .int(Int64(r.members)),
                     "completeness": receipt?["validation"]?["completeness"] ?? .null, "warnings": .int(warnings),
-                    "rejected_packages": .int(Int64(r.rejected)), "first_accepted_at": r.firstAcceptedAt.map(JSON.string) ?? .null,
+                    "rejected_packages": .int(Int64(r.rejected)), "first_accepted_at": r.firstAcceptedAt.map { .string($0.text) } ?? .null,
                     "late": .bool(unitLate), "review": hold.map(reviewJSON) ?? .null,
                 ]))
         }
@@ -102,8 +102,8 @@ public enum CampaignStatus {
                 .object([
                     "version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state.rawValue),
                     "attempts": .int(Int64(d.attempts)),
-                    "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt),
-                    "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map(JSON.string) ?? .null,
+                    "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt.text),
+                    "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map { .string($0.text) } ?? .null,
                     "synthesized_late": .bool(isLate(d.createdAt, campaign.synthesizeBy)),
                     "delivered_late": .bool(isLate(d.deliveredAt, campaign.syncBy)),
                 ])

@@ -110,12 +110,12 @@ public final class Forwarder: Sendable {
                 throw GatewayError(
                     .ackInvalid, "the acknowledgement names other bytes than the dataset sent", remedy: "the dataset stays pending and is sent again")
             }
-            let at = now.text
+            let at = now
             let body = JSON.object([
                 "format": .string("sealgate-log/1"), "kind": .string("dataset_forwarded"), "version": .int(Int64(next.version)),
                 "package": .string(next.packageId), "sha256": .string(next.sha256),
                 "ack_sha256": .string(hexString(SHA256Hasher.hash(Array(r.text.utf8)))),
-                "delivered_at": .string(at),
+                "delivered_at": .string(at.text),
             ]).canonical
             try await store.recordDelivery(version: next.version, ack: r.text, ackSignature: sig, at: at, logBody: body)
             notBefore.withLock { $0[next.version] = nil }
@@ -125,7 +125,7 @@ public final class Forwarder: Sendable {
             let wait = delay(afterAttempts: next.attempts)
             let due = now.adding(.seconds(Int64(Self.seconds(wait).rounded(.up))))
             notBefore.withLock { $0[next.version] = due }
-            _ = try? await store.recordAttempt(version: next.version, error: message, nextAttemptAt: due.text)
+            _ = try? await store.recordAttempt(version: next.version, error: message, nextAttemptAt: due)
             return .failed(next.version, message)
         }
     }

@@ -371,10 +371,10 @@ public struct DatasetInventory: Sendable {
                     try? JSON(parsing: $0)
                 }
                 return DatasetEntry(
-                    version: d.version, packageId: d.packageId, created: d.createdAt, members: d.members, organizations: d.organizations,
+                    version: d.version, packageId: d.packageId, created: d.createdAt.text, members: d.members, organizations: d.organizations,
                     conflicts: d.conflicts, withheld: stats?["totals"]?["withheld"]?.int.map { Int($0) }, state: d.state.rawValue,
-                    attempts: d.attempts, lastError: d.lastError, nextAttempt: d.state == .pending ? d.nextAttemptAt : nil,
-                    acknowledgedAt: d.deliveredAt, importedAt: d.ack.flatMap { try? JSON(parsing: $0) }?["imported_at"]?.string,
+                    attempts: d.attempts, lastError: d.lastError, nextAttempt: d.state == .pending ? d.nextAttemptAt?.text : nil,
+                    acknowledgedAt: d.deliveredAt?.text, importedAt: d.ack.flatMap { try? JSON(parsing: $0) }?["imported_at"]?.string,
                     sha256: d.sha256, size: d.size)
             })
     }

@@ -176,7 +176,7 @@ public enum Synthesis {
             perUnit[u.unitId] = .object([
                 "members": .int(Int64(u.members.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
                 "organizations": .int(Int64(u.organizations.count)), "completeness": .string(String(format: "%.4f", completeness)),
-                "package": .string(u.packageId), "imported_at": .string(u.importedAt),
+                "package": .string(u.packageId), "imported_at": .string(u.importedAt.text),
             ])
         }
         conflictRows.sort { $0.lexicographicallyPrecedes($1) }
@@ -193,8 +193,12 @@ public enum Synthesis {
             o["findings_by_rule"] = receipt?["validation"]?["rules"] ?? .object([:])
             o["warnings"] = receipt?["validation"]?["warnings"] ?? .int(0)
             o["submitted"] = .bool(r.firstAcceptedAt != nil)
-            o["first_accepted_at"] = r.firstAcceptedAt.map(JSON.string) ?? .null
-            o["on_time"] = campaign.submitBy.map { by in r.firstAcceptedAt.map { .bool($0 <= by) } ?? .bool(false) } ?? .null
+            o["first_accepted_at"] = r.firstAcceptedAt.map { .string($0.text) } ?? .null
+            // On time unless accepted after the deadline (a deadline that is not a moment makes no one late).
+            o["on_time"] =
+                campaign.submitBy.map { by in
+                    r.firstAcceptedAt.map { first in .bool(by.moment.map { first <= $0 } ?? true) } ?? .bool(false)
+                } ?? .null
             o["rejected_packages"] = .int(Int64(r.rejected))
             o["review"] = review[r.unitId] ?? .null
             units[r.unitId] = .object(o)
@@ -264,7 +268,8 @@ public enum Synthesis {
         progress("files written; sealing")
         let output = "\(data.path)/datasets/dataset-v\(version).sgp"
         try? FileManager.default.removeItem(atPath: output)
-        let created = clock.now.text
+        let now = clock.now
+        let created = now.text
         // Sealed to the handbook system and to the department's own active recipient: the
         // plaintext files go once sealed, and the department can still open its copy (the
         // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.
@@ -279,7 +284,7 @@ public enum Synthesis {
         let size = (try FileManager.default.attributesOfItem(atPath: output)[.size] as? NSNumber)?.int64Value ?? 0
         let record = DatasetRecord(
             version: version, packageId: sealed.comment.package, path: output, sha256: sha, size: size, members: counts.members,
-            organizations: counts.organizations, conflicts: counts.conflicts, createdAt: created)
+            organizations: counts.organizations, conflicts: counts.conflicts, createdAt: now)
         let log = JSON.object([
             "format": .string("sealgate-log/1"), "kind": .string("dataset"), "version": .int(Int64(version)),
             "package": .string(sealed.comment.package), "sha256": .string(sha), "members": .int(Int64(counts.members)),

@@ -9,9 +9,9 @@ func datasetJSON(_ d: DatasetRecord) -> JSON {
     .object([
         "version": .int(Int64(d.version)), "package": .string(d.packageId), "sha256": .string(d.sha256), "size": .int(d.size),
         "members": .int(Int64(d.members)), "organizations": .int(Int64(d.organizations)), "conflicts": .int(Int64(d.conflicts)),
-        "created_at": .string(d.createdAt), "state": .string(d.state.rawValue), "attempts": .int(Int64(d.attempts)),
-        "last_error": d.lastError.map(JSON.string) ?? .null, "next_attempt_at": d.nextAttemptAt.map(JSON.string) ?? .null,
-        "delivered_at": d.deliveredAt.map(JSON.string) ?? .null, "ack": d.ack.flatMap { try? JSON(parsing: $0) } ?? .null,
+        "created_at": .string(d.createdAt.text), "state": .string(d.state.rawValue), "attempts": .int(Int64(d.attempts)),
+        "last_error": d.lastError.map(JSON.string) ?? .null, "next_attempt_at": d.nextAttemptAt.map { .string($0.text) } ?? .null,
+        "delivered_at": d.deliveredAt.map { .string($0.text) } ?? .null, "ack": d.ack.flatMap { try? JSON(parsing: $0) } ?? .null,
     ])
 }
 

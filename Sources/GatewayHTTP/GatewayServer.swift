@@ -91,9 +91,10 @@ public func buildGatewayApplication(
     // one: some unit's records (a snapshot or correction accepted), or a package flagged for
     // review or its flag resolved.
     let synthesis = PeriodicService(every: config.synthesizeEvery, lease: synthesisLease, rounds: rounds) {
-        let last = try await store.datasets().last?.createdAt ?? ""
-        let reviewed = try await store.flaggedPackages(unitId: nil).contains { max($0.flaggedAt, $0.resolvedAt ?? $0.flaggedAt).text > last }
-        let changed = try await store.campaignRows().contains(where: { ($0.lastAcceptedAt ?? "") > last })
+        let last = try await store.datasets().last?.createdAt
+        func since(_ t: Timestamp) -> Bool { last.map { t > $0 } ?? true }
+        let reviewed = try await store.flaggedPackages(unitId: nil).contains { since(max($0.flaggedAt, $0.resolvedAt ?? $0.flaggedAt)) }
+        let changed = try await store.campaignRows().contains(where: { $0.lastAcceptedAt.map(since) ?? false })
         guard reviewed || changed else { return }
         _ = try await Synthesis.synthesize(
             data: intake.data, store: store, keys: intake.keys.current, department: intake.department, clock: clock)

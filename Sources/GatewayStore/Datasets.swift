@@ -2,12 +2,12 @@
 public struct UnitRecords: Sendable {
     public var unitId: String
     public var packageId: String
-    public var importedAt: String
+    public var importedAt: Timestamp
     /// organizations.csv rows: org_id, name, type, parent_id.
     public var organizations: [[String]]
     /// members.csv rows in schema order (14 columns).
     public var members: [[String]]
-    public init(unitId: String, packageId: String, importedAt: String, organizations: [[String]], members: [[String]]) {
+    public init(unitId: String, packageId: String, importedAt: Timestamp, organizations: [[String]], members: [[String]]) {
         self.unitId = unitId
         self.packageId = packageId
         self.importedAt = importedAt
@@ -56,20 +56,20 @@ public struct DatasetRecord: Sendable, Equatable {
     public var members: Int
     public var organizations: Int
     public var conflicts: Int
-    public var createdAt: String
+    public var createdAt: Timestamp
     /// pending (not yet acknowledged) | delivered
     public var state: DatasetState
     public var attempts: Int
     public var lastError: String?
-    public var nextAttemptAt: String?
+    public var nextAttemptAt: Timestamp?
     /// The handbook system's signed acknowledgement (JSON text) and its minisign signature.
     public var ack: String?
     public var ackSignature: String?
-    public var deliveredAt: String?
+    public var deliveredAt: Timestamp?
     public init(
         version: UInt64, packageId: String, path: String, sha256: String, size: Int64, members: Int, organizations: Int, conflicts: Int,
-        createdAt: String, state: DatasetState = .pending, attempts: Int = 0, lastError: String? = nil, nextAttemptAt: String? = nil,
-        ack: String? = nil, ackSignature: String? = nil, deliveredAt: String? = nil
+        createdAt: Timestamp, state: DatasetState = .pending, attempts: Int = 0, lastError: String? = nil, nextAttemptAt: Timestamp? = nil,
+        ack: String? = nil, ackSignature: String? = nil, deliveredAt: Timestamp? = nil
     ) {
         self.version = version
         self.packageId = packageId
@@ -97,15 +97,16 @@ public struct UnitCampaignRow: Sendable {
     /// Decided snapshot packages: accepted / rejected, and the time of the first accepted one.
     public var accepted: Int
     public var rejected: Int
-    public var firstAcceptedAt: String?
+    public var firstAcceptedAt: Timestamp?
     /// The last accepted snapshot or correction (the unit's records last changed then).
-    public var lastAcceptedAt: String?
-    public var lastPackageAt: String?
+    public var lastAcceptedAt: Timestamp?
+    public var lastPackageAt: Timestamp?
     /// The current snapshot's receipt (its validation summary: warnings, completeness).
     public var currentReceipt: String?
     public var members: Int
     public init(
-        unitId: String, name: String, accepted: Int, rejected: Int, firstAcceptedAt: String?, lastAcceptedAt: String? = nil, lastPackageAt: String?,
+        unitId: String, name: String, accepted: Int, rejected: Int, firstAcceptedAt: Timestamp?, lastAcceptedAt: Timestamp? = nil,
+        lastPackageAt: Timestamp?,
         currentReceipt: String?, members: Int
     ) {
         self.unitId = unitId

@@ -502,9 +502,9 @@ public protocol GatewayStore: Sendable {
     func datasets() async throws -> [DatasetRecord]
     func dataset(version: UInt64) async throws -> DatasetRecord?
     /// A failed delivery attempt: attempts + 1, the error, when to try again.
-    func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) async throws
+    func recordAttempt(version: UInt64, error: String, nextAttemptAt: Timestamp) async throws
     /// The handbook system acknowledged the version: delivered, with its log entry, in one transaction.
-    func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) async throws
+    func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: Timestamp, logBody: String) async throws
 
     // Settings (campaign deadlines, the handbook endpoint): small JSON texts by name
     func setting(_ name: String) async throws -> String?

@@ -84,10 +84,10 @@ public final class SQLGatewayStore: GatewayStore {
         DatasetRecord(
             version: UInt64(bitPattern: try r.int("version")), packageId: try r.string("package_id"), path: try r.string("path"),
             sha256: try r.string("sha256"), size: try r.int("size"), members: Int(try r.int("members")),
-            organizations: Int(try r.int("organizations")), conflicts: Int(try r.int("conflicts")), createdAt: try r.string("created_at"),
+            organizations: Int(try r.int("organizations")), conflicts: Int(try r.int("conflicts")), createdAt: try r.timestamp("created_at"),
             state: try r.state("state"), attempts: Int(try r.int("attempts")), lastError: try r.optionalString("last_error"),
-            nextAttemptAt: try r.optionalString("next_attempt_at"), ack: try r.optionalString("ack"),
-            ackSignature: try r.optionalString("ack_signature"), deliveredAt: try r.optionalString("delivered_at"))
+            nextAttemptAt: try r.optionalTimestamp("next_attempt_at"), ack: try r.optionalString("ack"),
+            ackSignature: try r.optionalString("ack_signature"), deliveredAt: try r.optionalTimestamp("delivered_at"))
     }
 
     // MARK: The log
@@ -527,7 +527,7 @@ public final class SQLGatewayStore: GatewayStore {
             [sid]
         ).map { try $0.strings() }
         return UnitRecords(
-            unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.string("imported_at"), organizations: orgs,
+            unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.timestamp("imported_at"), organizations: orgs,
             members: members)
     }
 
@@ -690,8 +690,8 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.query(StoreSQL.campaignRows).map {
                 UnitCampaignRow(
                     unitId: try $0.string("id"), name: try $0.string("name"), accepted: Int(try $0.int("accepted")),
-                    rejected: Int(try $0.int("rejected")), firstAcceptedAt: try $0.optionalString("first_accepted"),
-                    lastAcceptedAt: try $0.optionalString("last_accepted"), lastPackageAt: try $0.optionalString("last_at"),
+                    rejected: Int(try $0.int("rejected")), firstAcceptedAt: try $0.optionalTimestamp("first_accepted"),
+                    lastAcceptedAt: try $0.optionalTimestamp("last_accepted"), lastPackageAt: try $0.optionalTimestamp("last_at"),
                     currentReceipt: try $0.optionalString("receipt"), members: Int(try $0.optionalInt("members") ?? 0))
             }
         }
@@ -723,7 +723,7 @@ public final class SQLGatewayStore: GatewayStore {
                     chunk += 1
                 }
             }
-            _ = try await appendLog(c, kind: .dataset, body: logBody, at: d.createdAt)
+            _ = try await appendLog(c, kind: .dataset, body: logBody, at: d.createdAt.text)
         }
     }
 
@@ -763,7 +763,7 @@ public final class SQLGatewayStore: GatewayStore {
         try await driver.read { c in try await c.row("SELECT * FROM datasets WHERE version = ?", [version]).map(Self.dataset) }
     }
 
-    public func recordAttempt(version: UInt64, error: String, nextAttemptAt: String) async throws {
+    public func recordAttempt(version: UInt64, error: String, nextAttemptAt: Timestamp) async throws {
         try await driver.write { c in
             try await c.execute(
                 "UPDATE datasets SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE version = ? AND state = 'pending'",
@@ -771,7 +771,7 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: String, logBody: String) async throws {
+    public func recordDelivery(version: UInt64, ack: String, ackSignature: String, at: Timestamp, logBody: String) async throws {
         try await driver.write { c in
             try await driver.lockLogOrder(c)
             let n = try await c.execute(
@@ -780,7 +780,7 @@ public final class SQLGatewayStore: GatewayStore {
                                     delivered_at = ? WHERE version = ? AND state = 'pending'
                 """, [ack, ackSignature, at, version])
             guard n == 1 else { return }  // delivered already: recorded once
-            _ = try await appendLog(c, kind: .datasetForwarded, body: logBody, at: at)
+            _ = try await appendLog(c, kind: .datasetForwarded, body: logBody, at: at.text)
         }
     }
 

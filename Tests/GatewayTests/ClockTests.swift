@@ -140,7 +140,7 @@ struct ClockTests {
         try await store.addDataset(
             DatasetRecord(
                 version: 1, packageId: "0190a1b2-0000-7000-8000-000000000001", path: package, sha256: String(repeating: "0", count: 64),
-                size: 17, members: 0, organizations: 0, conflicts: 0, createdAt: "2031-03-01T07:00:00Z"),
+                size: 17, members: 0, organizations: 0, conflicts: 0, createdAt: moment("2031-03-01T07:00:00Z")),
             logBody: "{\"kind\":\"dataset\"}")
 
         let clock = TestClock(try #require(Timestamp("2031-03-01T08:00:00Z")))
@@ -152,7 +152,7 @@ struct ClockTests {
         // 10 s × 2^0 × a jitter in [0.5, 1], from the clock's time: between 08:00:05 and 08:00:10.
         let first = try #require(try await store.datasets().first)
         #expect(first.attempts == 1)
-        let next = try #require(first.nextAttemptAt.flatMap(Timestamp.init))
+        let next = try #require(first.nextAttemptAt)
         let earliest = try #require(Timestamp("2031-03-01T08:00:05Z"))
         let latest = try #require(Timestamp("2031-03-01T08:00:10Z"))
         #expect(earliest <= next && next <= latest)
@@ -169,7 +169,7 @@ struct ClockTests {
         // The second delay doubles: 20 s × [0.5, 1] from the clock's time.
         let second = try #require(try await store.datasets().first)
         #expect(second.attempts == 2)
-        let again = try #require(second.nextAttemptAt.flatMap(Timestamp.init))
+        let again = try #require(second.nextAttemptAt)
         #expect(next.adding(.seconds(10)) <= again && again <= next.adding(.seconds(20)))
     }
 }

@@ -279,7 +279,7 @@ extension StoreConformance {
         let rows = try await store.campaignRows()
         #expect(rows.map(\.unitId) == ["A", "B"])
         #expect(
-            rows[0].accepted == 1 && rows[0].members == 3 && rows[0].lastAcceptedAt == "2026-11-28T00:00:00Z"
+            rows[0].accepted == 1 && rows[0].members == 3 && rows[0].lastAcceptedAt == moment("2026-11-28T00:00:00Z")
                 && rows[0].currentReceipt == "{\"r\":\"A1\"}")
 
         // Unit key rotation and revocation, each logged in its transaction.
@@ -326,7 +326,7 @@ extension StoreConformance {
         }
         let d = DatasetRecord(
             version: 1, packageId: "ds-1", path: file, sha256: "h", size: 10, members: 4, organizations: 4, conflicts: 2,
-            createdAt: "2026-11-29T03:00:00Z")
+            createdAt: moment("2026-11-29T03:00:00Z"))
         try await store.addDataset(d, logBody: "{\"ds\":1}")
         // PostgreSQL keeps the package's bytes for processes on other machines; SQLite keeps none.
         let kept = try await store.fetchDatasetPackage(version: 1, to: file + ".copy")
@@ -334,12 +334,12 @@ extension StoreConformance {
         if kept { #expect(FileManager.default.contents(atPath: file + ".copy") == Data(bytes)) }
         #expect(try await store.fetchDatasetPackage(version: 9, to: file + ".none") == false)
         #expect(await Self.storeCode { try await store.addDataset(d, logBody: "{}") } == "dataset_exists")
-        try await store.recordAttempt(version: 1, error: "503", nextAttemptAt: "2026-11-29T03:00:05Z")
+        try await store.recordAttempt(version: 1, error: "503", nextAttemptAt: moment("2026-11-29T03:00:05Z"))
         let attempted = try await store.dataset(version: 1)
         #expect(attempted?.attempts == 1 && attempted?.lastError == "503")
         let before = try await store.logSize()
-        try await store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:01:00Z", logBody: "{\"fw\":1}")
-        try await store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: "2026-11-29T03:02:00Z", logBody: "{\"fw\":2}")
+        try await store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: moment("2026-11-29T03:01:00Z"), logBody: "{\"fw\":1}")
+        try await store.recordDelivery(version: 1, ack: "{}", ackSignature: "sig", at: moment("2026-11-29T03:02:00Z"), logBody: "{\"fw\":2}")
         #expect(try await store.logSize() == before + 1, "a delivery is logged once")
         let delivered = try await store.dataset(version: 1)
         #expect(try await store.datasets().map(\.state) == [DatasetState.delivered])
@@ -400,7 +400,7 @@ extension SQLiteStoreConformanceTests {
             try await c.execute("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             for m in legacy { try await c.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [m.name]) }
             try await c.execute(
-                "INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, 't', 1)")
+                "INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, '2026-11-29T00:00:00Z', 1)")
             for cid in ["c3", "c1", "c2"] {
                 try await c.execute("INSERT INTO members VALUES (1, 'm', 'n', 'nam', 'd', ?, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e')", [cid])
             }
@@ -597,7 +597,7 @@ extension PostgresStoreConformanceTests {
         var sql = "CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now());\n"
         for (name, statements) in Self.formerPostgresSchema { sql += statements + ";\nINSERT INTO schema_migrations (version) VALUES ('\(name)');\n" }
         sql += """
-            INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, 't', 1);
+            INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, '2026-11-29T00:00:00Z', 1);
             INSERT INTO members (snapshot_id, row_no, member_id, full_name, gender, date_of_birth, citizen_id, date_joined, date_official, status, org_id,
                                  phone, email, ethnicity, hometown, education)
             SELECT 1, n, 'm', 'n', 'nam', 'd', c, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e' FROM (VALUES (0, 'c3'), (1, 'c1'), (2, 'c2')) AS v(n, c);
