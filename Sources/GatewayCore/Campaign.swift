@@ -33,7 +33,7 @@ public struct Campaign: Sendable, Equatable {
     /// Records the deadlines (logged at the clock's time).
     public func save(_ store: any GatewayStore, clock: any GatewayClock = .system) async throws {
         try await store.setSetting("campaign", json.canonical)
-        _ = try await store.appendLog(kind: .campaign, body: json.canonical, at: clock.now.text)
+        _ = try await store.appendLog(kind: .campaign, body: json.canonical, at: clock.now)
     }
 }
 

@@ -45,7 +45,7 @@ public enum DepartmentKeyLifecycle {
             body: JSON.object([
                 "role": .string("recipient"), "active": .string(next.fingerprint),
                 "decrypt_only_until": .string(until.text),
-            ]).canonical, at: at.text)
+            ]).canonical, at: at)
         let doc = try await TrustPublication.publish(
             dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
         try SecretFile.writePublic(
@@ -109,7 +109,7 @@ public enum DepartmentKeyLifecycle {
                 body: JSON.object([
                     "role": .string("recipient"),
                     "pending": .string(identity.recipient.fingerprint),
-                ]).canonical, at: created.text)
+                ]).canonical, at: created)
             let doc = try await TrustPublication.publish(
                 dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
             return .pending(fingerprint: identity.recipient.fingerprint, trustVersion: doc.version)
@@ -132,7 +132,6 @@ public enum DepartmentKeyLifecycle {
         passphrase: @escaping PassphraseSource, clock: any GatewayClock = .system
     ) async throws -> Retirement {
         let now = clock.now
-        let at = now.text
         let fm = FileManager.default
         let due = try await store.recipients().filter { r in r.state == .decryptOnly && (r.decryptUntil.map { $0 <= now } ?? true) }
         guard !due.isEmpty else { return Retirement(retired: [], trustVersion: nil) }
@@ -153,7 +152,7 @@ public enum DepartmentKeyLifecycle {
                 body: JSON.object([
                     "role": .string("recipient"), "fingerprint": .string(r.fingerprint),
                     "archived": .bool(archive),
-                ]).canonical, at: at)
+                ]).canonical, at: now)
         }
         let doc = try await TrustPublication.publish(
             dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
@@ -210,7 +209,7 @@ public enum DepartmentKeyLifecycle {
                 body: JSON.object([
                     "role": .string("root"), "old": .string(old.publicKey.keyIdHex),
                     "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive),
-                ]).canonical, at: clock.now.text)
+                ]).canonical, at: clock.now)
             version = try await TrustPublication.publish(
                 dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacing(.root, with: new),
                 previousRoot: old, clock: clock

@@ -226,7 +226,7 @@ public final class GatewayLog: Sendable {
             }
             let (root, key, head) = state.withLock { ($0.tree.root(size: Int(size)), $0.key, $0.head) }
             let note = try Checkpoint(origin: origin, size: Int(size), root: root).signed(name: origin, keys: [key] + cosigners)
-            try await store.addCheckpoint(size: size, note: note, at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+            try await store.addCheckpoint(size: size, note: note, at: Timestamp.now)
             // The head's lock and fsync on the pool, not on the (public) request's thread.
             if let head { try await BlockingPool.shared.run { try head.advance(size: Int(size), note: note, root: { root }) } }
             return note

@@ -55,7 +55,7 @@ public enum SigningKeyRotation {
         try await store.putSigningKey(
             SigningKeyRecord(role: try signingRole(role), keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
         _ = try await store.appendLog(
-            kind: .keyRotated, body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at.text)
+            kind: .keyRotated, body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
         let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass), clock: clock)
         return (pk, doc.version)
     }
@@ -95,7 +95,7 @@ public enum SigningKeyRotation {
             body: JSON.object([
                 "role": .string(role.rawValue), "active": .string(new.publicKey.keyIdHex), "previous": .string(old.publicKey.keyIdHex),
                 "verify_only_until": .string(until.text), "archived": .bool(archive),
-            ]).canonical, at: at.text)
+            ]).canonical, at: at)
         let doc = try await TrustPublication.publish(
             dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new), clock: clock)
         try Failpoints.check("keys.activate.after-publish")

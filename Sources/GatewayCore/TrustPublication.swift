@@ -58,7 +58,7 @@ public enum TrustPublication {
             recipients: recipients.isEmpty ? nil : recipients, signingKeys: try await store.signingKeys(), now: now.date,
             validity: TimeInterval(publication.validityDays) * 86_400)
         try await store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
-        _ = try await store.appendLog(kind: .trust, body: doc.json.canonical, at: now.text)
+        _ = try await store.appendLog(kind: .trust, body: doc.json.canonical, at: now)
         return doc
     }
 }

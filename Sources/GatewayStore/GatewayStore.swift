@@ -530,10 +530,10 @@ public protocol GatewayStore: Sendable {
 
     // Log
     func logSize() async throws -> Int64
-    func appendLog(kind: LogKind, body: String, at: String) async throws -> Int64
+    func appendLog(kind: LogKind, body: String, at: Timestamp) async throws -> Int64
     /// Entries [start, end) in order.
     func logEntries(start: Int64, end: Int64) async throws -> [LogEntry]
-    func addCheckpoint(size: Int64, note: String, at: String) async throws
+    func addCheckpoint(size: Int64, note: String, at: Timestamp) async throws
     /// The signed checkpoint of the largest size, if any.
     func latestCheckpoint() async throws -> (size: Int64, note: String)?
 }
@@ -543,8 +543,8 @@ public struct LogEntry: Sendable, Equatable {
     public var index: Int64
     public var kind: LogKind
     public var body: String
-    public var createdAt: String
-    public init(index: Int64, kind: LogKind, body: String, createdAt: String) {
+    public var createdAt: Timestamp
+    public init(index: Int64, kind: LogKind, body: String, createdAt: Timestamp) {
         self.index = index
         self.kind = kind
         self.body = body

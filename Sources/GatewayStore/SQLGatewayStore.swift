@@ -73,7 +73,7 @@ public final class SQLGatewayStore: GatewayStore {
             leaf: try r.int("leaf"), decidedAt: try r.timestamp("decided_at"))
     }
     static func logEntry(_ r: SQLRow) throws -> LogEntry {
-        LogEntry(index: try r.int("idx"), kind: try r.state("kind"), body: try r.string("body"), createdAt: try r.string("created_at"))
+        LogEntry(index: try r.int("idx"), kind: try r.state("kind"), body: try r.string("body"), createdAt: try r.timestamp("created_at"))
     }
     static func trust(_ r: SQLRow) throws -> TrustRecord {
         TrustRecord(
@@ -94,7 +94,7 @@ public final class SQLGatewayStore: GatewayStore {
 
     /// Appends one entry under the log-order lock (taken here if the transaction has not yet);
     /// returns its index.
-    func appendLog(_ c: any SQLConnection, kind: LogKind, body: String, at: String) async throws -> Int64 {
+    func appendLog(_ c: any SQLConnection, kind: LogKind, body: String, at: Timestamp) async throws -> Int64 {
         try await driver.lockLogOrder(c)
         let idx = try await nextLogIndex(c)
         try await c.execute("INSERT INTO log_entries (idx, kind, body, created_at) VALUES (?, ?, ?, ?)", [idx, kind, body, at])
@@ -107,7 +107,7 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func logSize() async throws -> Int64 { try await driver.read { c in try await nextLogIndex(c) } }
 
-    public func appendLog(kind: LogKind, body: String, at: String) async throws -> Int64 {
+    public func appendLog(kind: LogKind, body: String, at: Timestamp) async throws -> Int64 {
         try await driver.write { c in try await appendLog(c, kind: kind, body: body, at: at) }
     }
 
@@ -117,7 +117,7 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func addCheckpoint(size: Int64, note: String, at: String) async throws {
+    public func addCheckpoint(size: Int64, note: String, at: Timestamp) async throws {
         try await driver.write { c in
             try await c.execute("INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING", [size, note, at])
         }
@@ -144,7 +144,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try await appendLog(c, kind: .unitRegistered, body: logBody, at: unit.createdAt.text)
+            _ = try await appendLog(c, kind: .unitRegistered, body: logBody, at: unit.createdAt)
         }
     }
 
@@ -188,7 +188,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, 'active', ?)",
                 [newKeyId, unitId, newPublicKey, switchAt])
-            _ = try await appendLog(c, kind: .unitKeyRotated, body: logBody, at: switchAt.text)
+            _ = try await appendLog(c, kind: .unitKeyRotated, body: logBody, at: switchAt)
         }
     }
 
@@ -204,7 +204,7 @@ public final class SQLGatewayStore: GatewayStore {
             try await c.execute(
                 "INSERT INTO unit_keys (key_id, unit_id, public_key, state, added_at) VALUES (?, ?, ?, ?, ?)",
                 [key.keyId, key.unitId, key.publicKey, key.state, key.addedAt])
-            _ = try await appendLog(c, kind: .unitKeyAdded, body: logBody, at: key.addedAt.text)
+            _ = try await appendLog(c, kind: .unitKeyAdded, body: logBody, at: key.addedAt)
         }
     }
 
@@ -233,7 +233,7 @@ public final class SQLGatewayStore: GatewayStore {
                   AND ((key_id = ? AND created >= ?) OR (key_id IS NULL AND decided_at >= ?))
                 ON CONFLICT (package_id) DO NOTHING
                 """, [reason, at, unitId, keyId, compromisedAt, compromisedAt])
-            _ = try await appendLog(c, kind: .unitKeyRevoked, body: logBody, at: at.text)
+            _ = try await appendLog(c, kind: .unitKeyRevoked, body: logBody, at: at)
             return try await c.query(
                 "SELECT * FROM review_flags WHERE unit_id = ? AND flagged_at = ? AND reason = ? ORDER BY seq", [unitId, at, reason]
             )
@@ -265,7 +265,7 @@ public final class SQLGatewayStore: GatewayStore {
             f.resolution = resolution
             f.resolvedAt = at
             f.resolutionReason = reason
-            _ = try await appendLog(c, kind: .flagResolved, body: logBody(f), at: at.text)
+            _ = try await appendLog(c, kind: .flagResolved, body: logBody(f), at: at)
             return f
         }
     }
@@ -295,7 +295,7 @@ public final class SQLGatewayStore: GatewayStore {
             }
             guard t.revokedAt == nil else { throw StoreError(.tokenRevoked, "token \(t.id) was revoked at \(t.revokedAt?.text ?? "")") }
             try await c.execute("UPDATE tokens SET revoked_at = ? WHERE hash = ?", [at, t.hash])
-            _ = try await appendLog(c, kind: .tokenRevoked, body: logBody(t), at: at.text)
+            _ = try await appendLog(c, kind: .tokenRevoked, body: logBody(t), at: at)
             t.revokedAt = at
             return t
         }
@@ -439,7 +439,7 @@ public final class SQLGatewayStore: GatewayStore {
                     }
                 }
             }
-            let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt.text)
+            let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt)
             let entries = try await c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
             let bundle = try makeReceipt(leaf, entries)
             if let cp = bundle.checkpoint {
@@ -723,7 +723,7 @@ public final class SQLGatewayStore: GatewayStore {
                     chunk += 1
                 }
             }
-            _ = try await appendLog(c, kind: .dataset, body: logBody, at: d.createdAt.text)
+            _ = try await appendLog(c, kind: .dataset, body: logBody, at: d.createdAt)
         }
     }
 
@@ -780,7 +780,7 @@ public final class SQLGatewayStore: GatewayStore {
                                     delivered_at = ? WHERE version = ? AND state = 'pending'
                 """, [ack, ackSignature, at, version])
             guard n == 1 else { return }  // delivered already: recorded once
-            _ = try await appendLog(c, kind: .datasetForwarded, body: logBody, at: at.text)
+            _ = try await appendLog(c, kind: .datasetForwarded, body: logBody, at: at)
         }
     }
 

@@ -116,7 +116,7 @@ struct Handbook: AsyncParsableCommand {
                 try await store.setSetting("handbook", endpoint.json.canonical)
                 _ = try await store.appendLog(
                     kind: .handbookConnected, body: endpoint.logJSON.canonical,
-                    at: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                    at: Timestamp.now)
                 if !out.json {
                     say(
                         "datasets go to \(endpoint.url), sealed to \(recipients.map(\.fingerprint).joined(separator: ", ")); acknowledgements checked with \(endpoint.ackKey.keyIdHex)"

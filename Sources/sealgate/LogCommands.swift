@@ -90,9 +90,13 @@ struct LogCommand: ParsableCommand {
                                     .logMismatch, "the gateway served log entry \(entries.count) with a kind this version does not know",
                                     remedy: "the log is not one this version reads; report it")
                             }
-                            return LogEntry(
-                                index: $0["index"]?.int ?? -1, kind: kind, body: $0["body"]?.string ?? "",
-                                createdAt: $0["created_at"]?.string ?? "")
+                            // Nor is its time; every gateway writes one, so an entry without a moment is not the log.
+                            guard let createdAt = $0["created_at"]?.string.moment else {
+                                throw SealError(
+                                    .logMismatch, "the gateway served log entry \(entries.count) without a valid time",
+                                    remedy: "the log is not one this version reads; report it")
+                            }
+                            return LogEntry(index: $0["index"]?.int ?? -1, kind: kind, body: $0["body"]?.string ?? "", createdAt: createdAt)
                         }
                     }
                     let leaves = entries.map(GatewayLog.leaf)
@@ -283,11 +287,11 @@ extension LogCommand {
                 }
                 try await log.loadIgnoringHead()
                 let size = try await store.logSize()
-                let at = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                let at = Timestamp.now
                 let statement = JSON.object([
                     "format": .string("sealgate-log/1"), "kind": .string("fork_declared"), "gateway": .string(department),
                     "lost_size": .int(Int64(lost.size)), "lost_root": .string(Base64.encode(lost.root)), "lost_checkpoint": .string(lost.note),
-                    "continues_at": .int(size), "reason": .string(reason), "declared_at": .string(at),
+                    "continues_at": .int(size), "reason": .string(reason), "declared_at": .string(at.text),
                 ]).canonical
                 _ = try await store.appendLog(kind: .forkDeclared, body: statement, at: at)
                 let note = try await log.checkpoint()

@@ -29,7 +29,7 @@ struct Tokens: ParsableCommand {
                 try await store.addToken(TokenRecord(hash: SecretToken.hash(token), role: role, unitId: unit, createdAt: now))
                 _ = try await store.appendLog(
                     kind: .tokenCreated, body: JSON.object(["role": .string(role.rawValue), "unit": unit.map(JSON.string) ?? .null]).canonical,
-                    at: now.text)
+                    at: now)
                 SecretToken.write(token, to: STDOUT_FILENO)
                 let article = role == .admin ? "an" : "a"
                 say(

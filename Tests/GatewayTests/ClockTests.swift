@@ -51,7 +51,7 @@ struct ClockTests {
         let last = try await store.logEntries(start: size - 1, end: size)
         #expect(last.map(\.kind) == [.trust])
         let retiredEntry = try await store.logEntries(start: 0, end: size).last { $0.kind == .keyRetired }
-        #expect(retiredEntry?.createdAt == "2031-03-01T09:00:00Z")
+        #expect(retiredEntry?.createdAt == moment("2031-03-01T09:00:00Z"))
     }
 
     @Test func aUnitIsLateOnceTheSubmissionDeadlineHasPassedByTheGatewaysClock() async throws {
@@ -75,7 +75,7 @@ struct ClockTests {
         #expect(after["units"]?["late"] == .array([.string("U1")]))
         let size = try await store.logSize()
         let saved = try await store.logEntries(start: 0, end: size).last { $0.kind == .campaign }
-        #expect(saved?.createdAt == "2031-03-01T07:59:59Z")
+        #expect(saved?.createdAt == moment("2031-03-01T07:59:59Z"))
     }
 
     @Test func aSigningKeysGraceIsCountedFromTheGatewaysClock() async throws {
@@ -105,7 +105,7 @@ struct ClockTests {
         #expect(doc.json["issued"]?.string == "2031-03-01T08:00:00Z")
         #expect(doc.expires == "2031-05-30T08:00:00Z")
         let size = try await store.logSize()
-        #expect(try await store.logEntries(start: size - 1, end: size).first?.createdAt == "2031-03-01T08:00:00Z")
+        #expect(try await store.logEntries(start: size - 1, end: size).first?.createdAt == moment("2031-03-01T08:00:00Z"))
 
         // Well within its validity: nothing to say about the trust document.
         let early = try await ExpiryWatch.check(store: store, clock: clock)

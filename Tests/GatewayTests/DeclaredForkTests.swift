@@ -11,7 +11,7 @@ import TransparencyLog
     static let origin = "HCM-DTCD/log"
     let key = MinisignSecretKey.generate()
     /// The history the auditor verified (6 entries), and the checkpoint it holds.
-    let lost: [LogEntry] = (0..<6).map { LogEntry(index: Int64($0), kind: .unitRegistered, body: "{\"n\":\($0)}", createdAt: "") }
+    let lost: [LogEntry] = (0..<6).map { LogEntry(index: Int64($0), kind: .unitRegistered, body: "{\"n\":\($0)}", createdAt: moment("2026-12-02T03:00:00Z")) }
     var previous: LogVerifierState {
         let leaves = lost.map(GatewayLog.leaf)
         return LogVerifierState(size: 6, root: Merkle.root(leaves), leaves: leaves)
@@ -29,7 +29,7 @@ import TransparencyLog
             "continues_at": .int(Int64(continuesAt ?? index)), "reason": .string("disk lost\u{1B}[2J"),
             "declared_at": .string("2026-12-02T03:00:00Z"),
         ]).canonical
-        return LogEntry(index: Int64(index), kind: .forkDeclared, body: body, createdAt: "2026-12-02T03:00:00Z")
+        return LogEntry(index: Int64(index), kind: .forkDeclared, body: body, createdAt: moment("2026-12-02T03:00:00Z"))
     }
 
     /// The log as served: the first `kept` entries of the lost history, then `rest`.
@@ -47,7 +47,7 @@ import TransparencyLog
         return "not refused with a reason: \(j)"
     }
 
-    let later = LogEntry(index: 4, kind: .unitRegistered, body: "{\"n\":\"new\"}", createdAt: "")
+    let later = LogEntry(index: 4, kind: .unitRegistered, body: "{\"n\":\"new\"}", createdAt: moment("2026-12-02T03:00:00Z"))
 
     @Test func aDeclarationOfTheAuditorsCheckpointLetsItGoOn() throws {
         let j = judge(kept: 3, [try declaration(at: 3), later])
@@ -65,7 +65,7 @@ import TransparencyLog
     @Test func noDeclarationIsNoneAtAll() throws {
         #expect(judge(kept: 3, [later]) == .refused(nil))
         // The entry's kind is not covered by the log; a body that is not a declaration is none.
-        let posing = LogEntry(index: 3, kind: .forkDeclared, body: "{\"n\":\"posing\"}", createdAt: "")
+        let posing = LogEntry(index: 3, kind: .forkDeclared, body: "{\"n\":\"posing\"}", createdAt: moment("2026-12-02T03:00:00Z"))
         #expect(judge(kept: 3, [posing]) == .refused(nil))
     }
 

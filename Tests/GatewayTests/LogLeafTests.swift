@@ -18,13 +18,13 @@ struct LogLeafTests {
         let key = MinisignSecretKey.generate()
         let log = await GatewayLog(store: store, key: key, department: "HCM-DTCD")
         try await log.load()
-        for i in 0..<3 { _ = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: "2026-11-29T00:00:00Z") }
+        for i in 0..<3 { _ = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: moment("2026-11-29T00:00:00Z")) }
         _ = try await log.checkpoint()
         #expect(log.committedCount == 3)
 
         // A transaction took leaf 3 for its decision and failed; its leaf is still in the tree
         // (the window before it is forgotten).
-        _ = try log.extend(with: [LogEntry(index: 3, kind: .outcome, body: "{\"lost\":true}", createdAt: "2026-11-29T00:00:00Z")], leaf: 3)
+        _ = try log.extend(with: [LogEntry(index: 3, kind: .outcome, body: "{\"lost\":true}", createdAt: moment("2026-11-29T00:00:00Z"))], leaf: 3)
 
         // The next decision commits leaf 3 with other bytes.
         let sp = try await store.addSpool(sha256: "s", size: 1, path: "/x/s", receivedAt: moment("2026-11-29T00:00:00Z"))

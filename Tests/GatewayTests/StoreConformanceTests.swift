@@ -123,7 +123,7 @@ enum StoreConformance {
         #expect(try await store.latestCheckpoint()?.size == 2)
         #expect(try await store.logEntries(start: 0, end: 4).map(\.index) == [0, 1, 2, 3])
         #expect(try await store.logEntries(start: 0, end: 1).map(\.kind.rawValue) == ["unit_registered"])
-        #expect(try await store.appendLog(kind: .trust, body: "{}", at: "2026-11-29T00:00:00Z") == size)
+        #expect(try await store.appendLog(kind: .trust, body: "{}", at: moment("2026-11-29T00:00:00Z")) == size)
 
         // Trust documents only move forward.
         try await store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s"))
@@ -164,7 +164,7 @@ extension StoreConformance {
         try await store.addToken(TokenRecord(hash: "typed", role: .admin, unitId: nil, createdAt: moment("2026-11-29T00:00:00Z")))
         let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: moment("2026-11-29T00:00:00Z"))
         try await store.putSigningKey(SigningKeyRecord(role: .log, keyId: "typed", publicKey: "p", state: .active, until: nil, createdAt: Self.t1))
-        let idx = try await store.appendLog(kind: .trust, body: "{}", at: "2026-11-29T00:00:00Z")
+        let idx = try await store.appendLog(kind: .trust, body: "{}", at: moment("2026-11-29T00:00:00Z"))
         let decided = try await store.addSpool(sha256: "typed2", size: 1, path: "/x/typed2", receivedAt: moment("2026-11-29T00:00:00Z"))
         let outcome = try await store.commit(
             decision(decided, unit: nil, seq: nil, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0
@@ -473,7 +473,7 @@ struct PostgresStoreConformanceTests {
                     let store = i % 2 == 0 ? a : b
                     var idx: Int64 = -1
                     do {
-                        idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: "2026-11-29T00:00:00Z")
+                        idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: moment("2026-11-29T00:00:00Z"))
                         // Every fourth pair races for the same seq with a snapshot import.
                         let seq = UInt64(i / 4 + 1)
                         let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: moment("2026-11-29T00:00:00Z"))
