@@ -22,7 +22,10 @@ public enum Backup {
     }
 
     /// Writes the backup to `output` (aside, renamed into place when complete).
-    public static func create(_ dir: DataDirectory, store: any GatewayStore, output: String, now: Date = Date()) async throws -> Summary {
+    public static func create(
+        _ dir: DataDirectory, store: any GatewayStore, output: String, clock: any GatewayClock = .system
+    ) async throws -> Summary {
+        let now = clock.now
         let fm = FileManager.default
         let work = "\(output).work-\(getpid())"
         try? fm.removeItem(atPath: work)
@@ -71,7 +74,7 @@ public enum Backup {
         let (department, _) = try dir.config()
         let manifest =
             JSON.object([
-                "format": .string(format), "created": .string(PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))),
+                "format": .string(format), "created": .string(now.text),
                 "department": .string(department), "store": .string(includesDatabase ? "sqlite" : "postgresql"),
                 "log_size": .int(latest?.size ?? 0), "checkpoint": latest.map { .string($0.note) } ?? .null,
                 "files": .array(files),
@@ -83,7 +86,7 @@ public enum Backup {
         for m in [("backup.json", "\(work)/backup.json")] + members {
             let source = try FileSource(path: m.1)
             let size = try source.size()
-            try Tar.header(name: m.0, size: size, mtime: UInt64(now.timeIntervalSince1970), mode: 0o600).withUnsafeBytes { try out.append($0) }
+            try Tar.header(name: m.0, size: size, mtime: UInt64(now.unixSeconds), mode: 0o600).withUnsafeBytes { try out.append($0) }
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
             var copied: UInt64 = 0
             while true {
@@ -175,7 +178,7 @@ public enum Backup {
     /// kept, so a store older than it is refused at start. Into a new folder: the head is the
     /// backup's, or `checkpoint` when it is newer (a note, a receipt or a log-head.json); unless
     /// one is given, `assumeNoLater` must say no checkpoint was signed after the backup.
-    public static func restore(_ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, now: Date = Date()) async throws
+    public static func restore(_ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, clock: any GatewayClock = .system) async throws
         -> Restored
     {
         let fm = FileManager.default
@@ -206,7 +209,7 @@ public enum Backup {
         try fm.createDirectory(atPath: dir.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if inPlace {
             let aside =
-                "\(dir.path)/before-restore-\(PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970)).replacingOccurrences(of: ":", with: ""))"
+                "\(dir.path)/before-restore-\(clock.now.text.replacingOccurrences(of: ":", with: ""))"
             try fm.createDirectory(atPath: aside, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             for name in ["gateway.sqlite", "gateway.sqlite-wal", "gateway.sqlite-shm", "gateway.json", "keys"]
             where fm.fileExists(atPath: "\(dir.path)/\(name)") {

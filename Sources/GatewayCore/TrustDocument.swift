@@ -73,10 +73,10 @@ public struct TrustDocument: Sendable {
     /// `signingKeys`: rotated receipt/dataset/log keys (pending and verify-only ones are listed).
     public static func make(
         version: UInt64, department: String, intakeURL: String, keys: DepartmentKeys, recipients states: [RecipientRecord]? = nil,
-        signingKeys: [SigningKeyRecord] = [], now: Date = Date(), validity: TimeInterval = 90 * 86_400
+        signingKeys: [SigningKeyRecord] = [], now: Timestamp = .now, validity: Duration = .seconds(90 * 86_400)
     ) throws -> TrustDocument {
-        let issued = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970))
-        let expires = PackageIdentifiers.timestamp(unixSeconds: Int(now.timeIntervalSince1970 + validity))
+        let issued = now.text
+        let expires = now.adding(validity).text
         let recipients: [JSON]
         if let states {
             recipients = states.filter { $0.state != .retired }.map { r in

@@ -55,8 +55,8 @@ public enum TrustPublication {
         let recipients = try await store.recipients()
         let doc = try TrustDocument.make(
             version: version, department: department, intakeURL: publication.intakeURL, keys: keys,
-            recipients: recipients.isEmpty ? nil : recipients, signingKeys: try await store.signingKeys(), now: now.date,
-            validity: TimeInterval(publication.validityDays) * 86_400)
+            recipients: recipients.isEmpty ? nil : recipients, signingKeys: try await store.signingKeys(), now: now,
+            validity: .seconds(Int64(publication.validityDays) * 86_400))
         try await store.addTrust(try doc.signed(with: keys.root, previousRoot: previousRoot))
         _ = try await store.appendLog(kind: .trust, body: doc.json.canonical, at: now)
         return doc

@@ -43,7 +43,7 @@ public struct SealRequest: Sendable {
         self.signer = signer
         self.output = output
         self.packageID = packageID ?? PackageIdentifiers.newUUIDv7()
-        self.created = created ?? PackageIdentifiers.timestamp(unixSeconds: Int(PackageIdentifiers.currentUnixMillis() / 1000))
+        self.created = created ?? Timestamp.now.text
     }
 }
 

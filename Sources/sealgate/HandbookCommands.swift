@@ -31,7 +31,7 @@ struct Handbook: AsyncParsableCommand {
                     ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the handbook keys: ", confirm: true)
                 let identity = try AgeX25519Identity.generate()
                 let file = AgeIdentityFile.fileContents(
-                    identity, created: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                    identity, created: Timestamp.now.text)
                 if let pass {
                     let armored = try Age.encryptSmallSecret(file, to: [AgeScryptRecipient(passphrase: pass)])
                     try SecretFile.write(path: "\(data)/identity.key", contents: armored.withUnsafeBytes { SecureBytes(copying: $0) })

@@ -58,7 +58,7 @@ struct Keys: ParsableCommand {
                     ]
                 case .recipient:
                     let identity = try AgeX25519Identity.generate()
-                    let created = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+                    let created = Timestamp.now.text
                     let plain = AgeIdentityFile.fileContents(identity, created: created)
                     if let pass {
                         let armored = try Age.encryptSmallSecret(plain, to: [AgeScryptRecipient(passphrase: pass)])
@@ -304,7 +304,7 @@ extension Keys {
                 let newKey = try MinisignSecretKey.load(path: new, passphrase: passphrase.provider(prompt: "Passphrase for \(new): "))
                 let r = try UnitKeyRotation.make(
                     unit: unit, old: oldKey, new: newKey,
-                    created: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                    created: Timestamp.now.text)
                 let text = r.json.canonical
                 var result: [String: Any] = ["unit": unit, "old_key": r.oldKey.keyIdHex, "new_key": r.newKey.keyIdHex]
                 if let output {

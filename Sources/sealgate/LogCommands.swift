@@ -47,7 +47,7 @@ struct LogCommand: ParsableCommand {
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 64 << 20)) { http in
                     let doc = try loadTrust(trust)
                     // The active log key, a pending one, or a rotated one still in its grace now.
-                    let logKeys = doc.verifyingKeys("log", signedAt: PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970)))
+                    let logKeys = doc.verifyingKeys("log", signedAt: Timestamp.now.text)
                     let name = "\(doc.department)/log"
                     let base = gateway.trimmingSlash
                     // The state file as it was read: kept as evidence when a declared fork is accepted.
