@@ -178,9 +178,9 @@ public enum Backup {
     /// kept, so a store older than it is refused at start. Into a new folder: the head is the
     /// backup's, or `checkpoint` when it is newer (a note, a receipt or a log-head.json); unless
     /// one is given, `assumeNoLater` must say no checkpoint was signed after the backup.
-    public static func restore(_ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, clock: any GatewayClock = .system) async throws
-        -> Restored
-    {
+    public static func restore(
+        _ file: String, into dir: DataDirectory, checkpoint: String?, assumeNoLater: Bool, clock: any GatewayClock = .system
+    ) async throws -> Restored {
         let fm = FileManager.default
         let inPlace = fm.fileExists(atPath: dir.configPath)
         if !inPlace && checkpoint == nil && !assumeNoLater {

@@ -45,7 +45,8 @@ struct LogRoutes {
             JSON.array(
                 entries.map {
                     .object([
-                        "index": .int($0.index), "kind": .string($0.kind.rawValue), "body": .string($0.body), "created_at": .string($0.createdAt.text),
+                        "index": .int($0.index), "kind": .string($0.kind.rawValue), "body": .string($0.body),
+                        "created_at": .string($0.createdAt.text),
                     ])
                 }
             ).canonical)

@@ -51,7 +51,8 @@ public final class SQLGatewayStore: GatewayStore {
         FlaggedPackage(
             packageId: try r.string("package_id"), unitId: try r.string("unit_id"), seq: UInt64(bitPattern: try r.int("seq")),
             keyId: try r.optionalString("key_id"), created: try r.optionalTimestamp("created"), reason: try r.string("reason"),
-            flaggedAt: try r.timestamp("flagged_at"), resolution: try r.optionalState("resolution"), resolvedAt: try r.optionalTimestamp("resolved_at"),
+            flaggedAt: try r.timestamp("flagged_at"), resolution: try r.optionalState("resolution"),
+            resolvedAt: try r.optionalTimestamp("resolved_at"),
             resolutionReason: try r.optionalString("resolution_reason"))
     }
     static func token(_ r: SQLRow) throws -> TokenRecord {
@@ -257,7 +258,8 @@ public final class SQLGatewayStore: GatewayStore {
                 throw StoreError(.flagUnknown, "no package \(packageId.prefix(80)) is flagged for review")
             }
             if let done = f.resolution {
-                throw StoreError(.flagResolved, "package \(f.packageId) (\(f.unitId) seq \(f.seq)) was \(done.rawValue) at \(f.resolvedAt?.text ?? "?")")
+                throw StoreError(
+                    .flagResolved, "package \(f.packageId) (\(f.unitId) seq \(f.seq)) was \(done.rawValue) at \(f.resolvedAt?.text ?? "?")")
             }
             try await c.execute(
                 "UPDATE review_flags SET resolution = ?, resolved_at = ?, resolution_reason = ? WHERE package_id = ?",

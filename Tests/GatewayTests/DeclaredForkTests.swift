@@ -11,7 +11,9 @@ import TransparencyLog
     static let origin = "HCM-DTCD/log"
     let key = MinisignSecretKey.generate()
     /// The history the auditor verified (6 entries), and the checkpoint it holds.
-    let lost: [LogEntry] = (0..<6).map { LogEntry(index: Int64($0), kind: .unitRegistered, body: "{\"n\":\($0)}", createdAt: moment("2026-12-02T03:00:00Z")) }
+    let lost: [LogEntry] = (0..<6).map {
+        LogEntry(index: Int64($0), kind: .unitRegistered, body: "{\"n\":\($0)}", createdAt: moment("2026-12-02T03:00:00Z"))
+    }
     var previous: LogVerifierState {
         let leaves = lost.map(GatewayLog.leaf)
         return LogVerifierState(size: 6, root: Merkle.root(leaves), leaves: leaves)

@@ -36,18 +36,21 @@ enum StoreConformance {
         // Units and keys
         try await store.addUnit(
             UnitRecord(id: "U1", name: "Một", createdAt: moment("2026-11-29T00:00:00Z")),
-            key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U1\"}")
+            key: UnitKeyRecord(keyId: "K1", unitId: "U1", publicKey: "RW1", state: .active, addedAt: moment("2026-11-29T00:00:00Z")),
+            logBody: "{\"unit\":\"U1\"}")
         #expect(
             await Self.storeCode {
                 try await store.addUnit(
                     UnitRecord(id: "U1", name: "x", createdAt: moment("2026-11-29T00:00:00Z")),
-                    key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U1\"}")
+                    key: UnitKeyRecord(keyId: "K9", unitId: "U1", publicKey: "x", state: .active, addedAt: moment("2026-11-29T00:00:00Z")),
+                    logBody: "{\"unit\":\"U1\"}")
             } == "unit_exists")
         #expect(
             await Self.storeCode {
                 try await store.addUnit(
                     UnitRecord(id: "U2", name: "x", createdAt: moment("2026-11-29T00:00:00Z")),
-                    key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U2\"}")
+                    key: UnitKeyRecord(keyId: "K1", unitId: "U2", publicKey: "x", state: .active, addedAt: moment("2026-11-29T00:00:00Z")),
+                    logBody: "{\"unit\":\"U2\"}")
             } == "key_exists")
         #expect(try await store.logSize() == 1, "a refused registration logs nothing")
         #expect(try await store.unit("U2") == nil, "nor registers the unit")
@@ -218,8 +221,10 @@ extension StoreConformance {
         let k = { (id: String, unit: String) in
             UnitKeyRecord(keyId: id, unitId: unit, publicKey: "RW\(id)", state: .active, addedAt: moment("2026-11-01T00:00:00Z"))
         }
-        try await store.addUnit(UnitRecord(id: "A", name: "A", createdAt: moment("2026-11-29T00:00:00Z")), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
-        try await store.addUnit(UnitRecord(id: "B", name: "B", createdAt: moment("2026-11-29T00:00:00Z")), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
+        try await store.addUnit(
+            UnitRecord(id: "A", name: "A", createdAt: moment("2026-11-29T00:00:00Z")), key: k("KA", "A"), logBody: "{\"unit\":\"A\"}")
+        try await store.addUnit(
+            UnitRecord(id: "B", name: "B", createdAt: moment("2026-11-29T00:00:00Z")), key: k("KB", "B"), logBody: "{\"unit\":\"B\"}")
 
         // Two units' records, with one citizen id in both; order of rows is kept.
         var n: Int64 = 0
@@ -229,7 +234,8 @@ extension StoreConformance {
             return try await store.commit(
                 Decision(
                     spoolId: sp, status: .accepted, code: nil, packageId: "p-\(unit)-\(seq)", unitId: unit, seq: seq, sha256: "s",
-                    kind: .snapshot, decidedAt: moment("2026-11-2\(n)T00:00:00Z"), claimsSeq: true, keyId: "K\(unit)", created: moment("2026-11-2\(n)T00:00:00Z")),
+                    kind: .snapshot, decidedAt: moment("2026-11-2\(n)T00:00:00Z"), claimsSeq: true, keyId: "K\(unit)",
+                    created: moment("2026-11-2\(n)T00:00:00Z")),
                 snapshot: SnapshotImport(
                     unitId: unit, packageId: "p-\(unit)-\(seq)", organizations: [["O1", "Chi bộ 1", "cell", ""], ["O2", "Chi bộ 2", "cell", "O1"]],
                     members: members),
@@ -292,20 +298,28 @@ extension StoreConformance {
         #expect(
             await Self.storeCode {
                 try await store.rotateUnitKey(
-                    unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: moment("2026-11-29T00:00:00Z"), oldValidUntil: moment("2026-11-29T00:00:00Z"), logBody: "{}")
+                    unitId: "A", oldKeyId: "KA", newKeyId: "KA3", newPublicKey: "x", switchAt: moment("2026-11-29T00:00:00Z"),
+                    oldValidUntil: moment("2026-11-29T00:00:00Z"), logBody: "{}")
             } == "key_state")
         let flagged = try await store.revokeUnitKey(
             unitId: "A", keyId: "KA", compromisedAt: moment("2026-11-20T00:00:00Z"), at: moment("2026-11-29T01:00:00Z"), logBody: "{\"rev\":1}")
         #expect(flagged.map(\.packageId) == ["p-A-1", "p-A-2"], "the accepted packages it signed after the compromise are flagged; not B's")
         #expect(try await store.flaggedPackages(unitId: nil).count == 2)
         #expect(
-            await Self.storeCode { _ = try await store.revokeUnitKey(unitId: "A", keyId: "KA", compromisedAt: moment("2026-11-29T00:00:00Z"), at: moment("2026-11-29T00:00:00Z"), logBody: "{}") }
+            await Self.storeCode {
+                _ = try await store.revokeUnitKey(
+                    unitId: "A", keyId: "KA", compromisedAt: moment("2026-11-29T00:00:00Z"), at: moment("2026-11-29T00:00:00Z"), logBody: "{}")
+            }
                 == "key_state")
-        try await store.addUnitKey(UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"add\":1}")
+        try await store.addUnitKey(
+            UnitKeyRecord(keyId: "KA9", unitId: "A", publicKey: "RW9", state: .active, addedAt: moment("2026-11-29T00:00:00Z")),
+            logBody: "{\"add\":1}")
         #expect(try await store.unitKeys(unitId: "A").map(\.keyId) == ["KA", "KA2", "KA9"], "keys in the order they were added, on every backend")
         #expect(try await store.unitStatus("A")?.keys.map(\.keyId) == ["KA", "KA2", "KA9"])
         #expect(
-            try await store.logEntries(start: size0, end: size0 + 3).map(\.kind.rawValue) == ["unit_key_rotated", "unit_key_revoked", "unit_key_added"])
+            try await store.logEntries(start: size0, end: size0 + 3).map(\.kind.rawValue) == [
+                "unit_key_rotated", "unit_key_revoked", "unit_key_added",
+            ])
 
         // Tokens: revoked by id prefix, logged, then never returned by hash.
         try await store.addToken(TokenRecord(hash: "abcdef0123456789aa", role: .unit, unitId: "A", createdAt: moment("2026-11-29T00:00:00Z")))
@@ -313,8 +327,12 @@ extension StoreConformance {
         #expect(t.revokedAt == moment("2026-11-29T02:00:00Z"))
         #expect(try await store.token(hash: "abcdef0123456789aa") == nil)
         #expect(try await store.tokens().first?.revokedAt != nil)
-        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "abcdef01", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" } } == "token_revoked")
-        #expect(await Self.storeCode { _ = try await store.revokeToken(id: "ffffff", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" } } == "token_unknown")
+        #expect(
+            await Self.storeCode { _ = try await store.revokeToken(id: "abcdef01", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" } }
+                == "token_revoked")
+        #expect(
+            await Self.storeCode { _ = try await store.revokeToken(id: "ffffff", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" } }
+                == "token_unknown")
 
         // Datasets and their delivery: one version once, delivered once.
         let file = NSTemporaryDirectory() + "sealgate-ds-" + UUID().uuidString
@@ -400,7 +418,8 @@ extension SQLiteStoreConformanceTests {
             try await c.execute("CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             for m in legacy { try await c.execute("INSERT INTO grdb_migrations (identifier) VALUES (?)", [m.name]) }
             try await c.execute(
-                "INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, '2026-11-29T00:00:00Z', 1)")
+                "INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 3, 0, '2026-11-29T00:00:00Z', 1)"
+            )
             for cid in ["c3", "c1", "c2"] {
                 try await c.execute("INSERT INTO members VALUES (1, 'm', 'n', 'nam', 'd', ?, 'd', 'd', 's', 'o', '', '', 'Kinh', 'h', 'e')", [cid])
             }
@@ -459,7 +478,8 @@ struct PostgresStoreConformanceTests {
         let b = try await SQLGatewayStore.postgres(url: url)
         try await a.addUnit(
             UnitRecord(id: "U", name: "U", createdAt: moment("2026-11-29T00:00:00Z")),
-            key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{\"unit\":\"U\"}")
+            key: UnitKeyRecord(keyId: "K", unitId: "U", publicKey: "RW", state: .active, addedAt: moment("2026-11-29T00:00:00Z")),
+            logBody: "{\"unit\":\"U\"}")
         enum Result: Sendable {
             case won(Int64)
             case lost(Int64)
@@ -701,15 +721,21 @@ extension StoreConformance {
         let size = try await store.logSize()
         #expect(
             await storeCode {
-                _ = try await store.resolveFlag(packageId: "p-B-1", resolution: .rejected, reason: "r", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" }
+                _ = try await store.resolveFlag(packageId: "p-B-1", resolution: .rejected, reason: "r", at: moment("2026-11-29T00:00:00Z")) { _ in
+                    "{}"
+                }
             } == "flag_unknown")
         let rejected = try await store.resolveFlag(
             packageId: "p-A-3", resolution: .rejected, reason: "not the unit's", at: moment("2026-11-21T00:00:00Z")
         ) { f in "{\"package\":\"\(f.packageId)\",\"resolution\":\"\(f.resolution?.rawValue ?? "")\"}" }
-        #expect(rejected.resolution == .rejected && rejected.resolvedAt == moment("2026-11-21T00:00:00Z") && rejected.resolutionReason == "not the unit's")
+        #expect(
+            rejected.resolution == .rejected && rejected.resolvedAt == moment("2026-11-21T00:00:00Z") && rejected.resolutionReason == "not the unit's"
+        )
         #expect(
             await storeCode {
-                _ = try await store.resolveFlag(packageId: "p-A-3", resolution: .confirmed, reason: "r", at: moment("2026-11-29T00:00:00Z")) { _ in "{}" }
+                _ = try await store.resolveFlag(packageId: "p-A-3", resolution: .confirmed, reason: "r", at: moment("2026-11-29T00:00:00Z")) { _ in
+                    "{}"
+                }
             } == "flag_resolved")
         #expect(try await store.logSize() == size + 1, "a refused decision logs nothing")
         #expect(
@@ -721,7 +747,8 @@ extension StoreConformance {
         #expect(hold.datasetPackage == "p-A-1" && hold.unresolved.map(\.flag.packageId) == ["p-A-2"] && hold.held.map(\.withheld) == [1, 4])
 
         // Confirmed: the correction's row is back, with its change.
-        _ = try await store.resolveFlag(packageId: "p-A-2", resolution: .confirmed, reason: "checked", at: moment("2026-11-21T01:00:00Z")) { _ in "{}" }
+        _ = try await store.resolveFlag(packageId: "p-A-2", resolution: .confirmed, reason: "checked", at: moment("2026-11-21T01:00:00Z")) { _ in "{}"
+        }
         hold = try #require(try await store.reviewHold(unitId: "A"))
         #expect(hold.held.map(\.flag.packageId) == ["p-A-3"] && hold.unresolved.isEmpty && hold.datasetMembers == 3)
         #expect(try await ids("A") == ["001", "002", "003"])
@@ -729,7 +756,8 @@ extension StoreConformance {
 
         // The unit submits again with a new key: its new snapshot is taken; the rejected one
         // holds nothing back.
-        try await store.addUnitKey(UnitKeyRecord(keyId: "KA2", unitId: "A", publicKey: "RWA2", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{}")
+        try await store.addUnitKey(
+            UnitKeyRecord(keyId: "KA2", unitId: "A", publicKey: "RWA2", state: .active, addedAt: moment("2026-11-29T00:00:00Z")), logBody: "{}")
         try await decide("A", seq: 4, snapshot: [member("001", "M1"), member("011", "M11")], key: "KA2")
         hold = try #require(try await store.reviewHold(unitId: "A"))
         #expect(!hold.fallsBack && hold.datasetPackage == "p-A-4" && hold.withheld == 0 && hold.datasetMembers == 2)
@@ -737,7 +765,8 @@ extension StoreConformance {
 
         // B: a flagged correction of the current snapshot holds back only the row it changed.
         try await decide("B", seq: 2, corrections: [MemberCorrection(citizenId: "005", field: "status", oldValue: "chinh_thuc", newValue: "du_bi")])
-        _ = try await store.revokeUnitKey(unitId: "B", keyId: "KB", compromisedAt: moment("2026-11-15T00:00:00Z"), at: moment("2026-11-22T00:00:00Z"), logBody: "{}")
+        _ = try await store.revokeUnitKey(
+            unitId: "B", keyId: "KB", compromisedAt: moment("2026-11-15T00:00:00Z"), at: moment("2026-11-22T00:00:00Z"), logBody: "{}")
         hold = try #require(try await store.reviewHold(unitId: "B"))
         #expect(!hold.fallsBack && hold.datasetPackage == "p-B-1" && hold.held.map(\.withheld) == [1] && hold.datasetMembers == 1)
         #expect(try await ids("B") == ["004"])
@@ -752,7 +781,8 @@ extension StoreConformance {
             try await c.execute("UPDATE outcomes SET corrected_snapshot = NULL WHERE package_id = 'p-C-2'")
             try await c.execute("DELETE FROM corrected_rows WHERE package_id = 'p-C-2'")
         }
-        _ = try await store.revokeUnitKey(unitId: "C", keyId: "KC", compromisedAt: moment("2026-11-17T12:00:00Z"), at: moment("2026-11-23T00:00:00Z"), logBody: "{}")
+        _ = try await store.revokeUnitKey(
+            unitId: "C", keyId: "KC", compromisedAt: moment("2026-11-17T12:00:00Z"), at: moment("2026-11-23T00:00:00Z"), logBody: "{}")
         hold = try #require(try await store.reviewHold(unitId: "C"))
         #expect(hold.datasetPackage == nil && hold.currentPackage == "p-C-1" && hold.held.map(\.withheld) == [2] && hold.datasetMembers == 0)
         #expect(try await ids("C") == nil)

@@ -28,7 +28,8 @@ struct TimestampTests {
         let created = Timestamp.now.adding(seconds: -3600).text
         func key(_ state: UnitKeyState, switched: Timestamp?, until: Timestamp?, compromised: Timestamp? = nil) -> UnitKeyRecord {
             UnitKeyRecord(
-                keyId: "K", unitId: "U", publicKey: "RW", state: state, addedAt: moment("2026-01-01T00:00:00Z"), switchedAt: switched, validUntil: until,
+                keyId: "K", unitId: "U", publicKey: "RW", state: state, addedAt: moment("2026-01-01T00:00:00Z"), switchedAt: switched,
+                validUntil: until,
                 compromisedAt: compromised)
         }
         let later = Timestamp.now.adding(seconds: 86_400)
