@@ -7,9 +7,10 @@ import SealBase
 /// takes the driver's log-order lock first and numbers the entry `MAX(idx) + 1` under it, so the
 /// log has one order whoever writes. The schema history is `Schema`, applied at open.
 ///
-/// Times are stored in their one canonical text form (`YYYY-MM-DDTHH:MM:SSZ`, SealPackage's
-/// `Timestamp.text`): fixed width and UTC, so the few comparisons made in SQL (flagging a
-/// revoked key's packages, spool retention) order them as time; Swift code compares `Timestamp`s.
+/// Times are `Timestamp`s (SealBase), stored in their one canonical text form
+/// (`YYYY-MM-DDTHH:MM:SSZ`, `Timestamp.text`): fixed width and UTC, so the few comparisons made in
+/// SQL (flagging a revoked key's packages, spool retention) order them as time; a stored text
+/// that is not a moment is read back as a `store_failure`.
 public final class SQLGatewayStore: GatewayStore {
     public let driver: any SQLDriver
     public var location: String { driver.location }
