@@ -230,7 +230,7 @@ public final class HandbookReceiver: Sendable {
             func count(_ name: String) -> Int { Int(opened.manifest.files.first { $0.name == name }?.records ?? 0) }
             let (orgs, members, conflicts) = (count("organizations.csv"), count("members.csv"), count("conflicts.csv"))
             let t1 = Date()
-            let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
+            let now = Timestamp.now.text
             let (text, sig) = try HandbookAck.sign(
                 .object([
                     "format": .string("sealgate-handbook-ack/1"), "package": .string(c.package), "version": .int(Int64(c.seq)),

@@ -168,6 +168,11 @@ extension StoreConformance {
         let id = try await store.addSpool(sha256: "typed", size: 1, path: "/x/typed", receivedAt: moment("2026-11-29T00:00:00Z"))
         try await store.putSigningKey(SigningKeyRecord(role: .log, keyId: "typed", publicKey: "p", state: .active, until: nil, createdAt: Self.t1))
         let idx = try await store.appendLog(kind: .trust, body: "{}", at: moment("2026-11-29T00:00:00Z"))
+        // A moment is stored as its one text, byte for byte what every database made so far holds.
+        let stored = try await store.driver.read { c in
+            try await c.query("SELECT created_at FROM log_entries WHERE idx = ?", [idx]).map { try $0.string("created_at") }
+        }
+        #expect(stored == ["2026-11-29T00:00:00Z"])
         let decided = try await store.addSpool(sha256: "typed2", size: 1, path: "/x/typed2", receivedAt: moment("2026-11-29T00:00:00Z"))
         let outcome = try await store.commit(
             decision(decided, unit: nil, seq: nil, status: .rejected, claims: false), snapshot: nil, logEntry: "{}", logSince: 0
