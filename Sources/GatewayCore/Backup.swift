@@ -279,7 +279,3 @@ public enum Backup {
             remedy: "give a checkpoint of this gateway (from its receipts or log-head.json)")
     }
 }
-
-extension SealErrorCode {
-    public static let backupInvalid = SealErrorCode("backup_invalid")
-}

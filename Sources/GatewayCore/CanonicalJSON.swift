@@ -1,4 +1,5 @@
 import Foundation
+import SealBase
 import SealPackage
 
 /// A JSON value with one canonical encoding: object keys sorted (byte order), no insignificant

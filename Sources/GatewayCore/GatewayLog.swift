@@ -355,11 +355,3 @@ public struct LogVerifierState: Sendable {
         self.init(size: Int(size), root: r, leaves: ls)
     }
 }
-
-extension SealErrorCode {
-    public static let logInconsistent = SealErrorCode("log_inconsistent")
-    public static let logMismatch = SealErrorCode("log_mismatch")
-    public static let logFork = SealErrorCode("log_fork")
-    public static let badParameter = SealErrorCode("bad_parameter")
-    public static let logBehind = SealErrorCode("log_behind")
-}

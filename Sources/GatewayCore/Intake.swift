@@ -8,20 +8,12 @@ public import SealPackage
     import Glibc
 #endif
 
-/// What the HTTP layer answers for one decided body.
+/// One decided body: what was decided (its HTTP status is the Problem layer's,
+/// `Problem.status(for: kind)` in GatewayHTTP).
 public struct IntakeResult: Sendable {
     public enum Kind: Sendable { case accepted, duplicate, seqConflict, rejected }
     public let kind: Kind
     public let outcome: Outcome
-    /// The HTTP status spec'd for it: 201, 200, 409, 422.
-    public var httpStatus: Int {
-        switch kind {
-        case .accepted: return 201
-        case .duplicate: return 200
-        case .seqConflict: return 409
-        case .rejected: return 422
-        }
-    }
 }
 
 /// Who asks: a stranger (anyone on the network), a unit (its token), or the department (an admin token).
@@ -132,9 +124,3 @@ extension BlockingPool {
     }
 }
 
-
-extension SealErrorCode {
-    public static let correctionsTooMany = SealErrorCode("corrections_too_many")
-    public static let kindNotAccepted = SealErrorCode("kind_not_accepted")
-    public static let tokenUnitMismatch = SealErrorCode("token_unit_mismatch")
-}

@@ -335,9 +335,3 @@ final class CSVFile {
         guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) }
     }
 }
-
-extension SealErrorCode {
-    public static let handbookUnset = SealErrorCode("handbook_unset")
-    public static let datasetExists = SealErrorCode("dataset_exists")
-    public static let datasetEmpty = SealErrorCode("dataset_empty")
-}

@@ -49,7 +49,7 @@ struct DatasetRoutes {
         let v = UInt64(try Param.int(context.parameters.get("version") ?? "", "the version", in: 1...Int64.max, example: "/v1/datasets/3"))
         let store = self.store
         guard let d = try await store.dataset(version: v) else {
-            throw Problem(.notFound, "dataset_unknown", "no dataset version \(v)", remedy: "GET /v1/datasets lists them")
+            throw Problem(.datasetUnknown, "no dataset version \(v)", remedy: "GET /v1/datasets lists them")
         }
         return jsonResponse(.ok, datasetJSON(d).canonical)
     }
@@ -60,7 +60,7 @@ struct DatasetRoutes {
         let store = self.store
         let s = try await Synthesis.synthesize(data: data, store: store, keys: keys.current, department: department, clock: clock)
         let d = try await store.dataset(version: s.version)
-        guard let d else { throw Problem(.internalServerError, "store_failure", "the dataset was not recorded", remedy: "check the gateway's log") }
+        guard let d else { throw Problem(.storeFailure, "the dataset was not recorded", remedy: "check the gateway's log").retryAfter(30) }
         return jsonResponse(.created, datasetJSON(d).canonical)
     }
 

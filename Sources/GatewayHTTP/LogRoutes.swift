@@ -2,6 +2,7 @@ import Foundation
 import GatewayCore
 import GatewayStore
 import Hummingbird
+import SealBase
 import SealCrypto
 import Synchronization
 
@@ -92,9 +93,9 @@ struct TrustRoutes {
         if let version { found = try await store.trust(version: UInt64(version)) } else { found = try await store.latestTrust() }
         guard let t = found else {
             if let version {
-                throw Problem(.notFound, "trust_missing", "no trust document version \(version)", remedy: "GET /v1/trust for the latest")
+                throw Problem(.trustMissing, "no trust document version \(version)", remedy: "GET /v1/trust for the latest")
             }
-            throw Problem(.serviceUnavailable, "trust_missing", "no trust document published", remedy: "run `sealgate init` on the gateway")
+            throw Problem(.trustMissing, "no trust document published", remedy: "run `sealgate init` on the gateway")
         }
         var r = jsonResponse(.ok, t.body)
         r.headers[.init("Sealgate-Signature")!] = Base64.encode(Array(t.signature.utf8))

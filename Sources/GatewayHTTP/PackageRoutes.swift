@@ -34,12 +34,7 @@ struct PackageRoutes {
     /// A body refused before it was kept: counted, answered with its code.
     func refusal(_ e: SealError) -> Problem {
         metrics.count(refusal: e.code.rawValue)
-        switch e.code {
-        case .packageTooLarge: return Problem(e, status: .contentTooLarge)
-        case .containerMalformed, .signatureMalformed, .commentMalformed: return Problem(e, status: .badRequest)
-        case .tokenUnitMismatch: return Problem(e, status: .forbidden)
-        default: return Problem(e, status: .unprocessableContent)
-        }
+        return Problem(e)
     }
 
     @Sendable func submit(_ request: Request, _ context: GatewayContext) async throws -> Response {
@@ -94,15 +89,17 @@ struct PackageRoutes {
                 return receiptResponse(r, sig, status: .ok)
             }
             metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status.rawValue)
-            return receiptResponse(result.outcome.receipt, result.outcome.receiptSignature, status: HTTPResponse.Status(code: result.httpStatus))
+            return receiptResponse(result.outcome.receipt, result.outcome.receiptSignature, status: Problem.status(for: result.kind))
         }
     }
 
-    /// What a fault of ours is answered with: 503, nothing recorded, send it again.
+    /// What a fault of ours is answered with: 503, nothing recorded, send it again. A fault
+    /// keeps its own code (`io_error`, `store_unavailable`, …); anything else is `intake_fault`.
     static func fault(_ error: any Error) -> Problem {
-        let code = (error as? SealError)?.code.rawValue ?? ((error is StoreError) ? "store_unavailable" : "intake_fault")
+        let own = (error as? SealError)?.code ?? (error as? StoreError)?.code
+        let code = own.flatMap { Problem.status(for: $0) == .serviceUnavailable ? $0 : nil } ?? .intakeFault
         return Problem(
-            .serviceUnavailable, code, "the gateway met a fault of its own and recorded nothing",
+            code, "the gateway met a fault of its own and recorded nothing",
             remedy: "send the same package again in a minute (you get its one receipt)"
         ).retryAfter(30)
     }
@@ -136,7 +133,7 @@ struct PackageRoutes {
         let store = self.store
         guard let o = try await store.outcome(packageId: id), context.viewer.mayRead(unit: o.unitId) else {
             throw Problem(
-                .notFound, "package_unknown", "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")
+                .packageUnknown, "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")
         }
         return receiptResponse(o.receipt, o.receiptSignature, status: .ok)
     }
@@ -177,7 +174,7 @@ struct UnitRoutes {
         try context.requireUnitOrAdmin(id)
         let store = self.store
         guard let s = try await store.unitStatus(id) else {
-            throw Problem(.notFound, "unit_unknown", "no unit \(id)", remedy: "check the unit id (sealgate units list)")
+            throw Problem(.unitUnknown, "no unit \(id)", remedy: "check the unit id (sealgate units list)")
         }
         return jsonResponse(.ok, unitJSON(s).canonical)
     }
@@ -188,22 +185,20 @@ struct UnitRoutes {
         let id = try Param.unit(context)
         if config.requireUnitToken || context.tokenRefused { try context.requireUnitOrAdmin(id) }
         if let len = request.declaredLength(over: 64 << 10) {
-            throw Problem(
-                .contentTooLarge, "rotation_invalid", "a rotation statement is a few hundred bytes; this body declares \(len) bytes",
-                remedy: "send the file `sealgate keys rotate-unit` wrote"
-            ).closing()
+            throw Problem.overLimit(
+                .rotationInvalid, "a rotation statement is a few hundred bytes; this body declares \(len) bytes",
+                remedy: "send the file `sealgate keys rotate-unit` wrote")
         }
         expectContinue(on: context.channel)
         let body: ByteBuffer
         do { body = try await request.body.collect(upTo: 64 << 10) } catch {
-            throw Problem(
-                .contentTooLarge, "rotation_invalid", "a rotation statement is a few hundred bytes; this body is over 64 KiB",
-                remedy: "send the file `sealgate keys rotate-unit` wrote"
-            ).closing()
+            throw Problem.overLimit(
+                .rotationInvalid, "a rotation statement is a few hundred bytes; this body is over 64 KiB",
+                remedy: "send the file `sealgate keys rotate-unit` wrote")
         }
         guard let text = String(validating: body.readableBytesView, as: UTF8.self), let doc = try? JSON(parsing: text) else {
             throw Problem(
-                .unprocessableContent, "rotation_invalid", "the body is not JSON",
+                .rotationInvalid, "the body is not JSON",
                 remedy: "send the file `sealgate keys rotate-unit` wrote, unchanged (Content-Type: application/json)")
         }
         let rotation = try UnitKeyRotation(json: doc)

@@ -1,5 +1,5 @@
 import Foundation
-public import SealBase
+@_exported public import SealBase
 
 /// The states and roles the store keeps, typed: each is stored as its raw value, and the schema
 /// refuses any other (CHECK constraints on PostgreSQL, triggers on SQLite; migration
@@ -326,48 +326,13 @@ public struct TrustRecord: Sendable, Equatable {
     }
 }
 
-/// A store error: a stable code from the same code space as every other refusal (the codes'
-/// raw values are `SealErrorCode`s; docs/errors.md lists them), what happened, and the cause
+/// A store error: a stable code from the one code list every refusal shares (`SealErrorCode`,
+/// SealBase; docs/errors.md lists them), what happened, and the cause
 /// when a driver reported one (kept for the operator's log, never shown to a client).
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    /// The store's codes, as static values callers switch on (like postgres-nio's `PSQLError.Code`).
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The database cannot be reached or did not answer: nothing was recorded; try again.
-        public static let storeUnavailable = Code(rawValue: "store_unavailable")
-        /// The database refused or failed an operation it should have done.
-        public static let storeFailure = Code(rawValue: "store_failure")
-        /// The `--database` URL is not one the store can use.
-        public static let databaseURL = Code(rawValue: "database_url")
-        public static let uniqueViolation = Code(rawValue: "unique_violation")
-        public static let unitExists = Code(rawValue: "unit_exists")
-        public static let unitUnknown = Code(rawValue: "unit_unknown")
-        public static let keyExists = Code(rawValue: "key_exists")
-        public static let keyUnknown = Code(rawValue: "key_unknown")
-        public static let keyState = Code(rawValue: "key_state")
-        public static let tokenUnknown = Code(rawValue: "token_unknown")
-        public static let tokenRevoked = Code(rawValue: "token_revoked")
-        /// Another process decided the same (unit, seq) meanwhile: decide again.
-        public static let seqTaken = Code(rawValue: "seq_taken")
-        public static let noSnapshot = Code(rawValue: "no_snapshot")
-        public static let correctionField = Code(rawValue: "correction_field")
-        public static let correctionConflict = Code(rawValue: "correction_conflict")
-        public static let trustVersion = Code(rawValue: "trust_version")
-        public static let datasetExists = Code(rawValue: "dataset_exists")
-        public static let datasetStale = Code(rawValue: "dataset_stale")
-        public static let datasetUnreadable = Code(rawValue: "dataset_unreadable")
-        public static let datasetUnwritable = Code(rawValue: "dataset_unwritable")
-        public static let datasetIncomplete = Code(rawValue: "dataset_incomplete")
-        /// The handbook receiver: a dataset's files do not hold the rows its manifest counts.
-        public static let datasetCount = Code(rawValue: "dataset_count")
-        /// No package with that id is flagged for review.
-        public static let flagUnknown = Code(rawValue: "flag_unknown")
-        /// The flagged package was confirmed or rejected already.
-        public static let flagResolved = Code(rawValue: "flag_resolved")
-    }
+    /// The store's codes are `SealErrorCode`s from the one catalogue (SealBase), the same list
+    /// every other refusal names its code from (`.unitExists`, `.keyState`, `.storeUnavailable`, …).
+    public typealias Code = SealErrorCode
 
     public let code: Code
     public let message: String
