@@ -38,6 +38,9 @@ extension BodySpooler {
             return kept
         } catch {
             discard()
+            // Kept already (the offload failed after `finish` ran): the caller gets an error and
+            // never learns the path, so the file goes too.
+            if let kept { unlink(kept.path) }
             throw error
         }
     }

@@ -53,18 +53,20 @@ public struct Problem: HTTPResponseError, Sendable {
         }
     }
 
-    /// A store error as the API answers it, by its own code: a fault of the store
-    /// (`store_unavailable`, `store_failure`) says nothing of its cause and asks for the same
-    /// request again later; any other (`unit_exists`, `key_state`, …) is a refusal with its
-    /// status from the table.
+    /// A store error as the API answers it, by its own code when the table answers that code
+    /// as a refusal (`unit_exists`, `key_state`, … : a 4xx, with the store's message). Anything
+    /// else — `store_unavailable`, `store_failure`, or a code of the store's inside that no route
+    /// answers (`dataset_unreadable`, `unique_violation`, …, whose message may name a path or a
+    /// constraint) — is a fault: `store_unavailable` or `store_failure`, 503, nothing of its
+    /// cause, the same request asked for again later (the log line keeps the cause).
     init(_ e: StoreError) {
-        if e.code == .storeUnavailable || e.code == .storeFailure {
+        if let status = Self.statuses[e.code], status.code < 500 {
+            self.init(e.code, e.message, remedy: "see docs/errors.md for \(e.code.rawValue)")
+        } else {
             self.init(
-                e.code, "the gateway cannot use its store now",
+                e.code == .storeUnavailable ? .storeUnavailable : .storeFailure, "the gateway cannot use its store now",
                 remedy: "nothing was recorded; try again in a minute")
             headers[.retryAfter] = "30"
-        } else {
-            self.init(e.code, e.message, remedy: "see docs/errors.md for \(e.code.rawValue)")
         }
     }
 

@@ -113,11 +113,17 @@ struct StatusTableTests {
             throw StoreError(.storeUnavailable, "cannot reach PostgreSQL at db.internal:5432", cause: ErrorDetail("refused"))
         }
         router.get("failed") { _, _ -> Response in throw StoreError(.storeFailure, "relation units: constraint refused") }
+        // A code of the store's inside that no route answers is a fault too, not a 4xx carrying its message.
+        router.get("unreadable") { _, _ -> Response in
+            throw StoreError(.datasetUnreadable, "cannot read /srv/sealgate/datasets/dataset-v3.sgp")
+        }
+        router.get("unique") { _, _ -> Response in throw StoreError(.uniqueViolation, "PostgreSQL 23505 on constraint units_pkey") }
         let app = Application(router: router)
         try await app.test(.router) { client in
             for (uri, status, code) in [
                 ("/exists", HTTPResponse.Status.conflict, "unit_exists"), ("/key", .conflict, "key_state"),
                 ("/down", .serviceUnavailable, "store_unavailable"), ("/failed", .serviceUnavailable, "store_failure"),
+                ("/unreadable", .serviceUnavailable, "store_failure"), ("/unique", .serviceUnavailable, "store_failure"),
             ] {
                 try await client.execute(uri: uri, method: .get) { r in
                     let body = String(buffer: r.body)
@@ -126,7 +132,9 @@ struct StatusTableTests {
                     #expect(problem["status"]?.int == Int64(status.code), "\(uri): \(body)")
                     if status == .serviceUnavailable {
                         #expect(r.headers[.retryAfter] == "30", "\(uri)")
-                        #expect(!body.contains("PostgreSQL") && !body.contains("constraint"), "\(uri): the cause reached the answer: \(body)")
+                        #expect(
+                            !body.contains("PostgreSQL") && !body.contains("constraint") && !body.contains("/srv"),
+                            "\(uri): the cause reached the answer: \(body)")
                     }
                 }
             }
