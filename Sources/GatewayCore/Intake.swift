@@ -123,4 +123,3 @@ extension BlockingPool {
         inline ? try job() : try await run(job)
     }
 }
-

@@ -154,7 +154,9 @@ extension ListenSettings {
             throw SealError(.usage, "the connection cap must be 1 to 1000000", remedy: "e.g. 512")
         }
         for (name, v) in [("idle timeout", idleTimeout), ("header timeout", headerTimeout), ("body grace", bodyGrace)] {
-            guard (Duration.seconds(1)...Duration.seconds(86_400)).contains(v) else { throw SealError(.usage, "the \(name) must be 1 to 86400 seconds", remedy: "e.g. 10") }
+            guard (Duration.seconds(1)...Duration.seconds(86_400)).contains(v) else {
+                throw SealError(.usage, "the \(name) must be 1 to 86400 seconds", remedy: "e.g. 10")
+            }
         }
         guard (0...(1 << 30)).contains(minBodyBytesPerSecond) else {
             throw SealError(.usage, "the minimum body rate must be 0 to 1GiB a second", remedy: "e.g. 16KiB")

@@ -116,11 +116,13 @@ struct PackageRoutes {
             try Failpoints.check("intake.receive")
             return try BodySpooler(creating: path, limit: max)
         }
-        let body = try await spooler.receive(request.body, offload: { try await pool.run($0) }, refuse: { refusal($0).closing() }) { peek in
-            do { _ = try await admission.precheck(peek, tokenUnit: tokenUnit) } catch let e as SealError where !Intake.isGatewayFault(e) {
-                throw refusal(e).closing()
-            }
-        }
+        let body = try await spooler.receive(
+            request.body, offload: { try await pool.run($0) }, refuse: { refusal($0).closing() },
+            head: { peek in
+                do { _ = try await admission.precheck(peek, tokenUnit: tokenUnit) } catch let e as SealError where !Intake.isGatewayFault(e) {
+                    throw refusal(e).closing()
+                }
+            })
         return (body.path, body.sha256, Int(body.size))
     }
 

@@ -43,13 +43,20 @@ public enum OutcomeKind: String, StoredState { case snapshot, correction, datase
 public enum LogKind: String, StoredState {
     /// A decision on a received package, and a body already decided that came again.
     case outcome, duplicate
-    case unitRegistered = "unit_registered", unitKeyAdded = "unit_key_added", unitKeyRotated = "unit_key_rotated"
+    case unitRegistered = "unit_registered"
+    case unitKeyAdded = "unit_key_added"
+    case unitKeyRotated = "unit_key_rotated"
     case unitKeyRevoked = "unit_key_revoked"
-    case tokenCreated = "token_created", tokenRevoked = "token_revoked"
+    case tokenCreated = "token_created"
+    case tokenRevoked = "token_revoked"
     case flagResolved = "flag_resolved"
-    case dataset, datasetForwarded = "dataset_forwarded", handbookConnected = "handbook_connected"
+    case dataset
+    case datasetForwarded = "dataset_forwarded"
+    case handbookConnected = "handbook_connected"
     case campaign, trust
-    case keyRotated = "key_rotated", keyActivated = "key_activated", keyRetired = "key_retired"
+    case keyRotated = "key_rotated"
+    case keyActivated = "key_activated"
+    case keyRetired = "key_retired"
     case forkDeclared = "fork_declared"
 }
 
