@@ -106,8 +106,30 @@ func exitStatus(for code: SealErrorCode) -> Int32 {
 }
 
 func printJSON(_ value: Any) {
-    let data = (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+    let ready = jsonReady(value)
+    guard JSONSerialization.isValidJSONObject(ready),
+        let data = try? JSONSerialization.data(withJSONObject: ready, options: [.sortedKeys, .withoutEscapingSlashes])
+    else {
+        // A value JSON cannot hold is a fault of this program: said, never printed as `{}`.
+        say("error: internal_error: the result could not be written as JSON — report it with the command line")
+        FileHandle.standardOutput.write(Data(#"{"error":{"code":"internal_error"},"ok":false}"#.utf8) + Data("\n".utf8))
+        return
+    }
     FileHandle.standardOutput.write(terminalSafeJSON(data) + Data("\n".utf8))
+}
+
+/// A command's result as JSON holds it: a moment as its text, an absent optional as null,
+/// dictionaries and arrays walked.
+func jsonReady(_ value: Any) -> Any {
+    switch value {
+    case let t as Timestamp: return t.text
+    case let d as [String: Any]: return d.mapValues(jsonReady)
+    case let a as [Any]: return a.map(jsonReady)
+    default:
+        let m = Mirror(reflecting: value)
+        if m.displayStyle == .optional { return m.children.first.map { jsonReady($0.value) } ?? NSNull() }
+        return value
+    }
 }
 
 /// JSON text with every character a terminal acts on that JSONSerialization leaves as it is — DEL,
