@@ -4,6 +4,7 @@ import GatewayClient
 import GatewayCore
 import GatewayHTTP
 import GatewayStore
+import Logging
 import SealBase
 import SealCrypto
 import SealPackage
@@ -180,7 +181,7 @@ func reportRecipient(_ a: DepartmentKeyLifecycle.RecipientActivation, quiet: Boo
 }
 
 /// Prints and returns what a signing key's switch did.
-func reportSwitch(_ r: (old: String, new: String, until: String, trustVersion: UInt64), role: DataDirectory.KeyRole, archive: Bool, quiet: Bool)
+func reportSwitch(_ r: (old: String, new: String, until: Timestamp, trustVersion: UInt64), role: DataDirectory.KeyRole, archive: Bool, quiet: Bool)
     -> [String: Any]
 {
     if !quiet {
@@ -382,17 +383,17 @@ func expiryWarning(_ n: ExpiryNotice, data: String) -> String {
 }
 
 /// `serve`: warns of what expires within 14 days (at start, then `warnAheadOfExpiryDaily`).
-func warnAheadOfExpiry(store: any GatewayStore, data: String) async {
+func warnAheadOfExpiry(store: any GatewayStore, data: String, logger: Logger) async {
     do {
-        for n in try await ExpiryWatch.check(store: store) { say(expiryWarning(n, data: data)) }
+        for n in try await ExpiryWatch.check(store: store) { logger.warning("\(expiryWarning(n, data: data))") }
     } catch {
         let code = (error as? SealError)?.code.rawValue ?? (error as? StoreError)?.code.rawValue ?? "error"
-        say("warning: could not check what expires soon (\(code)); checked again in a day")
+        logger.warning("warning: could not check what expires soon (\(code)); checked again in a day")
     }
 }
 
 /// `serve`: the same warning once a day until the task is cancelled (a child task of `serve`'s,
 /// ended with the server).
-func warnAheadOfExpiryDaily(store: any GatewayStore, data: String) async {
-    while (try? await Task.sleep(for: .seconds(86_400))) != nil { await warnAheadOfExpiry(store: store, data: data) }
+func warnAheadOfExpiryDaily(store: any GatewayStore, data: String, logger: Logger) async {
+    while (try? await Task.sleep(for: .seconds(86_400))) != nil { await warnAheadOfExpiry(store: store, data: data, logger: logger) }
 }

@@ -4,6 +4,7 @@ import GatewayClient
 import GatewayCore
 import GatewayHTTP
 import GatewayStore
+import Logging
 import SealCrypto
 import SealPackage
 
@@ -57,6 +58,10 @@ struct Serve: AsyncParsableCommand {
         let (intake, store): (Intake, any GatewayStore)
         let tls: (TLSIdentity, any DispatchSourceSignal)?
         var spoolLock: Int32 = -1
+        // The serve process's lines (recovery, the store, warnings; "listening on" on stdout) go
+        // through Loggers whose handler writes each bare line, the format operators and scripts read.
+        let lines = Logger.lines("sealgate.serve", to: .standardError)
+        let out = Logger.lines("sealgate.serve")
         do {
             guard (1...256).contains(maxConcurrent) else {
                 throw SealError(.usage, "--max-concurrent must be 1 to 256 (threads opening packages)", remedy: "e.g. --max-concurrent 4")
@@ -85,19 +90,22 @@ struct Serve: AsyncParsableCommand {
                 work: BlockingPool(threads: config.maxConcurrentIntakes))
             spoolLock = try intake.data.lockSpool()
             let stale = intake.data.removeStale()
-            if stale > 0 { say("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
+            if stale > 0 { lines.info("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
             let recovered = try await intake.recovery.recover()
-            if !recovered.decided.isEmpty { say("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run") }
+            if !recovered.decided.isEmpty {
+                lines.info("decided \(recovered.decided.count) package(s) received whole but not decided by an earlier run")
+            }
             if recovered.removed > 0 {
-                say("removed \(recovered.removed) body(ies) an earlier run received only in part (never acknowledged: their units send them again)")
+                lines.info(
+                    "removed \(recovered.removed) body(ies) an earlier run received only in part (never acknowledged: their units send them again)")
             }
             if recovered.setAside > 0 {
-                say(
+                lines.info(
                     "set aside \(recovered.setAside) body(ies) the store does not know in \(intake.data.spoolPath)/orphans/ (never decided on start; `sealgate import` them by hand if they should be)"
                 )
             }
             if recovered.pending > 0 {
-                say(
+                lines.warning(
                     "warning: \(recovered.pending) package(s) could not be decided now (a fault of the gateway's own); they stay pending for the next start"
                 )
             }
@@ -105,24 +113,24 @@ struct Serve: AsyncParsableCommand {
             try report(e, json: false)
         }
         let listen = config.listen
-        say("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
-        if let w = listen.plainTextWarning { say("warning: \(w)") }
+        lines.info("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
+        if let w = listen.plainTextWarning { lines.warning("warning: \(w)") }
         if let endpoint = try? await HandbookEndpoint.load(store), (try? GatewayClient.checkURL(endpoint.url)) == nil {
-            say(
+            lines.warning(
                 "warning: the handbook endpoint recorded is not a URL datasets can be sent to (a user or password in it?): the forwarder cannot deliver; run `sealgate handbook connect` again with the URL alone"
             )
         }
         let published = await (try? Publication.load(intake.data, store: store))?.intakeURL
         let dataPath = data.data
-        await warnAheadOfExpiry(store: store, data: dataPath)  // at start, then daily while serving
+        await warnAheadOfExpiry(store: store, data: dataPath, logger: lines)  // at start, then daily while serving
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await warnAheadOfExpiryDaily(store: store, data: dataPath) }
+                group.addTask { await warnAheadOfExpiryDaily(store: store, data: dataPath, logger: lines) }
                 defer { group.cancelAll() }
                 try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
-                    FileHandle.standardOutput.write(Data("listening on \(listen.url(port: port))\n".utf8))
+                    out.info("listening on \(listen.url(port: port))")
                     if let published, let w = intakeURLMismatch(published: published, listen: listen, port: port) {
-                        say("warning: \(w); change it with `sealgate trust publish --intake-url URL --data \(dataPath)`")
+                        lines.warning("warning: \(w); change it with `sealgate trust publish --intake-url URL --data \(dataPath)`")
                     }
                 }
             }
