@@ -6,7 +6,3 @@ public func GatewayError(_ code: SealErrorCode, _ message: String, remedy: Strin
     SealError(code, message, remedy: remedy, cause: cause)
 }
 
-extension SealErrorCode {
-    /// The intake's name for `recordsInvalid` (the same code; the catalogue is SealBase's).
-    static var recordsInvalidAtIntake: SealErrorCode { .recordsInvalid }
-}

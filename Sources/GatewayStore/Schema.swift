@@ -2,12 +2,11 @@ import Foundation
 import SealBase
 
 /// The store's schema history: one list of named migrations applied in order to SQLite and to
-/// PostgreSQL alike, recorded by name in `schema_migrations`. Statements are written in SQLite's
-/// types and rendered for PostgreSQL (`INTEGER` → `BIGINT`, `BLOB` → `BYTEA`, an
-/// `AUTOINCREMENT` key → an identity column); a migration gives a statement per dialect only
-/// where the two truly differ. Migrations are only ever appended. (The history is kept in
-/// `store_migrations`; databases from before it are adopted from GRDB's `grdb_migrations` or
-/// the former PostgreSQL `schema_migrations`.)
+/// PostgreSQL alike, recorded by name in `store_migrations` (databases from before it are
+/// adopted from GRDB's `grdb_migrations` or the former PostgreSQL `schema_migrations`).
+/// Statements are written in SQLite's types and rendered for PostgreSQL (`INTEGER` → `BIGINT`,
+/// `BLOB` → `BYTEA`, an `AUTOINCREMENT` key → an identity column); a migration gives a statement
+/// per dialect only where the two truly differ. Migrations are only ever appended.
 enum Schema {
     struct Migration {
         let name: String

@@ -187,7 +187,7 @@ public struct IntakeDecision: Sendable {
         if (report["errors"]?.int ?? 0) > 0 {
             throw Rejection(
                 error: GatewayError(
-                    .recordsInvalidAtIntake, "the records have \(report["errors"]?.int ?? 0) error(s)",
+                    .recordsInvalid, "the records have \(report["errors"]?.int ?? 0) error(s)",
                     remedy:
                         "fix the rows listed in the receipt's validation report (`sealgate validate` shows them with their values), then seal and submit again with the next seq"
                 ),
@@ -252,7 +252,7 @@ public struct IntakeDecision: Sendable {
             created: c?.created.moment)
         let receipts = self.receipts
         return try await commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
-            try receipts.sign(body, leaf: leaf, decidedAt: decidedAt.text, logEntry: logEntry, proven: proven)
+            try receipts.sign(body, leaf: leaf, decidedAt: decidedAt, logEntry: logEntry, proven: proven)
         }
     }
 
