@@ -6,7 +6,6 @@ import PartyRecords
 import SealBase
 public import SealCrypto
 public import SealPackage
-import Synchronization
 
 /// The handbook receiver (`sealgate handbook serve`): a stand-in for the handbook system's sync
 /// endpoint, and a model of what an integrator implements. Verifies the department's dataset
@@ -36,7 +35,8 @@ public final class HandbookReceiver: Sendable {
     public let follower: TrustFollower?
     let maxBytes: UInt64
     /// Imports one at a time, in order of arrival, across the store's awaits.
-    private let turns = Turns()
+    /// The receiver's imports, one at a time, first come first served (across awaits).
+    private let turns = AsyncMutex()
     /// Where the receiver's causes of its own faults go (never into an answer), and its
     /// imports and refusals: the process's background lines.
     let logger: Logger
@@ -176,7 +176,7 @@ public final class HandbookReceiver: Sendable {
     /// over the payload is checked (one BLAKE2b pass, no key unwrapped) before anything is
     /// decrypted. The file work (hashing, verifying, decrypting) runs on `pool`.
     public func receive(path: String, pool: BlockingPool) async -> Answer {
-        await turns.run { await receiveNow(path: path, pool: pool) }
+        await turns.withLock { await receiveNow(path: path, pool: pool) }
     }
 
     private func receiveNow(path: String, pool: BlockingPool) async -> Answer {
@@ -284,34 +284,5 @@ public final class HandbookReceiver: Sendable {
 private func malformed<T>(_ name: String, _ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as CSVSyntaxError {
         throw GatewayError(.datasetMalformed, "\(name) is not valid CSV: \(e)", remedy: "report it to the department; nothing was imported")
-    }
-}
-
-/// One at a time, first come first served, across awaits (the receiver's imports).
-final class Turns: Sendable {
-    private let state = Mutex<(busy: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func run<T>(_ body: () async -> T) async -> T {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { s in
-                if s.busy {
-                    s.waiting.append(c)
-                    return false
-                }
-                s.busy = true
-                return true
-            }
-            if now { c.resume() }
-        }
-        let value = await body()
-        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            guard !s.waiting.isEmpty else {
-                s.busy = false
-                return nil
-            }
-            return s.waiting.removeFirst()
-        }
-        next?.resume()
-        return value
     }
 }
