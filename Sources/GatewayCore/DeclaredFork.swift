@@ -22,7 +22,7 @@ public struct DeclaredFork: Sendable, Equatable {
     public let continuesAt: Int
     /// Why, as the department wrote it (shown through `shown`: it is the operator's text).
     public let reason: String
-    public let declaredAt: String
+    public let declaredAt: Timestamp
 
     public enum Judgement: Sendable, Equatable {
         case accepted(DeclaredFork)
@@ -39,7 +39,7 @@ public struct DeclaredFork: Sendable, Equatable {
     ///   abandoned checkpoint was signed before the declaration).
     public static func judge(
         entries: [LogEntry], leaves: [Merkle.Hash], covered: Bool, previous: LogVerifierState, firstDifference: Int, origin: String,
-        department: String, logKeys: (String) -> [[UInt8]]
+        department: String, logKeys: (Timestamp) -> [[UInt8]]
     ) -> Judgement {
         // Only a declaration the auditor has not verified can explain the difference (one before
         // it is history both sides share). The entry's `kind` field is not covered by the tree
@@ -58,7 +58,7 @@ public struct DeclaredFork: Sendable, Equatable {
             guard j["format"]?.string == "sealgate-log/1", j["gateway"]?.string == department,
                 let lostSize = j["lost_size"]?.int, let lostRoot = j["lost_root"]?.string.flatMap({ Base64.decode($0, padded: true) }),
                 let continuesAt = j["continues_at"]?.int, let note = j["lost_checkpoint"]?.string,
-                let reason = j["reason"]?.string, let declaredAt = j["declared_at"]?.string
+                let reason = j["reason"]?.string, let declaredAt = j["declared_at"]?.string?.moment
             else {
                 refusals.append((false, "the declaration at entry \(i) is not a well-formed fork_declared statement of \(department)"))
                 continue

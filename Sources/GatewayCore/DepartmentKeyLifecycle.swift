@@ -18,7 +18,7 @@ public enum DepartmentKeyLifecycle {
     /// What activating a recipient did.
     public struct RecipientActivation: Sendable {
         public let active: String
-        public let decryptOnlyUntil: String
+        public let decryptOnlyUntil: Timestamp
         public let trustVersion: UInt64
     }
 
@@ -50,7 +50,7 @@ public enum DepartmentKeyLifecycle {
             dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
         try SecretFile.writePublic(
             path: dir.pub(.recipient), contents: "# department recipient, fingerprint \(next.fingerprint)\n\(next.recipient)\n", force: true)
-        return RecipientActivation(active: next.fingerprint, decryptOnlyUntil: until.text, trustVersion: doc.version)
+        return RecipientActivation(active: next.fingerprint, decryptOnlyUntil: until, trustVersion: doc.version)
     }
 
     /// Activates the newest pending recipient. Throws `usage` when there is none.

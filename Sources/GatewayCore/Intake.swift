@@ -112,7 +112,7 @@ public final class Intake: Sendable {
     static let inlineBytes: Int64 = 256 << 10
 
     /// Is `key` good for a package created at `created`, by the clock? (`IntakeAdmission.checkKey`.)
-    static func checkKey(_ key: UnitKeyRecord, created: String, clock: any GatewayClock = .system) throws {
+    static func checkKey(_ key: UnitKeyRecord, created: Timestamp?, clock: any GatewayClock = .system) throws {
         try IntakeAdmission.checkKey(key, created: created, at: clock.now)
     }
 }

@@ -26,7 +26,7 @@ public enum Receipt {
             throw GatewayError(
                 .receiptInvalid, "receipt signature is malformed", remedy: "ask the gateway for the receipt again (GET /v1/packages/{id})")
         }
-        let decidedAt = (try? JSON(parsing: text))?["decided_at"]?.string ?? ""
+        let decidedAt = (try? JSON(parsing: text))?["decided_at"]?.string?.moment
         let key = try trust.signer("receipt", keyId: sig.keyId, signedAt: decidedAt)
         return try verify(
             text: text, signature: signature, key: key, logKeys: trust.verifyingKeys("log", signedAt: decidedAt), logName: "\(trust.department)/log")

@@ -73,7 +73,7 @@ public enum SigningKeyRotation {
     public static func activate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
         grace: Duration, archive: Bool, logKind: LogKind, clock: any GatewayClock = .system
-    ) async throws -> (old: String, new: String, until: String, trustVersion: UInt64) {
+    ) async throws -> (old: String, new: String, until: Timestamp, trustVersion: UInt64) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
             throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce a new \(role.rawValue) key as pending first")
@@ -118,7 +118,7 @@ public enum SigningKeyRotation {
             _ = try await log.checkpoint(cosigners: [old])
         }
         if !archive { try fm.removeItem(atPath: archived) }
-        return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until.text, doc.version)
+        return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version)
     }
 }
 

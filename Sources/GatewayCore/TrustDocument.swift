@@ -9,7 +9,12 @@ public struct TrustDocument: Sendable {
     public let json: JSON
 
     public var version: UInt64 { UInt64(json["version"]?.int ?? 0) }
+    /// The document's `expires` as written (the JSON keeps its text); `expiresAt` is the moment.
     public var expires: String { json["expires"]?.string ?? "" }
+    /// When the document expires (nil if its `expires` is not a moment).
+    public var expiresAt: Timestamp? { expires.moment }
+    /// When the document was issued (nil if its `issued` is not a moment).
+    public var issuedAt: Timestamp? { json["issued"]?.string?.moment }
     public var department: String { json["department"]?.string ?? "" }
     public var intakeURL: String { json["intake_url"]?.string ?? "" }
 
@@ -34,14 +39,15 @@ public struct TrustDocument: Sendable {
 
     /// The keys a verifier accepts for `role` (receipt, dataset, log) on a signature made at
     /// `signedAt`: the active key first, then pending ones (published before they sign), then
-    /// verify-only ones whose `until` is not before `signedAt` (spec §8 `signing_keys`).
-    public func verifyingKeys(_ role: String, signedAt: String) -> [MinisignPublicKey] {
+    /// verify-only ones whose `until` is not before `signedAt` (spec §8 `signing_keys`; none when
+    /// the time of the signature is not known: nil).
+    public func verifyingKeys(_ role: String, signedAt at: Timestamp?) -> [MinisignPublicKey] {
         var keys = (try? publicKey(role)).map { [$0] } ?? []
         for k in json["signing_keys"]?.array ?? [] where k["role"]?.string == role {
             guard let b64 = k["key"]?.string, let pk = try? MinisignPublicKey(base64: b64), !keys.contains(pk) else { continue }
             switch k["state"]?.string {
             case "pending": keys.append(pk)
-            case "verify-only": if let until = k["until"]?.string?.moment, let at = signedAt.moment, at <= until { keys.append(pk) }
+            case "verify-only": if let until = k["until"]?.string?.moment, let at, at <= until { keys.append(pk) }
             default: break
             }
         }
@@ -50,12 +56,12 @@ public struct TrustDocument: Sendable {
 
     /// The key among `verifyingKeys` that made a minisign signature; throws `receipt_invalid`
     /// (or `what`'s code) naming the key when the document does not accept it.
-    public func signer(_ role: String, keyId: [UInt8], signedAt: String, code: SealErrorCode = .receiptInvalid) throws -> MinisignPublicKey {
+    public func signer(_ role: String, keyId: [UInt8], signedAt: Timestamp?, code: SealErrorCode = .receiptInvalid) throws -> MinisignPublicKey {
         if let k = verifyingKeys(role, signedAt: signedAt).first(where: { $0.keyId == keyId }) { return k }
         let known = (json["signing_keys"]?.array ?? []).contains { $0["role"]?.string == role && $0["key_id"]?.string == Minisign.keyIdHex(keyId) }
         throw GatewayError(
             code,
-            "signed by \(role) key \(Minisign.keyIdHex(keyId)), which trust document version \(version) \(known ? "no longer accepts for a signature made at \(signedAt)" : "does not list")",
+            "signed by \(role) key \(Minisign.keyIdHex(keyId)), which trust document version \(version) \(known ? "no longer accepts for a signature made at \(signedAt?.text ?? "")" : "does not list")",
             remedy: known
                 ? "do not rely on it: the key was rotated before this was signed"
                 : "fetch the trust document again (`sealgate trust fetch`); if it still does not list the key, do not rely on it")
@@ -134,7 +140,7 @@ public struct TrustDocument: Sendable {
     /// own (new) root and cross-signed by the pinned (old) one (`rootCrossSignature`).
     public static func verify(
         body: String, signature: String, root: MinisignPublicKey, heldVersion: UInt64?, rootCrossSignature: String? = nil,
-        allowExpired: Bool = false, now: Date = Date()
+        allowExpired: Bool = false, now: Timestamp = .now
     ) throws -> TrustDocument {
         let prehash = BLAKE2bHasher.hash(Array(body.utf8))
         func check(_ text: String, _ key: MinisignPublicKey, _ what: String) throws {
@@ -166,7 +172,7 @@ public struct TrustDocument: Sendable {
         guard doc.json.canonical == body, doc.json["format"]?.string == "sealgate-trust/1" else {
             throw GatewayError(.trustInvalid, "trust document is not canonical sealgate-trust/1 JSON", remedy: "fetch it again")
         }
-        guard let exp = PackageIdentifiers.unixSeconds(of: doc.expires), allowExpired || Double(exp) > now.timeIntervalSince1970 else {
+        guard let exp = doc.expiresAt, allowExpired || exp > now else {
             throw GatewayError(
                 .trustExpired, "trust document expired at \(doc.expires)", remedy: "the department must publish a new one; fetch again later")
         }

@@ -65,10 +65,5 @@ extension TrustDocument {
         return FetchedTrust(document: doc, body: latest.body, signature: latest.signature, root: try doc.publicKey("root"))
     }
 
-    /// When the document expires (nil if its `expires` is not a valid moment).
-    public var expiresAt: Date? {
-        PackageIdentifiers.unixSeconds(of: expires).map { Date(timeIntervalSince1970: Double($0)) }
-    }
-
     public var issued: String { json["issued"]?.string ?? "" }
 }

@@ -15,7 +15,8 @@ public struct UnitKeyRotation: Sendable {
     public let unit: String
     public let oldKey: MinisignPublicKey
     public let newKey: MinisignPublicKey
-    public let created: String
+    /// When the unit wrote the statement (its `created:` line, which the text keeps as written).
+    public let created: Timestamp
     public let statement: String
     public let oldSignature: String
     public let newSignature: String
@@ -25,15 +26,15 @@ public struct UnitKeyRotation: Sendable {
     }
 
     /// Writes a statement signed by both secret keys.
-    public static func make(unit: String, old: MinisignSecretKey, new: MinisignSecretKey, created: String) throws -> UnitKeyRotation {
+    public static func make(unit: String, old: MinisignSecretKey, new: MinisignSecretKey, created: Timestamp) throws -> UnitKeyRotation {
         guard old.publicKey.keyId != new.publicKey.keyId else {
             throw GatewayError(
                 .rotationInvalid, "the old and the new key are the same key (\(old.publicKey.keyIdHex))",
                 remedy: "generate a new signing key and rotate to it")
         }
-        let body = text(unit: unit, old: old.publicKey, new: new.publicKey, created: created)
+        let body = text(unit: unit, old: old.publicKey, new: new.publicKey, created: created.text)
         let prehash = BLAKE2bHasher.hash(Array(body.utf8))
-        let tc = "sealgate/key-rotation unit=\(unit) old=\(old.publicKey.keyIdHex) new=\(new.publicKey.keyIdHex) created=\(created)"
+        let tc = "sealgate/key-rotation unit=\(unit) old=\(old.publicKey.keyIdHex) new=\(new.publicKey.keyIdHex) created=\(created.text)"
         let a = try old.sign(prehash: prehash, trustedComment: tc, untrustedComment: "rotation statement signed by the old key")
         let b = try new.sign(prehash: prehash, trustedComment: tc, untrustedComment: "rotation statement signed by the new key")
         return UnitKeyRotation(
@@ -42,7 +43,7 @@ public struct UnitKeyRotation: Sendable {
     }
 
     private init(
-        unit: String, oldKey: MinisignPublicKey, newKey: MinisignPublicKey, created: String, statement: String, oldSignature: String,
+        unit: String, oldKey: MinisignPublicKey, newKey: MinisignPublicKey, created: Timestamp, statement: String, oldSignature: String,
         newSignature: String
     ) {
         self.unit = unit
@@ -113,8 +114,15 @@ public struct UnitKeyRotation: Sendable {
                     remedy: "a rotation needs the signatures of both keys over the same statement: run sealgate keys rotate-unit again")
             }
         }
+        // A statement whose time is not a moment is never fresh (refused once it holds, as before
+        // for one outside the window).
+        guard let moment = created.moment else {
+            throw GatewayError(
+                .rotationInvalid, "the statement was created \(created), which is not a UTC time",
+                remedy: "check the unit's clock and write a fresh statement")
+        }
         self.init(
-            unit: unit, oldKey: old, newKey: new, created: created, statement: body,
+            unit: unit, oldKey: old, newKey: new, created: moment, statement: body,
             oldSignature: json["old_signature"]!.string!, newSignature: json["new_signature"]!.string!)
     }
 }
@@ -126,31 +134,31 @@ public struct UnitKeyRotation: Sendable {
 public enum UnitKeyRotations {
     public static func apply(
         _ r: UnitKeyRotation, pathUnit: String? = nil, store: any GatewayStore, grace: Duration, clock: any GatewayClock = .system
-    ) async throws -> (switchAt: String, validUntil: String) {
+    ) async throws -> (switchAt: Timestamp, validUntil: Timestamp) {
         if let pathUnit, pathUnit != r.unit {
             throw GatewayError(
                 .rotationInvalid, "the statement is for unit \(r.unit), not \(pathUnit)", remedy: "post it to /v1/units/\(r.unit)/keys")
         }
         let now = clock.now
-        let switchAt = now.text
+        let switchAt = now
         // A statement from the future or long ago is refused (clock error, or an old statement replayed).
         let horizon = now.adding(.seconds(300))
         let stale = now.adding(.seconds(-7 * 86_400))
-        guard let created = r.created.moment, created <= horizon, created >= stale else {
+        guard r.created <= horizon, r.created >= stale else {
             throw GatewayError(
                 .rotationInvalid, "the statement was created \(r.created), outside [\(stale), \(horizon)]",
                 remedy: "check the unit's clock and write a fresh statement")
         }
-        let validUntil = now.adding(grace).text
+        let validUntil = now.adding(grace)
         let log = JSON.object([
             "kind": .string("unit_key_rotated"), "unit": .string(r.unit), "old_key": .string(r.oldKey.keyIdHex),
-            "new_key": .string(r.newKey.keyIdHex), "new_public_key": .string(r.newKey.base64), "switch_at": .string(switchAt),
-            "old_valid_until": .string(validUntil), "statement_sha256": .string(hexString(SHA256Hasher.hash(Array(r.statement.utf8)))),
+            "new_key": .string(r.newKey.keyIdHex), "new_public_key": .string(r.newKey.base64), "switch_at": .string(switchAt.text),
+            "old_valid_until": .string(validUntil.text), "statement_sha256": .string(hexString(SHA256Hasher.hash(Array(r.statement.utf8)))),
         ]).canonical
         do {
             try await store.rotateUnitKey(
                 unitId: r.unit, oldKeyId: r.oldKey.keyIdHex, newKeyId: r.newKey.keyIdHex, newPublicKey: r.newKey.base64,
-                switchAt: now, oldValidUntil: now.adding(grace), logBody: log)
+                switchAt: switchAt, oldValidUntil: validUntil, logBody: log)
         } catch let e as StoreError where [.keyState, .keyExists, .keyUnknown, .unitUnknown].contains(e.code) {
             let remedy =
                 switch e.code {

@@ -212,8 +212,8 @@ struct UnitRoutes {
             .ok,
             JSON.object([
                 "unit": .string(id), "active_key": .string(rotation.newKey.keyIdHex), "old_key": .string(rotation.oldKey.keyIdHex),
-                "old_key_state": .string("retiring"), "switch_at": .string(switchAt),
-                "old_key_valid_until": .string(until),
+                "old_key_state": .string("retiring"), "switch_at": .string(switchAt.text),
+                "old_key_valid_until": .string(until.text),
             ]).canonical)
     }
 }

@@ -112,7 +112,7 @@ public final class HandbookReceiver: Sendable {
                         .packageReused, "package \(c.package) was received before with another signature",
                         "a package id is used once; seal a new version")
             }
-            guard let key = doc.verifyingKeys("dataset", signedAt: c.created).first(where: { $0.keyId == peek.signature.keyId }) else {
+            guard let key = doc.verifyingKeys("dataset", signedAt: c.created.moment).first(where: { $0.keyId == peek.signature.keyId }) else {
                 return Self.refuse(
                     .keyUnknown,
                     "the dataset is signed by key \(Minisign.keyIdHex(peek.signature.keyId)), "
@@ -207,7 +207,7 @@ public final class HandbookReceiver: Sendable {
             try? FileManager.default.removeItem(atPath: out)
             defer { try? FileManager.default.removeItem(atPath: out) }
             let t0 = Date()
-            let signers = doc.verifyingKeys("dataset", signedAt: c.created)
+            let signers = doc.verifyingKeys("dataset", signedAt: c.created.moment)
             do {
                 _ = try await pool.run { try Verifier.verify(path: path, signers: signers, expectedUnit: doc.department, maxBytes: maxBytes) }
             } catch let e as SealError where e.code != .ioError {

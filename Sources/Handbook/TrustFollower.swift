@@ -157,7 +157,7 @@ public final class TrustFollower: Sendable {
     public func current() throws -> TrustDocument {
         takeFileIfNewer()
         let doc = state.withLock { $0.held.doc }
-        guard let expires = doc.expiresAt, expires > Date() else {
+        guard let expires = doc.expiresAt, expires > Timestamp.now else {
             throw GatewayError(
                 .trustExpired, "the receiver's trust document (version \(doc.version)) expired at \(doc.expires)",
                 remedy: "the department must publish a newer one; the receiver fetches it from the gateway by itself")
@@ -342,7 +342,7 @@ public final class TrustFollower: Sendable {
         while !Task.isCancelled {
             let now = Date()
             let doc = held
-            let left = doc.expiresAt.map { $0.timeIntervalSince(now) } ?? 0
+            let left = doc.expiresAt.map { Self.seconds(until: $0, from: now) } ?? 0
             if left < settings.warnAhead {
                 _ = await refresh(left <= 0 ? "the trust document held has expired" : "the trust document held expires at \(doc.expires)")
             } else if now.timeIntervalSince(state.withLock { $0.lastSuccess ?? started }) >= settings.routineEvery {
@@ -364,12 +364,15 @@ public final class TrustFollower: Sendable {
         }
     }
 
+    /// The time from `now` to the moment `t` (negative once it has passed).
+    static func seconds(until t: Timestamp, from now: Date) -> TimeInterval { Double(t.unixSeconds) - now.timeIntervalSince1970 }
+
     /// The expiry warning, when the document expires within `warnAhead`: the first time, then at
     /// most once a day.
     public func warnOfExpiry(now: Date = Date()) {
         let doc = held
         guard let expires = doc.expiresAt else { return }
-        let left = expires.timeIntervalSince(now)
+        let left = Self.seconds(until: expires, from: now)
         guard left < settings.warnAhead else { return }
         let due = state.withLock { s -> Bool in
             guard s.lastWarned.map({ now.timeIntervalSince($0) >= 86_400 }) ?? true else { return false }

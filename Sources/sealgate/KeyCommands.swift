@@ -305,7 +305,7 @@ extension Keys {
                 let newKey = try MinisignSecretKey.load(path: new, passphrase: passphrase.provider(prompt: "Passphrase for \(new): "))
                 let r = try UnitKeyRotation.make(
                     unit: unit, old: oldKey, new: newKey,
-                    created: Timestamp.now.text)
+                    created: Timestamp.now)
                 let text = r.json.canonical
                 var result: [String: Any] = ["unit": unit, "old_key": r.oldKey.keyIdHex, "new_key": r.newKey.keyIdHex]
                 if let output {

@@ -47,7 +47,7 @@ struct LogCommand: ParsableCommand {
                 return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 64 << 20)) { http in
                     let doc = try loadTrust(trust)
                     // The active log key, a pending one, or a rotated one still in its grace now.
-                    let logKeys = doc.verifyingKeys("log", signedAt: Timestamp.now.text)
+                    let logKeys = doc.verifyingKeys("log", signedAt: Timestamp.now)
                     let name = "\(doc.department)/log"
                     let base = gateway.trimmingSlash
                     // The state file as it was read: kept as evidence when a declared fork is accepted.
@@ -119,7 +119,7 @@ struct LogCommand: ParsableCommand {
                                 // Shown with --json too (on stderr, as the error's own lines): the auditor decides on it.
                                 tellDeclared(fork, size: checkpoint?.size ?? entries.count)
                                 let told =
-                                    "the department declared lost the checkpoint you hold (\(fork.lostSize) entries) in log entry \(fork.index), on \(DeclaredFork.shown(fork.declaredAt, limit: 40)): the log goes on from its first \(fork.continuesAt) entries, without the \(fork.lostSize - fork.continuesAt) you verified after them"
+                                    "the department declared lost the checkpoint you hold (\(fork.lostSize) entries) in log entry \(fork.index), on \(fork.declaredAt): the log goes on from its first \(fork.continuesAt) entries, without the \(fork.lostSize - fork.continuesAt) you verified after them"
                                 throw SealError(
                                     .logForkDeclared,
                                     acceptFork.map { "--accept-fork \($0) names another entry than the declaration (entry \(fork.index)); \(told)" }
@@ -216,7 +216,7 @@ struct LogCommand: ParsableCommand {
         /// What was declared, as the auditor reads it (the department's words through `shown`).
         func tellDeclared(_ f: DeclaredFork, size: Int) {
             say(
-                "declared fork: on \(DeclaredFork.shown(f.declaredAt, limit: 40)) the department declared lost the log of \(f.lostSize) entries (root \(Base64.encode(f.lostRoot))), the checkpoint you held; reason: \(DeclaredFork.shown(f.reason))"
+                "declared fork: on \(f.declaredAt) the department declared lost the log of \(f.lostSize) entries (root \(Base64.encode(f.lostRoot))), the checkpoint you held; reason: \(DeclaredFork.shown(f.reason))"
             )
             say(
                 "the log went on from its first \(f.continuesAt) entries, which you had verified (entries \(f.continuesAt) to \(f.lostSize - 1) you verified are not in it; the declaration is entry \(f.index)); it now holds \(size)"

@@ -33,7 +33,7 @@ struct ClockTests {
             Issue.record("the rotation left the new recipient pending")
             return
         }
-        #expect(activation.decryptOnlyUntil == "2031-03-01T09:00:00Z")
+        #expect(activation.decryptOnlyUntil.text == "2031-03-01T09:00:00Z")
         #expect(try await store.recipients().first { $0.fingerprint == old }?.decryptUntil?.text == "2031-03-01T09:00:00Z")
 
         clock.now = try #require(Timestamp("2031-03-01T08:59:59Z"))
@@ -87,7 +87,7 @@ struct ClockTests {
         let r = try await SigningKeyRotation.activate(
             dir, store: store, role: .receipt, passphrase: Self.noPassphrase, grace: .seconds(86_400), archive: false, logKind: .keyRotated,
             clock: clock)
-        #expect(r.until == "2031-03-02T08:10:00Z")
+        #expect(r.until.text == "2031-03-02T08:10:00Z")
         let old = try await store.signingKeys().first { $0.keyId == r.old }
         #expect(old?.state == .verifyOnly)
         #expect(old?.role == .receipt)

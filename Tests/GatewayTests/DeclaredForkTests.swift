@@ -58,7 +58,7 @@ import TransparencyLog
             return
         }
         #expect(fork.index == 3 && fork.continuesAt == 3 && fork.lostSize == 6 && fork.lostRoot == previous.root)
-        #expect(fork.reason == "disk lost\u{1B}[2J" && fork.declaredAt == "2026-12-02T03:00:00Z")
+        #expect(fork.reason == "disk lost\u{1B}[2J" && fork.declaredAt.text == "2026-12-02T03:00:00Z")
         // The operator's text is printed without its control characters.
         #expect(DeclaredFork.shown(fork.reason) == "disk lost\u{FFFD}[2J")
         #expect(DeclaredFork.shown("a\nb\u{202E}c", limit: 2) == "a\u{FFFD}…")

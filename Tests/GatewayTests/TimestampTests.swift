@@ -25,7 +25,7 @@ struct TimestampTests {
     /// a `store_failure`: StoreConformance.refusesUnknownStates); a package's own time that is not
     /// one never makes a key good.
     @Test func aKeysGraceIsAMoment() throws {
-        let created = Timestamp.now.adding(seconds: -3600).text
+        let created = Timestamp.now.adding(seconds: -3600)
         func key(_ state: UnitKeyState, switched: Timestamp?, until: Timestamp?, compromised: Timestamp? = nil) -> UnitKeyRecord {
             UnitKeyRecord(
                 keyId: "K", unitId: "U", publicKey: "RW", state: state, addedAt: moment("2026-01-01T00:00:00Z"), switchedAt: switched,
@@ -39,6 +39,6 @@ struct TimestampTests {
         #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: later, until: nil), created: created) }
         #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: nil, until: later), created: created) }
         #expect(throws: SealError.self) { try Intake.checkKey(key(.revoked, switched: nil, until: nil, compromised: nil), created: created) }
-        #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: later, until: later), created: "not a time") }
+        #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: later, until: later), created: "not a time".moment) }
     }
 }

@@ -107,8 +107,7 @@ struct UnitKeyRotationTests {
         Thread.sleep(forTimeInterval: 1.2)  // timestamps have one-second resolution
         try requireOK(try CLI.sg(["keys", "generate", "signing", "--out", "HCM-U001-new", "--unencrypted"], cwd: f.w.path))
         let newKey = try MinisignSecretKey.load(path: f.w.file("HCM-U001-new.key"), passphrase: { SecureBytes(count: 0) })
-        let now = PackageIdentifiers.timestamp(unixSeconds: Int(Date().timeIntervalSince1970))
-        let good = try UnitKeyRotation.make(unit: "HCM-U001", old: f.signerA, new: newKey, created: now).json
+        let good = try UnitKeyRotation.make(unit: "HCM-U001", old: f.signerA, new: newKey, created: Timestamp.now).json
         guard case .object(var fields) = good else {
             Issue.record("not an object")
             return

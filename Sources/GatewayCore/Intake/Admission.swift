@@ -78,7 +78,7 @@ public struct IntakeAdmission: Sendable {
                 .tokenUnitMismatch, "this token belongs to \(tokenUnit), the package to \(c.unit)",
                 remedy: "submit with the token of the package's own unit")
         }
-        try Self.checkKey(key, created: c.created, at: clock.now)
+        try Self.checkKey(key, created: c.created.moment, at: clock.now)
         guard c.unit == key.unitId else {
             throw GatewayError(
                 .unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
@@ -94,10 +94,10 @@ public struct IntakeAdmission: Sendable {
     }
 
     /// Is `key` good for a package created at `created`, at the moment `now`? Throws `key_state`.
-    /// Times are compared as moments: a time that is not one (a damaged record) never makes a key good.
-    static func checkKey(_ key: UnitKeyRecord, created: String, at now: Timestamp) throws {
+    /// Times are compared as moments: a time that is not one (nil: a damaged record) never makes a key good.
+    static func checkKey(_ key: UnitKeyRecord, created made: Timestamp?, at now: Timestamp) throws {
         let keyHex = key.keyId
-        let made = created.moment
+        let created = made?.text ?? "?"
         switch key.state {
         case .active: return
         case .retiring:

@@ -28,12 +28,12 @@ public struct IntakeReceipts: Sendable {
 
     /// A decision's receipt: `body` with its place in the log, signed with the receipt key.
     func sign(
-        _ body: [String: JSON], leaf: Int64, decidedAt: String, logEntry: String,
+        _ body: [String: JSON], leaf: Int64, decidedAt: Timestamp, logEntry: String,
         proven: (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)
     ) throws -> ReceiptBundle {
         var b = body
         b["leaf"] = .int(leaf)
-        b["decided_at"] = .string(decidedAt)
+        b["decided_at"] = .string(decidedAt.text)
         b["log_entry"] = .string(logEntry)
         b["inclusion"] = .array(proven.proof.map { .string(Base64.encode($0)) })
         b["checkpoint"] = .string(proven.note)
