@@ -383,9 +383,9 @@ func expiryWarning(_ n: ExpiryNotice, data: String) -> String {
 }
 
 /// `serve`: warns of what expires within 14 days (at start, then `warnAheadOfExpiryDaily`).
-func warnAheadOfExpiry(store: any GatewayStore, data: String, logger: Logger) async {
+func warnAheadOfExpiry(store: any GatewayStore, data: String, logger: Logger, clock: any GatewayClock = .system) async {
     do {
-        for n in try await ExpiryWatch.check(store: store) { logger.warning("\(expiryWarning(n, data: data))") }
+        for n in try await ExpiryWatch.check(store: store, clock: clock) { logger.warning("\(expiryWarning(n, data: data))") }
     } catch {
         let code = (error as? SealError)?.code.rawValue ?? (error as? StoreError)?.code.rawValue ?? "error"
         logger.warning("warning: could not check what expires soon (\(code)); checked again in a day")
@@ -394,6 +394,6 @@ func warnAheadOfExpiry(store: any GatewayStore, data: String, logger: Logger) as
 
 /// `serve`: the same warning once a day until the task is cancelled (a child task of `serve`'s,
 /// ended with the server).
-func warnAheadOfExpiryDaily(store: any GatewayStore, data: String, logger: Logger) async {
-    while (try? await Task.sleep(for: .seconds(86_400))) != nil { await warnAheadOfExpiry(store: store, data: data, logger: logger) }
+func warnAheadOfExpiryDaily(store: any GatewayStore, data: String, logger: Logger, clock: any GatewayClock = .system) async {
+    while (try? await Task.sleep(for: .seconds(86_400))) != nil { await warnAheadOfExpiry(store: store, data: data, logger: logger, clock: clock) }
 }

@@ -58,6 +58,9 @@ struct Serve: AsyncParsableCommand {
         let (intake, store): (Intake, any GatewayStore)
         let tls: (TLSIdentity, any DispatchSourceSignal)?
         var spoolLock: Int32 = -1
+        // The one clock of the process: the intake (and through it the server's routes, forwarder
+        // and scheduled synthesis) and the daily expiry warning read it.
+        let clock: any GatewayClock = .system
         // The serve process's lines (recovery, the store, warnings; "listening on" on stdout) go
         // through Loggers whose handler writes each bare line, the format operators and scripts read.
         let lines = Logger.lines("sealgate.serve", to: .standardError)
@@ -87,7 +90,7 @@ struct Serve: AsyncParsableCommand {
                 node: node,
                 // --port 0 names no stable port: the process id keeps two such processes apart
                 defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")",
-                work: BlockingPool(threads: config.maxConcurrentIntakes))
+                work: BlockingPool(threads: config.maxConcurrentIntakes), clock: clock)
             spoolLock = try intake.data.lockSpool()
             let stale = intake.data.removeStale()
             if stale > 0 { lines.info("removed \(stale) file(s) or folder(s) an interrupted run left (opened packages, unsealed dataset files)") }
@@ -122,10 +125,10 @@ struct Serve: AsyncParsableCommand {
         }
         let published = await (try? Publication.load(intake.data, store: store))?.intakeURL
         let dataPath = data.data
-        await warnAheadOfExpiry(store: store, data: dataPath, logger: lines)  // at start, then daily while serving
+        await warnAheadOfExpiry(store: store, data: dataPath, logger: lines, clock: clock)  // at start, then daily while serving
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await warnAheadOfExpiryDaily(store: store, data: dataPath, logger: lines) }
+                group.addTask { await warnAheadOfExpiryDaily(store: store, data: dataPath, logger: lines, clock: clock) }
                 defer { group.cancelAll() }
                 try await serveGateway(intake: intake, store: store, config: config, tls: tls?.0) { port in
                     out.info("listening on \(listen.url(port: port))")
@@ -147,7 +150,7 @@ struct Serve: AsyncParsableCommand {
 /// `node` is taken when given; on PostgreSQL a process always has one (`defaultNode`).
 func loadIntake(
     _ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil,
-    defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli", work: BlockingPool = .shared
+    defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli", work: BlockingPool = .shared, clock: any GatewayClock = .system
 ) async throws -> (Intake, any GatewayStore) {
     var dir = data.dir
     let (department, _) = try dir.config()
@@ -166,7 +169,9 @@ func loadIntake(
     let pass = cachedPassphrase(passphrase)
     let keys = try DepartmentKeys.load(dir, passphrase: pass)
     return (
-        try await Intake(data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass, work: work), store
+        try await Intake(
+            data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass, work: work, clock: clock
+        ), store
     )
 }
 

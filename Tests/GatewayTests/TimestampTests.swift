@@ -41,4 +41,21 @@ struct TimestampTests {
         #expect(throws: SealError.self) { try Intake.checkKey(key(.revoked, switched: nil, until: nil, compromised: nil), created: created) }
         #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: later, until: later), created: "not a time".moment) }
     }
+
+    /// A unit key rotation statement keeps its `created` line as written (the signed text) and holds
+    /// it as a moment; one whose time is not a moment is refused, signed by both keys or not.
+    @Test func aRotationStatementsTimeIsAMoment() throws {
+        let old = MinisignSecretKey.generate()
+        let new = MinisignSecretKey.generate()
+        let made = try UnitKeyRotation.make(unit: "U", old: old, new: new, created: moment("2026-11-29T04:10:00Z"))
+        let read = try UnitKeyRotation(json: made.json)
+        #expect(read.created == moment("2026-11-29T04:10:00Z") && read.statement.contains("created: 2026-11-29T04:10:00Z\n"))
+        let body = UnitKeyRotation.text(unit: "U", old: old.publicKey, new: new.publicKey, created: "2026-11-29 04:10")
+        func signed(_ key: MinisignSecretKey) throws -> JSON {
+            .string(try key.sign(prehash: BLAKE2bHasher.hash(Array(body.utf8)), trustedComment: "t", untrustedComment: "u").fileContents)
+        }
+        let damaged = JSON.object(["statement": .string(body), "old_signature": try signed(old), "new_signature": try signed(new)])
+        #expect(throws: SealError.self) { try UnitKeyRotation(json: damaged) }
+        do { _ = try UnitKeyRotation(json: damaged) } catch let e as SealError { #expect(e.code == .rotationInvalid) }
+    }
 }
