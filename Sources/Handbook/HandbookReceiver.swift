@@ -230,13 +230,13 @@ public final class HandbookReceiver: Sendable {
             func count(_ name: String) -> Int { Int(opened.manifest.files.first { $0.name == name }?.records ?? 0) }
             let (orgs, members, conflicts) = (count("organizations.csv"), count("members.csv"), count("conflicts.csv"))
             let t1 = Date()
-            let now = Timestamp.now.text
+            let now = Timestamp.now
             let (text, sig) = try HandbookAck.sign(
                 .object([
                     "format": .string("sealgate-handbook-ack/1"), "package": .string(c.package), "version": .int(Int64(c.seq)),
                     "sha256": .string(sha),
                     "members": .int(Int64(members)), "organizations": .int(Int64(orgs)), "conflicts": .int(Int64(conflicts)),
-                    "imported_at": .string(now), "signer": .string(opened.signer.keyIdHex),
+                    "imported_at": .string(now.text), "signer": .string(opened.signer.keyIdHex),
                 ]), key: ackKey)
             do {
                 try await store.importDataset(

@@ -75,7 +75,7 @@ struct HandbookRoutes {
                 list.map { d in
                     JSON.object([
                         "version": .int(Int64(d.version)), "package": .string(d.packageId), "sha256": .string(d.sha256),
-                        "received_at": .string(d.receivedAt),
+                        "received_at": .string(d.receivedAt.text),
                         "members": .int(Int64(d.members)), "organizations": .int(Int64(d.organizations)), "conflicts": .int(Int64(d.conflicts)),
                     ])
                 }

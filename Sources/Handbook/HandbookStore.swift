@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import SealBase
+public import SealBase
 import SealCrypto
 
 /// A dataset version the handbook receiver imported, with the acknowledgement it answered.
@@ -8,14 +8,14 @@ public struct ReceivedDataset: Sendable, Equatable {
     public var version: UInt64
     public var packageId: String
     public var sha256: String
-    public var receivedAt: String
+    public var receivedAt: Timestamp
     public var members: Int
     public var organizations: Int
     public var conflicts: Int
     public var ack: String
     public var ackSignature: String
     public init(
-        version: UInt64, packageId: String, sha256: String, receivedAt: String, members: Int, organizations: Int, conflicts: Int, ack: String,
+        version: UInt64, packageId: String, sha256: String, receivedAt: Timestamp, members: Int, organizations: Int, conflicts: Int, ack: String,
         ackSignature: String
     ) {
         self.version = version
@@ -61,9 +61,17 @@ public final class HandbookStore: Sendable {
         try m.migrate(db)
     }
 
-    static func dataset(_ r: Row) -> ReceivedDataset {
-        ReceivedDataset(
-            version: UInt64(bitPattern: r["version"]), packageId: r["package_id"], sha256: r["sha256"], receivedAt: r["received_at"],
+    /// A row of `datasets`; its `received_at` (stored as the moment's one text) that is not a
+    /// moment is a `store_failure`, never a time made up.
+    static func dataset(_ r: Row) throws -> ReceivedDataset {
+        let text: String = r["received_at"]
+        guard let receivedAt = Timestamp(text) else {
+            throw SealError(
+                .storeFailure, "the handbook store holds a dataset whose received_at is not a moment",
+                remedy: "restore the handbook receiver's database from a backup")
+        }
+        return ReceivedDataset(
+            version: UInt64(bitPattern: r["version"]), packageId: r["package_id"], sha256: r["sha256"], receivedAt: receivedAt,
             members: r["members"], organizations: r["organizations"], conflicts: r["conflicts"], ack: r["ack"], ackSignature: r["ack_signature"])
     }
 
@@ -156,7 +164,8 @@ public final class HandbookStore: Sendable {
             try db.execute(
                 sql: "INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
-                    Int64(bitPattern: d.version), d.packageId, d.sha256, d.receivedAt, d.members, d.organizations, d.conflicts, d.ack, d.ackSignature,
+                    Int64(bitPattern: d.version), d.packageId, d.sha256, d.receivedAt.text, d.members, d.organizations, d.conflicts, d.ack,
+                    d.ackSignature,
                 ])
         }
     }
