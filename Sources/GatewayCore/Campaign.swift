@@ -5,12 +5,13 @@ import SealPackage
 
 /// The campaign's deadlines (UTC instants; a package decided at or before one is on time).
 /// Each is unset until the department sets it (`sealgate init --submit-by …` or
-/// `sealgate campaign set`): nobody is late against a deadline that was never set.
+/// `sealgate campaign set`): nobody is late against a deadline that was never set. They are kept
+/// in the `campaign` setting as their texts; one stored there that is not a moment reads as unset.
 public struct Campaign: Sendable, Equatable {
-    public var submitBy: String?
-    public var synthesizeBy: String?
-    public var syncBy: String?
-    public init(submitBy: String? = nil, synthesizeBy: String? = nil, syncBy: String? = nil) {
+    public var submitBy: Timestamp?
+    public var synthesizeBy: Timestamp?
+    public var syncBy: Timestamp?
+    public init(submitBy: Timestamp? = nil, synthesizeBy: Timestamp? = nil, syncBy: Timestamp? = nil) {
         self.submitBy = submitBy
         self.synthesizeBy = synthesizeBy
         self.syncBy = syncBy
@@ -20,14 +21,15 @@ public struct Campaign: Sendable, Equatable {
 
     public var json: JSON {
         .object([
-            "submit_by": submitBy.map(JSON.string) ?? .null, "synthesize_by": synthesizeBy.map(JSON.string) ?? .null,
-            "sync_by": syncBy.map(JSON.string) ?? .null,
+            "submit_by": submitBy.map { .string($0.text) } ?? .null, "synthesize_by": synthesizeBy.map { .string($0.text) } ?? .null,
+            "sync_by": syncBy.map { .string($0.text) } ?? .null,
         ])
     }
 
     public static func load(_ store: any GatewayStore) async throws -> Campaign {
         guard let text = try await store.setting("campaign"), let j = try? JSON(parsing: text) else { return Campaign() }
-        return Campaign(submitBy: j["submit_by"]?.string, synthesizeBy: j["synthesize_by"]?.string, syncBy: j["sync_by"]?.string)
+        return Campaign(
+            submitBy: j["submit_by"]?.string.moment, synthesizeBy: j["synthesize_by"]?.string.moment, syncBy: j["sync_by"]?.string.moment)
     }
 
     /// Records the deadlines (logged at the clock's time).
@@ -45,8 +47,8 @@ public enum CampaignStatus {
         let now = clock.now
         let nowText = now.text
         // Done after a deadline, or not done and the deadline is past; never late without a deadline.
-        func isLate(_ done: Timestamp?, _ deadline: String?) -> Bool {
-            guard let by = deadline.moment else { return false }
+        func isLate(_ done: Timestamp?, _ deadline: Timestamp?) -> Bool {
+            guard let by = deadline else { return false }
             return (done ?? now) > by
         }
         let rows = try await store.campaignRows()
@@ -112,7 +114,7 @@ public enum CampaignStatus {
         let deadlines: String
         if !campaign.isSet {
             deadlines = "unset"
-        } else if let by = campaign.submitBy.moment, now > by {
+        } else if let by = campaign.submitBy, now > by {
             deadlines = "submission_closed"
         } else {
             deadlines = "open"

@@ -194,11 +194,8 @@ public enum Synthesis {
             o["warnings"] = receipt?["validation"]?["warnings"] ?? .int(0)
             o["submitted"] = .bool(r.firstAcceptedAt != nil)
             o["first_accepted_at"] = r.firstAcceptedAt.map { .string($0.text) } ?? .null
-            // On time unless accepted after the deadline (a deadline that is not a moment makes no one late).
-            o["on_time"] =
-                campaign.submitBy.map { by in
-                    r.firstAcceptedAt.map { first in .bool(by.moment.map { first <= $0 } ?? true) } ?? .bool(false)
-                } ?? .null
+            // On time unless accepted after the deadline.
+            o["on_time"] = campaign.submitBy.map { by in r.firstAcceptedAt.map { .bool($0 <= by) } ?? .bool(false) } ?? .null
             o["rejected_packages"] = .int(Int64(r.rejected))
             o["review"] = review[r.unitId] ?? .null
             units[r.unitId] = .object(o)

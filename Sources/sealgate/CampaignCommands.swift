@@ -92,12 +92,15 @@ struct CampaignCommand: ParsableCommand {
                         .usage, "no deadline given", remedy: "give --submit-by, --synthesize-by and/or --sync-by (UTC, e.g. 2026-12-20T16:59:59Z)")
                 }
                 var c = try await Campaign.load(store)
-                if let v = submitBy { c.submitBy = try parseInstant(v) }
-                if let v = synthesizeBy { c.synthesizeBy = try parseInstant(v) }
-                if let v = syncBy { c.syncBy = try parseInstant(v) }
+                if let v = submitBy { c.submitBy = try parseMoment(v) }
+                if let v = synthesizeBy { c.synthesizeBy = try parseMoment(v) }
+                if let v = syncBy { c.syncBy = try parseMoment(v) }
                 try await c.save(store)
-                if !out.json { say("deadlines: submit by \(c.submitBy ?? "-"), synthesize by \(c.synthesizeBy ?? "-"), sync by \(c.syncBy ?? "-")") }
-                return ["submit_by": c.submitBy as Any, "synthesize_by": c.synthesizeBy as Any, "sync_by": c.syncBy as Any]
+                if !out.json {
+                    let (submit, synthesize, sync) = (c.submitBy?.text ?? "-", c.synthesizeBy?.text ?? "-", c.syncBy?.text ?? "-")
+                    say("deadlines: submit by \(submit), synthesize by \(synthesize), sync by \(sync)")
+                }
+                return ["submit_by": c.submitBy?.text as Any, "synthesize_by": c.synthesizeBy?.text as Any, "sync_by": c.syncBy?.text as Any]
             }
         }
     }

@@ -30,7 +30,7 @@ struct Init: AsyncParsableCommand {
         try await runAsync(json: out.json, hints: newKeyHints) {
             try GatewayClient.checkURL(intakeURL, what: "--intake-url")
             let campaign = Campaign(
-                submitBy: try submitBy.map(parseInstant), synthesizeBy: try synthesizeBy.map(parseInstant), syncBy: try syncBy.map(parseInstant))
+                submitBy: try submitBy.map(parseMoment), synthesizeBy: try synthesizeBy.map(parseMoment), syncBy: try syncBy.map(parseMoment))
             let pass: SecureBytes? =
                 unencrypted
                 ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the department keys: ", confirm: true)

@@ -62,7 +62,7 @@ struct ClockTests {
             key: UnitKeyRecord(keyId: "0123456789ABCDEF", unitId: "U1", publicKey: "RW", state: .active, addedAt: moment("2031-02-01T00:00:00Z")),
             logBody: "{\"unit\":\"U1\"}")
         let clock = TestClock(try #require(Timestamp("2031-03-01T07:59:59Z")))
-        try await Campaign(submitBy: "2031-03-01T08:00:00Z").save(store, clock: clock)
+        try await Campaign(submitBy: moment("2031-03-01T08:00:00Z")).save(store, clock: clock)
 
         let before = try await CampaignStatus.build(store: store, clock: clock)
         #expect(before["now"]?.string == "2031-03-01T07:59:59Z")

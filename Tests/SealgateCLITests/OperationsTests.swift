@@ -146,7 +146,11 @@ struct OperationsTests {
         let f = try GatewayFixture()
         let s = try CLI.sg(["status", "--data", "dept"], cwd: f.w.path)
         #expect(s.status == 0 && s.out.contains("deadlines not set") && s.out.contains("campaign set") && s.out.contains("0 late"), "\(s.out)")
-        try requireOK(try CLI.sg(["campaign", "set", "--data", "dept", "--submit-by", "2020-01-01T00:00:00Z"], cwd: f.w.path))
+        // A deadline that is no day of the calendar is refused, not kept as a deadline nobody is late against.
+        let notADay = try CLI.sg(["campaign", "set", "--data", "dept", "--submit-by", "2020-02-30T00:00:00Z"], cwd: f.w.path)
+        #expect(notADay.status == 64 && notADay.stderr.contains("bad time '2020-02-30T00:00:00Z'"), "\(notADay.stderr)")
+        let set = try CLI.sg(["campaign", "set", "--data", "dept", "--submit-by", "2020-01-01T00:00:00Z"], cwd: f.w.path)
+        #expect(set.status == 0 && set.stderr.contains("deadlines: submit by 2020-01-01T00:00:00Z, synthesize by -, sync by -"), "\(set.stderr)")
         let late = try CLI.sg(["status", "--data", "dept"], cwd: f.w.path)
         #expect(late.out.contains("the submit deadline has passed") && late.out.contains("2 late"), "\(late.out)")
     }
