@@ -329,7 +329,7 @@ public enum ExpiryWatch {
 public struct DatasetEntry: Sendable, Equatable {
     public var version: UInt64
     public var packageId: String
-    public var created: String
+    public var created: Timestamp
     public var members: Int
     public var organizations: Int
     /// Rows of conflicts.csv: each record shared with another unit, listed with both units.
@@ -341,20 +341,21 @@ public struct DatasetEntry: Sendable, Equatable {
     public var state: String
     public var attempts: Int
     public var lastError: String?
-    public var nextAttempt: String?
+    public var nextAttempt: Timestamp?
     /// When the gateway recorded the handbook system's signed acknowledgement.
-    public var acknowledgedAt: String?
-    /// The handbook system's own time in that acknowledgement.
+    public var acknowledgedAt: Timestamp?
+    /// The handbook system's own time in that acknowledgement, as it wrote it (another system's
+    /// word, shown as signed: not read as a moment here).
     public var importedAt: String?
     public var sha256: String
     public var size: Int64
 
     public var json: JSON {
         .object([
-            "version": .int(Int64(version)), "package": .string(packageId), "created": .string(created), "members": .int(Int64(members)),
+            "version": .int(Int64(version)), "package": .string(packageId), "created": .string(created.text), "members": .int(Int64(members)),
             "organizations": .int(Int64(organizations)), "conflicts": .int(Int64(conflicts)), "withheld": withheld.map { .int(Int64($0)) } ?? .null,
             "state": .string(state), "attempts": .int(Int64(attempts)), "last_error": lastError.map(JSON.string) ?? .null,
-            "next_attempt": nextAttempt.map(JSON.string) ?? .null, "acknowledged_at": acknowledgedAt.map(JSON.string) ?? .null,
+            "next_attempt": nextAttempt.map { .string($0.text) } ?? .null, "acknowledged_at": acknowledgedAt.map { .string($0.text) } ?? .null,
             "handbook_imported_at": importedAt.map(JSON.string) ?? .null, "sha256": .string(sha256), "size": .int(size),
         ])
     }
@@ -371,10 +372,10 @@ public struct DatasetInventory: Sendable {
                     try? JSON(parsing: $0)
                 }
                 return DatasetEntry(
-                    version: d.version, packageId: d.packageId, created: d.createdAt.text, members: d.members, organizations: d.organizations,
+                    version: d.version, packageId: d.packageId, created: d.createdAt, members: d.members, organizations: d.organizations,
                     conflicts: d.conflicts, withheld: stats?["totals"]?["withheld"]?.int.map { Int($0) }, state: d.state.rawValue,
-                    attempts: d.attempts, lastError: d.lastError, nextAttempt: d.state == .pending ? d.nextAttemptAt?.text : nil,
-                    acknowledgedAt: d.deliveredAt?.text, importedAt: d.ack.flatMap { try? JSON(parsing: $0) }?["imported_at"]?.string,
+                    attempts: d.attempts, lastError: d.lastError, nextAttempt: d.state == .pending ? d.nextAttemptAt : nil,
+                    acknowledgedAt: d.deliveredAt, importedAt: d.ack.flatMap { try? JSON(parsing: $0) }?["imported_at"]?.string,
                     sha256: d.sha256, size: d.size)
             })
     }

@@ -84,8 +84,8 @@ struct DatasetsCommand: ParsableCommand {
                     ]
                     let rows = inventory.datasets.map { d in
                         [
-                            String(d.version), d.created, String(d.members), String(d.conflicts), d.withheld.map(String.init) ?? "-", d.state,
-                            String(d.attempts), d.acknowledgedAt ?? "-", d.nextAttempt ?? "-",
+                            String(d.version), d.created.text, String(d.members), String(d.conflicts), d.withheld.map(String.init) ?? "-", d.state,
+                            String(d.attempts), d.acknowledgedAt?.text ?? "-", d.nextAttempt?.text ?? "-",
                             // The handbook endpoint's own words among it: no escape sequence reaches the terminal.
                             d.lastError.map { TerminalText.shown($0, limit: 400) } ?? "",
                         ]
