@@ -25,21 +25,21 @@ public struct ClientSettings: Sendable {
     /// A client certificate and key (PEM) for a server that requires one (`--client-ca`).
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
-    /// The whole exchange — connect, TLS, send, answer — must end within this many seconds.
-    public var timeoutSeconds: Int = 120
-    public var connectTimeoutSeconds: Int = 10
+    /// The whole exchange — connect, TLS, send, answer — must end within this (whole seconds).
+    public var timeout: Duration = .seconds(120)
+    public var connectTimeout: Duration = .seconds(10)
     /// Largest response body read; a longer one is refused (`response_too_large`).
     public var maxResponseBytes: Int = 16 << 20
 
     public init(
         caFile: String? = nil, caPEM: String? = nil, clientCertificateFile: String? = nil, clientKeyFile: String? = nil,
-        timeoutSeconds: Int = 120, maxResponseBytes: Int = 16 << 20
+        timeout: Duration = .seconds(120), maxResponseBytes: Int = 16 << 20
     ) {
         self.caFile = caFile
         self.caPEM = caPEM
         self.clientCertificateFile = clientCertificateFile
         self.clientKeyFile = clientKeyFile
-        self.timeoutSeconds = timeoutSeconds
+        self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
     }
 }
@@ -100,7 +100,7 @@ public final class GatewayClient: Sendable {
         }
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: .seconds(Int64(settings.connectTimeoutSeconds)), read: .seconds(Int64(settings.timeoutSeconds))),
+            timeout: .init(connect: .seconds(settings.connectTimeout.components.seconds), read: .seconds(settings.timeout.components.seconds)),
             decompression: .disabled)
         configuration.httpVersion = .http1Only
         // A refused connection or a failed handshake is reported at once, not retried until the
@@ -159,11 +159,12 @@ public final class GatewayClient: Sendable {
         request.headers.add(name: "User-Agent", value: SealgateVersion.userAgent)
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         let limit = settings.maxResponseBytes
-        let deadline = NIODeadline.now() + .seconds(Int64(settings.timeoutSeconds))
+        let seconds = Int(max(1, settings.timeout.components.seconds))
+        let deadline = NIODeadline.now() + .seconds(Int64(seconds))
         let client = self.client
         let prepared = request
         do {
-            return try await withDeadline(seconds: settings.timeoutSeconds) {
+            return try await withDeadline(seconds: seconds) {
                 var request = prepared
                 switch body {
                 case .bytes(let b)?:
@@ -181,7 +182,7 @@ public final class GatewayClient: Sendable {
         } catch let e as SealError {
             throw e
         } catch {
-            throw Self.coded(error, url: url, timeout: settings.timeoutSeconds)
+            throw Self.coded(error, url: url, timeout: seconds)
         }
     }
 

@@ -18,7 +18,7 @@ public final class Forwarder: Sendable {
     let store: any GatewayStore
     public let baseDelay: Duration
     public let maxDelay: Duration
-    public let timeout: Int
+    public let timeout: Duration
     public let clock: any GatewayClock
     private let notBefore = Mutex<[UInt64: Timestamp]>([:])
 
@@ -26,7 +26,8 @@ public final class Forwarder: Sendable {
     let cacheDir: String?
 
     public init(
-        store: any GatewayStore, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), timeout: Int = 60, cacheDir: String? = nil,
+        store: any GatewayStore, baseDelay: Duration = .seconds(1), maxDelay: Duration = .seconds(300), timeout: Duration = .seconds(60),
+        cacheDir: String? = nil,
         clock: any GatewayClock = .system
     ) {
         self.store = store
@@ -87,7 +88,7 @@ public final class Forwarder: Sendable {
         if let t = notBefore.withLock({ $0[next.version] }), t > now { return .waiting }
         do {
             let file = try await packageFile(next)
-            let r = try await GatewayClient.withClient(endpoint.clientSettings(timeoutSeconds: timeout)) { client in
+            let r = try await GatewayClient.withClient(endpoint.clientSettings(timeout: timeout)) { client in
                 try await client.send(
                     "POST", endpoint.url.trimmingSuffix("/") + "/v1/datasets",
                     headers: [("Content-Type", "application/vnd.sealgate.package"), ("Idempotency-Key", next.packageId)], body: .file(file))

@@ -175,9 +175,9 @@ public struct KeyInventory: Sendable {
             now: now, trustVersion: doc?.version, trustIssued: doc?.json["issued"]?.string, trustExpires: doc?.expires, keys: sorted)
     }
 
-    /// What expires within `horizon` seconds (or has expired): the trust document, and the keys'
+    /// What expires within `horizon` (or has expired): the trust document, and the keys'
     /// graces (`ExpiryWatch`).
-    public func notices(horizon: Int64 = ExpiryWatch.horizonSeconds) -> [ExpiryNotice] {
+    public func notices(horizon: Duration = ExpiryWatch.horizon) -> [ExpiryNotice] {
         var all: [ExpiryNotice] = []
         if let trustVersion, let trustExpires,
             let n = ExpiryWatch.trustNotice(version: trustVersion, expires: trustExpires, now: now, horizon: horizon)
@@ -243,7 +243,7 @@ public struct ExpiryNotice: Sendable, Equatable {
 /// `submit` tells a unit about its trust document.
 public enum ExpiryWatch {
     /// Warn this long ahead: 14 days.
-    public static let horizonSeconds: Int64 = 14 * 86_400
+    public static let horizon: Duration = .seconds(14 * 86_400)
 
     /// "in 3 days", "in 5 hours", "2 days ago", …
     public static func inWords(_ seconds: Int64) -> String {
@@ -255,9 +255,9 @@ public enum ExpiryWatch {
 
     /// The trust document `version`, valid until `expires`: a notice when that is within `horizon`
     /// (or past); nil otherwise. A text that is not a moment counts as expired.
-    public static func trustNotice(version: UInt64, expires: String, now: Timestamp, horizon: Int64 = horizonSeconds) -> ExpiryNotice? {
+    public static func trustNotice(version: UInt64, expires: String, now: Timestamp, horizon: Duration = Self.horizon) -> ExpiryNotice? {
         let left = expires.moment.map { $0.unixSeconds - now.unixSeconds } ?? 0
-        guard left <= horizon else { return nil }
+        guard left <= horizon.components.seconds else { return nil }
         return ExpiryNotice(
             subject: .trustDocument(version: version), at: expires, secondsLeft: left,
             message: left > 0
@@ -267,17 +267,17 @@ public enum ExpiryWatch {
     }
 
     /// A unit's trust document, at the clock's time.
-    public static func trustNotice(_ doc: TrustDocument, clock: any GatewayClock = .system, horizon: Int64 = horizonSeconds) -> ExpiryNotice? {
+    public static func trustNotice(_ doc: TrustDocument, clock: any GatewayClock = .system, horizon: Duration = Self.horizon) -> ExpiryNotice? {
         trustNotice(version: doc.version, expires: doc.expires, now: clock.now, horizon: horizon)
     }
 
     /// Graces that end within `horizon`: decrypt-only recipients (also once ended: they are due
     /// for retirement) and verify-only signing keys (until they end).
-    public static func keyNotices(_ keys: [DepartmentKeyEntry], now: Timestamp, horizon: Int64 = horizonSeconds) -> [ExpiryNotice] {
+    public static func keyNotices(_ keys: [DepartmentKeyEntry], now: Timestamp, horizon: Duration = Self.horizon) -> [ExpiryNotice] {
         keys.compactMap { k in
             guard k.state == "decrypt-only" || k.state == "verify-only", let until = k.until else { return nil }
             let left = until.moment.map { $0.unixSeconds - now.unixSeconds } ?? 0
-            guard left <= horizon else { return nil }
+            guard left <= horizon.components.seconds else { return nil }
             let subject = ExpiryNotice.Subject.key(role: k.role, id: k.id, state: k.state)
             if k.state == "decrypt-only" {
                 return left > 0
@@ -301,7 +301,7 @@ public enum ExpiryWatch {
     /// What expires within `horizon` as the store says: the latest trust document and the
     /// recipients' and signing keys' graces (no files, no trust history: cheap enough to run
     /// often), at the clock's time.
-    public static func check(store: any GatewayStore, clock: any GatewayClock = .system, horizon: Int64 = horizonSeconds) async throws
+    public static func check(store: any GatewayStore, clock: any GatewayClock = .system, horizon: Duration = Self.horizon) async throws
         -> [ExpiryNotice]
     {
         let now = clock.now

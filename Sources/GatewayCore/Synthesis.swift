@@ -56,9 +56,9 @@ public struct HandbookEndpoint: Sendable {
     }
 
     /// How the forwarder connects to it.
-    public func clientSettings(timeoutSeconds: Int) -> ClientSettings {
+    public func clientSettings(timeout: Duration) -> ClientSettings {
         var s = ClientSettings(
-            caPEM: caPEM, clientCertificateFile: clientCertificateFile, clientKeyFile: clientKeyFile, timeoutSeconds: timeoutSeconds)
+            caPEM: caPEM, clientCertificateFile: clientCertificateFile, clientKeyFile: clientKeyFile, timeout: timeout)
         s.maxResponseBytes = 1 << 20  // an acknowledgement is a few hundred bytes
         return s
     }

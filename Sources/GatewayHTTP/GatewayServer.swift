@@ -85,7 +85,7 @@ public func buildGatewayApplication(
     let forwarder = ForwarderService(
         forwarder: Forwarder(
             store: store, baseDelay: config.forwardRetryBase, maxDelay: config.forwardRetryMax,
-            timeout: Int(config.forwardTimeout.components.seconds), cacheDir: "\(intake.data.path)/datasets", clock: clock),
+            timeout: config.forwardTimeout, cacheDir: "\(intake.data.path)/datasets", clock: clock),
         lease: forwarderLease, rounds: rounds)
     // Scheduled synthesis: a new version only when what a dataset takes changed after the last
     // one: some unit's records (a snapshot or correction accepted), or a package flagged for

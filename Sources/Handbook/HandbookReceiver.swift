@@ -119,7 +119,7 @@ public final class HandbookReceiver: Sendable {
                         + "not a dataset key of trust document version \(doc.version)",
                     follower?.settings.fetching == true
                         ? "the receiver fetches the department's newer trust document by itself "
-                            + "(at most one fetch every \(Int(follower?.settings.minInterval ?? 0)) s); "
+                            + "(at most one fetch every \(follower?.settings.minInterval.components.seconds ?? 0) s); "
                             + "if the key stays unknown, the dataset is not the department's"
                         : "fetch the department's current trust document (`sealgate trust fetch`) for the receiver")
             }

@@ -31,18 +31,18 @@ public final class TrustFollower: Sendable {
         public var rootPath: String
         /// The gateway asked for newer versions; nil: the trust document's intake URL.
         public var gateway: String?
-        /// How the gateway is reached (its CA; `timeoutSeconds` bounds each exchange).
+        /// How the gateway is reached (its CA; `timeout` bounds each exchange).
         public var client: ClientSettings
         /// False: nothing is fetched (the document is only read from its file and its expiry warned of).
         public var fetching: Bool = true
         /// The least time between two fetches, whatever asks for them.
-        public var minInterval: TimeInterval = 60
+        public var minInterval: Duration = .seconds(60)
         /// Warnings start this long before the document expires, and a newer one is fetched.
-        public var warnAhead: TimeInterval = 14 * 86_400
+        public var warnAhead: Duration = .seconds(14 * 86_400)
         /// A fetch at least this often while all is well (a new key is then known before it signs).
-        public var routineEvery: TimeInterval = 86_400
+        public var routineEvery: Duration = .seconds(86_400)
 
-        public init(trustPath: String, rootPath: String, gateway: String? = nil, client: ClientSettings = ClientSettings(timeoutSeconds: 10)) {
+        public init(trustPath: String, rootPath: String, gateway: String? = nil, client: ClientSettings = ClientSettings(timeout: .seconds(10))) {
             self.trustPath = trustPath
             self.rootPath = rootPath
             self.gateway = gateway
@@ -245,7 +245,7 @@ public final class TrustFollower: Sendable {
         guard settings.fetching else { return (.skipped, nil) }
         let found: (Task<Outcome, Never>, Date)? = state.withLock { s in
             if let t = s.inFlight, let started = s.lastAttempt { return (t, started) }
-            if let last = s.lastAttempt, now.timeIntervalSince(last) < settings.minInterval { return nil }
+            if let last = s.lastAttempt, now.timeIntervalSince(last) < settings.minInterval.inSeconds { return nil }
             s.lastAttempt = now
             let t = Task { await self.fetchOnce(reason) }
             s.inFlight = t
@@ -269,7 +269,7 @@ public final class TrustFollower: Sendable {
             var bounded = settings.client
             bounded.maxResponseBytes = min(bounded.maxResponseBytes, 1 << 20)
             let client = bounded
-            let seconds = client.timeoutSeconds * Self.maxExchanges
+            let seconds = Int(client.timeout.components.seconds) * Self.maxExchanges
             let fetched = try await Self.within(seconds: seconds, url: url) {
                 try await GatewayClient.withClient(client) {
                     try await TrustDocument.fetch($0, gateway: url, pin: held.pin, heldVersion: held.doc.version)
@@ -336,16 +336,16 @@ public final class TrustFollower: Sendable {
     /// At start and then every `checkEvery` until cancelled: warns while the document expires
     /// within `warnAhead` (at start, then once a day) and fetches a newer one; fetches once every
     /// `routineEvery` otherwise.
-    public func watch(checkEvery: TimeInterval = 3_600) async {
+    public func watch(checkEvery: Duration = .seconds(3_600)) async {
         var started = Date()
         var first = true
         while !Task.isCancelled {
             let now = Date()
             let doc = held
             let left = doc.expiresAt.map { Self.seconds(until: $0, from: now) } ?? 0
-            if left < settings.warnAhead {
+            if left < settings.warnAhead.inSeconds {
                 _ = await refresh(left <= 0 ? "the trust document held has expired" : "the trust document held expires at \(doc.expires)")
-            } else if now.timeIntervalSince(state.withLock { $0.lastSuccess ?? started }) >= settings.routineEvery {
+            } else if now.timeIntervalSince(state.withLock { $0.lastSuccess ?? started }) >= settings.routineEvery.inSeconds {
                 _ = await refresh("the daily check")
                 started = now
             }
@@ -358,9 +358,10 @@ public final class TrustFollower: Sendable {
                     "trust: holding trust document version \(doc.version) of \(doc.department) (expires \(doc.expires)), "
                         + "root \(pin.keyIdHex) pinned; "
                         + (settings.fetching
-                            ? "newer versions from \(gatewayURL), at most one fetch every \(Int(settings.minInterval)) s" : "fetching is off"))
+                            ? "newer versions from \(gatewayURL), at most one fetch every \(settings.minInterval.components.seconds) s"
+                            : "fetching is off"))
             }
-            try? await Task.sleep(nanoseconds: UInt64(checkEvery * 1e9))
+            try? await Task.sleep(for: checkEvery)
         }
     }
 
@@ -373,7 +374,7 @@ public final class TrustFollower: Sendable {
         let doc = held
         guard let expires = doc.expiresAt else { return }
         let left = Self.seconds(until: expires, from: now)
-        guard left < settings.warnAhead else { return }
+        guard left < settings.warnAhead.inSeconds else { return }
         let due = state.withLock { s -> Bool in
             guard s.lastWarned.map({ now.timeIntervalSince($0) >= 86_400 }) ?? true else { return false }
             s.lastWarned = now
@@ -426,8 +427,14 @@ extension HandbookReceiver {
         case .failed(let code):
             answer.detail += " (a newer trust document could not be taken: \(code); see the receiver's log)"
         case .skipped:
-            answer.detail += " (the trust document was fetched less than \(Int(follower.settings.minInterval)) s ago; no other fetch until then)"
+            answer.detail +=
+                " (the trust document was fetched less than \(follower.settings.minInterval.components.seconds) s ago; no other fetch until then)"
         }
         return answer
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as `Date` arithmetic counts them.
+    var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

@@ -101,7 +101,7 @@ struct Handbook: AsyncParsableCommand {
                     clientCertificateFile: client.clientCert.map { DataDirectory.absolute($0) },
                     clientKeyFile: client.clientKey.map { DataDirectory.absolute($0) })
                 // One try now: a wrong CA is a configuration error; a receiver that is down is not.
-                var checkSettings = endpoint.clientSettings(timeoutSeconds: min(client.timeout, 15))
+                var checkSettings = endpoint.clientSettings(timeout: .seconds(min(client.timeout, 15)))
                 checkSettings.maxResponseBytes = 1 << 20
                 var reachable = true
                 do {
@@ -172,10 +172,10 @@ struct Handbook: AsyncParsableCommand {
             var s = TrustFollower.Settings(
                 trustPath: trust, rootPath: root ?? "\(data)/root.pub", gateway: gateway?.trimmingSlash,
                 client: ClientSettings(
-                    caFile: caFile ?? ProcessInfo.processInfo.environment["SEALGATE_CA_FILE"], timeoutSeconds: trustFetchTimeout,
+                    caFile: caFile ?? ProcessInfo.processInfo.environment["SEALGATE_CA_FILE"], timeout: .seconds(trustFetchTimeout),
                     maxResponseBytes: 1 << 20))
             s.fetching = !noTrustFetch
-            s.minInterval = interval
+            s.minInterval = .seconds(interval)
             return try TrustFollower(s)
         }
 

@@ -68,7 +68,7 @@ struct ClientOptions: ParsableArguments {
         guard (1...86_400).contains(timeout) else { throw SealError(.usage, "--timeout must be 1 to 86400 seconds", remedy: "e.g. --timeout 120") }
         var s = ClientSettings(
             caFile: caFile ?? ProcessInfo.processInfo.environment["SEALGATE_CA_FILE"], clientCertificateFile: clientCert,
-            clientKeyFile: clientKey, timeoutSeconds: timeout)
+            clientKeyFile: clientKey, timeout: .seconds(timeout))
         s.maxResponseBytes = maxResponseBytes
         return s
     }

@@ -144,7 +144,7 @@ struct ClockTests {
             logBody: "{\"kind\":\"dataset\"}")
 
         let clock = TestClock(try #require(Timestamp("2031-03-01T08:00:00Z")))
-        let forwarder = Forwarder(store: store, baseDelay: .seconds(10), maxDelay: .seconds(300), timeout: 5, clock: clock)
+        let forwarder = Forwarder(store: store, baseDelay: .seconds(10), maxDelay: .seconds(300), timeout: .seconds(5), clock: clock)
         guard case .failed(1, _) = await forwarder.step() else {
             Issue.record("the first attempt did not fail")
             return

@@ -147,7 +147,7 @@ struct KeysListTests {
     @Test func expiryNoticesAtTheirEdges() {
         let now = Timestamp(unixSeconds: 1_800_000_000)
         func at(_ s: Int64) -> String { now.adding(seconds: s).text }
-        let horizon = ExpiryWatch.horizonSeconds
+        let horizon = ExpiryWatch.horizon.components.seconds
         #expect(ExpiryWatch.trustNotice(version: 7, expires: at(horizon), now: now)?.secondsLeft == horizon)
         #expect(ExpiryWatch.trustNotice(version: 7, expires: at(horizon + 1), now: now) == nil)
         let passed = ExpiryWatch.trustNotice(version: 7, expires: at(-3 * 86_400), now: now)
