@@ -5,4 +5,3 @@ public import SealCrypto
 public func GatewayError(_ code: SealErrorCode, _ message: String, remedy: String, cause: (any Error)? = nil) -> SealError {
     SealError(code, message, remedy: remedy, cause: cause)
 }
-
