@@ -46,7 +46,12 @@ public final class SQLGatewayStore: GatewayStore {
         UnitKeyRecord(
             keyId: try r.string("key_id"), unitId: try r.string("unit_id"), publicKey: try r.string("public_key"), state: try r.state("state"),
             addedAt: try r.timestamp("added_at"), switchedAt: try r.optionalTimestamp("switched_at"),
-            validUntil: try r.optionalTimestamp("valid_until"), compromisedAt: try r.optionalTimestamp("compromised_at"))
+            validUntil: try r.optionalTimestamp("valid_until"),
+            // Read leniently: before moments were typed, `units revoke-key --compromised-at` stored
+            // any text of the right shape (a 31 November). A revoked key without a moment is refused
+            // whatever a package's time (`checkKey`), so reading such a text as none makes no key
+            // good, and the unit's listing stays readable.
+            compromisedAt: try r.optionalString("compromised_at").flatMap(Timestamp.init))
     }
     static func flag(_ r: SQLRow) throws -> FlaggedPackage {
         FlaggedPackage(

@@ -62,7 +62,10 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
         guard (1...12).contains(m), n(11..<13) < 24, n(14..<16) < 60, n(17..<19) < 61 else { return false }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
         let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-        return (1...days).contains(d)
+        guard (1...days).contains(d) else { return false }
+        // A leap second is the next minute's first; on the last minute of 9999 that is a year the
+        // text cannot hold (the moment would be written `10000-…` and never read back).
+        return !(y == 9999 && m == 12 && d == 31 && n(11..<13) == 23 && n(14..<16) == 59 && n(17..<19) == 60)
     }
     public var description: String { text }
 

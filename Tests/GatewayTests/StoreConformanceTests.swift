@@ -212,6 +212,16 @@ extension StoreConformance {
         }
         try await store.driver.write { c in try await c.execute("UPDATE tokens SET created_at = 'garbage' WHERE hash = 'typed'") }
         #expect(await storeCode { _ = try await store.token(hash: "typed") } == "store_failure")
+        // A revoked key's compromise time as older versions stored it (any text of the right shape,
+        // a 31 November) is read as none: the key stays revoked, and the unit stays listable.
+        try await store.driver.write { c in
+            try await c.execute(
+                "UPDATE unit_keys SET state = 'revoked', switched_at = NULL, valid_until = NULL, compromised_at = '2026-11-31T00:00:00Z' WHERE key_id = 'KDMG'"
+            )
+        }
+        let revoked = try await store.unitKey(keyId: "KDMG")
+        #expect(revoked?.state == .revoked && revoked?.compromisedAt == nil)
+        #expect(try await store.unitStatus("DMG")?.keys.contains { $0.keyId == "KDMG" } == true)
     }
 }
 

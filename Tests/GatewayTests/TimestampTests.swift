@@ -17,6 +17,14 @@ struct TimestampTests {
         }
         let t = Timestamp(unixSeconds: 1_796_083_200)
         #expect(t.text == "2026-12-01T00:00:00Z" && Timestamp(t.text) == t)
+        // Every moment's text reads back: a leap second is the next minute's first, except on the
+        // last minute of 9999, whose next is a year the text cannot hold (a unit's package time
+        // stored as `10000-…` would make every listing of it unreadable).
+        for leap in ["2026-06-30T23:59:60Z", "2026-12-31T23:59:60Z", "9999-12-31T23:59:59Z", "0000-01-01T00:00:00Z"] {
+            let m = Timestamp(leap)
+            #expect(m.flatMap { Timestamp($0.text) } == m && m != nil, "\(leap)")
+        }
+        #expect(Timestamp("9999-12-31T23:59:60Z") == nil)
         #expect(t < t.adding(seconds: 1) && t.adding(seconds: -1) < t)
     }
 
