@@ -163,28 +163,11 @@ func parseDuration(_ text: String) throws -> TimeInterval {
 
 let maxDurationSeconds = 36_500.0 * 86_400
 
-/// A UTC time as the gateway writes it (2026-11-29T04:10:00Z), or "now".
-func parseInstant(_ text: String) throws -> String {
-    if text == "now" { return Timestamp.now.text }
-    let ok =
-        text.count == 20
-        && text.enumerated().allSatisfy { i, ch in
-            switch i {
-            case 4, 7: ch == "-"
-            case 10: ch == "T"
-            case 13, 16: ch == ":"
-            case 19: ch == "Z"
-            default: ch.isASCII && ch.isNumber
-            }
-        }
-    guard ok else { throw SealError(.usage, "bad time '\(text)'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now") }
-    return text
-}
-
-/// `parseInstant` as a moment (a date that is not one in the calendar is refused the same way).
+/// A UTC time as the gateway writes it (2026-11-29T04:10:00Z), a day of the calendar, or "now".
 func parseMoment(_ text: String) throws -> Timestamp {
-    guard let t = Timestamp(try parseInstant(text)) else {
-        throw SealError(.usage, "bad time '\(text)'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now")
+    if text == "now" { return Timestamp.now }
+    guard let t = Timestamp(text) else {
+        throw SealError(.usage, "bad time '\(text.prefix(40))'", remedy: "give a UTC time like 2026-11-29T04:10:00Z, or now")
     }
     return t
 }

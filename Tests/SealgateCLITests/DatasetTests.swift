@@ -221,8 +221,7 @@ struct SynthesisTests {
 
 /// A stub handbook endpoint on loopback that fails: answers 503, or never answers ("hang").
 final class FailingEndpoint {
-    let process = Process()
-    let port: Int
+    let server: PythonServer
     init(mode: String, cwd: String) throws {
         let script = """
             import http.server, socketserver, sys, time
@@ -244,24 +243,10 @@ final class FailingEndpoint {
             print(s.server_address[1], flush=True)
             s.serve_forever()
             """
-        _ = FileManager.default.createFile(atPath: cwd + "/stub.py", contents: Data(script.utf8))
-        let out = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [cwd + "/stub.py", mode]
-        process.standardOutput = out
-        try process.run()
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        server = try PythonServer(script: script, name: "stub.py", arguments: [mode], cwd: cwd)
     }
-    var url: String { "http://127.0.0.1:\(port)" }
-    // SIGKILL: the test process's blocked signals are inherited, so python may not see SIGTERM.
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-    deinit { stop() }
+    var url: String { server.url }
+    func stop() { server.stop() }
 }
 
 struct ForwardingTests {

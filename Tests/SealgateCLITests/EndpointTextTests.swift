@@ -8,8 +8,7 @@ import Testing
 /// clear, a C1 CSI, a carriage return and a line break, a right-to-left override.
 final class EscapingEndpoint {
     static let detail = "\u{1B}]0;owned\u{07}\u{1B}[2J\u{9B}1mcleared\r\nforged line\u{202E}txt.exe"
-    let process = Process()
-    let port: Int
+    let server: PythonServer
 
     init(cwd: String) throws {
         let script = """
@@ -28,27 +27,11 @@ final class EscapingEndpoint {
             print(s.server_address[1], flush=True)
             s.serve_forever()
             """
-        _ = FileManager.default.createFile(atPath: cwd + "/escaping.py", contents: Data(script.utf8))
-        let out = Pipe()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [cwd + "/escaping.py", Self.detail]
-        process.standardOutput = out
-        try process.run()
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        server = try PythonServer(script: script, name: "escaping.py", arguments: [Self.detail], cwd: cwd)
     }
 
-    var url: String { "http://127.0.0.1:\(port)" }
-
-    // SIGKILL: the test process's blocked signals are inherited, so python may not see SIGTERM.
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
-    deinit { stop() }
+    var url: String { server.url }
+    func stop() { server.stop() }
 }
 
 /// What a handbook endpoint answers reaches the operator's screen only cleaned: `datasets list`
@@ -69,7 +52,7 @@ final class EscapingEndpoint {
         defer { gw.stop() }
         let endpoint = try EscapingEndpoint(cwd: c.w.path)
         defer { endpoint.stop() }
-        #expect(endpoint.port > 0)
+        #expect(endpoint.server.port > 0)
         try c.connect(endpoint.url)
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         let refused = try c.waitFor("an attempt refused") { (try c.dataset(1)["last_error"]?.string ?? "").contains("owned") }

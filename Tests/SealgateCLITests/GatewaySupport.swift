@@ -162,3 +162,34 @@ enum MinisignKeyFile {
 }
 
 func Base64Decode(_ s: String) -> [UInt8] { Base64.decode(s, padded: true) ?? [] }
+
+/// A stub HTTP server in Python on a free loopback port (the stand-in for another party's
+/// misbehaving endpoint): `script` is written to `cwd/name`, run with `arguments`, and prints its
+/// port on its first line. Stopped with SIGKILL: the test process's blocked signals are
+/// inherited, so Python may not see SIGTERM.
+final class PythonServer {
+    let process = Process()
+    let port: Int
+
+    init(script: String, name: String, arguments: [String], cwd: String) throws {
+        _ = FileManager.default.createFile(atPath: cwd + "/" + name, contents: Data(script.utf8))
+        let out = Pipe()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [cwd + "/" + name] + arguments
+        process.standardOutput = out
+        try process.run()
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        port = Int(line.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    deinit { stop() }
+}
