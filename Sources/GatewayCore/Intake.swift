@@ -110,11 +110,6 @@ public final class Intake: Sendable {
     /// Packages up to this size are opened and validated where the decision runs (a millisecond
     /// or two of work: a hop to the pool and back would cost as much); larger ones on `work`.
     static let inlineBytes: Int64 = 256 << 10
-
-    /// Is `key` good for a package created at `created`, by the clock? (`IntakeAdmission.checkKey`.)
-    static func checkKey(_ key: UnitKeyRecord, created: Timestamp?, clock: any GatewayClock = .system) throws {
-        try IntakeAdmission.checkKey(key, created: created, at: clock.now)
-    }
 }
 
 extension BlockingPool {

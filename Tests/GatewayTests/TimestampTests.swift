@@ -42,12 +42,13 @@ struct TimestampTests {
         }
         let later = Timestamp.now.adding(seconds: 86_400)
         let earlier = Timestamp.now.adding(seconds: -60)
-        try Intake.checkKey(key(.retiring, switched: later, until: later), created: created)
-        #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: later, until: earlier), created: created) }
-        #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: later, until: nil), created: created) }
-        #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: nil, until: later), created: created) }
-        #expect(throws: SealError.self) { try Intake.checkKey(key(.revoked, switched: nil, until: nil, compromised: nil), created: created) }
-        #expect(throws: SealError.self) { try Intake.checkKey(key(.retiring, switched: later, until: later), created: "not a time".moment) }
+        func check(_ k: UnitKeyRecord, _ made: Timestamp?) throws { try IntakeAdmission.checkKey(k, created: made, at: .now) }
+        try check(key(.retiring, switched: later, until: later), created)
+        #expect(throws: SealError.self) { try check(key(.retiring, switched: later, until: earlier), created) }
+        #expect(throws: SealError.self) { try check(key(.retiring, switched: later, until: nil), created) }
+        #expect(throws: SealError.self) { try check(key(.retiring, switched: nil, until: later), created) }
+        #expect(throws: SealError.self) { try check(key(.revoked, switched: nil, until: nil, compromised: nil), created) }
+        #expect(throws: SealError.self) { try check(key(.retiring, switched: later, until: later), "not a time".moment) }
     }
 
     /// A unit key rotation statement keeps its `created` line as written (the signed text) and holds
