@@ -20,13 +20,16 @@ public struct DepartmentKeyEntry: Sendable, Equatable {
     public var publicKey: String
     /// A recipient: when it was made (the store's record). A signing key: when a trust document
     /// first published it, else when the store first recorded it.
-    public var created: String?
-    /// A decrypt-only recipient's or a verify-only signing key's end of grace.
-    public var until: String?
+    public var created: StatedTime?
+    /// A decrypt-only recipient's or a verify-only signing key's end of grace (as the store or a
+    /// trust document states it: an unreadable one counts as ended).
+    public var until: StatedTime?
     /// What the state alone does not tell: an interrupted rotation, a grace that has ended.
     public var note: String?
 
-    public init(role: String, state: String, id: String, publicKey: String, created: String?, until: String? = nil, note: String? = nil) {
+    public init(
+        role: String, state: String, id: String, publicKey: String, created: StatedTime?, until: StatedTime? = nil, note: String? = nil
+    ) {
         self.role = role
         self.state = state
         self.id = id
@@ -39,7 +42,8 @@ public struct DepartmentKeyEntry: Sendable, Equatable {
     public var json: JSON {
         .object([
             "role": .string(role), "state": .string(state), "id": .string(id), "public_key": .string(publicKey),
-            "created": created.map(JSON.string) ?? .null, "until": until.map(JSON.string) ?? .null, "note": note.map(JSON.string) ?? .null,
+            "created": created.map { .string($0.text) } ?? .null, "until": until.map { .string($0.text) } ?? .null,
+            "note": note.map(JSON.string) ?? .null,
         ])
     }
 }
@@ -52,8 +56,8 @@ public struct DepartmentKeyEntry: Sendable, Equatable {
 public struct KeyInventory: Sendable {
     public var now: Timestamp
     public var trustVersion: UInt64?
-    public var trustIssued: String?
-    public var trustExpires: String?
+    public var trustIssued: StatedTime?
+    public var trustExpires: StatedTime?
     /// Root first, then recipients, receipt, dataset and log keys; within a role, in use first.
     public var keys: [DepartmentKeyEntry]
 
@@ -66,12 +70,12 @@ public struct KeyInventory: Sendable {
         let latest = try await store.latestTrust()
         let doc = latest.flatMap { try? JSON(parsing: $0.body) }.map(TrustDocument.init)
         // The trust documents' history: when each minisign key was first published, and the roots in turn.
-        var firstPublished: [String: String] = [:]
-        var roots: [(key: MinisignPublicKey, issued: String?, version: UInt64)] = []
+        var firstPublished: [String: StatedTime] = [:]
+        var roots: [(key: MinisignPublicKey, issued: StatedTime?, version: UInt64)] = []
         if let top = latest?.version, top > 0 {
             for v in 1...top {
                 guard let record = try await store.trust(version: v), let j = try? JSON(parsing: record.body) else { continue }
-                let issued = j["issued"]?.string
+                let issued = j["issued"]?.string.map(StatedTime.init)
                 let named =
                     ["root_key", "receipt_key", "dataset_key", "log_key"].compactMap { j[$0]?.string }
                     + (j["signing_keys"]?.array ?? []).compactMap { $0["key"]?.string }
@@ -116,7 +120,7 @@ public struct KeyInventory: Sendable {
                 entries.append(
                     DepartmentKeyEntry(
                         role: "recipient", state: r["state"]?.string ?? "active", id: fingerprint, publicKey: recipient, created: nil,
-                        until: r["until"]?.string))
+                        until: r["until"]?.string.map(StatedTime.init)))
             }
         }
         for r in recipients {
@@ -126,8 +130,8 @@ public struct KeyInventory: Sendable {
             }
             entries.append(
                 DepartmentKeyEntry(
-                    role: "recipient", state: r.state.rawValue, id: r.fingerprint, publicKey: r.recipient, created: r.createdAt.text,
-                    until: r.decryptUntil?.text, note: note))
+                    role: "recipient", state: r.state.rawValue, id: r.fingerprint, publicKey: r.recipient, created: StatedTime(r.createdAt),
+                    until: r.decryptUntil.map(StatedTime.init), note: note))
         }
 
         // Receipt, dataset and log keys: the store's records, the key in ROLE.pub (the one the
@@ -148,8 +152,8 @@ public struct KeyInventory: Sendable {
                 entries.append(
                     DepartmentKeyEntry(
                         role: role, state: k.state.rawValue, id: k.keyId, publicKey: k.publicKey,
-                        created: firstPublished[k.keyId] ?? k.createdAt.text,
-                        until: k.until?.text, note: note))
+                        created: firstPublished[k.keyId] ?? StatedTime(k.createdAt),
+                        until: k.until.map(StatedTime.init), note: note))
             }
             if let inUse, !mine.contains(where: { $0.keyId == inUse.keyIdHex }) {
                 entries.append(
@@ -172,7 +176,8 @@ public struct KeyInventory: Sendable {
             return x != y ? x < y : a.offset < b.offset
         }.map(\.element)
         return KeyInventory(
-            now: now, trustVersion: doc?.version, trustIssued: doc?.json["issued"]?.string, trustExpires: doc?.expires, keys: sorted)
+            now: now, trustVersion: doc?.version, trustIssued: doc?.json["issued"]?.string.map(StatedTime.init),
+            trustExpires: doc.map { StatedTime($0.expires) }, keys: sorted)
     }
 
     /// What expires within `horizon` (or has expired): the trust document, and the keys'
@@ -192,7 +197,8 @@ public struct KeyInventory: Sendable {
             "now": .string(now.text),
             "trust": trustVersion.map { v in
                 .object([
-                    "version": .int(Int64(v)), "issued": trustIssued.map(JSON.string) ?? .null, "expires": trustExpires.map(JSON.string) ?? .null,
+                    "version": .int(Int64(v)), "issued": trustIssued.map { .string($0.text) } ?? .null,
+                    "expires": trustExpires.map { .string($0.text) } ?? .null,
                 ])
             } ?? .null,
             "keys": .array(keys.map(\.json)),
@@ -210,8 +216,8 @@ public struct ExpiryNotice: Sendable, Equatable {
         case key(role: String, id: String, state: String)
     }
     public var subject: Subject
-    /// When it expires (or expired).
-    public var at: String
+    /// When it expires (or expired), as stated: an unreadable time counts as past.
+    public var at: StatedTime
     /// Seconds from now until `at`; zero or less once it has passed.
     public var secondsLeft: Int64
     /// What expires, when, and what follows (no personal data, no secret).
@@ -223,7 +229,7 @@ public struct ExpiryNotice: Sendable, Equatable {
 
     public var json: JSON {
         var o: [String: JSON] = [
-            "at": .string(at), "seconds_left": .int(secondsLeft), "message": .string(message), "remedy": .string(remedy),
+            "at": .string(at.text), "seconds_left": .int(secondsLeft), "message": .string(message), "remedy": .string(remedy),
         ]
         switch subject {
         case .trustDocument(let version):
@@ -255,8 +261,8 @@ public enum ExpiryWatch {
 
     /// The trust document `version`, valid until `expires`: a notice when that is within `horizon`
     /// (or past); nil otherwise. A text that is not a moment counts as expired.
-    public static func trustNotice(version: UInt64, expires: String, now: Timestamp, horizon: Duration = Self.horizon) -> ExpiryNotice? {
-        let left = expires.moment.map { $0.unixSeconds - now.unixSeconds } ?? 0
+    public static func trustNotice(version: UInt64, expires: StatedTime, now: Timestamp, horizon: Duration = Self.horizon) -> ExpiryNotice? {
+        let left = expires.secondsLeft(from: now)
         guard left <= horizon.components.seconds else { return nil }
         return ExpiryNotice(
             subject: .trustDocument(version: version), at: expires, secondsLeft: left,
@@ -268,7 +274,7 @@ public enum ExpiryWatch {
 
     /// A unit's trust document, at the clock's time.
     public static func trustNotice(_ doc: TrustDocument, clock: any GatewayClock = .system, horizon: Duration = Self.horizon) -> ExpiryNotice? {
-        trustNotice(version: doc.version, expires: doc.expires, now: clock.now, horizon: horizon)
+        trustNotice(version: doc.version, expires: StatedTime(doc.expires), now: clock.now, horizon: horizon)
     }
 
     /// Graces that end within `horizon`: decrypt-only recipients (also once ended: they are due
@@ -276,7 +282,7 @@ public enum ExpiryWatch {
     public static func keyNotices(_ keys: [DepartmentKeyEntry], now: Timestamp, horizon: Duration = Self.horizon) -> [ExpiryNotice] {
         keys.compactMap { k in
             guard k.state == "decrypt-only" || k.state == "verify-only", let until = k.until else { return nil }
-            let left = until.moment.map { $0.unixSeconds - now.unixSeconds } ?? 0
+            let left = until.secondsLeft(from: now)
             guard left <= horizon.components.seconds else { return nil }
             let subject = ExpiryNotice.Subject.key(role: k.role, id: k.id, state: k.state)
             if k.state == "decrypt-only" {
@@ -308,18 +314,18 @@ public enum ExpiryWatch {
         var all: [ExpiryNotice] = []
         if let latest = try await store.latestTrust(), let j = try? JSON(parsing: latest.body) {
             let doc = TrustDocument(json: j)
-            if let n = trustNotice(version: doc.version, expires: doc.expires, now: now, horizon: horizon) { all.append(n) }
+            if let n = trustNotice(version: doc.version, expires: StatedTime(doc.expires), now: now, horizon: horizon) { all.append(n) }
         }
         let keys =
             try await store.recipients().map {
                 DepartmentKeyEntry(
-                    role: "recipient", state: $0.state.rawValue, id: $0.fingerprint, publicKey: $0.recipient, created: $0.createdAt.text,
-                    until: $0.decryptUntil?.text)
+                    role: "recipient", state: $0.state.rawValue, id: $0.fingerprint, publicKey: $0.recipient, created: StatedTime($0.createdAt),
+                    until: $0.decryptUntil.map(StatedTime.init))
             }
             + (try await store.signingKeys()).map {
                 DepartmentKeyEntry(
-                    role: $0.role.rawValue, state: $0.state.rawValue, id: $0.keyId, publicKey: $0.publicKey, created: $0.createdAt.text,
-                    until: $0.until?.text)
+                    role: $0.role.rawValue, state: $0.state.rawValue, id: $0.keyId, publicKey: $0.publicKey, created: StatedTime($0.createdAt),
+                    until: $0.until.map(StatedTime.init))
             }
         return all + keyNotices(keys, now: now, horizon: horizon)
     }
@@ -344,9 +350,9 @@ public struct DatasetEntry: Sendable, Equatable {
     public var nextAttempt: Timestamp?
     /// When the gateway recorded the handbook system's signed acknowledgement.
     public var acknowledgedAt: Timestamp?
-    /// The handbook system's own time in that acknowledgement, as it wrote it (another system's
-    /// word, shown as signed: not read as a moment here).
-    public var importedAt: String?
+    /// The handbook system's own time in that acknowledgement, as it signed it (another system's
+    /// word: a moment when it is one, else shown as written).
+    public var importedAt: StatedTime?
     public var sha256: String
     public var size: Int64
 
@@ -356,7 +362,7 @@ public struct DatasetEntry: Sendable, Equatable {
             "organizations": .int(Int64(organizations)), "conflicts": .int(Int64(conflicts)), "withheld": withheld.map { .int(Int64($0)) } ?? .null,
             "state": .string(state), "attempts": .int(Int64(attempts)), "last_error": lastError.map(JSON.string) ?? .null,
             "next_attempt": nextAttempt.map { .string($0.text) } ?? .null, "acknowledged_at": acknowledgedAt.map { .string($0.text) } ?? .null,
-            "handbook_imported_at": importedAt.map(JSON.string) ?? .null, "sha256": .string(sha256), "size": .int(size),
+            "handbook_imported_at": importedAt.map { .string($0.text) } ?? .null, "sha256": .string(sha256), "size": .int(size),
         ])
     }
 }
@@ -375,7 +381,7 @@ public struct DatasetInventory: Sendable {
                     version: d.version, packageId: d.packageId, created: d.createdAt, members: d.members, organizations: d.organizations,
                     conflicts: d.conflicts, withheld: stats?["totals"]?["withheld"]?.int.map { Int($0) }, state: d.state.rawValue,
                     attempts: d.attempts, lastError: d.lastError, nextAttempt: d.state == .pending ? d.nextAttemptAt : nil,
-                    acknowledgedAt: d.deliveredAt, importedAt: d.ack.flatMap { try? JSON(parsing: $0) }?["imported_at"]?.string,
+                    acknowledgedAt: d.deliveredAt, importedAt: d.ack.flatMap { try? JSON(parsing: $0) }?["imported_at"]?.string.map(StatedTime.init),
                     sha256: d.sha256, size: d.size)
             })
     }

@@ -357,12 +357,14 @@ extension Keys {
                 let inventory = try await KeyInventory.load(dir, store: try await dir.openStore())
                 if !out.json {
                     if let v = inventory.trustVersion {
-                        print("trust document version \(v): issued \(inventory.trustIssued ?? "-"), expires \(inventory.trustExpires ?? "-")")
+                        print(
+                            "trust document version \(v): issued \(inventory.trustIssued?.text ?? "-"), expires \(inventory.trustExpires?.text ?? "-")"
+                        )
                     }
                     print(
                         textTable(
                             [["ROLE", "STATE", "ID", "CREATED", "UNTIL", "NOTE"]]
-                                + inventory.keys.map { [$0.role, $0.state, $0.id, $0.created ?? "-", $0.until ?? "-", $0.note ?? ""] }),
+                                + inventory.keys.map { [$0.role, $0.state, $0.id, $0.created?.text ?? "-", $0.until?.text ?? "-", $0.note ?? ""] }),
                         terminator: "")
                     for n in inventory.notices() { say(expiryWarning(n, data: data.data)) }
                 }

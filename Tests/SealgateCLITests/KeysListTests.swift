@@ -146,23 +146,30 @@ struct KeysListTests {
     /// says so; an ended verify-only grace asks for nothing; a damaged date counts as passed.
     @Test func expiryNoticesAtTheirEdges() {
         let now = Timestamp(unixSeconds: 1_800_000_000)
-        func at(_ s: Int64) -> String { now.adding(seconds: s).text }
+        func at(_ s: Int64) -> StatedTime { StatedTime(now.adding(seconds: s)) }
         let horizon = ExpiryWatch.horizon.components.seconds
         #expect(ExpiryWatch.trustNotice(version: 7, expires: at(horizon), now: now)?.secondsLeft == horizon)
         #expect(ExpiryWatch.trustNotice(version: 7, expires: at(horizon + 1), now: now) == nil)
         let passed = ExpiryWatch.trustNotice(version: 7, expires: at(-3 * 86_400), now: now)
         #expect(passed?.hasPassed == true && passed?.message.contains("expired at") == true && passed?.message.contains("3 days ago") == true)
-        #expect(ExpiryWatch.trustNotice(version: 7, expires: "2026-13-01T00:00:00Z", now: now)?.hasPassed == true)
+        #expect(ExpiryWatch.trustNotice(version: 7, expires: StatedTime("2026-13-01T00:00:00Z"), now: now)?.hasPassed == true)
+        #expect(StatedTime("2026-13-01T00:00:00Z") == .unreadable("2026-13-01T00:00:00Z") && at(0) == .moment(now))
         let keys = [
             DepartmentKeyEntry(role: "recipient", state: "decrypt-only", id: "a", publicKey: "age1a", created: nil, until: at(-60)),
             DepartmentKeyEntry(role: "recipient", state: "decrypt-only", id: "b", publicKey: "age1b", created: nil, until: at(horizon + 1)),
             DepartmentKeyEntry(role: "log", state: "verify-only", id: "c", publicKey: "RW", created: nil, until: at(-60)),
             DepartmentKeyEntry(role: "log", state: "verify-only", id: "d", publicKey: "RW", created: nil, until: at(5 * 3_600)),
             DepartmentKeyEntry(role: "receipt", state: "active", id: "e", publicKey: "RW", created: nil),
+            // A grace end the store or a trust document states unreadably counts as ended, never as "no end".
+            DepartmentKeyEntry(role: "recipient", state: "decrypt-only", id: "f", publicKey: "age1f", created: nil, until: StatedTime("soon")),
         ]
         let notices = ExpiryWatch.keyNotices(keys, now: now)
         #expect(
-            notices.map(\.subject) == [.key(role: "recipient", id: "a", state: "decrypt-only"), .key(role: "log", id: "d", state: "verify-only")])
-        #expect(notices.first?.remedy.contains("retire") == true && notices.last?.message.contains("in 5 hours") == true)
+            notices.map(\.subject) == [
+                .key(role: "recipient", id: "a", state: "decrypt-only"), .key(role: "log", id: "d", state: "verify-only"),
+                .key(role: "recipient", id: "f", state: "decrypt-only"),
+            ])
+        #expect(notices.first?.remedy.contains("retire") == true && notices[1].message.contains("in 5 hours"))
+        #expect(notices.last?.hasPassed == true && notices.last?.message.contains("grace ended at soon") == true)
     }
 }
