@@ -68,7 +68,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "PartyRecords",
-            dependencies: ["SystemIO"],
+            dependencies: ["SystemIO", "SealBase"],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",

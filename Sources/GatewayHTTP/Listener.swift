@@ -335,6 +335,9 @@ final class SlowClientGuard: ChannelDuplexHandler, RemovableChannelHandler {
         fields[.contentType] = "application/problem+json"
         fields[.contentLength] = String(body.readableBytes)
         fields[.connection] = "close"
+        // A request refused from its head is answered in English (its Accept-Language is not read).
+        fields[.contentLanguage] = "en"
+        fields[.vary] = "Accept-Language"
         return (HTTPResponse(status: p.status, headerFields: fields), body)
     }
 

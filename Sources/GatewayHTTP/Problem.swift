@@ -133,19 +133,39 @@ public struct Problem: HTTPResponseError, Sendable {
         return p
     }
 
-    var document: JSON {
+    var document: JSON { document(.en) }
+
+    /// The document in `lang`. English: the title is the code, the detail and remedy the
+    /// problem's own. Vietnamese: the title, detail and remedy are the code's Vietnamese text
+    /// (SealBase's catalogue), the problem's own English words kept as `detail_en` and
+    /// `remedy_en`. The `code` is the same in both.
+    func document(_ lang: Language) -> JSON {
         var o: [String: JSON] = [
             "type": .string("https://sealgate.invalid/errors/\(code)"), "title": .string(code), "status": .int(Int64(status.code)),
             "code": .string(code), "detail": .string(detail), "remedy": .string(remedy),
         ]
+        if lang == .vi {
+            let text = SealErrorCode(code).text(.vi)
+            o["title"] = .string(text.message)
+            o["detail"] = .string(text.message)
+            o["remedy"] = .string(text.remedy)
+            o["detail_en"] = .string(detail)
+            o["remedy_en"] = .string(remedy)
+        }
         for (k, v) in extra { o[k] = v }
         return .object(o)
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response { response() }
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response(Language.negotiate(acceptLanguage: request.headers[.acceptLanguage]))
+    }
 
-    public func response() -> Response {
-        var r = jsonResponse(status, document.canonical, contentType: "application/problem+json")
+    /// The answer in `lang` (the request's `Accept-Language`, `Language.negotiate`): it says its
+    /// language (`Content-Language`) and that it depends on that field (`Vary`).
+    public func response(_ lang: Language = .en) -> Response {
+        var r = jsonResponse(status, document(lang).canonical, contentType: "application/problem+json")
+        r.headers[.contentLanguage] = lang.rawValue
+        r.headers[.vary] = "Accept-Language"
         for h in headers { r.headers[h.name] = h.value }
         return r
     }
@@ -179,7 +199,7 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             if p.status.code >= 500 {
                 context.logger.error("\(request.method) \(request.uri.path): \(p.code): \(String(describing: error).prefix(500))")
             }
-            return p.response()
+            return p.response(Language.negotiate(acceptLanguage: request.headers[.acceptLanguage]))
         }
     }
 

@@ -1,3 +1,6 @@
+// `Language` (vi, en) is SealBase's, the same for record findings and error codes; it comes with PartyRecords.
+@_exported public import SealBase
+
 /// How serious a finding is: an error refuses the record; a warning reports a value that was
 /// normalized (or is suspicious) and is accepted.
 public enum Severity: String, Sendable, Codable, Comparable {
@@ -21,8 +24,6 @@ public struct Rule: Sendable {
     /// True for rules that report a normalization (the value was changed, not refused).
     public var isNormalization: Bool { severity == .warning && normalizedExample != nil }
 }
-
-public enum Language: String, Sendable, CaseIterable { case vi, en }
 
 /// Every rule, by code. docs/records.md is generated from this table (`sealgate validate --list-rules`).
 public enum Rules {

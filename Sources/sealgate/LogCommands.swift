@@ -31,9 +31,15 @@ struct LogCommand: ParsableCommand {
         @OptionGroup var out: OutputOptions
 
         /// An auditor's words for the codes whose common hint is the department's.
-        static let auditorHints: [SealErrorCode: String] = [
-            .logFork:
-                "keep the --state file as evidence; `sealgate log verify --gateway URL --trust trust.json --state NEW.json` audits the log from now on"
+        static let auditorHints: Hints = [
+            .en: [
+                .logFork:
+                    "keep the --state file as evidence; `sealgate log verify --gateway URL --trust trust.json --state NEW.json` audits the log from now on"
+            ],
+            .vi: [
+                .logFork:
+                    "giữ tệp --state làm bằng chứng; từ nay kiểm tra nhật ký bằng `sealgate log verify --gateway URL --trust trust.json --state MỚI.json`"
+            ],
         ]
 
         func run() async throws {

@@ -25,6 +25,37 @@ struct OutputOptions: ParsableArguments {
     var json = false
 }
 
+/// The language of a unit-side command (validate, normalize, seal, submit, trust fetch, receipt
+/// verify, unit …): `--lang`, else SEALGATE_LANG, else the locale (LC_ALL, LC_MESSAGES, LANG:
+/// vi… or en…), else Vietnamese. Parsing it makes it the command's language (`CommandLanguage`):
+/// the error printer and the command's own lines (`Words`) speak it.
+struct LangOption: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Language of messages and errors: vi or en (default: $SEALGATE_LANG, else the locale, else vi).", valueName: "vi|en"))
+    var lang: Language?
+
+    var resolved: Language { lang ?? defaultLanguage(unitSide: true) }
+
+    mutating func validate() throws { CommandLanguage.choose(resolved) }
+}
+
+/// The language a command speaks when it says nothing itself: SEALGATE_LANG (vi or en), else the
+/// locale's, else Vietnamese for the unit-side commands and English for the department's.
+func defaultLanguage(unitSide: Bool, environment: [String: String] = ProcessInfo.processInfo.environment) -> Language {
+    if let v = environment["SEALGATE_LANG"], let l = Language.primary(v) { return l }
+    return Language.fromLocale(environment) ?? (unitSide ? .vi : .en)
+}
+
+/// The language of the command running: the one its `LangOption` chose, else the department's
+/// default. Read by `report` (the error lines) and `Words.now`.
+enum CommandLanguage {
+    private static let chosen = Mutex<Language?>(nil)
+    static func choose(_ l: Language) { chosen.withLock { $0 = l } }
+    static var current: Language { chosen.withLock { $0 } ?? defaultLanguage(unitSide: false) }
+}
+
 struct PassphraseOptions: ParsableArguments {
     @Option(name: .long, help: "Read the passphrase from this file (mode 0600) instead of SEALGATE_PASSPHRASE or a prompt.")
     var passphraseFile: String?

@@ -25,7 +25,8 @@ struct Seal: AsyncParsableCommand {
         String?
     @Option(name: .shortAndLong, help: "Output package path (.sgp).") var output: String
     @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
-    @Option(name: .long, help: "Language of validation messages: vi or en.") var lang: Language = .vi
+    @OptionGroup var language: LangOption
+    var lang: Language { language.resolved }
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
 
@@ -55,7 +56,7 @@ struct Seal: AsyncParsableCommand {
                 SealRequest(unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output),
                 progress: progressReporter())
             if !out.json {
-                say("sealed \(result.manifest.files.count) file(s) into \(output) (\(result.packageBytes) bytes)")
+                say(Words.now.sealed(result.manifest.files.count, output, result.packageBytes))
                 say("  \(result.comment.text)")
             }
             return describe(result.comment, manifest: result.manifest, extra: ["output": output, "bytes": result.packageBytes])

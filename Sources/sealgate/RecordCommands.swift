@@ -9,7 +9,8 @@ extension ReportFormat: ExpressibleByArgument {}
 
 /// Options shared by validate and normalize.
 struct RecordOptions: ParsableArguments {
-    @Option(name: .long, help: "Language of messages: vi or en.") var lang: Language = .vi
+    @OptionGroup var language: LangOption
+    var lang: Language { language.resolved }
     @Option(name: .long, help: "Date that ages and 'not in the future' are checked against (YYYY-MM-DD; default today, UTC).") var today: String?
     @Option(
         name: .long,

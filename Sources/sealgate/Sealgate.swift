@@ -24,7 +24,7 @@ struct Sealgate: AsyncParsableCommand {
             Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
             Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self, LogCommand.self,
             Synthesize.self, DatasetsCommand.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self,
-            SpoolCommand.self,
+            SpoolCommand.self, ErrorsCommand.self,
         ])
 
     /// Every command runs in one scope for the PostgreSQL clients of the stores it opens
@@ -37,7 +37,7 @@ struct Sealgate: AsyncParsableCommand {
 
 /// Runs a command body, turning a SealError into its code, message, remedy and exit status.
 /// `hints` are the command's own words for a code, before the common table's.
-func runAsync(json: Bool, hints: [SealErrorCode: String] = [:], _ body: () async throws -> [String: Any]) async throws {
+func runAsync(json: Bool, hints: Hints = [:], _ body: () async throws -> [String: Any]) async throws {
     do {
         let result = try await body()
         if json { printJSON(["ok": true, "result": result]) }
@@ -47,53 +47,102 @@ func runAsync(json: Bool, hints: [SealErrorCode: String] = [:], _ body: () async
 }
 
 /// Prints a failure (code, message, what to do; as JSON with --json) and exits with its status.
-func report(_ error: any Error, json: Bool, hints: [SealErrorCode: String] = [:]) throws -> Never {
+/// In English: the error's own message and remedy. In Vietnamese: the code's text from the
+/// catalogue, and the error's own (English) words kept on a line labelled as technical detail.
+func report(_ error: any Error, json: Bool, hints: Hints = [:]) throws -> Never {
     if let e = error as? ExitCode { throw e }
     // Anything that is not a SealError (a file that cannot be read, …) still gets a code and a remedy.
     let e =
         (error as? SealError)
         ?? SealError(.ioError, "\((error as NSError).localizedDescription)", remedy: "check the paths given and their permissions")
+    let lang = CommandLanguage.current
+    let words = Words.of(lang)
+    let text = e.code.text(lang)
     // The libraries say what to do in general; the command line adds its own words (flags).
-    let hint = hints[e.code] ?? commandLineHints[e.code]
+    let hint = hints[lang]?[e.code] ?? hints[.en]?[e.code] ?? commandLineHints[lang]?[e.code]
+    let englishHint = hints[.en]?[e.code] ?? commandLineHints[.en]?[e.code]
     if json {
-        var o: [String: Any] = ["code": e.code.rawValue, "message": e.message, "remedy": e.remedy]
-        if let hint { o["hint"] = hint }
+        var o: [String: Any] = [
+            "code": e.code.rawValue, "message": e.message, "remedy": e.remedy, "lang": lang.rawValue,
+            "localized_message": text.message, "localized_remedy": text.remedy,
+        ]
+        if let englishHint { o["hint"] = englishHint }
+        if let hint { o["localized_hint"] = hint }
         printJSON(["ok": false, "error": o])
     }
     // The underlying cause (a system error, a TLS alert) is never a secret; it helps the operator.
-    let cause = e.underlying.map { "  cause: \($0.prefix(300))\n" } ?? ""
-    let onCommandLine = hint.map { "  on the command line: \($0)\n" } ?? ""
-    FileHandle.standardError.write(Data("error: \(e.code): \(e.message)\n  what to do: \(e.remedy)\n\(onCommandLine)\(cause)".utf8))
+    let cause = e.underlying.map { "  \(words.cause): \($0.prefix(300))\n" } ?? ""
+    let onCommandLine = hint.map { "  \(words.onCommandLine): \($0)\n" } ?? ""
+    let lines: String
+    switch lang {
+    case .en:
+        lines = "\(words.error): \(e.code): \(e.message)\n  \(words.whatToDo): \(e.remedy)\n\(onCommandLine)\(cause)"
+    case .vi:
+        lines =
+            "\(words.error): \(e.code): \(text.message)\n  \(words.whatToDo): \(text.remedy)\n\(onCommandLine)"
+            + "  \(words.technicalDetail): \(e.message) — \(e.remedy)\n\(cause)"
+    }
+    FileHandle.standardError.write(Data(lines.utf8))
     throw ExitCode(exitStatus(for: e.code))
 }
 
+/// A command's own words for codes, in each language (`hints[.vi]` beside `hints[.en]`).
+typealias Hints = [Language: [SealErrorCode: String]]
+
 /// The command line's words for codes whose library remedy cannot name a flag (the libraries
-/// speak of what happened; the flags are the command's).
-let commandLineHints: [SealErrorCode: String] = [
-    .keyWrongPassphrase: "--passphrase-file FILE or SEALGATE_PASSPHRASE give the passphrase without a prompt",
-    .passphraseRequired: "--passphrase-file FILE (mode 0600) or SEALGATE_PASSPHRASE give the passphrase when no terminal can ask for it",
-    .keyFileExists: "choose another --out prefix (or --force where the command takes it)",
-    .packageTooLarge: "`open` and `verify` take --max-size for a larger package",
-    .unitMismatch: "check --unit and the --signer key",
-    .tlsUntrusted: "--ca-file FILE (or SEALGATE_CA_FILE) with the CA that signed the server's certificate",
-    .tlsClientRefused: "--client-cert FILE and --client-key FILE",
-    .tlsSetup: "--tls-cert (the chain, the server's certificate first), --tls-key, --client-ca",
-    .handbookUnset: "sealgate handbook connect --data DIR --url URL --recipient handbook.pub --ack-key ack.pub",
-    .ackInvalid: "sealgate handbook connect --data DIR --ack-key ack.pub sets the acknowledgement key again",
-    .logInconsistent: "sealgate log verify --gateway URL --trust trust.json --state FILE names the altered entry",
-    .logBehind: "restore a newer copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
-    .logFork: "restore the matching copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
-    .spoolLocked: "serve --node NAME gives each process on one data folder a spool of its own",
-    .listenFailed: "--host ADDRESS and --port N choose where to listen (--port 0: any free port)",
-    .rotationSignatureInvalid: "sealgate keys rotate-unit --unit ID --old OLD.key --new NEW.key signs with both",
+/// speak of what happened; the flags are the command's). Each code has its hint in both languages.
+let commandLineHints: Hints = [
+    .en: [
+        .keyWrongPassphrase: "--passphrase-file FILE or SEALGATE_PASSPHRASE give the passphrase without a prompt",
+        .passphraseRequired: "--passphrase-file FILE (mode 0600) or SEALGATE_PASSPHRASE give the passphrase when no terminal can ask for it",
+        .keyFileExists: "choose another --out prefix (or --force where the command takes it)",
+        .packageTooLarge: "`open` and `verify` take --max-size for a larger package",
+        .unitMismatch: "check --unit and the --signer key",
+        .tlsUntrusted: "--ca-file FILE (or SEALGATE_CA_FILE) with the CA that signed the server's certificate",
+        .tlsClientRefused: "--client-cert FILE and --client-key FILE",
+        .tlsSetup: "--tls-cert (the chain, the server's certificate first), --tls-key, --client-ca",
+        .handbookUnset: "sealgate handbook connect --data DIR --url URL --recipient handbook.pub --ack-key ack.pub",
+        .ackInvalid: "sealgate handbook connect --data DIR --ack-key ack.pub sets the acknowledgement key again",
+        .logInconsistent: "sealgate log verify --gateway URL --trust trust.json --state FILE names the altered entry",
+        .logBehind: "restore a newer copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
+        .logFork: "restore the matching copy: sealgate restore --data DIR FILE; or sealgate log declare-fork --data DIR --reason TEXT",
+        .spoolLocked: "serve --node NAME gives each process on one data folder a spool of its own",
+        .listenFailed: "--host ADDRESS and --port N choose where to listen (--port 0: any free port)",
+        .rotationSignatureInvalid: "sealgate keys rotate-unit --unit ID --old OLD.key --new NEW.key signs with both",
+    ],
+    .vi: [
+        .keyWrongPassphrase: "--passphrase-file TỆP hoặc biến SEALGATE_PASSPHRASE cho mật khẩu mà không phải gõ",
+        .passphraseRequired: "--passphrase-file TỆP (chế độ 0600) hoặc biến SEALGATE_PASSPHRASE cho mật khẩu khi không có cửa sổ dòng lệnh để hỏi",
+        .keyFileExists: "chọn tên khác cho --out (hoặc thêm --force ở lệnh có tham số này)",
+        .packageTooLarge: "lệnh `open` và `verify` có tham số --max-size cho gói lớn hơn",
+        .unitMismatch: "xem lại --unit và khóa --signer",
+        .tlsUntrusted: "--ca-file TỆP (hoặc biến SEALGATE_CA_FILE) với chứng chỉ gốc (CA) đã ký chứng chỉ của máy chủ",
+        .tlsClientRefused: "dùng --client-cert TỆP và --client-key TỆP",
+        .tlsSetup: "dùng --tls-cert (chuỗi chứng chỉ, chứng chỉ của máy chủ đứng đầu), --tls-key, --client-ca",
+        .handbookUnset: "kết nối bằng: sealgate handbook connect --data THƯ-MỤC --url URL --recipient handbook.pub --ack-key ack.pub",
+        .ackInvalid: "đặt lại khóa xác nhận: sealgate handbook connect --data THƯ-MỤC --ack-key ack.pub",
+        .logInconsistent: "sealgate log verify --gateway URL --trust trust.json --state TỆP chỉ ra mục bị sửa",
+        .logBehind: "khôi phục bản mới hơn: sealgate restore --data THƯ-MỤC TỆP; hoặc sealgate log declare-fork --data THƯ-MỤC --reason LÝ-DO",
+        .logFork: "khôi phục bản khớp: sealgate restore --data THƯ-MỤC TỆP; hoặc sealgate log declare-fork --data THƯ-MỤC --reason LÝ-DO",
+        .spoolLocked: "serve --node TÊN cho mỗi tiến trình trên cùng thư mục dữ liệu một thư mục tạm riêng",
+        .listenFailed: "--host ĐỊA-CHỈ và --port SỐ chọn nơi lắng nghe (--port 0: cổng trống bất kỳ)",
+        .rotationSignatureInvalid: "ký bằng cả hai khóa: sealgate keys rotate-unit --unit MÃ --old KHÓA-CŨ.key --new KHÓA-MỚI.key",
+    ],
 ]
 
 /// The hints of the commands that make new keys (`keys generate`, `init`, `handbook init`): only
 /// there can a key be made without a passphrase.
-let newKeyHints: [SealErrorCode: String] = [
-    .passphraseRequired:
-        "--passphrase-file FILE (mode 0600) or SEALGATE_PASSPHRASE give the new keys' passphrase when no terminal can ask for it;"
-        + " --unencrypted makes keys without one (tests, demos)"
+let newKeyHints: Hints = [
+    .en: [
+        .passphraseRequired:
+            "--passphrase-file FILE (mode 0600) or SEALGATE_PASSPHRASE give the new keys' passphrase when no terminal can ask for it;"
+            + " --unencrypted makes keys without one (tests, demos)"
+    ],
+    .vi: [
+        .passphraseRequired:
+            "--passphrase-file TỆP (chế độ 0600) hoặc biến SEALGATE_PASSPHRASE cho mật khẩu của khóa mới khi không có cửa sổ dòng lệnh để hỏi;"
+            + " --unencrypted tạo khóa không có mật khẩu (chỉ để thử nghiệm)"
+    ],
 ]
 
 func exitStatus(for code: SealErrorCode) -> Int32 {

@@ -136,6 +136,7 @@ struct ReceiptCommand: ParsableCommand {
         @Option(name: .long, help: "The trust document.") var trust: String
         @Argument(help: "The receipt (…receipt.json).") var receipt: String
         @OptionGroup var out: OutputOptions
+        @OptionGroup var language: LangOption
         func run() async throws {
             try await runAsync(json: out.json) {
                 let doc = try loadTrust(trust)
@@ -143,9 +144,11 @@ struct ReceiptCommand: ParsableCommand {
                 let sig = try String(contentsOfFile: receipt + ".minisig", encoding: .utf8)
                 let body = try Receipt.verify(text: text, signature: sig, trust: doc)
                 if !out.json {
+                    let words = Words.now
                     say(
-                        "receipt verified (signature, and inclusion in the signed log checkpoint): package \(body["package"]?.string ?? "-") of \(body["unit"]?.string ?? "-") seq \(body["seq"]?.int.map(String.init) ?? "-") — \(body["status"]?.string ?? "?"), leaf \(body["leaf"]?.int ?? -1)"
-                    )
+                        words.receiptVerified(
+                            body["package"]?.string ?? "-", body["unit"]?.string ?? "-", body["seq"]?.int.map(String.init) ?? "-",
+                            words.status(body["status"]?.string ?? "?"), body["leaf"]?.int ?? -1))
                 }
                 return ["package": body["package"]?.string as Any, "status": body["status"]?.string as Any, "leaf": body["leaf"]?.int as Any]
             }

@@ -54,6 +54,7 @@ struct Trust: ParsableCommand {
         @Option(name: .shortAndLong, help: "Where to keep the document.") var output: String = "trust.json"
         @OptionGroup var client: ClientOptions
         @OptionGroup var out: OutputOptions
+        @OptionGroup var language: LangOption
         func run() async throws {
             try await runAsync(json: out.json) {
                 try checkServerURL(gateway, what: "--gateway URL")
@@ -73,14 +74,12 @@ struct Trust: ParsableCommand {
                             keyId: newRoot.keyId, key: newRoot.key, comment: "sealgate root key \(newRoot.keyIdHex) of \(doc.department)")
                         try pk.fileContents.write(toFile: root, atomically: true, encoding: .utf8)
                         if !out.json {
-                            say(
-                                "the department's trust root changed from \(pinned.keyIdHex) to \(newRoot.keyIdHex) (signed by both); \(root) now pins the new root"
-                            )
+                            say(Words.now.rootRotated(pinned.keyIdHex, newRoot.keyIdHex, root))
                         }
                         result["root_rotated_to"] = newRoot.keyIdHex
                     }
                     if !out.json {
-                        say("trust document version \(doc.version) of \(doc.department) verified (expires \(doc.expires)); saved to \(output)")
+                        say(Words.now.trustVerified(doc.version, doc.department, doc.expires, output))
                     }
                     return result
                 }

@@ -16,7 +16,7 @@ struct RecordCommandTests {
         let en = try CLI.sg(["validate", "--lang", "en", "--today", "2026-11-27", "city"], cwd: w.path)
         #expect(en.status == 1, "errors → exit 1")
         #expect(en.out.contains("By rule:") && en.out.contains("citizen_id.legacy_cmnd"))
-        let vi = try CLI.sg(["validate", "--today", "2026-11-27", "city"], cwd: w.path)
+        let vi = try CLI.sg(["validate", "--lang", "vi", "--today", "2026-11-27", "city"], cwd: w.path)
         #expect(vi.out.contains("Theo quy tắc") && vi.out.contains("Đây là số CMND 9 số cũ"))
         let json = try CLI.sg(["validate", "--format", "json", "--today", "2026-11-27", "city"], cwd: w.path)
         let obj = try JSONSerialization.jsonObject(with: Data(json.stdout)) as! [String: Any]

@@ -46,10 +46,11 @@ enum CLI {
 
     /// The environment a child process gets: PATH, HOME, LANG and TMPDIR from the test's own, and
     /// what the test passes — nothing else (a stray SEALGATE_FAILPOINTS or SEALGATE_PASSPHRASE in
-    /// the caller's environment must not change what a test sees).
+    /// the caller's environment must not change what a test sees). SEALGATE_LANG=en unless the
+    /// test passes another: the tests read the English words (LanguageTests reads both languages).
     static func environment(_ extra: [String: String]) -> [String: String] {
         let mine = ProcessInfo.processInfo.environment
-        var e: [String: String] = [:]
+        var e: [String: String] = ["SEALGATE_LANG": "en"]
         for k in ["PATH", "HOME", "LANG", "TMPDIR"] { e[k] = mine[k] }
         e.merge(extra) { $1 }
         return e
