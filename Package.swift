@@ -120,12 +120,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),
+        // What a unit does from its folder: the profile, the trust kept fresh, sealing with the next seq, submitting
+        // and keeping receipts — for `seal`/`submit` with a profile and for the desk alike.
+        .target(
+            name: "UnitWork",
+            dependencies: ["SealBase", "SealCrypto", "SealPackage", "PartyRecords", "GatewayCore", "GatewayClient"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "sealgate",
             dependencies: [
                 "SealBase",
                 "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog",
-                "Handbook",
+                "Handbook", "UnitWork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -179,6 +179,15 @@ extension SealErrorCode {
     public static let datasetUnwritable = SealErrorCode("dataset_unwritable")
     public static let datasetIncomplete = SealErrorCode("dataset_incomplete")
 
+    // MARK: The unit's profile and desk (UnitWork)
+
+    /// `sealgate-unit.json` cannot be read as a unit profile.
+    public static let profileInvalid = SealErrorCode("profile_invalid")
+    /// `unit init` found a profile already in the folder.
+    public static let profileExists = SealErrorCode("profile_exists")
+    /// A command that needs the unit profile found none.
+    public static let profileMissing = SealErrorCode("profile_missing")
+
     /// Every code, once: what the status table, docs/errors.md and the sources are checked against.
     public static let catalogue: [SealErrorCode] = [
         .ioError, .cryptoFailure, .usage,
@@ -201,5 +210,6 @@ extension SealErrorCode {
         .datasetStale, .datasetCount, .packageReused, .handbookFailure, .kindNotDataset, .datasetNotFromDepartment,
         .storeUnavailable, .storeFailure, .databaseURL, .uniqueViolation, .seqTaken, .noSnapshot, .correctionField,
         .correctionConflict, .trustVersion, .datasetUnreadable, .datasetUnwritable, .datasetIncomplete,
+        .profileInvalid, .profileExists, .profileMissing,
     ]
 }

@@ -4,6 +4,8 @@ import GatewayCore
 import PartyRecords
 import SealCrypto
 public import SealPackage
+import GatewayClient
+import UnitWork
 
 struct Seal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,14 +18,16 @@ struct Seal: AsyncParsableCommand {
             Example: sealgate seal --unit HCM-U001 --seq 1 --signing-key unit.key --to dept.pub -o HCM-U001-1-snapshot.sgp organizations.csv members.csv
             """)
 
-    @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001.") var unit: String
-    @Option(name: .long, help: "Sequence number, strictly increasing per unit.") var seq: UInt64
+    @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001 (default: the unit profile's).") var unit: String?
+    @Option(name: .long, help: "Sequence number, strictly increasing per unit (default with a unit profile: the next one).") var seq: UInt64?
     @Option(name: .long, help: "snapshot | correction | dataset | files") var kind: PackageKind = .snapshot
-    @Option(name: .long, help: "The unit's minisign secret key.") var signingKey: String
+    @Option(name: .long, help: "The unit's minisign secret key (default: the unit profile's).") var signingKey: String?
     @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String] = []
     @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") var trust:
         String?
-    @Option(name: .shortAndLong, help: "Output package path (.sgp).") var output: String
+    @Option(name: .shortAndLong, help: "Output package path (.sgp; default with a unit profile: packages/UNIT-SEQ-KIND.sgp).") var output:
+        String?
+    @Option(name: .long, help: "The folder holding the unit profile (default: this folder or the nearest above).") var profile: String?
     @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
     @OptionGroup var language: LangOption
     var lang: Language { language.resolved }
@@ -31,6 +35,13 @@ struct Seal: AsyncParsableCommand {
     @OptionGroup var out: OutputOptions
 
     func run() async throws {
+        if unit == nil && signingKey == nil && output == nil && to.isEmpty && trust == nil {
+            return try await sealWithProfile()
+        }
+        guard let unit, let seq, let signingKey, let output else {
+            throw ValidationError(
+                "give --unit, --seq, --signing-key and -o (or none of them, in a folder set up with `sealgate unit init`)")
+        }
         try await runAsync(json: out.json) {
             guard !to.isEmpty || trust != nil else {
                 throw SealError(
@@ -60,6 +71,36 @@ struct Seal: AsyncParsableCommand {
                 say("  \(result.comment.text)")
             }
             return describe(result.comment, manifest: result.manifest, extra: ["output": output, "bytes": result.packageBytes])
+        }
+    }
+}
+
+extension Seal {
+    /// Seal with the unit profile: its unit, key and trust document (fetched again when stale),
+    /// the next seq, the package into its packages folder and its history.
+    func sealWithProfile() async throws {
+        try await runAsync(json: out.json) {
+            var work = UnitWork(folder: try requireProfile(profile))
+            let doc = try await GatewayClient.withClient(work.clientSettings()) { http in
+                let t = try await work.currentTrust(http)
+                if let e = t.fetchFailed { say("warning: the trust document could not be fetched again (\(e.code): \(e.message)); using the one kept") }
+                if seq == nil { try await work.learnGatewaySeq(http) }
+                return t.document
+            }
+            let v = try work.validate(files)
+            let report = ValidationReport(v, lang: lang)
+            if report.errors > 0 {
+                FileHandle.standardError.write(Data(report.render(.table, maxRows: 50).utf8))
+            }
+            let key = try MinisignSecretKey.load(
+                path: work.folder.signingKeyPath, passphrase: passphrase.provider(prompt: "Passphrase for \(work.folder.signingKeyPath): "))
+            let sealed = try work.seal(files, signer: key, trust: doc, seq: seq, progress: progressReporter())
+            if !out.json {
+                say("sealed \(sealed.result.manifest.files.count) file(s) into \(sealed.path) (\(sealed.result.packageBytes) bytes), seq \(sealed.entry.seq)")
+                say("  \(sealed.result.comment.text)")
+                say("  next: sealgate submit (sends what this folder has sealed and not yet submitted)")
+            }
+            return describe(sealed.result.comment, manifest: sealed.result.manifest, extra: ["output": sealed.path, "bytes": sealed.result.packageBytes])
         }
     }
 }

@@ -6,6 +6,7 @@ import GatewayHTTP
 import GatewayStore
 import SealCrypto
 import SealPackage
+import UnitWork
 
 struct Submit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,13 +15,18 @@ struct Submit: AsyncParsableCommand {
             "The gateway's address is the trust document's intake URL unless --gateway names another. An https:// gateway with a certificate from a private CA needs --ca-file (or SEALGATE_CA_FILE). A package that was not answered (a timeout, a 503) can be sent again as it is: the gateway gives each package one outcome and answers a repeat with its first receipt."
     )
     @Option(name: .long, help: "Gateway URL (default: the trust document's intake URL).") var gateway: String?
-    @Option(name: .long, help: "The trust document from `trust fetch`.") var trust: String
+    @Option(name: .long, help: "The trust document from `trust fetch` (default: the unit profile's, fetched again when stale).") var trust:
+        String?
+    @Option(name: .long, help: "The folder holding the unit profile (default: this folder or the nearest above).") var profile: String?
     @Option(name: .long, help: "A unit token, when the gateway requires one (prefer SEALGATE_TOKEN: arguments are visible in `ps`).") var token:
         String?
     @OptionGroup var client: ClientOptions
-    @Argument(help: "Package files.") var packages: [String]
+    @Argument(help: "Package files (default with a unit profile: those sealed from its folder and not yet submitted).") var packages:
+        [String] = []
     @OptionGroup var out: OutputOptions
     func run() async throws {
+        guard let trust else { return try await submitWithProfile() }
+        guard !packages.isEmpty else { throw ValidationError("name the package files to submit") }
         try await runAsync(json: out.json) {
             let doc = try loadTrust(trust)
             if let n = ExpiryWatch.trustNotice(doc) {  // a warning, not a refusal: the document is still valid
@@ -31,65 +37,41 @@ struct Submit: AsyncParsableCommand {
             let origin = gateway == nil ? "the intake URL of trust document \(trust), version \(doc.version)" : nil
             let base = (gateway ?? doc.intakeURL).trimmingSlash
             try GatewayClient.checkURL(base, what: origin.map { "gateway URL (\($0))" } ?? "--gateway URL")
-            let url = base + "/v1/packages"
             let token = token ?? ProcessInfo.processInfo.environment["SEALGATE_TOKEN"]
             warnIfPlainText(base, origin: origin)
             return try await GatewayClient.withClient(try client.settings(maxResponseBytes: 4 << 20)) { http in
                 var results: [[String: Any]] = []
                 var failed = false
                 for p in packages {
-                    guard FileManager.default.isReadableFile(atPath: p) else {
-                        throw SealError(.usage, "cannot read the package \(p)", remedy: "check the path; seal it first with `sealgate seal`")
-                    }
-                    var headers = [("Content-Type", "application/vnd.sealgate.package")]
-                    if let token { headers.append(("Authorization", "Bearer \(token)")) }
-                    let r: ClientResponse
-                    do { r = try await http.send("POST", url, headers: headers, body: .file(p)) } catch let e as SealError {
-                        guard let origin else { throw e }
+                    let o: SubmissionOutcome
+                    do { o = try await Submission.send(http, base: base, package: p, token: token, trust: doc) } catch let e as SealError {
+                        guard let origin, Submission.isNetwork(e) else { throw e }
                         throw SealError(
                             e.code, "\(e.message) — the address is \(origin)", remedy: "\(e.remedy); or give --gateway URL", cause: e.cause)
                     }
-                    var receiptText = r.text
-                    if r.headers["content-type"]?.hasPrefix("application/problem+json") == true {
-                        let prob = (try? JSON(parsing: r.text)) ?? .null
-                        guard let embedded = prob["receipt"]?.string else {
-                            failed = true
-                            say(
-                                "\(p): \(r.status) \(prob["code"]?.string ?? "error") — \(prob["detail"]?.string ?? "") (\(prob["remedy"]?.string ?? ""))"
-                            )
-                            results.append(["package": p, "http": r.status, "code": prob["code"]?.string as Any])
-                            continue
-                        }
-                        receiptText = embedded
+                    guard let body = o.receipt else {
+                        failed = true
+                        say("\(p): \(o.http) \(o.code ?? "error") — \(o.message ?? "") (\(o.remedy ?? ""))")
+                        results.append(["package": p, "http": o.http, "code": o.code as Any])
+                        continue
                     }
-                    guard let sigB64 = r.headers["sealgate-receipt-signature"], let sigBytes = Base64.decode(sigB64, padded: true) else {
-                        throw SealError(.receiptInvalid, "the gateway answered \(r.status) without a receipt signature", remedy: "check --gateway")
-                    }
-                    let sigText = String(decoding: sigBytes, as: UTF8.self)
-                    let body = try Receipt.verify(text: receiptText, signature: sigText, trust: doc)
-                    // A replay answered without the unit's token carries only the public facts:
-                    // it never replaces the full receipt kept from the first submission.
-                    let reduced = body["status"]?.string == "duplicate"
-                    if !reduced || !FileManager.default.fileExists(atPath: "\(p).receipt.json") {
-                        try receiptText.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
-                        try sigText.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
-                    }
-                    let status = reduced ? (body["first_status"]?.string ?? "?") : (body["status"]?.string ?? "?")
-                    let code = body["error"]?["code"]?.string ?? body["code"]?.string
+                    let reduced = o.reduced
+                    let status = o.status ?? "?"
+                    let code = o.code
                     if status != "accepted" { failed = true }
                     if !out.json {
                         let what =
-                            r.status == 200
+                            o.http == 200
                             ? "already received, decided \(status)\(reduced ? " (the full receipt: submit with the unit's token, SEALGATE_TOKEN)" : " (its first receipt)")"
                             : status
                         say(
-                            "\(p): \(r.status) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)"
+                            "\(p): \(o.http) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)"
                         )
                         if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
                         for line in correctionLines(body["corrections"]) { say("  \(line)") }
                     }
                     var result: [String: Any] = [
-                        "package": p, "http": r.status, "status": status, "code": code as Any, "receipt": "\(p).receipt.json",
+                        "package": p, "http": o.http, "status": status, "code": code as Any, "receipt": "\(p).receipt.json",
                     ]
                     if let c = body["corrections"], c != .null {
                         result["corrections_applied"] = c["applied"]?.array?.count ?? 0
@@ -98,6 +80,54 @@ struct Submit: AsyncParsableCommand {
                         }
                     }
                     results.append(result)
+                }
+                if failed && !out.json { throw ExitCode(1) }
+                return ["results": results]
+            }
+        }
+    }
+}
+
+extension Submit {
+    /// Submits with the unit profile: its trust document (fetched again when stale), its token
+    /// (SEALGATE_TOKEN or its token file), the packages named or else those of its history not yet
+    /// submitted; each answer is recorded in the history. A seq the gateway had already used is
+    /// noted: the next `seal` takes the seq after it.
+    func submitWithProfile() async throws {
+        try await runAsync(json: out.json) {
+            var work = UnitWork(folder: try requireProfile(profile))
+            return try await GatewayClient.withClient(work.clientSettings()) { http in
+                let t = try await work.currentTrust(http)
+                if let e = t.fetchFailed { say("warning: the trust document could not be fetched again (\(e.code): \(e.message)); using the one kept") }
+                let ids: [String]
+                if packages.isEmpty {
+                    ids = work.profile.history.filter { $0.status == nil }.map(\.packageId)
+                    if ids.isEmpty && !out.json { say("nothing to submit: every package sealed from \(work.folder.path) has an answer") }
+                } else {
+                    ids = try packages.map { p in
+                        let abs = URL(fileURLWithPath: p).standardizedFileURL.path
+                        guard let h = work.profile.history.first(where: { work.folder.resolve($0.package) == abs }) else {
+                            throw SealError(
+                                .packageUnknown, "\(p) was not sealed from this unit's folder",
+                                remedy: "submit it with --trust trust.json, or seal the records again here")
+                        }
+                        return h.packageId
+                    }
+                }
+                var results: [[String: Any]] = []
+                var failed = false
+                for id in ids {
+                    let o = try await work.submit(packageId: id, http, trust: t.document)
+                    if !o.accepted { failed = true }
+                    if !out.json {
+                        say(
+                            "\(o.package): \(o.http) \(o.status ?? "refused")\(o.code.map { " — \($0): \(o.message ?? "")" } ?? "")\(o.receipt != nil ? " · receipt verified" : "")"
+                        )
+                        if let r = o.remedy { say("  what to do: \(r)") }
+                        if o.seqTaken { say("  the next seal from this folder takes seq \(work.profile.nextSeq) by itself: seal the records again, then submit") }
+                        for line in correctionLines(o.receipt?["corrections"]) { say("  \(line)") }
+                    }
+                    results.append(["package": o.package, "http": o.http, "status": o.status as Any, "code": o.code as Any, "receipt": o.receiptPath as Any])
                 }
                 if failed && !out.json { throw ExitCode(1) }
                 return ["results": results]

@@ -304,7 +304,12 @@ public struct IntakeDecision: Sendable {
         // A package whose signature verified consumes its seq even when rejected later.
         let claims = attributed && !Self.preSignature.contains(e.code.rawValue) && comment != nil
         var body = receipts.base(entry, comment, status: .rejected)
-        body["error"] = .object(["code": .string(e.code.rawValue), "message": .string(e.message), "remedy": .string(e.remedy)])
+        var error: [String: JSON] = ["code": .string(e.code.rawValue), "message": .string(e.message), "remedy": .string(e.remedy)]
+        if e.code == .seqNotIncreasing || e.code == .seqConflict, let c = comment, let last = try await store.lastSeq(unitId: c.unit) {
+            // What the unit's tools need to seal again with the next seq (the log says it to anyone already).
+            error["last_seq"] = .int(Int64(bitPattern: last))
+        }
+        body["error"] = .object(error)
         body["validation"] = validation
         let outcome = try await commit(entry, comment, status: .rejected, code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
         return IntakeResult(kind: e.code == .seqConflict ? .seqConflict : .rejected, outcome: outcome)

@@ -364,5 +364,16 @@ extension ErrorText {
         .datasetIncomplete: CodeText(
             "A dataset in the store is incomplete.",
             remedy: "Synthesize a new version."),
+
+        // The unit's profile
+        .profileInvalid: CodeText(
+            "The unit profile in this folder cannot be read.",
+            remedy: "Set the folder up again with sealgate unit init (the packages and receipts stay)."),
+        .profileExists: CodeText(
+            "This folder already holds a unit profile.",
+            remedy: "Use the profile as it is, or replace it knowing that its history of packages is lost."),
+        .profileMissing: CodeText(
+            "There is no unit profile in this folder or above it.",
+            remedy: "Set the folder up once with sealgate unit init, or name the unit, key and trust document in the command."),
     ]
 }

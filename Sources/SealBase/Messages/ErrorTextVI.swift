@@ -364,5 +364,16 @@ extension ErrorText {
         .datasetIncomplete: CodeText(
             "Một bộ dữ liệu trong cơ sở dữ liệu chưa đầy đủ.",
             remedy: "Tổng hợp phiên bản mới."),
+
+        // Hồ sơ đơn vị
+        .profileInvalid: CodeText(
+            "Không đọc được hồ sơ đơn vị trong thư mục này.",
+            remedy: "Thiết lập lại thư mục bằng sealgate unit init (các gói và biên nhận vẫn giữ nguyên)."),
+        .profileExists: CodeText(
+            "Thư mục này đã có hồ sơ đơn vị.",
+            remedy: "Dùng hồ sơ đang có; chỉ thay hồ sơ mới khi chấp nhận mất lịch sử các gói đã gửi."),
+        .profileMissing: CodeText(
+            "Không tìm thấy hồ sơ đơn vị trong thư mục này hay thư mục bên trên.",
+            remedy: "Thiết lập thư mục một lần bằng sealgate unit init, hoặc ghi đủ mã đơn vị, khóa ký và tệp tin cậy trong lệnh."),
     ]
 }
