@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // HTTP field names in the in-process route tests; already in the graph through Hummingbird.
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        // Reading .xlsx workbooks (the Workbook module): the zip container, streamed member by member.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // System libraries, found through pkg-config. Only SealCrypto imports them.
@@ -66,9 +68,14 @@ let package = Package(
             name: "SealPackage",
             dependencies: ["SealBase", "SealCrypto", "SystemIO"],
             swiftSettings: strictSettings),
+        // .xlsx workbooks read as streams: the zip members (ZIPFoundation) through a SpreadsheetML-only XML tokenizer.
+        .target(
+            name: "Workbook",
+            dependencies: ["SealBase", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: strictSettings),
         .target(
             name: "PartyRecords",
-            dependencies: ["SystemIO", "SealBase"],
+            dependencies: ["SystemIO", "Workbook", "SealBase"],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",
@@ -129,7 +136,7 @@ let package = Package(
         .executableTarget(
             name: "sealgate",
             dependencies: [
-                "SealBase",
+                "SealBase", "Workbook",
                 "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog",
                 "Handbook", "UnitWork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -147,7 +154,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "PartyRecordsTests",
-            dependencies: ["PartyRecords"],
+            dependencies: ["PartyRecords", "Workbook", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: strictSettings),
         // What the test targets share (the throwaway PostgreSQL cluster's databases).
         .target(

@@ -1,13 +1,27 @@
+public import Workbook
+
 #if canImport(Glibc)
     import Glibc
 #endif
 
 /// Groups command-line paths into units: a file belongs to the unit named by its folder; a
-/// folder holding record files is one unit; a folder of such folders (the city) is many.
+/// folder holding record files is one unit; a folder of such folders (the city) is many. A
+/// `.xlsx` workbook stands for the record files its sheets are named for (`RecordFile.forSheet`):
+/// a workbook given by path is the unit named by its file name (without .xlsx), one in a folder
+/// without record CSVs the unit named by the folder.
 public enum RecordInputs {
     public struct Unit: Sendable {
         public var unit: String
         public var files: [RecordFile: String]
+        /// Record files read from a workbook's sheets (validate with `validateUnit(…, sheets:)`).
+        public var sheets: [RecordFile: WorkbookSheet] = [:]
+        /// Sheets of the unit's workbook named for no record file (not read).
+        public var ignoredSheets: [String] = []
+        public init(unit: String, files: [RecordFile: String], sheets: [RecordFile: WorkbookSheet] = [:]) {
+            self.unit = unit
+            self.files = files
+            self.sheets = sheets
+        }
     }
 
     static func isDirectory(_ p: String) -> Bool {
@@ -44,36 +58,68 @@ public enum RecordInputs {
     }
 
     /// Resolves paths to units, in a stable order. Throws for a missing path or a file that is
-    /// none of the three record files.
-    public static func resolve(_ paths: [String], defaultUnit: String? = nil) throws -> [Unit] {
+    /// none of the three record files (a workbook refused: its `WorkbookError`).
+    public static func resolve(_ paths: [String], defaultUnit: String? = nil, limits: WorkbookLimits = WorkbookLimits()) throws -> [Unit] {
         var units: [Unit] = []
+        func index(_ unit: String) -> Int {
+            if let i = units.firstIndex(where: { $0.unit == unit }) { return i }
+            units.append(Unit(unit: unit, files: [:]))
+            return units.count - 1
+        }
         func add(unit: String, kind: RecordFile, path: String) throws {
-            if let i = units.firstIndex(where: { $0.unit == unit }) {
-                if units[i].files[kind] != nil { throw RecordInputError(reason: "two \(kind.rawValue) files for unit \(unit)") }
-                units[i].files[kind] = path
-            } else {
-                units.append(Unit(unit: unit, files: [kind: path]))
+            let i = index(unit)
+            if units[i].files[kind] != nil || units[i].sheets[kind] != nil {
+                throw RecordInputError(reason: "two \(kind.rawValue) files for unit \(unit)")
             }
+            units[i].files[kind] = path
+        }
+        func addWorkbook(unit: String, path: String) throws {
+            let (matched, ignored) = try sheets(of: Workbook(path: path, limits: limits))
+            let i = index(unit)
+            for (kind, sheet) in matched.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                if units[i].files[kind] != nil || units[i].sheets[kind] != nil {
+                    throw RecordInputError(reason: "two \(kind.rawValue) files for unit \(unit) (one is the sheet \"\(sheet.sheet.name)\")")
+                }
+                units[i].sheets[kind] = sheet
+            }
+            units[i].ignoredSheets += ignored
+        }
+        func stem(_ p: String) -> String {
+            let b = baseName(p)
+            return isWorkbook(b) ? String(b.dropLast(5)) : b
         }
         for p in paths {
             guard exists(p) else { throw RecordInputError(reason: "\(p) does not exist") }
             if isDirectory(p) {
                 let names = list(p)
                 let direct = names.compactMap { RecordFile(rawValue: $0) }
-                if !direct.isEmpty {
+                let books = names.filter { isWorkbook($0) && !$0.hasPrefix("~$") && !isDirectory("\(p)/\($0)") }
+                if !direct.isEmpty || !books.isEmpty {
                     for k in direct { try add(unit: defaultUnit ?? baseName(realPath(p)), kind: k, path: "\(p)/\(k.rawValue)") }
+                    if direct.isEmpty { for b in books { try addWorkbook(unit: defaultUnit ?? baseName(realPath(p)), path: "\(p)/\(b)") } }
                 } else {
                     var found = false
                     for n in names where isDirectory("\(p)/\(n)") {
+                        var csv = false
                         for k in RecordFile.allCases where exists("\(p)/\(n)/\(k.rawValue)") {
                             try add(unit: n, kind: k, path: "\(p)/\(n)/\(k.rawValue)")
                             found = true
+                            csv = true
+                        }
+                        if !csv {
+                            for b in list("\(p)/\(n)") where isWorkbook(b) && !b.hasPrefix("~$") {
+                                try addWorkbook(unit: n, path: "\(p)/\(n)/\(b)")
+                                found = true
+                            }
                         }
                     }
                     if !found {
-                        throw RecordInputError(reason: "\(p) holds no organizations.csv, members.csv or corrections.csv (nor unit folders with them)")
+                        throw RecordInputError(
+                            reason: "\(p) holds no organizations.csv, members.csv, corrections.csv or .xlsx workbook (nor unit folders with them)")
                     }
                 }
+            } else if isWorkbook(p) {
+                try addWorkbook(unit: defaultUnit ?? stem(p), path: p)
             } else {
                 let kind = try detectKind(p)
                 try add(unit: defaultUnit ?? baseName(realPath(parent(p))), kind: kind, path: p)

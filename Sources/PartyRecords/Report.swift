@@ -64,7 +64,8 @@ public struct ValidationReport {
         out +=
             "\"findings\":["
             + findings.map { f in
-                "{\"unit\":\(q(f.unit)),\"file\":\(q(f.file)),\"line\":\(f.line),\"column\":\(q(f.column)),\"rule\":\(q(f.rule)),\"severity\":\(q(f.severity.rawValue)),\"original\":\(q(f.original)),\"normalized\":\(q(f.normalized)),\"message\":\(q(Rules.rule(f.rule).message(lang)))}"
+                "{\"unit\":\(q(f.unit)),\"file\":\(q(f.file)),\"line\":\(f.line),\"column\":\(q(f.column)),\"rule\":\(q(f.rule)),\"severity\":\(q(f.severity.rawValue)),\"original\":\(q(f.original)),\"normalized\":\(q(f.normalized)),\"message\":\(q(Rules.rule(f.rule).message(lang)))"
+                    + (f.sheet.map { ",\"sheet\":\(q($0))" } ?? "") + (f.cell.map { ",\"cell\":\(q($0))" } ?? "") + "}"
             }.joined(separator: ",") + "]}"
         return out + "\n"
     }
@@ -90,8 +91,8 @@ public struct ValidationReport {
             var rows = [head]
             for f in findings.prefix(maxRows) {
                 rows.append([
-                    f.unit, f.file, String(f.line), f.column, f.rule, f.severity.rawValue, clip(f.original), clip(f.normalized),
-                    Rules.rule(f.rule).message(lang),
+                    f.unit, f.sheet.map { sheet in f.cell.map { "\(sheet)!\($0)" } ?? sheet } ?? f.file, String(f.line), f.column, f.rule,
+                    f.severity.rawValue, clip(f.original), clip(f.normalized), Rules.rule(f.rule).message(lang),
                 ])
             }
             out += layout(rows)

@@ -49,6 +49,20 @@ public enum Rules {
             code: "row.field_count", severity: .error, file: f, column: "", en: "The row does not have as many fields as the header.",
             vi: "Số trường của dòng khác số cột của tiêu đề.", example: "1,Nguyễn Văn An", normalizedExample: nil),
 
+        // Workbooks (.xlsx): cells as Excel typed them
+        Rule(
+            code: "cell.number_as_text", severity: .error, file: f, column: "",
+            en: "An id was typed as a number (a CCCD, phone or party card number loses its leading zero): "
+                + "format the column as Text and type the leading zero.",
+            vi: "Số định danh được nhập dạng số (CCCD, số điện thoại, số thẻ đảng viên mất số 0 ở đầu): "
+                + "định dạng cột là Văn bản (Text) và nhập lại số 0 ở đầu.",
+            example: "79123456789 (a number)", normalizedExample: nil),
+        Rule(
+            code: "cell.error", severity: .error, file: f, column: "",
+            en: "The cell shows an Excel error (#N/A, #VALUE!, #REF!, …) instead of a value: fix the formula or type the value.",
+            vi: "Ô hiển thị lỗi của Excel (#N/A, #VALUE!, #REF!, …) thay vì giá trị: sửa công thức hoặc nhập giá trị.", example: "#N/A",
+            normalizedExample: nil),
+
         // organizations.csv
         Rule(
             code: "org_id.required", severity: .error, file: o, column: "org_id", en: "The organization id is empty.",

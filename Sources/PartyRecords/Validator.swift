@@ -1,3 +1,5 @@
+import Workbook
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -12,6 +14,10 @@ public struct Finding: Sendable, Equatable {
     public var severity: Severity
     public var original: String
     public var normalized: String
+    /// For a workbook: the sheet and the cell ("E12") the finding is about (`file` stays the
+    /// record file the sheet stands for, `line` is the Excel row).
+    public var sheet: String? = nil
+    public var cell: String? = nil
 
     public init(unit: String, file: String, line: Int, column: String, rule: String, original: String, normalized: String) {
         self.unit = unit
@@ -53,6 +59,12 @@ public struct UnitSummary: Sendable {
     var completenessSum = 0.0
     /// Mean share of optional fields filled over the unit's members (0…1).
     public var completeness: Double { members == 0 ? 0 : completenessSum / Double(members) }
+}
+
+/// Where a record file's rows come from.
+enum RecordSource {
+    case csv(String)
+    case sheet(WorkbookSheet)
 }
 
 /// Where normalized files go (nil: validate only).
@@ -114,19 +126,24 @@ public final class RecordValidator {
         self.keep = max(1, keep)
     }
 
-    /// Validates one unit's files (organizations first, then members, then corrections).
-    public func validateUnit(_ unit: String, files: [RecordFile: String], sink: (any NormalizedSink)? = nil) throws {
+    /// Validates one unit's files (organizations first, then members, then corrections), each a
+    /// CSV file (`files`) or a workbook's sheet (`sheets`; a refused workbook throws its
+    /// `WorkbookError`).
+    public func validateUnit(
+        _ unit: String, files: [RecordFile: String], sheets: [RecordFile: WorkbookSheet] = [:], sink: (any NormalizedSink)? = nil
+    ) throws {
         let unitIndex = Int32(unitNames.count)
         unitNames.append(unit)
         var summary = UnitSummary(unit: unit)
         var orgs: OrgTable? = nil
-        if let p = files[.organizations] {
+        func source(_ f: RecordFile) -> RecordSource? { files[f].map { .csv($0) } ?? sheets[f].map { .sheet($0) } }
+        if let p = source(.organizations) {
             orgs = try validateOrganizations(unit, unitIndex, path: p, summary: &summary, sink: sink)
         }
-        if let p = files[.members] {
+        if let p = source(.members) {
             try validateMembers(unit, unitIndex, path: p, orgs: orgs, summary: &summary, sink: sink)
         }
-        if let p = files[.corrections] {
+        if let p = source(.corrections) {
             try validateCorrections(unit, path: p, summary: &summary, sink: sink)
         }
         let counted = countsByUnit[unit] ?? (0, 0)
@@ -156,20 +173,20 @@ public final class RecordValidator {
 
     /// Maps header positions to schema columns; reports unknown, duplicate and missing columns.
     /// Returns nil when a required column is missing (the rows cannot be checked).
-    private func readHeader(_ reader: CSVReader, _ file: RecordFile, unit: String) -> [Int?]? {
+    private func readHeader(_ fields: UnsafeBufferPointer<CSVField>, _ file: RecordFile, unit: String, line: Int = 1) -> [Int?]? {
         var map: [Int?] = []
         var seen = Set<String>()
-        for (position, f) in reader.fields.enumerated() {
+        for (position, f) in fields.enumerated() {
             let heading = f.string
             guard let col = file.canonicalColumn(heading) else {
                 // Named by position: a heading is the unit's text (a missing header row makes
                 // the first member's cells the headings).
-                add(unit, file, 1, "#\(position + 1)", "file.unknown_column", heading, "")
+                add(unit, file, line, "#\(position + 1)", "file.unknown_column", heading, "")
                 map.append(nil)
                 continue
             }
             if !seen.insert(col).inserted {
-                add(unit, file, 1, col, "file.duplicate_column", heading, "")
+                add(unit, file, line, col, "file.duplicate_column", heading, "")
                 map.append(nil)
                 continue
             }
@@ -177,7 +194,7 @@ public final class RecordValidator {
         }
         var ok = true
         for c in file.columns where !seen.contains(c) && !file.optionalColumns.contains(c) {
-            add(unit, file, 1, c, "file.missing_column", "", c)
+            add(unit, file, line, c, "file.missing_column", "", c)
             ok = false
         }
         return ok ? map : nil
@@ -186,8 +203,17 @@ public final class RecordValidator {
     /// Error findings so far (a cheap "did this row add an error" test).
     private var errorFindings = 0
 
+    /// The sheet being read (its name, and the letter of each schema column), for the findings'
+    /// `sheet` and `cell`.
+    private var sheetNow: (unit: String, file: RecordFile, name: String, letters: [String: String])?
+    /// Cells of the current row a workbook note reported (column → rule): no other finding is
+    /// added on them (a CCCD typed as a number is one finding, not also a format error).
+    private var notedCells: [String: String] = [:]
+    private var notedLine = 0
+
     @inline(__always)
     private func add(_ unit: String, _ file: RecordFile, _ line: Int, _ column: String, _ rule: String, _ original: String, _ normalized: String) {
+        if !notedCells.isEmpty, line == notedLine, let r = notedCells[column], r != rule, sheetNow?.unit == unit, sheetNow?.file == file { return }
         let severity = Rules.rule(rule).severity
         countsByRule[rule, default: 0] += 1
         if severity == .error {
@@ -202,10 +228,14 @@ public final class RecordValidator {
             guard keptWarnings < keep else { return }
             keptWarnings += 1
         }
-        findings.append(
-            Finding(
-                unit: unit, file: file.rawValue, line: line, column: column, rule: rule, original: Finding.clipped(original),
-                normalized: Finding.clipped(normalized)))
+        var f = Finding(
+            unit: unit, file: file.rawValue, line: line, column: column, rule: rule, original: Finding.clipped(original),
+            normalized: Finding.clipped(normalized))
+        if let s = sheetNow, s.unit == unit, s.file == file {
+            f.sheet = s.name
+            f.cell = s.letters[column].map { "\($0)\(line)" }
+        }
+        findings.append(f)
     }
 
     @inline(__always)
@@ -226,14 +256,24 @@ public final class RecordValidator {
         let map: [Int?]
         let values: UnsafeMutablePointer<UnsafeRawBufferPointer>
         let width: Int
-        var line: Int { reader.line }
+        /// The line of the record (a sheet's: the Excel row).
+        var line: Int
+        /// A sheet's feed (nil for a CSV file): its records lead with the row number and notes.
+        let feed: SheetFeed?
+        var offset: Int { feed == nil ? 0 : 2 }
+        /// Schema positions a workbook note reported on the current row.
+        var noted: [Int] = []
+        /// Error findings the notes of the current row added.
+        var notedErrors = 0
         /// The file's columns are exactly the schema's, in order: unchanged plain rows can be copied.
         let identity: Bool
-        init(reader: CSVReader, map: [Int?], width: Int) {
+        init(reader: CSVReader, map: [Int?], width: Int, line: Int, feed: SheetFeed?) {
             self.reader = reader
             self.map = map
             self.width = width
-            identity = map.count == width && map.enumerated().allSatisfy { $0.element == $0.offset }
+            self.line = line
+            self.feed = feed
+            identity = feed == nil && map.count == width && map.enumerated().allSatisfy { $0.element == $0.offset }
             values = .allocate(capacity: width)
             values.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: width)
         }
@@ -241,20 +281,54 @@ public final class RecordValidator {
         subscript(i: Int) -> UnsafeRawBufferPointer { values[i] }
     }
 
-    /// Opens a file and reads its header; nil when the rows cannot be checked.
-    private func openRows(_ path: String, _ file: RecordFile, unit: String) throws -> RowStream? {
-        let reader = try CSVReader(path: path)
+    /// Opens a file (or a sheet's feed) and reads its header; nil when the rows cannot be
+    /// checked (a sheet's feed is then finished: a refused workbook throws).
+    private func openRows(_ source: RecordSource, _ file: RecordFile, unit: String) throws -> RowStream? {
+        let reader: CSVReader
+        var feed: SheetFeed? = nil
+        sheetNow = nil
+        switch source {
+        case .csv(let path): reader = try CSVReader(path: path)
+        case .sheet(let s):
+            let f = try SheetFeed(s, file: file)
+            feed = f
+            reader = f.reader
+            sheetNow = (unit, file, s.sheet.name, [:])
+        }
+        var line = 1
         do {
             guard try reader.next() else {
+                try feed?.finish()
                 add(unit, file, 1, "", "file.missing_column", "", file.columns.joined(separator: ","))
                 return nil
             }
         } catch let e as CSVSyntaxError {
+            try feed?.finish()
             add(unit, file, e.line, "", "file.csv_syntax", e.reason, "")
             return nil
         }
-        guard let map = readHeader(reader, file, unit: unit) else { return nil }
-        return RowStream(reader: reader, map: map, width: file.columns.count)
+        var fields = reader.fields
+        if feed != nil {
+            line = Int(fields[0].string) ?? 1
+            fields = UnsafeBufferPointer(rebasing: fields[2...])
+        }
+        guard let map = readHeader(fields, file, unit: unit, line: line) else {
+            try feed?.finish()
+            return nil
+        }
+        if feed != nil, let s = sheetNow {
+            var letters: [String: String] = [:]
+            for (position, c) in map.enumerated() { if let c { letters[file.columns[c]] = ExcelGrid.letters(position + 1) } }
+            sheetNow = (s.unit, s.file, s.name, letters)
+        }
+        return RowStream(reader: reader, map: map, width: file.columns.count, line: line, feed: feed)
+    }
+
+    /// The end of a file's rows: a sheet's feed is finished (a workbook refused mid-sheet throws).
+    private func closeRows(_ rows: RowStream) throws {
+        try rows.feed?.finish()
+        sheetNow = nil
+        notedCells.removeAll()
     }
 
     /// The next row, or false at the end (or at a syntax error, which is reported).
@@ -273,9 +347,16 @@ public final class RecordValidator {
             }
             if reader.isBlankLine { continue }
             rowsRead += 1
-            let fields = reader.fields
+            var fields = reader.fields
+            rows.line = reader.line
+            if rows.feed != nil {
+                guard fields.count >= 2 else { continue }
+                rows.line = Int(fields[0].string) ?? reader.line
+                noteCells(rows, fields[1], file, unit: unit, cells: UnsafeBufferPointer(rebasing: fields[2...]))
+                fields = UnsafeBufferPointer(rebasing: fields[2...])
+            }
             guard fields.count == rows.map.count else {
-                add(unit, file, reader.line, "", "row.field_count", "\(fields.count) fields", "\(rows.map.count) fields")
+                add(unit, file, rows.line, "", "row.field_count", "\(fields.count) fields", "\(rows.map.count) fields")
                 continue
             }
             for i in 0..<rows.width { rows.values[i] = empty }
@@ -284,10 +365,33 @@ public final class RecordValidator {
         }
     }
 
+    /// A sheet row's notes ("4n;7e": a number in an id column, an Excel error value): each is
+    /// reported on its cell, and no other finding is added there.
+    private func noteCells(_ rows: RowStream, _ notes: CSVField, _ file: RecordFile, unit: String, cells: UnsafeBufferPointer<CSVField>) {
+        rows.noted.removeAll(keepingCapacity: true)
+        rows.notedErrors = 0
+        notedCells.removeAll(keepingCapacity: true)
+        guard !notes.isEmpty else { return }
+        notedLine = rows.line
+        let before = errorFindings
+        for note in notes.string.split(separator: ";") {
+            guard let kind = note.last, let position = Int(note.dropLast()), position >= 0 else { continue }
+            let original = position < cells.count ? cells[position].string : ""
+            let column = position < rows.map.count ? rows.map[position].map { file.columns[$0] } : nil
+            let rule = kind == "n" ? "cell.number_as_text" : "cell.error"
+            add(unit, file, rows.line, column ?? "#\(position + 1)", rule, original, "")
+            if let column {
+                notedCells[column] = rule
+                if let c = rows.map[position] { rows.noted.append(c) }
+            }
+        }
+        rows.notedErrors = errorFindings - before
+    }
+
     // MARK: organizations.csv
 
     private func validateOrganizations(
-        _ unit: String, _ unitIndex: Int32, path: String, summary: inout UnitSummary,
+        _ unit: String, _ unitIndex: Int32, path: RecordSource, summary: inout UnitSummary,
         sink: (any NormalizedSink)?
     ) throws -> OrgTable {
         struct Org {
@@ -331,6 +435,7 @@ public final class RecordValidator {
                 }
                 list.append(org)
             }
+            try closeRows(v)
         }
         summary.organizations = list.count
         // The tree: one unit committee; parents exist, are not cells, and never loop.
@@ -397,7 +502,7 @@ public final class RecordValidator {
     // MARK: members.csv
 
     private func validateMembers(
-        _ unit: String, _ unitIndex: Int32, path: String, orgs: OrgTable?, summary: inout UnitSummary,
+        _ unit: String, _ unitIndex: Int32, path: RecordSource, orgs: OrgTable?, summary: inout UnitSummary,
         sink: (any NormalizedSink)?
     ) throws {
         let F = RecordFile.members
@@ -419,7 +524,7 @@ public final class RecordValidator {
         }
         while nextRow(v, F, unit: unit) {
             let line = v.line
-            let errorsBefore = errorFindings
+            let errorsBefore = errorFindings - v.notedErrors
             outcomes[0] = FieldChecks.id(v[0], .member, rules: .memberID)
             outcomes[1] = FieldChecks.fullName(v[1])
             let (g, female) = FieldChecks.gender(v[2])
@@ -505,6 +610,11 @@ public final class RecordValidator {
                 }
             }
             outcomes[8] = org
+            // A cell a workbook note reported keeps its text as written (never padded).
+            for c in v.noted {
+                outcomes[c].value = nil
+                if c == 4 { cidNumber = nil }
+            }
             for i in 0..<width where !outcomes[i].rules.isEmpty { record(outcomes[i], unit, F, line, columns[i], v[i]) }
 
             // Uniqueness inside the unit, then across units.
@@ -539,6 +649,7 @@ public final class RecordValidator {
                 }
             }
         }
+        try closeRows(v)
         if let writer, let sink { try sink.finished(unit: unit, file: F, writer: writer) }
     }
 
@@ -592,7 +703,7 @@ public final class RecordValidator {
 
     // MARK: corrections.csv
 
-    private func validateCorrections(_ unit: String, path: String, summary: inout UnitSummary, sink: (any NormalizedSink)?) throws {
+    private func validateCorrections(_ unit: String, path: RecordSource, summary: inout UnitSummary, sink: (any NormalizedSink)?) throws {
         let F = RecordFile.corrections
         let writer = try sink?.writer(unit: unit, file: F)
         try writer?.record(F.columns)
@@ -625,6 +736,7 @@ public final class RecordValidator {
             if !isRFC3339(out[5]) { add(unit, F, line, "reported_at", "correction.reported_at", out[5], "") }
             try writer?.record(out)
         }
+        try closeRows(v)
         if let writer, let sink { try sink.finished(unit: unit, file: F, writer: writer) }
     }
 

@@ -59,6 +59,12 @@ extension SealErrorCode {
     public static let recordsInvalid = SealErrorCode("records_invalid")
     /// `validate`/`normalize`: the records folder cannot be read.
     public static let recordsUnreadable = SealErrorCode("records_unreadable")
+    /// A .xlsx workbook that is not one: not a zip, broken XML, a part missing, a cell outside Excel's grid.
+    public static let workbookMalformed = SealErrorCode("workbook_malformed")
+    /// A .xlsx workbook over a bound (a part's size, the shared strings, the columns of a row).
+    public static let workbookTooLarge = SealErrorCode("workbook_too_large")
+    /// A .xlsx workbook built to harm its reader: a zip bomb, a DOCTYPE or entity, a member name leaving the archive.
+    public static let workbookUnsafe = SealErrorCode("workbook_unsafe")
 
     // MARK: Transparency log
 
@@ -197,7 +203,7 @@ extension SealErrorCode {
         .ageHeaderMACMismatch, .agePayloadCorrupt, .ageRecipientMalformed,
         .packageTooLarge, .containerMalformed, .keyUnknown, .commentMalformed, .unitMismatch, .recipientNotAccepted, .payloadMalformed,
         .manifestMismatch, .fileHashMismatch, .recordCountMismatch, .outputExists, .inputChanged,
-        .recordsInvalid, .recordsUnreadable,
+        .recordsInvalid, .recordsUnreadable, .workbookMalformed, .workbookTooLarge, .workbookUnsafe,
         .checkpointInvalid, .logInconsistent, .logMismatch, .logFork, .logForkDeclared, .logBehind,
         .httpError, .httpTimeout, .tlsUntrusted, .tlsFailed, .responseTooLarge, .tlsClientRefused,
         .listenFailed, .tlsSetup, .badParameter, .badRequest, .notFound, .methodNotAllowed, .bodyTooLarge, .internalError,

@@ -49,10 +49,14 @@ struct Seal: AsyncParsableCommand {
             }
             var recipients = try to.flatMap { try AgeRecipientList.parse(argument: $0, fileExists: FileManager.default.fileExists(atPath:)) }
             if let trust { recipients += try loadTrust(trust).activeRecipients() }
+            // A workbook's sheets are sealed as the normalized CSV files of the spec, written into a
+            // private folder removed as soon as the package is sealed or refused.
+            let staging = try WorkbookStaging(inputs: files, recordKind: kind == .snapshot || kind == .correction)
+            defer { staging.remove() }
             if kind == .snapshot || kind == .correction {
                 // Record kinds are validated first; data with errors is not sealed.
                 let today = CivilDate(daysSinceEpoch: Int(Date().timeIntervalSince1970 / 86_400))
-                let v = try runValidation(files, today: today, crossUnit: false, defaultUnit: unit)
+                let v = try runValidation(files, today: today, crossUnit: false, defaultUnit: unit, sink: staging.sink)
                 let report = ValidationReport(v, lang: lang)
                 if report.errors > 0 {
                     FileHandle.standardError.write(Data(report.render(.table, maxRows: 50).utf8))
@@ -62,7 +66,7 @@ struct Seal: AsyncParsableCommand {
                 }
             }
             let key = try MinisignSecretKey.load(path: signingKey, passphrase: passphrase.provider(prompt: "Passphrase for \(signingKey): "))
-            let inputs = files.map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
+            let inputs = staging.files(files).map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
             let result = try Sealer.seal(
                 SealRequest(unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output),
                 progress: progressReporter())

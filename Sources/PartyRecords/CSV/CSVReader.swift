@@ -87,6 +87,16 @@ public final class CSVReader {
         try skipBOM()
     }
 
+    /// Reads an open descriptor (a pipe or socket: a workbook sheet converted as it is read), which
+    /// the reader then owns and closes; `name` stands for the path in errors.
+    public init(fd: Int32, name: String) throws {
+        self.fd = fd
+        self.path = name
+        buffer = .allocate(byteCount: 1 << 20, alignment: 16)
+        scratch = .allocate(byteCount: 4096, alignment: 16)
+        try skipBOM()
+    }
+
     public init(bytes: [UInt8]) {
         fd = -1
         path = "(memory)"

@@ -1,0 +1,373 @@
+public import Workbook
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A sheet of a workbook standing for one record file.
+public struct WorkbookSheet: @unchecked Sendable {
+    public let workbook: Workbook
+    public let sheet: SheetInfo
+    public init(workbook: Workbook, sheet: SheetInfo) {
+        self.workbook = workbook
+        self.sheet = sheet
+    }
+}
+
+extension RecordFile {
+    /// The sheet names that stand for each file (compared after NFC, lower case, spaces removed):
+    /// the English names, the Vietnamese ones, and those without diacritics.
+    public static let sheetNames: [RecordFile: [String]] = [
+        .organizations: ["organizations", "tổ chức", "to chuc"],
+        .members: ["members", "đảng viên", "dang vien"],
+        .corrections: ["corrections", "đính chính", "dinh chinh"],
+    ]
+
+    static func sheetKey(_ name: String) -> String {
+        String(Text.lower(Text.nfc(name)).unicodeScalars.filter { !($0.properties.isWhitespace) }.map(Character.init))
+    }
+
+    /// The record file a sheet is named for, or nil.
+    public static func forSheet(_ name: String) -> RecordFile? {
+        let key = sheetKey(name)
+        for f in allCases where sheetNames[f]!.contains(where: { sheetKey($0) == key }) { return f }
+        return nil
+    }
+}
+
+extension RecordInputs {
+    /// The sheets of a workbook named for record files, and the names of the others (ignored).
+    public static func sheets(of workbook: Workbook) throws -> (matched: [RecordFile: WorkbookSheet], ignored: [String]) {
+        var matched: [RecordFile: WorkbookSheet] = [:]
+        var ignored: [String] = []
+        for s in workbook.sheets {
+            guard let f = RecordFile.forSheet(s.name) else {
+                ignored.append(s.name)
+                continue
+            }
+            if let other = matched[f] {
+                throw RecordInputError(
+                    reason: "\(workbook.path): the sheets \"\(other.sheet.name)\" and \"\(s.name)\" both stand for \(f.rawValue); keep one")
+            }
+            matched[f] = WorkbookSheet(workbook: workbook, sheet: s)
+        }
+        guard !matched.isEmpty else {
+            throw RecordInputError(
+                reason:
+                    "\(workbook.path) has no sheet named organizations, members or corrections (nor Tổ chức, Đảng viên, Đính chính); its sheets: "
+                    + workbook.sheets.map { "\"\($0.name)\"" }.joined(separator: ", "))
+        }
+        return (matched, ignored)
+    }
+
+    static func isWorkbook(_ path: String) -> Bool { path.lowercased().hasSuffix(".xlsx") }
+}
+
+/// A sheet converted to CSV records as it is read, through a socket pair into a `CSVReader` —
+/// the validator reads it as it reads a file, and nothing of it is written to disk. A producer
+/// thread streams the sheet (`Workbook.readRows`) and writes each row holding a value as one
+/// record: the Excel row number, the row's notes, then its cells up to the header's width (or
+/// further when a row has values past it). A note marks a cell the validator reports itself
+/// instead of running the column's rules on it: `<position>n` a number in an id column,
+/// `<position>e` an Excel error value.
+///
+/// Numbers become text here: in a date column a serial becomes YYYY-MM-DD (reported_at:
+/// YYYY-MM-DDTHH:MM:SS+07:00), in an id column the number's shortest text (noted), elsewhere
+/// the shortest text (12, not 12.0).
+final class SheetFeed {
+    let reader: CSVReader
+    private let readFD: Int32
+    private let box: Box
+    private var thread: pthread_t
+    private var joined = false
+
+    final class Box: @unchecked Sendable {
+        let sheet: WorkbookSheet
+        let file: RecordFile
+        let fd: Int32
+        var error: (any Error)?
+        var consumerGone = false
+        init(sheet: WorkbookSheet, file: RecordFile, fd: Int32) {
+            self.sheet = sheet
+            self.file = file
+            self.fd = fd
+        }
+    }
+
+    init(_ sheet: WorkbookSheet, file: RecordFile) throws {
+        // The shared strings load here, on the caller's thread: their errors come out as they are.
+        try sheet.workbook.loadSharedStrings()
+        var fds: [Int32] = [0, 0]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw CSVIOError(path: sheet.workbook.path, reason: String(cString: strerror(errno)))
+        }
+        readFD = fds[0]
+        box = Box(sheet: sheet, file: file, fd: fds[1])
+        let context = Unmanaged.passRetained(box).toOpaque()
+        var tid = pthread_t()
+        let rc = pthread_create(
+            &tid, nil,
+            { raw in
+                let box = Unmanaged<SheetFeed.Box>.fromOpaque(raw!).takeRetainedValue()
+                SheetFeed.produce(box)
+                return nil
+            }, context)
+        guard rc == 0 else {
+            Unmanaged<Box>.fromOpaque(context).release()
+            close(fds[0])
+            close(fds[1])
+            throw CSVIOError(path: sheet.workbook.path, reason: String(cString: strerror(rc)))
+        }
+        thread = tid
+        reader = try CSVReader(fd: fds[0], name: "\(sheet.workbook.path) (sheet \(sheet.sheet.name))")
+    }
+
+    /// Stops the producer if it is still writing, waits for it, and throws what it met (a
+    /// workbook refused mid-sheet is refused as a whole).
+    func finish() throws {
+        guard !joined else { return }
+        joined = true
+        shutdown(readFD, Int32(SHUT_RDWR))
+        pthread_join(thread, nil)
+        if let e = box.error, !box.consumerGone { throw e }
+    }
+
+    deinit { try? finish() }
+
+    struct ConsumerGone: Error {}
+
+    static func produce(_ box: Box) {
+        let out = Output(fd: box.fd)
+        defer { close(box.fd) }
+        do {
+            var converter = RowConverter(file: box.file, date1904: box.sheet.workbook.date1904)
+            try box.sheet.workbook.readRows(of: box.sheet.sheet) { row in
+                try converter.convert(row, into: out)
+                if out.count >= 1 << 16 { try out.flush() }
+            }
+            try out.flush()
+        } catch is ConsumerGone {
+            box.consumerGone = true
+        } catch {
+            box.error = error
+        }
+    }
+
+    /// CSV bytes, sent with MSG_NOSIGNAL: a reader that stopped early ends the producer, it
+    /// does not raise SIGPIPE.
+    final class Output {
+        let fd: Int32
+        var bytes: [UInt8] = []
+        var count: Int { bytes.count }
+        init(fd: Int32) {
+            self.fd = fd
+            bytes.reserveCapacity(1 << 17)
+        }
+
+        func field(_ b: UnsafeRawBufferPointer, first: Bool) {
+            if !first { bytes.append(0x2C) }
+            var quote = false
+            for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D {
+                quote = true
+                break
+            }
+            if !quote {
+                bytes.append(contentsOf: b)
+                return
+            }
+            bytes.append(0x22)
+            for c in b {
+                if c == 0x22 { bytes.append(0x22) }
+                bytes.append(c)
+            }
+            bytes.append(0x22)
+        }
+
+        func field(_ s: String, first: Bool = false) {
+            var s = s
+            s.withUTF8 { field(UnsafeRawBufferPointer($0), first: first) }
+        }
+
+        func endRecord() { bytes.append(0x0A) }
+
+        func flush() throws {
+            var sent = 0
+            try bytes.withUnsafeBytes { raw in
+                while sent < raw.count {
+                    let n = send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw ConsumerGone()
+                    }
+                    sent += n
+                }
+            }
+            bytes.removeAll(keepingCapacity: true)
+        }
+    }
+}
+
+/// Turns sheet rows into the feed's records (see `SheetFeed`).
+struct RowConverter {
+    enum Kind {
+        case plain
+        case id
+        case date
+        case dateTime
+        /// corrections' old_value/new_value: the kind of the column the row's `field` names.
+        case byField
+    }
+    let file: RecordFile
+    let date1904: Bool
+    var header = true
+    var kinds: [Kind] = []
+    var width = 0
+    var fieldColumn: Int?
+
+    init(file: RecordFile, date1904: Bool) {
+        self.file = file
+        self.date1904 = date1904
+    }
+
+    static func kind(of column: String?, in file: RecordFile) -> Kind {
+        switch (file, column) {
+        case (.members, "citizen_id"), (.members, "phone"), (.members, "member_id"), (.corrections, "citizen_id"): return .id
+        case (.members, "date_of_birth"), (.members, "date_joined"), (.members, "date_official"): return .date
+        case (.corrections, "reported_at"): return .dateTime
+        case (.corrections, "old_value"), (.corrections, "new_value"): return .byField
+        default: return .plain
+        }
+    }
+
+    /// The shortest text of a number as Excel wrote it (12, 0.5, 1e+20); the text itself
+    /// when it is no number.
+    static func shortest(_ text: String) -> String {
+        guard let d = Double(text), d.isFinite else { return text }
+        if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
+        return String(d)
+    }
+
+    mutating func convert(_ row: SheetRow, into out: SheetFeed.Output) throws {
+        if header {
+            header = false
+            width = row.column(row.count - 1)
+            kinds = Array(repeating: .plain, count: width + 1)
+            out.field(String(row.number), first: true)
+            out.field("")
+            var next = 1
+            for i in 0..<row.count {
+                let c = row.column(i)
+                while next < c {
+                    out.field("")
+                    next += 1
+                }
+                let heading = row.kind(i) == .number ? Self.shortest(row.string(i)) : row.string(i)
+                let column = file.canonicalColumn(heading)
+                kinds[c] = Self.kind(of: column, in: file)
+                if column == "field" { fieldColumn = c }
+                out.field(heading)
+                next = c + 1
+            }
+            out.endRecord()
+            return
+        }
+        // The column a correction names, for its old and new values.
+        var byField = Kind.plain
+        if let fc = fieldColumn, let i = (0..<row.count).first(where: { row.column($0) == fc }) {
+            byField = Self.kind(of: RecordFile.members.canonicalColumn(row.string(i)), in: .members)
+        }
+        var notes = ""
+        var values: [(Int, String)] = []
+        values.reserveCapacity(row.count)
+        for i in 0..<row.count {
+            let c = row.column(i)
+            var kind = c < kinds.count ? kinds[c] : .plain
+            if kind == .byField { kind = byField }
+            switch row.kind(i) {
+            case .text, .boolean:
+                continue
+            case .error:
+                notes += (notes.isEmpty ? "" : ";") + "\(c - 1)e"
+                values.append((i, row.string(i)))
+            case .number:
+                let raw = row.string(i)
+                switch kind {
+                case .id:
+                    notes += (notes.isEmpty ? "" : ";") + "\(c - 1)n"
+                    values.append((i, Self.shortest(raw)))
+                case .date:
+                    values.append((i, Double(raw).flatMap { ExcelDate.date(serial: $0, date1904: date1904) } ?? Self.shortest(raw)))
+                case .dateTime:
+                    values.append(
+                        (i, Double(raw).flatMap { ExcelDate.dateTime(serial: $0, date1904: date1904) }.map { $0 + "+07:00" } ?? Self.shortest(raw)))
+                case .plain, .byField:
+                    values.append((i, Self.shortest(raw)))
+                }
+            }
+        }
+        out.field(String(row.number), first: true)
+        out.field(notes)
+        var next = 1
+        var v = 0
+        let last = max(width, row.column(row.count - 1))
+        for i in 0..<row.count {
+            let c = row.column(i)
+            while next < c {
+                out.field("")
+                next += 1
+            }
+            if v < values.count && values[v].0 == i {
+                out.field(values[v].1)
+                v += 1
+            } else {
+                row.withValue(i) { out.field($0, first: false) }
+            }
+            next = c + 1
+        }
+        while next <= last {
+            out.field("")
+            next += 1
+        }
+        out.endRecord()
+    }
+}
+
+/// For sealing: when record inputs include a workbook, the validator's normalized output (the
+/// CSV files of the spec) goes into a private folder (0700, under TMPDIR) and those files are
+/// sealed instead of the inputs; `remove()` deletes the folder at once, also after a refusal.
+/// Inactive (no folder, the inputs sealed as given) when no input is a `.xlsx`.
+public final class WorkbookStaging {
+    public let folder: String?
+    public let sink: DirectorySink?
+
+    public init(inputs: [String], recordKind: Bool) throws {
+        guard recordKind, inputs.contains(where: RecordInputs.isWorkbook) else {
+            folder = nil
+            sink = nil
+            return
+        }
+        let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+        var template = Array("\(tmp.hasSuffix("/") ? String(tmp.dropLast()) : tmp)/sealgate-seal-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw CSVIOError(path: tmp, reason: String(cString: strerror(errno)))
+        }
+        let path = String(cString: made)
+        folder = path
+        do { sink = try DirectorySink(root: path, perUnit: false) } catch {
+            Self.removeTree(path)
+            throw error
+        }
+    }
+
+    /// What to seal: the normalized files written, or the inputs as given.
+    public func files(_ inputs: [String]) -> [String] { sink?.written ?? inputs }
+
+    public func remove() {
+        if let folder { Self.removeTree(folder) }
+    }
+
+    static func removeTree(_ path: String) {
+        for name in RecordInputs.list(path) { unlink("\(path)/\(name)") }
+        rmdir(path)
+    }
+}

@@ -1,0 +1,286 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What a cell holds, from its `t` attribute: text (`s`, `inlineStr`, `str`, `d`), a number
+/// (`n` or none: the `<v>` text as written), a boolean (`b`: "TRUE"/"FALSE"), an error (`e`:
+/// `#N/A`, `#VALUE!`, …).
+public enum CellKind: UInt8, Sendable {
+    case text
+    case number
+    case boolean
+    case error
+}
+
+/// One row of a sheet that holds at least one value: its number and its non-empty cells by
+/// column (1-based, ascending). Valid during the `readRows` call only.
+public final class SheetRow {
+    public internal(set) var number = 0
+    var columns: [Int] = []
+    var kinds: [CellKind] = []
+    var ends: [Int] = []
+    var bytes: [UInt8] = []
+
+    public var count: Int { columns.count }
+    public func column(_ i: Int) -> Int { columns[i] }
+    public func kind(_ i: Int) -> CellKind { kinds[i] }
+    public func withValue<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let s = i == 0 ? 0 : ends[i - 1]
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<ends[i]])) }
+    }
+    public func string(_ i: Int) -> String { withValue(i) { String(decoding: $0, as: UTF8.self) } }
+
+    func reset(_ n: Int) {
+        number = n
+        columns.removeAll(keepingCapacity: true)
+        kinds.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
+    }
+}
+
+/// A worksheet's `<sheetData>`: rows (`<row r>`), cells (`<c r t>`), values (`<v>`, inline
+/// `<is><t>` and its rich text runs); formulas (`<f>`) are skipped, their cached value kept.
+/// Row numbers must rise, columns rise within a row, both inside Excel's grid; `<dimension>`
+/// too. A value past `maxColumns` is `workbook_too_large`.
+final class SheetReader: XMLHandler {
+    let workbook: Workbook
+    let sheet: SheetInfo
+    let body: (SheetRow) throws -> Void
+    let row = SheetRow()
+    let where_: String
+    private var inSheetData = false
+    private var inRow = false
+    private var lastRow = 0
+    private var inCell = false
+    private var cellColumn = 0
+    private var lastColumn = 0
+    private var cellType: UInt8 = 0  // first byte of t: s, i(nlineStr), b, e, n, d, (s)tr → 'S'
+    private var capture = false
+    private var inInline = false
+    private var inPhonetic = 0
+    private var value: [UInt8] = []
+    private var hasValue = false
+
+    init(workbook: Workbook, sheet: SheetInfo, body: @escaping (SheetRow) throws -> Void) {
+        self.workbook = workbook
+        self.sheet = sheet
+        self.body = body
+        where_ = "\(workbook.displayName): sheet \"\(Workbook.shown(sheet.name))\""
+    }
+
+    var wantsText: Bool { capture && inPhonetic == 0 }
+
+    private func eq(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool { XMLTokenizer<NoHandler>.equals(b, s) }
+
+    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+        switch name.count {
+        case 1 where name[0] == 0x63:  // c
+            guard inRow else { throw WorkbookError.malformed("\(where_): a cell outside a row") }
+            if let r = a.value("r") {
+                guard let ref = ExcelGrid.reference(r) else {
+                    throw WorkbookError.malformed(
+                        "\(where_): the cell reference \(Workbook.shown(String(decoding: r, as: UTF8.self))) is outside Excel's grid")
+                }
+                guard ref.row == row.number else { throw WorkbookError.malformed("\(where_): the cell \(refText(ref)) is not in row \(row.number)") }
+                guard ref.column > lastColumn else { throw WorkbookError.malformed("\(where_): the cells of row \(row.number) are out of order") }
+                cellColumn = ref.column
+            } else {
+                cellColumn = lastColumn + 1
+                guard cellColumn <= ExcelGrid.maxColumn else {
+                    throw WorkbookError.malformed("\(where_): row \(row.number) has cells past column XFD")
+                }
+            }
+            lastColumn = cellColumn
+            inCell = true
+            hasValue = false
+            value.removeAll(keepingCapacity: true)
+            if let t = a.value("t"), t.count > 0 {
+                cellType = t.count == 3 && t[0] == 0x73 ? 0x53 : t[0]  // "str" → 'S'
+            } else {
+                cellType = 0x6E
+            }
+        case 1 where name[0] == 0x76:  // v
+            if inCell {
+                capture = true
+                hasValue = true
+            }
+        case 1 where name[0] == 0x74:  // t (inside <is>, maybe inside <r>)
+            if inInline {
+                capture = true
+                hasValue = true
+            }
+        case 2 where name[0] == 0x69 && name[1] == 0x73:  // is
+            if inCell { inInline = true }
+        case 3 where eq(name, "row"):
+            guard inSheetData else { throw WorkbookError.malformed("\(where_): a row outside the sheet data") }
+            var n = lastRow + 1
+            if let r = a.value("r") {
+                guard let v = Self.number(r), v >= 1, v <= ExcelGrid.maxRow else {
+                    throw WorkbookError.malformed(
+                        "\(where_): the row number \(Workbook.shown(String(decoding: r, as: UTF8.self))) is outside Excel's grid")
+                }
+                n = v
+            }
+            guard n > lastRow, n <= ExcelGrid.maxRow else {
+                throw WorkbookError.malformed("\(where_): the rows are out of order or past row 1,048,576")
+            }
+            lastRow = n
+            row.reset(n)
+            lastColumn = 0
+            inRow = true
+        case 3 where eq(name, "rPh"):
+            inPhonetic += 1
+        case 9 where eq(name, "sheetData"):
+            inSheetData = true
+        case 9 where eq(name, "dimension"):
+            if let ref = a.value("ref") { try checkDimension(ref) }
+        default:
+            break
+        }
+    }
+
+    private func refText(_ r: (column: Int, row: Int)) -> String { "\(ExcelGrid.letters(r.column))\(r.row)" }
+
+    static func number(_ b: UnsafeRawBufferPointer) -> Int? {
+        guard !b.isEmpty, b.count <= 9 else { return nil }
+        var n = 0
+        for c in b {
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            n = n * 10 + Int(c - 0x30)
+        }
+        return n
+    }
+
+    /// `A1:N400001` (or one cell): both ends inside the grid.
+    private func checkDimension(_ ref: UnsafeRawBufferPointer) throws {
+        let text = String(decoding: ref, as: UTF8.self)
+        for part in text.split(separator: ":", omittingEmptySubsequences: false) {
+            var s = String(part)
+            let ok = s.withUTF8 { ExcelGrid.reference(UnsafeRawBufferPointer($0)) != nil }
+            if !ok { throw WorkbookError.malformed("\(where_): its dimension \(Workbook.shown(text)) is outside Excel's grid") }
+        }
+    }
+
+    func endElement(_ name: UnsafeRawBufferPointer) throws {
+        switch name.count {
+        case 1 where name[0] == 0x63:  // </c>
+            inCell = false
+            inInline = false
+            try finishCell()
+        case 1 where name[0] == 0x76 || name[0] == 0x74:
+            capture = false
+        case 2 where name[0] == 0x69 && name[1] == 0x73:
+            inInline = false
+        case 3 where eq(name, "row"):
+            inRow = false
+            if row.count > 0 { try body(row) }
+        case 3 where eq(name, "rPh"):
+            inPhonetic -= 1
+        case 9 where eq(name, "sheetData"):
+            inSheetData = false
+        default:
+            break
+        }
+    }
+
+    func text(_ bytes: UnsafeRawBufferPointer) throws {
+        guard value.count + bytes.count <= workbook.limits.maxCellBytes else {
+            throw WorkbookError.tooLarge(
+                "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) holds more than Excel's 32,767 characters")
+        }
+        value.append(contentsOf: bytes)
+    }
+
+    private func finishCell() throws {
+        guard hasValue else { return }
+        let kind: CellKind
+        switch cellType {
+        case 0x73:  // s: an index into the shared strings
+            let index = value.withUnsafeBytes { Self.number(UnsafeRawBufferPointer($0)) }
+            guard let index, let text = workbook.strings?.withString(index, { Array($0) }) else {
+                throw WorkbookError.malformed(
+                    "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) names a shared string that does not exist")
+            }
+            value = text
+            kind = .text
+        case 0x62:
+            kind = .boolean
+            value = value == [0x31] ? Array("TRUE".utf8) : Array("FALSE".utf8)
+        case 0x65: kind = .error
+        case 0x6E:
+            kind = .number
+            // Numbers carry no spaces; a blank <v/> is an empty cell.
+            while let l = value.last, l == 0x20 || l == 0x0A || l == 0x0D || l == 0x09 { value.removeLast() }
+            while let f = value.first, f == 0x20 || f == 0x0A || f == 0x0D || f == 0x09 { value.removeFirst() }
+        default: kind = .text  // inlineStr, str, d
+        }
+        guard !value.isEmpty else { return }
+        guard cellColumn <= workbook.limits.maxColumns else {
+            throw WorkbookError.tooLarge(
+                "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) holds a value past column \(ExcelGrid.letters(workbook.limits.maxColumns))"
+            )
+        }
+        row.columns.append(cellColumn)
+        row.kinds.append(kind)
+        row.bytes.append(contentsOf: value)
+        row.ends.append(row.bytes.count)
+    }
+}
+
+/// Excel's date serials: the 1900 system (serial 1 = 1900-01-01, with Lotus's 1900-02-29 as
+/// serial 60) and the 1904 system (serial 0 = 1904-01-01).
+public enum ExcelDate {
+    /// The date text of a serial's day ("YYYY-MM-DD"; serial 60 of the 1900 system is
+    /// "1900-02-29", a day that never was, which the date rules then refuse), or nil outside
+    /// 1900-01-01 (1904-01-01) … 9999-12-31.
+    public static func date(serial: Double, date1904: Bool) -> String? {
+        guard let (days, _) = split(serial, date1904: date1904) else { return nil }
+        if days == Int.min { return "1900-02-29" }
+        let (y, m, d) = civil(days)
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+    }
+
+    /// "YYYY-MM-DDTHH:MM:SS" of a serial with its fraction of a day (rounded to the second).
+    public static func dateTime(serial: Double, date1904: Bool) -> String? {
+        guard let (days, seconds) = split(serial, date1904: date1904), days != Int.min else { return nil }
+        let (y, m, d) = civil(days)
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T" + pad(seconds / 3600, 2) + ":" + pad(seconds / 60 % 60, 2) + ":"
+            + pad(seconds % 60, 2)
+    }
+
+    /// Days since 1970-01-01 and seconds into the day; Int.min for the 1900 system's day 60.
+    private static func split(_ serial: Double, date1904: Bool) -> (Int, Int)? {
+        guard serial.isFinite, serial >= (date1904 ? 0 : 1), serial < (date1904 ? 2_957_004 : 2_958_466) else { return nil }
+        var whole = serial.rounded(.down)
+        var seconds = Int(((serial - whole) * 86_400).rounded())
+        if seconds >= 86_400 {
+            whole += 1
+            seconds -= 86_400
+        }
+        let n = Int(whole)
+        if date1904 { return (n - 24_107, seconds) }  // 1904-01-01 is day -24107 of 1970
+        if n == 60 { return (Int.min, seconds) }
+        // Serial 61 is 1900-03-01: from there on, day 0 is 1899-12-30; before it, 1899-12-31.
+        return (n < 60 ? n - 25_568 : n - 25_569, seconds)
+    }
+
+    private static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    /// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's civil_from_days).
+    static func civil(_ z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}

@@ -1,0 +1,314 @@
+import Foundation
+import SealBase
+import ZIPFoundation
+
+/// One sheet as workbook.xml lists it.
+public struct SheetInfo: Sendable, Equatable {
+    public let name: String
+    /// Hidden or "very hidden" in Excel: still read when named for a record file.
+    public let hidden: Bool
+    /// The zip member holding it (e.g. xl/worksheets/sheet1.xml).
+    public let part: String
+}
+
+/// An .xlsx workbook (Office Open XML SpreadsheetML), read as a stream: the zip's members are
+/// inflated chunk by chunk (ZIPFoundation) into `XMLTokenizer`, never written anywhere. Opening
+/// reads the member list (every name checked), `_rels/.rels`, workbook.xml and its
+/// relationships; `loadSharedStrings` reads the shared strings once (bounded); `readRows`
+/// streams one sheet's rows. Every refusal is a `WorkbookError`.
+///
+/// Not `Sendable` by its members but used by one thread at a time: the shared strings are loaded
+/// before a sheet's rows are read on another thread, and nothing changes after.
+public final class Workbook: @unchecked Sendable {
+    public let path: String
+    public let limits: WorkbookLimits
+    public private(set) var sheets: [SheetInfo] = []
+    /// workbook.xml's `<workbookPr date1904="1">`: serials count from 1904-01-01.
+    public private(set) var date1904 = false
+    let archive: Archive
+    private var entries: [String: Entry] = [:]
+    private var sharedStringsPart: String?
+    var strings: SharedStrings?
+    /// Bytes inflated so far (every part read), for the bound on the whole workbook.
+    private var inflatedTotal: UInt64 = 0
+    let displayName: String
+
+    public init(path: String, limits: WorkbookLimits = WorkbookLimits()) throws {
+        self.path = path
+        self.limits = limits
+        displayName = path.split(separator: "/").last.map(String.init) ?? path
+        if let head = FileHandle(forReadingAtPath: path) {
+            let magic = [UInt8](head.readData(ofLength: 8))
+            try? head.close()
+            if magic.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) {
+                throw WorkbookError(
+                    .workbookMalformed, "\(displayName) is an Excel 97–2003 workbook (.xls), not .xlsx",
+                    remedy: "open it in Excel and save it as \"Excel Workbook (.xlsx)\"")
+            }
+            if !magic.starts(with: [0x50, 0x4B]) {
+                throw WorkbookError(.workbookMalformed, "\(displayName) is not an Excel workbook (not a zip archive)", remedy: WorkbookError.resave)
+            }
+        } else {
+            throw WorkbookError(.workbookMalformed, "\(displayName) cannot be read", remedy: "check the path and its permissions")
+        }
+        do { archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read) } catch {
+            throw WorkbookError(.workbookMalformed, "\(displayName) is not an Excel workbook (a damaged zip archive)", remedy: WorkbookError.resave)
+        }
+        var count = 0
+        for entry in archive {
+            count += 1
+            guard count <= limits.maxMembers else {
+                throw WorkbookError.tooLarge("\(displayName) holds more than \(limits.maxMembers) zip members")
+            }
+            let name = entry.path
+            try Self.checkMemberName(name, in: displayName)
+            guard entries[name] == nil else { throw WorkbookError.unsafe("\(displayName) holds two zip members named \(Self.shown(name))") }
+            entries[name] = entry
+        }
+        try readStructure()
+    }
+
+    /// A member name leaving the archive (`..`, an absolute path, a drive, a backslash) or
+    /// holding control characters is refused, though nothing is ever extracted to disk.
+    static func checkMemberName(_ name: String, in file: String) throws {
+        let bad =
+            name.hasPrefix("/") || name.contains("\\") || name.split(separator: "/", omittingEmptySubsequences: false).contains("..")
+            || name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F } || (name.count >= 2 && name.dropFirst().first == ":")
+        if bad { throw WorkbookError.unsafe("\(file) holds a zip member whose name leaves the archive (\(shown(name)))") }
+    }
+
+    static func shown(_ s: String) -> String {
+        let clean = String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        return clean.count > 80 ? String(clean.prefix(80)) + "…" : clean
+    }
+
+    /// Streams a member into a tokenizer, holding sizes to their bounds while inflating.
+    func stream<H: XMLHandler>(_ part: String, into handler: H) throws {
+        guard let entry = entries[part] else { throw WorkbookError.malformed("\(displayName): the part \(part) is missing") }
+        let declared = entry.uncompressedSize
+        let compressed = max(entry.compressedSize, 1)
+        guard declared <= limits.maxPartBytes else {
+            throw WorkbookError.tooLarge("\(displayName): the part \(part) declares \(declared >> 20) MiB, over \(limits.maxPartBytes >> 20) MiB")
+        }
+        if declared > limits.ratioFloor && declared / compressed > limits.maxRatio {
+            throw WorkbookError.unsafe(
+                "\(displayName): the part \(part) declares \(declared / compressed) times its compressed size (a zip bomb)")
+        }
+        let tokenizer = XMLTokenizer(handler: handler, part: "\(displayName): \(part)", maxDepth: limits.maxDepth)
+        var real: UInt64 = 0
+        let checksum: CRC32
+        do {
+            checksum = try archive.extract(entry, bufferSize: 1 << 16, skipCRC32: false) { data in
+                real += UInt64(data.count)
+                guard real <= declared else {
+                    throw WorkbookError.unsafe("\(self.displayName): the part \(part) inflates past the size it declares (a zip bomb)")
+                }
+                try data.withUnsafeBytes { try tokenizer.feed($0) }
+            }
+        } catch let e as WorkbookError {
+            throw e
+        } catch {
+            throw WorkbookError.malformed("\(displayName): the part \(part) cannot be inflated (a damaged zip archive)")
+        }
+        guard real == declared, checksum == entry.checksum else {
+            throw WorkbookError.malformed("\(displayName): the part \(part) does not match its size or checksum (a damaged zip archive)")
+        }
+        inflatedTotal += real
+        try tokenizer.finish()
+    }
+
+    func exists(_ part: String) -> Bool { entries[part] != nil }
+
+    // MARK: Structure: _rels/.rels → workbook.xml (+ its relationships)
+
+    private func readStructure() throws {
+        var workbookPart = "xl/workbook.xml"
+        if exists("_rels/.rels") {
+            let rels = RelationshipsReader()
+            try stream("_rels/.rels", into: rels)
+            if let target = rels.byType("officeDocument").first {
+                workbookPart = try Self.resolve(target, from: "", in: displayName)
+            }
+        }
+        guard exists(workbookPart) else {
+            throw WorkbookError.malformed("\(displayName) is not an Excel workbook (no \(workbookPart))")
+        }
+        let base = workbookPart.split(separator: "/").dropLast().joined(separator: "/")
+        let relsPart = (base.isEmpty ? "" : base + "/") + "_rels/" + (workbookPart.split(separator: "/").last.map(String.init) ?? "") + ".rels"
+        let rels = RelationshipsReader()
+        if exists(relsPart) { try stream(relsPart, into: rels) }
+        let wb = WorkbookXMLReader()
+        try stream(workbookPart, into: wb)
+        date1904 = wb.date1904
+        var names = Set<String>()
+        for s in wb.sheets {
+            guard let target = rels.targets[s.relationship] else {
+                throw WorkbookError.malformed("\(displayName): the sheet \"\(Self.shown(s.name))\" points at no part")
+            }
+            let part = try Self.resolve(target, from: base, in: displayName)
+            guard exists(part) else { throw WorkbookError.malformed("\(displayName): the sheet \"\(Self.shown(s.name))\" is missing (\(part))") }
+            guard names.insert(s.name).inserted else { throw WorkbookError.malformed("\(displayName): two sheets named \"\(Self.shown(s.name))\"") }
+            sheets.append(SheetInfo(name: s.name, hidden: s.hidden, part: part))
+        }
+        if let target = rels.byType("sharedStrings").first {
+            let part = try Self.resolve(target, from: base, in: displayName)
+            guard exists(part) else { throw WorkbookError.malformed("\(displayName): the shared strings are missing (\(part))") }
+            sharedStringsPart = part
+        }
+    }
+
+    /// A relationship target resolved against the folder of the part that names it; one that
+    /// leaves the archive is refused.
+    static func resolve(_ target: String, from base: String, in file: String) throws -> String {
+        var parts: [Substring] = target.hasPrefix("/") ? [] : base.split(separator: "/")
+        for c in target.split(separator: "/") {
+            if c == "." { continue }
+            if c == ".." {
+                guard !parts.isEmpty else { throw WorkbookError.unsafe("\(file) names a part outside the archive (\(shown(target)))") }
+                parts.removeLast()
+                continue
+            }
+            parts.append(c)
+        }
+        let joined = parts.joined(separator: "/")
+        try checkMemberName(joined, in: file)
+        return joined
+    }
+
+    // MARK: Shared strings
+
+    /// Reads sharedStrings.xml once (every sheet's `t="s"` cells index it), within
+    /// `maxSharedStringBytes` and `maxSharedStrings`.
+    public func loadSharedStrings() throws {
+        guard strings == nil else { return }
+        let table = SharedStrings(limits: limits, file: displayName)
+        if let part = sharedStringsPart { try stream(part, into: SharedStringsReader(table: table)) }
+        strings = table
+    }
+
+    /// How many shared strings, and their bytes (after `loadSharedStrings`).
+    public var sharedStringFigures: (count: Int, bytes: Int) { (strings?.count ?? 0, strings?.byteCount ?? 0) }
+
+    // MARK: Rows
+
+    /// Streams the rows of a sheet that hold at least one value, in order, to `body` (the row is
+    /// valid during the call only). Loads the shared strings first if needed.
+    public func readRows(of sheet: SheetInfo, _ body: (SheetRow) throws -> Void) throws {
+        try loadSharedStrings()
+        try withoutActuallyEscaping(body) { body in
+            try stream(sheet.part, into: SheetReader(workbook: self, sheet: sheet, body: body))
+        }
+    }
+}
+
+/// The shared strings: one byte store and the end offset of each string.
+final class SharedStrings {
+    private(set) var bytes: [UInt8] = []
+    private(set) var ends: [UInt32] = []
+    let limits: WorkbookLimits
+    let file: String
+    init(limits: WorkbookLimits, file: String) {
+        self.limits = limits
+        self.file = file
+    }
+    var count: Int { ends.count }
+    var byteCount: Int { bytes.count }
+
+    func append(_ b: UnsafeRawBufferPointer) throws {
+        guard ends.count < limits.maxSharedStrings else {
+            throw WorkbookError.tooLarge("\(file): more than \(limits.maxSharedStrings) shared strings")
+        }
+        guard bytes.count + b.count <= limits.maxSharedStringBytes else {
+            throw WorkbookError.tooLarge("\(file): shared strings over \(limits.maxSharedStringBytes >> 20) MiB")
+        }
+        bytes.append(contentsOf: b)
+        ends.append(UInt32(bytes.count))
+    }
+
+    func withString<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard i >= 0 && i < ends.count else { return nil }
+        let s = i == 0 ? 0 : Int(ends[i - 1])
+        let e = Int(ends[i])
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+    }
+}
+
+/// `<Relationships><Relationship Id Type Target/>`.
+final class RelationshipsReader: XMLHandler {
+    var targets: [String: String] = [:]
+    var types: [(type: String, target: String)] = []
+    var wantsText: Bool { false }
+    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+        guard XMLTokenizer<NoHandler>.equals(name, "Relationship") else { return }
+        guard let id = a.string("Id"), let target = a.string("Target") else { return }
+        if a.string("TargetMode") == "External" { return }
+        targets[id] = target
+        types.append((a.string("Type") ?? "", target))
+    }
+    func endElement(_ name: UnsafeRawBufferPointer) throws {}
+    func text(_ bytes: UnsafeRawBufferPointer) throws {}
+    func byType(_ suffix: String) -> [String] { types.filter { $0.type.hasSuffix("/" + suffix) }.map(\.target) }
+}
+
+/// workbook.xml: `<workbookPr date1904>` and `<sheets><sheet name state r:id/>`.
+final class WorkbookXMLReader: XMLHandler {
+    struct Sheet {
+        var name: String
+        var hidden: Bool
+        var relationship: String
+    }
+    var sheets: [Sheet] = []
+    var date1904 = false
+    var wantsText: Bool { false }
+    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+        if XMLTokenizer<NoHandler>.equals(name, "workbookPr") {
+            let v = a.string("date1904")
+            date1904 = v == "1" || v == "true"
+        } else if XMLTokenizer<NoHandler>.equals(name, "sheet") {
+            guard let n = a.string("name"), let rid = a.string("id") else { throw WorkbookError.malformed("workbook.xml: a sheet without a name") }
+            guard sheets.count < 1000 else { throw WorkbookError.tooLarge("workbook.xml: more than 1000 sheets") }
+            let state = a.string("state")
+            sheets.append(Sheet(name: n, hidden: state == "hidden" || state == "veryHidden", relationship: rid))
+        }
+    }
+    func endElement(_ name: UnsafeRawBufferPointer) throws {}
+    func text(_ bytes: UnsafeRawBufferPointer) throws {}
+}
+
+/// sharedStrings.xml: `<si>` holds `<t>` or rich text runs `<r><t>`, concatenated; the
+/// phonetic runs (`<rPh><t>`) are not the cell's text.
+final class SharedStringsReader: XMLHandler {
+    let table: SharedStrings
+    private var inSI = false
+    private var inT = false
+    private var inPhonetic = 0
+    private var current: [UInt8] = []
+    init(table: SharedStrings) { self.table = table }
+    var wantsText: Bool { inT && inPhonetic == 0 }
+    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+        if XMLTokenizer<NoHandler>.equals(name, "si") {
+            inSI = true
+            current.removeAll(keepingCapacity: true)
+        } else if XMLTokenizer<NoHandler>.equals(name, "t") {
+            inT = inSI
+        } else if XMLTokenizer<NoHandler>.equals(name, "rPh") {
+            inPhonetic += 1
+        }
+    }
+    func endElement(_ name: UnsafeRawBufferPointer) throws {
+        if XMLTokenizer<NoHandler>.equals(name, "si") {
+            inSI = false
+            try current.withUnsafeBytes { try table.append($0) }
+        } else if XMLTokenizer<NoHandler>.equals(name, "t") {
+            inT = false
+        } else if XMLTokenizer<NoHandler>.equals(name, "rPh") {
+            inPhonetic -= 1
+        }
+    }
+    func text(_ bytes: UnsafeRawBufferPointer) throws {
+        guard current.count + bytes.count <= table.limits.maxCellBytes else {
+            throw WorkbookError.tooLarge("\(table.file): a shared string over \(table.limits.maxCellBytes) bytes")
+        }
+        current.append(contentsOf: bytes)
+    }
+}

@@ -1,0 +1,447 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the tokenizer hands on: elements by local name (the prefix dropped), their attributes,
+/// and text (entities and character references decoded, CDATA as it is).
+protocol XMLHandler: AnyObject {
+    /// False while the handler ignores text (whitespace between elements, formulas): it is then
+    /// skipped without being decoded or kept.
+    var wantsText: Bool { get }
+    func startElement(_ name: UnsafeRawBufferPointer, _ attributes: XMLAttributes) throws
+    func endElement(_ name: UnsafeRawBufferPointer) throws
+    func text(_ bytes: UnsafeRawBufferPointer) throws
+}
+
+/// The attributes of one start tag (valid during `startElement` only), by local name.
+struct XMLAttributes {
+    let names: UnsafeBufferPointer<(start: Int, count: Int)>
+    let values: UnsafeBufferPointer<(start: Int, count: Int)>
+    let base: UnsafeRawPointer
+    let count: Int
+
+    func value(_ local: StaticString) -> UnsafeRawBufferPointer? {
+        for i in 0..<count {
+            let n = UnsafeRawBufferPointer(start: base + names[i].start, count: names[i].count)
+            if XMLTokenizer<NoHandler>.equals(n, local) {
+                return UnsafeRawBufferPointer(start: base + values[i].start, count: values[i].count)
+            }
+        }
+        return nil
+    }
+
+    func string(_ local: StaticString) -> String? { value(local).map { String(decoding: $0, as: UTF8.self) } }
+}
+
+final class NoHandler: XMLHandler {
+    var wantsText: Bool { false }
+    func startElement(_ name: UnsafeRawBufferPointer, _ attributes: XMLAttributes) throws {}
+    func endElement(_ name: UnsafeRawBufferPointer) throws {}
+    func text(_ bytes: UnsafeRawBufferPointer) throws {}
+}
+
+/// A push tokenizer for the XML SpreadsheetML needs, and nothing more: elements, attributes,
+/// text, the five predefined entities, numeric character references, CDATA, comments and
+/// processing instructions (skipped). Any `<!DOCTYPE`, `<!ENTITY` or other declaration is
+/// refused (`workbook_unsafe`): no entity is ever expanded, nothing external ever fetched. An
+/// entity other than the five is `workbook_malformed`. Input arrives in chunks (`feed`); a
+/// token cut by a chunk's end is kept until the next one, up to `maxToken` bytes.
+final class XMLTokenizer<Handler: XMLHandler> {
+    let handler: Handler
+    let part: String
+    let maxToken: Int
+    let maxDepth: Int
+    private var buf: UnsafeMutableRawBufferPointer
+    private var used = 0
+    private var scratch: UnsafeMutableRawBufferPointer
+    private var nameStack: [UInt8] = []
+    private var nameLengths: [Int] = []
+    private var attrNames: UnsafeMutableBufferPointer<(start: Int, count: Int)>
+    private var attrValues: UnsafeMutableBufferPointer<(start: Int, count: Int)>
+    private var sawRoot = false
+    private var started = false
+    static var maxAttributes: Int { 64 }
+
+    init(handler: Handler, part: String, maxToken: Int = 1 << 20, maxDepth: Int = 64) {
+        self.handler = handler
+        self.part = part
+        self.maxToken = maxToken
+        self.maxDepth = maxDepth
+        buf = .allocate(byteCount: 1 << 17, alignment: 16)
+        scratch = .allocate(byteCount: 1 << 16, alignment: 16)
+        attrNames = .allocate(capacity: Self.maxAttributes)
+        attrValues = .allocate(capacity: Self.maxAttributes)
+    }
+
+    deinit {
+        buf.deallocate()
+        scratch.deallocate()
+        attrNames.deallocate()
+        attrValues.deallocate()
+    }
+
+    func malformed(_ what: String) -> WorkbookError { .malformed("\(part): \(what)") }
+
+    static func equals(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        guard b.count == s.utf8CodeUnitCount else { return false }
+        return b.count == 0 || memcmp(b.baseAddress!, s.utf8Start, b.count) == 0
+    }
+
+    /// Takes the next bytes of the part.
+    func feed(_ chunk: UnsafeRawBufferPointer) throws {
+        guard chunk.count > 0 else { return }
+        if used + chunk.count > buf.count {
+            var c = buf.count
+            while c < used + chunk.count { c *= 2 }
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: c, alignment: 16)
+            if used > 0 { bigger.baseAddress!.copyMemory(from: buf.baseAddress!, byteCount: used) }
+            buf.deallocate()
+            buf = bigger
+        }
+        (buf.baseAddress! + used).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
+        used += chunk.count
+        if !started {
+            guard used >= 3 else { return }
+            started = true
+            let b = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            if (b[0] == 0xFE && b[1] == 0xFF) || (b[0] == 0xFF && b[1] == 0xFE) { throw malformed("not UTF-8 (UTF-16)") }
+            if b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { try consume(3) }
+        }
+        let done = try parse(final: false)
+        try consume(done)
+    }
+
+    /// The part has ended: what is left must be whitespace, and every element closed.
+    func finish() throws {
+        if !started && used > 0 { started = true }
+        let done = try parse(final: true)
+        try consume(done)
+        guard used == 0 else { throw malformed("ends inside a tag") }
+        guard sawRoot, nameLengths.isEmpty else { throw malformed("ends before its elements are closed") }
+    }
+
+    private func consume(_ n: Int) throws {
+        guard n > 0 else {
+            if used > maxToken { throw WorkbookError.tooLarge("\(part): a tag or text longer than \(maxToken >> 10) KiB") }
+            return
+        }
+        let rest = used - n
+        if rest > 0 { memmove(buf.baseAddress!, buf.baseAddress! + n, rest) }
+        used = rest
+        if used > maxToken { throw WorkbookError.tooLarge("\(part): a tag or text longer than \(maxToken >> 10) KiB") }
+    }
+
+    /// Parses complete tokens; returns how many bytes were used.
+    private func parse(final: Bool) throws -> Int {
+        let b = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let e = used
+        var p = 0
+        while p < e {
+            if b[p] != 0x3C {
+                // Text up to the next '<'.
+                let rest = e - p
+                let lt = memchr(b + p, 0x3C, rest).map { UnsafeMutablePointer<UInt8>(OpaquePointer($0)) - b }
+                if !handler.wantsText {
+                    guard let lt else {
+                        if final { try requireWhitespace(b, p, e) }
+                        return e
+                    }
+                    if nameLengths.isEmpty { try requireWhitespace(b, p, lt) }
+                    p = lt
+                    continue
+                }
+                guard let lt else {
+                    if final { throw malformed("text after the last element") }
+                    return p
+                }
+                try handler.text(try decode(b, p, lt))
+                p = lt
+                continue
+            }
+            guard p + 1 < e else { return final ? p : p }
+            let c = b[p + 1]
+            if c == 0x3F {  // <? … ?>
+                guard let end = find2(b, p + 2, e, 0x3F, 0x3E) else { return p }
+                p = end + 2
+                continue
+            }
+            if c == 0x21 {  // <!
+                if startsWith(b, p, e, "<!--") {
+                    guard let end = find3(b, p + 4, e, 0x2D, 0x2D, 0x3E) else { return p }
+                    p = end + 3
+                    continue
+                }
+                if startsWith(b, p, e, "<![CDATA[") {
+                    guard !nameLengths.isEmpty else { throw malformed("CDATA outside the elements") }
+                    guard let end = find3(b, p + 9, e, 0x5D, 0x5D, 0x3E) else { return p }
+                    if handler.wantsText { try handler.text(UnsafeRawBufferPointer(start: b + p + 9, count: end - p - 9)) }
+                    p = end + 3
+                    continue
+                }
+                // A prefix of the two allowed forms may still be arriving.
+                let have = e - p
+                if have < 9 && (prefixOf(b, p, e, "<!--") || prefixOf(b, p, e, "<![CDATA[")) && !final { return p }
+                if startsWith(b, p, e, "<!DOCTYPE") || startsWith(b, p, e, "<!ENTITY") {
+                    throw WorkbookError.unsafe("\(part) declares a DOCTYPE or an entity (entity expansion, external entities)")
+                }
+                throw WorkbookError.unsafe("\(part) holds an XML declaration (<!…>) a workbook never has")
+            }
+            // A tag: find its '>' outside quotes.
+            var q = p + 1
+            var quote: UInt8 = 0
+            while q < e {
+                let d = b[q]
+                if quote != 0 {
+                    if d == quote { quote = 0 }
+                } else if d == 0x22 || d == 0x27 {
+                    quote = d
+                } else if d == 0x3E {
+                    break
+                } else if d == 0x3C {
+                    throw malformed("'<' inside a tag")
+                }
+                q += 1
+            }
+            guard q < e else { return p }
+            if c == 0x2F {
+                try endTag(b, p + 2, q)
+            } else {
+                try startTag(b, p + 1, q)
+            }
+            p = q + 1
+        }
+        return p
+    }
+
+    private func requireWhitespace(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws {
+        for i in from..<to where !isSpace(b[i]) { throw malformed("text outside the root element") }
+    }
+
+    @inline(__always) private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+
+    private func startsWith(_ b: UnsafeMutablePointer<UInt8>, _ p: Int, _ e: Int, _ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        return e - p >= n && memcmp(b + p, s.utf8Start, n) == 0
+    }
+
+    private func prefixOf(_ b: UnsafeMutablePointer<UInt8>, _ p: Int, _ e: Int, _ s: StaticString) -> Bool {
+        let n = min(e - p, s.utf8CodeUnitCount)
+        return memcmp(b + p, s.utf8Start, n) == 0
+    }
+
+    private func find2(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ e: Int, _ x: UInt8, _ y: UInt8) -> Int? {
+        var i = from
+        while i + 1 < e {
+            if b[i] == x && b[i + 1] == y { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    private func find3(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ e: Int, _ x: UInt8, _ y: UInt8, _ z: UInt8) -> Int? {
+        var i = from
+        while i + 2 < e {
+            if b[i] == x && b[i + 1] == y && b[i + 2] == z { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// [from, to) of a name, its prefix dropped.
+    private func localName(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) -> (Int, Int) {
+        var s = from
+        for i in from..<to where b[i] == 0x3A { s = i + 1 }
+        return (s, to - s)
+    }
+
+    @inline(__always) private func isNameByte(_ c: UInt8) -> Bool {
+        !(isSpace(c) || c == 0x2F || c == 0x3E || c == 0x3D || c == 0x22 || c == 0x27 || c == 0x3C || c == 0x26)
+    }
+
+    private func endTag(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws {
+        var n = from
+        while n < to && isNameByte(b[n]) { n += 1 }
+        guard n > from else { throw malformed("an end tag without a name") }
+        for i in n..<to where !isSpace(b[i]) { throw malformed("text inside an end tag") }
+        guard let len = nameLengths.popLast() else { throw malformed("an end tag without its start") }
+        let start = nameStack.count - len
+        let same = len == n - from && nameStack.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, b + from, len) == 0 }
+        guard same else { throw malformed("an end tag that does not match its start") }
+        nameStack.removeLast(len)
+        let (ls, ll) = localName(b, from, n)
+        try handler.endElement(UnsafeRawBufferPointer(start: b + ls, count: ll))
+    }
+
+    private func startTag(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws {
+        var end = to
+        var empty = false
+        if end > from && b[end - 1] == 0x2F {
+            empty = true
+            end -= 1
+        }
+        var n = from
+        while n < end && isNameByte(b[n]) { n += 1 }
+        guard n > from else { throw malformed("a tag without a name") }
+        if nameLengths.isEmpty {
+            guard !sawRoot else { throw malformed("a second root element") }
+            sawRoot = true
+        }
+        guard nameLengths.count < maxDepth else { throw WorkbookError.tooLarge("\(part): elements nested deeper than \(maxDepth)") }
+        // Attributes: name = "value" pairs; values are decoded into `scratch` one after another.
+        var count = 0
+        var s = 0
+        var i = n
+        while true {
+            while i < end && isSpace(b[i]) { i += 1 }
+            if i >= end { break }
+            guard i > n && isSpace(b[i - 1]) else { throw malformed("attributes not separated by spaces") }
+            let ns = i
+            while i < end && isNameByte(b[i]) { i += 1 }
+            guard i > ns else { throw malformed("an attribute without a name") }
+            let (ls, ll) = localName(b, ns, i)
+            while i < end && isSpace(b[i]) { i += 1 }
+            guard i < end && b[i] == 0x3D else { throw malformed("an attribute without a value") }
+            i += 1
+            while i < end && isSpace(b[i]) { i += 1 }
+            guard i < end && (b[i] == 0x22 || b[i] == 0x27) else { throw malformed("an attribute value without quotes") }
+            let quote = b[i]
+            i += 1
+            let vs = i
+            while i < end && b[i] != quote { i += 1 }
+            guard i < end else { throw malformed("an attribute value without its closing quote") }
+            guard count < Self.maxAttributes else { throw WorkbookError.tooLarge("\(part): a tag with more than \(Self.maxAttributes) attributes") }
+            // Names are copied to scratch too, so that one base pointer serves both.
+            let need = s + ll + (i - vs) * 1 + 8
+            if need > scratch.count { growScratch(need) }
+            let sc = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            (sc + s).update(from: b + ls, count: ll)
+            attrNames[count] = (s, ll)
+            s += ll
+            let decoded = try decodeInto(b, vs, i, at: s)
+            attrValues[count] = (s, decoded)
+            s += decoded
+            count += 1
+            i += 1
+        }
+        let attrs = XMLAttributes(
+            names: UnsafeBufferPointer(attrNames), values: UnsafeBufferPointer(attrValues), base: UnsafeRawPointer(scratch.baseAddress!),
+            count: count)
+        let (ls, ll) = localName(b, from, n)
+        let name = UnsafeRawBufferPointer(start: b + ls, count: ll)
+        if empty {
+            try handler.startElement(name, attrs)
+            try handler.endElement(name)
+        } else {
+            nameStack.append(contentsOf: UnsafeBufferPointer(start: b + from, count: n - from))
+            nameLengths.append(n - from)
+            try handler.startElement(name, attrs)
+        }
+    }
+
+    private func growScratch(_ need: Int) {
+        var c = scratch.count
+        while c < need { c *= 2 }
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: c, alignment: 16)
+        bigger.baseAddress!.copyMemory(from: scratch.baseAddress!, byteCount: scratch.count)
+        scratch.deallocate()
+        scratch = bigger
+    }
+
+    /// Text [from, to) decoded into scratch (from offset 0).
+    private func decode(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws -> UnsafeRawBufferPointer {
+        if memchr(b + from, 0x26, to - from) == nil { return UnsafeRawBufferPointer(start: b + from, count: to - from) }
+        if to - from + 8 > scratch.count { growScratch(to - from + 8) }
+        let n = try decodeInto(b, from, to, at: 0)
+        return UnsafeRawBufferPointer(start: scratch.baseAddress!, count: n)
+    }
+
+    /// Decodes [from, to) into scratch at `at` (decoded text is never longer than its source);
+    /// returns the decoded length.
+    private func decodeInto(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int, at: Int) throws -> Int {
+        let sc = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var o = at
+        var i = from
+        while i < to {
+            let c = b[i]
+            if c != 0x26 {
+                if c == 0x3C { throw malformed("'<' inside an attribute value") }
+                sc[o] = c
+                o += 1
+                i += 1
+                continue
+            }
+            var semi = i + 1
+            while semi < to && semi - i <= 12 && b[semi] != 0x3B { semi += 1 }
+            guard semi < to && b[semi] == 0x3B else { throw malformed("an '&' that starts no entity") }
+            let name = UnsafeRawBufferPointer(start: b + i + 1, count: semi - i - 1)
+            var out: UInt8 = 0
+            if Self.equals(name, "lt") {
+                out = 0x3C
+            } else if Self.equals(name, "gt") {
+                out = 0x3E
+            } else if Self.equals(name, "amp") {
+                out = 0x26
+            } else if Self.equals(name, "quot") {
+                out = 0x22
+            } else if Self.equals(name, "apos") {
+                out = 0x27
+            } else if name.count >= 2 && name[0] == 0x23 {
+                let cp = try characterReference(name)
+                o += encodeUTF8(cp, sc + o)
+                i = semi + 1
+                continue
+            } else {
+                throw malformed("an entity other than the five of XML (never expanded)")
+            }
+            sc[o] = out
+            o += 1
+            i = semi + 1
+        }
+        return o - at
+    }
+
+    private func characterReference(_ name: UnsafeRawBufferPointer) throws -> UInt32 {
+        var cp: UInt32 = 0
+        let hex = name[1] == 0x78
+        let digits = name.dropFirst(hex ? 2 : 1)
+        guard !digits.isEmpty, digits.count <= 8 else { throw malformed("a character reference that is no character") }
+        for d in digits {
+            let v: UInt32
+            switch d {
+            case 0x30...0x39: v = UInt32(d - 0x30)
+            case 0x61...0x66 where hex: v = UInt32(d - 0x61 + 10)
+            case 0x41...0x46 where hex: v = UInt32(d - 0x41 + 10)
+            default: throw malformed("a character reference that is no character")
+            }
+            cp = cp * (hex ? 16 : 10) + v
+        }
+        let allowed =
+            cp == 0x9 || cp == 0xA || cp == 0xD || (0x20...0xD7FF).contains(cp) || (0xE000...0xFFFD).contains(cp) || (0x10000...0x10FFFF).contains(cp)
+        guard allowed else { throw malformed("a character reference that is no character") }
+        return cp
+    }
+
+    /// Writes a scalar as UTF-8; at most 4 bytes, never more than the reference it replaces.
+    private func encodeUTF8(_ cp: UInt32, _ out: UnsafeMutablePointer<UInt8>) -> Int {
+        switch cp {
+        case 0..<0x80:
+            out[0] = UInt8(cp)
+            return 1
+        case 0x80..<0x800:
+            out[0] = UInt8(0xC0 | cp >> 6)
+            out[1] = UInt8(0x80 | cp & 0x3F)
+            return 2
+        case 0x800..<0x10000:
+            out[0] = UInt8(0xE0 | cp >> 12)
+            out[1] = UInt8(0x80 | cp >> 6 & 0x3F)
+            out[2] = UInt8(0x80 | cp & 0x3F)
+            return 3
+        default:
+            out[0] = UInt8(0xF0 | cp >> 18)
+            out[1] = UInt8(0x80 | cp >> 12 & 0x3F)
+            out[2] = UInt8(0x80 | cp >> 6 & 0x3F)
+            out[3] = UInt8(0x80 | cp & 0x3F)
+            return 4
+        }
+    }
+}

@@ -1,0 +1,356 @@
+import Foundation
+import SealBase
+import Testing
+import Workbook
+
+@testable import PartyRecords
+
+typealias W = TestWorkbook
+
+/// The headings of members.csv, some in Vietnamese (the CSV rules' headings).
+let memberHeadings = [
+    "member_id", "Họ và tên", "gender", "date_of_birth", "Số CCCD", "date_joined", "date_official", "status", "org_id", "phone", "email",
+    "ethnicity", "hometown", "education",
+]
+let letters = (0..<14).map { ExcelGrid.letters($0 + 1) }
+
+/// A member row of inline strings (an empty text leaves the cell out); `override` puts a cell
+/// of its own at a column.
+func memberRow(_ r: Int, _ values: [String], override: [Int: String] = [:]) -> String {
+    W.row(r, values.enumerated().compactMap { i, v in override[i] ?? (v.isEmpty ? nil : W.inline("\(letters[i])\(r)", v)) })
+}
+
+let annValues = [
+    "7900000001", "Nguyễn Văn An", "male", "", "079075001234", "", "", "official", "HCM-U001-C001", "0912345678", "", "Kinh", "", "",
+]
+let binhValues = [
+    "7900000002", "", "male", "1980-01-15", "", "2005-06-01", "2006-06-01", "official", "HCM-U001-C001", "", "", "", "", "",
+]
+
+func orgSheet() -> String {
+    W.sheet([
+        W.row(1, ["org_id", "name", "type", "parent_id"].enumerated().map { W.inline("\(letters[$0])1", $1) }),
+        W.row(2, [W.inline("A2", "HCM-U001"), W.inline("B2", "Đảng bộ phường Bến Nghé"), W.inline("C2", "unit_committee")]),
+        W.row(
+            3, [W.inline("A3", "HCM-U001-C001"), W.inline("B3", "Chi bộ khu phố 1"), W.inline("C3", "cell"), W.inline("D3", "HCM-U001")]),
+    ])
+}
+
+func validateWorkbook(_ path: String, sink: (any NormalizedSink)? = nil) throws -> (RecordValidator, [RecordInputs.Unit]) {
+    let units = try RecordInputs.resolve([path])
+    let v = RecordValidator(today: today, crossUnit: true)
+    for u in units { try v.validateUnit(u.unit, files: u.files, sheets: u.sheets, sink: sink) }
+    v.sortFindings()
+    return (v, units)
+}
+
+/// The code a workbook is refused with (nil: read without a refusal).
+func refusal(_ path: String, limits: WorkbookLimits = WorkbookLimits()) -> SealErrorCode? {
+    do {
+        let units = try RecordInputs.resolve([path], limits: limits)
+        let v = RecordValidator(today: today, crossUnit: true)
+        for u in units { try v.validateUnit(u.unit, files: u.files, sheets: u.sheets) }
+        return nil
+    } catch let e as WorkbookError {
+        return e.code
+    } catch {
+        return SealErrorCode("other: \(error)")
+    }
+}
+
+@Suite struct WorkbookTests {
+    /// Shared strings (a Vietnamese heading among them), rich text runs, inline strings, a
+    /// formula's string, a date serial, a CCCD typed as a number, an Excel error, a hidden
+    /// organizations sheet named in Vietnamese, a sheet ignored, trailing formatted empty rows.
+    @Test func aClerksWorkbookReadsAsItsCSVWould() throws {
+        let s = Scratch()
+        var wb = W()
+        wb.sharedStrings =
+            memberHeadings.map { "<t>\(W.escape($0))</t>" } + ["<r><t>Trần </t></r><r><rPr><b/></rPr><t>Thị Bình</t></r><rPh><t>x</t></rPh>"]
+        let header = W.row(1, memberHeadings.indices.map { W.shared("\(letters[$0])1", $0) })
+        let an = memberRow(2, annValues, override: [3: W.number("D2", "27460"), 5: W.number("F2", "36665"), 6: W.formulaString("G2", "2001-05-19")])
+        let binh = memberRow(
+            4, binhValues,
+            override: [
+                1: W.shared("B4", 14), 2: W.inline("C4", "female"), 3: W.inline("D4", "1980-01-15"), 4: W.number("E4", "79180001235"),
+                11: W.error("L4", "#N/A"),
+            ])
+        let trailing = (5...9).map { W.row($0, ["<c r=\"A\($0)\" s=\"3\"/>"], attributes: " s=\"3\" customFormat=\"1\"") }
+        wb.sheets = [
+            .init(name: "Đảng viên", xml: W.sheet([header, an, binh] + trailing, dimension: "A1:N9")),
+            .init(name: "TỔ CHỨC", xml: orgSheet(), hidden: true),
+            .init(name: "Ghi chú", xml: W.sheet([W.row(1, [W.inline("A1", "not records")])])),
+        ]
+        let path = try wb.write(to: "\(s.path)/HCM-U001.xlsx")
+        let out = "\(s.path)/out"
+        let sink = try DirectorySink(root: out, perUnit: false)
+        let (v, units) = try validateWorkbook(path, sink: sink)
+        #expect(units.map(\.unit) == ["HCM-U001"])
+        #expect(units[0].ignoredSheets == ["Ghi chú"])
+        #expect(v.units[0].members == 2, "the formatted empty rows 5–9 are not records")
+        #expect(v.units[0].organizations == 2, "the hidden sheet is read")
+        let found = v.findings.map { "\($0.line) \($0.column) \($0.rule) \($0.original) \($0.sheet ?? "-")!\($0.cell ?? "-")" }
+        #expect(
+            found == [
+                "4 citizen_id cell.number_as_text 79180001235 Đảng viên!E4",
+                "4 ethnicity cell.error #N/A Đảng viên!L4",
+            ], "\(found)")
+        let report = ValidationReport(v, lang: .en)
+        #expect(
+            report.render(.json).contains("\"rule\":\"cell.number_as_text\"")
+                && report.render(.json).contains("\"sheet\":\"Đảng viên\",\"cell\":\"E4\""))
+        #expect(report.render(.table).contains("Đảng viên!E4"))
+        // The normalized CSV: the serials as dates, the rich text joined, the numbers as typed.
+        let members = String(decoding: s.read("out/members.csv"), as: UTF8.self)
+        #expect(
+            members == RecordFile.members.columns.joined(separator: ",") + "\n"
+                + "7900000001,Nguyễn Văn An,male,1975-03-07,079075001234,2000-05-19,2001-05-19,official,HCM-U001-C001,0912345678,,Kinh,,\n"
+                + "7900000002,Trần Thị Bình,female,1980-01-15,79180001235,2005-06-01,2006-06-01,official,HCM-U001-C001,,,#N/A,,\n")
+    }
+
+    /// The 1904 date system, and the 1900 system's serial 60 (1900-02-29, a day that never was)
+    /// and 61 (1900-03-01).
+    @Test func dateSerialsOfBothSystems() throws {
+        #expect(ExcelDate.date(serial: 1, date1904: false) == "1900-01-01")
+        #expect(ExcelDate.date(serial: 59, date1904: false) == "1900-02-28")
+        #expect(ExcelDate.date(serial: 60, date1904: false) == "1900-02-29")
+        #expect(ExcelDate.date(serial: 61, date1904: false) == "1900-03-01")
+        #expect(ExcelDate.date(serial: 27460.75, date1904: false) == "1975-03-07")
+        #expect(ExcelDate.date(serial: 2_958_465, date1904: false) == "9999-12-31")
+        #expect(ExcelDate.date(serial: 2_958_466, date1904: false) == nil)
+        #expect(ExcelDate.date(serial: 0, date1904: false) == nil)
+        #expect(ExcelDate.date(serial: 0, date1904: true) == "1904-01-01")
+        #expect(ExcelDate.date(serial: 27460 - 1462, date1904: true) == "1975-03-07")
+        #expect(ExcelDate.dateTime(serial: 46351.5, date1904: false) == "2026-11-25T12:00:00")
+
+        let s = Scratch()
+        for date1904 in [false, true] {
+            var wb = W()
+            wb.date1904 = date1904
+            let shift = date1904 ? 1462 : 0
+            let header = W.row(1, memberHeadings.indices.map { W.inline("\(letters[$0])1", memberHeadings[$0]) })
+            let rows = [
+                memberRow(
+                    2, annValues,
+                    override: [3: W.number("D2", "\(27460 - shift)"), 5: W.number("F2", "\(36665 - shift)"), 6: W.number("G2", "\(37030 - shift)")]),
+                memberRow(
+                    3, annValues,
+                    override: [
+                        0: W.inline("A3", "7900000003"), 3: W.number("D3", "60"), 4: W.inline("E3", "079075001299"), 5: W.number("F3", "36665"),
+                        6: W.number("G3", "37030"),
+                    ]),
+                memberRow(
+                    4, annValues,
+                    override: [
+                        0: W.inline("A4", "7900000004"), 3: W.number("D4", "61"), 4: W.inline("E4", "079075001298"), 5: W.number("F4", "36665"),
+                        6: W.number("G4", "37030"),
+                    ]),
+            ]
+            wb.sheets = [.init(name: "members", xml: W.sheet([header] + rows)), .init(name: "organizations", xml: orgSheet())]
+            let (v, _) = try validateWorkbook(try wb.write(to: "\(s.path)/u\(date1904).xlsx"))
+            let onDates = v.findings.filter { $0.line == 2 && $0.column.hasPrefix("date") }
+            #expect(onDates.isEmpty, "row 2's serials are its dates: \(onDates)")
+            let dob = v.findings.filter { $0.column == "date_of_birth" }.map { "\($0.line) \($0.original)" }
+            if date1904 {
+                // Serial 60 and 61 of the 1904 system: 1904-03-01 and 1904-03-02.
+                #expect(dob == ["3 1904-03-01", "4 1904-03-02"], "\(dob)")
+            } else {
+                #expect(dob.first == "3 1900-02-29", "\(dob)")
+                #expect(dob.contains("4 1900-03-01"), "\(dob)")
+            }
+        }
+    }
+
+    /// A workbook openpyxl wrote (it writes the parts Excel writes): shared strings, a date
+    /// cell, a CCCD typed as a number; skipped without Debian's python3-openpyxl.
+    @Test func aWorkbookOpenpyxlWrote() throws {
+        let python = "/usr/bin/python3"
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = ["-c", "import openpyxl"]
+        check.standardError = FileHandle.nullDevice
+        guard FileManager.default.isExecutableFile(atPath: python) else {
+            print("skipped: no \(python)")
+            return
+        }
+        try check.run()
+        check.waitUntilExit()
+        guard check.terminationStatus == 0 else {
+            print("skipped: \(python) has no openpyxl (apt install python3-openpyxl)")
+            return
+        }
+        let s = Scratch()
+        let script = """
+            import sys, datetime, openpyxl
+            wb = openpyxl.Workbook()
+            ws = wb.active
+            ws.title = "Đảng viên"
+            ws.append(\(memberHeadings.debugDescription))
+            ws.append(["7900000001", "Nguyễn Văn An", "male", datetime.date(1975, 3, 7), "079075001234", datetime.date(2000, 5, 19),
+                       datetime.date(2001, 5, 19), "official", "HCM-U001-C001", "0912345678", None, "Kinh", None, None])
+            ws.append(["7900000002", "Trần Văn Bình", "male", datetime.date(1980, 1, 15), 79080001235, datetime.date(2005, 6, 1),
+                       datetime.date(2006, 6, 1), "official", "HCM-U001-C001", None, None, None, None, None])
+            o = wb.create_sheet("To chuc")
+            o.sheet_state = "hidden"
+            for r in [["org_id", "name", "type", "parent_id"], ["HCM-U001", "Đảng bộ phường Bến Nghé", "unit_committee", None],
+                      ["HCM-U001-C001", "Chi bộ khu phố 1", "cell", "HCM-U001"]]:
+                o.append(r)
+            wb.save(sys.argv[1])
+            """
+        let path = "\(s.path)/HCM-U001.xlsx"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = ["-c", script, path]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let (v, _) = try validateWorkbook(path)
+        #expect(v.units[0].members == 2)
+        #expect(v.units[0].organizations == 2)
+        let found = v.findings.map { "\($0.line) \($0.column) \($0.rule) \($0.original)" }
+        #expect(found == ["3 citizen_id cell.number_as_text 79080001235"], "\(found)")
+    }
+
+    // MARK: Hostile workbooks, one refusal each
+
+    func members(_ rows: [String] = [], dimension: String? = nil, prolog: String = "") -> W {
+        var wb = W()
+        let header = W.row(1, memberHeadings.indices.map { W.inline("\(letters[$0])1", memberHeadings[$0]) })
+        wb.sheets = [.init(name: "members", xml: W.sheet([header] + rows, dimension: dimension, prolog: prolog))]
+        return wb
+    }
+
+    @Test func aMemberDeclaringMoreThanThePartBoundIsTooLarge() throws {
+        let s = Scratch()
+        let big = (2...3000).map { memberRow($0, annValues) }
+        let path = try members(big).write(to: "\(s.path)/a.xlsx")
+        #expect(refusal(path) == nil)
+        var limits = WorkbookLimits()
+        limits.maxPartBytes = 256 << 10
+        #expect(refusal(path, limits: limits) == .workbookTooLarge)
+    }
+
+    @Test func aMemberInflatingPastItsDeclaredSizeIsAZipBomb() throws {
+        let s = Scratch()
+        let path = try members((2...200).map { memberRow($0, annValues) }).write(to: "\(s.path)/a.xlsx")
+        #expect(refusal(path) == nil)
+        try patchDeclaredSize(path, member: "xl/worksheets/sheet1.xml", to: 4096)
+        #expect(refusal(path) == .workbookUnsafe)
+    }
+
+    @Test func aMemberDeclaringAHugeRatioIsAZipBomb() throws {
+        let s = Scratch()
+        // 8 MiB of one repeated formatted empty cell: deflate packs it about 1000 to 1.
+        let filler = String(repeating: "<c s=\"1\"/>", count: 8 << 17)
+        let path = try members([W.row(2, [filler])]).write(to: "\(s.path)/a.xlsx")
+        #expect(refusal(path) == .workbookUnsafe)
+        var limits = WorkbookLimits()
+        limits.maxRatio = 10_000
+        #expect(refusal(path, limits: limits) == .workbookMalformed, "past the ratio bound, 8 MiB of cells run past column XFD")
+    }
+
+    @Test func billionLaughsIsRefusedUnexpanded() throws {
+        let s = Scratch()
+        var dtd = "<!DOCTYPE lolz [<!ENTITY lol \"lol\">"
+        for i in 1...9 { dtd += "<!ENTITY lol\(i) \"" + String(repeating: "&lol\(i == 1 ? "" : String(i - 1));", count: 10) + "\">" }
+        dtd += "]>"
+        let path = try members([memberRow(2, annValues, override: [11: "<c r=\"L2\" t=\"inlineStr\"><is><t>&lol9;</t></is></c>"])], prolog: dtd)
+            .write(to: "\(s.path)/a.xlsx")
+        #expect(refusal(path) == .workbookUnsafe)
+    }
+
+    @Test func anExternalEntityIsRefusedUnfetched() throws {
+        let s = Scratch()
+        var wb = members([memberRow(2, annValues)])
+        wb.sharedStrings = ["<t>&xxe;</t>"]
+        wb.raw = [
+            (
+                "xl/sharedStrings.xml",
+                Array(
+                    "<?xml version=\"1.0\"?><!DOCTYPE sst [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><sst xmlns=\"\(W.ns)\"><si><t>&xxe;</t></si></sst>"
+                        .utf8)
+            )
+        ]
+        #expect(refusal(try wb.write(to: "\(s.path)/a.xlsx")) == .workbookUnsafe)
+        // Without its DOCTYPE, the entity is unknown: never expanded, refused as malformed.
+        wb.raw = [("xl/sharedStrings.xml", Array("<sst xmlns=\"\(W.ns)\"><si><t>&xxe;</t></si></sst>".utf8))]
+        #expect(refusal(try wb.write(to: "\(s.path)/b.xlsx")) == .workbookMalformed)
+    }
+
+    @Test func cellReferencesOutsideTheGridAreRefused() throws {
+        let s = Scratch()
+        let xfe = members([W.row(2, [W.inline("XFE2", "x")])])
+        #expect(refusal(try xfe.write(to: "\(s.path)/a.xlsx")) == .workbookMalformed)
+        let deep = members([W.row(99_999_999, [W.inline("A99999999", "x")])])
+        #expect(refusal(try deep.write(to: "\(s.path)/b.xlsx")) == .workbookMalformed)
+        let dimension = members([memberRow(2, annValues)], dimension: "A1:N1000000000")
+        #expect(refusal(try dimension.write(to: "\(s.path)/c.xlsx")) == .workbookMalformed)
+        // Inside the grid but past the 1024 columns a record may have.
+        let far = members([W.row(2, [W.inline("XFD2", "x")])])
+        #expect(refusal(try far.write(to: "\(s.path)/d.xlsx")) == .workbookTooLarge)
+    }
+
+    @Test func aSheetOfAMillionColumnsIsRefused() throws {
+        let s = Scratch()
+        // Values that differ, so that deflate does not make a zip bomb of them.
+        let wide = W.row(2, (1...1_000_000).map { "<c><v>\($0 &* 2_654_435_761 % 1_000_003)</v></c>" })
+        #expect(refusal(try members([wide]).write(to: "\(s.path)/a.xlsx")) == .workbookTooLarge)
+    }
+
+    @Test func memberNamesLeavingTheArchiveAreRefused() throws {
+        let s = Scratch()
+        var up = members([memberRow(2, annValues)])
+        up.raw = [("../../etc/cron.d/x", Array("x".utf8))]
+        #expect(refusal(try up.write(to: "\(s.path)/a.xlsx")) == .workbookUnsafe)
+        var absolute = members([memberRow(2, annValues)])
+        absolute.raw = [("/etc/passwd", Array("x".utf8))]
+        #expect(refusal(try absolute.write(to: "\(s.path)/b.xlsx")) == .workbookUnsafe)
+        var target = members([memberRow(2, annValues)])
+        target.raw = [
+            (
+                "xl/_rels/workbook.xml.rels",
+                Array(
+                    "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"\(W.rns)/worksheet\" Target=\"../../../sheet1.xml\"/></Relationships>"
+                        .utf8)
+            )
+        ]
+        #expect(refusal(try target.write(to: "\(s.path)/c.xlsx")) == .workbookUnsafe)
+    }
+
+    @Test func notAZipIsRefused() throws {
+        let s = Scratch()
+        #expect(refusal(s.write("a.xlsx", "member_id,full_name\n")) == .workbookMalformed)
+        #expect(
+            refusal(s.writeBytes("b.xlsx", [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1] + [UInt8](repeating: 0, count: 504)))
+                == .workbookMalformed)
+        #expect(refusal(s.writeBytes("c.xlsx", [0x50, 0x4B, 0x03, 0x04] + [UInt8](repeating: 7, count: 200))) == .workbookMalformed)
+    }
+
+    @Test func aSheetListedButMissingIsRefused() throws {
+        let s = Scratch()
+        var wb = members([memberRow(2, annValues)])
+        wb.omit = ["xl/worksheets/sheet1.xml"]
+        #expect(refusal(try wb.write(to: "\(s.path)/a.xlsx")) == .workbookMalformed)
+    }
+
+    /// A sheet broken after its first rows: the workbook is refused as a whole, not validated
+    /// as far as it went.
+    @Test func aSheetBrokenMidwayRefusesTheWorkbook() throws {
+        let s = Scratch()
+        let rows = (2...3000).map { memberRow($0, annValues) } + ["<row r=\"3001\"><c r=\"A3001\"><v>1</v></row>"]
+        #expect(refusal(try members(rows).write(to: "\(s.path)/a.xlsx")) == .workbookMalformed)
+    }
+
+    /// Sheet names: English, Vietnamese, without diacritics, any case and spacing.
+    @Test func sheetNamesMatchTheirRecordFiles() {
+        #expect(RecordFile.forSheet("Đảng viên") == .members)
+        #expect(RecordFile.forSheet("DANG VIEN") == .members)
+        #expect(RecordFile.forSheet(" dangvien ") == .members)
+        #expect(RecordFile.forSheet("Đảng vie\u{0302}n") == .members, "compared in NFC")
+        #expect(RecordFile.forSheet("To chuc") == .organizations)
+        #expect(RecordFile.forSheet("Tổ  chức") == .organizations)
+        #expect(RecordFile.forSheet("Đính chính") == .corrections)
+        #expect(RecordFile.forSheet("Members") == .members)
+        #expect(RecordFile.forSheet("Sheet1") == nil)
+    }
+}
