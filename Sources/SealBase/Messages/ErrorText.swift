@@ -32,7 +32,7 @@ public enum ErrorText {
     /// Vietnamese texts, `markdownTable` prints that table.
     public static let unitCodes: [SealErrorCode] = [
         .usage, .ioError, .outputExists, .inputChanged, .recordsUnreadable, .recordsInvalid,
-        .profileMissing, .profileInvalid, .profileExists,
+        .workbookMalformed, .workbookTooLarge, .workbookUnsafe, .profileMissing, .profileInvalid, .profileExists,
         .keyMalformed, .keyUnsupported, .keyWrongPassphrase, .keyFilePermissions, .keyFileExists, .passphraseRequired,
         .ageRecipientMalformed, .malformedDocument,
         .trustMissing, .trustInvalid, .trustExpired, .trustRollback,

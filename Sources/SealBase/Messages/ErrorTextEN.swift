@@ -119,6 +119,15 @@ extension ErrorText {
         .recordsUnreadable: CodeText(
             "The records folder or file cannot be read.",
             remedy: "Check the path and that the files are there and readable."),
+        .workbookMalformed: CodeText(
+            "The file is not an Excel workbook that can be read (not .xlsx, or damaged).",
+            remedy: "Open it in Excel and save it again as Excel Workbook (.xlsx), then check it again."),
+        .workbookTooLarge: CodeText(
+            "The workbook is over a size limit (a sheet, its texts, or its columns).",
+            remedy: "Delete what is not records (other sheets, cells far to the right) or split the workbook."),
+        .workbookUnsafe: CodeText(
+            "The workbook is built in a way that could harm the program reading it; it was not read.",
+            remedy: "Do not use this file; save the records again from Excel as a new .xlsx."),
 
         // Transparency log
         .checkpointInvalid: CodeText(

@@ -119,6 +119,15 @@ extension ErrorText {
         .recordsUnreadable: CodeText(
             "Không đọc được thư mục hoặc tệp dữ liệu.",
             remedy: "Kiểm tra đường dẫn, và các tệp có đúng chỗ, đọc được không."),
+        .workbookMalformed: CodeText(
+            "Tệp không phải bảng tính Excel đọc được (không phải .xlsx, hoặc bị hỏng).",
+            remedy: "Mở tệp bằng Excel, lưu lại dạng Excel Workbook (.xlsx) rồi kiểm tra lại."),
+        .workbookTooLarge: CodeText(
+            "Bảng tính vượt quá giới hạn (trang tính, chữ trong ô, hoặc số cột quá lớn).",
+            remedy: "Xóa những gì không phải dữ liệu (trang tính khác, ô thừa ở xa bên phải) hoặc tách thành nhiều tệp."),
+        .workbookUnsafe: CodeText(
+            "Bảng tính có cấu trúc có thể gây hại cho chương trình đọc nó; tệp đã không được đọc.",
+            remedy: "Không dùng tệp này; mở dữ liệu gốc bằng Excel rồi lưu thành tệp .xlsx mới."),
 
         // Nhật ký công khai
         .checkpointInvalid: CodeText(
