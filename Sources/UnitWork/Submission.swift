@@ -1,6 +1,7 @@
 public import Foundation
 public import GatewayClient
 public import GatewayCore
+public import SealBase
 public import SealCrypto
 
 /// What the gateway answered one package, its receipt checked.
@@ -49,14 +50,16 @@ public enum Submission {
 
     /// Sends one package. Throws for what is no answer (the network, TLS, a receipt that does
     /// not verify); a refusal is an outcome.
-    public static func send(_ http: GatewayClient, base: String, package p: String, token: String?, trust: TrustDocument) async throws
-        -> SubmissionOutcome
-    {
+    public static func send(
+        _ http: GatewayClient, base: String, package p: String, token: String?, trust: TrustDocument, language: Language = .en
+    ) async throws -> SubmissionOutcome {
         guard FileManager.default.isReadableFile(atPath: p) else {
             throw SealError(.usage, "cannot read the package \(p)", remedy: "check the path; seal it first")
         }
         var headers = [("Content-Type", "application/vnd.sealgate.package")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        // A refusal's problem document in the clerk's language (the code never changes).
+        headers.append(("Accept-Language", language == .vi ? "vi, en;q=0.5" : "en"))
         let r = try await http.send("POST", base + "/v1/packages", headers: headers, body: .file(p))
         var out = SubmissionOutcome(package: p, http: r.status, replay: r.status == 200, reduced: false)
         var receiptText = r.text

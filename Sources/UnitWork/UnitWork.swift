@@ -16,9 +16,13 @@ public struct UnitWork: Sendable {
     /// A trust document older than this (by its file's time) is fetched again before use.
     public static let trustRefreshAfter: Duration = .seconds(86_400)
 
-    public init(folder: UnitFolder, clock: any GatewayClock = .system) {
+    /// The clerk's language: a refusal's problem document comes in it.
+    public let language: Language
+
+    public init(folder: UnitFolder, clock: any GatewayClock = .system, language: Language = .vi) {
         self.folder = folder
         self.clock = clock
+        self.language = language
     }
 
     public var profile: UnitProfile { folder.profile }
@@ -161,10 +165,11 @@ public struct UnitWork: Sendable {
     /// recipients, into the profile's packages folder; `records_invalid` when the records have
     /// errors (nothing sealed). The package and the seq are recorded in the history.
     public mutating func seal(
-        _ files: [String], signer: MinisignSecretKey, trust: TrustDocument, seq: UInt64? = nil, progress: ProgressHandler? = nil
+        _ files: [String], signer: MinisignSecretKey, trust: TrustDocument, seq: UInt64? = nil, validated: RecordValidator? = nil,
+        progress: ProgressHandler? = nil
     ) throws -> Sealed {
         let kind = try Self.kind(of: files, unit: profile.unit)
-        let v = try validate(files)
+        let v = try validated ?? validate(files)
         let errors = v.errorCount
         guard errors == 0 else {
             throw SealError(
@@ -202,7 +207,8 @@ public struct UnitWork: Sendable {
         }
         let path = folder.resolve(profile.history[i].package)
         let outcome = try await Submission.send(
-            http, base: Submission.intakeBase(gateway: profile.gateway, trust: trust), package: path, token: folder.token(), trust: trust)
+            http, base: Submission.intakeBase(gateway: profile.gateway, trust: trust), package: path, token: folder.token(), trust: trust,
+            language: language)
         let now = clock.now
         let root = folder.path + "/"
         let receipt = outcome.receiptPath.map { r in r.hasPrefix(root) ? String(r.dropFirst(root.count)) : r }

@@ -1,10 +1,10 @@
 public import ArgumentParser
 import Foundation
+import GatewayClient
 import GatewayCore
 import PartyRecords
 import SealCrypto
 public import SealPackage
-import GatewayClient
 import UnitWork
 
 struct Seal: AsyncParsableCommand {
@@ -25,8 +25,7 @@ struct Seal: AsyncParsableCommand {
     @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String] = []
     @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") var trust:
         String?
-    @Option(name: .shortAndLong, help: "Output package path (.sgp; default with a unit profile: packages/UNIT-SEQ-KIND.sgp).") var output:
-        String?
+    @Option(name: .shortAndLong, help: "Output package path (.sgp; default with a unit profile: packages/UNIT-SEQ-KIND.sgp).") var output: String?
     @Option(name: .long, help: "The folder holding the unit profile (default: this folder or the nearest above).") var profile: String?
     @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
     @OptionGroup var language: LangOption
@@ -84,10 +83,11 @@ extension Seal {
     /// the next seq, the package into its packages folder and its history.
     func sealWithProfile() async throws {
         try await runAsync(json: out.json) {
-            var work = UnitWork(folder: try requireProfile(profile))
+            var work = UnitWork(folder: try requireProfile(profile), language: lang)
+            let words = Words.now
             let doc = try await GatewayClient.withClient(work.clientSettings()) { http in
                 let t = try await work.currentTrust(http)
-                if let e = t.fetchFailed { say("warning: the trust document could not be fetched again (\(e.code): \(e.message)); using the one kept") }
+                if let e = t.fetchFailed { say("\(words.warning): \(words.trustKeptUsed("\(e.code)"))") }
                 if seq == nil { try await work.learnGatewaySeq(http) }
                 return t.document
             }
@@ -98,13 +98,15 @@ extension Seal {
             }
             let key = try MinisignSecretKey.load(
                 path: work.folder.signingKeyPath, passphrase: passphrase.provider(prompt: "Passphrase for \(work.folder.signingKeyPath): "))
-            let sealed = try work.seal(files, signer: key, trust: doc, seq: seq, progress: progressReporter())
+            let sealed = try work.seal(files, signer: key, trust: doc, seq: seq, validated: v, progress: progressReporter())
             if !out.json {
-                say("sealed \(sealed.result.manifest.files.count) file(s) into \(sealed.path) (\(sealed.result.packageBytes) bytes), seq \(sealed.entry.seq)")
-                say("  \(sealed.result.comment.text)")
-                say("  next: sealgate submit (sends what this folder has sealed and not yet submitted)")
+                let r = sealed.result
+                say(words.sealedWithSeq(r.manifest.files.count, sealed.path, r.packageBytes, sealed.entry.seq))
+                say("  \(r.comment.text)")
+                say("  \(words.submitNext)")
             }
-            return describe(sealed.result.comment, manifest: sealed.result.manifest, extra: ["output": sealed.path, "bytes": sealed.result.packageBytes])
+            return describe(
+                sealed.result.comment, manifest: sealed.result.manifest, extra: ["output": sealed.path, "bytes": sealed.result.packageBytes])
         }
     }
 }

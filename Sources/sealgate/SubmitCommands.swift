@@ -15,24 +15,22 @@ struct Submit: AsyncParsableCommand {
             "The gateway's address is the trust document's intake URL unless --gateway names another. An https:// gateway with a certificate from a private CA needs --ca-file (or SEALGATE_CA_FILE). A package that was not answered (a timeout, a 503) can be sent again as it is: the gateway gives each package one outcome and answers a repeat with its first receipt."
     )
     @Option(name: .long, help: "Gateway URL (default: the trust document's intake URL).") var gateway: String?
-    @Option(name: .long, help: "The trust document from `trust fetch` (default: the unit profile's, fetched again when stale).") var trust:
-        String?
+    @Option(name: .long, help: "The trust document from `trust fetch` (default: the unit profile's, fetched again when stale).") var trust: String?
     @Option(name: .long, help: "The folder holding the unit profile (default: this folder or the nearest above).") var profile: String?
     @Option(name: .long, help: "A unit token, when the gateway requires one (prefer SEALGATE_TOKEN: arguments are visible in `ps`).") var token:
         String?
     @OptionGroup var client: ClientOptions
-    @Argument(help: "Package files (default with a unit profile: those sealed from its folder and not yet submitted).") var packages:
-        [String] = []
+    @Argument(help: "Package files (default with a unit profile: those sealed from its folder and not yet submitted).") var packages: [String] = []
+    @OptionGroup var language: LangOption
     @OptionGroup var out: OutputOptions
     func run() async throws {
         guard let trust else { return try await submitWithProfile() }
         guard !packages.isEmpty else { throw ValidationError("name the package files to submit") }
         try await runAsync(json: out.json) {
             let doc = try loadTrust(trust)
+            let words = Words.now
             if let n = ExpiryWatch.trustNotice(doc) {  // a warning, not a refusal: the document is still valid
-                say(
-                    "warning: \(n.message); fetch it again (sealgate trust fetch --gateway URL --root ROOT.pub -o \(trust))"
-                        + ", and if it is still version \(doc.version), tell the department")
+                say("\(words.warning): \(words.trustNotice(n.message, n.secondsLeft, trust, doc.version))")
             }
             let origin = gateway == nil ? "the intake URL of trust document \(trust), version \(doc.version)" : nil
             let base = (gateway ?? doc.intakeURL).trimmingSlash
@@ -44,14 +42,16 @@ struct Submit: AsyncParsableCommand {
                 var failed = false
                 for p in packages {
                     let o: SubmissionOutcome
-                    do { o = try await Submission.send(http, base: base, package: p, token: token, trust: doc) } catch let e as SealError {
+                    do {
+                        o = try await Submission.send(http, base: base, package: p, token: token, trust: doc, language: language.resolved)
+                    } catch let e as SealError {
                         guard let origin, Submission.isNetwork(e) else { throw e }
                         throw SealError(
                             e.code, "\(e.message) — the address is \(origin)", remedy: "\(e.remedy); or give --gateway URL", cause: e.cause)
                     }
                     guard let body = o.receipt else {
                         failed = true
-                        say("\(p): \(o.http) \(o.code ?? "error") — \(o.message ?? "") (\(o.remedy ?? ""))")
+                        say("\(p): \(o.http) \(o.code ?? "error") — \(o.message ?? "") (\(words.whatToDo): \(o.remedy ?? ""))")
                         results.append(["package": p, "http": o.http, "code": o.code as Any])
                         continue
                     }
@@ -60,14 +60,10 @@ struct Submit: AsyncParsableCommand {
                     let code = o.code
                     if status != "accepted" { failed = true }
                     if !out.json {
-                        let what =
-                            o.http == 200
-                            ? "already received, decided \(status)\(reduced ? " (the full receipt: submit with the unit's token, SEALGATE_TOKEN)" : " (its first receipt)")"
-                            : status
-                        say(
-                            "\(p): \(o.http) \(what)\(code.map { " — \($0): \(body["error"]?["message"]?.string ?? "")" } ?? "") · receipt verified, leaf \(body["leaf"]?.int ?? -1)"
-                        )
-                        if let remedy = body["error"]?["remedy"]?.string { say("  what to do: \(remedy)") }
+                        let what = o.http == 200 ? words.alreadyReceived(words.status(status), reduced) : words.status(status)
+                        let detail = code.map { " — \($0): \(o.message ?? "")" } ?? ""
+                        say("\(p): \(o.http) \(what)\(detail) · \(words.receiptChecked(body["leaf"]?.int ?? -1))")
+                        if let remedy = o.remedy { say("  \(words.whatToDo): \(remedy)") }
                         for line in correctionLines(body["corrections"]) { say("  \(line)") }
                     }
                     var result: [String: Any] = [
@@ -95,14 +91,15 @@ extension Submit {
     /// noted: the next `seal` takes the seq after it.
     func submitWithProfile() async throws {
         try await runAsync(json: out.json) {
-            var work = UnitWork(folder: try requireProfile(profile))
+            var work = UnitWork(folder: try requireProfile(profile), language: language.resolved)
+            let words = Words.now
             return try await GatewayClient.withClient(work.clientSettings()) { http in
                 let t = try await work.currentTrust(http)
-                if let e = t.fetchFailed { say("warning: the trust document could not be fetched again (\(e.code): \(e.message)); using the one kept") }
+                if let e = t.fetchFailed { say("\(words.warning): \(words.trustKeptUsed("\(e.code)"))") }
                 let ids: [String]
                 if packages.isEmpty {
                     ids = work.profile.history.filter { $0.status == nil }.map(\.packageId)
-                    if ids.isEmpty && !out.json { say("nothing to submit: every package sealed from \(work.folder.path) has an answer") }
+                    if ids.isEmpty && !out.json { say(words.nothingToSubmit(work.folder.path)) }
                 } else {
                     ids = try packages.map { p in
                         let abs = URL(fileURLWithPath: p).standardizedFileURL.path
@@ -120,14 +117,15 @@ extension Submit {
                     let o = try await work.submit(packageId: id, http, trust: t.document)
                     if !o.accepted { failed = true }
                     if !out.json {
-                        say(
-                            "\(o.package): \(o.http) \(o.status ?? "refused")\(o.code.map { " — \($0): \(o.message ?? "")" } ?? "")\(o.receipt != nil ? " · receipt verified" : "")"
-                        )
-                        if let r = o.remedy { say("  what to do: \(r)") }
-                        if o.seqTaken { say("  the next seal from this folder takes seq \(work.profile.nextSeq) by itself: seal the records again, then submit") }
+                        let status = o.status.map(words.status) ?? words.refusedByGateway
+                        say(words.submitted(o.package, o.http, status, o.code.map { "\($0): \(o.message ?? "")" }, o.receipt != nil))
+                        if let r = o.remedy { say("  \(words.whatToDo): \(r)") }
+                        if o.seqTaken { say("  \(words.seqTakenResolved(work.profile.nextSeq))") }
                         for line in correctionLines(o.receipt?["corrections"]) { say("  \(line)") }
                     }
-                    results.append(["package": o.package, "http": o.http, "status": o.status as Any, "code": o.code as Any, "receipt": o.receiptPath as Any])
+                    results.append([
+                        "package": o.package, "http": o.http, "status": o.status as Any, "code": o.code as Any, "receipt": o.receiptPath as Any,
+                    ])
                 }
                 if failed && !out.json { throw ExitCode(1) }
                 return ["results": results]
@@ -140,16 +138,14 @@ extension Submit {
 /// each, which were not, with their codes (the receipt names rows by line and field only).
 func correctionLines(_ c: JSON?) -> [String] {
     guard let c, c != .null else { return [] }
+    let words = Words.now
     let applied = c["applied"]?.array?.count ?? 0
     let notApplied = c["not_applied"]?.array ?? []
-    var lines = [
-        notApplied.isEmpty
-            ? "corrections: all \(applied) applied"
-            : "corrections: \(applied) applied, \(notApplied.count) NOT applied — check these lines of corrections.csv:"
-    ]
+    var lines = [notApplied.isEmpty ? words.correctionsAllApplied(applied) : words.correctionsSomeNotApplied(applied, notApplied.count)]
     for row in notApplied {
         lines.append(
-            "  line \(row["line"]?.int ?? 0) (\(row["field"]?.string ?? "?")): \(row["code"]?.string ?? "?") — \(row["detail"]?.string ?? "")")
+            words.correctionRow(
+                Int(row["line"]?.int ?? 0), row["field"]?.string ?? "?", row["code"]?.string ?? "?", row["detail"]?.string ?? ""))
     }
     return lines
 }

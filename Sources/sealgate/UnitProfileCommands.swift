@@ -35,26 +35,28 @@ struct UnitCommand: ParsableCommand {
         @Flag(name: .long, help: "Replace a profile already in the folder (its history of packages is lost; the files stay).") var force = false
         @Flag(name: .long, help: "Do not contact the gateway now (the trust document is fetched at the first seal).") var offline = false
         @OptionGroup var client: ClientOptions
+        @OptionGroup var language: LangOption
         @OptionGroup var out: OutputOptions
 
         func run() async throws {
             try await runAsync(json: out.json) {
+                let words = Words.now
                 try checkServerURL(gateway, what: "--gateway URL")
                 let f = try UnitFolder.create(
                     folder, unit: unit, gateway: gateway, root: root, signingKey: signingKey, caFile: client.caFile, tokenFile: tokenFile,
                     replace: force)
                 var result: [String: Any] = ["profile": f.profilePath, "unit": unit]
-                if !out.json { say("wrote the unit profile \(f.profilePath) for \(unit)") }
+                if !out.json { say(words.profileWritten(f.profilePath, unit)) }
                 if !offline {
-                    var work = UnitWork(folder: f)
+                    var work = UnitWork(folder: f, language: language.resolved)
                     try await GatewayClient.withClient(work.clientSettings()) { http in
                         let t = try await work.currentTrust(http, force: true)
                         try await work.learnGatewaySeq(http)
                         result["trust_version"] = t.document.version
                         result["next_seq"] = work.profile.nextSeq
                         if !out.json {
-                            say("trust document version \(t.document.version) of \(t.document.department) verified (expires \(t.document.expires))")
-                            say("the next package will be seq \(work.profile.nextSeq)")
+                            say(words.trustVerified(t.document.version, t.document.department, t.document.expires, work.folder.trustPath))
+                            say(words.nextSeq(work.profile.nextSeq))
                         }
                     }
                 }
@@ -67,6 +69,7 @@ struct UnitCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show", abstract: "Print the unit profile, the next seq and the packages sent from this folder.")
         @Option(name: .long, help: "The folder holding sealgate-unit.json (default: this folder or the nearest above).") var folder: String?
+        @OptionGroup var language: LangOption
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
@@ -103,20 +106,22 @@ struct UnitCommand: ParsableCommand {
         @Option(name: .long, help: "The folder holding sealgate-unit.json (default: this folder or the nearest above).") var folder: String?
         @Argument(help: "The record files.") var files: [String]
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var language: LangOption
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
-                var work = UnitWork(folder: try requireProfile(folder))
+                let words = Words.now
+                var work = UnitWork(folder: try requireProfile(folder), language: language.resolved)
                 let key = try MinisignSecretKey.load(
                     path: work.folder.signingKeyPath, passphrase: passphrase.provider(prompt: "Passphrase for \(work.folder.signingKeyPath): "))
                 return try await GatewayClient.withClient(work.clientSettings()) { http in
                     let (sealed, o) = try await work.sealAndSubmit(files, signer: key, http, progress: progressReporter())
                     if !out.json {
-                        say("sealed seq \(sealed.entry.seq) into \(sealed.path)")
-                        say(
-                            "\(sealed.path): \(o.http) \(o.status ?? "refused")\(o.code.map { " — \($0): \(o.message ?? "")" } ?? "")\(o.receipt != nil ? " · receipt verified" : "")"
-                        )
-                        if let r = o.remedy { say("  what to do: \(r)") }
+                        let r = sealed.result
+                        say(words.sealedWithSeq(r.manifest.files.count, sealed.path, r.packageBytes, sealed.entry.seq))
+                        let status = o.status.map(words.status) ?? words.refusedByGateway
+                        say(words.submitted(sealed.path, o.http, status, o.code.map { "\($0): \(o.message ?? "")" }, o.receipt != nil))
+                        if let r = o.remedy { say("  \(words.whatToDo): \(r)") }
                     }
                     if !o.accepted && !out.json { throw ExitCode(1) }
                     return [

@@ -27,6 +27,15 @@ struct Words: Sendable {
     let refusedByGateway: String
     /// A receipt's status (`accepted`, `rejected`, …) as a person reads it.
     let status: @Sendable (String) -> String
+    // the unit profile (unit init/show/send, seal and submit with a profile)
+    let profileWritten: @Sendable (_ path: String, _ unit: String) -> String
+    let nextSeq: @Sendable (_ seq: UInt64) -> String
+    let sealedWithSeq: @Sendable (_ files: Int, _ path: String, _ bytes: UInt64, _ seq: UInt64) -> String
+    let submitNext: String
+    let nothingToSubmit: @Sendable (_ folder: String) -> String
+    let trustKeptUsed: @Sendable (_ code: String) -> String
+    let seqTakenResolved: @Sendable (_ next: UInt64) -> String
+    let submitted: @Sendable (_ package: String, _ http: Int, _ status: String, _ code: String?, _ verified: Bool) -> String
     // corrections in a receipt
     let correctionsAllApplied: @Sendable (_ applied: Int) -> String
     let correctionsSomeNotApplied: @Sendable (_ applied: Int, _ notApplied: Int) -> String
@@ -61,6 +70,16 @@ struct Words: Sendable {
         },
         refusedByGateway: "refused",
         status: { $0 },
+        profileWritten: { path, unit in "wrote the unit profile \(path) for \(unit)" },
+        nextSeq: { "the next package will be seq \($0)" },
+        sealedWithSeq: { files, path, bytes, seq in "sealed \(files) file(s) into \(path) (\(bytes) bytes), seq \(seq)" },
+        submitNext: "next: sealgate submit (sends what this folder has sealed and not yet submitted)",
+        nothingToSubmit: { "nothing to submit: every package sealed from \($0) has an answer" },
+        trustKeptUsed: { "the trust document could not be fetched again (\($0)); using the one kept" },
+        seqTakenResolved: { "the next seal from this folder takes seq \($0) by itself: seal the records again, then submit" },
+        submitted: { package, http, status, code, verified in
+            "\(package): \(http) \(status)\(code.map { " — \($0)" } ?? "")\(verified ? " · receipt verified (signature and log inclusion)" : "")"
+        },
         correctionsAllApplied: { "corrections: all \($0) applied" },
         correctionsSomeNotApplied: { applied, not in "corrections: \(applied) applied, \(not) NOT applied — check these lines of corrections.csv:" },
         correctionRow: { line, field, code, detail in "  line \(line) (\(field)): \(code) — \(detail)" })
@@ -96,6 +115,16 @@ struct Words: Sendable {
             case "duplicate": return "gửi trùng (duplicate)"
             default: return s
             }
+        },
+        profileWritten: { path, unit in "đã ghi hồ sơ đơn vị \(path) cho \(unit)" },
+        nextSeq: { "gói tiếp theo sẽ mang số thứ tự \($0)" },
+        sealedWithSeq: { files, path, bytes, seq in "đã niêm phong \(files) tệp vào \(path) (\(bytes) byte), số thứ tự \(seq)" },
+        submitNext: "bước tiếp: sealgate submit (gửi các gói đã niêm phong trong thư mục này mà chưa gửi)",
+        nothingToSubmit: { "không có gì để gửi: mọi gói niêm phong trong \($0) đều đã có kết quả" },
+        trustKeptUsed: { "không tải lại được tệp tin cậy (\($0)); dùng tệp đang giữ" },
+        seqTakenResolved: { "lần niêm phong sau trong thư mục này tự dùng số thứ tự \($0): hãy niêm phong lại dữ liệu rồi gửi" },
+        submitted: { package, http, status, code, verified in
+            "\(package): \(http) \(status)\(code.map { " — \($0)" } ?? "")\(verified ? " · biên nhận hợp lệ (đúng chữ ký, có trong nhật ký công khai)" : "")"
         },
         correctionsAllApplied: { "đính chính: đã áp dụng cả \($0) dòng" },
         correctionsSomeNotApplied: { applied, not in

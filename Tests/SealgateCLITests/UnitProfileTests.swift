@@ -48,6 +48,8 @@ import Testing
         // Nothing left to submit: said, not an error.
         let nothing = try CLI.sg(["submit"], cwd: f.w.file("clerk"))
         #expect(nothing.status == 0 && nothing.stderr.contains("nothing to submit"), "\(nothing.stderr)")
+        let vi = try CLI.sg(["submit", "--lang", "vi"], cwd: f.w.file("clerk"))
+        #expect(vi.status == 0 && vi.stderr.contains("không có gì để gửi"), "\(vi.stderr)")
     }
 
     /// Packages were sent from elsewhere (another machine, an older folder) up to seq 5: the
