@@ -133,12 +133,21 @@ let package = Package(
             name: "UnitWork",
             dependencies: ["SealBase", "SealCrypto", "SealPackage", "PartyRecords", "GatewayCore", "GatewayClient"],
             swiftSettings: strictSettings),
+        // The clerk's desk (`sealgate desk`): a local web app over UnitWork, on loopback, behind its own guard.
+        .target(
+            name: "Desk",
+            dependencies: [
+                "SealBase", "SealCrypto", "SealPackage", "PartyRecords", "GatewayCore", "GatewayClient", "GatewayHTTP", "UnitWork",
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "sealgate",
             dependencies: [
                 "SealBase", "Workbook",
                 "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog",
-                "Handbook", "UnitWork",
+                "Handbook", "UnitWork", "Desk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -179,6 +188,10 @@ let package = Package(
                 "FuzzTargets", "TransparencyLog", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "DeskTests",
+            dependencies: ["Desk", "SealBase", "SealCrypto", "SealPackage", "PartyRecords", "GatewayCore", "UnitWork"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",

@@ -24,7 +24,7 @@ struct Sealgate: AsyncParsableCommand {
             Keys.self, Seal.self, Verify.self, Open.self, Inspect.self, Validate.self, Normalize.self, Generate.self,
             Init.self, Units.self, Tokens.self, Serve.self, Import.self, Trust.self, Submit.self, ReceiptCommand.self, LogCommand.self,
             Synthesize.self, DatasetsCommand.self, Status.self, CampaignCommand.self, Handbook.self, BackupCommand.self, RestoreCommand.self,
-            SpoolCommand.self, UnitCommand.self, ErrorsCommand.self,
+            SpoolCommand.self, UnitCommand.self, ErrorsCommand.self, DeskCommand.self,
         ])
 
     /// Every command runs in one scope for the PostgreSQL clients of the stores it opens
