@@ -131,7 +131,7 @@ let package = Package(
         // and keeping receipts — for `seal`/`submit` with a profile and for the desk alike.
         .target(
             name: "UnitWork",
-            dependencies: ["SealBase", "SealCrypto", "SealPackage", "PartyRecords", "GatewayCore", "GatewayClient"],
+            dependencies: ["SealBase", "SealCrypto", "SealPackage", "PartyRecords", "Workbook", "GatewayCore", "GatewayClient"],
             swiftSettings: strictSettings),
         // The clerk's desk (`sealgate desk`): a local web app over UnitWork, on loopback, behind its own guard.
         .target(

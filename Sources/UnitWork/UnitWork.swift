@@ -119,14 +119,11 @@ public struct UnitWork: Sendable {
 
     // MARK: Records
 
-    /// Which package kind the record files make: corrections.csv alone is a correction, the
-    /// organizations and members a snapshot.
+    /// Which package kind the record inputs make (CSV files or a workbook's sheets): the
+    /// corrections alone are a correction, the organizations and members a snapshot.
     public static func kind(of files: [String], unit: String) throws -> PackageKind {
-        let units: [RecordInputs.Unit]
-        do { units = try RecordInputs.resolve(files, defaultUnit: unit) } catch let e as RecordInputError {
-            throw SealError(.recordsUnreadable, e.reason, remedy: "give the unit's organizations and members files, or its corrections file")
-        }
-        let kinds = Set(units.flatMap { $0.files.keys })
+        let units = try RecordCheck.resolve(files, defaultUnit: unit)
+        let kinds = Set(units.flatMap { Array($0.files.keys) + Array($0.sheets.keys) })
         if kinds == [.corrections] { return .correction }
         guard kinds == [.organizations, .members] else {
             throw SealError(
@@ -136,20 +133,13 @@ public struct UnitWork: Sendable {
         return .snapshot
     }
 
-    /// Checks the records as the gateway will (without the cross-unit checks): the validator
-    /// holds the findings and the counts.
-    public func validate(_ files: [String], keep: Int = 10_000) throws -> RecordValidator {
-        let units: [RecordInputs.Unit]
-        do { units = try RecordInputs.resolve(files, defaultUnit: profile.unit) } catch let e as RecordInputError {
-            throw SealError(.recordsUnreadable, e.reason, remedy: "give the unit's record files")
-        }
-        let v = RecordValidator(today: CivilDate(daysSinceEpoch: Int(clock.now.unixSeconds / 86_400)), crossUnit: false, keep: keep)
-        for u in units {
-            do { try v.validateUnit(u.unit, files: u.files) } catch let e as CSVIOError {
-                throw SealError(.ioError, "cannot read \(e.path)", remedy: "check the file and its permissions", cause: e)
-            }
-        }
-        return v
+    /// Checks the records as the gateway will (without the cross-unit checks) at the clock's
+    /// date: the validator holds the findings and the counts. `sink` receives the normalized files.
+    public func validate(_ files: [String], keep: Int = 10_000, sink: (any NormalizedSink)? = nil, warn: ((String) -> Void)? = nil) throws
+        -> RecordValidator
+    {
+        let today = CivilDate(daysSinceEpoch: Int(clock.now.unixSeconds / 86_400))
+        return try RecordCheck.run(files, today: today, crossUnit: false, defaultUnit: profile.unit, sink: sink, keep: keep, warn: warn)
     }
 
     // MARK: Sealing
@@ -169,7 +159,11 @@ public struct UnitWork: Sendable {
         progress: ProgressHandler? = nil
     ) throws -> Sealed {
         let kind = try Self.kind(of: files, unit: profile.unit)
-        let v = try validated ?? validate(files)
+        // A workbook's sheets are sealed as the normalized CSV files of the spec, written into a
+        // private folder removed as soon as the package is sealed or refused.
+        let staging = try WorkbookStaging(inputs: files, recordKind: true)
+        defer { staging.remove() }
+        let v = try staging.sink == nil ? (validated ?? validate(files)) : validate(files, sink: staging.sink)
         let errors = v.errorCount
         guard errors == 0 else {
             throw SealError(
@@ -180,7 +174,7 @@ public struct UnitWork: Sendable {
         try FileManager.default.createDirectory(atPath: folder.packagesPath, withIntermediateDirectories: true)
         let name = "\(profile.unit)-\(seq)-\(kind.rawValue).sgp"
         let output = "\(folder.packagesPath)/\(name)"
-        let inputs = files.map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
+        let inputs = staging.files(files).map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
         let result = try Sealer.seal(
             SealRequest(
                 unit: profile.unit, seq: seq, kind: kind, inputs: inputs, recipients: try trust.activeRecipients(), signer: signer, output: output),

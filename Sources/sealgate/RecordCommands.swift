@@ -3,6 +3,7 @@ import Foundation
 public import PartyRecords
 import SealBase
 import SealCrypto
+import UnitWork
 import Workbook
 
 extension Language: ExpressibleByArgument {}
@@ -32,28 +33,9 @@ func runValidation(
     _ paths: [String], today: CivilDate, crossUnit: Bool, defaultUnit: String? = nil, sink: (any NormalizedSink)? = nil,
     keep: Int = 10_000, perUnit: ((String, Int, Int) -> Void)? = nil
 ) throws -> RecordValidator {
-    let units: [RecordInputs.Unit]
-    do { units = try RecordInputs.resolve(paths, defaultUnit: defaultUnit) } catch let e as RecordInputError {
-        throw SealError(
-            .usage, e.reason,
-            remedy: "give record files (organizations.csv, members.csv, corrections.csv), a .xlsx workbook, a unit folder, or the city folder")
-    } catch let e as WorkbookError {
-        throw SealError(e.code, e.message, remedy: e.remedy)
-    }
-    guard keep >= 1 else { throw SealError(.usage, "the findings listed must be at least 1", remedy: "give a positive number") }
-    for u in units where !u.ignoredSheets.isEmpty {
-        say("warning: \(u.unit): sheets not read (named for no record file): \(u.ignoredSheets.map { "\"\($0)\"" }.joined(separator: ", "))")
-    }
-    let v = RecordValidator(today: today, crossUnit: crossUnit, keep: keep)
-    for (i, u) in units.enumerated() {
-        do { try v.validateUnit(u.unit, files: u.files, sheets: u.sheets, sink: sink) } catch let e as CSVIOError {
-            throw SealError(.ioError, "cannot read or write \(e.path)", remedy: "check the path and its permissions", cause: e)
-        } catch let e as WorkbookError {
-            throw SealError(e.code, e.message, remedy: e.remedy)
-        }
-        perUnit?(u.unit, i + 1, units.count)
-    }
-    return v
+    try RecordCheck.run(
+        paths, today: today, crossUnit: crossUnit, defaultUnit: defaultUnit, sink: sink, keep: keep, warn: { say("warning: \($0)") },
+        perUnit: perUnit)
 }
 
 struct Validate: AsyncParsableCommand {

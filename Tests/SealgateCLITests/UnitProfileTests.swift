@@ -79,6 +79,35 @@ import Testing
         #expect(shown["next_seq"]?.int == 7)
     }
 
+    /// A clerk's workbook (.xlsx, sheets "Tổ chức" and "Đảng viên") sealed and sent with the
+    /// profile: the package carries the normalized CSV files of the spec, and no private folder
+    /// of plaintext is left behind.
+    @Test func aWorkbookIsSentWithTheProfile() throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: f.w.file("dept"), cwd: f.w.path)
+        defer { gw.stop() }
+        try requireOK(
+            try CLI.sg(
+                [
+                    "unit", "init", "--unit", "HCM-U001", "--gateway", gw.url, "--root", "dept/keys/root.pub", "--signing-key", "HCM-U001.key",
+                    "--folder", "clerk",
+                ], cwd: f.w.path))
+        let script = CLI.repoRoot.appendingPathComponent("scripts/xlsx-from-csv").path
+        try requireOK(try CLI.run("/usr/bin/python3", [script, f.w.file("city/HCM-U001"), f.w.file("clerk/don-vi.xlsx")], cwd: f.w.path))
+        let tmp = f.w.file("tmp")
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+        let sent = try CLI.sg(["unit", "send", "--json", "don-vi.xlsx"], cwd: f.w.file("clerk"), env: ["TMPDIR": tmp])
+        try requireOK(sent, "unit send of a workbook")
+        #expect(try json(sent)["status"]?.string == "accepted", "\(sent.out)")
+        let opened = try CLI.sg(
+            ["open", "--signer", "HCM-U001.pub", "--identity", "dept/keys", "-o", "opened", "clerk/packages/HCM-U001-1-snapshot.sgp"],
+            cwd: f.w.path)
+        try requireOK(opened, "open the package sealed from the workbook")
+        try requireOK(try CLI.sg(["normalize", "city/HCM-U001", "-o", "norm"], cwd: f.w.path))
+        #expect(sameFile(f.w, "opened/members.csv", "norm/members.csv") && sameFile(f.w, "opened/organizations.csv", "norm/organizations.csv"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp).isEmpty, "no plaintext left in TMPDIR")
+    }
+
     /// A stale trust document (kept over a day) is fetched again before sealing; with the gateway
     /// down, a kept one that has not expired still seals (a warning); a damaged or missing profile
     /// is a coded refusal.
