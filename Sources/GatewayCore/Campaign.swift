@@ -39,96 +39,12 @@ public struct Campaign: Sendable, Equatable {
     }
 }
 
-/// The campaign view (`sealgate status`, `GET /v1/campaign`).
+/// The campaign view as JSON (`GET /v1/campaign`, `sealgate status --json`): `CampaignView`'s
+/// document, built once for every reader.
 public enum CampaignStatus {
     /// The view at the clock's time: who is late is decided against `clock.now`.
     public static func build(store: any GatewayStore, clock: any GatewayClock = .system) async throws -> JSON {
-        let campaign = try await Campaign.load(store)
-        let now = clock.now
-        let nowText = now.text
-        // Done after a deadline, or not done and the deadline is past; never late without a deadline.
-        func isLate(_ done: Timestamp?, _ deadline: Timestamp?) -> Bool {
-            guard let by = deadline else { return false }
-            return (done ?? now) > by
-        }
-        let rows = try await store.campaignRows()
-        // Units whose flagged packages are unresolved or rejected: what the review holds back.
-        var holds: [String: ReviewHold] = [:]
-        for unit in Set(try await store.flaggedPackages(unitId: nil).filter { $0.resolution != .confirmed }.map(\.unitId)).sorted() {
-            holds[unit] = try await store.reviewHold(unitId: unit)
-        }
-        var clean = 0
-        var warned = 0
-        var flagged = 0
-        var reviewRejected = 0
-        var rejectedOnly = 0
-        var missing = 0
-        var late: [JSON] = []
-        var units: [JSON] = []
-        for r in rows {
-            let receipt = r.currentReceipt.flatMap { try? JSON(parsing: $0) }
-            let warnings = receipt?["validation"]?["warnings"]?.int ?? 0
-            let hold = holds[r.unitId]
-            let state: String
-            if let hold, !hold.unresolved.isEmpty {
-                // Accepted, but packages are under review: their records are withheld from datasets.
-                state = "flagged"
-                flagged += 1
-            } else if let hold, hold.withheld > 0 || hold.fallsBack {
-                // A rejected package still holds records back until the unit submits again.
-                state = "review_rejected"
-                reviewRejected += 1
-            } else if r.firstAcceptedAt != nil {
-                state = warnings > 0 ? "accepted_with_warnings" : "accepted_clean"
-                if warnings > 0 { warned += 1 } else { clean += 1 }
-            } else if r.rejected > 0 {
-                state = "rejected"
-                rejectedOnly += 1
-            } else {
-                state = "missing"
-                missing += 1
-            }
-            let unitLate = isLate(r.firstAcceptedAt, campaign.submitBy)
-            if unitLate { late.append(.string(r.unitId)) }
-            units.append(
-                .object([
-                    "unit": .string(r.unitId), "name": .string(r.name), "state": .string(state), "members": .int(Int64(r.members)),
-                    "completeness": receipt?["validation"]?["completeness"] ?? .null, "warnings": .int(warnings),
-                    "rejected_packages": .int(Int64(r.rejected)), "first_accepted_at": r.firstAcceptedAt.map { .string($0.text) } ?? .null,
-                    "late": .bool(unitLate), "review": hold.map(reviewJSON) ?? .null,
-                ]))
-        }
-        let datasets = try await store.datasets()
-        let last: JSON =
-            datasets.last.map { d in
-                .object([
-                    "version": .int(Int64(d.version)), "package": .string(d.packageId), "state": .string(d.state.rawValue),
-                    "attempts": .int(Int64(d.attempts)),
-                    "members": .int(Int64(d.members)), "conflicts": .int(Int64(d.conflicts)), "created_at": .string(d.createdAt.text),
-                    "last_error": d.lastError.map(JSON.string) ?? .null, "delivered_at": d.deliveredAt.map { .string($0.text) } ?? .null,
-                    "synthesized_late": .bool(isLate(d.createdAt, campaign.synthesizeBy)),
-                    "delivered_late": .bool(isLate(d.deliveredAt, campaign.syncBy)),
-                ])
-            } ?? .null
-        // Why units are late, or why nobody is: said, not left to guess.
-        let deadlines: String
-        if !campaign.isSet {
-            deadlines = "unset"
-        } else if let by = campaign.submitBy, now > by {
-            deadlines = "submission_closed"
-        } else {
-            deadlines = "open"
-        }
-        return .object([
-            "format": .string("sealgate-campaign/1"), "now": .string(nowText), "campaign": campaign.json, "deadlines": .string(deadlines),
-            "units": .object([
-                "registered": .int(Int64(rows.count)), "submitted": .int(Int64(clean + warned + flagged + reviewRejected)),
-                "accepted_clean": .int(Int64(clean)), "accepted_with_warnings": .int(Int64(warned)),
-                "flagged": .int(Int64(flagged)), "review_rejected": .int(Int64(reviewRejected)),
-                "rejected": .int(Int64(rejectedOnly)), "missing": .int(Int64(missing)), "late": .array(late),
-            ]),
-            "per_unit": .array(units), "last_dataset": last,
-        ])
+        try await CampaignView.build(store: store, clock: clock).json
     }
 
     /// A unit's review in the campaign view: packages unresolved and rejected, the records they

@@ -11,64 +11,116 @@ struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
             "The campaign view: units registered / submitted / accepted clean / with warnings / flagged for review / rejected / missing, what is late, the last dataset's delivery.",
-        discussion: "The same as GET /v1/campaign (admin token). Deadlines: `sealgate campaign set`.")
+        discussion:
+            "The same view as GET /v1/campaign (admin token) and the dashboard's Campaign page (/ui/): one build (CampaignView). Deadlines: `sealgate campaign set`."
+    )
     @OptionGroup var data: DataOption
     @Flag(name: .long, help: "List every unit, not only those that need attention.") var all = false
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Language of the text: vi or en (default: $SEALGATE_LANG, else the locale, else en). --json is the same in both.",
+            valueName: "vi|en"))
+    var lang: Language?
     @OptionGroup var out: OutputOptions
+
+    mutating func validate() throws { CommandLanguage.choose(lang ?? defaultLanguage(unitSide: false)) }
+
     func run() async throws {
         try await runAsync(json: out.json) {
-            let j = try await CampaignStatus.build(store: try data.dir.openStore())
+            let view = try await CampaignView.build(store: try data.dir.openStore())
             if !out.json {
-                let u = j["units"]!
-                let c = j["campaign"]!
-                switch j["deadlines"]?.string {
-                case "unset":
-                    print("campaign: deadlines not set — nobody counts as late (now \(j["now"]?.string ?? ""))")
-                    print("  set them: sealgate campaign set --data \(data.data) --submit-by 2026-12-20T16:59:59Z --synthesize-by … --sync-by …")
-                default:
-                    print(
-                        "campaign: submit by \(c["submit_by"]?.string ?? "-"), synthesize by \(c["synthesize_by"]?.string ?? "-"), sync by \(c["sync_by"]?.string ?? "-")  (now \(j["now"]?.string ?? ""))"
-                    )
-                    if j["deadlines"]?.string == "submission_closed" {
-                        print(
-                            "  the submit deadline has passed: units without an accepted snapshot are late (move it with `sealgate campaign set --submit-by`)"
-                        )
-                    }
-                }
-                let reviewed = (u["flagged"]?.int ?? 0) + (u["review_rejected"]?.int ?? 0)
-                print(
-                    "units: \(u["registered"]?.int ?? 0) registered, \(u["submitted"]?.int ?? 0) submitted (\(u["accepted_clean"]?.int ?? 0) clean, \(u["accepted_with_warnings"]?.int ?? 0) with warnings\(reviewed > 0 ? ", \(u["flagged"]?.int ?? 0) flagged for review, \(u["review_rejected"]?.int ?? 0) held back after a rejection" : "")), \(u["rejected"]?.int ?? 0) rejected only, \(u["missing"]?.int ?? 0) missing; \(u["late"]?.array?.count ?? 0) late"
-                )
-                let attention: Swift.Set<String> = ["rejected", "missing", "flagged", "review_rejected"]
-                for row in j["per_unit"]?.array ?? [] where all || attention.contains(row["state"]?.string ?? "") || row["late"] == .bool(true) {
-                    var review = ""
-                    if let r = row["review"], r != .null {
-                        let packages = (r["packages"]?.array ?? []).map {
-                            "seq \($0["seq"]?.int ?? 0) \($0["resolution"]?.string ?? "")\(($0["withheld"]?.int ?? 0) > 0 ? " (\($0["withheld"]?.int ?? 0) withheld)" : "")"
-                        }
-                        review =
-                            "\t\(r["withheld"]?.int ?? 0) record(s) withheld by review: \(packages.joined(separator: ", "))"
-                            + (r["dataset_package"] == .null ? "; no records in datasets" : "")
-                    }
-                    print(
-                        "  \(row["unit"]?.string ?? "")\t\(row["state"]?.string ?? "")\tmembers \(row["members"]?.int ?? 0)\tcompleteness \(row["completeness"]?.string ?? "-")\(row["late"] == .bool(true) ? "\tLATE" : "")\(review)"
-                    )
-                }
-                if (u["flagged"]?.int ?? 0) > 0 {
-                    print(
-                        "  flagged packages are withheld from datasets until reviewed: sealgate units flagged --data \(data.data); then sealgate units flagged confirm|reject --data \(data.data) --package ID --reason TEXT"
-                    )
-                }
-                if let d = j["last_dataset"], d != .null {
-                    print(
-                        "last dataset: version \(d["version"]?.int ?? 0), \(d["members"]?.int ?? 0) members, \(d["conflicts"]?.int ?? 0) conflict rows — \(d["state"]?.string ?? "") after \(d["attempts"]?.int ?? 0) attempt(s)\(d["delivered_at"]?.string.map { " at \($0)" } ?? "")\(d["last_error"]?.string.map { "; last error: \(TerminalText.shown($0, limit: 400))" } ?? "")"
-                    )
-                } else {
-                    print("no dataset synthesized yet")
-                }
+                for line in StatusText.lines(view, all: all, data: data.data, lang: lang ?? defaultLanguage(unitSide: false)) { print(line) }
             }
-            return ["campaign": j.foundation]
+            return ["campaign": view.json.foundation]
         }
+    }
+}
+
+/// `sealgate status`'s text, in English or Vietnamese, from the one `CampaignView`.
+enum StatusText {
+    static func lines(_ v: CampaignView, all: Bool, data: String, lang: Language) -> [String] {
+        let vi = lang == .vi
+        var out: [String] = []
+        let c = v.campaign
+        switch v.deadlines {
+        case .unset:
+            out.append(
+                vi
+                    ? "chiến dịch: chưa đặt hạn — chưa đơn vị nào bị tính là trễ (bây giờ \(v.now.text))"
+                    : "campaign: deadlines not set — nobody counts as late (now \(v.now.text))")
+            out.append(
+                (vi ? "  đặt hạn: " : "  set them: ")
+                    + "sealgate campaign set --data \(data) --submit-by 2026-12-20T16:59:59Z --synthesize-by … --sync-by …")
+        case .open, .submissionClosed:
+            let (a, b, d) = (c.submitBy?.text ?? "-", c.synthesizeBy?.text ?? "-", c.syncBy?.text ?? "-")
+            out.append(
+                vi
+                    ? "chiến dịch: nộp trước \(a), tổng hợp trước \(b), đồng bộ trước \(d)  (bây giờ \(v.now.text))"
+                    : "campaign: submit by \(a), synthesize by \(b), sync by \(d)  (now \(v.now.text))")
+            if v.deadlines == .submissionClosed {
+                out.append(
+                    vi
+                        ? "  đã quá hạn nộp: đơn vị chưa có bản chụp được chấp nhận là trễ (dời hạn bằng `sealgate campaign set --submit-by`)"
+                        : "  the submit deadline has passed: units without an accepted snapshot are late (move it with `sealgate campaign set --submit-by`)"
+                )
+            }
+        }
+        let n = v.counts
+        let reviewed = n.flagged + n.reviewRejected
+        if vi {
+            let review = reviewed > 0 ? ", \(n.flagged) đang chờ xem xét, \(n.reviewRejected) bị giữ lại sau khi bác" : ""
+            out.append(
+                "đơn vị: \(n.registered) đã đăng ký, \(n.submitted) đã nộp (\(n.clean) sạch, \(n.warned) có cảnh báo\(review)), "
+                    + "\(n.rejectedOnly) chỉ bị từ chối, \(n.missing) chưa nộp; \(n.late.count) trễ")
+        } else {
+            let review = reviewed > 0 ? ", \(n.flagged) flagged for review, \(n.reviewRejected) held back after a rejection" : ""
+            out.append(
+                "units: \(n.registered) registered, \(n.submitted) submitted (\(n.clean) clean, \(n.warned) with warnings\(review)), "
+                    + "\(n.rejectedOnly) rejected only, \(n.missing) missing; \(n.late.count) late")
+        }
+        let attention: Swift.Set<CampaignView.UnitState> = [.rejected, .missing, .flagged, .reviewRejected]
+        for row in v.units where all || attention.contains(row.state) || row.late {
+            var review = ""
+            if let r = row.review {
+                let packages = r.held.map { p in
+                    let resolution = p.flag.resolution?.rawValue ?? "unresolved"
+                    let withheld = p.withheld > 0 ? (vi ? " (\(p.withheld) bị giữ)" : " (\(p.withheld) withheld)") : ""
+                    return "seq \(Int64(bitPattern: p.flag.seq)) \(resolution)\(withheld)"
+                }
+                review =
+                    (vi ? "\t\(r.withheld) bản ghi bị giữ do xem xét: " : "\t\(r.withheld) record(s) withheld by review: ")
+                    + packages.joined(separator: ", ")
+                    + (r.datasetPackage == nil ? (vi ? "; không có bản ghi trong bộ dữ liệu" : "; no records in datasets") : "")
+            }
+            let completeness = row.completeness.string ?? "-"
+            let late = row.late ? (vi ? "\tTRỄ" : "\tLATE") : ""
+            out.append(
+                vi
+                    ? "  \(row.unit)\t\(row.state.rawValue)\tđảng viên \(row.members)\tđầy đủ \(completeness)\(late)\(review)"
+                    : "  \(row.unit)\t\(row.state.rawValue)\tmembers \(row.members)\tcompleteness \(completeness)\(late)\(review)")
+        }
+        if n.flagged > 0 {
+            out.append(
+                (vi
+                    ? "  gói bị gắn cờ không vào bộ dữ liệu cho tới khi được xem xét: "
+                    : "  flagged packages are withheld from datasets until reviewed: ")
+                    + "sealgate units flagged --data \(data); \(vi ? "rồi" : "then") sealgate units flagged confirm|reject --data \(data) --package ID --reason TEXT"
+            )
+        }
+        if let l = v.lastDataset {
+            let d = l.record
+            let at = d.deliveredAt.map { " at \($0.text)" } ?? ""
+            let error = d.lastError.map { (vi ? "; lỗi gần nhất: " : "; last error: ") + TerminalText.shown($0, limit: 400) } ?? ""
+            out.append(
+                vi
+                    ? "bộ dữ liệu gần nhất: phiên bản \(d.version), \(d.members) đảng viên, \(d.conflicts) dòng xung đột — \(d.state.rawValue) sau \(d.attempts) lần gửi\(at)\(error)"
+                    : "last dataset: version \(d.version), \(d.members) members, \(d.conflicts) conflict rows — \(d.state.rawValue) after \(d.attempts) attempt(s)\(at)\(error)"
+            )
+        } else {
+            out.append(vi ? "chưa tổng hợp bộ dữ liệu nào" : "no dataset synthesized yet")
+        }
+        return out
     }
 }
 
