@@ -233,6 +233,37 @@ public final class GatewayLog: Sendable {
         }
     }
 
+    /// The log checked from the server's own state (the dashboard's Log page): the latest stored
+    /// checkpoint's signature (the log key or one rotated out) and its root against the entries
+    /// (only those appended since this process last looked are read), and the tree against the
+    /// head kept in the data folder. Throws `log_inconsistent`, `log_behind` or `log_fork`;
+    /// returns the checkpoint checked (nil: none signed yet).
+    public func selfCheck() async throws -> Checkpoint? {
+        try await serial.withLock {
+            guard let latest = try await store.latestCheckpoint() else { return nil }
+            let signed = try verifyStored(latest.note)
+            try await catchUp(to: try await store.logSize())
+            let (root, head, count) = state.withLock { s in
+                (s.tree.count >= Int(latest.size) ? s.tree.root(size: Int(latest.size)) : nil, s.head, s.tree.count)
+            }
+            guard root == signed.root else { throw Self.altered(latest.size) }
+            if let head, let known = try head.read() {
+                guard known.size <= count else {
+                    throw GatewayError(
+                        .logBehind, "the store's log is behind the checkpoint of \(known.size) this gateway signed",
+                        remedy: "restore a newer copy of the store")
+                }
+                let kept = state.withLock { $0.tree.count >= known.size ? $0.tree.root(size: known.size) : nil }
+                guard kept == known.root else {
+                    throw GatewayError(
+                        .logFork, "the log's first \(known.size) entries differ from the checkpoint this gateway signed at that size",
+                        remedy: "do not run on this store: restore the copy that matches")
+                }
+            }
+            return signed
+        }
+    }
+
     /// The proof that leaf `leaf` is in the tree of `size` entries. Throws `bad_parameter`
     /// unless 0 ≤ leaf < size ≤ the log's size.
     public func inclusionProof(leaf: Int64, size: Int64) async throws -> [Merkle.Hash] {

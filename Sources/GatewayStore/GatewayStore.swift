@@ -500,6 +500,20 @@ public protocol GatewayStore: Sendable {
     func putSigningKey(_ k: SigningKeyRecord) async throws
     func signingKeys() async throws -> [SigningKeyRecord]
 
+    // The dashboard's sessions (migration v17) and a unit's packages
+    func addSession(_ s: DashboardSession) async throws
+    /// The session whose cookie hashes to `idHash`, when at `now` it is within its hard end, was
+    /// used less than `idle` ago and its admin token is not revoked; its last use becomes `now`.
+    /// Nil otherwise (an expired session is deleted).
+    func useSession(idHash: String, now: Timestamp, idle: Duration) async throws -> DashboardSession?
+    func deleteSession(idHash: String) async throws
+    /// Deletes the sessions past their hard end or idle longer than `idle` at `now`; how many.
+    @discardableResult func pruneSessions(now: Timestamp, idle: Duration) async throws -> Int
+    /// Every decision attributed to the unit, newest first, at most `limit`.
+    func outcomes(unitId: String, limit: Int) async throws -> [Outcome]
+    /// When the checkpoint of `size` entries was stored.
+    func checkpointTime(size: Int64) async throws -> Timestamp?
+
     // Log
     func logSize() async throws -> Int64
     func appendLog(kind: LogKind, body: String, at: Timestamp) async throws -> Int64
@@ -508,6 +522,26 @@ public protocol GatewayStore: Sendable {
     func addCheckpoint(size: Int64, note: String, at: Timestamp) async throws
     /// The signed checkpoint of the largest size, if any.
     func latestCheckpoint() async throws -> (size: Int64, note: String)?
+}
+
+/// A signed-in operator's dashboard session: only the SHA-256 of its cookie is kept.
+public struct DashboardSession: Sendable, Equatable {
+    public var idHash: String
+    /// The SHA-256 of the admin token typed at sign-in (the `tokens` row).
+    public var tokenHash: String
+    public var createdAt: Timestamp
+    public var lastSeenAt: Timestamp
+    /// The hard end, however busy the session is.
+    public var expiresAt: Timestamp
+    public init(idHash: String, tokenHash: String, createdAt: Timestamp, lastSeenAt: Timestamp, expiresAt: Timestamp) {
+        self.idHash = idHash
+        self.tokenHash = tokenHash
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+        self.expiresAt = expiresAt
+    }
+    /// The admin token's id (what `tokens list` shows), never the token.
+    public var tokenId: String { String(tokenHash.prefix(16)) }
 }
 
 /// One entry of the append-only log; its leaf hash is SHA-256(0x00 ‖ body).

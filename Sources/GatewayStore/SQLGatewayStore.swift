@@ -309,6 +309,70 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
+    // MARK: Dashboard sessions
+
+    static func session(_ r: SQLRow) throws -> DashboardSession {
+        DashboardSession(
+            idHash: try r.string("id_hash"), tokenHash: try r.string("token_hash"), createdAt: try r.timestamp("created_at"),
+            lastSeenAt: try r.timestamp("last_seen_at"), expiresAt: try r.timestamp("expires_at"))
+    }
+
+    public func addSession(_ s: DashboardSession) async throws {
+        try await driver.write { c in
+            try await c.execute(
+                "INSERT INTO dashboard_sessions (id_hash, token_hash, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                [s.idHash, s.tokenHash, s.createdAt, s.lastSeenAt, s.expiresAt])
+        }
+    }
+
+    public func useSession(idHash: String, now: Timestamp, idle: Duration) async throws -> DashboardSession? {
+        try await driver.write { c in
+            let found = try await c.row(
+                """
+                SELECT s.* FROM dashboard_sessions s JOIN tokens t ON t.hash = s.token_hash
+                WHERE s.id_hash = ? AND t.role = 'admin' AND t.revoked_at IS NULL
+                """, [idHash]
+            ).map(Self.session)
+            guard var s = found else {
+                try await c.execute("DELETE FROM dashboard_sessions WHERE id_hash = ?", [idHash])
+                return nil
+            }
+            guard now < s.expiresAt, now < s.lastSeenAt.adding(idle) else {
+                try await c.execute("DELETE FROM dashboard_sessions WHERE id_hash = ?", [idHash])
+                return nil
+            }
+            // Written at most once a minute: a page's burst of requests is one write.
+            if now.unixSeconds - s.lastSeenAt.unixSeconds >= 60 {
+                try await c.execute("UPDATE dashboard_sessions SET last_seen_at = ? WHERE id_hash = ?", [now, idHash])
+                s.lastSeenAt = now
+            }
+            return s
+        }
+    }
+
+    public func deleteSession(idHash: String) async throws {
+        try await driver.write { c in try await c.execute("DELETE FROM dashboard_sessions WHERE id_hash = ?", [idHash]) }
+    }
+
+    @discardableResult public func pruneSessions(now: Timestamp, idle: Duration) async throws -> Int {
+        try await driver.write { c in
+            let stale = now.adding(seconds: -idle.components.seconds)
+            return try await c.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ? OR last_seen_at <= ?", [now, stale])
+        }
+    }
+
+    public func outcomes(unitId: String, limit: Int) async throws -> [Outcome] {
+        try await driver.read { c in
+            try await c.query("SELECT * FROM outcomes WHERE unit_id = ? ORDER BY spool_id DESC LIMIT ?", [unitId, Int64(limit)]).map(Self.outcome)
+        }
+    }
+
+    public func checkpointTime(size: Int64) async throws -> Timestamp? {
+        try await driver.read { c in
+            try await c.row("SELECT created_at FROM checkpoints WHERE size = ?", [size]).map { try $0.timestamp("created_at") }
+        }
+    }
+
     // MARK: Spool and outcomes
 
     public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64 {

@@ -159,6 +159,16 @@ enum Schema {
         // kind, the kind of package a decision was on (NULL allowed: a package not read that far).
         // The values are exactly those every writer used before (so existing rows pass).
         Migration("v16-typed-kinds", sqlite: knownValues(typedKinds, sqlite: true), postgres: knownValues(typedKinds, sqlite: false)),
+        // The dashboard's sessions (`/ui/`): the SHA-256 of the cookie's random value (never the
+        // value), the admin token it was opened with (by its hash: revoking the token ends the
+        // session), when it was opened, last used, and its hard end.
+        Migration(
+            "v17-dashboard-sessions",
+            """
+            CREATE TABLE dashboard_sessions (id_hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+                                             last_seen_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+            CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions(expires_at)
+            """),
     ]
 
     /// Statements that make the database refuse any value of `columns` outside its list (NULL
