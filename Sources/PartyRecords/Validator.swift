@@ -573,7 +573,7 @@ public final class RecordValidator {
                 if joined > today {
                     outcomes[5].rules.append("date_joined.future")
                     outcomes[5].isError = true
-                } else if let dob, joined < dob.addingYears(18) {
+                } else if let dob, joined.isBefore(18, yearsAfter: dob) {
                     outcomes[5].rules.append("date_joined.under_18")
                     outcomes[5].isError = true
                 }
@@ -592,7 +592,7 @@ public final class RecordValidator {
                 if official > today {
                     outcomes[6].rules.append("date_official.future")
                     outcomes[6].isError = true
-                } else if let joined, official < joined.addingYears(1) {
+                } else if let joined, official.isBefore(1, yearsAfter: joined) {
                     outcomes[6].rules.append("date_official.too_early")
                     outcomes[6].isError = true
                 }

@@ -105,6 +105,20 @@ struct RuleExampleTests {
             ])
     }
 
+    /// Dates at the end of the calendar: a date of birth in 9982–9999 has no 18th birthday that
+    /// can be written, a date joined in 9999 no first anniversary — the checks say "too young" /
+    /// "too early" (and "future"), they do not stop the process (a unit's key could once crash the
+    /// gateway with such a row, on every restart).
+    @Test func datesAtTheEndOfTheCalendar() throws {
+        #expect(rules(try findings(member: ["date_of_birth": "9990-01-01"])).contains("date_joined.under_18"))
+        #expect(rules(try findings(member: ["date_of_birth": "9999-12-31"])).contains("date_joined.under_18"))
+        let late = rules(try findings(member: ["date_joined": "9999-06-01"]))
+        #expect(late.contains("date_joined.future") && late.contains("date_official.too_early"), "\(late)")
+        #expect(CivilDate(year: 9999, month: 2, day: 28)!.addingYears(1) == nil)
+        #expect(CivilDate(year: 2004, month: 2, day: 29)!.addingYears(18) == CivilDate(year: 2022, month: 2, day: 28))
+        #expect(CivilDate(year: 1, month: 1, day: 1)!.addingYears(Int.max) == nil)
+    }
+
     @Test func genderStatusAndOrganization() throws {
         for (g, r) in [
             ("Nam", ["gender.normalized"]), ("NỮ", ["gender.normalized"]), ("f", ["gender.normalized"]), ("x", ["gender.invalid"]),

@@ -200,7 +200,7 @@ public struct CityGenerator {
                         rule = "citizen_id.century_digit"
                     case .under18:
                         let dob = CivilDate(parsing: row[3])!
-                        let joined = CivilDate(daysSinceEpoch: dob.addingYears(17).daysSinceEpoch + rng.below(300))
+                        let joined = CivilDate(daysSinceEpoch: (dob.addingYears(17) ?? dob).daysSinceEpoch + rng.below(300))
                         row[5] = joined.description
                         column = "date_joined"
                         rule = "date_joined.under_18"
@@ -267,7 +267,7 @@ public struct CityGenerator {
         let probationary = rng.chance(0.03)
         let joined: CivilDate
         let official: String
-        let earliest = dob.addingYears(18).daysSinceEpoch
+        let earliest = (dob.addingYears(18) ?? dob).daysSinceEpoch
         if probationary {
             let from = max(earliest, CivilDate(year: 2025, month: 12, day: 1)!.daysSinceEpoch)
             joined = CivilDate(daysSinceEpoch: from + rng.below(200))
@@ -276,7 +276,7 @@ public struct CityGenerator {
             let latest = CivilDate(year: 2025, month: 6, day: 30)!.daysSinceEpoch
             let from = earliest + rng.below(max(1, min(27 * 365, latest - earliest)))
             joined = CivilDate(daysSinceEpoch: min(from, latest))
-            official = CivilDate(daysSinceEpoch: joined.addingYears(1).daysSinceEpoch + rng.below(120)).description
+            official = CivilDate(daysSinceEpoch: (joined.addingYears(1) ?? joined).daysSinceEpoch + rng.below(120)).description
         }
         let phone = rng.chance(0.85) ? rng.pick(Names.phonePrefixes) + pad(rng.below(10_000_000), 7) : ""
         let memberID = "79" + pad(counter, 8)

@@ -40,9 +40,18 @@ public struct CivilDate: Comparable, Hashable, Sendable, CustomStringConvertible
         return y
     }
 
-    /// The same day `n` years later (29 February becomes 28 February in a common year).
-    public func addingYears(_ n: Int) -> CivilDate {
-        CivilDate(year: year + n, month: month, day: min(day, CivilDate.daysIn(year + n, month)))!
+    /// The same day `n` years later (29 February becomes 28 February in a common year); nil
+    /// past 9999-12-31, the last date there is (a date of birth in 9990 has no 18th birthday).
+    public func addingYears(_ n: Int) -> CivilDate? {
+        let (y, overflow) = year.addingReportingOverflow(n)
+        guard !overflow, y >= 1, y <= 9999 else { return nil }
+        return CivilDate(year: y, month: month, day: min(day, CivilDate.daysIn(y, month)))
+    }
+
+    /// True when `self` comes before the same day `n` years after `start` — also when that day
+    /// would fall past the last date there is (nothing comes after it).
+    public func isBefore(_ n: Int, yearsAfter start: CivilDate) -> Bool {
+        start.addingYears(n).map { self < $0 } ?? true
     }
 
     /// Days since 1970-01-01 (for generation arithmetic).
