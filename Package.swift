@@ -33,6 +33,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // Reading .xlsx workbooks (the Workbook module): the zip container, streamed member by member.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // The gateway's metrics: swift-metrics' API (already in the graph through Hummingbird) over a Prometheus registry per server.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // System libraries, found through pkg-config. Only SealCrypto imports them.
@@ -114,6 +117,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: strictSettings),
         // The handbook receiver: the other party's code (a stand-in and a reference for the handbook system's

@@ -112,6 +112,7 @@ public enum Param {
     static func unit(_ context: GatewayContext) throws -> String {
         let id = context.parameters.get("id") ?? ""
         guard id.utf8.count <= 32, isUnitId(id) else { throw bad("the unit id", "must be [A-Z0-9][A-Z0-9-]{1,31}", "/v1/units/HCM-U001") }
+        RequestNote.current?.unit = id  // for the request's log line (a unit id is public)
         return id
     }
 

@@ -31,6 +31,12 @@ public struct GatewayServerConfig: Sendable {
     /// Synthesize a new dataset version this often when a unit's records changed since the
     /// last one (zero: only on request).
     public var synthesizeEvery: Duration = .zero
+    /// A listener of its own for `GET /metrics` without a token (`serve --metrics-listen`);
+    /// nil: metrics only at the API's `/metrics`, with an admin token.
+    public var metricsListen: ListenSettings?
+    /// How long the metrics' figures read from the store are kept (`serve --metrics-refresh`):
+    /// a scrape storm costs one round of queries this often.
+    public var metricsRefresh: Duration = .seconds(5)
     public init() {}
 }
 
@@ -45,8 +51,9 @@ public func buildGatewayApplication(
     onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) throws -> some ApplicationProtocol {
     let pool = BlockingPool.shared
-    let metrics = GatewayMetrics()
+    let metrics = GatewayMetrics(scrapeInterval: config.metricsRefresh)
     let clock = intake.clock
+    let metricsSource = MetricsSource(data: intake.data, store: store, clock: clock)
     // The background roles run in one process at a time among all those on the store: each
     // under its lease, polled so another process takes over within a second or so of the
     // holder's death. Their work is idempotent besides (a delivery is recorded once, the same
@@ -58,10 +65,14 @@ public func buildGatewayApplication(
     let listening = ListeningFlag()
 
     let router = Router(context: GatewayContext.self)
+    // Outermost: the request's id, its line in the log and its count by route pattern and status.
+    router.add(middleware: RequestLogMiddleware(metrics: metrics, logger: .lines("sealgate.http")))
     router.add(middleware: ProblemMiddleware(metrics: metrics))
     router.add(middleware: TokenMiddleware(store: store))
-    HealthRoutes(data: intake.data, store: store, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics, rounds: rounds)
-        .add(to: router)
+    HealthRoutes(
+        data: intake.data, store: store, leases: [signerLease, forwarderLease, synthesisLease], metrics: metrics, source: metricsSource,
+        rounds: rounds
+    ).add(to: router)
     router.addRoutes(LogRoutes(log: intake.log, keys: intake.keys, store: store).routes, atPath: "/v1/log")
     router.addRoutes(TrustRoutes(store: store).routes, atPath: "/v1/trust")
     router.addRoutes(
@@ -108,11 +119,12 @@ public func buildGatewayApplication(
             StoreService(store: store), PoolService(pool: intake.work === BlockingPool.shared ? nil : intake.work),
             AfterListening(listening: listening, service: signer), AfterListening(listening: listening, service: forwarder),
             AfterListening(listening: listening, service: synthesis),
-        ],
+        ] + (config.metricsListen.map { [MetricsListener(listen: $0, metrics: metrics, source: metricsSource)] } ?? []),
         onServerRunning: { channel in
             listening.set()
             await onRunning(channel.localAddress?.port ?? config.listen.port)
-        })
+        },
+        logger: .lines("sealgate.http", to: .standardError))
 }
 
 /// A background service (under a lease) that starts only once the server listens: a server

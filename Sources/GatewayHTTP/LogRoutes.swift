@@ -110,6 +110,8 @@ struct HealthRoutes {
     let store: any GatewayStore
     let leases: [LeaseKeeper]
     let metrics: GatewayMetrics
+    /// Where the scrape-time figures are read.
+    let source: MetricsSource
     let rounds: ServiceRounds
 
     func add(to router: Router<GatewayContext>) {
@@ -134,11 +136,10 @@ struct HealthRoutes {
             ]).canonical)
     }
 
-    /// Prometheus text (admin token): refusals, decisions, duplicates, faults, problems by code,
-    /// slow connections closed.
+    /// Prometheus text (admin token; without one on `serve --metrics-listen`'s own listener):
+    /// `GatewayMetrics`, docs/operations.md "Metrics".
     @Sendable func metricsText(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try context.requireAdmin()
-        let text = metrics.render(extra: [("sealgate_slow_connections_closed_total", SlowClientGuard.closed.load(ordering: .relaxed))])
-        return jsonResponse(.ok, text, contentType: "text/plain; version=0.0.4")
+        return metricsResponse(await metrics.render(source))
     }
 }

@@ -33,12 +33,13 @@ struct PackageRoutes {
 
     /// A body refused before it was kept: counted, answered with its code.
     func refusal(_ e: SealError) -> Problem {
-        metrics.count(refusal: e.code.rawValue)
+        metrics.countDecided("refused", code: e.code.rawValue)
         return Problem(e)
     }
 
     @Sendable func submit(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, [])
+        metrics.countReceived()
         let max = config.maxBodyBytes
         // Any declared length over the limit, up to 2^64−1 (beyond `Int`), before a byte is read.
         if let len = request.declaredLength(over: max) {
@@ -51,8 +52,13 @@ struct PackageRoutes {
         switch context.viewer {
         case .unit(let u): tokenUnit = u
         case .admin: break
-        case .anyone: if config.requireUnitToken || context.tokenRefused { throw context.unauthorized("a unit token") }
+        case .anyone:
+            if config.requireUnitToken || context.tokenRefused {
+                metrics.countDecided("refused", code: SealErrorCode.unauthorized.rawValue)
+                throw context.unauthorized("a unit token")
+            }
         }
+        RequestNote.current?.unit = tokenUnit
         let bound = tokenUnit
         // Everything the head tells is checked: a client waiting on `Expect: 100-continue` may send.
         expectContinue(on: context.channel)
@@ -63,32 +69,39 @@ struct PackageRoutes {
         do {
             admission = try await self.admission.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer)
         } catch {
-            metrics.countFault()
+            let fault = Self.fault(error)
+            metrics.countDecided("fault", code: fault.code)
             context.logger.error("intake fault at admission, nothing kept: \(String(describing: error).prefix(300))")
-            throw Self.fault(error)
+            throw fault
         }
         switch admission {
         case .refused(let e):
             throw refusal(e)
         case .duplicate(let receipt, let signature):
-            metrics.countDuplicate()
+            metrics.countDecided("duplicate")
             return receiptResponse(receipt, signature, status: .ok)
         case .admitted(let spoolId):
             let result: IntakeResult
+            let started = ContinuousClock.now
             do { result = try await decision.process(spoolId: spoolId) } catch {
                 // A fault of ours: nothing is kept or decided; the unit sends it again.
                 await decision.forget(spoolId: spoolId)
-                metrics.countFault()
+                let fault = Self.fault(error)
+                metrics.countDecided("fault", code: fault.code)
                 context.logger.error("intake fault, package forgotten: \(String(describing: error).prefix(300))")
-                throw Self.fault(error)
+                throw fault
             }
+            if let unit = result.outcome.unitId { RequestNote.current?.unit = unit }
             if result.kind == .duplicate {
                 // The same bytes decided meanwhile by another request: answered as a replay.
-                metrics.countDuplicate()
+                metrics.countDecided("duplicate")
                 let (r, sig) = try receipts.duplicate(result.outcome, viewer: viewer)
                 return receiptResponse(r, sig, status: .ok)
             }
-            metrics.count(decision: result.kind == .seqConflict ? "seq_conflict" : result.outcome.status.rawValue)
+            metrics.recordDecision(ContinuousClock.now - started)
+            let outcome = result.kind == .seqConflict ? "seq_conflict" : result.outcome.status.rawValue
+            metrics.countDecided(outcome, code: result.kind == .seqConflict ? "seq_conflict" : result.outcome.code ?? "none")
+            if let code = result.outcome.code { RequestNote.current?.code = code }
             return receiptResponse(result.outcome.receipt, result.outcome.receiptSignature, status: Problem.status(for: result.kind))
         }
     }

@@ -127,6 +127,14 @@ public struct Problem: HTTPResponseError, Sendable {
         return p
     }
 
+    /// The problem with the id of the request being answered (`request_id`, `RequestNote`), when there is one.
+    public func withRequestId() -> Problem {
+        guard let id = RequestNote.current?.id else { return self }
+        var p = self
+        p.extra["request_id"] = .string(id)
+        return p
+    }
+
     public func retryAfter(_ seconds: Int) -> Problem {
         var p = self
         p.headers[.retryAfter] = String(seconds)
@@ -196,12 +204,18 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             // TRACE is taken nowhere: on a path without routes too it is the method that is refused.
             if request.method == .trace, p.code == "not_found" { p = Self.methodRefused("TRACE") }
             metrics.count(problem: p.code)
+            RequestNote.current?.code = p.code
             if p.status.code >= 500 {
-                context.logger.error("\(request.method) \(request.uri.path): \(p.code): \(String(describing: error).prefix(500))")
+                // The route's pattern, never the path as sent (a stranger's bytes, perhaps someone's data).
+                let route = RequestLogMiddleware<Context>.route(context.endpointPath)
+                context.logger.error("\(request.method) \(route): \(p.code): \(String(describing: error).prefix(500))")
             }
-            return p.response(Language.negotiate(acceptLanguage: request.headers[.acceptLanguage]))
+            return p.withRequestId().response(Language.negotiate(acceptLanguage: request.headers[.acceptLanguage]))
         }
     }
+
+    /// The problem an error escaping everything is answered with, carrying the request's id.
+    static func document(for error: any Error) -> Problem { problem(for: error).withRequestId() }
 
     /// 405 for a method this server takes on no route; `Allow` names those it takes on some.
     static func methodRefused(_ what: String) -> Problem {

@@ -132,6 +132,7 @@ public func serveHandbook(
     onRunning: @escaping @Sendable (Int) async -> Void
 ) async throws {
     let router = Router(context: ListenerContext.self)
+    router.add(middleware: RequestLogMiddleware<ListenerContext>(metrics: nil, logger: .lines("sealgate.handbook.http")))
     router.add(middleware: ProblemMiddleware<ListenerContext>(metrics: GatewayMetrics()))
     router.addRoutes(HandbookRoutes(receiver: receiver, maxBodyBytes: maxBodyBytes, pool: BlockingPool.shared, logger: receiver.logger).routes)
     router.answerMethodsNotAllowed()
@@ -142,7 +143,8 @@ public func serveHandbook(
         onServerRunning: { channel in
             listening.set()
             await onRunning(channel.localAddress?.port ?? listen.port)
-        })
+        },
+        logger: .lines("sealgate.handbook.http", to: .standardError))
     do { try await app.runService() } catch {
         // A failure to bind the address (taken since `checkListen`) is `listen_failed`.
         guard !listening.isSet, let e = listen.listenFailure(ifBindError: error) else { throw error }

@@ -158,6 +158,7 @@ struct Handbook: AsyncParsableCommand {
         @Option(name: .long, help: "Port (0: any free port; printed).") var port: Int = 8090
         @Option(name: .long, help: "Largest dataset accepted.") var maxBody: String = "4GiB"
         @OptionGroup var listen: ListenOptions
+        @OptionGroup var logging: LogOptions
         @OptionGroup var passphrase: PassphraseOptions
         /// The trust document followed from the gateway (options checked; the pin read or written).
         func trustFollower() throws -> TrustFollower {
@@ -180,6 +181,7 @@ struct Handbook: AsyncParsableCommand {
         }
 
         func run() async throws {
+            try logging.bootstrap()
             let receiver: HandbookReceiver
             let follower: TrustFollower
             let maxBytes: UInt64

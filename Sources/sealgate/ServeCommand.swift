@@ -45,9 +45,19 @@ struct Serve: AsyncParsableCommand {
         help:
             "Synthesize a new dataset this often (e.g. 24h) when units' records changed since the last one; off by default (sealgate synthesize, POST /v1/datasets)."
     ) var synthesizeEvery: String?
+    @Option(
+        name: .long,
+        help:
+            "Also serve GET /metrics (Prometheus text) without a token on this plain-HTTP address, e.g. 127.0.0.1:9464 (keep it on loopback or a monitoring network); /metrics on the API needs an admin token either way."
+    ) var metricsListen: String?
+    @Option(name: .long, help: "How long the metrics' figures read from the store (spool, members, forwarder, log, keys) are kept between scrapes.")
+    var metricsRefresh = "5s"
+    @OptionGroup var logging: LogOptions
     @OptionGroup var passphrase: PassphraseOptions
 
     func run() async throws {
+        // Logging first, once for the process: every line after this follows --log-format/--log-level.
+        try logging.bootstrap()
         // One service group for the whole process: the store's PostgreSQL client is a service of
         // it, ended after the server has stopped (SIGTERM or SIGINT, graceful once it serves).
         try await runServeGroup { [self] in try await serve() }
@@ -80,11 +90,19 @@ struct Serve: AsyncParsableCommand {
             }
             config.forwardTimeout = .seconds(forwardTimeout)
             config.synthesizeEvery = .seconds(try synthesizeEvery.map(parseDuration) ?? 0)
+            config.metricsRefresh = .seconds(try parseDuration(metricsRefresh))
             config.listen = try listen.settings(host: host, port: port)
+            if let metricsListen {
+                var m = try parseMetricsListen(metricsListen)
+                (m.idleTimeout, m.headerTimeout, m.bodyGrace) = (config.listen.idleTimeout, config.listen.headerTimeout, config.listen.bodyGrace)
+                (m.minBodyBytesPerSecond, m.maxConnections) = (config.listen.minBodyBytesPerSecond, config.listen.maxConnections)
+                config.metricsListen = m
+            }
             tls = try listen.identity(config.listen)
             config.maxBodyBytes = Int(try parseSize(maxBody))
             // A port in use is refused before the store is opened, recovery runs or a lease is taken.
             try config.listen.checkListen()
+            try config.metricsListen?.checkListen()
             (intake, store) = try await loadIntake(
                 data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
                 node: node,
@@ -118,6 +136,9 @@ struct Serve: AsyncParsableCommand {
         let listen = config.listen
         lines.info("store \(store.location)\(intake.data.node.map { ", node \($0) (spool \(intake.data.spoolPath))" } ?? "")")
         if let w = listen.plainTextWarning { lines.warning("warning: \(w)") }
+        if let m = config.metricsListen, !m.isLoopback {
+            lines.warning("warning: --metrics-listen \(m.host) is not loopback: anyone who reaches it reads the metrics (no token, plain HTTP)")
+        }
         if let endpoint = try? await HandbookEndpoint.load(store), (try? GatewayClient.checkURL(endpoint.url)) == nil {
             lines.warning(
                 "warning: the handbook endpoint recorded is not a URL datasets can be sent to (a user or password in it?): the forwarder cannot deliver; run `sealgate handbook connect` again with the URL alone"
