@@ -1,4 +1,5 @@
 public import Foundation
+import GatewayClient
 import GatewayCore
 public import SealBase
 import SealCrypto
@@ -136,12 +137,36 @@ public struct UnitFolder: Sendable {
     public var packagesPath: String { resolve(profile.packages) }
     public var caFilePath: String? { profile.caFile.map(resolve) }
 
-    /// The unit's token: SEALGATE_TOKEN, else the profile's token file.
-    public func token(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+    /// The unit's token: SEALGATE_TOKEN, else the profile's token file — a regular file (not a
+    /// link), the user's own, readable by no one else (mode 0600), holding one token (`sgt_…`):
+    /// a profile someone else edited cannot make the tool send another file's contents.
+    public func token(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String? {
         if let t = environment["SEALGATE_TOKEN"], !t.isEmpty { return t }
-        guard let f = profile.tokenFile, let text = try? String(contentsOfFile: resolve(f), encoding: .utf8) else { return nil }
+        guard let f = profile.tokenFile else { return nil }
+        let path = resolve(f)
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            throw SealError(.ioError, "cannot read the token file \(path)", remedy: "check the path in the unit profile (token_file)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw SealError(
+                .keyFilePermissions, "the token file \(path) is not a regular file (a link, a folder, a device)",
+                remedy: "keep the token in a plain file of its own, mode 0600")
+        }
+        guard st.st_uid == getuid(), st.st_mode & 0o077 == 0 else {
+            throw SealError(
+                .keyFilePermissions, "the token file \(path) can be read by other users, or is not yours",
+                remedy: "chmod 600 it (and keep it owned by the user running sealgate)")
+        }
+        guard st.st_size <= 4096, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SealError(.profileInvalid, "the token file \(path) does not hold a token", remedy: "write the unit's token (sgt_…) into it, alone")
+        }
         let t = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return t.isEmpty ? nil : t
+        guard t.hasPrefix("sgt_"), t.count <= 200, t.utf8.allSatisfy({ $0 < 0x80 && (isalnum(Int32($0)) != 0 || $0 == 0x2D || $0 == 0x5F) })
+        else {
+            throw SealError(.profileInvalid, "the token file \(path) does not hold a token", remedy: "write the unit's token (sgt_…) into it, alone")
+        }
+        return t
     }
 
     public init(path: String, profile: UnitProfile) {
@@ -187,6 +212,9 @@ public struct UnitFolder: Sendable {
             throw SealError(
                 .profileInvalid, "the unit profile \(file) has format \(TerminalText.shown(profile.format)), not \(UnitProfile.format)",
                 remedy: "use the sealgate version that wrote it, or create it again")
+        }
+        do { try GatewayClient.checkURL(profile.gateway, what: "gateway URL of the unit profile") } catch let e as SealError {
+            throw SealError(.profileInvalid, "the unit profile \(file): \(e.message)", remedy: "create it again with the gateway's https:// URL")
         }
         guard PackageIdentifiers.isValidUnit(profile.unit) else {
             throw SealError(
@@ -261,6 +289,7 @@ public struct UnitFolder: Sendable {
         profile.caFile = caFile.map(relative)
         profile.tokenFile = tokenFile.map(relative)
         var f = UnitFolder(path: abs, profile: profile)
+        if tokenFile != nil { _ = try f.token(environment: [:]) }  // checked before anything is written
         try f.save(profile)
         return f
     }

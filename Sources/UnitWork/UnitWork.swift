@@ -109,7 +109,7 @@ public struct UnitWork: Sendable {
     /// noted in the profile. Quietly nothing without a token or an answer: the history and the
     /// gateway's refusals still count.
     public mutating func learnGatewaySeq(_ http: GatewayClient) async throws {
-        guard let token = folder.token() else { return }
+        guard let token = try folder.token() else { return }
         let base = profile.gateway.hasSuffix("/") ? String(profile.gateway.dropLast()) : profile.gateway
         guard let r = try? await http.send("GET", "\(base)/v1/units/\(profile.unit)", headers: [("Authorization", "Bearer \(token)")]),
             r.status == 200, let last = (try? JSON(parsing: r.text))?["last_seq"]?.int, last >= 0
@@ -201,7 +201,7 @@ public struct UnitWork: Sendable {
         }
         let path = folder.resolve(profile.history[i].package)
         let outcome = try await Submission.send(
-            http, base: Submission.intakeBase(gateway: profile.gateway, trust: trust), package: path, token: folder.token(), trust: trust,
+            http, base: Submission.intakeBase(gateway: profile.gateway, trust: trust), package: path, token: try folder.token(), trust: trust,
             language: language)
         let now = clock.now
         let root = folder.path + "/"

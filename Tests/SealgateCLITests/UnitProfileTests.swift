@@ -135,6 +135,26 @@ import Testing
         #expect(offline.stderr.contains("could not be fetched again"), "\(offline.stderr)")
         #expect(f.w.exists("clerk/packages/HCM-U001-2-snapshot.sgp"))
 
+        // A token file others can read, or a link to another file, is refused before anything is sent.
+        f.w.write("clerk/token", "sgt_abcdefghijklmnopqrstuvwxyzABCDEF\n")
+        chmod(f.w.file("clerk/token"), 0o644)
+        guard case .object(var profile) = try JSON(parsing: String(decoding: f.w.read("clerk/sealgate-unit.json"), as: UTF8.self)) else {
+            Issue.record("the profile is not a JSON object")
+            return
+        }
+        profile["token_file"] = .string("token")
+        f.w.write("clerk/sealgate-unit.json", JSON.object(profile).canonical)
+        let shared = try CLI.sg(["submit"], cwd: f.w.file("clerk"))
+        #expect(shared.status != 0 && shared.stderr.contains("key_file_permissions"), "\(shared.stderr)")
+        unlink(f.w.file("clerk/token"))
+        symlink("/etc/hostname", f.w.file("clerk/token"))
+        let linked = try CLI.sg(["submit"], cwd: f.w.file("clerk"))
+        #expect(linked.status != 0 && linked.stderr.contains("key_file_permissions"), "\(linked.stderr)")
+        profile["gateway"] = .string("file:///etc/passwd")
+        f.w.write("clerk/sealgate-unit.json", JSON.object(profile).canonical)
+        let scheme = try CLI.sg(["unit", "show"], cwd: f.w.file("clerk"))
+        #expect(scheme.status != 0 && scheme.stderr.contains("profile_invalid"), "\(scheme.stderr)")
+
         f.w.write("clerk/sealgate-unit.json", "{\"format\":\"sealgate-unit/1\",\"unit\":")
         let damaged = try CLI.sg(["unit", "show"], cwd: f.w.file("clerk"))
         #expect(damaged.status != 0 && damaged.stderr.contains("profile_invalid"), "\(damaged.stderr)")
