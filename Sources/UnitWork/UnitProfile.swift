@@ -35,6 +35,9 @@ public struct UnitProfile: Codable, Sendable, Equatable {
     /// The last seq the gateway is known to have used for this unit (its answers: a unit view, a
     /// `seq_not_increasing` refusal). Never lowered.
     public var gatewayLastSeq: UInt64?
+    /// The highest trust document version this folder has verified: a fetch never goes back
+    /// below it, even when trust.json is lost or damaged (`trust_rollback`).
+    public var trustVersion: UInt64?
     /// Every package sealed from this folder, oldest first.
     public var history: [HistoryEntry] = []
 
@@ -80,6 +83,7 @@ public struct UnitProfile: Codable, Sendable, Equatable {
         case caFile = "ca_file"
         case tokenFile = "token_file"
         case gatewayLastSeq = "gateway_last_seq"
+        case trustVersion = "trust_version"
     }
 
     /// The next seq to seal with: above every seq sealed from this folder and every seq the

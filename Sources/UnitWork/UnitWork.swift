@@ -74,13 +74,14 @@ public struct UnitWork: Sendable {
     /// from the gateway (verified against the pinned root; `root` rewritten when the department
     /// rotated its root, signed by both). When the gateway cannot be reached, a kept document that
     /// has not expired is used (and the failure said); an expired or missing one is an error.
-    public func currentTrust(_ http: GatewayClient, force: Bool = false) async throws -> TrustState {
+    public mutating func currentTrust(_ http: GatewayClient, force: Bool = false) async throws -> TrustState {
         let held: TrustDocument?
         do { held = try heldTrust() } catch { held = nil }
         if !force, let held, !trustIsStale(held) { return TrustState(document: held, fetched: false) }
         do {
             let pinned = try MinisignPublicKey(path: folder.rootPath)
-            let latest = try await TrustDocument.fetch(http, gateway: profile.gateway, pin: pinned, heldVersion: held?.version)
+            let floor = max(held?.version ?? 0, profile.trustVersion ?? 0)
+            let latest = try await TrustDocument.fetch(http, gateway: profile.gateway, pin: pinned, heldVersion: floor > 0 ? floor : nil)
             try latest.body.write(toFile: folder.trustPath, atomically: true, encoding: .utf8)
             try latest.signature.write(toFile: folder.trustPath + ".minisig", atomically: true, encoding: .utf8)
             var rotated: String?
@@ -91,6 +92,8 @@ public struct UnitWork: Sendable {
                 try pk.fileContents.write(toFile: folder.rootPath, atomically: true, encoding: .utf8)
                 rotated = newRoot.keyIdHex
             }
+            let version = latest.document.version
+            if version > (profile.trustVersion ?? 0) { try folder.update { $0.trustVersion = version } }
             return TrustState(document: latest.document, fetched: true, rootRotatedTo: rotated)
         } catch let e as SealError where Self.isUnreachable(e) {
             guard let held, let expires = held.expiresAt, expires > clock.now else { throw e }
