@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         // Reading .xlsx workbooks (the Workbook module): the zip container, streamed member by member.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // The dashboard's server-rendered pages (templates compiled in).
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         // The gateway's metrics: swift-metrics' API (already in the graph through Hummingbird) over a Prometheus registry per server.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -106,10 +108,19 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),
+        // The department's web dashboard at /ui/ (mounted by GatewayHTTP): Mustache templates, sessions in the store.
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "SealBase", "SealCrypto", "GatewayCore", "GatewayStore", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Mustache", package: "swift-mustache"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
         .target(
             name: "GatewayHTTP",
             dependencies: [
-                "SealBase",
+                "SealBase", "Dashboard",
                 "GatewayCore", "GatewayStore", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -191,6 +202,14 @@ let package = Package(
                 "TestSupport",
                 "FuzzTargets", "TransparencyLog", .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: [
+                "Dashboard", "SealBase", "SealCrypto", "GatewayCore", "GatewayStore", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -1,3 +1,4 @@
+import Dashboard
 public import Foundation
 public import GatewayCore
 public import GatewayStore
@@ -84,6 +85,10 @@ public func buildGatewayApplication(
     let datasets = DatasetRoutes(data: intake.data, store: store, keys: intake.keys, department: intake.department, clock: clock)
     router.addRoutes(datasets.datasets, atPath: "/v1/datasets")
     router.addRoutes(datasets.campaign, atPath: "/v1/campaign")
+    // The department's dashboard at /ui/ (sessions in the store: any process on it serves a signed-in operator).
+    var dashboard = DashboardSettings()
+    dashboard.secureCookies = tls != nil
+    Dashboard<GatewayContext>(store: store, data: intake.data, log: intake.log, clock: clock, settings: dashboard).register(on: router)
     router.answerMethodsNotAllowed()
 
     // The checkpoint signer: a new checkpoint whenever the log grew (a no-op otherwise); a log key

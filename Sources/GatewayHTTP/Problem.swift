@@ -90,6 +90,7 @@ public struct Problem: HTTPResponseError, Sendable {
         put(.forbidden, .tokenUnitMismatch, .forbidden)
         put(.notFound, .unitUnknown, .packageUnknown, .datasetUnknown, .trustMissing, .notFound)
         put(.methodNotAllowed, .methodNotAllowed)
+        put(.tooManyRequests, .signinThrottled)
         put(.conflict, .keyState, .keyExists, .unitExists, .seqConflict, .handbookUnset, .datasetEmpty, .datasetStale, .packageReused)
         put(.contentTooLarge, .packageTooLarge, .bodyTooLarge)
         put(

@@ -104,6 +104,8 @@ extension SealErrorCode {
     public static let internalError = SealErrorCode("internal_error")
     public static let unauthorized = SealErrorCode("unauthorized")
     public static let forbidden = SealErrorCode("forbidden")
+    /// The dashboard's sign-in: too many failed attempts on this gateway process within a minute.
+    public static let signinThrottled = SealErrorCode("signin_throttled")
 
     // MARK: The gateway
 
@@ -207,7 +209,7 @@ extension SealErrorCode {
         .checkpointInvalid, .logInconsistent, .logMismatch, .logFork, .logForkDeclared, .logBehind,
         .httpError, .httpTimeout, .tlsUntrusted, .tlsFailed, .responseTooLarge, .tlsClientRefused,
         .listenFailed, .tlsSetup, .badParameter, .badRequest, .notFound, .methodNotAllowed, .bodyTooLarge, .internalError,
-        .unauthorized, .forbidden,
+        .unauthorized, .forbidden, .signinThrottled,
         .malformedDocument, .dataDirectory, .spoolLocked, .unitExists, .unitUnknown, .keyExists, .keyState, .seqConflict,
         .seqNotIncreasing, .seqOutOfRange, .correctionsTooMany, .kindNotAccepted, .tokenUnitMismatch, .recipientRetired,
         .packageUnknown, .intakeFault, .rotationInvalid, .rotationSignatureInvalid, .flagUnknown, .flagResolved, .reasonInvalid,

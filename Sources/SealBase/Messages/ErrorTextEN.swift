@@ -200,6 +200,9 @@ extension ErrorText {
         .forbidden: CodeText(
             "This token may not read that resource.",
             remedy: "Ask only about your own unit."),
+        .signinThrottled: CodeText(
+            "Too many failed dashboard sign-ins within a minute.",
+            remedy: "Wait a minute, then sign in again with a valid admin token."),
 
         // The gateway
         .malformedDocument: CodeText(

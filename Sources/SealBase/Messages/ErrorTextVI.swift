@@ -200,6 +200,9 @@ extension ErrorText {
         .forbidden: CodeText(
             "Mã truy cập này không được xem nội dung đó.",
             remedy: "Chỉ hỏi về đơn vị của mình."),
+        .signinThrottled: CodeText(
+            "Có quá nhiều lần đăng nhập bảng điều khiển thất bại trong một phút.",
+            remedy: "Đợi một phút rồi đăng nhập lại bằng mã quản trị đúng."),
 
         // Cổng tiếp nhận
         .malformedDocument: CodeText(
