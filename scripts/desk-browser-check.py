@@ -2,8 +2,9 @@
 """The clerk's desk in a real browser (headless Chromium through Selenium), as a clerk uses it.
 
 Run by Tests/SealgateCLITests/DeskBrowserTests.swift, which owns the gateway and the desk:
-    desk-browser-check.py --url OPEN_URL --out DIR --messy A.csv,B.csv --fixed A.csv,B.csv \
-        --passphrase P --citizen-id ID
+    desk-browser-check.py --url OPEN_URL --out DIR --messy FILE[,FILE] --fixed FILE[,FILE] \
+        [--fixed-csv A.csv,B.csv] --passphrase P --citizen-id ID
+(FILE: a .xlsx workbook or CSV files; --fixed-csv, for the second package, defaults to --fixed)
 The script says "STEP gateway-down" (and waits for a line on stdin) when the test should stop
 the gateway, "STEP gateway-up" when it should start it again; it ends with "PASS" or fails with a
 traceback. Screenshots go to DIR/*.png.
@@ -30,6 +31,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--messy", required=True)
     ap.add_argument("--fixed", required=True)
+    ap.add_argument("--fixed-csv")
     ap.add_argument("--passphrase", required=True)
     ap.add_argument("--citizen-id", required=True)
     a = ap.parse_args()
@@ -104,6 +106,9 @@ def main():
         rows = driver.find_elements(By.CSS_SELECTOR, "#findings tbody tr")
         assert len(rows) >= errors, (len(rows), errors)
         assert "Số CCCD" in driver.page_source or "citizen_id" in driver.page_source
+        if a.messy.endswith(".xlsx"):
+            # A workbook's findings name its sheet ("Đảng viên") and the Excel row.
+            assert "Đảng viên" in text("#findings"), text("#findings")
         shot("02-findings")
         status, headers, body = raw("GET", "/findings.csv", {"Host": f"127.0.0.1:{port}", "Cookie": cookie_header()})
         assert status == 200 and body.startswith(b"\xef\xbb\xbf"), (status, body[:20])
@@ -159,7 +164,7 @@ def main():
         print("STEP gateway-down", flush=True)
         sys.stdin.readline()
         driver.get(base + "/")
-        upload(a.fixed.split(","))
+        upload((a.fixed_csv or a.fixed).split(","))
         seal(a.passphrase)
         wait_path("/package/")
         kept = text("#kept")

@@ -144,7 +144,8 @@ enum Pages {
         init(_ f: Finding, _ lang: Language) {
             let t = DeskText.table(lang)
             let rule = Rules.rule(f.rule)
-            file = f.file
+            // A workbook's finding names the sheet the clerk sees in Excel (and the row is Excel's).
+            file = f.sheet ?? f.file
             severity = f.severity == .error ? t[.severityError] : t[.severityWarning]
             message = rule.message(lang)
             if f.severity == .warning, !f.normalized.isEmpty {

@@ -47,8 +47,14 @@ import Testing
         var fields = lines[3].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         fields[4] = "023456789"
         lines[3] = fields.joined(separator: ",")
-        w.write("to-chuc.csv", String(decoding: w.read("city/HCM-U001/organizations.csv"), as: UTF8.self))
-        w.write("danh-sach-dang-vien.csv", lines.joined(separator: "\n") + "\n")
+        // As the clerk keeps them: Excel workbooks (sheets "Tổ chức" and "Đảng viên"), laid out as
+        // Excel lays one out (scripts/xlsx-from-csv: shared strings, date serials).
+        try FileManager.default.createDirectory(atPath: w.file("messy"), withIntermediateDirectories: true)
+        w.write("messy/organizations.csv", String(decoding: w.read("city/HCM-U001/organizations.csv"), as: UTF8.self))
+        w.write("messy/members.csv", lines.joined(separator: "\n") + "\n")
+        let toXLSX = CLI.repoRoot.appendingPathComponent("scripts/xlsx-from-csv").path
+        try requireOK(try CLI.run("/usr/bin/python3", [toXLSX, w.file("messy"), w.file("danh-sach-dang-vien.xlsx")], cwd: w.path))
+        try requireOK(try CLI.run("/usr/bin/python3", [toXLSX, w.file("city/HCM-U001"), w.file("danh-sach-da-sua.xlsx")], cwd: w.path))
 
         let desk = try GatewayProcess(
             arguments: ["desk", "--folder", "unit", "--no-browser", "--port", "0"], cwd: w.path, env: ["SEALGATE_LANG": "vi"])
@@ -62,7 +68,8 @@ import Testing
         browser.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         browser.arguments = [
             CLI.repoRoot.appendingPathComponent("scripts/desk-browser-check.py").path, "--url", String(open), "--out", Self.output,
-            "--messy", "\(w.file("to-chuc.csv")),\(w.file("danh-sach-dang-vien.csv"))", "--fixed", "\(fixedOrgs),\(fixedMembers)",
+            "--messy", w.file("danh-sach-dang-vien.xlsx"), "--fixed", w.file("danh-sach-da-sua.xlsx"),
+            "--fixed-csv", "\(fixedOrgs),\(fixedMembers)",
             "--passphrase", Self.passphrase, "--citizen-id", String(citizen),
         ]
         browser.environment = CLI.environment([:])
