@@ -62,7 +62,7 @@ import Testing
         let open = try #require(desk.logText.firstMatch(of: /open: (http:\/\/127\.0\.0\.1:\d+\/open\?key=[A-Za-z0-9_-]{43})/)?.1)
         #expect(Self.listensOnLoopbackOnly(port: desk.port), "the desk listens beyond 127.0.0.1")
 
-        try? FileManager.default.removeItem(atPath: Self.output)
+        try? FileManager.default.removeItem(atPath: Self.output)  // lint: allow try? — cleanup: the last run's screenshots, if any
         try FileManager.default.createDirectory(atPath: Self.output, withIntermediateDirectories: true)
         let browser = Process()
         browser.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
