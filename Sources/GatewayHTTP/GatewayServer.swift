@@ -85,6 +85,7 @@ public func buildGatewayApplication(
     let datasets = DatasetRoutes(data: intake.data, store: store, keys: intake.keys, department: intake.department, clock: clock)
     router.addRoutes(datasets.datasets, atPath: "/v1/datasets")
     router.addRoutes(datasets.campaign, atPath: "/v1/campaign")
+    OpenAPIRoute.add(to: router, document: OpenAPIDocuments.gateway)
     // The department's dashboard at /ui/ (sessions in the store: any process on it serves a signed-in operator).
     var dashboard = DashboardSettings()
     dashboard.secureCookies = tls != nil

@@ -98,7 +98,7 @@ public struct Problem: HTTPResponseError, Sendable {
             .recipientRetired, .ageHeaderMalformed, .ageUnsupportedVersion, .ageUnsupportedRecipient, .ageNoMatchingIdentity,
             .ageHeaderMACMismatch, .agePayloadCorrupt, .payloadMalformed, .manifestMismatch, .fileHashMismatch, .recordCountMismatch,
             .recordsInvalid, .seqNotIncreasing, .seqOutOfRange, .correctionsTooMany, .kindNotAccepted, .rotationInvalid,
-            .rotationSignatureInvalid, .datasetExists, .kindNotDataset, .datasetNotFromDepartment, .datasetMalformed)
+            .rotationSignatureInvalid, .datasetExists, .kindNotDataset, .datasetNotFromDepartment, .datasetMalformed, .datasetCount)
         put(.internalServerError, .logInconsistent, .logBehind, .logFork, .internalError, .handbookFailure)
         put(.serviceUnavailable, .ioError, .cryptoFailure, .storeFailure, .storeUnavailable, .intakeFault, .trustExpired)
         return t
@@ -261,7 +261,8 @@ extension Router {
     /// `method_not_allowed` and an `Allow` header naming those it does (the router alone answers
     /// them 404). Call once the routes are added; the middleware added before applies.
     public func answerMethodsNotAllowed() {
-        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace]
+        // QUERY (the safe method with a body, draft-ietf-httpbis-safe-method-w-body) too: once answered 404 on a route's path.
+        let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .delete, .patch, .options, .trace, HTTPRequest.Method("QUERY")!]
         for (_, routes) in Dictionary(grouping: self.routes, by: { $0.path.description }) {
             let taken = Set(routes.map(\.method))
             let allow = methods.filter(taken.contains).map(\.rawValue).joined(separator: ", ")

@@ -135,6 +135,7 @@ public func serveHandbook(
     router.add(middleware: RequestLogMiddleware<ListenerContext>(metrics: nil, logger: .lines("sealgate.handbook.http")))
     router.add(middleware: ProblemMiddleware<ListenerContext>(metrics: GatewayMetrics()))
     router.addRoutes(HandbookRoutes(receiver: receiver, maxBodyBytes: maxBodyBytes, pool: BlockingPool.shared, logger: receiver.logger).routes)
+    OpenAPIRoute.add(to: router, document: OpenAPIDocuments.handbook)
     router.answerMethodsNotAllowed()
     let listening = ListeningFlag()
     let app = Application(
