@@ -154,7 +154,7 @@ let package = Package(
             dependencies: [
                 "SealBase", "SealCrypto", "SealPackage", "PartyRecords", "GatewayCore", "GatewayClient", "GatewayHTTP", "UnitWork",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings),
         .executableTarget(

@@ -4,6 +4,7 @@ import GatewayCore
 import GatewayHTTP
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import PartyRecords
 public import SealBase
@@ -41,6 +42,14 @@ public struct Desk: Sendable {
     /// Removes the work folder (the uploaded records): at exit.
     public func cleanUp() { try? FileManager.default.removeItem(atPath: state.workPath) }
 
+    /// The web server's own lines (requests, "started") stay out of the clerk's terminal: only
+    /// warnings and errors are printed.
+    static var quietLogger: Logger {
+        var l = Logger(label: "sealgate-desk")
+        l.logLevel = .warning
+        return l
+    }
+
     /// Serves until SIGTERM or SIGINT. `onRunning` gets the port.
     public func run(port: Int, onRunning: @escaping @Sendable (Int) async -> Void) async throws {
         var listen = ListenSettings()
@@ -62,7 +71,7 @@ public struct Desk: Sendable {
                 let p = channel.localAddress?.port ?? port
                 state.with { $0.port = p }
                 await onRunning(p)
-            })
+            }, logger: Self.quietLogger)
         do { try await app.runService() } catch {
             guard !listening.isSet, let e = listen.listenFailure(ifBindError: error) else { throw error }
             throw e

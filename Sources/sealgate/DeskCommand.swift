@@ -28,6 +28,10 @@ struct DeskCommand: AsyncParsableCommand {
             try await desk.run(port: port) { port in
                 let url = "http://127.0.0.1:\(port)\(openPath)"
                 FileHandle.standardOutput.write(Data("desk listening on http://127.0.0.1:\(port)\nopen: \(url)\n".utf8))
+                say(
+                    CommandLanguage.current == .vi
+                        ? "Bàn làm việc đang chạy trên máy này. Địa chỉ \"open:\" ở trên mở được một lần, trong một trình duyệt; dừng bằng Ctrl-C."
+                        : "The desk is running on this machine. The \"open:\" address above opens once, in one browser; stop it with Ctrl-C.")
                 if !noBrowser { openBrowser(url) }
             }
             return [:]
