@@ -125,6 +125,11 @@ struct Serve: AsyncParsableCommand {
                     "set aside \(recovered.setAside) body(ies) the store does not know in \(intake.data.spoolPath)/orphans/ (never decided on start; `sealgate import` them by hand if they should be)"
                 )
             }
+            if !recovered.held.isEmpty {
+                lines.warning(
+                    "warning: set aside \(recovered.held.count) package(s) whose decision stopped the gateway on \(IntakeRecovery.maxAttempts) starts in a row, in \(intake.data.spoolPath)/held/ (\(recovered.held.joined(separator: ", "))): report them with the gateway's log — they were never acknowledged; a unit sending one again gets it decided anew"
+                )
+            }
             if recovered.pending > 0 {
                 lines.warning(
                     "warning: \(recovered.pending) package(s) could not be decided now (a fault of the gateway's own); they stay pending for the next start"

@@ -240,6 +240,36 @@ struct OperationsTests {
         #expect(after.stderr.contains("removed 1 body(ies)") && left.isEmpty, "\(after.stderr) \(left)")
     }
 
+    /// A package whose decision stops the process (a defect of ours a package reaches: here the
+    /// `intake.open` failpoint's `exit`) cannot stop every start after it: the next starts try it
+    /// twice (each one noted before it begins), the third sets it aside in `spool/held/`, forgets
+    /// it (never acknowledged) and serves; sent again, it is decided anew.
+    @Test func aPackageThatStopsTheDecisionIsSetAside() throws {
+        let f = try GatewayFixture()
+        let p = try f.seal("HCM-U001", seq: 1)
+        let crash = ["SEALGATE_FAILPOINTS": "intake.open=exit"]
+        let crashing = try GatewayProcess(data: "dept", cwd: f.w.path, env: crash)
+        #expect(throws: RawHTTP.Failure.self) { try f.post(crashing, p) }
+        crashing.process.waitUntilExit()
+        #expect(crashing.process.terminationStatus == 86)
+        for start in 1...2 {
+            let again = try CLI.sg(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path, env: crash)
+            #expect(again.status == 86, "start \(start) decided the body again and stopped: \(again.stderr)")
+            let attempts = try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")).filter { $0.hasSuffix(".attempts") }
+            #expect(attempts.count == 1 && String(decoding: f.w.read("dept/spool/\(attempts[0])"), as: UTF8.self) == "\(start)\n")
+        }
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, env: crash)
+        #expect(gw.logText.contains("set aside 1 package(s) whose decision stopped the gateway on 2 starts"), "\(gw.logText)")
+        let held = try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool/held"))
+        #expect(held.count == 1 && held[0].hasSuffix(".sgp"), "\(held)")
+        let state = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT count(*) FROM spool WHERE state = 'pending'"], cwd: f.w.path).out
+        #expect(state == "0\n")
+        gw.stop()
+        let fixed = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { fixed.stop() }
+        #expect(try f.post(fixed, p).status == 201, "sent again, the package is decided anew")
+    }
+
     /// A recipient retired after its grace stays retired through a routine `trust publish`: not
     /// listed, nothing sealed to it, its packages refused `recipient_retired`.
     @Test func republishingKeepsARetiredRecipientRetired() throws {

@@ -1,5 +1,6 @@
 import Foundation
 public import GatewayStore
+import SealCrypto
 
 #if canImport(Glibc)
     import Glibc
@@ -16,6 +17,10 @@ public struct Recovery: Sendable {
     public var setAside = 0
     /// Bodies that met a fault of ours: they stay pending for the next start.
     public var pending = 0
+    /// Bodies whose decision stopped the process on `IntakeRecovery.maxAttempts` starts in a row
+    /// (a defect of ours that a package reaches): set aside in `spool/held/`, forgotten (never
+    /// acknowledged: the unit may send it again), so that the gateway starts again.
+    public var held: [String] = []
 }
 
 /// Recovery after a crash or stop: the spool's leftovers sorted out and the bodies admitted but
@@ -48,14 +53,55 @@ public struct IntakeRecovery: Sendable {
             }
         }
         for entry in mine {
+            let body = data.resolve(spoolPath: entry.path)
             // Its body is not here (a store restored from a copy taken while it waited): never
             // acknowledged, so forgotten — its unit sends it again.
-            guard FileManager.default.fileExists(atPath: data.resolve(spoolPath: entry.path)) else {
+            guard FileManager.default.fileExists(atPath: body) else {
                 if (try? await store.removePendingSpool(id: entry.id)) == true { r.removed += 1 }
                 continue
             }
+            // A decision that stopped the process (a trap, not an error: nothing can catch it)
+            // would stop every start after it. Each start notes its attempt beside the body first;
+            // a body whose earlier attempts all ended the process is set aside instead.
+            let marker = body + ".attempts"
+            let attempts = Self.attempts(marker)
+            if attempts >= Self.maxAttempts {
+                if try await hold(entry.id, body: body, marker: marker, spool: spool) { r.held.append((body as NSString).lastPathComponent) }
+                continue
+            }
+            try Self.note(attempts + 1, at: marker)
             do { await r.decided.append(try decision.process(spoolId: entry.id)) } catch { r.pending += 1 }
+            unlink(marker)
         }
         return r
+    }
+
+    /// Starts whose decision of one body may end the process before the body is set aside.
+    public static let maxAttempts = 2
+
+    static func attempts(_ marker: String) -> Int {
+        guard let text = try? String(contentsOfFile: marker, encoding: .utf8) else { return 0 }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? maxAttempts
+    }
+
+    /// The attempt count, written and fsynced before the decision starts (a crash must find it).
+    static func note(_ n: Int, at marker: String) throws {
+        let fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot write \(marker)", errno: errno) }
+        defer { close(fd) }
+        let text = Array("\(n)\n".utf8)
+        guard text.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == text.count, fsync(fd) == 0 else {
+            throw SealError.io("cannot write \(marker)", errno: errno)
+        }
+    }
+
+    /// Moves the body into `spool/held/` (0700) and forgets its pending record.
+    func hold(_ id: Int64, body: String, marker: String, spool: String) async throws -> Bool {
+        let held = "\(spool)/held"
+        try FileManager.default.createDirectory(atPath: held, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        guard rename(body, "\(held)/\((body as NSString).lastPathComponent)") == 0 else { return false }
+        unlink(marker)
+        _ = try await store.removePendingSpool(id: id)
+        return true
     }
 }
