@@ -154,33 +154,60 @@ final class SheetFeed {
     }
 
     /// CSV bytes, sent with MSG_NOSIGNAL: a reader that stopped early ends the producer, it
-    /// does not raise SIGPIPE.
+    /// does not raise SIGPIPE. Gathered in raw memory (flushed every 64 KiB by the producer; a
+    /// field grows it at most to twice a cell's bound).
     final class Output {
         let fd: Int32
-        var bytes: [UInt8] = []
-        var count: Int { bytes.count }
+        private var buf: UnsafeMutablePointer<UInt8>
+        private var capacity = 1 << 17
+        private(set) var count = 0
         init(fd: Int32) {
             self.fd = fd
-            bytes.reserveCapacity(1 << 17)
+            buf = .allocate(capacity: capacity)
+        }
+        deinit { buf.deallocate() }
+
+        private func reserve(_ n: Int) {
+            guard count + n > capacity else { return }
+            var c = capacity
+            while c < count + n { c *= 2 }
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: c)
+            bigger.update(from: buf, count: count)
+            buf.deallocate()
+            buf = bigger
+            capacity = c
         }
 
         func field(_ b: UnsafeRawBufferPointer, first: Bool) {
-            if !first { bytes.append(0x2C) }
+            reserve(2 * b.count + 3)
+            let out = buf
+            var o = count
+            if !first {
+                out[o] = 0x2C
+                o += 1
+            }
             var quote = false
             for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D {
                 quote = true
                 break
             }
             if !quote {
-                bytes.append(contentsOf: b)
+                if let base = b.baseAddress { (out + o).update(from: base.assumingMemoryBound(to: UInt8.self), count: b.count) }
+                count = o + b.count
                 return
             }
-            bytes.append(0x22)
+            out[o] = 0x22
+            o += 1
             for c in b {
-                if c == 0x22 { bytes.append(0x22) }
-                bytes.append(c)
+                if c == 0x22 {
+                    out[o] = 0x22
+                    o += 1
+                }
+                out[o] = c
+                o += 1
             }
-            bytes.append(0x22)
+            out[o] = 0x22
+            count = o + 1
         }
 
         func field(_ s: String, first: Bool = false) {
@@ -188,21 +215,23 @@ final class SheetFeed {
             s.withUTF8 { field(UnsafeRawBufferPointer($0), first: first) }
         }
 
-        func endRecord() { bytes.append(0x0A) }
+        func endRecord() {
+            reserve(1)
+            buf[count] = 0x0A
+            count += 1
+        }
 
         func flush() throws {
             var sent = 0
-            try bytes.withUnsafeBytes { raw in
-                while sent < raw.count {
-                    let n = send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        throw ConsumerGone()
-                    }
-                    sent += n
+            while sent < count {
+                let n = send(fd, buf + sent, count - sent, Int32(MSG_NOSIGNAL))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ConsumerGone()
                 }
+                sent += n
             }
-            bytes.removeAll(keepingCapacity: true)
+            count = 0
         }
     }
 }
@@ -276,39 +305,23 @@ struct RowConverter {
         if let fc = fieldColumn, let i = (0..<row.count).first(where: { row.column($0) == fc }) {
             byField = Self.kind(of: RecordFile.members.canonicalColumn(row.string(i)), in: .members)
         }
+        func kindAt(_ c: Int) -> Kind {
+            let k = c < kinds.count ? kinds[c] : .plain
+            return k == .byField ? byField : k
+        }
+        // The notes first (they come before the cells): Excel errors, numbers in id columns.
         var notes = ""
-        var values: [(Int, String)] = []
-        values.reserveCapacity(row.count)
         for i in 0..<row.count {
             let c = row.column(i)
-            var kind = c < kinds.count ? kinds[c] : .plain
-            if kind == .byField { kind = byField }
             switch row.kind(i) {
-            case .text, .boolean:
-                continue
-            case .error:
-                notes += (notes.isEmpty ? "" : ";") + "\(c - 1)e"
-                values.append((i, row.string(i)))
-            case .number:
-                let raw = row.string(i)
-                switch kind {
-                case .id:
-                    notes += (notes.isEmpty ? "" : ";") + "\(c - 1)n"
-                    values.append((i, Self.shortest(raw)))
-                case .date:
-                    values.append((i, Double(raw).flatMap { ExcelDate.date(serial: $0, date1904: date1904) } ?? Self.shortest(raw)))
-                case .dateTime:
-                    values.append(
-                        (i, Double(raw).flatMap { ExcelDate.dateTime(serial: $0, date1904: date1904) }.map { $0 + "+07:00" } ?? Self.shortest(raw)))
-                case .plain, .byField:
-                    values.append((i, Self.shortest(raw)))
-                }
+            case .error: notes += (notes.isEmpty ? "" : ";") + "\(c - 1)e"
+            case .number where kindAt(c) == .id: notes += (notes.isEmpty ? "" : ";") + "\(c - 1)n"
+            default: break
             }
         }
         out.field(String(row.number), first: true)
         out.field(notes)
         var next = 1
-        var v = 0
         let last = max(width, row.column(row.count - 1))
         for i in 0..<row.count {
             let c = row.column(i)
@@ -316,11 +329,21 @@ struct RowConverter {
                 out.field("")
                 next += 1
             }
-            if v < values.count && values[v].0 == i {
-                out.field(values[v].1)
-                v += 1
-            } else {
+            switch row.kind(i) {
+            case .text, .boolean:
                 row.withValue(i) { out.field($0, first: false) }
+            case .error:
+                out.field(row.string(i))
+            case .number:
+                let raw = row.string(i)
+                switch kindAt(c) {
+                case .date:
+                    out.field(Double(raw).flatMap { ExcelDate.date(serial: $0, date1904: date1904) } ?? Self.shortest(raw))
+                case .dateTime:
+                    out.field(Double(raw).flatMap { ExcelDate.dateTime(serial: $0, date1904: date1904) }.map { $0 + "+07:00" } ?? Self.shortest(raw))
+                case .id, .plain, .byField:
+                    out.field(Self.shortest(raw))
+                }
             }
             next = c + 1
         }

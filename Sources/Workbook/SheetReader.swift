@@ -14,41 +14,50 @@ public enum CellKind: UInt8, Sendable {
 
 /// One row of a sheet that holds at least one value: its number and its non-empty cells by
 /// column (1-based, ascending). Valid during the `readRows` call only.
-public final class SheetRow {
+public struct SheetRow {
+    struct Cell {
+        var column: Int
+        var end: Int
+        var kind: CellKind
+    }
     public internal(set) var number = 0
-    var columns: [Int] = []
-    var kinds: [CellKind] = []
-    var ends: [Int] = []
+    var cells: [Cell] = []
+    /// The cells' values one after another (cell i ends at `cells[i].end`).
     var bytes: [UInt8] = []
 
-    public var count: Int { columns.count }
-    public func column(_ i: Int) -> Int { columns[i] }
-    public func kind(_ i: Int) -> CellKind { kinds[i] }
+    public var count: Int { cells.count }
+    public func column(_ i: Int) -> Int { cells[i].column }
+    public func kind(_ i: Int) -> CellKind { cells[i].kind }
     public func withValue<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let s = i == 0 ? 0 : ends[i - 1]
-        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<ends[i]])) }
+        let s = i == 0 ? 0 : cells[i - 1].end
+        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<cells[i].end])) }
     }
     public func string(_ i: Int) -> String { withValue(i) { String(decoding: $0, as: UTF8.self) } }
 
-    func reset(_ n: Int) {
+    mutating func reset(_ n: Int) {
         number = n
-        columns.removeAll(keepingCapacity: true)
-        kinds.removeAll(keepingCapacity: true)
-        ends.removeAll(keepingCapacity: true)
+        cells.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
     }
+
+    /// The end of the last cell kept: the bytes after it are the cell being read.
+    var committed: Int { cells.last?.end ?? 0 }
 }
 
 /// A worksheet's `<sheetData>`: rows (`<row r>`), cells (`<c r t>`), values (`<v>`, inline
 /// `<is><t>` and its rich text runs); formulas (`<f>`) are skipped, their cached value kept.
 /// Row numbers must rise, columns rise within a row, both inside Excel's grid; `<dimension>`
-/// too. A value past `maxColumns` is `workbook_too_large`.
-final class SheetReader: XMLHandler {
-    let workbook: Workbook
-    let sheet: SheetInfo
+/// too. A value past `maxColumns` is `workbook_too_large`. A cell's text is gathered in place,
+/// after the row's cells so far, and kept or dropped when the cell ends.
+struct SheetReader: XMLHandler {
     let body: (SheetRow) throws -> Void
-    let row = SheetRow()
     let where_: String
+    let maxCellBytes: Int
+    let maxColumns: Int
+    /// The shared strings (loaded before the sheet is read, unchanged while it is).
+    let strings: [UInt8]
+    let stringEnds: [UInt32]
+    private var row = SheetRow()
     private var inSheetData = false
     private var inRow = false
     private var lastRow = 0
@@ -59,21 +68,22 @@ final class SheetReader: XMLHandler {
     private var capture = false
     private var inInline = false
     private var inPhonetic = 0
-    private var value: [UInt8] = []
     private var hasValue = false
 
     init(workbook: Workbook, sheet: SheetInfo, body: @escaping (SheetRow) throws -> Void) {
-        self.workbook = workbook
-        self.sheet = sheet
         self.body = body
         where_ = "\(workbook.displayName): sheet \"\(Workbook.shown(sheet.name))\""
+        maxCellBytes = workbook.limits.maxCellBytes
+        maxColumns = workbook.limits.maxColumns
+        strings = workbook.strings?.bytes ?? []
+        stringEnds = workbook.strings?.ends ?? []
     }
 
     var wantsText: Bool { capture && inPhonetic == 0 }
 
-    private func eq(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool { XMLTokenizer<NoHandler>.equals(b, s) }
+    private func eq(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool { XMLBytes.equals(b, s) }
 
-    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+    mutating func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
         switch name.count {
         case 1 where name[0] == 0x63:  // c
             guard inRow else { throw WorkbookError.malformed("\(where_): a cell outside a row") }
@@ -94,7 +104,7 @@ final class SheetReader: XMLHandler {
             lastColumn = cellColumn
             inCell = true
             hasValue = false
-            value.removeAll(keepingCapacity: true)
+            dropCurrent()
             if let t = a.value("t"), t.count > 0 {
                 cellType = t.count == 3 && t[0] == 0x73 ? 0x53 : t[0]  // "str" → 'S'
             } else {
@@ -162,7 +172,7 @@ final class SheetReader: XMLHandler {
         }
     }
 
-    func endElement(_ name: UnsafeRawBufferPointer) throws {
+    mutating func endElement(_ name: UnsafeRawBufferPointer) throws {
         switch name.count {
         case 1 where name[0] == 0x63:  // </c>
             inCell = false
@@ -184,48 +194,67 @@ final class SheetReader: XMLHandler {
         }
     }
 
-    func text(_ bytes: UnsafeRawBufferPointer) throws {
-        guard value.count + bytes.count <= workbook.limits.maxCellBytes else {
+    mutating func text(_ bytes: UnsafeRawBufferPointer) throws {
+        guard row.bytes.count - row.committed + bytes.count <= maxCellBytes else {
             throw WorkbookError.tooLarge(
                 "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) holds more than Excel's 32,767 characters")
         }
-        value.append(contentsOf: bytes)
+        row.bytes.append(contentsOf: bytes)
     }
 
-    private func finishCell() throws {
-        guard hasValue else { return }
+    /// Drops the text gathered for a cell not kept.
+    private mutating func dropCurrent() {
+        let extra = row.bytes.count - row.committed
+        if extra > 0 { row.bytes.removeLast(extra) }
+    }
+
+    /// Replaces the cell's gathered text with `value`.
+    private mutating func replaceCurrent(with value: UnsafeRawBufferPointer) {
+        dropCurrent()
+        row.bytes.append(contentsOf: value)
+    }
+
+    private mutating func finishCell() throws {
+        guard hasValue else { return dropCurrent() }
+        hasValue = false
+        let start = row.committed
         let kind: CellKind
         switch cellType {
         case 0x73:  // s: an index into the shared strings
-            let index = value.withUnsafeBytes { Self.number(UnsafeRawBufferPointer($0)) }
-            guard let index, let text = workbook.strings?.withString(index, { Array($0) }) else {
+            let index = row.bytes.withUnsafeBytes { Self.number(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+            guard let index, index < stringEnds.count else {
                 throw WorkbookError.malformed(
                     "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) names a shared string that does not exist")
             }
-            value = text
+            let s = index == 0 ? 0 : Int(stringEnds[index - 1])
+            let e = Int(stringEnds[index])
+            dropCurrent()
+            strings.withUnsafeBytes { row.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
             kind = .text
         case 0x62:
             kind = .boolean
-            value = value == [0x31] ? Array("TRUE".utf8) : Array("FALSE".utf8)
+            let text: StaticString = row.bytes.count == start + 1 && row.bytes[start] == 0x31 ? "TRUE" : "FALSE"
+            replaceCurrent(with: UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
         case 0x65: kind = .error
         case 0x6E:
             kind = .number
             // Numbers carry no spaces; a blank <v/> is an empty cell.
-            while let l = value.last, l == 0x20 || l == 0x0A || l == 0x0D || l == 0x09 { value.removeLast() }
-            while let f = value.first, f == 0x20 || f == 0x0A || f == 0x0D || f == 0x09 { value.removeFirst() }
+            while let l = row.bytes.last, row.bytes.count > start, Self.isSpace(l) { row.bytes.removeLast() }
+            var lead = start
+            while lead < row.bytes.count && Self.isSpace(row.bytes[lead]) { lead += 1 }
+            if lead > start { row.bytes.removeSubrange(start..<lead) }
         default: kind = .text  // inlineStr, str, d
         }
-        guard !value.isEmpty else { return }
-        guard cellColumn <= workbook.limits.maxColumns else {
+        guard row.bytes.count > start else { return }
+        guard cellColumn <= maxColumns else {
             throw WorkbookError.tooLarge(
-                "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) holds a value past column \(ExcelGrid.letters(workbook.limits.maxColumns))"
+                "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) holds a value past column \(ExcelGrid.letters(maxColumns))"
             )
         }
-        row.columns.append(cellColumn)
-        row.kinds.append(kind)
-        row.bytes.append(contentsOf: value)
-        row.ends.append(row.bytes.count)
+        row.cells.append(SheetRow.Cell(column: cellColumn, end: row.bytes.count, kind: kind))
     }
+
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
 }
 
 /// Excel's date serials: the 1900 system (serial 1 = 1900-01-01, with Lotus's 1900-02-29 as
@@ -238,7 +267,22 @@ public enum ExcelDate {
         guard let (days, _) = split(serial, date1904: date1904) else { return nil }
         if days == Int.min { return "1900-02-29" }
         let (y, m, d) = civil(days)
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+        // Years 1900…9999: four digits. Written as bytes, not joined from padded strings.
+        return String(unsafeUninitializedCapacity: 10) { out in
+            func put(_ v: Int, at: Int, width: Int) {
+                var v = v
+                for k in (0..<width).reversed() {
+                    out[at + k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+                    v /= 10
+                }
+            }
+            put(y, at: 0, width: 4)
+            out[4] = 0x2D
+            put(m, at: 5, width: 2)
+            out[7] = 0x2D
+            put(d, at: 8, width: 2)
+            return 10
+        }
     }
 
     /// "YYYY-MM-DDTHH:MM:SS" of a serial with its fraction of a day (rounded to the second).

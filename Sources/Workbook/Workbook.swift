@@ -82,8 +82,11 @@ public final class Workbook: @unchecked Sendable {
         return clean.count > 80 ? String(clean.prefix(80)) + "…" : clean
     }
 
-    /// Streams a member into a tokenizer, holding sizes to their bounds while inflating.
-    func stream<H: XMLHandler>(_ part: String, into handler: H) throws {
+    /// Streams a member into a tokenizer, holding sizes to their bounds while inflating, and
+    /// returns the handler. The CRC-32 of what is inflated is computed here (`ZipCRC32`,
+    /// slicing by 8) and checked against the member's; ZIPFoundation's own (a byte-at-a-time
+    /// table on Linux) is skipped.
+    func stream<H: XMLHandler>(_ part: String, into handler: H) throws -> H {
         guard let entry = entries[part] else { throw WorkbookError.malformed("\(displayName): the part \(part) is missing") }
         let declared = entry.uncompressedSize
         let compressed = max(entry.compressedSize, 1)
@@ -94,28 +97,35 @@ public final class Workbook: @unchecked Sendable {
             throw WorkbookError.unsafe(
                 "\(displayName): the part \(part) declares \(declared / compressed) times its compressed size (a zip bomb)")
         }
-        let tokenizer = XMLTokenizer(handler: handler, part: "\(displayName): \(part)", maxDepth: limits.maxDepth)
+        var tokenizer = XMLTokenizer(handler: handler, part: "\(displayName): \(part)", maxDepth: limits.maxDepth)
         var real: UInt64 = 0
-        let checksum: CRC32
+        var crc = ZipCRC32()
         do {
-            checksum = try archive.extract(entry, bufferSize: 1 << 16, skipCRC32: false) { data in
+            _ = try archive.extract(entry, bufferSize: Self.chunkSize, skipCRC32: true) { data in
                 real += UInt64(data.count)
                 guard real <= declared else {
                     throw WorkbookError.unsafe("\(self.displayName): the part \(part) inflates past the size it declares (a zip bomb)")
                 }
-                try data.withUnsafeBytes { try tokenizer.feed($0) }
+                try data.withUnsafeBytes { raw in
+                    crc.update(raw)
+                    try tokenizer.feed(raw)
+                }
             }
         } catch let e as WorkbookError {
             throw e
         } catch {
             throw WorkbookError.malformed("\(displayName): the part \(part) cannot be inflated (a damaged zip archive)")
         }
-        guard real == declared, checksum == entry.checksum else {
+        guard real == declared, crc.value == entry.checksum else {
             throw WorkbookError.malformed("\(displayName): the part \(part) does not match its size or checksum (a damaged zip archive)")
         }
         inflatedTotal += real
         try tokenizer.finish()
+        return tokenizer.handler
     }
+
+    /// The bytes read from the zip and inflated at a time.
+    static let chunkSize = 1 << 16
 
     func exists(_ part: String) -> Bool { entries[part] != nil }
 
@@ -124,8 +134,7 @@ public final class Workbook: @unchecked Sendable {
     private func readStructure() throws {
         var workbookPart = "xl/workbook.xml"
         if exists("_rels/.rels") {
-            let rels = RelationshipsReader()
-            try stream("_rels/.rels", into: rels)
+            let rels = try stream("_rels/.rels", into: RelationshipsReader())
             if let target = rels.byType("officeDocument").first {
                 workbookPart = try Self.resolve(target, from: "", in: displayName)
             }
@@ -135,10 +144,8 @@ public final class Workbook: @unchecked Sendable {
         }
         let base = workbookPart.split(separator: "/").dropLast().joined(separator: "/")
         let relsPart = (base.isEmpty ? "" : base + "/") + "_rels/" + (workbookPart.split(separator: "/").last.map(String.init) ?? "") + ".rels"
-        let rels = RelationshipsReader()
-        if exists(relsPart) { try stream(relsPart, into: rels) }
-        let wb = WorkbookXMLReader()
-        try stream(workbookPart, into: wb)
+        let rels = exists(relsPart) ? try stream(relsPart, into: RelationshipsReader()) : RelationshipsReader()
+        let wb = try stream(workbookPart, into: WorkbookXMLReader())
         date1904 = wb.date1904
         var names = Set<String>()
         for s in wb.sheets {
@@ -181,8 +188,8 @@ public final class Workbook: @unchecked Sendable {
     /// `maxSharedStringBytes` and `maxSharedStrings`.
     public func loadSharedStrings() throws {
         guard strings == nil else { return }
-        let table = SharedStrings(limits: limits, file: displayName)
-        if let part = sharedStringsPart { try stream(part, into: SharedStringsReader(table: table)) }
+        var table = SharedStrings(limits: limits, file: displayName)
+        if let part = sharedStringsPart { table = try stream(part, into: SharedStringsReader(table: table)).table }
         strings = table
     }
 
@@ -196,13 +203,14 @@ public final class Workbook: @unchecked Sendable {
     public func readRows(of sheet: SheetInfo, _ body: (SheetRow) throws -> Void) throws {
         try loadSharedStrings()
         try withoutActuallyEscaping(body) { body in
-            try stream(sheet.part, into: SheetReader(workbook: self, sheet: sheet, body: body))
+            _ = try stream(sheet.part, into: SheetReader(workbook: self, sheet: sheet, body: body))
         }
     }
 }
 
-/// The shared strings: one byte store and the end offset of each string.
-final class SharedStrings {
+/// The shared strings: one byte store and the end offset of each string, within
+/// `maxSharedStrings` and `maxSharedStringBytes`.
+struct SharedStrings {
     private(set) var bytes: [UInt8] = []
     private(set) var ends: [UInt32] = []
     let limits: WorkbookLimits
@@ -212,34 +220,41 @@ final class SharedStrings {
         self.file = file
     }
     var count: Int { ends.count }
-    var byteCount: Int { bytes.count }
+    var byteCount: Int { ends.last.map(Int.init) ?? 0 }
 
-    func append(_ b: UnsafeRawBufferPointer) throws {
-        guard ends.count < limits.maxSharedStrings else {
-            throw WorkbookError.tooLarge("\(file): more than \(limits.maxSharedStrings) shared strings")
+    /// Drops the text of a string not ended.
+    mutating func begin() {
+        let extra = bytes.count - byteCount
+        if extra > 0 { bytes.removeLast(extra) }
+    }
+
+    /// More text of the string being read.
+    mutating func text(_ b: UnsafeRawBufferPointer) throws {
+        guard bytes.count - byteCount + b.count <= limits.maxCellBytes else {
+            throw WorkbookError.tooLarge("\(file): a shared string over \(limits.maxCellBytes) bytes")
         }
         guard bytes.count + b.count <= limits.maxSharedStringBytes else {
             throw WorkbookError.tooLarge("\(file): shared strings over \(limits.maxSharedStringBytes >> 20) MiB")
         }
         bytes.append(contentsOf: b)
-        ends.append(UInt32(bytes.count))
     }
 
-    func withString<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        guard i >= 0 && i < ends.count else { return nil }
-        let s = i == 0 ? 0 : Int(ends[i - 1])
-        let e = Int(ends[i])
-        return try bytes.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
+    /// Ends the string being read.
+    mutating func end() throws {
+        guard ends.count < limits.maxSharedStrings else {
+            throw WorkbookError.tooLarge("\(file): more than \(limits.maxSharedStrings) shared strings")
+        }
+        ends.append(UInt32(bytes.count))
     }
 }
 
 /// `<Relationships><Relationship Id Type Target/>`.
-final class RelationshipsReader: XMLHandler {
+struct RelationshipsReader: XMLHandler {
     var targets: [String: String] = [:]
     var types: [(type: String, target: String)] = []
     var wantsText: Bool { false }
-    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
-        guard XMLTokenizer<NoHandler>.equals(name, "Relationship") else { return }
+    mutating func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+        guard XMLBytes.equals(name, "Relationship") else { return }
         guard let id = a.string("Id"), let target = a.string("Target") else { return }
         if a.string("TargetMode") == "External" { return }
         targets[id] = target
@@ -251,7 +266,7 @@ final class RelationshipsReader: XMLHandler {
 }
 
 /// workbook.xml: `<workbookPr date1904>` and `<sheets><sheet name state r:id/>`.
-final class WorkbookXMLReader: XMLHandler {
+struct WorkbookXMLReader: XMLHandler {
     struct Sheet {
         var name: String
         var hidden: Bool
@@ -260,11 +275,11 @@ final class WorkbookXMLReader: XMLHandler {
     var sheets: [Sheet] = []
     var date1904 = false
     var wantsText: Bool { false }
-    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
-        if XMLTokenizer<NoHandler>.equals(name, "workbookPr") {
+    mutating func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+        if XMLBytes.equals(name, "workbookPr") {
             let v = a.string("date1904")
             date1904 = v == "1" || v == "true"
-        } else if XMLTokenizer<NoHandler>.equals(name, "sheet") {
+        } else if XMLBytes.equals(name, "sheet") {
             guard let n = a.string("name"), let rid = a.string("id") else { throw WorkbookError.malformed("workbook.xml: a sheet without a name") }
             guard sheets.count < 1000 else { throw WorkbookError.tooLarge("workbook.xml: more than 1000 sheets") }
             let state = a.string("state")
@@ -277,38 +292,32 @@ final class WorkbookXMLReader: XMLHandler {
 
 /// sharedStrings.xml: `<si>` holds `<t>` or rich text runs `<r><t>`, concatenated; the
 /// phonetic runs (`<rPh><t>`) are not the cell's text.
-final class SharedStringsReader: XMLHandler {
-    let table: SharedStrings
+struct SharedStringsReader: XMLHandler {
+    var table: SharedStrings
     private var inSI = false
     private var inT = false
     private var inPhonetic = 0
-    private var current: [UInt8] = []
     init(table: SharedStrings) { self.table = table }
     var wantsText: Bool { inT && inPhonetic == 0 }
-    func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
-        if XMLTokenizer<NoHandler>.equals(name, "si") {
+    mutating func startElement(_ name: UnsafeRawBufferPointer, _ a: XMLAttributes) throws {
+        if XMLBytes.equals(name, "si") {
             inSI = true
-            current.removeAll(keepingCapacity: true)
-        } else if XMLTokenizer<NoHandler>.equals(name, "t") {
+            table.begin()
+        } else if XMLBytes.equals(name, "t") {
             inT = inSI
-        } else if XMLTokenizer<NoHandler>.equals(name, "rPh") {
+        } else if XMLBytes.equals(name, "rPh") {
             inPhonetic += 1
         }
     }
-    func endElement(_ name: UnsafeRawBufferPointer) throws {
-        if XMLTokenizer<NoHandler>.equals(name, "si") {
+    mutating func endElement(_ name: UnsafeRawBufferPointer) throws {
+        if XMLBytes.equals(name, "si") {
             inSI = false
-            try current.withUnsafeBytes { try table.append($0) }
-        } else if XMLTokenizer<NoHandler>.equals(name, "t") {
+            try table.end()
+        } else if XMLBytes.equals(name, "t") {
             inT = false
-        } else if XMLTokenizer<NoHandler>.equals(name, "rPh") {
+        } else if XMLBytes.equals(name, "rPh") {
             inPhonetic -= 1
         }
     }
-    func text(_ bytes: UnsafeRawBufferPointer) throws {
-        guard current.count + bytes.count <= table.limits.maxCellBytes else {
-            throw WorkbookError.tooLarge("\(table.file): a shared string over \(table.limits.maxCellBytes) bytes")
-        }
-        current.append(contentsOf: bytes)
-    }
+    mutating func text(_ bytes: UnsafeRawBufferPointer) throws { try table.text(bytes) }
 }

@@ -86,20 +86,26 @@ public enum ExcelGrid {
 
     /// "B12" → (2, 12); "$B$12" too. nil when the text is no reference inside the grid.
     public static func reference(_ b: UnsafeRawBufferPointer) -> (column: Int, row: Int)? {
+        let n = b.count
         var i = 0
-        if i < b.count && b[i] == 0x24 { i += 1 }
+        if i < n && b[i] == 0x24 { i += 1 }
         let ls = i
-        while i < b.count && b[i] >= 0x41 && b[i] <= 0x5A { i += 1 }
-        guard let col = column(UnsafeRawBufferPointer(rebasing: b[ls..<i])) else { return nil }
-        if i < b.count && b[i] == 0x24 { i += 1 }
+        var col = 0
+        while i < n && b[i] >= 0x41 && b[i] <= 0x5A {
+            guard i - ls < 3 else { return nil }
+            col = col * 26 + Int(b[i] - 0x40)
+            i += 1
+        }
+        guard i > ls, col <= maxColumn else { return nil }
+        if i < n && b[i] == 0x24 { i += 1 }
         let ds = i
         var row = 0
-        while i < b.count && b[i] >= 0x30 && b[i] <= 0x39 {
+        while i < n && b[i] >= 0x30 && b[i] <= 0x39 {
             row = row * 10 + Int(b[i] - 0x30)
             if row > maxRow { return nil }
             i += 1
         }
-        guard i == b.count, i > ds, row >= 1, b[ds] != 0x30 else { return nil }
+        guard i == n, i > ds, row >= 1, b[ds] != 0x30 else { return nil }
         return (col, row)
     }
 }

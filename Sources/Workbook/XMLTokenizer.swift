@@ -3,37 +3,47 @@
 #endif
 
 /// What the tokenizer hands on: elements by local name (the prefix dropped), their attributes,
-/// and text (entities and character references decoded, CDATA as it is).
-protocol XMLHandler: AnyObject {
+/// and text (entities and character references decoded, CDATA as it is). A value type held by
+/// the tokenizer (`XMLTokenizer.handler`), so that its state is checked for exclusive access at
+/// compile time, not on every access at run time as a class's would be.
+protocol XMLHandler {
     /// False while the handler ignores text (whitespace between elements, formulas): it is then
     /// skipped without being decoded or kept.
     var wantsText: Bool { get }
-    func startElement(_ name: UnsafeRawBufferPointer, _ attributes: XMLAttributes) throws
-    func endElement(_ name: UnsafeRawBufferPointer) throws
-    func text(_ bytes: UnsafeRawBufferPointer) throws
+    mutating func startElement(_ name: UnsafeRawBufferPointer, _ attributes: XMLAttributes) throws
+    mutating func endElement(_ name: UnsafeRawBufferPointer) throws
+    mutating func text(_ bytes: UnsafeRawBufferPointer) throws
 }
 
-/// The attributes of one start tag (valid during `startElement` only), by local name.
+/// The attributes of one start tag (valid during `startElement` only), by local name: names
+/// and values where they lie in the part, values holding an entity decoded into the
+/// tokenizer's scratch.
 struct XMLAttributes {
-    let names: UnsafeBufferPointer<(start: Int, count: Int)>
-    let values: UnsafeBufferPointer<(start: Int, count: Int)>
-    let base: UnsafeRawPointer
+    let names: UnsafePointer<UnsafeRawBufferPointer>
+    let values: UnsafePointer<UnsafeRawBufferPointer>
     let count: Int
 
     func value(_ local: StaticString) -> UnsafeRawBufferPointer? {
-        for i in 0..<count {
-            let n = UnsafeRawBufferPointer(start: base + names[i].start, count: names[i].count)
-            if XMLTokenizer<NoHandler>.equals(n, local) {
-                return UnsafeRawBufferPointer(start: base + values[i].start, count: values[i].count)
-            }
-        }
+        for i in 0..<count where XMLBytes.equals(names[i], local) { return values[i] }
         return nil
     }
 
     func string(_ local: StaticString) -> String? { value(local).map { String(decoding: $0, as: UTF8.self) } }
 }
 
-final class NoHandler: XMLHandler {
+/// Byte comparisons the handlers share.
+enum XMLBytes {
+    /// The bytes are exactly `s` (names are short: a byte loop, no call into libc).
+    @inline(__always) static func equals(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        let n = s.utf8CodeUnitCount
+        guard b.count == n else { return false }
+        let p = s.utf8Start
+        for i in 0..<n where b[i] != p[i] { return false }
+        return true
+    }
+}
+
+struct NoHandler: XMLHandler {
     var wantsText: Bool { false }
     func startElement(_ name: UnsafeRawBufferPointer, _ attributes: XMLAttributes) throws {}
     func endElement(_ name: UnsafeRawBufferPointer) throws {}
@@ -46,18 +56,25 @@ final class NoHandler: XMLHandler {
 /// refused (`workbook_unsafe`): no entity is ever expanded, nothing external ever fetched. An
 /// entity other than the five is `workbook_malformed`. Input arrives in chunks (`feed`); a
 /// token cut by a chunk's end is kept until the next one, up to `maxToken` bytes.
-final class XMLTokenizer<Handler: XMLHandler> {
-    let handler: Handler
+///
+/// A non-copyable value owning its buffers (freed by `deinit`): one owner, mutated in place, so
+/// every access to its state (and its handler's) is proven exclusive by the compiler.
+struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
+    var handler: Handler
     let part: String
     let maxToken: Int
     let maxDepth: Int
+    /// Bytes kept from earlier chunks (a token cut by a chunk's end).
     private var buf: UnsafeMutableRawBufferPointer
     private var used = 0
     private var scratch: UnsafeMutableRawBufferPointer
-    private var nameStack: [UInt8] = []
-    private var nameLengths: [Int] = []
-    private var attrNames: UnsafeMutableBufferPointer<(start: Int, count: Int)>
-    private var attrValues: UnsafeMutableBufferPointer<(start: Int, count: Int)>
+    /// The names of the open elements, one after another, and where each ends (`depth` of them).
+    private var names: UnsafeMutableRawBufferPointer
+    private var namesUsed = 0
+    private let nameEnds: UnsafeMutablePointer<Int>
+    private var depth = 0
+    private let attrNames: UnsafeMutablePointer<UnsafeRawBufferPointer>
+    private let attrValues: UnsafeMutablePointer<UnsafeRawBufferPointer>
     private var sawRoot = false
     private var started = false
     static var maxAttributes: Int { 64 }
@@ -69,6 +86,8 @@ final class XMLTokenizer<Handler: XMLHandler> {
         self.maxDepth = maxDepth
         buf = .allocate(byteCount: 1 << 17, alignment: 16)
         scratch = .allocate(byteCount: 1 << 16, alignment: 16)
+        names = .allocate(byteCount: 1 << 10, alignment: 16)
+        nameEnds = .allocate(capacity: max(maxDepth, 1))
         attrNames = .allocate(capacity: Self.maxAttributes)
         attrValues = .allocate(capacity: Self.maxAttributes)
     }
@@ -76,20 +95,60 @@ final class XMLTokenizer<Handler: XMLHandler> {
     deinit {
         buf.deallocate()
         scratch.deallocate()
+        names.deallocate()
+        nameEnds.deallocate()
         attrNames.deallocate()
         attrValues.deallocate()
     }
 
     func malformed(_ what: String) -> WorkbookError { .malformed("\(part): \(what)") }
 
-    static func equals(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
-        guard b.count == s.utf8CodeUnitCount else { return false }
-        return b.count == 0 || memcmp(b.baseAddress!, s.utf8Start, b.count) == 0
+    static func equals(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool { XMLBytes.equals(b, s) }
+
+    /// Takes the next bytes of the part. They are parsed where they lie; only a token cut by a
+    /// chunk's end is copied (into `buf`), and completed with as few of the next chunk's bytes
+    /// as will do.
+    mutating func feed(_ chunk: UnsafeRawBufferPointer) throws {
+        guard chunk.count > 0 else { return }
+        guard started else {
+            keep(chunk)
+            guard used >= 3 else { return }
+            started = true
+            let b = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            if (b[0] == 0xFE && b[1] == 0xFF) || (b[0] == 0xFF && b[1] == 0xFE) { throw malformed("not UTF-8 (UTF-16)") }
+            if b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { try consume(3) }
+            try consume(try parse(UnsafePointer(b), used, final: false))
+            return
+        }
+        var from = 0
+        if used > 0 {
+            var take = min(chunk.count, 256)
+            while true {
+                let kept = used
+                keep(UnsafeRawBufferPointer(rebasing: chunk[from..<take]))
+                from = take
+                let done = try parse(UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self)), used, final: false)
+                if done >= kept {
+                    // The cut token is complete; what follows `done` in buf is still in the chunk.
+                    from -= used - done
+                    used = 0
+                    break
+                }
+                try consume(done)
+                if from == chunk.count { return }
+                take = min(chunk.count, from * 2)
+            }
+        }
+        let b = chunk.baseAddress!.assumingMemoryBound(to: UInt8.self) + from
+        let done = try parse(b, chunk.count - from, final: false)
+        let rest = chunk.count - from - done
+        guard rest > 0 else { return }
+        guard rest <= maxToken else { throw WorkbookError.tooLarge("\(part): a tag or text longer than \(maxToken >> 10) KiB") }
+        keep(UnsafeRawBufferPointer(start: b + done, count: rest))
     }
 
-    /// Takes the next bytes of the part.
-    func feed(_ chunk: UnsafeRawBufferPointer) throws {
-        guard chunk.count > 0 else { return }
+    /// Appends bytes to `buf`, growing it.
+    private mutating func keep(_ chunk: UnsafeRawBufferPointer) {
         if used + chunk.count > buf.count {
             var c = buf.count
             while c < used + chunk.count { c *= 2 }
@@ -100,27 +159,18 @@ final class XMLTokenizer<Handler: XMLHandler> {
         }
         (buf.baseAddress! + used).copyMemory(from: chunk.baseAddress!, byteCount: chunk.count)
         used += chunk.count
-        if !started {
-            guard used >= 3 else { return }
-            started = true
-            let b = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            if (b[0] == 0xFE && b[1] == 0xFF) || (b[0] == 0xFF && b[1] == 0xFE) { throw malformed("not UTF-8 (UTF-16)") }
-            if b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { try consume(3) }
-        }
-        let done = try parse(final: false)
-        try consume(done)
     }
 
     /// The part has ended: what is left must be whitespace, and every element closed.
-    func finish() throws {
+    mutating func finish() throws {
         if !started && used > 0 { started = true }
-        let done = try parse(final: true)
+        let done = try parse(UnsafePointer(buf.baseAddress!.assumingMemoryBound(to: UInt8.self)), used, final: true)
         try consume(done)
         guard used == 0 else { throw malformed("ends inside a tag") }
-        guard sawRoot, nameLengths.isEmpty else { throw malformed("ends before its elements are closed") }
+        guard sawRoot, depth == 0 else { throw malformed("ends before its elements are closed") }
     }
 
-    private func consume(_ n: Int) throws {
+    private mutating func consume(_ n: Int) throws {
         guard n > 0 else {
             if used > maxToken { throw WorkbookError.tooLarge("\(part): a tag or text longer than \(maxToken >> 10) KiB") }
             return
@@ -131,22 +181,20 @@ final class XMLTokenizer<Handler: XMLHandler> {
         if used > maxToken { throw WorkbookError.tooLarge("\(part): a tag or text longer than \(maxToken >> 10) KiB") }
     }
 
-    /// Parses complete tokens; returns how many bytes were used.
-    private func parse(final: Bool) throws -> Int {
-        let b = buf.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        let e = used
+    /// Parses the complete tokens of [b, b + e); returns how many bytes were used.
+    private mutating func parse(_ b: UnsafePointer<UInt8>, _ e: Int, final: Bool) throws -> Int {
         var p = 0
         while p < e {
             if b[p] != 0x3C {
                 // Text up to the next '<'.
                 let rest = e - p
-                let lt = memchr(b + p, 0x3C, rest).map { UnsafeMutablePointer<UInt8>(OpaquePointer($0)) - b }
+                let lt = memchr(b + p, 0x3C, rest).map { UnsafePointer<UInt8>(OpaquePointer($0)) - b }
                 if !handler.wantsText {
                     guard let lt else {
                         if final { try requireWhitespace(b, p, e) }
                         return e
                     }
-                    if nameLengths.isEmpty { try requireWhitespace(b, p, lt) }
+                    if depth == 0 { try requireWhitespace(b, p, lt) }
                     p = lt
                     continue
                 }
@@ -158,7 +206,7 @@ final class XMLTokenizer<Handler: XMLHandler> {
                 p = lt
                 continue
             }
-            guard p + 1 < e else { return final ? p : p }
+            guard p + 1 < e else { return p }
             let c = b[p + 1]
             if c == 0x3F {  // <? … ?>
                 guard let end = find2(b, p + 2, e, 0x3F, 0x3E) else { return p }
@@ -172,7 +220,7 @@ final class XMLTokenizer<Handler: XMLHandler> {
                     continue
                 }
                 if startsWith(b, p, e, "<![CDATA[") {
-                    guard !nameLengths.isEmpty else { throw malformed("CDATA outside the elements") }
+                    guard depth > 0 else { throw malformed("CDATA outside the elements") }
                     guard let end = find3(b, p + 9, e, 0x5D, 0x5D, 0x3E) else { return p }
                     if handler.wantsText { try handler.text(UnsafeRawBufferPointer(start: b + p + 9, count: end - p - 9)) }
                     p = end + 3
@@ -186,11 +234,15 @@ final class XMLTokenizer<Handler: XMLHandler> {
                 }
                 throw WorkbookError.unsafe("\(part) holds an XML declaration (<!…>) a workbook never has")
             }
-            // A tag: find its '>' outside quotes.
+            // A tag: find its '>' outside quotes (bytes none of " ' < > pass at one test each).
             var q = p + 1
             var quote: UInt8 = 0
             while q < e {
                 let d = b[q]
+                if !Self.isTagSpecial(d) {
+                    q += 1
+                    continue
+                }
                 if quote != 0 {
                     if d == quote { quote = 0 }
                 } else if d == 0x22 || d == 0x27 {
@@ -213,23 +265,30 @@ final class XMLTokenizer<Handler: XMLHandler> {
         return p
     }
 
-    private func requireWhitespace(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws {
+    private func requireWhitespace(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws {
         for i in from..<to where !isSpace(b[i]) { throw malformed("text outside the root element") }
     }
 
-    @inline(__always) private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 }
+    // Byte classes as bit masks over the bytes below 64 (every byte these name is ASCII below '@').
+    private static var spaceMask: UInt64 { 1 << 0x20 | 1 << 0x0A | 1 << 0x0D | 1 << 0x09 }
+    private static var notNameMask: UInt64 { spaceMask | 1 << 0x2F | 1 << 0x3E | 1 << 0x3D | 1 << 0x22 | 1 << 0x27 | 1 << 0x3C | 1 << 0x26 }
+    private static var tagSpecialMask: UInt64 { 1 << 0x22 | 1 << 0x27 | 1 << 0x3C | 1 << 0x3E }
 
-    private func startsWith(_ b: UnsafeMutablePointer<UInt8>, _ p: Int, _ e: Int, _ s: StaticString) -> Bool {
+    @inline(__always) private static func isTagSpecial(_ c: UInt8) -> Bool { c < 64 && (tagSpecialMask >> UInt64(c)) & 1 != 0 }
+
+    @inline(__always) private func isSpace(_ c: UInt8) -> Bool { c < 64 && (Self.spaceMask >> UInt64(c)) & 1 != 0 }
+
+    private func startsWith(_ b: UnsafePointer<UInt8>, _ p: Int, _ e: Int, _ s: StaticString) -> Bool {
         let n = s.utf8CodeUnitCount
         return e - p >= n && memcmp(b + p, s.utf8Start, n) == 0
     }
 
-    private func prefixOf(_ b: UnsafeMutablePointer<UInt8>, _ p: Int, _ e: Int, _ s: StaticString) -> Bool {
+    private func prefixOf(_ b: UnsafePointer<UInt8>, _ p: Int, _ e: Int, _ s: StaticString) -> Bool {
         let n = min(e - p, s.utf8CodeUnitCount)
         return memcmp(b + p, s.utf8Start, n) == 0
     }
 
-    private func find2(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ e: Int, _ x: UInt8, _ y: UInt8) -> Int? {
+    private func find2(_ b: UnsafePointer<UInt8>, _ from: Int, _ e: Int, _ x: UInt8, _ y: UInt8) -> Int? {
         var i = from
         while i + 1 < e {
             if b[i] == x && b[i + 1] == y { return i }
@@ -238,7 +297,7 @@ final class XMLTokenizer<Handler: XMLHandler> {
         return nil
     }
 
-    private func find3(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ e: Int, _ x: UInt8, _ y: UInt8, _ z: UInt8) -> Int? {
+    private func find3(_ b: UnsafePointer<UInt8>, _ from: Int, _ e: Int, _ x: UInt8, _ y: UInt8, _ z: UInt8) -> Int? {
         var i = from
         while i + 2 < e {
             if b[i] == x && b[i + 1] == y && b[i + 2] == z { return i }
@@ -248,31 +307,38 @@ final class XMLTokenizer<Handler: XMLHandler> {
     }
 
     /// [from, to) of a name, its prefix dropped.
-    private func localName(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) -> (Int, Int) {
+    private func localName(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> (Int, Int) {
         var s = from
         for i in from..<to where b[i] == 0x3A { s = i + 1 }
         return (s, to - s)
     }
 
-    @inline(__always) private func isNameByte(_ c: UInt8) -> Bool {
-        !(isSpace(c) || c == 0x2F || c == 0x3E || c == 0x3D || c == 0x22 || c == 0x27 || c == 0x3C || c == 0x26)
-    }
+    @inline(__always) private func isNameByte(_ c: UInt8) -> Bool { c >= 64 || (Self.notNameMask >> UInt64(c)) & 1 == 0 }
 
-    private func endTag(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws {
+    private mutating func endTag(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws {
         var n = from
         while n < to && isNameByte(b[n]) { n += 1 }
         guard n > from else { throw malformed("an end tag without a name") }
         for i in n..<to where !isSpace(b[i]) { throw malformed("text inside an end tag") }
-        guard let len = nameLengths.popLast() else { throw malformed("an end tag without its start") }
-        let start = nameStack.count - len
-        let same = len == n - from && nameStack.withUnsafeBufferPointer { memcmp($0.baseAddress! + start, b + from, len) == 0 }
+        guard depth > 0 else { throw malformed("an end tag without its start") }
+        depth -= 1
+        let start = depth == 0 ? 0 : nameEnds[depth - 1]
+        let len = nameEnds[depth] - start
+        var same = len == n - from
+        if same {
+            let open = names.baseAddress!.assumingMemoryBound(to: UInt8.self) + start
+            for k in 0..<len where open[k] != b[from + k] {
+                same = false
+                break
+            }
+        }
         guard same else { throw malformed("an end tag that does not match its start") }
-        nameStack.removeLast(len)
+        namesUsed = start
         let (ls, ll) = localName(b, from, n)
         try handler.endElement(UnsafeRawBufferPointer(start: b + ls, count: ll))
     }
 
-    private func startTag(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws {
+    private mutating func startTag(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws {
         var end = to
         var empty = false
         if end > from && b[end - 1] == 0x2F {
@@ -282,12 +348,16 @@ final class XMLTokenizer<Handler: XMLHandler> {
         var n = from
         while n < end && isNameByte(b[n]) { n += 1 }
         guard n > from else { throw malformed("a tag without a name") }
-        if nameLengths.isEmpty {
+        if depth == 0 {
             guard !sawRoot else { throw malformed("a second root element") }
             sawRoot = true
         }
-        guard nameLengths.count < maxDepth else { throw WorkbookError.tooLarge("\(part): elements nested deeper than \(maxDepth)") }
-        // Attributes: name = "value" pairs; values are decoded into `scratch` one after another.
+        guard depth < maxDepth else { throw WorkbookError.tooLarge("\(part): elements nested deeper than \(maxDepth)") }
+        // Attributes: name = "value" pairs; a value holding an entity is decoded into `scratch`
+        // (sized first for the whole tag: decoded text is never longer than its source, and
+        // scratch never moves while the tag's values point into it).
+        if end - n + 8 > scratch.count { growScratch(end - n + 8) }
+        let sc = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var count = 0
         var s = 0
         var i = n
@@ -307,38 +377,52 @@ final class XMLTokenizer<Handler: XMLHandler> {
             let quote = b[i]
             i += 1
             let vs = i
-            while i < end && b[i] != quote { i += 1 }
+            var plain = true
+            while i < end && b[i] != quote {
+                if b[i] == 0x26 { plain = false }
+                i += 1
+            }
             guard i < end else { throw malformed("an attribute value without its closing quote") }
             guard count < Self.maxAttributes else { throw WorkbookError.tooLarge("\(part): a tag with more than \(Self.maxAttributes) attributes") }
-            // Names are copied to scratch too, so that one base pointer serves both.
-            let need = s + ll + (i - vs) * 1 + 8
-            if need > scratch.count { growScratch(need) }
-            let sc = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            (sc + s).update(from: b + ls, count: ll)
-            attrNames[count] = (s, ll)
-            s += ll
-            let decoded = try decodeInto(b, vs, i, at: s)
-            attrValues[count] = (s, decoded)
-            s += decoded
+            attrNames[count] = UnsafeRawBufferPointer(start: b + ls, count: ll)
+            if plain {
+                if memchr(b + vs, 0x3C, i - vs) != nil { throw malformed("'<' inside an attribute value") }
+                attrValues[count] = UnsafeRawBufferPointer(start: b + vs, count: i - vs)
+            } else {
+                let decoded = try decodeInto(b, vs, i, at: s)
+                attrValues[count] = UnsafeRawBufferPointer(start: sc + s, count: decoded)
+                s += decoded
+            }
             count += 1
             i += 1
         }
-        let attrs = XMLAttributes(
-            names: UnsafeBufferPointer(attrNames), values: UnsafeBufferPointer(attrValues), base: UnsafeRawPointer(scratch.baseAddress!),
-            count: count)
+        let attrs = XMLAttributes(names: attrNames, values: attrValues, count: count)
         let (ls, ll) = localName(b, from, n)
         let name = UnsafeRawBufferPointer(start: b + ls, count: ll)
         if empty {
             try handler.startElement(name, attrs)
             try handler.endElement(name)
         } else {
-            nameStack.append(contentsOf: UnsafeBufferPointer(start: b + from, count: n - from))
-            nameLengths.append(n - from)
+            let len = n - from
+            if namesUsed + len > names.count { growNames(namesUsed + len) }
+            (names.baseAddress! + namesUsed).copyMemory(from: b + from, byteCount: len)
+            namesUsed += len
+            nameEnds[depth] = namesUsed
+            depth += 1
             try handler.startElement(name, attrs)
         }
     }
 
-    private func growScratch(_ need: Int) {
+    private mutating func growNames(_ need: Int) {
+        var c = names.count
+        while c < need { c *= 2 }
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: c, alignment: 16)
+        if namesUsed > 0 { bigger.baseAddress!.copyMemory(from: names.baseAddress!, byteCount: namesUsed) }
+        names.deallocate()
+        names = bigger
+    }
+
+    private mutating func growScratch(_ need: Int) {
         var c = scratch.count
         while c < need { c *= 2 }
         let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: c, alignment: 16)
@@ -348,7 +432,7 @@ final class XMLTokenizer<Handler: XMLHandler> {
     }
 
     /// Text [from, to) decoded into scratch (from offset 0).
-    private func decode(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int) throws -> UnsafeRawBufferPointer {
+    private mutating func decode(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws -> UnsafeRawBufferPointer {
         if memchr(b + from, 0x26, to - from) == nil { return UnsafeRawBufferPointer(start: b + from, count: to - from) }
         if to - from + 8 > scratch.count { growScratch(to - from + 8) }
         let n = try decodeInto(b, from, to, at: 0)
@@ -357,7 +441,7 @@ final class XMLTokenizer<Handler: XMLHandler> {
 
     /// Decodes [from, to) into scratch at `at` (decoded text is never longer than its source);
     /// returns the decoded length.
-    private func decodeInto(_ b: UnsafeMutablePointer<UInt8>, _ from: Int, _ to: Int, at: Int) throws -> Int {
+    private func decodeInto(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int, at: Int) throws -> Int {
         let sc = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var o = at
         var i = from

@@ -96,6 +96,17 @@ struct TestWorkbook {
 /// Sets a zip member's declared uncompressed size, in its local header and in the central
 /// directory (a lying header: the zip bomb that declares little and inflates much).
 func patchDeclaredSize(_ path: String, member: String, to size: UInt32) throws {
+    try patchHeaders(path, member: member, local: 22, central: 24, to: size)
+}
+
+/// Sets a zip member's CRC-32, in its local header and in the central directory (a member
+/// whose bytes are not those it was written with).
+func patchChecksum(_ path: String, member: String, to crc: UInt32) throws {
+    try patchHeaders(path, member: member, local: 14, central: 16, to: crc)
+}
+
+/// Writes a 32-bit field of a member's local header and of its central directory entry.
+func patchHeaders(_ path: String, member: String, local: Int, central: Int, to value: UInt32) throws {
     var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
     let name = Array(member.utf8)
     func u16(_ i: Int) -> Int { Int(b[i]) | Int(b[i + 1]) << 8 }
@@ -106,17 +117,28 @@ func patchDeclaredSize(_ path: String, member: String, to size: UInt32) throws {
         if b[i] == 0x50 && b[i + 1] == 0x4B && b[i + 2] == 0x03 && b[i + 3] == 0x04, u16(i + 26) == name.count,
             Array(b[(i + 30)..<(i + 30 + name.count)]) == name
         {
-            put32(i + 22, size)
+            put32(i + local, value)
             patched += 1
         }
         if b[i] == 0x50 && b[i + 1] == 0x4B && b[i + 2] == 0x01 && b[i + 3] == 0x02, u16(i + 28) == name.count,
             Array(b[(i + 46)..<(i + 46 + name.count)]) == name
         {
-            put32(i + 24, size)
+            put32(i + central, value)
             patched += 1
         }
         i += 1
     }
     precondition(patched == 2, "patched \(patched) headers")
     try Data(b).write(to: URL(fileURLWithPath: path))
+}
+
+/// The CRC-32 of zip (bit by bit, from its definition: the reference for the reader's
+/// table-driven one).
+func referenceCRC32(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+        c ^= UInt32(byte)
+        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+    }
+    return ~c
 }

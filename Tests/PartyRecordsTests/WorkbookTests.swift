@@ -238,6 +238,25 @@ func refusal(_ path: String, limits: WorkbookLimits = WorkbookLimits()) -> SealE
         #expect(refusal(path) == .workbookUnsafe)
     }
 
+    /// Every member's CRC-32 is checked as it inflates: a sheet of several chunks (their
+    /// lengths no multiple of 8) passes with its own checksum and is refused with any other.
+    @Test func aMemberWhoseChecksumDoesNotMatchIsRefused() throws {
+        let s = Scratch()
+        let rows = (2...3000).map { memberRow($0, annValues) }
+        func sheetBytes(_ wb: W) throws -> [UInt8] { try #require(wb.parts().first { $0.0 == "xl/worksheets/sheet1.xml" }?.1) }
+        // Spaces before the root element make the part's length 3 past a multiple of 8.
+        let wb = members(rows, prolog: String(repeating: " ", count: 11 - (try sheetBytes(members(rows))).count % 8))
+        let sheet = try sheetBytes(wb)
+        #expect(sheet.count > 4 * (1 << 16) && sheet.count % 8 == 3)
+        let path = try wb.write(to: "\(s.path)/a.xlsx")
+        try patchChecksum(path, member: "xl/worksheets/sheet1.xml", to: referenceCRC32(sheet))
+        #expect(refusal(path) == nil)
+        try patchChecksum(path, member: "xl/worksheets/sheet1.xml", to: referenceCRC32(sheet) ^ 0x0000_0100)
+        #expect(refusal(path) == .workbookMalformed)
+        try patchChecksum(path, member: "xl/worksheets/sheet1.xml", to: referenceCRC32(Array(sheet.dropLast())))
+        #expect(refusal(path) == .workbookMalformed)
+    }
+
     @Test func aMemberDeclaringAHugeRatioIsAZipBomb() throws {
         let s = Scratch()
         // 8 MiB of one repeated formatted empty cell: deflate packs it about 1000 to 1.
