@@ -186,8 +186,9 @@ final class SheetFeed {
                 out[o] = 0x2C
                 o += 1
             }
+            // Quoted when it holds a comma, a quote, CR or LF (one test for the bytes from 64 up).
             var quote = false
-            for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D {
+            for c in b where c < 64 && (1 << 0x2C | 1 << 0x22 | 1 << 0x0A | 1 << 0x0D) >> UInt64(c) & 1 != 0 {
                 quote = true
                 break
             }

@@ -69,6 +69,11 @@ struct SheetReader: XMLHandler {
     private var inInline = false
     private var inPhonetic = 0
     private var hasValue = false
+    /// The text's bytes so far in the cell being read (gathered in the row, or for a shared
+    /// string's index counted in `index` and `indexDigits`, 10 when no index).
+    private var cellBytes = 0
+    private var index = 0
+    private var indexDigits = 0
 
     init(workbook: Workbook, sheet: SheetInfo, body: @escaping (SheetRow) throws -> Void) {
         self.body = body
@@ -105,6 +110,9 @@ struct SheetReader: XMLHandler {
             inCell = true
             hasValue = false
             dropCurrent()
+            cellBytes = 0
+            index = 0
+            indexDigits = 0
             if let t = a.value("t"), t.count > 0 {
                 cellType = t.count == 3 && t[0] == 0x73 ? 0x53 : t[0]  // "str" → 'S'
             } else {
@@ -195,11 +203,21 @@ struct SheetReader: XMLHandler {
     }
 
     mutating func text(_ bytes: UnsafeRawBufferPointer) throws {
-        guard row.bytes.count - row.committed + bytes.count <= maxCellBytes else {
+        guard cellBytes + bytes.count <= maxCellBytes else {
             throw WorkbookError.tooLarge(
                 "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) holds more than Excel's 32,767 characters")
         }
-        row.bytes.append(contentsOf: bytes)
+        cellBytes += bytes.count
+        guard cellType == 0x73 else { return row.bytes.append(contentsOf: bytes) }
+        // A shared string's index: its digits (at most 9) are counted, not kept.
+        for c in bytes {
+            guard c >= 0x30 && c <= 0x39, indexDigits < 9 else {
+                indexDigits = 10
+                continue
+            }
+            index = index * 10 + Int(c - 0x30)
+            indexDigits += 1
+        }
     }
 
     /// Drops the text gathered for a cell not kept.
@@ -220,15 +238,13 @@ struct SheetReader: XMLHandler {
         let start = row.committed
         let kind: CellKind
         switch cellType {
-        case 0x73:  // s: an index into the shared strings
-            let index = row.bytes.withUnsafeBytes { Self.number(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-            guard let index, index < stringEnds.count else {
+        case 0x73:  // s: an index into the shared strings (1 to 9 digits)
+            guard indexDigits >= 1 && indexDigits <= 9 && index < stringEnds.count else {
                 throw WorkbookError.malformed(
                     "\(where_): the cell \(ExcelGrid.letters(cellColumn))\(row.number) names a shared string that does not exist")
             }
             let s = index == 0 ? 0 : Int(stringEnds[index - 1])
             let e = Int(stringEnds[index])
-            dropCurrent()
             strings.withUnsafeBytes { row.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[s..<e])) }
             kind = .text
         case 0x62:

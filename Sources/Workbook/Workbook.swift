@@ -98,17 +98,25 @@ public final class Workbook: @unchecked Sendable {
                 "\(displayName): the part \(part) declares \(declared / compressed) times its compressed size (a zip bomb)")
         }
         var tokenizer = XMLTokenizer(handler: handler, part: "\(displayName): \(part)", maxDepth: limits.maxDepth)
+        let bomb = "\(displayName): the part \(part) inflates past the size it declares (a zip bomb)"
         var real: UInt64 = 0
         var crc = ZipCRC32()
         do {
-            _ = try archive.extract(entry, bufferSize: Self.chunkSize, skipCRC32: true) { data in
-                real += UInt64(data.count)
-                guard real <= declared else {
-                    throw WorkbookError.unsafe("\(self.displayName): the part \(part) inflates past the size it declares (a zip bomb)")
-                }
-                try data.withUnsafeBytes { raw in
-                    crc.update(raw)
-                    try tokenizer.feed(raw)
+            let inflater = Inflater(archive: archive, entry: entry, declared: declared, bombMessage: bomb)
+            if declared > Self.chunkSize && inflater.start() {
+                // Inflated on a thread of its own, a few chunks ahead.
+                defer { inflater.join() }
+                while let data = try inflater.take() { try data.withUnsafeBytes { try tokenizer.feed($0) } }
+                inflater.join()
+                (real, crc) = (inflater.real, inflater.crc)
+            } else {
+                _ = try archive.extract(entry, bufferSize: Self.chunkSize, skipCRC32: true) { data in
+                    real += UInt64(data.count)
+                    guard real <= declared else { throw WorkbookError.unsafe(bomb) }
+                    try data.withUnsafeBytes { raw in
+                        crc.update(raw)
+                        try tokenizer.feed(raw)
+                    }
                 }
             }
         } catch let e as WorkbookError {

@@ -188,7 +188,7 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
             if b[p] != 0x3C {
                 // Text up to the next '<'.
                 let rest = e - p
-                let lt = memchr(b + p, 0x3C, rest).map { UnsafePointer<UInt8>(OpaquePointer($0)) - b }
+                let lt = find(b, p, p + rest, 0x3C)
                 if !handler.wantsText {
                     guard let lt else {
                         if final { try requireWhitespace(b, p, e) }
@@ -306,6 +306,19 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         return nil
     }
 
+    /// The first `x` in [from, to): most texts in a sheet are a few bytes, looked at one by
+    /// one; longer ones through memchr.
+    @inline(__always) private func find(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int, _ x: UInt8) -> Int? {
+        var i = from
+        let quick = min(to, from + 16)
+        while i < quick {
+            if b[i] == x { return i }
+            i += 1
+        }
+        guard i < to else { return nil }
+        return memchr(b + i, Int32(x), to - i).map { UnsafePointer<UInt8>(OpaquePointer($0)) - b }
+    }
+
     /// [from, to) of a name, its prefix dropped.
     private func localName(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> (Int, Int) {
         var s = from
@@ -379,14 +392,17 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
             let vs = i
             var plain = true
             while i < end && b[i] != quote {
-                if b[i] == 0x26 { plain = false }
+                if b[i] == 0x26 {
+                    plain = false
+                } else if b[i] == 0x3C {
+                    throw malformed("'<' inside an attribute value")
+                }
                 i += 1
             }
             guard i < end else { throw malformed("an attribute value without its closing quote") }
             guard count < Self.maxAttributes else { throw WorkbookError.tooLarge("\(part): a tag with more than \(Self.maxAttributes) attributes") }
             attrNames[count] = UnsafeRawBufferPointer(start: b + ls, count: ll)
             if plain {
-                if memchr(b + vs, 0x3C, i - vs) != nil { throw malformed("'<' inside an attribute value") }
                 attrValues[count] = UnsafeRawBufferPointer(start: b + vs, count: i - vs)
             } else {
                 let decoded = try decodeInto(b, vs, i, at: s)
@@ -405,7 +421,8 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         } else {
             let len = n - from
             if namesUsed + len > names.count { growNames(namesUsed + len) }
-            (names.baseAddress! + namesUsed).copyMemory(from: b + from, byteCount: len)
+            let to = names.baseAddress!.assumingMemoryBound(to: UInt8.self) + namesUsed
+            for k in 0..<len { to[k] = b[from + k] }
             namesUsed += len
             nameEnds[depth] = namesUsed
             depth += 1
@@ -433,7 +450,7 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
 
     /// Text [from, to) decoded into scratch (from offset 0).
     private mutating func decode(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws -> UnsafeRawBufferPointer {
-        if memchr(b + from, 0x26, to - from) == nil { return UnsafeRawBufferPointer(start: b + from, count: to - from) }
+        if find(b, from, to, 0x26) == nil { return UnsafeRawBufferPointer(start: b + from, count: to - from) }
         if to - from + 8 > scratch.count { growScratch(to - from + 8) }
         let n = try decodeInto(b, from, to, at: 0)
         return UnsafeRawBufferPointer(start: scratch.baseAddress!, count: n)

@@ -236,6 +236,11 @@ func refusal(_ path: String, limits: WorkbookLimits = WorkbookLimits()) -> SealE
         #expect(refusal(path) == nil)
         try patchDeclaredSize(path, member: "xl/worksheets/sheet1.xml", to: 4096)
         #expect(refusal(path) == .workbookUnsafe)
+        // A member of more than one chunk is inflated on a thread of its own: held to its size there.
+        let big = try members((2...3000).map { memberRow($0, annValues) }).write(to: "\(s.path)/b.xlsx")
+        #expect(refusal(big) == nil)
+        try patchDeclaredSize(big, member: "xl/worksheets/sheet1.xml", to: 3 << 16)
+        #expect(refusal(big) == .workbookUnsafe)
     }
 
     /// Every member's CRC-32 is checked as it inflates: a sheet of several chunks (their
