@@ -76,13 +76,10 @@ struct UnitCommand: ParsableCommand {
                 let f = try requireProfile(folder)
                 let p = f.profile
                 if !out.json {
-                    say("unit \(p.unit) · gateway \(p.gateway) · profile \(f.profilePath)")
-                    say("next seq: \(p.nextSeq)\(p.gatewayLastSeq.map { " (the gateway's last: \($0))" } ?? "")")
-                    for h in p.history {
-                        say(
-                            "  seq \(h.seq) \(h.kind) \(h.package) · sealed \(h.sealedAt.text) · \(h.status ?? "not submitted")\(h.code.map { " (\($0))" } ?? "")"
-                        )
-                    }
+                    let words = Words.now
+                    say(words.profileSummary(p.unit, p.gateway, f.profilePath))
+                    say(words.nextSeqKnown(p.nextSeq, p.gatewayLastSeq))
+                    for h in p.history { say(words.historyLine(h.seq, h.kind, h.package, h.sealedAt.text, h.status, h.code)) }
                 }
                 return [
                     "unit": p.unit, "gateway": p.gateway, "next_seq": p.nextSeq, "gateway_last_seq": p.gatewayLastSeq as Any,

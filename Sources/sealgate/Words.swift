@@ -36,6 +36,9 @@ struct Words: Sendable {
     let trustKeptUsed: @Sendable (_ code: String) -> String
     let seqTakenResolved: @Sendable (_ next: UInt64) -> String
     let submitted: @Sendable (_ package: String, _ http: Int, _ status: String, _ code: String?, _ verified: Bool) -> String
+    let profileSummary: @Sendable (_ unit: String, _ gateway: String, _ path: String) -> String
+    let nextSeqKnown: @Sendable (_ next: UInt64, _ gatewayLast: UInt64?) -> String
+    let historyLine: @Sendable (_ seq: UInt64, _ kind: String, _ package: String, _ sealedAt: String, _ status: String?, _ code: String?) -> String
     // corrections in a receipt
     let correctionsAllApplied: @Sendable (_ applied: Int) -> String
     let correctionsSomeNotApplied: @Sendable (_ applied: Int, _ notApplied: Int) -> String
@@ -79,6 +82,11 @@ struct Words: Sendable {
         seqTakenResolved: { "the next seal from this folder takes seq \($0) by itself: seal the records again, then submit" },
         submitted: { package, http, status, code, verified in
             "\(package): \(http) \(status)\(code.map { " — \($0)" } ?? "")\(verified ? " · receipt verified (signature and log inclusion)" : "")"
+        },
+        profileSummary: { unit, gateway, path in "unit \(unit) · gateway \(gateway) · profile \(path)" },
+        nextSeqKnown: { next, last in "next seq: \(next)\(last.map { " (the gateway's last: \($0))" } ?? "")" },
+        historyLine: { seq, kind, package, sealedAt, status, code in
+            "  seq \(seq) \(kind) \(package) · sealed \(sealedAt) · \(status ?? "not submitted")\(code.map { " (\($0))" } ?? "")"
         },
         correctionsAllApplied: { "corrections: all \($0) applied" },
         correctionsSomeNotApplied: { applied, not in "corrections: \(applied) applied, \(not) NOT applied — check these lines of corrections.csv:" },
@@ -125,6 +133,19 @@ struct Words: Sendable {
         seqTakenResolved: { "lần niêm phong sau trong thư mục này tự dùng số thứ tự \($0): hãy niêm phong lại dữ liệu rồi gửi" },
         submitted: { package, http, status, code, verified in
             "\(package): \(http) \(status)\(code.map { " — \($0)" } ?? "")\(verified ? " · biên nhận hợp lệ (đúng chữ ký, có trong nhật ký công khai)" : "")"
+        },
+        profileSummary: { unit, gateway, path in "đơn vị \(unit) · cổng tiếp nhận \(gateway) · hồ sơ \(path)" },
+        nextSeqKnown: { next, last in "số thứ tự tiếp theo: \(next)\(last.map { " (số cổng đã dùng gần nhất: \($0))" } ?? "")" },
+        historyLine: { seq, kind, package, sealedAt, status, code in
+            let s: String
+            switch status {
+            case nil: s = "chưa gửi"
+            case "accepted": s = "đã tiếp nhận"
+            case "rejected": s = "bị từ chối"
+            case "refused": s = "bị từ chối trước khi xét"
+            case let other?: s = other
+            }
+            return "  số thứ tự \(seq) \(kind) \(package) · niêm phong \(sealedAt) · \(s)\(code.map { " (\($0))" } ?? "")"
         },
         correctionsAllApplied: { "đính chính: đã áp dụng cả \($0) dòng" },
         correctionsSomeNotApplied: { applied, not in
