@@ -1,3 +1,4 @@
+import Synchronization
 public import Workbook
 
 #if canImport(Glibc)
@@ -36,18 +37,21 @@ extension RecordFile {
 }
 
 extension RecordInputs {
-    /// The sheets of a workbook named for record files, and the names of the others (ignored).
+    /// The sheets of a workbook named for record files, and the names of the others (ignored;
+    /// as they may be printed: `Workbook.shown`, control characters as "?").
     public static func sheets(of workbook: Workbook) throws -> (matched: [RecordFile: WorkbookSheet], ignored: [String]) {
         var matched: [RecordFile: WorkbookSheet] = [:]
         var ignored: [String] = []
         for s in workbook.sheets {
             guard let f = RecordFile.forSheet(s.name) else {
-                ignored.append(s.name)
+                ignored.append(Workbook.shown(s.name))
                 continue
             }
             if let other = matched[f] {
                 throw RecordInputError(
-                    reason: "\(workbook.path): the sheets \"\(other.sheet.name)\" and \"\(s.name)\" both stand for \(f.rawValue); keep one")
+                    reason:
+                        "\(workbook.path): the sheets \"\(Workbook.shown(other.sheet.name))\" and \"\(Workbook.shown(s.name))\" both stand for \(f.rawValue); keep one"
+                )
             }
             matched[f] = WorkbookSheet(workbook: workbook, sheet: s)
         }
@@ -55,7 +59,7 @@ extension RecordInputs {
             throw RecordInputError(
                 reason:
                     "\(workbook.path) has no sheet named organizations, members or corrections (nor Tổ chức, Đảng viên, Đính chính); its sheets: "
-                    + workbook.sheets.map { "\"\($0.name)\"" }.joined(separator: ", "))
+                    + workbook.sheets.map { "\"\(Workbook.shown($0.name))\"" }.joined(separator: ", "))
         }
         return (matched, ignored)
     }
@@ -74,6 +78,11 @@ extension RecordInputs {
 /// Numbers become text here: in a date column a serial becomes YYYY-MM-DD (reported_at:
 /// YYYY-MM-DDTHH:MM:SS+07:00), in an id column the number's shortest text (noted), elsewhere
 /// the shortest text (12, not 12.0).
+///
+/// The records are sent every 64 KiB of them and before each chunk of the sheet is read (rows
+/// holding no value send nothing, yet the validator sees what came before them at once). When
+/// the validator stops early (a syntax error), `finish` sets `Box.cancelled` before it waits:
+/// the producer stops at its next chunk or row instead of reading the sheet to its end.
 final class SheetFeed {
     let reader: CSVReader
     private let readFD: Int32
@@ -85,6 +94,7 @@ final class SheetFeed {
         let sheet: WorkbookSheet
         let file: RecordFile
         let fd: Int32
+        let cancelled = Atomic<Bool>(false)
         var error: (any Error)?
         var consumerGone = false
         init(sheet: WorkbookSheet, file: RecordFile, fd: Int32) {
@@ -127,6 +137,7 @@ final class SheetFeed {
     func finish() throws {
         guard !joined else { return }
         joined = true
+        box.cancelled.store(true, ordering: .releasing)
         shutdown(readFD, Int32(SHUT_RDWR))
         pthread_join(thread, nil)
         if let e = box.error, !box.consumerGone { throw e }
@@ -134,19 +145,22 @@ final class SheetFeed {
 
     deinit { try? finish() }
 
-    struct ConsumerGone: Error {}
-
     static func produce(_ box: Box) {
         let out = Output(fd: box.fd)
         defer { close(box.fd) }
         do {
             var converter = RowConverter(file: box.file, date1904: box.sheet.workbook.date1904)
-            try box.sheet.workbook.readRows(of: box.sheet.sheet) { row in
+            let eachChunk = {
+                if box.cancelled.load(ordering: .acquiring) { throw WorkbookCancelled() }
+                if out.count > 0 { try out.flush() }
+            }
+            try box.sheet.workbook.readRows(of: box.sheet.sheet, eachChunk: eachChunk) { row in
+                if box.cancelled.load(ordering: .acquiring) { throw WorkbookCancelled() }
                 try converter.convert(row, into: out)
                 if out.count >= 1 << 16 { try out.flush() }
             }
             try out.flush()
-        } catch is ConsumerGone {
+        } catch is WorkbookCancelled {
             box.consumerGone = true
         } catch {
             box.error = error
@@ -228,7 +242,7 @@ final class SheetFeed {
                 let n = send(fd, buf + sent, count - sent, Int32(MSG_NOSIGNAL))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw ConsumerGone()
+                    throw WorkbookCancelled()
                 }
                 sent += n
             }
@@ -269,10 +283,40 @@ struct RowConverter {
         }
     }
 
+    /// A number as Excel writes one in `<v>`: decimal (`-12`, `0.5`, `1.5E+20`), finite; nil
+    /// for anything else `Double(_:)` would take (`0x1p14`, `inf`, `nan`).
+    static func decimal(_ text: String) -> Double? {
+        var digits = 0
+        var i = text.utf8.startIndex
+        let u = text.utf8
+        func skipDigits() -> Int {
+            var n = 0
+            while i < u.endIndex, u[i] >= 0x30 && u[i] <= 0x39 {
+                n += 1
+                i = u.index(after: i)
+            }
+            return n
+        }
+        if i < u.endIndex, u[i] == 0x2D || u[i] == 0x2B { i = u.index(after: i) }
+        digits += skipDigits()
+        if i < u.endIndex, u[i] == 0x2E {
+            i = u.index(after: i)
+            digits += skipDigits()
+        }
+        guard digits > 0 else { return nil }
+        if i < u.endIndex, u[i] == 0x45 || u[i] == 0x65 {
+            i = u.index(after: i)
+            if i < u.endIndex, u[i] == 0x2D || u[i] == 0x2B { i = u.index(after: i) }
+            guard skipDigits() > 0 else { return nil }
+        }
+        guard i == u.endIndex, let d = Double(text), d.isFinite else { return nil }
+        return d
+    }
+
     /// The shortest text of a number as Excel wrote it (12, 0.5, 1e+20); the text itself
-    /// when it is no number.
+    /// when it is no decimal number (`decimal`).
     static func shortest(_ text: String) -> String {
-        guard let d = Double(text), d.isFinite else { return text }
+        guard let d = decimal(text) else { return text }
         if d == d.rounded(), abs(d) < 9_007_199_254_740_992 { return String(Int64(d)) }
         return String(d)
     }
@@ -339,9 +383,10 @@ struct RowConverter {
                 let raw = row.string(i)
                 switch kindAt(c) {
                 case .date:
-                    out.field(Double(raw).flatMap { ExcelDate.date(serial: $0, date1904: date1904) } ?? Self.shortest(raw))
+                    out.field(Self.decimal(raw).flatMap { ExcelDate.date(serial: $0, date1904: date1904) } ?? Self.shortest(raw))
                 case .dateTime:
-                    out.field(Double(raw).flatMap { ExcelDate.dateTime(serial: $0, date1904: date1904) }.map { $0 + "+07:00" } ?? Self.shortest(raw))
+                    out.field(
+                        Self.decimal(raw).flatMap { ExcelDate.dateTime(serial: $0, date1904: date1904) }.map { $0 + "+07:00" } ?? Self.shortest(raw))
                 case .id, .plain, .byField:
                     out.field(Self.shortest(raw))
                 }

@@ -47,9 +47,13 @@ public struct SheetRow {
 /// A worksheet's `<sheetData>`: rows (`<row r>`), cells (`<c r t>`), values (`<v>`, inline
 /// `<is><t>` and its rich text runs); formulas (`<f>`) are skipped, their cached value kept.
 /// Row numbers must rise, columns rise within a row, both inside Excel's grid; `<dimension>`
-/// too. A value past `maxColumns` is `workbook_too_large`. A cell's text is gathered in place,
+/// too. A value past `maxColumns` is `workbook_too_large`. A row inside a row, a cell inside a
+/// cell, a value (`<v>`, `<is>`, `<f>`) outside a cell or a second one in a cell is
+/// `workbook_malformed` (each would drop or repeat a record's values); elements of other
+/// namespaces are not seen (`XMLHandler.spreadsheetML`). A cell's text is gathered in place,
 /// after the row's cells so far, and kept or dropped when the cell ends.
 struct SheetReader: XMLHandler {
+    static var spreadsheetML: Bool { true }
     let body: (SheetRow) throws -> Void
     let where_: String
     let maxCellBytes: Int
@@ -69,6 +73,8 @@ struct SheetReader: XMLHandler {
     private var inInline = false
     private var inPhonetic = 0
     private var hasValue = false
+    /// The cell's `<v>` or `<is>` has begun (a cell has one).
+    private var valueSeen = false
     /// The text's bytes so far in the cell being read (gathered in the row, or for a shared
     /// string's index counted in `index` and `indexDigits`, 10 when no index).
     private var cellBytes = 0
@@ -92,6 +98,7 @@ struct SheetReader: XMLHandler {
         switch name.count {
         case 1 where name[0] == 0x63:  // c
             guard inRow else { throw WorkbookError.malformed("\(where_): a cell outside a row") }
+            guard !inCell else { throw WorkbookError.malformed("\(where_): a cell inside the cell \(refText((cellColumn, row.number)))") }
             if let r = a.value("r") {
                 guard let ref = ExcelGrid.reference(r) else {
                     throw WorkbookError.malformed(
@@ -109,6 +116,7 @@ struct SheetReader: XMLHandler {
             lastColumn = cellColumn
             inCell = true
             hasValue = false
+            valueSeen = false
             dropCurrent()
             cellBytes = 0
             index = 0
@@ -119,19 +127,22 @@ struct SheetReader: XMLHandler {
                 cellType = 0x6E
             }
         case 1 where name[0] == 0x76:  // v
-            if inCell {
-                capture = true
-                hasValue = true
-            }
+            try beginValue("<v>")
+            capture = true
+            hasValue = true
+        case 1 where name[0] == 0x66:  // f: skipped, but only in a cell
+            guard inCell else { throw WorkbookError.malformed("\(where_): a formula outside a cell in row \(row.number)") }
         case 1 where name[0] == 0x74:  // t (inside <is>, maybe inside <r>)
             if inInline {
                 capture = true
                 hasValue = true
             }
         case 2 where name[0] == 0x69 && name[1] == 0x73:  // is
-            if inCell { inInline = true }
+            try beginValue("<is>")
+            inInline = true
         case 3 where eq(name, "row"):
             guard inSheetData else { throw WorkbookError.malformed("\(where_): a row outside the sheet data") }
+            guard !inRow else { throw WorkbookError.malformed("\(where_): a row inside row \(row.number)") }
             var n = lastRow + 1
             if let r = a.value("r") {
                 guard let v = Self.number(r), v >= 1, v <= ExcelGrid.maxRow else {
@@ -159,6 +170,15 @@ struct SheetReader: XMLHandler {
     }
 
     private func refText(_ r: (column: Int, row: Int)) -> String { "\(ExcelGrid.letters(r.column))\(r.row)" }
+
+    /// A cell's value (`<v>` or `<is>`): in a cell, once.
+    private mutating func beginValue(_ what: StaticString) throws {
+        guard inCell else { throw WorkbookError.malformed("\(where_): a value (\(what)) outside a cell in row \(row.number)") }
+        guard !valueSeen else {
+            throw WorkbookError.malformed("\(where_): the cell \(refText((cellColumn, row.number))) holds more than one value")
+        }
+        valueSeen = true
+    }
 
     static func number(_ b: UnsafeRawBufferPointer) -> Int? {
         guard !b.isEmpty, b.count <= 9 else { return nil }

@@ -55,8 +55,17 @@ public final class Workbook: @unchecked Sendable {
             throw WorkbookError(.workbookMalformed, "\(displayName) is not an Excel workbook (a damaged zip archive)", remedy: WorkbookError.resave)
         }
         var count = 0
+        // The compressed sizes the members declare must fit in the file: the ratio bound below
+        // then holds what every part may inflate to (a header claiming a larger compressed size
+        // than its bytes would otherwise pass it).
+        var compressedTotal: UInt64 = 0
+        let fileSize = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
         for entry in archive {
             count += 1
+            compressedTotal += entry.compressedSize
+            guard compressedTotal <= fileSize else {
+                throw WorkbookError.unsafe("\(displayName): its zip members declare more compressed bytes than the file holds (a zip bomb)")
+            }
             guard count <= limits.maxMembers else {
                 throw WorkbookError.tooLarge("\(displayName) holds more than \(limits.maxMembers) zip members")
             }
@@ -77,21 +86,34 @@ public final class Workbook: @unchecked Sendable {
         if bad { throw WorkbookError.unsafe("\(file) holds a zip member whose name leaves the archive (\(shown(name)))") }
     }
 
-    static func shown(_ s: String) -> String {
-        let clean = String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+    /// A name as it may be printed on a terminal: control characters (C0, DEL, C1 such as CSI),
+    /// format characters (bidirectional overrides) and line or paragraph separators as "?" (as
+    /// GatewayCore's TerminalText does), at most 80 characters.
+    public static func shown(_ s: String) -> String {
+        let clean = String(
+            s.unicodeScalars.map { u in
+                switch u.properties.generalCategory {
+                case .control, .format, .lineSeparator, .paragraphSeparator: "?"
+                default: Character(u)
+                }
+            })
         return clean.count > 80 ? String(clean.prefix(80)) + "…" : clean
     }
 
     /// Streams a member into a tokenizer, holding sizes to their bounds while inflating, and
     /// returns the handler. The CRC-32 of what is inflated is computed here (`ZipCRC32`,
     /// slicing by 8) and checked against the member's; ZIPFoundation's own (a byte-at-a-time
-    /// table on Linux) is skipped.
-    func stream<H: XMLHandler>(_ part: String, into handler: H) throws -> H {
+    /// table on Linux) is skipped. `eachChunk` runs before each chunk is tokenized (what it
+    /// throws ends the reading; `WorkbookCancelled` passes as it is).
+    func stream<H: XMLHandler>(_ part: String, into handler: H, eachChunk: (() throws -> Void)? = nil) throws -> H {
         guard let entry = entries[part] else { throw WorkbookError.malformed("\(displayName): the part \(part) is missing") }
         let declared = entry.uncompressedSize
         let compressed = max(entry.compressedSize, 1)
         guard declared <= limits.maxPartBytes else {
             throw WorkbookError.tooLarge("\(displayName): the part \(part) declares \(declared >> 20) MiB, over \(limits.maxPartBytes >> 20) MiB")
+        }
+        guard inflatedTotal + declared <= limits.maxTotalBytes else {
+            throw WorkbookError.tooLarge("\(displayName): its parts read inflate to more than \(limits.maxTotalBytes >> 20) MiB in all")
         }
         if declared > limits.ratioFloor && declared / compressed > limits.maxRatio {
             throw WorkbookError.unsafe(
@@ -106,11 +128,15 @@ public final class Workbook: @unchecked Sendable {
             if declared > Self.chunkSize && inflater.start() {
                 // Inflated on a thread of its own, a few chunks ahead.
                 defer { inflater.join() }
-                while let data = try inflater.take() { try data.withUnsafeBytes { try tokenizer.feed($0) } }
+                while let data = try inflater.take() {
+                    try eachChunk?()
+                    try data.withUnsafeBytes { try tokenizer.feed($0) }
+                }
                 inflater.join()
                 (real, crc) = (inflater.real, inflater.crc)
             } else {
                 _ = try archive.extract(entry, bufferSize: Self.chunkSize, skipCRC32: true) { data in
+                    try eachChunk?()
                     real += UInt64(data.count)
                     guard real <= declared else { throw WorkbookError.unsafe(bomb) }
                     try data.withUnsafeBytes { raw in
@@ -120,6 +146,8 @@ public final class Workbook: @unchecked Sendable {
                 }
             }
         } catch let e as WorkbookError {
+            throw e
+        } catch let e as WorkbookCancelled {
             throw e
         } catch {
             throw WorkbookError.malformed("\(displayName): the part \(part) cannot be inflated (a damaged zip archive)")
@@ -156,6 +184,7 @@ public final class Workbook: @unchecked Sendable {
         let wb = try stream(workbookPart, into: WorkbookXMLReader())
         date1904 = wb.date1904
         var names = Set<String>()
+        var parts = Set<String>()
         for s in wb.sheets {
             guard let target = rels.targets[s.relationship] else {
                 throw WorkbookError.malformed("\(displayName): the sheet \"\(Self.shown(s.name))\" points at no part")
@@ -163,6 +192,10 @@ public final class Workbook: @unchecked Sendable {
             let part = try Self.resolve(target, from: base, in: displayName)
             guard exists(part) else { throw WorkbookError.malformed("\(displayName): the sheet \"\(Self.shown(s.name))\" is missing (\(part))") }
             guard names.insert(s.name).inserted else { throw WorkbookError.malformed("\(displayName): two sheets named \"\(Self.shown(s.name))\"") }
+            // Read twice for two record files, one part would count twice against nothing.
+            guard parts.insert(part).inserted else {
+                throw WorkbookError.malformed("\(displayName): two sheets are the one part \(Self.shown(part)) (\"\(Self.shown(s.name))\" is one)")
+            }
             sheets.append(SheetInfo(name: s.name, hidden: s.hidden, part: part))
         }
         if let target = rels.byType("sharedStrings").first {
@@ -207,13 +240,20 @@ public final class Workbook: @unchecked Sendable {
     // MARK: Rows
 
     /// Streams the rows of a sheet that hold at least one value, in order, to `body` (the row is
-    /// valid during the call only). Loads the shared strings first if needed.
-    public func readRows(of sheet: SheetInfo, _ body: (SheetRow) throws -> Void) throws {
+    /// valid during the call only). Loads the shared strings first if needed. `eachChunk` runs
+    /// before each 64 KiB chunk of the sheet is read: a reader that no longer wants the rows
+    /// throws `WorkbookCancelled` there (or from `body`), and the reading stops.
+    public func readRows(of sheet: SheetInfo, eachChunk: (() throws -> Void)? = nil, _ body: (SheetRow) throws -> Void) throws {
         try loadSharedStrings()
         try withoutActuallyEscaping(body) { body in
-            _ = try stream(sheet.part, into: SheetReader(workbook: self, sheet: sheet, body: body))
+            _ = try stream(sheet.part, into: SheetReader(workbook: self, sheet: sheet, body: body), eachChunk: eachChunk)
         }
     }
+}
+
+/// The reading of a sheet's rows was stopped by its reader (`Workbook.readRows`): not a refusal.
+public struct WorkbookCancelled: Error {
+    public init() {}
 }
 
 /// The shared strings: one byte store and the end offset of each string, within
@@ -275,6 +315,7 @@ struct RelationshipsReader: XMLHandler {
 
 /// workbook.xml: `<workbookPr date1904>` and `<sheets><sheet name state r:id/>`.
 struct WorkbookXMLReader: XMLHandler {
+    static var spreadsheetML: Bool { true }
     struct Sheet {
         var name: String
         var hidden: Bool
@@ -301,6 +342,7 @@ struct WorkbookXMLReader: XMLHandler {
 /// sharedStrings.xml: `<si>` holds `<t>` or rich text runs `<r><t>`, concatenated; the
 /// phonetic runs (`<rPh><t>`) are not the cell's text.
 struct SharedStringsReader: XMLHandler {
+    static var spreadsheetML: Bool { true }
     var table: SharedStrings
     private var inSI = false
     private var inT = false

@@ -37,6 +37,8 @@ public struct WorkbookError: Error, Sendable, CustomStringConvertible {
 public struct WorkbookLimits: Sendable {
     /// The largest part (zip member) inflated, declared or real.
     public var maxPartBytes: UInt64 = 1 << 30
+    /// All the parts read, inflated (every sheet, the shared strings, the structure).
+    public var maxTotalBytes: UInt64 = 1 << 30
     /// A member declaring more than this many times its compressed size (once it is over
     /// `ratioFloor`) is a zip bomb; Excel's largest sheets stay far below (docs/records.md).
     public var maxRatio: UInt64 = 200
@@ -44,8 +46,10 @@ public struct WorkbookLimits: Sendable {
     /// Shared strings: bytes of text and entries.
     public var maxSharedStringBytes = 64 << 20
     public var maxSharedStrings = 4 << 20
-    /// The last column a value may be in (a record file has at most a few dozen).
-    public var maxColumns = 1024
+    /// The last column a value may be in (a record file has at most a few dozen): 1,022 (AMH),
+    /// so that a row with the two fields the sheet's feed puts first (its row number and notes)
+    /// stays within the CSV reader's 1,024 fields.
+    public var maxColumns = 1022
     /// Zip members in the archive.
     public var maxMembers = 10_000
     /// Bytes of one cell's text (Excel's limit is 32,767 characters).

@@ -7,6 +7,11 @@
 /// the tokenizer (`XMLTokenizer.handler`), so that its state is checked for exclusive access at
 /// compile time, not on every access at run time as a class's would be.
 protocol XMLHandler {
+    /// True for a SpreadsheetML part: only the elements of SpreadsheetML's main namespace (its
+    /// prefix resolved through the `xmlns` declarations in scope) reach the handler — an
+    /// `<evil:row>` is no row, it is skipped, its start and end alike — and the root element
+    /// must be one of them.
+    static var spreadsheetML: Bool { get }
     /// False while the handler ignores text (whitespace between elements, formulas): it is then
     /// skipped without being decoded or kept.
     var wantsText: Bool { get }
@@ -43,6 +48,10 @@ enum XMLBytes {
     }
 }
 
+extension XMLHandler {
+    static var spreadsheetML: Bool { false }
+}
+
 struct NoHandler: XMLHandler {
     var wantsText: Bool { false }
     func startElement(_ name: UnsafeRawBufferPointer, _ attributes: XMLAttributes) throws {}
@@ -54,8 +63,13 @@ struct NoHandler: XMLHandler {
 /// text, the five predefined entities, numeric character references, CDATA, comments and
 /// processing instructions (skipped). Any `<!DOCTYPE`, `<!ENTITY` or other declaration is
 /// refused (`workbook_unsafe`): no entity is ever expanded, nothing external ever fetched. An
-/// entity other than the five is `workbook_malformed`. Input arrives in chunks (`feed`); a
-/// token cut by a chunk's end is kept until the next one, up to `maxToken` bytes.
+/// entity other than the five is `workbook_malformed`; so are two attributes of one element
+/// with the same local name (handlers look attributes up by it) and a raw control byte
+/// (0x00–0x1F but TAB, LF, CR: XML's own rule) in text handed on or an attribute value.
+/// Namespace declarations (`xmlns`, `xmlns:p`) are not attributes: they are kept in scope (at
+/// most `maxNamespaces`) to tell a SpreadsheetML handler's elements from others. Input arrives
+/// in chunks (`feed`); a token cut by a chunk's end is kept until the next one, up to
+/// `maxToken` bytes.
 ///
 /// A non-copyable value owning its buffers (freed by `deinit`): one owner, mutated in place, so
 /// every access to its state (and its handler's) is proven exclusive by the compiler.
@@ -77,7 +91,17 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
     private let attrValues: UnsafeMutablePointer<UnsafeRawBufferPointer>
     private var sawRoot = false
     private var started = false
+    /// Whether each open element reached the handler (its end tag then does too).
+    private let passed: UnsafeMutablePointer<Bool>
+    /// The namespace declarations in scope, innermost last: the prefix (in `nsPrefixBytes`, empty
+    /// for the default namespace), whether it names SpreadsheetML's main namespace, and the
+    /// depth of the element declaring it.
+    private var nsPrefixBytes: [UInt8] = []
+    private var nsScopes: [(prefixEnd: Int, main: Bool, depth: Int)] = []
+    /// Whether an unprefixed name is in SpreadsheetML's main namespace (the default in scope).
+    private var defaultMain = false
     static var maxAttributes: Int { 64 }
+    static var maxNamespaces: Int { 64 }
 
     init(handler: Handler, part: String, maxToken: Int = 1 << 20, maxDepth: Int = 64) {
         self.handler = handler
@@ -90,6 +114,7 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         nameEnds = .allocate(capacity: max(maxDepth, 1))
         attrNames = .allocate(capacity: Self.maxAttributes)
         attrValues = .allocate(capacity: Self.maxAttributes)
+        passed = .allocate(capacity: max(maxDepth, 1))
     }
 
     deinit {
@@ -99,6 +124,7 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         nameEnds.deallocate()
         attrNames.deallocate()
         attrValues.deallocate()
+        passed.deallocate()
     }
 
     func malformed(_ what: String) -> WorkbookError { .malformed("\(part): \(what)") }
@@ -222,7 +248,10 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
                 if startsWith(b, p, e, "<![CDATA[") {
                     guard depth > 0 else { throw malformed("CDATA outside the elements") }
                     guard let end = find3(b, p + 9, e, 0x5D, 0x5D, 0x3E) else { return p }
-                    if handler.wantsText { try handler.text(UnsafeRawBufferPointer(start: b + p + 9, count: end - p - 9)) }
+                    if handler.wantsText {
+                        _ = try requireNoControl(b, p + 9, end)
+                        try handler.text(UnsafeRawBufferPointer(start: b + p + 9, count: end - p - 9))
+                    }
                     p = end + 3
                     continue
                 }
@@ -347,8 +376,57 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         }
         guard same else { throw malformed("an end tag that does not match its start") }
         namesUsed = start
+        if !nsScopes.isEmpty && nsScopes[nsScopes.count - 1].depth >= depth { popNamespaces() }
+        guard passed[depth] else { return }
         let (ls, ll) = localName(b, from, n)
         try handler.endElement(UnsafeRawBufferPointer(start: b + ls, count: ll))
+    }
+
+    /// Ends the namespace declarations of the element at `depth` (being closed).
+    private mutating func popNamespaces() {
+        while let last = nsScopes.last, last.depth >= depth { nsScopes.removeLast() }
+        nsPrefixBytes.removeLast(nsPrefixBytes.count - (nsScopes.last?.prefixEnd ?? 0))
+        defaultMain = false
+        for i in nsScopes.indices.reversed() where nsScopes[i].prefixEnd == (i == 0 ? 0 : nsScopes[i - 1].prefixEnd) {
+            defaultMain = nsScopes[i].main
+            break
+        }
+    }
+
+    private static var mainNamespace: StaticString { "http://schemas.openxmlformats.org/spreadsheetml/2006/main" }
+    private static var strictNamespace: StaticString { "http://purl.oclc.org/ooxml/spreadsheetml/main" }
+
+    /// Notes a declaration `xmlns="uri"` (empty prefix) or `xmlns:p="uri"` on the element at `depth`.
+    private mutating func declareNamespace(_ prefix: UnsafeRawBufferPointer, _ uri: UnsafeRawBufferPointer) throws {
+        guard nsScopes.count < Self.maxNamespaces else {
+            throw WorkbookError.tooLarge("\(part): more than \(Self.maxNamespaces) namespace declarations in scope")
+        }
+        let main = Self.equals(uri, Self.mainNamespace) || Self.equals(uri, Self.strictNamespace)
+        nsPrefixBytes.append(contentsOf: prefix)
+        nsScopes.append((nsPrefixBytes.count, main, depth))
+        if prefix.isEmpty { defaultMain = main }
+    }
+
+    /// Whether the element name [from, to) (its prefix up to `colon`, or none) is in
+    /// SpreadsheetML's main namespace.
+    private func inMainNamespace(_ b: UnsafePointer<UInt8>, _ from: Int, _ localStart: Int) -> Bool {
+        guard localStart > from else { return defaultMain }
+        let len = localStart - 1 - from
+        var i = nsScopes.count - 1
+        while i >= 0 {
+            let end = nsScopes[i].prefixEnd
+            let start = i == 0 ? 0 : nsScopes[i - 1].prefixEnd
+            if end - start == len {
+                var same = true
+                for k in 0..<len where nsPrefixBytes[start + k] != b[from + k] {
+                    same = false
+                    break
+                }
+                if same { return nsScopes[i].main }
+            }
+            i -= 1
+        }
+        return false
     }
 
     private mutating func startTag(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws {
@@ -382,6 +460,8 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
             while i < end && isNameByte(b[i]) { i += 1 }
             guard i > ns else { throw malformed("an attribute without a name") }
             let (ls, ll) = localName(b, ns, i)
+            // xmlns or xmlns:p: a namespace declaration, not an attribute.
+            let declaration = b[ns] == 0x78 && (i - ns == 5 || ls == ns + 6) && startsWith(b, ns, i, "xmlns")
             while i < end && isSpace(b[i]) { i += 1 }
             guard i < end && b[i] == 0x3D else { throw malformed("an attribute without a value") }
             i += 1
@@ -392,32 +472,52 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
             let vs = i
             var plain = true
             while i < end && b[i] != quote {
-                if b[i] == 0x26 {
-                    plain = false
-                } else if b[i] == 0x3C {
-                    throw malformed("'<' inside an attribute value")
+                let d = b[i]
+                if d < 0x40 {
+                    if d == 0x26 {
+                        plain = false
+                    } else if d == 0x3C {
+                        throw malformed("'<' inside an attribute value")
+                    } else if d < 0x20 && !isSpace(d) {
+                        throw malformed("a control character inside an attribute value")
+                    }
                 }
                 i += 1
             }
             guard i < end else { throw malformed("an attribute value without its closing quote") }
             guard count < Self.maxAttributes else { throw WorkbookError.tooLarge("\(part): a tag with more than \(Self.maxAttributes) attributes") }
-            attrNames[count] = UnsafeRawBufferPointer(start: b + ls, count: ll)
+            let name = UnsafeRawBufferPointer(start: b + ls, count: ll)
+            let value: UnsafeRawBufferPointer
             if plain {
-                attrValues[count] = UnsafeRawBufferPointer(start: b + vs, count: i - vs)
+                value = UnsafeRawBufferPointer(start: b + vs, count: i - vs)
             } else {
                 let decoded = try decodeInto(b, vs, i, at: s)
-                attrValues[count] = UnsafeRawBufferPointer(start: sc + s, count: decoded)
+                value = UnsafeRawBufferPointer(start: sc + s, count: decoded)
                 s += decoded
             }
-            count += 1
             i += 1
+            if declaration {
+                try declareNamespace(ls == ns ? UnsafeRawBufferPointer(start: b + ls, count: 0) : name, value)
+                continue
+            }
+            for k in 0..<count where attrNames[k].count == ll && memcmp(attrNames[k].baseAddress!, b + ls, ll) == 0 {
+                throw malformed("an element with two attributes named \(Workbook.shown(String(decoding: name, as: UTF8.self)))")
+            }
+            attrNames[count] = name
+            attrValues[count] = value
+            count += 1
         }
         let attrs = XMLAttributes(names: attrNames, values: attrValues, count: count)
         let (ls, ll) = localName(b, from, n)
         let name = UnsafeRawBufferPointer(start: b + ls, count: ll)
+        let pass = !Handler.spreadsheetML || inMainNamespace(b, from, ls)
+        if depth == 0 && !pass { throw malformed("its root element is not in SpreadsheetML's namespace") }
         if empty {
-            try handler.startElement(name, attrs)
-            try handler.endElement(name)
+            if pass {
+                try handler.startElement(name, attrs)
+                try handler.endElement(name)
+            }
+            if !nsScopes.isEmpty && nsScopes[nsScopes.count - 1].depth >= depth { popNamespaces() }
         } else {
             let len = n - from
             if namesUsed + len > names.count { growNames(namesUsed + len) }
@@ -425,8 +525,9 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
             for k in 0..<len { to[k] = b[from + k] }
             namesUsed += len
             nameEnds[depth] = namesUsed
+            passed[depth] = pass
             depth += 1
-            try handler.startElement(name, attrs)
+            if pass { try handler.startElement(name, attrs) }
         }
     }
 
@@ -448,9 +549,24 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         scratch = bigger
     }
 
-    /// Text [from, to) decoded into scratch (from offset 0).
+    /// A raw control byte (0x00–0x1F but TAB, LF, CR) in [from, to) is refused; returns
+    /// whether an '&' is there.
+    @inline(__always) private func requireNoControl(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws -> Bool {
+        var amp = false
+        for i in from..<to where b[i] < 0x27 {
+            let c = b[i]
+            if c == 0x26 {
+                amp = true
+            } else if c < 0x20 && !isSpace(c) {
+                throw malformed("a control character in its text")
+            }
+        }
+        return amp
+    }
+
+    /// Text [from, to) decoded into scratch (from offset 0); a raw control byte is refused.
     private mutating func decode(_ b: UnsafePointer<UInt8>, _ from: Int, _ to: Int) throws -> UnsafeRawBufferPointer {
-        if find(b, from, to, 0x26) == nil { return UnsafeRawBufferPointer(start: b + from, count: to - from) }
+        if try !requireNoControl(b, from, to) { return UnsafeRawBufferPointer(start: b + from, count: to - from) }
         if to - from + 8 > scratch.count { growScratch(to - from + 8) }
         let n = try decodeInto(b, from, to, at: 0)
         return UnsafeRawBufferPointer(start: scratch.baseAddress!, count: n)

@@ -2,6 +2,7 @@ import Foundation
 import SealBase
 import Testing
 import Workbook
+import ZIPFoundation
 
 @testable import PartyRecords
 
@@ -363,6 +364,204 @@ func refusal(_ path: String, limits: WorkbookLimits = WorkbookLimits()) -> SealE
         let s = Scratch()
         let rows = (2...3000).map { memberRow($0, annValues) } + ["<row r=\"3001\"><c r=\"A3001\"><v>1</v></row>"]
         #expect(refusal(try members(rows).write(to: "\(s.path)/a.xlsx")) == .workbookMalformed)
+    }
+
+    // MARK: An attacker review's crafted workbooks (#23 item 1)
+
+    /// A row inside a row (an empty one cleared the outer row's cells: a member silently
+    /// dropped), a cell inside a cell, a value or formula outside a cell, two values in a cell:
+    /// each refused, not read as something else.
+    @Test func rowsAndCellsNestedWrongAreRefused() throws {
+        let s = Scratch()
+        let nested = [
+            W.row(2, annValues.indices.compactMap { annValues[$0].isEmpty ? nil : W.inline("\(letters[$0])2", annValues[$0]) } + ["<row r=\"3\"/>"]),
+            "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>7900000001</t></is><c r=\"B2\"><v>1</v></c></c></row>",
+            "<row r=\"2\"><v>1</v><c r=\"A2\" t=\"inlineStr\"><is><t>7900000001</t></is></c></row>",
+            "<row r=\"2\"><c r=\"A2\"><v>1</v></c><f>A2</f></row>",
+            "<row r=\"2\"><c r=\"A2\"><v>1</v><v>2</v></c></row>",
+        ]
+        for (i, rows) in nested.enumerated() {
+            let path = try members([rows, memberRow(4, annValues)]).write(to: "\(s.path)/n\(i).xlsx")
+            #expect(refusal(path) == .workbookMalformed, "\(rows)")
+        }
+        #expect(refusal(try members([memberRow(2, annValues)]).write(to: "\(s.path)/ok.xlsx")) == nil)
+    }
+
+    /// An element with two attributes of one name (`<c r="A2" r="Z2">`: which one is the
+    /// cell?) is refused.
+    @Test func twoAttributesOfOneNameAreRefused() throws {
+        let s = Scratch()
+        let twice = members([memberRow(2, annValues, override: [0: "<c r=\"A2\" r=\"Z2\" t=\"inlineStr\"><is><t>7900000001</t></is></c>"])])
+        #expect(refusal(try twice.write(to: "\(s.path)/a.xlsx")) == .workbookMalformed)
+    }
+
+    /// Only SpreadsheetML's elements count, by the namespace their prefix is declared for: a
+    /// workbook written with `x:` for SpreadsheetML reads as Excel's, an `<evil:row>` is no row
+    /// (its cells are then outside a row: refused), another namespace's `<v>` in a cell is not
+    /// its value, and a part whose root is not SpreadsheetML's is refused.
+    @Test func onlySpreadsheetMLElementsAreRead() throws {
+        let s = Scratch()
+        var prefixed = members([memberRow(2, annValues)])
+        let sheet = prefixed.sheets[0].xml
+        prefixed.sheets[0].xml = sheet.replacingOccurrences(of: "<worksheet xmlns=", with: "<x:worksheet xmlns:x=")
+            .replacingOccurrences(of: "</worksheet>", with: "</x:worksheet>")
+            .replacingOccurrences(of: "<(/?)(sheetData|row|c|is|t)([ >])", with: "<$1x:$2$3", options: .regularExpression)
+        #expect(prefixed.sheets[0].xml.contains("<x:c r=\"A2\" t=\"inlineStr\"><x:is><x:t>7900000001</x:t></x:is></x:c>"))
+        let (v, _) = try validateWorkbook(try prefixed.write(to: "\(s.path)/HCM-U001.xlsx"))
+        #expect(v.units[0].members == 1)
+
+        let evil = members(["<evil:row xmlns:evil=\"urn:x\" r=\"2\">\(W.inline("A2", "7900000001"))</evil:row>"])
+        #expect(refusal(try evil.write(to: "\(s.path)/b.xlsx")) == .workbookMalformed)
+
+        let out = "\(s.path)/out"
+        let foreign = members([
+            memberRow(2, annValues, override: [11: "<c r=\"L2\" t=\"inlineStr\"><is><t>Kinh</t></is><o:v xmlns:o=\"urn:x\">Evil</o:v></c>"])
+        ])
+        _ = try validateWorkbook(try foreign.write(to: "\(s.path)/HCM-U002.xlsx"), sink: try DirectorySink(root: out, perUnit: false))
+        let normalized = String(decoding: s.read("out/members.csv"), as: UTF8.self)
+        #expect(normalized.contains(",Kinh,") && !normalized.contains("Evil"), "\(normalized)")
+
+        var noNamespace = members([memberRow(2, annValues)])
+        noNamespace.sheets[0].xml = noNamespace.sheets[0].xml.replacingOccurrences(of: "xmlns=\"\(W.ns)\"", with: "")
+        #expect(refusal(try noNamespace.write(to: "\(s.path)/d.xlsx")) == .workbookMalformed)
+    }
+
+    /// A central directory claiming a member's compressed size is its inflated size (ratio 1)
+    /// does not pass the ratio bound: the members' compressed sizes must fit in the file.
+    @Test func aCompressedSizeTheFileCannotHoldIsAZipBomb() throws {
+        let s = Scratch()
+        // 2 MiB of one repeated cell: deflate packs it far past 200 to 1.
+        let filler = String(repeating: "<c s=\"1\"/>", count: 2 << 17)
+        let path = try members([W.row(2, [filler])]).write(to: "\(s.path)/a.xlsx")
+        #expect(refusal(path) == .workbookUnsafe)
+        let size = try #require(try Archive(url: URL(fileURLWithPath: path), accessMode: .read)["xl/worksheets/sheet1.xml"]).uncompressedSize
+        try patchHeaders(path, member: "xl/worksheets/sheet1.xml", local: 18, central: 20, to: UInt32(size))
+        #expect(refusal(path) == .workbookUnsafe)
+    }
+
+    /// Every part read counts against one bound for the whole workbook.
+    @Test func thePartsReadAreBoundedTogether() throws {
+        let s = Scratch()
+        var wb = members((2...400).map { memberRow($0, annValues) })
+        wb.sheets.append(.init(name: "organizations", xml: orgSheet()))
+        let path = try wb.write(to: "\(s.path)/a.xlsx")
+        let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
+        let sheet = try #require(archive["xl/worksheets/sheet1.xml"]).uncompressedSize
+        var limits = WorkbookLimits()
+        limits.maxPartBytes = sheet + 1
+        limits.maxTotalBytes = sheet + 1
+        #expect(refusal(path, limits: limits) == .workbookTooLarge, "each part within its bound, not all of them")
+        limits.maxTotalBytes = archive.reduce(0) { $0 + $1.uncompressedSize }
+        #expect(refusal(path, limits: limits) == nil)
+    }
+
+    /// Two sheets whose relationships name one part (read twice, for two record files) are
+    /// refused.
+    @Test func twoSheetsOfOnePartAreRefused() throws {
+        let s = Scratch()
+        var wb = members([memberRow(2, annValues)])
+        wb.sheets.append(.init(name: "organizations", xml: orgSheet()))
+        let path = try wb.write(to: "\(s.path)/a.xlsx")
+        #expect(refusal(path) == nil)
+        wb.raw = [
+            (
+                "xl/_rels/workbook.xml.rels",
+                Array(
+                    ("<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">"
+                        + "<Relationship Id=\"rId1\" Type=\"\(W.rns)/worksheet\" Target=\"worksheets/sheet1.xml\"/>"
+                        + "<Relationship Id=\"rId2\" Type=\"\(W.rns)/worksheet\" Target=\"/xl/worksheets/sheet1.xml\"/></Relationships>").utf8)
+            )
+        ]
+        #expect(refusal(try wb.write(to: "\(s.path)/b.xlsx")) == .workbookMalformed)
+    }
+
+    /// When the validator stops early (a syntax error in row 2), the sheet's reader stops too:
+    /// it does not read on to the damage at the sheet's end (which, read, refuses the workbook
+    /// instead of the finding). Rows that hold no value send nothing, so the records read are
+    /// sent before each chunk: the validator sees row 2 while the reader is far from the end.
+    @Test func theSheetStopsWhenTheValidatorDoes() throws {
+        let s = Scratch()
+        var bytes = Array(members([memberRow(2, annValues)]).sheets[0].xml.utf8)
+        // Kinh with a byte that is no UTF-8: the CSV reader's syntax error.
+        let kinh = Array("Kinh".utf8)
+        let at = try #require((0...(bytes.count - 4)).first { Array(bytes[$0..<($0 + 4)]) == kinh })
+        bytes.insert(0xFF, at: at + 2)
+        // Then 16 MiB of empty cells whose styles differ (deflate keeps them over 1/200th), and a row never closed.
+        var filler: [UInt8] = []
+        var x: UInt32 = 12_345
+        for r in 3...100 {
+            filler += Array("<row r=\"\(r)\">".utf8)
+            for _ in 0..<16_000 {
+                x = x &* 1_103_515_245 &+ 12_345
+                filler += Array("<c s=\"\((x >> 16) % 100_000)\"/>".utf8)
+            }
+            filler += Array("</row>".utf8)
+        }
+        filler += Array("<row r=\"101\"><c r=\"A101\"><v>1</v></row>".utf8)
+        let end = Array("</sheetData>".utf8)
+        let cut = try #require((0...(bytes.count - end.count)).first { Array(bytes[$0..<($0 + end.count)]) == end })
+        bytes.insert(contentsOf: filler, at: cut)
+        var wb = members()
+        wb.raw = [("xl/worksheets/sheet1.xml", bytes)]
+        let path = try wb.write(to: "\(s.path)/HCM-U001.xlsx")
+        let (v, _) = try validateWorkbook(path)
+        #expect(v.findings.contains { $0.rule == "file.csv_syntax" }, "\(v.findings.map(\.rule))")
+    }
+
+    /// A raw control character (not TAB, LF, CR) in a cell's text or an attribute value is not
+    /// XML: refused, as its `&#…;` form already was. Sheet names are printed cleaned (a C1
+    /// control such as CSI, a bidirectional override: "?").
+    @Test func rawControlCharactersAreRefusedAndSheetNamesPrintedClean() throws {
+        let s = Scratch()
+        let text = members([memberRow(2, annValues, override: [11: W.inline("L2", "Ki\u{0}nh")])])
+        #expect(refusal(try text.write(to: "\(s.path)/a.xlsx")) == .workbookMalformed)
+        let escape = members([memberRow(2, annValues, override: [11: W.inline("L2", "Ki\u{1B}[31mnh")])])
+        #expect(refusal(try escape.write(to: "\(s.path)/b.xlsx")) == .workbookMalformed)
+        var name = members([memberRow(2, annValues)])
+        name.sheets[0].name = "X\u{1B}]0;pwned\u{7}"
+        #expect(refusal(try name.write(to: "\(s.path)/c.xlsx")) == .workbookMalformed)
+        #expect(refusal(try members([memberRow(2, annValues, override: [11: W.inline("L2", "Ki\tnh")])]).write(to: "\(s.path)/d.xlsx")) == nil)
+
+        var c1 = members([memberRow(2, annValues)])
+        c1.sheets[0].name = "Y\u{9B}31mRED\u{202E}x"
+        let path = try c1.write(to: "\(s.path)/e.xlsx")
+        #expect(throws: RecordInputError.self) { try RecordInputs.resolve([path]) }
+        do { _ = try RecordInputs.resolve([path]) } catch let e as RecordInputError {
+            #expect(e.reason.hasSuffix("its sheets: \"Y?31mRED?x\""), "\(e.reason)")
+        }
+        var ignored = members([memberRow(2, annValues)])
+        ignored.sheets.append(.init(name: "Z\u{9B}2J", xml: orgSheet()))
+        let units = try RecordInputs.resolve([try ignored.write(to: "\(s.path)/f.xlsx")])
+        #expect(units[0].ignoredSheets == ["Z?2J"])
+    }
+
+    /// A value in column 1,022 (AMH) is read; past it, `workbook_too_large` (the feed adds two
+    /// fields to the CSV reader's 1,024), not the CSV reader's syntax error.
+    @Test func theLastColumnIsBoundBeforeTheCSVReaderIs() throws {
+        let s = Scratch()
+        for (column, code) in [(1022, SealErrorCode?.none), (1023, .workbookTooLarge), (1024, .workbookTooLarge)] {
+            let ref = ExcelGrid.letters(column)
+            let wb = members([memberRow(2, annValues), W.row(3, [W.inline("A3", "7900000003"), W.inline("\(ref)3", "x")])])
+            #expect(refusal(try wb.write(to: "\(s.path)/c\(column).xlsx")) == code, "column \(column)")
+        }
+    }
+
+    /// A date serial is decimal: a hex float (`0x1p14`, which `Double` takes as 16384) or `inf`
+    /// is not a date, it is the invalid date of the date rules.
+    @Test func aDateSerialIsDecimal() throws {
+        let s = Scratch()
+        for (i, v) in ["0x1p14", "inf", "16384", "1.6384E4"].enumerated() {
+            let wb = members([memberRow(2, annValues, override: [3: W.number("D2", v)])])
+            let (found, _) = try validateWorkbook(try wb.write(to: "\(s.path)/HCM-U00\(i).xlsx"))
+            let dob = found.findings.filter { $0.column == "date_of_birth" }.map { "\($0.rule) \($0.original)" }
+            if i < 2 {
+                #expect(dob.count == 1 && dob[0].hasSuffix(" \(v)"), "\(v): \(dob)")
+            } else {
+                #expect(dob.isEmpty, "\(v) is 1944-11-08: \(dob)")
+            }
+        }
+        #expect(RowConverter.decimal("0x1p14") == nil && RowConverter.decimal("nan") == nil && RowConverter.decimal("1e") == nil)
+        #expect(RowConverter.decimal("-1.5E+3") == -1500 && RowConverter.decimal(".5") == 0.5)
     }
 
     /// Sheet names: English, Vietnamese, without diacritics, any case and spacing.
