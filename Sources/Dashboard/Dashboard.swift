@@ -172,9 +172,10 @@ struct DashboardRefusal: Error {
     }
 }
 
-/// Failed sign-ins, per process: after `limit` within `window`, every sign-in is refused
-/// (`signin_throttled`, 429) until the oldest failure leaves the window. Tokens are 256-bit
-/// random values, so guessing is hopeless anyway; this keeps a stranger's attempts cheap.
+/// Failed sign-ins, per process: after `limit` within `window`, every *failing* sign-in is
+/// answered `signin_throttled` (429) until the oldest failure leaves the window — a valid admin
+/// token still signs in, so a stranger cannot lock the operators out. Tokens carry 192 random
+/// bits, so guessing is hopeless anyway; this keeps a stranger's attempts cheap to answer.
 final class SignInLimiter: Sendable {
     let limit: Int
     let window: Int64

@@ -42,17 +42,19 @@ struct DashboardPages<Context: RequestContext>: Sendable {
 
     @Sendable func signIn(_ request: Request, _ context: Context) async throws -> Response {
         let now = dashboard.clock.now.unixSeconds
-        if let wait = dashboard.limiter.wait(now: now) {
-            throw DashboardRefusal(
-                .tooManyRequests, .signinThrottled, "too many failed sign-ins on this gateway process: try again in \(wait) s",
-                retryAfter: Int(wait))
-        }
         var request = request
         let form = try await DashboardGuard<Context>.form(&request)
         let lang = form["lang"].flatMap { Language(rawValue: $0) } ?? D.language(request)
         let token = (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let found = token.isEmpty || token.utf8.count > 512 ? nil : try await store.token(hash: hexString(SHA256Hasher.hash(Array(token.utf8))))
+        // A valid admin token always signs in: a stranger's failures must not lock the operators
+        // out. Only a failed attempt meets the throttle.
         guard let admin = found, admin.role == .admin else {
+            if let wait = dashboard.limiter.wait(now: now) {
+                throw DashboardRefusal(
+                    .tooManyRequests, .signinThrottled, "too many failed sign-ins on this gateway process: try again in \(wait) s",
+                    retryAfter: Int(wait))
+            }
             dashboard.limiter.fail(now: now)
             let t = SealErrorCode.unauthorized.text(lang)
             var r = dashboard.page(
