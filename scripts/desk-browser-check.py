@@ -13,6 +13,7 @@ traceback. Screenshots go to DIR/*.png.
 import argparse
 import http.client
 import os
+import re
 import sys
 import time
 import urllib.parse
@@ -36,8 +37,11 @@ def main():
     ap.add_argument("--citizen-id", required=True)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    # Every path of the desk is under the launch's secret prefix, /s/<secret>.
     base = a.url.split("/open?")[0]
     port = int(urllib.parse.urlparse(base).port)
+    bp = urllib.parse.urlparse(base).path
+    assert re.fullmatch(r"/s/[A-Za-z0-9_-]{43}", bp), bp
 
     opts = Options()
     for arg in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,1000", "--lang=vi"]:
@@ -53,7 +57,7 @@ def main():
         end = time.time() + timeout
         while time.time() < end:
             path = urllib.parse.urlparse(driver.current_url).path
-            if path.startswith(prefix):
+            if path.startswith(bp + prefix):
                 return
             time.sleep(0.3)
         raise AssertionError(f"never reached {prefix}: at {driver.current_url}\n{driver.page_source[:2000]}")
@@ -95,7 +99,9 @@ def main():
         wait_path("/")
         assert "key=" not in driver.current_url, driver.current_url
         cookie = driver.get_cookies()
-        assert any(c["name"] == "sealgate_desk" and c.get("httpOnly") and c.get("sameSite") == "Strict" for c in cookie), cookie
+        assert any(
+            c["name"] == "sealgate_desk" and c.get("httpOnly") and c.get("sameSite") == "Strict" and c.get("path") == bp + "/" for c in cookie
+        ), cookie
         assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "vi"
         shot("01-home")
 
@@ -110,7 +116,7 @@ def main():
             # A workbook's findings name its sheet ("Đảng viên") and the Excel row.
             assert "Đảng viên" in text("#findings"), text("#findings")
         shot("02-findings")
-        status, headers, body = raw("GET", "/findings.csv", {"Host": f"127.0.0.1:{port}", "Cookie": cookie_header()})
+        status, headers, body = raw("GET", bp + "/findings.csv", {"Host": f"127.0.0.1:{port}", "Cookie": cookie_header()})
         assert status == 200 and body.startswith(b"\xef\xbb\xbf"), (status, body[:20])
         assert "text/csv" in headers["content-type"] and "attachment" in headers["content-disposition"]
         assert "Cách sửa" in body.decode("utf-8")
@@ -205,23 +211,34 @@ def main():
         form = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie_header()}
         csrf = driver.find_element(By.CSS_SELECTOR, "input[name=csrf]").get_attribute("value")
         body = urllib.parse.urlencode({"csrf": csrf, "lang": "en", "back": "/"})
-        s, h, b = raw("POST", "/lang", dict(form, Host=host, Origin="http://evil.example"), body)
+        s, h, b = raw("POST", bp + "/lang", dict(form, Host=host, Origin="http://evil.example"), body)
         assert s == 403 and b'"code":"forbidden"' in b, (s, b)
         assert "default-src 'none'" in h["content-security-policy"]
-        s, h, b = raw("POST", "/lang", dict(form, Host=host, **{"Sec-Fetch-Site": "cross-site"}), body)
+        s, h, b = raw("POST", bp + "/lang", dict(form, Host=host, **{"Sec-Fetch-Site": "cross-site"}), body)
         assert s == 403, (s, b)
-        s, h, b = raw("POST", "/lang", dict(form, Host=host, Origin="null"), body)
+        s, h, b = raw("POST", bp + "/lang", dict(form, Host=host, Origin="null"), body)
         assert s == 403, ("Origin: null without fetch metadata", s, b)
-        s, h, b = raw("GET", "/history", {"Host": f"evil.example:{port}", "Cookie": cookie_header()})
+        s, h, b = raw("GET", bp + "/history", {"Host": f"evil.example:{port}", "Cookie": cookie_header()})
         assert s == 403 and b'"code":"forbidden"' in b and b"HCM-U001" not in b, (s, b)
-        s, h, b = raw("GET", "/history", {"Host": host})
+        s, h, b = raw("GET", bp + "/history", {"Host": host})
         assert s == 403 and b"HCM-U001" not in b, (s, b)
-        s, h, b = raw("POST", "/lang", dict(form, Host=host), urllib.parse.urlencode({"csrf": "x" * 43, "lang": "en"}))
+        s, h, b = raw("POST", bp + "/lang", dict(form, Host=host), urllib.parse.urlencode({"csrf": "x" * 43, "lang": "en"}))
         assert s == 403, (s, b)
         s, h, b = raw("GET", urllib.parse.urlparse(a.url).path + "?" + urllib.parse.urlparse(a.url).query, {"Host": host})
         assert s == 403, ("the opening link works twice", s)
+        # The right cookie without the path secret (the old paths, another secret): refused.
+        other = "/s/" + "A" * 43
+        for path in ["/", "/findings.csv", "/history", "/open", other + "/findings.csv", bp[:-1] + "/findings.csv", "/static/desk.css"]:
+            s, h, b = raw("GET", path, {"Host": host, "Cookie": cookie_header()})
+            assert s == 403 and b'"code":"forbidden"' in b and b"HCM-U001" not in b, (path, s, b[:200])
         s, h, b = raw("POST", "/lang", dict(form, Host=host), body)
-        assert s == 303, (s, b)
+        assert s == 403, ("a form without the path secret", s, b)
+        # The language switch's way back stays on the desk (a tab is dropped by a browser: /\t/x is //x).
+        evil = urllib.parse.urlencode({"csrf": csrf, "lang": "vi", "back": "/\t/evil.example"})
+        s, h, b = raw("POST", bp + "/lang", dict(form, Host=host), evil)
+        assert s == 303 and h["location"] == bp + "/", (s, h.get("location"))
+        s, h, b = raw("POST", bp + "/lang", dict(form, Host=host), body)
+        assert s == 303 and h["location"] == bp + "/", (s, b)
         print("PASS", flush=True)
     except Exception:
         shot("failure")

@@ -16,8 +16,10 @@ public struct DeskContext: RequestContext {
 }
 
 /// Everything a request passes before a page sees it, in this order: the `Host` header is this
-/// launch's loopback address exactly (DNS rebinding); `/open?key=` exchanges the per-launch key,
-/// once, for the session cookie; every other request carries that cookie; a POST comes from the
+/// launch's loopback address exactly (DNS rebinding); the path is under `/s/<secret>/`, the
+/// launch's path secret (a browser sends the cookie to every port of 127.0.0.1: the cookie alone
+/// is not the credential); `/s/<secret>/open?key=` exchanges the per-launch key, once, for the
+/// session cookie; every other request carries that cookie; a POST comes from the
 /// desk's own pages (`Origin`, `Sec-Fetch-Site` when present) and carries the session's CSRF
 /// token (a form field, or the action URL's query for a file upload, checked before the body is
 /// read). Every answer, refusals too, carries the CSP and the other headers.
@@ -50,6 +52,13 @@ struct DeskGuard: RouterMiddleware {
         } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
             response =
                 DeskRefusal(.contentTooLarge, .bodyTooLarge, "the form is larger than the desk accepts", remedy: "send a smaller form").response
+        } catch let e as SealError {
+            response = DeskRefusal(.internalServerError, e.code, e.message, remedy: e.remedy).response
+        } catch let e as any HTTPResponseError {
+            response = DeskRefusal(e.status, .badRequest, "the desk cannot answer this request", remedy: "use the desk's own pages").response
+        } catch {
+            let remedy = "try again; restart the desk if it goes on"
+            response = DeskRefusal(.internalServerError, .internalError, "the desk failed to answer", remedy: remedy).response
         }
         for (name, value) in Self.securityHeaders { response.headers[HTTPField.Name(name)!] = value }
         return response
@@ -63,20 +72,29 @@ struct DeskGuard: RouterMiddleware {
                 .forbidden, .forbidden, "the desk answers only at its own loopback address (Host 127.0.0.1:\(port) or localhost:\(port))",
                 remedy: "open the address the desk printed when it started")
         }
-        if request.uri.path == "/open" {
+        let base = state.base
+        guard Self.underSecret(request.uri.path, state.pathSecret) else {
+            throw DeskRefusal(
+                .forbidden, .forbidden, "this address is not one of this desk's launch",
+                remedy: "open the address the desk printed when it started")
+        }
+        if request.uri.path == base + "/open" {
             guard request.method == .get, let key = launchKey, let given = request.uri.queryParameters.get("key"), Self.same(given, key) else {
                 throw DeskRefusal(
                     .forbidden, .forbidden, "this opening link is not valid (it works once, for the launch that printed it)",
                     remedy: "start the desk again and open the new address it prints")
             }
             let token = DeskState.randomToken()
-            state.with {
+            let launcher = state.with {
                 $0.launchKey = nil
                 $0.session = token
+                return $0.launcherFile.take()
             }
+            // The page that led the browser here holds the key: no longer needed.
+            if let launcher { try? FileManager.default.removeItem(atPath: launcher) }
             var headers = HTTPFields()
-            headers[.location] = "/"
-            headers[.setCookie] = "\(Self.cookieName)=\(token); Path=/; HttpOnly; SameSite=Strict"
+            headers[.location] = base + "/"
+            headers[.setCookie] = "\(Self.cookieName)=\(token); Path=\(base)/; HttpOnly; SameSite=Strict"
             return Response(status: .seeOther, headers: headers)
         }
         guard let session, let cookie = Self.cookie(request), Self.same(cookie, session) else {
@@ -100,9 +118,10 @@ struct DeskGuard: RouterMiddleware {
         var context = context
         let type = (request.headers[.contentType] ?? "").lowercased()
         if type.hasPrefix("application/x-www-form-urlencoded") {
-            var request = request
-            var body = try await request.collectBody(upTo: Self.maxFormBytes)
-            let form = FormFields(body.readableBytesView.map { $0 })
+            // Collected into a buffer of its own (the request keeps no reference to it), decoded
+            // where it lies, then zeroed in place.
+            var body = try await request.body.collect(upTo: Self.maxFormBytes)
+            let form = body.withUnsafeReadableBytes { FormFields(raw: $0) }
             body.withUnsafeMutableReadableBytes { secureZero($0) }
             guard let token = form["csrf"], Self.same(token, csrf) else {
                 form.wipe()
@@ -123,6 +142,16 @@ struct DeskGuard: RouterMiddleware {
             return try await next(request, context)
         }
         throw DeskRefusal(.unsupportedMediaType, .badRequest, "the desk takes forms only", remedy: "use the desk's own pages")
+    }
+
+    /// True when `path` is under `/s/<secret>/` (compared in constant time), `/s/<secret>` itself
+    /// included (its answer redirects or refuses: the cookie's path is `/s/<secret>/`).
+    static func underSecret(_ path: String, _ secret: String) -> Bool {
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[0].isEmpty, parts[1].elementsEqual("s".utf8) else { return false }
+        let given = Array(parts[2].prefix { $0 != UInt8(ascii: "/") })
+        let ours = Array(secret.utf8)
+        return given.count == ours.count && constantTimeEqual(given, ours)
     }
 
     /// The desk's cookie from the request's `Cookie` headers.

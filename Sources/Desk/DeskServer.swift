@@ -21,26 +21,74 @@ public struct Desk: Sendable {
     public static let maxUploadBytes = 200 << 20
 
     /// A desk for the unit folder `folder` (which may not hold a profile yet). Creates the
-    /// private work folder (0700) inside it, and removes any a desk that did not end cleanly left.
+    /// private work folder (0700) inside it, locked (`flock`) for the desk's lifetime, and removes
+    /// any a desk that did not end cleanly left (a work folder whose lock is free); a desk running
+    /// on the same folder keeps its own.
     public init(folder: String, lang: Language) throws {
         let abs = URL(fileURLWithPath: folder).standardizedFileURL.path
         let fm = FileManager.default
         try fm.createDirectory(atPath: abs, withIntermediateDirectories: true)
         for name in (try? fm.contentsOfDirectory(atPath: abs)) ?? [] where name.hasPrefix(".desk-work-") {
-            try? fm.removeItem(atPath: "\(abs)/\(name)")
+            let dir = "\(abs)/\(name)"
+            let fd = open("\(dir)/\(Self.lockName)", O_RDWR | O_CLOEXEC | O_NOFOLLOW)
+            if fd < 0 {
+                // No lock file: not a desk's folder being made (made under another name, then renamed).
+                if errno == ENOENT { try? fm.removeItem(atPath: dir) }
+                continue
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { try? fm.removeItem(atPath: dir) }
+            close(fd)
         }
-        let work = "\(abs)/.desk-work-\(hexString(SecureRandom.bytes(6)))"
-        do { try fm.createDirectory(atPath: work, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) } catch {
+        // Made under a name the cleanup above skips, locked, then renamed: never seen unlocked.
+        let id = hexString(SecureRandom.bytes(6))
+        let fresh = "\(abs)/.desk-new-\(id)"
+        let work = "\(abs)/.desk-work-\(id)"
+        let fd: Int32
+        do {
+            try fm.createDirectory(atPath: fresh, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            fd = open("\(fresh)/\(Self.lockName)", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            guard fd >= 0, flock(fd, LOCK_EX | LOCK_NB) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+            guard rename(fresh, work) == 0 else {
+                close(fd)
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
+        } catch {
+            try? fm.removeItem(atPath: fresh)
             throw SealError(.ioError, "cannot create the desk's work folder in \(abs)", remedy: "check the folder's permissions", cause: error)
         }
-        state = DeskState(folderPath: abs, workPath: work, lang: lang)
+        state = DeskState(folderPath: abs, workPath: work, lockFD: fd, lang: lang)
     }
 
-    /// The path to open first (with the per-launch key); valid once.
-    public var openPath: String { "/open?key=" + (state.with { $0.launchKey } ?? "") }
+    /// The work folder's lock file.
+    static let lockName = "lock"
 
-    /// Removes the work folder (the uploaded records): at exit.
-    public func cleanUp() { try? FileManager.default.removeItem(atPath: state.workPath) }
+    /// The path to open first (with the per-launch key); valid once.
+    public var openPath: String { state.base + "/open?key=" + (state.with { $0.launchKey } ?? "") }
+
+    /// Hands the opening address to `opener` without putting the key on a command line (any user
+    /// reads /proc/*/cmdline): a page (0600, in the private work folder) that leads to `url` is
+    /// written, and `opener` gets its path. The page is removed once the key is redeemed, or at exit.
+    public func openInBrowser(_ url: String, opener: (String) throws -> Void) throws {
+        let path = "\(state.workPath)/open-\(hexString(SecureRandom.bytes(6))).html"
+        let target = HTML.esc(url)
+        let page = """
+            <!DOCTYPE html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">\
+            <meta http-equiv="refresh" content="0;url=\(target)"><title>sealgate desk</title></head>\
+            <body><p><a href="\(target)">sealgate desk</a></p></body></html>
+
+            """
+        guard FileManager.default.createFile(atPath: path, contents: Data(page.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw SealError(.ioError, "cannot write into the desk's work folder", remedy: "check the free disk space")
+        }
+        state.with { $0.launcherFile = path }
+        try opener(path)
+    }
+
+    /// Removes the work folder (the uploaded records) and lets its lock go: at exit.
+    public func cleanUp() {
+        try? FileManager.default.removeItem(atPath: state.workPath)
+        if state.lockFD >= 0 { close(state.lockFD) }
+    }
 
     /// The web server's own lines (requests, "started") stay out of the clerk's terminal: only
     /// warnings and errors are printed.
@@ -82,32 +130,37 @@ public struct Desk: Sendable {
 struct DeskRoutes: Sendable {
     let state: DeskState
 
+    /// Every route is under `/s/{secret}` (`DeskGuard` checks the segment in constant time; the
+    /// router only takes it as a parameter); anything else reaches the guard alone, and is refused.
     func add(to router: Router<DeskContext>) {
-        router.get("/") { r, c in try await home(r, c) }
-        router.post("/setup") { r, c in try await setup(r, c) }
-        router.post("/lang") { r, c in lang(r, c) }
-        router.post("/upload") { r, c in try await upload(r, c) }
-        router.get("/findings") { r, c in try findings(r, c) }
-        router.get("/findings.csv") { r, c in findingsCSV(r, c) }
-        router.post("/seal") { r, c in try await seal(r, c) }
-        router.get("/job/{id}") { r, c in job(r, c) }
-        router.get("/package/{id}") { r, c in try package(r, c) }
-        router.post("/package/{id}/send") { r, c in try resend(r, c) }
-        router.get("/history") { r, c in try history(r, c) }
-        router.get("/correction") { r, c in correction(r, c) }
-        router.post("/correction/add") { r, c in correctionAdd(r, c) }
-        router.post("/correction/clear") { r, c in correctionClear(r, c) }
-        router.post("/correction/check") { r, c in try correctionCheck(r, c) }
-        router.get("/static/desk.css") { _, _ in asset(HTML.css, "text/css; charset=utf-8") }
-        router.get("/static/desk.js") { _, _ in asset(HTML.js, "text/javascript; charset=utf-8") }
-        router.get("/**") { r, c in page(Pages.notFound(chrome(r, unit: nil)), status: .notFound) }
+        let g = router.group("s/{desk_secret}")
+        g.get("/") { r, c in try await home(r, c) }
+        g.post("/setup") { r, c in try await setup(r, c) }
+        g.post("/lang") { r, c in lang(r, c) }
+        g.post("/upload") { r, c in try await upload(r, c) }
+        g.get("/findings") { r, c in try findings(r, c) }
+        g.get("/findings.csv") { r, c in findingsCSV(r, c) }
+        g.post("/seal") { r, c in try await seal(r, c) }
+        g.get("/job/{id}") { r, c in job(r, c) }
+        g.get("/package/{id}") { r, c in try package(r, c) }
+        g.post("/package/{id}/send") { r, c in try resend(r, c) }
+        g.get("/history") { r, c in try history(r, c) }
+        g.get("/correction") { r, c in correction(r, c) }
+        g.post("/correction/add") { r, c in correctionAdd(r, c) }
+        g.post("/correction/clear") { r, c in correctionClear(r, c) }
+        g.post("/correction/check") { r, c in try correctionCheck(r, c) }
+        g.get("/static/desk.css") { _, _ in asset(HTML.css, "text/css; charset=utf-8") }
+        g.get("/static/desk.js") { _, _ in asset(HTML.js, "text/javascript; charset=utf-8") }
+        g.get("/**") { r, c in page(Pages.notFound(chrome(r, unit: nil)), status: .notFound) }
     }
 
     // MARK: Helpers
 
+    /// A page's chrome; its `path` is the page's own path under the launch's prefix.
     func chrome(_ r: Request, unit: String?, refresh: Int? = nil) -> HTML.Chrome {
         let (lang, csrf) = state.with { ($0.lang, $0.csrf) }
-        return HTML.Chrome(lang: lang, csrf: csrf, unit: unit, path: r.uri.path, refresh: refresh)
+        let path = r.uri.path.hasPrefix(state.base + "/") ? String(r.uri.path.dropFirst(state.base.utf8.count)) : "/"
+        return HTML.Chrome(lang: lang, csrf: csrf, base: state.base, unit: unit, path: path, refresh: refresh)
     }
 
     func page(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -122,9 +175,10 @@ struct DeskRoutes: Sendable {
         return Response(status: .ok, headers: h, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// A redirect to `to`, a path of the desk (`/findings`): under the launch's prefix.
     func redirect(_ to: String) -> Response {
         var h = HTTPFields()
-        h[.location] = to
+        h[.location] = state.base + to
         return Response(status: .seeOther, headers: h)
     }
 
@@ -177,9 +231,15 @@ struct DeskRoutes: Sendable {
     func lang(_ r: Request, _ c: DeskContext) -> Response {
         if let l = c.form?["lang"].flatMap(Language.init(rawValue:)) { state.with { $0.lang = l } }
         let back = c.form?["back"] ?? "/"
-        // Only a path of this desk (never another host: "//…").
-        let safe = back.hasPrefix("/") && !back.hasPrefix("//") && !back.contains("\\") && back.utf8.count < 200 ? back : "/"
+        let safe = Self.safeBack(back) ? back : "/"
         return redirect(safe)
+    }
+
+    /// A path of this desk to come back to, never another host: one `/` first (not `//`, not
+    /// `/\`), no byte ≤ 0x20 or 0x7F anywhere (a browser drops a tab: `/\t/evil` is `//evil`).
+    static func safeBack(_ back: String) -> Bool {
+        back.hasPrefix("/") && !back.hasPrefix("//") && !back.contains("\\") && back.utf8.count < 200
+            && back.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F }
     }
 
     // MARK: Records in, findings out
@@ -332,8 +392,9 @@ struct DeskRoutes: Sendable {
             return redirect("/findings")
         }
         // The passphrase: from the form's bytes into SecureBytes, for this request only.
-        let bytes = form.bytes("passphrase") ?? []
-        let passphrase = bytes.withUnsafeBytes { SecureBytes(copying: $0) }
+        // Copied from the form's own storage (no second reference to it: the wipe zeroes that
+        // storage in place, not a copy-on-write copy of it).
+        let passphrase = form.secret("passphrase")
         form.wipe()
         let key: MinisignSecretKey
         do { key = try MinisignSecretKey.load(path: folder.signingKeyPath, passphrase: { passphrase }) } catch let e as SealError {

@@ -16,6 +16,13 @@ final class DeskState: Sendable {
     let folderPath: String
     /// The private work folder (0700) inside it: uploads, corrections being written. Removed at exit.
     let workPath: String
+    /// The per-launch secret every path of the desk carries (`/s/<secret>/…`): the cookie alone is
+    /// not the credential (a browser sends it to every port of 127.0.0.1).
+    let pathSecret: String
+    /// The prefix of every path of this launch: `/s/<secret>` (a page's link is `base + "/findings"`).
+    var base: String { "/s/\(pathSecret)" }
+    /// The work folder's lock (held for the desk's lifetime: another desk on the folder leaves it alone).
+    let lockFD: Int32
     let inner: Mutex<Inner>
 
     struct Inner {
@@ -32,11 +39,15 @@ final class DeskState: Sendable {
         var draft: [[String]] = []
         /// A failure to show on the page named by the key ("findings", "setup", a package id).
         var notices: [String: SealError] = [:]
+        /// The page handed to the browser opener (it holds the launch key): removed once the key is redeemed.
+        var launcherFile: String?
     }
 
-    init(folderPath: String, workPath: String, lang: Language) {
+    init(folderPath: String, workPath: String, lockFD: Int32 = -1, lang: Language) {
         self.folderPath = folderPath
         self.workPath = workPath
+        self.lockFD = lockFD
+        pathSecret = Self.randomToken()
         inner = Mutex(Inner(launchKey: Self.randomToken(), csrf: Self.randomToken(), lang: lang))
     }
 

@@ -34,11 +34,12 @@ enum HTML {
     static func page(_ title: String, body: String, chrome: Chrome) -> String {
         let t = chrome.text
         let other: Language = chrome.lang == .vi ? .en : .vi
+        let b = esc(chrome.base)
         let nav: String
         if chrome.unit != nil {
             nav = """
-                <nav class="noprint"><a href="/">\(esc(t[.navHome]))</a> <a href="/correction">\(esc(t[.navCorrection]))</a> \
-                <a href="/history">\(esc(t[.navHistory]))</a></nav>
+                <nav class="noprint"><a href="\(b)/">\(esc(t[.navHome]))</a> <a href="\(b)/correction">\(esc(t[.navCorrection]))</a> \
+                <a href="\(b)/history">\(esc(t[.navHistory]))</a></nav>
                 """
         } else {
             nav = ""
@@ -50,10 +51,10 @@ enum HTML {
             <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <meta name="referrer" content="no-referrer">\(chrome.refresh.map { "<meta http-equiv=\"refresh\" content=\"\($0)\">" } ?? "")
             <title>\(esc(title)) · \(esc(t[.appName]))</title>
-            <link rel="stylesheet" href="/static/desk.css"><script src="/static/desk.js" defer></script></head>
+            <link rel="stylesheet" href="\(b)/static/desk.css"><script src="\(b)/static/desk.js" defer></script></head>
             <body>
             <header><strong class="app">\(esc(t[.appName]))</strong> \(unit) \(nav)
-            <form class="lang noprint" method="post" action="/lang"><input type="hidden" name="csrf" value="\(esc(chrome.csrf))">\
+            <form class="lang noprint" method="post" action="\(b)/lang"><input type="hidden" name="csrf" value="\(esc(chrome.csrf))">\
             <input type="hidden" name="lang" value="\(other.rawValue)"><input type="hidden" name="back" value="\(esc(chrome.path))">\
             <button type="submit" id="lang-switch">\(esc(t[.switchLanguage]))</button></form></header>
             <main>
@@ -65,11 +66,13 @@ enum HTML {
             """
     }
 
-    /// What every page shares: the language, the session's CSRF token, the unit (nil before the
-    /// setup), the page's own path (for the language switch to come back to), a refresh.
+    /// What every page shares: the language, the session's CSRF token, the launch's prefix of
+    /// every path (`/s/<secret>`: every link, form and asset carries it), the unit (nil before the
+    /// setup), the page's own path under the prefix (for the language switch to come back to), a refresh.
     struct Chrome {
         var lang: Language
         var csrf: String
+        var base: String
         var unit: String?
         var path: String
         var refresh: Int?

@@ -119,12 +119,19 @@ enum Multipart {
 final class FormFields: @unchecked Sendable {
     private(set) var fields: [(name: String, value: [UInt8])] = []
 
-    init(_ body: [UInt8]) {
+    init(_ body: [UInt8]) { fields = body.withUnsafeBytes { Self.parse($0) } }
+
+    /// Decodes `body` where it lies (the request's buffer: no copy of it is made).
+    init(raw body: UnsafeRawBufferPointer) { fields = Self.parse(body) }
+
+    static func parse(_ body: UnsafeRawBufferPointer) -> [(name: String, value: [UInt8])] {
+        var fields: [(name: String, value: [UInt8])] = []
         for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
             let kv = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-            let name = String(decoding: Self.decode(kv[0]), as: UTF8.self)
-            fields.append((name, kv.count > 1 ? Self.decode(kv[1]) : []))
+            let name = String(decoding: decode(kv[0]), as: UTF8.self)
+            fields.append((name, kv.count > 1 ? decode(kv[1]) : []))
         }
+        return fields
     }
 
     init(pairs: [(String, String)]) { fields = pairs.map { ($0.0, Array($0.1.utf8)) } }
@@ -134,17 +141,25 @@ final class FormFields: @unchecked Sendable {
         fields.first { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) }
     }
 
-    /// The field's bytes, for a secret: nothing of it becomes a `String`.
+    /// The field's bytes as `SecureBytes` (empty when absent), for a secret: copied straight from
+    /// the form's own storage, which no other array shares, so that `wipe()` zeroes that storage
+    /// in place (a copy taken first would make the wipe zero a copy-on-write copy instead).
+    func secret(_ name: String) -> SecureBytes {
+        guard let i = fields.firstIndex(where: { $0.name == name }) else { return SecureBytes(count: 0) }
+        return fields[i].value.withUnsafeBytes { SecureBytes(copying: $0) }
+    }
+
+    /// The field's bytes (a copy sharing the form's storage: never for a secret; tests read a wiped form so).
     func bytes(_ name: String) -> [UInt8]? { fields.first { $0.name == name }?.value }
 
-    /// Zeroes every value the form holds.
+    /// Zeroes every value the form holds, in its own storage.
     func wipe() {
         for i in fields.indices {
             fields[i].value.withUnsafeMutableBytes { secureZero($0) }
         }
     }
 
-    static func decode(_ s: ArraySlice<UInt8>) -> [UInt8] {
+    static func decode<C: RandomAccessCollection<UInt8>>(_ s: C) -> [UInt8] where C.Index == Int {
         var out = [UInt8]()
         out.reserveCapacity(s.count)
         var i = s.startIndex

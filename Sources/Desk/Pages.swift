@@ -27,7 +27,7 @@ enum Pages {
         let body = """
             <p>\(esc(t[.setupIntro]))</p><p class="hint">\(esc(t[.setupFolder])) <code>\(esc(folder))</code></p>
             \(problem.map { HTML.problem($0, c.lang) } ?? "")
-            <form method="post" action="/setup">\(HTML.csrfField(c.csrf))
+            <form method="post" action="\(esc(c.base))/setup">\(HTML.csrfField(c.csrf))
             \(field("unit", .setupUnit, .setupUnitHint))
             \(field("gateway", .setupGateway, .setupGatewayHint))
             \(field("root", .setupRoot, .setupRootHint))
@@ -49,22 +49,23 @@ enum Pages {
         body += "<ul class=\"counts\"><li>\(esc(t[.nextSeq])) <strong>\(esc(profile.nextSeq))</strong></li>"
         body += "<li>\(esc(t[.gatewayLabel])) <code>\(esc(profile.gateway))</code></li>"
         if let last {
-            body += "<li>\(esc(t[.lastPackage])) <a href=\"/package/\(esc(last.packageId))\">\(esc(last.seq)) · \(esc(status(last, t)))</a></li>"
+            body += "<li>\(esc(t[.lastPackage])) <a href=\"\(esc(c.base))/package/\(esc(last.packageId))\">"
+            body += "\(esc(last.seq)) · \(esc(status(last, t)))</a></li>"
         }
         body += "</ul>"
         if let problem { body += HTML.problem(problem, c.lang) }
         if let batch, batch.report != nil || batch.failure != nil {
-            body += "<p class=\"note\">\(esc(t[.batchWaiting])) <a href=\"/findings\">\(esc(t[.openFindings]))</a></p>"
+            body += "<p class=\"note\">\(esc(t[.batchWaiting])) <a href=\"\(esc(c.base))/findings\">\(esc(t[.openFindings]))</a></p>"
         }
         body += "<h2>\(esc(t[.stepChoose]))</h2>" + uploadForm(c)
-        body += "<h2>\(esc(t[.stepCorrections]))</h2><p><a href=\"/correction\">\(esc(t[.openCorrectionForm]))</a></p>"
+        body += "<h2>\(esc(t[.stepCorrections]))</h2><p><a href=\"\(esc(c.base))/correction\">\(esc(t[.openCorrectionForm]))</a></p>"
         return HTML.page(t[.homeTitle], body: body, chrome: c)
     }
 
     static func uploadForm(_ c: Chrome, again: Bool = false) -> String {
         let t = c.text
         return """
-            <form method="post" action="/upload?csrf=\(esc(c.csrf))" enctype="multipart/form-data">\(HTML.csrfField(c.csrf))
+            <form method="post" action="\(esc(c.base))/upload?csrf=\(esc(c.csrf))" enctype="multipart/form-data">\(HTML.csrfField(c.csrf))
             <label for="files">\(esc(t[.chooseFiles]))</label><p class="hint">\(esc(t[.chooseFilesHint]))</p>
             <input type="file" id="files" name="files" multiple accept=".xlsx,.csv" required>
             <div class="actions"><button type="submit" id="upload">\(esc(t[again ? .checkAgain : .checkFiles]))</button></div></form>
@@ -103,7 +104,8 @@ enum Pages {
             body += "<p class=\"ok\" id=\"verdict\">\(esc(t[.noErrors]))</p>"
         }
         if !r.rows.isEmpty {
-            body += "<div class=\"actions\"><a class=\"button secondary\" id=\"download\" href=\"/findings.csv\">\(esc(t[.downloadCSV]))</a></div>"
+            body += "<div class=\"actions\"><a class=\"button secondary\" id=\"download\" href=\"\(esc(c.base))/findings.csv\">"
+            body += "\(esc(t[.downloadCSV]))</a></div>"
             if r.rows.count > shownFindings || r.dropped > 0 {
                 body +=
                     "<p class=\"hint\">\(esc(t[.findingsTruncated])) \(esc(min(shownFindings, r.rows.count))) / \(esc(r.rows.count + r.dropped))</p>"
@@ -124,7 +126,7 @@ enum Pages {
         if r.errors == 0 {
             body += "<h2>\(esc(t[.stepSeal]))</h2><p>\(esc(t[.sealIntro]))</p>"
             body += """
-                <form method="post" action="/seal">\(HTML.csrfField(c.csrf))
+                <form method="post" action="\(esc(c.base))/seal">\(HTML.csrfField(c.csrf))
                 <label for="passphrase">\(esc(t[.passphrase]))</label><p class="hint">\(esc(t[.passphraseHint]))</p>
                 <input type="password" id="passphrase" name="passphrase" autocomplete="off" required>
                 <div class="actions"><button type="submit" id="seal">\(esc(t[.sealAndSend]))</button></div></form>
@@ -206,7 +208,7 @@ enum Pages {
             body += "<dl class=\"receipt\"><dt>\(esc(t[.recUnit]))</dt><dd>\(esc(v.unit))</dd><dt>\(esc(t[.recSeq]))</dt><dd>\(esc(e.seq))</dd>"
             body += "<dt>\(esc(t[.recPackage]))</dt><dd>\(esc(e.packageId))</dd><dt>\(esc(t[.recSealedAt]))</dt><dd>\(esc(e.sealedAt.text))</dd></dl>"
             body += """
-                <div class="actions"><form method="post" action="/package/\(esc(e.packageId))/send">\(HTML.csrfField(c.csrf))\
+                <div class="actions"><form method="post" action="\(esc(c.base))/package/\(esc(e.packageId))/send">\(HTML.csrfField(c.csrf))\
                 <button type="submit" id="send-again">\(esc(t[.sendAgain]))</button></form></div>
                 """
             return HTML.page(t[.packageTitle], body: body, chrome: c)
@@ -248,7 +250,7 @@ enum Pages {
         body += "</tr></thead><tbody>"
         for h in profile.history.reversed() {
             body += "<tr><td>\(esc(h.seq))</td><td>\(esc(h.kind))</td><td>\(esc(h.sealedAt.text))</td><td>\(esc(status(h, t)))</td>"
-            body += "<td><a href=\"/package/\(esc(h.packageId))\">\(esc(h.packageId))</a></td></tr>"
+            body += "<td><a href=\"\(esc(c.base))/package/\(esc(h.packageId))\">\(esc(h.packageId))</a></td></tr>"
         }
         body += "</tbody></table></div>"
         return HTML.page(t[.historyTitle], body: body, chrome: c)
@@ -274,15 +276,15 @@ enum Pages {
             body += "</tr></thead><tbody>"
             for row in draft { body += "<tr>" + row.map { "<td>\(esc($0))</td>" }.joined() + "</tr>" }
             body += "</tbody></table></div><div class=\"actions\">"
-            body += "<form method=\"post\" action=\"/correction/check\">\(HTML.csrfField(c.csrf))"
+            body += "<form method=\"post\" action=\"\(esc(c.base))/correction/check\">\(HTML.csrfField(c.csrf))"
             body += "<button type=\"submit\" id=\"correction-check\">\(esc(t[.correctionCheck]))</button></form>"
-            body += "<form method=\"post\" action=\"/correction/clear\">\(HTML.csrfField(c.csrf))"
+            body += "<form method=\"post\" action=\"\(esc(c.base))/correction/clear\">\(HTML.csrfField(c.csrf))"
             body += "<button type=\"submit\" class=\"secondary\">\(esc(t[.correctionClear]))</button></form></div>"
         }
         var options = ""
         for col in correctableFields { options += "<option value=\"\(esc(col))\">\(esc(col))</option>" }
         body += """
-            <h2>\(esc(t[.correctionAdd]))</h2><form method="post" action="/correction/add">\(HTML.csrfField(c.csrf))
+            <h2>\(esc(t[.correctionAdd]))</h2><form method="post" action="\(esc(c.base))/correction/add">\(HTML.csrfField(c.csrf))
             <label for="citizen_id">\(esc(t[.corCitizen]))</label><input type="text" id="citizen_id" name="citizen_id" autocomplete="off" required>
             <label for="field">\(esc(t[.corField]))</label><select id="field" name="field">\(options)</select>
             <label for="old_value">\(esc(t[.corOld]))</label><input type="text" id="old_value" name="old_value" autocomplete="off">
@@ -302,6 +304,6 @@ enum Pages {
 
     static func notFound(_ c: Chrome) -> String {
         let t = c.text
-        return HTML.page(t[.notFoundTitle], body: "<p>\(esc(t[.notFound]))</p><p><a href=\"/\">\(esc(t[.navHome]))</a></p>", chrome: c)
+        return HTML.page(t[.notFoundTitle], body: "<p>\(esc(t[.notFound]))</p><p><a href=\"\(esc(c.base))/\">\(esc(t[.navHome]))</a></p>", chrome: c)
     }
 }

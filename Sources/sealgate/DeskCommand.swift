@@ -32,7 +32,7 @@ struct DeskCommand: AsyncParsableCommand {
                     CommandLanguage.current == .vi
                         ? "Bàn làm việc đang chạy trên máy này. Địa chỉ \"open:\" ở trên mở được một lần, trong một trình duyệt; dừng bằng Ctrl-C."
                         : "The desk is running on this machine. The \"open:\" address above opens once, in one browser; stop it with Ctrl-C.")
-                if !noBrowser { openBrowser(url) }
+                if !noBrowser { openBrowser(desk, url) }
             }
             return [:]
         }
@@ -40,7 +40,9 @@ struct DeskCommand: AsyncParsableCommand {
 }
 
 /// Opens `url` with xdg-open when there is one (a desktop session); else the printed address is the way in.
-func openBrowser(_ url: String) {
+/// xdg-open gets the path of a page in the desk's private work folder that leads to `url`, never
+/// the key itself (a command line is readable by every user).
+func openBrowser(_ desk: Desk, _ url: String) {
     let candidates = ["/usr/bin/xdg-open", "/usr/local/bin/xdg-open"]
     guard let exe = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         say(
@@ -48,10 +50,12 @@ func openBrowser(_ url: String) {
                 ? "không có xdg-open: hãy mở địa chỉ trên trong trình duyệt" : "no xdg-open: open the address above in a browser")
         return
     }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: exe)
-    p.arguments = [url]
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try? p.run()
+    try? desk.openInBrowser(url) { path in
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = [path]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+    }
 }

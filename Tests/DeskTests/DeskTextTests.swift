@@ -42,7 +42,7 @@ import UnitWork
         let report = Findings(rows: [finding], errors: 1, warnings: 0, organizations: 4, members: 80, corrections: 0, dropped: 0)
         let clean = Findings(rows: [], errors: 0, warnings: 0, organizations: 4, members: 80, corrections: 0, dropped: 0)
         let problem = SealError(.keyWrongPassphrase, "wrong passphrase", remedy: "type it again")
-        let c = HTML.Chrome(lang: lang, csrf: "tok", unit: "HCM-U001", path: "/", refresh: nil)
+        let c = HTML.Chrome(lang: lang, csrf: "tok", base: "/s/SECRET", unit: "HCM-U001", path: "/", refresh: nil)
         var job = Job(id: "j1", kind: .send)
         job.stage = .stageSeal
         job.total = 10
@@ -72,6 +72,10 @@ import UnitWork
         known += ["01a2-pkg", "01a2-sent", "snapshot", "2026-03-01T08:00:00Z", "2026-03-01T08:00:01Z", "accepted", "đổi số", "phone"]
         known += Pages.correctableFields
         for html in pages {
+            // Every link, form and asset is under the launch's prefix (the path secret).
+            for m in html.matches(of: /(?:href|action|src)="([^"]*)"/) {
+                #expect(m.1.hasPrefix("/s/SECRET/"), "a path without the launch's prefix: \(m.1)")
+            }
             var text = html.replacing(/<[^>]*>/, with: " ")
             for k in known.filter({ !$0.isEmpty }).sorted(by: { $0.count > $1.count }) {
                 text = text.replacingOccurrences(of: HTML.esc(k), with: " ")
@@ -86,7 +90,7 @@ import UnitWork
     @Test func escapingLeavesNoMarkup() {
         #expect(HTML.esc(#"<script>alert("x")</script>&'"#) == "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;")
         let page = Pages.findings(
-            HTML.Chrome(lang: .vi, csrf: "t", unit: "U", path: "/", refresh: nil),
+            HTML.Chrome(lang: .vi, csrf: "t", base: "/s/SECRET", unit: "U", path: "/", refresh: nil),
             batch: Batch(
                 id: "b", dir: "/x", files: [], kind: .snapshot,
                 report: Findings(

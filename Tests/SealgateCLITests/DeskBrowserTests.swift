@@ -59,7 +59,9 @@ import Testing
         let desk = try GatewayProcess(
             arguments: ["desk", "--folder", "unit", "--no-browser", "--port", "0"], cwd: w.path, env: ["SEALGATE_LANG": "vi"])
         defer { desk.stop() }
-        let open = try #require(desk.logText.firstMatch(of: /open: (http:\/\/127\.0\.0\.1:\d+\/open\?key=[A-Za-z0-9_-]{43})/)?.1)
+        // Every path under the launch's secret prefix, /s/<secret>/.
+        let printed = /open: (http:\/\/127\.0\.0\.1:\d+\/s\/[A-Za-z0-9_-]{43}\/open\?key=[A-Za-z0-9_-]{43})/
+        let open = try #require(desk.logText.firstMatch(of: printed)?.1)
         #expect(Self.listensOnLoopbackOnly(port: desk.port), "the desk listens beyond 127.0.0.1")
 
         try? FileManager.default.removeItem(atPath: Self.output)  // lint: allow try? — cleanup: the last run's screenshots, if any
