@@ -79,8 +79,9 @@ extension RecordInputs {
 /// YYYY-MM-DDTHH:MM:SS+07:00), in an id column the number's shortest text (noted), elsewhere
 /// the shortest text (12, not 12.0).
 ///
-/// The records are sent every 64 KiB of them and before each chunk of the sheet is read (rows
-/// holding no value send nothing, yet the validator sees what came before them at once). When
+/// The records are sent every 64 KiB of them, and after 4 chunks of the sheet read without
+/// sending (rows holding no value send nothing: the validator sees what came before them
+/// within 4 chunks, not at the sheet's end). When
 /// the validator stops early (a syntax error), `finish` sets `Box.cancelled` before it waits:
 /// the producer stops at its next chunk or row instead of reading the sheet to its end.
 final class SheetFeed {
@@ -150,9 +151,16 @@ final class SheetFeed {
         defer { close(box.fd) }
         do {
             var converter = RowConverter(file: box.file, date1904: box.sheet.workbook.date1904)
+            var quiet = 0
             let eachChunk = {
                 if box.cancelled.load(ordering: .acquiring) { throw WorkbookCancelled() }
-                if out.count > 0 { try out.flush() }
+                // Records that waited 4 chunks for 64 KiB of them are sent as they are.
+                quiet = out.count > 0 && out.flushes == 0 ? quiet + 1 : 0
+                out.flushes = 0
+                if quiet >= 4 {
+                    quiet = 0
+                    try out.flush()
+                }
             }
             try box.sheet.workbook.readRows(of: box.sheet.sheet, eachChunk: eachChunk) { row in
                 if box.cancelled.load(ordering: .acquiring) { throw WorkbookCancelled() }
@@ -175,6 +183,8 @@ final class SheetFeed {
         private var buf: UnsafeMutablePointer<UInt8>
         private var capacity = 1 << 17
         private(set) var count = 0
+        /// Flushes since the producer last looked.
+        var flushes = 0
         init(fd: Int32) {
             self.fd = fd
             buf = .allocate(capacity: capacity)
@@ -237,6 +247,7 @@ final class SheetFeed {
         }
 
         func flush() throws {
+            flushes += 1
             var sent = 0
             while sent < count {
                 let n = send(fd, buf + sent, count - sent, Int32(MSG_NOSIGNAL))

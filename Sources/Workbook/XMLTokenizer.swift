@@ -100,6 +100,9 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
     private var nsScopes: [(prefixEnd: Int, main: Bool, depth: Int)] = []
     /// Whether an unprefixed name is in SpreadsheetML's main namespace (the default in scope).
     private var defaultMain = false
+    /// The depth of the innermost element declaring a namespace (-1: none), so that closing
+    /// an element looks at no array.
+    private var nsInnermost = -1
     static var maxAttributes: Int { 64 }
     static var maxNamespaces: Int { 64 }
 
@@ -376,7 +379,7 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         }
         guard same else { throw malformed("an end tag that does not match its start") }
         namesUsed = start
-        if !nsScopes.isEmpty && nsScopes[nsScopes.count - 1].depth >= depth { popNamespaces() }
+        if nsInnermost >= depth { popNamespaces() }
         guard passed[depth] else { return }
         let (ls, ll) = localName(b, from, n)
         try handler.endElement(UnsafeRawBufferPointer(start: b + ls, count: ll))
@@ -386,6 +389,7 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
     private mutating func popNamespaces() {
         while let last = nsScopes.last, last.depth >= depth { nsScopes.removeLast() }
         nsPrefixBytes.removeLast(nsPrefixBytes.count - (nsScopes.last?.prefixEnd ?? 0))
+        nsInnermost = nsScopes.last?.depth ?? -1
         defaultMain = false
         for i in nsScopes.indices.reversed() where nsScopes[i].prefixEnd == (i == 0 ? 0 : nsScopes[i - 1].prefixEnd) {
             defaultMain = nsScopes[i].main
@@ -404,6 +408,7 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         let main = Self.equals(uri, Self.mainNamespace) || Self.equals(uri, Self.strictNamespace)
         nsPrefixBytes.append(contentsOf: prefix)
         nsScopes.append((nsPrefixBytes.count, main, depth))
+        nsInnermost = depth
         if prefix.isEmpty { defaultMain = main }
     }
 
@@ -500,8 +505,14 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
                 try declareNamespace(ls == ns ? UnsafeRawBufferPointer(start: b + ls, count: 0) : name, value)
                 continue
             }
-            for k in 0..<count where attrNames[k].count == ll && memcmp(attrNames[k].baseAddress!, b + ls, ll) == 0 {
-                throw malformed("an element with two attributes named \(Workbook.shown(String(decoding: name, as: UTF8.self)))")
+            for k in 0..<count where attrNames[k].count == ll {
+                let other = attrNames[k]
+                var same = true
+                for j in 0..<ll where other[j] != b[ls + j] {
+                    same = false
+                    break
+                }
+                if same { throw malformed("an element with two attributes named \(Workbook.shown(String(decoding: name, as: UTF8.self)))") }
             }
             attrNames[count] = name
             attrValues[count] = value
@@ -510,14 +521,14 @@ struct XMLTokenizer<Handler: XMLHandler>: ~Copyable {
         let attrs = XMLAttributes(names: attrNames, values: attrValues, count: count)
         let (ls, ll) = localName(b, from, n)
         let name = UnsafeRawBufferPointer(start: b + ls, count: ll)
-        let pass = !Handler.spreadsheetML || inMainNamespace(b, from, ls)
+        let pass = !Handler.spreadsheetML || (ls == from ? defaultMain : inMainNamespace(b, from, ls))
         if depth == 0 && !pass { throw malformed("its root element is not in SpreadsheetML's namespace") }
         if empty {
             if pass {
                 try handler.startElement(name, attrs)
                 try handler.endElement(name)
             }
-            if !nsScopes.isEmpty && nsScopes[nsScopes.count - 1].depth >= depth { popNamespaces() }
+            if nsInnermost >= depth { popNamespaces() }
         } else {
             let len = n - from
             if namesUsed + len > names.count { growNames(namesUsed + len) }

@@ -478,7 +478,7 @@ func refusal(_ path: String, limits: WorkbookLimits = WorkbookLimits()) -> SealE
     /// When the validator stops early (a syntax error in row 2), the sheet's reader stops too:
     /// it does not read on to the damage at the sheet's end (which, read, refuses the workbook
     /// instead of the finding). Rows that hold no value send nothing, so the records read are
-    /// sent before each chunk: the validator sees row 2 while the reader is far from the end.
+    /// sent after 4 chunks without sending: the validator sees row 2 while the reader is far from the end.
     @Test func theSheetStopsWhenTheValidatorDoes() throws {
         let s = Scratch()
         var bytes = Array(members([memberRow(2, annValues)]).sheets[0].xml.utf8)
