@@ -47,6 +47,10 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // zlib: the workbook reader's inflating (through SealCrypto's RawInflate, bounded).
+        .systemLibrary(
+            name: "CSystemZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         // zlib, for the test runner only: some age test-kit vectors are zlib-compressed.
         .systemLibrary(
             name: "CZlibTesting", pkgConfig: "zlib",
@@ -62,7 +66,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SealCrypto",
-            dependencies: ["CSodium", "COpenSSL", "SystemIO", "SealBase"],
+            dependencies: ["CSodium", "COpenSSL", "CSystemZlib", "SystemIO", "SealBase"],
             swiftSettings: strictSettings),
         // The transparency log's mathematics and formats: RFC 6962 Merkle trees, proofs, C2SP checkpoints (signed notes).
         .target(
@@ -76,7 +80,7 @@ let package = Package(
         // .xlsx workbooks read as streams: the zip members (ZIPFoundation) through a SpreadsheetML-only XML tokenizer.
         .target(
             name: "Workbook",
-            dependencies: ["SealBase", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            dependencies: ["SealBase", "SealCrypto", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
             swiftSettings: strictSettings),
         .target(
             name: "PartyRecords",

@@ -1,5 +1,4 @@
 import Foundation
-import ZIPFoundation
 
 /// One zip member inflated on a thread of its own, a few chunks ahead of the thread that
 /// tokenizes it (`Workbook.stream`): inflating and the CRC-32 (about a fifth of reading a sheet)
@@ -8,8 +7,9 @@ import ZIPFoundation
 /// 64 KiB waiting. The reader takes the chunks in order, then the error that ended the
 /// inflating, if any — the order a single thread would have met them in.
 final class Inflater: @unchecked Sendable {
-    let archive: Archive
-    let entry: Entry
+    let path: String
+    let location: MemberLocation
+    let what: String
     let declared: UInt64
     let bombMessage: String
     /// Bytes inflated and their CRC-32: read by the reader after `join`.
@@ -26,9 +26,10 @@ final class Inflater: @unchecked Sendable {
 
     struct Abandoned: Error {}
 
-    init(archive: Archive, entry: Entry, declared: UInt64, bombMessage: String) {
-        self.archive = archive
-        self.entry = entry
+    init(path: String, location: MemberLocation, what: String, declared: UInt64, bombMessage: String) {
+        self.path = path
+        self.location = location
+        self.what = what
         self.declared = declared
         self.bombMessage = bombMessage
     }
@@ -54,11 +55,11 @@ final class Inflater: @unchecked Sendable {
 
     private func run() {
         do {
-            _ = try archive.extract(entry, bufferSize: Workbook.chunkSize, skipCRC32: true) { data in
-                real += UInt64(data.count)
+            try MemberReader.read(path: path, location, chunk: Workbook.chunkSize, what: what) { raw in
+                real += UInt64(raw.count)
                 guard real <= declared else { throw WorkbookError.unsafe(bombMessage) }
-                data.withUnsafeBytes { crc.update($0) }
-                try put(data)
+                crc.update(raw)
+                try put(Data(raw))
             }
             end(nil)
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import SealBase
+import SealCrypto
 import ZIPFoundation
 
 /// One sheet as workbook.xml lists it.
@@ -12,7 +13,8 @@ public struct SheetInfo: Sendable, Equatable {
 }
 
 /// An .xlsx workbook (Office Open XML SpreadsheetML), read as a stream: the zip's members are
-/// inflated chunk by chunk (ZIPFoundation) into `XMLTokenizer`, never written anywhere. Opening
+/// listed by ZIPFoundation and inflated chunk by chunk, each within its own bytes
+/// (`MemberReader`), into `XMLTokenizer`, never written anywhere. Opening
 /// reads the member list (every name checked), `_rels/.rels`, workbook.xml and its
 /// relationships; `loadSharedStrings` reads the shared strings once (bounded); `readRows`
 /// streams one sheet's rows. Every refusal is a `WorkbookError`.
@@ -27,6 +29,8 @@ public final class Workbook: @unchecked Sendable {
     public private(set) var date1904 = false
     let archive: Archive
     private var entries: [String: Entry] = [:]
+    /// Where each member's data lies (`ZipDirectory`): what the parts are read from.
+    private var locations: [String: MemberLocation] = [:]
     private var sharedStringsPart: String?
     var strings: SharedStrings?
     /// Bytes inflated so far (every part read), for the bound on the whole workbook.
@@ -74,6 +78,7 @@ public final class Workbook: @unchecked Sendable {
             guard entries[name] == nil else { throw WorkbookError.unsafe("\(displayName) holds two zip members named \(Self.shown(name))") }
             entries[name] = entry
         }
+        locations = try ZipDirectory.locations(path: path, fileSize: fileSize, display: displayName)
         try readStructure()
     }
 
@@ -102,11 +107,13 @@ public final class Workbook: @unchecked Sendable {
 
     /// Streams a member into a tokenizer, holding sizes to their bounds while inflating, and
     /// returns the handler. The CRC-32 of what is inflated is computed here (`ZipCRC32`,
-    /// slicing by 8) and checked against the member's; ZIPFoundation's own (a byte-at-a-time
-    /// table on Linux) is skipped. `eachChunk` runs before each chunk is tokenized (what it
-    /// throws ends the reading; `WorkbookCancelled` passes as it is).
+    /// slicing by 8) and checked against the member's. `eachChunk` runs before each chunk is
+    /// tokenized (what it throws ends the reading; `WorkbookCancelled` passes as it is).
     func stream<H: XMLHandler>(_ part: String, into handler: H, eachChunk: (() throws -> Void)? = nil) throws -> H {
         guard let entry = entries[part] else { throw WorkbookError.malformed("\(displayName): the part \(part) is missing") }
+        guard let location = locations[part], location.compressedSize == entry.compressedSize, location.crc == entry.checksum else {
+            throw WorkbookError.malformed("\(displayName): the part \(part) is not where the zip directory says (a damaged zip archive)")
+        }
         let declared = entry.uncompressedSize
         let compressed = max(entry.compressedSize, 1)
         guard declared <= limits.maxPartBytes else {
@@ -124,7 +131,8 @@ public final class Workbook: @unchecked Sendable {
         var real: UInt64 = 0
         var crc = ZipCRC32()
         do {
-            let inflater = Inflater(archive: archive, entry: entry, declared: declared, bombMessage: bomb)
+            let inflater = Inflater(
+                path: path, location: location, what: "\(displayName): the part \(part)", declared: declared, bombMessage: bomb)
             if declared > Self.chunkSize && inflater.start() {
                 // Inflated on a thread of its own, a few chunks ahead.
                 defer { inflater.join() }
@@ -135,14 +143,12 @@ public final class Workbook: @unchecked Sendable {
                 inflater.join()
                 (real, crc) = (inflater.real, inflater.crc)
             } else {
-                _ = try archive.extract(entry, bufferSize: Self.chunkSize, skipCRC32: true) { data in
+                try MemberReader.read(path: path, location, chunk: Self.chunkSize, what: "\(displayName): the part \(part)") { raw in
                     try eachChunk?()
-                    real += UInt64(data.count)
+                    real += UInt64(raw.count)
                     guard real <= declared else { throw WorkbookError.unsafe(bomb) }
-                    try data.withUnsafeBytes { raw in
-                        crc.update(raw)
-                        try tokenizer.feed(raw)
-                    }
+                    crc.update(raw)
+                    try tokenizer.feed(raw)
                 }
             }
         } catch let e as WorkbookError {

@@ -263,6 +263,43 @@ func refusal(_ path: String, limits: WorkbookLimits = WorkbookLimits()) -> SealE
         #expect(refusal(path) == .workbookMalformed)
     }
 
+    /// A sheet whose deflate data ends too soon (a stored block announcing 65,535 bytes, 100
+    /// given; stored, then marked deflated): ZIPFoundation's Linux reader spun on it without end
+    /// and handed zlib more length than it read; the reader's own (the member's bytes only, zlib
+    /// given their true length) refuses it (found by the attacker review). Also a member marked
+    /// with a method that is not deflate.
+    @Test func aMemberWhoseDataEndsTooSoonIsRefused() throws {
+        let s = Scratch()
+        let good = try members([memberRow(2, annValues)]).write(to: "\(s.path)/good.xlsx")
+        func rewrite(_ name: String, _ change: (Data) -> Data) throws -> String {
+            let path = "\(s.path)/\(name)"
+            let source = try Archive(url: URL(fileURLWithPath: good), accessMode: .read)
+            let out = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
+            for entry in source {
+                var bytes = Data()
+                _ = try source.extract(entry) { bytes.append($0) }
+                if entry.path == "xl/worksheets/sheet1.xml" { bytes = change(bytes) }
+                let data = bytes
+                try out.addEntry(
+                    with: entry.path, type: .file, uncompressedSize: Int64(data.count), compressionMethod: .none,
+                    provider: { position, size in data.subdata(in: Int(position)..<Int(position) + size) })
+            }
+            return path
+        }
+        // A non-final stored block of 65,535 bytes, and only 100 of them, marked deflated (method 8).
+        let short = try rewrite("short.xlsx") { Data([0x00, 0xFF, 0xFF, 0x00, 0x00]) + $0.prefix(100) }
+        try patchHeaders(short, member: "xl/worksheets/sheet1.xml", local: 8, central: 10, to: 8)
+        try patchDeclaredSize(short, member: "xl/worksheets/sheet1.xml", to: 100_000)
+        #expect(refusal(short) == .workbookMalformed)
+        // Stored as it is, but marked with method 12 (bzip2).
+        let bzip = try rewrite("bzip.xlsx") { $0 }
+        try patchHeaders(bzip, member: "xl/worksheets/sheet1.xml", local: 8, central: 10, to: 12)
+        #expect(refusal(bzip) == .workbookMalformed)
+        // The same member stored and marked stored reads.
+        #expect(refusal(try rewrite("stored.xlsx") { $0 }) == nil)
+        #expect(refusal(good) == nil)
+    }
+
     @Test func aMemberDeclaringAHugeRatioIsAZipBomb() throws {
         let s = Scratch()
         // 8 MiB of one repeated formatted empty cell: deflate packs it about 1000 to 1.

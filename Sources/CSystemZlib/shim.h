@@ -1,0 +1,4 @@
+#ifndef SEALGATE_CZLIB_H
+#define SEALGATE_CZLIB_H
+#include <zlib.h>
+#endif
