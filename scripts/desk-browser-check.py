@@ -26,6 +26,20 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 
+
+def gone(old):
+    """The page holding `old` was replaced: its element is stale — or, as Chromium sometimes says
+    while the next page loads, its node "does not belong to the document"."""
+
+    def check(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except Exception:  # StaleElementReferenceException, or that WebDriverException
+            return True
+
+    return check
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
@@ -66,7 +80,7 @@ def main():
         """Clicks a button and waits for the page it leads to (the old one gone)."""
         old = driver.find_element(By.TAG_NAME, "html")
         driver.find_element(By.ID, element_id).click()
-        WebDriverWait(driver, 45).until(expected_conditions.staleness_of(old))
+        WebDriverWait(driver, 45).until(gone(old))
 
     def text(css):
         return driver.find_element(By.CSS_SELECTOR, css).text
