@@ -115,7 +115,12 @@ public struct Dashboard<Context: RequestContext>: Sendable {
     /// The session the request's cookie names, when it is still valid (its last use recorded).
     func session(_ request: Request) async throws -> (DashboardSession, cookie: String)? {
         guard let cookie = Self.cookie(request, Self.sessionCookie), cookie.utf8.count == 43 else { return nil }
-        guard let s = try await store.useSession(idHash: Self.idHash(cookie), now: clock.now, idle: settings.idle) else { return nil }
+        // The campaign page's own refresh (`auto=1`) does not count as use: an unattended page
+        // still idles out.
+        let touch = request.uri.queryParameters.get("auto") != "1"
+        guard let s = try await store.useSession(idHash: Self.idHash(cookie), now: clock.now, idle: settings.idle, touch: touch) else {
+            return nil
+        }
         return (s, cookie)
     }
 
@@ -129,7 +134,7 @@ public struct Dashboard<Context: RequestContext>: Sendable {
 
     /// A whole page: `body` (its template and values) inside the layout.
     func page(
-        _ template: String, _ values: [String: Any], title: String, lang: Language, csrf: String?, path: String, refresh: Bool = false,
+        _ template: String, _ values: [String: Any], title: String, lang: Language, csrf: String?, path: String, refresh: String? = nil,
         status: HTTPResponse.Status = .ok
     ) -> Response {
         let body = render(template, values.merging(["lang": lang.rawValue]) { a, _ in a }, lang: lang)
@@ -137,7 +142,7 @@ public struct Dashboard<Context: RequestContext>: Sendable {
             "layout",
             [
                 "lang": lang.rawValue, "otherLang": (lang == .vi ? Language.en : .vi).rawValue, "title": title, "body": body,
-                "signedIn": csrf != nil, "csrf": csrf ?? "", "path": path, "refresh": refresh,
+                "signedIn": csrf != nil, "csrf": csrf ?? "", "path": path, "refresh": refresh ?? "",
             ], lang: lang)
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"

@@ -199,7 +199,15 @@ struct DashboardPages<Context: RequestContext>: Sendable {
                 "stateLabel": w["delivery_\(l.record.state.rawValue)"] ?? l.record.state.rawValue,
             ]
         }
-        return dashboard.page("campaign", values, title: w["campaign_title"] ?? "", lang: lang, csrf: csrf, path: "/ui/", refresh: true)
+        // The page refreshes itself with its filter and order, marked so the refresh does not
+        // count as the operator's use of the session.
+        var again = URLComponents()
+        again.path = "/ui/"
+        again.queryItems =
+            [("q", q), ("state", stateFilter?.rawValue ?? ""), ("sort", sort)].filter { !$0.1.isEmpty }.map { URLQueryItem(name: $0.0, value: $0.1) }
+            + [URLQueryItem(name: "auto", value: "1")]
+        return dashboard.page(
+            "campaign", values, title: w["campaign_title"] ?? "", lang: lang, csrf: csrf, path: "/ui/", refresh: again.string ?? "/ui/?auto=1")
     }
 
     /// "3 days 4 hours", "5 hours 10 minutes", "12 minutes" in the page's words.

@@ -6,7 +6,7 @@ enum Templates {
         <!DOCTYPE html>
         <html lang="{{lang}}">
         <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-        <meta name="referrer" content="no-referrer">{{#refresh}}<meta http-equiv="refresh" content="60">{{/refresh}}
+        <meta name="referrer" content="no-referrer">{{#refresh}}<meta http-equiv="refresh" content="60; url={{refresh}}">{{/refresh}}
         <title>{{title}} · {{t.app_name}}</title>
         <link rel="stylesheet" href="/ui/static/dashboard.css"></head>
         <body>

@@ -503,9 +503,10 @@ public protocol GatewayStore: Sendable {
     // The dashboard's sessions (migration v17) and a unit's packages
     func addSession(_ s: DashboardSession) async throws
     /// The session whose cookie hashes to `idHash`, when at `now` it is within its hard end, was
-    /// used less than `idle` ago and its admin token is not revoked; its last use becomes `now`.
-    /// Nil otherwise (an expired session is deleted).
-    func useSession(idHash: String, now: Timestamp, idle: Duration) async throws -> DashboardSession?
+    /// used less than `idle` ago and its admin token is not revoked; its last use becomes `now`
+    /// when `touch` (a page's own refresh does not count as use). Nil otherwise (an expired
+    /// session is deleted).
+    func useSession(idHash: String, now: Timestamp, idle: Duration, touch: Bool) async throws -> DashboardSession?
     func deleteSession(idHash: String) async throws
     /// Deletes the sessions past their hard end or idle longer than `idle` at `now`; how many.
     @discardableResult func pruneSessions(now: Timestamp, idle: Duration) async throws -> Int
@@ -607,6 +608,11 @@ public struct Decision: Sendable {
 }
 
 extension GatewayStore {
+    /// A session used by its operator (its last use becomes `now`).
+    public func useSession(idHash: String, now: Timestamp, idle: Duration) async throws -> DashboardSession? {
+        try await useSession(idHash: idHash, now: now, idle: idle, touch: true)
+    }
+
     public func fetchDatasetPackage(version: UInt64, to path: String) async throws -> Bool { false }
 
     public func commit(

@@ -325,7 +325,7 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func useSession(idHash: String, now: Timestamp, idle: Duration) async throws -> DashboardSession? {
+    public func useSession(idHash: String, now: Timestamp, idle: Duration, touch: Bool) async throws -> DashboardSession? {
         try await driver.write { c in
             let found = try await c.row(
                 """
@@ -342,7 +342,7 @@ public final class SQLGatewayStore: GatewayStore {
                 return nil
             }
             // Written at most once a minute: a page's burst of requests is one write.
-            if now.unixSeconds - s.lastSeenAt.unixSeconds >= 60 {
+            if touch && now.unixSeconds - s.lastSeenAt.unixSeconds >= 60 {
                 try await c.execute("UPDATE dashboard_sessions SET last_seen_at = ? WHERE id_hash = ?", [now, idHash])
                 s.lastSeenAt = now
             }

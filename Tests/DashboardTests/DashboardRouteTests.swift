@@ -179,6 +179,19 @@ import Testing
             let quiet = try await Self.signIn(client)
             f.clock.advance(by: .seconds(8 * 3600 + 1))
             #expect(try await client.execute(uri: "/ui/", method: .get, headers: Self.withCookie(quiet)).status == .seeOther, "idle 8 h")
+            // The campaign page's own refresh (auto=1) is not the operator's use: an unattended
+            // page idles out all the same; it refreshes with its filter and order.
+            let unattended = try await Self.signIn(client)
+            let page = try await client.execute(uri: "/ui/?state=missing&sort=state", method: .get, headers: Self.withCookie(unattended))
+            let html = String(buffer: page.body)
+            let refresh = "<meta http-equiv=\"refresh\" content=\"60; url=/ui/?state=missing&amp;sort=state&amp;auto=1\">"
+            #expect(html.contains(refresh), "\(html.prefix(600))")
+            for _ in 0..<9 {
+                f.clock.advance(by: .seconds(3600))
+                _ = try await client.execute(uri: "/ui/?auto=1", method: .get, headers: Self.withCookie(unattended))
+            }
+            let after = try await client.execute(uri: "/ui/", method: .get, headers: Self.withCookie(unattended))
+            #expect(after.status == .seeOther, "refreshed for 9 h, used never: idle")
             // Revoking the admin token ends its sessions.
             let revoked = try await Self.signIn(client)
             #expect(try await client.execute(uri: "/ui/", method: .get, headers: Self.withCookie(revoked)).status == .ok)
