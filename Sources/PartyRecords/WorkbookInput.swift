@@ -210,29 +210,7 @@ final class SheetFeed {
                 out[o] = 0x2C
                 o += 1
             }
-            // Quoted when it holds a comma, a quote, CR or LF (one test for the bytes from 64 up).
-            var quote = false
-            for c in b where c < 64 && (1 << 0x2C | 1 << 0x22 | 1 << 0x0A | 1 << 0x0D) >> UInt64(c) & 1 != 0 {
-                quote = true
-                break
-            }
-            if !quote {
-                if let base = b.baseAddress { (out + o).update(from: base.assumingMemoryBound(to: UInt8.self), count: b.count) }
-                count = o + b.count
-                return
-            }
-            out[o] = 0x22
-            o += 1
-            for c in b {
-                if c == 0x22 {
-                    out[o] = 0x22
-                    o += 1
-                }
-                out[o] = c
-                o += 1
-            }
-            out[o] = 0x22
-            count = o + 1
+            count = o + CSVWriter.write(b, to: out + o)
         }
 
         func field(_ s: String, first: Bool = false) {

@@ -11,25 +11,24 @@ import Testing
 /// a seq the gateway had already used is resolved by sealing again with the next one.
 @Suite(.serialized) struct UnitProfileTests {
     func json(_ r: CLI.Result) throws -> JSON { try JSON(parsing: r.out)["result"] ?? .null }
+    /// `unit init` for HCM-U001 in the folder `clerk`.
+    func initClerk(_ f: GatewayFixture, _ gw: GatewayProcess) throws -> CLI.Result {
+        try CLI.sg(
+            [
+                "unit", "init", "--unit", "HCM-U001", "--gateway", gw.url, "--root", "dept/keys/root.pub", "--signing-key", "HCM-U001.key",
+                "--folder", "clerk",
+            ],
+            cwd: f.w.path)
+    }
     func entry(_ shown: JSON, _ i: Int) -> JSON? { shown["history"]?.array.flatMap { i < $0.count ? $0[i] : nil } }
 
     @Test func sealAndSubmitWithoutFlags() throws {
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: f.w.file("dept"), cwd: f.w.path)
         defer { gw.stop() }
-        try requireOK(
-            try CLI.sg(
-                [
-                    "unit", "init", "--unit", "HCM-U001", "--gateway", gw.url, "--root", "dept/keys/root.pub", "--signing-key", "HCM-U001.key",
-                    "--folder", "clerk",
-                ], cwd: f.w.path))
+        try requireOK(try initClerk(f, gw))
         #expect(f.w.exists("clerk/sealgate-unit.json") && f.w.exists("clerk/trust.json") && f.w.exists("clerk/trust.json.minisig"))
-        let again = try CLI.sg(
-            [
-                "unit", "init", "--unit", "HCM-U001", "--gateway", gw.url, "--root", "dept/keys/root.pub", "--signing-key", "HCM-U001.key",
-                "--folder", "clerk",
-            ],
-            cwd: f.w.path)
+        let again = try initClerk(f, gw)
         #expect(again.status != 0 && again.stderr.contains("profile_exists"), "\(again.stderr)")
 
         let files = ["../city/HCM-U001/organizations.csv", "../city/HCM-U001/members.csv"]
@@ -61,12 +60,7 @@ import Testing
         defer { gw.stop() }
         let elsewhere = try f.post(gw, try f.seal("HCM-U001", seq: 5))
         #expect(elsewhere.status == 201)
-        try requireOK(
-            try CLI.sg(
-                [
-                    "unit", "init", "--unit", "HCM-U001", "--gateway", gw.url, "--root", "dept/keys/root.pub", "--signing-key", "HCM-U001.key",
-                    "--folder", "clerk",
-                ], cwd: f.w.path))
+        try requireOK(try initClerk(f, gw))
         let sent = try CLI.sg(
             ["unit", "send", "--json", "../city/HCM-U001/organizations.csv", "../city/HCM-U001/members.csv"], cwd: f.w.file("clerk"))
         try requireOK(sent, "unit send")
@@ -86,12 +80,7 @@ import Testing
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: f.w.file("dept"), cwd: f.w.path)
         defer { gw.stop() }
-        try requireOK(
-            try CLI.sg(
-                [
-                    "unit", "init", "--unit", "HCM-U001", "--gateway", gw.url, "--root", "dept/keys/root.pub", "--signing-key", "HCM-U001.key",
-                    "--folder", "clerk",
-                ], cwd: f.w.path))
+        try requireOK(try initClerk(f, gw))
         let script = CLI.repoRoot.appendingPathComponent("scripts/xlsx-from-csv").path
         try requireOK(try CLI.run("/usr/bin/python3", [script, f.w.file("city/HCM-U001"), f.w.file("clerk/don-vi.xlsx")], cwd: f.w.path))
         let tmp = f.w.file("tmp")
@@ -114,12 +103,7 @@ import Testing
     @Test func trustRefreshAndDamagedProfiles() throws {
         let f = try GatewayFixture()
         var gw: GatewayProcess? = try GatewayProcess(data: f.w.file("dept"), cwd: f.w.path)
-        try requireOK(
-            try CLI.sg(
-                [
-                    "unit", "init", "--unit", "HCM-U001", "--gateway", gw!.url, "--root", "dept/keys/root.pub", "--signing-key", "HCM-U001.key",
-                    "--folder", "clerk",
-                ], cwd: f.w.path))
+        try requireOK(try initClerk(f, gw!))
         let old = Date(timeIntervalSinceNow: -2 * 86_400)
         try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: f.w.file("clerk/trust.json"))
         let files = ["../city/HCM-U001/organizations.csv", "../city/HCM-U001/members.csv"]

@@ -49,28 +49,37 @@ public final class CSVWriter {
             used += 1
         }
         firstField = false
-        var needsQuotes = false
-        for c in b where c == 0x2C || c == 0x22 || c == 0x0A || c == 0x0D {
-            needsQuotes = true
+        used += Self.write(b, to: buf + used)
+    }
+
+    /// Writes one field at `out` as RFC 4180 wants it — quoted (inner quotes doubled) when it
+    /// holds a comma, a quote, CR or LF — and returns the bytes written (at most 2 × count + 2).
+    /// The one quoting rule of the writer and of the workbook's sheet feed.
+    @inline(__always)
+    static func write(_ b: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        // One test for the bytes from 64 up: none of the four is there.
+        var quote = false
+        for c in b where c < 64 && (1 << 0x2C | 1 << 0x22 | 1 << 0x0A | 1 << 0x0D) >> UInt64(c) & 1 != 0 {
+            quote = true
             break
         }
-        if needsQuotes {
-            buf[used] = 0x22
-            used += 1
-            for c in b {
-                if c == 0x22 {
-                    buf[used] = 0x22
-                    used += 1
-                }
-                buf[used] = c
-                used += 1
-            }
-            buf[used] = 0x22
-            used += 1
-        } else if b.count > 0 {
-            (buf + used).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count)
-            used += b.count
+        guard quote else {
+            if let base = b.baseAddress { out.update(from: base.assumingMemoryBound(to: UInt8.self), count: b.count) }
+            return b.count
         }
+        var o = 0
+        out[o] = 0x22
+        o += 1
+        for c in b {
+            if c == 0x22 {
+                out[o] = 0x22
+                o += 1
+            }
+            out[o] = c
+            o += 1
+        }
+        out[o] = 0x22
+        return o + 1
     }
 
     /// Appends bytes that are already one well-formed CSV record's fields (no line end).
