@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "SealCrypto", targets: ["SealCrypto"]),
         .library(name: "SealPackage", targets: ["SealPackage"]),
         .library(name: "PartyRecords", targets: ["PartyRecords"]),
+        // make bench's load generator (scripts/bench, docs/benchmarks.md); not part of the package shipped.
+        .executable(name: "sealgate-load", targets: ["LoadGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +40,8 @@ let package = Package(
         // The gateway's metrics: swift-metrics' API (already in the graph through Hummingbird) over a Prometheus registry per server.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // The load generator's latency histogram (HDR, µs).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // System libraries, found through pkg-config. Only SealCrypto imports them.
@@ -125,7 +129,7 @@ let package = Package(
             name: "GatewayHTTP",
             dependencies: [
                 "SealBase", "Dashboard",
-                "GatewayCore", "GatewayStore", "SealCrypto", "SealPackage", .product(name: "Hummingbird", package: "hummingbird"),
+                "GatewayCore", "GatewayStore", "SealCrypto", "SealPackage", "TransparencyLog", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"), .product(name: "NIOCore", package: "swift-nio"),
@@ -169,6 +173,15 @@ let package = Package(
                 "Handbook", "UnitWork", "Desk",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings),
+        // `sealgate-load`: posts package files to gateways on loopback from N keep-alive clients; rate, HDR latency, CPU per package.
+        .executableTarget(
+            name: "LoadGenerator",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
 
@@ -219,6 +232,13 @@ let package = Package(
         .testTarget(
             name: "DeskTests",
             dependencies: ["Desk", "SealBase", "SealCrypto", "SealPackage", "PartyRecords", "GatewayCore", "UnitWork"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: [
+                "LoadGenerator", .product(name: "Hummingbird", package: "hummingbird"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealgateCLITests",
