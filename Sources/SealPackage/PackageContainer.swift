@@ -4,8 +4,16 @@ public import SealCrypto
     import Glibc
 #endif
 
-/// Default size limit of a package (spec §5).
+/// Default size limit of a package (spec §5): what `open`, `verify`, `inspect` and the gateway accept.
 public let defaultMaxPackageBytes: UInt64 = 256 << 20
+
+/// Default size limit of a dataset package: what the handbook receiver accepts (`handbook serve --max-body`).
+public let defaultMaxDatasetBytes: UInt64 = 4 << 30
+
+/// The size a package of `kind` is sealed within by default: what its reader accepts by default.
+public func defaultMaxPackageBytes(for kind: PackageKind) -> UInt64 {
+    kind == .dataset ? defaultMaxDatasetBytes : defaultMaxPackageBytes
+}
 
 /// The outer container of a package, located and checked without reading payload.age.
 public struct PackageContainer: Sendable {

@@ -30,10 +30,14 @@ public struct SealRequest: Sendable {
     public var packageID: String
     /// Defaults to now.
     public var created: String
+    /// The largest package sealed; a larger one is `package_too_large`, refused before anything is
+    /// written. Defaults to what its reader accepts by default (`defaultMaxPackageBytes`(for:)):
+    /// `open`, `verify`, `inspect` and the gateway 256 MiB, the handbook receiver a dataset of 4 GiB.
+    public var maxBytes: UInt64
 
     public init(
         unit: String, seq: UInt64, kind: PackageKind, inputs: [Input], recipients: [AgeX25519Recipient],
-        signer: MinisignSecretKey, output: String, packageID: String? = nil, created: String? = nil
+        signer: MinisignSecretKey, output: String, packageID: String? = nil, created: String? = nil, maxBytes: UInt64? = nil
     ) {
         self.unit = unit
         self.seq = seq
@@ -44,6 +48,7 @@ public struct SealRequest: Sendable {
         self.output = output
         self.packageID = packageID ?? PackageIdentifiers.newUUIDv7()
         self.created = created ?? Timestamp.now.text
+        self.maxBytes = maxBytes ?? defaultMaxPackageBytes(for: kind)
     }
 }
 
@@ -95,6 +100,8 @@ public enum Sealer {
         let sources = try req.inputs.map { try FileSource(path: $0.path) }
         let stamps = try zip(sources, req.inputs).map { try FileStamp(fd: $0.0.fd, path: $0.1.path) }
         let totalInput = stamps.reduce(UInt64(0)) { $0 + $1.size }
+        // A package is larger than its inputs: refused before hashing them (the exact size is checked below).
+        if totalInput > req.maxBytes { throw tooLarge(atLeast: totalInput, req.maxBytes) }
         var entries = [Manifest.Entry]()
         var hashedSoFar: UInt64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 << 10, alignment: 64)
@@ -156,8 +163,12 @@ public enum Sealer {
             throw SealError(.usage, "trusted comment too long (too many recipients?)", remedy: "seal to fewer recipients")
         }
 
-        let out = try AsideFile(finalPath: req.output)
         let ageOffset = UInt64(Tar.memberLength(UInt64(sigLength))) + UInt64(Tar.blockSize)
+        let endOffset = ageOffset + ageLength
+        let packageBytes = endOffset + UInt64(Tar.padding(ageLength) + 2 * Tar.blockSize)
+        guard packageBytes <= req.maxBytes else { throw tooLarge(atLeast: packageBytes, req.maxBytes) }
+
+        let out = try AsideFile(finalPath: req.output)
         try out.write(Tar.header(name: "package.minisig", size: UInt64(sigLength), mtime: mtime))
         try out.write([UInt8](repeating: 0, count: sigLength + Tar.padding(UInt64(sigLength))))
         try out.write(Tar.header(name: "payload.age", size: ageLength, mtime: mtime))
@@ -218,13 +229,17 @@ public enum Sealer {
         let sigBytes = Array(signature.fileContents.utf8)
         precondition(sigBytes.count == sigLength)
         try out.pwrite(sigBytes, at: UInt64(Tar.blockSize))
-        let endOffset = ageOffset + ageLength
         try out.pwrite([UInt8](repeating: 0, count: Tar.padding(ageLength) + 2 * Tar.blockSize), at: endOffset)
         trace.mark("sign")
         try out.commit(replace: false)
         trace.mark("fsync + rename")
-        return SealResult(
-            comment: comment, manifest: manifest, packageBytes: endOffset + UInt64(Tar.padding(ageLength) + 2 * Tar.blockSize), output: req.output)
+        return SealResult(comment: comment, manifest: manifest, packageBytes: packageBytes, output: req.output)
+    }
+
+    static func tooLarge(atLeast bytes: UInt64, _ limit: UInt64) -> SealError {
+        SealError(
+            .packageTooLarge, "the package would be \(bytes) bytes or more, over the limit of \(limit); nothing was written",
+            remedy: "split the data into several packages (or give seal --max-size, and its readers the same --max-size)")
     }
 
     static func changed(_ path: String) -> SealError {

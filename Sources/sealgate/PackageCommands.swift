@@ -27,6 +27,10 @@ struct Seal: AsyncParsableCommand {
         String?
     @Option(name: .shortAndLong, help: "Output package path (.sgp; default with a unit profile: packages/UNIT-SEQ-KIND.sgp).") var output: String?
     @Option(name: .long, help: "The folder holding the unit profile (default: this folder or the nearest above).") var profile: String?
+    @Option(
+        name: .long,
+        help: "Refuse a package larger than this before writing it (default: what open and the gateway accept, 256MiB; 4GiB for a dataset)."
+    ) var maxSize: String?
     @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
     @OptionGroup var language: LangOption
     var lang: Language { language.resolved }
@@ -67,7 +71,9 @@ struct Seal: AsyncParsableCommand {
             let key = try MinisignSecretKey.load(path: signingKey, passphrase: passphrase.provider(prompt: "Passphrase for \(signingKey): "))
             let inputs = staging.files(files).map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
             let result = try Sealer.seal(
-                SealRequest(unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output),
+                SealRequest(
+                    unit: unit, seq: seq, kind: kind, inputs: inputs, recipients: recipients, signer: key, output: output,
+                    maxBytes: try maxSize.map(parseSize)),
                 progress: progressReporter())
             if !out.json {
                 say(Words.now.sealed(result.manifest.files.count, output, result.packageBytes))

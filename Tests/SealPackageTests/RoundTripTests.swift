@@ -99,4 +99,35 @@ struct RoundTripTests {
         #expect(dir.read("exists.sgp") == [1, 2, 3])
         #expect(!dir.entries.contains { $0.contains("partial") })
     }
+
+    /// Seal never writes a package its readers then refuse: a package over the limit is
+    /// `package_too_large` before anything is written; exactly the limit is sealed and opened
+    /// with that limit, and open refuses it one byte under.
+    @Test func sealStaysWithinTheReadersLimit() throws {
+        let dir = TempDir()
+        let p = dir.write("blob.bin", pseudoRandomBytes(200_000, seed: 3))
+        let inputs = [SealRequest.Input(name: "blob.bin", path: p)]
+        func request(_ out: String, _ limit: UInt64? = nil) -> SealRequest {
+            SealRequest(
+                unit: "HCM-U001", seq: 1, kind: .files, inputs: inputs, recipients: [f.dept.recipient], signer: f.unitA,
+                output: dir.file(out), maxBytes: limit)
+        }
+        #expect(request("d").maxBytes == defaultMaxPackageBytes)
+        #expect(SealRequest(unit: "D", seq: 1, kind: .dataset, inputs: [], recipients: [], signer: f.unitA, output: "x").maxBytes == 4 << 30)
+        let size = try Sealer.seal(request("sized.sgp")).packageBytes
+        #expect(size > 200_000)
+        // Over the limit by one byte, and with the inputs alone over it: refused, nothing written.
+        #expect(sealError { _ = try Sealer.seal(request("over.sgp", size - 1)) }?.code == .packageTooLarge)
+        #expect(sealError { _ = try Sealer.seal(request("over2.sgp", 199_999)) }?.code == .packageTooLarge)
+        #expect(!dir.entries.contains { $0.hasPrefix("over") || $0.contains("partial") })
+        // Exactly the limit: sealed, and open with the same limit takes it; one byte less refuses it.
+        let sealed = try Sealer.seal(request("exact.sgp", size))
+        #expect(sealed.packageBytes == size)
+        let open = OpenRequest(path: dir.file("exact.sgp"), output: dir.file("o"), identities: [f.dept], signers: [f.unitA.publicKey], maxBytes: size)
+        _ = try Opener.open(open)
+        var under = open
+        under.output = dir.file("o2")
+        under.maxBytes = size - 1
+        #expect(sealError { _ = try Opener.open(under) }?.code == .packageTooLarge)
+    }
 }
