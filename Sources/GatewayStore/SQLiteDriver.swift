@@ -42,7 +42,18 @@ public final class SQLiteDriver: SQLDriver {
         config.busyMode = .timeout(10)
         config.allowsUnsafeTransactions = true
         self.path = path
-        do { pool = try DatabasePool(path: path, configuration: config) } catch { throw Self.storeError(error) }
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            // GRDB turns WAL on after `prepareDatabase` and sets `synchronous = NORMAL` with it
+            // (a commit then survives a crash of the process, not a power cut): FULL again on the
+            // writer, the one connection that commits, so a decision is on disk before its receipt.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        } catch { throw Self.storeError(error) }
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2: FULL).
+    public func writerSynchronous() throws -> Int {
+        try onWriterQueue { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     static func storeError(_ error: any Error) -> any Error {

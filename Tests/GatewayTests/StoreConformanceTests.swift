@@ -415,6 +415,17 @@ struct SQLiteStoreConformanceTests {
         let again = try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
         #expect(try await again.lastSeq(unitId: "U1") == 3)
     }
+
+    /// A commit is on disk before it returns (`synchronous = FULL` on the writer; GRDB's WAL set-up
+    /// had left it NORMAL, where a power cut loses the last commits: a receipt sent for a lost decision).
+    @Test func sqliteCommitsAreDurable() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let store = try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
+        let driver = try #require(store.driver as? SQLiteDriver)
+        #expect(try driver.writerSynchronous() == 2)
+    }
 }
 
 extension SQLiteStoreConformanceTests {
