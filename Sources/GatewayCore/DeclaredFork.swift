@@ -32,20 +32,20 @@ public struct DeclaredFork: Sendable, Equatable {
 
     /// Judges the log as served against the checkpoint an auditor holds (`previous`).
     ///
-    /// - `entries`, `leaves`: the log as served and its leaf hashes; `covered` says whether they
+    /// - `bodies`, `leaves`: the log's entries as served (their bodies) and their leaf hashes; `covered` says whether they
     ///   hash to the root of a checkpoint signed by a log key of the trust document.
     /// - `firstDifference`: the first entry whose leaf differs from the one the auditor verified.
     /// - `logKeys`: the log keys that may have signed a checkpoint at a given moment (the
     ///   abandoned checkpoint was signed before the declaration).
     public static func judge(
-        entries: [LogEntry], leaves: [Merkle.Hash], covered: Bool, previous: LogVerifierState, firstDifference: Int, origin: String,
+        bodies: [String], leaves: [Merkle.Hash], covered: Bool, previous: LogVerifierState, firstDifference: Int, origin: String,
         department: String, logKeys: (Timestamp) -> [[UInt8]]
     ) -> Judgement {
         // Only a declaration the auditor has not verified can explain the difference (one before
         // it is history both sides share). The entry's `kind` field is not covered by the tree
         // (only its body is): the body says what it is.
-        let declarations = entries.indices.filter { $0 >= firstDifference }.compactMap { i -> (Int, JSON)? in
-            guard entries[i].body.contains("fork_declared"), let j = try? JSON(parsing: entries[i].body), j["kind"]?.string == "fork_declared"
+        let declarations = bodies.indices.filter { $0 >= firstDifference }.compactMap { i -> (Int, JSON)? in
+            guard bodies[i].contains("fork_declared"), let j = try? JSON(parsing: bodies[i]), j["kind"]?.string == "fork_declared"
             else { return nil }
             return (i, j)
         }

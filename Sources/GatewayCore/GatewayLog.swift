@@ -6,16 +6,21 @@ import SealPackage
 import Synchronization
 public import TransparencyLog
 
-/// The gateway's transparency log over the store's append-only entries: tree heads, proofs, and
-/// signed checkpoints. A new checkpoint is signed only if the entries still agree with the last
-/// one signed: an edited row makes the gateway refuse to extend its log rather than sign over it.
+/// The gateway's transparency log over the store's append-only entries: tree heads, proofs,
+/// signed checkpoints, and the tree as C2SP tiles. A new checkpoint is signed only if the entries
+/// still agree with the last one signed: an edited row makes the gateway refuse to extend its log
+/// rather than sign over it.
+///
+/// Memory does not grow with the log: the tree (`TiledTree`) holds only the partial tile of each
+/// level; a full tile is written to the store's `log_tiles` once complete (a bounded number are
+/// cached) and read back when a proof reaches into it. Tiles are derived data: `load` re-derives
+/// them from the entries page by page, checks those stored and writes those missing.
 ///
 /// The tree and the keys are held in a `Mutex` (taken briefly, never across a store call); the
-/// store's reads run outside it. The tree's first `committed` leaves are known committed; a leaf
-/// beyond is a decision's own, in flight. A transaction rebuilds the tree from `committed` on
-/// with the entries it read under the log-order lock, so a leaf a failed transaction left (or
-/// one not yet forgotten) can never stand in a receipt or a checkpoint. `serial` puts loads and
-/// checkpoints one after the other.
+/// store's reads run outside it. The tree holds the leaves known committed; a decision's own leaf
+/// is kept aside (`tentative`) until its transaction commits, so a leaf a failed transaction
+/// left can never stand in a receipt or a checkpoint. `serial` puts loads and checkpoints one
+/// after the other.
 public final class GatewayLog: Sendable {
     private struct State {
         /// The log key in use (replaced by `rekey` after a rotation).
@@ -23,14 +28,29 @@ public final class GatewayLog: Sendable {
         /// Public keys whose signatures on stored checkpoints are still taken as the log's own:
         /// the log keys rotated out (a checkpoint signed just before a rotation stays the latest).
         var formerKeys: [[UInt8]]
-        /// The log as this process knows it (the tree receipts are proven in), with its interior
-        /// hashes: roots and proofs never read the whole log.
-        var tree = MerkleCache()
-        /// How many of the tree's leaves are known committed (≤ tree.count).
-        var committed = 0
+        /// The committed log as this process knows it.
+        var tree = TiledTree()
+        /// Leaves of decisions whose transaction has not yet committed, by index.
+        var tentative: [Int64: Merkle.Hash] = [:]
+        /// Full tiles completed and not yet written to the store.
+        var unsaved: [TlogTile.ID: TiledTree.FullTile] = [:]
+        /// Full tiles read back (or completed), as small trees, at most `cacheLimit`.
+        var cache: [TlogTile.ID: MerkleCache] = [:]
         /// Where the latest checkpoint this gateway signed is kept outside the store.
         var head: LogHead?
+
+        mutating func take(_ tiles: [TiledTree.FullTile]) {
+            for t in tiles { unsaved[t.id] = t }
+        }
+
+        mutating func remember(_ id: TlogTile.ID, _ tile: MerkleCache) {
+            if cache.count >= GatewayLog.cacheLimit, let any = cache.keys.first { cache.removeValue(forKey: any) }
+            cache[id] = tile
+        }
     }
+    /// Full tiles kept in memory for proofs (about 40 KiB each; every tile above level 0 of a
+    /// log of 16 M entries).
+    static let cacheLimit = 256
     let store: any GatewayStore
     public let origin: String
     private let state: Mutex<State>
@@ -90,31 +110,52 @@ public final class GatewayLog: Sendable {
         try await serial.withLock { try await loadTree(checkingHead: false) }
     }
 
+    /// Entries read at a time while loading (a multiple of a tile).
+    static let loadPage: Int64 = 16_384
+
+    /// Derives the tree from every entry, page by page (memory bounded by a page): each full tile
+    /// it completes must equal the one stored (else an entry or a tile was altered:
+    /// `log_inconsistent`), and is written when missing.
     private func loadTree(checkingHead: Bool) async throws {
-        var t = MerkleCache()
+        var t = TiledTree()
         let size = try await store.logSize()
         var start: Int64 = 0
         while start < size {
-            let page = try await store.logEntries(start: start, end: min(size, start + 10_000))
+            let page = try await store.logEntries(start: start, end: min(size, start + Self.loadPage))
             guard !page.isEmpty else { break }
-            for e in page { t.append(Self.leaf(e)) }
+            var expected = t.size
+            for e in page {
+                guard e.index == expected else {
+                    throw GatewayError(.logInconsistent, "log entries out of order at \(expected)", remedy: "report this as a bug")
+                }
+                expected += 1
+            }
+            let hasher = Merkle.Hasher()
+            let completed = t.append(contentsOf: page.map { hasher.leaf(Array($0.body.utf8)) })
+            try await checkAndStore(completed)
             start += Int64(page.count)
+        }
+        state.withLock {
+            $0.tree = t
+            $0.tentative = [:]
+            $0.unsaved = [:]
+            $0.cache = [:]
         }
         if let latest = try await store.latestCheckpoint() {
             let signed = try verifyStored(latest.note)
-            guard latest.size <= Int64(t.count), t.root(size: Int(latest.size)) == signed.root else { throw Self.altered(latest.size) }
+            guard latest.size <= t.size, try await root(size: latest.size) == signed.root else { throw Self.altered(latest.size) }
         }
         if checkingHead, let head, let known = try head.read() {
             // The gateway must never sign two different trees of one size (a split view).
-            guard known.size <= t.count else {
+            guard known.size <= t.size else {
                 throw GatewayError(
                     .logBehind,
-                    "the store's log holds \(t.count) entries, but this gateway already signed a checkpoint of \(known.size) (\(head.path)): the store was restored from an older copy, and going on would fork the log",
+                    "the store's log holds \(t.size) entries, but this gateway already signed a checkpoint of \(known.size) (\(head.path)): the store was restored from an older copy, and going on would fork the log",
                     remedy:
                         "restore a newer copy of the store that holds those entries; or, if they are lost for good, declare the fork (a signed statement in the log)"
                 )
             }
-            guard t.root(size: known.size) == known.root else {
+            guard try await root(size: Int64(known.size)) == known.root else {
                 throw GatewayError(
                     .logFork,
                     "the store's first \(known.size) log entries differ from the checkpoint this gateway signed at that size (\(head.path))",
@@ -123,86 +164,189 @@ public final class GatewayLog: Sendable {
                 )
             }
         }
-        state.withLock {
-            $0.tree = t
-            $0.committed = t.count
+    }
+
+    /// Tiles derived from the entries: each must equal the one stored; the missing are written.
+    private func checkAndStore(_ tiles: [TiledTree.FullTile]) async throws {
+        guard !tiles.isEmpty else { return }
+        let stored = try await store.logTiles(tiles.map { ($0.id.level, $0.id.index) })
+        var missing: [(level: Int, index: Int64, hashes: [UInt8])] = []
+        for t in tiles {
+            let bytes = t.bytes
+            if let s = stored[LogTileKey(level: t.id.level, index: t.id.index)] {
+                guard s == bytes else {
+                    let leaves = Int64(TlogTile.width) << Int64(TlogTile.height * t.id.level)
+                    throw GatewayError(
+                        .logInconsistent,
+                        "log entries \(t.id.index * leaves) to \((t.id.index + 1) * leaves - 1) no longer match the log's stored \(t.id): an entry or a tile was altered",
+                        remedy: "do not run on this store: restore it from backup; a log verification against a kept state names the entry")
+                }
+            } else {
+                missing.append((t.id.level, t.id.index, bytes))
+            }
         }
+        try await store.addLogTiles(missing)
+    }
+
+    /// Writes the full tiles completed since the last write (kept for the next try on failure).
+    public func saveTiles() async throws {
+        let pending = state.withLock { Array($0.unsaved.values) }
+        guard !pending.isEmpty else { return }
+        try await store.addLogTiles(pending.map { ($0.id.level, $0.id.index, $0.bytes) })
+        state.withLock { s in
+            for t in pending {
+                s.unsaved.removeValue(forKey: t.id)
+                s.remember(t.id, MerkleCache(leaves: t.hashes))
+            }
+        }
+    }
+
+    /// Takes in every entry the store holds that this process has not seen, and writes the
+    /// tiles they complete.
+    public func refresh() async throws {
+        try await serial.withLock { try await catchUp(to: try await store.logSize()) }
+    }
+
+    /// Appends `entries` to the log in one transaction (a batch: the bench, an import of many
+    /// statements) and takes them in without reading them back; returns the first one's index.
+    @discardableResult
+    public func append(_ entries: [(kind: LogKind, body: String)], at: Timestamp) async throws -> Int64 {
+        try await serial.withLock {
+            let hasher = Merkle.Hasher()
+            let leaves = entries.map { hasher.leaf(Array($0.body.utf8)) }
+            let first = try await store.appendLog(entries, at: at)
+            try await catchUp(to: first)
+            try state.withLock { s in
+                guard s.tree.size == first else {
+                    throw GatewayError(.logInconsistent, "log of \(s.tree.size) entries, expected \(first)", remedy: "report this as a bug")
+                }
+                s.take(s.tree.append(contentsOf: leaves))
+            }
+            try await saveTiles()
+            return first
+        }
+    }
+
+    /// Answers `q` over the committed tree, reading the full tiles it needs (from memory, else
+    /// the store). Throws `log_inconsistent` if the store lacks one.
+    func answer(_ q: TiledTree.Question) async throws -> [Merkle.Hash] {
+        for _ in 0..<3 {
+            let (needed, known) = state.withLock { s -> (Set<TlogTile.ID>, [TlogTile.ID: MerkleCache]) in
+                let needed = s.tree.tilesNeeded(q)
+                var known: [TlogTile.ID: MerkleCache] = [:]
+                for id in needed {
+                    if let c = s.cache[id] {
+                        known[id] = c
+                    } else if let u = s.unsaved[id] {
+                        known[id] = MerkleCache(leaves: u.hashes)
+                    }
+                }
+                return (needed, known)
+            }
+            var tiles = known
+            let absent = needed.filter { known[$0] == nil }
+            if !absent.isEmpty {
+                let read = try await store.logTiles(absent.map { ($0.level, $0.index) })
+                for id in absent {
+                    guard let bytes = read[LogTileKey(level: id.level, index: id.index)], let full = TiledTree.FullTile(id: id, bytes: bytes)
+                    else { continue }
+                    tiles[id] = MerkleCache(leaves: full.hashes)
+                }
+            }
+            let result: [Merkle.Hash]? = try state.withLock { s in
+                for (id, t) in tiles where s.cache[id] == nil { s.remember(id, t) }
+                // A tile missing here: the tree grew meanwhile (a partial tile became full), ask again.
+                do { return try s.tree.answer(q, tiles: tiles) } catch is TiledTree.MissingTile { return nil }
+            }
+            if let result { return result }
+        }
+        throw GatewayError(
+            .logInconsistent, "the store lacks a tile of the log's tree", remedy: "restart the gateway: loading the log writes the tiles again")
+    }
+
+    /// The root of the tree of the first `size` committed leaves.
+    public func root(size: Int64) async throws -> Merkle.Hash {
+        try await answer(.root(size: size))[0]
     }
 
     /// Keeps `note` (a checkpoint just signed, of `size` entries) as the log head, when it is
     /// newer than the one kept. Called after the store committed it, before anyone is told.
-    func recordHead(size: Int, note: String) throws {
-        let (head, root) = state.withLock { s in (s.head, s.tree.count >= size ? s.tree.root(size: size) : nil) }
-        guard let head else { return }
+    func recordHead(size: Int, note: String, root: Merkle.Hash) throws {
+        guard let head = state.withLock({ $0.head }) else { return }
         try head.advance(size: size, note: note, root: { root })
     }
 
     /// How many leaves are known committed: where a transaction reads the log from.
-    public var committedCount: Int64 { state.withLock { Int64($0.committed) } }
+    public var committedCount: Int64 { state.withLock { $0.tree.size } }
 
-    /// Replaces the tree from `from` on with `entries` (committed, or read under the log-order
-    /// lock), which must start at `from`. Call with the state locked.
-    private static func rebuild(_ s: inout State, from: Int, with entries: [LogEntry]) throws {
-        guard from <= s.tree.count, entries.first.map({ $0.index == Int64(from) }) ?? true else {
-            throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
-        }
-        s.tree.truncate(to: from)
+    /// Appends committed `entries` (in order, from anywhere up to the tree's end) past the
+    /// tree's end; an entry the tree already holds in its partial tile must hash alike. Call
+    /// with the state locked.
+    private static func takeIn(_ s: inout State, _ entries: [LogEntry]) throws {
         for e in entries {
-            guard e.index == Int64(s.tree.count) else {
+            if e.index < s.tree.size {
+                if let known = s.tree.recentLeaf(e.index), known != leaf(e) {
+                    throw GatewayError(.logInconsistent, "log entry \(e.index) changed while the gateway ran", remedy: "report this as a bug")
+                }
+                continue
+            }
+            guard e.index == s.tree.size else {
                 throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
             }
-            s.tree.append(Self.leaf(e))
+            s.take(s.tree.append(leaf(e)))
+            s.tentative.removeValue(forKey: e.index)
         }
     }
 
     /// Takes in entries others appended (another process, a CLI command) up to `size`: reads
-    /// only those past the committed leaves, outside the tree's lock.
+    /// only those past the committed leaves, a page at a time, outside the tree's lock.
     private func catchUp(to size: Int64) async throws {
-        let from = committedCount
-        guard size > from else { return }
-        let entries = try await store.logEntries(start: from, end: size)
-        guard entries.count == Int(size - from) else {
-            throw GatewayError(.logInconsistent, "the store served \(entries.count) of \(size - from) log entries", remedy: "check the store; retry")
+        var from = committedCount
+        while size > from {
+            let end = min(size, from + Self.loadPage)
+            let entries = try await store.logEntries(start: from, end: end)
+            guard entries.count == Int(end - from) else {
+                throw GatewayError(
+                    .logInconsistent, "the store served \(entries.count) of \(end - from) log entries", remedy: "check the store; retry")
+            }
+            try state.withLock { s in try Self.takeIn(&s, entries) }
+            from = max(end, committedCount)
         }
-        try state.withLock { s in
-            guard s.committed < Int(size) else { return }  // someone else took them in meanwhile
-            try Self.rebuild(&s, from: Int(from), with: entries)
-            s.committed = Int(size)
-        }
+        try await saveTiles()
     }
 
     /// Inside a commit: takes in the entries appended since (the new decision last), and returns
     /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
     /// `entries` were read inside the transaction, under the log-order lock, from
-    /// `committedCount` as it was when the commit began: they replace whatever the tree held from
-    /// there (a leaf of a transaction that failed included).
+    /// `committedCount` as it was when the commit began: all but the last are committed.
     func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
         try state.withLock { s in
-            guard let from = entries.first?.index, from <= Int64(s.committed) else {
-                throw GatewayError(.logInconsistent, "the transaction read no log entries from \(s.committed)", remedy: "report this as a bug")
+            guard let from = entries.first?.index, from <= s.tree.size, let own = entries.last, own.index == leaf else {
+                throw GatewayError(.logInconsistent, "the transaction read no log entries from \(s.tree.size)", remedy: "report this as a bug")
             }
-            try Self.rebuild(&s, from: Int(from), with: entries)
-            s.committed = max(s.committed, Int(leaf))  // everything before the new leaf is committed
-            guard Int64(s.tree.count) == leaf + 1 else {
-                throw GatewayError(.logInconsistent, "log of \(s.tree.count) entries, expected \(leaf + 1)", remedy: "report this as a bug")
+            try Self.takeIn(&s, Array(entries.dropLast()))
+            guard s.tree.size == leaf else {
+                throw GatewayError(.logInconsistent, "log of \(s.tree.size) entries, expected \(leaf)", remedy: "report this as a bug")
             }
-            let cp = Checkpoint(origin: origin, size: s.tree.count, root: s.tree.root(size: s.tree.count))
-            return (s.tree.inclusionProof(leaf: Int(leaf), size: s.tree.count), cp, try cp.signed(name: origin, key: s.key))
+            let hash = Self.leaf(own)
+            s.tentative = [leaf: hash]
+            var t = s.tree
+            _ = t.append(hash)
+            let cp = Checkpoint(origin: origin, size: Int(t.size), root: t.root)
+            return (try t.newestLeafProof(), cp, try cp.signed(name: origin, key: s.key))
         }
     }
 
-    /// After a failed commit: forget what the transaction had appended (leaves from `leaf` on
-    /// that are not known committed).
+    /// After a failed commit: forget the leaf the transaction had extended the tree with.
     func forget(from leaf: Int64) {
-        state.withLock { s in
-            if s.tree.count > Int(leaf), s.committed <= Int(leaf) { s.tree.truncate(to: max(Int(leaf), s.committed)) }
-        }
+        state.withLock { s in s.tentative = s.tentative.filter { $0.key < leaf } }
     }
 
-    /// After a commit: the decision's leaf is committed (if the tree still holds it).
+    /// After a commit: the decision's leaf is committed (if the tree did not take it in yet).
     func markCommitted(through leaf: Int64) {
         state.withLock { s in
-            if s.tree.count > Int(leaf) { s.committed = max(s.committed, Int(leaf) + 1) }
+            if s.tree.size == leaf, let h = s.tentative[leaf] { s.take(s.tree.append(h)) }
+            s.tentative = s.tentative.filter { $0.key > leaf }
         }
     }
 
@@ -221,10 +365,10 @@ public final class GatewayLog: Sendable {
             try await catchUp(to: size)
             if let latest {
                 let signed = try verifyStored(latest.note)
-                let root = state.withLock { $0.tree.count >= Int(latest.size) ? $0.tree.root(size: Int(latest.size)) : nil }
-                guard root == signed.root else { throw Self.altered(latest.size) }
+                guard latest.size <= committedCount, try await root(size: latest.size) == signed.root else { throw Self.altered(latest.size) }
             }
-            let (root, key, head) = state.withLock { ($0.tree.root(size: Int(size)), $0.key, $0.head) }
+            let root = try await self.root(size: size)
+            let (key, head) = state.withLock { ($0.key, $0.head) }
             let note = try Checkpoint(origin: origin, size: Int(size), root: root).signed(name: origin, keys: [key] + cosigners)
             try await store.addCheckpoint(size: size, note: note, at: Timestamp.now)
             // The head's lock and fsync on the pool, not on the (public) request's thread.
@@ -243,18 +387,15 @@ public final class GatewayLog: Sendable {
             guard let latest = try await store.latestCheckpoint() else { return nil }
             let signed = try verifyStored(latest.note)
             try await catchUp(to: try await store.logSize())
-            let (root, head, count) = state.withLock { s in
-                (s.tree.count >= Int(latest.size) ? s.tree.root(size: Int(latest.size)) : nil, s.head, s.tree.count)
-            }
-            guard root == signed.root else { throw Self.altered(latest.size) }
-            if let head, let known = try head.read() {
+            let count = committedCount
+            guard latest.size <= count, try await root(size: latest.size) == signed.root else { throw Self.altered(latest.size) }
+            if let head = self.head, let known = try head.read() {
                 guard known.size <= count else {
                     throw GatewayError(
                         .logBehind, "the store's log is behind the checkpoint of \(known.size) this gateway signed",
                         remedy: "restore a newer copy of the store")
                 }
-                let kept = state.withLock { $0.tree.count >= known.size ? $0.tree.root(size: known.size) : nil }
-                guard kept == known.root else {
+                guard try await root(size: Int64(known.size)) == known.root else {
                     throw GatewayError(
                         .logFork, "the log's first \(known.size) entries differ from the checkpoint this gateway signed at that size",
                         remedy: "do not run on this store: restore the copy that matches")
@@ -267,24 +408,68 @@ public final class GatewayLog: Sendable {
     /// The proof that leaf `leaf` is in the tree of `size` entries. Throws `bad_parameter`
     /// unless 0 ≤ leaf < size ≤ the log's size.
     public func inclusionProof(leaf: Int64, size: Int64) async throws -> [Merkle.Hash] {
-        let logSize = try await store.logSize()
+        let logSize = size <= committedCount ? committedCount : try await store.logSize()
         guard leaf >= 0, leaf < size, size <= logSize else {
             throw GatewayError(.badParameter, "no leaf \(leaf) in a tree of \(size)", remedy: "ask for 0 ≤ leaf < size ≤ the log size (\(logSize))")
         }
         try await catchUp(to: size)
-        return state.withLock { $0.tree.inclusionProof(leaf: Int(leaf), size: Int(size)) }
+        return try await answer(.inclusion(leaf: leaf, size: size))
     }
 
     /// The proof that the tree of `to` entries extends the tree of `from`. Throws
     /// `bad_parameter` unless 1 ≤ from ≤ to ≤ the log's size.
     public func consistencyProof(from: Int64, to: Int64) async throws -> [Merkle.Hash] {
-        let logSize = try await store.logSize()
+        let logSize = to <= committedCount ? committedCount : try await store.logSize()
         guard from >= 1, from <= to, to <= logSize else {
             throw GatewayError(
                 .badParameter, "no consistency proof from \(from) to \(to)", remedy: "ask for 1 ≤ from ≤ to ≤ the log size (\(logSize))")
         }
         try await catchUp(to: to)
-        return state.withLock { $0.tree.consistencyProof(from: Int(from), size: Int(to)) }
+        return try await answer(.consistency(from: from, size: to))
+    }
+
+    /// A tile of the tree as C2SP tlog-tiles serves it (`width` < 256: a partial tile), or nil
+    /// when the log does not (yet) hold it. Only committed leaves are served.
+    public func tile(level: Int, index: Int64, width: Int) async throws -> [UInt8]? {
+        let perLeaf = Int64(TlogTile.height * level)
+        guard level <= TlogTile.maxLevel, perLeaf < 63, index >= 0, width >= 1, width <= TlogTile.width else { return nil }
+        let (end, o) = index.multipliedReportingOverflow(by: Int64(TlogTile.width))
+        guard !o, end <= (Int64.max >> perLeaf) - Int64(width) else { return nil }
+        func held() -> Int64 { committedCount >> perLeaf }
+        if held() < end + Int64(width) {
+            let size = try await store.logSize()
+            guard size >> perLeaf >= end + Int64(width) else { return nil }
+            try await catchUp(to: size)
+            guard held() >= end + Int64(width) else { return nil }
+        }
+        let id = TlogTile.ID(level: level, index: index)
+        let partial: [Merkle.Hash]? = state.withLock { s in
+            if let u = s.unsaved[id] { return u.hashes }
+            if let c = s.cache[id] { return (0..<TlogTile.width).map { c.leaf($0) } }
+            guard s.tree.size >> perLeaf < end + Int64(TlogTile.width) else { return nil }
+            return s.tree.partialTile(level: level)
+        }
+        if let partial, partial.count >= width { return Array(partial.prefix(width).joined()) }
+        guard let bytes = try await store.logTiles([(level, index)])[LogTileKey(level: level, index: index)], bytes.count == TlogTile.width * 32
+        else {
+            throw GatewayError(
+                .logInconsistent, "the store lacks \(id) of the log's tree", remedy: "restart the gateway: loading the log writes the tiles again")
+        }
+        return Array(bytes.prefix(width * 32))
+    }
+
+    /// The entry bundle `index` (its first `width` entries), or nil when the log does not hold them.
+    public func entryBundle(index: Int64, width: Int) async throws -> [UInt8]? {
+        guard index >= 0, width >= 1, width <= TlogTile.width else { return nil }
+        let (start, o) = index.multipliedReportingOverflow(by: Int64(TlogTile.width))
+        guard !o, start <= Int64.max - Int64(width) else { return nil }
+        let end = start + Int64(width)
+        if committedCount < end {
+            guard try await store.logSize() >= end else { return nil }
+        }
+        let entries = try await store.logEntries(start: start, end: end)
+        guard entries.count == width else { return nil }
+        return try TlogTile.bundle(entries.map { Array($0.body.utf8) })
     }
 }
 

@@ -5,6 +5,7 @@ import Hummingbird
 import SealBase
 import SealCrypto
 import Synchronization
+import TransparencyLog
 
 /// The transparency log, public: the signed checkpoint, entries by page, proofs. Every answer
 /// costs O(log n) or one page: nothing reads the whole log.
@@ -22,6 +23,35 @@ struct LogRoutes {
             .get("entries", use: entries)
             .get("proof/inclusion", use: inclusion)
             .get("proof/consistency", use: consistency)
+            .get("tile/**", use: tile)
+    }
+
+    /// C2SP tlog-tiles (docs/api.md "The log as tiles"): `tile/<L>/<N>[.p/<W>]` (hashes) and
+    /// `tile/entries/<N>[.p/<W>]` (entry bundles), immutable once served. A tile the log does not
+    /// hold (yet), or a path that is not the layout's one spelling, is 404.
+    @Sendable func tile(_ request: Request, _ context: GatewayContext) async throws -> Response {
+        try Param.only(request, [])
+        let elements = context.parameters.getCatchAll()
+        guard let resource = TlogTile.parse(elements) else {
+            throw Problem(
+                .notFound, "no such tile", remedy: "ask for tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>] as c2sp.org/tlog-tiles spells them")
+        }
+        let log = self.log
+        let bytes: [UInt8]?
+        switch resource {
+        case .hashes(let level, let index, let width): bytes = try await log.tile(level: level, index: index, width: width)
+        case .entries(let index, let width): bytes = try await log.entryBundle(index: index, width: width)
+        }
+        guard let bytes else {
+            throw Problem(
+                .notFound, "the log holds no \(TlogTile.path(resource)) yet",
+                remedy: "fetch /v1/log/checkpoint and ask only for the tiles its size needs")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/octet-stream"
+        // The bytes at a tile's path never change (the tree only grows): caches may keep them.
+        headers[.cacheControl] = "public, max-age=31536000, immutable"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     @Sendable func checkpoint(_ request: Request, _ context: GatewayContext) async throws -> Response {
@@ -30,7 +60,10 @@ struct LogRoutes {
         // A log key rotated since the last package signs from now on.
         try await keys.refresh()
         let note = try await log.checkpoint()
-        return jsonResponse(.ok, note, contentType: "text/plain; charset=utf-8")
+        var r = jsonResponse(.ok, note, contentType: "text/plain; charset=utf-8")
+        // The log's head moves: kept by a cache for a few seconds at most (tlog-tiles).
+        r.headers[.cacheControl] = "public, max-age=5"
+        return r
     }
 
     @Sendable func entries(_ request: Request, _ context: GatewayContext) async throws -> Response {

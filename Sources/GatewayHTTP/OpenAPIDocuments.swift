@@ -918,6 +918,318 @@ public enum OpenAPIDocuments {
             }
           }
         },
+        "/v1/log/tile/{level}/{index}": {
+          "get": {
+            "operationId": "getTile",
+            "summary": "A full tile of the log's tree",
+            "tags": [
+              "log"
+            ],
+            "description": "C2SP tlog-tiles (docs/api.md \"The log as tiles\"): tile N of level L, the Merkle tree hashes of the subtrees of 256^L \##
+    leaves numbered N·256 to N·256+255.",
+            "parameters": [
+              {
+                "name": "level",
+                "in": "path",
+                "required": true,
+                "description": "the tile's level, 0 to 63 (level L holds the hashes of subtrees of 256^L leaves)",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 63
+                },
+                "example": 0
+              },
+              {
+                "name": "index",
+                "in": "path",
+                "required": true,
+                "description": "the tile's index N as c2sp.org/tlog-tiles writes it: 3 digits for N < 1000 (`000`); a larger N is several path \##
+    elements, all but the last prefixed `x` (`x001/x234/067`)",
+                "schema": {
+                  "type": "string",
+                  "pattern": "^[0-9]{3}$"
+                },
+                "example": "000"
+              },
+              {
+                "$ref": "#/components/parameters/AcceptLanguage"
+              },
+              {
+                "$ref": "#/components/parameters/RequestId"
+              }
+            ],
+            "security": [],
+            "responses": {
+              "200": {
+                "description": "256 hashes of 32 bytes (`Cache-Control: public, max-age=31536000, immutable`)",
+                "content": {
+                  "application/octet-stream": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadParameter"
+              },
+              "404": {
+                "description": "not_found: a tile the log does not hold (yet), or not the layout's spelling of a path",
+                "headers": {
+                  "Content-Language": {
+                    "$ref": "#/components/headers/Content-Language"
+                  }
+                },
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/v1/log/tile/{level}/{index}.p/{width}": {
+          "get": {
+            "operationId": "getPartialTile",
+            "summary": "A partial tile of the log's tree",
+            "tags": [
+              "log"
+            ],
+            "description": "C2SP tlog-tiles (docs/api.md \"The log as tiles\"): tile N of level L, the Merkle tree hashes of the subtrees of 256^L \##
+    leaves numbered N·256 to N·256+255. A partial tile: its first W hashes (the rightmost tile of a level).",
+            "parameters": [
+              {
+                "name": "level",
+                "in": "path",
+                "required": true,
+                "description": "the tile's level, 0 to 63 (level L holds the hashes of subtrees of 256^L leaves)",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 63
+                },
+                "example": 0
+              },
+              {
+                "name": "index",
+                "in": "path",
+                "required": true,
+                "description": "the tile's index N as c2sp.org/tlog-tiles writes it: 3 digits for N < 1000 (`000`); a larger N is several path \##
+    elements, all but the last prefixed `x` (`x001/x234/067`)",
+                "schema": {
+                  "type": "string",
+                  "pattern": "^[0-9]{3}$"
+                },
+                "example": "000"
+              },
+              {
+                "name": "width",
+                "in": "path",
+                "required": true,
+                "description": "a partial tile's width W: its first W hashes (entries)",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 255
+                },
+                "example": 1
+              },
+              {
+                "$ref": "#/components/parameters/AcceptLanguage"
+              },
+              {
+                "$ref": "#/components/parameters/RequestId"
+              }
+            ],
+            "security": [],
+            "responses": {
+              "200": {
+                "description": "W hashes of 32 bytes (`Cache-Control: public, max-age=31536000, immutable`)",
+                "content": {
+                  "application/octet-stream": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadParameter"
+              },
+              "404": {
+                "description": "not_found: a tile the log does not hold (yet), or not the layout's spelling of a path",
+                "headers": {
+                  "Content-Language": {
+                    "$ref": "#/components/headers/Content-Language"
+                  }
+                },
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/v1/log/tile/entries/{index}": {
+          "get": {
+            "operationId": "getEntryBundle",
+            "summary": "A full entry bundle",
+            "tags": [
+              "log"
+            ],
+            "description": "C2SP tlog-tiles (docs/api.md \"The log as tiles\"): entries N·256 … as big-endian uint16 lengths each followed by the \##
+    entry's bytes; entry i hashes to hash i of level-0 tile N.",
+            "parameters": [
+              {
+                "name": "index",
+                "in": "path",
+                "required": true,
+                "description": "the tile's index N as c2sp.org/tlog-tiles writes it: 3 digits for N < 1000 (`000`); a larger N is several path \##
+    elements, all but the last prefixed `x` (`x001/x234/067`)",
+                "schema": {
+                  "type": "string",
+                  "pattern": "^[0-9]{3}$"
+                },
+                "example": "000"
+              },
+              {
+                "$ref": "#/components/parameters/AcceptLanguage"
+              },
+              {
+                "$ref": "#/components/parameters/RequestId"
+              }
+            ],
+            "security": [],
+            "responses": {
+              "200": {
+                "description": "256 entries (`Cache-Control: public, max-age=31536000, immutable`)",
+                "content": {
+                  "application/octet-stream": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadParameter"
+              },
+              "404": {
+                "description": "not_found: a tile the log does not hold (yet), or not the layout's spelling of a path",
+                "headers": {
+                  "Content-Language": {
+                    "$ref": "#/components/headers/Content-Language"
+                  }
+                },
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/v1/log/tile/entries/{index}.p/{width}": {
+          "get": {
+            "operationId": "getPartialEntryBundle",
+            "summary": "A partial entry bundle",
+            "tags": [
+              "log"
+            ],
+            "description": "C2SP tlog-tiles (docs/api.md \"The log as tiles\"): entries N·256 … as big-endian uint16 lengths each followed by the \##
+    entry's bytes; entry i hashes to hash i of level-0 tile N. A partial bundle: its first W entries.",
+            "parameters": [
+              {
+                "name": "index",
+                "in": "path",
+                "required": true,
+                "description": "the tile's index N as c2sp.org/tlog-tiles writes it: 3 digits for N < 1000 (`000`); a larger N is several path \##
+    elements, all but the last prefixed `x` (`x001/x234/067`)",
+                "schema": {
+                  "type": "string",
+                  "pattern": "^[0-9]{3}$"
+                },
+                "example": "000"
+              },
+              {
+                "name": "width",
+                "in": "path",
+                "required": true,
+                "description": "a partial tile's width W: its first W hashes (entries)",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "maximum": 255
+                },
+                "example": 1
+              },
+              {
+                "$ref": "#/components/parameters/AcceptLanguage"
+              },
+              {
+                "$ref": "#/components/parameters/RequestId"
+              }
+            ],
+            "security": [],
+            "responses": {
+              "200": {
+                "description": "W entries (`Cache-Control: public, max-age=31536000, immutable`)",
+                "content": {
+                  "application/octet-stream": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadParameter"
+              },
+              "404": {
+                "description": "not_found: a tile the log does not hold (yet), or not the layout's spelling of a path",
+                "headers": {
+                  "Content-Language": {
+                    "$ref": "#/components/headers/Content-Language"
+                  }
+                },
+                "content": {
+                  "application/problem+json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Problem"
+                    }
+                  }
+                }
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
         "/v1/datasets": {
           "get": {
             "operationId": "listDatasets",

@@ -523,6 +523,22 @@ public protocol GatewayStore: Sendable {
     func addCheckpoint(size: Int64, note: String, at: Timestamp) async throws
     /// The signed checkpoint of the largest size, if any.
     func latestCheckpoint() async throws -> (size: Int64, note: String)?
+    /// Appends entries in one transaction; returns the first one's index.
+    func appendLog(_ entries: [(kind: LogKind, body: String)], at: Timestamp) async throws -> Int64
+    /// The stored full tiles among `ids` (level, index), by id: 8,192 bytes each.
+    func logTiles(_ ids: [(level: Int, index: Int64)]) async throws -> [LogTileKey: [UInt8]]
+    /// Stores full tiles; one already stored is kept as it is.
+    func addLogTiles(_ tiles: [(level: Int, index: Int64, hashes: [UInt8])]) async throws
+}
+
+/// A stored log tile's place: its level and its index within the level.
+public struct LogTileKey: Hashable, Sendable {
+    public let level: Int
+    public let index: Int64
+    public init(level: Int, index: Int64) {
+        self.level = level
+        self.index = index
+    }
 }
 
 /// A signed-in operator's dashboard session: only the SHA-256 of its cookie is kept.

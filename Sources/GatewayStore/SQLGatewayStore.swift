@@ -136,6 +136,51 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
+    public func appendLog(_ entries: [(kind: LogKind, body: String)], at: Timestamp) async throws -> Int64 {
+        try await driver.write { c in
+            try await driver.lockLogOrder(c)
+            let first = try await nextLogIndex(c)
+            // 100 rows a statement: one parse for many rows.
+            var i = 0
+            while i < entries.count {
+                let chunk = entries[i..<min(entries.count, i + 100)]
+                var binds: [SQLValue] = []
+                binds.reserveCapacity(chunk.count * 4)
+                for (j, e) in chunk.enumerated() {
+                    binds += [.int(first + Int64(i + j)), e.kind.sqlValue, .text(e.body), at.sqlValue]
+                }
+                let rows = Array(repeating: "(?, ?, ?, ?)", count: chunk.count).joined(separator: ", ")
+                try await c.execute("INSERT INTO log_entries (idx, kind, body, created_at) VALUES \(rows)", binds)
+                i += chunk.count
+            }
+            return first
+        }
+    }
+
+    public func logTiles(_ ids: [(level: Int, index: Int64)]) async throws -> [LogTileKey: [UInt8]] {
+        guard !ids.isEmpty else { return [:] }
+        return try await driver.read { c in
+            var found: [LogTileKey: [UInt8]] = [:]
+            for id in ids {
+                if let row = try await c.row("SELECT hashes FROM log_tiles WHERE level = ? AND idx = ?", [Int64(id.level), id.index]) {
+                    found[LogTileKey(level: id.level, index: id.index)] = try row.blob("hashes")
+                }
+            }
+            return found
+        }
+    }
+
+    public func addLogTiles(_ tiles: [(level: Int, index: Int64, hashes: [UInt8])]) async throws {
+        guard !tiles.isEmpty else { return }
+        try await driver.write { c in
+            for t in tiles {
+                try await c.execute(
+                    "INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO NOTHING",
+                    [Int64(t.level), t.index, SQLValue.blob(t.hashes)])
+            }
+        }
+    }
+
     // MARK: Units, keys, tokens
 
     public func addUnit(_ unit: UnitRecord, key: UnitKeyRecord, logBody: String) async throws {

@@ -169,6 +169,14 @@ enum Schema {
                                              last_seen_at TEXT NOT NULL, expires_at TEXT NOT NULL);
             CREATE INDEX dashboard_sessions_expiry ON dashboard_sessions(expires_at)
             """),
+        // The transparency log's interior as C2SP tiles: each full tile of 256 hashes (8,192
+        // bytes) at its level and index, derived from the entries (written once a tile is
+        // complete, re-derived and checked against the entries when the log is loaded).
+        Migration(
+            "v18-log-tiles",
+            """
+            CREATE TABLE log_tiles (level INTEGER NOT NULL, idx INTEGER NOT NULL, hashes BLOB NOT NULL, PRIMARY KEY (level, idx))
+            """),
     ]
 
     /// Statements that make the database refuse any value of `columns` outside its list (NULL

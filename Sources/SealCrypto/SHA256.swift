@@ -22,12 +22,18 @@ public final class SHA256Hasher {
 
     public func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
 
-    /// The digest; the hasher cannot be used afterwards.
+    /// The digest; the hasher takes no more bytes until `reset`.
     public func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var len: UInt32 = 0
         precondition(EVP_DigestFinal_ex(ctx, &out, &len) == 1 && len == 32)
         return out
+    }
+
+    /// Starts a new hash on the same context (after `finalize`, or to drop what was added):
+    /// many short hashes without a context allocated for each.
+    public func reset() {
+        precondition(EVP_DigestInit_ex2(ctx, OpenSSL.sha256, nil) == 1, "SHA-256 init failed")
     }
 
     /// One-shot SHA-256.

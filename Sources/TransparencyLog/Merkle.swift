@@ -12,6 +12,30 @@ public enum Merkle {
     public static func nodeHash(_ l: Hash, _ r: Hash) -> Hash { SHA256Hasher.hash([1] + l + r) }
     public static let emptyRoot: Hash = SHA256Hasher.hash([])
 
+    /// Leaf and node hashes on one reused SHA-256 context (not shared between threads): the
+    /// same values as `leafHash`/`nodeHash`, without a context allocated for each.
+    public final class Hasher {
+        private let sha = SHA256Hasher()
+        private static let leafPrefix: [UInt8] = [0]
+        private static let nodePrefix: [UInt8] = [1]
+        public init() {}
+
+        public func leaf(_ entry: [UInt8]) -> Hash {
+            sha.reset()
+            sha.update(Self.leafPrefix)
+            sha.update(entry)
+            return sha.finalize()
+        }
+
+        public func node(_ l: Hash, _ r: Hash) -> Hash {
+            sha.reset()
+            sha.update(Self.nodePrefix)
+            sha.update(l)
+            sha.update(r)
+            return sha.finalize()
+        }
+    }
+
     /// Largest power of two strictly below n (n ≥ 2).
     static func split(_ n: Int) -> Int {
         var k = 1

@@ -8,17 +8,23 @@ public struct MerkleCache: Sendable {
     private(set) var levels: [[Merkle.Hash]] = [[]]
 
     public init() {}
-    public init(leaves: [Merkle.Hash]) { for l in leaves { append(l) } }
+    public init(leaves: [Merkle.Hash]) {
+        let hasher = Merkle.Hasher()
+        for l in leaves { append(l, hasher: hasher) }
+    }
 
     public var count: Int { levels[0].count }
 
-    public mutating func append(_ leaf: Merkle.Hash) {
+    public mutating func append(_ leaf: Merkle.Hash) { append(leaf, hasher: Merkle.Hasher()) }
+
+    /// Appends with `hasher` (one for many appends).
+    public mutating func append(_ leaf: Merkle.Hash, hasher: Merkle.Hasher) {
         levels[0].append(leaf)
         var k = 0
         // A new leaf completes a subtree at each level where its index is the right child.
         while levels[k].count % 2 == 0 {
             let n = levels[k].count
-            let parent = Merkle.nodeHash(levels[k][n - 2], levels[k][n - 1])
+            let parent = hasher.node(levels[k][n - 2], levels[k][n - 1])
             if levels.count == k + 1 { levels.append([]) }
             levels[k + 1].append(parent)
             k += 1

@@ -11,7 +11,7 @@ import TransparencyLog
 
 struct LogCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self, DeclareFork.self])
+        commandName: "log", abstract: "The gateway's transparency log.", subcommands: [VerifyLog.self, DeclareFork.self, BenchLog.self])
 
     struct VerifyLog: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -80,41 +80,36 @@ struct LogCommand: ParsableCommand {
                         refusal = (try? JSON(parsing: cpResponse.text))?["detail"]?.string ?? "HTTP \(cpResponse.status)"
                     }
                     let size = checkpoint?.size ?? previous?.size ?? 0
-                    var entries: [LogEntry] = []
-                    while entries.count < size {
-                        let page = try await http.send("GET", base + "/v1/log/entries?start=\(entries.count)&end=\(size)")
-                        guard page.status == 200, let items = try JSON(parsing: page.text).array, !items.isEmpty else {
+                    // The entries as C2SP tlog-tiles serves them: bundles of 256 (the last partial).
+                    var bodies: [String] = []
+                    var leaves: [Merkle.Hash] = []
+                    var tree = TiledTree()
+                    var full: [TlogTile.ID: [Merkle.Hash]] = [:]
+                    while leaves.count < size {
+                        let n = Int64(leaves.count / TlogTile.width)
+                        let width = min(TlogTile.width, size - leaves.count)
+                        let path = TlogTile.path(.entries(index: n, width: width))
+                        let r = try await http.send("GET", base + "/v1/log/" + path)
+                        guard r.status == 200, let items = TlogTile.unbundle(r.body), items.count == width else {
                             throw SealError(
-                                .logMismatch, "the gateway served \(entries.count) entries of the \(size) its checkpoint covers",
+                                .logMismatch,
+                                "the gateway served \(leaves.count) entries of the \(size) its checkpoint covers (\(path): HTTP \(r.status))",
                                 remedy: "the log is incomplete; report it")
                         }
-                        entries += try items.map {
-                            // The kind is not covered by the tree (only the body is), but the gateway's
-                            // store holds only the kinds this version knows.
-                            guard let kind = $0["kind"]?.string.flatMap(LogKind.init(rawValue:)) else {
-                                throw SealError(
-                                    .logMismatch, "the gateway served log entry \(entries.count) with a kind this version does not know",
-                                    remedy: "the log is not one this version reads; report it")
-                            }
-                            // Nor is its time; every gateway writes one, so an entry without a moment is not the log.
-                            guard let createdAt = $0["created_at"]?.string.moment else {
-                                throw SealError(
-                                    .logMismatch, "the gateway served log entry \(entries.count) without a valid time",
-                                    remedy: "the log is not one this version reads; report it")
-                            }
-                            return LogEntry(index: $0["index"]?.int ?? -1, kind: kind, body: $0["body"]?.string ?? "", createdAt: createdAt)
+                        for e in items {
+                            bodies.append(String(decoding: e, as: UTF8.self))
+                            leaves.append(Merkle.leafHash(e))
+                            for t in tree.append(leaves[leaves.count - 1]) { full[t.id] = t.hashes }
                         }
                     }
-                    let leaves = entries.map(GatewayLog.leaf)
-                    let root = Merkle.root(leaves)
+                    let root = tree.root
                     var declared: DeclaredFork?
                     if let previous, let i = (0..<min(previous.size, leaves.count)).first(where: { leaves[$0] != previous.leaves[$0] }) {
-                        let e = entries[i]
                         // A history that goes another way from entry i on. Declared to this auditor
                         // (a store restored from an older copy): a signed statement that abandons the
                         // checkpoint it holds, and the log goes on from there.
                         switch DeclaredFork.judge(
-                            entries: entries, leaves: leaves, covered: checkpoint.map { $0.root == root } ?? false, previous: previous,
+                            bodies: bodies, leaves: leaves, covered: checkpoint.map { $0.root == root } ?? false, previous: previous,
                             firstDifference: i, origin: name, department: doc.department,
                             logKeys: { at in (logKeys + doc.verifyingKeys("log", signedAt: at)).map(\.key) })
                         {
@@ -123,7 +118,7 @@ struct LogCommand: ParsableCommand {
                             // reads it and decides; the state moves on only with --accept-fork naming it.
                             guard acceptFork == fork.index else {
                                 // Shown with --json too (on stderr, as the error's own lines): the auditor decides on it.
-                                tellDeclared(fork, size: checkpoint?.size ?? entries.count)
+                                tellDeclared(fork, size: checkpoint?.size ?? leaves.count)
                                 let told =
                                     "the department declared lost the checkpoint you hold (\(fork.lostSize) entries) in log entry \(fork.index), on \(fork.declaredAt): the log goes on from its first \(fork.continuesAt) entries, without the \(fork.lostSize - fork.continuesAt) you verified after them"
                                 throw SealError(
@@ -144,9 +139,28 @@ struct LogCommand: ParsableCommand {
                             )
                         case .refused(nil):
                             throw SealError(
-                                .logMismatch, "log entry \(i) (\(e.kind.rawValue), \(e.createdAt)) changed since it was verified",
+                                .logMismatch, "log entry \(i) (\(Self.kind(bodies[i]))) changed since it was verified",
                                 remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
                         }
+                    }
+                    // The tree's tiles as served must be the ones these entries make (what a witness
+                    // reading only tiles would trust).
+                    var level = 0
+                    while level * TlogTile.height < 63, size >> (level * TlogTile.height) > 0 {
+                        let count = size >> (level * TlogTile.height)
+                        for n in 0..<((count + TlogTile.width - 1) / TlogTile.width) {
+                            let width = min(TlogTile.width, count - n * TlogTile.width)
+                            let id = TlogTile.ID(level: level, index: Int64(n))
+                            let expected = width == TlogTile.width ? full[id] ?? [] : tree.partialTile(level: level)
+                            let path = TlogTile.path(.hashes(level: level, index: Int64(n), width: width))
+                            let r = try await http.send("GET", base + "/v1/log/" + path)
+                            guard r.status == 200, r.body == Array(expected.joined()) else {
+                                throw SealError(
+                                    .logMismatch, "the gateway's \(path) (HTTP \(r.status)) is not the tile its entries make",
+                                    remedy: "the log serves tiles that disagree with its entries: report it")
+                            }
+                        }
+                        level += 1
                     }
                     guard let checkpoint else {
                         throw SealError(
@@ -217,6 +231,11 @@ struct LogCommand: ParsableCommand {
                     return result
                 }
             }
+        }
+
+        /// What an entry says it is (its body's `kind`; the tree covers only the body).
+        static func kind(_ body: String) -> String {
+            ((try? JSON(parsing: body))?["kind"]?.string).map { String($0.prefix(40)) } ?? "an entry"
         }
 
         /// What was declared, as the auditor reads it (the department's words through `shown`).

@@ -40,7 +40,7 @@ import TransparencyLog
         let leaves = entries.map(GatewayLog.leaf)
         let first = (0..<min(previous.size, leaves.count)).first { leaves[$0] != previous.leaves[$0] } ?? leaves.count
         return DeclaredFork.judge(
-            entries: entries, leaves: leaves, covered: covered, previous: previous, firstDifference: first, origin: Self.origin,
+            bodies: entries.map(\.body), leaves: leaves, covered: covered, previous: previous, firstDifference: first, origin: Self.origin,
             department: "HCM-DTCD", logKeys: { _ in [key.publicKey.key] })
     }
 
@@ -99,7 +99,7 @@ import TransparencyLog
         let old = try declaration(at: 3)
         let oldLeaves = Array(lost.prefix(3)) + [old] + [later]
         let j = DeclaredFork.judge(
-            entries: oldLeaves, leaves: oldLeaves.map(GatewayLog.leaf), covered: true,
+            bodies: oldLeaves.map(\.body), leaves: oldLeaves.map(GatewayLog.leaf), covered: true,
             previous: LogVerifierState(size: 5, root: [], leaves: (Array(lost.prefix(3)) + [old, lost[4]]).map(GatewayLog.leaf)),
             firstDifference: 4, origin: Self.origin, department: "HCM-DTCD", logKeys: { _ in [key.publicKey.key] })
         #expect(j == .refused(nil), "\(j)")

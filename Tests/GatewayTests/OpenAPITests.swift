@@ -88,11 +88,15 @@ struct OpenAPITests {
                 let uri =
                     path.replacingOccurrences(of: "{id}", with: path.hasPrefix("/v1/packages") ? UUID().uuidString : "HCM-U001")
                     .replacingOccurrences(of: "{version}", with: "1")
+                    .replacingOccurrences(of: "{level}", with: "0").replacingOccurrences(of: "{index}", with: "000")
+                    .replacingOccurrences(of: "{width}", with: "1")
                 for method in methods {
                     let m = HTTPRequest.Method(method.uppercased())!
                     try await client.execute(uri: uri, method: m, headers: [.authorization: "Bearer \(admin)"]) { r in
                         let code = RouteTests.problemCode(r)
-                        #expect(code != "not_found" && code != "method_not_allowed", "\(method) \(path): \(r.status) \(code ?? "")")
+                        // A full tile of a log shorter than a tile: the tile route's own 404, not the router's.
+                        let tileNotYet = path.contains("/tile/") && !path.contains(".p/") && String(buffer: r.body).contains("the log holds no")
+                        #expect(tileNotYet || (code != "not_found" && code != "method_not_allowed"), "\(method) \(path): \(r.status) \(code ?? "")")
                     }
                 }
             }

@@ -274,14 +274,14 @@ public struct IntakeDecision: Sendable {
         // Entries others committed meanwhile are caught up inside the transaction; if it fails,
         // only this transaction's own leaf is forgotten.
         var ownLeaf: Int64?
-        var signed: (size: Int, note: String)?
+        var signed: (size: Int, note: String, root: Merkle.Hash)?
         let outcome: Outcome
         do {
             outcome = try await store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.committedCount) {
                 leaf, entries in
                 let proven = try log.extend(with: entries, leaf: leaf)
                 ownLeaf = leaf
-                signed = (proven.checkpoint.size, proven.note)
+                signed = (proven.checkpoint.size, proven.note, proven.checkpoint.root)
                 return try receipt(leaf, logEntry, proven)
             }
         } catch {
@@ -291,9 +291,12 @@ public struct IntakeDecision: Sendable {
         // The checkpoint the receipt carries is the gateway's word: kept as the log head before
         // the receipt leaves (a fault here is ours: the decision stands, the unit asks again).
         if let ownLeaf { log.markCommitted(through: ownLeaf) }
+        // A tile the leaf completed is written now; one not written (a store fault) stays in
+        // memory for the next try, and the next start derives it again from the entries.
+        do { try await log.saveTiles() } catch {}
         // The log head's write and fsync (and its cross-process lock) on the pool.
         let gatewayLog = log
-        if let signed { try await work.run { try gatewayLog.recordHead(size: signed.size, note: signed.note) } }
+        if let signed { try await work.run { try gatewayLog.recordHead(size: signed.size, note: signed.note, root: signed.root) } }
         return outcome
     }
 
