@@ -55,6 +55,8 @@ public final class GatewayLog: Sendable {
     public let origin: String
     private let state: Mutex<State>
     private let serial = AsyncMutex()
+    /// Held while entries are read from the store to catch up.
+    private let catching = AsyncMutex()
 
     /// Where the latest checkpoint this gateway signed is kept outside the store (the data
     /// folder's log-head.json): a store restored from an older copy is found behind it.
@@ -121,8 +123,13 @@ public final class GatewayLog: Sendable {
         let size = try await store.logSize()
         var start: Int64 = 0
         while start < size {
-            let page = try await store.logEntries(start: start, end: min(size, start + Self.loadPage))
-            guard !page.isEmpty else { break }
+            let end = min(size, start + Self.loadPage)
+            let page = try await store.logEntries(start: start, end: end)
+            guard page.count == Int(end - start) else {
+                throw GatewayError(
+                    .logInconsistent, "the store served \(page.count) of the log's entries \(start) to \(end - 1): entries are missing",
+                    remedy: "do not run on this store: restore it from backup")
+            }
             var expected = t.size
             for e in page {
                 guard e.index == expected else {
@@ -135,6 +142,12 @@ public final class GatewayLog: Sendable {
             try await checkAndStore(completed)
             start += Int64(page.count)
         }
+        // Tiles past the log (a store restored under a process that kept writing) are not the log's.
+        var counts: [Int64] = []
+        while counts.count * TlogTile.height < 63, t.size >> Int64(counts.count * TlogTile.height) >= Int64(TlogTile.width) {
+            counts.append((t.size >> Int64(counts.count * TlogTile.height)) >> Int64(TlogTile.height))
+        }
+        try await store.pruneLogTiles(counts: counts)
         state.withLock {
             $0.tree = t
             $0.tentative = [:]
@@ -179,7 +192,7 @@ public final class GatewayLog: Sendable {
                     throw GatewayError(
                         .logInconsistent,
                         "log entries \(t.id.index * leaves) to \((t.id.index + 1) * leaves - 1) no longer match the log's stored \(t.id): an entry or a tile was altered",
-                        remedy: "do not run on this store: restore it from backup; a log verification against a kept state names the entry")
+                        remedy: Self.tileRemedy)
                 }
             } else {
                 missing.append((t.id.level, t.id.index, bytes))
@@ -192,6 +205,13 @@ public final class GatewayLog: Sendable {
     public func saveTiles() async throws {
         let pending = state.withLock { Array($0.unsaved.values) }
         guard !pending.isEmpty else { return }
+        // A row already there (another process wrote it) must be this very tile.
+        let stored = try await store.logTiles(pending.map { ($0.id.level, $0.id.index) })
+        for t in pending {
+            if let bytes = stored[LogTileKey(level: t.id.level, index: t.id.index)], bytes != t.bytes {
+                throw GatewayError(.logInconsistent, "the store holds another \(t.id) than the log's entries make", remedy: Self.tileRemedy)
+            }
+        }
         try await store.addLogTiles(pending.map { ($0.id.level, $0.id.index, $0.bytes) })
         state.withLock { s in
             for t in pending {
@@ -199,12 +219,6 @@ public final class GatewayLog: Sendable {
                 s.remember(t.id, MerkleCache(leaves: t.hashes))
             }
         }
-    }
-
-    /// Takes in every entry the store holds that this process has not seen, and writes the
-    /// tiles they complete.
-    public func refresh() async throws {
-        try await serial.withLock { try await catchUp(to: try await store.logSize()) }
     }
 
     /// Appends `entries` to the log in one transaction (a batch: the bench, an import of many
@@ -217,46 +231,77 @@ public final class GatewayLog: Sendable {
             let first = try await store.appendLog(entries, at: at)
             try await catchUp(to: first)
             try state.withLock { s in
-                guard s.tree.size == first else {
+                // A catch-up meanwhile (a proof asked for) may have read some of them from the store.
+                guard s.tree.size >= first, s.tree.size <= first + Int64(leaves.count) else {
                     throw GatewayError(.logInconsistent, "log of \(s.tree.size) entries, expected \(first)", remedy: "report this as a bug")
                 }
-                s.take(s.tree.append(contentsOf: leaves))
+                s.take(s.tree.append(contentsOf: Array(leaves.dropFirst(Int(s.tree.size - first)))))
             }
             try await saveTiles()
             return first
         }
     }
 
+    static let tileRemedy =
+        "if the entries still match the last signed checkpoint and only the log_tiles table was altered, stop the gateway, delete that table's rows (tiles are derived from the entries) and start it again: it writes them anew; otherwise restore the store from backup"
+
+    /// Full tiles by id: each made by this process (cache, unsaved) or read from the store and
+    /// checked — its 256 hashes must hash to the node of the level above, which the tree holds or
+    /// a stored tile checked the same way holds (so its ancestors are read too). A stored tile
+    /// that fails is `log_inconsistent`. A tile the store lacks is left out.
+    private func checkedTiles(_ ids: Set<TlogTile.ID>) async throws -> [TlogTile.ID: MerkleCache] {
+        guard !ids.isEmpty else { return [:] }
+        let (tree, want, known) = state.withLock { s -> (TiledTree, Set<TlogTile.ID>, [TlogTile.ID: MerkleCache]) in
+            var want = Set<TlogTile.ID>()
+            for id in ids {
+                var p = id
+                while !s.tree.holds(p), want.insert(p).inserted, (p.level + 1) * TlogTile.height < 63 {
+                    p = TlogTile.ID(level: p.level + 1, index: p.index >> Int64(TlogTile.height))
+                }
+            }
+            var known: [TlogTile.ID: MerkleCache] = [:]
+            for id in want {
+                if let c = s.cache[id] {
+                    known[id] = c
+                } else if let u = s.unsaved[id] {
+                    known[id] = MerkleCache(leaves: u.hashes)
+                }
+            }
+            return (s.tree, want, known)
+        }
+        var tiles = known
+        let absent = want.filter { known[$0] == nil }
+        guard !absent.isEmpty else { return tiles }
+        let read = try await store.logTiles(absent.map { ($0.level, $0.index) })
+        // From the top down: a tile is checked against its parent, itself checked first.
+        for id in absent.sorted(by: { $0.level > $1.level }) {
+            guard let bytes = read[LogTileKey(level: id.level, index: id.index)], let full = TiledTree.FullTile(id: id, bytes: bytes),
+                let expected = tree.expectedRoot(of: id, parents: tiles)
+            else { continue }
+            let made = MerkleCache(leaves: full.hashes)
+            guard made.root(size: TlogTile.width) == expected else {
+                throw GatewayError(
+                    .logInconsistent, "the store's \(id) is not the log's (its hashes do not make the tree's node above)", remedy: Self.tileRemedy)
+            }
+            tiles[id] = made
+        }
+        state.withLock { s in
+            for id in absent { if let t = tiles[id] { s.remember(id, t) } }
+        }
+        return tiles
+    }
+
     /// Answers `q` over the committed tree, reading the full tiles it needs (from memory, else
-    /// the store). Throws `log_inconsistent` if the store lacks one.
+    /// the store, checked). Throws `log_inconsistent` if the store lacks one.
     func answer(_ q: TiledTree.Question) async throws -> [Merkle.Hash] {
         for _ in 0..<3 {
-            let (needed, known) = state.withLock { s -> (Set<TlogTile.ID>, [TlogTile.ID: MerkleCache]) in
-                let needed = s.tree.tilesNeeded(q)
-                var known: [TlogTile.ID: MerkleCache] = [:]
-                for id in needed {
-                    if let c = s.cache[id] {
-                        known[id] = c
-                    } else if let u = s.unsaved[id] {
-                        known[id] = MerkleCache(leaves: u.hashes)
-                    }
-                }
-                return (needed, known)
-            }
-            var tiles = known
-            let absent = needed.filter { known[$0] == nil }
-            if !absent.isEmpty {
-                let read = try await store.logTiles(absent.map { ($0.level, $0.index) })
-                for id in absent {
-                    guard let bytes = read[LogTileKey(level: id.level, index: id.index)], let full = TiledTree.FullTile(id: id, bytes: bytes)
-                    else { continue }
-                    tiles[id] = MerkleCache(leaves: full.hashes)
-                }
-            }
+            let needed = state.withLock { $0.tree.tilesNeeded(q) }
+            let tiles = try await checkedTiles(needed)
             let result: [Merkle.Hash]? = try state.withLock { s in
-                for (id, t) in tiles where s.cache[id] == nil { s.remember(id, t) }
                 // A tile missing here: the tree grew meanwhile (a partial tile became full), ask again.
-                do { return try s.tree.answer(q, tiles: tiles) } catch is TiledTree.MissingTile { return nil }
+                do {
+                    return try s.tree.answer(q) { id in tiles[id] ?? s.cache[id] ?? s.unsaved[id].map { MerkleCache(leaves: $0.hashes) } }
+                } catch is TiledTree.MissingTile { return nil }
             }
             if let result { return result }
         }
@@ -301,6 +346,11 @@ public final class GatewayLog: Sendable {
     /// Takes in entries others appended (another process, a CLI command) up to `size`: reads
     /// only those past the committed leaves, a page at a time, outside the tree's lock.
     private func catchUp(to size: Int64) async throws {
+        // One at a time: requests that find the process behind wait for one reading of the gap.
+        try await catching.withLock { try await catchUpAlone(to: size) }
+    }
+
+    private func catchUpAlone(to size: Int64) async throws {
         var from = committedCount
         while size > from {
             let end = min(size, from + Self.loadPage)
@@ -332,7 +382,7 @@ public final class GatewayLog: Sendable {
             s.tentative = [leaf: hash]
             var t = s.tree
             _ = t.append(hash)
-            let cp = Checkpoint(origin: origin, size: Int(t.size), root: t.root)
+            let cp = Checkpoint(origin: origin, size: Int(t.size), root: try t.root())
             return (try t.newestLeafProof(), cp, try cp.signed(name: origin, key: s.key))
         }
     }
@@ -429,33 +479,35 @@ public final class GatewayLog: Sendable {
     }
 
     /// A tile of the tree as C2SP tlog-tiles serves it (`width` < 256: a partial tile), or nil
-    /// when the log does not (yet) hold it. Only committed leaves are served.
+    /// when no signed checkpoint covers it yet. A tile read from the store is checked first.
     public func tile(level: Int, index: Int64, width: Int) async throws -> [UInt8]? {
+        guard level >= 0, level <= TlogTile.maxLevel, TlogTile.height * level < 63, index >= 0, width >= 1, width <= TlogTile.width
+        else { return nil }
         let perLeaf = Int64(TlogTile.height * level)
-        guard level <= TlogTile.maxLevel, perLeaf < 63, index >= 0, width >= 1, width <= TlogTile.width else { return nil }
-        let (end, o) = index.multipliedReportingOverflow(by: Int64(TlogTile.width))
-        guard !o, end <= (Int64.max >> perLeaf) - Int64(width) else { return nil }
-        func held() -> Int64 { committedCount >> perLeaf }
-        if held() < end + Int64(width) {
-            let size = try await store.logSize()
-            guard size >> perLeaf >= end + Int64(width) else { return nil }
-            try await catchUp(to: size)
-            guard held() >= end + Int64(width) else { return nil }
-        }
+        let (start, o) = index.multipliedReportingOverflow(by: Int64(TlogTile.width))
+        guard !o, start <= (Int64.max >> perLeaf) - Int64(width) else { return nil }
+        guard try await signed(covers: (start + Int64(width)) << perLeaf) else { return nil }
         let id = TlogTile.ID(level: level, index: index)
-        let partial: [Merkle.Hash]? = state.withLock { s in
+        let held: [Merkle.Hash]? = state.withLock { s in
+            if let h = s.tree.heldTile(id) { return h }
             if let u = s.unsaved[id] { return u.hashes }
-            if let c = s.cache[id] { return (0..<TlogTile.width).map { c.leaf($0) } }
-            guard s.tree.size >> perLeaf < end + Int64(TlogTile.width) else { return nil }
-            return s.tree.partialTile(level: level)
+            return s.cache[id].map { c in (0..<c.count).map { c.leaf($0) } }
         }
-        if let partial, partial.count >= width { return Array(partial.prefix(width).joined()) }
-        guard let bytes = try await store.logTiles([(level, index)])[LogTileKey(level: level, index: index)], bytes.count == TlogTile.width * 32
-        else {
+        if let held, held.count >= width { return Array(held.prefix(width).joined()) }
+        guard let checked = try await checkedTiles([id])[id] else {
             throw GatewayError(
                 .logInconsistent, "the store lacks \(id) of the log's tree", remedy: "restart the gateway: loading the log writes the tiles again")
         }
-        return Array(bytes.prefix(width * 32))
+        return Array((0..<width).map { checked.leaf($0) }.joined())
+    }
+
+    /// Whether the latest signed checkpoint covers the first `leaves` entries; the tree caught up
+    /// to it then. Tiles and bundles are served only that far: the bytes at a path never change
+    /// once a checkpoint covers them (tlog-tiles: partial tiles exist for checkpointed sizes).
+    private func signed(covers leaves: Int64) async throws -> Bool {
+        guard leaves > 0, let size = try await store.latestCheckpoint()?.size, size >= leaves else { return false }
+        if committedCount < size { try await catchUp(to: size) }
+        return committedCount >= size
     }
 
     /// The entry bundle `index` (its first `width` entries), or nil when the log does not hold them.
@@ -464,9 +516,7 @@ public final class GatewayLog: Sendable {
         let (start, o) = index.multipliedReportingOverflow(by: Int64(TlogTile.width))
         guard !o, start <= Int64.max - Int64(width) else { return nil }
         let end = start + Int64(width)
-        if committedCount < end {
-            guard try await store.logSize() >= end else { return nil }
-        }
+        guard try await signed(covers: end) else { return nil }
         let entries = try await store.logEntries(start: start, end: end)
         guard entries.count == width else { return nil }
         return try TlogTile.bundle(entries.map { Array($0.body.utf8) })

@@ -529,6 +529,9 @@ public protocol GatewayStore: Sendable {
     func logTiles(_ ids: [(level: Int, index: Int64)]) async throws -> [LogTileKey: [UInt8]]
     /// Stores full tiles; one already stored is kept as it is.
     func addLogTiles(_ tiles: [(level: Int, index: Int64, hashes: [UInt8])]) async throws
+    /// Deletes the stored tiles a log does not have: at level L those from index `counts[L]` on,
+    /// and every tile of a level from `counts.count` on.
+    func pruneLogTiles(counts: [Int64]) async throws
 }
 
 /// A stored log tile's place: its level and its index within the level.

@@ -173,11 +173,21 @@ public final class SQLGatewayStore: GatewayStore {
     public func addLogTiles(_ tiles: [(level: Int, index: Int64, hashes: [UInt8])]) async throws {
         guard !tiles.isEmpty else { return }
         try await driver.write { c in
-            for t in tiles {
+            // In one order whoever writes: two processes writing the same tiles never deadlock.
+            for t in tiles.sorted(by: { ($0.level, $0.index) < ($1.level, $1.index) }) {
                 try await c.execute(
                     "INSERT INTO log_tiles (level, idx, hashes) VALUES (?, ?, ?) ON CONFLICT (level, idx) DO NOTHING",
                     [Int64(t.level), t.index, SQLValue.blob(t.hashes)])
             }
+        }
+    }
+
+    public func pruneLogTiles(counts: [Int64]) async throws {
+        try await driver.write { c in
+            for (level, count) in counts.enumerated() {
+                try await c.execute("DELETE FROM log_tiles WHERE level = ? AND idx >= ?", [Int64(level), count])
+            }
+            try await c.execute("DELETE FROM log_tiles WHERE level >= ?", [Int64(counts.count)])
         }
     }
 

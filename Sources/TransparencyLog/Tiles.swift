@@ -304,7 +304,8 @@ public struct TiledTree: Sendable {
     /// An answer could not be computed: a full tile it needs was not given.
     public struct MissingTile: Error, Sendable { public let id: TlogTile.ID }
 
-    func answer(_ q: Question, full: (TlogTile.ID) -> MerkleCache?) throws -> [Merkle.Hash] {
+    /// The answer to `q`, reading full tiles through `full`. Throws `MissingTile` when it has not one.
+    public func answer(_ q: Question, full: (TlogTile.ID) -> MerkleCache?) throws -> [Merkle.Hash] {
         precondition(q.valid && q.size <= size)
         return try withoutActuallyEscaping(full) { full in
             let reader = Reader(size: q.size) { k, i in
@@ -340,10 +341,34 @@ public struct TiledTree: Sendable {
         try answer(q) { tiles[$0] }
     }
 
-    /// The root of the whole tree (read from what the tree holds).
-    public var root: Merkle.Hash {
-        // A tree's own root never reaches past its partial tiles.
-        (try? answer(.root(size: size)) { _ in nil })?.first ?? Merkle.emptyRoot
+    /// The root of the whole tree (read from what the tree holds: never a full tile of the
+    /// store, so it throws only if that were ever untrue).
+    public func root() throws -> Merkle.Hash {
+        try answer(.root(size: size)) { _ in nil }[0]
+    }
+
+    /// Whether the tree holds the full tile `id` itself (the last one of its level), or it is the
+    /// partial tile of its level: such a tile is never read from the store.
+    public func holds(_ id: TlogTile.ID) -> Bool {
+        guard id.level >= 0, id.level < edge.count, id.level * TlogTile.height < 63 else { return false }
+        if id.index == (size >> Int64(id.level * TlogTile.height)) >> Int64(TlogTile.height) { return true }
+        return last[id.level]?.index == id.index
+    }
+
+    /// The hashes of a tile the tree holds itself (its level's partial tile, or the last full
+    /// one); nil for any other.
+    public func heldTile(_ id: TlogTile.ID) -> [Merkle.Hash]? {
+        guard holds(id) else { return nil }
+        if id.index == (size >> Int64(id.level * TlogTile.height)) >> Int64(TlogTile.height) { return partialTile(level: id.level) }
+        guard let l = last[id.level] else { return nil }
+        return (0..<TlogTile.width).map { l.tile.leaf($0) }
+    }
+
+    /// The hash a full tile's 256 hashes must make: the tree's node at the level above, number
+    /// `id.index` — from what the tree holds, or from `parents` (tiles already checked). Nil when
+    /// neither has it.
+    public func expectedRoot(of id: TlogTile.ID, parents: [TlogTile.ID: MerkleCache]) -> Merkle.Hash? {
+        node(TlogTile.height * (id.level + 1), id.index) { parents[$0] }
     }
 
     /// The newest leaf's inclusion proof in the whole tree (read from what the tree holds).

@@ -81,10 +81,24 @@ struct LogCommand: ParsableCommand {
                     }
                     let size = checkpoint?.size ?? previous?.size ?? 0
                     // The entries as C2SP tlog-tiles serves them: bundles of 256 (the last partial).
+                    // Every hash tile the gateway serves must be the one these entries make (what a
+                    // witness reading only tiles would trust): each full tile as it completes (level 0
+                    // only past what --state already verified), the partial ones at the end.
                     var bodies: [String] = []
                     var leaves: [Merkle.Hash] = []
                     var tree = TiledTree()
-                    var full: [TlogTile.ID: [Merkle.Hash]] = [:]
+                    let checkedBefore = Int64((previous?.size ?? 0) / TlogTile.width)
+                    // Compared once the entries are judged (an entry changed since --state is named first).
+                    var toCompare: [(level: Int, index: Int64, hashes: [Merkle.Hash])] = []
+                    func compare(_ level: Int, _ index: Int64, _ expected: [Merkle.Hash]) async throws {
+                        let path = TlogTile.path(.hashes(level: level, index: index, width: expected.count))
+                        let r = try await http.send("GET", base + "/v1/log/" + path)
+                        guard r.status == 200, r.body == Array(expected.joined()) else {
+                            throw SealError(
+                                .logMismatch, "the gateway's \(path) (HTTP \(r.status)) is not the tile its entries make",
+                                remedy: "the log serves tiles that disagree with its entries: report it")
+                        }
+                    }
                     while leaves.count < size {
                         let n = Int64(leaves.count / TlogTile.width)
                         let width = min(TlogTile.width, size - leaves.count)
@@ -94,15 +108,25 @@ struct LogCommand: ParsableCommand {
                             throw SealError(
                                 .logMismatch,
                                 "the gateway served \(leaves.count) entries of the \(size) its checkpoint covers (\(path): HTTP \(r.status))",
-                                remedy: "the log is incomplete; report it")
+                                remedy: r.status == 404
+                                    ? "the gateway may predate the log's tiles (C2SP tlog-tiles, /v1/log/tile/…): ask the department to update it"
+                                    : "the log is incomplete; report it")
                         }
-                        for e in items {
-                            bodies.append(String(decoding: e, as: UTF8.self))
-                            leaves.append(Merkle.leafHash(e))
-                            for t in tree.append(leaves[leaves.count - 1]) { full[t.id] = t.hashes }
+                        let hasher = Merkle.Hasher()
+                        let made = items.map { hasher.leaf($0) }
+                        bodies += items.map { String(decoding: $0, as: UTF8.self) }
+                        leaves += made
+                        for t in tree.append(contentsOf: made) where t.id.level > 0 || t.id.index >= checkedBefore {
+                            toCompare.append((t.id.level, t.id.index, t.hashes))
                         }
                     }
-                    let root = tree.root
+                    var level = 0
+                    while level * TlogTile.height < 63, size >> (level * TlogTile.height) > 0 {
+                        let partial = tree.partialTile(level: level)
+                        if !partial.isEmpty { toCompare.append((level, Int64((size >> (level * TlogTile.height)) / TlogTile.width), partial)) }
+                        level += 1
+                    }
+                    let root = try tree.root()
                     var declared: DeclaredFork?
                     if let previous, let i = (0..<min(previous.size, leaves.count)).first(where: { leaves[$0] != previous.leaves[$0] }) {
                         // A history that goes another way from entry i on. Declared to this auditor
@@ -143,25 +167,7 @@ struct LogCommand: ParsableCommand {
                                 remedy: "the gateway's history was rewritten: keep \(state ?? "the state file") as evidence and report it")
                         }
                     }
-                    // The tree's tiles as served must be the ones these entries make (what a witness
-                    // reading only tiles would trust).
-                    var level = 0
-                    while level * TlogTile.height < 63, size >> (level * TlogTile.height) > 0 {
-                        let count = size >> (level * TlogTile.height)
-                        for n in 0..<((count + TlogTile.width - 1) / TlogTile.width) {
-                            let width = min(TlogTile.width, count - n * TlogTile.width)
-                            let id = TlogTile.ID(level: level, index: Int64(n))
-                            let expected = width == TlogTile.width ? full[id] ?? [] : tree.partialTile(level: level)
-                            let path = TlogTile.path(.hashes(level: level, index: Int64(n), width: width))
-                            let r = try await http.send("GET", base + "/v1/log/" + path)
-                            guard r.status == 200, r.body == Array(expected.joined()) else {
-                                throw SealError(
-                                    .logMismatch, "the gateway's \(path) (HTTP \(r.status)) is not the tile its entries make",
-                                    remedy: "the log serves tiles that disagree with its entries: report it")
-                            }
-                        }
-                        level += 1
-                    }
+                    for t in toCompare { try await compare(t.level, t.index, t.hashes) }
                     guard let checkpoint else {
                         throw SealError(
                             .logInconsistent, "the gateway did not give a checkpoint: \(refusal ?? "")", remedy: "report it to the department")

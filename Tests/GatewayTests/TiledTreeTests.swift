@@ -29,7 +29,7 @@ struct TiledTreeTests {
         for n in [1, 2, 3, 255, 256, 257, 511, 512, 513, 1000, 65_535, 65_536, 65_537, 70_000] {
             let (tiled, reference, tiles, _) = Self.build(n)
             #expect(tiled.size == Int64(n))
-            #expect(tiled.root == reference.root(size: n), "root of \(n)")
+            #expect(try tiled.root() == reference.root(size: n), "root of \(n)")
             #expect(try tiled.newestLeafProof() == reference.inclusionProof(leaf: n - 1, size: n), "newest leaf of \(n)")
             for _ in 0..<40 {
                 let size = Int.random(in: 1...n, using: &rng)
@@ -70,8 +70,15 @@ struct TiledTreeTests {
                 #expect(t.hashes[i] == Merkle.root((start..<(start + span)).map { reference.leaf($0) }), "\(t.id) hash \(i)")
             }
             #expect(t.bytes.count == 8192)
+            // What a tile read back from a store is checked against: the node the level above holds.
+            let parents = Dictionary(uniqueKeysWithValues: handed.map { ($0.id, MerkleCache(leaves: $0.hashes)) })
+            #expect(tiled.expectedRoot(of: t.id, parents: parents) == MerkleCache(leaves: t.hashes).root(size: 256), "\(t.id)")
             #expect(TiledTree.FullTile(id: t.id, bytes: t.bytes) == t)
         }
+        // The tree holds its partial tiles and the last full tile of each level, no other.
+        #expect(tiled.holds(TlogTile.ID(level: 0, index: 273)) && tiled.holds(TlogTile.ID(level: 0, index: 272)))
+        #expect(!tiled.holds(TlogTile.ID(level: 0, index: 271)) && tiled.heldTile(TlogTile.ID(level: 0, index: 271)) == nil)
+        #expect(tiled.heldTile(TlogTile.ID(level: 0, index: 272)) == handed.first { $0.id == TlogTile.ID(level: 0, index: 272) }?.hashes)
         #expect(tiled.partialTile(level: 0).count == 112)
         #expect(tiled.partialTile(level: 1).count == 17)
         #expect(tiled.partialTile(level: 2) == [Merkle.root((0..<65_536).map { reference.leaf($0) })])

@@ -71,6 +71,8 @@ struct LogTilesTests {
         let f = try GatewayFixture()
         _ = try Self.appendSynthetic(f, count: 600)
         var gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        // Served once a signed checkpoint covers it.
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").status == 200)
         #expect(try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/001").status == 200)
         gw.stop()
         let tiles = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT level || '/' || idx FROM log_tiles ORDER BY level, idx"], cwd: f.w.path)
@@ -80,10 +82,19 @@ struct LogTilesTests {
                 "sqlite3", ["dept/gateway.sqlite", "UPDATE log_tiles SET hashes = zeroblob(8192) WHERE level = 0 AND idx = 1"], cwd: f.w.path))
         let altered = try CLI.sgBounded(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path)
         #expect(altered.status == 1 && altered.stderr.contains("log_inconsistent") && altered.stderr.contains("tile 0/1"), "\(altered.stderr)")
-        // Tiles lost (a store restored without them) are derived again at the next start.
-        try requireOK(try CLI.run("sqlite3", ["dept/gateway.sqlite", "DELETE FROM log_tiles"], cwd: f.w.path))
+        // Tiles lost (a store restored without them) are derived again at the next start, and a
+        // tile past the log (left by a process that wrote on during a restore) is dropped.
+        try requireOK(
+            try CLI.run(
+                "sqlite3",
+                ["dept/gateway.sqlite", "DELETE FROM log_tiles; INSERT INTO log_tiles VALUES (0, 5, zeroblob(8192)), (3, 0, zeroblob(8192))"],
+                cwd: f.w.path))
         gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         defer { gw.stop() }
+        let kept = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT level || '/' || idx FROM log_tiles ORDER BY level, idx"], cwd: f.w.path)
+        #expect(kept.out.split(separator: "\n") == ["0/0", "0/1"], "\(kept.out)")
+        // A checkpoint covers them, so they are served.
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").status == 200)
         let tile = try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/001")
         #expect(tile.status == 200 && tile.body.count == 8192 && tile.headers["cache-control"]?.contains("immutable") == true)
         #expect(try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/003").status == 404)
@@ -95,5 +106,25 @@ struct LogTilesTests {
     func logKeyBase64(_ f: GatewayFixture) throws -> String {
         let text = String(decoding: f.w.read("dept/keys/log.pub"), as: UTF8.self)
         return String(text.split(separator: "\n").last ?? "")
+    }
+
+    /// A tile altered in the store while the gateway runs is never served nor used in a proof:
+    /// each tile read back is checked against the node the level above holds.
+    @Test func aTileAlteredWhileRunningIsRefusedNotServed() throws {
+        let f = try GatewayFixture()
+        _ = try Self.appendSynthetic(f, count: 800)
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint").status == 200)
+        // Tile 0/0 is neither the tree's partial tile nor its last full one: it is read from the store.
+        try requireOK(
+            try CLI.run(
+                "sqlite3", ["dept/gateway.sqlite", "UPDATE log_tiles SET hashes = zeroblob(8192) WHERE level = 0 AND idx = 0"], cwd: f.w.path))
+        let tile = try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/000")
+        #expect(tile.status != 200 && tile.text.contains("log_inconsistent"), "\(tile.status) \(tile.text)")
+        let proof = try RawHTTP.request("GET", gw.url + "/v1/log/proof/inclusion?leaf=3&size=800")
+        #expect(proof.status != 200 && proof.text.contains("log_inconsistent"), "\(proof.status) \(proof.text)")
+        // The tiles the tree holds itself are still served.
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/002").status == 200)
     }
 }
