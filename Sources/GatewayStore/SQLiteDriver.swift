@@ -185,9 +185,22 @@ struct SQLiteConnection: SQLConnection {
             })
     }
 
+    /// The connection's prepared statement for `sql`, compiled once and kept (SQLite then only
+    /// binds and steps): for the store's fixed statements — one statement, a few parameters.
+    /// Others (several statements, a batch of rows, a list of values) are compiled each time,
+    /// so the cache holds only the store's own finite set of texts.
+    static func statement(_ db: Database, _ sql: String, binds: Int) throws -> Statement? {
+        guard binds <= 16, !sql.contains(";") else { return nil }
+        return try db.cachedStatement(sql: sql)
+    }
+
     func execute(_ sql: String, _ binds: [SQLValue]) async throws -> Int {
         let work: @Sendable (Database) throws -> Int = { db in
-            try db.execute(sql: sql, arguments: Self.arguments(binds))
+            if let statement = try Self.statement(db, sql, binds: binds.count) {
+                try statement.execute(arguments: Self.arguments(binds))
+            } else {
+                try db.execute(sql: sql, arguments: Self.arguments(binds))
+            }
             return db.changesCount
         }
         return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
@@ -199,7 +212,10 @@ struct SQLiteConnection: SQLConnection {
     }
 
     static func rows(_ db: Database, _ sql: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        try Row.fetchAll(db, sql: sql, arguments: arguments(binds)).map { r in
+        let fetched =
+            try statement(db, sql, binds: binds.count).map { try Row.fetchAll($0, arguments: arguments(binds)) }
+            ?? Row.fetchAll(db, sql: sql, arguments: arguments(binds))
+        return try fetched.map { r in
             SQLRow(
                 names: Array(r.columnNames),
                 values: try r.databaseValues.map { v in
