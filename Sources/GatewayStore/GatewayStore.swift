@@ -256,14 +256,42 @@ public struct SnapshotImport: Sendable {
     public var unitId: String
     public var packageId: String
     /// organizations.csv rows: org_id, name, type, parent_id.
-    public var organizations: [[String]]
+    public var organizations: RecordRows
     /// members.csv rows in schema order (14 columns).
-    public var members: [[String]]
-    public init(unitId: String, packageId: String, organizations: [[String]], members: [[String]]) {
+    public var members: RecordRows
+    public init(unitId: String, packageId: String, organizations: RecordRows, members: RecordRows) {
         self.unitId = unitId
         self.packageId = packageId
         self.organizations = organizations
         self.members = members
+    }
+    public init(unitId: String, packageId: String, organizations: [[String]], members: [[String]]) {
+        self.init(unitId: unitId, packageId: packageId, organizations: RecordRows(organizations), members: RecordRows(members))
+    }
+}
+
+/// A snapshot's rows, handed to the store a batch at a time (read from a file during the
+/// import's transaction, so the import's memory does not grow with the package), or held in
+/// memory. `count` is the number the batches must add up to.
+public struct RecordRows: Sendable {
+    public let count: Int
+    /// Calls `body` with the rows in order, at most `batch` a call.
+    public let read: @Sendable (_ batch: Int, _ body: ([[String]]) async throws -> Void) async throws -> Void
+
+    public init(count: Int, read: @escaping @Sendable (_ batch: Int, _ body: ([[String]]) async throws -> Void) async throws -> Void) {
+        self.count = count
+        self.read = read
+    }
+
+    public init(_ rows: [[String]]) {
+        self.count = rows.count
+        self.read = { batch, body in
+            var start = 0
+            while start < rows.count {
+                try await body(Array(rows[start..<min(rows.count, start + batch)]))
+                start += batch
+            }
+        }
     }
 }
 

@@ -124,12 +124,12 @@ public final class PostgresDriver: SQLDriver {
     /// Rows per multi-row INSERT (each column bound as one array: 2 + columns binds, whatever the count).
     static let batchRows = 5_000
 
-    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) async throws {
+    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: [[String]]) async throws {
         guard let c = (c as? PostgresSQLConnection)?.c else { throw StoreError(.storeFailure, "not a PostgreSQL connection") }
         var start = 0
         while start < rows.count {
             let batch = rows[start..<min(start + Self.batchRows, rows.count)]
-            var binds: [PGBind] = [.int(snapshot), .int(Int64(start))]
+            var binds: [PGBind] = [.int(snapshot), .int(Int64(firstRow + start))]
             for col in 0..<columns.count { binds.append(.texts(batch.map { col < $0.count ? $0[col] : "" })) }
             let arrays = (0..<columns.count).map { "$\($0 + 3)::text[]" }.joined(separator: ", ")
             let names = (0..<columns.count).map { "c\($0)" }

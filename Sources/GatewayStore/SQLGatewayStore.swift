@@ -510,6 +510,19 @@ public final class SQLGatewayStore: GatewayStore {
         "phone", "email", "ethnicity", "hometown", "education",
     ]
 
+    /// Rows a batch of the bulk insert takes (read from the snapshot's file one batch at a time).
+    static let importBatch = 5_000
+
+    /// Inserts every row of `rows`, batch by batch; the batches must add up to its count.
+    func insertAll(_ c: any SQLConnection, _ rows: RecordRows, table: String, columns: [String], snapshot: Int64) async throws {
+        var n = 0
+        try await rows.read(Self.importBatch) { batch in
+            try await driver.insertRows(c, table: table, columns: columns, snapshot: snapshot, firstRow: n, rows: batch)
+            n += batch.count
+        }
+        guard n == rows.count else { throw StoreError(.storeFailure, "the snapshot's \(table) held \(n) rows, \(rows.count) counted") }
+    }
+
     public func commit(
         _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
@@ -526,8 +539,8 @@ public final class SQLGatewayStore: GatewayStore {
                 else {
                     throw StoreError(.storeFailure, "the snapshot got no id")
                 }
-                try await driver.insertRows(c, table: "organizations", columns: Self.organizationColumns, snapshot: sid, rows: s.organizations)
-                try await driver.insertRows(c, table: "members", columns: Self.memberColumns, snapshot: sid, rows: s.members)
+                try await insertAll(c, s.organizations, table: "organizations", columns: Self.organizationColumns, snapshot: sid)
+                try await insertAll(c, s.members, table: "members", columns: Self.memberColumns, snapshot: sid)
                 newSnapshot = sid
             }
             // From here on, one decision at a time across every process.

@@ -118,7 +118,7 @@ public final class SQLiteDriver: SQLDriver {
     public func lockLogOrder(_ c: any SQLConnection) async throws {}
     public func lockMigrations(_ c: any SQLConnection) async throws {}
 
-    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, rows: [[String]]) async throws {
+    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: [[String]]) async throws {
         guard let c = c as? SQLiteConnection, c.writer else { throw StoreError(.storeFailure, "not a SQLite transaction") }
         // One access for the whole snapshot: a prepared statement run once a row.
         try onWriterQueue { db in
@@ -128,7 +128,7 @@ public final class SQLiteDriver: SQLDriver {
             var args: [(any DatabaseValueConvertible)?] = Array(repeating: nil, count: columns.count + 2)
             args[0] = snapshot
             for (n, row) in rows.enumerated() {
-                args[1] = Int64(n)
+                args[1] = Int64(firstRow + n)
                 for i in 0..<columns.count { args[i + 2] = i < row.count ? row[i] : "" }
                 statement.setUncheckedArguments(StatementArguments(args))
                 try statement.execute()

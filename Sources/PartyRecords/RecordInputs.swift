@@ -153,6 +153,9 @@ public final class DirectorySink: NormalizedSink {
     let perUnit: Bool
     private var fds: [ObjectIdentifier: Int32] = [:]
     public private(set) var written: [String] = []
+    /// Data records written to each finished file (its header not counted), by path.
+    public private(set) var dataRecords: [String: Int] = [:]
+    private var paths: [ObjectIdentifier: String] = [:]
 
     public init(root: String, perUnit: Bool) throws {
         self.root = root
@@ -168,6 +171,7 @@ public final class DirectorySink: NormalizedSink {
         guard fd >= 0 else { throw CSVIOError(path: path, reason: String(cString: strerror(errno))) }
         let w = CSVWriter(fd: fd)
         fds[ObjectIdentifier(w)] = fd
+        paths[ObjectIdentifier(w)] = path
         written.append(path)
         return w
     }
@@ -175,5 +179,6 @@ public final class DirectorySink: NormalizedSink {
     public func finished(unit: String, file: RecordFile, writer: CSVWriter) throws {
         try writer.flush()
         if let fd = fds.removeValue(forKey: ObjectIdentifier(writer)) { close(fd) }
+        if let path = paths.removeValue(forKey: ObjectIdentifier(writer)) { dataRecords[path] = max(0, writer.records - 1) }
     }
 }

@@ -369,7 +369,7 @@ public struct IntakeDecision: Sendable {
     /// (none when the records have errors).
     /// The report names findings by file, line, column, rule and severity only — never a value.
     func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (
-        JSON, (organizations: [[String]], members: [[String]], corrections: [[String]], correctionLines: [Int])
+        JSON, (organizations: RecordRows, members: RecordRows, corrections: [[String]], correctionLines: [Int])
     ) {
         // The normalized files go to disk beside the opened ones (removed with them after the
         // decision), not to memory: a package with errors costs no memory for its rows.
@@ -397,15 +397,47 @@ public struct IntakeDecision: Sendable {
             "completeness": .string(String(format: "%.4f", summary?.completeness ?? 0)), "findings": .array(Array(shown)),
             "findings_total": .int(Int64(v.errorCount + v.warningCount)),
         ])
-        // Rows are parsed back only for records that will be imported.
-        guard v.errorCount == 0 else { return (report, ([], [], [], [])) }
-        func rows(_ f: RecordFile) throws -> [[String]] {
-            try Self.dataRows("\(normalized)/\(f.rawValue)").map(\.fields)
+        // Rows are read back only for records that will be imported; a snapshot's are read by the
+        // store's import a batch at a time, from the normalized file (memory does not grow with
+        // the package); corrections (at most `maxCorrectionRows`) are decided in memory.
+        guard v.errorCount == 0 else { return (report, (RecordRows([]), RecordRows([]), [], [])) }
+        func rows(_ f: RecordFile) -> RecordRows {
+            let path = "\(normalized)/\(f.rawValue)"
+            return Self.fileRows(path, count: sink.dataRecords[path] ?? 0)
         }
         // A correction row is named by its line in the unit's own file (blank lines and quoted
         // line breaks counted), which the normalized file does not keep.
         let lines = files[.corrections] == nil ? [] : try Self.dataRows(files[.corrections]!).map(\.line)
-        return (report, (try rows(.organizations), try rows(.members), try rows(.corrections), lines))
+        let corrections = try Self.dataRows("\(normalized)/\(RecordFile.corrections.rawValue)").map(\.fields)
+        return (report, (rows(.organizations), rows(.members), corrections, lines))
+    }
+
+    /// The data rows of a normalized file as the store's import reads them: a batch at a time,
+    /// in the import's transaction (the file is the decision's own, removed after it).
+    static func fileRows(_ path: String, count: Int) -> RecordRows {
+        RecordRows(count: count) { batch, body in
+            guard count > 0 else { return }
+            let r: CSVReader
+            do { r = try CSVReader(path: path) } catch let e as CSVIOError {
+                throw GatewayError(.ioError, "cannot read a normalized record file", remedy: "check the data folder's disk", cause: e)
+            }
+            var rows: [[String]] = []
+            rows.reserveCapacity(batch)
+            var first = true
+            while try r.next() {
+                if first {
+                    first = false
+                    continue
+                }
+                if r.isBlankLine { continue }
+                rows.append(r.fields.map(\.string))
+                if rows.count == batch {
+                    try await body(rows)
+                    rows.removeAll(keepingCapacity: true)
+                }
+            }
+            if !rows.isEmpty { try await body(rows) }
+        }
     }
 
     /// The data rows of a CSV file (after its header, blank lines skipped) with their lines.

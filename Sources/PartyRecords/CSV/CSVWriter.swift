@@ -13,6 +13,8 @@ public final class CSVWriter {
     private let fd: Int32
     private var firstField = true
     public private(set) var bytesWritten: UInt64 = 0
+    /// Records ended so far (a header included).
+    public private(set) var records = 0
 
     /// Collects into memory (`bytes`).
     public convenience init() { self.init(fd: -1, capacity: 1 << 16) }
@@ -101,6 +103,7 @@ public final class CSVWriter {
         reserve(1)
         buf[used] = 0x0A
         used += 1
+        records += 1
         firstField = true
         if fd >= 0 && used >= 1 << 20 { try flush() }
     }
