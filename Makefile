@@ -56,7 +56,7 @@ test: deps lint
 
 # The formatter ships with the Swift toolchain (swift-format); the configuration is .swift-format.
 SWIFT_FORMAT ?= $(shell command -v swift-format 2>/dev/null || echo "$(SWIFT) format")
-FORMATTED = Sources Tests Fuzz Package.swift
+FORMATTED = Sources Tests Fuzz Package.swift Benchmarks/Package.swift Benchmarks/Sources Benchmarks/Benchmarks
 
 lint:
 	@scripts/lint-tests
