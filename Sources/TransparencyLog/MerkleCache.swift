@@ -56,6 +56,12 @@ public struct MerkleCache: Sendable {
         return Merkle.nodeHash(hash(start, k), hash(start + k, n - k))
     }
 
+    /// The tree of the first `size` leaves as `TiledTree.Reader` reads it: every node it asks is a
+    /// complete aligned subtree, which `levels` holds.
+    private func reader(_ size: Int) -> TiledTree.Reader {
+        TiledTree.Reader(size: Int64(size)) { k, i in levels[k][Int(i)] }
+    }
+
     /// The root of the tree of the first `size` leaves (size ≤ count).
     public func root(size: Int) -> Merkle.Hash {
         precondition(size >= 0 && size <= count)
@@ -65,42 +71,13 @@ public struct MerkleCache: Sendable {
     /// PATH(m, D[size]) of RFC 6962 §2.1.1.
     public func inclusionProof(leaf m: Int, size: Int) -> [Merkle.Hash] {
         precondition(m >= 0 && m < size && size <= count)
-        var proof: [Merkle.Hash] = []
-        var (start, n, m) = (0, size, m)
-        while n > 1 {
-            let k = Merkle.split(n)
-            if m < k {
-                proof.append(hash(start + k, n - k))
-                n = k
-            } else {
-                proof.append(hash(start, k))
-                start += k
-                m -= k
-                n -= k
-            }
-        }
-        return proof.reversed()
+        // The reader's lookups cannot fail here (`levels` holds every node it asks).
+        do { return try reader(size).inclusionProof(leaf: Int64(m)) } catch { preconditionFailure("a node of a complete tree is missing") }
     }
 
     /// PROOF(m, D[size]) of RFC 6962 §2.1.2.
     public func consistencyProof(from m: Int, size: Int) -> [Merkle.Hash] {
         precondition(m >= 1 && m <= size && size <= count)
-        var proof: [Merkle.Hash] = []
-        var (start, n, m, complete) = (0, size, m, true)
-        while m != n {
-            let k = Merkle.split(n)
-            if m <= k {
-                proof.append(hash(start + k, n - k))
-                n = k
-            } else {
-                proof.append(hash(start, k))
-                start += k
-                m -= k
-                n -= k
-                complete = false
-            }
-        }
-        if !complete { proof.append(hash(start, n)) }
-        return proof.reversed()
+        do { return try reader(size).consistencyProof(from: Int64(m)) } catch { preconditionFailure("a node of a complete tree is missing") }
     }
 }
