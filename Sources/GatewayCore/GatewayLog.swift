@@ -315,10 +315,12 @@ public final class GatewayLog: Sendable {
     }
 
     /// Keeps `note` (a checkpoint just signed, of `size` entries) as the log head, when it is
-    /// newer than the one kept. Called after the store committed it, before anyone is told.
-    func recordHead(size: Int, note: String, root: Merkle.Hash) throws {
+    /// newer than the one kept. Called after the store committed it, before anyone is told:
+    /// returns once a head of at least `size` is durable, one write (on `pool`) serving the
+    /// decisions committed meanwhile (`LogHead.advanceGrouped`).
+    func recordHead(size: Int, note: String, root: Merkle.Hash, on pool: BlockingPool) async throws {
         guard let head = state.withLock({ $0.head }) else { return }
-        try head.advance(size: size, note: note, root: { root })
+        try await head.advanceGrouped(size: size, note: note, root: root, on: pool)
     }
 
     /// How many leaves are known committed: where a transaction reads the log from.
@@ -530,6 +532,8 @@ public final class LogHead: Sendable {
     /// The size last written or read by this process; the mutex serializes advances within the
     /// process, the lock file across processes, and the file's rename is atomic.
     private let size = Mutex(-1)
+    /// Decisions waiting for a head that covers them, and whose turn it is to write one.
+    let group = HeadGroup()
 
     public init(path: String) { self.path = path }
 

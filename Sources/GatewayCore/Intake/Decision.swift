@@ -294,9 +294,9 @@ public struct IntakeDecision: Sendable {
         // A tile the leaf completed is written now; one not written (a store fault) stays in
         // memory for the next try, and the next start derives it again from the entries.
         do { try await log.saveTiles() } catch {}
-        // The log head's write and fsync (and its cross-process lock) on the pool.
-        let gatewayLog = log
-        if let signed { try await work.run { try gatewayLog.recordHead(size: signed.size, note: signed.note, root: signed.root) } }
+        // The log head's write and fsync (and its cross-process lock) on the pool, one write for
+        // the decisions committed meanwhile.
+        if let signed { try await log.recordHead(size: signed.size, note: signed.note, root: signed.root, on: work) }
         return outcome
     }
 

@@ -1,0 +1,121 @@
+import Foundation
+import SealBase
+import Synchronization
+import Testing
+import TransparencyLog
+
+@testable import GatewayCore
+
+/// The log head written once for many decisions (`HeadGroup`, `LogHead.advanceGrouped`): no
+/// decision is told its head is durable (and so no receipt leaves) before a write of a head at
+/// least its size has returned.
+@Suite struct LogHeadGroupTests {
+    static func pending(_ size: Int) -> HeadGroup.Pending {
+        HeadGroup.Pending(size: size, note: "note \(size)", root: [UInt8](repeating: UInt8(size % 256), count: 32))
+    }
+
+    /// What the writes did: the sizes whose write returned (in order), whether the first began.
+    final class Probe: Sendable {
+        let written = Mutex<[Int]>([])
+        let started = Mutex(false)
+        var largest: Int { written.withLock { $0.max() ?? 0 } }
+    }
+
+    /// Waits (without a deadline) until `condition` holds.
+    static func until(_ condition: () -> Bool) async throws {
+        while !condition() { try await Task.sleep(for: .milliseconds(1)) }
+    }
+
+    @Test func aDecisionReturnsOnlyOnceAWriteCoversItAndOneWriteCoversThoseWaiting() async throws {
+        let group = HeadGroup()
+        // The first write is held until the others wait.
+        let probe = Probe()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let write: @Sendable (HeadGroup.Pending) async throws -> Void = { p in
+            if p.size == 1 {
+                probe.started.withLock { $0 = true }
+                for await _ in gate { break }
+            }
+            probe.written.withLock { $0.append(p.size) }
+        }
+        // Each decision notes the largest head written when it was told to go on.
+        let first = Task { () async throws -> Int in
+            try await group.record(Self.pending(1), write: write)
+            return probe.largest
+        }
+        try await Self.until { probe.started.withLock { $0 } }
+        var later: [(Int, Task<Int, any Error>)] = []
+        for size in [3, 2, 4] {
+            later.append(
+                (
+                    size,
+                    Task {
+                        try await group.record(Self.pending(size), write: write)
+                        return probe.largest
+                    }
+                ))
+        }
+        try await Self.until { group.waiting == 3 }
+        #expect(probe.written.withLock { $0.isEmpty })
+        open.yield()
+        #expect(try await first.value >= 1)
+        for (size, task) in later {
+            let seen = try await task.value
+            #expect(seen >= size, "decision \(size) went on when the head written was \(seen)")
+        }
+        // The first write, then one for the three that waited (the largest of them).
+        #expect(probe.written.withLock { $0 } == [1, 4])
+    }
+
+    struct WriteFailed: Error {}
+
+    @Test func aFailedWriteFailsTheDecisionsItWouldHaveCoveredAndTheNextWriteGoesOn() async throws {
+        let group = HeadGroup()
+        let probe = Probe()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let write: @Sendable (HeadGroup.Pending) async throws -> Void = { p in
+            if p.size == 1 {
+                probe.started.withLock { $0 = true }
+                for await _ in gate { break }
+            }
+            if p.size == 3 { throw WriteFailed() }
+            probe.written.withLock { $0.append(p.size) }
+        }
+        let first = Task { try await group.record(Self.pending(1), write: write) }
+        try await Self.until { probe.started.withLock { $0 } }
+        let two = Task { try await group.record(Self.pending(2), write: write) }
+        let three = Task { try await group.record(Self.pending(3), write: write) }
+        try await Self.until { group.waiting == 2 }
+        open.yield()
+        try await first.value
+        await #expect(throws: WriteFailed.self) { try await two.value }
+        await #expect(throws: WriteFailed.self) { try await three.value }
+        // Nothing waits or writes any more: the next decision leads its own write.
+        try await group.record(Self.pending(5), write: write)
+        #expect(probe.written.withLock { $0 } == [1, 5])
+    }
+
+    @Test func concurrentDecisionsEachFindTheirHeadInTheFileWhenTheyReturn() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loghead-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let head = LogHead(path: dir + "/log-head.json")
+        let pool = BlockingPool(threads: 2)
+        try await withThrowingTaskGroup(of: (Int, Int).self) { tasks in
+            for size in 1...40 {
+                tasks.addTask {
+                    let p = Self.pending(size)
+                    try await head.advanceGrouped(size: size, note: p.note, root: p.root, on: pool)
+                    return (size, try LogHead(path: head.path).read()?.size ?? 0)
+                }
+            }
+            for try await (size, onDisk) in tasks {
+                #expect(onDisk >= size, "decision \(size) went on with a head of \(onDisk) in the file")
+            }
+        }
+        await pool.shutdown()
+        let last = try #require(try LogHead(path: head.path).read())
+        #expect(last.size == 40)
+        #expect(last.note == "note 40")
+    }
+}
