@@ -154,9 +154,6 @@ public final class GatewayLog: Sendable {
             $0.unsaved = [:]
             $0.cache = [:]
         }
-        // The pages read were freed on whichever threads ran them; glibc keeps such memory in
-        // per-thread arenas (about 30 MiB after 2 M entries): handed back to the system now.
-        _ = malloc_trim(0)
         if let latest = try await store.latestCheckpoint() {
             let signed = try verifyStored(latest.note)
             guard latest.size <= t.size, try await root(size: latest.size) == signed.root else { throw Self.altered(latest.size) }

@@ -32,7 +32,8 @@ struct LogRoutes {
     @Sendable func tile(_ request: Request, _ context: GatewayContext) async throws -> Response {
         try Param.only(request, [])
         let elements = context.parameters.getCatchAll()
-        guard let resource = TlogTile.parse(elements) else {
+        // The router drops a trailing slash; the layout's spelling has none.
+        guard !request.uri.path.hasSuffix("/"), let resource = TlogTile.parse(elements) else {
             throw Problem(
                 .notFound, "no such tile", remedy: "ask for tile/<L>/<N>[.p/<W>] or tile/entries/<N>[.p/<W>] as c2sp.org/tlog-tiles spells them")
         }

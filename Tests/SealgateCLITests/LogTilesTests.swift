@@ -99,6 +99,7 @@ struct LogTilesTests {
         #expect(tile.status == 200 && tile.body.count == 8192 && tile.headers["cache-control"]?.contains("immutable") == true)
         #expect(try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/003").status == 404)
         #expect(try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/1").status == 404)
+        #expect(try RawHTTP.request("GET", gw.url + "/v1/log/tile/0/001/").status == 404)
         #expect(try RawHTTP.request("GET", gw.url + "/v1/log/tile/entries/002.p/1?x=1").status == 400)
     }
 
