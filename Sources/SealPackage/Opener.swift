@@ -22,6 +22,9 @@ public struct OpenRequest: Sendable {
     /// fsync the output files and folder before renaming (the default). A gateway that keeps
     /// the fsynced package itself may skip it: the output can be re-created from the package.
     public var durable = true
+    /// The comment's signature verified just before (the gateway's decision checks it first):
+    /// not verified again if it is this package's signature with its signer.
+    public var verifiedComment: VerifiedComment?
 
     public init(
         path: String, output: String?, identities: [AgeX25519Identity], signers: [MinisignPublicKey],
@@ -178,7 +181,7 @@ public enum Opener {
 
         trace.mark("read + BLAKE2b ‖ decrypt + unpack")
         // The signature decides first; then what was found while decrypting.
-        try header.signature.verify(publicKey: signer, prehash: blake.finalize())
+        try header.signature.verify(publicKey: signer, prehash: blake.finalize(), verifiedComment: req.verifiedComment)
         if let failure { throw failure }
         let manifest = try extractor.finish()
         trace.mark("checks")

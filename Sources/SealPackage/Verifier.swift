@@ -10,10 +10,11 @@ public struct VerifiedPackage: Sendable {
 /// Checks a package's container, signature and comment without decrypting.
 public enum Verifier {
     /// Verifies against the trusted signer keys. `expectedUnit`: when given, the comment's unit
-    /// must equal it (`unit_mismatch`).
+    /// must equal it (`unit_mismatch`). `verifiedComment`: the comment's signature verified just
+    /// before (the gateway's admission), not verified again if it is this package's with its signer.
     public static func verify(
         path: String, signers: [MinisignPublicKey], expectedUnit: String? = nil,
-        maxBytes: UInt64 = defaultMaxPackageBytes, progress: ProgressHandler? = nil
+        maxBytes: UInt64 = defaultMaxPackageBytes, progress: ProgressHandler? = nil, verifiedComment: VerifiedComment? = nil
     ) throws -> VerifiedPackage {
         let source = try FileSource(path: path)
         let header = try PackageHeader(path: path, source: source, maxBytes: maxBytes, keys: signers)
@@ -32,7 +33,7 @@ public enum Verifier {
             offset += UInt64(n)
             progress?("verify", offset - header.container.payloadOffset, header.container.payloadLength)
         }
-        try header.signature.verify(publicKey: signer, prehash: h.finalize())
+        try header.signature.verify(publicKey: signer, prehash: h.finalize(), verifiedComment: verifiedComment)
         return VerifiedPackage(header: header, signer: signer)
     }
 

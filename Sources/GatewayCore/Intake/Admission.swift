@@ -59,6 +59,12 @@ public struct IntakeAdmission: Sendable {
     /// `kind_not_accepted`, `token_unit_mismatch`). Store faults are thrown as they are.
     @discardableResult
     public func precheck(_ peek: PackagePeek, tokenUnit: String?) async throws -> UnitKeyRecord {
+        try await prechecked(peek, tokenUnit: tokenUnit).key
+    }
+
+    /// `precheck`, with the proof that the comment's signature verified, for the full
+    /// verification of the same package to pass on (`Verifier`, `Opener`: not verified twice).
+    func prechecked(_ peek: PackagePeek, tokenUnit: String?) async throws -> (key: UnitKeyRecord, comment: VerifiedComment) {
         let keyHex = Minisign.keyIdHex(peek.signature.keyId)
         guard let key = try await store.unitKey(keyId: keyHex) else {
             throw GatewayError(
@@ -84,13 +90,13 @@ public struct IntakeAdmission: Sendable {
                 .unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
                 remedy: "a unit may only submit packages under its own id")
         }
-        try peek.signature.verifyComment(publicKey: try MinisignPublicKey(base64: key.publicKey))
+        let verified = try peek.signature.verifyComment(publicKey: try MinisignPublicKey(base64: key.publicKey))
         guard c.kind != .dataset else {
             throw GatewayError(
                 .kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
                 remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
         }
-        return key
+        return (key, verified)
     }
 
     /// Is `key` good for a package created at `created`, at the moment `now`? Throws `key_state`.
@@ -140,7 +146,8 @@ public struct IntakeAdmission: Sendable {
         do {
             try Failpoints.check("intake.admit")
             let header = try await work.run(inline: inline) { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) }
-            key = try await precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
+            let prechecked = try await prechecked(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
+            key = prechecked.key
             // A replay of bytes already decided: that decision, nothing stored again.
             if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {
                 let (r, sig) = try receipts.duplicate(first, viewer: viewer)
@@ -148,7 +155,11 @@ public struct IntakeAdmission: Sendable {
             }
             let signer = try MinisignPublicKey(base64: key.publicKey)
             let unit = key.unitId
-            _ = try await work.run(inline: inline) { try Verifier.verify(path: path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes) }
+            // The comment's signature was verified just above: only the package's is left.
+            let comment = prechecked.comment
+            _ = try await work.run(inline: inline) {
+                try Verifier.verify(path: path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes, verifiedComment: comment)
+            }
         } catch let e as SealError where !Intake.isGatewayFault(e) {
             return .refused(e)
         }

@@ -90,14 +90,15 @@ public struct IntakeDecision: Sendable {
                 let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes, keys: nil)
                 comment = header.comment
                 // Checked at admission; checked again, as the key may have changed state since.
-                let key = try await admission.precheck(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: nil)
+                let peek = PackagePeek(signature: header.signature, comment: header.comment)
+                let (key, verified) = try await admission.prechecked(peek, tokenUnit: nil)
                 unitKey = key
                 let c = header.comment
                 if let first = try await checkSeq(entry, c, path: path) { return IntakeResult(kind: .duplicate, outcome: first) }
                 // Opened into a folder of this decision's own: the same package may be decided twice
                 // at once (sent twice, or to two processes sharing the data folder).
                 let openDir = "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
-                let opened = try await open(entry, path: path, key: key, c, into: openDir)
+                let opened = try await open(entry, path: path, key: key, c, verified: verified, into: openDir)
                 // The plaintext lives only while it is read into the store: snapshot and correction
                 // records are imported, the files of a `files` package stay sealed in the spool.
                 defer { try? FileManager.default.removeItem(atPath: openDir) }
@@ -143,9 +144,9 @@ public struct IntakeDecision: Sendable {
     }
 
     /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`.
-    private func open(_ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, into openDir: String) async throws
-        -> OpenedPackage
-    {
+    private func open(
+        _ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment, into openDir: String
+    ) async throws -> OpenedPackage {
         let pk = try MinisignPublicKey(base64: key.publicKey)
         let state = keys.snapshot()
         var request = OpenRequest(
@@ -153,6 +154,9 @@ public struct IntakeDecision: Sendable {
             signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
         // The opened files are derived from the fsynced spool copy: no fsync of their own.
         request.durable = false
+        // The comment's signature, verified by the precheck above, is not verified again (the
+        // Opener still checks that its header's signature is the one verified, with this key).
+        request.verifiedComment = verified
         try Failpoints.check("intake.open")
         // Verification and decryption are CPU and file work: on the blocking pool, off the
         // cooperative threads.

@@ -76,8 +76,10 @@ public struct MinisignSignature: Sendable, Equatable {
 
     /// Verifies the trusted comment's (global) signature alone: it binds the comment to the data
     /// signature, so it can be checked before the data is read. Throws `signature_key_mismatch`
-    /// or `comment_signature_invalid`.
-    public func verifyComment(publicKey: MinisignPublicKey) throws {
+    /// or `comment_signature_invalid`. Returns the proof that it did, for `verify` to skip that
+    /// check on the same signature and key.
+    @discardableResult
+    public func verifyComment(publicKey: MinisignPublicKey) throws -> VerifiedComment {
         guard keyId == publicKey.keyId else {
             throw SealError(
                 .signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
@@ -87,12 +89,17 @@ public struct MinisignSignature: Sendable, Equatable {
             throw SealError(
                 .commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
         }
+        return VerifiedComment(signature: self, publicKey: publicKey)
     }
 
     /// Verifies both signatures. `prehash` is BLAKE2b-512 of the message (for `ED`); for a
-    /// legacy `Ed` signature pass the message itself through `legacyMessage`.
+    /// legacy `Ed` signature pass the message itself through `legacyMessage`. The comment's
+    /// signature is not verified again when `verifiedComment` says it was, for this very
+    /// signature (every field equal) and key.
     /// Throws `signature_key_mismatch`, `signature_invalid` or `comment_signature_invalid`.
-    public func verify(publicKey: MinisignPublicKey, prehash: [UInt8]?, legacyMessage: [UInt8]? = nil) throws {
+    public func verify(publicKey: MinisignPublicKey, prehash: [UInt8]?, legacyMessage: [UInt8]? = nil, verifiedComment: VerifiedComment? = nil)
+        throws
+    {
         guard keyId == publicKey.keyId else {
             throw SealError(
                 .signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
@@ -116,10 +123,28 @@ public struct MinisignSignature: Sendable, Equatable {
         guard ok else {
             throw SealError(.signatureInvalid, "signature does not verify", remedy: "the data was altered or signed by another key; do not trust it")
         }
+        if let verifiedComment, verifiedComment.covers(self, publicKey) { return }
         guard Ed25519.verify(signature: globalSignature, message: signature + Array(trustedComment.utf8), publicKey: publicKey.key) else {
             throw SealError(
                 .commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
         }
+    }
+}
+
+/// A trusted comment's signature verified (`MinisignSignature.verifyComment`): made only there,
+/// so that a later `verify` of the same signature file with the same key need not check it again.
+public struct VerifiedComment: Sendable {
+    let signature: MinisignSignature
+    let publicKey: MinisignPublicKey
+
+    fileprivate init(signature: MinisignSignature, publicKey: MinisignPublicKey) {
+        self.signature = signature
+        self.publicKey = publicKey
+    }
+
+    /// Whether this is the verification of `signature` (every field) with `key` (its bytes).
+    func covers(_ signature: MinisignSignature, _ key: MinisignPublicKey) -> Bool {
+        self.signature == signature && publicKey.keyId == key.keyId && publicKey.key == key.key
     }
 }
 
