@@ -31,7 +31,7 @@ final class HeadGroup: Sendable {
 
     /// Returns once a head of at least `p.size` is durable (a `write` of a size ≥ `p.size`
     /// returned); throws what the write that should have covered it threw.
-    func record(_ p: Pending, write: @Sendable (Pending) async throws -> Void) async throws {
+    func record(_ p: Pending, write: @escaping @Sendable (Pending) async throws -> Void) async throws {
         let lead: Bool = try await withCheckedThrowingContinuation { c in
             let now: Bool? = state.withLock { s in
                 if (s.latest?.size ?? -1) < p.size { s.latest = p }
@@ -53,7 +53,10 @@ final class HeadGroup: Sendable {
             return l
         }
         var failure: (any Error)?
-        do { try await write(next) } catch { failure = error }
+        // The write serves the decisions waiting too: this task's cancellation (a request ended,
+        // the server stopping) must not cancel it for them, so it runs as a task of its own.
+        let writing = Task { try await write(next) }
+        do { try await writing.value } catch { failure = error }
         handOn(through: next.size, failure: failure)
         if let failure { throw failure }
     }

@@ -239,7 +239,7 @@ public enum Sealer {
     static func tooLarge(atLeast bytes: UInt64, _ limit: UInt64) -> SealError {
         SealError(
             .packageTooLarge, "the package would be \(bytes) bytes or more, over the limit of \(limit); nothing was written",
-            remedy: "split the data into several packages (or give seal --max-size, and its readers the same --max-size)")
+            remedy: "split the data into several packages (or raise the limit for the sealing and for every reader alike)")
     }
 
     static func changed(_ path: String) -> SealError {

@@ -118,4 +118,34 @@ import TransparencyLog
         #expect(last.size == 40)
         #expect(last.note == "note 40")
     }
+
+    /// A decision whose task is cancelled while it waits, then handed the write, still writes for
+    /// the others: they are not failed for its cancellation (the write was cancellation-aware).
+    @Test func aCancelledWriterStillWritesForTheOthers() async throws {
+        let group = HeadGroup()
+        let probe = Probe()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let write: @Sendable (HeadGroup.Pending) async throws -> Void = { p in
+            if p.size == 1 {
+                probe.started.withLock { $0 = true }
+                for await _ in gate { break }
+            }
+            // As the blocking pool does: a cancelled task's work is not run.
+            try Task.checkCancellation()
+            probe.written.withLock { $0.append(p.size) }
+        }
+        let first = Task { try await group.record(Self.pending(1), write: write) }
+        try await Self.until { probe.started.withLock { $0 } }
+        let cancelled = Task { try await group.record(Self.pending(2), write: write) }
+        try await Self.until { group.waiting == 1 }
+        let other = Task { try await group.record(Self.pending(2), write: write) }
+        try await Self.until { group.waiting == 2 }
+        cancelled.cancel()
+        open.yield()
+        try await first.value
+        try await other.value
+        // The cancelled decision's own wait ends too (its head is written).
+        try await cancelled.value
+        #expect(probe.written.withLock { $0 } == [1, 2])
+    }
 }

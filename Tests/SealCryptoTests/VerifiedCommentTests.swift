@@ -37,4 +37,21 @@ import Testing
             #expect(e.code == .commentSignatureInvalid)
         }
     }
+
+    /// A comment that is the same text to Swift (canonically equivalent: KELVIN SIGN for K) but
+    /// other bytes — the bytes are what is signed — is verified again, and refused.
+    @Test func anEquivalentTextOfOtherBytesIsVerifiedAgain() throws {
+        let sig = try signature("unit:HCM-UK01 seq:1")
+        let verified = try sig.verifyComment(publicKey: key.publicKey)
+        let altered = MinisignSignature(
+            algorithm: sig.algorithm, keyId: sig.keyId, signature: sig.signature, untrustedComment: sig.untrustedComment,
+            trustedComment: "unit:HCM-U\u{212A}01 seq:1", globalSignature: sig.globalSignature)
+        #expect(altered.trustedComment == sig.trustedComment)
+        do {
+            try altered.verify(publicKey: key.publicKey, prehash: prehash, verifiedComment: verified)
+            Issue.record("a comment of other bytes was taken on the proof of another one")
+        } catch let e as SealError {
+            #expect(e.code == .commentSignatureInvalid)
+        }
+    }
 }

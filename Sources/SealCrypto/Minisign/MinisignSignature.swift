@@ -142,9 +142,12 @@ public struct VerifiedComment: Sendable {
         self.publicKey = publicKey
     }
 
-    /// Whether this is the verification of `signature` (every field) with `key` (its bytes).
+    /// Whether this is the verification of `signature` (every field; the trusted comment byte for
+    /// byte, as it is signed — `String`'s `==` takes a canonically equivalent text as equal) with
+    /// `key` (its bytes).
     func covers(_ signature: MinisignSignature, _ key: MinisignPublicKey) -> Bool {
-        self.signature == signature && publicKey.keyId == key.keyId && publicKey.key == key.key
+        self.signature == signature && self.signature.trustedComment.utf8.elementsEqual(signature.trustedComment.utf8)
+            && publicKey.keyId == key.keyId && publicKey.key == key.key
     }
 }
 
