@@ -421,20 +421,11 @@ public struct IntakeDecision: Sendable {
     static func fileRows(_ path: String, count: Int) -> RecordRows {
         RecordRows(count: count) { batch, body in
             guard count > 0 else { return }
-            let r: CSVReader
-            do { r = try CSVReader(path: path) } catch let e as CSVIOError {
-                throw GatewayError(.ioError, "cannot read a normalized record file", remedy: "check the data folder's disk", cause: e)
-            }
+            var reader = try DataRowReader(path: path)
             var rows: [[String]] = []
             rows.reserveCapacity(batch)
-            var first = true
-            while try r.next() {
-                if first {
-                    first = false
-                    continue
-                }
-                if r.isBlankLine { continue }
-                rows.append(r.fields.map(\.string))
+            while let row = try reader.next() {
+                rows.append(row.fields)
                 if rows.count == batch {
                     try await body(rows)
                     rows.removeAll(keepingCapacity: true)
@@ -447,20 +438,34 @@ public struct IntakeDecision: Sendable {
     /// The data rows of a CSV file (after its header, blank lines skipped) with their lines.
     static func dataRows(_ path: String) throws -> [(line: Int, fields: [String])] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
-        let r: CSVReader
-        do { r = try CSVReader(path: path) } catch let e as CSVIOError {
+        var reader = try DataRowReader(path: path)
+        var out: [(line: Int, fields: [String])] = []
+        while let row = try reader.next() { out.append(row) }
+        return out
+    }
+}
+
+/// A record file's data rows in order: its header skipped, blank lines skipped.
+struct DataRowReader {
+    private let reader: CSVReader
+    private var pastHeader = false
+
+    init(path: String) throws {
+        do { reader = try CSVReader(path: path) } catch let e as CSVIOError {
             throw GatewayError(.ioError, "cannot read an opened record file", remedy: "check the data folder's disk", cause: e)
         }
-        var out: [(line: Int, fields: [String])] = []
-        var first = true
-        while try r.next() {
-            if first {
-                first = false
+    }
+
+    /// The next data row and its line in the file; nil at the end.
+    mutating func next() throws -> (line: Int, fields: [String])? {
+        while try reader.next() {
+            guard pastHeader else {
+                pastHeader = true
                 continue
             }
-            if r.isBlankLine { continue }
-            out.append((r.line, r.fields.map(\.string)))
+            if reader.isBlankLine { continue }
+            return (reader.line, reader.fields.map(\.string))
         }
-        return out
+        return nil
     }
 }
