@@ -147,6 +147,29 @@ public enum RecordInputs {
 
 public struct RecordInputError: Error, Sendable { public let reason: String }
 
+/// Keeps normalized files in memory (a small package's, read back at once by the gateway).
+public final class MemorySink: NormalizedSink {
+    private var writers: [RecordFile: CSVWriter] = [:]
+    /// Each finished file's bytes, its header included.
+    public private(set) var contents: [RecordFile: [UInt8]] = [:]
+    /// Data records written to each finished file (its header not counted).
+    public private(set) var dataRecords: [RecordFile: Int] = [:]
+
+    public init() {}
+
+    public func writer(unit: String, file: RecordFile) throws -> CSVWriter {
+        let w = CSVWriter()
+        writers[file] = w
+        return w
+    }
+
+    public func finished(unit: String, file: RecordFile, writer: CSVWriter) throws {
+        writers[file] = nil
+        contents[file] = writer.bytes
+        dataRecords[file] = max(0, writer.records - 1)
+    }
+}
+
 /// Writes normalized files into a folder: one unit → DIR/<file>, several → DIR/<unit>/<file>.
 public final class DirectorySink: NormalizedSink {
     let root: String

@@ -65,6 +65,8 @@ public struct UnitSummary: Sendable {
 enum RecordSource {
     case csv(String)
     case sheet(WorkbookSheet)
+    /// A CSV file's bytes, already in memory (a small package opened by the gateway).
+    case bytes([UInt8])
 }
 
 /// Where normalized files go (nil: validate only).
@@ -127,16 +129,19 @@ public final class RecordValidator {
     }
 
     /// Validates one unit's files (organizations first, then members, then corrections), each a
-    /// CSV file (`files`) or a workbook's sheet (`sheets`; a refused workbook throws its
-    /// `WorkbookError`).
+    /// CSV file (`files`), a CSV file's bytes in memory (`contents`) or a workbook's sheet
+    /// (`sheets`; a refused workbook throws its `WorkbookError`).
     public func validateUnit(
-        _ unit: String, files: [RecordFile: String], sheets: [RecordFile: WorkbookSheet] = [:], sink: (any NormalizedSink)? = nil
+        _ unit: String, files: [RecordFile: String], contents: [RecordFile: [UInt8]] = [:], sheets: [RecordFile: WorkbookSheet] = [:],
+        sink: (any NormalizedSink)? = nil
     ) throws {
         let unitIndex = Int32(unitNames.count)
         unitNames.append(unit)
         var summary = UnitSummary(unit: unit)
         var orgs: OrgTable? = nil
-        func source(_ f: RecordFile) -> RecordSource? { files[f].map { .csv($0) } ?? sheets[f].map { .sheet($0) } }
+        func source(_ f: RecordFile) -> RecordSource? {
+            files[f].map { .csv($0) } ?? contents[f].map { .bytes($0) } ?? sheets[f].map { .sheet($0) }
+        }
         if let p = source(.organizations) {
             orgs = try validateOrganizations(unit, unitIndex, path: p, summary: &summary, sink: sink)
         }
@@ -289,6 +294,7 @@ public final class RecordValidator {
         sheetNow = nil
         switch source {
         case .csv(let path): reader = try CSVReader(path: path)
+        case .bytes(let b): reader = CSVReader(bytes: b)
         case .sheet(let s):
             let f = try SheetFeed(s, file: file)
             feed = f

@@ -25,6 +25,9 @@ public struct OpenRequest: Sendable {
     /// The comment's signature verified just before (the gateway's decision checks it first):
     /// not verified again if it is this package's signature with its signer.
     public var verifiedComment: VerifiedComment?
+    /// With no `output`: the files' bytes are kept in memory (`OpenedPackage.files`) and no file
+    /// is made — for a small package read at once (the caller bounds its size).
+    public var captureFiles = false
 
     public init(
         path: String, output: String?, identities: [AgeX25519Identity], signers: [MinisignPublicKey],
@@ -46,6 +49,8 @@ public struct OpenedPackage: Sendable {
     public let manifest: Manifest
     public let signer: MinisignPublicKey
     public let output: String?
+    /// Each file's bytes by its manifest name, when the request asked for `captureFiles`.
+    public var files: [String: [UInt8]] = [:]
 }
 
 /// Opens a package: every check of spec §5 up to "file hashes and counts", in that order, each
@@ -115,7 +120,7 @@ public enum Opener {
         _ = try prefix.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: container.payloadOffset, path: req.path) }
         blake.update(prefix)
 
-        let extractor = PayloadExtractor(directory: aside?.tempPath, comment: comment, durable: req.durable)
+        let extractor = PayloadExtractor(directory: aside?.tempPath, comment: comment, durable: req.durable, capture: req.captureFiles)
         var failure: SealError? = pending
         // Buffers sized to the payload: a small package gets one chunk's worth, not 4 MiB.
         let batchChunks = Int(min(UInt64(Self.batchChunks), max(1, chunkCount)))
@@ -187,7 +192,9 @@ public enum Opener {
         trace.mark("checks")
         try aside?.commit()
         trace.mark("fsync + rename")
-        return OpenedPackage(comment: comment, manifest: manifest, signer: signer, output: req.output)
+        var opened = OpenedPackage(comment: comment, manifest: manifest, signer: signer, output: req.output)
+        opened.files = extractor.captured
+        return opened
     }
 }
 

@@ -32,15 +32,22 @@ final class PayloadExtractor {
     private var zeroBlocks = 0
     private var deferredError: SealError?
     private var writeBuffer = [UInt8]()
+    /// Each file's bytes, when kept in memory (`capture`) instead of written to a folder.
+    private(set) var captured: [String: [UInt8]] = [:]
+    private var capturing: [UInt8]?
 
-    /// `directory`: where files are written (nil: check only).
+    /// `directory`: where files are written (nil: check only, or keep them in memory).
     private let durable: Bool
+    private let capture: Bool
 
-    init(directory: String?, comment: TrustedComment, durable: Bool = true) {
+    /// `capture` (with no `directory`): each file's bytes are kept in `captured` — for a small
+    /// package whose files are read at once (the gateway's decision), no file is made at all.
+    init(directory: String?, comment: TrustedComment, durable: Bool = true, capture: Bool = false) {
         self.directory = directory
         self.comment = comment
         self.durable = durable
-        writeBuffer.reserveCapacity(256 << 10)
+        self.capture = capture && directory == nil
+        if directory != nil { writeBuffer.reserveCapacity(256 << 10) }
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -139,6 +146,7 @@ final class PayloadExtractor {
             guard fd >= 0 else { throw SealError.io("cannot create the file of manifest entry \(index + 1) in the output folder", errno: errno) }
             fchmod(fd, 0o600)  // whatever the umask: opened plaintext is the owner's alone
         }
+        if capture { capturing = [] }
         hasher = SHA256Hasher()
         counter = CSVRecordCounter()
         countRecords = comment.kind != .files && entry.name.hasSuffix(".csv")
@@ -161,6 +169,7 @@ final class PayloadExtractor {
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if capturing != nil { capturing! += bytes }
         guard fd >= 0 else { return }
         if writeBuffer.count + bytes.count > (256 << 10) { try flush() }
         writeBuffer += bytes
@@ -188,6 +197,10 @@ final class PayloadExtractor {
             close(fd)
             fd = -1
             written = 0
+        }
+        if let bytes = capturing {
+            captured[name] = bytes
+            capturing = nil
         }
         let entry = manifest!.files.first { $0.name == name }!
         let digest = hexString(hasher!.finalize())

@@ -61,6 +61,38 @@ struct CSVTests {
     }
 }
 
+/// Files validated from memory (the gateway's small packages) give what the same files on disk give.
+struct InMemoryValidationTests {
+    @Test func bytesInMemoryValidateAndNormalizeAsTheirFilesDo() throws {
+        let s = Scratch()
+        // Dirty records: findings of many rules, and rows the normalizer changes.
+        let g = CityGenerator(.init(units: 1, members: 300, seed: 11, dirt: 0.2, prefix: "HCM"))
+        _ = try g.generate(into: "\(s.path)/city")
+        let unit = "\(s.path)/city/HCM-U001"
+        var files: [RecordFile: String] = [:]
+        var contents: [RecordFile: [UInt8]] = [:]
+        for f in [RecordFile.organizations, .members] {
+            files[f] = "\(unit)/\(f.rawValue)"
+            contents[f] = s.read("city/HCM-U001/\(f.rawValue)")
+        }
+        let onDisk = RecordValidator(today: today, crossUnit: false)
+        let folder = try DirectorySink(root: "\(s.path)/normalized", perUnit: false)
+        try onDisk.validateUnit("HCM-U001", files: files, sink: folder)
+        let inMemory = RecordValidator(today: today, crossUnit: false)
+        let memory = MemorySink()
+        try inMemory.validateUnit("HCM-U001", files: [:], contents: contents, sink: memory)
+        #expect(onDisk.errorCount > 0 && onDisk.warningCount > 0, "the generator's dirt should give findings")
+        #expect(inMemory.errorCount == onDisk.errorCount && inMemory.warningCount == onDisk.warningCount)
+        #expect(inMemory.countsByRule == onDisk.countsByRule)
+        func named(_ v: RecordValidator) -> [String] { v.findings.map { "\($0.file):\($0.line):\($0.column):\($0.rule)" } }
+        #expect(named(inMemory) == named(onDisk))
+        for f in [RecordFile.organizations, .members] {
+            #expect(memory.contents[f] == s.read("normalized/\(f.rawValue)"), "normalized \(f.rawValue) differs")
+            #expect(memory.dataRecords[f] == folder.dataRecords["\(s.path)/normalized/\(f.rawValue)"])
+        }
+    }
+}
+
 /// Findings are counted, not hoarded: memory does not grow with their number.
 struct BoundedFindingsTests {
     @Test func everyFindingIsCountedButOnlyTheFirstAreKept() throws {

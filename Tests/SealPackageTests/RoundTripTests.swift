@@ -23,6 +23,17 @@ struct RoundTripTests {
         for i in inputs {
             #expect(dir.read("out/\(i.name)") == [UInt8](FileManager.default.contents(atPath: i.path)!), "\(i.name) differs")
         }
+        // Opened in memory (the gateway's small packages): the same bytes, and no file made.
+        var inMemory = OpenRequest(path: out, output: nil, identities: [f.dept], signers: [f.unitA.publicKey], expectedUnit: "HCM-U001")
+        inMemory.captureFiles = true
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        let captured = try Opener.open(inMemory)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == before)
+        #expect(captured.manifest == sealed.manifest)
+        #expect(captured.files.keys.sorted() == inputs.map(\.name).sorted())
+        for i in inputs { #expect(captured.files[i.name] == [UInt8](FileManager.default.contents(atPath: i.path)!), "\(i.name) differs in memory") }
+        inMemory.captureFiles = false
+        #expect(try Opener.open(inMemory).files.isEmpty, "a check-only open keeps nothing")
         return opened
     }
 

@@ -95,14 +95,17 @@ public struct IntakeDecision: Sendable {
                 unitKey = key
                 let c = header.comment
                 if let first = try await checkSeq(entry, c, path: path) { return IntakeResult(kind: .duplicate, outcome: first) }
-                // Opened into a folder of this decision's own: the same package may be decided twice
-                // at once (sent twice, or to two processes sharing the data folder).
-                let openDir = "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
+                // A small package is opened, validated and imported in memory: no file is made.
+                // A larger one is opened into a folder of this decision's own (the same package
+                // may be decided twice at once: sent twice, or to two processes sharing the data
+                // folder), removed after the decision — the plaintext lives only while it is read
+                // into the store; the files of a `files` package stay sealed in the spool.
+                let small = entry.size <= Intake.inlineBytes
+                let openDir = small ? nil : "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
+                defer { if let openDir { try? FileManager.default.removeItem(atPath: openDir) } }
                 let opened = try await open(entry, path: path, key: key, c, verified: verified, into: openDir)
-                // The plaintext lives only while it is read into the store: snapshot and correction
-                // records are imported, the files of a `files` package stay sealed in the spool.
-                defer { try? FileManager.default.removeItem(atPath: openDir) }
-                let records = try await readRecords(openDir, c, inline: entry.size <= Intake.inlineBytes)
+                let input: RecordInput = openDir.map { .folder($0) } ?? .memory(opened.files)
+                let records = try await readRecords(input, c, inline: small)
                 let corrections = try await correctionsToApply(records, c)
                 let body = acceptedBody(entry, c, opened, records, correctionReport: corrections?.report)
                 let outcome = try await commit(
@@ -143,9 +146,10 @@ public struct IntakeDecision: Sendable {
         return nil
     }
 
-    /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`.
+    /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`, or
+    /// kept in memory (`OpenedPackage.files`) when it is nil.
     private func open(
-        _ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment, into openDir: String
+        _ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment, into openDir: String?
     ) async throws -> OpenedPackage {
         let pk = try MinisignPublicKey(base64: key.publicKey)
         let state = keys.snapshot()
@@ -154,6 +158,7 @@ public struct IntakeDecision: Sendable {
             signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
         // The opened files are derived from the fsynced spool copy: no fsync of their own.
         request.durable = false
+        request.captureFiles = openDir == nil
         // The comment's signature, verified by the precheck above, is not verified again (the
         // Opener still checks that its header's signature is the one verified, with this key).
         request.verifiedComment = verified
@@ -179,12 +184,18 @@ public struct IntakeDecision: Sendable {
         var correctionLines: [Int] = []
     }
 
+    /// Where an opened package's files are: a folder of the decision's own, or memory.
+    enum RecordInput {
+        case folder(String)
+        case memory([String: [UInt8]])
+    }
+
     /// Validates a snapshot's or a correction's records; records with errors are a `Rejection`
     /// (`records_invalid_at_intake`) carrying the report.
-    private func readRecords(_ openDir: String, _ c: TrustedComment, inline: Bool) async throws -> Records {
+    private func readRecords(_ input: RecordInput, _ c: TrustedComment, inline: Bool) async throws -> Records {
         var r = Records()
         guard c.kind == .snapshot || c.kind == .correction else { return r }
-        let (report, rows) = try await work.run(inline: inline) { try self.validateRecords(openDir, unit: c.unit, kind: c.kind) }
+        let (report, rows) = try await work.run(inline: inline) { try self.validateRecords(input, unit: c.unit, kind: c.kind) }
         r.correctionRows = rows.corrections
         r.correctionLines = rows.correctionLines
         r.validation = report
@@ -372,20 +383,31 @@ public struct IntakeDecision: Sendable {
     /// Validates the opened records (one unit) and returns the report and the normalized rows
     /// (none when the records have errors).
     /// The report names findings by file, line, column, rule and severity only — never a value.
-    func validateRecords(_ dir: String, unit: String, kind: PackageKind) throws -> (
+    func validateRecords(_ input: RecordInput, unit: String, kind: PackageKind) throws -> (
         JSON, (organizations: RecordRows, members: RecordRows, corrections: [[String]], correctionLines: [Int])
     ) {
-        // The normalized files go to disk beside the opened ones (removed with them after the
-        // decision), not to memory: a package with errors costs no memory for its rows.
-        let normalized = "\(dir)/.normalized"
-        let sink = try DirectorySink(root: normalized, perUnit: false)
+        // The normalized files of a package opened into a folder go to disk beside the opened
+        // ones (removed with them after the decision), not to memory: a package with errors
+        // costs no memory for its rows. A small package's stay in memory.
+        var files: [RecordFile: String] = [:]
+        var contents: [RecordFile: [UInt8]] = [:]
+        let sink: any NormalizedSink
+        let normalized: String?
+        switch input {
+        case .folder(let dir):
+            for f in RecordFile.allCases where FileManager.default.fileExists(atPath: "\(dir)/\(f.rawValue)") { files[f] = "\(dir)/\(f.rawValue)" }
+            normalized = "\(dir)/.normalized"
+            sink = try DirectorySink(root: normalized!, perUnit: false)
+        case .memory(let opened):
+            for f in RecordFile.allCases { contents[f] = opened[f.rawValue] }
+            normalized = nil
+            sink = MemorySink()
+        }
         // Counts are exact; only the findings a receipt shows are kept (memory does not grow
         // with the number of findings).
         let v = RecordValidator(
             today: CivilDate(daysSinceEpoch: Int(clock.now.unixSeconds / 86_400)), crossUnit: false, keep: Self.receiptFindings)
-        var files: [RecordFile: String] = [:]
-        for f in RecordFile.allCases where FileManager.default.fileExists(atPath: "\(dir)/\(f.rawValue)") { files[f] = "\(dir)/\(f.rawValue)" }
-        try v.validateUnit(unit, files: files, sink: sink)
+        try v.validateUnit(unit, files: files, contents: contents, sink: sink)
         v.sortFindings()
         let kept = v.findings.filter { $0.severity == .error } + v.findings.filter { $0.severity == .warning }
         let rules = v.countsByRule.mapValues { JSON.int(Int64($0)) }
@@ -405,25 +427,50 @@ public struct IntakeDecision: Sendable {
         // store's import a batch at a time, from the normalized file (memory does not grow with
         // the package); corrections (at most `maxCorrectionRows`) are decided in memory.
         guard v.errorCount == 0 else { return (report, (RecordRows([]), RecordRows([]), [], [])) }
-        func rows(_ f: RecordFile) -> RecordRows {
-            let path = "\(normalized)/\(f.rawValue)"
-            return Self.fileRows(path, count: sink.dataRecords[path] ?? 0)
+        func source(_ f: RecordFile) -> RowSource? {
+            if let normalized, let sink = sink as? DirectorySink {
+                let path = "\(normalized)/\(f.rawValue)"
+                return sink.dataRecords[path] == nil ? nil : .file(path, count: sink.dataRecords[path]!)
+            }
+            guard let sink = sink as? MemorySink, let bytes = sink.contents[f] else { return nil }
+            return .bytes(bytes, count: sink.dataRecords[f] ?? 0)
         }
         // A correction row is named by its line in the unit's own file (blank lines and quoted
         // line breaks counted), which the normalized file does not keep.
-        let lines = files[.corrections] == nil ? [] : try Self.dataRows(files[.corrections]!).map(\.line)
-        let corrections = try Self.dataRows("\(normalized)/\(RecordFile.corrections.rawValue)").map(\.fields)
-        return (report, (rows(.organizations), rows(.members), corrections, lines))
+        let own: RowSource? = files[.corrections].map { .file($0, count: 0) } ?? contents[.corrections].map { .bytes($0, count: 0) }
+        let lines = try own.map { try Self.dataRows($0).map(\.line) } ?? []
+        let corrections = try source(.corrections).map { try Self.dataRows($0).map(\.fields) } ?? []
+        return (report, (Self.rows(source(.organizations)), Self.rows(source(.members)), corrections, lines))
+    }
+
+    /// Where a record file's rows are read from: a file, or its bytes in memory; `count` its data rows.
+    enum RowSource: Sendable {
+        case file(String, count: Int)
+        case bytes([UInt8], count: Int)
+
+        var count: Int {
+            switch self {
+            case .file(_, let n), .bytes(_, let n): return n
+            }
+        }
+
+        func reader() throws -> DataRowReader {
+            switch self {
+            case .file(let path, _): return try DataRowReader(path: path)
+            case .bytes(let b, _): return DataRowReader(bytes: b)
+            }
+        }
     }
 
     /// The data rows of a normalized file as the store's import reads them: a batch at a time,
-    /// in the import's transaction (the file is the decision's own, removed after it).
-    static func fileRows(_ path: String, count: Int) -> RecordRows {
-        RecordRows(count: count) { batch, body in
-            guard count > 0 else { return }
-            var reader = try DataRowReader(path: path)
+    /// in the import's transaction (the file is the decision's own, removed after it); none
+    /// when there is no such file.
+    static func rows(_ source: RowSource?) -> RecordRows {
+        guard let source, source.count > 0 else { return RecordRows([]) }
+        return RecordRows(count: source.count) { batch, body in
+            var reader = try source.reader()
             var rows: [[String]] = []
-            rows.reserveCapacity(batch)
+            rows.reserveCapacity(min(batch, source.count))
             while let row = try reader.next() {
                 rows.append(row.fields)
                 if rows.count == batch {
@@ -436,9 +483,9 @@ public struct IntakeDecision: Sendable {
     }
 
     /// The data rows of a CSV file (after its header, blank lines skipped) with their lines.
-    static func dataRows(_ path: String) throws -> [(line: Int, fields: [String])] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        var reader = try DataRowReader(path: path)
+    static func dataRows(_ source: RowSource) throws -> [(line: Int, fields: [String])] {
+        if case .file(let path, _) = source, !FileManager.default.fileExists(atPath: path) { return [] }
+        var reader = try source.reader()
         var out: [(line: Int, fields: [String])] = []
         while let row = try reader.next() { out.append(row) }
         return out
@@ -455,6 +502,8 @@ struct DataRowReader {
             throw GatewayError(.ioError, "cannot read an opened record file", remedy: "check the data folder's disk", cause: e)
         }
     }
+
+    init(bytes: [UInt8]) { reader = CSVReader(bytes: bytes) }
 
     /// The next data row and its line in the file; nil at the end.
     mutating func next() throws -> (line: Int, fields: [String])? {
