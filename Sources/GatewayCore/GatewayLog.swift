@@ -370,34 +370,57 @@ public final class GatewayLog: Sendable {
     /// Inside a commit: takes in the entries appended since (the new decision last), and returns
     /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
     /// `entries` were read inside the transaction, under the log-order lock, from
-    /// `committedCount` as it was when the commit began: all but the last are committed.
+    /// `committedCount` as it was when the commit began: first those committed (by other
+    /// processes, or before), then those of decisions sharing this transaction (a group commit:
+    /// kept aside as tentative leaves by their own `extend`, not yet committed), then its own.
     func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
         try state.withLock { s in
             guard let from = entries.first?.index, from <= s.tree.size, let own = entries.last, own.index == leaf else {
                 throw GatewayError(.logInconsistent, "the transaction read no log entries from \(s.tree.size)", remedy: "report this as a bug")
             }
-            try Self.takeIn(&s, Array(entries.dropLast()))
-            guard s.tree.size == leaf else {
-                throw GatewayError(.logInconsistent, "log of \(s.tree.size) entries, expected \(leaf)", remedy: "report this as a bug")
+            let before = entries.dropLast()
+            let hashes = before.map(Self.leaf)
+            // The first entry of this transaction's group: one this process extended with.
+            var group = before.startIndex
+            while group < before.endIndex,
+                before[group].index < s.tree.size || s.tentative[before[group].index] != hashes[group - before.startIndex]
+            {
+                group += 1
+            }
+            try Self.takeIn(&s, Array(before[..<group]))
+            var t = s.tree
+            for i in group..<before.endIndex {
+                guard before[i].index == t.size, s.tentative[before[i].index] == hashes[i - before.startIndex] else {
+                    throw GatewayError(
+                        .logInconsistent, "log entry \(before[i].index) is neither committed nor of this transaction", remedy: "report this as a bug")
+                }
+                _ = t.append(hashes[i - before.startIndex])
+            }
+            guard t.size == leaf else {
+                throw GatewayError(.logInconsistent, "log of \(t.size) entries, expected \(leaf)", remedy: "report this as a bug")
             }
             let hash = Self.leaf(own)
-            s.tentative = [leaf: hash]
-            var t = s.tree
+            s.tentative[leaf] = hash
             _ = t.append(hash)
             let cp = Checkpoint(origin: origin, size: Int(t.size), root: try t.root())
             return (try t.newestLeafProof(), cp, try cp.signed(name: origin, key: s.key))
         }
     }
 
-    /// After a failed commit: forget the leaf the transaction had extended the tree with.
-    func forget(from leaf: Int64) {
-        state.withLock { s in s.tentative = s.tentative.filter { $0.key < leaf } }
+    /// After a failed commit: forget the leaf the transaction had extended the tree with (and
+    /// the group's leaves after it), unless a later transaction reused its place meanwhile.
+    func forget(from leaf: Int64, hash: Merkle.Hash) {
+        state.withLock { s in
+            guard s.tentative[leaf] == hash else { return }
+            s.tentative = s.tentative.filter { $0.key < leaf }
+        }
     }
 
-    /// After a commit: the decision's leaf is committed (if the tree did not take it in yet).
+    /// After a commit: the decision's leaf is committed, and with it the leaves before it of
+    /// its group (taken in unless the tree did already).
     func markCommitted(through leaf: Int64) {
         state.withLock { s in
-            if s.tree.size == leaf, let h = s.tentative[leaf] { s.take(s.tree.append(h)) }
+            while s.tree.size <= leaf, let h = s.tentative[s.tree.size] { s.take(s.tree.append(h)) }
             s.tentative = s.tentative.filter { $0.key > leaf }
         }
     }

@@ -158,6 +158,14 @@ public protocol SQLDriver: Sendable {
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     @discardableResult
     func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
+    /// As `write`, but `body` may share its transaction with other grouped writes that run
+    /// one after the other meanwhile (group commit: one commit, one fsync for them all). Its own
+    /// changes are undone if it throws (a savepoint); it returns only once the shared transaction
+    /// committed, and throws if that commit fails. Only for bodies that append nothing to the
+    /// log except through the caller's own tree (`GatewayLog.extend`), which knows the leaves of
+    /// a transaction not yet committed.
+    @discardableResult
+    func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
     /// Inside a transaction: waits until no other transaction of any process appends to the log
     /// (held to the transaction's end). SQLite's write transactions are already one at a time.
     func lockLogOrder(_ c: any SQLConnection) async throws
@@ -174,6 +182,12 @@ public protocol SQLDriver: Sendable {
     var keepsDatasetPackages: Bool { get }
     /// Ends the driver's connections (the store is not used after).
     func close() async
+}
+
+extension SQLDriver {
+    /// A driver without group commit: each grouped write is a transaction of its own.
+    @discardableResult
+    public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T { try await write(body) }
 }
 
 /// Renders `?` placeholders as `$1, $2, …` (PostgreSQL), skipping quoted literals and identifiers.

@@ -431,7 +431,8 @@ public final class SQLGatewayStore: GatewayStore {
     // MARK: Spool and outcomes
 
     public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64 {
-        try await driver.write { c in
+        // Committed with the other bodies admitted meanwhile (group commit: one fsync).
+        try await driver.groupedWrite { c in
             guard
                 let id = try await c.int(
                     "INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?) RETURNING id", [sha256, size, path, receivedAt])
@@ -527,7 +528,9 @@ public final class SQLGatewayStore: GatewayStore {
         _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
     ) async throws -> Outcome {
-        try await driver.write { c in
+        // Committed with the other decisions made meanwhile (group commit: one fsync); the
+        // caller's tree keeps this leaf aside until then (`GatewayLog.extend`).
+        try await driver.groupedWrite { c in
             // The bulk import first, before the log-order lock: other processes import meanwhile.
             var newSnapshot: Int64?
             if let s = snapshot {

@@ -7,6 +7,48 @@ import Synchronization
     import Glibc
 #endif
 
+/// Grouped writes sharing one transaction: each waits here for its commit.
+final class WriteGroup: Sendable {
+    private struct State {
+        var members = 0
+        var outcome: Result<Void, any Error>?
+        var waiting: [CheckedContinuation<Void, any Error>] = []
+    }
+    private let state = Mutex(State())
+
+    /// One more body done in the group; returns how many.
+    func join() -> Int {
+        state.withLock { s in
+            s.members += 1
+            return s.members
+        }
+    }
+
+    /// Bodies done in the group.
+    var members: Int { state.withLock { $0.members } }
+
+    /// Committed (or failed): every body waiting is told.
+    func finish(_ outcome: Result<Void, any Error>) {
+        let waiting = state.withLock { s in
+            s.outcome = outcome
+            defer { s.waiting = [] }
+            return s.waiting
+        }
+        for k in waiting { k.resume(with: outcome) }
+    }
+
+    /// Returns once the group committed; throws if it failed.
+    func committed() async throws {
+        try await withCheckedThrowingContinuation { (k: CheckedContinuation<Void, any Error>) in
+            let outcome = state.withLock { s -> Result<Void, any Error>? in
+                if s.outcome == nil { s.waiting.append(k) }
+                return s.outcome
+            }
+            if let outcome { k.resume(with: outcome) }
+        }
+    }
+}
+
 /// SQLite through GRDB: one database file in WAL mode with `synchronous = FULL`, so a committed
 /// decision survives a crash or a power cut. Write transactions are one at a time (across
 /// processes too: SQLite's own lock), so the log's order needs no lock of its own.
@@ -32,6 +74,13 @@ public final class SQLiteDriver: SQLDriver {
     private let writing = AsyncMutex()
     /// Where write transactions run (see above).
     let writer = SerialQueueExecutor(label: "sealgate.sqlite.writer")
+    /// The group of writes whose transaction is open, waiting for more (`groupedWrite`).
+    private let grouped = Mutex<WriteGroup?>(nil)
+    /// Groups committed and the bodies they held, since the driver opened (`groupCommits`).
+    private let groupTally = Mutex((groups: 0, bodies: 0))
+
+    /// How many group commits there were, and how many grouped bodies they committed.
+    public var groupCommits: (groups: Int, bodies: Int) { groupTally.withLock { $0 } }
 
     public init(path: String) throws {
         var config = Configuration()
@@ -94,6 +143,9 @@ public final class SQLiteDriver: SQLDriver {
     public func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await writing.withLock {
             try await withTaskExecutorPreference(writer) {
+                // A group of writes left open for this one to join: committed first (this body
+                // may append to the log, which a group's transaction must not hold).
+                if let open = grouped.withLock({ $0 }) { endGroup(open, commit: true) }
                 try onWriterQueue { db in
                     // A transaction a failed ROLLBACK left open would refuse every BEGIN after it.
                     if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
@@ -111,6 +163,81 @@ public final class SQLiteDriver: SQLDriver {
                 return value
             }
         }
+    }
+
+    /// Group commit. Grouped writes run one at a time, as every write does; the first opens a
+    /// transaction and each runs inside a savepoint of it. A body that finds another write
+    /// waiting for the writer leaves the transaction open for it (up to `groupLimit` bodies);
+    /// the last commits it — one commit and one WAL fsync for the group — and every body of the
+    /// group returns then, or throws the commit's error. A body that throws has its own changes
+    /// undone (`ROLLBACK TO`) and the group goes on; if SQLite ended the transaction itself (an
+    /// I/O error, a full disk), the group fails whole.
+    @discardableResult
+    public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        let (value, group): (T, WriteGroup) = try await writing.withLock {
+            try await withTaskExecutorPreference(writer) {
+                let group: WriteGroup
+                if let open = grouped.withLock({ $0 }) {
+                    group = open
+                } else {
+                    try onWriterQueue { db in
+                        if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
+                        try db.execute(sql: "BEGIN IMMEDIATE")
+                    }
+                    group = WriteGroup()
+                    grouped.withLock { $0 = group }
+                }
+                let value: T
+                do {
+                    try onWriterQueue { db in try db.execute(sql: "SAVEPOINT grouped_write") }
+                    value = try await body(SQLiteConnection(driver: self, writer: true))
+                    try onWriterQueue { db in try db.execute(sql: "RELEASE grouped_write") }
+                } catch {
+                    let undone =
+                        (try? onWriterQueue { db -> Bool in
+                            guard db.isInsideTransaction else { return false }
+                            try db.execute(sql: "ROLLBACK TO grouped_write")
+                            try db.execute(sql: "RELEASE grouped_write")
+                            return true
+                        }) ?? false
+                    if !undone {
+                        endGroup(group, commit: false, failure: error)
+                    } else if !writing.hasWaiters {
+                        endGroup(group, commit: true)
+                    }
+                    throw error
+                }
+                if group.join() >= Self.groupLimit || !writing.hasWaiters { endGroup(group, commit: true) }
+                return (value, group)
+            }
+        }
+        try await group.committed()
+        return value
+    }
+
+    /// The most bodies one group commit holds (a group's first waits for its last).
+    static let groupLimit = 64
+
+    /// Ends the open group (under `writing`, on the writer queue): commits it, or rolls it back
+    /// (`commit` false, or the COMMIT failed), and tells its bodies.
+    private func endGroup(_ group: WriteGroup, commit: Bool, failure: (any Error)? = nil) {
+        grouped.withLock { $0 = nil }
+        var outcome: Result<Void, any Error> = .success(())
+        if commit {
+            do { try onWriterQueue { db in try db.execute(sql: "COMMIT") } } catch { outcome = .failure(error) }
+        } else {
+            outcome = .failure(failure ?? StoreError(.storeFailure, "the group's transaction ended"))
+        }
+        if case .failure = outcome {
+            try? onWriterQueue { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
+        } else {
+            let bodies = group.members
+            groupTally.withLock { t in
+                t.groups += 1
+                t.bodies += bodies
+            }
+        }
+        group.finish(outcome)
     }
 
     public func close() async {}

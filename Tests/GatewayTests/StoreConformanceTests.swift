@@ -426,6 +426,54 @@ struct SQLiteStoreConformanceTests {
         let driver = try #require(store.driver as? SQLiteDriver)
         #expect(try driver.writerSynchronous() == 2)
     }
+
+    /// Group commit: writes that queue behind one another share a transaction; each returns only
+    /// once it is committed (a reader sees its row then), and one that throws leaves nothing of
+    /// its own while the rest of its group commits.
+    @Test func groupedWritesShareACommitAndAFailureUndoesOnlyItsOwn() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
+        try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE, note TEXT)") }
+        struct Refused: Error {}
+        let results = await withTaskGroup(of: (Int, Bool, Int64?).self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    do {
+                        try await driver.groupedWrite { c in
+                            try await c.execute("INSERT INTO t (x) VALUES (?)", [i])
+                            // The first body holds the writer a while: the others queue behind it.
+                            if i == 0 { try await Task.sleep(for: .milliseconds(100)) }
+                            // Two bodies change a row and then fail: neither change stays.
+                            if i == 7 || i == 13 {
+                                try await c.execute("UPDATE t SET note = 'changed' WHERE x = 0")
+                                throw Refused()
+                            }
+                        }
+                        let seen = try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t WHERE x = ?", [i]) }
+                        return (i, true, seen)
+                    } catch {
+                        return (i, false, nil)
+                    }
+                }
+            }
+            var all: [(Int, Bool, Int64?)] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        let failed = Set(results.filter { !$0.1 }.map(\.0))
+        #expect(failed == [7, 13])
+        #expect(results.filter(\.1).allSatisfy { $0.2 == 1 }, "a grouped write returns once a reader sees it")
+        let rows = try await driver.read { c in try await c.query("SELECT x, note FROM t ORDER BY x") }
+        #expect(try rows.map { try $0.int("x") } == (0..<20).filter { !failed.contains(Int($0)) }.map(Int64.init))
+        #expect(try rows.allSatisfy { try $0.optionalString("note") == nil }, "a failed body's change is undone")
+        let tally = driver.groupCommits
+        #expect(tally.bodies == 18 && tally.groups < 18, "18 bodies committed in fewer commits (\(tally.groups))")
+        // A plain write after the groups: its own transaction, committed.
+        try await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (100)") }
+        #expect(try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t") } == 19)
+    }
 }
 
 extension SQLiteStoreConformanceTests {

@@ -288,24 +288,24 @@ public struct IntakeDecision: Sendable {
         let logEntry = JSON.object(record).canonical
         // Entries others committed meanwhile are caught up inside the transaction; if it fails,
         // only this transaction's own leaf is forgotten.
-        var ownLeaf: Int64?
+        var ownLeaf: (index: Int64, hash: Merkle.Hash)?
         var signed: (size: Int, note: String, root: Merkle.Hash)?
         let outcome: Outcome
         do {
             outcome = try await store.commit(d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: log.committedCount) {
                 leaf, entries in
                 let proven = try log.extend(with: entries, leaf: leaf)
-                ownLeaf = leaf
+                ownLeaf = (leaf, GatewayLog.leaf(entries[entries.count - 1]))
                 signed = (proven.checkpoint.size, proven.note, proven.checkpoint.root)
                 return try receipt(leaf, logEntry, proven)
             }
         } catch {
-            if let ownLeaf { log.forget(from: ownLeaf) }
+            if let ownLeaf { log.forget(from: ownLeaf.index, hash: ownLeaf.hash) }
             throw error
         }
         // The checkpoint the receipt carries is the gateway's word: kept as the log head before
         // the receipt leaves (a fault here is ours: the decision stands, the unit asks again).
-        if let ownLeaf { log.markCommitted(through: ownLeaf) }
+        if let ownLeaf { log.markCommitted(through: ownLeaf.index) }
         // A tile the leaf completed is written now; one not written (a store fault) stays in
         // memory for the next try, and the next start derives it again from the entries.
         do { try await log.saveTiles() } catch {}
