@@ -323,6 +323,26 @@ public final class GatewayLog: Sendable {
         try await head.advanceGrouped(size: size, note: note, root: root, on: pool)
     }
 
+    /// Before a decision already stored is answered again (a replay, a receipt read back): a log
+    /// head that covers the checkpoint its receipt carries is durable. The first answer may not
+    /// have left yet (its head write still under way) or its head write may have failed after
+    /// the commit; the gateway's word is kept before it is given, every time. Cheap when the head
+    /// is past it already (no I/O).
+    public func headCovers(_ o: Outcome, on pool: BlockingPool) async throws {
+        guard let head = state.withLock({ $0.head }) else { return }
+        let size = Int(o.leaf) + 1
+        if head.knownSize >= size { return }
+        guard let receipt = try? JSON(parsing: o.receipt), let note = receipt["checkpoint"]?.string else {
+            throw GatewayError(.logInconsistent, "the stored receipt of leaf \(o.leaf) carries no checkpoint", remedy: "report this as a bug")
+        }
+        let signed = try verifyStored(note)
+        if committedCount < Int64(size) { try await catchUp(to: Int64(size)) }
+        guard signed.size == size, committedCount >= Int64(size), try await root(size: Int64(size)) == signed.root else {
+            throw Self.altered(Int64(size))
+        }
+        try await head.advanceGrouped(size: size, note: note, root: signed.root, on: pool)
+    }
+
     /// How many leaves are known committed: where a transaction reads the log from.
     public var committedCount: Int64 { state.withLock { $0.tree.size } }
 
@@ -560,6 +580,9 @@ public final class LogHead: Sendable {
 
     public init(path: String) { self.path = path }
 
+    /// The size this process last wrote or read (-1: not yet): a head at least this new is durable.
+    var knownSize: Int { size.withLock { $0 } }
+
     public struct Known: Sendable {
         public let size: Int
         public let root: Merkle.Hash
@@ -589,6 +612,7 @@ public final class LogHead: Sendable {
             guard flock(fd, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
             size = (try read())?.size ?? 0
             guard newSize > size, let r = root() else { return }
+            try Failpoints.check("log.head")
             try writeFile(size: newSize, root: r, note: note)
             size = newSize
         }

@@ -90,7 +90,8 @@ public final class Intake: Sendable {
         self.keys = intakeKeys
         let receipts = IntakeReceipts(department: department, keys: intakeKeys)
         self.receipts = receipts
-        let admission = IntakeAdmission(data: data, store: store, receipts: receipts, maxPackageBytes: maxPackageBytes, work: work, clock: clock)
+        let admission = IntakeAdmission(
+            data: data, store: store, receipts: receipts, log: log, maxPackageBytes: maxPackageBytes, work: work, clock: clock)
         self.admission = admission
         let decision = IntakeDecision(
             data: data, store: store, keys: intakeKeys, receipts: receipts, admission: admission, log: log, department: department,

@@ -146,10 +146,11 @@ struct PackageRoutes {
         let id = try Param.packageId(context)
         guard context.viewer != .anyone else { throw context.unauthorized("the unit's token or an admin token") }
         let store = self.store
-        guard let o = try await store.outcome(packageId: id), context.viewer.mayRead(unit: o.unitId) else {
+        guard let stored = try await store.outcome(packageId: id), context.viewer.mayRead(unit: stored.unitId) else {
             throw Problem(
                 .packageUnknown, "no package \(id) of yours was received", remedy: "check the package id (sealgate inspect PKG)")
         }
+        let o = try await decision.readBack(stored)
         return receiptResponse(o.receipt, o.receiptSignature, status: .ok)
     }
 }

@@ -137,4 +137,33 @@ struct GatewayFaultTests {
         #expect(retry.status == 201, "\(retry.status) \(retry.text.prefix(300))")
         #expect(try entries() == before + 1)
     }
+
+    /// A decision committed whose log head could not be written: the unit is told to send it
+    /// again (503), and the replay — or the receipt read back — is answered only once a log head
+    /// covering the receipt's checkpoint is durable (the gateway's word is kept before it is given).
+    @Test(arguments: ["replay", "read back"])
+    func aStoredReceiptIsAnsweredOnlyOnceTheLogHeadCoversIt(_ how: String) throws {
+        let f = try GatewayFixture()
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, env: ["SEALGATE_FAILPOINTS": "log.head=eio:1"])
+        defer { gw.stop() }
+        let head = { () throws -> Int64 in
+            let path = f.w.file("dept/log-head.json")
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return -1 }  // lint: allow try? — no head yet
+            return try JSON(parsing: text)["size"]?.int ?? -1
+        }
+        let p = try f.seal("HCM-U001", seq: 1)
+        let faulted = try f.post(gw, p)
+        #expect(faulted.status == 503, "\(faulted.status) \(faulted.text.prefix(300))")
+        let package = try #require(try JSON(parsing: try CLI.sg(["inspect", p, "--json"], cwd: f.w.path).out)["result"]?["package"]?.string)
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let answer =
+            how == "replay"
+            ? try f.post(gw, p)
+            : try RawHTTP.request("GET", gw.url + "/v1/packages/\(package)", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(answer.status == 200, "\(answer.status) \(answer.text.prefix(300))")
+        let leaf = try #require(try JSON(parsing: answer.text)["leaf"]?.int)
+        let kept = try head()
+        #expect(kept >= leaf + 1, "the receipt of leaf \(leaf) left before a head covered it (head \(kept))")
+    }
 }

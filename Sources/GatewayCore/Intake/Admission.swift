@@ -25,6 +25,8 @@ public struct IntakeAdmission: Sendable {
     let data: DataDirectory
     let store: any GatewayStore
     let receipts: IntakeReceipts
+    /// Whose head must cover a stored receipt before it is answered again.
+    let log: GatewayLog
     public let maxPackageBytes: UInt64
     /// Where a large body is read and verified (the intake's own threads).
     let work: BlockingPool
@@ -150,6 +152,7 @@ public struct IntakeAdmission: Sendable {
             key = prechecked.key
             // A replay of bytes already decided: that decision, nothing stored again.
             if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {
+                try await log.headCovers(first, on: work)
                 let (r, sig) = try receipts.duplicate(first, viewer: viewer)
                 return .duplicate(receipt: r, signature: sig)
             }

@@ -40,14 +40,29 @@ public struct IntakeDecision: Sendable {
     /// a duplicate if the bytes are the same, a conflict otherwise.
     public func process(spoolId: Int64) async throws -> IntakeResult {
         try await keys.refresh()
-        if let done = try await store.outcome(spoolId: spoolId) { return IntakeResult(kind: Self.kind(of: done), outcome: done) }
+        if let done = try await store.outcome(spoolId: spoolId) { return try await answered(IntakeResult(kind: Self.kind(of: done), outcome: done)) }
         guard let entry = try await store.spool(id: spoolId) else {
             throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug")
         }
         for _ in 0..<3 {
-            do { return try await decide(entry) } catch let e as StoreError where e.code == .seqTaken { continue }
+            do { return try await answered(decide(entry)) } catch let e as StoreError where e.code == .seqTaken { continue }
         }
-        return try await decide(entry)
+        return try await answered(decide(entry))
+    }
+
+    /// A decision found already made (this body decided before, or the same bytes by another
+    /// request) is answered only once a log head covers its receipt (`GatewayLog.headCovers`); for
+    /// a decision made here (its commit waited for that) it is a comparison in memory.
+    private func answered(_ r: IntakeResult) async throws -> IntakeResult {
+        try await log.headCovers(r.outcome, on: work)
+        return r
+    }
+
+    /// A stored decision read back (`GET /v1/packages/{id}`): answered only once a log head
+    /// covers its receipt, as a replay is.
+    public func readBack(_ o: Outcome) async throws -> Outcome {
+        try await log.headCovers(o, on: work)
+        return o
     }
 
     /// Forgets a body that was admitted but could not be decided because of a fault of ours:
