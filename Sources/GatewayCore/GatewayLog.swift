@@ -18,8 +18,9 @@ public import TransparencyLog
 ///
 /// The tree and the keys are held in a `Mutex` (taken briefly, never across a store call); the
 /// store's reads run outside it. The tree holds the leaves known committed; a decision's own leaf
-/// is kept aside (`tentative`) until its transaction commits, so a leaf a failed transaction
-/// left can never stand in a receipt or a checkpoint. `serial` puts loads and checkpoints one
+/// is kept aside (`tentative`) until its transaction commits — several, when decisions share a
+/// transaction (SQLite's group commit) — so a leaf a failed transaction left can never stand in
+/// a receipt or a checkpoint. `serial` puts loads and checkpoints one
 /// after the other.
 public final class GatewayLog: Sendable {
     private struct State {
@@ -390,31 +391,28 @@ public final class GatewayLog: Sendable {
     /// Inside a commit: takes in the entries appended since (the new decision last), and returns
     /// the decision's inclusion proof and a signed checkpoint of the tree that ends with it.
     /// `entries` were read inside the transaction, under the log-order lock, from
-    /// `committedCount` as it was when the commit began: first those committed (by other
-    /// processes, or before), then those of decisions sharing this transaction (a group commit:
-    /// kept aside as tentative leaves by their own `extend`, not yet committed), then its own.
+    /// `committedCount` as it was when the commit began. Those just before its own that this
+    /// process extended with (tentative leaves, by their hashes) may be of decisions sharing this
+    /// transaction (a group commit, not yet committed): they are left tentative. Every entry
+    /// before them is committed — by this process (a decision whose task has not yet marked it),
+    /// another writer, or another process — and is taken in.
     func extend(with entries: [LogEntry], leaf: Int64) throws -> (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String) {
         try state.withLock { s in
             guard let from = entries.first?.index, from <= s.tree.size, let own = entries.last, own.index == leaf else {
                 throw GatewayError(.logInconsistent, "the transaction read no log entries from \(s.tree.size)", remedy: "report this as a bug")
             }
-            let before = entries.dropLast()
+            let before = Array(entries.dropLast())
             let hashes = before.map(Self.leaf)
-            // The first entry of this transaction's group: one this process extended with.
-            var group = before.startIndex
-            while group < before.endIndex,
-                before[group].index < s.tree.size || s.tentative[before[group].index] != hashes[group - before.startIndex]
-            {
-                group += 1
-            }
+            // The longest run of tentative leaves that ends just before its own: maybe its group.
+            var group = before.count
+            while group > 0, before[group - 1].index >= s.tree.size, s.tentative[before[group - 1].index] == hashes[group - 1] { group -= 1 }
             try Self.takeIn(&s, Array(before[..<group]))
             var t = s.tree
-            for i in group..<before.endIndex {
-                guard before[i].index == t.size, s.tentative[before[i].index] == hashes[i - before.startIndex] else {
-                    throw GatewayError(
-                        .logInconsistent, "log entry \(before[i].index) is neither committed nor of this transaction", remedy: "report this as a bug")
+            for i in group..<before.count {
+                guard before[i].index == t.size else {
+                    throw GatewayError(.logInconsistent, "log entries out of order", remedy: "report this as a bug")
                 }
-                _ = t.append(hashes[i - before.startIndex])
+                _ = t.append(hashes[i])
             }
             guard t.size == leaf else {
                 throw GatewayError(.logInconsistent, "log of \(t.size) entries, expected \(leaf)", remedy: "report this as a bug")

@@ -528,100 +528,115 @@ public final class SQLGatewayStore: GatewayStore {
         _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
     ) async throws -> Outcome {
-        // Committed with the other decisions made meanwhile (group commit: one fsync); the
-        // caller's tree keeps this leaf aside until then (`GatewayLog.extend`).
-        try await driver.groupedWrite { c in
-            // The bulk import first, before the log-order lock: other processes import meanwhile.
-            var newSnapshot: Int64?
-            if let s = snapshot {
-                guard
-                    let sid = try await c.int(
-                        """
-                        INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 0) RETURNING id
-                        """, [s.unitId, s.packageId, s.members.count, s.organizations.count, d.decidedAt])
-                else {
-                    throw StoreError(.storeFailure, "the snapshot got no id")
+        // A small decision is committed with the others made meanwhile (group commit: one
+        // fsync); the caller's tree keeps its leaf aside until then (`GatewayLog.extend`). A large
+        // import commits alone: the small decisions are not kept waiting for it.
+        let rows = (snapshot.map { $0.members.count + $0.organizations.count } ?? 0) + (corrections?.corrections.count ?? 0)
+        if rows <= Self.importBatch {
+            return try await driver.groupedWrite { c in
+                try await commit(c, d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
+            }
+        }
+        return try await driver.write { c in
+            try await commit(c, d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
+        }
+    }
+
+    /// The decision's transaction (`commit`).
+    private func commit(
+        _ c: any SQLConnection, _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
+        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
+    ) async throws -> Outcome {
+        // The bulk import first, before the log-order lock: other processes import meanwhile.
+        var newSnapshot: Int64?
+        if let s = snapshot {
+            guard
+                let sid = try await c.int(
+                    """
+                    INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 0) RETURNING id
+                    """, [s.unitId, s.packageId, s.members.count, s.organizations.count, d.decidedAt])
+            else {
+                throw StoreError(.storeFailure, "the snapshot got no id")
+            }
+            try await insertAll(c, s.organizations, table: "organizations", columns: Self.organizationColumns, snapshot: sid)
+            try await insertAll(c, s.members, table: "members", columns: Self.memberColumns, snapshot: sid)
+            newSnapshot = sid
+        }
+        // From here on, one decision at a time across every process.
+        try await driver.lockLogOrder(c)
+        if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
+            try await c.exists("SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unit, seq])
+        {
+            throw StoreError(.seqTaken, "seq \(seq) of \(unit) was decided meanwhile")
+        }
+        if let s = snapshot, let sid = newSnapshot {
+            try await c.execute("UPDATE snapshots SET current = 0 WHERE unit_id = ? AND current = 1", [s.unitId])
+            try await c.execute("UPDATE snapshots SET current = 1 WHERE id = ?", [sid])
+        }
+        // What an accepted correction changed is recorded (the snapshot and its rows), so that
+        // a dataset can leave it out if the package is flagged (0: no snapshot to change).
+        var correctedSnapshot: Int64?
+        if d.status == .accepted, d.kind == .correction, let unit = d.unitId {
+            correctedSnapshot = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unit]) ?? 0
+        }
+        if let cs = corrections, !cs.corrections.isEmpty {
+            guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [cs.unitId]) else {
+                throw StoreError(.noSnapshot, "\(cs.unitId) has no current records to correct")
+            }
+            correctedSnapshot = sid
+            for (i, m) in cs.corrections.enumerated() {
+                // The column name is interpolated: only the table's own names pass.
+                guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
+                let changed = try await c.query(
+                    "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ? RETURNING row_no",
+                    [m.newValue, sid, m.citizenId, m.oldValue])
+                guard changed.count == 1, let row = try changed.first?.int("row_no") else {
+                    throw StoreError(.correctionConflict, "correction \(i + 1) (\(m.field)): the member's value changed meanwhile")
                 }
-                try await insertAll(c, s.organizations, table: "organizations", columns: Self.organizationColumns, snapshot: sid)
-                try await insertAll(c, s.members, table: "members", columns: Self.memberColumns, snapshot: sid)
-                newSnapshot = sid
-            }
-            // From here on, one decision at a time across every process.
-            try await driver.lockLogOrder(c)
-            if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
-                try await c.exists("SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unit, seq])
-            {
-                throw StoreError(.seqTaken, "seq \(seq) of \(unit) was decided meanwhile")
-            }
-            if let s = snapshot, let sid = newSnapshot {
-                try await c.execute("UPDATE snapshots SET current = 0 WHERE unit_id = ? AND current = 1", [s.unitId])
-                try await c.execute("UPDATE snapshots SET current = 1 WHERE id = ?", [sid])
-            }
-            // What an accepted correction changed is recorded (the snapshot and its rows), so that
-            // a dataset can leave it out if the package is flagged (0: no snapshot to change).
-            var correctedSnapshot: Int64?
-            if d.status == .accepted, d.kind == .correction, let unit = d.unitId {
-                correctedSnapshot = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unit]) ?? 0
-            }
-            if let cs = corrections, !cs.corrections.isEmpty {
-                guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [cs.unitId]) else {
-                    throw StoreError(.noSnapshot, "\(cs.unitId) has no current records to correct")
-                }
-                correctedSnapshot = sid
-                for (i, m) in cs.corrections.enumerated() {
-                    // The column name is interpolated: only the table's own names pass.
-                    guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
-                    let changed = try await c.query(
-                        "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ? RETURNING row_no",
-                        [m.newValue, sid, m.citizenId, m.oldValue])
-                    guard changed.count == 1, let row = try changed.first?.int("row_no") else {
-                        throw StoreError(.correctionConflict, "correction \(i + 1) (\(m.field)): the member's value changed meanwhile")
-                    }
-                    if let package = d.packageId {
-                        try await c.execute("INSERT INTO corrected_rows (package_id, snapshot_id, row_no) VALUES (?, ?, ?)", [package, sid, row])
-                    }
+                if let package = d.packageId {
+                    try await c.execute("INSERT INTO corrected_rows (package_id, snapshot_id, row_no) VALUES (?, ?, ?)", [package, sid, row])
                 }
             }
-            let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt)
-            let entries = try await c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
-            let bundle = try makeReceipt(leaf, entries)
-            if let cp = bundle.checkpoint {
-                try await c.execute(
-                    "INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
-                    [cp.size, cp.note, d.decidedAt])
-            }
+        }
+        let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt)
+        let entries = try await c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
+        let bundle = try makeReceipt(leaf, entries)
+        if let cp = bundle.checkpoint {
+            try await c.execute(
+                "INSERT INTO checkpoints (size, note, created_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING",
+                [cp.size, cp.note, d.decidedAt])
+        }
+        try await c.execute(
+            """
+            INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq,
+                                  key_id, created, corrected_snapshot)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq, d.sha256, d.kind, bundle.receipt, bundle.signature, leaf, d.decidedAt,
+                d.claimsSeq, d.keyId, d.created, correctedSnapshot,
+            ])
+        try await c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
+        // A package whose key was revoked while it was on its way (checked at admission,
+        // revoked before this commit), or that names a creation time before the compromise
+        // (a thief can write any), is flagged for review: read under the log-order lock,
+        // which the revocation takes too, so no package slips between the two.
+        if d.status == .accepted, let keyId = d.keyId, let package = d.packageId, let unit = d.unitId, let seq = d.seq,
+            let key = try await c.row("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]).map(Self.key), key.state == .revoked
+        {
             try await c.execute(
                 """
-                INSERT INTO outcomes (spool_id, status, code, package_id, unit_id, seq, sha256, kind, receipt, receipt_signature, leaf, decided_at, claims_seq,
-                                      key_id, created, corrected_snapshot)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO review_flags (package_id, unit_id, seq, key_id, created, reason, flagged_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (package_id) DO NOTHING
                 """,
                 [
-                    d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq, d.sha256, d.kind, bundle.receipt, bundle.signature, leaf, d.decidedAt,
-                    d.claimsSeq, d.keyId, d.created, correctedSnapshot,
+                    package, unit, seq, keyId, d.created,
+                    "signed by \(keyId), decided after it was revoked as compromised from \(key.compromisedAt?.text ?? "?")", d.decidedAt,
                 ])
-            try await c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
-            // A package whose key was revoked while it was on its way (checked at admission,
-            // revoked before this commit), or that names a creation time before the compromise
-            // (a thief can write any), is flagged for review: read under the log-order lock,
-            // which the revocation takes too, so no package slips between the two.
-            if d.status == .accepted, let keyId = d.keyId, let package = d.packageId, let unit = d.unitId, let seq = d.seq,
-                let key = try await c.row("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]).map(Self.key), key.state == .revoked
-            {
-                try await c.execute(
-                    """
-                    INSERT INTO review_flags (package_id, unit_id, seq, key_id, created, reason, flagged_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (package_id) DO NOTHING
-                    """,
-                    [
-                        package, unit, seq, keyId, d.created,
-                        "signed by \(keyId), decided after it was revoked as compromised from \(key.compromisedAt?.text ?? "?")", d.decidedAt,
-                    ])
-            }
-            return Outcome(
-                spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
-                kind: d.kind, receipt: bundle.receipt, receiptSignature: bundle.signature, leaf: leaf, decidedAt: d.decidedAt)
         }
+        return Outcome(
+            spoolId: d.spoolId, status: d.status, code: d.code, packageId: d.packageId, unitId: d.unitId, seq: d.seq, sha256: d.sha256,
+            kind: d.kind, receipt: bundle.receipt, receiptSignature: bundle.signature, leaf: leaf, decidedAt: d.decidedAt)
     }
 
     // MARK: Records and status

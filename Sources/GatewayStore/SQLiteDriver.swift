@@ -15,6 +15,10 @@ final class WriteGroup: Sendable {
         var waiting: [CheckedContinuation<Void, any Error>] = []
     }
     private let state = Mutex(State())
+    private let opened = ContinuousClock.now
+
+    /// How long the group's transaction has been open.
+    var age: Duration { ContinuousClock.now - opened }
 
     /// One more body done in the group; returns how many.
     func join() -> Int {
@@ -167,14 +171,15 @@ public final class SQLiteDriver: SQLDriver {
 
     /// Group commit. Grouped writes run one at a time, as every write does; the first opens a
     /// transaction and each runs inside a savepoint of it. A body that finds another write
-    /// waiting for the writer leaves the transaction open for it (up to `groupLimit` bodies);
-    /// the last commits it — one commit and one WAL fsync for the group — and every body of the
-    /// group returns then, or throws the commit's error. A body that throws has its own changes
-    /// undone (`ROLLBACK TO`) and the group goes on; if SQLite ended the transaction itself (an
-    /// I/O error, a full disk), the group fails whole.
+    /// waiting for the writer leaves the transaction open for it (up to `groupLimit` bodies and
+    /// `groupAge`); the last commits it — one commit and one WAL fsync for the group — and every
+    /// body of the group returns then, or throws the commit's error. A body that throws has its
+    /// own changes undone (`ROLLBACK TO`) and throws once its group has ended (a retry then
+    /// sees what the others committed, e.g. the rival that took its seq); if SQLite ended the
+    /// transaction itself (an I/O error, a full disk), the group fails whole.
     @discardableResult
     public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
-        let (value, group): (T, WriteGroup) = try await writing.withLock {
+        let (result, group): (Result<T, any Error>, WriteGroup) = try await writing.withLock {
             try await withTaskExecutorPreference(writer) {
                 let group: WriteGroup
                 if let open = grouped.withLock({ $0 }) {
@@ -187,36 +192,54 @@ public final class SQLiteDriver: SQLDriver {
                     group = WriteGroup()
                     grouped.withLock { $0 = group }
                 }
-                let value: T
+                var saved = false
                 do {
                     try onWriterQueue { db in try db.execute(sql: "SAVEPOINT grouped_write") }
-                    value = try await body(SQLiteConnection(driver: self, writer: true))
+                    saved = true
+                    let value = try await body(SQLiteConnection(driver: self, writer: true))
                     try onWriterQueue { db in try db.execute(sql: "RELEASE grouped_write") }
+                    let members = group.join()
+                    if members >= Self.groupLimit || group.age > Self.groupAge || !writing.hasWaiters { endGroup(group, commit: true) }
+                    return (.success(value), group)
                 } catch {
+                    // This body's changes undone; the group goes on without it, unless SQLite
+                    // ended the transaction (then the group failed whole).
                     let undone =
                         (try? onWriterQueue { db -> Bool in
                             guard db.isInsideTransaction else { return false }
-                            try db.execute(sql: "ROLLBACK TO grouped_write")
-                            try db.execute(sql: "RELEASE grouped_write")
+                            if saved {
+                                try db.execute(sql: "ROLLBACK TO grouped_write")
+                                try db.execute(sql: "RELEASE grouped_write")
+                            }
                             return true
                         }) ?? false
                     if !undone {
                         endGroup(group, commit: false, failure: error)
-                    } else if !writing.hasWaiters {
+                    } else if group.age > Self.groupAge || !writing.hasWaiters {
                         endGroup(group, commit: true)
                     }
-                    throw error
+                    return (.failure(error), group)
                 }
-                if group.join() >= Self.groupLimit || !writing.hasWaiters { endGroup(group, commit: true) }
-                return (value, group)
             }
         }
-        try await group.committed()
-        return value
+        // The body's value (or its error) once its group has ended; a failed commit fails it.
+        let committed: Result<Void, any Error> = await { () async -> Result<Void, any Error> in
+            do { try await group.committed() } catch { return .failure(error) }
+            return .success(())
+        }()
+        switch result {
+        case .failure(let e): throw e
+        case .success(let value):
+            try committed.get()
+            return value
+        }
     }
 
     /// The most bodies one group commit holds (a group's first waits for its last).
     static let groupLimit = 64
+    /// How long a group stays open for more bodies after its first (a group's first waits for
+    /// its last; grouped bodies are small decisions of a few milliseconds each).
+    static let groupAge = Duration.milliseconds(20)
 
     /// Ends the open group (under `writing`, on the writer queue): commits it, or rolls it back
     /// (`commit` false, or the COMMIT failed), and tells its bodies.

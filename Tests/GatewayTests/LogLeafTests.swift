@@ -114,4 +114,36 @@ struct LogLeafTests {
         try await fresh.load()
         #expect(fresh.committedCount == committed)
     }
+
+    /// A decision committed whose task has not yet marked its leaf committed, then an entry
+    /// appended outside any group (the forwarder, a revocation, another process): the next
+    /// decision takes both in as committed, and its receipt is of the committed tree.
+    @Test func anEntryAppendedAfterAnUnmarkedCommittedLeafIsTakenIn() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-logleaf-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let store = try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
+        let log = await GatewayLog(store: store, key: MinisignSecretKey.generate(), department: "HCM-DTCD")
+        try await log.load()
+        let at = moment("2026-11-29T00:00:00Z")
+        func decide(_ i: Int) async throws -> (Outcome, Checkpoint?) {
+            let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: at)
+            var checkpoint: Checkpoint?
+            let o = try await store.commit(
+                StoreConformance.decision(sp, unit: "U\(i)", seq: 1), snapshot: nil, logEntry: "{\"o\":\(i)}", logSince: log.committedCount
+            ) { leaf, entries in
+                checkpoint = try log.extend(with: entries, leaf: leaf).checkpoint
+                return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+            }
+            return (o, checkpoint)
+        }
+        let (a, _) = try await decide(1)  // committed; not yet marked (its leaf is still tentative)
+        _ = try await store.appendLog(kind: .trust, body: "{\"forwarded\":1}", at: at)
+        let (b, checkpoint) = try await decide(2)
+        log.markCommitted(through: a.leaf)
+        log.markCommitted(through: b.leaf)
+        #expect(log.committedCount == 3)
+        let leaves = try await store.logEntries(start: 0, end: 3).map(GatewayLog.leaf)
+        #expect(checkpoint?.root == Merkle.root(leaves), "the receipt's checkpoint is of the committed tree")
+    }
 }

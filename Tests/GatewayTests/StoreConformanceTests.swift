@@ -474,6 +474,56 @@ struct SQLiteStoreConformanceTests {
         try await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (100)") }
         #expect(try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t") } == 19)
     }
+
+    /// A body that fails in an open group (it lost a race to a row another body of the group
+    /// wrote) throws only once its group committed: a retry then sees the winner. A plain write
+    /// arriving while a group is open commits the group first.
+    @Test func aFailedGroupedWriteThrowsOnceItsGroupCommitted() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
+        try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)") }
+        let seenAtFailure = await withTaskGroup(of: Int64?.self) { group in
+            // A slow body opens a group; the winner and then the loser queue behind it and join
+            // it; a plain write comes last and commits the group before its own transaction.
+            group.addTask {
+                try? await driver.groupedWrite { c in  // lint: allow try? — its row is checked below
+                    try await c.execute("INSERT INTO t (x) VALUES (2)")
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
+            group.addTask {
+                let insert = "INSERT INTO t (x) VALUES (1)"
+                try? await driver.groupedWrite { c in try await c.execute(insert) }  // lint: allow try? — its row is checked below
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
+            group.addTask {
+                do {
+                    try await driver.groupedWrite { c in try await c.execute("INSERT INTO t (x) VALUES (1)") }
+                    return -1
+                } catch {
+                    // What a reader sees when the loser learns it lost.
+                    let count = "SELECT COUNT(*) FROM t WHERE x = 1"
+                    return (try? await driver.read { c in try await c.int(count) }) ?? -2  // lint: allow try? — -2 fails below
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
+            group.addTask {
+                try? await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (3)") }  // lint: allow try? — its row is checked below
+                return nil
+            }
+            var seen: [Int64] = []
+            for await r in group { if let r { seen.append(r) } }
+            return seen
+        }
+        #expect(seenAtFailure == [1], "the loser threw before its winner was committed (a reader saw \(seenAtFailure))")
+        let rows = try await driver.read { c in try await c.query("SELECT x FROM t ORDER BY x") }
+        #expect(try rows.map { try $0.int("x") } == [1, 2, 3])
+    }
 }
 
 extension SQLiteStoreConformanceTests {

@@ -93,6 +93,28 @@ struct InMemoryValidationTests {
     }
 }
 
+extension InMemoryValidationTests {
+    /// Corrections with a byte-order mark, a quoted line break, blank lines and a bad row: the
+    /// same findings (by line) and the same normalized rows from memory as from the file.
+    @Test func correctionsInMemoryValidateAsTheirFileDoes() throws {
+        let s = Scratch()
+        let text =
+            "\u{FEFF}citizen_id,field,old_value,new_value,reason,reported_at\n079201000001,phone,0901234567,0912345678,\"đổi số\nmới\",2026-11-28T09:00:00Z\n\n"
+            + "079201000002,email,a@b.vn,not-an-email,x,2026-11-28T09:00:00Z\n\n079201000003,phone,,0912345678,,yesterday\n"
+        let path = s.write("corrections.csv", text)
+        let onDisk = RecordValidator(today: today, crossUnit: false)
+        let folder = try DirectorySink(root: "\(s.path)/normalized", perUnit: false)
+        try onDisk.validateUnit("HCM-U001", files: [.corrections: path], sink: folder)
+        let inMemory = RecordValidator(today: today, crossUnit: false)
+        let memory = MemorySink()
+        try inMemory.validateUnit("HCM-U001", files: [:], contents: [.corrections: s.read("corrections.csv")], sink: memory)
+        func named(_ v: RecordValidator) -> [String] { v.findings.map { "\($0.line):\($0.column):\($0.rule)" } }
+        #expect(!onDisk.findings.isEmpty, "the bad rows should give findings")
+        #expect(named(inMemory) == named(onDisk))
+        #expect(memory.contents[.corrections] == s.read("normalized/corrections.csv"))
+    }
+}
+
 /// Findings are counted, not hoarded: memory does not grow with their number.
 struct BoundedFindingsTests {
     @Test func everyFindingIsCountedButOnlyTheFirstAreKept() throws {

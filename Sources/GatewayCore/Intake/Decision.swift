@@ -173,7 +173,8 @@ public struct IntakeDecision: Sendable {
             signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
         // The opened files are derived from the fsynced spool copy: no fsync of their own.
         request.durable = false
-        request.captureFiles = openDir == nil
+        // A `files` package's files are not read at intake: in memory they would only be copies.
+        request.captureFiles = openDir == nil && c.kind != .files
         // The comment's signature, verified by the precheck above, is not verified again (the
         // Opener still checks that its header's signature is the one verified, with this key).
         request.verifiedComment = verified
