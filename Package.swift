@@ -44,6 +44,9 @@ let package = Package(
         // The gateway's metrics: swift-metrics' API (already in the graph through Hummingbird) over a Prometheus registry per server.
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // ML-KEM-768 and X-Wing HPKE for age's post-quantum recipients (BoringSSL's; only these:
+        // the rest of the crypto is libsodium's and OpenSSL's). Already in the graph through postgres-nio.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         // The load generator's latency histogram (HDR, µs).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -74,7 +77,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SealCrypto",
-            dependencies: ["CSodium", "COpenSSL", "CSystemZlib", "SystemIO", "SealBase"],
+            dependencies: ["CSodium", "COpenSSL", "CSystemZlib", "SystemIO", "SealBase", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings),
         // The transparency log's mathematics and formats: RFC 6962 Merkle trees, proofs, C2SP checkpoints (signed notes).
         .target(

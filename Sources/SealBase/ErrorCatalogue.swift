@@ -37,6 +37,8 @@ extension SealErrorCode {
     public static let ageHeaderMACMismatch = SealErrorCode("age_header_mac_mismatch")
     public static let agePayloadCorrupt = SealErrorCode("age_payload_corrupt")
     public static let ageRecipientMalformed = SealErrorCode("age_recipient_malformed")
+    /// Post-quantum (age1pq1…) and classical (age1…) recipients given for one package.
+    public static let ageRecipientsMixed = SealErrorCode("age_recipients_mixed")
 
     // MARK: Opening a package (SealPackage), in the order the checks run
 
@@ -202,7 +204,7 @@ extension SealErrorCode {
         .keyMalformed, .keyUnsupported, .keyWrongPassphrase, .keyFilePermissions, .keyFileExists, .passphraseRequired,
         .signatureMalformed, .signatureKeyMismatch, .signatureInvalid, .commentSignatureInvalid,
         .ageArmorMalformed, .ageHeaderMalformed, .ageUnsupportedVersion, .ageUnsupportedRecipient, .ageNoMatchingIdentity,
-        .ageHeaderMACMismatch, .agePayloadCorrupt, .ageRecipientMalformed,
+        .ageHeaderMACMismatch, .agePayloadCorrupt, .ageRecipientMalformed, .ageRecipientsMixed,
         .packageTooLarge, .containerMalformed, .keyUnknown, .commentMalformed, .unitMismatch, .recipientNotAccepted, .payloadMalformed,
         .manifestMismatch, .fileHashMismatch, .recordCountMismatch, .outputExists, .inputChanged,
         .recordsInvalid, .recordsUnreadable, .workbookMalformed, .workbookTooLarge, .workbookUnsafe,

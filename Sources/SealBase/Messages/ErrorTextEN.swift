@@ -73,6 +73,9 @@ extension ErrorText {
         .ageRecipientMalformed: CodeText(
             "The recipient is neither an age1 recipient nor a file of them.",
             remedy: "Give the department's recipient (age1…) or its .pub file, or the trust document."),
+        .ageRecipientsMixed: CodeText(
+            "Post-quantum (age1pq1…) and classical (age1…) recipients were given for one package: it would be only as safe as the classical one.",
+            remedy: "Seal to post-quantum recipients only, or to classical ones only; the trust document says which the department uses."),
 
         // Opening a package
         .packageTooLarge: CodeText(

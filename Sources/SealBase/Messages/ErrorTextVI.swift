@@ -73,6 +73,9 @@ extension ErrorText {
         .ageRecipientMalformed: CodeText(
             "Khóa nhận đã cho không đúng dạng (phải bắt đầu bằng age1) hoặc tệp không chứa khóa nhận.",
             remedy: "Dùng tệp tin cậy (trust.json) hoặc tệp khóa nhận (.pub) do Ban Tổ chức cung cấp."),
+        .ageRecipientsMixed: CodeText(
+            "Gói được niêm phong cho cả khóa nhận hậu lượng tử (age1pq1…) lẫn khóa nhận cổ điển (age1…): gói khi đó chỉ an toàn bằng khóa cổ điển.",
+            remedy: "Chỉ niêm phong cho các khóa nhận hậu lượng tử, hoặc chỉ cho các khóa cổ điển; tệp tin cậy cho biết Ban dùng loại nào."),
 
         // Mở gói
         .packageTooLarge: CodeText(

@@ -1,6 +1,7 @@
 import SealBase
 
-/// age v1 encryption and decryption (X25519 recipients), streaming in constant memory.
+/// age v1 encryption and decryption (X25519 and post-quantum hybrid recipients), streaming in
+/// constant memory.
 public enum Age {
     /// Encrypts everything `source` yields to `recipients`, writing the age file to `sink`.
     public static func encrypt(
@@ -8,6 +9,7 @@ public enum Age {
         to sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
         guard !recipients.isEmpty else { throw SealError(.usage, "no recipient given", remedy: "give at least one recipient") }
+        try AgeRecipients.checkMixing(recipients)
         let fileKey = SecureBytes(random: 16)
         let (_, headerBytes) = try AgeHeader.build(stanzas: try recipients.map { try $0.wrap(fileKey: fileKey) }, fileKey: fileKey)
         try headerBytes.withUnsafeBytes { try sink($0) }

@@ -25,11 +25,15 @@ public final class AgeArmorSource: ByteSource {
 
     static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
 
-    /// True when the input, after leading white space, starts like armor (`-----`).
+    /// True when the input, after leading white space, starts like armor (`-----`), or is not a
+    /// binary age file but holds the armor's BEGIN line further on (text before it: refused as
+    /// malformed armor, not as a malformed binary header).
     public static func looksArmored(_ reader: BufferedReader) throws -> Bool {
         let head = try reader.peek(1024)
         guard let first = head.firstIndex(where: { !isSpace($0) }) else { return false }
-        return head[first...].starts(with: Array("-----".utf8))
+        if head[first...].starts(with: Array("-----".utf8)) { return true }
+        guard !head[first...].starts(with: Array("age-encryption.org/".utf8)) else { return false }
+        return head.count >= begin.count && (0...(head.count - begin.count)).contains { head[$0..<($0 + begin.count)].elementsEqual(begin) }
     }
 
     private func nextLine() throws -> [UInt8]? {
