@@ -285,14 +285,14 @@ func recipientKeyFiles(_ dir: DataDirectory) -> [String] {
 
 /// The department's keys, unlocked.
 public struct DepartmentKeys: Sendable {
-    public let recipients: [AgeX25519Identity]
+    public let recipients: [any AgeKeyIdentity]
     public let receipt: MinisignSecretKey
     public let dataset: MinisignSecretKey
     public let log: MinisignSecretKey
     public let root: MinisignSecretKey
 
     public init(
-        recipients: [AgeX25519Identity], receipt: MinisignSecretKey, dataset: MinisignSecretKey, log: MinisignSecretKey, root: MinisignSecretKey
+        recipients: [any AgeKeyIdentity], receipt: MinisignSecretKey, dataset: MinisignSecretKey, log: MinisignSecretKey, root: MinisignSecretKey
     ) {
         self.recipients = recipients
         self.receipt = receipt

@@ -67,32 +67,35 @@ public enum DepartmentKeyLifecycle {
 
     /// A new recipient key, stored as the others are (passphrase-protected or not): announced as
     /// pending when `pending`, else active at once (the previous one decrypt-only for the grace).
+    /// `postQuantum`: a hybrid ML-KEM-768/X25519 key (age1pq1…) instead of an X25519 one; units then
+    /// seal to it alone (age does not mix the two types), once the old one is no longer active.
     public static func rotateRecipient(
         dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
-        pending: Bool, grace: Duration, clock: any GatewayClock = .system
+        pending: Bool, grace: Duration, postQuantum: Bool = false, clock: any GatewayClock = .system
     ) async throws -> RecipientRotation {
         let fm = FileManager.default
         let first = dir.key(.recipient)
         let encrypted =
-            (fm.contents(atPath: first) ?? fm.contents(atPath: dir.keysPath + "/recipient-\(keys.recipients[0].recipient.fingerprint).key") ?? Data())
+            (fm.contents(atPath: first) ?? fm.contents(atPath: dir.keysPath + "/recipient-\(keys.recipients[0].keyRecipient.fingerprint).key")
+            ?? Data())
             .starts(with: Array("-----BEGIN AGE".utf8))
         // Every recipient file is named by its fingerprint from now on.
         if fm.fileExists(atPath: first) {
             let ids = try AgeIdentityFile.load(path: first, passphrase: passphrase)
-            try fm.moveItem(atPath: first, toPath: "\(dir.keysPath)/recipient-\(ids[0].recipient.fingerprint).key")
+            try fm.moveItem(atPath: first, toPath: "\(dir.keysPath)/recipient-\(ids[0].keyRecipient.fingerprint).key")
         }
         let created = clock.now
         if try await store.recipients().isEmpty {  // a data folder from before recipient states
             for id in keys.recipients {
                 try await store.addRecipient(
                     RecipientRecord(
-                        fingerprint: id.recipient.fingerprint, recipient: id.recipient.string, state: .active,
+                        fingerprint: id.keyRecipient.fingerprint, recipient: id.keyRecipient.string, state: .active,
                         decryptUntil: nil, createdAt: created))
             }
         }
-        let identity = try AgeX25519Identity.generate()
+        let identity: any AgeKeyIdentity = postQuantum ? try AgeHybridIdentity.generate() : try AgeX25519Identity.generate()
         let file = AgeIdentityFile.fileContents(identity, created: created.text)
-        let path = "\(dir.keysPath)/recipient-\(identity.recipient.fingerprint).key"
+        let path = "\(dir.keysPath)/recipient-\(identity.keyRecipient.fingerprint).key"
         if encrypted {
             let armored = try Age.encryptSmallSecret(file, to: [AgeScryptRecipient(passphrase: try passphrase())])
             try SecretFile.write(path: path, contents: armored.withUnsafeBytes { SecureBytes(copying: $0) })
@@ -100,7 +103,7 @@ public enum DepartmentKeyLifecycle {
             try SecretFile.write(path: path, contents: file)
         }
         let next = RecipientRecord(
-            fingerprint: identity.recipient.fingerprint, recipient: identity.recipient.string, state: .pending,
+            fingerprint: identity.keyRecipient.fingerprint, recipient: identity.keyRecipient.string, state: .pending,
             decryptUntil: nil, createdAt: created)
         try await store.addRecipient(next)
         if pending {
@@ -108,11 +111,11 @@ public enum DepartmentKeyLifecycle {
                 kind: .keyRotated,
                 body: JSON.object([
                     "role": .string("recipient"),
-                    "pending": .string(identity.recipient.fingerprint),
+                    "pending": .string(identity.keyRecipient.fingerprint),
                 ]).canonical, at: created)
             let doc = try await TrustPublication.publish(
                 dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase), clock: clock)
-            return .pending(fingerprint: identity.recipient.fingerprint, trustVersion: doc.version)
+            return .pending(fingerprint: identity.keyRecipient.fingerprint, trustVersion: doc.version)
         }
         return await .active(
             try activateRecipient(

@@ -16,14 +16,14 @@ import SealPackage
 /// client certificate the forwarder presents when the handbook requires one.
 public struct HandbookEndpoint: Sendable {
     public var url: String
-    public var recipients: [AgeX25519Recipient]
+    public var recipients: [any AgeKeyRecipient]
     public var ackKey: MinisignPublicKey
     public var caPEM: String?
     public var clientCertificateFile: String?
     public var clientKeyFile: String?
 
     public init(
-        url: String, recipients: [AgeX25519Recipient], ackKey: MinisignPublicKey, caPEM: String? = nil,
+        url: String, recipients: [any AgeKeyRecipient], ackKey: MinisignPublicKey, caPEM: String? = nil,
         clientCertificateFile: String? = nil, clientKeyFile: String? = nil
     ) {
         self.url = url
@@ -68,7 +68,7 @@ public struct HandbookEndpoint: Sendable {
         let j = try JSON(parsing: text)
         guard let url = j["url"]?.string, let ack = j["ack_key"]?.string else { return nil }
         return HandbookEndpoint(
-            url: url, recipients: try (j["recipients"]?.array ?? []).compactMap(\.string).map { try AgeX25519Recipient(string: $0) },
+            url: url, recipients: try (j["recipients"]?.array ?? []).compactMap(\.string).map { try AgeKeys.recipient($0) },
             ackKey: try MinisignPublicKey(base64: ack), caPEM: j["ca_pem"]?.string,
             clientCertificateFile: j["client_cert"]?.string, clientKeyFile: j["client_key"]?.string)
     }
@@ -270,7 +270,7 @@ public enum Synthesis {
         // Sealed to the handbook system and to the department's own active recipient: the
         // plaintext files go once sealed, and the department can still open its copy (the
         // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.
-        let own = try await store.recipients().filter { $0.state == .active }.map { try AgeX25519Recipient(string: $0.recipient) }
+        let own = try await store.recipients().filter { $0.state == .active }.map { try AgeKeys.recipient($0.recipient) }
         let request = SealRequest(
             unit: department, seq: version, kind: .dataset,
             inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },

@@ -19,9 +19,9 @@ public struct TrustDocument: Sendable {
     public var intakeURL: String { json["intake_url"]?.string ?? "" }
 
     /// The `active` recipients (what units seal to).
-    public func activeRecipients() throws -> [AgeX25519Recipient] {
+    public func activeRecipients() throws -> [any AgeKeyRecipient] {
         try (json["recipients"]?.array ?? []).filter { $0["state"]?.string == "active" }.compactMap { $0["recipient"]?.string }.map {
-            try AgeX25519Recipient(string: $0)
+            try AgeKeys.recipient($0)
         }
     }
 
@@ -94,7 +94,9 @@ public struct TrustDocument: Sendable {
             }
         } else {
             recipients = keys.recipients.map {
-                JSON.object(["recipient": .string($0.recipient.string), "fingerprint": .string($0.recipient.fingerprint), "state": .string("active")])
+                JSON.object([
+                    "recipient": .string($0.keyRecipient.string), "fingerprint": .string($0.keyRecipient.fingerprint), "state": .string("active"),
+                ])
             }
         }
         let active = Set([keys.receipt, keys.dataset, keys.log].map(\.publicKey.keyIdHex))

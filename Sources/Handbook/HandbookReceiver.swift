@@ -28,7 +28,7 @@ public final class HandbookReceiver: Sendable {
 
     let dir: String
     public let store: HandbookStore
-    let identities: [AgeX25519Identity]
+    let identities: [any AgeKeyIdentity]
     let ackKey: MinisignSecretKey
     let trust: @Sendable () throws -> TrustDocument
     /// Keeps the trust document current (nil: `trust` alone says what it is).
@@ -47,7 +47,7 @@ public final class HandbookReceiver: Sendable {
     /// document (`follower.current`), and a dataset signed by a key it does not list is checked
     /// again after a fetch (`precheckFollowingTrust`).
     public init(
-        dir: String, identities: [AgeX25519Identity], ackKey: MinisignSecretKey, trust: @escaping @Sendable () throws -> TrustDocument,
+        dir: String, identities: [any AgeKeyIdentity], ackKey: MinisignSecretKey, trust: @escaping @Sendable () throws -> TrustDocument,
         follower: TrustFollower? = nil, maxBytes: UInt64 = 4 << 30, logger: Logger = .lines("sealgate.handbook")
     ) throws {
         self.dir = dir

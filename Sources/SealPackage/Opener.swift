@@ -9,7 +9,7 @@ public struct OpenRequest: Sendable {
     public var path: String
     /// Output folder (must not exist); nil checks everything and writes nothing.
     public var output: String?
-    public var identities: [AgeX25519Identity]
+    public var identities: [any AgeKeyIdentity]
     public var signers: [MinisignPublicKey]
     public var expectedUnit: String?
     public var maxBytes: UInt64
@@ -30,7 +30,7 @@ public struct OpenRequest: Sendable {
     public var captureFiles = false
 
     public init(
-        path: String, output: String?, identities: [AgeX25519Identity], signers: [MinisignPublicKey],
+        path: String, output: String?, identities: [any AgeKeyIdentity], signers: [MinisignPublicKey],
         expectedUnit: String? = nil, maxBytes: UInt64 = defaultMaxPackageBytes, acceptedFingerprints: Set<String>? = nil
     ) {
         self.path = path
@@ -73,7 +73,7 @@ public enum Opener {
 
         // Errors found before the signature is known good wait until it is (spec order).
         var pending: SealError?
-        let accepted = req.acceptedFingerprints ?? Set(req.identities.map(\.recipient.fingerprint))
+        let accepted = req.acceptedFingerprints ?? Set(req.identities.map(\.keyRecipient.fingerprint))
         if !comment.to.contains(where: accepted.contains) {
             pending = SealError(
                 .recipientNotAccepted, "package is sealed to \(comment.to.joined(separator: ",")), none of which this reader accepts",

@@ -23,7 +23,7 @@ public struct SealRequest: Sendable {
     public var seq: UInt64
     public var kind: PackageKind
     public var inputs: [Input]
-    public var recipients: [AgeX25519Recipient]
+    public var recipients: [any AgeKeyRecipient]
     public var signer: MinisignSecretKey
     public var output: String
     /// Defaults to a new UUIDv7.
@@ -36,7 +36,7 @@ public struct SealRequest: Sendable {
     public var maxBytes: UInt64
 
     public init(
-        unit: String, seq: UInt64, kind: PackageKind, inputs: [Input], recipients: [AgeX25519Recipient],
+        unit: String, seq: UInt64, kind: PackageKind, inputs: [Input], recipients: [any AgeKeyRecipient],
         signer: MinisignSecretKey, output: String, packageID: String? = nil, created: String? = nil, maxBytes: UInt64? = nil
     ) {
         self.unit = unit
@@ -77,6 +77,8 @@ public enum Sealer {
         guard !req.recipients.isEmpty else {
             throw SealError(.usage, "no recipient", remedy: "give the department's age1… recipient or recipient file")
         }
+        // age's rule: a post-quantum recipient is not mixed with a classical one.
+        try AgeRecipients.checkMixing(req.recipients)
         guard !req.inputs.isEmpty else { throw SealError(.usage, "no input file", remedy: "name the data files to seal") }
         var names = Set<String>()
         for i in req.inputs {

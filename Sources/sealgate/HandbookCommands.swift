@@ -77,14 +77,14 @@ struct Handbook: AsyncParsableCommand {
         func run() async throws {
             try await runAsync(json: out.json) {
                 try checkServerURL(url, what: "--url")
-                let recipients = try recipient.map { r -> AgeX25519Recipient in
+                let recipients = try recipient.map { r -> any AgeKeyRecipient in
                     let text = FileManager.default.fileExists(atPath: r) ? (try String(contentsOfFile: r, encoding: .utf8)) : r
                     guard
                         let line = text.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }).first(where: { $0.hasPrefix("age1") })
                     else {
                         throw SealError(.usage, "\(r) holds no age1… recipient", remedy: "give the handbook system's identity.pub")
                     }
-                    return try AgeX25519Recipient(string: line)
+                    return try AgeKeys.recipient(line)
                 }
                 let settings = try client.settings(maxResponseBytes: 1 << 20)
                 var caPEM: String?

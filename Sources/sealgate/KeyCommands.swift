@@ -20,7 +20,7 @@ struct Keys: ParsableCommand {
             discussion: """
                 signing: an Ed25519 minisign key pair (works with `minisign -S -s PREFIX.key` and `minisign -V -p PREFIX.pub`).
 
-                recipient: an X25519 age identity (PREFIX.key, works with `age -d -i`) and its age1… recipient (PREFIX.pub).
+                recipient: an X25519 age identity (PREFIX.key, works with `age -d -i`) and its age1… recipient (PREFIX.pub). With --pq: a post-quantum hybrid identity (ML-KEM-768 with X25519, age's mlkem768x25519: AGE-SECRET-KEY-PQ-1…) and its age1pq1… recipient; age 1.3 or later opens what is sealed to it, Debian 12's age 1.1.1 does not.
 
                 The secret key is encrypted with a passphrase unless --unencrypted is given (minisign's scrypt for signing keys; age's scrypt recipient for identities, so `age -d -i` still asks for the passphrase).
                 """)
@@ -32,8 +32,13 @@ struct Keys: ParsableCommand {
         @Flag(name: .long, help: "Store the secret key without a passphrase (test keys, automated services with protected storage).")
         var unencrypted = false
         @Flag(name: .long, help: "Overwrite existing files.") var force = false
+        @Flag(name: .long, help: "recipient: a post-quantum hybrid key (age1pq1…, ML-KEM-768 with X25519) instead of X25519.") var pq = false
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if pq && kind != .recipient { throw ValidationError("--pq is for a recipient key") }
+        }
 
         func run() async throws {
             try await runAsync(json: output.json, hints: newKeyHints) {
@@ -58,7 +63,7 @@ struct Keys: ParsableCommand {
                         "kind": "signing", "secret_key": keyPath, "public_key": pubPath, "key_id": key.publicKey.keyIdHex, "encrypted": pass != nil,
                     ]
                 case .recipient:
-                    let identity = try AgeX25519Identity.generate()
+                    let identity: any AgeKeyIdentity = pq ? try AgeHybridIdentity.generate() : try AgeX25519Identity.generate()
                     let created = Timestamp.now.text
                     let plain = AgeIdentityFile.fileContents(identity, created: created)
                     if let pass {
@@ -67,17 +72,17 @@ struct Keys: ParsableCommand {
                     } else {
                         try SecretFile.write(path: keyPath, contents: plain, force: force)
                     }
-                    let r = identity.recipient
+                    let r = identity.keyRecipient
                     try SecretFile.writePublic(
                         path: pubPath, contents: "# sealgate recipient, fingerprint \(r.fingerprint)\n\(r.string)\n", force: force)
                     if !output.json {
-                        say(
-                            "wrote \(keyPath) (secret\(pass == nil ? ", UNENCRYPTED" : "")) and \(pubPath); recipient \(r.string) (fingerprint \(r.fingerprint))"
-                        )
+                        // A post-quantum recipient is 1,959 characters: named by its file and fingerprint.
+                        let shown = pq ? "post-quantum recipient in \(pubPath)" : "recipient \(r.string)"
+                        say("wrote \(keyPath) (secret\(pass == nil ? ", UNENCRYPTED" : "")) and \(pubPath); \(shown) (fingerprint \(r.fingerprint))")
                     }
                     return [
                         "kind": "recipient", "secret_key": keyPath, "public_key": pubPath, "recipient": r.string, "fingerprint": r.fingerprint,
-                        "encrypted": pass != nil,
+                        "encrypted": pass != nil, "post_quantum": pq,
                     ]
                 }
             }
@@ -109,11 +114,20 @@ extension Keys {
             help:
                 "Publish the new key as pending (announced; a pending recipient is already decrypted by the gateway, a pending signing key already accepted by verifiers) and switch later with `keys activate`."
         ) var pending = false
+        @Flag(
+            name: .long,
+            help:
+                "recipient: a post-quantum hybrid recipient (age1pq1…, ML-KEM-768 with X25519) instead of X25519; units seal to it alone once it is the active one."
+        ) var pq = false
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "How long the old key stays decrypt-only (recipient) or verify-only (signing keys) (e.g. 14d, 12h, 0s).")
         var grace: String = "14d"
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
+        func validate() throws {
+            if pq && role != .recipient { throw ValidationError("--pq is for the recipient key") }
+        }
+
         func run() async throws {
             try await runAsync(json: out.json) {
                 let dir = data.dir
@@ -153,7 +167,7 @@ extension Keys {
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
                 switch try await DepartmentKeyLifecycle.rotateRecipient(
-                    dir: dir, store: store, keys: keys, passphrase: pass, pending: pending, grace: graceDuration)
+                    dir: dir, store: store, keys: keys, passphrase: pass, pending: pending, grace: graceDuration, postQuantum: pq)
                 {
                 case .pending(let fingerprint, let version):
                     if !out.json {

@@ -26,7 +26,7 @@ struct ClockTests {
         let start = try #require(Timestamp("2031-03-01T08:00:00Z"))
         let clock = TestClock(start)
         let keys = try DepartmentKeys.load(dir, passphrase: Self.noPassphrase)
-        let old = keys.recipients[0].recipient.fingerprint
+        let old = keys.recipients[0].keyRecipient.fingerprint
         let rotation = try await DepartmentKeyLifecycle.rotateRecipient(
             dir: dir, store: store, keys: keys, passphrase: Self.noPassphrase, pending: false, grace: .seconds(3_600), clock: clock)
         guard case .active(let activation) = rotation else {

@@ -112,7 +112,9 @@ struct GatewayFixture {
     }
 
     /// Seals a snapshot of `unit` with the library (bypassing the CLI's record validation when needed).
-    func seal(_ unit: String, seq: UInt64, signer: MinisignSecretKey? = nil, to: AgeX25519Recipient? = nil, dir: String? = nil, name: String? = nil)
+    func seal(
+        _ unit: String, seq: UInt64, signer: MinisignSecretKey? = nil, to: (any AgeKeyRecipient)? = nil, dir: String? = nil, name: String? = nil
+    )
         throws -> String
     {
         let key =

@@ -285,7 +285,7 @@ struct OperationsTests {
         let text = String(decoding: f.w.read("trust.json"), as: UTF8.self)
         let doc = TrustDocument(json: try JSON(parsing: text))
         #expect(doc.recipientStates.map(\.state) == ["active"] && !text.contains(old.fingerprint), "\(doc.recipientStates)")
-        #expect(try doc.activeRecipients().count == 1 && doc.activeRecipients()[0] != old)
+        #expect(try doc.activeRecipients().count == 1 && doc.activeRecipients()[0].string != old.string)
         let refused = try f.post(gw, try f.seal("HCM-U001", seq: 1, to: old))
         #expect(refused.status == 422 && refused.text.contains("\"code\":\"recipient_retired\""), "\(refused.text)")
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 2, to: try doc.activeRecipients()[0])).status == 201)

@@ -169,7 +169,7 @@ public struct IntakeDecision: Sendable {
         let pk = try MinisignPublicKey(base64: key.publicKey)
         let state = keys.snapshot()
         var request = OpenRequest(
-            path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.recipient.fingerprint) },
+            path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.keyRecipient.fingerprint) },
             signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
         // The opened files are derived from the fsynced spool copy: no fsync of their own.
         request.durable = false

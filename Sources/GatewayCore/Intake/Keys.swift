@@ -71,7 +71,7 @@ public final class IntakeKeys: Sendable {
         var accepted = Set<String>()
         var retired = Set<String>()
         if rows.isEmpty {
-            accepted = Set(keys.recipients.map(\.recipient.fingerprint))  // a data folder from before recipient states
+            accepted = Set(keys.recipients.map(\.keyRecipient.fingerprint))  // a data folder from before recipient states
         }
         for r in rows {
             switch r.state {

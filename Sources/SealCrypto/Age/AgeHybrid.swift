@@ -25,7 +25,7 @@ public enum AgeHybrid {
 }
 
 /// An age hybrid recipient (`age1pq1…`).
-public struct AgeHybridRecipient: AgeRecipient, Hashable {
+public struct AgeHybridRecipient: AgeKeyRecipient, Hashable {
     public let publicKey: [UInt8]
 
     /// Parses `age1pq1…`. Throws `age_recipient_malformed`.
@@ -75,10 +75,11 @@ public struct AgeHybridRecipient: AgeRecipient, Hashable {
 /// An age hybrid identity (`AGE-SECRET-KEY-PQ-1…`): the 32-byte X-Wing seed, in secure memory
 /// (the expanded private key is held by swift-crypto, which wipes it).
 /// `@unchecked Sendable`: immutable once made.
-public final class AgeHybridIdentity: AgeIdentity, @unchecked Sendable, CustomStringConvertible {
+public final class AgeHybridIdentity: AgeKeyIdentity, @unchecked Sendable, CustomStringConvertible {
     let seed: SecureBytes
     private let privateKey: XWingMLKEM768X25519.PrivateKey
     public let recipient: AgeHybridRecipient
+    public var keyRecipient: any AgeKeyRecipient { recipient }
 
     /// A new random identity.
     public static func generate() throws -> AgeHybridIdentity { try AgeHybridIdentity(seed: SecureBytes(random: 32)) }

@@ -1,7 +1,38 @@
 import SealBase
 
+/// A recipient known by its text (`age1…` or `age1pq1…`) and fingerprint.
+public protocol AgeKeyRecipient: AgeRecipient {
+    /// The recipient's text, as age writes it.
+    var string: String { get }
+    /// First 16 hex digits of SHA-256 of `string` (package format §1).
+    var fingerprint: String { get }
+}
+
+/// An identity that can say its recipient and write itself as text.
+public protocol AgeKeyIdentity: AgeIdentity {
+    var keyRecipient: any AgeKeyRecipient { get }
+    /// The identity's text (`AGE-SECRET-KEY-…1…`), in secure memory.
+    func encoded() -> SecureBytes
+}
+
+/// Recipients and identities of either type by their text.
+public enum AgeKeys {
+    /// Parses `age1pq1…` (post-quantum hybrid) or `age1…` (X25519). Throws `age_recipient_malformed`.
+    public static func recipient(_ text: some StringProtocol) throws -> any AgeKeyRecipient {
+        let t = text.trimmingASCIIWhitespace()
+        if t.hasPrefix("age1pq1") { return try AgeHybridRecipient(string: t) }
+        return try AgeX25519Recipient(string: t)
+    }
+
+    /// Parses one `AGE-SECRET-KEY-PQ-1…` or `AGE-SECRET-KEY-1…` line held in secure memory.
+    public static func identity(_ line: UnsafeRawBufferPointer) throws -> any AgeKeyIdentity {
+        if line.starts(with: Array("AGE-SECRET-KEY-PQ-1".utf8)) { return try AgeHybridIdentity(encoded: line) }
+        return try AgeX25519Identity(encoded: line)
+    }
+}
+
 /// An age X25519 recipient (`age1…`).
-public struct AgeX25519Recipient: AgeRecipient, Hashable {
+public struct AgeX25519Recipient: AgeKeyRecipient, Hashable {
     public let publicKey: [UInt8]
 
     public init(publicKey: [UInt8]) {
@@ -61,9 +92,10 @@ public func hexString(_ bytes: some Sequence<UInt8>) -> String {
 
 /// An age X25519 identity (`AGE-SECRET-KEY-1…`); the scalar lives in secure memory.
 /// `@unchecked Sendable`: immutable once made (the secure bytes are only read).
-public final class AgeX25519Identity: AgeIdentity, @unchecked Sendable, CustomStringConvertible {
+public final class AgeX25519Identity: AgeKeyIdentity, @unchecked Sendable, CustomStringConvertible {
     let secret: SecureBytes
     public let recipient: AgeX25519Recipient
+    public var keyRecipient: any AgeKeyRecipient { recipient }
 
     /// A new random identity.
     public static func generate() throws -> AgeX25519Identity {
@@ -126,7 +158,7 @@ public final class AgeX25519Identity: AgeIdentity, @unchecked Sendable, CustomSt
 public enum AgeIdentityFile {
     /// Reads identities from a file (mode 0600 or stricter). `passphrase` is asked only when the
     /// file is passphrase-encrypted.
-    public static func load(path: String, passphrase: () throws -> SecureBytes) throws -> [AgeX25519Identity] {
+    public static func load(path: String, passphrase: () throws -> SecureBytes) throws -> [any AgeKeyIdentity] {
         let contents = try SecretFile.read(path: path)
         let isEncrypted = contents.withUnsafeBytes {
             $0.starts(with: Array("age-encryption.org/".utf8)) || $0.starts(with: Array("-----BEGIN AGE".utf8))
@@ -142,8 +174,8 @@ public enum AgeIdentityFile {
     }
 
     /// Parses identity lines held in secure memory.
-    public static func parse(_ contents: SecureBytes) throws -> [AgeX25519Identity] {
-        var out = [AgeX25519Identity]()
+    public static func parse(_ contents: SecureBytes) throws -> [any AgeKeyIdentity] {
+        var out = [any AgeKeyIdentity]()
         try contents.withUnsafeBytes { b in
             var start = 0
             while start < b.count {
@@ -153,12 +185,12 @@ public enum AgeIdentityFile {
                 if lineEnd > start && b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 let line = UnsafeRawBufferPointer(rebasing: b[start..<lineEnd])
                 if !line.isEmpty && line[0] != UInt8(ascii: "#") {
-                    guard line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) else {
+                    guard line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) || line.starts(with: Array("AGE-SECRET-KEY-PQ-1".utf8)) else {
                         throw SealError(
-                            .keyMalformed, "identity file has a line that is not an X25519 identity",
-                            remedy: "only AGE-SECRET-KEY-1… identities are supported (no plugins, no SSH keys)")
+                            .keyMalformed, "identity file has a line that is not an X25519 or post-quantum identity",
+                            remedy: "only AGE-SECRET-KEY-1… and AGE-SECRET-KEY-PQ-1… identities are supported (no plugins, no SSH keys)")
                     }
-                    out.append(try AgeX25519Identity(encoded: line))
+                    out.append(try AgeKeys.identity(line))
                 }
                 start = end + 1
             }
@@ -172,8 +204,8 @@ public enum AgeIdentityFile {
     }
 
     /// The age-keygen style file text for `identity`, in secure memory.
-    public static func fileContents(_ identity: AgeX25519Identity, created: String) -> SecureBytes {
-        let head = Array("# created: \(created)\n# public key: \(identity.recipient.string)\n".utf8)
+    public static func fileContents(_ identity: any AgeKeyIdentity, created: String) -> SecureBytes {
+        let head = Array("# created: \(created)\n# public key: \(identity.keyRecipient.string)\n".utf8)
         let enc = identity.encoded()
         let out = SecureBytes(count: head.count + enc.count + 1)
         out.withUnsafeMutableBytes { o in
@@ -185,17 +217,17 @@ public enum AgeIdentityFile {
     }
 }
 
-/// Reads recipients: an `age1…` string, or a file of them (one a line, `#` comments).
+/// Reads recipients: an `age1…` or `age1pq1…` string, or a file of them (one a line, `#` comments).
 public enum AgeRecipientList {
-    public static func parse(argument: String, fileExists: (String) -> Bool) throws -> [AgeX25519Recipient] {
+    public static func parse(argument: String, fileExists: (String) -> Bool) throws -> [any AgeKeyRecipient] {
         if argument.hasPrefix("age1") && !fileExists(argument) {
-            return [try AgeX25519Recipient(string: argument)]
+            return [try AgeKeys.recipient(argument)]
         }
         let text = try readTextFile(argument)
         let recipients = try text.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" })
             .map { $0.trimmingASCIIWhitespace() }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-            .map { try AgeX25519Recipient(string: $0) }
+            .map { try AgeKeys.recipient($0) }
         guard !recipients.isEmpty else {
             throw SealError(
                 .ageRecipientMalformed, "no age1… recipient in \(argument)",
