@@ -12,7 +12,7 @@ import SealPackage
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate keys (minisign signing keys, age recipient keys).",
-        subcommands: [Generate.self, List.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self])
+        subcommands: [Generate.self, List.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self, Bench.self])
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

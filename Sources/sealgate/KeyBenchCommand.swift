@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import SealBase
+import SealCrypto
+
+extension Keys {
+    /// `make bench`'s figure for the post-quantum recipient type (scripts/bench, docs/benchmarks.md
+    /// "Packages"): a package's file key wrapped (seal) and unwrapped (open) for one recipient, in
+    /// this process, X25519 beside ML-KEM-768/X25519 — the cost a recipient type adds to each
+    /// package, whatever its size, which a whole seal's wall time (a process start) hides.
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time a file key's wrap and unwrap for an X25519 and a post-quantum recipient (make bench).", shouldDisplay: false)
+        @Option(name: .long, help: "Wraps and unwraps of each type to time.") var count: Int = 2_000
+
+        func run() async throws {
+            try await runAsync(json: false) {
+                guard count >= 1, count <= 1_000_000 else { throw SealError(.usage, "--count 1 to 1000000", remedy: "give a count in that range") }
+                let types: [(String, any AgeKeyIdentity)] = [
+                    ("X25519", try AgeX25519Identity.generate()), ("mlkem768x25519", try AgeHybridIdentity.generate()),
+                ]
+                for (name, identity) in types {
+                    let fileKey = SecureBytes(random: 16)
+                    var stanzas: [AgeStanza] = []
+                    stanzas.reserveCapacity(count)
+                    let clock = ContinuousClock()
+                    let wrap = try clock.measure { for _ in 0..<count { stanzas.append(try identity.keyRecipient.wrap(fileKey: fileKey)) } }
+                    var opened = 0
+                    let unwrap = try clock.measure {
+                        for s in stanzas where try identity.unwrap(stanzas: [s]) == fileKey { opened += 1 }
+                    }
+                    guard opened == count else {
+                        throw SealError(.cryptoFailure, "\(name): \(count - opened) wraps did not open", remedy: "report this as a bug")
+                    }
+                    func us(_ d: Duration) -> String {
+                        String(
+                            format: "%.1f",
+                            Double(d.components.seconds) * 1e6 / Double(count) + Double(d.components.attoseconds) / 1e12 / Double(count))
+                    }
+                    let size = stanzas[0].arguments.joined(separator: " ").utf8.count + stanzas[0].body.count
+                    say(
+                        "  \(name.padding(toLength: 16, withPad: " ", startingAt: 0)) wrap \(us(wrap)) µs   unwrap \(us(unwrap)) µs   stanza ~\(size) bytes"
+                    )
+                }
+                return ["count": count]
+            }
+        }
+    }
+}
