@@ -58,6 +58,9 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // PKCS#11's types and constants (p11-kit's header, libp11-kit-dev); nothing linked: a
+        // token's module is dlopen'ed at run time.
+        .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
         // zlib: the workbook reader's inflating (through SealCrypto's RawInflate, bounded).
         .systemLibrary(
             name: "CSystemZlib", pkgConfig: "zlib",
@@ -77,7 +80,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "SealCrypto",
-            dependencies: ["CSodium", "COpenSSL", "CSystemZlib", "SystemIO", "SealBase", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CSodium", "COpenSSL", "CSystemZlib", "CPKCS11", "SystemIO", "SealBase", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings),
         // The transparency log's mathematics and formats: RFC 6962 Merkle trees, proofs, C2SP checkpoints (signed notes).
         .target(

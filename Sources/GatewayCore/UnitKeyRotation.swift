@@ -25,8 +25,8 @@ public struct UnitKeyRotation: Sendable {
         "\(header)\nunit: \(unit)\nold-key: \(old.base64)\nnew-key: \(new.base64)\ncreated: \(created)\n"
     }
 
-    /// Writes a statement signed by both secret keys.
-    public static func make(unit: String, old: MinisignSecretKey, new: MinisignSecretKey, created: Timestamp) throws -> UnitKeyRotation {
+    /// Writes a statement signed by both keys (key files or keys on tokens).
+    public static func make(unit: String, old: any MinisignSigner, new: any MinisignSigner, created: Timestamp) throws -> UnitKeyRotation {
         guard old.publicKey.keyId != new.publicKey.keyId else {
             throw GatewayError(
                 .rotationInvalid, "the old and the new key are the same key (\(old.publicKey.keyIdHex))",

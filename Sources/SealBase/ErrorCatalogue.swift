@@ -40,6 +40,15 @@ extension SealErrorCode {
     /// Post-quantum (age1pq1…) and classical (age1…) recipients given for one package.
     public static let ageRecipientsMixed = SealErrorCode("age_recipients_mixed")
 
+    // MARK: Keys on tokens (PKCS#11)
+
+    /// The token's module cannot be loaded, the token is absent, or it failed a call.
+    public static let tokenUnavailable = SealErrorCode("token_unavailable")
+    /// The token refused the PIN, or the PIN is locked.
+    public static let tokenPinRefused = SealErrorCode("token_pin_refused")
+    /// No Ed25519 key on the token matches the URI.
+    public static let tokenKeyMissing = SealErrorCode("token_key_missing")
+
     // MARK: Opening a package (SealPackage), in the order the checks run
 
     public static let packageTooLarge = SealErrorCode("package_too_large")
@@ -204,7 +213,8 @@ extension SealErrorCode {
         .keyMalformed, .keyUnsupported, .keyWrongPassphrase, .keyFilePermissions, .keyFileExists, .passphraseRequired,
         .signatureMalformed, .signatureKeyMismatch, .signatureInvalid, .commentSignatureInvalid,
         .ageArmorMalformed, .ageHeaderMalformed, .ageUnsupportedVersion, .ageUnsupportedRecipient, .ageNoMatchingIdentity,
-        .ageHeaderMACMismatch, .agePayloadCorrupt, .ageRecipientMalformed, .ageRecipientsMixed,
+        .ageHeaderMACMismatch, .agePayloadCorrupt, .ageRecipientMalformed, .ageRecipientsMixed, .tokenUnavailable, .tokenPinRefused,
+        .tokenKeyMissing,
         .packageTooLarge, .containerMalformed, .keyUnknown, .commentMalformed, .unitMismatch, .recipientNotAccepted, .payloadMalformed,
         .manifestMismatch, .fileHashMismatch, .recordCountMismatch, .outputExists, .inputChanged,
         .recordsInvalid, .recordsUnreadable, .workbookMalformed, .workbookTooLarge, .workbookUnsafe,

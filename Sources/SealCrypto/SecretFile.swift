@@ -97,11 +97,23 @@ public enum Passphrase {
 
     /// Obtains a passphrase. `confirm` asks twice on a terminal (for new keys).
     public static func obtain(file: String?, prompt: String, confirm: Bool = false) throws -> SecureBytes {
+        try obtain(file: file, prompt: prompt, confirm: confirm, environment: environmentVariable)
+    }
+
+    /// The PIN of a token (PKCS#11): from `file` (mode 0600), `SEALGATE_PKCS11_PIN` (read once and
+    /// wiped, as the passphrase's variable is) or the terminal with echo off.
+    public static func obtainPIN(file: String?, prompt: String) throws -> SecureBytes {
+        try obtain(file: file, prompt: prompt, confirm: false, environment: pinEnvironmentVariable)
+    }
+
+    public static let pinEnvironmentVariable = "SEALGATE_PKCS11_PIN"
+
+    static func obtain(file: String?, prompt: String, confirm: Bool, environment: String) throws -> SecureBytes {
         if let file {
             let raw = try SecretFile.read(path: file)
             return trimmingTrailingNewline(raw)
         }
-        if let p = fromEnvironment() { return p }
+        if let p = fromEnvironment(environment) { return p }
         guard isatty(STDIN_FILENO) == 1 || canOpenTTY() else {
             throw SealError(
                 .passphraseRequired, "a passphrase is needed and there is no terminal to ask on",
@@ -123,20 +135,20 @@ public enum Passphrase {
         return first
     }
 
-    private static let environmentCopy = Mutex<SecureBytes?>(nil)
+    private static let environmentCopies = Mutex<[String: SecureBytes]>([:])
 
     /// `SEALGATE_PASSPHRASE`, read once: copied into secure memory, then wiped from the
     /// environment (its bytes zeroed, the variable unset) so that neither /proc/PID/environ nor
     /// a child process sees it. Later calls get the copy.
-    static func fromEnvironment() -> SecureBytes? {
-        environmentCopy.withLock { cached in
-            if let c = cached { return c }
-            guard let env = getenv(environmentVariable) else { return nil }
+    static func fromEnvironment(_ name: String = environmentVariable) -> SecureBytes? {
+        environmentCopies.withLock { cached in
+            if let c = cached[name] { return c }
+            guard let env = getenv(name) else { return nil }
             let n = strlen(env)
             let copy = SecureBytes(copying: UnsafeRawBufferPointer(start: env, count: n))
             memset(env, 0, n)
-            unsetenv(environmentVariable)
-            cached = copy
+            unsetenv(name)
+            cached[name] = copy
             return copy
         }
     }

@@ -24,7 +24,7 @@ public struct SealRequest: Sendable {
     public var kind: PackageKind
     public var inputs: [Input]
     public var recipients: [any AgeKeyRecipient]
-    public var signer: MinisignSecretKey
+    public var signer: any MinisignSigner
     public var output: String
     /// Defaults to a new UUIDv7.
     public var packageID: String
@@ -37,7 +37,7 @@ public struct SealRequest: Sendable {
 
     public init(
         unit: String, seq: UInt64, kind: PackageKind, inputs: [Input], recipients: [any AgeKeyRecipient],
-        signer: MinisignSecretKey, output: String, packageID: String? = nil, created: String? = nil, maxBytes: UInt64? = nil
+        signer: any MinisignSigner, output: String, packageID: String? = nil, created: String? = nil, maxBytes: UInt64? = nil
     ) {
         self.unit = unit
         self.seq = seq

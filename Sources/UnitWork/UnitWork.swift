@@ -158,7 +158,7 @@ public struct UnitWork: Sendable {
     /// recipients, into the profile's packages folder; `records_invalid` when the records have
     /// errors (nothing sealed). The package and the seq are recorded in the history.
     public mutating func seal(
-        _ files: [String], signer: MinisignSecretKey, trust: TrustDocument, seq: UInt64? = nil, validated: RecordValidator? = nil,
+        _ files: [String], signer: any MinisignSigner, trust: TrustDocument, seq: UInt64? = nil, validated: RecordValidator? = nil,
         progress: ProgressHandler? = nil
     ) throws -> Sealed {
         let kind = try Self.kind(of: files, unit: profile.unit)
@@ -228,7 +228,7 @@ public struct UnitWork: Sendable {
     /// after the one it names and sent again (at most `attempts` times). The trust document is
     /// refreshed first when stale.
     public mutating func sealAndSubmit(
-        _ files: [String], signer: MinisignSecretKey, _ http: GatewayClient, attempts: Int = 3, progress: ProgressHandler? = nil
+        _ files: [String], signer: any MinisignSigner, _ http: GatewayClient, attempts: Int = 3, progress: ProgressHandler? = nil
     ) async throws -> (sealed: Sealed, outcome: SubmissionOutcome) {
         let trust = try await currentTrust(http).document
         try await learnGatewaySeq(http)

@@ -12,7 +12,7 @@ import SealPackage
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate keys (minisign signing keys, age recipient keys).",
-        subcommands: [Generate.self, List.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self, Bench.self])
+        subcommands: [Generate.self, Public.self, List.self, Rotate.self, Retire.self, RotateUnit.self, Activate.self, Bench.self])
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -303,20 +303,21 @@ extension Keys {
                 Example: sealgate keys generate signing --out HCM-U001-2026 && sealgate keys rotate-unit --unit HCM-U001 --old HCM-U001.key --new HCM-U001-2026.key --gateway http://127.0.0.1:8080
                 """)
         @Option(name: .long, help: "The unit id.") var unit: String
-        @Option(name: .long, help: "The unit's current (old) secret key.") var old: String
-        @Option(name: .long, help: "The unit's new secret key (sealgate keys generate signing).") var new: String
+        @Option(name: .long, help: "The unit's current (old) secret key file, or its key on a token (pkcs11:…).") var old: String
+        @Option(name: .long, help: "The unit's new secret key (sealgate keys generate signing), or a key on a token (pkcs11:…).") var new: String
         @Option(name: .shortAndLong, help: "Where to write the statement.") var output: String?
         @Option(name: .long, help: "Post the statement to this gateway (https://host or http://host:port).") var gateway: String?
         @OptionGroup var client: ClientOptions
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var token: TokenOptions
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
                 guard output != nil || gateway != nil else {
                     throw SealError(.usage, "nowhere to put the statement", remedy: "give -o FILE, --gateway URL, or both")
                 }
-                let oldKey = try MinisignSecretKey.load(path: old, passphrase: passphrase.provider(prompt: "Passphrase for \(old): "))
-                let newKey = try MinisignSecretKey.load(path: new, passphrase: passphrase.provider(prompt: "Passphrase for \(new): "))
+                let oldKey = try token.signer(old, passphrase: passphrase)
+                let newKey = try token.signer(new, passphrase: passphrase)
                 let r = try UnitKeyRotation.make(
                     unit: unit, old: oldKey, new: newKey,
                     created: Timestamp.now)

@@ -65,6 +65,34 @@ struct PassphraseOptions: ParsableArguments {
     }
 }
 
+/// Where a signing key on a token (a `pkcs11:` URI given as the key) is reached: its module and PIN.
+struct TokenOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help:
+            "The token's PKCS#11 module (a .so, loaded at run time), for a pkcs11: signing key (default: the URI's module-path, or SEALGATE_PKCS11_MODULE)."
+    )
+    var pkcs11Module: String?
+    @Option(name: .long, help: "Read the token's PIN from this file (mode 0600) instead of SEALGATE_PKCS11_PIN or a prompt.")
+    var pinFile: String?
+
+    /// The signing key `value` names: a key file (its passphrase from `passphrase`) or, for a
+    /// `pkcs11:` URI, the key on the token (its PIN from --pin-file, SEALGATE_PKCS11_PIN or a prompt).
+    func signer(_ value: String, passphrase: PassphraseOptions) throws -> any MinisignSigner {
+        guard Pkcs11URI.isURI(value) else {
+            return try MinisignSecretKey.load(path: value, passphrase: passphrase.provider(prompt: "Passphrase for \(value): "))
+        }
+        let uri = try Pkcs11URI(value)
+        guard let module = pkcs11Module ?? uri.modulePath ?? ProcessInfo.processInfo.environment["SEALGATE_PKCS11_MODULE"] else {
+            throw SealError(
+                .usage, "a pkcs11: signing key needs its token's module",
+                remedy: "give --pkcs11-module /path/to/module.so (e.g. /usr/lib/softhsm/libsofthsm2.so) or set SEALGATE_PKCS11_MODULE")
+        }
+        let file = pinFile
+        return try Pkcs11Signer(uri: uri, modulePath: module, pin: { try Passphrase.obtainPIN(file: file, prompt: "PIN for the token: ") })
+    }
+}
+
 /// A passphrase asked at most once per command.
 func cachedPassphrase(_ options: PassphraseOptions) -> @Sendable () throws -> SecureBytes {
     let cached = Mutex<SecureBytes?>(nil)

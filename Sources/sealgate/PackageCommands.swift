@@ -21,7 +21,11 @@ struct Seal: AsyncParsableCommand {
     @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001 (default: the unit profile's).") var unit: String?
     @Option(name: .long, help: "Sequence number, strictly increasing per unit (default with a unit profile: the next one).") var seq: UInt64?
     @Option(name: .long, help: "snapshot | correction | dataset | files") var kind: PackageKind = .snapshot
-    @Option(name: .long, help: "The unit's minisign secret key (default: the unit profile's).") var signingKey: String?
+    @Option(
+        name: .long,
+        help:
+            "The unit's minisign secret key file, or a key on a token as a PKCS#11 URI (pkcs11:token=…;object=…) (default: the unit profile's)."
+    ) var signingKey: String?
     @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String] = []
     @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") var trust:
         String?
@@ -35,6 +39,7 @@ struct Seal: AsyncParsableCommand {
     @OptionGroup var language: LangOption
     var lang: Language { language.resolved }
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var token: TokenOptions
     @OptionGroup var out: OutputOptions
 
     func run() async throws {
@@ -68,7 +73,7 @@ struct Seal: AsyncParsableCommand {
                         remedy: "fix the rows listed above (or run `sealgate normalize` for what can be normalized), then seal again")
                 }
             }
-            let key = try MinisignSecretKey.load(path: signingKey, passphrase: passphrase.provider(prompt: "Passphrase for \(signingKey): "))
+            let key = try token.signer(signingKey, passphrase: passphrase)
             let inputs = staging.files(files).map { SealRequest.Input(name: URL(fileURLWithPath: $0).lastPathComponent, path: $0) }
             let result = try Sealer.seal(
                 SealRequest(

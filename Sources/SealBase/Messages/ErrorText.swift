@@ -34,7 +34,7 @@ public enum ErrorText {
         .usage, .ioError, .outputExists, .inputChanged, .recordsUnreadable, .recordsInvalid,
         .workbookMalformed, .workbookTooLarge, .workbookUnsafe, .profileMissing, .profileInvalid, .profileExists,
         .keyMalformed, .keyUnsupported, .keyWrongPassphrase, .keyFilePermissions, .keyFileExists, .passphraseRequired,
-        .ageRecipientMalformed, .ageRecipientsMixed, .malformedDocument,
+        .ageRecipientMalformed, .ageRecipientsMixed, .tokenUnavailable, .tokenPinRefused, .tokenKeyMissing, .malformedDocument,
         .trustMissing, .trustInvalid, .trustExpired, .trustRollback,
         .httpError, .httpTimeout, .tlsUntrusted, .tlsFailed, .tlsClientRefused, .responseTooLarge,
         .unauthorized, .forbidden, .tokenUnitMismatch,

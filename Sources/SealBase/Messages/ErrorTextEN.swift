@@ -73,6 +73,15 @@ extension ErrorText {
         .ageRecipientMalformed: CodeText(
             "The recipient is neither an age1 recipient nor a file of them.",
             remedy: "Give the department's recipient (age1…) or its .pub file, or the trust document."),
+        .tokenUnavailable: CodeText(
+            "The token holding the signing key cannot be used: its module, the token itself, or a call to it failed.",
+            remedy: "Plug the token in, check the path of its PKCS#11 module, then try again."),
+        .tokenPinRefused: CodeText(
+            "The token refused the PIN, or its PIN is locked.",
+            remedy: "Give the token's user PIN; if it is locked, have the token's security officer unlock it."),
+        .tokenKeyMissing: CodeText(
+            "No Ed25519 signing key on the token matches the pkcs11: URI.",
+            remedy: "Check the URI's token= and object= (or id=) against the token's list of objects."),
         .ageRecipientsMixed: CodeText(
             "Post-quantum (age1pq1…) and classical (age1…) recipients were given for one package: it would be only as safe as the classical one.",
             remedy: "Seal to post-quantum recipients only, or to classical ones only; the trust document says which the department uses."),

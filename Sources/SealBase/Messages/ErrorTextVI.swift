@@ -73,6 +73,15 @@ extension ErrorText {
         .ageRecipientMalformed: CodeText(
             "Khóa nhận đã cho không đúng dạng (phải bắt đầu bằng age1) hoặc tệp không chứa khóa nhận.",
             remedy: "Dùng tệp tin cậy (trust.json) hoặc tệp khóa nhận (.pub) do Ban Tổ chức cung cấp."),
+        .tokenUnavailable: CodeText(
+            "Không dùng được thiết bị (token) chứa khóa ký: mô-đun, thiết bị hoặc một lệnh gửi tới nó bị lỗi.",
+            remedy: "Cắm thiết bị vào, kiểm tra đường dẫn tới mô-đun PKCS#11 của thiết bị, rồi thử lại."),
+        .tokenPinRefused: CodeText(
+            "Thiết bị (token) từ chối mã PIN, hoặc mã PIN đã bị khóa.",
+            remedy: "Nhập đúng mã PIN người dùng của thiết bị; nếu đã bị khóa, nhờ người quản trị thiết bị mở khóa."),
+        .tokenKeyMissing: CodeText(
+            "Trên thiết bị (token) không có khóa ký Ed25519 nào khớp với địa chỉ pkcs11: đã cho.",
+            remedy: "Kiểm tra token= và object= (hoặc id=) của địa chỉ với danh sách đối tượng trên thiết bị."),
         .ageRecipientsMixed: CodeText(
             "Gói được niêm phong cho cả khóa nhận hậu lượng tử (age1pq1…) lẫn khóa nhận cổ điển (age1…): gói khi đó chỉ an toàn bằng khóa cổ điển.",
             remedy: "Chỉ niêm phong cho các khóa nhận hậu lượng tử, hoặc chỉ cho các khóa cổ điển; tệp tin cậy cho biết Ban dùng loại nào."),

@@ -4,7 +4,7 @@ import SealBase
 /// A minisign secret key: Ed25519, stored scrypt-encrypted (`Sc`) or unencrypted, with a
 /// BLAKE2b-256 checksum (`B2`). The secret half lives in `SecureBytes` only.
 /// `@unchecked Sendable`: immutable once made (the secure bytes are only read).
-public final class MinisignSecretKey: @unchecked Sendable, CustomStringConvertible {
+public final class MinisignSecretKey: MinisignSigner, @unchecked Sendable, CustomStringConvertible {
     public let keyId: [UInt8]
     let secretKey: SecureBytes  // 64 bytes: seed ‖ public key
     public let publicKey: MinisignPublicKey
@@ -179,7 +179,7 @@ public final class MinisignSecretKey: @unchecked Sendable, CustomStringConvertib
     }
 
     /// Signs: Ed25519 over `message` (the BLAKE2b-512 prehash for `ED`, the raw bytes for `Ed`).
-    func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
+    public func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
         try Ed25519.sign(message, secretKey: secretKey)
     }
 }

@@ -151,7 +151,7 @@ public struct VerifiedComment: Sendable {
     }
 }
 
-extension MinisignSecretKey {
+extension MinisignSigner {
     /// Signs a BLAKE2b-512 prehash (`ED`), with a trusted comment.
     public func sign(prehash: [UInt8], trustedComment: String, untrustedComment: String = "signature from minisign secret key") throws
         -> MinisignSignature

@@ -47,3 +47,32 @@ extension Keys {
         }
     }
 }
+
+extension Keys {
+    /// The minisign public key of a signing key — a key file's, or a token's (PKCS#11), whose
+    /// public key the token gives and whose key id is derived from it (docs/keys.md).
+    struct Public: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the minisign public key of a signing key: a key file, or a key on a token (pkcs11:token=…;object=…).",
+            discussion: """
+                For a key on a token, the key id is the first 8 bytes of SHA-256 of the Ed25519 public key (a token key has no minisign id of its own). The .pub file works with stock `minisign -V -p FILE.pub`, and registers the unit's key (`sealgate units add --signing-key FILE.pub`).
+
+                Example: sealgate keys public --signing-key 'pkcs11:token=HCM-U001;object=signing' --pkcs11-module /usr/lib/softhsm/libsofthsm2.so -o unit.pub
+                """)
+        @Option(name: .long, help: "A minisign secret key file, or a key on a token as a PKCS#11 URI.") var signingKey: String
+        @Option(name: .shortAndLong, help: "Where to write the public key (.pub).") var output: String
+        @Flag(name: .long, help: "Overwrite an existing file.") var force = false
+        @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var token: TokenOptions
+        @OptionGroup var out: OutputOptions
+
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let signer = try token.signer(signingKey, passphrase: passphrase)
+                try SecretFile.writePublic(path: output, contents: signer.publicKey.fileContents, force: force)
+                if !out.json { say("wrote \(output); key id \(signer.publicKey.keyIdHex)") }
+                return ["public_key": output, "key_id": signer.publicKey.keyIdHex]
+            }
+        }
+    }
+}

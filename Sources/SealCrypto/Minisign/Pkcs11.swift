@@ -1,0 +1,307 @@
+internal import CPKCS11
+import SealBase
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A PKCS#11 URI (RFC 7512) naming a signing key on a token: `pkcs11:token=…;object=…` (path
+/// attributes `token`, `object`, `id`, `serial`, `slot-id`, `type`; percent-encoded values), with
+/// an optional query `?module-path=…`. Nothing else is taken: a PIN never travels in a URI here
+/// (`pin-value` is refused), it comes from a file, the environment or a prompt.
+public struct Pkcs11URI: Sendable, Equatable, CustomStringConvertible {
+    public var token: String?
+    public var object: String?
+    public var id: [UInt8]?
+    public var serial: String?
+    public var slotId: UInt?
+    public var modulePath: String?
+    /// The URI as given (it holds no secret).
+    public let text: String
+
+    public var description: String { text }
+
+    public static func isURI(_ text: String) -> Bool { text.hasPrefix("pkcs11:") }
+
+    /// Parses `text`; throws `usage` naming the attribute that is not understood.
+    public init(_ text: String) throws {
+        self.text = text
+        func bad(_ why: String) -> SealError {
+            SealError(.usage, "not a PKCS#11 URI for a signing key: \(why)", remedy: "write it as pkcs11:token=LABEL;object=KEY-LABEL (RFC 7512)")
+        }
+        guard text.hasPrefix("pkcs11:"), text.utf8.count <= 4096 else { throw bad("it must start with pkcs11:") }
+        let rest = text.dropFirst("pkcs11:".count)
+        let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        func decode(_ v: Substring) throws -> [UInt8] {
+            var out: [UInt8] = []
+            var bytes = Array(v.utf8)[...]
+            while let c = bytes.popFirst() {
+                if c == UInt8(ascii: "%") {
+                    guard bytes.count >= 2, let b = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) else {
+                        throw bad("a % is not followed by two hex digits")
+                    }
+                    out.append(b)
+                    bytes = bytes.dropFirst(2)
+                } else {
+                    out.append(c)
+                }
+            }
+            return out
+        }
+        func string(_ v: Substring) throws -> String {
+            guard let s = String(validating: try decode(v), as: UTF8.self) else { throw bad("a value is not UTF-8") }
+            return s
+        }
+        for attribute in parts[0].split(separator: ";") where !attribute.isEmpty {
+            let kv = attribute.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2 else { throw bad("\(attribute.prefix(40)) has no value") }
+            switch kv[0] {
+            case "token": token = try string(kv[1])
+            case "object": object = try string(kv[1])
+            case "id": id = try decode(kv[1])
+            case "serial": serial = try string(kv[1])
+            case "slot-id":
+                guard let n = UInt(kv[1]) else { throw bad("slot-id is not a number") }
+                slotId = n
+            case "type":
+                guard kv[1] == "private" else { throw bad("type must be private (the signing key)") }
+            case "manufacturer", "model", "library-manufacturer", "library-description", "library-version", "slot-description",
+                "slot-manufacturer":
+                continue
+            default: throw bad("the attribute \(kv[0].prefix(40)) is not understood")
+            }
+        }
+        if parts.count == 2 {
+            for q in parts[1].split(separator: "&") where !q.isEmpty {
+                let kv = q.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard kv.count == 2 else { throw bad("\(q.prefix(40)) has no value") }
+                switch kv[0] {
+                case "module-path": modulePath = try string(kv[1])
+                case "pin-value", "pin-source": throw bad("a PIN is never taken from the URI: give it in a file, the environment or at the prompt")
+                default: throw bad("the query attribute \(kv[0].prefix(40)) is not understood")
+                }
+            }
+        }
+        guard object != nil || id != nil else { throw bad("it names no key (object=… or id=…)") }
+    }
+}
+
+/// Something that makes minisign signatures: a key file's secret (`MinisignSecretKey`) or a key
+/// held by a token (`Pkcs11Signer`). The key id is minisign's, carried in every signature.
+public protocol MinisignSigner: Sendable {
+    var keyId: [UInt8] { get }
+    var publicKey: MinisignPublicKey { get }
+    /// A pure Ed25519 signature of `message`.
+    func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8]
+}
+
+/// An Ed25519 signing key on a PKCS#11 token (a USB token, an HSM; SoftHSM2 in the tests): the
+/// module is loaded at run time (dlopen, never linked), the token found by its label (or serial,
+/// or slot), the session logged in with the PIN, the key found by label and/or id. A minisign
+/// signature is Ed25519 over the BLAKE2b-512 hash of the file and over the signature and trusted
+/// comment: the token signs those messages with `CKM_EDDSA`, so stock `minisign -V` verifies.
+///
+/// The minisign key id of a token key is derived from its public key: the first 8 bytes of
+/// SHA-256 of the 32-byte Ed25519 public key (docs/keys.md).
+///
+/// `@unchecked Sendable`: the session is used under `lock` only; the handles are immutable.
+public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
+    public let keyId: [UInt8]
+    public let publicKey: MinisignPublicKey
+    private let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
+    private let session: CK_SESSION_HANDLE
+    private let key: CK_OBJECT_HANDLE
+    private let lock = Mutex(())
+    public let uri: Pkcs11URI
+
+    /// Loaded modules by path (a module is initialized once per process and never unloaded).
+    private static let modules = Mutex<[String: UnsafeMutablePointer<CK_FUNCTION_LIST>]>([:])
+
+    static func unavailable(_ what: String, _ rv: CK_RV? = nil) -> SealError {
+        SealError(
+            .tokenUnavailable, "the token cannot be used: \(what)\(rv.map { " (PKCS#11 error 0x\(String($0, radix: 16)))" } ?? "")",
+            remedy: "check that the token is plugged in and its module path is right, then try again")
+    }
+
+    /// Opens the key: loads `modulePath`, finds the token and the key, logs in with `pin()`
+    /// (asked only when the token needs a login). Throws `token_unavailable`, `token_pin_refused`
+    /// or `token_key_missing`; the PIN is never in an error.
+    public init(uri: Pkcs11URI, modulePath: String, pin: () throws -> SecureBytes) throws {
+        self.uri = uri
+        let f = try Self.load(modulePath)
+        functions = f
+        let fl = f.pointee
+        // The token: by serial, slot or label among the slots holding one.
+        var count: CK_ULONG = 0
+        var rv = fl.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count)
+        guard rv == CKR_OK else { throw Self.unavailable("the module lists no slots", rv) }
+        var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
+        rv = fl.C_GetSlotList!(CK_BBOOL(CK_TRUE), &slots, &count)
+        guard rv == CKR_OK else { throw Self.unavailable("the module lists no slots", rv) }
+        var found: CK_SLOT_ID?
+        for slot in slots.prefix(Int(count)) {
+            if let want = uri.slotId, want != slot { continue }
+            var info = CK_TOKEN_INFO()
+            guard fl.C_GetTokenInfo!(slot, &info) == CKR_OK else { continue }
+            let label = withUnsafeBytes(of: info.label) { Self.padded($0) }
+            let serial = withUnsafeBytes(of: info.serialNumber) { Self.padded($0) }
+            if let want = uri.token, want != label { continue }
+            if let want = uri.serial, want != serial { continue }
+            found = slot
+            break
+        }
+        guard let slot = found else { throw Self.unavailable("no token \(uri.token.map { "labelled \($0)" } ?? "matching the URI") is present") }
+        var session: CK_SESSION_HANDLE = 0
+        rv = fl.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
+        guard rv == CKR_OK else { throw Self.unavailable("no session could be opened", rv) }
+        self.session = session
+        var tokenInfo = CK_TOKEN_INFO()
+        _ = fl.C_GetTokenInfo!(slot, &tokenInfo)
+        if tokenInfo.flags & CK_FLAGS(CKF_LOGIN_REQUIRED) != 0 {
+            let p = try pin()
+            rv = p.withUnsafeBytes { b in
+                fl.C_Login!(
+                    session, CK_USER_TYPE(CKU_USER), UnsafeMutablePointer(mutating: b.baseAddress?.assumingMemoryBound(to: UInt8.self)),
+                    CK_ULONG(b.count))
+            }
+            switch rv {
+            case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: break
+            case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE:
+                _ = fl.C_CloseSession!(session)
+                throw SealError(.tokenPinRefused, "the token refused the PIN", remedy: "give the token's user PIN (a few wrong ones lock the token)")
+            case CKR_PIN_LOCKED:
+                _ = fl.C_CloseSession!(session)
+                throw SealError(.tokenPinRefused, "the token's PIN is locked", remedy: "have the token's security officer unlock the PIN")
+            default:
+                _ = fl.C_CloseSession!(session)
+                throw Self.unavailable("the login failed", rv)
+            }
+        }
+        func find(_ cls: CK_OBJECT_CLASS) throws -> [CK_OBJECT_HANDLE] {
+            try Self.find(fl, session, cls, label: uri.object, id: uri.id)
+        }
+        let keys = try find(CK_OBJECT_CLASS(CKO_PRIVATE_KEY))
+        guard keys.count == 1 else {
+            _ = fl.C_CloseSession!(session)
+            if keys.isEmpty {
+                throw SealError(
+                    .tokenKeyMissing, "the token holds no Ed25519 private key named by \(uri.text)",
+                    remedy: "check the URI's object= (the key's label) or id= against the objects the token lists")
+            }
+            throw SealError(.usage, "\(keys.count) Ed25519 private keys match \(uri.text)", remedy: "name the key by both object= and id=")
+        }
+        key = keys[0]
+        // The public half: its CKA_EC_POINT (the 32 bytes, or DER: an OCTET STRING around them).
+        let publics = try find(CK_OBJECT_CLASS(CKO_PUBLIC_KEY))
+        guard publics.count == 1, let point = Self.attribute(fl, session, publics[0], CK_ATTRIBUTE_TYPE(CKA_EC_POINT)) else {
+            _ = fl.C_CloseSession!(session)
+            throw SealError(
+                .tokenKeyMissing, "the token holds no public key beside the private key named by \(uri.text)",
+                remedy: "keep the key pair's public object on the token beside its private key, as key generation on the token makes it")
+        }
+        let raw: [UInt8] = point.count == 34 && point[0] == 0x04 && point[1] == 32 ? Array(point.suffix(32)) : point
+        guard raw.count == 32 else {
+            _ = fl.C_CloseSession!(session)
+            throw SealError(.tokenKeyMissing, "the key named by \(uri.text) is not an Ed25519 key", remedy: "use an Ed25519 (edwards25519) key pair")
+        }
+        keyId = Array(SHA256Hasher.hash(raw).prefix(8))
+        publicKey = MinisignPublicKey(keyId: keyId, key: raw)
+    }
+
+    deinit { _ = functions.pointee.C_CloseSession?(session) }
+
+    public func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
+        try lock.withLock { _ in
+            let fl = functions.pointee
+            var mechanism = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(CKM_EDDSA), pParameter: nil, ulParameterLen: 0)
+            var rv = fl.C_SignInit!(session, &mechanism, key)
+            guard rv == CKR_OK else { throw Self.unavailable("the token would not start a signature", rv) }
+            var signature = [UInt8](repeating: 0, count: 64)
+            var length = CK_ULONG(64)
+            rv = signature.withUnsafeMutableBufferPointer { s in
+                fl.C_Sign!(
+                    session, UnsafeMutablePointer(mutating: message.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(message.count),
+                    s.baseAddress, &length)
+            }
+            guard rv == CKR_OK, length == 64 else { throw Self.unavailable("the token did not sign", rv) }
+            // What the token signed must verify with the public key it gave: a token that signs
+            // with another key (or garbage) is caught here, not by the receiver.
+            guard Ed25519.verify(signature: signature, message: Array(message), publicKey: publicKey.key) else {
+                throw Self.unavailable("the token's signature does not verify with its public key")
+            }
+            return signature
+        }
+    }
+
+    /// A label or serial from the token info: blank-padded, not NUL-terminated.
+    static func padded(_ bytes: UnsafeRawBufferPointer) -> String {
+        var b = Array(bytes)
+        while let last = b.last, last == 0x20 || last == 0 { b.removeLast() }
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    static func load(_ path: String) throws -> UnsafeMutablePointer<CK_FUNCTION_LIST> {
+        try modules.withLock { loaded in
+            if let f = loaded[path] { return f }
+            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { throw unavailable("its module \(path) cannot be loaded") }
+            guard let symbol = dlsym(handle, "C_GetFunctionList") else { throw unavailable("\(path) is not a PKCS#11 module") }
+            typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
+            let get = unsafeBitCast(symbol, to: GetFunctionList.self)
+            var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
+            guard get(&list) == CKR_OK, let list else { throw unavailable("\(path) gave no function list") }
+            let rv = list.pointee.C_Initialize!(nil)
+            guard rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED else { throw unavailable("\(path) did not initialize", rv) }
+            loaded[path] = list
+            return list
+        }
+    }
+
+    /// Objects of class `cls` with key type Ed25519, by label and/or id.
+    static func find(_ fl: CK_FUNCTION_LIST, _ session: CK_SESSION_HANDLE, _ cls: CK_OBJECT_CLASS, label: String?, id: [UInt8]?) throws
+        -> [CK_OBJECT_HANDLE]
+    {
+        var classValue = cls
+        var keyType = CK_KEY_TYPE(CKK_EC_EDWARDS)
+        var labelBytes = Array((label ?? "").utf8)
+        var idBytes = id ?? []
+        return try withUnsafeMutableBytes(of: &classValue) { c in
+            try withUnsafeMutableBytes(of: &keyType) { k in
+                try labelBytes.withUnsafeMutableBytes { l in
+                    try idBytes.withUnsafeMutableBytes { i in
+                        var template = [
+                            CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_CLASS), pValue: c.baseAddress, ulValueLen: CK_ULONG(c.count)),
+                            CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_KEY_TYPE), pValue: k.baseAddress, ulValueLen: CK_ULONG(k.count)),
+                        ]
+                        if label != nil {
+                            template.append(CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_LABEL), pValue: l.baseAddress, ulValueLen: CK_ULONG(l.count)))
+                        }
+                        if id != nil {
+                            template.append(CK_ATTRIBUTE(type: CK_ATTRIBUTE_TYPE(CKA_ID), pValue: i.baseAddress, ulValueLen: CK_ULONG(i.count)))
+                        }
+                        var rv = fl.C_FindObjectsInit!(session, &template, CK_ULONG(template.count))
+                        guard rv == CKR_OK else { throw unavailable("the token would not search its objects", rv) }
+                        defer { _ = fl.C_FindObjectsFinal!(session) }
+                        var handles = [CK_OBJECT_HANDLE](repeating: 0, count: 8)
+                        var n: CK_ULONG = 0
+                        rv = fl.C_FindObjects!(session, &handles, CK_ULONG(handles.count), &n)
+                        guard rv == CKR_OK else { throw unavailable("the token would not list its objects", rv) }
+                        return Array(handles.prefix(Int(n)))
+                    }
+                }
+            }
+        }
+    }
+
+    /// An attribute's bytes (nil when the object has none).
+    static func attribute(_ fl: CK_FUNCTION_LIST, _ session: CK_SESSION_HANDLE, _ object: CK_OBJECT_HANDLE, _ type: CK_ATTRIBUTE_TYPE) -> [UInt8]? {
+        var probe = CK_ATTRIBUTE(type: type, pValue: nil, ulValueLen: 0)
+        guard fl.C_GetAttributeValue!(session, object, &probe, 1) == CKR_OK, probe.ulValueLen > 0, probe.ulValueLen < 4096 else { return nil }
+        var value = [UInt8](repeating: 0, count: Int(probe.ulValueLen))
+        let ok = value.withUnsafeMutableBytes { v -> Bool in
+            var a = CK_ATTRIBUTE(type: type, pValue: v.baseAddress, ulValueLen: CK_ULONG(v.count))
+            return fl.C_GetAttributeValue!(session, object, &a, 1) == CKR_OK
+        }
+        return ok ? value : nil
+    }
+}
