@@ -34,6 +34,7 @@ public enum DepartmentKeyLifecycle {
         _ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
         grace: Duration, logKind: LogKind, clock: any GatewayClock = .system
     ) async throws -> RecipientActivation {
+        try await checkDatasetRecipients(department: next.recipient.hasPrefix("age1pq1"), store: store)
         let at = clock.now
         let until = at.adding(grace)
         for r in try await store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
@@ -65,6 +66,23 @@ public enum DepartmentKeyLifecycle {
             next, dir: dir, store: store, passphrase: passphrase, grace: grace, logKind: .keyActivated, clock: clock)
     }
 
+    /// A dataset is sealed to the handbook system's recipients and the department's active one:
+    /// both must be post-quantum or both classical (age does not mix them). Throws
+    /// `age_recipients_mixed` when a department recipient of this type would not go with the
+    /// handbook connection's.
+    public static func checkDatasetRecipients(department postQuantum: Bool, store: any GatewayStore) async throws {
+        guard let handbook = try await HandbookEndpoint.load(store), !handbook.recipients.isEmpty else { return }
+        let handbookPQ = handbook.recipients.allSatisfy { $0 is AgeHybridRecipient }
+        guard handbookPQ == postQuantum else {
+            throw SealError(
+                .ageRecipientsMixed,
+                "datasets are sealed to the handbook system's \(handbookPQ ? "post-quantum" : "classical") recipient and the department's active one, which would be \(postQuantum ? "post-quantum" : "classical"): age does not mix the two",
+                remedy: postQuantum
+                    ? "give the handbook system a post-quantum recipient first (its keys made post-quantum, and connected again), then rotate"
+                    : "connect the handbook system with a classical recipient, or keep the department's recipient post-quantum")
+        }
+    }
+
     /// A new recipient key, stored as the others are (passphrase-protected or not): announced as
     /// pending when `pending`, else active at once (the previous one decrypt-only for the grace).
     /// `postQuantum`: a hybrid ML-KEM-768/X25519 key (age1pq1…) instead of an X25519 one; units then
@@ -73,6 +91,7 @@ public enum DepartmentKeyLifecycle {
         dir: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping PassphraseSource,
         pending: Bool, grace: Duration, postQuantum: Bool = false, clock: any GatewayClock = .system
     ) async throws -> RecipientRotation {
+        if !pending { try await checkDatasetRecipients(department: postQuantum, store: store) }
         let fm = FileManager.default
         let first = dir.key(.recipient)
         let encrypted =

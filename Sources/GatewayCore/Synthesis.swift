@@ -270,7 +270,19 @@ public enum Synthesis {
         // Sealed to the handbook system and to the department's own active recipient: the
         // plaintext files go once sealed, and the department can still open its copy (the
         // conflicts to follow up, an audit) with `sealgate open --identity DATA/keys/recipient…`.
-        let own = try await store.recipients().filter { $0.state == .active }.map { try AgeKeys.recipient($0.recipient) }
+        // Of the handbook's type only (age does not mix post-quantum and classical recipients):
+        // the active one, or — while the department moves to that type — the one announced.
+        let handbookPQ = handbook.recipients.contains { $0 is AgeHybridRecipient }
+        let mine = try await store.recipients().filter { $0.state == .active || $0.state == .pending }
+            .map { (state: $0.state, recipient: try AgeKeys.recipient($0.recipient)) }
+            .filter { ($0.recipient is AgeHybridRecipient) == handbookPQ }
+        let own = (mine.contains { $0.state == .active } ? mine.filter { $0.state == .active } : mine).map(\.recipient)
+        guard !own.isEmpty else {
+            throw SealError(
+                .ageRecipientsMixed,
+                "the handbook system's recipient is \(handbookPQ ? "post-quantum" : "classical") and the department has no active or announced recipient of that type: a dataset is sealed to both, and age does not mix the two",
+                remedy: "announce a department recipient of the handbook system's type (a pending one) and synthesize again")
+        }
         let request = SealRequest(
             unit: department, seq: version, kind: .dataset,
             inputs: PackageKind.dataset.requiredFiles!.map { .init(name: $0, path: "\(work)/\($0)") },

@@ -103,7 +103,13 @@ public enum Passphrase {
     /// The PIN of a token (PKCS#11): from `file` (mode 0600), `SEALGATE_PKCS11_PIN` (read once and
     /// wiped, as the passphrase's variable is) or the terminal with echo off.
     public static func obtainPIN(file: String?, prompt: String) throws -> SecureBytes {
-        try obtain(file: file, prompt: prompt, confirm: false, environment: pinEnvironmentVariable)
+        do { return try obtain(file: file, prompt: prompt, confirm: false, environment: pinEnvironmentVariable) } catch let e as SealError
+            where e.code == .passphraseRequired
+        {
+            throw SealError(
+                .passphraseRequired, "the token needs its PIN and there is no terminal to ask on",
+                remedy: "give the token's PIN from a file or the environment when no terminal can ask for it")
+        }
     }
 
     public static let pinEnvironmentVariable = "SEALGATE_PKCS11_PIN"

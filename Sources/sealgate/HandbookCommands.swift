@@ -21,6 +21,10 @@ struct Handbook: AsyncParsableCommand {
         )
         @Option(name: .long, help: "The receiver's data folder.") var data: String
         @Flag(name: .long, help: "Store the secret keys without a passphrase (a service with protected storage, demos).") var unencrypted = false
+        @Flag(
+            name: .long,
+            help: "A post-quantum recipient (age1pq1…, ML-KEM-768 with X25519) for the datasets, for a department whose recipient is one."
+        ) var pq = false
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var out: OutputOptions
         func run() async throws {
@@ -29,7 +33,7 @@ struct Handbook: AsyncParsableCommand {
                 let pass: SecureBytes? =
                     unencrypted
                     ? nil : try Passphrase.obtain(file: passphrase.passphraseFile, prompt: "Passphrase for the handbook keys: ", confirm: true)
-                let identity = try AgeX25519Identity.generate()
+                let identity: any AgeKeyIdentity = pq ? try AgeHybridIdentity.generate() : try AgeX25519Identity.generate()
                 let file = AgeIdentityFile.fileContents(
                     identity, created: Timestamp.now.text)
                 if let pass {
@@ -40,7 +44,7 @@ struct Handbook: AsyncParsableCommand {
                 }
                 try SecretFile.writePublic(
                     path: "\(data)/identity.pub",
-                    contents: "# handbook system recipient, fingerprint \(identity.recipient.fingerprint)\n\(identity.recipient.string)\n")
+                    contents: "# handbook system recipient, fingerprint \(identity.keyRecipient.fingerprint)\n\(identity.keyRecipient.string)\n")
                 let ack = MinisignSecretKey.generate()
                 try SecretFile.write(path: "\(data)/ack.key", contents: try ack.fileContents(passphrase: pass, opsLimit: 1 << 20, memLimit: 1 << 26))
                 try SecretFile.writePublic(
@@ -50,13 +54,13 @@ struct Handbook: AsyncParsableCommand {
                     ).fileContents)
                 if !out.json {
                     say(
-                        "wrote \(data)/identity.key and identity.pub (recipient \(identity.recipient.string)), \(data)/ack.key and ack.pub (key id \(ack.publicKey.keyIdHex))"
+                        "wrote \(data)/identity.key and identity.pub (recipient \(identity.keyRecipient.string)), \(data)/ack.key and ack.pub (key id \(ack.publicKey.keyIdHex))"
                     )
                     say(
                         "give identity.pub and ack.pub to the department: sealgate handbook connect --data DEPT --url http://… --recipient identity.pub --ack-key ack.pub"
                     )
                 }
-                return ["recipient": identity.recipient.string, "ack_key_id": ack.publicKey.keyIdHex]
+                return ["recipient": identity.keyRecipient.string, "ack_key_id": ack.publicKey.keyIdHex]
             }
         }
     }
@@ -113,6 +117,24 @@ struct Handbook: AsyncParsableCommand {
                     say("warning: \(e.message); the endpoint is recorded and the forwarder keeps trying")
                 }
                 let store = try await data.dir.openStore()
+                // A dataset is sealed to these and the department's active recipient: one type.
+                // Datasets are sealed to these and to a department recipient of the same type (the
+                // active one, or one announced while the department moves to that type).
+                let handbookPQ = recipients.contains { $0 is AgeHybridRecipient }
+                if recipients.contains(where: { ($0 is AgeHybridRecipient) != handbookPQ }) {
+                    throw SealError(
+                        .ageRecipientsMixed, "post-quantum and classical recipients given for the handbook system",
+                        remedy: "give the handbook system's recipients of one type")
+                }
+                let department = try await store.recipients().filter { $0.state == .active || $0.state == .pending }
+                if !department.isEmpty, !department.contains(where: { $0.recipient.hasPrefix("age1pq1") == handbookPQ }) {
+                    throw SealError(
+                        .ageRecipientsMixed,
+                        "the handbook system's recipient is \(handbookPQ ? "post-quantum" : "classical") and the department has none of that type: datasets are sealed to both, and age does not mix the two",
+                        remedy: handbookPQ
+                            ? "announce a post-quantum department recipient first: `sealgate keys rotate recipient --pq --pending --data DIR`"
+                            : "connect with a classical (age1…) recipient")
+                }
                 try await store.setSetting("handbook", endpoint.json.canonical)
                 _ = try await store.appendLog(
                     kind: .handbookConnected, body: endpoint.logJSON.canonical,

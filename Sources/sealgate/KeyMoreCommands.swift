@@ -69,6 +69,9 @@ extension Keys {
         func run() async throws {
             try await runAsync(json: out.json) {
                 let signer = try token.signer(signingKey, passphrase: passphrase)
+                // One signature made and checked first: a token whose public object is not its
+                // private key's is refused here, not after the .pub is registered.
+                _ = try Array("sealgate keys public".utf8).withUnsafeBytes { try signer.signRaw($0) }
                 try SecretFile.writePublic(path: output, contents: signer.publicKey.fileContents, force: force)
                 if !out.json { say("wrote \(output); key id \(signer.publicKey.keyIdHex)") }
                 return ["public_key": output, "key_id": signer.publicKey.keyIdHex]

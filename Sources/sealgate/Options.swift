@@ -89,7 +89,8 @@ struct TokenOptions: ParsableArguments {
                 remedy: "give --pkcs11-module /path/to/module.so (e.g. /usr/lib/softhsm/libsofthsm2.so) or set SEALGATE_PKCS11_MODULE")
         }
         let file = pinFile
-        return try Pkcs11Signer(uri: uri, modulePath: module, pin: { try Passphrase.obtainPIN(file: file, prompt: "PIN for the token: ") })
+        let prompt = "PIN for the token \(uri.token ?? uri.serial ?? "named by the URI"): "
+        return try Pkcs11Signer(uri: uri, modulePath: module, pin: { try Passphrase.obtainPIN(file: file, prompt: prompt) })
     }
 }
 

@@ -38,7 +38,10 @@ public struct Pkcs11URI: Sendable, Equatable, CustomStringConvertible {
             var bytes = Array(v.utf8)[...]
             while let c = bytes.popFirst() {
                 if c == UInt8(ascii: "%") {
-                    guard bytes.count >= 2, let b = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) else {
+                    let hex = Array(bytes.prefix(2))
+                    guard hex.count == 2, hex.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x46).contains($0) || (0x61...0x66).contains($0) }),
+                        let b = UInt8(String(decoding: hex, as: UTF8.self), radix: 16)
+                    else {
                         throw bad("a % is not followed by two hex digits")
                     }
                     out.append(b)
@@ -53,33 +56,43 @@ public struct Pkcs11URI: Sendable, Equatable, CustomStringConvertible {
             guard let s = String(validating: try decode(v), as: UTF8.self) else { throw bad("a value is not UTF-8") }
             return s
         }
-        for attribute in parts[0].split(separator: ";") where !attribute.isEmpty {
+        // An attribute is never echoed whole (a mistyped pin-value would show the PIN): only its
+        // name, and only a name made of the URI grammar's letters.
+        func named(_ k: Substring) -> String { k.allSatisfy { $0.isLetter || $0 == "-" } && k.count <= 32 ? String(k) : "(unreadable)" }
+        var seen = Set<Substring>()
+        for (n, attribute) in parts[0].split(separator: ";").enumerated() where !attribute.isEmpty {
             let kv = attribute.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            guard kv.count == 2 else { throw bad("\(attribute.prefix(40)) has no value") }
+            guard kv.count == 2 else { throw bad("path attribute \(n + 1) has no value") }
+            guard seen.insert(kv[0]).inserted else { throw bad("the attribute \(named(kv[0])) is given twice") }
             switch kv[0] {
             case "token": token = try string(kv[1])
             case "object": object = try string(kv[1])
             case "id": id = try decode(kv[1])
             case "serial": serial = try string(kv[1])
             case "slot-id":
-                guard let n = UInt(kv[1]) else { throw bad("slot-id is not a number") }
+                guard !kv[1].isEmpty, kv[1].allSatisfy({ ("0"..."9").contains($0) }), let n = UInt(kv[1]) else {
+                    throw bad("slot-id is not a number")
+                }
                 slotId = n
             case "type":
                 guard kv[1] == "private" else { throw bad("type must be private (the signing key)") }
             case "manufacturer", "model", "library-manufacturer", "library-description", "library-version", "slot-description",
                 "slot-manufacturer":
                 continue
-            default: throw bad("the attribute \(kv[0].prefix(40)) is not understood")
+            default: throw bad("the attribute \(named(kv[0])) is not understood")
             }
         }
         if parts.count == 2 {
-            for q in parts[1].split(separator: "&") where !q.isEmpty {
+            for (n, q) in parts[1].split(separator: "&").enumerated() where !q.isEmpty {
                 let kv = q.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard kv.count == 2 else { throw bad("\(q.prefix(40)) has no value") }
+                guard !q.hasPrefix("pin-") else {
+                    throw bad("a PIN is never taken from the URI: give it in a file, the environment or at the prompt")
+                }
+                guard kv.count == 2 else { throw bad("query attribute \(n + 1) has no value") }
                 switch kv[0] {
                 case "module-path": modulePath = try string(kv[1])
                 case "pin-value", "pin-source": throw bad("a PIN is never taken from the URI: give it in a file, the environment or at the prompt")
-                default: throw bad("the query attribute \(kv[0].prefix(40)) is not understood")
+                default: throw bad("the query attribute \(named(kv[0])) is not understood")
                 }
             }
         }
@@ -139,8 +152,8 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
         rv = fl.C_GetSlotList!(CK_BBOOL(CK_TRUE), &slots, &count)
         guard rv == CKR_OK else { throw Self.unavailable("the module lists no slots", rv) }
-        var found: CK_SLOT_ID?
-        for slot in slots.prefix(Int(count)) {
+        var matching: [CK_SLOT_ID] = []
+        for slot in slots.prefix(min(Int(count), slots.count)) {
             if let want = uri.slotId, want != slot { continue }
             var info = CK_TOKEN_INFO()
             guard fl.C_GetTokenInfo!(slot, &info) == CKR_OK else { continue }
@@ -148,10 +161,15 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
             let serial = withUnsafeBytes(of: info.serialNumber) { Self.padded($0) }
             if let want = uri.token, want != label { continue }
             if let want = uri.serial, want != serial { continue }
-            found = slot
-            break
+            matching.append(slot)
         }
-        guard let slot = found else { throw Self.unavailable("no token \(uri.token.map { "labelled \($0)" } ?? "matching the URI") is present") }
+        guard let slot = matching.first else {
+            throw Self.unavailable("no token \(uri.token.map { "labelled \($0)" } ?? "matching the URI") is present")
+        }
+        // Two tokens plugged in and a URI that does not say which: never the first one found.
+        guard matching.count == 1 else {
+            throw SealError(.usage, "\(matching.count) tokens match \(uri.text)", remedy: "name the token in the URI (token=LABEL or serial=…)")
+        }
         var session: CK_SESSION_HANDLE = 0
         rv = fl.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
         guard rv == CKR_OK else { throw Self.unavailable("no session could be opened", rv) }
@@ -160,6 +178,11 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         _ = fl.C_GetTokenInfo!(slot, &tokenInfo)
         if tokenInfo.flags & CK_FLAGS(CKF_LOGIN_REQUIRED) != 0 {
             let p = try pin()
+            // An empty PIN is never sent: it would cost one of the token's tries for nothing.
+            guard p.count > 0 else {
+                _ = fl.C_CloseSession!(session)
+                throw SealError(.tokenPinRefused, "an empty PIN was given", remedy: "give the token's user PIN")
+            }
             rv = p.withUnsafeBytes { b in
                 fl.C_Login!(
                     session, CK_USER_TYPE(CKU_USER), UnsafeMutablePointer(mutating: b.baseAddress?.assumingMemoryBound(to: UInt8.self)),
@@ -228,7 +251,9 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
             // What the token signed must verify with the public key it gave: a token that signs
             // with another key (or garbage) is caught here, not by the receiver.
             guard Ed25519.verify(signature: signature, message: Array(message), publicKey: publicKey.key) else {
-                throw Self.unavailable("the token's signature does not verify with its public key")
+                throw SealError(
+                    .tokenKeyMissing, "the token signed with another key than the public key beside \(uri.text)",
+                    remedy: "keep one key pair under that label and id on the token: its private and public objects must belong together")
             }
             return signature
         }
@@ -244,13 +269,23 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
     static func load(_ path: String) throws -> UnsafeMutablePointer<CK_FUNCTION_LIST> {
         try modules.withLock { loaded in
             if let f = loaded[path] { return f }
+            // An absolute path only: a bare name would be searched for (the library path, the
+            // current folder), and whatever is found runs its constructors at once.
+            guard path.hasPrefix("/") else {
+                throw SealError(
+                    .usage, "the PKCS#11 module must be given by its absolute path, not \(path)",
+                    remedy: "give the module's full path, e.g. /usr/lib/softhsm/libsofthsm2.so")
+            }
             guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { throw unavailable("its module \(path) cannot be loaded") }
             guard let symbol = dlsym(handle, "C_GetFunctionList") else { throw unavailable("\(path) is not a PKCS#11 module") }
             typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
             let get = unsafeBitCast(symbol, to: GetFunctionList.self)
             var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
             guard get(&list) == CKR_OK, let list else { throw unavailable("\(path) gave no function list") }
-            let rv = list.pointee.C_Initialize!(nil)
+            // The module may be called from several threads: it locks with the system's own.
+            var args = CK_C_INITIALIZE_ARGS(
+                CreateMutex: nil, DestroyMutex: nil, LockMutex: nil, UnlockMutex: nil, flags: CK_FLAGS(CKF_OS_LOCKING_OK), pReserved: nil)
+            let rv = list.pointee.C_Initialize!(&args)
             guard rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED else { throw unavailable("\(path) did not initialize", rv) }
             loaded[path] = list
             return list
