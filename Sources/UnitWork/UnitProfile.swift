@@ -137,7 +137,8 @@ public struct UnitFolder: Sendable {
 
     public var trustPath: String { resolve(profile.trust) }
     public var rootPath: String { resolve(profile.root) }
-    public var signingKeyPath: String { resolve(profile.signingKey) }
+    /// The signing key: a key file's path, resolved, or a key on a token (a `pkcs11:` URI) as it is.
+    public var signingKeyPath: String { Pkcs11URI.isURI(profile.signingKey) ? profile.signingKey : resolve(profile.signingKey) }
     public var packagesPath: String { resolve(profile.packages) }
     public var caFilePath: String? { profile.caFile.map(resolve) }
 
@@ -283,13 +284,20 @@ public struct UnitFolder: Sendable {
             throw SealError(
                 e.code, "the trust root \(root): \(e.message)", remedy: "give the department's root.pub as it was handed to the unit", cause: e)
         }
-        guard let head = fm.contents(atPath: signingKey).map({ String(decoding: $0.prefix(200), as: UTF8.self) }),
-            head.hasPrefix("untrusted comment:")
-        else {
-            throw SealError(
-                .keyMalformed, "\(signingKey) is not a minisign secret key", remedy: "give the unit's secret key file (made by `sealgate keygen`)")
+        // A key on a token is kept as its URI (checked for form here, used at each seal).
+        let onToken = Pkcs11URI.isURI(signingKey)
+        if onToken {
+            _ = try Pkcs11URI(signingKey)
+        } else {
+            guard let head = fm.contents(atPath: signingKey).map({ String(decoding: $0.prefix(200), as: UTF8.self) }),
+                head.hasPrefix("untrusted comment:")
+            else {
+                throw SealError(
+                    .keyMalformed, "\(signingKey) is not a minisign secret key", remedy: "give the unit's secret key file (made by `sealgate keygen`)"
+                )
+            }
         }
-        var profile = UnitProfile(unit: unit, gateway: gateway, root: relative(root), signingKey: relative(signingKey))
+        var profile = UnitProfile(unit: unit, gateway: gateway, root: relative(root), signingKey: onToken ? signingKey : relative(signingKey))
         profile.caFile = caFile.map(relative)
         profile.tokenFile = tokenFile.map(relative)
         var f = UnitFolder(path: abs, profile: profile)

@@ -107,8 +107,7 @@ extension Seal {
             if report.errors > 0 {
                 FileHandle.standardError.write(Data(report.render(.table, maxRows: 50).utf8))
             }
-            let key = try MinisignSecretKey.load(
-                path: work.folder.signingKeyPath, passphrase: passphrase.provider(prompt: "Passphrase for \(work.folder.signingKeyPath): "))
+            let key = try token.signer(work.folder.signingKeyPath, passphrase: passphrase)
             let sealed = try work.seal(files, signer: key, trust: doc, seq: seq, validated: v, progress: progressReporter())
             if !out.json {
                 let r = sealed.result

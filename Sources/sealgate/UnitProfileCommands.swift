@@ -29,7 +29,9 @@ struct UnitCommand: ParsableCommand {
         @Option(name: .long, help: "The unit id, as registered at the department, e.g. HCM-U001.") var unit: String
         @Option(name: .long, help: "The gateway's URL.") var gateway: String
         @Option(name: .long, help: "The department's trust-root public key (root.pub), as handed to the unit.") var root: String
-        @Option(name: .long, help: "The unit's minisign secret key (from `sealgate keys generate`).") var signingKey: String
+        @Option(
+            name: .long, help: "The unit's minisign secret key (from `sealgate keys generate`), or its key on a token (pkcs11:token=…;object=…).")
+        var signingKey: String
         @Option(name: .long, help: "A file holding the unit's token, when the gateway asks for one (mode 0600).") var tokenFile: String?
         @Option(name: .long, help: "The folder for the profile (default: the current folder).") var folder: String = "."
         @Flag(name: .long, help: "Replace a profile already in the folder (its history of packages is lost; the files stay).") var force = false
@@ -103,14 +105,14 @@ struct UnitCommand: ParsableCommand {
         @Option(name: .long, help: "The folder holding sealgate-unit.json (default: this folder or the nearest above).") var folder: String?
         @Argument(help: "The record files.") var files: [String]
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var token: TokenOptions
         @OptionGroup var language: LangOption
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
                 let words = Words.now
                 var work = UnitWork(folder: try requireProfile(folder), language: language.resolved)
-                let key = try MinisignSecretKey.load(
-                    path: work.folder.signingKeyPath, passphrase: passphrase.provider(prompt: "Passphrase for \(work.folder.signingKeyPath): "))
+                let key = try token.signer(work.folder.signingKeyPath, passphrase: passphrase)
                 return try await GatewayClient.withClient(work.clientSettings()) { http in
                     let (sealed, o) = try await work.sealAndSubmit(files, signer: key, http, progress: progressReporter())
                     if !out.json {

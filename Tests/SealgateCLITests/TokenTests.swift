@@ -108,5 +108,18 @@ struct TokenTests {
         #expect(seal.status == 0, "\(seal.stderr)")
         let accepted = try f.post(gw, f.w.file("token.sgp"))
         #expect(accepted.status == 201, "\(accepted.text.prefix(300))")
+        // A unit profile holds the token key's URI: `unit send` seals with the next seq and submits.
+        try FileManager.default.createDirectory(atPath: f.w.file("desk"), withIntermediateDirectories: false)
+        let initProfile = try CLI.sg(
+            [
+                "unit", "init", "--unit", "HCM-U001", "--gateway", gw.url, "--root", f.w.file("dept/keys/root.pub"), "--signing-key", uri, "--folder",
+                "desk",
+            ],
+            cwd: f.w.path, env: env)
+        #expect(initProfile.status == 0, "\(initProfile.stderr)")
+        let send = try CLI.sg(
+            ["unit", "send", "--pin-file", f.w.file("pin"), f.w.file("city/HCM-U001/organizations.csv"), f.w.file("city/HCM-U001/members.csv")],
+            cwd: f.w.file("desk"), env: env)
+        #expect(send.status == 0 && send.stderr.contains("201"), "\(send.stderr)")
     }
 }
