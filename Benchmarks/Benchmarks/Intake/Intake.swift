@@ -12,7 +12,7 @@ import SealPackage
 final class Gateway: @unchecked Sendable {
     let fixture: UnitFixture
     let intake: Intake
-    let recipients: [AgeX25519Recipient]
+    let recipients: [any AgeKeyRecipient]
     private var seq: UInt64 = 0
 
     init(members: Int) async throws {
@@ -27,7 +27,7 @@ final class Gateway: @unchecked Sendable {
             key: UnitKeyRecord(keyId: key.keyIdHex, unitId: fixture.unit, publicKey: key.base64, state: .active, addedAt: now),
             logBody: JSON.object(["unit": .string(fixture.unit), "key_id": .string(key.keyIdHex)]).canonical)
         let keys = try DepartmentKeys.load(dir, passphrase: { SecureBytes(count: 0) })
-        recipients = keys.recipients.map(\.recipient)
+        recipients = keys.recipients.map(\.keyRecipient)
         intake = try await Intake(data: dir, store: store, keys: keys, department: "HCM-DTCD")
     }
 

@@ -30,7 +30,7 @@ public final class UnitFixture: @unchecked Sendable {
 
     /// Seals the unit's records as snapshot `seq` to `recipients`; returns the package's path.
     @discardableResult
-    public func seal(seq: UInt64, to recipients: [AgeX25519Recipient], name: String? = nil) throws -> String {
+    public func seal(seq: UInt64, to recipients: [any AgeKeyRecipient], name: String? = nil) throws -> String {
         let path = "\(folder)/\(name ?? "\(unit)-\(seq).sgp")"
         _ = try Sealer.seal(
             SealRequest(unit: unit, seq: seq, kind: .snapshot, inputs: inputs, recipients: recipients, signer: signer, output: path))
