@@ -34,7 +34,7 @@ public enum DepartmentKeyLifecycle {
         _ next: RecipientRecord, dir: DataDirectory, store: any GatewayStore, passphrase: @escaping PassphraseSource,
         grace: Duration, logKind: LogKind, clock: any GatewayClock = .system
     ) async throws -> RecipientActivation {
-        try await checkDatasetRecipients(department: next.recipient.hasPrefix("age1pq1"), store: store)
+        try await checkDatasetRecipients(department: AgeKeys.isPostQuantum(next.recipient), store: store)
         let at = clock.now
         let until = at.adding(grace)
         for r in try await store.recipients() where (r.state == .active || r.state == .pending) && r.fingerprint != next.fingerprint {
@@ -80,6 +80,27 @@ public enum DepartmentKeyLifecycle {
                 remedy: postQuantum
                     ? "give the handbook system a post-quantum recipient first (its keys made post-quantum, and connected again), then rotate"
                     : "connect the handbook system with a classical recipient, or keep the department's recipient post-quantum")
+        }
+    }
+
+    /// The recipients a handbook connection would get: of one type, and of a type the department
+    /// has a recipient of (active, or announced while it moves to that type). Throws
+    /// `age_recipients_mixed`.
+    public static func checkHandbookRecipients(_ recipients: [any AgeKeyRecipient], store: any GatewayStore) async throws {
+        let handbookPQ = recipients.contains { $0 is AgeHybridRecipient }
+        if recipients.contains(where: { ($0 is AgeHybridRecipient) != handbookPQ }) {
+            throw SealError(
+                .ageRecipientsMixed, "post-quantum and classical recipients given for the handbook system",
+                remedy: "give the handbook system's recipients of one type")
+        }
+        let department = try await store.recipients().filter { $0.state == .active || $0.state == .pending }
+        if !department.isEmpty, !department.contains(where: { AgeKeys.isPostQuantum($0.recipient) == handbookPQ }) {
+            throw SealError(
+                .ageRecipientsMixed,
+                "the handbook system's recipient is \(handbookPQ ? "post-quantum" : "classical") and the department has none of that type: datasets are sealed to both, and age does not mix the two",
+                remedy: handbookPQ
+                    ? "announce a post-quantum department recipient first (a pending one), then connect"
+                    : "connect with a classical (age1…) recipient")
         }
     }
 

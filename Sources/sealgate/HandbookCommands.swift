@@ -117,24 +117,8 @@ struct Handbook: AsyncParsableCommand {
                     say("warning: \(e.message); the endpoint is recorded and the forwarder keeps trying")
                 }
                 let store = try await data.dir.openStore()
-                // A dataset is sealed to these and the department's active recipient: one type.
-                // Datasets are sealed to these and to a department recipient of the same type (the
-                // active one, or one announced while the department moves to that type).
-                let handbookPQ = recipients.contains { $0 is AgeHybridRecipient }
-                if recipients.contains(where: { ($0 is AgeHybridRecipient) != handbookPQ }) {
-                    throw SealError(
-                        .ageRecipientsMixed, "post-quantum and classical recipients given for the handbook system",
-                        remedy: "give the handbook system's recipients of one type")
-                }
-                let department = try await store.recipients().filter { $0.state == .active || $0.state == .pending }
-                if !department.isEmpty, !department.contains(where: { $0.recipient.hasPrefix("age1pq1") == handbookPQ }) {
-                    throw SealError(
-                        .ageRecipientsMixed,
-                        "the handbook system's recipient is \(handbookPQ ? "post-quantum" : "classical") and the department has none of that type: datasets are sealed to both, and age does not mix the two",
-                        remedy: handbookPQ
-                            ? "announce a post-quantum department recipient first: `sealgate keys rotate recipient --pq --pending --data DIR`"
-                            : "connect with a classical (age1…) recipient")
-                }
+                // Datasets are sealed to these and to a department recipient of the same type.
+                try await DepartmentKeyLifecycle.checkHandbookRecipients(recipients, store: store)
                 try await store.setSetting("handbook", endpoint.json.canonical)
                 _ = try await store.appendLog(
                     kind: .handbookConnected, body: endpoint.logJSON.canonical,

@@ -408,16 +408,22 @@ public struct IntakeDecision: Sendable {
         var files: [RecordFile: String] = [:]
         var contents: [RecordFile: [UInt8]] = [:]
         let sink: any NormalizedSink
-        let normalized: String?
+        // Where the rows of a normalized file are read back from (nil: no such file).
+        let normalizedRows: (RecordFile) -> RowSource?
         switch input {
         case .folder(let dir):
             for f in RecordFile.allCases where FileManager.default.fileExists(atPath: "\(dir)/\(f.rawValue)") { files[f] = "\(dir)/\(f.rawValue)" }
-            normalized = "\(dir)/.normalized"
-            sink = try DirectorySink(root: normalized!, perUnit: false)
+            let folder = try DirectorySink(root: "\(dir)/.normalized", perUnit: false)
+            sink = folder
+            normalizedRows = { f in
+                let path = "\(dir)/.normalized/\(f.rawValue)"
+                return folder.dataRecords[path].map { .file(path, count: $0) }
+            }
         case .memory(let opened):
             for f in RecordFile.allCases { contents[f] = opened[f.rawValue] }
-            normalized = nil
-            sink = MemorySink()
+            let memory = MemorySink()
+            sink = memory
+            normalizedRows = { f in memory.contents[f].map { .bytes($0, count: memory.dataRecords[f] ?? 0) } }
         }
         // Counts are exact; only the findings a receipt shows are kept (memory does not grow
         // with the number of findings).
@@ -443,20 +449,12 @@ public struct IntakeDecision: Sendable {
         // store's import a batch at a time, from the normalized file (memory does not grow with
         // the package); corrections (at most `maxCorrectionRows`) are decided in memory.
         guard v.errorCount == 0 else { return (report, (RecordRows([]), RecordRows([]), [], [])) }
-        func source(_ f: RecordFile) -> RowSource? {
-            if let normalized, let sink = sink as? DirectorySink {
-                let path = "\(normalized)/\(f.rawValue)"
-                return sink.dataRecords[path] == nil ? nil : .file(path, count: sink.dataRecords[path]!)
-            }
-            guard let sink = sink as? MemorySink, let bytes = sink.contents[f] else { return nil }
-            return .bytes(bytes, count: sink.dataRecords[f] ?? 0)
-        }
         // A correction row is named by its line in the unit's own file (blank lines and quoted
         // line breaks counted), which the normalized file does not keep.
         let own: RowSource? = files[.corrections].map { .file($0, count: 0) } ?? contents[.corrections].map { .bytes($0, count: 0) }
         let lines = try own.map { try Self.dataRows($0).map(\.line) } ?? []
-        let corrections = try source(.corrections).map { try Self.dataRows($0).map(\.fields) } ?? []
-        return (report, (Self.rows(source(.organizations)), Self.rows(source(.members)), corrections, lines))
+        let corrections = try normalizedRows(.corrections).map { try Self.dataRows($0).map(\.fields) } ?? []
+        return (report, (Self.rows(normalizedRows(.organizations)), Self.rows(normalizedRows(.members)), corrections, lines))
     }
 
     /// Where a record file's rows are read from: a file, or its bytes in memory; `count` its data rows.

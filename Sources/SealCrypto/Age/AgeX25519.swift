@@ -17,16 +17,25 @@ public protocol AgeKeyIdentity: AgeIdentity {
 
 /// Recipients and identities of either type by their text.
 public enum AgeKeys {
+    /// Whether a recipient's text is of the post-quantum hybrid type (`age1pq1…`).
+    public static func isPostQuantum(_ recipient: some StringProtocol) -> Bool { recipient.hasPrefix("age1pq1") }
+
     /// Parses `age1pq1…` (post-quantum hybrid) or `age1…` (X25519). Throws `age_recipient_malformed`.
     public static func recipient(_ text: some StringProtocol) throws -> any AgeKeyRecipient {
         let t = text.trimmingASCIIWhitespace()
-        if t.hasPrefix("age1pq1") { return try AgeHybridRecipient(string: t) }
+        if isPostQuantum(t) { return try AgeHybridRecipient(string: t) }
         return try AgeX25519Recipient(string: t)
     }
 
-    /// Parses one `AGE-SECRET-KEY-PQ-1…` or `AGE-SECRET-KEY-1…` line held in secure memory.
+    /// Parses one `AGE-SECRET-KEY-PQ-1…` or `AGE-SECRET-KEY-1…` line held in secure memory;
+    /// any other line is `key_malformed`.
     public static func identity(_ line: UnsafeRawBufferPointer) throws -> any AgeKeyIdentity {
         if line.starts(with: Array("AGE-SECRET-KEY-PQ-1".utf8)) { return try AgeHybridIdentity(encoded: line) }
+        guard line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) else {
+            throw SealError(
+                .keyMalformed, "identity file has a line that is not an X25519 or post-quantum identity",
+                remedy: "only AGE-SECRET-KEY-1… and AGE-SECRET-KEY-PQ-1… identities are supported (no plugins, no SSH keys)")
+        }
         return try AgeX25519Identity(encoded: line)
     }
 }
@@ -185,11 +194,6 @@ public enum AgeIdentityFile {
                 if lineEnd > start && b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 let line = UnsafeRawBufferPointer(rebasing: b[start..<lineEnd])
                 if !line.isEmpty && line[0] != UInt8(ascii: "#") {
-                    guard line.starts(with: Array("AGE-SECRET-KEY-1".utf8)) || line.starts(with: Array("AGE-SECRET-KEY-PQ-1".utf8)) else {
-                        throw SealError(
-                            .keyMalformed, "identity file has a line that is not an X25519 or post-quantum identity",
-                            remedy: "only AGE-SECRET-KEY-1… and AGE-SECRET-KEY-PQ-1… identities are supported (no plugins, no SSH keys)")
-                    }
                     out.append(try AgeKeys.identity(line))
                 }
                 start = end + 1

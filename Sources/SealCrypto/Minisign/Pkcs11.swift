@@ -148,7 +148,7 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         // The token: by serial, slot or label among the slots holding one.
         var count: CK_ULONG = 0
         var rv = fl.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count)
-        guard rv == CKR_OK else { throw Self.unavailable("the module lists no slots", rv) }
+        guard rv == CKR_OK, count <= 4096 else { throw Self.unavailable("the module lists no slots", rv) }
         var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
         rv = fl.C_GetSlotList!(CK_BBOOL(CK_TRUE), &slots, &count)
         guard rv == CKR_OK else { throw Self.unavailable("the module lists no slots", rv) }
@@ -321,7 +321,7 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
                         var n: CK_ULONG = 0
                         rv = fl.C_FindObjects!(session, &handles, CK_ULONG(handles.count), &n)
                         guard rv == CKR_OK else { throw unavailable("the token would not list its objects", rv) }
-                        return Array(handles.prefix(Int(n)))
+                        return Array(handles.prefix(Int(min(n, CK_ULONG(handles.count)))))
                     }
                 }
             }
