@@ -283,16 +283,19 @@ func recipientKeyFiles(_ dir: DataDirectory) -> [String] {
     return names.filter { $0 == "recipient.key" || ($0.hasPrefix("recipient-") && $0.hasSuffix(".key")) }.map { "\(dir.keysPath)/\($0)" }
 }
 
-/// The department's keys, unlocked.
+/// The department's keys, unlocked. The receipt, dataset and log keys are files or keys on a
+/// token (`SigningKeyFile`: the file names the token's key; it is opened at its first signature);
+/// the root key is a file (kept offline, used for trust documents).
 public struct DepartmentKeys: Sendable {
     public let recipients: [any AgeKeyIdentity]
-    public let receipt: MinisignSecretKey
-    public let dataset: MinisignSecretKey
-    public let log: MinisignSecretKey
+    public let receipt: any MinisignSigner
+    public let dataset: any MinisignSigner
+    public let log: any MinisignSigner
     public let root: MinisignSecretKey
 
     public init(
-        recipients: [any AgeKeyIdentity], receipt: MinisignSecretKey, dataset: MinisignSecretKey, log: MinisignSecretKey, root: MinisignSecretKey
+        recipients: [any AgeKeyIdentity], receipt: any MinisignSigner, dataset: any MinisignSigner, log: any MinisignSigner,
+        root: MinisignSecretKey
     ) {
         self.recipients = recipients
         self.receipt = receipt
@@ -301,15 +304,34 @@ public struct DepartmentKeys: Sendable {
         self.root = root
     }
 
-    /// The same keys with the one of `role` replaced (a rotation publishes the new key before
-    /// its file takes the old one's place).
-    public func replacing(_ role: DataDirectory.KeyRole, with key: MinisignSecretKey) -> DepartmentKeys {
+    /// The same keys with the signing key of `role` (receipt, dataset, log) replaced (a rotation
+    /// publishes the new key before its file takes the old one's place).
+    public func replacing(_ role: DataDirectory.KeyRole, with key: any MinisignSigner) -> DepartmentKeys {
         DepartmentKeys(
             recipients: recipients, receipt: role == .receipt ? key : receipt, dataset: role == .dataset ? key : dataset,
-            log: role == .log ? key : log, root: role == .root ? key : root)
+            log: role == .log ? key : log, root: root)
     }
 
-    public static func load(_ dir: DataDirectory, passphrase: @escaping () throws -> SecureBytes) throws -> DepartmentKeys {
+    /// The same keys with another root (a root rotation).
+    public func replacingRoot(with key: MinisignSecretKey) -> DepartmentKeys {
+        DepartmentKeys(recipients: recipients, receipt: receipt, dataset: dataset, log: log, root: key)
+    }
+
+    /// A token key's PIN when none was given: the command cannot sign with it.
+    public static let noPIN: TokenPIN = { uri in
+        throw SealError(
+            .passphraseRequired, "a department key is on a token (\(uri.text)) and no PIN was given",
+            remedy: "give the token's PIN in a file (mode 0600) or in SEALGATE_PKCS11_PIN")
+    }
+
+    /// The signing key of `role` in `path` (a key file, or a file naming a key on a token).
+    public static func signer(path: String, passphrase: () throws -> SecureBytes, pin: @escaping TokenPIN) throws -> any MinisignSigner {
+        try SigningKeyFile.load(path: path, passphrase: passphrase, pin: pin)
+    }
+
+    public static func load(_ dir: DataDirectory, passphrase: @escaping () throws -> SecureBytes, pin: @escaping TokenPIN = noPIN) throws
+        -> DepartmentKeys
+    {
         var cached: SecureBytes?
         let once: () throws -> SecureBytes = {
             if let c = cached { return c }
@@ -319,9 +341,15 @@ public struct DepartmentKeys: Sendable {
         }
         return DepartmentKeys(
             recipients: try recipientKeyFiles(dir).flatMap { try AgeIdentityFile.load(path: $0, passphrase: once) },
-            receipt: try MinisignSecretKey.load(path: dir.key(.receipt), passphrase: once),
-            dataset: try MinisignSecretKey.load(path: dir.key(.dataset), passphrase: once),
-            log: try MinisignSecretKey.load(path: dir.key(.log), passphrase: once),
+            receipt: try signer(path: dir.key(.receipt), passphrase: once, pin: pin),
+            dataset: try signer(path: dir.key(.dataset), passphrase: once, pin: pin),
+            log: try signer(path: dir.key(.log), passphrase: once, pin: pin),
             root: try MinisignSecretKey.load(path: dir.key(.root), passphrase: once))
+    }
+
+    /// Opens the token keys among the signing keys now (a gateway at start, while its operator
+    /// is there to see a refusal); file keys are open already.
+    public func openTokens() throws {
+        for k in [receipt, dataset, log] { try (k as? Pkcs11Signer)?.open() }
     }
 }

@@ -254,7 +254,7 @@ public enum DepartmentKeyLifecycle {
                     "new": .string(new.publicKey.keyIdHex), "archived": .bool(archive),
                 ]).canonical, at: clock.now)
             version = try await TrustPublication.publish(
-                dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacing(.root, with: new),
+                dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: passphrase).replacingRoot(with: new),
                 previousRoot: old, clock: clock
             ).version
         }

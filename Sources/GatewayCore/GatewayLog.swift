@@ -25,7 +25,7 @@ public import TransparencyLog
 public final class GatewayLog: Sendable {
     private struct State {
         /// The log key in use (replaced by `rekey` after a rotation).
-        var key: MinisignSecretKey
+        var key: any MinisignSigner
         /// Public keys whose signatures on stored checkpoints are still taken as the log's own:
         /// the log keys rotated out (a checkpoint signed just before a rotation stays the latest).
         var formerKeys: [[UInt8]]
@@ -66,7 +66,7 @@ public final class GatewayLog: Sendable {
         set { state.withLock { $0.head = newValue } }
     }
 
-    public init(store: any GatewayStore, key: MinisignSecretKey, department: String) async {
+    public init(store: any GatewayStore, key: any MinisignSigner, department: String) async {
         self.store = store
         self.origin = "\(department)/log"
         self.state = Mutex(State(key: key, formerKeys: await Self.formerLogKeys(store)))
@@ -78,7 +78,7 @@ public final class GatewayLog: Sendable {
 
     /// After a log key rotation: signs with `key` from now on; checkpoints signed by the keys
     /// rotated out stay acceptable as the log's latest.
-    public func rekey(_ key: MinisignSecretKey) async {
+    public func rekey(_ key: any MinisignSigner) async {
         let former = await Self.formerLogKeys(store)
         state.withLock {
             $0.key = key
@@ -450,7 +450,7 @@ public final class GatewayLog: Sendable {
     /// `log_inconsistent`. `cosigners` also sign a new one (a log key rotation: the old and the
     /// new key both sign the checkpoint that covers the rotation, so a verifier holding either
     /// can follow). Reads only the entries appended since this process last looked.
-    public func checkpoint(cosigners: [MinisignSecretKey] = []) async throws -> String {
+    public func checkpoint(cosigners: [any MinisignSigner] = []) async throws -> String {
         try await serial.withLock {
             let size = try await store.logSize()
             let latest = try await store.latestCheckpoint()

@@ -72,11 +72,12 @@ public final class Intake: Sendable {
     public let clock: any GatewayClock
 
     /// Loads the log first: throws `log_inconsistent` when the store's history was altered.
-    /// `passphrase` unlocks rotated recipient keys when they are reloaded (cached by the caller).
+    /// `passphrase` unlocks rotated recipient keys when they are reloaded (cached by the caller);
+    /// `pin` is a token key's PIN, asked when its token needs a login.
     public init(
         data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, department: String, maxPackageBytes: UInt64 = defaultMaxPackageBytes,
-        passphrase: @escaping @Sendable () throws -> SecureBytes = { SecureBytes(count: 0) }, work: BlockingPool = .shared,
-        clock: any GatewayClock = .system
+        passphrase: @escaping @Sendable () throws -> SecureBytes = { SecureBytes(count: 0) }, pin: @escaping TokenPIN = DepartmentKeys.noPIN,
+        work: BlockingPool = .shared, clock: any GatewayClock = .system
     ) async throws {
         self.clock = clock
         self.work = work
@@ -86,7 +87,7 @@ public final class Intake: Sendable {
         self.maxPackageBytes = maxPackageBytes
         let log = await GatewayLog(store: store, key: keys.log, department: department)
         self.log = log
-        let intakeKeys = IntakeKeys(data: data, store: store, keys: keys, passphrase: passphrase, work: work, log: log, clock: clock)
+        let intakeKeys = IntakeKeys(data: data, store: store, keys: keys, passphrase: passphrase, pin: pin, work: work, log: log, clock: clock)
         self.keys = intakeKeys
         let receipts = IntakeReceipts(department: department, keys: intakeKeys)
         self.receipts = receipts
@@ -103,9 +104,11 @@ public final class Intake: Sendable {
         try await intakeKeys.refresh(force: true)
     }
 
-    /// Faults of the gateway's own (not of the package): the unit is told to send it again.
+    /// Faults of the gateway's own (not of the package): the unit is told to send it again. A
+    /// department key on a token that cannot sign now (gone, its PIN refused, its key not the
+    /// published one) is one: the package is not refused for it.
     public static func isGatewayFault(_ e: SealError) -> Bool {
-        e.code == .ioError || e.code == .cryptoFailure || e.code == .storeFailure
+        [.ioError, .cryptoFailure, .storeFailure, .tokenUnavailable, .tokenPinRefused, .tokenKeyMissing].contains(e.code)
     }
 
     /// Packages up to this size are opened and validated where the decision runs (a millisecond

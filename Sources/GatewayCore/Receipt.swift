@@ -6,7 +6,7 @@ import TransparencyLog
 /// department's receipt key, trusted comment `sealgate-receipt/1 package=… status=… leaf=…`.
 public enum Receipt {
     /// Signs a receipt body; returns the signature file text.
-    public static func sign(_ body: JSON, key: MinisignSecretKey) throws -> (text: String, signature: String) {
+    public static func sign(_ body: JSON, key: any MinisignSigner) throws -> (text: String, signature: String) {
         let text = body.canonical
         let package = body["package"]?.string ?? "none"
         let status = body["status"]?.string ?? "rejected"

@@ -23,19 +23,33 @@ public enum SigningKeyRotation {
         return r
     }
 
-    /// Whether the department's keys are passphrase-protected (the new key is stored alike).
+    /// Whether the department's keys are passphrase-protected (a new key file is stored alike):
+    /// the role's own file, or the root's when the role's key is on a token.
     static func encrypted(_ dir: DataDirectory, _ role: DataDirectory.KeyRole) -> Bool {
         struct Asked: Error {}
+        let path = SigningKeyFile.namesToken(path: dir.key(role)) ? dir.key(.root) : dir.key(role)
         do {
-            _ = try MinisignSecretKey.load(path: dir.key(role), passphrase: { throw Asked() })
+            _ = try MinisignSecretKey.load(path: path, passphrase: { throw Asked() })
             return false
         } catch { return true }
     }
 
-    /// Writes a new key as `<role>-next.key`; announced as pending (logged, published) when `announce`.
+    /// A key on a token to rotate to: the signer (opened: its public key read from the token,
+    /// the PIN taken) and the module it was reached through.
+    public struct TokenKey: Sendable {
+        public let signer: Pkcs11Signer
+        public let modulePath: String
+        public init(signer: Pkcs11Signer, modulePath: String) {
+            self.signer = signer
+            self.modulePath = modulePath
+        }
+    }
+
+    /// Writes a new key as `<role>-next.key` — a new key file, or with `onToken` a file naming
+    /// that key on a token; announced as pending (logged, published) when `announce`.
     public static func generate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
-        announce: Bool, clock: any GatewayClock = .system
+        pin: @escaping TokenPIN = DepartmentKeys.noPIN, onToken: TokenKey? = nil, announce: Bool, clock: any GatewayClock = .system
     ) async throws -> (key: MinisignPublicKey, trustVersion: UInt64?) {
         if FileManager.default.fileExists(atPath: nextKey(dir, role)) {
             throw SealError(
@@ -43,12 +57,24 @@ public enum SigningKeyRotation {
                 remedy: "make the pending key active first")
         }
         let (department, _) = try dir.config()
-        let k = MinisignSecretKey.generate()
-        try SecretFile.write(
-            path: nextKey(dir, role),
-            contents: try k.fileContents(passphrase: encrypted(dir, role) ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
+        let publicKey: MinisignPublicKey
+        if let onToken {
+            publicKey = onToken.signer.publicKey
+            let current = try DepartmentKeys.signer(path: dir.key(role), passphrase: pass, pin: pin).publicKey
+            guard publicKey.key != current.key else {
+                throw SealError(.usage, "the token's key is the \(role.rawValue) key already", remedy: "name another key on the token")
+            }
+            let text = SigningKeyFile.tokenContents(uri: onToken.signer.uri, modulePath: onToken.modulePath, publicKey: publicKey)
+            try SecretFile.write(path: nextKey(dir, role), contents: Array(text.utf8).withUnsafeBytes { SecureBytes(copying: $0) })
+        } else {
+            let k = MinisignSecretKey.generate()
+            try SecretFile.write(
+                path: nextKey(dir, role),
+                contents: try k.fileContents(passphrase: encrypted(dir, role) ? try pass() : nil, opsLimit: 1 << 20, memLimit: 1 << 26))
+            publicKey = k.publicKey
+        }
         let pk = MinisignPublicKey(
-            keyId: k.publicKey.keyId, key: k.publicKey.key, comment: "sealgate \(role.rawValue) key \(k.publicKey.keyIdHex) of \(department)")
+            keyId: publicKey.keyId, key: publicKey.key, comment: "sealgate \(role.rawValue) key \(publicKey.keyIdHex) of \(department)")
         try SecretFile.writePublic(path: nextPub(dir, role), contents: pk.fileContents, force: true)
         guard announce else { return (pk, nil) }
         let at = clock.now
@@ -56,7 +82,7 @@ public enum SigningKeyRotation {
             SigningKeyRecord(role: try signingRole(role), keyId: pk.keyIdHex, publicKey: pk.base64, state: .pending, until: nil, createdAt: at))
         _ = try await store.appendLog(
             kind: .keyRotated, body: JSON.object(["role": .string(role.rawValue), "pending": .string(pk.keyIdHex)]).canonical, at: at)
-        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass), clock: clock)
+        let doc = try await TrustPublication.publish(dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass, pin: pin), clock: clock)
         return (pk, doc.version)
     }
 
@@ -72,14 +98,14 @@ public enum SigningKeyRotation {
     /// secret is removed last, unless `archive`.
     public static func activate(
         _ dir: DataDirectory, store: any GatewayStore, role: DataDirectory.KeyRole, passphrase pass: @escaping () throws -> SecureBytes,
-        grace: Duration, archive: Bool, logKind: LogKind, clock: any GatewayClock = .system
-    ) async throws -> (old: String, new: String, until: Timestamp, trustVersion: UInt64) {
+        pin: @escaping TokenPIN = DepartmentKeys.noPIN, grace: Duration, archive: Bool, logKind: LogKind, clock: any GatewayClock = .system
+    ) async throws -> (old: String, new: String, until: Timestamp, trustVersion: UInt64, oldOnToken: Bool) {
         let fm = FileManager.default
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
             throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce a new \(role.rawValue) key as pending first")
         }
-        let old = try MinisignSecretKey.load(path: dir.key(role), passphrase: pass)
-        let new = try MinisignSecretKey.load(path: nextKey(dir, role), passphrase: pass)
+        let old = try DepartmentKeys.signer(path: dir.key(role), passphrase: pass, pin: pin)
+        let new = try DepartmentKeys.signer(path: nextKey(dir, role), passphrase: pass, pin: pin)
         let at = clock.now
         let until = at.adding(grace)
         try await store.putSigningKey(
@@ -97,7 +123,7 @@ public enum SigningKeyRotation {
                 "verify_only_until": .string(until.text), "archived": .bool(archive),
             ]).canonical, at: at)
         let doc = try await TrustPublication.publish(
-            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass).replacing(role, with: new), clock: clock)
+            dir, store: store, keys: try DepartmentKeys.load(dir, passphrase: pass, pin: pin).replacing(role, with: new), clock: clock)
         try Failpoints.check("keys.activate.after-publish")
         let archived = "\(dir.keysPath)/archive/\(role.rawValue)-\(old.publicKey.keyIdHex).key"
         try fm.createDirectory(atPath: "\(dir.keysPath)/archive", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -118,7 +144,7 @@ public enum SigningKeyRotation {
             _ = try await log.checkpoint(cosigners: [old])
         }
         if !archive { try fm.removeItem(atPath: archived) }
-        return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version)
+        return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version, old is Pkcs11Signer)
     }
 }
 

@@ -100,7 +100,9 @@ public struct Problem: HTTPResponseError, Sendable {
             .recordsInvalid, .seqNotIncreasing, .seqOutOfRange, .correctionsTooMany, .kindNotAccepted, .rotationInvalid,
             .rotationSignatureInvalid, .datasetExists, .kindNotDataset, .datasetNotFromDepartment, .datasetMalformed, .datasetCount)
         put(.internalServerError, .logInconsistent, .logBehind, .logFork, .internalError, .handbookFailure)
-        put(.serviceUnavailable, .ioError, .cryptoFailure, .storeFailure, .storeUnavailable, .intakeFault, .trustExpired)
+        put(
+            .serviceUnavailable, .ioError, .cryptoFailure, .storeFailure, .storeUnavailable, .intakeFault, .trustExpired, .tokenUnavailable,
+            .tokenPinRefused, .tokenKeyMissing)
         return t
     }()
 

@@ -166,10 +166,10 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     /// The signed note: body, an empty line, the signature line.
-    public func signed(name: String, key: MinisignSecretKey) throws -> String { try signed(name: name, keys: [key]) }
+    public func signed(name: String, key: any MinisignSigner) throws -> String { try signed(name: name, keys: [key]) }
 
     /// The signed note with one signature line per key (C2SP signed notes may carry several).
-    public func signed(name: String, keys: [MinisignSecretKey]) throws -> String {
+    public func signed(name: String, keys: [any MinisignSigner]) throws -> String {
         var note = body + "\n"
         for key in keys {
             let sig = try key.signEd25519(Array(body.utf8))

@@ -15,13 +15,14 @@ struct Synthesize: AsyncParsableCommand {
             """)
     @OptionGroup var data: DataOption
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var token: TokenOptions
     @OptionGroup var out: OutputOptions
     func run() async throws {
         try await runAsync(json: out.json) {
             let dir = data.dir
             let (department, _) = try dir.config()
             let store = try await dir.openStore()
-            let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase))
+            let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase), pin: token.departmentPIN())
             let start = Date()
             if !out.json { say("synthesizing from \(try await store.campaignRows().count) registered units…") }
             let s = try await Synthesis.synthesize(

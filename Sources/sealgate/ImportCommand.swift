@@ -14,10 +14,11 @@ struct Import: AsyncParsableCommand {
     @OptionGroup var data: DataOption
     @Argument(help: "Package files.") var packages: [String]
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var token: TokenOptions
     @OptionGroup var out: OutputOptions
     func run() async throws {
         try await runAsync(json: out.json) {
-            let (intake, _) = try await loadIntake(data, passphrase: passphrase)
+            let (intake, _) = try await loadIntake(data, passphrase: passphrase, token: token)
             var results: [[String: Any]] = []
             var anyRejected = false
             for p in packages {

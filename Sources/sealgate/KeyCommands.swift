@@ -119,13 +119,23 @@ extension Keys {
             help:
                 "recipient: a post-quantum hybrid recipient (age1pq1…, ML-KEM-768 with X25519) instead of X25519; units seal to it alone once it is the active one."
         ) var pq = false
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "receipt, dataset, log: the new key is this key on a token (pkcs11:token=…;object=…), generated there beforehand; keys/ROLE.key then names it (its secret never leaves the token).",
+                valueName: "pkcs11-uri"))
+        var tokenKey: String?
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "How long the old key stays decrypt-only (recipient) or verify-only (signing keys) (e.g. 14d, 12h, 0s).")
         var grace: String = "14d"
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var token: TokenOptions
         @OptionGroup var out: OutputOptions
         func validate() throws {
             if pq && role != .recipient { throw ValidationError("--pq is for the recipient key") }
+            if tokenKey != nil && ![.receipt, .dataset, .log].contains(role) {
+                throw ValidationError("--token-key is for the receipt, dataset and log keys")
+            }
         }
 
         func run() async throws {
@@ -133,7 +143,8 @@ extension Keys {
                 let dir = data.dir
                 let store = try await dir.openStore()
                 let pass = cachedPassphrase(passphrase)
-                let keys = try DepartmentKeys.load(dir, passphrase: pass)
+                let pin = token.departmentPIN()
+                let keys = try DepartmentKeys.load(dir, passphrase: pass, pin: pin)
                 if role == .root {
                     let quiet = out.json
                     let r = try await DepartmentKeyLifecycle.rotateRoot(dir: dir, store: store, keys: keys, passphrase: pass, archive: archive) {
@@ -149,10 +160,17 @@ extension Keys {
                 }
                 let graceDuration = Duration.seconds(try parseDuration(grace))
                 if let signing = DataDirectory.KeyRole(rawValue: role.rawValue), role != .recipient {
+                    let onToken = try tokenKey.map { value -> SigningKeyRotation.TokenKey in
+                        let uri = try Pkcs11URI(value)
+                        let module = try token.module(for: uri)
+                        return SigningKeyRotation.TokenKey(
+                            signer: try Pkcs11Signer(uri: uri, modulePath: module, pin: { try pin(uri) }), modulePath: module)
+                    }
                     let (key, version) = try await withHint(
                         "make it active with `sealgate keys activate \(signing.rawValue) --data \(dir.path)` first"
                     ) {
-                        try await SigningKeyRotation.generate(dir, store: store, role: signing, passphrase: pass, announce: pending)
+                        try await SigningKeyRotation.generate(
+                            dir, store: store, role: signing, passphrase: pass, pin: pin, onToken: onToken, announce: pending)
                     }
                     if pending {
                         if !out.json {
@@ -163,7 +181,7 @@ extension Keys {
                         return ["role": signing.rawValue, "pending": key.keyIdHex, "trust_version": version as Any]
                     }
                     let r = try await SigningKeyRotation.activate(
-                        dir, store: store, role: signing, passphrase: pass, grace: graceDuration, archive: archive, logKind: .keyRotated)
+                        dir, store: store, role: signing, passphrase: pass, pin: pin, grace: graceDuration, archive: archive, logKind: .keyRotated)
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
                 }
                 switch try await DepartmentKeyLifecycle.rotateRecipient(
@@ -195,12 +213,16 @@ func reportRecipient(_ a: DepartmentKeyLifecycle.RecipientActivation, quiet: Boo
 }
 
 /// Prints and returns what a signing key's switch did.
-func reportSwitch(_ r: (old: String, new: String, until: Timestamp, trustVersion: UInt64), role: DataDirectory.KeyRole, archive: Bool, quiet: Bool)
-    -> [String: Any]
-{
+func reportSwitch(
+    _ r: (old: String, new: String, until: Timestamp, trustVersion: UInt64, oldOnToken: Bool), role: DataDirectory.KeyRole, archive: Bool,
+    quiet: Bool
+) -> [String: Any] {
     if !quiet {
+        let secret =
+            r.oldOnToken
+            ? " (its secret stays on its token: delete it there when the grace has ended)" : archive ? " (secret archived)" : " (secret destroyed)"
         say(
-            "\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(archive ? " (secret archived)" : " (secret destroyed)"); trust document version \(r.trustVersion) published"
+            "\(role.rawValue) key \(r.new) is active; \(r.old) is verify-only until \(r.until)\(secret); trust document version \(r.trustVersion) published"
         )
     }
     return ["role": role.rawValue, "active": r.new, "previous": r.old, "verify_only_until": r.until, "trust_version": r.trustVersion]
@@ -227,17 +249,19 @@ extension Keys {
         @Option(name: .long, help: "How long the old key stays decrypt-only or verify-only (e.g. 14d, 12h, 0s).") var grace: String = "14d"
         @Flag(name: .long, help: "receipt, dataset, log: keep the old secret key (encrypted as it was) in keys/archive/.") var archive = false
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var token: TokenOptions
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
                 let dir = data.dir
                 let store = try await dir.openStore()
                 let pass = cachedPassphrase(passphrase)
+                let pin = token.departmentPIN()
                 let graceDuration = Duration.seconds(try parseDuration(grace))
                 if role != .recipient, let signing = DataDirectory.KeyRole(rawValue: role.rawValue) {
                     let r = try await withHint("announce one first: sealgate keys rotate \(signing.rawValue) --pending --data \(dir.path)") {
                         try await SigningKeyRotation.activate(
-                            dir, store: store, role: signing, passphrase: pass, grace: graceDuration, archive: archive,
+                            dir, store: store, role: signing, passphrase: pass, pin: pin, grace: graceDuration, archive: archive,
                             logKind: .keyActivated)
                     }
                     return reportSwitch(r, role: signing, archive: archive, quiet: out.json)
@@ -310,6 +334,12 @@ extension Keys {
         @OptionGroup var client: ClientOptions
         @OptionGroup var passphrase: PassphraseOptions
         @OptionGroup var token: TokenOptions
+        @Option(
+            name: .long,
+            help:
+                "Read the new key's token PIN from this file, when the new key is on another token with another PIN than the old (default: the PIN source of the old key)."
+        )
+        var newPinFile: String?
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
@@ -317,7 +347,9 @@ extension Keys {
                     throw SealError(.usage, "nowhere to put the statement", remedy: "give -o FILE, --gateway URL, or both")
                 }
                 let oldKey = try token.signer(old, passphrase: passphrase)
-                let newKey = try token.signer(new, passphrase: passphrase)
+                var newToken = token
+                if let newPinFile { newToken.pinFile = newPinFile }
+                let newKey = try newToken.signer(new, passphrase: passphrase)
                 let r = try UnitKeyRotation.make(
                     unit: unit, old: oldKey, new: newKey,
                     created: Timestamp.now)

@@ -291,6 +291,7 @@ extension LogCommand {
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Why the entries are lost (goes into the signed log entry).") var reason: String
         @OptionGroup var passphrase: PassphraseOptions
+        @OptionGroup var token: TokenOptions
         @OptionGroup var out: OutputOptions
         func run() async throws {
             try await runAsync(json: out.json) {
@@ -301,7 +302,7 @@ extension LogCommand {
                 let dir = data.dir
                 let store = try await dir.openStore()
                 let (department, _) = try dir.config()
-                let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase))
+                let keys = try DepartmentKeys.load(dir, passphrase: cachedPassphrase(passphrase), pin: token.departmentPIN())
                 let head = LogHead(path: dir.logHeadPath)
                 guard let lost = try head.read() else {
                     throw SealError(.usage, "this data folder has no log head: there is nothing to declare", remedy: "start the gateway normally")

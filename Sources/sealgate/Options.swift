@@ -83,15 +83,38 @@ struct TokenOptions: ParsableArguments {
             return try MinisignSecretKey.load(path: value, passphrase: passphrase.provider(prompt: "Passphrase for \(value): "))
         }
         let uri = try Pkcs11URI(value)
+        let module = try module(for: uri)
+        let pin = departmentPIN()
+        return try Pkcs11Signer(uri: uri, modulePath: module, pin: { try pin(uri) })
+    }
+
+    /// The module for a `pkcs11:` key: --pkcs11-module, the URI's module-path, SEALGATE_PKCS11_MODULE.
+    func module(for uri: Pkcs11URI) throws -> String {
         guard let module = pkcs11Module ?? uri.modulePath ?? ProcessInfo.processInfo.environment["SEALGATE_PKCS11_MODULE"] else {
             throw SealError(
                 .usage, "a pkcs11: signing key needs its token's module",
                 remedy: "give --pkcs11-module /path/to/module.so (e.g. /usr/lib/softhsm/libsofthsm2.so) or set SEALGATE_PKCS11_MODULE")
         }
-        let file = pinFile
-        let prompt = "PIN for the token \(uri.token ?? uri.serial ?? "named by the URI"): "
-        return try Pkcs11Signer(uri: uri, modulePath: module, pin: { try Passphrase.obtainPIN(file: file, prompt: prompt) })
+        return module
     }
+
+    /// Where the PIN of a token key comes from: the PIN file, read again at each login (a
+    /// running gateway takes a PIN written there anew); else SEALGATE_PKCS11_PIN or the prompt,
+    /// asked once per command and kept (in locked memory) for the logins after.
+    func departmentPIN() -> TokenPIN {
+        if let file = pinFile { return { uri in try Passphrase.obtainPIN(file: file, prompt: Self.prompt(uri)) } }
+        let cached = Mutex<SecureBytes?>(nil)
+        return { uri in
+            try cached.withLock { value in
+                if let v = value { return v }
+                let p = try Passphrase.obtainPIN(file: nil, prompt: Self.prompt(uri))
+                value = p
+                return p
+            }
+        }
+    }
+
+    static func prompt(_ uri: Pkcs11URI) -> String { "PIN for the token \(uri.token ?? uri.serial ?? "named by \(uri.text)"): " }
 }
 
 /// A passphrase asked at most once per command.

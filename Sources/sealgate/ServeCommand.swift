@@ -54,6 +54,7 @@ struct Serve: AsyncParsableCommand {
     var metricsRefresh = "5s"
     @OptionGroup var logging: LogOptions
     @OptionGroup var passphrase: PassphraseOptions
+    @OptionGroup var token: TokenOptions
 
     func run() async throws {
         // Logging first, once for the process: every line after this follows --log-format/--log-level.
@@ -104,7 +105,7 @@ struct Serve: AsyncParsableCommand {
             try config.listen.checkListen()
             try config.metricsListen?.checkListen()
             (intake, store) = try await loadIntake(
-                data, passphrase: passphrase, maxBytes: UInt64(config.maxBodyBytes),
+                data, passphrase: passphrase, token: token, maxBytes: UInt64(config.maxBodyBytes),
                 node: node,
                 // --port 0 names no stable port: the process id keeps two such processes apart
                 defaultNode: "\(ProcessInfo.processInfo.hostName)-\(port != 0 ? String(port) : "pid\(ProcessInfo.processInfo.processIdentifier)")",
@@ -175,7 +176,7 @@ struct Serve: AsyncParsableCommand {
 /// spools into `spool/<node>/` (`node`: this process's name, stable across its restarts).
 /// `node` is taken when given; on PostgreSQL a process always has one (`defaultNode`).
 func loadIntake(
-    _ data: DataOption, passphrase: PassphraseOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil,
+    _ data: DataOption, passphrase: PassphraseOptions, token: TokenOptions, maxBytes: UInt64 = defaultMaxPackageBytes, node: String? = nil,
     defaultNode: String = "\(ProcessInfo.processInfo.hostName)-cli", work: BlockingPool = .shared, clock: any GatewayClock = .system
 ) async throws -> (Intake, any GatewayStore) {
     var dir = data.dir
@@ -193,10 +194,14 @@ func loadIntake(
         try FileManager.default.createDirectory(atPath: dir.spoolPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
     let pass = cachedPassphrase(passphrase)
-    let keys = try DepartmentKeys.load(dir, passphrase: pass)
+    let pin = token.departmentPIN()
+    let keys = try DepartmentKeys.load(dir, passphrase: pass, pin: pin)
+    // A key on a token is opened now: its PIN asked, a refusal seen at the start.
+    try keys.openTokens()
     return (
         try await Intake(
-            data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass, work: work, clock: clock
+            data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass, pin: pin, work: work,
+            clock: clock
         ), store
     )
 }

@@ -1,7 +1,9 @@
 import Foundation
+import GatewayCore
 import SealCrypto
 import TestSupport
 import Testing
+import TransparencyLog
 
 /// A unit's signing key on a hardware token (PKCS#11), here SoftHSM2 (Debian's softhsm2, a token
 /// initialised in a temporary folder; the Ed25519 key made with opensc's pkcs11-tool): its public
@@ -12,24 +14,36 @@ struct TokenTests {
     static let module = "/usr/lib/softhsm/libsofthsm2.so"
     static let pin = "246810"
 
-    /// A token labelled `unit1` with an Ed25519 key pair labelled `signing`, in `w`.
-    static func token(_ w: Workdir) throws -> [String: String] {
+    static let soPin = "13579111"
+    static let spy = "/usr/lib/x86_64-linux-gnu/pkcs11-spy.so"
+
+    /// A token labelled `label` with an Ed25519 key pair for each of `keys` (their labels; ids
+    /// 01, 02, …), in `w/tokens`; its PIN in `w/pin`. Returns the environment naming SoftHSM2's
+    /// configuration.
+    static func token(_ w: Workdir, label: String = "unit1", keys: [String] = ["signing"]) throws -> [String: String] {
         try FileManager.default.createDirectory(atPath: w.file("tokens"), withIntermediateDirectories: false)
         w.write("softhsm2.conf", "directories.tokendir = \(w.file("tokens"))\nobjectstore.backend = file\nlog.level = ERROR\n")
         let env = ["SOFTHSM2_CONF": w.file("softhsm2.conf")]
-        let initToken = try CLI.run(
-            "softhsm2-util", ["--init-token", "--free", "--label", "unit1", "--pin", pin, "--so-pin", "13579111"], cwd: w.path, env: env)
-        try #require(initToken.status == 0, "\(initToken.stderr)")
-        let keypair = try CLI.run(
-            "pkcs11-tool",
-            [
-                "--module", module, "--token-label", "unit1", "--login", "--pin", pin, "--keypairgen", "--key-type", "EC:edwards25519",
-                "--label", "signing", "--id", "01",
-            ], cwd: w.path, env: env)
-        try #require(keypair.status == 0, "\(keypair.stderr)")
-        w.write("pin", pin + "\n")
-        chmod(w.file("pin"), 0o600)
+        try addToken(w, env: env, label: label, pin: pin, pinFile: "pin", keys: keys)
         return env
+    }
+
+    /// Another token beside the first ones, with its own PIN (written to `w/pinFile`).
+    static func addToken(_ w: Workdir, env: [String: String], label: String, pin: String, pinFile: String, keys: [String]) throws {
+        let initToken = try CLI.run(
+            "softhsm2-util", ["--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", soPin], cwd: w.path, env: env)
+        try #require(initToken.status == 0, "\(initToken.stderr)")
+        for (n, key) in keys.enumerated() {
+            let keypair = try CLI.run(
+                "pkcs11-tool",
+                [
+                    "--module", module, "--token-label", label, "--login", "--pin", pin, "--keypairgen", "--key-type", "EC:edwards25519",
+                    "--label", key, "--id", String(format: "%02d", n + 1),
+                ], cwd: w.path, env: env)
+            try #require(keypair.status == 0, "\(keypair.stderr)")
+        }
+        w.write(pinFile, pin + "\n")
+        chmod(w.file(pinFile), 0o600)
     }
 
     @Test func aPackageSignedOnATokenVerifiesWithStockMinisign() throws {
@@ -100,14 +114,18 @@ struct TokenTests {
             ["keys", "rotate-unit", "--unit", "HCM-U001", "--old", "HCM-U001.key", "--new", uri, "--pin-file", "pin", "--gateway", gw.url],
             cwd: f.w.path, env: env)
         #expect(rotate.status == 0, "\(rotate.stderr)")
-        let seal = try CLI.sg(
-            [
-                "seal", "--unit", "HCM-U001", "--seq", "1", "--signing-key", uri, "--pin-file", "pin", "--to", f.recipient.string, "-o",
-                "token.sgp", "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
-            ], cwd: f.w.path, env: env)
-        #expect(seal.status == 0, "\(seal.stderr)")
-        let accepted = try f.post(gw, f.w.file("token.sgp"))
-        #expect(accepted.status == 201, "\(accepted.text.prefix(300))")
+        /// Seals seq `seq` with the key `uri` names and submits it: 201.
+        func sealAndSubmit(_ uri: String, pinFile: String, seq: Int) throws {
+            let seal = try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U001", "--seq", String(seq), "--signing-key", uri, "--pin-file", pinFile, "--to", f.recipient.string, "-o",
+                    "token-\(seq).sgp", "city/HCM-U001/organizations.csv", "city/HCM-U001/members.csv",
+                ], cwd: f.w.path, env: env)
+            #expect(seal.status == 0, "\(seal.stderr)")
+            let accepted = try f.post(gw, f.w.file("token-\(seq).sgp"))
+            #expect(accepted.status == 201, "\(accepted.text.prefix(300))")
+        }
+        try sealAndSubmit(uri, pinFile: "pin", seq: 1)
         // A unit profile holds the token key's URI: `unit send` seals with the next seq and submits.
         try FileManager.default.createDirectory(atPath: f.w.file("desk"), withIntermediateDirectories: false)
         let initProfile = try CLI.sg(
@@ -121,5 +139,148 @@ struct TokenTests {
             ["unit", "send", "--pin-file", f.w.file("pin"), f.w.file("city/HCM-U001/organizations.csv"), f.w.file("city/HCM-U001/members.csv")],
             cwd: f.w.file("desk"), env: env)
         #expect(send.status == 0 && send.stderr.contains("201"), "\(send.stderr)")
+        // From that token to another one with another PIN: each key's PIN from its own file.
+        try Self.addToken(f.w, env: env, label: "unit1-2027", pin: "97531", pinFile: "pin2", keys: ["signing"])
+        let uri2 = "pkcs11:token=unit1-2027;object=signing"
+        let onePin = try CLI.sg(
+            ["keys", "rotate-unit", "--unit", "HCM-U001", "--old", uri, "--new", uri2, "--pin-file", "pin", "--gateway", gw.url, "--json"],
+            cwd: f.w.path, env: env)
+        #expect(onePin.status != 0 && onePin.out.contains("\"code\":\"token_pin_refused\""), "\(onePin.out)")
+        let twoPins = try CLI.sg(
+            [
+                "keys", "rotate-unit", "--unit", "HCM-U001", "--old", uri, "--new", uri2, "--pin-file", "pin", "--new-pin-file", "pin2", "--gateway",
+                gw.url,
+            ],
+            cwd: f.w.path, env: env)
+        #expect(twoPins.status == 0, "\(twoPins.stderr)")
+        try sealAndSubmit(uri2, pinFile: "pin2", seq: 3)
+    }
+
+    /// The department's receipt and log keys move onto a token with the rotation it has (the old
+    /// file keys verify-only, the token keys active); `serve` signs receipts and checkpoints on
+    /// the token, and `receipt verify` and stock minisign accept them. What a long-running gateway
+    /// meets — a signing call failing half-way, the token removed and put back (SoftHSM2's token
+    /// folder moved away and back), the PIN changed under it — is answered 503 with its code,
+    /// nothing recorded, and the gateway signs again without a restart once the token is back or
+    /// the PIN file holds the new PIN. The PIN is never printed.
+    @Test func aGatewaySignsWithKeysOnATokenAndRecoversWithoutRestart() throws {
+        let f = try GatewayFixture()
+        var env = try Self.token(f.w, label: "dept", keys: ["receipt", "log", "dataset"])
+        // The gateway reaches SoftHSM2 through OpenSC's pkcs11-spy, which writes down every call
+        // (to count the logins the gateway tries).
+        env["PKCS11SPY"] = Self.module
+        env["PKCS11SPY_OUTPUT"] = f.w.file("spy.log")
+        let tokenArgs = ["--pkcs11-module", Self.spy, "--pin-file", f.w.file("pin")]
+        func logins() -> Int { String(decoding: f.w.read("spy.log"), as: UTF8.self).components(separatedBy: "C_Login").count - 1 }
+        try requireOK(try CLI.sg(["handbook", "init", "--data", "hb", "--unencrypted"], cwd: f.w.path))
+        try requireOK(
+            try CLI.sg(
+                [
+                    "handbook", "connect", "--data", "dept", "--url", "http://127.0.0.1:9", "--recipient", "hb/identity.pub", "--ack-key",
+                    "hb/ack.pub",
+                ],
+                cwd: f.w.path))
+        let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        for role in ["receipt", "log", "dataset"] {
+            let r = try CLI.sg(
+                ["keys", "rotate", role, "--data", "dept", "--token-key", "pkcs11:token=dept;object=\(role)", "--grace", "1h"] + tokenArgs,
+                cwd: f.w.path, env: env)
+            #expect(r.status == 0 && r.stderr.contains("\(role) key"), "\(r.stderr)")
+            let file = String(decoding: f.w.read("dept/keys/\(role).key"), as: UTF8.self)
+            #expect(file.contains("uri pkcs11:token=dept;object=\(role)") && !file.contains("secret key"), "\(file)")
+        }
+        // Armed: the first signing call and its retry fail half-way (the operation left active).
+        env["SEALGATE_FAILPOINTS"] = "token.sign=eio:2"
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--pin-file", f.w.file("pin")], env: env)
+        defer { gw.stop() }
+        func code(_ r: RawHTTP.Response) throws -> String? { try JSON(parsing: r.text)["code"]?.string }
+        let p1 = try f.seal("HCM-U001", seq: 1)
+        let halfway = try f.post(gw, p1)
+        #expect(try halfway.status == 503 && code(halfway) == "token_unavailable", "\(halfway.status) \(halfway.text.prefix(300))")
+        // Nothing was recorded: the same package is decided when sent again.
+        let again = try f.post(gw, p1)
+        #expect(again.status == 201, "\(again.status) \(again.text.prefix(300))")
+        // The receipt, signed on the token: `receipt verify` with the trust document, and stock
+        // minisign with the published receipt key.
+        try requireOK(try CLI.sg(["trust", "fetch", "--gateway", gw.url, "--root", "dept/keys/root.pub", "-o", "trust.json"], cwd: f.w.path))
+        let p2 = try f.seal("HCM-U001", seq: 2)
+        let submit = try CLI.sg(["submit", "--gateway", gw.url, "--trust", "trust.json", p2], cwd: f.w.path)
+        #expect(submit.status == 0 && submit.stderr.contains("201"), "\(submit.stderr)")
+        try requireOK(try CLI.sg(["receipt", "verify", "--trust", "trust.json", p2 + ".receipt.json"], cwd: f.w.path), "receipt verify")
+        let ms = try CLI.run("minisign", ["-V", "-p", "dept/keys/receipt.pub", "-m", p2 + ".receipt.json"], cwd: f.w.path)
+        #expect(ms.status == 0, "\(ms.stderr)")
+        let trust = try JSON(parsing: String(decoding: f.w.read("trust.json"), as: UTF8.self))
+        let tokenReceiptKey = try MinisignPublicKey(path: f.w.file("dept/keys/receipt.pub"))
+        #expect(trust.canonical.contains(tokenReceiptKey.base64))
+
+        // The token removed: 503 token_unavailable, nothing recorded, the gateway still up.
+        try FileManager.default.moveItem(atPath: f.w.file("tokens"), toPath: f.w.file("tokens.away"))
+        let p3 = try f.seal("HCM-U001", seq: 3)
+        let away = try f.post(gw, p3)
+        #expect(try away.status == 503 && code(away) == "token_unavailable", "\(away.status) \(away.text.prefix(300))")
+        #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
+        // Put back: signed again, no restart (the module is looked at again at most every 2 s).
+        try FileManager.default.moveItem(atPath: f.w.file("tokens.away"), toPath: f.w.file("tokens"))
+        var back = try f.post(gw, p3)
+        for _ in 0..<20 where back.status == 503 {
+            Thread.sleep(forTimeInterval: 0.5)
+            back = try f.post(gw, p3)
+        }
+        #expect(back.status == 201, "\(back.status) \(back.text.prefix(300))")
+
+        // The security officer sets another user PIN (as after unlocking a locked PIN); the token
+        // is re-inserted, so the gateway must log in again: its PIN is refused, once — 503
+        // token_pin_refused, and not sent again — until the PIN file holds the new PIN.
+        let newPin = "135790"
+        let setPin = try CLI.run(
+            "pkcs11-tool",
+            [
+                "--module", Self.module, "--token-label", "dept", "--login", "--login-type", "so", "--so-pin", Self.soPin, "--init-pin", "--new-pin",
+                newPin,
+            ],
+            cwd: f.w.path, env: env)
+        try #require(setPin.status == 0, "\(setPin.stderr)")
+        try FileManager.default.moveItem(atPath: f.w.file("tokens"), toPath: f.w.file("tokens.away"))
+        let p4 = try f.seal("HCM-U001", seq: 4)
+        _ = try f.post(gw, p4)
+        try FileManager.default.moveItem(atPath: f.w.file("tokens.away"), toPath: f.w.file("tokens"))
+        var refused = try f.post(gw, p4)
+        for _ in 0..<20 where refused.text.contains("\"token_unavailable\"") {
+            Thread.sleep(forTimeInterval: 0.5)
+            refused = try f.post(gw, p4)
+        }
+        #expect(try refused.status == 503 && code(refused) == "token_pin_refused", "\(refused.status) \(refused.text.prefix(300))")
+        let loginsTried = logins()
+        Thread.sleep(forTimeInterval: 1.1)
+        let stillRefused = try f.post(gw, p4)
+        #expect(try stillRefused.status == 503 && code(stillRefused) == "token_pin_refused", "\(stillRefused.text.prefix(300))")
+        #expect(logins() == loginsTried, "the refused PIN was sent to the token again")
+        f.w.write("pin", newPin + "\n")
+        chmod(f.w.file("pin"), 0o600)
+        var relogged = try f.post(gw, p4)
+        for _ in 0..<10 where relogged.status == 503 {
+            Thread.sleep(forTimeInterval: 0.5)
+            relogged = try f.post(gw, p4)
+        }
+        #expect(relogged.status == 201, "\(relogged.status) \(relogged.text.prefix(300)) \(gw.logText.suffix(3000))")
+        // A dataset synthesized by the running gateway is signed on the token: stock minisign
+        // verifies it with the published dataset key.
+        let synthesized = try RawHTTP.request("POST", gw.url + "/v1/datasets", headers: ["Authorization": "Bearer \(admin)"])
+        #expect(synthesized.status == 201, "\(synthesized.status) \(synthesized.text.prefix(300))")
+        try FileManager.default.createDirectory(atPath: f.w.file("ds"), withIntermediateDirectories: false)
+        #expect(try CLI.run("tar", ["-xf", "../dept/datasets/dataset-v1.sgp"], cwd: f.w.file("ds")).status == 0)
+        let dsSig = try CLI.run(
+            "minisign", ["-V", "-p", "../dept/keys/dataset.pub", "-m", "payload.age", "-x", "package.minisig"], cwd: f.w.file("ds"))
+        #expect(dsSig.status == 0, "\(dsSig.stderr)")
+        // Checkpoints are signed on the token too: the log's checkpoint verifies with the new log key.
+        let checkpoint = try RawHTTP.request("GET", gw.url + "/v1/log/checkpoint")
+        #expect(checkpoint.status == 200, "\(checkpoint.text)")
+        let verified = try Checkpoint.verify(note: checkpoint.text, name: "HCM-DTCD/log", publicKey: MinisignKeyFile.logKey(f))
+        #expect(verified.size > 0)
+        gw.stop()
+        for text in [gw.logText, halfway.text, away.text, refused.text] {
+            #expect(!text.contains(Self.pin) && !text.contains(newPin), "a PIN was printed")
+        }
     }
 }

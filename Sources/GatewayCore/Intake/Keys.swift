@@ -24,6 +24,7 @@ public final class IntakeKeys: Sendable {
     private let data: DataDirectory
     private let store: any GatewayStore
     private let passphrase: @Sendable () throws -> SecureBytes
+    private let pin: TokenPIN
     private let work: BlockingPool
     /// Re-keyed when a reload finds a new log key.
     private let log: GatewayLog
@@ -32,8 +33,9 @@ public final class IntakeKeys: Sendable {
 
     init(
         data: DataDirectory, store: any GatewayStore, keys: DepartmentKeys, passphrase: @escaping @Sendable () throws -> SecureBytes,
-        work: BlockingPool, log: GatewayLog, clock: any GatewayClock = .system
+        pin: @escaping TokenPIN, work: BlockingPool, log: GatewayLog, clock: any GatewayClock = .system
     ) {
+        self.pin = pin
         self.clock = clock
         self.data = data
         self.store = store
@@ -64,8 +66,8 @@ public final class IntakeKeys: Sendable {
         let (isStale, version) = try await stale()  // another caller may have reloaded meanwhile
         guard isStale else { return }
         // A reload runs scrypt (256 MiB): on the intake's pool, never on the shared threads.
-        let (data, passphrase) = (self.data, self.passphrase)
-        let keys = force ? current : try await work.run { try DepartmentKeys.load(data, passphrase: passphrase) }
+        let (data, passphrase, pin) = (self.data, self.passphrase, self.pin)
+        let keys = force ? current : try await work.run { try DepartmentKeys.load(data, passphrase: passphrase, pin: pin) }
         let rows = try await store.recipients()
         let now = clock.now
         var accepted = Set<String>()

@@ -203,7 +203,7 @@ extension Minisign {
     }
 }
 
-extension MinisignSecretKey {
+extension MinisignSigner {
     /// A bare Ed25519 signature with this key (for C2SP signed notes, which are not minisign files).
     public func signEd25519(_ message: [UInt8]) throws -> [UInt8] {
         try message.withUnsafeBytes { try signRaw($0) }

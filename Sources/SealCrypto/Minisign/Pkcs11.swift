@@ -109,6 +109,77 @@ public protocol MinisignSigner: Sendable {
     func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8]
 }
 
+/// A loaded PKCS#11 module. It is initialized once per process and never unloaded; every call
+/// into it is made under `lock` (a token is one device: its calls are serialized). It can be
+/// initialized again (C_Finalize, then C_Initialize) when a token has gone away: some modules
+/// (SoftHSM2) find a token that came back only then. That ends every session opened before, so
+/// each signer keeps the `generation` its session was opened in and opens a new one when it
+/// changed.
+final class Pkcs11Module: @unchecked Sendable {
+    struct State {
+        var generation = 0
+        var lastReset: ContinuousClock.Instant?
+    }
+    let path: String
+    let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
+    let lock: Mutex<State>
+
+    private init(path: String, functions: UnsafeMutablePointer<CK_FUNCTION_LIST>) {
+        self.path = path
+        self.functions = functions
+        lock = Mutex(State())
+    }
+
+    /// Loaded modules by path.
+    private static let loaded = Mutex<[String: Pkcs11Module]>([:])
+
+    /// The module may be called from several threads: it locks with the system's own.
+    private static func initialize(_ list: UnsafeMutablePointer<CK_FUNCTION_LIST>) -> CK_RV {
+        var args = CK_C_INITIALIZE_ARGS(
+            CreateMutex: nil, DestroyMutex: nil, LockMutex: nil, UnlockMutex: nil, flags: CK_FLAGS(CKF_OS_LOCKING_OK), pReserved: nil)
+        return list.pointee.C_Initialize!(&args)
+    }
+
+    static func load(_ path: String) throws -> Pkcs11Module {
+        try loaded.withLock { loaded in
+            if let m = loaded[path] { return m }
+            // An absolute path only: a bare name would be searched for (the library path, the
+            // current folder), and whatever is found runs its constructors at once.
+            guard path.hasPrefix("/") else {
+                throw SealError(
+                    .usage, "the PKCS#11 module must be given by its absolute path, not \(path)",
+                    remedy: "give the module's full path, e.g. /usr/lib/softhsm/libsofthsm2.so")
+            }
+            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+                throw Pkcs11Signer.unavailable("its module \(path) cannot be loaded")
+            }
+            guard let symbol = dlsym(handle, "C_GetFunctionList") else { throw Pkcs11Signer.unavailable("\(path) is not a PKCS#11 module") }
+            typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
+            let get = unsafeBitCast(symbol, to: GetFunctionList.self)
+            var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
+            guard get(&list) == CKR_OK, let list else { throw Pkcs11Signer.unavailable("\(path) gave no function list") }
+            let rv = initialize(list)
+            guard rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED else { throw Pkcs11Signer.unavailable("\(path) did not initialize", rv) }
+            let m = Pkcs11Module(path: path, functions: list)
+            loaded[path] = m
+            return m
+        }
+    }
+
+    /// Initializes the module again (under `lock`), at most once every `resetInterval`: every
+    /// session of every signer on it ends. Returns whether it did.
+    func reset(_ state: inout State) -> Bool {
+        let now = ContinuousClock.now
+        if let last = state.lastReset, now - last < Self.resetInterval { return false }
+        state.lastReset = now
+        _ = functions.pointee.C_Finalize!(nil)
+        state.generation += 1
+        return Self.initialize(functions) == CKR_OK
+    }
+
+    static let resetInterval = Duration.seconds(2)
+}
+
 /// An Ed25519 signing key on a PKCS#11 token (a USB token, an HSM; SoftHSM2 in the tests): the
 /// module is loaded at run time (dlopen, never linked), the token found by its label (or serial,
 /// or slot), the session logged in with the PIN, the key found by label and/or id. A minisign
@@ -118,18 +189,36 @@ public protocol MinisignSigner: Sendable {
 /// The minisign key id of a token key is derived from its public key: the first 8 bytes of
 /// SHA-256 of the 32-byte Ed25519 public key (docs/keys.md).
 ///
-/// `@unchecked Sendable`: the session is used under `lock` only; the handles are immutable.
+/// A long-running gateway meets a token that goes away and comes back, a PIN that stops working
+/// and calls that fail half-way. A failed call ends the session (an operation left active, a
+/// handle gone stale) and is tried once more in a new one; a token that cannot be reached is
+/// `token_unavailable` until it can (the module initialized again, at most every 2 s; tries at
+/// most once a second, the last failure answered meanwhile); a PIN the token refused is never
+/// sent again (each wrong try brings a real token closer to locking): the PIN source is asked
+/// again at the next try, and a different PIN — a PIN file written anew — is tried. Nothing here
+/// needs a restart.
+///
+/// `@unchecked Sendable`: the session state is used under the module's lock only.
 public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
     public let keyId: [UInt8]
     public let publicKey: MinisignPublicKey
-    private let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
-    private let session: CK_SESSION_HANDLE
-    private let key: CK_OBJECT_HANDLE
-    private let lock = Mutex(())
     public let uri: Pkcs11URI
+    private let module: Pkcs11Module
+    private let pin: @Sendable () throws -> SecureBytes
 
-    /// Loaded modules by path (a module is initialized once per process and never unloaded).
-    private static let modules = Mutex<[String: UnsafeMutablePointer<CK_FUNCTION_LIST>]>([:])
+    private struct Session {
+        var handle: CK_SESSION_HANDLE
+        var key: CK_OBJECT_HANDLE
+        var generation: Int
+    }
+    private struct State {
+        var session: Session?
+        /// The PIN the token refused last: not sent again.
+        var refusedPIN: SecureBytes?
+        var lastFailure: (at: ContinuousClock.Instant, error: SealError)?
+    }
+    /// Guarded by `module.lock` (taken first, always).
+    private let state: Mutex<State>
 
     static func unavailable(_ what: String, _ rv: CK_RV? = nil) -> SealError {
         SealError(
@@ -137,34 +226,148 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
             remedy: "check that the token is plugged in and its module path is right, then try again")
     }
 
-    /// Opens the key: loads `modulePath`, finds the token and the key, logs in with `pin()`
-    /// (asked only when the token needs a login). Throws `token_unavailable`, `token_pin_refused`
-    /// or `token_key_missing`; the PIN is never in an error.
-    public init(uri: Pkcs11URI, modulePath: String, pin: () throws -> SecureBytes) throws {
+    /// The key named by `uri` on a token reached through `modulePath`; `pin` is asked when the
+    /// token needs a login (at once, and again after the token came back). With `expecting`,
+    /// the key is that public key (a gateway's published key): nothing is opened until the first
+    /// signature (or `open()`), and a token holding another key is refused then. Without it the
+    /// token is opened now and its key read. Throws `token_unavailable`, `token_pin_refused` or
+    /// `token_key_missing`; the PIN is never in an error.
+    public init(uri: Pkcs11URI, modulePath: String, expecting: MinisignPublicKey? = nil, pin: @escaping @Sendable () throws -> SecureBytes)
+        throws
+    {
         self.uri = uri
-        let f = try Self.load(modulePath)
-        functions = f
-        let fl = f.pointee
+        self.pin = pin
+        module = try Pkcs11Module.load(modulePath)
+        if let expecting {
+            publicKey = MinisignPublicKey(keyId: expecting.keyId, key: expecting.key)
+            keyId = expecting.keyId
+            state = Mutex(State())
+            return
+        }
+        var opened = State()
+        let module = self.module
+        let raw = try module.lock.withLock { m in
+            let s = try Self.openSession(module, &m, &opened, uri: uri, pin: pin)
+            opened.session = s.session
+            return s.publicKey
+        }
+        state = Mutex(opened)
+        keyId = Self.keyId(raw)
+        publicKey = MinisignPublicKey(keyId: keyId, key: raw)
+    }
+
+    deinit {
+        module.lock.withLock { m in
+            state.withLock { st in
+                if let s = st.session, s.generation == m.generation { _ = module.functions.pointee.C_CloseSession?(s.handle) }
+            }
+        }
+    }
+
+    /// The minisign key id of a token's Ed25519 public key.
+    static func keyId(_ key: [UInt8]) -> [UInt8] { Array(SHA256Hasher.hash(key).prefix(8)) }
+
+    /// Opens the session now (a gateway at start, while its operator is there to see a refusal).
+    public func open() throws {
+        try module.lock.withLock { m in try state.withLock { st in _ = try session(&m, &st) } }
+    }
+
+    public func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
+        try module.lock.withLock { m in
+            try state.withLock { st in
+                do { return try sign(message, &m, &st) } catch let e as SealError where e.code == .tokenUnavailable {
+                    // The call failed in a session that was open: once more in a new one (a
+                    // transient fault, an operation left active, a handle gone stale).
+                    return try sign(message, &m, &st)
+                }
+            }
+        }
+    }
+
+    private func sign(_ message: UnsafeRawBufferPointer, _ m: inout Pkcs11Module.State, _ st: inout State) throws -> [UInt8] {
+        let s = try session(&m, &st)
+        let fl = module.functions.pointee
+        func fail(_ what: String, _ rv: CK_RV) -> SealError {
+            _ = fl.C_CloseSession!(s.handle)
+            st.session = nil
+            return Self.unavailable(what, rv)
+        }
+        var mechanism = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(CKM_EDDSA), pParameter: nil, ulParameterLen: 0)
+        var rv = fl.C_SignInit!(s.handle, &mechanism, s.key)
+        guard rv == CKR_OK else { throw fail("the token would not start a signature", rv) }
+        // A test's failpoint: the call fails between its two steps, the operation left active.
+        do { try Failpoints.check("token.sign") } catch { throw fail("the signing call failed half-way", CK_RV(CKR_DEVICE_ERROR)) }
+        var signature = [UInt8](repeating: 0, count: 64)
+        var length = CK_ULONG(64)
+        rv = signature.withUnsafeMutableBufferPointer { out in
+            fl.C_Sign!(
+                s.handle, UnsafeMutablePointer(mutating: message.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(message.count),
+                out.baseAddress, &length)
+        }
+        guard rv == CKR_OK, length == 64 else { throw fail("the token did not sign", rv) }
+        // What the token signed must verify with the public key it gave: a token that signs
+        // with another key (or garbage) is caught here, not by the receiver.
+        guard Ed25519.verify(signature: signature, message: Array(message), publicKey: publicKey.key) else {
+            throw SealError(
+                .tokenKeyMissing, "the token signed with another key than the public key beside \(uri.text)",
+                remedy: "keep one key pair under that label and id on the token: its private and public objects must belong together")
+        }
+        return signature
+    }
+
+    /// The open session, or a new one: at most one try a second (the last failure answered meanwhile).
+    private func session(_ m: inout Pkcs11Module.State, _ st: inout State) throws -> Session {
+        if let s = st.session, s.generation == m.generation { return s }
+        st.session = nil
+        let now = ContinuousClock.now
+        if let f = st.lastFailure, now - f.at < .seconds(1) { throw f.error }
+        do {
+            let opened: (session: Session, publicKey: [UInt8])
+            do { opened = try Self.openSession(module, &m, &st, uri: uri, pin: pin) } catch let e as SealError where e.code == .tokenUnavailable {
+                // The token may have come back where the module no longer looks: initialize it again.
+                guard module.reset(&m) else { throw e }
+                opened = try Self.openSession(module, &m, &st, uri: uri, pin: pin)
+            }
+            guard opened.publicKey == publicKey.key else {
+                _ = module.functions.pointee.C_CloseSession!(opened.session.handle)
+                throw SealError(
+                    .tokenKeyMissing, "the token holds another key under \(uri.text) than the one published (key id \(publicKey.keyIdHex))",
+                    remedy: "plug in the token that holds the published key, or rotate to the key this token holds")
+            }
+            st.session = opened.session
+            st.lastFailure = nil
+            return opened.session
+        } catch let e as SealError {
+            st.lastFailure = (now, e)
+            throw e
+        }
+    }
+
+    /// Finds the token and the key, logs in; the session and the key's public key.
+    private static func openSession(
+        _ module: Pkcs11Module, _ m: inout Pkcs11Module.State, _ st: inout State, uri: Pkcs11URI, pin: () throws -> SecureBytes
+    ) throws -> (session: Session, publicKey: [UInt8]) {
+        let fl = module.functions.pointee
         // The token: by serial, slot or label among the slots holding one.
         var count: CK_ULONG = 0
         var rv = fl.C_GetSlotList!(CK_BBOOL(CK_TRUE), nil, &count)
-        guard rv == CKR_OK, count <= 4096 else { throw Self.unavailable("the module lists no slots", rv) }
+        guard rv == CKR_OK, count <= 4096 else { throw unavailable("the module lists no slots", rv) }
         var slots = [CK_SLOT_ID](repeating: 0, count: Int(count))
         rv = fl.C_GetSlotList!(CK_BBOOL(CK_TRUE), &slots, &count)
-        guard rv == CKR_OK else { throw Self.unavailable("the module lists no slots", rv) }
+        guard rv == CKR_OK else { throw unavailable("the module lists no slots", rv) }
         var matching: [CK_SLOT_ID] = []
         for slot in slots.prefix(min(Int(count), slots.count)) {
             if let want = uri.slotId, want != slot { continue }
             var info = CK_TOKEN_INFO()
             guard fl.C_GetTokenInfo!(slot, &info) == CKR_OK else { continue }
-            let label = withUnsafeBytes(of: info.label) { Self.padded($0) }
-            let serial = withUnsafeBytes(of: info.serialNumber) { Self.padded($0) }
+            let label = withUnsafeBytes(of: info.label) { padded($0) }
+            let serial = withUnsafeBytes(of: info.serialNumber) { padded($0) }
             if let want = uri.token, want != label { continue }
             if let want = uri.serial, want != serial { continue }
             matching.append(slot)
         }
         guard let slot = matching.first else {
-            throw Self.unavailable("no token \(uri.token.map { "labelled \($0)" } ?? "matching the URI") is present")
+            throw unavailable("no token \(uri.token.map { "labelled \($0)" } ?? "matching the URI") is present")
         }
         // Two tokens plugged in and a URI that does not say which: never the first one found.
         guard matching.count == 1 else {
@@ -172,16 +375,28 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         }
         var session: CK_SESSION_HANDLE = 0
         rv = fl.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
-        guard rv == CKR_OK else { throw Self.unavailable("no session could be opened", rv) }
-        self.session = session
+        guard rv == CKR_OK else { throw unavailable("no session could be opened", rv) }
+        var keep = false
+        defer { if !keep { _ = fl.C_CloseSession!(session) } }
         var tokenInfo = CK_TOKEN_INFO()
         _ = fl.C_GetTokenInfo!(slot, &tokenInfo)
+        if tokenInfo.flags & CK_FLAGS(CKF_USER_PIN_LOCKED) != 0 {
+            throw SealError(.tokenPinRefused, "the token's PIN is locked", remedy: "have the token's security officer unlock the PIN")
+        }
         if tokenInfo.flags & CK_FLAGS(CKF_LOGIN_REQUIRED) != 0 {
-            let p = try pin()
-            // An empty PIN is never sent: it would cost one of the token's tries for nothing.
-            guard p.count > 0 else {
-                _ = fl.C_CloseSession!(session)
-                throw SealError(.tokenPinRefused, "an empty PIN was given", remedy: "give the token's user PIN")
+            // A PIN that cannot be had (no file, a file others can read, no terminal) is the
+            // token's refusal too: a gateway answers it as a fault of its own, never as the package's.
+            let p: SecureBytes
+            do { p = try pin() } catch let e as SealError where e.code != .tokenPinRefused {
+                throw SealError(.tokenPinRefused, "the token's PIN could not be read: \(e.message)", remedy: e.remedy)
+            }
+            // An empty PIN is never sent: it would cost one of the token's tries for nothing; nor
+            // a PIN the token refused already.
+            guard p.count > 0 else { throw SealError(.tokenPinRefused, "an empty PIN was given", remedy: "give the token's user PIN") }
+            if let refused = st.refusedPIN, refused == p {
+                throw SealError(
+                    .tokenPinRefused, "the token refused this PIN before; it is not sent again",
+                    remedy: "give the token's right user PIN (write it into the PIN file: it is read again at the next try)")
             }
             rv = p.withUnsafeBytes { b in
                 fl.C_Login!(
@@ -189,24 +404,18 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
                     CK_ULONG(b.count))
             }
             switch rv {
-            case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: break
+            case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: st.refusedPIN = nil
             case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE:
-                _ = fl.C_CloseSession!(session)
+                st.refusedPIN = p
                 throw SealError(.tokenPinRefused, "the token refused the PIN", remedy: "give the token's user PIN (a few wrong ones lock the token)")
             case CKR_PIN_LOCKED:
-                _ = fl.C_CloseSession!(session)
                 throw SealError(.tokenPinRefused, "the token's PIN is locked", remedy: "have the token's security officer unlock the PIN")
             default:
-                _ = fl.C_CloseSession!(session)
-                throw Self.unavailable("the login failed", rv)
+                throw unavailable("the login failed", rv)
             }
         }
-        func find(_ cls: CK_OBJECT_CLASS) throws -> [CK_OBJECT_HANDLE] {
-            try Self.find(fl, session, cls, label: uri.object, id: uri.id)
-        }
-        let keys = try find(CK_OBJECT_CLASS(CKO_PRIVATE_KEY))
+        let keys = try find(fl, session, CK_OBJECT_CLASS(CKO_PRIVATE_KEY), label: uri.object, id: uri.id)
         guard keys.count == 1 else {
-            _ = fl.C_CloseSession!(session)
             if keys.isEmpty {
                 throw SealError(
                     .tokenKeyMissing, "the token holds no Ed25519 private key named by \(uri.text)",
@@ -214,49 +423,19 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
             }
             throw SealError(.usage, "\(keys.count) Ed25519 private keys match \(uri.text)", remedy: "name the key by both object= and id=")
         }
-        key = keys[0]
         // The public half: its CKA_EC_POINT (the 32 bytes, or DER: an OCTET STRING around them).
-        let publics = try find(CK_OBJECT_CLASS(CKO_PUBLIC_KEY))
-        guard publics.count == 1, let point = Self.attribute(fl, session, publics[0], CK_ATTRIBUTE_TYPE(CKA_EC_POINT)) else {
-            _ = fl.C_CloseSession!(session)
+        let publics = try find(fl, session, CK_OBJECT_CLASS(CKO_PUBLIC_KEY), label: uri.object, id: uri.id)
+        guard publics.count == 1, let point = attribute(fl, session, publics[0], CK_ATTRIBUTE_TYPE(CKA_EC_POINT)) else {
             throw SealError(
                 .tokenKeyMissing, "the token holds no public key beside the private key named by \(uri.text)",
                 remedy: "keep the key pair's public object on the token beside its private key, as key generation on the token makes it")
         }
         let raw: [UInt8] = point.count == 34 && point[0] == 0x04 && point[1] == 32 ? Array(point.suffix(32)) : point
         guard raw.count == 32 else {
-            _ = fl.C_CloseSession!(session)
             throw SealError(.tokenKeyMissing, "the key named by \(uri.text) is not an Ed25519 key", remedy: "use an Ed25519 (edwards25519) key pair")
         }
-        keyId = Array(SHA256Hasher.hash(raw).prefix(8))
-        publicKey = MinisignPublicKey(keyId: keyId, key: raw)
-    }
-
-    deinit { _ = functions.pointee.C_CloseSession?(session) }
-
-    public func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
-        try lock.withLock { _ in
-            let fl = functions.pointee
-            var mechanism = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(CKM_EDDSA), pParameter: nil, ulParameterLen: 0)
-            var rv = fl.C_SignInit!(session, &mechanism, key)
-            guard rv == CKR_OK else { throw Self.unavailable("the token would not start a signature", rv) }
-            var signature = [UInt8](repeating: 0, count: 64)
-            var length = CK_ULONG(64)
-            rv = signature.withUnsafeMutableBufferPointer { s in
-                fl.C_Sign!(
-                    session, UnsafeMutablePointer(mutating: message.baseAddress?.assumingMemoryBound(to: UInt8.self)), CK_ULONG(message.count),
-                    s.baseAddress, &length)
-            }
-            guard rv == CKR_OK, length == 64 else { throw Self.unavailable("the token did not sign", rv) }
-            // What the token signed must verify with the public key it gave: a token that signs
-            // with another key (or garbage) is caught here, not by the receiver.
-            guard Ed25519.verify(signature: signature, message: Array(message), publicKey: publicKey.key) else {
-                throw SealError(
-                    .tokenKeyMissing, "the token signed with another key than the public key beside \(uri.text)",
-                    remedy: "keep one key pair under that label and id on the token: its private and public objects must belong together")
-            }
-            return signature
-        }
+        keep = true
+        return (Session(handle: session, key: keys[0], generation: m.generation), raw)
     }
 
     /// A label or serial from the token info: blank-padded, not NUL-terminated.
@@ -264,32 +443,6 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         var b = Array(bytes)
         while let last = b.last, last == 0x20 || last == 0 { b.removeLast() }
         return String(decoding: b, as: UTF8.self)
-    }
-
-    static func load(_ path: String) throws -> UnsafeMutablePointer<CK_FUNCTION_LIST> {
-        try modules.withLock { loaded in
-            if let f = loaded[path] { return f }
-            // An absolute path only: a bare name would be searched for (the library path, the
-            // current folder), and whatever is found runs its constructors at once.
-            guard path.hasPrefix("/") else {
-                throw SealError(
-                    .usage, "the PKCS#11 module must be given by its absolute path, not \(path)",
-                    remedy: "give the module's full path, e.g. /usr/lib/softhsm/libsofthsm2.so")
-            }
-            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else { throw unavailable("its module \(path) cannot be loaded") }
-            guard let symbol = dlsym(handle, "C_GetFunctionList") else { throw unavailable("\(path) is not a PKCS#11 module") }
-            typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<CK_FUNCTION_LIST>?>?) -> CK_RV
-            let get = unsafeBitCast(symbol, to: GetFunctionList.self)
-            var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
-            guard get(&list) == CKR_OK, let list else { throw unavailable("\(path) gave no function list") }
-            // The module may be called from several threads: it locks with the system's own.
-            var args = CK_C_INITIALIZE_ARGS(
-                CreateMutex: nil, DestroyMutex: nil, LockMutex: nil, UnlockMutex: nil, flags: CK_FLAGS(CKF_OS_LOCKING_OK), pReserved: nil)
-            let rv = list.pointee.C_Initialize!(&args)
-            guard rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED else { throw unavailable("\(path) did not initialize", rv) }
-            loaded[path] = list
-            return list
-        }
     }
 
     /// Objects of class `cls` with key type Ed25519, by label and/or id.

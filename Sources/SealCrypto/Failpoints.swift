@@ -1,5 +1,4 @@
 import Foundation
-import SealCrypto
 import Synchronization
 
 /// Named places where a test can make the gateway fail as the machine would (a full disk, no
