@@ -324,9 +324,25 @@ public struct DepartmentKeys: Sendable {
             remedy: "give the token's PIN in a file (mode 0600) or in SEALGATE_PKCS11_PIN")
     }
 
-    /// The signing key of `role` in `path` (a key file, or a file naming a key on a token).
-    public static func signer(path: String, passphrase: () throws -> SecureBytes, pin: @escaping TokenPIN) throws -> any MinisignSigner {
-        try SigningKeyFile.load(path: path, passphrase: passphrase, pin: pin)
+    /// The signing key in `path` (a key file, or a file naming a key on a token) of the data
+    /// folder `dir` (a token's module inside it is refused).
+    public static func signer(_ dir: DataDirectory, path: String, passphrase: () throws -> SecureBytes, pin: @escaping TokenPIN) throws
+        -> any MinisignSigner
+    {
+        try SigningKeyFile.load(path: path, passphrase: passphrase, pin: pin, folder: dir.path)
+    }
+
+    /// These keys, with the token signers of `old` kept where the same key is named (a reload
+    /// keeps the open sessions and logins instead of opening new ones).
+    public func reusing(_ old: DepartmentKeys) -> DepartmentKeys {
+        func keep(_ new: any MinisignSigner, _ previous: any MinisignSigner) -> any MinisignSigner {
+            guard let n = new as? Pkcs11Signer, let p = previous as? Pkcs11Signer, n.publicKey.key == p.publicKey.key, n.uri == p.uri else {
+                return new
+            }
+            return p
+        }
+        return DepartmentKeys(
+            recipients: recipients, receipt: keep(receipt, old.receipt), dataset: keep(dataset, old.dataset), log: keep(log, old.log), root: root)
     }
 
     public static func load(_ dir: DataDirectory, passphrase: @escaping () throws -> SecureBytes, pin: @escaping TokenPIN = noPIN) throws
@@ -341,9 +357,9 @@ public struct DepartmentKeys: Sendable {
         }
         return DepartmentKeys(
             recipients: try recipientKeyFiles(dir).flatMap { try AgeIdentityFile.load(path: $0, passphrase: once) },
-            receipt: try signer(path: dir.key(.receipt), passphrase: once, pin: pin),
-            dataset: try signer(path: dir.key(.dataset), passphrase: once, pin: pin),
-            log: try signer(path: dir.key(.log), passphrase: once, pin: pin),
+            receipt: try signer(dir, path: dir.key(.receipt), passphrase: once, pin: pin),
+            dataset: try signer(dir, path: dir.key(.dataset), passphrase: once, pin: pin),
+            log: try signer(dir, path: dir.key(.log), passphrase: once, pin: pin),
             root: try MinisignSecretKey.load(path: dir.key(.root), passphrase: once))
     }
 

@@ -60,10 +60,16 @@ public enum SigningKeyRotation {
         let publicKey: MinisignPublicKey
         if let onToken {
             publicKey = onToken.signer.publicKey
-            let current = try DepartmentKeys.signer(path: dir.key(role), passphrase: pass, pin: pin).publicKey
-            guard publicKey.key != current.key else {
-                throw SealError(.usage, "the token's key is the \(role.rawValue) key already", remedy: "name another key on the token")
+            // One key, one role: never a key the department signs with already (under any role).
+            for other in [DataDirectory.KeyRole.receipt, .dataset, .log] {
+                let current = try DepartmentKeys.signer(dir, path: dir.key(other), passphrase: pass, pin: pin).publicKey
+                guard publicKey.key != current.key else {
+                    throw SealError(
+                        .usage, "the token's key is the \(other.rawValue) key already", remedy: "make a key of its own for each role on the token")
+                }
             }
+            // It signs, and what it signs verifies with the key it shows, before it is published.
+            try onToken.signer.check()
             let text = SigningKeyFile.tokenContents(uri: onToken.signer.uri, modulePath: onToken.modulePath, publicKey: publicKey)
             try SecretFile.write(path: nextKey(dir, role), contents: Array(text.utf8).withUnsafeBytes { SecureBytes(copying: $0) })
         } else {
@@ -104,8 +110,13 @@ public enum SigningKeyRotation {
         guard fm.fileExists(atPath: nextKey(dir, role)) else {
             throw SealError(.usage, "no pending \(role.rawValue) key", remedy: "announce a new \(role.rawValue) key as pending first")
         }
-        let old = try DepartmentKeys.signer(path: dir.key(role), passphrase: pass, pin: pin)
-        let new = try DepartmentKeys.signer(path: nextKey(dir, role), passphrase: pass, pin: pin)
+        let old = try DepartmentKeys.signer(dir, path: dir.key(role), passphrase: pass, pin: pin)
+        let new = try DepartmentKeys.signer(dir, path: nextKey(dir, role), passphrase: pass, pin: pin)
+        // A key on a token signs a test message before anything is switched (its PIN at hand,
+        // its token present, its key the published one); the old one too for the log, whose
+        // switch checkpoint both sign.
+        try (new as? Pkcs11Signer)?.check()
+        if role == .log { try (old as? Pkcs11Signer)?.check() }
         let at = clock.now
         let until = at.adding(grace)
         try await store.putSigningKey(
@@ -136,12 +147,19 @@ public enum SigningKeyRotation {
         try Failpoints.check("keys.activate.after-pub")
         try renameDurably(nextKey(dir, role), dir.key(role))
         try Failpoints.check("keys.activate.after-key")
-        if role == .log {
-            let (department, _) = try dir.config()
-            let log = await GatewayLog(store: store, key: new, department: department)
-            log.head = LogHead(path: dir.logHeadPath)
-            try await log.load()  // refuses a store behind what this gateway signed, as `serve` does
-            _ = try await log.checkpoint(cosigners: [old])
+        do {
+            if role == .log {
+                let (department, _) = try dir.config()
+                let log = await GatewayLog(store: store, key: new, department: department)
+                log.head = LogHead(path: dir.logHeadPath)
+                try await log.load()  // refuses a store behind what this gateway signed, as `serve` does
+                _ = try await log.checkpoint(cosigners: [old])
+            }
+        } catch {
+            // The switch stands (the next checkpoint is signed by the new key alone); the old
+            // secret is not left behind in the archive for it.
+            if !archive { try? fm.removeItem(atPath: archived) }
+            throw error
         }
         if !archive { try fm.removeItem(atPath: archived) }
         return (old.publicKey.keyIdHex, new.publicKey.keyIdHex, until, doc.version, old is Pkcs11Signer)

@@ -261,6 +261,12 @@ public enum Synthesis {
         let version = (try await store.datasets().last?.version ?? 0) + 1
         let work = "\(data.path)/datasets/v\(version)"
         try? FileManager.default.removeItem(atPath: work)  // left by an interrupted run: rebuilt
+        // A dataset key on a token signs a test message before the city's records are written
+        // in clear: a token away leaves no plaintext behind.
+        try (keys.dataset as? Pkcs11Signer)?.check()
+        // The city's records in clear live no longer than the sealing, whether it succeeds or
+        // not: only the sealed package (and stats.json, counts without personal data) stay.
+        defer { for f in PackageKind.dataset.requiredFiles! where f.hasSuffix(".csv") { unlink("\(work)/\(f)") } }
         let counts = try await build(store: store, campaign: try Campaign.load(store), into: work, progress: progress)
         progress("files written; sealing")
         let output = "\(data.path)/datasets/dataset-v\(version).sgp"
@@ -304,9 +310,6 @@ public enum Synthesis {
         do { try await store.addDataset(record, logBody: log) } catch let e as StoreError where e.code == .datasetExists {
             throw GatewayError(.datasetExists, e.message, remedy: "another gateway on the same store made this version; run it again")
         }
-        // The city's records in clear live no longer than the sealing: only the sealed package
-        // (and stats.json, counts without personal data) stay.
-        for f in PackageKind.dataset.requiredFiles! where f.hasSuffix(".csv") { unlink("\(work)/\(f)") }
         return SynthesisSummary(
             version: version, packageId: sealed.comment.package, path: output, members: counts.members, organizations: counts.organizations,
             conflicts: counts.conflicts, withheld: counts.withheld, units: counts.units, flagged: counts.flagged,

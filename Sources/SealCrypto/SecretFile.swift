@@ -114,6 +114,9 @@ public enum Passphrase {
 
     public static let pinEnvironmentVariable = "SEALGATE_PKCS11_PIN"
 
+    /// The PIN in `SEALGATE_PKCS11_PIN`, if it was set (read once, then wiped from the environment).
+    public static func pinFromEnvironment() -> SecureBytes? { fromEnvironment(pinEnvironmentVariable) }
+
     static func obtain(file: String?, prompt: String, confirm: Bool, environment: String) throws -> SecureBytes {
         if let file {
             let raw = try SecretFile.read(path: file)

@@ -100,14 +100,20 @@ struct TokenOptions: ParsableArguments {
 
     /// Where the PIN of a token key comes from: the PIN file, read again at each login (a
     /// running gateway takes a PIN written there anew); else SEALGATE_PKCS11_PIN or the prompt,
-    /// asked once per command and kept (in locked memory) for the logins after.
-    func departmentPIN() -> TokenPIN {
+    /// asked once per command and kept (in locked memory) for the logins after. A server asks at
+    /// the prompt only while `mayPrompt()` (its start): a request never waits on a terminal.
+    func departmentPIN(mayPrompt: @escaping @Sendable () -> Bool = { true }) -> TokenPIN {
         if let file = pinFile { return { uri in try Passphrase.obtainPIN(file: file, prompt: Self.prompt(uri)) } }
         let cached = Mutex<SecureBytes?>(nil)
         return { uri in
             try cached.withLock { value in
                 if let v = value { return v }
-                let p = try Passphrase.obtainPIN(file: nil, prompt: Self.prompt(uri))
+                guard let p = try Passphrase.pinFromEnvironment() ?? (mayPrompt() ? Passphrase.obtainPIN(file: nil, prompt: Self.prompt(uri)) : nil)
+                else {
+                    throw SealError(
+                        .tokenPinRefused, "a key is on a token (\(uri.text)) and this running process has no PIN for it",
+                        remedy: "restart it with --pin-file (or SEALGATE_PKCS11_PIN)")
+                }
                 value = p
                 return p
             }
@@ -115,6 +121,13 @@ struct TokenOptions: ParsableArguments {
     }
 
     static func prompt(_ uri: Pkcs11URI) -> String { "PIN for the token \(uri.token ?? uri.serial ?? "named by \(uri.text)"): " }
+}
+
+/// Whether a server is still starting (its operator at the terminal), until `end()`.
+final class StartPhase: Sendable {
+    private let on = Mutex(true)
+    var isOn: Bool { on.withLock { $0 } }
+    func end() { on.withLock { $0 = false } }
 }
 
 /// A passphrase asked at most once per command.

@@ -194,10 +194,14 @@ func loadIntake(
         try FileManager.default.createDirectory(atPath: dir.spoolPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
     let pass = cachedPassphrase(passphrase)
-    let pin = token.departmentPIN()
+    // A PIN is asked at the terminal only now, while the operator is there; later logins (a
+    // token put back, a key rotated onto a token) take it from the file or what was given here.
+    let starting = StartPhase()
+    let pin = token.departmentPIN(mayPrompt: { starting.isOn })
     let keys = try DepartmentKeys.load(dir, passphrase: pass, pin: pin)
     // A key on a token is opened now: its PIN asked, a refusal seen at the start.
     try keys.openTokens()
+    starting.end()
     return (
         try await Intake(
             data: dir, store: store, keys: keys, department: department, maxPackageBytes: maxBytes, passphrase: pass, pin: pin, work: work,

@@ -182,14 +182,47 @@ struct TokenTests {
                 cwd: f.w.path))
         let admin = try CLI.sg(["tokens", "create", "--data", "dept", "--role", "admin"], cwd: f.w.path).out.trimmingCharacters(
             in: .whitespacesAndNewlines)
-        for role in ["receipt", "log", "dataset"] {
+        // The log key names the module by another path (a link to the same file): one module.
+        for (role, module) in [("receipt", Self.spy), ("log", "/usr/lib/x86_64-linux-gnu/pkcs11/pkcs11-spy.so")] {
             let r = try CLI.sg(
-                ["keys", "rotate", role, "--data", "dept", "--token-key", "pkcs11:token=dept;object=\(role)", "--grace", "1h"] + tokenArgs,
-                cwd: f.w.path, env: env)
+                [
+                    "keys", "rotate", role, "--data", "dept", "--token-key", "pkcs11:token=dept;object=\(role)", "--grace", "1h",
+                    "--pkcs11-module", module, "--pin-file", f.w.file("pin"),
+                ], cwd: f.w.path, env: env)
             #expect(r.status == 0 && r.stderr.contains("\(role) key"), "\(r.stderr)")
             let file = String(decoding: f.w.read("dept/keys/\(role).key"), as: UTF8.self)
             #expect(file.contains("uri pkcs11:token=dept;object=\(role)") && !file.contains("secret key"), "\(file)")
         }
+        // One key, one role: the log's token key is refused as the receipt key.
+        let twice = try CLI.sg(
+            ["keys", "rotate", "receipt", "--data", "dept", "--token-key", "pkcs11:token=dept;object=log", "--json"] + tokenArgs, cwd: f.w.path,
+            env: env)
+        #expect(twice.status != 0 && twice.out.contains("the log key already"), "\(twice.out)")
+        // The dataset key announced, then switched: not before its token signs (no PIN here, no
+        // terminal: refused, nothing switched), then with the PIN.
+        try requireOK(
+            try CLI.sg(
+                ["keys", "rotate", "dataset", "--data", "dept", "--token-key", "pkcs11:token=dept;object=dataset", "--pending"] + tokenArgs,
+                cwd: f.w.path, env: env))
+        let noPin = try CLI.sg(["keys", "activate", "dataset", "--data", "dept", "--json"], cwd: f.w.path, env: env)
+        #expect(noPin.status != 0 && noPin.out.contains("\"code\":\"token_pin_refused\""), "\(noPin.out)")
+        #expect(f.w.exists("dept/keys/dataset-next.key"))
+        try requireOK(
+            try CLI.sg(["keys", "activate", "dataset", "--data", "dept", "--pin-file", f.w.file("pin")], cwd: f.w.path, env: env), "activate")
+        // A key file naming a module inside the data folder (what a tampered backup could bring)
+        // is refused before the module is loaded.
+        try FileManager.default.copyItem(atPath: Self.spy, toPath: f.w.file("dept/keys/x.so"))
+        let dataset = try MinisignPublicKey(path: f.w.file("dept/keys/dataset.pub"))
+        f.w.write(
+            "dept/keys/receipt-next.key",
+            SigningKeyFile.tokenContents(
+                uri: try Pkcs11URI("pkcs11:token=dept;object=receipt"), modulePath: f.w.file("dept/keys/x.so"), publicKey: dataset))
+        chmod(f.w.file("dept/keys/receipt-next.key"), 0o600)
+        let planted = try CLI.sg(["keys", "activate", "receipt", "--data", "dept", "--pin-file", f.w.file("pin"), "--json"], cwd: f.w.path, env: env)
+        #expect(planted.status != 0 && planted.out.contains("inside the data folder"), "\(planted.out)")
+        try FileManager.default.removeItem(atPath: f.w.file("dept/keys/receipt-next.key"))
+        // A gateway with keys on a token and no PIN source does not start (no terminal to ask).
+        #expect(throws: RawHTTP.Failure.self) { _ = try GatewayProcess(data: "dept", cwd: f.w.path, env: env) }
         // Armed: the first signing call and its retry fail half-way (the operation left active).
         env["SEALGATE_FAILPOINTS"] = "token.sign=eio:2"
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, extra: ["--pin-file", f.w.file("pin")], env: env)
@@ -255,6 +288,14 @@ struct TokenTests {
         Thread.sleep(forTimeInterval: 1.1)
         let stillRefused = try f.post(gw, p4)
         #expect(try stillRefused.status == 503 && code(stillRefused) == "token_pin_refused", "\(stillRefused.text.prefix(300))")
+        // Nor by another key on the token (a stranger's replay of a decided package has its
+        // receipt signed anew), nor after the keys are reloaded (a new trust document).
+        let replay = try f.post(gw, p1)
+        #expect(try replay.status == 503 && code(replay) == "token_pin_refused", "\(replay.status) \(replay.text.prefix(300))")
+        try requireOK(try CLI.sg(["trust", "publish", "--data", "dept"], cwd: f.w.path), "trust publish")
+        Thread.sleep(forTimeInterval: 1.1)
+        let reloaded = try f.post(gw, p4)
+        #expect(try reloaded.status == 503 && code(reloaded) == "token_pin_refused", "\(reloaded.status) \(reloaded.text.prefix(300))")
         #expect(logins() == loginsTried, "the refused PIN was sent to the token again")
         f.w.write("pin", newPin + "\n")
         chmod(f.w.file("pin"), 0o600)

@@ -67,7 +67,8 @@ public final class IntakeKeys: Sendable {
         guard isStale else { return }
         // A reload runs scrypt (256 MiB): on the intake's pool, never on the shared threads.
         let (data, passphrase, pin) = (self.data, self.passphrase, self.pin)
-        let keys = force ? current : try await work.run { try DepartmentKeys.load(data, passphrase: passphrase, pin: pin) }
+        let current = self.current
+        let keys = force ? current : try await work.run { try DepartmentKeys.load(data, passphrase: passphrase, pin: pin).reusing(current) }
         let rows = try await store.recipients()
         let now = clock.now
         var accepted = Set<String>()

@@ -115,10 +115,15 @@ public protocol MinisignSigner: Sendable {
 /// (SoftHSM2) find a token that came back only then. That ends every session opened before, so
 /// each signer keeps the `generation` its session was opened in and opens a new one when it
 /// changed.
+///
+/// The PIN a token refused is kept here, by token (label and serial), not by signer: no signer
+/// of this process — another key on the token, one made again by a key reload — sends it again.
 final class Pkcs11Module: @unchecked Sendable {
     struct State {
         var generation = 0
         var lastReset: ContinuousClock.Instant?
+        /// The PIN each token refused last (by `tokenID`): not sent again.
+        var refusedPINs: [String: SecureBytes] = [:]
     }
     let path: String
     let functions: UnsafeMutablePointer<CK_FUNCTION_LIST>
@@ -130,7 +135,8 @@ final class Pkcs11Module: @unchecked Sendable {
         lock = Mutex(State())
     }
 
-    /// Loaded modules by path.
+    /// Loaded modules by their real path (a module reached by two paths is one: one lock, one
+    /// generation), and by function list.
     private static let loaded = Mutex<[String: Pkcs11Module]>([:])
 
     /// The module may be called from several threads: it locks with the system's own.
@@ -141,16 +147,29 @@ final class Pkcs11Module: @unchecked Sendable {
     }
 
     static func load(_ path: String) throws -> Pkcs11Module {
-        try loaded.withLock { loaded in
-            if let m = loaded[path] { return m }
-            // An absolute path only: a bare name would be searched for (the library path, the
-            // current folder), and whatever is found runs its constructors at once.
-            guard path.hasPrefix("/") else {
+        // An absolute path only: a bare name would be searched for (the library path, the
+        // current folder), and whatever is found runs its constructors at once.
+        guard path.hasPrefix("/") else {
+            throw SealError(
+                .usage, "the PKCS#11 module must be given by its absolute path, not \(path)",
+                remedy: "give the module's full path, e.g. /usr/lib/softhsm/libsofthsm2.so")
+        }
+        guard let resolved = realpath(path, nil) else { throw Pkcs11Signer.unavailable("its module \(path) cannot be found") }
+        let real = String(cString: resolved)
+        free(resolved)
+        return try loaded.withLock { loaded in
+            if let m = loaded[real] { return m }
+            // A module runs with the process's keys in memory: only a file its owner (root, or
+            // the user running this) alone can write is loaded.
+            var st = stat()
+            guard stat(real, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & (S_IWGRP | S_IWOTH) == 0,
+                st.st_uid == 0 || st.st_uid == geteuid()
+            else {
                 throw SealError(
-                    .usage, "the PKCS#11 module must be given by its absolute path, not \(path)",
-                    remedy: "give the module's full path, e.g. /usr/lib/softhsm/libsofthsm2.so")
+                    .tokenUnavailable, "the PKCS#11 module \(path) is not a file only its owner (root) can write",
+                    remedy: "install the token's module as a system library (owned by root, not writable by others) and give that path")
             }
-            guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            guard let handle = dlopen(real, RTLD_NOW | RTLD_LOCAL) else {
                 throw Pkcs11Signer.unavailable("its module \(path) cannot be loaded")
             }
             guard let symbol = dlsym(handle, "C_GetFunctionList") else { throw Pkcs11Signer.unavailable("\(path) is not a PKCS#11 module") }
@@ -158,10 +177,15 @@ final class Pkcs11Module: @unchecked Sendable {
             let get = unsafeBitCast(symbol, to: GetFunctionList.self)
             var list: UnsafeMutablePointer<CK_FUNCTION_LIST>?
             guard get(&list) == CKR_OK, let list else { throw Pkcs11Signer.unavailable("\(path) gave no function list") }
+            // The same library under another name (a link): the module already loaded.
+            if let m = loaded.values.first(where: { $0.functions == list }) {
+                loaded[real] = m
+                return m
+            }
             let rv = initialize(list)
             guard rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED else { throw Pkcs11Signer.unavailable("\(path) did not initialize", rv) }
-            let m = Pkcs11Module(path: path, functions: list)
-            loaded[path] = m
+            let m = Pkcs11Module(path: real, functions: list)
+            loaded[real] = m
             return m
         }
     }
@@ -203,7 +227,9 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
     public let keyId: [UInt8]
     public let publicKey: MinisignPublicKey
     public let uri: Pkcs11URI
-    private let module: Pkcs11Module
+    private let modulePath: String
+    /// Loaded at the first use when the key is known beforehand (a key file), else at once.
+    private let loadedModule: Mutex<Pkcs11Module?>
     private let pin: @Sendable () throws -> SecureBytes
 
     private struct Session {
@@ -213,8 +239,6 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
     }
     private struct State {
         var session: Session?
-        /// The PIN the token refused last: not sent again.
-        var refusedPIN: SecureBytes?
         var lastFailure: (at: ContinuousClock.Instant, error: SealError)?
     }
     /// Guarded by `module.lock` (taken first, always).
@@ -228,26 +252,28 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
 
     /// The key named by `uri` on a token reached through `modulePath`; `pin` is asked when the
     /// token needs a login (at once, and again after the token came back). With `expecting`,
-    /// the key is that public key (a gateway's published key): nothing is opened until the first
-    /// signature (or `open()`), and a token holding another key is refused then. Without it the
-    /// token is opened now and its key read. Throws `token_unavailable`, `token_pin_refused` or
-    /// `token_key_missing`; the PIN is never in an error.
+    /// the key is that public key (a gateway's published key): nothing is loaded or opened until
+    /// the first signature (or `open()`), and a token holding another key is refused then.
+    /// Without it the token is opened now and its key read. Throws `token_unavailable`,
+    /// `token_pin_refused` or `token_key_missing`; the PIN is never in an error.
     public init(uri: Pkcs11URI, modulePath: String, expecting: MinisignPublicKey? = nil, pin: @escaping @Sendable () throws -> SecureBytes)
         throws
     {
         self.uri = uri
         self.pin = pin
-        module = try Pkcs11Module.load(modulePath)
+        self.modulePath = modulePath
         if let expecting {
             publicKey = MinisignPublicKey(keyId: expecting.keyId, key: expecting.key)
             keyId = expecting.keyId
             state = Mutex(State())
+            loadedModule = Mutex(nil)
             return
         }
+        let module = try Pkcs11Module.load(modulePath)
+        loadedModule = Mutex(module)
         var opened = State()
-        let module = self.module
         let raw = try module.lock.withLock { m in
-            let s = try Self.openSession(module, &m, &opened, uri: uri, pin: pin)
+            let s = try Self.openSession(module, &m, uri: uri, pin: pin)
             opened.session = s.session
             return s.publicKey
         }
@@ -256,7 +282,18 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         publicKey = MinisignPublicKey(keyId: keyId, key: raw)
     }
 
+    /// The module, loaded now if it was not yet.
+    private func module() throws -> Pkcs11Module {
+        try loadedModule.withLock { m in
+            if let m { return m }
+            let loaded = try Pkcs11Module.load(modulePath)
+            m = loaded
+            return loaded
+        }
+    }
+
     deinit {
+        guard let module = loadedModule.withLock({ $0 }) else { return }
         module.lock.withLock { m in
             state.withLock { st in
                 if let s = st.session, s.generation == m.generation { _ = module.functions.pointee.C_CloseSession?(s.handle) }
@@ -269,23 +306,33 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
 
     /// Opens the session now (a gateway at start, while its operator is there to see a refusal).
     public func open() throws {
-        try module.lock.withLock { m in try state.withLock { st in _ = try session(&m, &st) } }
+        let module = try module()
+        try module.lock.withLock { m in try state.withLock { st in _ = try session(module, &m, &st) } }
+    }
+
+    /// Opens the session and signs a test message (checked against the public key): what a
+    /// rotation does before it makes the key the one to sign with.
+    public func check() throws {
+        _ = try Array("sealgate: a token key's test signature".utf8).withUnsafeBytes { try signRaw($0) }
     }
 
     public func signRaw(_ message: UnsafeRawBufferPointer) throws -> [UInt8] {
-        try module.lock.withLock { m in
+        let module = try module()
+        return try module.lock.withLock { m in
             try state.withLock { st in
-                do { return try sign(message, &m, &st) } catch let e as SealError where e.code == .tokenUnavailable {
+                do { return try sign(message, module, &m, &st) } catch let e as SealError where e.code == .tokenUnavailable {
                     // The call failed in a session that was open: once more in a new one (a
                     // transient fault, an operation left active, a handle gone stale).
-                    return try sign(message, &m, &st)
+                    return try sign(message, module, &m, &st)
                 }
             }
         }
     }
 
-    private func sign(_ message: UnsafeRawBufferPointer, _ m: inout Pkcs11Module.State, _ st: inout State) throws -> [UInt8] {
-        let s = try session(&m, &st)
+    private func sign(_ message: UnsafeRawBufferPointer, _ module: Pkcs11Module, _ m: inout Pkcs11Module.State, _ st: inout State) throws
+        -> [UInt8]
+    {
+        let s = try session(module, &m, &st)
         let fl = module.functions.pointee
         func fail(_ what: String, _ rv: CK_RV) -> SealError {
             _ = fl.C_CloseSession!(s.handle)
@@ -308,6 +355,8 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         // What the token signed must verify with the public key it gave: a token that signs
         // with another key (or garbage) is caught here, not by the receiver.
         guard Ed25519.verify(signature: signature, message: Array(message), publicKey: publicKey.key) else {
+            _ = fl.C_CloseSession!(s.handle)
+            st.session = nil
             throw SealError(
                 .tokenKeyMissing, "the token signed with another key than the public key beside \(uri.text)",
                 remedy: "keep one key pair under that label and id on the token: its private and public objects must belong together")
@@ -316,17 +365,17 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
     }
 
     /// The open session, or a new one: at most one try a second (the last failure answered meanwhile).
-    private func session(_ m: inout Pkcs11Module.State, _ st: inout State) throws -> Session {
+    private func session(_ module: Pkcs11Module, _ m: inout Pkcs11Module.State, _ st: inout State) throws -> Session {
         if let s = st.session, s.generation == m.generation { return s }
         st.session = nil
         let now = ContinuousClock.now
         if let f = st.lastFailure, now - f.at < .seconds(1) { throw f.error }
         do {
             let opened: (session: Session, publicKey: [UInt8])
-            do { opened = try Self.openSession(module, &m, &st, uri: uri, pin: pin) } catch let e as SealError where e.code == .tokenUnavailable {
+            do { opened = try Self.openSession(module, &m, uri: uri, pin: pin) } catch let e as SealError where e.code == .tokenUnavailable {
                 // The token may have come back where the module no longer looks: initialize it again.
                 guard module.reset(&m) else { throw e }
-                opened = try Self.openSession(module, &m, &st, uri: uri, pin: pin)
+                opened = try Self.openSession(module, &m, uri: uri, pin: pin)
             }
             guard opened.publicKey == publicKey.key else {
                 _ = module.functions.pointee.C_CloseSession!(opened.session.handle)
@@ -345,7 +394,7 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
 
     /// Finds the token and the key, logs in; the session and the key's public key.
     private static func openSession(
-        _ module: Pkcs11Module, _ m: inout Pkcs11Module.State, _ st: inout State, uri: Pkcs11URI, pin: () throws -> SecureBytes
+        _ module: Pkcs11Module, _ m: inout Pkcs11Module.State, uri: Pkcs11URI, pin: () throws -> SecureBytes
     ) throws -> (session: Session, publicKey: [UInt8]) {
         let fl = module.functions.pointee
         // The token: by serial, slot or label among the slots holding one.
@@ -371,7 +420,8 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         }
         // Two tokens plugged in and a URI that does not say which: never the first one found.
         guard matching.count == 1 else {
-            throw SealError(.usage, "\(matching.count) tokens match \(uri.text)", remedy: "name the token in the URI (token=LABEL or serial=…)")
+            throw SealError(
+                .tokenUnavailable, "\(matching.count) tokens match \(uri.text)", remedy: "name the token in the URI (token=LABEL or serial=…)")
         }
         var session: CK_SESSION_HANDLE = 0
         rv = fl.C_OpenSession!(slot, CK_FLAGS(CKF_SERIAL_SESSION), nil, nil, &session)
@@ -380,6 +430,7 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         defer { if !keep { _ = fl.C_CloseSession!(session) } }
         var tokenInfo = CK_TOKEN_INFO()
         _ = fl.C_GetTokenInfo!(slot, &tokenInfo)
+        let tokenID = withUnsafeBytes(of: tokenInfo.label) { padded($0) } + "\u{0}" + withUnsafeBytes(of: tokenInfo.serialNumber) { padded($0) }
         if tokenInfo.flags & CK_FLAGS(CKF_USER_PIN_LOCKED) != 0 {
             throw SealError(.tokenPinRefused, "the token's PIN is locked", remedy: "have the token's security officer unlock the PIN")
         }
@@ -393,7 +444,7 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
             // An empty PIN is never sent: it would cost one of the token's tries for nothing; nor
             // a PIN the token refused already.
             guard p.count > 0 else { throw SealError(.tokenPinRefused, "an empty PIN was given", remedy: "give the token's user PIN") }
-            if let refused = st.refusedPIN, refused == p {
+            if let refused = m.refusedPINs[tokenID], refused == p {
                 throw SealError(
                     .tokenPinRefused, "the token refused this PIN before; it is not sent again",
                     remedy: "give the token's right user PIN (write it into the PIN file: it is read again at the next try)")
@@ -404,9 +455,9 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
                     CK_ULONG(b.count))
             }
             switch rv {
-            case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: st.refusedPIN = nil
+            case CKR_OK, CKR_USER_ALREADY_LOGGED_IN: m.refusedPINs[tokenID] = nil
             case CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE:
-                st.refusedPIN = p
+                m.refusedPINs[tokenID] = p
                 throw SealError(.tokenPinRefused, "the token refused the PIN", remedy: "give the token's user PIN (a few wrong ones lock the token)")
             case CKR_PIN_LOCKED:
                 throw SealError(.tokenPinRefused, "the token's PIN is locked", remedy: "have the token's security officer unlock the PIN")
@@ -421,7 +472,8 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
                     .tokenKeyMissing, "the token holds no Ed25519 private key named by \(uri.text)",
                     remedy: "check the URI's object= (the key's label) or id= against the objects the token lists")
             }
-            throw SealError(.usage, "\(keys.count) Ed25519 private keys match \(uri.text)", remedy: "name the key by both object= and id=")
+            throw SealError(
+                .tokenKeyMissing, "\(keys.count) Ed25519 private keys match \(uri.text)", remedy: "name the key by both object= and id=")
         }
         // The public half: its CKA_EC_POINT (the 32 bytes, or DER: an OCTET STRING around them).
         let publics = try find(fl, session, CK_OBJECT_CLASS(CKO_PUBLIC_KEY), label: uri.object, id: uri.id)

@@ -50,11 +50,26 @@ public enum SigningKeyFile {
     }
 
     /// The signer a key file holds: its secret (the passphrase asked if it is encrypted), or the
-    /// key on a token it names (opened at the first signature, `pin` asked then).
-    public static func load(path: String, passphrase: () throws -> SecureBytes, pin: @escaping TokenPIN) throws -> any MinisignSigner {
+    /// key on a token it names (loaded and opened at the first signature, `pin` asked then). A
+    /// module inside `folder` (the data folder the key file is in) is refused: what a restored
+    /// backup brings must never be code this process runs.
+    public static func load(path: String, passphrase: () throws -> SecureBytes, pin: @escaping TokenPIN, folder: String? = nil) throws
+        -> any MinisignSigner
+    {
         let contents = try SecretFile.read(path: path)
         guard namesToken(contents) else { return try MinisignSecretKey.parse(fileContents: contents, passphrase: passphrase) }
         let (uri, module, key) = try parseToken(contents)
+        if let folder, let inside = realPath(folder), let real = realPath(module), real.hasPrefix(inside + "/") {
+            throw SealError(
+                .tokenUnavailable, "\(path) names a PKCS#11 module inside the data folder (\(module))",
+                remedy: "install the token's module as a system library outside the data folder and name that path in the key file")
+        }
         return try Pkcs11Signer(uri: uri, modulePath: module, expecting: key, pin: { try pin(uri) })
+    }
+
+    static func realPath(_ path: String) -> String? {
+        guard let r = realpath(path, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
     }
 }
