@@ -12,6 +12,9 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "sealgate", targets: ["sealgate"]),
+        // The unit's side of `sealgate` (seal --to, open, verify, inspect) without the department's server libraries:
+        // `sealgate` runs it for those commands when it sits beside it (docs/architecture.md, "Memory at start").
+        .executable(name: "sealgate-unit", targets: ["SealgateUnit"]),
         .library(name: "SealCrypto", targets: ["SealCrypto"]),
         .library(name: "SealPackage", targets: ["SealPackage"]),
         .library(name: "PartyRecords", targets: ["PartyRecords"]),
@@ -56,7 +59,7 @@ let package = Package(
             name: "CSodium", pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(
-            name: "COpenSSL", pkgConfig: "openssl",
+            name: "COpenSSL", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
         // PKCS#11's types and constants (p11-kit's header, libp11-kit-dev); nothing linked: a
         // token's module is dlopen'ed at run time.
@@ -100,7 +103,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "PartyRecords",
-            dependencies: ["SystemIO", "Workbook", "SealBase"],
+            dependencies: ["SystemIO", "Workbook", "SealBase", "SealCrypto"],
             swiftSettings: strictSettings),
         .target(
             name: "GatewayStore",
@@ -182,7 +185,7 @@ let package = Package(
             dependencies: [
                 "SealBase", "Workbook",
                 "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog",
-                "Handbook", "UnitWork", "Desk",
+                "Handbook", "UnitWork", "Desk", "PackageCommands",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -190,6 +193,23 @@ let package = Package(
             // Release: fewer pages resident at start (a seal 37.7 → 28.5–32 MiB peak RSS; docs/architecture.md, "Memory at
             // start"): lld's packed relative relocations (DT_RELR: 153,000 RELA entries, 3.6 MB read at every start, become
             // 32 KB) and no export of the executable's own 56,000 symbols (the runtime's dladdr at start walked them all).
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                    .when(configuration: .release))
+            ]),
+        // The command-line kit both executables share (options, words, coded errors) and the package commands.
+        .target(
+            name: "PackageCommands",
+            dependencies: [
+                "SealBase", "SealCrypto", "SealPackage", "PartyRecords", "Workbook",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "SealgateUnit",
+            dependencies: ["PackageCommands", "SealBase", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings,
             linkerSettings: [
                 .unsafeFlags(
                     ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],

@@ -8,13 +8,6 @@ public import SealBase
 import SealCrypto
 import SystemIO
 
-/// The program's version: what `sealgate --version` prints and every HTTP request names in its
-/// `User-Agent` (sealgate/VERSION) — one constant, so the two cannot differ.
-public enum SealgateVersion {
-    public static let current = "0.2.0"
-    public static var userAgent: String { "sealgate/\(current)" }
-}
-
 /// How the outbound client connects: whom it trusts, how long it waits, how much it reads.
 public struct ClientSettings: Sendable {
     /// PEM file of the CA certificate(s) to trust for `https://` instead of the system's roots

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Desk
 import Foundation
+import PackageCommands
 import SealBase
 import SealCrypto
 

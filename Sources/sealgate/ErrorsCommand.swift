@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PackageCommands
 import SealBase
 
 /// `sealgate errors`: every error code with what it means and what to do, in Vietnamese or

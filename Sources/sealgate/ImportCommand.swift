@@ -4,6 +4,7 @@ import GatewayClient
 import GatewayCore
 import GatewayHTTP
 import GatewayStore
+import PackageCommands
 import SealBase
 import SealCrypto
 import SealPackage

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PackageCommands
 import SealBase
 import SealCrypto
 

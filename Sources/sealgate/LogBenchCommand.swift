@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GatewayCore
 import GatewayStore
+import PackageCommands
 import SealBase
 import SealCrypto
 import TransparencyLog

@@ -1,6 +1,7 @@
 import ArgumentParser
 import GatewayHTTP
 import Logging
+import PackageCommands
 import SealBase
 import SealCrypto
 

@@ -1,13 +1,11 @@
 public import ArgumentParser
 import Foundation
+import PackageCommands
 public import PartyRecords
 import SealBase
 import SealCrypto
 import UnitWork
 import Workbook
-
-extension Language: ExpressibleByArgument {}
-extension ReportFormat: ExpressibleByArgument {}
 
 /// Options shared by validate and normalize.
 struct RecordOptions: ParsableArguments {
@@ -27,15 +25,6 @@ struct RecordOptions: ParsableArguments {
         let days = Int(Date().timeIntervalSince1970 / 86_400)
         return CivilDate(daysSinceEpoch: days)
     }
-}
-
-func runValidation(
-    _ paths: [String], today: CivilDate, crossUnit: Bool, defaultUnit: String? = nil, sink: (any NormalizedSink)? = nil,
-    keep: Int = 10_000, perUnit: ((String, Int, Int) -> Void)? = nil
-) throws -> RecordValidator {
-    try RecordCheck.run(
-        paths, today: today, crossUnit: crossUnit, defaultUnit: defaultUnit, sink: sink, keep: keep, warn: { say("warning: \($0)") },
-        perUnit: perUnit)
 }
 
 struct Validate: AsyncParsableCommand {

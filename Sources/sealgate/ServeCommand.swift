@@ -5,6 +5,7 @@ import GatewayCore
 import GatewayHTTP
 import GatewayStore
 import Logging
+import PackageCommands
 import SealCrypto
 import SealPackage
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GatewayClient
 import GatewayCore
+import PackageCommands
 import PartyRecords
 import SealBase
 import SealCrypto

@@ -99,8 +99,15 @@ public func readTextFile(_ path: String, maxSize: Int = 1 << 20) throws -> Strin
     guard try src.size() <= UInt64(maxSize) else {
         throw SealError(.usage, "\(path) is too large", remedy: "check the path")
     }
-    let r = BufferedReader(src)
-    var bytes = [UInt8](repeating: 0, count: maxSize)
-    let n = try bytes.withUnsafeMutableBytes { try r.readFull(into: $0) }
+    // A buffer of the file's size (and a byte more, to see one that grew meanwhile), not of the
+    // limit: a key file is a few hundred bytes, and every page of a buffer zeroed is resident.
+    var bytes = [UInt8](repeating: 0, count: Int(try src.size()) + 1)
+    var n = 0
+    while n < bytes.count {
+        let got = try bytes.withUnsafeMutableBytes { try src.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[n...])) }
+        if got == 0 { break }
+        n += got
+    }
+    guard n <= maxSize else { throw SealError(.usage, "\(path) is too large", remedy: "check the path") }
     return String(decoding: bytes.prefix(n), as: UTF8.self)
 }

@@ -1,4 +1,3 @@
-public import PartyRecords
 public import SealCrypto
 import Workbook
 

@@ -1,59 +1,60 @@
-import SealBase
+public import SealBase
 
 /// What the unit-side commands say besides their errors' texts, in both languages: one table
 /// (`Words.en`, `Words.vi`), read as `Words.now` (the command's language, `CommandLanguage`).
 /// The errors' own texts are SealBase's catalogues (`SealErrorCode.text`).
-struct Words: Sendable {
+public struct Words: Sendable {
     // The error printer's labels (docs/errors.md).
-    let error: String
-    let whatToDo: String
-    let onCommandLine: String
-    let technicalDetail: String
-    let cause: String
-    let warning: String
+    public let error: String
+    public let whatToDo: String
+    public let onCommandLine: String
+    public let technicalDetail: String
+    public let cause: String
+    public let warning: String
 
     // seal
-    let sealed: @Sendable (_ files: Int, _ path: String, _ bytes: UInt64) -> String
+    public let sealed: @Sendable (_ files: Int, _ path: String, _ bytes: UInt64) -> String
     // trust fetch
-    let trustVerified: @Sendable (_ version: UInt64, _ department: String, _ expires: String, _ file: String) -> String
-    let rootRotated: @Sendable (_ old: String, _ new: String, _ root: String) -> String
+    public let trustVerified: @Sendable (_ version: UInt64, _ department: String, _ expires: String, _ file: String) -> String
+    public let rootRotated: @Sendable (_ old: String, _ new: String, _ root: String) -> String
     /// A kept trust document near or past its expiry (the notice's English message, its seconds left).
-    let trustNotice: @Sendable (_ notice: String, _ secondsLeft: Int64, _ file: String, _ version: UInt64) -> String
+    public let trustNotice: @Sendable (_ notice: String, _ secondsLeft: Int64, _ file: String, _ version: UInt64) -> String
     // receipt verify
-    let receiptVerified: @Sendable (_ package: String, _ unit: String, _ seq: String, _ status: String, _ leaf: Int64) -> String
+    public let receiptVerified: @Sendable (_ package: String, _ unit: String, _ seq: String, _ status: String, _ leaf: Int64) -> String
     // submit
-    let receiptChecked: @Sendable (_ leaf: Int64) -> String
-    let alreadyReceived: @Sendable (_ status: String, _ reduced: Bool) -> String
-    let refusedByGateway: String
+    public let receiptChecked: @Sendable (_ leaf: Int64) -> String
+    public let alreadyReceived: @Sendable (_ status: String, _ reduced: Bool) -> String
+    public let refusedByGateway: String
     /// A receipt's status (`accepted`, `rejected`, …) as a person reads it.
-    let status: @Sendable (String) -> String
+    public let status: @Sendable (String) -> String
     // the unit profile (unit init/show/send, seal and submit with a profile)
-    let profileWritten: @Sendable (_ path: String, _ unit: String) -> String
-    let nextSeq: @Sendable (_ seq: UInt64) -> String
-    let sealedWithSeq: @Sendable (_ files: Int, _ path: String, _ bytes: UInt64, _ seq: UInt64) -> String
-    let submitNext: String
-    let nothingToSubmit: @Sendable (_ folder: String) -> String
-    let trustKeptUsed: @Sendable (_ code: String) -> String
-    let seqTakenResolved: @Sendable (_ next: UInt64) -> String
-    let submitted: @Sendable (_ package: String, _ http: Int, _ status: String, _ code: String?, _ verified: Bool) -> String
-    let profileSummary: @Sendable (_ unit: String, _ gateway: String, _ path: String) -> String
-    let nextSeqKnown: @Sendable (_ next: UInt64, _ gatewayLast: UInt64?) -> String
-    let historyLine: @Sendable (_ seq: UInt64, _ kind: String, _ package: String, _ sealedAt: String, _ status: String?, _ code: String?) -> String
+    public let profileWritten: @Sendable (_ path: String, _ unit: String) -> String
+    public let nextSeq: @Sendable (_ seq: UInt64) -> String
+    public let sealedWithSeq: @Sendable (_ files: Int, _ path: String, _ bytes: UInt64, _ seq: UInt64) -> String
+    public let submitNext: String
+    public let nothingToSubmit: @Sendable (_ folder: String) -> String
+    public let trustKeptUsed: @Sendable (_ code: String) -> String
+    public let seqTakenResolved: @Sendable (_ next: UInt64) -> String
+    public let submitted: @Sendable (_ package: String, _ http: Int, _ status: String, _ code: String?, _ verified: Bool) -> String
+    public let profileSummary: @Sendable (_ unit: String, _ gateway: String, _ path: String) -> String
+    public let nextSeqKnown: @Sendable (_ next: UInt64, _ gatewayLast: UInt64?) -> String
+    public let historyLine:
+        @Sendable (_ seq: UInt64, _ kind: String, _ package: String, _ sealedAt: String, _ status: String?, _ code: String?) -> String
     // corrections in a receipt
-    let correctionsAllApplied: @Sendable (_ applied: Int) -> String
-    let correctionsSomeNotApplied: @Sendable (_ applied: Int, _ notApplied: Int) -> String
-    let correctionRow: @Sendable (_ line: Int, _ field: String, _ code: String, _ detail: String) -> String
+    public let correctionsAllApplied: @Sendable (_ applied: Int) -> String
+    public let correctionsSomeNotApplied: @Sendable (_ applied: Int, _ notApplied: Int) -> String
+    public let correctionRow: @Sendable (_ line: Int, _ field: String, _ code: String, _ detail: String) -> String
 
-    static var now: Words { of(CommandLanguage.current) }
+    public static var now: Words { of(CommandLanguage.current) }
 
-    static func of(_ lang: Language) -> Words {
+    public static func of(_ lang: Language) -> Words {
         switch lang {
         case .vi: return vi
         case .en: return en
         }
     }
 
-    static let en = Words(
+    public static let en = Words(
         error: "error", whatToDo: "what to do", onCommandLine: "on the command line", technicalDetail: "technical detail", cause: "cause",
         warning: "warning",
         sealed: { files, path, bytes in "sealed \(files) file(s) into \(path) (\(bytes) bytes)" },
@@ -92,7 +93,7 @@ struct Words: Sendable {
         correctionsSomeNotApplied: { applied, not in "corrections: \(applied) applied, \(not) NOT applied — check these lines of corrections.csv:" },
         correctionRow: { line, field, code, detail in "  line \(line) (\(field)): \(code) — \(detail)" })
 
-    static let vi = Words(
+    public static let vi = Words(
         error: "lỗi", whatToDo: "cách xử lý", onCommandLine: "trên dòng lệnh", technicalDetail: "chi tiết kỹ thuật", cause: "nguyên nhân",
         warning: "cảnh báo",
         sealed: { files, path, bytes in "đã niêm phong \(files) tệp vào \(path) (\(bytes) byte)" },
@@ -156,7 +157,7 @@ struct Words: Sendable {
         })
 
     /// The codes a receipt gives a correction row it did not apply (not error codes: a row's own).
-    static let correctionRowVI: [String: String] = [
+    public static let correctionRowVI: [String: String] = [
         "correction_no_member": "dữ liệu hiện có của đơn vị không có đảng viên với số CCCD này",
         "correction_old_value_mismatch": "giá trị đang lưu khác với giá trị cũ (old_value) đã ghi; xem lại dữ liệu hiện có của đảng viên",
     ]

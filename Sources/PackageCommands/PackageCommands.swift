@@ -1,14 +1,39 @@
 public import ArgumentParser
 import Foundation
-import GatewayClient
-import GatewayCore
 import PartyRecords
-import SealCrypto
+public import SealBase
+public import SealCrypto
 public import SealPackage
-import UnitWork
+import Synchronization
 
-struct Seal: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// What only the full `sealgate` can do for `seal` (it needs the department's libraries): the
+/// recipients of a trust document (`--trust`), and sealing with a unit profile (the trust
+/// document fetched over HTTPS, the next seq learned from the gateway). Set by `sealgate` before
+/// it parses; the unit-side executable leaves them unset and refuses those two ways.
+public enum SealExtensions {
+    public struct Hooks: Sendable {
+        public var trustRecipients: @Sendable (String) throws -> [any AgeKeyRecipient]
+        public var sealWithProfile: @Sendable (Seal) async throws -> Void
+        public init(
+            trustRecipients: @escaping @Sendable (String) throws -> [any AgeKeyRecipient],
+            sealWithProfile: @escaping @Sendable (Seal) async throws -> Void
+        ) {
+            self.trustRecipients = trustRecipients
+            self.sealWithProfile = sealWithProfile
+        }
+    }
+    static let installed = Mutex<Hooks?>(nil)
+    public static func install(_ hooks: Hooks) { installed.withLock { $0 = hooks } }
+    static var hooks: Hooks? { installed.withLock { $0 } }
+
+    static func missing(_ what: String) -> SealError {
+        SealError(.usage, "\(what) needs the full sealgate program", remedy: "run it with sealgate (not sealgate-unit)")
+    }
+}
+
+public struct Seal: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         abstract: "Seal data files into a signed, encrypted package.",
         discussion: """
             The package is a tar of package.minisig (minisign, prehashed, with the trusted comment `sealgate/1 unit=… package=… seq=… kind=… created=… to=…`) and payload.age (the files and their manifest, encrypted to every --to recipient). Nothing is left at -o on failure.
@@ -18,33 +43,35 @@ struct Seal: AsyncParsableCommand {
             Example: sealgate seal --unit HCM-U001 --seq 1 --signing-key unit.key --to dept.pub -o HCM-U001-1-snapshot.sgp organizations.csv members.csv
             """)
 
-    @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001 (default: the unit profile's).") var unit: String?
-    @Option(name: .long, help: "Sequence number, strictly increasing per unit (default with a unit profile: the next one).") var seq: UInt64?
-    @Option(name: .long, help: "snapshot | correction | dataset | files") var kind: PackageKind = .snapshot
+    @Option(name: .long, help: "The sealing unit's id, e.g. HCM-U001 (default: the unit profile's).") public var unit: String?
+    @Option(name: .long, help: "Sequence number, strictly increasing per unit (default with a unit profile: the next one).") public var seq: UInt64?
+    @Option(name: .long, help: "snapshot | correction | dataset | files") public var kind: PackageKind = .snapshot
     @Option(
         name: .long,
         help:
             "The unit's minisign secret key file, or a key on a token as a PKCS#11 URI (pkcs11:token=…;object=…) (default: the unit profile's)."
-    ) var signingKey: String?
-    @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") var to: [String] = []
-    @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") var trust:
+    ) public var signingKey: String?
+    @Option(name: .long, parsing: .singleValue, help: "An age1… recipient or a file of them (repeatable).") public var to: [String] = []
+    @Option(name: .long, help: "Seal to the active recipients of this trust document (from `sealgate trust fetch`) instead of --to.") public
+        var trust: String?
+    @Option(name: .shortAndLong, help: "Output package path (.sgp; default with a unit profile: packages/UNIT-SEQ-KIND.sgp).") public var output:
         String?
-    @Option(name: .shortAndLong, help: "Output package path (.sgp; default with a unit profile: packages/UNIT-SEQ-KIND.sgp).") var output: String?
-    @Option(name: .long, help: "The folder holding the unit profile (default: this folder or the nearest above).") var profile: String?
+    @Option(name: .long, help: "The folder holding the unit profile (default: this folder or the nearest above).") public var profile: String?
     @Option(
         name: .long,
         help: "Refuse a package larger than this before writing it (default: what open and the gateway accept, 256MiB; 4GiB for a dataset)."
-    ) var maxSize: String?
-    @Argument(help: "Data files (their base names are used inside the package).") var files: [String]
-    @OptionGroup var language: LangOption
-    var lang: Language { language.resolved }
-    @OptionGroup var passphrase: PassphraseOptions
-    @OptionGroup var token: TokenOptions
-    @OptionGroup var out: OutputOptions
+    ) public var maxSize: String?
+    @Argument(help: "Data files (their base names are used inside the package).") public var files: [String]
+    @OptionGroup public var language: LangOption
+    public var lang: Language { language.resolved }
+    @OptionGroup public var passphrase: PassphraseOptions
+    @OptionGroup public var token: TokenOptions
+    @OptionGroup public var out: OutputOptions
 
-    func run() async throws {
+    public func run() async throws {
         if unit == nil && signingKey == nil && output == nil && to.isEmpty && trust == nil {
-            return try await sealWithProfile()
+            guard let hooks = SealExtensions.hooks else { throw SealExtensions.missing("sealing with a unit profile") }
+            return try await hooks.sealWithProfile(self)
         }
         guard let unit, let seq, let signingKey, let output else {
             throw ValidationError(
@@ -56,7 +83,10 @@ struct Seal: AsyncParsableCommand {
                     .usage, "no recipient", remedy: "give --trust trust.json, or --to with the department's age1… recipient or its .pub file")
             }
             var recipients = try to.flatMap { try AgeRecipientList.parse(argument: $0, fileExists: FileManager.default.fileExists(atPath:)) }
-            if let trust { recipients += try loadTrust(trust).activeRecipients() }
+            if let trust {
+                guard let hooks = SealExtensions.hooks else { throw SealExtensions.missing("--trust") }
+                recipients += try hooks.trustRecipients(trust)
+            }
             // A workbook's sheets are sealed as the normalized CSV files of the spec, written into a
             // private folder removed as soon as the package is sealed or refused.
             let staging = try WorkbookStaging(inputs: files, recordKind: kind == .snapshot || kind == .correction)
@@ -89,42 +119,11 @@ struct Seal: AsyncParsableCommand {
     }
 }
 
-extension Seal {
-    /// Seal with the unit profile: its unit, key and trust document (fetched again when stale),
-    /// the next seq, the package into its packages folder and its history.
-    func sealWithProfile() async throws {
-        try await runAsync(json: out.json) {
-            var work = UnitWork(folder: try requireProfile(profile), language: lang)
-            let words = Words.now
-            let doc = try await GatewayClient.withClient(work.clientSettings()) { http in
-                let t = try await work.currentTrust(http)
-                if let e = t.fetchFailed { say("\(words.warning): \(words.trustKeptUsed("\(e.code)"))") }
-                if seq == nil { try await work.learnGatewaySeq(http) }
-                return t.document
-            }
-            let v = try work.validate(files)
-            let report = ValidationReport(v, lang: lang)
-            if report.errors > 0 {
-                FileHandle.standardError.write(Data(report.render(.table, maxRows: 50).utf8))
-            }
-            let key = try token.signer(work.folder.signingKeyPath, passphrase: passphrase)
-            let sealed = try work.seal(files, signer: key, trust: doc, seq: seq, validated: v, progress: progressReporter())
-            if !out.json {
-                let r = sealed.result
-                say(words.sealedWithSeq(r.manifest.files.count, sealed.path, r.packageBytes, sealed.entry.seq))
-                say("  \(r.comment.text)")
-                say("  \(words.submitNext)")
-            }
-            return describe(
-                sealed.result.comment, manifest: sealed.result.manifest, extra: ["output": sealed.path, "bytes": sealed.result.packageBytes])
-        }
-    }
-}
-
 extension PackageKind: ExpressibleByArgument {}
 
-struct Verify: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Verify: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         abstract: "Check a package's container, signature and trusted comment, without decrypting.",
         discussion: "Same as: tar -xf PKG && minisign -V -p PUB -m payload.age -x package.minisig (plus the format checks).")
 
@@ -134,7 +133,7 @@ struct Verify: AsyncParsableCommand {
     @Argument(help: "The package.") var package: String
     @OptionGroup var out: OutputOptions
 
-    func run() async throws {
+    public func run() async throws {
         try await runAsync(json: out.json) {
             let v = try Verifier.verify(
                 path: package, signers: try loadSigners(signer), expectedUnit: unit,
@@ -148,8 +147,9 @@ struct Verify: AsyncParsableCommand {
     }
 }
 
-struct Open: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Open: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         abstract: "Verify, decrypt and unpack a package into a new folder.",
         discussion: "The folder appears only if every check passed; it holds manifest.json and the data files.")
 
@@ -165,7 +165,7 @@ struct Open: AsyncParsableCommand {
     @OptionGroup var passphrase: PassphraseOptions
     @OptionGroup var out: OutputOptions
 
-    func run() async throws {
+    public func run() async throws {
         try await runAsync(json: out.json) {
             guard !identity.isEmpty else {
                 throw SealError(.usage, "no identity given", remedy: "give --identity with the department's age identity file")
@@ -196,8 +196,9 @@ struct Open: AsyncParsableCommand {
     }
 }
 
-struct Inspect: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Inspect: AsyncParsableCommand {
+    public init() {}
+    public static let configuration = CommandConfiguration(
         abstract: "Show a package's trusted comment, signer key id and recipients, without keys or decryption.",
         discussion: "Nothing shown here is verified: use `verify` to check the signature.")
 
@@ -205,7 +206,7 @@ struct Inspect: AsyncParsableCommand {
     @Option(name: .long, help: "Refuse packages larger than this (e.g. 512MiB, 1GiB).") var maxSize: String = "256MiB"
     @OptionGroup var out: OutputOptions
 
-    func run() async throws {
+    public func run() async throws {
         try await runAsync(json: out.json) {
             let h = try PackageHeader(path: package, source: try FileSource(path: package), maxBytes: try parseSize(maxSize))
             let c = h.comment
@@ -230,7 +231,7 @@ struct Inspect: AsyncParsableCommand {
     }
 }
 
-func describe(_ c: TrustedComment, manifest: Manifest?, extra: [String: Any]) -> [String: Any] {
+public func describe(_ c: TrustedComment, manifest: Manifest?, extra: [String: Any]) -> [String: Any] {
     var d: [String: Any] = [
         "unit": c.unit, "package": c.package, "seq": c.seq, "kind": c.kind.rawValue, "created": c.created, "to": c.to,
         "trusted_comment": c.text,
@@ -242,7 +243,7 @@ func describe(_ c: TrustedComment, manifest: Manifest?, extra: [String: Any]) ->
     return d
 }
 
-func loadSigners(_ paths: [String]) throws -> [MinisignPublicKey] {
+public func loadSigners(_ paths: [String]) throws -> [MinisignPublicKey] {
     guard !paths.isEmpty else { throw SealError(.usage, "no signer public key given", remedy: "give --signer with the unit's .pub file") }
     return try paths.map { p in
         if p.hasPrefix("RW") && !FileManager.default.fileExists(atPath: p) { return try MinisignPublicKey(base64: p) }
