@@ -70,7 +70,9 @@ public struct Seal: AsyncParsableCommand {
 
     public func run() async throws {
         if unit == nil && signingKey == nil && output == nil && to.isEmpty && trust == nil {
-            guard let hooks = SealExtensions.hooks else { throw SealExtensions.missing("sealing with a unit profile") }
+            guard let hooks = SealExtensions.hooks else {
+                return try await runAsync(json: out.json) { throw SealExtensions.missing("sealing with a unit profile") }
+            }
             return try await hooks.sealWithProfile(self)
         }
         guard let unit, let seq, let signingKey, let output else {

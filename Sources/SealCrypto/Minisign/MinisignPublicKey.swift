@@ -99,15 +99,18 @@ public func readTextFile(_ path: String, maxSize: Int = 1 << 20) throws -> Strin
     guard try src.size() <= UInt64(maxSize) else {
         throw SealError(.usage, "\(path) is too large", remedy: "check the path")
     }
-    // A buffer of the file's size (and a byte more, to see one that grew meanwhile), not of the
-    // limit: a key file is a few hundred bytes, and every page of a buffer zeroed is resident.
-    var bytes = [UInt8](repeating: 0, count: Int(try src.size()) + 1)
-    var n = 0
-    while n < bytes.count {
-        let got = try bytes.withUnsafeMutableBytes { try src.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[n...])) }
+    // Read to the end in pieces, never more than the limit and a byte (a pipe or /proc file
+    // states no size): a key file of a few hundred bytes costs a few hundred bytes, not the limit.
+    var bytes: [UInt8] = []
+    var piece = [UInt8](repeating: 0, count: 4096)
+    while bytes.count <= maxSize {
+        let got = try piece.withUnsafeMutableBytes {
+            try src.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<min($0.count, maxSize + 1 - bytes.count)]))
+        }
         if got == 0 { break }
-        n += got
+        bytes += piece[..<got]
     }
+    let n = bytes.count
     guard n <= maxSize else { throw SealError(.usage, "\(path) is too large", remedy: "check the path") }
     return String(decoding: bytes.prefix(n), as: UTF8.self)
 }
