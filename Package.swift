@@ -185,7 +185,7 @@ let package = Package(
             dependencies: [
                 "SealBase", "Workbook",
                 "SealCrypto", "SealPackage", "PartyRecords", "GatewayStore", "GatewayCore", "GatewayHTTP", "GatewayClient", "TransparencyLog",
-                "Handbook", "UnitWork", "Desk", "PackageCommands",
+                "Handbook", "UnitWork", "Desk", "PackageCommands", "SystemIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

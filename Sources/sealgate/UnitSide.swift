@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import SystemIO
 
 /// `seal` with its recipients given (`--to`), `open`, `verify` and `inspect` run in
 /// `sealgate-unit` — the same commands (PackageCommands) without the department's server
@@ -25,28 +26,15 @@ enum UnitSide {
         return given && !needsFull
     }
 
-    /// The unit-side program beside this one, opened, if there is one this program may run: a
-    /// regular file owned by root or by this program's owner, that neither group nor others can
-    /// write, in a folder that neither can write (not a copy dropped into /tmp by someone else).
+    /// The unit-side program beside this one, opened, if there is one this program may run
+    /// (`SystemIO.openTrustedProgram`: not a copy dropped into /tmp by someone else).
     static func helper() -> Int32? {
         guard let exe = realpath("/proc/self/exe", nil) else { return nil }
         let ownPath = String(cString: exe)
         free(exe)
-        var own = stat()
-        guard stat(ownPath, &own) == 0 else { return nil }
         let folder = (ownPath as NSString).deletingLastPathComponent
         for candidate in ["\(folder)/sealgate-unit", "\(folder)/../lib/sealgate/sealgate-unit"] {
-            let fd = open(candidate, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { continue }
-            var st = stat()
-            var dir = stat()
-            if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o111 != 0, st.st_mode & 0o022 == 0,
-                st.st_uid == 0 || st.st_uid == own.st_uid, !(st.st_dev == own.st_dev && st.st_ino == own.st_ino),
-                stat((candidate as NSString).deletingLastPathComponent, &dir) == 0, dir.st_mode & 0o022 == 0
-            {
-                return fd
-            }
-            close(fd)
+            if let fd = SystemIO.openTrustedProgram(candidate, besides: ownPath) { return fd }
         }
         return nil
     }
