@@ -61,6 +61,8 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]),
+        // SQLite's C API for the store's bulk insert (the same system library GRDB links).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // PKCS#11's types and constants (p11-kit's header, libp11-kit-dev); nothing linked: a
         // token's module is dlopen'ed at run time.
         .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"])]),
@@ -108,7 +110,7 @@ let package = Package(
         .target(
             name: "GatewayStore",
             dependencies: [
-                "SealBase",
+                "SealBase", "CSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

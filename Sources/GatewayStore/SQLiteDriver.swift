@@ -1,4 +1,5 @@
 import Foundation
+import CSQLite
 import GRDB
 import SealBase
 import Synchronization
@@ -270,21 +271,42 @@ public final class SQLiteDriver: SQLDriver {
 
     public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: [[String]]) async throws {
         guard let c = c as? SQLiteConnection, c.writer else { throw StoreError(.storeFailure, "not a SQLite transaction") }
-        // One access for the whole snapshot: a prepared statement run once a row.
+        // One access for the whole snapshot: a prepared statement run once a row, its values
+        // bound with SQLite's own calls (GRDB's arguments box every value: a quarter of a
+        // package's decision went there).
         try onWriterQueue { db in
             let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
             let statement = try db.makeStatement(
                 sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
-            var args: [(any DatabaseValueConvertible)?] = Array(repeating: nil, count: columns.count + 2)
-            args[0] = snapshot
+            let s = statement.sqliteStatement
+            defer { sqlite3_reset(s) }
+            func check(_ rc: Int32, _ done: Int32 = SQLITE_OK) throws {
+                guard rc == done else {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+                }
+            }
             for (n, row) in rows.enumerated() {
-                args[1] = Int64(firstRow + n)
-                for i in 0..<columns.count { args[i + 2] = i < row.count ? row[i] : "" }
-                statement.setUncheckedArguments(StatementArguments(args))
-                try statement.execute()
+                try check(sqlite3_reset(s))
+                try check(sqlite3_bind_int64(s, 1, snapshot))
+                try check(sqlite3_bind_int64(s, 2, Int64(firstRow + n)))
+                for i in 0..<columns.count {
+                    var value = i < row.count ? row[i] : ""
+                    try check(
+                        value.withUTF8 { p in
+                            // Text, never NULL: an empty value is bound as "" (a pointer that is not nil).
+                            guard let base = p.baseAddress, p.count > 0 else { return sqlite3_bind_text(s, Int32(i + 3), "", 0, Self.transient) }
+                            return base.withMemoryRebound(to: CChar.self, capacity: p.count) {
+                                sqlite3_bind_text(s, Int32(i + 3), $0, Int32(p.count), Self.transient)
+                            }
+                        })
+                }
+                try check(sqlite3_step(s), SQLITE_DONE)
             }
         }
     }
+
+    /// SQLITE_TRANSIENT: SQLite copies a bound value before the call returns.
+    static var transient: sqlite3_destructor_type { unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self) }
 
     /// A lease is an exclusive `flock` on a file beside the database: released when the holder
     /// closes it or dies (processes sharing a SQLite store are on one machine).
