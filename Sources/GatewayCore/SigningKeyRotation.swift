@@ -60,12 +60,15 @@ public enum SigningKeyRotation {
         let publicKey: MinisignPublicKey
         if let onToken {
             publicKey = onToken.signer.publicKey
-            // One key, one role: never a key the department signs with already (under any role).
+            // One key, one role: never a key the department signs with or has announced already
+            // (under any role; read from the public files, no secret unlocked for it).
             for other in [DataDirectory.KeyRole.receipt, .dataset, .log] {
-                let current = try DepartmentKeys.signer(dir, path: dir.key(other), passphrase: pass, pin: pin).publicKey
-                guard publicKey.key != current.key else {
-                    throw SealError(
-                        .usage, "the token's key is the \(other.rawValue) key already", remedy: "make a key of its own for each role on the token")
+                for pub in [dir.pub(other), nextPub(dir, other)] where FileManager.default.fileExists(atPath: pub) {
+                    guard publicKey.key != (try MinisignPublicKey(path: pub)).key else {
+                        throw SealError(
+                            .usage, "the token's key is the \(other.rawValue) key already", remedy: "make a key of its own for each role on the token"
+                        )
+                    }
                 }
             }
             // It signs, and what it signs verifies with the key it shows, before it is published.

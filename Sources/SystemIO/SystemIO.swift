@@ -86,24 +86,31 @@ public enum SystemIO {
 }
 
 extension SystemIO {
-    /// `path` opened (read-only, close-on-exec) when it is a program this process may run in its
-    /// place: a regular executable file owned by root or by the owner of `ownPath` (this
-    /// program), that neither group nor others can write, in a folder they cannot write either,
-    /// and not `ownPath`'s file itself. Nil otherwise.
-    public static func openTrustedProgram(_ path: String, besides ownPath: String) -> Int32? {
-        var own = stat()
-        guard stat(ownPath, &own) == 0 else { return nil }
+    /// `path` opened (read-only, close-on-exec) when this process may run code from it: a regular
+    /// file owned by root or by `owner`, that neither group nor others can write, in a folder they
+    /// cannot write either — never a file someone else could have put or changed there. Nil otherwise.
+    public static func openTrusted(_ path: String, owner: UInt32) -> Int32? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         var st = stat()
         var dir = stat()
         let folder = path.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o111 != 0, st.st_mode & 0o022 == 0,
-            st.st_uid == 0 || st.st_uid == own.st_uid, !(st.st_dev == own.st_dev && st.st_ino == own.st_ino),
+        if fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & 0o022 == 0, st.st_uid == 0 || st.st_uid == owner,
             stat(folder.isEmpty ? "/" : folder, &dir) == 0, dir.st_mode & 0o022 == 0
         {
             return fd
         }
+        close(fd)
+        return nil
+    }
+
+    /// `path` opened when it is a program this process may run in its place (`openTrusted`, the
+    /// owner of `ownPath` — this program — or root), executable, and not `ownPath`'s file itself.
+    public static func openTrustedProgram(_ path: String, besides ownPath: String) -> Int32? {
+        var own = stat()
+        guard stat(ownPath, &own) == 0, let fd = openTrusted(path, owner: own.st_uid) else { return nil }
+        var st = stat()
+        if fstat(fd, &st) == 0, st.st_mode & 0o111 != 0, !(st.st_dev == own.st_dev && st.st_ino == own.st_ino) { return fd }
         close(fd)
         return nil
     }

@@ -86,7 +86,15 @@ struct TokenTests {
                 ["keys", "public", "--signing-key", uri, "--pkcs11-module", module, "--pin-file", pinFile, "-o", "k.pub", "--json"], cwd: w.path,
                 env: env)
         }
+        // A module in a folder others can write (someone could swap it) is never loaded.
+        try FileManager.default.createDirectory(atPath: w.file("shared"), withIntermediateDirectories: false)
+        chmod(w.file("shared"), 0o777)
+        let moduleFile = URL(fileURLWithPath: Self.module).resolvingSymlinksInPath().path  // the file, not Debian's link to it
+        try FileManager.default.copyItem(atPath: moduleFile, toPath: w.file("shared/libsofthsm2.so"))
+        let swappable = try attempt("pkcs11:token=unit1;object=signing", pinFile: "pin", module: w.file("shared/libsofthsm2.so"))
+        #expect(swappable.status != 0 && swappable.out.contains("only its owner can write"), "\(swappable.out)")
         let cases: [(CLI.Result, String)] = [
+            (swappable, "token_unavailable"),
             (try attempt("pkcs11:token=unit1;object=signing", pinFile: "wrong"), "token_pin_refused"),
             (try attempt("pkcs11:token=unit1;object=nosuch", pinFile: "pin"), "token_key_missing"),
             (try attempt("pkcs11:token=nosuch;object=signing", pinFile: "pin"), "token_unavailable"),

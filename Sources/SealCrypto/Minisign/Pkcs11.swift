@@ -1,6 +1,7 @@
 internal import CPKCS11
 import SealBase
 import Synchronization
+import SystemIO
 
 #if canImport(Glibc)
     import Glibc
@@ -160,15 +161,14 @@ final class Pkcs11Module: @unchecked Sendable {
         return try loaded.withLock { loaded in
             if let m = loaded[real] { return m }
             // A module runs with the process's keys in memory: only a file its owner (root, or
-            // the user running this) alone can write is loaded.
-            var st = stat()
-            guard stat(real, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_mode & (S_IWGRP | S_IWOTH) == 0,
-                st.st_uid == 0 || st.st_uid == geteuid()
-            else {
+            // the user running this) alone can write, in a folder likewise, is loaded.
+            guard let fd = SystemIO.openTrusted(real, owner: geteuid()) else {
                 throw SealError(
-                    .tokenUnavailable, "the PKCS#11 module \(path) is not a file only its owner (root) can write",
+                    .tokenUnavailable,
+                    "the PKCS#11 module \(path) is not a file only its owner (root) can write, in a folder only its owner can write",
                     remedy: "install the token's module as a system library (owned by root, not writable by others) and give that path")
             }
+            close(fd)
             guard let handle = dlopen(real, RTLD_NOW | RTLD_LOCAL) else {
                 throw Pkcs11Signer.unavailable("its module \(path) cannot be loaded")
             }
@@ -334,9 +334,13 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
     {
         let s = try session(module, &m, &st)
         let fl = module.functions.pointee
-        func fail(_ what: String, _ rv: CK_RV) -> SealError {
+        // A failed call ends the session: the next one opens a new one.
+        func endSession() {
             _ = fl.C_CloseSession!(s.handle)
             st.session = nil
+        }
+        func fail(_ what: String, _ rv: CK_RV) -> SealError {
+            endSession()
             return Self.unavailable(what, rv)
         }
         var mechanism = CK_MECHANISM(mechanism: CK_MECHANISM_TYPE(CKM_EDDSA), pParameter: nil, ulParameterLen: 0)
@@ -355,8 +359,7 @@ public final class Pkcs11Signer: MinisignSigner, @unchecked Sendable {
         // What the token signed must verify with the public key it gave: a token that signs
         // with another key (or garbage) is caught here, not by the receiver.
         guard Ed25519.verify(signature: signature, message: Array(message), publicKey: publicKey.key) else {
-            _ = fl.C_CloseSession!(s.handle)
-            st.session = nil
+            endSession()
             throw SealError(
                 .tokenKeyMissing, "the token signed with another key than the public key beside \(uri.text)",
                 remedy: "keep one key pair under that label and id on the token: its private and public objects must belong together")
