@@ -140,8 +140,19 @@ public enum Synthesis {
         var flagged: [HeldPackage] = []
         var flaggedWithheld = 0
         var review: [String: JSON] = [:]
-        for row in rows {
-            let taken = try await store.datasetRecords(unitId: row.unitId)
+        // The next unit's records are read (a reader of the store, another core) while this
+        // unit's are written: two units in memory at most.
+        func fetch(_ i: Int) -> Task<DatasetUnitRecords, any Error>? {
+            guard i < rows.count else { return nil }
+            let unit = rows[i].unitId
+            return Task { try await store.datasetRecords(unitId: unit) }
+        }
+        var next = fetch(0)
+        defer { next?.cancel() }
+        for (i, row) in rows.enumerated() {
+            guard let current = next else { break }
+            let taken = try await current.value
+            next = fetch(i + 1)
             if let hold = taken.hold {
                 flagged += hold.held.filter { $0.flag.resolution == nil || $0.withheld > 0 }
                 flaggedWithheld += hold.withheld
@@ -151,7 +162,8 @@ public enum Synthesis {
             unitsInDataset += 1
             if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
             for o in u.organizations {
-                try orgOut.w.record([u.unitId] + o)
+                orgOut.w.field(u.unitId)
+                try orgOut.w.record(o)
                 organizations += 1
             }
             var kept = 0
@@ -167,7 +179,8 @@ public enum Synthesis {
                     if k { conflictRows.append(["member_id", m[0], u.unitId, m[0], m[4], m[1], m[8]]) }
                     continue
                 }
-                try memOut.w.record([u.unitId] + m)
+                memOut.w.field(u.unitId)
+                try memOut.w.record(m)
                 kept += 1
             }
             members += kept

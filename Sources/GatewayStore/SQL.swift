@@ -117,12 +117,23 @@ public protocol SQLConnection: Sendable {
     func execute(_ sql: String, _ binds: [SQLValue]) async throws -> Int
     /// Runs a statement that returns rows (a SELECT, or a statement with RETURNING).
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
+    /// Runs a SELECT whose columns are all text (records' fields): each row's values in order,
+    /// without column names. A driver may read them faster than `query` (the city's records are
+    /// millions of fields); a NULL or a non-text value is a store failure.
+    func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]]
+}
+
+extension SQLConnection {
+    public func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]] {
+        try await query(sql, binds).map { try $0.strings() }
+    }
 }
 
 extension SQLConnection {
     @discardableResult
     func execute(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int { try await execute(sql, binds.map(\.sqlValue)) }
     func query(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> [SQLRow] { try await query(sql, binds.map(\.sqlValue)) }
+    func textRows(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> [[String]] { try await textRows(sql, binds.map(\.sqlValue)) }
     func row(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> SQLRow? { try await query(sql, binds).first }
     /// The first column of the first row as an integer (nil when there is no row or it is NULL).
     func int(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int64? {

@@ -673,17 +673,15 @@ public final class SQLGatewayStore: GatewayStore {
     /// `leavingOut`: without the member rows an unresolved or rejected correction changed.
     func records(_ c: any SQLConnection, unitId: String, snapshot snap: SQLRow, leavingOut: Bool) async throws -> UnitRecords {
         let sid = try snap.int("id")
-        let orgs = try await c.query(
+        let orgs = try await c.textRows(
             "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
-            [sid]
-        ).map { try $0.strings() }
-        let members = try await c.query(
+            [sid])
+        let members = try await c.textRows(
             """
             SELECT \(Self.memberColumns.map { "m.\($0)" }.joined(separator: ", ")) FROM members m WHERE m.snapshot_id = ?\(leavingOut ? " AND NOT \(Self.heldRow)" : "")
             ORDER BY m.row_no
             """,
-            [sid]
-        ).map { try $0.strings() }
+            [sid])
         return UnitRecords(
             unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.timestamp("imported_at"), organizations: orgs,
             members: members)
@@ -830,16 +828,17 @@ public final class SQLGatewayStore: GatewayStore {
             let taken =
                 "((s.current = 1 AND s.unit_id NOT IN (SELECT f.unit_id FROM review_flags f WHERE \(Self.distrusted)))"
                 + (bases.isEmpty ? ")" : " OR (s.id IN (\(bases.map { _ in "?" }.joined(separator: ", "))) AND NOT \(Self.heldRow)))")
-            func dup(_ column: String) async throws -> Set<String> {
-                Set(
-                    try await c.query(
-                        """
-                        SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE \(taken)
-                        GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
-                        """, bases
-                    ).map { try $0.string("v") })
+            func dup(_ column: String) -> String {
+                """
+                SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE \(taken)
+                GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
+                """
             }
-            return (try await dup("citizen_id"), try await dup("member_id"))
+            // Two scans of every member, each on a reader of its own (SQLite) at once.
+            let binds = bases.map(\.sqlValue)
+            async let citizens = c.textRows(dup("citizen_id"), binds)
+            async let members = c.textRows(dup("member_id"), binds)
+            return (Set(try await citizens.map { $0[0] }), Set(try await members.map { $0[0] }))
         }
     }
 

@@ -139,6 +139,12 @@ struct SynthesisTests {
             + (u3.count - 1 + 1)
         let dataRows = members.split(separator: "\n").count - 1
         #expect(dataRows == total - 2, "members.csv should hold every record but the two withheld")
+        // A unit no conflict touches is in the dataset field for field, in its file's order (its
+        // generated file is already normalized), empty optional fields included.
+        let u2 = String(decoding: c.w.read("city/HCM-U002/members.csv"), as: UTF8.self).split(separator: "\n").dropFirst()
+        #expect(u2.contains { $0.contains(",,") }, "the unit's file should have empty optional fields")
+        let inDataset = members.split(separator: "\n").filter { $0.hasPrefix("HCM-U002,") }.map(String.init)
+        #expect(inDataset == u2.map { "HCM-U002," + $0 }, "HCM-U002's records differ in the dataset (\(inDataset.count) rows)")
         // Spool paths are recorded relative to the data folder: they hold wherever it is moved.
         let stored = try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT path FROM spool"], cwd: c.w.path).out
         #expect(!stored.isEmpty && stored.split(separator: "\n").allSatisfy { $0.hasPrefix("spool/") && $0.hasSuffix(".sgp") }, "\(stored)")
