@@ -275,23 +275,71 @@ public struct SnapshotImport: Sendable {
 /// memory. `count` is the number the batches must add up to.
 public struct RecordRows: Sendable {
     public let count: Int
-    /// Calls `body` with the rows in order, at most `batch` a call.
-    public let read: @Sendable (_ batch: Int, _ body: ([[String]]) async throws -> Void) async throws -> Void
+    /// Calls `body` with the rows in order, at most `batch` a call, `columns` fields a row.
+    public let read: @Sendable (_ batch: Int, _ columns: Int, _ body: (RowBatch) async throws -> Void) async throws -> Void
 
-    public init(count: Int, read: @escaping @Sendable (_ batch: Int, _ body: ([[String]]) async throws -> Void) async throws -> Void) {
+    public init(
+        count: Int, read: @escaping @Sendable (_ batch: Int, _ columns: Int, _ body: (RowBatch) async throws -> Void) async throws -> Void
+    ) {
         self.count = count
         self.read = read
     }
 
     public init(_ rows: [[String]]) {
         self.count = rows.count
-        self.read = { batch, body in
+        self.read = { batch, columns, body in
             var start = 0
             while start < rows.count {
-                try await body(Array(rows[start..<min(rows.count, start + batch)]))
+                var b = RowBatch(columns: columns)
+                for row in rows[start..<min(rows.count, start + batch)] { b.append(row) }
+                try await body(b)
                 start += batch
             }
         }
+    }
+}
+
+/// Rows for the bulk insert as bytes: every field's UTF-8 (unescaped) back to back, `columns`
+/// fields a row — no String, no array per row (the city's import is millions of fields, bound
+/// to the insert straight from here).
+public struct RowBatch: Sendable {
+    public let columns: Int
+    public private(set) var bytes: [UInt8] = []
+    /// Where each field ends in `bytes`: row r's field c is the (r × columns + c)-th.
+    public private(set) var ends: [Int] = []
+
+    public init(columns: Int) { self.columns = columns }
+
+    public var count: Int { columns == 0 ? 0 : ends.count / columns }
+
+    /// Appends a row of `fieldCount` fields given by `field(i)`: its first `columns`, and ""
+    /// for any it lacks.
+    public mutating func appendRow(fieldCount: Int, _ field: (Int) -> UnsafeRawBufferPointer) {
+        for i in 0..<columns {
+            if i < fieldCount { bytes.append(contentsOf: field(i)) }
+            ends.append(bytes.count)
+        }
+    }
+
+    /// Appends a row of strings (as `appendRow`).
+    public mutating func append(_ row: [String]) {
+        for i in 0..<columns {
+            if i < row.count { bytes.append(contentsOf: row[i].utf8) }
+            ends.append(bytes.count)
+        }
+    }
+
+    /// Where row `row`'s field `column` is in `bytes`.
+    public func range(row: Int, column: Int) -> Range<Int> {
+        let k = row * columns + column
+        return (k == 0 ? 0 : ends[k - 1])..<ends[k]
+    }
+
+    public func string(row: Int, column: Int) -> String { String(decoding: bytes[range(row: row, column: column)], as: UTF8.self) }
+
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        ends.removeAll(keepingCapacity: true)
     }
 }
 

@@ -124,13 +124,13 @@ public final class PostgresDriver: SQLDriver {
     /// Rows per multi-row INSERT (each column bound as one array: 2 + columns binds, whatever the count).
     static let batchRows = 5_000
 
-    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: [[String]]) async throws {
+    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: RowBatch) async throws {
         guard let c = (c as? PostgresSQLConnection)?.c else { throw StoreError(.storeFailure, "not a PostgreSQL connection") }
         var start = 0
         while start < rows.count {
-            let batch = rows[start..<min(start + Self.batchRows, rows.count)]
+            let batch = start..<min(start + Self.batchRows, rows.count)
             var binds: [PGBind] = [.int(snapshot), .int(Int64(firstRow + start))]
-            for col in 0..<columns.count { binds.append(.texts(batch.map { col < $0.count ? $0[col] : "" })) }
+            for col in 0..<columns.count { binds.append(.texts(batch.map { rows.string(row: $0, column: col) })) }
             let arrays = (0..<columns.count).map { "$\($0 + 3)::text[]" }.joined(separator: ", ")
             let names = (0..<columns.count).map { "c\($0)" }
             try await c.exec(

@@ -183,7 +183,7 @@ public protocol SQLDriver: Sendable {
     /// Inside a transaction: serializes the schema's migrations across processes.
     func lockMigrations(_ c: any SQLConnection) async throws
     /// Appends `rows` to `table` (`snapshot_id`, `row_no` from `firstRow`, then `columns`).
-    func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: [[String]]) async throws
+    func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: RowBatch) async throws
     /// " FOR UPDATE" where the database locks rows read in a transaction; "" for SQLite.
     var forUpdate: String { get }
     /// Takes the lease `name` if no other process holds it; nil if one does.

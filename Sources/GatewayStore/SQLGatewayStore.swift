@@ -517,7 +517,7 @@ public final class SQLGatewayStore: GatewayStore {
     /// Inserts every row of `rows`, batch by batch; the batches must add up to its count.
     func insertAll(_ c: any SQLConnection, _ rows: RecordRows, table: String, columns: [String], snapshot: Int64) async throws {
         var n = 0
-        try await rows.read(Self.importBatch) { batch in
+        try await rows.read(Self.importBatch, columns.count) { batch in
             try await driver.insertRows(c, table: table, columns: columns, snapshot: snapshot, firstRow: n, rows: batch)
             n += batch.count
         }

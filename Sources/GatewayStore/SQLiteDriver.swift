@@ -269,44 +269,58 @@ public final class SQLiteDriver: SQLDriver {
     public func lockLogOrder(_ c: any SQLConnection) async throws {}
     public func lockMigrations(_ c: any SQLConnection) async throws {}
 
-    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: [[String]]) async throws {
+    public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: RowBatch) async throws {
         guard let c = c as? SQLiteConnection, c.writer else { throw StoreError(.storeFailure, "not a SQLite transaction") }
-        // One access for the whole snapshot: a prepared statement run once a row, its values
-        // bound with SQLite's own calls (GRDB's arguments box every value: a quarter of a
+        guard rows.columns == columns.count else { throw StoreError(.storeFailure, "a batch of \(rows.columns) columns for \(columns.count)") }
+        // One access for the whole batch: a prepared statement run once a row, each value bound
+        // with SQLite's own calls straight from the batch's bytes, which outlive every step
+        // (SQLITE_STATIC: no copy; GRDB's arguments boxed every value — a quarter of a
         // package's decision went there).
         try onWriterQueue { db in
             let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
             let statement = try db.makeStatement(
                 sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
             let s = statement.sqliteStatement
-            defer { sqlite3_reset(s) }
+            defer {
+                sqlite3_reset(s)
+                sqlite3_clear_bindings(s)
+            }
             func check(_ rc: Int32, _ done: Int32 = SQLITE_OK) throws {
                 guard rc == done else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
             }
-            for (n, row) in rows.enumerated() {
-                try check(sqlite3_reset(s))
-                try check(sqlite3_bind_int64(s, 1, snapshot))
-                try check(sqlite3_bind_int64(s, 2, Int64(firstRow + n)))
-                for i in 0..<columns.count {
-                    var value = i < row.count ? row[i] : ""
-                    try check(
-                        value.withUTF8 { p in
+            try rows.bytes.withUnsafeBufferPointer { bytes in
+                try rows.ends.withUnsafeBufferPointer { ends in
+                    var k = 0
+                    var from = 0
+                    for n in 0..<rows.count {
+                        try check(sqlite3_reset(s))
+                        try check(sqlite3_bind_int64(s, 1, snapshot))
+                        try check(sqlite3_bind_int64(s, 2, Int64(firstRow + n)))
+                        for i in 0..<columns.count {
+                            let to = ends[k]
+                            k += 1
                             // Text, never NULL: an empty value is bound as "" (a pointer that is not nil).
-                            guard let base = p.baseAddress, p.count > 0 else { return sqlite3_bind_text(s, Int32(i + 3), "", 0, Self.transient) }
-                            return base.withMemoryRebound(to: CChar.self, capacity: p.count) {
-                                sqlite3_bind_text(s, Int32(i + 3), $0, Int32(p.count), Self.transient)
-                            }
-                        })
+                            let p: UnsafePointer<CChar> =
+                                to > from
+                                ? UnsafeRawPointer(bytes.baseAddress! + from).assumingMemoryBound(to: CChar.self) : Self.emptyText
+                            try check(sqlite3_bind_text(s, Int32(i + 3), p, Int32(to - from), nil))
+                            from = to
+                        }
+                        try check(sqlite3_step(s), SQLITE_DONE)
+                    }
                 }
-                try check(sqlite3_step(s), SQLITE_DONE)
             }
         }
     }
 
-    /// SQLITE_TRANSIENT: SQLite copies a bound value before the call returns.
-    static var transient: sqlite3_destructor_type { unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self) }
+    /// "" for an empty value bound without a copy (SQLITE_STATIC): lives as long as the process.
+    nonisolated(unsafe) static let emptyText: UnsafePointer<CChar> = {
+        let p = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return UnsafePointer(p)
+    }()
 
     /// A lease is an exclusive `flock` on a file beside the database: released when the holder
     /// closes it or dies (processes sharing a SQLite store are on one machine).

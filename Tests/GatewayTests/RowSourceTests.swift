@@ -23,8 +23,19 @@ struct RowSourceTests {
         // The import's batches (one row a batch here): every row once, in order, from either.
         for source in [IntakeDecision.RowSource.file(path, count: 2), .bytes(Array(text.utf8), count: 2)] {
             var read: [[String]] = []
-            try await IntakeDecision.rows(source).read(1) { batch in read += batch }
+            try await IntakeDecision.rows(source).read(1, 6) { batch in read += Self.strings(batch) }
             #expect(read == fromFile.map(\.fields))
+            // A table of more columns gets "" for those a row lacks; of fewer, the first ones.
+            var wider: [[String]] = []
+            try await IntakeDecision.rows(source).read(2, 7) { batch in wider += Self.strings(batch) }
+            #expect(wider == fromFile.map { $0.fields + [""] })
+            var narrower: [[String]] = []
+            try await IntakeDecision.rows(source).read(5, 2) { batch in narrower += Self.strings(batch) }
+            #expect(narrower == fromFile.map { Array($0.fields.prefix(2)) })
         }
+    }
+
+    static func strings(_ b: RowBatch) -> [[String]] {
+        (0..<b.count).map { r in (0..<b.columns).map { b.string(row: r, column: $0) } }
     }
 }

@@ -481,18 +481,17 @@ public struct IntakeDecision: Sendable {
     /// when there is no such file.
     static func rows(_ source: RowSource?) -> RecordRows {
         guard let source, source.count > 0 else { return RecordRows([]) }
-        return RecordRows(count: source.count) { batch, body in
+        return RecordRows(count: source.count) { batch, columns, body in
             var reader = try source.reader()
-            var rows: [[String]] = []
-            rows.reserveCapacity(min(batch, source.count))
-            while let row = try reader.next() {
-                rows.append(row.fields)
+            var rows = RowBatch(columns: columns)
+            while let fields = try reader.nextFields() {
+                rows.appendRow(fieldCount: fields.count) { fields[$0].bytes }
                 if rows.count == batch {
                     try await body(rows)
-                    rows.removeAll(keepingCapacity: true)
+                    rows.removeAll()
                 }
             }
-            if !rows.isEmpty { try await body(rows) }
+            if rows.count > 0 { try await body(rows) }
         }
     }
 
@@ -521,13 +520,18 @@ struct DataRowReader {
 
     /// The next data row and its line in the file; nil at the end.
     mutating func next() throws -> (line: Int, fields: [String])? {
+        try nextFields().map { (reader.line, $0.map(\.string)) }
+    }
+
+    /// The next data row's fields as the reader holds them (valid until the next call); nil at the end.
+    mutating func nextFields() throws -> UnsafeBufferPointer<CSVField>? {
         while try reader.next() {
             guard pastHeader else {
                 pastHeader = true
                 continue
             }
             if reader.isBlankLine { continue }
-            return (reader.line, reader.fields.map(\.string))
+            return reader.fields
         }
         return nil
     }
