@@ -114,6 +114,12 @@ public final class Intake: Sendable {
     /// Packages up to this size are opened and validated where the decision runs (a millisecond
     /// or two of work: a hop to the pool and back would cost as much); larger ones on `work`.
     static let inlineBytes: Int64 = 256 << 10
+
+    /// Packages up to this size are opened, validated and imported in memory, making no file
+    /// (a city ward's snapshot is some 330 KB; each file made and removed cost the kernel's
+    /// inode allocation more than the rest of the decision's file work): at most this much
+    /// plaintext, its normalized copy and a batch of rows per decision in progress.
+    static let inMemoryBytes: Int64 = 4 << 20
 }
 
 extension BlockingPool {

@@ -161,34 +161,53 @@ public enum Synthesis {
             guard let u = taken.records else { continue }
             unitsInDataset += 1
             if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
-            for o in u.organizations {
-                orgOut.w.field(u.unitId)
-                try orgOut.w.record(o)
-                organizations += 1
+            // Rows are written from the store's bytes as they are: no String per value; the
+            // two ids are made strings only when some id is in more than one unit.
+            let orgRows = u.organizationRows
+            let memberRows = u.memberRows
+            let anyConflict = !conflictedCitizens.isEmpty || !conflictedMembers.isEmpty
+            try orgRows.bytes.withUnsafeBytes { bytes in
+                for r in 0..<orgRows.count {
+                    orgOut.w.field(u.unitId)
+                    for col in 0..<orgRows.columns { orgOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[orgRows.range(row: r, column: col)])) }
+                    try orgOut.w.endRecord()
+                }
             }
+            organizations += orgRows.count
             var kept = 0
             var held = 0
             var filled = 0
-            for m in u.members {
-                for i in optional where !m[i].isEmpty { filled += 1 }
-                let c = conflictedCitizens.contains(m[4])
-                let k = conflictedMembers.contains(m[0])
-                if c || k {
-                    held += 1
-                    if c { conflictRows.append(["citizen_id", m[4], u.unitId, m[0], m[4], m[1], m[8]]) }
-                    if k { conflictRows.append(["member_id", m[0], u.unitId, m[0], m[4], m[1], m[8]]) }
-                    continue
+            try memberRows.bytes.withUnsafeBytes { bytes in
+                for r in 0..<memberRows.count {
+                    for i in optional where !memberRows.range(row: r, column: i).isEmpty { filled += 1 }
+                    if anyConflict {
+                        let cid = memberRows.string(row: r, column: 4)
+                        let mid = memberRows.string(row: r, column: 0)
+                        let c = conflictedCitizens.contains(cid)
+                        let k = conflictedMembers.contains(mid)
+                        if c || k {
+                            held += 1
+                            let name = memberRows.string(row: r, column: 1)
+                            let org = memberRows.string(row: r, column: 8)
+                            if c { conflictRows.append(["citizen_id", cid, u.unitId, mid, cid, name, org]) }
+                            if k { conflictRows.append(["member_id", mid, u.unitId, mid, cid, name, org]) }
+                            continue
+                        }
+                    }
+                    memOut.w.field(u.unitId)
+                    for col in 0..<memberRows.columns {
+                        memOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: col)]))
+                    }
+                    try memOut.w.endRecord()
+                    kept += 1
                 }
-                memOut.w.field(u.unitId)
-                try memOut.w.record(m)
-                kept += 1
             }
             members += kept
             withheld += held
-            let completeness = u.members.isEmpty ? 0 : Double(filled) / Double(u.members.count * optional.count)
+            let completeness = memberRows.count == 0 ? 0 : Double(filled) / Double(memberRows.count * optional.count)
             perUnit[u.unitId] = .object([
-                "members": .int(Int64(u.members.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
-                "organizations": .int(Int64(u.organizations.count)), "completeness": .string(String(format: "%.4f", completeness)),
+                "members": .int(Int64(memberRows.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
+                "organizations": .int(Int64(orgRows.count)), "completeness": .string(String(format: "%.4f", completeness)),
                 "package": .string(u.packageId), "imported_at": .string(u.importedAt.text),
             ])
         }

@@ -4,16 +4,18 @@ public struct UnitRecords: Sendable {
     public var packageId: String
     public var importedAt: Timestamp
     /// organizations.csv rows: org_id, name, type, parent_id.
-    public var organizations: [[String]]
-    /// members.csv rows in schema order (14 columns).
-    public var members: [[String]]
-    public init(unitId: String, packageId: String, importedAt: Timestamp, organizations: [[String]], members: [[String]]) {
+    public var organizationRows: RowBatch
+    /// members.csv rows in schema order (14 columns), as bytes (a dataset writes them as they are).
+    public var memberRows: RowBatch
+    public init(unitId: String, packageId: String, importedAt: Timestamp, organizationRows: RowBatch, memberRows: RowBatch) {
         self.unitId = unitId
         self.packageId = packageId
         self.importedAt = importedAt
-        self.organizations = organizations
-        self.members = members
+        self.organizationRows = organizationRows
+        self.memberRows = memberRows
     }
+    public var organizations: [[String]] { organizationRows.rows }
+    public var members: [[String]] { memberRows.rows }
 }
 
 /// One correction to apply to a unit's current members, in the commit of its package: the

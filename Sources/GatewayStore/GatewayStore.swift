@@ -274,26 +274,27 @@ public struct SnapshotImport: Sendable {
 /// import's transaction, so the import's memory does not grow with the package), or held in
 /// memory. `count` is the number the batches must add up to.
 public struct RecordRows: Sendable {
+    /// The rows a batch holds at most (the import inserts a batch at a time).
+    public static let batchRows = 5_000
     public let count: Int
-    /// Calls `body` with the rows in order, at most `batch` a call, `columns` fields a row.
-    public let read: @Sendable (_ batch: Int, _ columns: Int, _ body: (RowBatch) async throws -> Void) async throws -> Void
+    /// Calls `body` with the rows in order, a batch of at most `batchRows` at a time, `columns`
+    /// fields a row. May be called again (a transaction tried again): the rows from the first.
+    public let read: @Sendable (_ columns: Int, _ body: (RowBatch) async throws -> Void) async throws -> Void
 
-    public init(
-        count: Int, read: @escaping @Sendable (_ batch: Int, _ columns: Int, _ body: (RowBatch) async throws -> Void) async throws -> Void
-    ) {
+    public init(count: Int, read: @escaping @Sendable (_ columns: Int, _ body: (RowBatch) async throws -> Void) async throws -> Void) {
         self.count = count
         self.read = read
     }
 
     public init(_ rows: [[String]]) {
         self.count = rows.count
-        self.read = { batch, columns, body in
+        self.read = { columns, body in
             var start = 0
             while start < rows.count {
                 var b = RowBatch(columns: columns)
-                for row in rows[start..<min(rows.count, start + batch)] { b.append(row) }
+                for row in rows[start..<min(rows.count, start + Self.batchRows)] { b.append(row) }
                 try await body(b)
-                start += batch
+                start += Self.batchRows
             }
         }
     }
@@ -336,6 +337,9 @@ public struct RowBatch: Sendable {
     }
 
     public func string(row: Int, column: Int) -> String { String(decoding: bytes[range(row: row, column: column)], as: UTF8.self) }
+
+    /// Every row as strings.
+    public var rows: [[String]] { (0..<count).map { r in (0..<columns).map { string(row: r, column: $0) } } }
 
     public mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)

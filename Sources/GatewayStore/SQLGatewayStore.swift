@@ -511,13 +511,10 @@ public final class SQLGatewayStore: GatewayStore {
         "phone", "email", "ethnicity", "hometown", "education",
     ]
 
-    /// Rows a batch of the bulk insert takes (read from the snapshot's file one batch at a time).
-    static let importBatch = 5_000
-
     /// Inserts every row of `rows`, batch by batch; the batches must add up to its count.
     func insertAll(_ c: any SQLConnection, _ rows: RecordRows, table: String, columns: [String], snapshot: Int64) async throws {
         var n = 0
-        try await rows.read(Self.importBatch, columns.count) { batch in
+        try await rows.read(columns.count) { batch in
             try await driver.insertRows(c, table: table, columns: columns, snapshot: snapshot, firstRow: n, rows: batch)
             n += batch.count
         }
@@ -532,7 +529,7 @@ public final class SQLGatewayStore: GatewayStore {
         // fsync); the caller's tree keeps its leaf aside until then (`GatewayLog.extend`). A large
         // import commits alone: the small decisions are not kept waiting for it.
         let rows = (snapshot.map { $0.members.count + $0.organizations.count } ?? 0) + (corrections?.corrections.count ?? 0)
-        if rows <= Self.importBatch {
+        if rows <= RecordRows.batchRows {
             return try await driver.groupedWrite { c in
                 try await commit(c, d, snapshot: snapshot, corrections: corrections, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
             }
@@ -673,18 +670,19 @@ public final class SQLGatewayStore: GatewayStore {
     /// `leavingOut`: without the member rows an unresolved or rejected correction changed.
     func records(_ c: any SQLConnection, unitId: String, snapshot snap: SQLRow, leavingOut: Bool) async throws -> UnitRecords {
         let sid = try snap.int("id")
-        let orgs = try await c.textRows(
+        let orgs = try await c.textBatch(
             "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
             [sid])
-        let members = try await c.textRows(
+        let members = try await c.textBatch(
             """
             SELECT \(Self.memberColumns.map { "m.\($0)" }.joined(separator: ", ")) FROM members m WHERE m.snapshot_id = ?\(leavingOut ? " AND NOT \(Self.heldRow)" : "")
             ORDER BY m.row_no
             """,
             [sid])
         return UnitRecords(
-            unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.timestamp("imported_at"), organizations: orgs,
-            members: members)
+            unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.timestamp("imported_at"),
+            organizationRows: orgs.columns == 0 ? RowBatch(columns: Self.organizationColumns.count) : orgs,
+            memberRows: members.columns == 0 ? RowBatch(columns: Self.memberColumns.count) : members)
     }
 
     // MARK: Flagged packages under review

@@ -400,35 +400,35 @@ struct SQLiteConnection: SQLConnection {
     /// Text rows read with SQLite's own calls: no GRDB row, no boxed value per field (the
     /// synthesis reads every member of the city through here).
     func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]] {
-        let work: @Sendable (Database) throws -> [[String]] = { db in
+        try await textBatch(sql, binds).rows
+    }
+
+    /// Text rows into one batch of bytes, read with SQLite's own calls.
+    func textBatch(_ sql: String, _ binds: [SQLValue]) async throws -> RowBatch {
+        let work: @Sendable (Database) throws -> RowBatch = { db in
             let statement = try Self.statement(db, sql, binds: binds.count) ?? db.makeStatement(sql: sql)
             try statement.setArguments(Self.arguments(binds))
             let s = statement.sqliteStatement
             defer { sqlite3_reset(s) }
             let columns = Int32(sqlite3_column_count(s))
-            var out: [[String]] = []
+            var batch = RowBatch(columns: Int(columns))
             while true {
                 let rc = sqlite3_step(s)
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else {
                     throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
                 }
-                var row: [String] = []
-                row.reserveCapacity(Int(columns))
                 for i in 0..<columns {
                     guard sqlite3_column_type(s, i) == SQLITE_TEXT else {
                         throw StoreError(.storeFailure, "column \(String(cString: sqlite3_column_name(s, i))) is not text")
                     }
-                    let n = Int(sqlite3_column_bytes(s, i))
-                    guard n > 0, let p = sqlite3_column_text(s, i) else {
-                        row.append("")
-                        continue
-                    }
-                    row.append(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
                 }
-                out.append(row)
+                batch.appendRow(fieldCount: Int(columns)) { i in
+                    let n = Int(sqlite3_column_bytes(s, Int32(i)))
+                    return UnsafeRawBufferPointer(start: n > 0 ? sqlite3_column_text(s, Int32(i)) : nil, count: n)
+                }
             }
-            return out
+            return batch
         }
         return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
     }

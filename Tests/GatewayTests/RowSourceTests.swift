@@ -1,5 +1,6 @@
 import Foundation
 import GatewayStore
+import PartyRecords
 import Testing
 
 @testable import GatewayCore
@@ -23,15 +24,41 @@ struct RowSourceTests {
         // The import's batches (one row a batch here): every row once, in order, from either.
         for source in [IntakeDecision.RowSource.file(path, count: 2), .bytes(Array(text.utf8), count: 2)] {
             var read: [[String]] = []
-            try await IntakeDecision.rows(source).read(1, 6) { batch in read += Self.strings(batch) }
+            try await IntakeDecision.rows(source, file: .corrections).read(6) { batch in read += Self.strings(batch) }
             #expect(read == fromFile.map(\.fields))
             // A table of more columns gets "" for those a row lacks; of fewer, the first ones.
             var wider: [[String]] = []
-            try await IntakeDecision.rows(source).read(2, 7) { batch in wider += Self.strings(batch) }
+            try await IntakeDecision.rows(source, file: .corrections, parsingOn: .shared).read(7) { batch in wider += Self.strings(batch) }
             #expect(wider == fromFile.map { $0.fields + [""] })
             var narrower: [[String]] = []
-            try await IntakeDecision.rows(source).read(5, 2) { batch in narrower += Self.strings(batch) }
+            try await IntakeDecision.rows(source, file: .corrections).read(2) { batch in narrower += Self.strings(batch) }
             #expect(narrower == fromFile.map { Array($0.fields.prefix(2)) })
+        }
+    }
+
+    /// Rows of several batches, the next parsed on the pool while the one before is taken:
+    /// every row once, in order, each batch no larger than a batch; read again (a transaction
+    /// tried again), the same rows from the first.
+    @Test func batchesParsedAheadKeepEveryRowInOrder() async throws {
+        let n = RecordRows.batchRows * 2 + 1
+        var text = "org_id,name,type,parent_id\n"
+        for i in 0..<n { text += "O\(i),\"Chi bộ \(i), khu phố\",cell,\n" }
+        let expected = (0..<n).map { ["O\($0)", "Chi bộ \($0), khu phố", "cell", ""] }
+        let path = NSTemporaryDirectory() + "sealgate-batches-" + UUID().uuidString + ".csv"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        for source in [IntakeDecision.RowSource.file(path, count: n), .bytes(Array(text.utf8), count: n)] {
+            let rows = try IntakeDecision.rows(source, file: .organizations, parsingOn: .shared)
+            for _ in 0..<2 {
+                var read: [[String]] = []
+                var sizes: [Int] = []
+                try await rows.read(4) { batch in
+                    sizes.append(batch.count)
+                    read += Self.strings(batch)
+                }
+                #expect(sizes == [RecordRows.batchRows, RecordRows.batchRows, 1])
+                #expect(read == expected)
+            }
         }
     }
 

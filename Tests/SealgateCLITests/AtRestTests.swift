@@ -30,6 +30,46 @@ struct AtRestTests {
         #expect(gw.process.isRunning)
     }
 
+    /// A city ward's package (some hundreds of KB) is decided in memory, making no file; one
+    /// larger than a decision keeps in memory (4 MiB) is opened into a folder of its own, which a
+    /// crash leaves and the next start removes before it decides the package.
+    @Test func onlyALargePackageIsOpenedIntoAFolder() throws {
+        let f = try GatewayFixture(members: 30_000)
+        let big = f.members("HCM-U001") > f.members("HCM-U002") ? "HCM-U001" : "HCM-U002"
+        let small = big == "HCM-U001" ? "HCM-U002" : "HCM-U001"
+        let bigPackage = try f.seal(big, seq: 1)
+        let size = (try FileManager.default.attributesOfItem(atPath: bigPackage)[.size] as? Int) ?? 0
+        #expect(size > 4 << 20, "the larger unit's package is \(size) bytes: not above what a decision keeps in memory")
+        // The small package is opened into memory, or the failpoint would have stopped the process.
+        try FileManager.default.createDirectory(atPath: f.w.file("small"), withIntermediateDirectories: true)
+        f.w.write("small/organizations.csv", String(decoding: f.w.read("city/\(small)/organizations.csv"), as: UTF8.self))
+        let lines = String(decoding: f.w.read("city/\(small)/members.csv"), as: UTF8.self).split(separator: "\n").prefix(3_001)
+        f.w.write("small/members.csv", lines.joined(separator: "\n") + "\n")
+        let smallPackage = try f.seal(small, seq: 1, dir: f.w.file("small"))
+        let crash = ["SEALGATE_FAILPOINTS": "intake.opened-folder=exit"]
+        let crashing = try GatewayProcess(data: "dept", cwd: f.w.path, env: crash)
+        #expect(try f.post(crashing, smallPackage).status == 201)
+        #expect(throws: RawHTTP.Failure.self) { try f.post(crashing, bigPackage) }
+        crashing.process.waitUntilExit()
+        #expect(crashing.process.terminationStatus == 86)
+        let opening = { try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/packages")).filter { $0.hasPrefix(".opening-") } }
+        let left = try opening()
+        #expect(left.count == 1, "\(left)")
+        if let folder = left.first {
+            #expect(FileManager.default.fileExists(atPath: f.w.file("dept/packages/\(folder)/members.csv")), "the records were not opened there")
+        }
+        let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
+        defer { gw.stop() }
+        let again = try f.post(gw, bigPackage)
+        #expect(again.status == 200, "the decision made at start answers the resend: \(again.text)")
+        let imported = try CLI.run(
+            "sqlite3", ["dept/gateway.sqlite", "SELECT COUNT(*) FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE s.unit_id = '\(big)'"],
+            cwd: f.w.path
+        ).out
+        #expect(imported == "\(f.members(big))\n", "\(imported)")
+        #expect(try opening().isEmpty, "an opened package outlived its decision")
+    }
+
     /// SEALGATE_PASSPHRASE is gone from the process's environment once read.
     @Test func passphraseLeavesTheEnvironment() throws {
         let w = Workdir()

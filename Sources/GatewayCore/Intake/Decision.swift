@@ -4,6 +4,7 @@ import PartyRecords
 public import SealBase
 public import SealCrypto
 public import SealPackage
+import Synchronization
 import TransparencyLog
 
 #if canImport(Glibc)
@@ -110,17 +111,19 @@ public struct IntakeDecision: Sendable {
                 unitKey = key
                 let c = header.comment
                 if let first = try await checkSeq(entry, c, path: path) { return IntakeResult(kind: .duplicate, outcome: first) }
-                // A small package is opened, validated and imported in memory: no file is made.
-                // A larger one is opened into a folder of this decision's own (the same package
-                // may be decided twice at once: sent twice, or to two processes sharing the data
-                // folder), removed after the decision — the plaintext lives only while it is read
-                // into the store; the files of a `files` package stay sealed in the spool.
-                let small = entry.size <= Intake.inlineBytes
-                let openDir = small ? nil : "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
+                // A package up to `Intake.inMemoryBytes` is opened, validated and imported in
+                // memory: no file is made (the plaintext is no larger than the package). A larger
+                // one is opened into a folder of this decision's own (the same package may be
+                // decided twice at once: sent twice, or to two processes sharing the data folder),
+                // removed after the decision — the plaintext lives only while it is read into the
+                // store; the files of a `files` package stay sealed in the spool.
+                let inMemory = entry.size <= Intake.inMemoryBytes
+                let openDir = inMemory ? nil : "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
                 defer { if let openDir { try? FileManager.default.removeItem(atPath: openDir) } }
                 let opened = try await open(entry, path: path, key: key, c, verified: verified, into: openDir)
+                if openDir != nil { try Failpoints.check("intake.opened-folder") }
                 let input: RecordInput = openDir.map { .folder($0) } ?? .memory(opened.files)
-                let records = try await readRecords(input, c, inline: small)
+                let records = try await readRecords(input, c, inline: entry.size <= Intake.inlineBytes)
                 let corrections = try await correctionsToApply(records, c)
                 let body = acceptedBody(entry, c, opened, records, correctionReport: corrections?.report)
                 let outcome = try await commit(
@@ -454,7 +457,13 @@ public struct IntakeDecision: Sendable {
         let own: RowSource? = files[.corrections].map { .file($0, count: 0) } ?? contents[.corrections].map { .bytes($0, count: 0) }
         let lines = try own.map { try Self.dataRows($0).map(\.line) } ?? []
         let corrections = try normalizedRows(.corrections).map { try Self.dataRows($0).map(\.fields) } ?? []
-        return (report, (Self.rows(normalizedRows(.organizations)), Self.rows(normalizedRows(.members)), corrections, lines))
+        return (
+            report,
+            (
+                try Self.rows(normalizedRows(.organizations), file: .organizations, parsingOn: work),
+                try Self.rows(normalizedRows(.members), file: .members, parsingOn: work), corrections, lines
+            )
+        )
     }
 
     /// Where a record file's rows are read from: a file, or its bytes in memory; `count` its data rows.
@@ -478,20 +487,40 @@ public struct IntakeDecision: Sendable {
 
     /// The data rows of a normalized file as the store's import reads them: a batch at a time,
     /// in the import's transaction (the file is the decision's own, removed after it); none
-    /// when there is no such file.
-    static func rows(_ source: RowSource?) -> RecordRows {
+    /// when there is no such file. The first batch is parsed now, where the decision runs (a
+    /// city's package is one batch), and each next one on `pool` while the store inserts the
+    /// one before: the store's writer — one thread for every decision — only binds values.
+    /// Memory: two batches at most.
+    static func rows(_ source: RowSource?, file: RecordFile, parsingOn pool: BlockingPool? = nil) throws -> RecordRows {
         guard let source, source.count > 0 else { return RecordRows([]) }
-        return RecordRows(count: source.count) { batch, columns, body in
-            var reader = try source.reader()
-            var rows = RowBatch(columns: columns)
-            while let fields = try reader.nextFields() {
-                rows.appendRow(fieldCount: fields.count) { fields[$0].bytes }
-                if rows.count == batch {
-                    try await body(rows)
-                    rows.removeAll()
-                }
+        let parser = try RowBatchParser(source, columns: file.columns.count)
+        let prepared = Mutex<(RowBatchParser, RowBatch?)?>((parser, try parser.next()))
+        return RecordRows(count: source.count) { columns, body in
+            // The first read takes what was prepared; a read again (a transaction tried
+            // again), or of other columns, parses the file anew.
+            let taken = prepared.withLock { p in
+                defer { p = nil }
+                return p
             }
-            if rows.count > 0 { try await body(rows) }
+            let parser: RowBatchParser
+            var current: RowBatch?
+            if let taken, taken.0.columns == columns {
+                (parser, current) = taken
+            } else {
+                parser = try RowBatchParser(source, columns: columns)
+                current = try parser.next()
+            }
+            while let rows = current {
+                // The next batch is parsed while this one is inserted (not on the writer's
+                // executor: a task of its own on the global executor, the parse on the pool).
+                let ahead = pool.map { pool in Task(executorPreference: globalConcurrentExecutor) { try await pool.run { try parser.next() } } }
+                do { try await body(rows) } catch {
+                    // The parser is the task's alone until it ends: waited for, its result dropped.
+                    _ = try? await ahead?.value
+                    throw error
+                }
+                if let ahead { current = try await ahead.value } else { current = try parser.next() }
+            }
         }
     }
 
@@ -502,6 +531,27 @@ public struct IntakeDecision: Sendable {
         var out: [(line: Int, fields: [String])] = []
         while let row = try reader.next() { out.append(row) }
         return out
+    }
+}
+
+/// Reads a normalized record file into `RowBatch`es of `RecordRows.batchRows`. Used by one task
+/// at a time: each `next` starts only once the one before has returned.
+final class RowBatchParser: @unchecked Sendable {
+    let columns: Int
+    private var reader: DataRowReader
+
+    init(_ source: IntakeDecision.RowSource, columns: Int) throws {
+        self.columns = columns
+        reader = try source.reader()
+    }
+
+    /// The next batch; nil at the end.
+    func next() throws -> RowBatch? {
+        var rows = RowBatch(columns: columns)
+        while rows.count < RecordRows.batchRows, let fields = try reader.nextFields() {
+            rows.appendRow(fieldCount: fields.count) { fields[$0].bytes }
+        }
+        return rows.count > 0 ? rows : nil
     }
 }
 
