@@ -117,9 +117,13 @@ public final class Intake: Sendable {
 
     /// Packages up to this size are opened, validated and imported in memory, making no file
     /// (a city ward's snapshot is some 330 KB; each file made and removed cost the kernel's
-    /// inode allocation more than the rest of the decision's file work): at most this much
-    /// plaintext, its normalized copy and a batch of rows per decision in progress.
+    /// inode allocation more than the rest of the decision's file work) — while the packages
+    /// decided in memory at once add up to at most `inMemoryBudget`; others go to a folder. A
+    /// decision in memory holds about five times its package: the plaintext, the normalized
+    /// copy and the reader's, the first batch of rows and the next.
     static let inMemoryBytes: Int64 = 4 << 20
+    /// The most package bytes decided in memory at once, whatever `--max-concurrent` allows.
+    static let inMemoryBudget: Int64 = 16 << 20
 }
 
 extension BlockingPool {

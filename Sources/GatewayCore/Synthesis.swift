@@ -148,68 +148,76 @@ public enum Synthesis {
             return Task { try await store.datasetRecords(unitId: unit) }
         }
         var next = fetch(0)
-        defer { next?.cancel() }
-        for (i, row) in rows.enumerated() {
-            guard let current = next else { break }
-            let taken = try await current.value
-            next = fetch(i + 1)
-            if let hold = taken.hold {
-                flagged += hold.held.filter { $0.flag.resolution == nil || $0.withheld > 0 }
-                flaggedWithheld += hold.withheld
-                review[row.unitId] = reviewJSON(hold)
-            }
-            guard let u = taken.records else { continue }
-            unitsInDataset += 1
-            if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
-            // Rows are written from the store's bytes as they are: no String per value; the
-            // two ids are made strings only when some id is in more than one unit.
-            let orgRows = u.organizationRows
-            let memberRows = u.memberRows
-            let anyConflict = !conflictedCitizens.isEmpty || !conflictedMembers.isEmpty
-            try orgRows.bytes.withUnsafeBytes { bytes in
-                for r in 0..<orgRows.count {
-                    orgOut.w.field(u.unitId)
-                    for col in 0..<orgRows.columns { orgOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[orgRows.range(row: r, column: col)])) }
-                    try orgOut.w.endRecord()
+        do {
+            try await merge()
+        } catch {
+            // A read under way is waited for: nothing goes on reading the store after a failure.
+            _ = try? await next?.value
+            throw error
+        }
+        func merge() async throws {
+            for (i, row) in rows.enumerated() {
+                guard let current = next else { break }
+                let taken = try await current.value
+                next = fetch(i + 1)
+                if let hold = taken.hold {
+                    flagged += hold.held.filter { $0.flag.resolution == nil || $0.withheld > 0 }
+                    flaggedWithheld += hold.withheld
+                    review[row.unitId] = reviewJSON(hold)
                 }
-            }
-            organizations += orgRows.count
-            var kept = 0
-            var held = 0
-            var filled = 0
-            try memberRows.bytes.withUnsafeBytes { bytes in
-                for r in 0..<memberRows.count {
-                    for i in optional where !memberRows.range(row: r, column: i).isEmpty { filled += 1 }
-                    if anyConflict {
-                        let cid = memberRows.string(row: r, column: 4)
-                        let mid = memberRows.string(row: r, column: 0)
-                        let c = conflictedCitizens.contains(cid)
-                        let k = conflictedMembers.contains(mid)
-                        if c || k {
-                            held += 1
-                            let name = memberRows.string(row: r, column: 1)
-                            let org = memberRows.string(row: r, column: 8)
-                            if c { conflictRows.append(["citizen_id", cid, u.unitId, mid, cid, name, org]) }
-                            if k { conflictRows.append(["member_id", mid, u.unitId, mid, cid, name, org]) }
-                            continue
+                guard let u = taken.records else { continue }
+                unitsInDataset += 1
+                if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
+                // Rows are written from the store's bytes as they are: no String per value; the
+                // two ids are made strings only when some id is in more than one unit.
+                let orgRows = u.organizationRows
+                let memberRows = u.memberRows
+                let anyConflict = !conflictedCitizens.isEmpty || !conflictedMembers.isEmpty
+                try orgRows.bytes.withUnsafeBytes { bytes in
+                    for r in 0..<orgRows.count {
+                        orgOut.w.field(u.unitId)
+                        for col in 0..<orgRows.columns { orgOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[orgRows.range(row: r, column: col)])) }
+                        try orgOut.w.endRecord()
+                    }
+                }
+                organizations += orgRows.count
+                var kept = 0
+                var held = 0
+                var filled = 0
+                try memberRows.bytes.withUnsafeBytes { bytes in
+                    for r in 0..<memberRows.count {
+                        for i in optional where !memberRows.range(row: r, column: i).isEmpty { filled += 1 }
+                        if anyConflict {
+                            let cid = memberRows.string(row: r, column: 4)
+                            let mid = memberRows.string(row: r, column: 0)
+                            let c = conflictedCitizens.contains(cid)
+                            let k = conflictedMembers.contains(mid)
+                            if c || k {
+                                held += 1
+                                let name = memberRows.string(row: r, column: 1)
+                                let org = memberRows.string(row: r, column: 8)
+                                if c { conflictRows.append(["citizen_id", cid, u.unitId, mid, cid, name, org]) }
+                                if k { conflictRows.append(["member_id", mid, u.unitId, mid, cid, name, org]) }
+                                continue
+                            }
                         }
+                        memOut.w.field(u.unitId)
+                        for col in 0..<memberRows.columns {
+                            memOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: col)]))
+                        }
+                        try memOut.w.endRecord()
+                        kept += 1
                     }
-                    memOut.w.field(u.unitId)
-                    for col in 0..<memberRows.columns {
-                        memOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: col)]))
-                    }
-                    try memOut.w.endRecord()
-                    kept += 1
                 }
+                members += kept
+                withheld += held
+                let completeness = memberRows.count == 0 ? 0 : Double(filled) / Double(memberRows.count * optional.count)
+                perUnit[u.unitId] = .object([
+                    "members": .int(Int64(memberRows.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
+                    "organizations": .int(Int64(orgRows.count)), "completeness": .string(String(format: "%.4f", completeness)),
+                    "package": .string(u.packageId), "imported_at": .string(u.importedAt.text),
+                ])
             }
-            members += kept
-            withheld += held
-            let completeness = memberRows.count == 0 ? 0 : Double(filled) / Double(memberRows.count * optional.count)
-            perUnit[u.unitId] = .object([
-                "members": .int(Int64(memberRows.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
-                "organizations": .int(Int64(orgRows.count)), "completeness": .string(String(format: "%.4f", completeness)),
-                "package": .string(u.packageId), "imported_at": .string(u.importedAt.text),
-            ])
         }
         conflictRows.sort { $0.lexicographicallyPrecedes($1) }
         for r in conflictRows { try conOut.w.record(r) }

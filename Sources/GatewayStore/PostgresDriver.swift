@@ -126,6 +126,7 @@ public final class PostgresDriver: SQLDriver {
 
     public func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: RowBatch) async throws {
         guard let c = (c as? PostgresSQLConnection)?.c else { throw StoreError(.storeFailure, "not a PostgreSQL connection") }
+        guard rows.columns == columns.count else { throw StoreError(.storeFailure, "a batch of \(rows.columns) columns for \(columns.count)") }
         var start = 0
         while start < rows.count {
             let batch = start..<min(start + Self.batchRows, rows.count)

@@ -121,8 +121,9 @@ public protocol SQLConnection: Sendable {
     /// without column names. A driver may read them faster than `query` (the city's records are
     /// millions of fields); a NULL or a non-text value is a store failure.
     func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]]
-    /// As `textRows`, the values as bytes in one batch (no String per value).
-    func textBatch(_ sql: String, _ binds: [SQLValue]) async throws -> RowBatch
+    /// As `textRows`, the values as bytes in one batch (no String per value) of `columns`
+    /// columns: a result of another number is a store failure.
+    func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch
 }
 
 extension SQLConnection {
@@ -130,10 +131,12 @@ extension SQLConnection {
         try await query(sql, binds).map { try $0.strings() }
     }
 
-    public func textBatch(_ sql: String, _ binds: [SQLValue]) async throws -> RowBatch {
-        let rows = try await query(sql, binds)
-        var batch = RowBatch(columns: rows.first?.values.count ?? 0)
-        for r in rows { batch.append(try r.strings()) }
+    public func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch {
+        var batch = RowBatch(columns: columns)
+        for r in try await query(sql, binds) {
+            guard r.values.count == columns else { throw StoreError(.storeFailure, "\(r.values.count) columns where \(columns) were asked") }
+            batch.append(try r.strings())
+        }
         return batch
     }
 }
@@ -143,7 +146,9 @@ extension SQLConnection {
     func execute(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int { try await execute(sql, binds.map(\.sqlValue)) }
     func query(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> [SQLRow] { try await query(sql, binds.map(\.sqlValue)) }
     func textRows(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> [[String]] { try await textRows(sql, binds.map(\.sqlValue)) }
-    func textBatch(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> RowBatch { try await textBatch(sql, binds.map(\.sqlValue)) }
+    func textBatch(_ sql: String, _ binds: [any SQLBindable] = [], columns: Int) async throws -> RowBatch {
+        try await textBatch(sql, binds.map(\.sqlValue), columns: columns)
+    }
     func row(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> SQLRow? { try await query(sql, binds).first }
     /// The first column of the first row as an integer (nil when there is no row or it is NULL).
     func int(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int64? {

@@ -672,17 +672,16 @@ public final class SQLGatewayStore: GatewayStore {
         let sid = try snap.int("id")
         let orgs = try await c.textBatch(
             "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
-            [sid])
+            [sid], columns: Self.organizationColumns.count)
         let members = try await c.textBatch(
             """
             SELECT \(Self.memberColumns.map { "m.\($0)" }.joined(separator: ", ")) FROM members m WHERE m.snapshot_id = ?\(leavingOut ? " AND NOT \(Self.heldRow)" : "")
             ORDER BY m.row_no
             """,
-            [sid])
+            [sid], columns: Self.memberColumns.count)
         return UnitRecords(
-            unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.timestamp("imported_at"),
-            organizationRows: orgs.columns == 0 ? RowBatch(columns: Self.organizationColumns.count) : orgs,
-            memberRows: members.columns == 0 ? RowBatch(columns: Self.memberColumns.count) : members)
+            unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.timestamp("imported_at"), organizationRows: orgs,
+            memberRows: members)
     }
 
     // MARK: Flagged packages under review

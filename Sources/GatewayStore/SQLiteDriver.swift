@@ -400,17 +400,23 @@ struct SQLiteConnection: SQLConnection {
     /// Text rows read with SQLite's own calls: no GRDB row, no boxed value per field (the
     /// synthesis reads every member of the city through here).
     func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]] {
-        try await textBatch(sql, binds).rows
+        try await readTextBatch(sql, binds, columns: nil).rows
     }
 
     /// Text rows into one batch of bytes, read with SQLite's own calls.
-    func textBatch(_ sql: String, _ binds: [SQLValue]) async throws -> RowBatch {
+    func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch {
+        try await readTextBatch(sql, binds, columns: columns)
+    }
+
+    /// `expected`: the columns the caller asks for (nil: as many as the statement gives).
+    private func readTextBatch(_ sql: String, _ binds: [SQLValue], columns expected: Int?) async throws -> RowBatch {
         let work: @Sendable (Database) throws -> RowBatch = { db in
             let statement = try Self.statement(db, sql, binds: binds.count) ?? db.makeStatement(sql: sql)
             try statement.setArguments(Self.arguments(binds))
             let s = statement.sqliteStatement
             defer { sqlite3_reset(s) }
             let columns = Int32(sqlite3_column_count(s))
+            if let expected, expected != Int(columns) { throw StoreError(.storeFailure, "\(columns) columns where \(expected) were asked") }
             var batch = RowBatch(columns: Int(columns))
             while true {
                 let rc = sqlite3_step(s)

@@ -33,8 +33,10 @@ public enum Rules {
         // File level
         Rule(
             code: "file.csv_syntax", severity: .error, file: f, column: "",
-            en: "The file is not valid CSV (RFC 4180) or not UTF-8; nothing after this line was read.",
-            vi: "Tệp không đúng định dạng CSV (RFC 4180) hoặc không phải UTF-8; phần sau dòng này không được đọc.", example: "a,\"b",
+            en: "The file is not valid CSV (RFC 4180), not UTF-8, or a value holds a control character; nothing after this line was read.",
+            vi:
+                "Tệp không đúng định dạng CSV (RFC 4180), không phải UTF-8, hoặc có ký tự điều khiển trong giá trị; phần sau dòng này không được đọc.",
+            example: "a,\"b",
             normalizedExample: nil),
         Rule(
             code: "file.missing_column", severity: .error, file: f, column: "", en: "A required column is missing from the header.",

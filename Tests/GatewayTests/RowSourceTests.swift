@@ -28,7 +28,7 @@ struct RowSourceTests {
             #expect(read == fromFile.map(\.fields))
             // A table of more columns gets "" for those a row lacks; of fewer, the first ones.
             var wider: [[String]] = []
-            try await IntakeDecision.rows(source, file: .corrections, parsingOn: .shared).read(7) { batch in wider += Self.strings(batch) }
+            try await IntakeDecision.rows(source, file: .corrections).read(7) { batch in wider += Self.strings(batch) }
             #expect(wider == fromFile.map { $0.fields + [""] })
             var narrower: [[String]] = []
             try await IntakeDecision.rows(source, file: .corrections).read(2) { batch in narrower += Self.strings(batch) }
@@ -48,7 +48,7 @@ struct RowSourceTests {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
         for source in [IntakeDecision.RowSource.file(path, count: n), .bytes(Array(text.utf8), count: n)] {
-            let rows = try IntakeDecision.rows(source, file: .organizations, parsingOn: .shared)
+            let rows = try IntakeDecision.rows(source, file: .organizations)
             for _ in 0..<2 {
                 var read: [[String]] = []
                 var sizes: [Int] = []
@@ -60,6 +60,14 @@ struct RowSourceTests {
                 #expect(read == expected)
             }
         }
+    }
+
+    /// The bytes decided in memory at once stay within the budget; given back, they are free again.
+    @Test func theInMemoryBudgetBoundsWhatIsTaken() {
+        let budget = ByteBudget(limit: 10)
+        #expect(budget.take(6) && !budget.take(5) && budget.take(4) && !budget.take(1))
+        budget.give(6)
+        #expect(budget.take(5) && !budget.take(2))
     }
 
     static func strings(_ b: RowBatch) -> [[String]] {

@@ -35,6 +35,25 @@ struct CSVTests {
         }
     }
 
+    /// A control character in a value — unquoted or quoted, at a line — is a syntax error; a
+    /// tab and line breaks inside quotes are not.
+    @Test func controlCharactersAreSyntaxErrors() throws {
+        for c: UInt8 in [0x00, 0x01, 0x08, 0x0B, 0x0C, 0x1B, 0x1F, 0x7F] {
+            // The line is the character's own: the second, or the third inside a quoted value.
+            for (bytes, line) in [
+                (Array("h\nNguy".utf8) + [c] + Array("ễn,x\n".utf8), 2), (Array("h\n\"a\nb".utf8) + [c] + Array("\",x\n".utf8), 3),
+            ] {
+                let r = CSVReader(bytes: bytes)
+                #expect(throws: CSVSyntaxError.self, "byte \(c)") { while try r.next() {} }
+                let again = CSVReader(bytes: bytes)
+                do { while try again.next() {} } catch let e as CSVSyntaxError {
+                    #expect(e.line == line && e.reason.contains("control character"), "\(e)")
+                }
+            }
+        }
+        #expect(try records("a\tb,\"c\td\r\ne\"\n") == [["a\tb", "c\td\r\ne"]])
+    }
+
     @Test func writerQuotesOnlyWhenNeeded() throws {
         let w = CSVWriter()
         try w.record(["a", "b,c", "say \"hi\"", "x\ny", ""])

@@ -33,6 +33,8 @@ public struct IntakeDecision: Sendable {
     /// Whose time a decision is stamped with (decided-at in the outcome, the receipt and the log)
     /// and whose day the record rules count ages from.
     let clock: any GatewayClock
+    /// The package bytes decided in memory now (`Intake.inMemoryBudget`).
+    let inMemory = ByteBudget(limit: Intake.inMemoryBudget)
 
     /// Runs the checks on one admitted body and commits the decision. Idempotent: a body
     /// already decided returns its outcome.
@@ -117,7 +119,8 @@ public struct IntakeDecision: Sendable {
                 // decided twice at once: sent twice, or to two processes sharing the data folder),
                 // removed after the decision — the plaintext lives only while it is read into the
                 // store; the files of a `files` package stay sealed in the spool.
-                let inMemory = entry.size <= Intake.inMemoryBytes
+                let inMemory = entry.size <= Intake.inMemoryBytes && self.inMemory.take(entry.size)
+                defer { if inMemory { self.inMemory.give(entry.size) } }
                 let openDir = inMemory ? nil : "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
                 defer { if let openDir { try? FileManager.default.removeItem(atPath: openDir) } }
                 let opened = try await open(entry, path: path, key: key, c, verified: verified, into: openDir)
@@ -460,8 +463,8 @@ public struct IntakeDecision: Sendable {
         return (
             report,
             (
-                try Self.rows(normalizedRows(.organizations), file: .organizations, parsingOn: work),
-                try Self.rows(normalizedRows(.members), file: .members, parsingOn: work), corrections, lines
+                try Self.rows(normalizedRows(.organizations), file: .organizations),
+                try Self.rows(normalizedRows(.members), file: .members), corrections, lines
             )
         )
     }
@@ -488,10 +491,10 @@ public struct IntakeDecision: Sendable {
     /// The data rows of a normalized file as the store's import reads them: a batch at a time,
     /// in the import's transaction (the file is the decision's own, removed after it); none
     /// when there is no such file. The first batch is parsed now, where the decision runs (a
-    /// city's package is one batch), and each next one on `pool` while the store inserts the
-    /// one before: the store's writer — one thread for every decision — only binds values.
-    /// Memory: two batches at most.
-    static func rows(_ source: RowSource?, file: RecordFile, parsingOn pool: BlockingPool? = nil) throws -> RecordRows {
+    /// city's package is one batch), and each next one — after a full batch — in a task of its
+    /// own while the store inserts the one before: the store's writer, one thread for every
+    /// decision, only binds values, and waits for no pool. Memory: two batches at most.
+    static func rows(_ source: RowSource?, file: RecordFile) throws -> RecordRows {
         guard let source, source.count > 0 else { return RecordRows([]) }
         let parser = try RowBatchParser(source, columns: file.columns.count)
         let prepared = Mutex<(RowBatchParser, RowBatch?)?>((parser, try parser.next()))
@@ -512,8 +515,8 @@ public struct IntakeDecision: Sendable {
             }
             while let rows = current {
                 // The next batch is parsed while this one is inserted (not on the writer's
-                // executor: a task of its own on the global executor, the parse on the pool).
-                let ahead = pool.map { pool in Task(executorPreference: globalConcurrentExecutor) { try await pool.run { try parser.next() } } }
+                // executor: a detached task); a batch not full was the file's last.
+                let ahead = rows.count < RecordRows.batchRows ? nil : Task.detached { try parser.next() }
                 do { try await body(rows) } catch {
                     // The parser is the task's alone until it ends: waited for, its result dropped.
                     _ = try? await ahead?.value
@@ -532,6 +535,24 @@ public struct IntakeDecision: Sendable {
         while let row = try reader.next() { out.append(row) }
         return out
     }
+}
+
+/// A bound on bytes in use, taken and given back (`IntakeDecision.inMemory`).
+final class ByteBudget: Sendable {
+    let limit: Int64
+    private let used = Mutex<Int64>(0)
+    init(limit: Int64) { self.limit = limit }
+
+    /// Takes `n` bytes if they fit; false (nothing taken) if not.
+    func take(_ n: Int64) -> Bool {
+        used.withLock { u in
+            guard u + n <= limit else { return false }
+            u += n
+            return true
+        }
+    }
+
+    func give(_ n: Int64) { used.withLock { $0 -= n } }
 }
 
 /// Reads a normalized record file into `RowBatch`es of `RecordRows.batchRows`. Used by one task

@@ -216,6 +216,7 @@ public final class CSVReader {
                         break
                     }
                     if c == 0x0A { newlines += 1 }
+                    if byteClasses[Int(c)] == 3 { throw Self.controlCharacter(c, line: line + newlines) }
                     ascii = ascii && c < 0x80
                     sc[s] = c
                     s += 1
@@ -258,6 +259,7 @@ public final class CSVReader {
                     let k = classes[Int(c)]
                     if k != 0 {
                         if k == 1 { break }
+                        if k == 3 { throw Self.controlCharacter(c, line: line + newlines) }
                         ascii = false
                     }
                     p += 1
@@ -310,12 +312,20 @@ public final class CSVReader {
 
     /// True when the current record is a blank line (one empty field).
     public var isBlankLine: Bool { fieldCount == 1 && fieldStorage[0].isEmpty }
+
+    /// A control character other than a tab or a line break: no spreadsheet writes one in a
+    /// cell, and a NUL would end the value early for whoever reads it as a C string.
+    static func controlCharacter(_ c: UInt8, line: Int) -> CSVSyntaxError {
+        CSVSyntaxError(line: line, reason: "a control character (byte 0x\(String(c, radix: 16, uppercase: true))) in a value")
+    }
 }
 
-/// 1 for the bytes that end an unquoted field (, LF CR "), 2 for non-ASCII, 0 otherwise.
+/// 1 for the bytes that end an unquoted field (, LF CR "), 2 for non-ASCII, 3 for the control
+/// characters a value may not hold (C0 but tab, LF and CR; DEL), 0 otherwise.
 nonisolated(unsafe) private let byteClasses: UnsafeMutablePointer<UInt8> = {
     let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
-    for i in 0..<256 { t[i] = i >= 0x80 ? 2 : 0 }
+    for i in 0..<256 { t[i] = i >= 0x80 ? 2 : (i < 0x20 || i == 0x7F ? 3 : 0) }
+    t[0x09] = 0
     for c in [0x2C, 0x0A, 0x0D, 0x22] { t[c] = 1 }
     return t
 }()
