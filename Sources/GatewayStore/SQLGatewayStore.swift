@@ -822,13 +822,16 @@ public final class SQLGatewayStore: GatewayStore {
                 .map { try $0.string("unit_id") }
             var bases: [Int64] = []
             for unit in reviewed { if let base = try await reviewPlan(c, unitId: unit)?.base { bases.append(base.id) } }
+            // A unit gives at most one snapshot (its current one, or its plan's base): a value in
+            // more than one snapshot taken is in more than one unit — grouped by snapshot, no
+            // join with the snapshots per member row.
             let taken =
-                "((s.current = 1 AND s.unit_id NOT IN (SELECT f.unit_id FROM review_flags f WHERE \(Self.distrusted)))"
-                + (bases.isEmpty ? ")" : " OR (s.id IN (\(bases.map { _ in "?" }.joined(separator: ", "))) AND NOT \(Self.heldRow)))")
+                "(m.snapshot_id IN (SELECT s.id FROM snapshots s WHERE s.current = 1 AND s.unit_id NOT IN (SELECT f.unit_id FROM review_flags f WHERE \(Self.distrusted)))"
+                + (bases.isEmpty ? ")" : " OR (m.snapshot_id IN (\(bases.map { _ in "?" }.joined(separator: ", "))) AND NOT \(Self.heldRow)))")
             func dup(_ column: String) -> String {
                 """
-                SELECT m.\(column) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id WHERE \(taken)
-                GROUP BY m.\(column) HAVING COUNT(DISTINCT s.unit_id) > 1
+                SELECT m.\(column) AS v FROM members m WHERE \(taken)
+                GROUP BY m.\(column) HAVING MIN(m.snapshot_id) <> MAX(m.snapshot_id)
                 """
             }
             // Two scans of every member, each on a reader of its own (SQLite) at once.
