@@ -174,11 +174,7 @@ public enum Synthesis {
                 let memberRows = u.memberRows
                 let anyConflict = !conflictedCitizens.isEmpty || !conflictedMembers.isEmpty
                 try orgRows.bytes.withUnsafeBytes { bytes in
-                    for r in 0..<orgRows.count {
-                        orgOut.w.field(u.unitId)
-                        for col in 0..<orgRows.columns { orgOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[orgRows.range(row: r, column: col)])) }
-                        try orgOut.w.endRecord()
-                    }
+                    for r in 0..<orgRows.count { try write(orgOut.w, u.unitId, orgRows, bytes, row: r) }
                 }
                 organizations += orgRows.count
                 var kept = 0
@@ -201,11 +197,7 @@ public enum Synthesis {
                                 continue
                             }
                         }
-                        memOut.w.field(u.unitId)
-                        for col in 0..<memberRows.columns {
-                            memOut.w.field(UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: col)]))
-                        }
-                        try memOut.w.endRecord()
+                        try write(memOut.w, u.unitId, memberRows, bytes, row: r)
                         kept += 1
                     }
                 }
@@ -253,6 +245,13 @@ public enum Synthesis {
         ])
         try (stats.canonical + "\n").write(toFile: "\(dir)/stats.json", atomically: true, encoding: .utf8)
         return (members, organizations, conflictRows.count, withheld, unitsInDataset, flagged, flaggedWithheld)
+    }
+
+    /// One dataset row: the unit, then a stored row's fields as they are (`bytes`: the batch's).
+    static func write(_ w: CSVWriter, _ unit: String, _ rows: RowBatch, _ bytes: UnsafeRawBufferPointer, row r: Int) throws {
+        w.field(unit)
+        for col in 0..<rows.columns { w.field(UnsafeRawBufferPointer(rebasing: bytes[rows.range(row: r, column: col)])) }
+        try w.endRecord()
     }
 
     /// stats.json's `review` of a unit whose flagged packages hold records back: where its

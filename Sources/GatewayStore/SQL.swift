@@ -117,20 +117,14 @@ public protocol SQLConnection: Sendable {
     func execute(_ sql: String, _ binds: [SQLValue]) async throws -> Int
     /// Runs a statement that returns rows (a SELECT, or a statement with RETURNING).
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow]
-    /// Runs a SELECT whose columns are all text (records' fields): each row's values in order,
-    /// without column names. A driver may read them faster than `query` (the city's records are
-    /// millions of fields); a NULL or a non-text value is a store failure.
-    func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]]
-    /// As `textRows`, the values as bytes in one batch (no String per value) of `columns`
-    /// columns: a result of another number is a store failure.
+    /// Runs a SELECT whose `columns` columns are all text (records' fields): the rows' values as
+    /// bytes in one batch, without column names or a String per value. A driver may read them
+    /// faster than `query` (the city's records are millions of fields); a NULL, a non-text value
+    /// or another number of columns is a store failure.
     func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch
 }
 
 extension SQLConnection {
-    public func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]] {
-        try await query(sql, binds).map { try $0.strings() }
-    }
-
     public func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch {
         var batch = RowBatch(columns: columns)
         for r in try await query(sql, binds) {
@@ -145,7 +139,6 @@ extension SQLConnection {
     @discardableResult
     func execute(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int { try await execute(sql, binds.map(\.sqlValue)) }
     func query(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> [SQLRow] { try await query(sql, binds.map(\.sqlValue)) }
-    func textRows(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> [[String]] { try await textRows(sql, binds.map(\.sqlValue)) }
     func textBatch(_ sql: String, _ binds: [any SQLBindable] = [], columns: Int) async throws -> RowBatch {
         try await textBatch(sql, binds.map(\.sqlValue), columns: columns)
     }

@@ -836,9 +836,10 @@ public final class SQLGatewayStore: GatewayStore {
             }
             // Two scans of every member, each on a reader of its own (SQLite) at once.
             let binds = bases.map(\.sqlValue)
-            async let citizens = c.textRows(dup("citizen_id"), binds)
-            async let members = c.textRows(dup("member_id"), binds)
-            return (Set(try await citizens.map { $0[0] }), Set(try await members.map { $0[0] }))
+            async let citizens = c.textBatch(dup("citizen_id"), binds, columns: 1)
+            async let members = c.textBatch(dup("member_id"), binds, columns: 1)
+            let (cs, ms) = (try await citizens, try await members)
+            return (Set(cs.rows.map { $0[0] }), Set(ms.rows.map { $0[0] }))
         }
     }
 

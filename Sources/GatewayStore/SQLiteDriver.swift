@@ -397,26 +397,16 @@ struct SQLiteConnection: SQLConnection {
         return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
     }
 
-    /// Text rows read with SQLite's own calls: no GRDB row, no boxed value per field (the
-    /// synthesis reads every member of the city through here).
-    func textRows(_ sql: String, _ binds: [SQLValue]) async throws -> [[String]] {
-        try await readTextBatch(sql, binds, columns: nil).rows
-    }
-
-    /// Text rows into one batch of bytes, read with SQLite's own calls.
-    func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch {
-        try await readTextBatch(sql, binds, columns: columns)
-    }
-
-    /// `expected`: the columns the caller asks for (nil: as many as the statement gives).
-    private func readTextBatch(_ sql: String, _ binds: [SQLValue], columns expected: Int?) async throws -> RowBatch {
+    /// Text rows into one batch of bytes, read with SQLite's own calls: no GRDB row, no boxed
+    /// value per field (the synthesis reads every member of the city through here).
+    func textBatch(_ sql: String, _ binds: [SQLValue], columns expected: Int) async throws -> RowBatch {
         let work: @Sendable (Database) throws -> RowBatch = { db in
             let statement = try Self.statement(db, sql, binds: binds.count) ?? db.makeStatement(sql: sql)
             try statement.setArguments(Self.arguments(binds))
             let s = statement.sqliteStatement
             defer { sqlite3_reset(s) }
             let columns = Int32(sqlite3_column_count(s))
-            if let expected, expected != Int(columns) { throw StoreError(.storeFailure, "\(columns) columns where \(expected) were asked") }
+            guard expected == Int(columns) else { throw StoreError(.storeFailure, "\(columns) columns where \(expected) were asked") }
             var batch = RowBatch(columns: Int(columns))
             while true {
                 let rc = sqlite3_step(s)
