@@ -2,7 +2,8 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 # The release binary links the Swift runtime and Foundation statically: 10 MiB less resident memory.
-RELEASE_FLAGS ?= -c release --static-swift-stdlib
+# The release flags (and why): scripts/release-flags.
+RELEASE_FLAGS ?= $(shell grep -v "^#" scripts/release-flags)
 BIN_DEBUG = .build/debug/sealgate
 BIN_RELEASE = .build/release/sealgate
 

@@ -7,6 +7,17 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// The release link of both executables (docs/architecture.md, "Memory at start"): lld, packed relative relocations,
+/// no exported symbols, and the functions a start touches placed first, in the order file's order (written by
+/// scripts/start-order from a profile; a name no longer in the program is skipped). The layout only moves functions
+/// compiled into sections of their own: the release flags (scripts/release-flags) ask for those.
+func leanLinkFlags(order: String) -> [String] {
+    [
+        "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+        "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/\(order)", "-Xlinker", "--no-warn-symbol-ordering",
+    ]
+}
+
 let package = Package(
     name: "sealgate",
     platforms: [.macOS(.v14)],
@@ -191,15 +202,13 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["start.order"],
             swiftSettings: strictSettings,
             // Release: fewer pages resident at start (a seal 37.7 → 28.5–32 MiB peak RSS; docs/architecture.md, "Memory at
             // start"): lld's packed relative relocations (DT_RELR: 153,000 RELA entries, 3.6 MB read at every start, become
-            // 32 KB) and no export of the executable's own 56,000 symbols (the runtime's dladdr at start walked them all).
-            linkerSettings: [
-                .unsafeFlags(
-                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
-                    .when(configuration: .release))
-            ]),
+            // 32 KB), no export of the executable's own 56,000 symbols (the runtime's dladdr at start walked them all), and
+            // the code run up to the hand-over to sealgate-unit laid out together (start.order, scripts/start-order).
+            linkerSettings: [.unsafeFlags(leanLinkFlags(order: "Sources/sealgate/start.order"), .when(configuration: .release))]),
         // The command-line kit both executables share (options, words, coded errors) and the package commands.
         .target(
             name: "PackageCommands",
@@ -211,12 +220,10 @@ let package = Package(
         .executableTarget(
             name: "SealgateUnit",
             dependencies: ["PackageCommands", "SealBase", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: ["start.order"],
             swiftSettings: strictSettings,
-            linkerSettings: [
-                .unsafeFlags(
-                    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
-                    .when(configuration: .release))
-            ]),
+            // The code seal, open, verify and inspect run laid out together (start.order): 2.8 MiB less resident.
+            linkerSettings: [.unsafeFlags(leanLinkFlags(order: "Sources/SealgateUnit/start.order"), .when(configuration: .release))]),
         // `sealgate-load`: posts package files to gateways on loopback from N keep-alive clients; rate, HDR latency, CPU per package.
         .executableTarget(
             name: "LoadGenerator",
