@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import GatewayClient
 public import GatewayStore
 import PartyRecords
@@ -117,12 +117,7 @@ public enum Synthesis {
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let rows = try await store.campaignRows()
-        // Which citizen ids and member ids appear in more than one unit (computed by the store,
-        // so only one unit's records are in memory at a time below).
-        let (conflictedCitizens, conflictedMembers) = try await store.crossUnitDuplicates()
-        progress(
-            "\(rows.count) units; \(conflictedCitizens.count) citizen id(s) and \(conflictedMembers.count) member id(s) in more than one unit (\(elapsed()))"
-        )
+        progress("\(rows.count) units (\(elapsed()))")
 
         let orgOut = try CSVFile("\(dir)/organizations.csv")
         let memOut = try CSVFile("\(dir)/members.csv")
@@ -130,13 +125,14 @@ public enum Synthesis {
         try orgOut.w.record(organizationHeader)
         try memOut.w.record(memberHeader)
         try conOut.w.record(conflictHeader)
-        var conflictRows: [[String]] = []
         var members = 0
         var organizations = 0
-        var withheld = 0
-        var perUnit: [String: JSON] = [:]
+        // Every unit's rows are written as they come; the ids in more than one unit are found on
+        // the way (one reading of the records) and their rows taken out after.
+        var ids = CrossUnitIds(expected: rows.reduce(0) { $0 + $1.members })
+        // Each merged unit's counts, for stats.json.
+        var merged: [(unit: String, package: String, importedAt: Timestamp, members: Int, organizations: Int, filled: Int)] = []
         let optional = 9...13  // phone, email, ethnicity, hometown, education (0-based columns of a members row)
-        var unitsInDataset = 0
         var flagged: [HeldPackage] = []
         var flaggedWithheld = 0
         var review: [String: JSON] = [:]
@@ -166,54 +162,57 @@ public enum Synthesis {
                     review[row.unitId] = reviewJSON(hold)
                 }
                 guard let u = taken.records else { continue }
-                unitsInDataset += 1
-                if unitsInDataset % 500 == 0 { progress("\(unitsInDataset) units merged, \(members) members (\(elapsed()))") }
-                // Rows are written from the store's bytes as they are: no String per value; the
-                // two ids are made strings only when some id is in more than one unit.
+                if (merged.count + 1) % 500 == 0 { progress("\(merged.count + 1) units merged, \(members) members (\(elapsed()))") }
+                // Rows are written from the store's bytes as they are: no String per value but the two ids.
                 let orgRows = u.organizationRows
                 let memberRows = u.memberRows
-                let anyConflict = !conflictedCitizens.isEmpty || !conflictedMembers.isEmpty
+                ids.startUnit(at: members)
                 try orgRows.bytes.withUnsafeBytes { bytes in
                     for r in 0..<orgRows.count { try write(orgOut.w, u.unitId, orgRows, bytes, row: r) }
                 }
                 organizations += orgRows.count
-                var kept = 0
-                var held = 0
                 var filled = 0
                 try memberRows.bytes.withUnsafeBytes { bytes in
                     for r in 0..<memberRows.count {
                         for i in optional where !memberRows.range(row: r, column: i).isEmpty { filled += 1 }
-                        if anyConflict {
-                            let cid = memberRows.string(row: r, column: 4)
-                            let mid = memberRows.string(row: r, column: 0)
-                            let c = conflictedCitizens.contains(cid)
-                            let k = conflictedMembers.contains(mid)
-                            if c || k {
-                                held += 1
-                                let name = memberRows.string(row: r, column: 1)
-                                let org = memberRows.string(row: r, column: 8)
-                                if c { conflictRows.append(["citizen_id", cid, u.unitId, mid, cid, name, org]) }
-                                if k { conflictRows.append(["member_id", mid, u.unitId, mid, cid, name, org]) }
-                                continue
-                            }
-                        }
+                        ids.add(
+                            citizen: UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: 4)]),
+                            member: UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: 0)]), row: members)
                         try write(memOut.w, u.unitId, memberRows, bytes, row: r)
-                        kept += 1
+                        members += 1
                     }
                 }
-                members += kept
-                withheld += held
-                let completeness = memberRows.count == 0 ? 0 : Double(filled) / Double(memberRows.count * optional.count)
-                perUnit[u.unitId] = .object([
-                    "members": .int(Int64(memberRows.count)), "members_in_dataset": .int(Int64(kept)), "withheld": .int(Int64(held)),
-                    "organizations": .int(Int64(orgRows.count)), "completeness": .string(String(format: "%.4f", completeness)),
-                    "package": .string(u.packageId), "imported_at": .string(u.importedAt.text),
-                ])
+                merged.append((u.unitId, u.packageId, u.importedAt, memberRows.count, orgRows.count, filled))
             }
+        }
+        try orgOut.close()
+        try memOut.close()
+        // Every record whose citizen_id or member_id is also another unit's is withheld and listed.
+        let held = ids.heldRows
+        progress(
+            "\(merged.count) units merged; \(ids.citizenIds.count) citizen id(s) and \(ids.memberIds.count) member id(s) in more than one unit, \(held.count) record(s) withheld (\(elapsed()))"
+        )
+        var (conflictRows, heldByUnit): ([[String]], [String: Int]) = ([], [:])
+        if !held.isEmpty {
+            (conflictRows, heldByUnit) = try withhold(
+                rows: held, from: "\(dir)/members.csv", citizenIds: ids.citizenIds, memberIds: ids.memberIds)
+        }
+        let withheld = held.count
+        members -= withheld
+        let unitsInDataset = merged.count
+        var perUnit: [String: JSON] = [:]
+        for u in merged {
+            let held = heldByUnit[u.unit] ?? 0
+            let completeness = u.members == 0 ? 0 : Double(u.filled) / Double(u.members * optional.count)
+            perUnit[u.unit] = .object([
+                "members": .int(Int64(u.members)), "members_in_dataset": .int(Int64(u.members - held)), "withheld": .int(Int64(held)),
+                "organizations": .int(Int64(u.organizations)), "completeness": .string(String(format: "%.4f", completeness)),
+                "package": .string(u.package), "imported_at": .string(u.importedAt.text),
+            ])
         }
         conflictRows.sort { $0.lexicographicallyPrecedes($1) }
         for r in conflictRows { try conOut.w.record(r) }
-        for f in [orgOut, memOut, conOut] { try f.close() }
+        try conOut.close()
 
         // stats.json: every registered unit, with its findings and timeliness.
         var units: [String: JSON] = [:]
@@ -252,6 +251,43 @@ public enum Synthesis {
         w.field(unit)
         for col in 0..<rows.columns { w.field(UnsafeRawBufferPointer(rebasing: bytes[rows.range(row: r, column: col)])) }
         try w.endRecord()
+    }
+
+    /// Rewrites the dataset's members.csv without the rows `rows` (their places among its data
+    /// rows, ascending) and lists each of them in conflicts — once for its citizen_id, once for its
+    /// member_id, whichever is also another unit's. Returns those lines and the rows taken out per unit.
+    static func withhold(
+        rows: [Int], from path: String, citizenIds: Set<String>, memberIds: Set<String>
+    ) throws -> (conflicts: [[String]], heldByUnit: [String: Int]) {
+        let reader = try CSVReader(path: path)
+        let kept = "\(path).kept"
+        // The city's records in clear: gone whatever happens (renamed over members.csv when done).
+        defer { unlink(kept) }
+        let out = try CSVFile(kept)
+        var conflicts: [[String]] = []
+        var heldByUnit: [String: Int] = [:]
+        var next = 0
+        var index = -1  // the header's
+        while try reader.next() {
+            defer { index += 1 }
+            if next < rows.count && rows[next] == index {
+                next += 1
+                // unit_id, member_id, full_name, …, citizen_id (5), …, org_id (9): the dataset's columns.
+                let f = reader.fields
+                let (unit, mid, name, cid, org) = (f[0].string, f[1].string, f[2].string, f[5].string, f[9].string)
+                heldByUnit[unit, default: 0] += 1
+                if citizenIds.contains(cid) { conflicts.append(["citizen_id", cid, unit, mid, cid, name, org]) }
+                if memberIds.contains(mid) { conflicts.append(["member_id", mid, unit, mid, cid, name, org]) }
+            } else if reader.recordIsPlain {
+                try out.w.rawRecord(reader.recordBytes)
+            } else {
+                for field in reader.fields { out.w.field(field.bytes) }
+                try out.w.endRecord()
+            }
+        }
+        try out.close()
+        guard rename(kept, path) == 0 else { throw SealError.io("cannot replace \(path)", errno: errno) }
+        return (conflicts, heldByUnit)
     }
 
     /// stats.json's `review` of a unit whose flagged packages hold records back: where its
@@ -369,20 +405,71 @@ public func sha256File(_ path: String) throws -> String {
     return hexString(hasher.finalize())
 }
 
-/// A CSV file written through `CSVWriter`, fsynced on close.
+/// A CSV file written through `CSVWriter`, fsynced on close (closed without a sync if a failure
+/// leaves it).
 final class CSVFile {
     let fd: Int32
     let w: CSVWriter
     let path: String
+    private var closed = false
     init(_ path: String) throws {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
         w = CSVWriter(fd: fd)
     }
+    deinit { if !closed { Glibc.close(fd) } }
     func close() throws {
-        defer { Glibc.close(fd) }
+        defer {
+            closed = true
+            Glibc.close(fd)
+        }
         try w.flush()
         guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) }
+    }
+}
+
+/// The ids of a dataset's member rows that are in more than one unit, found as the merge writes
+/// the rows, unit after unit: each id is a key (exact; an id of up to 15 bytes — a citizen id, the
+/// usual member id — is a String kept inline, without an allocation) with the place of its last
+/// row; a row before the current unit's first is another unit's. About 50 bytes a member (the nation's
+/// 5.6 million: ~300 MB while the merge runs). Within a unit the ids are unique (the rules
+/// `member_id.duplicate` and `citizen_id.duplicate`).
+struct CrossUnitIds {
+    private var citizens: [String: Int] = [:]
+    private var members: [String: Int] = [:]
+    /// The values in more than one unit.
+    private(set) var citizenIds: Set<String> = []
+    private(set) var memberIds: Set<String> = []
+    private var held: [Int] = []
+    private var unitStart = 0
+
+    init(expected: Int) {
+        citizens.reserveCapacity(expected)
+        members.reserveCapacity(expected)
+    }
+
+    /// The rows to withhold: every row of a value in more than one unit, in file order, once each.
+    var heldRows: [Int] {
+        var rows: [Int] = []
+        for row in held.sorted() where row != rows.last { rows.append(row) }
+        return rows
+    }
+
+    /// The next unit's rows start at `row`.
+    mutating func startUnit(at row: Int) { unitStart = row }
+
+    mutating func add(citizen: UnsafeRawBufferPointer, member: UnsafeRawBufferPointer, row: Int) {
+        Self.add(String(decoding: citizen, as: UTF8.self), row, unitStart, &citizens, &citizenIds, &held)
+        Self.add(String(decoding: member, as: UTF8.self), row, unitStart, &members, &memberIds, &held)
+    }
+
+    private static func add(
+        _ id: String, _ row: Int, _ unitStart: Int, _ seen: inout [String: Int], _ values: inout Set<String>, _ held: inout [Int]
+    ) {
+        guard let before = seen.updateValue(row, forKey: id), before < unitStart else { return }
+        // The second unit with this id: its first row is held too; a third one's only itself.
+        if values.insert(id).inserted { held.append(before) }
+        held.append(row)
     }
 }

@@ -536,9 +536,6 @@ public protocol GatewayStore: Sendable {
     /// The unit's records as a dataset takes them: its current records, unless unresolved or
     /// rejected flagged packages hold some back (`ReviewHold`).
     func datasetRecords(unitId: String) async throws -> DatasetUnitRecords
-    /// The citizen ids and member ids that appear in the records of more than one unit, as
-    /// datasets take them (`datasetRecords`: what the review holds back does not count).
-    func crossUnitDuplicates() async throws -> (citizenIds: Set<String>, memberIds: Set<String>)
     /// Per registered unit: snapshot packages accepted and rejected, current members.
     func campaignRows() async throws -> [UnitCampaignRow]
 

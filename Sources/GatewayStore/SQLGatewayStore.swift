@@ -814,35 +814,6 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func crossUnitDuplicates() async throws -> (citizenIds: Set<String>, memberIds: Set<String>) {
-        try await driver.read { c in
-            // Units whose review holds records back take the snapshot their plan names, without
-            // the rows held; every other unit its current snapshot.
-            let reviewed = try await c.query("SELECT DISTINCT f.unit_id FROM review_flags f WHERE \(Self.distrusted) ORDER BY f.unit_id")
-                .map { try $0.string("unit_id") }
-            var bases: [Int64] = []
-            for unit in reviewed { if let base = try await reviewPlan(c, unitId: unit)?.base { bases.append(base.id) } }
-            // A unit gives at most one snapshot (its current one, or its plan's base): a value in
-            // more than one snapshot taken is in more than one unit — grouped by snapshot, no
-            // join with the snapshots per member row.
-            let taken =
-                "(m.snapshot_id IN (SELECT s.id FROM snapshots s WHERE s.current = 1 AND s.unit_id NOT IN (SELECT f.unit_id FROM review_flags f WHERE \(Self.distrusted)))"
-                + (bases.isEmpty ? ")" : " OR (m.snapshot_id IN (\(bases.map { _ in "?" }.joined(separator: ", "))) AND NOT \(Self.heldRow)))")
-            func dup(_ column: String) -> String {
-                """
-                SELECT m.\(column) AS v FROM members m WHERE \(taken)
-                GROUP BY m.\(column) HAVING MIN(m.snapshot_id) <> MAX(m.snapshot_id)
-                """
-            }
-            // Two scans of every member, each on a reader of its own (SQLite) at once.
-            let binds = bases.map(\.sqlValue)
-            async let citizens = c.textBatch(dup("citizen_id"), binds, columns: 1)
-            async let members = c.textBatch(dup("member_id"), binds, columns: 1)
-            let (cs, ms) = (try await citizens, try await members)
-            return (Set(cs.rows.map { $0[0] }), Set(ms.rows.map { $0[0] }))
-        }
-    }
-
     public func campaignRows() async throws -> [UnitCampaignRow] {
         try await driver.read { c in
             try await c.query(StoreSQL.campaignRows).map {
