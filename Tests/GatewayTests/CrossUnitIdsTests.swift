@@ -34,6 +34,23 @@ struct CrossUnitIdsTests {
         #expect(r.citizens == ["001", "104-long-citizen-identifier-over-15-bytes"] && r.members == ["A2"])
     }
 
+    /// The packed keys keep every id apart (leading zeros, lengths, positions), and an id of
+    /// another shape is still found in a second unit.
+    @Test func packedKeysAreExact() {
+        let apart = find([
+            [("001", "A"), ("0010", "A0")], [("01", "0A"), ("1", "AA")], [("100", "A.0"), ("000000000000000001", "A-0")],
+            [("0000000000000000001", "A00000000000000000000")],  // 19 digits, 21 characters: kept as they are
+            [("002", "A000000000B1"), ("003", "Z9-Z9-Z9-Z9-Z9-Z9-Z9")], [("004", "A0000000001B"), ("005", "Z9-Z9-Z9-Z9-Z9-Z9-Z.")],
+        ])
+        #expect(apart.held.isEmpty && apart.citizens.isEmpty && apart.members.isEmpty, "\(apart)")
+        let found = find([
+            [("079099000001", "ab/1"), ("x12", "Z9")], [("079099000002", "ab/1")], [("x12", "Z9.")],
+            [("0000000000000000001", "A00000000000000000000")], [("079099000001", "A00000000000000000000")],
+        ])
+        #expect(found.held == [0, 1, 2, 3, 4, 5], "\(found.held)")
+        #expect(found.citizens == ["x12", "079099000001"] && found.members == ["ab/1", "A00000000000000000000"])
+    }
+
     @Test func nothingIsHeldWhenEveryIdIsOneUnits() {
         let r = find([[("001", "A1"), ("002", "A2")], [("003", "B1")], [], [("004", "D1")]])
         #expect(r.held.isEmpty && r.citizens.isEmpty && r.members.isEmpty)
