@@ -166,7 +166,7 @@ public enum Synthesis {
                 // Rows are written from the store's bytes as they are: no String per value but the two ids.
                 let orgRows = u.organizationRows
                 let memberRows = u.memberRows
-                ids.startUnit(at: members)
+                ids.startUnit(at: memOut.w.offset)
                 try orgRows.bytes.withUnsafeBytes { bytes in
                     for r in 0..<orgRows.count { try write(orgOut.w, u.unitId, orgRows, bytes, row: r) }
                 }
@@ -177,7 +177,7 @@ public enum Synthesis {
                         for i in optional where !memberRows.range(row: r, column: i).isEmpty { filled += 1 }
                         ids.add(
                             citizen: UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: 4)]),
-                            member: UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: 0)]), row: members)
+                            member: UnsafeRawBufferPointer(rebasing: bytes[memberRows.range(row: r, column: 0)]), at: memOut.w.offset)
                         try write(memOut.w, u.unitId, memberRows, bytes, row: r)
                         members += 1
                     }
@@ -190,13 +190,10 @@ public enum Synthesis {
         // Every record whose citizen_id or member_id is also another unit's is withheld and listed.
         let held = ids.heldRows
         progress(
-            "\(merged.count) units merged; \(ids.citizenIds.count) citizen id(s) and \(ids.memberIds.count) member id(s) in more than one unit, \(held.count) record(s) withheld (\(elapsed()))"
+            "\(merged.count) units merged; \(ids.citizenCount) citizen id(s) and \(ids.memberCount) member id(s) in more than one unit, \(held.count) record(s) withheld (\(elapsed()))"
         )
         var (conflictRows, heldByUnit): ([[String]], [String: Int]) = ([], [:])
-        if !held.isEmpty {
-            (conflictRows, heldByUnit) = try withhold(
-                rows: held, from: "\(dir)/members.csv", citizenIds: ids.citizenIds, memberIds: ids.memberIds)
-        }
+        if !held.isEmpty { (conflictRows, heldByUnit) = try withhold(held, from: "\(dir)/members.csv") }
         let withheld = held.count
         members -= withheld
         let unitsInDataset = merged.count
@@ -253,41 +250,91 @@ public enum Synthesis {
         try w.endRecord()
     }
 
-    /// Rewrites the dataset's members.csv without the rows `rows` (their places among its data
-    /// rows, ascending) and lists each of them in conflicts — once for its citizen_id, once for its
-    /// member_id, whichever is also another unit's. Returns those lines and the rows taken out per unit.
-    static func withhold(
-        rows: [Int], from path: String, citizenIds: Set<String>, memberIds: Set<String>
-    ) throws -> (conflicts: [[String]], heldByUnit: [String: Int]) {
-        let reader = try CSVReader(path: path)
-        let kept = "\(path).kept"
-        // The city's records in clear: gone whatever happens (renamed over members.csv when done).
+    /// Rewrites the dataset's members.csv without the records `held` (where each starts, ascending,
+    /// and which of its ids is also another unit's) and lists each of them in conflicts — once for
+    /// its citizen_id, once for its member_id, as marked. Only the held records are parsed (the
+    /// file is this writer's: RFC 4180, LF line ends; a record of any length); the others are
+    /// copied as they are. Returns the conflicts' lines and the records taken out per unit.
+    static func withhold(_ held: [CrossUnitIds.Held], from path: String) throws -> (conflicts: [[String]], heldByUnit: [String: Int]) {
+        let input = open(path, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw SealError.io("cannot open \(path)", errno: errno) }
+        defer { close(input) }
+        // The city's records in clear: gone whatever happens (renamed over members.csv when done;
+        // after a crash, removed with the version's other CSV files when the gateway starts).
+        let kept = "\(path.hasSuffix(".csv") ? String(path.dropLast(4)) : path).kept.csv"
         defer { unlink(kept) }
         let out = try CSVFile(kept)
         var conflicts: [[String]] = []
         var heldByUnit: [String: Int] = [:]
-        var next = 0
-        var index = -1  // the header's
-        while try reader.next() {
-            defer { index += 1 }
-            if next < rows.count && rows[next] == index {
-                next += 1
-                // unit_id, member_id, full_name, …, citizen_id (5), …, org_id (9): the dataset's columns.
-                let f = reader.fields
-                let (unit, mid, name, cid, org) = (f[0].string, f[1].string, f[2].string, f[5].string, f[9].string)
-                heldByUnit[unit, default: 0] += 1
-                if citizenIds.contains(cid) { conflicts.append(["citizen_id", cid, unit, mid, cid, name, org]) }
-                if memberIds.contains(mid) { conflicts.append(["member_id", mid, unit, mid, cid, name, org]) }
-            } else if reader.recordIsPlain {
-                try out.w.rawRecord(reader.recordBytes)
-            } else {
-                for field in reader.fields { out.w.field(field.bytes) }
-                try out.w.endRecord()
+        var copied = 0
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        // Copies the bytes of `input` from `copied` up to `end` (nil: its end).
+        func copy(upTo end: Int?) throws {
+            while end.map({ copied < $0 }) ?? true {
+                let want = min(buffer.count, end.map { $0 - copied } ?? buffer.count)
+                let n = buffer.withUnsafeMutableBytes { pread(input, $0.baseAddress, want, off_t(copied)) }
+                guard n >= 0 else { throw SealError.io("cannot read \(path)", errno: errno) }
+                if n == 0 { break }
+                try buffer.withUnsafeBytes { try out.w.rawBytes(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                copied += n
             }
         }
+        for h in held {
+            try copy(upTo: h.offset)
+            let (f, end) = try record(in: input, at: h.offset, path: path)
+            // unit_id, member_id, full_name, …, citizen_id (5), …, org_id (9): the dataset's columns.
+            guard f.count == memberHeader.count else { throw SealError.io("\(path): a record of \(f.count) fields at byte \(h.offset)", errno: 0) }
+            let (unit, mid, name, cid, org) = (f[0], f[1], f[2], f[5], f[9])
+            heldByUnit[unit, default: 0] += 1
+            if h.citizen { conflicts.append(["citizen_id", cid, unit, mid, cid, name, org]) }
+            if h.member { conflicts.append(["member_id", mid, unit, mid, cid, name, org]) }
+            copied = end
+        }
+        try copy(upTo: nil)
         try out.close()
         guard rename(kept, path) == 0 else { throw SealError.io("cannot replace \(path)", errno: errno) }
         return (conflicts, heldByUnit)
+    }
+
+    /// The record of a CSV file this writer wrote that starts at `offset`: its fields and where
+    /// the next one starts.
+    static func record(in fd: Int32, at offset: Int, path: String) throws -> (fields: [String], end: Int) {
+        var fields: [String] = []
+        var field: [UInt8] = []
+        var quoted = false  // inside a quoted field
+        var afterQuote = false  // a quote inside one: its end, or the first of two
+        var position = offset
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(position)) }
+            guard n >= 0 else { throw SealError.io("cannot read \(path)", errno: errno) }
+            guard n > 0 else { throw SealError.io("\(path): the record at byte \(offset) has no end", errno: 0) }
+            for i in 0..<n {
+                let c = buffer[i]
+                if afterQuote {
+                    afterQuote = false
+                    if c == 0x22 {
+                        field.append(c)
+                        continue
+                    }
+                    quoted = false
+                } else if quoted {
+                    if c == 0x22 { afterQuote = true } else { field.append(c) }
+                    continue
+                }
+                switch c {
+                case 0x2C:
+                    fields.append(String(decoding: field, as: UTF8.self))
+                    field.removeAll(keepingCapacity: true)
+                case 0x0A:
+                    fields.append(String(decoding: field, as: UTF8.self))
+                    return (fields, position + i + 1)
+                case 0x22 where field.isEmpty: quoted = true
+                default: field.append(c)
+                }
+            }
+            position += n
+        }
     }
 
     /// stats.json's `review` of a unit whose flagged packages hold records back: where its
@@ -422,6 +469,7 @@ final class CSVFile {
     }
     deinit { if !closed { Glibc.close(fd) } }
     func close() throws {
+        guard !closed else { return }
         defer {
             closed = true
             Glibc.close(fd)
@@ -431,21 +479,50 @@ final class CSVFile {
 }
 
 /// The ids of a dataset's member rows that are in more than one unit, found as the merge writes
-/// the rows, unit after unit: each id is a key (exact) with the place of its last row; a row before
-/// the current unit's first is another unit's. Within a unit the ids are unique (the rules
-/// `member_id.duplicate` and `citizen_id.duplicate`). The keys are the ids packed into integers —
-/// a citizen id's digits into 64 bits, a party card number (`[0-9A-Z.-]{1,20}`) six bits a character
-/// into 128 — so a member costs about 55 bytes while the merge runs, whatever the ids (the nation's
-/// 5.6 million: ~300 MB); an id of another shape (none passes the rules) is kept as it is.
+/// the rows, unit after unit. A row is known by where it starts in members.csv; each id is a key
+/// (exact) with its last row: a last row before the current unit's first is another unit's. An id
+/// can be twice in one unit (a correction may give a member another's card number): those rows
+/// are noted apart, and held too if the id turns out to be in another unit. The keys are the ids
+/// packed into integers — a citizen id's digits into 64 bits, a party card number
+/// (`[0-9A-Z.-]{1,20}`) six bits a character into 128 — so a member costs about 55 bytes while
+/// the merge runs, whatever its ids (the nation's 5.6 million: ~300 MB); an id of another shape
+/// (none passes the rules) is kept as its bytes.
 struct CrossUnitIds {
-    private var citizens: [UInt64: Int] = [:]
-    private var members: [CardNumber: Int] = [:]
-    private var otherCitizens: [String: Int] = [:]
-    private var otherMembers: [String: Int] = [:]
-    /// The values in more than one unit.
-    private(set) var citizenIds: Set<String> = []
-    private(set) var memberIds: Set<String> = []
-    private var held: [Int] = []
+    /// A row to withhold: where it starts, and which of its ids is also another unit's.
+    struct Held: Equatable {
+        var offset: Int
+        var citizen: Bool
+        var member: Bool
+    }
+
+    /// One kind of id: each key's last row, the keys in more than one unit and the rows found for them.
+    struct Index<Key: Hashable> {
+        private var last: [Key: Int] = [:]
+        private(set) var inMoreThanOne: Set<Key> = []
+        private var held: [Int] = []
+        private var twiceInAUnit: [(key: Key, row: Int)] = []
+
+        init(expected: Int) { last.reserveCapacity(expected) }
+
+        mutating func add(_ key: Key, at row: Int, unitStart: Int) {
+            guard let before = last.updateValue(row, forKey: key) else { return }
+            guard before < unitStart else {
+                twiceInAUnit += [(key, before), (key, row)]
+                return
+            }
+            // The second unit with this id: its last row there is held too; a third one's only itself.
+            if inMoreThanOne.insert(key).inserted { held.append(before) }
+            held.append(row)
+        }
+
+        /// Every row of a key in more than one unit (unordered, perhaps twice).
+        var rows: [Int] { held + twiceInAUnit.filter { inMoreThanOne.contains($0.key) }.map(\.row) }
+    }
+
+    private var citizens: Index<UInt64>
+    private var members: Index<CardNumber>
+    private var otherCitizens = Index<[UInt8]>(expected: 0)
+    private var otherMembers = Index<[UInt8]>(expected: 0)
     private var unitStart = 0
 
     /// A party card number, six bits a character (1–38; 0 past its end).
@@ -482,40 +559,35 @@ struct CrossUnitIds {
     }
 
     init(expected: Int) {
-        citizens.reserveCapacity(expected)
-        members.reserveCapacity(expected)
+        citizens = Index(expected: expected)
+        members = Index(expected: expected)
     }
 
-    /// The rows to withhold: every row of a value in more than one unit, in file order, once each.
-    var heldRows: [Int] {
-        var rows: [Int] = []
-        for row in held.sorted() where row != rows.last { rows.append(row) }
-        return rows
+    /// How many citizen ids and member ids are in more than one unit.
+    var citizenCount: Int { citizens.inMoreThanOne.count + otherCitizens.inMoreThanOne.count }
+    var memberCount: Int { members.inMoreThanOne.count + otherMembers.inMoreThanOne.count }
+
+    /// The rows to withhold, in file order, once each.
+    var heldRows: [Held] {
+        var marks: [Int: Held] = [:]
+        for row in citizens.rows + otherCitizens.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].citizen = true }
+        for row in members.rows + otherMembers.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].member = true }
+        return marks.values.sorted { $0.offset < $1.offset }
     }
 
     /// The next unit's rows start at `row`.
     mutating func startUnit(at row: Int) { unitStart = row }
 
-    mutating func add(citizen: UnsafeRawBufferPointer, member: UnsafeRawBufferPointer, row: Int) {
+    mutating func add(citizen: UnsafeRawBufferPointer, member: UnsafeRawBufferPointer, at row: Int) {
         if let key = Self.citizenKey(citizen) {
-            Self.add(key, citizen, row, unitStart, &citizens, &citizenIds, &held)
+            citizens.add(key, at: row, unitStart: unitStart)
         } else {
-            Self.add(String(decoding: citizen, as: UTF8.self), citizen, row, unitStart, &otherCitizens, &citizenIds, &held)
+            otherCitizens.add(Array(citizen), at: row, unitStart: unitStart)
         }
         if let key = CardNumber(member) {
-            Self.add(key, member, row, unitStart, &members, &memberIds, &held)
+            members.add(key, at: row, unitStart: unitStart)
         } else {
-            Self.add(String(decoding: member, as: UTF8.self), member, row, unitStart, &otherMembers, &memberIds, &held)
+            otherMembers.add(Array(member), at: row, unitStart: unitStart)
         }
-    }
-
-    private static func add<Key: Hashable>(
-        _ key: Key, _ id: UnsafeRawBufferPointer, _ row: Int, _ unitStart: Int, _ seen: inout [Key: Int], _ values: inout Set<String>,
-        _ held: inout [Int]
-    ) {
-        guard let before = seen.updateValue(row, forKey: key), before < unitStart else { return }
-        // The second unit with this id: its first row is held too; a third one's only itself.
-        if values.insert(String(decoding: id, as: UTF8.self)).inserted { held.append(before) }
-        held.append(row)
     }
 }

@@ -200,6 +200,49 @@ struct SynthesisTests {
 
     func f(_ c: CityCycle) -> GatewayFixture { c.f }
 
+    /// A correction can give a member another member's party card number — in its own unit too:
+    /// every record with a card number that is also another unit's is withheld, the two of one
+    /// unit included, and listed.
+    @Test func aCardNumberACorrectionRepeatsIsWithheldWhole() throws {
+        let c = try CityCycle(units: 2)
+        let gw = try c.gatewayWithTwoUnitsSubmitted()
+        defer { gw.stop() }
+        func rows(_ unit: String) -> [[String]] {
+            String(decoding: c.w.read("city/\(unit)/members.csv"), as: UTF8.self).split(separator: "\n").dropFirst().map {
+                $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            }
+        }
+        let card = rows("HCM-U001")[0][0]
+        let (a, b) = (rows("HCM-U002")[0], rows("HCM-U002")[1])
+        c.w.write(
+            "corrections.csv",
+            """
+            citizen_id,field,old_value,new_value,reason,reported_at
+            \(a[4]),member_id,\(a[0]),\(card),sai số thẻ,2026-11-28T09:00:00Z
+            \(b[4]),member_id,\(b[0]),\(card),sai số thẻ,2026-11-28T09:00:00Z
+
+            """)
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", "HCM-U002", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U002.key", "--trust", "trust.json",
+                    "-o", "corr.sgp", "corrections.csv",
+                ], cwd: c.w.path))
+        let r = try f(c).post(gw, c.w.file("corr.sgp"))
+        let receipt = try JSON(parsing: r.text)
+        #expect(r.status == 201 && receipt["corrections"]?["applied"]?.array?.count == 2, "\(r.text)")
+        try c.connect("http://127.0.0.1:9")
+        try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
+        let members = String(decoding: try c.datasetFile(1, "members.csv"), as: UTF8.self)
+        #expect(!members.contains(",\(card),"), "a record with the repeated card number is in the dataset")
+        let conflicts = String(decoding: try c.datasetFile(1, "conflicts.csv"), as: UTF8.self).split(separator: "\n").filter {
+            $0.hasPrefix("member_id,\(card),")
+        }
+        #expect(conflicts.count == 3 && conflicts.filter { $0.contains(",HCM-U002,") }.count == 2, "\(conflicts)")
+        let stats = try JSON(parsing: String(decoding: c.w.read("dept/datasets/v1/stats.json"), as: UTF8.self))
+        #expect(stats["units"]?["HCM-U002"]?["withheld"]?.int == 2 && stats["units"]?["HCM-U001"]?["withheld"]?.int == 1, "\(stats)")
+    }
+
     /// `serve --synthesize-every`: a new version when records changed, none when they did not.
     @Test func scheduledSynthesisOnlyWhenRecordsChanged() throws {
         let c = try CityCycle(units: 2)

@@ -84,6 +84,18 @@ public final class CSVWriter {
         return o + 1
     }
 
+    /// Where the next byte goes: the bytes written and those waiting in the buffer.
+    public var offset: Int { Int(bytesWritten) + used }
+
+    /// Appends bytes that are already whole CSV records, line ends included (not counted in `records`).
+    public func rawBytes(_ b: UnsafeRawBufferPointer) throws {
+        guard let base = b.baseAddress, b.count > 0 else { return }
+        reserve(b.count)
+        (buf + used).update(from: base.assumingMemoryBound(to: UInt8.self), count: b.count)
+        used += b.count
+        if fd >= 0 && used >= 1 << 20 { try flush() }
+    }
+
     /// Appends bytes that are already one well-formed CSV record's fields (no line end).
     public func rawRecord(_ b: UnsafeRawBufferPointer) throws {
         reserve(b.count + 1)
