@@ -44,6 +44,17 @@ struct CityCycle {
         return port
     }
 
+    /// Seals corrections.csv as the unit's package seq 2 and posts it to the gateway.
+    func postCorrections(_ gw: GatewayProcess, unit: String) throws -> RawHTTP.Response {
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--unit", unit, "--seq", "2", "--kind", "correction", "--signing-key", "\(unit).key", "--trust", "trust.json", "-o",
+                    "corr.sgp", "corrections.csv",
+                ], cwd: w.path))
+        return try f.post(gw, w.file("corr.sgp"))
+    }
+
     /// A gateway started with the first two units' snapshots accepted.
     func gatewayWithTwoUnitsSubmitted() throws -> GatewayProcess {
         let gw = try gateway()
@@ -180,13 +191,7 @@ struct SynthesisTests {
             079099000001,full_name,Ai Đó,Người Khác,không có,2026-11-28T09:00:00Z
 
             """)
-        try requireOK(
-            try CLI.sg(
-                [
-                    "seal", "--unit", "HCM-U001", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U001.key", "--trust", "trust.json",
-                    "-o", "corr.sgp", "corrections.csv",
-                ], cwd: c.w.path))
-        let r = try f(c).post(gw, c.w.file("corr.sgp"))
+        let r = try c.postCorrections(gw, unit: "HCM-U001")
         #expect(r.status == 201, "\(r.text)")
         let receipt = try JSON(parsing: r.text)
         #expect(receipt["corrections"]?["applied"]?.array?.count == 1, "\(r.text)")
@@ -222,13 +227,7 @@ struct SynthesisTests {
             \(b[4]),member_id,\(b[0]),\(card),sai số thẻ,2026-11-28T09:00:00Z
 
             """)
-        try requireOK(
-            try CLI.sg(
-                [
-                    "seal", "--unit", "HCM-U002", "--seq", "2", "--kind", "correction", "--signing-key", "HCM-U002.key", "--trust", "trust.json",
-                    "-o", "corr.sgp", "corrections.csv",
-                ], cwd: c.w.path))
-        let r = try f(c).post(gw, c.w.file("corr.sgp"))
+        let r = try c.postCorrections(gw, unit: "HCM-U002")
         let receipt = try JSON(parsing: r.text)
         #expect(r.status == 201 && receipt["corrections"]?["applied"]?.array?.count == 2, "\(r.text)")
         try c.connect("http://127.0.0.1:9")
