@@ -533,6 +533,9 @@ public protocol GatewayStore: Sendable {
     func currentRecords(unitId: String) async throws -> UnitRecords?
     /// The current value of `field` for the member with `citizenId` in the unit's current snapshot.
     func currentMemberField(unitId: String, citizenId: String, field: String) async throws -> String?
+    /// The party card numbers of the unit's current snapshot, each with its member's citizen id
+    /// (empty before its first snapshot).
+    func currentCardNumbers(unitId: String) async throws -> [String: String]
     /// The unit's records as a dataset takes them: its current records, unless unresolved or
     /// rejected flagged packages hold some back (`ReviewHold`).
     func datasetRecords(unitId: String) async throws -> DatasetUnitRecords

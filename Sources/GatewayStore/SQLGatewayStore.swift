@@ -801,6 +801,19 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
+    public func currentCardNumbers(unitId: String) async throws -> [String: String] {
+        try await driver.read { c in
+            guard let snap = try await c.row("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else { return [:] }
+            let ids = try await c.textBatch("SELECT member_id, citizen_id FROM members WHERE snapshot_id = ?", [try snap.int("id")], columns: 2)
+            var cards: [String: String] = [:]
+            cards.reserveCapacity(ids.count)
+            for r in 0..<ids.count where cards[ids.string(row: r, column: 0)] == nil {
+                cards[ids.string(row: r, column: 0)] = ids.string(row: r, column: 1)
+            }
+            return cards
+        }
+    }
+
     public func currentMemberField(unitId: String, citizenId: String, field: String) async throws -> String? {
         // The column name is interpolated: only the table's own names pass.
         guard MemberCorrection.fields.contains(field) else { return nil }

@@ -160,5 +160,7 @@ public struct Words: Sendable {
     public static let correctionRowVI: [String: String] = [
         "correction_no_member": "dữ liệu hiện có của đơn vị không có đảng viên với số CCCD này",
         "correction_old_value_mismatch": "giá trị đang lưu khác với giá trị cũ (old_value) đã ghi; xem lại dữ liệu hiện có của đảng viên",
+        "correction_duplicate_id":
+            "một đảng viên khác của đơn vị đã có số thẻ đảng viên này; xem lại dữ liệu của các đảng viên rồi gửi lại đính chính",
     ]
 }

@@ -364,6 +364,14 @@ public struct IntakeDecision: Sendable {
         var applied: [JSON] = []
         var notApplied: [JSON] = []
         var pending: [String: String] = [:]  // citizen_id + field -> value after earlier rows
+        // A party card number is one member's (the snapshot rule `member_id.duplicate`): a
+        // correction may not give a member another's of the unit (a citizen id is not corrected:
+        // `correction.field`). The unit's card numbers are read once (a query a row would scan
+        // the unit's rows again and again), then kept as the rows change them.
+        var cards: [String: String]?  // member_id -> the citizen id of its member
+        if rows.contains(where: { $0.count >= 6 && $0[1] == "member_id" }) {
+            cards = try await store.currentCardNumbers(unitId: unit)
+        }
         for (i, r) in rows.enumerated() where r.count >= 6 {
             let (cid, field, new) = (r[0], r[1], r[3])
             var raw = r[2]
@@ -372,18 +380,35 @@ public struct IntakeDecision: Sendable {
             let key = cid + "\u{0}" + field
             let holds: String?
             if let p = pending[key] { holds = p } else { holds = try await store.currentMemberField(unitId: unit, citizenId: cid, field: field) }
-            if let holds, holds == old {
+            let refusal: (code: String, detail: String)?
+            if holds == nil {
+                refusal = ("correction_no_member", "no member with this citizen_id in the unit's current records")
+            } else if holds != old {
+                refusal = (
+                    "correction_old_value_mismatch",
+                    "the record holds another value than the old_value given; check the member's current data and send the correction again"
+                )
+            } else if field == "member_id", let holder = cards?[new], holder != cid {
+                refusal = (
+                    "correction_duplicate_id",
+                    "another member of the unit already has this party card number; check the members' data and send the correction again"
+                )
+            } else {
+                refusal = nil
+            }
+            if let refusal {
+                var o = row
+                o["code"] = .string(refusal.code)
+                o["detail"] = .string(refusal.detail)
+                notApplied.append(.object(o))
+            } else {
                 apply.append(MemberCorrection(citizenId: cid, field: field, oldValue: old, newValue: new))
                 pending[key] = new
                 applied.append(.object(row))
-            } else {
-                var o = row
-                o["code"] = .string(holds == nil ? "correction_no_member" : "correction_old_value_mismatch")
-                o["detail"] = .string(
-                    holds == nil
-                        ? "no member with this citizen_id in the unit's current records"
-                        : "the record holds another value than the old_value given; check the member's current data and send the correction again")
-                notApplied.append(.object(o))
+                if field == "member_id" {
+                    if cards?[old] == cid { cards?[old] = nil }
+                    cards?[new] = cid
+                }
             }
         }
         return (
