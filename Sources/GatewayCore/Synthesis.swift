@@ -481,12 +481,11 @@ final class CSVFile {
 /// The ids of a dataset's member rows that are in more than one unit, found as the merge writes
 /// the rows, unit after unit. A row is known by where it starts in members.csv; each id is a key
 /// (exact) with its last row: a last row before the current unit's first is another unit's. An id
-/// can be twice in one unit (a correction may give a member another's card number): those rows
+/// can be twice in one unit (data from before intake refused a correction doing it): those rows
 /// are noted apart, and held too if the id turns out to be in another unit. The keys are the ids
-/// packed into integers — a citizen id's digits into 64 bits, a party card number
-/// (`[0-9A-Z.-]{1,20}`) six bits a character into 128 — so a member costs about 55 bytes while
-/// the merge runs, whatever its ids (the nation's 5.6 million: ~300 MB); an id of another shape
-/// (none passes the rules) is kept as its bytes.
+/// packed into 64 bits — a citizen id's digits, a party card number of up to 12 characters as the
+/// validator packs it (`packID`) — so a member costs about 45 bytes while the merge runs; a longer
+/// card number, or an id of another shape, is kept as its bytes.
 struct CrossUnitIds {
     /// A row to withhold: where it starts, and which of its ids is also another unit's.
     struct Held: Equatable {
@@ -520,32 +519,10 @@ struct CrossUnitIds {
     }
 
     private var citizens: Index<UInt64>
-    private var members: Index<CardNumber>
+    private var members: Index<UInt64>
     private var otherCitizens = Index<[UInt8]>(expected: 0)
     private var otherMembers = Index<[UInt8]>(expected: 0)
     private var unitStart = 0
-
-    /// A party card number, six bits a character (1–38; 0 past its end).
-    struct CardNumber: Hashable {
-        var high: UInt64
-        var low: UInt64
-        init?(_ b: UnsafeRawBufferPointer) {
-            guard (1...20).contains(b.count) else { return nil }
-            var words: (UInt64, UInt64) = (0, 0)
-            for (i, c) in b.enumerated() {
-                let v: UInt64
-                switch c {
-                case 0x30...0x39: v = UInt64(c - 0x30) + 1
-                case 0x41...0x5A: v = UInt64(c - 0x41) + 11
-                case 0x2E: v = 37
-                case 0x2D: v = 38
-                default: return nil
-                }
-                if i < 10 { words.0 |= v << (6 * UInt64(i)) } else { words.1 |= v << (6 * UInt64(i - 10)) }
-            }
-            (high, low) = words
-        }
-    }
 
     /// A citizen id of up to 18 digits as a number behind a leading 1 (its leading zeros kept).
     static func citizenKey(_ b: UnsafeRawBufferPointer) -> UInt64? {
@@ -584,7 +561,7 @@ struct CrossUnitIds {
         } else {
             otherCitizens.add(Array(citizen), at: row, unitStart: unitStart)
         }
-        if let key = CardNumber(member) {
+        if let key = packID(member) {
             members.add(key, at: row, unitStart: unitStart)
         } else {
             otherMembers.add(Array(member), at: row, unitStart: unitStart)

@@ -151,7 +151,9 @@ final class IDTable {
 }
 
 /// Packs an id of up to 12 characters of [0-9A-Z.-] into a non-zero UInt64 (base 40); nil otherwise.
-@inline(__always) func packID(_ b: some Collection<UInt8>) -> UInt64? {
+/// Exact: two ids pack alike only if they are the same (the validator's uniqueness, the synthesis's
+/// ids in more than one unit).
+@inlinable @inline(__always) public func packID(_ b: some Collection<UInt8>) -> UInt64? {
     guard b.count <= 12 else { return nil }
     var v: UInt64 = 0
     for c in b {
