@@ -103,6 +103,8 @@ struct PeriodicService: Service {
 /// Delivers pending dataset versions to the handbook system (`Forwarder`), in whichever
 /// process holds the forwarder lease. Ends on graceful shutdown.
 struct ForwarderService: Service {
+    /// Between two rounds that found nothing to deliver.
+    static let idlePause = Duration.milliseconds(50)
     let forwarder: Forwarder
     let lease: LeaseKeeper
     let rounds: ServiceRounds
@@ -116,7 +118,9 @@ struct ForwarderService: Service {
                 let step = await forwarder.step()
                 rounds.add(lease.name)
                 if case .delivered = step { continue }  // the next version, if any, at once
-                if !(await pause(.milliseconds(200))) { break }
+                // A dataset made by another process (`sealgate synthesize`) is found within this
+                // pause: an idle round is two small reads, so it is short.
+                if !(await pause(Self.idlePause)) { break }
             }
         }
         await lease.release()

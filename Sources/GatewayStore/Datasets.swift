@@ -31,11 +31,13 @@ public struct MemberCorrection: Sendable, Equatable {
         self.oldValue = oldValue
         self.newValue = newValue
     }
-    /// The members.csv columns a correction may change (the column names of the table).
-    public static let fields: Set<String> = [
+    /// The members.csv columns a correction may change (the column names of the table), in the file's order.
+    public static let columns = [
         "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official",
         "status", "org_id", "phone", "email", "ethnicity", "hometown", "education",
     ]
+    /// `columns` as a set.
+    public static let fields = Set(columns)
 }
 
 public struct CorrectionImport: Sendable {

@@ -581,14 +581,23 @@ public final class SQLGatewayStore: GatewayStore {
                 throw StoreError(.noSnapshot, "\(cs.unitId) has no current records to correct")
             }
             correctedSnapshot = sid
+            var rowOf = try await Self.rowNumbers(c, snapshot: sid, citizenIds: Set(cs.corrections.map(\.citizenId)))
             for (i, m) in cs.corrections.enumerated() {
                 // The column name is interpolated: only the table's own names pass.
                 guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
+                let conflict = StoreError(.correctionConflict, "correction \(i + 1) (\(m.field)): the member's value changed meanwhile")
+                guard let rowNo = rowOf[m.citizenId] else { throw conflict }
                 let changed = try await c.query(
-                    "UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND citizen_id = ? AND \(m.field) = ? RETURNING row_no",
-                    [m.newValue, sid, m.citizenId, m.oldValue])
-                guard changed.count == 1, let row = try changed.first?.int("row_no") else {
-                    throw StoreError(.correctionConflict, "correction \(i + 1) (\(m.field)): the member's value changed meanwhile")
+                    """
+                    UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND row_no = ? AND citizen_id = ? AND \(m.field) = ?
+                    RETURNING row_no
+                    """,
+                    [m.newValue, sid, rowNo, m.citizenId, m.oldValue])
+                guard changed.count == 1, let row = try changed.first?.int("row_no") else { throw conflict }
+                if m.field == "citizen_id" {
+                    // The member is found by its new id from here on (an id two rows hold: by neither).
+                    rowOf[m.citizenId] = nil
+                    rowOf[m.newValue] = rowOf[m.newValue] == nil ? rowNo : nil
                 }
                 if let package = d.packageId {
                     try await c.execute("INSERT INTO corrected_rows (package_id, snapshot_id, row_no) VALUES (?, ?, ?)", [package, sid, row])
@@ -814,17 +823,41 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func currentMemberField(unitId: String, citizenId: String, field: String) async throws -> String? {
-        // The column name is interpolated: only the table's own names pass.
-        guard MemberCorrection.fields.contains(field) else { return nil }
+    public func currentMembers(unitId: String, citizenIds: Set<String>) async throws -> [String: [String: String]] {
+        guard !citizenIds.isEmpty else { return [:] }
         return try await driver.read { c in
-            try await c.row(
-                """
-                SELECT m.\(field) AS v FROM members m JOIN snapshots s ON s.id = m.snapshot_id
-                WHERE s.unit_id = ? AND s.current = 1 AND m.citizen_id = ? LIMIT 1
-                """, [unitId, citizenId]
-            ).map { try $0.string("v") }
+            guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else { return [:] }
+            let columns = MemberCorrection.columns
+            var members: [String: [String: String]] = [:]
+            for (citizenId, rowNo) in try await Self.rowNumbers(c, snapshot: sid, citizenIds: citizenIds) {
+                let v = try await c.textBatch(
+                    "SELECT \(columns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? AND row_no = ? AND citizen_id = ?",
+                    [sid, rowNo, citizenId], columns: columns.count)
+                guard v.count == 1 else { continue }
+                members[citizenId] = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, v.string(row: 0, column: $0)) })
+            }
+            return members
         }
+    }
+
+    /// Where each member of snapshot `sid` asked for (by citizen id) is: its row number. One read
+    /// of the snapshot's citizen ids in row order — the members table has no index by citizen id
+    /// (every row imported paid for one; only corrections look a member up). An id on two rows
+    /// is left out (a correction finds no member). A row is then changed or read by its number
+    /// *and* its citizen id (row numbers are unique in a snapshot since v12, by the id anyway).
+    static func rowNumbers(_ c: any SQLConnection, snapshot sid: Int64, citizenIds wanted: Set<String>) async throws -> [String: Int64] {
+        guard !wanted.isEmpty else { return [:] }
+        let ids = try await c.textBatch(
+            "SELECT citizen_id, CAST(row_no AS TEXT) FROM members WHERE snapshot_id = ? ORDER BY row_no", [sid], columns: 2)
+        var rows: [String: Int64] = [:]
+        var twice: Set<String> = []
+        for r in 0..<ids.count {
+            let id = ids.string(row: r, column: 0)
+            guard wanted.contains(id), let n = Int64(ids.string(row: r, column: 1)) else { continue }
+            if rows.updateValue(n, forKey: id) != nil { twice.insert(id) }
+        }
+        for id in twice { rows[id] = nil }
+        return rows
     }
 
     public func campaignRows() async throws -> [UnitCampaignRow] {

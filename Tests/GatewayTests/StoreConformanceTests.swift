@@ -280,8 +280,11 @@ extension StoreConformance {
         #expect(cards == ["M1": "001", "M2": "002", "M3": "003"] && nobody.isEmpty, "\(cards)")
         let dups = try await crossUnitConflicts(store)
         #expect(dups.citizenIds == ["003"] && dups.memberIds.isEmpty)
-        #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Nguyễn Văn A")
-        #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "no_such_column; DROP TABLE members") == nil)
+        let found = try await store.currentMembers(unitId: "A", citizenIds: ["002", "003", "004", "999"])
+        #expect(found.keys.sorted() == ["002", "003"], "only the unit's own current members: \(found.keys.sorted())")
+        #expect(found["002"]?["full_name"] == "Nguyễn Văn A" && found["003"]?["member_id"] == "M3" && found["002"]?.count == 14)
+        #expect(try await store.currentMembers(unitId: "nobody", citizenIds: ["002"]).isEmpty)
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: []).isEmpty)
 
         // A correction applies only where the field still holds the old value, in the commit.
         let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: moment("2026-11-29T00:00:00Z"))
@@ -294,7 +297,8 @@ extension StoreConformance {
                 unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
             logEntry: "{}", logSince: 0
         ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
-        #expect(try await store.currentMemberField(unitId: "A", citizenId: "002", field: "full_name") == "Trần Thị B")
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["002"])["002"]?["full_name"] == "Trần Thị B")
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["001"])["001"]?["full_name"] == "Nguyễn Văn A", "one member changed")
         #expect(try await store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
         let sp2 = try await store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: moment("2026-11-29T00:00:00Z"))
         #expect(

@@ -372,6 +372,8 @@ public struct IntakeDecision: Sendable {
         if rows.contains(where: { $0.count >= 6 && $0[1] == "member_id" }) {
             cards = try await store.currentCardNumbers(unitId: unit)
         }
+        // The members the rows name, read once (not a lookup a row).
+        let current = try await store.currentMembers(unitId: unit, citizenIds: Set(rows.filter { $0.count >= 6 }.map { $0[0] }))
         for (i, r) in rows.enumerated() where r.count >= 6 {
             let (cid, field, new) = (r[0], r[1], r[3])
             var raw = r[2]
@@ -379,7 +381,7 @@ public struct IntakeDecision: Sendable {
             let row: [String: JSON] = ["line": .int(Int64(i < lines.count ? lines[i] : i + 2)), "field": .string(field)]
             let key = cid + "\u{0}" + field
             let holds: String?
-            if let p = pending[key] { holds = p } else { holds = try await store.currentMemberField(unitId: unit, citizenId: cid, field: field) }
+            if let p = pending[key] { holds = p } else { holds = current[cid]?[field] }
             let refusal: (code: String, detail: String)?
             if holds == nil {
                 refusal = ("correction_no_member", "no member with this citizen_id in the unit's current records")
