@@ -300,13 +300,16 @@ public struct RecordRows: Sendable {
     }
 }
 
-/// Rows for the bulk insert as bytes: every field's UTF-8 (unescaped) back to back, `columns`
-/// fields a row — no String, no array per row (the city's import is millions of fields, bound
-/// to the insert straight from here).
+/// Rows for the bulk insert as bytes: every field's UTF-8 (unescaped), each followed by one
+/// separator byte, `columns` fields a row — no String, no array per row (the city's import is
+/// millions of fields, bound to the insert straight from here). The separator lets a CSV line
+/// whose fields need no unquoting be taken whole, its commas and line end as the separators
+/// (`appendUnquotedLine`).
 public struct RowBatch: Sendable {
     public let columns: Int
     public private(set) var bytes: [UInt8] = []
-    /// Where each field ends in `bytes`: row r's field c is the (r × columns + c)-th.
+    /// Where each field ends in `bytes` (its separator is the next byte, the next field starts
+    /// after it): row r's field c is the (r × columns + c)-th.
     public private(set) var ends: [Int] = []
 
     public init(columns: Int) { self.columns = columns }
@@ -319,6 +322,7 @@ public struct RowBatch: Sendable {
         for i in 0..<columns {
             if i < fieldCount { bytes.append(contentsOf: field(i)) }
             ends.append(bytes.count)
+            bytes.append(0x2C)
         }
     }
 
@@ -327,13 +331,47 @@ public struct RowBatch: Sendable {
         for i in 0..<columns {
             if i < row.count { bytes.append(contentsOf: row[i].utf8) }
             ends.append(bytes.count)
+            bytes.append(0x2C)
         }
+    }
+
+    /// Appends a row of fields' bytes (as `appendRow`).
+    public mutating func append(fields: [[UInt8]]) {
+        for i in 0..<columns {
+            if i < fields.count { bytes.append(contentsOf: fields[i]) }
+            ends.append(bytes.count)
+            bytes.append(0x2C)
+        }
+    }
+
+    /// Appends a CSV line (without its line end) as one row when it has exactly `columns`
+    /// fields and the caller knows none is quoted (no quote, CR or LF in it): its bytes taken
+    /// whole. False, and nothing appended, for another number of fields.
+    public mutating func appendUnquotedLine(_ line: UnsafeRawBufferPointer) -> Bool {
+        let base = bytes.count
+        let before = ends.count
+        var commas = 0
+        if let p = line.baseAddress?.assumingMemoryBound(to: UInt8.self) {
+            for i in 0..<line.count where p[i] == 0x2C {
+                commas += 1
+                guard commas < columns else { break }
+                ends.append(base + i)
+            }
+        }
+        guard commas == columns - 1 else {
+            ends.removeSubrange(before...)
+            return false
+        }
+        ends.append(base + line.count)
+        bytes.append(contentsOf: line)
+        bytes.append(0x0A)
+        return true
     }
 
     /// Where row `row`'s field `column` is in `bytes`.
     public func range(row: Int, column: Int) -> Range<Int> {
         let k = row * columns + column
-        return (k == 0 ? 0 : ends[k - 1])..<ends[k]
+        return (k == 0 ? 0 : ends[k - 1] + 1)..<ends[k]
     }
 
     public func string(row: Int, column: Int) -> String { String(decoding: bytes[range(row: row, column: column)], as: UTF8.self) }

@@ -306,7 +306,7 @@ public final class SQLiteDriver: SQLDriver {
                                 to > from
                                 ? UnsafeRawPointer(bytes.baseAddress! + from).assumingMemoryBound(to: CChar.self) : Self.emptyText
                             try check(sqlite3_bind_text(s, Int32(i + 3), p, Int32(to - from), nil))
-                            from = to
+                            from = to + 1  // past the field's separator
                         }
                         try check(sqlite3_step(s), SQLITE_DONE)
                     }

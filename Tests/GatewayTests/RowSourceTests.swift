@@ -1,6 +1,7 @@
 import Foundation
 import GatewayStore
 import PartyRecords
+import SealCrypto
 import Testing
 
 @testable import GatewayCore
@@ -33,6 +34,46 @@ struct RowSourceTests {
             var narrower: [[String]] = []
             try await IntakeDecision.rows(source, file: .corrections).read(2) { batch in narrower += Self.strings(batch) }
             #expect(narrower == fromFile.map { Array($0.fields.prefix(2)) })
+        }
+    }
+
+    /// Bytes in memory are split without the general reader (a line with no quote or CR taken
+    /// whole): every shape of record gives the rows the file's reader gives — quoted fields with
+    /// commas, doubled quotes and line breaks, CRLF line ends, a quoted empty line, rows of
+    /// fewer or more fields than the table, empty fields at either end, no line end at the end.
+    @Test func unquotedLinesTakenWholeGiveTheReadersRows() async throws {
+        let texts = [
+            "a,b,c\n1,2,3\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n4,5,6\r\n\"\"\n,,\n7,8\n9,10,11,12\n13,14,",
+            "a,b,c\r\n1,2,3\r\n4,5,6",
+            "\u{FEFF}a,b,c\n\n1,,3\n,2,\n\"\",\"\",\"\"\n",
+        ]
+        for (t, text) in texts.enumerated() {
+            let path = NSTemporaryDirectory() + "sealgate-lines-" + UUID().uuidString + ".csv"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            defer { unlink(path) }
+            for width in [2, 3, 4] {
+                var fromFile: [[String]] = []
+                try await IntakeDecision.rows(.file(path, count: 9), file: .organizations).read(width) { fromFile += Self.strings($0) }
+                var fromBytes: [[String]] = []
+                try await IntakeDecision.rows(.bytes(Array(text.utf8), count: 9), file: .organizations).read(width) {
+                    fromBytes += Self.strings($0)
+                }
+                #expect(fromBytes == fromFile, "text \(t), \(width) columns")
+                #expect(!fromFile.isEmpty)
+            }
+        }
+        // The first text's rows, as the file's reader gives them (3 columns).
+        var rows: [[String]] = []
+        try await IntakeDecision.rows(.bytes(Array(texts[0].utf8), count: 9), file: .organizations).read(3) { rows += Self.strings($0) }
+        #expect(
+            rows == [
+                ["1", "2", "3"], ["x, y", "say \"hi\"", "two\nlines"], ["4", "5", "6"], ["", "", ""], ["7", "8", ""], ["9", "10", "11"],
+                ["13", "14", ""],
+            ])
+        // A quote where an unquoted field runs is refused, not read past.
+        var none: [[String]] = []
+        await #expect(throws: SealError.self) {
+            try await IntakeDecision.rows(.bytes(Array("a,b\n1,x\"y\n".utf8), count: 1), file: .organizations).read(2) { none += Self.strings($0) }
         }
     }
 

@@ -586,20 +586,139 @@ final class ByteBudget: Sendable {
 /// at a time: each `next` starts only once the one before has returned.
 final class RowBatchParser: @unchecked Sendable {
     let columns: Int
-    private var reader: DataRowReader
+    /// A file's rows (a large package's), through the general reader.
+    private var reader: DataRowReader?
+    /// Bytes in memory (a small package's), split by `NormalizedLines`.
+    private var lines: NormalizedLines?
 
     init(_ source: IntakeDecision.RowSource, columns: Int) throws {
         self.columns = columns
-        reader = try source.reader()
+        switch source {
+        case .file: reader = try source.reader()
+        case .bytes(let b, _): lines = NormalizedLines(b)
+        }
     }
 
     /// The next batch; nil at the end.
     func next() throws -> RowBatch? {
         var rows = RowBatch(columns: columns)
-        while rows.count < RecordRows.batchRows, let fields = try reader.nextFields() {
-            rows.appendRow(fieldCount: fields.count) { fields[$0].bytes }
+        if lines != nil {
+            while rows.count < RecordRows.batchRows, try lines!.append(to: &rows) {}
+        } else if reader != nil {
+            while rows.count < RecordRows.batchRows, let fields = try reader!.nextFields() {
+                rows.appendRow(fieldCount: fields.count) { fields[$0].bytes }
+            }
         }
         return rows.count > 0 ? rows : nil
+    }
+}
+
+/// The data rows of a normalized record file's bytes — the validator's own output (`MemorySink`):
+/// LF line ends, a field quoted only when it holds a comma, a quote or a line break — as
+/// `DataRowReader` gives them (byte-order mark, header and blank lines skipped, CRLF taken as a
+/// line end), without the general reader: a line with no quote and no CR is taken whole
+/// (`RowBatch.appendUnquotedLine`, its commas the separators); any other record is split field
+/// by field as RFC 4180 says. The values were checked by the validator (UTF-8, no control
+/// character); a syntax error here (never in the validator's output) is a fault of the gateway's.
+struct NormalizedLines {
+    private let bytes: [UInt8]
+    private var p: Int
+    private var pastHeader = false
+
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        p = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    }
+
+    /// Appends the next data row to `rows`; false at the end.
+    mutating func append(to rows: inout RowBatch) throws -> Bool {
+        try bytes.withUnsafeBytes { buf in
+            guard let base = buf.baseAddress else { return false }
+            let n = buf.count
+            while p < n {
+                let start = p
+                let lineEnd = memchr(base + p, 0x0A, n - p).map { UnsafeRawPointer($0) - base } ?? n
+                let line = UnsafeRawBufferPointer(start: base + start, count: lineEnd - start)
+                if memchr(base + start, 0x22, line.count) == nil && memchr(base + start, 0x0D, line.count) == nil {
+                    p = min(lineEnd + 1, n)
+                    if line.isEmpty { continue }  // a blank line
+                    guard pastHeader else {
+                        pastHeader = true
+                        continue
+                    }
+                    if !rows.appendUnquotedLine(line) {
+                        let fields = line.split(separator: 0x2C, omittingEmptySubsequences: false)
+                        rows.appendRow(fieldCount: fields.count) { UnsafeRawBufferPointer(rebasing: fields[$0]) }
+                    }
+                    return true
+                }
+                let fields = try record(base, n)
+                if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
+                guard pastHeader else {
+                    pastHeader = true
+                    continue
+                }
+                rows.append(fields: fields)
+                return true
+            }
+            return false
+        }
+    }
+
+    static func malformed(_ what: String) -> SealError {
+        GatewayError(.ioError, "a normalized record file holds \(what)", remedy: "report this as a bug; send the package again")
+    }
+
+    /// The record at `p` field by field (quotes removed, doubled quotes made one); `p` moves past its line end.
+    private mutating func record(_ b: UnsafeRawPointer, _ n: Int) throws -> [[UInt8]] {
+        let bytes = b.assumingMemoryBound(to: UInt8.self)
+        var fields: [[UInt8]] = []
+        while true {
+            var field: [UInt8] = []
+            if p < n && bytes[p] == 0x22 {
+                p += 1
+                while true {
+                    guard p < n else { throw Self.malformed("an unterminated quoted field") }
+                    if bytes[p] == 0x22 {
+                        if p + 1 < n && bytes[p + 1] == 0x22 {
+                            field.append(0x22)
+                            p += 2
+                            continue
+                        }
+                        p += 1
+                        break
+                    }
+                    field.append(bytes[p])
+                    p += 1
+                }
+            } else {
+                let start = p
+                while p < n && bytes[p] != 0x2C && bytes[p] != 0x0A && bytes[p] != 0x0D && bytes[p] != 0x22 { p += 1 }
+                if p < n && bytes[p] == 0x22 { throw Self.malformed("a quote inside an unquoted field") }
+                field.append(contentsOf: UnsafeBufferPointer(start: bytes + start, count: p - start))
+            }
+            fields.append(field)
+            guard p < n else { return fields }
+            switch bytes[p] {
+            case 0x2C:
+                p += 1
+                if p >= n {
+                    fields.append([])
+                    return fields
+                }
+            case 0x0A:
+                p += 1
+                return fields
+            case 0x0D where p + 1 >= n:
+                p += 1
+                return fields
+            case 0x0D where bytes[p + 1] == 0x0A:
+                p += 2
+                return fields
+            default:
+                throw Self.malformed(bytes[p] == 0x0D ? "a bare carriage return" : "text after a closing quote")
+            }
+        }
     }
 }
 
