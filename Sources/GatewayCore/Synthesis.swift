@@ -103,6 +103,10 @@ public enum Synthesis {
     ]
     public static let organizationHeader = ["unit_id", "org_id", "name", "type", "parent_id"]
     public static let conflictHeader = ["key", "value", "unit_id", "member_id", "citizen_id", "full_name", "org_id"]
+    /// The most units whose records are read ahead of the merge, and the most members they may
+    /// hold in all beyond the first (a unit's rows are some 250 bytes a member in memory).
+    static let readAhead = 3
+    static let readAheadMembers = 300_000
 
     /// Writes the four files into `dir` (created); returns counts.
     public static func build(
@@ -136,26 +140,37 @@ public enum Synthesis {
         var flagged: [HeldPackage] = []
         var flaggedWithheld = 0
         var review: [String: JSON] = [:]
-        // The next unit's records are read (a reader of the store, another core) while this
-        // unit's are written: two units in memory at most.
-        func fetch(_ i: Int) -> Task<DatasetUnitRecords, any Error>? {
-            guard i < rows.count else { return nil }
-            let unit = rows[i].unitId
-            return Task { try await store.datasetRecords(unitId: unit) }
+        // The next units' records are read (readers of the store, on the other core: reading is
+        // most of the merge's work) while this unit's are written — at most `readAhead` units, and
+        // beyond the first only while they hold at most `readAheadMembers` members in all.
+        var ahead: [Task<DatasetUnitRecords, any Error>] = []
+        var aheadMembers: [Int] = []
+        var fetched = 0
+        func fetchAhead() {
+            while fetched < rows.count && ahead.count < readAhead
+                && (ahead.isEmpty || aheadMembers.reduce(0, +) + rows[fetched].members <= readAheadMembers)
+            {
+                let unit = rows[fetched].unitId
+                ahead.append(Task { try await store.datasetRecords(unitId: unit) })
+                aheadMembers.append(rows[fetched].members)
+                fetched += 1
+            }
         }
-        var next = fetch(0)
         do {
             try await merge()
         } catch {
-            // A read under way is waited for: nothing goes on reading the store after a failure.
-            _ = try? await next?.value
+            // Reads under way are waited for: nothing goes on reading the store after a failure.
+            for read in ahead { _ = try? await read.value }
             throw error
         }
         func merge() async throws {
-            for (i, row) in rows.enumerated() {
-                guard let current = next else { break }
+            for row in rows {
+                fetchAhead()
+                guard !ahead.isEmpty else { break }
+                let current = ahead.removeFirst()
+                aheadMembers.removeFirst()
                 let taken = try await current.value
-                next = fetch(i + 1)
+                fetchAhead()
                 if let hold = taken.hold {
                     flagged += hold.held.filter { $0.flag.resolution == nil || $0.withheld > 0 }
                     flaggedWithheld += hold.withheld
@@ -188,6 +203,7 @@ public enum Synthesis {
         try orgOut.close()
         try memOut.close()
         // Every record whose citizen_id or member_id is also another unit's is withheld and listed.
+        ids.finish()
         let held = ids.heldRows
         progress(
             "\(merged.count) units merged; \(ids.citizenCount) citizen id(s) and \(ids.memberCount) member id(s) in more than one unit, \(held.count) record(s) withheld (\(elapsed()))"
@@ -478,14 +494,17 @@ final class CSVFile {
     }
 }
 
-/// The ids of a dataset's member rows that are in more than one unit, found as the merge writes
-/// the rows, unit after unit. A row is known by where it starts in members.csv; each id is a key
-/// (exact) with its last row: a last row before the current unit's first is another unit's. An id
-/// can be twice in one unit (data from before intake refused a correction doing it): those rows
-/// are noted apart, and held too if the id turns out to be in another unit. The keys are the ids
-/// packed into 64 bits — a citizen id's digits, a party card number of up to 12 characters as the
-/// validator packs it (`packID`) — so a member costs about 45 bytes while the merge runs; a longer
-/// card number, or an id of another shape, is kept as its bytes.
+/// The ids of a dataset's member rows that are in more than one unit, noted as the merge writes
+/// the rows, unit after unit, and found once it has written them all (`finish`). A row is known by
+/// where it starts in members.csv, a unit by where its first row starts. The ids are packed into
+/// 64 bits — a citizen id's digits, a party card number of up to 12 characters as the validator
+/// packs it (`packID`) — and kept as (key, row) in the merge's order, then sorted by key (a radix
+/// sort, stable: a key's rows stay in file order), so that a key whose first and last rows are in
+/// different units is in more than one: no hash table of millions of keys (each insert a cache
+/// miss: a sixth of the nation's synthesis). A member costs 32 bytes while the merge runs and 16
+/// more, for one kind of id at a time, while its keys are sorted. A longer card number, or an id
+/// of another shape, is kept as its bytes in a table (`Index`). An id can be twice in one unit
+/// (data from before intake refused a correction doing it): held too when the id is in another unit.
 struct CrossUnitIds {
     /// A row to withhold: where it starts, and which of its ids is also another unit's.
     struct Held: Equatable {
@@ -494,14 +513,12 @@ struct CrossUnitIds {
         var member: Bool
     }
 
-    /// One kind of id: each key's last row, the keys in more than one unit and the rows found for them.
+    /// One kind of id as bytes: each key's last row, the keys in more than one unit and the rows found for them.
     struct Index<Key: Hashable> {
         private var last: [Key: Int] = [:]
         private(set) var inMoreThanOne: Set<Key> = []
         private var held: [Int] = []
         private var twiceInAUnit: [(key: Key, row: Int)] = []
-
-        init(expected: Int) { last.reserveCapacity(expected) }
 
         mutating func add(_ key: Key, at row: Int, unitStart: Int) {
             guard let before = last.updateValue(row, forKey: key) else { return }
@@ -518,11 +535,64 @@ struct CrossUnitIds {
         var rows: [Int] { held + twiceInAUnit.filter { inMoreThanOne.contains($0.key) }.map(\.row) }
     }
 
-    private var citizens: Index<UInt64>
-    private var members: Index<UInt64>
-    private var otherCitizens = Index<[UInt8]>(expected: 0)
-    private var otherMembers = Index<[UInt8]>(expected: 0)
+    /// One kind of id packed in 64 bits: its keys and rows in the merge's order.
+    struct PackedIndex {
+        private(set) var keys: [UInt64] = []
+        private(set) var rows: [Int] = []
+
+        init(expected: Int) {
+            keys.reserveCapacity(expected)
+            rows.reserveCapacity(expected)
+        }
+
+        mutating func add(_ key: UInt64, at row: Int) {
+            keys.append(key)
+            rows.append(row)
+        }
+
+        /// How many keys are in more than one unit, and every row of theirs (in key order); the
+        /// units start at `unitStarts` (ascending). The keys are dropped.
+        mutating func inMoreThanOne(unitStarts: [Int]) -> (count: Int, rows: [Int]) {
+            radixSort(&keys, carrying: &rows)
+            func unit(of row: Int) -> Int {
+                // The last unit starting at or before `row`.
+                var (lo, hi) = (0, unitStarts.count)
+                while hi - lo > 1 {
+                    let mid = (lo + hi) / 2
+                    if unitStarts[mid] <= row { lo = mid } else { hi = mid }
+                }
+                return lo
+            }
+            var count = 0
+            var found: [Int] = []
+            var i = 0
+            while i < keys.count {
+                var j = i + 1
+                while j < keys.count && keys[j] == keys[i] { j += 1 }
+                if j - i > 1 && unit(of: rows[i]) != unit(of: rows[j - 1]) {
+                    count += 1
+                    found += rows[i..<j]
+                }
+                i = j
+            }
+            keys = []
+            rows = []
+            return (count, found)
+        }
+    }
+
+    private var citizens: PackedIndex
+    private var members: PackedIndex
+    private var otherCitizens = Index<[UInt8]>()
+    private var otherMembers = Index<[UInt8]>()
     private var unitStart = 0
+    private var unitStarts: [Int] = []
+
+    /// How many citizen ids and member ids are in more than one unit, and the rows to withhold in
+    /// file order, once each (set by `finish`).
+    private(set) var citizenCount = 0
+    private(set) var memberCount = 0
+    private(set) var heldRows: [Held] = []
 
     /// A citizen id of up to 18 digits as a number behind a leading 1 (its leading zeros kept).
     static func citizenKey(_ b: UnsafeRawBufferPointer) -> UInt64? {
@@ -536,35 +606,84 @@ struct CrossUnitIds {
     }
 
     init(expected: Int) {
-        citizens = Index(expected: expected)
-        members = Index(expected: expected)
-    }
-
-    /// How many citizen ids and member ids are in more than one unit.
-    var citizenCount: Int { citizens.inMoreThanOne.count + otherCitizens.inMoreThanOne.count }
-    var memberCount: Int { members.inMoreThanOne.count + otherMembers.inMoreThanOne.count }
-
-    /// The rows to withhold, in file order, once each.
-    var heldRows: [Held] {
-        var marks: [Int: Held] = [:]
-        for row in citizens.rows + otherCitizens.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].citizen = true }
-        for row in members.rows + otherMembers.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].member = true }
-        return marks.values.sorted { $0.offset < $1.offset }
+        citizens = PackedIndex(expected: expected)
+        members = PackedIndex(expected: expected)
     }
 
     /// The next unit's rows start at `row`.
-    mutating func startUnit(at row: Int) { unitStart = row }
+    mutating func startUnit(at row: Int) {
+        unitStart = row
+        if unitStarts.last != row { unitStarts.append(row) }
+    }
 
     mutating func add(citizen: UnsafeRawBufferPointer, member: UnsafeRawBufferPointer, at row: Int) {
         if let key = Self.citizenKey(citizen) {
-            citizens.add(key, at: row, unitStart: unitStart)
+            citizens.add(key, at: row)
         } else {
             otherCitizens.add(Array(citizen), at: row, unitStart: unitStart)
         }
         if let key = packID(member) {
-            members.add(key, at: row, unitStart: unitStart)
+            members.add(key, at: row)
         } else {
             otherMembers.add(Array(member), at: row, unitStart: unitStart)
         }
+    }
+
+    /// Finds the ids in more than one unit once every row is added (`citizenCount`,
+    /// `memberCount`, `heldRows`).
+    mutating func finish() {
+        let starts = unitStarts.isEmpty ? [0] : unitStarts
+        let c = citizens.inMoreThanOne(unitStarts: starts)
+        let m = members.inMoreThanOne(unitStarts: starts)
+        citizenCount = c.count + otherCitizens.inMoreThanOne.count
+        memberCount = m.count + otherMembers.inMoreThanOne.count
+        var marks: [Int: Held] = [:]
+        for row in c.rows + otherCitizens.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].citizen = true }
+        for row in m.rows + otherMembers.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].member = true }
+        heldRows = marks.values.sorted { $0.offset < $1.offset }
+    }
+}
+
+/// Sorts `keys` ascending, and `values` with them, stably: least significant digit first, 11 bits a
+/// pass, the passes above the largest key's highest bit skipped.
+func radixSort(_ keys: inout [UInt64], carrying values: inout [Int]) {
+    precondition(keys.count == values.count)
+    let n = keys.count
+    guard n > 1, let top = keys.max(), top > 0 else { return }
+    let bits = 11
+    let passes = (64 - top.leadingZeroBitCount + bits - 1) / bits
+    var keys2 = [UInt64](repeating: 0, count: n)
+    var values2 = [Int](repeating: 0, count: n)
+    var counts = [Int](repeating: 0, count: 1 << bits)
+    for pass in 0..<passes {
+        let shift = UInt64(pass * bits)
+        let mask = UInt64((1 << bits) - 1)
+        for i in counts.indices { counts[i] = 0 }
+        for k in keys { counts[Int((k >> shift) & mask)] += 1 }
+        var sum = 0
+        for i in counts.indices {
+            let c = counts[i]
+            counts[i] = sum
+            sum += c
+        }
+        keys.withUnsafeBufferPointer { k in
+            values.withUnsafeBufferPointer { v in
+                keys2.withUnsafeMutableBufferPointer { k2 in
+                    values2.withUnsafeMutableBufferPointer { v2 in
+                        counts.withUnsafeMutableBufferPointer { c in
+                            for i in 0..<n {
+                                let d = Int((k[i] >> shift) & mask)
+                                let at = c[d]
+                                c[d] = at + 1
+                                k2[at] = k[i]
+                                v2[at] = v[i]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        swap(&keys, &keys2)
+        swap(&values, &values2)
     }
 }

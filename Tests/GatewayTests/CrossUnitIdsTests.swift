@@ -20,8 +20,28 @@ struct CrossUnitIdsTests {
                 row += 1
             }
         }
+        ids.finish()
         let held = ids.heldRows
         return (held.map(\.offset), held.map { ($0.citizen ? "c" : "") + ($0.member ? "m" : "") }, ids.citizenCount, ids.memberCount)
+    }
+
+    /// The keys' sort: ascending, each key's values in the order they came (the rows of an id in
+    /// file order), whatever the keys' size — small ones, 64-bit ones, many equal.
+    @Test func theRadixSortIsAStableSortByKey() {
+        var rng = SystemRandomNumberGenerator()
+        for range in [UInt64(0)...UInt64(7), 0...UInt64(1) << 44, 0...UInt64.max] {
+            let keys = (0..<5_000).map { _ in UInt64.random(in: range, using: &rng) }
+            var sortedKeys = keys
+            var values = Array(keys.indices)
+            radixSort(&sortedKeys, carrying: &values)
+            let expected = keys.indices.sorted { (keys[$0], $0) < (keys[$1], $1) }
+            #expect(values == expected, "keys in \(range)")
+            #expect(sortedKeys == expected.map { keys[$0] })
+        }
+        var one: [UInt64] = [5]
+        var oneValue = [9]
+        radixSort(&one, carrying: &oneValue)
+        #expect(one == [5] && oneValue == [9])
     }
 
     @Test func everyRowOfAValueInMoreThanOneUnitIsHeldOnce() {
