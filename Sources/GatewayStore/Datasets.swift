@@ -43,9 +43,37 @@ public struct MemberCorrection: Sendable, Equatable {
 public struct CorrectionImport: Sendable {
     public var unitId: String
     public var corrections: [MemberCorrection]
-    public init(unitId: String, corrections: [MemberCorrection]) {
+    /// Where the decision found the members (read outside the commit's lock): used by the commit
+    /// when the unit's current snapshot is still that one, instead of reading its ids again. A
+    /// row number is only a place to look: each change still checks the citizen id and the old
+    /// value, so a stale one can only make the correction conflict.
+    public var located: MemberRows?
+    public init(unitId: String, corrections: [MemberCorrection], located: MemberRows? = nil) {
         self.unitId = unitId
         self.corrections = corrections
+        self.located = located
+    }
+}
+
+/// Members of one snapshot by citizen id: their rows.
+public struct MemberRows: Sendable, Equatable {
+    public var snapshot: Int64
+    public var rows: [String: Int64]
+    public init(snapshot: Int64, rows: [String: Int64]) {
+        self.snapshot = snapshot
+        self.rows = rows
+    }
+}
+
+/// The members of a unit's current snapshot that were asked for (`GatewayStore.currentMembers`).
+public struct CurrentMembers: Sendable {
+    /// Where they are (nil before the unit's first snapshot).
+    public var located: MemberRows?
+    /// Each member found: its correctable fields (`MemberCorrection.columns`) by name.
+    public var fields: [String: [String: String]]
+    public init(located: MemberRows?, fields: [String: [String: String]]) {
+        self.located = located
+        self.fields = fields
     }
 }
 

@@ -569,10 +569,10 @@ public protocol GatewayStore: Sendable {
     // Records and status
     /// The unit's current records (nil before its first accepted snapshot).
     func currentRecords(unitId: String) async throws -> UnitRecords?
-    /// The members of the unit's current snapshot with the citizen ids asked: each one's
-    /// correctable fields (`MemberCorrection.columns`) by name; an id no member (or two) has is
-    /// not in the answer. One read of the snapshot's ids, then one row per member found.
-    func currentMembers(unitId: String, citizenIds: Set<String>) async throws -> [String: [String: String]]
+    /// The members of the unit's current snapshot with the citizen ids asked: the snapshot, each
+    /// one's row and correctable fields (`MemberCorrection.columns`) by name; an id no member (or
+    /// two) has is not in the answer. One read of the snapshot's ids, then one row per member found.
+    func currentMembers(unitId: String, citizenIds: Set<String>) async throws -> CurrentMembers
     /// The party card numbers of the unit's current snapshot, each with its member's citizen id
     /// (empty before its first snapshot).
     func currentCardNumbers(unitId: String) async throws -> [String: String]

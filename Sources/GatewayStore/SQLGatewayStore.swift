@@ -581,7 +581,14 @@ public final class SQLGatewayStore: GatewayStore {
                 throw StoreError(.noSnapshot, "\(cs.unitId) has no current records to correct")
             }
             correctedSnapshot = sid
-            var rowOf = try await Self.rowNumbers(c, snapshot: sid, citizenIds: Set(cs.corrections.map(\.citizenId)))
+            // Where the members are: as the decision found them if the snapshot is still that one
+            // (no read of the unit's ids while the decisions' lock is held), else read again.
+            var rowOf: [String: Int64]
+            if let located = cs.located, located.snapshot == sid {
+                rowOf = located.rows
+            } else {
+                rowOf = try await Self.rowNumbers(c, snapshot: sid, citizenIds: Set(cs.corrections.map(\.citizenId)))
+            }
             for (i, m) in cs.corrections.enumerated() {
                 // The column name is interpolated: only the table's own names pass.
                 guard MemberCorrection.fields.contains(m.field) else { throw StoreError(.correctionField, "no member field \(m.field)") }
@@ -823,20 +830,23 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func currentMembers(unitId: String, citizenIds: Set<String>) async throws -> [String: [String: String]] {
-        guard !citizenIds.isEmpty else { return [:] }
-        return try await driver.read { c in
-            guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else { return [:] }
+    public func currentMembers(unitId: String, citizenIds: Set<String>) async throws -> CurrentMembers {
+        try await driver.read { c in
+            guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else {
+                return CurrentMembers(located: nil, fields: [:])
+            }
             let columns = MemberCorrection.columns
             var members: [String: [String: String]] = [:]
+            var rows: [String: Int64] = [:]
             for (citizenId, rowNo) in try await Self.rowNumbers(c, snapshot: sid, citizenIds: citizenIds) {
                 let v = try await c.textBatch(
                     "SELECT \(columns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? AND row_no = ? AND citizen_id = ?",
                     [sid, rowNo, citizenId], columns: columns.count)
                 guard v.count == 1 else { continue }
                 members[citizenId] = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, v.string(row: 0, column: $0)) })
+                rows[citizenId] = rowNo
             }
-            return members
+            return CurrentMembers(located: MemberRows(snapshot: sid, rows: rows), fields: members)
         }
     }
 

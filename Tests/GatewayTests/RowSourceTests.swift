@@ -46,6 +46,7 @@ struct RowSourceTests {
             "a,b,c\n1,2,3\n\"x, y\",\"say \"\"hi\"\"\",\"two\nlines\"\r\n4,5,6\r\n\"\"\n,,\n7,8\n9,10,11,12\n13,14,",
             "a,b,c\r\n1,2,3\r\n4,5,6",
             "\u{FEFF}a,b,c\n\n1,,3\n,2,\n\"\",\"\",\"\"\n",
+            "\na,b,c\n1,2,3\n", "\"\"\na,b,c\n",
         ]
         for (t, text) in texts.enumerated() {
             let path = NSTemporaryDirectory() + "sealgate-lines-" + UUID().uuidString + ".csv"

@@ -281,39 +281,61 @@ extension StoreConformance {
         let dups = try await crossUnitConflicts(store)
         #expect(dups.citizenIds == ["003"] && dups.memberIds.isEmpty)
         let found = try await store.currentMembers(unitId: "A", citizenIds: ["002", "003", "004", "999"])
-        #expect(found.keys.sorted() == ["002", "003"], "only the unit's own current members: \(found.keys.sorted())")
-        #expect(found["002"]?["full_name"] == "Nguyễn Văn A" && found["003"]?["member_id"] == "M3" && found["002"]?.count == 14)
-        #expect(try await store.currentMembers(unitId: "nobody", citizenIds: ["002"]).isEmpty)
-        #expect(try await store.currentMembers(unitId: "A", citizenIds: []).isEmpty)
+        #expect(found.fields.keys.sorted() == ["002", "003"], "only the unit's own current members: \(found.fields.keys.sorted())")
+        #expect(
+            found.fields["002"]?["full_name"] == "Nguyễn Văn A" && found.fields["003"]?["member_id"] == "M3" && found.fields["002"]?.count == 14)
+        #expect(found.located?.rows.keys.sorted() == ["002", "003"])
+        let nobodys = try await store.currentMembers(unitId: "nobody", citizenIds: ["002"])
+        #expect(nobodys.fields.isEmpty && nobodys.located == nil)
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: []).fields.isEmpty)
 
         // A correction applies only where the field still holds the old value, in the commit.
-        let sp = try await store.addSpool(sha256: "c", size: 1, path: "/x/c", receivedAt: moment("2026-11-29T00:00:00Z"))
-        _ = try await store.commit(
-            Decision(
-                spoolId: sp, status: .accepted, code: nil, packageId: "p-A-2", unitId: "A", seq: 2, sha256: "c", kind: .correction,
-                decidedAt: moment("2026-11-28T00:00:00Z"), claimsSeq: true, keyId: "KA", created: moment("2026-11-28T00:00:00Z")),
-            snapshot: nil,
-            corrections: CorrectionImport(
-                unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")]),
-            logEntry: "{}", logSince: 0
-        ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
-        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["002"])["002"]?["full_name"] == "Trần Thị B")
-        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["001"])["001"]?["full_name"] == "Nguyễn Văn A", "one member changed")
+        /// A correction package of `unit` committed (its own spool entry); `signed`: with its key and creation time.
+        func correct(
+            _ unit: String, seq: UInt64, package: String, at time: String, _ corrections: [MemberCorrection], located: MemberRows? = nil,
+            signed: Bool = true
+        ) async throws {
+            let sp = try await store.addSpool(sha256: "c-\(package)", size: 1, path: "/x/\(package)", receivedAt: moment("2026-11-29T00:00:00Z"))
+            _ = try await store.commit(
+                Decision(
+                    spoolId: sp, status: .accepted, code: nil, packageId: package, unitId: unit, seq: seq, sha256: "c-\(package)",
+                    kind: .correction, decidedAt: moment(time), claimsSeq: true, keyId: signed ? "K\(unit)" : nil,
+                    created: signed ? moment(time) : nil),
+                snapshot: nil, corrections: CorrectionImport(unitId: unit, corrections: corrections, located: located), logEntry: "{}", logSince: 0
+            ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+        }
+        try await correct(
+            "A", seq: 2, package: "p-A-2", at: "2026-11-28T00:00:00Z",
+            [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")])
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["002"]).fields["002"]?["full_name"] == "Trần Thị B")
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["001"]).fields["001"]?["full_name"] == "Nguyễn Văn A", "one member changed")
         #expect(try await store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
-        let sp2 = try await store.addSpool(sha256: "c2", size: 1, path: "/x/c2", receivedAt: moment("2026-11-29T00:00:00Z"))
         #expect(
             await Self.storeCode {
-                _ = try await store.commit(
-                    Decision(
-                        spoolId: sp2, status: .accepted, code: nil, packageId: "p-A-3", unitId: "A", seq: 3, sha256: "c2", kind: .correction,
-                        decidedAt: moment("2026-11-28T00:00:01Z"), claimsSeq: true),
-                    snapshot: nil,
-                    corrections: CorrectionImport(
-                        unitId: "A", corrections: [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")]),
-                    logEntry: "{}", logSince: 0
-                ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+                try await correct(
+                    "A", seq: 3, package: "p-A-3", at: "2026-11-28T00:00:01Z",
+                    [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "stale", newValue: "X")], signed: false)
             } == "correction_conflict")
         #expect(try await store.lastSeq(unitId: "A") == 2, "a conflicting correction rolls its whole commit back")
+        // Where the decision found the members is used while the snapshot is the same one: a row
+        // number is only a place to look (one that is another member's makes a conflict, never a
+        // change of that member); for another snapshot the commit finds them itself.
+        let whereA = try #require(try await store.currentMembers(unitId: "A", citizenIds: ["001", "002"]).located)
+        let misplaced = ["002": try #require(whereA.rows["001"])]
+        #expect(
+            await Self.storeCode {
+                try await correct(
+                    "A", seq: 3, package: "p-A-3b", at: "2026-11-28T00:00:01Z",
+                    [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Trần Thị B", newValue: "X")],
+                    located: MemberRows(snapshot: whereA.snapshot, rows: misplaced), signed: false)
+            } == "correction_conflict")
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["001"]).fields["001"]?["full_name"] == "Nguyễn Văn A")
+        let whereB = try #require(try await store.currentMembers(unitId: "B", citizenIds: ["004"]).located)
+        try await correct(
+            "B", seq: 2, package: "p-B-2", at: "2026-11-28T00:00:00Z",
+            [MemberCorrection(citizenId: "004", field: "member_id", oldValue: "M4", newValue: "M5")],
+            located: MemberRows(snapshot: whereB.snapshot + 1000, rows: ["004": (whereB.rows["004"] ?? 0) + 1]))
+        #expect(try await store.currentMembers(unitId: "B", citizenIds: ["004"]).fields["004"]?["member_id"] == "M5")
 
         // The campaign view.
         let rows = try await store.campaignRows()

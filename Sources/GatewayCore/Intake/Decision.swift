@@ -249,8 +249,8 @@ public struct IntakeDecision: Sendable {
                 ),
                 validation: records.validation)
         }
-        let (apply, report) = try await decideCorrections(records.correctionRows, lines: records.correctionLines, unit: c.unit)
-        return (CorrectionImport(unitId: c.unit, corrections: apply), report)
+        let (apply, report, located) = try await decideCorrections(records.correctionRows, lines: records.correctionLines, unit: c.unit)
+        return (CorrectionImport(unitId: c.unit, corrections: apply, located: located), report)
     }
 
     /// An accepted package's receipt body (before its place in the log): counts, files, the
@@ -359,7 +359,7 @@ public struct IntakeDecision: Sendable {
     /// is what the record holds — later rows of the same file see earlier rows' changes. The
     /// report lists each row by line and field, applied or not with a code: never a value, a
     /// citizen id or a reason (receipts carry no personal data; the unit has its own file).
-    func decideCorrections(_ rows: [[String]], lines: [Int], unit: String) async throws -> ([MemberCorrection], JSON) {
+    func decideCorrections(_ rows: [[String]], lines: [Int], unit: String) async throws -> ([MemberCorrection], JSON, MemberRows?) {
         var apply: [MemberCorrection] = []
         var applied: [JSON] = []
         var notApplied: [JSON] = []
@@ -381,7 +381,7 @@ public struct IntakeDecision: Sendable {
             let row: [String: JSON] = ["line": .int(Int64(i < lines.count ? lines[i] : i + 2)), "field": .string(field)]
             let key = cid + "\u{0}" + field
             let holds: String?
-            if let p = pending[key] { holds = p } else { holds = current[cid]?[field] }
+            if let p = pending[key] { holds = p } else { holds = current.fields[cid]?[field] }
             let refusal: (code: String, detail: String)?
             if holds == nil {
                 refusal = ("correction_no_member", "no member with this citizen_id in the unit's current records")
@@ -418,7 +418,8 @@ public struct IntakeDecision: Sendable {
             .object([
                 "applied": .array(applied), "not_applied": .array(notApplied),
                 "summary": .string("\(applied.count) applied, \(notApplied.count) not applied"),
-            ])
+            ]),
+            current.located
         )
     }
 
@@ -641,11 +642,12 @@ struct NormalizedLines {
                 let line = UnsafeRawBufferPointer(start: base + start, count: lineEnd - start)
                 if memchr(base + start, 0x22, line.count) == nil && memchr(base + start, 0x0D, line.count) == nil {
                     p = min(lineEnd + 1, n)
-                    if line.isEmpty { continue }  // a blank line
+                    // The first record is the header, blank or not (as `DataRowReader` takes it).
                     guard pastHeader else {
                         pastHeader = true
                         continue
                     }
+                    if line.isEmpty { continue }  // a blank line
                     if !rows.appendUnquotedLine(line) {
                         let fields = line.split(separator: 0x2C, omittingEmptySubsequences: false)
                         rows.appendRow(fieldCount: fields.count) { UnsafeRawBufferPointer(rebasing: fields[$0]) }
@@ -653,11 +655,11 @@ struct NormalizedLines {
                     return true
                 }
                 let fields = try record(base, n)
-                if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
                 guard pastHeader else {
                     pastHeader = true
                     continue
                 }
+                if fields.count == 1 && fields[0].isEmpty { continue }  // a blank line
                 rows.append(fields: fields)
                 return true
             }
