@@ -312,44 +312,16 @@ public enum Synthesis {
         return (conflicts, heldByUnit)
     }
 
-    /// The record of a CSV file this writer wrote that starts at `offset`: its fields and where
-    /// the next one starts.
+    /// The record of members.csv (this writer's) that starts at `offset`: its fields and where the
+    /// next one starts (`OwnCSV.record`, read a growing piece at a time: a record of any length).
     static func record(in fd: Int32, at offset: Int, path: String) throws -> (fields: [String], end: Int) {
-        var fields: [String] = []
-        var field: [UInt8] = []
-        var quoted = false  // inside a quoted field
-        var afterQuote = false  // a quote inside one: its end, or the first of two
-        var position = offset
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(position)) }
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
             guard n >= 0 else { throw SealError.io("cannot read \(path)", errno: errno) }
-            guard n > 0 else { throw SealError.io("\(path): the record at byte \(offset) has no end", errno: 0) }
-            for i in 0..<n {
-                let c = buffer[i]
-                if afterQuote {
-                    afterQuote = false
-                    if c == 0x22 {
-                        field.append(c)
-                        continue
-                    }
-                    quoted = false
-                } else if quoted {
-                    if c == 0x22 { afterQuote = true } else { field.append(c) }
-                    continue
-                }
-                switch c {
-                case 0x2C:
-                    fields.append(String(decoding: field, as: UTF8.self))
-                    field.removeAll(keepingCapacity: true)
-                case 0x0A:
-                    fields.append(String(decoding: field, as: UTF8.self))
-                    return (fields, position + i + 1)
-                case 0x22 where field.isEmpty: quoted = true
-                default: field.append(c)
-                }
-            }
-            position += n
+            let found = try buffer.withUnsafeBytes { try OwnCSV.record(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: 0, final: n < $0.count) }
+            if let (fields, end) = found { return (fields.map { String(decoding: $0, as: UTF8.self) }, offset + end) }
+            buffer = [UInt8](repeating: 0, count: buffer.count * 2)
         }
     }
 
@@ -503,8 +475,9 @@ final class CSVFile {
 /// different units is in more than one: no hash table of millions of keys (each insert a cache
 /// miss: a sixth of the nation's synthesis). A member costs 32 bytes while the merge runs and 16
 /// more, for one kind of id at a time, while its keys are sorted. A longer card number, or an id
-/// of another shape, is kept as its bytes in a table (`Index`). An id can be twice in one unit
-/// (data from before intake refused a correction doing it): held too when the id is in another unit.
+/// of another shape, is kept as its bytes and sorted by comparison (`IdIndex` either way). An id
+/// can be twice in one unit (data from before intake refused a correction doing it): held too when
+/// the id is in another unit.
 struct CrossUnitIds {
     /// A row to withhold: where it starts, and which of its ids is also another unit's.
     struct Held: Equatable {
@@ -513,47 +486,26 @@ struct CrossUnitIds {
         var member: Bool
     }
 
-    /// One kind of id as bytes: each key's last row, the keys in more than one unit and the rows found for them.
-    struct Index<Key: Hashable> {
-        private var last: [Key: Int] = [:]
-        private(set) var inMoreThanOne: Set<Key> = []
-        private var held: [Int] = []
-        private var twiceInAUnit: [(key: Key, row: Int)] = []
-
-        mutating func add(_ key: Key, at row: Int, unitStart: Int) {
-            guard let before = last.updateValue(row, forKey: key) else { return }
-            guard before < unitStart else {
-                twiceInAUnit += [(key, before), (key, row)]
-                return
-            }
-            // The second unit with this id: its last row there is held too; a third one's only itself.
-            if inMoreThanOne.insert(key).inserted { held.append(before) }
-            held.append(row)
-        }
-
-        /// Every row of a key in more than one unit (unordered, perhaps twice).
-        var rows: [Int] { held + twiceInAUnit.filter { inMoreThanOne.contains($0.key) }.map(\.row) }
-    }
-
-    /// One kind of id packed in 64 bits: its keys and rows in the merge's order.
-    struct PackedIndex {
-        private(set) var keys: [UInt64] = []
+    /// One kind of id: its keys and rows in the merge's order.
+    struct IdIndex<Key: Equatable> {
+        private(set) var keys: [Key] = []
         private(set) var rows: [Int] = []
 
-        init(expected: Int) {
+        init(expected: Int = 0) {
             keys.reserveCapacity(expected)
             rows.reserveCapacity(expected)
         }
 
-        mutating func add(_ key: UInt64, at row: Int) {
+        mutating func add(_ key: Key, at row: Int) {
             keys.append(key)
             rows.append(row)
         }
 
-        /// How many keys are in more than one unit, and every row of theirs (in key order); the
-        /// units start at `unitStarts` (ascending). The keys are dropped.
-        mutating func inMoreThanOne(unitStarts: [Int]) -> (count: Int, rows: [Int]) {
-            radixSort(&keys, carrying: &rows)
+        /// How many keys are in more than one unit, and every row of theirs (in key order), once
+        /// `sort` has put the keys in order, their rows with them, stably; the units start at
+        /// `unitStarts` (ascending). The keys are dropped.
+        mutating func inMoreThanOne(unitStarts: [Int], sortedBy sort: (inout [Key], inout [Int]) -> Void) -> (count: Int, rows: [Int]) {
+            sort(&keys, &rows)
             func unit(of row: Int) -> Int {
                 // The last unit starting at or before `row`.
                 var (lo, hi) = (0, unitStarts.count)
@@ -581,11 +533,11 @@ struct CrossUnitIds {
         }
     }
 
-    private var citizens: PackedIndex
-    private var members: PackedIndex
-    private var otherCitizens = Index<[UInt8]>()
-    private var otherMembers = Index<[UInt8]>()
-    private var unitStart = 0
+    private var citizens: IdIndex<UInt64>
+    private var members: IdIndex<UInt64>
+    /// Ids of another shape (not packed), as their bytes: few, sorted by comparison.
+    private var otherCitizens = IdIndex<[UInt8]>()
+    private var otherMembers = IdIndex<[UInt8]>()
     private var unitStarts: [Int] = []
 
     /// How many citizen ids and member ids are in more than one unit, and the rows to withhold in
@@ -606,41 +558,41 @@ struct CrossUnitIds {
     }
 
     init(expected: Int) {
-        citizens = PackedIndex(expected: expected)
-        members = PackedIndex(expected: expected)
+        citizens = IdIndex(expected: expected)
+        members = IdIndex(expected: expected)
     }
 
     /// The next unit's rows start at `row`.
     mutating func startUnit(at row: Int) {
-        unitStart = row
         if unitStarts.last != row { unitStarts.append(row) }
     }
 
     mutating func add(citizen: UnsafeRawBufferPointer, member: UnsafeRawBufferPointer, at row: Int) {
-        if let key = Self.citizenKey(citizen) {
-            citizens.add(key, at: row)
-        } else {
-            otherCitizens.add(Array(citizen), at: row, unitStart: unitStart)
-        }
-        if let key = packID(member) {
-            members.add(key, at: row)
-        } else {
-            otherMembers.add(Array(member), at: row, unitStart: unitStart)
-        }
+        if let key = Self.citizenKey(citizen) { citizens.add(key, at: row) } else { otherCitizens.add(Array(citizen), at: row) }
+        if let key = packID(member) { members.add(key, at: row) } else { otherMembers.add(Array(member), at: row) }
     }
 
     /// Finds the ids in more than one unit once every row is added (`citizenCount`,
     /// `memberCount`, `heldRows`).
     mutating func finish() {
         let starts = unitStarts.isEmpty ? [0] : unitStarts
-        let c = citizens.inMoreThanOne(unitStarts: starts)
-        let m = members.inMoreThanOne(unitStarts: starts)
-        citizenCount = c.count + otherCitizens.inMoreThanOne.count
-        memberCount = m.count + otherMembers.inMoreThanOne.count
+        let c = citizens.inMoreThanOne(unitStarts: starts, sortedBy: radixSort)
+        let m = members.inMoreThanOne(unitStarts: starts, sortedBy: radixSort)
+        let oc = otherCitizens.inMoreThanOne(unitStarts: starts, sortedBy: Self.sortBytes)
+        let om = otherMembers.inMoreThanOne(unitStarts: starts, sortedBy: Self.sortBytes)
+        citizenCount = c.count + oc.count
+        memberCount = m.count + om.count
         var marks: [Int: Held] = [:]
-        for row in c.rows + otherCitizens.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].citizen = true }
-        for row in m.rows + otherMembers.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].member = true }
+        for row in c.rows + oc.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].citizen = true }
+        for row in m.rows + om.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].member = true }
         heldRows = marks.values.sorted { $0.offset < $1.offset }
+    }
+
+    /// Sorts ids kept as bytes, and their rows with them, stably (a comparison sort: they are few).
+    static func sortBytes(_ keys: inout [[UInt8]], carrying rows: inout [Int]) {
+        let order = keys.indices.sorted { a, b in keys[a] == keys[b] ? a < b : keys[a].lexicographicallyPrecedes(keys[b]) }
+        keys = order.map { keys[$0] }
+        rows = order.map { rows[$0] }
     }
 }
 

@@ -81,6 +81,9 @@ struct CrossUnitIdsTests {
             [("0000000000000000001", "A00000000000000000000")], [("079099000001", "A00000000000000000000")],
         ])
         #expect(found.held == [0, 1, 2, 3, 4, 5] && found.marks == ["cm", "c", "m", "c", "m", "cm"], "\(found)")
+        // Ids of another shape in the merge's order with others between them: found all the same.
+        let between = find([[("y1", "ab/1")], [("y2", "cd/2")], [("y1", "ab/1")]])
+        #expect(between.held == [0, 2] && between.marks == ["cm", "cm"] && between.citizens == 1 && between.members == 1, "\(between)")
         #expect(found.citizens == 2 && found.members == 2)
     }
 

@@ -620,7 +620,8 @@ final class RowBatchParser: @unchecked Sendable {
 /// line end), without the general reader: a line with no quote and no CR is taken whole
 /// (`RowBatch.appendUnquotedLine`, its commas the separators); any other record is split field
 /// by field as RFC 4180 says. The values were checked by the validator (UTF-8, no control
-/// character); a syntax error here (never in the validator's output) is a fault of the gateway's.
+/// character); a syntax error here (never in the validator's output) is a fault of the gateway's
+/// (`OwnCSV.record`).
 struct NormalizedLines {
     private let bytes: [UInt8]
     private var p: Int
@@ -654,7 +655,8 @@ struct NormalizedLines {
                     }
                     return true
                 }
-                let fields = try record(base, n)
+                guard let (fields, end) = try OwnCSV.record(buf, at: p, final: true) else { return false }
+                p = end
                 guard pastHeader else {
                     pastHeader = true
                     continue
@@ -667,22 +669,33 @@ struct NormalizedLines {
         }
     }
 
-    static func malformed(_ what: String) -> SealError {
-        GatewayError(.ioError, "a normalized record file holds \(what)", remedy: "report this as a bug; send the package again")
-    }
+}
 
-    /// The record at `p` field by field (quotes removed, doubled quotes made one); `p` moves past its line end.
-    private mutating func record(_ b: UnsafeRawPointer, _ n: Int) throws -> [[UInt8]] {
-        let bytes = b.assumingMemoryBound(to: UInt8.self)
+/// Records that this gateway's `CSVWriter` wrote, read back without the general reader
+/// (`NormalizedLines`, `Synthesis.withhold`).
+enum OwnCSV {
+    /// The record starting at `start` in `b`: its fields (quotes removed, doubled quotes made one)
+    /// and where the next record starts; nil when `b` ends before the record does and more input
+    /// follows (`final`: `b` runs to the input's end, which ends the record). RFC 4180 as
+    /// `CSVReader` reads it: CRLF is a line end; a quote inside an unquoted field, text after a
+    /// closing quote, a bare CR or an unterminated quoted field is an error (a fault of ours: the
+    /// writer never makes one).
+    static func record(_ b: UnsafeRawBufferPointer, at start: Int, final: Bool) throws -> (fields: [[UInt8]], end: Int)? {
+        let n = b.count
+        var p = start
         var fields: [[UInt8]] = []
         while true {
             var field: [UInt8] = []
-            if p < n && bytes[p] == 0x22 {
+            if p < n && b[p] == 0x22 {
                 p += 1
                 while true {
-                    guard p < n else { throw Self.malformed("an unterminated quoted field") }
-                    if bytes[p] == 0x22 {
-                        if p + 1 < n && bytes[p + 1] == 0x22 {
+                    guard p < n else {
+                        if final { throw malformed("an unterminated quoted field") }
+                        return nil
+                    }
+                    if b[p] == 0x22 {
+                        if p + 1 >= n && !final { return nil }
+                        if p + 1 < n && b[p + 1] == 0x22 {
                             field.append(0x22)
                             p += 2
                             continue
@@ -690,37 +703,39 @@ struct NormalizedLines {
                         p += 1
                         break
                     }
-                    field.append(bytes[p])
+                    field.append(b[p])
                     p += 1
                 }
             } else {
-                let start = p
-                while p < n && bytes[p] != 0x2C && bytes[p] != 0x0A && bytes[p] != 0x0D && bytes[p] != 0x22 { p += 1 }
-                if p < n && bytes[p] == 0x22 { throw Self.malformed("a quote inside an unquoted field") }
-                field.append(contentsOf: UnsafeBufferPointer(start: bytes + start, count: p - start))
+                let from = p
+                while p < n && b[p] != 0x2C && b[p] != 0x0A && b[p] != 0x0D && b[p] != 0x22 { p += 1 }
+                if p < n && b[p] == 0x22 { throw malformed("a quote inside an unquoted field") }
+                field.append(contentsOf: b[from..<p])
             }
             fields.append(field)
-            guard p < n else { return fields }
-            switch bytes[p] {
+            guard p < n else { return final ? (fields, p) : nil }
+            switch b[p] {
             case 0x2C:
                 p += 1
                 if p >= n {
+                    guard final else { return nil }
                     fields.append([])
-                    return fields
+                    return (fields, p)
                 }
             case 0x0A:
-                p += 1
-                return fields
+                return (fields, p + 1)
             case 0x0D where p + 1 >= n:
-                p += 1
-                return fields
-            case 0x0D where bytes[p + 1] == 0x0A:
-                p += 2
-                return fields
+                return final ? (fields, p + 1) : nil
+            case 0x0D where b[p + 1] == 0x0A:
+                return (fields, p + 2)
             default:
-                throw Self.malformed(bytes[p] == 0x0D ? "a bare carriage return" : "text after a closing quote")
+                throw malformed(b[p] == 0x0D ? "a bare carriage return" : "text after a closing quote")
             }
         }
+    }
+
+    static func malformed(_ what: String) -> SealError {
+        GatewayError(.ioError, "a record file the gateway wrote holds \(what)", remedy: "report this as a bug")
     }
 }
 
