@@ -71,9 +71,12 @@ public struct CurrentMembers: Sendable {
     public var located: MemberRows?
     /// Each member found: its correctable fields (`MemberCorrection.columns`) by name.
     public var fields: [String: [String: String]]
-    public init(located: MemberRows?, fields: [String: [String: String]]) {
+    /// Every party card number of the snapshot with its member's citizen id, when asked for.
+    public var cards: [String: String]
+    public init(located: MemberRows?, fields: [String: [String: String]], cards: [String: String] = [:]) {
         self.located = located
         self.fields = fields
+        self.cards = cards
     }
 }
 

@@ -571,11 +571,9 @@ public protocol GatewayStore: Sendable {
     func currentRecords(unitId: String) async throws -> UnitRecords?
     /// The members of the unit's current snapshot with the citizen ids asked: the snapshot, each
     /// one's row and correctable fields (`MemberCorrection.columns`) by name; an id no member (or
-    /// two) has is not in the answer. One read of the snapshot's ids, then one row per member found.
-    func currentMembers(unitId: String, citizenIds: Set<String>) async throws -> CurrentMembers
-    /// The party card numbers of the unit's current snapshot, each with its member's citizen id
-    /// (empty before its first snapshot).
-    func currentCardNumbers(unitId: String) async throws -> [String: String]
+    /// two) has is not in the answer; with `cardNumbers`, every party card number of the snapshot
+    /// with its member's citizen id. One read of the snapshot's ids, then one row per member found.
+    func currentMembers(unitId: String, citizenIds: Set<String>, cardNumbers: Bool) async throws -> CurrentMembers
     /// The unit's records as a dataset takes them: its current records, unless unresolved or
     /// rejected flagged packages hold some back (`ReviewHold`).
     func datasetRecords(unitId: String) async throws -> DatasetUnitRecords

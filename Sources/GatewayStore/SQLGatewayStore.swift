@@ -587,7 +587,7 @@ public final class SQLGatewayStore: GatewayStore {
             if let located = cs.located, located.snapshot == sid {
                 rowOf = located.rows
             } else {
-                rowOf = try await Self.rowNumbers(c, snapshot: sid, citizenIds: Set(cs.corrections.map(\.citizenId)))
+                rowOf = try await Self.locate(c, snapshot: sid, citizenIds: Set(cs.corrections.map(\.citizenId))).rows
             }
             for (i, m) in cs.corrections.enumerated() {
                 // The column name is interpolated: only the table's own names pass.
@@ -817,28 +817,16 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
-    public func currentCardNumbers(unitId: String) async throws -> [String: String] {
-        try await driver.read { c in
-            guard let snap = try await c.row("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else { return [:] }
-            let ids = try await c.textBatch("SELECT member_id, citizen_id FROM members WHERE snapshot_id = ?", [try snap.int("id")], columns: 2)
-            var cards: [String: String] = [:]
-            cards.reserveCapacity(ids.count)
-            for r in 0..<ids.count where cards[ids.string(row: r, column: 0)] == nil {
-                cards[ids.string(row: r, column: 0)] = ids.string(row: r, column: 1)
-            }
-            return cards
-        }
-    }
-
-    public func currentMembers(unitId: String, citizenIds: Set<String>) async throws -> CurrentMembers {
+    public func currentMembers(unitId: String, citizenIds: Set<String>, cardNumbers: Bool) async throws -> CurrentMembers {
         try await driver.read { c in
             guard let sid = try await c.int("SELECT id FROM snapshots WHERE unit_id = ? AND current = 1", [unitId]) else {
-                return CurrentMembers(located: nil, fields: [:])
+                return CurrentMembers(located: nil, fields: [:], cards: [:])
             }
             let columns = MemberCorrection.columns
             var members: [String: [String: String]] = [:]
             var rows: [String: Int64] = [:]
-            for (citizenId, rowNo) in try await Self.rowNumbers(c, snapshot: sid, citizenIds: citizenIds) {
+            let (found, cards) = try await Self.locate(c, snapshot: sid, citizenIds: citizenIds, cardNumbers: cardNumbers)
+            for (citizenId, rowNo) in found {
                 let v = try await c.textBatch(
                     "SELECT \(columns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? AND row_no = ? AND citizen_id = ?",
                     [sid, rowNo, citizenId], columns: columns.count)
@@ -846,28 +834,35 @@ public final class SQLGatewayStore: GatewayStore {
                 members[citizenId] = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, v.string(row: 0, column: $0)) })
                 rows[citizenId] = rowNo
             }
-            return CurrentMembers(located: MemberRows(snapshot: sid, rows: rows), fields: members)
+            return CurrentMembers(located: MemberRows(snapshot: sid, rows: rows), fields: members, cards: cards)
         }
     }
 
-    /// Where each member of snapshot `sid` asked for (by citizen id) is: its row number. One read
-    /// of the snapshot's citizen ids in row order — the members table has no index by citizen id
-    /// (every row imported paid for one; only corrections look a member up). An id on two rows
-    /// is left out (a correction finds no member). A row is then changed or read by its number
-    /// *and* its citizen id (row numbers are unique in a snapshot since v12, by the id anyway).
-    static func rowNumbers(_ c: any SQLConnection, snapshot sid: Int64, citizenIds wanted: Set<String>) async throws -> [String: Int64] {
-        guard !wanted.isEmpty else { return [:] }
+    /// Where each member of snapshot `sid` asked for (by citizen id) is: its row number; with
+    /// `cardNumbers`, also every party card number of the snapshot with its member's citizen id
+    /// (the first member holding it). One read of the snapshot's ids in row order — the members
+    /// table has no index by citizen id (every row imported paid for one; only corrections look a
+    /// member up). An id on two rows is left out (a correction finds no member). A row is then
+    /// changed or read by its number *and* its citizen id (row numbers are unique in a snapshot
+    /// since v12, by the id anyway).
+    static func locate(_ c: any SQLConnection, snapshot sid: Int64, citizenIds wanted: Set<String>, cardNumbers: Bool = false) async throws -> (
+        rows: [String: Int64], cards: [String: String]
+    ) {
+        guard !wanted.isEmpty || cardNumbers else { return ([:], [:]) }
         let ids = try await c.textBatch(
-            "SELECT citizen_id, CAST(row_no AS TEXT) FROM members WHERE snapshot_id = ? ORDER BY row_no", [sid], columns: 2)
+            "SELECT citizen_id, CAST(row_no AS TEXT), member_id FROM members WHERE snapshot_id = ? ORDER BY row_no", [sid], columns: 3)
         var rows: [String: Int64] = [:]
         var twice: Set<String> = []
+        var cards: [String: String] = [:]
+        if cardNumbers { cards.reserveCapacity(ids.count) }
         for r in 0..<ids.count {
             let id = ids.string(row: r, column: 0)
+            if cardNumbers, case let card = ids.string(row: r, column: 2), cards[card] == nil { cards[card] = id }
             guard wanted.contains(id), let n = Int64(ids.string(row: r, column: 1)) else { continue }
             if rows.updateValue(n, forKey: id) != nil { twice.insert(id) }
         }
         for id in twice { rows[id] = nil }
-        return rows
+        return (rows, cards)
     }
 
     public func campaignRows() async throws -> [UnitCampaignRow] {

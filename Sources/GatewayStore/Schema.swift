@@ -191,7 +191,7 @@ enum Schema {
             """),
         // No index by citizen id: every member imported paid for one (a fifth of the city's
         // submit, the writer's B-tree inserts in random order), and only a correction looks a
-        // member up — it reads the snapshot's ids once (`SQLGatewayStore.rowNumbers`).
+        // member up — it reads the snapshot's ids once (`SQLGatewayStore.locate`).
         Migration("v20-no-citizen-index", "DROP INDEX IF EXISTS members_citizen"),
     ]
 

@@ -275,19 +275,19 @@ extension StoreConformance {
         #expect(recs?.members.map { $0[4] } == ["001", "002", "003"])
         #expect(recs?.organizations.map { $0[0] } == ["O1", "O2"] && recs?.organizations[1][3] == "O1")
         #expect(try await store.currentRecords(unitId: "nobody") == nil)
-        let cards = try await store.currentCardNumbers(unitId: "A")
-        let nobody = try await store.currentCardNumbers(unitId: "nobody")
+        let cards = try await store.currentMembers(unitId: "A", citizenIds: [], cardNumbers: true).cards
+        let nobody = try await store.currentMembers(unitId: "nobody", citizenIds: [], cardNumbers: true).cards
         #expect(cards == ["M1": "001", "M2": "002", "M3": "003"] && nobody.isEmpty, "\(cards)")
         let dups = try await crossUnitConflicts(store)
         #expect(dups.citizenIds == ["003"] && dups.memberIds.isEmpty)
-        let found = try await store.currentMembers(unitId: "A", citizenIds: ["002", "003", "004", "999"])
+        let found = try await store.currentMembers(unitId: "A", citizenIds: ["002", "003", "004", "999"], cardNumbers: false)
         #expect(found.fields.keys.sorted() == ["002", "003"], "only the unit's own current members: \(found.fields.keys.sorted())")
         #expect(
             found.fields["002"]?["full_name"] == "Nguyễn Văn A" && found.fields["003"]?["member_id"] == "M3" && found.fields["002"]?.count == 14)
         #expect(found.located?.rows.keys.sorted() == ["002", "003"])
-        let nobodys = try await store.currentMembers(unitId: "nobody", citizenIds: ["002"])
+        let nobodys = try await store.currentMembers(unitId: "nobody", citizenIds: ["002"], cardNumbers: false)
         #expect(nobodys.fields.isEmpty && nobodys.located == nil)
-        #expect(try await store.currentMembers(unitId: "A", citizenIds: []).fields.isEmpty)
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: [], cardNumbers: false).fields.isEmpty)
 
         // A correction applies only where the field still holds the old value, in the commit.
         /// A correction package of `unit` committed (its own spool entry); `signed`: with its key and creation time.
@@ -307,8 +307,10 @@ extension StoreConformance {
         try await correct(
             "A", seq: 2, package: "p-A-2", at: "2026-11-28T00:00:00Z",
             [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Nguyễn Văn A", newValue: "Trần Thị B")])
-        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["002"]).fields["002"]?["full_name"] == "Trần Thị B")
-        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["001"]).fields["001"]?["full_name"] == "Nguyễn Văn A", "one member changed")
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["002"], cardNumbers: false).fields["002"]?["full_name"] == "Trần Thị B")
+        #expect(
+            try await store.currentMembers(unitId: "A", citizenIds: ["001"], cardNumbers: false).fields["001"]?["full_name"] == "Nguyễn Văn A",
+            "one member changed")
         #expect(try await store.currentRecords(unitId: "A")?.members.map { $0[4] } == ["001", "002", "003"], "a correction keeps the row order")
         #expect(
             await Self.storeCode {
@@ -320,7 +322,7 @@ extension StoreConformance {
         // Where the decision found the members is used while the snapshot is the same one: a row
         // number is only a place to look (one that is another member's makes a conflict, never a
         // change of that member); for another snapshot the commit finds them itself.
-        let whereA = try #require(try await store.currentMembers(unitId: "A", citizenIds: ["001", "002"]).located)
+        let whereA = try #require(try await store.currentMembers(unitId: "A", citizenIds: ["001", "002"], cardNumbers: false).located)
         let misplaced = ["002": try #require(whereA.rows["001"])]
         #expect(
             await Self.storeCode {
@@ -329,13 +331,13 @@ extension StoreConformance {
                     [MemberCorrection(citizenId: "002", field: "full_name", oldValue: "Trần Thị B", newValue: "X")],
                     located: MemberRows(snapshot: whereA.snapshot, rows: misplaced), signed: false)
             } == "correction_conflict")
-        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["001"]).fields["001"]?["full_name"] == "Nguyễn Văn A")
-        let whereB = try #require(try await store.currentMembers(unitId: "B", citizenIds: ["004"]).located)
+        #expect(try await store.currentMembers(unitId: "A", citizenIds: ["001"], cardNumbers: false).fields["001"]?["full_name"] == "Nguyễn Văn A")
+        let whereB = try #require(try await store.currentMembers(unitId: "B", citizenIds: ["004"], cardNumbers: false).located)
         try await correct(
             "B", seq: 2, package: "p-B-2", at: "2026-11-28T00:00:00Z",
             [MemberCorrection(citizenId: "004", field: "member_id", oldValue: "M4", newValue: "M5")],
             located: MemberRows(snapshot: whereB.snapshot + 1000, rows: ["004": (whereB.rows["004"] ?? 0) + 1]))
-        #expect(try await store.currentMembers(unitId: "B", citizenIds: ["004"]).fields["004"]?["member_id"] == "M5")
+        #expect(try await store.currentMembers(unitId: "B", citizenIds: ["004"], cardNumbers: false).fields["004"]?["member_id"] == "M5")
 
         // The campaign view.
         let rows = try await store.campaignRows()

@@ -220,6 +220,7 @@ struct SynthesisTests {
         }
         let card = rows("HCM-U001")[0][0]
         let (a, b, d) = (rows("HCM-U002")[0], rows("HCM-U002")[1], rows("HCM-U002")[2])
+        let (e, f) = (rows("HCM-U002")[3], rows("HCM-U002")[4])
         c.w.write(
             "corrections.csv",
             """
@@ -227,6 +228,7 @@ struct SynthesisTests {
             \(a[4]),member_id,\(a[0]),\(card),sai số thẻ,2026-11-28T09:00:00Z
             \(b[4]),member_id,\(b[0]),\(card),sai số thẻ,2026-11-28T09:00:00Z
             \(d[4]),member_id,\(d[0]),\(a[0]),số thẻ cũ của người kia,2026-11-28T09:00:00Z
+            \(e[4]),member_id,\(e[0]),\(f[0]),số thẻ của người khác,2026-11-28T09:00:00Z
 
             """)
         let r = try c.postCorrections(gw, unit: "HCM-U002")
@@ -234,8 +236,9 @@ struct SynthesisTests {
         let refused = receipt["corrections"]?["not_applied"]?.array ?? []
         #expect(r.status == 201 && receipt["corrections"]?["applied"]?.array?.count == 2, "\(r.text)")
         let codes = refused.map { "\($0["line"]?.int ?? 0) \($0["code"]?.string ?? "")" }
-        #expect(codes == ["3 correction_duplicate_id"], "\(r.text)")
-        for value in [card, a[0], b[0]] { #expect(!r.text.contains(value), "the receipt names a member's id") }
+        // Line 3 takes the number line 2 gave; line 5 the number another member had before the package.
+        #expect(codes == ["3 correction_duplicate_id", "5 correction_duplicate_id"], "\(r.text)")
+        for value in [card, a[0], b[0], f[0]] { #expect(!r.text.contains(value), "the receipt names a member's id") }
         try c.connect("http://127.0.0.1:9")
         try requireOK(try CLI.sg(["synthesize", "--data", "dept"], cwd: c.w.path))
         let members = String(decoding: try c.datasetFile(1, "members.csv"), as: UTF8.self)

@@ -366,14 +366,12 @@ public struct IntakeDecision: Sendable {
         var pending: [String: String] = [:]  // citizen_id + field -> value after earlier rows
         // A party card number is one member's (the snapshot rule `member_id.duplicate`): a
         // correction may not give a member another's of the unit (a citizen id is not corrected:
-        // `correction.field`). The unit's card numbers are read once (a query a row would scan
-        // the unit's rows again and again), then kept as the rows change them.
-        var cards: [String: String]?  // member_id -> the citizen id of its member
-        if rows.contains(where: { $0.count >= 6 && $0[1] == "member_id" }) {
-            cards = try await store.currentCardNumbers(unitId: unit)
-        }
-        // The members the rows name, read once (not a lookup a row).
-        let current = try await store.currentMembers(unitId: unit, citizenIds: Set(rows.filter { $0.count >= 6 }.map { $0[0] }))
+        // `correction.field`). The unit's card numbers are read once, with the members the rows
+        // name (not a lookup a row), then kept as the rows change them.
+        let changesCards = rows.contains(where: { $0.count >= 6 && $0[1] == "member_id" })
+        let current = try await store.currentMembers(
+            unitId: unit, citizenIds: Set(rows.filter { $0.count >= 6 }.map { $0[0] }), cardNumbers: changesCards)
+        var cards: [String: String]? = changesCards ? current.cards : nil  // member_id -> the citizen id of its member
         for (i, r) in rows.enumerated() where r.count >= 6 {
             let (cid, field, new) = (r[0], r[1], r[3])
             var raw = r[2]
