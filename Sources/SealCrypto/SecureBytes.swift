@@ -1,4 +1,5 @@
 internal import CSodium
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -19,11 +20,15 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
     public init(count: Int) {
         Sodium.ensureInitialized()
         precondition(count >= 0)
-        guard let p = sodium_malloc(max(count, 1)) else {
-            fatalError("sodium_malloc failed: out of memory")
+        if let kept = SecureBlocks.take(size: max(count, 1)) {
+            self.pointer = kept  // wiped when it was given back
+        } else {
+            guard let p = sodium_malloc(max(count, 1)) else {
+                fatalError("sodium_malloc failed: out of memory")
+            }
+            sodium_memzero(p, max(count, 1))
+            self.pointer = p
         }
-        sodium_memzero(p, max(count, 1))
-        self.pointer = p
         self.count = count
     }
 
@@ -56,7 +61,10 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
     }
 
     deinit {
-        sodium_free(pointer)  // wipes the whole allocation before releasing it
+        sodium_memzero(pointer, max(count, 1))
+        if !SecureBlocks.keep(pointer, size: max(count, 1)) {
+            sodium_free(pointer)  // wipes the whole allocation (and checks its canary) before releasing it
+        }
     }
 
     /// Read access to the secret, valid only inside `body`.
@@ -96,6 +104,44 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
 
     public var description: String { "SecureBytes(\(count) bytes, redacted)" }
     public var debugDescription: String { description }
+}
+
+/// Guarded allocations of secrets released lately, wiped, kept for the next secret of the same
+/// size. Each `sodium_malloc` maps pages, makes guard pages (`mprotect`), locks them (`mlock`)
+/// and `sodium_free` undoes it all (`munmap`, which makes every core flush its TLB): some 30
+/// system calls for the five keys a package's unwrap and decryption derive. A block kept here
+/// stays mapped, guarded and locked, holds zeros until it is handed out again, and has the size
+/// it had (libsodium puts the bytes against the trailing guard page). Only keys' sizes (16, 32,
+/// 48, 64 bytes), at most `perSize` blocks of each: some 200 KiB of locked pages at most.
+enum SecureBlocks {
+    static let perSize = 16
+
+    private struct Kept: @unchecked Sendable {  // the pointers are owned here, touched under the lock only
+        var bySize: [[UnsafeMutableRawPointer]] = [[], [], [], []]
+    }
+    private static let kept = Mutex(Kept())
+
+    /// The class of a size kept, or nil.
+    private static func slot(_ size: Int) -> Int? { size % 16 == 0 && size <= 64 ? size / 16 - 1 : nil }
+
+    /// A kept block of exactly `size` bytes (all zero), if there is one.
+    static func take(size: Int) -> UnsafeMutableRawPointer? {
+        guard let i = slot(size) else { return nil }
+        return kept.withLock { k in k.bySize[i].popLast() }
+    }
+
+    /// Keeps a wiped block for reuse; false when it is not kept (the caller frees it).
+    static func keep(_ block: UnsafeMutableRawPointer, size: Int) -> Bool {
+        guard let i = slot(size) else { return false }
+        return kept.withLock { k in
+            guard k.bySize[i].count < perSize else { return false }
+            k.bySize[i].append(block)
+            return true
+        }
+    }
+
+    /// Blocks kept now (tests).
+    static var count: Int { kept.withLock { k in k.bySize.reduce(0) { $0 + $1.count } } }
 }
 
 /// Constant-time comparison of two public buffers of equal length (MACs, tags, checksums).

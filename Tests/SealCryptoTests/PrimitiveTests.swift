@@ -13,3 +13,19 @@ struct PrimitiveTests {
         } catch let e as SealError { Issue.record("\(e.debugDescription)") }
     }
 }
+
+/// Secrets' guarded blocks are kept for reuse (`SecureBlocks`): a block must be wiped before it
+/// serves the next secret.
+struct SecureBlockTests {
+    @Test func aNewSecretIsZeroEvenWhenItsBlockHeldAnotherSecret() {
+        // 48 bytes: a size kept (no other test makes secrets of it), released and taken again in turn.
+        for round in 0..<(SecureBlocks.perSize + 2) {
+            let s = SecureBytes(count: 48)
+            #expect(s.isAllZero, "round \(round): a new secret holds bytes of an old one")
+            s.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xA5) }
+        }
+        // Released blocks were kept (the rounds above did reuse them).
+        let kept = SecureBlocks.count
+        #expect(kept >= 1)
+    }
+}
