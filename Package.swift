@@ -240,7 +240,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "SealPackageTests",
-            dependencies: ["SealBase", "SealPackage", "SealCrypto"],
+            dependencies: ["SealBase", "SealPackage", "SealCrypto", "SystemIO"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "PartyRecordsTests",

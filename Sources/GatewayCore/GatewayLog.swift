@@ -611,7 +611,7 @@ public final class LogHead: Sendable {
             size = (try read())?.size ?? 0
             guard newSize > size, let r = root() else { return }
             try Failpoints.check("log.head")
-            try writeFile(size: newSize, root: r, note: note)
+            try swapIn(size: newSize, root: r, note: note)
             size = newSize
         }
     }
@@ -624,12 +624,33 @@ public final class LogHead: Sendable {
         }
     }
 
+    private static func text(size: Int, root: Merkle.Hash, note: String) -> String {
+        JSON.object([
+            "format": .string("sealgate-log-head/1"), "size": .int(Int64(size)), "root": .string(Base64.encode(root)),
+            "note": .string(note),
+        ]).canonical + "\n"
+    }
+
+    /// The head's next version, written (under the lock file) into `log-head.json.spare` and
+    /// fsynced, then swapped with the head in one step (`SystemIO.exchange`) and the folder
+    /// synced: the old head becomes the next spare. No file is made or removed per write — on
+    /// ext4, making a file costs in proportion to the files removed lately, and the intake
+    /// writes a head for nearly every package. Where the file system cannot exchange (or there
+    /// is no head yet) the spare is renamed over the head instead.
+    private func swapIn(size newSize: Int, root: Merkle.Hash, note: String) throws {
+        let spare = path + ".spare"
+        let fd = open(spare, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot open \(spare)", errno: errno) }
+        do {
+            defer { close(fd) }
+            try Array(Self.text(size: newSize, root: root, note: note).utf8).withUnsafeBytes { try writeAll(fd, $0, what: spare) }
+            guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(spare)", errno: errno) }
+        }
+        try swapDurably(spare, path)
+    }
+
     private func writeFile(size newSize: Int, root: Merkle.Hash, note: String) throws {
-        let text =
-            JSON.object([
-                "format": .string("sealgate-log-head/1"), "size": .int(Int64(newSize)), "root": .string(Base64.encode(root)),
-                "note": .string(note),
-            ]).canonical + "\n"
+        let text = Self.text(size: newSize, root: root, note: note)
         let temp = path + ".tmp-\(getpid())"
         let file = try DurableFile(creating: temp)
         try Array(text.utf8).withUnsafeBytes { try file.append($0) }

@@ -141,6 +141,22 @@ public func renameDurably(_ from: String, _ to: String) throws {
     if a != b { try syncFolder(a) }
 }
 
+/// Puts `spare` (written and fsynced) in the place of `path` in one step and syncs the folder.
+/// Where both exist and the file system can, the two names are exchanged (`SystemIO.exchange`):
+/// the old `path` is then at `spare` and no file was removed. Otherwise `spare` is renamed over
+/// `path` (`renameDurably`).
+public func swapDurably(_ spare: String, _ path: String) throws {
+    do throws(SystemCallError) {
+        try SystemIO.exchange(spare, path)
+    } catch {
+        guard [ENOENT, EINVAL, ENOSYS, ENOTSUP, EXDEV].contains(error.errno) else {
+            throw SealError.io("cannot swap \(spare) with \(path)", errno: error.errno)
+        }
+        return try renameDurably(spare, path)
+    }
+    try syncFolder(splitPath(path).dir)
+}
+
 /// A new file written in order and made durable: created exclusively (mode 0600), appended to,
 /// fsynced, and removed again unless `keep()` is called. Written by one synchronous caller
 /// (a backup, a log export, a checkpoint file): not `Sendable`. A request body streams through

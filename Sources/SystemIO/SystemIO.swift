@@ -16,6 +16,21 @@ public struct SystemCallError: Error, Sendable, Equatable, CustomStringConvertib
 /// after a short write, until every byte is written (or, for reads, until the buffer is full or
 /// the file ends). Every module that does its own I/O goes through these.
 public enum SystemIO {
+    /// renameat2(2) with `RENAME_EXCHANGE`: swaps the names `a` and `b` at once (both must
+    /// exist). Throws `ENOSYS` when the C library has no renameat2, and whatever the kernel
+    /// returns — `EINVAL` where the file system cannot exchange, `ENOENT` when one is missing.
+    public static func exchange(_ a: String, _ b: String) throws(SystemCallError) {
+        guard let call = renameat2 else { throw SystemCallError(errno: ENOSYS) }
+        let renameExchange: UInt32 = 2  // RENAME_EXCHANGE, linux/fs.h
+        if call(AT_FDCWD, a, AT_FDCWD, b, renameExchange) != 0 { throw SystemCallError(errno: errno) }
+    }
+
+    /// Glibc's renameat2 (2.28+), looked up by name: Swift's Glibc module does not declare it.
+    private static let renameat2: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "renameat2") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
+    }()
+
     /// write(2) until all of `bytes` is written.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemCallError) {
         guard var p = bytes.baseAddress else { return }
