@@ -62,12 +62,13 @@ struct PackageRoutes {
         let bound = tokenUnit
         // Everything the head tells is checked: a client waiting on `Expect: 100-continue` may send.
         expectContinue(on: context.channel)
-        let (path, sha, size) = try await receive(request, tokenUnit: bound)
+        let (path, sha, size, streamed) = try await receive(request, tokenUnit: bound)
         let decision = self.decision
         let viewer = context.viewer
         let admission: Admission
         do {
-            admission = try await self.admission.admit(incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer)
+            admission = try await self.admission.admit(
+                incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer, streamed: streamed)
         } catch {
             let fault = Self.fault(error)
             metrics.countDecided("fault", code: fault.code)
@@ -80,12 +81,12 @@ struct PackageRoutes {
         case .duplicate(let receipt, let signature):
             metrics.countDecided("duplicate")
             return receiptResponse(receipt, signature, status: .ok)
-        case .admitted(let spoolId):
+        case .admitted(let entry, let comment):
             let result: IntakeResult
             let started = ContinuousClock.now
-            do { result = try await decision.process(spoolId: spoolId) } catch {
+            do { result = try await decision.process(admitted: entry, comment: comment) } catch {
                 // A fault of ours: nothing is kept or decided; the unit sends it again.
-                await decision.forget(spoolId: spoolId)
+                await decision.forget(spoolId: entry.id)
                 let fault = Self.fault(error)
                 metrics.countDecided("fault", code: fault.code)
                 context.logger.error("intake fault, package forgotten: \(String(describing: error).prefix(300))")
@@ -119,8 +120,11 @@ struct PackageRoutes {
 
     /// Streams the body into an incoming file (`BodySpooler`: hashed; written on the pool in 1 MiB
     /// batches; fsynced). As soon as its first member is in, the signer and comment are checked: a
-    /// stranger's body is refused before the rest is read (and the connection closed).
-    func receive(_ request: Request, tokenUnit: String?) async throws -> (String, String, Int) {
+    /// stranger's body is refused before the rest is read (and the connection closed). Returns
+    /// what that check found too, for the admission to pass on.
+    func receive(_ request: Request, tokenUnit: String?) async throws -> (
+        String, String, Int, (key: UnitKeyRecord, comment: VerifiedComment)?
+    ) {
         let admission = self.admission
         let pool = self.pool
         let max = UInt64(config.maxBodyBytes)
@@ -129,14 +133,17 @@ struct PackageRoutes {
             try Failpoints.check("intake.receive")
             return try BodySpooler(creating: path, limit: max)
         }
+        var streamed: (key: UnitKeyRecord, comment: VerifiedComment)?
         let body = try await spooler.receive(
             request.body, offload: { try await pool.run($0) }, refuse: { refusal($0).closing() },
             head: { peek in
-                do { _ = try await admission.precheck(peek, tokenUnit: tokenUnit) } catch let e as SealError where !Intake.isGatewayFault(e) {
+                do { streamed = try await admission.prechecked(peek, tokenUnit: tokenUnit) } catch let e as SealError
+                    where !Intake.isGatewayFault(e)
+                {
                     throw refusal(e).closing()
                 }
             })
-        return (body.path, body.sha256, Int(body.size))
+        return (body.path, body.sha256, Int(body.size), streamed)
     }
 
     /// A receipt, for its unit (token) or the department (admin token); anyone else learns

@@ -216,6 +216,10 @@ public struct SpoolEntry: Sendable, Equatable {
     public var path: String
     public var receivedAt: Timestamp
     public var state: SpoolState
+
+    public init(id: Int64, sha256: String, size: Int64, path: String, receivedAt: Timestamp, state: SpoolState) {
+        (self.id, self.sha256, self.size, self.path, self.receivedAt, self.state) = (id, sha256, size, path, receivedAt, state)
+    }
 }
 
 /// The decision on one received body, with its signed receipt.

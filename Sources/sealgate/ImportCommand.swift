@@ -34,10 +34,10 @@ struct Import: AsyncParsableCommand {
                     try signature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
                     if !out.json { say("\(p): already decided (its first receipt)") }
                     results.append(["package": p, "status": "duplicate", "receipt": "\(p).receipt.json"])
-                case .admitted(let spoolId):
+                case .admitted(let entry, let comment):
                     let r: IntakeResult
-                    do { r = try await intake.decision.process(spoolId: spoolId) } catch {
-                        await intake.decision.forget(spoolId: spoolId)
+                    do { r = try await intake.decision.process(admitted: entry, comment: comment) } catch {
+                        await intake.decision.forget(spoolId: entry.id)
                         throw error
                     }
                     try r.outcome.receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)

@@ -15,8 +15,10 @@ public enum Admission: Sendable {
     case refused(SealError)
     /// The same bytes were decided before: answered from that decision; nothing is stored again.
     case duplicate(receipt: String, signature: String)
-    /// Verified and recorded as pending in the spool: it will be decided, now or after a crash.
-    case admitted(spoolId: Int64)
+    /// Verified and recorded as pending in the spool (the entry recorded, and the proof that its
+    /// trusted comment's signature verified): it will be decided, now
+    /// (`IntakeDecision.process(admitted:comment:)`) or after a crash.
+    case admitted(SpoolEntry, comment: VerifiedComment)
 }
 
 /// The intake's door (steps 1 and 2 of `Intake`): the head of a body as it streams in, then the
@@ -56,17 +58,16 @@ public struct IntakeAdmission: Sendable {
         }
     }
 
-    /// The checks the first member allows (step 1): returns the signer's registered key, or
-    /// throws the refusal (`key_unknown`, `key_state`, `unit_mismatch`, `comment_signature_invalid`,
-    /// `kind_not_accepted`, `token_unit_mismatch`). Store faults are thrown as they are.
-    @discardableResult
-    public func precheck(_ peek: PackagePeek, tokenUnit: String?) async throws -> UnitKeyRecord {
-        try await prechecked(peek, tokenUnit: tokenUnit).key
-    }
-
-    /// `precheck`, with the proof that the comment's signature verified, for the full
-    /// verification of the same package to pass on (`Verifier`, `Opener`: not verified twice).
-    func prechecked(_ peek: PackagePeek, tokenUnit: String?) async throws -> (key: UnitKeyRecord, comment: VerifiedComment) {
+    /// The checks the first member allows (step 1): the signer's registered key, or the refusal
+    /// thrown (`key_unknown`, `key_state`, `unit_mismatch`, `comment_signature_invalid`,
+    /// `kind_not_accepted`, `token_unit_mismatch`; store faults as they are), with the proof that
+    /// the comment's signature verified, for the full verification of the same package to pass
+    /// on (`Verifier`, `Opener`: not verified twice). `verified`: that proof from an earlier
+    /// check of the same package — when it covers this signature with the key read now, the
+    /// comment's signature is not verified again (the key's state is still checked).
+    public func prechecked(_ peek: PackagePeek, tokenUnit: String?, verified: VerifiedComment? = nil) async throws -> (
+        key: UnitKeyRecord, comment: VerifiedComment
+    ) {
         let keyHex = Minisign.keyIdHex(peek.signature.keyId)
         guard let key = try await store.unitKey(keyId: keyHex) else {
             throw GatewayError(
@@ -92,13 +93,14 @@ public struct IntakeAdmission: Sendable {
                 .unitMismatch, "package says unit \(c.unit) but key \(keyHex) belongs to \(key.unitId)",
                 remedy: "a unit may only submit packages under its own id")
         }
-        let verified = try peek.signature.verifyComment(publicKey: try MinisignPublicKey(base64: key.publicKey))
+        let publicKey = try MinisignPublicKey(base64: key.publicKey)
+        let comment = try verified.flatMap { $0.covers(peek.signature, publicKey) ? $0 : nil } ?? peek.signature.verifyComment(publicKey: publicKey)
         guard c.kind != .dataset else {
             throw GatewayError(
                 .kindNotAccepted, "units do not send datasets (kind=dataset): the department makes them",
                 remedy: "seal a snapshot (organizations.csv, members.csv) or a correction (corrections.csv)")
         }
-        return (key, verified)
+        return (key, comment)
     }
 
     /// Is `key` good for a package created at `created`, at the moment `now`? Throws `key_state`.
@@ -138,17 +140,30 @@ public struct IntakeAdmission: Sendable {
     /// Step 2 for a body received whole at `path` (an incoming file, fsynced): refused, a
     /// duplicate, or admitted into the spool as pending. The incoming file is gone afterwards
     /// (moved into the spool, or removed). Faults of the gateway's own are thrown.
-    public func admit(incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer) async throws -> Admission {
+    ///
+    /// `streamed`: what `prechecked` found on the body's head as it streamed in (the same request,
+    /// the same token). When the file's signature is the one verified there, with that key, the
+    /// precheck is not run again (a read of the store and a signature verification a package).
+    public func admit(
+        incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer,
+        streamed: (key: UnitKeyRecord, comment: VerifiedComment)? = nil
+    ) async throws -> Admission {
         var moved = false
         defer { if !moved { unlink(path) } }
         let key: UnitKeyRecord
+        let comment: VerifiedComment
         // Reading and hashing the body is file work of any size: on the intake's pool unless small.
         let inline = size <= Intake.inlineBytes
         let maxBytes = maxPackageBytes
         do {
             try Failpoints.check("intake.admit")
             let header = try await work.run(inline: inline) { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) }
-            let prechecked = try await prechecked(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
+            let prechecked: (key: UnitKeyRecord, comment: VerifiedComment)
+            if let streamed, streamed.comment.covers(header.signature, try MinisignPublicKey(base64: streamed.key.publicKey)) {
+                prechecked = streamed
+            } else {
+                prechecked = try await self.prechecked(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
+            }
             key = prechecked.key
             // A replay of bytes already decided: that decision, nothing stored again.
             if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {
@@ -159,7 +174,7 @@ public struct IntakeAdmission: Sendable {
             let signer = try MinisignPublicKey(base64: key.publicKey)
             let unit = key.unitId
             // The comment's signature was verified just above: only the package's is left.
-            let comment = prechecked.comment
+            comment = prechecked.comment
             _ = try await work.run(inline: inline) {
                 try Verifier.verify(path: path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes, verifiedComment: comment)
             }
@@ -171,8 +186,10 @@ public struct IntakeAdmission: Sendable {
         try await work.run { try renameDurably(path, spoolFile) }
         moved = true
         do {
+            let (recorded, receivedAt) = (data.recorded(spoolName: name), clock.now)
+            let id = try await store.addSpool(sha256: sha256, size: size, path: recorded, receivedAt: receivedAt)
             return .admitted(
-                spoolId: try await store.addSpool(sha256: sha256, size: size, path: data.recorded(spoolName: name), receivedAt: clock.now))
+                SpoolEntry(id: id, sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, state: .pending), comment: comment)
         } catch {
             unlink(spoolFile)  // not recorded: never acknowledged; the unit sends it again
             throw error

@@ -47,10 +47,25 @@ public struct IntakeDecision: Sendable {
         guard let entry = try await store.spool(id: spoolId) else {
             throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug")
         }
+        return try await decideRetrying(entry)
+    }
+
+    /// `process` for the entry an admission just recorded (`Admission.admitted`): not read
+    /// back, and no outcome looked for by its spool id — nothing else decides a pending entry
+    /// while its admission's request goes on but a second process sharing the data folder, whose
+    /// decision this one then finds by the package's seq (a duplicate of the same bytes).
+    /// `comment`: the admission's proof that the package's trusted comment verified (with the
+    /// key it read then): the decision checks the key's state again, not that signature.
+    public func process(admitted entry: SpoolEntry, comment: VerifiedComment) async throws -> IntakeResult {
+        try await keys.refresh()
+        return try await decideRetrying(entry, comment: comment)
+    }
+
+    private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil) async throws -> IntakeResult {
         for _ in 0..<3 {
-            do { return try await answered(decide(entry)) } catch let e as StoreError where e.code == .seqTaken { continue }
+            do { return try await answered(decide(entry, verified: comment)) } catch let e as StoreError where e.code == .seqTaken { continue }
         }
-        return try await answered(decide(entry))
+        return try await answered(decide(entry, verified: comment))
     }
 
     /// A decision found already made (this body decided before, or the same bytes by another
@@ -99,7 +114,7 @@ public struct IntakeDecision: Sendable {
 
     /// The body's decision, step by step: head and key, seq, open, records, corrections, commit.
     /// A refusal of the package (not a fault of ours) is committed as a rejection.
-    private func decide(_ entry: SpoolEntry) async throws -> IntakeResult {
+    private func decide(_ entry: SpoolEntry, verified earlier: VerifiedComment?) async throws -> IntakeResult {
         var comment: TrustedComment?
         var unitKey: UnitKeyRecord?
         let path = data.resolve(spoolPath: entry.path)
@@ -109,7 +124,7 @@ public struct IntakeDecision: Sendable {
                 comment = header.comment
                 // Checked at admission; checked again, as the key may have changed state since.
                 let peek = PackagePeek(signature: header.signature, comment: header.comment)
-                let (key, verified) = try await admission.prechecked(peek, tokenUnit: nil)
+                let (key, verified) = try await admission.prechecked(peek, tokenUnit: nil, verified: earlier)
                 unitKey = key
                 let c = header.comment
                 if let first = try await checkSeq(entry, c, path: path) { return IntakeResult(kind: .duplicate, outcome: first) }

@@ -145,7 +145,7 @@ public struct VerifiedComment: Sendable {
     /// Whether this is the verification of `signature` (every field; the trusted comment byte for
     /// byte, as it is signed — `String`'s `==` takes a canonically equivalent text as equal) with
     /// `key` (its bytes).
-    func covers(_ signature: MinisignSignature, _ key: MinisignPublicKey) -> Bool {
+    public func covers(_ signature: MinisignSignature, _ key: MinisignPublicKey) -> Bool {
         self.signature == signature && self.signature.trustedComment.utf8.elementsEqual(signature.trustedComment.utf8)
             && publicKey.keyId == key.keyId && publicKey.key == key.key
     }
