@@ -35,8 +35,10 @@ public enum Backup {
         var includesDatabase = false
         // The log head is copied before the store: the copy then holds at least what the head
         // names (the head never runs ahead of the store it is restored with).
-        if fm.fileExists(atPath: dir.logHeadPath) {
-            try fm.copyItem(atPath: dir.logHeadPath, toPath: "\(work)/log-head.json")
+        if let head = try LogHead(path: dir.logHeadPath).bytes() {
+            guard fm.createFile(atPath: "\(work)/log-head.json", contents: Data(head), attributes: [.posixPermissions: 0o600]) else {
+                throw SealError.io("cannot write \(work)/log-head.json", errno: errno)
+            }
             members.append(("log-head.json", "\(work)/log-head.json"))
         }
         var latest: (size: Int64, note: String)?

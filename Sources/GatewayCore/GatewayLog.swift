@@ -567,11 +567,12 @@ public final class GatewayLog: Sendable {
 }
 
 /// The latest checkpoint the gateway signed, kept in a file of the data folder (outside the
-/// store, fsynced, replaced atomically) — what a restored or rolled-back store is compared with.
+/// store, fsynced, put in place in one step) — what a restored or rolled-back store is compared with.
 public final class LogHead: Sendable {
     public let path: String
     /// The size last written or read by this process; the mutex serializes advances within the
-    /// process, the lock file across processes, and the file's rename is atomic.
+    /// process, the lock file across processes (readers take it shared), and the file takes
+    /// its place in one step (an exchange of names, or a rename).
     private let size = Mutex(-1)
     /// Decisions waiting for a head that covers them, and whose turn it is to write one.
     let group = HeadGroup()
@@ -587,7 +588,30 @@ public final class LogHead: Sendable {
         public let note: String
     }
 
+    /// The head kept now. Read under a shared lock of the lock file when there is one: a writer
+    /// reuses the file that was the head before the last as its spare (`swapIn`), so a read
+    /// without it could meet that file being rewritten.
     public func read() throws -> Known? {
+        let fd = open(path + ".lock", O_RDONLY | O_CLOEXEC)
+        if fd >= 0 {
+            defer { close(fd) }
+            guard flock(fd, LOCK_SH) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
+            return try readLocked()
+        }
+        return try readLocked()
+    }
+
+    /// The head's bytes, under a lock of the lock file (or, for a folder without one, where no
+    /// spare was ever written).
+    public func bytes() throws -> [UInt8]? {
+        let fd = open(path + ".lock", O_RDONLY | O_CLOEXEC)
+        defer { if fd >= 0 { close(fd) } }
+        guard fd < 0 || flock(fd, LOCK_SH) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
+        return FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+    }
+
+    /// `read` by a caller that holds the lock (`advance`).
+    private func readLocked() throws -> Known? {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         guard let j = try? JSON(parsing: text), let size = j["size"]?.int, let root = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }),
             root.count == 32, let note = j["note"]?.string
@@ -608,7 +632,7 @@ public final class LogHead: Sendable {
             guard fd >= 0 else { throw SealError.io("cannot open \(path).lock", errno: errno) }
             defer { close(fd) }
             guard flock(fd, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
-            size = (try read())?.size ?? 0
+            size = (try readLocked())?.size ?? 0
             guard newSize > size, let r = root() else { return }
             try Failpoints.check("log.head")
             try swapIn(size: newSize, root: r, note: note)
@@ -639,7 +663,12 @@ public final class LogHead: Sendable {
     /// is no head yet) the spare is renamed over the head instead.
     private func swapIn(size newSize: Int, root: Merkle.Hash, note: String) throws {
         let spare = path + ".spare"
-        let fd = open(spare, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        var fd = open(spare, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        if fd < 0 && errno == ELOOP {
+            // The head was a symbolic link (an operator's), swapped out last time: a file again.
+            unlink(spare)
+            fd = open(spare, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        }
         guard fd >= 0 else { throw SealError.io("cannot open \(spare)", errno: errno) }
         do {
             defer { close(fd) }

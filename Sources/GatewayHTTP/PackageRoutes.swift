@@ -121,10 +121,8 @@ struct PackageRoutes {
     /// Streams the body into an incoming file (`BodySpooler`: hashed; written on the pool in 1 MiB
     /// batches; fsynced). As soon as its first member is in, the signer and comment are checked: a
     /// stranger's body is refused before the rest is read (and the connection closed). Returns
-    /// what that check found too, for the admission to pass on.
-    func receive(_ request: Request, tokenUnit: String?) async throws -> (
-        String, String, Int, (key: UnitKeyRecord, comment: VerifiedComment)?
-    ) {
+    /// that check's proof of the comment's signature too, for the admission to pass on.
+    func receive(_ request: Request, tokenUnit: String?) async throws -> (String, String, Int, VerifiedComment?) {
         let admission = self.admission
         let pool = self.pool
         let max = UInt64(config.maxBodyBytes)
@@ -133,11 +131,11 @@ struct PackageRoutes {
             try Failpoints.check("intake.receive")
             return try BodySpooler(creating: path, limit: max)
         }
-        var streamed: (key: UnitKeyRecord, comment: VerifiedComment)?
+        var streamed: VerifiedComment?
         let body = try await spooler.receive(
             request.body, offload: { try await pool.run($0) }, refuse: { refusal($0).closing() },
             head: { peek in
-                do { streamed = try await admission.prechecked(peek, tokenUnit: tokenUnit) } catch let e as SealError
+                do { streamed = try await admission.prechecked(peek, tokenUnit: tokenUnit).comment } catch let e as SealError
                     where !Intake.isGatewayFault(e)
                 {
                     throw refusal(e).closing()

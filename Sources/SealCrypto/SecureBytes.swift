@@ -112,7 +112,9 @@ public final class SecureBytes: @unchecked Sendable, Equatable, CustomStringConv
 /// system calls for the five keys a package's unwrap and decryption derive. A block kept here
 /// stays mapped, guarded and locked, holds zeros until it is handed out again, and has the size
 /// it had (libsodium puts the bytes against the trailing guard page). Only keys' sizes (16, 32,
-/// 48, 64 bytes), at most `perSize` blocks of each: some 200 KiB of locked pages at most.
+/// 48, 64 bytes), at most `perSize` blocks of each: 64 locked pages at most (256 KiB with 4 KiB
+/// pages), kept for the process's life. A kept block is not handed to `sodium_free`, whose
+/// canary check is then made only when the pool is full.
 enum SecureBlocks {
     static let perSize = 16
 

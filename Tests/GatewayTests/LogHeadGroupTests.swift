@@ -6,6 +6,10 @@ import TransparencyLog
 
 @testable import GatewayCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The log head written once for many decisions (`HeadGroup`, `LogHead.advanceGrouped`): no
 /// decision is told its head is durable (and so no receipt leaves) before a write of a head at
 /// least its size has returned.
@@ -117,6 +121,31 @@ import TransparencyLog
         let last = try #require(try LogHead(path: head.path).read())
         #expect(last.size == 40)
         #expect(last.note == "note 40")
+    }
+
+    /// A writer rewrites the file that was the head before the last (`swapIn`): a read waits
+    /// while a writer holds the lock file, rather than meet a file being rewritten.
+    @Test func aReadOfTheHeadWaitsForAWriterHoldingTheLock() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loghead-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let head = LogHead(path: dir + "/log-head.json")
+        let p = Self.pending(3)
+        try head.advance(size: 3, note: p.note, root: { p.root })
+        let fd = open(head.path + ".lock", O_RDWR | O_CLOEXEC)
+        try #require(fd >= 0)
+        #expect(flock(fd, LOCK_EX) == 0)
+        let done = Mutex(false)
+        let reader = Task.detached {
+            let known = try head.read()
+            done.withLock { $0 = true }
+            return known?.size
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!done.withLock { $0 }, "the head was read while a writer held the lock")
+        flock(fd, LOCK_UN)
+        close(fd)
+        #expect(try await reader.value == 3)
     }
 
     /// A decision whose task is cancelled while it waits, then handed the write, still writes for

@@ -141,12 +141,13 @@ public struct IntakeAdmission: Sendable {
     /// duplicate, or admitted into the spool as pending. The incoming file is gone afterwards
     /// (moved into the spool, or removed). Faults of the gateway's own are thrown.
     ///
-    /// `streamed`: what `prechecked` found on the body's head as it streamed in (the same request,
-    /// the same token). When the file's signature is the one verified there, with that key, the
-    /// precheck is not run again (a read of the store and a signature verification a package).
+    /// `streamed`: the proof `prechecked` made on the body's head as it streamed in (the same
+    /// request, the same token): when it covers the file's signature with the key read now, the
+    /// comment's signature is not verified again. The key and its state are read again (a key
+    /// revoked while a large body streamed in is refused here, nothing kept).
     public func admit(
         incoming path: String, sha256: String, size: Int64, tokenUnit: String?, viewer: Viewer,
-        streamed: (key: UnitKeyRecord, comment: VerifiedComment)? = nil
+        streamed: VerifiedComment? = nil
     ) async throws -> Admission {
         var moved = false
         defer { if !moved { unlink(path) } }
@@ -158,12 +159,8 @@ public struct IntakeAdmission: Sendable {
         do {
             try Failpoints.check("intake.admit")
             let header = try await work.run(inline: inline) { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) }
-            let prechecked: (key: UnitKeyRecord, comment: VerifiedComment)
-            if let streamed, streamed.comment.covers(header.signature, try MinisignPublicKey(base64: streamed.key.publicKey)) {
-                prechecked = streamed
-            } else {
-                prechecked = try await self.prechecked(PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit)
-            }
+            let prechecked = try await self.prechecked(
+                PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit, verified: streamed)
             key = prechecked.key
             // A replay of bytes already decided: that decision, nothing stored again.
             if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {

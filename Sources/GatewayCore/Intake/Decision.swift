@@ -52,13 +52,17 @@ public struct IntakeDecision: Sendable {
 
     /// `process` for the entry an admission just recorded (`Admission.admitted`): not read
     /// back, and no outcome looked for by its spool id — nothing else decides a pending entry
-    /// while its admission's request goes on but a second process sharing the data folder, whose
-    /// decision this one then finds by the package's seq (a duplicate of the same bytes).
+    /// while its admission's request goes on but a second process sharing the data folder (its
+    /// recovery), whose decision this one then finds by the package's seq, or, for a rejection
+    /// that claimed none, by the spool id once its own commit meets that outcome.
     /// `comment`: the admission's proof that the package's trusted comment verified (with the
     /// key it read then): the decision checks the key's state again, not that signature.
     public func process(admitted entry: SpoolEntry, comment: VerifiedComment) async throws -> IntakeResult {
         try await keys.refresh()
-        return try await decideRetrying(entry, comment: comment)
+        do { return try await decideRetrying(entry, comment: comment) } catch let e as StoreError where e.code == .uniqueViolation {
+            // Decided meanwhile by another process (its recovery of the pending entry): that answer.
+            return try await process(spoolId: entry.id)
+        }
     }
 
     private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil) async throws -> IntakeResult {
