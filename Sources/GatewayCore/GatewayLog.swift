@@ -591,23 +591,18 @@ public final class LogHead: Sendable {
     /// The head kept now. Read under a shared lock of the lock file when there is one: a writer
     /// reuses the file that was the head before the last as its spare (`swapIn`), so a read
     /// without it could meet that file being rewritten.
-    public func read() throws -> Known? {
-        let fd = open(path + ".lock", O_RDONLY | O_CLOEXEC)
-        if fd >= 0 {
-            defer { close(fd) }
-            guard flock(fd, LOCK_SH) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
-            return try readLocked()
-        }
-        return try readLocked()
-    }
+    public func read() throws -> Known? { try sharingLock(readLocked) }
 
-    /// The head's bytes, under a lock of the lock file (or, for a folder without one, where no
-    /// spare was ever written).
-    public func bytes() throws -> [UInt8]? {
+    /// The head's bytes as they are (`sealgate backup`'s copy), read as `read` does.
+    public func bytes() throws -> [UInt8]? { try sharingLock { FileManager.default.contents(atPath: path).map { [UInt8]($0) } } }
+
+    /// `body` under a shared lock of the lock file (a folder without one never had a spare written).
+    private func sharingLock<T>(_ body: () throws -> T) throws -> T {
         let fd = open(path + ".lock", O_RDONLY | O_CLOEXEC)
-        defer { if fd >= 0 { close(fd) } }
-        guard fd < 0 || flock(fd, LOCK_SH) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
-        return FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+        guard fd >= 0 else { return try body() }
+        defer { close(fd) }
+        guard flock(fd, LOCK_SH) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
+        return try body()
     }
 
     /// `read` by a caller that holds the lock (`advance`).

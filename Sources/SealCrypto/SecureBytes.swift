@@ -142,8 +142,8 @@ enum SecureBlocks {
         }
     }
 
-    /// Blocks kept now (tests).
-    static var count: Int { kept.withLock { k in k.bySize.reduce(0) { $0 + $1.count } } }
+    /// Blocks of `size` kept now (tests).
+    static func count(size: Int) -> Int { slot(size).map { i in kept.withLock { $0.bySize[i].count } } ?? 0 }
 }
 
 /// Constant-time comparison of two public buffers of equal length (MACs, tags, checksums).
