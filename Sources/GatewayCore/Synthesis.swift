@@ -131,8 +131,8 @@ public enum Synthesis {
         try conOut.w.record(conflictHeader)
         var members = 0
         var organizations = 0
-        // Every unit's rows are written as they come; the ids in more than one unit are found on
-        // the way (one reading of the records) and their rows taken out after.
+        // Every unit's rows are written as they come, their ids noted; once all are written the ids
+        // in more than one unit are found (`CrossUnitIds.finish`) and their rows taken out.
         var ids = CrossUnitIds(expected: rows.reduce(0) { $0 + $1.members })
         // Each merged unit's counts, for stats.json.
         var merged: [(unit: String, package: String, importedAt: Timestamp, members: Int, organizations: Int, filled: Int)] = []
@@ -203,10 +203,10 @@ public enum Synthesis {
         try orgOut.close()
         try memOut.close()
         // Every record whose citizen_id or member_id is also another unit's is withheld and listed.
-        ids.finish()
-        let held = ids.heldRows
+        let found = ids.finish()
+        let held = found.heldRows
         progress(
-            "\(merged.count) units merged; \(ids.citizenCount) citizen id(s) and \(ids.memberCount) member id(s) in more than one unit, \(held.count) record(s) withheld (\(elapsed()))"
+            "\(merged.count) units merged; \(found.citizenCount) citizen id(s) and \(found.memberCount) member id(s) in more than one unit, \(held.count) record(s) withheld (\(elapsed()))"
         )
         var (conflictRows, heldByUnit): ([[String]], [String: Int]) = ([], [:])
         if !held.isEmpty { (conflictRows, heldByUnit) = try withhold(held, from: "\(dir)/members.csv") }
@@ -540,11 +540,13 @@ struct CrossUnitIds {
     private var otherMembers = IdIndex<[UInt8]>()
     private var unitStarts: [Int] = []
 
-    /// How many citizen ids and member ids are in more than one unit, and the rows to withhold in
-    /// file order, once each (set by `finish`).
-    private(set) var citizenCount = 0
-    private(set) var memberCount = 0
-    private(set) var heldRows: [Held] = []
+    /// What `finish` found: how many citizen ids and member ids are in more than one unit, and
+    /// the rows to withhold in file order, once each.
+    struct Found {
+        let citizenCount: Int
+        let memberCount: Int
+        let heldRows: [Held]
+    }
 
     /// A citizen id of up to 18 digits as a number behind a leading 1 (its leading zeros kept).
     static func citizenKey(_ b: UnsafeRawBufferPointer) -> UInt64? {
@@ -572,20 +574,19 @@ struct CrossUnitIds {
         if let key = packID(member) { members.add(key, at: row) } else { otherMembers.add(Array(member), at: row) }
     }
 
-    /// Finds the ids in more than one unit once every row is added (`citizenCount`,
-    /// `memberCount`, `heldRows`).
-    mutating func finish() {
+    /// Finds the ids in more than one unit once every row is added. Once: the ids noted are given
+    /// up to the sort (`consuming`).
+    consuming func finish() -> Found {
         let starts = unitStarts.isEmpty ? [0] : unitStarts
         let c = citizens.inMoreThanOne(unitStarts: starts, sortedBy: radixSort)
         let m = members.inMoreThanOne(unitStarts: starts, sortedBy: radixSort)
         let oc = otherCitizens.inMoreThanOne(unitStarts: starts, sortedBy: Self.sortBytes)
         let om = otherMembers.inMoreThanOne(unitStarts: starts, sortedBy: Self.sortBytes)
-        citizenCount = c.count + oc.count
-        memberCount = m.count + om.count
         var marks: [Int: Held] = [:]
         for row in c.rows + oc.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].citizen = true }
         for row in m.rows + om.rows { marks[row, default: Held(offset: row, citizen: false, member: false)].member = true }
-        heldRows = marks.values.sorted { $0.offset < $1.offset }
+        return Found(
+            citizenCount: c.count + oc.count, memberCount: m.count + om.count, heldRows: marks.values.sorted { $0.offset < $1.offset })
     }
 
     /// Sorts ids kept as bytes, and their rows with them, stably (a comparison sort: they are few).

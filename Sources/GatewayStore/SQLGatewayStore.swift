@@ -849,8 +849,10 @@ public final class SQLGatewayStore: GatewayStore {
         rows: [String: Int64], cards: [String: String]
     ) {
         guard !wanted.isEmpty || cardNumbers else { return ([:], [:]) }
+        // The card numbers are read only when they are asked for.
         let ids = try await c.textBatch(
-            "SELECT citizen_id, CAST(row_no AS TEXT), member_id FROM members WHERE snapshot_id = ? ORDER BY row_no", [sid], columns: 3)
+            "SELECT citizen_id, CAST(row_no AS TEXT)\(cardNumbers ? ", member_id" : "") FROM members WHERE snapshot_id = ? ORDER BY row_no", [sid],
+            columns: cardNumbers ? 3 : 2)
         var rows: [String: Int64] = [:]
         var twice: Set<String> = []
         var cards: [String: String] = [:]

@@ -1,4 +1,5 @@
 import Foundation
+import PartyRecords
 import Testing
 
 @testable import GatewayCore
@@ -20,15 +21,15 @@ struct CrossUnitIdsTests {
                 row += 1
             }
         }
-        ids.finish()
-        let held = ids.heldRows
-        return (held.map(\.offset), held.map { ($0.citizen ? "c" : "") + ($0.member ? "m" : "") }, ids.citizenCount, ids.memberCount)
+        let found = ids.finish()
+        let held = found.heldRows
+        return (held.map(\.offset), held.map { ($0.citizen ? "c" : "") + ($0.member ? "m" : "") }, found.citizenCount, found.memberCount)
     }
 
     /// The keys' sort: ascending, each key's values in the order they came (the rows of an id in
     /// file order), whatever the keys' size — small ones, 64-bit ones, many equal.
     @Test func theRadixSortIsAStableSortByKey() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix64(seed: 25)  // seeded: a failure is seen again
         for range in [UInt64(0)...UInt64(7), 0...UInt64(1) << 44, 0...UInt64.max] {
             let keys = (0..<5_000).map { _ in UInt64.random(in: range, using: &rng) }
             var sortedKeys = keys
