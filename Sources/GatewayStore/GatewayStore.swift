@@ -274,6 +274,29 @@ public struct SnapshotImport: Sendable {
     }
 }
 
+/// What the intake looks up before it admits or decides a package, read at once
+/// (`GatewayStore.intakeLookup`).
+public struct IntakeLookup: Sendable {
+    /// The key that signed the package (nil: no registered unit holds it).
+    public var key: UnitKeyRecord?
+    /// The latest trust document's version (0: none yet).
+    public var trustVersion: UInt64
+    /// The unit's highest seq used (asked with a unit and a seq).
+    public var lastSeq: UInt64?
+    /// The outcome that holds the unit's seq (asked with a unit and a seq).
+    public var seqOutcome: Outcome?
+    /// The first outcome of the same bytes (asked with a SHA-256).
+    public var sameBytes: Outcome?
+
+    public init(key: UnitKeyRecord?, trustVersion: UInt64, lastSeq: UInt64? = nil, seqOutcome: Outcome? = nil, sameBytes: Outcome? = nil) {
+        self.key = key
+        self.trustVersion = trustVersion
+        self.lastSeq = lastSeq
+        self.seqOutcome = seqOutcome
+        self.sameBytes = sameBytes
+    }
+}
+
 /// A snapshot's rows, handed to the store a batch at a time (read from a file during the
 /// import's transaction, so the import's memory does not grow with the package), or held in
 /// memory. `count` is the number the batches must add up to.
@@ -558,6 +581,11 @@ public protocol GatewayStore: Sendable {
     func outcome(spoolId: Int64) async throws -> Outcome?
     /// The highest seq used by a unit.
     func lastSeq(unitId: String) async throws -> UInt64?
+    /// The intake's lookups for one package in one read (one snapshot; on SQLite one hop to a
+    /// reader): the signer's key and the latest trust document's version; with `unitId` and
+    /// `seq` the unit's last seq and the outcome holding that seq; with `sha256` the first
+    /// outcome of the same bytes.
+    func intakeLookup(keyId: String, unitId: String?, seq: UInt64?, sha256: String?) async throws -> IntakeLookup
     /// Commits a decision — with its snapshot import when accepted — in one transaction: appends
     /// `logEntry` to the log, calls `makeReceipt` with the new entry's index and every log entry
     /// from index `logSince` on (so the caller's tree catches up inside the transaction), stores
@@ -609,6 +637,8 @@ public protocol GatewayStore: Sendable {
     // Trust documents
     func addTrust(_ t: TrustRecord) async throws
     func latestTrust() async throws -> TrustRecord?
+    /// The latest trust document's version (0: none yet), without reading the document.
+    func latestTrustVersion() async throws -> UInt64
     func trust(version: UInt64) async throws -> TrustRecord?
 
     // Department recipients (age) and their lifecycle

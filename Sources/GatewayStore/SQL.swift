@@ -122,9 +122,42 @@ public protocol SQLConnection: Sendable {
     /// faster than `query` (the city's records are millions of fields); a NULL, a non-text value
     /// or another number of columns is a store failure.
     func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch
+    /// Runs several statements that return rows, in order, in one access where the driver can
+    /// (SQLite: one reader snapshot, one hop to its queue — a decision's lookups are four):
+    /// the rows of each.
+    func queries(_ list: [SQLQuery]) async throws -> [[SQLRow]]
+}
+
+extension [SQLRow] {
+    /// The first column of the first row as an integer (nil when there is no row or it is NULL).
+    func firstInt() throws -> Int64? {
+        guard let v = first?.values.first else { return nil }
+        switch v {
+        case .null: return nil
+        case .int(let i): return i
+        default: throw StoreError(.storeFailure, "the first column is not an integer")
+        }
+    }
+}
+
+/// A statement with its values, for `SQLConnection.queries`.
+public struct SQLQuery: Sendable {
+    public let sql: String
+    public let binds: [SQLValue]
+    public init(_ sql: String, _ binds: [any SQLBindable] = []) {
+        self.sql = sql
+        self.binds = binds.map(\.sqlValue)
+    }
 }
 
 extension SQLConnection {
+    /// One by one (a driver whose connection is already one session: PostgreSQL's).
+    public func queries(_ list: [SQLQuery]) async throws -> [[SQLRow]] {
+        var out: [[SQLRow]] = []
+        for q in list { out.append(try await query(q.sql, q.binds)) }
+        return out
+    }
+
     public func textBatch(_ sql: String, _ binds: [SQLValue], columns: Int) async throws -> RowBatch {
         var batch = RowBatch(columns: columns)
         for r in try await query(sql, binds) {
@@ -144,14 +177,7 @@ extension SQLConnection {
     }
     func row(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> SQLRow? { try await query(sql, binds).first }
     /// The first column of the first row as an integer (nil when there is no row or it is NULL).
-    func int(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int64? {
-        guard let r = try await query(sql, binds).first, let v = r.values.first else { return nil }
-        switch v {
-        case .null: return nil
-        case .int(let i): return i
-        default: throw StoreError(.storeFailure, "the first column is not an integer")
-        }
-    }
+    func int(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int64? { try await query(sql, binds).firstInt() }
     func exists(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Bool { try await !query(sql, binds).isEmpty }
 }
 

@@ -505,6 +505,27 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
+    public func intakeLookup(keyId: String, unitId: String?, seq: UInt64?, sha256: String?) async throws -> IntakeLookup {
+        var list = [SQLQuery("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]), SQLQuery(Self.trustVersionSQL)]
+        // A seq above Int64.max is refused before it is used (`seq_out_of_range`): not looked up.
+        let bySeq: (unit: String, seq: UInt64)? = unitId.flatMap { u in seq.flatMap { $0 <= UInt64(Int64.max) ? (u, $0) : nil } }
+        if let bySeq {
+            list.append(SQLQuery("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [bySeq.unit]))
+            list.append(SQLQuery("SELECT * FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [bySeq.unit, bySeq.seq]))
+        }
+        if let sha256 { list.append(SQLQuery("SELECT * FROM outcomes WHERE sha256 = ? ORDER BY spool_id LIMIT 1", [sha256])) }
+        let rows = try await driver.read { c in try await c.queries(list) }
+        var found = IntakeLookup(key: try rows[0].first.map(Self.key), trustVersion: UInt64(try rows[1].firstInt() ?? 0))
+        var next = 2
+        if bySeq != nil {
+            found.lastSeq = try rows[2].firstInt().map { UInt64(bitPattern: $0) }
+            found.seqOutcome = try rows[3].first.map(Self.outcome)
+            next = 4
+        }
+        if sha256 != nil { found.sameBytes = try rows[next].first.map(Self.outcome) }
+        return found
+    }
+
     static let organizationColumns = ["org_id", "name", "type", "parent_id"]
     static let memberColumns = [
         "member_id", "full_name", "gender", "date_of_birth", "citizen_id", "date_joined", "date_official", "status", "org_id",
@@ -995,6 +1016,12 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func latestTrust() async throws -> TrustRecord? {
         try await driver.read { c in try await c.row("SELECT * FROM trust_documents ORDER BY version DESC LIMIT 1").map(Self.trust) }
+    }
+
+    static let trustVersionSQL = "SELECT MAX(version) FROM trust_documents"
+
+    public func latestTrustVersion() async throws -> UInt64 {
+        try await driver.read { c in UInt64(try await c.int(Self.trustVersionSQL) ?? 0) }
     }
 
     public func trust(version: UInt64) async throws -> TrustRecord? {

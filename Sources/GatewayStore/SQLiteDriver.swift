@@ -400,6 +400,12 @@ struct SQLiteConnection: SQLConnection {
         return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
     }
 
+    /// Every statement in one access: on a reader, one snapshot and one hop to its queue.
+    func queries(_ list: [SQLQuery]) async throws -> [[SQLRow]] {
+        let work: @Sendable (Database) throws -> [[SQLRow]] = { db in try list.map { try Self.rows(db, $0.sql, $0.binds) } }
+        return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
+    }
+
     /// Text rows into one batch of bytes, read with SQLite's own calls: no GRDB row, no boxed
     /// value per field (the synthesis reads every member of the city through here).
     func textBatch(_ sql: String, _ binds: [SQLValue], columns expected: Int) async throws -> RowBatch {

@@ -109,6 +109,17 @@ enum StoreConformance {
         #expect(try await store.outcome(unitId: "U1", seq: 2) == nil)
         #expect(try await store.lastSeq(unitId: "U1") == 1)
 
+        // The intake's lookups in one read: what the lookups one by one find.
+        let found = try await store.intakeLookup(keyId: "K1", unitId: "U1", seq: 1, sha256: "aa")
+        #expect(found.key?.unitId == "U1" && found.trustVersion == 0 && found.lastSeq == 1)
+        #expect(found.seqOutcome?.spoolId == s1 && found.sameBytes?.spoolId == s1)
+        let free = try await store.intakeLookup(keyId: "K9", unitId: "U1", seq: 2, sha256: "zz")
+        #expect(free.key == nil && free.lastSeq == 1 && free.seqOutcome == nil && free.sameBytes == nil, "seq 2's rejection claimed nothing")
+        let keyOnly = try await store.intakeLookup(keyId: "K1", unitId: nil, seq: nil, sha256: nil)
+        #expect(keyOnly.key?.keyId == "K1" && keyOnly.lastSeq == nil && keyOnly.seqOutcome == nil && keyOnly.sameBytes == nil)
+        let beyond = try await store.intakeLookup(keyId: "K1", unitId: "U1", seq: UInt64(Int64.max) + 1, sha256: nil)
+        #expect(beyond.key != nil && beyond.lastSeq == nil && beyond.seqOutcome == nil, "a seq the store cannot order is not looked up")
+
         // A newer snapshot replaces the current one; the old one stays as history.
         let s3 = try await store.addSpool(sha256: "cc", size: 1, path: "/x/3", receivedAt: moment("2026-11-29T00:00:00Z"))
         _ = try await store.commit(
@@ -134,6 +145,8 @@ enum StoreConformance {
         #expect(await Self.storeCode { try await store.addTrust(TrustRecord(version: 1, body: "{}", signature: "s")) } == "trust_version")
         try await store.addTrust(TrustRecord(version: 2, body: "{\"v\":2}", signature: "s2"))
         #expect(try await store.latestTrust()?.version == 2)
+        #expect(try await store.latestTrustVersion() == 2)
+        #expect(try await store.intakeLookup(keyId: "K1", unitId: nil, seq: nil, sha256: nil).trustVersion == 2)
 
         // Signing keys: inserted, then their state moves on in place (one row per key).
         try await store.putSigningKey(SigningKeyRecord(role: .receipt, keyId: "K1", publicKey: "p1", state: .pending, until: nil, createdAt: Self.t1))

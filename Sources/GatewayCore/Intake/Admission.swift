@@ -68,8 +68,15 @@ public struct IntakeAdmission: Sendable {
     public func prechecked(_ peek: PackagePeek, tokenUnit: String?, verified: VerifiedComment? = nil) async throws -> (
         key: UnitKeyRecord, comment: VerifiedComment
     ) {
+        try checked(peek, key: try await store.unitKey(keyId: Minisign.keyIdHex(peek.signature.keyId)), tokenUnit: tokenUnit, verified: verified)
+    }
+
+    /// `prechecked` with the signer's key as the store gave it just now (nil: none holds it).
+    func checked(_ peek: PackagePeek, key found: UnitKeyRecord?, tokenUnit: String?, verified: VerifiedComment?) throws -> (
+        key: UnitKeyRecord, comment: VerifiedComment
+    ) {
         let keyHex = Minisign.keyIdHex(peek.signature.keyId)
-        guard let key = try await store.unitKey(keyId: keyHex) else {
+        guard let key = found else {
             throw GatewayError(
                 .keyUnknown, "package is signed by key \(keyHex), which no registered unit holds",
                 remedy: "register the unit's public key (`sealgate units add`), or sign with the registered key")
@@ -159,11 +166,14 @@ public struct IntakeAdmission: Sendable {
         do {
             try Failpoints.check("intake.admit")
             let header = try await work.run(inline: inline) { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) }
-            let prechecked = try await self.prechecked(
-                PackagePeek(signature: header.signature, comment: header.comment), tokenUnit: tokenUnit, verified: streamed)
+            // The key and an outcome of the same bytes, read at once.
+            let found = try await store.intakeLookup(
+                keyId: Minisign.keyIdHex(header.signature.keyId), unitId: nil, seq: nil, sha256: sha256)
+            let prechecked = try checked(
+                PackagePeek(signature: header.signature, comment: header.comment), key: found.key, tokenUnit: tokenUnit, verified: streamed)
             key = prechecked.key
             // A replay of bytes already decided: that decision, nothing stored again.
-            if let first = try await store.outcome(sha256: sha256), first.unitId == header.comment.unit {
+            if let first = found.sameBytes, first.unitId == header.comment.unit {
                 try await log.headCovers(first, on: work)
                 let (r, sig) = try receipts.duplicate(first, viewer: viewer)
                 return .duplicate(receipt: r, signature: sig)

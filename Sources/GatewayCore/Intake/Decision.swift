@@ -42,7 +42,6 @@ public struct IntakeDecision: Sendable {
     /// When two bodies race for the same seq, the loser decides again and finds the winner:
     /// a duplicate if the bytes are the same, a conflict otherwise.
     public func process(spoolId: Int64) async throws -> IntakeResult {
-        try await keys.refresh()
         if let done = try await store.outcome(spoolId: spoolId) { return try await answered(IntakeResult(kind: Self.kind(of: done), outcome: done)) }
         guard let entry = try await store.spool(id: spoolId) else {
             throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug")
@@ -58,7 +57,6 @@ public struct IntakeDecision: Sendable {
     /// `comment`: the admission's proof that the package's trusted comment verified (with the
     /// key it read then): the decision checks the key's state again, not that signature.
     public func process(admitted entry: SpoolEntry, comment: VerifiedComment) async throws -> IntakeResult {
-        try await keys.refresh()
         do { return try await decideRetrying(entry, comment: comment) } catch let e as StoreError where e.code == .uniqueViolation {
             // Decided meanwhile by another process (its recovery of the pending entry): that answer.
             return try await process(spoolId: entry.id)
@@ -121,17 +119,29 @@ public struct IntakeDecision: Sendable {
     private func decide(_ entry: SpoolEntry, verified earlier: VerifiedComment?) async throws -> IntakeResult {
         var comment: TrustedComment?
         var unitKey: UnitKeyRecord?
+        // Whether the keys were refreshed with the lookup: a refusal met before it refreshes
+        // them itself (its receipt is signed with the receipt key of the latest trust document).
+        var refreshed = false
         let path = data.resolve(spoolPath: entry.path)
         do {
             do {
                 let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes, keys: nil)
                 comment = header.comment
+                let c = header.comment
+                // The key, the unit's last seq, the outcome holding this seq and the trust
+                // document's version, read at once (one snapshot).
+                let found = try await store.intakeLookup(
+                    keyId: Minisign.keyIdHex(header.signature.keyId), unitId: c.unit, seq: c.seq, sha256: nil)
+                // The department's keys reloaded first if a rotation published a new trust document.
+                try await keys.refresh(seen: found.trustVersion)
+                refreshed = true
                 // Checked at admission; checked again, as the key may have changed state since.
                 let peek = PackagePeek(signature: header.signature, comment: header.comment)
-                let (key, verified) = try await admission.prechecked(peek, tokenUnit: nil, verified: earlier)
+                let (key, verified) = try admission.checked(peek, key: found.key, tokenUnit: nil, verified: earlier)
                 unitKey = key
-                let c = header.comment
-                if let first = try await checkSeq(entry, c, path: path) { return IntakeResult(kind: .duplicate, outcome: first) }
+                if let first = try await checkSeq(entry, c, path: path, lastSeq: found.lastSeq, holder: found.seqOutcome) {
+                    return IntakeResult(kind: .duplicate, outcome: first)
+                }
                 // A package up to `Intake.inMemoryBytes` is opened, validated and imported in
                 // memory: no file is made (the plaintext is no larger than the package). A larger
                 // one is opened into a folder of this decision's own (the same package may be
@@ -156,18 +166,19 @@ public struct IntakeDecision: Sendable {
                 return try await reject(entry, r.error, comment: comment, validation: r.validation)
             }
         } catch let e as SealError where !Intake.isGatewayFault(e) {
+            if !refreshed { try await keys.refresh() }
             return try await reject(entry, e, comment: comment, attributed: unitKey != nil)
         }
     }
 
     /// The seq: a duplicate of the same bytes decided meanwhile (returned: this copy is
     /// forgotten), or `seq_conflict` / `seq_not_increasing` thrown; nil when the seq is free.
-    private func checkSeq(_ entry: SpoolEntry, _ c: TrustedComment, path: String) async throws -> Outcome? {
-        // The last seq is read before this seq's outcome: a rival deciding the same seq in
-        // between is then found as that outcome (a duplicate or a conflict), never taken
-        // for an older seq.
-        let lastSeq = try await store.lastSeq(unitId: c.unit)
-        if let first = try await store.outcome(unitId: c.unit, seq: c.seq) {
+    /// `lastSeq` and `holder` (the outcome holding this seq) were read in one snapshot: a rival
+    /// deciding the same seq is found as both or neither — never as a last seq without its
+    /// outcome, which would make this seq look old (and the commit's check finds a rival that
+    /// commits after the read).
+    private func checkSeq(_ entry: SpoolEntry, _ c: TrustedComment, path: String, lastSeq: UInt64?, holder: Outcome?) async throws -> Outcome? {
+        if let first = holder {
             if first.sha256 == entry.sha256 {
                 // The same package decided meanwhile (two copies admitted at once): this copy
                 // is forgotten, the answer is the first decision.

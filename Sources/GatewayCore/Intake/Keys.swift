@@ -53,11 +53,14 @@ public final class IntakeKeys: Sendable {
 
     /// Which recipients are accepted now: active ones, and decrypt-only ones within their grace.
     /// Reloads the keys when a new trust document was published (a rotation, without a restart).
-    public func refresh(force: Bool = false) async throws {
+    /// `seen`: the latest version as a read just made found it (`GatewayStore.intakeLookup`):
+    /// when it is the one the keys were read at, the store is not asked again.
+    public func refresh(force: Bool = false, seen: UInt64? = nil) async throws {
         func stale() async throws -> (Bool, UInt64) {
-            let version = try await store.latestTrust()?.version ?? 0
+            let version = try await store.latestTrustVersion()
             return (sets.withLock { force || version != $0.trustVersion }, version)
         }
+        if !force, let seen, sets.withLock({ seen == $0.trustVersion }) { return }
         guard try await stale().0 else { return }
         try await reloading.withLock { try await reload(force: force, stale: stale) }
     }
