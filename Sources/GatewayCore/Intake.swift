@@ -111,6 +111,11 @@ public final class Intake: Sendable {
         [.ioError, .cryptoFailure, .storeFailure, .tokenUnavailable, .tokenPinRefused, .tokenKeyMissing].contains(e.code)
     }
 
+    /// A body whose declared length is at most this is received into memory, not streamed into
+    /// a file (`IntakeAdmission.admit(small:…)`): its head checked, then written, fsynced,
+    /// verified and moved into the spool in one step on the pool.
+    public static let smallBodyBytes = 64 << 10
+
     /// Packages up to this size are opened and validated where the decision runs (a millisecond
     /// or two of work: a hop to the pool and back would cost as much); larger ones on `work`.
     static let inlineBytes: Int64 = 256 << 10

@@ -787,10 +787,24 @@ extension Request {
     /// parser takes up to 2^64−1) is over every limit, as is anything but digits (which the parser
     /// refuses before a route sees it; not repeated).
     public func declaredLength(over limit: Int) -> String? {
+        guard let (text, n) = contentLength() else { return nil }
+        guard let n else { return text }
+        return n > limit ? text : nil
+    }
+
+    /// The declared body length when it is a number no larger than `limit`; nil otherwise, or
+    /// with no Content-Length (a chunked body).
+    public func declaredLength(atMost limit: Int) -> Int? {
+        guard let n = contentLength()?.value, n <= limit else { return nil }
+        return n
+    }
+
+    /// The Content-Length as declared and its value when it is one an `Int` holds (nil: none
+    /// declared; anything but digits reads as "(not a number)", with no value).
+    private func contentLength() -> (text: String, value: Int?)? {
         guard let raw = headers[.contentLength] else { return nil }
         let text = raw.trimmingCharacters(in: .whitespaces)
-        guard !text.isEmpty, text.utf8.count <= 40, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return "(not a number)" }
-        guard let n = Int(text) else { return text }
-        return n > limit ? text : nil
+        guard !text.isEmpty, text.utf8.count <= 40, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return ("(not a number)", nil) }
+        return (text, Int(text))
     }
 }

@@ -62,13 +62,24 @@ struct PackageRoutes {
         let bound = tokenUnit
         // Everything the head tells is checked: a client waiting on `Expect: 100-continue` may send.
         expectContinue(on: context.channel)
-        let (path, sha, size, streamed) = try await receive(request, tokenUnit: bound)
         let decision = self.decision
         let viewer = context.viewer
+        // A small body is received into memory: no file is made before its head is checked.
+        let received: Received
+        if let length = request.declaredLength(atMost: Intake.smallBodyBytes) {
+            received = .memory(try await receiveSmall(request, length: length, tokenUnit: bound))
+        } else {
+            received = .file(try await receive(request, tokenUnit: bound))
+        }
         let admission: Admission
         do {
-            admission = try await self.admission.admit(
-                incoming: path, sha256: sha, size: Int64(size), tokenUnit: bound, viewer: viewer, streamed: streamed)
+            switch received {
+            case .memory(let b):
+                admission = try await self.admission.admit(small: b.body, peek: b.peek, tokenUnit: bound, viewer: viewer, streamed: b.proof)
+            case .file(let f):
+                admission = try await self.admission.admit(
+                    incoming: f.path, sha256: f.sha256, size: Int64(f.size), tokenUnit: bound, viewer: viewer, streamed: f.proof)
+            }
         } catch {
             let fault = Self.fault(error)
             metrics.countDecided("fault", code: fault.code)
@@ -107,6 +118,13 @@ struct PackageRoutes {
         }
     }
 
+    /// A body as received: a small one in memory (with its head, if whole, and the proof of a
+    /// check of it made while the rest came in), or a streamed one in an incoming file.
+    enum Received {
+        case memory((body: [UInt8], peek: PackagePeek?, proof: VerifiedComment?))
+        case file((path: String, sha256: String, size: Int, proof: VerifiedComment?))
+    }
+
     /// What a fault of ours is answered with: 503, nothing recorded, send it again. A fault
     /// keeps its own code (`io_error`, `store_unavailable`, …); anything else is `intake_fault`.
     static func fault(_ error: any Error) -> Problem {
@@ -142,6 +160,36 @@ struct PackageRoutes {
                 }
             })
         return (body.path, body.sha256, Int(body.size), streamed)
+    }
+
+    /// A small body (its declared `length` at most `Intake.smallBodyBytes`) into memory, its
+    /// head parsed as it comes (a head that is not a package's is refused at once). A head that
+    /// is whole before the rest of the body has come is checked then, as a streamed body's is (a
+    /// stranger's body is refused before the rest is read, and the connection closed).
+    func receiveSmall(_ request: Request, length: Int, tokenUnit: String?) async throws -> ([UInt8], PackagePeek?, VerifiedComment?) {
+        var body: [UInt8] = []
+        body.reserveCapacity(length)
+        var collector = PackagePeek.Collector()
+        var peek: PackagePeek?
+        var streamed: VerifiedComment?
+        for try await chunk in request.body {
+            guard body.count + chunk.readableBytes <= length else {
+                throw refusal(
+                    SealError(.packageTooLarge, "the body is longer than its declared \(length) bytes", remedy: "send the package file as it is")
+                ).closing()
+            }
+            body.append(contentsOf: chunk.readableBytesView)
+            guard peek == nil else { continue }
+            do { peek = try collector.feed(chunk.readableBytesView) } catch let e as SealError { throw refusal(e).closing() }
+            if let peek, body.count < length {
+                do { streamed = try await admission.prechecked(peek, tokenUnit: tokenUnit).comment } catch let e as SealError
+                    where !Intake.isGatewayFault(e)
+                {
+                    throw refusal(e).closing()
+                }
+            }
+        }
+        return (body, peek, streamed)
     }
 
     /// A receipt, for its unit (token) or the department (admin token); anyone else learns

@@ -82,6 +82,19 @@ struct GatewayEndToEndTests {
         #expect(unknown.status == 422 && (code(unknown)) == "key_unknown")
         // Neither the tampered package nor the stranger's claimed a seq, reached the log or stayed on disk.
         #expect(try logSize() == beforeRefusals.0 && spoolFiles() == beforeRefusals.1, "a refused body was logged or kept")
+        // A small body is received into memory, but its head is still checked as soon as it is
+        // whole: the stranger's is refused before the rest is sent, and the connection closed.
+        let unknownBytes = f.w.read("unknown.sgp")
+        #expect(unknownBytes.count <= Intake.smallBodyBytes, "not a small body: \(unknownBytes.count) bytes")
+        let early = try RawHTTP.connect(host: "127.0.0.1", port: gw.port, timeout: 10)
+        defer { close(early) }
+        try RawHTTP.sendAll(
+            early, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: \(unknownBytes.count)\r\n\r\n".utf8) + unknownBytes.prefix(2048))
+        let refusedEarly = try RawHTTP.response(from: early)
+        #expect(
+            refusedEarly.status == 422 && refusedEarly.text.contains("\"code\":\"key_unknown\"") && refusedEarly.headers["connection"] == "close",
+            "\(refusedEarly.status) \(refusedEarly.headers) \(refusedEarly.text)")
+        #expect(try logSize() == beforeRefusals.0 && spoolFiles() == beforeRefusals.1, "a refused body was logged or kept")
         #expect(try f.post(gw, try f.seal("HCM-U002", seq: 1)).status == 201, "a forger burnt HCM-U002's seq 1")
 
         // Forwarding: HCM-U002 re-signs HCM-U001's payload under its own id.
@@ -224,14 +237,18 @@ struct GatewayEndToEndTests {
         let box = Box()
         let url = gw!.url
         // The kill must land mid-batch: the last unit's upload is held with half its body in the
-        // spool (`.incoming-…`) until after the kill, so the batch cannot have finished.
+        // spool (`.incoming-…`) until after the kill, so the batch cannot have finished. It
+        // declares a length over a small body's (a small one is received into memory, and a
+        // kill leaves nothing of it), so it streams into a file.
         let spool = f.w.file(database == nil ? "dept/spool" : "dept/spool/gw")
         let incoming = { ((try? FileManager.default.contentsOfDirectory(atPath: spool)) ?? []).filter { $0.hasPrefix(".incoming-") } }
         let held = [UInt8](try Data(contentsOf: URL(fileURLWithPath: files[11])))
         let heldFD = try RawHTTP.connect(host: "127.0.0.1", port: gw!.port, timeout: 10)
         defer { close(heldFD) }
         try RawHTTP.sendAll(
-            heldFD, Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: \(held.count)\r\n\r\n".utf8) + held.prefix(held.count / 2))
+            heldFD,
+            Array("POST /v1/packages HTTP/1.1\r\nHost: x\r\nContent-Length: \(max(held.count, Intake.smallBodyBytes + 1))\r\n\r\n".utf8)
+                + held.prefix(held.count / 2))
         #expect(try waitUntil { !incoming().isEmpty }, "the held body never reached the spool")
         let group = DispatchGroup()
         let killer = DispatchSemaphore(value: 0)

@@ -189,17 +189,81 @@ public struct IntakeAdmission: Sendable {
             return .refused(e)
         }
         let name = "\(PackageIdentifiers.newUUIDv7()).sgp"
-        let spoolFile = "\(data.spoolPath)/\(name)"
-        try await work.run { try renameDurably(path, spoolFile) }
+        try await work.run { try renameDurably(path, "\(data.spoolPath)/\(name)") }
         moved = true
+        return try await record(spoolName: name, sha256: sha256, size: size, comment: comment)
+    }
+
+    /// Records a body moved into the spool as `name` as pending; the file goes if it cannot be.
+    private func record(spoolName name: String, sha256: String, size: Int64, comment: VerifiedComment) async throws -> Admission {
         do {
             let (recorded, receivedAt) = (data.recorded(spoolName: name), clock.now)
             let id = try await store.addSpool(sha256: sha256, size: size, path: recorded, receivedAt: receivedAt)
             return .admitted(
                 SpoolEntry(id: id, sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, state: .pending), comment: comment)
         } catch {
-            unlink(spoolFile)  // not recorded: never acknowledged; the unit sends it again
+            unlink("\(data.spoolPath)/\(name)")  // not recorded: never acknowledged; the unit sends it again
             throw error
         }
+    }
+
+    /// Steps 1 and 2 for a small body received whole in memory (at most
+    /// `Intake.smallBodyBytes`), with its head as parsed from it (`peek`; nil when the body holds
+    /// none): refused, a duplicate, or admitted — the same checks and answers as
+    /// `admit(incoming:)`, in fewer steps. The signer's key and an outcome of the same bytes are
+    /// read at once and the head is checked before any file is made; then one step on the pool
+    /// writes the body, fsyncs it, verifies the package's signature and moves it into the spool.
+    /// A body without a head is written and admitted as a streamed one (which names its fault).
+    /// `streamed`: the proof of the comment's signature when the head was checked while the rest
+    /// came in (as `admit(incoming:)` takes it).
+    public func admit(
+        small body: [UInt8], peek: PackagePeek?, tokenUnit: String?, viewer: Viewer, streamed: VerifiedComment? = nil
+    ) async throws -> Admission {
+        let sha256 = body.withUnsafeBytes { hexString(SHA256Hasher.hash($0)) }
+        let size = Int64(body.count)
+        let incoming = incomingPath()
+        @Sendable func write() throws {
+            try Failpoints.check("intake.receive")
+            let file = try DurableFile(creating: incoming)
+            try body.withUnsafeBytes { try file.append($0) }
+            try file.sync()
+            file.keep()
+        }
+        guard let peek else {
+            try await work.run { try write() }
+            return try await admit(incoming: incoming, sha256: sha256, size: size, tokenUnit: tokenUnit, viewer: viewer)
+        }
+        let key: UnitKeyRecord
+        let comment: VerifiedComment
+        do {
+            try Failpoints.check("intake.admit")
+            let found = try await store.intakeLookup(keyId: Minisign.keyIdHex(peek.signature.keyId), unitId: nil, seq: nil, sha256: sha256)
+            (key, comment) = try checked(peek, key: found.key, tokenUnit: tokenUnit, verified: streamed)
+            // A replay of bytes already decided: that decision, nothing stored again.
+            if let first = found.sameBytes, first.unitId == peek.comment.unit {
+                try await log.headCovers(first, on: work)
+                let (r, sig) = try receipts.duplicate(first, viewer: viewer)
+                return .duplicate(receipt: r, signature: sig)
+            }
+        } catch let e as SealError where !Intake.isGatewayFault(e) {
+            return .refused(e)
+        }
+        let signer = try MinisignPublicKey(base64: key.publicKey)
+        let (unit, maxBytes, name) = (key.unitId, maxPackageBytes, "\(PackageIdentifiers.newUUIDv7()).sgp")
+        let spoolFile = "\(data.spoolPath)/\(name)"
+        do {
+            try await work.run {
+                try write()
+                var moved = false
+                defer { if !moved { unlink(incoming) } }
+                // The comment's signature was verified just above: only the package's is left.
+                _ = try Verifier.verify(path: incoming, signers: [signer], expectedUnit: unit, maxBytes: maxBytes, verifiedComment: comment)
+                try renameDurably(incoming, spoolFile)
+                moved = true
+            }
+        } catch let e as SealError where !Intake.isGatewayFault(e) {
+            return .refused(e)
+        }
+        return try await record(spoolName: name, sha256: sha256, size: size, comment: comment)
     }
 }
