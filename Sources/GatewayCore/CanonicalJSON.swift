@@ -13,16 +13,35 @@ public indirect enum JSON: Sendable, Equatable {
     case object([String: JSON])
 
     public var canonical: String {
+        var out = ""
+        write(into: &out)
+        return out
+    }
+
+    /// Appends the canonical text (keys in the order of their UTF-8 bytes, no space) to `out`:
+    /// one string grown in place, not one made for every value and joined.
+    func write(into out: inout String) {
         switch self {
-        case .string(let s): return Self.quote(s)
-        case .int(let i): return String(i)
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        case .array(let a): return "[" + a.map(\.canonical).joined(separator: ",") + "]"
+        case .string(let s): out += Self.quote(s)
+        case .int(let i): out += String(i)
+        case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null"
+        case .array(let a):
+            out += "["
+            for (i, v) in a.enumerated() {
+                if i > 0 { out += "," }
+                v.write(into: &out)
+            }
+            out += "]"
         case .object(let o):
-            return "{"
-                + o.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-                .map { Self.quote($0) + ":" + o[$0]!.canonical }.joined(separator: ",") + "}"
+            out += "{"
+            for (i, (k, v)) in o.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
+                if i > 0 { out += "," }
+                out += Self.quote(k)
+                out += ":"
+                v.write(into: &out)
+            }
+            out += "}"
         }
     }
 

@@ -30,6 +30,18 @@ public enum RecordFile: String, Sendable, CaseIterable {
     /// Vietnamese headings (compared after NFC, trimming and lower-casing).
     public var vietnameseHeadings: [String: String] {
         switch self {
+        case .members: return Self.memberHeadings
+        case .organizations: return Self.organizationHeadings
+        case .corrections: return Self.correctionHeadings
+        }
+    }
+    // Made once (a heading is looked up for every column of every file a package holds).
+    static let memberHeadings = Self.headings(.members)
+    static let organizationHeadings = Self.headings(.organizations)
+    static let correctionHeadings = Self.headings(.corrections)
+
+    private static func headings(_ file: RecordFile) -> [String: String] {
+        switch file {
         case .members:
             return [
                 "số thẻ đảng viên": "member_id", "họ và tên": "full_name", "họ tên": "full_name", "giới tính": "gender",
@@ -65,6 +77,8 @@ public enum RecordFile: String, Sendable, CaseIterable {
 
     /// The schema column a heading means, or nil.
     public func canonicalColumn(_ heading: String) -> String? {
+        // A heading that is a column's name already (lower-case ASCII, no space) is that column.
+        if columns.contains(heading) { return heading }
         let h = Text.lower(Text.collapseSpaces(Text.nfc(heading)))
         if columns.contains(h) { return h }
         return vietnameseHeadings[h]

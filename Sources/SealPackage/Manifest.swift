@@ -118,6 +118,8 @@ private func CFGetTypeIDIfAvailable(_ n: NSNumber) -> Bool {
 
 /// JSON string quoting (RFC 8259), for deterministic output.
 public func jsonQuote(_ s: String) -> String {
+    // Nothing to escape (no control character, quote or backslash): the text as it is.
+    if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
     var out = "\""
     for u in s.unicodeScalars {
         switch u {
