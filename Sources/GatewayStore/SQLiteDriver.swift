@@ -379,7 +379,7 @@ struct SQLiteConnection: SQLConnection {
     /// Others (several statements, a batch of rows, a list of values) are compiled each time,
     /// so the cache holds only the store's own finite set of texts.
     static func statement(_ db: Database, _ sql: String, binds: Int) throws -> Statement? {
-        guard binds <= 16, !sql.contains(";") else { return nil }
+        guard binds <= 16, !sql.utf8.contains(0x3B) else { return nil }
         return try db.cachedStatement(sql: sql)
     }
 

@@ -20,7 +20,7 @@ public enum PackageIdentifiers {
         let b = Array(s.utf8)
         guard b.count == 36 else { return false }
         for (i, c) in b.enumerated() {
-            if [8, 13, 18, 23].contains(i) {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
                 guard c == 45 else { return false }
             } else {
                 guard (c >= 48 && c <= 57) || (c >= 97 && c <= 102) else { return false }

@@ -40,7 +40,9 @@ public struct TrustedComment: Sendable, Equatable {
     public init(parsing text: String) throws {
         guard text.utf8.count <= Self.maxBytes else { throw SealError.comment("longer than \(Self.maxBytes) bytes") }
         guard text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { throw SealError.comment("not printable US-ASCII") }
-        let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+        // Printable US-ASCII (checked above): each byte is a character, so the text is cut and
+        // searched as bytes (a comment is parsed a few times a package).
+        let parts = text.utf8.split(separator: 0x20, omittingEmptySubsequences: false).map { Substring($0) }
         guard parts.first == Substring(Self.prefix) else { throw SealError.comment("does not start with \(Self.prefix)") }
         let known = ["unit", "package", "seq", "kind", "created", "to"]
         guard parts.count >= 1 + known.count else { throw SealError.comment("missing keys (need \(known.joined(separator: ", ")))") }
@@ -48,7 +50,7 @@ public struct TrustedComment: Sendable, Equatable {
         // Fields are named by position or by the keys we know, never by the signer's text.
         for (i, name) in known.enumerated() {
             let p = parts[1 + i]
-            guard let eq = p.firstIndex(of: "=") else { throw SealError.comment("field \(i + 2) is not key=value") }
+            guard let eq = p.utf8.firstIndex(of: 0x3D) else { throw SealError.comment("field \(i + 2) is not key=value") }
             let k = String(p[..<eq])
             guard k == name else {
                 throw SealError.comment(known.contains(k) ? "key \(k) out of order or repeated" : "field \(i + 2) is not \(name)=")
@@ -57,7 +59,7 @@ public struct TrustedComment: Sendable, Equatable {
         }
         var extra = [(String, String)]()
         for (i, p) in parts.dropFirst(1 + known.count).enumerated() {
-            guard let eq = p.firstIndex(of: "="), eq != p.startIndex else {
+            guard let eq = p.utf8.firstIndex(of: 0x3D), eq != p.startIndex else {
                 throw SealError.comment("field \(known.count + i + 2) is not key=value")
             }
             let k = String(p[..<eq])
@@ -69,7 +71,7 @@ public struct TrustedComment: Sendable, Equatable {
         let package = values["package"]!
         guard PackageIdentifiers.isValidUUID(package) else { throw SealError.comment("package is not a lower-case UUID") }
         let seqText = values["seq"]!
-        guard !seqText.isEmpty, seqText.allSatisfy({ $0.isASCII && $0.isNumber }), seqText == "0" || !seqText.hasPrefix("0"),
+        guard !seqText.isEmpty, seqText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), seqText == "0" || !seqText.hasPrefix("0"),
             let seq = UInt64(seqText)
         else {
             throw SealError.comment("seq is not a decimal u64")
@@ -80,8 +82,8 @@ public struct TrustedComment: Sendable, Equatable {
         let created = values["created"]!
         guard PackageIdentifiers.isValidTimestamp(created) else { throw SealError.comment("created is not an RFC 3339 UTC time with seconds and Z") }
         let toText = values["to"]!
-        let to = toText.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard !toText.isEmpty, to.allSatisfy({ $0.count == 16 && $0.allSatisfy { c in c.isHexDigit && !c.isUppercase } }) else {
+        let to = toText.utf8.split(separator: 0x2C, omittingEmptySubsequences: false).map { String(Substring($0)) }
+        guard !toText.isEmpty, to.allSatisfy({ $0.utf8.count == 16 && $0.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) } }) else {
             throw SealError.comment("to must be comma-separated 16-hex-digit recipient fingerprints")
         }
         self.init(unit: unit, package: package, seq: seq, kind: kind, created: created, to: to)
