@@ -83,7 +83,10 @@ public struct TrustedComment: Sendable, Equatable {
         guard PackageIdentifiers.isValidTimestamp(created) else { throw SealError.comment("created is not an RFC 3339 UTC time with seconds and Z") }
         let toText = values["to"]!
         let to = toText.utf8.split(separator: 0x2C, omittingEmptySubsequences: false).map { String(Substring($0)) }
-        guard !toText.isEmpty, to.allSatisfy({ $0.utf8.count == 16 && $0.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) } }) else {
+        func isFingerprint(_ f: String) -> Bool {
+            f.utf8.count == 16 && f.utf8.allSatisfy { c in (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) }
+        }
+        guard !toText.isEmpty, to.allSatisfy(isFingerprint) else {
             throw SealError.comment("to must be comma-separated 16-hex-digit recipient fingerprints")
         }
         self.init(unit: unit, package: package, seq: seq, kind: kind, created: created, to: to)
