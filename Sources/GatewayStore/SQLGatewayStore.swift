@@ -431,8 +431,11 @@ public final class SQLGatewayStore: GatewayStore {
     // MARK: Spool and outcomes
 
     public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64 {
-        // Committed with the other bodies admitted meanwhile (group commit: one fsync).
-        try await driver.groupedWrite { c in
+        // Committed with the other bodies admitted meanwhile (group commit: one fsync). Nothing
+        // is acknowledged on a pending entry: on PostgreSQL its commit does not wait for the disk
+        // (the decision's does, and flushes it too); lost in a crash of the database server
+        // before that, its body is set aside as an orphan at the next start.
+        try await driver.groupedWrite(synced: false) { c in
             guard
                 let id = try await c.int(
                     "INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?) RETURNING id", [sha256, size, path, receivedAt])
