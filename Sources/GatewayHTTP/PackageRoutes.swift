@@ -88,6 +88,9 @@ struct PackageRoutes {
         }
         switch admission {
         case .refused(let e):
+            // A small body's head refused once it was whole is answered as a streamed body's
+            // head is: the connection closed.
+            if case .memory(let b) = received, b.proof == nil, IntakeAdmission.headCodes.contains(e.code) { throw refusal(e).closing() }
             throw refusal(e)
         case .duplicate(let receipt, let signature):
             metrics.countDecided("duplicate")
@@ -167,8 +170,8 @@ struct PackageRoutes {
     /// is whole before the rest of the body has come is checked then, as a streamed body's is (a
     /// stranger's body is refused before the rest is read, and the connection closed).
     func receiveSmall(_ request: Request, length: Int, tokenUnit: String?) async throws -> ([UInt8], PackagePeek?, VerifiedComment?) {
+        // Grown as bytes come (a declared length reserves nothing).
         var body: [UInt8] = []
-        body.reserveCapacity(length)
         var collector = PackagePeek.Collector()
         var peek: PackagePeek?
         var streamed: VerifiedComment?

@@ -581,10 +581,10 @@ public protocol GatewayStore: Sendable {
     func outcome(spoolId: Int64) async throws -> Outcome?
     /// The highest seq used by a unit.
     func lastSeq(unitId: String) async throws -> UInt64?
-    /// The intake's lookups for one package in one read (one snapshot; on SQLite one hop to a
-    /// reader): the signer's key and the latest trust document's version; with `unitId` and
-    /// `seq` the unit's last seq and the outcome holding that seq; with `sha256` the first
-    /// outcome of the same bytes.
+    /// The intake's lookups for one package in one read (on SQLite one snapshot, one hop to a
+    /// reader; on PostgreSQL one after the other, in this order): the signer's key and the
+    /// latest trust document's version; with `unitId` and `seq` the unit's last seq, then the
+    /// outcome holding that seq; with `sha256` the first outcome of the same bytes.
     func intakeLookup(keyId: String, unitId: String?, seq: UInt64?, sha256: String?) async throws -> IntakeLookup
     /// Commits a decision — with its snapshot import when accepted — in one transaction: appends
     /// `logEntry` to the log, calls `makeReceipt` with the new entry's index and every log entry

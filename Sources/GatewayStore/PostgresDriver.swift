@@ -113,16 +113,6 @@ public final class PostgresDriver: SQLDriver {
         }
     }
 
-    /// No group commit on PostgreSQL: a transaction of its own; one that need not wait for the
-    /// disk commits without waiting for its log to be flushed (`synchronous_commit` off for it
-    /// alone): the next commit that waits flushes it too.
-    public func groupedWrite<T>(synced: Bool, _ body: (any SQLConnection) async throws -> T) async throws -> T {
-        try await write { c in
-            if !synced { try await c.execute("SET LOCAL synchronous_commit TO OFF", []) }
-            return try await body(c)
-        }
-    }
-
     public func lockLogOrder(_ c: any SQLConnection) async throws {
         try await c.execute("SELECT pg_advisory_xact_lock(?)", [Self.logLock])
     }

@@ -209,13 +209,8 @@ public protocol SQLDriver: Sendable {
     /// committed, and throws if that commit fails. Only for bodies that append nothing to the
     /// log except through the caller's own tree (`GatewayLog.extend`), which knows the leaves of
     /// a transaction not yet committed.
-    ///
-    /// `synced` false: the body's changes need not be on disk when it returns — a record nothing
-    /// was acknowledged on (a spool entry before its decision). They become durable with the
-    /// next commit that waits for the disk (a database writes its log in order); a crash of the
-    /// machine or the database server before it loses them. A driver may wait anyway.
     @discardableResult
-    func groupedWrite<T>(synced: Bool, _ body: (any SQLConnection) async throws -> T) async throws -> T
+    func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
     /// Inside a transaction: waits until no other transaction of any process appends to the log
     /// (held to the transaction's end). SQLite's write transactions are already one at a time.
     func lockLogOrder(_ c: any SQLConnection) async throws
@@ -235,13 +230,9 @@ public protocol SQLDriver: Sendable {
 }
 
 extension SQLDriver {
-    /// A grouped write that waits for the disk.
-    @discardableResult
-    public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T { try await groupedWrite(synced: true, body) }
-
     /// A driver without group commit: each grouped write is a transaction of its own.
     @discardableResult
-    public func groupedWrite<T>(synced: Bool, _ body: (any SQLConnection) async throws -> T) async throws -> T { try await write(body) }
+    public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T { try await write(body) }
 }
 
 /// Renders `?` placeholders as `$1, $2, …` (PostgreSQL), skipping quoted literals and identifiers.

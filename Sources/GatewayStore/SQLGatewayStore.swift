@@ -431,11 +431,8 @@ public final class SQLGatewayStore: GatewayStore {
     // MARK: Spool and outcomes
 
     public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64 {
-        // Committed with the other bodies admitted meanwhile (group commit: one fsync). Nothing
-        // is acknowledged on a pending entry: on PostgreSQL its commit does not wait for the disk
-        // (the decision's does, and flushes it too); lost in a crash of the database server
-        // before that, its body is set aside as an orphan at the next start.
-        try await driver.groupedWrite(synced: false) { c in
+        // Committed with the other bodies admitted meanwhile (group commit: one fsync).
+        try await driver.groupedWrite { c in
             guard
                 let id = try await c.int(
                     "INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?) RETURNING id", [sha256, size, path, receivedAt])
@@ -585,10 +582,15 @@ public final class SQLGatewayStore: GatewayStore {
         }
         // From here on, one decision at a time across every process.
         try await driver.lockLogOrder(c)
+        // The seq must still be above every seq the unit claimed: one taken meanwhile, or passed
+        // by a later one decided at once and committed first (6 while 5 was decided — 5's
+        // snapshot would replace 6's), and the decision is made again (`seq_taken`): it finds a
+        // duplicate, a conflict or a seq not increasing.
         if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
-            try await c.exists("SELECT 1 FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unit, seq])
+            let last = try await c.int("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [unit]),
+            UInt64(bitPattern: last) >= seq
         {
-            throw StoreError(.seqTaken, "seq \(seq) of \(unit) was decided meanwhile")
+            throw StoreError(.seqTaken, "seq \(seq) of \(unit) was decided meanwhile, or a later one (\(last))")
         }
         if let s = snapshot, let sid = newSnapshot {
             try await c.execute("UPDATE snapshots SET current = 0 WHERE unit_id = ? AND current = 1", [s.unitId])

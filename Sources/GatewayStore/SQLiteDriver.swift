@@ -182,9 +182,7 @@ public final class SQLiteDriver: SQLDriver {
     /// sees what the others committed, e.g. the rival that took its seq); if SQLite ended the
     /// transaction itself (an I/O error, a full disk), the group fails whole.
     @discardableResult
-    /// `synced` is not SQLite's to honour per body: a transaction's safety level is set before it
-    /// begins, and a group's members come later — every group commit waits for the disk.
-    public func groupedWrite<T>(synced: Bool, _ body: (any SQLConnection) async throws -> T) async throws -> T {
+    public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         let (result, group): (Result<T, any Error>, WriteGroup) = try await writing.withLock {
             try await withTaskExecutorPreference(writer) {
                 let group: WriteGroup

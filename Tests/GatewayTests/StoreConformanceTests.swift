@@ -130,6 +130,19 @@ enum StoreConformance {
         #expect(try await store.currentMembers(unitId: "U1") == 1)
         let status = try await store.unitStatus("U1")
         #expect(status?.lastSeq == 3 && status?.members == 1 && status?.keys.count == 1)
+        // A seq below one committed meanwhile (two of a unit's packages decided at once, the later
+        // committed first) is not committed: its decision is made again and finds it not increasing.
+        let s4 = try await store.addSpool(sha256: "dd", size: 1, path: "/x/4", receivedAt: moment("2026-11-29T00:00:00Z"))
+        #expect(
+            await Self.storeCode {
+                _ = try await store.commit(
+                    decision(s4, unit: "U1", seq: 2, sha: "dd"),
+                    snapshot: SnapshotImport(unitId: "U1", packageId: "p-\(s4)", organizations: [], members: [Array(repeating: "o", count: 14)]),
+                    logEntry: "{}", logSince: 0
+                ) { _, _ in ReceiptBundle(receipt: "c", signature: "d", checkpoint: nil) }
+            } == "seq_taken")
+        let afterOlder = (try await store.unitStatus("U1")?.lastSeq, try await store.currentMembers(unitId: "U1"))
+        #expect(afterOlder.0 == 3 && afterOlder.1 == 1, "an older seq's snapshot replaced the newer")
 
         // Leaves are consecutive log indexes; the checkpoint returned with a receipt is stored.
         // The unit's registration is the first entry, in the transaction that registered it.

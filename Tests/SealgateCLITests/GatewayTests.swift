@@ -79,7 +79,7 @@ struct GatewayEndToEndTests {
 
         // Signed by a key no unit holds.
         let unknown = try f.post(gw, try f.seal("HCM-U002", seq: 1, signer: MinisignSecretKey.generate(), name: "unknown.sgp"))
-        #expect(unknown.status == 422 && (code(unknown)) == "key_unknown")
+        #expect(unknown.status == 422 && (code(unknown)) == "key_unknown" && unknown.headers["connection"] == "close", "\(unknown.headers)")
         // Neither the tampered package nor the stranger's claimed a seq, reached the log or stayed on disk.
         #expect(try logSize() == beforeRefusals.0 && spoolFiles() == beforeRefusals.1, "a refused body was logged or kept")
         // A small body is received into memory, but its head is still checked as soon as it is

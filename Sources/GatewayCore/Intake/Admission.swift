@@ -71,6 +71,13 @@ public struct IntakeAdmission: Sendable {
         try checked(peek, key: try await store.unitKey(keyId: Minisign.keyIdHex(peek.signature.keyId)), tokenUnit: tokenUnit, verified: verified)
     }
 
+    /// What `prechecked` refuses a head with (a streamed body's is answered at once, the
+    /// connection closed).
+    public static let headCodes: Set<SealErrorCode> = [
+        .keyUnknown, .seqOutOfRange, .tokenUnitMismatch, .keyState, .unitMismatch, .signatureKeyMismatch, .commentSignatureInvalid,
+        .kindNotAccepted,
+    ]
+
     /// `prechecked` with the signer's key as the store gave it just now (nil: none holds it).
     func checked(_ peek: PackagePeek, key found: UnitKeyRecord?, tokenUnit: String?, verified: VerifiedComment?) throws -> (
         key: UnitKeyRecord, comment: VerifiedComment

@@ -42,6 +42,9 @@ public struct IntakeDecision: Sendable {
     /// When two bodies race for the same seq, the loser decides again and finds the winner:
     /// a duplicate if the bytes are the same, a conflict otherwise.
     public func process(spoolId: Int64) async throws -> IntakeResult {
+        // A decision found made (by another process, its recovery) is answered with keys as
+        // fresh as its checkpoint's: a log key that process rotated in is known first.
+        try await keys.refresh()
         if let done = try await store.outcome(spoolId: spoolId) { return try await answered(IntakeResult(kind: Self.kind(of: done), outcome: done)) }
         guard let entry = try await store.spool(id: spoolId) else {
             throw GatewayError(.storeFailure, "no spool entry \(spoolId)", remedy: "report this as a bug")
@@ -129,7 +132,8 @@ public struct IntakeDecision: Sendable {
                 comment = header.comment
                 let c = header.comment
                 // The key, the unit's last seq, the outcome holding this seq and the trust
-                // document's version, read at once (one snapshot).
+                // document's version, read at once (one snapshot on SQLite; in that order on
+                // PostgreSQL, each its own).
                 let found = try await store.intakeLookup(
                     keyId: Minisign.keyIdHex(header.signature.keyId), unitId: c.unit, seq: c.seq, sha256: nil)
                 // The department's keys reloaded first if a rotation published a new trust document.
@@ -173,10 +177,10 @@ public struct IntakeDecision: Sendable {
 
     /// The seq: a duplicate of the same bytes decided meanwhile (returned: this copy is
     /// forgotten), or `seq_conflict` / `seq_not_increasing` thrown; nil when the seq is free.
-    /// `lastSeq` and `holder` (the outcome holding this seq) were read in one snapshot: a rival
-    /// deciding the same seq is found as both or neither — never as a last seq without its
-    /// outcome, which would make this seq look old (and the commit's check finds a rival that
-    /// commits after the read).
+    /// `lastSeq` was read before `holder` (the outcome holding this seq), or in the same snapshot:
+    /// a rival deciding the same seq in between is found as that outcome, never as a last seq
+    /// without it, which would make this seq look old. A rival that commits after the read is
+    /// found by the commit's own check (`seq_taken`: the decision is made again).
     private func checkSeq(_ entry: SpoolEntry, _ c: TrustedComment, path: String, lastSeq: UInt64?, holder: Outcome?) async throws -> Outcome? {
         if let first = holder {
             if first.sha256 == entry.sha256 {
