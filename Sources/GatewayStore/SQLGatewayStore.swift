@@ -219,7 +219,7 @@ public final class SQLGatewayStore: GatewayStore {
     }
 
     public func unitKey(keyId: String) async throws -> UnitKeyRecord? {
-        try await driver.read { c in try await c.row("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]).map(Self.key) }
+        try await driver.read { c in try await c.row(Self.keyByIdSQL, [keyId]).map(Self.key) }
     }
 
     public func unitKeys(unitId: String) async throws -> [UnitKeyRecord] {
@@ -473,7 +473,7 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func outcome(unitId: String, seq: UInt64) async throws -> Outcome? {
         try await driver.read { c in
-            try await c.row("SELECT * FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [unitId, seq]).map(Self.outcome)
+            try await c.row(Self.outcomeBySeqSQL, [unitId, seq]).map(Self.outcome)
         }
     }
 
@@ -484,7 +484,7 @@ public final class SQLGatewayStore: GatewayStore {
     }
 
     public func outcome(sha256: String) async throws -> Outcome? {
-        try await driver.read { c in try await c.row("SELECT * FROM outcomes WHERE sha256 = ? ORDER BY spool_id LIMIT 1", [sha256]).map(Self.outcome)
+        try await driver.read { c in try await c.row(Self.outcomeBySHA256SQL, [sha256]).map(Self.outcome)
         }
     }
 
@@ -501,21 +501,21 @@ public final class SQLGatewayStore: GatewayStore {
 
     public func lastSeq(unitId: String) async throws -> UInt64? {
         try await driver.read { c in
-            try await c.int("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [unitId]).map { UInt64(bitPattern: $0) }
+            try await c.int(Self.lastSeqSQL, [unitId]).map { UInt64(bitPattern: $0) }
         }
     }
 
     public func intakeLookup(keyId: String, unitId: String?, seq: UInt64?, sha256: String?) async throws -> IntakeLookup {
-        var list = [SQLQuery("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]), SQLQuery(Self.trustVersionSQL)]
+        var list = [SQLQuery(Self.keyByIdSQL, [keyId]), SQLQuery(Self.trustVersionSQL)]
         // A seq above Int64.max is refused before it is used (`seq_out_of_range`): not looked up.
         let bySeq: (unit: String, seq: UInt64)? = unitId.flatMap { u in seq.flatMap { $0 <= UInt64(Int64.max) ? (u, $0) : nil } }
         if let bySeq {
-            list.append(SQLQuery("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [bySeq.unit]))
-            list.append(SQLQuery("SELECT * FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1", [bySeq.unit, bySeq.seq]))
+            list.append(SQLQuery(Self.lastSeqSQL, [bySeq.unit]))
+            list.append(SQLQuery(Self.outcomeBySeqSQL, [bySeq.unit, bySeq.seq]))
         }
-        if let sha256 { list.append(SQLQuery("SELECT * FROM outcomes WHERE sha256 = ? ORDER BY spool_id LIMIT 1", [sha256])) }
+        if let sha256 { list.append(SQLQuery(Self.outcomeBySHA256SQL, [sha256])) }
         let rows = try await driver.read { c in try await c.queries(list) }
-        var found = IntakeLookup(key: try rows[0].first.map(Self.key), trustVersion: UInt64(try rows[1].firstInt() ?? 0))
+        var found = IntakeLookup(key: try rows[0].first.map(Self.key), trustVersion: UInt64(bitPattern: try rows[1].firstInt() ?? 0))
         var next = 2
         if bySeq != nil {
             found.lastSeq = try rows[2].firstInt().map { UInt64(bitPattern: $0) }
@@ -587,7 +587,7 @@ public final class SQLGatewayStore: GatewayStore {
         // snapshot would replace 6's), and the decision is made again (`seq_taken`): it finds a
         // duplicate, a conflict or a seq not increasing.
         if d.claimsSeq, let unit = d.unitId, let seq = d.seq,
-            let last = try await c.int("SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1", [unit]),
+            let last = try await c.int(Self.lastSeqSQL, [unit]),
             UInt64(bitPattern: last) >= seq
         {
             throw StoreError(.seqTaken, "seq \(seq) of \(unit) was decided meanwhile, or a later one (\(last))")
@@ -661,7 +661,7 @@ public final class SQLGatewayStore: GatewayStore {
         // (a thief can write any), is flagged for review: read under the log-order lock,
         // which the revocation takes too, so no package slips between the two.
         if d.status == .accepted, let keyId = d.keyId, let package = d.packageId, let unit = d.unitId, let seq = d.seq,
-            let key = try await c.row("SELECT * FROM unit_keys WHERE key_id = ?", [keyId]).map(Self.key), key.state == .revoked
+            let key = try await c.row(Self.keyByIdSQL, [keyId]).map(Self.key), key.state == .revoked
         {
             try await c.execute(
                 """
@@ -1024,9 +1024,14 @@ public final class SQLGatewayStore: GatewayStore {
     }
 
     static let trustVersionSQL = "SELECT MAX(version) FROM trust_documents"
+    // The lookups the intake makes one by one and at once (`intakeLookup`), written once.
+    static let keyByIdSQL = "SELECT * FROM unit_keys WHERE key_id = ?"
+    static let lastSeqSQL = "SELECT MAX(seq) FROM outcomes WHERE unit_id = ? AND claims_seq = 1"
+    static let outcomeBySeqSQL = "SELECT * FROM outcomes WHERE unit_id = ? AND seq = ? AND claims_seq = 1"
+    static let outcomeBySHA256SQL = "SELECT * FROM outcomes WHERE sha256 = ? ORDER BY spool_id LIMIT 1"
 
     public func latestTrustVersion() async throws -> UInt64 {
-        try await driver.read { c in UInt64(try await c.int(Self.trustVersionSQL) ?? 0) }
+        try await driver.read { c in UInt64(bitPattern: try await c.int(Self.trustVersionSQL) ?? 0) }
     }
 
     public func trust(version: UInt64) async throws -> TrustRecord? {

@@ -173,22 +173,14 @@ public struct IntakeAdmission: Sendable {
         do {
             try Failpoints.check("intake.admit")
             let header = try await work.run(inline: inline) { try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxBytes) }
-            // The key and an outcome of the same bytes, read at once.
-            let found = try await store.intakeLookup(
-                keyId: Minisign.keyIdHex(header.signature.keyId), unitId: nil, seq: nil, sha256: sha256)
-            let prechecked = try checked(
-                PackagePeek(signature: header.signature, comment: header.comment), key: found.key, tokenUnit: tokenUnit, verified: streamed)
-            key = prechecked.key
-            // A replay of bytes already decided: that decision, nothing stored again.
-            if let first = found.sameBytes, first.unitId == header.comment.unit {
-                try await log.headCovers(first, on: work)
-                let (r, sig) = try receipts.duplicate(first, viewer: viewer)
-                return .duplicate(receipt: r, signature: sig)
+            let peek = PackagePeek(signature: header.signature, comment: header.comment)
+            switch try await headChecked(peek, sha256: sha256, tokenUnit: tokenUnit, viewer: viewer, streamed: streamed) {
+            case .replay(let answer): return answer
+            case .good(let k, let c): (key, comment) = (k, c)
             }
             let signer = try MinisignPublicKey(base64: key.publicKey)
             let unit = key.unitId
             // The comment's signature was verified just above: only the package's is left.
-            comment = prechecked.comment
             _ = try await work.run(inline: inline) {
                 try Verifier.verify(path: path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes, verifiedComment: comment)
             }
@@ -199,6 +191,28 @@ public struct IntakeAdmission: Sendable {
         try await work.run { try renameDurably(path, "\(data.spoolPath)/\(name)") }
         moved = true
         return try await record(spoolName: name, sha256: sha256, size: size, comment: comment)
+    }
+
+    /// What a whole body's head comes to: a replay of bytes already decided (answered from that
+    /// decision, nothing stored again), or the key and the proof of the comment's signature.
+    private enum HeadCheck {
+        case replay(Admission)
+        case good(UnitKeyRecord, VerifiedComment)
+    }
+
+    /// The signer's key and an outcome of the same bytes read at once, then the head checked
+    /// (`checked`; its refusal thrown) and a replay answered once a log head covers it.
+    private func headChecked(
+        _ peek: PackagePeek, sha256: String, tokenUnit: String?, viewer: Viewer, streamed: VerifiedComment?
+    ) async throws -> HeadCheck {
+        let found = try await store.intakeLookup(keyId: Minisign.keyIdHex(peek.signature.keyId), unitId: nil, seq: nil, sha256: sha256)
+        let (key, comment) = try checked(peek, key: found.key, tokenUnit: tokenUnit, verified: streamed)
+        if let first = found.sameBytes, first.unitId == peek.comment.unit {
+            try await log.headCovers(first, on: work)
+            let (r, sig) = try receipts.duplicate(first, viewer: viewer)
+            return .replay(.duplicate(receipt: r, signature: sig))
+        }
+        return .good(key, comment)
     }
 
     /// Records a body moved into the spool as `name` as pending; the file goes if it cannot be.
@@ -244,13 +258,9 @@ public struct IntakeAdmission: Sendable {
         let comment: VerifiedComment
         do {
             try Failpoints.check("intake.admit")
-            let found = try await store.intakeLookup(keyId: Minisign.keyIdHex(peek.signature.keyId), unitId: nil, seq: nil, sha256: sha256)
-            (key, comment) = try checked(peek, key: found.key, tokenUnit: tokenUnit, verified: streamed)
-            // A replay of bytes already decided: that decision, nothing stored again.
-            if let first = found.sameBytes, first.unitId == peek.comment.unit {
-                try await log.headCovers(first, on: work)
-                let (r, sig) = try receipts.duplicate(first, viewer: viewer)
-                return .duplicate(receipt: r, signature: sig)
+            switch try await headChecked(peek, sha256: sha256, tokenUnit: tokenUnit, viewer: viewer, streamed: streamed) {
+            case .replay(let answer): return answer
+            case .good(let k, let c): (key, comment) = (k, c)
             }
         } catch let e as SealError where !Intake.isGatewayFault(e) {
             return .refused(e)
