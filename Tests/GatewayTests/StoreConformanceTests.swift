@@ -678,38 +678,43 @@ struct PostgresStoreConformanceTests {
             case lost(Int64)
             case unexpected(String)
         }
-        // Forty tasks at once (the races happen in the database), and each receipt takes a
-        // while to make (as signing does): decisions overlap.
-        let results = await withTaskGroup(of: Result.self) { group in
-            for i in 0..<40 {
-                group.addTask {
-                    let store = i % 2 == 0 ? a : b
-                    var idx: Int64 = -1
-                    do {
-                        idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: moment("2026-11-29T00:00:00Z"))
-                        // Every fourth pair races for the same seq with a snapshot import.
-                        let seq = UInt64(i / 4 + 1)
-                        let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: moment("2026-11-29T00:00:00Z"))
-                        _ = try await store.commit(
-                            StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
-                            snapshot: SnapshotImport(
-                                unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
-                            logEntry: "{\"o\":\(i)}", logSince: 0
-                        ) { _, _ in
-                            Thread.sleep(forTimeInterval: 0.02)
-                            return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+        // Forty tasks, four racers a seq (two through each store) started at once (the races
+        // happen in the database), and each receipt takes a while to make (as signing does):
+        // decisions overlap. The seqs are raced one after the other: a seq below one a unit
+        // already claimed is refused too (`seq_taken`), so seq 3 racing after seq 5 would lose.
+        var results: [Result] = []
+        for wave in 0..<10 {
+            results += await withTaskGroup(of: Result.self) { group in
+                for i in (wave * 4)..<(wave * 4 + 4) {
+                    group.addTask {
+                        let store = i % 2 == 0 ? a : b
+                        var idx: Int64 = -1
+                        do {
+                            idx = try await store.appendLog(kind: .trust, body: "{\"i\":\(i)}", at: moment("2026-11-29T00:00:00Z"))
+                            // Every fourth pair races for the same seq with a snapshot import.
+                            let seq = UInt64(i / 4 + 1)
+                            let sp = try await store.addSpool(sha256: "s\(i)", size: 1, path: "/x/\(i)", receivedAt: moment("2026-11-29T00:00:00Z"))
+                            _ = try await store.commit(
+                                StoreConformance.decision(sp, unit: "U", seq: seq, package: "p\(i)"),
+                                snapshot: SnapshotImport(
+                                    unitId: "U", packageId: "p\(i)", organizations: [], members: [StoreConformance.member("c\(i)", "m\(i)")]),
+                                logEntry: "{\"o\":\(i)}", logSince: 0
+                            ) { _, _ in
+                                Thread.sleep(forTimeInterval: 0.02)
+                                return ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil)
+                            }
+                            return .won(idx)
+                        } catch let e as StoreError where e.code == .seqTaken {
+                            return .lost(idx)
+                        } catch {
+                            return .unexpected("\(error)")
                         }
-                        return .won(idx)
-                    } catch let e as StoreError where e.code == .seqTaken {
-                        return .lost(idx)
-                    } catch {
-                        return .unexpected("\(error)")
                     }
                 }
+                var all: [Result] = []
+                for await r in group { all.append(r) }
+                return all
             }
-            var all: [Result] = []
-            for await r in group { all.append(r) }
-            return all
         }
         var won = 0
         var lost = 0
@@ -734,6 +739,17 @@ struct PostgresStoreConformanceTests {
         #expect(try await b.logEntries(start: 0, end: size).map(\.index) == Array(0..<size), "consecutive indexes, no gap, no repeat")
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM snapshots WHERE current = 1") == "1", "one current snapshot")
         #expect(try TestPostgres.psql(url, "SELECT count(*) FROM members") == "10", "the losers' imports rolled back")
+        // A seq below the last one claimed, through the other store: refused, nothing imported.
+        let late = try await b.addSpool(sha256: "late", size: 1, path: "/x/late", receivedAt: moment("2026-11-29T00:00:00Z"))
+        #expect(
+            await StoreConformance.storeCode {
+                _ = try await b.commit(
+                    StoreConformance.decision(late, unit: "U", seq: 5, package: "late"),
+                    snapshot: SnapshotImport(unitId: "U", packageId: "late", organizations: [], members: [StoreConformance.member("cl", "ml")]),
+                    logEntry: "{}", logSince: 0
+                ) { _, _ in ReceiptBundle(receipt: "{}", signature: "s", checkpoint: nil) }
+            } == "seq_taken")
+        #expect(try TestPostgres.psql(url, "SELECT count(*) FROM members") == "10", "an older seq's import rolled back")
         // A lease held through one store is refused to the other.
         let lease = try await a.tryLease("forwarder")
         #expect(lease != nil)
