@@ -136,8 +136,8 @@ public final class PostgresDriver: SQLDriver {
             let names = (0..<columns.count).map { "c\($0)" }
             try await c.exec(
                 """
-                INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", ")))
-                SELECT $1, $2 + n - 1, \(names.joined(separator: ", ")) FROM unnest(\(arrays)) WITH ORDINALITY AS t(\(names.joined(separator: ", ")), n)
+                INSERT INTO \(table) (id, snapshot_id, row_no, \(columns.joined(separator: ", ")))
+                SELECT ($1::bigint << 32) | ($2::bigint + n - 1), $1, $2 + n - 1, \(names.joined(separator: ", ")) FROM unnest(\(arrays)) WITH ORDINALITY AS t(\(names.joined(separator: ", ")), n)
                 """, binds)
             start += batch.count
         }

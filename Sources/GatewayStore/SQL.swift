@@ -216,7 +216,8 @@ public protocol SQLDriver: Sendable {
     func lockLogOrder(_ c: any SQLConnection) async throws
     /// Inside a transaction: serializes the schema's migrations across processes.
     func lockMigrations(_ c: any SQLConnection) async throws
-    /// Appends `rows` to `table` (`snapshot_id`, `row_no` from `firstRow`, then `columns`).
+    /// Appends `rows` to `table` (`id` as `RowKey.of`, `snapshot_id`, `row_no` from `firstRow`,
+    /// then `columns`).
     func insertRows(_ c: any SQLConnection, table: String, columns: [String], snapshot: Int64, firstRow: Int, rows: RowBatch) async throws
     /// " FOR UPDATE" where the database locks rows read in a transaction; "" for SQLite.
     var forUpdate: String { get }
@@ -256,4 +257,19 @@ func numberedPlaceholders(_ sql: String) -> String {
         }
     }
     return out
+}
+
+/// A snapshot's row as one integer (`members.id`, `organizations.id`, migration v21): the
+/// snapshot id in the high 32 bits, the row number in the low. A snapshot's rows are one range of
+/// keys, in file order; on SQLite the key is the table's rowid, so an import appends.
+public enum RowKey {
+    /// Row numbers of one snapshot stay below this (a package is at most a few hundred MiB, a
+    /// row at least a line); snapshot ids below `2^31`.
+    public static let rowLimit: Int64 = 1 << 32
+    /// The key of row `row` of snapshot `snapshot`.
+    public static func of(snapshot: Int64, row: Int64) -> Int64 { snapshot << 32 | row }
+    /// The keys of snapshot `snapshot`'s rows, first and last (`BETWEEN ? AND ?`).
+    public static func range(snapshot: Int64) -> (first: Int64, last: Int64) { (snapshot << 32, snapshot << 32 | (rowLimit - 1)) }
+    /// Whether `count` rows of snapshot `snapshot` all have keys.
+    static func fits(snapshot: Int64, count: Int) -> Bool { snapshot > 0 && snapshot < 1 << 31 && Int64(count) <= rowLimit }
 }

@@ -534,6 +534,9 @@ public final class SQLGatewayStore: GatewayStore {
 
     /// Inserts every row of `rows`, batch by batch; the batches must add up to its count.
     func insertAll(_ c: any SQLConnection, _ rows: RecordRows, table: String, columns: [String], snapshot: Int64) async throws {
+        guard RowKey.fits(snapshot: snapshot, count: rows.count) else {
+            throw StoreError(.storeFailure, "snapshot \(snapshot) with \(rows.count) rows is beyond the rows' keys")
+        }
         var n = 0
         try await rows.read(columns.count) { batch in
             try await driver.insertRows(c, table: table, columns: columns, snapshot: snapshot, firstRow: n, rows: batch)
@@ -622,10 +625,10 @@ public final class SQLGatewayStore: GatewayStore {
                 guard let rowNo = rowOf[m.citizenId] else { throw conflict }
                 let changed = try await c.query(
                     """
-                    UPDATE members SET \(m.field) = ? WHERE snapshot_id = ? AND row_no = ? AND citizen_id = ? AND \(m.field) = ?
+                    UPDATE members SET \(m.field) = ? WHERE id = ? AND citizen_id = ? AND \(m.field) = ?
                     RETURNING row_no
                     """,
-                    [m.newValue, sid, rowNo, m.citizenId, m.oldValue])
+                    [m.newValue, RowKey.of(snapshot: sid, row: rowNo), m.citizenId, m.oldValue])
                 guard changed.count == 1, let row = try changed.first?.int("row_no") else { throw conflict }
                 if m.field == "citizen_id" {
                     // The member is found by its new id from here on (an id two rows hold: by neither).
@@ -711,19 +714,26 @@ public final class SQLGatewayStore: GatewayStore {
     /// The rows of one snapshot (`snap`: its id, package_id and imported_at), in file order;
     /// `leavingOut`: without the member rows an unresolved or rejected correction changed.
     func records(_ c: any SQLConnection, unitId: String, snapshot snap: SQLRow, leavingOut: Bool) async throws -> UnitRecords {
-        let sid = try snap.int("id")
-        let orgs = try await c.textBatch(
-            "SELECT \(Self.organizationColumns.joined(separator: ", ")) FROM organizations WHERE snapshot_id = ? ORDER BY row_no",
-            [sid], columns: Self.organizationColumns.count)
+        let keys = RowKey.range(snapshot: try snap.int("id"))
+        let orgs = try await c.textBatch(Self.snapshotOrganizationsSQL, [keys.first, keys.last], columns: Self.organizationColumns.count)
         let members = try await c.textBatch(
-            """
-            SELECT \(Self.memberColumns.map { "m.\($0)" }.joined(separator: ", ")) FROM members m WHERE m.snapshot_id = ?\(leavingOut ? " AND NOT \(Self.heldRow)" : "")
-            ORDER BY m.row_no
-            """,
-            [sid], columns: Self.memberColumns.count)
+            leavingOut ? Self.snapshotMembersLeavingOutSQL : Self.snapshotMembersSQL, [keys.first, keys.last], columns: Self.memberColumns.count)
         return UnitRecords(
             unitId: unitId, packageId: try snap.string("package_id"), importedAt: try snap.timestamp("imported_at"), organizationRows: orgs,
             memberRows: members)
+    }
+
+    /// A snapshot's rows in file order, by their keys' range (`RowKey.range`): one range of the
+    /// table's key, no sort (SQLiteStoreConformanceTests reads the plans).
+    static let snapshotOrganizationsSQL =
+        "SELECT \(organizationColumns.joined(separator: ", ")) FROM organizations WHERE id BETWEEN ? AND ? ORDER BY id"
+    static let snapshotMembersSQL = "SELECT \(memberColumnsOfM) FROM members m WHERE m.id BETWEEN ? AND ? ORDER BY m.id"
+    /// `snapshotMembersSQL` without the rows an unresolved or rejected correction changed.
+    static let snapshotMembersLeavingOutSQL = "SELECT \(memberColumnsOfM) FROM members m WHERE m.id BETWEEN ? AND ? AND NOT \(heldRow) ORDER BY m.id"
+    private static let memberColumnsOfM = memberColumns.map { "m.\($0)" }.joined(separator: ", ")
+    /// A snapshot's citizen ids and row numbers in row order (`locate`), with its card numbers.
+    static func snapshotIdsSQL(cardNumbers: Bool) -> String {
+        "SELECT citizen_id, CAST(row_no AS TEXT)\(cardNumbers ? ", member_id" : "") FROM members WHERE id BETWEEN ? AND ? ORDER BY id"
     }
 
     // MARK: Flagged packages under review
@@ -813,7 +823,8 @@ public final class SQLGatewayStore: GatewayStore {
         }
         var members = 0
         if let base {
-            let left = try await c.int("SELECT COUNT(*) FROM members m WHERE m.snapshot_id = ? AND \(Self.heldRow)", [base.id]) ?? 0
+            let keys = RowKey.range(snapshot: base.id)
+            let left = try await c.int("SELECT COUNT(*) FROM members m WHERE m.id BETWEEN ? AND ? AND \(Self.heldRow)", [keys.first, keys.last]) ?? 0
             members = base.members - Int(left)
         }
         return (
@@ -854,8 +865,8 @@ public final class SQLGatewayStore: GatewayStore {
             let (found, cards) = try await Self.locate(c, snapshot: sid, citizenIds: citizenIds, cardNumbers: cardNumbers)
             for (citizenId, rowNo) in found {
                 let v = try await c.textBatch(
-                    "SELECT \(columns.joined(separator: ", ")) FROM members WHERE snapshot_id = ? AND row_no = ? AND citizen_id = ?",
-                    [sid, rowNo, citizenId], columns: columns.count)
+                    "SELECT \(columns.joined(separator: ", ")) FROM members WHERE id = ? AND citizen_id = ?",
+                    [RowKey.of(snapshot: sid, row: rowNo), citizenId], columns: columns.count)
                 guard v.count == 1 else { continue }
                 members[citizenId] = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, v.string(row: 0, column: $0)) })
                 rows[citizenId] = rowNo
@@ -876,9 +887,8 @@ public final class SQLGatewayStore: GatewayStore {
     ) {
         guard !wanted.isEmpty || cardNumbers else { return ([:], [:]) }
         // The card numbers are read only when they are asked for.
-        let ids = try await c.textBatch(
-            "SELECT citizen_id, CAST(row_no AS TEXT)\(cardNumbers ? ", member_id" : "") FROM members WHERE snapshot_id = ? ORDER BY row_no", [sid],
-            columns: cardNumbers ? 3 : 2)
+        let keys = RowKey.range(snapshot: sid)
+        let ids = try await c.textBatch(Self.snapshotIdsSQL(cardNumbers: cardNumbers), [keys.first, keys.last], columns: cardNumbers ? 3 : 2)
         var rows: [String: Int64] = [:]
         var twice: Set<String> = []
         var cards: [String: String] = [:]

@@ -280,9 +280,9 @@ public final class SQLiteDriver: SQLDriver {
         // (SQLITE_STATIC: no copy; GRDB's arguments boxed every value — a quarter of a
         // package's decision went there).
         try onWriterQueue { db in
-            let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
+            let marks = Array(repeating: "?", count: columns.count + 3).joined(separator: ", ")
             let statement = try db.makeStatement(
-                sql: "INSERT INTO \(table) (snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
+                sql: "INSERT INTO \(table) (id, snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
             let s = statement.sqliteStatement
             defer {
                 sqlite3_reset(s)
@@ -299,8 +299,10 @@ public final class SQLiteDriver: SQLDriver {
                     var from = 0
                     for n in 0..<rows.count {
                         try check(sqlite3_reset(s))
-                        try check(sqlite3_bind_int64(s, 1, snapshot))
-                        try check(sqlite3_bind_int64(s, 2, Int64(firstRow + n)))
+                        // The key grows row by row: each row is appended to the table's B-tree.
+                        try check(sqlite3_bind_int64(s, 1, RowKey.of(snapshot: snapshot, row: Int64(firstRow + n))))
+                        try check(sqlite3_bind_int64(s, 2, snapshot))
+                        try check(sqlite3_bind_int64(s, 3, Int64(firstRow + n)))
                         for i in 0..<columns.count {
                             let to = ends[k]
                             k += 1
@@ -308,7 +310,7 @@ public final class SQLiteDriver: SQLDriver {
                             let p: UnsafePointer<CChar> =
                                 to > from
                                 ? UnsafeRawPointer(bytes.baseAddress! + from).assumingMemoryBound(to: CChar.self) : Self.emptyText
-                            try check(sqlite3_bind_text(s, Int32(i + 3), p, Int32(to - from), nil))
+                            try check(sqlite3_bind_text(s, Int32(i + 4), p, Int32(to - from), nil))
                             from = to + 1  // past the field's separator
                         }
                         try check(sqlite3_step(s), SQLITE_DONE)

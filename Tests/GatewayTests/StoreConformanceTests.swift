@@ -620,10 +620,44 @@ extension SQLiteStoreConformanceTests {
         let store = try await SQLGatewayStore(driver: driver)
         #expect(
             try await store.currentRecords(unitId: "U")?.members.map { $0[4] } == ["c3", "c1", "c2"], "rows read back in the order they were stored")
+        // Keyed by the snapshot and the row number (v21), the row numbers v12 gave them kept.
+        let keys = try await driver.read { c in
+            try await c.query("SELECT id, row_no FROM members ORDER BY id").map { [try $0.int("id"), try $0.int("row_no")] }
+        }
+        #expect(keys == [1, 2, 3].map { [1 << 32 | $0, $0] }, "\(keys)")
         let names = try await driver.read { c in
             try await c.query("SELECT version FROM store_migrations ORDER BY version").map { try $0.string("version") }
         }
         #expect(names == SQLGatewayStore.migrationNames.sorted())
+    }
+
+    /// A snapshot's rows are keyed by one integer (v21), the table's rowid: an import appends to
+    /// the table's B-tree, and a snapshot is read as one range of it — no second index to keep, no
+    /// sort, no scan of other snapshots' rows.
+    @Test func sqliteReadsASnapshotAsOneRangeOfTheTablesKey() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
+        _ = try await SQLGatewayStore(driver: driver)
+        let statements = [
+            SQLGatewayStore.snapshotOrganizationsSQL, SQLGatewayStore.snapshotMembersSQL, SQLGatewayStore.snapshotMembersLeavingOutSQL,
+            SQLGatewayStore.snapshotIdsSQL(cardNumbers: true),
+        ]
+        for sql in statements {
+            let plan = try await driver.read { c in
+                try await c.query("EXPLAIN QUERY PLAN " + sql, [0, 1]).map { try $0.string("detail") }
+            }
+            let table = plan.first { $0.hasPrefix("SEARCH m") || $0.hasPrefix("SEARCH members") || $0.hasPrefix("SEARCH organizations") }
+            #expect(table?.contains("USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)") == true, "\(sql): \(plan)")
+            #expect(!plan.contains { $0.hasPrefix("SCAN m") || $0.hasPrefix("SCAN organizations") || $0.contains("TEMP B-TREE") }, "\(sql): \(plan)")
+        }
+        let indexes = try await driver.read { c in
+            try await c.query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('members', 'organizations')").map {
+                try $0.string("name")
+            }
+        }
+        #expect(indexes.isEmpty, "\(indexes)")
     }
 
     @Test func sqliteLifecycleConforms() async throws {
