@@ -263,8 +263,9 @@ func numberedPlaceholders(_ sql: String) -> String {
 /// snapshot id in the high 32 bits, the row number in the low. A snapshot's rows are one range of
 /// keys, in file order; on SQLite the key is the table's rowid, so an import appends.
 public enum RowKey {
-    /// Row numbers of one snapshot stay below this (a package is at most a few hundred MiB, a
-    /// row at least a line); snapshot ids below `2^31`.
+    /// Row numbers of one snapshot stay below this (checked before a snapshot is imported), and
+    /// snapshot ids below `2^31` — about two billion imports (a campaign makes thousands; on
+    /// PostgreSQL an import rolled back uses its id too), after which every import fails.
     public static let rowLimit: Int64 = 1 << 32
     /// The key of row `row` of snapshot `snapshot`.
     public static func of(snapshot: Int64, row: Int64) -> Int64 { snapshot << 32 | row }

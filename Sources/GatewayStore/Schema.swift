@@ -199,11 +199,14 @@ enum Schema {
         // to keep (the row-order index was ~30% of the writer's time in the city's import). The
         // tables are made again on SQLite (a rowid alias cannot be added); PostgreSQL adds the
         // column and its key. Row numbers are unique in a snapshot (v12; `pg-v1` keyed on them).
+        // A CHECK holds every row to its key: an older sealgate's insert (no `id`: SQLite would
+        // give it the next rowid, inside another snapshot's range) fails instead of misplacing rows.
         Migration(
             "v21-rows-keyed",
             sqlite: """
                 CREATE TABLE organizations_keyed (id INTEGER PRIMARY KEY, snapshot_id INTEGER NOT NULL REFERENCES snapshots(id),
-                    row_no INTEGER NOT NULL, org_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL);
+                    row_no INTEGER NOT NULL, org_id TEXT NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL, parent_id TEXT NOT NULL,
+                    CHECK (id = ((snapshot_id << 32) | row_no) AND row_no BETWEEN 0 AND 4294967295));
                 INSERT INTO organizations_keyed (id, snapshot_id, row_no, org_id, name, type, parent_id)
                     SELECT (snapshot_id << 32) | row_no, snapshot_id, row_no, org_id, name, type, parent_id
                     FROM organizations ORDER BY snapshot_id, row_no;
@@ -214,7 +217,7 @@ enum Schema {
                     member_id TEXT NOT NULL, full_name TEXT NOT NULL, gender TEXT NOT NULL, date_of_birth TEXT NOT NULL,
                     citizen_id TEXT NOT NULL, date_joined TEXT NOT NULL, date_official TEXT NOT NULL, status TEXT NOT NULL,
                     org_id TEXT NOT NULL, phone TEXT NOT NULL, email TEXT NOT NULL, ethnicity TEXT NOT NULL, hometown TEXT NOT NULL,
-                    education TEXT NOT NULL);
+                    education TEXT NOT NULL, CHECK (id = ((snapshot_id << 32) | row_no) AND row_no BETWEEN 0 AND 4294967295));
                 INSERT INTO members_keyed (id, snapshot_id, row_no, member_id, full_name, gender, date_of_birth, citizen_id, date_joined,
                                            date_official, status, org_id, phone, email, ethnicity, hometown, education)
                     SELECT (snapshot_id << 32) | row_no, snapshot_id, row_no, member_id, full_name, gender, date_of_birth, citizen_id,
@@ -224,16 +227,21 @@ enum Schema {
                 ALTER TABLE members_keyed RENAME TO members
                 """,
             postgres: """
+                DROP INDEX IF EXISTS organizations_rows;
+                ALTER TABLE organizations DROP CONSTRAINT IF EXISTS organizations_pkey;
                 ALTER TABLE organizations ADD COLUMN id BIGINT;
                 UPDATE organizations SET id = (snapshot_id << 32) | row_no;
-                ALTER TABLE organizations DROP CONSTRAINT IF EXISTS organizations_pkey;
                 ALTER TABLE organizations ADD PRIMARY KEY (id);
-                DROP INDEX IF EXISTS organizations_rows;
+                ALTER TABLE organizations ADD CONSTRAINT organizations_keyed
+                    CHECK (id = ((snapshot_id << 32) | row_no) AND row_no BETWEEN 0 AND 4294967295);
+                ANALYZE organizations;
+                DROP INDEX IF EXISTS members_rows;
+                ALTER TABLE members DROP CONSTRAINT IF EXISTS members_pkey;
                 ALTER TABLE members ADD COLUMN id BIGINT;
                 UPDATE members SET id = (snapshot_id << 32) | row_no;
-                ALTER TABLE members DROP CONSTRAINT IF EXISTS members_pkey;
                 ALTER TABLE members ADD PRIMARY KEY (id);
-                DROP INDEX IF EXISTS members_rows
+                ALTER TABLE members ADD CONSTRAINT members_keyed CHECK (id = ((snapshot_id << 32) | row_no) AND row_no BETWEEN 0 AND 4294967295);
+                ANALYZE members
                 """),
     ]
 
@@ -299,9 +307,10 @@ enum Schema {
 
     /// Databases made before the one history: their migrations' names, mapped to this
     /// history's. PostgreSQL's first schema (`pg-v1`) held everything up to v12. (An adopted
-    /// PostgreSQL database keeps that schema's small differences: `PRIMARY KEY (snapshot_id,
-    /// row_no)` on organizations and members instead of the `…_snapshot` indexes, and no default
-    /// on `row_no`; a later migration that names those indexes or keys must allow for both.)
+    /// PostgreSQL database kept that schema's small differences: `PRIMARY KEY (snapshot_id,
+    /// row_no)` on organizations and members instead of the `…_snapshot` indexes — v21 drops it
+    /// for its own key — and no default on `row_no`; a later migration that names those indexes
+    /// or keys must allow for both.)
     static let formerNames: [String: [String]] = [
         "pg-v1": [
             "v1", "v2-checkpoints", "v3-recipients", "v4-unit-key-rotation", "v5-revocation", "v6-root-rotation", "v7-signing-keys",
@@ -343,11 +352,13 @@ enum Schema {
         // Up to date (the common case): a read, no write lock — a command opening the store
         // never waits behind a running gateway's writes for nothing.
         let recorded = try? await driver.read { c in Set(try await c.query("SELECT version FROM store_migrations").map { try $0.string("version") }) }
+        if let recorded { try refuseNewer(recorded) }
         if let recorded, migrations.allSatisfy({ recorded.contains($0.name) }) { return [] }
         return try await driver.write { c in
             try await driver.lockMigrations(c)
             try await c.execute("CREATE TABLE IF NOT EXISTS store_migrations (version TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
             var done = Set(try await c.query("SELECT version FROM store_migrations").map { try $0.string("version") })
+            try refuseNewer(done)
             if done.isEmpty { done = try await adoptFormerHistory(c, driver.dialect) }
             var applied: [String] = []
             for m in migrations where !done.contains(m.name) {
@@ -356,6 +367,19 @@ enum Schema {
                 applied.append(m.name)
             }
             return applied
+        }
+    }
+
+    /// A store that a newer sealgate migrated (a migration this one does not know) is refused: its
+    /// tables may be shaped in a way this version would write wrongly (v21's keys, say).
+    static func refuseNewer(_ recorded: Set<String>) throws {
+        let known = Set(migrations.map(\.name))
+        let unknown = recorded.subtracting(known).sorted()
+        guard unknown.isEmpty else {
+            throw StoreError(
+                .storeFailure,
+                "the store was migrated by a newer sealgate (\(unknown.joined(separator: ", "))), which this version cannot use: run that version, or restore the backup taken before the upgrade"
+            )
         }
     }
 

@@ -658,6 +658,20 @@ extension SQLiteStoreConformanceTests {
             }
         }
         #expect(indexes.isEmpty, "\(indexes)")
+        // A row is held to its key: an insert without it (an older sealgate's: SQLite would give
+        // it the next rowid, inside another snapshot's range) is refused, not misplaced.
+        let refused = await StoreConformance.storeCode {
+            try await driver.write { c in
+                try await c.execute(
+                    "INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES ('U', 'p', 1, 1, '2026-11-29T00:00:00Z', 1)"
+                )
+                try await c.execute("INSERT INTO organizations (snapshot_id, row_no, org_id, name, type, parent_id) VALUES (1, 0, 'o', 'n', 't', '')")
+            }
+        }
+        #expect(refused == "store_failure", "an organization row stored off its key: \(refused ?? "accepted")")
+        // A store a newer sealgate migrated is refused, not written in a shape it does not know.
+        try await driver.write { c in try await c.execute("INSERT INTO store_migrations (version, applied_at) VALUES ('v99-future', 'x')") }
+        #expect(await StoreConformance.storeCode { _ = try await SQLGatewayStore(driver: driver) } == "store_failure")
     }
 
     @Test func sqliteLifecycleConforms() async throws {
