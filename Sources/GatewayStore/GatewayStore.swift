@@ -208,7 +208,16 @@ public struct TokenRecord: Sendable, Equatable {
     public var id: String { String(hash.prefix(16)) }
 }
 
-/// A package body as received: on disk in the spool, durable before it is processed.
+extension GatewayStore {
+    /// Records a body fsynced in the spool at `path` (`addSpool(…, body: nil)`).
+    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64 {
+        try await addSpool(sha256: sha256, size: size, path: path, receivedAt: receivedAt, body: nil)
+    }
+}
+
+/// A package body as received, durable before it is processed: a file in the spool at `path`,
+/// or — a small body (`inStore`) — kept in its spool record in the store (`spoolBody(id:)`),
+/// `path` then naming it in the spool folder of the process that received it, with no file.
 public struct SpoolEntry: Sendable, Equatable {
     public var id: Int64
     public var sha256: String
@@ -216,9 +225,12 @@ public struct SpoolEntry: Sendable, Equatable {
     public var path: String
     public var receivedAt: Timestamp
     public var state: SpoolState
+    /// The body is in the store (until `markSpoolPruned`), not in a file.
+    public var inStore: Bool
 
-    public init(id: Int64, sha256: String, size: Int64, path: String, receivedAt: Timestamp, state: SpoolState) {
+    public init(id: Int64, sha256: String, size: Int64, path: String, receivedAt: Timestamp, state: SpoolState, inStore: Bool = false) {
         (self.id, self.sha256, self.size, self.path, self.receivedAt, self.state) = (id, sha256, size, path, receivedAt, state)
+        self.inStore = inStore
     }
 }
 
@@ -558,8 +570,12 @@ public protocol GatewayStore: Sendable {
     func revokeToken(id: String, at: Timestamp, logBody: (TokenRecord) -> String) async throws -> TokenRecord
 
     // Spool and outcomes
-    /// Records a received body (already fsynced in the spool); returns its id.
-    func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64
+    /// Records a received body — already fsynced in the spool at `path`, or `body` itself,
+    /// kept in the record (durable once this returns) — and returns its id.
+    func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp, body: [UInt8]?) async throws -> Int64
+    /// The body kept in a spool record (`addSpool(body:)`); nil when it is in a file, pruned, or
+    /// there is no such record.
+    func spoolBody(id: Int64) async throws -> [UInt8]?
     /// Bodies received but not decided (to process after a crash), oldest first.
     func pendingSpool() async throws -> [SpoolEntry]
     func spool(id: Int64) async throws -> SpoolEntry?
@@ -567,7 +583,7 @@ public protocol GatewayStore: Sendable {
     func spoolPaths() async throws -> [String]
     /// Bodies decided at or before `before` whose file is still kept, with the kind of package.
     func decidedSpool(before: Timestamp) async throws -> [(entry: SpoolEntry, kind: OutcomeKind?)]
-    /// Marks bodies whose file the retention policy removed.
+    /// Marks bodies whose file the retention policy removed; a body kept in the store goes with it.
     func markSpoolPruned(ids: [Int64]) async throws
     /// The accepted or rejected package holding (unit, seq), if any.
     func outcome(unitId: String, seq: UInt64) async throws -> Outcome?

@@ -69,7 +69,7 @@ public final class SQLGatewayStore: GatewayStore {
     static func spool(_ r: SQLRow) throws -> SpoolEntry {
         SpoolEntry(
             id: try r.int("id"), sha256: try r.string("sha256"), size: try r.int("size"), path: try r.string("path"),
-            receivedAt: try r.timestamp("received_at"), state: try r.state("state"))
+            receivedAt: try r.timestamp("received_at"), state: try r.state("state"), inStore: try r.int("in_store") != 0)
     }
     static func outcome(_ r: SQLRow) throws -> Outcome {
         Outcome(
@@ -430,12 +430,13 @@ public final class SQLGatewayStore: GatewayStore {
 
     // MARK: Spool and outcomes
 
-    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp) async throws -> Int64 {
+    public func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp, body: [UInt8]?) async throws -> Int64 {
         // Committed with the other bodies admitted meanwhile (group commit: one fsync).
         try await driver.groupedWrite { c in
             guard
                 let id = try await c.int(
-                    "INSERT INTO spool (sha256, size, path, received_at) VALUES (?, ?, ?, ?) RETURNING id", [sha256, size, path, receivedAt])
+                    "INSERT INTO spool (sha256, size, path, received_at, body) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                    [sha256, size, path, receivedAt, body.map { SQLValue.blob($0) } ?? .null])
             else {
                 throw StoreError(.storeFailure, "the spool entry got no id")
             }
@@ -443,12 +444,22 @@ public final class SQLGatewayStore: GatewayStore {
         }
     }
 
+    /// A spool record's columns but its body: whether it holds one (`in_store`).
+    static let spoolColumns = "id, sha256, size, path, received_at, state, CASE WHEN body IS NULL THEN 0 ELSE 1 END AS in_store"
+
     public func pendingSpool() async throws -> [SpoolEntry] {
-        try await driver.read { c in try await c.query("SELECT * FROM spool WHERE state = 'pending' ORDER BY id").map(Self.spool) }
+        try await driver.read { c in try await c.query("SELECT \(Self.spoolColumns) FROM spool WHERE state = 'pending' ORDER BY id").map(Self.spool) }
     }
 
     public func spool(id: Int64) async throws -> SpoolEntry? {
-        try await driver.read { c in try await c.row("SELECT * FROM spool WHERE id = ?", [id]).map(Self.spool) }
+        try await driver.read { c in try await c.row("SELECT \(Self.spoolColumns) FROM spool WHERE id = ?", [id]).map(Self.spool) }
+    }
+
+    public func spoolBody(id: Int64) async throws -> [UInt8]? {
+        try await driver.read { c in
+            guard let row = try await c.row("SELECT body FROM spool WHERE id = ? AND body IS NOT NULL", [id]) else { return nil }
+            return try row.blob("body")
+        }
     }
 
     public func spoolPaths() async throws -> [String] {
@@ -459,7 +470,9 @@ public final class SQLGatewayStore: GatewayStore {
         try await driver.read { c in
             try await c.query(
                 """
-                SELECT s.*, o.kind AS outcome_kind FROM spool s JOIN outcomes o ON o.spool_id = s.id
+                SELECT s.id, s.sha256, s.size, s.path, s.received_at, s.state, CASE WHEN s.body IS NULL THEN 0 ELSE 1 END AS in_store,
+                       o.kind AS outcome_kind
+                FROM spool s JOIN outcomes o ON o.spool_id = s.id
                 WHERE s.state = 'done' AND o.decided_at <= ? ORDER BY s.id
                 """, [before]
             ).map { (try Self.spool($0), try $0.optionalState("outcome_kind", OutcomeKind.self)) }
@@ -467,7 +480,8 @@ public final class SQLGatewayStore: GatewayStore {
     }
 
     public func markSpoolPruned(ids: [Int64]) async throws {
-        try await driver.write { c in for id in ids { try await c.execute("UPDATE spool SET state = 'pruned' WHERE id = ? AND state = 'done'", [id]) }
+        try await driver.write { c in
+            for id in ids { try await c.execute("UPDATE spool SET state = 'pruned', body = NULL WHERE id = ? AND state = 'done'", [id]) }
         }
     }
 

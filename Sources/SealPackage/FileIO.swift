@@ -174,6 +174,15 @@ public final class DurableFile {
 
     public func append(_ bytes: UnsafeRawBufferPointer) throws { try writeAll(fd, bytes, what: path) }
 
+    /// A new file at `path` holding `bytes`, fsynced and kept (its folder is synced by the caller
+    /// where the name must survive a crash).
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        let file = try DurableFile(creating: path)
+        try bytes.withUnsafeBytes { try file.append($0) }
+        try file.sync()
+        file.keep()
+    }
+
     /// fsyncs the file (its folder is synced by whoever gives it its final name).
     public func sync() throws { guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(path)", errno: errno) } }
 
@@ -195,6 +204,42 @@ public final class DurableFile {
     }
 
     deinit { discard() }
+}
+
+/// A package body held in memory, named by a path the file readers open (`Verifier`, `Opener`,
+/// `PackageHeader`): an anonymous file (memfd) at `/proc/self/fd/N` — no file system, nothing
+/// on disk, nothing to fsync. Where the system has no memfd or no /proc, a file in `spare` (not
+/// fsynced, removed by `close`). The caller closes it (`defer { file.close() }`), once.
+public final class MemoryFile: Sendable {
+    public let path: String
+    private let fd: Int32
+    private let removes: Bool
+
+    public init(_ bytes: [UInt8], spare folder: String) throws {
+        (fd, path, removes) = try Self.make(spare: folder)
+        do { try bytes.withUnsafeBytes { try writeAll(fd, $0, what: path) } } catch {
+            close()
+            throw error
+        }
+    }
+
+    private static func make(spare folder: String) throws -> (fd: Int32, path: String, removes: Bool) {
+        if let fd = try? SystemIO.memoryFile(name: "sealgate-body") {
+            let path = "/proc/self/fd/\(fd)"
+            if access(path, R_OK) == 0 { return (fd, path, false) }
+            Glibc.close(fd)
+        }
+        let path = "\(folder)/.memory-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
+        return (fd, path, true)
+    }
+
+    /// Closes the descriptor (the memory goes with it) and removes a spare file.
+    public func close() {
+        Glibc.close(fd)
+        if removes { unlink(path) }
+    }
 }
 
 /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.

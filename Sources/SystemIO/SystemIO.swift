@@ -31,6 +31,22 @@ public enum SystemIO {
         return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
     }()
 
+    /// memfd_create(2) with `MFD_CLOEXEC`: a new anonymous file in memory, its descriptor (the
+    /// name only labels it in /proc). Throws `ENOSYS` when the C library has no memfd_create.
+    public static func memoryFile(name: String) throws(SystemCallError) -> Int32 {
+        guard let call = memfdCreate else { throw SystemCallError(errno: ENOSYS) }
+        let memfdCloexec: UInt32 = 1  // MFD_CLOEXEC, linux/memfd.h
+        let fd = call(name, memfdCloexec)
+        if fd < 0 { throw SystemCallError(errno: errno) }
+        return fd
+    }
+
+    /// Glibc's memfd_create (2.27+), looked up by name: Swift's Glibc module does not declare it.
+    private static let memfdCreate: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(nil, "memfd_create") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32).self)
+    }()
+
     /// write(2) until all of `bytes` is written.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemCallError) {
         guard var p = bytes.baseAddress else { return }

@@ -10,13 +10,53 @@ import SealPackage
 
 struct SpoolCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "spool", abstract: "The spool of received package bodies.", subcommands: [Prune.self])
+        commandName: "spool", abstract: "The spool of received package bodies.", subcommands: [Prune.self, Export.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a decided package's body, as its unit sent it, to a file.",
+            discussion:
+                "The package is named by its id (`package` in its receipt). Its body is a file in the spool, or — a small one — kept in the store; either way it is written to --output (0600): the signed, encrypted package, for `sealgate inspect`, `sealgate open` or an audit. Not once `spool prune` removed it."
+        )
+        @OptionGroup var data: DataOption
+        @Argument(help: "The package id (`package` in its receipt).") var packageId: String
+        @Option(name: .shortAndLong, help: "The file to write (never replaced).") var output: String
+        @OptionGroup var out: OutputOptions
+        func run() async throws {
+            try await runAsync(json: out.json) {
+                let dir = data.dir
+                let store = try await dir.openStore()
+                guard let decided = try await store.outcome(packageId: packageId), let entry = try await store.spool(id: decided.spoolId) else {
+                    throw GatewayError(
+                        .packageUnknown, "no package \(packageId) was decided here",
+                        remedy: "give the package id (`package`) of a receipt this gateway signed")
+                }
+                guard access(output, F_OK) != 0 else {
+                    throw SealError(.outputExists, "\(output) already exists", remedy: "choose another output path or remove the old file")
+                }
+                let gone = GatewayError(
+                    .packageUnknown, "the body of package \(packageId) is no longer kept (pruned, or on another machine's spool)",
+                    remedy: "its decision and receipt stand (`GET /v1/packages/\(packageId)`); the unit keeps its own copy")
+                if entry.inStore {
+                    guard let body = try await store.spoolBody(id: entry.id) else { throw gone }
+                    try DurableFile.write(body, to: output)
+                } else {
+                    let path = dir.resolve(spoolPath: entry.path)
+                    guard entry.state != .pruned, FileManager.default.fileExists(atPath: path) else { throw gone }
+                    try FileManager.default.copyItem(atPath: path, toPath: output)
+                    chmod(output, 0o600)
+                }
+                if !out.json { say("package \(packageId) (\(entry.size) bytes) written to \(output)") }
+                return ["package_id": packageId, "output": output, "size": entry.size, "sha256": entry.sha256]
+            }
+        }
+    }
 
     struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove the bodies of packages decided more than --older-than ago (the retention policy).",
             discussion:
-                "A decided body is needed by nothing the gateway serves: the decision, the receipt, the imported records and the log entry are in the store. Bodies not yet decided are never removed; nor are those of `files` packages (their content is kept nowhere else) unless --files. The bodies go; their records stay, marked pruned."
+                "A decided body is needed by nothing the gateway serves: the decision, the receipt, the imported records and the log entry are in the store. Bodies not yet decided are never removed; nor are those of `files` packages (their content is kept nowhere else) unless --files. The bodies go (a file in the spool, or a small body kept in the store); their records stay, marked pruned."
         )
         @OptionGroup var data: DataOption
         @Option(name: .long, help: "Age of the decisions whose bodies go, e.g. 90d.") var olderThan: String
@@ -33,10 +73,13 @@ struct SpoolCommand: ParsableCommand {
                 var removed: [Int64] = []
                 var bytes: Int64 = 0
                 for (entry, _) in due {
-                    // Only bodies on this machine (several on PostgreSQL: each prunes its own).
-                    let path = dir.resolve(spoolPath: entry.path)
-                    guard FileManager.default.fileExists(atPath: path) else { continue }
-                    if !dryRun { guard unlink(path) == 0 else { continue } }
+                    // A body kept in the store goes with its mark; of files, only those on this
+                    // machine (several on PostgreSQL: each prunes its own).
+                    if !entry.inStore {
+                        let path = dir.resolve(spoolPath: entry.path)
+                        guard FileManager.default.fileExists(atPath: path) else { continue }
+                        if !dryRun { guard unlink(path) == 0 else { continue } }
+                    }
                     removed.append(entry.id)
                     bytes += entry.size
                 }

@@ -67,8 +67,14 @@ enum StoreConformance {
 
         // Spool: pending until decided.
         let s1 = try await store.addSpool(sha256: "aa", size: 10, path: "/x/1", receivedAt: moment("2026-11-29T00:00:00Z"))
-        let s2 = try await store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: moment("2026-11-29T00:00:00Z"))
+        // A small body kept in its record (every byte value, a zero among them): read back whole.
+        let kept = [UInt8](0...255) + [0, 0, 255]
+        let s2 = try await store.addSpool(sha256: "bb", size: 10, path: "/x/2", receivedAt: moment("2026-11-29T00:00:00Z"), body: kept)
         #expect(try await store.pendingSpool().map(\.id) == [s1, s2])
+        #expect(try await store.pendingSpool().map(\.inStore) == [false, true])
+        #expect(try await store.spoolBody(id: s2) == kept)
+        #expect(try await store.spoolBody(id: s1) == nil)
+        #expect(try await store.spoolBody(id: 987_654) == nil)
 
         // A decision with its import, receipt built from the leaf, in one transaction.
         let snap = SnapshotImport(
@@ -108,6 +114,14 @@ enum StoreConformance {
         }
         #expect(try await store.outcome(unitId: "U1", seq: 2) == nil)
         #expect(try await store.lastSeq(unitId: "U1") == 1)
+        // Decided, its body stays until the retention policy prunes it, which clears it.
+        let due = try await store.decidedSpool(before: moment("2100-01-01T00:00:00Z"))
+        #expect(due.map(\.entry.id) == [s1, s2] && due.map(\.entry.inStore) == [false, true])
+        #expect(try await store.spoolBody(id: s2) == kept)
+        try await store.markSpoolPruned(ids: [s2])
+        let pruned = try await store.spool(id: s2)
+        #expect(pruned?.state == .pruned && pruned?.inStore == false)
+        #expect(try await store.spoolBody(id: s2) == nil)
 
         // The intake's lookups in one read: what the lookups one by one find.
         let found = try await store.intakeLookup(keyId: "K1", unitId: "U1", seq: 1, sha256: "aa")

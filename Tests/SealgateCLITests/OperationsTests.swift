@@ -21,11 +21,12 @@ struct OperationsTests {
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 2, name: "conflict.sgp")).status == 409)
         let before = try Self.logSize(gw)
         gw.stop()
+        // The bodies (small: kept in the store, no files) and where the store says they are.
         let bodies = { (dept: String) in
-            try FileManager.default.contentsOfDirectory(atPath: f.w.file("\(dept)/spool")).filter { $0.hasSuffix(".sgp") }.sorted()
+            try CLI.run("sqlite3", ["\(dept)/gateway.sqlite", "SELECT path, body IS NOT NULL FROM spool ORDER BY id"], cwd: f.w.path).out
         }
         let kept = try bodies("dept")
-        #expect(kept.count >= 3, "\(kept)")
+        #expect(kept.split(separator: "\n").filter { $0.hasSuffix("|1") }.count >= 3, "\(kept)")
         try FileManager.default.createDirectory(atPath: f.w.file("newhome"), withIntermediateDirectories: true)
         try FileManager.default.moveItem(atPath: f.w.file("dept"), toPath: f.w.file("newhome/dept"))
         gw = try GatewayProcess(data: "newhome/dept", cwd: f.w.path)
@@ -232,20 +233,27 @@ struct OperationsTests {
         crashing.process.waitUntilExit()
         #expect(crashing.process.terminationStatus == 86)
         let pending = { try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT state FROM spool"], cwd: f.w.path).out }
-        let bodies = { try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")).filter { $0.hasSuffix(".sgp") } }
         let state = try pending()
-        let spooled = try bodies()
-        #expect(state == "pending\n" && spooled.count == 1, "\(state) \(spooled)")
+        // A small body is kept in its spool record, durable with it: no file in the spool.
+        let spooled = try Self.keptBodies(f)
+        #expect(state == "pending\n" && spooled.files == 0 && spooled.inStore == 1, "\(state) \(spooled)")
         let prune = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s", "--files"], cwd: f.w.path)
         #expect(prune.status == 0 && prune.stderr.contains("removed 0 body(ies)"), "\(prune.stderr)")
-        #expect(try bodies().count == 1, "a pending body was pruned")
+        #expect(try Self.keptBodies(f).inStore == 1, "a pending body was pruned")
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         defer { gw.stop() }
         #expect(gw.logText.contains("decided 1 package(s) received whole but not decided"), "\(gw.logText)")
         #expect(try f.post(gw, p).status == 200, "the decision made at start answers the unit's resend")
         let after = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s"], cwd: f.w.path)
-        let left = try bodies()
-        #expect(after.stderr.contains("removed 1 body(ies)") && left.isEmpty, "\(after.stderr) \(left)")
+        let left = try Self.keptBodies(f)
+        #expect(after.stderr.contains("removed 1 body(ies)") && left.files + left.inStore == 0, "\(after.stderr) \(left)")
+    }
+
+    /// The bodies the spool keeps: files in the spool folder, small bodies kept in the store.
+    static func keptBodies(_ f: GatewayFixture, _ dept: String = "dept") throws -> (files: Int, inStore: Int) {
+        let files = try FileManager.default.contentsOfDirectory(atPath: f.w.file("\(dept)/spool")).filter { $0.hasSuffix(".sgp") }.count
+        let rows = try CLI.run("sqlite3", ["\(dept)/gateway.sqlite", "SELECT count(*) FROM spool WHERE body IS NOT NULL"], cwd: f.w.path).out
+        return (files, try #require(Int(rows.trimmingCharacters(in: .whitespacesAndNewlines))))
     }
 
     /// A package whose decision stops the process (a defect of ours a package reaches: here the
@@ -305,7 +313,9 @@ struct OperationsTests {
         let f = try GatewayFixture()
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         defer { gw.stop() }
-        #expect(try f.post(gw, try f.seal("HCM-U001", seq: 1)).status == 201)
+        let accepted = try f.post(gw, try f.seal("HCM-U001", seq: 1))
+        #expect(accepted.status == 201)
+        let id = try #require(try JSON(parsing: accepted.text)["package"]?.string)
         f.w.write("note.txt", "a note\n")
         try requireOK(
             try CLI.sg(
@@ -314,12 +324,22 @@ struct OperationsTests {
                     "-o", "files.sgp", "note.txt",
                 ], cwd: f.w.path))
         #expect(try f.post(gw, f.w.file("files.sgp")).status == 201)
-        let bodies = { try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")).filter { $0.hasSuffix(".sgp") }.count }
+        let bodies = {
+            let b = try Self.keptBodies(f)
+            return b.files + b.inStore
+        }
         #expect(try bodies() == 2)
         let keep = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "30d"], cwd: f.w.path)
         #expect(try keep.status == 0 && bodies() == 2, "\(keep.stderr)")
+        // A decided body, kept in the store, comes out as the unit sent it (never over a file).
+        let export = try CLI.sg(["spool", "export", "--data", "dept", id, "-o", "back.sgp"], cwd: f.w.path)
+        #expect(export.status == 0 && f.w.read("back.sgp") == f.w.read("HCM-U001-1.sgp"), "\(export.stderr)")
+        let over = try CLI.sg(["spool", "export", "--data", "dept", id, "-o", "note.txt"], cwd: f.w.path)
+        #expect(over.stderr.contains("output_exists") && f.w.read("note.txt") == Array("a note\n".utf8), "\(over.stderr)")
         let prune = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s"], cwd: f.w.path)
         #expect(try prune.stderr.contains("removed 1 body") && bodies() == 1, "\(prune.stderr)")
+        let gone = try CLI.sg(["spool", "export", "--data", "dept", id, "-o", "gone.sgp"], cwd: f.w.path)
+        #expect(gone.status != 0 && gone.stderr.contains("package_unknown") && !f.w.exists("gone.sgp"), "\(gone.stderr)")
         try requireOK(try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s", "--files"], cwd: f.w.path))
         #expect(try bodies() == 0)
         // The decisions stand: a replay is still answered from them.

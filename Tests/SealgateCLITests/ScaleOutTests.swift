@@ -103,13 +103,15 @@ struct ScaleOutTests {
         #expect(try query("SELECT count(*) FROM outcomes WHERE claims_seq = 1") == "12")
         #expect(try query("SELECT count(*) FROM snapshots WHERE current = 1") == "6")
         #expect(try query("SELECT CASE WHEN count(*) = max(idx) + 1 THEN 'yes' ELSE 'no' END FROM log_entries") == "yes")
-        // Each process spools into its own folder (--node); a duplicate is not kept twice: 6
-        // first seqs and 12 second ones (accepted or in conflict), nothing pending.
+        // Each process spools into its own folder (--node) — a small body kept in the store
+        // under its name there; a duplicate is not kept twice: 6 first seqs and 12 second ones
+        // (accepted or in conflict), nothing pending.
         do {
-            let bodies = ["a", "b"].flatMap { n in
+            let files = ["a", "b"].flatMap { n in
                 ((try? FileManager.default.contentsOfDirectory(atPath: c.w.file("dept/spool/\(n)"))) ?? []).filter { $0.hasSuffix(".sgp") }
             }
-            #expect(bodies.count == 18, "\(bodies.count) bodies kept")
+            let kept = try query("SELECT count(*) FROM spool WHERE body IS NOT NULL AND (path LIKE 'spool/a/%' OR path LIKE 'spool/b/%')")
+            #expect(files.count + (Int(kept) ?? -100) == 18, "\(files.count) files and \(kept) bodies in the store kept")
             #expect(try query("SELECT count(*) FROM spool WHERE state = 'pending'") == "0")
         }
         for gw in [a, b] {

@@ -43,7 +43,7 @@ final class Gateway: @unchecked Sendable {
         let body = try intake.admission.receiveFile(package)
         let admission = try await intake.admission.admit(
             incoming: body.path, sha256: body.sha256, size: body.size, tokenUnit: fixture.unit, viewer: .unit(fixture.unit))
-        guard case .admitted(let entry, _) = admission else { throw BenchmarkFailure("not admitted: \(admission)") }
+        guard case .admitted(let entry, _, _) = admission else { throw BenchmarkFailure("not admitted: \(admission)") }
         return entry.id
     }
 }

@@ -15,10 +15,10 @@ public enum Admission: Sendable {
     case refused(SealError)
     /// The same bytes were decided before: answered from that decision; nothing is stored again.
     case duplicate(receipt: String, signature: String)
-    /// Verified and recorded as pending in the spool (the entry recorded, and the proof that its
-    /// trusted comment's signature verified): it will be decided, now
-    /// (`IntakeDecision.process(admitted:comment:)`) or after a crash.
-    case admitted(SpoolEntry, comment: VerifiedComment)
+    /// Verified and recorded as pending in the spool (the entry recorded, the proof that its
+    /// trusted comment's signature verified, and a body kept in the store as it is in memory):
+    /// it will be decided, now (`IntakeDecision.process(admitted:comment:body:)`) or after a crash.
+    case admitted(SpoolEntry, comment: VerifiedComment, body: [UInt8]?)
 }
 
 /// The intake's door (steps 1 and 2 of `Intake`): the head of a body as it streams in, then the
@@ -215,15 +215,26 @@ public struct IntakeAdmission: Sendable {
         return .good(key, comment)
     }
 
-    /// Records a body moved into the spool as `name` as pending; the file goes if it cannot be.
-    private func record(spoolName name: String, sha256: String, size: Int64, comment: VerifiedComment) async throws -> Admission {
+    /// A small body written to `path` (an incoming name) and fsynced, for `admit(incoming:)`.
+    private static func writeDurably(_ body: [UInt8], to path: String) throws {
+        try Failpoints.check("intake.receive")
+        try DurableFile.write(body, to: path)
+    }
+
+    /// Records a body moved into the spool as `name` as pending (the file goes if it cannot be),
+    /// or a small `body` kept in the record itself under that name (no file).
+    private func record(
+        spoolName name: String, sha256: String, size: Int64, comment: VerifiedComment, body: [UInt8]? = nil
+    ) async throws -> Admission {
         do {
             let (recorded, receivedAt) = (data.recorded(spoolName: name), clock.now)
-            let id = try await store.addSpool(sha256: sha256, size: size, path: recorded, receivedAt: receivedAt)
+            let id = try await store.addSpool(sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, body: body)
             return .admitted(
-                SpoolEntry(id: id, sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, state: .pending), comment: comment)
+                SpoolEntry(id: id, sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, state: .pending, inStore: body != nil),
+                comment: comment, body: body)
         } catch {
-            unlink("\(data.spoolPath)/\(name)")  // not recorded: never acknowledged; the unit sends it again
+            // Not recorded: never acknowledged; the unit sends it again.
+            if body == nil { unlink("\(data.spoolPath)/\(name)") }
             throw error
         }
     }
@@ -232,9 +243,10 @@ public struct IntakeAdmission: Sendable {
     /// `Intake.smallBodyBytes`), with its head as parsed from it (`peek`; nil when the body holds
     /// none): refused, a duplicate, or admitted — the same checks and answers as
     /// `admit(incoming:)`, in fewer steps. The signer's key and an outcome of the same bytes are
-    /// read at once and the head is checked before any file is made; then one step on the pool
-    /// writes the body, fsyncs it, verifies the package's signature and moves it into the spool.
-    /// A body without a head is written and admitted as a streamed one (which names its fault).
+    /// read at once and the head is checked; then one step on the pool verifies the package's
+    /// signature on the bytes in memory (`MemoryFile`), and the body is kept in its spool record,
+    /// durable with it: no file is made. A body without a head is written and admitted as a
+    /// streamed one (which names its fault).
     /// `streamed`: the proof of the comment's signature when the head was checked while the rest
     /// came in (as `admit(incoming:)` takes it).
     public func admit(
@@ -242,16 +254,9 @@ public struct IntakeAdmission: Sendable {
     ) async throws -> Admission {
         let sha256 = body.withUnsafeBytes { hexString(SHA256Hasher.hash($0)) }
         let size = Int64(body.count)
-        let incoming = incomingPath()
-        @Sendable func write() throws {
-            try Failpoints.check("intake.receive")
-            let file = try DurableFile(creating: incoming)
-            try body.withUnsafeBytes { try file.append($0) }
-            try file.sync()
-            file.keep()
-        }
         guard let peek else {
-            try await work.run { try write() }
+            let incoming = incomingPath()
+            try await work.run { try Self.writeDurably(body, to: incoming) }
             return try await admit(incoming: incoming, sha256: sha256, size: size, tokenUnit: tokenUnit, viewer: viewer)
         }
         let key: UnitKeyRecord
@@ -265,22 +270,26 @@ public struct IntakeAdmission: Sendable {
         } catch let e as SealError where !Intake.isGatewayFault(e) {
             return .refused(e)
         }
+        // A `files` package's body is the only copy of its content: a file in the spool, where the
+        // operator opens it (`sealgate open`), as a streamed body is (its comment's proof passed on).
+        if peek.comment.kind == .files {
+            let incoming = incomingPath()
+            try await work.run { try Self.writeDurably(body, to: incoming) }
+            return try await admit(incoming: incoming, sha256: sha256, size: size, tokenUnit: tokenUnit, viewer: viewer, streamed: comment)
+        }
         let signer = try MinisignPublicKey(base64: key.publicKey)
-        let (unit, maxBytes, name) = (key.unitId, maxPackageBytes, "\(PackageIdentifiers.newUUIDv7()).sgp")
-        let spoolFile = "\(data.spoolPath)/\(name)"
+        let (unit, maxBytes, spare) = (key.unitId, maxPackageBytes, data.spoolPath)
         do {
             try await work.run {
-                try write()
-                var moved = false
-                defer { if !moved { unlink(incoming) } }
+                try Failpoints.check("intake.receive")
+                let file = try MemoryFile(body, spare: spare)
+                defer { file.close() }
                 // The comment's signature was verified just above: only the package's is left.
-                _ = try Verifier.verify(path: incoming, signers: [signer], expectedUnit: unit, maxBytes: maxBytes, verifiedComment: comment)
-                try renameDurably(incoming, spoolFile)
-                moved = true
+                _ = try Verifier.verify(path: file.path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes, verifiedComment: comment)
             }
         } catch let e as SealError where !Intake.isGatewayFault(e) {
             return .refused(e)
         }
-        return try await record(spoolName: name, sha256: sha256, size: size, comment: comment)
+        return try await record(spoolName: "\(PackageIdentifiers.newUUIDv7()).sgp", sha256: sha256, size: size, comment: comment, body: body)
     }
 }

@@ -59,18 +59,33 @@ public struct IntakeDecision: Sendable {
     /// that claimed none, by the spool id once its own commit meets that outcome.
     /// `comment`: the admission's proof that the package's trusted comment verified (with the
     /// key it read then): the decision checks the key's state again, not that signature.
-    public func process(admitted entry: SpoolEntry, comment: VerifiedComment) async throws -> IntakeResult {
-        do { return try await decideRetrying(entry, comment: comment) } catch let e as StoreError where e.code == .uniqueViolation {
+    /// `body`: a body kept in the store, as the admission had it in memory (not read back).
+    public func process(admitted entry: SpoolEntry, comment: VerifiedComment, body: [UInt8]? = nil) async throws -> IntakeResult {
+        do { return try await decideRetrying(entry, comment: comment, body: body) } catch let e as StoreError where e.code == .uniqueViolation {
             // Decided meanwhile by another process (its recovery of the pending entry): that answer.
             return try await process(spoolId: entry.id)
         }
     }
 
-    private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil) async throws -> IntakeResult {
-        for _ in 0..<3 {
-            do { return try await answered(decide(entry, verified: comment)) } catch let e as StoreError where e.code == .seqTaken { continue }
+    private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil, body: [UInt8]? = nil) async throws -> IntakeResult {
+        // A body kept in the store is read by the file readers from memory (`MemoryFile`).
+        var memory: MemoryFile?
+        if entry.inStore {
+            var bytes = body
+            if bytes == nil { bytes = try await store.spoolBody(id: entry.id) }
+            guard let bytes else {
+                throw GatewayError(.storeFailure, "spool entry \(entry.id) holds no body", remedy: "report this as a bug")
+            }
+            memory = try MemoryFile(bytes, spare: data.spoolPath)
         }
-        return try await answered(decide(entry, verified: comment))
+        defer { memory?.close() }
+        let path = memory?.path ?? data.resolve(spoolPath: entry.path)
+        for _ in 0..<3 {
+            do { return try await answered(decide(entry, path: path, verified: comment)) } catch let e as StoreError where e.code == .seqTaken {
+                continue
+            }
+        }
+        return try await answered(decide(entry, path: path, verified: comment))
     }
 
     /// A decision found already made (this body decided before, or the same bytes by another
@@ -92,7 +107,7 @@ public struct IntakeDecision: Sendable {
     /// its spool entry and file go, and the unit sends the package again.
     public func forget(spoolId: Int64) async {
         guard let entry = try? await store.spool(id: spoolId), (try? await store.removePendingSpool(id: spoolId)) == true else { return }
-        unlink(data.resolve(spoolPath: entry.path))
+        if !entry.inStore { unlink(data.resolve(spoolPath: entry.path)) }
     }
 
     static func kind(of o: Outcome) -> IntakeResult.Kind {
@@ -119,13 +134,13 @@ public struct IntakeDecision: Sendable {
 
     /// The body's decision, step by step: head and key, seq, open, records, corrections, commit.
     /// A refusal of the package (not a fault of ours) is committed as a rejection.
-    private func decide(_ entry: SpoolEntry, verified earlier: VerifiedComment?) async throws -> IntakeResult {
+    /// `path`: where the body is read — its file in the spool, or its bytes in memory.
+    private func decide(_ entry: SpoolEntry, path: String, verified earlier: VerifiedComment?) async throws -> IntakeResult {
         var comment: TrustedComment?
         var unitKey: UnitKeyRecord?
         // Whether the keys were refreshed with the lookup: a refusal met before it refreshes
         // them itself (its receipt is signed with the receipt key of the latest trust document).
         var refreshed = false
-        let path = data.resolve(spoolPath: entry.path)
         do {
             do {
                 let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes, keys: nil)
@@ -186,7 +201,7 @@ public struct IntakeDecision: Sendable {
             if first.sha256 == entry.sha256 {
                 // The same package decided meanwhile (two copies admitted at once): this copy
                 // is forgotten, the answer is the first decision.
-                if try await store.removePendingSpool(id: entry.id) { unlink(path) }
+                if try await store.removePendingSpool(id: entry.id), !entry.inStore { unlink(path) }
                 return first
             }
             throw GatewayError(

@@ -1,6 +1,7 @@
 import Foundation
 public import GatewayStore
 import SealCrypto
+import SealPackage
 
 #if canImport(Glibc)
     import Glibc
@@ -46,6 +47,8 @@ public struct IntakeRecovery: Sendable {
             let path = "\(spool)/\(name)"
             if name.hasPrefix(".incoming-") {
                 if unlink(path) == 0 { r.removed += 1 }
+            } else if name.hasPrefix(".memory-") {
+                unlink(path)  // a small body read from memory where the system had no memfd: a copy
             } else if name.hasSuffix(".sgp") && !known.contains(path) {
                 try FileManager.default.createDirectory(
                     atPath: "\(spool)/orphans", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -55,8 +58,8 @@ public struct IntakeRecovery: Sendable {
         for entry in mine {
             let body = data.resolve(spoolPath: entry.path)
             // Its body is not here (a store restored from a copy taken while it waited): never
-            // acknowledged, so forgotten — its unit sends it again.
-            guard FileManager.default.fileExists(atPath: body) else {
+            // acknowledged, so forgotten — its unit sends it again. (A small body is in its record.)
+            guard entry.inStore || FileManager.default.fileExists(atPath: body) else {
                 if (try? await store.removePendingSpool(id: entry.id)) == true { r.removed += 1 }
                 continue
             }
@@ -66,7 +69,7 @@ public struct IntakeRecovery: Sendable {
             let marker = body + ".attempts"
             let attempts = Self.attempts(marker)
             if attempts >= Self.maxAttempts {
-                if try await hold(entry.id, body: body, marker: marker, spool: spool) { r.held.append((body as NSString).lastPathComponent) }
+                if try await hold(entry, body: body, marker: marker, spool: spool) { r.held.append((body as NSString).lastPathComponent) }
                 continue
             }
             try Self.note(attempts + 1, at: marker)
@@ -95,13 +98,21 @@ public struct IntakeRecovery: Sendable {
         }
     }
 
-    /// Moves the body into `spool/held/` (0700) and forgets its pending record.
-    func hold(_ id: Int64, body: String, marker: String, spool: String) async throws -> Bool {
+    /// Moves the body into `spool/held/` (0700) — a body kept in the store is written there,
+    /// fsynced — and forgets its pending record.
+    func hold(_ entry: SpoolEntry, body: String, marker: String, spool: String) async throws -> Bool {
         let held = "\(spool)/held"
         try FileManager.default.createDirectory(atPath: held, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        guard rename(body, "\(held)/\((body as NSString).lastPathComponent)") == 0 else { return false }
+        let target = "\(held)/\((body as NSString).lastPathComponent)"
+        if entry.inStore {
+            guard let bytes = try await store.spoolBody(id: entry.id) else { return false }
+            try DurableFile.write(bytes, to: target)
+            try syncFolder(held)
+        } else {
+            guard rename(body, target) == 0 else { return false }
+        }
         unlink(marker)
-        _ = try await store.removePendingSpool(id: id)
+        _ = try await store.removePendingSpool(id: entry.id)
         return true
     }
 }
