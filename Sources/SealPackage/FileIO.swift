@@ -1,4 +1,5 @@
 import SealCrypto
+import Synchronization
 import SystemIO
 
 #if canImport(Glibc)
@@ -214,6 +215,7 @@ public final class MemoryFile: Sendable {
     public let path: String
     private let fd: Int32
     private let removes: Bool
+    private let closed = Atomic<Bool>(false)
 
     public init(_ bytes: [UInt8], spare folder: String) throws {
         (fd, path, removes) = try Self.make(spare: folder)
@@ -235,8 +237,10 @@ public final class MemoryFile: Sendable {
         return (fd, path, true)
     }
 
-    /// Closes the descriptor (the memory goes with it) and removes a spare file.
+    /// Closes the descriptor (the memory goes with it) and removes a spare file; once (a second
+    /// call must not close a descriptor number reused since).
     public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Glibc.close(fd)
         if removes { unlink(path) }
     }

@@ -31,12 +31,15 @@ public enum SystemIO {
         return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
     }()
 
-    /// memfd_create(2) with `MFD_CLOEXEC`: a new anonymous file in memory, its descriptor (the
-    /// name only labels it in /proc). Throws `ENOSYS` when the C library has no memfd_create.
+    /// memfd_create(2) with `MFD_CLOEXEC` and, where the kernel knows it (6.3+), `MFD_NOEXEC_SEAL`
+    /// (a system with `vm.memfd_noexec = 2` refuses a memfd without it): a new anonymous file in
+    /// memory, its descriptor (the name only labels it in /proc). Throws `ENOSYS` when the C
+    /// library has no memfd_create.
     public static func memoryFile(name: String) throws(SystemCallError) -> Int32 {
         guard let call = memfdCreate else { throw SystemCallError(errno: ENOSYS) }
-        let memfdCloexec: UInt32 = 1  // MFD_CLOEXEC, linux/memfd.h
-        let fd = call(name, memfdCloexec)
+        let (cloexec, noexecSeal): (UInt32, UInt32) = (0x1, 0x8)  // MFD_CLOEXEC, MFD_NOEXEC_SEAL (linux/memfd.h)
+        var fd = call(name, cloexec | noexecSeal)
+        if fd < 0 && errno == EINVAL { fd = call(name, cloexec) }
         if fd < 0 { throw SystemCallError(errno: errno) }
         return fd
     }

@@ -37,17 +37,43 @@ struct SpoolCommand: ParsableCommand {
                 let gone = GatewayError(
                     .packageUnknown, "the body of package \(packageId) is no longer kept (pruned, or on another machine's spool)",
                     remedy: "its decision and receipt stand (`GET /v1/packages/\(packageId)`); the unit keeps its own copy")
+                // Written as a new file (0600, never over one), checked against the SHA-256 the
+                // body was recorded with before it is kept.
+                let file = try DurableFile(creating: output)
+                let hasher = SHA256Hasher()
                 if entry.inStore {
                     guard let body = try await store.spoolBody(id: entry.id) else { throw gone }
-                    try DurableFile.write(body, to: output)
+                    try body.withUnsafeBytes {
+                        hasher.update($0)
+                        try file.append($0)
+                    }
                 } else {
                     let path = dir.resolve(spoolPath: entry.path)
                     guard entry.state != .pruned, FileManager.default.fileExists(atPath: path) else { throw gone }
-                    try FileManager.default.copyItem(atPath: path, toPath: output)
-                    chmod(output, 0o600)
+                    let source = try FileSource(path: path)
+                    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+                    while true {
+                        let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+                        if n == 0 { break }
+                        try buffer.withUnsafeBytes {
+                            hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n]))
+                            try file.append(UnsafeRawBufferPointer(rebasing: $0[0..<n]))
+                        }
+                    }
                 }
-                if !out.json { say("package \(packageId) (\(entry.size) bytes) written to \(output)") }
-                return ["package_id": packageId, "output": output, "size": entry.size, "sha256": entry.sha256]
+                guard hexString(hasher.finalize()) == entry.sha256 else {
+                    throw GatewayError(
+                        .storeFailure, "the body kept for package \(packageId) does not match the SHA-256 it was received with",
+                        remedy: "the spool or the store was changed outside sealgate: restore them from a backup")
+                }
+                try file.sync()
+                file.keep()
+                let who = "\(decided.unitId ?? "no unit") seq \(decided.seq.map(String.init) ?? "-")"
+                if !out.json { say("package \(packageId) (\(who), \(entry.size) bytes, \(decided.status.rawValue)) written to \(output)") }
+                return [
+                    "package_id": packageId, "unit": decided.unitId ?? "", "output": output, "size": entry.size, "sha256": entry.sha256,
+                    "status": decided.status.rawValue,
+                ]
             }
         }
     }
@@ -83,7 +109,12 @@ struct SpoolCommand: ParsableCommand {
                     removed.append(entry.id)
                     bytes += entry.size
                 }
-                if !dryRun { try await store.markSpoolPruned(ids: removed) }
+                // In batches: each one transaction, short, so that a running gateway's writes are not kept waiting.
+                if !dryRun {
+                    for start in stride(from: 0, to: removed.count, by: 500) {
+                        try await store.markSpoolPruned(ids: Array(removed[start..<min(start + 500, removed.count)]))
+                    }
+                }
                 if !out.json { say("\(dryRun ? "would remove" : "removed") \(removed.count) body(ies) decided before \(before), \(bytes) bytes") }
                 return ["removed": removed.count, "bytes": bytes, "before": before, "dry_run": dryRun]
             }

@@ -274,6 +274,10 @@ struct OperationsTests {
             let attempts = try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool")).filter { $0.hasSuffix(".attempts") }
             #expect(attempts.count == 1 && String(decoding: f.w.read("dept/spool/\(attempts[0])"), as: UTF8.self) == "\(start)\n")
         }
+        // A start that wrote the held copy and stopped before forgetting the record (a crash there)
+        // does not stop the next one: the copy is written again over the same name.
+        let stopped = try CLI.sg(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path, env: ["SEALGATE_FAILPOINTS": "intake.held=exit"])
+        #expect(stopped.status == 86 && f.w.exists("dept/spool/held"), "\(stopped.stderr)")
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path, env: crash)
         #expect(gw.logText.contains("set aside 1 package(s) whose decision stopped the gateway on 2 starts"), "\(gw.logText)")
         let held = try FileManager.default.contentsOfDirectory(atPath: f.w.file("dept/spool/held"))
@@ -323,7 +327,9 @@ struct OperationsTests {
                     "seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "1", "--signing-key", "HCM-U002.key", "--to", "dept/keys/recipient.pub",
                     "-o", "files.sgp", "note.txt",
                 ], cwd: f.w.path))
-        #expect(try f.post(gw, f.w.file("files.sgp")).status == 201)
+        let filesAccepted = try f.post(gw, f.w.file("files.sgp"))
+        #expect(filesAccepted.status == 201)
+        let filesId = try #require(try JSON(parsing: filesAccepted.text)["package"]?.string)
         let bodies = {
             let b = try Self.keptBodies(f)
             return b.files + b.inStore
@@ -336,6 +342,14 @@ struct OperationsTests {
         #expect(export.status == 0 && f.w.read("back.sgp") == f.w.read("HCM-U001-1.sgp"), "\(export.stderr)")
         let over = try CLI.sg(["spool", "export", "--data", "dept", id, "-o", "note.txt"], cwd: f.w.path)
         #expect(over.stderr.contains("output_exists") && f.w.read("note.txt") == Array("a note\n".utf8), "\(over.stderr)")
+        // A files package's body is a file in the spool: out the same way.
+        let filesOut = try CLI.sg(["spool", "export", "--data", "dept", filesId, "-o", "files-back.sgp"], cwd: f.w.path)
+        #expect(filesOut.status == 0 && f.w.read("files-back.sgp") == f.w.read("files.sgp"), "\(filesOut.stderr)")
+        // A body changed in the store (zeros of its length: still a blob) is not written out as the unit's.
+        try requireOK(
+            try CLI.run("sqlite3", ["dept/gateway.sqlite", "UPDATE spool SET body = zeroblob(length(body)) WHERE body IS NOT NULL"], cwd: f.w.path))
+        let changed = try CLI.sg(["spool", "export", "--data", "dept", id, "-o", "changed.sgp"], cwd: f.w.path)
+        #expect(changed.stderr.contains("store_failure") && !f.w.exists("changed.sgp"), "\(changed.stderr)")
         let prune = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s"], cwd: f.w.path)
         #expect(try prune.stderr.contains("removed 1 body") && bodies() == 1, "\(prune.stderr)")
         let gone = try CLI.sg(["spool", "export", "--data", "dept", id, "-o", "gone.sgp"], cwd: f.w.path)

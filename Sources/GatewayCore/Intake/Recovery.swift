@@ -106,8 +106,13 @@ public struct IntakeRecovery: Sendable {
         let target = "\(held)/\((body as NSString).lastPathComponent)"
         if entry.inStore {
             guard let bytes = try await store.spoolBody(id: entry.id) else { return false }
-            try DurableFile.write(bytes, to: target)
-            try syncFolder(held)
+            // Written aside and renamed over: a start that wrote it and stopped before the record
+            // went finds the same name again (a body's name is unique to it).
+            let aside = "\(held)/.\((body as NSString).lastPathComponent).partial"
+            unlink(aside)
+            try DurableFile.write(bytes, to: aside)
+            try renameDurably(aside, target)
+            try Failpoints.check("intake.held")
         } else {
             guard rename(body, target) == 0 else { return false }
         }
