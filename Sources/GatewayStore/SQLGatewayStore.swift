@@ -470,10 +470,8 @@ public final class SQLGatewayStore: GatewayStore {
         try await driver.read { c in
             try await c.query(
                 """
-                SELECT s.id, s.sha256, s.size, s.path, s.received_at, s.state, CASE WHEN s.body IS NULL THEN 0 ELSE 1 END AS in_store,
-                       o.kind AS outcome_kind
-                FROM spool s JOIN outcomes o ON o.spool_id = s.id
-                WHERE s.state = 'done' AND o.decided_at <= ? ORDER BY s.id
+                SELECT s.*, o.kind AS outcome_kind FROM (SELECT \(Self.spoolColumns) FROM spool WHERE state = 'done') s
+                JOIN outcomes o ON o.spool_id = s.id WHERE o.decided_at <= ? ORDER BY s.id
                 """, [before]
             ).map { (try Self.spool($0), try $0.optionalState("outcome_kind", OutcomeKind.self)) }
         }

@@ -120,6 +120,25 @@ public final class BodySpooler: Sendable {
         }
     }
 
+    /// Reads `source` to its end into a new file `path` (at most `limit` bytes): counted, hashed,
+    /// fsynced and kept — a package file handed in on media (`sealgate import`), a body written out
+    /// (`sealgate spool export`). Nothing is left behind if it fails.
+    public static func copy(_ source: any ByteSource, to path: String, limit: UInt64) throws -> Spooled {
+        let spooler = try BodySpooler(creating: path, limit: limit)
+        var buffer = [UInt8](repeating: 0, count: spooler.batchBytes)
+        do {
+            while true {
+                let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+                if n == 0 { break }
+                if try buffer.withUnsafeBytes({ try spooler.take(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) { try spooler.writeBatch() }
+            }
+            return try spooler.finish()
+        } catch {
+            spooler.discard()
+            throw error
+        }
+    }
+
     /// Closes and removes the file unless it was kept. Safe to call more than once.
     public func discard() {
         let remove: Bool = state.withLock { s in

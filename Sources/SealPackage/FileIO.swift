@@ -231,7 +231,7 @@ public final class MemoryFile: Sendable {
             if access(path, R_OK) == 0 { return (fd, path, false) }
             Glibc.close(fd)
         }
-        let path = "\(folder)/.memory-\(UInt64.random(in: 0...UInt64.max))"
+        let path = "\(folder)/.memory-\(hexString(SecureRandom.bytes(8)))"
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
         return (fd, path, true)

@@ -37,37 +37,24 @@ struct SpoolCommand: ParsableCommand {
                 let gone = GatewayError(
                     .packageUnknown, "the body of package \(packageId) is no longer kept (pruned, or on another machine's spool)",
                     remedy: "its decision and receipt stand (`GET /v1/packages/\(packageId)`); the unit keeps its own copy")
-                // Written as a new file (0600, never over one), checked against the SHA-256 the
-                // body was recorded with before it is kept.
-                let file = try DurableFile(creating: output)
-                let hasher = SHA256Hasher()
+                let source: any ByteSource
                 if entry.inStore {
                     guard let body = try await store.spoolBody(id: entry.id) else { throw gone }
-                    try body.withUnsafeBytes {
-                        hasher.update($0)
-                        try file.append($0)
-                    }
+                    source = MemorySource(body)
                 } else {
                     let path = dir.resolve(spoolPath: entry.path)
                     guard entry.state != .pruned, FileManager.default.fileExists(atPath: path) else { throw gone }
-                    let source = try FileSource(path: path)
-                    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-                    while true {
-                        let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-                        if n == 0 { break }
-                        try buffer.withUnsafeBytes {
-                            hasher.update(UnsafeRawBufferPointer(rebasing: $0[0..<n]))
-                            try file.append(UnsafeRawBufferPointer(rebasing: $0[0..<n]))
-                        }
-                    }
+                    source = try FileSource(path: path)
                 }
-                guard hexString(hasher.finalize()) == entry.sha256 else {
+                // Written as a new file (0600, never over one) the way a body is spooled, and kept
+                // only if it is the body that was received (its recorded size and SHA-256).
+                let written = try BodySpooler.copy(source, to: output, limit: UInt64(max(entry.size, 0)))
+                guard written.sha256 == entry.sha256 else {
+                    unlink(output)
                     throw GatewayError(
                         .storeFailure, "the body kept for package \(packageId) does not match the SHA-256 it was received with",
                         remedy: "the spool or the store was changed outside sealgate: restore them from a backup")
                 }
-                try file.sync()
-                file.keep()
                 let who = "\(decided.unitId ?? "no unit") seq \(decided.seq.map(String.init) ?? "-")"
                 if !out.json { say("package \(packageId) (\(who), \(entry.size) bytes, \(decided.status.rawValue)) written to \(output)") }
                 return [

@@ -688,6 +688,17 @@ extension SQLiteStoreConformanceTests {
         #expect(await StoreConformance.storeCode { _ = try await SQLGatewayStore(driver: driver) } == "store_failure")
     }
 
+    /// The rows' keys at their edges: the last snapshot id that fits ends its range at Int64.max;
+    /// a snapshot of 2^32 rows fits and one more does not; no key for snapshot 0 or 2^31.
+    @Test func rowKeysStopAtTheirEdges() {
+        #expect(RowKey.range(snapshot: (1 << 31) - 1).last == Int64.max)
+        #expect(RowKey.range(snapshot: 1) == (first: 1 << 32, last: (1 << 33) - 1))
+        #expect(RowKey.of(snapshot: 1, row: 0) == 1 << 32 && RowKey.of(snapshot: 2, row: 7) == 2 << 32 | 7)
+        #expect(RowKey.fits(snapshot: 1, count: 1 << 32) && !RowKey.fits(snapshot: 1, count: (1 << 32) + 1))
+        #expect(RowKey.fits(snapshot: (1 << 31) - 1, count: 0) && !RowKey.fits(snapshot: 1 << 31, count: 1))
+        #expect(!RowKey.fits(snapshot: 0, count: 1) && !RowKey.fits(snapshot: -1, count: 1) && !RowKey.fits(snapshot: Int64.max, count: 1))
+    }
+
     @Test func sqliteLifecycleConforms() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -41,21 +41,8 @@ public struct IntakeAdmission: Sendable {
     /// Copies a package file (media, `sealgate import`) into the spool's incoming area, hashing
     /// and fsyncing it (`BodySpooler`); returns its path, SHA-256 and size.
     public func receiveFile(_ path: String) throws -> (path: String, sha256: String, size: Int64) {
-        let source = try FileSource(path: path)
-        let spooler = try BodySpooler(creating: incomingPath(), limit: maxPackageBytes)
-        var buffer = [UInt8](repeating: 0, count: spooler.batchBytes)
-        do {
-            while true {
-                let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-                if n == 0 { break }
-                if try buffer.withUnsafeBytes({ try spooler.take(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) { try spooler.writeBatch() }
-            }
-            let body = try spooler.finish()
-            return (body.path, body.sha256, Int64(body.size))
-        } catch {
-            spooler.discard()
-            throw error
-        }
+        let body = try BodySpooler.copy(try FileSource(path: path), to: incomingPath(), limit: maxPackageBytes)
+        return (body.path, body.sha256, Int64(body.size))
     }
 
     /// The checks the first member allows (step 1): the signer's registered key, or the refusal
