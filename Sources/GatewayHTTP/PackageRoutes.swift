@@ -95,12 +95,11 @@ struct PackageRoutes {
         case .duplicate(let receipt, let signature):
             metrics.countDecided("duplicate")
             return receiptResponse(receipt, signature, status: .ok)
-        case .admitted(let entry, let comment, let body):
+        case .admitted(let body):
             let result: IntakeResult
             let started = ContinuousClock.now
-            do { result = try await decision.process(admitted: entry, comment: comment, body: body) } catch {
+            do { result = try await decision.process(body) } catch {
                 // A fault of ours: nothing is kept or decided; the unit sends it again.
-                await decision.forget(spoolId: entry.id)
                 let fault = Self.fault(error)
                 metrics.countDecided("fault", code: fault.code)
                 context.logger.error("intake fault, package forgotten: \(String(describing: error).prefix(300))")

@@ -603,14 +603,15 @@ public protocol GatewayStore: Sendable {
     /// outcome holding that seq; with `sha256` the first outcome of the same bytes.
     func intakeLookup(keyId: String, unitId: String?, seq: UInt64?, sha256: String?) async throws -> IntakeLookup
     /// Commits a decision — with its snapshot import when accepted — in one transaction: appends
-    /// `logEntry` to the log, calls `makeReceipt` with the new entry's index and every log entry
-    /// from index `logSince` on (so the caller's tree catches up inside the transaction), stores
-    /// the receipt and the checkpoint it returns, and marks the spool entry done.
+    /// `logEntry` (given the decision's spool id) to the log, calls `makeReceipt` with the new
+    /// entry's index and every log entry from index `logSince` on (so the caller's tree catches
+    /// up inside the transaction), stores the receipt and the checkpoint it returns, and marks the
+    /// spool entry done — or, for a `Decision.newSpool`, records the entry (done) first.
     /// Throws `seq_taken` if another process decided that (unit, seq).
     /// `corrections` are applied to the unit's current members in the same transaction (each
     /// only where the field still holds its old value); returns the outcome.
     func commit(
-        _ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
+        _ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: (_ spoolId: Int64) -> String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
     ) async throws -> Outcome
 
@@ -759,6 +760,19 @@ public struct ReceiptBundle: Sendable {
     }
 }
 
+/// A small body's spool record made by its decision's commit (`Decision.newSpool`): its bytes
+/// kept in the record, as `addSpool(body:)` keeps them.
+public struct NewSpoolRecord: Sendable {
+    public var sha256: String
+    public var size: Int64
+    public var path: String
+    public var receivedAt: Timestamp
+    public var body: [UInt8]
+    public init(sha256: String, size: Int64, path: String, receivedAt: Timestamp, body: [UInt8]) {
+        (self.sha256, self.size, self.path, self.receivedAt, self.body) = (sha256, size, path, receivedAt, body)
+    }
+}
+
 /// A decision before its receipt exists.
 public struct Decision: Sendable {
     public var spoolId: Int64
@@ -775,6 +789,9 @@ public struct Decision: Sendable {
     /// The unit key that signed the package, and the package's `created` time (from its signed comment).
     public var keyId: String?
     public var created: Timestamp?
+    /// A body admitted in this decision's own transaction (no pending record before it): `commit`
+    /// records it first — decided, its bytes kept — and the decision's `spoolId` becomes its id.
+    public var newSpool: NewSpoolRecord?
     public init(
         spoolId: Int64, status: OutcomeStatus, code: String?, packageId: String?, unitId: String?, seq: UInt64?, sha256: String,
         kind: OutcomeKind?, decidedAt: Timestamp, claimsSeq: Bool, keyId: String? = nil, created: Timestamp? = nil
@@ -807,5 +824,14 @@ extension GatewayStore {
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
     ) async throws -> Outcome {
         try await commit(decision, snapshot: snapshot, corrections: nil, logEntry: logEntry, logSince: logSince, makeReceipt: makeReceipt)
+    }
+
+    /// `commit` with a log entry written before (its spool id known).
+    public func commit(
+        _ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
+        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
+    ) async throws -> Outcome {
+        try await commit(
+            decision, snapshot: snapshot, corrections: corrections, logEntry: { _ in logEntry }, logSince: logSince, makeReceipt: makeReceipt)
     }
 }

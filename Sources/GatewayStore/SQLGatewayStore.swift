@@ -558,7 +558,7 @@ public final class SQLGatewayStore: GatewayStore {
     }
 
     public func commit(
-        _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
+        _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: (_ spoolId: Int64) -> String, logSince: Int64,
         makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
     ) async throws -> Outcome {
         // A small decision is committed with the others made meanwhile (group commit: one
@@ -577,9 +577,21 @@ public final class SQLGatewayStore: GatewayStore {
 
     /// The decision's transaction (`commit`).
     private func commit(
-        _ c: any SQLConnection, _ d: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?, logEntry: String, logSince: Int64,
-        makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
+        _ c: any SQLConnection, _ decision: Decision, snapshot: SnapshotImport?, corrections: CorrectionImport?,
+        logEntry: (_ spoolId: Int64) -> String, logSince: Int64, makeReceipt: (Int64, [LogEntry]) throws -> ReceiptBundle
     ) async throws -> Outcome {
+        var d = decision
+        // A body admitted in this transaction: its record first, decided (one commit for both).
+        if let n = d.newSpool {
+            guard
+                let id = try await c.int(
+                    "INSERT INTO spool (sha256, size, path, received_at, state, body) VALUES (?, ?, ?, ?, 'done', ?) RETURNING id",
+                    [n.sha256, n.size, n.path, n.receivedAt, SQLValue.blob(n.body)])
+            else {
+                throw StoreError(.storeFailure, "the spool entry got no id")
+            }
+            d.spoolId = id
+        }
         // The bulk import first, before the log-order lock: other processes import meanwhile.
         var newSnapshot: Int64?
         if let s = snapshot {
@@ -652,7 +664,7 @@ public final class SQLGatewayStore: GatewayStore {
                 }
             }
         }
-        let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry, at: d.decidedAt)
+        let leaf = try await appendLog(c, kind: d.status == .duplicate ? .duplicate : .outcome, body: logEntry(d.spoolId), at: d.decidedAt)
         let entries = try await c.query("SELECT * FROM log_entries WHERE idx >= ? ORDER BY idx", [logSince]).map(Self.logEntry)
         let bundle = try makeReceipt(leaf, entries)
         if let cp = bundle.checkpoint {
@@ -670,7 +682,7 @@ public final class SQLGatewayStore: GatewayStore {
                 d.spoolId, d.status, d.code, d.packageId, d.unitId, d.seq, d.sha256, d.kind, bundle.receipt, bundle.signature, leaf, d.decidedAt,
                 d.claimsSeq, d.keyId, d.created, correctedSnapshot,
             ])
-        try await c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId])
+        if d.newSpool == nil { try await c.execute("UPDATE spool SET state = 'done' WHERE id = ?", [d.spoolId]) }
         // A package whose key was revoked while it was on its way (checked at admission,
         // revoked before this commit), or that names a creation time before the compromise
         // (a thief can write any), is flagged for review: read under the log-order lock,

@@ -210,7 +210,7 @@ public final class DurableFile {
 /// A package body held in memory, named by a path the file readers open (`Verifier`, `Opener`,
 /// `PackageHeader`): an anonymous file (memfd) at `/proc/self/fd/N` — no file system, nothing
 /// on disk, nothing to fsync. Where the system has no memfd or no /proc, a file in `spare` (not
-/// fsynced, removed by `close`). The caller closes it (`defer { file.close() }`), once.
+/// fsynced, removed by `close`). Closed by `close` (once), or when the last holder lets it go.
 public final class MemoryFile: Sendable {
     public let path: String
     private let fd: Int32
@@ -236,6 +236,9 @@ public final class MemoryFile: Sendable {
         guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
         return (fd, path, true)
     }
+
+    /// Closed when the last holder lets it go, if not before.
+    deinit { close() }
 
     /// Closes the descriptor (the memory goes with it) and removes a spare file; once (a second
     /// call must not close a descriptor number reused since).

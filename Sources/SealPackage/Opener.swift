@@ -25,6 +25,9 @@ public struct OpenRequest: Sendable {
     /// The comment's signature verified just before (the gateway's decision checks it first):
     /// not verified again if it is this package's signature with its signer.
     public var verifiedComment: VerifiedComment?
+    /// Both signatures verified over this payload's prehash just before (the gateway's admission
+    /// read the same bytes): not verified again if the payload read now has that prehash.
+    public var verifiedSignature: VerifiedSignature?
     /// With no `output`: the files' bytes are kept in memory (`OpenedPackage.files`) and no file
     /// is made — for a small package read at once (the caller bounds its size).
     public var captureFiles = false
@@ -186,7 +189,8 @@ public enum Opener {
 
         trace.mark("read + BLAKE2b ‖ decrypt + unpack")
         // The signature decides first; then what was found while decrypting.
-        try header.signature.verify(publicKey: signer, prehash: blake.finalize(), verifiedComment: req.verifiedComment)
+        try header.signature.verify(
+            publicKey: signer, prehash: blake.finalize(), verifiedComment: req.verifiedComment, verified: req.verifiedSignature)
         if let failure { throw failure }
         let manifest = try extractor.finish()
         trace.mark("checks")

@@ -4,6 +4,8 @@ public import SealCrypto
 public struct VerifiedPackage: Sendable {
     public let header: PackageHeader
     public let signer: MinisignPublicKey
+    /// The proof that both signatures verified over the payload's prehash (`OpenRequest.verifiedSignature`).
+    public let proof: VerifiedSignature
     public var comment: TrustedComment { header.comment }
 }
 
@@ -21,7 +23,8 @@ public enum Verifier {
         let signer = signers.first { $0.keyId == header.signature.keyId }!
         try checkUnit(header.comment, expectedUnit)
         let h = BLAKE2bHasher(outputLength: 64)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        // At most 1 MiB at a time; a small package's payload at once, in no more than it needs.
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(1 << 20, max(header.container.payloadLength, 1))), alignment: 64)
         defer { buffer.deallocate() }
         var offset = header.container.payloadOffset
         let end = offset + header.container.payloadLength
@@ -33,8 +36,8 @@ public enum Verifier {
             offset += UInt64(n)
             progress?("verify", offset - header.container.payloadOffset, header.container.payloadLength)
         }
-        try header.signature.verify(publicKey: signer, prehash: h.finalize(), verifiedComment: verifiedComment)
-        return VerifiedPackage(header: header, signer: signer)
+        let proof = try header.signature.verify(publicKey: signer, prehash: h.finalize(), verifiedComment: verifiedComment)
+        return VerifiedPackage(header: header, signer: signer, proof: proof)
     }
 
     static func checkUnit(_ comment: TrustedComment, _ expected: String?) throws {

@@ -34,12 +34,8 @@ struct Import: AsyncParsableCommand {
                     try signature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
                     if !out.json { say("\(p): already decided (its first receipt)") }
                     results.append(["package": p, "status": "duplicate", "receipt": "\(p).receipt.json"])
-                case .admitted(let entry, let comment, let body):
-                    let r: IntakeResult
-                    do { r = try await intake.decision.process(admitted: entry, comment: comment, body: body) } catch {
-                        await intake.decision.forget(spoolId: entry.id)
-                        throw error
-                    }
+                case .admitted(let body):
+                    let r = try await intake.decision.process(body)
                     try r.outcome.receipt.write(toFile: "\(p).receipt.json", atomically: true, encoding: .utf8)
                     try r.outcome.receiptSignature.write(toFile: "\(p).receipt.json.minisig", atomically: true, encoding: .utf8)
                     let status = r.outcome.status.rawValue

@@ -185,6 +185,37 @@ enum StoreConformance {
         #expect(
             keys.first { $0.keyId == "K1" }
                 == SigningKeyRecord(role: .receipt, keyId: "K1", publicKey: "p1", state: .verifyOnly, until: Self.t9, createdAt: Self.t1))
+
+        // A small body recorded by its decision's own commit (`Decision.newSpool`): the record made
+        // in the transaction — decided, its bytes kept — and the decision and its log entry given
+        // its id; a commit that fails (here its seq taken) leaves no record.
+        let recordsBefore = try await store.spoolPaths().count
+        var taken = decision(0, unit: "U1", seq: 3, sha: "ee")
+        taken.newSpool = NewSpoolRecord(sha256: "ee", size: 259, path: "/x/new", receivedAt: moment("2026-11-29T00:00:00Z"), body: kept)
+        #expect(
+            await Self.storeCode {
+                _ = try await store.commit(taken, snapshot: nil, corrections: nil, logEntry: { "{\"spool\":\($0)}" }, logSince: 0) { _, _ in
+                    ReceiptBundle(receipt: "x", signature: "y", checkpoint: nil)
+                }
+            } == "seq_taken")
+        #expect(try await store.spoolPaths().count == recordsBefore, "a commit that failed recorded its body")
+        var fresh = decision(0, unit: "U1", seq: 9, status: .rejected, claims: false, sha: "ee")
+        fresh.newSpool = taken.newSpool
+        var given: Int64?
+        let made = try await store.commit(
+            fresh, snapshot: nil, corrections: nil,
+            logEntry: {
+                given = $0
+                return "{\"spool\":\($0)}"
+            }, logSince: 0,
+            makeReceipt: { _, entries in ReceiptBundle(receipt: entries.last?.body ?? "", signature: "s", checkpoint: nil) })
+        let record = try await store.spool(id: made.spoolId)
+        #expect(made.spoolId > 0 && given == made.spoolId && made.receipt == "{\"spool\":\(made.spoolId)}", "\(made)")
+        #expect(
+            record?.state == .done && record?.inStore == true && record?.path == "/x/new" && record?.sha256 == "ee", "\(String(describing: record))")
+        #expect(try await store.spoolBody(id: made.spoolId) == kept)
+        #expect(try await store.outcome(spoolId: made.spoolId)?.status == .rejected)
+        #expect(try await store.pendingSpool().allSatisfy { $0.id != made.spoolId })
     }
 }
 

@@ -222,9 +222,12 @@ struct OperationsTests {
         #expect(again.status == 0 && again.stderr.contains("consistent with the") && !again.stderr.contains("declared fork"), "\(again.stderr)")
     }
 
-    /// A body admitted but not decided — the process ended between its admission and its
-    /// decision (the `intake.open` failpoint's `exit`) — is never pruned, whatever the age, with
-    /// `--files` too; the next start decides it, and only then may it go.
+    /// A small body is recorded only by its decision's transaction: a process that ends between its
+    /// admission and its decision (the `intake.open` failpoint's `exit`) leaves nothing — no
+    /// record, no file — nothing is decided at the next start, and the unit's resend is decided
+    /// then. A pending record that holds a body (as the version before this one left it at a
+    /// crash) is never pruned, whatever the age, with `--files` too; the next start decides it
+    /// from the store, and only then may it go.
     @Test func spoolPruneKeepsAPendingBody() throws {
         let f = try GatewayFixture()
         let p = try f.seal("HCM-U001", seq: 1)
@@ -232,21 +235,42 @@ struct OperationsTests {
         #expect(throws: RawHTTP.Failure.self) { try f.post(crashing, p) }
         crashing.process.waitUntilExit()
         #expect(crashing.process.terminationStatus == 86)
-        let pending = { try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT state FROM spool"], cwd: f.w.path).out }
-        let state = try pending()
-        // A small body is kept in its spool record, durable with it: no file in the spool.
+        let rows = { try CLI.run("sqlite3", ["dept/gateway.sqlite", "SELECT state FROM spool"], cwd: f.w.path).out }
+        let cut = try Self.keptBodies(f)
+        #expect(try rows() == "" && cut.files == 0 && cut.inStore == 0, "a small body cut off before its decision left \(cut)")
+        let fresh = try GatewayProcess(data: "dept", cwd: f.w.path)
+        #expect(!fresh.logText.contains("received whole but not decided"), "\(fresh.logText)")
+        #expect(try f.post(fresh, p).status == 201, "the unit's resend is decided")
+        fresh.stop()
+        // A pending record holding a body, as the version before kept a small one until its decision.
+        let q = try f.seal("HCM-U001", seq: 2)
+        try Self.plantPending(f, q)
+        let state = try rows()
         let spooled = try Self.keptBodies(f)
-        #expect(state == "pending\n" && spooled.files == 0 && spooled.inStore == 1, "\(state) \(spooled)")
+        #expect(state == "done\npending\n" && spooled.files == 0 && spooled.inStore == 2, "\(state) \(spooled)")
         let prune = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s", "--files"], cwd: f.w.path)
-        #expect(prune.status == 0 && prune.stderr.contains("removed 0 body(ies)"), "\(prune.stderr)")
+        #expect(prune.status == 0 && prune.stderr.contains("removed 1 body(ies)"), "\(prune.stderr)")
         #expect(try Self.keptBodies(f).inStore == 1, "a pending body was pruned")
         let gw = try GatewayProcess(data: "dept", cwd: f.w.path)
         defer { gw.stop() }
         #expect(gw.logText.contains("decided 1 package(s) received whole but not decided"), "\(gw.logText)")
-        #expect(try f.post(gw, p).status == 200, "the decision made at start answers the unit's resend")
+        #expect(try f.post(gw, q).status == 200, "the decision made at start answers the unit's resend")
         let after = try CLI.sg(["spool", "prune", "--data", "dept", "--older-than", "0s"], cwd: f.w.path)
         let left = try Self.keptBodies(f)
         #expect(after.stderr.contains("removed 1 body(ies)") && left.files + left.inStore == 0, "\(after.stderr) \(left)")
+    }
+
+    /// Records `package` as a pending spool entry holding its body (what the version before this
+    /// one recorded at a small body's admission, and a crash left undecided), as sqlite3 would.
+    static func plantPending(_ f: GatewayFixture, _ package: String) throws {
+        let sha = try CLI.run("sha256sum", [package], cwd: f.w.path).out.prefix(64)
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: package)[.size] as? Int)
+        let name = "spool/\(PackageIdentifiers.newUUIDv7()).sgp"
+        let sql = """
+            INSERT INTO spool (sha256, size, path, received_at, body) VALUES ('\(sha)', \(size), '\(name)', '2026-01-02T03:04:05Z', readfile('\(package)'))
+            """
+        let r = try CLI.run("sqlite3", ["dept/gateway.sqlite", sql], cwd: f.w.path)
+        #expect(r.status == 0, "\(r.stderr)")
     }
 
     /// The bodies the spool keeps: files in the spool folder, small bodies kept in the store.
@@ -264,10 +288,10 @@ struct OperationsTests {
         let f = try GatewayFixture()
         let p = try f.seal("HCM-U001", seq: 1)
         let crash = ["SEALGATE_FAILPOINTS": "intake.open=exit"]
-        let crashing = try GatewayProcess(data: "dept", cwd: f.w.path, env: crash)
-        #expect(throws: RawHTTP.Failure.self) { try f.post(crashing, p) }
-        crashing.process.waitUntilExit()
-        #expect(crashing.process.terminationStatus == 86)
+        // Pending, its body in the store, as a crash left it in the version before this one (a
+        // small body is now recorded only with its decision; a large one's file is renamed aside).
+        try GatewayProcess(data: "dept", cwd: f.w.path).stop()
+        try Self.plantPending(f, p)
         for start in 1...2 {
             let again = try CLI.sg(["serve", "--data", "dept", "--port", "0"], cwd: f.w.path, env: crash)
             #expect(again.status == 86, "start \(start) decided the body again and stopped: \(again.stderr)")

@@ -15,10 +15,34 @@ public enum Admission: Sendable {
     case refused(SealError)
     /// The same bytes were decided before: answered from that decision; nothing is stored again.
     case duplicate(receipt: String, signature: String)
-    /// Verified and recorded as pending in the spool (the entry recorded, the proof that its
-    /// trusted comment's signature verified, and a body kept in the store as it is in memory):
-    /// it will be decided, now (`IntakeDecision.process(admitted:comment:body:)`) or after a crash.
-    case admitted(SpoolEntry, comment: VerifiedComment, body: [UInt8]?)
+    /// Verified: to be decided now (`IntakeDecision.process`).
+    case admitted(AdmittedBody)
+}
+
+/// A body the admission let in.
+public enum AdmittedBody: Sendable {
+    /// Recorded as pending in the spool (the entry recorded, and the proof that its trusted
+    /// comment's signature verified): decided now, or after a crash (`IntakeRecovery`).
+    case recorded(SpoolEntry, comment: VerifiedComment)
+    /// A small body verified in memory, not recorded yet: its record is made by its decision's
+    /// commit, in the same transaction (a crash before it leaves nothing, and no answer was given).
+    case verified(VerifiedBody)
+}
+
+/// A small body that passed the admission (`IntakeAdmission.admit(small:)`), waiting for its
+/// decision: the spool record its decision's commit makes (the bytes kept in it), the proof that
+/// its trusted comment verified, the admission's reads, and the body as the file readers open it.
+public struct VerifiedBody: Sendable {
+    public let record: NewSpoolRecord
+    public let comment: VerifiedComment
+    /// The proof that the package's signatures verified over its payload (the decision's open,
+    /// reading the same bytes, does not verify them again).
+    let signature: VerifiedSignature
+    /// The signer's key, the trust document's version, the unit's last seq and the outcome holding
+    /// the package's seq, read by the admission (the decision's first try uses them).
+    let lookup: IntakeLookup
+    /// The bytes in memory (`MemoryFile`), verified: the decision opens the same file.
+    let file: MemoryFile
 }
 
 /// The intake's door (steps 1 and 2 of `Intake`): the head of a body as it streams in, then the
@@ -163,7 +187,7 @@ public struct IntakeAdmission: Sendable {
             let peek = PackagePeek(signature: header.signature, comment: header.comment)
             switch try await headChecked(peek, sha256: sha256, tokenUnit: tokenUnit, viewer: viewer, streamed: streamed) {
             case .replay(let answer): return answer
-            case .good(let k, let c): (key, comment) = (k, c)
+            case .good(let k, let c, _): (key, comment) = (k, c)
             }
             let signer = try MinisignPublicKey(base64: key.publicKey)
             let unit = key.unitId
@@ -184,22 +208,26 @@ public struct IntakeAdmission: Sendable {
     /// decision, nothing stored again), or the key and the proof of the comment's signature.
     private enum HeadCheck {
         case replay(Admission)
-        case good(UnitKeyRecord, VerifiedComment)
+        case good(UnitKeyRecord, VerifiedComment, IntakeLookup)
     }
 
     /// The signer's key and an outcome of the same bytes read at once, then the head checked
     /// (`checked`; its refusal thrown) and a replay answered once a log head covers it.
+    /// `bySeq`: the unit's last seq and the outcome holding the package's seq are read too (for the
+    /// decision that follows at once).
     private func headChecked(
-        _ peek: PackagePeek, sha256: String, tokenUnit: String?, viewer: Viewer, streamed: VerifiedComment?
+        _ peek: PackagePeek, sha256: String, tokenUnit: String?, viewer: Viewer, streamed: VerifiedComment?, bySeq: Bool = false
     ) async throws -> HeadCheck {
-        let found = try await store.intakeLookup(keyId: Minisign.keyIdHex(peek.signature.keyId), unitId: nil, seq: nil, sha256: sha256)
+        let c = peek.comment
+        let found = try await store.intakeLookup(
+            keyId: Minisign.keyIdHex(peek.signature.keyId), unitId: bySeq ? c.unit : nil, seq: bySeq ? c.seq : nil, sha256: sha256)
         let (key, comment) = try checked(peek, key: found.key, tokenUnit: tokenUnit, verified: streamed)
         if let first = found.sameBytes, first.unitId == peek.comment.unit {
             try await log.headCovers(first, on: work)
             let (r, sig) = try receipts.duplicate(first, viewer: viewer)
             return .replay(.duplicate(receipt: r, signature: sig))
         }
-        return .good(key, comment)
+        return .good(key, comment, found)
     }
 
     /// A small body written to `path` (an incoming name) and fsynced, for `admit(incoming:)`.
@@ -208,32 +236,30 @@ public struct IntakeAdmission: Sendable {
         try DurableFile.write(body, to: path)
     }
 
-    /// Records a body moved into the spool as `name` as pending (the file goes if it cannot be),
-    /// or a small `body` kept in the record itself under that name (no file).
-    private func record(
-        spoolName name: String, sha256: String, size: Int64, comment: VerifiedComment, body: [UInt8]? = nil
-    ) async throws -> Admission {
+    /// Records a body moved into the spool as `name` as pending (the file goes if it cannot be).
+    private func record(spoolName name: String, sha256: String, size: Int64, comment: VerifiedComment) async throws -> Admission {
         do {
             let (recorded, receivedAt) = (data.recorded(spoolName: name), clock.now)
-            let id = try await store.addSpool(sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, body: body)
+            let id = try await store.addSpool(sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, body: nil)
             return .admitted(
-                SpoolEntry(id: id, sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, state: .pending, inStore: body != nil),
-                comment: comment, body: body)
+                .recorded(SpoolEntry(id: id, sha256: sha256, size: size, path: recorded, receivedAt: receivedAt, state: .pending), comment: comment))
         } catch {
             // Not recorded: never acknowledged; the unit sends it again.
-            if body == nil { unlink("\(data.spoolPath)/\(name)") }
+            unlink("\(data.spoolPath)/\(name)")
             throw error
         }
     }
 
     /// Steps 1 and 2 for a small body received whole in memory (at most
     /// `Intake.smallBodyBytes`), with its head as parsed from it (`peek`; nil when the body holds
-    /// none): refused, a duplicate, or admitted — the same checks and answers as
-    /// `admit(incoming:)`, in fewer steps. The signer's key and an outcome of the same bytes are
-    /// read at once and the head is checked; then one step on the pool verifies the package's
-    /// signature on the bytes in memory (`MemoryFile`), and the body is kept in its spool record,
-    /// durable with it: no file is made. A body without a head is written and admitted as a
-    /// streamed one (which names its fault).
+    /// none): refused, a duplicate, or verified — the same checks and answers as
+    /// `admit(incoming:)`, in fewer steps. The signer's key, an outcome of the same bytes and the
+    /// unit's seqs are read at once and the head is checked; then the package's signature is
+    /// verified on the bytes in memory (`MemoryFile`, where the caller runs: a small package's
+    /// check costs less than a hop to the pool). Nothing is recorded: the body's spool record
+    /// (its bytes kept in it) is made by its decision's commit (`Admission.verified`), so no file
+    /// is made and a package costs one transaction. A body without a head is written and admitted
+    /// as a streamed one (which names its fault).
     /// `streamed`: the proof of the comment's signature when the head was checked while the rest
     /// came in (as `admit(incoming:)` takes it).
     public func admit(
@@ -248,11 +274,12 @@ public struct IntakeAdmission: Sendable {
         }
         let key: UnitKeyRecord
         let comment: VerifiedComment
+        let found: IntakeLookup
         do {
             try Failpoints.check("intake.admit")
-            switch try await headChecked(peek, sha256: sha256, tokenUnit: tokenUnit, viewer: viewer, streamed: streamed) {
+            switch try await headChecked(peek, sha256: sha256, tokenUnit: tokenUnit, viewer: viewer, streamed: streamed, bySeq: true) {
             case .replay(let answer): return answer
-            case .good(let k, let c): (key, comment) = (k, c)
+            case .good(let k, let c, let f): (key, comment, found) = (k, c, f)
             }
         } catch let e as SealError where !Intake.isGatewayFault(e) {
             return .refused(e)
@@ -265,18 +292,19 @@ public struct IntakeAdmission: Sendable {
             return try await admit(incoming: incoming, sha256: sha256, size: size, tokenUnit: tokenUnit, viewer: viewer, streamed: comment)
         }
         let signer = try MinisignPublicKey(base64: key.publicKey)
-        let (unit, maxBytes, spare) = (key.unitId, maxPackageBytes, data.spoolPath)
+        try Failpoints.check("intake.receive")
+        let file = try MemoryFile(body, spare: data.spoolPath)
+        let verified: VerifiedPackage
         do {
-            try await work.run {
-                try Failpoints.check("intake.receive")
-                let file = try MemoryFile(body, spare: spare)
-                defer { file.close() }
-                // The comment's signature was verified just above: only the package's is left.
-                _ = try Verifier.verify(path: file.path, signers: [signer], expectedUnit: unit, maxBytes: maxBytes, verifiedComment: comment)
-            }
+            // The comment's signature was verified just above: only the package's is left.
+            verified = try Verifier.verify(
+                path: file.path, signers: [signer], expectedUnit: key.unitId, maxBytes: maxPackageBytes, verifiedComment: comment)
         } catch let e as SealError where !Intake.isGatewayFault(e) {
+            file.close()
             return .refused(e)
         }
-        return try await record(spoolName: "\(PackageIdentifiers.newUUIDv7()).sgp", sha256: sha256, size: size, comment: comment, body: body)
+        let record = NewSpoolRecord(
+            sha256: sha256, size: size, path: data.recorded(spoolName: "\(PackageIdentifiers.newUUIDv7()).sgp"), receivedAt: clock.now, body: body)
+        return .admitted(.verified(VerifiedBody(record: record, comment: comment, signature: verified.proof, lookup: found, file: file)))
     }
 }

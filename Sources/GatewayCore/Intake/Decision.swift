@@ -59,21 +59,50 @@ public struct IntakeDecision: Sendable {
     /// that claimed none, by the spool id once its own commit meets that outcome.
     /// `comment`: the admission's proof that the package's trusted comment verified (with the
     /// key it read then): the decision checks the key's state again, not that signature.
-    /// `body`: a body kept in the store, as the admission had it in memory (not read back).
-    public func process(admitted entry: SpoolEntry, comment: VerifiedComment, body: [UInt8]? = nil) async throws -> IntakeResult {
-        do { return try await decideRetrying(entry, comment: comment, body: body) } catch let e as StoreError where e.code == .uniqueViolation {
+    public func process(admitted entry: SpoolEntry, comment: VerifiedComment) async throws -> IntakeResult {
+        do { return try await decideRetrying(entry, comment: comment) } catch let e as StoreError where e.code == .uniqueViolation {
             // Decided meanwhile by another process (its recovery of the pending entry): that answer.
             return try await process(spoolId: entry.id)
         }
     }
 
-    private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil, body: [UInt8]? = nil) async throws -> IntakeResult {
-        // A body kept in the store is read by the file readers from memory (`MemoryFile`).
+    /// The decision on a body the admission let in (`Admission.admitted`). A fault of ours is
+    /// thrown once the body is forgotten: nothing is kept or decided, and the unit sends it again.
+    public func process(_ body: AdmittedBody) async throws -> IntakeResult {
+        switch body {
+        case .verified(let v): return try await process(verified: v)
+        case .recorded(let entry, let comment):
+            do { return try await process(admitted: entry, comment: comment) } catch {
+                await forget(spoolId: entry.id)
+                throw error
+            }
+        }
+    }
+
+    /// The decision on a small body verified in memory and not recorded yet (`Admission.verified`):
+    /// its spool record is made by the decision's own commit — one transaction a package. The
+    /// admission's reads are used by the first try; a try that meets a seq taken meanwhile reads again.
+    /// A fault leaves nothing behind (no pending record to forget): the unit sends the package again.
+    public func process(verified v: VerifiedBody) async throws -> IntakeResult {
+        let r = v.record
+        let entry = SpoolEntry(id: 0, sha256: r.sha256, size: r.size, path: r.path, receivedAt: r.receivedAt, state: .pending, inStore: true)
+        var lookup: IntakeLookup? = v.lookup
+        for _ in 0..<3 {
+            do {
+                return try await answered(decide(entry, path: v.file.path, verified: v.comment, signature: v.signature, newSpool: r, lookup: lookup))
+            } catch let e as StoreError where e.code == .seqTaken {
+                lookup = nil
+            }
+        }
+        return try await answered(decide(entry, path: v.file.path, verified: v.comment, signature: v.signature, newSpool: r))
+    }
+
+    private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil) async throws -> IntakeResult {
+        // A body kept in the store (recorded pending by an earlier version, before a crash) is
+        // read by the file readers from memory (`MemoryFile`).
         var memory: MemoryFile?
         if entry.inStore {
-            var bytes = body
-            if bytes == nil { bytes = try await store.spoolBody(id: entry.id) }
-            guard let bytes else {
+            guard let bytes = try await store.spoolBody(id: entry.id) else {
                 throw GatewayError(.storeFailure, "spool entry \(entry.id) holds no body", remedy: "report this as a bug")
             }
             memory = try MemoryFile(bytes, spare: data.spoolPath)
@@ -135,7 +164,13 @@ public struct IntakeDecision: Sendable {
     /// The body's decision, step by step: head and key, seq, open, records, corrections, commit.
     /// A refusal of the package (not a fault of ours) is committed as a rejection.
     /// `path`: where the body is read — its file in the spool, or its bytes in memory.
-    private func decide(_ entry: SpoolEntry, path: String, verified earlier: VerifiedComment?) async throws -> IntakeResult {
+    /// `newSpool`: the record of a body not recorded yet, made by the commit (`process(verified:)`);
+    /// `lookup`: the reads `intakeLookup` would make now, made by the admission just before;
+    /// `signature`: the admission's proof that the package's signatures verified (same bytes).
+    private func decide(
+        _ entry: SpoolEntry, path: String, verified earlier: VerifiedComment?, signature: VerifiedSignature? = nil,
+        newSpool: NewSpoolRecord? = nil, lookup: IntakeLookup? = nil
+    ) async throws -> IntakeResult {
         var comment: TrustedComment?
         var unitKey: UnitKeyRecord?
         // Whether the keys were refreshed with the lookup: a refusal met before it refreshes
@@ -149,8 +184,12 @@ public struct IntakeDecision: Sendable {
                 // The key, the unit's last seq, the outcome holding this seq and the trust
                 // document's version, read at once (one snapshot on SQLite; in that order on
                 // PostgreSQL, each its own).
-                let found = try await store.intakeLookup(
-                    keyId: Minisign.keyIdHex(header.signature.keyId), unitId: c.unit, seq: c.seq, sha256: nil)
+                var found: IntakeLookup
+                if let lookup {
+                    found = lookup
+                } else {
+                    found = try await store.intakeLookup(keyId: Minisign.keyIdHex(header.signature.keyId), unitId: c.unit, seq: c.seq, sha256: nil)
+                }
                 // The department's keys reloaded first if a rotation published a new trust document.
                 try await keys.refresh(seen: found.trustVersion)
                 refreshed = true
@@ -158,7 +197,7 @@ public struct IntakeDecision: Sendable {
                 let peek = PackagePeek(signature: header.signature, comment: header.comment)
                 let (key, verified) = try admission.checked(peek, key: found.key, tokenUnit: nil, verified: earlier)
                 unitKey = key
-                if let first = try await checkSeq(entry, c, path: path, lastSeq: found.lastSeq, holder: found.seqOutcome) {
+                if let first = try await checkSeq(entry, c, path: path, lastSeq: found.lastSeq, holder: found.seqOutcome, recorded: newSpool == nil) {
                     return IntakeResult(kind: .duplicate, outcome: first)
                 }
                 // A package up to `Intake.inMemoryBytes` is opened, validated and imported in
@@ -171,7 +210,7 @@ public struct IntakeDecision: Sendable {
                 defer { if inMemory { self.inMemory.give(entry.size) } }
                 let openDir = inMemory ? nil : "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
                 defer { if let openDir { try? FileManager.default.removeItem(atPath: openDir) } }
-                let opened = try await open(entry, path: path, key: key, c, verified: verified, into: openDir)
+                let opened = try await open(entry, path: path, key: key, c, verified: verified, signature: signature, into: openDir)
                 if openDir != nil { try Failpoints.check("intake.opened-folder") }
                 let input: RecordInput = openDir.map { .folder($0) } ?? .memory(opened.files)
                 let records = try await readRecords(input, c, inline: entry.size <= Intake.inlineBytes)
@@ -179,14 +218,14 @@ public struct IntakeDecision: Sendable {
                 let body = acceptedBody(entry, c, opened, records, correctionReport: corrections?.report)
                 let outcome = try await commit(
                     entry, c, status: .accepted, code: nil, claimsSeq: true, snapshot: records.snapshot, corrections: corrections?.apply, body: body,
-                    keyId: key.keyId)
+                    keyId: key.keyId, newSpool: newSpool)
                 return IntakeResult(kind: .accepted, outcome: outcome)
             } catch let r as Rejection {
-                return try await reject(entry, r.error, comment: comment, validation: r.validation)
+                return try await reject(entry, r.error, comment: comment, validation: r.validation, newSpool: newSpool)
             }
         } catch let e as SealError where !Intake.isGatewayFault(e) {
             if !refreshed { try await keys.refresh() }
-            return try await reject(entry, e, comment: comment, attributed: unitKey != nil)
+            return try await reject(entry, e, comment: comment, attributed: unitKey != nil, newSpool: newSpool)
         }
     }
 
@@ -196,12 +235,15 @@ public struct IntakeDecision: Sendable {
     /// a rival deciding the same seq in between is found as that outcome, never as a last seq
     /// without it, which would make this seq look old. A rival that commits after the read is
     /// found by the commit's own check (`seq_taken`: the decision is made again).
-    private func checkSeq(_ entry: SpoolEntry, _ c: TrustedComment, path: String, lastSeq: UInt64?, holder: Outcome?) async throws -> Outcome? {
+    /// `recorded`: the body has a pending record (not one its commit would make).
+    private func checkSeq(_ entry: SpoolEntry, _ c: TrustedComment, path: String, lastSeq: UInt64?, holder: Outcome?, recorded: Bool) async throws
+        -> Outcome?
+    {
         if let first = holder {
             if first.sha256 == entry.sha256 {
                 // The same package decided meanwhile (two copies admitted at once): this copy
                 // is forgotten, the answer is the first decision.
-                if try await store.removePendingSpool(id: entry.id), !entry.inStore { unlink(path) }
+                if recorded, try await store.removePendingSpool(id: entry.id), !entry.inStore { unlink(path) }
                 return first
             }
             throw GatewayError(
@@ -219,7 +261,8 @@ public struct IntakeDecision: Sendable {
     /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`, or
     /// kept in memory (`OpenedPackage.files`) when it is nil.
     private func open(
-        _ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment, into openDir: String?
+        _ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment, signature: VerifiedSignature?,
+        into openDir: String?
     ) async throws -> OpenedPackage {
         let pk = try MinisignPublicKey(base64: key.publicKey)
         let state = keys.snapshot()
@@ -233,6 +276,9 @@ public struct IntakeDecision: Sendable {
         // The comment's signature, verified by the precheck above, is not verified again (the
         // Opener still checks that its header's signature is the one verified, with this key).
         request.verifiedComment = verified
+        // The package's signature verified by the admission over the same bytes: checked against
+        // the prehash the open computes, not verified again.
+        request.verifiedSignature = signature
         try Failpoints.check("intake.open")
         // Verification and decryption are CPU and file work: on the blocking pool, off the
         // cooperative threads.
@@ -329,13 +375,14 @@ public struct IntakeDecision: Sendable {
     private func commit(
         _ entry: SpoolEntry, _ c: TrustedComment?, status: OutcomeStatus, code: String?, claimsSeq: Bool, snapshot: SnapshotImport?,
         corrections: CorrectionImport? = nil,
-        body: [String: JSON], keyId: String? = nil
+        body: [String: JSON], keyId: String? = nil, newSpool: NewSpoolRecord? = nil
     ) async throws -> Outcome {
         let decidedAt = clock.now
-        let decision = Decision(
+        var decision = Decision(
             spoolId: entry.id, status: status, code: code, packageId: c?.package, unitId: c?.unit, seq: c?.seq, sha256: entry.sha256,
             kind: c.flatMap { OutcomeKind(rawValue: $0.kind.rawValue) }, decidedAt: decidedAt, claimsSeq: claimsSeq, keyId: keyId,
             created: c?.created.moment)
+        decision.newSpool = newSpool
         let receipts = self.receipts
         return try await commitLogged(decision, entry, snapshot: snapshot, corrections: corrections) { leaf, logEntry, proven in
             try receipts.sign(body, leaf: leaf, decidedAt: decidedAt, logEntry: logEntry, proven: proven)
@@ -348,15 +395,19 @@ public struct IntakeDecision: Sendable {
         _ d: Decision, _ entry: SpoolEntry, snapshot: SnapshotImport?, corrections: CorrectionImport? = nil,
         receipt: (Int64, String, (proof: [Merkle.Hash], checkpoint: Checkpoint, note: String)) throws -> ReceiptBundle
     ) async throws -> Outcome {
-        var record: [String: JSON] = [
+        let record: [String: JSON] = [
             "format": .string("sealgate-log/1"), "kind": .string(d.status == .duplicate ? "duplicate" : "outcome"),
             "gateway": .string(department), "status": .string(d.status.rawValue), "sha256": .string(d.sha256),
             "received_at": .string(entry.receivedAt.text), "decided_at": .string(d.decidedAt.text),
             "package": d.packageId.map(JSON.string) ?? .null, "unit": d.unitId.map(JSON.string) ?? .null,
             "seq": d.seq.map { .int(Int64(bitPattern: $0)) } ?? .null, "code": d.code.map(JSON.string) ?? .null,
         ]
-        record["spool"] = .int(d.spoolId)
-        let logEntry = JSON.object(record).canonical
+        // The spool id is the commit's to give when the body's record is made with the decision.
+        let logEntry = { (spool: Int64) -> String in
+            var r = record
+            r["spool"] = .int(spool)
+            return JSON.object(r).canonical
+        }
         // Entries others committed meanwhile are caught up inside the transaction; if it fails,
         // only this transaction's own leaf is forgotten.
         var ownLeaf: (index: Int64, hash: Merkle.Hash)?
@@ -368,7 +419,7 @@ public struct IntakeDecision: Sendable {
                 let proven = try log.extend(with: entries, leaf: leaf)
                 ownLeaf = (leaf, GatewayLog.leaf(entries[entries.count - 1]))
                 signed = (proven.checkpoint.size, proven.note, proven.checkpoint.root)
-                return try receipt(leaf, logEntry, proven)
+                return try receipt(leaf, entries[entries.count - 1].body, proven)
             }
         } catch {
             if let ownLeaf { log.forget(from: ownLeaf.index, hash: ownLeaf.hash) }
@@ -386,10 +437,10 @@ public struct IntakeDecision: Sendable {
         return outcome
     }
 
-    private func reject(_ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null)
-        async throws
-        -> IntakeResult
-    {
+    private func reject(
+        _ entry: SpoolEntry, _ e: SealError, comment: TrustedComment?, attributed: Bool = false, validation: JSON = .null,
+        newSpool: NewSpoolRecord? = nil
+    ) async throws -> IntakeResult {
         // A package whose signature verified consumes its seq even when rejected later.
         let claims = attributed && !Self.preSignature.contains(e.code.rawValue) && comment != nil
         var body = receipts.base(entry, comment, status: .rejected)
@@ -400,7 +451,8 @@ public struct IntakeDecision: Sendable {
         }
         body["error"] = .object(error)
         body["validation"] = validation
-        let outcome = try await commit(entry, comment, status: .rejected, code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body)
+        let outcome = try await commit(
+            entry, comment, status: .rejected, code: e.code.rawValue, claimsSeq: claims, snapshot: nil, body: body, newSpool: newSpool)
         return IntakeResult(kind: e.code == .seqConflict ? .seqConflict : .rejected, outcome: outcome)
     }
 

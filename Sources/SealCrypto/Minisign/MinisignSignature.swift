@@ -95,11 +95,15 @@ public struct MinisignSignature: Sendable, Equatable {
     /// Verifies both signatures. `prehash` is BLAKE2b-512 of the message (for `ED`); for a
     /// legacy `Ed` signature pass the message itself through `legacyMessage`. The comment's
     /// signature is not verified again when `verifiedComment` says it was, for this very
-    /// signature (every field equal) and key.
+    /// signature (every field equal) and key; neither is when `verified` says both were, for this
+    /// signature, key and prehash (the same bytes read twice: a gateway's admission, then its
+    /// decision). Returns the proof that both verified.
     /// Throws `signature_key_mismatch`, `signature_invalid` or `comment_signature_invalid`.
-    public func verify(publicKey: MinisignPublicKey, prehash: [UInt8]?, legacyMessage: [UInt8]? = nil, verifiedComment: VerifiedComment? = nil)
-        throws
-    {
+    @discardableResult
+    public func verify(
+        publicKey: MinisignPublicKey, prehash: [UInt8]?, legacyMessage: [UInt8]? = nil, verifiedComment: VerifiedComment? = nil,
+        verified: VerifiedSignature? = nil
+    ) throws -> VerifiedSignature {
         guard keyId == publicKey.keyId else {
             throw SealError(
                 .signatureKeyMismatch, "signed by key \(Minisign.keyIdHex(keyId)), not by \(publicKey.keyIdHex)",
@@ -111,6 +115,7 @@ public struct MinisignSignature: Sendable, Equatable {
             guard let prehash else {
                 throw SealError(.signatureInvalid, "prehashed signature needs the message hash", remedy: "report this as a bug")
             }
+            if let verified, verified.prehash == prehash, verified.comment.covers(self, publicKey) { return verified }
             ok = Ed25519.verify(signature: signature, message: prehash, publicKey: publicKey.key)
         case .legacy:
             guard let legacyMessage else {
@@ -123,12 +128,22 @@ public struct MinisignSignature: Sendable, Equatable {
         guard ok else {
             throw SealError(.signatureInvalid, "signature does not verify", remedy: "the data was altered or signed by another key; do not trust it")
         }
-        if let verifiedComment, verifiedComment.covers(self, publicKey) { return }
+        let proof = VerifiedSignature(comment: VerifiedComment(signature: self, publicKey: publicKey), prehash: prehash)
+        if let verifiedComment, verifiedComment.covers(self, publicKey) { return proof }
         guard Ed25519.verify(signature: globalSignature, message: signature + Array(trustedComment.utf8), publicKey: publicKey.key) else {
             throw SealError(
                 .commentSignatureInvalid, "trusted comment signature does not verify", remedy: "the trusted comment was altered; do not trust it")
         }
+        return proof
     }
+}
+
+/// Both signatures of a signature file verified (`MinisignSignature.verify`) over a message's
+/// prehash: made only there, so that a later `verify` of the same signature, key and prehash
+/// need not check them again.
+public struct VerifiedSignature: Sendable {
+    let comment: VerifiedComment
+    let prehash: [UInt8]?
 }
 
 /// A trusted comment's signature verified (`MinisignSignature.verifyComment`): made only there,
