@@ -40,9 +40,10 @@ public enum Viewer: Sendable, Equatable {
 /// 2. once received and fsynced: the container and the signature over `payload.age` (one pass
 ///    over the file) — a body that does not verify is refused and forgotten
 ///    (`IntakeAdmission.admit`); a replay of bytes already decided is answered from that decision;
-/// 3. only a verified body is recorded as pending and decided (`IntakeDecision.process`): the
-///    seq, decryption (at most 16 recipient stanzas), the records, the all-or-nothing import and
-///    the signed receipt (`IntakeReceipts`), committed with the log entry in one transaction.
+/// 3. only a verified body is recorded and decided (`IntakeDecision.process`): the seq,
+///    decryption (at most 16 recipient stanzas), the records, the all-or-nothing import and the
+///    signed receipt (`IntakeReceipts`), committed with the log entry in one transaction — a
+///    streamed body recorded as pending first, a small one recorded by that transaction itself.
 ///
 /// Bodies admitted but not decided before a crash are decided at the next start
 /// (`IntakeRecovery`). The department's keys and the recipients accepted are `IntakeKeys`.
@@ -112,8 +113,8 @@ public final class Intake: Sendable {
     }
 
     /// A body whose declared length is at most this is received into memory, not streamed into
-    /// a file (`IntakeAdmission.admit(small:…)`): its head checked, then written, fsynced,
-    /// verified and moved into the spool in one step on the pool.
+    /// a file (`IntakeAdmission.admit(small:…)`): its head checked, its signature verified from
+    /// memory, and its spool record made by its decision's commit (no file).
     public static let smallBodyBytes = 64 << 10
 
     /// Packages up to this size are opened and validated where the decision runs (a millisecond

@@ -215,9 +215,10 @@ extension GatewayStore {
     }
 }
 
-/// A package body as received, durable before it is processed: a file in the spool at `path`,
-/// or — a small body (`inStore`) — kept in its spool record in the store (`spoolBody(id:)`),
-/// `path` then naming it in the spool folder of the process that received it, with no file.
+/// A package body as received: a file in the spool at `path`, durable before it is processed, or
+/// — a small body (`inStore`) — kept in its spool record in the store (`spoolBody(id:)`), made by
+/// its decision's commit (`Decision.newSpool`), `path` then naming it in the spool folder of the
+/// process that received it, with no file.
 public struct SpoolEntry: Sendable, Equatable {
     public var id: Int64
     public var sha256: String
@@ -570,8 +571,10 @@ public protocol GatewayStore: Sendable {
     func revokeToken(id: String, at: Timestamp, logBody: (TokenRecord) -> String) async throws -> TokenRecord
 
     // Spool and outcomes
-    /// Records a received body — already fsynced in the spool at `path`, or `body` itself,
-    /// kept in the record (durable once this returns) — and returns its id.
+    /// Records a received body as pending — already fsynced in the spool at `path`, or `body`
+    /// itself, kept in the record (durable once this returns: what the version before this one
+    /// recorded at a small body's admission; a small body is now recorded by its decision's
+    /// commit, `Decision.newSpool`) — and returns its id.
     func addSpool(sha256: String, size: Int64, path: String, receivedAt: Timestamp, body: [UInt8]?) async throws -> Int64
     /// The body kept in a spool record (`addSpool(body:)`); nil when it is in a file, pruned, or
     /// there is no such record.

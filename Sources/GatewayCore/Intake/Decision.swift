@@ -84,6 +84,7 @@ public struct IntakeDecision: Sendable {
     /// admission's reads are used by the first try; a try that meets a seq taken meanwhile reads again.
     /// A fault leaves nothing behind (no pending record to forget): the unit sends the package again.
     public func process(verified v: VerifiedBody) async throws -> IntakeResult {
+        defer { v.file.close() }
         let r = v.record
         let entry = SpoolEntry(id: 0, sha256: r.sha256, size: r.size, path: r.path, receivedAt: r.receivedAt, state: .pending, inStore: true)
         var lookup: IntakeLookup? = v.lookup
@@ -98,8 +99,8 @@ public struct IntakeDecision: Sendable {
     }
 
     private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil) async throws -> IntakeResult {
-        // A body kept in the store (recorded pending by an earlier version, before a crash) is
-        // read by the file readers from memory (`MemoryFile`).
+        // A body kept in the store (a pending record the version before this one made at a small
+        // body's admission, left by a crash) is read by the file readers from memory (`MemoryFile`).
         var memory: MemoryFile?
         if entry.inStore {
             guard let bytes = try await store.spoolBody(id: entry.id) else {
@@ -193,7 +194,9 @@ public struct IntakeDecision: Sendable {
                 // The department's keys reloaded first if a rotation published a new trust document.
                 try await keys.refresh(seen: found.trustVersion)
                 refreshed = true
-                // Checked at admission; checked again, as the key may have changed state since.
+                // Checked at admission; checked again, as the key may have changed state since (a
+                // small body's first try checks the record the admission read: a revocation since
+                // is met under the commit's log-order lock, and the package flagged for review).
                 let peek = PackagePeek(signature: header.signature, comment: header.comment)
                 let (key, verified) = try admission.checked(peek, key: found.key, tokenUnit: nil, verified: earlier)
                 unitKey = key

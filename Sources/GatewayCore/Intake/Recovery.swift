@@ -58,7 +58,8 @@ public struct IntakeRecovery: Sendable {
         for entry in mine {
             let body = data.resolve(spoolPath: entry.path)
             // Its body is not here (a store restored from a copy taken while it waited): never
-            // acknowledged, so forgotten — its unit sends it again. (A small body is in its record.)
+            // acknowledged, so forgotten — its unit sends it again. (A body in its record — a small
+            // one recorded pending by the version before this one — is in the store.)
             guard entry.inStore || FileManager.default.fileExists(atPath: body) else {
                 if (try? await store.removePendingSpool(id: entry.id)) == true { r.removed += 1 }
                 continue

@@ -128,7 +128,9 @@ public struct MinisignSignature: Sendable, Equatable {
         guard ok else {
             throw SealError(.signatureInvalid, "signature does not verify", remedy: "the data was altered or signed by another key; do not trust it")
         }
-        let proof = VerifiedSignature(comment: VerifiedComment(signature: self, publicKey: publicKey), prehash: prehash)
+        // A legacy signature's proof holds no prehash: it stands for nothing a later `verify` skips.
+        let proof = VerifiedSignature(
+            comment: VerifiedComment(signature: self, publicKey: publicKey), prehash: algorithm == .prehashed ? prehash : nil)
         if let verifiedComment, verifiedComment.covers(self, publicKey) { return proof }
         guard Ed25519.verify(signature: globalSignature, message: signature + Array(trustedComment.utf8), publicKey: publicKey.key) else {
             throw SealError(
@@ -144,6 +146,11 @@ public struct MinisignSignature: Sendable, Equatable {
 public struct VerifiedSignature: Sendable {
     let comment: VerifiedComment
     let prehash: [UInt8]?
+
+    fileprivate init(comment: VerifiedComment, prehash: [UInt8]?) {
+        self.comment = comment
+        self.prehash = prehash
+    }
 }
 
 /// A trusted comment's signature verified (`MinisignSignature.verifyComment`): made only there,
