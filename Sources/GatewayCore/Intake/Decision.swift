@@ -52,7 +52,7 @@ public struct IntakeDecision: Sendable {
         return try await decideRetrying(entry)
     }
 
-    /// `process` for the entry an admission just recorded (`Admission.admitted`): not read
+    /// `process` for the entry an admission just recorded (`AdmittedBody.recorded`): not read
     /// back, and no outcome looked for by its spool id — nothing else decides a pending entry
     /// while its admission's request goes on but a second process sharing the data folder (its
     /// recovery), whose decision this one then finds by the package's seq, or, for a rejection
@@ -185,7 +185,7 @@ public struct IntakeDecision: Sendable {
                 // The key, the unit's last seq, the outcome holding this seq and the trust
                 // document's version, read at once (one snapshot on SQLite; in that order on
                 // PostgreSQL, each its own).
-                var found: IntakeLookup
+                let found: IntakeLookup
                 if let lookup {
                     found = lookup
                 } else {
