@@ -225,12 +225,16 @@ public final class MemoryFile: Sendable {
         }
     }
 
+    /// Whether a memfd can be opened by its `/proc/self/fd/N` path here: asked once a process,
+    /// not once a package.
+    private static let procPaths: Bool = {
+        guard let fd = try? SystemIO.memoryFile(name: "sealgate-probe") else { return false }
+        defer { Glibc.close(fd) }
+        return access("/proc/self/fd/\(fd)", R_OK) == 0
+    }()
+
     private static func make(spare folder: String) throws -> (fd: Int32, path: String, removes: Bool) {
-        if let fd = try? SystemIO.memoryFile(name: "sealgate-body") {
-            let path = "/proc/self/fd/\(fd)"
-            if access(path, R_OK) == 0 { return (fd, path, false) }
-            Glibc.close(fd)
-        }
+        if procPaths, let fd = try? SystemIO.memoryFile(name: "sealgate-body") { return (fd, "/proc/self/fd/\(fd)", false) }
         let path = "\(folder)/.memory-\(hexString(SecureRandom.bytes(8)))"
         let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
