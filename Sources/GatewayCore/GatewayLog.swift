@@ -658,7 +658,10 @@ public final class LogHead: Sendable {
     /// is no head yet) the spare is renamed over the head instead.
     private func swapIn(size newSize: Int, root: Merkle.Hash, note: String) throws {
         let spare = path + ".spare"
-        var fd = open(spare, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        // Rewritten in place, not truncated: the file keeps its blocks, and when its length is
+        // the same (nearly always: a head's text grows by a digit now and then) the flush writes
+        // the data alone (`fdatasync`; a length that changed is flushed with it).
+        var fd = open(spare, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         if fd < 0 && errno == ELOOP {
             // The head was a symbolic link (an operator's), swapped out last time: a file again.
             unlink(spare)
@@ -667,8 +670,10 @@ public final class LogHead: Sendable {
         guard fd >= 0 else { throw SealError.io("cannot open \(spare)", errno: errno) }
         do {
             defer { close(fd) }
-            try Array(Self.text(size: newSize, root: root, note: note).utf8).withUnsafeBytes { try writeAll(fd, $0, what: spare) }
-            guard fsync(fd) == 0 else { throw SealError.io("cannot sync \(spare)", errno: errno) }
+            let text = Array(Self.text(size: newSize, root: root, note: note).utf8)
+            try text.withUnsafeBytes { try writeAll(fd, $0, what: spare) }
+            guard ftruncate(fd, off_t(text.count)) == 0 else { throw SealError.io("cannot write \(spare)", errno: errno) }
+            guard fdatasync(fd) == 0 else { throw SealError.io("cannot sync \(spare)", errno: errno) }
         }
         try swapDurably(spare, path)
     }

@@ -30,8 +30,11 @@ final class HeadGroup: Sendable {
     var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// Returns once a head of at least `p.size` is durable (a `write` of a size ≥ `p.size`
-    /// returned); throws what the write that should have covered it threw.
-    func record(_ p: Pending, write: @escaping @Sendable (Pending) async throws -> Void) async throws {
+    /// returned); throws what the write that should have covered it threw. `write` is given what
+    /// to write as a function, called as the write begins (on the thread that writes): the
+    /// largest checkpoint handed in by then — decisions of the same group commit hand theirs in
+    /// while the write is on its way to that thread, and are covered by it, not by the next.
+    func record(_ p: Pending, write: @escaping @Sendable (_ next: @escaping @Sendable () -> Pending) async throws -> Void) async throws {
         let lead: Bool = try await withCheckedThrowingContinuation { c in
             let now: Bool? = state.withLock { s in
                 if (s.latest?.size ?? -1) < p.size { s.latest = p }
@@ -47,17 +50,22 @@ final class HeadGroup: Sendable {
         guard lead else { return }
         // The largest checkpoint handed in and not yet written (at least the writer's own: a
         // waiter handed the turn was not covered by the write before, so its own is not taken).
-        let next = state.withLock { s -> Pending in
-            defer { s.latest = nil }
-            guard let l = s.latest, l.size >= p.size else { return p }
-            return l
+        let taken = Mutex(p)
+        let next: @Sendable () -> Pending = { [self] in
+            let n = state.withLock { s -> Pending in
+                defer { s.latest = nil }
+                guard let l = s.latest, l.size >= p.size else { return p }
+                return l
+            }
+            taken.withLock { $0 = n }
+            return n
         }
         var failure: (any Error)?
         // The write serves the decisions waiting too: this task's cancellation (a request ended,
         // the server stopping) must not cancel it for them, so it runs as a task of its own.
         let writing = Task { try await write(next) }
         do { try await writing.value } catch { failure = error }
-        handOn(through: next.size, failure: failure)
+        handOn(through: taken.withLock { $0.size }, failure: failure)
         if let failure { throw failure }
     }
 
@@ -85,8 +93,11 @@ extension LogHead {
     /// and its fsyncs with the decisions committed meanwhile (`HeadGroup`); returns once a head of
     /// at least `size` is durable. The write runs on `pool`.
     func advanceGrouped(size: Int, note: String, root: Merkle.Hash, on pool: BlockingPool) async throws {
-        try await group.record(HeadGroup.Pending(size: size, note: note, root: root)) { p in
-            try await pool.run { try self.advance(size: p.size, note: p.note, root: { p.root }) }
+        try await group.record(HeadGroup.Pending(size: size, note: note, root: root)) { next in
+            try await pool.run {
+                let p = next()
+                try self.advance(size: p.size, note: p.note, root: { p.root })
+            }
         }
     }
 }

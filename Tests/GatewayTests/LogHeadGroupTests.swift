@@ -18,6 +18,9 @@ import TransparencyLog
         HeadGroup.Pending(size: size, note: "note \(size)", root: [UInt8](repeating: UInt8(size % 256), count: 32))
     }
 
+    /// A write as `HeadGroup.record` is given one: what to write is asked as it begins.
+    typealias Write = @Sendable (_ next: @escaping @Sendable () -> HeadGroup.Pending) async throws -> Void
+
     /// What the writes did: the sizes whose write returned (in order), whether the first began.
     final class Probe: Sendable {
         let written = Mutex<[Int]>([])
@@ -35,7 +38,8 @@ import TransparencyLog
         // The first write is held until the others wait.
         let probe = Probe()
         let (gate, open) = AsyncStream<Void>.makeStream()
-        let write: @Sendable (HeadGroup.Pending) async throws -> Void = { p in
+        let write: Write = { next in
+            let p = next()
             if p.size == 1 {
                 probe.started.withLock { $0 = true }
                 for await _ in gate { break }
@@ -71,13 +75,37 @@ import TransparencyLog
         #expect(probe.written.withLock { $0 } == [1, 4])
     }
 
+    /// What a write takes is asked as it begins: decisions that hand theirs in while the write is
+    /// on its way to its thread (the rest of a group commit) are covered by that one write.
+    @Test func aWriteTakesTheLargestHandedInByTheTimeItBegins() async throws {
+        let group = HeadGroup()
+        let probe = Probe()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let write: Write = { next in
+            // On its way: the write has not asked what to write yet.
+            probe.started.withLock { $0 = true }
+            for await _ in gate { break }
+            probe.written.withLock { $0.append(next().size) }
+        }
+        let first = Task { try await group.record(Self.pending(1), write: write) }
+        try await Self.until { probe.started.withLock { $0 } }
+        let others = [3, 2].map { size in Task { try await group.record(Self.pending(size), write: write) } }
+        try await Self.until { group.waiting == 2 }
+        open.yield()
+        open.finish()
+        try await first.value
+        for task in others { try await task.value }
+        #expect(probe.written.withLock { $0 } == [3], "one write, of the largest handed in before it began")
+    }
+
     struct WriteFailed: Error {}
 
     @Test func aFailedWriteFailsTheDecisionsItWouldHaveCoveredAndTheNextWriteGoesOn() async throws {
         let group = HeadGroup()
         let probe = Probe()
         let (gate, open) = AsyncStream<Void>.makeStream()
-        let write: @Sendable (HeadGroup.Pending) async throws -> Void = { p in
+        let write: Write = { next in
+            let p = next()
             if p.size == 1 {
                 probe.started.withLock { $0 = true }
                 for await _ in gate { break }
@@ -154,7 +182,8 @@ import TransparencyLog
         let group = HeadGroup()
         let probe = Probe()
         let (gate, open) = AsyncStream<Void>.makeStream()
-        let write: @Sendable (HeadGroup.Pending) async throws -> Void = { p in
+        let write: Write = { next in
+            let p = next()
             if p.size == 1 {
                 probe.started.withLock { $0 = true }
                 for await _ in gate { break }
