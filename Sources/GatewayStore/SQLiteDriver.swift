@@ -8,42 +8,25 @@ import Synchronization
     import Glibc
 #endif
 
-/// A grouped write waiting for its turn (`SQLiteDriver.groupedWrite`): its body, run by whichever
-/// caller leads the group it falls in, and how its caller is told the group ended.
-final class GroupedBody: @unchecked Sendable {
-    // Unchecked: `run` is the caller's own body (made escaping for the time the caller waits for
-    // it: `withoutActuallyEscaping`); it is run once, by the group's leader, while its caller is
-    // suspended, and `failure`/`ended` are set before the caller is resumed and read after.
-    /// Runs the body and keeps its value or error where its caller reads them; true when it threw.
-    /// Let go of before the caller is resumed (the body must not outlive its caller's wait).
-    private var body: ((any SQLConnection) async -> Bool)?
-    /// Resumed with `false` once the body's group ended, with `true` when its caller is to lead
-    /// the next group (the body not run yet).
-    var turn: CheckedContinuation<Bool, Never>?
-    /// Why the group failed whole (nil: it committed, or the body's own error stands).
-    var groupFailure: (any Error)?
+/// A group commit's transaction on the writer connection (`SQLiteDriver.groupedWrite`: run on
+/// the writer queue, under `writing`).
+struct SQLiteGroupTransaction: GroupTransaction {
+    let driver: SQLiteDriver
+    var connection: any SQLConnection { SQLiteConnection(driver: driver, writer: true) }
 
-    init(run: @escaping (any SQLConnection) async -> Bool) { body = run }
-
-    /// Runs the body (once); true when it threw.
-    func run(_ c: any SQLConnection) async -> Bool {
-        guard let b = body else { return true }
-        body = nil
-        return await b(c)
+    func begin() async throws {
+        try driver.onWriterQueue { db in
+            // A transaction a failed ROLLBACK left open would refuse every BEGIN after it.
+            if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
+            try db.execute(sql: "BEGIN IMMEDIATE")
+        }
     }
 
-    /// Tells the caller its group ended (the body let go of first, run or not).
-    func end() {
-        body = nil
-        let k = turn
-        turn = nil
-        k?.resume(returning: false)
-    }
-}
+    func execute(_ sql: String) async throws { try driver.onWriterQueue { db in try db.execute(sql: sql) } }
 
-/// Where a grouped body's value or error is kept for its caller (see `GroupedBody`).
-final class GroupedResult<T>: @unchecked Sendable {
-    var value: Result<T, any Error>?
+    func isOpen() async -> Bool { (try? driver.onWriterQueue { db in db.isInsideTransaction }) ?? false }
+
+    func abandon() async { try? driver.onWriterQueue { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } } }
 }
 
 /// SQLite through GRDB: one database file in WAL mode with `synchronous = FULL`, so a committed
@@ -71,13 +54,11 @@ public final class SQLiteDriver: SQLDriver {
     private let writing = AsyncMutex()
     /// Where write transactions run (see above).
     let writer = SerialQueueExecutor(label: "sealgate.sqlite.writer")
-    /// Grouped bodies waiting for a group, and whether a caller leads one now (`groupedWrite`).
-    private let queued = Mutex((bodies: [GroupedBody](), leading: false))
-    /// Groups committed and the bodies they held, since the driver opened (`groupCommits`).
-    private let groupTally = Mutex((groups: 0, bodies: 0))
+    /// The grouped writes (`groupedWrite`).
+    private let groups = GroupCommit()
 
     /// How many group commits there were, and how many grouped bodies they committed.
-    public var groupCommits: (groups: Int, bodies: Int) { groupTally.withLock { $0 } }
+    public var groupCommits: (groups: Int, bodies: Int) { groups.commits }
 
     public init(path: String) throws {
         var config = Configuration()
@@ -162,137 +143,16 @@ public final class SQLiteDriver: SQLDriver {
         }
     }
 
-    /// Group commit. Grouped bodies run one after another in one transaction, each inside a
-    /// savepoint of it, with no hand-over between them: the caller that finds no group under
-    /// way leads one — it takes the writer (`writing`) and runs, on the writer queue, its own body
-    /// and every body queued meanwhile (up to `groupLimit` bodies and `groupAge`), then commits
-    /// them — one commit and one WAL fsync for the group — and every caller of the group returns
-    /// then, or throws the commit's error. Bodies queued while a group ran are led by the first
-    /// of their callers, handed the turn as the group ends. A body that throws has its own
-    /// changes undone (`ROLLBACK TO`) and throws once its group has ended (a retry then sees what
-    /// the others committed, e.g. the rival that took its seq); if SQLite ended the transaction
-    /// itself (an I/O error, a full disk), the group fails whole. A plain `write` runs between
-    /// groups, never inside one.
+    /// Group commit (`GroupCommit`): a group's leader takes the writer (`writing`) and runs the
+    /// group on the writer queue — one commit and one WAL fsync for the group, and no hand-over
+    /// of the writer between its bodies. A plain `write` runs between groups, never inside one.
     @discardableResult
     public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
-        try await withoutActuallyEscaping(body) { body in
-            let result = GroupedResult<T>()
-            let mine = GroupedBody { c in
-                do {
-                    result.value = .success(try await body(c))
-                    return false
-                } catch {
-                    result.value = .failure(error)
-                    return true
-                }
-            }
-            let leads = await withCheckedContinuation { (k: CheckedContinuation<Bool, Never>) in
-                mine.turn = k
-                let now = queued.withLock { q -> Bool in
-                    q.bodies.append(mine)
-                    guard !q.leading else { return false }
-                    q.leading = true
-                    return true
-                }
-                if now {
-                    mine.turn = nil
-                    k.resume(returning: true)
-                }
-            }
-            if leads { await leadGroup() }
-            // The group ended: the body's own error first, then the group's.
-            switch (result.value, mine.groupFailure) {
-            case (.failure(let e)?, _): throw e
-            case (_, let failure?): throw failure
-            case (.success(let value)?, nil): return value
-            case (nil, nil): throw StoreError(.storeFailure, "a grouped write ended without running")
+        try await groups.write(body) { run in
+            await writing.withLock {
+                await withTaskExecutorPreference(writer) { await run(SQLiteGroupTransaction(driver: self)) }
             }
         }
-    }
-
-    /// The most bodies one group commit holds (a group's first waits for its last).
-    static let groupLimit = 64
-    /// How long a group stays open for more bodies after its first (a group's first waits for
-    /// its last; grouped bodies are small decisions of a few milliseconds each).
-    static let groupAge = Duration.milliseconds(20)
-
-    /// One group, led by the caller whose body is first in the queue: run under `writing` on the
-    /// writer queue, committed, its callers resumed; the next caller waiting is handed the turn.
-    private func leadGroup() async {
-        let ran: [GroupedBody] = await writing.withLock {
-            await withTaskExecutorPreference(writer) { await runGroup() }
-        }
-        // The next group's leader first (its wake-up overlaps the callers' returns).
-        let next = queued.withLock { q -> CheckedContinuation<Bool, Never>? in
-            guard let first = q.bodies.first else {
-                q.leading = false
-                return nil
-            }
-            defer { first.turn = nil }
-            return first.turn
-        }
-        next?.resume(returning: true)
-        for b in ran { b.end() }
-    }
-
-    /// Takes the first queued body (nil when none is left).
-    private func nextQueued() -> GroupedBody? {
-        queued.withLock { q in q.bodies.isEmpty ? nil : q.bodies.removeFirst() }
-    }
-
-    /// Runs queued bodies in one transaction and ends it (on the writer queue, under `writing`);
-    /// returns the bodies it ran, each told whether its group failed whole.
-    private func runGroup() async -> [GroupedBody] {
-        var ran: [GroupedBody] = []
-        func fail(_ error: any Error) -> [GroupedBody] {
-            try? onWriterQueue { db in if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") } }
-            for b in ran { b.groupFailure = error }
-            return ran
-        }
-        guard let first = nextQueued() else { return [] }
-        ran.append(first)
-        do {
-            try onWriterQueue { db in
-                // A transaction a failed ROLLBACK left open would refuse every BEGIN after it.
-                if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
-                try db.execute(sql: "BEGIN IMMEDIATE")
-            }
-        } catch { return fail(error) }
-        let opened = ContinuousClock.now
-        var body = first
-        var committing = 0
-        while true {
-            do { try onWriterQueue { db in try db.execute(sql: "SAVEPOINT grouped_write") } } catch { return fail(error) }
-            if await body.run(SQLiteConnection(driver: self, writer: true)) {
-                // This body's changes undone; the group goes on without it, unless SQLite ended
-                // the transaction (then the group failed whole).
-                let undone: Result<Bool, any Error> = Result {
-                    try onWriterQueue { db -> Bool in
-                        guard db.isInsideTransaction else { return false }
-                        try db.execute(sql: "ROLLBACK TO grouped_write")
-                        try db.execute(sql: "RELEASE grouped_write")
-                        return true
-                    }
-                }
-                switch undone {
-                case .success(true): break
-                case .success(false): return fail(StoreError(.storeFailure, "the group's transaction ended"))
-                case .failure(let e): return fail(e)
-                }
-            } else {
-                do { try onWriterQueue { db in try db.execute(sql: "RELEASE grouped_write") } } catch { return fail(error) }
-                committing += 1
-            }
-            guard ran.count < Self.groupLimit, ContinuousClock.now - opened <= Self.groupAge, let next = nextQueued() else { break }
-            ran.append(next)
-            body = next
-        }
-        do { try onWriterQueue { db in try db.execute(sql: "COMMIT") } } catch { return fail(error) }
-        groupTally.withLock { t in
-            t.groups += 1
-            t.bodies += committing
-        }
-        return ran
     }
 
     public func close() async {}

@@ -33,6 +33,97 @@ enum StoreConformance {
         } catch let e as StoreError { return e.code.rawValue } catch { return "other: \(error)" }
     }
 
+    /// Group commit: writes that queue behind one another share a transaction; each returns only
+    /// once it is committed (a reader sees its row then), and one that throws leaves nothing of
+    /// its own while the rest of its group commits.
+    /// `commits`: the driver's tally of group commits (`groupCommits`).
+    static func groupedWritesShareACommit(_ driver: any SQLDriver, commits: () -> (groups: Int, bodies: Int)) async throws {
+        try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE, note TEXT)") }
+        struct Refused: Error {}
+        let results = await withTaskGroup(of: (Int, Bool, Int64?).self) { group in
+            for i in 0..<20 {
+                group.addTask {
+                    do {
+                        try await driver.groupedWrite { c in
+                            try await c.execute("INSERT INTO t (x) VALUES (?)", [i])
+                            // The first body holds the writer a while: the others queue behind it.
+                            if i == 0 { try await Task.sleep(for: .milliseconds(100)) }
+                            // Two bodies change a row and then fail: neither change stays.
+                            if i == 7 || i == 13 {
+                                try await c.execute("UPDATE t SET note = 'changed' WHERE x = 0")
+                                throw Refused()
+                            }
+                        }
+                        let seen = try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t WHERE x = ?", [i]) }
+                        return (i, true, seen)
+                    } catch {
+                        return (i, false, nil)
+                    }
+                }
+            }
+            var all: [(Int, Bool, Int64?)] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        let failed = Set(results.filter { !$0.1 }.map(\.0))
+        #expect(failed == [7, 13])
+        #expect(results.filter(\.1).allSatisfy { $0.2 == 1 }, "a grouped write returns once a reader sees it")
+        let rows = try await driver.read { c in try await c.query("SELECT x, note FROM t ORDER BY x") }
+        #expect(try rows.map { try $0.int("x") } == (0..<20).filter { !failed.contains(Int($0)) }.map(Int64.init))
+        #expect(try rows.allSatisfy { try $0.optionalString("note") == nil }, "a failed body's change is undone")
+        let tally = commits()
+        #expect(tally.bodies == 18 && tally.groups < 18, "18 bodies committed in fewer commits (\(tally.groups))")
+        // A plain write after the groups: its own transaction, committed.
+        try await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (100)") }
+        #expect(try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t") } == 19)
+    }
+
+    /// A body that fails in an open group (it lost a race to a row another body of the group
+    /// wrote) throws only once its group committed: a retry then sees the winner. A plain write
+    /// arriving while a group is open commits the group first.
+    static func failedGroupedWriteThrowsOnceCommitted(_ driver: any SQLDriver) async throws {
+        try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)") }
+        let seenAtFailure = await withTaskGroup(of: Int64?.self) { group in
+            // A slow body opens a group; the winner and then the loser queue behind it and join
+            // it; a plain write comes last and commits the group before its own transaction.
+            group.addTask {
+                try? await driver.groupedWrite { c in  // lint: allow try? — its row is checked below
+                    try await c.execute("INSERT INTO t (x) VALUES (2)")
+                    try await Task.sleep(for: .milliseconds(150))
+                }
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
+            group.addTask {
+                let insert = "INSERT INTO t (x) VALUES (1)"
+                try? await driver.groupedWrite { c in try await c.execute(insert) }  // lint: allow try? — its row is checked below
+                return nil
+            }
+            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
+            group.addTask {
+                do {
+                    try await driver.groupedWrite { c in try await c.execute("INSERT INTO t (x) VALUES (1)") }
+                    return -1
+                } catch {
+                    // What a reader sees when the loser learns it lost.
+                    let count = "SELECT COUNT(*) FROM t WHERE x = 1"
+                    return (try? await driver.read { c in try await c.int(count) }) ?? -2  // lint: allow try? — -2 fails below
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
+            group.addTask {
+                try? await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (3)") }  // lint: allow try? — its row is checked below
+                return nil
+            }
+            var seen: [Int64] = []
+            for await r in group { if let r { seen.append(r) } }
+            return seen
+        }
+        #expect(seenAtFailure == [1], "the loser threw before its winner was committed (a reader saw \(seenAtFailure))")
+        let rows = try await driver.read { c in try await c.query("SELECT x FROM t ORDER BY x") }
+        #expect(try rows.map { try $0.int("x") } == [1, 2, 3])
+    }
+
     static func run(_ store: any GatewayStore) async throws {
         // Units and keys
         try await store.addUnit(
@@ -541,102 +632,20 @@ struct SQLiteStoreConformanceTests {
         #expect(try driver.writerSynchronous() == 2)
     }
 
-    /// Group commit: writes that queue behind one another share a transaction; each returns only
-    /// once it is committed (a reader sees its row then), and one that throws leaves nothing of
-    /// its own while the rest of its group commits.
+    /// Group commit on SQLite (`StoreConformance.groupedWritesShareACommit`).
     @Test func groupedWritesShareACommitAndAFailureUndoesOnlyItsOwn() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
         let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
-        try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE, note TEXT)") }
-        struct Refused: Error {}
-        let results = await withTaskGroup(of: (Int, Bool, Int64?).self) { group in
-            for i in 0..<20 {
-                group.addTask {
-                    do {
-                        try await driver.groupedWrite { c in
-                            try await c.execute("INSERT INTO t (x) VALUES (?)", [i])
-                            // The first body holds the writer a while: the others queue behind it.
-                            if i == 0 { try await Task.sleep(for: .milliseconds(100)) }
-                            // Two bodies change a row and then fail: neither change stays.
-                            if i == 7 || i == 13 {
-                                try await c.execute("UPDATE t SET note = 'changed' WHERE x = 0")
-                                throw Refused()
-                            }
-                        }
-                        let seen = try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t WHERE x = ?", [i]) }
-                        return (i, true, seen)
-                    } catch {
-                        return (i, false, nil)
-                    }
-                }
-            }
-            var all: [(Int, Bool, Int64?)] = []
-            for await r in group { all.append(r) }
-            return all
-        }
-        let failed = Set(results.filter { !$0.1 }.map(\.0))
-        #expect(failed == [7, 13])
-        #expect(results.filter(\.1).allSatisfy { $0.2 == 1 }, "a grouped write returns once a reader sees it")
-        let rows = try await driver.read { c in try await c.query("SELECT x, note FROM t ORDER BY x") }
-        #expect(try rows.map { try $0.int("x") } == (0..<20).filter { !failed.contains(Int($0)) }.map(Int64.init))
-        #expect(try rows.allSatisfy { try $0.optionalString("note") == nil }, "a failed body's change is undone")
-        let tally = driver.groupCommits
-        #expect(tally.bodies == 18 && tally.groups < 18, "18 bodies committed in fewer commits (\(tally.groups))")
-        // A plain write after the groups: its own transaction, committed.
-        try await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (100)") }
-        #expect(try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t") } == 19)
+        try await StoreConformance.groupedWritesShareACommit(driver) { driver.groupCommits }
     }
 
-    /// A body that fails in an open group (it lost a race to a row another body of the group
-    /// wrote) throws only once its group committed: a retry then sees the winner. A plain write
-    /// arriving while a group is open commits the group first.
     @Test func aFailedGroupedWriteThrowsOnceItsGroupCommitted() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
-        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
-        try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)") }
-        let seenAtFailure = await withTaskGroup(of: Int64?.self) { group in
-            // A slow body opens a group; the winner and then the loser queue behind it and join
-            // it; a plain write comes last and commits the group before its own transaction.
-            group.addTask {
-                try? await driver.groupedWrite { c in  // lint: allow try? — its row is checked below
-                    try await c.execute("INSERT INTO t (x) VALUES (2)")
-                    try await Task.sleep(for: .milliseconds(150))
-                }
-                return nil
-            }
-            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
-            group.addTask {
-                let insert = "INSERT INTO t (x) VALUES (1)"
-                try? await driver.groupedWrite { c in try await c.execute(insert) }  // lint: allow try? — its row is checked below
-                return nil
-            }
-            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
-            group.addTask {
-                do {
-                    try await driver.groupedWrite { c in try await c.execute("INSERT INTO t (x) VALUES (1)") }
-                    return -1
-                } catch {
-                    // What a reader sees when the loser learns it lost.
-                    let count = "SELECT COUNT(*) FROM t WHERE x = 1"
-                    return (try? await driver.read { c in try await c.int(count) }) ?? -2  // lint: allow try? — -2 fails below
-                }
-            }
-            try? await Task.sleep(for: .milliseconds(30))  // lint: allow try? — ordering only
-            group.addTask {
-                try? await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (3)") }  // lint: allow try? — its row is checked below
-                return nil
-            }
-            var seen: [Int64] = []
-            for await r in group { if let r { seen.append(r) } }
-            return seen
-        }
-        #expect(seenAtFailure == [1], "the loser threw before its winner was committed (a reader saw \(seenAtFailure))")
-        let rows = try await driver.read { c in try await c.query("SELECT x FROM t ORDER BY x") }
-        #expect(try rows.map { try $0.int("x") } == [1, 2, 3])
+        try await StoreConformance.failedGroupedWriteThrowsOnceCommitted(try SQLiteDriver(path: "\(dir)/g.sqlite"))
     }
 }
 
@@ -757,6 +766,13 @@ struct PostgresStoreConformanceTests {
         #expect(
             try TestPostgres.psql(url, "SELECT string_agg(version, ',' ORDER BY version) FROM store_migrations")
                 == SQLGatewayStore.migrationNames.sorted().joined(separator: ","), "one schema history, the same names as SQLite's")
+    }
+
+    /// PostgreSQL's grouped writes are plain writes (each its own transaction): a loser still
+    /// throws only once its winner is committed.
+    @Test func postgresFailedGroupedWriteThrowsOnceItsGroupCommitted() async throws {
+        let store = try await SQLGatewayStore.postgres(url: try TestPostgres.freshDatabase())
+        try await StoreConformance.failedGroupedWriteThrowsOnceCommitted(store.driver)
     }
 
     @Test func postgresRefusesUnknownStates() async throws {
