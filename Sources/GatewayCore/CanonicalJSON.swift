@@ -22,7 +22,7 @@ public indirect enum JSON: Sendable, Equatable {
     /// one string grown in place, not one made for every value and joined.
     func write(into out: inout String) {
         switch self {
-        case .string(let s): out += Self.quote(s)
+        case .string(let s): jsonQuote(s, into: &out)
         case .int(let i): out += String(i)
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
@@ -37,7 +37,7 @@ public indirect enum JSON: Sendable, Equatable {
             out += "{"
             for (i, (k, v)) in o.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
                 if i > 0 { out += "," }
-                out += Self.quote(k)
+                jsonQuote(k, into: &out)
                 out += ":"
                 v.write(into: &out)
             }
@@ -45,7 +45,6 @@ public indirect enum JSON: Sendable, Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String { jsonQuote(s) }  // SealPackage's RFC 8259 quoting
 
     /// Parses JSON text (any layout) into a value; numbers must be integers.
     public init(parsing text: String) throws {
