@@ -45,7 +45,6 @@ public indirect enum JSON: Sendable, Equatable {
         }
     }
 
-
     /// Parses JSON text (any layout) into a value; numbers must be integers.
     public init(parsing text: String) throws {
         guard let data = text.data(using: .utf8), let obj = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
