@@ -650,8 +650,8 @@ public final class LogHead: Sendable {
         ]).canonical + "\n"
     }
 
-    /// The head's next version, written (under the lock file) into `log-head.json.spare` and
-    /// fsynced, then swapped with the head in one step (`SystemIO.exchange`) and the folder
+    /// The head's next version, written (under the lock file) into `log-head.json.spare` in place
+    /// and flushed (`fdatasync`), then swapped with the head in one step (`SystemIO.exchange`) and the folder
     /// synced: the old head becomes the next spare. No file is made or removed per write — on
     /// ext4, making a file costs in proportion to the files removed lately, and the intake
     /// writes a head for nearly every package. Where the file system cannot exchange (or there

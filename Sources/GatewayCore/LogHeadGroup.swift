@@ -1,3 +1,4 @@
+import SealBase
 import Synchronization
 public import TransparencyLog
 
@@ -50,7 +51,7 @@ final class HeadGroup: Sendable {
         guard lead else { return }
         // The largest checkpoint handed in and not yet written (at least the writer's own: a
         // waiter handed the turn was not covered by the write before, so its own is not taken).
-        let taken = Mutex(p)
+        let taken = Mutex<Pending?>(nil)
         let next: @Sendable () -> Pending = { [self] in
             let n = state.withLock { s -> Pending in
                 defer { s.latest = nil }
@@ -65,7 +66,12 @@ final class HeadGroup: Sendable {
         // the server stopping) must not cancel it for them, so it runs as a task of its own.
         let writing = Task { try await write(next) }
         do { try await writing.value } catch { failure = error }
-        handOn(through: taken.withLock { $0.size }, failure: failure)
+        let wrote = taken.withLock { $0 }
+        // A write that returned without asking what to write covered nobody.
+        if wrote == nil, failure == nil {
+            failure = GatewayError(.logInconsistent, "the log head's write wrote nothing", remedy: "report this as a bug")
+        }
+        handOn(through: wrote?.size ?? p.size, failure: failure)
         if let failure { throw failure }
     }
 

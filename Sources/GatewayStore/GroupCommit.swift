@@ -63,32 +63,41 @@ final class GroupedResult<T>: @unchecked Sendable {
 /// own body and every body queued meanwhile (up to `limit` bodies and `age`), then commits them —
 /// one commit and one flush of the database's log for the group — and every caller of the group
 /// returns then, or throws the commit's error. Bodies queued while a group ran are led by the
-/// first of their callers, handed the turn as the group ends. A body runs in its leader's task
-/// (with no cancellation of its own). A body that throws has its own changes undone (`ROLLBACK
+/// first of their callers, handed the turn as the group ends. A body runs in its leader's task:
+/// it sees that task's cancellation, task-local values and priority, not its own caller's — a
+/// grouped body must not look at any of them (the store's are SQL statements on the connection it
+/// is given, and never check for cancellation). A body that throws has its own changes undone (`ROLLBACK
 /// TO`) and throws once its group has ended (a retry then sees what the others committed, e.g.
 /// the rival that took its seq); if the database ended the transaction itself (an I/O error, a
 /// full disk), the group fails whole.
 final class GroupCommit: Sendable {
     /// Bodies waiting for a group, and whether a caller leads one now.
     private let queued = Mutex((bodies: [GroupedBody](), leading: false))
-    /// Groups committed and the bodies they committed.
+    /// Groups that committed a body, and the bodies they committed.
     private let tally = Mutex((groups: 0, bodies: 0))
+    /// The most bodies one group commit holds (a group's first waits for its last).
+    let limit: Int
+    /// How long a group takes more bodies after its first began (a group's first waits for its
+    /// last; grouped bodies are small decisions of a few milliseconds each).
+    let age: Duration
 
-    /// How many group commits there were, and how many grouped bodies they committed.
+    init(limit: Int = 64, age: Duration = .milliseconds(20)) {
+        self.limit = limit
+        self.age = age
+    }
+
+    /// How many group commits committed a body, and how many grouped bodies they committed.
     var commits: (groups: Int, bodies: Int) { tally.withLock { $0 } }
 
-    /// The most bodies one group commit holds (a group's first waits for its last).
-    static let limit = 64
-    /// How long a group stays open for more bodies after its first (a group's first waits for
-    /// its last; grouped bodies are small decisions of a few milliseconds each).
-    static let age = Duration.milliseconds(20)
+    /// Bodies queued and not yet taken into a group (tests wait for them).
+    var waiting: Int { queued.withLock { $0.bodies.count } }
 
-    /// `body` run in a group; `lead` gets a transaction of the driver's and calls `run` with it
-    /// (if it throws instead, the leader's own body fails with that error; the bodies queued
-    /// behind it are led by the next caller).
+    /// `body` run in a group; `lead` takes what the driver needs (SQLite: the writer) and calls
+    /// `run` with its transaction, returning what `run` returned (a failure to open the
+    /// transaction is `GroupTransaction.begin`'s to throw).
     func write<T>(
         _ body: (any SQLConnection) async throws -> T,
-        lead: (_ run: (any GroupTransaction) async -> [GroupedBody]) async throws -> [GroupedBody]
+        lead: (_ run: (any GroupTransaction) async -> [GroupedBody]) async -> [GroupedBody]
     ) async throws -> T {
         try await withoutActuallyEscaping(body) { body in
             let result = GroupedResult<T>()
@@ -127,13 +136,8 @@ final class GroupCommit: Sendable {
 
     /// One group, led by the caller whose body is first in the queue: run in a transaction
     /// `lead` gets, committed, its callers resumed; the next caller waiting is handed the turn.
-    private func leadGroup(_ lead: (_ run: (any GroupTransaction) async -> [GroupedBody]) async throws -> [GroupedBody]) async {
-        var ran: [GroupedBody]
-        do { ran = try await lead(runGroup) } catch {
-            // No transaction: the leader's own body (first in the queue) fails; nothing ran.
-            ran = nextQueued().map { [$0] } ?? []
-            for b in ran { b.groupFailure = error }
-        }
+    private func leadGroup(_ lead: (_ run: (any GroupTransaction) async -> [GroupedBody]) async -> [GroupedBody]) async {
+        let ran = await lead(runGroup)
         // The next group's leader first (its wake-up overlaps the callers' returns).
         let next = queued.withLock { q -> CheckedContinuation<Bool, Never>? in
             guard let first = q.bodies.first else {
@@ -181,14 +185,16 @@ final class GroupCommit: Sendable {
                 do { try await t.execute("RELEASE SAVEPOINT grouped_write") } catch { return await fail(error) }
                 committing += 1
             }
-            guard ran.count < Self.limit, ContinuousClock.now - opened <= Self.age, let next = nextQueued() else { break }
+            guard ran.count < limit, ContinuousClock.now - opened <= age, let next = nextQueued() else { break }
             ran.append(next)
             body = next
         }
         do { try await t.execute("COMMIT") } catch { return await fail(error) }
-        tally.withLock { c in
-            c.groups += 1
-            c.bodies += committing
+        if committing > 0 {
+            tally.withLock { c in
+                c.groups += 1
+                c.bodies += committing
+            }
         }
         return ran
     }

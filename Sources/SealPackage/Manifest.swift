@@ -116,7 +116,6 @@ private func CFGetTypeIDIfAvailable(_ n: NSNumber) -> Bool {
     String(cString: n.objCType) != "c"
 }
 
-/// JSON string quoting (RFC 8259), for deterministic output.
 /// `jsonQuote(s)` appended to `out` (a text with nothing to escape is appended as it is, with no
 /// string made in between).
 public func jsonQuote(_ s: String, into out: inout String) {
@@ -129,6 +128,7 @@ public func jsonQuote(_ s: String, into out: inout String) {
     out += jsonQuote(s)
 }
 
+/// JSON string quoting (RFC 8259), for deterministic output.
 public func jsonQuote(_ s: String) -> String {
     // Nothing to escape (no control character, quote or backslash): the text as it is.
     if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }

@@ -1,5 +1,6 @@
 import Foundation
 import SealBase
+import SealCrypto
 import Synchronization
 import Testing
 import TransparencyLog
@@ -96,6 +97,20 @@ import TransparencyLog
         try await first.value
         for task in others { try await task.value }
         #expect(probe.written.withLock { $0 } == [3], "one write, of the largest handed in before it began")
+    }
+
+    /// A write that returns without asking what to write has written nothing: the decision is
+    /// not told its head is durable.
+    @Test func aWriteThatAskedNothingCoversNobody() async throws {
+        let group = HeadGroup()
+        let write: Write = { _ in }
+        let error = await #expect(throws: SealError.self) { try await group.record(Self.pending(1), write: write) }
+        #expect(error?.code == .logInconsistent)
+        // The next decision writes, and is covered.
+        let probe = Probe()
+        let writes: Write = { next in probe.written.withLock { $0.append(next().size) } }
+        try await group.record(Self.pending(2), write: writes)
+        #expect(probe.written.withLock { $0 } == [2])
     }
 
     struct WriteFailed: Error {}

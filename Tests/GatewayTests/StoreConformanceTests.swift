@@ -78,14 +78,14 @@ enum StoreConformance {
         #expect(try await driver.read { c in try await c.int("SELECT COUNT(*) FROM t") } == 19)
     }
 
-    /// A body that fails in an open group (it lost a race to a row another body of the group
-    /// wrote) throws only once its group committed: a retry then sees the winner. A plain write
-    /// arriving while a group is open commits the group first.
+    /// A body that fails in a group (it lost a race to a row another body of the group wrote)
+    /// throws only once its group committed: a retry then sees the winner. A plain write that
+    /// queued for the writer meanwhile runs between two groups.
     static func failedGroupedWriteThrowsOnceCommitted(_ driver: any SQLDriver) async throws {
         try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL UNIQUE)") }
         let seenAtFailure = await withTaskGroup(of: Int64?.self) { group in
-            // A slow body opens a group; the winner and then the loser queue behind it and join
-            // it; a plain write comes last and commits the group before its own transaction.
+            // A slow body holds the writer; the winner and then the loser queue behind it (a
+            // group of their own); a plain write comes last and runs between two groups.
             group.addTask {
                 try? await driver.groupedWrite { c in  // lint: allow try? — its row is checked below
                     try await c.execute("INSERT INTO t (x) VALUES (2)")
