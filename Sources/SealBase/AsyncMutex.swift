@@ -12,9 +12,6 @@ public final class AsyncMutex: Sendable {
 
     public init() {}
 
-    /// Whether a task is waiting for the lock (asked by its holder: whether to hand over work).
-    public var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty } }
-
     public func withLock<T>(_ body: () async throws -> T) async rethrows -> T {
         await lock()
         defer { unlock() }
