@@ -12,11 +12,17 @@ public protocol ByteSource: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
 }
 
-/// A file descriptor read with read(2); closes it on release when it owns it.
+/// A file descriptor read with read(2), closed on release when it owns it — or a package's bytes
+/// held whole in memory (`init(bytes:path:)`: `fd` is -1, and every read is a copy, no system
+/// call). Readers that read at an offset use `positional`, which serves both.
 public final class FileSource: ByteSource {
+    /// The descriptor; -1 for bytes in memory.
     public let fd: Int32
     private let owns: Bool
     public let path: String
+    /// The bytes, when held in memory, and how far `read` has read them.
+    private let memory: [UInt8]?
+    private var memoryOffset = 0
 
     /// Opens `path` for reading.
     public init(path: String) throws {
@@ -25,6 +31,7 @@ public final class FileSource: ByteSource {
         self.fd = fd
         self.owns = true
         self.path = path
+        self.memory = nil
     }
 
     /// Wraps an already open descriptor (for example standard input).
@@ -32,21 +39,66 @@ public final class FileSource: ByteSource {
         self.fd = fd
         self.owns = owns
         self.path = path
+        self.memory = nil
+    }
+
+    /// Bytes held in memory, read as a file would be; `path` only names them in errors.
+    public init(bytes: [UInt8], path: String) {
+        self.fd = -1
+        self.owns = false
+        self.path = path
+        self.memory = bytes
     }
 
     deinit { if owns { close(fd) } }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if memory != nil {
+            let n = try positional.read(into: buffer, at: UInt64(memoryOffset))
+            memoryOffset += n
+            return n
+        }
         do throws(SystemCallError) { return try SystemIO.read(fd, into: buffer) } catch {
             throw SealError.io("cannot read \(path)", errno: error.errno)
         }
     }
 
-    /// The file's size from fstat.
+    /// The file's size from fstat (the bytes' count in memory).
     public func size() throws -> UInt64 {
+        if let memory { return UInt64(memory.count) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SealError.io("cannot stat \(path)", errno: errno) }
         return UInt64(st.st_size)
+    }
+
+    /// Reads at an offset, from the file (pread) or the bytes in memory.
+    public var positional: PositionalReader { PositionalReader(storage: memory.map { .memory($0) } ?? .file(fd), path: path) }
+}
+
+/// Reads at an offset without moving any position: `pread` on a descriptor, or a copy out of
+/// bytes held in memory. A value: it can be handed to another thread with the source kept alive.
+public struct PositionalReader: Sendable {
+    enum Storage: Sendable {
+        case file(Int32)
+        case memory([UInt8])
+    }
+    let storage: Storage
+    public let path: String
+
+    /// Reads `buffer.count` bytes at `offset` (fewer only at the end), retrying short reads.
+    public func read(into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws -> Int {
+        switch storage {
+        case .file(let fd):
+            do throws(SystemCallError) { return try SystemIO.preadFull(fd, into: buffer, at: offset) } catch {
+                throw SealError.io("cannot read \(path)", errno: error.errno)
+            }
+        case .memory(let bytes):
+            guard offset < UInt64(bytes.count), buffer.count > 0 else { return 0 }
+            let start = Int(offset)
+            let n = min(buffer.count, bytes.count - start)
+            bytes.withUnsafeBytes { src in buffer.baseAddress!.copyMemory(from: src.baseAddress! + start, byteCount: n) }
+            return n
+        }
     }
 }
 

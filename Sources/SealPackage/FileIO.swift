@@ -1,5 +1,4 @@
 import SealCrypto
-import Synchronization
 import SystemIO
 
 #if canImport(Glibc)
@@ -205,52 +204,6 @@ public final class DurableFile {
     }
 
     deinit { discard() }
-}
-
-/// A package body held in memory, named by a path the file readers open (`Verifier`, `Opener`,
-/// `PackageHeader`): an anonymous file (memfd) at `/proc/self/fd/N` — no file system, nothing
-/// on disk, nothing to fsync. Where the system has no memfd or no /proc, a file in `spare` (not
-/// fsynced, removed by `close`). Closed by `close` (once), or when the last holder lets it go.
-public final class MemoryFile: Sendable {
-    public let path: String
-    private let fd: Int32
-    private let removes: Bool
-    private let closed = Atomic<Bool>(false)
-
-    public init(_ bytes: [UInt8], spare folder: String) throws {
-        (fd, path, removes) = try Self.make(spare: folder)
-        do { try bytes.withUnsafeBytes { try writeAll(fd, $0, what: path) } } catch {
-            close()
-            throw error
-        }
-    }
-
-    /// Whether a memfd can be opened by its `/proc/self/fd/N` path here: asked once a process,
-    /// not once a package.
-    private static let procPaths: Bool = {
-        guard let fd = try? SystemIO.memoryFile(name: "sealgate-probe") else { return false }
-        defer { Glibc.close(fd) }
-        return access("/proc/self/fd/\(fd)", R_OK) == 0
-    }()
-
-    private static func make(spare folder: String) throws -> (fd: Int32, path: String, removes: Bool) {
-        if procPaths, let fd = try? SystemIO.memoryFile(name: "sealgate-body") { return (fd, "/proc/self/fd/\(fd)", false) }
-        let path = "\(folder)/.memory-\(hexString(SecureRandom.bytes(8)))"
-        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw SealError.io("cannot create \(path)", errno: errno) }
-        return (fd, path, true)
-    }
-
-    /// Closed when the last holder lets it go, if not before.
-    deinit { close() }
-
-    /// Closes the descriptor (the memory goes with it) and removes a spare file; once (a second
-    /// call must not close a descriptor number reused since).
-    public func close() {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        Glibc.close(fd)
-        if removes { unlink(path) }
-    }
 }
 
 /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.

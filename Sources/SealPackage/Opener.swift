@@ -7,6 +7,9 @@ public import SealCrypto
 /// What to open.
 public struct OpenRequest: Sendable {
     public var path: String
+    /// The package's bytes when they are held in memory (a small body at the gateway): read from
+    /// them, with no file and no system call; `path` then only names them in errors.
+    public var body: [UInt8]?
     /// Output folder (must not exist); nil checks everything and writes nothing.
     public var output: String?
     public var identities: [any AgeKeyIdentity]
@@ -65,7 +68,10 @@ public enum Opener {
 
     public static func open(_ req: OpenRequest, progress: ProgressHandler? = nil) throws -> OpenedPackage {
         let trace = StageTrace()
-        let source = try FileSource(path: req.path)
+        let source = try req.body.map { FileSource(bytes: $0, path: req.path) } ?? FileSource(path: req.path)
+        let packageReader = source.positional
+        // The descriptor is read through `positional` (a copy of it): the source keeps it open.
+        defer { withExtendedLifetime(source) {} }
         let header = try PackageHeader(path: req.path, source: source, maxBytes: req.maxBytes, keys: req.signers)
         let signerKeyId = header.signature.keyId
         let signer = req.signers.first { $0.keyId == signerKeyId }!
@@ -85,7 +91,7 @@ public enum Opener {
 
         // age header, file key, MAC, nonce.
         let reader = BufferedReader(
-            BoundedSource(fd: source.fd, path: req.path, offset: container.payloadOffset, length: container.payloadLength), capacity: 4096)
+            BoundedSource(packageReader, offset: container.payloadOffset, length: container.payloadLength), capacity: 4096)
         var cipher: AgeStreamCipher?
         var headerLength: UInt64 = 0
         do {
@@ -120,7 +126,7 @@ public enum Opener {
         // Hash the age header (and nonce) on this thread, then run the pipeline.
         let blake = BLAKE2bHasher(outputLength: 64)
         var prefix = [UInt8](repeating: 0, count: Int(prefixLength))
-        _ = try prefix.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: container.payloadOffset, path: req.path) }
+        _ = try prefix.withUnsafeMutableBytes { try packageReader.read(into: $0, at: container.payloadOffset) }
         blake.update(prefix)
 
         let extractor = PayloadExtractor(directory: aside?.tempPath, comment: comment, durable: req.durable, capture: req.captureFiles)
@@ -131,8 +137,6 @@ public enum Opener {
         let slots = Int(min(2, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
         let pipeline = SlotPipeline(count: slots, aSize: batchChunks * AgeStreamCipher.chunkSize, bSize: batchSealed)
         let cipherStart = container.payloadOffset + prefixLength
-        let fd = source.fd
-        let path = req.path
         let batches = max(1, (cipherLength + UInt64(batchSealed) - 1) / UInt64(batchSealed))
         // Decryption is split: the reading thread (which also runs BLAKE2b) opens the first
         // `producerShare` chunks of each batch with its own cipher; this thread opens the rest,
@@ -162,7 +166,7 @@ public enum Opener {
             produce: { slot in
                 let offset = UInt64(slot.index) * UInt64(batchSealed)
                 let n = Int(min(UInt64(batchSealed), cipherLength - min(offset, cipherLength)))
-                let got = try preadFull(fd, UnsafeMutableRawBufferPointer(rebasing: slot.b[0..<n]), offset: cipherStart + offset, path: path)
+                let got = try packageReader.read(into: UnsafeMutableRawBufferPointer(rebasing: slot.b[0..<n]), at: cipherStart + offset)
                 guard got == n else { throw SealError.container("package changed while it was being read") }
                 slot.bCount = n
                 blake.update(UnsafeRawBufferPointer(rebasing: slot.b[0..<n]))

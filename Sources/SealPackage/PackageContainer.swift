@@ -60,19 +60,20 @@ public struct PackageContainer: Sendable {
         let trailing = size - padStart
         guard trailing <= Self.maxTrailingZeros + UInt64(Tar.blockSize) * 3 else { throw SealError.container("data after the end of the archive") }
         guard (size - end) % UInt64(Tar.blockSize) == 0 else { throw SealError.container("archive length is not a multiple of 512") }
+        let reader = source.positional
         var tail = [UInt8](repeating: 0, count: Int(trailing))
-        _ = try tail.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: padStart, path: path) }
+        _ = try tail.withUnsafeMutableBytes { try reader.read(into: $0, at: padStart) }
         guard tail.allSatisfy({ $0 == 0 }) else {
             throw SealError.container(
                 tail.count > Tar.padding(second.size) + 2 * Tar.blockSize || tail[Tar.padding(second.size)...].contains(where: { $0 != 0 })
                     ? "a third member or data after payload.age" : "non-zero padding after payload.age")
         }
         var sig = [UInt8](repeating: 0, count: Int(first.size))
-        let got = try sig.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: UInt64(Tar.blockSize), path: path) }
+        let got = try sig.withUnsafeMutableBytes { try reader.read(into: $0, at: UInt64(Tar.blockSize)) }
         guard got == sig.count else { throw SealError.container("truncated package.minisig") }
         // package.minisig's own padding must be zero too.
         var pad = [UInt8](repeating: 0, count: Tar.padding(first.size))
-        _ = try pad.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: UInt64(Tar.blockSize) + first.size, path: path) }
+        _ = try pad.withUnsafeMutableBytes { try reader.read(into: $0, at: UInt64(Tar.blockSize) + first.size) }
         guard pad.allSatisfy({ $0 == 0 }) else { throw SealError.container("non-zero padding after package.minisig") }
         signatureBytes = sig
     }
@@ -80,7 +81,7 @@ public struct PackageContainer: Sendable {
     private static func readHeader(source: FileSource, path: String, size: UInt64, offset: UInt64) throws -> Tar.Member? {
         guard offset + UInt64(Tar.blockSize) <= size else { throw SealError.container("truncated archive") }
         var block = [UInt8](repeating: 0, count: Tar.blockSize)
-        let n = try block.withUnsafeMutableBytes { try preadFull(source.fd, $0, offset: offset, path: path) }
+        let n = try block.withUnsafeMutableBytes { try source.positional.read(into: $0, at: offset) }
         guard n == Tar.blockSize else { throw SealError.container("truncated archive") }
         return try block.withUnsafeBytes { try Tar.parseHeader($0, error: SealError.container) }
     }
@@ -115,27 +116,25 @@ public struct PackageHeader: Sendable {
         comment = try TrustedComment(parsing: sig.trustedComment)
         // Peek at the age header for inspection (no key needed).
         let c = container
-        let reader = BufferedReader(BoundedSource(fd: source.fd, path: path, offset: c.payloadOffset, length: c.payloadLength), capacity: 4096)
+        let reader = BufferedReader(BoundedSource(source.positional, offset: c.payloadOffset, length: c.payloadLength), capacity: 4096)
         stanzaTypes = (try? AgeHeader.parse(reader).stanzas.map(\.type)) ?? []
     }
 }
 
-/// A byte range of a file, read with pread.
+/// A byte range of a file (or of bytes in memory), read at its offsets.
 final class BoundedSource: ByteSource {
-    let fd: Int32
-    let path: String
+    let reader: PositionalReader
     private var offset: UInt64
     private let end: UInt64
-    init(fd: Int32, path: String, offset: UInt64, length: UInt64) {
-        self.fd = fd
-        self.path = path
+    init(_ reader: PositionalReader, offset: UInt64, length: UInt64) {
+        self.reader = reader
         self.offset = offset
         self.end = offset + length
     }
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = Int(min(UInt64(buffer.count), end - offset))
         guard n > 0 else { return 0 }
-        let got = try preadFull(fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), offset: offset, path: path)
+        let got = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), at: offset)
         offset += UInt64(got)
         return got
     }

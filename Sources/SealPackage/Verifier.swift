@@ -14,11 +14,15 @@ public enum Verifier {
     /// Verifies against the trusted signer keys. `expectedUnit`: when given, the comment's unit
     /// must equal it (`unit_mismatch`). `verifiedComment`: the comment's signature verified just
     /// before (the gateway's admission), not verified again if it is this package's with its signer.
+    /// `body`: the package's bytes when they are held in memory (read from them; `path` only names them).
     public static func verify(
-        path: String, signers: [MinisignPublicKey], expectedUnit: String? = nil,
+        path: String, body: [UInt8]? = nil, signers: [MinisignPublicKey], expectedUnit: String? = nil,
         maxBytes: UInt64 = defaultMaxPackageBytes, progress: ProgressHandler? = nil, verifiedComment: VerifiedComment? = nil
     ) throws -> VerifiedPackage {
-        let source = try FileSource(path: path)
+        let source = try body.map { FileSource(bytes: $0, path: path) } ?? FileSource(path: path)
+        let reader = source.positional
+        // The descriptor is read through `positional` (a copy of it): the source keeps it open.
+        defer { withExtendedLifetime(source) {} }
         let header = try PackageHeader(path: path, source: source, maxBytes: maxBytes, keys: signers)
         let signer = signers.first { $0.keyId == header.signature.keyId }!
         try checkUnit(header.comment, expectedUnit)
@@ -30,7 +34,7 @@ public enum Verifier {
         let end = offset + header.container.payloadLength
         while offset < end {
             let n = Int(min(UInt64(buffer.count), end - offset))
-            let got = try preadFull(source.fd, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), offset: offset, path: path)
+            let got = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), at: offset)
             guard got == n else { throw SealError.container("truncated payload.age") }
             h.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             offset += UInt64(n)

@@ -31,25 +31,6 @@ public enum SystemIO {
         return unsafeBitCast(symbol, to: (@convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32).self)
     }()
 
-    /// memfd_create(2) with `MFD_CLOEXEC` and, where the kernel knows it (6.3+), `MFD_NOEXEC_SEAL`
-    /// (a system with `vm.memfd_noexec = 2` refuses a memfd without it): a new anonymous file in
-    /// memory, its descriptor (the name only labels it in /proc). Throws `ENOSYS` when the C
-    /// library has no memfd_create.
-    public static func memoryFile(name: String) throws(SystemCallError) -> Int32 {
-        guard let call = memfdCreate else { throw SystemCallError(errno: ENOSYS) }
-        let (cloexec, noexecSeal): (UInt32, UInt32) = (0x1, 0x8)  // MFD_CLOEXEC, MFD_NOEXEC_SEAL (linux/memfd.h)
-        var fd = call(name, cloexec | noexecSeal)
-        if fd < 0 && errno == EINVAL { fd = call(name, cloexec) }
-        if fd < 0 { throw SystemCallError(errno: errno) }
-        return fd
-    }
-
-    /// Glibc's memfd_create (2.27+), looked up by name: Swift's Glibc module does not declare it.
-    private static let memfdCreate: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32)? = {
-        guard let symbol = dlsym(nil, "memfd_create") else { return nil }
-        return unsafeBitCast(symbol, to: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32).self)
-    }()
-
     /// write(2) until all of `bytes` is written.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemCallError) {
         guard var p = bytes.baseAddress else { return }

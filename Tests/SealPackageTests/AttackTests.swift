@@ -31,7 +31,37 @@ struct AttackTests {
         #expect(o != nil, "open accepted \(label)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("out")), "open wrote output for \(label)")
         #expect(!dir.entries.contains { $0.contains(".partial-") }, "open left a partial folder for \(label)")
+        // The same bytes held in memory (the gateway's small bodies) are refused with the same codes.
+        let vm = sealError { _ = try Verifier.verify(path: "in memory", body: bytes, signers: signers) }
+        var inMemory = OpenRequest(path: "in memory", output: nil, identities: [f.dept], signers: signers)
+        inMemory.body = bytes
+        let om = sealError { _ = try Opener.open(inMemory) }
+        #expect(
+            vm?.code == v?.code,
+            "verify from memory: \(vm?.code.rawValue ?? "accepted"), from the file \(v?.code.rawValue ?? "accepted") for \(label)")
+        #expect(
+            om?.code == o?.code, "open from memory: \(om?.code.rawValue ?? "accepted"), from the file \(o?.code.rawValue ?? "accepted") for \(label)")
         return (v?.code, o?.code)
+    }
+
+    /// A package read from memory (`OpenRequest.body`, `Verifier.verify(body:)`) opens as its
+    /// file does: the same comment, manifest and bytes.
+    @Test func bytesInMemoryOpenAsTheFileDoes() throws {
+        let dir = TempDir()
+        let (path, good, _) = try makePackage(dir)
+        let fromFile = try Opener.open(OpenRequest(path: path, output: dir.file("out"), identities: [f.dept], signers: [f.unitA.publicKey]))
+        var request = OpenRequest(path: "in memory", output: nil, identities: [f.dept], signers: [f.unitA.publicKey])
+        request.body = good
+        request.captureFiles = true
+        let fromMemory = try Opener.open(request)
+        #expect(fromMemory.comment == fromFile.comment && fromMemory.manifest == fromFile.manifest)
+        #expect(fromMemory.files["blob.bin"] == dir.read("out/blob.bin"))
+        #expect(fromMemory.files["blob.bin"] == pseudoRandomBytes(200_000, seed: 42))
+        let verified = try Verifier.verify(path: "in memory", body: good, signers: [f.unitA.publicKey])
+        let onDisk = try Verifier.verify(path: path, signers: [f.unitA.publicKey])
+        #expect(verified.header.container.payloadOffset == onDisk.header.container.payloadOffset)
+        #expect(verified.header.container.payloadLength == onDisk.header.container.payloadLength)
+        #expect(verified.header.stanzaTypes == onDisk.header.stanzaTypes && verified.comment == onDisk.comment)
     }
 
     @Test func everySingleFlippedByteIsRefused() throws {

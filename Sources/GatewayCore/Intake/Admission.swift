@@ -41,8 +41,12 @@ public struct VerifiedBody: Sendable {
     /// The signer's key, the trust document's version, the unit's last seq and the outcome holding
     /// the package's seq, read by the admission (the decision's first try uses them).
     let lookup: IntakeLookup
-    /// The bytes in memory (`MemoryFile`), verified: the decision opens the same file.
-    let file: MemoryFile
+    /// The package's head as the admission's verification parsed it from these bytes: the
+    /// decision does not parse it again.
+    let header: PackageHeader
+    /// The bytes, verified: the decision reads them where they are (`FileSource(bytes:path:)`),
+    /// no file made.
+    var body: [UInt8] { record.body }
 }
 
 /// The intake's door (steps 1 and 2 of `Intake`): the head of a body as it streams in, then the
@@ -255,7 +259,7 @@ public struct IntakeAdmission: Sendable {
     /// none): refused, a duplicate, or verified — the same checks and answers as
     /// `admit(incoming:)`, in fewer steps. The signer's key, an outcome of the same bytes and the
     /// unit's seqs are read at once and the head is checked; then the package's signature is
-    /// verified on the bytes in memory (`MemoryFile`, where the caller runs: a small package's
+    /// verified on the bytes in memory (where the caller runs, no file made: a small package's
     /// check costs less than a hop to the pool). Nothing is recorded: the body's spool record
     /// (its bytes kept in it) is made by its decision's commit (`Admission.verified`), so no file
     /// is made and a package costs one transaction. A body without a head is written and admitted
@@ -293,18 +297,16 @@ public struct IntakeAdmission: Sendable {
         }
         let signer = try MinisignPublicKey(base64: key.publicKey)
         try Failpoints.check("intake.receive")
-        let file = try MemoryFile(body, spare: data.spoolPath)
+        let recorded = data.recorded(spoolName: "\(PackageIdentifiers.newUUIDv7()).sgp")
         let verified: VerifiedPackage
         do {
             // The comment's signature was verified just above: only the package's is left.
             verified = try Verifier.verify(
-                path: file.path, signers: [signer], expectedUnit: key.unitId, maxBytes: maxPackageBytes, verifiedComment: comment)
+                path: recorded, body: body, signers: [signer], expectedUnit: key.unitId, maxBytes: maxPackageBytes, verifiedComment: comment)
         } catch let e as SealError where !Intake.isGatewayFault(e) {
-            file.close()
             return .refused(e)
         }
-        let record = NewSpoolRecord(
-            sha256: sha256, size: size, path: data.recorded(spoolName: "\(PackageIdentifiers.newUUIDv7()).sgp"), receivedAt: clock.now, body: body)
-        return .admitted(.verified(VerifiedBody(record: record, comment: comment, signature: verified.proof, lookup: found, file: file)))
+        let record = NewSpoolRecord(sha256: sha256, size: size, path: recorded, receivedAt: clock.now, body: body)
+        return .admitted(.verified(VerifiedBody(record: record, comment: comment, signature: verified.proof, lookup: found, header: verified.header)))
     }
 }

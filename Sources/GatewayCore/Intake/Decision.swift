@@ -84,38 +84,42 @@ public struct IntakeDecision: Sendable {
     /// admission's reads are used by the first try; a try that meets a seq taken meanwhile reads again.
     /// A fault leaves nothing behind (no pending record to forget): the unit sends the package again.
     public func process(verified v: VerifiedBody) async throws -> IntakeResult {
-        defer { v.file.close() }
         let r = v.record
         let entry = SpoolEntry(id: 0, sha256: r.sha256, size: r.size, path: r.path, receivedAt: r.receivedAt, state: .pending, inStore: true)
         var lookup: IntakeLookup? = v.lookup
         for _ in 0..<3 {
             do {
-                return try await answered(decide(entry, path: v.file.path, verified: v.comment, signature: v.signature, newSpool: r, lookup: lookup))
+                return try await answered(
+                    decide(
+                        entry, path: r.path, body: r.body, header: v.header, verified: v.comment, signature: v.signature, newSpool: r, lookup: lookup)
+                )
             } catch let e as StoreError where e.code == .seqTaken {
                 lookup = nil
             }
         }
-        return try await answered(decide(entry, path: v.file.path, verified: v.comment, signature: v.signature, newSpool: r))
+        return try await answered(
+            decide(entry, path: r.path, body: r.body, header: v.header, verified: v.comment, signature: v.signature, newSpool: r))
     }
 
     private func decideRetrying(_ entry: SpoolEntry, comment: VerifiedComment? = nil) async throws -> IntakeResult {
         // A body kept in the store (a pending record the version before this one made at a small
-        // body's admission, left by a crash) is read by the file readers from memory (`MemoryFile`).
-        var memory: MemoryFile?
+        // body's admission, left by a crash) is read from memory, where it is.
+        var body: [UInt8]?
         if entry.inStore {
             guard let bytes = try await store.spoolBody(id: entry.id) else {
                 throw GatewayError(.storeFailure, "spool entry \(entry.id) holds no body", remedy: "report this as a bug")
             }
-            memory = try MemoryFile(bytes, spare: data.spoolPath)
+            body = bytes
         }
-        defer { memory?.close() }
-        let path = memory?.path ?? data.resolve(spoolPath: entry.path)
+        let path = body == nil ? data.resolve(spoolPath: entry.path) : entry.path
         for _ in 0..<3 {
-            do { return try await answered(decide(entry, path: path, verified: comment)) } catch let e as StoreError where e.code == .seqTaken {
+            do { return try await answered(decide(entry, path: path, body: body, verified: comment)) } catch let e as StoreError
+                where e.code == .seqTaken
+            {
                 continue
             }
         }
-        return try await answered(decide(entry, path: path, verified: comment))
+        return try await answered(decide(entry, path: path, body: body, verified: comment))
     }
 
     /// A decision found already made (this body decided before, or the same bytes by another
@@ -164,12 +168,14 @@ public struct IntakeDecision: Sendable {
 
     /// The body's decision, step by step: head and key, seq, open, records, corrections, commit.
     /// A refusal of the package (not a fault of ours) is committed as a rejection.
-    /// `path`: where the body is read — its file in the spool, or its bytes in memory.
+    /// `path`: where the body is read — its file in the spool — or, with `body` (its bytes held in
+    /// memory), only its name; `header`: its head as parsed from the same bytes before.
     /// `newSpool`: the record of a body not recorded yet, made by the commit (`process(verified:)`);
     /// `lookup`: the reads `intakeLookup` would make now, made by the admission just before;
     /// `signature`: the admission's proof that the package's signatures verified (same bytes).
     private func decide(
-        _ entry: SpoolEntry, path: String, verified earlier: VerifiedComment?, signature: VerifiedSignature? = nil,
+        _ entry: SpoolEntry, path: String, body: [UInt8]? = nil, header parsed: PackageHeader? = nil, verified earlier: VerifiedComment?,
+        signature: VerifiedSignature? = nil,
         newSpool: NewSpoolRecord? = nil, lookup: IntakeLookup? = nil
     ) async throws -> IntakeResult {
         var comment: TrustedComment?
@@ -179,7 +185,11 @@ public struct IntakeDecision: Sendable {
         var refreshed = false
         do {
             do {
-                let header = try PackageHeader(path: path, source: try FileSource(path: path), maxBytes: maxPackageBytes, keys: nil)
+                let header =
+                    try parsed
+                    ?? PackageHeader(
+                        path: path, source: try body.map { FileSource(bytes: $0, path: path) } ?? FileSource(path: path), maxBytes: maxPackageBytes,
+                        keys: nil)
                 comment = header.comment
                 let c = header.comment
                 // The key, the unit's last seq, the outcome holding this seq and the trust
@@ -213,7 +223,7 @@ public struct IntakeDecision: Sendable {
                 defer { if inMemory { self.inMemory.give(entry.size) } }
                 let openDir = inMemory ? nil : "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
                 defer { if let openDir { try? FileManager.default.removeItem(atPath: openDir) } }
-                let opened = try await open(entry, path: path, key: key, c, verified: verified, signature: signature, into: openDir)
+                let opened = try await open(entry, path: path, body: body, key: key, c, verified: verified, signature: signature, into: openDir)
                 if openDir != nil { try Failpoints.check("intake.opened-folder") }
                 let input: RecordInput = openDir.map { .folder($0) } ?? .memory(opened.files)
                 let records = try await readRecords(input, c, inline: entry.size <= Intake.inlineBytes)
@@ -264,7 +274,8 @@ public struct IntakeDecision: Sendable {
     /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`, or
     /// kept in memory (`OpenedPackage.files`) when it is nil.
     private func open(
-        _ entry: SpoolEntry, path: String, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment, signature: VerifiedSignature?,
+        _ entry: SpoolEntry, path: String, body: [UInt8]?, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment,
+        signature: VerifiedSignature?,
         into openDir: String?
     ) async throws -> OpenedPackage {
         let pk = try MinisignPublicKey(base64: key.publicKey)
@@ -272,6 +283,7 @@ public struct IntakeDecision: Sendable {
         var request = OpenRequest(
             path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.keyRecipient.fingerprint) },
             signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
+        request.body = body
         // The opened files are derived from the fsynced spool copy: no fsync of their own.
         request.durable = false
         // A `files` package's files are not read at intake: in memory they would only be copies.

@@ -68,7 +68,7 @@ public struct AgeX25519Recipient: AgeKeyRecipient, Hashable {
     public var fingerprint: String { AgeX25519Recipient.fingerprint(of: string) }
 
     public static func fingerprint(of recipient: String) -> String {
-        SHA256Hasher.hash(Array(recipient.utf8)).prefix(8).map { String(format2: $0) }.joined()
+        hexString(SHA256Hasher.hash(Array(recipient.utf8)).prefix(8))
     }
 
     public func wrap(fileKey: SecureBytes) throws -> AgeStanza {
@@ -87,16 +87,20 @@ public struct AgeX25519Recipient: AgeKeyRecipient, Hashable {
     }
 }
 
-extension String {
-    init(format2 byte: UInt8) {
-        let d = Array("0123456789abcdef".utf8)
-        self = String(decoding: [d[Int(byte >> 4)], d[Int(byte & 15)]], as: UTF8.self)
-    }
-}
-
 /// Lower-case hex of public bytes.
-public func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    bytes.map { String(format2: $0) }.joined()
+public func hexString(_ bytes: some Collection<UInt8>) -> String {
+    let digits: StaticString = "0123456789abcdef"
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        digits.withUTF8Buffer { d in
+            var i = 0
+            for b in bytes {
+                out[i] = d[Int(b >> 4)]
+                out[i + 1] = d[Int(b & 15)]
+                i += 2
+            }
+            return i
+        }
+    }
 }
 
 /// An age X25519 identity (`AGE-SECRET-KEY-1…`); the scalar lives in secure memory.
