@@ -45,9 +45,23 @@ public struct Manifest: Sendable, Equatable {
         return Array(text.utf8)
     }
 
-    /// Parses and checks the manifest's own shape; throws `payload_malformed`.
+    /// Parses and checks the manifest's own shape; throws `payload_malformed`. The text `json`
+    /// writes (every sealer of this project's) is read by `canonical` without Foundation's
+    /// parser; any other layout is parsed in full.
     public init(json bytes: [UInt8]) throws {
         guard bytes.count <= Self.maxBytes else { throw SealError.payload("manifest larger than \(Self.maxBytes) bytes") }
+        if let m = Self.canonical(bytes) {
+            guard m.files.count <= Self.maxFiles else { throw SealError.payload("manifest lists more than \(Self.maxFiles) files") }
+            var seen = Set<String>()
+            for (i, e) in m.files.enumerated() { try Self.checkEntry(i, name: e.name, sha256: e.sha256, seen: &seen) }
+            self = m
+            return
+        }
+        self = try Self.parsedInFull(bytes)
+    }
+
+    /// `init(json:)` for any layout: Foundation's parser, then the same checks.
+    static func parsedInFull(_ bytes: [UInt8]) throws -> Manifest {
         guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw SealError.payload("manifest is not a JSON object")
         }
@@ -62,29 +76,88 @@ public struct Manifest: Sendable, Equatable {
             guard d >= 0, d == d.rounded(), d < 1.8e19 else { return nil }
             return n.uint64Value
         }
-        unit = try str("unit")
-        package = try str("package")
-        guard let s = uint(obj["seq"]) else { throw SealError.payload("manifest seq is not an unsigned integer") }
-        seq = s
-        guard let k = PackageKind(rawValue: try str("kind")) else { throw SealError.payload("manifest kind is unknown") }
-        kind = k
-        created = try str("created")
-        schema = try str("schema")
+        let unit = try str("unit")
+        let package = try str("package")
+        guard let seq = uint(obj["seq"]) else { throw SealError.payload("manifest seq is not an unsigned integer") }
+        guard let kind = PackageKind(rawValue: try str("kind")) else { throw SealError.payload("manifest kind is unknown") }
+        let created = try str("created")
+        let schema = try str("schema")
         guard let list = obj["files"] as? [[String: Any]] else { throw SealError.payload("manifest files is not a list of objects") }
         guard list.count <= Self.maxFiles else { throw SealError.payload("manifest lists more than \(Self.maxFiles) files") }
         var seen = Set<String>()
-        // Entries are named by position in errors, never by the unit's text.
-        files = try list.enumerated().map { i, e in
-            guard let name = e["name"] as? String, PackageIdentifiers.isValidDataFileName(name) else {
-                throw SealError.payload("manifest entry \(i + 1) has a bad file name")
-            }
-            guard seen.insert(name).inserted else { throw SealError.payload("manifest entry \(i + 1) repeats a file name") }
-            guard let h = e["sha256"] as? String, h.count == 64, h.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-                throw SealError.payload("manifest entry \(i + 1): sha256 is not 64 lower-case hex digits")
-            }
+        let files = try list.enumerated().map { i, e in
+            let (name, h) = try Self.checkEntry(i, name: e["name"] as? String, sha256: e["sha256"] as? String, seen: &seen)
             guard let r = uint(e["records"]) else { throw SealError.payload("manifest entry \(i + 1): records is not an unsigned integer") }
             return Entry(name: name, sha256: h, records: r)
         }
+        return Manifest(unit: unit, package: package, seq: seq, kind: kind, created: created, schema: schema, files: files)
+    }
+
+    /// An entry's name and hash (entry `i`, counted from 0), checked in that order; throws
+    /// `payload_malformed` naming the entry by position, never by the unit's text.
+    @discardableResult
+    private static func checkEntry(_ i: Int, name: String?, sha256 h: String?, seen: inout Set<String>) throws -> (name: String, sha256: String) {
+        guard let name, PackageIdentifiers.isValidDataFileName(name) else { throw SealError.payload("manifest entry \(i + 1) has a bad file name") }
+        guard seen.insert(name).inserted else { throw SealError.payload("manifest entry \(i + 1) repeats a file name") }
+        guard let h, h.utf8.count == 64, h.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }) else {
+            throw SealError.payload("manifest entry \(i + 1): sha256 is not 64 lower-case hex digits")
+        }
+        return (name, h)
+    }
+
+    /// The manifest when `bytes` are exactly what `json` writes for it (the spec's key order, no
+    /// white space, strings with nothing escaped, numbers below 2^53), else nil. Scanned, then
+    /// written back and compared: only a text that is that manifest's own encoding is taken, so
+    /// it reads as Foundation's parser would read it.
+    static func canonical(_ bytes: [UInt8]) -> Manifest? {
+        var i = 0
+        func literal(_ s: StaticString) -> Bool {
+            let n = s.utf8CodeUnitCount
+            guard i + n <= bytes.count else { return false }
+            let same = s.withUTF8Buffer { l in (0..<n).allSatisfy { bytes[i + $0] == l[$0] } }
+            if same { i += n }
+            return same
+        }
+        func string() -> String? {
+            guard i < bytes.count, bytes[i] == 0x22 else { return nil }
+            let start = i + 1
+            var j = start
+            while j < bytes.count, bytes[j] != 0x22 {
+                if bytes[j] == 0x5C || bytes[j] < 0x20 { return nil }
+                j += 1
+            }
+            guard j < bytes.count else { return nil }
+            i = j + 1
+            return String(decoding: bytes[start..<j], as: UTF8.self)
+        }
+        func number() -> UInt64? {
+            var v: UInt64 = 0
+            let start = i
+            while i < bytes.count, bytes[i] >= 0x30, bytes[i] <= 0x39 {
+                v = v * 10 + UInt64(bytes[i] - 0x30)
+                i += 1
+                guard v <= 1 << 53 else { return nil }
+            }
+            return i > start ? v : nil
+        }
+        guard literal("{\"format\":"), string() == Self.format, literal(",\"unit\":"), let unit = string(), literal(",\"package\":"),
+            let package = string(), literal(",\"seq\":"), let seq = number(), literal(",\"kind\":"),
+            let kind = string().flatMap({ PackageKind(rawValue: $0) }),
+            literal(",\"created\":"), let created = string(), literal(",\"schema\":"), let schema = string(), literal(",\"files\":[")
+        else { return nil }
+        var files: [Entry] = []
+        if !literal("]") {
+            repeat {
+                guard files.count < Self.maxFiles + 1, literal("{\"name\":"), let name = string(), literal(",\"sha256\":"), let h = string(),
+                    literal(",\"records\":"), let records = number(), literal("}")
+                else { return nil }
+                files.append(Entry(name: name, sha256: h, records: records))
+            } while literal(",")
+            guard literal("]") else { return nil }
+        }
+        guard literal("}"), i == bytes.count else { return nil }
+        let m = Manifest(unit: unit, package: package, seq: seq, kind: kind, created: created, schema: schema, files: files)
+        return m.json == bytes ? m : nil
     }
 
     /// Checks that the manifest names the same package as the signed comment (the defence
