@@ -276,7 +276,7 @@ struct SQLiteConnection: SQLConnection {
     func execute(_ sql: String, _ binds: [SQLValue]) async throws -> Int {
         let work: @Sendable (Database) throws -> Int = { db in
             if let statement = try Self.statement(db, sql, binds: binds.count) {
-                try statement.execute(arguments: Self.arguments(binds))
+                try Self.stepped(db, statement, binds) { _ in }
             } else {
                 try db.execute(sql: sql, arguments: Self.arguments(binds))
             }
@@ -328,10 +328,63 @@ struct SQLiteConnection: SQLConnection {
         return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
     }
 
+    /// Runs a prepared statement of the store's own with `binds` bound by SQLite's own calls (no
+    /// GRDB argument boxed a value), calling `row` for each row it gives; leaves it reset, its
+    /// bindings cleared. A failure is SQLite's code as GRDB would have thrown it.
+    static func stepped(_ db: Database, _ statement: Statement, _ binds: [SQLValue], row: (OpaquePointer) throws -> Void) throws {
+        let s = statement.sqliteStatement
+        func check(_ rc: Int32) throws {
+            guard rc == SQLITE_OK else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+            }
+        }
+        defer {
+            sqlite3_reset(s)
+            sqlite3_clear_bindings(s)
+        }
+        try check(sqlite3_reset(s))
+        guard Int(sqlite3_bind_parameter_count(s)) == binds.count else {
+            throw StoreError(.storeFailure, "\(binds.count) values for \(sqlite3_bind_parameter_count(s)) parameters")
+        }
+        for (i, b) in zip(Int32(1)..., binds) {
+            switch b {
+            case .null: try check(sqlite3_bind_null(s, i))
+            case .int(let v): try check(sqlite3_bind_int64(s, i, v))
+            case .text(let t): try check(sqlite3_bind_text(s, i, t, -1, sqliteTransient))
+            case .blob(let bytes):
+                try check(
+                    bytes.withUnsafeBytes {
+                        sqlite3_bind_blob(s, i, $0.baseAddress ?? UnsafeRawPointer(SQLiteDriver.emptyText), Int32($0.count), sqliteTransient)
+                    })
+            }
+        }
+        while true {
+            let rc = sqlite3_step(s)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
+            }
+            try row(s)
+        }
+    }
+
+    /// Tells SQLite to copy a bound text or blob (`SQLITE_TRANSIENT`).
+    nonisolated(unsafe) static let sqliteTransient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
     static func rows(_ db: Database, _ sql: String, _ binds: [SQLValue]) throws -> [SQLRow] {
-        let fetched =
-            try statement(db, sql, binds: binds.count).map { try Row.fetchAll($0, arguments: arguments(binds)) }
-            ?? Row.fetchAll(db, sql: sql, arguments: arguments(binds))
+        // The store's own statements: read with SQLite's calls, the column names taken once.
+        if let statement = try statement(db, sql, binds: binds.count) {
+            let s = statement.sqliteStatement
+            let names = (0..<sqlite3_column_count(s)).map { String(cString: sqlite3_column_name(s, $0)) }
+            var out: [SQLRow] = []
+            try stepped(db, statement, binds) { s in
+                out.append(SQLRow(names: names, values: try (0..<Int32(names.count)).map { try value(s, $0) }))
+            }
+            return out
+        }
+        let fetched = try Row.fetchAll(db, sql: sql, arguments: arguments(binds))
         return try fetched.map { r in
             SQLRow(
                 names: Array(r.columnNames),
@@ -347,6 +400,29 @@ struct SQLiteConnection: SQLConnection {
                     case .blob(let data): return .blob([UInt8](data))
                     }
                 })
+        }
+    }
+
+    /// Column `i` of the row `s` stands on, as `rows` gives it (GRDB's reading of it: an integer
+    /// stored as REAL only when exact, text as UTF-8, an empty blob as no bytes).
+    static func value(_ s: OpaquePointer, _ i: Int32) throws -> SQLValue {
+        switch sqlite3_column_type(s, i) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .int(sqlite3_column_int64(s, i))
+        case SQLITE_FLOAT:
+            // SQLite turns an integer that overflows into a REAL: refused, never trapped on.
+            guard let v = Int64(exactly: sqlite3_column_double(s, i)) else {
+                throw StoreError(.storeFailure, "a number out of the 64-bit range in the result")
+            }
+            return .int(v)
+        case SQLITE_TEXT:
+            let n = Int(sqlite3_column_bytes(s, i))
+            guard n > 0, let p = sqlite3_column_text(s, i) else { return .text("") }
+            return .text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self))
+        default:
+            let n = Int(sqlite3_column_bytes(s, i))
+            guard n > 0, let p = sqlite3_column_blob(s, i) else { return .blob([]) }
+            return .blob([UInt8](UnsafeRawBufferPointer(start: p, count: n)))
         }
     }
 }

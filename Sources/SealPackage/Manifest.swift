@@ -201,28 +201,28 @@ public func jsonQuote(_ s: String, into out: inout String) {
     out += jsonQuote(s)
 }
 
-/// JSON string quoting (RFC 8259), for deterministic output.
+/// JSON string quoting (RFC 8259), for deterministic output: `"` and `\` escaped, `\n`, `\r`,
+/// `\t`, any other control character as `\u00xx`; everything else as it is.
 public func jsonQuote(_ s: String) -> String {
     // Nothing to escape (no control character, quote or backslash): the text as it is.
     if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 {
-                let h = String(u.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-            } else {
-                out.unicodeScalars.append(u)
-            }
+    // Byte by byte: every byte of a multi-byte UTF-8 sequence is 0x80 or above, never escaped.
+    var out: [UInt8] = [0x22]
+    out.reserveCapacity(s.utf8.count + 16)
+    let hex = Array("0123456789abcdef".utf8)
+    for b in s.utf8 {
+        switch b {
+        case 0x22: out += [0x5C, 0x22]
+        case 0x5C: out += [0x5C, 0x5C]
+        case 0x0A: out += [0x5C, 0x6E]
+        case 0x0D: out += [0x5C, 0x72]
+        case 0x09: out += [0x5C, 0x74]
+        case ..<0x20: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
+        default: out.append(b)
         }
     }
-    return out + "\""
+    out.append(0x22)
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// Counts RFC 4180 records (data rows, header excluded) in a stream of CSV bytes: newlines

@@ -80,3 +80,27 @@ struct ManifestTests {
         #expect(scanned > 20, "only \(scanned) variants scanned")
     }
 }
+
+/// `jsonQuote`, which every signed document's text goes through.
+struct JSONQuoteTests {
+    @Test func everyControlCharacterQuoteAndBackslashIsEscapedAndNothingElse() throws {
+        #expect(jsonQuote("a\"b\\c\nd\re\tf\u{01}g\u{1F}h") == #""a\"b\\c\nd\re\tf\u0001g\u001fh""#)
+        #expect(jsonQuote("đảng ủy\n") == "\"đảng ủy\\n\"")
+        #expect(jsonQuote("plain") == "\"plain\"")
+        // Every character below 0x80 and a few beyond, alone and together: JSON that reads back
+        // as the same text, with nothing but the escapes RFC 8259 requires.
+        let scalars = (0..<0x80).map { Character(Unicode.Scalar($0)!) } + ["ä", "đ", "ủ", "€", "😀"]
+        for text in scalars.map({ String($0) }) + [String(scalars)] {
+            let quoted = jsonQuote(text)
+            let back = try JSONSerialization.jsonObject(with: Data(quoted.utf8), options: [.fragmentsAllowed]) as? String
+            #expect(back == text, "\(quoted)")
+            var appended = "x"
+            jsonQuote(text, into: &appended)
+            #expect(appended == "x" + quoted)
+            let escapes = quoted.utf8.filter { $0 == 0x5C }.count
+            // One backslash an escape, two for a backslash (`\\`).
+            let needed = text.utf8.filter { $0 < 0x20 || $0 == 0x22 }.count + 2 * text.utf8.filter { $0 == 0x5C }.count
+            #expect(escapes == needed, "\(quoted)")
+        }
+    }
+}
