@@ -574,6 +574,9 @@ public final class LogHead: Sendable {
     /// process, the lock file across processes (readers take it shared), and the file takes
     /// its place in one step (an exchange of names, or a rename).
     private let size = Mutex(-1)
+    /// The text this process last put in place as the head, with its size: while the file holds
+    /// exactly these bytes, the next advance knows its size without parsing it.
+    private let written = Mutex<(size: Int, text: [UInt8])?>(nil)
     /// Decisions waiting for a head that covers them, and whose turn it is to write one.
     let group = HeadGroup()
 
@@ -627,17 +630,44 @@ public final class LogHead: Sendable {
             guard fd >= 0 else { throw SealError.io("cannot open \(path).lock", errno: errno) }
             defer { close(fd) }
             guard flock(fd, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
-            size = (try readLocked())?.size ?? 0
+            // The head as this process left it (the same bytes): its size is known. Otherwise
+            // (another process's, a restore's, none) it is read and checked in full.
+            if let w = written.withLock({ $0 }), Self.bytes(of: path, upTo: w.text.count + 1) == w.text {
+                size = w.size
+            } else {
+                size = (try readLocked())?.size ?? 0
+            }
             guard newSize > size, let r = root() else { return }
             try Failpoints.check("log.head")
-            try swapIn(size: newSize, root: r, note: note)
+            let text = Array(Self.text(size: newSize, root: r, note: note).utf8)
+            written.withLock { $0 = nil }
+            try swapIn(text)
+            written.withLock { $0 = (newSize, text) }
             size = newSize
         }
+    }
+
+    /// The first `limit` bytes of the file at `path` (nil when it cannot be read).
+    private static func bytes(of path: String, upTo limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out = [UInt8](repeating: 0, count: limit)
+        var n = 0
+        while n < limit {
+            let got = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + n, limit - n) }
+            if got < 0 && errno == EINTR { continue }
+            guard got >= 0 else { return nil }
+            if got == 0 { break }
+            n += got
+        }
+        return Array(out.prefix(n))
     }
 
     /// Replaces the head (a declared fork, a restore).
     public func write(size newSize: Int, root: Merkle.Hash, note: String) throws {
         try size.withLock { (size: inout Int) throws -> Void in
+            written.withLock { $0 = nil }
             try writeFile(size: newSize, root: root, note: note)
             size = newSize
         }
@@ -656,7 +686,7 @@ public final class LogHead: Sendable {
     /// ext4, making a file costs in proportion to the files removed lately, and the intake
     /// writes a head for nearly every package. Where the file system cannot exchange (or there
     /// is no head yet) the spare is renamed over the head instead.
-    private func swapIn(size newSize: Int, root: Merkle.Hash, note: String) throws {
+    private func swapIn(_ text: [UInt8]) throws {
         let spare = path + ".spare"
         // Rewritten in place, not truncated: the file keeps its blocks, and when its length is
         // the same (nearly always: a head's text grows by a digit now and then) the flush writes
@@ -670,7 +700,6 @@ public final class LogHead: Sendable {
         guard fd >= 0 else { throw SealError.io("cannot open \(spare)", errno: errno) }
         do {
             defer { close(fd) }
-            let text = Array(Self.text(size: newSize, root: root, note: note).utf8)
             try text.withUnsafeBytes { try writeAll(fd, $0, what: spare) }
             guard ftruncate(fd, off_t(text.count)) == 0 else { throw SealError.io("cannot write \(spare)", errno: errno) }
             guard fdatasync(fd) == 0 else { throw SealError.io("cannot sync \(spare)", errno: errno) }

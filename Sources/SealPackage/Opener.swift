@@ -10,6 +10,9 @@ public struct OpenRequest: Sendable {
     /// The package's bytes when they are held in memory (a small body at the gateway): read from
     /// them, with no file and no system call; `path` then only names them in errors.
     public var body: [UInt8]?
+    /// The head of `body` as parsed before (the gateway's admission): not parsed again. Used
+    /// only with `body`, and only when it is that body's size (a file could change in between).
+    public var header: PackageHeader?
     /// Output folder (must not exist); nil checks everything and writes nothing.
     public var output: String?
     public var identities: [any AgeKeyIdentity]
@@ -72,9 +75,18 @@ public enum Opener {
         let packageReader = source.positional
         // The descriptor is read through `positional` (a copy of it): the source keeps it open.
         defer { withExtendedLifetime(source) {} }
-        let header = try PackageHeader(path: req.path, source: source, maxBytes: req.maxBytes, keys: req.signers)
+        let header: PackageHeader
+        if let parsed = req.header, let body = req.body, parsed.container.size == UInt64(body.count), parsed.container.size <= req.maxBytes {
+            header = parsed
+        } else {
+            header = try PackageHeader(path: req.path, source: source, maxBytes: req.maxBytes, keys: req.signers)
+        }
         let signerKeyId = header.signature.keyId
-        let signer = req.signers.first { $0.keyId == signerKeyId }!
+        guard let signer = req.signers.first(where: { $0.keyId == signerKeyId }) else {
+            throw SealError(
+                .keyUnknown, "package is signed by key \(Minisign.keyIdHex(signerKeyId)), which is not a known signer",
+                remedy: "register the unit's public key, or check that the unit signed with its registered key")
+        }
         try Verifier.checkUnit(header.comment, req.expectedUnit)
         let comment = header.comment
         let container = header.container

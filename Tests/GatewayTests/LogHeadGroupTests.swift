@@ -166,6 +166,31 @@ import TransparencyLog
         #expect(last.note == "note 40")
     }
 
+    /// Two processes sharing the folder (two `LogHead`s on one file): each knows the head it
+    /// left only while the file still holds its bytes — never writes an older head over the
+    /// other's newer one.
+    @Test func aHeadAnotherProcessWroteIsReadNotOverwritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loghead-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let a = LogHead(path: dir + "/log-head.json")
+        let b = LogHead(path: a.path)
+        func advance(_ h: LogHead, _ size: Int) throws {
+            let p = Self.pending(size)
+            try h.advance(size: size, note: p.note, root: { p.root })
+        }
+        try advance(a, 5)
+        try advance(b, 9)
+        try advance(a, 7)
+        #expect(try LogHead(path: a.path).read()?.size == 9, "an older head was written over the other process's")
+        try advance(a, 11)
+        try advance(b, 10)
+        #expect(try LogHead(path: a.path).read()?.size == 11)
+        // Its own head still in place: the next one is written over it.
+        try advance(a, 12)
+        #expect(try LogHead(path: a.path).read()?.note == "note 12")
+    }
+
     /// A writer rewrites the file that was the head before the last (`swapIn`): a read waits
     /// while a writer holds the lock file, rather than meet a file being rewritten.
     @Test func aReadOfTheHeadWaitsForAWriterHoldingTheLock() async throws {

@@ -62,6 +62,19 @@ struct AttackTests {
         #expect(verified.header.container.payloadOffset == onDisk.header.container.payloadOffset)
         #expect(verified.header.container.payloadLength == onDisk.header.container.payloadLength)
         #expect(verified.header.stanzaTypes == onDisk.header.stanzaTypes && verified.comment == onDisk.comment)
+        // Its head as parsed before is taken (not parsed again) and opens the same.
+        request.header = verified.header
+        let withHeader = try Opener.open(request)
+        #expect(withHeader.manifest == fromFile.manifest && withHeader.files == fromMemory.files)
+        // A head that is not of these bytes (another size) is not taken: the bytes' own is read,
+        // and a flipped byte in them is refused as it is without one.
+        var flipped = good + [UInt8](repeating: 0, count: 512)
+        flipped[700] ^= 0x01
+        request.body = flipped
+        let withOther = sealError { _ = try Opener.open(request) }?.code
+        request.header = nil
+        let withNone = sealError { _ = try Opener.open(request) }?.code
+        #expect(withOther != nil && withOther == withNone, "\(String(describing: withOther)) against \(String(describing: withNone))")
     }
 
     @Test func everySingleFlippedByteIsRefused() throws {

@@ -223,7 +223,8 @@ public struct IntakeDecision: Sendable {
                 defer { if inMemory { self.inMemory.give(entry.size) } }
                 let openDir = inMemory ? nil : "\(data.packagesPath)/.opening-\(getpid())-\(PackageIdentifiers.newUUIDv7())"
                 defer { if let openDir { try? FileManager.default.removeItem(atPath: openDir) } }
-                let opened = try await open(entry, path: path, body: body, key: key, c, verified: verified, signature: signature, into: openDir)
+                let opened = try await open(
+                    entry, path: path, body: body, header: header, key: key, c, verified: verified, signature: signature, into: openDir)
                 if openDir != nil { try Failpoints.check("intake.opened-folder") }
                 let input: RecordInput = openDir.map { .folder($0) } ?? .memory(opened.files)
                 let records = try await readRecords(input, c, inline: entry.size <= Intake.inlineBytes)
@@ -274,7 +275,8 @@ public struct IntakeDecision: Sendable {
     /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`, or
     /// kept in memory (`OpenedPackage.files`) when it is nil.
     private func open(
-        _ entry: SpoolEntry, path: String, body: [UInt8]?, key: UnitKeyRecord, _ c: TrustedComment, verified: VerifiedComment,
+        _ entry: SpoolEntry, path: String, body: [UInt8]?, header: PackageHeader, key: UnitKeyRecord, _ c: TrustedComment,
+        verified: VerifiedComment,
         signature: VerifiedSignature?,
         into openDir: String?
     ) async throws -> OpenedPackage {
@@ -284,6 +286,8 @@ public struct IntakeDecision: Sendable {
             path: path, output: openDir, identities: state.keys.recipients.filter { state.accepted.contains($0.keyRecipient.fingerprint) },
             signers: [pk], expectedUnit: key.unitId, maxBytes: maxPackageBytes, acceptedFingerprints: state.accepted)
         request.body = body
+        // The head parsed from the same bytes (held in memory) is not parsed again.
+        request.header = body == nil ? nil : header
         // The opened files are derived from the fsynced spool copy: no fsync of their own.
         request.durable = false
         // A `files` package's files are not read at intake: in memory they would only be copies.
