@@ -330,7 +330,10 @@ struct SQLiteConnection: SQLConnection {
 
     /// Runs a prepared statement of the store's own with `binds` bound by SQLite's own calls (no
     /// GRDB argument boxed a value), calling `row` for each row it gives; leaves it reset, its
-    /// bindings cleared. A failure is SQLite's code as GRDB would have thrown it.
+    /// bindings cleared. A failure is SQLite's code as GRDB would have thrown it. GRDB does not
+    /// see these runs (its record of the statement's arguments goes stale): a cached statement
+    /// is run only through here or with arguments given (`setArguments`, `execute(arguments:)`),
+    /// never by GRDB with the arguments it believes bound.
     static func stepped(_ db: Database, _ statement: Statement, _ binds: [SQLValue], row: (OpaquePointer) throws -> Void) throws {
         let s = statement.sqliteStatement
         func check(_ rc: Int32) throws {
@@ -404,7 +407,9 @@ struct SQLiteConnection: SQLConnection {
     }
 
     /// Column `i` of the row `s` stands on, as `rows` gives it (GRDB's reading of it: an integer
-    /// stored as REAL only when exact, text as UTF-8, an empty blob as no bytes).
+    /// stored as REAL only when exact, text as UTF-8, an empty blob as no bytes). Text is read
+    /// to its length (GRDB stops at a NUL byte; the store never binds one: texts are bound as
+    /// C strings, and the records' reader refuses control characters).
     static func value(_ s: OpaquePointer, _ i: Int32) throws -> SQLValue {
         switch sqlite3_column_type(s, i) {
         case SQLITE_NULL: return .null

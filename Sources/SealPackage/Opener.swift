@@ -10,8 +10,10 @@ public struct OpenRequest: Sendable {
     /// The package's bytes when they are held in memory (a small body at the gateway): read from
     /// them, with no file and no system call; `path` then only names them in errors.
     public var body: [UInt8]?
-    /// The head of `body` as parsed before (the gateway's admission): not parsed again. Used
-    /// only with `body`, and only when it is that body's size (a file could change in between).
+    /// The head of `body` as parsed before (the gateway's admission): its signature and comment
+    /// are not parsed again. Used only with `body`, and only when the body's container, read
+    /// again (its blocks, the signature's bytes, where the payload lies), is the one it was
+    /// parsed from; otherwise the body's own head is parsed.
     public var header: PackageHeader?
     /// Output folder (must not exist); nil checks everything and writes nothing.
     public var output: String?
@@ -76,7 +78,9 @@ public enum Opener {
         // The descriptor is read through `positional` (a copy of it): the source keeps it open.
         defer { withExtendedLifetime(source) {} }
         let header: PackageHeader
-        if let parsed = req.header, let body = req.body, parsed.container.size == UInt64(body.count), parsed.container.size <= req.maxBytes {
+        if let parsed = req.header, req.body != nil,
+            try PackageContainer(path: req.path, source: source, maxBytes: req.maxBytes).holds(the: parsed.container)
+        {
             header = parsed
         } else {
             header = try PackageHeader(path: req.path, source: source, maxBytes: req.maxBytes, keys: req.signers)

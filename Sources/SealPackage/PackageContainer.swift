@@ -78,6 +78,13 @@ public struct PackageContainer: Sendable {
         signatureBytes = sig
     }
 
+    /// Whether this container and `other` are the same bytes where a head is read from: the
+    /// size, the signature's bytes and where the payload lies (each container's blocks and
+    /// padding were checked when it was read).
+    func holds(the other: PackageContainer) -> Bool {
+        size == other.size && payloadOffset == other.payloadOffset && payloadLength == other.payloadLength && signatureBytes == other.signatureBytes
+    }
+
     private static func readHeader(source: FileSource, path: String, size: UInt64, offset: UInt64) throws -> Tar.Member? {
         guard offset + UInt64(Tar.blockSize) <= size else { throw SealError.container("truncated archive") }
         var block = [UInt8](repeating: 0, count: Tar.blockSize)

@@ -34,7 +34,8 @@ public enum ParserFuzzing {
         exerciseContainer(bytes)
     }
 
-    /// Writes the bytes to a temporary file and runs the whole opener over them.
+    /// Writes the bytes to a temporary file and runs the whole opener over them, then over the
+    /// same bytes in memory.
     public static func exerciseContainer(_ bytes: [UInt8]) {
         var template = Array("/tmp/sealgate-fuzz-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -46,9 +47,13 @@ public enum ParserFuzzing {
         }
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let signer = MinisignPublicKey(keyId: [UInt8](repeating: 1, count: 8), key: [UInt8](repeating: 2, count: 32))
-        _ = try? Opener.open(
-            OpenRequest(
-                path: path, output: nil, identities: [identity], signers: [signer],
-                acceptedFingerprints: [identity.recipient.fingerprint]))
+        var request = OpenRequest(
+            path: path, output: nil, identities: [identity], signers: [signer], acceptedFingerprints: [identity.recipient.fingerprint])
+        _ = try? Opener.open(request)
+        // The same bytes held in memory (the gateway's small bodies), read without a file.
+        request.body = bytes
+        request.captureFiles = true
+        _ = try? Opener.open(request)
+        _ = try? Verifier.verify(path: path, body: bytes, signers: [signer])
     }
 }

@@ -75,6 +75,31 @@ struct AttackTests {
         request.header = nil
         let withNone = sealError { _ = try Opener.open(request) }?.code
         #expect(withOther != nil && withOther == withNone, "\(String(describing: withOther)) against \(String(describing: withNone))")
+        // Nor for other bytes of the same size: a package.minisig changed (its untrusted comment,
+        // which no signature covers, and a trailing byte of its padding made non-zero) is read
+        // anew — the padding refused as without a head — not opened with the head of the first.
+        var other = good
+        let comment = Array("untrusted comment: ".utf8)
+        let at = good.firstRange(of: comment)!.upperBound
+        other[at] = other[at] == 0x41 ? 0x42 : 0x41
+        request.body = other
+        request.header = verified.header
+        #expect(try Opener.open(request).manifest == fromFile.manifest, "the untrusted comment changed is still the package")
+        let padAt = 512 + verified.header.container.signatureBytes.count
+        other[padAt] = 0x01
+        request.body = other
+        let padWithHeader = sealError { _ = try Opener.open(request) }?.code
+        request.header = nil
+        let padWithout = sealError { _ = try Opener.open(request) }?.code
+        #expect(padWithHeader == .containerMalformed && padWithout == .containerMalformed)
+        // Another package of the same size (the same file sealed again: another id, another
+        // signature) with the first one's head: its own head is read, and it opens as itself.
+        let (_, second, _) = try makePackage(TempDir())
+        try #require(second.count == good.count && second != good)
+        request.body = second
+        request.header = verified.header
+        let opened = try Opener.open(request)
+        #expect(opened.comment != verified.comment && opened.comment.package != verified.comment.package)
     }
 
     @Test func everySingleFlippedByteIsRefused() throws {

@@ -43,7 +43,7 @@ struct ManifestTests {
         let good = Self.sample.json
         var variants: [[UInt8]] = []
         for pos in good.indices {
-            for bit in [0, 1, 5, 7] {
+            for bit in 0..<8 {
                 var bad = good
                 bad[pos] ^= 1 << UInt8(bit)
                 variants.append(bad)

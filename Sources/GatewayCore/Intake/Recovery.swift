@@ -48,7 +48,7 @@ public struct IntakeRecovery: Sendable {
             if name.hasPrefix(".incoming-") {
                 if unlink(path) == 0 { r.removed += 1 }
             } else if name.hasPrefix(".memory-") {
-                unlink(path)  // a small body read from memory where the system had no memfd: a copy
+                unlink(path)  // a copy of a small body an earlier version read through a file (no memfd)
             } else if name.hasSuffix(".sgp") && !known.contains(path) {
                 try FileManager.default.createDirectory(
                     atPath: "\(spool)/orphans", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
