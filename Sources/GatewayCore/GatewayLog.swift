@@ -4,6 +4,7 @@ public import SealBase
 public import SealCrypto
 import SealPackage
 import Synchronization
+import SystemIO
 public import TransparencyLog
 
 /// The gateway's transparency log over the store's append-only entries: tree heads, proofs,
@@ -653,14 +654,7 @@ public final class LogHead: Sendable {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var out = [UInt8](repeating: 0, count: limit)
-        var n = 0
-        while n < limit {
-            let got = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + n, limit - n) }
-            if got < 0 && errno == EINTR { continue }
-            guard got >= 0 else { return nil }
-            if got == 0 { break }
-            n += got
-        }
+        guard let n = try? out.withUnsafeMutableBytes({ try SystemIO.readFull(fd, into: $0) }) else { return nil }
         return Array(out.prefix(n))
     }
 

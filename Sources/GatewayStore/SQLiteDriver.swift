@@ -358,7 +358,7 @@ struct SQLiteConnection: SQLConnection {
             case .blob(let bytes):
                 try check(
                     bytes.withUnsafeBytes {
-                        sqlite3_bind_blob(s, i, $0.baseAddress ?? UnsafeRawPointer(SQLiteDriver.emptyText), Int32($0.count), sqliteTransient)
+                        sqlite3_bind_blob64(s, i, $0.baseAddress ?? UnsafeRawPointer(SQLiteDriver.emptyText), UInt64($0.count), sqliteTransient)
                     })
             }
         }

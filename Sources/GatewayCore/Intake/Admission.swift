@@ -30,8 +30,9 @@ public enum AdmittedBody: Sendable {
 }
 
 /// A small body that passed the admission (`IntakeAdmission.admit(small:)`), waiting for its
-/// decision: the spool record its decision's commit makes (the bytes kept in it), the proof that
-/// its trusted comment verified, the admission's reads, and the body as the file readers open it.
+/// decision: the spool record its decision's commit makes (the bytes kept in it, which the
+/// decision reads where they are), the proof that its trusted comment verified, the admission's
+/// reads, and its head as parsed.
 public struct VerifiedBody: Sendable {
     public let record: NewSpoolRecord
     public let comment: VerifiedComment
@@ -44,9 +45,6 @@ public struct VerifiedBody: Sendable {
     /// The package's head as the admission's verification parsed it from these bytes: the
     /// decision does not parse it again.
     let header: PackageHeader
-    /// The bytes, verified: the decision reads them where they are (`FileSource(bytes:path:)`),
-    /// no file made.
-    var body: [UInt8] { record.body }
 }
 
 /// The intake's door (steps 1 and 2 of `Intake`): the head of a body as it streams in, then the
