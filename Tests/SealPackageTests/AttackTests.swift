@@ -231,6 +231,73 @@ struct AttackTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("o")))
     }
 
+    /// Another wrapping of the same signed package (record padding, a new untrusted comment, tar
+    /// headers of other times) is the same package; one other payload byte, signature byte or
+    /// trusted comment is not.
+    @Test func rewrappedCopiesAreTheSameSignedPackage() throws {
+        let dir = TempDir()
+        let (path, good, c) = try makePackage(dir)
+        let payload = Array(good[Int(c.payloadOffset)..<Int(c.payloadOffset + c.payloadLength)])
+        let original = try MinisignSignature(fileContents: c.signatureBytes)
+        func wrap(_ sig: MinisignSignature, _ payload: [UInt8], mtime: UInt64 = 7, trailing: Int = 0) -> [UInt8] {
+            let sigBytes = Array(sig.fileContents.utf8)
+            return Tar.header(name: "package.minisig", size: UInt64(sigBytes.count), mtime: mtime) + sigBytes
+                + [UInt8](repeating: 0, count: Tar.padding(UInt64(sigBytes.count)))
+                + Tar.header(name: "payload.age", size: UInt64(payload.count), mtime: mtime) + payload
+                + [UInt8](repeating: 0, count: Tar.padding(UInt64(payload.count)) + 1024 + trailing)
+        }
+        func same(_ bytes: [UInt8]) throws -> Bool {
+            let source = FileSource(bytes: bytes, path: "copy")
+            let other = try PackageContainer(path: "copy", source: source)
+            let onDisk = try FileSource(path: path)
+            let there = try PackageContainer.sameSignedPackage(c, in: onDisk, other, in: source)
+            // Symmetric, and the same from the file as from memory.
+            #expect(try PackageContainer.sameSignedPackage(other, in: source, c, in: onDisk) == there)
+            return there
+        }
+        #expect(try same(good))
+        #expect(try same(good + [UInt8](repeating: 0, count: 512)))
+        #expect(try same(wrap(original, payload, trailing: 10_240)))
+        let renamed = MinisignSignature(
+            algorithm: original.algorithm, keyId: original.keyId, signature: original.signature, untrustedComment: "forwarded by someone",
+            trustedComment: original.trustedComment, globalSignature: original.globalSignature)
+        #expect(try same(wrap(renamed, payload)))
+        // Not the same: a payload byte (first, middle, last), a signature byte, a comment, a global signature byte.
+        for i in [0, payload.count / 2, payload.count - 1] {
+            var p = payload
+            p[i] ^= 1
+            #expect(try !same(wrap(original, p)), "payload byte \(i)")
+        }
+        var s = original.signature
+        s[5] ^= 1
+        var g = original.globalSignature
+        g[60] ^= 1
+        for (label, sig) in [
+            (
+                "signature",
+                MinisignSignature(
+                    algorithm: original.algorithm, keyId: original.keyId, signature: s, untrustedComment: original.untrustedComment,
+                    trustedComment: original.trustedComment, globalSignature: original.globalSignature)
+            ),
+            (
+                "comment",
+                MinisignSignature(
+                    algorithm: original.algorithm, keyId: original.keyId, signature: original.signature, untrustedComment: original.untrustedComment,
+                    trustedComment: original.trustedComment + " x=1", globalSignature: original.globalSignature)
+            ),
+            (
+                "global signature",
+                MinisignSignature(
+                    algorithm: original.algorithm, keyId: original.keyId, signature: original.signature, untrustedComment: original.untrustedComment,
+                    trustedComment: original.trustedComment, globalSignature: g)
+            ),
+        ] {
+            #expect(try !same(wrap(sig, payload)), "\(label)")
+        }
+        // A shorter payload (its last byte cut) is not the same.
+        #expect(try !same(wrap(original, Array(payload.dropLast()))))
+    }
+
     @Test func trustedCommentParsingIsStrict() throws {
         let good =
             "sealgate/1 unit=HCM-U001 package=0193a1c2-0000-7000-8000-000000000000 seq=42 kind=snapshot created=2026-11-27T08:00:00Z to=3f9a0c1d2b4e5f60"

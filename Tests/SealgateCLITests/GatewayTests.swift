@@ -48,6 +48,26 @@ struct GatewayEndToEndTests {
         let conflict = try f.post(gw, other)
         #expect(conflict.status == 409 && (code(conflict)) == "seq_conflict", "\(conflict.text)")
 
+        // A copy someone padded (tar record padding the format allows, so other bytes) and sent
+        // first takes the seq; the unit's own copy is then the same package: a duplicate, not a
+        // conflict, and nothing logged again. A tampered padded copy is not the same package (refused).
+        let p2 = try f.seal("HCM-U001", seq: 2)
+        f.w.write("padded-2.sgp", bytes: f.w.read("HCM-U001-2.sgp") + [UInt8](repeating: 0, count: 512))
+        let padded = try f.post(gw, f.w.file("padded-2.sgp"))
+        #expect(padded.status == 201 && receipt(padded)["status"]?.string == "accepted", "\(padded.text)")
+        let logAfterPadded = try logSize()
+        let ownCopy = try f.post(gw, p2)
+        #expect(
+            ownCopy.status == 200 && receipt(ownCopy)["status"]?.string == "duplicate" && receipt(ownCopy)["first_status"]?.string == "accepted"
+                && receipt(ownCopy)["leaf"] == receipt(padded)["leaf"], "\(ownCopy.text)")
+        #expect(try logSize() == logAfterPadded, "the same package was logged again")
+        var tamperedCopy = f.w.read("HCM-U001-2.sgp")
+        let inner = try PackageContainer(path: p2, source: try FileSource(path: p2))
+        tamperedCopy[Int(inner.payloadOffset + inner.payloadLength / 2)] ^= 0x01
+        f.w.write("tampered-2.sgp", bytes: tamperedCopy + [UInt8](repeating: 0, count: 1024))
+        let notSame = try f.post(gw, f.w.file("tampered-2.sgp"))
+        #expect(notSame.status == 422 && code(notSame) == "signature_invalid", "\(notSame.text)")
+
         // Replay of an older seq: refused.
         #expect(try f.post(gw, try f.seal("HCM-U001", seq: 5)).status == 201)
         let old = try f.post(gw, try f.seal("HCM-U001", seq: 3))

@@ -210,7 +210,9 @@ public struct IntakeDecision: Sendable {
                 let peek = PackagePeek(signature: header.signature, comment: header.comment)
                 let (key, verified) = try admission.checked(peek, key: found.key, tokenUnit: nil, verified: earlier)
                 unitKey = key
-                if let first = try await checkSeq(entry, c, path: path, lastSeq: found.lastSeq, holder: found.seqOutcome, recorded: newSpool == nil) {
+                if let first = try await checkSeq(
+                    entry, c, path: path, body: body, header: header, lastSeq: found.lastSeq, holder: found.seqOutcome, recorded: newSpool == nil)
+                {
                     return IntakeResult(kind: .duplicate, outcome: first)
                 }
                 // A package up to `Intake.inMemoryBytes` is opened, validated and imported in
@@ -250,13 +252,19 @@ public struct IntakeDecision: Sendable {
     /// without it, which would make this seq look old. A rival that commits after the read is
     /// found by the commit's own check (`seq_taken`: the decision is made again).
     /// `recorded`: the body has a pending record (not one its commit would make).
-    private func checkSeq(_ entry: SpoolEntry, _ c: TrustedComment, path: String, lastSeq: UInt64?, holder: Outcome?, recorded: Bool) async throws
-        -> Outcome?
-    {
+    /// The same package is the same bytes, or another wrapping of the same signed package
+    /// (`sameSignedPackage`): a copy someone padded or re-tarred is answered as the package it
+    /// carries, so the unit's own copy sent after it is a duplicate, not a `seq_conflict`.
+    private func checkSeq(
+        _ entry: SpoolEntry, _ c: TrustedComment, path: String, body: [UInt8]?, header: PackageHeader, lastSeq: UInt64?, holder: Outcome?,
+        recorded: Bool
+    ) async throws -> Outcome? {
         if let first = holder {
-            if first.sha256 == entry.sha256 {
-                // The same package decided meanwhile (two copies admitted at once): this copy
-                // is forgotten, the answer is the first decision.
+            var same = first.sha256 == entry.sha256
+            if !same { same = try await sameSignedPackage(first, c, path: path, body: body, header: header) }
+            if same {
+                // The same package decided meanwhile (two copies admitted at once, or one sent
+                // again): this copy is forgotten, the answer is the first decision.
                 if recorded, try await store.removePendingSpool(id: entry.id), !entry.inStore { unlink(path) }
                 return first
             }
@@ -270,6 +278,23 @@ public struct IntakeDecision: Sendable {
                 remedy: "seal again with seq \(last + 1) or higher; an old package replayed is refused")
         }
         return nil
+    }
+
+    /// Whether the package holding the seq (`first`, accepted under the same unit and package id)
+    /// is the signed package this body carries in other tar bytes
+    /// (`PackageContainer.sameSignedPackage`; read from the spool; false when its body is gone).
+    private func sameSignedPackage(_ first: Outcome, _ c: TrustedComment, path: String, body: [UInt8]?, header: PackageHeader) async throws -> Bool {
+        guard first.unitId == c.unit, first.packageId == c.package, let kept = try await store.spool(id: first.spoolId) else { return false }
+        let keptBody = kept.inStore ? try await store.spoolBody(id: kept.id) : nil
+        if kept.inStore && keptBody == nil { return false }
+        let keptPath = keptBody == nil ? data.resolve(spoolPath: kept.path) : kept.path
+        return try await work.run {
+            let mine = try body.map { FileSource(bytes: $0, path: path) } ?? FileSource(path: path)
+            guard let theirs = try? keptBody.map({ FileSource(bytes: $0, path: keptPath) }) ?? FileSource(path: keptPath),
+                let container = try? PackageContainer(path: keptPath, source: theirs, maxBytes: .max)
+            else { return false }
+            return try PackageContainer.sameSignedPackage(header.container, in: mine, container, in: theirs)
+        }
     }
 
     /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`, or
