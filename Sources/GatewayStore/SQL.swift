@@ -200,6 +200,11 @@ public protocol SQLDriver: Sendable {
     /// change once committed, or tolerate it).
     @discardableResult
     func read<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
+    /// As `read`, for a few statements over indexed rows that take microseconds (the intake's
+    /// lookups a package): run from the caller's thread where the driver can (SQLite), never
+    /// for a scan or a read that may wait.
+    @discardableResult
+    func quickRead<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
     /// Runs `body` in one transaction: committed if it returns, rolled back if it throws.
     @discardableResult
     func write<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T
@@ -231,6 +236,10 @@ public protocol SQLDriver: Sendable {
 }
 
 extension SQLDriver {
+    /// A driver whose reads are all asynchronous: a quick read is a read.
+    @discardableResult
+    public func quickRead<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T { try await read(body) }
+
     /// A driver without group commit: each grouped write is a transaction of its own.
     @discardableResult
     public func groupedWrite<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T { try await write(body) }

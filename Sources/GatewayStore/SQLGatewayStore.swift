@@ -526,7 +526,7 @@ public final class SQLGatewayStore: GatewayStore {
             list.append(SQLQuery(Self.outcomeBySeqSQL, [bySeq.unit, bySeq.seq]))
         }
         if let sha256 { list.append(SQLQuery(Self.outcomeBySHA256SQL, [sha256])) }
-        let rows = try await driver.read { c in try await c.queries(list) }
+        let rows = try await driver.quickRead { c in try await c.queries(list) }
         var found = IntakeLookup(key: try rows[0].first.map(Self.key), trustVersion: UInt64(bitPattern: try rows[1].firstInt() ?? 0))
         var next = 2
         if bySeq != nil {

@@ -18,11 +18,13 @@ struct SQLiteGroupTransaction: GroupTransaction {
         try driver.onWriterQueue { db in
             // A transaction a failed ROLLBACK left open would refuse every BEGIN after it.
             if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
-            try db.execute(sql: "BEGIN IMMEDIATE")
+            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
         }
     }
 
-    func execute(_ sql: String) async throws { try driver.onWriterQueue { db in try db.execute(sql: sql) } }
+    /// The group's own statements are a few fixed texts: each compiled once and kept (SQLite's
+    /// parser ran for every SAVEPOINT and RELEASE, two a package).
+    func execute(_ sql: String) async throws { try driver.onWriterQueue { db in try db.cachedStatement(sql: sql).execute() } }
 
     func isOpen() async -> Bool { (try? driver.onWriterQueue { db in db.isInsideTransaction }) ?? false }
 
@@ -115,6 +117,34 @@ public final class SQLiteDriver: SQLDriver {
         try await body(SQLiteConnection(driver: self, writer: false))
     }
 
+    /// A reader connection used from the caller's thread (GRDB's synchronous read: its reader
+    /// queue entered with `sync`, which runs the work here). In WAL mode a reader never waits
+    /// for the writer, so the caller is held only as long as SQLite reads a few indexed rows;
+    /// the asynchronous read's hop to a reader queue and back cost a package two thread switches.
+    @discardableResult
+    public func quickRead<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
+        try await body(SQLiteConnection(driver: self, writer: false, here: true))
+    }
+
+    /// One access of a reader connection from this thread (`quickRead`), in one read transaction
+    /// (one snapshot) begun and ended with statements compiled once — GRDB's own `read` compiles
+    /// its BEGIN and COMMIT each time, which cost more than the lookups they surround.
+    func onReaderHere<T>(_ work: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.unsafeRead { db in
+                try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
+                defer {
+                    // Ended whatever happened (GRDB stops the process when an access of a reader
+                    // leaves a transaction open): a read that threw, or a COMMIT that did.
+                    if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK").execute() }
+                }
+                let value = try work(db)
+                try db.cachedStatement(sql: "COMMIT").execute()
+                return value
+            }
+        } catch { throw Self.storeError(error) }
+    }
+
     /// One access of the writer connection, made from the writer queue (a direct call).
     func onWriterQueue<T>(_ work: (Database) throws -> T) throws -> T {
         do { return try pool.writeWithoutTransaction(work) } catch { throw Self.storeError(error) }
@@ -168,8 +198,10 @@ public final class SQLiteDriver: SQLDriver {
         // (SQLITE_STATIC: no copy; GRDB's arguments boxed every value — a quarter of a
         // package's decision went there).
         try onWriterQueue { db in
+            // Compiled once a table and kept (the store's two record tables: a fixed text each):
+            // compiling it cost a small package more than inserting its rows.
             let marks = Array(repeating: "?", count: columns.count + 3).joined(separator: ", ")
-            let statement = try db.makeStatement(
+            let statement = try db.cachedStatement(
                 sql: "INSERT INTO \(table) (id, snapshot_id, row_no, \(columns.joined(separator: ", "))) VALUES (\(marks))")
             let s = statement.sqliteStatement
             defer {
@@ -251,6 +283,15 @@ struct SQLiteConnection: SQLConnection {
     let driver: SQLiteDriver
     /// Inside a transaction (the writer connection) or a read (a reader).
     let writer: Bool
+    /// A reader used from the caller's thread (`SQLiteDriver.quickRead`).
+    var here = false
+
+    /// Runs `work` where this connection's accesses run: the writer queue (a direct call), a
+    /// reader from this thread, or a reader's queue.
+    private func access<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if writer { return try driver.onWriterQueue(work) }
+        return here ? try driver.onReaderHere(work) : try await driver.onReader(work)
+    }
 
     static func arguments(_ binds: [SQLValue]) -> StatementArguments {
         StatementArguments(
@@ -282,18 +323,18 @@ struct SQLiteConnection: SQLConnection {
             }
             return db.changesCount
         }
-        return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
+        return try await access(work)
     }
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         let work: @Sendable (Database) throws -> [SQLRow] = { db in try Self.rows(db, sql, binds) }
-        return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
+        return try await access(work)
     }
 
     /// Every statement in one access: on a reader, one snapshot and one hop to its queue.
     func queries(_ list: [SQLQuery]) async throws -> [[SQLRow]] {
         let work: @Sendable (Database) throws -> [[SQLRow]] = { db in try list.map { try Self.rows(db, $0.sql, $0.binds) } }
-        return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
+        return try await access(work)
     }
 
     /// Text rows into one batch of bytes, read with SQLite's own calls: no GRDB row, no boxed
@@ -325,7 +366,7 @@ struct SQLiteConnection: SQLConnection {
             }
             return batch
         }
-        return writer ? try driver.onWriterQueue(work) : try await driver.onReader(work)
+        return try await access(work)
     }
 
     /// Runs a prepared statement of the store's own with `binds` bound by SQLite's own calls (no

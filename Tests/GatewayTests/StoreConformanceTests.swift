@@ -639,6 +639,26 @@ struct SQLiteStoreConformanceTests {
         try await StoreConformance.groupedWritesShareACommit(driver) { driver.groupCommits }
     }
 
+    /// A quick read (`SQLiteDriver.quickRead`: a reader used from the caller's thread, its read
+    /// transaction begun and ended with statements compiled once) sees every commit made before
+    /// it, its statements in one access read one snapshot, and one that fails leaves no
+    /// transaction open on its reader (the next would fail to begin, or read an old snapshot).
+    @Test func quickReadsSeeEachCommitAndAFailedOneLeavesNoTransaction() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
+        try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL)") }
+        for i in 1...6 {
+            await #expect(throws: StoreError.self) { try await driver.quickRead { c in try await c.query("SELECT nope FROM t", []) } }
+            try await driver.write { c in try await c.execute("INSERT INTO t (x) VALUES (?)", [i]) }
+            let rows = try await driver.quickRead { c in
+                try await c.queries([SQLQuery("SELECT COUNT(*) FROM t"), SQLQuery("SELECT MAX(x) FROM t")]).map { try $0.firstInt() }
+            }
+            #expect(rows == [Int64(i), Int64(i)], "read \(i): \(rows)")
+        }
+    }
+
     @Test func aFailedGroupedWriteThrowsOnceItsGroupCommitted() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
