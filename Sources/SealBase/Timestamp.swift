@@ -37,8 +37,42 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     /// The canonical text (what records store).
     public var text: String { Self.text(unixSeconds: unixSeconds) }
 
-    /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds.
+    /// `YYYY-MM-DDTHH:MM:SSZ` for Unix seconds: the digits written into the string's own bytes
+    /// (a decision writes a dozen moments; the pieces joined made a dozen strings each).
     public static func text(unixSeconds: Int64) -> String {
+        var t = time_t(unixSeconds)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        let year = Int(tmv.tm_year) + 1900
+        // Years of four digits only; any other is written as `paddedText` writes it.
+        guard (0...9999).contains(year) else { return paddedText(unixSeconds: unixSeconds) }
+        return String(unsafeUninitializedCapacity: 20) { out in
+            func put(_ v: Int, _ width: Int, at i: Int) {
+                var v = v
+                for k in stride(from: i + width - 1, through: i, by: -1) {
+                    out[k] = UInt8(48 + v % 10)
+                    v /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            out[4] = 45
+            put(Int(tmv.tm_mon) + 1, 2, at: 5)
+            out[7] = 45
+            put(Int(tmv.tm_mday), 2, at: 8)
+            out[10] = 84
+            put(Int(tmv.tm_hour), 2, at: 11)
+            out[13] = 58
+            put(Int(tmv.tm_min), 2, at: 14)
+            out[16] = 58
+            put(Int(tmv.tm_sec), 2, at: 17)
+            out[19] = 90
+            return 20
+        }
+    }
+
+    /// `text` made of its pieces, each padded with zeros (for a year of other than four digits,
+    /// and what a test holds the fast path to).
+    static func paddedText(unixSeconds: Int64) -> String {
         var t = time_t(unixSeconds)
         var tmv = tm()
         gmtime_r(&t, &tmv)

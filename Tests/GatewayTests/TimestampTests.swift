@@ -1,10 +1,10 @@
 import GatewayStore
-import SealBase
 import SealCrypto
 import SealPackage
 import Testing
 
 @testable import GatewayCore
+@testable import SealBase
 
 /// Times are compared as moments, not as text.
 struct TimestampTests {
@@ -26,6 +26,23 @@ struct TimestampTests {
         }
         #expect(Timestamp("9999-12-31T23:59:60Z") == nil)
         #expect(t < t.adding(seconds: 1) && t.adding(seconds: -1) < t)
+    }
+
+    /// The text written digit by digit is the text of its padded pieces, for every second of a
+    /// spread of moments from year 0 to 9999 (and years of other lengths, written as before).
+    @Test func aMomentsTextIsItsPaddedPieces() {
+        var x: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var seconds: [Int64] = [0, -1, 1, 59, 60, 3_599, 86_399, 951_782_400, 1_796_083_200, 253_402_300_799, 253_402_300_800, -62_167_219_200]
+        seconds.append(-62_167_219_201)
+        for _ in 0..<20_000 {
+            x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            seconds.append(Int64(x >> 29) % 315_537_897_600 - 62_167_219_200)  // 0000-01-01 … 9999-12-31
+        }
+        for s in seconds {
+            let fast = Timestamp.text(unixSeconds: s)
+            #expect(fast == Timestamp.paddedText(unixSeconds: s), "\(s)")
+            if (-62_167_219_200...253_402_300_799).contains(s) { #expect(Timestamp(fast)?.unixSeconds == s, "\(s): \(fast)") }
+        }
     }
 
     /// A replaced key's grace is a moment: compared as text, "garbage" sorted after every date and
