@@ -36,7 +36,8 @@ struct SQLiteGroupTransaction: GroupTransaction {
 /// processes too: SQLite's own lock), so the log's order needs no lock of its own.
 ///
 /// Async for its callers. A read runs each statement as one access of a reader connection,
-/// bridged with a continuation (no thread waits). A transaction spans several accesses of the
+/// bridged with a continuation (no thread waits); a quick read (`quickRead`) runs on the caller's
+/// thread on a connection of its own when one is free. A transaction spans several accesses of the
 /// writer connection — `BEGIN IMMEDIATE` in the first, `COMMIT` or `ROLLBACK` in the last
 /// (GRDB's `allowsUnsafeTransactions`) — and `writing` keeps every other task of this process
 /// out of it meanwhile. Its body runs on `writer`, a serial queue of the driver's own (a task
@@ -58,11 +59,19 @@ public final class SQLiteDriver: SQLDriver {
     let writer = SerialQueueExecutor(label: "sealgate.sqlite.writer")
     /// The grouped writes (`groupedWrite`).
     private let groups = GroupCommit()
+    /// Reader connections of the quick reads' own (`quickRead`), each used by one read at a
+    /// time and taken without waiting (bit i of `quickInUse`: `quickReaders[i]` is in use): a
+    /// quick read that finds them all in use reads as any other read does. GRDB's pool of
+    /// readers would make the caller's thread wait for one (a backup or a long read holds some).
+    private let quickReaders: [DatabaseQueue]
+    private let quickInUse = Mutex<UInt64>(0)
 
     /// How many group commits there were, and how many grouped bodies they committed.
     public var groupCommits: (groups: Int, bodies: Int) { groups.commits }
 
-    public init(path: String) throws {
+    /// `quickReaders`: the connections of the quick reads' own (at most 64; 0: every quick read is
+    /// an ordinary read).
+    public init(path: String, quickReaders: Int = 2) throws {
         var config = Configuration()
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -80,6 +89,11 @@ public final class SQLiteDriver: SQLDriver {
             // (a commit then survives a crash of the process, not a power cut): FULL again on the
             // writer, the one connection that commits, so a decision is on disk before its receipt.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            var readOnly = Configuration()
+            readOnly.readonly = true
+            readOnly.busyMode = .timeout(10)
+            readOnly.prepareDatabase { db in try db.execute(sql: "PRAGMA temp_store = MEMORY") }
+            self.quickReaders = try (0..<min(max(quickReaders, 0), 64)).map { _ in try DatabaseQueue(path: path, configuration: readOnly) }
         } catch { throw Self.storeError(error) }
     }
 
@@ -117,21 +131,33 @@ public final class SQLiteDriver: SQLDriver {
         try await body(SQLiteConnection(driver: self, writer: false))
     }
 
-    /// A reader connection used from the caller's thread (GRDB's synchronous read: its reader
-    /// queue entered with `sync`, which runs the work here). In WAL mode a reader never waits
-    /// for the writer, so the caller is held only as long as SQLite reads a few indexed rows;
-    /// the asynchronous read's hop to a reader queue and back cost a package two thread switches.
+    /// A read from the caller's thread on a connection of the quick reads' own, taken without
+    /// waiting (`quickReaders`; all in use: an ordinary read). A WAL reader does not wait for
+    /// the writer, so the caller is held about as long as SQLite reads a few indexed rows; the
+    /// asynchronous read's hop to a reader queue and back cost a package two thread switches.
     @discardableResult
     public func quickRead<T>(_ body: (any SQLConnection) async throws -> T) async throws -> T {
         try await body(SQLiteConnection(driver: self, writer: false, here: true))
     }
 
-    /// One access of a reader connection from this thread (`quickRead`), in one read transaction
-    /// (one snapshot) begun and ended with statements compiled once — GRDB's own `read` compiles
-    /// its BEGIN and COMMIT each time, which cost more than the lookups they surround.
-    func onReaderHere<T>(_ work: (Database) throws -> T) throws -> T {
+    /// A connection of the quick reads' own, marked in use; nil when every one is.
+    func takeQuickReader() -> Int? {
+        let count = quickReaders.count
+        return quickInUse.withLock { used -> Int? in
+            guard let i = (0..<count).first(where: { used & (1 << UInt64($0)) == 0 }) else { return nil }
+            used |= 1 << UInt64(i)
+            return i
+        }
+    }
+
+    /// One access of quick reader `i` (taken with `takeQuickReader`, given back here) from this
+    /// thread, in one read transaction (one snapshot) begun and ended with statements compiled
+    /// once — GRDB's own `read` compiles its BEGIN and COMMIT each time, which cost more than the
+    /// lookups they surround.
+    func onQuickReader<T>(_ i: Int, _ work: (Database) throws -> T) throws -> T {
+        defer { quickInUse.withLock { $0 &= ~(1 << UInt64(i)) } }
         do {
-            return try pool.unsafeRead { db in
+            return try quickReaders[i].inDatabase { db in
                 try db.cachedStatement(sql: "BEGIN DEFERRED TRANSACTION").execute()
                 defer {
                     // Ended whatever happened (GRDB stops the process when an access of a reader
@@ -283,14 +309,16 @@ struct SQLiteConnection: SQLConnection {
     let driver: SQLiteDriver
     /// Inside a transaction (the writer connection) or a read (a reader).
     let writer: Bool
-    /// A reader used from the caller's thread (`SQLiteDriver.quickRead`).
+    /// A quick read's (`SQLiteDriver.quickRead`): a connection of its own from the caller's thread
+    /// when one is free.
     var here = false
 
     /// Runs `work` where this connection's accesses run: the writer queue (a direct call), a
     /// reader from this thread, or a reader's queue.
     private func access<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         if writer { return try driver.onWriterQueue(work) }
-        return here ? try driver.onReaderHere(work) : try await driver.onReader(work)
+        if here, let i = driver.takeQuickReader() { return try driver.onQuickReader(i, work) }
+        return try await driver.onReader(work)
     }
 
     static func arguments(_ binds: [SQLValue]) -> StatementArguments {

@@ -85,36 +85,19 @@ public struct PackageContainer: Sendable {
         size == other.size && payloadOffset == other.payloadOffset && payloadLength == other.payloadLength && signatureBytes == other.signatureBytes
     }
 
-    /// Whether two containers carry the same signed package: the same signature (key id,
-    /// signature, trusted comment and global signature; the untrusted comment is not signed)
-    /// over the same payload.age bytes. What else may differ is the tar wrapping the format
-    /// lets anyone change without the signer's key (record padding after the end blocks, GNU
-    /// or POSIX magic, header fields). A signature that does not parse is not the same.
-    public static func sameSignedPackage(_ a: PackageContainer, in sourceA: FileSource, _ b: PackageContainer, in sourceB: FileSource) throws -> Bool
-    {
-        guard a.payloadLength == b.payloadLength, let sa = try? MinisignSignature(fileContents: a.signatureBytes),
-            let sb = try? MinisignSignature(fileContents: b.signatureBytes),
-            sa.algorithm == sb.algorithm, sa.keyId == sb.keyId, sa.signature == sb.signature, sa.trustedComment == sb.trustedComment,
-            sa.globalSignature == sb.globalSignature
+    /// Whether two containers carry the same signature: the same key id, signature, trusted
+    /// comment and global signature (the untrusted comment is not signed). For two packages
+    /// whose signatures both verified under one key, that is the same signed package — the same
+    /// `payload.age` bytes and the same claim (libsodium's Ed25519 verifies one message per
+    /// signature: a second message under the same signature would be a forgery or a BLAKE2b
+    /// collision). What else may differ is the tar around them, which anyone can change without
+    /// the signer's key (record padding after the end blocks, GNU or POSIX magic, header fields).
+    /// A signature that does not parse is not the same.
+    public static func sameSignature(_ a: PackageContainer, _ b: PackageContainer) -> Bool {
+        guard let sa = try? MinisignSignature(fileContents: a.signatureBytes), let sb = try? MinisignSignature(fileContents: b.signatureBytes)
         else { return false }
-        let ra = sourceA.positional
-        let rb = sourceB.positional
-        let chunk = 64 << 10
-        var bufA = [UInt8](repeating: 0, count: chunk)
-        var bufB = [UInt8](repeating: 0, count: chunk)
-        var done: UInt64 = 0
-        while done < a.payloadLength {
-            let n = Int(min(UInt64(chunk), a.payloadLength - done))
-            let ga = try bufA.withUnsafeMutableBytes {
-                try ra.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<n]), at: a.payloadOffset + done)
-            }
-            let gb = try bufB.withUnsafeMutableBytes {
-                try rb.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[..<n]), at: b.payloadOffset + done)
-            }
-            guard ga == n, gb == n, bufA[..<n] == bufB[..<n] else { return false }
-            done += UInt64(n)
-        }
-        return true
+        return sa.algorithm == sb.algorithm && sa.keyId == sb.keyId && sa.signature == sb.signature && sa.trustedComment == sb.trustedComment
+            && sa.globalSignature == sb.globalSignature
     }
 
     private static func readHeader(source: FileSource, path: String, size: UInt64, offset: UInt64) throws -> Tar.Member? {

@@ -639,15 +639,17 @@ struct SQLiteStoreConformanceTests {
         try await StoreConformance.groupedWritesShareACommit(driver) { driver.groupCommits }
     }
 
-    /// A quick read (`SQLiteDriver.quickRead`: a reader used from the caller's thread, its read
-    /// transaction begun and ended with statements compiled once) sees every commit made before
-    /// it, its statements in one access read one snapshot, and one that fails leaves no
-    /// transaction open on its reader (the next would fail to begin, or read an old snapshot).
-    @Test func quickReadsSeeEachCommitAndAFailedOneLeavesNoTransaction() async throws {
+    /// A quick read (`SQLiteDriver.quickRead`: a connection of its own used from the caller's
+    /// thread, its read transaction begun and ended with statements compiled once; none free: an
+    /// ordinary read) sees every commit made before it, its statements in one access read one
+    /// snapshot, and one that fails leaves no transaction open on its connection (the next would
+    /// fail to begin, or read an old snapshot) — with 2 connections of its own, 1, and none;
+    /// and 40 at once are each answered (more than the connections: the rest read as others do).
+    @Test(arguments: [2, 1, 0]) func quickReadsSeeEachCommitAndAFailedOneLeavesNoTransaction(connections: Int) async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
-        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
+        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite", quickReaders: connections)
         try await driver.write { c in try await c.execute("CREATE TABLE t (x INTEGER NOT NULL)") }
         for i in 1...6 {
             await #expect(throws: StoreError.self) { try await driver.quickRead { c in try await c.query("SELECT nope FROM t", []) } }
@@ -657,6 +659,12 @@ struct SQLiteStoreConformanceTests {
             }
             #expect(rows == [Int64(i), Int64(i)], "read \(i): \(rows)")
         }
+        let answers = try await withThrowingTaskGroup(of: Int64?.self) { group in
+            for _ in 0..<40 { group.addTask { try await driver.quickRead { c in try await c.query("SELECT MAX(x) FROM t", []) }.firstInt() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(answers.count == 40 && answers.allSatisfy { $0 == 6 }, "\(answers)")
+        #expect(driver.takeQuickReader() == (connections > 0 ? 0 : nil), "every connection given back")
     }
 
     @Test func aFailedGroupedWriteThrowsOnceItsGroupCommitted() async throws {

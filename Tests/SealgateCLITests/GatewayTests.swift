@@ -188,6 +188,25 @@ struct GatewayEndToEndTests {
         #expect(back.status == 200 && back.text == a.text)
         #expect(try RawHTTP.request("GET", gw.url + "/v1/units").status == 401)
         #expect(try RawHTTP.request("GET", gw.url + "/healthz").status == 200)
+
+        // The same for a body over 64 KiB (streamed into a spool file, not kept in its record):
+        // a padded copy first, then the unit's own — a duplicate read from the first's file.
+        f.w.write(bytes: pseudoRandom(100_000), "mid.bin")
+        try requireOK(
+            try CLI.sg(
+                [
+                    "seal", "--kind", "files", "--unit", "HCM-U002", "--seq", "50", "--signing-key", "HCM-U002.key", "--to",
+                    "dept/keys/recipient.pub", "-o", "mid.sgp", "mid.bin",
+                ], cwd: f.w.path))
+        f.w.write("mid-padded.sgp", bytes: f.w.read("mid.sgp") + [UInt8](repeating: 0, count: 10_240))
+        let midPadded = try f.post(gw, f.w.file("mid-padded.sgp"))
+        #expect(midPadded.status == 201, "\(midPadded.text)")
+        let logBeforeMid = try logSize()
+        let midOwn = try f.post(gw, f.w.file("mid.sgp"))
+        #expect(
+            midOwn.status == 200 && receipt(midOwn)["status"]?.string == "duplicate" && receipt(midOwn)["leaf"] == receipt(midPadded)["leaf"],
+            "\(midOwn.text)")
+        #expect(try logSize() == logBeforeMid)
     }
 
     /// The unit's side through the CLI: trust fetch, seal --trust, submit, receipt verify; and

@@ -5,6 +5,7 @@ public import SealBase
 public import SealCrypto
 public import SealPackage
 import Synchronization
+import SystemIO
 import TransparencyLog
 
 #if canImport(Glibc)
@@ -253,8 +254,8 @@ public struct IntakeDecision: Sendable {
     /// found by the commit's own check (`seq_taken`: the decision is made again).
     /// `recorded`: the body has a pending record (not one its commit would make).
     /// The same package is the same bytes, or another wrapping of the same signed package
-    /// (`sameSignedPackage`): a copy someone padded or re-tarred is answered as the package it
-    /// carries, so the unit's own copy sent after it is a duplicate, not a `seq_conflict`.
+    /// (`sameSignedPackage`): a copy someone padded or re-tarred and sent first is answered as the
+    /// package it carries, so the unit's own copy sent after it is a duplicate, not a `seq_conflict`.
     private func checkSeq(
         _ entry: SpoolEntry, _ c: TrustedComment, path: String, body: [UInt8]?, header: PackageHeader, lastSeq: UInt64?, holder: Outcome?,
         recorded: Bool
@@ -280,21 +281,43 @@ public struct IntakeDecision: Sendable {
         return nil
     }
 
-    /// Whether the package holding the seq (`first`, accepted under the same unit and package id)
-    /// is the signed package this body carries in other tar bytes
-    /// (`PackageContainer.sameSignedPackage`; read from the spool; false when its body is gone).
+    /// Whether the package holding the seq (`first`, of the same unit and package id) is the
+    /// signed package this body carries in other tar bytes: the same signature lines
+    /// (`PackageContainer.sameSignature`). Both signatures verified under the unit's key — this
+    /// body's at its admission, the first's before it was decided — so the same signature is
+    /// the same `payload.age`; only the first's head is read (its spool copy: a record's bytes
+    /// or a file). False when that copy is gone (pruned, or kept by another node): the body is
+    /// then a `seq_conflict` as before. A copy that cannot be read for another reason is a
+    /// fault of ours (thrown), never a decision.
     private func sameSignedPackage(_ first: Outcome, _ c: TrustedComment, path: String, body: [UInt8]?, header: PackageHeader) async throws -> Bool {
-        guard first.unitId == c.unit, first.packageId == c.package, let kept = try await store.spool(id: first.spoolId) else { return false }
-        let keptBody = kept.inStore ? try await store.spoolBody(id: kept.id) : nil
-        if kept.inStore && keptBody == nil { return false }
-        let keptPath = keptBody == nil ? data.resolve(spoolPath: kept.path) : kept.path
-        return try await work.run {
-            let mine = try body.map { FileSource(bytes: $0, path: path) } ?? FileSource(path: path)
-            guard let theirs = try? keptBody.map({ FileSource(bytes: $0, path: keptPath) }) ?? FileSource(path: keptPath),
-                let container = try? PackageContainer(path: keptPath, source: theirs, maxBytes: .max)
-            else { return false }
-            return try PackageContainer.sameSignedPackage(header.container, in: mine, container, in: theirs)
+        guard first.unitId == c.unit, first.packageId == c.package, let kept = try await store.spool(id: first.spoolId), kept.state != .pruned
+        else { return false }
+        var stored: [UInt8]?
+        if kept.inStore {
+            guard let bytes = try await store.spoolBody(id: kept.id) else { return false }
+            stored = bytes
         }
+        let keptBody = stored
+        let keptPath = keptBody == nil ? data.resolve(spoolPath: kept.path) : kept.path
+        let theirs: PackageContainer? = try await work.run {
+            let source: FileSource
+            if let keptBody {
+                source = FileSource(bytes: keptBody, path: keptPath)
+            } else {
+                do { source = try FileSource(path: keptPath) } catch let e as SealError where (e.cause as? SystemCallError)?.errno == ENOENT {
+                    return nil
+                }
+            }
+            do { return try PackageContainer(path: keptPath, source: source, maxBytes: .max) } catch let e as SealError
+                where !Intake.isGatewayFault(e)
+            {
+                throw SealError(
+                    .ioError, "the spool's copy of package \(first.packageId ?? "?") does not read as a package (\(e.code.rawValue))",
+                    remedy: "restore the spool from backup; the unit sends its package again once it is")
+            }
+        }
+        guard let theirs else { return false }
+        return PackageContainer.sameSignature(header.container, theirs)
     }
 
     /// Signature, recipients, decryption, payload, manifest, hashes (spec §5), into `openDir`, or
