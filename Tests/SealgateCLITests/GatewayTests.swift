@@ -207,6 +207,19 @@ struct GatewayEndToEndTests {
             midOwn.status == 200 && receipt(midOwn)["status"]?.string == "duplicate" && receipt(midOwn)["leaf"] == receipt(midPadded)["leaf"],
             "\(midOwn.text)")
         #expect(try logSize() == logBeforeMid)
+        // The first copy damaged in the spool: another wrapping is a fault of ours (503, nothing
+        // decided or logged), not a decision; the first copy gone: a seq_conflict, as before.
+        let kept = try #require(try spoolFiles().filter { $0.hasSuffix(".sgp") }.max())
+        let keptPath = f.w.file("dept/spool/\(kept)")
+        let keptBytes = f.w.read("dept/spool/\(kept)")
+        f.w.write("dept/spool/\(kept)", bytes: Array(keptBytes.prefix(100)))
+        f.w.write("mid-padded-2.sgp", bytes: f.w.read("mid.sgp") + [UInt8](repeating: 0, count: 20_480))
+        let damaged = try f.post(gw, f.w.file("mid-padded-2.sgp"))
+        #expect(damaged.status == 503 && code(damaged) == "io_error" && damaged.headers["retry-after"] == "30", "\(damaged.text)")
+        #expect(try logSize() == logBeforeMid)
+        try FileManager.default.removeItem(atPath: keptPath)
+        let gone = try f.post(gw, f.w.file("mid-padded-2.sgp"))
+        #expect(gone.status == 409 && code(gone) == "seq_conflict", "\(gone.text)")
     }
 
     /// The unit's side through the CLI: trust fetch, seal --trust, submit, receipt verify; and
