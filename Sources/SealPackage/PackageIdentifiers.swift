@@ -35,9 +35,23 @@ public enum PackageIdentifiers {
         for i in 0..<6 { b[i] = UInt8(now >> (8 * UInt64(5 - i)) & 0xff) }
         b[6] = 0x70 | (b[6] & 0x0f)
         b[8] = 0x80 | (b[8] & 0x3f)
-        let h = hexString(b)
-        let c = Array(h)
-        return String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32])
+        // Written into its 36 bytes (a package makes a few: its spool name, a request's id).
+        let digits: StaticString = "0123456789abcdef"
+        return String(unsafeUninitializedCapacity: 36) { out in
+            digits.withUTF8Buffer { d in
+                var j = 0
+                for i in 0..<16 {
+                    if i == 4 || i == 6 || i == 8 || i == 10 {
+                        out[j] = 45  // "-"
+                        j += 1
+                    }
+                    out[j] = d[Int(b[i] >> 4)]
+                    out[j + 1] = d[Int(b[i] & 15)]
+                    j += 2
+                }
+                return j
+            }
+        }
     }
 
     public static func currentUnixMillis() -> UInt64 {

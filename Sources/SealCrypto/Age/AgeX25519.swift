@@ -89,6 +89,10 @@ public struct AgeX25519Recipient: AgeKeyRecipient, Hashable {
 
 /// Lower-case hex of public bytes.
 public func hexString(_ bytes: some Collection<UInt8>) -> String {
+    // Contiguous bytes (nearly every caller's) go the direct way: this generic function is
+    // called from other modules unspecialized, and iterating its collection there costs more
+    // than the digits.
+    if let s = bytes.withContiguousStorageIfAvailable({ hexString(UnsafeRawBufferPointer($0)) }) { return s }
     let digits: StaticString = "0123456789abcdef"
     return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
         digits.withUTF8Buffer { d in
@@ -99,6 +103,20 @@ public func hexString(_ bytes: some Collection<UInt8>) -> String {
                 i += 2
             }
             return i
+        }
+    }
+}
+
+/// Lower-case hex of raw bytes.
+public func hexString(_ bytes: UnsafeRawBufferPointer) -> String {
+    let digits: StaticString = "0123456789abcdef"
+    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+        digits.withUTF8Buffer { d in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = d[Int(b >> 4)]
+                out[2 * i + 1] = d[Int(b & 15)]
+            }
+            return bytes.count * 2
         }
     }
 }
