@@ -423,7 +423,16 @@ struct SQLiteConnection: SQLConnection {
             switch b {
             case .null: try check(sqlite3_bind_null(s, i))
             case .int(let v): try check(sqlite3_bind_int64(s, i, v))
-            case .text(let t): try check(sqlite3_bind_text(s, i, t, -1, sqliteTransient))
+            case .text(var t):
+                // From the string's own UTF-8 (SQLite copies it): passing the string as a C string
+                // made a copy of it first. Bound to its first NUL, as a C string was (the store
+                // binds none: JSON escapes it, the records' reader refuses control characters).
+                try check(
+                    t.withUTF8 { u in
+                        let n = u.firstIndex(of: 0) ?? u.count
+                        let p = n > 0 ? UnsafeRawPointer(u.baseAddress!) : UnsafeRawPointer(SQLiteDriver.emptyText)
+                        return sqlite3_bind_text64(s, i, p.assumingMemoryBound(to: CChar.self), UInt64(n), sqliteTransient, UInt8(SQLITE_UTF8))
+                    })
             case .blob(let bytes):
                 try check(
                     bytes.withUnsafeBytes {

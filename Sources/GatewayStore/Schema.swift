@@ -247,6 +247,24 @@ enum Schema {
         // no file made, fsynced, renamed and its folder synced a package — a quarter to a third of
         // the server's CPU for a small package. NULL for a body in a file, and once pruned.
         Migration("v22-spool-bodies", "ALTER TABLE spool ADD COLUMN body BLOB"),
+        // SQLite's triggers of v14–v16 again, the same names and lists, the value compared with
+        // each listed one (`<>`) instead of `NOT IN (list)`: for that, SQLite built a temporary
+        // index at every insert — four a package, 2–3 µs each (docs/benchmarks.md "Step 12").
+        // PostgreSQL's CHECK constraints stay as they are.
+        Migration(
+            "v23-triggers-compare",
+            sqlite: (typedStates + [("review_flags", "resolution", reviewResolutions)] + typedKinds).map { t in
+                ["INSERT", "UPDATE OF \(t.column)"].map { event in
+                    let name = "\(t.table)_\(t.column)_\(event.hasPrefix("INSERT") ? "insert" : "update")"
+                    return """
+                        DROP TRIGGER \(name);
+                        CREATE TRIGGER \(name) BEFORE \(event) ON \(t.table)
+                        WHEN NEW.\(t.column) IS NOT NULL AND \(t.values.map { "NEW.\(t.column) <> '\($0)'" }.joined(separator: " AND "))
+                        BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
+                        """
+                }.joined(separator: ";\n")
+            }.joined(separator: ";\n"),
+            postgres: ""),
     ]
 
     /// Statements that make the database refuse any value of `columns` outside its list (NULL

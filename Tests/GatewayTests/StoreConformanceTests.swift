@@ -667,6 +667,80 @@ struct SQLiteStoreConformanceTests {
         #expect(driver.takeQuickReader() == (connections > 0 ? 0 : nil), "every connection given back")
     }
 
+    /// SQLite's triggers for the known values (v14–v16, made again by v23): each one is there,
+    /// compares the value with each listed one (no `NOT IN`, for which SQLite builds a temporary
+    /// index at every insert), lets every listed value and NULL pass and refuses any other —
+    /// on insert and on update alike.
+    @Test func sqliteTriggersCompareEachKnownValue() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let store = try await SQLGatewayStore.sqlite(path: "\(dir)/g.sqlite")
+        let lists = Schema.typedStates + [("review_flags", "resolution", Schema.reviewResolutions)] + Schema.typedKinds
+        let triggers = try await store.driver.read { c in
+            try await c.query("SELECT name, sql FROM sqlite_schema WHERE type = 'trigger'").map { (try $0.string("name"), try $0.string("sql")) }
+        }
+        #expect(Set(triggers.map(\.0)) == Set(lists.flatMap { t in ["insert", "update"].map { "\(t.table)_\(t.column)_\($0)" } }))
+        for (name, sql) in triggers { #expect(!sql.uppercased().contains("NOT IN"), "\(name): \(sql)") }
+        // Each trigger's condition, tried on a scratch table of the same column: the values pass,
+        // NULL passes, a near miss does not.
+        for t in lists {
+            for event in ["insert", "update"] {
+                let sql = try #require(triggers.first { $0.0 == "\(t.table)_\(t.column)_\(event)" }?.1)
+                let whenAt = try #require(sql.range(of: "WHEN "))
+                let beginAt = try #require(sql.range(of: "BEGIN"))
+                let condition = String(sql[whenAt.upperBound..<beginAt.lowerBound]).replacingOccurrences(of: "NEW.\(t.column)", with: "v")
+                for value in t.values {
+                    let fires = try await store.driver.read { c in try await c.query("SELECT (\(condition)) AS f FROM (SELECT ? AS v)", [value]) }
+                    #expect(try fires.first?.int("f") ?? 0 == 0, "\(t.table).\(t.column) \(event): \(value) passes")
+                }
+                let null = try await store.driver.read { c in try await c.query("SELECT (\(condition)) AS f FROM (SELECT NULL AS v)", []) }
+                #expect(try null.first?.int("f") ?? 0 == 0, "\(t.table).\(t.column) \(event): NULL passes")
+                for other in ["", "x", t.values[0].uppercased(), t.values[0] + " "] {
+                    let fires = try await store.driver.read { c in try await c.query("SELECT (\(condition)) AS f FROM (SELECT ? AS v)", [other]) }
+                    #expect(try fires.first?.int("f") == 1, "\(t.table).\(t.column) \(event): '\(other)' refused")
+                }
+            }
+        }
+        // And the triggers themselves: an insert of a listed value passes, another is refused.
+        try await store.driver.write { c in
+            try await c.execute("INSERT INTO log_entries (idx, kind, body, created_at) VALUES (7, 'fork_declared', '{}', '2026-12-07T00:00:00Z')")
+        }
+        let refused = await StoreConformance.storeCode {
+            try await store.driver.write { c in
+                _ = try await c.execute("INSERT INTO log_entries (idx, kind, body, created_at) VALUES (8, 'fork', '{}', 't')")
+            }
+        }
+        #expect(refused == "store_failure")
+        #expect(try await store.logEntries(start: 7, end: 9).map(\.kind) == [.forkDeclared])
+    }
+
+    /// Texts bound by the store's own statements (`SQLiteConnection.stepped`: from the string's
+    /// UTF-8, no C-string copy) read back as they were: empty (text, not NULL), small and large
+    /// strings, bridged and non-ASCII ones; a NUL ends the value, as a C string did.
+    @Test func boundTextsReadBackAsTheyWere() async throws {
+        let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let driver = try SQLiteDriver(path: "\(dir)/g.sqlite")
+        try await driver.write { c in try await c.execute("CREATE TABLE t (i INTEGER PRIMARY KEY, x TEXT)") }
+        let texts = [
+            "", "a", "Nguyễn Thị Ánh", String(repeating: "đ", count: 5000), NSString(string: "bridged from Foundation, long enough") as String,
+            String(repeating: "x", count: 15), String(repeating: "y", count: 16),
+        ]
+        for (i, t) in texts.enumerated() {
+            try await driver.write { c in try await c.execute("INSERT INTO t (i, x) VALUES (?, ?)", [i, t]) }
+        }
+        try await driver.write { c in try await c.execute("INSERT INTO t (i, x) VALUES (?, ?)", [100, "before\u{0}after"]) }
+        for (i, t) in texts.enumerated() {
+            let row = try await driver.read { c in try await c.query("SELECT x, typeof(x) AS type FROM t WHERE i = ?", [i]) }.first
+            #expect(try row?.string("x") == t, "text \(i)")
+            #expect(try row?.string("type") == "text", "text \(i) stored as text")
+        }
+        let cut = try await driver.read { c in try await c.query("SELECT x FROM t WHERE i = ?", [100]) }.first
+        #expect(try cut?.string("x") == "before")
+    }
+
     @Test func aFailedGroupedWriteThrowsOnceItsGroupCommitted() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
