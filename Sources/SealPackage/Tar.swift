@@ -52,6 +52,10 @@ public enum Tar {
         public let size: UInt64
     }
 
+    /// The magic of a POSIX ustar header ("ustar\0" "00") and of GNU tar's ("ustar  \0").
+    static let posixMagic: [UInt8] = Array("ustar".utf8) + [0] + Array("00".utf8)
+    static let gnuMagic: [UInt8] = Array("ustar  ".utf8) + [0]
+
     /// Parses one header block. Returns nil for an all-zero block (end of archive); throws
     /// `error(why)` for anything but a regular file with a plain name.
     public static func parseHeader(_ block: UnsafeRawBufferPointer, error: (String) -> SealError) throws -> Member? {
@@ -61,14 +65,12 @@ public enum Tar {
         var sum: UInt32 = 0
         for i in 0..<blockSize { sum += (148..<156).contains(i) ? 0x20 : UInt32(block[i]) }
         guard let stored = parseOctal(block, 148, 8), UInt32(stored) == sum else { throw error("bad tar header checksum") }
-        let magic = Array(block[257..<265])
-        let posix = Array("ustar".utf8) + [0] + Array("00".utf8)
-        let gnu = Array("ustar  ".utf8) + [0]
-        guard magic == posix || magic == gnu else { throw error("not a ustar archive") }
+        let magic = UnsafeRawBufferPointer(rebasing: block[257..<265])
+        guard magic.elementsEqual(Self.posixMagic) || magic.elementsEqual(Self.gnuMagic) else { throw error("not a ustar archive") }
         let type = block[156]
         guard type == UInt8(ascii: "0") || type == 0 else { throw error("member is not a regular file (type \(type))") }
         guard block[345] == 0 else { throw error("member names with a prefix are not allowed") }
-        let nameBytes = Array(block[0..<100].prefix { $0 != 0 })
+        let nameBytes = UnsafeRawBufferPointer(rebasing: block[0..<(block[0..<100].firstIndex(of: 0) ?? 100)])
         guard !nameBytes.isEmpty, let name = String(validating: nameBytes, as: UTF8.self) else { throw error("bad member name") }
         guard let size = parseOctal(block, 124, 12) else { throw error("bad member size") }
         return Member(name: name, size: size)

@@ -1,3 +1,4 @@
+import SealBase
 import SealCrypto
 import SealPackage
 import Testing
@@ -33,5 +34,43 @@ import Testing
         #expect(hexString(all.lazy.map { $0 }) == expected)
         #expect(hexString(all[16..<32]) == String(Array(expected.utf8)[32..<64].map { Character(UnicodeScalar($0)) }))
         #expect(hexString([UInt8]()).isEmpty)
+    }
+}
+
+/// A tar header read in place (`Tar.parseHeader`): both magics tar writes, a name of the whole
+/// 100 bytes, and what is refused.
+@Suite struct TarHeaderTests {
+    /// `header` with bytes 257..<265 replaced by `magic` and the checksum made again.
+    static func header(name: String, magic: [UInt8]? = nil, nameBytes: [UInt8]? = nil) -> [UInt8] {
+        var h = Tar.header(name: name, size: 5, mtime: 0)
+        if let magic { for (i, b) in magic.enumerated() { h[257 + i] = b } }
+        if let nameBytes { for i in 0..<100 { h[i] = i < nameBytes.count ? nameBytes[i] : 0 } }
+        for i in 148..<156 { h[i] = 0x20 }
+        let sum = String(h.reduce(0) { $0 + UInt32($1) }, radix: 8)
+        for (i, c) in (String(repeating: "0", count: 6 - sum.count) + sum).utf8.enumerated() { h[148 + i] = c }
+        h[154] = 0
+        return h
+    }
+
+    static func parse(_ h: [UInt8]) throws -> String? {
+        let member = try h.withUnsafeBytes { try Tar.parseHeader($0) { SealError(.containerMalformed, $0, remedy: "seal it again") } }
+        return member.map { "\($0.name) \($0.size)" }
+    }
+
+    @Test func bothMagicsAndAFullLengthNameAreRead() throws {
+        #expect(try Self.parse(Self.header(name: "payload.age")) == "payload.age 5")
+        let gnu = Array("ustar  ".utf8) + [0]
+        #expect(try Self.parse(Self.header(name: "payload.age", magic: gnu)) == "payload.age 5")
+        let long = String(repeating: "n", count: 96) + ".csv"
+        #expect(try Self.parse(Self.header(name: long)) == "\(long) 5")
+        #expect(try Self.parse([UInt8](repeating: 0, count: Tar.blockSize)) == nil)
+    }
+
+    @Test func anotherMagicOrANameThatIsNotUTF8IsRefused() {
+        for magic in [Array("ustar\u{0}01".utf8), Array("ustar   ".utf8), Array("USTAR\u{0}00".utf8), [UInt8](repeating: 0, count: 8)] {
+            #expect(throws: SealError.self, "\(magic)") { try Self.parse(Self.header(name: "a", magic: magic)) }
+        }
+        #expect(throws: SealError.self) { try Self.parse(Self.header(name: "a", nameBytes: [0x61, 0xFF, 0x62])) }
+        #expect(throws: SealError.self) { try Self.parse(Self.header(name: "a", nameBytes: [0])) }
     }
 }
