@@ -68,7 +68,7 @@ struct TokenMiddleware: RouterMiddleware {
             context.tokenRefused = true
             return try await next(request, context)
         }
-        let hash = hexString(SHA256Hasher.hash(Array(parts[1].trimmingCharacters(in: .whitespaces).utf8)))
+        let hash = hexString(SHA256Hasher.hash(Array(trimmedOWS(parts[1]).utf8)))
         let store = self.store
         context.token = try await store.token(hash: hash)
         context.tokenRefused = context.token == nil

@@ -97,6 +97,18 @@ struct RouteTests {
                 #expect(r.status == .notFound && Self.problemCode(r) == "package_unknown", "\(r.status) \(String(buffer: r.body))")
             }
             try await client.execute(uri: "/v1/campaign", method: .get, headers: headers) { r in #expect(r.status == .ok) }
+            // Spaces and tabs around the token are HTTP's optional whitespace; anything else
+            // around it (a Unicode space, a letter) makes another token.
+            for (spelled, status) in [
+                ("Bearer  \(admin)\t ", HTTPResponse.Status.ok), ("Bearer \t\(admin)", .ok), ("Bearer \u{A0}\(admin)", .unauthorized),
+                ("Bearer \(admin)\u{2003}", .unauthorized), ("Bearer \(admin)x", .unauthorized), ("Bearer  ", .unauthorized),
+            ] {
+                var h = HTTPFields()
+                h[.authorization] = spelled
+                try await client.execute(uri: "/v1/campaign", method: .get, headers: h) { r in
+                    #expect(r.status == status, "\(spelled.debugDescription): \(r.status)")
+                }
+            }
             try await client.execute(uri: "/no/such/route", method: .get) { r in
                 #expect(r.status == .notFound && Self.problemCode(r) == "not_found")
             }
