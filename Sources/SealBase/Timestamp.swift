@@ -13,17 +13,22 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
 
     /// The moment a valid `YYYY-MM-DDTHH:MM:SSZ` names; nil for anything else.
     public init?(_ text: String) {
-        guard Self.isValid(text) else { return nil }
-        let b = Array(text.utf8)
-        func n(_ r: Range<Int>) -> Int32 { b[r].reduce(0) { $0 * 10 + Int32($1 - 48) } }
-        var tmv = tm()
-        tmv.tm_year = n(0..<4) - 1900
-        tmv.tm_mon = n(5..<7) - 1
-        tmv.tm_mday = n(8..<10)
-        tmv.tm_hour = n(11..<13)
-        tmv.tm_min = n(14..<16)
-        tmv.tm_sec = n(17..<19)
-        unixSeconds = Int64(timegm(&tmv))
+        // Read from the string's own UTF-8 (a moment is read for every stored time a row holds).
+        var text = text
+        guard let seconds = text.withUTF8({ b -> Int64? in
+            guard Self.isValid(b) else { return nil }
+            func n(_ r: Range<Int>) -> Int32 { b[r].reduce(0) { $0 * 10 + Int32($1 - 48) } }
+            var tmv = tm()
+            tmv.tm_year = n(0..<4) - 1900
+            tmv.tm_mon = n(5..<7) - 1
+            tmv.tm_mday = n(8..<10)
+            tmv.tm_hour = n(11..<13)
+            tmv.tm_min = n(14..<16)
+            tmv.tm_sec = n(17..<19)
+            return Int64(timegm(&tmv))
+        })
+        else { return nil }
+        unixSeconds = seconds
     }
 
     public static var now: Timestamp {
@@ -86,16 +91,25 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
 
     /// RFC 3339 UTC with seconds precision and `Z`, a real calendar date.
     public static func isValid(_ s: String) -> Bool {
-        let b = Array(s.utf8)
+        var s = s
+        return s.withUTF8 { isValid($0) }
+    }
+
+    /// The digits' places in `YYYY-MM-DDTHH:MM:SSZ`, and the days of each month in a common year.
+    private static let digitPlaces = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+    private static let monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+    /// `isValid` over the text's UTF-8.
+    static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b.count == 20, b[4] == 45, b[7] == 45, b[10] == 84, b[13] == 58, b[16] == 58, b[19] == 90 else { return false }
-        for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] { guard b[i] >= 48 && b[i] <= 57 else { return false } }
+        for i in digitPlaces { guard b[i] >= 48 && b[i] <= 57 else { return false } }
         func n(_ r: Range<Int>) -> Int { b[r].reduce(0) { $0 * 10 + Int($1 - 48) } }
         let y = n(0..<4)
         let m = n(5..<7)
         let d = n(8..<10)
         guard (1...12).contains(m), n(11..<13) < 24, n(14..<16) < 60, n(17..<19) < 61 else { return false }
         let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+        let days = m == 2 && leap ? 29 : monthDays[m - 1]
         guard (1...days).contains(d) else { return false }
         // A leap second is the next minute's first; on the last minute of 9999 that is a year the
         // text cannot hold (the moment would be written `10000-…` and never read back).
