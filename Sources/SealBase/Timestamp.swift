@@ -15,18 +15,19 @@ public struct Timestamp: Comparable, Hashable, Sendable, CustomStringConvertible
     public init?(_ text: String) {
         // Read from the string's own UTF-8 (a moment is read for every stored time a row holds).
         var text = text
-        guard let seconds = text.withUTF8({ b -> Int64? in
-            guard Self.isValid(b) else { return nil }
-            func n(_ r: Range<Int>) -> Int32 { b[r].reduce(0) { $0 * 10 + Int32($1 - 48) } }
-            var tmv = tm()
-            tmv.tm_year = n(0..<4) - 1900
-            tmv.tm_mon = n(5..<7) - 1
-            tmv.tm_mday = n(8..<10)
-            tmv.tm_hour = n(11..<13)
-            tmv.tm_min = n(14..<16)
-            tmv.tm_sec = n(17..<19)
-            return Int64(timegm(&tmv))
-        })
+        guard
+            let seconds = text.withUTF8({ b -> Int64? in
+                guard Self.isValid(b) else { return nil }
+                func n(_ r: Range<Int>) -> Int32 { b[r].reduce(0) { $0 * 10 + Int32($1 - 48) } }
+                var tmv = tm()
+                tmv.tm_year = n(0..<4) - 1900
+                tmv.tm_mon = n(5..<7) - 1
+                tmv.tm_mday = n(8..<10)
+                tmv.tm_hour = n(11..<13)
+                tmv.tm_min = n(14..<16)
+                tmv.tm_sec = n(17..<19)
+                return Int64(timegm(&tmv))
+            })
         else { return nil }
         unixSeconds = seconds
     }
