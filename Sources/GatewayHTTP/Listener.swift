@@ -782,8 +782,8 @@ public struct ListenerContext: RequestContext {
 }
 
 /// `s` without the spaces and tabs around it (HTTP's optional whitespace; Foundation's
-/// `trimmingCharacters(in: .whitespaces)` took a few microseconds a request, and Unicode spaces
-/// are no part of a header value's syntax).
+/// `trimmingCharacters(in: .whitespaces)` took 0.7 µs a call, and Unicode spaces are no part of
+/// a header value's syntax).
 func trimmedOWS(_ s: Substring) -> Substring {
     let u = s.utf8
     guard let first = u.firstIndex(where: { $0 != 0x20 && $0 != 0x09 }), let last = u.lastIndex(where: { $0 != 0x20 && $0 != 0x09 }) else {

@@ -687,6 +687,10 @@ struct SQLiteStoreConformanceTests {
         for t in lists {
             for event in ["insert", "update"] {
                 let sql = try #require(triggers.first { $0.0 == "\(t.table)_\(t.column)_\(event)" }?.1)
+                // On the table and the event it was made for, with its message.
+                let on = event == "insert" ? "BEFORE INSERT ON \(t.table)\n" : "BEFORE UPDATE OF \(t.column) ON \(t.table)\n"
+                #expect(sql.contains(on), "\(t.table).\(t.column) \(event): \(sql)")
+                #expect(sql.contains("RAISE(ABORT, 'not a known \(t.table).\(t.column)')"), "\(t.table).\(t.column) \(event): \(sql)")
                 let whenAt = try #require(sql.range(of: "WHEN "))
                 let beginAt = try #require(sql.range(of: "BEGIN"))
                 let condition = String(sql[whenAt.upperBound..<beginAt.lowerBound]).replacingOccurrences(of: "NEW.\(t.column)", with: "v")
@@ -717,7 +721,7 @@ struct SQLiteStoreConformanceTests {
 
     /// Texts bound by the store's own statements (`SQLiteConnection.stepped`: from the string's
     /// UTF-8, no C-string copy) read back as they were: empty (text, not NULL), small and large
-    /// strings, bridged and non-ASCII ones; a NUL ends the value, as a C string did.
+    /// strings, non-ASCII ones, one made by Foundation; a NUL ends the value, as a C string did.
     @Test func boundTextsReadBackAsTheyWere() async throws {
         let dir = NSTemporaryDirectory() + "sealgate-store-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
