@@ -147,11 +147,16 @@ public enum Opener {
 
         let extractor = PayloadExtractor(directory: aside?.tempPath, comment: comment, durable: req.durable, capture: req.captureFiles)
         var failure: SealError? = pending
-        // Buffers sized to the payload: a small package gets one chunk's worth, not 4 MiB.
+        // Buffers sized to the payload: a small package gets at most one chunk's worth, not 4 MiB.
         let batchChunks = Int(min(UInt64(Self.batchChunks), max(1, chunkCount)))
         let batchSealed = batchChunks * AgeStreamCipher.sealedChunkSize
         let slots = Int(min(2, max(1, (chunkCount + UInt64(batchChunks) - 1) / UInt64(batchChunks))))
-        let pipeline = SlotPipeline(count: slots, aSize: batchChunks * AgeStreamCipher.chunkSize, bSize: batchSealed)
+        // No larger than the ciphertext either (a package of one short chunk: a few KiB, not two
+        // chunks' worth allocated and wiped). Chunk k's plaintext lands at k × chunkSize, below
+        // k × sealedChunkSize: every chunk read fits, and its slice of `a` holds its plaintext.
+        let pipeline = SlotPipeline(
+            count: slots, aSize: Int(max(1, min(UInt64(batchChunks * AgeStreamCipher.chunkSize), cipherLength))),
+            bSize: Int(max(1, min(UInt64(batchSealed), cipherLength))))
         let cipherStart = container.payloadOffset + prefixLength
         let batches = max(1, (cipherLength + UInt64(batchSealed) - 1) / UInt64(batchSealed))
         // Decryption is split: the reading thread (which also runs BLAKE2b) opens the first
