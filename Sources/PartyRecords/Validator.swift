@@ -113,8 +113,10 @@ public final class RecordValidator {
     }
     /// Citizen ids and party card numbers seen: key → (unit, line, reported) packed; one table
     /// answers both the in-unit duplicate and the cross-unit conflict question.
-    private let citizens = IDTable(capacity: 1 << 10)  // grows; a large start cost 4 MiB of memset per small package
-    private let memberIDs = IDTable(capacity: 1 << 10)
+    // Both grow as ids come; a large start was zeroed for every small package (4 MiB at 2^16,
+    // 64 KiB at 2^10 — a small package's members are a few dozen).
+    private let citizens = IDTable(capacity: 1 << 6)
+    private let memberIDs = IDTable(capacity: 1 << 6)
     private let longMemberIDs = IDTable(capacity: 16)  // card numbers over 12 characters
     private var longMemberKeys: [String: UInt64] = [:]
     private var longMemberNames: [String] = []

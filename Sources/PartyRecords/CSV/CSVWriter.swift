@@ -16,8 +16,8 @@ public final class CSVWriter {
     /// Records ended so far (a header included).
     public private(set) var records = 0
 
-    /// Collects into memory (`bytes`).
-    public convenience init() { self.init(fd: -1, capacity: 1 << 16) }
+    /// Collects into memory (`bytes`): 4 KiB to start (a small package's normalized file), doubled as it fills.
+    public convenience init() { self.init(fd: -1, capacity: 1 << 12) }
 
     /// Writes to an open descriptor (not closed here).
     public convenience init(fd: Int32) { self.init(fd: fd, capacity: 1 << 20) }
