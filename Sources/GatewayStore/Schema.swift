@@ -253,18 +253,7 @@ enum Schema {
         // "Step 13"). PostgreSQL's CHECK constraints stay as they are (the migration is recorded).
         Migration(
             "v23-triggers-compare",
-            sqlite: (typedStates + [("review_flags", "resolution", reviewResolutions)] + typedKinds).map { t in
-                ["INSERT", "UPDATE OF \(t.column)"].map { event in
-                    let name = "\(t.table)_\(t.column)_\(event.hasPrefix("INSERT") ? "insert" : "update")"
-                    return """
-                        DROP TRIGGER \(name);
-                        CREATE TRIGGER \(name) BEFORE \(event) ON \(t.table)
-                        WHEN NEW.\(t.column) IS NOT NULL AND \(t.values.map { "NEW.\(t.column) <> '\($0)'" }.joined(separator: " AND "))
-                        BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
-                        """
-                }.joined(separator: ";\n")
-            }.joined(separator: ";\n"),
-            postgres: ""),
+            sqlite: comparingTriggers(typedStates + [("review_flags", "resolution", reviewResolutions)] + typedKinds), postgres: ""),
     ]
 
     /// Statements that make the database refuse any value of `columns` outside its list (NULL
@@ -283,6 +272,23 @@ enum Schema {
                 BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
                 """
             }.joined(separator: ";\n")
+        }.joined(separator: ";\n")
+    }
+
+    /// SQLite's triggers of `knownValues` made again (v23): the same names, lists and messages,
+    /// the value compared with each listed one — `NOT IN (list)` built a temporary index at
+    /// every insert.
+    static func comparingTriggers(_ columns: [(table: String, column: String, values: [String])]) -> String {
+        columns.flatMap { t in
+            ["INSERT", "UPDATE OF \(t.column)"].map { event in
+                let name = "\(t.table)_\(t.column)_\(event.hasPrefix("INSERT") ? "insert" : "update")"
+                return """
+                    DROP TRIGGER \(name);
+                    CREATE TRIGGER \(name) BEFORE \(event) ON \(t.table)
+                    WHEN NEW.\(t.column) IS NOT NULL AND \(t.values.map { "NEW.\(t.column) <> '\($0)'" }.joined(separator: " AND "))
+                    BEGIN SELECT RAISE(ABORT, 'not a known \(t.table).\(t.column)'); END
+                    """
+            }
         }.joined(separator: ";\n")
     }
 

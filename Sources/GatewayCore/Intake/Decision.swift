@@ -292,12 +292,8 @@ public struct IntakeDecision: Sendable {
     private func sameSignedPackage(_ first: Outcome, _ c: TrustedComment, path: String, body: [UInt8]?, header: PackageHeader) async throws -> Bool {
         guard first.unitId == c.unit, first.packageId == c.package, let kept = try await store.spool(id: first.spoolId), kept.state != .pruned
         else { return false }
-        var stored: [UInt8]?
-        if kept.inStore {
-            guard let bytes = try await store.spoolBody(id: kept.id) else { return false }
-            stored = bytes
-        }
-        let keptBody = stored
+        let keptBody = kept.inStore ? try await store.spoolBody(id: kept.id) : nil
+        if kept.inStore && keptBody == nil { return false }
         let keptPath = keptBody == nil ? data.resolve(spoolPath: kept.path) : kept.path
         let theirs: PackageContainer? = try await work.run {
             let source: FileSource

@@ -92,19 +92,7 @@ public func hexString(_ bytes: some Collection<UInt8>) -> String {
     // Contiguous bytes (nearly every caller's) go the direct way: this generic function is
     // called from other modules unspecialized, and iterating its collection there costs more
     // than the digits.
-    if let s = bytes.withContiguousStorageIfAvailable({ hexString(UnsafeRawBufferPointer($0)) }) { return s }
-    let digits: StaticString = "0123456789abcdef"
-    return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-        digits.withUTF8Buffer { d in
-            var i = 0
-            for b in bytes {
-                out[i] = d[Int(b >> 4)]
-                out[i + 1] = d[Int(b & 15)]
-                i += 2
-            }
-            return i
-        }
-    }
+    bytes.withContiguousStorageIfAvailable { hexString(UnsafeRawBufferPointer($0)) } ?? Array(bytes).withUnsafeBytes { hexString($0) }
 }
 
 /// Lower-case hex of raw bytes.
