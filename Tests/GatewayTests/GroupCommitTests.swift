@@ -42,8 +42,9 @@ import Testing
         func abandon() async { script.statements.withLock { $0.append("ROLLBACK") } }
     }
 
-    /// Writes `bodies` (a name and whether it throws) through `commit`: the first holds its group
-    /// open until the others are queued, so they fall in the groups `commit`'s limit makes.
+    /// Writes `bodies` (a name and whether it throws) through `commit`, queued in their order: the
+    /// first holds its group open until the others are queued, so they fall in the groups
+    /// `commit`'s limit makes.
     /// Returns each body's outcome by name: "ok", what failed (`Failed`), or a store error's code.
     static func run(_ commit: GroupCommit, _ script: Script, _ bodies: [(String, Bool)]) async -> [String: String] {
         let (gate, open) = AsyncStream<Void>.makeStream()
@@ -69,8 +70,11 @@ import Testing
                         return (name, "\(error)")
                     }
                 }
-                // The first body is under way (its group open) before the next is queued.
+                // The first body is under way (its group open) before the next is queued, and each
+                // other one queued before the next is added: child tasks start in any order, and the
+                // groups are made in the order of the queue.
                 if i == 0 { while !script.started.withLock({ $0 }) { await Task.yield() } }
+                while commit.waiting < i { await Task.yield() }
             }
             while commit.waiting < bodies.count - 1 { await Task.yield() }
             open.yield()
