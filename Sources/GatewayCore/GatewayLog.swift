@@ -568,7 +568,8 @@ public final class GatewayLog: Sendable {
 }
 
 /// The latest checkpoint the gateway signed, kept in a file of the data folder (outside the
-/// store, fsynced, put in place in one step) — what a restored or rolled-back store is compared with.
+/// store, flushed, put in place in one step; after a power cut, the newer of it and its spare) —
+/// what a restored or rolled-back store is compared with.
 public final class LogHead: Sendable {
     public let path: String
     /// The size last written or read by this process; the mutex serializes advances within the
@@ -592,13 +593,20 @@ public final class LogHead: Sendable {
         public let note: String
     }
 
-    /// The head kept now. Read under a shared lock of the lock file when there is one: a writer
-    /// reuses the file that was the head before the last as its spare (`swapIn`), so a read
-    /// without it could meet that file being rewritten.
-    public func read() throws -> Known? { try sharingLock(readLocked) }
+    /// The head kept now: the newer of `log-head.json` and its spare (`readLocked`). Read under
+    /// a shared lock of the lock file when there is one: a writer reuses the file that was the
+    /// head before the last as its spare (`swapIn`), so a read without it could meet that file
+    /// being rewritten.
+    public func read() throws -> Known? { try sharingLock { try readLocked()?.known } }
 
-    /// The head's bytes as they are (`sealgate backup`'s copy), read as `read` does.
-    public func bytes() throws -> [UInt8]? { try sharingLock { FileManager.default.contents(atPath: path).map { [UInt8]($0) } } }
+    /// The head's bytes (`sealgate backup`'s copy), read as `read` does: the newer file's (when
+    /// neither holds a head, the head's bytes as they are).
+    public func bytes() throws -> [UInt8]? {
+        try sharingLock {
+            // Neither file a head (damaged): the head's bytes as they are, kept by the backup.
+            (try? readLocked())?.bytes ?? FileManager.default.contents(atPath: path).map { [UInt8]($0) }
+        }
+    }
 
     /// `body` under a shared lock of the lock file (a folder without one never had a spare written).
     private func sharingLock<T>(_ body: () throws -> T) throws -> T {
@@ -609,16 +617,39 @@ public final class LogHead: Sendable {
         return try body()
     }
 
-    /// `read` by a caller that holds the lock (`advance`).
-    private func readLocked() throws -> Known? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        guard let j = try? JSON(parsing: text), let size = j["size"]?.int, let root = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }),
-            root.count == 32, let note = j["note"]?.string
-        else {
+    /// What `readLocked` found: the head, its file's bytes, and whether the spare held it.
+    private struct Found {
+        let known: Known
+        let bytes: [UInt8]
+        let inSpare: Bool
+    }
+
+    /// `read` by a caller that holds the lock (`advance`). A head is written into the spare and
+    /// the two names exchanged without a flush of the folder (`swapIn`): after a power cut the
+    /// newest head may be under either name, and the file that was being rewritten may be torn.
+    /// So both are read and the larger valid one is the head. No file at `path`: no head (a
+    /// spare alone is a first head that was never put in place, and no receipt carried it).
+    /// Neither valid: damaged.
+    private func readLocked() throws -> Found? {
+        guard let head = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }) else { return nil }
+        let spare = FileManager.default.contents(atPath: path + ".spare").map { [UInt8]($0) }
+        let inHead = Self.parse(head)
+        if let spare, let inSpare = Self.parse(spare), inSpare.size > (inHead?.size ?? -1) {
+            return Found(known: inSpare, bytes: spare, inSpare: true)
+        }
+        guard let inHead else {
             throw GatewayError(
                 .logInconsistent, "\(path) is damaged",
                 remedy: "restore it from backup, or remove it if no checkpoint was ever signed after the store's own")
         }
+        return Found(known: inHead, bytes: head, inSpare: false)
+    }
+
+    /// A head's text (`sealgate-log-head/1`), or nil when it is not one.
+    private static func parse(_ bytes: [UInt8]) -> Known? {
+        guard let text = String(validating: bytes, as: UTF8.self), let j = try? JSON(parsing: text), let size = j["size"]?.int,
+            let root = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }), root.count == 32, let note = j["note"]?.string
+        else { return nil }
         return Known(size: Int(size), root: root, note: note)
     }
 
@@ -636,7 +667,11 @@ public final class LogHead: Sendable {
             if let w = written.withLock({ $0 }), Self.bytes(of: path, upTo: w.text.count + 1) == w.text {
                 size = w.size
             } else {
-                size = (try readLocked())?.size ?? 0
+                let found = try readLocked()
+                // The newest head in the spare (a power cut before the folder kept an exchange):
+                // put back under the head's name, durably, before the spare is rewritten.
+                if found?.inSpare == true { try swapDurably(path + ".spare", path) }
+                size = found?.known.size ?? 0
             }
             guard newSize > size, let r = root() else { return }
             try Failpoints.check("log.head")
@@ -658,10 +693,12 @@ public final class LogHead: Sendable {
         return Array(out.prefix(n))
     }
 
-    /// Replaces the head (a declared fork, a restore).
+    /// Replaces the head (a declared fork, a restore). The spare is removed first (a newer head
+    /// in it would outrank the one written here).
     public func write(size newSize: Int, root: Merkle.Hash, note: String) throws {
         try size.withLock { (size: inout Int) throws -> Void in
             written.withLock { $0 = nil }
+            if unlink(path + ".spare") == 0 { try syncFolder(splitPath(path).dir) }
             try writeFile(size: newSize, root: root, note: note)
             size = newSize
         }
@@ -675,21 +712,27 @@ public final class LogHead: Sendable {
     }
 
     /// The head's next version, written (under the lock file) into `log-head.json.spare` in place
-    /// and flushed (`fdatasync`), then swapped with the head in one step (`SystemIO.exchange`) and the folder
-    /// synced: the old head becomes the next spare. No file is made or removed per write — on
-    /// ext4, making a file costs in proportion to the files removed lately, and the intake
-    /// writes a head for nearly every package. Where the file system cannot exchange (or there
-    /// is no head yet) the spare is renamed over the head instead.
+    /// and flushed (`fdatasync`), then swapped with the head in one step (`SystemIO.exchange`):
+    /// the old head becomes the next spare. No file is made or removed per write — on ext4,
+    /// making a file costs in proportion to the files removed lately, and the intake writes a
+    /// head for nearly every group of decisions. The folder is not flushed after the exchange:
+    /// both files' bytes are, and a reader takes the newer of the two (`readLocked`), so a power
+    /// cut that loses the exchange loses no head. A spare just made is flushed with its folder
+    /// (its name would not survive otherwise). Where the file system cannot exchange (or there
+    /// is no head yet) the spare is renamed over the head, and the folder flushed.
     private func swapIn(_ text: [UInt8]) throws {
         let spare = path + ".spare"
         // Rewritten in place, not truncated: the file keeps its blocks, and when its length is
         // the same (nearly always: a head's text grows by a digit now and then) the flush writes
         // the data alone (`fdatasync`; a length that changed is flushed with it).
-        var fd = open(spare, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if fd < 0 && errno == ELOOP {
-            // The head was a symbolic link (an operator's), swapped out last time: a file again.
-            unlink(spare)
+        var made = false
+        var fd = open(spare, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        if fd < 0 && (errno == ENOENT || errno == ELOOP) {
+            // None yet; or the head was a symbolic link (an operator's), swapped out last time:
+            // a file again.
+            if errno == ELOOP { unlink(spare) }
             fd = open(spare, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            made = true
         }
         guard fd >= 0 else { throw SealError.io("cannot open \(spare)", errno: errno) }
         do {
@@ -698,7 +741,7 @@ public final class LogHead: Sendable {
             guard ftruncate(fd, off_t(text.count)) == 0 else { throw SealError.io("cannot write \(spare)", errno: errno) }
             guard fdatasync(fd) == 0 else { throw SealError.io("cannot sync \(spare)", errno: errno) }
         }
-        try swapDurably(spare, path)
+        if made { try swapDurably(spare, path) } else { try swap(spare, path) }
     }
 
     private func writeFile(size newSize: Int, root: Merkle.Hash, note: String) throws {

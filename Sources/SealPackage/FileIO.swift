@@ -109,7 +109,8 @@ final class AsideDirectory {
     }
 }
 
-func splitPath(_ path: String) -> (dir: String, base: String) {
+/// A path's folder ("." for a bare name) and last component.
+public func splitPath(_ path: String) -> (dir: String, base: String) {
     var p = path
     while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
     guard let slash = p.lastIndex(of: "/") else { return (".", p) }
@@ -146,15 +147,24 @@ public func renameDurably(_ from: String, _ to: String) throws {
 /// the old `path` is then at `spare` and no file was removed. Otherwise `spare` is renamed over
 /// `path` (`renameDurably`).
 public func swapDurably(_ spare: String, _ path: String) throws {
+    if try swap(spare, path) { try syncFolder(splitPath(path).dir) }
+}
+
+/// `swapDurably` without the folder's sync after an exchange (a rename is still synced): true
+/// when the names were exchanged. After a crash either name may hold either file — for a
+/// reader that reads both and knows the newer (the log head).
+@discardableResult
+public func swap(_ spare: String, _ path: String) throws -> Bool {
     do throws(SystemCallError) {
         try SystemIO.exchange(spare, path)
+        return true
     } catch {
         guard [ENOENT, EINVAL, ENOSYS, ENOTSUP, EXDEV].contains(error.errno) else {
             throw SealError.io("cannot swap \(spare) with \(path)", errno: error.errno)
         }
-        return try renameDurably(spare, path)
+        try renameDurably(spare, path)
+        return false
     }
-    try syncFolder(splitPath(path).dir)
 }
 
 /// A new file written in order and made durable: created exclusively (mode 0600), appended to,

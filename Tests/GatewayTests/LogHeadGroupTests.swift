@@ -191,6 +191,62 @@ import TransparencyLog
         #expect(try LogHead(path: a.path).read()?.note == "note 12")
     }
 
+    /// The head's two names are exchanged without a flush of the folder (`swapIn`): after a
+    /// power cut the newest head may be in the spare, or the file being rewritten torn. What a
+    /// crash can leave, made by hand: the newer valid file is the head; the next write puts it
+    /// back under the head's name before it rewrites the spare; a spare alone is no head.
+    @Test func theNewerOfTheHeadAndItsSpareIsTheHeadAfterACrash() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loghead-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let head = LogHead(path: dir + "/log-head.json")
+        let spare = head.path + ".spare"
+        func advance(_ size: Int) throws {
+            let p = Self.pending(size)
+            try head.advance(size: size, note: p.note, root: { p.root })
+        }
+        func bytes(_ path: String) throws -> Data { try #require(FileManager.default.contents(atPath: path)) }
+        try advance(4)
+        try advance(6)
+        let (four, six) = (try bytes(spare), try bytes(head.path))
+        #expect(try LogHead(path: head.path).read()?.size == 6)
+        // The exchange of 6 lost: 4 under the head's name, 6 in the spare.
+        try four.write(to: URL(fileURLWithPath: head.path))
+        try six.write(to: URL(fileURLWithPath: spare))
+        #expect(try LogHead(path: head.path).read()?.size == 6)
+        #expect(try LogHead(path: head.path).bytes() == [UInt8](six))
+        // The head's file torn while it was being rewritten as the spare: the spare is the head.
+        try Data(six.prefix(20)).write(to: URL(fileURLWithPath: head.path))
+        #expect(try LogHead(path: head.path).read()?.size == 6)
+        // A torn spare beside a valid head: the head.
+        try six.write(to: URL(fileURLWithPath: head.path))
+        try Data(four.prefix(20)).write(to: URL(fileURLWithPath: spare))
+        #expect(try LogHead(path: head.path).read()?.size == 6)
+        // Both damaged: refused, not taken for no head.
+        try Data("{".utf8).write(to: URL(fileURLWithPath: head.path))
+        let damaged = #expect(throws: SealError.self) { try LogHead(path: head.path).read() }
+        #expect(damaged?.code == .logInconsistent)
+        // The newest in the spare again; a process that did not write it goes on from 6, and the
+        // head's file holds 6 before the spare (then the older file) is rewritten with 8.
+        try four.write(to: URL(fileURLWithPath: head.path))
+        try six.write(to: URL(fileURLWithPath: spare))
+        let other = LogHead(path: head.path)
+        let p5 = Self.pending(5)
+        try other.advance(size: 5, note: p5.note, root: { p5.root })
+        #expect(try bytes(head.path) == six, "the newest head was not put back under its name")
+        let p8 = Self.pending(8)
+        try other.advance(size: 8, note: p8.note, root: { p8.root })
+        #expect(try LogHead(path: head.path).read()?.size == 8)
+        #expect(try bytes(spare) == six)
+        // No file under the head's name (an operator removed it): no head, whatever the spare holds.
+        try FileManager.default.removeItem(atPath: head.path)
+        #expect(try LogHead(path: head.path).read() == nil)
+        // A head written over (a restore, a declared fork) is not outranked by a larger spare.
+        try six.write(to: URL(fileURLWithPath: spare))
+        try head.write(size: 2, root: p5.root, note: "note 2")
+        #expect(try LogHead(path: head.path).read()?.size == 2)
+    }
+
     /// A writer rewrites the file that was the head before the last (`swapIn`): a read waits
     /// while a writer holds the lock file, rather than meet a file being rewritten.
     @Test func aReadOfTheHeadWaitsForAWriterHoldingTheLock() async throws {
