@@ -13,35 +13,50 @@ public indirect enum JSON: Sendable, Equatable {
     case object([String: JSON])
 
     public var canonical: String {
-        var out = ""
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
         write(into: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Appends the canonical text (keys in the order of their UTF-8 bytes, no space) to `out`:
-    /// one string grown in place, not one made for every value and joined.
-    func write(into out: inout String) {
+    /// one buffer of bytes grown in place, not a string made for every value and joined.
+    func write(into out: inout [UInt8]) {
         switch self {
         case .string(let s): jsonQuote(s, into: &out)
-        case .int(let i): out += String(i)
-        case .bool(let b): out += b ? "true" : "false"
-        case .null: out += "null"
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .bool(let b): out.append(contentsOf: b ? "true".utf8 : "false".utf8)
+        case .null: out.append(contentsOf: "null".utf8)
         case .array(let a):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (i, v) in a.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 v.write(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .object(let o):
-            out += "{"
-            for (i, (k, v)) in o.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }).enumerated() {
-                if i > 0 { out += "," }
+            out.append(UInt8(ascii: "{"))
+            for (i, k) in o.keys.sorted(by: JSON.utf8Precedes).enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 jsonQuote(k, into: &out)
-                out += ":"
-                v.write(into: &out)
+                out.append(UInt8(ascii: ":"))
+                o[k]!.write(into: &out)
             }
-            out += "}"
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Whether `a` comes before `b` in the order of their UTF-8 bytes (memcmp on the strings'
+    /// own storage; a shorter string first when it is the other's prefix).
+    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : x.count < y.count
+            }
         }
     }
 

@@ -192,7 +192,7 @@ private func CFGetTypeIDIfAvailable(_ n: NSNumber) -> Bool {
 /// `jsonQuote(s)` appended to `out` (a text with nothing to escape is appended as it is, with no
 /// string made in between).
 public func jsonQuote(_ s: String, into out: inout String) {
-    guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+    guard needsEscaping(s) else {
         out += "\""
         out += s
         out += "\""
@@ -201,27 +201,45 @@ public func jsonQuote(_ s: String, into out: inout String) {
     out += jsonQuote(s)
 }
 
+/// `jsonQuote(s)` appended to a buffer of UTF-8 bytes (canonical JSON is built so).
+public func jsonQuote(_ s: String, into out: inout [UInt8]) {
+    out.append(0x22)
+    var s = s
+    s.withUTF8 { u in
+        // Nothing to escape (nearly always): the bytes in one copy.
+        guard u.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return out.append(contentsOf: u) }
+        for b in u {
+            switch b {
+            case 0x22: out += [0x5C, 0x22]
+            case 0x5C: out += [0x5C, 0x5C]
+            case 0x0A: out += [0x5C, 0x6E]
+            case 0x0D: out += [0x5C, 0x72]
+            case 0x09: out += [0x5C, 0x74]
+            case ..<0x20: out += [0x5C, 0x75, 0x30, 0x30, hexDigits[Int(b >> 4)], hexDigits[Int(b & 15)]]
+            default: out.append(b)
+            }
+        }
+    }
+    out.append(0x22)
+}
+
+private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+/// Whether a string holds a byte JSON must escape (a control character, `"` or `\`): one
+/// pass over its own UTF-8 storage.
+private func needsEscaping(_ s: String) -> Bool {
+    var s = s
+    return s.withUTF8 { u in u.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }
+}
+
 /// JSON string quoting (RFC 8259), for deterministic output: `"` and `\` escaped, `\n`, `\r`,
 /// `\t`, any other control character as `\u00xx`; everything else as it is.
 public func jsonQuote(_ s: String) -> String {
     // Nothing to escape (no control character, quote or backslash): the text as it is.
-    if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
-    // Byte by byte: every byte of a multi-byte UTF-8 sequence is 0x80 or above, never escaped.
-    var out: [UInt8] = [0x22]
+    if !needsEscaping(s) { return "\"" + s + "\"" }
+    var out: [UInt8] = []
     out.reserveCapacity(s.utf8.count + 16)
-    let hex = Array("0123456789abcdef".utf8)
-    for b in s.utf8 {
-        switch b {
-        case 0x22: out += [0x5C, 0x22]
-        case 0x5C: out += [0x5C, 0x5C]
-        case 0x0A: out += [0x5C, 0x6E]
-        case 0x0D: out += [0x5C, 0x72]
-        case 0x09: out += [0x5C, 0x74]
-        case ..<0x20: out += [0x5C, 0x75, 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
-        default: out.append(b)
-        }
-    }
-    out.append(0x22)
+    jsonQuote(s, into: &out)
     return String(decoding: out, as: UTF8.self)
 }
 

@@ -97,6 +97,9 @@ struct JSONQuoteTests {
             var appended = "x"
             jsonQuote(text, into: &appended)
             #expect(appended == "x" + quoted)
+            var bytes: [UInt8] = [0x78]
+            jsonQuote(text, into: &bytes)
+            #expect(bytes == Array(("x" + quoted).utf8))
             let escapes = quoted.utf8.filter { $0 == 0x5C }.count
             // One backslash an escape, two for a backslash (`\\`).
             let needed = text.utf8.filter { $0 < 0x20 || $0 == 0x22 }.count + 2 * text.utf8.filter { $0 == 0x5C }.count
