@@ -126,6 +126,10 @@ public protocol SQLConnection: Sendable {
     /// (SQLite: one reader snapshot, one hop to its queue — a decision's lookups are four):
     /// the rows of each.
     func queries(_ list: [SQLQuery]) async throws -> [[SQLRow]]
+    /// Runs an INSERT of one row into a table keyed by an integer `id` (written without a
+    /// RETURNING clause): the new row's id. PostgreSQL asks with `RETURNING id`; SQLite reads
+    /// its last rowid (a RETURNING clause there builds a temporary table at every insert).
+    func insertedID(_ sql: String, _ binds: [SQLValue]) async throws -> Int64?
 }
 
 extension [SQLRow] {
@@ -151,6 +155,11 @@ public struct SQLQuery: Sendable {
 }
 
 extension SQLConnection {
+    /// `sql` with `RETURNING id` (PostgreSQL's).
+    public func insertedID(_ sql: String, _ binds: [SQLValue]) async throws -> Int64? {
+        try await query(sql + " RETURNING id", binds).firstInt()
+    }
+
     /// One by one (a driver whose connection is already one session: PostgreSQL's).
     public func queries(_ list: [SQLQuery]) async throws -> [[SQLRow]] {
         var out: [[SQLRow]] = []
@@ -178,6 +187,7 @@ extension SQLConnection {
     func row(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> SQLRow? { try await query(sql, binds).first }
     /// The first column of the first row as an integer (nil when there is no row or it is NULL).
     func int(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Int64? { try await query(sql, binds).firstInt() }
+    func insertedID(_ sql: String, _ binds: [any SQLBindable]) async throws -> Int64? { try await insertedID(sql, binds.map(\.sqlValue)) }
     func exists(_ sql: String, _ binds: [any SQLBindable] = []) async throws -> Bool { try await !query(sql, binds).isEmpty }
 }
 

@@ -434,8 +434,8 @@ public final class SQLGatewayStore: GatewayStore {
         // Committed with the other bodies admitted meanwhile (group commit: one fsync).
         try await driver.groupedWrite { c in
             guard
-                let id = try await c.int(
-                    "INSERT INTO spool (sha256, size, path, received_at, body) VALUES (?, ?, ?, ?, ?) RETURNING id",
+                let id = try await c.insertedID(
+                    "INSERT INTO spool (sha256, size, path, received_at, body) VALUES (?, ?, ?, ?, ?)",
                     [sha256, size, path, receivedAt, body.map { SQLValue.blob($0) } ?? .null])
             else {
                 throw StoreError(.storeFailure, "the spool entry got no id")
@@ -584,8 +584,8 @@ public final class SQLGatewayStore: GatewayStore {
         // A body admitted in this transaction: its record first, decided (one commit for both).
         if let n = d.newSpool {
             guard
-                let id = try await c.int(
-                    "INSERT INTO spool (sha256, size, path, received_at, state, body) VALUES (?, ?, ?, ?, 'done', ?) RETURNING id",
+                let id = try await c.insertedID(
+                    "INSERT INTO spool (sha256, size, path, received_at, state, body) VALUES (?, ?, ?, ?, 'done', ?)",
                     [n.sha256, n.size, n.path, n.receivedAt, SQLValue.blob(n.body)])
             else {
                 throw StoreError(.storeFailure, "the spool entry got no id")
@@ -596,9 +596,9 @@ public final class SQLGatewayStore: GatewayStore {
         var newSnapshot: Int64?
         if let s = snapshot {
             guard
-                let sid = try await c.int(
+                let sid = try await c.insertedID(
                     """
-                    INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 0) RETURNING id
+                    INSERT INTO snapshots (unit_id, package_id, members, organizations, imported_at, current) VALUES (?, ?, ?, ?, ?, 0)
                     """, [s.unitId, s.packageId, s.members.count, s.organizations.count, d.decidedAt])
             else {
                 throw StoreError(.storeFailure, "the snapshot got no id")

@@ -354,6 +354,20 @@ struct SQLiteConnection: SQLConnection {
         return try await access(work)
     }
 
+    /// The row's id as SQLite gives it (`sqlite3_last_insert_rowid` on the same connection, in
+    /// the same access): an INSERT with RETURNING made SQLite build a temporary table each time.
+    func insertedID(_ sql: String, _ binds: [SQLValue]) async throws -> Int64? {
+        let work: @Sendable (Database) throws -> Int64? = { db in
+            if let statement = try Self.statement(db, sql, binds: binds.count) {
+                try Self.stepped(db, statement, binds) { _ in }
+            } else {
+                try db.execute(sql: sql, arguments: Self.arguments(binds))
+            }
+            return db.changesCount == 1 ? db.lastInsertedRowID : nil
+        }
+        return try await access(work)
+    }
+
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
         let work: @Sendable (Database) throws -> [SQLRow] = { db in try Self.rows(db, sql, binds) }
         return try await access(work)
