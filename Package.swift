@@ -156,7 +156,7 @@ let package = Package(
         .target(
             name: "GatewayHTTP",
             dependencies: [
-                "SealBase", "Dashboard",
+                "SealBase", "SystemIO", "Dashboard",
                 "GatewayCore", "GatewayStore", "SealCrypto", "SealPackage", "TransparencyLog", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"), .product(name: "NIOSSL", package: "swift-nio-ssl"),

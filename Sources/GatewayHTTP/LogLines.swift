@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import SealPackage
 import Synchronization
+import SystemIO
 
 /// How a server process writes its lines: `serve --log-format text|json --log-level LEVEL`
 /// (and `handbook serve`), set once by `LogSettings.bootstrap`.
@@ -67,18 +68,21 @@ public struct LineLogHandler: LogHandler {
         if let more = event.metadata { all.merge(more) { $1 } }
         // Hummingbird's own id of a request: ours is `request_id`.
         all["hb.request.id"] = nil
-        let line = Data((Self.line(event, label: label, metadata: all, format: format) + "\n").utf8)
-        switch stream {
-        case .standardOutput: FileHandle.standardOutput.write(line)
-        case .standardError: FileHandle.standardError.write(line)
-        }
+        var line = Self.line(event, label: label, metadata: all, format: format)
+        line.append("\n")
+        // One write(2) a line (a line is not split between writers); a stream that refuses it
+        // (closed, full disk) loses the line, not the process.
+        line.withUTF8 { try? SystemIO.writeAll(stream == .standardOutput ? 1 : 2, UnsafeRawBufferPointer($0)) }
     }
 
     static func line(_ event: LogEvent, label: String, metadata: Logger.Metadata, format: LogSettings.Format, now: Date = Date()) -> String {
         switch format {
         case .text:
-            let fields = metadata.keys.sorted().map { "\($0)=\(metadata[$0]!)" }
-            return ([event.message.description] + fields).joined(separator: " ")
+            var line = event.message.description
+            for k in metadata.keys.sorted() {
+                line += " \(k)=\(metadata[k]!)"
+            }
+            return line
         case .json:
             var fields: [(String, String)] = [
                 ("ts", jsonQuote(Self.timestamp(now))), ("level", jsonQuote(event.level.rawValue)), ("label", jsonQuote(label)),

@@ -101,13 +101,31 @@ public final class GatewayMetrics: Sendable {
 
     /// A request answered: `route` is the route pattern (`/v1/packages/{id}`, or `unmatched`).
     func countRequest(route: String, method: String, status: Int, duration: Duration) {
-        CoreMetrics.Counter(
-            label: "sealgate_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
-            factory: factory
-        ).increment()
-        CoreMetrics.Timer(label: "sealgate_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
-            .recordNanoseconds(Self.nanoseconds(duration))
+        let key = "\(route) \(method) \(status)"
+        let series =
+            requestSeries.withLock { $0[key] }
+            ?? {
+                let made = RequestSeries(
+                    count: CoreMetrics.Counter(
+                        label: "sealgate_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status))],
+                        factory: factory),
+                    time: CoreMetrics.Timer(
+                        label: "sealgate_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory))
+                requestSeries.withLock { $0[key] = made }
+                return made
+            }()
+        series.count.increment()
+        series.time.recordNanoseconds(Self.nanoseconds(duration))
     }
+
+    /// A request's two series, kept by `countRequest` under "route method status" once made (the
+    /// registry's lookup by name and labels cost more than the count). Routes are patterns,
+    /// methods those the server takes, statuses its own: the table stays small.
+    struct RequestSeries: @unchecked Sendable {
+        let count: CoreMetrics.Counter
+        let time: CoreMetrics.Timer
+    }
+    private let requestSeries = Mutex<[String: RequestSeries]>([:])
 
     /// Any problem answered, by code.
     func count(problem code: String) {
