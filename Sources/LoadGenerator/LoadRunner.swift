@@ -39,7 +39,8 @@ struct LoadRunner {
                 let url = c.server.absoluteString.trimmingSuffix("/") + "/v1/packages"
                 let bodies = self.bodies[i]
                 let timeout = self.timeout
-                tasks.addTask { await Self.post(bodies, to: url, with: client, timeout: timeout) }
+                let executor = LoopExecutor(group.next())
+                tasks.addTask(executorPreference: executor) { await Self.post(bodies, to: url, with: client, timeout: timeout) }
             }
             var all = ClientTally()
             for await t in tasks { all.add(t) }
@@ -77,6 +78,17 @@ struct LoadRunner {
     static func reason(_ error: any Error) -> String {
         if let e = error as? HTTPClientError { return String(describing: e).prefix(80).description }
         return String(describing: type(of: error))
+    }
+}
+
+/// An event loop as a task's preferred executor: a client's task runs on the thread its
+/// connection's answers arrive on, with no hop to Swift's shared threads and back a request.
+final class LoopExecutor: TaskExecutor, @unchecked Sendable {
+    let loop: any EventLoop
+    init(_ loop: any EventLoop) { self.loop = loop }
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
 
