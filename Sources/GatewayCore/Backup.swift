@@ -228,6 +228,8 @@ public enum Backup {
                 continue
             }
             try? fm.removeItem(atPath: target)
+            // A spare left in the folder would outrank the head brought back (`LogHead.read`).
+            if name == "log-head.json" { try? fm.removeItem(atPath: target + ".spare") }
             try fm.moveItem(atPath: "\(stage)/\(name)", toPath: target)
         }
         for sub in ["spool", "packages"] {
@@ -250,12 +252,14 @@ public enum Backup {
     }
 
     /// A checkpoint note from a file: the note itself, a receipt (its `checkpoint`), or a
-    /// log-head.json (its `note`).
+    /// log-head.json (its `note`; with a `.spare` beside it, the newer head of the two — after a
+    /// power cut the newest may be in the spare).
     static func notePath(_ path: String) throws -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw GatewayError(.usage, "cannot read the checkpoint file \(path)", remedy: "give a checkpoint note, a receipt or a log-head.json")
         }
         if let j = try? JSON(parsing: text) {
+            if j["format"]?.string == "sealgate-log-head/1", let head = try? LogHead(path: path).read() { return head.note }
             if let n = j["checkpoint"]?.string ?? j["note"]?.string { return n }
         }
         return text

@@ -645,11 +645,16 @@ public final class LogHead: Sendable {
         return Found(known: inHead, bytes: head, inSpare: false)
     }
 
-    /// A head's text (`sealgate-log-head/1`), or nil when it is not one.
+    /// A head's text (`sealgate-log-head/1`), or nil when it is not one. Its note must state
+    /// the same size and root (a checkpoint's second and third lines): a file torn by a power
+    /// cut while it was rewritten — two heads' bytes mixed, the size of one and the root or note
+    /// of the other — is no head.
     private static func parse(_ bytes: [UInt8]) -> Known? {
         guard let text = String(validating: bytes, as: UTF8.self), let j = try? JSON(parsing: text), let size = j["size"]?.int,
-            let root = j["root"]?.string.flatMap({ Base64.decode($0, padded: true) }), root.count == 32, let note = j["note"]?.string
+            let rootText = j["root"]?.string, let root = Base64.decode(rootText, padded: true), root.count == 32, let note = j["note"]?.string
         else { return nil }
+        let lines = note.split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false)
+        guard lines.count == 4, lines[1] == String(size), lines[2] == rootText else { return nil }
         return Known(size: Int(size), root: root, note: note)
     }
 
@@ -668,9 +673,14 @@ public final class LogHead: Sendable {
                 size = w.size
             } else {
                 let found = try readLocked()
-                // The newest head in the spare (a power cut before the folder kept an exchange):
-                // put back under the head's name, durably, before the spare is rewritten.
-                if found?.inSpare == true { try swapDurably(path + ".spare", path) }
+                // The newest head in the spare (a power cut before the folder kept an exchange,
+                // or a writer that stopped between its write and its flush — then its bytes
+                // may never have reached the disk): written again and flushed, then put back
+                // under the head's name with the folder flushed, before the spare is rewritten.
+                if let f = found, f.inSpare {
+                    try Self.rewrite(path + ".spare", f.bytes)
+                    try swapDurably(path + ".spare", path)
+                }
                 size = found?.known.size ?? 0
             }
             guard newSize > size, let r = root() else { return }
@@ -697,11 +707,28 @@ public final class LogHead: Sendable {
     /// in it would outrank the one written here).
     public func write(size newSize: Int, root: Merkle.Hash, note: String) throws {
         try size.withLock { (size: inout Int) throws -> Void in
+            let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw SealError.io("cannot open \(path).lock", errno: errno) }
+            defer { close(fd) }
+            guard flock(fd, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
             written.withLock { $0 = nil }
-            if unlink(path + ".spare") == 0 { try syncFolder(splitPath(path).dir) }
+            if unlink(path + ".spare") == 0 {
+                try syncFolder(splitPath(path).dir)
+            } else if errno != ENOENT {
+                throw SealError.io("cannot remove \(path).spare", errno: errno)
+            }
             try writeFile(size: newSize, root: root, note: note)
             size = newSize
         }
+    }
+
+    /// `bytes` written over the file at `path` from its start, cut to their length and flushed.
+    private static func rewrite(_ path: String, _ bytes: [UInt8]) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw SealError.io("cannot open \(path)", errno: errno) }
+        defer { close(fd) }
+        try bytes.withUnsafeBytes { try writeAll(fd, $0, what: path) }
+        guard ftruncate(fd, off_t(bytes.count)) == 0, fdatasync(fd) == 0 else { throw SealError.io("cannot write \(path)", errno: errno) }
     }
 
     private static func text(size: Int, root: Merkle.Hash, note: String) -> String {

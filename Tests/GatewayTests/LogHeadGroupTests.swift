@@ -16,7 +16,14 @@ import TransparencyLog
 /// least its size has returned.
 @Suite struct LogHeadGroupTests {
     static func pending(_ size: Int) -> HeadGroup.Pending {
-        HeadGroup.Pending(size: size, note: "note \(size)", root: [UInt8](repeating: UInt8(size % 256), count: 32))
+        let root = [UInt8](repeating: UInt8(size % 256), count: 32)
+        return HeadGroup.Pending(size: size, note: note(size, root), root: root)
+    }
+
+    /// A note shaped as a checkpoint's (origin, size, root, a signature line): a head's note
+    /// must state its size and root.
+    static func note(_ size: Int, _ root: [UInt8]) -> String {
+        "test/log\n\(size)\n\(Base64.encode(root))\n\n— test/log c2lnbmF0dXJl\n"
     }
 
     /// A write as `HeadGroup.record` is given one: what to write is asked as it begins.
@@ -163,7 +170,7 @@ import TransparencyLog
         await pool.shutdown()
         let last = try #require(try LogHead(path: head.path).read())
         #expect(last.size == 40)
-        #expect(last.note == "note 40")
+        #expect(last.note == Self.pending(40).note)
     }
 
     /// Two processes sharing the folder (two `LogHead`s on one file): each knows the head it
@@ -188,7 +195,7 @@ import TransparencyLog
         #expect(try LogHead(path: a.path).read()?.size == 11)
         // Its own head still in place: the next one is written over it.
         try advance(a, 12)
-        #expect(try LogHead(path: a.path).read()?.note == "note 12")
+        #expect(try LogHead(path: a.path).read()?.note == Self.pending(12).note)
     }
 
     /// The head's two names are exchanged without a flush of the folder (`swapIn`): after a
@@ -222,8 +229,14 @@ import TransparencyLog
         try six.write(to: URL(fileURLWithPath: head.path))
         try Data(four.prefix(20)).write(to: URL(fileURLWithPath: spare))
         #expect(try LogHead(path: head.path).read()?.size == 6)
+        // A mix of two heads (one's size, the other's note and root): no head; the other file is.
+        try six.write(to: URL(fileURLWithPath: spare))
+        let six7 = try #require(String(data: six, encoding: .utf8)).replacingOccurrences(of: "\"size\":6", with: "\"size\":7")
+        try Data(six7.utf8).write(to: URL(fileURLWithPath: head.path))
+        #expect(try LogHead(path: head.path).read()?.size == 6)
         // Both damaged: refused, not taken for no head.
         try Data("{".utf8).write(to: URL(fileURLWithPath: head.path))
+        try Data(four.prefix(20)).write(to: URL(fileURLWithPath: spare))
         let damaged = #expect(throws: SealError.self) { try LogHead(path: head.path).read() }
         #expect(damaged?.code == .logInconsistent)
         // The newest in the spare again; a process that did not write it goes on from 6, and the
@@ -243,7 +256,7 @@ import TransparencyLog
         #expect(try LogHead(path: head.path).read() == nil)
         // A head written over (a restore, a declared fork) is not outranked by a larger spare.
         try six.write(to: URL(fileURLWithPath: spare))
-        try head.write(size: 2, root: p5.root, note: "note 2")
+        try head.write(size: 2, root: p5.root, note: Self.note(2, p5.root))
         #expect(try LogHead(path: head.path).read()?.size == 2)
     }
 
