@@ -70,8 +70,8 @@ public struct LineLogHandler: LogHandler {
         all["hb.request.id"] = nil
         var line = Self.line(event, label: label, metadata: all, format: format)
         line.append("\n")
-        // One write(2) a line (a line is not split between writers); a stream that refuses it
-        // (closed, full disk) loses the line, not the process.
+        // One write(2) a line (as FileHandle did: a line up to PIPE_BUF is not split between
+        // writers); a write that fails (a full disk) loses the line and throws nothing.
         line.withUTF8 { try? SystemIO.writeAll(stream == .standardOutput ? 1 : 2, UnsafeRawBufferPointer($0)) }
     }
 

@@ -120,7 +120,8 @@ public final class GatewayMetrics: Sendable {
 
     /// A request's two series, kept by `countRequest` under "route method status" once made (the
     /// registry's lookup by name and labels cost more than the count). Routes are patterns,
-    /// methods those the server takes, statuses its own: the table stays small.
+    /// methods those the HTTP parser knows (a fixed list), statuses the server's own: the table
+    /// stays small, as the registry's series do.
     struct RequestSeries: @unchecked Sendable {
         let count: CoreMetrics.Counter
         let time: CoreMetrics.Timer
