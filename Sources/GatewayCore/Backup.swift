@@ -202,6 +202,9 @@ public enum Backup {
                 }
             }
         }
+        // The checkpoint given is read before anything is moved in: it may be this very folder's
+        // log head, which the backup's would replace.
+        let givenNote = try checkpoint.map(notePath)
         let stage = "\(dir.path).restore-\(getpid())"
         try? fm.removeItem(atPath: stage)
         try fm.createDirectory(atPath: stage, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -229,7 +232,9 @@ public enum Backup {
             }
             try? fm.removeItem(atPath: target)
             // A spare left in the folder would outrank the head brought back (`LogHead.read`).
-            if name == "log-head.json" { try? fm.removeItem(atPath: target + ".spare") }
+            if name == "log-head.json", unlink(target + ".spare") != 0, errno != ENOENT {
+                throw SealError.io("cannot remove \(target).spare", errno: errno)
+            }
             try fm.moveItem(atPath: "\(stage)/\(name)", toPath: target)
         }
         for sub in ["spool", "packages"] {
@@ -238,8 +243,7 @@ public enum Backup {
         try syncFolder(dir.path)
         // The head: the newest checkpoint known, never the backup's when a newer one is.
         let head = LogHead(path: dir.logHeadPath)
-        if let checkpoint {
-            let note = try notePath(checkpoint)
+        if let note = givenNote {
             let cp = try await verifyNote(note, dir: dir)
             if cp.size > (try head.read()?.size ?? -1) { try head.write(size: cp.size, root: cp.root, note: note) }
         }

@@ -673,14 +673,7 @@ public final class LogHead: Sendable {
                 size = w.size
             } else {
                 let found = try readLocked()
-                // The newest head in the spare (a power cut before the folder kept an exchange,
-                // or a writer that stopped between its write and its flush — then its bytes
-                // may never have reached the disk): written again and flushed, then put back
-                // under the head's name with the folder flushed, before the spare is rewritten.
-                if let f = found, f.inSpare {
-                    try Self.rewrite(path + ".spare", f.bytes)
-                    try swapDurably(path + ".spare", path)
-                }
+                if let f = found, f.inSpare { try settle(f) }
                 size = found?.known.size ?? 0
             }
             guard newSize > size, let r = root() else { return }
@@ -712,6 +705,9 @@ public final class LogHead: Sendable {
             defer { close(fd) }
             guard flock(fd, LOCK_EX) == 0 else { throw SealError.io("cannot lock \(path).lock", errno: errno) }
             written.withLock { $0 = nil }
+            // A newest head in the spare is put in place first: were the spare removed before the
+            // new head is, a power cut in between would leave only the older file.
+            if let f = try? readLocked(), f.inSpare { try settle(f) }
             if unlink(path + ".spare") == 0 {
                 try syncFolder(splitPath(path).dir)
             } else if errno != ENOENT {
@@ -720,6 +716,16 @@ public final class LogHead: Sendable {
             try writeFile(size: newSize, root: root, note: note)
             size = newSize
         }
+    }
+
+    /// A newest head found in the spare (a power cut before the folder kept an exchange, or a
+    /// writer that stopped between its write and its flush — then its bytes may never have
+    /// reached the disk): written again and flushed, then put back under the head's name with
+    /// the folder flushed, so that the spare is never the only place of the newest head when it
+    /// is rewritten or removed. Under the lock file.
+    private func settle(_ found: Found) throws {
+        try Self.rewrite(path + ".spare", found.bytes)
+        try swapDurably(path + ".spare", path)
     }
 
     /// `bytes` written over the file at `path` from its start, cut to their length and flushed.

@@ -231,8 +231,17 @@ import TransparencyLog
         #expect(try LogHead(path: head.path).read()?.size == 6)
         // A mix of two heads (one's size, the other's note and root): no head; the other file is.
         try six.write(to: URL(fileURLWithPath: spare))
-        let six7 = try #require(String(data: six, encoding: .utf8)).replacingOccurrences(of: "\"size\":6", with: "\"size\":7")
+        let sixText = try #require(String(data: six, encoding: .utf8))
+        let six7 = sixText.replacingOccurrences(of: "\"size\":6", with: "\"size\":7")
+        #expect(six7 != sixText)
         try Data(six7.utf8).write(to: URL(fileURLWithPath: head.path))
+        #expect(try LogHead(path: head.path).read()?.size == 6)
+        // A size that agrees with its note's but a root that does not: no head either.
+        let otherRoot = Base64.encode([UInt8](repeating: 7, count: 32))
+        let root7 = six7.replacingOccurrences(of: "\"root\":\"\(Base64.encode(Self.pending(6).root))\"", with: "\"root\":\"\(otherRoot)\"")
+            .replacingOccurrences(of: "\\n6\\n", with: "\\n7\\n")
+        #expect(root7.contains(otherRoot) && root7.contains("\\n7\\n"))
+        try Data(root7.utf8).write(to: URL(fileURLWithPath: head.path))
         #expect(try LogHead(path: head.path).read()?.size == 6)
         // Both damaged: refused, not taken for no head.
         try Data("{".utf8).write(to: URL(fileURLWithPath: head.path))
@@ -258,6 +267,26 @@ import TransparencyLog
         try six.write(to: URL(fileURLWithPath: spare))
         try head.write(size: 2, root: p5.root, note: Self.note(2, p5.root))
         #expect(try LogHead(path: head.path).read()?.size == 2)
+    }
+
+    /// `restore --checkpoint DIR/log-head.json` (`Backup.notePath`) takes the newer head of the
+    /// file and the spare beside it, as the gateway does.
+    @Test func aLogHeadGivenAsCheckpointIsReadWithItsSpare() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("loghead-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }  // lint: allow try? — cleanup
+        let head = LogHead(path: dir + "/log-head.json")
+        for size in [4, 6] {
+            let p = Self.pending(size)
+            try head.advance(size: size, note: p.note, root: { p.root })
+        }
+        #expect(try Backup.notePath(head.path) == Self.pending(6).note)
+        // The exchange of 6 lost: 4 under the head's name, 6 in the spare.
+        let spare = head.path + ".spare"
+        let (four, six) = (try #require(FileManager.default.contents(atPath: spare)), try #require(FileManager.default.contents(atPath: head.path)))
+        try four.write(to: URL(fileURLWithPath: head.path))
+        try six.write(to: URL(fileURLWithPath: spare))
+        #expect(try Backup.notePath(head.path) == Self.pending(6).note)
     }
 
     /// A writer rewrites the file that was the head before the last (`swapIn`): a read waits
