@@ -122,7 +122,7 @@ public final class GatewayMetrics: Sendable {
     /// registry's lookup by name and labels cost more than the count). Routes are patterns,
     /// methods those the HTTP parser knows (a fixed list), statuses the server's own: the table
     /// stays small, as the registry's series do.
-    struct RequestSeries: @unchecked Sendable {
+    struct RequestSeries: Sendable {
         let count: CoreMetrics.Counter
         let time: CoreMetrics.Timer
     }

@@ -83,7 +83,7 @@ struct LoadRunner {
 
 /// An event loop as a task's preferred executor: a client's task runs on the thread its
 /// connection's answers arrive on, with no hop to Swift's shared threads and back a request.
-final class LoopExecutor: TaskExecutor, @unchecked Sendable {
+final class LoopExecutor: TaskExecutor, Sendable {
     let loop: any EventLoop
     init(_ loop: any EventLoop) { self.loop = loop }
     func enqueue(_ job: consuming ExecutorJob) {

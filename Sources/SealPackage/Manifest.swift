@@ -207,7 +207,7 @@ public func jsonQuote(_ s: String, into out: inout [UInt8]) {
     var s = s
     s.withUTF8 { u in
         // Nothing to escape (nearly always): the bytes in one copy.
-        guard u.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return out.append(contentsOf: u) }
+        guard u.contains(where: mustEscape) else { return out.append(contentsOf: u) }
         for b in u {
             switch b {
             case 0x22: out += [0x5C, 0x22]
@@ -225,11 +225,13 @@ public func jsonQuote(_ s: String, into out: inout [UInt8]) {
 
 private let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-/// Whether a string holds a byte JSON must escape (a control character, `"` or `\`): one
-/// pass over its own UTF-8 storage.
+/// A byte JSON must escape: a control character, `"` or `\`.
+private func mustEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C }
+
+/// Whether a string holds a byte JSON must escape: one pass over its own UTF-8 storage.
 private func needsEscaping(_ s: String) -> Bool {
     var s = s
-    return s.withUTF8 { u in u.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C } }
+    return s.withUTF8 { $0.contains(where: mustEscape) }
 }
 
 /// JSON string quoting (RFC 8259), for deterministic output: `"` and `\` escaped, `\n`, `\r`,
